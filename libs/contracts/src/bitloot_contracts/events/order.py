@@ -1,0 +1,50 @@
+"""The fulfillment saga's view of an order, for admins, projections and the live page."""
+
+from typing import ClassVar, Literal
+
+from bitloot_contracts import topics
+from bitloot_contracts.events.base import Event
+from bitloot_contracts.events.fields import Code, Count, Text
+
+OrderState = Literal[
+    "paid",
+    "reserving",
+    "reserved",
+    "keys_requested",
+    "delivering",
+    "fulfilled",
+    "failed",
+    "refunded",
+]
+"""A state of the per-order fulfillment saga."""
+
+
+class OrderStatusChanged(Event):
+    """The saga moved the order to another state."""
+
+    topic: ClassVar[str] = topics.ORDER_STATUS_CHANGED
+    schema_version: Literal[1] = 1
+
+    status: OrderState
+    # None on the saga's first transition.
+    previous_status: OrderState | None = None
+    reason: Text | None = None
+
+
+class OrderFulfilled(Event):
+    """Terminal success: the customer can reveal every key."""
+
+    topic: ClassVar[str] = topics.ORDER_FULFILLED
+    schema_version: Literal[1] = 1
+
+    key_count: Count
+
+
+class OrderFailed(Event):
+    """Terminal failure, with the stage and reason an admin needs to act on it."""
+
+    topic: ClassVar[str] = topics.ORDER_FAILED
+    schema_version: Literal[1] = 1
+
+    stage: Code
+    reason: Text

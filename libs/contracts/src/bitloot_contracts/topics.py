@@ -1,0 +1,104 @@
+"""Names on the bus: the exchange, one topic per event type, the services, who sends what.
+
+A topic is also the routing key. Every consumer reads a topic from its own durable queue
+named `<service>.<topic>` (see `queue_name`), so the tables below are the whole topology.
+"""
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
+
+EXCHANGE: Final = "bitloot.events"
+
+PAYMENT_STATUS_CHANGED: Final = "payment.status_changed"
+PAYMENT_FINISHED: Final = "payment.finished"
+RESERVATION_REQUESTED: Final = "reservation.requested"
+RESERVATION_POLL: Final = "reservation.poll"
+RESERVATION_CREATED: Final = "reservation.created"
+RESERVATION_FAILED: Final = "reservation.failed"
+KINGUIN_WEBHOOK: Final = "kinguin.webhook"
+KEYS_REQUESTED: Final = "keys.requested"
+KEYS_DELIVERED: Final = "keys.delivered"
+DELIVERY_COMPLETED: Final = "delivery.completed"
+DELIVERY_FAILED: Final = "delivery.failed"
+ORDER_STATUS_CHANGED: Final = "order.status_changed"
+ORDER_FULFILLED: Final = "order.fulfilled"
+ORDER_FAILED: Final = "order.failed"
+
+TOPICS: Final[tuple[str, ...]] = (
+    PAYMENT_STATUS_CHANGED,
+    PAYMENT_FINISHED,
+    RESERVATION_REQUESTED,
+    RESERVATION_POLL,
+    RESERVATION_CREATED,
+    RESERVATION_FAILED,
+    KINGUIN_WEBHOOK,
+    KEYS_REQUESTED,
+    KEYS_DELIVERED,
+    DELIVERY_COMPLETED,
+    DELIVERY_FAILED,
+    ORDER_STATUS_CHANGED,
+    ORDER_FULFILLED,
+    ORDER_FAILED,
+)
+
+PAYMENTS: Final = "payments"
+KINGUIN_GATEWAY: Final = "kinguin-gateway"
+FULFILLMENT: Final = "fulfillment"
+DELIVERY: Final = "delivery"
+ADMIN: Final = "admin"
+
+SERVICES: Final[tuple[str, ...]] = (PAYMENTS, KINGUIN_GATEWAY, FULFILLMENT, DELIVERY, ADMIN)
+
+# Read-only views: the runtime declares queues from these tables, so a service must not be
+# able to change another service's topology by mutating a shared module attribute.
+SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        PAYMENTS: (),
+        KINGUIN_GATEWAY: (RESERVATION_REQUESTED, RESERVATION_POLL, KEYS_REQUESTED),
+        FULFILLMENT: (
+            PAYMENT_FINISHED,
+            RESERVATION_CREATED,
+            RESERVATION_FAILED,
+            KINGUIN_WEBHOOK,
+            DELIVERY_COMPLETED,
+            DELIVERY_FAILED,
+        ),
+        DELIVERY: (KEYS_DELIVERED,),
+        ADMIN: (),
+    }
+)
+"""The topics each service consumes, one queue per (service, topic)."""
+
+PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        PAYMENTS: (PAYMENT_STATUS_CHANGED, PAYMENT_FINISHED),
+        KINGUIN_GATEWAY: (RESERVATION_CREATED, RESERVATION_FAILED, KINGUIN_WEBHOOK, KEYS_DELIVERED),
+        FULFILLMENT: (
+            RESERVATION_REQUESTED,
+            RESERVATION_POLL,
+            KEYS_REQUESTED,
+            ORDER_STATUS_CHANGED,
+            ORDER_FULFILLED,
+            ORDER_FAILED,
+        ),
+        DELIVERY: (DELIVERY_COMPLETED, DELIVERY_FAILED),
+        ADMIN: (),
+    }
+)
+"""The topics each service publishes (ARCHITECTURE.md §1)."""
+
+
+def queue_name(service: str, topic: str) -> str:
+    """The durable queue from which `service` consumes `topic`."""
+    return f"{service}.{topic}"
+
+
+def publishers_of(topic: str) -> tuple[str, ...]:
+    """The services that publish `topic`, in `SERVICES` order."""
+    return tuple(service for service in SERVICES if topic in PUBLISHERS[service])
+
+
+def consumers_of(topic: str) -> tuple[str, ...]:
+    """The services that consume `topic`, in `SERVICES` order."""
+    return tuple(service for service in SERVICES if topic in SUBSCRIPTIONS[service])

@@ -1,0 +1,84 @@
+from collections import Counter
+
+import pytest
+
+from bitloot_contracts import topics
+from bitloot_contracts.topics import (
+    ADMIN,
+    DELIVERY,
+    FULFILLMENT,
+    KINGUIN_GATEWAY,
+    PAYMENTS,
+    PUBLISHERS,
+    SERVICES,
+    SUBSCRIPTIONS,
+    TOPICS,
+    consumers_of,
+    publishers_of,
+    queue_name,
+)
+
+
+def test_topics_are_distinct_and_listed_once() -> None:
+    assert len(set(TOPICS)) == len(TOPICS) == 14
+    constants = {
+        value
+        for name, value in vars(topics).items()
+        if name.isupper() and isinstance(value, str) and "." in value and name != "EXCHANGE"
+    }
+    assert constants == set(TOPICS)
+
+
+def test_exchange_and_service_names() -> None:
+    assert topics.EXCHANGE == "bitloot.events"
+    assert SERVICES == ("payments", "kinguin-gateway", "fulfillment", "delivery", "admin")
+
+
+def test_every_service_has_a_row_in_both_tables() -> None:
+    assert set(SUBSCRIPTIONS) == set(PUBLISHERS) == set(SERVICES)
+
+
+def test_every_topic_has_exactly_one_publisher() -> None:
+    published = Counter(topic for row in PUBLISHERS.values() for topic in row)
+    assert published == Counter(TOPICS)
+
+
+def test_no_service_consumes_a_topic_twice_or_its_own_events() -> None:
+    for service, consumed in SUBSCRIPTIONS.items():
+        assert len(set(consumed)) == len(consumed)
+        assert not set(consumed) & set(PUBLISHERS[service]), service
+
+
+def test_subscriptions_follow_the_architecture() -> None:
+    assert SUBSCRIPTIONS[KINGUIN_GATEWAY] == (
+        "reservation.requested",
+        "reservation.poll",
+        "keys.requested",
+    )
+    assert set(SUBSCRIPTIONS[FULFILLMENT]) == {
+        "payment.finished",
+        "reservation.created",
+        "reservation.failed",
+        "kinguin.webhook",
+        "delivery.completed",
+        "delivery.failed",
+    }
+    assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered",)
+    assert SUBSCRIPTIONS[PAYMENTS] == SUBSCRIPTIONS[ADMIN] == ()
+
+
+def test_topic_tables_cannot_be_changed_at_run_time() -> None:
+    with pytest.raises(TypeError):
+        SUBSCRIPTIONS[ADMIN] = ("payment.finished",)  # type: ignore[index]
+    with pytest.raises(TypeError):
+        PUBLISHERS[ADMIN] = ("payment.finished",)  # type: ignore[index]
+
+
+def test_queue_name_is_service_dot_topic() -> None:
+    assert queue_name(FULFILLMENT, "payment.finished") == "fulfillment.payment.finished"
+
+
+def test_publishers_and_consumers_of_a_topic() -> None:
+    assert publishers_of("keys.delivered") == (KINGUIN_GATEWAY,)
+    assert consumers_of("keys.delivered") == (DELIVERY,)
+    assert consumers_of("order.fulfilled") == ()
