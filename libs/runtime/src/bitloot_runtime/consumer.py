@@ -1,0 +1,177 @@
+"""Consuming events: validate, deduplicate, handle in one transaction, ack after commit.
+
+For each message on `<service>.<topic>`:
+
+1. The body is validated against the topic's contract; an invalid message is parked at
+   once and never retried.
+2. In one unit of work the consumer claims `(consumer, message id)` in the inbox, runs
+   the handler (which changes state and emits events) and commits. A message already in
+   the inbox is acknowledged with no second effect.
+3. A `PermanentError` parks the message. Any other error sends it to the delay queue for
+   its attempt (1 s, 5 s, … by default); after the last delay it is parked.
+4. Only then is the message acked. If neither a retry nor parking could be recorded
+   (broker and database both failing), it is returned to its queue after a pause, never
+   dropped and never requeued in a tight loop.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import RabbitBroker, RabbitMessage
+from pydantic import ValidationError
+
+from bitloot_contracts.events import Event
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.dead_letters import DeadLetterStore, summarize
+from bitloot_runtime.delivery import Delivery
+from bitloot_runtime.errors import PermanentError
+from bitloot_runtime.logging import log_context
+from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.propagation import current_traceparent
+from bitloot_runtime.publisher import BusPublisher
+from bitloot_runtime.topology import Topology
+from bitloot_runtime.tracing import trace_id_of
+
+logger = logging.getLogger(__name__)
+
+EventT = TypeVar("EventT", bound=Event)
+Handler = Callable[[EventT, UnitOfWork], Awaitable[None]]
+REQUEUE_PAUSE = 5.0
+
+
+@dataclass(frozen=True)
+class Route(Generic[EventT]):
+    """A topic, the contract its messages must satisfy, and the use case that handles them."""
+
+    topic: str
+    model: type[EventT]
+    handler: Handler[EventT]
+
+
+class Consumer:
+    """Subscribes a service's handlers to its queues with the delivery guarantees above."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        broker: RabbitBroker,
+        topology: Topology,
+        unit_of_work: Callable[[], UnitOfWork],
+        publisher: BusPublisher,
+        dead_letters: DeadLetterStore,
+        metrics: RuntimeMetrics,
+        retry_delays: Sequence[float],
+    ) -> None:
+        self._service = service
+        self._broker = broker
+        self._topology = topology
+        self._unit_of_work = unit_of_work
+        self._publisher = publisher
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._delays = tuple(retry_delays)
+
+    def subscribe(self, route: Route[EventT]) -> None:
+        """Consume `route.topic` from this service's queue for it (declared by the topology)."""
+        queue = self._topology.queue(self._service, route.topic)
+        queue.declare = False  # declared, with its quorum arguments, by declare_topology
+
+        async def on_message(message: RabbitMessage) -> None:
+            await self._on_message(route, queue.name, message)
+
+        self._broker.subscriber(queue, ack_policy=AckPolicy.MANUAL, no_reply=True)(on_message)
+
+    async def _on_message(self, route: Route[EventT], queue: str, message: RabbitMessage) -> None:
+        raw = message.raw_message
+        delivery = Delivery.from_amqp(
+            queue=queue,
+            routing_key=raw.routing_key,
+            body=raw.body,
+            message_id=raw.message_id,
+            correlation_id=raw.correlation_id,
+            headers=raw.headers,
+        )
+        traceparent = delivery.headers.get("traceparent")
+        token = current_traceparent.set(traceparent)
+        try:
+            with log_context(
+                order_id=delivery.order_id,
+                message_id=delivery.message_id,
+                trace_id=trace_id_of(traceparent),
+            ):
+                try:
+                    outcome = await self._process(route, delivery)
+                except Exception:
+                    logger.exception("could not record the outcome; returning message to queue")
+                    await asyncio.sleep(REQUEUE_PAUSE)
+                    await message.nack(requeue=True)
+                    return
+                self._metrics.consumed.labels(queue=queue, outcome=outcome).inc()
+                await message.ack()
+        finally:
+            current_traceparent.reset(token)
+
+    async def _process(self, route: Route[EventT], delivery: Delivery) -> str:
+        try:
+            event = route.model.model_validate_json(delivery.body)
+        except ValidationError as exc:
+            return await self._park(delivery, "invalid", summarize(exc))
+        started = time.perf_counter()
+        try:
+            handled = await self._handle(route, event, delivery)
+        except PermanentError as exc:
+            return await self._park(delivery, "permanent", f"{exc.code}: {exc}")
+        except Exception as exc:
+            return await self._retry_or_park(delivery, exc)
+        finally:
+            elapsed = time.perf_counter() - started
+            self._metrics.handler_seconds.labels(queue=delivery.queue).observe(elapsed)
+        return "ok" if handled else "duplicate"
+
+    async def _handle(self, route: Route[EventT], event: EventT, delivery: Delivery) -> bool:
+        async with self._unit_of_work() as uow:
+            if not await uow.claim(f"{self._service}.{route.topic}", delivery.message_id):
+                logger.info("duplicate message ignored", extra={"topic": route.topic})
+                return False
+            await route.handler(event, uow)
+            await uow.commit()
+        logger.info("message handled", extra={"topic": route.topic, "attempt": delivery.attempt})
+        return True
+
+    async def _retry_or_park(self, delivery: Delivery, error: Exception) -> str:
+        if delivery.attempt > len(self._delays):
+            return await self._park(delivery, "exhausted", summarize(error))
+        delay = self._delays[delivery.attempt - 1]
+        try:
+            await self._publisher.send_to_queue(
+                queue=delivery.queue,
+                body=delivery.body,
+                message_id=delivery.message_id,
+                order_id=delivery.order_id,
+                headers=delivery.next_attempt_headers(datetime.now(UTC)),
+                via=self._topology.delay_exchange(self._service, delay),
+            )
+        except Exception as publish_error:
+            logger.warning(
+                "retry could not be scheduled", extra={"error": summarize(publish_error)}
+            )
+            return await self._park(delivery, "retry_failed", summarize(error))
+        logger.warning(
+            "handler failed; retrying",
+            extra={"attempt": delivery.attempt, "delay_s": delay, "error": summarize(error)},
+        )
+        self._metrics.retried.labels(queue=delivery.queue).inc()
+        return "retried"
+
+    async def _park(self, delivery: Delivery, reason: str, error: str) -> str:
+        await self._dead_letters.park(delivery, reason=reason, error=error)
+        logger.error("message parked", extra={"reason": reason, "error": error})
+        self._metrics.parked.labels(queue=delivery.queue, reason=reason).inc()
+        return "parked"

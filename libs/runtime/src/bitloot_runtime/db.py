@@ -1,0 +1,163 @@
+"""Database access: one engine per service, one unit of work per message or request,
+the service's database created if missing and migrated with Alembic at start-up."""
+
+import asyncio
+import contextlib
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+from bitloot_contracts.events import Event
+from bitloot_runtime.propagation import current_traceparent
+from bitloot_runtime.tables import inbox, outbox
+from bitloot_runtime.tracing import child_traceparent
+
+OUTBOX_CHANNEL = "bitloot_outbox"
+RUNTIME_VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    """The service's engine; built in the app factory, never at import."""
+    return _create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The plain libpq DSN asyncpg wants, from a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def ensure_database(url: str) -> None:
+    """Create the URL's database if it does not exist (several instances may race)."""
+    parsed = make_url(url)
+    name = parsed.database
+    if not name:
+        raise ValueError(f"Database URL {parsed!r} names no database.")
+    admin = await asyncpg.connect(asyncpg_dsn(str(parsed.set(database="postgres"))))
+    try:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            quoted = '"' + name.replace('"', '""') + '"'
+            # Another instance may create it between our check and our CREATE; PostgreSQL
+            # reports that as either error, depending on how far its CREATE had got.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                await admin.execute(f"CREATE DATABASE {quoted}")
+    finally:
+        await admin.close()
+
+
+def alembic_config(url: str, metadata: MetaData, version_locations: list[Path]) -> Config:
+    """An Alembic configuration for one service: the runtime's revisions plus its own."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    locations = [str(RUNTIME_VERSIONS), *(str(p) for p in version_locations)]
+    config.set_main_option("version_locations", " ".join(locations))
+    config.set_main_option("path_separator", "space")
+    config.attributes["url"] = url
+    config.attributes["metadata"] = metadata
+    return config
+
+
+async def migrate(url: str, metadata: MetaData, version_locations: list[Path]) -> None:
+    """Create the database if missing and upgrade it to every head."""
+    await ensure_database(url)
+    config = alembic_config(url, metadata, version_locations)
+    # Alembic's env.py drives its own event loop; give it a thread of its own.
+    await asyncio.to_thread(_upgrade, config)
+
+
+# Alembic keeps the running migration in module globals, so two threads of one process
+# (several services in one process, as in the demo) must take turns; separate processes
+# are serialised by the advisory lock in env.py instead.
+_alembic_lock = threading.Lock()
+
+
+def _upgrade(config: Config) -> None:
+    with _alembic_lock:
+        command.upgrade(config, "heads")
+
+
+class UnitOfWork:
+    """One database transaction for one message or request.
+
+    Events emitted through it go to the outbox in the same transaction as the state
+    change, and the relay is woken by NOTIFY when (and only when) that transaction commits.
+    Leaving the block without `commit()` rolls everything back.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._emitted = 0
+
+    @property
+    def session(self) -> AsyncSession:
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        self._session = self._sessionmaker()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self._session.rollback()
+        finally:
+            await self._session.close()
+
+    async def emit(self, event: Event) -> None:
+        """Queue `event` for publication once this unit of work commits."""
+        headers = {"traceparent": child_traceparent(current_traceparent.get())}
+        await self._session.execute(
+            insert(outbox).values(
+                event_id=event.event_id,
+                topic=event.topic,
+                order_id=event.order_id,
+                body=event.model_dump_json().encode(),
+                headers=headers,
+            )
+        )
+        self._emitted += 1
+
+    async def claim(self, consumer: str, message_id: str) -> bool:
+        """Record that `consumer` processed `message_id`; False if it already had.
+
+        A concurrent claim of the same message blocks on the primary key until the first
+        transaction ends, so only one of two racing consumers ever gets True.
+        """
+        statement = (
+            pg_insert(inbox)
+            .values(consumer=consumer, message_id=message_id)
+            .on_conflict_do_nothing()
+            .returning(inbox.c.message_id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def commit(self) -> None:
+        if self._emitted:
+            await self._session.execute(
+                text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL}
+            )
+        await self._session.commit()
+        self._emitted = 0
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """A readiness check: the database answers a query."""
+    async with engine.connect() as connection:
+        await connection.execute(select(1))

@@ -1,0 +1,62 @@
+"""`/healthz` (the process is alive), `/readyz` (its database and broker answer) and
+`/metrics` (Prometheus), the same in every service."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bitloot_runtime.metrics import RuntimeMetrics
+
+logger = logging.getLogger(__name__)
+
+Check = Callable[[], Awaitable[None]]
+
+
+async def _run_check(check: Check, timeout: float) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout)
+    except TimeoutError:
+        return "timeout"
+    except Exception as exc:
+        # The class name only: a message could carry a DSN with its password.
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def health_routes(
+    checks: Mapping[str, Check],
+    metrics: RuntimeMetrics,
+    refresh: Callable[[], Awaitable[None]] | None = None,
+    *,
+    timeout: float = 2.0,
+) -> list[Route]:
+    """The three health routes, checking `checks` concurrently on each `/readyz`."""
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        results = await asyncio.gather(*(_run_check(c, timeout) for c in checks.values()))
+        report = dict(zip(checks, results, strict=True))
+        ready = all(result == "ok" for result in results)
+        body = {"status": "ready" if ready else "not_ready", "checks": report}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        if refresh is not None:
+            try:
+                await refresh()
+            except Exception:
+                logger.warning("metrics refresh failed; serving the last values", exc_info=True)
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]

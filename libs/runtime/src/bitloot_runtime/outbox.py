@@ -1,0 +1,195 @@
+"""The outbox relay: publishes committed events, once the broker confirms them.
+
+Rows are taken in id order with ``FOR UPDATE SKIP LOCKED``, so several relays (one per
+service instance) share the work and never publish the same row concurrently. A row is
+stamped `published_at` in the transaction that locked it, after the broker confirmed it.
+A crash after the confirm and before the commit publishes the row again on restart: that
+is the at-least-once half of the contract, and the consumers' inbox is the other half.
+
+The relay sleeps until PostgreSQL NOTIFYs it (sent by `UnitOfWork.commit`) or the poll
+interval passes, whichever comes first, so a lost notification only delays an event.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bitloot_runtime.db import OUTBOX_CHANNEL, asyncpg_dsn
+from bitloot_runtime.dead_letters import summarize
+from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.publisher import BusPublisher
+from bitloot_runtime.tables import inbox, outbox
+
+logger = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=5)
+PURGE_EVERY = 300.0
+
+
+class OutboxRelay:
+    """Moves outbox rows to the bus. `run()` forever in the service; `relay_once()` in tests."""
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        database_url: str,
+        publisher: BusPublisher,
+        metrics: RuntimeMetrics,
+        batch_size: int = 100,
+        poll_interval: float = 1.0,
+        outbox_retention: timedelta = timedelta(days=7),
+        inbox_retention: timedelta = timedelta(days=30),
+    ) -> None:
+        self._engine = engine
+        self._dsn = asyncpg_dsn(database_url)
+        self._publisher = publisher
+        self._metrics = metrics
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._outbox_retention = outbox_retention
+        self._inbox_retention = inbox_retention
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Relay until cancelled: on every NOTIFY, every poll interval, and now at start."""
+        listener: asyncpg.Connection | None = None
+        last_purge = 0.0
+        try:
+            while True:
+                listener = await self._ensure_listener(listener)
+                await self._drain()
+                if time.monotonic() - last_purge > PURGE_EVERY:
+                    await self._purge_safely()
+                    last_purge = time.monotonic()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                self._wake.clear()
+        finally:
+            if listener is not None and not listener.is_closed():
+                await listener.close()
+
+    async def relay_once(self) -> int:
+        """Publish up to one batch of due rows; the number published."""
+        async with self._engine.connect() as connection, connection.begin():
+            rows = (
+                await connection.execute(
+                    select(outbox)
+                    .where(outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now())
+                    .order_by(outbox.c.id)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            published: list[int] = []
+            for row in rows:
+                try:
+                    await self._publish(row)
+                except Exception as exc:
+                    await self._postpone(connection, row, exc)
+                    break
+                published.append(row.id)
+            if published:
+                await connection.execute(
+                    update(outbox).where(outbox.c.id.in_(published)).values(published_at=func.now())
+                )
+        return len(published)
+
+    async def purge(self) -> tuple[int, int]:
+        """Delete published outbox rows and inbox rows past their retention."""
+        now = datetime.now(UTC)
+        async with self._engine.begin() as connection:
+            outbox_rows = await connection.execute(
+                delete(outbox).where(
+                    outbox.c.published_at.is_not(None),
+                    outbox.c.published_at < now - self._outbox_retention,
+                )
+            )
+            inbox_rows = await connection.execute(
+                delete(inbox).where(inbox.c.processed_at < now - self._inbox_retention)
+            )
+        return outbox_rows.rowcount, inbox_rows.rowcount
+
+    async def refresh_metrics(self) -> None:
+        """Set the pending-rows and lag gauges from the table (called on each scrape)."""
+        async with self._engine.connect() as connection:
+            pending, oldest = (
+                await connection.execute(
+                    select(func.count(), func.min(outbox.c.created_at)).where(
+                        outbox.c.published_at.is_(None)
+                    )
+                )
+            ).one()
+        self._metrics.outbox_pending.set(pending)
+        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        self._metrics.outbox_lag_seconds.set(lag)
+
+    async def _drain(self) -> None:
+        try:
+            while await self.relay_once() == self._batch_size:
+                pass
+        except Exception:
+            logger.exception("outbox relay failed; retrying at the next poll")
+
+    async def _publish(self, row: Row[tuple[object, ...]]) -> None:
+        order_id = str(row.order_id) if row.order_id else None
+        await self._publisher.publish_event(
+            topic=row.topic,
+            body=row.body,
+            message_id=str(row.event_id),
+            order_id=order_id,
+            headers=row.headers,
+        )
+
+    async def _postpone(
+        self, connection: AsyncConnection, row: Row[tuple[object, ...]], error: Exception
+    ) -> None:
+        attempts = int(row.attempts) + 1
+        backoff = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+        logger.warning(
+            "outbox row not published; will retry",
+            extra={
+                "event_id": str(row.event_id),
+                "topic": row.topic,
+                "attempts": attempts,
+                "error": summarize(error),
+                "order_id": str(row.order_id),
+            },
+        )
+        await connection.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id)
+            .values(
+                attempts=attempts,
+                next_attempt_at=func.now() + backoff,
+                last_error=summarize(error),
+            )
+        )
+
+    async def _ensure_listener(
+        self, listener: asyncpg.Connection | None
+    ) -> asyncpg.Connection | None:
+        if listener is not None and not listener.is_closed():
+            return listener
+        try:
+            connection = await asyncpg.connect(self._dsn)
+            await connection.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+        except Exception:
+            logger.warning("cannot LISTEN for outbox notifications; polling only", exc_info=True)
+            return None
+        return connection
+
+    async def _purge_safely(self) -> None:
+        try:
+            outbox_rows, inbox_rows = await self.purge()
+        except Exception:
+            logger.exception("outbox/inbox clean-up failed")
+            return
+        if outbox_rows or inbox_rows:
+            logger.info("purged", extra={"outbox_rows": outbox_rows, "inbox_rows": inbox_rows})

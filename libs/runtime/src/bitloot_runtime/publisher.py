@@ -1,0 +1,90 @@
+"""Publishing to RabbitMQ: persistent, `mandatory`, and confirmed by the broker.
+
+The broker is built with publisher confirms and `on_return_raises`, so `publish` returns
+only once RabbitMQ has taken responsibility for the message, and raises if it was
+unroutable or refused. Nothing here retries: the outbox relay and the consumer decide.
+"""
+
+from collections.abc import Mapping
+
+from faststream.rabbit import Channel, RabbitBroker, RabbitExchange
+
+from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.topology import Topology
+
+PUBLISH_TIMEOUT = 10.0
+
+
+def create_broker(amqp_url: str, *, prefetch: int) -> RabbitBroker:
+    """A FastStream broker whose publishes are confirmed and whose returns raise."""
+    return RabbitBroker(
+        amqp_url,
+        default_channel=Channel(
+            prefetch_count=prefetch, publisher_confirms=True, on_return_raises=True
+        ),
+        logger=None,
+        # RobustConnection reconnects by itself; keep start-up from hanging forever.
+        timeout=10.0,
+    )
+
+
+class BusPublisher:
+    """Publishes events to the topic exchange, and single messages to a named queue."""
+
+    def __init__(self, broker: RabbitBroker, topology: Topology, metrics: RuntimeMetrics) -> None:
+        self._broker = broker
+        self._topology = topology
+        self._metrics = metrics
+
+    async def publish_event(
+        self,
+        *,
+        topic: str,
+        body: bytes,
+        message_id: str,
+        order_id: str | None,
+        headers: Mapping[str, str],
+    ) -> None:
+        """Publish one event with its id as `message_id` and its order as `correlation_id`."""
+        try:
+            await self._send(self._topology.exchange, topic, body, message_id, order_id, headers)
+        except Exception:
+            self._metrics.publish_failures.labels(topic=topic).inc()
+            raise
+        self._metrics.published.labels(topic=topic).inc()
+
+    async def send_to_queue(
+        self,
+        *,
+        queue: str,
+        body: bytes,
+        message_id: str,
+        order_id: str | None,
+        headers: Mapping[str, str | int],
+        via: RabbitExchange | None = None,
+    ) -> None:
+        """Deliver to exactly one queue: through the default exchange, or through `via`
+        (a delay exchange) with the queue's name as routing key."""
+        await self._send(via, queue, body, message_id, order_id, headers)
+
+    async def _send(
+        self,
+        exchange: RabbitExchange | None,
+        routing_key: str,
+        body: bytes,
+        message_id: str,
+        order_id: str | None,
+        headers: Mapping[str, str | int],
+    ) -> None:
+        await self._broker.publish(
+            body,
+            exchange=exchange,
+            routing_key=routing_key,
+            mandatory=True,
+            persist=True,
+            message_id=message_id,
+            correlation_id=order_id,
+            headers=dict(headers),
+            content_type="application/json",
+            timeout=PUBLISH_TIMEOUT,
+        )

@@ -1,0 +1,137 @@
+"""Everything a service needs at run time, built from its settings in one place.
+
+`ServiceRuntime` owns the engine, the broker, the relay and the consumers of one service.
+Services build it in their bootstrap, register their routes, and hand `lifespan` to
+Starlette so that start-up (migrate, declare, consume, relay) and shutdown (stop
+consuming and let in-flight messages finish, stop the relay, close pools) happen with
+the HTTP server.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+from bitloot_contracts.topics import SUBSCRIPTIONS
+from bitloot_runtime.consumer import Consumer, EventT, Route
+from bitloot_runtime.db import UnitOfWork, create_engine, migrate, ping
+from bitloot_runtime.dead_letters import DeadLetterStore
+from bitloot_runtime.health import health_routes
+from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.outbox import OutboxRelay
+from bitloot_runtime.publisher import BusPublisher, create_broker
+from bitloot_runtime.settings import ServiceSettings
+from bitloot_runtime.topology import Topology, declare_topology
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """The database, bus, outbox relay, consumers and health of one service."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        settings: ServiceSettings,
+        metadata: MetaData,
+        version_locations: Sequence[Path] = (),
+        subscriptions: Mapping[str, Sequence[str]] = SUBSCRIPTIONS,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self._metadata = metadata
+        self._version_locations = list(version_locations)
+        self._subscriptions = subscriptions
+        self.metrics = RuntimeMetrics(service)
+        self.engine = create_engine(settings.database_url)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.topology = Topology(settings.bus_prefix)
+        self.broker = create_broker(settings.amqp_url, prefetch=settings.prefetch)
+        self.publisher = BusPublisher(self.broker, self.topology, self.metrics)
+        self.dead_letters = DeadLetterStore(self.sessionmaker)
+        self.relay = OutboxRelay(
+            engine=self.engine,
+            database_url=settings.database_url,
+            publisher=self.publisher,
+            metrics=self.metrics,
+            batch_size=settings.outbox_batch_size,
+            poll_interval=settings.outbox_poll_interval,
+            outbox_retention=timedelta(hours=settings.outbox_retention_hours),
+            inbox_retention=timedelta(hours=settings.inbox_retention_hours),
+        )
+        self.consumer = Consumer(
+            service=service,
+            broker=self.broker,
+            topology=self.topology,
+            unit_of_work=self.unit_of_work,
+            publisher=self.publisher,
+            dead_letters=self.dead_letters,
+            metrics=self.metrics,
+            retry_delays=settings.retry_delays,
+        )
+        self._relay_task: asyncio.Task[None] | None = None
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessionmaker)
+
+    def subscribe(self, route: Route[EventT]) -> None:
+        """Register a handler; call before `start`."""
+        self.consumer.subscribe(route)
+
+    async def start(self) -> None:
+        """Migrate the database, declare the bus, start consuming and relaying."""
+        await migrate(self.settings.database_url, self._metadata, self._version_locations)
+        await self.broker.connect()
+        await declare_topology(
+            self.broker,
+            self.topology,
+            self.service,
+            self.settings.retry_delays,
+            self._subscriptions,
+        )
+        await self.broker.start()
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-relay")
+        logger.info("service started", extra={"service_name": self.service})
+
+    async def stop(self) -> None:
+        """Stop consuming (in-flight handlers finish first), stop relaying, close pools."""
+        await self.broker.stop()
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+        await self.engine.dispose()
+        logger.info("service stopped", extra={"service_name": self.service})
+
+    async def refresh_gauges(self) -> None:
+        await self.relay.refresh_metrics()
+        self.metrics.dead_letters.set(await self.dead_letters.count_waiting())
+
+    async def _broker_ready(self) -> None:
+        if not await self.broker.ping(timeout=2.0):
+            raise ConnectionError("broker did not answer")
+
+    async def _database_ready(self) -> None:
+        await ping(self.engine)
+
+    def health_routes(self) -> list[BaseRoute]:
+        """`/healthz`, `/readyz` (database and broker) and `/metrics`."""
+        checks = {"database": self._database_ready, "broker": self._broker_ready}
+        return list(health_routes(checks, self.metrics, refresh=self.refresh_gauges))
+
+    @asynccontextmanager
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()

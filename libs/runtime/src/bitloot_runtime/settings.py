@@ -1,0 +1,93 @@
+"""Settings shared by every service, read from prefixed environment variables.
+
+Each service subclasses `ServiceSettings` with its own `env_prefix` (``PAYMENTS_``,
+``FULFILLMENT_`` …) and adds only what it needs; `load_settings` turns pydantic's
+validation error into a `ConfigError` that names the environment variables at fault.
+"""
+
+from typing import Annotated, Any, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bitloot_runtime.errors import ConfigError
+
+DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0)
+
+
+class ServiceSettings(BaseSettings):
+    """What the runtime needs from every service: where its database and broker are,
+    how to name things on the bus, how to retry and how to log."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        description="SQLAlchemy URL of this service's own database "
+        "(postgresql+asyncpg://user@host:5432/bitloot_payments); created if missing."
+    )
+    amqp_url: str = Field(description="RabbitMQ URL (amqp://user:pass@host:5672/vhost).")
+    bus_prefix: str = Field(
+        default="",
+        description="Prefix of every exchange and queue name; lets several environments "
+        "(or test runs) share one broker.",
+    )
+    retry_delays: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=DEFAULT_RETRY_DELAYS,
+        description="Seconds to wait before each retry of a failed message, comma-separated.",
+    )
+    prefetch: int = Field(default=16, ge=1, le=1000)
+    outbox_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    outbox_retention_hours: float = Field(default=168.0, gt=0)
+    inbox_retention_hours: float = Field(default=720.0, gt=0)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str) -> str:
+        if not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must start with postgresql+asyncpg://")
+        return value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, value: str) -> str:
+        if not value.startswith(("amqp://", "amqps://")):
+            raise ValueError("must start with amqp:// or amqps://")
+        return value
+
+    @field_validator("retry_delays", mode="before")
+    @classmethod
+    def _parse_delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return tuple(float(part) for part in value.split(",") if part.strip())
+            except ValueError:
+                raise ValueError("must be comma-separated seconds, e.g. 1,5,30") from None
+        return value
+
+    @field_validator("retry_delays")
+    @classmethod
+    def _positive_delays(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay <= 0 for delay in value):
+            raise ValueError("every delay must be greater than zero")
+        return value
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def load_settings(cls: type[SettingsT], **overrides: Any) -> SettingsT:
+    """Build `cls` from the environment, or raise `ConfigError` naming each bad variable."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            variable = f"{prefix}{field}".upper()
+            problems.append(f"{variable}: {error['msg']}")
+        raise ConfigError(f"Invalid configuration: {'; '.join(problems)}") from None

@@ -1,0 +1,198 @@
+"""A throwaway service for the runtime's tests: a `widgets` table, one event, handlers
+that record what they saw, and a spy queue that records everything on the bus."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+from uuid import UUID, uuid4
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy import Column, MetaData, Table, Text, Uuid, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bitloot_contracts.events import Event
+from bitloot_runtime.consumer import Route
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.settings import ServiceSettings, load_settings
+from bitloot_runtime.tables import include_runtime_tables
+
+WIDGET_MADE = "widget.made"
+SERVICE = "widgets"
+
+metadata = MetaData()
+widgets = Table(
+    "widgets",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("order_id", Uuid, nullable=False),
+    Column("name", Text, nullable=False),
+)
+include_runtime_tables(metadata)
+
+
+class WidgetMade(Event):
+    topic: ClassVar[str] = WIDGET_MADE
+    schema_version: Literal[1] = 1
+    name: str
+
+
+def widget_event(name: str = "w") -> WidgetMade:
+    return WidgetMade(order_id=uuid4(), name=name)
+
+
+async def create_widgets_table(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: widgets.create(sync, checkfirst=True))
+
+
+async def make_widget(uow: UnitOfWork, order_id: UUID, name: str, *, emit: bool = True) -> None:
+    """The state change of the tests: a widget row, and its event through the outbox."""
+    await uow.session.execute(insert(widgets).values(id=uuid4(), order_id=order_id, name=name))
+    if emit:
+        await uow.emit(WidgetMade(order_id=order_id, name=name))
+
+
+async def widget_names(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as connection:
+        return list((await connection.execute(select(widgets.c.name))).scalars())
+
+
+@dataclass
+class Recorder:
+    """A handler that records each call and fails as told."""
+
+    fail_times: int = 0
+    permanent: bool = False
+    pause: float = 0.0
+    calls: list[float] = field(default_factory=list)
+
+    async def __call__(self, event: WidgetMade, uow: UnitOfWork) -> None:
+        self.calls.append(time.monotonic())
+        if self.pause:
+            await asyncio.sleep(self.pause)
+        if len(self.calls) <= self.fail_times:
+            if self.permanent:
+                from bitloot_runtime.errors import PermanentError
+
+                raise PermanentError("widget_rejected", f"widget {event.name!r} rejected")
+            raise ConnectionError(f"flaky dependency (call {len(self.calls)})")
+        await make_widget(uow, event.order_id, f"handled:{event.name}", emit=False)
+
+
+def settings_for(database_url: str, amqp_url: str, prefix: str, **extra: object) -> ServiceSettings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "amqp_url": amqp_url,
+        "bus_prefix": prefix,
+        "retry_delays": (0.3, 0.6),
+        "outbox_poll_interval": 0.2,
+    }
+    values.update(extra)
+    return load_settings(ServiceSettings, **values)
+
+
+@asynccontextmanager
+async def running_service(
+    settings: ServiceSettings,
+    handler: Callable[[WidgetMade, UnitOfWork], Awaitable[None]] | None = None,
+    *,
+    service: str = SERVICE,
+    subscriptions: Mapping[str, Sequence[str]] | None = None,
+) -> AsyncIterator[ServiceRuntime]:
+    """A started ServiceRuntime consuming `widget.made` with `handler` (if any)."""
+    runtime = ServiceRuntime(
+        service=service,
+        settings=settings,
+        metadata=metadata,
+        subscriptions=subscriptions or {SERVICE: (WIDGET_MADE,)},
+    )
+    if handler is not None:
+        runtime.subscribe(Route(WIDGET_MADE, WidgetMade, handler))
+    await runtime.start()
+    await create_widgets_table(runtime.engine)
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+class Spy:
+    """A queue bound to `#` on the exchange: every event published, in order."""
+
+    def __init__(self, queue: aio_pika.abc.AbstractQueue) -> None:
+        self._queue = queue
+
+    async def collect(self, expected: int, timeout: float = 10.0) -> list[AbstractIncomingMessage]:
+        """Wait until `expected` messages arrived (or the timeout), then a little longer
+        so that a surplus (a duplicate) would be seen too."""
+        messages: list[AbstractIncomingMessage] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = await self._queue.get(fail=False, no_ack=True)
+            if message is None:
+                if len(messages) >= expected:
+                    await asyncio.sleep(0.5)
+                    if (extra := await self._queue.get(fail=False, no_ack=True)) is None:
+                        return messages
+                    messages.append(extra)
+                    continue
+                await asyncio.sleep(0.05)
+                continue
+            messages.append(message)
+        return messages
+
+
+@asynccontextmanager
+async def spy_on(amqp_url: str, prefix: str, exchange: str) -> AsyncIterator[Spy]:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        bus = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+        queue = await channel.declare_queue(f"{prefix}spy", exclusive=True)
+        await queue.bind(bus, routing_key="#")
+        yield Spy(queue)
+    finally:
+        await connection.close()
+
+
+async def queue_depth(amqp_url: str, name: str) -> int:
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(name, passive=True)
+        return queue.declaration_result.message_count or 0
+    finally:
+        await connection.close()
+
+
+async def publish_raw(
+    amqp_url: str,
+    exchange: str,
+    routing_key: str,
+    body: bytes,
+    *,
+    message_id: str | None = None,
+) -> None:
+    """Publish as any client could, bypassing our publisher (hostile or foreign input)."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        target = await channel.get_exchange(exchange)
+        message = aio_pika.Message(body, message_id=message_id or str(uuid4()))
+        await target.publish(message, routing_key=routing_key)
+    finally:
+        await connection.close()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return True
+        await asyncio.sleep(0.05)
+    return await check()

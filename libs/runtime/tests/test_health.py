@@ -1,0 +1,80 @@
+import httpx
+from starlette.applications import Starlette
+
+from bitloot_runtime.health import health_routes
+from bitloot_runtime.metrics import RuntimeMetrics
+
+
+async def ok() -> None:
+    return None
+
+
+async def broken() -> None:
+    raise ConnectionError("postgresql://user:hunter2@db/x refused")
+
+
+async def slow() -> None:
+    import asyncio
+
+    await asyncio.sleep(5)
+
+
+def client(app: Starlette) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc")
+
+
+async def test_healthz_answers_without_checking_anything() -> None:
+    app = Starlette(routes=health_routes({"database": broken}, RuntimeMetrics("payments")))
+    async with client(app) as http:
+        response = await http.get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+async def test_readyz_is_200_when_every_check_passes() -> None:
+    app = Starlette(routes=health_routes({"database": ok, "broker": ok}, RuntimeMetrics("x")))
+    async with client(app) as http:
+        response = await http.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "checks": {"database": "ok", "broker": "ok"}}
+
+
+async def test_readyz_reports_failing_check_with_503_without_its_message() -> None:
+    checks = {"database": broken, "broker": slow}
+    app = Starlette(routes=health_routes(checks, RuntimeMetrics("x"), timeout=0.2))
+    async with client(app) as http:
+        response = await http.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "not_ready",
+        "checks": {"database": "error: ConnectionError", "broker": "timeout"},
+    }
+    assert "hunter2" not in response.text
+
+
+async def test_metrics_endpoint_exposes_counters_with_service_label() -> None:
+    metrics = RuntimeMetrics("delivery")
+    metrics.consumed.labels(queue="delivery.keys.delivered", outcome="ok").inc()
+    refreshed: list[bool] = []
+
+    async def refresh() -> None:
+        refreshed.append(True)
+        metrics.outbox_pending.set(7)
+
+    app = Starlette(routes=health_routes({}, metrics, refresh=refresh))
+    async with client(app) as http:
+        response = await http.get("/metrics")
+    assert response.headers["content-type"].startswith("text/plain")
+    assert (
+        'bitloot_messages_consumed_total{outcome="ok",queue="delivery.keys.delivered",'
+        'service="delivery"} 1.0' in response.text
+    )
+    assert 'bitloot_outbox_pending{service="delivery"} 7.0' in response.text
+    assert refreshed == [True]
+
+
+async def test_failing_refresh_still_serves_metrics() -> None:
+    app = Starlette(routes=health_routes({}, RuntimeMetrics("admin"), refresh=broken))
+    async with client(app) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert 'service="admin"' in response.text

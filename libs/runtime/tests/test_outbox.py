@@ -1,0 +1,230 @@
+"""Invariant 1 (transactional outbox) against real PostgreSQL and RabbitMQ."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+from uuid import uuid4
+
+import pytest
+from runtime_support import (
+    WIDGET_MADE,
+    create_widgets_table,
+    make_widget,
+    metadata,
+    spy_on,
+    widget_event,
+    widget_names,
+)
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bitloot_contracts.events import Event
+from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.outbox import OutboxRelay
+from bitloot_runtime.publisher import BusPublisher, create_broker
+from bitloot_runtime.tables import outbox
+from bitloot_runtime.topology import Topology, declare_topology
+from bitloot_testing.rabbitmq import BusNamespace
+
+
+class Unheard(Event):
+    topic: ClassVar[str] = "nobody.listens"
+    schema_version: Literal[1] = 1
+
+
+CHILD = Path(__file__).parent / "crash_child.py"
+
+
+def child_env(database_url: str, bus: BusNamespace) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WIDGETS_DATABASE_URL": database_url,
+        "WIDGETS_AMQP_URL": bus.amqp_url,
+        "WIDGETS_BUS_PREFIX": bus.prefix,
+        "WIDGETS_OUTBOX_POLL_INTERVAL": "0.2",
+    }
+
+
+@pytest.mark.slow
+async def test_event_committed_before_a_crash_is_published_once_after_restart(
+    database_url: str, bus_prefix: BusNamespace
+) -> None:
+    env = child_env(database_url, bus_prefix)
+    topology = Topology(bus_prefix.prefix)
+    bus_prefix.track_exchange(topology.exchange.name)
+    bus_prefix.track_queue(topology.queue_name("widgets", WIDGET_MADE))
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, topology.exchange.name) as spy:
+        crashed = subprocess.run(
+            [sys.executable, str(CHILD), "commit-then-die"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert crashed.returncode == -9, crashed.stderr
+        event_id = crashed.stdout.strip()
+        assert await spy.collect(expected=0, timeout=1.0) == []
+
+        restarted = subprocess.Popen(
+            [sys.executable, str(CHILD), "serve"], env=env, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            messages = await spy.collect(expected=1, timeout=30.0)
+        finally:
+            restarted.kill()
+            restarted.wait(timeout=10)
+    assert [m.message_id for m in messages] == [event_id]
+    assert messages[0].routing_key == WIDGET_MADE
+    engine = create_engine(database_url)
+    try:
+        assert await widget_names(engine) == ["crash"]
+        async with engine.connect() as connection:
+            unpublished = await connection.scalar(
+                select(func.count()).where(outbox.c.published_at.is_(None))
+            )
+        assert unpublished == 0
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class Parts:
+    """A migrated database, a declared bus and a publisher, with no relay running."""
+
+    engine: AsyncEngine
+    publisher: BusPublisher
+    metrics: RuntimeMetrics
+    topology: Topology
+    database_url: str
+
+    def relay(self, **options: Any) -> OutboxRelay:
+        return OutboxRelay(
+            engine=self.engine,
+            database_url=self.database_url,
+            publisher=self.publisher,
+            metrics=self.metrics,
+            **options,
+        )
+
+
+@pytest.fixture
+async def parts(database_url: str, bus_prefix: BusNamespace) -> AsyncIterator[Parts]:
+    await migrate(database_url, metadata, [])
+    engine = create_engine(database_url)
+    await create_widgets_table(engine)
+    topology = Topology(bus_prefix.prefix)
+    for name in topology.names("widgets", (), {"widgets": (WIDGET_MADE,)}):
+        bus_prefix.track_queue(name)
+        bus_prefix.track_exchange(name)
+    broker = create_broker(bus_prefix.amqp_url, prefetch=10)
+    await broker.connect()
+    await declare_topology(broker, topology, "widgets", (), {"widgets": (WIDGET_MADE,)})
+    metrics = RuntimeMetrics("widgets")
+    yield Parts(engine, BusPublisher(broker, topology, metrics), metrics, topology, database_url)
+    await broker.stop()
+    await engine.dispose()
+
+
+async def commit_widgets(engine: AsyncEngine, count: int) -> None:
+    sessionmaker = async_sessionmaker(engine)
+    for index in range(count):
+        async with UnitOfWork(sessionmaker) as uow:
+            event = widget_event(f"w{index}")
+            await make_widget(uow, event.order_id, event.name)
+            await uow.commit()
+
+
+async def test_rolled_back_transaction_publishes_nothing(parts: Parts) -> None:
+    async with UnitOfWork(async_sessionmaker(parts.engine)) as uow:
+        event = widget_event()
+        await make_widget(uow, event.order_id, event.name)
+        # leaving without commit: the state change and its event go together
+    assert await widget_names(parts.engine) == []
+    assert await parts.relay().relay_once() == 0
+
+
+async def test_two_relays_never_publish_the_same_row(
+    parts: Parts, bus_prefix: BusNamespace
+) -> None:
+    await commit_widgets(parts.engine, 120)
+    other_engine = create_engine(parts.database_url)
+    first = parts.relay(batch_size=7)
+    second = OutboxRelay(
+        engine=other_engine,
+        database_url=parts.database_url,
+        publisher=parts.publisher,
+        metrics=parts.metrics,
+        batch_size=7,
+    )
+
+    async def drain(relay: OutboxRelay) -> int:
+        total = 0
+        while (count := await relay.relay_once()) > 0:
+            total += count
+        return total
+
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, parts.topology.exchange.name) as spy:
+        counts = await asyncio.gather(drain(first), drain(second), drain(first))
+        messages = await spy.collect(expected=120, timeout=20.0)
+    await other_engine.dispose()
+    ids = [m.message_id for m in messages]
+    assert sum(counts) == 120
+    assert len(ids) == 120
+    assert len(set(ids)) == 120
+
+
+async def test_notify_wakes_the_relay_long_before_the_poll_interval(
+    parts: Parts, bus_prefix: BusNamespace
+) -> None:
+    relay = parts.relay(poll_interval=120.0)
+    task = asyncio.create_task(relay.run())
+    try:
+        async with spy_on(
+            bus_prefix.amqp_url, bus_prefix.prefix, parts.topology.exchange.name
+        ) as spy:
+            await asyncio.sleep(0.5)  # the relay is now asleep until notified or 120 s pass
+            await commit_widgets(parts.engine, 1)
+            messages = await spy.collect(expected=1, timeout=10.0)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert len(messages) == 1
+
+
+async def test_unroutable_event_stays_in_the_outbox_with_its_error(parts: Parts) -> None:
+    async with UnitOfWork(async_sessionmaker(parts.engine)) as uow:
+        # No queue is bound for this topic: the broker returns the mandatory message.
+        await uow.emit(Unheard(order_id=uuid4()))
+        await uow.commit()
+    assert await parts.relay().relay_once() == 0
+    async with parts.engine.connect() as connection:
+        row = (await connection.execute(select(outbox))).one()
+    assert row.published_at is None
+    assert row.attempts == 1
+    assert "NO_ROUTE" in row.last_error
+    assert parts.metrics.publish_failures.labels(topic="nobody.listens")._value.get() == 1
+
+
+async def test_purge_deletes_old_published_rows_and_keeps_unpublished_ones(parts: Parts) -> None:
+    await commit_widgets(parts.engine, 3)
+    relay = parts.relay(outbox_retention=timedelta(hours=1))
+    assert await relay.relay_once() == 3
+    async with parts.engine.begin() as connection:
+        await connection.execute(
+            update(outbox).values(published_at=func.now() - timedelta(hours=2))
+        )
+    await commit_widgets(parts.engine, 1)
+    assert await relay.purge() == (3, 0)
+    async with parts.engine.connect() as connection:
+        remaining = (await connection.execute(select(outbox.c.published_at))).scalars().all()
+    assert remaining == [None]
+    await relay.refresh_metrics()
+    assert parts.metrics.outbox_pending._value.get() == 1
