@@ -1,0 +1,1 @@
+"""BitLoot admin service."""

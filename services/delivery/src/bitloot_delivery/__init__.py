@@ -1,0 +1,1 @@
+"""BitLoot delivery service."""

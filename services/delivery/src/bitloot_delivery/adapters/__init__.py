@@ -1,0 +1,1 @@
+"""Adapters of the delivery service: database tables, HTTP clients and other I/O."""

@@ -1,0 +1,1 @@
+"""Adapters of the fulfillment service: database tables, HTTP clients and other I/O."""

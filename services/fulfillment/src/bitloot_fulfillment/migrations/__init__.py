@@ -1,0 +1,5 @@
+"""Alembic revisions of the fulfillment service's own tables (the runtime's come first)."""
+
+from pathlib import Path
+
+VERSIONS = Path(__file__).parent / "versions"

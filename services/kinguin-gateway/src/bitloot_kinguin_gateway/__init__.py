@@ -1,0 +1,1 @@
+"""BitLoot kinguin-gateway service."""
