@@ -20,9 +20,10 @@ lock: $(VENV)/bin/uv
 	$(UV) pip compile requirements/dev.in -o requirements/dev.txt --python-version 3.11 --no-header
 
 lint: install
+	$(VENV)/bin/python tools/check_dependencies.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/*/src services/*/src
+	$(VENV)/bin/mypy libs/*/src services/*/src tools
 	# Test directories reuse module names (conftest, support): check each on its own.
 	for dir in $$(ls -d libs/*/tests services/*/tests tests-e2e 2>/dev/null); do \
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
