@@ -99,3 +99,22 @@ def test_configuring_twice_does_not_duplicate_lines(lines: io.StringIO) -> None:
     configure_logging("payments", "INFO", lines)
     logger.info("once")
     assert len(entries(lines)) == 1
+
+
+def test_service_runtime_registers_its_connection_passwords(lines: io.StringIO) -> None:
+    from sqlalchemy import MetaData
+
+    from bitloot_runtime.service import ServiceRuntime
+    from bitloot_runtime.settings import ServiceSettings, load_settings
+
+    settings = load_settings(
+        ServiceSettings,
+        database_url="postgresql+asyncpg://svc:db-password-1@127.0.0.1/x",
+        amqp_url="amqp://svc:amqp-password-2@127.0.0.1:5672/",
+    )
+    ServiceRuntime(service="payments", settings=settings, metadata=MetaData())
+    logger.error("cannot reach %s or %s", settings.database_url, settings.amqp_url)
+    [entry] = [e for e in entries(lines) if str(e["message"]).startswith("cannot reach")]
+    assert "@127.0.0.1" in str(entry["message"])
+    assert "db-password-1" not in str(entry["message"])
+    assert "amqp-password-2" not in str(entry["message"])

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -25,6 +26,7 @@ from bitloot_runtime.consumer import Consumer, EventT, Route
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate, ping
 from bitloot_runtime.dead_letters import DeadLetterStore
 from bitloot_runtime.health import health_routes
+from bitloot_runtime.logging import register_secret
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.outbox import OutboxRelay
 from bitloot_runtime.publisher import BusPublisher, create_broker
@@ -48,6 +50,9 @@ class ServiceRuntime:
     ) -> None:
         self.service = service
         self.settings = settings
+        for url in (settings.database_url, settings.amqp_url):
+            if password := urlsplit(url).password:
+                register_secret(password)
         self._metadata = metadata
         self._version_locations = list(version_locations)
         self._subscriptions = subscriptions
