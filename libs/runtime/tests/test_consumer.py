@@ -10,6 +10,7 @@ from runtime_support import (
     SERVICE,
     WIDGET_MADE,
     Recorder,
+    WidgetMade,
     eventually,
     publish_raw,
     queue_depth,
@@ -37,6 +38,10 @@ async def publish_event(runtime: ServiceRuntime, body: bytes, message_id: str) -
     )
 
 
+async def publish_widget(runtime: ServiceRuntime, event: WidgetMade) -> None:
+    await publish_event(runtime, event.model_dump_json().encode(), str(event.event_id))
+
+
 async def test_same_message_delivered_twice_has_one_effect(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
@@ -46,7 +51,7 @@ async def test_same_message_delivered_twice_has_one_effect(
         track(bus_prefix, runtime)
         event = widget_event("once")
         for _ in range(3):
-            await publish_event(runtime, event.model_dump_json().encode(), str(event.event_id))
+            await publish_widget(runtime, event)
         counted = runtime.metrics.consumed.labels(
             queue=runtime.topology.queue_name(SERVICE, WIDGET_MADE), outcome="duplicate"
         )
@@ -102,7 +107,7 @@ async def test_transient_failure_is_retried_after_each_configured_delay_then_suc
     async with running_service(settings, handler) as runtime:
         track(bus_prefix, runtime)
         event = widget_event("flaky")
-        await publish_event(runtime, event.model_dump_json().encode(), str(event.event_id))
+        await publish_widget(runtime, event)
         assert await eventually(lambda: _names_are(runtime, ["handled:flaky"]), timeout=15)
     gaps = [
         later - earlier for earlier, later in zip(handler.calls, handler.calls[1:], strict=False)
@@ -128,7 +133,7 @@ async def test_always_failing_message_is_parked_after_its_attempts_and_replay_de
     async with running_service(settings, handler) as runtime:
         track(bus_prefix, runtime)
         event = widget_event("doomed")
-        await publish_event(runtime, event.model_dump_json().encode(), str(event.event_id))
+        await publish_widget(runtime, event)
         assert await eventually(lambda: _parked(runtime, 1), timeout=15)
         [letter] = await runtime.dead_letters.list()
         assert letter.reason == "exhausted"
@@ -163,7 +168,7 @@ async def test_permanent_error_is_parked_at_once_without_retry(
     async with running_service(settings, handler) as runtime:
         track(bus_prefix, runtime)
         event = widget_event("refused")
-        await publish_event(runtime, event.model_dump_json().encode(), str(event.event_id))
+        await publish_widget(runtime, event)
         assert await eventually(lambda: _parked(runtime, 1))
         await asyncio.sleep(1.0)  # longer than the first retry delay: no retry may come
         [letter] = await runtime.dead_letters.list()
@@ -218,7 +223,7 @@ async def test_retry_goes_back_only_to_the_queue_that_failed(
             bus_prefix.track_queue(name)
             bus_prefix.track_exchange(name)
         event = widget_event("shared")
-        await publish_event(runtime, event.model_dump_json().encode(), str(event.event_id))
+        await publish_widget(runtime, event)
         assert await eventually(lambda: _count(flaky, 2))
         await asyncio.sleep(0.5)
     assert len(healthy.calls) == 1

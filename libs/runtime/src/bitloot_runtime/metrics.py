@@ -1,6 +1,8 @@
 """Prometheus metrics of one service, in a registry of its own (several services can
 share a process in the demo without their metrics colliding)."""
 
+from typing import Generic, TypeVar
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -9,60 +11,41 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.metrics import MetricWrapperBase
+
+MetricT = TypeVar("MetricT", bound=MetricWrapperBase)
+
+
+class ServiceLabelled(Generic[MetricT]):
+    """A metric whose ``service`` label is set once: ``.labels(queue=…)`` names the rest."""
+
+    def __init__(self, metric: MetricT, service: str) -> None:
+        self._metric: MetricT = metric
+        self._service = service
+
+    def labels(self, **labels: str) -> MetricT:
+        return self._metric.labels(service=self._service, **labels)
 
 
 class RuntimeMetrics:
     """What the runtime counts: consumed, published, retried, parked, handler latency,
-    outbox backlog. Every series carries the constant label ``service``."""
+    outbox backlog. Every series carries the label ``service``."""
 
     def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:
         self.service = service
         self.registry = registry or CollectorRegistry(auto_describe=True)
-
-        def counter(name: str, doc: str, *names: str) -> Counter:
-            return Counter(name, doc, ["service", *names], registry=self.registry)
-
-        self.consumed = _bound(
-            counter(
-                "bitloot_messages_consumed",
-                "Messages consumed, by outcome (ok, duplicate, retried, parked).",
-                "queue",
-                "outcome",
-            ),
-            service,
+        self.consumed = self._counter(
+            "messages_consumed", "Messages consumed, by outcome.", "queue", "outcome"
         )
-        self.published = _bound(
-            counter(
-                "bitloot_messages_published",
-                "Events published and confirmed by the broker.",
-                "topic",
-            ),
-            service,
+        self.published = self._counter("messages_published", "Events confirmed.", "topic")
+        self.publish_failures = self._counter(
+            "publish_failures", "Publishes refused, returned or timed out.", "topic"
         )
-        self.publish_failures = _bound(
-            counter(
-                "bitloot_publish_failures", "Publishes refused, returned or timed out.", "topic"
-            ),
-            service,
+        self.retried = self._counter("messages_retried", "Messages sent to a delay queue.", "queue")
+        self.parked = self._counter(
+            "messages_parked", "Messages parked in dead_letters.", "queue", "reason"
         )
-        self.retried = _bound(
-            counter(
-                "bitloot_messages_retried",
-                "Messages sent to a delay queue for another attempt.",
-                "queue",
-            ),
-            service,
-        )
-        self.parked = _bound(
-            counter(
-                "bitloot_messages_parked",
-                "Messages parked in dead_letters, by reason.",
-                "queue",
-                "reason",
-            ),
-            service,
-        )
-        self.handler_seconds = _BoundHistogram(
+        self.handler_seconds = ServiceLabelled(
             Histogram(
                 "bitloot_handler_seconds",
                 "Time spent handling one message.",
@@ -71,49 +54,21 @@ class RuntimeMetrics:
             ),
             service,
         )
-        self.outbox_pending = Gauge(
-            "bitloot_outbox_pending",
-            "Outbox rows not yet published.",
-            ["service"],
-            registry=self.registry,
-        ).labels(service=service)
-        self.outbox_lag_seconds = Gauge(
-            "bitloot_outbox_lag_seconds",
-            "Age of the oldest unpublished outbox row.",
-            ["service"],
-            registry=self.registry,
-        ).labels(service=service)
-        self.dead_letters = Gauge(
-            "bitloot_dead_letters",
-            "Parked messages not yet replayed.",
-            ["service"],
-            registry=self.registry,
-        ).labels(service=service)
+        self.outbox_pending = self._gauge("outbox_pending", "Outbox rows not yet published.")
+        self.outbox_lag_seconds = self._gauge(
+            "outbox_lag_seconds", "Age of the oldest unpublished outbox row."
+        )
+        self.dead_letters = self._gauge("dead_letters", "Parked messages not yet replayed.")
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
+    def _counter(self, name: str, doc: str, *labels: str) -> ServiceLabelled[Counter]:
+        metric = Counter(f"bitloot_{name}", doc, ["service", *labels], registry=self.registry)
+        return ServiceLabelled(metric, self.service)
 
-class _BoundCounter:
-    """A counter whose ``service`` label is already set: ``.labels(queue=…)`` names the rest."""
-
-    def __init__(self, counter: Counter, service: str) -> None:
-        self._counter = counter
-        self._service = service
-
-    def labels(self, **labels: str) -> Counter:
-        return self._counter.labels(service=self._service, **labels)
-
-
-class _BoundHistogram:
-    def __init__(self, histogram: Histogram, service: str) -> None:
-        self._histogram = histogram
-        self._service = service
-
-    def labels(self, **labels: str) -> Histogram:
-        return self._histogram.labels(service=self._service, **labels)
-
-
-def _bound(counter: Counter, service: str) -> _BoundCounter:
-    return _BoundCounter(counter, service)
+    def _gauge(self, name: str, doc: str) -> Gauge:
+        return Gauge(f"bitloot_{name}", doc, ["service"], registry=self.registry).labels(
+            service=self.service
+        )
