@@ -1,13 +1,9 @@
 """Invariant 1 (transactional outbox) against real PostgreSQL and RabbitMQ."""
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 from uuid import uuid4
 
@@ -37,62 +33,6 @@ from bitloot_testing.rabbitmq import BusNamespace
 class Unheard(Event):
     topic: ClassVar[str] = "nobody.listens"
     schema_version: Literal[1] = 1
-
-
-CHILD = Path(__file__).parent / "crash_child.py"
-
-
-def child_env(database_url: str, bus: BusNamespace) -> dict[str, str]:
-    return {
-        **os.environ,
-        "WIDGETS_DATABASE_URL": database_url,
-        "WIDGETS_AMQP_URL": bus.amqp_url,
-        "WIDGETS_BUS_PREFIX": bus.prefix,
-        "WIDGETS_OUTBOX_POLL_INTERVAL": "0.2",
-    }
-
-
-@pytest.mark.slow
-async def test_event_committed_before_a_crash_is_published_once_after_restart(
-    database_url: str, bus_prefix: BusNamespace
-) -> None:
-    env = child_env(database_url, bus_prefix)
-    topology = Topology(bus_prefix.prefix)
-    bus_prefix.track_exchange(topology.exchange.name)
-    bus_prefix.track_queue(topology.queue_name("widgets", WIDGET_MADE))
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, topology.exchange.name) as spy:
-        crashed = subprocess.run(
-            [sys.executable, str(CHILD), "commit-then-die"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert crashed.returncode == -9, crashed.stderr
-        event_id = crashed.stdout.strip()
-        assert await spy.collect(expected=0, timeout=1.0) == []
-
-        restarted = subprocess.Popen(
-            [sys.executable, str(CHILD), "serve"], env=env, stdout=subprocess.PIPE, text=True
-        )
-        try:
-            messages = await spy.collect(expected=1, timeout=30.0)
-        finally:
-            restarted.kill()
-            restarted.wait(timeout=10)
-    assert [m.message_id for m in messages] == [event_id]
-    assert messages[0].routing_key == WIDGET_MADE
-    engine = create_engine(database_url)
-    try:
-        assert await widget_names(engine) == ["crash"]
-        async with engine.connect() as connection:
-            unpublished = await connection.scalar(
-                select(func.count()).where(outbox.c.published_at.is_(None))
-            )
-        assert unpublished == 0
-    finally:
-        await engine.dispose()
 
 
 @dataclass
