@@ -10,7 +10,6 @@ from typing import ClassVar, Literal
 from uuid import UUID, uuid4
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import Column, MetaData, Table, Text, Uuid, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -121,45 +120,6 @@ async def running_service(
         await runtime.stop()
 
 
-class Spy:
-    """A queue bound to `#` on the exchange: every event published, in order."""
-
-    def __init__(self, queue: aio_pika.abc.AbstractQueue) -> None:
-        self._queue = queue
-
-    async def collect(self, expected: int, timeout: float = 10.0) -> list[AbstractIncomingMessage]:
-        """Wait until `expected` messages arrived (or the timeout), then a little longer
-        so that a surplus (a duplicate) would be seen too."""
-        messages: list[AbstractIncomingMessage] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            message = await self._queue.get(fail=False, no_ack=True)
-            if message is None:
-                if len(messages) >= expected:
-                    await asyncio.sleep(0.5)
-                    if (extra := await self._queue.get(fail=False, no_ack=True)) is None:
-                        return messages
-                    messages.append(extra)
-                    continue
-                await asyncio.sleep(0.05)
-                continue
-            messages.append(message)
-        return messages
-
-
-@asynccontextmanager
-async def spy_on(amqp_url: str, prefix: str, exchange: str) -> AsyncIterator[Spy]:
-    connection = await aio_pika.connect(amqp_url)
-    try:
-        channel = await connection.channel()
-        bus = await channel.declare_exchange(exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(f"{prefix}spy", exclusive=True)
-        await queue.bind(bus, routing_key="#")
-        yield Spy(queue)
-    finally:
-        await connection.close()
-
-
 async def queue_depth(amqp_url: str, name: str) -> int:
     connection = await aio_pika.connect(amqp_url)
     try:
@@ -187,12 +147,3 @@ async def publish_raw(
         await target.publish(message, routing_key=routing_key)
     finally:
         await connection.close()
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(0.05)
-    return await check()

@@ -11,7 +11,6 @@ from runtime_support import (
     WIDGET_MADE,
     Recorder,
     WidgetMade,
-    eventually,
     publish_raw,
     queue_depth,
     running_service,
@@ -21,6 +20,7 @@ from runtime_support import (
 )
 
 from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from runtime_support import WIDGET_MADE, eventually, publish_raw, queue_depth, spy_on, widget_event
+from runtime_support import WIDGET_MADE, publish_raw, queue_depth, widget_event
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_runtime.db import create_engine
 from bitloot_runtime.tables import inbox, outbox
 from bitloot_runtime.topology import Topology
+from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 CHILD = Path(__file__).parent / "crash_child.py"

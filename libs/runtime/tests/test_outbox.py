@@ -13,7 +13,6 @@ from runtime_support import (
     create_widgets_table,
     make_widget,
     metadata,
-    spy_on,
     widget_event,
     widget_names,
 )
@@ -27,6 +26,7 @@ from bitloot_runtime.outbox import OutboxRelay
 from bitloot_runtime.publisher import BusPublisher, create_broker
 from bitloot_runtime.tables import outbox
 from bitloot_runtime.topology import Topology, declare_topology
+from bitloot_testing.bus import spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
