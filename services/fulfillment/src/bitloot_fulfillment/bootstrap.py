@@ -4,6 +4,7 @@ from starlette.applications import Starlette
 
 from bitloot_contracts.topics import FULFILLMENT
 from bitloot_fulfillment.adapters.orm import metadata
+from bitloot_fulfillment.entrypoints.bus import subscribe
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
 from bitloot_runtime.app import create_app
@@ -17,4 +18,5 @@ def build(settings: Settings | None = None) -> tuple[ServiceRuntime, Starlette]:
     runtime = ServiceRuntime(
         service=FULFILLMENT, settings=settings, metadata=metadata, version_locations=[VERSIONS]
     )
+    subscribe(runtime)
     return runtime, create_app(runtime)

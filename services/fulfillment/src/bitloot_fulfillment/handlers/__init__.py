@@ -1,0 +1,1 @@
+"""Fulfillment's use cases: one per event it consumes, each in the consumer's unit of work."""

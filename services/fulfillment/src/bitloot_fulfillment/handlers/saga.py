@@ -1,0 +1,78 @@
+"""Apply each consumed event to its order's saga and emit what the saga decided.
+
+Events about an order may overtake the `payment.finished` that starts its saga (they
+travel on other queues); such an event is retried, not rejected, until the saga exists.
+"""
+
+from collections.abc import Callable
+from uuid import UUID
+
+from bitloot_contracts.events import (
+    DeliveryCompleted,
+    DeliveryFailed,
+    KinguinWebhook,
+    PaymentFinished,
+    ReservationCreated,
+    ReservationFailed,
+)
+from bitloot_fulfillment.adapters.repository import SagaRepository
+from bitloot_fulfillment.domain.saga import OrderSaga
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.errors import TransientError
+
+
+class SagaNotStarted(TransientError):
+    def __init__(self, order_id: UUID) -> None:
+        super().__init__(f"No saga for order {order_id} yet; its payment.finished may be late.")
+
+
+async def start_saga(event: PaymentFinished, uow: UnitOfWork) -> None:
+    repository = SagaRepository(uow.session)
+    if await repository.get_for_update(event.order_id) is not None:
+        return  # a second payment event for the same order starts nothing new
+    saga = OrderSaga.start(event)
+    await repository.add(saga)
+    await _emit(uow, saga)
+
+
+async def reservation_created(event: ReservationCreated, uow: UnitOfWork) -> None:
+    await _apply(
+        uow, event.order_id, lambda s: s.reservation_created(event.kinguin_order_id, event.status)
+    )
+
+
+async def reservation_failed(event: ReservationFailed, uow: UnitOfWork) -> None:
+    await _apply(uow, event.order_id, lambda s: s.reservation_failed(event.code, event.reason))
+
+
+async def kinguin_status_changed(event: KinguinWebhook, uow: UnitOfWork) -> None:
+    await _apply(
+        uow,
+        event.order_id,
+        lambda s: s.kinguin_status_changed(event.kinguin_order_id, event.status, event.updated_at),
+    )
+
+
+async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
+    await _apply(uow, event.order_id, lambda s: s.delivery_completed(event.key_count))
+
+
+async def delivery_failed(event: DeliveryFailed, uow: UnitOfWork) -> None:
+    await _apply(uow, event.order_id, lambda s: s.delivery_failed(event.code, event.reason))
+
+
+async def _apply(uow: UnitOfWork, order_id: UUID, change: Callable[[OrderSaga], None]) -> None:
+    repository = SagaRepository(uow.session)
+    saga = await repository.get_for_update(order_id)
+    if saga is None:
+        raise SagaNotStarted(order_id)
+    change(saga)
+    if saga.pending:
+        await repository.save(saga)
+        await _emit(uow, saga)
+
+
+async def _emit(uow: UnitOfWork, saga: OrderSaga) -> None:
+    for event in saga.pending:
+        await uow.emit(event)
+    saga.pending.clear()
