@@ -1,3 +1,5 @@
+import asyncio
+
 import httpx
 from starlette.applications import Starlette
 
@@ -14,8 +16,6 @@ async def broken() -> None:
 
 
 async def slow() -> None:
-    import asyncio
-
     await asyncio.sleep(5)
 
 
@@ -78,3 +78,29 @@ async def test_failing_refresh_still_serves_metrics() -> None:
         response = await http.get("/metrics")
     assert response.status_code == 200
     assert 'service="admin"' in response.text
+
+
+async def test_readyz_runs_checks_concurrently() -> None:
+    async def half_second() -> None:
+        await asyncio.sleep(0.5)
+
+    checks = {"database": half_second, "broker": half_second, "store": half_second}
+    app = Starlette(routes=health_routes(checks, RuntimeMetrics("x"), timeout=0.8))
+    async with client(app) as http:
+        response = await http.get("/readyz")
+    # Run one after another the three would take 1.5 s and the last would time out.
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "store": "ok"}
+
+
+async def test_hanging_refresh_does_not_hang_the_scrape() -> None:
+    app = Starlette(routes=health_routes({}, RuntimeMetrics("admin"), refresh=slow, timeout=0.2))
+    async with client(app) as http:
+        response = await asyncio.wait_for(http.get("/metrics"), 2)
+    assert response.status_code == 200
+
+
+async def test_health_routes_answer_get_only() -> None:
+    app = Starlette(routes=health_routes({}, RuntimeMetrics("admin")))
+    async with client(app) as http:
+        response = await http.post("/healthz")
+    assert response.status_code == 405

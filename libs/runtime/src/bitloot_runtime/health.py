@@ -1,5 +1,5 @@
-"""`/healthz` (the process is alive), `/readyz` (its database and broker answer) and
-`/metrics` (Prometheus), the same in every service."""
+"""`/healthz` (the process is alive), `/readyz` (its dependencies answer) and `/metrics`
+(Prometheus), the same in every service."""
 
 import asyncio
 import logging
@@ -14,6 +14,7 @@ from bitloot_runtime.metrics import RuntimeMetrics
 logger = logging.getLogger(__name__)
 
 Check = Callable[[], Awaitable[None]]
+"""A readiness probe: returns when the dependency answers, raises when it does not."""
 
 
 async def _run_check(check: Check, timeout: float) -> str:
@@ -34,7 +35,13 @@ def health_routes(
     *,
     timeout: float = 2.0,
 ) -> list[Route]:
-    """The three health routes, checking `checks` concurrently on each `/readyz`."""
+    """The three health routes.
+
+    `/readyz` runs every check in `checks` concurrently, each within `timeout` seconds,
+    and answers 503 naming the failures unless all pass. `/metrics` first awaits
+    `refresh` (which sets gauges from the database), within the same timeout; if it
+    fails the scrape still gets the last values.
+    """
 
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -49,14 +56,14 @@ def health_routes(
     async def metrics_endpoint(_request: Request) -> Response:
         if refresh is not None:
             try:
-                await refresh()
+                await asyncio.wait_for(refresh(), timeout)
             except Exception:
                 logger.warning("metrics refresh failed; serving the last values", exc_info=True)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
 
     return [
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]

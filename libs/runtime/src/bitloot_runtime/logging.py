@@ -83,6 +83,8 @@ class _RegisteredSecrets:
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, values: set[str]) -> None:
+        if not values:  # an empty alternation would match, and redact, between every character
+            return
         with self._lock:
             self._values |= values
             # Longest first, so a secret containing another is replaced whole.

@@ -1,7 +1,14 @@
-"""Prometheus metrics of one service, in a registry of its own (several services can
-share a process in the demo without their metrics colliding)."""
+"""Prometheus metrics of one service.
 
-from typing import Generic, TypeVar
+Each `RuntimeMetrics` keeps its own registry, because in the embedded demo all five
+services share one process and their metrics must not collide. The ``service`` label is
+added once, at the registry, rather than declared on every metric: callers name only the
+labels that vary (``metrics.consumed.labels(queue=…, outcome=…)``), and any metric a
+service defines in `RuntimeMetrics.source` is labelled the same way.
+"""
+
+import copy
+from collections.abc import Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -11,29 +18,49 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.metrics import MetricWrapperBase
-
-MetricT = TypeVar("MetricT", bound=MetricWrapperBase)
+from prometheus_client.metrics_core import Metric
 
 
-class ServiceLabelled(Generic[MetricT]):
-    """A metric whose ``service`` label is set once: ``.labels(queue=…)`` names the rest."""
+class _ServiceLabel:
+    """A collector exposing every metric of `source` with ``service=<name>`` added."""
 
-    def __init__(self, metric: MetricT, service: str) -> None:
-        self._metric: MetricT = metric
+    def __init__(self, source: CollectorRegistry, service: str) -> None:
+        self._source = source
         self._service = service
 
-    def labels(self, **labels: str) -> MetricT:
-        return self._metric.labels(service=self._service, **labels)
+    def collect(self) -> Iterator[Metric]:
+        for family in self._source.collect():
+            # A copy: a custom collector may hand out the same family on every scrape.
+            stamped = copy.copy(family)
+            stamped.samples = [
+                sample._replace(labels={**sample.labels, "service": self._service})
+                for sample in family.samples
+            ]
+            yield stamped
+
+    def describe(self) -> list[Metric]:
+        # Lets the target registry refuse a second RuntimeMetrics with the same names,
+        # whose exposition would repeat metric families (invalid Prometheus text).
+        return list(self.collect())
 
 
 class RuntimeMetrics:
-    """What the runtime counts: consumed, published, retried, parked, handler latency,
-    outbox backlog. Every series carries the label ``service``."""
+    """What the runtime counts, every series labelled ``service=<service>``.
+
+    - ``consumed`` (queue, outcome): outcome is ok, duplicate, retried or parked.
+    - ``published`` / ``publish_failures`` (topic): events confirmed / refused,
+      returned or timed out.
+    - ``retried`` (queue): messages sent to a delay queue.
+    - ``parked`` (queue, reason): reason is invalid, permanent, exhausted or retry_failed.
+    - ``handler_seconds`` (queue): time spent handling one message.
+    - ``outbox_pending``, ``outbox_lag_seconds``, ``dead_letters``: gauges set by a
+      refresh from the database before each scrape.
+    """
 
     def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:
         self.service = service
-        self.registry = registry or CollectorRegistry(auto_describe=True)
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.source = CollectorRegistry(auto_describe=True)
         self.consumed = self._counter(
             "messages_consumed", "Messages consumed, by outcome.", "queue", "outcome"
         )
@@ -45,30 +72,26 @@ class RuntimeMetrics:
         self.parked = self._counter(
             "messages_parked", "Messages parked in dead_letters.", "queue", "reason"
         )
-        self.handler_seconds = ServiceLabelled(
-            Histogram(
-                "bitloot_handler_seconds",
-                "Time spent handling one message.",
-                ["service", "queue"],
-                registry=self.registry,
-            ),
-            service,
+        self.handler_seconds = Histogram(
+            "bitloot_handler_seconds",
+            "Time spent handling one message.",
+            ["queue"],
+            registry=self.source,
         )
         self.outbox_pending = self._gauge("outbox_pending", "Outbox rows not yet published.")
         self.outbox_lag_seconds = self._gauge(
             "outbox_lag_seconds", "Age of the oldest unpublished outbox row."
         )
         self.dead_letters = self._gauge("dead_letters", "Parked messages not yet replayed.")
+        # Registered last: the registry checks for clashes by the names present now.
+        self.registry.register(_ServiceLabel(self.source, service))
 
     def render(self) -> tuple[bytes, str]:
-        """The Prometheus text exposition and its content type."""
+        """The Prometheus text exposition of `registry` and its content type."""
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
 
-    def _counter(self, name: str, doc: str, *labels: str) -> ServiceLabelled[Counter]:
-        metric = Counter(f"bitloot_{name}", doc, ["service", *labels], registry=self.registry)
-        return ServiceLabelled(metric, self.service)
+    def _counter(self, name: str, doc: str, *labels: str) -> Counter:
+        return Counter(f"bitloot_{name}", doc, labels, registry=self.source)
 
     def _gauge(self, name: str, doc: str) -> Gauge:
-        return Gauge(f"bitloot_{name}", doc, ["service"], registry=self.registry).labels(
-            service=self.service
-        )
+        return Gauge(f"bitloot_{name}", doc, registry=self.source)
