@@ -3,12 +3,10 @@
 import asyncio
 
 import asyncpg
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from runtime_support import metadata as widgets_metadata
 from sqlalchemy import MetaData
 
-from bitloot_runtime.db import asyncpg_dsn, create_engine, ensure_database, migrate
+from bitloot_runtime.db import asyncpg_dsn, ensure_database, migrate, schema_drift
 from bitloot_runtime.tables import include_runtime_tables
 from bitloot_testing.servers import PostgresServer
 
@@ -44,15 +42,7 @@ async def test_migrations_match_the_runtime_table_definitions(database_url: str)
     await migrate(database_url, widgets_metadata, [])
     metadata = MetaData()
     include_runtime_tables(metadata)
-    engine = create_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            differences = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-            )
-    finally:
-        await engine.dispose()
-    assert differences == []
+    assert await schema_drift(database_url, metadata) == []
 
 
 async def test_ensure_database_leaves_an_existing_database_alone(database_url: str) -> None:

@@ -10,7 +10,9 @@ from typing import Self
 
 import asyncpg
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
@@ -155,6 +157,19 @@ class UnitOfWork:
             )
         await self._session.commit()
         self._emitted = 0
+
+
+async def schema_drift(url: str, metadata: MetaData) -> list[object]:
+    """How the database at `url` differs from `metadata` (empty when migrations and
+    table definitions agree); Alembic's autogenerate comparison."""
+    engine = create_engine(url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+    finally:
+        await engine.dispose()
 
 
 async def ping(engine: AsyncEngine) -> None:
