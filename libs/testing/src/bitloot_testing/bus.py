@@ -37,6 +37,8 @@ class Spy:
 
 @asynccontextmanager
 async def spy_on(amqp_url: str, prefix: str, exchange: str) -> AsyncIterator[Spy]:
+    """A `Spy` on `exchange` (declared if missing), through the queue ``<prefix>spy``; the
+    queue is exclusive, so it disappears with the connection when the context ends."""
     connection = await aio_pika.connect(amqp_url)
     try:
         channel = await connection.channel()
@@ -49,6 +51,7 @@ async def spy_on(amqp_url: str, prefix: str, exchange: str) -> AsyncIterator[Spy
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> bool:
+    """Whether `check` comes true within `timeout` seconds, polled every 50 ms."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await check():

@@ -12,6 +12,7 @@ def free_port() -> int:
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Whether `host:port` accepts a TCP connection now."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return True
@@ -20,7 +21,7 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def wait_for_tcp(host: str, port: int, timeout: float = 30.0) -> None:
-    """Return once `host:port` accepts connections; raise after `timeout` seconds."""
+    """Return once `host:port` accepts connections; raise TimeoutError after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not port_open(host, port):
         if time.monotonic() > deadline:

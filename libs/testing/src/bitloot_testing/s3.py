@@ -8,17 +8,18 @@ import aioboto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from bitloot_testing.net import free_port, wait_for_tcp
-
 
 @dataclass(frozen=True)
 class S3Server:
+    """Where and as whom to reach the run's S3 (moto accepts any credentials)."""
+
     endpoint_url: str
     access_key_id: str = "bitloot-test"
     secret_access_key: str = "bitloot-test-secret"  # noqa: S105 - moto accepts any key
     region: str = "us-east-1"
 
     def session(self) -> aioboto3.Session:
+        """An aioboto3 session with these credentials; pass `endpoint_url` to its clients."""
         return aioboto3.Session(
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
@@ -28,20 +29,21 @@ class S3Server:
 
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
-    """moto's S3 server, started once per run."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    """moto's S3 server, started once per run on a port the system chose."""
+    # Port 0 and asking afterwards, rather than picking a free port first: nothing else can
+    # take the port between the choice and the bind.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()  # returns once the socket is bound and listening
     try:
-        wait_for_tcp("127.0.0.1", port)
-        yield S3Server(f"http://127.0.0.1:{port}")
+        host, port = server.get_host_and_port()
+        yield S3Server(f"http://{host}:{port}")
     finally:
         server.stop()
 
 
 @pytest.fixture
 async def s3_bucket(s3_server: S3Server) -> str:
-    """A fresh, empty bucket for one test."""
+    """A fresh, empty bucket for one test: its name."""
     name = f"bitloot-test-{uuid.uuid4().hex[:12]}"
     async with s3_server.session().client("s3", endpoint_url=s3_server.endpoint_url) as s3:
         await s3.create_bucket(Bucket=name)

@@ -5,7 +5,7 @@ import email
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage
 from email.policy import default
 
 import pytest
@@ -17,46 +17,62 @@ from bitloot_testing.net import free_port
 
 @dataclass(frozen=True)
 class ReceivedEmail:
+    """One message as the server received it: the SMTP envelope, the bytes, and those
+    bytes parsed with the modern email policy (``message["Subject"]``, ``get_body()``).
+    Parsed as received, so text parts keep the wire's CRLF line endings."""
+
     sender: str
     recipients: tuple[str, ...]
     raw: bytes
-
-    @property
-    def message(self) -> Message:
-        return email.message_from_bytes(self.raw, policy=default)
+    message: EmailMessage
 
 
 class _Keeper:
+    """The aiosmtpd handler: accepts every message and appends it to `inbox`."""
+
     def __init__(self, inbox: list[ReceivedEmail]) -> None:
         self._inbox = inbox
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        self._inbox.append(
-            ReceivedEmail(str(envelope.mail_from), tuple(envelope.rcpt_tos), bytes(content))
+        raw = bytes(envelope.original_content or b"")
+        received = ReceivedEmail(
+            sender=str(envelope.mail_from),
+            recipients=tuple(envelope.rcpt_tos),
+            raw=raw,
+            message=email.message_from_bytes(raw, policy=default),
         )
+        # This runs on the controller's thread; list.append is atomic, so the tests'
+        # thread can read the list without a lock.
+        self._inbox.append(received)
         return "250 Message accepted for delivery"
 
 
 @dataclass
 class SmtpServer:
+    """Where the run's SMTP server listens, and every message it received (in order)."""
+
     host: str
     port: int
     messages: list[ReceivedEmail] = field(default_factory=list)
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedEmail]:
-        """The received messages once there are `count`; raise after `timeout` seconds."""
+        """The received messages once there are at least `count`; TimeoutError after
+        `timeout` seconds, saying how many arrived."""
         deadline = time.monotonic() + timeout
         while len(self.messages) < count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(self.messages)} of {count} emails within {timeout} s")
+                raise TimeoutError(
+                    f"{len(self.messages)} of {count} emails arrived within {timeout} s"
+                )
             await asyncio.sleep(0.05)
         return list(self.messages)
 
 
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[SmtpServer]:
-    """An aiosmtpd server for the run."""
+    """An aiosmtpd server for the run on 127.0.0.1, keeping every message in memory."""
+    # aiosmtpd's Controller connects to its own port to know it is up, so it needs a real
+    # port number, not 0.
     server = SmtpServer("127.0.0.1", free_port())
     controller = Controller(_Keeper(server.messages), hostname=server.host, port=server.port)
     controller.start()
@@ -68,6 +84,6 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def smtp_inbox(smtp_server: SmtpServer) -> SmtpServer:
-    """The SMTP server with no message received yet in this test."""
+    """The run's SMTP server, its messages cleared for this test."""
     smtp_server.messages.clear()
     return smtp_server
