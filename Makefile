@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
-.PHONY: install lock lint test test-fast schemas clean
+.PHONY: install lock lint test test-fast schemas clean demo
 
 $(VENV)/bin/uv:
 	python3 -m venv $(VENV)
@@ -23,10 +23,15 @@ lint: install
 	$(VENV)/bin/python tools/check_dependencies.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/*/src services/*/src tools
+	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src tools
 	# Test directories reuse module names (conftest, support): check each on its own.
-	for dir in $$(ls -d libs/*/tests services/*/tests tests-e2e 2>/dev/null); do \
+	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests tests-e2e 2>/dev/null); do \
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
+
+# Everything in one process (in-memory broker, embedded PostgreSQL, S3, SMTP, sandboxes):
+# places 20 orders, prints a summary, serves the admin UI. `make demo ARGS="--orders 5 --no-serve"`.
+demo: install
+	$(PY) -m bitloot_demo $(ARGS)
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -60,7 +60,9 @@ def problems_of(pyproject: Path, providers: dict[str, list[str]]) -> list[str]:
 
 def main() -> int:
     pyprojects = [
-        p for p in sorted(Path().glob("*/*/pyproject.toml")) if p.parts[0] in ("libs", "services")
+        p
+        for p in sorted([*Path().glob("*/*/pyproject.toml"), Path("demo/pyproject.toml")])
+        if p.parts[0] in ("libs", "services", "sandboxes", "demo")
     ]
     providers = {module: list(names) for module, names in packages_distributions().items()}
     # Editable installs of our own packages are not in the installed metadata's file lists.

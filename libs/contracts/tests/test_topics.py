@@ -64,7 +64,17 @@ def test_subscriptions_follow_the_architecture() -> None:
         "delivery.failed",
     }
     assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered",)
-    assert SUBSCRIPTIONS[PAYMENTS] == SUBSCRIPTIONS[ADMIN] == ()
+    assert SUBSCRIPTIONS[PAYMENTS] == ()
+    assert set(SUBSCRIPTIONS[ADMIN]) == {
+        "payment.status_changed",
+        "order.status_changed",
+        "order.fulfilled",
+        "order.failed",
+    }
+
+
+def test_every_topic_has_a_consumer_so_a_mandatory_publish_is_routable() -> None:
+    assert [topic for topic in TOPICS if not consumers_of(topic)] == []
 
 
 def test_topic_tables_cannot_be_changed_at_run_time() -> None:
@@ -81,4 +91,4 @@ def test_queue_name_is_service_dot_topic() -> None:
 def test_publishers_and_consumers_of_a_topic() -> None:
     assert publishers_of("keys.delivered") == (KINGUIN_GATEWAY,)
     assert consumers_of("keys.delivered") == (DELIVERY,)
-    assert consumers_of("order.fulfilled") == ()
+    assert consumers_of("order.fulfilled") == (ADMIN,)

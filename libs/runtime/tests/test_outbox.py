@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 from runtime_support import (
     WIDGET_MADE,
+    WidgetMade,
     create_widgets_table,
     make_widget,
     metadata,
@@ -168,3 +169,17 @@ async def test_purge_deletes_old_published_rows_and_keeps_unpublished_ones(parts
     assert remaining == [None]
     await relay.refresh_metrics()
     assert parts.metrics.outbox_pending._value.get() == 1
+
+
+async def test_publishing_an_event_directly_carries_its_identity_and_a_trace(
+    parts: Parts, bus_prefix: BusNamespace
+) -> None:
+    event = widget_event("direct")
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, parts.topology.exchange.name) as spy:
+        await parts.publisher.publish(event)
+        [message] = await spy.collect(expected=1, timeout=10.0)
+    assert message.routing_key == WIDGET_MADE
+    assert message.message_id == str(event.event_id)
+    assert message.correlation_id == str(event.order_id)
+    assert str((message.headers or {})["traceparent"]).startswith("00-")
+    assert WidgetMade.model_validate_json(message.body) == event

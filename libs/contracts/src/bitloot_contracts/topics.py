@@ -65,7 +65,9 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             DELIVERY_FAILED,
         ),
         DELIVERY: (KEYS_DELIVERED,),
-        ADMIN: (),
+        # The admin's projection of what happened to each order. It also gives every
+        # notification topic a queue, so that a publish (always `mandatory`) is routable.
+        ADMIN: (PAYMENT_STATUS_CHANGED, ORDER_STATUS_CHANGED, ORDER_FULFILLED, ORDER_FAILED),
     }
 )
 """The topics each service consumes, one queue per (service, topic)."""

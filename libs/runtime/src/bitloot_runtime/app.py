@@ -6,11 +6,15 @@ from collections.abc import Callable, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from bitloot_runtime.errors import ConfigError
-from bitloot_runtime.logging import configure_logging
+from bitloot_runtime.http import EXCEPTION_HANDLERS
+from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
+from bitloot_runtime.logging import configure_logging, register_secret
 from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.settings import EdgeSettings
 
 logger = logging.getLogger(__name__)
 
@@ -18,10 +22,39 @@ logger = logging.getLogger(__name__)
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
-def create_app(runtime: ServiceRuntime, routes: Sequence[BaseRoute] = ()) -> Starlette:
+def create_app(
+    runtime: ServiceRuntime,
+    routes: Sequence[BaseRoute] = (),
+    *,
+    internal_tokens: Sequence[str] = (),
+) -> Starlette:
     """A Starlette app with the service's routes, the health routes, and the runtime's
-    start-up and shutdown tied to the server's lifespan."""
-    return Starlette(routes=[*runtime.health_routes(), *routes], lifespan=runtime.lifespan)
+    start-up and shutdown tied to the server's lifespan.
+
+    With `internal_tokens`, ``/internal/*`` (the service's own internal routes among
+    `routes`, plus its dead letters) is served to callers presenting one of them.
+    """
+    internal: list[BaseRoute] = []
+    middleware: list[Middleware] = []
+    if internal_tokens:
+        internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
+        middleware = [Middleware(InternalAuthMiddleware, tokens=internal_tokens)]
+    return Starlette(
+        routes=[*runtime.health_routes(), *internal, *routes],
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=runtime.lifespan,
+    )
+
+
+def edge_tokens(settings: EdgeSettings) -> list[str]:
+    """The internal tokens an edge accepts: current, and previous while rotating."""
+    tokens = [settings.internal_token.get_secret_value()]
+    if settings.internal_token_previous is not None:
+        tokens.append(settings.internal_token_previous.get_secret_value())
+    for token in tokens:
+        register_secret(token)
+    return tokens
 
 
 def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> None:

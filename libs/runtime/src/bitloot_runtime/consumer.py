@@ -9,6 +9,9 @@ For each message on `<service>.<topic>`:
    the inbox is acknowledged with no second effect.
 3. A `PermanentError` parks the message. Any other error sends it to the delay queue for
    its attempt (1 s, 5 s, … by default); after the last delay it is parked.
+   On FastStream's in-memory broker (the one-process demo) there are no delay queues:
+   the retry is a timer in this process instead, lost if the process stops, as is
+   everything on an in-memory bus.
 4. Only then is the message acked. If neither a retry nor parking could be recorded
    (broker and database both failing), it is returned to its queue after a pause, never
    dropped and never requeued in a tight loop.
@@ -23,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from faststream.middlewares import AckPolicy
-from faststream.rabbit import RabbitBroker, RabbitMessage
+from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
 from pydantic import ValidationError
 
 from bitloot_contracts.events import Event
@@ -68,6 +71,7 @@ class Consumer:
         dead_letters: DeadLetterStore,
         metrics: RuntimeMetrics,
         retry_delays: Sequence[float],
+        in_memory: bool = False,
     ) -> None:
         self._service = service
         self._broker = broker
@@ -77,6 +81,8 @@ class Consumer:
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._delays = tuple(retry_delays)
+        self._in_memory = in_memory
+        self._timers: set[asyncio.Task[None]] = set()
 
     def subscribe(self, route: Route[EventT]) -> None:
         """Consume `route.topic` from this service's queue for it (declared by the topology)."""
@@ -86,6 +92,14 @@ class Consumer:
         async def on_message(message: RabbitMessage) -> None:
             await self._on_message(route, queue.name, message)
 
+        if self._in_memory:
+            # The in-memory broker routes by the subscriber's own exchange and key, not by
+            # declared bindings: subscribe to the topic on the exchange itself.
+            bound = RabbitQueue(queue.name, routing_key=route.topic, declare=False)
+            self._broker.subscriber(
+                bound, self._topology.exchange, ack_policy=AckPolicy.MANUAL, no_reply=True
+            )(on_message)
+            return
         self._broker.subscriber(queue, ack_policy=AckPolicy.MANUAL, no_reply=True)(on_message)
 
     async def _on_message(self, route: Route[EventT], queue: str, message: RabbitMessage) -> None:
@@ -129,7 +143,7 @@ class Consumer:
         except PermanentError as exc:
             return await self._park(delivery, "permanent", f"{exc.code}: {exc}")
         except Exception as exc:
-            return await self._retry_or_park(delivery, exc)
+            return await self._retry_or_park(route, delivery, exc)
         finally:
             elapsed = time.perf_counter() - started
             self._metrics.handler_seconds.labels(queue=delivery.queue).observe(elapsed)
@@ -145,10 +159,15 @@ class Consumer:
         logger.info("message handled", extra={"topic": route.topic, "attempt": delivery.attempt})
         return True
 
-    async def _retry_or_park(self, delivery: Delivery, error: Exception) -> str:
+    async def _retry_or_park(
+        self, route: Route[EventT], delivery: Delivery, error: Exception
+    ) -> str:
         if delivery.attempt > len(self._delays):
             return await self._park(delivery, "exhausted", summarize(error))
         delay = self._delays[delivery.attempt - 1]
+        if self._in_memory:
+            self._retry_in_process(route, delivery, delay)
+            return "retried"
         try:
             await self._publisher.send_to_queue(
                 queue=delivery.queue,
@@ -169,6 +188,27 @@ class Consumer:
         )
         self._metrics.retried.labels(queue=delivery.queue).inc()
         return "retried"
+
+    def _retry_in_process(self, route: Route[EventT], delivery: Delivery, delay: float) -> None:
+        retry = Delivery.from_amqp(
+            queue=delivery.queue,
+            routing_key=delivery.topic,
+            body=delivery.body,
+            message_id=delivery.message_id,
+            correlation_id=delivery.order_id,
+            headers=delivery.next_attempt_headers(datetime.now(UTC)),
+        )
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            with log_context(order_id=retry.order_id, message_id=retry.message_id):
+                outcome = await self._process(route, retry)
+            self._metrics.consumed.labels(queue=retry.queue, outcome=outcome).inc()
+
+        task = asyncio.create_task(later())
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+        self._metrics.retried.labels(queue=delivery.queue).inc()
 
     async def _park(self, delivery: Delivery, reason: str, error: str) -> str:
         await self._dead_letters.park(delivery, reason=reason, error=error)

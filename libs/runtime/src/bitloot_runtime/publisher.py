@@ -9,8 +9,11 @@ from collections.abc import Mapping
 
 from faststream.rabbit import Channel, RabbitBroker, RabbitExchange
 
+from bitloot_contracts.events import Event
 from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.topology import Topology
+from bitloot_runtime.tracing import child_traceparent
 
 PUBLISH_TIMEOUT = 10.0
 
@@ -52,6 +55,17 @@ class BusPublisher:
             self._metrics.publish_failures.labels(topic=topic).inc()
             raise
         self._metrics.published.labels(topic=topic).inc()
+
+    async def publish(self, event: Event) -> None:
+        """Publish `event` now, outside any transaction: for tools and tests. A service
+        publishes what its state changes cause through the outbox (`UnitOfWork.emit`)."""
+        await self.publish_event(
+            topic=event.topic,
+            body=event.model_dump_json().encode(),
+            message_id=str(event.event_id),
+            order_id=str(event.order_id),
+            headers={"traceparent": child_traceparent(current_traceparent.get())},
+        )
 
     async def send_to_queue(
         self,

@@ -10,12 +10,13 @@ the HTTP server.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from faststream.rabbit import RabbitBroker
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
@@ -47,7 +48,11 @@ class ServiceRuntime:
         metadata: MetaData,
         version_locations: Sequence[Path] = (),
         subscriptions: Mapping[str, Sequence[str]] = SUBSCRIPTIONS,
+        in_memory_broker: RabbitBroker | None = None,
     ) -> None:
+        """With `in_memory_broker` (FastStream's TestRabbitBroker, shared by every service
+        of one process) the caller owns the broker: it starts and stops it, and nothing is
+        declared; otherwise the runtime connects to `settings.amqp_url`."""
         self.service = service
         self.settings = settings
         for url in (settings.database_url, settings.amqp_url):
@@ -60,7 +65,10 @@ class ServiceRuntime:
         self.engine = create_engine(settings.database_url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.topology = Topology(settings.bus_prefix)
-        self.broker = create_broker(settings.amqp_url, prefetch=settings.prefetch)
+        self.in_memory = in_memory_broker is not None
+        self.broker = in_memory_broker or create_broker(
+            settings.amqp_url, prefetch=settings.prefetch
+        )
         self.publisher = BusPublisher(self.broker, self.topology, self.metrics)
         self.dead_letters = DeadLetterStore(self.sessionmaker)
         self.relay = OutboxRelay(
@@ -82,8 +90,11 @@ class ServiceRuntime:
             dead_letters=self.dead_letters,
             metrics=self.metrics,
             retry_delays=settings.retry_delays,
+            in_memory=self.in_memory,
         )
         self._relay_task: asyncio.Task[None] | None = None
+        self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._background_tasks: list[asyncio.Task[None]] = []
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker)
@@ -92,28 +103,43 @@ class ServiceRuntime:
         """Register a handler; call before `start`."""
         self.consumer.subscribe(route)
 
+    def add_background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run `loop()` from `start` until `stop` cancels it (a sweeper, a sender).
+
+        The loop must catch and log its own errors and keep going; if it returns or
+        raises, that is logged and it is not restarted. Call before `start`.
+        """
+        self._background.append((name, loop))
+
     async def start(self) -> None:
         """Migrate the database, declare the bus, start consuming and relaying."""
         await migrate(self.settings.database_url, self._metadata, self._version_locations)
-        await self.broker.connect()
-        await declare_topology(
-            self.broker,
-            self.topology,
-            self.service,
-            self.settings.retry_delays,
-            self._subscriptions,
-        )
-        await self.broker.start()
+        if not self.in_memory:
+            await self.broker.connect()
+            await declare_topology(
+                self.broker,
+                self.topology,
+                self.service,
+                self.settings.retry_delays,
+                self._subscriptions,
+            )
+            await self.broker.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-relay")
+        for name, loop in self._background:
+            task = asyncio.create_task(_logged(name, loop), name=f"{self.service}-{name}")
+            self._background_tasks.append(task)
         logger.info("service started", extra={"service_name": self.service})
 
     async def stop(self) -> None:
         """Stop consuming (in-flight handlers finish first), stop relaying, close pools."""
-        await self.broker.stop()
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+        if not self.in_memory:
+            await self.broker.stop()
+        for task in [*self._background_tasks, self._relay_task]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._background_tasks.clear()
         await self.engine.dispose()
         logger.info("service stopped", extra={"service_name": self.service})
 
@@ -122,6 +148,8 @@ class ServiceRuntime:
         self.metrics.dead_letters.set(await self.dead_letters.count_waiting())
 
     async def _broker_ready(self) -> None:
+        if self.in_memory:
+            return
         if not await self.broker.ping(timeout=2.0):
             raise ConnectionError("broker did not answer")
 
@@ -140,3 +168,14 @@ class ServiceRuntime:
             yield
         finally:
             await self.stop()
+
+
+async def _logged(name: str, loop: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await loop()
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        logger.exception("background loop crashed", extra={"loop": name})
+        return
+    logger.error("background loop returned", extra={"loop": name})

@@ -7,7 +7,7 @@ validation error into a `ConfigError` that names the environment variables at fa
 
 from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bitloot_runtime.errors import ConfigError
@@ -91,3 +91,17 @@ def load_settings(cls: type[SettingsT], **overrides: Any) -> SettingsT:
             variable = f"{prefix}{field}".upper()
             problems.append(f"{variable}: {error['msg']}")
         raise ConfigError(f"Invalid configuration: {'; '.join(problems)}") from None
+
+
+class EdgeSettings(ServiceSettings):
+    """Settings of a service with an HTTP edge and an internal API for the admin service."""
+
+    internal_token: SecretStr = Field(
+        min_length=16,
+        description="Bearer token that service-to-service calls to /internal/* must carry "
+        "(the admin service sends it). At least 16 characters; rotate with "
+        "INTERNAL_TOKEN_PREVIOUS.",
+    )
+    internal_token_previous: SecretStr | None = Field(
+        default=None, description="The token being rotated out, still accepted while set."
+    )

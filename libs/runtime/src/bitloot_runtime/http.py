@@ -1,0 +1,104 @@
+"""HTTP errors every edge answers the same way: a status code and a machine-readable
+reason, ``{"error": "<code>", "detail": "<text>", "fields": [...]}``.
+
+Handlers raise `HttpError`; `EXCEPTION_HANDLERS` (installed by `create_app`) turns it into
+that body. `read_json` and `parse_body` reject bad input before anything changes.
+"""
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bitloot_runtime.errors import BitlootError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+DEFAULT_MAX_BODY = 64 * 1024
+
+
+class HttpError(BitlootError):
+    """An answer other than success: `status`, a short `code`, a human `detail`."""
+
+    def __init__(
+        self, status: int, code: str, detail: str, fields: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.fields = fields or []
+
+
+def error_response(error: HttpError) -> JSONResponse:
+    body: dict[str, Any] = {"error": error.code, "detail": error.detail}
+    if error.fields:
+        body["fields"] = error.fields
+    return JSONResponse(body, status_code=error.status)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HttpError)
+    return error_response(exc)
+
+
+async def _starlette_error(_request: Request, exc: Exception) -> Response:
+    # Starlette's own 404/405: same body shape as ours.
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(HttpError(exc.status_code, code, str(exc.detail)))
+
+
+EXCEPTION_HANDLERS = {HttpError: _http_error, HTTPException: _starlette_error}
+
+
+async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
+    """The raw body, refused with 413 past `max_bytes` (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise HttpError(413, "body_too_large", f"The body exceeds {max_bytes} bytes.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise HttpError(413, "body_too_large", f"The body exceeds {max_bytes} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> tuple[bytes, Any]:
+    """The raw body and its parsed JSON; 415 for another content type, 400 for bad JSON."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise HttpError(415, "unsupported_media_type", "Send the body as application/json.")
+    raw = await read_body(request, max_bytes)
+    try:
+        return raw, json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+
+
+def validation_fields(error: ValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as ``[{"field": "lines.0.qty", "error": "...", "code": "..."}]``."""
+    return [
+        {
+            "field": ".".join(str(part) for part in item["loc"]) or "body",
+            "code": item["type"],
+            "error": item["msg"],
+        }
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+
+
+def parse_body(model: type[ModelT], document: Any) -> ModelT:
+    """Validate a parsed JSON document; 422 with one entry per bad field."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise HttpError(
+            422, "invalid_request", "The request is invalid.", validation_fields(exc)
+        ) from None

@@ -1,0 +1,103 @@
+"""The internal API: read-only views (and a few repairs) each service offers the admin
+service under ``/internal/``, guarded by a service token that customers never hold.
+
+Every request to ``/internal/*`` must carry ``Authorization: Bearer <token>`` with the
+current or the previous internal token; anything else is answered 401 and logged.
+"""
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bitloot_runtime.dead_letters import DeadLetter, DeadLetterNotFound, DeadLetterStore
+from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.publisher import BusPublisher
+from bitloot_runtime.signatures import matches_any
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "/internal/"
+MAX_PAGE = 100
+
+
+class InternalAuthMiddleware:
+    """Refuses ``/internal/*`` without a valid service token; other paths pass through."""
+
+    def __init__(self, app: ASGIApp, tokens: Iterable[str]) -> None:
+        self.app = app
+        self.tokens = tuple(tokens)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope["path"]).startswith(PREFIX):
+            header = Request(scope).headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not matches_any(token, self.tokens):
+                logger.warning(
+                    "internal API call refused",
+                    extra={"path": scope["path"], "client": _client(scope)},
+                )
+                response = error_response(
+                    HttpError(401, "unauthorized", "A valid internal service token is required.")
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _client(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "?"
+
+
+def page_limit(request: Request, default: int = 50) -> int:
+    """The ``limit`` query parameter, 1-100; 422 otherwise."""
+    raw = request.query_params.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        raise HttpError(422, "invalid_limit", f"limit must be 1-{MAX_PAGE}, not {raw!r}.")
+    return int(raw)
+
+
+def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+    return {
+        "id": letter.id,
+        "queue": letter.queue,
+        "topic": letter.topic,
+        "message_id": letter.message_id,
+        "order_id": letter.order_id,
+        "reason": letter.reason,
+        "error": letter.error,
+        "attempts": letter.attempts,
+        "first_failed_at": letter.first_failed_at.isoformat(),
+        "last_failed_at": letter.last_failed_at.isoformat(),
+        "parked_at": letter.parked_at.isoformat(),
+        "replayed_at": letter.replayed_at.isoformat() if letter.replayed_at else None,
+        "replay_count": letter.replay_count,
+    }
+
+
+def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[Route]:
+    """``GET /internal/dead-letters`` and ``POST /internal/dead-letters/{id}/replay``."""
+
+    async def listing(request: Request) -> Response:
+        include = request.query_params.get("include_replayed") == "true"
+        letters = await store.list(include_replayed=include, limit=page_limit(request))
+        return JSONResponse({"items": [dead_letter_json(letter) for letter in letters]})
+
+    async def replay(request: Request) -> Response:
+        raw = request.path_params["letter_id"]
+        try:
+            letter = await store.replay(int(raw), publisher)
+        except DeadLetterNotFound as exc:
+            raise HttpError(404, "dead_letter_not_found", str(exc)) from None
+        logger.info("dead letter replayed", extra={"letter_id": letter.id})
+        return JSONResponse(dead_letter_json(letter))
+
+    return [
+        Route("/internal/dead-letters", listing, methods=["GET"]),
+        Route("/internal/dead-letters/{letter_id:int}/replay", replay, methods=["POST"]),
+    ]

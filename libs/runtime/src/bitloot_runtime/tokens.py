@@ -1,0 +1,111 @@
+"""Order tokens: JWTs that let a customer see one order, and nothing else.
+
+The payments service signs them with an Ed25519 private key (EdDSA); every other service
+verifies them with the public key only, so a service that can verify cannot forge. The
+key id travels in the header, so a new key pair can be introduced while tokens signed
+with the previous one are still accepted.
+"""
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from bitloot_runtime.errors import BitlootError
+
+ISSUER = "bitloot-payments"
+ORDER_AUDIENCE = "bitloot:order"
+_ALGORITHM = "EdDSA"
+
+
+class InvalidToken(BitlootError):
+    """A token that does not grant access; `code` says why (for logs and the answer)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class OrderTokenSigner:
+    """Issues order tokens (payments only)."""
+
+    key_id: str
+    private_key: Ed25519PrivateKey
+    ttl: timedelta
+
+    def issue(self, order_id: UUID, now: datetime | None = None) -> str:
+        issued = now or datetime.now(UTC)
+        claims = {
+            "iss": ISSUER,
+            "aud": ORDER_AUDIENCE,
+            "sub": str(order_id),
+            "iat": issued,
+            "exp": issued + self.ttl,
+        }
+        return jwt.encode(claims, self.private_key, _ALGORITHM, headers={"kid": self.key_id})
+
+
+@dataclass(frozen=True)
+class OrderTokenVerifier:
+    """Checks order tokens against the configured public keys, by key id."""
+
+    public_keys: Mapping[str, Ed25519PublicKey]
+
+    def verify(self, token: str | None, order_id: UUID) -> None:
+        """Return if `token` grants access to `order_id`; raise `InvalidToken` otherwise."""
+        if not token:
+            raise InvalidToken("token_missing", "An order token is required.")
+        try:
+            key_id = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise InvalidToken("token_invalid", "The token is not a JWT.") from None
+        key = self.public_keys.get(str(key_id))
+        if key is None:
+            raise InvalidToken("token_invalid", "The token was signed by an unknown key.")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[_ALGORITHM],
+                audience=ORDER_AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("token_expired", "The order token has expired.") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("token_invalid", "The order token is not valid.") from None
+        if claims["sub"] != str(order_id):
+            raise InvalidToken("token_wrong_order", "The token is for another order.")
+
+
+def parse_public_keys(setting: str) -> dict[str, Ed25519PublicKey]:
+    """``kid:base64[,kid:base64…]`` (raw 32-byte Ed25519 public keys) to keys by id."""
+    keys: dict[str, Ed25519PublicKey] = {}
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        key_id, sep, encoded = item.partition(":")
+        if not sep or not key_id:
+            raise ValueError("write public keys as kid:base64, separated by commas")
+        keys[key_id] = Ed25519PublicKey.from_public_bytes(base64.b64decode(encoded, validate=True))
+    if not keys:
+        raise ValueError("at least one public key is required")
+    return keys
+
+
+def load_private_key(encoded: str) -> Ed25519PrivateKey:
+    """A raw 32-byte Ed25519 private key, base64-encoded (as `generate_key_pair` writes)."""
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(encoded, validate=True))
+
+
+def generate_key_pair() -> tuple[str, str]:
+    """A new (private, public) Ed25519 key pair as base64 of the raw keys, for settings."""
+    private_key = Ed25519PrivateKey.generate()
+    return (
+        base64.b64encode(private_key.private_bytes_raw()).decode(),
+        base64.b64encode(private_key.public_key().public_bytes_raw()).decode(),
+    )
