@@ -1,0 +1,1 @@
+"""What the NOWPayments and Kinguin sandboxes share (they share no provider logic)."""

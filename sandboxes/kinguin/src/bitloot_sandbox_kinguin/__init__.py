@@ -1,0 +1,1 @@
+"""Kinguin sandbox."""

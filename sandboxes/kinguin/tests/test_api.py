@@ -1,0 +1,92 @@
+from kinguin_harness import PRODUCT, Sandbox, place
+
+
+async def test_order_is_processing_with_the_real_fields(sandbox: Sandbox) -> None:
+    response = await place(sandbox)
+
+    assert response.status_code == 200
+    order = response.json()
+    assert order["status"] == "processing"
+    assert order["orderExternalId"] == "bl-1"
+    assert order["totalPrice"] == 5.0
+    assert order["products"][0]["productId"] == PRODUCT
+    assert order["products"][0]["qty"] == 2
+    assert order["createdAt"].endswith("+00:00")
+
+
+async def test_same_external_id_returns_the_existing_order(sandbox: Sandbox) -> None:
+    first = (await place(sandbox)).json()
+    again = await place(sandbox, qty=5)
+
+    assert again.status_code == 200
+    assert again.json()["orderId"] == first["orderId"]
+    ledger = (await sandbox.client.get("/sandbox/ledger")).json()
+    assert len(ledger) == 1
+    assert ledger[0]["duplicate_attempts"] == 1
+    assert ledger[0]["key_count"] == 2
+
+
+async def test_order_without_the_api_key_is_unauthorized(sandbox: Sandbox) -> None:
+    response = await sandbox.client.post("/v2/order", json={}, headers={"X-Api-Key": "nope"})
+
+    assert response.status_code == 401
+    assert response.json()["kind"] == "Unauthorized"
+
+
+async def test_constraints_and_availability_are_enforced(sandbox: Sandbox) -> None:
+    too_many = await place(sandbox, qty=10)
+    unknown = await place(sandbox, productId="0" * 24)
+    cheaper = await place(sandbox, price=2.0)
+    await sandbox.client.post("/sandbox/faults", json={"out_of_stock": [PRODUCT]})
+    out_of_stock = await place(sandbox)
+
+    assert (too_many.status_code, too_many.json()["kind"]) == (400, "ConstraintViolation")
+    assert unknown.json()["kind"] == "ProductUnavailable"
+    assert "price changed" in cheaper.json()["detail"]
+    assert out_of_stock.json()["kind"] == "ProductUnavailable"
+    assert (await sandbox.client.get("/sandbox/ledger")).json() == []
+
+
+async def test_keys_come_in_pages_once_completed(sandbox: Sandbox) -> None:
+    order = (await place(sandbox, qty=5)).json()
+    url = f"/v2/order/{order['orderId']}/keys"
+    early = await sandbox.client.get(url)
+    await sandbox.state.idle()
+
+    pages = [
+        (await sandbox.client.get(url, params={"page": p, "limit": 2})).json() for p in (1, 2, 3)
+    ]
+
+    assert early.json()["kind"] == "OrderNotCompleted"
+    assert [len(page) for page in pages] == [2, 2, 1]
+    keys = [key for page in pages for key in page]
+    assert len({key["serial"] for key in keys}) == 5
+    assert set(keys[0]) == {"serial", "type", "name", "kinguinId", "offerId", "productId"}
+    assert keys[0]["type"] == "text/plain"
+    ledger = (await sandbox.client.get("/sandbox/ledger")).json()
+    assert [k["serial"] for k in ledger[0]["keys"]] == [k["serial"] for k in keys]
+
+
+async def test_orders_are_found_by_external_id_and_by_id(sandbox: Sandbox) -> None:
+    order = (await place(sandbox, external_id="bl-7")).json()
+    await place(sandbox, external_id="bl-8")
+
+    found = (await sandbox.client.get("/v1/order", params={"orderExternalId": "bl-7"})).json()
+    one = await sandbox.client.get(f"/v1/order/{order['orderId']}")
+    missing = await sandbox.client.get("/v1/order/NOPE")
+
+    assert found["item_count"] == 1
+    assert found["results"][0]["orderId"] == order["orderId"]
+    assert one.json()["orderExternalId"] == "bl-7"
+    assert (missing.status_code, missing.json()["kind"]) == (404, "NotFound")
+
+
+async def test_rate_limited_calls_answer_429_then_succeed(sandbox: Sandbox) -> None:
+    await sandbox.client.post("/sandbox/faults", json={"rate_limit_next": 1})
+
+    limited = await place(sandbox)
+    passed = await place(sandbox)
+
+    assert (limited.status_code, limited.headers["retry-after"]) == (429, "1")
+    assert limited.json()["kind"] == "TooManyRequests"
+    assert passed.status_code == 200

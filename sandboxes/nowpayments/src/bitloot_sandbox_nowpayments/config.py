@@ -1,0 +1,52 @@
+"""The sandbox's configuration: defaults good for tests, `from_env()` for a process."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Self
+
+from bitloot_sandbox_common.env import ConfigError, EnvReader
+
+ENV_PREFIX = "NOWPAYMENTS_SANDBOX_"
+
+__all__ = ["ConfigError", "NowPaymentsSandboxConfig"]
+
+
+@dataclass(frozen=True)
+class NowPaymentsSandboxConfig:
+    """How the NOWPayments sandbox behaves.
+
+    `public_url` is the base of `invoice_url` (default: the base URL the API was called
+    on); `ipn_delay` separates the IPNs of one payment; `auto_pay` pays every invoice
+    (status finished) right after it is created; `callback_*` tune IPN retries.
+    """
+
+    api_key: str = "sandbox-nowpayments-api-key"
+    ipn_secret: str = "sandbox-nowpayments-ipn-secret"  # noqa: S105 - a well-known test value
+    host: str = "127.0.0.1"
+    port: int = 8701
+    public_url: str | None = None
+    ipn_delay: float = 0.2
+    auto_pay: bool = False
+    default_pay_currency: str = "usdttrc20"
+    callback_attempts: int = 4
+    callback_backoff: float = 0.2
+    callback_timeout: float = 5.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The configuration from `NOWPAYMENTS_SANDBOX_*` variables, defaults elsewhere."""
+        env = EnvReader(ENV_PREFIX, environ)
+        default = cls()
+        return cls(
+            api_key=env.text("API_KEY", default.api_key),
+            ipn_secret=env.text("IPN_SECRET", default.ipn_secret),
+            host=env.text("HOST", default.host),
+            port=env.integer("PORT", default.port),
+            public_url=env.optional("PUBLIC_URL"),
+            ipn_delay=env.number("IPN_DELAY", default.ipn_delay),
+            auto_pay=env.boolean("AUTO_PAY", default.auto_pay),
+            default_pay_currency=env.text("DEFAULT_PAY_CURRENCY", default.default_pay_currency),
+            callback_attempts=env.integer("CALLBACK_ATTEMPTS", default.callback_attempts),
+            callback_backoff=env.number("CALLBACK_BACKOFF", default.callback_backoff),
+            callback_timeout=env.number("CALLBACK_TIMEOUT", default.callback_timeout),
+        )

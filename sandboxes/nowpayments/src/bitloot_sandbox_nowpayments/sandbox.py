@@ -1,0 +1,59 @@
+"""The sandbox's state and behaviour, independent of HTTP: `app.state.sandbox`."""
+
+import httpx
+
+from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
+from bitloot_sandbox_common.faults import Faults
+from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
+from bitloot_sandbox_nowpayments.ipn import Payer
+from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Payment, Store
+
+
+class NowPaymentsSandbox:
+    """Invoices, payments, faults and the IPN machinery of one sandbox instance.
+
+    `auto_pay` and `payer.delay` start from the config and may be changed at run time
+    (``POST /sandbox/config``).
+    """
+
+    def __init__(
+        self,
+        config: NowPaymentsSandboxConfig,
+        callback_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self.store = Store()
+        self.faults = Faults()
+        self.tasks = Tasks()
+        self.sender = CallbackSender.configured(config, callback_transport)
+        self.payer = Payer(
+            ipn_secret=config.ipn_secret,
+            sender=self.sender,
+            tasks=self.tasks,
+            faults=self.faults,
+            delay=config.ipn_delay,
+        )
+        self.auto_pay = config.auto_pay
+
+    def create_invoice(self, new: NewInvoice, base_url: str) -> Invoice:
+        """Record an invoice; pay it at once when `auto_pay` is on."""
+        invoice = self.store.create_invoice(new, self.config.public_url or base_url)
+        if self.auto_pay:
+            self.pay(invoice, "finished", None)
+        return invoice
+
+    def pay(self, invoice: Invoice, outcome: str, pay_currency: str | None) -> Payment:
+        """A new payment of `invoice`, taken to `outcome` with its IPNs in the background."""
+        currency = pay_currency or invoice.pay_currency or self.config.default_pay_currency
+        payment = self.store.create_payment(invoice, currency)
+        self.payer.start(invoice, payment, outcome)
+        return payment
+
+    async def idle(self) -> None:
+        """Wait until every IPN under way has been sent (or given up)."""
+        await self.tasks.idle()
+
+    async def aclose(self) -> None:
+        """Stop sending and close the HTTP client (the app's lifespan does this)."""
+        await self.tasks.aclose()
+        await self.sender.aclose()

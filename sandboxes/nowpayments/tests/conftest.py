@@ -1,0 +1,5 @@
+"""Makes this directory's harness importable by name and registers its fixtures."""
+
+from nowpayments_harness import receiver, sandbox
+
+__all__ = ["receiver", "sandbox"]
