@@ -1,20 +1,96 @@
 """Wires the payments service together from its settings; nothing is built at import."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import httpx
+from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import PAYMENTS
+from bitloot_payments.adapters.nowpayments import DEFAULT_TIMEOUT, NowPaymentsClient
 from bitloot_payments.adapters.orm import metadata
+from bitloot_payments.entrypoints.internal import internal_routes
+from bitloot_payments.entrypoints.public import public_routes
+from bitloot_payments.handlers.place_order import OrderPlacement
+from bitloot_payments.handlers.queries import Queries
+from bitloot_payments.handlers.receive_ipn import IpnReceiver
 from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import Settings
-from bitloot_runtime.app import create_app
+from bitloot_runtime.app import create_app, edge_tokens
+from bitloot_runtime.logging import register_secret
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.signatures import secrets_in_rotation
+from bitloot_runtime.tokens import OrderTokenSigner, OrderTokenVerifier, load_private_key
+
+IPN_PATH = "/payments/ipn"
 
 
-def build(settings: Settings | None = None) -> tuple[ServiceRuntime, Starlette]:
-    """The service's runtime and its HTTP app, from `settings` or the environment."""
-    settings = settings or load_settings(Settings)
-    runtime = ServiceRuntime(
-        service=PAYMENTS, settings=settings, metadata=metadata, version_locations=[VERSIONS]
+def _secrets(settings: Settings) -> tuple[str, ...]:
+    """The IPN secrets in rotation, each registered for redaction along with the others."""
+    previous = settings.nowpayments_ipn_secret_previous
+    secrets = secrets_in_rotation(
+        settings.nowpayments_ipn_secret.get_secret_value(),
+        previous.get_secret_value() if previous else None,
     )
-    return runtime, create_app(runtime)
+    for value in (
+        *secrets,
+        settings.nowpayments_api_key.get_secret_value(),
+        settings.order_token_private_key.get_secret_value(),
+    ):
+        register_secret(value)
+    return secrets
+
+
+def _closing(client: httpx.AsyncClient) -> Callable[[], Awaitable[None]]:
+    """A background loop that only holds `client` open until the runtime stops: closing
+    it there covers both the server's lifespan and tests that start the runtime directly."""
+
+    async def hold_open() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await client.aclose()
+
+    return hold_open
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    in_memory_broker: RabbitBroker | None = None,
+    nowpayments_transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[ServiceRuntime, Starlette]:
+    """The service's runtime and its HTTP app, from `settings` or the environment; on
+    `in_memory_broker` when given (the one-process demo); NOWPayments reached through
+    `nowpayments_transport` when given (an in-process sandbox), the network otherwise."""
+    settings = settings or load_settings(Settings)
+    secrets = _secrets(settings)
+    runtime = ServiceRuntime(
+        service=PAYMENTS,
+        settings=settings,
+        metadata=metadata,
+        version_locations=[VERSIONS],
+        in_memory_broker=in_memory_broker,
+    )
+    http = httpx.AsyncClient(transport=nowpayments_transport, timeout=DEFAULT_TIMEOUT)
+    runtime.add_background("nowpayments-client", _closing(http))
+    nowpayments = NowPaymentsClient(
+        settings.nowpayments_api_url, settings.nowpayments_api_key.get_secret_value(), http
+    )
+    private_key = load_private_key(settings.order_token_private_key.get_secret_value())
+    key_id = settings.order_token_key_id
+    signer = OrderTokenSigner(key_id, private_key, timedelta(hours=settings.order_token_ttl_hours))
+    verifier = OrderTokenVerifier({key_id: private_key.public_key()})
+    queries = Queries(runtime.unit_of_work)
+    placement = OrderPlacement(
+        runtime.unit_of_work, nowpayments, signer, settings.public_url + IPN_PATH
+    )
+    receiver = IpnReceiver(runtime.unit_of_work, secrets)
+    routes = [
+        *public_routes(placement, receiver, queries, verifier),
+        *internal_routes(queries),
+    ]
+    return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

@@ -1,11 +1,48 @@
 """Payments settings, from PAYMENTS_* environment variables."""
 
+import binascii
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from bitloot_runtime.settings import ServiceSettings
+from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.tokens import load_private_key
 
 
-class Settings(ServiceSettings):
+class Settings(EdgeSettings):
     """Everything the payments service reads from its environment."""
 
     model_config = SettingsConfigDict(env_prefix="PAYMENTS_", extra="ignore", frozen=True)
+
+    nowpayments_api_url: str = Field(
+        description="Base URL of the NOWPayments API (https://api.nowpayments.io)."
+    )
+    nowpayments_api_key: SecretStr = Field(description="Sent as x-api-key.")
+    nowpayments_ipn_secret: SecretStr = Field(description="Verifies x-nowpayments-sig.")
+    nowpayments_ipn_secret_previous: SecretStr | None = Field(
+        default=None, description="The IPN secret being rotated out, still accepted while set."
+    )
+    public_url: str = Field(
+        description="Our public base URL; NOWPayments calls public_url + /payments/ipn."
+    )
+    order_token_private_key: SecretStr = Field(
+        description="Base64 raw Ed25519 private key that signs order tokens."
+    )
+    order_token_key_id: str = Field(default="k1", min_length=1)
+    order_token_ttl_hours: float = Field(default=72.0, gt=0)
+
+    @field_validator("nowpayments_api_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("order_token_private_key")
+    @classmethod
+    def _ed25519_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            load_private_key(value.get_secret_value())
+        except (ValueError, binascii.Error):
+            raise ValueError("must be a base64 raw 32-byte Ed25519 private key") from None
+        return value

@@ -1,9 +1,87 @@
 """The payments service's tables. Its own tables join the runtime's (outbox, inbox,
 dead_letters) in one metadata, which Alembic compares against the migrations."""
 
-from sqlalchemy import MetaData
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
 
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
 include_runtime_tables(metadata)
+
+products = Table(
+    "products",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("kinguin_product_id", Text, nullable=False),
+    Column("price", Numeric(18, 8), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("max_purchase_price", Numeric(18, 8), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("total", Numeric(18, 8), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("invoice_id", Text, nullable=True),
+    Column("invoice_url", Text, nullable=True),
+    Column("payment_id", Text, nullable=True),
+    Column("payment_status", Text, nullable=True),
+    Column("invoiced_at", DateTime(timezone=True), nullable=True),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_orders_created_at", "created_at"),
+    Index("ix_orders_email", "email"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", Uuid, ForeignKey("orders.order_id"), nullable=False),
+    Column("sku", Text, nullable=False),
+    Column("kinguin_product_id", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("unit_price", Numeric(18, 8), nullable=False),
+    Column("max_unit_price", Numeric(18, 8), nullable=False),
+    PrimaryKeyConstraint("order_id", "sku"),
+)
+
+ipn_log = Table(
+    "ipn_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("raw_body", LargeBinary, nullable=False),
+    Column("signature_valid", Boolean, nullable=False),
+    Column("payment_id", Text, nullable=True),
+    Column("order_id", Uuid, nullable=True),
+    Column("status", Text, nullable=True),
+    Column("duplicate", Boolean, nullable=False),
+    Column("result", Text, nullable=False),
+    Index("ix_ipn_log_order_id", "order_id"),
+    Index("ix_ipn_log_payment_id_status", "payment_id", "status"),
+)

@@ -1,0 +1,60 @@
+"""The product catalog: what can be ordered, at what price, and the most we pay Kinguin."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bitloot_payments.adapters.orm import products
+
+
+@dataclass(frozen=True)
+class Product:
+    """One catalog entry."""
+
+    sku: str
+    title: str
+    kinguin_product_id: str
+    price: Decimal
+    currency: str
+    max_purchase_price: Decimal
+    active: bool
+    updated_at: datetime | None = None
+
+
+async def products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
+    """The products among `skus` that exist (active or not), by sku."""
+    rows = await session.execute(select(products).where(products.c.sku.in_(list(skus))))
+    return {row.sku: Product(**row._mapping) for row in rows}
+
+
+async def all_products(session: AsyncSession) -> list[Product]:
+    rows = await session.execute(select(products).order_by(products.c.sku))
+    return [Product(**row._mapping) for row in rows]
+
+
+async def upsert_product(session: AsyncSession, product: Product) -> Product:
+    """Create or replace the product with `product.sku`; the stored row."""
+    values = {
+        "sku": product.sku,
+        "title": product.title,
+        "kinguin_product_id": product.kinguin_product_id,
+        "price": product.price,
+        "currency": product.currency,
+        "max_purchase_price": product.max_purchase_price,
+        "active": product.active,
+    }
+    statement = (
+        insert(products)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=[products.c.sku], set_={**values, "updated_at": func.now()}
+        )
+        .returning(*products.c)
+    )
+    row = (await session.execute(statement)).one()
+    return Product(**row._mapping)

@@ -1,0 +1,1 @@
+"""The payments rules: pure functions and values, no I/O."""

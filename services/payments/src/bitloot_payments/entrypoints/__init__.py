@@ -1,0 +1,1 @@
+"""The payments service's edges: public HTTP routes and the internal API."""

@@ -1,0 +1,101 @@
+"""The payments service's internal API, for the admin service (token checked by the
+runtime's middleware): orders, their timelines, and the catalog."""
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bitloot_contracts.events.fields import CurrencyCode, Identifier
+from bitloot_payments.adapters.catalog import Product
+from bitloot_payments.entrypoints.views import lines_json, order_json, product_json, utc
+from bitloot_payments.handlers.queries import Queries
+from bitloot_runtime.http import HttpError, parse_body, read_json
+from bitloot_runtime.internal import page_limit
+
+
+class ProductBody(BaseModel):
+    """``PUT /internal/products/{sku}``: the whole product."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=300)
+    kinguin_product_id: Identifier
+    price: Decimal = Field(gt=0, max_digits=18, decimal_places=8, allow_inf_nan=False)
+    currency: CurrencyCode
+    max_purchase_price: Decimal = Field(ge=0, max_digits=18, decimal_places=8, allow_inf_nan=False)
+    active: bool = True
+
+
+def _cursor(request: Request) -> datetime | None:
+    raw = request.query_params.get("before")
+    if raw is None:
+        return None
+    try:
+        before = datetime.fromisoformat(raw)
+    except ValueError:
+        before = None
+    if before is None or before.tzinfo is None:
+        raise HttpError(
+            422, "invalid_cursor", f"before must be an ISO-8601 time with zone: {raw!r}"
+        )
+    return before
+
+
+def internal_routes(queries: Queries) -> list[Route]:
+    """The payments part of ``/internal/*`` (see the shared spec)."""
+
+    async def orders(request: Request) -> Response:
+        limit = page_limit(request)
+        found = await queries.orders(
+            limit=limit,
+            email=request.query_params.get("email"),
+            status=request.query_params.get("status"),
+            before=_cursor(request),
+        )
+        cursor = utc(found[-1].created_at) if len(found) == limit else None
+        return JSONResponse({"items": [order_json(o) for o in found], "next": cursor})
+
+    async def order(request: Request) -> Response:
+        order_id: UUID = request.path_params["order_id"]
+        found = await queries.order(order_id)
+        if found is None:
+            raise HttpError(404, "order_not_found", f"No order {order_id}.")
+        return JSONResponse({**order_json(found[0]), "lines": lines_json(found[1])})
+
+    async def timeline(request: Request) -> Response:
+        order_id: UUID = request.path_params["order_id"]
+        items = [
+            {
+                "at": utc(item.at),
+                "kind": item.kind,
+                "summary": item.summary,
+                "data": item.data,
+            }
+            for item in await queries.timeline(order_id)
+        ]
+        return JSONResponse({"order_id": str(order_id), "items": items})
+
+    async def put_product(request: Request) -> Response:
+        sku = request.path_params["sku"]
+        if not 1 <= len(sku) <= 128:
+            raise HttpError(422, "invalid_sku", "A sku has 1 to 128 characters.")
+        _raw, document = await read_json(request)
+        body = parse_body(ProductBody, document)
+        saved = await queries.save_product(Product(sku=sku, **body.model_dump()))
+        return JSONResponse(product_json(saved))
+
+    async def products(_request: Request) -> Response:
+        return JSONResponse({"items": [product_json(p) for p in await queries.products()]})
+
+    return [
+        Route("/internal/orders", orders, methods=["GET"]),
+        Route("/internal/orders/{order_id:uuid}", order, methods=["GET"]),
+        Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),
+        Route("/internal/products", products, methods=["GET"]),
+        Route("/internal/products/{sku}", put_product, methods=["PUT"]),
+    ]

@@ -1,0 +1,132 @@
+"""The customer-facing edge: place an order, look at it, and NOWPayments' IPN callback."""
+
+import logging
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bitloot_contracts.events.fields import Email, Identifier, Quantity
+from bitloot_payments.entrypoints.views import lines_json, money
+from bitloot_payments.handlers.place_order import (
+    OrderPlacement,
+    OrderRejected,
+    PaymentProviderUnavailable,
+    RequestedLine,
+)
+from bitloot_payments.handlers.queries import Queries
+from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, MalformedIpn
+from bitloot_runtime.http import HttpError, parse_body, read_body, read_json
+from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADERS = ("x-nowpayments-sig", "x-nowpayments-signature")
+
+
+class LineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Identifier
+    qty: Quantity
+
+
+class OrderBody(BaseModel):
+    """``POST /orders``: who pays, and up to 10 products (each sku once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    lines: list[LineBody] = Field(min_length=1, max_length=10)
+
+    @field_validator("lines")
+    @classmethod
+    def _each_sku_once(cls, lines: list[LineBody]) -> list[LineBody]:
+        if len({line.sku for line in lines}) != len(lines):
+            raise ValueError("each sku may appear on one line only")
+        return lines
+
+
+def bearer_or_query_token(request: Request) -> str | None:
+    """The order token from ``Authorization: Bearer …`` or, failing that, ``?token=``."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.query_params.get("token") or None
+
+
+def public_routes(
+    placement: OrderPlacement,
+    receiver: IpnReceiver,
+    queries: Queries,
+    verifier: OrderTokenVerifier,
+) -> list[Route]:
+    """``POST /orders``, ``GET /orders/{order_id}`` and ``POST /payments/ipn``."""
+
+    async def create_order(request: Request) -> Response:
+        _raw, document = await read_json(request)
+        body = parse_body(OrderBody, document)
+        lines = [RequestedLine(line.sku, line.qty) for line in body.lines]
+        try:
+            placed = await placement.place(body.email, lines)
+        except OrderRejected as exc:
+            raise HttpError(422, "invalid_request", "The order is invalid.", exc.fields) from None
+        except PaymentProviderUnavailable:
+            raise HttpError(
+                502, "payment_provider_unavailable", "The payment provider is unavailable."
+            ) from None
+        answer = {
+            "order_id": str(placed.order_id),
+            "status": placed.status,
+            "total": money(placed.total),
+            "currency": placed.currency,
+            "invoice_url": placed.invoice_url,
+            "order_token": placed.order_token,
+        }
+        return JSONResponse(answer, status_code=201)
+
+    async def show_order(request: Request) -> Response:
+        order_id: UUID = request.path_params["order_id"]
+        try:
+            verifier.verify(bearer_or_query_token(request), order_id)
+        except InvalidToken as exc:
+            status = 403 if exc.code == "token_wrong_order" else 401
+            raise HttpError(status, exc.code, str(exc)) from None
+        found = await queries.order(order_id)
+        if found is None:
+            raise HttpError(404, "order_not_found", f"No order {order_id}.")
+        order, lines = found
+        return JSONResponse(
+            {
+                "order_id": str(order.order_id),
+                "status": order.status,
+                "email": order.email,
+                "total": money(order.total),
+                "currency": order.currency,
+                "invoice_url": order.invoice_url,
+                "lines": lines_json(lines),
+                "payment_status": order.payment_status,
+            }
+        )
+
+    async def ipn(request: Request) -> Response:
+        body = await read_body(request)
+        signature = next(
+            (request.headers[h] for h in SIGNATURE_HEADERS if h in request.headers), None
+        )
+        client = request.client.host if request.client else "?"
+        try:
+            await receiver.receive(body, signature, client)
+        except MalformedIpn as exc:
+            raise HttpError(400, "malformed_json", str(exc)) from None
+        except ForgedIpn as exc:
+            raise HttpError(401, "invalid_signature", str(exc)) from None
+        return JSONResponse({"status": "ok"})
+
+    return [
+        Route("/orders", create_order, methods=["POST"]),
+        Route("/orders/{order_id:uuid}", show_order, methods=["GET"]),
+        Route("/payments/ipn", ipn, methods=["POST"]),
+    ]

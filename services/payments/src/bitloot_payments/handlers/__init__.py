@@ -1,0 +1,1 @@
+"""Use cases of the payments service, one per module, each in one unit of work."""

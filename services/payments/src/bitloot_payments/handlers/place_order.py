@@ -1,0 +1,133 @@
+"""Placing an order: price it from the catalog, store it, ask NOWPayments for an invoice."""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+from bitloot_payments.adapters.catalog import Product, products_by_sku
+from bitloot_payments.adapters.nowpayments import (
+    NowPaymentsClient,
+    NowPaymentsRejected,
+    NowPaymentsUnavailable,
+)
+from bitloot_payments.adapters.orders import insert_order, record_invoice
+from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.errors import BitlootError
+from bitloot_runtime.logging import log_context
+from bitloot_runtime.tokens import OrderTokenSigner
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RequestedLine:
+    sku: str
+    qty: int
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """An order with its invoice, and the token that lets the customer see it."""
+
+    order_id: UUID
+    status: str
+    total: Decimal
+    currency: str
+    invoice_url: str
+    order_token: str
+
+
+class OrderRejected(BitlootError):
+    """The lines cannot be ordered; `fields` says which and why (nothing was stored)."""
+
+    def __init__(self, fields: list[dict[str, str]]) -> None:
+        super().__init__("The order cannot be placed.")
+        self.fields = fields
+
+
+class PaymentProviderUnavailable(BitlootError):
+    """The order is stored (status `created`) but NOWPayments gave no invoice."""
+
+
+def price_lines(lines: Sequence[RequestedLine], catalog: dict[str, Product]) -> list[PricedLine]:
+    """The lines at catalog prices; `OrderRejected` naming every unknown or inactive sku."""
+    problems = [
+        {"field": f"lines.{i}.sku", "code": "unknown_sku", "error": f"No product {line.sku!r}."}
+        for i, line in enumerate(lines)
+        if line.sku not in catalog or not catalog[line.sku].active
+    ]
+    if problems:
+        raise OrderRejected(problems)
+    return [
+        PricedLine(
+            sku=line.sku,
+            kinguin_product_id=catalog[line.sku].kinguin_product_id,
+            qty=line.qty,
+            unit_price=catalog[line.sku].price,
+            max_unit_price=catalog[line.sku].max_purchase_price,
+            currency=catalog[line.sku].currency,
+        )
+        for line in lines
+    ]
+
+
+class OrderPlacement:
+    """Places orders; built in bootstrap with the NOWPayments client and the token signer."""
+
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        nowpayments: NowPaymentsClient,
+        signer: OrderTokenSigner,
+        ipn_callback_url: str,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._nowpayments = nowpayments
+        self._signer = signer
+        self._ipn_callback_url = ipn_callback_url
+
+    async def place(self, email: str, lines: Sequence[RequestedLine]) -> PlacedOrder:
+        """Store the order, then invoice it. The order is committed before NOWPayments is
+        called, so an invoice never exists for an order we do not have."""
+        order_id = uuid4()
+        with log_context(order_id=str(order_id)):
+            total, currency = await self._store(order_id, email, lines)
+            logger.info("order created", extra={"total": str(total), "currency": currency})
+            try:
+                invoice = await self._nowpayments.create_invoice(
+                    order_id, total, currency, f"BitLoot order {order_id}", self._ipn_callback_url
+                )
+            except (NowPaymentsUnavailable, NowPaymentsRejected) as exc:
+                logger.error("no invoice for the order", extra={"error": str(exc)})
+                raise PaymentProviderUnavailable(str(exc)) from exc
+            async with self._unit_of_work() as uow:
+                await record_invoice(uow.session, order_id, invoice.id, invoice.invoice_url)
+                await uow.commit()
+            logger.info("invoice created", extra={"invoice_id": invoice.id})
+        return PlacedOrder(
+            order_id=order_id,
+            status="invoiced",
+            total=total,
+            currency=currency,
+            invoice_url=invoice.invoice_url,
+            order_token=self._signer.issue(order_id),
+        )
+
+    async def _store(
+        self, order_id: UUID, email: str, lines: Sequence[RequestedLine]
+    ) -> tuple[Decimal, str]:
+        async with self._unit_of_work() as uow:
+            catalog = await products_by_sku(uow.session, [line.sku for line in lines])
+            priced = price_lines(lines, catalog)
+            try:
+                total, currency = order_total(priced)
+            except MixedCurrencies as exc:
+                raise OrderRejected(
+                    [{"field": "lines", "code": "mixed_currencies", "error": str(exc)}]
+                ) from None
+            await insert_order(uow.session, order_id, email, priced, total, currency)
+            await uow.commit()
+        return total, currency

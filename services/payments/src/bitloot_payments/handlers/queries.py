@@ -1,0 +1,103 @@
+"""Read-side use cases: an order with its lines, order listings, an order's timeline, and
+the catalog (including the one write the admin makes to it)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from bitloot_payments.adapters.catalog import Product, all_products, upsert_product
+from bitloot_payments.adapters.ipn_log import LoggedIpn, ipns_of
+from bitloot_payments.adapters.orders import Line, Order, list_orders, load_lines, load_order
+from bitloot_runtime.db import UnitOfWork
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One thing that happened to an order, for the admin's timeline."""
+
+    at: datetime
+    kind: str
+    summary: str
+    data: dict[str, str | bool | None] = field(default_factory=dict)
+
+
+def _ipn_item(ipn: LoggedIpn) -> TimelineItem:
+    validity = "valid" if ipn.signature_valid else "invalid signature"
+    note = ", duplicate" if ipn.duplicate else ""
+    return TimelineItem(
+        at=ipn.received_at,
+        kind="ipn_received",
+        summary=f"IPN {ipn.status or '?'} ({validity}{note}): {ipn.result}",
+        data={
+            "payment_id": ipn.payment_id,
+            "status": ipn.status,
+            "signature_valid": ipn.signature_valid,
+            "duplicate": ipn.duplicate,
+            "result": ipn.result,
+        },
+    )
+
+
+def timeline_of(order: Order | None, ipns: list[LoggedIpn]) -> list[TimelineItem]:
+    """The order's history as this service saw it, oldest first."""
+    items = [_ipn_item(ipn) for ipn in ipns]
+    if order is not None:
+        amount = f"{order.total.normalize():f} {order.currency}"
+        items.append(TimelineItem(order.created_at, "order_created", f"Order created for {amount}"))
+        if order.invoiced_at is not None:
+            items.append(
+                TimelineItem(
+                    order.invoiced_at,
+                    "invoice_created",
+                    "NOWPayments invoice created",
+                    {"invoice_id": order.invoice_id},
+                )
+            )
+        if order.paid_at is not None:
+            items.append(
+                TimelineItem(
+                    order.paid_at,
+                    "payment_finished",
+                    f"Payment finished: {amount} received",
+                    {"payment_id": order.payment_id},
+                )
+            )
+    return sorted(items, key=lambda item: item.at)
+
+
+class Queries:
+    """Reads for the edges and the internal API, each in its own unit of work."""
+
+    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+        self._unit_of_work = unit_of_work
+
+    async def order(self, order_id: UUID) -> tuple[Order, list[Line]] | None:
+        async with self._unit_of_work() as uow:
+            order = await load_order(uow.session, order_id)
+            if order is None:
+                return None
+            return order, await load_lines(uow.session, order_id)
+
+    async def orders(
+        self, *, limit: int, email: str | None, status: str | None, before: datetime | None
+    ) -> list[Order]:
+        async with self._unit_of_work() as uow:
+            return await list_orders(
+                uow.session, limit=limit, email=email, status=status, before=before
+            )
+
+    async def timeline(self, order_id: UUID) -> list[TimelineItem]:
+        async with self._unit_of_work() as uow:
+            order = await load_order(uow.session, order_id)
+            return timeline_of(order, await ipns_of(uow.session, order_id))
+
+    async def products(self) -> list[Product]:
+        async with self._unit_of_work() as uow:
+            return await all_products(uow.session)
+
+    async def save_product(self, product: Product) -> Product:
+        async with self._unit_of_work() as uow:
+            saved = await upsert_product(uow.session, product)
+            await uow.commit()
+        return saved

@@ -1,0 +1,170 @@
+"""NOWPayments IPNs through the edge, with the service on the real database and bus."""
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy import select
+
+from bitloot_payments.adapters.ipn_signature import sign
+from bitloot_payments.adapters.orm import ipn_log, orders
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.bus import Spy, spy_on
+from bitloot_testing.rabbitmq import BusNamespace
+
+SECRET = "ipn-secret-current"
+
+
+def ipn(order_id: str, status: str, **changes: object) -> dict[str, object]:
+    """An IPN as NOWPayments sends it for an order of 25 usd."""
+    return {
+        "payment_id": 5077125051,
+        "invoice_id": 4522625844,
+        "payment_status": status,
+        "pay_address": "TNDFkiSmBQorNFacb3735q8MnT29sn8BLn",
+        "price_amount": 25,
+        "price_currency": "usd",
+        "pay_amount": 25.1,
+        "actually_paid": 25.1 if status == "finished" else 0,
+        "pay_currency": "usdttrc20",
+        "order_id": order_id,
+        "order_description": f"BitLoot order {order_id}",
+        "purchase_id": "5837122679",
+        "outcome_amount": 24.8,
+        "outcome_currency": "usdttrc20",
+        "created_at": "2026-11-23T10:00:00.000Z",
+        "updated_at": "2026-11-23T10:05:00.000Z",
+        **changes,
+    }
+
+
+async def send(
+    client: httpx.AsyncClient, document: dict[str, object], secret: str = SECRET
+) -> httpx.Response:
+    body = json.dumps(document).encode()
+    headers = {"x-nowpayments-sig": sign(body, secret), "content-type": "application/json"}
+    return await client.post("/payments/ipn", content=body, headers=headers)
+
+
+async def new_order(client: httpx.AsyncClient) -> str:
+    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
+    answer = await client.post("/orders", json=body)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["order_id"])
+
+
+async def order_row(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
+    async with runtime.engine.connect() as connection:
+        row = (await connection.execute(select(orders).where(orders.c.order_id == order_id))).one()
+    return dict(row._mapping)
+
+
+async def results(runtime: ServiceRuntime) -> list[tuple[bool, bool, str]]:
+    query = select(ipn_log.c.signature_valid, ipn_log.c.duplicate, ipn_log.c.result)
+    async with runtime.engine.connect() as connection:
+        rows = await connection.execute(query.order_by(ipn_log.c.id))
+    return [(r.signature_valid, r.duplicate, r.result) for r in rows]
+
+
+@asynccontextmanager
+async def watching(runtime: ServiceRuntime, bus: BusNamespace) -> AsyncIterator[Spy]:
+    async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
+        yield spy
+
+
+def of_topic(messages: list[AbstractIncomingMessage], topic: str) -> list[dict[str, Any]]:
+    return [json.loads(m.body) for m in messages if m.routing_key == topic]
+
+
+async def test_a_payment_that_finishes_publishes_payment_finished_once_with_its_lines(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, bus_prefix: BusNamespace
+) -> None:
+    order_id = await new_order(client)
+    async with watching(runtime, bus_prefix) as spy:
+        for status in ("waiting", "confirming", "finished", "finished"):
+            answer = await send(client, ipn(order_id, status))
+            assert (answer.status_code, answer.json()) == (200, {"status": "ok"})
+        messages = await spy.collect(expected=4, timeout=15)
+    [finished] = of_topic(messages, "payment.finished")
+    assert finished["order_id"] == order_id
+    assert (finished["payment_id"], finished["amount"]) == ("5077125051", "25")
+    assert (finished["currency"], finished["customer_email"]) == ("usd", "buyer@example.com")
+    assert finished["lines"] == [
+        {"sku": "g-1", "kinguin_product_id": "k-g-1", "qty": 2, "max_unit_price": "9"}
+    ]
+    changes = of_topic(messages, "payment.status_changed")
+    assert [c["status"] for c in changes] == ["waiting", "confirming", "finished"]
+    row = await order_row(runtime, order_id)
+    assert (row["status"], row["payment_status"]) == ("paid", "finished")
+    assert [r[2] for r in await results(runtime)] == ["applied", "applied", "paid", "duplicate"]
+
+
+async def test_a_status_older_than_the_known_one_changes_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, bus_prefix: BusNamespace
+) -> None:
+    order_id = await new_order(client)
+    async with watching(runtime, bus_prefix) as spy:
+        await send(client, ipn(order_id, "finished"))
+        await send(client, ipn(order_id, "confirming"))
+        messages = await spy.collect(expected=2, timeout=15)
+    assert len(of_topic(messages, "payment.finished")) == 1
+    assert [m["status"] for m in of_topic(messages, "payment.status_changed")] == ["finished"]
+    row = await order_row(runtime, order_id)
+    assert (row["status"], row["payment_status"]) == ("paid", "finished")
+    assert [r[2] for r in await results(runtime)] == ["paid", "stale"]
+
+
+async def test_a_forged_or_unsigned_ipn_is_refused_logged_and_changes_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    order_id = await new_order(client)
+    forged = await send(client, ipn(order_id, "finished"), secret="guessed-secret")
+    assert (forged.status_code, forged.json()["error"]) == (401, "invalid_signature")
+    unsigned = await client.post("/payments/ipn", json=ipn(order_id, "finished"))
+    assert unsigned.status_code == 401
+    row = await order_row(runtime, order_id)
+    assert (row["status"], row["payment_status"]) == ("invoiced", None)
+    assert await results(runtime) == [(False, False, "invalid_signature")] * 2
+
+
+async def test_an_ipn_signed_with_the_previous_secret_is_accepted_during_rotation(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    order_id = await new_order(client)
+    document = ipn(order_id, "confirming")
+    body = json.dumps(document).encode()
+    answer = await client.post(
+        "/payments/ipn",
+        content=body,
+        headers={"x-nowpayments-signature": sign(body, "ipn-secret-previous")},
+    )
+    assert answer.status_code == 200
+    assert (await order_row(runtime, order_id))["payment_status"] == "confirming"
+
+
+async def test_a_finished_payment_of_the_wrong_amount_or_currency_does_not_pay_the_order(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, bus_prefix: BusNamespace
+) -> None:
+    short, other_coin = await new_order(client), await new_order(client)
+    async with watching(runtime, bus_prefix) as spy:
+        await send(client, ipn(short, "finished", price_amount=24.99))
+        await send(client, ipn(other_coin, "finished", payment_id=7, price_currency="eur"))
+        messages = await spy.collect(expected=2, timeout=15)
+    assert of_topic(messages, "payment.finished") == []
+    assert (await order_row(runtime, short))["status"] == "invoiced"
+    assert [r[2] for r in await results(runtime)] == ["amount_mismatch", "amount_mismatch"]
+
+
+async def test_malformed_and_unknown_order_ipns_are_logged_without_effect(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    malformed = await client.post("/payments/ipn", content=b"{not json", headers={})
+    assert (malformed.status_code, malformed.json()["error"]) == (400, "malformed_json")
+    unknown = await send(client, ipn("0b5c5f0e-5a1c-4d1e-9a52-3b0c7c1b1a10", "finished"))
+    assert unknown.status_code == 200
+    too_big = await client.post("/payments/ipn", content=b"x" * (64 * 1024 + 1))
+    assert too_big.status_code == 413
+    assert [r[2] for r in await results(runtime)] == ["malformed_json", "unknown_order"]

@@ -1,0 +1,36 @@
+import pytest
+
+from bitloot_payments.settings import Settings
+from bitloot_runtime.errors import ConfigError
+from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tokens import generate_key_pair
+
+REQUIRED = {
+    "database_url": "postgresql+asyncpg://postgres@127.0.0.1:5432/bitloot_payments",
+    "amqp_url": "amqp://guest:guest@127.0.0.1:5672/",
+    "internal_token": "payments-test-internal-token",
+    "nowpayments_api_url": "https://api.nowpayments.io",
+    "nowpayments_api_key": "key",
+    "nowpayments_ipn_secret": "secret",
+    "public_url": "https://shop.example/",
+}
+
+
+def test_defaults_and_a_public_url_without_trailing_slash() -> None:
+    settings = load_settings(Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0])
+    assert settings.public_url == "https://shop.example"
+    assert (settings.order_token_key_id, settings.order_token_ttl_hours) == ("k1", 72.0)
+    assert settings.nowpayments_ipn_secret_previous is None
+
+
+def test_an_unusable_signing_key_is_refused_at_start_naming_its_variable() -> None:
+    with pytest.raises(ConfigError, match="PAYMENTS_ORDER_TOKEN_PRIVATE_KEY"):
+        load_settings(Settings, **REQUIRED, order_token_private_key="bm90IGEga2V5")
+
+
+def test_settings_are_read_from_payments_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in REQUIRED.items():
+        monkeypatch.setenv(f"PAYMENTS_{name.upper()}", value)
+    monkeypatch.setenv("PAYMENTS_ORDER_TOKEN_PRIVATE_KEY", generate_key_pair()[0])
+    monkeypatch.setenv("PAYMENTS_ORDER_TOKEN_TTL_HOURS", "1.5")
+    assert load_settings(Settings).order_token_ttl_hours == 1.5
