@@ -1,20 +1,88 @@
 """Wires the kinguin-gateway service together from its settings; nothing is built at import."""
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import KINGUIN_GATEWAY
+from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
 from bitloot_kinguin_gateway.adapters.orm import metadata
+from bitloot_kinguin_gateway.entrypoints.bus import subscribe
+from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
+from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
+from bitloot_kinguin_gateway.handlers.keys import FetchKeys
+from bitloot_kinguin_gateway.handlers.reservations import Poll, Reserve
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
-from bitloot_runtime.app import create_app
+from bitloot_runtime.app import create_app, edge_tokens
+from bitloot_runtime.logging import register_secret
+from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.signatures import secrets_in_rotation
+
+# Kinguin answers in well under a second; a stuck call must not hold a consumer for long.
+KINGUIN_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
 
-def build(settings: Settings | None = None) -> tuple[ServiceRuntime, Starlette]:
-    """The service's runtime and its HTTP app, from `settings` or the environment."""
+def build(
+    settings: Settings | None = None, *, in_memory_broker: RabbitBroker | None = None
+) -> tuple[ServiceRuntime, Starlette]:
+    """The service's runtime and its HTTP app, from `settings` or the environment; on
+    `in_memory_broker` when given (the one-process demo)."""
     settings = settings or load_settings(Settings)
+    secrets = _register_secrets(settings)
     runtime = ServiceRuntime(
-        service=KINGUIN_GATEWAY, settings=settings, metadata=metadata, version_locations=[VERSIONS]
+        service=KINGUIN_GATEWAY,
+        settings=settings,
+        metadata=metadata,
+        version_locations=[VERSIONS],
+        in_memory_broker=in_memory_broker,
     )
-    return runtime, create_app(runtime)
+    # Created here, used only once the runtime starts; closed when it stops.
+    http = httpx.AsyncClient(timeout=KINGUIN_TIMEOUT)
+    kinguin = KinguinClient(
+        settings.kinguin_api_url, settings.kinguin_api_key.get_secret_value(), http
+    )
+    subscribe(
+        runtime,
+        Reserve(kinguin, runtime.unit_of_work),
+        Poll(kinguin),
+        FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
+    )
+    auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
+    routes = [*webhook_routes(auth, runtime.unit_of_work), *internal_routes(runtime.unit_of_work)]
+    app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    app.router.lifespan_context = _closing(runtime, http)
+    return runtime, app
+
+
+def _register_secrets(settings: Settings) -> tuple[str, ...]:
+    register_secret(settings.kinguin_api_key.get_secret_value())
+    previous = settings.webhook_secret_previous
+    secrets = secrets_in_rotation(
+        settings.webhook_secret.get_secret_value(),
+        previous.get_secret_value() if previous else None,
+    )
+    for secret in secrets:
+        register_secret(secret)
+    return secrets
+
+
+def _closing(
+    runtime: ServiceRuntime, http: httpx.AsyncClient
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """The runtime's lifespan, then closing the Kinguin HTTP client."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            async with runtime.lifespan(app):
+                yield
+        finally:
+            await http.aclose()
+
+    return lifespan

@@ -1,11 +1,34 @@
 """Kinguin gateway settings, from KINGUIN_GATEWAY_* environment variables."""
 
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from bitloot_runtime.settings import ServiceSettings
+from bitloot_runtime.settings import EdgeSettings
 
 
-class Settings(ServiceSettings):
+class Settings(EdgeSettings):
     """Everything the kinguin-gateway service reads from its environment."""
 
     model_config = SettingsConfigDict(env_prefix="KINGUIN_GATEWAY_", extra="ignore", frozen=True)
+
+    kinguin_api_url: str = Field(description="Base URL of Kinguin's eCommerce API.")
+    kinguin_api_key: SecretStr = Field(description="Sent as X-Api-Key on every Kinguin call.")
+    webhook_auth: Literal["secret", "signature", "either"] = Field(
+        default="either",
+        description="How a webhook proves it comes from Kinguin: the shared secret header, "
+        "the X-KINGUIN-SIGNATURE HMAC-SHA512 of the body, or either of them.",
+    )
+    webhook_secret: SecretStr = Field(description="The webhook secret configured at Kinguin.")
+    webhook_secret_previous: SecretStr | None = Field(
+        default=None, description="The webhook secret being rotated out, still accepted."
+    )
+    webhook_secret_header: str = Field(
+        default="X-Event-Secret", description="Header carrying the webhook secret."
+    )
+    delivery_public_key: str = Field(
+        description="Delivery's HPKE public key (base64 of the raw X25519 key); keys are "
+        "sealed to it."
+    )
+    delivery_key_id: str = Field(default="d1", description="Id of delivery's key pair.")

@@ -1,9 +1,79 @@
 """The kinguin-gateway service's tables. Its own tables join the runtime's (outbox, inbox,
 dead_letters) in one metadata, which Alembic compares against the migrations."""
 
-from sqlalchemy import MetaData
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
 include_runtime_tables(metadata)
+
+# One row per order, `state` placing → placed | failed: committed in state `placing`
+# before Kinguin is called, so that a retry knows to look the order up at Kinguin (by
+# our order id as orderExternalId) instead of buying again.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("lines", JSONB, nullable=False),
+    Column("kinguin_order_id", Text, nullable=True, unique=True),
+    Column("kinguin_status", Text, nullable=True),
+    Column("kinguin_updated_at", DateTime(timezone=True), nullable=True),
+    Column("customer_email", Text, nullable=True),
+    Column("failure_code", Text, nullable=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("settled_at", DateTime(timezone=True), nullable=True),
+    Column("keys_sealed_at", DateTime(timezone=True), nullable=True),
+    Column("keys_count", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Every webhook call, authenticated or not, as received (secret headers redacted).
+webhook_log = Table(
+    "webhook_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("event_name", Text, nullable=True),
+    Column("kinguin_order_id", Text, nullable=True),
+    Column("order_external_id", Text, nullable=True),
+    Column("order_id", Uuid, nullable=True),
+    Column("status", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=True),
+    Column("raw_body", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("authenticated", Boolean, nullable=False),
+    Column("duplicate", Boolean, nullable=False, server_default=text("false")),
+    Column("applied", Boolean, nullable=False, server_default=text("false")),
+    Column("note", Text, nullable=True),
+    # The first authenticated copy of a notification wins; later copies are inserted as
+    # duplicates (see adapters.repository.WebhookLog.record), so the log stays complete.
+    Index(
+        "uq_webhook_log_first_copy",
+        "event_name",
+        "kinguin_order_id",
+        "status",
+        "updated_at",
+        unique=True,
+        postgresql_where=text("authenticated AND NOT duplicate"),
+    ),
+    Index("ix_webhook_log_order_id", "order_id"),
+)

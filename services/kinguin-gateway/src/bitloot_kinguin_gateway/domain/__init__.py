@@ -1,0 +1,1 @@
+"""Rules of the kinguin-gateway service: pure, no I/O."""

@@ -1,0 +1,1 @@
+"""HTTP routes and bus subscriptions of the kinguin-gateway service."""

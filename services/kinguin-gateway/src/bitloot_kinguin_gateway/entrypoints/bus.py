@@ -1,0 +1,15 @@
+"""Which handler consumes which topic."""
+
+from bitloot_contracts import topics
+from bitloot_contracts.events import KeysRequested, ReservationPoll, ReservationRequested
+from bitloot_kinguin_gateway.handlers.keys import FetchKeys
+from bitloot_kinguin_gateway.handlers.reservations import Poll, Reserve
+from bitloot_runtime.consumer import Route
+from bitloot_runtime.service import ServiceRuntime
+
+
+def subscribe(runtime: ServiceRuntime, reserve: Reserve, poll: Poll, fetch_keys: FetchKeys) -> None:
+    """Register every gateway handler on its queue."""
+    runtime.subscribe(Route(topics.RESERVATION_REQUESTED, ReservationRequested, reserve))
+    runtime.subscribe(Route(topics.RESERVATION_POLL, ReservationPoll, poll))
+    runtime.subscribe(Route(topics.KEYS_REQUESTED, KeysRequested, fetch_keys))

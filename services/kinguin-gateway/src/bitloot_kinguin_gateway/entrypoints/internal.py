@@ -1,0 +1,111 @@
+"""The gateway's internal API for the admin service (token-guarded by the runtime)."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
+from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, WebhookLog
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.http import HttpError
+
+
+def internal_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
+    """`GET /internal/reservations/{order_id}` and `GET /internal/orders/{order_id}/timeline`."""
+
+    async def reservation(request: Request) -> Response:
+        order_id: UUID = request.path_params["order_id"]
+        async with unit_of_work() as uow:
+            found = await ReservationRepository(uow.session).get(order_id)
+        if found is None:
+            raise HttpError(404, "reservation_not_found", f"No reservation for order {order_id}.")
+        return JSONResponse(
+            {
+                "order_id": str(found.order_id),
+                "kinguin_order_id": found.kinguin_order_id,
+                "state": found.state,
+                "kinguin_status": found.kinguin_status,
+                "created_at": found.created_at.isoformat(),
+                "updated_at": found.updated_at.isoformat(),
+            }
+        )
+
+    async def timeline(request: Request) -> Response:
+        order_id: UUID = request.path_params["order_id"]
+        async with unit_of_work() as uow:
+            found = await ReservationRepository(uow.session).get(order_id)
+            calls = await WebhookLog(uow.session).of_order(order_id)
+        items = (_reservation_items(found) if found else []) + [_webhook_item(c) for c in calls]
+        items.sort(key=lambda item: str(item["at"]))
+        return JSONResponse({"order_id": str(order_id), "items": items})
+
+    return [
+        Route("/internal/reservations/{order_id:uuid}", reservation, methods=["GET"]),
+        Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),
+    ]
+
+
+def _item(at: datetime, kind: str, summary: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"at": at.isoformat(), "kind": kind, "summary": summary, "data": data}
+
+
+def _reservation_items(found: Reservation) -> list[dict[str, Any]]:
+    lines = len(found.lines)
+    items = [
+        _item(
+            found.created_at,
+            "reservation_placing",
+            f"Buying {lines} product(s) at Kinguin.",
+            {"lines": lines},
+        )
+    ]
+    if found.settled_at and found.state == "placed":
+        items.append(
+            _item(
+                found.settled_at,
+                "reservation_placed",
+                f"Kinguin order {found.kinguin_order_id} placed.",
+                {"kinguin_order_id": found.kinguin_order_id},
+            )
+        )
+    if found.settled_at and found.state == "failed":
+        items.append(
+            _item(
+                found.settled_at,
+                "reservation_failed",
+                f"Kinguin refused the order: {found.failure_code}.",
+                {"code": found.failure_code, "reason": found.failure_reason},
+            )
+        )
+    if found.keys_sealed_at:
+        items.append(
+            _item(
+                found.keys_sealed_at,
+                "keys_sealed",
+                f"{found.keys_count} key(s) fetched and sealed for delivery.",
+                {"key_count": found.keys_count},
+            )
+        )
+    return items
+
+
+def _webhook_item(call: LoggedWebhook) -> dict[str, Any]:
+    outcome = "applied" if call.applied else f"not applied ({call.note or 'ignored'})"
+    return _item(
+        call.received_at,
+        "webhook_received",
+        f"Kinguin webhook {call.event_name} status {call.status}: {outcome}.",
+        {
+            "event_name": call.event_name,
+            "status": call.status,
+            "authenticated": call.authenticated,
+            "duplicate": call.duplicate,
+            "applied": call.applied,
+            "note": call.note,
+        },
+    )

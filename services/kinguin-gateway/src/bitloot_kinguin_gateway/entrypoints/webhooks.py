@@ -1,0 +1,132 @@
+"""`POST /kinguin/webhooks`: Kinguin's notifications, authenticated, logged once, 204.
+
+Nothing slow happens here (no call to Kinguin): the notification is logged and, if it is
+news, turned into a `kinguin.webhook` event in the same transaction; fulfillment acts on
+it asynchronously.
+"""
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
+from bitloot_kinguin_gateway.handlers import webhooks
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.http import HttpError, read_body, validation_fields
+from bitloot_runtime.logging import REDACTED
+from bitloot_runtime.signatures import hmac_sha512_hex, matches_any
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "x-kinguin-signature"
+EVENT_HEADER = "x-event-name"
+ORDER_STATUS = "order.status"
+_ALWAYS_REDACTED = frozenset({SIGNATURE_HEADER, "authorization", "cookie", "x-api-key"})
+
+AuthScheme = Literal["secret", "signature", "either"]
+
+
+class WebhookAuth:
+    """Whether a call comes from Kinguin: its shared secret header, or the HMAC-SHA512 of
+    the raw body under the secret, as configured; current and previous secret accepted."""
+
+    def __init__(self, scheme: AuthScheme, secrets: tuple[str, ...], secret_header: str) -> None:
+        self.scheme = scheme
+        self.secrets = secrets
+        self.secret_header = secret_header.lower()
+
+    def verify(self, headers: Headers, raw_body: bytes) -> bool:
+        by_secret = matches_any(headers.get(self.secret_header), self.secrets)
+        signatures = [hmac_sha512_hex(secret, raw_body) for secret in self.secrets]
+        by_signature = matches_any(headers.get(SIGNATURE_HEADER), signatures)
+        if self.scheme == "secret":
+            return by_secret
+        if self.scheme == "signature":
+            return by_signature
+        return by_secret or by_signature
+
+    def loggable(self, headers: Headers) -> dict[str, str]:
+        """The headers with every secret-bearing value replaced."""
+        hidden = _ALWAYS_REDACTED | {self.secret_header}
+        return {name: REDACTED if name in hidden else value for name, value in headers.items()}
+
+
+class OrderStatusBody(BaseModel):
+    """Kinguin's `order.status` notification."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    order_id: str = Field(alias="orderId", min_length=1, max_length=128)
+    order_external_id: str | None = Field(default=None, alias="orderExternalId", max_length=128)
+    status: str = Field(min_length=1, max_length=64)
+    updated_at: AwareDatetime = Field(alias="updatedAt")
+
+
+def webhook_routes(auth: WebhookAuth, unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
+    async def receive(request: Request) -> Response:
+        raw = await read_body(request)
+        event_name = request.headers.get(EVENT_HEADER)
+        headers = auth.loggable(request.headers)
+        if not auth.verify(request.headers, raw):
+            await _refuse(request, unit_of_work, event_name, raw, headers)
+        if event_name == ORDER_STATUS:
+            notification = _order_status(raw)
+            async with unit_of_work() as uow:
+                await webhooks.order_status(uow, notification, raw, headers)
+                await uow.commit()
+        else:
+            async with unit_of_work() as uow:
+                await WebhookLog(uow.session).record(
+                    Notification(event_name), raw_body=raw, headers=headers, authenticated=True
+                )
+                await uow.commit()
+        return Response(status_code=204)
+
+    return [Route("/kinguin/webhooks", receive, methods=["POST"])]
+
+
+async def _refuse(
+    request: Request,
+    unit_of_work: Callable[[], UnitOfWork],
+    event_name: str | None,
+    raw: bytes,
+    headers: Mapping[str, str],
+) -> None:
+    client = request.client.host if request.client else "?"
+    logger.warning(
+        "kinguin webhook refused: not authenticated",
+        extra={"event_name": event_name, "client": client},
+    )
+    async with unit_of_work() as uow:
+        await WebhookLog(uow.session).record(
+            Notification(event_name), raw_body=raw, headers=headers, authenticated=False
+        )
+        await uow.commit()
+    raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
+
+
+def _order_status(raw: bytes) -> Notification:
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+    try:
+        body = OrderStatusBody.model_validate(document)
+    except ValidationError as exc:
+        raise HttpError(
+            400, "invalid_webhook", "The notification is invalid.", validation_fields(exc)
+        ) from None
+    return Notification(
+        event_name=ORDER_STATUS,
+        kinguin_order_id=body.order_id,
+        order_external_id=body.order_external_id,
+        status=body.status,
+        updated_at=body.updated_at,
+    )

@@ -1,0 +1,1 @@
+"""Use cases of the kinguin-gateway service, one per consumed event or request."""

@@ -1,0 +1,79 @@
+"""Applying an authenticated Kinguin `order.status` notification, in one transaction:
+log it, drop copies and stale news, record the status, tell fulfillment."""
+
+import logging
+from collections.abc import Mapping
+from uuid import UUID
+
+from bitloot_contracts.events import KinguinWebhook
+from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
+from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
+from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.logging import log_context
+
+logger = logging.getLogger(__name__)
+
+
+async def order_status(
+    uow: UnitOfWork, notification: Notification, raw_body: bytes, headers: Mapping[str, str]
+) -> None:
+    """Log the notification once and apply it if it is news about an order we placed."""
+    log = WebhookLog(uow.session)
+    row_id, duplicate = await log.record(
+        notification, raw_body=raw_body, headers=headers, authenticated=True
+    )
+    reservation = await ReservationRepository(uow.session).find(
+        notification.kinguin_order_id, _uuid(notification.order_external_id)
+    )
+    order_id = reservation.order_id if reservation else None
+    with log_context(order_id=str(order_id) if order_id else None):
+        note = _reason_to_ignore(notification, duplicate, reservation)
+        if note is not None or reservation is None:
+            logger.info("kinguin webhook not applied", extra={"note": note})
+            await log.settle(row_id, order_id=order_id, applied=False, note=note)
+            return
+        await _apply(uow, reservation.order_id, notification)
+        await log.settle(row_id, order_id=order_id, applied=True, note=None)
+
+
+def _reason_to_ignore(
+    notification: Notification, duplicate: bool, reservation: Reservation | None
+) -> str | None:
+    if duplicate:
+        return "duplicate"
+    if reservation is None:
+        return "unknown_order"
+    if as_kinguin_status(notification.status) is None:
+        return "unknown_status"
+    if not is_newer(notification.updated_at, reservation.kinguin_updated_at):
+        return "stale"
+    return None
+
+
+async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) -> None:
+    status = as_kinguin_status(notification.status)
+    kinguin_order_id = notification.kinguin_order_id
+    # All three were checked by the edge and by _reason_to_ignore.
+    assert status is not None
+    assert kinguin_order_id
+    assert notification.updated_at
+    await ReservationRepository(uow.session).record_status(
+        order_id, kinguin_order_id, status, notification.updated_at
+    )
+    await uow.emit(
+        KinguinWebhook(
+            order_id=order_id,
+            kinguin_order_id=kinguin_order_id,
+            status=status,
+            updated_at=notification.updated_at,
+        )
+    )
+    logger.info("kinguin status applied", extra={"status": status})
+
+
+def _uuid(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,170 @@
+"""POST /kinguin/webhooks: authenticated, logged once, deduplicated, in order, 204."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import httpx
+from kinguin_gateway_support import PREVIOUS_SECRET, WEBHOOK_SECRET, Gateway, published
+from sqlalchemy import select
+
+from bitloot_contracts.events import ReservationLine
+from bitloot_kinguin_gateway.adapters.orm import reservations, webhook_log
+from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
+from bitloot_runtime.signatures import hmac_sha512_hex
+
+KINGUIN_ORDER = "K77"
+
+
+async def placed_order(gateway: Gateway) -> UUID:
+    order_id = uuid4()
+    line = ReservationLine(kinguin_product_id="prod-a", qty=1, max_unit_price=Decimal("3"))
+    async with gateway.runtime.unit_of_work() as uow:
+        repository = ReservationRepository(uow.session)
+        await repository.add_placing(order_id, [line.model_dump(mode="json")])
+        await repository.mark_placed(order_id, f"{KINGUIN_ORDER}-{order_id.hex[:6]}", "processing")
+        await uow.commit()
+    return order_id
+
+
+def notification(order_id: UUID, status: str, at: datetime) -> bytes:
+    body = {
+        "orderId": f"{KINGUIN_ORDER}-{order_id.hex[:6]}",
+        "orderExternalId": str(order_id),
+        "status": status,
+        "updatedAt": at.isoformat(),
+    }
+    return json.dumps(body).encode()
+
+
+async def post(gateway: Gateway, body: bytes, **headers: str) -> httpx.Response:
+    sent = {"X-Event-Name": "order.status", "Content-Type": "application/json", **headers}
+    return await gateway.http.post("/kinguin/webhooks", content=body, headers=sent)
+
+
+async def statuses(gateway: Gateway) -> list[tuple[bool, bool, bool, str | None]]:
+    async with gateway.runtime.engine.connect() as connection:
+        query = select(
+            webhook_log.c.authenticated,
+            webhook_log.c.duplicate,
+            webhook_log.c.applied,
+            webhook_log.c.note,
+        ).order_by(webhook_log.c.id)
+        rows = await connection.execute(query)
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def test_an_authentic_webhook_is_answered_204_empty_and_reaches_the_bus(
+    gateway: Gateway,
+) -> None:
+    order_id = await placed_order(gateway)
+    async with gateway.spy() as spy:
+        response = await post(
+            gateway,
+            notification(order_id, "completed", datetime.now(UTC)),
+            **{"X-Event-Secret": WEBHOOK_SECRET},
+        )
+        [event] = await published(spy, "kinguin.webhook", 1)
+    assert (response.status_code, response.content) == (204, b"")
+    assert json.loads(event.body)["status"] == "completed"
+    assert json.loads(event.body)["order_id"] == str(order_id)
+    async with gateway.runtime.engine.connect() as connection:
+        query = select(reservations.c.kinguin_status).where(reservations.c.order_id == order_id)
+        assert await connection.scalar(query) == "completed"
+        headers = await connection.scalar(select(webhook_log.c.headers))
+    assert headers is not None
+    assert headers["x-event-secret"] == "[REDACTED]"
+
+
+async def test_a_webhook_without_the_secret_is_refused_and_changes_nothing(
+    gateway: Gateway,
+) -> None:
+    order_id = await placed_order(gateway)
+    body = notification(order_id, "completed", datetime.now(UTC))
+    async with gateway.spy() as spy:
+        wrong = await post(gateway, body, **{"X-Event-Secret": "guess"})
+        missing = await post(gateway, body)
+        bad_signature = await post(gateway, body, **{"X-KINGUIN-SIGNATURE": "00" * 64})
+        assert await published(spy, "kinguin.webhook", 0) == []
+    for response in (wrong, missing, bad_signature):
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthorized"
+    assert await statuses(gateway) == [(False, False, False, None)] * 3
+
+
+async def test_the_signature_and_the_previous_secret_are_accepted_too(gateway: Gateway) -> None:
+    order_id = await placed_order(gateway)
+    start = datetime.now(UTC)
+    signed = notification(order_id, "processing", start)
+    previous = notification(order_id, "completed", start + timedelta(seconds=1))
+    signature = hmac_sha512_hex(WEBHOOK_SECRET, signed)
+    async with gateway.spy() as spy:
+        first = await post(gateway, signed, **{"X-KINGUIN-SIGNATURE": signature})
+        second = await post(gateway, previous, **{"X-Event-Secret": PREVIOUS_SECRET})
+        events = await published(spy, "kinguin.webhook", 2)
+    assert (first.status_code, second.status_code) == (204, 204)
+    assert [json.loads(e.body)["status"] for e in events] == ["processing", "completed"]
+
+
+async def test_a_repeated_webhook_is_logged_but_published_once(gateway: Gateway) -> None:
+    order_id = await placed_order(gateway)
+    body = notification(order_id, "completed", datetime.now(UTC))
+    async with gateway.spy() as spy:
+        for _ in range(3):
+            response = await post(gateway, body, **{"X-Event-Secret": WEBHOOK_SECRET})
+            assert response.status_code == 204
+        assert len(await published(spy, "kinguin.webhook", 1)) == 1
+    assert await statuses(gateway) == [
+        (True, False, True, None),
+        (True, True, False, "duplicate"),
+        (True, True, False, "duplicate"),
+    ]
+
+
+async def test_a_status_older_than_the_last_known_is_not_applied(gateway: Gateway) -> None:
+    order_id = await placed_order(gateway)
+    now = datetime.now(UTC)
+    secret = {"X-Event-Secret": WEBHOOK_SECRET}
+    async with gateway.spy() as spy:
+        await post(gateway, notification(order_id, "completed", now), **secret)
+        late = await post(
+            gateway, notification(order_id, "processing", now - timedelta(seconds=5)), **secret
+        )
+        events = await published(spy, "kinguin.webhook", 1)
+    assert late.status_code == 204
+    assert [json.loads(e.body)["status"] for e in events] == ["completed"]
+    assert (await statuses(gateway))[1] == (True, False, False, "stale")
+
+
+async def test_a_webhook_about_an_unknown_order_is_logged_and_answered_204(
+    gateway: Gateway,
+) -> None:
+    response = await post(
+        gateway,
+        notification(uuid4(), "completed", datetime.now(UTC)),
+        **{"X-Event-Secret": WEBHOOK_SECRET},
+    )
+    assert response.status_code == 204
+    assert await statuses(gateway) == [(True, False, False, "unknown_order")]
+
+
+async def test_an_authentic_but_malformed_webhook_is_a_400_and_changes_nothing(
+    gateway: Gateway,
+) -> None:
+    secret = {"X-Event-Secret": WEBHOOK_SECRET}
+    not_json = await post(gateway, b"{not json", **secret)
+    missing = await post(gateway, json.dumps({"orderId": "K1"}).encode(), **secret)
+    assert (not_json.status_code, missing.status_code) == (400, 400)
+    assert {f["field"] for f in missing.json()["fields"]} == {"status", "updatedAt"}
+    assert await statuses(gateway) == []
+
+
+async def test_a_product_update_is_logged_and_answered_204(gateway: Gateway) -> None:
+    response = await post(
+        gateway,
+        b'{"productId": "prod-a"}',
+        **{"X-Event-Name": "product.update", "X-Event-Secret": WEBHOOK_SECRET},
+    )
+    assert (response.status_code, response.content) == (204, b"")
+    assert await statuses(gateway) == [(True, False, False, None)]
