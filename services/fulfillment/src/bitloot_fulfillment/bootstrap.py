@@ -1,22 +1,33 @@
 """Wires the fulfillment service together from its settings; nothing is built at import."""
 
+from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import FULFILLMENT
 from bitloot_fulfillment.adapters.orm import metadata
 from bitloot_fulfillment.entrypoints.bus import subscribe
+from bitloot_fulfillment.entrypoints.internal import internal_routes
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
-from bitloot_runtime.app import create_app
+from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 
 
-def build(settings: Settings | None = None) -> tuple[ServiceRuntime, Starlette]:
-    """The service's runtime and its HTTP app, from `settings` or the environment."""
+def build(
+    settings: Settings | None = None, *, in_memory_broker: RabbitBroker | None = None
+) -> tuple[ServiceRuntime, Starlette]:
+    """The service's runtime and its HTTP app, from `settings` or the environment; on
+    `in_memory_broker` when given (the one-process demo)."""
     settings = settings or load_settings(Settings)
     runtime = ServiceRuntime(
-        service=FULFILLMENT, settings=settings, metadata=metadata, version_locations=[VERSIONS]
+        service=FULFILLMENT,
+        settings=settings,
+        metadata=metadata,
+        version_locations=[VERSIONS],
+        in_memory_broker=in_memory_broker,
     )
     subscribe(runtime)
-    return runtime, create_app(runtime)
+    return runtime, create_app(
+        runtime, internal_routes(runtime), internal_tokens=edge_tokens(settings)
+    )

@@ -1,71 +1,22 @@
 """The fulfillment service on real RabbitMQ and PostgreSQL: events in, events out."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from decimal import Decimal
-from uuid import UUID, uuid4
+from uuid import uuid4
 
-import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from fulfillment_support import payment, publish
 from sqlalchemy import select
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
-    Event,
     KinguinWebhook,
-    PaymentFinished,
     ReservationCreated,
 )
-from bitloot_contracts.events.payment import OrderLine
 from bitloot_fulfillment.adapters.orm import sagas
-from bitloot_fulfillment.bootstrap import build
-from bitloot_fulfillment.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_runtime.settings import load_settings
 from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-@pytest.fixture
-async def fulfillment(database_url: str, bus_prefix: BusNamespace) -> AsyncIterator[ServiceRuntime]:
-    settings = load_settings(
-        Settings,
-        database_url=database_url,
-        amqp_url=bus_prefix.amqp_url,
-        bus_prefix=bus_prefix.prefix,
-        retry_delays=(0.2, 0.5, 1.0),
-        outbox_poll_interval=0.2,
-    )
-    runtime, _ = build(settings)
-    for name in runtime.topology.names("fulfillment", settings.retry_delays):
-        bus_prefix.track_queue(name)
-        bus_prefix.track_exchange(name)
-    await runtime.start()
-    yield runtime
-    await runtime.stop()
-
-
-async def publish(runtime: ServiceRuntime, event: Event) -> None:
-    await runtime.publisher.publish_event(
-        topic=event.topic,
-        body=event.model_dump_json().encode(),
-        message_id=str(event.event_id),
-        order_id=str(event.order_id),
-        headers={},
-    )
-
-
-def payment(order_id: UUID) -> PaymentFinished:
-    line = OrderLine(sku="g-1", kinguin_product_id="5c9b", qty=1, max_unit_price=Decimal("9"))
-    return PaymentFinished(
-        order_id=order_id,
-        payment_id="np-1",
-        amount=Decimal("12.50"),
-        currency="usdttrc20",
-        customer_email="buyer@example.com",
-        lines=(line,),
-    )
 
 
 def topics_of(messages: list[AbstractIncomingMessage]) -> list[str]:
@@ -123,3 +74,40 @@ async def test_an_order_goes_from_paid_to_fulfilled_whatever_order_its_events_ar
         state = await connection.scalar(select(sagas.c.state).where(sagas.c.order_id == order_id))
     assert state == "fulfilled"
     assert await fulfillment.dead_letters.list() == []
+
+
+async def test_kinguin_completing_before_the_reservation_is_confirmed_is_remembered(
+    fulfillment: ServiceRuntime, bus_prefix: BusNamespace
+) -> None:
+    """The webhook changes no state while the saga is `reserving`, but its fact must be
+    stored, so that `reservation.created` arriving afterwards requests the keys."""
+    order_id = uuid4()
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, fulfillment.topology.exchange.name
+    ) as spy:
+        await publish(fulfillment, payment(order_id))
+        await published(spy, "reservation.requested", 1)
+        await publish(
+            fulfillment,
+            KinguinWebhook(
+                order_id=order_id,
+                kinguin_order_id="K-7",
+                status="completed",
+                updated_at=datetime.now(UTC),
+            ),
+        )
+
+        async def webhook_recorded() -> bool:
+            async with fulfillment.engine.connect() as connection:
+                status = await connection.scalar(
+                    select(sagas.c.kinguin_status).where(sagas.c.order_id == order_id)
+                )
+            return status == "completed"
+
+        assert await eventually(webhook_recorded, timeout=20)
+        await publish(
+            fulfillment,
+            ReservationCreated(order_id=order_id, kinguin_order_id="K-7", status="processing"),
+        )
+        [keys] = await published(spy, "keys.requested", 1)
+    assert json.loads(keys.body)["kinguin_order_id"] == "K-7"

@@ -7,7 +7,8 @@ from uuid import UUID
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bitloot_fulfillment.adapters.orm import sagas
+from bitloot_contracts.events import OrderStatusChanged
+from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_fulfillment.domain.saga import OrderSaga
 
 _COLUMNS = [f.name for f in fields(OrderSaga) if f.name != "pending"]
@@ -30,6 +31,18 @@ class SagaRepository:
             update(sagas)
             .where(sagas.c.order_id == saga.order_id)
             .values(**self._values(saga), updated_at=func.now())
+        )
+
+    async def record_transition(self, change: OrderStatusChanged) -> None:
+        """Keep the transition for the order's timeline (same transaction as the saga)."""
+        await self._session.execute(
+            insert(saga_transitions).values(
+                order_id=change.order_id,
+                from_state=change.previous_status,
+                to_state=change.status,
+                reason=change.reason,
+                at=change.occurred_at,
+            )
         )
 
     @staticmethod

@@ -5,12 +5,14 @@ travel on other queues); such an event is retried, not rejected, until the saga 
 """
 
 from collections.abc import Callable
+from dataclasses import replace
 from uuid import UUID
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
     DeliveryFailed,
     KinguinWebhook,
+    OrderStatusChanged,
     PaymentFinished,
     ReservationCreated,
     ReservationFailed,
@@ -66,13 +68,19 @@ async def _apply(uow: UnitOfWork, order_id: UUID, change: Callable[[OrderSaga], 
     saga = await repository.get_for_update(order_id)
     if saga is None:
         raise SagaNotStarted(order_id)
+    before = replace(saga)
     change(saga)
-    if saga.pending:
+    # A fact recorded without a transition (Kinguin's "completed" while the reservation
+    # is still on its way) must be stored too, or the saga forgets it.
+    if saga != before:
         await repository.save(saga)
-        await _emit(uow, saga)
+    await _emit(uow, saga)
 
 
 async def _emit(uow: UnitOfWork, saga: OrderSaga) -> None:
+    repository = SagaRepository(uow.session)
     for event in saga.pending:
+        if isinstance(event, OrderStatusChanged):
+            await repository.record_transition(event)
         await uow.emit(event)
     saga.pending.clear()
