@@ -1,11 +1,96 @@
-"""Delivery settings, from DELIVERY_* environment variables."""
+"""Delivery settings, from DELIVERY_* environment variables.
 
+The HPKE private keys and the KEKs are parsed when the settings are loaded, so a
+malformed value stops the service at start-up with the variable's name
+(``DELIVERY_KEKS: Value error, KEK 'k1' has 16 bytes; AES-256 needs 32.``).
+"""
+
+import binascii
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from bitloot_runtime.settings import ServiceSettings
+from bitloot_delivery.domain.vault import KeyEncryptionKeys, VaultError
+from bitloot_runtime.sealing import load_private_key
+from bitloot_runtime.settings import EdgeSettings
 
 
-class Settings(ServiceSettings):
+class Settings(EdgeSettings):
     """Everything the delivery service reads from its environment."""
 
     model_config = SettingsConfigDict(env_prefix="DELIVERY_", extra="ignore", frozen=True)
+
+    hpke_private_keys: SecretStr = Field(
+        description="X25519 private keys that open sealed keys, as kid:base64[,kid:base64] "
+        "(raw 32 bytes each; keep the previous pair while the gateway rotates)."
+    )
+    kek_current_id: str = Field(min_length=1, description="The KEK that wraps new data keys.")
+    keks: SecretStr = Field(
+        description="Key-encryption keys as id:base64-32-bytes[,id:base64-32-bytes]; old "
+        "ones stay until every data key they wrapped has been re-wrapped."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint (R2, MinIO); None for AWS itself."
+    )
+    s3_region: str = "auto"
+    s3_bucket: str = Field(min_length=3)
+    s3_access_key_id: str = Field(min_length=1)
+    s3_secret_access_key: SecretStr
+    s3_create_bucket: bool = Field(
+        default=False, description="Create the bucket at start if missing (demo, tests)."
+    )
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    mail_from: str = Field(min_length=3)
+    public_url: str = Field(
+        pattern=r"^https?://", description="Base URL of delivery's edge, for reveal links."
+    )
+    link_secret: SecretStr = Field(
+        min_length=32, description="HS256 secret of reveal links; at least 32 characters."
+    )
+    link_ttl_minutes: float = Field(default=15.0, gt=0)
+
+    @field_validator("hpke_private_keys")
+    @classmethod
+    def _parse_hpke_keys(cls, value: SecretStr) -> SecretStr:
+        parse_private_keys(value.get_secret_value())
+        return value
+
+    @field_validator("keks")
+    @classmethod
+    def _parse_keks(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        current = info.data.get("kek_current_id")
+        if current is None:  # kek_current_id itself is reported as missing or invalid
+            return value
+        try:
+            KeyEncryptionKeys.parse(current, value.get_secret_value())
+        except VaultError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def private_keys(self) -> dict[str, X25519PrivateKey]:
+        """The HPKE private keys by key id."""
+        return parse_private_keys(self.hpke_private_keys.get_secret_value())
+
+    def key_encryption_keys(self) -> KeyEncryptionKeys:
+        return KeyEncryptionKeys.parse(self.kek_current_id, self.keks.get_secret_value())
+
+
+def parse_private_keys(setting: str) -> dict[str, X25519PrivateKey]:
+    """``kid:base64[,kid:base64]`` to keys by id; ValueError naming the bad key id."""
+    keys: dict[str, X25519PrivateKey] = {}
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        key_id, sep, encoded = item.partition(":")
+        if not sep or not key_id:
+            raise ValueError("HPKE private keys must be written as kid:base64, comma-separated")
+        try:
+            keys[key_id] = load_private_key(encoded)
+        except (ValueError, binascii.Error):
+            raise ValueError(f"HPKE private key {key_id!r} is not 32 bytes of base64") from None
+    if not keys:
+        raise ValueError("at least one HPKE private key is required")
+    return keys

@@ -1,9 +1,93 @@
 """The delivery service's tables. Its own tables join the runtime's (outbox, inbox,
-dead_letters) in one metadata, which Alembic compares against the migrations."""
+dead_letters) in one metadata, which Alembic compares against the migrations.
 
-from sqlalchemy import MetaData
+No table holds a plaintext key: `deliveries` keeps the wrapped data key (the ciphertext
+is in the object store) and `delivered_keys` only what each key is, never its value.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
 include_runtime_tables(metadata)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("customer_email", Text, nullable=False),
+    Column("kinguin_order_id", Text, nullable=False),
+    Column("kek_id", Text, nullable=False),
+    Column("wrapped_data_key", LargeBinary, nullable=False),
+    Column("object_key", Text, nullable=False),
+    Column("key_count", Integer, nullable=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("emailed_at", DateTime(timezone=True), nullable=True),
+    Column("viewed_at", DateTime(timezone=True), nullable=True),
+)
+
+delivered_keys = Table(
+    "delivered_keys",
+    metadata,
+    Column("order_id", Uuid, ForeignKey("deliveries.order_id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("key_type", Text, nullable=False),
+    Column("product_id", Text, nullable=False),
+    PrimaryKeyConstraint("order_id", "position", name="pk_delivered_keys"),
+)
+
+emails = Table(
+    "emails",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("order_id", Uuid, ForeignKey("deliveries.order_id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("to_address", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("failed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("kind IN ('delivery', 'resend')", name="ck_emails_kind"),
+    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_emails_status"),
+    # Exactly one delivery email per order (ARCHITECTURE invariant 4); resends are extra.
+    Index(
+        "uq_emails_one_delivery_per_order",
+        "order_id",
+        unique=True,
+        postgresql_where=text("kind = 'delivery'"),
+    ),
+    # The sender only ever scans pending rows.
+    Index("ix_emails_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+)
+
+reveals = Table(
+    "reveals",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("order_id", Uuid, ForeignKey("deliveries.order_id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("ip", Text, nullable=True),
+    Column("user_agent", Text, nullable=True),
+    Index("ix_reveals_order_id", "order_id", "at"),
+)

@@ -1,0 +1,113 @@
+"""The object store holding each order's encrypted keys: S3 through aioboto3 (Cloudflare
+R2 in production, MinIO or moto elsewhere), signed with SigV4.
+
+Only ciphertext is ever put here; the data key that opens it is in the database, wrapped.
+The client is opened on first use (or by `hold_open` at start-up) and closed when
+`hold_open`, run as one of the runtime's background loops, is cancelled at stop.
+"""
+
+import asyncio
+import logging
+from contextlib import AsyncExitStack
+from typing import Any
+
+import aioboto3
+from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+
+logger = logging.getLogger(__name__)
+
+
+class ObjectNotFound(Exception):
+    """No object under the key asked for."""
+
+
+class S3ObjectStore:
+    """`put` and `get` whole objects in one bucket."""
+
+    def __init__(
+        self,
+        session: aioboto3.Session,
+        *,
+        bucket: str,
+        endpoint_url: str | None,
+        region: str,
+        create_bucket: bool = False,
+    ) -> None:
+        self._session = session
+        self._bucket = bucket
+        self._endpoint_url = endpoint_url
+        self._region = region
+        self._create_bucket = create_bucket
+        self._stack: AsyncExitStack | None = None
+        # aioboto3 ships no type information: the client is dynamically generated.
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    async def put(self, key: str, body: bytes) -> None:
+        client = await self._open()
+        await client.put_object(Bucket=self._bucket, Key=key, Body=body)
+
+    async def get(self, key: str) -> bytes:
+        client = await self._open()
+        try:
+            response = await client.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in {"NoSuchKey", "404"}:
+                raise ObjectNotFound(key) from None
+            raise
+        async with response["Body"] as stream:
+            body: bytes = await stream.read()
+        return body
+
+    async def hold_open(self) -> None:
+        """Open the client (and create the bucket if configured) now, keep it until
+        cancelled, then close it: run as a background loop of the service."""
+        try:
+            await self._open()
+            await asyncio.Event().wait()
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            if self._stack is not None:
+                await self._stack.aclose()
+            self._stack, self._client = None, None
+
+    async def _open(self) -> Any:
+        async with self._lock:
+            if self._client is None:
+                stack = AsyncExitStack()
+                config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+                self._client = await stack.enter_async_context(
+                    self._session.client(
+                        "s3",
+                        endpoint_url=self._endpoint_url,
+                        region_name=self._region,
+                        config=config,
+                    )
+                )
+                self._stack = stack
+                if self._create_bucket:
+                    await self._ensure_bucket()
+            return self._client
+
+    async def _ensure_bucket(self) -> None:
+        try:
+            await self._client.head_bucket(Bucket=self._bucket)
+            return
+        except ClientError:
+            pass  # missing (or not visible yet): create it
+        try:
+            await self._client.create_bucket(Bucket=self._bucket)
+        except ClientError as exc:
+            # Several instances may start at once: one creates, the others find it there.
+            if _error_code(exc) not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+            return
+        logger.info("bucket created", extra={"bucket": self._bucket})
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,1 @@
+"""How the world reaches delivery: its bus routes and its HTTP routes."""

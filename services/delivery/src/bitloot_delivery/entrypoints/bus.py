@@ -1,0 +1,12 @@
+"""Which handler consumes which topic."""
+
+from bitloot_contracts import topics
+from bitloot_contracts.events import KeysDelivered
+from bitloot_delivery.handlers.store_keys import StoreKeys
+from bitloot_runtime.consumer import Route
+from bitloot_runtime.service import ServiceRuntime
+
+
+def subscribe(runtime: ServiceRuntime, store_keys: StoreKeys) -> None:
+    """Register every delivery handler on its queue."""
+    runtime.subscribe(Route(topics.KEYS_DELIVERED, KeysDelivered, store_keys))

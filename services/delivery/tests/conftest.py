@@ -1,0 +1,38 @@
+"""Fixtures of the delivery tests: the service on real PostgreSQL, RabbitMQ, S3 and SMTP."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from delivery_support import Running, settings_for
+
+from bitloot_delivery.bootstrap import build
+from bitloot_runtime import sealing
+from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.s3 import S3Server
+from bitloot_testing.smtp import SmtpServer
+
+
+@pytest.fixture
+async def delivery(
+    database_url: str,
+    bus_prefix: BusNamespace,
+    s3_server: S3Server,
+    s3_bucket: str,
+    smtp_inbox: SmtpServer,
+) -> AsyncIterator[Running]:
+    private_key, public_key = sealing.generate_key_pair()
+    settings = settings_for(
+        database_url=database_url,
+        bus=bus_prefix,
+        s3=s3_server,
+        bucket=s3_bucket,
+        smtp=smtp_inbox,
+        hpke_private_key=private_key,
+    )
+    runtime, app = build(settings)
+    for name in runtime.topology.names("delivery", settings.retry_delays):
+        bus_prefix.track_queue(name)
+        bus_prefix.track_exchange(name)
+    await runtime.start()
+    yield Running(runtime, app, settings, public_key)
+    await runtime.stop()

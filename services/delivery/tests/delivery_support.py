@@ -1,0 +1,120 @@
+"""Helpers of the delivery tests: the service's settings, sealed keys as the gateway
+seals them, and publishing events as their producers would."""
+
+import base64
+import json
+import os
+import re
+from dataclasses import dataclass
+from email.message import EmailMessage
+from uuid import UUID, uuid4
+
+from starlette.applications import Starlette
+
+from bitloot_contracts.events import Event, KeysDelivered
+from bitloot_delivery.settings import Settings
+from bitloot_runtime import sealing
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.settings import load_settings
+from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.s3 import S3Server
+from bitloot_testing.smtp import SmtpServer
+
+INTERNAL_TOKEN = "delivery-test-internal-token"
+LINK_SECRET = "delivery-test-link-secret-of-32-characters!"
+PUBLIC_URL = "http://delivery.test"
+TEXT_KEY = "ZXQ7R-PLAIN-TEXT-KEY-4K9M2"
+IMAGE_BYTES = b"\x89PNG\r\n\x1a\nnot-really-a-png-but-bytes"
+
+
+@dataclass(frozen=True)
+class Running:
+    """The delivery service started for one test, and the public key to seal to."""
+
+    runtime: ServiceRuntime
+    app: Starlette
+    settings: Settings
+    public_key: str
+
+
+def settings_for(
+    *,
+    database_url: str,
+    bus: BusNamespace,
+    s3: S3Server,
+    bucket: str,
+    smtp: SmtpServer,
+    hpke_private_key: str,
+    **overrides: object,
+) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "amqp_url": bus.amqp_url,
+        "bus_prefix": bus.prefix,
+        "retry_delays": (0.2, 0.5, 1.0),
+        "outbox_poll_interval": 0.2,
+        "internal_token": INTERNAL_TOKEN,
+        "hpke_private_keys": f"d1:{hpke_private_key}",
+        "kek_current_id": "k1",
+        "keks": f"k1:{base64.b64encode(os.urandom(32)).decode()}",
+        "s3_endpoint_url": s3.endpoint_url,
+        "s3_region": s3.region,
+        "s3_bucket": bucket,
+        "s3_access_key_id": s3.access_key_id,
+        "s3_secret_access_key": s3.secret_access_key,
+        "smtp_host": smtp.host,
+        "smtp_port": smtp.port,
+        "mail_from": "keys@bitloot.test",
+        "public_url": PUBLIC_URL,
+        "link_secret": LINK_SECRET,
+        **overrides,
+    }
+    return load_settings(Settings, **values)
+
+
+def keys_document() -> bytes:
+    image = base64.b64encode(IMAGE_BYTES).decode()
+    return json.dumps(
+        {
+            "keys": [
+                {"type": "text/plain", "value": TEXT_KEY, "product_id": "5c9b"},
+                {"type": "image/png", "value": image, "product_id": "77aa"},
+            ]
+        }
+    ).encode()
+
+
+def keys_delivered(
+    public_key: str, order_id: UUID | None = None, *, key_count: int = 2
+) -> KeysDelivered:
+    order_id = order_id or uuid4()
+    sealed = sealing.seal(keys_document(), sealing.load_public_key(public_key), "d1", order_id)
+    return KeysDelivered(
+        order_id=order_id,
+        kinguin_order_id="K-1",
+        customer_email="buyer@example.com",
+        key_count=key_count,
+        sealed=sealed,
+    )
+
+
+async def publish(runtime: ServiceRuntime, event: Event) -> None:
+    await runtime.publisher.publish(event)
+
+
+def link_path(message: EmailMessage) -> str:
+    """The path of the reveal link in an email's text part."""
+    body = message.get_body(preferencelist=("plain",))
+    assert isinstance(body, EmailMessage)
+    match = re.search(re.escape(PUBLIC_URL) + r"(/keys/[A-Za-z0-9._-]+)", body.get_content())
+    assert match is not None, "no reveal link in the email"
+    return match.group(1)
+
+
+def email_text(message: EmailMessage) -> str:
+    """Every part of an email, decoded, as one string (to look for what must not be there)."""
+    parts = [message.as_string()]
+    for part in message.walk():
+        if isinstance(part, EmailMessage) and part.get_content_maintype() == "text":
+            parts.append(part.get_content())
+    return "\n".join(parts)

@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+from bitloot_delivery.domain.keys import DeliveredKey, MalformedKeys, parse_keys
+
+
+def test_keys_are_parsed_in_order_and_images_are_recognised() -> None:
+    document = {
+        "keys": [
+            {"type": "text/plain", "value": "AAAA-BBBB", "product_id": "p1"},
+            {"type": "image/png", "value": "aGVsbG8=", "product_id": "p2"},
+        ]
+    }
+    keys = parse_keys(json.dumps(document).encode())
+    assert keys == [
+        DeliveredKey("text/plain", "AAAA-BBBB", "p1"),
+        DeliveredKey("image/png", "aGVsbG8=", "p2"),
+    ]
+    assert [key.is_image for key in keys] == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"\xff", "not a JSON document"),
+        (b"[]", 'no "keys" list'),
+        (b'{"keys": ["SECRET-KEY"]}', "Key 0 is not an object"),
+        (b'{"keys": [{"type": "text/plain", "value": "SECRET-KEY"}]}', "product_id"),
+        (
+            b'{"keys": [{"type": "image/png", "value": "SECRET KEY!", "product_id": "p"}]}',
+            "not base64",
+        ),
+    ],
+)
+def test_a_malformed_document_is_refused_without_quoting_it(payload: bytes, message: str) -> None:
+    with pytest.raises(MalformedKeys, match=message) as refused:
+        parse_keys(payload)
+    assert "SECRET" not in str(refused.value)

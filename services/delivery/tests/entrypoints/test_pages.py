@@ -1,0 +1,111 @@
+"""The reveal page: the link from the email shows exactly the keys, and nothing else
+ever does."""
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from delivery_support import (
+    IMAGE_BYTES,
+    LINK_SECRET,
+    TEXT_KEY,
+    Running,
+    keys_delivered,
+    link_path,
+    publish,
+)
+from sqlalchemy import select
+
+from bitloot_delivery.adapters.orm import deliveries, reveals
+from bitloot_delivery.domain.links import RevealLinks
+from bitloot_testing.smtp import SmtpServer
+
+CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def client(delivery: Running) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=delivery.app, client=("203.0.113.7", 4711))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+def assert_secure(response: httpx.Response) -> None:
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["content-security-policy"] == CSP
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-type"].startswith("text/html")
+
+
+async def test_the_emailed_link_reveals_exactly_the_keys_and_records_the_reveal(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    [email] = await smtp_inbox.wait_for(1)
+    async with client(delivery) as http:
+        response = await http.get(link_path(email.message), headers={"user-agent": "test/1"})
+    assert response.status_code == 200
+    assert_secure(response)
+    assert f"<code>{TEXT_KEY}</code>" in response.text
+    image = base64.b64encode(IMAGE_BYTES).decode()
+    assert f'src="data:image/png;base64,{image}"' in response.text
+    assert response.text.count("<li>") == 2
+    async with delivery.runtime.engine.connect() as connection:
+        rows = (await connection.execute(select(reveals))).mappings().all()
+        viewed_at = await connection.scalar(select(deliveries.c.viewed_at))
+    assert [(r["order_id"], r["ip"], r["user_agent"]) for r in rows] == [
+        (event.order_id, "203.0.113.7", "test/1")
+    ]
+    assert viewed_at is not None
+
+
+async def test_an_expired_link_is_answered_410_without_keys(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    await smtp_inbox.wait_for(1)
+    links = RevealLinks(LINK_SECRET, timedelta(minutes=15))
+    token = links.issue(event.order_id, now=datetime.now(UTC) - timedelta(hours=1))
+    async with client(delivery) as http:
+        response = await http.get(f"/keys/{token}")
+    assert response.status_code == 410
+    assert "Link expired" in response.text
+    assert TEXT_KEY not in response.text
+    assert_secure(response)
+
+
+@pytest.mark.parametrize("secret", ["another-secret-that-is-at-least-32-characters"])
+async def test_a_forged_link_is_answered_401_whether_or_not_the_order_exists(
+    delivery: Running, smtp_inbox: SmtpServer, secret: str
+) -> None:
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    await smtp_inbox.wait_for(1)
+    forged = RevealLinks(secret, timedelta(minutes=15)).issue(event.order_id)
+    async with client(delivery) as http:
+        answers = [await http.get(f"/keys/{token}") for token in (forged, "not-a-token")]
+    for response in answers:
+        assert response.status_code == 401
+        assert "Link invalid" in response.text
+        assert TEXT_KEY not in response.text
+        assert_secure(response)
+    assert answers[0].text == answers[1].text
+    async with delivery.runtime.engine.connect() as connection:
+        assert (await connection.execute(select(reveals))).all() == []
+
+
+async def test_a_genuine_link_for_an_unknown_order_looks_like_an_invalid_one(
+    delivery: Running,
+) -> None:
+    token = RevealLinks(LINK_SECRET, timedelta(minutes=15)).issue(
+        keys_delivered(delivery.public_key).order_id
+    )
+    async with client(delivery) as http:
+        response = await http.get(f"/keys/{token}")
+    assert response.status_code == 401
+    assert "Link invalid" in response.text
