@@ -1,20 +1,95 @@
 """Wires the admin service together from its settings; nothing is built at import."""
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_admin.adapters.orm import metadata
+from bitloot_admin.adapters.upstream import UpstreamClient
+from bitloot_admin.entrypoints import web
+from bitloot_admin.entrypoints.bus import subscribe
+from bitloot_admin.entrypoints.context import AdminWeb, templates
+from bitloot_admin.entrypoints.session import SessionTokens
+from bitloot_admin.handlers.accounts import ensure_initial_admin
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
-from bitloot_contracts.topics import ADMIN
-from bitloot_runtime.app import create_app
+from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
+from bitloot_runtime.app import create_app, edge_tokens
+from bitloot_runtime.logging import register_secret
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 
+logger = logging.getLogger(__name__)
 
-def build(settings: Settings | None = None) -> tuple[ServiceRuntime, Starlette]:
-    """The service's runtime and its HTTP app, from `settings` or the environment."""
+
+def build(
+    settings: Settings | None = None,
+    *,
+    in_memory_broker: RabbitBroker | None = None,
+    upstream_transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[ServiceRuntime, Starlette]:
+    """The service's runtime and its HTTP app, from `settings` or the environment; on
+    `in_memory_broker` when given (the one-process demo). `upstream_transport` replaces
+    the network under the client of the other services (the demo may serve them
+    in-process)."""
     settings = settings or load_settings(Settings)
+    _register_secrets(settings)
     runtime = ServiceRuntime(
-        service=ADMIN, settings=settings, metadata=metadata, version_locations=[VERSIONS]
+        service=ADMIN,
+        settings=settings,
+        metadata=metadata,
+        version_locations=[VERSIONS],
+        in_memory_broker=in_memory_broker,
     )
-    return runtime, create_app(runtime)
+    subscribe(runtime)
+    upstream = UpstreamClient(
+        {
+            PAYMENTS: settings.payments_url,
+            KINGUIN_GATEWAY: settings.kinguin_gateway_url,
+            FULFILLMENT: settings.fulfillment_url,
+            DELIVERY: settings.delivery_url,
+        },
+        token=settings.internal_token.get_secret_value(),
+        timeout=settings.upstream_timeout,
+        transport=upstream_transport,
+    )
+    tokens = SessionTokens(
+        settings.session_secret.get_secret_value(),
+        timedelta(minutes=settings.session_ttl_minutes),
+    )
+    admin_web = AdminWeb(runtime.sessionmaker, upstream, tokens, templates())
+    app = create_app(runtime, web.routes(admin_web), internal_tokens=edge_tokens(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with runtime.lifespan(app):
+            await _create_initial_admin(runtime, settings)
+            await upstream.start()
+            try:
+                yield
+            finally:
+                await upstream.close()
+
+    # The runtime's lifespan (migrate, consume, relay) with the admin's own start and stop.
+    app.router.lifespan_context = lifespan
+    return runtime, app
+
+
+def _register_secrets(settings: Settings) -> None:
+    register_secret(settings.session_secret.get_secret_value())
+    if settings.initial_password is not None:
+        register_secret(settings.initial_password.get_secret_value())
+
+
+async def _create_initial_admin(runtime: ServiceRuntime, settings: Settings) -> None:
+    if settings.initial_username and settings.initial_password is not None:
+        await ensure_initial_admin(
+            runtime.sessionmaker,
+            settings.initial_username,
+            settings.initial_password.get_secret_value(),
+        )

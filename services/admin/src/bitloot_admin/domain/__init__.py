@@ -1,0 +1,1 @@
+"""The admin service's rules: login lockout and the views it assembles; no I/O."""

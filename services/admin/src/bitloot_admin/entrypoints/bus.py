@@ -1,0 +1,26 @@
+"""Which handler consumes which topic: the notification topics feed the projection."""
+
+from bitloot_admin.handlers import projection
+from bitloot_contracts import topics
+from bitloot_contracts.events import (
+    OrderFailed,
+    OrderFulfilled,
+    OrderStatusChanged,
+    PaymentStatusChanged,
+)
+from bitloot_runtime.consumer import Route
+from bitloot_runtime.service import ServiceRuntime
+
+
+def subscribe(runtime: ServiceRuntime) -> None:
+    """Register every admin handler on its queue."""
+    runtime.subscribe(
+        Route(
+            topics.PAYMENT_STATUS_CHANGED, PaymentStatusChanged, projection.payment_status_changed
+        )
+    )
+    runtime.subscribe(
+        Route(topics.ORDER_STATUS_CHANGED, OrderStatusChanged, projection.order_status_changed)
+    )
+    runtime.subscribe(Route(topics.ORDER_FULFILLED, OrderFulfilled, projection.order_fulfilled))
+    runtime.subscribe(Route(topics.ORDER_FAILED, OrderFailed, projection.order_failed))

@@ -1,0 +1,37 @@
+"""What the admin's routes share: the database, the other services, sessions, pages."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.responses import HTMLResponse
+
+from bitloot_admin.adapters.upstream import UpstreamClient
+from bitloot_admin.entrypoints.session import SessionTokens
+
+
+@dataclass(frozen=True)
+class AdminWeb:
+    """What the admin's routes need: its database, the other services, sessions, pages."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    upstream: UpstreamClient
+    tokens: SessionTokens
+    templates: Environment
+
+    def render(
+        self, name: str, context: Mapping[str, object], status_code: int = 200
+    ) -> HTMLResponse:
+        """A page from the package's templates; every value is HTML-escaped."""
+        html = self.templates.get_template(name).render(**context)
+        return HTMLResponse(html, status_code=status_code)
+
+
+def templates() -> Environment:
+    """The package's templates, autoescaped."""
+    return Environment(
+        loader=PackageLoader("bitloot_admin.entrypoints", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+    )

@@ -1,0 +1,31 @@
+"""The admin's web app: everything under /admin, behind the session guard."""
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from bitloot_admin.entrypoints import api, auth, pages
+from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.session import AdminGuard
+from bitloot_runtime.http import EXCEPTION_HANDLERS
+
+
+def routes(web: AdminWeb) -> list[BaseRoute]:
+    """``/admin`` (a redirect to the orders) and the guarded app mounted under it."""
+    inner = Starlette(
+        routes=[
+            Route("/", _to_orders, methods=["GET"]),
+            *auth.routes(web),
+            *pages.routes(web),
+            *api.routes(web),
+        ],
+        middleware=[Middleware(AdminGuard, tokens=web.tokens)],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
+    return [Route("/admin", _to_orders, methods=["GET"]), Mount("/admin", app=inner)]
+
+
+async def _to_orders(_request: Request) -> Response:
+    return RedirectResponse("/admin/orders", status_code=303)

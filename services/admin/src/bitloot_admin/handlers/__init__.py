@@ -1,0 +1,1 @@
+"""Use cases of the admin service, one per function."""

@@ -1,0 +1,62 @@
+"""Creating admins and logging them in, each in one transaction with its audit record."""
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bitloot_admin.adapters.accounts import AccountRepository
+from bitloot_admin.domain.lockout import AccountState, LoginOutcome, attempt
+from bitloot_admin.domain.passwords import hash_password, verify_password
+
+logger = logging.getLogger(__name__)
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def create_admin(sessionmaker: Sessions, username: str, password: str) -> bool:
+    """Create `username` or reset its password (lifting any lock); True if created."""
+    password_hash = await asyncio.to_thread(hash_password, password)
+    async with sessionmaker() as session, session.begin():
+        repository = AccountRepository(session)
+        created = await repository.upsert(username, password_hash)
+        action = "admin_created" if created else "admin_password_set"
+        await repository.audit(username, action, {"via": "cli"})
+    return created
+
+
+async def ensure_initial_admin(sessionmaker: Sessions, username: str, password: str) -> None:
+    """Create the configured first admin, only while no admin exists at all."""
+    async with sessionmaker() as session, session.begin():
+        if await AccountRepository(session).any_exists():
+            return
+    await create_admin(sessionmaker, username, password)
+    logger.info("initial admin created", extra={"username": username})
+
+
+async def login(sessionmaker: Sessions, username: str, password: str) -> LoginOutcome:
+    """Check one login attempt, count failures, lock after too many, audit the outcome."""
+    async with sessionmaker() as session, session.begin():
+        repository = AccountRepository(session)
+        account = await repository.get_for_update(username)
+        stored = account.password_hash if account else None
+        password_ok = await asyncio.to_thread(verify_password, stored, password)
+        if account is None:
+            outcome, state = LoginOutcome.REJECTED, AccountState(0, None)
+        else:
+            outcome, state = attempt(account.state, password_ok, datetime.now(UTC))
+            await repository.save_state(username, state)
+        await repository.audit(
+            username,
+            f"login_{outcome.value}",
+            {"known": account is not None, "locked": state.locked_until is not None},
+        )
+    logger.info("admin login", extra={"username": username, "outcome": outcome.value})
+    return outcome
+
+
+async def record(sessionmaker: Sessions, username: str, action: str) -> None:
+    """Audit an action that changes nothing else (a logout)."""
+    async with sessionmaker() as session, session.begin():
+        await AccountRepository(session).audit(username, action, {})

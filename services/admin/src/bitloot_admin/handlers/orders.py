@@ -1,0 +1,117 @@
+"""The two order views: a page of orders with their fulfillment state, and one order
+with the timeline every service (and the admin's own projection) knows of it.
+
+Each view asks the services concurrently and answers with whatever came back; a
+service that did not answer is named in `partial`.
+"""
+
+import asyncio
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bitloot_admin.adapters import activity
+from bitloot_admin.adapters.upstream import SERVICES, NotFound, Unavailable, UpstreamClient
+from bitloot_admin.domain.views import (
+    Event,
+    OrderDetail,
+    OrderPage,
+    OrderRow,
+    SagaPage,
+    Timeline,
+    TimelineItem,
+    merge_timelines,
+    order_rows,
+)
+from bitloot_contracts.topics import ADMIN, FULFILLMENT, PAYMENTS
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    limit: int
+    email: str | None = None
+    status: str | None = None
+    before: str | None = None
+
+    def params(self) -> dict[str, str | list[str]]:
+        params: dict[str, str | list[str]] = {"limit": str(self.limit)}
+        for name in ("email", "status", "before"):
+            if (value := getattr(self, name)) is not None:
+                params[name] = value
+        return params
+
+
+@dataclass
+class OrderList:
+    items: list[OrderRow] = field(default_factory=list)
+    next: str | None = None
+    partial: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OrderView:
+    order: OrderDetail | None
+    timeline: list[Event]
+    partial: list[str]
+
+
+class OrderNotFound(LookupError):
+    def __init__(self, order_id: UUID) -> None:
+        super().__init__(f"Payments knows no order {order_id}.")
+
+
+async def list_orders(upstream: UpstreamClient, order_filter: OrderFilter) -> OrderList:
+    """A page of payments' orders, each with its fulfillment saga's state."""
+    page = await upstream.get(PAYMENTS, "/internal/orders", OrderPage, order_filter.params())
+    if not isinstance(page, OrderPage):
+        return OrderList(partial=[PAYMENTS])
+    if not page.items:
+        return OrderList(next=page.next)
+    ids: list[str] = [str(order.order_id) for order in page.items]
+    sagas = await upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": ids})
+    if isinstance(sagas, SagaPage):
+        return OrderList(order_rows(page.items, sagas.items), page.next)
+    return OrderList(order_rows(page.items, []), page.next, [FULFILLMENT])
+
+
+async def order_view(
+    upstream: UpstreamClient, sessionmaker: async_sessionmaker[AsyncSession], order_id: UUID
+) -> OrderView:
+    """The order as payments has it and every timeline, fetched at the same time."""
+    order, projected, timelines = await asyncio.gather(
+        upstream.get(PAYMENTS, f"/internal/orders/{order_id}", OrderDetail),
+        activity.of_order(sessionmaker, order_id),
+        _timelines(upstream, order_id),
+    )
+    if isinstance(order, NotFound):
+        raise OrderNotFound(order_id)
+    failed = [answer.service for answer in [order, *timelines] if isinstance(answer, Unavailable)]
+    partial = list(dict.fromkeys(failed))
+    items = {
+        service: answer.items
+        for service, answer in zip(SERVICES, timelines, strict=True)
+        if isinstance(answer, Timeline)
+    }
+    items[ADMIN] = [_item(row) for row in projected]
+    return OrderView(
+        order if isinstance(order, OrderDetail) else None, merge_timelines(items), partial
+    )
+
+
+async def _timelines(
+    upstream: UpstreamClient, order_id: UUID
+) -> list[Timeline | Unavailable | NotFound]:
+    path = f"/internal/orders/{order_id}/timeline"
+    return list(
+        await asyncio.gather(*(upstream.get(service, path, Timeline) for service in SERVICES))
+    )
+
+
+def _item(row: activity.Activity) -> TimelineItem:
+    return TimelineItem(
+        at=row.at,
+        kind=row.topic.replace(".", "_"),
+        summary=f"{row.topic}: {row.status}",
+        data={"event_id": str(row.event_id), "status": row.status},
+    )

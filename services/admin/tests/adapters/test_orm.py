@@ -1,0 +1,8 @@
+from bitloot_admin.adapters.orm import metadata
+from bitloot_admin.migrations import VERSIONS
+from bitloot_runtime.db import migrate, schema_drift
+
+
+async def test_migrations_create_exactly_the_tables_the_service_defines(database_url: str) -> None:
+    await migrate(database_url, metadata, [VERSIONS])
+    assert await schema_drift(database_url, metadata) == []

@@ -1,0 +1,75 @@
+"""The client of the other services, against the stand-ins over real HTTP."""
+
+from admin_support import INTERNAL_TOKEN, StandIns
+
+from bitloot_admin.adapters.upstream import NotFound, Unavailable, UpstreamClient
+from bitloot_admin.domain.views import OrderPage, Timeline
+from bitloot_testing.net import free_port
+
+
+def client_of(
+    urls: dict[str, str], token: str = INTERNAL_TOKEN, timeout: float = 1.0
+) -> UpstreamClient:
+    return UpstreamClient(urls, token=token, timeout=timeout)
+
+
+def urls(stand_ins: StandIns, **replace: str) -> dict[str, str]:
+    services = ("payments", "kinguin-gateway", "fulfillment", "delivery")
+    return {name: replace.get(name.replace("-", "_"), stand_ins.url(name)) for name in services}
+
+
+async def test_a_service_answers_with_its_document_when_given_the_internal_token(
+    stand_ins: StandIns,
+) -> None:
+    stand_ins.add_order("a@example.com", 0)
+    upstream = client_of(urls(stand_ins))
+    await upstream.start()
+    try:
+        page = await upstream.get("payments", "/internal/orders", OrderPage, {"limit": "5"})
+    finally:
+        await upstream.close()
+    assert isinstance(page, OrderPage)
+    assert [o.email for o in page.items] == ["a@example.com"]
+
+
+async def test_a_down_service_a_5xx_or_a_refused_token_is_unavailable_not_an_error(
+    stand_ins: StandIns,
+) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    stand_ins.failing.add("delivery")
+    upstream = client_of(urls(stand_ins, payments=down))
+    wrong_token = client_of(urls(stand_ins), token="not-the-internal-token")
+    await upstream.start()
+    await wrong_token.start()
+    try:
+        path = "/internal/orders/00000000-0000-0000-0000-000000000000/timeline"
+        assert await upstream.get("payments", path, Timeline) == Unavailable("payments")
+        assert await upstream.get("delivery", path, Timeline) == Unavailable("delivery")
+        assert await wrong_token.get("fulfillment", path, Timeline) == Unavailable("fulfillment")
+    finally:
+        await upstream.close()
+        await wrong_token.close()
+
+
+async def test_a_service_slower_than_the_timeout_is_unavailable(stand_ins: StandIns) -> None:
+    stand_ins.slow.add("kinguin-gateway")
+    upstream = client_of(urls(stand_ins))
+    await upstream.start()
+    try:
+        path = "/internal/orders/00000000-0000-0000-0000-000000000000/timeline"
+        answer = await upstream.get("kinguin-gateway", path, Timeline)
+    finally:
+        await upstream.close()
+    assert answer == Unavailable("kinguin-gateway")
+
+
+async def test_a_404_is_reported_as_not_found(stand_ins: StandIns) -> None:
+    upstream = client_of(urls(stand_ins))
+    await upstream.start()
+    try:
+        answer = await upstream.get(
+            "payments", "/internal/orders/00000000-0000-0000-0000-000000000000", Timeline
+        )
+    finally:
+        await upstream.close()
+    assert answer == NotFound("payments")

@@ -1,0 +1,209 @@
+"""Support of the admin tests: stand-ins for the four services' internal APIs served over
+real HTTP, and the admin service started against them (its whole lifespan)."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bitloot_admin.bootstrap import build
+from bitloot_admin.settings import Settings
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.settings import load_settings
+from bitloot_testing.bus import eventually
+from bitloot_testing.net import free_port
+from bitloot_testing.rabbitmq import BusNamespace
+
+INTERNAL_TOKEN = "admin-test-internal-token"
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+SERVICE_PATHS = {
+    "payments": "/payments",
+    "kinguin-gateway": "/kinguin-gateway",
+    "fulfillment": "/fulfillment",
+    "delivery": "/delivery",
+}
+
+
+def at(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+class _RequireToken:
+    """The services' internal API refuses calls without the internal token (the runtime's
+    own middleware guards ``/internal/`` at the root; the stand-ins sit under a prefix)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if Request(scope).headers.get("authorization") != f"Bearer {INTERNAL_TOKEN}":
+            await JSONResponse({"error": "unauthorized"}, status_code=401)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class StandIns:
+    """What the stand-in services hold and what they were asked."""
+
+    base_url: str
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    sagas: list[dict[str, Any]] = field(default_factory=list)
+    timelines: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    queries: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    failing: set[str] = field(default_factory=set)
+    slow: set[str] = field(default_factory=set)
+
+    def url(self, service: str) -> str:
+        return self.base_url + SERVICE_PATHS[service]
+
+    def add_order(self, email: str, minutes: float, **extra: Any) -> UUID:
+        order_id = uuid4()
+        order = {
+            "order_id": str(order_id),
+            "email": email,
+            "status": "paid",
+            "total": "12.50",
+            "currency": "usdttrc20",
+            "created_at": at(minutes),
+            "payment_status": "finished",
+            "invoice_url": "https://nowpayments.example/i/1",
+        }
+        self.orders.insert(0, {**order, **extra})
+        return order_id
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[Mount(path, app=self._service(name)) for name, path in SERVICE_PATHS.items()],
+            middleware=[Middleware(_RequireToken)],
+        )
+
+    def _service(self, name: str) -> Starlette:
+        async def timeline(request: Request) -> Response:
+            if name in self.failing:
+                return JSONResponse({"error": "boom"}, status_code=503)
+            if name in self.slow:
+                await asyncio.sleep(3)
+            order_id = request.path_params["order_id"]
+            items = self.timelines.get(name, {}).get(order_id, [])
+            return JSONResponse({"order_id": order_id, "items": items})
+
+        routes = [Route("/internal/orders/{order_id}/timeline", timeline)]
+        if name == "payments":
+            routes += [
+                Route("/internal/orders", self._orders),
+                Route("/internal/orders/{order_id}", self._order),
+            ]
+        if name == "fulfillment":
+            routes.append(Route("/internal/sagas", self._sagas))
+        return Starlette(routes=routes)
+
+    async def _orders(self, request: Request) -> Response:
+        self.queries.append(("payments", list(request.query_params.multi_items())))
+        email = request.query_params.get("email")
+        items = [o for o in self.orders if email is None or o["email"] == email]
+        limit = int(request.query_params.get("limit", "50"))
+        page = items[:limit]
+        cursor = page[-1]["created_at"] if len(items) > limit else None
+        return JSONResponse({"items": page, "next": cursor})
+
+    async def _order(self, request: Request) -> Response:
+        for order in self.orders:
+            if order["order_id"] == request.path_params["order_id"]:
+                return JSONResponse({**order, "lines": [{"sku": "g-1", "qty": 1}]})
+        return JSONResponse({"error": "order_not_found", "detail": "no"}, status_code=404)
+
+    async def _sagas(self, request: Request) -> Response:
+        if "fulfillment" in self.failing:
+            return JSONResponse({"error": "boom"}, status_code=500)
+        self.queries.append(("fulfillment", list(request.query_params.multi_items())))
+        wanted = set(request.query_params.getlist("order_id"))
+        return JSONResponse({"items": [s for s in self.sagas if s["order_id"] in wanted]})
+
+
+@asynccontextmanager
+async def serve_stand_ins() -> AsyncIterator[StandIns]:
+    """The four services' internal APIs, on one uvicorn server on a free port."""
+    port = free_port()
+    services = StandIns(base_url=f"http://127.0.0.1:{port}")
+    config = uvicorn.Config(
+        services.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    await eventually(_started(server), timeout=10)
+    try:
+        yield services
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _started(server: uvicorn.Server) -> Callable[[], Awaitable[bool]]:
+    async def check() -> bool:
+        return server.started
+
+    return check
+
+
+def settings_for(
+    database_url: str, bus: BusNamespace, stand_ins: StandIns, **overrides: Any
+) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "amqp_url": bus.amqp_url,
+        "bus_prefix": bus.prefix,
+        "retry_delays": (0.2, 0.5),
+        "internal_token": INTERNAL_TOKEN,
+        "session_secret": "s" * 40,
+        "payments_url": stand_ins.url("payments"),
+        "kinguin_gateway_url": stand_ins.url("kinguin-gateway"),
+        "fulfillment_url": stand_ins.url("fulfillment"),
+        "delivery_url": stand_ins.url("delivery"),
+        "upstream_timeout": 1.0,
+    }
+    return load_settings(Settings, **{**values, **overrides})
+
+
+@dataclass
+class RunningAdmin:
+    runtime: ServiceRuntime
+    app: Starlette
+    settings: Settings
+
+    def client(self) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app)
+        return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+@asynccontextmanager
+async def running_admin(settings: Settings, bus: BusNamespace) -> AsyncIterator[RunningAdmin]:
+    """The admin service through its app's lifespan (runtime, initial admin, client)."""
+    runtime, app = build(settings)
+    for name in runtime.topology.names("admin", settings.retry_delays):
+        bus.track_queue(name)
+        bus.track_exchange(name)
+    async with app.router.lifespan_context(app):
+        yield RunningAdmin(runtime, app, settings)
+
+
+ALICE = {"username": "alice", "password": "correct-horse-battery"}
+
+
+async def bearer_login(client: httpx.AsyncClient) -> None:
+    """Log `client` in as alice through the JSON login; it then sends the Bearer token."""
+    answer = await client.post("/admin/login", json=ALICE)
+    assert answer.status_code == 200, answer.text
+    client.headers["Authorization"] = f"Bearer {answer.json()['token']}"

@@ -1,0 +1,47 @@
+"""Fixtures of the admin tests (helpers in admin_support.py)."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from admin_support import (
+    ALICE,
+    RunningAdmin,
+    StandIns,
+    bearer_login,
+    running_admin,
+    serve_stand_ins,
+    settings_for,
+)
+
+from bitloot_testing.rabbitmq import BusNamespace
+
+
+@pytest.fixture
+async def stand_ins() -> AsyncIterator[StandIns]:
+    async with serve_stand_ins() as services:
+        yield services
+
+
+@pytest.fixture
+async def admin(
+    database_url: str, bus_prefix: BusNamespace, stand_ins: StandIns
+) -> AsyncIterator[RunningAdmin]:
+    """The admin service, started, whose only admin is alice (its initial admin)."""
+    settings = settings_for(
+        database_url,
+        bus_prefix,
+        stand_ins,
+        initial_username=ALICE["username"],
+        initial_password=ALICE["password"],
+    )
+    async with running_admin(settings, bus_prefix) as running:
+        yield running
+
+
+@pytest.fixture
+async def alice(admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the admin service holding alice's Bearer session."""
+    async with admin.client() as client:
+        await bearer_login(client)
+        yield client

@@ -1,0 +1,98 @@
+"""Logging in and out, lockout, and the session guard in front of /admin."""
+
+import re
+
+import httpx
+from admin_support import ALICE, RunningAdmin
+from sqlalchemy import select
+
+from bitloot_admin.adapters.orm import admin_audit, admins
+
+
+async def login_form(client: httpx.AsyncClient, password: str) -> httpx.Response:
+    page = await client.get("/admin/login")
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    form = {"username": "alice", "password": password, "csrf": match.group(1)}
+    return await client.post("/admin/login", data=form)
+
+
+async def test_the_login_form_sets_an_httponly_strict_session_cookie_and_opens_the_orders(
+    admin: RunningAdmin,
+) -> None:
+    async with admin.client() as client:
+        answer = await login_form(client, ALICE["password"])
+        assert answer.status_code == 303
+        assert answer.headers["location"] == "/admin/orders"
+        cookie = next(c for c in answer.headers.get_list("set-cookie") if "bitloot_admin=" in c)
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert "Path=/admin" in cookie
+        assert (await client.get("/admin/orders")).status_code == 200
+
+
+async def test_a_login_form_without_the_csrf_token_is_refused(admin: RunningAdmin) -> None:
+    async with admin.client() as client:
+        await client.get("/admin/login")
+        answer = await client.post("/admin/login", data={**ALICE, "csrf": "forged"})
+    assert answer.status_code == 403
+    assert answer.json()["error"] == "csrf_failed"
+
+
+async def test_a_wrong_password_is_401_and_five_lock_the_account_even_for_the_right_one(
+    admin: RunningAdmin,
+) -> None:
+    async with admin.client() as client:
+        for _ in range(5):
+            answer = await client.post("/admin/login", json={**ALICE, "password": "wrong-guess"})
+            assert answer.status_code == 401
+            assert answer.json()["error"] == "invalid_credentials"
+        locked = await client.post("/admin/login", json=ALICE)
+        assert locked.status_code == 423
+        assert locked.json()["error"] == "locked"
+        assert (await login_form(client, ALICE["password"])).status_code == 423
+    async with admin.runtime.engine.connect() as connection:
+        account = (await connection.execute(select(admins))).one()
+        actions = (await connection.scalars(select(admin_audit.c.action))).all()
+    assert account.locked_until is not None
+    assert actions.count("login_rejected") == 5
+    assert "login_locked" in actions
+
+
+async def test_an_unknown_admin_is_refused_like_a_wrong_password(admin: RunningAdmin) -> None:
+    async with admin.client() as client:
+        answer = await client.post("/admin/login", json={**ALICE, "username": "mallory"})
+    assert answer.status_code == 401
+
+
+async def test_without_a_session_the_api_answers_401_and_pages_redirect_to_the_login(
+    admin: RunningAdmin,
+) -> None:
+    async with admin.client() as client:
+        api = await client.get("/admin/api/orders")
+        page = await client.get("/admin/orders")
+        forged = await client.get(
+            "/admin/api/orders", headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}
+        )
+    assert (api.status_code, api.json()["error"]) == (401, "unauthorized")
+    assert (page.status_code, page.headers["location"]) == (303, "/admin/login")
+    assert forged.status_code == 401
+
+
+async def test_admin_pages_are_not_cached_nor_framed(admin: RunningAdmin) -> None:
+    async with admin.client() as client:
+        answer = await client.get("/admin/login")
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+
+
+async def test_logout_ends_the_browser_session(admin: RunningAdmin) -> None:
+    async with admin.client() as client:
+        await login_form(client, ALICE["password"])
+        orders = await client.get("/admin/orders")
+        match = re.search(r'name="csrf" value="([^"]+)"', orders.text)
+        assert match
+        answer = await client.post("/admin/logout", data={"csrf": match.group(1)})
+        assert (answer.status_code, answer.headers["location"]) == (303, "/admin/login")
+        assert (await client.get("/admin/orders")).status_code == 303

@@ -1,0 +1,80 @@
+"""``python -m bitloot_admin create-admin``, run as a process, then used to log in."""
+
+import os
+import subprocess
+import sys
+
+from admin_support import RunningAdmin, StandIns, running_admin, settings_for
+
+from bitloot_testing.rabbitmq import BusNamespace
+
+
+def create_admin(
+    env: dict[str, str], username: str, stdin: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bitloot_admin", "create-admin", username],
+        input=stdin,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def environment(admin: RunningAdmin) -> dict[str, str]:
+    settings = admin.settings
+    return {
+        "ADMIN_DATABASE_URL": settings.database_url,
+        "ADMIN_AMQP_URL": settings.amqp_url,
+        "ADMIN_INTERNAL_TOKEN": settings.internal_token.get_secret_value(),
+        "ADMIN_SESSION_SECRET": settings.session_secret.get_secret_value(),
+        "ADMIN_PAYMENTS_URL": settings.payments_url,
+        "ADMIN_KINGUIN_GATEWAY_URL": settings.kinguin_gateway_url,
+        "ADMIN_FULFILLMENT_URL": settings.fulfillment_url,
+        "ADMIN_DELIVERY_URL": settings.delivery_url,
+    }
+
+
+async def test_an_admin_created_from_the_command_line_can_log_in_and_see_the_orders(
+    database_url: str, bus_prefix: BusNamespace, stand_ins: StandIns
+) -> None:
+    stand_ins.add_order("buyer@example.com", 0)
+    settings = settings_for(database_url, bus_prefix, stand_ins)
+    async with running_admin(settings, bus_prefix) as admin:
+        done = create_admin(environment(admin), "bob", "a-long-enough-password\n")
+        assert done.returncode == 0, done.stderr
+        assert "a-long-enough-password" not in done.stdout + done.stderr
+        async with admin.client() as client:
+            login = {"username": "bob", "password": "a-long-enough-password"}
+            token = (await client.post("/admin/login", json=login)).json()["token"]
+            orders = await client.get(
+                "/admin/api/orders", headers={"Authorization": f"Bearer {token}"}
+            )
+    assert [o["email"] for o in orders.json()["items"]] == ["buyer@example.com"]
+
+
+async def test_a_short_password_is_refused_and_the_environment_may_give_it(
+    admin: RunningAdmin,
+) -> None:
+    short = create_admin(environment(admin), "carol", "short\n")
+    assert short.returncode == 2
+    assert "at least 12 characters" in short.stderr
+    env = {**environment(admin), "ADMIN_NEW_PASSWORD": "from-the-environment"}
+    assert create_admin(env, "dave", "").returncode == 0
+    async with admin.client() as client:
+        login = {"username": "dave", "password": "from-the-environment"}
+        assert (await client.post("/admin/login", json=login)).status_code == 200
+
+
+def test_usage_is_printed_for_an_unknown_command() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bitloot_admin", "drop-tables"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "usage" in done.stderr
