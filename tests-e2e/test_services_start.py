@@ -1,7 +1,9 @@
 """Each service as its own process: configured by its environment, migrated and ready,
 reporting metrics, refusing bad settings by name, and stopping cleanly on SIGTERM."""
 
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -12,10 +14,47 @@ import asyncpg
 import httpx
 import pytest
 
+from bitloot_runtime import sealing, tokens
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
+
+
+def required_settings() -> dict[str, str]:
+    """Valid values for every service's own required settings (nothing is called here:
+    providers, S3 and SMTP are only reached when an order needs them)."""
+    private_hpke, public_hpke = sealing.generate_key_pair()
+    kek = base64.b64encode(secrets.token_bytes(32)).decode()
+    elsewhere = "http://127.0.0.1:9"  # the discard port: never called by these tests
+    return {
+        "PAYMENTS_NOWPAYMENTS_API_URL": elsewhere,
+        "PAYMENTS_NOWPAYMENTS_API_KEY": secrets.token_urlsafe(16),
+        "PAYMENTS_NOWPAYMENTS_IPN_SECRET": secrets.token_urlsafe(16),
+        "PAYMENTS_PUBLIC_URL": elsewhere,
+        "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": tokens.generate_key_pair()[0],
+        "KINGUIN_GATEWAY_KINGUIN_API_URL": elsewhere,
+        "KINGUIN_GATEWAY_KINGUIN_API_KEY": secrets.token_urlsafe(16),
+        "KINGUIN_GATEWAY_WEBHOOK_SECRET": secrets.token_urlsafe(16),
+        "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY": public_hpke,
+        "DELIVERY_HPKE_PRIVATE_KEYS": f"d1:{private_hpke}",
+        "DELIVERY_KEK_CURRENT_ID": "k1",
+        "DELIVERY_KEKS": f"k1:{kek}",
+        "DELIVERY_S3_BUCKET": "bitloot-start-test",
+        "DELIVERY_S3_ACCESS_KEY_ID": "unused",
+        "DELIVERY_S3_SECRET_ACCESS_KEY": secrets.token_urlsafe(16),
+        "DELIVERY_SMTP_HOST": "127.0.0.1",
+        "DELIVERY_SMTP_PORT": "9",
+        "DELIVERY_MAIL_FROM": "keys@bitloot.test",
+        "DELIVERY_PUBLIC_URL": elsewhere,
+        "DELIVERY_LINK_SECRET": secrets.token_urlsafe(32),
+        "ADMIN_SESSION_SECRET": secrets.token_urlsafe(32),
+        "ADMIN_PAYMENTS_URL": elsewhere,
+        "ADMIN_KINGUIN_GATEWAY_URL": elsewhere,
+        "ADMIN_FULFILLMENT_URL": elsewhere,
+        "ADMIN_DELIVERY_URL": elsewhere,
+    }
+
 
 SERVICES = [
     ("payments", "PAYMENTS", "bitloot_payments"),
@@ -55,10 +94,12 @@ async def test_service_process_starts_ready_and_stops_on_sigterm(
     port = free_port()
     env = {
         **os.environ,
+        **required_settings(),
         f"{prefix}_DATABASE_URL": database_url,
         f"{prefix}_AMQP_URL": bus_prefix.amqp_url,
         f"{prefix}_BUS_PREFIX": bus_prefix.prefix,
         f"{prefix}_HTTP_PORT": str(port),
+        f"{prefix}_INTERNAL_TOKEN": "e2e-internal-token-0123456789",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", module],

@@ -1,0 +1,1 @@
+"""BitLoot in one process, for a first look."""

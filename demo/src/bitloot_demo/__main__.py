@@ -1,0 +1,87 @@
+"""`make demo` / `python -m bitloot_demo`: BitLoot end to end in one process.
+
+Starts embedded PostgreSQL (or uses `DATABASE_URL`), moto's S3, aiosmtpd, both provider
+sandboxes and the five services on FastStream's in-memory broker (or on `AMQP_URL`);
+places and pays `--orders` orders, waits for each to be fulfilled, prints a summary, then
+serves the admin UI until interrupted (unless `--no-serve`).
+"""
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import sys
+from contextlib import ExitStack, nullcontext
+
+from bitloot_demo import infra, scenario
+from bitloot_demo.stack import ADMIN_USER, running_stack
+from bitloot_runtime.logging import configure_logging
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bitloot-demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=20, help="orders to place (default 20)")
+    parser.add_argument("--no-serve", action="store_true", help="exit after the summary")
+    parser.add_argument("--port", type=int, default=8000, help="admin UI port (default 8000)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for orders")
+    args = parser.parse_args(argv)
+    if args.orders < 1:
+        parser.error(f"--orders must be at least 1, not {args.orders}")
+    return args
+
+
+async def demo(args: argparse.Namespace) -> int:
+    run_id = "demo" + secrets.token_hex(3)
+    external_db = os.environ.get("DATABASE_URL")
+    with ExitStack() as servers:
+        print("demo: starting PostgreSQL, S3, SMTP and the provider sandboxes", file=sys.stderr)
+        postgres_url = servers.enter_context(
+            nullcontext(external_db) if external_db else infra.embedded_postgres()
+        )
+        s3_endpoint = servers.enter_context(infra.s3_server())
+        mailbox = servers.enter_context(infra.smtp_server())
+        async with running_stack(
+            postgres_url=postgres_url,
+            s3_endpoint=s3_endpoint,
+            mailbox=mailbox,
+            admin_port=args.port,
+            run_id=run_id,
+        ) as stack:
+            bus = "in-memory broker" if stack.in_memory else "RabbitMQ"
+            print(f"demo: five services up on the {bus}", file=sys.stderr)
+            outcome = await scenario.run(stack, mailbox, args.orders, args.timeout)
+            if outcome.revealed_ok is not None:
+                verdict = "matches" if outcome.revealed_ok else "DOES NOT match"
+                print(f"demo: the first order's link reveals a key that {verdict} Kinguin's")
+            print(outcome.summary(), flush=True)
+            if not args.no_serve:
+                print(
+                    f"demo: admin UI on {stack.admin}/admin (user {ADMIN_USER}, "
+                    f"password {stack.admin_password}); Ctrl-C to stop",
+                    flush=True,
+                )
+                await _until_interrupted()
+        succeeded = outcome.count("fulfilled") == outcome.placed and outcome.revealed_ok
+        return 0 if succeeded else 1
+
+
+async def _until_interrupted() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    configure_logging("demo", "WARNING")
+    # moto's S3 server logs every request through werkzeug.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    raise SystemExit(asyncio.run(demo(args)))
+
+
+if __name__ == "__main__":
+    main()

