@@ -35,14 +35,42 @@ class ServiceSettings(BaseSettings):
         default=DEFAULT_RETRY_DELAYS,
         description="Seconds to wait before each retry of a failed message, comma-separated.",
     )
-    prefetch: int = Field(default=16, ge=1, le=1000)
-    outbox_poll_interval: float = Field(default=1.0, gt=0, le=60)
-    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
-    outbox_retention_hours: float = Field(default=168.0, gt=0)
-    inbox_retention_hours: float = Field(default=720.0, gt=0)
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8000, ge=0, le=65535)
-    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    prefetch: int = Field(
+        default=16,
+        ge=1,
+        le=1000,
+        description="Unacknowledged messages each consumer may hold at once.",
+    )
+    outbox_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Seconds between outbox relay passes when no commit woke it sooner.",
+    )
+    outbox_batch_size: int = Field(
+        default=100, ge=1, le=10_000, description="Outbox rows published per relay pass."
+    )
+    outbox_retention_hours: float = Field(
+        default=168.0, gt=0, description="Hours a published outbox row is kept for audit."
+    )
+    inbox_retention_hours: float = Field(
+        default=720.0,
+        gt=0,
+        description="Hours a consumed message id is remembered for deduplication; "
+        "longer than the longest possible redelivery.",
+    )
+    http_host: str = Field(
+        default="127.0.0.1",
+        description="Address the HTTP edge binds to (0.0.0.0 in a container).",
+    )
+    http_port: int = Field(
+        default=8000, ge=0, le=65535, description="Port of the HTTP edge (0: any free port)."
+    )
+    log_level: str = Field(
+        default="INFO",
+        pattern="^(DEBUG|INFO|WARNING|ERROR)$",
+        description="DEBUG, INFO, WARNING or ERROR; logs are JSON lines on stderr.",
+    )
 
     @field_validator("database_url")
     @classmethod

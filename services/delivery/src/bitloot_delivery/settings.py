@@ -33,26 +33,28 @@ class Settings(EdgeSettings):
     s3_endpoint_url: str | None = Field(
         default=None, description="S3 endpoint (R2, MinIO); None for AWS itself."
     )
-    s3_region: str = "auto"
-    s3_bucket: str = Field(min_length=3)
-    s3_access_key_id: str = Field(min_length=1)
-    s3_secret_access_key: SecretStr
+    s3_region: str = Field(default="auto", description='S3 region ("auto" for R2).')
+    s3_bucket: str = Field(min_length=3, description="Bucket of the encrypted keys.")
+    s3_access_key_id: str = Field(min_length=1, description="S3 access key id.")
+    s3_secret_access_key: SecretStr = Field(description="S3 secret access key.")
     s3_create_bucket: bool = Field(
         default=False, description="Create the bucket at start if missing (demo, tests)."
     )
-    smtp_host: str = Field(min_length=1)
-    smtp_port: int = Field(ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    mail_from: str = Field(min_length=3)
+    smtp_host: str = Field(min_length=1, description="SMTP server for the delivery emails.")
+    smtp_port: int = Field(ge=1, le=65535, description="SMTP port (587 with STARTTLS).")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if required.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade to TLS with STARTTLS.")
+    mail_from: str = Field(min_length=3, description="From address of the emails.")
     public_url: str = Field(
         pattern=r"^https?://", description="Base URL of delivery's edge, for reveal links."
     )
     link_secret: SecretStr = Field(
         min_length=32, description="HS256 secret of reveal links; at least 32 characters."
     )
-    link_ttl_minutes: float = Field(default=15.0, gt=0)
+    link_ttl_minutes: float = Field(
+        default=15.0, gt=0, description="Minutes a reveal link stays valid."
+    )
 
     @field_validator("hpke_private_keys")
     @classmethod

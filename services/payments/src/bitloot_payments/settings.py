@@ -28,8 +28,12 @@ class Settings(EdgeSettings):
     order_token_private_key: SecretStr = Field(
         description="Base64 raw Ed25519 private key that signs order tokens."
     )
-    order_token_key_id: str = Field(default="k1", min_length=1)
-    order_token_ttl_hours: float = Field(default=72.0, gt=0)
+    order_token_key_id: str = Field(
+        default="k1", min_length=1, description="Key id put in the header of order tokens."
+    )
+    order_token_ttl_hours: float = Field(
+        default=72.0, gt=0, description="Hours an order token stays valid."
+    )
 
     @field_validator("nowpayments_api_url", "public_url")
     @classmethod
