@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
-.PHONY: install lock lint test test-fast schemas clean demo
+.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check
 
 $(VENV)/bin/uv:
 	python3 -m venv $(VENV)
@@ -15,9 +15,17 @@ $(VENV)/bin/uv:
 install: $(VENV)/bin/uv
 	VIRTUAL_ENV=$(VENV) $(UV) pip install --quiet -r requirements/dev.txt
 
-# Re-pins every dependency after a change to requirements/dev.in or a package's pyproject.toml.
+IMAGES := payments kinguin-gateway fulfillment delivery admin sandboxes
+
+# Re-pins every dependency after a change to requirements/dev.in or a package's pyproject.toml;
+# each service image's pins (requirements/images) are the development pins, restricted to
+# what that service needs.
 lock: $(VENV)/bin/uv
 	$(UV) pip compile requirements/dev.in -o requirements/dev.txt --python-version 3.11 --no-header
+	for image in $(IMAGES); do \
+		$(UV) pip compile requirements/images/$$image.in -o requirements/images/$$image.txt \
+			-c <(grep -v '^-e' requirements/dev.txt) --python-version 3.11 --no-header \
+			--no-annotate --quiet || exit 1; done
 
 lint: install
 	$(VENV)/bin/python tools/check_dependencies.py
@@ -25,13 +33,37 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src tools
 	# Test directories reuse module names (conftest, support): check each on its own.
-	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests tests-e2e 2>/dev/null); do \
+	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests deploy/tests tests-e2e 2>/dev/null); do \
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
 
 # Everything in one process (in-memory broker, embedded PostgreSQL, S3, SMTP, sandboxes):
 # places 20 orders, prints a summary, serves the admin UI. `make demo ARGS="--orders 5 --no-serve"`.
 demo: install
 	$(PY) -m bitloot_demo $(ARGS)
+
+# The production topology on this machine: each service its own process against the local
+# RabbitMQ and PostgreSQL, moto's S3 and an SMTP server, both sandboxes. Ctrl-C stops it.
+up: install
+	$(PY) -m bitloot_demo.up $(ARGS)
+
+# Fresh secrets for `docker compose up` in .env (never committed).
+compose-env: install
+	@test ! -e .env || { echo ".env exists; remove it first to replace its secrets"; exit 1; }
+	$(PY) -m bitloot_demo.compose_env > .env
+	@echo "wrote .env"
+
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+# The deployment files are current and valid: the configuration reference, the images
+# (their pins start each service), the k8s manifests (kustomize + Kubernetes schemas) and
+# docker-compose.yml (`docker compose config`, which needs no engine).
+deploy-check: install
+	$(PY) tools/settings_reference.py --check
+	$(PY) tools/images.py check
+	$(PY) tools/k8s.py check
+	env_file=$$(mktemp) && $(PY) -m bitloot_demo.compose_env > $$env_file \
+		&& $(COMPOSE) --env-file $$env_file -f docker-compose.yml config -q; \
+		status=$$?; rm -f $$env_file; exit $$status
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -7,7 +7,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -46,23 +46,30 @@ class Mailbox:
         return [mail for mail in self.mails if address in mail.recipients]
 
 
+MailHandler = Callable[[Mail], None]
+
+
 class _Keeper:
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: Mailbox, on_mail: MailHandler | None) -> None:
         self._mailbox = mailbox
+        self._on_mail = on_mail
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = bytes(envelope.original_content or b"")
         parsed = email.message_from_bytes(raw, policy=default)
         assert isinstance(parsed, EmailMessage)
-        self._mailbox.mails.append(Mail(time.time(), tuple(envelope.rcpt_tos), parsed))
+        mail = Mail(time.time(), tuple(envelope.rcpt_tos), parsed)
+        self._mailbox.mails.append(mail)
+        if self._on_mail is not None:
+            self._on_mail(mail)
         return "250 Message accepted for delivery"
 
 
 @contextmanager
-def smtp_server() -> Iterator[Mailbox]:
-    """aiosmtpd on a free port of 127.0.0.1."""
-    mailbox = Mailbox("127.0.0.1", free_port())
-    controller = Controller(_Keeper(mailbox), hostname=mailbox.host, port=mailbox.port)
+def smtp_server(port: int | None = None, on_mail: MailHandler | None = None) -> Iterator[Mailbox]:
+    """aiosmtpd on 127.0.0.1 (`port`, or a free one), calling `on_mail` for each message."""
+    mailbox = Mailbox("127.0.0.1", port or free_port())
+    controller = Controller(_Keeper(mailbox, on_mail), hostname=mailbox.host, port=mailbox.port)
     controller.start()
     try:
         yield mailbox
@@ -71,9 +78,9 @@ def smtp_server() -> Iterator[Mailbox]:
 
 
 @contextmanager
-def s3_server() -> Iterator[str]:
-    """moto's S3 server on a port the system chooses; its endpoint URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+def s3_server(port: int = 0) -> Iterator[str]:
+    """moto's S3 server on `port` (0: one the system chooses); its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()

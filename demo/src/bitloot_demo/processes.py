@@ -1,0 +1,204 @@
+"""The production topology as processes: each provider sandbox and each service, with the
+environment it needs, for a single machine (`make up`, the multi-process tests).
+
+One table says how every process is configured, so `make up` and the tests cannot drift
+apart; the secrets are generated (`Secrets.generate`) and never written into the tree.
+"""
+
+import base64
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from bitloot_runtime import sealing, tokens
+
+HPKE_KEY_ID = "d1"
+KEK_ID = "k1"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Every secret of a single-machine BitLoot, shared by the processes that need it."""
+
+    internal_token: str
+    nowpayments_api_key: str
+    nowpayments_ipn_secret: str
+    kinguin_api_key: str
+    kinguin_webhook_secret: str
+    order_token_private_key: str
+    hpke_private_key: str
+    hpke_public_key: str
+    kek: str
+    link_secret: str
+    s3_secret_access_key: str
+    admin_session_secret: str
+    admin_password: str
+
+    @classmethod
+    def generate(cls) -> "Secrets":
+        hpke_private, hpke_public = sealing.generate_key_pair()
+        order_private, _ = tokens.generate_key_pair()
+        text = secrets.token_urlsafe
+        return cls(
+            internal_token=text(32),
+            nowpayments_api_key=text(24),
+            nowpayments_ipn_secret=text(32),
+            kinguin_api_key=text(24),
+            kinguin_webhook_secret=text(32),
+            order_token_private_key=order_private,
+            hpke_private_key=hpke_private,
+            hpke_public_key=hpke_public,
+            kek=base64.b64encode(secrets.token_bytes(32)).decode(),
+            link_secret=text(32),
+            s3_secret_access_key=text(30),
+            admin_session_secret=text(32),
+            admin_password=text(12),
+        )
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> "Secrets":
+        """The secrets kept in `path` (readable by the owner only), created on first use:
+        a restart must keep the keys that encrypted what the databases already hold."""
+        if path.exists():
+            return cls(**json.loads(path.read_text()))
+        created = cls.generate()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(asdict(created), indent=2))
+        return created
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the shared servers are, and how this run names its databases and queues."""
+
+    postgres_url: str  # the server's administrative URL, any database
+    amqp_url: str
+    bus_prefix: str
+    database_prefix: str
+    s3_endpoint: str
+    s3_bucket: str
+    smtp_host: str
+    smtp_port: int
+    ports: dict[str, int]
+    admin_username: str = "admin"
+    retry_delays: str = ""  # empty: the services' defaults
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def database(self, service: str) -> str:
+        parts = urlsplit(self.postgres_url)
+        name = f"{self.database_prefix}{service.replace('-', '_')}"
+        return urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process to start: `python -m module` with `env`, ready when `ready_path` answers."""
+
+    name: str
+    module: str
+    env: dict[str, str]
+    ready_path: str
+
+
+SERVICES = ("payments", "kinguin-gateway", "fulfillment", "delivery", "admin")
+
+
+def _service_env(machine: Machine, keys: Secrets, service: str) -> dict[str, str]:
+    prefix = service.upper().replace("-", "_") + "_"
+    env = {
+        "DATABASE_URL": machine.database(service),
+        "AMQP_URL": machine.amqp_url,
+        "BUS_PREFIX": machine.bus_prefix,
+        "HTTP_PORT": str(machine.ports[service]),
+        "INTERNAL_TOKEN": keys.internal_token,
+    }
+    if machine.retry_delays:
+        env["RETRY_DELAYS"] = machine.retry_delays
+    return {prefix + name: value for name, value in env.items()}
+
+
+def processes(machine: Machine, keys: Secrets) -> list[Process]:
+    """The sandboxes, then the five services, in start-up order."""
+    own: dict[str, dict[str, str]] = {
+        "payments": {
+            "PAYMENTS_NOWPAYMENTS_API_URL": machine.url("nowpayments-sandbox"),
+            "PAYMENTS_NOWPAYMENTS_API_KEY": keys.nowpayments_api_key,
+            "PAYMENTS_NOWPAYMENTS_IPN_SECRET": keys.nowpayments_ipn_secret,
+            "PAYMENTS_PUBLIC_URL": machine.url("payments"),
+            "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
+        },
+        "kinguin-gateway": {
+            "KINGUIN_GATEWAY_KINGUIN_API_URL": machine.url("kinguin-sandbox"),
+            "KINGUIN_GATEWAY_KINGUIN_API_KEY": keys.kinguin_api_key,
+            "KINGUIN_GATEWAY_WEBHOOK_SECRET": keys.kinguin_webhook_secret,
+            "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY": keys.hpke_public_key,
+            "KINGUIN_GATEWAY_DELIVERY_KEY_ID": HPKE_KEY_ID,
+        },
+        "fulfillment": {},
+        "delivery": {
+            "DELIVERY_HPKE_PRIVATE_KEYS": f"{HPKE_KEY_ID}:{keys.hpke_private_key}",
+            "DELIVERY_KEK_CURRENT_ID": KEK_ID,
+            "DELIVERY_KEKS": f"{KEK_ID}:{keys.kek}",
+            "DELIVERY_S3_ENDPOINT_URL": machine.s3_endpoint,
+            "DELIVERY_S3_REGION": "us-east-1",
+            "DELIVERY_S3_BUCKET": machine.s3_bucket,
+            "DELIVERY_S3_ACCESS_KEY_ID": "bitloot-local",
+            "DELIVERY_S3_SECRET_ACCESS_KEY": keys.s3_secret_access_key,
+            "DELIVERY_S3_CREATE_BUCKET": "true",
+            "DELIVERY_SMTP_HOST": machine.smtp_host,
+            "DELIVERY_SMTP_PORT": str(machine.smtp_port),
+            "DELIVERY_MAIL_FROM": "keys@bitloot.localhost",
+            "DELIVERY_PUBLIC_URL": machine.url("delivery"),
+            "DELIVERY_LINK_SECRET": keys.link_secret,
+        },
+        "admin": {
+            "ADMIN_SESSION_SECRET": keys.admin_session_secret,
+            "ADMIN_PAYMENTS_URL": machine.url("payments"),
+            "ADMIN_KINGUIN_GATEWAY_URL": machine.url("kinguin-gateway"),
+            "ADMIN_FULFILLMENT_URL": machine.url("fulfillment"),
+            "ADMIN_DELIVERY_URL": machine.url("delivery"),
+            "ADMIN_INITIAL_USERNAME": machine.admin_username,
+            "ADMIN_INITIAL_PASSWORD": keys.admin_password,
+        },
+    }
+    sandboxes = [
+        Process(
+            "nowpayments-sandbox",
+            "bitloot_sandbox_nowpayments",
+            {
+                "NOWPAYMENTS_SANDBOX_PORT": str(machine.ports["nowpayments-sandbox"]),
+                "NOWPAYMENTS_SANDBOX_API_KEY": keys.nowpayments_api_key,
+                "NOWPAYMENTS_SANDBOX_IPN_SECRET": keys.nowpayments_ipn_secret,
+                "NOWPAYMENTS_SANDBOX_AUTO_PAY": "true",
+                "NOWPAYMENTS_SANDBOX_IPN_DELAY": "0.1",
+            },
+            "/sandbox/invoices",
+        ),
+        Process(
+            "kinguin-sandbox",
+            "bitloot_sandbox_kinguin",
+            {
+                "KINGUIN_SANDBOX_PORT": str(machine.ports["kinguin-sandbox"]),
+                "KINGUIN_SANDBOX_API_KEY": keys.kinguin_api_key,
+                "KINGUIN_SANDBOX_WEBHOOK_SECRET": keys.kinguin_webhook_secret,
+                "KINGUIN_SANDBOX_WEBHOOK_URL": f"{machine.url('kinguin-gateway')}/kinguin/webhooks",
+                "KINGUIN_SANDBOX_WEBHOOK_DELAY": "0.2",
+            },
+            "/sandbox/ledger",
+        ),
+    ]
+    services = [
+        Process(
+            service,
+            "bitloot_" + service.replace("-", "_"),
+            {**_service_env(machine, keys, service), **own[service]},
+            "/readyz",
+        )
+        for service in SERVICES
+    ]
+    return sandboxes + services

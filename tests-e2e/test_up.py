@@ -1,0 +1,132 @@
+"""`make up`: the production topology on one machine — it starts every process, an order
+placed against it ends with a working reveal link in the saved email, and Ctrl-C stops
+every process cleanly."""
+
+import asyncio
+import email
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from bitloot_demo.processes import SERVICES
+from bitloot_demo.up import NAMES
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
+from bitloot_runtime.topology import Topology
+from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.servers import PostgresServer
+
+LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
+
+
+def free_port_range(size: int) -> int:
+    """A base port whose next `size` ports are all free now."""
+    for base in range(21000, 60000, 97):
+        if all(_free(base + offset) for offset in range(size)):
+            return base
+    raise AssertionError("no free port range")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+async def line_containing(lines: list[str], text: str, child: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if any(text in line for line in lines):
+            return
+        if child.poll() is not None:
+            raise AssertionError("make up exited early:\n" + "".join(lines[-60:]))
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no line with {text!r}:\n" + "".join(lines[-60:]))
+
+
+@pytest.fixture
+async def databases(postgres_server: PostgresServer, run_id: str) -> AsyncIterator[str]:
+    """A database prefix for this test's `make up`; its databases are dropped afterwards."""
+    prefix = f"bitloot_up_{run_id}_"
+    yield prefix
+    admin = await asyncpg.connect(postgres_server.url)
+    try:
+        for service in SERVICES:
+            name = prefix + service.replace("-", "_")
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.mark.slow
+async def test_up_runs_an_order_to_its_reveal_link_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, postgres_server: PostgresServer, bus_prefix: BusNamespace, databases: str
+) -> None:
+    topology = Topology(bus_prefix.prefix)
+    for service in SERVICES:
+        for name in topology.names(service, DEFAULT_RETRY_DELAYS):
+            bus_prefix.track_queue(name)
+            bus_prefix.track_exchange(name)
+    base = free_port_range(26)
+    lines: list[str] = []
+    arguments = {
+        "--port-base": str(base),
+        "--postgres-url": postgres_server.url,
+        "--amqp-url": bus_prefix.amqp_url,
+        "--bus-prefix": bus_prefix.prefix,
+        "--database-prefix": databases,
+        "--state-dir": str(tmp_path / "state"),
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bitloot_demo.up", *(p for pair in arguments.items() for p in pair)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    reader = asyncio.create_task(asyncio.to_thread(lambda: lines.extend(child.stdout or [])))
+    try:
+        await line_containing(lines, "all processes ready", child)
+        async with httpx.AsyncClient(timeout=10) as http:
+            placed = await http.post(
+                f"http://127.0.0.1:{base + NAMES.index('payments')}/orders",
+                json={"email": "buyer@example.com", "lines": [{"sku": "cs-source", "qty": 1}]},
+            )
+            assert placed.status_code == 201, placed.text
+            await line_containing(lines, "mail to buyer@example.com saved", child)
+            [saved] = list((tmp_path / "state" / "mail").iterdir())
+            message = email.message_from_bytes(saved.read_bytes(), policy=default)
+            assert isinstance(message, EmailMessage)
+            body = message.get_body(preferencelist=("plain",))
+            assert body is not None
+            link = LINK.search(body.get_content())
+            assert link is not None
+            assert (await http.get(link.group(0))).status_code == 200
+        # Every line of output names the process it came from.
+        assert {line.split("|", 1)[0].strip() for line in lines if "|" in line} >= set(NAMES)
+        child.send_signal(signal.SIGINT)
+        assert await asyncio.to_thread(child.wait, 90) == 0, "".join(lines[-40:])
+    finally:
+        if child.poll() is None:
+            child.kill()
+        await reader
+    assert "stopped cleanly" in lines[-1]
+    assert not any(_listening(base + offset) for offset in range(len(NAMES)))
+    assert (tmp_path / "state" / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
