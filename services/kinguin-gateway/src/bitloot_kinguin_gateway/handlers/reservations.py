@@ -1,4 +1,4 @@
-"""Buying an order's keys at Kinguin exactly once, and polling it when webhooks are late.
+"""Buying an order's keys at Kinguin exactly once.
 
 Exactly once (ARCHITECTURE §3.3): the reservation row is committed in state `placing`, in
 a transaction of its own, before Kinguin is called, and our order id goes to Kinguin as
@@ -15,6 +15,10 @@ tell consumers about a second reservation that does not exist.
 Never at a loss: before buying, each product's live price is read from Kinguin and
 checked against the line's `max_unit_price`; the checked price is the one offered, so
 Kinguin cannot charge more (it refuses instead when its price moved up meanwhile).
+
+Only refusals about the order itself fail it. A rejected API key (`KinguinAccessDenied`)
+is left to the consumer, which parks the message at once with the reason; the row stays
+`placing`, so replaying the message once the key is fixed resumes safely.
 """
 
 import logging
