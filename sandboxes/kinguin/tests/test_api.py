@@ -1,3 +1,5 @@
+import asyncio
+
 from kinguin_harness import PRODUCT, Sandbox, place
 
 
@@ -90,3 +92,29 @@ async def test_rate_limited_calls_answer_429_then_succeed(sandbox: Sandbox) -> N
     assert (limited.status_code, limited.headers["retry-after"]) == (429, "1")
     assert limited.json()["kind"] == "TooManyRequests"
     assert passed.status_code == 200
+
+
+async def test_a_held_answer_comes_after_the_order_is_recorded(sandbox: Sandbox) -> None:
+    await sandbox.client.post("/sandbox/faults", json={"hold_order_answer_seconds": 2})
+    answer = asyncio.create_task(place(sandbox, external_id="held"))
+
+    for _ in range(500):
+        if (await sandbox.client.get("/sandbox/ledger")).json():
+            break
+        await asyncio.sleep(0.01)
+    # The buyer still waits, but the order exists: a retry must look it up first.
+    assert not answer.done()
+    found = await sandbox.client.get("/v1/order", params={"orderExternalId": "held"})
+    response = await answer
+    assert response.status_code == 200
+    assert [o["orderId"] for o in found.json()["results"]] == [response.json()["orderId"]]
+
+
+async def test_every_api_call_is_listed_in_order(sandbox: Sandbox) -> None:
+    await place(sandbox)
+    await sandbox.client.get(f"/v1/products/{PRODUCT}")
+    await sandbox.client.get("/sandbox/ledger")
+
+    calls = (await sandbox.client.get("/sandbox/calls")).json()
+
+    assert calls == ["POST /v2/order", f"GET /v1/products/{PRODUCT}"]

@@ -1,146 +1,81 @@
-"""A stand-in for Kinguin's eCommerce API speaking its real format, until the sandbox
-(bitloot_sandbox_kinguin) is ready, and a way to serve it and the gateway in tests."""
+"""The gateway's tests against the Kinguin sandbox (bitloot_sandbox_kinguin, speaking
+Kinguin's real formats) and the real bus and database."""
 
 import contextlib
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from uuid import UUID
 
 import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from sqlalchemy import func, select
 
-from bitloot_contracts.events import Event
+from bitloot_contracts.events import Event, ReservationLine, ReservationRequested
+from bitloot_kinguin_gateway.bootstrap import build
 from bitloot_kinguin_gateway.settings import Settings
+from bitloot_runtime.sealing import generate_key_pair, load_private_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tables import inbox
+from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
+from bitloot_sandbox_kinguin.sandbox import KinguinSandbox, Requested
+from bitloot_sandbox_kinguin.store import Order
 from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
-API_KEY = "stand-in-kinguin-api-key"
+API_KEY = "sandbox-kinguin-test-api-key"
 WEBHOOK_SECRET = "current-webhook-secret"
 PREVIOUS_SECRET = "previous-webhook-secret"
-PRODUCTS = {
-    "prod-a": Decimal("2.50"),
-    "prod-b": Decimal("9.99"),
-    "prod-c": Decimal("1.00"),
-    "prod-d": Decimal("1.00"),
-}
+INTERNAL_TOKEN = "gateway-test-internal-token"
+# In the sandbox's default catalogue (EUR): 2.50 (stock 1000), 19.99, 10.50, 4.99 (stock 3).
+COUNTER_STRIKE = "5c9b5f6b2539a4e8f172916a"
+MINECRAFT = "5c9b6f0d2539a4e8f17ab8e2"
+GIFT_CARD = "5c9b6a2f2539a4e8f1786a1c"
+HOLLOW_KNIGHT = "5c9b5e5e2539a4e8f17270b0"
+
+
+def sandbox_config(webhook_url: str | None = None) -> KinguinSandboxConfig:
+    """The sandbox as the gateway's tests use it: webhooks only to `webhook_url`, orders
+    completed quickly, every third key an image."""
+    return KinguinSandboxConfig(
+        api_key=API_KEY,
+        webhook_secret=WEBHOOK_SECRET,
+        webhook_url=webhook_url,
+        webhook_delay=0.05,
+        port=0,
+        image_keys_every=3,
+    )
 
 
 @dataclass
-class StandInOrder:
-    order_id: str
-    external_id: str | None
-    status: str
-    keys: list[dict[str, Any]]
-    updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+class Kinguin:
+    """The sandbox served on `url`, and its state."""
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "orderId": self.order_id,
-            "orderExternalId": self.external_id,
-            "status": self.status,
-            "totalPrice": 0,
-            "products": [],
-            "createdAt": self.updated_at.isoformat(),
-            "updatedAt": self.updated_at.isoformat(),
-        }
+    url: str
+    sandbox: KinguinSandbox
 
+    @property
+    def orders(self) -> list[Order]:
+        return list(self.sandbox.store.orders.values())
 
-class StandInKinguin:
-    """Orders, keys, and faults to inject (`faults`: status codes answered next)."""
+    def calls(self, call: str) -> int:
+        """How many times the sandbox received `call` (``"POST /v2/order"``)."""
+        return self.sandbox.calls.count(call)
 
-    def __init__(self) -> None:
-        self.orders: dict[str, StandInOrder] = {}
-        self.faults: list[tuple[int, dict[str, str]]] = []
-        self.calls: list[str] = []
-        self.app = Starlette(
-            routes=[
-                Route("/v2/order", self._place, methods=["POST"]),
-                Route("/v1/order", self._search, methods=["GET"]),
-                Route("/v1/order/{order_id}", self._get, methods=["GET"]),
-                Route("/v2/order/{order_id}/keys", self._keys, methods=["GET"]),
-            ]
-        )
-
-    def place(self, external_id: str | None, quantities: dict[str, int]) -> StandInOrder:
-        keys = [
-            {
-                "serial": f"KEY-{uuid.uuid4().hex[:12].upper()}",
-                "type": "text/plain",
-                "name": product,
-                "kinguinId": 1,
-                "offerId": "offer",
-                "productId": product,
-            }
-            for product, qty in quantities.items()
-            for _ in range(qty)
-        ]
-        order = StandInOrder(f"K{len(self.orders) + 1:05d}", external_id, "processing", keys)
-        self.orders[order.order_id] = order
-        return order
-
-    def complete(self, order_id: str) -> StandInOrder:
-        order = self.orders[order_id]
-        order.status = "completed"
-        order.updated_at = datetime.now(UTC)
-        return order
-
-    def _guard(self, request: Request) -> Response | None:
-        self.calls.append(f"{request.method} {request.url.path}")
-        if request.headers.get("x-api-key") != API_KEY:
-            return _error(401, "Unauthorized", "Invalid API key")
-        if self.faults:
-            status, headers = self.faults.pop(0)
-            return JSONResponse({"kind": "Busy", "status": status}, status, headers=headers)
-        return None
-
-    async def _place(self, request: Request) -> Response:
-        if (refused := self._guard(request)) is not None:
-            return refused
-        body = await request.json()
-        quantities: dict[str, int] = {}
-        for line in body["products"]:
-            price = PRODUCTS.get(line["productId"])
-            if price is None:
-                return _error(400, "ProductUnavailable", f"{line['productId']} is unavailable")
-            if Decimal(str(line["price"])) < price:
-                return _error(400, "ConstraintViolation", "price is lower than the offer")
-            quantities[line["productId"]] = int(line["qty"])
-        return JSONResponse(self.place(body.get("orderExternalId"), quantities).as_json())
-
-    async def _search(self, request: Request) -> Response:
-        if (refused := self._guard(request)) is not None:
-            return refused
-        wanted = request.query_params.get("orderExternalId")
-        found = [o.as_json() for o in self.orders.values() if o.external_id == wanted]
-        return JSONResponse({"results": found, "item_count": len(found)})
-
-    async def _get(self, request: Request) -> Response:
-        if (refused := self._guard(request)) is not None:
-            return refused
-        order = self.orders.get(request.path_params["order_id"])
-        if order is None:
-            return _error(404, "NotFound", "no such order")
-        return JSONResponse(order.as_json())
-
-    async def _keys(self, request: Request) -> Response:
-        if (refused := self._guard(request)) is not None:
-            return refused
-        order = self.orders[request.path_params["order_id"]]
-        page, limit = int(request.query_params["page"]), int(request.query_params["limit"])
-        return JSONResponse(order.keys[(page - 1) * limit : page * limit])
+    def place(self, external_id: UUID, lines: Sequence[tuple[str, int]]) -> Order:
+        """An order placed behind the gateway's back (as by a run that then crashed)."""
+        requested = [Requested(product, qty, None) for product, qty in lines]
+        return self.sandbox.place_order(requested, str(external_id))
 
 
-def _error(status: int, kind: str, detail: str) -> Response:
-    return JSONResponse({"kind": kind, "status": status, "title": kind, "detail": detail}, status)
+def request(order_id: UUID, maximum: str = "3.00", qty: int = 2) -> ReservationRequested:
+    """Fulfillment's request for `qty` Counter-Strike keys at most `maximum` each."""
+    line = ReservationLine(
+        kinguin_product_id=COUNTER_STRIKE, qty=qty, max_unit_price=Decimal(maximum)
+    )
+    return ReservationRequested(order_id=order_id, lines=(line,))
 
 
 @dataclass
@@ -157,6 +92,12 @@ class Gateway:
 
     async def publish(self, event: Event) -> None:
         await publish(self.runtime, event)
+
+    async def handled(self, event: Event) -> bool:
+        """Whether the gateway has processed `event` (its inbox holds the message id)."""
+        async with self.runtime.engine.connect() as connection:
+            query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+            return bool(await connection.scalar(query))
 
 
 async def published(
@@ -179,22 +120,45 @@ async def published(
 
 
 def gateway_settings(
-    database_url: str, bus: BusNamespace, kinguin_url: str, delivery_public_key: str
+    database_url: str,
+    bus: BusNamespace,
+    kinguin_url: str,
+    delivery_public_key: str,
+    **changes: object,
 ) -> Settings:
-    return load_settings(
-        Settings,
-        database_url=database_url,
-        amqp_url=bus.amqp_url,
-        bus_prefix=bus.prefix,
-        retry_delays=(0.2, 0.5, 1.0),
-        outbox_poll_interval=0.2,
-        internal_token="gateway-test-internal-token",
-        kinguin_api_url=kinguin_url,
-        kinguin_api_key=API_KEY,
-        webhook_secret=WEBHOOK_SECRET,
-        webhook_secret_previous=PREVIOUS_SECRET,
-        delivery_public_key=delivery_public_key,
-    )
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "amqp_url": bus.amqp_url,
+        "bus_prefix": bus.prefix,
+        "retry_delays": (0.2, 0.5, 1.0),
+        "outbox_poll_interval": 0.2,
+        "internal_token": INTERNAL_TOKEN,
+        "kinguin_api_url": kinguin_url,
+        "kinguin_api_key": API_KEY,
+        "webhook_secret": WEBHOOK_SECRET,
+        "webhook_secret_previous": PREVIOUS_SECRET,
+        "delivery_public_key": delivery_public_key,
+        **changes,
+    }
+    return load_settings(Settings, **values)
+
+
+@contextlib.asynccontextmanager
+async def started_gateway(
+    database_url: str, bus: BusNamespace, kinguin_url: str, **changes: object
+) -> AsyncIterator[Gateway]:
+    """The gateway as bootstrap builds it, started, with an HTTP client on its app."""
+    private, public = generate_key_pair()
+    settings = gateway_settings(database_url, bus, kinguin_url, public, **changes)
+    runtime, app = build(settings)
+    track(runtime, bus)
+    await runtime.start()
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield Gateway(runtime, http, bus, {"d1": load_private_key(private)})
+    finally:
+        await runtime.stop()
 
 
 def track(runtime: ServiceRuntime, bus: BusNamespace) -> None:

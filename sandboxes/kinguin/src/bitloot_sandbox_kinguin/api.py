@@ -1,5 +1,6 @@
 """The Kinguin eCommerce API: ``/v1``, ``/v2`` with its authentication, errors and faults."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from functools import wraps
@@ -40,6 +41,7 @@ def api(handler: Endpoint) -> Endpoint:
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
         sandbox = sandbox_of(request)
+        sandbox.calls.append(f"{request.method} {request.url.path}")
         fault = sandbox.faults.take_api_fault()
         if fault == 429:
             return error(429, "TooManyRequests", "Too Many Requests", "Rate limit exceeded")
@@ -90,8 +92,12 @@ async def place_order(request: Request) -> Response:
     external_id = body.get("orderExternalId")
     if external_id is not None and not isinstance(external_id, str):
         raise invalid("orderExternalId must be a string")
-    order = sandbox_of(request).place_order(parse_products(body.get("products")), external_id)
-    return JSONResponse(order.as_json())
+    sandbox = sandbox_of(request)
+    order = sandbox.place_order(parse_products(body.get("products")), external_id)
+    answer = order.as_json()
+    if sandbox.faults.hold_order_answer_seconds:
+        await asyncio.sleep(sandbox.faults.hold_order_answer_seconds)
+    return JSONResponse(answer)
 
 
 def parse_products(value: object) -> list[Requested]:

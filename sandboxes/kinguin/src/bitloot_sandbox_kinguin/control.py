@@ -15,6 +15,11 @@ async def ledger(request: Request) -> Response:
     return JSONResponse([order.ledger() for order in sandbox_of(request).store.orders.values()])
 
 
+async def calls(request: Request) -> Response:
+    """``GET /sandbox/calls``: every API call received, as ``"METHOD /path"``, in order."""
+    return JSONResponse(sandbox_of(request).calls)
+
+
 async def settings(request: Request) -> Response:
     """``GET``/``POST /sandbox/config`` {"webhook_url"?: str|null, "webhook_delay"?: number}."""
     completer = sandbox_of(request).completer
@@ -48,6 +53,7 @@ async def stock(request: Request) -> Response:
 
 routes = [
     Route("/sandbox/ledger", ledger, methods=["GET"]),
+    Route("/sandbox/calls", calls, methods=["GET"]),
     faults_route(lambda request: sandbox_of(request).faults),
     Route("/sandbox/config", settings, methods=["GET", "POST"]),
     Route("/sandbox/products/{product_id}/stock", stock, methods=["POST"]),

@@ -8,6 +8,9 @@ from bitloot_sandbox_common.faults import Faults
 @dataclass
 class KinguinFaults(Faults):
     """The common faults (`reorder_callbacks` sends an order's status webhooks newest
-    first), and `out_of_stock`: products that cannot be ordered."""
+    first); `out_of_stock`: products that cannot be ordered; `hold_order_answer_seconds`:
+    ``POST /v2/order`` records the order, then holds its answer that long (a buyer that
+    dies or times out meanwhile must find the order by ``orderExternalId``)."""
 
     out_of_stock: list[str] = field(default_factory=list)
+    hold_order_answer_seconds: int = 0

@@ -45,6 +45,8 @@ class KinguinSandbox:
         self.config = config
         self.store = Store(dict(config.products), config.image_keys_every)
         self.faults = KinguinFaults()
+        # Every API call received, as "METHOD /path", in order (``GET /sandbox/calls``).
+        self.calls: list[str] = []
         self.tasks = Tasks()
         self.sender = CallbackSender.configured(config, callback_transport)
         self.completer = Completer(

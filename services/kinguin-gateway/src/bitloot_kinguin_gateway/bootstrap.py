@@ -10,11 +10,14 @@ from starlette.applications import Starlette
 from bitloot_contracts.topics import KINGUIN_GATEWAY
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
 from bitloot_kinguin_gateway.adapters.orm import metadata
+from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
 from bitloot_kinguin_gateway.entrypoints.bus import subscribe
 from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
+from bitloot_kinguin_gateway.entrypoints.internal_webhooks import webhook_log_routes
 from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
-from bitloot_kinguin_gateway.handlers.reservations import Poll, Reserve
+from bitloot_kinguin_gateway.handlers.polling import Poll
+from bitloot_kinguin_gateway.handlers.reservations import Reserve
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
@@ -25,7 +28,7 @@ from bitloot_runtime.settings import load_settings
 from bitloot_runtime.signatures import secrets_in_rotation
 
 # Kinguin answers in well under a second; a stuck call must not hold a consumer for long.
-KINGUIN_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+CONNECT_TIMEOUT = 5.0
 
 
 def build(
@@ -43,9 +46,13 @@ def build(
         in_memory_broker=in_memory_broker,
     )
     # Created here, used only once the runtime starts; closed when it stops.
-    http = httpx.AsyncClient(timeout=KINGUIN_TIMEOUT)
+    timeout = httpx.Timeout(settings.kinguin_timeout, connect=CONNECT_TIMEOUT)
+    http = httpx.AsyncClient(timeout=timeout)
     kinguin = KinguinClient(
-        settings.kinguin_api_url, settings.kinguin_api_key.get_secret_value(), http
+        settings.kinguin_api_url,
+        settings.kinguin_api_key.get_secret_value(),
+        http,
+        limiter=TokenBucket(settings.kinguin_rate_limit_per_minute),
     )
     subscribe(
         runtime,
@@ -54,7 +61,11 @@ def build(
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
     )
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
-    routes = [*webhook_routes(auth, runtime.unit_of_work), *internal_routes(runtime.unit_of_work)]
+    routes = [
+        *webhook_routes(auth, runtime.unit_of_work),
+        *internal_routes(runtime.unit_of_work, kinguin),
+        *webhook_log_routes(runtime.unit_of_work),
+    ]
     app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
     app.router.lifespan_context = _closing(runtime, http)
     return runtime, app

@@ -15,6 +15,12 @@ class Settings(EdgeSettings):
 
     kinguin_api_url: str = Field(description="Base URL of Kinguin's eCommerce API.")
     kinguin_api_key: SecretStr = Field(description="Sent as X-Api-Key on every Kinguin call.")
+    kinguin_rate_limit_per_minute: int = Field(
+        default=2000, gt=0, description="Most Kinguin calls a minute (Kinguin's own limit)."
+    )
+    kinguin_timeout: float = Field(
+        default=15.0, gt=0, description="Seconds a Kinguin call may take before it is dropped."
+    )
     webhook_auth: Literal["secret", "signature", "either"] = Field(
         default="either",
         description="How a webhook proves it comes from Kinguin: the shared secret header, "

@@ -1,25 +1,54 @@
-"""The Kinguin client against a stand-in speaking Kinguin's format, in process."""
+"""The Kinguin client against the Kinguin sandbox, served for real."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.utils import format_datetime
 
 import httpx
 import pytest
-from kinguin_gateway_support import API_KEY, StandInKinguin
+from kinguin_gateway_support import (
+    API_KEY,
+    COUNTER_STRIKE,
+    GIFT_CARD,
+    HOLLOW_KNIGHT,
+    MINECRAFT,
+    Kinguin,
+)
 
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinProduct
-from bitloot_runtime.errors import PermanentError, TransientError
+from bitloot_kinguin_gateway.adapters.kinguin_errors import (
+    MAX_RETRY_AFTER,
+    KinguinAccessDenied,
+    KinguinBusy,
+    KinguinRefused,
+    retry_after,
+)
+from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
 
 
 @pytest.fixture
-async def client(kinguin: StandInKinguin) -> AsyncIterator[KinguinClient]:
-    transport = httpx.ASGITransport(app=kinguin.app)
-    async with httpx.AsyncClient(transport=transport) as http:
-        yield KinguinClient("http://kinguin.test", API_KEY, http, backoff=0.01)
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
+def client(kinguin: Kinguin, http: httpx.AsyncClient) -> KinguinClient:
+    return KinguinClient(kinguin.url, API_KEY, http, backoff=0.01)
+
+
+def cs(qty: int = 1, price: str = "2.50") -> list[KinguinProduct]:
+    return [KinguinProduct(COUNTER_STRIKE, qty, Decimal(price))]
+
+
+async def test_a_products_live_price_is_read_exactly(client: KinguinClient) -> None:
+    assert await client.product_price(COUNTER_STRIKE) == Decimal("2.5")
+    assert await client.product_price(MINECRAFT) == Decimal("19.99")
 
 
 async def test_a_placed_order_is_found_again_by_our_external_id(client: KinguinClient) -> None:
-    placed = await client.place_order("order-1", [KinguinProduct("prod-a", 2, Decimal("3"))])
+    placed = await client.place_order("order-1", cs(2))
     found = await client.find_by_external_id("order-1")
     assert found is not None
     assert (found.order_id, found.status) == (placed.order_id, "processing")
@@ -28,54 +57,108 @@ async def test_a_placed_order_is_found_again_by_our_external_id(client: KinguinC
 
 
 async def test_keys_are_read_page_by_page_until_a_short_page(
-    client: KinguinClient, kinguin: StandInKinguin
+    client: KinguinClient, kinguin: Kinguin
 ) -> None:
-    order = kinguin.place("order-1", {"prod-a": 9, "prod-b": 9, "prod-c": 9, "prod-d": 3})
+    products = [(COUNTER_STRIKE, 9), (MINECRAFT, 9), (GIFT_CARD, 9), (HOLLOW_KNIGHT, 3)]
+    order = await client.place_order(
+        "order-1", [KinguinProduct(p, qty, Decimal(100)) for p, qty in products]
+    )
+    await kinguin.sandbox.idle()
     keys = await client.get_keys(order.order_id)
-    assert [k.serial for k in keys] == [k["serial"] for k in order.keys]
-    assert kinguin.calls.count(f"GET /v2/order/{order.order_id}/keys") == 2
+    issued = kinguin.sandbox.store.orders[order.order_id].keys
+    assert [(k.serial, k.type) for k in keys] == [(k.serial, k.type) for k in issued]
+    assert len(keys) == 30
+    assert kinguin.calls(f"GET /v2/order/{order.order_id}/keys") == 2
 
 
 async def test_a_429_is_retried_after_the_delay_kinguin_asks_for(
-    client: KinguinClient, kinguin: StandInKinguin
+    client: KinguinClient, kinguin: Kinguin
 ) -> None:
-    kinguin.faults = [(429, {"Retry-After": "0.05"}), (503, {})]
+    kinguin.sandbox.faults.update({"rate_limit_next": 1, "fail_next": 1})
     assert await client.find_by_external_id("order-1") is None
-    assert kinguin.calls.count("GET /v1/order") == 3
+    assert kinguin.calls("GET /v1/order") == 3
 
 
 async def test_kinguin_still_failing_after_a_few_attempts_is_a_transient_error(
-    client: KinguinClient, kinguin: StandInKinguin
+    client: KinguinClient, kinguin: Kinguin
 ) -> None:
-    kinguin.faults = [(503, {})] * 5
-    with pytest.raises(TransientError):
+    kinguin.sandbox.faults.update({"fail_next": 5})
+    with pytest.raises(KinguinBusy):
         await client.find_by_external_id("order-1")
-    assert kinguin.calls.count("GET /v1/order") == 3
+    assert kinguin.calls("GET /v1/order") == 3
 
 
 async def test_a_5xx_on_placing_is_not_repeated_because_the_order_may_exist(
-    client: KinguinClient, kinguin: StandInKinguin
+    client: KinguinClient, kinguin: Kinguin
 ) -> None:
-    kinguin.faults = [(502, {})]
-    with pytest.raises(TransientError):
-        await client.place_order("order-1", [KinguinProduct("prod-a", 1, Decimal("3"))])
-    assert kinguin.calls.count("POST /v2/order") == 1
+    kinguin.sandbox.faults.update({"fail_next": 1})
+    with pytest.raises(KinguinBusy):
+        await client.place_order("order-1", cs())
+    assert kinguin.calls("POST /v2/order") == 1
 
 
-async def test_kinguin_refusing_an_order_is_a_permanent_error_named_after_its_kind(
-    client: KinguinClient,
+async def test_a_429_on_placing_is_repeated_because_kinguin_refused_it_outright(
+    client: KinguinClient, kinguin: Kinguin
 ) -> None:
-    with pytest.raises(PermanentError) as unavailable:
-        await client.place_order("order-1", [KinguinProduct("gone", 1, Decimal("3"))])
-    assert unavailable.value.code == "product_unavailable"
-    with pytest.raises(PermanentError) as too_cheap:
-        await client.place_order("order-1", [KinguinProduct("prod-b", 1, Decimal("5"))])
-    assert too_cheap.value.code == "constraint_violation"
+    kinguin.sandbox.faults.update({"rate_limit_next": 1})
+    placed = await client.place_order("order-1", cs())
+    assert kinguin.calls("POST /v2/order") == 2
+    assert [o.order_id for o in kinguin.orders] == [placed.order_id]
 
 
-async def test_a_wrong_api_key_is_retried_later_not_a_failed_order(kinguin: StandInKinguin) -> None:
-    transport = httpx.ASGITransport(app=kinguin.app)
-    async with httpx.AsyncClient(transport=transport) as http:
-        client = KinguinClient("http://kinguin.test", "wrong", http)
-        with pytest.raises(TransientError):
-            await client.find_by_external_id("order-1")
+async def test_kinguin_refusing_an_order_is_a_permanent_refusal_named_after_its_kind(
+    client: KinguinClient, kinguin: Kinguin
+) -> None:
+    kinguin.sandbox.faults.update({"out_of_stock": [MINECRAFT]})
+    with pytest.raises(KinguinRefused) as out_of_stock:
+        await client.place_order("order-1", [KinguinProduct(MINECRAFT, 1, Decimal(20))])
+    assert out_of_stock.value.code == "product_unavailable"
+    with pytest.raises(KinguinRefused) as too_cheap:
+        await client.place_order("order-2", cs(price="2.49"))
+    assert too_cheap.value.code == "product_unavailable"
+    assert "price changed" in str(too_cheap.value)
+    with pytest.raises(KinguinRefused) as unknown:
+        await client.product_price("no-such-product")
+    assert unknown.value.code == "kinguin_not_found"
+    assert kinguin.orders == []
+
+
+async def test_a_rejected_api_key_is_an_access_fault_never_an_order_refusal(
+    kinguin: Kinguin, http: httpx.AsyncClient
+) -> None:
+    client = KinguinClient(kinguin.url, "revoked-api-key", http)
+    with pytest.raises(KinguinAccessDenied) as denied:
+        await client.place_order("order-1", cs())
+    assert not isinstance(denied.value, KinguinRefused)
+    assert denied.value.code == "kinguin_access_denied"
+    assert "KINGUIN_GATEWAY_KINGUIN_API_KEY" in str(denied.value)
+    assert kinguin.calls("POST /v2/order") == 1
+    assert kinguin.orders == []
+
+
+async def test_every_call_takes_a_token_from_the_rate_limiter(
+    kinguin: Kinguin, http: httpx.AsyncClient
+) -> None:
+    waits: list[float] = []
+
+    async def no_sleep(delay: float) -> None:
+        waits.append(delay)
+
+    frozen = TokenBucket(60, burst=1, clock=lambda: 0.0, sleep=no_sleep)
+    client = KinguinClient(kinguin.url, API_KEY, http, limiter=frozen)
+    await client.product_price(COUNTER_STRIKE)
+    await client.product_price(COUNTER_STRIKE)
+    assert waits == [1.0]
+
+
+def answer(retry: str) -> httpx.Response:
+    return httpx.Response(429, headers={"Retry-After": retry})
+
+
+def test_retry_after_is_read_as_seconds_or_as_a_date_and_capped() -> None:
+    in_twelve_seconds = format_datetime(datetime.now(UTC) + timedelta(seconds=12), usegmt=True)
+    assert retry_after(answer("3")) == 3.0
+    assert 5.0 < (retry_after(answer(in_twelve_seconds)) or 0) <= 12.0
+    assert retry_after(answer("3600")) == MAX_RETRY_AFTER
+    assert retry_after(answer("soon")) is None
+    assert retry_after(httpx.Response(429)) is None

@@ -149,15 +149,18 @@ async def test_a_webhook_about_an_unknown_order_is_logged_and_answered_204(
     assert await statuses(gateway) == [(True, False, False, "unknown_order")]
 
 
-async def test_an_authentic_but_malformed_webhook_is_a_400_and_changes_nothing(
+async def test_an_authentic_but_malformed_webhook_is_a_400_logged_and_applied_to_nothing(
     gateway: Gateway,
 ) -> None:
     secret = {"X-Event-Secret": WEBHOOK_SECRET}
     not_json = await post(gateway, b"{not json", **secret)
     missing = await post(gateway, json.dumps({"orderId": "K1"}).encode(), **secret)
     assert (not_json.status_code, missing.status_code) == (400, 400)
+    assert not_json.json()["error"] == "malformed_json"
+    assert missing.json()["error"] == "invalid_webhook"
     assert {f["field"] for f in missing.json()["fields"]} == {"status", "updatedAt"}
-    assert await statuses(gateway) == []
+    # Kept for the record, applied to nothing.
+    assert await statuses(gateway) == [(True, False, False, "invalid_body")] * 2
 
 
 async def test_a_product_update_is_logged_and_answered_204(gateway: Gateway) -> None:

@@ -1,20 +1,25 @@
-"""reservation.requested and reservation.poll on the real bus: exactly one purchase."""
+"""reservation.requested on the real bus against the Kinguin sandbox: exactly one
+purchase, never above the order's maximum price, refusals reported, a bad API key parked."""
 
 import json
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from kinguin_gateway_support import Gateway, StandInKinguin, published
+from aio_pika.abc import AbstractIncomingMessage
+from kinguin_gateway_support import (
+    COUNTER_STRIKE,
+    Gateway,
+    Kinguin,
+    published,
+    request,
+    started_gateway,
+)
 from sqlalchemy import select
 
-from bitloot_contracts.events import ReservationLine, ReservationPoll, ReservationRequested
 from bitloot_kinguin_gateway.adapters.orm import reservations
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
-
-
-def request(order_id: UUID, price: str = "3.00") -> ReservationRequested:
-    line = ReservationLine(kinguin_product_id="prod-a", qty=2, max_unit_price=Decimal(price))
-    return ReservationRequested(order_id=order_id, lines=(line,))
+from bitloot_testing.bus import eventually
+from bitloot_testing.rabbitmq import BusNamespace
 
 
 async def state_of(gateway: Gateway, order_id: UUID) -> str | None:
@@ -24,7 +29,7 @@ async def state_of(gateway: Gateway, order_id: UUID) -> str | None:
 
 
 async def test_a_request_delivered_twice_buys_once_and_reports_once(
-    gateway: Gateway, kinguin: StandInKinguin
+    gateway: Gateway, kinguin: Kinguin
 ) -> None:
     order_id = uuid4()
     event = request(order_id)
@@ -33,55 +38,123 @@ async def test_a_request_delivered_twice_buys_once_and_reports_once(
         await gateway.publish(event)
         await gateway.publish(event.model_copy(update={"event_id": uuid4()}))
         [created] = await published(spy, "reservation.created", 1)
-    [order] = kinguin.orders.values()
-    assert order.external_id == str(order_id)
+    [order] = kinguin.orders
+    assert order.order_external_id == str(order_id)
     assert json.loads(created.body)["kinguin_order_id"] == order.order_id
-    assert kinguin.calls.count("POST /v2/order") == 1
+    assert kinguin.calls("POST /v2/order") == 1
     assert await state_of(gateway, order_id) == "placed"
 
 
+async def test_a_request_for_an_order_already_placed_buys_nothing_and_announces_nothing(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    again = request(order_id)
+    seen: list[AbstractIncomingMessage] = []
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        [created] = await published(spy, "reservation.created", 1, seen)
+        # Later, fulfillment asks again (a new message, not a redelivery).
+        await gateway.publish(again)
+        assert await eventually(lambda: gateway.handled(again))
+        assert await published(spy, "reservation.created", 1, seen) == [created]
+    assert kinguin.calls("POST /v2/order") == 1
+    assert len(kinguin.orders) == 1
+
+
 async def test_a_retry_after_a_crash_finds_the_order_placed_before_the_crash(
-    gateway: Gateway, kinguin: StandInKinguin
+    gateway: Gateway, kinguin: Kinguin
 ) -> None:
     order_id = uuid4()
     # The first attempt committed `placing`, bought, and died before recording it.
     async with gateway.runtime.unit_of_work() as uow:
         await ReservationRepository(uow.session).add_placing(order_id, [{"qty": 2}])
         await uow.commit()
-    bought = kinguin.place(str(order_id), {"prod-a": 2})
+    bought = kinguin.place(order_id, [(COUNTER_STRIKE, 2)])
     async with gateway.spy() as spy:
         await gateway.publish(request(order_id))
         [created] = await published(spy, "reservation.created", 1)
     assert json.loads(created.body)["kinguin_order_id"] == bought.order_id
     assert len(kinguin.orders) == 1
-    assert "POST /v2/order" not in kinguin.calls
+    assert kinguin.calls("POST /v2/order") == 0
 
 
-async def test_kinguin_refusing_the_price_fails_the_reservation_with_its_reason(
-    gateway: Gateway, kinguin: StandInKinguin
+async def test_the_checked_live_price_is_what_kinguin_is_offered(
+    gateway: Gateway, kinguin: Kinguin
 ) -> None:
     order_id = uuid4()
     async with gateway.spy() as spy:
-        await gateway.publish(request(order_id, price="1.00"))
+        await gateway.publish(request(order_id, maximum="9.00"))
+        await published(spy, "reservation.created", 1)
+    [order] = kinguin.orders
+    assert [line.request_price for line in order.lines] == [Decimal("2.50")]
+    assert kinguin.calls(f"GET /v1/products/{COUNTER_STRIKE}") == 1
+
+
+async def test_a_price_above_the_maximum_fails_the_reservation_without_buying(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id, maximum="2.49"))
         [failed] = await published(spy, "reservation.failed", 1)
-    assert json.loads(failed.body)["code"] == "constraint_violation"
-    assert kinguin.orders == {}
+        assert await published(spy, "reservation.created", 0) == []
+    assert json.loads(failed.body)["code"] == "price_above_maximum"
+    assert "2.49" in json.loads(failed.body)["reason"]
+    assert kinguin.orders == []
+    assert kinguin.calls("POST /v2/order") == 0
     assert await state_of(gateway, order_id) == "failed"
 
 
-async def test_a_poll_reports_a_completion_whose_webhook_was_lost(
-    gateway: Gateway, kinguin: StandInKinguin
+async def test_kinguin_refusing_the_order_fails_the_reservation_with_its_reason(
+    gateway: Gateway, kinguin: Kinguin
 ) -> None:
     order_id = uuid4()
+    kinguin.sandbox.faults.update({"out_of_stock": [COUNTER_STRIKE]})
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        [failed] = await published(spy, "reservation.failed", 1)
+    assert json.loads(failed.body)["code"] == "product_unavailable"
+    assert kinguin.orders == []
+    assert await state_of(gateway, order_id) == "failed"
+
+
+async def test_a_429_storm_is_ridden_out_and_the_order_bought_once(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    # More refusals than one delivery's attempts: the bus's retry delays carry it on.
+    kinguin.sandbox.faults.update({"rate_limit_next": 5})
     async with gateway.spy() as spy:
         await gateway.publish(request(order_id))
         [created] = await published(spy, "reservation.created", 1)
-        kinguin_order_id = json.loads(created.body)["kinguin_order_id"]
-        kinguin.complete(kinguin_order_id)
-        poll = ReservationPoll(order_id=order_id, attempt=1)
-        await gateway.publish(poll)
-        [webhook] = await published(spy, "kinguin.webhook", 1)
-        await gateway.publish(poll.model_copy(update={"event_id": uuid4(), "attempt": 2}))
-        assert await published(spy, "kinguin.webhook", 0) == []
-    assert json.loads(webhook.body)["status"] == "completed"
-    assert json.loads(webhook.body)["kinguin_order_id"] == kinguin_order_id
+        assert await published(spy, "reservation.failed", 0) == []
+    assert kinguin.sandbox.faults.rate_limit_next == 0
+    assert [order.order_id for order in kinguin.orders] == [
+        json.loads(created.body)["kinguin_order_id"]
+    ]
+    assert await gateway.runtime.dead_letters.list() == []
+
+
+async def test_a_rejected_api_key_parks_the_request_with_a_clear_reason_and_fails_nothing(
+    kinguin: Kinguin, database_url: str, bus_prefix: BusNamespace
+) -> None:
+    order_id = uuid4()
+    async with started_gateway(
+        database_url, bus_prefix, kinguin.url, kinguin_api_key="revoked-api-key"
+    ) as gateway:
+
+        async def parked() -> bool:
+            return len(await gateway.runtime.dead_letters.list()) == 1
+
+        async with gateway.spy() as spy:
+            await gateway.publish(request(order_id))
+            assert await eventually(parked)
+            assert await published(spy, "reservation.failed", 0) == []
+        [letter] = await gateway.runtime.dead_letters.list()
+        assert letter.reason == "permanent"
+        assert letter.error.startswith("kinguin_access_denied: ")
+        assert "KINGUIN_GATEWAY_KINGUIN_API_KEY" in letter.error
+        assert letter.attempts == 1
+        assert await state_of(gateway, order_id) == "placing"
+    assert kinguin.orders == []

@@ -1,36 +1,30 @@
-"""Kinguin's eCommerce API: placing an order, finding it again, reading its keys.
+"""Kinguin's eCommerce API: products, placing an order, finding it again, reading its keys.
 
-Every call carries `X-Api-Key`. A 429 or a 5xx on a call that is safe to repeat (a read)
-is retried a few times with backoff, honouring `Retry-After`; then `TransientError`.
-Placing an order is repeated only after a 429 (Kinguin refused it outright): after a
-timeout or a 5xx the order may exist, so the caller must look it up by external id first.
-Kinguin's refusals (`{kind, status, title, detail}`) become `PermanentError`s.
+Every call carries `X-Api-Key` and first takes a token from the rate limiter. A 429 or a
+5xx on a call that is safe to repeat (a read) is retried a few times with backoff,
+honouring `Retry-After`; then `KinguinBusy` (transient). Placing an order is repeated
+only after a 429 (Kinguin refused it outright): after a timeout or a 5xx the order may
+exist, so the caller must look it up by external id first. What Kinguin's refusals mean
+is decided in `kinguin_errors`.
 """
 
 import asyncio
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import httpx
 
-from bitloot_runtime.errors import PermanentError, TransientError
+from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinBusy, result
+from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
+from bitloot_runtime.errors import TransientError
 
 logger = logging.getLogger(__name__)
 
 KEYS_PAGE_SIZE = 25
-# Kinguin's error kinds that retrying cannot fix; anything else is reported as is.
-PERMANENT_KINDS = (
-    "ProductUnavailable",
-    "InsufficientBalance",
-    "OrderFailed",
-    "ConstraintViolation",
-)
-_MAX_RETRY_AFTER = 30.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +46,8 @@ class KinguinOrder:
 
 @dataclass(frozen=True)
 class KinguinKey:
-    """A key as Kinguin issued it. `serial` is the secret: never log it."""
+    """A key as Kinguin issued it: `type` is ``text/plain`` or an image type whose
+    `serial` is base64. `serial` is the secret: never log it."""
 
     serial: str
     type: str
@@ -60,14 +55,6 @@ class KinguinKey:
 
     def __repr__(self) -> str:
         return f"KinguinKey(type={self.type!r}, product_id={self.product_id!r})"
-
-
-class KinguinRefused(PermanentError):
-    """Kinguin refused the call for good (`code` is its error kind in snake_case)."""
-
-
-def snake_case(kind: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
 
 
 class KinguinClient:
@@ -79,19 +66,35 @@ class KinguinClient:
         api_key: str,
         client: httpx.AsyncClient,
         *,
+        limiter: TokenBucket | None = None,
         attempts: int = 3,
         backoff: float = 0.5,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"X-Api-Key": api_key, "Accept": "application/json"}
         self._client = client
+        self._limiter = limiter or TokenBucket(2000)
         self._attempts = attempts
         self._backoff = backoff
+
+    async def product_price(self, product_id: str) -> Decimal:
+        """The product's current price (its cheapest offer), from `GET /v1/products/{id}`."""
+        document = await self._call("GET", f"/v1/products/{product_id}")
+        try:
+            price = Decimal(str(document["price"]))
+        except (KeyError, TypeError, InvalidOperation):
+            raise TransientError(
+                f"Kinguin answered product {product_id} without a price."
+            ) from None
+        if not price.is_finite() or price <= 0:
+            raise TransientError(f"Kinguin answered product {product_id} at price {price}.")
+        return price
 
     async def place_order(
         self, order_external_id: str, products: Sequence[KinguinProduct]
     ) -> KinguinOrder:
-        """Buy `products` as one Kinguin order tagged with our order id."""
+        """Buy `products` as one Kinguin order tagged with our order id; Kinguin refuses
+        to charge more than each product's `price`."""
         body = {
             "products": [
                 {"productId": p.product_id, "qty": p.qty, "price": float(p.price)} for p in products
@@ -138,54 +141,27 @@ class KinguinClient:
         repeatable: bool = True,
     ) -> Any:
         for attempt in range(1, self._attempts + 1):
+            await self._limiter.acquire()
             try:
                 response = await self._client.request(
                     method, self._base_url + path, params=params, json=json, headers=self._headers
                 )
             except httpx.HTTPError as exc:
                 raise TransientError(f"Kinguin {method} {path} failed: {exc!r}") from exc
-            retry = response.status_code == 429 or (response.status_code >= 500 and repeatable)
-            if not retry or attempt == self._attempts:
-                return _result(method, path, response)
-            delay = _retry_after(response) or self._backoff * 2 ** (attempt - 1)
+            try:
+                return result(method, path, response)
+            except KinguinBusy as busy:
+                # After a 5xx a POST may have been carried out: never send it twice.
+                throttled = response.status_code == 429
+                if attempt == self._attempts or not (throttled or repeatable):
+                    raise
+                delay = busy.retry_after or self._backoff * 2 ** (attempt - 1)
             logger.warning(
                 "kinguin busy; retrying",
                 extra={"path": path, "status": response.status_code, "delay_s": delay},
             )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-def _result(method: str, path: str, response: httpx.Response) -> Any:
-    status = response.status_code
-    # 401/403: our API key is wrong or revoked, a configuration fault an operator fixes;
-    # the message is retried and finally parked, never turned into a failed order.
-    if status in (401, 403, 429) or status >= 500:
-        raise TransientError(f"Kinguin {method} {path} answered {status}.")
-    try:
-        document = response.json()
-    except ValueError:
-        raise TransientError(f"Kinguin {method} {path} answered {status}, not JSON.") from None
-    if status < 300:
-        return document
-    kind = document.get("kind") if isinstance(document, dict) else None
-    if kind == "OrderNotCompleted":
-        raise TransientError(f"Kinguin {method} {path}: the order is not completed yet.")
-    detail = document.get("detail") or document.get("title") if isinstance(document, dict) else None
-    reason = f"Kinguin refused {method} {path} ({status}): {detail or 'no detail'}"
-    if kind in PERMANENT_KINDS:
-        raise KinguinRefused(snake_case(kind), reason)
-    if status == 404:
-        raise KinguinRefused("kinguin_not_found", reason)
-    raise KinguinRefused("kinguin_rejected", reason)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return min(max(float(value), 0.0), _MAX_RETRY_AFTER)
-    except ValueError:
-        return None
 
 
 def _order(document: Any) -> KinguinOrder:

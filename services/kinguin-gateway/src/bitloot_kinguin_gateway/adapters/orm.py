@@ -13,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
     text,
@@ -31,6 +32,13 @@ reservations = Table(
     "reservations",
     metadata,
     Column("order_id", Uuid, primary_key=True),
+    # The reservation's own id (admin tools, live status); one reservation per order.
+    Column(
+        "reservation_id",
+        Uuid,
+        nullable=False,
+        server_default=text("gen_random_uuid()"),
+    ),
     Column("state", Text, nullable=False),
     Column("lines", JSONB, nullable=False),
     Column("kinguin_order_id", Text, nullable=True, unique=True),
@@ -44,6 +52,8 @@ reservations = Table(
     Column("keys_count", Integer, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("reservation_id", name="uq_reservations_reservation_id"),
+    Index("ix_reservations_state", "state", "created_at"),
 )
 
 # Every webhook call, authenticated or not, as received (secret headers redacted).

@@ -13,8 +13,18 @@ from bitloot_kinguin_gateway.adapters.orm import reservations
 
 
 @dataclass(frozen=True)
+class ReservationFilter:
+    """What to list: every field given must match."""
+
+    state: str | None = None
+    order_id: UUID | None = None
+    reservation_id: UUID | None = None
+
+
+@dataclass(frozen=True)
 class Reservation:
     order_id: UUID
+    reservation_id: UUID
     state: str
     lines: list[dict[str, Any]]
     kinguin_order_id: str | None
@@ -56,6 +66,26 @@ class ReservationRepository:
     async def get(self, order_id: UUID, *, for_update: bool = False) -> Reservation | None:
         query = select(reservations).where(reservations.c.order_id == order_id)
         return await self._one(query.with_for_update() if for_update else query)
+
+    async def by_reservation_id(self, reservation_id: UUID) -> Reservation | None:
+        return await self._one(
+            select(reservations).where(reservations.c.reservation_id == reservation_id)
+        )
+
+    async def search(
+        self, matching: ReservationFilter, *, limit: int, offset: int
+    ) -> list[Reservation]:
+        """Reservations matching `matching`, newest first."""
+        query = select(reservations)
+        if matching.state is not None:
+            query = query.where(reservations.c.state == matching.state)
+        if matching.order_id is not None:
+            query = query.where(reservations.c.order_id == matching.order_id)
+        if matching.reservation_id is not None:
+            query = query.where(reservations.c.reservation_id == matching.reservation_id)
+        query = query.order_by(reservations.c.created_at.desc(), reservations.c.order_id)
+        rows = (await self._session.execute(query.limit(limit).offset(offset))).mappings()
+        return [Reservation(**dict(row)) for row in rows]
 
     async def find(self, kinguin_order_id: str | None, order_id: UUID | None) -> Reservation | None:
         """The reservation of a Kinguin order, by its id or by ours; locked for update."""

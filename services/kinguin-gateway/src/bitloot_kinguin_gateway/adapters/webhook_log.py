@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select, update
@@ -25,13 +26,42 @@ class Notification:
 
 @dataclass(frozen=True)
 class LoggedWebhook:
+    """A logged call as stored: its headers with secrets already redacted."""
+
+    id: int
     received_at: datetime
     event_name: str | None
+    kinguin_order_id: str | None
+    order_external_id: str | None
+    order_id: UUID | None
     status: str | None
+    updated_at: datetime | None
+    raw_body: bytes
+    headers: dict[str, str]
     authenticated: bool
     duplicate: bool
     applied: bool
     note: str | None
+
+    def notification(self) -> Notification:
+        """What the call said, as the edge read it."""
+        return Notification(
+            self.event_name,
+            self.kinguin_order_id,
+            self.order_external_id,
+            self.status,
+            self.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class WebhookFilter:
+    """What to list: every field given must match."""
+
+    order_id: UUID | None = None
+    event_name: str | None = None
+    authenticated: bool | None = None
+    duplicate: bool | None = None
 
 
 class WebhookLog:
@@ -45,6 +75,7 @@ class WebhookLog:
         raw_body: bytes,
         headers: Mapping[str, str],
         authenticated: bool,
+        note: str | None = None,
     ) -> tuple[int, bool]:
         """Log a call; its row id, and whether it repeats an authenticated one.
 
@@ -60,6 +91,7 @@ class WebhookLog:
             "raw_body": raw_body,
             "headers": dict(headers),
             "authenticated": authenticated,
+            "note": note,
         }
         first = await self._session.execute(
             pg_insert(webhook_log)
@@ -90,16 +122,29 @@ class WebhookLog:
             .where(webhook_log.c.order_id == order_id)
             .order_by(webhook_log.c.received_at, webhook_log.c.id)
         )
+        return await self._all(query)
+
+    async def get(self, row_id: int, *, for_update: bool = False) -> LoggedWebhook | None:
+        query = select(webhook_log).where(webhook_log.c.id == row_id)
+        found = await self._all(query.with_for_update() if for_update else query)
+        return found[0] if found else None
+
+    async def search(
+        self, matching: WebhookFilter, *, limit: int, offset: int
+    ) -> list[LoggedWebhook]:
+        """Logged calls matching `matching`, newest first."""
+        query = select(webhook_log)
+        for column, value in (
+            (webhook_log.c.order_id, matching.order_id),
+            (webhook_log.c.event_name, matching.event_name),
+            (webhook_log.c.authenticated, matching.authenticated),
+            (webhook_log.c.duplicate, matching.duplicate),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        query = query.order_by(webhook_log.c.id.desc()).limit(limit).offset(offset)
+        return await self._all(query)
+
+    async def _all(self, query: Any) -> list[LoggedWebhook]:
         rows = (await self._session.execute(query)).mappings().all()
-        return [
-            LoggedWebhook(
-                received_at=row["received_at"],
-                event_name=row["event_name"],
-                status=row["status"],
-                authenticated=row["authenticated"],
-                duplicate=row["duplicate"],
-                applied=row["applied"],
-                note=row["note"],
-            )
-            for row in rows
-        ]
+        return [LoggedWebhook(**dict(row)) for row in rows]

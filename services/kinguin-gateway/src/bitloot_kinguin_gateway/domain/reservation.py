@@ -2,16 +2,21 @@
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Final, cast, get_args
 
 from bitloot_contracts.events import KinguinOrderStatus
 
 KINGUIN_STATUSES: Final[frozenset[str]] = frozenset(get_args(KinguinOrderStatus))
+# A reservation is `placing` from before Kinguin is called until Kinguin answers.
+STATES: Final[frozenset[str]] = frozenset({"placing", "placed", "failed"})
 
 
 def as_kinguin_status(value: str | None) -> KinguinOrderStatus | None:
-    """`value` if it is a status the contracts know, else None."""
-    return cast(KinguinOrderStatus, value) if value in KINGUIN_STATUSES else None
+    """Kinguin's status as the contracts spell it (case and blanks aside), or None when
+    it is not a status the contracts know."""
+    normal = value.strip().lower() if value else None
+    return cast(KinguinOrderStatus, normal) if normal in KINGUIN_STATUSES else None
 
 
 def is_newer(incoming: datetime | None, known: datetime | None) -> bool:
@@ -35,3 +40,23 @@ def expected_key_count(lines: Iterable[Mapping[str, object]]) -> int:
             raise TypeError(f"Line quantity {qty!r} is not an int.")
         total += qty
     return total
+
+
+class PriceAboveMaximum(Exception):
+    """Kinguin's current price for a product is above what the order allows per key."""
+
+    code: Final = "price_above_maximum"
+
+    def __init__(self, product_id: str, price: Decimal, maximum: Decimal) -> None:
+        super().__init__(
+            f"Kinguin sells {product_id} at {price} per key, above the order's maximum of "
+            f"{maximum}; not buying at a loss."
+        )
+
+
+def check_price(product_id: str, price: Decimal, maximum: Decimal) -> Decimal:
+    """`price`, the one to offer Kinguin, if it is within `maximum`; else
+    `PriceAboveMaximum`. Equal is allowed: the ceiling is inclusive."""
+    if price > maximum:
+        raise PriceAboveMaximum(product_id, price, maximum)
+    return price

@@ -3,7 +3,8 @@
 from bitloot_contracts import topics
 from bitloot_contracts.events import KeysRequested, ReservationPoll, ReservationRequested
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
-from bitloot_kinguin_gateway.handlers.reservations import Poll, Reserve
+from bitloot_kinguin_gateway.handlers.polling import Poll
+from bitloot_kinguin_gateway.handlers.reservations import Reserve
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
 

@@ -1,4 +1,5 @@
-"""The gateway's internal API for the admin service (token-guarded by the runtime)."""
+"""The gateway's internal API for the admin service (token-guarded by the runtime):
+reservations, an order's timeline, and the live status of a reservation at Kinguin."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -9,14 +10,37 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
+from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
+from bitloot_kinguin_gateway.adapters.repository import (
+    Reservation,
+    ReservationFilter,
+    ReservationRepository,
+)
 from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, WebhookLog
+from bitloot_kinguin_gateway.domain.reservation import STATES
+from bitloot_kinguin_gateway.entrypoints.live_status import live
+from bitloot_kinguin_gateway.entrypoints.paging import (
+    choice_param,
+    page,
+    page_offset,
+    uuid_param,
+)
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.http import HttpError
+from bitloot_runtime.internal import page_limit
 
 
-def internal_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
-    """`GET /internal/reservations/{order_id}` and `GET /internal/orders/{order_id}/timeline`."""
+def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClient) -> list[Route]:
+    """``/internal/reservations`` (list, one), ``/internal/orders/{id}/timeline`` and
+    ``/internal/kinguin/status/{reservation_id}``."""
+
+    async def listing(request: Request) -> Response:
+        limit, offset = page_limit(request), page_offset(request)
+        async with unit_of_work() as uow:
+            found = await ReservationRepository(uow.session).search(
+                _reservation_filter(request), limit=limit, offset=offset
+            )
+        return JSONResponse(page([_reservation_json(r) for r in found], limit, offset))
 
     async def reservation(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
@@ -24,16 +48,7 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
             found = await ReservationRepository(uow.session).get(order_id)
         if found is None:
             raise HttpError(404, "reservation_not_found", f"No reservation for order {order_id}.")
-        return JSONResponse(
-            {
-                "order_id": str(found.order_id),
-                "kinguin_order_id": found.kinguin_order_id,
-                "state": found.state,
-                "kinguin_status": found.kinguin_status,
-                "created_at": found.created_at.isoformat(),
-                "updated_at": found.updated_at.isoformat(),
-            }
-        )
+        return JSONResponse(_reservation_json(found))
 
     async def timeline(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
@@ -44,10 +59,49 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
         items.sort(key=lambda item: str(item["at"]))
         return JSONResponse({"order_id": str(order_id), "items": items})
 
+    async def live_status(request: Request) -> Response:
+        reservation_id: UUID = request.path_params["reservation_id"]
+        async with unit_of_work() as uow:
+            found = await ReservationRepository(uow.session).by_reservation_id(reservation_id)
+        if found is None:
+            raise HttpError(404, "reservation_not_found", f"No reservation {reservation_id}.")
+        return JSONResponse(await live(kinguin, found))
+
     return [
+        Route("/internal/reservations", listing, methods=["GET"]),
         Route("/internal/reservations/{order_id:uuid}", reservation, methods=["GET"]),
         Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),
+        Route("/internal/kinguin/status/{reservation_id:uuid}", live_status, methods=["GET"]),
     ]
+
+
+def _reservation_filter(request: Request) -> ReservationFilter:
+    return ReservationFilter(
+        state=choice_param(request, "status", STATES),
+        order_id=uuid_param(request, "order_id"),
+        reservation_id=uuid_param(request, "reservation_id"),
+    )
+
+
+def _reservation_json(found: Reservation) -> dict[str, Any]:
+    return {
+        "reservation_id": str(found.reservation_id),
+        "order_id": str(found.order_id),
+        "kinguin_order_id": found.kinguin_order_id,
+        "state": found.state,
+        "kinguin_status": found.kinguin_status,
+        "kinguin_updated_at": _iso(found.kinguin_updated_at),
+        "lines": found.lines,
+        "failure_code": found.failure_code,
+        "failure_reason": found.failure_reason,
+        "keys_count": found.keys_count,
+        "created_at": found.created_at.isoformat(),
+        "updated_at": found.updated_at.isoformat(),
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
 
 
 def _item(at: datetime, kind: str, summary: str, data: dict[str, Any]) -> dict[str, Any]:

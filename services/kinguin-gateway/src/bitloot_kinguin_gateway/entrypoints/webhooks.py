@@ -5,9 +5,11 @@ news, turned into a `kinguin.webhook` event in the same transaction; fulfillment
 it asynchronously.
 """
 
+import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -18,6 +20,7 @@ from starlette.routing import Route
 
 from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
 from bitloot_kinguin_gateway.handlers import webhooks
+from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.http import HttpError, read_body, validation_fields
 from bitloot_runtime.logging import REDACTED
@@ -27,7 +30,6 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "x-kinguin-signature"
 EVENT_HEADER = "x-event-name"
-ORDER_STATUS = "order.status"
 _ALWAYS_REDACTED = frozenset({SIGNATURE_HEADER, "authorization", "cookie", "x-api-key"})
 
 AuthScheme = Literal["secret", "signature", "either"]
@@ -43,7 +45,7 @@ class WebhookAuth:
         self.secret_header = secret_header.lower()
 
     def verify(self, headers: Headers, raw_body: bytes) -> bool:
-        by_secret = matches_any(headers.get(self.secret_header), self.secrets)
+        by_secret = _secret_matches(headers.get(self.secret_header), self.secrets)
         signatures = [hmac_sha512_hex(secret, raw_body) for secret in self.secrets]
         by_signature = matches_any(headers.get(SIGNATURE_HEADER), signatures)
         if self.scheme == "secret":
@@ -56,6 +58,18 @@ class WebhookAuth:
         """The headers with every secret-bearing value replaced."""
         hidden = _ALWAYS_REDACTED | {self.secret_header}
         return {name: REDACTED if name in hidden else value for name, value in headers.items()}
+
+
+def _secret_matches(presented: str | None, secrets: tuple[str, ...]) -> bool:
+    """Like `matches_any` (constant time, every candidate compared) but case-sensitive:
+    a shared secret is not hex, and folding its case would weaken it."""
+    if not presented:
+        return False
+    given = presented.encode()
+    found = False
+    for secret in secrets:
+        found |= hmac.compare_digest(given, secret.encode())
+    return found
 
 
 class OrderStatusBody(BaseModel):
@@ -74,42 +88,51 @@ def webhook_routes(auth: WebhookAuth, unit_of_work: Callable[[], UnitOfWork]) ->
         raw = await read_body(request)
         event_name = request.headers.get(EVENT_HEADER)
         headers = auth.loggable(request.headers)
+        call = _Call(unit_of_work, event_name, raw, headers)
         if not auth.verify(request.headers, raw):
-            await _refuse(request, unit_of_work, event_name, raw, headers)
-        if event_name == ORDER_STATUS:
+            client = request.client.host if request.client else "?"
+            logger.warning(
+                "kinguin webhook refused: not authenticated",
+                extra={"event_name": event_name, "client": client},
+            )
+            await call.log(authenticated=False)
+            raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
+        if event_name != ORDER_STATUS:
+            # product.update and the like: nothing to act on, but kept for the record.
+            await call.log(authenticated=True)
+            return Response(status_code=204)
+        try:
             notification = _order_status(raw)
-            async with unit_of_work() as uow:
-                await webhooks.order_status(uow, notification, raw, headers)
-                await uow.commit()
-        else:
-            async with unit_of_work() as uow:
-                await WebhookLog(uow.session).record(
-                    Notification(event_name), raw_body=raw, headers=headers, authenticated=True
-                )
-                await uow.commit()
+        except HttpError:
+            await call.log(authenticated=True, note="invalid_body")
+            raise
+        async with unit_of_work() as uow:
+            await webhooks.order_status(uow, notification, raw, headers)
+            await uow.commit()
         return Response(status_code=204)
 
     return [Route("/kinguin/webhooks", receive, methods=["POST"])]
 
 
-async def _refuse(
-    request: Request,
-    unit_of_work: Callable[[], UnitOfWork],
-    event_name: str | None,
-    raw: bytes,
-    headers: Mapping[str, str],
-) -> None:
-    client = request.client.host if request.client else "?"
-    logger.warning(
-        "kinguin webhook refused: not authenticated",
-        extra={"event_name": event_name, "client": client},
-    )
-    async with unit_of_work() as uow:
-        await WebhookLog(uow.session).record(
-            Notification(event_name), raw_body=raw, headers=headers, authenticated=False
-        )
-        await uow.commit()
-    raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
+@dataclass(frozen=True)
+class _Call:
+    """A call to log as it is, without applying it."""
+
+    unit_of_work: Callable[[], UnitOfWork]
+    event_name: str | None
+    raw: bytes
+    headers: Mapping[str, str]
+
+    async def log(self, *, authenticated: bool, note: str | None = None) -> None:
+        async with self.unit_of_work() as uow:
+            await WebhookLog(uow.session).record(
+                Notification(self.event_name),
+                raw_body=self.raw,
+                headers=self.headers,
+                authenticated=authenticated,
+                note=note,
+            )
+            await uow.commit()
 
 
 def _order_status(raw: bytes) -> Notification:

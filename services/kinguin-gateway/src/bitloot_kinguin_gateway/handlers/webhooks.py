@@ -1,5 +1,6 @@
 """Applying an authenticated Kinguin `order.status` notification, in one transaction:
-log it, drop copies and stale news, record the status, tell fulfillment."""
+log it, drop copies and stale news, record the status, tell fulfillment. And replaying a
+logged one (an admin's repair, e.g. for news that came before its reservation)."""
 
 import logging
 from collections.abc import Mapping
@@ -7,22 +8,58 @@ from uuid import UUID
 
 from bitloot_contracts.events import KinguinWebhook
 from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
-from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
+from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, Notification, WebhookLog
 from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
+ORDER_STATUS = "order.status"
+
 
 async def order_status(
     uow: UnitOfWork, notification: Notification, raw_body: bytes, headers: Mapping[str, str]
 ) -> None:
     """Log the notification once and apply it if it is news about an order we placed."""
-    log = WebhookLog(uow.session)
-    row_id, duplicate = await log.record(
+    row_id, duplicate = await WebhookLog(uow.session).record(
         notification, raw_body=raw_body, headers=headers, authenticated=True
     )
+    await _settle(uow, row_id, notification, duplicate=duplicate)
+
+
+class NotReplayable(Exception):
+    """A logged call that a replay must not apply; `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+async def replay(uow: UnitOfWork, row_id: int) -> LoggedWebhook | None:
+    """Apply logged call `row_id` again if it is news now; the row as settled, or None
+    when there is no such row. Only authenticated, readable `order.status` calls replay:
+    a replay must never let in what the edge refused."""
+    log = WebhookLog(uow.session)
+    logged = await log.get(row_id, for_update=True)
+    if logged is None:
+        return None
+    if not logged.authenticated:
+        raise NotReplayable("not_authenticated", f"Webhook {row_id} was not authenticated.")
+    if logged.event_name != ORDER_STATUS or logged.updated_at is None:
+        raise NotReplayable("not_an_order_status", f"Webhook {row_id} is no order status.")
+    if logged.applied:
+        raise NotReplayable("already_applied", f"Webhook {row_id} was applied already.")
+    # Not a duplicate of itself: whether it is news is decided by updatedAt alone.
+    await _settle(uow, row_id, logged.notification(), duplicate=False)
+    logger.info("kinguin webhook replayed", extra={"webhook_id": row_id})
+    return await log.get(row_id)
+
+
+async def _settle(
+    uow: UnitOfWork, row_id: int, notification: Notification, *, duplicate: bool
+) -> None:
+    log = WebhookLog(uow.session)
     reservation = await ReservationRepository(uow.session).find(
         notification.kinguin_order_id, _uuid(notification.order_external_id)
     )

@@ -1,0 +1,173 @@
+"""Exactly one purchase across a crash: the gateway, a real process, is killed (SIGKILL)
+after it committed `placing` and Kinguin recorded the order, before Kinguin's answer
+arrived; restarted, it finds the order by our order id instead of buying again."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import aio_pika
+import httpx
+import pytest
+from aio_pika.abc import AbstractIncomingMessage
+from kinguin_gateway_support import API_KEY, INTERNAL_TOKEN, WEBHOOK_SECRET, published, request
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bitloot_contracts.events import Event
+from bitloot_kinguin_gateway.adapters.orm import reservations
+from bitloot_runtime.sealing import generate_key_pair
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
+from bitloot_runtime.topology import Topology
+from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
+from bitloot_sandbox_kinguin.server import running_app
+from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.net import free_port
+from bitloot_testing.rabbitmq import BusNamespace
+
+# Long enough to kill the gateway while it waits, shorter than its 15 s call timeout.
+HOLD_SECONDS = 10
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class GatewayProcess:
+    process: subprocess.Popen[bytes]
+    port: str
+
+    async def ready(self) -> None:
+        """Wait, without blocking the loop the sandbox runs in, until it is ready."""
+        url = f"http://127.0.0.1:{self.port}/readyz"
+
+        async def answers() -> bool:
+            assert self.process.poll() is None, "the gateway exited early"
+            try:
+                async with httpx.AsyncClient() as http:
+                    return (await http.get(url, timeout=2)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert await eventually(answers, timeout=START_TIMEOUT)
+
+
+def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KINGUIN_GATEWAY_DATABASE_URL": database_url,
+        "KINGUIN_GATEWAY_AMQP_URL": bus.amqp_url,
+        "KINGUIN_GATEWAY_BUS_PREFIX": bus.prefix,
+        "KINGUIN_GATEWAY_HTTP_PORT": str(free_port()),
+        "KINGUIN_GATEWAY_INTERNAL_TOKEN": INTERNAL_TOKEN,
+        "KINGUIN_GATEWAY_KINGUIN_API_URL": kinguin_url,
+        "KINGUIN_GATEWAY_KINGUIN_API_KEY": API_KEY,
+        "KINGUIN_GATEWAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY": generate_key_pair()[1],
+    }
+
+
+@asynccontextmanager
+async def gateway_processes(
+    database_url: str, bus: BusNamespace, kinguin_url: str, logs: Path
+) -> AsyncIterator[Callable[[], GatewayProcess]]:
+    """Starts gateway processes on demand; stops those still running at the end."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> GatewayProcess:
+        env = environment(database_url, bus, kinguin_url)
+        log = (logs / f"gateway-{len(started)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bitloot_kinguin_gateway"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        return GatewayProcess(process, env["KINGUIN_GATEWAY_HTTP_PORT"])
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(process.wait, 30)
+        for name in Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS):
+            bus.track_queue(name)
+            bus.track_exchange(name)
+
+
+async def publish(bus: BusNamespace, event: Event) -> None:
+    """Publish as fulfillment's outbox relay would: persistent, id and order attached."""
+    connection = await aio_pika.connect(bus.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(Topology(bus.prefix).exchange.name)
+        message = aio_pika.Message(
+            event.model_dump_json().encode(),
+            message_id=str(event.event_id),
+            correlation_id=str(event.order_id),
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type="application/json",
+        )
+        await exchange.publish(message, routing_key=event.topic, mandatory=True)
+
+
+async def state_of(database_url: str, order_id: UUID) -> str | None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            query = select(reservations.c.state).where(reservations.c.order_id == order_id)
+            return await connection.scalar(query)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.slow
+async def test_a_gateway_killed_while_kinguin_answers_buys_once_and_announces_once(
+    database_url: str, bus_prefix: BusNamespace, tmp_path: Path
+) -> None:
+    order_id = uuid4()
+    config = KinguinSandboxConfig(api_key=API_KEY, port=0, webhook_delay=0.05)
+    seen: list[AbstractIncomingMessage] = []
+    async with (
+        running_app(config) as (kinguin_url, app),
+        gateway_processes(database_url, bus_prefix, kinguin_url, tmp_path) as start,
+        spy_on(
+            bus_prefix.amqp_url, bus_prefix.prefix, Topology(bus_prefix.prefix).exchange.name
+        ) as spy,
+    ):
+        sandbox = app.state.sandbox
+        sandbox.faults.update({"hold_order_answer_seconds": HOLD_SECONDS})
+        first = start()
+        await first.ready()
+
+        async def ordered() -> bool:
+            return "POST /v2/order" in sandbox.calls
+
+        await publish(bus_prefix, request(order_id))
+        assert await eventually(ordered, timeout=30)
+        first.process.kill()
+        await asyncio.to_thread(first.process.wait, 30)
+        assert first.process.returncode == -signal.SIGKILL
+        # Killed between the two: `placing` committed, Kinguin's answer never received.
+        assert await state_of(database_url, order_id) == "placing"
+
+        await start().ready()
+        [created] = await published(spy, "reservation.created", 1, seen)
+        assert await state_of(database_url, order_id) == "placed"
+        async with httpx.AsyncClient(base_url=kinguin_url) as http:
+            ledger = (await http.get("/sandbox/ledger")).json()
+    mine = [order for order in ledger if order["orderExternalId"] == str(order_id)]
+    assert len(mine) == 1
+    assert mine[0]["duplicate_attempts"] == 0
+    assert json.loads(created.body)["kinguin_order_id"] == mine[0]["orderId"]
+    assert sandbox.calls.count("POST /v2/order") == 1
+    assert [m.routing_key for m in seen].count("reservation.created") == 1
