@@ -1,7 +1,12 @@
 import hashlib
 import hmac
 
-from bitloot_runtime.signatures import hmac_sha512_hex, matches_any, secrets_in_rotation
+from bitloot_runtime.signatures import (
+    hmac_sha512_hex,
+    matches_any,
+    matches_any_hex,
+    secrets_in_rotation,
+)
 
 
 def test_hmac_sha512_hex_is_the_standard_digest() -> None:
@@ -10,11 +15,18 @@ def test_hmac_sha512_hex_is_the_standard_digest() -> None:
     assert len(expected) == 128
 
 
-def test_a_presented_value_matches_any_candidate_ignoring_case_and_spaces() -> None:
-    assert matches_any(" ABCDEF ", ["123456", "abcdef"])
-    assert not matches_any("abcdee", ["abcdef"])
-    assert not matches_any(None, ["abcdef"])
+def test_a_secret_matches_only_exactly_with_its_case() -> None:
+    assert matches_any(" Tok3n-Secret ", ["other", "Tok3n-Secret"])
+    assert not matches_any("tok3n-secret", ["Tok3n-Secret"])
+    assert not matches_any("Tok3n-Secre", ["Tok3n-Secret"])
+    assert not matches_any(None, ["Tok3n-Secret"])
     assert not matches_any("", [""])
+
+
+def test_a_hex_digest_matches_in_either_case() -> None:
+    assert matches_any_hex(" ABCDEF ", ["123456", "abcdef"])
+    assert not matches_any_hex("abcdee", ["abcdef"])
+    assert not matches_any_hex(None, ["abcdef"])
 
 
 def test_the_previous_secret_counts_only_while_it_is_set() -> None:

@@ -12,17 +12,28 @@ def hmac_sha512_hex(secret: str, message: bytes) -> str:
 
 
 def matches_any(presented: str | None, expected: Iterable[str]) -> bool:
-    """Whether `presented` equals one of `expected`, compared in constant time.
+    """Whether `presented` equals one of `expected` exactly, compared in constant time:
+    for shared secrets and tokens, whose case is part of their strength.
 
     Every candidate is compared (no early return), so the time taken does not reveal
     which secret matched or how much of a guess was right.
     """
     if not presented:
         return False
-    given = presented.strip().lower().encode()
+    return _any_equal(presented.strip().encode(), (c.encode() for c in expected))
+
+
+def matches_any_hex(presented: str | None, expected: Iterable[str]) -> bool:
+    """Like `matches_any` for hex digests, which providers send in either case."""
+    if not presented:
+        return False
+    return _any_equal(presented.strip().lower().encode(), (c.lower().encode() for c in expected))
+
+
+def _any_equal(given: bytes, candidates: Iterable[bytes]) -> bool:
     found = False
-    for candidate in expected:
-        found |= hmac.compare_digest(given, candidate.lower().encode())
+    for candidate in candidates:
+        found |= hmac.compare_digest(given, candidate)
     return found
 
 

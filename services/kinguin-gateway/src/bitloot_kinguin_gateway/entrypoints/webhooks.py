@@ -5,7 +5,6 @@ news, turned into a `kinguin.webhook` event in the same transaction; fulfillment
 it asynchronously.
 """
 
-import hmac
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.http import HttpError, read_body, validation_fields
 from bitloot_runtime.logging import REDACTED
-from bitloot_runtime.signatures import hmac_sha512_hex, matches_any
+from bitloot_runtime.signatures import hmac_sha512_hex, matches_any, matches_any_hex
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +44,9 @@ class WebhookAuth:
         self.secret_header = secret_header.lower()
 
     def verify(self, headers: Headers, raw_body: bytes) -> bool:
-        by_secret = _secret_matches(headers.get(self.secret_header), self.secrets)
+        by_secret = matches_any(headers.get(self.secret_header), self.secrets)
         signatures = [hmac_sha512_hex(secret, raw_body) for secret in self.secrets]
-        by_signature = matches_any(headers.get(SIGNATURE_HEADER), signatures)
+        by_signature = matches_any_hex(headers.get(SIGNATURE_HEADER), signatures)
         if self.scheme == "secret":
             return by_secret
         if self.scheme == "signature":
@@ -58,18 +57,6 @@ class WebhookAuth:
         """The headers with every secret-bearing value replaced."""
         hidden = _ALWAYS_REDACTED | {self.secret_header}
         return {name: REDACTED if name in hidden else value for name, value in headers.items()}
-
-
-def _secret_matches(presented: str | None, secrets: tuple[str, ...]) -> bool:
-    """Like `matches_any` (constant time, every candidate compared) but case-sensitive:
-    a shared secret is not hex, and folding its case would weaken it."""
-    if not presented:
-        return False
-    given = presented.encode()
-    found = False
-    for secret in secrets:
-        found |= hmac.compare_digest(given, secret.encode())
-    return found
 
 
 class OrderStatusBody(BaseModel):
