@@ -51,14 +51,13 @@ def _ttl(request: Request) -> int:
 
 
 def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        name: value.isoformat()
-        if isinstance(value, datetime)
-        else value
-        if not isinstance(value, UUID)
-        else str(value)
-        for name, value in row.items()
-    }
+    return {name: _json_value(value) for name, value in row.items()}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, UUID) else value
 
 
 def _listing(
@@ -72,7 +71,12 @@ def _listing(
     return endpoint
 
 
+PREFIX = "/internal/orders/{order_id}"
+
+
 def internal_routes(engine: AsyncEngine, links: Links, presign: PresignObject) -> list[BaseRoute]:
+    """The read-only views, then the admin actions."""
+
     async def delivery(request: Request) -> Response:
         order_id = order_id_of(request)
         summary = await delivery_summary(engine, order_id)
@@ -88,6 +92,16 @@ def internal_routes(engine: AsyncEngine, links: Links, presign: PresignObject) -
         ]
         return JSONResponse({"order_id": str(order_id), "items": items})
 
+    return [
+        Route("/internal/deliveries/{order_id}", delivery, methods=["GET"]),
+        Route(f"{PREFIX}/timeline", order_timeline, methods=["GET"]),
+        Route(f"{PREFIX}/audit", _listing(engine, key_audit, "items"), methods=["GET"]),
+        Route(f"{PREFIX}/emails", _listing(engine, email_log, "emails"), methods=["GET"]),
+        *_admin_actions(links, presign),
+    ]
+
+
+def _admin_actions(links: Links, presign: PresignObject) -> list[BaseRoute]:
     async def issue_link(request: Request) -> Response:
         order_id = order_id_of(request)
         try:
@@ -113,13 +127,8 @@ def internal_routes(engine: AsyncEngine, links: Links, presign: PresignObject) -
         body = {"url": presigned.url, "expires_at": presigned.expires_at.isoformat()}
         return JSONResponse(body, headers=NO_STORE)
 
-    prefix = "/internal/orders/{order_id}"
     return [
-        Route("/internal/deliveries/{order_id}", delivery, methods=["GET"]),
-        Route(f"{prefix}/timeline", order_timeline, methods=["GET"]),
-        Route(f"{prefix}/audit", _listing(engine, key_audit, "items"), methods=["GET"]),
-        Route(f"{prefix}/emails", _listing(engine, email_log, "emails"), methods=["GET"]),
-        Route(f"{prefix}/emails", resend, methods=["POST"]),
-        Route(f"{prefix}/link", issue_link, methods=["POST"]),
-        Route(f"{prefix}/object-url", object_url, methods=["GET"]),
+        Route(f"{PREFIX}/emails", resend, methods=["POST"]),
+        Route(f"{PREFIX}/link", issue_link, methods=["POST"]),
+        Route(f"{PREFIX}/object-url", object_url, methods=["GET"]),
     ]
