@@ -98,3 +98,20 @@ async def test_the_rewrap_command_rotates_beside_the_running_service(
     assert lines[-1] == "done: 2 data keys now under KEK 'k2'"
     assert await kek_ids(delivery) == {"k2"}
     assert base64.b64encode(keks.keys["k2"]).decode() not in stdout.decode() + stderr.decode()
+
+
+async def test_two_rewrap_runs_at_once_rewrap_each_data_key_once(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    await deliver(delivery, smtp_inbox, 4)
+    keks = rotated(delivery)
+    runs = [
+        Rewrap(unit_of_work=delivery.runtime.unit_of_work, keks=keks, batch_size=1)()
+        for _ in range(2)
+    ]
+    reports = await asyncio.gather(*runs)
+    assert sum(report.rewrapped for report in reports) == 4
+    assert await kek_ids(delivery) == {"k2"}
+    async with delivery.runtime.engine.connect() as connection:
+        audit = (await connection.execute(select(key_events.c.order_id))).scalars().all()
+    assert len(audit) == len(set(audit)) == 4

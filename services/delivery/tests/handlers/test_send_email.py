@@ -188,3 +188,25 @@ async def test_a_resend_is_a_second_email_but_not_a_second_delivery(
     subjects = [received.message["Subject"] for received in smtp_inbox.messages]
     assert subjects == ["Your BitLoot keys are ready", "A new link to your BitLoot keys"]
     assert await outbox_topics(engine) == ["delivery.completed"]
+
+
+async def test_two_senders_side_by_side_send_each_email_once(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    orders = {await stored_delivery(engine) for _ in range(6)}
+    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
+    first, second = sender(engine, mailer), sender(engine, mailer)
+
+    async def drain(emailer: EmailSender) -> int:
+        sent = 0
+        while await emailer.send_next():
+            sent += 1
+        return sent
+
+    counts = await asyncio.gather(drain(first), drain(second))
+    assert sum(counts) == 6
+    assert len(smtp_inbox.messages) == 6
+    async with engine.connect() as connection:
+        bodies = (await connection.execute(select(outbox.c.body))).scalars().all()
+    assert {UUID(json.loads(body)["order_id"]) for body in bodies} == orders
+    assert len(bodies) == 6
