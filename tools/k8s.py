@@ -60,9 +60,13 @@ CONFIG: dict[str, dict[str, str]] = {
         "DELIVERY_URL": "http://delivery",
     },
 }
-# Not secret, but provisioned with a secret: the public half of delivery's HPKE key pair,
+# Not secret, but provisioned with a secret: public halves of key pairs (HPKE, order tokens)
 # and the id half of the S3 credentials.
-IN_SECRET = {"KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY", "DELIVERY_S3_ACCESS_KEY_ID"}
+IN_SECRET = {
+    "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY",
+    "DELIVERY_S3_ACCESS_KEY_ID",
+    "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS",
+}
 # Public paths per host and service, for the Ingress; /internal/* is never routed from
 # outside. Delivery has a host of its own: its `/orders/{id}/link` and payments'
 # `/orders/{id}` could not share one by path prefix.

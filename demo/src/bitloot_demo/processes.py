@@ -16,6 +16,7 @@ from bitloot_runtime import sealing, tokens
 
 HPKE_KEY_ID = "d1"
 KEK_ID = "k1"
+ORDER_TOKEN_KEY_ID = "o1"  # noqa: S105 - a key id, not a key
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Secrets:
     kinguin_api_key: str
     kinguin_webhook_secret: str
     order_token_private_key: str
+    order_token_public_key: str
     hpke_private_key: str
     hpke_public_key: str
     kek: str
@@ -39,7 +41,7 @@ class Secrets:
     @classmethod
     def generate(cls) -> "Secrets":
         hpke_private, hpke_public = sealing.generate_key_pair()
-        order_private, _ = tokens.generate_key_pair()
+        order_private, order_public = tokens.generate_key_pair()
         text = secrets.token_urlsafe
         return cls(
             internal_token=text(32),
@@ -48,6 +50,7 @@ class Secrets:
             kinguin_api_key=text(24),
             kinguin_webhook_secret=text(32),
             order_token_private_key=order_private,
+            order_token_public_key=order_public,
             hpke_private_key=hpke_private,
             hpke_public_key=hpke_public,
             kek=base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -56,6 +59,11 @@ class Secrets:
             admin_session_secret=text(32),
             admin_password=text(12),
         )
+
+    @property
+    def order_token_public_keys(self) -> str:
+        """The verifiers' setting: ``kid:base64`` of the order-token public key."""
+        return f"{ORDER_TOKEN_KEY_ID}:{self.order_token_public_key}"
 
     @classmethod
     def load_or_create(cls, path: Path) -> "Secrets":
@@ -131,6 +139,7 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "PAYMENTS_NOWPAYMENTS_IPN_SECRET": keys.nowpayments_ipn_secret,
             "PAYMENTS_PUBLIC_URL": machine.url("payments"),
             "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
+            "PAYMENTS_ORDER_TOKEN_KEY_ID": ORDER_TOKEN_KEY_ID,
         },
         "kinguin-gateway": {
             "KINGUIN_GATEWAY_KINGUIN_API_URL": machine.url("kinguin-sandbox"),
@@ -155,6 +164,7 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "DELIVERY_MAIL_FROM": "keys@bitloot.localhost",
             "DELIVERY_PUBLIC_URL": machine.url("delivery"),
             "DELIVERY_LINK_SECRET": keys.link_secret,
+            "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
         },
         "admin": {
             "ADMIN_SESSION_SECRET": keys.admin_session_secret,

@@ -102,7 +102,7 @@ async def running_stack(
         webhook_delay=0.05,
     )
     private_hpke, public_hpke = sealing.generate_key_pair()
-    private_token_key, _ = tokens.generate_key_pair()
+    private_token_key, public_token_key = tokens.generate_key_pair()
     common: dict[str, Any] = {
         "amqp_url": amqp_url or IN_MEMORY_AMQP,
         "internal_token": internal_token,
@@ -147,6 +147,7 @@ async def running_stack(
                 "mail_from": "keys@bitloot.test",
                 "public_url": urls["delivery"],
                 "link_secret": _secret(),
+                "order_token_public_keys": f"k1:{public_token_key}",
             },
             "admin": {
                 "session_secret": _secret(),

@@ -6,9 +6,11 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from bitloot_contracts.events import Event, KeysDelivered
@@ -16,6 +18,7 @@ from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tokens import OrderTokenSigner, generate_key_pair, load_private_key
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
@@ -25,6 +28,8 @@ LINK_SECRET = "delivery-test-link-secret-of-32-characters!"
 PUBLIC_URL = "http://delivery.test"
 TEXT_KEY = "ZXQ7R-PLAIN-TEXT-KEY-4K9M2"
 IMAGE_BYTES = b"\x89PNG\r\n\x1a\nnot-really-a-png-but-bytes"
+_ORDER_TOKEN_PRIVATE, ORDER_TOKEN_PUBLIC = generate_key_pair()
+ORDER_TOKENS = OrderTokenSigner("p1", load_private_key(_ORDER_TOKEN_PRIVATE), timedelta(hours=1))
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ def settings_for(
         "mail_from": "keys@bitloot.test",
         "public_url": PUBLIC_URL,
         "link_secret": LINK_SECRET,
+        "order_token_public_keys": f"p1:{ORDER_TOKEN_PUBLIC}",
         **overrides,
     }
     return load_settings(Settings, **values)
@@ -118,3 +124,20 @@ def email_text(message: EmailMessage) -> str:
         if isinstance(part, EmailMessage) and part.get_content_maintype() == "text":
             parts.append(part.get_content())
     return "\n".join(parts)
+
+
+def environment(settings: Settings, **changes: object) -> dict[str, str]:
+    """`settings` (with `changes`) as the DELIVERY_* variables a child process reads."""
+    values = {**settings.model_dump(), **changes}
+    env: dict[str, str] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, tuple):
+            value = ",".join(str(item) for item in value)
+        env[f"DELIVERY_{name.upper()}"] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    return env

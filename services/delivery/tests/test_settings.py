@@ -39,6 +39,8 @@ def test_well_formed_keys_are_available_parsed() -> None:
     assert settings.key_encryption_keys().current_id == "k1"
     assert settings.s3_region == "auto"
     assert settings.link_ttl_minutes == 15
+    assert settings.retention_days == 180
+    assert settings.order_token_public_keys is None
 
 
 @pytest.mark.parametrize(
@@ -49,6 +51,9 @@ def test_well_formed_keys_are_available_parsed() -> None:
         ({"hpke_private_keys": "d1:short"}, "DELIVERY_HPKE_PRIVATE_KEYS", "'d1'"),
         ({"hpke_private_keys": "nokeyid"}, "DELIVERY_HPKE_PRIVATE_KEYS", "kid:base64"),
         ({"link_secret": "too-short"}, "DELIVERY_LINK_SECRET", "32"),
+        ({"order_token_public_keys": "nokeyid"}, "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS", "kid:base64"),
+        ({"retention_days": 0.5}, "DELIVERY_RETENTION_DAYS", "greater than or equal to 1"),
+        ({"email_lease_seconds": 5}, "DELIVERY_EMAIL_LEASE_SECONDS", "60"),
     ],
 )
 def test_a_malformed_secret_is_refused_naming_its_variable(

@@ -2,7 +2,9 @@
 
 The S3 client is opened at start-up by the "object-store" background loop (creating the
 bucket if configured) and closed when the runtime stops; SMTP needs nothing open between
-messages. Every secret is registered for redaction before anything can log it.
+messages; the "mailer" loop LISTENs for queued emails; the "retention" loop deletes keys
+past their retention period. Every secret is registered for redaction before anything
+can log it.
 """
 
 from datetime import timedelta
@@ -16,18 +18,26 @@ from bitloot_delivery.adapters.mailer import SmtpMailer
 from bitloot_delivery.adapters.object_store import S3ObjectStore
 from bitloot_delivery.adapters.orm import metadata
 from bitloot_delivery.domain.links import RevealLinks
+from bitloot_delivery.domain.rate_limits import Limit
+from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_delivery.entrypoints.bus import subscribe
 from bitloot_delivery.entrypoints.internal import internal_routes
 from bitloot_delivery.entrypoints.pages import page_routes
+from bitloot_delivery.entrypoints.public import public_routes
+from bitloot_delivery.handlers.links import FreshLinkLimits, Links
+from bitloot_delivery.handlers.object_url import PresignObject
+from bitloot_delivery.handlers.retention import RetentionSweep
 from bitloot_delivery.handlers.reveal import RevealKeys
 from bitloot_delivery.handlers.send_email import EmailSender
 from bitloot_delivery.handlers.store_keys import StoreKeys
 from bitloot_delivery.migrations import VERSIONS
 from bitloot_delivery.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
+from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tokens import OrderTokenVerifier, parse_public_keys
 
 
 def build(
@@ -46,15 +56,51 @@ def build(
     )
     store = object_store(settings)
     keks = settings.key_encryption_keys()
-    links = RevealLinks(
-        settings.link_secret.get_secret_value(), timedelta(minutes=settings.link_ttl_minutes)
-    )
+    links = reveal_links(settings)
     subscribe(runtime, StoreKeys(store=store, private_keys=settings.private_keys(), keks=keks))
     runtime.add_background("object-store", store.hold_open)
-    runtime.add_background("mailer", email_sender(settings, runtime, links).run)
-    reveal = RevealKeys(unit_of_work=runtime.unit_of_work, store=store, links=links, keks=keks)
-    routes = [*page_routes(reveal), *internal_routes(runtime.engine)]
+    sender = email_sender(settings, runtime, links)
+    dsn = asyncpg_dsn(settings.database_url)
+    runtime.add_background("mailer", lambda: sender.run(dsn, settings.email_poll_seconds))
+    sweep = retention_sweep(settings, runtime, store)
+    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
+    uow = runtime.unit_of_work
+    reveal = RevealKeys(unit_of_work=uow, store=store, links=links, keks=keks)
+    issuer = Links(
+        unit_of_work=uow, links=links, public_url=settings.public_url, limits=limits(settings)
+    )
+    routes = [
+        *page_routes(reveal, issuer),
+        *public_routes(issuer, order_token_verifier(settings)),
+        *internal_routes(runtime.engine, issuer, PresignObject(unit_of_work=uow, store=store)),
+    ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+
+
+def reveal_links(settings: Settings) -> RevealLinks:
+    ttl = timedelta(minutes=settings.link_ttl_minutes)
+    return RevealLinks(settings.link_secret.get_secret_value(), ttl)
+
+
+def limits(settings: Settings) -> FreshLinkLimits:
+    hour = timedelta(hours=1)
+    return FreshLinkLimits(
+        per_ip=Limit("fresh_link_ip", settings.fresh_links_per_ip_per_hour, hour),
+        per_order=Limit("fresh_link_order", settings.fresh_links_per_order_per_hour, hour),
+    )
+
+
+def order_token_verifier(settings: Settings) -> OrderTokenVerifier | None:
+    if settings.order_token_public_keys is None:
+        return None
+    return OrderTokenVerifier(parse_public_keys(settings.order_token_public_keys))
+
+
+def retention_sweep(
+    settings: Settings, runtime: ServiceRuntime, store: S3ObjectStore
+) -> RetentionSweep:
+    policy = RetentionPolicy(timedelta(days=settings.retention_days))
+    return RetentionSweep(unit_of_work=runtime.unit_of_work, store=store, policy=policy)
 
 
 def register_secrets(settings: Settings) -> None:
@@ -100,4 +146,5 @@ def email_sender(settings: Settings, runtime: ServiceRuntime, links: RevealLinks
         links=links,
         public_url=settings.public_url,
         mail_from=settings.mail_from,
+        lease=timedelta(seconds=settings.email_lease_seconds),
     )

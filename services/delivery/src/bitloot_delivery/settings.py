@@ -14,6 +14,7 @@ from pydantic_settings import SettingsConfigDict
 from bitloot_delivery.domain.vault import KeyEncryptionKeys, VaultError
 from bitloot_runtime.sealing import load_private_key
 from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.tokens import parse_public_keys
 
 
 class Settings(EdgeSettings):
@@ -52,14 +53,45 @@ class Settings(EdgeSettings):
     link_secret: SecretStr = Field(
         min_length=32, description="HS256 secret of reveal links; at least 32 characters."
     )
-    link_ttl_minutes: float = Field(
-        default=15.0, gt=0, description="Minutes a reveal link stays valid."
+    link_ttl_minutes: float = Field(default=15.0, gt=0, description="Life of a reveal link.")
+    order_token_public_keys: str | None = Field(
+        default=None,
+        description="Ed25519 public keys of payments' order tokens, as kid:base64[,…]; "
+        "POST /orders/{id}/link answers 503 until they are set.",
+    )
+    fresh_links_per_ip_per_hour: int = Field(
+        default=10, ge=1, description="Fresh-link requests allowed per client IP per hour."
+    )
+    fresh_links_per_order_per_hour: int = Field(
+        default=3, ge=1, description="Fresh-link emails allowed per order per hour."
+    )
+    retention_days: float = Field(
+        default=180.0, ge=1, description="Keys are deleted this long after they were stored."
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds between retention sweeps."
+    )
+    email_poll_seconds: float = Field(
+        default=5.0, gt=0, description="Fallback poll of the email sender (NOTIFY wakes it)."
+    )
+    email_lease_seconds: float = Field(
+        default=600.0,
+        ge=60,
+        description="An email attempt still under way after this long is declared "
+        "unconfirmed (its sender died) and never resent automatically.",
     )
 
     @field_validator("hpke_private_keys")
     @classmethod
     def _parse_hpke_keys(cls, value: SecretStr) -> SecretStr:
         parse_private_keys(value.get_secret_value())
+        return value
+
+    @field_validator("order_token_public_keys")
+    @classmethod
+    def _parse_order_token_keys(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_public_keys(value)
         return value
 
     @field_validator("keks")

@@ -1,12 +1,20 @@
 from datetime import timedelta
 from email.message import EmailMessage
 
-from bitloot_delivery.domain.emails import compose, retry_delay
+from bitloot_delivery.domain.emails import EmailKind, compose, new_message_id, retry_delay
 
 
 def test_the_email_carries_the_link_as_text_and_html() -> None:
     link = "https://keys.bitloot.io/keys/a.b.c?x=1&y=2"
-    message = compose(sender="keys@bitloot.io", to="a@example.com", link=link, ttl_minutes=15)
+    message_id = new_message_id("keys@bitloot.io")
+    message = compose(
+        sender="keys@bitloot.io",
+        to="a@example.com",
+        link=link,
+        ttl_minutes=15,
+        kind=EmailKind.DELIVERY,
+        message_id=message_id,
+    )
     text = message.get_body(preferencelist=("plain",))
     markup = message.get_body(preferencelist=("html",))
     assert isinstance(text, EmailMessage)
@@ -15,6 +23,23 @@ def test_the_email_carries_the_link_as_text_and_html() -> None:
     assert "15 minutes" in text.get_content()
     assert 'href="https://keys.bitloot.io/keys/a.b.c?x=1&amp;y=2"' in markup.get_content()
     assert message["To"] == "a@example.com"
+    assert message["Message-ID"] == message_id
+    assert message["Subject"] == "Your BitLoot keys are ready"
+
+
+def test_a_fresh_link_email_says_so_and_message_ids_are_unique_in_our_domain() -> None:
+    first, second = new_message_id("keys@bitloot.io"), new_message_id("keys@bitloot.io")
+    assert first != second
+    assert first.endswith("@bitloot.io>")
+    message = compose(
+        sender="keys@bitloot.io",
+        to="a@example.com",
+        link="https://keys.bitloot.io/keys/t",
+        ttl_minutes=15,
+        kind=EmailKind.FRESH_LINK,
+        message_id=first,
+    )
+    assert message["Subject"] == "A new link to your BitLoot keys"
 
 
 def test_retries_back_off_to_a_ceiling() -> None:

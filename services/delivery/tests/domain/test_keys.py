@@ -21,6 +21,22 @@ def test_keys_are_parsed_in_order_and_images_are_recognised() -> None:
 
 
 @pytest.mark.parametrize(
+    ("declared", "shown_as", "is_image"),
+    [
+        ("image/JPG", "image/jpeg", True),
+        ("Image/PNG", "image/png", True),
+        ("image/svg+xml", "image/svg+xml", False),
+    ],
+)
+def test_image_types_are_normalised_and_svg_is_never_an_image(
+    declared: str, shown_as: str, is_image: bool
+) -> None:
+    document = {"keys": [{"type": declared, "value": "aGVsbG8=", "product_id": "p"}]}
+    [key] = parse_keys(json.dumps(document).encode())
+    assert (key.type, key.is_image) == (shown_as, is_image)
+
+
+@pytest.mark.parametrize(
     ("payload", "message"),
     [
         (b"\xff", "not a JSON document"),

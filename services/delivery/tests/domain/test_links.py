@@ -17,6 +17,16 @@ def test_a_link_opens_its_order_only_until_it_expires() -> None:
     with pytest.raises(LinkRefused) as refused:
         LINKS.verify(stale)
     assert refused.value.problem is LinkProblem.EXPIRED
+    assert refused.value.order_id == order_id
+
+
+def test_an_expired_link_with_a_bad_signature_names_no_order() -> None:
+    other = RevealLinks("another-secret-of-at-least-32-characters", timedelta(minutes=5))
+    forged = other.issue(uuid4(), now=datetime.now(UTC) - timedelta(hours=1))
+    with pytest.raises(LinkRefused) as refused:
+        LINKS.verify(forged)
+    assert refused.value.problem is LinkProblem.INVALID
+    assert refused.value.order_id is None
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
 """Delivery's internal API: what the admin sees of an order's delivery, and its timeline."""
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
+import pytest
 from delivery_support import INTERNAL_TOKEN, TEXT_KEY, Running, keys_delivered, link_path, publish
 
 from bitloot_testing.smtp import SmtpServer
@@ -59,3 +60,80 @@ async def test_the_internal_api_needs_the_service_token(delivery: Running) -> No
     async with client(delivery, token="not-the-internal-token") as http:
         response = await http.get(f"/internal/deliveries/{uuid4()}")
     assert response.status_code == 401
+
+
+async def delivered(delivery: Running, smtp_inbox: SmtpServer) -> UUID:
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    await smtp_inbox.wait_for(1)
+    return event.order_id
+
+
+async def test_an_admin_link_and_a_resend_are_audited_and_the_email_log_shows_both(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await delivered(delivery, smtp_inbox)
+    actor = {"x-bitloot-actor": "alice"}
+    async with client(delivery) as http:
+        link = await http.post(f"/internal/orders/{order_id}/link", headers=actor)
+        resend = await http.post(f"/internal/orders/{order_id}/emails", headers=actor)
+        await smtp_inbox.wait_for(2)
+        await http.get(link.json()["link"].removeprefix(delivery.settings.public_url))
+        log = await http.get(f"/internal/orders/{order_id}/emails")
+        audit = await http.get(f"/internal/orders/{order_id}/audit")
+    assert link.status_code == 201
+    assert link.headers["cache-control"] == "no-store"
+    assert resend.status_code == 202
+    entries = log.json()["emails"]
+    assert [(e["kind"], e["attempts"]) for e in entries] == [("delivery", 1), ("resend", 1)]
+    assert all(e["message_id"].endswith("@bitloot.test>") for e in entries)
+    assert {e["status"] for e in entries} == {"sent"}
+    assert [(i["action"], i["actor"]) for i in audit.json()["items"]] == [
+        ("link_issued", "admin:alice"),
+        ("link_resent", "admin:alice"),
+        ("revealed", "customer"),
+    ]
+    assert TEXT_KEY not in log.text + audit.text
+
+
+async def test_a_presigned_url_fetches_the_ciphertext_only_and_is_audited(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await delivered(delivery, smtp_inbox)
+    async with client(delivery) as http:
+        answer = await http.get(f"/internal/orders/{order_id}/object-url?ttl_seconds=600")
+        audit = await http.get(f"/internal/orders/{order_id}/audit")
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "no-store"
+    async with httpx.AsyncClient() as anonymous:
+        fetched = await anonymous.get(answer.json()["url"])
+    assert fetched.status_code == 200
+    assert TEXT_KEY.encode() not in fetched.content
+    assert len(fetched.content) > len(TEXT_KEY)
+    [event] = audit.json()["items"]
+    assert (event["action"], event["detail"]) == ("object_url_issued", "ttl_seconds=600")
+
+
+@pytest.mark.parametrize("ttl", ["0", "604801", "soon"])
+async def test_a_presigned_url_longer_than_seven_days_is_refused(
+    delivery: Running, smtp_inbox: SmtpServer, ttl: str
+) -> None:
+    order_id = await delivered(delivery, smtp_inbox)
+    async with client(delivery) as http:
+        answer = await http.get(f"/internal/orders/{order_id}/object-url?ttl_seconds={ttl}")
+        audit = await http.get(f"/internal/orders/{order_id}/audit")
+    assert (answer.status_code, answer.json()["error"]) == (422, "invalid_ttl")
+    assert audit.json()["items"] == []
+
+
+async def test_admin_actions_on_an_order_without_keys_are_404(delivery: Running) -> None:
+    order_id = uuid4()
+    async with client(delivery) as http:
+        answers = [
+            await http.post(f"/internal/orders/{order_id}/link"),
+            await http.post(f"/internal/orders/{order_id}/emails"),
+            await http.get(f"/internal/orders/{order_id}/object-url"),
+        ]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [
+        (404, "delivery_not_found")
+    ] * 3

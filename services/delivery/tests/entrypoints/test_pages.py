@@ -94,7 +94,8 @@ async def test_a_forged_link_is_answered_401_whether_or_not_the_order_exists(
         assert "Link invalid" in response.text
         assert TEXT_KEY not in response.text
         assert_secure(response)
-    assert answers[0].text == answers[1].text
+    # The same page but for the token itself, in the fresh-link form's address.
+    assert answers[0].text.replace(forged, "T") == answers[1].text.replace("not-a-token", "T")
     async with delivery.runtime.engine.connect() as connection:
         assert (await connection.execute(select(reveals))).all() == []
 

@@ -1,6 +1,8 @@
 """The email sender: a due email goes out once with delivery.completed; a refused one is
 retried, then failed with delivery.failed."""
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -11,14 +13,16 @@ from delivery_support import LINK_SECRET, PUBLIC_URL
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import SmtpMailer
 from bitloot_delivery.adapters.orm import deliveries, emails, metadata
 from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
+from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.handlers.send_email import EmailSender
 from bitloot_delivery.migrations import VERSIONS
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.tables import outbox
 from bitloot_testing.net import free_port
 from bitloot_testing.smtp import SmtpServer
@@ -34,7 +38,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def sender(engine: AsyncEngine, mailer: SmtpMailer, max_attempts: int = 8) -> EmailSender:
+def sender(
+    engine: AsyncEngine,
+    mailer: SmtpMailer,
+    max_attempts: int = 8,
+    lease: timedelta = timedelta(minutes=10),
+) -> EmailSender:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     return EmailSender(
         unit_of_work=lambda: UnitOfWork(sessions),
@@ -44,6 +53,7 @@ def sender(engine: AsyncEngine, mailer: SmtpMailer, max_attempts: int = 8) -> Em
         mail_from="keys@bitloot.test",
         max_attempts=max_attempts,
         backoff=lambda attempts: timedelta(0),
+        lease=lease,
     )
 
 
@@ -99,3 +109,104 @@ async def test_a_refused_email_is_retried_then_fails_the_delivery(engine: AsyncE
     assert (last["status"], last["attempts"]) == ("failed", 2)
     assert await outbox_topics(engine) == ["delivery.failed"]
     assert json.loads(failure or b"{}")["code"] == "email_failed"
+
+
+async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
+    engine: AsyncEngine, smtp_inbox: SmtpServer, database_url: str
+) -> None:
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    # An hour's poll: only the NOTIFY of a queued email can wake the loop in time.
+    loop = asyncio.create_task(emailer.run(asyncpg_dsn(database_url), poll_seconds=3600))
+    try:
+        await stored_delivery(engine)
+        await smtp_inbox.wait_for(1)
+        await stored_delivery(engine)
+        await smtp_inbox.wait_for(2)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert await outbox_topics(engine) == ["delivery.completed", "delivery.completed"]
+
+
+async def claim_and_crash(engine: AsyncEngine) -> ClaimedEmail:
+    """What a sender that died while talking to the mail server leaves behind."""
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        claimed = await EmailLog(uow.session).claim_next(new_message_id("keys@bitloot.test"))
+        await uow.commit()
+    assert claimed is not None
+    return claimed
+
+
+async def test_an_attempt_cut_short_is_declared_unconfirmed_and_never_resent(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    claimed = await claim_and_crash(engine)
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
+    assert await emailer.abandon_stale() == 1
+    assert await emailer.send_next() is False
+    assert await emailer.abandon_stale() == 0
+    assert smtp_inbox.messages == []
+    async with engine.connect() as connection:
+        mail = (await connection.execute(select(emails))).mappings().one()
+        body = json.loads(await connection.scalar(select(outbox.c.body)) or b"{}")
+    assert (mail["status"], mail["message_id"]) == ("unconfirmed", claimed.message_id)
+    assert mail["last_error"]
+    assert await outbox_topics(engine) == ["delivery.completed"]
+    assert (body["order_id"], body["email_sent"]) == (str(order_id), False)
+
+
+async def test_an_outcome_arriving_after_the_attempt_was_abandoned_changes_nothing(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    await stored_delivery(engine)
+    claimed = await claim_and_crash(engine)
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
+    await emailer.abandon_stale()
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        assert await EmailLog(uow.session).finish_sent(claimed) is False
+        await uow.commit()
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(emails.c.status)) == "unconfirmed"
+        assert await connection.scalar(select(deliveries.c.emailed_at)) is None
+
+
+async def test_a_resend_is_a_second_email_but_not_a_second_delivery(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    assert await emailer.send_next() is True
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        log = EmailLog(uow.session)
+        assert await log.queue(order_id, EmailKind.DELIVERY, "buyer@example.com") is None
+        assert await log.queue(order_id, EmailKind.RESEND, "buyer@example.com") is not None
+        await uow.commit()
+    assert await emailer.send_next() is True
+    assert await emailer.send_next() is False
+    subjects = [received.message["Subject"] for received in smtp_inbox.messages]
+    assert subjects == ["Your BitLoot keys are ready", "A new link to your BitLoot keys"]
+    assert await outbox_topics(engine) == ["delivery.completed"]
+
+
+async def test_two_senders_side_by_side_send_each_email_once(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    orders = {await stored_delivery(engine) for _ in range(6)}
+    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
+    first, second = sender(engine, mailer), sender(engine, mailer)
+
+    async def drain(emailer: EmailSender) -> int:
+        sent = 0
+        while await emailer.send_next():
+            sent += 1
+        return sent
+
+    counts = await asyncio.gather(drain(first), drain(second))
+    assert sum(counts) == 6
+    assert len(smtp_inbox.messages) == 6
+    async with engine.connect() as connection:
+        bodies = (await connection.execute(select(outbox.c.body))).scalars().all()
+    assert {UUID(json.loads(body)["order_id"]) for body in bodies} == orders
+    assert len(bodies) == 6

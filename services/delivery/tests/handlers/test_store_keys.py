@@ -3,8 +3,11 @@
 import asyncio
 import base64
 import json
+import logging
 from uuid import uuid4
 
+import httpx
+import pytest
 from delivery_support import (
     IMAGE_BYTES,
     TEXT_KEY,
@@ -103,3 +106,23 @@ async def test_a_key_count_other_than_the_events_is_parked(delivery: Running) ->
     assert letter.error.startswith("key_count_mismatch")
     async with delivery.runtime.engine.connect() as connection:
         assert await connection.scalar(select(func.count()).select_from(deliveries)) == 0
+
+
+async def test_no_log_record_and_no_email_ever_holds_a_plaintext_key(
+    delivery: Running, smtp_inbox: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    [received] = await smtp_inbox.wait_for(1)
+    transport = httpx.ASGITransport(app=delivery.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        revealed = await http.get(link_path(received.message))
+        await http.post(f"{link_path(received.message)}/fresh-link")
+    assert TEXT_KEY in revealed.text  # the page, and only the page, shows it
+    await smtp_inbox.wait_for(2)
+    texts = [email_text(email.message) for email in smtp_inbox.messages]
+    texts += [repr(record.__dict__) + record.getMessage() for record in caplog.records]
+    assert len(caplog.records) > 3
+    for text in texts:
+        assert not any(plain.decode(errors="ignore") in text for plain in PLAINTEXTS)

@@ -1,6 +1,15 @@
 """The object store holding each order's encrypted keys: S3 through aioboto3 (Cloudflare
 R2 in production, MinIO or moto elsewhere), signed with SigV4.
 
+Cloudflare R2: ``DELIVERY_S3_ENDPOINT_URL=https://<account id>.r2.cloudflarestorage.com``,
+``DELIVERY_S3_REGION=auto``, an R2 API token's access key id and secret as
+``DELIVERY_S3_ACCESS_KEY_ID`` / ``DELIVERY_S3_SECRET_ACCESS_KEY``; path-style addressing
+and SigV4 (both set here) are what R2 expects; presigned URLs last at most 7 days.
+
+Transient failures (connection errors, throttling, 5xx) are retried by botocore's
+"standard" retry mode, with jittered exponential backoff, up to `MAX_ATTEMPTS` tries per
+call; whatever still fails reaches the caller (for keys.delivered: the bus's retries).
+
 Only ciphertext is ever put here; the data key that opens it is in the database, wrapped.
 The client is opened on first use (or by `hold_open` at start-up) and closed when
 `hold_open`, run as one of the runtime's background loops, is cancelled at stop.
@@ -16,6 +25,9 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
 
 class ObjectNotFound(Exception):
@@ -48,6 +60,21 @@ class S3ObjectStore:
         client = await self._open()
         await client.put_object(Bucket=self._bucket, Key=key, Body=body)
 
+    async def delete(self, key: str) -> None:
+        """Delete the object; deleting one that is not there is not an error."""
+        client = await self._open()
+        await client.delete_object(Bucket=self._bucket, Key=key)
+
+    async def presigned_get(self, key: str, ttl_seconds: int) -> str:
+        """A URL that GETs the object, without credentials, for `ttl_seconds`."""
+        if not 1 <= ttl_seconds <= MAX_PRESIGN_SECONDS:
+            raise ValueError(f"Presign TTL {ttl_seconds} s is not within 1..{MAX_PRESIGN_SECONDS}.")
+        client = await self._open()
+        url: str = await client.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=ttl_seconds
+        )
+        return url
+
     async def get(self, key: str) -> bytes:
         client = await self._open()
         try:
@@ -79,7 +106,11 @@ class S3ObjectStore:
         async with self._lock:
             if self._client is None:
                 stack = AsyncExitStack()
-                config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+                config = Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "path"},
+                    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+                )
                 self._client = await stack.enter_async_context(
                     self._session.client(
                         "s3",

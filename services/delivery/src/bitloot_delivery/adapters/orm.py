@@ -36,12 +36,15 @@ deliveries = Table(
     Column("customer_email", Text, nullable=False),
     Column("kinguin_order_id", Text, nullable=False),
     Column("kek_id", Text, nullable=False),
-    Column("wrapped_data_key", LargeBinary, nullable=False),
+    # NULL once retention has purged the keys: the ciphertext is then unreadable anywhere.
+    Column("wrapped_data_key", LargeBinary, nullable=True),
     Column("object_key", Text, nullable=False),
     Column("key_count", Integer, nullable=False),
     Column("stored_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("emailed_at", DateTime(timezone=True), nullable=True),
     Column("viewed_at", DateTime(timezone=True), nullable=True),
+    Column("purged_at", DateTime(timezone=True), nullable=True),
+    Index("ix_deliveries_retention", "stored_at", postgresql_where=text("purged_at IS NULL")),
 )
 
 delivered_keys = Table(
@@ -68,8 +71,15 @@ emails = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("failed_at", DateTime(timezone=True), nullable=True),
-    CheckConstraint("kind IN ('delivery', 'resend')", name="ck_emails_kind"),
-    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="ck_emails_status"),
+    # Set when an attempt starts (committed before the mail server is called), so that an
+    # attempt cut short by a crash is recognisable afterwards and never blindly repeated.
+    Column("message_id", Text, nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("kind IN ('delivery', 'resend', 'fresh_link')", name="ck_emails_kind"),
+    CheckConstraint(
+        "status IN ('pending', 'sending', 'sent', 'failed', 'unconfirmed')",
+        name="ck_emails_status",
+    ),
     # Exactly one delivery email per order (ARCHITECTURE invariant 4); resends are extra.
     Index(
         "uq_emails_one_delivery_per_order",
@@ -79,6 +89,7 @@ emails = Table(
     ),
     # The sender only ever scans pending rows.
     Index("ix_emails_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    Index("ix_emails_sending", "claimed_at", postgresql_where=text("status = 'sending'")),
 )
 
 reveals = Table(
@@ -90,4 +101,29 @@ reveals = Table(
     Column("ip", Text, nullable=True),
     Column("user_agent", Text, nullable=True),
     Index("ix_reveals_order_id", "order_id", "at"),
+)
+
+# The key audit beyond reveals: links issued, presigned URLs, re-wraps, retention purges.
+key_events = Table(
+    "key_events",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("order_id", Uuid, ForeignKey("deliveries.order_id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("action", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("ip", Text, nullable=True),
+    Column("user_agent", Text, nullable=True),
+    Column("detail", Text, nullable=True),
+    Index("ix_key_events_order_id", "order_id", "at"),
+)
+
+# Fixed-window counters, in the database so that every instance shares them.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", Text, nullable=False),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("hits", Integer, nullable=False),
+    PrimaryKeyConstraint("bucket", "window_start", name="pk_rate_limits"),
 )

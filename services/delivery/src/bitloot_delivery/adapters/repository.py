@@ -7,11 +7,11 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bitloot_delivery.adapters.orm import delivered_keys, deliveries, emails, reveals
-from bitloot_delivery.domain.emails import EmailKind, EmailStatus
+from bitloot_delivery.adapters.email_log import EmailLog
+from bitloot_delivery.adapters.orm import delivered_keys, deliveries, key_events, reveals
+from bitloot_delivery.domain.emails import EmailKind
 from bitloot_delivery.domain.keys import DeliveredKey
 
 
@@ -29,22 +29,32 @@ class NewDelivery:
 
 
 @dataclass(frozen=True)
-class StoredDelivery(NewDelivery):
-    """A recorded delivery and what has happened to it since."""
+class StoredDelivery:
+    """A recorded delivery and what has happened to it since; once retention has purged
+    it, `purged_at` is set and `wrapped_data_key` is gone."""
 
+    order_id: UUID
+    customer_email: str
+    kinguin_order_id: str
+    kek_id: str
+    wrapped_data_key: bytes | None
+    object_key: str
+    key_count: int
     stored_at: datetime
     emailed_at: datetime | None
     viewed_at: datetime | None
+    purged_at: datetime | None
 
 
 @dataclass(frozen=True)
-class PendingEmail:
-    id: int
-    order_id: UUID
-    kind: EmailKind
-    to_address: str
-    attempts: int
-    key_count: int
+class KeyEvent:
+    """One row of the key audit (besides reveals, which have their own table)."""
+
+    action: str
+    actor: str
+    ip: str | None = None
+    user_agent: str | None = None
+    detail: str | None = None
 
 
 class DeliveryRepository:
@@ -65,7 +75,7 @@ class DeliveryRepository:
         return None if row is None else StoredDelivery(**row)
 
     async def add(self, delivery: NewDelivery, keys: Sequence[DeliveredKey]) -> None:
-        """The delivery, one metadata row per key (never its value) and its email."""
+        """The delivery, one metadata row per key (never its value) and its one email."""
         await self._session.execute(insert(deliveries).values(asdict(delivery)))
         await self._session.execute(
             insert(delivered_keys),
@@ -79,64 +89,9 @@ class DeliveryRepository:
                 for position, key in enumerate(keys)
             ],
         )
-        await self._session.execute(
-            pg_insert(emails)
-            .values(
-                order_id=delivery.order_id,
-                kind=EmailKind.DELIVERY.value,
-                to_address=delivery.customer_email,
-                status=EmailStatus.PENDING.value,
-            )
-            .on_conflict_do_nothing()
+        await EmailLog(self._session).queue(
+            delivery.order_id, EmailKind.DELIVERY, delivery.customer_email
         )
-
-    async def next_pending_email(self) -> PendingEmail | None:
-        """The oldest email due, locked so that no other sender takes it meanwhile."""
-        query = (
-            select(
-                emails.c.id,
-                emails.c.order_id,
-                emails.c.kind,
-                emails.c.to_address,
-                emails.c.attempts,
-                deliveries.c.key_count,
-            )
-            .join(deliveries, deliveries.c.order_id == emails.c.order_id)
-            .where(
-                emails.c.status == EmailStatus.PENDING.value,
-                emails.c.next_attempt_at <= func.now(),
-            )
-            .order_by(emails.c.next_attempt_at, emails.c.id)
-            .limit(1)
-            .with_for_update(of=emails, skip_locked=True)
-        )
-        row = (await self._session.execute(query)).mappings().first()
-        if row is None:
-            return None
-        return PendingEmail(**{**row, "kind": EmailKind(row["kind"])})
-
-    async def mark_sent(self, email: PendingEmail) -> None:
-        await self._session.execute(
-            update(emails)
-            .where(emails.c.id == email.id)
-            .values(status=EmailStatus.SENT.value, sent_at=func.now(), attempts=email.attempts + 1)
-        )
-        await self._session.execute(
-            update(deliveries)
-            .where(deliveries.c.order_id == email.order_id, deliveries.c.emailed_at.is_(None))
-            .values(emailed_at=func.now())
-        )
-
-    async def mark_attempt_failed(
-        self, email: PendingEmail, error: str, retry_at: datetime | None
-    ) -> None:
-        """Record a refused attempt: due again at `retry_at`, or failed for good if None."""
-        values: dict[str, object] = {"attempts": email.attempts + 1, "last_error": error}
-        if retry_at is None:
-            values |= {"status": EmailStatus.FAILED.value, "failed_at": func.now()}
-        else:
-            values["next_attempt_at"] = retry_at
-        await self._session.execute(update(emails).where(emails.c.id == email.id).values(values))
 
     async def record_reveal(self, order_id: UUID, ip: str | None, user_agent: str | None) -> None:
         await self._session.execute(
@@ -146,4 +101,56 @@ class DeliveryRepository:
             update(deliveries)
             .where(deliveries.c.order_id == order_id, deliveries.c.viewed_at.is_(None))
             .values(viewed_at=func.now())
+        )
+
+    async def record_event(self, order_id: UUID, event: KeyEvent) -> None:
+        await self._session.execute(insert(key_events).values(order_id=order_id, **asdict(event)))
+
+    async def wrapped_by_other_keks(
+        self, current_kek_id: str, limit: int, skip: Sequence[UUID]
+    ) -> list[tuple[UUID, str, bytes]]:
+        """Up to `limit` live data keys not wrapped by `current_kek_id` (and not in
+        `skip`), locked; rows another re-wrapper holds are passed over."""
+        query = (
+            select(deliveries.c.order_id, deliveries.c.kek_id, deliveries.c.wrapped_data_key)
+            .where(
+                deliveries.c.kek_id != current_kek_id,
+                deliveries.c.wrapped_data_key.is_not(None),
+                deliveries.c.order_id.not_in(skip),
+            )
+            .order_by(deliveries.c.order_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(row[0], row[1], row[2]) for row in (await self._session.execute(query)).all()]
+
+    async def set_wrapped_data_key(self, order_id: UUID, kek_id: str, wrapped: bytes) -> None:
+        await self._session.execute(
+            update(deliveries)
+            .where(deliveries.c.order_id == order_id)
+            .values(kek_id=kek_id, wrapped_data_key=wrapped)
+        )
+
+    async def due_for_purge(
+        self, stored_before: datetime, limit: int, offset: int = 0
+    ) -> list[tuple[UUID, str]]:
+        """Up to `limit` unpurged deliveries stored before `stored_before` (after the
+        first `offset`), oldest first, locked, as (order id, object key)."""
+        query = (
+            select(deliveries.c.order_id, deliveries.c.object_key)
+            .where(deliveries.c.purged_at.is_(None), deliveries.c.stored_at < stored_before)
+            .order_by(deliveries.c.stored_at, deliveries.c.order_id)
+            .offset(offset)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(row[0], row[1]) for row in (await self._session.execute(query)).all()]
+
+    async def mark_purged(self, order_id: UUID) -> None:
+        """Forget the wrapped data key too: any copy of the ciphertext left anywhere (a
+        backup, a replica) can no longer be opened."""
+        await self._session.execute(
+            update(deliveries)
+            .where(deliveries.c.order_id == order_id)
+            .values(purged_at=func.now(), wrapped_data_key=None)
         )

@@ -1,14 +1,15 @@
-"""Read-only views for the internal API: a delivery's summary and an order's timeline."""
+"""Read-only views for the internal API: a delivery's summary, an order's timeline, its
+key audit and its email log."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bitloot_delivery.adapters.orm import deliveries, emails, reveals
+from bitloot_delivery.adapters.orm import deliveries, emails, key_events, reveals
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any
         deliveries.c.stored_at,
         deliveries.c.emailed_at,
         deliveries.c.viewed_at,
+        deliveries.c.purged_at,
+        deliveries.c.kek_id,
         reveal_count.label("reveal_count"),
     ).where(deliveries.c.order_id == order_id)
     async with engine.connect() as connection:
@@ -45,6 +48,8 @@ async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any
         "stored_at": _iso(row["stored_at"]),
         "emailed_at": _iso(row["emailed_at"]),
         "viewed_at": _iso(row["viewed_at"]),
+        "purged_at": _iso(row["purged_at"]),
+        "kek_id": row["kek_id"],
         "reveal_count": row["reveal_count"],
     }
 
@@ -77,7 +82,63 @@ async def timeline(engine: AsyncEngine, order_id: UUID) -> list[TimelineItem]:
         items += [
             TimelineItem(at, "keys_revealed", "Keys revealed via the link", {}) for at in views
         ]
+        events = await connection.execute(
+            select(key_events.c.at, key_events.c.action, key_events.c.actor).where(
+                key_events.c.order_id == order_id
+            )
+        )
+        items += [
+            TimelineItem(at, f"key_{action}", f"{action.replace('_', ' ')} by {actor}", {})
+            for at, action, actor in events
+        ]
     return sorted(items, key=lambda item: item.at)
+
+
+async def key_audit(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]:
+    """Every reveal and key event of the order, oldest first:
+    ``{at, action, actor, ip, user_agent, detail}``."""
+    views = select(
+        reveals.c.at,
+        literal("revealed").label("action"),
+        literal("customer").label("actor"),
+        reveals.c.ip,
+        reveals.c.user_agent,
+        literal(None, Text).label("detail"),
+    ).where(reveals.c.order_id == order_id)
+    events = select(
+        key_events.c.at,
+        key_events.c.action,
+        key_events.c.actor,
+        key_events.c.ip,
+        key_events.c.user_agent,
+        key_events.c.detail,
+    ).where(key_events.c.order_id == order_id)
+    query = union_all(views, events).order_by("at")
+    async with engine.connect() as connection:
+        return [dict(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]:
+    """The order's emails, oldest first, with every attempt's outcome."""
+    query = (
+        select(
+            emails.c.id,
+            emails.c.kind,
+            emails.c.status,
+            emails.c.attempts,
+            emails.c.last_error,
+            emails.c.message_id,
+            emails.c.created_at,
+            emails.c.claimed_at,
+            emails.c.sent_at,
+            emails.c.failed_at,
+            emails.c.next_attempt_at,
+        )
+        .where(emails.c.order_id == order_id)
+        .order_by(emails.c.id)
+    )
+    async with engine.connect() as connection:
+        return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
 def _email_items(mail: Any) -> list[TimelineItem]:

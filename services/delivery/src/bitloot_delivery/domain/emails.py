@@ -1,9 +1,14 @@
 """The customer's email: a reveal link and nothing else (never a key), and when to try
-again after the mail server refused it."""
+again after the mail server refused it.
+
+Every email keeps one Message-ID across its attempts, chosen before the first one, so
+that the email log names exactly the message the mail server accepted.
+"""
 
 import html
 from datetime import timedelta
 from email.message import EmailMessage
+from email.utils import make_msgid
 from enum import StrEnum
 
 MAX_ATTEMPTS = 8
@@ -11,6 +16,7 @@ _FIRST_RETRY = timedelta(seconds=5)
 _LONGEST_RETRY = timedelta(minutes=30)
 
 SUBJECT = "Your BitLoot keys are ready"
+FRESH_SUBJECT = "A new link to your BitLoot keys"
 
 _TEXT = """\
 Hello,
@@ -19,8 +25,8 @@ your keys are ready. Open this link to reveal them:
 
 {link}
 
-The link works for {minutes} minutes. If it has expired, contact support with your
-order number and we will send a new one.
+The link works for {minutes} minutes. If it has expired, open it anyway: the page
+offers to send a new one to this address.
 
 BitLoot
 """
@@ -31,31 +37,49 @@ _HTML = """\
 <p>Hello,</p>
 <p>your keys are ready. Open this link to reveal them:</p>
 <p><a href="{link}">Reveal my keys</a></p>
-<p>The link works for {minutes} minutes. If it has expired, contact support with your
-order number and we will send a new one.</p>
+<p>The link works for {minutes} minutes. If it has expired, open it anyway: the page
+offers to send a new one to this address.</p>
 <p>BitLoot</p>
 </body></html>
 """
 
 
 class EmailKind(StrEnum):
+    """`delivery`: the one email per order; `resend`: an admin asked for another;
+    `fresh_link`: the customer asked from an expired link's page."""
+
     DELIVERY = "delivery"
     RESEND = "resend"
+    FRESH_LINK = "fresh_link"
 
 
 class EmailStatus(StrEnum):
+    """`sending` while an attempt is under way; `unconfirmed` when that attempt was cut
+    short (a crash) so nobody knows whether the mail server took it: never repeated
+    automatically, shown to admins, who may resend."""
+
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
 
 
-def compose(*, sender: str, to: str, link: str, ttl_minutes: float) -> EmailMessage:
+def new_message_id(sender: str) -> str:
+    """A globally unique Message-ID in the sender's domain."""
+    return make_msgid(domain=sender.rpartition("@")[2] or "bitloot.invalid")
+
+
+def compose(
+    *, sender: str, to: str, link: str, ttl_minutes: float, kind: EmailKind, message_id: str
+) -> EmailMessage:
     """The email carrying `link` as text and as HTML."""
     minutes = f"{ttl_minutes:g}"
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = SUBJECT
+    message["Subject"] = SUBJECT if kind is EmailKind.DELIVERY else FRESH_SUBJECT
+    message["Message-ID"] = message_id
     message.set_content(_TEXT.format(link=link, minutes=minutes))
     message.add_alternative(
         _HTML.format(link=html.escape(link, quote=True), minutes=minutes), subtype="html"

@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# Names seen for the same image types; never SVG, which can carry script.
+_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png"}
 
 
 class MalformedKeys(ValueError):
@@ -45,7 +47,9 @@ def _key(position: int, item: object) -> DeliveredKey:
     fields = {name: item.get(name) for name in ("type", "value", "product_id")}
     if not all(isinstance(value, str) and value for value in fields.values()):
         raise MalformedKeys(f"Key {position} needs non-empty type, value and product_id.")
-    key = DeliveredKey(str(fields["type"]), str(fields["value"]), str(fields["product_id"]))
+    mime = str(fields["type"]).strip().lower()
+    mime = _TYPE_ALIASES.get(mime, mime)
+    key = DeliveredKey(mime, str(fields["value"]), str(fields["product_id"]))
     if key.is_image:
         try:
             base64.b64decode(key.value, validate=True)

@@ -24,11 +24,14 @@ class LinkProblem(StrEnum):
 
 
 class LinkRefused(Exception):
-    """A reveal token that does not grant access; `problem` says why."""
+    """A reveal token that does not grant access; `problem` says why. An expired token
+    whose signature holds still names its order (`order_id`), for which the customer may
+    ask a fresh link; an invalid one names nothing."""
 
-    def __init__(self, problem: LinkProblem) -> None:
+    def __init__(self, problem: LinkProblem, order_id: UUID | None = None) -> None:
         super().__init__(f"Reveal link {problem.value}.")
         self.problem = problem
+        self.order_id = order_id
 
 
 @dataclass(frozen=True)
@@ -43,23 +46,30 @@ class RevealLinks:
         claims = {"sub": str(order_id), "aud": AUDIENCE, "iat": issued, "exp": issued + self.ttl}
         return jwt.encode(claims, self.secret, algorithm=_ALGORITHM)
 
+    def expires_at(self, now: datetime | None = None) -> datetime:
+        """When a link issued at `now` stops working."""
+        return (now or datetime.now(UTC)) + self.ttl
+
     def verify(self, token: str) -> UUID:
         """The order the token opens; `LinkRefused` (expired or invalid) otherwise."""
+        try:
+            return self._order_of(token, verify_exp=True)
+        except jwt.ExpiredSignatureError:
+            raise LinkRefused(LinkProblem.EXPIRED, self._order_of(token, False)) from None
+
+    def _order_of(self, token: str, verify_exp: bool) -> UUID:
         try:
             claims = jwt.decode(
                 token,
                 self.secret,
                 algorithms=[_ALGORITHM],
                 audience=AUDIENCE,
-                options={"require": ["sub", "aud", "exp"]},
+                options={"require": ["sub", "aud", "exp"], "verify_exp": verify_exp},
             )
-        except jwt.ExpiredSignatureError:
-            raise LinkRefused(LinkProblem.EXPIRED) from None
-        except jwt.InvalidTokenError:
-            raise LinkRefused(LinkProblem.INVALID) from None
-        try:
             return UUID(str(claims["sub"]))
-        except ValueError:
+        except jwt.ExpiredSignatureError:
+            raise
+        except (jwt.InvalidTokenError, ValueError):
             raise LinkRefused(LinkProblem.INVALID) from None
 
 

@@ -93,9 +93,19 @@ def rewrap(stored: EncryptedKeys, order_id: UUID, keks: KeyEncryptionKeys) -> En
     """The same ciphertext with its data key wrapped by the current KEK."""
     if stored.kek_id == keks.current_id:
         return stored
-    data_key = _unwrap(stored, order_id, keks)
-    wrapped = _wrap(data_key, order_id, keks.current_id, keks)
-    return EncryptedKeys(keks.current_id, wrapped, stored.ciphertext)
+    kek_id, wrapped = rewrap_data_key(stored.kek_id, stored.wrapped_data_key, order_id, keks)
+    return EncryptedKeys(kek_id, wrapped, stored.ciphertext)
+
+
+def rewrap_data_key(
+    kek_id: str, wrapped_data_key: bytes, order_id: UUID, keks: KeyEncryptionKeys
+) -> tuple[str, bytes]:
+    """The data key re-wrapped by the current KEK, as (kek id, wrapped); unchanged if it
+    already is. Only the 32-byte data key is touched, never the ciphertext it opens."""
+    if kek_id == keks.current_id:
+        return kek_id, wrapped_data_key
+    data_key = _open(keks.get(kek_id), wrapped_data_key, _wrap_aad(order_id, kek_id), "data key")
+    return keks.current_id, _wrap(data_key, order_id, keks.current_id, keks)
 
 
 def _content_aad(order_id: UUID) -> bytes:

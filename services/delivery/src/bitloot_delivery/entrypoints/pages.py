@@ -1,7 +1,9 @@
-"""The customer's reveal page, `GET /keys/{token}`: the only place a key is ever shown.
+"""The customer's reveal page, `GET /keys/{token}`: the only place a key is ever shown;
+and `POST /keys/{token}/fresh-link`, the form an expired or invalid link's page offers.
 
-Every answer of this page, keys or refusal, is sent with headers that keep it out of
-caches and referrers and forbid scripts, frames and remote content.
+Every answer of these pages, keys or refusal, is sent with headers that keep it out of
+caches and referrers and forbid scripts, frames and remote content (images only as
+``data:`` URLs, which is how image keys are shown).
 """
 
 import html
@@ -13,7 +15,11 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused
+from bitloot_delivery.domain.rate_limits import RateLimited
+from bitloot_delivery.domain.retention import KeysPurged
+from bitloot_delivery.handlers.links import Links
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
+from bitloot_runtime.http import HttpError, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +55,20 @@ _REFUSALS = {
     LinkProblem.EXPIRED: (
         410,
         "Link expired",
-        "This link has expired. Contact support with your order number for a new one.",
+        "This link has expired.",
     ),
 }
+
+_FRESH_LINK_FORM = """\
+<form method="post" action="{action}">
+<p>We can email a new link to the address the order was placed with.</p>
+<button type="submit">Email me a new link</button>
+</form>
+"""
+_FRESH_LINK_SENT = (
+    "If this link belongs to an order, a new link is on its way to the email address of "
+    "that order. It may take a few minutes to arrive."
+)
 
 
 def page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -74,26 +91,59 @@ def keys_page(keys: list[DeliveredKey]) -> HTMLResponse:
     )
 
 
-def refusal_page(problem: LinkProblem) -> HTMLResponse:
+def refusal_page(problem: LinkProblem, path: str) -> HTMLResponse:
+    """The expired or invalid link's page, with the form asking for a fresh link."""
     status, title, text = _REFUSALS[problem]
-    return page(title, f"<p>{html.escape(text)}</p>", status)
+    form = _FRESH_LINK_FORM.format(action=html.escape(f"{path}/fresh-link", quote=True))
+    return page(title, f"<p>{html.escape(text)}</p>\n{form}", status)
 
 
-def page_routes(reveal: RevealKeys) -> list[BaseRoute]:
+def visitor_of(request: Request) -> Visitor:
+    return Visitor(
+        ip=request.client.host if request.client else None,
+        user_agent=(request.headers.get("user-agent") or "")[:_MAX_USER_AGENT] or None,
+    )
+
+
+def rate_limited(request: Request, exc: RateLimited) -> Response:
+    """429 with Retry-After: JSON with the reason for API clients, a page for browsers."""
+    headers = {**SECURITY_HEADERS, "Retry-After": str(exc.retry_after)}
+    if "application/json" in request.headers.get("accept", ""):
+        error = HttpError(429, "rate_limited", str(exc), [{"limit": exc.limit.name}])
+        response = error_response(error)
+        response.headers.update(headers)
+        return response
+    text = "Too many new links were asked for. Please try again later."
+    answer = page("Please wait", f"<p>{text}</p>", 429)
+    answer.headers.update(headers)
+    return answer
+
+
+def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
     async def reveal_keys(request: Request) -> Response:
-        visitor = Visitor(
-            ip=request.client.host if request.client else None,
-            user_agent=(request.headers.get("user-agent") or "")[:_MAX_USER_AGENT] or None,
-        )
         try:
-            keys = await reveal(request.path_params["token"], visitor)
+            keys = await reveal(request.path_params["token"], visitor_of(request))
         except LinkRefused as refused:
             logger.info("reveal link refused", extra={"problem": refused.problem.value})
-            return refusal_page(refused.problem)
+            return refusal_page(refused.problem, request.url.path)
+        except KeysPurged:
+            text = "These keys were deleted at the end of their retention period."
+            return page("Keys deleted", f"<p>{text}</p>", 410)
         except Exception:
             # Still a page with the headers above, and nothing about what went wrong.
             logger.exception("reveal failed")
             return page("Try again later", "<p>Your keys could not be shown just now.</p>", 503)
         return keys_page(keys)
 
-    return [Route("/keys/{token}", reveal_keys, methods=["GET"])]
+    async def fresh_link(request: Request) -> Response:
+        try:
+            await links.email_fresh_link(request.path_params["token"], visitor_of(request))
+        except RateLimited as exc:
+            logger.warning("fresh link refused: rate limited", extra={"limit": exc.limit.name})
+            return rate_limited(request, exc)
+        return page("Check your email", f"<p>{html.escape(_FRESH_LINK_SENT)}</p>", 202)
+
+    return [
+        Route("/keys/{token}", reveal_keys, methods=["GET"]),
+        Route("/keys/{token}/fresh-link", fresh_link, methods=["POST"]),
+    ]

@@ -14,6 +14,7 @@ from bitloot_delivery.adapters.repository import DeliveryRepository
 from bitloot_delivery.domain import vault
 from bitloot_delivery.domain.keys import DeliveredKey, parse_keys
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused, RevealLinks
+from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
@@ -43,6 +44,7 @@ class RevealKeys:
         self._keks = keks
 
     async def __call__(self, token: str, visitor: Visitor) -> list[DeliveredKey]:
+        """The keys; `LinkRefused` for a bad link, `KeysPurged` past retention."""
         order_id = self._links.verify(token)
         with log_context(order_id=str(order_id)):
             async with self._unit_of_work() as uow:
@@ -60,6 +62,8 @@ class RevealKeys:
             # so that the page never says whether an order exists.
             logger.warning("valid link for an order with no delivery")
             raise LinkRefused(LinkProblem.INVALID)
+        if delivery.wrapped_data_key is None:
+            raise KeysPurged(str(order_id))
         ciphertext = await self._store.get(delivery.object_key)
         stored = vault.EncryptedKeys(delivery.kek_id, delivery.wrapped_data_key, ciphertext)
         return parse_keys(vault.decrypt(stored, order_id, self._keks))

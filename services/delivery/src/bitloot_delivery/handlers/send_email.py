@@ -1,34 +1,51 @@
-"""Sending the customer's email: the link, never a key; delivery.completed once it is out.
+"""Sending the customer's emails: the link, never a key; delivery.completed once the one
+delivery email is out.
 
-Pending rows are taken one at a time `FOR UPDATE SKIP LOCKED`, so any number of
-instances send side by side and never the same email twice at once. The row stays
-locked while the mail server is talked to, and the email is marked sent, and
-delivery.completed emitted, in that same transaction.
+Each attempt is two short transactions around the SMTP conversation:
 
-At-least-once window: if the process dies after the mail server accepted the message
-but before the commit, the row is still pending and the next pass sends it again (one
-duplicate link email, harmless: both links open the same keys). The reverse, a row
-marked sent whose email never left, cannot happen.
+1. claim: the oldest due email is taken `FOR UPDATE SKIP LOCKED` (any number of
+   instances send side by side, never the same email at once) and committed as
+   `sending`, with its Message-ID and `claimed_at`;
+2. finish: after the mail server answered, the email is marked `sent` and
+   delivery.completed emitted in one transaction (or, refused, put back `pending` with a
+   backoff, or `failed` with delivery.failed after the last attempt).
+
+Exactly one email: if the process dies between 1 and 2, nobody knows whether the server
+took the message. Such an attempt (still `sending` after `lease`) is never repeated
+automatically: it is declared `unconfirmed` (visible in the email log, for an admin to
+resend on request) and, for the delivery email, delivery.completed is emitted with
+``email_sent=false`` so the order does not hang (the keys are stored, and the customer
+can get a link with the order token). The window of doubt is the SMTP conversation
+itself, seconds at most; no email is ever sent twice without someone asking.
+
+The loop sleeps until a queued email NOTIFYs it or `poll_seconds` passes (the fallback
+for a lost notification and for retries falling due).
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+
 from bitloot_contracts.events import DeliveryCompleted, DeliveryFailed
+from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL, ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import MailNotSent, SmtpMailer
-from bitloot_delivery.adapters.repository import DeliveryRepository, PendingEmail
-from bitloot_delivery.domain.emails import MAX_ATTEMPTS, EmailKind, compose, retry_delay
+from bitloot_delivery.domain.emails import (
+    MAX_ATTEMPTS,
+    EmailKind,
+    compose,
+    new_message_id,
+    retry_delay,
+)
 from bitloot_delivery.domain.links import RevealLinks, link_url
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
-# Polling keeps the skeleton simple: a new delivery waits at most this long for its
-# email. LISTEN/NOTIFY (as the outbox relay does) would make it immediate.
-IDLE_POLL_SECONDS = 0.3
 ERROR_PAUSE_SECONDS = 5.0
 
 
@@ -45,6 +62,7 @@ class EmailSender:
         mail_from: str,
         max_attempts: int = MAX_ATTEMPTS,
         backoff: Callable[[int], timedelta] = retry_delay,
+        lease: timedelta = timedelta(minutes=10),
     ) -> None:
         self._unit_of_work = unit_of_work
         self._mailer = mailer
@@ -53,70 +71,119 @@ class EmailSender:
         self._mail_from = mail_from
         self._max_attempts = max_attempts
         self._backoff = backoff
+        self._lease = lease
+        self._wake = asyncio.Event()
 
-    async def run(self) -> None:
-        while True:
-            try:
-                sent_one = await self.send_next()
-            except Exception:
-                logger.exception("email sender failed; pausing")
-                await asyncio.sleep(ERROR_PAUSE_SECONDS)
-                continue
-            if not sent_one:
-                await asyncio.sleep(IDLE_POLL_SECONDS)
+    async def run(self, listen_dsn: str | None = None, poll_seconds: float = 5.0) -> None:
+        """Send until cancelled: now, on every NOTIFY on `listen_dsn`, every poll."""
+        listener = await self._listen(listen_dsn)
+        try:
+            while True:
+                await self._drain()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
+                self._wake.clear()
+                if listen_dsn is not None and (listener is None or listener.is_closed()):
+                    listener = await self._listen(listen_dsn)
+        finally:
+            if listener is not None and not listener.is_closed():
+                await listener.close()
 
     async def send_next(self) -> bool:
         """Try the next due email; False when none is due."""
-        async with self._unit_of_work() as uow:
-            repository = DeliveryRepository(uow.session)
-            email = await repository.next_pending_email()
-            if email is None:
-                return False
-            with log_context(order_id=str(email.order_id)):
-                await self._attempt(uow, repository, email)
-            await uow.commit()
+        email = await self._claim()
+        if email is None:
+            return False
+        with log_context(order_id=str(email.order_id)):
+            await self._attempt(email)
         return True
 
-    async def _attempt(
-        self, uow: UnitOfWork, repository: DeliveryRepository, email: PendingEmail
-    ) -> None:
+    async def abandon_stale(self) -> int:
+        """Declare unconfirmed the attempts whose sender died mid-way; how many."""
+        async with self._unit_of_work() as uow:
+            abandoned = await EmailLog(uow.session).abandon_stale(self._lease)
+            for email in abandoned:
+                logger.error(
+                    "email attempt cut short; not resent automatically",
+                    extra={"order_id": str(email.order_id), "email_kind": email.kind.value},
+                )
+                if email.kind is EmailKind.DELIVERY:
+                    await uow.emit(
+                        DeliveryCompleted(
+                            order_id=email.order_id, key_count=email.key_count, email_sent=False
+                        )
+                    )
+            await uow.commit()
+        return len(abandoned)
+
+    async def _drain(self) -> None:
+        try:
+            await self.abandon_stale()
+            while await self.send_next():
+                pass
+        except Exception:
+            logger.exception("email sender failed; pausing")
+            await asyncio.sleep(ERROR_PAUSE_SECONDS)
+
+    async def _claim(self) -> ClaimedEmail | None:
+        async with self._unit_of_work() as uow:
+            email = await EmailLog(uow.session).claim_next(new_message_id(self._mail_from))
+            await uow.commit()
+        return email
+
+    async def _attempt(self, email: ClaimedEmail) -> None:
         link = link_url(self._public_url, self._links.issue(email.order_id))
         message = compose(
             sender=self._mail_from,
             to=email.to_address,
             link=link,
             ttl_minutes=self._links.ttl.total_seconds() / 60,
+            kind=email.kind,
+            message_id=email.message_id,
         )
         try:
             await self._mailer.send(message)
         except MailNotSent as exc:
-            await self._failed(uow, repository, email, str(exc))
+            await self._refused(email, str(exc))
             return
-        await repository.mark_sent(email)
-        if email.kind is EmailKind.DELIVERY:
-            await uow.emit(
-                DeliveryCompleted(
-                    order_id=email.order_id, key_count=email.key_count, email_sent=True
+        async with self._unit_of_work() as uow:
+            if not await EmailLog(uow.session).finish_sent(email):
+                logger.error("email sent after its attempt was declared unconfirmed")
+                return
+            if email.kind is EmailKind.DELIVERY:
+                await uow.emit(
+                    DeliveryCompleted(
+                        order_id=email.order_id, key_count=email.key_count, email_sent=True
+                    )
                 )
-            )
+            await uow.commit()
         logger.info("email sent", extra={"email_kind": email.kind.value})
 
-    async def _failed(
-        self, uow: UnitOfWork, repository: DeliveryRepository, email: PendingEmail, error: str
-    ) -> None:
-        attempts = email.attempts + 1
-        if attempts < self._max_attempts:
-            retry_at = datetime.now(UTC) + self._backoff(attempts)
-            await repository.mark_attempt_failed(email, error, retry_at)
-            logger.warning(
-                "email not sent; will retry",
-                extra={"attempt": attempts, "retry_at": retry_at.isoformat(), "error": error},
-            )
-            return
-        await repository.mark_attempt_failed(email, error, None)
-        if email.kind is EmailKind.DELIVERY:
-            reason = f"The link email was refused {attempts} times; last: {error}"
-            await uow.emit(
-                DeliveryFailed(order_id=email.order_id, code="email_failed", reason=reason)
-            )
-        logger.error("email failed for good", extra={"attempt": attempts, "error": error})
+    async def _refused(self, email: ClaimedEmail, error: str) -> None:
+        final = email.attempts >= self._max_attempts
+        retry_at = None if final else datetime.now(UTC) + self._backoff(email.attempts)
+        async with self._unit_of_work() as uow:
+            if not await EmailLog(uow.session).finish_refused(email, error, retry_at):
+                return
+            if final and email.kind is EmailKind.DELIVERY:
+                reason = f"The link email was refused {email.attempts} times; last: {error}"
+                await uow.emit(
+                    DeliveryFailed(order_id=email.order_id, code="email_failed", reason=reason)
+                )
+            await uow.commit()
+        extra = {"attempt": email.attempts, "error": error, "email_kind": email.kind.value}
+        if final:
+            logger.error("email failed for good", extra=extra)
+        else:
+            logger.warning("email not sent; will retry", extra=extra)
+
+    async def _listen(self, dsn: str | None) -> asyncpg.Connection | None:
+        if dsn is None:
+            return None
+        try:
+            connection = await asyncpg.connect(dsn)
+            await connection.add_listener(EMAILS_CHANNEL, lambda *_: self._wake.set())
+        except Exception:
+            logger.warning("cannot LISTEN for queued emails; polling only", exc_info=True)
+            return None
+        return connection

@@ -1,0 +1,167 @@
+"""The email log: every email queued for an order, each attempt at it and its outcome,
+always in the caller's unit of work.
+
+An attempt is claimed (status `sending`, a Message-ID, `claimed_at`) and committed
+before the mail server is called, and finished (`sent`, or back to `pending` / `failed`)
+in a second transaction afterwards. Queuing an email NOTIFYs the sender, which
+PostgreSQL delivers when (and only when) the queuing transaction commits.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bitloot_delivery.adapters.orm import deliveries, emails
+from bitloot_delivery.domain.emails import EmailKind, EmailStatus
+
+EMAILS_CHANNEL = "delivery_emails"
+
+
+@dataclass(frozen=True)
+class ClaimedEmail:
+    """An email whose attempt has started; `claimed_at` identifies the attempt."""
+
+    id: int
+    order_id: UUID
+    kind: EmailKind
+    to_address: str
+    attempts: int
+    key_count: int
+    message_id: str
+    claimed_at: datetime
+
+
+@dataclass(frozen=True)
+class AbandonedEmail:
+    """An attempt cut short: the mail server may or may not have the message."""
+
+    id: int
+    order_id: UUID
+    kind: EmailKind
+    key_count: int
+
+
+class EmailLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def queue(self, order_id: UUID, kind: EmailKind, to_address: str) -> int | None:
+        """Queue an email; its id, or None for a second delivery email of the order
+        (the partial unique index keeps that to one, whoever asks)."""
+        statement = (
+            pg_insert(emails)
+            .values(order_id=order_id, kind=kind.value, to_address=to_address)
+            .on_conflict_do_nothing()
+            .returning(emails.c.id)
+        )
+        email_id: int | None = (await self._session.execute(statement)).scalar()
+        if email_id is not None:
+            await self._session.execute(text(f"NOTIFY {EMAILS_CHANNEL}"))
+        return email_id
+
+    async def claim_next(self, message_id: str) -> ClaimedEmail | None:
+        """Start an attempt at the oldest due email (`message_id` if it has none yet),
+        skipping rows another sender holds."""
+        due = (
+            select(emails.c.id)
+            .where(
+                emails.c.status == EmailStatus.PENDING.value,
+                emails.c.next_attempt_at <= func.now(),
+            )
+            .order_by(emails.c.next_attempt_at, emails.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        claim = (
+            update(emails)
+            .where(emails.c.id == due, emails.c.order_id == deliveries.c.order_id)
+            .values(
+                status=EmailStatus.SENDING.value,
+                attempts=emails.c.attempts + 1,
+                claimed_at=func.clock_timestamp(),
+                message_id=func.coalesce(emails.c.message_id, message_id),
+            )
+            .returning(
+                emails.c.id,
+                emails.c.order_id,
+                emails.c.kind,
+                emails.c.to_address,
+                emails.c.attempts,
+                deliveries.c.key_count,
+                emails.c.message_id,
+                emails.c.claimed_at,
+            )
+        )
+        row = (await self._session.execute(claim)).mappings().first()
+        return None if row is None else ClaimedEmail(**_kind(row))
+
+    async def finish_sent(self, email: ClaimedEmail) -> bool:
+        """Record the mail server's acceptance; False if the attempt is no longer ours
+        (declared abandoned meanwhile), in which case nothing changes."""
+        done = await self._finish(email, status=EmailStatus.SENT.value, sent_at=func.now())
+        if done and email.kind is EmailKind.DELIVERY:
+            await self._session.execute(
+                update(deliveries)
+                .where(deliveries.c.order_id == email.order_id, deliveries.c.emailed_at.is_(None))
+                .values(emailed_at=func.now())
+            )
+        return done
+
+    async def finish_refused(
+        self, email: ClaimedEmail, error: str, retry_at: datetime | None
+    ) -> bool:
+        """Record a refusal: due again at `retry_at`, or failed for good if None."""
+        if retry_at is None:
+            return await self._finish(
+                email, status=EmailStatus.FAILED.value, failed_at=func.now(), last_error=error
+            )
+        return await self._finish(
+            email, status=EmailStatus.PENDING.value, next_attempt_at=retry_at, last_error=error
+        )
+
+    async def abandon_stale(self, lease: timedelta) -> list[AbandonedEmail]:
+        """Declare `unconfirmed` every attempt under way for longer than `lease`: its
+        sender died between claiming it and recording the outcome."""
+        stale = (
+            select(emails.c.id)
+            .where(
+                emails.c.status == EmailStatus.SENDING.value,
+                emails.c.claimed_at < func.now() - lease,
+            )
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(emails)
+            .where(emails.c.id.in_(stale), emails.c.order_id == deliveries.c.order_id)
+            .values(
+                status=EmailStatus.UNCONFIRMED.value,
+                failed_at=func.now(),
+                last_error="The attempt was cut short; the mail server may have the message.",
+            )
+            .returning(emails.c.id, emails.c.order_id, emails.c.kind, deliveries.c.key_count)
+        )
+        rows = (await self._session.execute(statement)).mappings().all()
+        return [AbandonedEmail(**_kind(row)) for row in rows]
+
+    async def _finish(self, email: ClaimedEmail, **values: Any) -> bool:
+        statement = (
+            update(emails)
+            .where(
+                emails.c.id == email.id,
+                emails.c.status == EmailStatus.SENDING.value,
+                emails.c.claimed_at == email.claimed_at,
+            )
+            .values(**values)
+        )
+        result = await self._session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+
+def _kind(row: Any) -> dict[str, Any]:
+    return {**row, "kind": EmailKind(row["kind"])}

@@ -1,0 +1,84 @@
+"""Retention: keys older than the configured period are deleted from the object store,
+their wrapped data key forgotten, and an audit row written; never a moment earlier.
+
+The object is deleted before the row is marked purged, inside the row's lock: a crash in
+between leaves a row that the next sweep deletes again (a no-op for S3), never a row
+claiming keys that are gone while they still exist. Runs as a background loop and as
+``python -m bitloot_delivery retention``.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from bitloot_delivery.adapters.object_store import S3ObjectStore
+from bitloot_delivery.adapters.rate_limits import RateLimiter
+from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent
+from bitloot_delivery.domain.retention import RetentionPolicy
+from bitloot_runtime.db import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMIT_MEMORY = timedelta(days=1)
+
+
+class RetentionSweep:
+    def __init__(
+        self,
+        *,
+        unit_of_work: Callable[[], UnitOfWork],
+        store: S3ObjectStore,
+        policy: RetentionPolicy,
+        batch_size: int = 100,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._store = store
+        self._policy = policy
+        self._batch_size = batch_size
+
+    async def run(self, interval_seconds: float) -> None:
+        """Sweep now and every `interval_seconds` until cancelled."""
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("retention sweep failed; will try again")
+            await asyncio.sleep(interval_seconds)
+
+    async def sweep(self, dry_run: bool = False) -> list[UUID]:
+        """Purge every delivery past retention; the orders purged (or, with `dry_run`,
+        those that would be, with nothing changed)."""
+        purged: list[UUID] = []
+        while batch := await self._batch(dry_run, len(purged) if dry_run else 0):
+            purged += batch
+        if not dry_run:
+            await self._forget_old_rate_limits()
+        if purged:
+            logger.info(
+                "keys past retention purged", extra={"count": len(purged), "dry_run": dry_run}
+            )
+        return purged
+
+    async def _batch(self, dry_run: bool, offset: int) -> list[UUID]:
+        cutoff = self._policy.stored_before(datetime.now(UTC))
+        async with self._unit_of_work() as uow:
+            repository = DeliveryRepository(uow.session)
+            due = await repository.due_for_purge(cutoff, self._batch_size, offset)
+            if dry_run:
+                return [order_id for order_id, _ in due]
+            for order_id, object_key in due:
+                await self._store.delete(object_key)
+                await repository.mark_purged(order_id)
+                event = KeyEvent(
+                    "keys_purged", "retention", detail=f"stored before {cutoff.isoformat()}"
+                )
+                await repository.record_event(order_id, event)
+            await uow.commit()
+        return [order_id for order_id, _ in due]
+
+    async def _forget_old_rate_limits(self) -> None:
+        async with self._unit_of_work() as uow:
+            await RateLimiter(uow.session).forget_before(datetime.now(UTC) - RATE_LIMIT_MEMORY)
+            await uow.commit()
