@@ -56,7 +56,7 @@ async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
         assert await eventually(fulfilled, timeout=20)
         timeline = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
     states = [item["data"]["to"] for item in timeline["items"]]
-    assert states == ["paid", "reserving", "reserved", "keys_requested", "fulfilled"]
+    assert states == ["paid", "reserving", "reserved", "keys_requested", "delivering", "fulfilled"]
     assert timeline["items"][0]["data"]["from"] is None
 
 
