@@ -14,7 +14,7 @@ from fulfillment_sagas import POLICY, T0, payment_finished
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitloot_contracts.events import OrderStatusChanged, PaymentFinished
+from bitloot_contracts.events import OrderStatusChanged, PaymentFinished, ReservationPoll
 from bitloot_fulfillment.domain.saga import OrderSaga
 
 Step = Callable[[OrderSaga], None]
@@ -113,5 +113,5 @@ def test_each_poll_attempt_is_sent_at_most_once_however_often_its_timer_fires(
     saga = OrderSaga.start(payment_finished(), POLICY)
     for attempt in sorted(firings):  # a stored timer comes due in attempt order
         saga.timer_fired("poll", attempt, POLICY)
-    polls = [e.attempt for e in saga.pending if type(e).__name__ == "ReservationPoll"]
+    polls = [e.attempt for e in saga.pending if isinstance(e, ReservationPoll)]
     assert polls == sorted(set(firings))

@@ -15,7 +15,6 @@ from websockets.exceptions import ConnectionClosed
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
-    KinguinWebhook,
     ReservationCreated,
     ReservationFailed,
 )
