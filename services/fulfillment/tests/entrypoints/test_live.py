@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from faststream.rabbit.testing import TestRabbitBroker
 from fulfillment_support import INTERNAL_TOKEN, Instances, payment, publish, saga_in_state, serving
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -18,7 +19,9 @@ from bitloot_contracts.events import (
     ReservationCreated,
     ReservationFailed,
 )
+from bitloot_fulfillment.bootstrap import build
 from bitloot_fulfillment.entrypoints.live import Viewers
+from bitloot_runtime.publisher import create_broker
 from bitloot_runtime.tokens import (
     AdminTokenSigner,
     AdminTokenVerifier,
@@ -158,3 +161,22 @@ def test_without_admin_keys_an_admin_token_opens_nothing() -> None:
         orders_only.check(admin_token(), order_id)
     assert both.check(admin_token(), order_id) == "admin:alice"
     assert orders_only.check(order_token(order_id), order_id) == "customer"
+
+
+async def test_in_memory_broker_mode_pushes_changes_to_sockets_in_process(
+    instances: Instances,
+) -> None:
+    """The one-process demo has no RabbitMQ: the live subscription rides the in-memory
+    broker like every other subscriber."""
+    broker = create_broker("amqp://in-memory/", prefetch=16)
+    runtime, app = build(instances.settings(**KEYS), in_memory_broker=broker)
+    order_id = uuid4()
+    async with TestRabbitBroker(broker):
+        await runtime.start()
+        try:
+            async with serving(app) as base, watch(base, order_id, order_token(order_id)) as ws:
+                assert await statuses(ws, 1) == [None]
+                await publish(runtime, payment(order_id))
+                assert await statuses(ws, 2) == ["paid", "reserving"]
+        finally:
+            await runtime.stop()
