@@ -23,7 +23,6 @@ from bitloot_contracts.events import (
     ReservationCreated,
     ReservationFailed,
 )
-from bitloot_fulfillment.adapters import views
 from bitloot_fulfillment.adapters.orm import sagas
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually, spy_on
@@ -56,12 +55,7 @@ async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
         ),
     )
 
-    async def keys_requested() -> bool:
-        async with runtime.sessionmaker() as session:
-            rows = await views.sagas_by_id(session, [order_id], None, 1)
-        return bool(rows) and rows[0]["state"] == "keys_requested"
-
-    assert await eventually(keys_requested, timeout=20)
+    await saga_in_state(runtime, order_id, "keys_requested")
     await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
 
     async with client(app) as http:

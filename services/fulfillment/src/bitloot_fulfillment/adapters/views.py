@@ -46,13 +46,6 @@ async def list_sagas(session: AsyncSession, wanted: SagaFilter) -> list[dict[str
     return [_saga_json(row) for row in rows]
 
 
-async def sagas_by_id(
-    session: AsyncSession, order_ids: Sequence[UUID], state: str | None, limit: int
-) -> list[dict[str, Any]]:
-    """Sagas of the given orders (all, newest first, when none are given)."""
-    return await list_sagas(session, SagaFilter(order_ids=order_ids, state=state, limit=limit))
-
-
 async def current_status(session: AsyncSession, order_id: UUID) -> tuple[str, str] | None:
     """The saga's state and when it last changed, for a live page; None before payment."""
     query = select(sagas.c.state, sagas.c.updated_at).where(sagas.c.order_id == order_id)

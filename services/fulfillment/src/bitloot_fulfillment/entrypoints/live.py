@@ -79,7 +79,10 @@ def live_routes(
             viewer = viewers.check(_token(websocket), order_id)
         except (ValueError, InvalidToken) as refusal:
             code = getattr(refusal, "code", "invalid_order_id")
-            logger.warning("live status refused", extra={"reason": code})
+            logger.warning(
+                "live status refused",
+                extra={"reason": code, "order_id": websocket.path_params["order_id"]},
+            )
             close = FORBIDDEN if code == "token_wrong_order" else UNAUTHORIZED
             await websocket.close(close, reason=code)
             return
