@@ -142,3 +142,13 @@ def test_a_retry_that_could_buy_twice_or_makes_no_sense_is_refused(
         saga.retry(POLICY)
     assert refused.value.code == code
     assert (saga.state, len(saga.pending)) == before
+
+
+def test_a_reservation_confirmed_after_the_deadline_is_retried_without_a_new_purchase() -> None:
+    saga = paid()
+    saga.timer_fired(DEADLINE, 1, POLICY)
+    saga.reservation_created("K-1", "completed")
+    saga.pending.clear()
+    saga.retry(POLICY)
+    assert commands(saga) == ["KeysRequested"]
+    assert saga.state == "keys_requested"

@@ -92,9 +92,8 @@ class OrderSaga:
         return saga
 
     def reservation_created(self, kinguin_order_id: str, status: KinguinOrderStatus) -> None:
-        """The gateway placed the Kinguin order."""
-        if self.state in TERMINAL:
-            return
+        """The gateway placed the Kinguin order. Recorded even after the order ended, so
+        that an admin retry knows the order is bought and never asks for it again."""
         self.kinguin_order_id = self.kinguin_order_id or kinguin_order_id
         self.reservation_confirmed = True
         self.kinguin_status = self.kinguin_status or status
