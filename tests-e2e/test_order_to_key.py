@@ -238,7 +238,7 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
             "adm",
             {
                 **service_env("ADMIN", "adm"),
-                "ADMIN_SESSION_SECRET": secrets.token_urlsafe(32),
+                "ADMIN_SESSION_PRIVATE_KEY": tokens.generate_key_pair()[0],
                 "ADMIN_PAYMENTS_URL": url["pay"],
                 "ADMIN_KINGUIN_GATEWAY_URL": url["gw"],
                 "ADMIN_FULFILLMENT_URL": url["ful"],

@@ -48,7 +48,7 @@ def required_settings() -> dict[str, str]:
         "DELIVERY_MAIL_FROM": "keys@bitloot.test",
         "DELIVERY_PUBLIC_URL": elsewhere,
         "DELIVERY_LINK_SECRET": secrets.token_urlsafe(32),
-        "ADMIN_SESSION_SECRET": secrets.token_urlsafe(32),
+        "ADMIN_SESSION_PRIVATE_KEY": tokens.generate_key_pair()[0],
         "ADMIN_PAYMENTS_URL": elsewhere,
         "ADMIN_KINGUIN_GATEWAY_URL": elsewhere,
         "ADMIN_FULFILLMENT_URL": elsewhere,

@@ -73,9 +73,16 @@ def _run(
 def check_starts(image: Image, venv: Path) -> list[str]:
     """Install the image's pins into `venv` and start its script; the problems found."""
     env = {**os.environ, "VIRTUAL_ENV": str(venv)}
+    refresh = [
+        option
+        for package in ("bitloot-contracts", "bitloot-runtime", image.script)
+        for option in ("--refresh-package", package)
+    ]
     steps = [
         (UV, "venv", "--quiet", "--python", sys.executable, venv),
-        (UV, "pip", "install", "--quiet", "--no-deps", "-r", image.requirements),
+        # uv caches builds of local directories by their metadata, not their code:
+        # refresh ours, or a stale build of an older commit would be checked.
+        (UV, "pip", "install", "--quiet", "--no-deps", "-r", image.requirements, *refresh),
         (UV, "pip", "check"),
     ]
     for step in steps:

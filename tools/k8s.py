@@ -66,6 +66,8 @@ IN_SECRET = {
     "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY",
     "DELIVERY_S3_ACCESS_KEY_ID",
     "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS",
+    "FULFILLMENT_ORDER_TOKEN_PUBLIC_KEYS",
+    "FULFILLMENT_ADMIN_TOKEN_PUBLIC_KEYS",
 }
 # Public paths per host and service, for the Ingress; /internal/* is never routed from
 # outside. Delivery has a host of its own: its `/orders/{id}/link` and payments'

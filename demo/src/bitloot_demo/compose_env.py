@@ -17,7 +17,8 @@ def compose_env(keys: Secrets) -> str:
         "BITLOOT_DELIVERY_HPKE_PUBLIC_KEY": keys.hpke_public_key,
         "BITLOOT_DELIVERY_KEKS": f"{KEK_ID}:{keys.kek}",
         "BITLOOT_DELIVERY_LINK_SECRET": keys.link_secret,
-        "BITLOOT_ADMIN_SESSION_SECRET": keys.admin_session_secret,
+        "BITLOOT_ADMIN_SESSION_PRIVATE_KEY": keys.admin_session_private_key,
+        "BITLOOT_ADMIN_TOKEN_PUBLIC_KEYS": keys.admin_token_public_keys,
         "BITLOOT_ADMIN_PASSWORD": keys.admin_password,
         "BITLOOT_S3_SECRET_ACCESS_KEY": keys.s3_secret_access_key,
     }

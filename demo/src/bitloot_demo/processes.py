@@ -17,6 +17,7 @@ from bitloot_runtime import sealing, tokens
 HPKE_KEY_ID = "d1"
 KEK_ID = "k1"
 ORDER_TOKEN_KEY_ID = "o1"  # noqa: S105 - a key id, not a key
+ADMIN_SESSION_KEY_ID = "a1"
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,15 @@ class Secrets:
     kek: str
     link_secret: str
     s3_secret_access_key: str
-    admin_session_secret: str
+    admin_session_private_key: str
+    admin_session_public_key: str
     admin_password: str
 
     @classmethod
     def generate(cls) -> "Secrets":
         hpke_private, hpke_public = sealing.generate_key_pair()
         order_private, order_public = tokens.generate_key_pair()
+        admin_private, admin_public = tokens.generate_key_pair()
         text = secrets.token_urlsafe
         return cls(
             internal_token=text(32),
@@ -56,7 +59,8 @@ class Secrets:
             kek=base64.b64encode(secrets.token_bytes(32)).decode(),
             link_secret=text(32),
             s3_secret_access_key=text(30),
-            admin_session_secret=text(32),
+            admin_session_private_key=admin_private,
+            admin_session_public_key=admin_public,
             admin_password=text(12),
         )
 
@@ -64,6 +68,11 @@ class Secrets:
     def order_token_public_keys(self) -> str:
         """The verifiers' setting: ``kid:base64`` of the order-token public key."""
         return f"{ORDER_TOKEN_KEY_ID}:{self.order_token_public_key}"
+
+    @property
+    def admin_token_public_keys(self) -> str:
+        """The verifiers' setting: ``kid:base64`` of the admin-session public key."""
+        return f"{ADMIN_SESSION_KEY_ID}:{self.admin_session_public_key}"
 
     @classmethod
     def load_or_create(cls, path: Path) -> "Secrets":
@@ -148,7 +157,10 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY": keys.hpke_public_key,
             "KINGUIN_GATEWAY_DELIVERY_KEY_ID": HPKE_KEY_ID,
         },
-        "fulfillment": {},
+        "fulfillment": {
+            "FULFILLMENT_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
+            "FULFILLMENT_ADMIN_TOKEN_PUBLIC_KEYS": keys.admin_token_public_keys,
+        },
         "delivery": {
             "DELIVERY_HPKE_PRIVATE_KEYS": f"{HPKE_KEY_ID}:{keys.hpke_private_key}",
             "DELIVERY_KEK_CURRENT_ID": KEK_ID,
@@ -167,7 +179,8 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
         },
         "admin": {
-            "ADMIN_SESSION_SECRET": keys.admin_session_secret,
+            "ADMIN_SESSION_PRIVATE_KEY": keys.admin_session_private_key,
+            "ADMIN_SESSION_KEY_ID": ADMIN_SESSION_KEY_ID,
             "ADMIN_PAYMENTS_URL": machine.url("payments"),
             "ADMIN_KINGUIN_GATEWAY_URL": machine.url("kinguin-gateway"),
             "ADMIN_FULFILLMENT_URL": machine.url("fulfillment"),

@@ -103,6 +103,7 @@ async def running_stack(
     )
     private_hpke, public_hpke = sealing.generate_key_pair()
     private_token_key, public_token_key = tokens.generate_key_pair()
+    private_admin_key, public_admin_key = tokens.generate_key_pair()
     common: dict[str, Any] = {
         "amqp_url": amqp_url or IN_MEMORY_AMQP,
         "internal_token": internal_token,
@@ -131,7 +132,10 @@ async def running_stack(
                 "delivery_public_key": public_hpke,
                 "delivery_key_id": "d1",
             },
-            "fulfillment": {},
+            "fulfillment": {
+                "order_token_public_keys": f"k1:{public_token_key}",
+                "admin_token_public_keys": f"a1:{public_admin_key}",
+            },
             "delivery": {
                 "hpke_private_keys": f"d1:{private_hpke}",
                 "kek_current_id": "k1",
@@ -150,7 +154,7 @@ async def running_stack(
                 "order_token_public_keys": f"k1:{public_token_key}",
             },
             "admin": {
-                "session_secret": _secret(),
+                "session_private_key": private_admin_key,
                 "payments_url": urls["payments"],
                 "kinguin_gateway_url": urls["gateway"],
                 "fulfillment_url": urls["fulfillment"],

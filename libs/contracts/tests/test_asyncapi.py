@@ -130,5 +130,6 @@ def test_document_can_describe_a_subset_of_topics() -> None:
     assert set(_obj(document["channels"])) == {"keys.delivered"}
     assert set(_obj(document["operations"])) == {
         "kinguin-gateway.send.keys.delivered",
+        "fulfillment.receive.keys.delivered",
         "delivery.receive.keys.delivered",
     }

@@ -60,6 +60,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "reservation.created",
         "reservation.failed",
         "kinguin.webhook",
+        "keys.delivered",
         "delivery.completed",
         "delivery.failed",
     }
@@ -90,5 +91,5 @@ def test_queue_name_is_service_dot_topic() -> None:
 
 def test_publishers_and_consumers_of_a_topic() -> None:
     assert publishers_of("keys.delivered") == (KINGUIN_GATEWAY,)
-    assert consumers_of("keys.delivered") == (DELIVERY,)
+    assert consumers_of("keys.delivered") == (FULFILLMENT, DELIVERY)
     assert consumers_of("order.fulfilled") == (ADMIN,)

@@ -22,11 +22,13 @@ from bitloot_admin.bootstrap import build
 from bitloot_admin.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tokens import generate_key_pair
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 
 INTERNAL_TOKEN = "admin-test-internal-token"
+SESSION_PRIVATE_KEY, SESSION_PUBLIC_KEY = generate_key_pair()
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 SERVICE_PATHS = {
     "payments": "/payments",
@@ -167,7 +169,7 @@ def settings_for(
         "bus_prefix": bus.prefix,
         "retry_delays": (0.2, 0.5),
         "internal_token": INTERNAL_TOKEN,
-        "session_secret": "s" * 40,
+        "session_private_key": SESSION_PRIVATE_KEY,
         "payments_url": stand_ins.url("payments"),
         "kinguin_gateway_url": stand_ins.url("kinguin-gateway"),
         "fulfillment_url": stand_ins.url("fulfillment"),

@@ -61,6 +61,8 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             RESERVATION_CREATED,
             RESERVATION_FAILED,
             KINGUIN_WEBHOOK,
+            # Only that the sealed keys left the gateway (the saga's `delivering`).
+            KEYS_DELIVERED,
             DELIVERY_COMPLETED,
             DELIVERY_FAILED,
         ),

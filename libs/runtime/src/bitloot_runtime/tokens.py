@@ -1,4 +1,5 @@
-"""Order tokens: JWTs that let a customer see one order, and nothing else.
+"""Order tokens: JWTs that let a customer see one order, and nothing else; and admin
+session tokens, signed the same way by the admin service.
 
 The payments service signs them with an Ed25519 private key (EdDSA); every other service
 verifies them with the public key only, so a service that can verify cannot forge. The
@@ -19,6 +20,8 @@ from bitloot_runtime.errors import BitlootError
 
 ISSUER = "bitloot-payments"
 ORDER_AUDIENCE = "bitloot:order"
+ADMIN_ISSUER = "bitloot-admin"
+ADMIN_AUDIENCE = "bitloot:admin"
 _ALGORITHM = "EdDSA"
 
 
@@ -60,28 +63,73 @@ class OrderTokenVerifier:
         """Return if `token` grants access to `order_id`; raise `InvalidToken` otherwise."""
         if not token:
             raise InvalidToken("token_missing", "An order token is required.")
-        try:
-            key_id = jwt.get_unverified_header(token).get("kid")
-        except jwt.PyJWTError:
-            raise InvalidToken("token_invalid", "The token is not a JWT.") from None
-        key = self.public_keys.get(str(key_id))
-        if key is None:
-            raise InvalidToken("token_invalid", "The token was signed by an unknown key.")
-        try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[_ALGORITHM],
-                audience=ORDER_AUDIENCE,
-                issuer=ISSUER,
-                options={"require": ["exp", "sub", "aud", "iss"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("token_expired", "The order token has expired.") from None
-        except jwt.PyJWTError:
-            raise InvalidToken("token_invalid", "The order token is not valid.") from None
+        claims = _decode(token, self.public_keys, ORDER_AUDIENCE, ISSUER, "order token")
         if claims["sub"] != str(order_id):
             raise InvalidToken("token_wrong_order", "The token is for another order.")
+
+
+@dataclass(frozen=True)
+class AdminTokenSigner:
+    """Issues admin session tokens (the admin service only holds the private key)."""
+
+    key_id: str
+    private_key: Ed25519PrivateKey
+    ttl: timedelta
+
+    def issue(self, username: str, now: datetime | None = None) -> str:
+        issued = now or datetime.now(UTC)
+        claims = {
+            "iss": ADMIN_ISSUER,
+            "aud": ADMIN_AUDIENCE,
+            "sub": username,
+            "iat": issued,
+            "exp": issued + self.ttl,
+        }
+        return jwt.encode(claims, self.private_key, _ALGORITHM, headers={"kid": self.key_id})
+
+
+@dataclass(frozen=True)
+class AdminTokenVerifier:
+    """Checks admin session tokens with public keys only: a service that verifies them
+    (fulfillment's live status) cannot forge an admin session."""
+
+    public_keys: Mapping[str, Ed25519PublicKey]
+
+    def verify(self, token: str | None) -> str:
+        """The admin `token` names; raise `InvalidToken` if it grants nothing."""
+        if not token:
+            raise InvalidToken("token_missing", "An admin token is required.")
+        claims = _decode(token, self.public_keys, ADMIN_AUDIENCE, ADMIN_ISSUER, "admin token")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("token_invalid", "The admin token names no admin.")
+        return subject
+
+
+def _decode(
+    token: str, public_keys: Mapping[str, Ed25519PublicKey], audience: str, issuer: str, what: str
+) -> dict[str, object]:
+    try:
+        key_id = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        raise InvalidToken("token_invalid", "The token is not a JWT.") from None
+    key = public_keys.get(str(key_id))
+    if key is None:
+        raise InvalidToken("token_invalid", "The token was signed by an unknown key.")
+    try:
+        claims: dict[str, object] = jwt.decode(
+            token,
+            key,
+            algorithms=[_ALGORITHM],
+            audience=audience,
+            issuer=issuer,
+            options={"require": ["exp", "sub", "aud", "iss"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidToken("token_expired", f"The {what} has expired.") from None
+    except jwt.PyJWTError:
+        raise InvalidToken("token_invalid", f"The {what} is not valid.") from None
+    return claims
 
 
 def parse_public_keys(setting: str) -> dict[str, Ed25519PublicKey]:

@@ -23,6 +23,7 @@ from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tokens import load_private_key
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,8 @@ def build(
         transport=upstream_transport,
     )
     tokens = SessionTokens(
-        settings.session_secret.get_secret_value(),
+        settings.session_key_id,
+        load_private_key(settings.session_private_key.get_secret_value()),
         timedelta(minutes=settings.session_ttl_minutes),
     )
     admin_web = AdminWeb(runtime.sessionmaker, upstream, tokens, templates())
@@ -81,7 +83,7 @@ def build(
 
 
 def _register_secrets(settings: Settings) -> None:
-    register_secret(settings.session_secret.get_secret_value())
+    register_secret(settings.session_private_key.get_secret_value())
     if settings.initial_password is not None:
         register_secret(settings.initial_password.get_secret_value())
 

@@ -1,9 +1,12 @@
 """Admin settings, from ADMIN_* environment variables."""
 
-from pydantic import Field, SecretStr
+import binascii
+
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.tokens import load_private_key
 
 
 class Settings(EdgeSettings):
@@ -11,8 +14,12 @@ class Settings(EdgeSettings):
 
     model_config = SettingsConfigDict(env_prefix="ADMIN_", extra="ignore", frozen=True)
 
-    session_secret: SecretStr = Field(
-        min_length=32, description="HS256 key of admin session tokens; at least 32 characters."
+    session_private_key: SecretStr = Field(
+        description="Base64 raw Ed25519 private key that signs admin session tokens (EdDSA); "
+        "services that accept admin tokens (fulfillment's live status) hold only its public key."
+    )
+    session_key_id: str = Field(
+        default="a1", min_length=1, description="Key id in the header of admin session tokens."
     )
     payments_url: str = Field(description="Base URL of the payments service (its /internal/).")
     kinguin_gateway_url: str = Field(description="Base URL of the kinguin-gateway service.")
@@ -28,3 +35,12 @@ class Settings(EdgeSettings):
     upstream_timeout: float = Field(
         default=3.0, gt=0, description="Seconds before a call to another service gives up."
     )
+
+    @field_validator("session_private_key")
+    @classmethod
+    def _ed25519_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            load_private_key(value.get_secret_value())
+        except (ValueError, binascii.Error):
+            raise ValueError("must be a base64 raw 32-byte Ed25519 private key") from None
+        return value

@@ -1,12 +1,15 @@
 """Logging in and out, lockout, and the session guard in front of /admin."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
-from admin_support import ALICE, RunningAdmin
+import jwt
+from admin_support import ALICE, SESSION_PUBLIC_KEY, RunningAdmin
 from sqlalchemy import select
 
 from bitloot_admin.adapters.orm import admin_audit, admins
+from bitloot_runtime.tokens import AdminTokenVerifier, parse_public_keys
 
 
 async def login_form(client: httpx.AsyncClient, password: str) -> httpx.Response:
@@ -96,3 +99,23 @@ async def test_logout_ends_the_browser_session(admin: RunningAdmin) -> None:
         answer = await client.post("/admin/logout", data={"csrf": match.group(1)})
         assert (answer.status_code, answer.headers["location"]) == (303, "/admin/login")
         assert (await client.get("/admin/orders")).status_code == 303
+
+
+async def test_a_session_token_is_verified_by_the_public_key_alone_and_hs256_is_refused(
+    admin: RunningAdmin,
+) -> None:
+    """Other services (fulfillment's live status) accept admin tokens with only the public
+    key; a token signed with a shared secret, as sessions once were, opens nothing."""
+    async with admin.client() as client:
+        token = (await client.post("/admin/login", json=ALICE)).json()["token"]
+        hs256 = jwt.encode(
+            {"sub": "alice", "exp": datetime.now(UTC) + timedelta(minutes=5)},
+            "s" * 40,
+            algorithm="HS256",
+        )
+        refused = await client.get(
+            "/admin/api/orders", headers={"Authorization": f"Bearer {hs256}"}
+        )
+    verifier = AdminTokenVerifier(parse_public_keys(f"a1:{SESSION_PUBLIC_KEY}"))
+    assert verifier.verify(token) == "alice"
+    assert refused.status_code == 401

@@ -29,7 +29,7 @@ def environment(admin: RunningAdmin) -> dict[str, str]:
         "ADMIN_DATABASE_URL": settings.database_url,
         "ADMIN_AMQP_URL": settings.amqp_url,
         "ADMIN_INTERNAL_TOKEN": settings.internal_token.get_secret_value(),
-        "ADMIN_SESSION_SECRET": settings.session_secret.get_secret_value(),
+        "ADMIN_SESSION_PRIVATE_KEY": settings.session_private_key.get_secret_value(),
         "ADMIN_PAYMENTS_URL": settings.payments_url,
         "ADMIN_KINGUIN_GATEWAY_URL": settings.kinguin_gateway_url,
         "ADMIN_FULFILLMENT_URL": settings.fulfillment_url,

@@ -4,14 +4,18 @@ from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import FULFILLMENT
+from bitloot_fulfillment.adapters.live import StatusHub, subscribe_live
 from bitloot_fulfillment.adapters.orm import metadata
 from bitloot_fulfillment.entrypoints.bus import subscribe
 from bitloot_fulfillment.entrypoints.internal import internal_routes
+from bitloot_fulfillment.entrypoints.live import Viewers, live_routes
+from bitloot_fulfillment.handlers.timers import sweep_forever
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tokens import AdminTokenVerifier, OrderTokenVerifier
 
 
 def build(
@@ -27,7 +31,24 @@ def build(
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
     )
-    subscribe(runtime)
-    return runtime, create_app(
-        runtime, internal_routes(runtime), internal_tokens=edge_tokens(settings)
+    policy = settings.timer_policy()
+    subscribe(runtime, policy)
+    hub = StatusHub()
+    subscribe_live(runtime, hub)
+
+    async def sweep() -> None:
+        await sweep_forever(
+            runtime.unit_of_work, policy, settings.timer_sweep_interval, settings.timer_batch_size
+        )
+
+    runtime.add_background("timers", sweep)
+    admin_keys = settings.admin_keys()
+    viewers = Viewers(
+        orders=OrderTokenVerifier(settings.order_keys()),
+        admins=AdminTokenVerifier(admin_keys) if admin_keys else None,
     )
+    routes = [
+        *internal_routes(runtime, policy),
+        *live_routes(runtime, hub, viewers, settings.ws_heartbeat_seconds),
+    ]
+    return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

@@ -1,16 +1,32 @@
 """The fulfillment internal API, as the admin service reads it."""
 
-from datetime import UTC, datetime
-from uuid import uuid4
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
 
 import httpx
-from fulfillment_support import INTERNAL_TOKEN, payment, publish
+from fulfillment_support import (
+    INTERNAL_TOKEN,
+    body,
+    payment,
+    publish,
+    published,
+    saga_in_state,
+    saga_row,
+)
+from sqlalchemy import func, update
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import DeliveryCompleted, KinguinWebhook, ReservationCreated
-from bitloot_fulfillment.adapters import views
+from bitloot_contracts.events import (
+    DeliveryCompleted,
+    DeliveryFailed,
+    KinguinWebhook,
+    ReservationCreated,
+    ReservationFailed,
+)
+from bitloot_fulfillment.adapters.orm import sagas
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually
+from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.rabbitmq import BusNamespace
 
 
 def client(app: Starlette, token: str | None = INTERNAL_TOKEN) -> httpx.AsyncClient:
@@ -39,12 +55,7 @@ async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
         ),
     )
 
-    async def keys_requested() -> bool:
-        async with runtime.sessionmaker() as session:
-            rows = await views.sagas_by_id(session, [order_id], None, 1)
-        return bool(rows) and rows[0]["state"] == "keys_requested"
-
-    assert await eventually(keys_requested, timeout=20)
+    await saga_in_state(runtime, order_id, "keys_requested")
     await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
 
     async with client(app) as http:
@@ -56,7 +67,7 @@ async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
         assert await eventually(fulfilled, timeout=20)
         timeline = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
     states = [item["data"]["to"] for item in timeline["items"]]
-    assert states == ["paid", "reserving", "reserved", "keys_requested", "fulfilled"]
+    assert states == ["paid", "reserving", "reserved", "keys_requested", "delivering", "fulfilled"]
     assert timeline["items"][0]["data"]["from"] is None
 
 
@@ -83,3 +94,136 @@ async def test_unknown_order_has_an_empty_timeline_and_bad_ids_are_refused(
     assert empty.json()["items"] == []
     assert (bad.status_code, bad.json()["error"]) == (422, "invalid_order_id")
     assert (too_many.status_code, too_many.json()["error"]) == (422, "invalid_limit")
+
+
+async def make_sagas(runtime: ServiceRuntime, count: int) -> list[UUID]:
+    orders = [uuid4() for _ in range(count)]
+    for order_id in orders:
+        await publish(runtime, payment(order_id))
+    for order_id in orders:
+        await saga_in_state(runtime, order_id, "reserving")
+    return orders
+
+
+async def age(runtime: ServiceRuntime, order_id: UUID, hours: int) -> None:
+    """Back-date a saga, as if it had been created and last changed `hours` ago."""
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            update(sagas)
+            .where(sagas.c.order_id == order_id)
+            .values(
+                created_at=func.now() - timedelta(hours=hours),
+                updated_at=func.now() - timedelta(hours=hours),
+            )
+        )
+
+
+async def test_sagas_are_filtered_by_state_age_and_stuck_time(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    fresh, stuck, failed = await make_sagas(runtime, 3)
+    await publish(runtime, ReservationFailed(order_id=failed, code="out_of_stock", reason="none"))
+    await saga_in_state(runtime, failed, "failed")
+    for order_id in (stuck, failed):
+        await age(runtime, order_id, hours=2)
+    async with client(app) as http:
+        by_state = (await http.get("/internal/sagas", params={"state": "failed"})).json()
+        old = (await http.get("/internal/sagas", params={"older_than": "3600"})).json()
+        stuck_ones = (await http.get("/internal/sagas", params={"stuck_for": "3600"})).json()
+        everything = (await http.get("/internal/sagas")).json()
+    assert [item["order_id"] for item in by_state["items"]] == [str(failed)]
+    assert by_state["items"][0]["needs_admin"] is True
+    assert by_state["items"][0]["failure_stage"] == "reservation"
+    assert {item["order_id"] for item in old["items"]} == {str(stuck), str(failed)}
+    assert [item["order_id"] for item in stuck_ones["items"]] == [str(stuck)]
+    assert {item["order_id"] for item in everything["items"]} == {
+        str(o) for o in (fresh, stuck, failed)
+    }
+
+
+async def test_sagas_are_listed_in_pages_of_at_most_the_limit(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    orders = await make_sagas(runtime, 5)
+    seen: list[str] = []
+    offset: int | None = 0
+    async with client(app) as http:
+        while offset is not None:
+            page = (
+                await http.get("/internal/sagas", params={"limit": "2", "offset": str(offset)})
+            ).json()
+            assert len(page["items"]) <= 2
+            seen += [item["order_id"] for item in page["items"]]
+            offset = page["next_offset"]
+        bad = [
+            await http.get("/internal/sagas", params={name: value})
+            for name, value in (("offset", "-1"), ("stuck_for", "soon"), ("state", "lost"))
+        ]
+    assert sorted(seen) == sorted(str(o) for o in orders)
+    assert [(a.status_code, a.json()["error"]) for a in bad] == [
+        (422, "invalid_offset"),
+        (422, "invalid_stuck_for"),
+        (422, "invalid_state"),
+    ]
+
+
+async def test_retrying_a_delivery_failure_requests_the_keys_again_and_never_a_purchase(
+    fulfillment_app: tuple[ServiceRuntime, Starlette], bus_prefix: BusNamespace
+) -> None:
+    runtime, app = fulfillment_app
+    order_id = uuid4()
+    await publish(runtime, payment(order_id))
+    await publish(
+        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-8", status="completed")
+    )
+    await saga_in_state(runtime, order_id, "keys_requested")
+    await publish(runtime, DeliveryFailed(order_id=order_id, code="s3_down", reason="refused"))
+    await saga_in_state(runtime, order_id, "failed")
+    async with (
+        spy_on(bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name) as spy,
+        client(app) as http,
+    ):
+        answer = await http.post(f"/internal/orders/{order_id}/retry")
+        [keys] = await published(spy, "keys.requested", 1)
+        purchases = await spy.collect(expected=0, timeout=0.5)
+        timeline = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
+    assert (answer.status_code, answer.json()["state"]) == (200, "keys_requested")
+    assert body(keys)["kinguin_order_id"] == "K-8"
+    assert "reservation.requested" not in [m.routing_key for m in purchases]
+    retried = [
+        i for i in timeline["items"] if i["data"]["reason"] == "admin retry after delivery failure"
+    ]
+    assert [i["data"]["to"] for i in retried] == ["reserved"]
+    assert timeline["items"][-1]["data"]["to"] == "keys_requested"
+
+
+async def test_a_retry_that_could_buy_twice_is_refused_and_changes_nothing(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    order_id = uuid4()
+    await publish(runtime, payment(order_id))
+    await publish(
+        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-2", status="processing")
+    )
+    await publish(
+        runtime,
+        KinguinWebhook(
+            order_id=order_id,
+            kinguin_order_id="K-2",
+            status="canceled",
+            updated_at=datetime.now(UTC),
+        ),
+    )
+    await saga_in_state(runtime, order_id, "failed")
+    async with client(app) as http:
+        before = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
+        refused = await http.post(f"/internal/orders/{order_id}/retry")
+        unknown = await http.post(f"/internal/orders/{uuid4()}/retry")
+        after = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
+    assert (refused.status_code, refused.json()["error"]) == (409, "kinguin_order_gone")
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "order_not_found")
+    assert after == before
+    assert (await saga_row(runtime, order_id) or {})["state"] == "failed"

@@ -1,39 +1,24 @@
 """The fulfillment service on real RabbitMQ and PostgreSQL: events in, events out."""
 
+import base64
 import json
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from aio_pika.abc import AbstractIncomingMessage
-from fulfillment_support import payment, publish
-from sqlalchemy import select
+from fulfillment_support import payment, publish, published, saga_in_state, saga_row
+from sqlalchemy import select, text
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
+    KeysDelivered,
     KinguinWebhook,
     ReservationCreated,
+    SealedKeys,
 )
 from bitloot_fulfillment.adapters.orm import sagas
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import Spy, eventually, spy_on
+from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-def topics_of(messages: list[AbstractIncomingMessage]) -> list[str]:
-    return [m.routing_key or "" for m in messages]
-
-
-async def published(spy: Spy, topic: str, count: int) -> list[AbstractIncomingMessage]:
-    """The messages of `topic` once `count` of them (and no more) have been seen."""
-    seen: list[AbstractIncomingMessage] = []
-
-    async def enough() -> bool:
-        seen.extend(await spy.collect(expected=0, timeout=0.3))
-        return topics_of(seen).count(topic) >= count
-
-    await eventually(enough, timeout=20)
-    seen.extend(await spy.collect(expected=0, timeout=1.0))
-    return [m for m in seen if m.routing_key == topic]
 
 
 async def test_an_order_goes_from_paid_to_fulfilled_whatever_order_its_events_arrive_in(
@@ -111,3 +96,40 @@ async def test_kinguin_completing_before_the_reservation_is_confirmed_is_remembe
         )
         [keys] = await published(spy, "keys.requested", 1)
     assert json.loads(keys.body)["kinguin_order_id"] == "K-7"
+
+
+async def test_keys_leaving_the_gateway_move_the_order_to_delivering_and_nothing_sealed_is_kept(
+    fulfillment: ServiceRuntime, bus_prefix: BusNamespace
+) -> None:
+    order_id = uuid4()
+    await publish(fulfillment, payment(order_id))
+    await publish(
+        fulfillment,
+        ReservationCreated(order_id=order_id, kinguin_order_id="K-5", status="completed"),
+    )
+    await saga_in_state(fulfillment, order_id, "keys_requested")
+    sealed = SealedKeys(
+        suite="DHKEM(X25519)-HKDF-SHA256/HKDF-SHA256/AES-256-GCM",
+        recipient_key_id="d1",
+        enc=base64.b64encode(b"e" * 32).decode(),
+        ciphertext=base64.b64encode(b"SEALED-CIPHERTEXT").decode(),
+    )
+    delivered = KeysDelivered(
+        order_id=order_id,
+        kinguin_order_id="K-5",
+        customer_email="buyer@example.com",
+        key_count=1,
+        sealed=sealed,
+    )
+    await publish(fulfillment, delivered)
+    await saga_in_state(fulfillment, order_id, "delivering")
+    async with fulfillment.engine.connect() as connection:
+        dump = await connection.scalar(
+            text(
+                "SELECT (SELECT string_agg(s::text, ' ') FROM sagas s)"
+                " || (SELECT string_agg(t::text, ' ') FROM saga_transitions t)"
+            )
+        )
+    assert sealed.ciphertext not in dump
+    assert sealed.enc not in dump
+    assert (await saga_row(fulfillment, order_id) or {})["keys_left_gateway"] is True

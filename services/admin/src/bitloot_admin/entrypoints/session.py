@@ -1,19 +1,24 @@
-"""Admin sessions: a signed token (JWT, HS256) in an HttpOnly cookie or a Bearer header,
+"""Admin sessions: a signed token (JWT, EdDSA) in an HttpOnly cookie or a Bearer header,
 a guard in front of everything under /admin, and the double-submit CSRF token of the
-login and logout forms."""
+login and logout forms.
+
+Session tokens are signed with an Ed25519 private key only the admin service holds, so
+another service can accept an admin's token (fulfillment's live order status) with the
+public key alone, and cannot forge one."""
 
 import hmac
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Final
 
-import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.tokens import AdminTokenSigner, AdminTokenVerifier, InvalidToken
 
 SESSION_COOKIE: Final = "bitloot_admin"
 CSRF_COOKIE: Final = "bitloot_admin_csrf"
@@ -33,25 +38,20 @@ SECURITY_HEADERS: Final = {
 class SessionTokens:
     """Issues and checks session tokens: ``sub`` the admin, ``exp`` the end of the session."""
 
-    def __init__(self, secret: str, ttl: timedelta) -> None:
-        self._secret = secret
+    def __init__(self, key_id: str, private_key: Ed25519PrivateKey, ttl: timedelta) -> None:
+        self._signer = AdminTokenSigner(key_id, private_key, ttl)
+        self._verifier = AdminTokenVerifier({key_id: private_key.public_key()})
         self.ttl = ttl
 
     def issue(self, username: str) -> str:
-        now = datetime.now(UTC)
-        claims = {"sub": username, "iat": now, "exp": now + self.ttl}
-        return jwt.encode(claims, self._secret, algorithm="HS256")
+        return self._signer.issue(username)
 
     def username(self, token: str) -> str | None:
         """The admin a token names, or None if it is forged, malformed or expired."""
         try:
-            claims = jwt.decode(
-                token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
-            )
-        except jwt.PyJWTError:
+            return self._verifier.verify(token)
+        except InvalidToken:
             return None
-        subject = claims.get("sub")
-        return subject if isinstance(subject, str) and subject else None
 
 
 class AdminGuard:

@@ -3,16 +3,21 @@ dead_letters) in one metadata, which Alembic compares against the migrations."""
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Identity,
     Index,
+    Integer,
     MetaData,
+    PrimaryKeyConstraint,
     Table,
     Text,
     Uuid,
     func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from bitloot_runtime.tables import include_runtime_tables
 
@@ -30,6 +35,12 @@ sagas = Table(
     Column("kinguin_updated_at", DateTime(timezone=True), nullable=True),
     Column("failure_stage", Text, nullable=True),
     Column("failure_reason", Text, nullable=True),
+    Column("reservation_confirmed", Boolean, nullable=False, server_default=text("false")),
+    Column("keys_left_gateway", Boolean, nullable=False, server_default=text("false")),
+    Column("delivered_key_count", Integer, nullable=True),
+    Column("delivery_error", Text, nullable=True),
+    Column("polls_sent", Integer, nullable=False, server_default=text("0")),
+    Column("lines", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_sagas_state_updated", "state", "updated_at"),
@@ -45,4 +56,17 @@ saga_transitions = Table(
     Column("reason", Text, nullable=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_saga_transitions_order", "order_id", "id"),
+)
+
+# At most one timer of each kind per order; the sweeper claims due ones with
+# FOR UPDATE SKIP LOCKED, so several instances never fire the same timer.
+saga_timers = Table(
+    "saga_timers",
+    metadata,
+    Column("order_id", Uuid, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    PrimaryKeyConstraint("order_id", "kind", name="pk_saga_timers"),
+    Index("ix_saga_timers_due", "due_at"),
 )

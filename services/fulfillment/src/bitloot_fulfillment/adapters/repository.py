@@ -1,27 +1,48 @@
-"""Loading and storing sagas. A saga is read `FOR UPDATE`, so two events of one order
-handled at once by two consumers apply one after the other, never over each other."""
+"""Loading and storing sagas and their timers. A saga is read `FOR UPDATE`, so two
+events of one order handled at once by two consumers apply one after the other, never
+over each other."""
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bitloot_contracts.events import OrderStatusChanged
-from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
+from bitloot_contracts.events import OrderStatusChanged, ReservationLine
+from bitloot_fulfillment.adapters.orm import saga_timers, saga_transitions, sagas
 from bitloot_fulfillment.domain.saga import OrderSaga
+from bitloot_fulfillment.domain.timers import TimerSet
 
-_COLUMNS = [f.name for f in fields(OrderSaga) if f.name != "pending"]
+_COLUMNS = [f.name for f in fields(OrderSaga) if f.name not in ("pending", "timers")]
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    order_id: UUID
+    kind: str
+    attempt: int
+    due_at: datetime
 
 
 class SagaRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get_for_update(self, order_id: UUID) -> OrderSaga | None:
-        query = select(sagas).where(sagas.c.order_id == order_id).with_for_update()
+    async def get_for_update(
+        self, order_id: UUID, *, skip_locked: bool = False
+    ) -> OrderSaga | None:
+        """The saga, locked until the transaction ends; with `skip_locked`, None while
+        another transaction holds it (the sweeper never waits on a handler)."""
+        query = select(sagas).where(sagas.c.order_id == order_id)
+        query = query.with_for_update(skip_locked=skip_locked)
         row = (await self._session.execute(query)).mappings().first()
-        return None if row is None else OrderSaga(**{name: row[name] for name in _COLUMNS})
+        if row is None:
+            return None
+        values = {name: row[name] for name in _COLUMNS}
+        values["lines"] = tuple(ReservationLine.model_validate(line) for line in row["lines"])
+        return OrderSaga(**values)
 
     async def add(self, saga: OrderSaga) -> None:
         await self._session.execute(insert(sagas).values(self._values(saga)))
@@ -45,6 +66,49 @@ class SagaRepository:
             )
         )
 
+    async def apply_timers(self, order_id: UUID, timers: TimerSet) -> None:
+        """Store what the saga decided about its timers: due times from the database's
+        clock, so that every instance agrees on them."""
+        if timers.cancelled:
+            await self._session.execute(
+                delete(saga_timers).where(
+                    saga_timers.c.order_id == order_id, saga_timers.c.kind.in_(timers.cancelled)
+                )
+            )
+        for timer in timers.scheduled:
+            due_at = func.now() + timer.delay
+            statement = pg_insert(saga_timers).values(
+                order_id=order_id, kind=timer.kind, due_at=due_at, attempt=timer.attempt
+            )
+            await self._session.execute(
+                statement.on_conflict_do_update(
+                    constraint="pk_saga_timers",
+                    set_={"due_at": due_at, "attempt": timer.attempt},
+                )
+            )
+        timers.clear()
+
+    async def claim_due_timers(self, limit: int) -> list[DueTimer]:
+        """Due timers no other instance is firing right now, locked until commit."""
+        query = (
+            select(saga_timers)
+            .where(saga_timers.c.due_at <= func.now())
+            .order_by(saga_timers.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        rows = (await self._session.execute(query)).all()
+        return [DueTimer(row.order_id, row.kind, row.attempt, row.due_at) for row in rows]
+
+    async def delete_timer(self, timer: DueTimer) -> None:
+        await self._session.execute(
+            delete(saga_timers).where(
+                saga_timers.c.order_id == timer.order_id, saga_timers.c.kind == timer.kind
+            )
+        )
+
     @staticmethod
     def _values(saga: OrderSaga) -> dict[str, object]:
-        return {name: getattr(saga, name) for name in _COLUMNS}
+        values = {name: getattr(saga, name) for name in _COLUMNS}
+        values["lines"] = [line.model_dump(mode="json") for line in saga.lines]
+        return values

@@ -1,13 +1,20 @@
 """The per-order saga: what happens next for a paid order, whatever arrives when.
 
 Events from other services reach fulfillment in any order and any number of times. The
-saga therefore records facts (the Kinguin order, its latest status) as they arrive and
-acts once the facts it needs are all there: keys are requested when the reservation
-exists *and* Kinguin says the order is completed, in whichever order those two came.
-Terminal states ignore everything after them.
+saga therefore records facts (the Kinguin order, its latest status, that the keys left
+the gateway, what delivery reported) as they arrive, and `_advance` then takes every
+step those facts allow, in the one fixed order of the happy path:
 
-Each method changes the saga and appends the events to publish to `pending`; the
-handler writes those to the outbox in the same transaction as the saga.
+    paid → reserving → reserved → keys_requested → delivering → fulfilled
+
+So a completed Kinguin webhook that overtakes `reservation.created`, or a
+`delivery.completed` that overtakes `keys.delivered`, leads to the same states and the
+same commands as the in-order sequence. Terminal states ignore everything after them,
+except that Kinguin refunding an order whose keys already left becomes `refunded`, for
+an admin to look at (nothing automatic: the customer may have revealed the keys).
+
+Each method changes the saga and appends the events to publish to `pending` and the
+timers to set to `timers`; the handler stores them in the same transaction as the saga.
 """
 
 from dataclasses import dataclass, field
@@ -25,11 +32,29 @@ from bitloot_contracts.events import (
     OrderStatusChanged,
     PaymentFinished,
     ReservationLine,
+    ReservationPoll,
     ReservationRequested,
 )
+from bitloot_fulfillment.domain.timers import POLL, TimerPolicy, TimerSet
 
 TERMINAL: frozenset[OrderState] = frozenset({"fulfilled", "failed", "refunded"})
-Stage = Literal["reservation", "kinguin", "delivery"]
+# Until the keys leave the gateway the order can still fail on Kinguin's side, and the
+# saga is waiting on something that may never come: the deadline applies.
+BEFORE_DELIVERY: frozenset[OrderState] = frozenset(
+    {"paid", "reserving", "reserved", "keys_requested"}
+)
+# Waiting for Kinguin to complete the order: the state in which polls are useful.
+AWAITING_KINGUIN: frozenset[OrderState] = frozenset({"reserving", "reserved"})
+Stage = Literal["reservation", "kinguin", "delivery", "deadline"]
+_GONE: frozenset[KinguinOrderStatus] = frozenset({"canceled", "refunded"})
+
+
+class RetryRefused(Exception):
+    """Retrying this order could buy it twice or makes no sense; `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -40,37 +65,39 @@ class OrderSaga:
     customer_email: str
     state: OrderState = "paid"
     kinguin_order_id: str | None = None
+    reservation_confirmed: bool = False
     kinguin_status: KinguinOrderStatus | None = None
     kinguin_updated_at: datetime | None = None
+    keys_left_gateway: bool = False
+    delivered_key_count: int | None = None
+    delivery_error: str | None = None
     failure_stage: str | None = None
     failure_reason: str | None = None
+    polls_sent: int = 0
+    lines: tuple[ReservationLine, ...] = ()
     pending: list[Event] = field(default_factory=list, compare=False)
+    timers: TimerSet = field(default_factory=TimerSet, compare=False)
 
     @classmethod
-    def start(cls, payment: PaymentFinished) -> "OrderSaga":
-        """A paid order: ask the gateway to reserve its keys at Kinguin."""
-        saga = cls(order_id=payment.order_id, customer_email=payment.customer_email)
-        saga.pending.append(OrderStatusChanged(order_id=saga.order_id, status="paid"))
-        lines = tuple(
-            ReservationLine(
-                kinguin_product_id=line.kinguin_product_id,
-                qty=line.qty,
-                max_unit_price=line.max_unit_price,
-            )
-            for line in payment.lines
+    def start(cls, payment: PaymentFinished, policy: TimerPolicy) -> "OrderSaga":
+        """A paid order: ask the gateway to reserve its keys at Kinguin, and set the
+        first poll and the deadline."""
+        saga = cls(
+            order_id=payment.order_id,
+            customer_email=payment.customer_email,
+            lines=_lines(payment),
         )
-        saga.pending.append(ReservationRequested(order_id=saga.order_id, lines=lines))
-        saga._move("reserving")
+        saga.pending.append(OrderStatusChanged(order_id=saga.order_id, status="paid"))
+        saga._request_reservation(policy)
         return saga
 
     def reservation_created(self, kinguin_order_id: str, status: KinguinOrderStatus) -> None:
-        """The gateway placed the Kinguin order."""
-        if self.state != "reserving":
-            return
-        self.kinguin_order_id = kinguin_order_id
+        """The gateway placed the Kinguin order. Recorded even after the order ended, so
+        that an admin retry knows the order is bought and never asks for it again."""
+        self.kinguin_order_id = self.kinguin_order_id or kinguin_order_id
+        self.reservation_confirmed = True
         self.kinguin_status = self.kinguin_status or status
-        self._move("reserved")
-        self._act_on_kinguin_status()
+        self._advance()
 
     def kinguin_status_changed(
         self, kinguin_order_id: str, status: KinguinOrderStatus, updated_at: datetime
@@ -80,23 +107,77 @@ class OrderSaga:
             return
         self.kinguin_order_id = self.kinguin_order_id or kinguin_order_id
         self.kinguin_status, self.kinguin_updated_at = status, updated_at
-        if self.state == "reserved":
-            self._act_on_kinguin_status()
-        elif self.state == "reserving" and status in ("canceled", "refunded"):
-            self.fail("kinguin", f"Kinguin order {status} before it was confirmed")
+        if status in _GONE and (self.keys_left_gateway or self.state == "fulfilled"):
+            self._refunded_after_delivery(status)
+            return
+        self._advance()
 
     def reservation_failed(self, code: str, reason: str) -> None:
         self.fail("reservation", f"{code}: {reason}")
 
+    def keys_delivered(self) -> None:
+        """The gateway handed the sealed keys to delivery (fulfillment never opens them)."""
+        self.keys_left_gateway = True
+        self._advance()
+
     def delivery_completed(self, key_count: int) -> None:
-        """Delivery stored the keys and mailed the link: the order is done."""
-        if self.state != "keys_requested":
-            return
-        self._move("fulfilled")
-        self.pending.append(OrderFulfilled(order_id=self.order_id, key_count=key_count))
+        """Delivery stored the keys and mailed the link (which implies the keys left)."""
+        self.keys_left_gateway = True
+        self.delivered_key_count = self.delivered_key_count or key_count
+        self._advance()
 
     def delivery_failed(self, code: str, reason: str) -> None:
-        self.fail("delivery", f"{code}: {reason}")
+        """Delivery gave up after its own retries; acted on once keys were requested."""
+        self.delivery_error = self.delivery_error or f"{code}: {reason}"
+        self._advance()
+
+    def timer_fired(self, kind: str, attempt: int, policy: TimerPolicy) -> None:
+        """A stored timer came due: poll the gateway again, or give up on the order."""
+        if kind == POLL:
+            # A timer is deleted when it fires, but an attempt already sent must never be
+            # sent twice, whatever a restored backup or a replay brings back.
+            if self.state in AWAITING_KINGUIN and attempt > self.polls_sent:
+                self.polls_sent = attempt
+                self.pending.append(
+                    ReservationPoll(
+                        order_id=self.order_id,
+                        kinguin_order_id=self.kinguin_order_id,
+                        attempt=attempt,
+                    )
+                )
+                self.timers.schedule_poll(policy, attempt=attempt + 1)
+        elif self.state in BEFORE_DELIVERY:
+            self.fail("deadline", f"no completion within {policy.max_age} (state {self.state})")
+
+    def retry(self, policy: TimerPolicy) -> None:
+        """An admin retries a failed order, only where that cannot buy a second time:
+        a bought order fetches its keys again, a confirmed one waits for Kinguin again,
+        and an order Kinguin never saw asks the gateway again under the same order id
+        (the gateway looks it up by orderExternalId before it buys)."""
+        if self.state != "failed":
+            raise RetryRefused("not_failed", f"The order is {self.state}, not failed.")
+        if self.kinguin_status in _GONE:
+            raise RetryRefused(
+                "kinguin_order_gone",
+                f"Kinguin {self.kinguin_status} the order; retrying would need a new purchase.",
+            )
+        if self.kinguin_order_id is not None and not self.reservation_confirmed:
+            raise RetryRefused(
+                "reservation_unconfirmed",
+                "Kinguin knows an order the gateway never confirmed; reconcile it first.",
+            )
+        reason = f"admin retry after {self.failure_stage} failure"
+        self.failure_stage = self.failure_reason = self.delivery_error = None
+        if not self.reservation_confirmed:
+            self._move("paid", reason)
+            self._request_reservation(policy)
+            return
+        self.keys_left_gateway, self.delivered_key_count = False, None
+        self._move("reserved", reason)
+        self.timers.schedule_deadline(policy)
+        if self.kinguin_status != "completed":
+            self.timers.schedule_poll(policy, attempt=self.polls_sent + 1)
+        self._advance()
 
     def fail(self, stage: Stage, reason: str) -> None:
         """End the order as failed, with what an admin needs to act on it."""
@@ -105,19 +186,57 @@ class OrderSaga:
         self.failure_stage, self.failure_reason = stage, reason
         self._move("failed", reason)
         self.pending.append(OrderFailed(order_id=self.order_id, stage=stage, reason=reason))
+        self.timers.cancel_all()
 
-    def _act_on_kinguin_status(self) -> None:
-        if self.kinguin_status == "completed" and self.kinguin_order_id is not None:
-            self.pending.append(
-                KeysRequested(
-                    order_id=self.order_id,
-                    kinguin_order_id=self.kinguin_order_id,
-                    customer_email=self.customer_email,
-                )
+    def _advance(self) -> None:
+        """Take every step the recorded facts allow, in the happy path's order."""
+        if self.state in TERMINAL:
+            return
+        if self.kinguin_status in _GONE and not self.keys_left_gateway:
+            self.fail("kinguin", f"Kinguin order {self.kinguin_status} before delivery")
+            return
+        if self.state == "reserving" and self.reservation_confirmed:
+            self._move("reserved")
+        if self.state == "reserved" and self.kinguin_status == "completed":
+            self._request_keys()
+        if self.state == "keys_requested" and self.keys_left_gateway:
+            self._move("delivering")
+        if self.state in ("keys_requested", "delivering"):
+            self._act_on_delivery()
+
+    def _request_reservation(self, policy: TimerPolicy) -> None:
+        self.pending.append(ReservationRequested(order_id=self.order_id, lines=self.lines))
+        self._move("reserving")
+        self.timers.schedule_poll(policy, attempt=self.polls_sent + 1)
+        self.timers.schedule_deadline(policy)
+
+    def _request_keys(self) -> None:
+        assert self.kinguin_order_id is not None  # set with reservation_confirmed
+        self.pending.append(
+            KeysRequested(
+                order_id=self.order_id,
+                kinguin_order_id=self.kinguin_order_id,
+                customer_email=self.customer_email,
             )
-            self._move("keys_requested")
-        elif self.kinguin_status in ("canceled", "refunded"):
-            self.fail("kinguin", f"Kinguin order {self.kinguin_status}")
+        )
+        self._move("keys_requested")
+        self.timers.cancel_poll()
+
+    def _act_on_delivery(self) -> None:
+        if self.delivered_key_count is not None and self.state == "delivering":
+            self._move("fulfilled")
+            self.pending.append(
+                OrderFulfilled(order_id=self.order_id, key_count=self.delivered_key_count)
+            )
+            self.timers.cancel_all()
+        elif self.delivery_error is not None:
+            self.fail("delivery", self.delivery_error)
+
+    def _refunded_after_delivery(self, status: KinguinOrderStatus) -> None:
+        if self.state in ("failed", "refunded"):
+            return
+        self._move("refunded", f"Kinguin order {status} after its keys were delivered")
+        self.timers.cancel_all()
 
     def _move(self, state: OrderState, reason: str | None = None) -> None:
         previous, self.state = self.state, state
@@ -126,3 +245,14 @@ class OrderSaga:
                 order_id=self.order_id, status=state, previous_status=previous, reason=reason
             )
         )
+
+
+def _lines(payment: PaymentFinished) -> tuple[ReservationLine, ...]:
+    return tuple(
+        ReservationLine(
+            kinguin_product_id=line.kinguin_product_id,
+            qty=line.qty,
+            max_unit_price=line.max_unit_price,
+        )
+        for line in payment.lines
+    )

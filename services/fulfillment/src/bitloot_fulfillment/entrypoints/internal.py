@@ -1,5 +1,6 @@
 """The fulfillment service's internal API, read by the admin service."""
 
+from datetime import timedelta
 from typing import get_args
 from uuid import UUID
 
@@ -9,6 +10,9 @@ from starlette.routing import Route
 
 from bitloot_contracts.events import OrderState
 from bitloot_fulfillment.adapters import views
+from bitloot_fulfillment.domain.saga import RetryRefused
+from bitloot_fulfillment.domain.timers import TimerPolicy
+from bitloot_fulfillment.handlers.retry import SagaNotFound, retry_order
 from bitloot_runtime.http import HttpError
 from bitloot_runtime.internal import page_limit
 from bitloot_runtime.service import ServiceRuntime
@@ -16,33 +20,76 @@ from bitloot_runtime.service import ServiceRuntime
 _STATES = frozenset(get_args(OrderState))
 
 
-def _uuid(raw: str, field: str) -> UUID:
+def parse_uuid(raw: str, field: str) -> UUID:
     try:
         return UUID(raw)
     except ValueError:
         raise HttpError(422, "invalid_order_id", f"{field} {raw!r} is not a UUID.") from None
 
 
-def internal_routes(runtime: ServiceRuntime) -> list[Route]:
-    """``GET /internal/sagas`` and ``GET /internal/orders/{order_id}/timeline``."""
+def _seconds(request: Request, name: str) -> timedelta | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise HttpError(422, f"invalid_{name}", f"{name} must be whole seconds, not {raw!r}.")
+    return timedelta(seconds=int(raw))
+
+
+def _offset(request: Request) -> int:
+    raw = request.query_params.get("offset", "0")
+    if not raw.isdigit():
+        raise HttpError(422, "invalid_offset", f"offset must be 0 or more, not {raw!r}.")
+    return int(raw)
+
+
+def saga_filter(request: Request) -> views.SagaFilter:
+    """The listing's query: ``order_id`` (repeatable), ``state``, ``older_than`` and
+    ``stuck_for`` (seconds), ``limit`` (1-100) and ``offset``; 422 on a bad value."""
+    state = request.query_params.get("state")
+    if state is not None and state not in _STATES:
+        raise HttpError(422, "invalid_state", f"state {state!r} is not a saga state.")
+    return views.SagaFilter(
+        order_ids=[parse_uuid(raw, "order_id") for raw in request.query_params.getlist("order_id")],
+        state=state,
+        older_than=_seconds(request, "older_than"),
+        stuck_for=_seconds(request, "stuck_for"),
+        limit=page_limit(request, default=100),
+        offset=_offset(request),
+    )
+
+
+def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]:
+    """``GET /internal/sagas``, ``GET /internal/orders/{order_id}/timeline`` and
+    ``POST /internal/orders/{order_id}/retry``."""
 
     async def list_sagas(request: Request) -> Response:
-        order_ids = [_uuid(raw, "order_id") for raw in request.query_params.getlist("order_id")]
-        state = request.query_params.get("state")
-        if state is not None and state not in _STATES:
-            raise HttpError(422, "invalid_state", f"state {state!r} is not a saga state.")
-        limit = page_limit(request, default=100)
+        wanted = saga_filter(request)
         async with runtime.sessionmaker() as session:
-            items = await views.sagas_by_id(session, order_ids, state, limit)
-        return JSONResponse({"items": items})
+            items = await views.list_sagas(session, wanted)
+        more = len(items) == wanted.limit
+        next_offset = wanted.offset + wanted.limit if more else None
+        return JSONResponse({"items": items, "next_offset": next_offset})
 
     async def order_timeline(request: Request) -> Response:
-        order_id = _uuid(request.path_params["order_id"], "order id")
+        order_id = parse_uuid(request.path_params["order_id"], "order id")
         async with runtime.sessionmaker() as session:
             items = await views.timeline(session, order_id)
         return JSONResponse({"order_id": str(order_id), "items": items})
 
+    async def retry(request: Request) -> Response:
+        order_id = parse_uuid(request.path_params["order_id"], "order id")
+        try:
+            async with runtime.unit_of_work() as uow:
+                state = await retry_order(order_id, uow, policy)
+        except SagaNotFound as exc:
+            raise HttpError(404, "order_not_found", str(exc)) from None
+        except RetryRefused as exc:
+            raise HttpError(409, exc.code, str(exc)) from None
+        return JSONResponse({"order_id": str(order_id), "state": state})
+
     return [
         Route("/internal/sagas", list_sagas, methods=["GET"]),
         Route("/internal/orders/{order_id}/timeline", order_timeline, methods=["GET"]),
+        Route("/internal/orders/{order_id}/retry", retry, methods=["POST"]),
     ]

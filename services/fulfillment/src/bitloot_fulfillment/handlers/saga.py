@@ -11,6 +11,7 @@ from uuid import UUID
 from bitloot_contracts.events import (
     DeliveryCompleted,
     DeliveryFailed,
+    KeysDelivered,
     KinguinWebhook,
     OrderStatusChanged,
     PaymentFinished,
@@ -19,6 +20,7 @@ from bitloot_contracts.events import (
 )
 from bitloot_fulfillment.adapters.repository import SagaRepository
 from bitloot_fulfillment.domain.saga import OrderSaga
+from bitloot_fulfillment.domain.timers import TimerPolicy
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import TransientError
 
@@ -28,13 +30,13 @@ class SagaNotStarted(TransientError):
         super().__init__(f"No saga for order {order_id} yet; its payment.finished may be late.")
 
 
-async def start_saga(event: PaymentFinished, uow: UnitOfWork) -> None:
+async def start_saga(event: PaymentFinished, uow: UnitOfWork, policy: TimerPolicy) -> None:
     repository = SagaRepository(uow.session)
     if await repository.get_for_update(event.order_id) is not None:
         return  # a second payment event for the same order starts nothing new
-    saga = OrderSaga.start(event)
+    saga = OrderSaga.start(event, policy)
     await repository.add(saga)
-    await _emit(uow, saga)
+    await store_outcome(uow, saga)
 
 
 async def reservation_created(event: ReservationCreated, uow: UnitOfWork) -> None:
@@ -53,6 +55,12 @@ async def kinguin_status_changed(event: KinguinWebhook, uow: UnitOfWork) -> None
         event.order_id,
         lambda s: s.kinguin_status_changed(event.kinguin_order_id, event.status, event.updated_at),
     )
+
+
+async def keys_delivered(event: KeysDelivered, uow: UnitOfWork) -> None:
+    # Only the fact that the sealed keys left the gateway matters here; the sealed
+    # payload is for the delivery service and is never opened or stored by fulfillment.
+    await _apply(uow, event.order_id, lambda s: s.keys_delivered())
 
 
 async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
@@ -74,13 +82,16 @@ async def _apply(uow: UnitOfWork, order_id: UUID, change: Callable[[OrderSaga], 
     # is still on its way) must be stored too, or the saga forgets it.
     if saga != before:
         await repository.save(saga)
-    await _emit(uow, saga)
+    await store_outcome(uow, saga)
 
 
-async def _emit(uow: UnitOfWork, saga: OrderSaga) -> None:
+async def store_outcome(uow: UnitOfWork, saga: OrderSaga) -> None:
+    """Record the saga's transitions, set its timers and emit its events, all in the
+    unit of work that changed it."""
     repository = SagaRepository(uow.session)
     for event in saga.pending:
         if isinstance(event, OrderStatusChanged):
             await repository.record_transition(event)
         await uow.emit(event)
     saga.pending.clear()
+    await repository.apply_timers(saga.order_id, saga.timers)

@@ -1,0 +1,57 @@
+"""Firing due timers: the sweeper every instance runs in the background.
+
+Due timers are claimed with FOR UPDATE SKIP LOCKED, so with several instances each timer
+fires on exactly one of them; a timer whose saga is busy (a handler holds it) is left
+for the next sweep rather than waited on, so the sweeper and a handler never deadlock.
+Timers live in the database: an instance that stops loses none, and the next sweep of
+any instance fires those that came due meanwhile.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from bitloot_fulfillment.adapters.repository import SagaRepository
+from bitloot_fulfillment.domain.timers import TimerPolicy
+from bitloot_fulfillment.handlers.saga import store_outcome
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.logging import log_context
+
+logger = logging.getLogger(__name__)
+
+
+async def fire_due_timers(uow: UnitOfWork, policy: TimerPolicy, limit: int) -> int:
+    """Fire up to `limit` due timers in one transaction; the number fired."""
+    repository = SagaRepository(uow.session)
+    fired = 0
+    for timer in await repository.claim_due_timers(limit):
+        # A timer is written with its saga, so a saga not returned here is locked by a
+        # handler: leave its timer for the next sweep.
+        saga = await repository.get_for_update(timer.order_id, skip_locked=True)
+        if saga is None:
+            continue
+        # Deleted before the saga reacts, which may set the next timer of the same kind.
+        await repository.delete_timer(timer)
+        with log_context(order_id=str(timer.order_id)):
+            logger.info("timer fired", extra={"kind": timer.kind, "attempt": timer.attempt})
+        saga.timer_fired(timer.kind, timer.attempt, policy)
+        await repository.save(saga)
+        await store_outcome(uow, saga)
+        fired += 1
+    return fired
+
+
+async def sweep_forever(
+    unit_of_work: Callable[[], UnitOfWork], policy: TimerPolicy, interval: float, batch: int
+) -> None:
+    """Fire due timers until cancelled; a failed sweep is logged and tried again."""
+    while True:
+        fired = 0
+        try:
+            async with unit_of_work() as uow:
+                fired = await fire_due_timers(uow, policy, batch)
+                await uow.commit()
+        except Exception:
+            logger.exception("timer sweep failed; trying again")
+        if fired < batch:  # a full batch means more may be due: sweep again at once
+            await asyncio.sleep(interval)

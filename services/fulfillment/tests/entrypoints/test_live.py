@@ -1,0 +1,182 @@
+"""WS /ws/orders/{id} with a real WebSocket client against a real server: tokens, the
+current status on connect, each change, heartbeats, and changes crossing instances."""
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import pytest
+from faststream.rabbit.testing import TestRabbitBroker
+from fulfillment_support import INTERNAL_TOKEN, Instances, payment, publish, saga_in_state, serving
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from bitloot_contracts.events import (
+    DeliveryCompleted,
+    ReservationCreated,
+    ReservationFailed,
+)
+from bitloot_fulfillment.bootstrap import build
+from bitloot_fulfillment.entrypoints.live import Viewers
+from bitloot_runtime.publisher import create_broker
+from bitloot_runtime.tokens import (
+    AdminTokenSigner,
+    AdminTokenVerifier,
+    InvalidToken,
+    OrderTokenSigner,
+    OrderTokenVerifier,
+    generate_key_pair,
+    load_private_key,
+    parse_public_keys,
+)
+
+ORDER_KEY, ORDER_PUBLIC = generate_key_pair()
+ADMIN_KEY, ADMIN_PUBLIC = generate_key_pair()
+KEYS = {
+    "order_token_public_keys": f"o1:{ORDER_PUBLIC}",
+    "admin_token_public_keys": f"a1:{ADMIN_PUBLIC}",
+}
+HOUR = timedelta(hours=1)
+
+
+def order_token(order_id: UUID) -> str:
+    return OrderTokenSigner("o1", load_private_key(ORDER_KEY), HOUR).issue(order_id)
+
+
+def admin_token() -> str:
+    return AdminTokenSigner("a1", load_private_key(ADMIN_KEY), HOUR).issue("alice")
+
+
+def watch(base: str, order_id: UUID, token: str | None = None, **headers: str) -> connect:
+    query = f"?token={token}" if token else ""
+    return connect(f"{base}/ws/orders/{order_id}{query}", additional_headers=headers, proxy=None)
+
+
+async def next_status(socket: ClientConnection) -> dict[str, Any]:
+    """The next status message, skipping heartbeats (a generous bound, so that a change
+    that never comes fails the test instead of hanging it)."""
+    async with asyncio.timeout(20):
+        while True:
+            message: dict[str, Any] = json.loads(await socket.recv())
+            if message["type"] == "status":
+                return message
+
+
+async def statuses(socket: ClientConnection, count: int) -> list[str | None]:
+    return [(await next_status(socket))["status"] for _ in range(count)]
+
+
+async def test_the_socket_gets_the_current_status_then_every_change_to_fulfilled(
+    instances: Instances,
+) -> None:
+    runtime, app = await instances.start(**KEYS)
+    order_id = uuid4()
+    async with serving(app) as base, watch(base, order_id, order_token(order_id)) as socket:
+        assert await statuses(socket, 1) == [None]  # not paid yet
+        await publish(runtime, payment(order_id))
+        await publish(
+            runtime,
+            ReservationCreated(order_id=order_id, kinguin_order_id="K-3", status="completed"),
+        )
+        assert await statuses(socket, 4) == ["paid", "reserving", "reserved", "keys_requested"]
+        await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
+        assert await statuses(socket, 2) == ["delivering", "fulfilled"]
+
+
+async def test_a_change_made_by_one_instance_reaches_a_socket_held_by_another(
+    instances: Instances,
+) -> None:
+    one, one_app = await instances.start(**KEYS)
+    _, two_app = await instances.start(**KEYS)
+    order_id = uuid4()
+    await publish(one, payment(order_id))
+    await publish(one, ReservationFailed(order_id=order_id, code="kinguin_down", reason="503"))
+    await saga_in_state(one, order_id, "failed")
+    async with serving(two_app) as base, watch(base, order_id, order_token(order_id)) as socket:
+        assert await statuses(socket, 1) == ["failed"]
+        # The retry runs on instance one only; instance two holds the socket.
+        transport = httpx.ASGITransport(app=one_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://one") as http:
+            answer = await http.post(
+                f"/internal/orders/{order_id}/retry",
+                headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"},
+            )
+        assert answer.status_code == 200
+        first = await next_status(socket)
+        assert (first["status"], first["previous_status"]) == ("paid", "failed")
+        assert first["reason"] == "admin retry after reservation failure"
+        assert await statuses(socket, 1) == ["reserving"]
+
+
+async def test_an_admin_token_opens_any_order_through_the_bearer_header(
+    instances: Instances,
+) -> None:
+    runtime, app = await instances.start(**KEYS)
+    order_id = uuid4()
+    await publish(runtime, payment(order_id))
+    await saga_in_state(runtime, order_id, "reserving")
+    bearer = {"Authorization": f"Bearer {admin_token()}"}
+    async with serving(app) as base, watch(base, order_id, **bearer) as socket:
+        assert await statuses(socket, 1) == ["reserving"]
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        (lambda order_id: None, 4401),
+        (lambda order_id: "not-a-jwt", 4401),
+        (lambda order_id: order_token(uuid4()), 4403),
+    ],
+    ids=["no token", "garbage", "another order's token"],
+)
+async def test_a_socket_without_a_token_for_the_order_is_closed_with_a_reason(
+    instances: Instances, token: Any, code: int
+) -> None:
+    _, app = await instances.start(**KEYS)
+    order_id = uuid4()
+    async with serving(app) as base, watch(base, order_id, token(order_id)) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == code
+
+
+async def test_a_quiet_socket_gets_heartbeats(instances: Instances) -> None:
+    _, app = await instances.start(**KEYS, ws_heartbeat_seconds=0.2)
+    order_id = uuid4()
+    async with serving(app) as base, watch(base, order_id, order_token(order_id)) as socket:
+        first = json.loads(await socket.recv())
+        second = json.loads(await socket.recv())
+    assert (first["type"], second["type"]) == ("status", "heartbeat")
+
+
+def test_without_admin_keys_an_admin_token_opens_nothing() -> None:
+    order_id = uuid4()
+    orders_only = Viewers(OrderTokenVerifier(parse_public_keys(f"o1:{ORDER_PUBLIC}")), None)
+    both = Viewers(orders_only.orders, AdminTokenVerifier(parse_public_keys(f"a1:{ADMIN_PUBLIC}")))
+    with pytest.raises(InvalidToken):
+        orders_only.check(admin_token(), order_id)
+    assert both.check(admin_token(), order_id) == "admin:alice"
+    assert orders_only.check(order_token(order_id), order_id) == "customer"
+
+
+async def test_in_memory_broker_mode_pushes_changes_to_sockets_in_process(
+    instances: Instances,
+) -> None:
+    """The one-process demo has no RabbitMQ: the live subscription rides the in-memory
+    broker like every other subscriber."""
+    broker = create_broker("amqp://in-memory/", prefetch=16)
+    runtime, app = build(instances.settings(**KEYS), in_memory_broker=broker)
+    order_id = uuid4()
+    async with TestRabbitBroker(broker):
+        await runtime.start()
+        try:
+            async with serving(app) as base, watch(base, order_id, order_token(order_id)) as ws:
+                assert await statuses(ws, 1) == [None]
+                await publish(runtime, payment(order_id))
+                assert await statuses(ws, 2) == ["paid", "reserving"]
+        finally:
+            await runtime.stop()
