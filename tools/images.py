@@ -78,7 +78,7 @@ def check_starts(image: Image, venv: Path) -> list[str]:
         for package in ("bitloot-contracts", "bitloot-runtime", image.script)
         for option in ("--refresh-package", package)
     ]
-    steps = [
+    steps: list[tuple[str | Path, ...]] = [
         (UV, "venv", "--quiet", "--python", sys.executable, venv),
         # uv caches builds of local directories by their metadata, not their code:
         # refresh ours, or a stale build of an older commit would be checked.
