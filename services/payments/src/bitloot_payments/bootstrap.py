@@ -14,6 +14,7 @@ from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.place_order import OrderPlacement
+from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
 from bitloot_payments.migrations import VERSIONS
@@ -88,7 +89,9 @@ def build(
     placement = OrderPlacement(
         runtime.unit_of_work, nowpayments, signer, settings.public_url + IPN_PATH
     )
-    receiver = IpnReceiver(runtime.unit_of_work, secrets)
+    processor = IpnProcessor(runtime.unit_of_work, settings.ipn_poll_interval)
+    runtime.add_background("ipn-processor", processor.run)
+    receiver = IpnReceiver(runtime.unit_of_work, secrets, processor.wake)
     routes = [
         *public_routes(placement, receiver, queries, verifier),
         *internal_routes(queries),

@@ -30,6 +30,12 @@ class Settings(EdgeSettings):
     )
     order_token_key_id: str = Field(default="k1", min_length=1)
     order_token_ttl_hours: float = Field(default=72.0, gt=0)
+    ipn_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between looks for IPNs stored by another instance or left "
+        "pending by a crash (IPNs stored here are processed at once).",
+    )
 
     @field_validator("nowpayments_api_url", "public_url")
     @classmethod
