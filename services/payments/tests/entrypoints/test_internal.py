@@ -76,10 +76,13 @@ async def test_the_timeline_tells_the_story_of_the_payment(
             "order_id": order_id,
             "price_amount": 2.25,
             "price_currency": "usd",
+            "pay_amount": 2.25,
+            "actually_paid": 2.25 if status == "finished" else 0,
         }
         body = json.dumps(document).encode()
         headers = {"x-nowpayments-sig": sign(body, secret)}
         await client.post("/payments/ipn", content=body, headers=headers)
+    await settled(runtime)
     answer = await client.get(f"/internal/orders/{order_id}/timeline", headers=internal_headers)
     items = answer.json()["items"]
     assert [i["kind"] for i in items] == [
