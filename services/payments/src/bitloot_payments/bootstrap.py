@@ -9,7 +9,7 @@ from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import PAYMENTS
-from bitloot_payments.adapters.nowpayments import DEFAULT_TIMEOUT, NowPaymentsClient
+from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.public import public_routes
@@ -76,10 +76,15 @@ def build(
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
     )
-    http = httpx.AsyncClient(transport=nowpayments_transport, timeout=DEFAULT_TIMEOUT)
+    timeout = httpx.Timeout(settings.nowpayments_timeout, connect=3.0)
+    http = httpx.AsyncClient(transport=nowpayments_transport, timeout=timeout)
     runtime.add_background("nowpayments-client", _closing(http))
     nowpayments = NowPaymentsClient(
-        settings.nowpayments_api_url, settings.nowpayments_api_key.get_secret_value(), http
+        settings.nowpayments_api_url,
+        settings.nowpayments_api_key.get_secret_value(),
+        http,
+        timeout=timeout,
+        retry=RetryPolicy(attempts=settings.nowpayments_attempts),
     )
     private_key = load_private_key(settings.order_token_private_key.get_secret_value())
     key_id = settings.order_token_key_id

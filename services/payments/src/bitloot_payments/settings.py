@@ -30,6 +30,12 @@ class Settings(EdgeSettings):
     )
     order_token_key_id: str = Field(default="k1", min_length=1)
     order_token_ttl_hours: float = Field(default=72.0, gt=0)
+    nowpayments_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for one NOWPayments answer."
+    )
+    nowpayments_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per NOWPayments call (429, 5xx, timeout)."
+    )
     ipn_poll_interval: float = Field(
         default=1.0,
         gt=0,

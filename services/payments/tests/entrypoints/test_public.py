@@ -1,6 +1,7 @@
 """Placing and viewing orders through the public edge."""
 
 from datetime import timedelta
+from decimal import Decimal
 from uuid import uuid4
 
 import httpx
@@ -10,6 +11,7 @@ from bitloot_payments.adapters.orm import order_lines, orders
 from bitloot_payments.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import OrderTokenSigner, load_private_key
+from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 
 
 async def place(client: httpx.AsyncClient, **changes: object) -> httpx.Response:
@@ -23,7 +25,7 @@ async def count_orders(runtime: ServiceRuntime) -> int:
 
 
 async def test_an_order_is_priced_from_the_catalog_and_invoiced(
-    client: httpx.AsyncClient, invoice_requests: list[dict[str, object]]
+    client: httpx.AsyncClient, nowpayments: NowPaymentsSandbox
 ) -> None:
     lines = [{"sku": "g-1", "qty": 2}, {"sku": "g-2", "qty": 1}]
     answer = await place(client, lines=lines)
@@ -31,11 +33,11 @@ async def test_an_order_is_priced_from_the_catalog_and_invoiced(
     created = answer.json()
     assert created["status"] == "invoiced"
     assert (created["total"], created["currency"]) == ("27.25", "usd")
-    assert created["invoice_url"].startswith("https://nowpayments.io/payment/?iid=")
-    [invoice] = invoice_requests
-    assert invoice["order_id"] == created["order_id"]
-    assert (invoice["price_amount"], invoice["price_currency"]) == ("27.25", "usd")
-    assert invoice["ipn_callback_url"] == "https://shop.bitloot.test/payments/ipn"
+    [invoice] = nowpayments.store.invoices.values()
+    assert created["invoice_url"] == invoice.invoice_url
+    assert invoice.order_id == created["order_id"]
+    assert (invoice.price_amount, invoice.price_currency) == (Decimal("27.25"), "usd")
+    assert invoice.ipn_callback_url == "https://shop.bitloot.test/payments/ipn"
 
 
 async def test_the_order_token_opens_its_order_and_no_other(client: httpx.AsyncClient) -> None:
@@ -103,9 +105,9 @@ async def test_invalid_orders_are_refused_field_by_field_and_nothing_is_stored(
 
 
 async def test_when_nowpayments_is_down_the_order_stays_created_and_the_answer_is_502(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments_faults: list[int]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
 ) -> None:
-    nowpayments_faults.extend([503, 503, 503])
+    nowpayments.faults.update({"fail_next": 3})
     answer = await place(client)
     assert (answer.status_code, answer.json()["error"]) == (502, "payment_provider_unavailable")
     async with runtime.engine.connect() as connection:
