@@ -114,3 +114,48 @@ async def test_when_nowpayments_is_down_the_order_stays_created_and_the_answer_i
         [status] = (await connection.execute(select(orders.c.status))).scalars().all()
         lines = await connection.scalar(select(func.count()).select_from(order_lines))
     assert (status, lines) == ("created", 1)
+
+
+async def test_a_retried_request_with_the_same_idempotency_key_returns_the_same_order(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
+) -> None:
+    key = {"idempotency-key": "checkout-7f3a"}
+    first = await place_with(client, key, lines=[{"sku": "g-2", "qty": 1}, {"sku": "g-1", "qty": 2}])
+    again = await place_with(client, key, lines=[{"sku": "g-1", "qty": 2}, {"sku": "g-2", "qty": 1}])
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["order_id"] == first.json()["order_id"]
+    assert again.json()["invoice_url"] == first.json()["invoice_url"]
+    assert (await count_orders(runtime), len(nowpayments.store.invoices)) == (1, 1)
+
+
+async def test_an_idempotency_key_reused_for_another_order_is_409_and_stores_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    key = {"idempotency-key": "checkout-7f3b"}
+    assert (await place_with(client, key)).status_code == 201
+    other = await place_with(client, key, lines=[{"sku": "g-1", "qty": 3}])
+    assert (other.status_code, other.json()["error"]) == (409, "idempotency_key_reused")
+    too_long = await place_with(client, {"idempotency-key": "k" * 256})
+    assert (too_long.status_code, too_long.json()["fields"][0]["field"]) == (422, "Idempotency-Key")
+    assert await count_orders(runtime) == 1
+
+
+async def test_after_nowpayments_failed_a_retry_with_the_same_key_invoices_the_same_order(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
+) -> None:
+    key = {"idempotency-key": "checkout-7f3c"}
+    nowpayments.faults.update({"fail_next": 3})
+    failed = await place_with(client, key)
+    assert failed.status_code == 502
+    retried = await place_with(client, key)
+    assert (retried.status_code, retried.json()["status"]) == (201, "invoiced")
+    [invoice] = nowpayments.store.invoices.values()
+    assert invoice.order_id == retried.json()["order_id"]
+    assert await count_orders(runtime) == 1
+
+
+async def place_with(
+    client: httpx.AsyncClient, headers: dict[str, str], **changes: object
+) -> httpx.Response:
+    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}], **changes}
+    return await client.post("/orders", json=body, headers=headers)
