@@ -1,6 +1,5 @@
 import httpx
 import pytest
-
 from nowpayments_harness import Sandbox, create_invoice
 
 

@@ -2,6 +2,7 @@
 real database and bus against it, its catalog filled through its API."""
 
 from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from bitloot_testing.rabbitmq import BusNamespace
 
 API_KEY = "test-nowpayments-api-key"
 PAY_PAGES = "https://nowpayments.io"
+Service = tuple[ServiceRuntime, httpx.AsyncClient, httpx.ASGITransport]
 INTERNAL_TOKEN = "payments-test-internal-token"
 CATALOG: dict[str, dict[str, object]] = {
     "g-1": {"price": "12.50", "currency": "usd", "max_purchase_price": "9"},
@@ -70,7 +72,7 @@ async def service(
     bus_prefix: BusNamespace,
     nowpayments_app: Starlette,
     internal_headers: dict[str, str],
-) -> AsyncIterator[tuple[ServiceRuntime, httpx.AsyncClient]]:
+) -> AsyncIterator[Service]:
     """The running service and a client of its HTTP app, the catalog filled."""
     runtime, app = build(settings, nowpayments_transport=httpx.ASGITransport(app=nowpayments_app))
     for name in runtime.topology.names("payments", settings.retry_delays):
@@ -86,19 +88,25 @@ async def service(
                     f"/internal/products/{sku}", json=body, headers=internal_headers
                 )
                 assert answer.status_code == 200, answer.text
-            yield runtime, client
+            yield runtime, client, transport
     finally:
         await runtime.stop()
 
 
 @pytest.fixture
-def runtime(service: tuple[ServiceRuntime, httpx.AsyncClient]) -> ServiceRuntime:
+def runtime(service: Service) -> ServiceRuntime:
     return service[0]
 
 
 @pytest.fixture
-def client(service: tuple[ServiceRuntime, httpx.AsyncClient]) -> httpx.AsyncClient:
+def client(service: Service) -> httpx.AsyncClient:
     return service[1]
+
+
+@pytest.fixture
+def transport(service: Service) -> httpx.ASGITransport:
+    """The service's HTTP app as an httpx transport, for clients other than `client`."""
+    return service[2]
 
 
 @pytest.fixture

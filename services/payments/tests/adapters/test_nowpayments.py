@@ -44,9 +44,7 @@ def client_on(
     api_key: str = API_KEY,
     timeout: float = 5.0,
 ) -> NowPaymentsClient:
-    return NowPaymentsClient(
-        sandbox[0], api_key, http, timeout=httpx.Timeout(timeout), retry=FAST
-    )
+    return NowPaymentsClient(sandbox[0], api_key, http, timeout=httpx.Timeout(timeout), retry=FAST)
 
 
 async def test_an_invoice_is_created_for_the_order_with_our_callback(

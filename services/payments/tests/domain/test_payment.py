@@ -86,7 +86,11 @@ def test_currency_case_and_trailing_zeros_do_not_matter() -> None:
 
 def test_partially_paid_is_not_paid_and_is_flagged() -> None:
     outcome = apply(ORDER, PaymentState(), notification("partially_paid"))
-    assert (outcome.result, outcome.flag, outcome.finished) == ("partially_paid", "partially_paid", False)
+    assert (outcome.result, outcome.flag, outcome.finished) == (
+        "partially_paid",
+        "partially_paid",
+        False,
+    )
     assert outcome.order.status == "invoiced"
 
 
@@ -137,7 +141,11 @@ def test_another_payment_may_pay_an_order_whose_first_payment_expired() -> None:
 def test_a_payment_known_for_another_order_is_refused_and_flagged() -> None:
     known = PaymentState(order_id=UUID(int=1), status="waiting", seen=frozenset({"waiting"}))
     outcome = apply(ORDER, known, notification("finished"))
-    assert (outcome.result, outcome.flag, outcome.order) == ("order_mismatch", "order_mismatch", ORDER)
+    assert (outcome.result, outcome.flag, outcome.order) == (
+        "order_mismatch",
+        "order_mismatch",
+        ORDER,
+    )
 
 
 @pytest.mark.parametrize("value", [None, True, "abc", "NaN", "Infinity", [1]])

@@ -41,11 +41,11 @@ def test_the_sequence_in_order_pays_the_order_once() -> None:
 
 
 @given(
-    st.permutations(SEQUENCE).flatmap(
-        lambda ipns: st.lists(st.sampled_from(ipns), max_size=10).map(
-            lambda extra: [*ipns, *extra]
-        )
-    ).flatmap(st.permutations)
+    st.permutations(SEQUENCE)
+    .flatmap(
+        lambda ipns: st.lists(st.sampled_from(ipns), max_size=10).map(lambda extra: [*ipns, *extra])
+    )
+    .flatmap(st.permutations)
 )
 def test_any_permutation_with_duplicates_ends_in_the_same_state(
     ipns: list[Notification],

@@ -120,8 +120,12 @@ async def test_a_retried_request_with_the_same_idempotency_key_returns_the_same_
     client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
 ) -> None:
     key = {"idempotency-key": "checkout-7f3a"}
-    first = await place_with(client, key, lines=[{"sku": "g-2", "qty": 1}, {"sku": "g-1", "qty": 2}])
-    again = await place_with(client, key, lines=[{"sku": "g-1", "qty": 2}, {"sku": "g-2", "qty": 1}])
+    first = await place_with(
+        client, key, lines=[{"sku": "g-2", "qty": 1}, {"sku": "g-1", "qty": 2}]
+    )
+    again = await place_with(
+        client, key, lines=[{"sku": "g-1", "qty": 2}, {"sku": "g-2", "qty": 1}]
+    )
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json()["order_id"] == first.json()["order_id"]
     assert again.json()["invoice_url"] == first.json()["invoice_url"]

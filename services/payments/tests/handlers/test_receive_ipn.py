@@ -10,7 +10,6 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from payments_support import SECRET, ipn, order_row, results, send, settled
-
 from sqlalchemy import select
 
 from bitloot_payments.adapters.ipn_signature import sign
@@ -18,6 +17,7 @@ from bitloot_payments.adapters.orm import ipn_log
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import Spy, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
+
 
 async def new_order(client: httpx.AsyncClient) -> str:
     body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
@@ -146,6 +146,10 @@ async def test_partially_paid_does_not_pay_and_is_flagged_for_admins(
     assert of_topic(messages, "payment.finished") == []
     assert (await order_row(runtime, order_id))["status"] == "invoiced"
     assert await flags_of(client, internal_headers, order_id) == ["partially_paid"]
+    path = f"/internal/orders/{order_id}/timeline"
+    timeline = (await client.get(path, headers=internal_headers)).json()["items"]
+    [flagged] = [item for item in timeline if item["kind"] == "flagged"]
+    assert flagged["data"]["flag"] == "partially_paid"
 
 
 async def test_a_finished_payment_that_paid_less_than_asked_does_not_pay(
@@ -167,7 +171,9 @@ async def test_a_redeposit_is_logged_and_flagged_but_never_delivered(
     order_id = await new_order(client)
     async with watching(runtime, bus_prefix) as spy:
         await send(client, ipn(order_id, "finished"))
-        await send(client, ipn(order_id, "finished", payment_id=5077125099, parent_payment_id=5077125051))
+        await send(
+            client, ipn(order_id, "finished", payment_id=5077125099, parent_payment_id=5077125051)
+        )
         messages = await spy.collect(expected=3, timeout=15)
     assert len(of_topic(messages, "payment.finished")) == 1
     assert [r[2] for r in await results(runtime)] == ["paid", "redeposit"]
@@ -181,7 +187,9 @@ async def test_an_ipn_for_an_unknown_order_is_answered_200_logged_and_flagged(
     answer = await send(client, ipn(unknown, "finished"))
     assert answer.status_code == 200
     assert await results(runtime) == [(True, False, "unknown_order")]
-    flagged = await client.get("/internal/flags", params={"kind": "unknown_order"}, headers=internal_headers)
+    flagged = await client.get(
+        "/internal/flags", params={"kind": "unknown_order"}, headers=internal_headers
+    )
     [flag] = flagged.json()["items"]
     assert (flag["payment_id"], flag["order_id"]) == ("5077125051", None)
     assert unknown in flag["detail"]
@@ -192,7 +200,9 @@ async def test_the_raw_body_is_stored_byte_for_byte(
 ) -> None:
     order_id = await new_order(client)
     body = json.dumps(ipn(order_id, "waiting", price_amount="25.00"), indent=1).encode()
-    await client.post("/payments/ipn", content=body, headers={"x-nowpayments-sig": sign(body, SECRET)})
+    await client.post(
+        "/payments/ipn", content=body, headers={"x-nowpayments-sig": sign(body, SECRET)}
+    )
     await settled(runtime)
     async with runtime.engine.connect() as connection:
         stored = await connection.scalar(select(ipn_log.c.raw_body))

@@ -44,7 +44,9 @@ def moment(request: Request, name: str) -> datetime | None:
     except ValueError:
         value = None
     if value is None or value.tzinfo is None:
-        raise HttpError(422, f"invalid_{name}", f"{name} must be an ISO-8601 time with zone: {raw!r}")
+        raise HttpError(
+            422, f"invalid_{name}", f"{name} must be an ISO-8601 time with zone: {raw!r}"
+        )
     return value
 
 

@@ -116,7 +116,9 @@ class IpnProcessor:
         record = await load_payment(uow.session, notification.payment_id)
         outcome = apply(order_state(order), payment_state(record), notification)
         if not outcome.duplicate and outcome.result != "order_mismatch":
-            await save_payment(uow.session, notification, outcome.payment, text(document, "pay_currency"))
+            await save_payment(
+                uow.session, notification, outcome.payment, text(document, "pay_currency")
+            )
         if outcome.order != order_state(order):
             await save_state(uow.session, outcome.order)
         await self._publish(uow, order, notification.payment_id, outcome)

@@ -3,7 +3,7 @@ the catalog (including the one write the admin makes to it)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from bitloot_payments.adapters.catalog import Product, all_products, upsert_product
@@ -41,9 +41,17 @@ def _ipn_item(ipn: LoggedIpn) -> TimelineItem:
     )
 
 
-def timeline_of(order: Order | None, ipns: list[LoggedIpn]) -> list[TimelineItem]:
+def _flag_item(flag: Flag) -> TimelineItem:
+    at = flag.created_at or datetime.now(UTC)
+    data: dict[str, str | bool | None] = {"flag": flag.kind, "payment_id": flag.payment_id}
+    return TimelineItem(at, "flagged", f"Flagged for an admin: {flag.detail}", data)
+
+
+def timeline_of(
+    order: Order | None, ipns: list[LoggedIpn], flagged: list[Flag]
+) -> list[TimelineItem]:
     """The order's history as this service saw it, oldest first."""
-    items = [_ipn_item(ipn) for ipn in ipns]
+    items = [*map(_ipn_item, ipns), *map(_flag_item, flagged)]
     if order is not None:
         amount = f"{order.total.normalize():f} {order.currency}"
         items.append(TimelineItem(order.created_at, "order_created", f"Order created for {amount}"))
@@ -110,9 +118,7 @@ class Queries:
     async def payment(self, payment_id: str) -> PaymentDetail | None:
         """A payment with every IPN that named it (oldest first) and its flags."""
         async with self._unit_of_work() as uow:
-            found = await list_payments(
-                uow.session, PaymentFilter(payment_id=payment_id), limit=1
-            )
+            found = await list_payments(uow.session, PaymentFilter(payment_id=payment_id), limit=1)
             if not found:
                 return None
             history = await list_ipns(uow.session, IpnFilter(payment_id=payment_id), limit=1000)
@@ -134,7 +140,9 @@ class Queries:
     async def timeline(self, order_id: UUID) -> list[TimelineItem]:
         async with self._unit_of_work() as uow:
             order = await load_order(uow.session, order_id)
-            return timeline_of(order, await ipns_of(uow.session, order_id))
+            ipns = await ipns_of(uow.session, order_id)
+            flagged = await list_flags(uow.session, limit=100, order_id=order_id)
+            return timeline_of(order, ipns, flagged)
 
     async def products(self) -> list[Product]:
         async with self._unit_of_work() as uow:

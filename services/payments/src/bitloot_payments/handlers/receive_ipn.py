@@ -68,7 +68,9 @@ class IpnReceiver:
         payment_id, order_id, status = claims(document)
         claimed = str(order_id) if order_id else None
         if not verify(document, signature, self._secrets):
-            await self._log(IpnEntry(body, False, "invalid_signature", payment_id, order_id, status))
+            await self._log(
+                IpnEntry(body, False, "invalid_signature", payment_id, order_id, status)
+            )
             logger.warning(
                 "IPN refused: invalid signature",
                 extra={"client": client, "claimed_order_id": claimed},

@@ -59,9 +59,7 @@ def upgrade() -> None:
         _timestamp("updated_at"),
     )
     op.create_index("ix_payments_order_id", "payments", ["order_id"])
-    op.create_index(
-        "ix_payments_created_at_payment_id", "payments", ["created_at", "payment_id"]
-    )
+    op.create_index("ix_payments_created_at_payment_id", "payments", ["created_at", "payment_id"])
     op.create_table(
         "flags",
         sa.Column("id", sa.BigInteger(), sa.Identity(), primary_key=True),
