@@ -1,6 +1,7 @@
 import itertools
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -51,14 +52,16 @@ def test_a_finished_payment_may_be_refunded_but_not_fail_or_expire() -> None:
 def notification(status: str, **changes: object) -> Notification:
     """An IPN of payment 7 for ORDER: 25 usd, paid in full when finished."""
     paid = Decimal("25.1") if status == "finished" else Decimal(0)
-    return replace(BASE, **{"status": status, "actually_paid": paid, **changes})
+    fields: dict[str, Any] = {"status": status, "actually_paid": paid, **changes}
+    return replace(BASE, **fields)
 
 
 def test_a_matching_finished_payment_pays_the_order_and_asks_for_payment_finished() -> None:
     outcome = apply(ORDER, PaymentState(), notification("finished"))
     assert (outcome.result, outcome.finished, outcome.flag) == ("paid", True, None)
     assert (outcome.order.status, outcome.order.payment_status) == ("paid", "finished")
-    assert outcome.status_changed and outcome.previous is None
+    assert outcome.status_changed
+    assert outcome.previous is None
 
 
 @pytest.mark.parametrize(

@@ -226,4 +226,5 @@ async def test_a_shuffled_sequence_with_duplicates_pays_once_through_the_edge(
     row = await order_row(runtime, order_id)
     assert (row["status"], row["payment_status"]) == ("paid", "finished")
     logged = await results(runtime)
-    assert len(logged) == 10 and sum(duplicate for _, duplicate, _ in logged) == 5
+    assert len(logged) == 10
+    assert sum(duplicate for _, duplicate, _ in logged) == 5

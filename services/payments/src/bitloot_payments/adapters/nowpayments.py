@@ -58,7 +58,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, asked: float | None = None) -> float:
         """Seconds to wait after failed attempt `attempt` (1-based); `asked`: Retry-After."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         backoff = ceiling / 2 + random.uniform(0, ceiling / 2)
         return min(self.max_delay, max(backoff, asked or 0.0))
 
