@@ -14,6 +14,7 @@ from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.place_order import OrderPlacement
+from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
@@ -94,9 +95,10 @@ def build(
     placement = OrderPlacement(
         runtime.unit_of_work, nowpayments, signer, settings.public_url + IPN_PATH
     )
-    processor = IpnProcessor(runtime.unit_of_work, settings.ipn_poll_interval)
+    load = EdgeLoad()
+    processor = IpnProcessor(runtime.unit_of_work, load, settings.ipn_poll_interval)
     runtime.add_background("ipn-processor", processor.run)
-    receiver = IpnReceiver(runtime.unit_of_work, secrets, processor.wake)
+    receiver = IpnReceiver(runtime.unit_of_work, secrets, processor.wake, load)
     routes = [
         *public_routes(placement, receiver, queries, verifier),
         *internal_routes(queries),

@@ -21,10 +21,13 @@ from bitloot_payments.adapters.payments import load_payment, save_payment
 from bitloot_payments.adapters.payments import state_of as payment_state
 from bitloot_payments.domain.notification import notification_of, text
 from bitloot_payments.domain.payment import Outcome, apply, is_status
+from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
+
+QUIET_RESULTS = frozenset({"duplicate", "stale"})
 
 
 def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> PaymentFinished:
@@ -49,10 +52,17 @@ def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> Paymen
 
 class IpnProcessor:
     """Applies pending IPNs: at once when woken by the edge, every `poll_interval`
-    otherwise (IPNs stored by another instance, or left by a crash)."""
+    otherwise (IPNs stored by another instance, or left by a crash); each one only while
+    `load` says no IPN is being answered."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        load: EdgeLoad | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._load = load or EdgeLoad()
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
 
@@ -70,9 +80,11 @@ class IpnProcessor:
     async def drain(self) -> int:
         """Process every pending IPN; how many."""
         count = 0
-        while await self.process_one():
+        while True:
+            await self._load.quiet()
+            if not await self.process_one():
+                return count
             count += 1
-        return count
 
     async def process_one(self) -> bool:
         """Apply the oldest pending IPN; False if there was none."""
@@ -91,7 +103,9 @@ class IpnProcessor:
                     return True
                 await mark_processed(uow.session, ipn.id, result, duplicate)
                 await uow.commit()
-                logger.info("IPN processed", extra={"ipn_id": ipn.id, "result": result})
+                # Repeats are most of the traffic and change nothing: not worth a line each.
+                level = logging.DEBUG if result in QUIET_RESULTS else logging.INFO
+                logger.log(level, "IPN processed", extra={"ipn_id": ipn.id, "result": result})
         return True
 
     async def _give_up(self, ipn: LoggedIpn) -> None:
