@@ -13,8 +13,8 @@ from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.public import public_routes
-from bitloot_payments.handlers.place_order import OrderPlacement
 from bitloot_payments.handlers.edge_load import EdgeLoad
+from bitloot_payments.handlers.place_order import OrderPlacement
 from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
