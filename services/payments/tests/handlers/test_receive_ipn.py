@@ -10,11 +10,12 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from payments_support import SECRET, ipn, order_row, results, send, settled
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
-from bitloot_payments.adapters.orm import ipn_log
+from bitloot_payments.adapters.orm import flags, ipn_log, payments
 from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import Spy, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -24,6 +25,17 @@ async def new_order(client: httpx.AsyncClient) -> str:
     answer = await client.post("/orders", json=body)
     assert answer.status_code == 201, answer.text
     return str(answer.json()["order_id"])
+
+
+async def row_counts(runtime: ServiceRuntime) -> dict[str, int]:
+    """Rows that an applied IPN would have written: payments, flags, outbox events."""
+    counts = {}
+    async with runtime.engine.connect() as connection:
+        for table in (payments, flags, outbox):
+            counts[table.name] = int(
+                await connection.scalar(select(func.count()).select_from(table)) or 0
+            )
+    return counts
 
 
 @asynccontextmanager
@@ -85,6 +97,23 @@ async def test_a_forged_or_unsigned_ipn_is_refused_logged_and_changes_nothing(
     row = await order_row(runtime, order_id)
     assert (row["status"], row["payment_status"]) == ("invoiced", None)
     assert await results(runtime) == [(False, False, "invalid_signature")] * 2
+    assert await row_counts(runtime) == {"payments": 0, "flags": 0, "outbox": 0}
+
+
+async def test_malformed_and_oversized_ipns_change_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    order_id = await new_order(client)
+    body = json.dumps(ipn(order_id, "finished")).encode()
+    signature = sign(body, SECRET)
+    for content in (body[:-1], b"[" + body + b"]", body + b" " * (64 * 1024)):
+        answer = await client.post(
+            "/payments/ipn", content=content, headers={"x-nowpayments-sig": signature}
+        )
+        assert answer.status_code in (400, 413)
+    assert (await order_row(runtime, order_id))["status"] == "invoiced"
+    assert [r[2] for r in await results(runtime)] == ["malformed_json", "malformed_json"]
+    assert await row_counts(runtime) == {"payments": 0, "flags": 0, "outbox": 0}
 
 
 async def test_an_ipn_signed_with_the_previous_secret_is_accepted_during_rotation(

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_contracts.events.fields import Email, Identifier, Quantity
+from bitloot_payments.domain.order import customer_status
 from bitloot_payments.entrypoints.views import lines_json, money
 from bitloot_payments.handlers.place_order import (
     IdempotencyConflict,
@@ -124,6 +125,7 @@ def public_routes(
                 "invoice_url": order.invoice_url,
                 "lines": lines_json(lines),
                 "payment_status": order.payment_status,
+                "customer_status": customer_status(order.status, order.payment_status),
             }
         )
 
