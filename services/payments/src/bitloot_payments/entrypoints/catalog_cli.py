@@ -71,7 +71,11 @@ def _check(answer: httpx.Response, what: str = "catalog") -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    cli = argparse.ArgumentParser(prog="bitloot-payments-catalog", description=__doc__)
+    cli = argparse.ArgumentParser(
+        prog="bitloot-payments-catalog",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     cli.add_argument("--url", default=os.environ.get("PAYMENTS_URL", "http://127.0.0.1:8001"))
     cli.add_argument("--token", default=os.environ.get("PAYMENTS_INTERNAL_TOKEN"))
     commands = cli.add_subparsers(dest="command", required=True)
