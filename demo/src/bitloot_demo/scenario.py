@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from bitloot_demo.infra import Mailbox
 from bitloot_demo.stack import Stack
+from bitloot_payments.entrypoints.catalog_cli import CatalogClient
 
 TERMINAL = frozenset({"fulfilled", "failed", "refunded"})
 LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
@@ -54,20 +55,21 @@ def percentile(values: Iterable[float], pct: float) -> float:
 
 
 async def seed_catalog(http: httpx.AsyncClient, stack: Stack) -> None:
+    """Put the demo's products through the payments service's catalog API (the client
+    behind ``bitloot-payments-catalog``)."""
+    catalog = CatalogClient(http, stack.payments, stack.internal_token)
     for sku, title, product_id, price, ceiling in CATALOG:
-        answer = await http.put(
-            f"{stack.payments}/internal/products/{sku}",
-            json={
+        await catalog.put(
+            {
+                "sku": sku,
                 "title": title,
                 "kinguin_product_id": product_id,
                 "price": price,
                 "currency": "usd",
                 "max_purchase_price": ceiling,
                 "active": True,
-            },
-            headers={"Authorization": f"Bearer {stack.internal_token}"},
+            }
         )
-        answer.raise_for_status()
 
 
 async def place_order(http: httpx.AsyncClient, stack: Stack, number: int) -> tuple[str, str]:

@@ -1,3 +1,5 @@
+import httpx
+import pytest
 from nowpayments_harness import Sandbox, create_invoice
 
 
@@ -78,3 +80,17 @@ async def test_auto_pay_pays_every_new_invoice(sandbox: Sandbox) -> None:
 
     ledger = (await sandbox.client.get("/sandbox/invoices")).json()
     assert ledger[0]["payments"][0]["payment_status"] == "finished"
+
+
+async def test_a_slow_call_answers_after_the_delay_and_still_creates_the_invoice(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.client.post("/sandbox/faults", json={"slow_next": 1, "slow_ms": 300})
+    body = {"price_amount": 1, "price_currency": "usd"}
+
+    with pytest.raises(httpx.ReadTimeout):
+        await sandbox.client.post("/v1/invoice", json=body, timeout=0.05)
+    prompt = await sandbox.client.post("/v1/invoice", json=body, timeout=0.25)
+
+    assert prompt.status_code == 200
+    assert (await sandbox.client.get("/sandbox/faults")).json()["slow_next"] == 0

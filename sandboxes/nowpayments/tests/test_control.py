@@ -10,6 +10,8 @@ async def test_faults_change_only_the_given_fields_and_reset(sandbox: Sandbox) -
         "fail_next": 2,
         "duplicate_callbacks": 0,
         "reorder_callbacks": True,
+        "slow_next": 0,
+        "slow_ms": 0,
     }
     reset = await sandbox.client.delete("/sandbox/faults")
     assert reset.json()["fail_next"] == 0

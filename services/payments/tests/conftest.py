@@ -1,24 +1,25 @@
-"""Fixtures of the payments tests: a stand-in NOWPayments speaking its invoice format, and
-the service started on the real database and bus, its catalog filled through its API."""
+"""Fixtures of the payments tests: the NOWPayments sandbox, and the service started on the
+real database and bus against it, its catalog filled through its API."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from bitloot_payments.bootstrap import build
 from bitloot_payments.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import generate_key_pair
+from bitloot_sandbox_nowpayments.app import create_app
+from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
+from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 from bitloot_testing.rabbitmq import BusNamespace
 
 API_KEY = "test-nowpayments-api-key"
+PAY_PAGES = "https://nowpayments.io"
+Service = tuple[ServiceRuntime, httpx.AsyncClient, httpx.ASGITransport]
 INTERNAL_TOKEN = "payments-test-internal-token"
 CATALOG: dict[str, dict[str, object]] = {
     "g-1": {"price": "12.50", "currency": "usd", "max_purchase_price": "9"},
@@ -29,53 +30,21 @@ CATALOG: dict[str, dict[str, object]] = {
 
 
 @pytest.fixture
-def invoice_requests() -> list[dict[str, object]]:
-    """The bodies of the invoice requests the stand-in received."""
-    return []
+async def nowpayments_app() -> AsyncIterator[Starlette]:
+    """The NOWPayments sandbox, served in process; it pays nothing by itself, so the tests
+    send the IPNs they need."""
+    app = create_app(NowPaymentsSandboxConfig(api_key=API_KEY, public_url=PAY_PAGES))
+    try:
+        yield app
+    finally:
+        await app.state.sandbox.aclose()
 
 
 @pytest.fixture
-def nowpayments_faults() -> list[int]:
-    """Status codes the stand-in answers, one per request, before it creates invoices."""
-    return []
-
-
-@pytest.fixture
-def nowpayments_transport(
-    invoice_requests: list[dict[str, object]], nowpayments_faults: list[int]
-) -> httpx.ASGITransport:
-    """NOWPayments' ``POST /v1/invoice`` as documented, served in process."""
-
-    async def create_invoice(request: Request) -> Response:
-        if nowpayments_faults:
-            status = nowpayments_faults.pop(0)
-            return JSONResponse({"statusCode": status, "message": "fault"}, status_code=status)
-        if request.headers.get("x-api-key") != API_KEY:
-            return JSONResponse({"statusCode": 403, "message": "Invalid api key"}, 403)
-        body = await request.json()
-        invoice_requests.append(body)
-        invoice_id = str(4522625843 + len(invoice_requests))
-        now = datetime.now(UTC).isoformat()
-        return JSONResponse(
-            {
-                "id": invoice_id,
-                "token_id": "s2v9GH2Jk",
-                "order_id": body["order_id"],
-                "order_description": body["order_description"],
-                "price_amount": body["price_amount"],
-                "price_currency": body["price_currency"],
-                "pay_currency": None,
-                "ipn_callback_url": body["ipn_callback_url"],
-                "invoice_url": f"https://nowpayments.io/payment/?iid={invoice_id}",
-                "success_url": None,
-                "cancel_url": None,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-
-    app = Starlette(routes=[Route("/v1/invoice", create_invoice, methods=["POST"])])
-    return httpx.ASGITransport(app=app)
+def nowpayments(nowpayments_app: Starlette) -> NowPaymentsSandbox:
+    """The sandbox's state: its invoices (`store`) and injectable `faults`."""
+    sandbox: NowPaymentsSandbox = nowpayments_app.state.sandbox
+    return sandbox
 
 
 @pytest.fixture
@@ -101,11 +70,11 @@ def settings(database_url: str, bus_prefix: BusNamespace) -> Settings:
 async def service(
     settings: Settings,
     bus_prefix: BusNamespace,
-    nowpayments_transport: httpx.ASGITransport,
+    nowpayments_app: Starlette,
     internal_headers: dict[str, str],
-) -> AsyncIterator[tuple[ServiceRuntime, httpx.AsyncClient]]:
+) -> AsyncIterator[Service]:
     """The running service and a client of its HTTP app, the catalog filled."""
-    runtime, app = build(settings, nowpayments_transport=nowpayments_transport)
+    runtime, app = build(settings, nowpayments_transport=httpx.ASGITransport(app=nowpayments_app))
     for name in runtime.topology.names("payments", settings.retry_delays):
         bus_prefix.track_queue(name)
         bus_prefix.track_exchange(name)
@@ -119,19 +88,25 @@ async def service(
                     f"/internal/products/{sku}", json=body, headers=internal_headers
                 )
                 assert answer.status_code == 200, answer.text
-            yield runtime, client
+            yield runtime, client, transport
     finally:
         await runtime.stop()
 
 
 @pytest.fixture
-def runtime(service: tuple[ServiceRuntime, httpx.AsyncClient]) -> ServiceRuntime:
+def runtime(service: Service) -> ServiceRuntime:
     return service[0]
 
 
 @pytest.fixture
-def client(service: tuple[ServiceRuntime, httpx.AsyncClient]) -> httpx.AsyncClient:
+def client(service: Service) -> httpx.AsyncClient:
     return service[1]
+
+
+@pytest.fixture
+def transport(service: Service) -> httpx.ASGITransport:
+    """The service's HTTP app as an httpx transport, for clients other than `client`."""
+    return service[2]
 
 
 @pytest.fixture

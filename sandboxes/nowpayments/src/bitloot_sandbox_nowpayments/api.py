@@ -1,5 +1,6 @@
 """The NOWPayments API: ``/v1/...`` with its authentication, errors and faults."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from functools import wraps
@@ -37,6 +38,9 @@ def api(handler: Endpoint) -> Endpoint:
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
         sandbox = sandbox_of(request)
+        delay = sandbox.faults.take_delay()
+        if delay:
+            await asyncio.sleep(delay)
         fault = sandbox.faults.take_api_fault()
         if fault == 429:
             return error(429, "TOO_MANY_REQUESTS", "Too many requests")

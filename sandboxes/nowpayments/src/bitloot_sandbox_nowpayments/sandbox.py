@@ -3,8 +3,8 @@
 import httpx
 
 from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
-from bitloot_sandbox_common.faults import Faults
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
+from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
 from bitloot_sandbox_nowpayments.ipn import Payer
 from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Payment, Store
 
@@ -23,7 +23,7 @@ class NowPaymentsSandbox:
     ) -> None:
         self.config = config
         self.store = Store()
-        self.faults = Faults()
+        self.faults = NowPaymentsFaults()
         self.tasks = Tasks()
         self.sender = CallbackSender.configured(config, callback_transport)
         self.payer = Payer(

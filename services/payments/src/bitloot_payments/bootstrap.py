@@ -9,11 +9,13 @@ from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import PAYMENTS
-from bitloot_payments.adapters.nowpayments import DEFAULT_TIMEOUT, NowPaymentsClient
+from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.public import public_routes
+from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.place_order import OrderPlacement
+from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
 from bitloot_payments.migrations import VERSIONS
@@ -75,10 +77,15 @@ def build(
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
     )
-    http = httpx.AsyncClient(transport=nowpayments_transport, timeout=DEFAULT_TIMEOUT)
+    timeout = httpx.Timeout(settings.nowpayments_timeout, connect=3.0)
+    http = httpx.AsyncClient(transport=nowpayments_transport, timeout=timeout)
     runtime.add_background("nowpayments-client", _closing(http))
     nowpayments = NowPaymentsClient(
-        settings.nowpayments_api_url, settings.nowpayments_api_key.get_secret_value(), http
+        settings.nowpayments_api_url,
+        settings.nowpayments_api_key.get_secret_value(),
+        http,
+        timeout=timeout,
+        retry=RetryPolicy(attempts=settings.nowpayments_attempts),
     )
     private_key = load_private_key(settings.order_token_private_key.get_secret_value())
     key_id = settings.order_token_key_id
@@ -88,7 +95,10 @@ def build(
     placement = OrderPlacement(
         runtime.unit_of_work, nowpayments, signer, settings.public_url + IPN_PATH
     )
-    receiver = IpnReceiver(runtime.unit_of_work, secrets)
+    load = EdgeLoad()
+    processor = IpnProcessor(runtime.unit_of_work, load, settings.ipn_poll_interval)
+    runtime.add_background("ipn-processor", processor.run)
+    receiver = IpnReceiver(runtime.unit_of_work, secrets, processor.wake, load)
     routes = [
         *public_routes(placement, receiver, queries, verifier),
         *internal_routes(queries),

@@ -34,6 +34,18 @@ class Settings(EdgeSettings):
     order_token_ttl_hours: float = Field(
         default=72.0, gt=0, description="Hours an order token stays valid."
     )
+    nowpayments_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for one NOWPayments answer."
+    )
+    nowpayments_attempts: int = Field(
+        default=3, ge=1, le=10, description="Attempts per NOWPayments call (429, 5xx, timeout)."
+    )
+    ipn_poll_interval: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between looks for IPNs stored by another instance or left "
+        "pending by a crash (IPNs stored here are processed at once).",
+    )
 
     @field_validator("nowpayments_api_url", "public_url")
     @classmethod

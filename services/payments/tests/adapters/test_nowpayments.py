@@ -1,5 +1,7 @@
-"""The NOWPayments client against a stand-in that speaks the real invoice format."""
+"""The NOWPayments client against the NOWPayments sandbox, served for real on a port, with
+its injectable faults (429, 503, slow answers)."""
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from uuid import uuid4
 
@@ -8,80 +10,134 @@ import pytest
 
 from bitloot_payments.adapters.nowpayments import (
     NowPaymentsClient,
+    NowPaymentsRateLimited,
     NowPaymentsRejected,
+    NowPaymentsTimeout,
     NowPaymentsUnavailable,
+    RetryPolicy,
 )
+from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
+from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
+from bitloot_sandbox_nowpayments.server import running_app
 
-API_URL = "https://api.nowpayments.test"
 API_KEY = "test-nowpayments-api-key"
 CALLBACK = "https://shop.bitloot.test/payments/ipn"
+FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 
 
-def client_on(transport: httpx.AsyncBaseTransport, api_key: str = API_KEY) -> NowPaymentsClient:
-    http = httpx.AsyncClient(transport=transport)
-    return NowPaymentsClient(API_URL, api_key, http, retry_delays=(0.01, 0.02))
+@pytest.fixture
+async def sandbox() -> AsyncIterator[tuple[str, NowPaymentsSandbox]]:
+    config = NowPaymentsSandboxConfig(api_key=API_KEY, port=0)
+    async with running_app(config) as (base_url, app):
+        yield base_url, app.state.sandbox
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def client_on(
+    sandbox: tuple[str, NowPaymentsSandbox],
+    http: httpx.AsyncClient,
+    api_key: str = API_KEY,
+    timeout: float = 5.0,
+) -> NowPaymentsClient:
+    return NowPaymentsClient(sandbox[0], api_key, http, timeout=httpx.Timeout(timeout), retry=FAST)
 
 
 async def test_an_invoice_is_created_for_the_order_with_our_callback(
-    nowpayments_transport: httpx.ASGITransport, invoice_requests: list[dict[str, object]]
+    sandbox: tuple[str, NowPaymentsSandbox], http: httpx.AsyncClient
 ) -> None:
     order_id = uuid4()
-    invoice = await client_on(nowpayments_transport).create_invoice(
+    invoice = await client_on(sandbox, http).create_invoice(
         order_id, Decimal("27.25000000"), "usd", "BitLoot order", CALLBACK
     )
-    assert invoice.invoice_url == f"https://nowpayments.io/payment/?iid={invoice.id}"
-    assert invoice_requests == [
-        {
-            "price_amount": "27.25",
-            "price_currency": "usd",
-            "order_id": str(order_id),
-            "order_description": "BitLoot order",
-            "ipn_callback_url": CALLBACK,
-        }
-    ]
+    [stored] = sandbox[1].store.invoices.values()
+    assert invoice.id == str(stored.id)
+    assert invoice.invoice_url.startswith(sandbox[0])
+    assert (stored.order_id, stored.price_amount, stored.price_currency) == (
+        str(order_id),
+        Decimal("27.25"),
+        "usd",
+    )
+    assert stored.ipn_callback_url == CALLBACK
 
 
 async def test_429_and_5xx_are_retried_until_an_invoice_is_created(
-    nowpayments_transport: httpx.ASGITransport, nowpayments_faults: list[int]
+    sandbox: tuple[str, NowPaymentsSandbox], http: httpx.AsyncClient
 ) -> None:
-    nowpayments_faults.extend([429, 502])
-    client = client_on(nowpayments_transport)
-    invoice = await client.create_invoice(uuid4(), Decimal(5), "usd", "d", CALLBACK)
+    sandbox[1].faults.update({"rate_limit_next": 1, "fail_next": 1})
+    invoice = await client_on(sandbox, http).create_invoice(
+        uuid4(), Decimal(5), "usd", "d", CALLBACK
+    )
     assert invoice.id
-    assert nowpayments_faults == []
+    assert (sandbox[1].faults.rate_limit_next, sandbox[1].faults.fail_next) == (0, 0)
 
 
-async def test_an_outage_longer_than_the_retries_is_transient(
-    nowpayments_transport: httpx.ASGITransport, nowpayments_faults: list[int]
+async def test_an_outage_longer_than_the_retries_is_transient_after_every_attempt(
+    sandbox: tuple[str, NowPaymentsSandbox], http: httpx.AsyncClient
 ) -> None:
-    nowpayments_faults.extend([503, 503, 503, 503])
-    with pytest.raises(NowPaymentsUnavailable, match="503"):
-        await client_on(nowpayments_transport).create_invoice(
-            uuid4(), Decimal(5), "usd", "d", CALLBACK
-        )
-    assert nowpayments_faults == [503], "three attempts in all"
+    sandbox[1].faults.update({"fail_next": 4})
+    with pytest.raises(NowPaymentsUnavailable, match="503") as raised:
+        await client_on(sandbox, http).create_invoice(uuid4(), Decimal(5), "usd", "d", CALLBACK)
+    assert raised.value.status == 503
+    assert sandbox[1].faults.fail_next == 1, "three attempts in all"
+    assert sandbox[1].store.invoices == {}
+
+
+async def test_rate_limiting_that_lasts_is_a_typed_error(
+    sandbox: tuple[str, NowPaymentsSandbox], http: httpx.AsyncClient
+) -> None:
+    sandbox[1].faults.update({"rate_limit_next": 3})
+    with pytest.raises(NowPaymentsRateLimited) as raised:
+        await client_on(sandbox, http).create_invoice(uuid4(), Decimal(5), "usd", "d", CALLBACK)
+    assert raised.value.retry_after == 1.0
 
 
 async def test_a_refusal_is_permanent_and_not_retried(
-    nowpayments_transport: httpx.ASGITransport,
-    invoice_requests: list[dict[str, object]],
+    sandbox: tuple[str, NowPaymentsSandbox], http: httpx.AsyncClient
 ) -> None:
     with pytest.raises(NowPaymentsRejected, match="403"):
-        await client_on(nowpayments_transport, api_key="wrong").create_invoice(
+        await client_on(sandbox, http, api_key="wrong").create_invoice(
             uuid4(), Decimal(5), "usd", "d", CALLBACK
         )
-    assert invoice_requests == []
+    assert sandbox[1].store.invoices == {}
 
 
-async def test_a_timeout_is_transient() -> None:
-    attempts: list[httpx.Request] = []
+async def test_a_slow_answer_times_out_and_is_retried(
+    sandbox: tuple[str, NowPaymentsSandbox], http: httpx.AsyncClient
+) -> None:
+    sandbox[1].faults.update({"slow_next": 1, "slow_ms": 1000})
+    invoice = await client_on(sandbox, http, timeout=0.2).create_invoice(
+        uuid4(), Decimal(5), "usd", "d", CALLBACK
+    )
+    assert invoice.id
+    assert sandbox[1].faults.slow_next == 0
 
-    def never_answers(request: httpx.Request) -> httpx.Response:
-        attempts.append(request)
-        raise httpx.ReadTimeout("timed out", request=request)
 
-    with pytest.raises(NowPaymentsUnavailable, match="timed out"):
-        await client_on(httpx.MockTransport(never_answers)).create_invoice(
+async def test_a_provider_that_never_answers_in_time_is_a_timeout_error(
+    sandbox: tuple[str, NowPaymentsSandbox], http: httpx.AsyncClient
+) -> None:
+    sandbox[1].faults.update({"slow_next": 3, "slow_ms": 1000})
+    with pytest.raises(NowPaymentsTimeout, match="timed out"):
+        await client_on(sandbox, http, timeout=0.2).create_invoice(
             uuid4(), Decimal(5), "usd", "d", CALLBACK
         )
-    assert len(attempts) == 3
+    assert sandbox[1].faults.slow_next == 0, "three attempts in all"
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 3, 4, 5])
+def test_backoff_grows_is_jittered_and_capped(attempt: int) -> None:
+    policy = RetryPolicy(attempts=6, base_delay=0.5, max_delay=4.0)
+    ceiling = min(4.0, 0.5 * 2 ** (attempt - 1))
+    delays = {policy.delay(attempt) for _ in range(50)}
+    assert all(ceiling / 2 <= d <= ceiling for d in delays)
+    assert len(delays) > 1, "jittered"
+
+
+def test_a_retry_after_is_honoured_up_to_the_cap() -> None:
+    policy = RetryPolicy(base_delay=0.1, max_delay=2.0)
+    assert policy.delay(1, asked=1.0) == 1.0
+    assert policy.delay(1, asked=30.0) == 2.0

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
+from bitloot_payments.domain.order import MixedCurrencies, PricedLine, customer_status, order_total
 
 
 def line(sku: str, qty: int, price: str, currency: str = "usd") -> PricedLine:
@@ -22,3 +22,23 @@ def test_lines_in_different_currencies_have_no_total() -> None:
 def test_an_order_without_lines_has_no_total() -> None:
     with pytest.raises(ValueError, match="at least one line"):
         order_total([])
+
+
+@pytest.mark.parametrize(
+    ("status", "payment_status", "told"),
+    [
+        ("created", None, "awaiting_invoice"),
+        ("invoiced", None, "awaiting_payment"),
+        ("invoiced", "waiting", "awaiting_payment"),
+        ("invoiced", "sending", "confirming_payment"),
+        ("invoiced", "partially_paid", "under_review"),
+        ("invoiced", "finished", "under_review"),
+        ("paid", "finished", "paid"),
+        ("failed", "expired", "payment_failed"),
+        ("refunded", "refunded", "refunded"),
+    ],
+)
+def test_the_customer_is_told_where_their_payment_stands(
+    status: str, payment_status: str | None, told: str
+) -> None:
+    assert customer_status(status, payment_status) == told

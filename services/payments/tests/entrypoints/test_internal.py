@@ -3,8 +3,10 @@
 import json
 
 import httpx
+from payments_support import settled
 
 from bitloot_payments.adapters.ipn_signature import sign
+from bitloot_runtime.service import ServiceRuntime
 
 
 async def place(client: httpx.AsyncClient, email: str) -> str:
@@ -28,18 +30,23 @@ async def test_orders_are_listed_newest_first_by_page_and_filter(
     assert [o["order_id"] for o in first["items"]] == [ids[2], ids[1]]
     assert first["items"][0]["total"] == "2.25"
     rest = await client.get(
-        "/internal/orders", params={"limit": 2, "before": first["next"]}, headers=internal_headers
+        "/internal/orders", params={"limit": 2, "cursor": first["cursor"]}, headers=internal_headers
     )
     assert [o["order_id"] for o in rest.json()["items"]] == [ids[0]]
-    assert rest.json()["next"] is None
+    assert (rest.json()["next"], rest.json()["cursor"]) == (None, None)
+    by_time = await client.get(
+        "/internal/orders", params={"limit": 2, "before": first["next"]}, headers=internal_headers
+    )
+    assert [o["order_id"] for o in by_time.json()["items"]] == [ids[0]]
     mine = await client.get(
         "/internal/orders", params={"email": "Buyer1@example.com"}, headers=internal_headers
     )
     assert [o["order_id"] for o in mine.json()["items"]] == [ids[1]]
     paid = await client.get("/internal/orders?status=paid", headers=internal_headers)
     assert paid.json()["items"] == []
-    bad = await client.get("/internal/orders?before=yesterday", headers=internal_headers)
-    assert bad.status_code == 422
+    for bad in ("before=yesterday", "cursor=nonsense", "limit=101"):
+        answer = await client.get(f"/internal/orders?{bad}", headers=internal_headers)
+        assert answer.status_code == 422, bad
 
 
 async def test_one_order_with_its_lines_or_404(
@@ -55,7 +62,7 @@ async def test_one_order_with_its_lines_or_404(
 
 
 async def test_the_timeline_tells_the_story_of_the_payment(
-    client: httpx.AsyncClient, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
 ) -> None:
     order_id = await place(client, "buyer@example.com")
     for status, secret in [
@@ -69,10 +76,13 @@ async def test_the_timeline_tells_the_story_of_the_payment(
             "order_id": order_id,
             "price_amount": 2.25,
             "price_currency": "usd",
+            "pay_amount": 2.25,
+            "actually_paid": 2.25 if status == "finished" else 0,
         }
         body = json.dumps(document).encode()
         headers = {"x-nowpayments-sig": sign(body, secret)}
         await client.post("/payments/ipn", content=body, headers=headers)
+    await settled(runtime)
     answer = await client.get(f"/internal/orders/{order_id}/timeline", headers=internal_headers)
     items = answer.json()["items"]
     assert [i["kind"] for i in items] == [

@@ -1,52 +1,23 @@
 """NOWPayments IPNs through the edge, with the service on the real database and bus."""
 
 import json
+import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from sqlalchemy import select
+from payments_support import SECRET, ipn, order_row, results, send, settled
+from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
-from bitloot_payments.adapters.orm import ipn_log, orders
+from bitloot_payments.adapters.orm import flags, ipn_log, payments
 from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import Spy, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-
-SECRET = "ipn-secret-current"
-
-
-def ipn(order_id: str, status: str, **changes: object) -> dict[str, object]:
-    """An IPN as NOWPayments sends it for an order of 25 usd."""
-    return {
-        "payment_id": 5077125051,
-        "invoice_id": 4522625844,
-        "payment_status": status,
-        "pay_address": "TNDFkiSmBQorNFacb3735q8MnT29sn8BLn",
-        "price_amount": 25,
-        "price_currency": "usd",
-        "pay_amount": 25.1,
-        "actually_paid": 25.1 if status == "finished" else 0,
-        "pay_currency": "usdttrc20",
-        "order_id": order_id,
-        "order_description": f"BitLoot order {order_id}",
-        "purchase_id": "5837122679",
-        "outcome_amount": 24.8,
-        "outcome_currency": "usdttrc20",
-        "created_at": "2026-11-23T10:00:00.000Z",
-        "updated_at": "2026-11-23T10:05:00.000Z",
-        **changes,
-    }
-
-
-async def send(
-    client: httpx.AsyncClient, document: dict[str, object], secret: str = SECRET
-) -> httpx.Response:
-    body = json.dumps(document).encode()
-    headers = {"x-nowpayments-sig": sign(body, secret), "content-type": "application/json"}
-    return await client.post("/payments/ipn", content=body, headers=headers)
 
 
 async def new_order(client: httpx.AsyncClient) -> str:
@@ -56,17 +27,15 @@ async def new_order(client: httpx.AsyncClient) -> str:
     return str(answer.json()["order_id"])
 
 
-async def order_row(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
+async def row_counts(runtime: ServiceRuntime) -> dict[str, int]:
+    """Rows that an applied IPN would have written: payments, flags, outbox events."""
+    counts = {}
     async with runtime.engine.connect() as connection:
-        row = (await connection.execute(select(orders).where(orders.c.order_id == order_id))).one()
-    return dict(row._mapping)
-
-
-async def results(runtime: ServiceRuntime) -> list[tuple[bool, bool, str]]:
-    query = select(ipn_log.c.signature_valid, ipn_log.c.duplicate, ipn_log.c.result)
-    async with runtime.engine.connect() as connection:
-        rows = await connection.execute(query.order_by(ipn_log.c.id))
-    return [(r.signature_valid, r.duplicate, r.result) for r in rows]
+        for table in (payments, flags, outbox):
+            counts[table.name] = int(
+                await connection.scalar(select(func.count()).select_from(table)) or 0
+            )
+    return counts
 
 
 @asynccontextmanager
@@ -128,6 +97,23 @@ async def test_a_forged_or_unsigned_ipn_is_refused_logged_and_changes_nothing(
     row = await order_row(runtime, order_id)
     assert (row["status"], row["payment_status"]) == ("invoiced", None)
     assert await results(runtime) == [(False, False, "invalid_signature")] * 2
+    assert await row_counts(runtime) == {"payments": 0, "flags": 0, "outbox": 0}
+
+
+async def test_malformed_and_oversized_ipns_change_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    order_id = await new_order(client)
+    body = json.dumps(ipn(order_id, "finished")).encode()
+    signature = sign(body, SECRET)
+    for content in (body[:-1], b"[" + body + b"]", body + b" " * (64 * 1024)):
+        answer = await client.post(
+            "/payments/ipn", content=content, headers={"x-nowpayments-sig": signature}
+        )
+        assert answer.status_code in (400, 413)
+    assert (await order_row(runtime, order_id))["status"] == "invoiced"
+    assert [r[2] for r in await results(runtime)] == ["malformed_json", "malformed_json"]
+    assert await row_counts(runtime) == {"payments": 0, "flags": 0, "outbox": 0}
 
 
 async def test_an_ipn_signed_with_the_previous_secret_is_accepted_during_rotation(
@@ -142,6 +128,7 @@ async def test_an_ipn_signed_with_the_previous_secret_is_accepted_during_rotatio
         headers={"x-nowpayments-signature": sign(body, "ipn-secret-previous")},
     )
     assert answer.status_code == 200
+    await settled(runtime)
     assert (await order_row(runtime, order_id))["payment_status"] == "confirming"
 
 
@@ -155,7 +142,7 @@ async def test_a_finished_payment_of_the_wrong_amount_or_currency_does_not_pay_t
         messages = await spy.collect(expected=2, timeout=15)
     assert of_topic(messages, "payment.finished") == []
     assert (await order_row(runtime, short))["status"] == "invoiced"
-    assert [r[2] for r in await results(runtime)] == ["amount_mismatch", "amount_mismatch"]
+    assert [r[2] for r in await results(runtime)] == ["amount_mismatch", "currency_mismatch"]
 
 
 async def test_malformed_and_unknown_order_ipns_are_logged_without_effect(
@@ -168,3 +155,105 @@ async def test_malformed_and_unknown_order_ipns_are_logged_without_effect(
     too_big = await client.post("/payments/ipn", content=b"x" * (64 * 1024 + 1))
     assert too_big.status_code == 413
     assert [r[2] for r in await results(runtime)] == ["malformed_json", "unknown_order"]
+
+
+async def flags_of(client: httpx.AsyncClient, headers: dict[str, str], order_id: str) -> list[str]:
+    answer = await client.get("/internal/flags", params={"order_id": order_id}, headers=headers)
+    return [flag["kind"] for flag in answer.json()["items"]]
+
+
+async def test_partially_paid_does_not_pay_and_is_flagged_for_admins(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    bus_prefix: BusNamespace,
+    internal_headers: dict[str, str],
+) -> None:
+    order_id = await new_order(client)
+    async with watching(runtime, bus_prefix) as spy:
+        await send(client, ipn(order_id, "partially_paid", actually_paid=20))
+        messages = await spy.collect(expected=1, timeout=15)
+    assert of_topic(messages, "payment.finished") == []
+    assert (await order_row(runtime, order_id))["status"] == "invoiced"
+    assert await flags_of(client, internal_headers, order_id) == ["partially_paid"]
+    path = f"/internal/orders/{order_id}/timeline"
+    timeline = (await client.get(path, headers=internal_headers)).json()["items"]
+    [flagged] = [item for item in timeline if item["kind"] == "flagged"]
+    assert flagged["data"]["flag"] == "partially_paid"
+
+
+async def test_a_finished_payment_that_paid_less_than_asked_does_not_pay(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id = await new_order(client)
+    await send(client, ipn(order_id, "finished", actually_paid=25.09))
+    assert [r[2] for r in await results(runtime)] == ["underpaid"]
+    assert (await order_row(runtime, order_id))["status"] == "invoiced"
+    assert await flags_of(client, internal_headers, order_id) == ["underpaid"]
+
+
+async def test_a_redeposit_is_logged_and_flagged_but_never_delivered(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    bus_prefix: BusNamespace,
+    internal_headers: dict[str, str],
+) -> None:
+    order_id = await new_order(client)
+    async with watching(runtime, bus_prefix) as spy:
+        await send(client, ipn(order_id, "finished"))
+        await send(
+            client, ipn(order_id, "finished", payment_id=5077125099, parent_payment_id=5077125051)
+        )
+        messages = await spy.collect(expected=3, timeout=15)
+    assert len(of_topic(messages, "payment.finished")) == 1
+    assert [r[2] for r in await results(runtime)] == ["paid", "redeposit"]
+    assert await flags_of(client, internal_headers, order_id) == ["redeposit"]
+
+
+async def test_an_ipn_for_an_unknown_order_is_answered_200_logged_and_flagged(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    unknown = "0b5c5f0e-5a1c-4d1e-9a52-3b0c7c1b1a10"
+    answer = await send(client, ipn(unknown, "finished"))
+    assert answer.status_code == 200
+    assert await results(runtime) == [(True, False, "unknown_order")]
+    flagged = await client.get(
+        "/internal/flags", params={"kind": "unknown_order"}, headers=internal_headers
+    )
+    [flag] = flagged.json()["items"]
+    assert (flag["payment_id"], flag["order_id"]) == ("5077125051", None)
+    assert unknown in flag["detail"]
+
+
+async def test_the_raw_body_is_stored_byte_for_byte(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    order_id = await new_order(client)
+    body = json.dumps(ipn(order_id, "waiting", price_amount="25.00"), indent=1).encode()
+    await client.post(
+        "/payments/ipn", content=body, headers={"x-nowpayments-sig": sign(body, SECRET)}
+    )
+    await settled(runtime)
+    async with runtime.engine.connect() as connection:
+        stored = await connection.scalar(select(ipn_log.c.raw_body))
+    assert stored == body
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_a_shuffled_sequence_with_duplicates_pays_once_through_the_edge(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, bus_prefix: BusNamespace, seed: int
+) -> None:
+    order_id = await new_order(client)
+    statuses = ["waiting", "confirming", "confirmed", "sending", "finished"]
+    sequence = [*statuses, *random.Random(seed).choices(statuses, k=5)]
+    random.Random(seed).shuffle(sequence)
+    async with watching(runtime, bus_prefix) as spy:
+        for status in sequence:
+            assert (await send(client, ipn(order_id, status))).status_code == 200
+        await settled(runtime)
+        messages = await spy.collect(expected=2, timeout=15)
+    assert len(of_topic(messages, "payment.finished")) == 1
+    row = await order_row(runtime, order_id)
+    assert (row["status"], row["payment_status"]) == ("paid", "finished")
+    logged = await results(runtime)
+    assert len(logged) == 10
+    assert sum(duplicate for _, duplicate, _ in logged) == 5

@@ -1,13 +1,14 @@
 """NOWPayments' invoice API (``POST /v1/invoice``, header ``x-api-key``).
 
-Timeouts, 429 and 5xx are transient: retried a few times with growing delays, then
-raised as `NowPaymentsUnavailable`. Any other 4xx, or an answer without an invoice id and
-URL, is `NowPaymentsRejected`: retrying the same request cannot help.
+Timeouts, transport errors, 429 and 5xx are transient: retried with exponential backoff
+and jitter (honouring ``Retry-After``, capped), then raised as `NowPaymentsUnavailable`
+(`NowPaymentsTimeout` and `NowPaymentsRateLimited` say which). Any other 4xx, or an
+answer without an invoice id and URL, is `NowPaymentsRejected`: retrying cannot help.
 """
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
@@ -18,16 +19,48 @@ from bitloot_runtime.errors import PermanentError, TransientError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-DEFAULT_RETRY_DELAYS = (0.5, 2.0)
+DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 
 
 class NowPaymentsUnavailable(TransientError):
-    """NOWPayments did not answer in time, or answered 429/5xx, on every attempt."""
+    """NOWPayments did not answer usably on any attempt; `status` is its last HTTP status
+    (None: no answer)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NowPaymentsTimeout(NowPaymentsUnavailable):
+    """NOWPayments did not answer in time (the request may still have been carried out)."""
+
+
+class NowPaymentsRateLimited(NowPaymentsUnavailable):
+    """NOWPayments answered 429; `retry_after` is the wait it asked for, if any."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message, 429)
+        self.retry_after = retry_after
 
 
 class NowPaymentsRejected(PermanentError):
     """NOWPayments refused the request (4xx) or answered something unusable."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """`attempts` in all; before attempt n+1 wait about `base_delay` * 2**(n-1), at most
+    `max_delay`, half of it random so that clients retrying together spread out."""
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int, asked: float | None = None) -> float:
+        """Seconds to wait after failed attempt `attempt` (1-based); `asked`: Retry-After."""
+        ceiling = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        backoff = ceiling / 2 + random.uniform(0, ceiling / 2)
+        return min(self.max_delay, max(backoff, asked or 0.0))
 
 
 @dataclass(frozen=True)
@@ -36,6 +69,11 @@ class Invoice:
 
     id: str
     invoice_url: str
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("retry-after", "")
+    return float(raw) if raw.isdigit() else None
 
 
 class NowPaymentsClient:
@@ -48,13 +86,13 @@ class NowPaymentsClient:
         client: httpx.AsyncClient,
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        retry: RetryPolicy = RetryPolicy(),
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._client = client
         self._timeout = timeout
-        self._retry_delays = tuple(retry_delays)
+        self._retry = retry
 
     async def create_invoice(
         self,
@@ -79,13 +117,15 @@ class NowPaymentsClient:
         return Invoice(id=str(invoice_id), invoice_url=url)
 
     async def _post(self, path: str, body: dict[str, str]) -> dict[str, object]:
-        for attempt, delay in enumerate(self._retry_delays, start=1):
+        for attempt in range(1, self._retry.attempts):
             try:
                 return await self._post_once(path, body)
             except NowPaymentsUnavailable as exc:
+                asked = exc.retry_after if isinstance(exc, NowPaymentsRateLimited) else None
+                delay = self._retry.delay(attempt, asked)
                 logger.warning(
                     "NOWPayments unavailable, retrying",
-                    extra={"attempt": attempt, "delay": delay, "error": str(exc)},
+                    extra={"attempt": attempt, "delay": round(delay, 3), "error": str(exc)},
                 )
                 await asyncio.sleep(delay)
         return await self._post_once(path, body)
@@ -99,18 +139,24 @@ class NowPaymentsClient:
                 timeout=self._timeout,
             )
         except httpx.TimeoutException:
-            raise NowPaymentsUnavailable(f"POST {path} timed out.") from None
+            raise NowPaymentsTimeout(f"POST {path} timed out.") from None
         except httpx.TransportError as exc:
             raise NowPaymentsUnavailable(f"POST {path} failed: {type(exc).__name__}.") from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            raise NowPaymentsUnavailable(f"POST {path} answered {status}.")
-        if status >= 400:
-            raise NowPaymentsRejected("rejected", f"POST {path} answered {status}.")
-        try:
-            document = response.json()
-        except ValueError:
-            raise NowPaymentsRejected("bad_response", f"POST {path} answered non-JSON.") from None
-        if not isinstance(document, dict):
-            raise NowPaymentsRejected("bad_response", f"POST {path} answered a non-object.")
-        return document
+        return _document(path, response)
+
+
+def _document(path: str, response: httpx.Response) -> dict[str, object]:
+    status = response.status_code
+    if status == 429:
+        raise NowPaymentsRateLimited(f"POST {path} answered 429.", _retry_after(response))
+    if status >= 500:
+        raise NowPaymentsUnavailable(f"POST {path} answered {status}.", status)
+    if status >= 400:
+        raise NowPaymentsRejected("rejected", f"POST {path} answered {status}.")
+    try:
+        document = response.json()
+    except ValueError:
+        raise NowPaymentsRejected("bad_response", f"POST {path} answered non-JSON.") from None
+    if not isinstance(document, dict):
+        raise NowPaymentsRejected("bad_response", f"POST {path} answered a non-object.")
+    return document

@@ -5,11 +5,13 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_payments.adapters.orm import order_lines, orders
 from bitloot_payments.domain.order import PricedLine
+from bitloot_payments.domain.payment import OrderState
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class Order:
     paid_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,13 +53,27 @@ async def insert_order(
     lines: list[PricedLine],
     total: Decimal,
     currency: str,
-) -> None:
-    """A new order in status `created`, with its lines."""
-    await session.execute(
-        insert(orders).values(
-            order_id=order_id, email=email, status="created", total=total, currency=currency
+    idempotency: tuple[str, str] | None = None,
+) -> bool:
+    """A new order in status `created`, with its lines; False (nothing stored) if
+    `idempotency` (key, request hash) names a key another order already holds."""
+    key, request_hash = idempotency or (None, None)
+    created = await session.scalar(
+        insert(orders)
+        .values(
+            order_id=order_id,
+            email=email,
+            status="created",
+            total=total,
+            currency=currency,
+            idempotency_key=key,
+            request_hash=request_hash,
         )
+        .on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
+        .returning(orders.c.order_id)
     )
+    if created is None:
+        return False
     await session.execute(
         insert(order_lines),
         [
@@ -70,6 +88,13 @@ async def insert_order(
             for line in lines
         ],
     )
+    return True
+
+
+async def order_by_key(session: AsyncSession, key: str) -> Order | None:
+    """The order placed with Idempotency-Key `key`, if any."""
+    row = (await session.execute(select(orders).where(orders.c.idempotency_key == key))).first()
+    return Order(**row._mapping) if row else None
 
 
 async def record_invoice(
@@ -105,24 +130,32 @@ async def load_lines(session: AsyncSession, order_id: UUID) -> list[Line]:
     return [Line(r.sku, r.kinguin_product_id, r.qty, r.unit_price, r.max_unit_price) for r in rows]
 
 
-async def record_payment(
-    session: AsyncSession,
-    order_id: UUID,
-    *,
-    payment_id: str,
-    payment_status: str,
-    status: str,
-) -> None:
-    """The payment's latest status (and the order's status that follows from it)."""
-    values: dict[str, object] = {
-        "payment_id": payment_id,
-        "payment_status": payment_status,
-        "status": status,
-        "updated_at": func.now(),
-    }
-    if status == "paid":
-        values["paid_at"] = func.now()
-    await session.execute(update(orders).where(orders.c.order_id == order_id).values(**values))
+async def save_state(session: AsyncSession, state: OrderState) -> None:
+    """The order's status and payment as the payment rules left them; `paid_at` is set
+    the first time it becomes paid."""
+    paid_at = func.coalesce(orders.c.paid_at, func.now()) if state.status == "paid" else None
+    await session.execute(
+        update(orders)
+        .where(orders.c.order_id == state.order_id)
+        .values(
+            status=state.status,
+            payment_id=state.payment_id,
+            payment_status=state.payment_status,
+            updated_at=func.now(),
+            **({"paid_at": paid_at} if paid_at is not None else {}),
+        )
+    )
+
+
+def state_of(order: Order) -> OrderState:
+    return OrderState(
+        order.order_id,
+        order.total,
+        order.currency,
+        order.status,
+        order.payment_id,
+        order.payment_status,
+    )
 
 
 async def list_orders(
@@ -131,14 +164,18 @@ async def list_orders(
     limit: int,
     email: str | None = None,
     status: str | None = None,
-    before: datetime | None = None,
+    after: tuple[datetime, UUID] | None = None,
 ) -> list[Order]:
-    """Orders newest first, optionally filtered, created strictly before `before`."""
-    statement = select(orders).order_by(orders.c.created_at.desc()).limit(limit)
+    """Orders newest first, optionally filtered; `after` is the (created_at, order_id) of
+    the last order of the previous page, so orders created together are neither skipped
+    nor repeated."""
+    statement = (
+        select(orders).order_by(orders.c.created_at.desc(), orders.c.order_id.desc()).limit(limit)
+    )
     if email is not None:
         statement = statement.where(orders.c.email == email.strip().lower())
     if status is not None:
         statement = statement.where(orders.c.status == status)
-    if before is not None:
-        statement = statement.where(orders.c.created_at < before)
+    if after is not None:
+        statement = statement.where(tuple_(orders.c.created_at, orders.c.order_id) < tuple_(*after))
     return [Order(**row._mapping) for row in await session.execute(statement)]

@@ -18,7 +18,9 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from bitloot_runtime.tables import include_runtime_tables
 
@@ -54,8 +56,11 @@ orders = Table(
     Column("paid_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("idempotency_key", Text, nullable=True, unique=True),
+    Column("request_hash", Text, nullable=True),
     Index("ix_orders_created_at", "created_at"),
     Index("ix_orders_email", "email"),
+    Index("ix_orders_created_at_order_id", "created_at", "order_id"),
 )
 
 order_lines = Table(
@@ -82,6 +87,45 @@ ipn_log = Table(
     Column("status", Text, nullable=True),
     Column("duplicate", Boolean, nullable=False),
     Column("result", Text, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=True),
     Index("ix_ipn_log_order_id", "order_id"),
     Index("ix_ipn_log_payment_id_status", "payment_id", "status"),
+    Index("ix_ipn_log_pending", "id", postgresql_where=text("processed_at IS NULL")),
+)
+
+# One row per NOWPayments payment; `seen` holds every status applied or refused as stale,
+# so a repeated IPN is recognised whatever order the copies arrive in.
+payments = Table(
+    "payments",
+    metadata,
+    Column("payment_id", Text, primary_key=True),
+    Column("order_id", Uuid, ForeignKey("orders.order_id"), nullable=False),
+    Column("parent_payment_id", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("seen", ARRAY(Text), nullable=False),
+    Column("price_amount", Numeric(30, 12), nullable=True),
+    Column("price_currency", Text, nullable=True),
+    Column("pay_amount", Numeric(30, 12), nullable=True),
+    Column("actually_paid", Numeric(30, 12), nullable=True),
+    Column("pay_currency", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_payments_order_id", "order_id"),
+    Index("ix_payments_created_at_payment_id", "created_at", "payment_id"),
+)
+
+# What needs an admin's eye: partial payments, re-deposits, mismatched amounts, IPNs for
+# orders we do not know.
+flags = Table(
+    "flags",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("kind", Text, nullable=False),
+    Column("order_id", Uuid, nullable=True),
+    Column("payment_id", Text, nullable=True),
+    Column("ipn_id", BigInteger, ForeignKey("ipn_log.id"), nullable=True),
+    Column("detail", Text, nullable=False),
+    Index("ix_flags_order_id", "order_id"),
+    Index("ix_flags_payment_id", "payment_id"),
 )

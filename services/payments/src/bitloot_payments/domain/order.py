@@ -35,3 +35,23 @@ def order_total(lines: Sequence[PricedLine]) -> tuple[Decimal, str]:
         raise MixedCurrencies(currencies)
     total = sum((line.unit_price * line.qty for line in lines), Decimal(0))
     return total, currencies.pop()
+
+
+_CONFIRMING = frozenset({"confirming", "confirmed", "sending"})
+
+
+def customer_status(status: str, payment_status: str | None) -> str:
+    """What the customer is told about an order: where their payment stands, in words
+    that do not depend on NOWPayments' vocabulary."""
+    if status in ("paid", "refunded"):
+        return status
+    if status == "failed":
+        return "payment_failed"
+    if status == "created":
+        return "awaiting_invoice"
+    if payment_status in _CONFIRMING:
+        return "confirming_payment"
+    if payment_status in ("partially_paid", "finished"):
+        # Money arrived but does not cover the order: an admin is looking at it.
+        return "under_review"
+    return "awaiting_payment"

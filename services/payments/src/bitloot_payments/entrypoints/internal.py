@@ -12,6 +12,8 @@ from starlette.routing import Route
 
 from bitloot_contracts.events.fields import CurrencyCode, Identifier
 from bitloot_payments.adapters.catalog import Product
+from bitloot_payments.entrypoints import cursors
+from bitloot_payments.entrypoints.internal_payments import payment_routes
 from bitloot_payments.entrypoints.views import lines_json, order_json, product_json, utc
 from bitloot_payments.handlers.queries import Queries
 from bitloot_runtime.http import HttpError, parse_body, read_json
@@ -31,19 +33,18 @@ class ProductBody(BaseModel):
     active: bool = True
 
 
-def _cursor(request: Request) -> datetime | None:
-    raw = request.query_params.get("before")
-    if raw is None:
-        return None
-    try:
-        before = datetime.fromisoformat(raw)
-    except ValueError:
-        before = None
-    if before is None or before.tzinfo is None:
-        raise HttpError(
-            422, "invalid_cursor", f"before must be an ISO-8601 time with zone: {raw!r}"
-        )
-    return before
+def _order_cursor(request: Request) -> tuple[datetime, UUID] | None:
+    """``cursor`` (stable: created_at and order id of the last order seen) or, as before
+    it existed, ``before`` (a time: orders created strictly earlier)."""
+    after = cursors.decode(request)
+    if after is not None:
+        try:
+            return after[0], UUID(after[1])
+        except ValueError:
+            raise HttpError(422, "invalid_cursor", "cursor is not one this API returned.") from None
+    before = cursors.moment(request, "before")
+    # No order id sorts below the nil UUID: every order created at `before` is left out.
+    return (before, UUID(int=0)) if before is not None else None
 
 
 def internal_routes(queries: Queries) -> list[Route]:
@@ -55,10 +56,16 @@ def internal_routes(queries: Queries) -> list[Route]:
             limit=limit,
             email=request.query_params.get("email"),
             status=request.query_params.get("status"),
-            before=_cursor(request),
+            after=_order_cursor(request),
         )
-        cursor = utc(found[-1].created_at) if len(found) == limit else None
-        return JSONResponse({"items": [order_json(o) for o in found], "next": cursor})
+        last = found[-1] if len(found) == limit else None
+        return JSONResponse(
+            {
+                "items": [order_json(o) for o in found],
+                "next": utc(last.created_at) if last else None,
+                "cursor": cursors.encode(last.created_at, str(last.order_id)) if last else None,
+            }
+        )
 
     async def order(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
@@ -93,6 +100,7 @@ def internal_routes(queries: Queries) -> list[Route]:
         return JSONResponse({"items": [product_json(p) for p in await queries.products()]})
 
     return [
+        *payment_routes(queries),
         Route("/internal/orders", orders, methods=["GET"]),
         Route("/internal/orders/{order_id:uuid}", order, methods=["GET"]),
         Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),

@@ -9,8 +9,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_contracts.events.fields import Email, Identifier, Quantity
+from bitloot_payments.domain.order import customer_status
 from bitloot_payments.entrypoints.views import lines_json, money
 from bitloot_payments.handlers.place_order import (
+    IdempotencyConflict,
     OrderPlacement,
     OrderRejected,
     PaymentProviderUnavailable,
@@ -24,6 +26,8 @@ from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADERS = ("x-nowpayments-sig", "x-nowpayments-signature")
+MAX_IDEMPOTENCY_KEY = 255
+IPN_MAX_BODY = 64 * 1024
 
 
 class LineBody(BaseModel):
@@ -49,6 +53,17 @@ class OrderBody(BaseModel):
         return lines
 
 
+def idempotency_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header: 1-255 visible ASCII characters; 422 otherwise."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        field = {"field": "Idempotency-Key", "code": "invalid", "error": "1-255 printable ASCII"}
+        raise HttpError(422, "invalid_request", "The Idempotency-Key is invalid.", [field])
+    return key
+
+
 def bearer_or_query_token(request: Request) -> str | None:
     """The order token from ``Authorization: Bearer …`` or, failing that, ``?token=``."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -70,9 +85,11 @@ def public_routes(
         body = parse_body(OrderBody, document)
         lines = [RequestedLine(line.sku, line.qty) for line in body.lines]
         try:
-            placed = await placement.place(body.email, lines)
+            placed = await placement.place(body.email, lines, idempotency_key(request))
         except OrderRejected as exc:
             raise HttpError(422, "invalid_request", "The order is invalid.", exc.fields) from None
+        except IdempotencyConflict as exc:
+            raise HttpError(409, "idempotency_key_reused", str(exc)) from None
         except PaymentProviderUnavailable:
             raise HttpError(
                 502, "payment_provider_unavailable", "The payment provider is unavailable."
@@ -108,11 +125,12 @@ def public_routes(
                 "invoice_url": order.invoice_url,
                 "lines": lines_json(lines),
                 "payment_status": order.payment_status,
+                "customer_status": customer_status(order.status, order.payment_status),
             }
         )
 
     async def ipn(request: Request) -> Response:
-        body = await read_body(request)
+        body = await read_body(request, IPN_MAX_BODY)
         signature = next(
             (request.headers[h] for h in SIGNATURE_HEADERS if h in request.headers), None
         )

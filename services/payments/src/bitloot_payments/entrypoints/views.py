@@ -5,7 +5,10 @@ from decimal import Decimal
 from typing import Any
 
 from bitloot_payments.adapters.catalog import Product
+from bitloot_payments.adapters.flags import Flag
+from bitloot_payments.adapters.ipn_log import LoggedIpn
 from bitloot_payments.adapters.orders import Line, Order
+from bitloot_payments.adapters.payments import PaymentRecord
 
 
 def money(amount: Decimal) -> str:
@@ -45,4 +48,54 @@ def product_json(product: Product) -> dict[str, Any]:
         "max_purchase_price": money(product.max_purchase_price),
         "active": product.active,
         "updated_at": utc(product.updated_at) if product.updated_at else None,
+    }
+
+
+def _amount(amount: Decimal | None) -> str | None:
+    return money(amount) if amount is not None else None
+
+
+def payment_json(payment: PaymentRecord) -> dict[str, Any]:
+    return {
+        "payment_id": payment.payment_id,
+        "order_id": str(payment.order_id),
+        "parent_payment_id": payment.parent_payment_id,
+        "status": payment.status,
+        "price_amount": _amount(payment.price_amount),
+        "price_currency": payment.price_currency,
+        "pay_amount": _amount(payment.pay_amount),
+        "actually_paid": _amount(payment.actually_paid),
+        "pay_currency": payment.pay_currency,
+        "created_at": utc(payment.created_at),
+        "updated_at": utc(payment.updated_at),
+    }
+
+
+def ipn_json(ipn: LoggedIpn, *, with_body: bool = False) -> dict[str, Any]:
+    """One logged IPN; its raw body (as text) only when asked, it can be 64 KiB."""
+    answer: dict[str, Any] = {
+        "id": ipn.id,
+        "received_at": utc(ipn.received_at),
+        "signature_valid": ipn.signature_valid,
+        "payment_id": ipn.payment_id,
+        "order_id": str(ipn.order_id) if ipn.order_id else None,
+        "status": ipn.status,
+        "duplicate": ipn.duplicate,
+        "result": ipn.result,
+        "processed_at": utc(ipn.processed_at) if ipn.processed_at else None,
+    }
+    if with_body:
+        answer["raw_body"] = ipn.raw_body.decode("utf-8", errors="replace")
+    return answer
+
+
+def flag_json(flag: Flag) -> dict[str, Any]:
+    return {
+        "id": flag.id,
+        "kind": flag.kind,
+        "detail": flag.detail,
+        "order_id": str(flag.order_id) if flag.order_id else None,
+        "payment_id": flag.payment_id,
+        "ipn_id": flag.ipn_id,
+        "created_at": utc(flag.created_at) if flag.created_at else None,
     }

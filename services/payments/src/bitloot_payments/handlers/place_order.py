@@ -1,5 +1,7 @@
 """Placing an order: price it from the catalog, store it, ask NOWPayments for an invoice."""
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,7 +14,7 @@ from bitloot_payments.adapters.nowpayments import (
     NowPaymentsRejected,
     NowPaymentsUnavailable,
 )
-from bitloot_payments.adapters.orders import insert_order, record_invoice
+from bitloot_payments.adapters.orders import Order, insert_order, order_by_key, record_invoice
 from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
@@ -48,6 +50,10 @@ class OrderRejected(BitlootError):
         self.fields = fields
 
 
+class IdempotencyConflict(BitlootError):
+    """The Idempotency-Key was already used for a different request (nothing stored)."""
+
+
 class PaymentProviderUnavailable(BitlootError):
     """The order is stored (status `created`) but NOWPayments gave no invoice."""
 
@@ -74,6 +80,33 @@ def price_lines(lines: Sequence[RequestedLine], catalog: dict[str, Product]) -> 
     ]
 
 
+@dataclass(frozen=True)
+class StoredOrder:
+    """What placing needs to know of an order, new or found by its Idempotency-Key."""
+
+    order_id: UUID
+    status: str
+    total: Decimal
+    currency: str
+    invoice_url: str | None
+
+
+def request_hash(email: str, lines: Sequence[RequestedLine]) -> str:
+    """A digest of the request as validated, so a retry with the same key and the same
+    order (whatever the JSON's key order or spacing) is recognised as such."""
+    canonical = json.dumps(
+        {"email": email, "lines": sorted((line.sku, line.qty) for line in lines)},
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replayed(order: Order, digest: str) -> StoredOrder:
+    if order.request_hash != digest:
+        raise IdempotencyConflict("This Idempotency-Key was used for a different order.")
+    return StoredOrder(order.order_id, order.status, order.total, order.currency, order.invoice_url)
+
+
 class OrderPlacement:
     """Places orders; built in bootstrap with the NOWPayments client and the token signer."""
 
@@ -89,45 +122,76 @@ class OrderPlacement:
         self._signer = signer
         self._ipn_callback_url = ipn_callback_url
 
-    async def place(self, email: str, lines: Sequence[RequestedLine]) -> PlacedOrder:
+    async def place(
+        self, email: str, lines: Sequence[RequestedLine], idempotency_key: str | None = None
+    ) -> PlacedOrder:
         """Store the order, then invoice it. The order is committed before NOWPayments is
-        called, so an invoice never exists for an order we do not have."""
-        order_id = uuid4()
-        with log_context(order_id=str(order_id)):
-            total, currency = await self._store(order_id, email, lines)
-            logger.info("order created", extra={"total": str(total), "currency": currency})
-            try:
-                invoice = await self._nowpayments.create_invoice(
-                    order_id, total, currency, f"BitLoot order {order_id}", self._ipn_callback_url
-                )
-            except (NowPaymentsUnavailable, NowPaymentsRejected) as exc:
-                logger.error("no invoice for the order", extra={"error": str(exc)})
-                raise PaymentProviderUnavailable(str(exc)) from exc
-            async with self._unit_of_work() as uow:
-                await record_invoice(uow.session, order_id, invoice.id, invoice.invoice_url)
-                await uow.commit()
-            logger.info("invoice created", extra={"invoice_id": invoice.id})
+        called, so an invoice never exists for an order we do not have. A retry with the
+        same `idempotency_key` answers the same order, invoicing it if that failed before."""
+        stored = await self._store(uuid4(), email, lines, idempotency_key)
+        with log_context(order_id=str(stored.order_id)):
+            invoice_url = stored.invoice_url or await self._invoice(stored)
         return PlacedOrder(
-            order_id=order_id,
-            status="invoiced",
-            total=total,
-            currency=currency,
-            invoice_url=invoice.invoice_url,
-            order_token=self._signer.issue(order_id),
+            order_id=stored.order_id,
+            status=stored.status if stored.invoice_url else "invoiced",
+            total=stored.total,
+            currency=stored.currency,
+            invoice_url=invoice_url,
+            order_token=self._signer.issue(stored.order_id),
         )
 
-    async def _store(
-        self, order_id: UUID, email: str, lines: Sequence[RequestedLine]
-    ) -> tuple[Decimal, str]:
+    async def _invoice(self, order: StoredOrder) -> str:
+        try:
+            invoice = await self._nowpayments.create_invoice(
+                order.order_id,
+                order.total,
+                order.currency,
+                f"BitLoot order {order.order_id}",
+                self._ipn_callback_url,
+            )
+        except (NowPaymentsUnavailable, NowPaymentsRejected) as exc:
+            logger.error("no invoice for the order", extra={"error": str(exc)})
+            raise PaymentProviderUnavailable(str(exc)) from exc
         async with self._unit_of_work() as uow:
-            catalog = await products_by_sku(uow.session, [line.sku for line in lines])
-            priced = price_lines(lines, catalog)
-            try:
-                total, currency = order_total(priced)
-            except MixedCurrencies as exc:
-                raise OrderRejected(
-                    [{"field": "lines", "code": "mixed_currencies", "error": str(exc)}]
-                ) from None
-            await insert_order(uow.session, order_id, email, priced, total, currency)
+            await record_invoice(uow.session, order.order_id, invoice.id, invoice.invoice_url)
             await uow.commit()
-        return total, currency
+        logger.info("invoice created", extra={"invoice_id": invoice.id})
+        return invoice.invoice_url
+
+    async def _store(
+        self, order_id: UUID, email: str, lines: Sequence[RequestedLine], key: str | None
+    ) -> StoredOrder:
+        digest = request_hash(email, lines)
+        async with self._unit_of_work() as uow:
+            existing = await order_by_key(uow.session, key) if key else None
+            if existing is not None:
+                return _replayed(existing, digest)
+            total, currency, priced = await _priced(uow, lines)
+            idempotency = (key, digest) if key else None
+            if not await insert_order(
+                uow.session, order_id, email, priced, total, currency, idempotency
+            ):
+                # Another request with this key committed first.
+                await uow.session.rollback()
+                raced = await order_by_key(uow.session, key or "")
+                if raced is None:
+                    raise RuntimeError("An Idempotency-Key conflicted but its order is gone.")
+                return _replayed(raced, digest)
+            await uow.commit()
+        with log_context(order_id=str(order_id)):
+            logger.info("order created", extra={"total": str(total), "currency": currency})
+        return StoredOrder(order_id, "created", total, currency, None)
+
+
+async def _priced(
+    uow: UnitOfWork, lines: Sequence[RequestedLine]
+) -> tuple[Decimal, str, list[PricedLine]]:
+    catalog = await products_by_sku(uow.session, [line.sku for line in lines])
+    priced = price_lines(lines, catalog)
+    try:
+        total, currency = order_total(priced)
+    except MixedCurrencies as exc:
+        raise OrderRejected(
+            [{"field": "lines", "code": "mixed_currencies", "error": str(exc)}]
+        ) from None
+    return total, currency, priced

@@ -3,12 +3,14 @@ the catalog (including the one write the admin makes to it)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from bitloot_payments.adapters.catalog import Product, all_products, upsert_product
-from bitloot_payments.adapters.ipn_log import LoggedIpn, ipns_of
+from bitloot_payments.adapters.flags import Flag, list_flags
+from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, list_ipns
 from bitloot_payments.adapters.orders import Line, Order, list_orders, load_lines, load_order
+from bitloot_payments.adapters.payments import PaymentFilter, PaymentRecord, list_payments
 from bitloot_runtime.db import UnitOfWork
 
 
@@ -39,9 +41,17 @@ def _ipn_item(ipn: LoggedIpn) -> TimelineItem:
     )
 
 
-def timeline_of(order: Order | None, ipns: list[LoggedIpn]) -> list[TimelineItem]:
+def _flag_item(flag: Flag) -> TimelineItem:
+    at = flag.created_at or datetime.now(UTC)
+    data: dict[str, str | bool | None] = {"flag": flag.kind, "payment_id": flag.payment_id}
+    return TimelineItem(at, "flagged", f"Flagged for an admin: {flag.detail}", data)
+
+
+def timeline_of(
+    order: Order | None, ipns: list[LoggedIpn], flagged: list[Flag]
+) -> list[TimelineItem]:
     """The order's history as this service saw it, oldest first."""
-    items = [_ipn_item(ipn) for ipn in ipns]
+    items = [*map(_ipn_item, ipns), *map(_flag_item, flagged)]
     if order is not None:
         amount = f"{order.total.normalize():f} {order.currency}"
         items.append(TimelineItem(order.created_at, "order_created", f"Order created for {amount}"))
@@ -66,6 +76,13 @@ def timeline_of(order: Order | None, ipns: list[LoggedIpn]) -> list[TimelineItem
     return sorted(items, key=lambda item: item.at)
 
 
+@dataclass(frozen=True)
+class PaymentDetail:
+    payment: PaymentRecord
+    ipns: list[LoggedIpn]
+    flags: list[Flag]
+
+
 class Queries:
     """Reads for the edges and the internal API, each in its own unit of work."""
 
@@ -80,17 +97,52 @@ class Queries:
             return order, await load_lines(uow.session, order_id)
 
     async def orders(
-        self, *, limit: int, email: str | None, status: str | None, before: datetime | None
+        self,
+        *,
+        limit: int,
+        email: str | None,
+        status: str | None,
+        after: tuple[datetime, UUID] | None,
     ) -> list[Order]:
         async with self._unit_of_work() as uow:
             return await list_orders(
-                uow.session, limit=limit, email=email, status=status, before=before
+                uow.session, limit=limit, email=email, status=status, after=after
+            )
+
+    async def payments(
+        self, which: PaymentFilter, *, limit: int, after: tuple[datetime, str] | None
+    ) -> list[PaymentRecord]:
+        async with self._unit_of_work() as uow:
+            return await list_payments(uow.session, which, limit=limit, after=after)
+
+    async def payment(self, payment_id: str) -> PaymentDetail | None:
+        """A payment with every IPN that named it (oldest first) and its flags."""
+        async with self._unit_of_work() as uow:
+            found = await list_payments(uow.session, PaymentFilter(payment_id=payment_id), limit=1)
+            if not found:
+                return None
+            history = await list_ipns(uow.session, IpnFilter(payment_id=payment_id), limit=1000)
+            flagged = await list_flags(uow.session, limit=100, payment_id=payment_id)
+        return PaymentDetail(found[0], history[::-1], flagged)
+
+    async def ipns(self, which: IpnFilter, *, limit: int, before: int | None) -> list[LoggedIpn]:
+        async with self._unit_of_work() as uow:
+            return await list_ipns(uow.session, which, limit=limit, before_id=before)
+
+    async def flags(
+        self, *, limit: int, kind: str | None, order_id: UUID | None, before: int | None
+    ) -> list[Flag]:
+        async with self._unit_of_work() as uow:
+            return await list_flags(
+                uow.session, limit=limit, kind=kind, order_id=order_id, before_id=before
             )
 
     async def timeline(self, order_id: UUID) -> list[TimelineItem]:
         async with self._unit_of_work() as uow:
             order = await load_order(uow.session, order_id)
-            return timeline_of(order, await ipns_of(uow.session, order_id))
+            ipns = await ipns_of(uow.session, order_id)
+            flagged = await list_flags(uow.session, limit=100, order_id=order_id)
+            return timeline_of(order, ipns, flagged)
 
     async def products(self) -> list[Product]:
         async with self._unit_of_work() as uow:

@@ -1,0 +1,72 @@
+"""Helpers shared by the payments tests: IPNs as NOWPayments sends them, and waiting for
+the IPN processor to apply what the edge stored."""
+
+import json
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from bitloot_payments.adapters.ipn_signature import sign
+from bitloot_payments.adapters.orm import ipn_log, orders
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.bus import eventually
+
+SECRET = "ipn-secret-current"
+
+
+def ipn(order_id: str, status: str, **changes: object) -> dict[str, object]:
+    """An IPN as NOWPayments sends it for an order of 25 usd."""
+    return {
+        "payment_id": 5077125051,
+        "invoice_id": 4522625844,
+        "payment_status": status,
+        "pay_address": "TNDFkiSmBQorNFacb3735q8MnT29sn8BLn",
+        "price_amount": 25,
+        "price_currency": "usd",
+        "pay_amount": 25.1,
+        "actually_paid": 25.1 if status == "finished" else 0,
+        "pay_currency": "usdttrc20",
+        "order_id": order_id,
+        "order_description": f"BitLoot order {order_id}",
+        "purchase_id": "5837122679",
+        "outcome_amount": 24.8,
+        "outcome_currency": "usdttrc20",
+        "created_at": "2026-11-23T10:00:00.000Z",
+        "updated_at": "2026-11-23T10:05:00.000Z",
+        **changes,
+    }
+
+
+async def send(
+    client: httpx.AsyncClient, document: dict[str, object], secret: str = SECRET
+) -> httpx.Response:
+    body = json.dumps(document).encode()
+    headers = {"x-nowpayments-sig": sign(body, secret), "content-type": "application/json"}
+    return await client.post("/payments/ipn", content=body, headers=headers)
+
+
+async def settled(runtime: ServiceRuntime) -> None:
+    """Wait until the IPN processor has applied every IPN stored so far."""
+
+    async def none_pending() -> bool:
+        query = select(func.count()).where(ipn_log.c.processed_at.is_(None))
+        async with runtime.engine.connect() as connection:
+            return await connection.scalar(query) == 0
+
+    assert await eventually(none_pending, timeout=15), "IPNs still pending"
+
+
+async def order_row(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
+    async with runtime.engine.connect() as connection:
+        row = (await connection.execute(select(orders).where(orders.c.order_id == order_id))).one()
+    return dict(row._mapping)
+
+
+async def results(runtime: ServiceRuntime) -> list[tuple[bool, bool, str]]:
+    """(signature valid, duplicate, result) of every IPN logged, oldest first."""
+    await settled(runtime)
+    query = select(ipn_log.c.signature_valid, ipn_log.c.duplicate, ipn_log.c.result)
+    async with runtime.engine.connect() as connection:
+        rows = await connection.execute(query.order_by(ipn_log.c.id))
+    return [(r.signature_valid, r.duplicate, r.result) for r in rows]
