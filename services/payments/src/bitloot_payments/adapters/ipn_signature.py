@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from bitloot_runtime.signatures import hmac_sha512_hex, matches_any
+from bitloot_runtime.signatures import hmac_sha512_hex, matches_any_hex
 
 
 class InvalidIpnBody(ValueError):
@@ -86,4 +86,4 @@ def verify(document: dict[str, object], signature: str | None, secrets: Iterable
     if not signature:
         return False
     forms = canonical_forms(document)
-    return matches_any(signature, [hmac_sha512_hex(s, form) for s in secrets for form in forms])
+    return matches_any_hex(signature, [hmac_sha512_hex(s, form) for s in secrets for form in forms])
