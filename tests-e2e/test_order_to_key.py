@@ -7,7 +7,6 @@ import asyncio
 import base64
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from bitloot_runtime import sealing, tokens
+from bitloot_demo.processes import NAMES, SANDBOXES, SERVICES, Machine, Secrets, processes
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_testing.bus import spy_on
@@ -111,12 +110,10 @@ def forms_of(key: str) -> list[bytes]:
 
 
 async def assert_admin_sees_the_whole_order(
-    http: httpx.AsyncClient, admin: str, order_id: str
+    http: httpx.AsyncClient, admin: str, order_id: str, password: str
 ) -> None:
     """The admin's list shows the order fulfilled, and its timeline has every service."""
-    login = await http.post(
-        f"{admin}/admin/login", json={"username": "ops", "password": "e2e-admin-password"}
-    )
+    login = await http.post(f"{admin}/admin/login", json={"username": "ops", "password": password})
     assert login.status_code == 200, login.text
     session = {"Authorization": f"Bearer {login.json()['token']}"}
     listing = (await http.get(f"{admin}/admin/api/orders", headers=session)).json()
@@ -140,125 +137,34 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
     s3_bucket: str,
     smtp_inbox: SmtpServer,
 ) -> None:
-    ports = {n: free_port() for n in ("np", "kg", "pay", "gw", "ful", "del", "adm")}
-    url = {n: f"http://127.0.0.1:{p}" for n, p in ports.items()}
-    token = secrets.token_urlsafe(24)
-    np_key, ipn_secret, kg_key, wh_secret = (secrets.token_urlsafe(24) for _ in range(4))
-    hpke_private, hpke_public = sealing.generate_key_pair()
-    order_key, _ = tokens.generate_key_pair()
-    kek = base64.b64encode(secrets.token_bytes(32)).decode()
-    databases = {s: await database_factory(s) for s in ("pay", "gw", "ful", "del", "adm")}
-
-    def service_env(prefix: str, short: str) -> dict[str, str]:
-        return {
-            f"{prefix}_DATABASE_URL": databases[short],
-            f"{prefix}_AMQP_URL": bus_prefix.amqp_url,
-            f"{prefix}_BUS_PREFIX": bus_prefix.prefix,
-            f"{prefix}_HTTP_PORT": str(ports[short]),
-            f"{prefix}_INTERNAL_TOKEN": token,
-            f"{prefix}_RETRY_DELAYS": "0.5,1,2",
-            f"{prefix}_OUTBOX_POLL_INTERVAL": "0.5",
-        }
-
-    processes = [
-        (
-            "bitloot_sandbox_nowpayments",
-            "np",
-            {
-                "NOWPAYMENTS_SANDBOX_PORT": str(ports["np"]),
-                "NOWPAYMENTS_SANDBOX_API_KEY": np_key,
-                "NOWPAYMENTS_SANDBOX_IPN_SECRET": ipn_secret,
-                "NOWPAYMENTS_SANDBOX_AUTO_PAY": "true",
-                "NOWPAYMENTS_SANDBOX_IPN_DELAY": "0.1",
-            },
-            "/sandbox/invoices",
-        ),
-        (
-            "bitloot_sandbox_kinguin",
-            "kg",
-            {
-                "KINGUIN_SANDBOX_PORT": str(ports["kg"]),
-                "KINGUIN_SANDBOX_API_KEY": kg_key,
-                "KINGUIN_SANDBOX_WEBHOOK_SECRET": wh_secret,
-                "KINGUIN_SANDBOX_WEBHOOK_URL": f"{url['gw']}/kinguin/webhooks",
-                "KINGUIN_SANDBOX_WEBHOOK_DELAY": "0.2",
-            },
-            "/sandbox/ledger",
-        ),
-        (
-            "bitloot_payments",
-            "pay",
-            {
-                **service_env("PAYMENTS", "pay"),
-                "PAYMENTS_NOWPAYMENTS_API_URL": url["np"],
-                "PAYMENTS_NOWPAYMENTS_API_KEY": np_key,
-                "PAYMENTS_NOWPAYMENTS_IPN_SECRET": ipn_secret,
-                "PAYMENTS_PUBLIC_URL": url["pay"],
-                "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": order_key,
-            },
-            "/readyz",
-        ),
-        (
-            "bitloot_kinguin_gateway",
-            "gw",
-            {
-                **service_env("KINGUIN_GATEWAY", "gw"),
-                "KINGUIN_GATEWAY_KINGUIN_API_URL": url["kg"],
-                "KINGUIN_GATEWAY_KINGUIN_API_KEY": kg_key,
-                "KINGUIN_GATEWAY_WEBHOOK_SECRET": wh_secret,
-                "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY": hpke_public,
-                "KINGUIN_GATEWAY_DELIVERY_KEY_ID": "d1",
-            },
-            "/readyz",
-        ),
-        ("bitloot_fulfillment", "ful", service_env("FULFILLMENT", "ful"), "/readyz"),
-        (
-            "bitloot_delivery",
-            "del",
-            {
-                **service_env("DELIVERY", "del"),
-                "DELIVERY_HPKE_PRIVATE_KEYS": f"d1:{hpke_private}",
-                "DELIVERY_KEK_CURRENT_ID": "k1",
-                "DELIVERY_KEKS": f"k1:{kek}",
-                "DELIVERY_S3_ENDPOINT_URL": s3_server.endpoint_url,
-                "DELIVERY_S3_REGION": s3_server.region,
-                "DELIVERY_S3_BUCKET": s3_bucket,
-                "DELIVERY_S3_ACCESS_KEY_ID": s3_server.access_key_id,
-                "DELIVERY_S3_SECRET_ACCESS_KEY": s3_server.secret_access_key,
-                "DELIVERY_SMTP_HOST": smtp_inbox.host,
-                "DELIVERY_SMTP_PORT": str(smtp_inbox.port),
-                "DELIVERY_MAIL_FROM": "keys@bitloot.test",
-                "DELIVERY_PUBLIC_URL": url["del"],
-                "DELIVERY_LINK_SECRET": secrets.token_urlsafe(32),
-            },
-            "/readyz",
-        ),
-        (
-            "bitloot_admin",
-            "adm",
-            {
-                **service_env("ADMIN", "adm"),
-                "ADMIN_SESSION_PRIVATE_KEY": tokens.generate_key_pair()[0],
-                "ADMIN_PAYMENTS_URL": url["pay"],
-                "ADMIN_KINGUIN_GATEWAY_URL": url["gw"],
-                "ADMIN_FULFILLMENT_URL": url["ful"],
-                "ADMIN_DELIVERY_URL": url["del"],
-                "ADMIN_INITIAL_USERNAME": "ops",
-                "ADMIN_INITIAL_PASSWORD": "e2e-admin-password",
-            },
-            "/readyz",
-        ),
-    ]
+    databases = {service: await database_factory(service) for service in SERVICES}
+    machine = Machine(
+        postgres_url="",  # every database is the test's own (above)
+        amqp_url=bus_prefix.amqp_url,
+        bus_prefix=bus_prefix.prefix,
+        database_prefix="",
+        s3_endpoint=s3_server.endpoint_url,
+        s3_bucket=s3_bucket,
+        smtp_host=smtp_inbox.host,
+        smtp_port=smtp_inbox.port,
+        ports={name: free_port() for name in NAMES},
+        admin_username="ops",
+        service_settings={"RETRY_DELAYS": "0.5,1,2", "OUTBOX_POLL_INTERVAL": "0.5"},
+        databases=databases,
+    )
+    keys = Secrets.generate()
+    url = {name: machine.url(name) for name in NAMES}
+    token = keys.internal_token
     topology = Topology(bus_prefix.prefix)
-    for service in ("payments", "kinguin-gateway", "fulfillment", "delivery", "admin"):
+    for service in SERVICES:
         for name in topology.names(service, (0.5, 1, 2, *DEFAULT_RETRY_DELAYS)):
             bus_prefix.track_queue(name)
             bus_prefix.track_exchange(name)
-    logs = {short: tmp_path / f"{module}.log" for module, short, _, _ in processes}
+    logs = {name: tmp_path / f"{name}.log" for name in NAMES}
     with ExitStack() as running:
-        for module, short, env, ready in processes:
-            child = running.enter_context(process(module, env, logs[short]))
-            wait_ready(url[short] + ready, child, logs[short])
+        for started in processes(machine, keys):
+            child = running.enter_context(process(started.module, started.env, logs[started.name]))
+            wait_ready(url[started.name] + started.ready_path, child, logs[started.name])
         async with (
             spy_on(bus_prefix.amqp_url, bus_prefix.prefix, topology.exchange.name) as spy,
             httpx.AsyncClient(timeout=10) as http,
@@ -273,11 +179,11 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
                 "active": True,
             }
             seeded = await http.put(
-                f"{url['pay']}/internal/products/hades", json=product, headers=internal
+                f"{url['payments']}/internal/products/hades", json=product, headers=internal
             )
             assert seeded.status_code == 200, seeded.text
             placed = await http.post(
-                f"{url['pay']}/orders",
+                f"{url['payments']}/orders",
                 json={"email": "Buyer@Example.com", "lines": [{"sku": "hades", "qty": 1}]},
             )
             assert placed.status_code == 201, placed.text
@@ -295,7 +201,7 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
             assert link is not None, body.get_content()
             page = await http.get(link.group(0))
             assert page.status_code == 200
-            ledger = (await http.get(f"{url['kg']}/sandbox/ledger")).json()
+            ledger = (await http.get(f"{url['kinguin-sandbox']}/sandbox/ledger")).json()
             entries = ledger["orders"] if isinstance(ledger, dict) else ledger
             [bought] = [e for e in entries if e["orderExternalId"] == order_id]
             issued = [str(key["serial"]) for key in bought["keys"]]
@@ -304,13 +210,17 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
 
             async def fulfilled() -> bool:
                 answer = await http.get(
-                    f"{url['ful']}/internal/sagas", params={"order_id": order_id}, headers=internal
+                    f"{url['fulfillment']}/internal/sagas",
+                    params={"order_id": order_id},
+                    headers=internal,
                 )
                 items = answer.json()["items"]
                 return bool(items) and items[0]["state"] == "fulfilled"
 
             await wait_for(fulfilled, "order.fulfilled")
-            await assert_admin_sees_the_whole_order(http, url["adm"], order_id)
+            await assert_admin_sees_the_whole_order(
+                http, url["admin"], order_id, keys.admin_password
+            )
             messages = await spy.collect(expected=0, timeout=2)
         topics = [m.routing_key for m in messages]
         for topic in (
@@ -331,12 +241,12 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
             "email": mail.raw,
             "object store": await bucket_dump(s3_server, s3_bucket),
         }
-        for short, database in databases.items():
-            dumps[f"database {short}"] = (await database_dump(database)).encode()
+        for service, database in databases.items():
+            dumps[f"database {service}"] = (await database_dump(database)).encode()
     # The processes have stopped: their logs are complete.
-    for short, log in logs.items():
-        if short not in ("np", "kg"):  # the sandboxes play Kinguin, which does know the key
-            dumps[f"log {short}"] = log.read_bytes()
+    for name, log in logs.items():
+        if name not in SANDBOXES:  # the sandboxes play Kinguin, which does know the key
+            dumps[f"log {name}"] = log.read_bytes()
     for where, dump in dumps.items():
         assert dump, f"{where} is empty: the scan would prove nothing"
         for form in forms_of(issued[0]):

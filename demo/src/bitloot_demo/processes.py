@@ -8,7 +8,8 @@ apart; the secrets are generated (`Secrets.generate`) and never written into the
 import base64
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,12 +102,17 @@ class Machine:
     smtp_port: int
     ports: dict[str, int]
     admin_username: str = "admin"
-    retry_delays: str = ""  # empty: the services' defaults
+    # Settings given to every service (names without the prefix), e.g. short retry delays.
+    service_settings: Mapping[str, str] = field(default_factory=dict)
+    # Databases made elsewhere (a test's), by service; the others are named by the prefix.
+    databases: Mapping[str, str] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def database(self, service: str) -> str:
+        if service in self.databases:
+            return self.databases[service]
         parts = urlsplit(self.postgres_url)
         name = f"{self.database_prefix}{service.replace('-', '_')}"
         return urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
@@ -123,6 +129,9 @@ class Process:
 
 
 SERVICES = ("payments", "kinguin-gateway", "fulfillment", "delivery", "admin")
+SANDBOXES = ("nowpayments-sandbox", "kinguin-sandbox")
+NAMES = ("admin", "payments", "kinguin-gateway", "fulfillment", "delivery", *SANDBOXES)
+"""Every process, in the order of their ports from `make up`'s base port."""
 
 
 def _service_env(machine: Machine, keys: Secrets, service: str) -> dict[str, str]:
@@ -134,8 +143,7 @@ def _service_env(machine: Machine, keys: Secrets, service: str) -> dict[str, str
         "HTTP_PORT": str(machine.ports[service]),
         "INTERNAL_TOKEN": keys.internal_token,
     }
-    if machine.retry_delays:
-        env["RETRY_DELAYS"] = machine.retry_delays
+    env.update(machine.service_settings)
     return {prefix + name: value for name, value in env.items()}
 
 

@@ -26,18 +26,9 @@ from pathlib import Path
 import httpx
 
 from bitloot_demo import infra, scenario
-from bitloot_demo.processes import Machine, Process, Secrets, processes
+from bitloot_demo.processes import NAMES, Machine, Process, Secrets, processes
 from bitloot_demo.stack import Stack
 
-NAMES = (
-    "admin",
-    "payments",
-    "kinguin-gateway",
-    "fulfillment",
-    "delivery",
-    "nowpayments-sandbox",
-    "kinguin-sandbox",
-)
 COLOURS = ("36", "32", "33", "35", "34", "90", "90")
 
 
