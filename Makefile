@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
-.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check
+.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check audit
 
 $(VENV)/bin/uv:
 	python3 -m venv $(VENV)
@@ -33,7 +33,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src tools
 	# Test directories reuse module names (conftest, support): check each on its own.
-	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests deploy/tests tests-e2e 2>/dev/null); do \
+	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests deploy/tests tools/tests tests-e2e 2>/dev/null); do \
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
 
 # Everything in one process (in-memory broker, embedded PostgreSQL, S3, SMTP, sandboxes):
@@ -64,6 +64,10 @@ deploy-check: install
 	env_file=$$(mktemp) && $(PY) -m bitloot_demo.compose_env > $$env_file \
 		&& $(COMPOSE) --env-file $$env_file -f docker-compose.yml config -q; \
 		status=$$?; rm -f $$env_file; exit $$status
+
+# Known vulnerabilities with a fix available in the pinned dependencies (PyPI's data).
+audit: install
+	$(PY) tools/audit.py
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -2,17 +2,14 @@
 variable is misspelt, every service is probed and runs unprivileged, and nothing routes
 `/internal/*` from outside."""
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from settings_reference import SERVICES, variables
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-
-from settings_reference import SERVICES, variables  # noqa: E402
 
 NAMES = [service for service, _ in SERVICES]
 
