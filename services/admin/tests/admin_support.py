@@ -2,6 +2,7 @@
 real HTTP, and the admin service started against them (its whole lifespan)."""
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,12 @@ SERVICE_PATHS = {
     "fulfillment": "/fulfillment",
     "delivery": "/delivery",
 }
+
+
+def cursor_of(order: dict[str, Any]) -> str:
+    """Payments' cursor of `order`: its creation time and id, base64url."""
+    raw = f"{order['created_at']}|{order['order_id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def at(minutes: float) -> str:
@@ -114,12 +121,21 @@ class StandIns:
 
     async def _orders(self, request: Request) -> Response:
         self.queries.append(("payments", list(request.query_params.multi_items())))
-        email = request.query_params.get("email")
+        query = request.query_params
+        email = query.get("email")
         items = [o for o in self.orders if email is None or o["email"] == email]
-        limit = int(request.query_params.get("limit", "50"))
+        # Like payments: `cursor` names the last order seen, `before` is a time.
+        if "cursor" in query:
+            last = base64.urlsafe_b64decode(query["cursor"] + "==").decode().split("|")[0]
+            items = [o for o in items if o["created_at"] < last]
+        elif "before" in query:
+            before = datetime.fromisoformat(query["before"])
+            items = [o for o in items if datetime.fromisoformat(o["created_at"]) < before]
+        limit = int(query.get("limit", "50"))
         page = items[:limit]
-        cursor = page[-1]["created_at"] if len(items) > limit else None
-        return JSONResponse({"items": page, "next": cursor})
+        last_order = page[-1] if len(page) == limit else None
+        cursor = cursor_of(last_order) if last_order else None
+        return JSONResponse({"items": page, "next": None, "cursor": cursor})
 
     async def _order(self, request: Request) -> Response:
         for order in self.orders:

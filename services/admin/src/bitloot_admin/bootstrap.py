@@ -15,7 +15,9 @@ from bitloot_admin.entrypoints import web
 from bitloot_admin.entrypoints.bus import subscribe
 from bitloot_admin.entrypoints.context import AdminWeb, templates
 from bitloot_admin.entrypoints.session import SessionTokens
-from bitloot_admin.handlers.accounts import ensure_initial_admin
+from bitloot_admin.handlers.accounts import LoginLimits, ensure_initial_admin
+from bitloot_admin.handlers.health import Bus
+from bitloot_admin.handlers.repairs import Repairs
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
@@ -64,7 +66,16 @@ def build(
         load_private_key(settings.session_private_key.get_secret_value()),
         timedelta(minutes=settings.session_ttl_minutes),
     )
-    admin_web = AdminWeb(runtime.sessionmaker, upstream, tokens, templates())
+    admin_web = AdminWeb(
+        runtime.sessionmaker,
+        upstream,
+        tokens,
+        templates(),
+        LoginLimits(settings.login_attempts, timedelta(seconds=settings.login_window_seconds)),
+        Repairs(upstream, runtime.sessionmaker, runtime.dead_letters, runtime.publisher),
+        Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
+        settings.upstream_timeout,
+    )
     app = create_app(runtime, web.routes(admin_web), internal_tokens=edge_tokens(settings))
 
     @asynccontextmanager
