@@ -31,6 +31,7 @@ from bitloot_testing.rabbitmq import BusNamespace
 INTERNAL_TOKEN = "admin-test-internal-token"
 SESSION_PRIVATE_KEY, SESSION_PUBLIC_KEY = generate_key_pair()
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+ALICE = {"username": "alice", "password": "correct-horse-battery"}
 SERVICE_PATHS = {
     "payments": "/payments",
     "kinguin-gateway": "/kinguin-gateway",
@@ -262,6 +263,14 @@ def settings_for(
     return load_settings(Settings, **{**values, **overrides})
 
 
+def alice_settings(
+    database_url: str, bus: BusNamespace, stand_ins: StandIns, **overrides: Any
+) -> Settings:
+    """Settings whose initial (and only) admin is alice."""
+    initial = {"initial_username": ALICE["username"], "initial_password": ALICE["password"]}
+    return settings_for(database_url, bus, stand_ins, **initial, **overrides)
+
+
 @dataclass
 class RunningAdmin:
     runtime: ServiceRuntime
@@ -282,9 +291,6 @@ async def running_admin(settings: Settings, bus: BusNamespace) -> AsyncIterator[
         bus.track_exchange(name)
     async with app.router.lifespan_context(app):
         yield RunningAdmin(runtime, app, settings)
-
-
-ALICE = {"username": "alice", "password": "correct-horse-battery"}
 
 
 async def bearer_login(client: httpx.AsyncClient) -> None:

@@ -3,8 +3,16 @@ the stand-in services over real HTTP; a service that does not answer makes it pa
 
 import aio_pika
 import httpx
-from admin_support import RunningAdmin, StandIns
+from admin_support import (
+    RunningAdmin,
+    StandIns,
+    alice_settings,
+    bearer_login,
+    running_admin,
+    serve_stand_ins,
+)
 
+from bitloot_admin.adapters.upstream import SERVICES
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -94,3 +102,28 @@ async def test_health_shows_readiness_outbox_lag_and_the_real_queue_depths(
     admin_queue = admin.runtime.topology.queue_name("admin", "order.failed")
     assert depths[admin_queue]["consumers"] == 1
     assert body["partial"] == []
+
+
+async def test_with_every_service_stopped_each_view_answers_partial_never_a_500(
+    database_url: str, bus_prefix: BusNamespace
+) -> None:
+    async with serve_stand_ins() as services:
+        settings = alice_settings(database_url, bus_prefix, services)
+        order_id = services.add_order("a@example.com", 0)
+    # The services' server has stopped: nothing listens on its port any more.
+    async with running_admin(settings, bus_prefix) as admin, admin.client() as client:
+        await bearer_login(client)
+        order = await client.get(f"/admin/api/orders/{order_id}")
+        assert order.status_code == 200
+        assert sorted(order.json()["partial"]) == sorted(SERVICES)
+        for path in ("/admin/api/orders", "/admin/api/payments", "/admin/api/sagas"):
+            listing = await client.get(path)
+            assert (listing.status_code, listing.json()["items"]) == (200, [])
+            assert listing.json()["partial"]
+        letters = await client.get("/admin/api/dead-letters")
+        assert sorted(letters.json()["partial"]) == sorted(SERVICES)
+        health = (await client.get("/admin/api/health")).json()
+        assert sorted(health["partial"]) == sorted(SERVICES)
+        assert [s["ready"] for s in health["services"]] == [False] * 4
+        retry = await client.post(f"/admin/api/orders/{order_id}/retry")
+        assert (retry.status_code, retry.json()["partial"]) == (503, ["fulfillment"])

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from admin_support import ALICE, RunningAdmin, StandIns, running_admin, settings_for
+from admin_support import ALICE, RunningAdmin, StandIns, alice_settings, running_admin
 from sqlalchemy import select
 
 from bitloot_admin.adapters.orm import admin_audit
@@ -16,14 +16,8 @@ async def strict_admin(
     database_url: str, bus_prefix: BusNamespace, stand_ins: StandIns
 ) -> AsyncIterator[RunningAdmin]:
     """The admin service allowing 3 logins per client and per username each hour."""
-    settings = settings_for(
-        database_url,
-        bus_prefix,
-        stand_ins,
-        initial_username=ALICE["username"],
-        initial_password=ALICE["password"],
-        login_attempts=3,
-        login_window_seconds=3600,
+    settings = alice_settings(
+        database_url, bus_prefix, stand_ins, login_attempts=3, login_window_seconds=3600
     )
     async with running_admin(settings, bus_prefix) as running:
         yield running
