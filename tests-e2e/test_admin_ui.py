@@ -225,6 +225,22 @@ async def test_an_admin_finds_an_order_reads_its_timeline_and_replays_a_parked_m
         assert "Incomplete" not in timeline
         await page.screenshot(path=str(tmp_path / "order.png"), full_page=True)
 
+        for view in ("payments", "ipns", "reservations", "webhooks"):
+            listed = await page.goto(f"{stack.admin}/admin/{view}?order_id={order_id}")
+            assert listed is not None
+            assert listed.status == 200
+            text = await page.inner_text("main")
+            assert order_id in text, view
+            assert "Incomplete" not in text
+        for leaf, expected in (("key-audit", "items"), ("emails", "delivery")):
+            shown = await page.goto(f"{stack.admin}/admin/orders/{order_id}/{leaf}")
+            assert shown is not None
+            assert shown.status == 200
+            assert expected in await page.inner_text("main"), leaf
+        await page.goto(f"{stack.admin}/admin/payments?order_id={order_id}")
+        await page.click("main table tbody a >> nth=0")
+        assert "ipns" in await page.inner_text("main")
+
         await page.click("a[href='/admin/dead-letters']")
         row = page.locator(f"tr.letter:has-text('{webhook.order_id}')")
         assert "parked" in await row.locator("td.state").inner_text()

@@ -88,3 +88,20 @@ async def test_the_audit_page_lists_logins_and_actions(
     page = await browser.get("/admin/audit")
     assert page.status_code == 200
     assert "login_accepted" in page.text
+
+
+async def test_a_payment_page_shows_its_ipn_history_as_a_table_and_names_a_silent_service(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.listings[("payments", "/internal/payments/np-9")] = [
+        {"status": "finished", "signature_valid": True}
+    ]
+    page = await browser.get("/admin/payments/np-9")
+    # The stand-in answers 503 for a payment it does not hold: the page says who is missing.
+    unanswered = await browser.get("/admin/payments/np-0")
+    odd = await browser.get("/admin/payments/a%20b")
+    assert page.status_code == 200
+    assert "<h2>items</h2>" in page.text
+    assert "<td>finished</td>" in page.text
+    assert "Incomplete: no answer from payments" in unanswered.text
+    assert odd.status_code == 404
