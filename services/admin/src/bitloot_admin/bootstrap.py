@@ -61,21 +61,7 @@ def build(
         timeout=settings.upstream_timeout,
         transport=upstream_transport,
     )
-    tokens = SessionTokens(
-        settings.session_key_id,
-        load_private_key(settings.session_private_key.get_secret_value()),
-        timedelta(minutes=settings.session_ttl_minutes),
-    )
-    admin_web = AdminWeb(
-        runtime.sessionmaker,
-        upstream,
-        tokens,
-        templates(),
-        LoginLimits(settings.login_attempts, timedelta(seconds=settings.login_window_seconds)),
-        Repairs(upstream, runtime.sessionmaker, runtime.dead_letters, runtime.publisher),
-        Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
-        settings.upstream_timeout,
-    )
+    admin_web = _admin_web(settings, runtime, upstream)
     app = create_app(runtime, web.routes(admin_web), internal_tokens=edge_tokens(settings))
 
     @asynccontextmanager
@@ -91,6 +77,25 @@ def build(
     # The runtime's lifespan (migrate, consume, relay) with the admin's own start and stop.
     app.router.lifespan_context = lifespan
     return runtime, app
+
+
+def _admin_web(settings: Settings, runtime: ServiceRuntime, upstream: UpstreamClient) -> AdminWeb:
+    tokens = SessionTokens(
+        settings.session_key_id,
+        load_private_key(settings.session_private_key.get_secret_value()),
+        timedelta(minutes=settings.session_ttl_minutes),
+    )
+    return AdminWeb(
+        runtime.sessionmaker,
+        upstream,
+        tokens,
+        templates(),
+        LoginLimits(settings.login_attempts, timedelta(seconds=settings.login_window_seconds)),
+        Repairs(upstream, runtime.sessionmaker, runtime.dead_letters, runtime.publisher),
+        # The in-memory broker (the one-process demo) has no queues to ask about.
+        Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
+        settings.upstream_timeout,
+    )
 
 
 def _register_secrets(settings: Settings) -> None:

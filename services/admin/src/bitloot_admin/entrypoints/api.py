@@ -3,6 +3,7 @@ answer names in ``partial`` the services that did not answer; none of them is a 
 The repair actions are in `api_actions`."""
 
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -12,7 +13,7 @@ from bitloot_admin.adapters import audit
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
 from bitloot_admin.entrypoints import api_actions
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.params import audit_filter, order_filter, order_id
+from bitloot_admin.entrypoints.params import audit_filter, item_id, order_filter, order_id
 from bitloot_admin.handlers.health import health
 from bitloot_admin.handlers.listings import Found, fetch_document, fetch_listing
 from bitloot_admin.handlers.orders import OrderNotFound, list_orders, order_view
@@ -87,10 +88,8 @@ def _document(web: AdminWeb, service: str, leaf: str) -> Endpoint:
 
 def _detail(web: AdminWeb, service: str, collection: str) -> Endpoint:
     async def detail(request: Request) -> Response:
-        item = str(request.path_params["item_id"])
-        if not item.replace("-", "").replace("_", "").isalnum() or len(item) > 128:
-            raise HttpError(404, "not_found", f"No {collection} item {item!r}.")
-        return _found(await fetch_document(web.upstream, service, f"/internal/{collection}/{item}"))
+        path = f"/internal/{collection}/{item_id(request, collection)}"
+        return _found(await fetch_document(web.upstream, service, path))
 
     return detail
 
@@ -138,11 +137,11 @@ def _health(web: AdminWeb) -> Endpoint:
                         "service": s.service,
                         "ready": s.ready,
                         "checks": s.checks,
-                        "outbox": s.outbox.__dict__ if s.outbox else None,
+                        "outbox": asdict(s.outbox) if s.outbox else None,
                     }
                     for s in report.services
                 ],
-                "queues": [q.__dict__ for q in report.queues],
+                "queues": [asdict(q) for q in report.queues],
                 "partial": report.partial,
             }
         )

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.pages_views import cells
-from bitloot_admin.entrypoints.params import order_id
+from bitloot_admin.entrypoints.params import item_id, order_id
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.listings import fetch_document
 from bitloot_contracts.topics import DELIVERY, KINGUIN_GATEWAY, PAYMENTS
@@ -33,10 +33,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
 def _item(collection: str) -> Locate:
     def locate(request: Request) -> str:
-        item = str(request.path_params["item_id"])
-        if len(item) > 128 or not item.replace("-", "").replace("_", "").isalnum():
-            raise HttpError(404, "not_found", f"No {collection} item {item!r}.")
-        return f"/internal/{collection}/{item}"
+        return f"/internal/{collection}/{item_id(request, collection)}"
 
     return locate
 

@@ -133,6 +133,14 @@ def audit_filter(request: Request) -> AuditQuery:
     )
 
 
+def item_id(request: Request, collection: str) -> str:
+    """The id of a payment or webhook in the path: letters, digits, ``-`` and ``_``."""
+    raw = str(request.path_params["item_id"])
+    if len(raw) > 128 or not raw.replace("-", "").replace("_", "").isalnum():
+        raise HttpError(404, "not_found", f"No {collection} item {raw!r}.")
+    return raw
+
+
 def letter_target(request: Request) -> tuple[str, int]:
     """The service and id of a dead letter in the path; 404 for a service we do not know."""
     service = str(request.path_params["service"])
