@@ -2,6 +2,7 @@
 real HTTP, and the admin service started against them (its whole lifespan)."""
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -30,12 +31,19 @@ from bitloot_testing.rabbitmq import BusNamespace
 INTERNAL_TOKEN = "admin-test-internal-token"
 SESSION_PRIVATE_KEY, SESSION_PUBLIC_KEY = generate_key_pair()
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+ALICE = {"username": "alice", "password": "correct-horse-battery"}
 SERVICE_PATHS = {
     "payments": "/payments",
     "kinguin-gateway": "/kinguin-gateway",
     "fulfillment": "/fulfillment",
     "delivery": "/delivery",
 }
+
+
+def cursor_of(order: dict[str, Any]) -> str:
+    """Payments' cursor of `order`: its creation time and id, base64url."""
+    raw = f"{order['created_at']}|{order['order_id']}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def at(minutes: float) -> str:
@@ -67,6 +75,12 @@ class StandIns:
     queries: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
     failing: set[str] = field(default_factory=set)
     slow: set[str] = field(default_factory=set)
+    # (service, internal path) -> the items that listing answers
+    listings: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    dead_letters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Every POST: (service, path, X-Bitloot-Actor); `refusals` maps a path to (status, body).
+    posts: list[tuple[str, str, str | None]] = field(default_factory=list)
+    refusals: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         return self.base_url + SERVICE_PATHS[service]
@@ -102,24 +116,94 @@ class StandIns:
             items = self.timelines.get(name, {}).get(order_id, [])
             return JSONResponse({"order_id": order_id, "items": items})
 
-        routes = [Route("/internal/orders/{order_id}/timeline", timeline)]
+        routes = [
+            Route("/internal/orders/{order_id}/timeline", timeline),
+            Route("/internal/dead-letters", self._letters(name)),
+            Route("/internal/{rest:path}", self._post(name), methods=["POST"]),
+            Route("/internal/{rest:path}", self._listing(name)),
+            Route("/readyz", self._ready(name)),
+            Route("/metrics", self._metrics(name)),
+        ]
         if name == "payments":
-            routes += [
+            routes[0:0] = [
                 Route("/internal/orders", self._orders),
                 Route("/internal/orders/{order_id}", self._order),
             ]
         if name == "fulfillment":
-            routes.append(Route("/internal/sagas", self._sagas))
+            routes.insert(0, Route("/internal/sagas", self._sagas))
         return Starlette(routes=routes)
+
+    def _listing(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def listing(request: Request) -> Response:
+            path = request.url.path.removeprefix(SERVICE_PATHS[name])
+            if name in self.failing or (name, path) not in self.listings:
+                return JSONResponse({"error": "boom"}, status_code=503)
+            self.queries.append((name, list(request.query_params.multi_items())))
+            items = self.listings[(name, path)]
+            limit = int(request.query_params.get("limit", "50"))
+            offset = int(request.query_params.get("offset", "0"))
+            page = items[offset : offset + limit]
+            more = offset + limit if len(items) > offset + limit else None
+            return JSONResponse({"items": page, "next_offset": more, "next": more})
+
+        return listing
+
+    def _letters(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def letters(request: Request) -> Response:
+            if name in self.failing:
+                return JSONResponse({"error": "boom"}, status_code=503)
+            return JSONResponse({"items": self.dead_letters.get(name, [])})
+
+        return letters
+
+    def _post(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def post(request: Request) -> Response:
+            path = request.url.path.removeprefix(SERVICE_PATHS[name])
+            self.posts.append((name, path, request.headers.get("x-bitloot-actor")))
+            if name in self.failing:
+                return JSONResponse({"error": "boom"}, status_code=503)
+            status, body = self.refusals.get(path, (200, {"done": path}))
+            return JSONResponse(body, status_code=status)
+
+        return post
+
+    def _ready(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def ready(_request: Request) -> Response:
+            if name in self.failing:
+                body = {"status": "not_ready", "checks": {"database": "timeout"}}
+                return JSONResponse(body, status_code=503)
+            return JSONResponse({"status": "ready", "checks": {"database": "ok"}})
+
+        return ready
+
+    def _metrics(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def metrics(_request: Request) -> Response:
+            text = (
+                f'bitloot_outbox_pending{{service="{name}"}} 3.0\n'
+                f'bitloot_outbox_lag_seconds{{service="{name}"}} 1.5\n'
+                f'bitloot_dead_letters{{service="{name}"}} 2.0\n'
+            )
+            return Response(text, media_type="text/plain")
+
+        return metrics
 
     async def _orders(self, request: Request) -> Response:
         self.queries.append(("payments", list(request.query_params.multi_items())))
-        email = request.query_params.get("email")
+        query = request.query_params
+        email = query.get("email")
         items = [o for o in self.orders if email is None or o["email"] == email]
-        limit = int(request.query_params.get("limit", "50"))
+        # Like payments: `cursor` names the last order seen, `before` is a time.
+        if "cursor" in query:
+            last = base64.urlsafe_b64decode(query["cursor"] + "==").decode().split("|")[0]
+            items = [o for o in items if o["created_at"] < last]
+        elif "before" in query:
+            before = datetime.fromisoformat(query["before"])
+            items = [o for o in items if datetime.fromisoformat(o["created_at"]) < before]
+        limit = int(query.get("limit", "50"))
         page = items[:limit]
-        cursor = page[-1]["created_at"] if len(items) > limit else None
-        return JSONResponse({"items": page, "next": cursor})
+        last_order = page[-1] if len(page) == limit else None
+        cursor = cursor_of(last_order) if last_order else None
+        return JSONResponse({"items": page, "next": None, "cursor": cursor})
 
     async def _order(self, request: Request) -> Response:
         for order in self.orders:
@@ -179,6 +263,14 @@ def settings_for(
     return load_settings(Settings, **{**values, **overrides})
 
 
+def alice_settings(
+    database_url: str, bus: BusNamespace, stand_ins: StandIns, **overrides: Any
+) -> Settings:
+    """Settings whose initial (and only) admin is alice."""
+    initial = {"initial_username": ALICE["username"], "initial_password": ALICE["password"]}
+    return settings_for(database_url, bus, stand_ins, **initial, **overrides)
+
+
 @dataclass
 class RunningAdmin:
     runtime: ServiceRuntime
@@ -199,9 +291,6 @@ async def running_admin(settings: Settings, bus: BusNamespace) -> AsyncIterator[
         bus.track_exchange(name)
     async with app.router.lifespan_context(app):
         yield RunningAdmin(runtime, app, settings)
-
-
-ALICE = {"username": "alice", "password": "correct-horse-battery"}
 
 
 async def bearer_login(client: httpx.AsyncClient) -> None:

@@ -5,13 +5,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from admin_support import (
-    ALICE,
     RunningAdmin,
     StandIns,
+    alice_settings,
     bearer_login,
     running_admin,
     serve_stand_ins,
-    settings_for,
 )
 
 from bitloot_testing.rabbitmq import BusNamespace
@@ -28,13 +27,7 @@ async def admin(
     database_url: str, bus_prefix: BusNamespace, stand_ins: StandIns
 ) -> AsyncIterator[RunningAdmin]:
     """The admin service, started, whose only admin is alice (its initial admin)."""
-    settings = settings_for(
-        database_url,
-        bus_prefix,
-        stand_ins,
-        initial_username=ALICE["username"],
-        initial_password=ALICE["password"],
-    )
+    settings = alice_settings(database_url, bus_prefix, stand_ins)
     async with running_admin(settings, bus_prefix) as running:
         yield running
 

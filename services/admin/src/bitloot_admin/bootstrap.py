@@ -15,7 +15,9 @@ from bitloot_admin.entrypoints import web
 from bitloot_admin.entrypoints.bus import subscribe
 from bitloot_admin.entrypoints.context import AdminWeb, templates
 from bitloot_admin.entrypoints.session import SessionTokens
-from bitloot_admin.handlers.accounts import ensure_initial_admin
+from bitloot_admin.handlers.accounts import LoginLimits, ensure_initial_admin
+from bitloot_admin.handlers.health import Bus
+from bitloot_admin.handlers.repairs import Repairs
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
@@ -59,12 +61,7 @@ def build(
         timeout=settings.upstream_timeout,
         transport=upstream_transport,
     )
-    tokens = SessionTokens(
-        settings.session_key_id,
-        load_private_key(settings.session_private_key.get_secret_value()),
-        timedelta(minutes=settings.session_ttl_minutes),
-    )
-    admin_web = AdminWeb(runtime.sessionmaker, upstream, tokens, templates())
+    admin_web = _admin_web(settings, runtime, upstream)
     app = create_app(runtime, web.routes(admin_web), internal_tokens=edge_tokens(settings))
 
     @asynccontextmanager
@@ -80,6 +77,25 @@ def build(
     # The runtime's lifespan (migrate, consume, relay) with the admin's own start and stop.
     app.router.lifespan_context = lifespan
     return runtime, app
+
+
+def _admin_web(settings: Settings, runtime: ServiceRuntime, upstream: UpstreamClient) -> AdminWeb:
+    tokens = SessionTokens(
+        settings.session_key_id,
+        load_private_key(settings.session_private_key.get_secret_value()),
+        timedelta(minutes=settings.session_ttl_minutes),
+    )
+    return AdminWeb(
+        runtime.sessionmaker,
+        upstream,
+        tokens,
+        templates(),
+        LoginLimits(settings.login_attempts, timedelta(seconds=settings.login_window_seconds)),
+        Repairs(upstream, runtime.sessionmaker, runtime.dead_letters, runtime.publisher),
+        # The in-memory broker (the one-process demo) has no queues to ask about.
+        Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
+        settings.upstream_timeout,
+    )
 
 
 def _register_secrets(settings: Settings) -> None:

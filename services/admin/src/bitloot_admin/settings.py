@@ -36,6 +36,15 @@ class Settings(EdgeSettings):
         default=3.0, gt=0, description="Seconds before a call to another service gives up."
     )
 
+    login_attempts: int = Field(
+        default=10,
+        ge=1,
+        description="Logins allowed per client address and per username in each window.",
+    )
+    login_window_seconds: float = Field(
+        default=60.0, gt=0, description="Length of the login rate-limit window."
+    )
+
     @field_validator("session_private_key")
     @classmethod
     def _ed25519_key(cls, value: SecretStr) -> SecretStr:

@@ -1,7 +1,9 @@
 """The JSON API aggregates the stand-in services; one that is down makes it partial."""
 
+from uuid import uuid4
+
 import httpx
-from admin_support import StandIns, at
+from admin_support import StandIns, at, cursor_of
 
 
 async def test_orders_come_from_payments_with_their_fulfillment_state(
@@ -15,9 +17,9 @@ async def test_orders_come_from_payments_with_their_fulfillment_state(
     body = answer.json()
     assert [(i["order_id"], i["fulfillment_state"]) for i in body["items"]] == [(str(newer), None)]
     assert body["items"][0]["total"] == "12.50"
-    assert body["next"] == at(10)
+    assert body["next"] == cursor_of(stand_ins.orders[0])
     assert body["partial"] == []
-    second = (await alice.get("/admin/api/orders", params={"before": body["next"]})).json()
+    second = (await alice.get("/admin/api/orders", params={"cursor": body["next"]})).json()
     assert {i["order_id"]: i["fulfillment_state"] for i in second["items"]}[str(older)] == (
         "fulfilled"
     )
@@ -27,7 +29,7 @@ async def test_filters_are_passed_to_payments(
     alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     stand_ins.add_order("a@example.com", 0)
-    params = {"email": "a@example.com", "status": "paid", "before": at(5), "limit": "7"}
+    params = {"email": "a@example.com", "status": "paid", "cursor": "abc_-1", "limit": "7"}
     assert (await alice.get("/admin/api/orders", params=params)).status_code == 200
     service, query = stand_ins.queries[0]
     assert service == "payments"
@@ -37,8 +39,18 @@ async def test_filters_are_passed_to_payments(
 async def test_bad_filters_are_refused_before_any_call(
     alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
-    for params in ({"limit": "0"}, {"before": "yesterday"}, {"status": "<script>"}):
-        assert (await alice.get("/admin/api/orders", params=params)).status_code == 422
+    bad = (
+        {"limit": "0"},
+        {"limit": "101"},
+        {"date": "yesterday"},
+        {"status": "<script>"},
+        {"cursor": "a b"},
+        {"order_id": "not-a-uuid"},
+    )
+    for params in bad:
+        answer = await alice.get("/admin/api/orders", params=params)
+        assert answer.status_code == 422
+        assert set(answer.json()) == {"error", "detail", "fields"}
     assert stand_ins.queries == []
 
 
@@ -92,6 +104,20 @@ async def test_a_service_that_is_down_leaves_a_partial_order_not_an_error(
     assert answer.status_code == 200
     assert sorted(answer.json()["partial"]) == ["delivery", "kinguin-gateway"]
     assert answer.json()["order"]["order_id"] == str(order_id)
+
+
+async def test_orders_are_found_by_id_and_by_day_of_creation(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    wanted = stand_ins.add_order("a@example.com", 0)
+    stand_ins.add_order("b@example.com", 60 * 24)
+    by_id = (await alice.get("/admin/api/orders", params={"order_id": str(wanted)})).json()
+    by_day = (await alice.get("/admin/api/orders", params={"date": "2026-11-01"})).json()
+    unknown = await alice.get("/admin/api/orders", params={"order_id": str(uuid4())})
+    assert [i["email"] for i in by_id["items"]] == ["a@example.com"]
+    assert [i["email"] for i in by_day["items"]] == ["a@example.com"]
+    assert by_day["next"] is None
+    assert (unknown.status_code, unknown.json()["items"]) == (200, [])
 
 
 async def test_an_order_payments_does_not_know_is_404(alice: httpx.AsyncClient) -> None:

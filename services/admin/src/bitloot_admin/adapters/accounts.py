@@ -3,12 +3,14 @@
 from dataclasses import dataclass
 
 from pydantic import JsonValue
-from sqlalchemy import insert, literal_column, select, update
+from sqlalchemy import literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
 
-from bitloot_admin.adapters.orm import admin_audit, admins
+from bitloot_admin.adapters import audit
+from bitloot_admin.adapters.audit import AuditEntry
+from bitloot_admin.adapters.orm import admins
 from bitloot_admin.domain.lockout import AccountState
 
 
@@ -62,7 +64,8 @@ class AccountRepository:
     async def any_exists(self) -> bool:
         return (await self._session.execute(select(admins.c.username).limit(1))).first() is not None
 
-    async def audit(self, username: str, action: str, detail: dict[str, JsonValue]) -> None:
-        await self._session.execute(
-            insert(admin_audit).values(username=username, action=action, detail=detail)
-        )
+    async def audit(
+        self, username: str, action: str, detail: dict[str, JsonValue], outcome: str = "ok"
+    ) -> None:
+        entry = AuditEntry(username, action, target=username, outcome=outcome, detail=detail)
+        await audit.write(self._session, entry)

@@ -38,6 +38,19 @@ admin_audit = Table(
     Column("username", Text, nullable=False),
     Column("action", Text, nullable=False),
     Column("detail", JSONB, nullable=False, server_default="{}"),
+    Column("target", Text, nullable=True),
+    Column("outcome", Text, nullable=False, server_default="ok"),
+    Index("admin_audit_at", "at"),
+)
+
+# Login attempts per client (``ip:<address>``) and per username (``user:<name>``) in the
+# current window: in the database, so that every admin instance counts the same attempts.
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("window_started_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False),
 )
 
 # The admin's projection of the notification topics: what happened to each order, as seen

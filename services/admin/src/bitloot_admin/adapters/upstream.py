@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, JsonValue, RootModel, ValidationError
 
 from bitloot_contracts.topics import DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 
@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SERVICES = (PAYMENTS, KINGUIN_GATEWAY, FULFILLMENT, DELIVERY)
 QueryParams = Mapping[str, str | list[str]]
+# Names the acting admin on every admin action, so each service can audit who did it.
+ACTOR_HEADER = "X-Bitloot-Actor"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,24 @@ class Unavailable:
 
     service: str
     error: str = "unavailable"
+
+
+class Document(RootModel[dict[str, JsonValue]]):
+    """Any JSON object a service answers, shown as it is."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a service answered to an action (or a probe): its status, its JSON body, and
+    for a probe its text."""
+
+    status: int
+    body: dict[str, JsonValue]
+    text: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
 
 @dataclass(frozen=True)
@@ -71,27 +91,22 @@ class UpstreamClient:
             self._client = None
 
     async def get(
-        self, service: str, path: str, model: type[ModelT], params: QueryParams | None = None
+        self,
+        service: str,
+        path: str,
+        model: type[ModelT],
+        params: QueryParams | None = None,
+        actor: str | None = None,
     ) -> ModelT | Unavailable | NotFound:
-        """`GET <service><path>` validated as `model`; never raises for the service's sake."""
-        if self._client is None:
-            raise RuntimeError("UpstreamClient.start() was not called (the app's lifespan).")
-        url = self._base_urls[service] + path
-        try:
-            response = await self._client.get(url, params=params)
-        except httpx.HTTPError as exc:
-            logger.warning(
-                "upstream call failed",
-                extra={"upstream": service, "path": path, "error": type(exc).__name__},
-            )
-            return Unavailable(service)
+        """`GET <service><path>` validated as `model`; never raises for the service's sake.
+        `actor` names the admin to the service when the read is itself an admin action."""
+        response = await self._send("GET", service, path, params, actor)
+        if isinstance(response, Unavailable):
+            return response
         if response.status_code == 404:
             return NotFound(service)
         if response.status_code != 200:
-            logger.warning(
-                "upstream answered an error",
-                extra={"upstream": service, "path": path, "status": response.status_code},
-            )
+            _log_status(service, path, response.status_code)
             return Unavailable(service)
         try:
             return model.model_validate_json(response.content)
@@ -101,3 +116,65 @@ class UpstreamClient:
                 extra={"upstream": service, "path": path, "errors": exc.error_count()},
             )
             return Unavailable(service)
+
+    async def get_document(
+        self,
+        service: str,
+        path: str,
+        params: QueryParams | None = None,
+        actor: str | None = None,
+    ) -> dict[str, JsonValue] | Unavailable | NotFound:
+        """`GET <service><path>`: any JSON object, as the service sent it."""
+        answer = await self.get(service, path, Document, params, actor)
+        return answer.root if isinstance(answer, Document) else answer
+
+    async def post(self, service: str, path: str, actor: str) -> Reply | Unavailable:
+        """`POST <service><path>` on behalf of `actor`: the service's status and JSON body
+        (a refusal such as 409 is an answer, not a failure); 5xx and no answer are
+        `Unavailable`."""
+        response = await self._send("POST", service, path, None, actor)
+        if isinstance(response, Unavailable):
+            return response
+        if response.status_code >= 500:
+            _log_status(service, path, response.status_code)
+            return Unavailable(service)
+        try:
+            body = Document.model_validate_json(response.content or b"{}").root
+        except ValidationError:
+            body = {}
+        return Reply(response.status_code, body)
+
+    async def probe(self, service: str, path: str) -> Reply | Unavailable:
+        """`GET <service><path>` as text (``/readyz``, ``/metrics``), whatever the status."""
+        response = await self._send("GET", service, path, None, None)
+        if isinstance(response, Unavailable):
+            return response
+        return Reply(response.status_code, {}, response.text)
+
+    async def _send(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        params: QueryParams | None,
+        actor: str | None,
+    ) -> httpx.Response | Unavailable:
+        if self._client is None:
+            raise RuntimeError("UpstreamClient.start() was not called (the app's lifespan).")
+        headers = {ACTOR_HEADER: actor} if actor else {}
+        try:
+            return await self._client.request(
+                method, self._base_urls[service] + path, params=params, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            logger.warning(
+                "upstream call failed",
+                extra={"upstream": service, "path": path, "error": type(exc).__name__},
+            )
+            return Unavailable(service)
+
+
+def _log_status(service: str, path: str, status: int) -> None:
+    logger.warning(
+        "upstream answered an error", extra={"upstream": service, "path": path, "status": status}
+    )

@@ -29,8 +29,10 @@ class OrderSummary(Upstream):
 
 
 class OrderPage(Upstream):
+    """A page of payments' orders; `cursor` (created_at and id of the last) fetches the next."""
+
     items: list[OrderSummary]
-    next: str | None = None
+    cursor: str | None = None
 
 
 class OrderDetail(OrderSummary):

@@ -1,12 +1,15 @@
 """Logging in and out: ``GET/POST /admin/login`` and ``POST /admin/logout``."""
 
+import math
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.lockout import LoginOutcome
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.params import read_form, read_login
+from bitloot_admin.entrypoints.errors import error_response
+from bitloot_admin.entrypoints.params import LoginForm, read_form, read_login
 from bitloot_admin.entrypoints.session import (
     LOGIN_PATH,
     check_csrf,
@@ -33,6 +36,8 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         if not form.is_json:
             check_csrf(request, form.csrf)
         username = form.credentials.username
+        if (refused := await _throttled(web, request, form)) is not None:
+            return refused
         outcome = await accounts.login(web.sessionmaker, username, form.credentials.password)
         if outcome is not LoginOutcome.ACCEPTED:
             status, code, detail = REFUSALS[outcome]
@@ -59,6 +64,23 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ]
+
+
+async def _throttled(web: AdminWeb, request: Request, form: LoginForm) -> Response | None:
+    """429 with Retry-After when the client or the username is over its login limit."""
+    client = request.client.host if request.client else "unknown"
+    username = form.credentials.username
+    wait = await accounts.throttle(web.sessionmaker, username, client, web.limits)
+    if wait is None:
+        return None
+    seconds = str(max(1, math.ceil(wait.total_seconds())))
+    refusal = HttpError(429, "too_many_logins", f"Too many logins; retry in {seconds} s.")
+    if form.is_json:
+        answer: Response = error_response(refusal)
+    else:
+        answer = _login_form(web, request, error=refusal.detail, status_code=429)
+    answer.headers["Retry-After"] = seconds
+    return answer
 
 
 def _login_form(web: AdminWeb, request: Request, error: str | None, status_code: int) -> Response:

@@ -9,6 +9,9 @@ from starlette.responses import HTMLResponse
 
 from bitloot_admin.adapters.upstream import UpstreamClient
 from bitloot_admin.entrypoints.session import SessionTokens
+from bitloot_admin.handlers.accounts import LoginLimits
+from bitloot_admin.handlers.health import Bus
+from bitloot_admin.handlers.repairs import Repairs
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,10 @@ class AdminWeb:
     upstream: UpstreamClient
     tokens: SessionTokens
     templates: Environment
+    limits: LoginLimits
+    repairs: Repairs
+    bus: Bus
+    timeout: float
 
     def render(
         self, name: str, context: Mapping[str, object], status_code: int = 200

@@ -1,16 +1,16 @@
 """The admin's pages: the order list and one order with its timeline."""
 
 import json
-from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bitloot_admin.entrypoints import pages_documents, pages_repair, pages_views
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import order_filter, order_id
-from bitloot_admin.entrypoints.session import csrf_token, set_csrf_cookie
+from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.orders import OrderFilter, OrderNotFound, list_orders, order_view
 from bitloot_runtime.http import HttpError
 
@@ -20,7 +20,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         try:
             chosen = order_filter(request)
         except HttpError as exc:
-            return _page(web, request, "error.html", {"error": exc.detail}, exc.status)
+            return page(web, request, "error.html", {"error": exc.detail}, exc.status)
         found = await list_orders(web.upstream, chosen)
         next_link = _next_link(chosen, found.next) if found.next else None
         context: dict[str, object] = {
@@ -28,14 +28,14 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             "partial": found.partial,
             "filter": chosen,
         }
-        return _page(web, request, "orders.html", {**context, "next_link": next_link})
+        return page(web, request, "orders.html", {**context, "next_link": next_link})
 
     async def order(request: Request) -> Response:
         try:
             view = await order_view(web.upstream, web.sessionmaker, order_id(request))
         except (HttpError, OrderNotFound):
             missing = {"error": "No such order."}
-            return _page(web, request, "error.html", missing, status_code=404)
+            return page(web, request, "error.html", missing, status_code=404)
         context: dict[str, object] = {
             "order": view.order,
             "timeline": [
@@ -43,33 +43,16 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             ],
             "partial": view.partial,
         }
-        return _page(web, request, "order.html", context)
+        return page(web, request, "order.html", context)
 
     return [
         Route("/orders", orders, methods=["GET"]),
         Route("/orders/{order_id}", order, methods=["GET"]),
+        *pages_views.routes(web),
+        *pages_documents.routes(web),
+        *pages_repair.routes(web),
     ]
 
 
-def _page(
-    web: AdminWeb,
-    request: Request,
-    name: str,
-    context: Mapping[str, object],
-    status_code: int = 200,
-) -> Response:
-    """A page for the logged-in admin, with the CSRF token its logout form needs."""
-    token = csrf_token(request)
-    page = {**context, "admin": request.state.admin, "csrf": token}
-    response = web.render(name, page, status_code=status_code)
-    set_csrf_cookie(response, request, token)
-    return response
-
-
 def _next_link(chosen: OrderFilter, cursor: str) -> str:
-    params = {"limit": str(chosen.limit), "before": cursor}
-    if chosen.email:
-        params["email"] = chosen.email
-    if chosen.status:
-        params["status"] = chosen.status
-    return "/admin/orders?" + urlencode(params)
+    return "/admin/orders?" + urlencode({**chosen.query(), "cursor": cursor})

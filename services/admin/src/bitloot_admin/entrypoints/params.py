@@ -1,8 +1,10 @@
 """Reading what the browser or an API client sent: order filters, forms, login bodies."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
+from typing import TypedDict
 from urllib.parse import parse_qs
 from uuid import UUID
 
@@ -10,11 +12,14 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 
 from bitloot_admin.handlers.orders import OrderFilter
+from bitloot_admin.handlers.repairs import DEAD_LETTER_SERVICES
 from bitloot_runtime.http import HttpError, parse_body, read_body, read_json
 from bitloot_runtime.internal import page_limit
 
 MAX_FORM = 8 * 1024
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 _STATUS = re.compile(r"^[a-z_]{1,32}$")
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 
 class LoginRequest(BaseModel):
@@ -30,19 +35,49 @@ class LoginForm:
 
 
 def order_filter(request: Request) -> OrderFilter:
-    """``limit`` (1-100), ``email``, ``status`` and ``before`` (an ISO date-time cursor)."""
+    """``limit`` (1-100), ``order_id``, ``email``, ``status``, ``date`` (YYYY-MM-DD, the day
+    of creation) and ``cursor`` (from the previous page's ``next``)."""
     query = request.query_params
-    email = query.get("email", "").strip() or None
-    status = query.get("status", "").strip() or None
-    before = query.get("before", "").strip() or None
+    email, status, day, cursor, wanted = (
+        query.get(name, "").strip() or None
+        for name in ("email", "status", "date", "cursor", "order_id")
+    )
     if status is not None and not _STATUS.match(status):
-        raise HttpError(422, "invalid_status", f"status {status!r} is not a status name.")
-    if before is not None:
-        try:
-            datetime.fromisoformat(before)
-        except ValueError:
-            raise HttpError(422, "invalid_before", "before must be an ISO date-time.") from None
-    return OrderFilter(limit=page_limit(request), email=email, status=status, before=before)
+        raise HttpError(
+            422, "invalid_status", f"status {status!r} is not a status name.", _field("status")
+        )
+    if cursor is not None and not _CURSOR.match(cursor):
+        raise HttpError(
+            422, "invalid_cursor", "cursor is not one this API returned.", _field("cursor")
+        )
+    return OrderFilter(
+        limit=page_limit(request),
+        email=email,
+        status=status,
+        created_on=_day(day),
+        cursor=cursor,
+        order_id=_uuid(wanted, "order_id") if wanted else None,
+    )
+
+
+def _field(name: str) -> list[dict[str, str]]:
+    return [{"field": name, "code": "invalid", "error": f"{name} is invalid"}]
+
+
+def _day(raw: str | None) -> date | None:
+    if raw is None:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise HttpError(422, "invalid_date", "date must be YYYY-MM-DD.", _field("date")) from None
+
+
+def _uuid(raw: str, name: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise HttpError(422, f"invalid_{name}", f"{name} must be a UUID.", _field(name)) from None
 
 
 def order_id(request: Request) -> UUID:
@@ -75,3 +110,53 @@ async def read_login(request: Request) -> LoginForm:
     form = await read_form(request)
     credentials = parse_body(LoginRequest, form)
     return LoginForm(credentials, form.get("csrf"), is_json=False)
+
+
+class AuditQuery(TypedDict):
+    limit: int
+    before: int | None
+    username: str | None
+    action: str | None
+
+
+def audit_filter(request: Request) -> AuditQuery:
+    """``limit``, ``before`` (an audit id), ``username`` and ``action``."""
+    query = request.query_params
+    before = query.get("before", "").strip()
+    if before and not before.isdigit():
+        raise HttpError(422, "invalid_before", "before must be an audit id.", _field("before"))
+    return AuditQuery(
+        limit=page_limit(request),
+        before=int(before) if before else None,
+        username=query.get("username", "").strip()[:64] or None,
+        action=query.get("action", "").strip()[:64] or None,
+    )
+
+
+def item_id(request: Request, collection: str) -> str:
+    """The id of a payment or webhook in the path: letters, digits, ``-`` and ``_``."""
+    raw = str(request.path_params["item_id"])
+    if len(raw) > 128 or not raw.replace("-", "").replace("_", "").isalnum():
+        raise HttpError(404, "not_found", f"No {collection} item {raw!r}.")
+    return raw
+
+
+def letter_target(request: Request) -> tuple[str, int]:
+    """The service and id of a dead letter in the path; 404 for a service we do not know."""
+    service = str(request.path_params["service"])
+    if service not in DEAD_LETTER_SERVICES:
+        raise HttpError(404, "unknown_service", f"No service {service!r}.")
+    return service, int(request.path_params["letter_id"])
+
+
+def ttl_seconds(request: Request, form: Mapping[str, str]) -> int:
+    """The lifetime of a presigned URL: 1 s to 7 days, one hour unless given."""
+    raw = form.get("ttl_seconds") or request.query_params.get("ttl_seconds") or "3600"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PRESIGN_SECONDS:
+        raise HttpError(
+            422,
+            "invalid_ttl",
+            f"ttl_seconds must be 1 to {MAX_PRESIGN_SECONDS}.",
+            _field("ttl_seconds"),
+        )
+    return int(raw)

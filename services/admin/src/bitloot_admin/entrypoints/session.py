@@ -17,13 +17,15 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bitloot_runtime.http import HttpError, error_response
+from bitloot_admin.entrypoints.errors import error_response
+from bitloot_runtime.http import HttpError
 from bitloot_runtime.tokens import AdminTokenSigner, AdminTokenVerifier, InvalidToken
 
 SESSION_COOKIE: Final = "bitloot_admin"
 CSRF_COOKIE: Final = "bitloot_admin_csrf"
 COOKIE_PATH: Final = "/admin"
 LOGIN_PATH: Final = "/admin/login"
+OPENAPI_PATH: Final = "/admin/openapi.json"
 API_PREFIX: Final = "/admin/api/"
 SECURITY_HEADERS: Final = {
     "Cache-Control": "no-store",
@@ -67,7 +69,7 @@ class AdminGuard:
             await self.app(scope, receive, send)
             return
         path = str(scope["path"])
-        if path != LOGIN_PATH:
+        if path not in (LOGIN_PATH, OPENAPI_PATH):
             username, via = self._authenticate(HTTPConnection(scope))
             if username is None:
                 await _refusal(path)(scope, receive, _secured(send))

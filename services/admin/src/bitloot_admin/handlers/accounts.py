@@ -2,11 +2,16 @@
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from pydantic import JsonValue
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bitloot_admin.adapters import audit
+from bitloot_admin.adapters import throttle as throttle_store
 from bitloot_admin.adapters.accounts import AccountRepository
+from bitloot_admin.adapters.audit import AuditEntry
 from bitloot_admin.domain.lockout import AccountState, LoginOutcome, attempt
 from bitloot_admin.domain.passwords import hash_password, verify_password
 
@@ -51,9 +56,40 @@ async def login(sessionmaker: Sessions, username: str, password: str) -> LoginOu
             username,
             f"login_{outcome.value}",
             {"known": account is not None, "locked": state.locked_until is not None},
+            outcome="ok" if outcome is LoginOutcome.ACCEPTED else outcome.value,
         )
     logger.info("admin login", extra={"username": username, "outcome": outcome.value})
     return outcome
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """At most `attempts` logins per client address and per username every `window`."""
+
+    attempts: int
+    window: timedelta
+
+
+async def throttle(
+    sessionmaker: Sessions, username: str, client: str, limits: LoginLimits
+) -> timedelta | None:
+    """Count a login attempt for the client and the username (committed whatever the
+    login's outcome); how long to wait if either is over its limit, else None."""
+    now = datetime.now(UTC)
+    async with sessionmaker() as session, session.begin():
+        verdicts = [
+            await throttle_store.count(session, key, now, limits.attempts, limits.window)
+            for key in (f"ip:{client}", f"user:{username}")
+        ]
+        refused = [verdict.retry_after for verdict in verdicts if not verdict.allowed]
+        if refused:
+            detail: dict[str, JsonValue] = {"client": client}
+            entry = AuditEntry(username, "login_throttled", username, "throttled", detail)
+            await audit.write(session, entry)
+    if not refused:
+        return None
+    logger.warning("admin login throttled", extra={"username": username, "client": client})
+    return max(refused)
 
 
 async def record(sessionmaker: Sessions, username: str, action: str) -> None:

@@ -7,6 +7,7 @@ service that did not answer is named in `partial`.
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +19,7 @@ from bitloot_admin.domain.views import (
     OrderDetail,
     OrderPage,
     OrderRow,
+    OrderSummary,
     SagaPage,
     Timeline,
     TimelineItem,
@@ -29,17 +31,36 @@ from bitloot_contracts.topics import ADMIN, FULFILLMENT, PAYMENTS
 
 @dataclass(frozen=True)
 class OrderFilter:
+    """Orders wanted: one by id, or a page by e-mail, status and day of creation; `cursor`
+    is payments' stable cursor of the previous page."""
+
     limit: int
     email: str | None = None
     status: str | None = None
-    before: str | None = None
+    created_on: date | None = None
+    cursor: str | None = None
+    order_id: UUID | None = None
 
     def params(self) -> dict[str, str | list[str]]:
         params: dict[str, str | list[str]] = {"limit": str(self.limit)}
-        for name in ("email", "status", "before"):
+        for name in ("email", "status", "cursor"):
             if (value := getattr(self, name)) is not None:
                 params[name] = value
+        if self.created_on is not None and self.cursor is None:
+            # Payments pages newest first: start at the end of the day, stop at its start.
+            params["before"] = _day_start(self.created_on + timedelta(days=1)).isoformat()
         return params
+
+    def query(self) -> dict[str, str]:
+        """The filter as the admin's own query parameters (for page links)."""
+        values = {
+            "limit": str(self.limit),
+            "email": self.email,
+            "status": self.status,
+            "date": self.created_on.isoformat() if self.created_on else None,
+            "order_id": str(self.order_id) if self.order_id else None,
+        }
+        return {name: value for name, value in values.items() if value}
 
 
 @dataclass
@@ -61,18 +82,41 @@ class OrderNotFound(LookupError):
         super().__init__(f"Payments knows no order {order_id}.")
 
 
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+async def _payments_page(upstream: UpstreamClient, wanted: OrderFilter) -> OrderPage | None:
+    """The page of payments' orders `wanted` names; None if payments did not answer."""
+    if wanted.order_id is not None:
+        one = await upstream.get(PAYMENTS, f"/internal/orders/{wanted.order_id}", OrderSummary)
+        if isinstance(one, Unavailable):
+            return None
+        return OrderPage(items=[one] if isinstance(one, OrderSummary) else [])
+    page = await upstream.get(PAYMENTS, "/internal/orders", OrderPage, wanted.params())
+    if not isinstance(page, OrderPage):
+        return None
+    if wanted.created_on is None:
+        return page
+    start = _day_start(wanted.created_on)
+    same_day = [order for order in page.items if order.created_at >= start]
+    # An order from an earlier day means the day is exhausted: no next page.
+    more = page.cursor if len(same_day) == len(page.items) else None
+    return OrderPage(items=same_day, cursor=more)
+
+
 async def list_orders(upstream: UpstreamClient, order_filter: OrderFilter) -> OrderList:
     """A page of payments' orders, each with its fulfillment saga's state."""
-    page = await upstream.get(PAYMENTS, "/internal/orders", OrderPage, order_filter.params())
-    if not isinstance(page, OrderPage):
+    page = await _payments_page(upstream, order_filter)
+    if page is None:
         return OrderList(partial=[PAYMENTS])
     if not page.items:
-        return OrderList(next=page.next)
+        return OrderList(next=page.cursor)
     ids: list[str] = [str(order.order_id) for order in page.items]
     sagas = await upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": ids})
     if isinstance(sagas, SagaPage):
-        return OrderList(order_rows(page.items, sagas.items), page.next)
-    return OrderList(order_rows(page.items, []), page.next, [FULFILLMENT])
+        return OrderList(order_rows(page.items, sagas.items), page.cursor)
+    return OrderList(order_rows(page.items, []), page.cursor, [FULFILLMENT])
 
 
 async def order_view(

@@ -1,0 +1,207 @@
+"""``GET /admin/openapi.json``: the OpenAPI description of the admin API, kept by hand
+here and checked against the routing table by a test, so no route goes undocumented."""
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bitloot_admin.domain.listings import LISTINGS
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+_PARTIAL = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "Services that did not answer.",
+}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+}
+
+
+def _query(*names: str) -> list[dict[str, Any]]:
+    return [{"name": n, "in": "query", "schema": {"type": "string"}} for n in names]
+
+
+def _path(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
+
+
+def _operation(
+    summary: str, parameters: list[dict[str, Any]], answer: dict[str, Any]
+) -> dict[str, Any]:
+    errors = {
+        status: {"description": text, "content": {"application/json": {"schema": _ERROR}}}
+        for status, text in (
+            ("401", "No valid session."),
+            ("404", "Not found."),
+            ("422", "Invalid parameter; `fields` names it."),
+            ("503", "The service that owns it did not answer (actions only)."),
+        )
+    }
+    ok = {"description": "OK", "content": {"application/json": {"schema": answer}}}
+    return {"summary": summary, "parameters": parameters, "responses": {"200": ok, **errors}}
+
+
+def _page(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    properties = {
+        "items": {"type": "array", "items": {"type": "object"}},
+        "next": {"description": "Query parameters of the next page, or null."},
+        "partial": _PARTIAL,
+        **(extra or {}),
+    }
+    return {"type": "object", "properties": properties}
+
+
+_DOCUMENT = {"type": "object", "properties": {"item": {"type": "object"}, "partial": _PARTIAL}}
+_ACTION = {
+    "type": "object",
+    "properties": {"service": {"type": "string"}, "result": {"type": "object"}},
+}
+_ORDER = _path("order_id")
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/admin/login": {
+        "post": {
+            "summary": "Log in: JSON {username, password} answers {token} (a Bearer session); "
+            "429 with Retry-After when rate limited, 423 when locked.",
+            "requestBody": {
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Login"}}}
+            },
+            "responses": {
+                "200": {"description": "The session token."},
+                "401": {
+                    "description": "Wrong credentials.",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+                "423": {
+                    "description": "Locked.",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+                "429": {
+                    "description": "Too many logins.",
+                    "content": {"application/json": {"schema": _ERROR}},
+                },
+            },
+        }
+    },
+    "/admin/api/orders": {
+        "get": _operation(
+            "Orders, newest first: by id, e-mail, status, day (YYYY-MM-DD); cursor pagination.",
+            [_LIMIT, *_query("order_id", "email", "status", "date", "cursor")],
+            _page(),
+        )
+    },
+    "/admin/api/orders/{order_id}": {
+        "get": _operation("An order and its timeline across every service.", _ORDER, _page())
+    },
+    "/admin/api/orders/{order_id}/key-audit": {
+        "get": _operation("Delivery's key audit of an order.", _ORDER, _DOCUMENT)
+    },
+    "/admin/api/orders/{order_id}/emails": {
+        "get": _operation("Delivery's email log of an order.", _ORDER, _DOCUMENT)
+    },
+    "/admin/api/orders/{order_id}/retry": {
+        "post": _operation("Retry a failed or stuck saga (audited).", _ORDER, _ACTION)
+    },
+    "/admin/api/orders/{order_id}/resend-email": {
+        "post": _operation("Send the key email again (audited).", _ORDER, _ACTION)
+    },
+    "/admin/api/orders/{order_id}/link": {
+        "post": _operation("Issue a fresh reveal link (audited).", _ORDER, _ACTION)
+    },
+    "/admin/api/orders/{order_id}/object-url": {
+        "post": _operation(
+            "A presigned URL of the sealed keys object (audited).",
+            [*_ORDER, *_query("ttl_seconds")],
+            _ACTION,
+        )
+    },
+    **{
+        f"/admin/api/{name}": {
+            "get": _operation(
+                f"{listing.title} ({listing.service}).",
+                [_LIMIT, *_query(*listing.filters, listing.page_param)],
+                _page(),
+            )
+        }
+        for name, listing in LISTINGS.items()
+    },
+    "/admin/api/payments/{item_id}": {
+        "get": _operation("A payment with its IPN history and flags.", _path("item_id"), _DOCUMENT)
+    },
+    "/admin/api/webhooks/{item_id}": {
+        "get": _operation("One logged Kinguin webhook.", _path("item_id"), _DOCUMENT)
+    },
+    "/admin/api/webhooks/{webhook_id}/replay": {
+        "post": _operation("Replay a logged webhook (audited).", _path("webhook_id"), _ACTION)
+    },
+    "/admin/api/dead-letters": {
+        "get": _operation(
+            "Parked messages of every service.", [_LIMIT, *_query("include_replayed")], _page()
+        )
+    },
+    "/admin/api/dead-letters/{service}/{letter_id}/replay": {
+        "post": _operation(
+            "Send a parked message back to its queue (audited).",
+            _path("service", "letter_id"),
+            _ACTION,
+        )
+    },
+    "/admin/api/health": {
+        "get": _operation(
+            "Each service's readiness and outbox, and every queue's depth and consumers.",
+            [],
+            {"type": "object"},
+        )
+    },
+    "/admin/api/audit": {
+        "get": _operation(
+            "Audited admin actions, newest first.",
+            [_LIMIT, *_query("before", "username", "action")],
+            _page(),
+        )
+    },
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "BitLoot admin API", "version": "1"},
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": "bitloot_admin"},
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error", "detail", "fields"],
+                "properties": {
+                    "error": {"type": "string", "description": "Machine-readable code."},
+                    "detail": {"type": "string"},
+                    "fields": {"type": "array", "items": {"type": "object"}},
+                    "partial": _PARTIAL,
+                },
+            },
+            "Login": {
+                "type": "object",
+                "required": ["username", "password"],
+                "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+            },
+        },
+    },
+    "security": [{"bearer": []}, {"cookie": []}],
+    "paths": PATHS,
+}
+
+
+def routes() -> list[BaseRoute]:
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(DOCUMENT)
+
+    return [Route("/openapi.json", openapi, methods=["GET"])]

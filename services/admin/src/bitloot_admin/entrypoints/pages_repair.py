@@ -1,0 +1,91 @@
+"""The UI's repair forms (POST, with the CSRF token): each runs the audited action and
+shows what came of it, with a link back to where the admin was."""
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.params import letter_target, order_id, read_form, ttl_seconds
+from bitloot_admin.entrypoints.render import page
+from bitloot_admin.entrypoints.session import check_csrf
+from bitloot_admin.handlers.repairs import Outcome, Repairs
+from bitloot_runtime.http import HttpError
+
+# An action of a form: what it was (for the page's title) and how it ended.
+Act = Callable[[Repairs, Request, dict[str, str]], Awaitable[tuple[str, Outcome]]]
+
+
+async def _replay_letter(
+    repairs: Repairs, request: Request, _form: dict[str, str]
+) -> tuple[str, Outcome]:
+    service, letter_id = letter_target(request)
+    outcome = await repairs.replay_dead_letter(request.state.admin, service, letter_id)
+    return f"Replay of {service}'s parked message #{letter_id}", outcome
+
+
+async def _replay_webhook(
+    repairs: Repairs, request: Request, _form: dict[str, str]
+) -> tuple[str, Outcome]:
+    webhook_id = int(request.path_params["webhook_id"])
+    outcome = await repairs.replay_webhook(request.state.admin, webhook_id)
+    return f"Replay of Kinguin webhook #{webhook_id}", outcome
+
+
+async def _retry(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
+    wanted = order_id(request)
+    return f"Retry of order {wanted}", await repairs.retry_order(request.state.admin, wanted)
+
+
+async def _resend(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
+    wanted = order_id(request)
+    return f"New email for order {wanted}", await repairs.resend_email(request.state.admin, wanted)
+
+
+async def _link(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
+    wanted = order_id(request)
+    outcome = await repairs.fresh_link(request.state.admin, wanted)
+    return f"Fresh reveal link for order {wanted}", outcome
+
+
+async def _object_url(
+    repairs: Repairs, request: Request, form: dict[str, str]
+) -> tuple[str, Outcome]:
+    wanted, ttl = order_id(request), ttl_seconds(request, form)
+    outcome = await repairs.object_url(request.state.admin, wanted, ttl)
+    return f"Presigned URL of order {wanted}'s sealed keys", outcome
+
+
+FORMS: tuple[tuple[str, Act], ...] = (
+    ("/dead-letters/{service}/{letter_id:int}/replay", _replay_letter),
+    ("/webhooks/{webhook_id:int}/replay", _replay_webhook),
+    ("/orders/{order_id}/retry", _retry),
+    ("/orders/{order_id}/resend-email", _resend),
+    ("/orders/{order_id}/link", _link),
+    ("/orders/{order_id}/object-url", _object_url),
+)
+
+
+def routes(web: AdminWeb) -> list[BaseRoute]:
+    return [Route(path, _form_action(web, act), methods=["POST"]) for path, act in FORMS]
+
+
+def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            form = await read_form(request)
+            check_csrf(request, form.get("csrf"))
+            what, outcome = await act(web.repairs, request, form)
+        except HttpError as exc:
+            return page(web, request, "error.html", {"error": exc.detail}, exc.status)
+        context = {"what": what, "outcome": outcome, "back": _local(form.get("back", ""))}
+        return page(web, request, "action.html", context, 200 if outcome.ok else 502)
+
+    return endpoint
+
+
+def _local(path: str) -> str:
+    """Only a link back into the admin: a form cannot send the admin elsewhere."""
+    return path if path.startswith("/admin/") and "//" not in path else "/admin/orders"

@@ -1,0 +1,118 @@
+"""Pages of what the services know: the listings, dead letters, health and the audit."""
+
+import json
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+from pydantic import JsonValue
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from bitloot_admin.adapters import audit
+from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters, columns
+from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.params import audit_filter
+from bitloot_admin.entrypoints.render import page
+from bitloot_admin.handlers.health import health
+from bitloot_admin.handlers.listings import fetch_listing
+from bitloot_runtime.http import HttpError
+from bitloot_runtime.internal import page_limit
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def routes(web: AdminWeb) -> list[BaseRoute]:
+    return [
+        *(Route(f"/{name}", _listing(web, listing)) for name, listing in LISTINGS.items()),
+        Route("/dead-letters", _dead_letters(web), methods=["GET"]),
+        Route("/health", _health(web), methods=["GET"]),
+        Route("/audit", _audit(web), methods=["GET"]),
+    ]
+
+
+def cells(items: list[dict[str, JsonValue]]) -> tuple[list[str], list[list[str]]]:
+    """A table of `items`: its header and each row's cells as text."""
+    header = columns(items)
+    rows = [[_text(item.get(name)) for name in header] for item in items]
+    return header, rows
+
+
+def _text(value: JsonValue) -> str:
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def _error(web: AdminWeb, request: Request, exc: HttpError) -> Response:
+    return page(web, request, "error.html", {"error": exc.detail}, exc.status)
+
+
+def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
+    async def listed(request: Request) -> Response:
+        try:
+            filters = chosen_filters(listing, request.query_params)
+            limit = page_limit(request)
+        except BadFilter as exc:
+            return _error(web, request, HttpError(422, "invalid_filter", str(exc)))
+        except HttpError as exc:
+            return _error(web, request, exc)
+        found = await fetch_listing(web.upstream, listing, filters, limit)
+        header, rows = cells(found.items)
+        kept = {k: v for k, v in filters.items() if k != listing.page_param}
+        next_link = (
+            f"/admin/{listing.name}?" + urlencode({**kept, "limit": str(limit), **found.next})
+            if found.next
+            else None
+        )
+        context = {
+            "listing": listing,
+            "filters": kept,
+            "header": header,
+            "rows": rows,
+            "items": found.items,
+            "partial": found.partial,
+            "next_link": next_link,
+        }
+        return page(web, request, "listing.html", context)
+
+    return listed
+
+
+def _dead_letters(web: AdminWeb) -> Endpoint:
+    async def dead_letters(request: Request) -> Response:
+        include = request.query_params.get("include_replayed") == "true"
+        try:
+            limit = page_limit(request)
+        except HttpError as exc:
+            return _error(web, request, exc)
+        found = await web.repairs.dead_letters(include, limit)
+        context = {"letters": found.items, "partial": found.partial, "include_replayed": include}
+        return page(web, request, "dead_letters.html", context)
+
+    return dead_letters
+
+
+def _health(web: AdminWeb) -> Endpoint:
+    async def checked(request: Request) -> Response:
+        report = await health(web.upstream, web.bus, web.timeout)
+        context = {"report": report, "partial": report.partial}
+        return page(web, request, "health.html", context)
+
+    return checked
+
+
+def _audit(web: AdminWeb) -> Endpoint:
+    async def audited(request: Request) -> Response:
+        try:
+            wanted = audit_filter(request)
+        except HttpError as exc:
+            return _error(web, request, exc)
+        found = await audit.recent(web.sessionmaker, **wanted)
+        named = {"username": wanted["username"], "action": wanted["action"]}
+        kept = {name: value for name, value in named.items() if value}
+        last = found[-1].id if len(found) == wanted["limit"] else None
+        next_link = "/admin/audit?" + urlencode({**kept, "before": last}) if last else None
+        return page(web, request, "audit.html", {"records": found, "next_link": next_link})
+
+    return audited

@@ -1,0 +1,88 @@
+"""The health dashboard: each service's readiness and outbox, and the bus's queues, all
+asked at the same time, each within the upstream timeout."""
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+
+from pydantic import JsonValue
+
+from bitloot_admin.adapters import queues
+from bitloot_admin.adapters.queues import QueueDepth
+from bitloot_admin.adapters.upstream import SERVICES, Reply, UpstreamClient
+from bitloot_admin.domain.health import OutboxGauges, outbox_gauges
+from bitloot_contracts.topics import SUBSCRIPTIONS
+from bitloot_runtime.topology import Topology
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceHealth:
+    service: str
+    ready: bool
+    checks: dict[str, JsonValue]
+    outbox: OutboxGauges | None
+
+
+@dataclass
+class Health:
+    services: list[ServiceHealth]
+    queues: list[QueueDepth]
+    partial: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Bus:
+    """Where the bus is and how its queues are named (the runtime's Topology and prefix);
+    `amqp_url` None when the admin runs on the in-memory broker (the demo)."""
+
+    amqp_url: str | None
+    topology: Topology
+
+    def queue_names(self) -> list[str]:
+        return [
+            self.topology.queue_name(service, topic)
+            for service, topics in SUBSCRIPTIONS.items()
+            for topic in topics
+        ]
+
+
+async def health(upstream: UpstreamClient, bus: Bus, timeout: float) -> Health:
+    services, depths = await asyncio.gather(
+        asyncio.gather(*(_service(upstream, service) for service in SERVICES)),
+        _queues(bus, timeout),
+    )
+    partial = [s.service for s in services if s.outbox is None and not s.checks]
+    if depths is None:
+        partial.append("rabbitmq")
+    return Health(list(services), depths or [], partial)
+
+
+async def _service(upstream: UpstreamClient, service: str) -> ServiceHealth:
+    ready, metrics = await asyncio.gather(
+        upstream.probe(service, "/readyz"), upstream.probe(service, "/metrics")
+    )
+    checks: dict[str, JsonValue] = {}
+    if isinstance(ready, Reply):
+        try:
+            body = json.loads(ready.text)
+        except ValueError:
+            body = {}
+        found = body.get("checks") if isinstance(body, dict) else None
+        checks = found if isinstance(found, dict) else {"readyz": f"http {ready.status}"}
+    is_ready = isinstance(ready, Reply) and ready.status == 200
+    gauges = outbox_gauges(metrics.text) if isinstance(metrics, Reply) and metrics.ok else None
+    return ServiceHealth(service, is_ready, checks, gauges)
+
+
+async def _queues(bus: Bus, timeout: float) -> list[QueueDepth] | None:
+    if bus.amqp_url is None:
+        return None
+    try:
+        return await queues.depths(bus.amqp_url, bus.queue_names(), timeout)
+    except Exception as exc:
+        # Any failure to reach the broker is shown as "rabbitmq" missing, never a 500.
+        logger.warning("queue depths unavailable", extra={"error": type(exc).__name__})
+        return None

@@ -1,0 +1,148 @@
+"""What an admin does to repair an order: replay a parked message or a webhook, retry a
+saga, resend the email, issue a fresh link or a presigned URL. Each asks the service that
+owns the thing (naming the admin in `X-Bitloot-Actor`) and is audited with its outcome.
+
+A service that does not answer makes the action `unavailable`, never an error of ours."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from pydantic import JsonValue
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bitloot_admin.adapters import audit
+from bitloot_admin.adapters.audit import AuditEntry
+from bitloot_admin.adapters.upstream import SERVICES, Reply, Unavailable, UpstreamClient
+from bitloot_admin.domain.listings import items_of
+from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY
+from bitloot_runtime.dead_letters import DeadLetterNotFound, DeadLetterStore
+from bitloot_runtime.internal import dead_letter_json
+from bitloot_runtime.publisher import BusPublisher
+
+logger = logging.getLogger(__name__)
+
+DEAD_LETTER_SERVICES = (*SERVICES, ADMIN)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an action ended: the service's status and answer, or `unavailable`."""
+
+    service: str
+    status: int
+    body: dict[str, JsonValue] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def reason(self) -> str:
+        if self.ok:
+            return "ok"
+        if self.status == 503:
+            return "unavailable"
+        return str(self.body.get("error") or f"http_{self.status}")
+
+
+@dataclass
+class DeadLetters:
+    """Parked messages of every service, newest first within each, and who did not answer."""
+
+    items: list[dict[str, JsonValue]]
+    partial: list[str]
+
+
+@dataclass(frozen=True)
+class Repairs:
+    """The admin's actions; its own parked messages are replayed through its own store."""
+
+    upstream: UpstreamClient
+    sessionmaker: async_sessionmaker[AsyncSession]
+    own_letters: DeadLetterStore
+    own_publisher: BusPublisher
+
+    async def dead_letters(self, include_replayed: bool, limit: int) -> DeadLetters:
+        """Every service's parked messages, asked at the same time."""
+        params = {"limit": str(limit), "include_replayed": "true" if include_replayed else "false"}
+        answers = await asyncio.gather(
+            *(self.upstream.get_document(s, "/internal/dead-letters", params) for s in SERVICES)
+        )
+        items: list[dict[str, JsonValue]] = []
+        partial: list[str] = []
+        for service, answer in zip(SERVICES, answers, strict=True):
+            found = items_of(answer) if isinstance(answer, dict) else None
+            if found is None:
+                partial.append(service)
+                continue
+            items += [{"service": service, **item} for item in found]
+        own = await self.own_letters.list(include_replayed=include_replayed, limit=limit)
+        items += [{"service": ADMIN, **dead_letter_json(letter)} for letter in own]
+        return DeadLetters(items, partial)
+
+    async def replay_dead_letter(self, actor: str, service: str, letter_id: int) -> Outcome:
+        target = f"{service}/dead-letters/{letter_id}"
+        if service == ADMIN:
+            return await self._audited(actor, "dead_letter_replay", target, self._own(letter_id))
+        path = f"/internal/dead-letters/{letter_id}/replay"
+        return await self._audited(
+            actor, "dead_letter_replay", target, self._post(service, path, actor)
+        )
+
+    async def replay_webhook(self, actor: str, webhook_id: int) -> Outcome:
+        path = f"/internal/webhooks/{webhook_id}/replay"
+        call = self._post(KINGUIN_GATEWAY, path, actor)
+        return await self._audited(actor, "webhook_replay", f"webhooks/{webhook_id}", call)
+
+    async def retry_order(self, actor: str, order_id: UUID) -> Outcome:
+        call = self._post(FULFILLMENT, f"/internal/orders/{order_id}/retry", actor)
+        return await self._audited(actor, "order_retry", f"orders/{order_id}", call)
+
+    async def resend_email(self, actor: str, order_id: UUID) -> Outcome:
+        call = self._post(DELIVERY, f"/internal/orders/{order_id}/emails", actor)
+        return await self._audited(actor, "email_resend", f"orders/{order_id}", call)
+
+    async def fresh_link(self, actor: str, order_id: UUID) -> Outcome:
+        call = self._post(DELIVERY, f"/internal/orders/{order_id}/link", actor)
+        return await self._audited(actor, "link_issued", f"orders/{order_id}", call)
+
+    async def object_url(self, actor: str, order_id: UUID, ttl_seconds: int) -> Outcome:
+        async def call() -> Outcome:
+            path = f"/internal/orders/{order_id}/object-url"
+            params = {"ttl_seconds": str(ttl_seconds)}
+            answer = await self.upstream.get_document(DELIVERY, path, params, actor=actor)
+            if isinstance(answer, dict):
+                return Outcome(DELIVERY, 200, answer)
+            status = 404 if not isinstance(answer, Unavailable) else 503
+            return Outcome(DELIVERY, status, {"error": "not_found" if status == 404 else ""})
+
+        return await self._audited(actor, "object_url", f"orders/{order_id}", call())
+
+    async def _post(self, service: str, path: str, actor: str) -> Outcome:
+        reply = await self.upstream.post(service, path, actor)
+        if isinstance(reply, Reply):
+            return Outcome(service, reply.status, reply.body)
+        return Outcome(service, 503, {"error": "unavailable"})
+
+    async def _own(self, letter_id: int) -> Outcome:
+        try:
+            letter = await self.own_letters.replay(letter_id, self.own_publisher)
+        except DeadLetterNotFound:
+            return Outcome(ADMIN, 404, {"error": "dead_letter_not_found"})
+        return Outcome(ADMIN, 200, dead_letter_json(letter))
+
+    async def _audited(
+        self, actor: str, action: str, target: str, call: Awaitable[Outcome]
+    ) -> Outcome:
+        outcome = await call
+        detail: dict[str, JsonValue] = {"service": outcome.service, "status": outcome.status}
+        entry = AuditEntry(actor, action, target, outcome.reason, detail)
+        await audit.record(self.sessionmaker, entry)
+        logger.info(
+            "admin action",
+            extra={"actor": actor, "action": action, "target": target, "outcome": outcome.reason},
+        )
+        return outcome

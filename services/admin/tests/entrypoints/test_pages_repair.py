@@ -1,0 +1,107 @@
+"""The UI's listings, dead letters with replay forms, health and audit pages, as a browser
+with a session cookie sees them."""
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from admin_support import ALICE, RunningAdmin, StandIns
+
+
+@pytest.fixture
+async def browser(admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
+    async with admin.client() as client:
+        page = await client.get("/admin/login")
+        match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert match
+        await client.post("/admin/login", data={**ALICE, "csrf": match.group(1)})
+        yield client
+
+
+def csrf_of(page: httpx.Response) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+async def test_a_listing_page_has_its_filters_a_table_and_the_next_page_link(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.listings[("kinguin-gateway", "/internal/reservations")] = [
+        {"reservation_id": f"r-{n}", "status": "<b>completed</b>"} for n in range(3)
+    ]
+    page = await browser.get("/admin/reservations", params={"status": "failed", "limit": "2"})
+    assert page.status_code == 200
+    assert 'name="order_id"' in page.text
+    assert "<th>reservation_id</th>" in page.text
+    assert "&lt;b&gt;completed&lt;/b&gt;" in page.text
+    assert "/admin/reservations?status=failed&amp;limit=2&amp;offset=2" in page.text
+
+
+async def test_the_dead_letters_page_replays_with_the_csrf_token_and_says_what_happened(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.dead_letters["delivery"] = [
+        {"id": 4, "queue": "delivery.keys.delivered", "reason": "exhausted", "replayed_at": None}
+    ]
+    page = await browser.get("/admin/dead-letters")
+    assert 'action="/admin/dead-letters/delivery/4/replay"' in page.text
+    forged = await browser.post("/admin/dead-letters/delivery/4/replay", data={"csrf": "x" * 43})
+    done = await browser.post(
+        "/admin/dead-letters/delivery/4/replay",
+        data={"csrf": csrf_of(page), "back": "https://elsewhere.example/"},
+    )
+    assert forged.status_code == 403
+    assert done.status_code == 200
+    assert "Done: delivery accepted it." in done.text
+    assert 'href="/admin/orders"' in done.text
+    assert stand_ins.posts == [("delivery", "/internal/dead-letters/4/replay", "alice")]
+
+
+async def test_a_replay_form_to_a_down_service_says_nothing_was_done(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    page = await browser.get("/admin/dead-letters")
+    stand_ins.failing.add("payments")
+    answer = await browser.post(
+        "/admin/dead-letters/payments/1/replay", data={"csrf": csrf_of(page)}
+    )
+    assert answer.status_code == 502
+    assert "payments did not answer" in answer.text
+
+
+async def test_the_health_page_flags_a_service_that_is_not_ready(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.failing.add("fulfillment")
+    page = await browser.get("/admin/health")
+    assert page.status_code == 200
+    assert "NOT READY" in page.text
+    assert "database: timeout" in page.text
+    assert "admin.order.failed" in page.text
+
+
+async def test_the_audit_page_lists_logins_and_actions(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    page = await browser.get("/admin/audit")
+    assert page.status_code == 200
+    assert "login_accepted" in page.text
+
+
+async def test_a_payment_page_shows_its_ipn_history_as_a_table_and_names_a_silent_service(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.listings[("payments", "/internal/payments/np-9")] = [
+        {"status": "finished", "signature_valid": True}
+    ]
+    page = await browser.get("/admin/payments/np-9")
+    # The stand-in answers 503 for a payment it does not hold: the page says who is missing.
+    unanswered = await browser.get("/admin/payments/np-0")
+    odd = await browser.get("/admin/payments/a%20b")
+    assert page.status_code == 200
+    assert "<h2>items</h2>" in page.text
+    assert "<td>finished</td>" in page.text
+    assert "Incomplete: no answer from payments" in unanswered.text
+    assert odd.status_code == 404
