@@ -95,6 +95,25 @@ async def test_an_order_merges_every_services_timeline_in_time_order(
     assert body["partial"] == []
 
 
+async def test_an_order_shows_where_fulfillment_has_it_not_only_that_it_was_paid(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0)
+    stand_ins.sagas = [
+        {
+            "order_id": str(order_id),
+            "state": "failed",
+            "failure_stage": "delivery",
+            "failure_reason": "smtp_unavailable: retries exhausted",
+        }
+    ]
+    body = (await alice.get(f"/admin/api/orders/{order_id}")).json()
+    assert body["fulfillment"]["state"] == "failed"
+    assert body["fulfillment"]["failure_stage"] == "delivery"
+    page = await alice.get(f"/admin/orders/{order_id}")
+    assert "failed at delivery: smtp_unavailable" in page.text
+
+
 async def test_a_service_that_is_down_leaves_a_partial_order_not_an_error(
     alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:

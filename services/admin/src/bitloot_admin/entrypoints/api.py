@@ -68,6 +68,7 @@ def _order(web: AdminWeb) -> Endpoint:
         return JSONResponse(
             {
                 "order": view.order.model_dump(mode="json") if view.order else None,
+                "fulfillment": view.saga.model_dump(mode="json") if view.saga else None,
                 "timeline": [event.model_dump(mode="json") for event in view.timeline],
                 "partial": view.partial,
             }

@@ -38,6 +38,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             return page(web, request, "error.html", missing, status_code=404)
         context: dict[str, object] = {
             "order": view.order,
+            "saga": view.saga,
             "timeline": [
                 (event, json.dumps(event.data, sort_keys=True)) for event in view.timeline
             ],

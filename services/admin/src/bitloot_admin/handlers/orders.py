@@ -20,6 +20,7 @@ from bitloot_admin.domain.views import (
     OrderPage,
     OrderRow,
     OrderSummary,
+    Saga,
     SagaPage,
     Timeline,
     TimelineItem,
@@ -75,6 +76,8 @@ class OrderView:
     order: OrderDetail | None
     timeline: list[Event]
     partial: list[str]
+    # Fulfillment's saga: where the order is now (payments only knows it was paid).
+    saga: Saga | None = None
 
 
 class OrderNotFound(LookupError):
@@ -123,8 +126,9 @@ async def order_view(
     upstream: UpstreamClient, sessionmaker: async_sessionmaker[AsyncSession], order_id: UUID
 ) -> OrderView:
     """The order as payments has it and every timeline, fetched at the same time."""
-    order, projected, timelines = await asyncio.gather(
+    order, sagas, projected, timelines = await asyncio.gather(
         upstream.get(PAYMENTS, f"/internal/orders/{order_id}", OrderDetail),
+        upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": [str(order_id)]}),
         activity.of_order(sessionmaker, order_id),
         _timelines(upstream, order_id),
     )
@@ -138,8 +142,9 @@ async def order_view(
         if isinstance(answer, Timeline)
     }
     items[ADMIN] = [_item(row) for row in projected]
+    saga = sagas.items[0] if isinstance(sagas, SagaPage) and sagas.items else None
     return OrderView(
-        order if isinstance(order, OrderDetail) else None, merge_timelines(items), partial
+        order if isinstance(order, OrderDetail) else None, merge_timelines(items), partial, saga
     )
 
 
