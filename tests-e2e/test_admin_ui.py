@@ -11,22 +11,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import aio_pika
-import asyncpg
 import httpx
 import pytest
 from playwright.async_api import Browser, async_playwright
 
 from bitloot_contracts.events import Event, KinguinWebhook, PaymentFinished
 from bitloot_contracts.events.payment import OrderLine
-from bitloot_contracts.topics import SUBSCRIPTIONS
-from bitloot_demo import infra, scenario
-from bitloot_demo.stack import ADMIN_USER, Stack, running_stack
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
+from bitloot_demo import scenario
+from bitloot_demo.stack import ADMIN_USER, Stack
 from bitloot_runtime.topology import Topology
-from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
-from bitloot_testing.s3 import S3Server
-from bitloot_testing.servers import PostgresServer
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium's own connections are refused here.
@@ -38,8 +32,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SHORT_DELAYS = (0.2, 0.2)
-ENV_PREFIXES = ("PAYMENTS", "KINGUIN_GATEWAY", "FULFILLMENT", "DELIVERY", "ADMIN")
 
 
 async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 40) -> None:
@@ -48,51 +40,6 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: flo
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.2)
-
-
-@pytest.fixture
-async def stack(
-    postgres_server: PostgresServer,
-    s3_server: S3Server,
-    bus_prefix: BusNamespace,
-    run_id: str,
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[Stack]:
-    """The five services on the test's own bus namespace; fulfillment retries quickly, so
-    a message it cannot handle is parked within a second."""
-    monkeypatch.setenv("AMQP_URL", bus_prefix.amqp_url)
-    for prefix in ENV_PREFIXES:
-        monkeypatch.setenv(f"{prefix}_BUS_PREFIX", bus_prefix.prefix)
-    monkeypatch.setenv("FULFILLMENT_RETRY_DELAYS", ",".join(map(str, SHORT_DELAYS)))
-    topology = Topology(bus_prefix.prefix)
-    for service in SUBSCRIPTIONS:
-        delays = SHORT_DELAYS if service == "fulfillment" else DEFAULT_RETRY_DELAYS
-        for name in topology.names(service, delays):
-            bus_prefix.track_queue(name)
-            bus_prefix.track_exchange(name)
-    stack_id = f"{run_id}ui{uuid.uuid4().hex[:6]}"
-    with infra.smtp_server() as mailbox:
-        async with running_stack(
-            postgres_url=postgres_server.url,
-            s3_endpoint=s3_server.endpoint_url,
-            mailbox=mailbox,
-            admin_port=free_port(),
-            run_id=stack_id,
-        ) as running:
-            yield running
-    await _drop_databases(postgres_server.url, stack_id)
-
-
-async def _drop_databases(url: str, stack_id: str) -> None:
-    connection = await asyncpg.connect(url)
-    try:
-        names = await connection.fetch(
-            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"bitloot_%_{stack_id}"
-        )
-        for row in names:
-            await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
-    finally:
-        await connection.close()
 
 
 @pytest.fixture

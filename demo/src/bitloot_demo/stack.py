@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -65,9 +65,12 @@ class Stack:
     admin: str
     nowpayments_sandbox: str
     kinguin_sandbox: str
-    internal_token: str
-    admin_password: str
+    internal_token: str = field(repr=False)
+    admin_password: str = field(repr=False)
     in_memory: bool
+    # The signing keys (base64 Ed25519), for tests that mint expired or foreign tokens.
+    order_token_private_key: str = field(default="", repr=False)
+    admin_session_private_key: str = field(default="", repr=False)
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -195,4 +198,6 @@ async def running_stack(
             internal_token=internal_token,
             admin_password=admin_password,
             in_memory=broker is not None,
+            order_token_private_key=private_token_key,
+            admin_session_private_key=private_admin_key,
         )

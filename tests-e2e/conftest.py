@@ -1,0 +1,65 @@
+"""Fixtures of the end-to-end tests: the five services running for real."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from bitloot_contracts.topics import SUBSCRIPTIONS
+from bitloot_demo import infra
+from bitloot_demo.stack import Stack, running_stack
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
+from bitloot_runtime.topology import Topology
+from bitloot_testing.net import free_port
+from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.s3 import S3Server
+from bitloot_testing.servers import PostgresServer
+
+SHORT_DELAYS = (0.2, 0.2)
+ENV_PREFIXES = ("PAYMENTS", "KINGUIN_GATEWAY", "FULFILLMENT", "DELIVERY", "ADMIN")
+
+
+@pytest.fixture
+async def stack(
+    postgres_server: PostgresServer,
+    s3_server: S3Server,
+    bus_prefix: BusNamespace,
+    run_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Stack]:
+    """The five services on the test's own bus namespace; fulfillment retries quickly, so
+    a message it cannot handle is parked within a second."""
+    monkeypatch.setenv("AMQP_URL", bus_prefix.amqp_url)
+    for prefix in ENV_PREFIXES:
+        monkeypatch.setenv(f"{prefix}_BUS_PREFIX", bus_prefix.prefix)
+    monkeypatch.setenv("FULFILLMENT_RETRY_DELAYS", ",".join(map(str, SHORT_DELAYS)))
+    topology = Topology(bus_prefix.prefix)
+    for service in SUBSCRIPTIONS:
+        delays = SHORT_DELAYS if service == "fulfillment" else DEFAULT_RETRY_DELAYS
+        for name in topology.names(service, delays):
+            bus_prefix.track_queue(name)
+            bus_prefix.track_exchange(name)
+    stack_id = f"{run_id}ui{uuid.uuid4().hex[:6]}"
+    with infra.smtp_server() as mailbox:
+        async with running_stack(
+            postgres_url=postgres_server.url,
+            s3_endpoint=s3_server.endpoint_url,
+            mailbox=mailbox,
+            admin_port=free_port(),
+            run_id=stack_id,
+        ) as running:
+            yield running
+    await _drop_databases(postgres_server.url, stack_id)
+
+
+async def _drop_databases(url: str, stack_id: str) -> None:
+    connection = await asyncpg.connect(url)
+    try:
+        names = await connection.fetch(
+            "SELECT datname FROM pg_database WHERE datname LIKE $1", f"bitloot_%_{stack_id}"
+        )
+        for row in names:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
+    finally:
+        await connection.close()
