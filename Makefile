@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
-.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check
+.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check bench
 
 $(VENV)/bin/uv:
 	python3 -m venv $(VENV)
@@ -64,6 +64,12 @@ deploy-check: install
 	env_file=$$(mktemp) && $(PY) -m bitloot_demo.compose_env > $$env_file \
 		&& $(COMPOSE) --env-file $$env_file -f docker-compose.yml config -q; \
 		status=$$?; rm -f $$env_file; exit $$status
+
+# Ingress, pipeline and history benchmarks against the production topology on this machine,
+# each beside a baseline measured in the same run (bench/README.md); under 10 minutes.
+# Prints a table against the targets and writes bench/results/latest.json.
+bench: install
+	$(PY) -m bench.run $(ARGS)
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
