@@ -110,11 +110,14 @@ async def measure(stack: Stack, *, rate: float, seconds: float, orders: int) -> 
             body = ipns[index % len(ipns)]
             return await _post(http, f"{baseline_url}/baseline", body, {})
 
+        # Latency first: the backlog the closed loop leaves the IPN processor would
+        # otherwise compete with the fixed-rate requests.
+        base_fixed = await open_loop("baseline", baseline, rate=rate, seconds=seconds)
+        ipn_fixed = await open_loop("IPN", ipn, rate=rate, seconds=seconds)
+        await _drained(http, stack)
         workers = 32
         base_max = await closed_loop("baseline max", baseline, workers=workers, seconds=seconds)
         ipn_max = await closed_loop("IPN max", ipn, workers=workers, seconds=seconds)
-        base_fixed = await open_loop("baseline", baseline, rate=rate, seconds=seconds)
-        ipn_fixed = await open_loop("IPN", ipn, rate=rate, seconds=seconds)
         lag = await _drained(http, stack)
     return {**_figures(ipn_max, base_max, ipn_fixed, base_fixed, rate), "processor_lag_s": lag}
 

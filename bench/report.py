@@ -9,8 +9,9 @@ RSS_LIMIT_MB = 150
 def _targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
     ingress, pipeline, scale = results["ingress"], results["pipeline"], results["scale"]
     to_key = pipeline["time_to_key_ms"]
-    empty_rate = pipeline["orders_per_s"]
-    scale_change = (scale["orders_per_s"] - empty_rate) / empty_rate if empty_rate else -1.0
+    # Each rate over the null pipeline's measured beside it: the machine's load moves both.
+    empty_ratio = pipeline["ratio"]
+    scale_change = (scale["ratio"] - empty_ratio) / empty_ratio if empty_ratio else -1.0
     ingress_rates = f"{ingress['ipn_max_rps']:.0f} / {ingress['baseline_max_rps']:.0f} req/s"
     pipeline_rates = (
         f"{pipeline['orders_per_s']:.1f} / {pipeline['null_orders_per_s']:.1f} orders/s"
@@ -26,7 +27,8 @@ def _targets(results: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         (f"time-to-key p99 at {pipeline['offered_orders_per_s']:g} orders/s",
          f"{to_key['p99']:.0f} ms (p50 {to_key['p50']:.0f})", "< 300 ms", to_key["p99"] < 300),
         (f"pipeline with {scale['orders_in_db']} orders in the databases",
-         f"{scale['orders_per_s']:.1f} orders/s ({scale_change:+.0%})", "within 10%",
+         f"{scale['orders_per_s']:.1f} orders/s, ratio {scale['ratio']:.3f} ({scale_change:+.0%})",
+         "within 10%",
          abs(scale_change) <= 0.10),
     ]  # fmt: skip
     rows += [

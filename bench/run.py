@@ -7,7 +7,7 @@ pipeline (bench.null_pipeline); the pipeline again with 100,000 orders of histor
 database (bench.scale); the services' peak RSS. Prints a table against the targets and
 writes bench/results/latest.json.
 
-    python -m bench.run [--orders 2000] [--scale-orders 1000] [--history 100000]
+    python -m bench.run [--orders 2000] [--scale-orders 800] [--history 100000]
                          [--ipn-rate 200] [--seconds 8]
 """
 
@@ -89,11 +89,24 @@ async def pipeline_phases(stack: Stack, orders: int, seconds: float) -> dict[str
 
 
 async def scale_phase(stack: Stack, orders: int, history: int) -> dict[str, Any]:
+    """The pipeline rate with `history` orders in the databases, and the null pipeline's
+    again right after it: on a shared machine the ratio is what compares with the empty run."""
     await scale.prefill(stack, history)
-    events = f"{stack.machine.bus_prefix}bitloot.events"
-    async with pipeline.Bus(AMQP, events, f"{stack.machine.bus_prefix}bench.scale") as bus:
+    prefix = stack.machine.bus_prefix
+    async with pipeline.Bus(AMQP, f"{prefix}bitloot.events", f"{prefix}bench.scale") as bus:
         run = await pipeline.burst(bus, orders, f"pipeline with {history} orders")
-    return {"orders_in_db": history, "orders_per_s": run["orders_per_s"], "failed": run["failed"]}
+    async with (
+        null_pipeline(stack) as null_exchange,
+        pipeline.Bus(AMQP, null_exchange, f"{prefix}bench.null-scale") as bus,
+    ):
+        null = await pipeline.burst(bus, orders, "null pipeline again")
+    return {
+        "orders_in_db": history,
+        "orders_per_s": run["orders_per_s"],
+        "failed": run["failed"],
+        "null_orders_per_s": null["orders_per_s"],
+        "ratio": round(run["orders_per_s"] / null["orders_per_s"], 3),
+    }
 
 
 async def main(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -128,7 +141,7 @@ if __name__ == "__main__":
     cli.add_argument("--orders", type=int, default=2000)
     cli.add_argument("--history", type=int, default=100_000)
     # Half the orders: the rate is what counts, and both runs must fit in 10 minutes.
-    cli.add_argument("--scale-orders", type=int, default=1000)
+    cli.add_argument("--scale-orders", type=int, default=800)
     cli.add_argument("--ipn-rate", type=float, default=200.0)
     cli.add_argument("--seconds", type=float, default=8.0, help="length of each load phase")
     results = asyncio.run(main(cli.parse_args()))

@@ -75,11 +75,14 @@ class Stack:
         return f"{base}/{self.machine.database_prefix}{name.replace('-', '_')}"
 
     async def create_database(self, name: str) -> None:
-        """An empty database `<prefix><name>` (dropped at the end if `running_stack` was
-        told its name)."""
+        """Database `<prefix><name>`, created unless it exists (dropped at the end if
+        `running_stack` was told its name)."""
+        database = f"{self.machine.database_prefix}{name}"
         admin = await asyncpg.connect(POSTGRES)
         try:
-            await admin.execute(f'CREATE DATABASE "{self.machine.database_prefix}{name}"')
+            query = "SELECT 1 FROM pg_database WHERE datname = $1"
+            if await admin.fetchval(query, database) is None:
+                await admin.execute(f'CREATE DATABASE "{database}"')
         finally:
             await admin.close()
 
