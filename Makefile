@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
-.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check audit
+.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check audit bench
 
 $(VENV)/bin/uv:
 	python3 -m venv $(VENV)
@@ -31,7 +31,7 @@ lint: install
 	$(VENV)/bin/python tools/check_dependencies.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src tools
+	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src tools bench
 	# Test directories reuse module names (conftest, support): check each on its own.
 	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests deploy/tests tools/tests tests-e2e 2>/dev/null); do \
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
@@ -68,6 +68,12 @@ deploy-check: install
 # Known vulnerabilities with a fix available in the pinned dependencies (PyPI's data).
 audit: install
 	$(PY) tools/audit.py
+
+# Ingress, pipeline and history benchmarks against the production topology on this machine,
+# each beside a baseline measured in the same run (bench/README.md); under 10 minutes.
+# Prints a table against the targets and writes bench/results/latest.json.
+bench: install
+	$(PY) -m bench.run $(ARGS)
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

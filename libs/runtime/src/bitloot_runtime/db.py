@@ -30,10 +30,14 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """The service's engine; built in the app factory, never at import."""
-    return _create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    """The service's engine; built in the app factory, never at import.
+
+    No `pool_pre_ping`: it costs a round trip on every checkout (about 20 per order in
+    fulfilment alone, with the outbox relay and the timers; bench/README.md). A connection
+    that died with the server fails its first statement instead, SQLAlchemy then discards
+    the whole pool, and that one message or request is retried like any transient error.
+    """
+    return _create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -1,0 +1,220 @@
+"""The production topology for one bench run: every service and sandbox as its own process
+(configured by `bitloot_demo.processes`, the table `make up` uses), moto's S3 server and
+an SMTP server in this process that records when it accepted each message.
+
+Everything is named from one run id (databases `bitloot_bench_<id>_*`, bus prefix
+`bench<id>.`) and removed at the end, whatever happened; other runs are never touched.
+"""
+
+import asyncio
+import dataclasses
+import json
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import asyncpg
+import httpx
+
+from bitloot_demo import infra
+from bitloot_demo.processes import SERVICES, Machine, Process, Secrets, processes
+from bitloot_demo.up import wait_ready
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
+from bitloot_runtime.topology import Topology
+from bitloot_testing.net import free_port
+from bitloot_testing.rabbitmq import BusNamespace
+
+POSTGRES = os.environ.get(
+    "BITLOOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+AMQP = os.environ.get("BITLOOT_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+# The sandbox's first product, with stock for every order of a run.
+PRODUCT_ID = "5c9b5f6b2539a4e8f172916a"
+SANDBOX_PRODUCTS = {PRODUCT_ID: {"name": "Bench key", "price": "2.50", "stock": 1_000_000}}
+# Per-service overrides of the `make up` table: the Kinguin sandbox answers at once; the
+# gateway does not pace its calls to Kinguin's quota (2,000 a minute per API key, a limit
+# of the provider, not of this machine); the NOWPayments sandbox pays nothing by itself
+# (the pipeline injects finished payments).
+OVERRIDES = {
+    "kinguin-gateway": {"KINGUIN_GATEWAY_KINGUIN_RATE_LIMIT_PER_MINUTE": "600000"},
+    "kinguin-sandbox": {
+        "KINGUIN_SANDBOX_WEBHOOK_DELAY": "0",
+        "KINGUIN_SANDBOX_PRODUCTS": json.dumps(SANDBOX_PRODUCTS),
+    },
+    "nowpayments-sandbox": {"NOWPAYMENTS_SANDBOX_AUTO_PAY": "false"},
+}
+
+
+@dataclass
+class Stack:
+    """A running topology: where each process answers, its pid, and the SMTP acceptances."""
+
+    run_id: str
+    machine: Machine
+    keys: Secrets
+    mailbox: infra.Mailbox
+    logs: Path
+    bus: BusNamespace
+    pids: dict[str, int] = field(default_factory=dict)
+    accepted: dict[str, float] = field(default_factory=dict)  # recipient -> wall clock
+
+    def url(self, name: str) -> str:
+        return self.machine.url(name)
+
+    def database_dsn(self, name: str) -> str:
+        """A plain (asyncpg) DSN of database `<prefix><name>` on the run's server."""
+        base, _, _ = POSTGRES.rpartition("/")
+        return f"{base}/{self.machine.database_prefix}{name.replace('-', '_')}"
+
+    async def create_database(self, name: str) -> None:
+        """Database `<prefix><name>`, created unless it exists (dropped at the end if
+        `running_stack` was told its name)."""
+        database = f"{self.machine.database_prefix}{name}"
+        admin = await asyncpg.connect(POSTGRES)
+        try:
+            query = "SELECT 1 FROM pg_database WHERE datname = $1"
+            if await admin.fetchval(query, database) is None:
+                await admin.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await admin.close()
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU time each service process has used so far (Linux)."""
+        return {service: _cpu_seconds(self.pids[service]) for service in SERVICES}
+
+    def peak_rss_mb(self) -> dict[str, float]:
+        """VmHWM (peak resident set) of each service process, in MiB."""
+        return {service: round(_vm_hwm_kb(self.pids[service]) / 1024, 1) for service in SERVICES}
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"process {pid} reports no VmHWM")
+
+
+def bus_namespace(prefix: str) -> BusNamespace:
+    """Every exchange and queue the services declare under `prefix`, to delete at the end."""
+    bus = BusNamespace(prefix, AMQP)
+    topology = Topology(prefix)
+    for service in SERVICES:
+        for name in topology.names(service, DEFAULT_RETRY_DELAYS):
+            bus.track_queue(name)
+            bus.track_exchange(name)
+    return bus
+
+
+async def drop_databases(prefix: str, names: list[str]) -> None:
+    admin = await asyncpg.connect(POSTGRES)
+    try:
+        for name in names:
+            database = prefix + name.replace("-", "_")
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@asynccontextmanager
+async def running_stack(extra_databases: list[str]) -> AsyncIterator[Stack]:
+    """Start the whole topology; stop it, drop its databases (and `extra_databases`, names
+    under the same prefix) and delete its bus names on the way out."""
+    run_id = secrets.token_hex(3)
+    prefix, database_prefix = f"bench{run_id}.", f"bitloot_bench_{run_id}_"
+    bus = bus_namespace(prefix)
+    logs = Path(tempfile.mkdtemp(prefix=f"bitloot-bench-{run_id}-"))
+    children: list[asyncio.subprocess.Process] = []
+    with ExitStack() as servers:
+        accepted: dict[str, float] = {}
+
+        def record(mail: infra.Mail) -> None:
+            for recipient in mail.recipients:
+                accepted.setdefault(recipient, mail.accepted_at)
+
+        s3 = servers.enter_context(infra.s3_server())
+        mailbox = servers.enter_context(infra.smtp_server(on_mail=record))
+        names = ["nowpayments-sandbox", "kinguin-sandbox", *SERVICES]
+        machine = Machine(
+            postgres_url=POSTGRES,
+            amqp_url=AMQP,
+            bus_prefix=prefix,
+            database_prefix=database_prefix,
+            s3_endpoint=s3,
+            s3_bucket=f"bench-{run_id}",
+            smtp_host=mailbox.host,
+            smtp_port=mailbox.port,
+            ports={name: free_port() for name in names},
+        )
+        stack = Stack(run_id, machine, Secrets.generate(), mailbox, logs, bus, accepted=accepted)
+        try:
+            async with httpx.AsyncClient() as http:
+                for process in processes(machine, stack.keys):
+                    child = await _start(_override(process), logs)
+                    children.append(child)
+                    stack.pids[process.name] = child.pid
+                    if not await wait_ready(
+                        http, machine.url(process.name) + process.ready_path, child
+                    ):
+                        raise SystemExit(f"{process.name} did not become ready; see {logs}")
+                    print(f"  {process.name} ready (pid {child.pid})", flush=True)
+            yield stack
+        finally:
+            await _stop(children, stack.pids.get(os.environ.get("BENCH_PROFILE", "")))
+            await drop_databases(database_prefix, [*SERVICES, *extra_databases])
+            await bus.delete_all()
+
+
+def _override(process: Process) -> Process:
+    return dataclasses.replace(process, env={**process.env, **OVERRIDES.get(process.name, {})})
+
+
+async def _start(process: Process, logs: Path) -> asyncio.subprocess.Process:
+    log: IO[bytes] = (logs / f"{process.name}.log").open("wb")
+    with log:
+        return await asyncio.create_subprocess_exec(
+            *_command(process),
+            env={**os.environ, **process.env},
+            stdout=log,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _command(process: Process) -> list[str]:
+    """`python -m <module>`, under pyinstrument for the service named in BENCH_PROFILE
+    (its report goes to bench/results/profile-<service>.txt when it stops)."""
+    if os.environ.get("BENCH_PROFILE") == process.name:
+        report = Path(__file__).parent / "results" / f"profile-{process.name}.txt"
+        return [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report),
+                "-m", process.module]  # fmt: skip
+    return [sys.executable, "-m", process.module]
+
+
+async def _stop(children: list[asyncio.subprocess.Process], profiled_pid: int | None) -> None:
+    """SIGTERM each process, the last started first; kill one still running after 30 s."""
+    for child in reversed(children):
+        if child.returncode is not None:
+            continue
+        # uvicorn re-raises the signal it stopped on; pyinstrument writes its report on the
+        # KeyboardInterrupt of a SIGINT, and never after a SIGTERM.
+        profiled = child.pid == profiled_pid
+        child.send_signal(signal.SIGINT if profiled else signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        try:
+            await asyncio.wait_for(child.wait(), max(0.1, deadline - time.monotonic()))
+        except TimeoutError:
+            child.kill()
+            await child.wait()
