@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from bitloot_contracts.events import (
     DeliveryCompleted,
     DeliveryFailed,
+    KinguinOrderStatus,
     KinguinWebhook,
     ReservationCreated,
     ReservationFailed,
@@ -36,24 +37,34 @@ def client(app: Starlette, token: str | None = INTERNAL_TOKEN) -> httpx.AsyncCli
     )
 
 
-async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
-    fulfillment_app: tuple[ServiceRuntime, Starlette],
+async def paid_reserved_and_reported(
+    runtime: ServiceRuntime, order_id: UUID, kinguin_order_id: str, status: KinguinOrderStatus
 ) -> None:
-    runtime, app = fulfillment_app
-    order_id = uuid4()
+    """The order is paid, reserved at Kinguin, and Kinguin reports `status` for it."""
     await publish(runtime, payment(order_id))
     await publish(
-        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-1", status="processing")
+        runtime,
+        ReservationCreated(
+            order_id=order_id, kinguin_order_id=kinguin_order_id, status="processing"
+        ),
     )
     await publish(
         runtime,
         KinguinWebhook(
             order_id=order_id,
-            kinguin_order_id="K-1",
-            status="completed",
+            kinguin_order_id=kinguin_order_id,
+            status=status,
             updated_at=datetime.now(UTC),
         ),
     )
+
+
+async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    order_id = uuid4()
+    await paid_reserved_and_reported(runtime, order_id, "K-1", "completed")
 
     await saga_in_state(runtime, order_id, "keys_requested")
     await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
@@ -204,19 +215,7 @@ async def test_a_retry_that_could_buy_twice_is_refused_and_changes_nothing(
 ) -> None:
     runtime, app = fulfillment_app
     order_id = uuid4()
-    await publish(runtime, payment(order_id))
-    await publish(
-        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-2", status="processing")
-    )
-    await publish(
-        runtime,
-        KinguinWebhook(
-            order_id=order_id,
-            kinguin_order_id="K-2",
-            status="canceled",
-            updated_at=datetime.now(UTC),
-        ),
-    )
+    await paid_reserved_and_reported(runtime, order_id, "K-2", "canceled")
     await saga_in_state(runtime, order_id, "failed")
     async with client(app) as http:
         before = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
