@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import asyncpg
@@ -28,6 +29,7 @@ from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
 
+JWT = re.compile(rb"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.")
 LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
 PRODUCT_ID = "5c9b5f6b2539a4e8f172916a"
 
@@ -188,6 +190,8 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
             )
             assert placed.status_code == 201, placed.text
             order_id = placed.json()["order_id"]
+            # The pattern the log scan below looks for does match a real token.
+            assert JWT.search(placed.json()["order_token"].encode()) is not None
 
             async def email_arrived() -> bool:
                 return len(smtp_inbox.messages) >= 1
@@ -251,3 +255,13 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
         assert dump, f"{where} is empty: the scan would prove nothing"
         for form in forms_of(issued[0]):
             assert form not in dump, f"the plaintext key leaked into the {where}"
+    # Nor does any service log a secret, or a token (a JWT) that grants access.
+    for name, log in logs.items():
+        if name in SANDBOXES:
+            continue
+        text = log.read_bytes()
+        for secret_name, value in asdict(keys).items():
+            if secret_name.endswith("public_key"):
+                continue
+            assert value.encode() not in text, f"{secret_name} leaked into the log of {name}"
+        assert JWT.search(text) is None, f"a token leaked into the log of {name}"
