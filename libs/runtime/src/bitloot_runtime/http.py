@@ -78,7 +78,8 @@ async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> tupl
     raw = await read_body(request, max_bytes)
     try:
         return raw, json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    # ValueError: JSONDecodeError, bad UTF-8, and integers longer than Python converts.
+    except (ValueError, RecursionError) as exc:
         raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
 
 

@@ -125,7 +125,7 @@ class _Call:
 def _order_status(raw: bytes) -> Notification:
     try:
         document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON, UTF-8 or a huge integer
         raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
     try:
         body = OrderStatusBody.model_validate(document)

@@ -34,7 +34,7 @@ def parse(body: bytes) -> dict[str, object]:
     """The IPN body as a JSON object, numbers with a fraction or exponent as `RawNumber`."""
     try:
         document = json.loads(body, parse_float=RawNumber)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad JSON, UTF-8 or a huge integer
         raise InvalidIpnBody(f"IPN body is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise InvalidIpnBody("IPN body is not a JSON object.")
