@@ -1,13 +1,22 @@
-"""The IPN processor: what it does with stored IPNs it cannot apply, and its priority."""
+"""The IPN processor: what it does with stored IPNs it cannot apply, its priority, and
+its surviving the database going away."""
 
 import asyncio
 
 import httpx
 from payments_support import results
+from sqlalchemy import make_url, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
+from bitloot_payments.adapters.orm import ipn_log, metadata
 from bitloot_payments.handlers.edge_load import EdgeLoad
+from bitloot_payments.handlers.process_ipns import IpnProcessor
+from bitloot_payments.migrations import VERSIONS
+from bitloot_runtime.db import UnitOfWork, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.bus import eventually
+from bitloot_testing.proxy import FaultyProxy
 
 
 async def test_a_stored_ipn_that_cannot_be_processed_is_set_aside_and_flagged(
@@ -31,3 +40,46 @@ async def test_the_processor_waits_while_an_ipn_is_being_answered() -> None:
         assert not waiting.done()
     await asyncio.wait_for(waiting, timeout=1)
     await asyncio.wait_for(load.quiet(), timeout=1)
+
+
+async def test_the_processor_outlives_a_database_outage_and_applies_what_waited(
+    database_url: str,
+) -> None:
+    """The processor alone (no service around it) on a database reached through a proxy
+    that is cut: its passes fail while the database is away; once it is back, the IPN
+    that arrived meanwhile is applied, with no restart."""
+    await migrate(database_url, metadata, [VERSIONS])
+    direct = make_url(database_url)
+    assert direct.host is not None
+    assert direct.port is not None
+    proxy = FaultyProxy("postgres", direct.host, direct.port)
+    await proxy.up()
+    engine = create_engine(direct.set(port=proxy.port).render_as_string(hide_password=False))
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    processor = IpnProcessor(lambda: UnitOfWork(sessions), poll_interval=0.05)
+    await proxy.down()
+    running = asyncio.create_task(processor.run())
+    try:
+        await asyncio.sleep(0.5)  # several passes, each failing to connect
+        assert not running.done(), "the processor stopped when the database went away"
+        stored = create_engine(database_url)
+        async with stored.begin() as connection:
+            await connection.execute(
+                ipn_log.insert().values(
+                    raw_body=b'{"payment_id": 79}', signature_valid=True, payment_id="79",
+                    duplicate=False, result=PENDING,
+                )
+            )  # fmt: skip
+        await proxy.up()
+
+        async def applied() -> bool:
+            async with stored.connect() as connection:
+                query = select(ipn_log.c.result).where(ipn_log.c.payment_id == "79")
+                return (await connection.execute(query)).scalar_one() == "unsupported"
+
+        assert await eventually(applied, timeout=10)
+        await stored.dispose()
+    finally:
+        running.cancel()
+        await proxy.close()
+        await engine.dispose()

@@ -70,10 +70,15 @@ class IpnProcessor:
         self._wake.set()
 
     async def run(self) -> None:
-        """Process until cancelled."""
+        """Process until cancelled. A pass that fails (the database restarting, say) is
+        logged and tried again at the next wake-up or poll: the IPNs it left pending are
+        still there, and nothing else would ever apply them."""
         while True:
             self._wake.clear()
-            await self.drain()
+            try:
+                await self.drain()
+            except Exception:
+                logger.exception("IPN processing pass failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 

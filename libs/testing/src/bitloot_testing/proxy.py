@@ -1,0 +1,70 @@
+"""A TCP proxy that can take a dependency away: while it is down, new connections are
+refused and open ones are cut, as when a database, an S3 endpoint or an SMTP relay
+becomes unreachable. The code under test is given the proxy's address, never the
+server's (the chaos run, and tests of what survives an outage)."""
+
+import asyncio
+import contextlib
+
+from bitloot_testing.net import free_port
+
+
+class FaultyProxy:
+    """Forwards 127.0.0.1:`port` to `target_host`:`target_port` while up."""
+
+    def __init__(self, name: str, target_host: str, target_port: int) -> None:
+        self.name = name
+        self.port = free_port()
+        self._target = (target_host, target_port)
+        self._server: asyncio.Server | None = None
+        self._open: set[asyncio.StreamWriter] = set()
+
+    async def up(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def down(self) -> None:
+        """Stop listening (connections are refused) and reset every open connection."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._open):
+            transport = writer.transport
+            transport.abort()
+        self._open.clear()
+
+    @property
+    def is_up(self) -> bool:
+        return self._server is not None
+
+    async def _serve(
+        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
+    ) -> None:
+        try:
+            server_reader, server = await asyncio.open_connection(*self._target)
+        except OSError:
+            client.transport.abort()
+            return
+        self._open.update((client, server))
+        try:
+            await asyncio.gather(
+                _pipe(client_reader, server), _pipe(server_reader, client), return_exceptions=True
+            )
+        finally:
+            for writer in (client, server):
+                self._open.discard(writer)
+                writer.transport.abort()
+
+    async def close(self) -> None:
+        await self.down()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    with contextlib.suppress(ConnectionError, OSError, RuntimeError):
+        if writer.can_write_eof():
+            writer.write_eof()
