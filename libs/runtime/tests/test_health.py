@@ -30,6 +30,19 @@ async def test_healthz_answers_without_checking_anything() -> None:
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
+async def test_healthz_is_503_naming_the_loops_that_stopped() -> None:
+    ended: list[str] = []
+    routes = health_routes({}, RuntimeMetrics("payments"), stopped=lambda: ended)
+    async with client(Starlette(routes=routes)) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        ended.append("payments-ipn-processor")
+        response = await http.get("/healthz")
+    assert (response.status_code, response.json()) == (
+        503,
+        {"status": "loops_stopped", "stopped": ["payments-ipn-processor"]},
+    )
+
+
 async def test_readyz_is_200_when_every_check_passes() -> None:
     app = Starlette(routes=health_routes({"database": ok, "broker": ok}, RuntimeMetrics("x")))
     async with client(app) as http:

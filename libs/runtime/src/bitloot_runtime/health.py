@@ -34,8 +34,13 @@ def health_routes(
     refresh: Callable[[], Awaitable[None]] | None = None,
     *,
     timeout: float = 2.0,
+    stopped: Callable[[], list[str]] | None = None,
 ) -> list[Route]:
     """The three health routes.
+
+    `/healthz` answers 503 naming them when `stopped` reports loops of the process that
+    have ended (a relay or sweeper that died would otherwise go unnoticed while the HTTP
+    side still answers): the liveness probe then restarts the process.
 
     `/readyz` runs every check in `checks` concurrently, each within `timeout` seconds,
     and answers 503 naming the failures unless all pass. `/metrics` first awaits
@@ -44,6 +49,9 @@ def health_routes(
     """
 
     async def healthz(_request: Request) -> Response:
+        ended = stopped() if stopped is not None else []
+        if ended:
+            return JSONResponse({"status": "loops_stopped", "stopped": ended}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(_request: Request) -> Response:

@@ -159,7 +159,14 @@ class ServiceRuntime:
     def health_routes(self) -> list[BaseRoute]:
         """`/healthz`, `/readyz` (database and broker) and `/metrics`."""
         checks = {"database": self._database_ready, "broker": self._broker_ready}
-        return list(health_routes(checks, self.metrics, refresh=self.refresh_gauges))
+        return list(
+            health_routes(checks, self.metrics, refresh=self.refresh_gauges, stopped=self.stopped)
+        )
+
+    def stopped(self) -> list[str]:
+        """The names of the relay and background loops that have ended since `start`."""
+        tasks = [self._relay_task, *self._background_tasks]
+        return [task.get_name() for task in tasks if task is not None and task.done()]
 
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
