@@ -1,16 +1,18 @@
 """The email sender: a due email goes out once with delivery.completed; a refused one is
-retried, then failed with delivery.failed."""
+retried, then failed with delivery.failed; an outcome is recorded even when the
+database is away at that moment."""
 
 import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from email.message import EmailMessage
 from uuid import UUID, uuid4
 
 import pytest
 from delivery_support import LINK_SECRET, PUBLIC_URL
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
@@ -25,6 +27,7 @@ from bitloot_delivery.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.tables import outbox
 from bitloot_testing.net import free_port
+from bitloot_testing.proxy import FaultyProxy
 from bitloot_testing.smtp import SmtpServer
 
 LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
@@ -210,3 +213,46 @@ async def test_two_senders_side_by_side_send_each_email_once(
         bodies = (await connection.execute(select(outbox.c.body))).scalars().all()
     assert {UUID(json.loads(body)["order_id"]) for body in bodies} == orders
     assert len(bodies) == 6
+
+
+class CuttingMailer(SmtpMailer):
+    """A real SMTP client that, once the server has taken the message, cuts the database
+    away for `outage` seconds: the moment a sender learns the outcome and must record it."""
+
+    def __init__(self, host: str, port: int, database: FaultyProxy, outage: float) -> None:
+        super().__init__(host, port)
+        self._database = database
+        self._outage = outage
+
+    async def send(self, message: EmailMessage) -> None:
+        await super().send(message)
+        await self._database.down()
+        asyncio.get_running_loop().call_later(
+            self._outage, lambda: asyncio.ensure_future(self._database.up())
+        )
+
+
+async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_back(
+    engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    direct = make_url(database_url)
+    assert direct.host is not None
+    assert direct.port is not None
+    database = FaultyProxy("postgres", direct.host, direct.port)
+    await database.up()
+    proxied = create_engine(direct.set(port=database.port).render_as_string(hide_password=False))
+    mailer = CuttingMailer(smtp_inbox.host, smtp_inbox.port, database, outage=1.5)
+    try:
+        assert await sender(proxied, mailer).send_next() is True
+    finally:
+        await proxied.dispose()
+        await database.close()
+    assert len(smtp_inbox.messages) == 1
+    async with engine.connect() as connection:
+        mail = (await connection.execute(select(emails))).mappings().one()
+        body = await connection.scalar(select(outbox.c.body))
+    assert (mail["status"], mail["attempts"]) == ("sent", 1)
+    assert await outbox_topics(engine) == ["delivery.completed"]
+    completed = json.loads(body or b"{}")
+    assert (completed["order_id"], completed["email_sent"]) == (str(order_id), True)

@@ -8,7 +8,8 @@ Each attempt is two short transactions around the SMTP conversation:
    `sending`, with its Message-ID and `claimed_at`;
 2. finish: after the mail server answered, the email is marked `sent` and
    delivery.completed emitted in one transaction (or, refused, put back `pending` with a
-   backoff, or `failed` with delivery.failed after the last attempt).
+   backoff, or `failed` with delivery.failed after the last attempt). If the database is
+   away at that moment, recording is retried: the process knows what the server said.
 
 Exactly one email: if the process dies between 1 and 2, nobody knows whether the server
 took the message. Such an attempt (still `sending` after `lease`) is never repeated
@@ -25,8 +26,10 @@ for a lost notification and for retries falling due).
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -144,8 +147,29 @@ class EmailSender:
         try:
             await self._mailer.send(message)
         except MailNotSent as exc:
-            await self._refused(email, str(exc))
+            await self._until_recorded(self._refused, email, str(exc))
             return
+        await self._until_recorded(self._sent, email)
+
+    async def _until_recorded(self, record: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Record what the mail server answered, however long the database is away: this
+        process knows the outcome, and if it gave up, the attempt would be left `sending`
+        and declared unconfirmed after the lease (an email sent, or refused, recorded as
+        a doubt). Gives up only when the lease is about to run out."""
+        deadline = time.monotonic() + self._lease.total_seconds() / 2
+        delay = 0.5
+        while True:
+            try:
+                await record(*args)
+                return
+            except Exception:
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning("cannot record the email's outcome yet; retrying", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _sent(self, email: ClaimedEmail) -> None:
         async with self._unit_of_work() as uow:
             if not await EmailLog(uow.session).finish_sent(email):
                 logger.error("email sent after its attempt was declared unconfirmed")
