@@ -162,7 +162,7 @@ async def running_stack(extra_databases: list[str]) -> AsyncIterator[Stack]:
         try:
             async with httpx.AsyncClient() as http:
                 for process in processes(machine, stack.keys):
-                    child = await _start(_override(process), logs)
+                    child = await start_process(_override(process), logs)
                     children.append(child)
                     stack.pids[process.name] = child.pid
                     if not await wait_ready(
@@ -181,8 +181,12 @@ def _override(process: Process) -> Process:
     return dataclasses.replace(process, env={**process.env, **OVERRIDES.get(process.name, {})})
 
 
-async def _start(process: Process, logs: Path) -> asyncio.subprocess.Process:
-    log: IO[bytes] = (logs / f"{process.name}.log").open("wb")
+async def start_process(
+    process: Process, logs: Path, *, append: bool = False
+) -> asyncio.subprocess.Process:
+    """`process` in a session of its own, its output in `logs/<name>.log` (appended to
+    when `append`: a restarted process keeps its earlier lines)."""
+    log: IO[bytes] = (logs / f"{process.name}.log").open("ab" if append else "wb")
     with log:
         return await asyncio.create_subprocess_exec(
             *_command(process),

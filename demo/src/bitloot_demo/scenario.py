@@ -7,7 +7,7 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from tqdm import tqdm
@@ -54,7 +54,17 @@ def percentile(values: Iterable[float], pct: float) -> float:
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
 
 
-async def seed_catalog(http: httpx.AsyncClient, stack: Stack) -> None:
+class Shop(Protocol):
+    """Where the payments service answers, and the token of its internal API."""
+
+    @property
+    def payments(self) -> str: ...
+
+    @property
+    def internal_token(self) -> str: ...
+
+
+async def seed_catalog(http: httpx.AsyncClient, stack: Shop) -> None:
     """Put the demo's products through the payments service's catalog API (the client
     behind ``bitloot-payments-catalog``)."""
     catalog = CatalogClient(http, stack.payments, stack.internal_token)

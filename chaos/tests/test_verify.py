@@ -1,0 +1,65 @@
+"""Each chaos check passes on what a sound run leaves behind and fails on each way the
+run could go wrong, so a green summary table means something."""
+
+import json
+from collections import Counter
+from typing import Any
+
+from chaos.stack import Tapped
+from chaos.verify import (
+    emails_check,
+    event_check,
+    ledger_check,
+    orders_check,
+    parked_check,
+)
+
+ORDERS = {"o1": "a@x.test", "o2": "b@x.test"}
+
+
+def entry(order_id: str) -> dict[str, Any]:
+    return {"orderExternalId": order_id, "duplicate_attempts": 0, "keys": []}
+
+
+def fulfilled(order_id: str) -> Tapped:
+    return Tapped("order.fulfilled", json.dumps({"order_id": order_id}).encode(), b"{}")
+
+
+def test_every_order_must_end_fulfilled() -> None:
+    assert orders_check(ORDERS, {"o1": "fulfilled", "o2": "fulfilled"}).ok
+    stuck = orders_check(ORDERS, {"o1": "fulfilled", "o2": "delivering"})
+    assert not stuck.ok
+    assert stuck.details == ["o2: delivering"]
+    assert not orders_check(ORDERS, {"o1": "fulfilled"}).ok  # o2 was never paid
+    assert not orders_check({}, {}).ok  # a run without orders proves nothing
+
+
+def test_each_order_is_bought_from_kinguin_exactly_once() -> None:
+    assert ledger_check(ORDERS, [entry("o1"), entry("o2")]).ok
+    twice = ledger_check(ORDERS, [entry("o1"), entry("o2"), entry("o2")])
+    assert not twice.ok
+    assert twice.details == ["bought twice: o2"]
+    assert not ledger_check(ORDERS, [entry("o1")]).ok
+    assert not ledger_check(ORDERS, [entry("o1"), entry("o2"), entry("o3")]).ok
+
+
+def test_each_order_is_emailed_exactly_once() -> None:
+    assert emails_check(ORDERS, Counter({"a@x.test": 1, "b@x.test": 1})).ok
+    assert not emails_check(ORDERS, Counter({"a@x.test": 1, "b@x.test": 2})).ok
+    assert not emails_check(ORDERS, Counter({"a@x.test": 1})).ok
+
+
+def test_a_parked_message_needs_a_reason_and_an_order_that_still_ended_well() -> None:
+    states = {"o1": "fulfilled", "o2": "reserving"}
+    letter = {"service": "delivery", "topic": "keys.delivered", "reason": "exhausted",
+              "error": "S3 unreachable", "order_id": "o1"}  # fmt: skip
+    assert parked_check([letter], states).ok
+    assert not parked_check([{**letter, "reason": ""}], states).ok
+    assert not parked_check([{**letter, "error": None}], states).ok
+    assert not parked_check([{**letter, "order_id": "o2"}], states).ok
+
+
+def test_each_order_has_exactly_one_fulfilled_event_on_the_bus() -> None:
+    assert event_check([fulfilled("o1"), fulfilled("o2")], ORDERS).ok
+    assert not event_check([fulfilled("o1"), fulfilled("o1"), fulfilled("o2")], ORDERS).ok
+    assert not event_check([fulfilled("o1")], ORDERS).ok

@@ -1,0 +1,263 @@
+"""After the storm: what every invariant of ARCHITECTURE.md §3 says must hold, checked
+against what each witness recorded (the services' own APIs, the Kinguin sandbox's
+ledger, the SMTP server's mailbox, the bus, the databases, the logs, the object store).
+"""
+
+import asyncio
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import aioboto3
+import httpx
+
+from bitloot_demo.processes import SERVICES, Secrets
+from bitloot_testing.leaks import JWT, Needles, database_dump
+from chaos.stack import ChaosStack, Tapped, drain_tap
+
+TERMINAL = frozenset({"fulfilled", "failed", "refunded"})
+
+
+@dataclass
+class Check:
+    name: str
+    expected: str
+    found: str
+    ok: bool
+    details: list[str] = field(default_factory=list)
+
+
+async def saga_states(
+    http: httpx.AsyncClient, stack: ChaosStack, order_ids: list[str]
+) -> dict[str, str]:
+    """Each order's saga state, as fulfillment's internal API reports it."""
+    states: dict[str, str] = {}
+    for start in range(0, len(order_ids), 50):
+        params: list[tuple[str, str | int | float | bool | None]] = [("limit", 100)]
+        params += [("order_id", order_id) for order_id in order_ids[start : start + 50]]
+        answer = await http.get(
+            f"{stack.url('fulfillment')}/internal/sagas", params=params, headers=stack.internal
+        )
+        answer.raise_for_status()
+        states.update({item["order_id"]: item["state"] for item in answer.json()["items"]})
+    return states
+
+
+async def ledger(http: httpx.AsyncClient, stack: ChaosStack) -> list[dict[str, Any]]:
+    answer = await http.get(f"{stack.url('kinguin-sandbox')}/sandbox/ledger")
+    answer.raise_for_status()
+    entries: list[dict[str, Any]] = answer.json()
+    return entries
+
+
+async def parked(http: httpx.AsyncClient, stack: ChaosStack) -> list[dict[str, Any]]:
+    """Every message parked and not replayed, in every service, with its service."""
+    found: list[dict[str, Any]] = []
+    for service in SERVICES:
+        answer = await http.get(
+            f"{stack.url(service)}/internal/dead-letters",
+            params={"limit": 100},
+            headers=stack.internal,
+        )
+        answer.raise_for_status()
+        found += [{**item, "service": service} for item in answer.json()["items"]]
+    return found
+
+
+def orders_check(emails: dict[str, str], states: dict[str, str]) -> Check:
+    counts = Counter(
+        states.get(order_id, "no saga (payment never finished)") for order_id in emails
+    )
+    fulfilled = counts.pop("fulfilled", 0)
+    return Check(
+        "every order fulfilled",
+        f"{len(emails)} fulfilled",
+        f"{fulfilled} fulfilled" + "".join(f", {n} {state}" for state, n in counts.items()),
+        fulfilled == len(emails) > 0,
+        [f"{o}: {states.get(o)}" for o in emails if states.get(o) != "fulfilled"][:10],
+    )
+
+
+def ledger_check(emails: dict[str, str], entries: list[dict[str, Any]]) -> Check:
+    per_order = Counter(str(entry["orderExternalId"]) for entry in entries)
+    missing = [order_id for order_id in emails if per_order[order_id] == 0]
+    twice = [order_id for order_id, n in per_order.items() if n > 1]
+    strangers = [order_id for order_id in per_order if order_id not in emails]
+    retried = sum(int(entry.get("duplicate_attempts", 0)) for entry in entries)
+    return Check(
+        "one Kinguin order per order (sandbox ledger)",
+        f"{len(emails)} orders, none twice",
+        f"{len(entries)} orders, {len(twice)} twice, {len(missing)} missing"
+        f" ({retried} repeated purchase calls found the first)",
+        not missing and not twice and not strangers,
+        [f"bought twice: {o}" for o in twice] + [f"not bought: {o}" for o in missing][:10],
+    )
+
+
+def emails_check(emails: dict[str, str], received: Counter[str]) -> Check:
+    wrong = {email: received[email] for email in emails.values() if received[email] != 1}
+    return Check(
+        "one delivery email per order",
+        f"{len(emails)} emails, one each",
+        f"{sum(received[e] for e in emails.values())} emails, {len(wrong)} orders not exactly one",
+        not wrong,
+        [f"{email}: {n} emails" for email, n in list(wrong.items())[:10]],
+    )
+
+
+def parked_check(letters: list[dict[str, Any]], states: dict[str, str]) -> Check:
+    """A parked message is explained when it carries a reason and an error an admin can
+    read, and nothing was lost by it: its order (if any) still ended fulfilled."""
+    unexplained = [
+        letter
+        for letter in letters
+        if not letter.get("reason")
+        or not letter.get("error")
+        or (letter.get("order_id") and states.get(str(letter["order_id"])) != "fulfilled")
+    ]
+    by_reason = Counter(f"{item['service']}/{item['topic']}: {item['reason']}" for item in letters)
+    return Check(
+        "no message parked without an explanation",
+        "0 unexplained",
+        f"{len(letters)} parked, {len(unexplained)} unexplained",
+        not unexplained,
+        [f"{n} x {what}" for what, n in by_reason.items()]
+        + [f"unexplained: {item}" for item in unexplained[:5]],
+    )
+
+
+def event_check(tap: list[Tapped], emails: dict[str, str]) -> Check:
+    fulfilled = Counter(
+        str(json.loads(message.body)["order_id"])
+        for message in tap
+        if message.topic == "order.fulfilled"
+    )
+    wrong = [order_id for order_id in emails if fulfilled[order_id] != 1]
+    return Check(
+        "one order.fulfilled event per order (bus)",
+        f"{len(emails)} events",
+        f"{sum(fulfilled.values())} events, {len(wrong)} orders not exactly one",
+        not wrong,
+        [f"{o}: {fulfilled[o]}" for o in wrong[:10]],
+    )
+
+
+def secret_values(keys: Secrets) -> dict[str, str]:
+    """Every secret the processes hold (the public halves of key pairs are not secret)."""
+    return {
+        name: value
+        for name, value in vars(keys).items()
+        if not name.endswith("public_key") and isinstance(value, str)
+    }
+
+
+async def bucket_objects(stack: ChaosStack) -> list[tuple[str, bytes]]:
+    session = aioboto3.Session(
+        aws_access_key_id="bitloot-local",
+        aws_secret_access_key="moto-accepts-any",  # noqa: S106 - moto checks no signature
+        region_name="us-east-1",
+    )
+    found: list[tuple[str, bytes]] = []
+    async with session.client("s3", endpoint_url=stack.s3_endpoint) as client:
+        paginator = client.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=stack.machine.s3_bucket):
+            for item in page.get("Contents", []):
+                obj = await client.get_object(Bucket=stack.machine.s3_bucket, Key=item["Key"])
+                found.append((f"s3 {item['Key']}", await obj["Body"].read()))
+    return found
+
+
+def log_files(stack: ChaosStack) -> list[tuple[str, bytes]]:
+    """The services' logs, and the database's and broker's own: everything but the
+    sandboxes, which play the providers (Kinguin knows the keys)."""
+    paths = [stack.logs / f"{service}.log" for service in SERVICES]
+    paths.append(stack.postgres.root / "postgres.log")
+    paths += sorted((stack.rabbit.root / "log").glob("*.log"))
+    return [(f"log {path.name}", path.read_bytes()) for path in paths if path.exists()]
+
+
+async def leak_checks(
+    stack: ChaosStack, entries: list[dict[str, Any]], tap: list[Tapped]
+) -> list[Check]:
+    """No plaintext key anywhere; no secret and no token in any log."""
+    keys = Needles(
+        {
+            f"key of order {entry['orderExternalId']} #{index}": str(key["serial"])
+            for entry in entries
+            for index, key in enumerate(entry["keys"])
+        }
+    )
+    databases = [
+        (f"database {service}", await database_dump(stack.machine.database(service)))
+        for service in SERVICES
+    ]
+    logs = log_files(stack)
+    places = {
+        "bus": [(f"bus {m.topic}", m.body + m.headers) for m in tap],
+        "databases": databases,
+        "logs": logs,
+        "emails": [
+            (f"email to {', '.join(m.recipients)}", m.message.as_bytes())
+            for m in stack.mailbox.mails
+        ],
+        "object store": await bucket_objects(stack),
+    }
+    size = {place: sum(len(text) for _, text in found) for place, found in places.items()}
+    leaks = {
+        place: await asyncio.to_thread(keys.find_all, found) for place, found in places.items()
+    }
+    found_keys = sum(len(found) for found in leaks.values())
+    checks = [
+        Check(
+            "no plaintext key on the bus, in a database, log, email or S3 object",
+            f"0 of {keys.count} keys, in any form",
+            f"{found_keys} found; scanned "
+            + ", ".join(f"{place} {size[place] / 1e6:.1f} MB" for place in places),
+            found_keys == 0 and all(size.values()),
+            [f"{f.label} in {f.where} ({f.form})" for found in leaks.values() for f in found][:10]
+            + [f"{place} is empty: the scan proves nothing" for place, n in size.items() if not n],
+        )
+    ]
+    secrets = Needles(secret_values(stack.keys))
+    in_logs = secrets.find_all(logs)
+    tokens = [where for where, text in logs if JWT.search(text)]
+    lines = sum(text.count(b"\n") for _, text in logs)
+    checks.append(
+        Check(
+            "no secret or token in any log line",
+            f"0 of {secrets.count} secrets, 0 JWTs",
+            f"{len(in_logs)} secrets, {len(tokens)} logs with a JWT, in {lines} lines",
+            not in_logs and not tokens and lines > 0,
+            [f"{f.label} in {f.where}" for f in in_logs] + [f"JWT in {w}" for w in tokens],
+        )
+    )
+    return checks
+
+
+async def verify(stack: ChaosStack, emails: dict[str, str], refused: list[str]) -> list[Check]:
+    """Every check, on the stack after the load drained (services stopped for the logs
+    and the scans; the servers still up)."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        states = await saga_states(http, stack, list(emails))
+        entries = await ledger(http, stack)
+        letters = await parked(http, stack)
+    received = Counter(r for mail in stack.mailbox.mails for r in mail.recipients)
+    checks = [
+        Check(
+            "every checkout accepted (customers retry)",
+            "0 refused",
+            f"{len(refused)} refused",
+            not refused,
+            refused[:10],
+        ),
+        orders_check(emails, states),
+        ledger_check(emails, entries),
+        emails_check(emails, received),
+        parked_check(letters, states),
+    ]
+    await stack.stop_all()  # their logs are complete, the databases still
+    tap = await drain_tap(stack)
+    checks.append(event_check(tap, emails))
+    checks += await leak_checks(stack, entries, tap)
+    return checks
