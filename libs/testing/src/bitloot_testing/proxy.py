@@ -5,6 +5,9 @@ server's (the chaos run, and tests of what survives an outage)."""
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 from bitloot_testing.net import free_port
 
@@ -68,3 +71,20 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     with contextlib.suppress(ConnectionError, OSError, RuntimeError):
         if writer.can_write_eof():
             writer.write_eof()
+
+
+@asynccontextmanager
+async def through_proxy(url: str) -> AsyncIterator[tuple[FaultyProxy, str]]:
+    """A proxy (up) in front of the server `url` names, and the same URL through it; the
+    proxy is closed at the end. E.g. a database URL, to cut the database away."""
+    parts = urlsplit(url)
+    if parts.hostname is None or parts.port is None:
+        raise ValueError("the URL names no host and port")
+    proxy = FaultyProxy(parts.scheme, parts.hostname, parts.port)
+    await proxy.up()
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@127.0.0.1:{proxy.port}" if credentials else f"127.0.0.1:{proxy.port}"
+    try:
+        yield proxy, urlunsplit(parts._replace(netloc=netloc))
+    finally:
+        await proxy.close()

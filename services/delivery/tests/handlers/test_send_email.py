@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from delivery_support import LINK_SECRET, PUBLIC_URL
-from sqlalchemy import make_url, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
@@ -27,7 +27,7 @@ from bitloot_delivery.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.tables import outbox
 from bitloot_testing.net import free_port
-from bitloot_testing.proxy import FaultyProxy
+from bitloot_testing.proxy import FaultyProxy, through_proxy
 from bitloot_testing.smtp import SmtpServer
 
 LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
@@ -236,18 +236,13 @@ async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_b
     engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
 ) -> None:
     order_id = await stored_delivery(engine)
-    direct = make_url(database_url)
-    assert direct.host is not None
-    assert direct.port is not None
-    database = FaultyProxy("postgres", direct.host, direct.port)
-    await database.up()
-    proxied = create_engine(direct.set(port=database.port).render_as_string(hide_password=False))
-    mailer = CuttingMailer(smtp_inbox.host, smtp_inbox.port, database, outage=1.5)
-    try:
-        assert await sender(proxied, mailer).send_next() is True
-    finally:
-        await proxied.dispose()
-        await database.close()
+    async with through_proxy(database_url) as (database, proxied_url):
+        proxied = create_engine(proxied_url)
+        mailer = CuttingMailer(smtp_inbox.host, smtp_inbox.port, database, outage=1.5)
+        try:
+            assert await sender(proxied, mailer).send_next() is True
+        finally:
+            await proxied.dispose()
     assert len(smtp_inbox.messages) == 1
     async with engine.connect() as connection:
         mail = (await connection.execute(select(emails))).mappings().one()

@@ -5,7 +5,7 @@ import asyncio
 
 import httpx
 from payments_support import results
-from sqlalchemy import make_url, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
@@ -16,7 +16,7 @@ from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually
-from bitloot_testing.proxy import FaultyProxy
+from bitloot_testing.proxy import through_proxy
 
 
 async def test_a_stored_ipn_that_cannot_be_processed_is_set_aside_and_flagged(
@@ -49,37 +49,33 @@ async def test_the_processor_outlives_a_database_outage_and_applies_what_waited(
     that is cut: its passes fail while the database is away; once it is back, the IPN
     that arrived meanwhile is applied, with no restart."""
     await migrate(database_url, metadata, [VERSIONS])
-    direct = make_url(database_url)
-    assert direct.host is not None
-    assert direct.port is not None
-    proxy = FaultyProxy("postgres", direct.host, direct.port)
-    await proxy.up()
-    engine = create_engine(direct.set(port=proxy.port).render_as_string(hide_password=False))
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
-    processor = IpnProcessor(lambda: UnitOfWork(sessions), poll_interval=0.05)
-    await proxy.down()
-    running = asyncio.create_task(processor.run())
-    try:
-        await asyncio.sleep(0.5)  # several passes, each failing to connect
-        assert not running.done(), "the processor stopped when the database went away"
-        stored = create_engine(database_url)
-        async with stored.begin() as connection:
-            await connection.execute(
-                ipn_log.insert().values(
-                    raw_body=b'{"payment_id": 79}', signature_valid=True, payment_id="79",
-                    duplicate=False, result=PENDING,
-                )
-            )  # fmt: skip
-        await proxy.up()
+    stored = create_engine(database_url)
+    async with through_proxy(database_url) as (database, proxied_url):
+        engine = create_engine(proxied_url)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        processor = IpnProcessor(lambda: UnitOfWork(sessions), poll_interval=0.05)
+        await database.down()
+        running = asyncio.create_task(processor.run())
+        try:
+            await asyncio.sleep(0.5)  # several passes, each failing to connect
+            assert not running.done(), "the processor stopped when the database went away"
+            async with stored.begin() as connection:
+                await connection.execute(
+                    ipn_log.insert().values(
+                        raw_body=b'{"payment_id": 79}', signature_valid=True, payment_id="79",
+                        duplicate=False, result=PENDING,
+                    )
+                )  # fmt: skip
+            await database.up()
 
-        async def applied() -> bool:
-            async with stored.connect() as connection:
-                query = select(ipn_log.c.result).where(ipn_log.c.payment_id == "79")
-                return (await connection.execute(query)).scalar_one() == "unsupported"
+            async def applied() -> bool:
+                async with stored.connect() as connection:
+                    query = select(ipn_log.c.result).where(ipn_log.c.payment_id == "79")
+                    result: str = (await connection.execute(query)).scalar_one()
+                    return result == "unsupported"
 
-        assert await eventually(applied, timeout=10)
-        await stored.dispose()
-    finally:
-        running.cancel()
-        await proxy.close()
-        await engine.dispose()
+            assert await eventually(applied, timeout=10)
+        finally:
+            running.cancel()
+            await engine.dispose()
+            await stored.dispose()
