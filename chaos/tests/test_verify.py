@@ -21,8 +21,9 @@ def entry(order_id: str) -> dict[str, Any]:
     return {"orderExternalId": order_id, "duplicate_attempts": 0, "keys": []}
 
 
-def fulfilled(order_id: str) -> Tapped:
-    return Tapped("order.fulfilled", json.dumps({"order_id": order_id}).encode(), b"{}")
+def fulfilled(order_id: str, event_id: str | None = None) -> Tapped:
+    body = {"order_id": order_id, "event_id": event_id or f"event of {order_id}"}
+    return Tapped("order.fulfilled", json.dumps(body).encode(), b"{}")
 
 
 def test_every_order_must_end_fulfilled() -> None:
@@ -61,5 +62,12 @@ def test_a_parked_message_needs_a_reason_and_an_order_that_still_ended_well() ->
 
 def test_each_order_has_exactly_one_fulfilled_event_on_the_bus() -> None:
     assert event_check([fulfilled("o1"), fulfilled("o2")], ORDERS).ok
-    assert not event_check([fulfilled("o1"), fulfilled("o1"), fulfilled("o2")], ORDERS).ok
+    twice = [fulfilled("o1"), fulfilled("o1", "a second event"), fulfilled("o2")]
+    assert not event_check(twice, ORDERS).ok
     assert not event_check([fulfilled("o1")], ORDERS).ok
+
+
+def test_a_copy_of_the_same_event_published_again_is_counted_once_and_reported() -> None:
+    again = event_check([fulfilled("o1"), fulfilled("o1"), fulfilled("o2")], ORDERS)
+    assert again.ok
+    assert "1 published again with the same id" in again.found
