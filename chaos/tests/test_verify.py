@@ -50,6 +50,14 @@ def test_each_order_is_emailed_exactly_once() -> None:
     assert not emails_check(ORDERS, Counter({"a@x.test": 1})).ok
 
 
+def test_an_unconfirmed_email_may_be_missing_but_never_doubled() -> None:
+    missing = emails_check(ORDERS, Counter({"a@x.test": 1}), unconfirmed={"o2"})
+    assert missing.ok
+    assert "unconfirmed: o2 (0 received)" in missing.details
+    doubled = Counter({"a@x.test": 1, "b@x.test": 2})
+    assert not emails_check(ORDERS, doubled, unconfirmed={"o2"}).ok
+
+
 def test_a_parked_message_needs_a_reason_and_an_order_that_still_ended_well() -> None:
     states = {"o1": "fulfilled", "o2": "reserving"}
     letter = {"service": "delivery", "topic": "keys.delivered", "reason": "exhausted",

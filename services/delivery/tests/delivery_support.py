@@ -1,15 +1,20 @@
 """Helpers of the delivery tests: the service's settings, sealed keys as the gateway
-seals them, and publishing events as their producers would."""
+seals them, publishing events as their producers would, and an SMTP server that loses
+the connection on purpose."""
 
 import base64
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
@@ -19,6 +24,7 @@ from bitloot_runtime import sealing
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import OrderTokenSigner, generate_key_pair, load_private_key
+from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
@@ -141,3 +147,39 @@ def environment(settings: Settings, **changes: object) -> dict[str, str]:
             str(value).lower() if isinstance(value, bool) else str(value)
         )
     return env
+
+
+class _CutOff:
+    """An aiosmtpd handler that takes each message, then drops the connection before it
+    answers (`at="DATA"`), or drops it when the recipient is named (`at="RCPT"`)."""
+
+    def __init__(self, at: str, taken: list[bytes]) -> None:
+        self._at = at
+        self._taken = taken
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self._at == "RCPT":
+            server.transport.abort()  # type: ignore[union-attr]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self._taken.append(bytes(envelope.original_content or b""))
+        server.transport.abort()  # type: ignore[union-attr]
+        return "250 Message accepted for delivery"  # never reaches the client
+
+
+@contextmanager
+def cut_off_smtp(at: str) -> Iterator[tuple[int, list[bytes]]]:
+    """An SMTP server that loses the connection `at` a stage; its port, and the messages
+    it took (the client never hears that it did)."""
+    taken: list[bytes] = []
+    port = free_port()
+    controller = Controller(_CutOff(at, taken), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, taken
+    finally:
+        controller.stop()

@@ -1,10 +1,12 @@
-"""The SMTP mailer against a real SMTP server (aiosmtpd)."""
+"""The SMTP mailer against a real SMTP server (aiosmtpd): what a failure means depends on
+whether the server may already have the message."""
 
 from email.message import EmailMessage
 
 import pytest
+from delivery_support import cut_off_smtp
 
-from bitloot_delivery.adapters.mailer import MailNotSent, SmtpMailer
+from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
 from bitloot_testing.net import free_port
 from bitloot_testing.smtp import SmtpServer
 
@@ -26,3 +28,15 @@ async def test_a_message_reaches_the_server(smtp_inbox: SmtpServer) -> None:
 async def test_an_unreachable_server_is_reported_as_not_sent() -> None:
     with pytest.raises(MailNotSent):
         await SmtpMailer("127.0.0.1", free_port(), timeout=2).send(message())
+
+
+async def test_a_connection_lost_while_the_server_takes_the_message_is_uncertain() -> None:
+    with cut_off_smtp("DATA") as (port, taken), pytest.raises(MailUncertain):
+        await SmtpMailer("127.0.0.1", port, timeout=5).send(message())
+    assert len(taken) == 1  # the server did have it: sending again would deliver it twice
+
+
+async def test_a_connection_lost_before_the_message_began_is_not_sent() -> None:
+    with cut_off_smtp("RCPT") as (port, taken), pytest.raises(MailNotSent):
+        await SmtpMailer("127.0.0.1", port, timeout=5).send(message())
+    assert taken == []

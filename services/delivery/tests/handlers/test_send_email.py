@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from uuid import UUID, uuid4
 
 import pytest
-from delivery_support import LINK_SECRET, PUBLIC_URL
+from delivery_support import LINK_SECRET, PUBLIC_URL, cut_off_smtp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -251,3 +251,22 @@ async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_b
     assert await outbox_topics(engine) == ["delivery.completed"]
     completed = json.loads(body or b"{}")
     assert (completed["order_id"], completed["email_sent"]) == (str(order_id), True)
+
+
+async def test_an_email_cut_off_while_the_server_took_it_is_never_sent_again(
+    engine: AsyncEngine,
+) -> None:
+    order_id = await stored_delivery(engine)
+    with cut_off_smtp("DATA") as (port, taken):
+        emailer = sender(engine, SmtpMailer("127.0.0.1", port, timeout=5))
+        assert await emailer.send_next() is True
+        assert await emailer.send_next() is False  # not due again: it may have arrived
+    assert len(taken) == 1
+    async with engine.connect() as connection:
+        mail = (await connection.execute(select(emails))).mappings().one()
+        body = await connection.scalar(select(outbox.c.body))
+    assert mail["status"] == "unconfirmed"
+    assert "Cut off while the mail server took the message" in mail["last_error"]
+    assert await outbox_topics(engine) == ["delivery.completed"]
+    completed = json.loads(body or b"{}")
+    assert (completed["order_id"], completed["email_sent"]) == (str(order_id), False)

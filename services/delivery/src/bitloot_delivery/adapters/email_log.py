@@ -125,6 +125,13 @@ class EmailLog:
             email, status=EmailStatus.PENDING.value, next_attempt_at=retry_at, last_error=error
         )
 
+    async def finish_unconfirmed(self, email: ClaimedEmail, error: str) -> bool:
+        """Record an attempt cut off while the mail server was taking the message: it
+        may have it, so the email is `unconfirmed`, never repeated automatically."""
+        return await self._finish(
+            email, status=EmailStatus.UNCONFIRMED.value, failed_at=func.now(), last_error=error
+        )
+
     async def abandon_stale(self, lease: timedelta) -> list[AbandonedEmail]:
         """Declare `unconfirmed` every attempt under way for longer than `lease`: its
         sender died between claiming it and recording the outcome."""

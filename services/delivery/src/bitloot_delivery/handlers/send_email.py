@@ -11,8 +11,9 @@ Each attempt is two short transactions around the SMTP conversation:
    backoff, or `failed` with delivery.failed after the last attempt). If the database is
    away at that moment, recording is retried: the process knows what the server said.
 
-Exactly one email: if the process dies between 1 and 2, nobody knows whether the server
-took the message. Such an attempt (still `sending` after `lease`) is never repeated
+Exactly one email: if the process dies between 1 and 2, or the connection is lost while
+the server is taking the message, nobody knows whether the server took it. Such an
+attempt (still `sending` after `lease`, or cut off during DATA) is never repeated
 automatically: it is declared `unconfirmed` (visible in the email log, for an admin to
 resend on request) and, for the delivery email, delivery.completed is emitted with
 ``email_sent=false`` so the order does not hang (the keys are stored, and the customer
@@ -35,7 +36,7 @@ import asyncpg
 
 from bitloot_contracts.events import DeliveryCompleted, DeliveryFailed
 from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL, ClaimedEmail, EmailLog
-from bitloot_delivery.adapters.mailer import MailNotSent, SmtpMailer
+from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
 from bitloot_delivery.domain.emails import (
     MAX_ATTEMPTS,
     EmailKind,
@@ -149,6 +150,9 @@ class EmailSender:
         except MailNotSent as exc:
             await self._until_recorded(self._refused, email, str(exc))
             return
+        except MailUncertain as exc:
+            await self._until_recorded(self._unconfirmed, email, str(exc))
+            return
         await self._until_recorded(self._sent, email)
 
     async def _until_recorded(self, record: Callable[..., Awaitable[None]], *args: Any) -> None:
@@ -182,6 +186,27 @@ class EmailSender:
                 )
             await uow.commit()
         logger.info("email sent", extra={"email_kind": email.kind.value})
+
+    async def _unconfirmed(self, email: ClaimedEmail, error: str) -> None:
+        """Cut off while the server took the message: as after a crash, the email is not
+        sent again by itself (it may have arrived), and the delivery completes with
+        ``email_sent=false`` for an admin to resend on request."""
+        async with self._unit_of_work() as uow:
+            if not await EmailLog(uow.session).finish_unconfirmed(
+                email, f"Cut off while the mail server took the message: {error}"
+            ):
+                return
+            if email.kind is EmailKind.DELIVERY:
+                await uow.emit(
+                    DeliveryCompleted(
+                        order_id=email.order_id, key_count=email.key_count, email_sent=False
+                    )
+                )
+            await uow.commit()
+        logger.error(
+            "email may or may not have reached the mail server; not resent automatically",
+            extra={"email_kind": email.kind.value, "error": error},
+        )
 
     async def _refused(self, email: ClaimedEmail, error: str) -> None:
         final = email.attempts >= self._max_attempts
