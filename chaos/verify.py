@@ -89,7 +89,7 @@ def ledger_check(emails: dict[str, str], entries: list[dict[str, Any]]) -> Check
         "one Kinguin order per order (sandbox ledger)",
         f"{len(emails)} orders, none twice",
         f"{len(entries)} orders, {len(twice)} twice, {len(missing)} missing"
-        f" ({retried} repeated purchase calls found the first)",
+        f" ({retried} purchase requests repeated an order id)",
         not missing and not twice and not strangers,
         [f"bought twice: {o}" for o in twice] + [f"not bought: {o}" for o in missing][:10],
     )
