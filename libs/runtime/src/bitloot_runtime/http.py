@@ -19,6 +19,7 @@ from bitloot_runtime.errors import BitlootError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DEFAULT_MAX_BODY = 64 * 1024
+MAX_BIGINT = 2**63 - 1
 
 
 class HttpError(BitlootError):
@@ -35,9 +36,9 @@ class HttpError(BitlootError):
 
 
 def error_response(error: HttpError) -> JSONResponse:
-    body: dict[str, Any] = {"error": error.code, "detail": error.detail}
-    if error.fields:
-        body["fields"] = error.fields
+    # `fields` even when empty: one shape for every refusal of every service (the admin
+    # API, which answers the router's own 404s through this, promises it).
+    body = {"error": error.code, "detail": error.detail, "fields": error.fields}
     return JSONResponse(body, status_code=error.status)
 
 
@@ -56,10 +57,20 @@ async def _starlette_error(_request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {HttpError: _http_error, HTTPException: _starlette_error}
 
 
+def whole_number(raw: str | None, maximum: int = MAX_BIGINT) -> int | None:
+    """`raw` (a query, path or header value) as a whole number from 0 to `maximum` (by
+    default the largest a PostgreSQL bigint holds); None when it is anything else.
+    `str.isdigit` alone is not enough: ``"²"`` is a digit to it, and not to `int`."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(maximum)):
+        return None
+    value = int(raw)
+    return value if value <= maximum else None
+
+
 async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
     """The raw body, refused with 413 past `max_bytes` (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise HttpError(413, "body_too_large", f"The body exceeds {max_bytes} bytes.")
     chunks: list[bytes] = []
     size = 0

@@ -24,7 +24,7 @@ Schema = dict[str, Any]
 ERROR: Schema = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA: Schema = {
     "type": "object",
-    "required": ["error", "detail"],
+    "required": ["error", "detail", "fields"],
     "properties": {
         "error": {"type": "string", "description": "Machine-readable reason."},
         "detail": {"type": "string", "description": "What went wrong, for a person."},
