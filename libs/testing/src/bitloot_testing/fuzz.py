@@ -7,7 +7,8 @@ content type and a body the document describes for it. The service runs in the t
 own event loop (its database pool lives there), so hypothesis runs in a worker thread
 and hands each request back to that loop.
 
-`database_state` fingerprints every table, for proving a refused request changed nothing.
+`database_state` fingerprints every table, for proving a refused request changed nothing;
+`HOSTILE_BODIES` are the bodies every edge that reads one must refuse with a clear 4xx.
 """
 
 import asyncio
@@ -34,6 +35,32 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 logger = logging.getLogger(__name__)
+
+_NESTED = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
+HOSTILE_BODIES: dict[str, tuple[bytes, str]] = {
+    "oversize": (b'{"email": "' + b"a" * 2_000_000 + b'"}', "application/json"),
+    "wrong content type": (b"email=a@example.com", "application/x-www-form-urlencoded"),
+    "invalid utf-8": (b'{"email": "\xff\xfe"}', "application/json"),
+    "deeply nested": (_NESTED, "application/json"),
+    "duplicate keys": (b'{"email": "a@example.com", "email": "b@example.com"}', "application/json"),
+    "huge number": (b'{"price_amount": 1' + b"0" * 5000 + b"}", "application/json"),
+    "float overflowing": (b'{"price_amount": 1e999}', "application/json"),
+    "lone surrogate": (b'{"email": "\\ud800@example.com"}', "application/json"),
+    "not an object": (b"[1, 2, 3]", "application/json"),
+    "not json": (b"{not json", "application/json"),
+}
+"""Name: (body, content type)."""
+
+
+def refusal(answer: httpx.Response) -> tuple[int, str | None]:
+    """The status of `answer` and its machine-readable ``error``, if its body has one."""
+    try:
+        document = json.loads(answer.content) if answer.content else None
+    except ValueError:
+        document = None
+    reason = document.get("error") if isinstance(document, dict) else None
+    return answer.status_code, reason if isinstance(reason, str) else None
+
 
 CHECKS = [
     not_a_server_error,
