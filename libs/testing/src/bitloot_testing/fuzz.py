@@ -173,7 +173,9 @@ async def fuzz(
                     check()
                 except Unsatisfiable:
                     pass  # nothing to break in a request without parameters or body
-                except Exception as exc:
+                # Check failures come as a BaseExceptionGroup (schemathesis' FailureGroup); every
+                # operation is tried, and all failures reported together.
+                except (Exception, BaseExceptionGroup) as exc:
                     report.failures.append(f"{label} ({mode.value}): {exc}")
 
     started = time.monotonic()
