@@ -1,13 +1,18 @@
 """Reading JSON bodies: every malformed body is a 400 with a reason, never a 500."""
 
+import json
+from typing import Any
+
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bitloot_runtime.http import EXCEPTION_HANDLERS, read_json
+from bitloot_runtime.http import EXCEPTION_HANDLERS, HttpError, parse_json, read_json
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -28,8 +33,19 @@ def app() -> Starlette:
         b'{"a": "\xff"}',
         b"1" + b"0" * 5000,  # longer than Python converts to an int
         b"[" * 10_000 + b"]" * 10_000,
+        b'{"price": 1e999}',
+        b'{"price": NaN}',
+        b'{"title": "\\ud800"}',
     ],
-    ids=["syntax", "invalid utf-8", "huge integer", "deeply nested"],
+    ids=[
+        "syntax",
+        "invalid utf-8",
+        "huge integer",
+        "deeply nested",
+        "float overflowing to infinity",
+        "NaN",
+        "lone surrogate",
+    ],
 )
 async def test_a_malformed_body_is_a_400_naming_the_reason(body: bytes) -> None:
     transport = httpx.ASGITransport(app=app())
@@ -39,3 +55,62 @@ async def test_a_malformed_body_is_a_400_naming_the_reason(body: bytes) -> None:
         )
     assert answer.status_code == 400
     assert answer.json()["error"] == "malformed_json"
+
+
+async def post(body: bytes, content_type: str = "application/json") -> httpx.Response:
+    transport = httpx.ASGITransport(app=app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        return await http.post("/echo", content=body, headers={"content-type": content_type})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"email": "a@example.com", "email": "b@example.com"}', b'[{"a": {"b": 1, "b": 1}}]'],
+    ids=["top level", "nested"],
+)
+async def test_a_key_given_twice_is_a_400_naming_the_key(body: bytes) -> None:
+    answer = await post(body)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "duplicate_json_key"
+    assert "appears twice" in answer.json()["detail"]
+
+
+async def test_another_content_type_is_a_415() -> None:
+    answer = await post(b"email=a@example.com", "application/x-www-form-urlencoded")
+    assert answer.status_code == 415
+    assert answer.json()["error"] == "unsupported_media_type"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@st.composite
+def mangled_json(draw: st.DrawFn) -> bytes:
+    """Valid JSON with bytes cut out, spliced in or replaced: near misses a parser must refuse."""
+    raw = bytearray(json.dumps(draw(JSON_VALUES)).encode())
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(raw)))
+        raw[at:at] = draw(st.binary(max_size=4) | st.sampled_from([b'"\\ud800"', b"1e999", b"NaN"]))
+    return bytes(raw)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=64) | mangled_json() | JSON_VALUES.map(lambda v: json.dumps(v).encode()))
+def test_any_bytes_parse_to_a_document_or_a_400(raw: bytes) -> None:
+    refusal: HttpError | None = None
+    try:
+        document: Any = parse_json(raw)
+    except HttpError as exc:
+        refusal = exc
+    if refusal is not None:
+        assert (refusal.status, refusal.code) in {
+            (400, "malformed_json"),
+            (400, "duplicate_json_key"),
+        }
+        return
+    # What was accepted is strict JSON that any answer can write back.
+    assert json.loads(json.dumps(document, allow_nan=False, ensure_ascii=False)) == document

@@ -6,6 +6,7 @@ that body. `read_json` and `parse_body` reject bad input before anything changes
 """
 
 import json
+import math
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +19,7 @@ from bitloot_runtime.errors import BitlootError
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DEFAULT_MAX_BODY = 64 * 1024
+MAX_BIGINT = 2**63 - 1
 
 
 class HttpError(BitlootError):
@@ -34,9 +36,9 @@ class HttpError(BitlootError):
 
 
 def error_response(error: HttpError) -> JSONResponse:
-    body: dict[str, Any] = {"error": error.code, "detail": error.detail}
-    if error.fields:
-        body["fields"] = error.fields
+    # `fields` even when empty: one shape for every refusal of every service (the admin
+    # API, which answers the router's own 404s through this, promises it).
+    body = {"error": error.code, "detail": error.detail, "fields": error.fields}
     return JSONResponse(body, status_code=error.status)
 
 
@@ -55,10 +57,20 @@ async def _starlette_error(_request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {HttpError: _http_error, HTTPException: _starlette_error}
 
 
+def whole_number(raw: str | None, maximum: int = MAX_BIGINT) -> int | None:
+    """`raw` (a query, path or header value) as a whole number from 0 to `maximum` (by
+    default the largest a PostgreSQL bigint holds); None when it is anything else.
+    `str.isdigit` alone is not enough: ``"²"`` is a digit to it, and not to `int`."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(maximum)):
+        return None
+    value = int(raw)
+    return value if value <= maximum else None
+
+
 async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> bytes:
     """The raw body, refused with 413 past `max_bytes` (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         raise HttpError(413, "body_too_large", f"The body exceeds {max_bytes} bytes.")
     chunks: list[bytes] = []
     size = 0
@@ -70,17 +82,68 @@ async def read_body(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> byte
     return b"".join(chunks)
 
 
+class DuplicateJsonKey(ValueError):
+    """A JSON object names the same key twice: parsers disagree on which value wins, so a
+    signature, a validator and a handler could each see a different document."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"The key {key!r} appears twice in one object.")
+        self.key = key
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An `object_pairs_hook` for `json.loads` that raises `DuplicateJsonKey`."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise DuplicateJsonKey(key)
+        document[key] = value
+    return document
+
+
+def _no_constant(name: str) -> Any:
+    # Python reads NaN and Infinity, which are not JSON (RFC 8259) and which no answer
+    # could echo back: refuse them as the syntax errors they are.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """`raw` as a JSON document; `HttpError` 400 ``duplicate_json_key`` for a key given
+    twice in one object, ``malformed_json`` for anything else that is not strict JSON:
+    bad syntax or UTF-8, NaN/Infinity, a number too large for a float or an int, and text
+    with a lone surrogate (``"\\ud800"``: no database or answer can encode it)."""
+    try:
+        document = json.loads(
+            raw,
+            object_pairs_hook=unique_keys,
+            parse_constant=_no_constant,
+            parse_float=_finite_float,
+        )
+        json.dumps(document, ensure_ascii=False).encode()
+    except DuplicateJsonKey as exc:
+        raise HttpError(400, "duplicate_json_key", str(exc)) from None
+    # ValueError: JSONDecodeError, bad UTF-8 or surrogate, and integers longer than Python
+    # converts; RecursionError: nesting deeper than the parser goes.
+    except (ValueError, RecursionError) as exc:
+        raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+    return document
+
+
 async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> tuple[bytes, Any]:
-    """The raw body and its parsed JSON; 415 for another content type, 400 for bad JSON."""
+    """The raw body and its parsed JSON; 415 for another content type, 413 past
+    `max_bytes`, 400 for bad JSON or a key given twice (see `parse_json`)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         raise HttpError(415, "unsupported_media_type", "Send the body as application/json.")
     raw = await read_body(request, max_bytes)
-    try:
-        return raw, json.loads(raw)
-    # ValueError: JSONDecodeError, bad UTF-8, and integers longer than Python converts.
-    except (ValueError, RecursionError) as exc:
-        raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+    return raw, parse_json(raw)
 
 
 def validation_fields(error: ValidationError) -> list[dict[str, str]]:

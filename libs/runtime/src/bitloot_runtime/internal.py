@@ -15,7 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bitloot_runtime.dead_letters import DeadLetter, DeadLetterNotFound, DeadLetterStore
-from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.http import MAX_BIGINT, HttpError, error_response, whole_number
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.signatures import matches_any
 
@@ -57,9 +57,10 @@ def _client(scope: Scope) -> str:
 def page_limit(request: Request, default: int = 50) -> int:
     """The ``limit`` query parameter, 1-100; 422 otherwise."""
     raw = request.query_params.get("limit", str(default))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    limit = whole_number(raw, MAX_PAGE)
+    if limit is None or limit < 1:
         raise HttpError(422, "invalid_limit", f"limit must be 1-{MAX_PAGE}, not {raw!r}.")
-    return int(raw)
+    return limit
 
 
 def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
@@ -89,9 +90,11 @@ def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[
         return JSONResponse({"items": [dead_letter_json(letter) for letter in letters]})
 
     async def replay(request: Request) -> Response:
-        raw = request.path_params["letter_id"]
+        letter_id: int = request.path_params["letter_id"]
         try:
-            letter = await store.replay(int(raw), publisher)
+            if letter_id > MAX_BIGINT:  # no row has it, and the database cannot compare it
+                raise DeadLetterNotFound(letter_id)
+            letter = await store.replay(letter_id, publisher)
         except DeadLetterNotFound as exc:
             raise HttpError(404, "dead_letter_not_found", str(exc)) from None
         logger.info("dead letter replayed", extra={"letter_id": letter.id})

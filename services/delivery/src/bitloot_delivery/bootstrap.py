@@ -22,6 +22,7 @@ from bitloot_delivery.domain.rate_limits import Limit
 from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_delivery.entrypoints.bus import subscribe
 from bitloot_delivery.entrypoints.internal import internal_routes
+from bitloot_delivery.entrypoints.openapi import describe
 from bitloot_delivery.entrypoints.pages import page_routes
 from bitloot_delivery.entrypoints.public import public_routes
 from bitloot_delivery.handlers.links import FreshLinkLimits, Links
@@ -35,6 +36,7 @@ from bitloot_delivery.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
+from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import OrderTokenVerifier, parse_public_keys
@@ -73,6 +75,7 @@ def build(
         *page_routes(reveal, issuer),
         *public_routes(issuer, order_token_verifier(settings)),
         *internal_routes(runtime.engine, issuer, PresignObject(unit_of_work=uow, store=store)),
+        *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
 

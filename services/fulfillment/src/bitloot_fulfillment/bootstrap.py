@@ -9,10 +9,12 @@ from bitloot_fulfillment.adapters.orm import metadata
 from bitloot_fulfillment.entrypoints.bus import subscribe
 from bitloot_fulfillment.entrypoints.internal import internal_routes
 from bitloot_fulfillment.entrypoints.live import Viewers, live_routes
+from bitloot_fulfillment.entrypoints.openapi import describe
 from bitloot_fulfillment.handlers.timers import sweep_forever
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
+from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import AdminTokenVerifier, OrderTokenVerifier
@@ -50,5 +52,6 @@ def build(
     routes = [
         *internal_routes(runtime, policy),
         *live_routes(runtime, hub, viewers, settings.ws_heartbeat_seconds),
+        *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

@@ -14,6 +14,7 @@ from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
 from bitloot_kinguin_gateway.entrypoints.bus import subscribe
 from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
 from bitloot_kinguin_gateway.entrypoints.internal_webhooks import webhook_log_routes
+from bitloot_kinguin_gateway.entrypoints.openapi import describe
 from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
@@ -22,6 +23,7 @@ from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
+from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -65,6 +67,7 @@ def build(
         *webhook_routes(auth, runtime.unit_of_work),
         *internal_routes(runtime.unit_of_work, kinguin),
         *webhook_log_routes(runtime.unit_of_work),
+        *openapi_routes(describe(settings.webhook_secret_header)),
     ]
     app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
     app.router.lifespan_context = _closing(runtime, http)

@@ -12,6 +12,7 @@ from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.entrypoints.internal import internal_routes
+from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.place_order import OrderPlacement
@@ -22,6 +23,7 @@ from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
+from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.signatures import secrets_in_rotation
@@ -102,5 +104,6 @@ def build(
     routes = [
         *public_routes(placement, receiver, queries, verifier),
         *internal_routes(queries),
+        *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

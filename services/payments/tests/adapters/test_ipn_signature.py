@@ -124,3 +124,10 @@ def test_upper_case_hex_is_the_same_signature() -> None:
 def test_a_body_that_is_not_a_json_object_is_refused_with_a_clear_error(body: bytes) -> None:
     with pytest.raises(InvalidIpnBody):
         parse(body)
+
+
+def test_a_key_given_twice_is_refused_rather_than_verified_on_one_value() -> None:
+    # Which value a JSON parser keeps differs between parsers: a signature checked on one
+    # reading must not be applied to another.
+    with pytest.raises(InvalidIpnBody, match="appears twice"):
+        parse(b'{"payment_status": "waiting", "payment_status": "finished"}')

@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.listings import LISTINGS
+from bitloot_runtime.openapi import BODY_ERRORS, errors
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _PARTIAL = {
@@ -41,8 +42,14 @@ def _operation(
             ("401", "No valid session."),
             ("404", "Not found."),
             ("422", "Invalid parameter; `fields` names it."),
-            ("503", "The service that owns it did not answer (actions only)."),
         )
+    }
+    # An action whose service did not answer is an error; a view answers what it has,
+    # naming the services that did not answer in `partial`.
+    unanswered = {"anyOf": [_ERROR, {"type": "object", "required": ["partial"]}]}
+    errors["503"] = {
+        "description": "The service that owns it did not answer.",
+        "content": {"application/json": {"schema": unanswered}},
     }
     ok = {"description": "OK", "content": {"application/json": {"schema": answer}}}
     return {"summary": summary, "parameters": parameters, "responses": {"200": ok, **errors}}
@@ -58,7 +65,13 @@ def _page(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"type": "object", "properties": properties}
 
 
-_DOCUMENT = {"type": "object", "properties": {"item": {"type": "object"}, "partial": _PARTIAL}}
+_DOCUMENT = {
+    "type": "object",
+    "properties": {
+        "item": {"type": ["object", "null"], "description": "Null when its service is down."},
+        "partial": _PARTIAL,
+    },
+}
 _ACTION = {
     "type": "object",
     "properties": {"service": {"type": "string"}, "result": {"type": "object"}},
@@ -74,6 +87,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Login"}}}
             },
             "responses": {
+                **errors(BODY_ERRORS),
                 "200": {"description": "The session token."},
                 "401": {
                     "description": "Wrong credentials.",

@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from bitloot_admin.handlers.orders import OrderFilter
 from bitloot_admin.handlers.repairs import DEAD_LETTER_SERVICES
-from bitloot_runtime.http import HttpError, parse_body, read_body, read_json
+from bitloot_runtime.http import HttpError, parse_body, read_body, read_json, whole_number
 from bitloot_runtime.internal import page_limit
 
 MAX_FORM = 8 * 1024
@@ -123,11 +123,12 @@ def audit_filter(request: Request) -> AuditQuery:
     """``limit``, ``before`` (an audit id), ``username`` and ``action``."""
     query = request.query_params
     before = query.get("before", "").strip()
-    if before and not before.isdigit():
+    before_id = whole_number(before)
+    if before and before_id is None:
         raise HttpError(422, "invalid_before", "before must be an audit id.", _field("before"))
     return AuditQuery(
         limit=page_limit(request),
-        before=int(before) if before else None,
+        before=before_id,
         username=query.get("username", "").strip()[:64] or None,
         action=query.get("action", "").strip()[:64] or None,
     )
@@ -152,11 +153,12 @@ def letter_target(request: Request) -> tuple[str, int]:
 def ttl_seconds(request: Request, form: Mapping[str, str]) -> int:
     """The lifetime of a presigned URL: 1 s to 7 days, one hour unless given."""
     raw = form.get("ttl_seconds") or request.query_params.get("ttl_seconds") or "3600"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PRESIGN_SECONDS:
+    ttl = whole_number(raw, MAX_PRESIGN_SECONDS)
+    if ttl is None or ttl < 1:
         raise HttpError(
             422,
             "invalid_ttl",
             f"ttl_seconds must be 1 to {MAX_PRESIGN_SECONDS}.",
             _field("ttl_seconds"),
         )
-    return int(raw)
+    return ttl

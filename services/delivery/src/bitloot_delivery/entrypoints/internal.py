@@ -29,7 +29,7 @@ from bitloot_delivery.entrypoints.pages import visitor_of
 from bitloot_delivery.entrypoints.public import NO_STORE, link_answer, order_id_of, unavailable
 from bitloot_delivery.handlers.links import DeliveryNotFound, Links
 from bitloot_delivery.handlers.object_url import PresignObject
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.http import HttpError, whole_number
 
 DEFAULT_PRESIGN_SECONDS = 3600
 
@@ -40,14 +40,15 @@ def _actor(request: Request) -> str:
 
 def _ttl(request: Request) -> int:
     raw = request.query_params.get("ttl_seconds", str(DEFAULT_PRESIGN_SECONDS))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PRESIGN_SECONDS:
+    ttl = whole_number(raw, MAX_PRESIGN_SECONDS)
+    if ttl is None or ttl < 1:
         raise HttpError(
             422,
             "invalid_ttl",
             f"ttl_seconds must be a whole number from 1 to {MAX_PRESIGN_SECONDS} (7 days).",
             [{"field": "ttl_seconds", "problem": "out_of_range"}],
         )
-    return int(raw)
+    return ttl
 
 
 def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,11 +13,13 @@ from bitloot_fulfillment.adapters import views
 from bitloot_fulfillment.domain.saga import RetryRefused
 from bitloot_fulfillment.domain.timers import TimerPolicy
 from bitloot_fulfillment.handlers.retry import SagaNotFound, retry_order
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.http import HttpError, whole_number
 from bitloot_runtime.internal import page_limit
 from bitloot_runtime.service import ServiceRuntime
 
 _STATES = frozenset(get_args(OrderState))
+# An age beyond a century is a mistake, and one beyond PostgreSQL's intervals a 500.
+MAX_AGE_SECONDS = 100 * 366 * 24 * 3600
 
 
 def parse_uuid(raw: str, field: str) -> UUID:
@@ -31,16 +33,20 @@ def _seconds(request: Request, name: str) -> timedelta | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
-        raise HttpError(422, f"invalid_{name}", f"{name} must be whole seconds, not {raw!r}.")
-    return timedelta(seconds=int(raw))
+    seconds = whole_number(raw, MAX_AGE_SECONDS)
+    if seconds is None:
+        raise HttpError(
+            422, f"invalid_{name}", f"{name} must be 0-{MAX_AGE_SECONDS} seconds, not {raw!r}."
+        )
+    return timedelta(seconds=seconds)
 
 
 def _offset(request: Request) -> int:
     raw = request.query_params.get("offset", "0")
-    if not raw.isdigit():
+    offset = whole_number(raw)
+    if offset is None:
         raise HttpError(422, "invalid_offset", f"offset must be 0 or more, not {raw!r}.")
-    return int(raw)
+    return offset
 
 
 def saga_filter(request: Request) -> views.SagaFilter:

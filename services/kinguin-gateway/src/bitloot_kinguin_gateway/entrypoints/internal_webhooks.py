@@ -12,7 +12,7 @@ from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, WebhookF
 from bitloot_kinguin_gateway.entrypoints.paging import bool_param, page, page_offset, uuid_param
 from bitloot_kinguin_gateway.handlers import webhooks
 from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.http import MAX_BIGINT, HttpError
 from bitloot_runtime.internal import page_limit
 
 
@@ -33,7 +33,7 @@ def webhook_log_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
         return JSONResponse(page([summary(call) for call in found], limit, offset))
 
     async def detail(request: Request) -> Response:
-        row_id: int = request.path_params["webhook_id"]
+        row_id = _row_id(request)
         async with unit_of_work() as uow:
             found = await WebhookLog(uow.session).get(row_id)
         if found is None:
@@ -41,7 +41,7 @@ def webhook_log_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
         return JSONResponse(full(found))
 
     async def replay(request: Request) -> Response:
-        row_id: int = request.path_params["webhook_id"]
+        row_id = _row_id(request)
         async with unit_of_work() as uow:
             try:
                 settled = await webhooks.replay(uow, row_id)
@@ -84,6 +84,14 @@ def full(call: LoggedWebhook) -> dict[str, Any]:
     except UnicodeDecodeError:
         body = {"raw_body_base64": base64.b64encode(call.raw_body).decode()}
     return {**summary(call), "headers": call.headers, **body}
+
+
+def _row_id(request: Request) -> int:
+    """The logged call's id in the path; 404 past the largest id the log can hold."""
+    row_id: int = request.path_params["webhook_id"]
+    if row_id > MAX_BIGINT:
+        raise _not_found(row_id)
+    return row_id
 
 
 def _not_found(row_id: int) -> HttpError:

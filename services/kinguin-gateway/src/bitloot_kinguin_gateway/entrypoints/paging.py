@@ -5,15 +5,16 @@ from uuid import UUID
 
 from starlette.requests import Request
 
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.http import HttpError, whole_number
 
 
 def page_offset(request: Request) -> int:
     """The ``offset`` query parameter, 0 or more; 422 otherwise."""
     raw = request.query_params.get("offset", "0")
-    if not raw.isdigit():
+    offset = whole_number(raw)
+    if offset is None:
         raise _invalid("offset", f"offset must be a whole number, not {raw!r}.")
-    return int(raw)
+    return offset
 
 
 def page(items: list[dict[str, Any]], limit: int, offset: int) -> dict[str, Any]:

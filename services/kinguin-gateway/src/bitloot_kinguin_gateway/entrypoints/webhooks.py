@@ -5,7 +5,6 @@ news, turned into a `kinguin.webhook` event in the same transaction; fulfillment
 it asynchronously.
 """
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLo
 from bitloot_kinguin_gateway.handlers import webhooks
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
 from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.http import HttpError, read_body, validation_fields
+from bitloot_runtime.http import HttpError, parse_json, read_body, validation_fields
 from bitloot_runtime.logging import REDACTED
 from bitloot_runtime.signatures import hmac_sha512_hex, matches_any, matches_any_hex
 
@@ -123,10 +122,7 @@ class _Call:
 
 
 def _order_status(raw: bytes) -> Notification:
-    try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # bad JSON, UTF-8 or a huge integer
-        raise HttpError(400, "malformed_json", f"The body is not valid JSON: {exc}") from None
+    document = parse_json(raw)
     try:
         body = OrderStatusBody.model_validate(document)
     except ValidationError as exc:

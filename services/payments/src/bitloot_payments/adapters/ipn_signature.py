@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
+from bitloot_runtime.http import DuplicateJsonKey, unique_keys
 from bitloot_runtime.signatures import hmac_sha512_hex, matches_any_hex
 
 
@@ -33,7 +34,9 @@ class RawNumber(Decimal):
 def parse(body: bytes) -> dict[str, object]:
     """The IPN body as a JSON object, numbers with a fraction or exponent as `RawNumber`."""
     try:
-        document = json.loads(body, parse_float=RawNumber)
+        document = json.loads(body, parse_float=RawNumber, object_pairs_hook=unique_keys)
+    except DuplicateJsonKey as exc:
+        raise InvalidIpnBody(f"IPN body is ambiguous: {exc}") from None
     except (ValueError, RecursionError) as exc:  # bad JSON, UTF-8 or a huge integer
         raise InvalidIpnBody(f"IPN body is not JSON: {exc}") from None
     if not isinstance(document, dict):

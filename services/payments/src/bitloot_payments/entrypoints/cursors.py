@@ -10,7 +10,7 @@ from datetime import datetime
 
 from starlette.requests import Request
 
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.http import HttpError, whole_number
 
 
 def encode(created_at: datetime, row_id: str) -> str:
@@ -55,6 +55,7 @@ def row_id(request: Request, name: str = "before") -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    found = whole_number(raw)
+    if found is None:
         raise HttpError(422, f"invalid_{name}", f"{name} must be a row id, not {raw!r}.")
-    return int(raw)
+    return found

@@ -1,0 +1,294 @@
+"""OpenAPI 3.1 descriptions of the services' HTTP APIs, served at ``GET /openapi.json``.
+
+Each service writes its paths in Starlette's form (``/internal/orders/{order_id:uuid}``);
+`describe` turns them into OpenAPI paths with typed path parameters, adds the routes
+every service shares (health, metrics, dead letters, this document), and hoists the
+pydantic request models' JSON Schemas into ``components``. `route_operations` lists what
+an app really serves, so a service's test can require that every route is described.
+"""
+
+import copy
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import ASGIApp, Message
+
+Schema = dict[str, Any]
+
+ERROR: Schema = {"$ref": "#/components/schemas/Error"}
+ERROR_SCHEMA: Schema = {
+    "type": "object",
+    "required": ["error", "detail", "fields"],
+    "properties": {
+        "error": {"type": "string", "description": "Machine-readable reason."},
+        "detail": {"type": "string", "description": "What went wrong, for a person."},
+        "fields": {"type": "array", "items": {"type": "object"}},
+    },
+}
+INTERNAL_SCHEME = "internalToken"
+INTERNAL: list[dict[str, list[str]]] = [{INTERNAL_SCHEME: []}]
+PUBLIC: list[dict[str, list[str]]] = []
+SECURITY_SCHEMES: Schema = {
+    INTERNAL_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The internal service token (current or previous): /internal/* only, "
+        "never routed from outside the cluster.",
+    },
+}
+ORDER_TOKEN_SCHEME: Schema = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT (EdDSA)",
+    "description": "The order token payments returns at checkout, valid for that order only.",
+}
+BODY_ERRORS = {
+    "400": "Malformed JSON (`malformed_json`) or a key given twice (`duplicate_json_key`).",
+    "413": "The body is too large (`body_too_large`).",
+    "415": "The body is not application/json (`unsupported_media_type`).",
+    "422": "The body is not a valid request; `fields` names each problem.",
+}
+NO_MATCH = {"404": "Not found, or a path parameter of the wrong form (`not_found`)."}
+UNAUTHORIZED = {"401": "No valid credential (`unauthorized`, `token_*`)."}
+
+_PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
+_CONVERTOR_SCHEMAS: dict[str, Schema] = {
+    "str": {"type": "string", "pattern": "^[^/]+$"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "int": {"type": "integer", "minimum": 0},
+}
+
+
+def errors(statuses: Mapping[str, str]) -> dict[str, Any]:
+    """Error answers, ``{status: description}``, each with the `ERROR` body."""
+    content = {"application/json": {"schema": ERROR}}
+    return {status: {"description": text, "content": content} for status, text in statuses.items()}
+
+
+def ok(description: str, schema: Schema | None = None, status: str = "200") -> dict[str, Any]:
+    """A successful JSON answer (any object unless `schema` says more)."""
+    body = schema or {"type": "object"}
+    return {status: {"description": description, "content": {"application/json": {"schema": body}}}}
+
+
+def query(name: str, schema: Schema | None = None, description: str = "") -> Schema:
+    parameter: Schema = {"name": name, "in": "query", "schema": schema or {"type": "string"}}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size.")
+OFFSET = query("offset", {"type": "integer", "minimum": 0}, "Items to skip.")
+
+
+def operation(
+    summary: str,
+    responses: Mapping[str, Any],
+    *,
+    security: list[dict[str, list[str]]] | None = None,
+    parameters: Sequence[Schema] = (),
+    body: type[BaseModel] | Schema | None = None,
+    body_errors: Mapping[str, str] = BODY_ERRORS,
+) -> Schema:
+    """One operation; `security` defaults to `INTERNAL`; a `body` (a pydantic model or a
+    JSON Schema) is required application/json and brings `body_errors` along."""
+    guarded = INTERNAL if security is None else security
+    answers: dict[str, Any] = {**responses}
+    if guarded:
+        answers = {**errors(UNAUTHORIZED), **answers}
+    described: Schema = {"summary": summary, "security": guarded, "responses": answers}
+    if parameters:
+        described["parameters"] = list(parameters)
+    if body is not None:
+        described["requestBody"] = {"required": True, "content": {"application/json": {}}}
+        described["x-body"] = body
+        described["responses"] = {**errors(body_errors), **answers}
+    return described
+
+
+def _schema_of(body: type[BaseModel] | Schema, components: Schema) -> Schema:
+    if isinstance(body, dict):
+        return body
+    schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    components[body.__name__] = schema
+    return {"$ref": f"#/components/schemas/{body.__name__}"}
+
+
+def openapi_path(path: str) -> tuple[str, list[Schema]]:
+    """A Starlette route path as an OpenAPI path and its path parameters."""
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _CONVERTOR_SCHEMAS.get(convertor or "str", {"type": "string"}),
+        }
+        for name, convertor in _PARAMETER.findall(path)
+    ]
+    return _PARAMETER.sub(r"{\1}", path), parameters
+
+
+def _runtime_paths() -> dict[str, Schema]:
+    letters = "Parked messages of this service"
+    return {
+        "/healthz": {"get": operation("The process is alive.", ok("Alive."), security=PUBLIC)},
+        "/readyz": {
+            "get": operation(
+                "Every dependency answers.",
+                {**ok("Ready."), **ok("A dependency did not answer.", status="503")},
+                security=PUBLIC,
+            )
+        },
+        "/metrics": {
+            "get": operation(
+                "Prometheus metrics.",
+                {"200": {"description": "Text exposition format.", "content": {"text/plain": {}}}},
+                security=PUBLIC,
+            )
+        },
+        "/openapi.json": {"get": operation("This document.", ok("OpenAPI 3.1."), security=PUBLIC)},
+        "/internal/dead-letters": {
+            "get": operation(
+                f"{letters}, newest first.",
+                {**ok("A page."), **errors({"422": "Bad `limit`."})},
+                parameters=[LIMIT, query("include_replayed", {"enum": ["true", "false"]})],
+            )
+        },
+        "/internal/dead-letters/{letter_id:int}/replay": {
+            "post": operation(
+                "Send a parked message back to its queue.",
+                {**ok("The replayed letter."), **errors({"404": "No such letter."})},
+            )
+        },
+    }
+
+
+def describe(
+    title: str,
+    paths: Mapping[str, Mapping[str, Schema]],
+    *,
+    security_schemes: Mapping[str, Schema] | None = None,
+    description: str = "",
+    extensions: Mapping[str, Any] | None = None,
+) -> Schema:
+    """The service's OpenAPI document: its `paths` and the shared ones."""
+    components: Schema = {"Error": ERROR_SCHEMA}
+    described: dict[str, Schema] = {}
+    for raw_path, operations in {**_runtime_paths(), **paths}.items():
+        path, parameters = openapi_path(raw_path)
+        described[path] = {}
+        for method, spec in operations.items():
+            spec = copy.deepcopy(dict(spec))
+            body = spec.pop("x-body", None)
+            if body is not None:
+                spec["requestBody"]["content"]["application/json"]["schema"] = _schema_of(
+                    body, components
+                )
+            if parameters:
+                spec["parameters"] = [*parameters, *spec.get("parameters", [])]
+                spec["responses"] = {**errors(NO_MATCH), **spec["responses"]}
+            described[path][method] = spec
+    info = {"title": title, "version": "1", "description": description}
+    return {
+        "openapi": "3.1.0",
+        "info": info,
+        "components": {
+            "securitySchemes": {**SECURITY_SCHEMES, **(security_schemes or {})},
+            "schemas": components,
+        },
+        "paths": described,
+        **(extensions or {}),
+    }
+
+
+def openapi_routes(document: Schema) -> list[Route]:
+    """``GET /openapi.json``, serving `document`."""
+
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(document)
+
+    return [Route("/openapi.json", openapi, methods=["GET"])]
+
+
+async def served(app: ASGIApp, path: str = "/openapi.json") -> Schema:
+    """The JSON document `app` answers at `path`, asked in process (no server, no lifespan);
+    `LookupError` unless it answers 200."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "scheme": "http",
+        "server": ("openapi.local", 80),
+    }
+    await app(scope, receive, send)
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    if status != 200:
+        raise LookupError(f"GET {path} answered {status}")
+    document: Schema = json.loads(b"".join(m.get("body", b"") for m in sent))
+    return document
+
+
+def route_operations(routes: Iterable[BaseRoute]) -> set[tuple[str, str]]:
+    """``(OpenAPI path, method)`` of every HTTP route among `routes` (HEAD left out) and
+    ``(path, "websocket")`` of every WebSocket route."""
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        if isinstance(route, Route):
+            path = openapi_path(route.path)[0]
+            found |= {(path, m.lower()) for m in route.methods or () if m != "HEAD"}
+        elif isinstance(route, WebSocketRoute):
+            found.add((openapi_path(route.path)[0], "websocket"))
+    return found
+
+
+def described_operations(document: Schema) -> set[tuple[str, str]]:
+    """``(path, method)`` of every operation in `document`, WebSockets (the
+    ``x-websockets`` extension) as ``(path, "websocket")``."""
+    http = {(path, method) for path, ops in document["paths"].items() for method in ops}
+    return http | {(path, "websocket") for path in document.get("x-websockets", {})}
+
+
+def problems(document: Schema, routes: Iterable[BaseRoute]) -> list[str]:
+    """What is wrong between `document` and the app's `routes`: a route not described, an
+    operation no route serves, an internal operation open without the internal token, an
+    guarded operation that describes no 401, a refusal (4xx) in another shape than `ERROR`."""
+    served, described = route_operations(routes), described_operations(document)
+    found = [f"not described: {m.upper()} {p}" for p, m in sorted(served - described)]
+    found += [f"described, not served: {m.upper()} {p}" for p, m in sorted(described - served)]
+    for path, operations in document["paths"].items():
+        for method, spec in operations.items():
+            name = f"{method.upper()} {path}"
+            if path.startswith("/internal/") and spec.get("security") != INTERNAL:
+                found.append(f"{name}: not guarded by the internal token")
+            statuses = spec["responses"]
+            if spec.get("security") and "401" not in statuses:
+                found.append(f"{name}: guarded, but no 401 described")
+            for status, answer in statuses.items():
+                content = answer.get("content", {}).get("application/json")
+                if (
+                    status.startswith("4")
+                    and content is not None
+                    and content.get("schema") != ERROR
+                ):
+                    found.append(f"{name}: {status} is not the error shape")
+    return found

@@ -1,0 +1,78 @@
+"""``GET /openapi.json``: the OpenAPI description of the fulfillment API (the internal
+API and, as the ``x-websockets`` extension, the live status socket); a test checks
+every route is described."""
+
+from typing import Any, get_args
+
+from bitloot_contracts.events import OrderState
+from bitloot_fulfillment.entrypoints.live import FORBIDDEN, UNAUTHORIZED
+from bitloot_runtime.openapi import LIMIT, OFFSET, ORDER_TOKEN_SCHEME, errors, ok, operation, query
+from bitloot_runtime.openapi import describe as describe_api
+
+_SECONDS = {"type": "integer", "minimum": 0}
+_BAD_ORDER_ID = errors({"422": "The order id is not a UUID (`invalid_order_id`)."})
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/internal/sagas": {
+        "get": operation(
+            "Sagas (one per order) by state and age.",
+            {**ok("A page."), **errors({"422": "A filter is invalid; `error` names it."})},
+            parameters=[
+                query(
+                    "order_id",
+                    {"type": "array", "items": {"type": "string", "format": "uuid"}},
+                    "Repeatable.",
+                ),
+                query("state", {"enum": sorted(get_args(OrderState))}),
+                query("older_than", _SECONDS, "Created at least this many seconds ago."),
+                query("stuck_for", _SECONDS, "Unchanged for at least this many seconds."),
+                LIMIT,
+                OFFSET,
+            ],
+        )
+    },
+    "/internal/orders/{order_id}/timeline": {
+        "get": operation(
+            "What the saga did for an order.", {**ok("The timeline."), **_BAD_ORDER_ID}
+        )
+    },
+    "/internal/orders/{order_id}/retry": {
+        "post": operation(
+            "Retry a failed or stuck saga.",
+            {
+                **ok("The saga's new state."),
+                **_BAD_ORDER_ID,
+                **errors({"404": "No saga.", "409": "Not retryable now; `error` says why."}),
+            },
+        )
+    },
+}
+
+WEBSOCKETS = {
+    "/ws/orders/{order_id}": {
+        "summary": "An order's status, live: the current one at once, each change, heartbeats.",
+        "security": [{"orderToken": []}, {"adminSession": []}],
+        "parameters": [
+            {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            query("token", description="The token, for browsers that cannot set headers."),
+        ],
+        "close_codes": {
+            str(UNAUTHORIZED): "No valid token (the reason names it).",
+            str(FORBIDDEN): "A valid order token for another order.",
+        },
+    }
+}
+
+
+SCHEMES = {
+    "orderToken": ORDER_TOKEN_SCHEME,
+    "adminSession": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"},
+}
+
+
+def describe() -> dict[str, Any]:
+    """The fulfillment service's OpenAPI document."""
+    extensions = {"x-websockets": WEBSOCKETS}
+    return describe_api(
+        "BitLoot fulfillment API", PATHS, security_schemes=SCHEMES, extensions=extensions
+    )

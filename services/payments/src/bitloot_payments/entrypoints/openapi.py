@@ -1,0 +1,158 @@
+"""``GET /openapi.json``: the OpenAPI description of the payments API, public and
+internal; request bodies come from the pydantic models that validate them, and a test
+checks every route is described."""
+
+from typing import Any
+
+from bitloot_payments.entrypoints.internal import ProductBody
+from bitloot_payments.entrypoints.public import MAX_IDEMPOTENCY_KEY, OrderBody
+from bitloot_runtime.openapi import (
+    LIMIT,
+    ORDER_TOKEN_SCHEME,
+    PUBLIC,
+    errors,
+    ok,
+    operation,
+    query,
+)
+from bitloot_runtime.openapi import describe as describe_api
+
+_TIME = {"type": "string", "format": "date-time"}
+_UUID = {"type": "string", "format": "uuid"}
+_BAD_QUERY = errors({"422": "A query parameter is invalid; `error` names it."})
+_ORDER_TOKEN: list[dict[str, list[str]]] = [{"orderToken": []}, {"orderTokenQuery": []}]
+_IPN = {
+    "type": "object",
+    "description": "NOWPayments' IPN, signed in `x-nowpayments-sig` (HMAC-SHA512 of the body "
+    "re-serialised with sorted keys).",
+    "properties": {
+        "payment_id": {"type": ["integer", "string"]},
+        "payment_status": {"type": "string"},
+        "order_id": {"type": "string"},
+        "price_amount": {"type": "number"},
+        "price_currency": {"type": "string"},
+        "actually_paid": {"type": "number"},
+        "pay_currency": {"type": "string"},
+    },
+}
+
+
+def _listing(summary: str, *filters: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "get": operation(summary, {**ok("A page."), **_BAD_QUERY}, parameters=[LIMIT, *filters])
+    }
+
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/orders": {
+        "post": operation(
+            "Place an order: answers its id, total, invoice URL and order token.",
+            {
+                **ok("The order, awaiting payment.", status="201"),
+                **errors(
+                    {
+                        "409": "The Idempotency-Key was used for another order.",
+                        "502": "NOWPayments did not answer (`payment_provider_unavailable`).",
+                    }
+                ),
+            },
+            security=PUBLIC,
+            body=OrderBody,
+            parameters=[
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
+                }
+            ],
+        )
+    },
+    "/orders/{order_id:uuid}": {
+        "get": operation(
+            "The order's status, for the holder of its order token.",
+            {
+                **ok("The order."),
+                **errors({"403": "The token is for another order.", "404": "No such order."}),
+            },
+            security=_ORDER_TOKEN,
+        )
+    },
+    "/payments/ipn": {
+        "post": operation(
+            "NOWPayments' instant payment notification: logged, then applied in the background.",
+            ok("Stored."),
+            security=[{"nowpaymentsSignature": []}],
+            body=_IPN,
+            body_errors={
+                "400": "Not a JSON object, or a key given twice (`malformed_json`).",
+                "413": "Larger than 64 KiB (`body_too_large`).",
+            },
+        )
+    },
+    "/internal/orders": _listing(
+        "Orders, newest first.",
+        query("email"),
+        query("status"),
+        query("cursor", description="`cursor` of the previous page."),
+        query("before", _TIME, description="Orders created strictly earlier."),
+    ),
+    "/internal/orders/{order_id:uuid}": {
+        "get": operation(
+            "An order and its lines.", {**ok("The order."), **errors({"404": "None."})}
+        )
+    },
+    "/internal/orders/{order_id:uuid}/timeline": {
+        "get": operation("What payments did for an order.", ok("The timeline."))
+    },
+    "/internal/products": {"get": operation("The catalog.", ok("Every product."))},
+    "/internal/products/{sku}": {
+        "put": operation(
+            "Create or replace a product.",
+            {**ok("The product."), **errors({"422": "A bad sku or body; `fields` names it."})},
+            body=ProductBody,
+        )
+    },
+    "/internal/payments": _listing(
+        "Payments, newest first.",
+        query("status"),
+        query("order_id", _UUID),
+        query("since", _TIME),
+        query("until", _TIME),
+        query("cursor"),
+    ),
+    "/internal/payments/{payment_id}": {
+        "get": operation(
+            "A payment with its IPN history and flags.",
+            {**ok("The payment."), **errors({"404": "None."})},
+        )
+    },
+    "/internal/ipns": _listing(
+        "Logged IPNs, newest first.",
+        query("order_id", _UUID),
+        query("payment_id"),
+        query("result"),
+        query("signature_valid", {"enum": ["true", "false"]}),
+        query("since", _TIME),
+        query("until", _TIME),
+        query("before", {"type": "integer", "minimum": 0}),
+    ),
+    "/internal/flags": _listing(
+        "Flags raised for admins, newest first.",
+        query("kind"),
+        query("order_id", _UUID),
+        query("before", {"type": "integer", "minimum": 0}),
+    ),
+}
+
+
+def describe() -> dict[str, Any]:
+    """The payments service's OpenAPI document."""
+    return describe_api(
+        "BitLoot payments API",
+        PATHS,
+        security_schemes={
+            "orderToken": ORDER_TOKEN_SCHEME,
+            "orderTokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+            "nowpaymentsSignature": {"type": "apiKey", "in": "header", "name": "x-nowpayments-sig"},
+        },
+    )

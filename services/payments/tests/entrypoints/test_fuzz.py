@@ -1,0 +1,79 @@
+"""Every payments endpoint fuzzed from its OpenAPI description (issue #11): no request,
+valid or not, gets a 5xx or an answer the description does not list; without a valid
+credential nothing changes but the IPN log, which records refused IPNs by design."""
+
+import httpx
+import pytest
+from payments_support import SECRET
+
+from bitloot_payments.adapters.ipn_signature import sign
+from bitloot_runtime.openapi import described_operations
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.fuzz import Target, fuzz, unchanged_by
+
+# Refused IPNs are kept for the admins (with signature_valid false); nothing else moves.
+REFUSALS_LOGGED = frozenset({"ipn_log"})
+
+
+async def document(client: httpx.AsyncClient) -> dict[str, object]:
+    answer = await client.get("/openapi.json")
+    assert answer.status_code == 200
+    return dict(answer.json())
+
+
+@pytest.mark.slow
+async def test_requests_without_a_valid_credential_never_fail_and_change_nothing(
+    runtime: ServiceRuntime, client: httpx.AsyncClient
+) -> None:
+    described = await document(client)
+    report, changed = await unchanged_by(
+        runtime.engine,
+        fuzz(client, described, Target(headers={"authorization": "Bearer forged"})),
+        leave_out=REFUSALS_LOGGED,
+    )
+    assert report.failures == [], "\n".join(report.failures)
+    assert changed == {}
+    assert report.operations == described_operations(described)
+
+
+@pytest.mark.slow
+async def test_requests_with_valid_credentials_never_fail(
+    client: httpx.AsyncClient, internal_headers: dict[str, str]
+) -> None:
+    described = await document(client)
+    placed = await client.post(
+        "/orders", json={"email": "a@example.com", "lines": [{"sku": "g-1", "qty": 1}]}
+    )
+    assert placed.status_code == 201, placed.text
+    order = placed.json()
+    internal = await fuzz(
+        client,
+        described,
+        Target(wanted=lambda label: "/internal/" in label, headers=internal_headers),
+    )
+    customer = await fuzz(
+        client,
+        described,
+        Target(
+            wanted=lambda label: label == "GET /orders/{order_id}",
+            headers={"authorization": f"Bearer {order['order_token']}"},
+            path_parameters={"order_id": order["order_id"]},
+        ),
+    )
+    ipn = await fuzz(
+        client,
+        described,
+        Target(
+            wanted=lambda label: label == "POST /payments/ipn",
+            sign=lambda body: {"x-nowpayments-sig": _sign(body)},
+        ),
+    )
+    failures = internal.failures + customer.failures + ipn.failures
+    assert failures == [], "\n".join(failures)
+
+
+def _sign(body: bytes) -> str:
+    try:
+        return sign(body, SECRET)
+    except ValueError:
+        return "not-signable"

@@ -1,0 +1,22 @@
+"""``GET /openapi.json`` describes every payments route, guarded as served, with the
+request bodies the handlers validate."""
+
+from bitloot_payments.bootstrap import build
+from bitloot_payments.settings import Settings
+from bitloot_runtime.openapi import problems, served
+
+
+async def test_every_route_is_described_guarded_and_answers_errors_in_one_shape(
+    settings: Settings,
+) -> None:
+    _runtime, app = build(settings)
+    document = await served(app)
+    assert problems(document, app.routes) == []
+    checkout = document["paths"]["/orders"]["post"]
+    assert checkout["security"] == []
+    assert checkout["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OrderBody"
+    }
+    assert document["paths"]["/payments/ipn"]["post"]["security"] == [{"nowpaymentsSignature": []}]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["nowpaymentsSignature"]["name"] == "x-nowpayments-sig"
