@@ -174,39 +174,41 @@ class EmailSender:
                 delay = min(delay * 2, 10.0)
 
     async def _sent(self, email: ClaimedEmail) -> None:
-        async with self._unit_of_work() as uow:
-            if not await EmailLog(uow.session).finish_sent(email):
-                logger.error("email sent after its attempt was declared unconfirmed")
-                return
-            if email.kind is EmailKind.DELIVERY:
-                await uow.emit(
-                    DeliveryCompleted(
-                        order_id=email.order_id, key_count=email.key_count, email_sent=True
-                    )
-                )
-            await uow.commit()
-        logger.info("email sent", extra={"email_kind": email.kind.value})
+        if await self._completed(email, email_sent=True):
+            logger.info("email sent", extra={"email_kind": email.kind.value})
+        else:
+            logger.error("email sent after its attempt was declared unconfirmed")
 
     async def _unconfirmed(self, email: ClaimedEmail, error: str) -> None:
         """Cut off while the server took the message: as after a crash, the email is not
         sent again by itself (it may have arrived), and the delivery completes with
         ``email_sent=false`` for an admin to resend on request."""
+        detail = f"Cut off while the mail server took the message: {error}"
+        if await self._completed(email, email_sent=False, error=detail):
+            logger.error(
+                "email may or may not have reached the mail server; not resent automatically",
+                extra={"email_kind": email.kind.value, "error": error},
+            )
+
+    async def _completed(self, email: ClaimedEmail, *, email_sent: bool, error: str = "") -> bool:
+        """Record the attempt as sent (or unconfirmed, with `error`) and, for the delivery
+        email, emit delivery.completed in the same transaction; False if the attempt is
+        no longer ours."""
         async with self._unit_of_work() as uow:
-            if not await EmailLog(uow.session).finish_unconfirmed(
-                email, f"Cut off while the mail server took the message: {error}"
-            ):
-                return
+            log = EmailLog(uow.session)
+            done = await (
+                log.finish_sent(email) if email_sent else log.finish_unconfirmed(email, error)
+            )
+            if not done:
+                return False
             if email.kind is EmailKind.DELIVERY:
                 await uow.emit(
                     DeliveryCompleted(
-                        order_id=email.order_id, key_count=email.key_count, email_sent=False
+                        order_id=email.order_id, key_count=email.key_count, email_sent=email_sent
                     )
                 )
             await uow.commit()
-        logger.error(
-            "email may or may not have reached the mail server; not resent automatically",
-            extra={"email_kind": email.kind.value, "error": error},
-        )
+        return True
 
     async def _refused(self, email: ClaimedEmail, error: str) -> None:
         final = email.attempts >= self._max_attempts
