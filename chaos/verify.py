@@ -13,6 +13,7 @@ import aioboto3
 import httpx
 
 from bitloot_demo.processes import SERVICES, Secrets
+from bitloot_demo.scenario import LINK
 from bitloot_testing.leaks import JWT, Needles, database_dump
 from chaos.stack import ChaosStack, Tapped, drain_tap
 
@@ -175,6 +176,50 @@ def event_check(tap: list[Tapped], emails: dict[str, str]) -> Check:
     )
 
 
+async def reveal_all(
+    http: httpx.AsyncClient,
+    stack: ChaosStack,
+    emails: dict[str, str],
+    entries: list[dict[str, Any]],
+) -> dict[str, bool | None]:
+    """Each order's emailed link opened as its customer would: whether the page shows
+    every key Kinguin issued for the order (None: no email to open)."""
+    issued = {str(e["orderExternalId"]): [str(k["serial"]) for k in e["keys"]] for e in entries}
+    gate = asyncio.Semaphore(8)
+
+    async def reveal(order_id: str, address: str) -> bool | None:
+        mails = stack.mailbox.for_recipient(address)
+        if not mails:
+            return None
+        body = mails[0].message.get_body(preferencelist=("plain",))
+        link = LINK.search(body.get_content() if body is not None else "")
+        if link is None:
+            return False
+        async with gate:
+            page = await http.get(link.group(0))
+        keys = issued.get(order_id, [])
+        return page.status_code == 200 and bool(keys) and all(key in page.text for key in keys)
+
+    found = await asyncio.gather(*(reveal(o, a) for o, a in emails.items()))
+    return dict(zip(emails, found, strict=True))
+
+
+def reveal_check(revealed: dict[str, bool | None]) -> Check:
+    """Every key bought reaches its customer intact: stored encrypted through the
+    faults, it still decrypts to what Kinguin issued. An order without an email (only
+    an unconfirmed one may lack it: the email check judges that) is listed."""
+    shown = sum(1 for ok in revealed.values() if ok)
+    wrong = [order_id for order_id, ok in revealed.items() if ok is False]
+    unopened = [order_id for order_id, ok in revealed.items() if ok is None]
+    return Check(
+        "each emailed link reveals the keys Kinguin issued",
+        f"{len(revealed)} pages with their keys",
+        f"{shown} shown, {len(wrong)} wrong or refused, {len(unopened)} without an email",
+        not wrong and shown > 0,
+        [f"wrong: {o}" for o in wrong[:10]] + [f"no email: {o}" for o in unopened[:10]],
+    )
+
+
 def secret_values(keys: Secrets) -> dict[str, str]:
     """Every secret the processes hold (the public halves of key pairs are not secret)."""
     return {
@@ -276,6 +321,8 @@ async def verify(stack: ChaosStack, emails: dict[str, str], refused: list[str]) 
         letters = await parked(http, stack)
         received = Counter(r for mail in stack.mailbox.mails for r in mail.recipients)
         unconfirmed = await unconfirmed_emails(http, stack, list(emails))
+        # Last, so that the leak scan below also covers what revealing wrote and logged.
+        revealed = await reveal_all(http, stack, emails, entries)
     checks = [
         Check(
             "every checkout accepted (customers retry)",
@@ -288,6 +335,7 @@ async def verify(stack: ChaosStack, emails: dict[str, str], refused: list[str]) 
         ledger_check(emails, entries),
         emails_check(emails, received, unconfirmed),
         parked_check(letters, states),
+        reveal_check(revealed),
     ]
     await stack.stop_all()  # their logs are complete, the databases still
     tap = await drain_tap(stack)

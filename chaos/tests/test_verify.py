@@ -12,6 +12,7 @@ from chaos.verify import (
     ledger_check,
     orders_check,
     parked_check,
+    reveal_check,
 )
 
 ORDERS = {"o1": "a@x.test", "o2": "b@x.test"}
@@ -79,3 +80,12 @@ def test_a_copy_of_the_same_event_published_again_is_counted_once_and_reported()
     again = event_check([fulfilled("o1"), fulfilled("o1"), fulfilled("o2")], ORDERS)
     assert again.ok
     assert "1 published again with the same id" in again.found
+
+
+def test_every_customer_must_see_the_keys_kinguin_issued() -> None:
+    assert reveal_check({"o1": True, "o2": True}).ok
+    assert not reveal_check({"o1": True, "o2": False}).ok  # a wrong key, or a refusal
+    unopened = reveal_check({"o1": True, "o2": None})  # judged by the email check
+    assert unopened.ok
+    assert unopened.details == ["no email: o2"]
+    assert not reveal_check({}).ok
