@@ -8,7 +8,6 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.lockout import LoginOutcome
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.errors import error_response
 from bitloot_admin.entrypoints.params import LoginForm, read_form, read_login
 from bitloot_admin.entrypoints.session import (
     LOGIN_PATH,
@@ -19,7 +18,7 @@ from bitloot_admin.entrypoints.session import (
     set_session_cookie,
 )
 from bitloot_admin.handlers import accounts
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.http import HttpError, error_response
 
 REFUSALS = {
     LoginOutcome.REJECTED: (401, "invalid_credentials", "Wrong username or password."),

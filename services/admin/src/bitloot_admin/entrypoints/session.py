@@ -17,8 +17,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bitloot_admin.entrypoints.errors import error_response
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.http import HttpError, error_response
 from bitloot_runtime.tokens import AdminTokenSigner, AdminTokenVerifier, InvalidToken
 
 SESSION_COOKIE: Final = "bitloot_admin"

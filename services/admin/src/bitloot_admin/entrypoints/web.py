@@ -8,8 +8,8 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from bitloot_admin.entrypoints import api, auth, openapi, pages
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.errors import EXCEPTION_HANDLERS
 from bitloot_admin.entrypoints.session import AdminGuard
+from bitloot_runtime.http import EXCEPTION_HANDLERS
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
