@@ -13,7 +13,7 @@ import aioboto3
 import httpx
 
 from bitloot_demo.processes import SERVICES, Secrets
-from bitloot_demo.scenario import LINK
+from bitloot_demo.scenario import emailed_link
 from bitloot_testing.leaks import JWT, Needles, database_dump
 from chaos.stack import ChaosStack, Tapped, drain_tap
 
@@ -188,15 +188,13 @@ async def reveal_all(
     gate = asyncio.Semaphore(8)
 
     async def reveal(order_id: str, address: str) -> bool | None:
-        mails = stack.mailbox.for_recipient(address)
-        if not mails:
-            return None
-        body = mails[0].message.get_body(preferencelist=("plain",))
-        link = LINK.search(body.get_content() if body is not None else "")
+        link = emailed_link(stack.mailbox, address)
         if link is None:
+            return None
+        if not link:
             return False
         async with gate:
-            page = await http.get(link.group(0))
+            page = await http.get(link)
         keys = issued.get(order_id, [])
         return page.status_code == 200 and bool(keys) and all(key in page.text for key in keys)
 

@@ -152,19 +152,28 @@ async def run(stack: Stack, mailbox: Mailbox, orders: int, timeout: float = 300.
     return outcome
 
 
+def emailed_link(mailbox: Mailbox, address: str) -> str | None:
+    """The reveal link in the first email to `address`: None if no email came, "" if
+    the email holds no link."""
+    mails = mailbox.for_recipient(address)
+    if not mails:
+        return None
+    body = mails[0].message.get_body(preferencelist=("plain",))
+    match = LINK.search(body.get_content() if body is not None else "")
+    return match.group(0) if match else ""
+
+
 async def reveal_first(
     http: httpx.AsyncClient, stack: Stack, mailbox: Mailbox, emails: dict[str, str]
 ) -> bool | None:
     """Open the first order's emailed link and check it shows the key Kinguin issued."""
     order_id, email = next(iter(emails.items()))
-    mails = mailbox.for_recipient(email)
-    if not mails:
+    link = emailed_link(mailbox, email)
+    if link is None:
         return None
-    body = mails[0].message.get_body(preferencelist=("plain",))
-    match = LINK.search(body.get_content() if body is not None else "")
-    if match is None:
+    if not link:
         return False
-    page = await http.get(match.group(0))
+    page = await http.get(link)
     ledger: list[dict[str, Any]] = (
         await http.get(f"{stack.kinguin_sandbox}/sandbox/ledger")
     ).json()
