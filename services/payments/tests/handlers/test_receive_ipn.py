@@ -112,7 +112,7 @@ async def test_malformed_and_oversized_ipns_change_nothing(
         )
         assert answer.status_code in (400, 413)
     assert (await order_row(runtime, order_id))["status"] == "invoiced"
-    assert [r[2] for r in await results(runtime)] == ["malformed_json", "malformed_json"]
+    assert [r[2] for r in await results(runtime)] == ["malformed_json", "not_an_object"]
     assert await row_counts(runtime) == {"payments": 0, "flags": 0, "outbox": 0}
 
 

@@ -3,13 +3,20 @@
 The `x-nowpayments-sig` header is the hex HMAC-SHA512, keyed with the IPN secret, of the
 body re-serialised with keys sorted at every level and compact separators (their Python
 example: ``json.dumps(body, separators=(',', ':'), sort_keys=True)``; their Node example:
-``JSON.stringify(sortObject(body))``). The variants differ in two ways, so each is
-accepted: non-ASCII text escaped (Python) or not (Node), and numbers written as sent
-(``12.50``) or as a float prints them (``12.5``).
+``JSON.stringify(sortObject(body))``). Real IPNs arrive already serialised that way, so
+the raw body is tried first. The recipes differ in three ways, so each is accepted:
+non-ASCII text escaped (Python) or not (Node), numbers written as sent (``12.50``) or as
+a float prints them (``12.5``), and arrays kept (Python) or turned into objects keyed
+``"0"``, ``"1"``… (what Node's documented `sortObject` does to them).
+
+A body that is not a JSON object, names a key twice, or holds what no recipe could have
+signed or no database could store (NaN, a lone surrogate, a NUL character) is refused
+with a `code` saying which (`InvalidIpnBody`).
 """
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from bitloot_runtime.http import DuplicateJsonKey, unique_keys
@@ -17,7 +24,12 @@ from bitloot_runtime.signatures import hmac_sha512_hex, matches_any_hex
 
 
 class InvalidIpnBody(ValueError):
-    """The body is not a JSON object, so there is nothing to verify."""
+    """The body is not a JSON object we can verify; `code` is the machine-readable reason
+    (``malformed_json``, ``duplicate_json_key``, ``not_an_object``)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class RawNumber(Decimal):
@@ -31,32 +43,57 @@ class RawNumber(Decimal):
         return number
 
 
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def parse(body: bytes) -> dict[str, object]:
     """The IPN body as a JSON object, numbers with a fraction or exponent as `RawNumber`."""
     try:
-        document = json.loads(body, parse_float=RawNumber, object_pairs_hook=unique_keys)
+        document = json.loads(
+            body,
+            parse_float=RawNumber,
+            parse_constant=_no_constant,
+            object_pairs_hook=unique_keys,
+        )
+        # A lone surrogate (a cut emoji, as JavaScript writes one) cannot be encoded, and
+        # PostgreSQL stores no NUL character: neither is in anything NOWPayments signs.
+        text = json.dumps(document, ensure_ascii=False, default=str)
+        text.encode()
     except DuplicateJsonKey as exc:
-        raise InvalidIpnBody(f"IPN body is ambiguous: {exc}") from None
-    except (ValueError, RecursionError) as exc:  # bad JSON, UTF-8 or a huge integer
-        raise InvalidIpnBody(f"IPN body is not JSON: {exc}") from None
+        raise InvalidIpnBody("duplicate_json_key", f"The IPN body is ambiguous: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # bad JSON, UTF-8, a surrogate, a huge int
+        raise InvalidIpnBody("malformed_json", f"The IPN body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise InvalidIpnBody("IPN body is not a JSON object.")
+        raise InvalidIpnBody("not_an_object", "The IPN body is not a JSON object.")
+    if "\\u0000" in text:
+        raise InvalidIpnBody("malformed_json", "The IPN body holds a NUL character.")
     return document
 
 
-def _dump(value: object, ascii_only: bool, number: Callable[[RawNumber], str]) -> str:
+@dataclass(frozen=True)
+class _Recipe:
+    """One way of re-serialising the body before signing."""
+
+    ascii_only: bool
+    number: Callable[["RawNumber"], str]
+    arrays_as_objects: bool
+
+
+def _dump(value: object, recipe: _Recipe) -> str:
+    if isinstance(value, list) and recipe.arrays_as_objects and value:
+        value = {str(index): item for index, item in enumerate(value)}
     if isinstance(value, dict):
         items = sorted(value.items())
         inner = ",".join(
-            f"{json.dumps(k, ensure_ascii=ascii_only)}:{_dump(v, ascii_only, number)}"
-            for k, v in items
+            f"{json.dumps(k, ensure_ascii=recipe.ascii_only)}:{_dump(v, recipe)}" for k, v in items
         )
         return "{" + inner + "}"
     if isinstance(value, list):
-        return "[" + ",".join(_dump(v, ascii_only, number) for v in value) + "]"
+        return "[" + ",".join(_dump(v, recipe) for v in value) + "]"
     if isinstance(value, RawNumber):
-        return number(value)
-    return json.dumps(value, ensure_ascii=ascii_only)
+        return recipe.number(value)
+    return json.dumps(value, ensure_ascii=recipe.ascii_only)
 
 
 def _as_sent(value: RawNumber) -> str:
@@ -67,11 +104,19 @@ def _as_float(value: RawNumber) -> str:
     return json.dumps(float(value.text))
 
 
+def _has_array(value: object) -> bool:
+    if isinstance(value, list):
+        return bool(value)
+    return isinstance(value, dict) and any(_has_array(v) for v in value.values())
+
+
 def canonical_forms(document: dict[str, object]) -> tuple[bytes, ...]:
     """The document as NOWPayments may have serialised it before signing, Python's
     recipe first."""
+    arrays = (False, True) if _has_array(document) else (False,)
     forms = (
-        _dump(document, ascii_only, number).encode()
+        _dump(document, _Recipe(ascii_only, number, as_objects)).encode()
+        for as_objects in arrays
         for number in (_as_float, _as_sent)
         for ascii_only in (True, False)
     )
@@ -83,10 +128,12 @@ def sign(body: bytes, secret: str) -> str:
     return hmac_sha512_hex(secret, canonical_forms(parse(body))[0])
 
 
-def verify(document: dict[str, object], signature: str | None, secrets: Iterable[str]) -> bool:
-    """Whether `signature` is NOWPayments' signature of `document` (from `parse`) under one
-    of `secrets`."""
+def verify(
+    document: dict[str, object], signature: str | None, secrets: Iterable[str], body: bytes = b""
+) -> bool:
+    """Whether `signature` is NOWPayments' signature of `document` (from `parse`, of the
+    raw `body`) under one of `secrets`."""
     if not signature:
         return False
-    forms = canonical_forms(document)
+    forms = dict.fromkeys((body, *canonical_forms(document)) if body else canonical_forms(document))
     return matches_any_hex(signature, [hmac_sha512_hex(s, form) for s in secrets for form in forms])

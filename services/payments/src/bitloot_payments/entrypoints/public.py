@@ -138,7 +138,7 @@ def public_routes(
         try:
             await receiver.receive(body, signature, client)
         except MalformedIpn as exc:
-            raise HttpError(400, "malformed_json", str(exc)) from None
+            raise HttpError(400, exc.code, str(exc)) from None
         except ForgedIpn as exc:
             raise HttpError(401, "invalid_signature", str(exc)) from None
         return JSONResponse({"status": "ok"})

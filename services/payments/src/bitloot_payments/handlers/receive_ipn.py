@@ -20,27 +20,37 @@ logger = logging.getLogger(__name__)
 
 
 class MalformedIpn(BitlootError):
-    """The body is not a JSON object (logged; nothing else happens)."""
+    """The body is not a JSON object we can verify (logged; nothing else happens); `code`
+    says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ForgedIpn(BitlootError):
     """The signature is missing or wrong (logged; nothing else happens)."""
 
 
+# Claims are only shown and searched: a longer one is not NOWPayments' and is not kept.
+MAX_CLAIM = 128
+
+
+def _claim(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if 0 < len(text) <= MAX_CLAIM else None
+
+
 def claims(document: dict[str, object]) -> tuple[str | None, UUID | None, str | None]:
     """Payment id, order id and status as the body states them (not yet trusted)."""
-    payment_id = document.get("payment_id")
-    raw_order = document.get("order_id")
-    status = document.get("payment_status")
+    raw_order = _claim(document.get("order_id"))
     try:
-        order_id = UUID(raw_order) if isinstance(raw_order, str) else None
+        order_id = UUID(raw_order) if raw_order is not None else None
     except ValueError:
         order_id = None
-    return (
-        str(payment_id) if isinstance(payment_id, str | int) and payment_id != "" else None,
-        order_id,
-        status if isinstance(status, str) else None,
-    )
+    return _claim(document.get("payment_id")), order_id, _claim(document.get("payment_status"))
 
 
 class IpnReceiver:
@@ -68,13 +78,15 @@ class IpnReceiver:
     async def _receive(self, body: bytes, signature: str | None, client: str) -> int:
         try:
             document = parse(body)
-        except InvalidIpnBody:
-            await self._log(IpnEntry(body, signature_valid=False, result="malformed_json"))
-            logger.warning("IPN refused: not a JSON object", extra={"client": client})
-            raise MalformedIpn("The IPN body is not a JSON object.") from None
+        except InvalidIpnBody as exc:
+            await self._log(IpnEntry(body, signature_valid=False, result=exc.code))
+            logger.warning(
+                "IPN refused: unreadable body", extra={"client": client, "reason": exc.code}
+            )
+            raise MalformedIpn(exc.code, str(exc)) from None
         payment_id, order_id, status = claims(document)
         claimed = str(order_id) if order_id else None
-        if not verify(document, signature, self._secrets):
+        if not verify(document, signature, self._secrets, body):
             await self._log(
                 IpnEntry(body, False, "invalid_signature", payment_id, order_id, status)
             )
