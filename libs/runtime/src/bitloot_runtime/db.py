@@ -4,6 +4,7 @@ the service's database created if missing and migrated with Alembic at start-up.
 import asyncio
 import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -16,15 +17,25 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from bitloot_contracts.events import Event
+from bitloot_runtime.errors import TransientError
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.tables import inbox, outbox
 from bitloot_runtime.tracing import child_traceparent
 
 OUTBOX_CHANNEL = "bitloot_outbox"
+# SQLSTATE classes of failures that say nothing about the work itself: connection
+# exceptions (08), transaction rollbacks such as serialization failures and deadlocks
+# (40), insufficient resources (53) and operator intervention (57: a cancelled
+# statement, a server shutting down or restarting).
+_TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57"})
+# Lock not available, object in use.
+_TRANSIENT_SQLSTATES = frozenset({"55P03", "55006"})
 RUNTIME_VERSIONS = Path(__file__).parent / "migrations" / "versions"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -38,6 +49,39 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     the whole pool, and that one message or request is retried like any transient error.
     """
     return _create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        cause = pending.pop()
+        if cause is None or id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        yield cause
+        orig = getattr(cause, "orig", None)
+        pending += [cause.__cause__, cause.__context__]
+        if isinstance(orig, BaseException):
+            pending.append(orig)
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) is the database or the network failing for a
+    moment rather than the work being wrong: a lost or refused connection, a cancelled
+    statement, a serialization failure or deadlock, a server restarting, a timeout. The
+    same work done again later may succeed, so it must be retried, never given up on."""
+    for cause in _causes(error):
+        if isinstance(cause, TransientError | OSError | TimeoutError | PoolTimeout):
+            return True
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        sqlstate = getattr(cause, "sqlstate", None)
+        if isinstance(sqlstate, str) and (
+            sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES
+        ):
+            return True
+    return False
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -16,9 +16,10 @@ from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.place_order import OrderPlacement
-from bitloot_payments.handlers.process_ipns import IpnProcessor
+from bitloot_payments.handlers.process_ipns import IpnProcessor, IpnRetry
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
+from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
@@ -98,7 +99,20 @@ def build(
         runtime.unit_of_work, nowpayments, signer, settings.public_url + IPN_PATH
     )
     load = EdgeLoad()
-    processor = IpnProcessor(runtime.unit_of_work, load, settings.ipn_poll_interval)
+    metrics = PaymentsMetrics(runtime.metrics.source)
+    retry = IpnRetry(
+        max_attempts=settings.ipn_max_attempts,
+        first_delay=settings.ipn_retry_delay,
+        max_delay=settings.ipn_retry_max_delay,
+    )
+    processor = IpnProcessor(
+        runtime.unit_of_work,
+        load,
+        settings.ipn_poll_interval,
+        retry=retry,
+        metrics=metrics,
+        tolerance_percent=settings.underpayment_tolerance_percent,
+    )
     runtime.add_background("ipn-processor", processor.run)
     receiver = IpnReceiver(runtime.unit_of_work, secrets, processor.wake, load)
     routes = [

@@ -1,6 +1,7 @@
 """Payments settings, from PAYMENTS_* environment variables."""
 
 import binascii
+from decimal import Decimal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -45,6 +46,33 @@ class Settings(EdgeSettings):
         gt=0,
         description="Seconds between looks for IPNs stored by another instance or left "
         "pending by a crash (IPNs stored here are processed at once).",
+    )
+
+    ipn_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Attempts at an IPN that fail the same way, for a reason that is not "
+        "transient, before it is given up as `error` and flagged (a transient failure — "
+        "connection lost, statement cancelled, deadlock, database restart — is retried "
+        "without limit).",
+    )
+    ipn_retry_delay: float = Field(
+        default=1.0, gt=0, description="Seconds before the first retry of a failed IPN."
+    )
+    ipn_retry_max_delay: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest wait between retries of a failed IPN (the wait doubles up to it).",
+    )
+
+    underpayment_tolerance_percent: Decimal = Field(
+        default=Decimal(0),
+        ge=0,
+        le=10,
+        description="A payment short of the asked amount by at most this percent is "
+        "accepted and fulfilled, and flagged `underpaid_accepted` (0: every shortfall is "
+        "flagged and waits for an admin).",
     )
 
     @field_validator("nowpayments_api_url", "public_url")

@@ -1,5 +1,6 @@
 import itertools
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -7,6 +8,7 @@ from uuid import UUID
 import pytest
 
 from bitloot_payments.domain.payment import (
+    Context,
     Notification,
     OrderState,
     PaymentState,
@@ -18,8 +20,17 @@ from bitloot_payments.domain.payment import (
 
 ORDER = OrderState(UUID(int=42), Decimal("25"), "usd", "invoiced")
 BASE = Notification(
-    "7", "waiting", ORDER.order_id, Decimal("25"), "usd", Decimal("25.1"), Decimal(0)
+    "7",
+    "waiting",
+    ORDER.order_id,
+    Decimal("25"),
+    "usd",
+    Decimal("25.1"),
+    Decimal(0),
+    pay_currency="usdttrc20",
 )
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+MINUTE = timedelta(minutes=1)
 FORWARD = ["waiting", "confirming", "confirmed", "sending", "partially_paid", "finished"]
 
 
@@ -122,23 +133,105 @@ def test_a_refund_of_the_paying_payment_refunds_the_order_and_is_flagged() -> No
     assert (refunded.order.status, refunded.flag) == ("refunded", "refunded")
 
 
-def test_a_redeposit_is_flagged_and_never_delivered() -> None:
-    outcome = apply(ORDER, PaymentState(), notification("finished", parent_payment_id="6"))
+def test_a_redeposit_is_flagged_when_its_money_arrives_and_never_delivered() -> None:
+    waiting = apply(ORDER, PaymentState(), notification("waiting", parent_payment_id="6"))
+    assert (waiting.result, waiting.flag) == ("applied", None)
+    outcome = apply(ORDER, waiting.payment, notification("finished", parent_payment_id="6"))
     assert (outcome.result, outcome.flag, outcome.finished) == ("redeposit", "redeposit", False)
     assert outcome.order == ORDER
+    assert dict(outcome.flag_data)["parent_payment_id"] == "6"
 
 
-def test_a_second_payment_finishing_an_order_already_paid_is_flagged_not_delivered() -> None:
+@pytest.mark.parametrize("status", ["finished", "partially_paid"])
+def test_a_second_payment_bringing_money_to_a_paid_order_is_flagged_not_delivered(
+    status: str,
+) -> None:
     paid = apply(ORDER, PaymentState(), notification("finished"))
-    second = apply(paid.order, PaymentState(), notification("finished", payment_id="8"))
+    second = apply(paid.order, PaymentState(), notification(status, payment_id="8"))
     assert (second.result, second.flag, second.finished) == ("other_payment", "paid_twice", False)
     assert second.order == paid.order
+    assert dict(second.flag_data)["paid_by"] == "7"
 
 
-def test_another_payment_may_pay_an_order_whose_first_payment_expired() -> None:
-    expired = apply(ORDER, PaymentState(), notification("expired"))
-    paid = apply(expired.order, PaymentState(), notification("finished", payment_id="8"))
+def test_a_payment_opened_before_the_order_closed_still_pays_it() -> None:
+    expired = apply(ORDER, PaymentState(), notification("expired", updated_at=T0 + MINUTE))
+    assert (expired.order.status, expired.order.closed_at) == ("failed", T0 + MINUTE)
+    other = notification("finished", payment_id="8", created_at=T0)
+    paid = apply(expired.order, PaymentState(), other)
     assert (paid.result, paid.order.status, paid.order.payment_id) == ("paid", "paid", "8")
+    assert paid.finished
+
+
+def test_an_expired_payment_does_not_fail_the_order_while_another_is_open() -> None:
+    outcome = apply(ORDER, PaymentState(), notification("expired"), Context(others_live=True))
+    assert (outcome.result, outcome.order) == ("applied", ORDER)
+
+
+def test_a_payment_finishing_after_it_expired_is_a_late_payment_with_its_amounts() -> None:
+    expired = apply(ORDER, PaymentState(), notification("expired"))
+    late = apply(expired.order, expired.payment, notification("finished"))
+    assert (late.result, late.flag, late.finished) == ("late_payment", "late_payment", False)
+    assert late.order == expired.order
+    assert dict(late.flag_data) == {
+        "price_amount": "25",
+        "price_currency": "usd",
+        "pay_amount": "25.1",
+        "actually_paid": "25.1",
+        "pay_currency": "usdttrc20",
+        "payment_was": "expired",
+    }
+    again = apply(late.order, late.payment, notification("finished"))
+    assert (again.result, again.flag) == ("duplicate", None)
+
+
+@pytest.mark.parametrize("created_at", [T0 + 2 * MINUTE, None])
+def test_a_payment_opened_after_the_order_closed_is_a_late_payment(
+    created_at: datetime | None,
+) -> None:
+    """Opened after the close, or with no opening time to tell: an admin decides."""
+    expired = apply(ORDER, PaymentState(), notification("expired", updated_at=T0 + MINUTE))
+    other = notification("finished", payment_id="8", created_at=created_at)
+    late = apply(expired.order, PaymentState(), other)
+    assert (late.result, late.flag, late.finished) == ("late_payment", "late_payment", False)
+    assert late.order.status == "failed"
+    assert dict(late.flag_data)["order_was"] == "failed"
+
+
+def test_an_overpayment_pays_the_order_and_flags_the_difference() -> None:
+    outcome = apply(ORDER, PaymentState(), notification("finished", actually_paid=Decimal("30")))
+    assert (outcome.result, outcome.finished, outcome.flag) == ("paid", True, "overpaid")
+    assert dict(outcome.flag_data)["difference"] == "4.9"
+
+
+@pytest.mark.parametrize(
+    ("paid", "result", "flag", "finished"),
+    [
+        ("24.848", "underpaid", "underpaid", False),
+        ("24.849", "paid", "underpaid_accepted", True),
+        ("25.1", "paid", None, True),
+    ],
+)
+def test_a_shortfall_within_the_tolerance_is_accepted_and_flagged(
+    paid: str, result: str, flag: str | None, finished: bool
+) -> None:
+    """1% of 25.1 is 0.251: 24.849 is the least accepted."""
+    ipn = notification("finished", actually_paid=Decimal(paid))
+    outcome = apply(ORDER, PaymentState(), ipn, Context(tolerance_percent=Decimal(1)))
+    assert (outcome.result, outcome.flag, outcome.finished) == (result, flag, finished)
+
+
+def test_a_partial_payment_accepted_within_the_tolerance_is_never_paid_again() -> None:
+    tolerant = Context(tolerance_percent=Decimal(5))
+    partial = notification("partially_paid", actually_paid=Decimal("24"))
+    accepted = apply(ORDER, PaymentState(), partial, tolerant)
+    assert (accepted.result, accepted.flag, accepted.finished) == (
+        "paid",
+        "underpaid_accepted",
+        True,
+    )
+    later = apply(accepted.order, accepted.payment, notification("finished"), tolerant)
+    assert (later.result, later.finished, later.flag) == ("already_paid", False, None)
+    assert later.order.status == "paid"
 
 
 def test_a_payment_known_for_another_order_is_refused_and_flagged() -> None:

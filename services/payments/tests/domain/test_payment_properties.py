@@ -2,6 +2,7 @@
 them, the order ends in the same state with exactly one payment.finished."""
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -11,13 +12,18 @@ from hypothesis import strategies as st
 from bitloot_payments.domain.payment import Notification, OrderState, PaymentState, apply
 
 ORDER = OrderState(UUID(int=42), Decimal("12.5"), "usd", "invoiced")
-PAID = Notification("7", "waiting", ORDER.order_id, Decimal("12.5"), "usd", Decimal("12.51"))
-# Payment 7 pays the order; payment 8 was opened on the same invoice and expired.
+T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+PAID = Notification(
+    "7", "waiting", ORDER.order_id, Decimal("12.5"), "usd", Decimal("12.51"), created_at=T0
+)
+# Payment 7 pays the order; payment 8 was opened on the same invoice and expired (while 7
+# was open: the buyer changed coins), so its expiry never makes 7 a late payment.
+OTHER = replace(PAID, payment_id="8", created_at=T0 - timedelta(minutes=5))
 SEQUENCE = (
     *(replace(PAID, status=s) for s in ("waiting", "confirming", "confirmed", "sending")),
     replace(PAID, status="finished", actually_paid=Decimal("12.51")),
-    replace(PAID, payment_id="8", status="waiting"),
-    replace(PAID, payment_id="8", status="expired"),
+    replace(OTHER, status="waiting"),
+    replace(OTHER, status="expired", updated_at=T0 + timedelta(minutes=20)),
 )
 
 

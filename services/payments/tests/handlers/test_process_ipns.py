@@ -1,35 +1,165 @@
-"""The IPN processor: what it does with stored IPNs it cannot apply, its priority, and
-its surviving the database going away."""
+"""The IPN processor: a transient failure is retried until the IPN applies, whatever it
+takes; a defect repeated on every attempt is given up and flagged; the processor
+outlives the database going away; and it gives way while an IPN is being answered."""
 
 import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+import asyncpg
 import httpx
-from payments_support import results
+from payments_support import ipn, order_row, results, send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
 from bitloot_payments.adapters.orm import ipn_log, metadata
 from bitloot_payments.handlers.edge_load import EdgeLoad
-from bitloot_payments.handlers.process_ipns import IpnProcessor
+from bitloot_payments.handlers.process_ipns import IpnProcessor, defects_after
 from bitloot_payments.migrations import VERSIONS
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually
+from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.proxy import through_proxy
+from bitloot_testing.rabbitmq import BusNamespace
 
 
-async def test_a_stored_ipn_that_cannot_be_processed_is_set_aside_and_flagged(
+async def ipn_rows(runtime: ServiceRuntime) -> list[dict[str, Any]]:
+    async with runtime.engine.connect() as connection:
+        rows = await connection.execute(select(ipn_log).order_by(ipn_log.c.id))
+    return [dict(row._mapping) for row in rows]
+
+
+async def new_order(client: httpx.AsyncClient) -> str:
+    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
+    answer = await client.post("/orders", json=body)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["order_id"])
+
+
+@asynccontextmanager
+async def order_locked(database_url: str, order_id: str) -> AsyncIterator[asyncpg.Connection]:
+    """The order's row held ``FOR UPDATE`` by another connection until the block ends."""
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        await connection.execute("SELECT 1 FROM orders WHERE order_id = $1 FOR UPDATE", order_id)
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+async def blocked_backend(locker: asyncpg.Connection) -> int:
+    """The pid of the backend waiting for the lock `locker` holds."""
+
+    async def find() -> int | None:
+        found: int | None = await locker.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return found
+
+    pid: int | None = None
+
+    async def waiting() -> bool:
+        nonlocal pid
+        pid = await find()
+        return pid is not None
+
+    assert await eventually(waiting, timeout=10), "the processor never waited for the lock"
+    assert pid is not None
+    return pid
+
+
+async def retries_of(runtime: ServiceRuntime) -> int:
+    [row] = await ipn_rows(runtime)
+    return int(row["retries"])
+
+
+async def test_an_ipn_whose_statements_are_cancelled_is_retried_until_it_pays_the_order_once(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    database_url: str,
+    bus_prefix: BusNamespace,
+) -> None:
+    """The order row is locked by someone else, and the processor's waiting statement is
+    cancelled again and again (more often than the defect limit, 3 here): NOWPayments had
+    its 200, so the IPN must stay pending, and pay the order once the lock is gone."""
+    order_id = await new_order(client)
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
+    ) as spy:
+        async with order_locked(database_url, order_id) as locker:
+            answer = await send(client, ipn(order_id, "finished"))
+            assert answer.status_code == 200
+            for cancelled in range(1, 6):
+                pid = await blocked_backend(locker)
+                assert await locker.fetchval("SELECT pg_cancel_backend($1)", pid)
+
+                async def recorded(count: int = cancelled) -> bool:
+                    return await retries_of(runtime) >= count
+
+                assert await eventually(recorded, timeout=10)
+            [row] = await ipn_rows(runtime)
+            assert (row["result"], row["processed_at"]) == (PENDING, None)
+            assert row["last_error"].startswith("transient: ")
+            assert "canceling statement due to user request" in row["last_error"]
+            assert (await order_row(runtime, order_id))["status"] == "invoiced"
+        messages = await spy.collect(expected=2, timeout=15)
+    finished = [m for m in messages if m.routing_key == "payment.finished"]
+    assert [json.loads(m.body)["order_id"] for m in finished] == [order_id]
+    assert (await order_row(runtime, order_id))["status"] == "paid"
+    assert [r[2] for r in await results(runtime)] == ["paid"]
+
+
+async def test_an_ipn_whose_database_connection_is_killed_mid_processing_still_applies(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, database_url: str
+) -> None:
+    order_id = await new_order(client)
+    async with order_locked(database_url, order_id) as locker:
+        await send(client, ipn(order_id, "finished"))
+        pid = await blocked_backend(locker)
+        assert await locker.fetchval("SELECT pg_terminate_backend($1)", pid)
+
+        async def retried() -> bool:
+            return await retries_of(runtime) >= 1
+
+        assert await eventually(retried, timeout=10)
+        [row] = await ipn_rows(runtime)
+        assert row["last_error"].startswith("transient: "), row["last_error"]
+    assert await results(runtime) == [(True, False, "paid")]
+    assert (await order_row(runtime, order_id))["status"] == "paid"
+
+
+async def test_an_ipn_failing_the_same_way_every_time_is_given_up_and_flagged(
     client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
 ) -> None:
+    """Only a stored body that cannot be read fails this way (the edge parsed what it
+    stored): the third identical failure gives it up."""
     async with runtime.unit_of_work() as uow:
         await log_ipn(uow.session, IpnEntry(b"{truncated", True, PENDING, "77"))
         await log_ipn(uow.session, IpnEntry(b'{"payment_id": 78}', True, PENDING, "78"))
         await uow.commit()
     assert [r[2] for r in await results(runtime)] == ["error", "unsupported"]
+    given_up = (await ipn_rows(runtime))[0]
+    assert (given_up["retries"], given_up["defects"]) == (3, 3)
+    assert given_up["last_error"].startswith("defect: InvalidIpnBody")
     flagged = await client.get("/internal/flags", headers=internal_headers)
     kinds = {(f["kind"], f["payment_id"]) for f in flagged.json()["items"]}
     assert kinds == {("processing_error", "77"), ("unsupported", "78")}
+    [error_flag] = [f for f in flagged.json()["items"] if f["kind"] == "processing_error"]
+    assert "3 times in a row" in error_flag["detail"]
+
+
+def test_only_identical_defects_in_a_row_count_towards_giving_up() -> None:
+    assert defects_after(None, 0, "ValueError: x") == 1
+    assert defects_after("defect: ValueError: x", 1, "ValueError: x") == 2
+    assert defects_after("defect: ValueError: y", 2, "ValueError: x") == 1
+    assert defects_after("transient: ValueError: x", 2, "ValueError: x") == 1
 
 
 async def test_the_processor_waits_while_an_ipn_is_being_answered() -> None:

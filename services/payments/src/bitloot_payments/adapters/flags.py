@@ -1,6 +1,6 @@
 """Flags: what the payment rules could not settle alone and an admin must look at."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -21,6 +21,8 @@ class Flag:
     ipn_id: int | None = None
     id: int = 0
     created_at: datetime | None = None
+    # The amounts behind it (price, pay amount, actually paid, the difference), as text.
+    data: dict[str, str | None] = field(default_factory=dict)
 
 
 async def raise_flag(session: AsyncSession, flag: Flag) -> None:
@@ -31,6 +33,7 @@ async def raise_flag(session: AsyncSession, flag: Flag) -> None:
             order_id=flag.order_id,
             payment_id=flag.payment_id,
             ipn_id=flag.ipn_id,
+            data=flag.data,
         )
     )
 

@@ -1,19 +1,25 @@
 """Every IPN received, valid or not, with what was made of it.
 
 An authentic IPN is stored `pending` (no `processed_at`) and answered at once; the IPN
-processor claims pending rows with ``FOR UPDATE SKIP LOCKED`` and records its result.
+processor claims pending rows with ``FOR UPDATE SKIP LOCKED`` and records its result. A
+payment status polled from NOWPayments by the reconciler is stored the same way with
+`source` ``poll``, so one processor applies both. An attempt that fails leaves the row
+pending with `next_attempt_at` later; only a defect repeated on every attempt gives up
+(result ``error``), and an admin may put such a row back (`requeue`).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_payments.adapters.orm import ipn_log
 
 PENDING = "pending"
+ERROR = "error"
+SOURCES = ("ipn", "poll")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class IpnEntry:
     order_id: UUID | None = None
     status: str | None = None
     duplicate: bool = False
+    source: str = "ipn"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,13 @@ class LoggedIpn:
     result: str
     processed_at: datetime | None
     raw_body: bytes
+    source: str = "ipn"
+    retries: int = 0
+    defects: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    replayed_by: str | None = None
+    replayed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,7 @@ class IpnFilter:
     signature_valid: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    source: str | None = None
 
 
 async def log_ipn(session: AsyncSession, entry: IpnEntry) -> int:
@@ -70,6 +85,7 @@ async def log_ipn(session: AsyncSession, entry: IpnEntry) -> int:
             status=entry.status,
             duplicate=entry.duplicate,
             result=entry.result,
+            source=entry.source,
             processed_at=None if pending else func.now(),
         )
         .returning(ipn_log.c.id)
@@ -78,10 +94,12 @@ async def log_ipn(session: AsyncSession, entry: IpnEntry) -> int:
 
 
 async def claim_pending(session: AsyncSession) -> LoggedIpn | None:
-    """The oldest pending IPN no other transaction holds, locked until this one ends."""
+    """The oldest pending IPN that is due (not waiting for a retry) and that no other
+    transaction holds, locked until this one ends."""
+    due = or_(ipn_log.c.next_attempt_at.is_(None), ipn_log.c.next_attempt_at <= func.now())
     statement = (
         select(ipn_log)
-        .where(ipn_log.c.processed_at.is_(None))
+        .where(ipn_log.c.processed_at.is_(None), due)
         .order_by(ipn_log.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -90,12 +108,71 @@ async def claim_pending(session: AsyncSession) -> LoggedIpn | None:
     return LoggedIpn(**row._mapping) if row else None
 
 
-async def mark_processed(session: AsyncSession, ipn_id: int, result: str, duplicate: bool) -> None:
+async def mark_processed(
+    session: AsyncSession,
+    ipn_id: int,
+    result: str,
+    duplicate: bool,
+    order_id: UUID | None = None,
+) -> None:
+    """The IPN's result; `order_id` when it was linked to its order by the processor (a
+    re-deposit names only its parent payment)."""
+    linked = {"order_id": order_id} if order_id is not None else {}
     await session.execute(
         update(ipn_log)
         .where(ipn_log.c.id == ipn_id)
-        .values(result=result, duplicate=duplicate, processed_at=func.now())
+        .values(
+            result=result,
+            duplicate=duplicate,
+            processed_at=func.now(),
+            next_attempt_at=None,
+            **linked,
+        )
     )
+
+
+async def record_failure(
+    session: AsyncSession, ipn_id: int, error: str, defects: int, retry_in: float | None
+) -> None:
+    """An attempt at the IPN failed with `error`: it stays pending until `retry_in`
+    seconds from now, or (`retry_in` None) it is given up as ``error``."""
+    values: dict[str, object] = {
+        "retries": ipn_log.c.retries + 1,
+        "defects": defects,
+        "last_error": error,
+    }
+    if retry_in is None:
+        values.update(result=ERROR, processed_at=func.now(), next_attempt_at=None)
+    else:
+        values["next_attempt_at"] = func.now() + timedelta(seconds=retry_in)
+    await session.execute(update(ipn_log).where(ipn_log.c.id == ipn_id).values(**values))
+
+
+async def requeue(session: AsyncSession, ipn_id: int, actor: str) -> LoggedIpn | None:
+    """Put an IPN given up as ``error`` back in the queue, for `actor`; the IPN as it now
+    stands (None if there is no such IPN). Only an ``error`` row changes: a second request
+    finds it pending or applied and changes nothing."""
+    await session.execute(
+        update(ipn_log)
+        .where(ipn_log.c.id == ipn_id, ipn_log.c.result == ERROR)
+        .values(
+            result=PENDING,
+            processed_at=None,
+            next_attempt_at=None,
+            defects=0,
+            replayed_by=actor,
+            replayed_at=func.now(),
+        )
+    )
+    return await load_ipn(session, ipn_id)
+
+
+async def load_ipn(session: AsyncSession, ipn_id: int, *, lock: bool = False) -> LoggedIpn | None:
+    statement = select(ipn_log).where(ipn_log.c.id == ipn_id)
+    if lock:
+        statement = statement.with_for_update()
+    row = (await session.execute(statement)).first()
+    return LoggedIpn(**row._mapping) if row else None
 
 
 async def list_ipns(
@@ -108,6 +185,7 @@ async def list_ipns(
         ipn_log.c.payment_id: which.payment_id,
         ipn_log.c.result: which.result,
         ipn_log.c.signature_valid: which.signature_valid,
+        ipn_log.c.source: which.source,
     }
     for column, value in conditions.items():
         if value is not None:

@@ -33,6 +33,7 @@ class Order:
     updated_at: datetime
     idempotency_key: str | None = None
     request_hash: str | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ async def save_state(session: AsyncSession, state: OrderState) -> None:
             status=state.status,
             payment_id=state.payment_id,
             payment_status=state.payment_status,
+            closed_at=state.closed_at,
             updated_at=func.now(),
             **({"paid_at": paid_at} if paid_at is not None else {}),
         )
@@ -155,6 +157,7 @@ def state_of(order: Order) -> OrderState:
         order.status,
         order.payment_id,
         order.payment_status,
+        order.closed_at,
     )
 
 

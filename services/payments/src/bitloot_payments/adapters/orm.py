@@ -20,7 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from bitloot_runtime.tables import include_runtime_tables
 
@@ -57,6 +57,9 @@ orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("idempotency_key", Text, nullable=True, unique=True),
+    # When (NOWPayments' clock) the order's last open payment failed or expired: a payment
+    # opened before that was live all along, one opened after is a late payment.
+    Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("request_hash", Text, nullable=True),
     Index("ix_orders_created_at", "created_at"),
     Index("ix_orders_email", "email"),
@@ -88,6 +91,16 @@ ipn_log = Table(
     Column("duplicate", Boolean, nullable=False),
     Column("result", Text, nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=True),
+    # `ipn`: NOWPayments called us; `poll`: the reconciler asked NOWPayments.
+    Column("source", Text, nullable=False, server_default="ipn"),
+    # Failed attempts so far, and how many of the latest in a row failed the same way
+    # for a reason that is not transient (at PAYMENTS_IPN_MAX_ATTEMPTS it is given up).
+    Column("retries", Integer, nullable=False, server_default="0"),
+    Column("defects", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("replayed_by", Text, nullable=True),
+    Column("replayed_at", DateTime(timezone=True), nullable=True),
     Index("ix_ipn_log_order_id", "order_id"),
     Index("ix_ipn_log_payment_id_status", "payment_id", "status"),
     Index("ix_ipn_log_pending", "id", postgresql_where=text("processed_at IS NULL")),
@@ -126,6 +139,7 @@ flags = Table(
     Column("payment_id", Text, nullable=True),
     Column("ipn_id", BigInteger, ForeignKey("ipn_log.id"), nullable=True),
     Column("detail", Text, nullable=False),
+    Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Index("ix_flags_order_id", "order_id"),
     Index("ix_flags_payment_id", "payment_id"),
 )

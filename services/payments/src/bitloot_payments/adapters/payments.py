@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_payments.adapters.orm import payments
-from bitloot_payments.domain.payment import Notification, PaymentState
+from bitloot_payments.domain.payment import LIVE, Notification, PaymentState
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,26 @@ def state_of(record: PaymentRecord | None) -> PaymentState:
     return PaymentState(record.order_id, record.status, frozenset(record.seen))
 
 
-async def save_payment(
-    session: AsyncSession, ipn: Notification, state: PaymentState, pay_currency: str | None
-) -> None:
+async def order_of_payment(session: AsyncSession, payment_id: str) -> UUID | None:
+    """The order a known payment belongs to (a re-deposit is linked through its parent)."""
+    found = await session.scalar(
+        select(payments.c.order_id).where(payments.c.payment_id == payment_id)
+    )
+    return found if isinstance(found, UUID) else None
+
+
+async def others_live(session: AsyncSession, order_id: UUID, payment_id: str) -> bool:
+    """Whether another payment of the order may still bring money (not finished, failed,
+    expired or refunded): while one is, an expired payment does not fail the order."""
+    statement = select(func.count()).where(
+        payments.c.order_id == order_id,
+        payments.c.payment_id != payment_id,
+        payments.c.status.in_(LIVE),
+    )
+    return bool(await session.scalar(statement))
+
+
+async def save_payment(session: AsyncSession, ipn: Notification, state: PaymentState) -> None:
     """Store what the payment became after `ipn` (its amounts only when it moved on)."""
     seen = sorted(state.seen)
     moved = state.status == ipn.status
@@ -66,7 +83,7 @@ async def save_payment(
         "price_currency": ipn.price_currency,
         "pay_amount": ipn.pay_amount,
         "actually_paid": ipn.actually_paid,
-        "pay_currency": pay_currency,
+        "pay_currency": ipn.pay_currency,
     }
     changes = {"status": state.status, "seen": seen, "updated_at": func.now()}
     statement = insert(payments).values(

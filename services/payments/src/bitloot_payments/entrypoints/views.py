@@ -97,5 +97,6 @@ def flag_json(flag: Flag) -> dict[str, Any]:
         "order_id": str(flag.order_id) if flag.order_id else None,
         "payment_id": flag.payment_id,
         "ipn_id": flag.ipn_id,
+        "data": flag.data,
         "created_at": utc(flag.created_at) if flag.created_at else None,
     }

@@ -1,69 +1,85 @@
 """Applying stored IPNs to their payments, after NOWPayments has had its answer.
 
 Each pending IPN is claimed with ``FOR UPDATE SKIP LOCKED`` (several instances may run)
-and applied in one transaction with its order and payment locked: the new state, the
-events (through the outbox), any flag and the IPN's result commit together, so a crash
-leaves the IPN pending and it is applied on the next pass.
+and applied in one transaction with its order and payment locked (`apply_ipn`): the new
+state, the events (through the outbox), any flag and the IPN's result commit together,
+so a crash leaves the IPN pending and it is applied on the next pass.
+
+NOWPayments has had its 200 by now and will not send the IPN again, so an attempt that
+fails must never lose it. A transient failure (connection lost, statement cancelled,
+deadlock, the database restarting) is retried with a growing delay for as long as it
+takes. Any other failure is retried the same way, and only when the IPN has failed the
+same way `max_attempts` times in a row is it given up as ``error``, with a
+``processing_error`` flag for an admin, who can re-apply it once the defect is fixed.
 """
 
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 
-from bitloot_contracts.events import OrderLine, PaymentFinished, PaymentStatusChanged
 from bitloot_payments.adapters.flags import Flag, raise_flag
 from bitloot_payments.adapters.ipn_log import LoggedIpn, claim_pending, mark_processed
-from bitloot_payments.adapters.ipn_signature import parse
-from bitloot_payments.adapters.orders import Line, Order, load_lines, load_order, save_state
-from bitloot_payments.adapters.orders import state_of as order_state
-from bitloot_payments.adapters.payments import load_payment, save_payment
-from bitloot_payments.adapters.payments import state_of as payment_state
-from bitloot_payments.domain.notification import notification_of, text
-from bitloot_payments.domain.payment import Outcome, apply, is_status
+from bitloot_payments.adapters.ipn_log import record_failure as record_ipn_failure
+from bitloot_payments.handlers.apply_ipn import apply_ipn
 from bitloot_payments.handlers.edge_load import EdgeLoad
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.metrics import PaymentsMetrics
+from bitloot_runtime.db import UnitOfWork, is_transient
+from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
 QUIET_RESULTS = frozenset({"duplicate", "stale"})
+DEFECT = "defect: "
+TRANSIENT = "transient: "
 
 
-def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> PaymentFinished:
-    """The event that starts fulfillment: what was paid, by whom, for which products."""
-    return PaymentFinished(
-        order_id=order.order_id,
-        payment_id=payment_id,
-        amount=order.total.normalize(),
-        currency=order.currency,
-        customer_email=order.email,
-        lines=tuple(
-            OrderLine(
-                sku=line.sku,
-                kinguin_product_id=line.kinguin_product_id,
-                qty=line.qty,
-                max_unit_price=line.max_unit_price.normalize(),
-            )
-            for line in lines
-        ),
-    )
+@dataclass(frozen=True)
+class IpnRetry:
+    """How failed IPNs are retried: after `first_delay` seconds, doubling up to
+    `max_delay` (half of it random, so instances retrying together spread out); a defect
+    repeated `max_attempts` times in a row gives the IPN up."""
+
+    max_attempts: int = 5
+    first_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def delay(self, retries: int) -> float:
+        """Seconds before the attempt after `retries` failed ones (1-based)."""
+        ceiling = min(self.max_delay, self.first_delay * 2.0 ** max(0, retries - 1))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def defects_after(previous_error: str | None, defects: int, error: str) -> int:
+    """How many attempts in a row have now failed with the defect `error`: one more if
+    the previous attempt failed the same way, else this is the first."""
+    return defects + 1 if previous_error == DEFECT + error else 1
 
 
 class IpnProcessor:
-    """Applies pending IPNs: at once when woken by the edge, every `poll_interval`
-    otherwise (IPNs stored by another instance, or left by a crash); each one only while
-    `load` says no IPN is being answered."""
+    """Applies pending IPNs: at once when woken by the edge or the reconciler, every
+    `poll_interval` otherwise (IPNs stored by another instance, left by a crash, or
+    waiting for a retry); each one only while `load` says no IPN is being answered."""
 
     def __init__(
         self,
         unit_of_work: Callable[[], UnitOfWork],
         load: EdgeLoad | None = None,
         poll_interval: float = 1.0,
+        retry: IpnRetry = IpnRetry(),
+        metrics: PaymentsMetrics | None = None,
+        tolerance_percent: Decimal = Decimal(0),
     ) -> None:
         self._unit_of_work = unit_of_work
         self._load = load or EdgeLoad()
         self._poll_interval = poll_interval
+        self._retry = retry
+        self._metrics = metrics
+        self._tolerance_percent = tolerance_percent
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -83,7 +99,7 @@ class IpnProcessor:
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
 
     async def drain(self) -> int:
-        """Process every pending IPN; how many."""
+        """Process every pending IPN that is due; how many were attempted."""
         count = 0
         while True:
             await self._load.quiet()
@@ -92,81 +108,65 @@ class IpnProcessor:
             count += 1
 
     async def process_one(self) -> bool:
-        """Apply the oldest pending IPN; False if there was none."""
+        """Attempt the oldest due pending IPN; False if there was none."""
         async with self._unit_of_work() as uow:
             ipn = await claim_pending(uow.session)
             if ipn is None:
                 return False
             with log_context(order_id=str(ipn.order_id) if ipn.order_id else None):
                 try:
-                    result, duplicate = await self._process(uow, ipn)
-                except Exception:
-                    # Left pending, a poisoned IPN would hold up every one after it.
-                    logger.exception("IPN processing failed", extra={"ipn_id": ipn.id})
+                    applied = await apply_ipn(uow, ipn, self._tolerance_percent)
+                    order_id = applied.order.order_id if applied.order else None
+                    linked = order_id if order_id != ipn.order_id else None
+                    await mark_processed(
+                        uow.session, ipn.id, applied.result, applied.duplicate, linked
+                    )
+                    await uow.commit()
+                except Exception as error:
                     await uow.session.rollback()
-                    await self._give_up(ipn)
+                    await self._failed(ipn, error)
                     return True
-                await mark_processed(uow.session, ipn.id, result, duplicate)
-                await uow.commit()
+                self._count(ipn, applied.result)
                 # Repeats are most of the traffic and change nothing: not worth a line each.
-                level = logging.DEBUG if result in QUIET_RESULTS else logging.INFO
-                logger.log(level, "IPN processed", extra={"ipn_id": ipn.id, "result": result})
+                level = logging.DEBUG if applied.result in QUIET_RESULTS else logging.INFO
+                logger.log(
+                    level,
+                    "IPN processed",
+                    extra={"ipn_id": ipn.id, "result": applied.result, "source": ipn.source},
+                )
         return True
 
-    async def _give_up(self, ipn: LoggedIpn) -> None:
+    def _count(self, ipn: LoggedIpn, result: str) -> None:
+        if self._metrics is not None and ipn.source == "poll" and result == "paid":
+            self._metrics.recovered_by_poll.inc()
+
+    async def _failed(self, ipn: LoggedIpn, error: Exception) -> None:
+        """Record a failed attempt: retry later, or give up on a repeated defect. If even
+        that cannot be written (the database is away), the IPN simply stays pending and
+        due, and the next pass tries it again."""
+        # The first line only: SQLAlchemy appends the statement and its parameters.
+        summary = summarize(error).split("\n", 1)[0]
+        transient = is_transient(error)
+        defects = ipn.defects if transient else defects_after(ipn.last_error, ipn.defects, summary)
+        give_up = not transient and defects >= self._retry.max_attempts
+        retry_in = None if give_up else self._retry.delay(ipn.retries + 1)
+        extra = {"ipn_id": ipn.id, "error": summary, "attempt": ipn.retries + 1}
+        if give_up:
+            logger.error("IPN given up after repeated failures", exc_info=error, extra=extra)
+        elif transient:
+            logger.warning("IPN processing failed for a transient reason; retrying", extra=extra)
+        else:
+            logger.warning("IPN processing failed; retrying", exc_info=error, extra=extra)
+        if self._metrics is not None:
+            self._metrics.ipn_failures.labels(kind="transient" if transient else "defect").inc()
+        last_error = (TRANSIENT if transient else DEFECT) + summary
         async with self._unit_of_work() as uow:
-            await mark_processed(uow.session, ipn.id, "error", False)
-            detail = "Processing the IPN failed; see the service log."
-            await raise_flag(
-                uow.session, Flag("processing_error", detail, ipn.order_id, ipn.payment_id, ipn.id)
-            )
-            await uow.commit()
-
-    async def _process(self, uow: UnitOfWork, ipn: LoggedIpn) -> tuple[str, bool]:
-        document = parse(ipn.raw_body)
-        notification = notification_of(document)
-        if notification is None:
-            detail = "The IPN has no payment id, order id or known status."
-            return await self._refuse(uow, ipn, "unsupported", detail), False
-        order = await load_order(uow.session, notification.order_id, lock=True)
-        if order is None:
-            detail = f"IPN for order {notification.order_id}, which does not exist."
-            return await self._refuse(uow, ipn, "unknown_order", detail), False
-        record = await load_payment(uow.session, notification.payment_id)
-        outcome = apply(order_state(order), payment_state(record), notification)
-        if not outcome.duplicate and outcome.result != "order_mismatch":
-            await save_payment(
-                uow.session, notification, outcome.payment, text(document, "pay_currency")
-            )
-        if outcome.order != order_state(order):
-            await save_state(uow.session, outcome.order)
-        await self._publish(uow, order, notification.payment_id, outcome)
-        if outcome.flag is not None:
-            detail = f"Payment {notification.payment_id}: {outcome.result} ({notification.status})."
-            flag = Flag(outcome.flag, detail, order.order_id, notification.payment_id, ipn.id)
-            await raise_flag(uow.session, flag)
-            logger.warning("IPN flagged for an admin", extra={"flag": outcome.flag})
-        return outcome.result, outcome.duplicate
-
-    async def _refuse(self, uow: UnitOfWork, ipn: LoggedIpn, result: str, detail: str) -> str:
-        logger.warning("IPN not applicable", extra={"result": result, "ipn_id": ipn.id})
-        await raise_flag(uow.session, Flag(result, detail, None, ipn.payment_id, ipn.id))
-        return result
-
-    async def _publish(
-        self, uow: UnitOfWork, order: Order, payment_id: str, outcome: Outcome
-    ) -> None:
-        status, previous = outcome.payment.status, outcome.previous
-        if outcome.status_changed and is_status(status):
-            await uow.emit(
-                PaymentStatusChanged(
-                    order_id=order.order_id,
-                    payment_id=payment_id,
-                    status=status,
-                    previous_status=previous if is_status(previous) else None,
+            await record_ipn_failure(uow.session, ipn.id, last_error, defects, retry_in)
+            if give_up:
+                detail = (
+                    f"Processing the IPN failed {defects} times in a row ({summary}); "
+                    "fix the cause, then replay the IPN."
                 )
-            )
-        if outcome.finished:
-            lines = await load_lines(uow.session, order.order_id)
-            await uow.emit(payment_finished(order, payment_id, lines))
-            logger.info("order paid", extra={"payment_id": payment_id})
+                flag = Flag("processing_error", detail, ipn.order_id, ipn.payment_id, ipn.id)
+                await raise_flag(uow.session, flag)
+            await uow.commit()

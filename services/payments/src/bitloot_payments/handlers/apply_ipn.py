@@ -1,0 +1,125 @@
+"""Applying one stored IPN (or polled payment status) to its order and payment, inside the
+caller's unit of work: the new state, the events (through the outbox) and any flag are
+written in that one transaction, with the order and the payment locked."""
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from bitloot_contracts.events import OrderLine, PaymentFinished, PaymentStatusChanged
+from bitloot_payments.adapters.flags import Flag, raise_flag
+from bitloot_payments.adapters.ipn_log import LoggedIpn
+from bitloot_payments.adapters.ipn_signature import parse
+from bitloot_payments.adapters.orders import Line, Order, load_lines, load_order, save_state
+from bitloot_payments.adapters.orders import state_of as order_state
+from bitloot_payments.adapters.payments import (
+    load_payment,
+    order_of_payment,
+    others_live,
+    save_payment,
+)
+from bitloot_payments.adapters.payments import state_of as payment_state
+from bitloot_payments.domain.notification import notification_of, order_id_of, text
+from bitloot_payments.domain.payment import Context, Outcome, apply, is_status
+from bitloot_runtime.db import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> PaymentFinished:
+    """The event that starts fulfillment: what was paid, by whom, for which products."""
+    return PaymentFinished(
+        order_id=order.order_id,
+        payment_id=payment_id,
+        amount=order.total.normalize(),
+        currency=order.currency,
+        customer_email=order.email,
+        lines=tuple(
+            OrderLine(
+                sku=line.sku,
+                kinguin_product_id=line.kinguin_product_id,
+                qty=line.qty,
+                max_unit_price=line.max_unit_price.normalize(),
+            )
+            for line in lines
+        ),
+    )
+
+
+async def emit_payment_finished(uow: UnitOfWork, order: Order, payment_id: str) -> None:
+    """Queue `payment.finished` for `order`, paid by `payment_id` (the caller has made
+    sure, under the order's lock, that the order was not paid before)."""
+    lines = await load_lines(uow.session, order.order_id)
+    await uow.emit(payment_finished(order, payment_id, lines))
+    logger.info("order paid", extra={"payment_id": payment_id})
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What became of one IPN: its `result`, whether it repeated one already applied,
+    and the order it was linked to (None if it names none we know)."""
+
+    result: str
+    duplicate: bool = False
+    order: Order | None = None
+
+
+async def apply_ipn(uow: UnitOfWork, ipn: LoggedIpn, tolerance_percent: Decimal) -> Applied:
+    """Apply `ipn` in `uow` (not committed here)."""
+    document = parse(ipn.raw_body)
+    order_id = order_id_of(document)
+    parent = text(document, "parent_payment_id")
+    if order_id is None and parent is not None:
+        # A re-deposit names only the payment it tops up: its order is that payment's.
+        order_id = await order_of_payment(uow.session, parent)
+    notification = notification_of(document, order_id)
+    if notification is None:
+        if parent is not None:
+            detail = f"Re-deposit to payment {parent}, which is not ours."
+            return Applied(await _refuse(uow, ipn, "unknown_order", detail))
+        detail = "The IPN has no payment id, order id or known status."
+        return Applied(await _refuse(uow, ipn, "unsupported", detail))
+    order = await load_order(uow.session, notification.order_id, lock=True)
+    if order is None:
+        detail = f"IPN for order {notification.order_id}, which does not exist."
+        return Applied(await _refuse(uow, ipn, "unknown_order", detail))
+    payment_id = notification.payment_id
+    record = await load_payment(uow.session, payment_id)
+    context = Context(
+        others_live=await others_live(uow.session, order.order_id, payment_id),
+        tolerance_percent=tolerance_percent,
+    )
+    outcome = apply(order_state(order), payment_state(record), notification, context)
+    if not outcome.duplicate and outcome.result != "order_mismatch":
+        await save_payment(uow.session, notification, outcome.payment)
+    if outcome.order != order_state(order):
+        await save_state(uow.session, outcome.order)
+    await _publish(uow, order, payment_id, outcome)
+    if outcome.flag is not None:
+        detail = f"Payment {payment_id}: {outcome.result} ({notification.status})."
+        data = dict(outcome.flag_data)
+        flag = Flag(outcome.flag, detail, order.order_id, payment_id, ipn.id, data=data)
+        await raise_flag(uow.session, flag)
+        logger.warning("IPN flagged for an admin", extra={"flag": outcome.flag})
+    return Applied(outcome.result, outcome.duplicate, order)
+
+
+async def _refuse(uow: UnitOfWork, ipn: LoggedIpn, result: str, detail: str) -> str:
+    logger.warning("IPN not applicable", extra={"result": result, "ipn_id": ipn.id})
+    await raise_flag(uow.session, Flag(result, detail, None, ipn.payment_id, ipn.id))
+    return result
+
+
+async def _publish(uow: UnitOfWork, order: Order, payment_id: str, outcome: Outcome) -> None:
+    status, previous = outcome.payment.status, outcome.previous
+    if outcome.status_changed and is_status(status):
+        await uow.emit(
+            PaymentStatusChanged(
+                order_id=order.order_id,
+                payment_id=payment_id,
+                status=status,
+                previous_status=previous if is_status(previous) else None,
+            )
+        )
+    if outcome.finished:
+        await emit_payment_finished(uow, order, payment_id)

@@ -1,0 +1,109 @@
+"""Late and odd payments through the edge: each raises a flag with its amounts, and only
+a payment that covers the order pays it (once)."""
+
+import json
+
+import httpx
+from aio_pika.abc import AbstractIncomingMessage
+from payments_support import ipn, order_row, results, send
+from sqlalchemy import select
+
+from bitloot_payments.adapters.orm import ipn_log
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.bus import spy_on
+from bitloot_testing.rabbitmq import BusNamespace
+
+
+async def new_order(client: httpx.AsyncClient) -> str:
+    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
+    answer = await client.post("/orders", json=body)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["order_id"])
+
+
+async def flags_of(
+    client: httpx.AsyncClient, headers: dict[str, str], order_id: str
+) -> list[dict[str, object]]:
+    answer = await client.get("/internal/flags", params={"order_id": order_id}, headers=headers)
+    items: list[dict[str, object]] = answer.json()["items"]
+    return items
+
+
+def finished_of(messages: list[AbstractIncomingMessage]) -> list[str]:
+    return [json.loads(m.body)["order_id"] for m in messages if m.routing_key == "payment.finished"]
+
+
+async def test_money_arriving_after_the_payment_expired_is_flagged_late_never_dropped(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    bus_prefix: BusNamespace,
+    internal_headers: dict[str, str],
+) -> None:
+    order_id = await new_order(client)
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
+    ) as spy:
+        await send(client, ipn(order_id, "waiting"))
+        await send(client, ipn(order_id, "expired"))
+        await send(client, ipn(order_id, "finished"))
+        messages = await spy.collect(expected=2, timeout=10)
+    assert finished_of(messages) == []
+    assert [r[2] for r in await results(runtime)] == ["applied", "applied", "late_payment"]
+    assert (await order_row(runtime, order_id))["status"] == "failed"
+    [flag] = await flags_of(client, internal_headers, order_id)
+    assert flag["kind"] == "late_payment"
+    assert flag["data"] == {
+        "price_amount": "25",
+        "price_currency": "usd",
+        "pay_amount": "25.1",
+        "actually_paid": "25.1",
+        "pay_currency": "usdttrc20",
+        "payment_was": "expired",
+    }
+
+
+async def test_an_overpayment_is_fulfilled_and_the_difference_flagged(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    bus_prefix: BusNamespace,
+    internal_headers: dict[str, str],
+) -> None:
+    order_id = await new_order(client)
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
+    ) as spy:
+        await send(client, ipn(order_id, "finished", actually_paid=30))
+        messages = await spy.collect(expected=2, timeout=10)
+    assert finished_of(messages) == [order_id]
+    [flag] = await flags_of(client, internal_headers, order_id)
+    assert (flag["kind"], flag["data"]["difference"]) == ("overpaid", "4.9")  # type: ignore[index]
+
+
+async def test_a_redeposit_naming_no_order_is_linked_to_its_order_through_its_parent(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    """NOWPayments' own re-deposit example: ``order_id`` null, ``parent_payment_id`` set."""
+    order_id = await new_order(client)
+    await send(client, ipn(order_id, "finished"))
+    redeposit = ipn(order_id, "finished", payment_id=123456789, parent_payment_id=5077125051)
+    await send(client, {**redeposit, "order_id": None, "actually_paid": 15})
+    assert [r[2] for r in await results(runtime)] == ["paid", "redeposit"]
+    kinds = {
+        (f["kind"], f["payment_id"]) for f in await flags_of(client, internal_headers, order_id)
+    }
+    assert kinds == {("redeposit", "123456789")}
+    async with runtime.engine.connect() as connection:
+        linked = await connection.scalar(
+            select(ipn_log.c.order_id).where(ipn_log.c.payment_id == "123456789")
+        )
+    assert str(linked) == order_id
+    timeline = await client.get(f"/internal/orders/{order_id}/timeline", headers=internal_headers)
+    assert "redeposit" in [item["data"].get("result") for item in timeline.json()["items"]]
+
+
+async def test_a_redeposit_to_a_payment_we_do_not_know_is_flagged_unknown(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    orphan = {**ipn("x", "finished", parent_payment_id=42), "order_id": None}
+    assert (await send(client, orphan)).status_code == 200
+    assert [r[2] for r in await results(runtime)] == ["unknown_order"]
