@@ -66,6 +66,8 @@ def settings(database_url: str, bus_prefix: BusNamespace) -> Settings:
         nowpayments_ipn_secret="ipn-secret-current",
         nowpayments_ipn_secret_previous="ipn-secret-previous",
         public_url="https://shop.bitloot.test",
+        success_url="https://shop.bitloot.test/orders/{order_id}/paid",
+        cancel_url="https://shop.bitloot.test/orders/{order_id}/cancelled",
         order_token_private_key=generate_key_pair()[0],
     )
 

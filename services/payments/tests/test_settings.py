@@ -34,3 +34,33 @@ def test_settings_are_read_from_payments_variables(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PAYMENTS_ORDER_TOKEN_PRIVATE_KEY", generate_key_pair()[0])
     monkeypatch.setenv("PAYMENTS_ORDER_TOKEN_TTL_HOURS", "1.5")
     assert load_settings(Settings).order_token_ttl_hours == 1.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("success_url", "shop.example/orders/{order_id}"),
+        ("success_url", "https://shop.example/orders/{order}"),
+        ("cancel_url", "https://shop.example/{0}"),
+        ("underpayment_tolerance_percent", "-1"),
+        ("ipn_max_attempts", "0"),
+    ],
+)
+def test_a_bad_return_url_tolerance_or_retry_limit_is_refused_naming_its_variable(
+    name: str, value: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"PAYMENTS_{name.upper()}"):
+        load_settings(
+            Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0], **{name: value}
+        )
+
+
+def test_return_urls_are_templates_of_the_order_id() -> None:
+    settings = load_settings(
+        Settings,
+        **REQUIRED,
+        order_token_private_key=generate_key_pair()[0],
+        success_url="https://shop.example/orders/{order_id}/thanks",
+    )
+    assert settings.success_url == "https://shop.example/orders/{order_id}/thanks"
+    assert settings.cancel_url is None

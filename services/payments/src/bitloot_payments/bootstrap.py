@@ -15,7 +15,7 @@ from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.edge_load import EdgeLoad
-from bitloot_payments.handlers.place_order import OrderPlacement
+from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
 from bitloot_payments.handlers.process_ipns import IpnProcessor, IpnRetry
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
@@ -96,7 +96,11 @@ def build(
     verifier = OrderTokenVerifier({key_id: private_key.public_key()})
     queries = Queries(runtime.unit_of_work)
     placement = OrderPlacement(
-        runtime.unit_of_work, nowpayments, signer, settings.public_url + IPN_PATH
+        runtime.unit_of_work,
+        nowpayments,
+        signer,
+        settings.public_url + IPN_PATH,
+        ReturnUrls(settings.success_url, settings.cancel_url),
     )
     load = EdgeLoad()
     metrics = PaymentsMetrics(runtime.metrics.source)

@@ -75,12 +75,36 @@ class Settings(EdgeSettings):
         "flagged and waits for an admin).",
     )
 
+    success_url: str | None = Field(
+        default=None,
+        description="Where NOWPayments sends the buyer once they have paid: a URL template "
+        "in which {order_id} is replaced by the order's id (none: NOWPayments' own page).",
+    )
+    cancel_url: str | None = Field(
+        default=None,
+        description="Where NOWPayments sends a buyer who gives up paying: a URL template "
+        "with {order_id}, like PAYMENTS_SUCCESS_URL.",
+    )
+
     @field_validator("nowpayments_api_url", "public_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("success_url", "cancel_url")
+    @classmethod
+    def _url_template(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        try:
+            value.format(order_id="00000000-0000-0000-0000-000000000000")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("may name no placeholder but {order_id}") from None
+        return value
 
     @field_validator("order_token_private_key")
     @classmethod

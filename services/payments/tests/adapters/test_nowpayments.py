@@ -1,6 +1,7 @@
 """The NOWPayments client against the NOWPayments sandbox, served for real on a port, with
 its injectable faults (429, 503, slow answers)."""
 
+import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from uuid import uuid4
@@ -141,3 +142,32 @@ def test_a_retry_after_is_honoured_up_to_the_cap() -> None:
     policy = RetryPolicy(base_delay=0.1, max_delay=2.0)
     assert policy.delay(1, asked=1.0) == 1.0
     assert policy.delay(1, asked=30.0) == 2.0
+
+
+async def test_the_invoice_request_is_written_as_documented(
+    sandbox: tuple[str, NowPaymentsSandbox],
+) -> None:
+    """``price_amount`` a JSON number, digit for digit; the buyer's way back included."""
+    sent: list[bytes] = []
+
+    async def record(request: httpx.Request) -> None:
+        sent.append(request.content)
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as recording:
+        order_id = uuid4()
+        await client_on(sandbox, recording).create_invoice(
+            order_id,
+            Decimal("1234567890.12345678"),
+            "usd",
+            "BitLoot order",
+            CALLBACK,
+            success_url=f"https://shop.bitloot.test/orders/{order_id}/paid",
+            cancel_url=f"https://shop.bitloot.test/orders/{order_id}/cancelled",
+        )
+    [body] = sent
+    assert body.startswith(b'{"price_amount":1234567890.12345678,')
+    document = json.loads(body, parse_float=Decimal)
+    assert document["price_amount"] == Decimal("1234567890.12345678")
+    [stored] = sandbox[1].store.invoices.values()
+    assert stored.success_url == f"https://shop.bitloot.test/orders/{order_id}/paid"
+    assert stored.cancel_url == f"https://shop.bitloot.test/orders/{order_id}/cancelled"

@@ -38,6 +38,8 @@ async def test_an_order_is_priced_from_the_catalog_and_invoiced(
     assert invoice.order_id == created["order_id"]
     assert (invoice.price_amount, invoice.price_currency) == (Decimal("27.25"), "usd")
     assert invoice.ipn_callback_url == "https://shop.bitloot.test/payments/ipn"
+    shop = f"https://shop.bitloot.test/orders/{created['order_id']}"
+    assert (invoice.success_url, invoice.cancel_url) == (f"{shop}/paid", f"{shop}/cancelled")
 
 
 async def test_the_order_token_opens_its_order_and_no_other(client: httpx.AsyncClient) -> None:

@@ -7,6 +7,7 @@ answer without an invoice id and URL, is `NowPaymentsRejected`: retrying cannot 
 """
 
 import asyncio
+import json
 import logging
 import random
 from dataclasses import dataclass
@@ -101,25 +102,30 @@ class NowPaymentsClient:
         currency: str,
         description: str,
         ipn_callback_url: str,
+        *,
+        success_url: str | None = None,
+        cancel_url: str | None = None,
     ) -> Invoice:
-        """A new invoice for `order_id`, paid in any coin NOWPayments offers."""
-        body = {
-            "price_amount": format(amount.normalize(), "f"),
+        """A new invoice for `order_id`, paid in any coin NOWPayments offers; the buyer is
+        sent back to `success_url` once paid, `cancel_url` if they give up."""
+        fields = {
             "price_currency": currency,
             "order_id": str(order_id),
             "order_description": description,
             "ipn_callback_url": ipn_callback_url,
+            **({"success_url": success_url} if success_url else {}),
+            **({"cancel_url": cancel_url} if cancel_url else {}),
         }
-        document = await self._post("/v1/invoice", body)
+        document = await self._post("/v1/invoice", _with_amount(fields, amount))
         invoice_id, url = document.get("id"), document.get("invoice_url")
         if not isinstance(invoice_id, str | int) or not isinstance(url, str) or not url:
             raise NowPaymentsRejected("bad_response", "The invoice answer has no id or URL.")
         return Invoice(id=str(invoice_id), invoice_url=url)
 
-    async def _post(self, path: str, body: dict[str, str]) -> dict[str, object]:
+    async def _post(self, path: str, content: bytes) -> dict[str, object]:
         for attempt in range(1, self._retry.attempts):
             try:
-                return await self._post_once(path, body)
+                return await self._post_once(path, content)
             except NowPaymentsUnavailable as exc:
                 asked = exc.retry_after if isinstance(exc, NowPaymentsRateLimited) else None
                 delay = self._retry.delay(attempt, asked)
@@ -128,14 +134,14 @@ class NowPaymentsClient:
                     extra={"attempt": attempt, "delay": round(delay, 3), "error": str(exc)},
                 )
                 await asyncio.sleep(delay)
-        return await self._post_once(path, body)
+        return await self._post_once(path, content)
 
-    async def _post_once(self, path: str, body: dict[str, str]) -> dict[str, object]:
+    async def _post_once(self, path: str, content: bytes) -> dict[str, object]:
         try:
             response = await self._client.post(
                 self._base_url + path,
-                json=body,
-                headers={"x-api-key": self._api_key},
+                content=content,
+                headers={"x-api-key": self._api_key, "content-type": "application/json"},
                 timeout=self._timeout,
             )
         except httpx.TimeoutException:
@@ -143,6 +149,14 @@ class NowPaymentsClient:
         except httpx.TransportError as exc:
             raise NowPaymentsUnavailable(f"POST {path} failed: {type(exc).__name__}.") from None
         return _document(path, response)
+
+
+def _with_amount(fields: dict[str, str], amount: Decimal) -> bytes:
+    """`fields` as a JSON object with ``price_amount``, a JSON number as NOWPayments
+    documents it, written digit for digit from the decimal (a float could round it)."""
+    number = format(amount.normalize(), "f")
+    rest = json.dumps(fields, separators=(",", ":"))
+    return ('{"price_amount":' + number + ("," + rest[1:] if fields else "}")).encode()
 
 
 def _document(path: str, response: httpx.Response) -> dict[str, object]:

@@ -10,12 +10,20 @@ from uuid import UUID, uuid4
 
 from bitloot_payments.adapters.catalog import Product, products_by_sku
 from bitloot_payments.adapters.nowpayments import (
+    Invoice,
     NowPaymentsClient,
     NowPaymentsRejected,
     NowPaymentsUnavailable,
 )
-from bitloot_payments.adapters.orders import Order, insert_order, order_by_key, record_invoice
+from bitloot_payments.adapters.orders import (
+    Order,
+    insert_order,
+    load_order,
+    order_by_key,
+    record_invoice,
+)
 from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
+from bitloot_payments.handlers.keyed_locks import KeyedLocks
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
@@ -107,6 +115,22 @@ def _replayed(order: Order, digest: str) -> StoredOrder:
     return StoredOrder(order.order_id, order.status, order.total, order.currency, order.invoice_url)
 
 
+@dataclass(frozen=True)
+class ReturnUrls:
+    """Where NOWPayments sends the buyer afterwards: templates with ``{order_id}``."""
+
+    success: str | None = None
+    cancel: str | None = None
+
+    def of(self, order_id: UUID) -> tuple[str | None, str | None]:
+        """The success and cancel URLs of `order_id`."""
+
+        def filled(template: str | None) -> str | None:
+            return template.format(order_id=order_id) if template else None
+
+        return filled(self.success), filled(self.cancel)
+
+
 class OrderPlacement:
     """Places orders; built in bootstrap with the NOWPayments client and the token signer."""
 
@@ -116,11 +140,14 @@ class OrderPlacement:
         nowpayments: NowPaymentsClient,
         signer: OrderTokenSigner,
         ipn_callback_url: str,
+        return_urls: ReturnUrls = ReturnUrls(),
     ) -> None:
         self._unit_of_work = unit_of_work
         self._nowpayments = nowpayments
         self._signer = signer
         self._ipn_callback_url = ipn_callback_url
+        self._return_urls = return_urls
+        self._invoicing = KeyedLocks()
 
     async def place(
         self, email: str, lines: Sequence[RequestedLine], idempotency_key: str | None = None
@@ -141,22 +168,35 @@ class OrderPlacement:
         )
 
     async def _invoice(self, order: StoredOrder) -> str:
+        """The order's invoice URL, asking NOWPayments for an invoice only if nobody has
+        yet. Requests retried with one Idempotency-Key arrive together: they queue here (in
+        this process) and on the order's row (across instances), so exactly one of them
+        calls NOWPayments and the others answer with its invoice."""
+        async with self._invoicing.hold(order.order_id), self._unit_of_work() as uow:
+            current = await load_order(uow.session, order.order_id, lock=True)
+            if current is not None and current.invoice_url:
+                return current.invoice_url
+            invoice = await self._create_invoice(order)
+            await record_invoice(uow.session, order.order_id, invoice.id, invoice.invoice_url)
+            await uow.commit()
+        logger.info("invoice created", extra={"invoice_id": invoice.id})
+        return invoice.invoice_url
+
+    async def _create_invoice(self, order: StoredOrder) -> Invoice:
+        success_url, cancel_url = self._return_urls.of(order.order_id)
         try:
-            invoice = await self._nowpayments.create_invoice(
+            return await self._nowpayments.create_invoice(
                 order.order_id,
                 order.total,
                 order.currency,
                 f"BitLoot order {order.order_id}",
                 self._ipn_callback_url,
+                success_url=success_url,
+                cancel_url=cancel_url,
             )
         except (NowPaymentsUnavailable, NowPaymentsRejected) as exc:
             logger.error("no invoice for the order", extra={"error": str(exc)})
             raise PaymentProviderUnavailable(str(exc)) from exc
-        async with self._unit_of_work() as uow:
-            await record_invoice(uow.session, order.order_id, invoice.id, invoice.invoice_url)
-            await uow.commit()
-        logger.info("invoice created", extra={"invoice_id": invoice.id})
-        return invoice.invoice_url
 
     async def _store(
         self, order_id: UUID, email: str, lines: Sequence[RequestedLine], key: str | None
