@@ -5,7 +5,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_sandbox_common.control import faults_route, json_object, refuse
-from bitloot_sandbox_nowpayments.api import sandbox_of
+from bitloot_sandbox_nowpayments.endpoint import sandbox_of
 from bitloot_sandbox_nowpayments.store import RATES, SEQUENCES
 
 

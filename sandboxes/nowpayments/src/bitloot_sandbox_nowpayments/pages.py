@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from bitloot_sandbox_nowpayments.api import sandbox_of
+from bitloot_sandbox_nowpayments.endpoint import sandbox_of
 from bitloot_sandbox_nowpayments.store import RATES, SEQUENCES, Invoice
 
 PAGE = """<!doctype html>

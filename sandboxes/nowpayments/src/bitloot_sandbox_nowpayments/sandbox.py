@@ -6,7 +6,8 @@ from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
 from bitloot_sandbox_nowpayments.ipn import Payer
-from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Payment, Store
+from bitloot_sandbox_nowpayments.payment import Payment
+from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Store
 
 
 class NowPaymentsSandbox:
@@ -46,7 +47,7 @@ class NowPaymentsSandbox:
         """A new payment of `invoice`, taken to `outcome` with its IPNs in the background."""
         currency = pay_currency or invoice.pay_currency or self.config.default_pay_currency
         payment = self.store.create_payment(invoice, currency)
-        self.payer.start(invoice, payment, outcome)
+        self.payer.start(invoice, payment, outcome, None)
         return payment
 
     async def idle(self) -> None:
