@@ -1,5 +1,5 @@
-"""The NOWPayments API, ``/v1/...``: invoices and payment status, each behind the faults
-and checks of `endpoint`."""
+"""The NOWPayments API, ``/v1/...``: invoices, payment status, the list of payments
+(`listing`) and JWTs (`auth`), each behind the faults and checks of `endpoint`."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bitloot_sandbox_nowpayments.auth import authenticate
 from bitloot_sandbox_nowpayments.endpoint import (
     InvalidRequest,
     api,
@@ -17,6 +18,7 @@ from bitloot_sandbox_nowpayments.endpoint import (
     required_text,
     sandbox_of,
 )
+from bitloot_sandbox_nowpayments.listing import list_payments
 from bitloot_sandbox_nowpayments.store import RATES, NewInvoice
 
 
@@ -81,6 +83,8 @@ async def api_status(request: Request) -> Response:
 
 routes = [
     Route("/v1/status", api_status, methods=["GET"]),
+    Route("/v1/auth", authenticate, methods=["POST"]),
     Route("/v1/invoice", create_invoice, methods=["POST"]),
+    Route("/v1/payment/", list_payments, methods=["GET"]),
     Route("/v1/payment/{payment_id}", payment_status, methods=["GET"]),
 ]

@@ -8,10 +8,11 @@ from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
 from bitloot_sandbox_nowpayments.ipn import Payer
 from bitloot_sandbox_nowpayments.payment import Payment
 from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Store
+from bitloot_sandbox_nowpayments.tokens import Tokens
 
 
 class NowPaymentsSandbox:
-    """Invoices, payments, faults and the IPN machinery of one sandbox instance.
+    """Invoices, payments, faults, JWTs and the IPN machinery of one sandbox instance.
 
     `auto_pay` and `payer.delay` start from the config and may be changed at run time
     (``POST /sandbox/config``).
@@ -25,6 +26,7 @@ class NowPaymentsSandbox:
         self.config = config
         self.store = Store()
         self.faults = NowPaymentsFaults()
+        self.tokens = Tokens(config.token_ttl)
         self.tasks = Tasks()
         self.sender = CallbackSender.configured(config, callback_transport)
         self.payer = Payer(
