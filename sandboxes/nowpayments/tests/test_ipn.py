@@ -6,6 +6,7 @@ from nowpayments_harness import (
     IPN_SECRET,
     Sandbox,
     create_invoice,
+    payment_status,
     received,
 )
 
@@ -109,3 +110,33 @@ async def test_failed_ipn_is_retried_and_recorded(sandbox: Sandbox) -> None:
         (2, 200, False),
         (1, 200, False),
     ]
+
+
+async def test_dropped_ipns_are_not_sent_but_recorded_and_the_payment_moves_on(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.client.post("/sandbox/faults", json={"drop_ipns": 2})
+
+    statuses = await statuses_after_paying(sandbox)
+
+    assert statuses == ["confirmed", "finished"]
+    ipns = await ledger_ipns(sandbox)
+    assert [(i["payment_status"], i["dropped"]) for i in ipns] == [
+        ("waiting", True),
+        ("confirming", True),
+        ("confirmed", False),
+        ("finished", False),
+    ]
+    assert (ipns[0]["attempts"], ipns[0]["sent_at"]) == (0, None)
+    assert (await sandbox.client.get("/sandbox/faults")).json()["drop_ipns"] == 0
+
+
+async def test_dropping_every_ipn_leaves_the_truth_to_the_status_call(sandbox: Sandbox) -> None:
+    await sandbox.client.post("/sandbox/faults", json={"drop_all_ipns": True})
+
+    statuses = await statuses_after_paying(sandbox)
+
+    assert statuses == []
+    assert all(i["dropped"] for i in await ledger_ipns(sandbox))
+    [payment] = next(iter(sandbox.state.store.invoices.values())).payments
+    assert (await payment_status(sandbox, payment.payment_id))["payment_status"] == "finished"

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
-from bitloot_sandbox_common.faults import Faults
+from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
 from bitloot_sandbox_nowpayments.js_json import stringify
 from bitloot_sandbox_nowpayments.payment import IpnRecord, Json, Payment
 from bitloot_sandbox_nowpayments.store import SEQUENCES, Invoice, later
@@ -42,7 +42,7 @@ class Payer:
         ipn_secret: str,
         sender: CallbackSender,
         tasks: Tasks,
-        faults: Faults,
+        faults: NowPaymentsFaults,
         delay: float,
     ) -> None:
         self._secret = ipn_secret
@@ -61,6 +61,10 @@ class Payer:
         paid = implied if actually_paid is None else actually_paid
         work = self._run(invoice, payment, SEQUENCES[outcome], paid)
         self._tasks.spawn(work, name=f"ipn-{payment.payment_id}")
+
+    def send(self, invoice: Invoice, payment: Payment, body: Json) -> None:
+        """Send one IPN with `body` in the background."""
+        self._tasks.spawn(self._notify(invoice, payment, body), name=f"ipn-{payment.payment_id}")
 
     async def _run(
         self, invoice: Invoice, payment: Payment, statuses: tuple[str, ...], paid: Decimal
@@ -87,6 +91,10 @@ class Payer:
         if not url:
             return
         status = str(body["payment_status"])
+        if self._faults.take_drop():
+            payment.ipns.append(IpnRecord(status, url, None))
+            logger.info("ipn dropped", extra={"payment_id": payment.payment_id, "status": status})
+            return
         content = serialise(body)
         headers = {
             "content-type": "application/json",

@@ -1,5 +1,8 @@
 """The sandbox's state and behaviour, independent of HTTP: `app.state.sandbox`."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import httpx
 
 from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
@@ -45,12 +48,30 @@ class NowPaymentsSandbox:
             self.pay(invoice, "finished", None)
         return invoice
 
-    def pay(self, invoice: Invoice, outcome: str, pay_currency: str | None) -> Payment:
-        """A new payment of `invoice`, taken to `outcome` with its IPNs in the background."""
+    def pay(
+        self,
+        invoice: Invoice,
+        outcome: str,
+        pay_currency: str | None,
+        actually_paid: Decimal | None = None,
+    ) -> Payment:
+        """A new payment of `invoice`, taken to `outcome` with its IPNs in the background;
+        `actually_paid` overrides what the customer sends (an over- or underpayment)."""
         currency = pay_currency or invoice.pay_currency or self.config.default_pay_currency
         payment = self.store.create_payment(invoice, currency)
-        self.payer.start(invoice, payment, outcome, None)
+        self.payer.start(invoice, payment, outcome, actually_paid)
         return payment
+
+    def set_status(self, payment: Payment, status: str, actually_paid: Decimal | None) -> None:
+        """Move `payment` to `status` now (backwards too) and send one IPN about it."""
+        body = payment.move(status, datetime.now(UTC), actually_paid)
+        self.payer.send(self.store.invoices[payment.invoice_id], payment, body)
+
+    def redeposit(self, parent: Payment, status: str, actually_paid: Decimal | None) -> Payment:
+        """A repeated deposit to `parent`'s address, at `status` at once, with its IPN."""
+        child = self.store.create_redeposit(parent)
+        self.set_status(child, status, actually_paid)
+        return child
 
     async def idle(self) -> None:
         """Wait until every IPN under way has been sent (or given up)."""
