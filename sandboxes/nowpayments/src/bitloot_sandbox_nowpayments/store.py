@@ -66,6 +66,16 @@ class Invoice:
     created_at: datetime
     payments: list[Payment] = field(default_factory=list)
 
+    def shop_url(self, outcome: str) -> str | None:
+        """Where the pay page sends the buyer after `outcome` (documented: success_url
+        "after successful payment", cancel_url "after failed payment", partially_paid_url
+        when it "gets partially paid status")."""
+        if outcome == "finished":
+            return self.success_url
+        if outcome == "partially_paid":
+            return self.partially_paid_url
+        return self.cancel_url
+
     def as_json(self) -> Json:
         """The documented invoice object (`id` and `price_amount` are strings there)."""
         stamp = timestamp(self.created_at)
@@ -90,7 +100,7 @@ class Invoice:
         }
 
     def ledger(self) -> Json:
-        """The invoice with its payments and the IPNs sent for them."""
+        """The invoice with its payments and the IPNs sent (or dropped) for them."""
         return {
             **self.as_json(),
             "payments": [
