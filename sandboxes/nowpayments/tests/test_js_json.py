@@ -4,7 +4,7 @@ import pytest
 
 from bitloot_sandbox_nowpayments.js_json import js_number, stringify
 
-# What node's JSON.stringify writes for each number (checked against node 18+).
+# What JSON.stringify writes for each number (taken from node 20).
 JAVASCRIPT = [
     (0.0, "0"),
     (-0.0, "0"),
