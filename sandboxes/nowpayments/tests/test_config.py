@@ -25,3 +25,21 @@ def test_config_reads_prefixed_variables() -> None:
 def test_config_error_names_the_variable() -> None:
     with pytest.raises(ConfigError, match="NOWPAYMENTS_SANDBOX_AUTO_PAY"):
         NowPaymentsSandboxConfig.from_env({"NOWPAYMENTS_SANDBOX_AUTO_PAY": "maybe"})
+
+
+def test_config_reads_the_dashboard_login_and_token_lifetime() -> None:
+    config = NowPaymentsSandboxConfig.from_env(
+        {
+            "NOWPAYMENTS_SANDBOX_EMAIL": "shop@example.com",
+            "NOWPAYMENTS_SANDBOX_PASSWORD": "secret",
+            "NOWPAYMENTS_SANDBOX_TOKEN_TTL": "60",
+        }
+    )
+
+    assert (config.email, config.password, config.token_ttl) == ("shop@example.com", "secret", 60)
+    assert NowPaymentsSandboxConfig.from_env({}).token_ttl == 300
+
+
+def test_a_negative_token_lifetime_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="NOWPAYMENTS_SANDBOX_TOKEN_TTL"):
+        NowPaymentsSandboxConfig.from_env({"NOWPAYMENTS_SANDBOX_TOKEN_TTL": "-1"})

@@ -18,10 +18,16 @@ class NowPaymentsSandboxConfig:
     `public_url` is the base of `invoice_url` (default: the base URL the API was called
     on); `ipn_delay` separates the IPNs of one payment; `auto_pay` pays every invoice
     (status finished) right after it is created; `callback_*` tune IPN retries.
+    `email` and `password` are the dashboard login ``POST /v1/auth`` accepts (compared
+    case-sensitively, as documented); its JWT lives `token_ttl` seconds (documented: 5
+    minutes).
     """
 
     api_key: str = "sandbox-nowpayments-api-key"
     ipn_secret: str = "sandbox-nowpayments-ipn-secret"  # noqa: S105 - a well-known test value
+    email: str = "sandbox@nowpayments.test"
+    password: str = "sandbox-nowpayments-password"  # noqa: S105 - a well-known test value
+    token_ttl: int = 300
     host: str = "127.0.0.1"
     port: int = 8701
     public_url: str | None = None
@@ -37,9 +43,15 @@ class NowPaymentsSandboxConfig:
         """The configuration from `NOWPAYMENTS_SANDBOX_*` variables, defaults elsewhere."""
         env = EnvReader(ENV_PREFIX, environ)
         default = cls()
+        token_ttl = env.integer("TOKEN_TTL", default.token_ttl)
+        if token_ttl < 0:
+            raise ConfigError(f"{ENV_PREFIX}TOKEN_TTL has value {token_ttl!r}. Not a duration.")
         return cls(
             api_key=env.text("API_KEY", default.api_key),
             ipn_secret=env.text("IPN_SECRET", default.ipn_secret),
+            email=env.text("EMAIL", default.email),
+            password=env.text("PASSWORD", default.password),
+            token_ttl=token_ttl,
             host=env.text("HOST", default.host),
             port=env.integer("PORT", default.port),
             public_url=env.optional("PUBLIC_URL"),

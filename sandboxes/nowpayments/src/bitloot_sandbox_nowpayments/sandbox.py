@@ -1,16 +1,21 @@
 """The sandbox's state and behaviour, independent of HTTP: `app.state.sandbox`."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import httpx
 
 from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
 from bitloot_sandbox_nowpayments.ipn import Payer
-from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Payment, Store
+from bitloot_sandbox_nowpayments.payment import Payment
+from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Store
+from bitloot_sandbox_nowpayments.tokens import Tokens
 
 
 class NowPaymentsSandbox:
-    """Invoices, payments, faults and the IPN machinery of one sandbox instance.
+    """Invoices, payments, faults, JWTs and the IPN machinery of one sandbox instance.
 
     `auto_pay` and `payer.delay` start from the config and may be changed at run time
     (``POST /sandbox/config``).
@@ -24,6 +29,7 @@ class NowPaymentsSandbox:
         self.config = config
         self.store = Store()
         self.faults = NowPaymentsFaults()
+        self.tokens = Tokens(config.token_ttl)
         self.tasks = Tasks()
         self.sender = CallbackSender.configured(config, callback_transport)
         self.payer = Payer(
@@ -42,12 +48,30 @@ class NowPaymentsSandbox:
             self.pay(invoice, "finished", None)
         return invoice
 
-    def pay(self, invoice: Invoice, outcome: str, pay_currency: str | None) -> Payment:
-        """A new payment of `invoice`, taken to `outcome` with its IPNs in the background."""
+    def pay(
+        self,
+        invoice: Invoice,
+        outcome: str,
+        pay_currency: str | None,
+        actually_paid: Decimal | None = None,
+    ) -> Payment:
+        """A new payment of `invoice`, taken to `outcome` with its IPNs in the background;
+        `actually_paid` overrides what the customer sends (an over- or underpayment)."""
         currency = pay_currency or invoice.pay_currency or self.config.default_pay_currency
         payment = self.store.create_payment(invoice, currency)
-        self.payer.start(invoice, payment, outcome)
+        self.payer.start(invoice, payment, outcome, actually_paid)
         return payment
+
+    def set_status(self, payment: Payment, status: str, actually_paid: Decimal | None) -> None:
+        """Move `payment` to `status` now (backwards too) and send one IPN about it."""
+        body = payment.move(status, datetime.now(UTC), actually_paid)
+        self.payer.send(self.store.invoices[payment.invoice_id], payment, body)
+
+    def redeposit(self, parent: Payment, status: str, actually_paid: Decimal | None) -> Payment:
+        """A repeated deposit to `parent`'s address, at `status` at once, with its IPN."""
+        child = self.store.create_redeposit(parent)
+        self.set_status(child, status, actually_paid)
+        return child
 
     async def idle(self) -> None:
         """Wait until every IPN under way has been sent (or given up)."""

@@ -1,11 +1,11 @@
-"""Invoices and payments as NOWPayments keeps them, in memory, in its JSON formats."""
+"""Invoices and their payments as NOWPayments keeps them, in memory, in its JSON formats."""
 
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bitloot_sandbox_common.callbacks import Delivery
+from bitloot_sandbox_nowpayments.payment import SATOSHI, Json, Payment, timestamp
 
 # Units of each pay currency per unit of price currency: rough, fixed, good enough to
 # produce plausible amounts.
@@ -18,7 +18,6 @@ RATES: dict[str, Decimal] = {
     "ltc": Decimal("0.0121"),
     "trx": Decimal("8.31"),
 }
-FEE = Decimal("0.995")
 
 # The IPN statuses a payment goes through for each outcome, in order.
 SEQUENCES: dict[str, tuple[str, ...]] = {
@@ -28,86 +27,22 @@ SEQUENCES: dict[str, tuple[str, ...]] = {
     "expired": ("waiting", "expired"),
 }
 
-Json = dict[str, object]
-
-
-def timestamp(moment: datetime) -> str:
-    """NOWPayments' time format: ``2021-04-12T14:22:54.942Z``."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def number(value: Decimal) -> int | float:
-    """A JSON number as NOWPayments writes it: an integer when whole."""
-    return int(value) if value == value.to_integral_value() else float(value)
-
 
 @dataclass(frozen=True)
-class SentIpn:
-    """One IPN sent: the status it carried and what the receiver answered."""
+class NewInvoice:
+    """The validated body of ``POST /v1/invoice``."""
 
-    payment_status: str
-    delivery: Delivery
-
-    def as_json(self) -> Json:
-        """The ledger's view of it."""
-        return {
-            "payment_status": self.payment_status,
-            **self.delivery.as_json(),
-        }
-
-
-@dataclass
-class Payment:
-    """A payment of an invoice: its status moves along one of `SEQUENCES`."""
-
-    payment_id: int
-    invoice_id: int
-    order_id: str | None
-    order_description: str | None
     price_amount: Decimal
     price_currency: str
-    pay_currency: str
-    pay_amount: Decimal
-    pay_address: str
-    purchase_id: str
-    created_at: datetime
-    updated_at: datetime
-    payment_status: str = "waiting"
-    actually_paid: Decimal = Decimal(0)
-    ipns: list[SentIpn] = field(default_factory=list)
-
-    def advance(self, status: str, at: datetime) -> Json:
-        """Move to `status` at `at`; the payment status object after the move."""
-        self.payment_status = status
-        self.updated_at = at
-        if status in ("confirming", "confirmed", "sending", "finished"):
-            self.actually_paid = self.pay_amount
-        elif status == "partially_paid":
-            self.actually_paid = (self.pay_amount / 2).quantize(Decimal("0.00000001"))
-        return self.as_json()
-
-    def as_json(self) -> Json:
-        """The real payment status object (also the IPN body)."""
-        return {
-            "payment_id": self.payment_id,
-            "invoice_id": self.invoice_id,
-            "payment_status": self.payment_status,
-            "pay_address": self.pay_address,
-            "price_amount": number(self.price_amount),
-            "price_currency": self.price_currency,
-            "pay_amount": number(self.pay_amount),
-            "actually_paid": number(self.actually_paid),
-            "pay_currency": self.pay_currency,
-            "order_id": self.order_id,
-            "order_description": self.order_description,
-            "purchase_id": self.purchase_id,
-            "outcome_amount": number((self.actually_paid * FEE).quantize(Decimal("0.00000001"))),
-            "outcome_currency": self.pay_currency,
-            "created_at": timestamp(self.created_at),
-            "updated_at": timestamp(self.updated_at),
-        }
+    pay_currency: str | None
+    order_id: str | None
+    order_description: str | None
+    ipn_callback_url: str | None
+    success_url: str | None
+    cancel_url: str | None
+    partially_paid_url: str | None = None
+    is_fixed_rate: bool = False
+    is_fee_paid_by_user: bool = False
 
 
 @dataclass
@@ -124,12 +59,25 @@ class Invoice:
     ipn_callback_url: str | None
     success_url: str | None
     cancel_url: str | None
+    partially_paid_url: str | None
+    is_fixed_rate: bool
+    is_fee_paid_by_user: bool
     invoice_url: str
     created_at: datetime
     payments: list[Payment] = field(default_factory=list)
 
+    def shop_url(self, outcome: str) -> str | None:
+        """Where the pay page sends the buyer after `outcome` (documented: success_url
+        "after successful payment", cancel_url "after failed payment", partially_paid_url
+        when it "gets partially paid status")."""
+        if outcome == "finished":
+            return self.success_url
+        if outcome == "partially_paid":
+            return self.partially_paid_url
+        return self.cancel_url
+
     def as_json(self) -> Json:
-        """The real invoice object."""
+        """The documented invoice object (`id` and `price_amount` are strings there)."""
         stamp = timestamp(self.created_at)
         return {
             "id": str(self.id),
@@ -143,32 +91,22 @@ class Invoice:
             "invoice_url": self.invoice_url,
             "success_url": self.success_url,
             "cancel_url": self.cancel_url,
+            "partially_paid_url": self.partially_paid_url,
+            "payout_currency": None,
             "created_at": stamp,
             "updated_at": stamp,
+            "is_fixed_rate": self.is_fixed_rate,
+            "is_fee_paid_by_user": self.is_fee_paid_by_user,
         }
 
     def ledger(self) -> Json:
-        """The invoice with its payments and the IPNs sent for them."""
+        """The invoice with its payments and the IPNs sent (or dropped) for them."""
         return {
             **self.as_json(),
             "payments": [
                 {**p.as_json(), "ipns": [i.as_json() for i in p.ipns]} for p in self.payments
             ],
         }
-
-
-@dataclass(frozen=True)
-class NewInvoice:
-    """The validated body of ``POST /v1/invoice``."""
-
-    price_amount: Decimal
-    price_currency: str
-    pay_currency: str | None
-    order_id: str | None
-    order_description: str | None
-    ipn_callback_url: str | None
-    success_url: str | None
-    cancel_url: str | None
 
 
 class Store:
@@ -196,22 +134,53 @@ class Store:
 
     def create_payment(self, invoice: Invoice, pay_currency: str) -> Payment:
         """A new payment of `invoice` in `pay_currency` (one of `RATES`), status waiting."""
-        self._next_payment += 1
-        now = datetime.now(UTC)
+        payment_id, now = self._next_id(), datetime.now(UTC)
         payment = Payment(
-            payment_id=self._next_payment,
+            payment_id=payment_id,
             invoice_id=invoice.id,
             order_id=invoice.order_id,
             order_description=invoice.order_description,
             price_amount=invoice.price_amount,
             price_currency=invoice.price_currency,
             pay_currency=pay_currency,
-            pay_amount=(invoice.price_amount * RATES[pay_currency]).quantize(Decimal("0.00000001")),
+            pay_amount=(invoice.price_amount * RATES[pay_currency]).quantize(SATOSHI),
             pay_address="T" + secrets.token_hex(16),
-            purchase_id=str(6_084_744_717 + self._next_payment % 1_000_000),
+            purchase_id=str(6_084_744_717 + payment_id % 1_000_000),
             created_at=now,
             updated_at=now,
         )
+        return self._keep(invoice, payment)
+
+    def create_redeposit(self, parent: Payment) -> Payment:
+        """A repeated deposit to `parent`'s address: a child payment with the parent's
+        invoice, purchase, address and amounts, listed in the parent's extra ids.
+
+        Its `order_id` and `order_description` are null, as in the documented IPN example
+        (the docs do not say whether a re-deposit inherits the parent's order id)."""
+        now = datetime.now(UTC)
+        child = Payment(
+            payment_id=self._next_id(),
+            invoice_id=parent.invoice_id,
+            order_id=None,
+            order_description=None,
+            price_amount=parent.price_amount,
+            price_currency=parent.price_currency,
+            pay_currency=parent.pay_currency,
+            pay_amount=parent.pay_amount,
+            pay_address=parent.pay_address,
+            purchase_id=parent.purchase_id,
+            created_at=now,
+            updated_at=now,
+            parent_payment_id=parent.payment_id,
+        )
+        parent.extra_ids.append(child.payment_id)
+        return self._keep(self.invoices[parent.invoice_id], child)
+
+    def _next_id(self) -> int:
+        self._next_payment += 1
+        return self._next_payment
+
+    def _keep(self, invoice: Invoice, payment: Payment) -> Payment:
         invoice.payments.append(payment)
         self.payments[payment.payment_id] = payment
         return payment
