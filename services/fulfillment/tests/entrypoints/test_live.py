@@ -83,7 +83,9 @@ async def test_the_socket_gets_the_current_status_then_every_change_to_fulfilled
         )
         assert await statuses(socket, 4) == ["paid", "reserving", "reserved", "keys_requested"]
         await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
-        assert await statuses(socket, 2) == ["delivering", "fulfilled"]
+        delivering, fulfilled = await next_status(socket), await next_status(socket)
+        assert (delivering["status"], delivering["customer_status"]) == ("delivering", "delivering")
+        assert (fulfilled["status"], fulfilled["customer_status"]) == ("fulfilled", "delivered")
 
 
 async def test_a_change_made_by_one_instance_reaches_a_socket_held_by_another(
@@ -107,6 +109,7 @@ async def test_a_change_made_by_one_instance_reaches_a_socket_held_by_another(
         assert answer.status_code == 200
         first = await next_status(socket)
         assert (first["status"], first["previous_status"]) == ("paid", "failed")
+        assert first["customer_status"] == "payment_received"
         assert first["reason"] == "admin retry after reservation failure"
         assert await statuses(socket, 1) == ["reserving"]
 

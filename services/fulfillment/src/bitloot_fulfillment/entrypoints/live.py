@@ -1,5 +1,8 @@
 """``WS /ws/orders/{order_id}``: an order's status, live, for its customer or an admin.
 
+Each status frame carries the saga's `status` and, in the words the customer's order
+page uses too (`bitloot_contracts.customer`), its `customer_status`.
+
 The token comes as ``?token=`` (browsers cannot set headers on a WebSocket) or as
 ``Authorization: Bearer``. The socket is accepted first so that a refusal can say why
 with a close code: 4401 without a valid token, 4403 with a valid token for another
@@ -12,13 +15,14 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard, get_args
 from uuid import UUID
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bitloot_contracts.events import OrderStatusChanged
+from bitloot_contracts.customer import customer_status_of_saga
+from bitloot_contracts.events import OrderState, OrderStatusChanged
 from bitloot_fulfillment.adapters import views
 from bitloot_fulfillment.adapters.live import StatusHub
 from bitloot_runtime.logging import log_context
@@ -58,11 +62,21 @@ def _token(websocket: WebSocket) -> str | None:
     return bearer.strip() or None
 
 
+def _customer_status(state: str | None) -> str | None:
+    """The customer's words for a saga state (the order page of payments uses the same)."""
+    return customer_status_of_saga(state) if _is_state(state) else None
+
+
+def _is_state(value: object) -> TypeGuard[OrderState]:
+    return value in get_args(OrderState)
+
+
 def _status_message(change: OrderStatusChanged) -> dict[str, Any]:
     return {
         "type": "status",
         "order_id": str(change.order_id),
         "status": change.status,
+        "customer_status": _customer_status(change.status),
         "previous_status": change.previous_status,
         "reason": change.reason,
         "at": change.occurred_at.isoformat(),
@@ -103,7 +117,13 @@ async def _stream(
             current = await views.current_status(session, order_id)
         state, at = current or (None, None)
         await websocket.send_json(
-            {"type": "status", "order_id": str(order_id), "status": state, "at": at}
+            {
+                "type": "status",
+                "order_id": str(order_id),
+                "status": state,
+                "customer_status": _customer_status(state),
+                "at": at,
+            }
         )
         closed = asyncio.create_task(_until_closed(websocket))
         try:
