@@ -65,7 +65,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "delivery.failed",
     }
     assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered",)
-    assert SUBSCRIPTIONS[PAYMENTS] == ()
+    assert SUBSCRIPTIONS[PAYMENTS] == ("order.status_changed",)
     assert set(SUBSCRIPTIONS[ADMIN]) == {
         "payment.status_changed",
         "order.status_changed",

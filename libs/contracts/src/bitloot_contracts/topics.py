@@ -54,7 +54,8 @@ SERVICES: Final[tuple[str, ...]] = (PAYMENTS, KINGUIN_GATEWAY, FULFILLMENT, DELI
 # able to change another service's topology by mutating a shared module attribute.
 SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        PAYMENTS: (),
+        # How fulfillment is going, for the customer's order page.
+        PAYMENTS: (ORDER_STATUS_CHANGED,),
         KINGUIN_GATEWAY: (RESERVATION_REQUESTED, RESERVATION_POLL, KEYS_REQUESTED),
         FULFILLMENT: (
             PAYMENT_FINISHED,

@@ -11,14 +11,17 @@ from starlette.applications import Starlette
 from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
+from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
-from bitloot_payments.handlers.process_ipns import IpnProcessor, IpnRetry
+from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
+from bitloot_payments.handlers.reconcile import Reconciler
+from bitloot_payments.handlers.resolve_flags import FlagDecisions
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import Settings
@@ -40,10 +43,12 @@ def _secrets(settings: Settings) -> tuple[str, ...]:
         settings.nowpayments_ipn_secret.get_secret_value(),
         previous.get_secret_value() if previous else None,
     )
+    password = settings.nowpayments_password
     for value in (
         *secrets,
         settings.nowpayments_api_key.get_secret_value(),
         settings.order_token_private_key.get_secret_value(),
+        *((password.get_secret_value(),) if password else ()),
     ):
         register_secret(value)
     return secrets
@@ -60,6 +65,39 @@ def _closing(client: httpx.AsyncClient) -> Callable[[], Awaitable[None]]:
             await client.aclose()
 
     return hold_open
+
+
+def _nowpayments(
+    settings: Settings, runtime: ServiceRuntime, transport: httpx.AsyncBaseTransport | None
+) -> NowPaymentsClient:
+    timeout = httpx.Timeout(settings.nowpayments_timeout, connect=3.0)
+    http = httpx.AsyncClient(transport=transport, timeout=timeout)
+    runtime.add_background("nowpayments-client", _closing(http))
+    return NowPaymentsClient(
+        settings.nowpayments_api_url,
+        settings.nowpayments_api_key.get_secret_value(),
+        http,
+        timeout=timeout,
+        retry=RetryPolicy(attempts=settings.nowpayments_attempts),
+        credentials=settings.nowpayments_credentials(),
+    )
+
+
+def _placement(
+    settings: Settings, runtime: ServiceRuntime, nowpayments: NowPaymentsClient
+) -> tuple[OrderPlacement, OrderTokenVerifier]:
+    private_key = load_private_key(settings.order_token_private_key.get_secret_value())
+    key_id = settings.order_token_key_id
+    signer = OrderTokenSigner(key_id, private_key, timedelta(hours=settings.order_token_ttl_hours))
+    placement = OrderPlacement(
+        runtime.unit_of_work,
+        nowpayments,
+        signer,
+        settings.public_url + IPN_PATH,
+        ReturnUrls(settings.success_url, settings.cancel_url),
+        reconcile_in=settings.reconcile_policy().after,
+    )
+    return placement, OrderTokenVerifier({key_id: private_key.public_key()})
 
 
 def build(
@@ -80,48 +118,38 @@ def build(
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
     )
-    timeout = httpx.Timeout(settings.nowpayments_timeout, connect=3.0)
-    http = httpx.AsyncClient(transport=nowpayments_transport, timeout=timeout)
-    runtime.add_background("nowpayments-client", _closing(http))
-    nowpayments = NowPaymentsClient(
-        settings.nowpayments_api_url,
-        settings.nowpayments_api_key.get_secret_value(),
-        http,
-        timeout=timeout,
-        retry=RetryPolicy(attempts=settings.nowpayments_attempts),
-    )
-    private_key = load_private_key(settings.order_token_private_key.get_secret_value())
-    key_id = settings.order_token_key_id
-    signer = OrderTokenSigner(key_id, private_key, timedelta(hours=settings.order_token_ttl_hours))
-    verifier = OrderTokenVerifier({key_id: private_key.public_key()})
-    queries = Queries(runtime.unit_of_work)
-    placement = OrderPlacement(
-        runtime.unit_of_work,
-        nowpayments,
-        signer,
-        settings.public_url + IPN_PATH,
-        ReturnUrls(settings.success_url, settings.cancel_url),
-    )
-    load = EdgeLoad()
-    metrics = PaymentsMetrics(runtime.metrics.source)
-    retry = IpnRetry(
-        max_attempts=settings.ipn_max_attempts,
-        first_delay=settings.ipn_retry_delay,
-        max_delay=settings.ipn_retry_max_delay,
-    )
+    subscribe(runtime)
+    nowpayments = _nowpayments(settings, runtime, nowpayments_transport)
+    placement, verifier = _placement(settings, runtime, nowpayments)
+    load, metrics = EdgeLoad(), PaymentsMetrics(runtime.metrics.source)
     processor = IpnProcessor(
         runtime.unit_of_work,
         load,
         settings.ipn_poll_interval,
-        retry=retry,
+        retry=settings.ipn_retry(),
         metrics=metrics,
         tolerance_percent=settings.underpayment_tolerance_percent,
     )
     runtime.add_background("ipn-processor", processor.run)
-    receiver = IpnReceiver(runtime.unit_of_work, secrets, processor.wake, load)
+    reconciler = Reconciler(
+        runtime.unit_of_work,
+        nowpayments,
+        settings.reconcile_policy(),
+        processor.wake,
+        metrics,
+        settings.reconcile_interval,
+    )
+    runtime.add_background("reconciler", reconciler.run)
+    queries = Queries(runtime.unit_of_work)
+    decisions = FlagDecisions(runtime.unit_of_work, processor.wake)
     routes = [
-        *public_routes(placement, receiver, queries, verifier),
-        *internal_routes(queries),
+        *public_routes(
+            placement,
+            IpnReceiver(runtime.unit_of_work, secrets, processor.wake, load),
+            queries,
+            verifier,
+        ),
+        *internal_routes(queries, decisions),
         *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

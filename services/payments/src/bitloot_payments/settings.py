@@ -1,11 +1,14 @@
 """Payments settings, from PAYMENTS_* environment variables."""
 
 import binascii
+from datetime import timedelta
 from decimal import Decimal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from bitloot_payments.domain.ipn_retry import IpnRetry
+from bitloot_payments.domain.reconcile import ReconcilePolicy
 from bitloot_runtime.settings import EdgeSettings
 from bitloot_runtime.tokens import load_private_key
 
@@ -75,6 +78,39 @@ class Settings(EdgeSettings):
         "flagged and waits for an admin).",
     )
 
+    nowpayments_email: str | None = Field(
+        default=None,
+        description="The NOWPayments account's email: with the password, it gets the token "
+        "that listing an invoice's payments needs (reconciling an invoice whose IPNs never "
+        "came). Without them only payments already heard of are reconciled.",
+    )
+    nowpayments_password: SecretStr | None = Field(
+        default=None, description="The NOWPayments account's password (see the email)."
+    )
+    reconcile_after_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds after an invoice is created before NOWPayments is first asked "
+        "what became of it (then again at doubling intervals) if it is not settled by then.",
+    )
+    reconcile_max_interval_seconds: float = Field(
+        default=21600.0, gt=0, description="Longest wait between two questions about one order."
+    )
+    invoice_lifetime_seconds: float = Field(
+        default=604800.0,
+        gt=0,
+        description="How long a buyer may take to pay an invoice (NOWPayments expires a "
+        "payment left waiting after 7 days).",
+    )
+    reconcile_grace_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="How long after an invoice's lifetime NOWPayments is still asked about "
+        "it; then an order with no payment is marked expired.",
+    )
+    reconcile_interval: float = Field(
+        default=10.0, gt=0, description="Seconds between looks for orders due a reconciliation."
+    )
     success_url: str | None = Field(
         default=None,
         description="Where NOWPayments sends the buyer once they have paid: a URL template "
@@ -85,6 +121,28 @@ class Settings(EdgeSettings):
         description="Where NOWPayments sends a buyer who gives up paying: a URL template "
         "with {order_id}, like PAYMENTS_SUCCESS_URL.",
     )
+
+    def nowpayments_credentials(self) -> tuple[str, str] | None:
+        """The account's email and password, when both are set."""
+        password = self.nowpayments_password
+        if not (self.nowpayments_email and password):
+            return None
+        return self.nowpayments_email, password.get_secret_value()
+
+    def reconcile_policy(self) -> ReconcilePolicy:
+        return ReconcilePolicy(
+            after=timedelta(seconds=self.reconcile_after_seconds),
+            max_interval=timedelta(seconds=self.reconcile_max_interval_seconds),
+            lifetime=timedelta(seconds=self.invoice_lifetime_seconds),
+            grace=timedelta(seconds=self.reconcile_grace_seconds),
+        )
+
+    def ipn_retry(self) -> IpnRetry:
+        return IpnRetry(
+            max_attempts=self.ipn_max_attempts,
+            first_delay=self.ipn_retry_delay,
+            max_delay=self.ipn_retry_max_delay,
+        )
 
     @field_validator("nowpayments_api_url", "public_url")
     @classmethod

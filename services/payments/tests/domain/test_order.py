@@ -2,7 +2,14 @@ from decimal import Decimal
 
 import pytest
 
-from bitloot_payments.domain.order import MixedCurrencies, PricedLine, customer_status, order_total
+from bitloot_contracts.events import OrderState
+from bitloot_payments.domain.order import (
+    MixedCurrencies,
+    PricedLine,
+    customer_status,
+    order_total,
+    saga_state,
+)
 
 
 def line(sku: str, qty: int, price: str, currency: str = "usd") -> PricedLine:
@@ -25,20 +32,32 @@ def test_an_order_without_lines_has_no_total() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "payment_status", "told"),
+    ("status", "saga", "under_review", "told"),
     [
-        ("created", None, "awaiting_invoice"),
-        ("invoiced", None, "awaiting_payment"),
-        ("invoiced", "waiting", "awaiting_payment"),
-        ("invoiced", "sending", "confirming_payment"),
-        ("invoiced", "partially_paid", "under_review"),
-        ("invoiced", "finished", "under_review"),
-        ("paid", "finished", "paid"),
-        ("failed", "expired", "payment_failed"),
-        ("refunded", "refunded", "refunded"),
+        ("created", None, False, "awaiting_payment"),
+        ("invoiced", None, False, "awaiting_payment"),
+        ("invoiced", None, True, "under_review"),
+        ("failed", None, True, "under_review"),
+        ("failed", None, False, "failed"),
+        ("expired", None, False, "failed"),
+        ("paid", None, False, "payment_received"),
+        ("paid", "reserving", True, "delivering"),
+        ("paid", "keys_requested", False, "delivering"),
+        ("paid", "fulfilled", False, "delivered"),
+        ("paid", "failed", False, "failed"),
+        ("refund_due", "failed", False, "refund_due"),
+        ("refunded", None, False, "refunded"),
     ],
 )
-def test_the_customer_is_told_where_their_payment_stands(
-    status: str, payment_status: str | None, told: str
+def test_the_customer_is_told_where_their_order_stands(
+    status: str, saga: OrderState | None, under_review: bool, told: str
 ) -> None:
-    assert customer_status(status, payment_status) == told
+    assert customer_status(status, saga, under_review) == told
+
+
+def test_only_a_known_saga_state_is_read_back() -> None:
+    assert (saga_state("fulfilled"), saga_state("nonsense"), saga_state(None)) == (
+        "fulfilled",
+        None,
+        None,
+    )

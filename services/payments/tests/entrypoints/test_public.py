@@ -58,6 +58,7 @@ async def test_the_order_token_opens_its_order_and_no_other(client: httpx.AsyncC
         "invoice_url": first["invoice_url"],
         "lines": [{"sku": "g-1", "qty": 2}],
         "payment_status": None,
+        "fulfilment_state": None,
         "customer_status": "awaiting_payment",
     }
     by_query = await client.get(f"/orders/{first['order_id']}", params={"token": token})

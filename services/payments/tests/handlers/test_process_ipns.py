@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
 from bitloot_payments.adapters.orm import ipn_log, metadata
+from bitloot_payments.domain.ipn_retry import defects_after
 from bitloot_payments.handlers.edge_load import EdgeLoad
-from bitloot_payments.handlers.process_ipns import IpnProcessor, defects_after
+from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime

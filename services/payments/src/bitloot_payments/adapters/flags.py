@@ -1,18 +1,22 @@
-"""Flags: what the payment rules could not settle alone and an admin must look at."""
+"""Flags: what the payment rules could not settle alone and an admin must look at, and
+what the admin decided."""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_payments.adapters.orm import flags
 
+OPEN = "open"
+
 
 @dataclass(frozen=True)
 class Flag:
-    """One thing for an admin: `kind` (``partially_paid``, ``redeposit``, …) and why."""
+    """One thing for an admin: `kind` (``partially_paid``, ``redeposit``, …) and why;
+    `status` ``open`` until an admin resolves it (`resolved_by`, `resolved_at`, `note`)."""
 
     kind: str
     detail: str
@@ -23,6 +27,10 @@ class Flag:
     created_at: datetime | None = None
     # The amounts behind it (price, pay amount, actually paid, the difference), as text.
     data: dict[str, str | None] = field(default_factory=dict)
+    status: str = OPEN
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
 
 
 async def raise_flag(session: AsyncSession, flag: Flag) -> None:
@@ -38,6 +46,37 @@ async def raise_flag(session: AsyncSession, flag: Flag) -> None:
     )
 
 
+async def load_flag(session: AsyncSession, flag_id: int, *, lock: bool = False) -> Flag | None:
+    """The flag, or None; with `lock`, held FOR UPDATE until the transaction ends (so two
+    admins resolving it at once take turns, and the second finds it resolved)."""
+    statement = select(flags).where(flags.c.id == flag_id)
+    if lock:
+        statement = statement.with_for_update()
+    row = (await session.execute(statement)).first()
+    return Flag(**row._mapping) if row else None
+
+
+async def resolve_flag(
+    session: AsyncSession, flag_id: int, status: str, actor: str, note: str | None
+) -> None:
+    await session.execute(
+        update(flags)
+        .where(flags.c.id == flag_id)
+        .values(status=status, resolved_by=actor, resolved_at=func.now(), note=note)
+    )
+
+
+async def resolve_ipn_flags(
+    session: AsyncSession, ipn_id: int, kind: str, status: str, actor: str
+) -> None:
+    """Resolve the open flags of `kind` raised for one IPN."""
+    await session.execute(
+        update(flags)
+        .where(flags.c.ipn_id == ipn_id, flags.c.kind == kind, flags.c.status == OPEN)
+        .values(status=status, resolved_by=actor, resolved_at=func.now())
+    )
+
+
 async def list_flags(
     session: AsyncSession,
     *,
@@ -45,15 +84,20 @@ async def list_flags(
     order_id: UUID | None = None,
     payment_id: str | None = None,
     kind: str | None = None,
+    status: str | None = None,
     before_id: int | None = None,
 ) -> list[Flag]:
-    """Flags newest first, optionally only those of one order, payment or kind."""
+    """Flags newest first, optionally only those of one order, payment, kind or status."""
     statement = select(flags).order_by(flags.c.id.desc()).limit(limit)
-    for column, value in ((flags.c.order_id, order_id), (flags.c.payment_id, payment_id)):
+    conditions = {
+        flags.c.order_id: order_id,
+        flags.c.payment_id: payment_id,
+        flags.c.kind: kind,
+        flags.c.status: status,
+    }
+    for column, value in conditions.items():
         if value is not None:
             statement = statement.where(column == value)
-    if kind is not None:
-        statement = statement.where(flags.c.kind == kind)
     if before_id is not None:
         statement = statement.where(flags.c.id < before_id)
     return [Flag(**row._mapping) for row in await session.execute(statement)]

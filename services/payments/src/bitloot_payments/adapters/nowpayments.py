@@ -1,15 +1,19 @@
-"""NOWPayments' invoice API (``POST /v1/invoice``, header ``x-api-key``).
+"""NOWPayments' API as payments uses it: ``POST /v1/invoice`` and ``GET /v1/payment/{id}``
+(header ``x-api-key``), and ``GET /v1/payment/`` filtered by invoice, which also needs
+``Authorization: Bearer`` with a token from ``POST /v1/auth`` (email and password; the
+docs say a token lasts 5 minutes, so one is kept for 4 and fetched again on a 401).
 
 Timeouts, transport errors, 429 and 5xx are transient: retried with exponential backoff
 and jitter (honouring ``Retry-After``, capped), then raised as `NowPaymentsUnavailable`
 (`NowPaymentsTimeout` and `NowPaymentsRateLimited` say which). Any other 4xx, or an
-answer without an invoice id and URL, is `NowPaymentsRejected`: retrying cannot help.
+answer without the fields asked for, is `NowPaymentsRejected`: retrying cannot help.
 """
 
 import asyncio
 import json
 import logging
 import random
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
@@ -21,6 +25,11 @@ from bitloot_runtime.errors import PermanentError, TransientError
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+# NOWPayments' tokens last 5 minutes; one is used for 4, so none expires in flight.
+TOKEN_LIFETIME = 240.0
+PAGE_SIZE = 100
+# An invoice has a handful of payments (a buyer switching coins, re-deposits).
+MAX_PAGES = 10
 
 
 class NowPaymentsUnavailable(TransientError):
@@ -45,7 +54,11 @@ class NowPaymentsRateLimited(NowPaymentsUnavailable):
 
 
 class NowPaymentsRejected(PermanentError):
-    """NOWPayments refused the request (4xx) or answered something unusable."""
+    """NOWPayments refused the request (4xx: `status`) or answered something unusable."""
+
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(code, message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,8 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 class NowPaymentsClient:
-    """Creates invoices; `client` is owned (and closed) by whoever built it."""
+    """Creates invoices and reads payments; `client` is owned (and closed) by whoever
+    built it."""
 
     def __init__(
         self,
@@ -88,12 +102,17 @@ class NowPaymentsClient:
         *,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = RetryPolicy(),
+        credentials: tuple[str, str] | None = None,
     ) -> None:
+        """`credentials`: the account's email and password, for listing payments."""
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
         self._client = client
         self._timeout = timeout
         self._retry = retry
+        self._credentials = credentials
+        self._bearer: tuple[str, float] | None = None
+        self._token_lock = asyncio.Lock()
 
     async def create_invoice(
         self,
@@ -122,10 +141,77 @@ class NowPaymentsClient:
             raise NowPaymentsRejected("bad_response", "The invoice answer has no id or URL.")
         return Invoice(id=str(invoice_id), invoice_url=url)
 
+    async def payment(self, payment_id: str) -> dict[str, object]:
+        """``GET /v1/payment/{payment_id}``: the payment status object, as NOWPayments
+        writes it (the same shape as an IPN body)."""
+        return await self._request("GET", f"/v1/payment/{payment_id}")
+
+    async def payments_of_invoice(self, invoice_id: str) -> list[dict[str, object]]:
+        """Every payment of the invoice (``GET /v1/payment/?invoiceId=…``, page by page);
+        `NowPaymentsRejected` when no account credentials are configured."""
+        found: list[dict[str, object]] = []
+        for page in range(MAX_PAGES):
+            params = {"invoiceId": invoice_id, "limit": str(PAGE_SIZE), "page": str(page)}
+            document = await self._authorized("GET", "/v1/payment/", params)
+            data = document.get("data")
+            if not isinstance(data, list):
+                raise NowPaymentsRejected("bad_response", "The payment list has no data.")
+            found += [item for item in data if isinstance(item, dict)]
+            pages = document.get("pagesCount")
+            if not isinstance(pages, int) or page + 1 >= pages:
+                break
+        return found
+
+    @property
+    def can_list(self) -> bool:
+        """Whether account credentials are configured (listing payments needs them)."""
+        return self._credentials is not None
+
+    async def _authorized(
+        self, method: str, path: str, params: dict[str, str]
+    ) -> dict[str, object]:
+        try:
+            token = await self._token(refresh=False)
+            return await self._request(method, path, params=params, bearer=token)
+        except NowPaymentsRejected as exc:
+            if exc.status != 401:
+                raise
+        logger.info("NOWPayments token refused; authenticating again")
+        token = await self._token(refresh=True)
+        return await self._request(method, path, params=params, bearer=token)
+
+    async def _token(self, *, refresh: bool) -> str:
+        if self._credentials is None:
+            raise NowPaymentsRejected(
+                "not_configured", "Listing payments needs the NOWPayments account's credentials."
+            )
+        async with self._token_lock:
+            now = time.monotonic()
+            if refresh or self._bearer is None or now >= self._bearer[1]:
+                email, password = self._credentials
+                body = json.dumps({"email": email, "password": password}).encode()
+                answer = await self._request("POST", "/v1/auth", content=body)
+                token = answer.get("token")
+                if not isinstance(token, str) or not token:
+                    raise NowPaymentsRejected("bad_response", "The auth answer has no token.")
+                self._bearer = (token, now + TOKEN_LIFETIME)
+            return self._bearer[0]
+
     async def _post(self, path: str, content: bytes) -> dict[str, object]:
+        return await self._request("POST", path, content=content)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        params: dict[str, str] | None = None,
+        bearer: str | None = None,
+    ) -> dict[str, object]:
         for attempt in range(1, self._retry.attempts):
             try:
-                return await self._post_once(path, content)
+                return await self._once(method, path, content, params, bearer)
             except NowPaymentsUnavailable as exc:
                 asked = exc.retry_after if isinstance(exc, NowPaymentsRateLimited) else None
                 delay = self._retry.delay(attempt, asked)
@@ -134,21 +220,35 @@ class NowPaymentsClient:
                     extra={"attempt": attempt, "delay": round(delay, 3), "error": str(exc)},
                 )
                 await asyncio.sleep(delay)
-        return await self._post_once(path, content)
+        return await self._once(method, path, content, params, bearer)
 
-    async def _post_once(self, path: str, content: bytes) -> dict[str, object]:
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        content: bytes | None,
+        params: dict[str, str] | None,
+        bearer: str | None,
+    ) -> dict[str, object]:
+        headers = {"x-api-key": self._api_key}
+        if content is not None:
+            headers["content-type"] = "application/json"
+        if bearer is not None:
+            headers["authorization"] = f"Bearer {bearer}"
         try:
-            response = await self._client.post(
+            response = await self._client.request(
+                method,
                 self._base_url + path,
                 content=content,
-                headers={"x-api-key": self._api_key, "content-type": "application/json"},
+                params=params,
+                headers=headers,
                 timeout=self._timeout,
             )
         except httpx.TimeoutException:
-            raise NowPaymentsTimeout(f"POST {path} timed out.") from None
+            raise NowPaymentsTimeout(f"{method} {path} timed out.") from None
         except httpx.TransportError as exc:
-            raise NowPaymentsUnavailable(f"POST {path} failed: {type(exc).__name__}.") from None
-        return _document(path, response)
+            raise NowPaymentsUnavailable(f"{method} {path} failed: {type(exc).__name__}.") from None
+        return _document(f"{method} {path}", response)
 
 
 def _with_amount(fields: dict[str, str], amount: Decimal) -> bytes:
@@ -159,18 +259,18 @@ def _with_amount(fields: dict[str, str], amount: Decimal) -> bytes:
     return ('{"price_amount":' + number + ("," + rest[1:] if fields else "}")).encode()
 
 
-def _document(path: str, response: httpx.Response) -> dict[str, object]:
+def _document(call: str, response: httpx.Response) -> dict[str, object]:
     status = response.status_code
     if status == 429:
-        raise NowPaymentsRateLimited(f"POST {path} answered 429.", _retry_after(response))
+        raise NowPaymentsRateLimited(f"{call} answered 429.", _retry_after(response))
     if status >= 500:
-        raise NowPaymentsUnavailable(f"POST {path} answered {status}.", status)
+        raise NowPaymentsUnavailable(f"{call} answered {status}.", status)
     if status >= 400:
-        raise NowPaymentsRejected("rejected", f"POST {path} answered {status}.")
+        raise NowPaymentsRejected("rejected", f"{call} answered {status}.", status)
     try:
         document = response.json()
     except ValueError:
-        raise NowPaymentsRejected("bad_response", f"POST {path} answered non-JSON.") from None
+        raise NowPaymentsRejected("bad_response", f"{call} answered non-JSON.") from None
     if not isinstance(document, dict):
-        raise NowPaymentsRejected("bad_response", f"POST {path} answered a non-object.")
+        raise NowPaymentsRejected("bad_response", f"{call} answered a non-object.")
     return document

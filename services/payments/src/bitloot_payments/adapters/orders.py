@@ -1,15 +1,15 @@
 """Orders and their lines in the payments database."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bitloot_payments.adapters.orm import order_lines, orders
+from bitloot_payments.adapters.orm import flags, order_lines, orders
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import OrderState
 
@@ -34,6 +34,11 @@ class Order:
     idempotency_key: str | None = None
     request_hash: str | None = None
     closed_at: datetime | None = None
+    reconcile_at: datetime | None = None
+    reconcile_attempts: int = 0
+    reconciled_at: datetime | None = None
+    fulfilment_state: str | None = None
+    fulfilment_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -99,9 +104,14 @@ async def order_by_key(session: AsyncSession, key: str) -> Order | None:
 
 
 async def record_invoice(
-    session: AsyncSession, order_id: UUID, invoice_id: str, invoice_url: str
+    session: AsyncSession,
+    order_id: UUID,
+    invoice_id: str,
+    invoice_url: str,
+    reconcile_in: timedelta,
 ) -> None:
-    """The order's invoice exists: status `invoiced`."""
+    """The order's invoice exists: status `invoiced`; NOWPayments is first asked about it
+    `reconcile_in` from now unless it is settled by then."""
     await session.execute(
         update(orders)
         .where(orders.c.order_id == order_id)
@@ -111,6 +121,7 @@ async def record_invoice(
             status="invoiced",
             invoiced_at=func.now(),
             updated_at=func.now(),
+            reconcile_at=func.now() + reconcile_in,
         )
     )
 
@@ -147,6 +158,29 @@ async def save_state(session: AsyncSession, state: OrderState) -> None:
             **({"paid_at": paid_at} if paid_at is not None else {}),
         )
     )
+
+
+async def record_fulfilment(
+    session: AsyncSession, order_id: UUID, state: str, at: datetime
+) -> bool:
+    """The saga reached `state` at `at`; ignored if a later state is already known (events
+    arrive in any order). Whether it was recorded."""
+    changed = await session.execute(
+        update(orders)
+        .where(
+            orders.c.order_id == order_id,
+            or_(orders.c.fulfilment_at.is_(None), orders.c.fulfilment_at < at),
+        )
+        .values(fulfilment_state=state, fulfilment_at=at)
+        .returning(orders.c.order_id)
+    )
+    return changed.first() is not None
+
+
+async def has_open_flag(session: AsyncSession, order_id: UUID) -> bool:
+    """Whether an admin still has a flag of the order to look at."""
+    statement = select(flags.c.id).where(flags.c.order_id == order_id, flags.c.status == "open")
+    return bool(await session.scalar(statement.limit(1)))
 
 
 def state_of(order: Order) -> OrderState:

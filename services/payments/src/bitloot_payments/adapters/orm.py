@@ -60,10 +60,21 @@ orders = Table(
     # When (NOWPayments' clock) the order's last open payment failed or expired: a payment
     # opened before that was live all along, one opened after is a late payment.
     Column("closed_at", DateTime(timezone=True), nullable=True),
+    # When the reconciler next asks NOWPayments about the order (None: nothing left to ask).
+    Column("reconcile_at", DateTime(timezone=True), nullable=True),
+    Column("reconcile_attempts", Integer, nullable=False, server_default="0"),
+    Column("reconciled_at", DateTime(timezone=True), nullable=True),
+    # The fulfillment saga's latest state as order.status_changed told it (with its time,
+    # so an older event arriving late changes nothing), for the customer's order page.
+    Column("fulfilment_state", Text, nullable=True),
+    Column("fulfilment_at", DateTime(timezone=True), nullable=True),
     Column("request_hash", Text, nullable=True),
     Index("ix_orders_created_at", "created_at"),
     Index("ix_orders_email", "email"),
     Index("ix_orders_created_at_order_id", "created_at", "order_id"),
+    Index(
+        "ix_orders_reconcile_at", "reconcile_at", postgresql_where=text("reconcile_at IS NOT NULL")
+    ),
 )
 
 order_lines = Table(
@@ -140,6 +151,32 @@ flags = Table(
     Column("ipn_id", BigInteger, ForeignKey("ipn_log.id"), nullable=True),
     Column("detail", Text, nullable=False),
     Column("data", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # open, then what an admin decided: accepted, refund_due, dismissed (or replayed, for
+    # a processing_error whose IPN was put back in the queue); who, when and why.
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("resolved_by", Text, nullable=True),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("note", Text, nullable=True),
     Index("ix_flags_order_id", "order_id"),
     Index("ix_flags_payment_id", "payment_id"),
+    Index("ix_flags_open", "id", postgresql_where=text("status = 'open'")),
+)
+
+# Money to give back: recorded when an admin decides a flagged payment is refunded (the
+# refund path itself, payouts included, builds on these rows).
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("order_id", Uuid, ForeignKey("orders.order_id"), nullable=False),
+    Column("payment_id", Text, nullable=True),
+    Column("flag_id", BigInteger, ForeignKey("flags.id"), nullable=True, unique=True),
+    Column("amount", Numeric(30, 12), nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="due"),
+    Column("requested_by", Text, nullable=False),
+    Column("note", Text, nullable=True),
+    Index("ix_refunds_order_id", "order_id"),
 )

@@ -3,6 +3,12 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Final, TypeGuard, get_args
+
+from bitloot_contracts.customer import CustomerStatus, customer_status_of_saga
+from bitloot_contracts.events import OrderState
+
+_SAGA_STATES: Final = frozenset(get_args(OrderState))
 
 
 @dataclass(frozen=True)
@@ -37,21 +43,27 @@ def order_total(lines: Sequence[PricedLine]) -> tuple[Decimal, str]:
     return total, currencies.pop()
 
 
-_CONFIRMING = frozenset({"confirming", "confirmed", "sending"})
+def _is_saga_state(value: object) -> TypeGuard[OrderState]:
+    return value in _SAGA_STATES
 
 
-def customer_status(status: str, payment_status: str | None) -> str:
-    """What the customer is told about an order: where their payment stands, in words
-    that do not depend on NOWPayments' vocabulary."""
-    if status in ("paid", "refunded"):
-        return status
-    if status == "failed":
-        return "payment_failed"
-    if status == "created":
-        return "awaiting_invoice"
-    if payment_status in _CONFIRMING:
-        return "confirming_payment"
-    if payment_status in ("partially_paid", "finished"):
-        # Money arrived but does not cover the order: an admin is looking at it.
+def saga_state(value: str | None) -> OrderState | None:
+    """A stored saga state as the contract's type (None for anything else)."""
+    return value if _is_saga_state(value) else None
+
+
+def customer_status(
+    status: str, fulfilment_state: OrderState | None, under_review: bool
+) -> CustomerStatus:
+    """What the customer is told about an order: the same words as fulfillment's live
+    status once the order is paid (`customer_status_of_saga`), and before that where
+    their payment stands; `under_review` when an admin has a flag of it to decide."""
+    if status in ("refund_due", "refunded"):
+        return "refund_due" if status == "refund_due" else "refunded"
+    if status == "paid":
+        return customer_status_of_saga(fulfilment_state) or "payment_received"
+    if under_review:
         return "under_review"
+    if status in ("failed", "expired"):
+        return "failed"
     return "awaiting_payment"

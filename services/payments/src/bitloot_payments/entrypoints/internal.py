@@ -13,9 +13,11 @@ from starlette.routing import Route
 from bitloot_contracts.events.fields import CurrencyCode, Identifier
 from bitloot_payments.adapters.catalog import Product
 from bitloot_payments.entrypoints import cursors
+from bitloot_payments.entrypoints.internal_flags import flag_routes
 from bitloot_payments.entrypoints.internal_payments import payment_routes
 from bitloot_payments.entrypoints.views import lines_json, order_json, product_json, utc
 from bitloot_payments.handlers.queries import Queries
+from bitloot_payments.handlers.resolve_flags import FlagDecisions
 from bitloot_runtime.http import HttpError, parse_body, read_json
 from bitloot_runtime.internal import page_limit
 
@@ -47,7 +49,7 @@ def _order_cursor(request: Request) -> tuple[datetime, UUID] | None:
     return (before, UUID(int=0)) if before is not None else None
 
 
-def internal_routes(queries: Queries) -> list[Route]:
+def internal_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
     """The payments part of ``/internal/*`` (see the shared spec)."""
 
     async def orders(request: Request) -> Response:
@@ -101,6 +103,7 @@ def internal_routes(queries: Queries) -> list[Route]:
 
     return [
         *payment_routes(queries),
+        *flag_routes(queries, decisions),
         Route("/internal/orders", orders, methods=["GET"]),
         Route("/internal/orders/{order_id:uuid}", order, methods=["GET"]),
         Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),

@@ -89,6 +89,7 @@ def payment_routes(queries: Queries) -> list[Route]:
             limit=limit,
             kind=request.query_params.get("kind"),
             order_id=_uuid(request, "order_id"),
+            status=request.query_params.get("status"),
             before=cursors.row_id(request),
         )
         next_id = _next_id([f.id for f in found], limit)

@@ -5,8 +5,10 @@ checks every route is described."""
 from typing import Any
 
 from bitloot_payments.entrypoints.internal import ProductBody
+from bitloot_payments.entrypoints.internal_flags import DecisionBody
 from bitloot_payments.entrypoints.public import MAX_IDEMPOTENCY_KEY, OrderBody
 from bitloot_runtime.openapi import (
+    BODY_ERRORS,
     LIMIT,
     ORDER_TOKEN_SCHEME,
     PUBLIC,
@@ -84,7 +86,8 @@ PATHS: dict[str, dict[str, Any]] = {
             security=[{"nowpaymentsSignature": []}],
             body=_IPN,
             body_errors={
-                "400": "Not a JSON object, or a key given twice (`malformed_json`).",
+                "400": "Not valid JSON, a NUL or lone surrogate (`malformed_json`), a key "
+                "given twice (`duplicate_json_key`), not an object (`not_an_object`).",
                 "413": "Larger than 64 KiB (`body_too_large`).",
             },
         )
@@ -136,10 +139,65 @@ PATHS: dict[str, dict[str, Any]] = {
         query("until", _TIME),
         query("before", {"type": "integer", "minimum": 0}),
     ),
+    "/internal/ipns/{ipn_id}": {
+        "get": operation(
+            "One IPN or polled status, its raw body and its attempts.",
+            {**ok("The IPN."), **errors({"404": "None."})},
+        )
+    },
+    "/internal/ipns/{ipn_id}/replay": {
+        "post": operation(
+            "Put an IPN given up as `error` back in the queue (idempotent).",
+            {
+                **ok("The IPN; `replayed` false if it was already waiting."),
+                **errors({"404": "None.", "409": "It was applied (`ipn_not_failed`)."}),
+            },
+        )
+    },
     "/internal/flags": _listing(
         "Flags raised for admins, newest first.",
         query("kind"),
         query("order_id", _UUID),
+        query("status", {"enum": ["open", "accepted", "refund_due", "dismissed", "replayed"]}),
+        query("before", {"type": "integer", "minimum": 0}),
+    ),
+    "/internal/flags/{flag_id}": {
+        "get": operation(
+            "A flag, its order's status and the decisions open to it.",
+            {**ok("The flag."), **errors({"404": "None."})},
+        )
+    },
+    **{
+        f"/internal/flags/{{flag_id}}/{path}": {
+            "post": operation(
+                summary,
+                {
+                    **ok("The flag as resolved and the order's status."),
+                    **errors(
+                        {
+                            "404": "No such flag.",
+                            "409": "Already resolved (`flag_resolved`) or not allowed for "
+                            f"this flag (`cannot_{decision}`).",
+                        }
+                    ),
+                },
+                body=DecisionBody,
+                body_errors={
+                    **BODY_ERRORS,
+                    "422": "A bad body, or no note to dismiss with (`note_required`).",
+                },
+            )
+        }
+        for path, decision, summary in (
+            ("accept", "accept", "Accept the payment: the order is paid and fulfilled, once."),
+            ("refund-due", "refund_due", "The flagged money is owed back: a refund is due."),
+            ("dismiss", "dismiss", "Nothing to do; the note says why."),
+        )
+    },
+    "/internal/refunds": _listing(
+        "Refunds due, newest first.",
+        query("order_id", _UUID),
+        query("status"),
         query("before", {"type": "integer", "minimum": 0}),
     ),
 }

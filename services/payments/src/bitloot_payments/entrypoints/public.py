@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_contracts.events.fields import Email, Identifier, Quantity
-from bitloot_payments.domain.order import customer_status
+from bitloot_payments.domain.order import customer_status, saga_state
 from bitloot_payments.entrypoints.views import lines_json, money
 from bitloot_payments.handlers.place_order import (
     IdempotencyConflict,
@@ -111,10 +111,11 @@ def public_routes(
         except InvalidToken as exc:
             status = 403 if exc.code == "token_wrong_order" else 401
             raise HttpError(status, exc.code, str(exc)) from None
-        found = await queries.order(order_id)
+        found = await queries.customer_order(order_id)
         if found is None:
             raise HttpError(404, "order_not_found", f"No order {order_id}.")
-        order, lines = found
+        order = found.order
+        state = saga_state(order.fulfilment_state)
         return JSONResponse(
             {
                 "order_id": str(order.order_id),
@@ -123,9 +124,10 @@ def public_routes(
                 "total": money(order.total),
                 "currency": order.currency,
                 "invoice_url": order.invoice_url,
-                "lines": lines_json(lines),
+                "lines": lines_json(found.lines),
                 "payment_status": order.payment_status,
-                "customer_status": customer_status(order.status, order.payment_status),
+                "fulfilment_state": state,
+                "customer_status": customer_status(order.status, state, found.under_review),
             }
         )
 

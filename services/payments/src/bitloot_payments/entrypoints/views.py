@@ -9,6 +9,7 @@ from bitloot_payments.adapters.flags import Flag
 from bitloot_payments.adapters.ipn_log import LoggedIpn
 from bitloot_payments.adapters.orders import Line, Order
 from bitloot_payments.adapters.payments import PaymentRecord
+from bitloot_payments.adapters.refunds import Refund
 
 
 def money(amount: Decimal) -> str:
@@ -71,18 +72,29 @@ def payment_json(payment: PaymentRecord) -> dict[str, Any]:
     }
 
 
+def _moment(moment: datetime | None) -> str | None:
+    return utc(moment) if moment else None
+
+
 def ipn_json(ipn: LoggedIpn, *, with_body: bool = False) -> dict[str, Any]:
-    """One logged IPN; its raw body (as text) only when asked, it can be 64 KiB."""
+    """One logged IPN (or polled status: `source`); its raw body (as text) only when
+    asked, it can be 64 KiB."""
     answer: dict[str, Any] = {
         "id": ipn.id,
         "received_at": utc(ipn.received_at),
+        "source": ipn.source,
         "signature_valid": ipn.signature_valid,
         "payment_id": ipn.payment_id,
         "order_id": str(ipn.order_id) if ipn.order_id else None,
         "status": ipn.status,
         "duplicate": ipn.duplicate,
         "result": ipn.result,
-        "processed_at": utc(ipn.processed_at) if ipn.processed_at else None,
+        "processed_at": _moment(ipn.processed_at),
+        "retries": ipn.retries,
+        "last_error": ipn.last_error,
+        "next_attempt_at": _moment(ipn.next_attempt_at),
+        "replayed_by": ipn.replayed_by,
+        "replayed_at": _moment(ipn.replayed_at),
     }
     if with_body:
         answer["raw_body"] = ipn.raw_body.decode("utf-8", errors="replace")
@@ -98,5 +110,25 @@ def flag_json(flag: Flag) -> dict[str, Any]:
         "payment_id": flag.payment_id,
         "ipn_id": flag.ipn_id,
         "data": flag.data,
-        "created_at": utc(flag.created_at) if flag.created_at else None,
+        "created_at": _moment(flag.created_at),
+        "status": flag.status,
+        "resolved_by": flag.resolved_by,
+        "resolved_at": _moment(flag.resolved_at),
+        "note": flag.note,
+    }
+
+
+def refund_json(refund: Refund) -> dict[str, Any]:
+    return {
+        "id": refund.id,
+        "order_id": str(refund.order_id),
+        "payment_id": refund.payment_id,
+        "flag_id": refund.flag_id,
+        "amount": money(refund.amount),
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "status": refund.status,
+        "requested_by": refund.requested_by,
+        "note": refund.note,
+        "created_at": _moment(refund.created_at),
     }

@@ -5,6 +5,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -141,12 +142,14 @@ class OrderPlacement:
         signer: OrderTokenSigner,
         ipn_callback_url: str,
         return_urls: ReturnUrls = ReturnUrls(),
+        reconcile_in: timedelta = timedelta(minutes=10),
     ) -> None:
         self._unit_of_work = unit_of_work
         self._nowpayments = nowpayments
         self._signer = signer
         self._ipn_callback_url = ipn_callback_url
         self._return_urls = return_urls
+        self._reconcile_in = reconcile_in
         self._invoicing = KeyedLocks()
 
     async def place(
@@ -177,7 +180,9 @@ class OrderPlacement:
             if current is not None and current.invoice_url:
                 return current.invoice_url
             invoice = await self._create_invoice(order)
-            await record_invoice(uow.session, order.order_id, invoice.id, invoice.invoice_url)
+            await record_invoice(
+                uow.session, order.order_id, invoice.id, invoice.invoice_url, self._reconcile_in
+            )
             await uow.commit()
         logger.info("invoice created", extra={"invoice_id": invoice.id})
         return invoice.invoice_url

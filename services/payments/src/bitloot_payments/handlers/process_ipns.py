@@ -16,14 +16,13 @@ same way `max_attempts` times in a row is it given up as ``error``, with a
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 
 from bitloot_payments.adapters.flags import Flag, raise_flag
 from bitloot_payments.adapters.ipn_log import LoggedIpn, claim_pending, mark_processed
 from bitloot_payments.adapters.ipn_log import record_failure as record_ipn_failure
+from bitloot_payments.domain.ipn_retry import DEFECT, TRANSIENT, IpnRetry, defects_after
 from bitloot_payments.handlers.apply_ipn import apply_ipn
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.metrics import PaymentsMetrics
@@ -34,30 +33,6 @@ from bitloot_runtime.logging import log_context
 logger = logging.getLogger(__name__)
 
 QUIET_RESULTS = frozenset({"duplicate", "stale"})
-DEFECT = "defect: "
-TRANSIENT = "transient: "
-
-
-@dataclass(frozen=True)
-class IpnRetry:
-    """How failed IPNs are retried: after `first_delay` seconds, doubling up to
-    `max_delay` (half of it random, so instances retrying together spread out); a defect
-    repeated `max_attempts` times in a row gives the IPN up."""
-
-    max_attempts: int = 5
-    first_delay: float = 1.0
-    max_delay: float = 60.0
-
-    def delay(self, retries: int) -> float:
-        """Seconds before the attempt after `retries` failed ones (1-based)."""
-        ceiling = min(self.max_delay, self.first_delay * 2.0 ** max(0, retries - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
-def defects_after(previous_error: str | None, defects: int, error: str) -> int:
-    """How many attempts in a row have now failed with the defect `error`: one more if
-    the previous attempt failed the same way, else this is the first."""
-    return defects + 1 if previous_error == DEFECT + error else 1
 
 
 class IpnProcessor:
@@ -70,14 +45,14 @@ class IpnProcessor:
         unit_of_work: Callable[[], UnitOfWork],
         load: EdgeLoad | None = None,
         poll_interval: float = 1.0,
-        retry: IpnRetry = IpnRetry(),
+        retry: IpnRetry | None = None,
         metrics: PaymentsMetrics | None = None,
         tolerance_percent: Decimal = Decimal(0),
     ) -> None:
         self._unit_of_work = unit_of_work
         self._load = load or EdgeLoad()
         self._poll_interval = poll_interval
-        self._retry = retry
+        self._retry = retry or IpnRetry()
         self._metrics = metrics
         self._tolerance_percent = tolerance_percent
         self._wake = asyncio.Event()

@@ -7,10 +7,18 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from bitloot_payments.adapters.catalog import Product, all_products, upsert_product
-from bitloot_payments.adapters.flags import Flag, list_flags
-from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, list_ipns
-from bitloot_payments.adapters.orders import Line, Order, list_orders, load_lines, load_order
+from bitloot_payments.adapters.flags import Flag, list_flags, load_flag
+from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, list_ipns, load_ipn
+from bitloot_payments.adapters.orders import (
+    Line,
+    Order,
+    has_open_flag,
+    list_orders,
+    load_lines,
+    load_order,
+)
 from bitloot_payments.adapters.payments import PaymentFilter, PaymentRecord, list_payments
+from bitloot_payments.adapters.refunds import Refund, list_refunds
 from bitloot_runtime.db import UnitOfWork
 
 
@@ -77,6 +85,22 @@ def timeline_of(
 
 
 @dataclass(frozen=True)
+class CustomerOrder:
+    order: Order
+    lines: list[Line]
+    under_review: bool
+
+
+@dataclass(frozen=True)
+class FlagDetail:
+    """A flag with the status of its order (None: no order of ours) and its refund."""
+
+    flag: Flag
+    order_status: str | None
+    refunds: list[Refund]
+
+
+@dataclass(frozen=True)
 class PaymentDetail:
     payment: PaymentRecord
     ipns: list[LoggedIpn]
@@ -95,6 +119,16 @@ class Queries:
             if order is None:
                 return None
             return order, await load_lines(uow.session, order_id)
+
+    async def customer_order(self, order_id: UUID) -> CustomerOrder | None:
+        """An order as its customer sees it: with its lines and whether an admin has a
+        flag of it to decide."""
+        async with self._unit_of_work() as uow:
+            order = await load_order(uow.session, order_id)
+            if order is None:
+                return None
+            lines = await load_lines(uow.session, order_id)
+            return CustomerOrder(order, lines, await has_open_flag(uow.session, order_id))
 
     async def orders(
         self,
@@ -130,12 +164,46 @@ class Queries:
             return await list_ipns(uow.session, which, limit=limit, before_id=before)
 
     async def flags(
-        self, *, limit: int, kind: str | None, order_id: UUID | None, before: int | None
+        self,
+        *,
+        limit: int,
+        kind: str | None,
+        order_id: UUID | None,
+        status: str | None = None,
+        before: int | None,
     ) -> list[Flag]:
         async with self._unit_of_work() as uow:
             return await list_flags(
-                uow.session, limit=limit, kind=kind, order_id=order_id, before_id=before
+                uow.session,
+                limit=limit,
+                kind=kind,
+                order_id=order_id,
+                status=status,
+                before_id=before,
             )
+
+    async def flag(self, flag_id: int) -> FlagDetail | None:
+        async with self._unit_of_work() as uow:
+            flag = await load_flag(uow.session, flag_id)
+            if flag is None:
+                return None
+            order = await load_order(uow.session, flag.order_id) if flag.order_id else None
+            owed = await list_refunds(uow.session, limit=10, order_id=flag.order_id)
+        return FlagDetail(
+            flag, order.status if order else None, [r for r in owed if r.flag_id == flag_id]
+        )
+
+    async def refunds(
+        self, *, limit: int, order_id: UUID | None, status: str | None, before: int | None
+    ) -> list[Refund]:
+        async with self._unit_of_work() as uow:
+            return await list_refunds(
+                uow.session, limit=limit, order_id=order_id, status=status, before_id=before
+            )
+
+    async def ipn(self, ipn_id: int) -> LoggedIpn | None:
+        async with self._unit_of_work() as uow:
+            return await load_ipn(uow.session, ipn_id)
 
     async def timeline(self, order_id: UUID) -> list[TimelineItem]:
         async with self._unit_of_work() as uow:

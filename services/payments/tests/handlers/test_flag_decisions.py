@@ -1,0 +1,229 @@
+"""An admin's decisions on flags, and replaying an IPN given up on, through the internal
+API: each exactly once, whoever clicks and however often, and recorded with who and why."""
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from aio_pika.abc import AbstractIncomingMessage
+from payments_support import ipn, order_row, results, send, settled
+from sqlalchemy import select
+
+from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
+from bitloot_payments.adapters.orm import ipn_log
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.bus import spy_on
+from bitloot_testing.rabbitmq import BusNamespace
+
+
+async def new_order(client: httpx.AsyncClient) -> str:
+    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
+    answer = await client.post("/orders", json=body)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["order_id"])
+
+
+async def only_flag(client: httpx.AsyncClient, headers: dict[str, str], order_id: str) -> int:
+    listed = await client.get("/internal/flags", params={"order_id": order_id}, headers=headers)
+    [flag] = listed.json()["items"]
+    return int(flag["id"])
+
+
+def as_admin(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {**headers, "x-bitloot-actor": name}
+
+
+def finished_of(messages: list[AbstractIncomingMessage]) -> list[dict[str, Any]]:
+    return [json.loads(m.body) for m in messages if m.routing_key == "payment.finished"]
+
+
+async def late_payment(client: httpx.AsyncClient, runtime: ServiceRuntime) -> str:
+    order_id = await new_order(client)
+    for status in ("waiting", "expired", "finished"):
+        await send(client, ipn(order_id, status))
+    await settled(runtime)
+    return order_id
+
+
+async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins_click(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    bus_prefix: BusNamespace,
+    internal_headers: dict[str, str],
+) -> None:
+    order_id = await late_payment(client, runtime)
+    flag_id = await only_flag(client, internal_headers, order_id)
+    shown = (await client.get(f"/internal/flags/{flag_id}", headers=internal_headers)).json()
+    assert (shown["status"], shown["order_status"]) == ("open", "failed")
+    assert shown["decisions"] == ["accept", "refund_due", "dismiss"]
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
+    ) as spy:
+        answers = await asyncio.gather(
+            *(
+                client.post(
+                    f"/internal/flags/{flag_id}/accept",
+                    json={"note": f"customer {name} wrote in"},
+                    headers=as_admin(internal_headers, name),
+                )
+                for name in ("alice", "bob", "alice")
+            )
+        )
+        messages = await spy.collect(expected=1, timeout=10)
+    assert sorted(a.status_code for a in answers) == [200, 409, 409]
+    refused = [a.json() for a in answers if a.status_code == 409]
+    assert {r["error"] for r in refused} == {"flag_resolved"}
+    [accepted] = [a.json() for a in answers if a.status_code == 200]
+    assert accepted["order_status"] == "paid"
+    assert accepted["flag"]["status"] == "accepted"
+    assert accepted["flag"]["resolved_by"] in ("admin:alice", "admin:bob")
+    assert accepted["flag"]["note"].startswith("customer ")
+    [finished] = finished_of(messages)
+    assert (finished["order_id"], finished["payment_id"]) == (order_id, "5077125051")
+    row = await order_row(runtime, order_id)
+    assert (row["status"], row["payment_id"], row["payment_status"]) == (
+        "paid",
+        "5077125051",
+        "finished",
+    )
+
+
+async def test_refund_due_on_a_partial_payment_owes_what_arrived_and_stops_the_order(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id = await new_order(client)
+    await send(client, ipn(order_id, "partially_paid", actually_paid=12.3))
+    await settled(runtime)
+    flag_id = await only_flag(client, internal_headers, order_id)
+    answer = await client.post(
+        f"/internal/flags/{flag_id}/refund-due", headers=as_admin(internal_headers, "carol")
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["order_status"], answer.json()["flag"]["status"]) == (
+        "refund_due",
+        "refund_due",
+    )
+    listed = await client.get(
+        "/internal/refunds", params={"order_id": order_id}, headers=internal_headers
+    )
+    [refund] = listed.json()["items"]
+    assert (refund["amount"], refund["currency"], refund["reason"]) == (
+        "12.3",
+        "usdttrc20",
+        "partially_paid",
+    )
+    assert (refund["status"], refund["requested_by"], refund["flag_id"]) == (
+        "due",
+        "admin:carol",
+        flag_id,
+    )
+    assert (await order_row(runtime, order_id))["status"] == "refund_due"
+    accept = await client.post(f"/internal/flags/{flag_id}/accept", headers=internal_headers)
+    assert (accept.status_code, accept.json()["error"]) == (409, "flag_resolved")
+
+
+async def test_refund_due_on_an_overpayment_owes_the_difference_and_the_order_stays_paid(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id = await new_order(client)
+    await send(client, ipn(order_id, "finished", actually_paid=30))
+    await settled(runtime)
+    flag_id = await only_flag(client, internal_headers, order_id)
+    shown = (await client.get(f"/internal/flags/{flag_id}", headers=internal_headers)).json()
+    assert shown["decisions"] == ["refund_due", "dismiss"]
+    accept = await client.post(f"/internal/flags/{flag_id}/accept", headers=internal_headers)
+    assert (accept.status_code, accept.json()["error"]) == (409, "cannot_accept")
+    answer = await client.post(f"/internal/flags/{flag_id}/refund-due", headers=internal_headers)
+    assert answer.json()["order_status"] == "paid"
+    listed = await client.get("/internal/refunds", headers=internal_headers)
+    assert [(r["amount"], r["reason"]) for r in listed.json()["items"]] == [("4.9", "overpaid")]
+
+
+async def test_dismissing_needs_a_note_and_records_it(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    await send(client, ipn("0b5c5f0e-5a1c-4d1e-9a52-3b0c7c1b1a10", "finished"))
+    await settled(runtime)
+    listed = await client.get("/internal/flags", headers=internal_headers)
+    [flag] = listed.json()["items"]
+    assert flag["kind"] == "unknown_order"
+    path = f"/internal/flags/{flag['id']}"
+    shown = (await client.get(path, headers=internal_headers)).json()
+    assert (shown["order_status"], shown["decisions"]) == (None, ["dismiss"])
+    for body in (None, {"note": "  "}):
+        silent = await client.post(f"{path}/dismiss", json=body, headers=internal_headers)
+        assert (silent.status_code, silent.json()["error"]) == (422, "note_required")
+    refund = await client.post(f"{path}/refund-due", headers=internal_headers)
+    assert (refund.status_code, refund.json()["error"]) == (409, "cannot_refund_due")
+    dismissed = await client.post(
+        f"{path}/dismiss",
+        json={"note": "a test IPN from the NOWPayments dashboard"},
+        headers=as_admin(internal_headers, "dave"),
+    )
+    assert dismissed.status_code == 200
+    flag_now = dismissed.json()["flag"]
+    assert (flag_now["status"], flag_now["resolved_by"]) == ("dismissed", "admin:dave")
+    assert flag_now["resolved_at"] is not None
+    still_open = await client.get(
+        "/internal/flags", params={"status": "open"}, headers=internal_headers
+    )
+    assert still_open.json()["items"] == []
+
+
+async def test_bad_decision_requests_are_refused_and_change_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id = await late_payment(client, runtime)
+    flag_id = await only_flag(client, internal_headers, order_id)
+    path = f"/internal/flags/{flag_id}/accept"
+    for content, status, error in (
+        (b"{not json", 400, "malformed_json"),
+        (b'{"note": 7}', 422, "invalid_request"),
+        (b'{"note": "x", "extra": 1}', 422, "invalid_request"),
+    ):
+        answer = await client.post(
+            path, content=content, headers={**internal_headers, "content-type": "application/json"}
+        )
+        assert (answer.status_code, answer.json()["error"]) == (status, error)
+    for missing in ("/internal/flags/999999/accept", "/internal/flags/x/accept"):
+        assert (await client.post(missing, headers=internal_headers)).status_code == 404
+    assert (await client.post(path)).status_code == 401
+    assert (await order_row(runtime, order_id))["status"] == "failed"
+
+
+async def test_an_ipn_given_up_on_is_replayed_once_and_its_flag_closed(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id = await new_order(client)
+    body = json.dumps(ipn(order_id, "finished")).encode()
+    async with runtime.unit_of_work() as uow:
+        broken = await log_ipn(uow.session, IpnEntry(b"{" + body, True, PENDING, "5077125051"))
+        await uow.commit()
+    assert [r[2] for r in await results(runtime)] == ["error"]
+    # The cause is fixed (here: the stored body), then the IPN is replayed.
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            ipn_log.update().where(ipn_log.c.id == broken).values(raw_body=body)
+        )
+    path = f"/internal/ipns/{broken}/replay"
+    first = await client.post(path, headers=as_admin(internal_headers, "erin"))
+    assert (first.status_code, first.json()["replayed"]) == (200, True)
+    assert first.json()["ipn"]["replayed_by"] == "admin:erin"
+    await settled(runtime)
+    assert [r[2] for r in await results(runtime)] == ["paid"]
+    again = await client.post(path, headers=internal_headers)
+    assert (again.status_code, again.json()["error"]) == (409, "ipn_not_failed")
+    assert (await order_row(runtime, order_id))["status"] == "paid"
+    flags = (await client.get("/internal/flags", headers=internal_headers)).json()["items"]
+    assert [(f["kind"], f["status"], f["resolved_by"]) for f in flags] == [
+        ("processing_error", "replayed", "admin:erin")
+    ]
+    shown = (await client.get(f"/internal/ipns/{broken}", headers=internal_headers)).json()
+    assert (shown["result"], shown["retries"]) == ("paid", 3)
+    assert shown["raw_body"] == body.decode()
+    async with runtime.engine.connect() as connection:
+        replays = await connection.scalar(
+            select(ipn_log.c.replayed_at).where(ipn_log.c.id == broken)
+        )
+    assert replays is not None
