@@ -3,73 +3,24 @@ sandboxes, real RabbitMQ and PostgreSQL, moto's S3 server and aiosmtpd — and t
 Kinguin issued appears nowhere but on the reveal page: not on the bus, in any database,
 in any log line, in the email or in the object store."""
 
-import asyncio
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 
 import httpx
 import pytest
+from five_processes import five_processes, wait_for
 
-from bitloot_demo.processes import NAMES, SANDBOXES, SERVICES, Machine, Secrets, processes
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
-from bitloot_runtime.topology import Topology
+from bitloot_demo.processes import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import JWT, Needles, database_dump
-from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
 
 LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
 PRODUCT_ID = "5c9b5f6b2539a4e8f172916a"
-
-
-@contextmanager
-def process(module: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m module`, its stdout and stderr in `log`; SIGTERM at the end."""
-    with log.open("wb") as sink:
-        child = subprocess.Popen(
-            [sys.executable, "-m", module], env={**os.environ, **env}, stdout=sink, stderr=sink
-        )
-        try:
-            yield child
-        finally:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
-
-def wait_ready(url: str, child: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise AssertionError(f"{url} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 async def bucket_dump(s3: S3Server, bucket: str) -> bytes:
@@ -110,34 +61,16 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
     s3_bucket: str,
     smtp_inbox: SmtpServer,
 ) -> None:
-    databases = {service: await database_factory(service) for service in SERVICES}
-    machine = Machine(
-        postgres_url="",  # every database is the test's own (above)
-        amqp_url=bus_prefix.amqp_url,
-        bus_prefix=bus_prefix.prefix,
-        database_prefix="",
-        s3_endpoint=s3_server.endpoint_url,
-        s3_bucket=s3_bucket,
-        smtp_host=smtp_inbox.host,
-        smtp_port=smtp_inbox.port,
-        ports={name: free_port() for name in NAMES},
-        admin_username="ops",
-        service_settings={"RETRY_DELAYS": "0.5,1,2", "OUTBOX_POLL_INTERVAL": "0.5"},
-        databases=databases,
-    )
-    keys = Secrets.generate()
-    url = {name: machine.url(name) for name in NAMES}
-    token = keys.internal_token
-    topology = Topology(bus_prefix.prefix)
-    for service in SERVICES:
-        for name in topology.names(service, (0.5, 1, 2, *DEFAULT_RETRY_DELAYS)):
-            bus_prefix.track_queue(name)
-            bus_prefix.track_exchange(name)
-    logs = {name: tmp_path / f"{name}.log" for name in NAMES}
-    with ExitStack() as running:
-        for started in processes(machine, keys):
-            child = running.enter_context(process(started.module, started.env, logs[started.name]))
-            wait_ready(url[started.name] + started.ready_path, child, logs[started.name])
+    async with five_processes(
+        tmp_path, database_factory, bus_prefix, s3_server, s3_bucket, smtp_inbox
+    ) as running:
+        url, keys, databases, topology = (
+            running.url,
+            running.keys,
+            running.databases,
+            running.topology,
+        )
+        token = keys.internal_token
         async with (
             spy_on(bus_prefix.amqp_url, bus_prefix.prefix, topology.exchange.name) as spy,
             httpx.AsyncClient(timeout=10) as http,
@@ -219,6 +152,7 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
         for service, database in databases.items():
             dumps[f"database {service}"] = await database_dump(database)
     # The processes have stopped: their logs are complete.
+    logs = running.logs
     for name, log in logs.items():
         if name not in SANDBOXES:  # the sandboxes play Kinguin, which does know the key
             dumps[f"log {name}"] = log.read_bytes()

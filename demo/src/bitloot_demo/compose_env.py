@@ -9,6 +9,7 @@ def compose_env(keys: Secrets) -> str:
         "BITLOOT_INTERNAL_TOKEN": keys.internal_token,
         "BITLOOT_NOWPAYMENTS_API_KEY": keys.nowpayments_api_key,
         "BITLOOT_NOWPAYMENTS_IPN_SECRET": keys.nowpayments_ipn_secret,
+        "BITLOOT_NOWPAYMENTS_PASSWORD": keys.nowpayments_password,
         "BITLOOT_KINGUIN_API_KEY": keys.kinguin_api_key,
         "BITLOOT_KINGUIN_WEBHOOK_SECRET": keys.kinguin_webhook_secret,
         "BITLOOT_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,

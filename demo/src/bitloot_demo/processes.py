@@ -19,6 +19,8 @@ HPKE_KEY_ID = "d1"
 KEK_ID = "k1"
 ORDER_TOKEN_KEY_ID = "o1"  # noqa: S105 - a key id, not a key
 ADMIN_SESSION_KEY_ID = "a1"
+# The NOWPayments account the sandbox plays (its login lists payments for reconciliation).
+NOWPAYMENTS_ACCOUNT = "shop@bitloot.localhost"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Secrets:
     admin_session_private_key: str
     admin_session_public_key: str
     admin_password: str
+    # Added later than the others: secrets files written before it get a fresh one.
+    nowpayments_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
     @classmethod
     def generate(cls) -> "Secrets":
@@ -154,6 +158,8 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "PAYMENTS_NOWPAYMENTS_API_URL": machine.url("nowpayments-sandbox"),
             "PAYMENTS_NOWPAYMENTS_API_KEY": keys.nowpayments_api_key,
             "PAYMENTS_NOWPAYMENTS_IPN_SECRET": keys.nowpayments_ipn_secret,
+            "PAYMENTS_NOWPAYMENTS_EMAIL": NOWPAYMENTS_ACCOUNT,
+            "PAYMENTS_NOWPAYMENTS_PASSWORD": keys.nowpayments_password,
             "PAYMENTS_PUBLIC_URL": machine.url("payments"),
             "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
             "PAYMENTS_ORDER_TOKEN_KEY_ID": ORDER_TOKEN_KEY_ID,
@@ -205,6 +211,8 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
                 "NOWPAYMENTS_SANDBOX_PORT": str(machine.ports["nowpayments-sandbox"]),
                 "NOWPAYMENTS_SANDBOX_API_KEY": keys.nowpayments_api_key,
                 "NOWPAYMENTS_SANDBOX_IPN_SECRET": keys.nowpayments_ipn_secret,
+                "NOWPAYMENTS_SANDBOX_EMAIL": NOWPAYMENTS_ACCOUNT,
+                "NOWPAYMENTS_SANDBOX_PASSWORD": keys.nowpayments_password,
                 "NOWPAYMENTS_SANDBOX_AUTO_PAY": "true",
                 "NOWPAYMENTS_SANDBOX_IPN_DELAY": "0.1",
             },

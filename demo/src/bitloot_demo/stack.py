@@ -95,7 +95,12 @@ async def running_stack(
     internal_token = _secret()
     admin_password = _secret(12)
     np_config = NowPaymentsSandboxConfig(
-        api_key=_secret(), ipn_secret=_secret(), port=0, auto_pay=True, ipn_delay=0.05
+        api_key=_secret(),
+        ipn_secret=_secret(),
+        password=_secret(),
+        port=0,
+        auto_pay=True,
+        ipn_delay=0.05,
     )
     kg_config = KinguinSandboxConfig(
         api_key=_secret(),
@@ -125,6 +130,8 @@ async def running_stack(
                 "nowpayments_api_url": np_url,
                 "nowpayments_api_key": np_config.api_key,
                 "nowpayments_ipn_secret": np_config.ipn_secret,
+                "nowpayments_email": np_config.email,
+                "nowpayments_password": np_config.password,
                 "public_url": urls["payments"],
                 "order_token_private_key": private_token_key,
             },

@@ -1,0 +1,175 @@
+"""The unhappy paths of money through five service processes, both sandboxes, real
+RabbitMQ and PostgreSQL: an order whose every IPN is lost, and one whose IPN meets a
+database fault. Each ends with its key bought once and emailed once."""
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from five_processes import SHORT_SETTINGS, Running, five_processes, wait_for
+
+from bitloot_runtime.db import asyncpg_dsn
+from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.s3 import S3Server
+from bitloot_testing.smtp import SmtpServer
+
+SETTINGS = {
+    **SHORT_SETTINGS,
+    "RECONCILE_AFTER_SECONDS": "2",
+    "RECONCILE_INTERVAL": "0.5",
+    "RECONCILE_MAX_INTERVAL_SECONDS": "2",
+    "IPN_RETRY_DELAY": "0.2",
+    "IPN_RETRY_MAX_DELAY": "1",
+}
+PRODUCT = {
+    "title": "Hades (Steam)",
+    "kinguin_product_id": "5c9b5f6b2539a4e8f172916a",
+    "price": "24.99",
+    "currency": "usd",
+    "max_purchase_price": "20.00",
+    "active": True,
+}
+
+
+class Shop:
+    """The running topology as a test drives it: the customer, the sandboxes, an admin."""
+
+    def __init__(self, running: Running, http: httpx.AsyncClient, inbox: SmtpServer) -> None:
+        self.running, self.http, self.inbox = running, http, inbox
+        self.url = running.url
+
+    async def place(self, email: str) -> str:
+        body = {"email": email, "lines": [{"sku": "hades", "qty": 1}]}
+        answer = await self.http.post(f"{self.url['payments']}/orders", json=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["order_id"])
+
+    async def nowpayments(self, method: str, path: str, body: object = None) -> Any:
+        answer = await self.http.request(
+            method, f"{self.url['nowpayments-sandbox']}{path}", json=body
+        )
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    async def invoice_of(self, order_id: str) -> dict[str, Any]:
+        invoices = await self.nowpayments("GET", "/sandbox/invoices")
+        [invoice] = [i for i in invoices if i["order_id"] == order_id]
+        return dict(invoice)
+
+    async def saga_state(self, order_id: str) -> str | None:
+        answer = await self.http.get(
+            f"{self.url['fulfillment']}/internal/sagas",
+            params={"order_id": order_id},
+            headers=self.running.internal,
+        )
+        items = answer.json()["items"]
+        return str(items[0]["state"]) if items else None
+
+    async def fulfilled(self, order_id: str, what: str) -> None:
+        async def done() -> bool:
+            return await self.saga_state(order_id) == "fulfilled"
+
+        await wait_for(done, what, timeout=90)
+
+    def emails_to(self, address: str) -> int:
+        return sum(address in mail.recipients for mail in self.inbox.messages)
+
+    async def kinguin_orders(self, order_id: str) -> int:
+        ledger = (await self.http.get(f"{self.url['kinguin-sandbox']}/sandbox/ledger")).json()
+        entries = ledger["orders"] if isinstance(ledger, dict) else ledger
+        return sum(entry["orderExternalId"].startswith(order_id) for entry in entries)
+
+    async def ipns(self, order_id: str) -> list[dict[str, Any]]:
+        answer = await self.http.get(
+            f"{self.url['payments']}/internal/ipns",
+            params={"order_id": order_id},
+            headers=self.running.internal,
+        )
+        return list(answer.json()["items"])
+
+
+async def lost_ipns(shop: Shop) -> str:
+    """Every IPN of the order is dropped; reconciliation finds the payment."""
+    await shop.nowpayments("POST", "/sandbox/faults", {"drop_all_ipns": True})
+    order_id = await shop.place("lost@example.com")
+    await shop.fulfilled(order_id, "the order whose IPNs were all lost being fulfilled")
+    await shop.nowpayments("POST", "/sandbox/faults", {"drop_all_ipns": False})
+    sources = {(ipn["source"], ipn["result"]) for ipn in await shop.ipns(order_id)}
+    assert ("poll", "paid") in sources, sources
+    assert all(source == "poll" for source, _ in sources)
+    return order_id
+
+
+async def database_fault(shop: Shop) -> str:
+    """The order's row is held by another transaction while its IPN is applied, and the
+    processor's waiting statement is cancelled again and again."""
+    order_id = await shop.place("fault@example.com")
+    locker = await asyncpg.connect(asyncpg_dsn(shop.running.databases["payments"]))
+    try:
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute("SELECT 1 FROM orders WHERE order_id = $1 FOR UPDATE", order_id)
+        invoice = await shop.invoice_of(order_id)
+        await shop.nowpayments("POST", f"/sandbox/invoices/{invoice['id']}/pay", {})
+        for _ in range(4):
+
+            async def blocked() -> bool:
+                return bool(await locker.fetchval(_BLOCKED))
+
+            await wait_for(blocked, "the IPN processor waiting for the order's row", 30)
+            await locker.fetchval(f"SELECT pg_cancel_backend(({_BLOCKED}))")
+            await wait_for(lambda: _retried(shop, order_id), "a retry being recorded", 30)
+        assert await shop.saga_state(order_id) is None, "paid while the row was held"
+        await transaction.rollback()
+    finally:
+        await locker.close()
+    await shop.fulfilled(order_id, "the order whose IPN met a database fault being fulfilled")
+    return order_id
+
+
+_BLOCKED = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+    " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() LIMIT 1"
+)
+
+
+async def _retried(shop: Shop, order_id: str) -> bool:
+    return any(ipn["retries"] > 0 for ipn in await shop.ipns(order_id))
+
+
+@pytest.mark.slow
+async def test_lost_ipns_and_a_database_fault_each_end_with_one_key_email(
+    tmp_path: Path,
+    database_factory: Callable[[str], Awaitable[str]],
+    bus_prefix: BusNamespace,
+    s3_server: S3Server,
+    s3_bucket: str,
+    smtp_inbox: SmtpServer,
+) -> None:
+    async with (
+        five_processes(
+            tmp_path, database_factory, bus_prefix, s3_server, s3_bucket, smtp_inbox, SETTINGS
+        ) as running,
+        httpx.AsyncClient(timeout=15) as http,
+    ):
+        shop = Shop(running, http, smtp_inbox)
+        seeded = await http.put(
+            f"{running.url['payments']}/internal/products/hades",
+            json=PRODUCT,
+            headers=running.internal,
+        )
+        assert seeded.status_code == 200, seeded.text
+        lost = await lost_ipns(shop)
+        await shop.nowpayments("POST", "/sandbox/config", {"auto_pay": False})
+        fault = await database_fault(shop)
+        for order_id, address in ((lost, "lost@example.com"), (fault, "fault@example.com")):
+
+            async def emailed(address: str = address) -> bool:
+                return shop.emails_to(address) >= 1
+
+            await wait_for(emailed, f"the key email to {address}")
+            assert shop.emails_to(address) == 1, address
+            assert await shop.kinguin_orders(order_id) == 1, order_id
