@@ -146,7 +146,15 @@ TABLE: tuple[Row, ...] = (
     ("payments", "GET", "/internal/payments", internal(200)),
     ("payments", "GET", "/internal/payments/{payment}", internal(200)),
     ("payments", "GET", "/internal/ipns", internal(200)),
+    ("payments", "GET", "/internal/ipns/{missing}", internal(404)),
+    ("payments", "POST", "/internal/ipns/{missing}/replay", internal(404)),
     ("payments", "GET", "/internal/flags", internal(200)),
+    ("payments", "GET", "/internal/flags/{missing}", internal(404)),
+    ("payments", "POST", "/internal/flags/{missing}/accept", internal(404)),
+    ("payments", "POST", "/internal/flags/{missing}/refund-due", internal(404)),
+    # A dismissal without a note is refused before anything is looked up.
+    ("payments", "POST", "/internal/flags/{missing}/dismiss", internal(422)),
+    ("payments", "GET", "/internal/refunds", internal(200)),
     ("payments", "GET", "/internal/products", internal(200)),
     ("payments", "PUT", "/internal/products/{sku}", internal(200)),  # the same product again
     # kinguin-gateway: the webhook is Kinguin's (secret header or body signature; a
