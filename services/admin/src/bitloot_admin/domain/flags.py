@@ -95,7 +95,8 @@ _PRICED = (
 
 def amounts(data: Mapping[str, JsonValue]) -> list[tuple[str, str]]:
     """A flag's `data` as (label, text) rows: what the order cost, what was asked and
-    what was paid, each with its currency, then every other field as payments named it."""
+    what was paid, each with its currency, then every other field payments filled in,
+    under its own name."""
     rows: list[tuple[str, str]] = []
     used: set[str] = set()
     for label, amount, currency in _PRICED:
@@ -103,8 +104,12 @@ def amounts(data: Mapping[str, JsonValue]) -> list[tuple[str, str]]:
             rows.append((label, f"{_text(data[amount])} {_text(data.get(currency))}".strip()))
             used |= {amount, currency}
     rest = [(name, value) for name, value in data.items() if name not in used]
-    rows += [(name.replace("_", " "), _text(value)) for name, value in rest]
+    rows += [(_label(name), _text(value)) for name, value in rest if value not in (None, "")]
     return rows
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
 
 
 def _text(value: JsonValue) -> str:
