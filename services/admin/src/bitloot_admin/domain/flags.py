@@ -2,7 +2,8 @@
 admin gives with one, and the amounts of a flag worth reading first. Pure data and rules.
 
 Payments owns which decisions a flag allows and decides each one; the admin only names
-them plainly, asks before the ones that move money, and refuses a note payments would."""
+them plainly, asks before the ones that move money, and refuses a note payments would
+refuse."""
 
 import json
 from collections.abc import Mapping

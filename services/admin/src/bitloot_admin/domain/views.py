@@ -69,8 +69,8 @@ class FlagSummary(Upstream):
 
     id: int
     kind: str
-    detail: str
     status: str
+    detail: str = ""
     order_id: UUID | None = None
     created_at: datetime | None = None
 
