@@ -119,6 +119,7 @@ class World:
     other: UUID
     other_token: str
     payment: str
+    ipn: int
     reservation: str
     webhook: int
     product: dict[str, object]
@@ -216,6 +217,7 @@ def fill(path: str, world: World, link: str | None) -> str:
         unknown=uuid4(),
         missing=999_999_999,
         payment=world.payment,
+        ipn=world.ipn,
         reservation=world.reservation,
         webhook=world.webhook,
         sku="cs-source",
@@ -375,6 +377,7 @@ async def world_of(http: httpx.AsyncClient, stack: Stack, internal: Internal) ->
         other=other,
         other_token=other_token,
         payment=str(payment["payment_id"]),
+        ipn=int(finished[0]["id"]),
         reservation=str(reservation["reservation_id"]),
         webhook=int(webhook["id"]),
         product={k: v for k, v in product.items() if k not in ("sku", "updated_at")},

@@ -6,11 +6,12 @@ Every row is (service, method, path, {caller: outcome}). The outcome is the stat
 for a redirect the status and where it leads (an admin page sends a stranger to the
 login). Paths name the values filled in: `{order}` is the order under test (paid and
 fulfilled), `{unknown}` an order no service knows, `{missing}` an id nothing has,
-`{token}` the caller's reveal link. Destructive actions are called with arguments that
-make the allowed call a no-op (a retry of a fulfilled order: 409; a replay of a dead
-letter that does not exist: 404), and after the table has run every service holds what
-it held before, but for what the allowed calls that act do: the customer's link calls,
-the checkouts, the reveal (`unchanged_but_for_the_allowed_calls`).
+`{token}` the caller's reveal link, `{ipn}` the order's finished IPN. Destructive actions
+are called with arguments that make the allowed call a no-op (a retry of a fulfilled
+order: 409; a replay of a dead letter that does not exist: 404), and after the table has
+run every service holds what it held before, but for what the allowed calls that act
+do: the customer's link calls, the checkouts, the reveal
+(`unchanged_but_for_the_allowed_calls`).
 """
 
 import secrets
@@ -105,7 +106,9 @@ ADMIN_VIEWS = (
     "/payments",
     "/payments/{payment}",
     "/ipns",
+    "/ipns/{ipn}",
     "/flags",
+    "/refunds",
     "/reservations",
     "/webhooks",
     "/webhooks/{webhook}",
@@ -204,6 +207,9 @@ TABLE: tuple[Row, ...] = (
     ("admin", "GET", "/admin/openapi.json", public(200)),
     *(("admin", "GET", f"/admin{path}", admin_page(200)) for path in ADMIN_VIEWS),
     *(("admin", "GET", f"/admin/api{path}", admin_api(200)) for path in ADMIN_VIEWS),
+    # The world has no payment flag: its page and document are payments' 404.
+    ("admin", "GET", "/admin/flags/{missing}", admin_page(404)),
+    ("admin", "GET", "/admin/api/flags/{missing}", admin_api(404)),
     # The repairs, each refused by the service it reaches: the form's page says so (502).
     *(
         row
@@ -214,6 +220,11 @@ TABLE: tuple[Row, ...] = (
             ("/orders/{unknown}/resend-email", 404),
             ("/orders/{unknown}/link", 404),
             ("/orders/{unknown}/object-url", 404),
+            ("/ipns/{missing}/replay", 404),
+            ("/flags/{missing}/accept", 404),
+            ("/flags/{missing}/refund-due", 404),
+            # Payments wants a note to dismiss before it looks the flag up.
+            ("/flags/{missing}/dismiss", 422),
         )
         for row in (
             ("admin", "POST", f"/admin{path}", admin_page(502, form=True)),

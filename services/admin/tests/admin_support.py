@@ -3,6 +3,7 @@ real HTTP, and the admin service started against them (its whole lifespan)."""
 
 import asyncio
 import base64
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import uvicorn
+from admin_flags_support import PaymentsFlags
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -81,6 +83,10 @@ class StandIns:
     # Every POST: (service, path, X-Bitloot-Actor); `refusals` maps a path to (status, body).
     posts: list[tuple[str, str, str | None]] = field(default_factory=list)
     refusals: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # The JSON body of every POST, None for none, in the order of `posts`.
+    bodies: list[Any] = field(default_factory=list)
+    # Payments' flags, refunds and single IPNs, answered as payments does.
+    payments: PaymentsFlags = field(default_factory=PaymentsFlags)
 
     def url(self, service: str) -> str:
         return self.base_url + SERVICE_PATHS[service]
@@ -128,6 +134,10 @@ class StandIns:
             routes[0:0] = [
                 Route("/internal/orders", self._orders),
                 Route("/internal/orders/{order_id}", self._order),
+                *(
+                    Route(path, self._answered(name, endpoint), methods=[method])
+                    for method, path, endpoint in self.payments.routes()
+                ),
             ]
         if name == "fulfillment":
             routes.insert(0, Route("/internal/sagas", self._sagas))
@@ -156,10 +166,30 @@ class StandIns:
 
         return letters
 
+    def _answered(
+        self, name: str, endpoint: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """`endpoint` of service `name`, 503 while it is failing; its POSTs recorded."""
+
+        async def answered(request: Request) -> Response:
+            if request.method == "POST":
+                await self._record(name, request)
+            if name in self.failing:
+                return JSONResponse({"error": "boom"}, status_code=503)
+            return await endpoint(request)
+
+        return answered
+
+    async def _record(self, name: str, request: Request) -> None:
+        path = request.url.path.removeprefix(SERVICE_PATHS[name])
+        self.posts.append((name, path, request.headers.get("x-bitloot-actor")))
+        raw = await request.body()
+        self.bodies.append(json.loads(raw) if raw else None)
+
     def _post(self, name: str) -> Callable[[Request], Awaitable[Response]]:
         async def post(request: Request) -> Response:
             path = request.url.path.removeprefix(SERVICE_PATHS[name])
-            self.posts.append((name, path, request.headers.get("x-bitloot-actor")))
+            await self._record(name, request)
             if name in self.failing:
                 return JSONResponse({"error": "boom"}, status_code=503)
             status, body = self.refusals.get(path, (200, {"done": path}))

@@ -2,7 +2,7 @@
 
 from admin_support import INTERNAL_TOKEN, StandIns
 
-from bitloot_admin.adapters.upstream import NotFound, Unavailable, UpstreamClient
+from bitloot_admin.adapters.upstream import NotFound, Reply, Unavailable, UpstreamClient
 from bitloot_admin.domain.views import OrderPage, Timeline
 from bitloot_testing.net import free_port
 
@@ -73,3 +73,20 @@ async def test_a_404_is_reported_as_not_found(stand_ins: StandIns) -> None:
     finally:
         await upstream.close()
     assert answer == NotFound("payments")
+
+
+async def test_a_post_sends_its_json_body_and_the_actor_and_reads_a_refusal_as_an_answer(
+    stand_ins: StandIns,
+) -> None:
+    stand_ins.refusals["/internal/things/1/do"] = (409, {"error": "done_already"})
+    upstream = client_of(urls(stand_ins))
+    await upstream.start()
+    try:
+        with_body = await upstream.post("payments", "/internal/things/2/do", "bob", {"a": 1})
+        without = await upstream.post("payments", "/internal/things/1/do", "bob")
+    finally:
+        await upstream.close()
+    assert with_body == Reply(200, {"done": "/internal/things/2/do"})
+    assert without == Reply(409, {"error": "done_already"})
+    assert stand_ins.bodies == [{"a": 1}, None]
+    assert [actor for _, _, actor in stand_ins.posts] == ["bob", "bob"]

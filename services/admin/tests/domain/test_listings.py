@@ -2,7 +2,14 @@
 
 import pytest
 
-from bitloot_admin.domain.listings import LISTINGS, BadFilter, chosen_filters, columns, next_page
+from bitloot_admin.domain.listings import (
+    LISTINGS,
+    BadFilter,
+    chosen_filters,
+    columns,
+    link,
+    next_page,
+)
 
 
 def test_only_the_listings_filters_and_its_page_parameter_are_passed_on() -> None:
@@ -24,3 +31,15 @@ def test_the_next_page_is_named_by_the_listings_own_page_parameter() -> None:
 
 def test_columns_are_every_field_in_first_seen_order() -> None:
     assert columns([{"a": 1, "b": 2}, {"c": 3, "a": 4}]) == ["a", "b", "c"]
+
+
+def test_ids_link_to_the_pages_of_what_they_name_and_nothing_else_does() -> None:
+    flags = LISTINGS["flags"]
+    assert link(flags, "id", 12) == "/admin/flags/12"
+    assert link(flags, "order_id", "0f0e") == "/admin/orders/0f0e"
+    assert link(LISTINGS["refunds"], "flag_id", 12) == "/admin/flags/12"
+    assert link(LISTINGS["ipns"], "id", 40) == "/admin/ipns/40"
+    assert link(LISTINGS["ipns"], "payment_id", "a/b?c") == "/admin/payments/a%2Fb%3Fc"
+    assert link(flags, "kind", "late_payment") is None
+    assert link(flags, "ipn_id", None) is None
+    assert link(flags, "id", True) is None

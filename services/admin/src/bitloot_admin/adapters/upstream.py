@@ -128,11 +128,17 @@ class UpstreamClient:
         answer = await self.get(service, path, Document, params, actor)
         return answer.root if isinstance(answer, Document) else answer
 
-    async def post(self, service: str, path: str, actor: str) -> Reply | Unavailable:
-        """`POST <service><path>` on behalf of `actor`: the service's status and JSON body
-        (a refusal such as 409 is an answer, not a failure); 5xx and no answer are
-        `Unavailable`."""
-        response = await self._send("POST", service, path, None, actor)
+    async def post(
+        self,
+        service: str,
+        path: str,
+        actor: str,
+        body: Mapping[str, JsonValue] | None = None,
+    ) -> Reply | Unavailable:
+        """`POST <service><path>` on behalf of `actor`, with `body` as JSON if given (else
+        no body): the service's status and JSON body (a refusal such as 409 is an answer,
+        not a failure); 5xx and no answer are `Unavailable`."""
+        response = await self._send("POST", service, path, None, actor, body)
         if isinstance(response, Unavailable):
             return response
         if response.status_code >= 500:
@@ -158,13 +164,18 @@ class UpstreamClient:
         path: str,
         params: QueryParams | None,
         actor: str | None,
+        body: Mapping[str, JsonValue] | None = None,
     ) -> httpx.Response | Unavailable:
         if self._client is None:
             raise RuntimeError("UpstreamClient.start() was not called (the app's lifespan).")
         headers = {ACTOR_HEADER: actor} if actor else {}
         try:
             return await self._client.request(
-                method, self._base_urls[service] + path, params=params, headers=headers
+                method,
+                self._base_urls[service] + path,
+                params=params,
+                headers=headers,
+                json=body,
             )
         except httpx.HTTPError as exc:
             logger.warning(

@@ -3,7 +3,8 @@ lives, which filters it takes, and how its pages are chained. Pure data and rule
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from pydantic import JsonValue
 
@@ -11,12 +12,38 @@ from bitloot_contracts.topics import FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 
 # Filter values are ids, statuses, e-mail addresses and ISO times; nothing else is passed on.
 _VALUE = re.compile(r"^[\w.@:+\-]{1,128}$")
+FLAG_STATUSES = ("open", "accepted", "refund_due", "dismissed", "replayed")
+FLAG_KINDS = (
+    "partially_paid",
+    "underpaid",
+    "underpaid_accepted",
+    "overpaid",
+    "amount_mismatch",
+    "currency_mismatch",
+    "late_payment",
+    "redeposit",
+    "paid_twice",
+    "refunded",
+    "order_mismatch",
+    "unknown_order",
+    "unsupported",
+    "processing_error",
+)
+# A column naming a thing the admin has a page of: its value links there, in any listing.
+LINKED_COLUMNS: Mapping[str, str] = {
+    "order_id": "/admin/orders/",
+    "payment_id": "/admin/payments/",
+    "ipn_id": "/admin/ipns/",
+    "flag_id": "/admin/flags/",
+}
 
 
 @dataclass(frozen=True)
 class Listing:
     """One listing: `service`'s `path`, the `filters` it accepts, and which field of its
-    answer (`next_field`) becomes which query parameter (`page_param`) of the next page."""
+    answer (`next_field`) becomes which query parameter (`page_param`) of the next page.
+    An item's `item_field` (if any) links to the item's own page, ``/admin/<name>/<value>``;
+    a filter in `choices` takes one of a known set of values (a select, not a text box)."""
 
     name: str
     title: str
@@ -25,6 +52,8 @@ class Listing:
     filters: tuple[str, ...]
     next_field: str
     page_param: str
+    item_field: str | None = None
+    choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 LISTINGS: Mapping[str, Listing] = {
@@ -38,22 +67,36 @@ LISTINGS: Mapping[str, Listing] = {
             ("status", "order_id", "since", "until"),
             "next",
             "cursor",
+            "payment_id",
         ),
         Listing(
             "ipns",
             "IPN log",
             PAYMENTS,
             "/internal/ipns",
-            ("order_id", "payment_id", "result", "signature_valid", "since", "until"),
+            ("order_id", "payment_id", "result", "source", "signature_valid", "since", "until"),
             "next",
             "before",
+            "id",
+            {"source": ("ipn", "poll")},
         ),
         Listing(
             "flags",
             "Payment flags",
             PAYMENTS,
             "/internal/flags",
-            ("kind", "order_id"),
+            ("status", "kind", "order_id"),
+            "next",
+            "before",
+            "id",
+            {"status": FLAG_STATUSES, "kind": FLAG_KINDS},
+        ),
+        Listing(
+            "refunds",
+            "Refunds",
+            PAYMENTS,
+            "/internal/refunds",
+            ("status", "order_id"),
             "next",
             "before",
         ),
@@ -74,6 +117,7 @@ LISTINGS: Mapping[str, Listing] = {
             ("order_id", "event_name", "authenticated", "duplicate"),
             "next_offset",
             "offset",
+            "id",
         ),
         Listing(
             "sagas",
@@ -122,6 +166,27 @@ def columns(items: Sequence[Mapping[str, object]]) -> list[str]:
     for item in items:
         seen.update(dict.fromkeys(item))
     return list(seen)
+
+
+def link(listing: Listing, column: str, value: JsonValue) -> str | None:
+    """Where a cell of `column` holding `value` leads: the item's own page for the
+    listing's `item_field`, else as `linked` says."""
+    if column == listing.item_field and _is_id(value):
+        return f"/admin/{listing.name}/{quote(str(value), safe='')}"
+    return linked(column, value)
+
+
+def linked(column: str, value: JsonValue) -> str | None:
+    """The page of what a `LINKED_COLUMNS` column names; None for another column and for
+    a value that is not an id (empty, null, an object)."""
+    prefix = LINKED_COLUMNS.get(column)
+    if prefix is None or not _is_id(value):
+        return None
+    return prefix + quote(str(value), safe="")
+
+
+def _is_id(value: JsonValue) -> bool:
+    return not isinstance(value, bool) and isinstance(value, str | int) and value != ""
 
 
 def items_of(answer: Mapping[str, JsonValue]) -> list[dict[str, JsonValue]] | None:

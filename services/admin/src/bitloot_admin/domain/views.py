@@ -64,6 +64,36 @@ class Timeline(Upstream):
     items: list[TimelineItem]
 
 
+class FlagSummary(Upstream):
+    """A flag of payments' `GET /internal/flags`: a late or odd payment an admin decides."""
+
+    id: int
+    kind: str
+    status: str
+    detail: str = ""
+    order_id: UUID | None = None
+    created_at: datetime | None = None
+
+
+class FlagPage(Upstream):
+    items: list[FlagSummary]
+
+
+class Flag(FlagSummary):
+    """Payments' `GET /internal/flags/{id}`: the flag, its order's status, the decisions
+    still open to it (none once resolved) and the refunds it led to."""
+
+    payment_id: str | None = None
+    ipn_id: int | None = None
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+    resolved_by: str | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+    order_status: str | None = None
+    decisions: list[str] = Field(default_factory=list)
+    refunds: list[dict[str, JsonValue]] = Field(default_factory=list)
+
+
 class Event(BaseModel):
     """One line of an order's merged timeline, tagged with the service that reported it."""
 

@@ -13,7 +13,13 @@ from bitloot_admin.adapters import audit
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
 from bitloot_admin.entrypoints import api_actions
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.params import audit_filter, item_id, order_filter, order_id
+from bitloot_admin.entrypoints.params import (
+    audit_filter,
+    item_id,
+    order_filter,
+    order_id,
+    row_id,
+)
 from bitloot_admin.handlers.health import health
 from bitloot_admin.handlers.listings import Found, fetch_document, fetch_listing
 from bitloot_admin.handlers.orders import OrderNotFound, list_orders, order_view
@@ -42,6 +48,8 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             _detail(web, KINGUIN_GATEWAY, "webhooks"),
             methods=["GET"],
         ),
+        Route("/api/flags/{flag_id}", _row(web, "flags", "flag"), methods=["GET"]),
+        Route("/api/ipns/{ipn_id}", _row(web, "ipns", "ipn"), methods=["GET"]),
         Route("/api/dead-letters", _dead_letters(web), methods=["GET"]),
         Route("/api/health", _health(web), methods=["GET"]),
         Route("/api/audit", _audit(web), methods=["GET"]),
@@ -69,6 +77,7 @@ def _order(web: AdminWeb) -> Endpoint:
             {
                 "order": view.order.model_dump(mode="json") if view.order else None,
                 "fulfillment": view.saga.model_dump(mode="json") if view.saga else None,
+                "open_flags": [flag.model_dump(mode="json") for flag in view.flags],
                 "timeline": [event.model_dump(mode="json") for event in view.timeline],
                 "partial": view.partial,
             }
@@ -93,6 +102,16 @@ def _detail(web: AdminWeb, service: str, collection: str) -> Endpoint:
         return _found(await fetch_document(web.upstream, service, path))
 
     return detail
+
+
+def _row(web: AdminWeb, collection: str, what: str) -> Endpoint:
+    """A row of payments' `collection` (a flag, an IPN) by its numeric id."""
+
+    async def row(request: Request) -> Response:
+        path = f"/internal/{collection}/{row_id(request, f'{what}_id', what)}"
+        return _found(await fetch_document(web.upstream, PAYMENTS, path))
+
+    return row
 
 
 def _found(found: Found) -> Response:

@@ -9,8 +9,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bitloot_admin.domain.flags import DECISIONS, Decision
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.params import letter_target, order_id, ttl_seconds
+from bitloot_admin.entrypoints.params import letter_target, order_id, read_note, row_id, ttl_seconds
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.repairs import Outcome
 
@@ -62,6 +63,21 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
         return endpoint
 
+    async def replay_ipn(request: Request) -> Response:
+        _csrf(request)
+        ipn_id = row_id(request, "ipn_id", "ipn")
+        return outcome_response(await repairs.replay_ipn(request.state.admin, ipn_id))
+
+    def decide(decision: Decision) -> Endpoint:
+        async def endpoint(request: Request) -> Response:
+            _csrf(request)
+            flag_id = row_id(request, "flag_id", "flag")
+            note = await read_note(request)
+            outcome = await repairs.decide_flag(request.state.admin, flag_id, decision, note)
+            return outcome_response(outcome)
+
+        return endpoint
+
     async def object_url(request: Request) -> Response:
         _csrf(request)
         ttl = ttl_seconds(request, {})
@@ -79,6 +95,11 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         ),
         Route("/api/orders/{order_id}/link", on_order(repairs.fresh_link), methods=["POST"]),
         Route("/api/orders/{order_id}/object-url", object_url, methods=["POST"]),
+        Route("/api/ipns/{ipn_id}/replay", replay_ipn, methods=["POST"]),
+        *(
+            Route(f"/api/flags/{{flag_id}}/{name}", decide(decision), methods=["POST"])
+            for name, decision in DECISIONS.items()
+        ),
     ]
 
 

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bitloot_admin.domain.flags import DECISIONS, MAX_NOTE
 from bitloot_admin.domain.listings import LISTINGS
 from bitloot_runtime.openapi import BODY_ERRORS, errors
 
@@ -30,6 +31,14 @@ def _query(*names: str) -> list[dict[str, Any]]:
 def _path(*names: str) -> list[dict[str, Any]]:
     return [
         {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+    ]
+
+
+def _ids(*names: str) -> list[dict[str, Any]]:
+    """Path parameters that are a row's id at its service (another value is a 404)."""
+    return [
+        {"name": n, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+        for n in names
     ]
 
 
@@ -77,6 +86,44 @@ _ACTION = {
     "properties": {"service": {"type": "string"}, "result": {"type": "object"}},
 }
 _ORDER = _path("order_id")
+_NOTE = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "note": {
+            "type": ["string", "null"],
+            "maxLength": MAX_NOTE,
+            "description": "Why the admin decided so; required (not blank) to dismiss.",
+        }
+    },
+}
+
+
+def _decision(summary: str) -> dict[str, Any]:
+    """A decision on a flag: an optional JSON note; payments may refuse it (409: already
+    resolved, or not open to this flag; 422: no note to dismiss, `note_too_long`)."""
+    described = _operation(summary, _ids("flag_id"), _ACTION)
+    described["requestBody"] = {
+        "required": False,
+        "content": {"application/json": {"schema": _NOTE}},
+    }
+    refusals = errors(
+        {
+            **BODY_ERRORS,
+            "409": "`flag_resolved`, or `cannot_<decision>`.",
+            "422": "The body is not `{note}`, `note_too_long`, or `note_required` to dismiss.",
+        }
+    )
+    described["responses"] = {**described["responses"], **refusals}
+    return described
+
+
+_IPN_REPLAY = _operation(
+    "Put an IPN payments gave up on (result `error`) back in its queue (audited).",
+    _ids("ipn_id"),
+    _ACTION,
+)
+_IPN_REPLAY["responses"]["409"] = errors({"409": "`ipn_not_failed`: it was applied."})["409"]
 
 PATHS: dict[str, dict[str, Any]] = {
     "/admin/login": {
@@ -155,6 +202,25 @@ PATHS: dict[str, dict[str, Any]] = {
     "/admin/api/webhooks/{webhook_id}/replay": {
         "post": _operation("Replay a logged webhook (audited).", _path("webhook_id"), _ACTION)
     },
+    "/admin/api/flags/{flag_id}": {
+        "get": _operation(
+            "A payment flag: its order's status, the decisions open to it, its refunds.",
+            _ids("flag_id"),
+            _DOCUMENT,
+        )
+    },
+    **{
+        f"/admin/api/flags/{{flag_id}}/{name}": {
+            "post": _decision(
+                f"Decide a flag: {decision.label.lower()}. {decision.means} Audited with the note."
+            )
+        }
+        for name, decision in DECISIONS.items()
+    },
+    "/admin/api/ipns/{ipn_id}": {
+        "get": _operation("One IPN with its raw body and attempts.", _ids("ipn_id"), _DOCUMENT)
+    },
+    "/admin/api/ipns/{ipn_id}/replay": {"post": _IPN_REPLAY},
     "/admin/api/dead-letters": {
         "get": _operation(
             "Parked messages of every service.", [_LIMIT, *_query("include_replayed")], _page()

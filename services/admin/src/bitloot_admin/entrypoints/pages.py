@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bitloot_admin.entrypoints import pages_documents, pages_repair, pages_views
+from bitloot_admin.entrypoints import pages_documents, pages_flags, pages_repair, pages_views
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import order_filter, order_id
 from bitloot_admin.entrypoints.render import page
@@ -39,6 +39,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         context: dict[str, object] = {
             "order": view.order,
             "saga": view.saga,
+            "flags": view.flags,
             "timeline": [
                 (event, json.dumps(event.data, sort_keys=True)) for event in view.timeline
             ],
@@ -51,6 +52,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         Route("/orders/{order_id}", order, methods=["GET"]),
         *pages_views.routes(web),
         *pages_documents.routes(web),
+        *pages_flags.routes(web),
         *pages_repair.routes(web),
     ]
 

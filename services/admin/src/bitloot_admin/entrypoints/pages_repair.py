@@ -7,8 +7,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bitloot_admin.domain.flags import DECISIONS, Decision
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.params import letter_target, order_id, read_form, ttl_seconds
+from bitloot_admin.entrypoints.params import (
+    MAX_NOTE_BODY,
+    letter_target,
+    note,
+    order_id,
+    read_form,
+    row_id,
+    ttl_seconds,
+)
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.repairs import Outcome, Repairs
@@ -32,6 +41,23 @@ async def _replay_webhook(
     webhook_id = int(request.path_params["webhook_id"])
     outcome = await repairs.replay_webhook(request.state.admin, webhook_id)
     return f"Replay of Kinguin webhook #{webhook_id}", outcome
+
+
+async def _replay_ipn(
+    repairs: Repairs, request: Request, _form: dict[str, str]
+) -> tuple[str, Outcome]:
+    ipn_id = row_id(request, "ipn_id", "ipn")
+    return f"Replay of IPN #{ipn_id}", await repairs.replay_ipn(request.state.admin, ipn_id)
+
+
+def _decide(decision: Decision) -> Act:
+    async def act(repairs: Repairs, request: Request, form: dict[str, str]) -> tuple[str, Outcome]:
+        flag_id = row_id(request, "flag_id", "flag")
+        wanted = note(form.get("note"))
+        outcome = await repairs.decide_flag(request.state.admin, flag_id, decision, wanted)
+        return decision.title.format(id=flag_id), outcome
+
+    return act
 
 
 async def _retry(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
@@ -65,6 +91,8 @@ FORMS: tuple[tuple[str, Act], ...] = (
     ("/orders/{order_id}/resend-email", _resend),
     ("/orders/{order_id}/link", _link),
     ("/orders/{order_id}/object-url", _object_url),
+    ("/ipns/{ipn_id}/replay", _replay_ipn),
+    *((f"/flags/{{flag_id}}/{name}", _decide(decision)) for name, decision in DECISIONS.items()),
 )
 
 
@@ -75,7 +103,8 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
-            form = await read_form(request)
+            # A decision's note may be long; the other forms hold a token and a path.
+            form = await read_form(request, MAX_NOTE_BODY)
             check_csrf(request, form.get("csrf"))
             what, outcome = await act(web.repairs, request, form)
         except HttpError as exc:

@@ -10,7 +10,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.adapters import audit
-from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters, columns
+from bitloot_admin.domain.listings import (
+    LISTINGS,
+    BadFilter,
+    Listing,
+    chosen_filters,
+    columns,
+    link,
+)
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import audit_filter
 from bitloot_admin.entrypoints.render import page
@@ -58,7 +65,15 @@ def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
         except HttpError as exc:
             return _error(web, request, exc)
         found = await fetch_listing(web.upstream, listing, filters, limit)
-        header, rows = cells(found.items)
+        header, texts = cells(found.items)
+        # Each cell as (text, link or None): ids lead to the pages of what they name.
+        rows = [
+            [
+                (text, link(listing, name, item.get(name)))
+                for name, text in zip(header, row, strict=True)
+            ]
+            for item, row in zip(found.items, texts, strict=True)
+        ]
         kept = {k: v for k, v in filters.items() if k != listing.page_param}
         next_link = (
             f"/admin/{listing.name}?" + urlencode({**kept, "limit": str(limit), **found.next})

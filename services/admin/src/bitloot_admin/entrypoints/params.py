@@ -8,15 +8,26 @@ from typing import TypedDict
 from urllib.parse import parse_qs
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
+from bitloot_admin.domain.flags import NoteTooLong, clean_note
 from bitloot_admin.handlers.orders import OrderFilter
 from bitloot_admin.handlers.repairs import DEAD_LETTER_SERVICES
-from bitloot_runtime.http import HttpError, parse_body, read_body, read_json, whole_number
+from bitloot_runtime.http import (
+    HttpError,
+    parse_body,
+    parse_json,
+    read_body,
+    read_json,
+    whole_number,
+)
 from bitloot_runtime.internal import page_limit
 
 MAX_FORM = 8 * 1024
+# A note of the longest length payments keeps, each character escaped as a form or as
+# JSON may escape it (up to 12 bytes: ``%F0%9F%98%80``, a surrogate pair in ``\uXXXX``).
+MAX_NOTE_BODY = 32 * 1024
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 _STATUS = re.compile(r"^[a-z_]{1,32}$")
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
@@ -88,12 +99,11 @@ def order_id(request: Request) -> UUID:
         raise HttpError(404, "order_not_found", f"{raw!r} is not an order id.") from None
 
 
-async def read_form(request: Request) -> dict[str, str]:
+async def read_form(request: Request, max_bytes: int = MAX_FORM) -> dict[str, str]:
     """An ``application/x-www-form-urlencoded`` body, first value of each field."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
+    if _content_type(request) != "application/x-www-form-urlencoded":
         raise HttpError(415, "unsupported_media_type", "Send a form or JSON.")
-    raw = await read_body(request, MAX_FORM)
+    raw = await read_body(request, max_bytes)
     try:
         fields = parse_qs(raw.decode(), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError:
@@ -103,8 +113,7 @@ async def read_form(request: Request) -> dict[str, str]:
 
 async def read_login(request: Request) -> LoginForm:
     """Credentials from a JSON body (API clients) or the login form (browsers)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json":
+    if _content_type(request) == "application/json":
         _, document = await read_json(request, MAX_FORM)
         return LoginForm(parse_body(LoginRequest, document), None, is_json=True)
     form = await read_form(request)
@@ -162,3 +171,45 @@ def ttl_seconds(request: Request, form: Mapping[str, str]) -> int:
             _field("ttl_seconds"),
         )
     return ttl
+
+
+def row_id(request: Request, name: str, what: str) -> int:
+    """A flag's or an IPN's id in the path (`name`): a whole number, else 404
+    ``<what>_not_found`` before any service is asked."""
+    raw = str(request.path_params[name])
+    found = whole_number(raw)
+    if found is None:
+        raise HttpError(404, f"{what}_not_found", f"{raw[:64]!r} is not a {what} id.")
+    return found
+
+
+class DecisionRequest(BaseModel):
+    """The body of a decision on a flag: why the admin decided so."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = None
+
+
+async def read_note(request: Request) -> str | None:
+    """The note of a decision sent to the API: no body is no note; otherwise JSON
+    ``{"note": "..."}`` (415, 400, 422 as for any JSON body)."""
+    raw = await read_body(request, MAX_NOTE_BODY)
+    if not raw:
+        return None
+    if _content_type(request) != "application/json":
+        raise HttpError(415, "unsupported_media_type", "Send the body as application/json.")
+    return note(parse_body(DecisionRequest, parse_json(raw)).note)
+
+
+def note(raw: str | None) -> str | None:
+    """A decision's note, from the API or a form: 422 ``note_too_long`` past payments'
+    limit, so that nothing is sent."""
+    try:
+        return clean_note(raw)
+    except NoteTooLong as exc:
+        raise HttpError(422, "note_too_long", str(exc), _field("note")) from None
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bitloot_admin.entrypoints.confirm import SCRIPT_SRC
 from bitloot_runtime.http import HttpError, error_response
 from bitloot_runtime.tokens import AdminTokenSigner, AdminTokenVerifier, InvalidToken
 
@@ -29,7 +30,7 @@ API_PREFIX: Final = "/admin/api/"
 SECURITY_HEADERS: Final = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "Content-Security-Policy": f"default-src 'none'; {SCRIPT_SRC}; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -16,6 +16,7 @@ from bitloot_admin.adapters import activity
 from bitloot_admin.adapters.upstream import SERVICES, NotFound, Unavailable, UpstreamClient
 from bitloot_admin.domain.views import (
     Event,
+    FlagSummary,
     OrderDetail,
     OrderPage,
     OrderRow,
@@ -27,6 +28,7 @@ from bitloot_admin.domain.views import (
     merge_timelines,
     order_rows,
 )
+from bitloot_admin.handlers.flags import open_flags
 from bitloot_contracts.topics import ADMIN, FULFILLMENT, PAYMENTS
 
 
@@ -78,6 +80,8 @@ class OrderView:
     partial: list[str]
     # Fulfillment's saga: where the order is now (payments only knows it was paid).
     saga: Saga | None = None
+    # Payments' flags of the order that wait for an admin's decision.
+    flags: list[FlagSummary] = field(default_factory=list)
 
 
 class OrderNotFound(LookupError):
@@ -125,16 +129,19 @@ async def list_orders(upstream: UpstreamClient, order_filter: OrderFilter) -> Or
 async def order_view(
     upstream: UpstreamClient, sessionmaker: async_sessionmaker[AsyncSession], order_id: UUID
 ) -> OrderView:
-    """The order as payments has it and every timeline, fetched at the same time."""
-    order, sagas, projected, timelines = await asyncio.gather(
+    """The order as payments has it, its open flags and every timeline, fetched at the
+    same time."""
+    order, flags, sagas, projected, timelines = await asyncio.gather(
         upstream.get(PAYMENTS, f"/internal/orders/{order_id}", OrderDetail),
+        open_flags(upstream, order_id),
         upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": [str(order_id)]}),
         activity.of_order(sessionmaker, order_id),
         _timelines(upstream, order_id),
     )
     if isinstance(order, NotFound):
         raise OrderNotFound(order_id)
-    failed = [answer.service for answer in [order, *timelines] if isinstance(answer, Unavailable)]
+    answers = [order, flags, *timelines]
+    failed = [answer.service for answer in answers if isinstance(answer, Unavailable)]
     partial = list(dict.fromkeys(failed))
     items = {
         service: answer.items
@@ -144,7 +151,11 @@ async def order_view(
     items[ADMIN] = [_item(row) for row in projected]
     saga = sagas.items[0] if isinstance(sagas, SagaPage) and sagas.items else None
     return OrderView(
-        order if isinstance(order, OrderDetail) else None, merge_timelines(items), partial, saga
+        order if isinstance(order, OrderDetail) else None,
+        merge_timelines(items),
+        partial,
+        saga,
+        flags if isinstance(flags, list) else [],
     )
 
 

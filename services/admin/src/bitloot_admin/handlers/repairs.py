@@ -1,6 +1,7 @@
-"""What an admin does to repair an order: replay a parked message or a webhook, retry a
-saga, resend the email, issue a fresh link or a presigned URL. Each asks the service that
-owns the thing (naming the admin in `X-Bitloot-Actor`) and is audited with its outcome.
+"""What an admin does to repair an order: replay a parked message, a webhook or an IPN,
+retry a saga, resend the email, issue a fresh link or a presigned URL, decide a payment
+flag. Each asks the service that owns the thing (naming the admin in `X-Bitloot-Actor`)
+and is audited with its outcome.
 
 A service that does not answer makes the action `unavailable`, never an error of ours."""
 
@@ -16,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bitloot_admin.adapters import audit
 from bitloot_admin.adapters.audit import AuditEntry
 from bitloot_admin.adapters.upstream import SERVICES, Reply, Unavailable, UpstreamClient
+from bitloot_admin.domain.flags import Decision
 from bitloot_admin.domain.listings import items_of
-from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY
+from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.dead_letters import DeadLetterNotFound, DeadLetterStore
 from bitloot_runtime.internal import dead_letter_json
 from bitloot_runtime.publisher import BusPublisher
@@ -97,6 +99,21 @@ class Repairs:
         call = self._post(KINGUIN_GATEWAY, path, actor)
         return await self._audited(actor, "webhook_replay", f"webhooks/{webhook_id}", call)
 
+    async def replay_ipn(self, actor: str, ipn_id: int) -> Outcome:
+        """Put an IPN payments gave up on (``error``) back in its queue."""
+        call = self._post(PAYMENTS, f"/internal/ipns/{ipn_id}/replay", actor)
+        return await self._audited(actor, "ipn_replay", f"ipns/{ipn_id}", call)
+
+    async def decide_flag(
+        self, actor: str, flag_id: int, decision: Decision, note: str | None
+    ) -> Outcome:
+        """Resolve a payment flag as `decision`, with the admin's `note` (payments requires
+        one to dismiss); the note is audited with the outcome."""
+        path = f"/internal/flags/{flag_id}/{decision.name}"
+        call = self._post(PAYMENTS, path, actor, {"note": note} if note is not None else None)
+        target = f"flags/{flag_id}"
+        return await self._audited(actor, decision.action, target, call, {"note": note})
+
     async def retry_order(self, actor: str, order_id: UUID) -> Outcome:
         call = self._post(FULFILLMENT, f"/internal/orders/{order_id}/retry", actor)
         return await self._audited(actor, "order_retry", f"orders/{order_id}", call)
@@ -121,8 +138,10 @@ class Repairs:
 
         return await self._audited(actor, "object_url", f"orders/{order_id}", call())
 
-    async def _post(self, service: str, path: str, actor: str) -> Outcome:
-        reply = await self.upstream.post(service, path, actor)
+    async def _post(
+        self, service: str, path: str, actor: str, body: dict[str, JsonValue] | None = None
+    ) -> Outcome:
+        reply = await self.upstream.post(service, path, actor, body)
         if isinstance(reply, Reply):
             return Outcome(service, reply.status, reply.body)
         return Outcome(service, 503, {"error": "unavailable"})
@@ -135,10 +154,19 @@ class Repairs:
         return Outcome(ADMIN, 200, dead_letter_json(letter))
 
     async def _audited(
-        self, actor: str, action: str, target: str, call: Awaitable[Outcome]
+        self,
+        actor: str,
+        action: str,
+        target: str,
+        call: Awaitable[Outcome],
+        extra: dict[str, JsonValue] | None = None,
     ) -> Outcome:
         outcome = await call
-        detail: dict[str, JsonValue] = {"service": outcome.service, "status": outcome.status}
+        detail: dict[str, JsonValue] = {
+            "service": outcome.service,
+            "status": outcome.status,
+            **(extra or {}),
+        }
         entry = AuditEntry(actor, action, target, outcome.reason, detail)
         await audit.record(self.sessionmaker, entry)
         logger.info(
