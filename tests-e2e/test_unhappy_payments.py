@@ -1,6 +1,7 @@
 """The unhappy paths of money through five service processes, both sandboxes, real
-RabbitMQ and PostgreSQL: an order whose every IPN is lost, and one whose IPN meets a
-database fault. Each ends with its key bought once and emailed once."""
+RabbitMQ and PostgreSQL: an order whose every IPN is lost, one whose IPN meets a
+database fault, and a late payment an admin accepts. Each ends with its key bought once
+and emailed once."""
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -140,8 +141,60 @@ async def _retried(shop: Shop, order_id: str) -> bool:
     return any(ipn["retries"] > 0 for ipn in await shop.ipns(order_id))
 
 
+async def late_payment_accepted(shop: Shop) -> str:
+    """The payment expires, then its money arrives: flagged, and an admin accepts it."""
+    order_id = await shop.place("late@example.com")
+    invoice = await shop.invoice_of(order_id)
+    payment = await shop.nowpayments(
+        "POST", f"/sandbox/invoices/{invoice['id']}/pay", {"outcome": "expired"}
+    )
+
+    async def expired() -> bool:
+        return any(
+            ipn["status"] == "expired" and ipn["processed_at"] for ipn in await shop.ipns(order_id)
+        )
+
+    await wait_for(expired, "the expiry being applied")
+    await shop.nowpayments(
+        "POST", f"/sandbox/payments/{payment['payment_id']}/status", {"status": "finished"}
+    )
+    admin = shop.url["admin"]
+    login = await shop.http.post(
+        f"{admin}/admin/login",
+        json={"username": "ops", "password": shop.running.keys.admin_password},
+    )
+    session = {"Authorization": f"Bearer {login.json()['token']}"}
+    flag: dict[str, Any] = {}
+
+    async def flagged() -> bool:
+        answer = await shop.http.get(
+            f"{admin}/admin/api/flags",
+            params={"order_id": order_id, "status": "open"},
+            headers=session,
+        )
+        items = answer.json()["items"]
+        flag.update(items[0] if items else {})
+        return bool(items)
+
+    await wait_for(flagged, "the late payment being flagged")
+    assert flag["kind"] == "late_payment"
+    assert await shop.saga_state(order_id) is None, "a late payment was fulfilled unasked"
+    accepted = await shop.http.post(
+        f"{admin}/admin/api/flags/{flag['id']}/accept",
+        json={"note": "the customer's funds arrived an hour late"},
+        headers=session,
+    )
+    assert accepted.status_code == 200, accepted.text
+    again = await shop.http.post(f"{admin}/admin/api/flags/{flag['id']}/accept", headers=session)
+    assert again.status_code == 409
+    await shop.fulfilled(order_id, "the accepted late payment being fulfilled")
+    audit = (await shop.http.get(f"{admin}/admin/api/audit", headers=session)).json()["items"]
+    assert any(entry["target"].endswith(str(flag["id"])) for entry in audit)
+    return order_id
+
+
 @pytest.mark.slow
-async def test_lost_ipns_and_a_database_fault_each_end_with_one_key_email(
+async def test_lost_ipns_a_database_fault_and_a_late_payment_each_end_with_one_key_email(
     tmp_path: Path,
     database_factory: Callable[[str], Awaitable[str]],
     bus_prefix: BusNamespace,
@@ -165,7 +218,12 @@ async def test_lost_ipns_and_a_database_fault_each_end_with_one_key_email(
         lost = await lost_ipns(shop)
         await shop.nowpayments("POST", "/sandbox/config", {"auto_pay": False})
         fault = await database_fault(shop)
-        for order_id, address in ((lost, "lost@example.com"), (fault, "fault@example.com")):
+        late = await late_payment_accepted(shop)
+        for order_id, address in (
+            (lost, "lost@example.com"),
+            (fault, "fault@example.com"),
+            (late, "late@example.com"),
+        ):
 
             async def emailed(address: str = address) -> bool:
                 return shop.emails_to(address) >= 1
