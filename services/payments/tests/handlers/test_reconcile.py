@@ -23,8 +23,8 @@ from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
-from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 from bitloot_sandbox_nowpayments.payment import Payment
+from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
