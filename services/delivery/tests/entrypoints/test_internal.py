@@ -6,6 +6,7 @@ import httpx
 import pytest
 from delivery_support import INTERNAL_TOKEN, TEXT_KEY, Running, keys_delivered, link_path, publish
 
+from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
 
 
@@ -24,6 +25,13 @@ async def test_a_delivery_and_its_timeline_show_storage_email_and_reveal(
     await publish(delivery.runtime, event)
     [email] = await smtp_inbox.wait_for(1)
     async with client(delivery) as http:
+        # The sender records the email as sent just after the server took it: a customer
+        # quicker than that would put the reveal before the sending in the timeline.
+        async def recorded() -> bool:
+            answer = await http.get(f"/internal/deliveries/{event.order_id}")
+            return answer.status_code == 200 and answer.json()["emailed_at"] is not None
+
+        assert await eventually(recorded, timeout=10)
         await http.get(link_path(email.message))
         summary = await http.get(f"/internal/deliveries/{event.order_id}")
         timeline = await http.get(f"/internal/orders/{event.order_id}/timeline")
