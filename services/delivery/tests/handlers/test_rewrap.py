@@ -15,6 +15,7 @@ from bitloot_delivery.bootstrap import object_store, reveal_links
 from bitloot_delivery.domain.vault import KeyEncryptionKeys
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_delivery.handlers.rewrap import Rewrap
+from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
 
 
@@ -23,6 +24,15 @@ async def deliver(delivery: Running, smtp_inbox: SmtpServer, count: int) -> list
     for event in events:
         await publish(delivery.runtime, event)
     await smtp_inbox.wait_for(count)
+
+    async def recorded() -> bool:
+        # Until the sender has recorded each email as sent it holds the delivery's row,
+        # which the rewrap skips (FOR UPDATE SKIP LOCKED): wait for the records.
+        async with delivery.runtime.engine.connect() as connection:
+            emailed = select(deliveries.c.order_id).where(deliveries.c.emailed_at.is_not(None))
+            return len((await connection.execute(emailed)).all()) == count
+
+    assert await eventually(recorded, timeout=10)
     return [event.order_id for event in events]
 
 
