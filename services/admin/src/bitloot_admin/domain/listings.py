@@ -8,27 +8,11 @@ from urllib.parse import quote
 
 from pydantic import JsonValue
 
+from bitloot_contracts.flags import FLAG_KINDS, FLAG_STATUSES
 from bitloot_contracts.topics import FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 
 # Filter values are ids, statuses, e-mail addresses and ISO times; nothing else is passed on.
 _VALUE = re.compile(r"^[\w.@:+\-]{1,128}$")
-FLAG_STATUSES = ("open", "accepted", "refund_due", "dismissed", "replayed")
-FLAG_KINDS = (
-    "partially_paid",
-    "underpaid",
-    "underpaid_accepted",
-    "overpaid",
-    "amount_mismatch",
-    "currency_mismatch",
-    "late_payment",
-    "redeposit",
-    "paid_twice",
-    "refunded",
-    "order_mismatch",
-    "unknown_order",
-    "unsupported",
-    "processing_error",
-)
 # A column naming a thing the admin has a page of: its value links there, in any listing.
 LINKED_COLUMNS: Mapping[str, str] = {
     "order_id": "/admin/orders/",

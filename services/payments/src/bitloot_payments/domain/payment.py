@@ -7,9 +7,9 @@ be refunded, but never fail or expire. `apply` is the whole state machine: a pur
 function of the order, the payment as known so far and one notification.
 
 Money never disappears: whatever arrives that the rules cannot settle alone raises a
-flag for an admin (`FLAG_KINDS`), with the amounts. A payment finishing after its order's
-payment window closed (its own payment expired or failed, or every payment of the order
-had) is a `late_payment`, never dropped as stale.
+flag for an admin (kinds in `bitloot_contracts.flags`), with the amounts. A payment
+finishing after its order's payment window closed (its own payment expired or failed,
+or every payment of the order had) is a `late_payment`, never dropped as stale.
 """
 
 from dataclasses import dataclass, replace
@@ -33,24 +33,6 @@ MONEY: Final = frozenset({"partially_paid", "finished"})
 SETTLED: Final = frozenset({"paid", "refund_due", "refunded"})
 # Order statuses in which the order's payment window has closed without payment.
 CLOSED: Final = frozenset({"failed", "expired"})
-
-FLAG_KINDS: Final = (
-    "partially_paid",
-    "underpaid",
-    "underpaid_accepted",
-    "overpaid",
-    "amount_mismatch",
-    "currency_mismatch",
-    "late_payment",
-    "redeposit",
-    "paid_twice",
-    "refunded",
-    "order_mismatch",
-    "unknown_order",
-    "unsupported",
-    "processing_error",
-)
-"""Every kind of flag payments raises (docs/operations.md says what each asks of an admin)."""
 
 
 def moves_forward(current: str | None, new: str) -> bool:

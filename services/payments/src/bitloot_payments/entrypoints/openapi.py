@@ -4,6 +4,7 @@ checks every route is described."""
 
 from typing import Any
 
+from bitloot_contracts.flags import FLAG_STATUSES
 from bitloot_payments.entrypoints.internal import ProductBody
 from bitloot_payments.entrypoints.internal_flags import DecisionBody
 from bitloot_payments.entrypoints.public import MAX_IDEMPOTENCY_KEY, OrderBody
@@ -158,7 +159,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "Flags raised for admins, newest first.",
         query("kind"),
         query("order_id", _UUID),
-        query("status", {"enum": ["open", "accepted", "refund_due", "dismissed", "replayed"]}),
+        query("status", {"enum": list(FLAG_STATUSES)}),
         query("before", {"type": "integer", "minimum": 0}),
     ),
     "/internal/flags/{flag_id}": {
