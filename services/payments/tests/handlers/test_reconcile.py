@@ -85,6 +85,7 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     runtime: ServiceRuntime,
     nowpayments: NowPaymentsSandbox,
     bus_prefix: BusNamespace,
+    internal_headers: dict[str, str],
 ) -> None:
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
@@ -108,6 +109,10 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     ]
     assert await polled(runtime, order_id) == [("finished", "paid")]
     assert recovered(runtime) == before + 1
+    listed = await client.get(
+        "/internal/ipns", params={"source": "poll", "order_id": order_id}, headers=internal_headers
+    )
+    assert [(i["source"], i["result"]) for i in listed.json()["items"]] == [("poll", "paid")]
 
     async def stopped() -> bool:
         return await reconcile_at(runtime, order_id) is None

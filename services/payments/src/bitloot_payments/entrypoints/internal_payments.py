@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bitloot_payments.adapters.ipn_log import IpnFilter
+from bitloot_payments.adapters.ipn_log import SOURCES, IpnFilter
 from bitloot_payments.adapters.payments import PaymentFilter
 from bitloot_payments.entrypoints import cursors
 from bitloot_payments.entrypoints.views import flag_json, ipn_json, payment_json
@@ -33,6 +33,13 @@ def _flag(request: Request, name: str) -> bool | None:
     if raw not in ("true", "false"):
         raise HttpError(422, f"invalid_{name}", f"{name} must be true or false, not {raw!r}.")
     return raw == "true"
+
+
+def _source(request: Request) -> str | None:
+    raw = request.query_params.get("source")
+    if raw is not None and raw not in SOURCES:
+        raise HttpError(422, "invalid_source", f"source must be one of {SOURCES}, not {raw!r}.")
+    return raw
 
 
 def _next_id(ids: list[int], limit: int) -> int | None:
@@ -78,6 +85,7 @@ def payment_routes(queries: Queries) -> list[Route]:
             signature_valid=_flag(request, "signature_valid"),
             since=cursors.moment(request, "since"),
             until=cursors.moment(request, "until"),
+            source=_source(request),
         )
         found = await queries.ipns(which, limit=limit, before=cursors.row_id(request))
         next_id = _next_id([i.id for i in found], limit)

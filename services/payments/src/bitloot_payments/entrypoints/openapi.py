@@ -136,6 +136,7 @@ PATHS: dict[str, dict[str, Any]] = {
         query("payment_id"),
         query("result"),
         query("signature_valid", {"enum": ["true", "false"]}),
+        query("source", {"enum": ["ipn", "poll"]}, "`ipn`: NOWPayments called; `poll`: we asked."),
         query("since", _TIME),
         query("until", _TIME),
         query("before", {"type": "integer", "minimum": 0}),
