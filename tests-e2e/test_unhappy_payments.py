@@ -179,6 +179,10 @@ async def late_payment_accepted(shop: Shop) -> str:
     await wait_for(flagged, "the late payment being flagged")
     assert flag["kind"] == "late_payment"
     assert await shop.saga_state(order_id) is None, "a late payment was fulfilled unasked"
+    # The flag's page offers every decision payments leaves open, each as a form.
+    page = await shop.http.get(f"{admin}/admin/flags/{flag['id']}", headers=session)
+    for decision in ("accept", "refund-due", "dismiss"):
+        assert f'action="/admin/flags/{flag["id"]}/{decision}"' in page.text, decision
     accepted = await shop.http.post(
         f"{admin}/admin/api/flags/{flag['id']}/accept",
         json={"note": "the customer's funds arrived an hour late"},

@@ -56,7 +56,7 @@ async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins
     flag_id = await only_flag(client, internal_headers, order_id)
     shown = (await client.get(f"/internal/flags/{flag_id}", headers=internal_headers)).json()
     assert (shown["status"], shown["order_status"]) == ("open", "failed")
-    assert shown["decisions"] == ["accept", "refund_due", "dismiss"]
+    assert shown["decisions"] == ["accept", "refund-due", "dismiss"]
     async with spy_on(
         bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
     ) as spy:
@@ -131,7 +131,7 @@ async def test_refund_due_on_an_overpayment_owes_the_difference_and_the_order_st
     await settled(runtime)
     flag_id = await only_flag(client, internal_headers, order_id)
     shown = (await client.get(f"/internal/flags/{flag_id}", headers=internal_headers)).json()
-    assert shown["decisions"] == ["refund_due", "dismiss"]
+    assert shown["decisions"] == ["refund-due", "dismiss"]
     accept = await client.post(f"/internal/flags/{flag_id}/accept", headers=internal_headers)
     assert (accept.status_code, accept.json()["error"]) == (409, "cannot_accept")
     answer = await client.post(f"/internal/flags/{flag_id}/refund-due", headers=internal_headers)

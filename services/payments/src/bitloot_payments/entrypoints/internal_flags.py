@@ -2,7 +2,7 @@
 acting admin named by ``X-Bitloot-Actor``, recorded on what changes):
 
 - ``GET /internal/flags/{id}``: a flag, its order's status, the decisions open to it
-  and any refund it led to;
+  (``decisions``, each named by its path below) and any refund it led to;
 - ``POST /internal/flags/{id}/accept`` | ``/refund-due`` | ``/dismiss`` with an optional
   ``{"note": "..."}`` (required to dismiss): 409 ``flag_resolved`` if someone already
   did, 409 ``cannot_<decision>`` if the flag does not allow it;
@@ -28,6 +28,8 @@ from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
 from bitloot_runtime.internal import page_limit
 
 DECISIONS = {"accept": ACCEPT, "refund-due": REFUND_DUE, "dismiss": DISMISS}
+# A flag lists the decisions open to it by the path that takes each.
+PATHS = {decision: path for path, decision in DECISIONS.items()}
 
 
 class DecisionBody(BaseModel):
@@ -66,7 +68,7 @@ def flag_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
         found = await queries.flag(_row_id(request, "flag_id"))
         if found is None:
             raise HttpError(404, "flag_not_found", "No such flag.")
-        open_to = allowed(found.flag.kind, found.flag.data, found.order_status)
+        open_to = [PATHS[d] for d in allowed(found.flag.kind, found.flag.data, found.order_status)]
         return JSONResponse(
             {
                 **flag_json(found.flag),
