@@ -38,6 +38,14 @@ def ipn(order_id: str, status: str, **changes: object) -> dict[str, object]:
     }
 
 
+async def new_order(client: httpx.AsyncClient) -> str:
+    """An order of two of `g-1` (25 usd), invoiced; its id."""
+    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
+    answer = await client.post("/orders", json=body)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["order_id"])
+
+
 async def send(
     client: httpx.AsyncClient, document: dict[str, object], secret: str = SECRET
 ) -> httpx.Response:

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from aio_pika.abc import AbstractIncomingMessage
-from payments_support import ipn, order_row, results, send, settled
+from payments_support import ipn, new_order, order_row, results, send, settled
 from sqlalchemy import select
 
 from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
@@ -15,13 +15,6 @@ from bitloot_payments.adapters.orm import ipn_log
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-async def new_order(client: httpx.AsyncClient) -> str:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    answer = await client.post("/orders", json=body)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["order_id"])
 
 
 async def only_flag(client: httpx.AsyncClient, headers: dict[str, str], order_id: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from payments_support import ipn, order_row, results, send
+from payments_support import ipn, new_order, order_row, results, send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -31,13 +31,6 @@ async def ipn_rows(runtime: ServiceRuntime) -> list[dict[str, Any]]:
     async with runtime.engine.connect() as connection:
         rows = await connection.execute(select(ipn_log).order_by(ipn_log.c.id))
     return [dict(row._mapping) for row in rows]
-
-
-async def new_order(client: httpx.AsyncClient) -> str:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    answer = await client.post("/orders", json=body)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["order_id"])
 
 
 @asynccontextmanager

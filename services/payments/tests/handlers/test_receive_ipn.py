@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from payments_support import SECRET, ipn, order_row, results, send, settled
+from payments_support import SECRET, ipn, new_order, order_row, results, send, settled
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
@@ -18,13 +18,6 @@ from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import Spy, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-async def new_order(client: httpx.AsyncClient) -> str:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    answer = await client.post("/orders", json=body)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["order_id"])
 
 
 async def row_counts(runtime: ServiceRuntime) -> dict[str, int]:
