@@ -6,7 +6,7 @@ from kinguin_harness import PRODUCT, Sandbox, place
 async def test_order_is_processing_with_the_real_fields(sandbox: Sandbox) -> None:
     response = await place(sandbox)
 
-    assert response.status_code == 200
+    assert response.status_code == 201
     order = response.json()
     assert order["status"] == "processing"
     assert order["orderExternalId"] == "bl-1"
@@ -20,7 +20,7 @@ async def test_same_external_id_returns_the_existing_order(sandbox: Sandbox) -> 
     first = (await place(sandbox)).json()
     again = await place(sandbox, qty=5)
 
-    assert again.status_code == 200
+    assert again.status_code == 201
     assert again.json()["orderId"] == first["orderId"]
     ledger = (await sandbox.client.get("/sandbox/ledger")).json()
     assert len(ledger) == 1
@@ -91,7 +91,7 @@ async def test_rate_limited_calls_answer_429_then_succeed(sandbox: Sandbox) -> N
 
     assert (limited.status_code, limited.headers["retry-after"]) == (429, "1")
     assert limited.json()["kind"] == "TooManyRequests"
-    assert passed.status_code == 200
+    assert passed.status_code == 201
 
 
 async def test_a_held_answer_comes_after_the_order_is_recorded(sandbox: Sandbox) -> None:
@@ -106,15 +106,28 @@ async def test_a_held_answer_comes_after_the_order_is_recorded(sandbox: Sandbox)
     assert not answer.done()
     found = await sandbox.client.get("/v1/order", params={"orderExternalId": "held"})
     response = await answer
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert [o["orderId"] for o in found.json()["results"]] == [response.json()["orderId"]]
 
 
 async def test_every_api_call_is_listed_in_order(sandbox: Sandbox) -> None:
     await place(sandbox)
-    await sandbox.client.get(f"/v1/products/{PRODUCT}")
+    await sandbox.client.get(f"/v2/products/{PRODUCT}")
     await sandbox.client.get("/sandbox/ledger")
 
     calls = (await sandbox.client.get("/sandbox/calls")).json()
 
-    assert calls == ["POST /v2/order", f"GET /v1/products/{PRODUCT}"]
+    assert calls == ["POST /v2/order", f"GET /v2/products/{PRODUCT}"]
+
+
+async def test_v1_finds_a_product_by_kinguin_id_only_and_v2_by_product_id_only(
+    sandbox: Sandbox,
+) -> None:
+    by_string = await sandbox.client.get(f"/v2/products/{PRODUCT}")
+    kinguin_id = by_string.json()["kinguinId"]
+    by_integer = await sandbox.client.get(f"/v1/products/{kinguin_id}")
+
+    assert by_string.status_code == by_integer.status_code == 200
+    assert by_integer.json()["productId"] == PRODUCT
+    assert (await sandbox.client.get(f"/v1/products/{PRODUCT}")).status_code == 404
+    assert (await sandbox.client.get(f"/v2/products/{kinguin_id}")).status_code == 404

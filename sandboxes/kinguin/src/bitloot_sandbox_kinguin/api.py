@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bitloot_sandbox_kinguin.config import ProductSpec
 from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox, Requested
 from bitloot_sandbox_kinguin.store import Order, money
 
@@ -57,27 +58,57 @@ def api(handler: Endpoint) -> Endpoint:
     return endpoint
 
 
+def product_json(product_id: str, spec: ProductSpec) -> dict[str, object]:
+    """The Product Object (the fields the sandbox knows)."""
+    return {
+        "kinguinId": spec.kinguin_id,
+        "productId": product_id,
+        "cheapestOfferId": [spec.offer_id],
+        "name": spec.name,
+        "originalName": spec.name,
+        "qty": spec.stock,
+        "price": money(spec.price),
+        "textQty": spec.stock,
+        "offers": [{"offerId": spec.offer_id, "price": money(spec.price), "qty": spec.stock}],
+        "offersCount": 1,
+        "totalQty": spec.stock,
+        "isPreorder": False,
+    }
+
+
+def not_found(what: str) -> KinguinError:
+    return KinguinError(404, "NotFound", "Not Found", f"{what} not found")
+
+
 @api
-async def get_product(request: Request) -> Response:
-    """``GET /v1/products/{productId}``."""
+async def get_product_v1(request: Request) -> Response:
+    """``GET /v1/products/{kinguinId}``: by the integer id only."""
+    raw = request.path_params["kinguin_id"]
+    products = sandbox_of(request).store.products
+    found = [
+        (product_id, spec)
+        for product_id, spec in products.items()
+        if raw.isdigit() and spec.kinguin_id == int(raw)
+    ]
+    if not found:
+        raise not_found(f"Product {raw}")
+    return JSONResponse(product_json(*found[0]))
+
+
+@api
+async def get_product_v2(request: Request) -> Response:
+    """``GET /v2/products/{productId}``: by the string id."""
     product_id = request.path_params["product_id"]
     spec = sandbox_of(request).store.products.get(product_id)
     if spec is None:
-        raise KinguinError(404, "NotFound", "Not Found", f"Product {product_id} not found")
-    return JSONResponse(
-        {
-            "kinguinId": spec.kinguin_id,
-            "productId": product_id,
-            "name": spec.name,
-            "originalName": spec.name,
-            "price": money(spec.price),
-            "qty": spec.stock,
-            "textQty": spec.stock,
-            "totalQty": spec.stock,
-            "isPreorder": False,
-            "offers": [{"offerId": spec.offer_id, "price": money(spec.price), "qty": spec.stock}],
-        }
-    )
+        raise not_found(f"Product {product_id}")
+    return JSONResponse(product_json(product_id, spec))
+
+
+@api
+async def get_balance(request: Request) -> Response:
+    """``GET /v1/balance``: ``{"balance": float}`` in EUR."""
+    return JSONResponse({"balance": money(sandbox_of(request).store.balance)})
 
 
 @api
@@ -97,7 +128,7 @@ async def place_order(request: Request) -> Response:
     answer = order.as_json()
     if sandbox.faults.hold_order_answer_seconds:
         await asyncio.sleep(sandbox.faults.hold_order_answer_seconds)
-    return JSONResponse(answer)
+    return JSONResponse(answer, status_code=201)
 
 
 def parse_products(value: object) -> list[Requested]:
@@ -191,7 +222,9 @@ async def order_keys(request: Request) -> Response:
 
 
 routes = [
-    Route("/v1/products/{product_id}", get_product, methods=["GET"]),
+    Route("/v1/products/{kinguin_id}", get_product_v1, methods=["GET"]),
+    Route("/v2/products/{product_id}", get_product_v2, methods=["GET"]),
+    Route("/v1/balance", get_balance, methods=["GET"]),
     Route("/v2/order", place_order, methods=["POST"]),
     Route("/v1/order", search_orders, methods=["GET"]),
     Route("/v1/order/{order_id}", get_order, methods=["GET"]),

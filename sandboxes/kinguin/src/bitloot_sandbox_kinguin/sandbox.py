@@ -66,6 +66,14 @@ class KinguinSandbox:
             existing.duplicate_attempts += 1
             return existing
         lines = [self._line(item) for item in requested]
+        total = sum((line.price * line.qty for line in lines), Decimal(0))
+        if total > self.store.balance:
+            raise KinguinError(
+                400,
+                "InsufficientBalance",
+                "Insufficient balance",
+                "There are not enough funds to place an order.",
+            )
         order = self.store.place(lines, external_id)
         self.completer.start(order)
         return order

@@ -157,8 +157,15 @@ class Order:
 class Store:
     """Stock, orders by id and by external id, and every serial ever issued."""
 
-    def __init__(self, products: dict[str, ProductSpec], image_keys_every: int) -> None:
+    def __init__(
+        self,
+        products: dict[str, ProductSpec],
+        image_keys_every: int,
+        balance: Decimal = Decimal("100000"),
+    ) -> None:
         self.products = products
+        # The account's funds in EUR: every order is paid from it when placed.
+        self.balance = balance
         self.orders: dict[str, Order] = {}
         self.by_external_id: dict[str, Order] = {}
         self._serials: set[str] = set()
@@ -171,6 +178,7 @@ class Store:
         for line in lines:
             spec = self.products[line.product_id]
             self.products[line.product_id] = replace(spec, stock=spec.stock - line.qty)
+        self.balance -= sum((line.price * line.qty for line in lines), Decimal(0))
         now = datetime.now(UTC)
         order = Order(self._order_id(), external_id, lines, keys, now, now)
         self.orders[order.order_id] = order

@@ -162,3 +162,21 @@ def test_retry_after_is_read_as_seconds_or_as_a_date_and_capped() -> None:
     assert retry_after(answer("3600")) == MAX_RETRY_AFTER
     assert retry_after(answer("soon")) is None
     assert retry_after(httpx.Response(429)) is None
+
+
+async def test_a_product_is_read_by_its_string_id_from_v2(
+    client: KinguinClient, kinguin: Kinguin
+) -> None:
+    product = await client.product(HOLLOW_KNIGHT)
+
+    assert (product.price, product.qty, product.is_preorder) == (Decimal("4.99"), 3, False)
+    assert kinguin.calls(f"GET /v2/products/{HOLLOW_KNIGHT}") == 1
+
+
+async def test_the_balance_is_read_in_eur_and_falls_as_orders_are_paid(
+    client: KinguinClient,
+) -> None:
+    before = await client.balance()
+    await client.place_order("order-balance", cs(2))
+
+    assert await client.balance() == before - Decimal("5.00")

@@ -88,7 +88,7 @@ async def test_the_checked_live_price_is_what_kinguin_is_offered(
         await published(spy, "reservation.created", 1)
     [order] = kinguin.orders
     assert [line.request_price for line in order.lines] == [Decimal("2.50")]
-    assert kinguin.calls(f"GET /v1/products/{COUNTER_STRIKE}") == 1
+    assert kinguin.calls(f"GET /v2/products/{COUNTER_STRIKE}") == 1
 
 
 async def test_a_price_above_the_maximum_fails_the_reservation_without_buying(

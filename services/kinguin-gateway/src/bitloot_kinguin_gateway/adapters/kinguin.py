@@ -37,6 +37,18 @@ class KinguinProduct:
 
 
 @dataclass(frozen=True)
+class KinguinProductInfo:
+    """A product as Kinguin sells it now: the cheapest offer's `price` (EUR), `qty` keys
+    at that price, and whether it is a preorder (released on `release_date`)."""
+
+    product_id: str
+    price: Decimal
+    qty: int
+    is_preorder: bool
+    release_date: str | None
+
+
+@dataclass(frozen=True)
 class KinguinOrder:
     order_id: str
     external_id: str | None
@@ -77,18 +89,26 @@ class KinguinClient:
         self._attempts = attempts
         self._backoff = backoff
 
+    async def product(self, product_id: str) -> KinguinProductInfo:
+        """What Kinguin sells `product_id` (its string id) for now, from
+        `GET /v2/products/{productId}` (v1 takes the integer `kinguinId` instead)."""
+        document = await self._call("GET", f"/v2/products/{product_id}")
+        return _product(product_id, document)
+
     async def product_price(self, product_id: str) -> Decimal:
-        """The product's current price (its cheapest offer), from `GET /v1/products/{id}`."""
-        document = await self._call("GET", f"/v1/products/{product_id}")
+        """The product's current price in EUR (its cheapest offer)."""
+        return (await self.product(product_id)).price
+
+    async def balance(self) -> Decimal:
+        """The account's balance in EUR, from `GET /v1/balance`."""
+        document = await self._call("GET", "/v1/balance")
         try:
-            price = Decimal(str(document["price"]))
+            value = Decimal(str(document["balance"]))
         except (KeyError, TypeError, InvalidOperation):
-            raise TransientError(
-                f"Kinguin answered product {product_id} without a price."
-            ) from None
-        if not price.is_finite() or price <= 0:
-            raise TransientError(f"Kinguin answered product {product_id} at price {price}.")
-        return price
+            raise TransientError("Kinguin answered the balance without a number.") from None
+        if not value.is_finite():
+            raise TransientError(f"Kinguin answered a balance of {value}.")
+        return value
 
     async def place_order(
         self, order_external_id: str, products: Sequence[KinguinProduct]
@@ -162,6 +182,24 @@ class KinguinClient:
             )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _product(product_id: str, document: Any) -> KinguinProductInfo:
+    try:
+        price = Decimal(str(document["price"]))
+        qty = int(document.get("qty") or 0)
+    except (KeyError, TypeError, ValueError, InvalidOperation):
+        raise TransientError(f"Kinguin answered product {product_id} without a price.") from None
+    if not price.is_finite() or price <= 0:
+        raise TransientError(f"Kinguin answered product {product_id} at price {price}.")
+    release = document.get("releaseDate")
+    return KinguinProductInfo(
+        product_id=product_id,
+        price=price,
+        qty=max(qty, 0),
+        is_preorder=document.get("isPreorder") is True,
+        release_date=release if isinstance(release, str) and release else None,
+    )
 
 
 def _order(document: Any) -> KinguinOrder:
