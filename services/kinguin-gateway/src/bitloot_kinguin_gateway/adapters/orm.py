@@ -50,10 +50,29 @@ reservations = Table(
     Column("settled_at", DateTime(timezone=True), nullable=True),
     Column("keys_sealed_at", DateTime(timezone=True), nullable=True),
     Column("keys_count", Integer, nullable=True),
+    # Which attempt at Kinguin is the current one (see `kinguin_orders`): 1, then one more
+    # for each new order placed after the previous one bought nothing or was canceled.
+    Column("attempt", Integer, nullable=False, server_default=text("1")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("reservation_id", name="uq_reservations_reservation_id"),
     Index("ix_reservations_state", "state", "created_at"),
+)
+
+# Every orderExternalId ever used for an order, recorded (committed) before the call that
+# uses it: our order id for attempt 1, `<order id>-<n>` for attempt n. A retry looks every
+# one of them up at Kinguin before it may buy, so an order has at most one live Kinguin
+# order whatever crashed when.
+kinguin_orders = Table(
+    "kinguin_orders",
+    metadata,
+    Column("external_id", Text, primary_key=True),
+    Column("order_id", Uuid, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("kinguin_order_id", Text, nullable=True, unique=True),
+    Column("kinguin_status", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("order_id", "attempt", name="uq_kinguin_orders_order_attempt"),
 )
 
 # Every webhook call, authenticated or not, as received (secret headers redacted).

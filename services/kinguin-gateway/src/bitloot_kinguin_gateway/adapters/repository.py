@@ -9,7 +9,8 @@ from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bitloot_kinguin_gateway.adapters.orm import reservations
+from bitloot_kinguin_gateway.adapters.orm import kinguin_orders, reservations
+from bitloot_kinguin_gateway.domain.reservation import external_id
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,25 @@ class Reservation:
     settled_at: datetime | None
     keys_sealed_at: datetime | None
     keys_count: int | None
+    attempt: int
     created_at: datetime
     updated_at: datetime
+
+    @property
+    def external_id(self) -> str:
+        """The orderExternalId of the current attempt."""
+        return external_id(self.order_id, self.attempt)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One orderExternalId used for an order, and what Kinguin made of it."""
+
+    external_id: str
+    order_id: UUID
+    attempt: int
+    kinguin_order_id: str | None
+    kinguin_status: str | None
 
 
 class ReservationRepository:
@@ -59,9 +77,81 @@ class ReservationRepository:
             .values(order_id=order_id, state="placing", lines=lines)
             .on_conflict_do_nothing()
         )
+        await self._session.execute(
+            pg_insert(kinguin_orders)
+            .values(external_id=external_id(order_id, 1), order_id=order_id, attempt=1)
+            .on_conflict_do_nothing()
+        )
         found = await self.get(order_id)
         assert found is not None  # inserted above or already there
         return found
+
+    async def attempts(self, order_id: UUID) -> list[Attempt]:
+        """Every external id used for the order, first attempt first."""
+        query = (
+            select(kinguin_orders)
+            .where(kinguin_orders.c.order_id == order_id)
+            .order_by(kinguin_orders.c.attempt)
+        )
+        rows = (await self._session.execute(query)).mappings()
+        return [Attempt(**{k: v for k, v in row.items() if k != "created_at"}) for row in rows]
+
+    async def start_attempt(self, order_id: UUID) -> Reservation:
+        """Record a new external id for the order and make it the current attempt,
+        `placing` again with nothing known about it: before any call uses it."""
+        latest = await self._session.scalar(
+            select(func.max(kinguin_orders.c.attempt)).where(kinguin_orders.c.order_id == order_id)
+        )
+        attempt = (latest or 1) + 1
+        await self._session.execute(
+            pg_insert(kinguin_orders).values(
+                external_id=external_id(order_id, attempt), order_id=order_id, attempt=attempt
+            )
+        )
+        await self._update(
+            order_id,
+            state="placing",
+            attempt=attempt,
+            kinguin_order_id=None,
+            kinguin_status=None,
+            kinguin_updated_at=None,
+            failure_code=None,
+            failure_reason=None,
+            settled_at=None,
+        )
+        found = await self.get(order_id)
+        assert found is not None  # the caller holds the order's lock
+        return found
+
+    async def attempt_of(
+        self, kinguin_order_id: str | None, order_external_id: str | None
+    ) -> Attempt | None:
+        """The attempt a Kinguin order belongs to, by its id or by our external id."""
+        conditions = []
+        if kinguin_order_id:
+            conditions.append(kinguin_orders.c.kinguin_order_id == kinguin_order_id)
+        if order_external_id:
+            conditions.append(kinguin_orders.c.external_id == order_external_id)
+        if not conditions:
+            return None
+        query = select(kinguin_orders).where(or_(*conditions)).limit(1)
+        row = (await self._session.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return Attempt(**{k: v for k, v in row.items() if k != "created_at"})
+
+    async def record_attempt_status(
+        self, attempt: Attempt, kinguin_order_id: str, status: str
+    ) -> None:
+        """What Kinguin said about one attempt's order (current or superseded)."""
+        await self._session.execute(
+            update(kinguin_orders)
+            .where(kinguin_orders.c.external_id == attempt.external_id)
+            .values(
+                kinguin_order_id=func.coalesce(kinguin_orders.c.kinguin_order_id, kinguin_order_id),
+                kinguin_status=status,
+            )
+        )
 
     async def get(self, order_id: UUID, *, for_update: bool = False) -> Reservation | None:
         query = select(reservations).where(reservations.c.order_id == order_id)
@@ -99,15 +189,33 @@ class ReservationRepository:
         query = select(reservations).where(or_(*conditions)).limit(1).with_for_update()
         return await self._one(query)
 
-    async def mark_placed(self, order_id: UUID, kinguin_order_id: str, status: str) -> None:
-        # A webhook may already have recorded a later status for the order.
+    async def mark_placed(
+        self, order_id: UUID, kinguin_order_id: str, status: str, *, attempt: Attempt | None = None
+    ) -> None:
+        """The order is bought: by the current attempt, or by an earlier `attempt` found
+        live at Kinguin (which becomes the current one again)."""
+        values: dict[str, object] = {}
+        if attempt is not None:
+            values = {"attempt": attempt.attempt, "kinguin_status": status}
+        else:
+            # A webhook may already have recorded a later status for the order.
+            values = {"kinguin_status": func.coalesce(reservations.c.kinguin_status, status)}
         await self._update(
             order_id,
             state="placed",
             kinguin_order_id=kinguin_order_id,
-            kinguin_status=func.coalesce(reservations.c.kinguin_status, status),
             settled_at=func.clock_timestamp(),
+            failure_code=None,
+            failure_reason=None,
+            **values,
         )
+        current = attempt or await self.attempt_of(None, await self._current_external_id(order_id))
+        if current is not None:
+            await self.record_attempt_status(current, kinguin_order_id, status)
+
+    async def _current_external_id(self, order_id: UUID) -> str | None:
+        found = await self.get(order_id)
+        return found.external_id if found else None
 
     async def mark_failed(self, order_id: UUID, code: str, reason: str) -> None:
         await self._update(
@@ -128,6 +236,11 @@ class ReservationRepository:
         if at is not None:
             values["kinguin_updated_at"] = at
         await self._update(order_id, **values)
+        await self._session.execute(
+            update(kinguin_orders)
+            .where(kinguin_orders.c.kinguin_order_id == kinguin_order_id)
+            .values(kinguin_status=status)
+        )
 
     async def record_keys(self, order_id: UUID, count: int, email: str) -> None:
         await self._update(

@@ -4,12 +4,29 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Final, cast, get_args
+from uuid import UUID
 
 from bitloot_contracts.events import KinguinOrderStatus
 
 KINGUIN_STATUSES: Final[frozenset[str]] = frozenset(get_args(KinguinOrderStatus))
 # A reservation is `placing` from before Kinguin is called until Kinguin answers.
 STATES: Final[frozenset[str]] = frozenset({"placing", "placed", "failed"})
+# A Kinguin order in one of these states holds no keys for the customer: another may be
+# bought in its place.
+GONE: Final[frozenset[str]] = frozenset({"canceled", "refunded"})
+
+
+def external_id(order_id: UUID, attempt: int) -> str:
+    """The `orderExternalId` of attempt `attempt` at buying order `order_id`: our order
+    id for the first, `<order id>-<attempt>` after it (Kinguin keeps one order per id)."""
+    if attempt < 1:
+        raise ValueError(f"Attempt {attempt} is not a positive number.")
+    return str(order_id) if attempt == 1 else f"{order_id}-{attempt}"
+
+
+def is_live(status: str | None) -> bool:
+    """Whether a Kinguin order in `status` still stands (processing or completed)."""
+    return as_kinguin_status(status) is not None and status not in GONE
 
 
 def as_kinguin_status(value: str | None) -> KinguinOrderStatus | None:

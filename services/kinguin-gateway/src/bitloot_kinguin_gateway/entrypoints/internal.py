@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
 from bitloot_kinguin_gateway.adapters.repository import (
+    Attempt,
     Reservation,
     ReservationFilter,
     ReservationRepository,
@@ -45,10 +46,14 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
     async def reservation(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
         async with unit_of_work() as uow:
-            found = await ReservationRepository(uow.session).get(order_id)
+            repository = ReservationRepository(uow.session)
+            found = await repository.get(order_id)
+            attempts = await repository.attempts(order_id)
         if found is None:
             raise HttpError(404, "reservation_not_found", f"No reservation for order {order_id}.")
-        return JSONResponse(_reservation_json(found))
+        return JSONResponse(
+            {**_reservation_json(found), "kinguin_orders": [_attempt_json(a) for a in attempts]}
+        )
 
     async def timeline(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
@@ -95,8 +100,20 @@ def _reservation_json(found: Reservation) -> dict[str, Any]:
         "failure_code": found.failure_code,
         "failure_reason": found.failure_reason,
         "keys_count": found.keys_count,
+        "attempt": found.attempt,
+        "external_id": found.external_id,
         "created_at": found.created_at.isoformat(),
         "updated_at": found.updated_at.isoformat(),
+    }
+
+
+def _attempt_json(attempt: Attempt) -> dict[str, Any]:
+    """One orderExternalId the order used at Kinguin, and what became of it."""
+    return {
+        "attempt": attempt.attempt,
+        "external_id": attempt.external_id,
+        "kinguin_order_id": attempt.kinguin_order_id,
+        "kinguin_status": attempt.kinguin_status,
     }
 
 

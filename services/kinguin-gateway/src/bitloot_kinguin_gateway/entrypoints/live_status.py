@@ -42,7 +42,7 @@ async def _ask(kinguin: KinguinClient, reservation: Reservation) -> KinguinOrder
     try:
         if reservation.kinguin_order_id:
             return await kinguin.get_order(reservation.kinguin_order_id)
-        return await kinguin.find_by_external_id(str(reservation.order_id))
+        return await kinguin.find_by_external_id(reservation.external_id)
     except KinguinAccessDenied as exc:
         logger.error("kinguin rejected our API key", extra={"error": str(exc)})
         raise HttpError(502, exc.code, str(exc)) from None

@@ -56,4 +56,4 @@ class Poll:
         kinguin_order_id = event.kinguin_order_id or reservation.kinguin_order_id
         if kinguin_order_id:
             return await self._kinguin.get_order(kinguin_order_id)
-        return await self._kinguin.find_by_external_id(str(event.order_id))
+        return await self._kinguin.find_by_external_id(reservation.external_id)

@@ -7,10 +7,17 @@ retry finds the row still `placing` and asks Kinguin for the order by external i
 before it may place one.
 
 `reservation.created` (or `reservation.failed`) is written to the outbox in the same
-transaction that settles the row, so it goes out exactly once. A later request for a
-settled order (a duplicate, a fulfillment retry) publishes nothing: the first
-announcement is already guaranteed to reach fulfillment, and announcing again would
-tell consumers about a second reservation that does not exist.
+transaction that settles the row, so it goes out exactly once per request. A redelivered
+request is stopped by the consumer's inbox; a *new* request for a settled order is an
+admin retry (the saga asks again only then):
+
+- the order is bought and its Kinguin order stands: `reservation.created` is announced
+  again (the saga records a known Kinguin order idempotently);
+- it bought nothing (refused) or its Kinguin order was canceled or refunded: every
+  external id the order ever used is looked up at Kinguin first, and a live order found
+  there is adopted; only if there is none is a new order placed, under a new external id
+  `<order id>-<n>` committed before the call. So an order has at most one live (not
+  canceled, not refunded) Kinguin order, whatever crashed when.
 
 Never at a loss: before buying, each product's live price is read from Kinguin and
 checked against the line's `max_unit_price`; the checked price is the one offered, so
@@ -37,6 +44,7 @@ from bitloot_kinguin_gateway.domain.reservation import (
     PriceAboveMaximum,
     as_kinguin_status,
     check_price,
+    is_live,
 )
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import TransientError
@@ -57,18 +65,32 @@ class Reserve:
             repository = ReservationRepository(uow.session)
             await repository.lock_order(event.order_id)
             reservation = await self._commit_placing(event)
-            if reservation.state != "placing":
-                # Settled by an earlier request, whose event went out with it (see above).
+            if reservation.state == "placed" and is_live(reservation.kinguin_status):
+                # A new request for an order bought already (an admin retry of a stuck
+                # saga): announce it again; the saga records a known order idempotently.
+                assert reservation.kinguin_order_id is not None  # set with `placed`
                 logger.info(
-                    "reservation already settled; duplicate request ignored",
-                    extra={"state": reservation.state},
+                    "reservation already placed; announced again",
+                    extra={"kinguin_order_id": reservation.kinguin_order_id},
                 )
+                await self._created(uow, event, reservation.kinguin_order_id, reservation)
                 return
+            if reservation.state != "placing":
+                # Settled without a live Kinguin order (refused, or canceled since): a
+                # retry. Any external id used before may still hold a live order (a late
+                # answer, an operator at Kinguin): adopt it rather than buy a second.
+                if await self._adopt_live(uow, event, repository):
+                    return
+                reservation = await self._commit_new_attempt(event)
+                logger.info(
+                    "retrying at kinguin under a new external id",
+                    extra={"attempt": reservation.attempt},
+                )
             # Looked up first, outside the `try`: a failed look-up must never fail the order.
-            order = await self._kinguin.find_by_external_id(str(event.order_id))
+            order = await self._kinguin.find_by_external_id(reservation.external_id)
             if order is None:
                 try:
-                    order = await self._place(event)
+                    order = await self._place(event, reservation.external_id)
                 except (KinguinRefused, PriceAboveMaximum) as refused:
                     await self._fail(uow, event, refused.code, str(refused))
                     return
@@ -86,6 +108,50 @@ class Reserve:
                 )
             )
 
+    async def _adopt_live(
+        self, uow: UnitOfWork, event: ReservationRequested, repository: ReservationRepository
+    ) -> bool:
+        """Whether an earlier external id of the order holds a live Kinguin order, which
+        then becomes the order's reservation again."""
+        for attempt in await repository.attempts(event.order_id):
+            order = await self._kinguin.find_by_external_id(attempt.external_id)
+            if order is None:
+                continue
+            status = known_status(order.status)
+            await repository.record_attempt_status(attempt, order.order_id, status)
+            if not is_live(status):
+                continue
+            logger.warning(
+                "live kinguin order found under an earlier external id; adopting it",
+                extra={"kinguin_order_id": order.order_id, "attempt": attempt.attempt},
+            )
+            await repository.mark_placed(event.order_id, order.order_id, status, attempt=attempt)
+            await uow.emit(
+                ReservationCreated(
+                    order_id=event.order_id, kinguin_order_id=order.order_id, status=status
+                )
+            )
+            return True
+        return False
+
+    @staticmethod
+    async def _created(
+        uow: UnitOfWork, event: ReservationRequested, kinguin_order_id: str, found: Reservation
+    ) -> None:
+        await uow.emit(
+            ReservationCreated(
+                order_id=event.order_id,
+                kinguin_order_id=kinguin_order_id,
+                status=known_status(found.kinguin_status or "processing"),
+            )
+        )
+
+    async def _commit_new_attempt(self, event: ReservationRequested) -> Reservation:
+        async with self._unit_of_work() as own:
+            reservation = await ReservationRepository(own.session).start_attempt(event.order_id)
+            await own.commit()
+        return reservation
+
     async def _commit_placing(self, event: ReservationRequested) -> Reservation:
         lines = [line.model_dump(mode="json") for line in event.lines]
         async with self._unit_of_work() as own:
@@ -95,13 +161,13 @@ class Reserve:
             await own.commit()
         return reservation
 
-    async def _place(self, event: ReservationRequested) -> KinguinOrder:
+    async def _place(self, event: ReservationRequested, order_external_id: str) -> KinguinOrder:
         products = []
         for line in event.lines:
             live = await self._kinguin.product_price(line.kinguin_product_id)
             price = check_price(line.kinguin_product_id, live, line.max_unit_price)
             products.append(KinguinProduct(line.kinguin_product_id, line.qty, price))
-        return await self._kinguin.place_order(str(event.order_id), products)
+        return await self._kinguin.place_order(order_external_id, products)
 
     @staticmethod
     async def _fail(uow: UnitOfWork, event: ReservationRequested, code: str, reason: str) -> None:

@@ -7,7 +7,11 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from bitloot_contracts.events import KinguinWebhook
-from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
+from bitloot_kinguin_gateway.adapters.repository import (
+    Attempt,
+    Reservation,
+    ReservationRepository,
+)
 from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, Notification, WebhookLog
 from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
 from bitloot_runtime.db import UnitOfWork
@@ -60,12 +64,19 @@ async def _settle(
     uow: UnitOfWork, row_id: int, notification: Notification, *, duplicate: bool
 ) -> None:
     log = WebhookLog(uow.session)
-    reservation = await ReservationRepository(uow.session).find(
-        notification.kinguin_order_id, _uuid(notification.order_external_id)
+    repository = ReservationRepository(uow.session)
+    attempt = await repository.attempt_of(
+        notification.kinguin_order_id, notification.order_external_id
+    )
+    reservation = await repository.find(
+        notification.kinguin_order_id,
+        attempt.order_id if attempt else _uuid(notification.order_external_id),
     )
     order_id = reservation.order_id if reservation else None
     with log_context(order_id=str(order_id) if order_id else None):
         note = _reason_to_ignore(notification, duplicate, reservation)
+        if note is None and attempt is not None and reservation is not None:
+            note = await _superseded(repository, notification, attempt, reservation)
         if note is not None or reservation is None:
             logger.info("kinguin webhook not applied", extra={"note": note})
             await log.settle(row_id, order_id=order_id, applied=False, note=note)
@@ -86,6 +97,22 @@ def _reason_to_ignore(
     if not is_newer(notification.updated_at, reservation.kinguin_updated_at):
         return "stale"
     return None
+
+
+async def _superseded(
+    repository: ReservationRepository,
+    notification: Notification,
+    attempt: Attempt,
+    reservation: Reservation,
+) -> str | None:
+    """ "superseded" for news about a Kinguin order an admin retry replaced (recorded on
+    its attempt, never forwarded: the saga follows the current one only)."""
+    if attempt.attempt == reservation.attempt:
+        return None
+    status = as_kinguin_status(notification.status)
+    if status is not None and notification.kinguin_order_id:
+        await repository.record_attempt_status(attempt, notification.kinguin_order_id, status)
+    return "superseded"
 
 
 async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) -> None:

@@ -1,0 +1,213 @@
+"""An admin retry reaching the gateway (a new reservation.requested for a settled order):
+a new Kinguin order only where none stands, under a new external id, never a second live
+one; news about a replaced Kinguin order is kept but not forwarded."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import httpx
+from aio_pika.abc import AbstractIncomingMessage
+from kinguin_gateway_support import (
+    COUNTER_STRIKE,
+    WEBHOOK_SECRET,
+    Gateway,
+    Kinguin,
+    published,
+    request,
+)
+from sqlalchemy import select
+
+from bitloot_kinguin_gateway.adapters.orm import kinguin_orders, reservations, webhook_log
+from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
+from bitloot_runtime.signatures import hmac_sha512_hex
+from bitloot_sandbox_kinguin.sandbox import Requested
+from bitloot_testing.bus import eventually
+
+
+def live(kinguin: Kinguin, order_id: UUID) -> list[str]:
+    """The external ids of the order's Kinguin orders that are not canceled or refunded."""
+    return [
+        str(order.order_external_id)
+        for order in kinguin.orders
+        if str(order.order_external_id).startswith(str(order_id))
+        and order.status not in ("canceled", "refunded")
+    ]
+
+
+async def external_ids(gateway: Gateway, order_id: UUID) -> list[tuple[str, str | None]]:
+    async with gateway.runtime.engine.connect() as connection:
+        query = (
+            select(kinguin_orders.c.external_id, kinguin_orders.c.kinguin_status)
+            .where(kinguin_orders.c.order_id == order_id)
+            .order_by(kinguin_orders.c.attempt)
+        )
+        return [(row[0], row[1]) for row in await connection.execute(query)]
+
+
+async def reservation_row(gateway: Gateway, order_id: UUID) -> tuple[str, int, str | None]:
+    async with gateway.runtime.engine.connect() as connection:
+        query = select(
+            reservations.c.state, reservations.c.attempt, reservations.c.kinguin_order_id
+        ).where(reservations.c.order_id == order_id)
+        row = (await connection.execute(query)).one()
+        return row[0], row[1], row[2]
+
+
+async def cancel_at_kinguin(gateway: Gateway, kinguin: Kinguin, kinguin_order_id: str) -> None:
+    """Kinguin cancels the order and says so by webhook (as its operators may)."""
+    [order] = [o for o in kinguin.orders if o.order_id == kinguin_order_id]
+    order.status = "canceled"
+    body = json.dumps(
+        {
+            "orderId": order.order_id,
+            "orderExternalId": order.order_external_id,
+            "status": "canceled",
+            "updatedAt": (datetime.now(UTC) + timedelta(seconds=5)).isoformat(),
+        }
+    ).encode()
+    response = await gateway.http.post(
+        "/kinguin/webhooks",
+        content=body,
+        headers={
+            "X-Event-Name": "order.status",
+            "Content-Type": "application/json",
+            "X-Event-Secret": WEBHOOK_SECRET,
+            "X-KINGUIN-SIGNATURE": hmac_sha512_hex(WEBHOOK_SECRET, body),
+        },
+    )
+    assert response.status_code == httpx.codes.NO_CONTENT
+
+
+async def test_a_retry_after_out_of_stock_buys_once_under_a_new_external_id(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    kinguin.sandbox.faults.update({"out_of_stock": [COUNTER_STRIKE]})
+    seen: list[AbstractIncomingMessage] = []
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        await published(spy, "reservation.failed", 1, seen)
+        kinguin.sandbox.faults.update({"out_of_stock": []})
+        await gateway.publish(request(order_id))
+        [created] = await published(spy, "reservation.created", 1, seen)
+
+    second = f"{order_id}-2"
+    assert live(kinguin, order_id) == [second]
+    assert json.loads(created.body)["kinguin_order_id"] == kinguin.orders[0].order_id
+    assert await reservation_row(gateway, order_id) == ("placed", 2, kinguin.orders[0].order_id)
+    assert await external_ids(gateway, order_id) == [(str(order_id), None), (second, "processing")]
+
+
+async def test_a_retry_after_kinguin_canceled_buys_a_replacement_and_keeps_one_live_order(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    seen: list[AbstractIncomingMessage] = []
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        [first] = await published(spy, "reservation.created", 1, seen)
+        first_id = json.loads(first.body)["kinguin_order_id"]
+        await cancel_at_kinguin(gateway, kinguin, first_id)
+        await published(spy, "kinguin.webhook", 1, seen)
+        await gateway.publish(request(order_id))
+        created = await published(spy, "reservation.created", 2, seen)
+
+    replacement = json.loads(created[1].body)["kinguin_order_id"]
+    assert replacement != first_id
+    assert live(kinguin, order_id) == [f"{order_id}-2"]
+    assert kinguin.calls("POST /v2/order") == 2
+    assert await external_ids(gateway, order_id) == [
+        (str(order_id), "canceled"),
+        (f"{order_id}-2", "processing"),
+    ]
+
+
+async def test_a_retry_adopts_a_live_order_found_under_an_earlier_external_id(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    kinguin.sandbox.faults.update({"out_of_stock": [COUNTER_STRIKE]})
+    seen: list[AbstractIncomingMessage] = []
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        await published(spy, "reservation.failed", 1, seen)
+        kinguin.sandbox.faults.update({"out_of_stock": []})
+        # Someone bought it at Kinguin under our order id meanwhile (a late answer).
+        bought = kinguin.place(order_id, [(COUNTER_STRIKE, 2)])
+        await gateway.publish(request(order_id))
+        [created] = await published(spy, "reservation.created", 1, seen)
+
+    assert json.loads(created.body)["kinguin_order_id"] == bought.order_id
+    assert live(kinguin, order_id) == [str(order_id)]
+    assert kinguin.calls("POST /v2/order") == 1  # the refused one; the retry bought nothing
+    assert await reservation_row(gateway, order_id) == ("placed", 1, bought.order_id)
+
+
+async def test_a_crash_after_the_new_external_id_was_recorded_finds_its_order(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    # Attempt 1 was refused; attempt 2 was recorded, bought, and the process died.
+    async with gateway.runtime.unit_of_work() as uow:
+        repository = ReservationRepository(uow.session)
+        await repository.add_placing(order_id, [{"qty": 2}])
+        await repository.mark_failed(order_id, "product_unavailable", "out of stock")
+        await repository.start_attempt(order_id)
+        await uow.commit()
+    bought = kinguin.sandbox.place_order([Requested(COUNTER_STRIKE, 2, None)], f"{order_id}-2")
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        [created] = await published(spy, "reservation.created", 1)
+    assert json.loads(created.body)["kinguin_order_id"] == bought.order_id
+    assert kinguin.calls("POST /v2/order") == 0
+    assert live(kinguin, order_id) == [f"{order_id}-2"]
+
+
+async def test_news_about_a_replaced_kinguin_order_is_recorded_but_not_forwarded(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    seen: list[AbstractIncomingMessage] = []
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        [first] = await published(spy, "reservation.created", 1, seen)
+        first_id = json.loads(first.body)["kinguin_order_id"]
+        await cancel_at_kinguin(gateway, kinguin, first_id)
+        await published(spy, "kinguin.webhook", 1, seen)
+        await gateway.publish(request(order_id))
+        await published(spy, "reservation.created", 2, seen)
+        before = [m for m in seen if m.routing_key == "kinguin.webhook"]
+        # A refund of the replaced order arrives late: kept, not forwarded.
+        [old] = [o for o in kinguin.orders if o.order_id == first_id]
+        old.status = "refunded"
+        body = json.dumps(
+            {
+                "orderId": first_id,
+                "orderExternalId": str(order_id),
+                "status": "refunded",
+                "updatedAt": (datetime.now(UTC) + timedelta(seconds=60)).isoformat(),
+            }
+        ).encode()
+        response = await gateway.http.post(
+            "/kinguin/webhooks",
+            content=body,
+            headers={
+                "X-Event-Name": "order.status",
+                "Content-Type": "application/json",
+                "X-Event-Secret": WEBHOOK_SECRET,
+                "X-KINGUIN-SIGNATURE": hmac_sha512_hex(WEBHOOK_SECRET, body),
+            },
+        )
+        assert response.status_code == httpx.codes.NO_CONTENT
+
+        async def noted() -> bool:
+            async with gateway.runtime.engine.connect() as connection:
+                query = select(webhook_log.c.note).where(webhook_log.c.status == "refunded")
+                return await connection.scalar(query) == "superseded"
+
+        assert await eventually(noted)
+        after = await published(spy, "kinguin.webhook", len(before), seen)
+    # Only the replacement's own news (its completion) may follow; nothing about the old.
+    assert all(json.loads(m.body)["kinguin_order_id"] != first_id for m in after[len(before) :])
+    assert (await external_ids(gateway, order_id))[0] == (str(order_id), "refunded")
