@@ -2,7 +2,7 @@
 
 import base64
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -15,6 +15,7 @@ from bitloot_contracts.events import (
     KeysDelivered,
     KeysRequested,
     KinguinWebhook,
+    OrderDelayed,
     OrderFailed,
     OrderFulfilled,
     OrderLine,
@@ -99,6 +100,12 @@ def _delivery_and_order_events(order_id: UUID) -> tuple[Event, ...]:
         OrderStatusChanged(order_id=order_id, status="reserving", previous_status="paid"),
         OrderFulfilled(order_id=order_id, key_count=2),
         OrderFailed(order_id=order_id, stage="reserving", reason="Out of stock at Kinguin."),
+        OrderDelayed(
+            order_id=order_id,
+            customer_email=EMAIL,
+            is_preorder=True,
+            release_date=date(2027, 3, 1),
+        ),
     )
 
 

@@ -26,7 +26,7 @@ def _files(directory: Path) -> dict[str, str]:
 def test_export_writes_one_schema_per_event_and_the_asyncapi_document(tmp_path: Path) -> None:
     assert export(tmp_path / "out") == []
     files = _files(tmp_path / "out")
-    expected = {f"{topic}.v1.json" for topic in EVENT_TYPES} | {ASYNCAPI_FILE}
+    expected = {schema_filename(model) for model in EVENT_TYPES.values()} | {ASYNCAPI_FILE}
     assert set(files) == expected
     for model in EVENT_TYPES.values():
         assert files[schema_filename(model)] == render(event_schema(model))

@@ -20,7 +20,7 @@ from bitloot_contracts.topics import (
 
 
 def test_topics_are_distinct_and_listed_once() -> None:
-    assert len(set(TOPICS)) == len(TOPICS) == 14
+    assert len(set(TOPICS)) == len(TOPICS) == 15
     constants = {
         value
         for name, value in vars(topics).items()
@@ -64,7 +64,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "delivery.completed",
         "delivery.failed",
     }
-    assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered",)
+    assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered", "order.delayed")
     assert SUBSCRIPTIONS[PAYMENTS] == ("order.status_changed",)
     assert set(SUBSCRIPTIONS[ADMIN]) == {
         "payment.status_changed",

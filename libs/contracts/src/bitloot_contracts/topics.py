@@ -24,6 +24,7 @@ DELIVERY_FAILED: Final = "delivery.failed"
 ORDER_STATUS_CHANGED: Final = "order.status_changed"
 ORDER_FULFILLED: Final = "order.fulfilled"
 ORDER_FAILED: Final = "order.failed"
+ORDER_DELAYED: Final = "order.delayed"
 
 TOPICS: Final[tuple[str, ...]] = (
     PAYMENT_STATUS_CHANGED,
@@ -40,6 +41,7 @@ TOPICS: Final[tuple[str, ...]] = (
     ORDER_STATUS_CHANGED,
     ORDER_FULFILLED,
     ORDER_FAILED,
+    ORDER_DELAYED,
 )
 
 PAYMENTS: Final = "payments"
@@ -67,7 +69,8 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             DELIVERY_COMPLETED,
             DELIVERY_FAILED,
         ),
-        DELIVERY: (KEYS_DELIVERED,),
+        # The customer is told by email when Kinguin is late with a bought order.
+        DELIVERY: (KEYS_DELIVERED, ORDER_DELAYED),
         # The admin's projection of what happened to each order. It also gives every
         # notification topic a queue, so that a publish (always `mandatory`) is routable.
         ADMIN: (PAYMENT_STATUS_CHANGED, ORDER_STATUS_CHANGED, ORDER_FULFILLED, ORDER_FAILED),
@@ -86,6 +89,7 @@ PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             ORDER_STATUS_CHANGED,
             ORDER_FULFILLED,
             ORDER_FAILED,
+            ORDER_DELAYED,
         ),
         DELIVERY: (DELIVERY_COMPLETED, DELIVERY_FAILED),
         ADMIN: (),

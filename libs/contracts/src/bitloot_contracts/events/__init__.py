@@ -4,6 +4,7 @@ from bitloot_contracts.events.base import ENVELOPE_FIELDS, Contract, Event, sche
 from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed
 from bitloot_contracts.events.keys import KeysDelivered, KeysRequested, SealedKeys
 from bitloot_contracts.events.order import (
+    OrderDelayed,
     OrderFailed,
     OrderFulfilled,
     OrderState,
@@ -37,6 +38,7 @@ __all__ = [
     "KeysRequested",
     "KinguinOrderStatus",
     "KinguinWebhook",
+    "OrderDelayed",
     "OrderFailed",
     "OrderFulfilled",
     "OrderLine",

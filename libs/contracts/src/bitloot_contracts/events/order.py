@@ -1,10 +1,13 @@
 """The fulfillment saga's view of an order, for admins, projections and the live page."""
 
+from datetime import date
 from typing import ClassVar, Literal
+
+from pydantic import Field
 
 from bitloot_contracts import topics
 from bitloot_contracts.events.base import Event
-from bitloot_contracts.events.fields import Code, Count, Text
+from bitloot_contracts.events.fields import Code, Count, Email, Text
 
 OrderState = Literal[
     "paid",
@@ -48,3 +51,18 @@ class OrderFailed(Event):
 
     stage: Code
     reason: Text
+
+
+class OrderDelayed(Event):
+    """The keys are bought but Kinguin has not delivered them by the order's deadline (a
+    slow order, or a preorder waiting for its release): the customer is told once, and
+    the saga keeps waiting instead of failing the order."""
+
+    topic: ClassVar[str] = topics.ORDER_DELAYED
+    schema_version: Literal[1] = 1
+
+    customer_email: Email
+    is_preorder: bool
+    release_date: date | None = Field(
+        default=None, description="When Kinguin releases a preorder's keys, if it said."
+    )

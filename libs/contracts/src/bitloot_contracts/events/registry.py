@@ -7,7 +7,12 @@ from typing import Final
 from bitloot_contracts.events.base import Event
 from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed
 from bitloot_contracts.events.keys import KeysDelivered, KeysRequested
-from bitloot_contracts.events.order import OrderFailed, OrderFulfilled, OrderStatusChanged
+from bitloot_contracts.events.order import (
+    OrderDelayed,
+    OrderFailed,
+    OrderFulfilled,
+    OrderStatusChanged,
+)
 from bitloot_contracts.events.payment import PaymentFinished, PaymentStatusChanged
 from bitloot_contracts.events.reservation import (
     KinguinWebhook,
@@ -52,6 +57,7 @@ EVENT_TYPES: Final = _by_topic(
     OrderStatusChanged,
     OrderFulfilled,
     OrderFailed,
+    OrderDelayed,
 )
 """The current model of every topic."""
 

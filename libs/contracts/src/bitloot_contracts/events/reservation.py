@@ -1,5 +1,6 @@
 """Buying the keys from Kinguin: fulfillment's requests and the gateway's answers."""
 
+from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import AwareDatetime, Field
@@ -43,13 +44,20 @@ class ReservationPoll(Event):
 
 
 class ReservationCreated(Event):
-    """Kinguin accepted the order; keys follow when its status reaches `completed`."""
+    """Kinguin accepted the order; keys follow when its status reaches `completed` (for a
+    preorder, on its release date). Version 2 says whether it is a preorder."""
 
     topic: ClassVar[str] = topics.RESERVATION_CREATED
-    schema_version: Literal[1] = 1
+    schema_version: Literal[2] = 2
 
     kinguin_order_id: Identifier
     status: KinguinOrderStatus
+    is_preorder: bool = Field(
+        default=False, description="Kinguin delivers the keys on the release date."
+    )
+    preorder_release_date: date | None = Field(
+        default=None, description="Kinguin's preorderReleaseDate, when it gives one."
+    )
 
 
 class ReservationFailed(Event):
