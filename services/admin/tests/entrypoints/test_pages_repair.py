@@ -105,3 +105,23 @@ async def test_a_payment_page_shows_its_ipn_history_as_a_table_and_names_a_silen
     assert "<td>finished</td>" in page.text
     assert "Incomplete: no answer from payments" in unanswered.text
     assert odd.status_code == 404
+
+
+async def test_a_retry_says_what_it_set_in_motion_not_done(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("buyer@example.com", 5)
+    summary = "Requested — still reserving: the Kinguin gateway looks up every earlier order."
+    stand_ins.refusals[f"/internal/orders/{order_id}/retry"] = (
+        200,
+        {"previous_state": "failed", "state": "reserving", "summary": summary},
+    )
+    page = await browser.get(f"/admin/orders/{order_id}")
+    answer = await browser.post(
+        f"/admin/orders/{order_id}/retry",
+        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
+    )
+    assert answer.status_code == 200
+    assert "Done" not in answer.text
+    assert "Requested — still reserving" in answer.text
+    assert "was failed and is now reserving" in answer.text

@@ -24,7 +24,7 @@ from bitloot_contracts.events import (
     ReservationCreated,
     ReservationFailed,
 )
-from bitloot_fulfillment.adapters.orm import sagas
+from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
@@ -210,19 +210,68 @@ async def test_retrying_a_delivery_failure_requests_the_keys_again_and_never_a_p
     assert timeline["items"][-1]["data"]["to"] == "keys_requested"
 
 
-async def test_a_retry_that_could_buy_twice_is_refused_and_changes_nothing(
-    fulfillment_app: tuple[ServiceRuntime, Starlette],
+async def test_a_retry_after_kinguin_canceled_asks_for_a_replacement_once(
+    fulfillment_app: tuple[ServiceRuntime, Starlette], bus_prefix: BusNamespace
 ) -> None:
     runtime, app = fulfillment_app
     order_id = uuid4()
     await paid_reserved_and_reported(runtime, order_id, "K-2", "canceled")
     await saga_in_state(runtime, order_id, "failed")
+    async with (
+        spy_on(bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name) as spy,
+        client(app) as http,
+    ):
+        answer = await http.post(f"/internal/orders/{order_id}/retry")
+        again = await http.post(f"/internal/orders/{order_id}/retry")
+        [request] = await published(spy, "reservation.requested", 1)
+    assert answer.status_code == 200
+    assert answer.json()["previous_state"] == "failed"
+    assert answer.json()["state"] == "reserving"
+    assert answer.json()["summary"].startswith("Requested — still reserving")
+    assert body(request)["order_id"] == str(order_id)
+    # The order is reserving again, within its new deadline: nothing to retry.
+    assert (again.status_code, again.json()["error"]) == (409, "not_stuck")
+    row = await saga_row(runtime, order_id) or {}
+    assert (row["kinguin_order_id"], row["reservation_confirmed"]) == (None, False)
+
+
+async def test_a_stuck_order_is_retried_and_a_fresh_one_is_not(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    stuck, fresh = uuid4(), uuid4()
+    for order_id in (stuck, fresh):
+        await publish(runtime, payment(order_id))
+        await saga_in_state(runtime, order_id, "reserving")
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            update(saga_transitions)
+            .where(saga_transitions.c.order_id == stuck)
+            .values(at=func.now() - timedelta(hours=2))
+        )
+    async with client(app) as http:
+        retried = await http.post(f"/internal/orders/{stuck}/retry")
+        refused = await http.post(f"/internal/orders/{fresh}/retry")
+    assert (retried.status_code, retried.json()["state"]) == (200, "reserving")
+    assert (refused.status_code, refused.json()["error"]) == (409, "not_stuck")
+
+
+async def test_a_retry_that_makes_no_sense_is_refused_and_changes_nothing(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    order_id = uuid4()
+    await publish(runtime, payment(order_id))
+    await publish(
+        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-3", status="completed")
+    )
+    await saga_in_state(runtime, order_id, "keys_requested")
     async with client(app) as http:
         before = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
         refused = await http.post(f"/internal/orders/{order_id}/retry")
         unknown = await http.post(f"/internal/orders/{uuid4()}/retry")
         after = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
-    assert (refused.status_code, refused.json()["error"]) == (409, "kinguin_order_gone")
+    assert (refused.status_code, refused.json()["error"]) == (409, "not_stuck")
     assert (unknown.status_code, unknown.json()["error"]) == (404, "order_not_found")
     assert after == before
-    assert (await saga_row(runtime, order_id) or {})["state"] == "failed"
+    assert (await saga_row(runtime, order_id) or {})["state"] == "keys_requested"

@@ -3,7 +3,7 @@ events of one order handled at once by two consumers apply one after the other, 
 over each other."""
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import delete, func, insert, select, update
@@ -53,6 +53,16 @@ class SagaRepository:
             .where(sagas.c.order_id == saga.order_id)
             .values(**self._values(saga), updated_at=func.now())
         )
+
+    async def idle_for(self, order_id: UUID) -> timedelta | None:
+        """How long ago the order's last transition was (the database's clock)."""
+        latest = select(func.max(saga_transitions.c.at)).where(
+            saga_transitions.c.order_id == order_id
+        )
+        value: timedelta | None = await self._session.scalar(
+            select(func.now() - latest.scalar_subquery())
+        )
+        return value
 
     async def record_transition(self, change: OrderStatusChanged) -> None:
         """Keep the transition for the order's timeline (same transaction as the saga)."""

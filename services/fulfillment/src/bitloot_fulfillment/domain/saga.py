@@ -18,7 +18,7 @@ timers to set to `timers`; the handler stores them in the same transaction as th
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from bitloot_contracts.events import (
     Event,
     KeysRequested,
     KinguinOrderStatus,
+    OrderDelayed,
     OrderFailed,
     OrderFulfilled,
     OrderState,
@@ -75,6 +76,11 @@ class OrderSaga:
     failure_reason: str | None = None
     polls_sent: int = 0
     lines: tuple[ReservationLine, ...] = ()
+    # Kinguin delivers a preorder's keys on its release date (when it gives one).
+    is_preorder: bool = False
+    preorder_release_date: date | None = None
+    # The customer was told once that Kinguin is late with the bought order.
+    delay_notified: bool = False
     pending: list[Event] = field(default_factory=list, compare=False)
     timers: TimerSet = field(default_factory=TimerSet, compare=False)
 
@@ -91,25 +97,39 @@ class OrderSaga:
         saga._request_reservation(policy)
         return saga
 
-    def reservation_created(self, kinguin_order_id: str, status: KinguinOrderStatus) -> None:
+    def reservation_created(
+        self,
+        kinguin_order_id: str,
+        status: KinguinOrderStatus,
+        *,
+        is_preorder: bool = False,
+        release_date: date | None = None,
+    ) -> None:
         """The gateway placed the Kinguin order. Recorded even after the order ended, so
         that an admin retry knows the order is bought and never asks for it again."""
         self.kinguin_order_id = self.kinguin_order_id or kinguin_order_id
         self.reservation_confirmed = True
         self.kinguin_status = self.kinguin_status or status
+        self.is_preorder = self.is_preorder or is_preorder
+        self.preorder_release_date = self.preorder_release_date or release_date
+        self._revive_if_completed()
         self._advance()
 
     def kinguin_status_changed(
         self, kinguin_order_id: str, status: KinguinOrderStatus, updated_at: datetime
     ) -> None:
-        """Kinguin reported a status; an older report than one we know changes nothing."""
+        """Kinguin reported a status; an older report than one we know changes nothing,
+        and neither does news of a Kinguin order a retry replaced."""
         if self.kinguin_updated_at is not None and updated_at <= self.kinguin_updated_at:
+            return
+        if self.kinguin_order_id is not None and kinguin_order_id != self.kinguin_order_id:
             return
         self.kinguin_order_id = self.kinguin_order_id or kinguin_order_id
         self.kinguin_status, self.kinguin_updated_at = status, updated_at
         if status in _GONE and (self.keys_left_gateway or self.state == "fulfilled"):
             self._refunded_after_delivery(status)
             return
+        self._revive_if_completed()
         self._advance()
 
     def reservation_failed(self, code: str, reason: str) -> None:
@@ -146,28 +166,43 @@ class OrderSaga:
                     )
                 )
                 self.timers.schedule_poll(policy, attempt=attempt + 1)
+        elif self._bought_and_waiting():
+            # A preorder or a slow order: bought, and Kinguin is still working on it.
+            # Failing it would leave the customer's money with nobody owing them keys;
+            # the polls go on (capped) and the customer hears once why it takes long.
+            self._tell_customer_delayed()
         elif self.state in BEFORE_DELIVERY:
             self.fail("deadline", f"no completion within {policy.max_age} (state {self.state})")
 
-    def retry(self, policy: TimerPolicy) -> None:
-        """An admin retries a failed order, only where that cannot buy a second time:
-        a bought order fetches its keys again, a confirmed one waits for Kinguin again,
-        and an order Kinguin never saw asks the gateway again under the same order id
-        (the gateway looks it up by orderExternalId before it buys)."""
-        if self.state != "failed":
-            raise RetryRefused("not_failed", f"The order is {self.state}, not failed.")
-        if self.kinguin_status in _GONE:
+    def retry(self, policy: TimerPolicy, *, stuck: bool = False) -> None:
+        """An admin retries a failed order, or a `stuck` one (not ended, past its
+        deadline), only in ways that cannot buy twice: a bought order fetches its keys
+        again or waits for Kinguin again; an order with no live Kinguin order (refused,
+        never answered, or canceled by Kinguin) asks the gateway again, which looks every
+        external id of the order up at Kinguin before it buys under a new one."""
+        if self.state in TERMINAL and self.state != "failed":
+            raise RetryRefused("not_failed", f"The order is {self.state}; nothing to retry.")
+        if self.state != "failed" and not stuck:
+            raise RetryRefused(
+                "not_stuck",
+                f"The order is {self.state} and still within its deadline; wait or let it fail.",
+            )
+        if self.kinguin_status in _GONE and self.keys_left_gateway:
             raise RetryRefused(
                 "kinguin_order_gone",
-                f"Kinguin {self.kinguin_status} the order; retrying would need a new purchase.",
+                f"Kinguin {self.kinguin_status} the order after its keys left the gateway; "
+                "buying again needs a person to decide.",
             )
-        if self.kinguin_order_id is not None and not self.reservation_confirmed:
-            raise RetryRefused(
-                "reservation_unconfirmed",
-                "Kinguin knows an order the gateway never confirmed; reconcile it first.",
-            )
-        reason = f"admin retry after {self.failure_stage} failure"
+        if self.state == "failed":
+            reason = f"admin retry after {self.failure_stage} failure"
+        else:
+            reason = f"admin retry of an order stuck in {self.state}"
         self.failure_stage = self.failure_reason = self.delivery_error = None
+        if self.kinguin_status in _GONE:
+            # Kinguin canceled it before delivery: the gateway buys a replacement.
+            self.kinguin_order_id, self.kinguin_status, self.kinguin_updated_at = None, None, None
+            self.reservation_confirmed, self.is_preorder = False, False
+            self.preorder_release_date = None
         if not self.reservation_confirmed:
             self._move("paid", reason)
             self._request_reservation(policy)
@@ -203,6 +238,48 @@ class OrderSaga:
             self._move("delivering")
         if self.state in ("keys_requested", "delivering"):
             self._act_on_delivery()
+
+    def _bought_and_waiting(self) -> bool:
+        return (
+            self.state in AWAITING_KINGUIN
+            and self.reservation_confirmed
+            and self.kinguin_status == "processing"
+        )
+
+    def _revive_if_completed(self) -> None:
+        """The order failed before its keys were asked for (the deadline, a lost answer)
+        but Kinguin completed it after all: the customer paid and nothing was refunded,
+        so the keys go out after all. (Refunds of failed orders are not made by the
+        system yet; once they are, a refunded order must not come back here.)"""
+        if (
+            self.state == "failed"
+            and self.failure_stage in ("deadline", "reservation")
+            and self.kinguin_status == "completed"
+            and self.kinguin_order_id is not None
+            and not self.keys_left_gateway
+            and self.delivery_error is None
+        ):
+            stage = self.failure_stage
+            self.reservation_confirmed = True
+            self.failure_stage = self.failure_reason = None
+            self._move("reserved", f"Kinguin completed the order after its {stage} failure")
+
+    def _tell_customer_delayed(self) -> None:
+        if self.delay_notified:
+            return
+        self.delay_notified = True
+        what = "a preorder" if self.is_preorder else "still processing at Kinguin"
+        if self.preorder_release_date is not None:
+            what += f", released on {self.preorder_release_date.isoformat()}"
+        self._move(self.state, f"past the deadline, {what}: waiting on; customer told")
+        self.pending.append(
+            OrderDelayed(
+                order_id=self.order_id,
+                customer_email=self.customer_email,
+                is_preorder=self.is_preorder,
+                release_date=self.preorder_release_date,
+            )
+        )
 
     def _request_reservation(self, policy: TimerPolicy) -> None:
         self.pending.append(ReservationRequested(order_id=self.order_id, lines=self.lines))

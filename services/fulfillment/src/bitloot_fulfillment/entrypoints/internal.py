@@ -87,12 +87,19 @@ def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]
         order_id = parse_uuid(request.path_params["order_id"], "order id")
         try:
             async with runtime.unit_of_work() as uow:
-                state = await retry_order(order_id, uow, policy)
+                retried = await retry_order(order_id, uow, policy)
         except SagaNotFound as exc:
             raise HttpError(404, "order_not_found", str(exc)) from None
         except RetryRefused as exc:
             raise HttpError(409, exc.code, str(exc)) from None
-        return JSONResponse({"order_id": str(order_id), "state": state})
+        return JSONResponse(
+            {
+                "order_id": str(order_id),
+                "previous_state": retried.previous_state,
+                "state": retried.state,
+                "summary": retried.summary,
+            }
+        )
 
     return [
         Route("/internal/sagas", list_sagas, methods=["GET"]),

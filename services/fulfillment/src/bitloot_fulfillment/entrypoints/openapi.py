@@ -40,7 +40,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "post": operation(
             "Retry a failed or stuck saga.",
             {
-                **ok("The saga's new state."),
+                **ok("The state before and after, and in words what the saga now waits for."),
                 **_BAD_ORDER_ID,
                 **errors({"404": "No saga.", "409": "Not retryable now; `error` says why."}),
             },

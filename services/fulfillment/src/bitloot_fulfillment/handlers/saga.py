@@ -41,7 +41,14 @@ async def start_saga(event: PaymentFinished, uow: UnitOfWork, policy: TimerPolic
 
 async def reservation_created(event: ReservationCreated, uow: UnitOfWork) -> None:
     await _apply(
-        uow, event.order_id, lambda s: s.reservation_created(event.kinguin_order_id, event.status)
+        uow,
+        event.order_id,
+        lambda s: s.reservation_created(
+            event.kinguin_order_id,
+            event.status,
+            is_preorder=event.is_preorder,
+            release_date=event.preorder_release_date,
+        ),
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -50,10 +50,15 @@ class KinguinProductInfo:
 
 @dataclass(frozen=True)
 class KinguinOrder:
+    """An order as Kinguin reports it. The order object has no `updatedAt` (only webhooks
+    carry one), so `updated_at` is None when read from the API."""
+
     order_id: str
     external_id: str | None
     status: str
     updated_at: datetime | None
+    is_preorder: bool = False
+    preorder_release_date: date | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +214,8 @@ def _order(document: Any) -> KinguinOrder:
             external_id=document.get("orderExternalId"),
             status=str(document["status"]),
             updated_at=_time(document.get("updatedAt")),
+            is_preorder=document.get("isPreorder") is True,
+            preorder_release_date=_date(document.get("preorderReleaseDate")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise TransientError(f"Kinguin answered an order we cannot read: {exc!r}") from None
@@ -221,6 +228,16 @@ def _key(item: Any) -> KinguinKey:
         )
     except (KeyError, TypeError) as exc:
         raise TransientError(f"Kinguin answered a key we cannot read: {exc!r}") from None
+
+
+def _date(value: object) -> date | None:
+    """Kinguin's ``2020-10-07`` (or a full timestamp); None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
 
 
 def _time(value: object) -> datetime | None:

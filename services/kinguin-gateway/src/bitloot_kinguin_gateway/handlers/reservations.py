@@ -69,11 +69,12 @@ class Reserve:
                 # A new request for an order bought already (an admin retry of a stuck
                 # saga): announce it again; the saga records a known order idempotently.
                 assert reservation.kinguin_order_id is not None  # set with `placed`
+                bought = await self._kinguin.get_order(reservation.kinguin_order_id)
                 logger.info(
                     "reservation already placed; announced again",
-                    extra={"kinguin_order_id": reservation.kinguin_order_id},
+                    extra={"kinguin_order_id": bought.order_id, "status": bought.status},
                 )
-                await self._created(uow, event, reservation.kinguin_order_id, reservation)
+                await uow.emit(created(event, bought, known_status(bought.status)))
                 return
             if reservation.state != "placing":
                 # Settled without a live Kinguin order (refused, or canceled since): a
@@ -102,11 +103,7 @@ class Reserve:
                 "kinguin order placed",
                 extra={"kinguin_order_id": order.order_id, "status": status},
             )
-            await uow.emit(
-                ReservationCreated(
-                    order_id=event.order_id, kinguin_order_id=order.order_id, status=status
-                )
-            )
+            await uow.emit(created(event, order, status))
 
     async def _adopt_live(
         self, uow: UnitOfWork, event: ReservationRequested, repository: ReservationRepository
@@ -126,25 +123,9 @@ class Reserve:
                 extra={"kinguin_order_id": order.order_id, "attempt": attempt.attempt},
             )
             await repository.mark_placed(event.order_id, order.order_id, status, attempt=attempt)
-            await uow.emit(
-                ReservationCreated(
-                    order_id=event.order_id, kinguin_order_id=order.order_id, status=status
-                )
-            )
+            await uow.emit(created(event, order, status))
             return True
         return False
-
-    @staticmethod
-    async def _created(
-        uow: UnitOfWork, event: ReservationRequested, kinguin_order_id: str, found: Reservation
-    ) -> None:
-        await uow.emit(
-            ReservationCreated(
-                order_id=event.order_id,
-                kinguin_order_id=kinguin_order_id,
-                status=known_status(found.kinguin_status or "processing"),
-            )
-        )
 
     async def _commit_new_attempt(self, event: ReservationRequested) -> Reservation:
         async with self._unit_of_work() as own:
@@ -174,6 +155,19 @@ class Reserve:
         logger.warning("kinguin order refused", extra={"code": code, "reason": reason})
         await ReservationRepository(uow.session).mark_failed(event.order_id, code, reason)
         await uow.emit(ReservationFailed(order_id=event.order_id, code=code, reason=reason))
+
+
+def created(
+    event: ReservationRequested, order: KinguinOrder, status: KinguinOrderStatus
+) -> ReservationCreated:
+    """The announcement of `order`, bought for `event`'s order."""
+    return ReservationCreated(
+        order_id=event.order_id,
+        kinguin_order_id=order.order_id,
+        status=status,
+        is_preorder=order.is_preorder,
+        preorder_release_date=order.preorder_release_date,
+    )
 
 
 def known_status(value: str) -> KinguinOrderStatus:
