@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from five_processes import SHORT_SETTINGS, Running, five_processes, wait_for
+from five_processes import SHORT_SETTINGS, five_processes, wait_for
+from shop import Shop
 
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_testing.rabbitmq import BusNamespace
@@ -33,63 +34,6 @@ PRODUCT = {
     "max_purchase_price": "20.00",
     "active": True,
 }
-
-
-class Shop:
-    """The running topology as a test drives it: the customer, the sandboxes, an admin."""
-
-    def __init__(self, running: Running, http: httpx.AsyncClient, inbox: SmtpServer) -> None:
-        self.running, self.http, self.inbox = running, http, inbox
-        self.url = running.url
-
-    async def place(self, email: str) -> str:
-        body = {"email": email, "lines": [{"sku": "hades", "qty": 1}]}
-        answer = await self.http.post(f"{self.url['payments']}/orders", json=body)
-        assert answer.status_code == 201, answer.text
-        return str(answer.json()["order_id"])
-
-    async def nowpayments(self, method: str, path: str, body: object = None) -> Any:
-        answer = await self.http.request(
-            method, f"{self.url['nowpayments-sandbox']}{path}", json=body
-        )
-        assert answer.status_code < 300, answer.text
-        return answer.json()
-
-    async def invoice_of(self, order_id: str) -> dict[str, Any]:
-        invoices = await self.nowpayments("GET", "/sandbox/invoices")
-        [invoice] = [i for i in invoices if i["order_id"] == order_id]
-        return dict(invoice)
-
-    async def saga_state(self, order_id: str) -> str | None:
-        answer = await self.http.get(
-            f"{self.url['fulfillment']}/internal/sagas",
-            params={"order_id": order_id},
-            headers=self.running.internal,
-        )
-        items = answer.json()["items"]
-        return str(items[0]["state"]) if items else None
-
-    async def fulfilled(self, order_id: str, what: str) -> None:
-        async def done() -> bool:
-            return await self.saga_state(order_id) == "fulfilled"
-
-        await wait_for(done, what, timeout=90)
-
-    def emails_to(self, address: str) -> int:
-        return sum(address in mail.recipients for mail in self.inbox.messages)
-
-    async def kinguin_orders(self, order_id: str) -> int:
-        ledger = (await self.http.get(f"{self.url['kinguin-sandbox']}/sandbox/ledger")).json()
-        entries = ledger["orders"] if isinstance(ledger, dict) else ledger
-        return sum(entry["orderExternalId"].startswith(order_id) for entry in entries)
-
-    async def ipns(self, order_id: str) -> list[dict[str, Any]]:
-        answer = await self.http.get(
-            f"{self.url['payments']}/internal/ipns",
-            params={"order_id": order_id},
-            headers=self.running.internal,
-        )
-        return list(answer.json()["items"])
 
 
 async def lost_ipns(shop: Shop) -> str:
@@ -159,11 +103,7 @@ async def late_payment_accepted(shop: Shop) -> str:
         "POST", f"/sandbox/payments/{payment['payment_id']}/status", {"status": "finished"}
     )
     admin = shop.url["admin"]
-    login = await shop.http.post(
-        f"{admin}/admin/login",
-        json={"username": "ops", "password": shop.running.keys.admin_password},
-    )
-    session = {"Authorization": f"Bearer {login.json()['token']}"}
+    session = await shop.admin_session()
     flag: dict[str, Any] = {}
 
     async def flagged() -> bool:
