@@ -61,8 +61,6 @@ class BalanceWatch:
         """Ask Kinguin for the balance once; a failure is recorded, never raised."""
         try:
             balance = await self._kinguin.balance()
-        except asyncio.CancelledError:
-            raise
         except Exception as exc:
             self._failed(exc)
             return self._status
