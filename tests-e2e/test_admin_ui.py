@@ -205,4 +205,9 @@ async def test_an_admin_finds_an_order_reads_its_timeline_and_replays_a_parked_m
         letters = await services.parked(str(webhook.order_id))
         assert letters == []
         await page.goto(f"{stack.admin}/admin/health")
+        # The admin understands the real gateway's balance (the sandbox's, far above the
+        # default threshold), not only its own tests' stand-in.
+        balance = await page.inner_text("#kinguin-balance")
+        assert "EUR" in balance
+        assert "OK" in balance
         await page.screenshot(path=str(tmp_path / "health.png"), full_page=True)

@@ -87,6 +87,8 @@ class StandIns:
     bodies: list[Any] = field(default_factory=list)
     # Payments' flags, refunds and single IPNs, answered as payments does.
     payments: PaymentsFlags = field(default_factory=PaymentsFlags)
+    # The gateway's `GET /internal/balance` answer; None: it answers 503.
+    balance: dict[str, Any] | None = None
 
     def url(self, service: str) -> str:
         return self.base_url + SERVICE_PATHS[service]
@@ -141,6 +143,8 @@ class StandIns:
             ]
         if name == "fulfillment":
             routes.insert(0, Route("/internal/sagas", self._sagas))
+        if name == "kinguin-gateway":
+            routes.insert(0, Route("/internal/balance", self._balance))
         return Starlette(routes=routes)
 
     def _listing(self, name: str) -> Callable[[Request], Awaitable[Response]]:
@@ -240,6 +244,11 @@ class StandIns:
             if order["order_id"] == request.path_params["order_id"]:
                 return JSONResponse({**order, "lines": [{"sku": "g-1", "qty": 1}]})
         return JSONResponse({"error": "order_not_found", "detail": "no"}, status_code=404)
+
+    async def _balance(self, _request: Request) -> Response:
+        if "kinguin-gateway" in self.failing or self.balance is None:
+            return JSONResponse({"error": "boom"}, status_code=503)
+        return JSONResponse(self.balance)
 
     async def _sagas(self, request: Request) -> Response:
         if "fulfillment" in self.failing:

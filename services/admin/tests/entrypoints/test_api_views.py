@@ -104,6 +104,69 @@ async def test_health_shows_readiness_outbox_lag_and_the_real_queue_depths(
     assert body["partial"] == []
 
 
+LOW_BALANCE = {
+    "balance_eur": "90.01",
+    "low": True,
+    "threshold_eur": "100",
+    "read_at": "2026-12-05T07:00:00+00:00",
+    "stale": False,
+    "error": None,
+    "detail": None,
+    "failed_at": None,
+    "poll_seconds": 300.0,
+}
+
+
+async def test_health_shows_the_kinguin_balance_in_eur_as_low_under_the_threshold(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.balance = LOW_BALANCE
+    body = (await alice.get("/admin/api/health")).json()
+    assert body["kinguin_balance"] == {
+        "state": "low",
+        "balance_eur": "90.01",
+        "threshold_eur": "100",
+        "read_at": "2026-12-05T07:00:00+00:00",
+        "stale": False,
+        "error": None,
+        "detail": None,
+        "failed_at": None,
+    }
+    stand_ins.balance = {**LOW_BALANCE, "balance_eur": "1500", "low": False}
+    body = (await alice.get("/admin/api/health")).json()
+    assert (body["kinguin_balance"]["state"], body["kinguin_balance"]["balance_eur"]) == (
+        "ok",
+        "1500",
+    )
+
+
+async def test_health_says_the_balance_is_unknown_when_the_gateway_is_down_or_never_read_it(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.balance = LOW_BALANCE
+    stand_ins.failing.add("kinguin-gateway")
+    down = (await alice.get("/admin/api/health")).json()
+    stand_ins.failing.clear()
+    stand_ins.balance = {
+        **LOW_BALANCE,
+        "balance_eur": None,
+        "low": None,
+        "read_at": None,
+        "error": "kinguin_access_denied",
+        "detail": "Kinguin answered 401 to GET /v1/balance.",
+        "failed_at": "2026-12-05T07:05:00+00:00",
+    }
+    never = (await alice.get("/admin/api/health")).json()
+    assert down["kinguin_balance"]["state"] == "unknown"
+    assert down["kinguin_balance"]["error"] == "gateway_unavailable"
+    assert down["kinguin_balance"]["balance_eur"] is None
+    assert (never["kinguin_balance"]["state"], never["kinguin_balance"]["error"]) == (
+        "unknown",
+        "kinguin_access_denied",
+    )
+    assert never["partial"] == []
+
+
 async def test_with_every_service_stopped_each_view_answers_partial_never_a_500(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
@@ -125,5 +188,6 @@ async def test_with_every_service_stopped_each_view_answers_partial_never_a_500(
         health = (await client.get("/admin/api/health")).json()
         assert sorted(health["partial"]) == sorted(SERVICES)
         assert [s["ready"] for s in health["services"]] == [False] * 4
+        assert health["kinguin_balance"]["state"] == "unknown"
         retry = await client.post(f"/admin/api/orders/{order_id}/retry")
         assert (retry.status_code, retry.json()["partial"]) == (503, ["fulfillment"])

@@ -82,6 +82,65 @@ async def test_the_health_page_flags_a_service_that_is_not_ready(
     assert "admin.order.failed" in page.text
 
 
+BALANCE = {
+    "balance_eur": "90.01",
+    "low": True,
+    "threshold_eur": "100",
+    "read_at": "2026-12-05T07:00:00+00:00",
+    "stale": False,
+    "error": None,
+    "detail": None,
+    "failed_at": None,
+}
+
+
+def balance_box(page: httpx.Response) -> str:
+    """The Kinguin balance block of the Health page, tags and blanks squeezed out."""
+    match = re.search(r'<div id="kinguin-balance".*?</div>', page.text, re.DOTALL)
+    assert match, page.text
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(0)).split())
+
+
+async def test_the_health_page_marks_a_low_balance_with_its_amount_threshold_and_what_to_do(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.balance = BALANCE
+    page = await browser.get("/admin/health")
+    shown = balance_box(page)
+    assert 'class="balance low"' in page.text
+    assert "90.01 EUR LOW below the threshold of 100.00 EUR" in shown
+    assert "Read by the gateway at 2026-12-05 07:00:00 UTC" in shown
+    assert "Top up the Kinguin account" in shown
+    assert "Stale" not in shown
+
+    stand_ins.balance = {**BALANCE, "balance_eur": "2500", "low": False}
+    shown = balance_box(await browser.get("/admin/health"))
+    assert "2500.00 EUR OK low under 100.00 EUR" in shown
+    assert "LOW" not in shown
+
+
+async def test_the_health_page_says_a_stale_balance_failed_and_an_absent_one_is_unknown(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.balance = {
+        **BALANCE,
+        "stale": True,
+        "error": "kinguin_unavailable",
+        "detail": "Kinguin GET /v1/balance answered 503.",
+        "failed_at": "2026-12-05T07:05:00+00:00",
+    }
+    stale = balance_box(await browser.get("/admin/health"))
+    assert "90.01 EUR LOW" in stale
+    assert (
+        "Stale: the last read failed at 2026-12-05 07:05:00 UTC "
+        "( kinguin_unavailable : Kinguin GET /v1/balance answered 503.)"
+    ) in stale
+    stand_ins.failing.add("kinguin-gateway")
+    down = balance_box(await browser.get("/admin/health"))
+    assert "UNKNOWN The kinguin-gateway did not answer. gateway_unavailable" in down
+    assert "EUR" not in down
+
+
 async def test_the_audit_page_lists_logins_and_actions(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:

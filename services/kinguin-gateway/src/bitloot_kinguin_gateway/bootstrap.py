@@ -13,12 +13,15 @@ from bitloot_kinguin_gateway.adapters.orm import metadata
 from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
 from bitloot_kinguin_gateway.entrypoints.bus import subscribe
 from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
+from bitloot_kinguin_gateway.entrypoints.internal_balance import balance_routes
 from bitloot_kinguin_gateway.entrypoints.internal_webhooks import webhook_log_routes
 from bitloot_kinguin_gateway.entrypoints.openapi import describe
 from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
+from bitloot_kinguin_gateway.handlers.balance import BalanceWatch
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
 from bitloot_kinguin_gateway.handlers.reservations import Reserve
+from bitloot_kinguin_gateway.metrics import BalanceGauges, GatewayMetrics
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
@@ -62,16 +65,29 @@ def build(
         Poll(kinguin),
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
     )
+    watch = _balance_watch(settings, runtime, kinguin)
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
         *webhook_routes(auth, runtime.unit_of_work),
         *internal_routes(runtime.unit_of_work, kinguin),
         *webhook_log_routes(runtime.unit_of_work),
+        *balance_routes(lambda: watch.status, settings.balance_poll_seconds),
         *openapi_routes(describe(settings.webhook_secret_header)),
     ]
     app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
     app.router.lifespan_context = _closing(runtime, http)
     return runtime, app
+
+
+def _balance_watch(
+    settings: Settings, runtime: ServiceRuntime, kinguin: KinguinClient
+) -> BalanceWatch:
+    """The balance reader, run beside the consumers, its reading exported as gauges."""
+    metrics = GatewayMetrics(runtime.metrics.source)
+    watch = BalanceWatch(kinguin, settings.balance_low, settings.balance_poll_seconds, metrics)
+    runtime.metrics.source.register(BalanceGauges(lambda: watch.status))
+    runtime.add_background("balance-watch", watch.run)
+    return watch
 
 
 def _register_secrets(settings: Settings) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 """Kinguin gateway settings, from KINGUIN_GATEWAY_* environment variables."""
 
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -20,6 +21,23 @@ class Settings(EdgeSettings):
     )
     kinguin_timeout: float = Field(
         default=15.0, gt=0, description="Seconds a Kinguin call may take before it is dropped."
+    )
+    balance_low: Decimal = Field(
+        default=Decimal(100),
+        ge=0,
+        max_digits=18,
+        decimal_places=2,
+        allow_inf_nan=False,
+        description="Kinguin balance, in EUR (the currency of every Kinguin price and of "
+        "max_purchase_price), below which it is marked low: a warning is logged once, the "
+        "bitloot_kinguin_balance_low gauge is 1 and the admin's Health page says LOW.",
+    )
+    balance_poll_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="Seconds between reads of the Kinguin balance (GET /v1/balance); a "
+        "failed read is logged and tried again the next period.",
     )
     webhook_auth: Literal["secret", "signature", "either"] = Field(
         default="either",

@@ -1,7 +1,13 @@
-"""Reading what the services report about themselves: readiness and outbox gauges."""
+"""Reading what the services report about themselves: readiness, outbox gauges, and the
+Kinguin balance as the gateway last read it."""
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Literal
+
+from bitloot_admin.domain.views import Upstream
 
 _SAMPLE = re.compile(
     r"^(bitloot_outbox_pending|bitloot_outbox_lag_seconds|bitloot_dead_letters)"
@@ -32,3 +38,66 @@ def outbox_gauges(metrics_text: str) -> OutboxGauges:
         lag_seconds=values.get("bitloot_outbox_lag_seconds"),
         dead_letters=values.get("bitloot_dead_letters"),
     )
+
+
+class GatewayBalance(Upstream):
+    """The gateway's ``GET /internal/balance``: the Kinguin balance as last read (EUR)."""
+
+    balance_eur: Decimal | None = None
+    low: bool | None = None
+    threshold_eur: Decimal
+    read_at: datetime | None = None
+    stale: bool = False
+    error: str | None = None
+    detail: str | None = None
+    failed_at: datetime | None = None
+
+
+BalanceState = Literal["ok", "low", "unknown"]
+GATEWAY_UNAVAILABLE = "gateway_unavailable"
+NOT_READ_YET = "not_read_yet"
+
+
+@dataclass(frozen=True)
+class KinguinBalance:
+    """What the Health page says of the Kinguin balance: ``low`` below the gateway's
+    threshold, ``unknown`` when the gateway did not answer or never read it (`error`
+    says which), else ``ok``. `stale`: the last read failed, the balance is older."""
+
+    state: BalanceState
+    balance_eur: Decimal | None = None
+    threshold_eur: Decimal | None = None
+    read_at: datetime | None = None
+    stale: bool = False
+    error: str | None = None
+    detail: str | None = None
+    failed_at: datetime | None = None
+
+
+def kinguin_balance(answer: GatewayBalance | None) -> KinguinBalance:
+    """The balance to show from the gateway's answer, None when it gave none."""
+    if answer is None:
+        detail = "The kinguin-gateway did not answer."
+        return KinguinBalance("unknown", error=GATEWAY_UNAVAILABLE, detail=detail)
+    if answer.balance_eur is None:
+        return KinguinBalance(
+            "unknown",
+            threshold_eur=answer.threshold_eur,
+            error=answer.error or NOT_READ_YET,
+            detail=answer.detail or "The gateway has not read the balance yet.",
+            failed_at=_utc(answer.failed_at),
+        )
+    return KinguinBalance(
+        "low" if answer.low else "ok",
+        balance_eur=answer.balance_eur,
+        threshold_eur=answer.threshold_eur,
+        read_at=_utc(answer.read_at),
+        stale=answer.stale,
+        error=answer.error,
+        detail=answer.detail,
+        failed_at=_utc(answer.failed_at),
+    )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(UTC) if moment else None

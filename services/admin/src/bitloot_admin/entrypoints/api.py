@@ -4,12 +4,16 @@ The repair actions are in `api_actions`."""
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.adapters import audit
+from bitloot_admin.domain.health import KinguinBalance
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
 from bitloot_admin.entrypoints import api_actions
 from bitloot_admin.entrypoints.context import AdminWeb
@@ -162,11 +166,23 @@ def _health(web: AdminWeb) -> Endpoint:
                     for s in report.services
                 ],
                 "queues": [asdict(q) for q in report.queues],
+                "kinguin_balance": _balance(report.balance),
                 "partial": report.partial,
             }
         )
 
     return checked
+
+
+def _balance(balance: KinguinBalance) -> dict[str, Any]:
+    """Amounts in EUR as decimal strings, times in ISO-8601."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f")
+        return value.isoformat() if isinstance(value, datetime) else value
+
+    return {name: plain(value) for name, value in asdict(balance).items()}
 
 
 def _audit(web: AdminWeb) -> Endpoint:

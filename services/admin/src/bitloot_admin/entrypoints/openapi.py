@@ -235,7 +235,11 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/admin/api/health": {
         "get": _operation(
-            "Each service's readiness and outbox, and every queue's depth and consumers.",
+            "Each service's readiness and outbox, every queue's depth and consumers, and "
+            "`kinguin_balance`: the Kinguin balance in EUR as the gateway last read it, "
+            "`state` `ok`, `low` (below the gateway's threshold) or `unknown` (the gateway "
+            "did not answer or never read it; `error` says which), `stale` when its last "
+            "read failed.",
             [],
             {"type": "object"},
         )

@@ -1,5 +1,5 @@
-"""The health dashboard: each service's readiness and outbox, and the bus's queues, all
-asked at the same time, each within the upstream timeout."""
+"""The health dashboard: each service's readiness and outbox, the bus's queues and the
+Kinguin balance, all asked at the same time, each within the upstream timeout."""
 
 import asyncio
 import json
@@ -11,8 +11,14 @@ from pydantic import JsonValue
 from bitloot_admin.adapters import queues
 from bitloot_admin.adapters.queues import QueueDepth
 from bitloot_admin.adapters.upstream import SERVICES, Reply, UpstreamClient
-from bitloot_admin.domain.health import OutboxGauges, outbox_gauges
-from bitloot_contracts.topics import SUBSCRIPTIONS
+from bitloot_admin.domain.health import (
+    GatewayBalance,
+    KinguinBalance,
+    OutboxGauges,
+    kinguin_balance,
+    outbox_gauges,
+)
+from bitloot_contracts.topics import KINGUIN_GATEWAY, SUBSCRIPTIONS
 from bitloot_runtime.topology import Topology
 
 logger = logging.getLogger(__name__)
@@ -30,6 +36,7 @@ class ServiceHealth:
 class Health:
     services: list[ServiceHealth]
     queues: list[QueueDepth]
+    balance: KinguinBalance
     partial: list[str] = field(default_factory=list)
 
 
@@ -50,14 +57,16 @@ class Bus:
 
 
 async def health(upstream: UpstreamClient, bus: Bus, timeout: float) -> Health:
-    services, depths = await asyncio.gather(
+    services, depths, balance = await asyncio.gather(
         asyncio.gather(*(_service(upstream, service) for service in SERVICES)),
         _queues(bus, timeout),
+        upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
     )
     partial = [s.service for s in services if s.outbox is None and not s.checks]
     if depths is None:
         partial.append("rabbitmq")
-    return Health(list(services), depths or [], partial)
+    shown = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
+    return Health(list(services), depths or [], shown, partial)
 
 
 async def _service(upstream: UpstreamClient, service: str) -> ServiceHealth:

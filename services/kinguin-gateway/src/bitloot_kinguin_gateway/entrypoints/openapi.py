@@ -71,6 +71,15 @@ PATHS: dict[str, dict[str, Any]] = {
             },
         )
     },
+    "/internal/balance": {
+        "get": operation(
+            "The Kinguin balance (EUR) as this instance last read it, whether it is below "
+            "KINGUIN_GATEWAY_BALANCE_LOW, and why the last read failed if it did (the "
+            "balance shown is then `stale`). `balance_eur` and `low` are null until a "
+            "first read succeeds.",
+            ok("The last reading."),
+        )
+    },
     "/internal/webhooks": _listing(
         "Logged webhook calls, newest first.",
         query("order_id", _UUID),
