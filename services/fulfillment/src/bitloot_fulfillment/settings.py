@@ -26,7 +26,12 @@ class Settings(EdgeSettings):
         default=600.0, gt=0, description="Cap of the delay between two polls."
     )
     max_age_seconds: float = Field(
-        default=1800.0, gt=0, description="An order not delivering by then fails (deadline)."
+        default=1800.0,
+        gt=0,
+        description=(
+            "An order not delivering by then fails (deadline), unless Kinguin is still"
+            " processing a bought order: then the customer is told it is delayed."
+        ),
     )
     timer_sweep_interval: float = Field(
         default=1.0, gt=0, le=60, description="Seconds between two passes of the timer sweeper."
