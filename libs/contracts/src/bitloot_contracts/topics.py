@@ -86,6 +86,8 @@ PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             ORDER_STATUS_CHANGED,
             ORDER_FULFILLED,
             ORDER_FAILED,
+            # Keys an admin entered by hand, sealed to delivery by the admin service.
+            KEYS_DELIVERED,
         ),
         DELIVERY: (DELIVERY_COMPLETED, DELIVERY_FAILED),
         ADMIN: (),

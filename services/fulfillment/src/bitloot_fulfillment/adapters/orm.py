@@ -41,6 +41,8 @@ sagas = Table(
     Column("delivery_error", Text, nullable=True),
     Column("polls_sent", Integer, nullable=False, server_default=text("0")),
     Column("lines", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # The admin who entered the order's keys by hand, if one did (at most once).
+    Column("delivered_by_hand_by", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_sagas_state_updated", "state", "updated_at"),
