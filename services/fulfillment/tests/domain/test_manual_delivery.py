@@ -55,7 +55,7 @@ def test_a_stuck_order_is_delivered_and_its_timers_are_dropped() -> None:
     saga.timers.clear()
     saga.pending.clear()
     saga.delivered_by_hand("admin:ann", 2, SEALED, stuck=True)
-    assert saga.state == "delivering"
+    assert states(saga) == ["delivering"]
     [delivered] = of_type(saga, KeysDelivered)
     assert delivered.kinguin_order_id == "K-1"
     assert saga.timers.cancelled == {POLL, DEADLINE}

@@ -78,7 +78,11 @@ async def test_a_failed_order_gets_its_sealed_keys_to_delivery_once(
         "buyer@example.com",
     )
     last = timeline["items"][-1]["data"]
-    assert last == {"from": "failed", "to": "delivering", "reason": "keys delivered by hand by admin:ann"}
+    assert last == {
+        "from": "failed",
+        "to": "delivering",
+        "reason": "keys delivered by hand by admin:ann",
+    }
     assert listed["items"][0]["delivered_by_hand_by"] == "admin:ann"
     assert listed["items"][0]["lines"] == [{"kinguin_product_id": "5c9b", "qty": 1}]
     # Fulfillment hears its own keys.delivered harmlessly; delivery's verdict ends the order.

@@ -262,7 +262,9 @@ class OrderSaga:
             )
         )
 
-    def delivered_by_hand(self, actor: str, key_count: int, sealed: SealedKeys, *, stuck: bool) -> None:
+    def delivered_by_hand(
+        self, actor: str, key_count: int, sealed: SealedKeys, *, stuck: bool
+    ) -> None:
         """An admin entered the order's keys, sealed to delivery before they left the
         admin: hand them to delivery as the gateway would, once, for a failed order or
         one `stuck` past its deadline. Never once keys reached delivery, which keeps the
