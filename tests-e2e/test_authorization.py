@@ -180,6 +180,8 @@ TABLE: tuple[Row, ...] = (
     ("fulfillment", "GET", "/internal/sagas", internal(200)),
     ("fulfillment", "GET", "/internal/orders/{order}/timeline", internal(200)),
     ("fulfillment", "POST", "/internal/orders/{order}/retry", internal(409)),
+    # Names no admin (X-Bitloot-Actor) and sends no sealed keys: refused before anything.
+    ("fulfillment", "POST", "/internal/orders/{order}/deliver-by-hand", internal(422)),
     # delivery: the reveal page opens for the link alone (it names its order); asking a
     # fresh link by email answers the same to every token, so that it reveals nothing.
     (
@@ -207,6 +209,10 @@ TABLE: tuple[Row, ...] = (
     ("admin", "GET", "/admin/openapi.json", public(200)),
     *(("admin", "GET", f"/admin{path}", admin_page(200)) for path in ADMIN_VIEWS),
     *(("admin", "GET", f"/admin/api{path}", admin_api(200)) for path in ADMIN_VIEWS),
+    # Keys by hand: the form's page; a form and a request with no keys are refused.
+    ("admin", "GET", "/admin/orders/{order}/deliver-keys", admin_page(200)),
+    ("admin", "POST", "/admin/orders/{order}/deliver-keys", admin_page(422, form=True)),
+    ("admin", "POST", "/admin/api/orders/{order}/deliver-keys", admin_api(415, action=True)),
     # The world has no payment flag: its page and document are payments' 404.
     ("admin", "GET", "/admin/flags/{missing}", admin_page(404)),
     ("admin", "GET", "/admin/api/flags/{missing}", admin_api(404)),

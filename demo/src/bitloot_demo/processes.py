@@ -199,6 +199,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "ADMIN_KINGUIN_GATEWAY_URL": machine.url("kinguin-gateway"),
             "ADMIN_FULFILLMENT_URL": machine.url("fulfillment"),
             "ADMIN_DELIVERY_URL": machine.url("delivery"),
+            # Keys delivered by hand are sealed to delivery's key, as the gateway's are.
+            "ADMIN_DELIVERY_PUBLIC_KEY": keys.hpke_public_key,
+            "ADMIN_DELIVERY_KEY_ID": HPKE_KEY_ID,
             "ADMIN_INITIAL_USERNAME": machine.admin_username,
             "ADMIN_INITIAL_PASSWORD": keys.admin_password,
         },

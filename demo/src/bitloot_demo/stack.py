@@ -169,6 +169,8 @@ async def running_stack(
                 "kinguin_gateway_url": urls["gateway"],
                 "fulfillment_url": urls["fulfillment"],
                 "delivery_url": urls["delivery"],
+                "delivery_public_key": public_hpke,
+                "delivery_key_id": "d1",
                 "initial_username": ADMIN_USER,
                 "initial_password": admin_password,
             },

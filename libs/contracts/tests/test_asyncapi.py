@@ -130,6 +130,7 @@ def test_document_can_describe_a_subset_of_topics() -> None:
     assert set(_obj(document["channels"])) == {"keys.delivered"}
     assert set(_obj(document["operations"])) == {
         "kinguin-gateway.send.keys.delivered",
+        "fulfillment.send.keys.delivered",
         "fulfillment.receive.keys.delivered",
         "delivery.receive.keys.delivered",
     }

@@ -90,6 +90,8 @@ PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             ORDER_FULFILLED,
             ORDER_FAILED,
             ORDER_DELAYED,
+            # Keys an admin entered by hand, sealed to delivery by the admin service.
+            KEYS_DELIVERED,
         ),
         DELIVERY: (DELIVERY_COMPLETED, DELIVERY_FAILED),
         ADMIN: (),

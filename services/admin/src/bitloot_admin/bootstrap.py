@@ -16,6 +16,7 @@ from bitloot_admin.entrypoints.bus import subscribe
 from bitloot_admin.entrypoints.context import AdminWeb, templates
 from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import LoginLimits, ensure_initial_admin
+from bitloot_admin.handlers.hand_delivery import DeliveryKey, HandDelivery
 from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.repairs import Repairs
 from bitloot_admin.migrations import VERSIONS
@@ -23,6 +24,7 @@ from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
+from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import load_private_key
@@ -95,7 +97,14 @@ def _admin_web(settings: Settings, runtime: ServiceRuntime, upstream: UpstreamCl
         # The in-memory broker (the one-process demo) has no queues to ask about.
         Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
         settings.upstream_timeout,
+        HandDelivery(upstream, runtime.sessionmaker, _delivery_key(settings)),
     )
+
+
+def _delivery_key(settings: Settings) -> DeliveryKey | None:
+    if settings.delivery_public_key is None:
+        return None
+    return DeliveryKey(load_public_key(settings.delivery_public_key), settings.delivery_key_id)
 
 
 def _register_secrets(settings: Settings) -> None:

@@ -5,6 +5,7 @@ import binascii
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.settings import EdgeSettings
 from bitloot_runtime.tokens import load_private_key
 
@@ -44,6 +45,26 @@ class Settings(EdgeSettings):
     login_window_seconds: float = Field(
         default=60.0, gt=0, description="Length of the login rate-limit window."
     )
+
+    delivery_public_key: str | None = Field(
+        default=None,
+        description="Delivery's HPKE public key (base64 of the raw X25519 key), the gateway's "
+        "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY: keys an admin delivers by hand are sealed to it. "
+        "Unset: delivering keys by hand is refused.",
+    )
+    delivery_key_id: str = Field(
+        default="d1", min_length=1, description="Id of delivery's key pair (as the gateway's)."
+    )
+
+    @field_validator("delivery_public_key")
+    @classmethod
+    def _x25519_key(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                load_public_key(value)
+            except (ValueError, binascii.Error):
+                raise ValueError("must be a base64 raw 32-byte X25519 public key") from None
+        return value
 
     @field_validator("session_private_key")
     @classmethod

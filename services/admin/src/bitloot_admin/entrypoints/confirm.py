@@ -21,6 +21,9 @@ ONSUBMIT: dict[str, str] = {
     for decision in DECISIONS.values()
     if decision.confirm is not None
 }
+ONSUBMIT["deliver_keys"] = _handler(
+    "Send these keys to the customer? This can be done once for an order and cannot be undone."
+)
 
 
 def _hash(source: str) -> str:

@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse
 from bitloot_admin.adapters.upstream import UpstreamClient
 from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import LoginLimits
+from bitloot_admin.handlers.hand_delivery import HandDelivery
 from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.repairs import Repairs
 
@@ -26,6 +27,7 @@ class AdminWeb:
     repairs: Repairs
     bus: Bus
     timeout: float
+    hand_delivery: HandDelivery
 
     def render(
         self, name: str, context: Mapping[str, object], status_code: int = 200

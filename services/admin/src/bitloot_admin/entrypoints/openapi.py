@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import DECISIONS, MAX_NOTE
+from bitloot_admin.domain.hand_keys import HandKeys
 from bitloot_admin.domain.listings import LISTINGS
 from bitloot_runtime.openapi import BODY_ERRORS, errors
 
@@ -118,6 +119,34 @@ def _decision(summary: str) -> dict[str, Any]:
     return described
 
 
+def _deliver_keys() -> dict[str, Any]:
+    """Keys entered by hand: sealed to delivery in the admin, handed on by fulfillment."""
+    described = _operation(
+        "Deliver a failed or stuck order's keys by hand, once (audited without the keys).",
+        _ORDER,
+        _ACTION,
+    )
+    described["requestBody"] = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HandKeys"}}},
+    }
+    refusals = errors(
+        {
+            **BODY_ERRORS,
+            "409": "Fulfillment refuses: `already_delivered_by_hand`, `order_refunded`, "
+            "`keys_already_with_delivery` or `not_failed_or_stuck`.",
+            "422": "The body is not `{keys: [{serial, type, product_id}]}`, or the keys do not "
+            "fit the order: `key_count_mismatch`, `duplicate_key`, `key_not_printable`.",
+            "503": "Fulfillment did not answer, or `hand_delivery_not_configured`.",
+        }
+    )
+    described["responses"] = {**described["responses"], **refusals}
+    return described
+
+
+_HAND_KEYS = HandKeys.model_json_schema(ref_template="#/components/schemas/{model}")
+
+
 _IPN_REPLAY = _operation(
     "Put an IPN payments gave up on (result `error`) back in its queue (audited).",
     _ids("ipn_id"),
@@ -170,6 +199,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/admin/api/orders/{order_id}/retry": {
         "post": _operation("Retry a failed or stuck saga (audited).", _ORDER, _ACTION)
     },
+    "/admin/api/orders/{order_id}/deliver-keys": {"post": _deliver_keys()},
     "/admin/api/orders/{order_id}/resend-email": {
         "post": _operation("Send the key email again (audited).", _ORDER, _ACTION)
     },
@@ -272,6 +302,8 @@ DOCUMENT: dict[str, Any] = {
                     "partial": _PARTIAL,
                 },
             },
+            **_HAND_KEYS.pop("$defs"),
+            "HandKeys": _HAND_KEYS,
             "Login": {
                 "type": "object",
                 "required": ["username", "password"],

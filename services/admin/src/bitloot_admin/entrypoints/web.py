@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bitloot_admin.entrypoints import api, auth, openapi, pages
+from bitloot_admin.entrypoints import api, auth, hand_delivery, openapi, pages
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.session import AdminGuard
 from bitloot_runtime.http import EXCEPTION_HANDLERS
@@ -20,6 +20,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             *auth.routes(web),
             *pages.routes(web),
             *api.routes(web),
+            *hand_delivery.routes(web),
             *openapi.routes(),
         ],
         middleware=[Middleware(AdminGuard, tokens=web.tokens)],

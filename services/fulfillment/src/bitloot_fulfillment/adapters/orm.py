@@ -45,6 +45,8 @@ sagas = Table(
     Column("is_preorder", Boolean, nullable=False, server_default=text("false")),
     Column("preorder_release_date", Date, nullable=True),
     Column("delay_notified", Boolean, nullable=False, server_default=text("false")),
+    # The admin who entered the order's keys by hand, if one did (at most once).
+    Column("delivered_by_hand_by", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_sagas_state_updated", "state", "updated_at"),

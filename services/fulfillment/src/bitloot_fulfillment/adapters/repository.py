@@ -6,14 +6,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_contracts.events import OrderStatusChanged, ReservationLine
 from bitloot_fulfillment.adapters.orm import saga_timers, saga_transitions, sagas
 from bitloot_fulfillment.domain.saga import OrderSaga
-from bitloot_fulfillment.domain.timers import TimerSet
+from bitloot_fulfillment.domain.timers import DEADLINE, TimerSet
 
 _COLUMNS = [f.name for f in fields(OrderSaga) if f.name not in ("pending", "timers")]
 
@@ -97,6 +97,16 @@ class SagaRepository:
                 )
             )
         timers.clear()
+
+    async def deadline_passed(self, order_id: UUID) -> bool:
+        """Whether the saga has no deadline still ahead of it (by the database's clock):
+        the sweeper has not failed it yet, or its timer is gone."""
+        ahead = exists().where(
+            saga_timers.c.order_id == order_id,
+            saga_timers.c.kind == DEADLINE,
+            saga_timers.c.due_at > func.now(),
+        )
+        return not (await self._session.execute(select(ahead))).scalar_one()
 
     async def claim_due_timers(self, limit: int) -> list[DueTimer]:
         """Due timers no other instance is firing right now, locked until commit."""

@@ -61,6 +61,8 @@ _LISTED = (
     sagas.c.failure_stage,
     sagas.c.failure_reason,
     sagas.c.polls_sent,
+    sagas.c.lines,
+    sagas.c.delivered_by_hand_by,
     sagas.c.created_at,
     sagas.c.updated_at,
 )
@@ -77,6 +79,12 @@ def _saga_json(row: RowMapping) -> dict[str, Any]:
         # Failed orders and refunds after delivery wait for an admin; nothing automatic.
         "needs_admin": row["state"] in NEEDS_ADMIN,
         "polls_sent": row["polls_sent"],
+        # What the order holds, so that an admin delivering by hand enters every key.
+        "lines": [
+            {"kinguin_product_id": line["kinguin_product_id"], "qty": line["qty"]}
+            for line in row["lines"]
+        ],
+        "delivered_by_hand_by": row["delivered_by_hand_by"],
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

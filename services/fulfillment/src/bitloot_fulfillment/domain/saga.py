@@ -24,6 +24,7 @@ from uuid import UUID
 
 from bitloot_contracts.events import (
     Event,
+    KeysDelivered,
     KeysRequested,
     KinguinOrderStatus,
     OrderDelayed,
@@ -35,6 +36,7 @@ from bitloot_contracts.events import (
     ReservationLine,
     ReservationPoll,
     ReservationRequested,
+    SealedKeys,
 )
 from bitloot_fulfillment.domain.timers import POLL, TimerPolicy, TimerSet
 
@@ -48,6 +50,19 @@ BEFORE_DELIVERY: frozenset[OrderState] = frozenset(
 AWAITING_KINGUIN: frozenset[OrderState] = frozenset({"reserving", "reserved"})
 Stage = Literal["reservation", "kinguin", "delivery", "deadline"]
 _GONE: frozenset[KinguinOrderStatus] = frozenset({"canceled", "refunded"})
+
+
+class ManualDeliveryRefused(Exception):
+    """Keys entered by an admin must not be delivered to this order; `code` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# What a keys.delivered of keys entered by an admin names as the Kinguin order when
+# Kinguin never sold the order (delivery records it; nobody asks Kinguin about it).
+NO_KINGUIN_ORDER = "none:delivered-by-hand"
 
 
 class RetryRefused(Exception):
@@ -81,6 +96,8 @@ class OrderSaga:
     preorder_release_date: date | None = None
     # The customer was told once that Kinguin is late with the bought order.
     delay_notified: bool = False
+    # The admin who entered the order's keys by hand, if one did (at most once).
+    delivered_by_hand_by: str | None = None
     pending: list[Event] = field(default_factory=list, compare=False)
     timers: TimerSet = field(default_factory=TimerSet, compare=False)
 
@@ -322,6 +339,53 @@ class OrderSaga:
                 order_id=self.order_id, status=state, previous_status=previous, reason=reason
             )
         )
+
+    def delivered_by_hand(
+        self, actor: str, key_count: int, sealed: SealedKeys, *, stuck: bool
+    ) -> None:
+        """An admin entered the order's keys, sealed to delivery before they left the
+        admin: hand them to delivery as the gateway would, once, for a failed order or
+        one `stuck` past its deadline. Never once keys reached delivery, which keeps the
+        first keys it gets for an order (the customer would not get these), and never for
+        a refunded order. The order then ends as any other: delivery.completed → fulfilled.
+        """
+        refusal = self._manual_delivery_refusal(key_count, stuck=stuck)
+        if refusal is not None:
+            raise ManualDeliveryRefused(*refusal)
+        self.delivered_by_hand_by = actor
+        # The keys are with delivery now: a Kinguin order that ends later no longer fails
+        # the order, and the saga waits for delivery's verdict like after the gateway.
+        self.keys_left_gateway = True
+        self.failure_stage = self.failure_reason = None
+        self._move("delivering", f"keys delivered by hand by {actor}")
+        self.pending.append(
+            KeysDelivered(
+                order_id=self.order_id,
+                kinguin_order_id=self.kinguin_order_id or NO_KINGUIN_ORDER,
+                customer_email=self.customer_email,
+                key_count=key_count,
+                sealed=sealed,
+            )
+        )
+        self.timers.cancel_all()
+
+    def _manual_delivery_refusal(self, key_count: int, *, stuck: bool) -> tuple[str, str] | None:
+        if self.delivered_by_hand_by is not None:
+            return "already_delivered_by_hand", f"{self.delivered_by_hand_by} already did."
+        if self.state == "refunded":
+            return "order_refunded", "Kinguin refunded the order after its keys were delivered."
+        if self.keys_left_gateway or self.delivered_key_count is not None or self.delivery_error:
+            return (
+                "keys_already_with_delivery",
+                f"Delivery already has keys for this order (state {self.state}); "
+                "resend its email instead.",
+            )
+        if self.state != "failed" and not (stuck and self.state in BEFORE_DELIVERY):
+            return "not_failed_or_stuck", f"The order is {self.state}, not failed or stuck."
+        expected = sum(line.qty for line in self.lines)
+        if key_count != expected:
+            return "key_count_mismatch", f"The order has {expected} keys, not {key_count}."
+        return None
 
 
 def _lines(payment: PaymentFinished) -> tuple[ReservationLine, ...]:

@@ -4,16 +4,19 @@ from datetime import timedelta
 from typing import get_args
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bitloot_contracts.events import OrderState
+from bitloot_contracts.events import OrderState, SealedKeys
+from bitloot_contracts.events.fields import Count
 from bitloot_fulfillment.adapters import views
-from bitloot_fulfillment.domain.saga import RetryRefused
+from bitloot_fulfillment.domain.saga import ManualDeliveryRefused, RetryRefused
 from bitloot_fulfillment.domain.timers import TimerPolicy
+from bitloot_fulfillment.handlers.manual_delivery import deliver_by_hand
 from bitloot_fulfillment.handlers.retry import SagaNotFound, retry_order
-from bitloot_runtime.http import HttpError, whole_number
+from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
 from bitloot_runtime.internal import page_limit
 from bitloot_runtime.service import ServiceRuntime
 
@@ -49,6 +52,22 @@ def _offset(request: Request) -> int:
     return offset
 
 
+class HandDelivery(BaseModel):
+    """``POST /internal/orders/{id}/deliver-by-hand``: keys an admin entered, sealed to
+    delivery's public key by the admin service, and how many they are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sealed: SealedKeys
+    key_count: Count
+
+
+# A sealed payload of the most keys an order holds is a few kilobytes.
+MAX_HAND_DELIVERY_BODY = 256 * 1024
+# The refusals that are the request's fault rather than the order's.
+_INVALID_HAND_DELIVERY = frozenset({"key_count_mismatch"})
+
+
 def saga_filter(request: Request) -> views.SagaFilter:
     """The listing's query: ``order_id`` (repeatable), ``state``, ``older_than`` and
     ``stuck_for`` (seconds), ``limit`` (1-100) and ``offset``; 422 on a bad value."""
@@ -66,8 +85,8 @@ def saga_filter(request: Request) -> views.SagaFilter:
 
 
 def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]:
-    """``GET /internal/sagas``, ``GET /internal/orders/{order_id}/timeline`` and
-    ``POST /internal/orders/{order_id}/retry``."""
+    """``GET /internal/sagas``, ``GET /internal/orders/{order_id}/timeline``,
+    ``POST /internal/orders/{order_id}/retry`` and ``.../deliver-by-hand``."""
 
     async def list_sagas(request: Request) -> Response:
         wanted = saga_filter(request)
@@ -101,8 +120,28 @@ def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]
             }
         )
 
+    async def hand_delivery(request: Request) -> Response:
+        order_id = parse_uuid(request.path_params["order_id"], "order id")
+        actor = request.headers.get("x-bitloot-actor", "").strip()
+        if not actor:
+            raise HttpError(422, "actor_missing", "Name the admin in X-Bitloot-Actor.")
+        _raw, document = await read_json(request, MAX_HAND_DELIVERY_BODY)
+        wanted = parse_body(HandDelivery, document)
+        try:
+            async with runtime.unit_of_work() as uow:
+                state = await deliver_by_hand(
+                    order_id, "admin:" + actor[:128], wanted.key_count, wanted.sealed, uow
+                )
+        except SagaNotFound as exc:
+            raise HttpError(404, "order_not_found", str(exc)) from None
+        except ManualDeliveryRefused as exc:
+            status = 422 if exc.code in _INVALID_HAND_DELIVERY else 409
+            raise HttpError(status, exc.code, str(exc)) from None
+        return JSONResponse({"order_id": str(order_id), "state": state})
+
     return [
         Route("/internal/sagas", list_sagas, methods=["GET"]),
         Route("/internal/orders/{order_id}/timeline", order_timeline, methods=["GET"]),
         Route("/internal/orders/{order_id}/retry", retry, methods=["POST"]),
+        Route("/internal/orders/{order_id}/deliver-by-hand", hand_delivery, methods=["POST"]),
     ]

@@ -5,6 +5,7 @@ every route is described."""
 from typing import Any, get_args
 
 from bitloot_contracts.events import OrderState
+from bitloot_fulfillment.entrypoints.internal import HandDelivery
 from bitloot_fulfillment.entrypoints.live import FORBIDDEN, UNAUTHORIZED
 from bitloot_runtime.openapi import LIMIT, OFFSET, ORDER_TOKEN_SCHEME, errors, ok, operation, query
 from bitloot_runtime.openapi import describe as describe_api
@@ -44,6 +45,26 @@ PATHS: dict[str, dict[str, Any]] = {
                 **_BAD_ORDER_ID,
                 **errors({"404": "No saga.", "409": "Not retryable now; `error` says why."}),
             },
+        )
+    },
+    "/internal/orders/{order_id}/deliver-by-hand": {
+        "post": operation(
+            "Hand keys an admin entered, sealed to delivery's public key, to delivery "
+            "(once, for a failed order or one past its deadline). The admin is named in "
+            "X-Bitloot-Actor.",
+            {
+                **ok("The saga's new state (`delivering`)."),
+                **errors(
+                    {
+                        "404": "No saga.",
+                        "409": "Not now: `already_delivered_by_hand`, `order_refunded`, "
+                        "`keys_already_with_delivery` or `not_failed_or_stuck`.",
+                        "422": "Bad order id or body, no actor (`actor_missing`), or not "
+                        "as many keys as the order holds (`key_count_mismatch`).",
+                    }
+                ),
+            },
+            body=HandDelivery,
         )
     },
 }
