@@ -69,6 +69,7 @@ CONFIG: dict[str, dict[str, str]] = {
 # and the id half of the S3 credentials.
 IN_SECRET = {
     "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY",
+    "ADMIN_DELIVERY_PUBLIC_KEY",
     "DELIVERY_S3_ACCESS_KEY_ID",
     "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS",
     "FULFILLMENT_ORDER_TOKEN_PUBLIC_KEYS",

@@ -34,7 +34,8 @@ class KeysRequested(Event):
 
 
 class KeysDelivered(Event):
-    """The gateway fetched every key of the order and sealed them for delivery."""
+    """Every key of the order, sealed for delivery: by the gateway from Kinguin, or by an
+    admin who entered them by hand (fulfillment hands those on)."""
 
     topic: ClassVar[str] = topics.KEYS_DELIVERED
     schema_version: Literal[1] = 1
