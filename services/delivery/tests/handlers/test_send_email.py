@@ -29,6 +29,7 @@ from bitloot_delivery.handlers.send_email import EmailSender
 from bitloot_delivery.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.tables import outbox
+from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.proxy import FaultyProxy, through_proxy
 from bitloot_testing.smtp import SmtpServer
@@ -128,6 +129,12 @@ async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
         await smtp_inbox.wait_for(1)
         await stored_delivery(engine)
         await smtp_inbox.wait_for(2)
+
+        # The server has the message a moment before the sender records it as sent.
+        async def both_recorded() -> bool:
+            return len(await outbox_topics(engine)) == 2
+
+        assert await eventually(both_recorded)
     finally:
         loop.cancel()
         with contextlib.suppress(asyncio.CancelledError):
