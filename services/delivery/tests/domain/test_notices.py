@@ -21,7 +21,7 @@ def test_a_dated_preorder_names_its_release_day_in_subject_and_body() -> None:
     assert "preorder" in text
     assert "24 December 2026" in text
     assert "24 December 2026" in markup
-    assert "email with a link" in text
+    assert "we will email you a link" in text
     assert (message["To"], message["Message-ID"]) == ("a@example.com", "<m@bitloot.io>")
 
 

@@ -55,7 +55,7 @@ async def test_a_delayed_preorder_gets_one_notice_with_its_release_date_and_no_l
     assert received.message["Subject"] == "Your BitLoot preorder: keys on 24 December 2026"
     body = email_text(received.message)
     assert "24 December 2026" in body
-    assert "email with a link" in body
+    assert "we will email you a link" in body
     assert PUBLIC_URL not in body
     assert "/keys/" not in body
     assert "href" not in body

@@ -36,10 +36,8 @@ _PREORDER = (
     "your order is a preorder: its keys are delivered when the game is released, on {release}."
 )
 _UNDATED_PREORDER = "your order is a preorder: its keys are delivered when the game is released."
-_PROMISE = (
-    "As soon as our supplier delivers your keys, we send you an email with a link to reveal them."
-)
-_NOTHING_TO_DO = "Your order stands and there is nothing you need to do."
+_PROMISE = "As soon as our supplier delivers your keys, we will email you a link to reveal them."
+_NOTHING_TO_DO = "Your order is confirmed; there is nothing you need to do."
 
 _TEXT = """\
 Hello,
