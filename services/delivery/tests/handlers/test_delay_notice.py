@@ -3,7 +3,10 @@ still gets the keys email (and delivery.completed) once the keys come."""
 
 import asyncio
 import json
+import logging
 from datetime import date
+
+import pytest
 
 from delivery_support import (
     PUBLIC_URL,
@@ -19,6 +22,7 @@ from sqlalchemy import func, select
 
 from bitloot_contracts.events import Event
 from bitloot_delivery.adapters.orm import emails
+from bitloot_runtime.logging import RedactingFilter
 from bitloot_runtime.tables import inbox
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
@@ -40,6 +44,10 @@ async def email_rows(delivery: Running) -> list[tuple[str, str]]:
             select(emails.c.kind, emails.c.status).order_by(emails.c.id)
         )
         return [(kind, status) for kind, status in rows]
+
+
+async def email_rows_are(delivery: Running, expected: list[tuple[str, str]]) -> bool:
+    return await email_rows(delivery) == expected
 
 
 async def test_a_delayed_preorder_gets_one_notice_with_its_release_date_and_no_link(
@@ -64,11 +72,19 @@ async def test_a_delayed_preorder_gets_one_notice_with_its_release_date_and_no_l
     assert await email_rows(delivery) == [("delayed", "sent")]
 
 
-async def test_a_slow_order_is_told_it_is_delayed(
-    delivery: Running, smtp_inbox: SmtpServer
+async def test_a_slow_order_is_told_it_is_delayed_and_the_logs_name_the_order_only(
+    delivery: Running, smtp_inbox: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await publish(delivery.runtime, order_delayed(is_preorder=False))
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(RedactingFilter())  # binds the log context, as in production
+    event = order_delayed(is_preorder=False)
+    await publish(delivery.runtime, event)
     [received] = await smtp_inbox.wait_for(1)
+    assert await eventually(lambda: email_rows_are(delivery, [("delayed", "sent")]))
+    logged = [r for r in caplog.records if r.name.startswith("bitloot_delivery")]
+    assert {r.getMessage() for r in logged} >= {"delay notice queued", "email sent"}
+    assert all(r.__dict__.get("order_id") == str(event.order_id) for r in logged)
+    assert not any("buyer@example.com" in str(r.__dict__) for r in logged)
     assert received.message["Subject"] == "Your BitLoot order is delayed"
     body = email_text(received.message)
     assert "longer than usual" in body

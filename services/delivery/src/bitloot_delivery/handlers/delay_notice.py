@@ -33,7 +33,7 @@ async def queue_delay_notice(event: OrderDelayed, uow: UnitOfWork) -> None:
     if email_id is None:
         logger.info("delay notice already queued; not sent again")
         return
+    release = None if event.release_date is None else event.release_date.isoformat()
     logger.info(
-        "delay notice queued",
-        extra={"is_preorder": event.is_preorder, "release_date": str(event.release_date)},
+        "delay notice queued", extra={"is_preorder": event.is_preorder, "release_date": release}
     )
