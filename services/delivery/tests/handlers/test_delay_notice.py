@@ -7,7 +7,6 @@ import logging
 from datetime import date
 
 import pytest
-
 from delivery_support import (
     PUBLIC_URL,
     TEXT_KEY,
