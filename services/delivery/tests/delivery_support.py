@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
@@ -18,7 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import Event, KeysDelivered
+from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
 from bitloot_runtime.service import ServiceRuntime
@@ -107,6 +107,18 @@ def keys_delivered(
         customer_email="buyer@example.com",
         key_count=key_count,
         sealed=sealed,
+    )
+
+
+def order_delayed(
+    order_id: UUID | None = None, *, is_preorder: bool = False, release_date: date | None = None
+) -> OrderDelayed:
+    """order.delayed as fulfillment emits it at the order's deadline."""
+    return OrderDelayed(
+        order_id=order_id or uuid4(),
+        customer_email="buyer@example.com",
+        is_preorder=is_preorder,
+        release_date=release_date,
     )
 
 

@@ -1,10 +1,19 @@
 """Delivery's internal API: what the admin sees of an order's delivery, and its timeline."""
 
+from datetime import date
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from delivery_support import INTERNAL_TOKEN, TEXT_KEY, Running, keys_delivered, link_path, publish
+from delivery_support import (
+    INTERNAL_TOKEN,
+    TEXT_KEY,
+    Running,
+    keys_delivered,
+    link_path,
+    order_delayed,
+    publish,
+)
 
 from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
@@ -145,3 +154,36 @@ async def test_admin_actions_on_an_order_without_keys_are_404(delivery: Running)
     assert [(a.status_code, a.json()["error"]) for a in answers] == [
         (404, "delivery_not_found")
     ] * 3
+
+
+async def test_a_delay_notice_shows_in_the_email_log_and_timeline_before_any_key(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    event = order_delayed(is_preorder=True, release_date=date(2026, 12, 24))
+    await publish(delivery.runtime, event)
+    await smtp_inbox.wait_for(1)
+    async with client(delivery) as http:
+
+        async def recorded() -> bool:
+            log = await http.get(f"/internal/orders/{event.order_id}/emails")
+            return [e["status"] for e in log.json()["emails"]] == ["sent"]
+
+        assert await eventually(recorded)
+        log = await http.get(f"/internal/orders/{event.order_id}/emails")
+        timeline = await http.get(f"/internal/orders/{event.order_id}/timeline")
+        summary = await http.get(f"/internal/deliveries/{event.order_id}")
+        resend = await http.post(f"/internal/orders/{event.order_id}/emails")
+    [entry] = log.json()["emails"]
+    assert (entry["kind"], entry["is_preorder"], entry["release_date"]) == (
+        "delayed",
+        True,
+        "2026-12-24",
+    )
+    items = timeline.json()["items"]
+    assert [item["kind"] for item in items] == ["email_queued", "email_sent"]
+    assert items[0]["data"]["notice"] == "preorder, release 2026-12-24"
+    assert items[0]["summary"] == "delayed email queued"
+    # A notice is not a delivery: nothing to summarise or resend until the keys come.
+    assert summary.status_code == 404
+    assert resend.status_code == 404
+    assert "buyer@example.com" not in log.text + timeline.text

@@ -1,12 +1,14 @@
 """The email sender: a due email goes out once with delivery.completed; a refused one is
 retried, then failed with delivery.failed; an outcome is recorded even when the
-database is away at that moment."""
+database is away at that moment. A delay notice is retried the same way but completes
+and fails nothing, and is withdrawn if the keys overtake it."""
 
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
@@ -22,10 +24,12 @@ from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
+from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.handlers.send_email import EmailSender
 from bitloot_delivery.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.tables import outbox
+from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.proxy import FaultyProxy, through_proxy
 from bitloot_testing.smtp import SmtpServer
@@ -125,6 +129,12 @@ async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
         await smtp_inbox.wait_for(1)
         await stored_delivery(engine)
         await smtp_inbox.wait_for(2)
+
+        # The server has the message a moment before the sender records it as sent.
+        async def both_recorded() -> bool:
+            return len(await outbox_topics(engine)) == 2
+
+        assert await eventually(both_recorded)
     finally:
         loop.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -270,3 +280,90 @@ async def test_an_email_cut_off_while_the_server_took_it_is_never_sent_again(
     assert await outbox_topics(engine) == ["delivery.completed"]
     completed = json.loads(body or b"{}")
     assert (completed["order_id"], completed["email_sent"]) == (str(order_id), False)
+
+
+async def queued_notice(engine: AsyncEngine, order_id: UUID | None = None) -> UUID:
+    """A preorder's delay notice, queued before the order has any delivery row."""
+    order_id = order_id or uuid4()
+    notice = DelayNotice(is_preorder=True, release_date=date(2026, 12, 24))
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        queued = await EmailLog(uow.session).queue(
+            order_id, EmailKind.DELAYED, "buyer@example.com", notice
+        )
+        await uow.commit()
+    assert queued is not None
+    return order_id
+
+
+async def test_a_refused_delay_notice_is_retried_then_sent_and_emits_nothing(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    await queued_notice(engine)
+    assert await sender(engine, SmtpMailer("127.0.0.1", free_port(), timeout=2)).send_next()
+    async with engine.connect() as connection:
+        first = (await connection.execute(select(emails))).mappings().one()
+    assert (first["status"], first["attempts"]) == ("pending", 1)
+    assert first["last_error"]
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    assert await emailer.send_next() is True
+    assert await emailer.send_next() is False
+    [received] = smtp_inbox.messages
+    assert received.message["Subject"] == "Your BitLoot preorder: keys on 24 December 2026"
+    async with engine.connect() as connection:
+        last = (await connection.execute(select(emails))).mappings().one()
+    assert (last["status"], last["attempts"]) == ("sent", 2)
+    assert received.message["Message-ID"] == last["message_id"] == first["message_id"]
+    assert await outbox_topics(engine) == []
+
+
+async def test_a_delay_notice_refused_for_good_is_logged_not_a_failed_delivery(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await queued_notice(engine)
+    emailer = sender(engine, SmtpMailer("127.0.0.1", free_port(), timeout=2), max_attempts=2)
+    assert await emailer.send_next() is True
+    assert await emailer.send_next() is True
+    assert await emailer.send_next() is False
+    async with engine.connect() as connection:
+        mail = (await connection.execute(select(emails))).mappings().one()
+    assert (mail["kind"], mail["status"], mail["attempts"]) == ("delayed", "failed", 2)
+    assert await outbox_topics(engine) == []
+    [failed] = [r for r in caplog.records if r.getMessage() == "email failed for good"]
+    assert (failed.levelno, failed.__dict__["email_kind"]) == (logging.ERROR, "delayed")
+    assert "buyer@example.com" not in caplog.text
+
+
+async def test_a_delay_notice_still_waiting_when_the_keys_come_is_never_sent(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await queued_notice(engine)
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        await DeliveryRepository(uow.session).add(
+            NewDelivery(order_id, "buyer@example.com", "K-1", "k1", b"wrapped", "o/k.bin", 1),
+            [DeliveredKey("text/plain", "unused", "5c9b")],
+        )
+        await uow.commit()
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    assert await emailer.send_next() is True
+    assert await emailer.send_next() is False
+    assert [r.message["Subject"] for r in smtp_inbox.messages] == ["Your BitLoot keys are ready"]
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(emails.c.kind, emails.c.status))).all()
+    assert sorted(rows) == [("delayed", "superseded"), ("delivery", "sent")]
+    assert await outbox_topics(engine) == ["delivery.completed"]
+
+
+async def test_a_delay_notice_cut_short_is_unconfirmed_and_completes_nothing(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    await queued_notice(engine)
+    claimed = await claim_and_crash(engine)
+    assert (claimed.kind, claimed.key_count) == (EmailKind.DELAYED, 0)
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
+    assert await emailer.abandon_stale() == 1
+    assert await emailer.send_next() is False
+    assert smtp_inbox.messages == []
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(emails.c.status)) == "unconfirmed"
+    assert await outbox_topics(engine) == []

@@ -5,6 +5,9 @@ An attempt is claimed (status `sending`, a Message-ID, `claimed_at`) and committ
 before the mail server is called, and finished (`sent`, or back to `pending` / `failed`)
 in a second transaction afterwards. Queuing an email NOTIFYs the sender, which
 PostgreSQL delivers when (and only when) the queuing transaction commits.
+
+A delay notice may be queued before the order has a delivery row (its key count is then
+0), and is superseded, unsent, if the keys are stored while it still waits.
 """
 
 from dataclasses import dataclass
@@ -12,19 +15,21 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import ColumnElement, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
+from bitloot_delivery.domain.notices import DelayNotice
 
 EMAILS_CHANNEL = "delivery_emails"
 
 
 @dataclass(frozen=True)
 class ClaimedEmail:
-    """An email whose attempt has started; `claimed_at` identifies the attempt."""
+    """An email whose attempt has started; `claimed_at` identifies the attempt. A delay
+    notice has its `notice` (and a key count of 0 while the order has no delivery)."""
 
     id: int
     order_id: UUID
@@ -34,6 +39,7 @@ class ClaimedEmail:
     key_count: int
     message_id: str
     claimed_at: datetime
+    notice: DelayNotice | None = None
 
 
 @dataclass(frozen=True)
@@ -50,12 +56,18 @@ class EmailLog:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def queue(self, order_id: UUID, kind: EmailKind, to_address: str) -> int | None:
-        """Queue an email; its id, or None for a second delivery email of the order
-        (the partial unique index keeps that to one, whoever asks)."""
+    async def queue(
+        self, order_id: UUID, kind: EmailKind, to_address: str, notice: DelayNotice | None = None
+    ) -> int | None:
+        """Queue an email (a `delayed` one with its `notice`); its id, or None for a
+        second delivery email or delay notice of the order (partial unique indexes keep
+        each to one, whoever asks)."""
+        content: dict[str, object] = {}
+        if notice is not None:
+            content = {"is_preorder": notice.is_preorder, "release_date": notice.release_date}
         statement = (
             pg_insert(emails)
-            .values(order_id=order_id, kind=kind.value, to_address=to_address)
+            .values(order_id=order_id, kind=kind.value, to_address=to_address, **content)
             .on_conflict_do_nothing()
             .returning(emails.c.id)
         )
@@ -80,7 +92,7 @@ class EmailLog:
         )
         claim = (
             update(emails)
-            .where(emails.c.id == due, emails.c.order_id == deliveries.c.order_id)
+            .where(emails.c.id == due)
             .values(
                 status=EmailStatus.SENDING.value,
                 attempts=emails.c.attempts + 1,
@@ -93,13 +105,35 @@ class EmailLog:
                 emails.c.kind,
                 emails.c.to_address,
                 emails.c.attempts,
-                deliveries.c.key_count,
+                _key_count(),
                 emails.c.message_id,
                 emails.c.claimed_at,
+                emails.c.is_preorder,
+                emails.c.release_date,
             )
         )
         row = (await self._session.execute(claim)).mappings().first()
-        return None if row is None else ClaimedEmail(**_kind(row))
+        if row is None:
+            return None
+        values = _kind(row)
+        is_preorder, release_date = values.pop("is_preorder"), values.pop("release_date")
+        notice = None if is_preorder is None else DelayNotice(is_preorder, release_date)
+        return ClaimedEmail(**values, notice=notice)
+
+    async def supersede_notice(self, order_id: UUID) -> bool:
+        """Withdraw the order's delay notice if it has not gone out yet (the keys are
+        here: the keys email says more); True if one was withdrawn."""
+        statement = (
+            update(emails)
+            .where(
+                emails.c.order_id == order_id,
+                emails.c.kind == EmailKind.DELAYED.value,
+                emails.c.status == EmailStatus.PENDING.value,
+            )
+            .values(status=EmailStatus.SUPERSEDED.value)
+        )
+        result = await self._session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
 
     async def finish_sent(self, email: ClaimedEmail) -> bool:
         """Record the mail server's acceptance; False if the attempt is no longer ours
@@ -145,13 +179,13 @@ class EmailLog:
         )
         statement = (
             update(emails)
-            .where(emails.c.id.in_(stale), emails.c.order_id == deliveries.c.order_id)
+            .where(emails.c.id.in_(stale))
             .values(
                 status=EmailStatus.UNCONFIRMED.value,
                 failed_at=func.now(),
                 last_error="The attempt was cut short; the mail server may have the message.",
             )
-            .returning(emails.c.id, emails.c.order_id, emails.c.kind, deliveries.c.key_count)
+            .returning(emails.c.id, emails.c.order_id, emails.c.kind, _key_count())
         )
         rows = (await self._session.execute(statement)).mappings().all()
         return [AbandonedEmail(**_kind(row)) for row in rows]
@@ -168,6 +202,16 @@ class EmailLog:
         )
         result = await self._session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
+
+
+def _key_count() -> ColumnElement[int]:
+    """The order's stored key count, 0 before it has a delivery (a delay notice)."""
+    stored = (
+        select(deliveries.c.key_count)
+        .where(deliveries.c.order_id == emails.c.order_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(stored, 0).label("key_count")
 
 
 def _kind(row: Any) -> dict[str, Any]:

@@ -7,8 +7,10 @@ is in the object store) and `delivered_keys` only what each key is, never its va
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -57,13 +59,18 @@ delivered_keys = Table(
     PrimaryKeyConstraint("order_id", "position", name="pk_delivered_keys"),
 )
 
+# No foreign key to deliveries: a delay notice is sent before the order has any keys
+# (link emails are only ever queued for a stored delivery, by the code that stores it).
 emails = Table(
     "emails",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("order_id", Uuid, ForeignKey("deliveries.order_id"), nullable=False),
+    Column("order_id", Uuid, nullable=False),
     Column("kind", Text, nullable=False),
     Column("to_address", Text, nullable=False),
+    # What a delay notice says (NULL for every other kind).
+    Column("is_preorder", Boolean, nullable=True),
+    Column("release_date", Date, nullable=True),
     Column("status", Text, nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
@@ -75,17 +82,27 @@ emails = Table(
     # attempt cut short by a crash is recognisable afterwards and never blindly repeated.
     Column("message_id", Text, nullable=True),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
-    CheckConstraint("kind IN ('delivery', 'resend', 'fresh_link')", name="ck_emails_kind"),
     CheckConstraint(
-        "status IN ('pending', 'sending', 'sent', 'failed', 'unconfirmed')",
+        "kind IN ('delivery', 'resend', 'fresh_link', 'delayed')", name="ck_emails_kind"
+    ),
+    CheckConstraint(
+        "status IN ('pending', 'sending', 'sent', 'failed', 'unconfirmed', 'superseded')",
         name="ck_emails_status",
     ),
+    CheckConstraint("(kind = 'delayed') = (is_preorder IS NOT NULL)", name="ck_emails_notice"),
     # Exactly one delivery email per order (ARCHITECTURE invariant 4); resends are extra.
     Index(
         "uq_emails_one_delivery_per_order",
         "order_id",
         unique=True,
         postgresql_where=text("kind = 'delivery'"),
+    ),
+    # One delay notice per order, however many order.delayed events arrive.
+    Index(
+        "uq_emails_one_delay_notice_per_order",
+        "order_id",
+        unique=True,
+        postgresql_where=text("kind = 'delayed'"),
     ),
     # The sender only ever scans pending rows.
     Index("ix_emails_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),

@@ -75,7 +75,8 @@ class DeliveryRepository:
         return None if row is None else StoredDelivery(**row)
 
     async def add(self, delivery: NewDelivery, keys: Sequence[DeliveredKey]) -> None:
-        """The delivery, one metadata row per key (never its value) and its one email."""
+        """The delivery, one metadata row per key (never its value) and its one email;
+        a delay notice still waiting to go out is withdrawn (the keys email says more)."""
         await self._session.execute(insert(deliveries).values(asdict(delivery)))
         await self._session.execute(
             insert(delivered_keys),
@@ -89,9 +90,9 @@ class DeliveryRepository:
                 for position, key in enumerate(keys)
             ],
         )
-        await EmailLog(self._session).queue(
-            delivery.order_id, EmailKind.DELIVERY, delivery.customer_email
-        )
+        log = EmailLog(self._session)
+        await log.queue(delivery.order_id, EmailKind.DELIVERY, delivery.customer_email)
+        await log.supersede_notice(delivery.order_id)
 
     async def record_reveal(self, order_id: UUID, ip: str | None, user_agent: str | None) -> None:
         await self._session.execute(

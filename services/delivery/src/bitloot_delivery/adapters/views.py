@@ -10,6 +10,7 @@ from sqlalchemy import Text, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_delivery.adapters.orm import deliveries, emails, key_events, reveals
+from bitloot_delivery.domain.emails import EmailKind
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any
 
 
 async def timeline(engine: AsyncEngine, order_id: UUID) -> list[TimelineItem]:
-    """What delivery did for the order, oldest first; empty for an unknown order."""
+    """What delivery did for the order, oldest first (a delay notice may come before any
+    key); empty for an unknown order."""
     async with engine.connect() as connection:
         delivery = (
             await connection.execute(
@@ -64,21 +66,15 @@ async def timeline(engine: AsyncEngine, order_id: UUID) -> list[TimelineItem]:
                 )
             )
         ).first()
-        if delivery is None:
-            return []
         mails = (
             await connection.execute(select(emails).where(emails.c.order_id == order_id))
         ).mappings()
         views = (
             await connection.execute(select(reveals.c.at).where(reveals.c.order_id == order_id))
         ).scalars()
-        stored = TimelineItem(
-            delivery.stored_at,
-            "keys_stored",
-            f"{delivery.key_count} key(s) stored encrypted",
-            {"key_count": delivery.key_count},
-        )
-        items = [stored, *(i for mail in mails for i in _email_items(mail))]
+        # Listed before the emails it queued (same timestamp): the sort below is stable.
+        items = [] if delivery is None else [_stored_item(delivery.stored_at, delivery.key_count)]
+        items += [i for mail in mails for i in _email_items(mail)]
         items += [
             TimelineItem(at, "keys_revealed", "Keys revealed via the link", {}) for at in views
         ]
@@ -119,11 +115,14 @@ async def key_audit(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]
 
 
 async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]:
-    """The order's emails, oldest first, with every attempt's outcome."""
+    """The order's emails, oldest first, with every attempt's outcome (and, for a delay
+    notice, what it told the customer: preorder or not, and the release date)."""
     query = (
         select(
             emails.c.id,
             emails.c.kind,
+            emails.c.is_preorder,
+            emails.c.release_date,
             emails.c.status,
             emails.c.attempts,
             emails.c.last_error,
@@ -141,8 +140,15 @@ async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]
         return [dict(row) for row in (await connection.execute(query)).mappings()]
 
 
+def _stored_item(at: datetime, key_count: int) -> TimelineItem:
+    summary = f"{key_count} key(s) stored encrypted"
+    return TimelineItem(at, "keys_stored", summary, {"key_count": key_count})
+
+
 def _email_items(mail: Any) -> list[TimelineItem]:
     data: dict[str, str | int | None] = {"email_kind": mail["kind"], "attempts": mail["attempts"]}
+    if mail["kind"] == EmailKind.DELAYED:
+        data["notice"] = _notice(mail)
     items = [TimelineItem(mail["created_at"], "email_queued", f"{mail['kind']} email queued", data)]
     if mail["sent_at"] is not None:
         items.append(
@@ -153,6 +159,13 @@ def _email_items(mail: Any) -> list[TimelineItem]:
         summary = f"{mail['kind']} email failed after {mail['attempts']} attempts"
         items.append(TimelineItem(mail["failed_at"], "email_failed", summary, failed))
     return items
+
+
+def _notice(mail: Any) -> str:
+    if not mail["is_preorder"]:
+        return "order delayed"
+    release = mail["release_date"]
+    return "preorder" if release is None else f"preorder, release {release.isoformat()}"
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -46,23 +46,28 @@ offers to send a new one to this address.</p>
 
 class EmailKind(StrEnum):
     """`delivery`: the one email per order; `resend`: an admin asked for another;
-    `fresh_link`: the customer asked from an expired link's page."""
+    `fresh_link`: the customer asked from an expired link's page; `delayed`: the one
+    notice that the keys are late or wait for a preorder's release (no link: there may be
+    no keys yet)."""
 
     DELIVERY = "delivery"
     RESEND = "resend"
     FRESH_LINK = "fresh_link"
+    DELAYED = "delayed"
 
 
 class EmailStatus(StrEnum):
     """`sending` while an attempt is under way; `unconfirmed` when that attempt was cut
     short (a crash) so nobody knows whether the mail server took it: never repeated
-    automatically, shown to admins, who may resend."""
+    automatically, shown to admins, who may resend; `superseded`: a delay notice still
+    waiting to go out when the keys arrived, so never sent (the keys email says more)."""
 
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
     UNCONFIRMED = "unconfirmed"
+    SUPERSEDED = "superseded"
 
 
 def new_message_id(sender: str) -> str:

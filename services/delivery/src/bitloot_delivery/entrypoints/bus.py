@@ -1,7 +1,8 @@
 """Which handler consumes which topic."""
 
 from bitloot_contracts import topics
-from bitloot_contracts.events import KeysDelivered
+from bitloot_contracts.events import KeysDelivered, OrderDelayed
+from bitloot_delivery.handlers.delay_notice import queue_delay_notice
 from bitloot_delivery.handlers.store_keys import StoreKeys
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
@@ -10,3 +11,4 @@ from bitloot_runtime.service import ServiceRuntime
 def subscribe(runtime: ServiceRuntime, store_keys: StoreKeys) -> None:
     """Register every delivery handler on its queue."""
     runtime.subscribe(Route(topics.KEYS_DELIVERED, KeysDelivered, store_keys))
+    runtime.subscribe(Route(topics.ORDER_DELAYED, OrderDelayed, queue_delay_notice))

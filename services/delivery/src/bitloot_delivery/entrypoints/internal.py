@@ -3,7 +3,8 @@
 - ``GET /internal/deliveries/{order_id}``: the delivery's summary;
 - ``GET /internal/orders/{order_id}/timeline``: what delivery did, for the merged timeline;
 - ``GET /internal/orders/{order_id}/audit``: the key audit (reveals and key events);
-- ``GET /internal/orders/{order_id}/emails``: the email log;
+- ``GET /internal/orders/{order_id}/emails``: the email log (a delay notice included,
+  which may exist before the order has a delivery);
 - ``POST /internal/orders/{order_id}/link``: a fresh link, in the answer;
 - ``POST /internal/orders/{order_id}/emails``: email a fresh link to the order's address;
 - ``GET /internal/orders/{order_id}/object-url?ttl_seconds=…``: a presigned GET of the
@@ -13,7 +14,7 @@ The acting admin is named by the ``X-Bitloot-Actor`` header, for the audit.
 """
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -56,7 +57,7 @@ def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _json_value(value: object) -> object:
-    if isinstance(value, datetime):
+    if isinstance(value, date):  # a datetime too
         return value.isoformat()
     return str(value) if isinstance(value, UUID) else value
 

@@ -1,5 +1,7 @@
 """Sending the customer's emails: the link, never a key; delivery.completed once the one
-delivery email is out.
+delivery email is out. A delay notice (no link) goes through the same attempts, retries
+and doubt handling, but emits nothing: delivery.completed and delivery.failed are about
+the keys email only, so a notice that fails for good is logged and shown in the email log.
 
 Each attempt is two short transactions around the SMTP conversation:
 
@@ -30,6 +32,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import asyncpg
@@ -45,6 +48,7 @@ from bitloot_delivery.domain.emails import (
     retry_delay,
 )
 from bitloot_delivery.domain.links import RevealLinks, link_url
+from bitloot_delivery.domain.notices import compose_notice
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
@@ -135,16 +139,27 @@ class EmailSender:
             await uow.commit()
         return email
 
-    async def _attempt(self, email: ClaimedEmail) -> None:
-        link = link_url(self._public_url, self._links.issue(email.order_id))
-        message = compose(
+    def _message(self, email: ClaimedEmail) -> EmailMessage:
+        """The email to send: a delay notice says so and carries no link (there may be no
+        keys yet); every other kind carries a freshly issued link."""
+        if email.notice is not None:
+            return compose_notice(
+                sender=self._mail_from,
+                to=email.to_address,
+                notice=email.notice,
+                message_id=email.message_id,
+            )
+        return compose(
             sender=self._mail_from,
             to=email.to_address,
-            link=link,
+            link=link_url(self._public_url, self._links.issue(email.order_id)),
             ttl_minutes=self._links.ttl.total_seconds() / 60,
             kind=email.kind,
             message_id=email.message_id,
         )
+
+    async def _attempt(self, email: ClaimedEmail) -> None:
+        message = self._message(email)
         try:
             await self._mailer.send(message)
         except MailNotSent as exc:

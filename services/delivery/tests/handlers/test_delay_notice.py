@@ -1,0 +1,142 @@
+"""order.delayed on the real bus: the customer gets one notice, without link or key, and
+still gets the keys email (and delivery.completed) once the keys come."""
+
+import asyncio
+import json
+import logging
+from datetime import date
+
+import pytest
+from delivery_support import (
+    PUBLIC_URL,
+    TEXT_KEY,
+    Running,
+    email_text,
+    keys_delivered,
+    link_path,
+    order_delayed,
+    publish,
+)
+from sqlalchemy import func, select
+
+from bitloot_contracts.events import Event
+from bitloot_delivery.adapters.orm import emails
+from bitloot_runtime.logging import RedactingFilter
+from bitloot_runtime.tables import inbox
+from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.smtp import SmtpServer
+
+GRACE = 1.0  # room for a second email or event, were one to be sent
+
+
+async def handled(delivery: Running, event: Event) -> bool:
+    """Whether delivery has consumed `event` (its inbox holds the message id)."""
+    async with delivery.runtime.engine.connect() as connection:
+        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+        return bool(await connection.scalar(query))
+
+
+async def email_rows(delivery: Running) -> list[tuple[str, str]]:
+    async with delivery.runtime.engine.connect() as connection:
+        rows = await connection.execute(
+            select(emails.c.kind, emails.c.status).order_by(emails.c.id)
+        )
+        return [(kind, status) for kind, status in rows]
+
+
+async def email_rows_are(delivery: Running, expected: list[tuple[str, str]]) -> bool:
+    return await email_rows(delivery) == expected
+
+
+async def test_a_delayed_preorder_gets_one_notice_with_its_release_date_and_no_link(
+    delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
+) -> None:
+    event = order_delayed(is_preorder=True, release_date=date(2026, 12, 24))
+    exchange = delivery.runtime.topology.exchange.name
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+        await publish(delivery.runtime, event)
+        [received] = await smtp_inbox.wait_for(1)
+        messages = await spy.collect(expected=2, timeout=GRACE)
+    assert received.recipients == ("buyer@example.com",)
+    assert received.message["Subject"] == "Your BitLoot preorder: keys on 24 December 2026"
+    body = email_text(received.message)
+    assert "24 December 2026" in body
+    assert "we will email you a link" in body
+    assert PUBLIC_URL not in body
+    assert "/keys/" not in body
+    assert "href" not in body
+    # Only the event itself crossed the bus: a notice completes and fails nothing.
+    assert [m.routing_key for m in messages] == ["order.delayed"]
+    assert await email_rows(delivery) == [("delayed", "sent")]
+
+
+async def test_a_slow_order_is_told_it_is_delayed_and_the_logs_name_the_order_only(
+    delivery: Running, smtp_inbox: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(RedactingFilter())  # binds the log context, as in production
+    event = order_delayed(is_preorder=False)
+    await publish(delivery.runtime, event)
+    [received] = await smtp_inbox.wait_for(1)
+    assert await eventually(lambda: email_rows_are(delivery, [("delayed", "sent")]))
+    logged = [r for r in caplog.records if r.name.startswith("bitloot_delivery")]
+    assert {r.getMessage() for r in logged} >= {"delay notice queued", "email sent"}
+    assert all(r.__dict__.get("order_id") == str(event.order_id) for r in logged)
+    assert not any("buyer@example.com" in str(r.__dict__) for r in logged)
+    assert received.message["Subject"] == "Your BitLoot order is delayed"
+    body = email_text(received.message)
+    assert "longer than usual" in body
+    assert "preorder" not in body
+    assert PUBLIC_URL not in body
+
+
+async def test_the_same_event_twice_and_a_second_event_send_one_notice(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    event = order_delayed(is_preorder=True, release_date=date(2026, 12, 24))
+    await publish(delivery.runtime, event)
+    await smtp_inbox.wait_for(1)
+    await publish(delivery.runtime, event)
+    later = order_delayed(event.order_id, is_preorder=True, release_date=date(2027, 1, 15))
+    await publish(delivery.runtime, later)
+    assert await eventually(lambda: handled(delivery, later))
+    await asyncio.sleep(GRACE)
+    assert len(smtp_inbox.messages) == 1
+    assert "24 December 2026" in smtp_inbox.messages[0].message["Subject"]
+    assert await email_rows(delivery) == [("delayed", "sent")]
+
+
+async def test_keys_after_a_notice_still_get_the_keys_email_and_complete_the_delivery(
+    delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
+) -> None:
+    delayed = order_delayed(is_preorder=False)
+    exchange = delivery.runtime.topology.exchange.name
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+        await publish(delivery.runtime, delayed)
+        await smtp_inbox.wait_for(1)
+        await publish(delivery.runtime, keys_delivered(delivery.public_key, delayed.order_id))
+        notice, keys = await smtp_inbox.wait_for(2)
+        messages = await spy.collect(expected=3)
+    assert notice.message["Subject"] == "Your BitLoot order is delayed"
+    assert keys.message["Subject"] == "Your BitLoot keys are ready"
+    assert link_path(keys.message).startswith("/keys/")
+    assert TEXT_KEY not in email_text(notice.message) + email_text(keys.message)
+    completed = [m for m in messages if m.routing_key == "delivery.completed"]
+    assert len(completed) == 1
+    assert json.loads(completed[0].body)["email_sent"] is True
+    assert await email_rows(delivery) == [("delayed", "sent"), ("delivery", "sent")]
+
+
+async def test_a_notice_arriving_after_the_keys_is_not_sent(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    keys = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, keys)
+    await smtp_inbox.wait_for(1)
+    late = order_delayed(keys.order_id, is_preorder=True)
+    await publish(delivery.runtime, late)
+    assert await eventually(lambda: handled(delivery, late))
+    await asyncio.sleep(GRACE)
+    assert [m.message["Subject"] for m in smtp_inbox.messages] == ["Your BitLoot keys are ready"]
+    assert await email_rows(delivery) == [("delivery", "sent")]
