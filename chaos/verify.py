@@ -317,7 +317,10 @@ async def verify(stack: ChaosStack, emails: dict[str, str], refused: list[str]) 
         states = await saga_states(http, stack, list(emails))
         entries = await ledger(http, stack)
         letters = await parked(http, stack)
-        received = Counter(r for mail in stack.mailbox.mails for r in mail.recipients)
+        # Key emails only: a delay notice (Kinguin late with a bought order) comes besides.
+        received = Counter(
+            r for mail in stack.mailbox.mails if not mail.is_delay_notice for r in mail.recipients
+        )
         unconfirmed = await unconfirmed_emails(http, stack, list(emails))
         # Last, so that the leak scan below also covers what revealing wrote and logged.
         revealed = await reveal_all(http, stack, emails, entries)

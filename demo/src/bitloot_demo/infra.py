@@ -25,6 +25,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# Subjects of delivery's delay notices (bitloot_delivery.domain.notices).
+DELAY_NOTICE_SUBJECTS = ("Your BitLoot order is delayed", "Your BitLoot preorder")
+
+
 @dataclass(frozen=True)
 class Mail:
     """A message the SMTP server accepted, and when (wall clock, seconds)."""
@@ -32,6 +36,12 @@ class Mail:
     accepted_at: float
     recipients: tuple[str, ...]
     message: EmailMessage
+
+    @property
+    def is_delay_notice(self) -> bool:
+        """Delivery's notice that Kinguin is late with the keys (no link in it), as
+        opposed to an email with a link to the keys."""
+        return str(self.message["Subject"] or "").startswith(DELAY_NOTICE_SUBJECTS)
 
 
 @dataclass
@@ -43,7 +53,10 @@ class Mailbox:
     mails: list[Mail] = field(default_factory=list)
 
     def for_recipient(self, address: str) -> list[Mail]:
-        return [mail for mail in self.mails if address in mail.recipients]
+        """The emails with a link to the keys sent to `address` (delay notices left out)."""
+        return [
+            mail for mail in self.mails if address in mail.recipients and not mail.is_delay_notice
+        ]
 
 
 MailHandler = Callable[[Mail], None]
