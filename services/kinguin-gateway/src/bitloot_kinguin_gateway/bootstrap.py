@@ -16,6 +16,7 @@ from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
 from bitloot_kinguin_gateway.entrypoints.internal_webhooks import webhook_log_routes
 from bitloot_kinguin_gateway.entrypoints.openapi import describe
 from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
+from bitloot_kinguin_gateway.handlers.catalog import CatalogSync
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
 from bitloot_kinguin_gateway.handlers.reservations import Reserve
@@ -62,6 +63,8 @@ def build(
         Poll(kinguin),
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
     )
+    sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)
+    runtime.add_background("catalog-sync", sync.run)
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
         *webhook_routes(auth, runtime.unit_of_work),
