@@ -158,3 +158,12 @@ async def test_a_webhook_newer_than_the_last_reading_wins_over_it(
         seen.extend(await spy.collect(expected=0, timeout=1.5))
     assert (update["qty"], Decimal(update["price"])) == (1, Decimal("4.99"))
     assert [m.routing_key for m in seen].count(AVAILABILITY) == 2
+
+
+async def test_a_listed_product_kinguin_does_not_know_is_out_of_stock(syncing: Gateway) -> None:
+    unknown = "5c9b5e5e2539a4e8f17270ff"
+    seen: list[Any] = []
+    async with syncing.spy() as spy:
+        await listed(syncing, unknown)
+        [gone] = await bodies(spy, 1, seen)
+    assert (gone["kinguin_product_id"], gone["qty"], gone["price"]) == (unknown, 0, None)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bitloot_contracts.events import ProductAvailabilityChanged, ProductListed
-from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
+from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinProductInfo
+from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
 from bitloot_kinguin_gateway.adapters.products import Product, ProductRepository
 from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
 from bitloot_kinguin_gateway.domain.product import UNKNOWN, Availability, supersedes
@@ -18,6 +19,8 @@ from bitloot_runtime.db import UnitOfWork
 logger = logging.getLogger(__name__)
 
 PRODUCT_UPDATE = "product.update"
+# KinguinRefused's code for a 404: the product does not exist (any more) at Kinguin.
+NOT_FOUND = "kinguin_not_found"
 
 
 @dataclass(frozen=True)
@@ -147,10 +150,10 @@ class CatalogSync:
 
     async def _sync(self, product_id: str) -> None:
         asked_at = datetime.now(UTC)
-        info = await self._kinguin.product(product_id)
+        reading = await self._read(product_id)
         # Kinguin's own time of the state we read if it gives one, else when we asked:
         # any webhook stamped before that describes an older state.
-        at = info.updated_at or asked_at
+        at = (reading.updated_at if reading else None) or asked_at
         async with self._unit_of_work() as uow:
             repository = ProductRepository(uow.session)
             product = await repository.get(product_id, for_update=True)
@@ -159,7 +162,25 @@ class CatalogSync:
             if product.kinguin_updated_at is not None and at < product.kinguin_updated_at:
                 # A webhook newer than what we read arrived meanwhile; keep it.
                 await repository.mark_synced(product_id)
+            elif reading is None:
+                gone = (product.availability or UNKNOWN).with_qty(0)
+                await _observe(uow, product, gone, at, synced=True)
             else:
-                now = Availability(info.qty, info.price, info.is_preorder, info.release_date)
+                now = Availability(
+                    reading.qty, reading.price, reading.is_preorder, reading.release_date
+                )
                 await _observe(uow, product, now, at, synced=True)
             await uow.commit()
+
+    async def _read(self, product_id: str) -> KinguinProductInfo | None:
+        """The product as Kinguin sells it, or None if Kinguin no longer knows it (then it
+        cannot be bought: nothing is in stock)."""
+        try:
+            return await self._kinguin.product(product_id)
+        except KinguinRefused as refused:
+            if refused.code != NOT_FOUND:
+                raise
+            logger.warning(
+                "kinguin does not know a listed product", extra={"kinguin_product_id": product_id}
+            )
+            return None
