@@ -48,7 +48,9 @@ async def product_update(
 ) -> None:
     """Log the webhook once and apply its quantity if it is news about a watched product."""
     log = WebhookLog(uow.session)
-    row_id, duplicate = await log.record(
+    # The log's first-copy index keys on order fields, empty here: a copy of a product
+    # update is recognised by its updatedAt instead (not newer: stale).
+    row_id, _ = await log.record(
         Notification(PRODUCT_UPDATE, updated_at=update.updated_at),
         raw_body=raw_body,
         headers=headers,
@@ -56,7 +58,7 @@ async def product_update(
     )
     repository = ProductRepository(uow.session)
     product = await repository.get(update.product_id, for_update=True)
-    note = _reason_to_ignore(update, duplicate, product)
+    note = _reason_to_ignore(update, product)
     extra = {"kinguin_product_id": update.product_id, "qty": update.qty, "note": note}
     if note is not None or product is None:
         logger.info("kinguin product update not applied", extra=extra)
@@ -68,11 +70,7 @@ async def product_update(
     logger.info("kinguin product update applied", extra=extra)
 
 
-def _reason_to_ignore(
-    update: ProductUpdate, duplicate: bool, product: Product | None
-) -> str | None:
-    if duplicate:
-        return "duplicate"
+def _reason_to_ignore(update: ProductUpdate, product: Product | None) -> str | None:
     if product is None or not product.watched:
         return "unwatched_product"
     if not supersedes(update.updated_at, product.kinguin_updated_at):
