@@ -171,6 +171,7 @@ TABLE: tuple[Row, ...] = (
     ),
     ("kinguin-gateway", "GET", "/internal/reservations", internal(200)),
     ("kinguin-gateway", "GET", "/internal/reservations/{order}", internal(200)),
+    ("kinguin-gateway", "GET", "/internal/balance", internal(200)),
     ("kinguin-gateway", "GET", "/internal/orders/{order}/timeline", internal(200)),
     ("kinguin-gateway", "GET", "/internal/kinguin/status/{reservation}", internal(200)),
     ("kinguin-gateway", "GET", "/internal/webhooks", internal(200)),

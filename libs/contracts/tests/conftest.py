@@ -22,6 +22,8 @@ from bitloot_contracts.events import (
     OrderStatusChanged,
     PaymentFinished,
     PaymentStatusChanged,
+    ProductAvailabilityChanged,
+    ProductListed,
     ReservationCreated,
     ReservationFailed,
     ReservationLine,
@@ -109,13 +111,28 @@ def _delivery_and_order_events(order_id: UUID) -> tuple[Event, ...]:
     )
 
 
+def _catalog_events() -> tuple[Event, ...]:
+    return (
+        ProductListed(kinguin_product_id=PRODUCT_ID, active=True),
+        ProductAvailabilityChanged(
+            kinguin_product_id=PRODUCT_ID,
+            qty=845,
+            price=Decimal("2.50"),
+            is_preorder=False,
+            release_date="2004-11-01",
+            observed_at=datetime(2020, 10, 16, 11, 24, 8, tzinfo=UTC),
+        ),
+    )
+
+
 @pytest.fixture
 def samples() -> Mapping[str, Event]:
-    """One valid event per topic, all about the same order."""
+    """One valid event per topic, all about the same order but those about a product."""
     order_id = uuid4()
     events = (
         *_payment_events(order_id),
         *_kinguin_events(order_id),
         *_delivery_and_order_events(order_id),
+        *_catalog_events(),
     )
     return {event.topic: event for event in events}

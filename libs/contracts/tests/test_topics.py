@@ -20,7 +20,7 @@ from bitloot_contracts.topics import (
 
 
 def test_topics_are_distinct_and_listed_once() -> None:
-    assert len(set(TOPICS)) == len(TOPICS) == 15
+    assert len(set(TOPICS)) == len(TOPICS) == 17
     constants = {
         value
         for name, value in vars(topics).items()
@@ -58,6 +58,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "reservation.requested",
         "reservation.poll",
         "keys.requested",
+        "catalog.product_listed",
     )
     assert set(SUBSCRIPTIONS[FULFILLMENT]) == {
         "payment.finished",
@@ -69,7 +70,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "delivery.failed",
     }
     assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered", "order.delayed")
-    assert SUBSCRIPTIONS[PAYMENTS] == ("order.status_changed",)
+    assert SUBSCRIPTIONS[PAYMENTS] == ("order.status_changed", "product.availability_changed")
     assert set(SUBSCRIPTIONS[ADMIN]) == {
         "payment.status_changed",
         "order.status_changed",

@@ -25,6 +25,8 @@ ORDER_STATUS_CHANGED: Final = "order.status_changed"
 ORDER_FULFILLED: Final = "order.fulfilled"
 ORDER_FAILED: Final = "order.failed"
 ORDER_DELAYED: Final = "order.delayed"
+CATALOG_PRODUCT_LISTED: Final = "catalog.product_listed"
+PRODUCT_AVAILABILITY_CHANGED: Final = "product.availability_changed"
 
 TOPICS: Final[tuple[str, ...]] = (
     PAYMENT_STATUS_CHANGED,
@@ -42,6 +44,8 @@ TOPICS: Final[tuple[str, ...]] = (
     ORDER_FULFILLED,
     ORDER_FAILED,
     ORDER_DELAYED,
+    CATALOG_PRODUCT_LISTED,
+    PRODUCT_AVAILABILITY_CHANGED,
 )
 
 PAYMENTS: Final = "payments"
@@ -56,9 +60,15 @@ SERVICES: Final[tuple[str, ...]] = (PAYMENTS, KINGUIN_GATEWAY, FULFILLMENT, DELI
 # able to change another service's topology by mutating a shared module attribute.
 SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        # How fulfillment is going, for the customer's order page.
-        PAYMENTS: (ORDER_STATUS_CHANGED,),
-        KINGUIN_GATEWAY: (RESERVATION_REQUESTED, RESERVATION_POLL, KEYS_REQUESTED),
+        # How fulfillment is going, and what Kinguin has of the catalog's products.
+        PAYMENTS: (ORDER_STATUS_CHANGED, PRODUCT_AVAILABILITY_CHANGED),
+        KINGUIN_GATEWAY: (
+            RESERVATION_REQUESTED,
+            RESERVATION_POLL,
+            KEYS_REQUESTED,
+            # Which Kinguin products to watch for stock and price.
+            CATALOG_PRODUCT_LISTED,
+        ),
         FULFILLMENT: (
             PAYMENT_FINISHED,
             RESERVATION_CREATED,
@@ -80,8 +90,14 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 
 PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        PAYMENTS: (PAYMENT_STATUS_CHANGED, PAYMENT_FINISHED),
-        KINGUIN_GATEWAY: (RESERVATION_CREATED, RESERVATION_FAILED, KINGUIN_WEBHOOK, KEYS_DELIVERED),
+        PAYMENTS: (PAYMENT_STATUS_CHANGED, PAYMENT_FINISHED, CATALOG_PRODUCT_LISTED),
+        KINGUIN_GATEWAY: (
+            RESERVATION_CREATED,
+            RESERVATION_FAILED,
+            KINGUIN_WEBHOOK,
+            KEYS_DELIVERED,
+            PRODUCT_AVAILABILITY_CHANGED,
+        ),
         FULFILLMENT: (
             RESERVATION_REQUESTED,
             RESERVATION_POLL,

@@ -18,6 +18,7 @@ from bitloot_kinguin_gateway.entrypoints.internal_webhooks import webhook_log_ro
 from bitloot_kinguin_gateway.entrypoints.openapi import describe
 from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
 from bitloot_kinguin_gateway.handlers.balance import BalanceWatch
+from bitloot_kinguin_gateway.handlers.catalog import CatalogSync
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
 from bitloot_kinguin_gateway.handlers.reservations import Reserve
@@ -66,6 +67,8 @@ def build(
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
     )
     watch = _balance_watch(settings, runtime, kinguin)
+    sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)
+    runtime.add_background("catalog-sync", sync.run)
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
         *webhook_routes(auth, runtime.unit_of_work),

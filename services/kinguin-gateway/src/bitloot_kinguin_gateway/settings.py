@@ -39,6 +39,13 @@ class Settings(EdgeSettings):
         description="Seconds between reads of the Kinguin balance (GET /v1/balance); a "
         "failed read is logged and tried again the next period.",
     )
+    catalog_sync_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds between two readings of every product the catalog lists "
+        "(GET /v2/products/{productId}: stock, price, preorder); product.update webhooks "
+        "bring stock changes in between.",
+    )
     webhook_auth: Literal["secret", "signature", "either"] = Field(
         default="either",
         description="How a webhook proves it comes from Kinguin: the shared secret header, "

@@ -163,11 +163,34 @@ async def test_an_authentic_but_malformed_webhook_is_a_400_logged_and_applied_to
     assert await statuses(gateway) == [(True, False, False, "invalid_body")] * 2
 
 
-async def test_a_product_update_is_logged_and_answered_204(gateway: Gateway) -> None:
+async def test_a_product_update_of_a_product_nobody_sells_is_logged_and_answered_204(
+    gateway: Gateway,
+) -> None:
+    body = {
+        "kinguinId": 1949,
+        "productId": "5c9b5f6b2539a4e8f172916a",
+        "qty": 845,
+        "textQty": 845,
+        "cheapestOfferId": ["611222acff9ca40001f0b020"],
+        "updatedAt": "2020-10-16T11:24:08.015+00:00",
+    }
+    response = await post(
+        gateway,
+        json.dumps(body).encode(),
+        **{"X-Event-Name": "product.update", "X-Event-Secret": WEBHOOK_SECRET},
+    )
+    assert (response.status_code, response.content) == (204, b"")
+    assert await statuses(gateway) == [(True, False, False, "unwatched_product")]
+
+
+async def test_a_product_update_without_its_fields_is_refused_400_and_logged(
+    gateway: Gateway,
+) -> None:
     response = await post(
         gateway,
         b'{"productId": "prod-a"}',
         **{"X-Event-Name": "product.update", "X-Event-Secret": WEBHOOK_SECRET},
     )
-    assert (response.status_code, response.content) == (204, b"")
-    assert await statuses(gateway) == [(True, False, False, None)]
+    assert response.status_code == 400
+    assert {f["field"] for f in response.json()["fields"]} == {"qty", "updatedAt"}
+    assert await statuses(gateway) == [(True, False, False, "invalid_body")]

@@ -1,6 +1,7 @@
 """The event models: one per topic, the envelope they share, and the topic registry."""
 
 from bitloot_contracts.events.base import ENVELOPE_FIELDS, Contract, Event, schema_version_of
+from bitloot_contracts.events.catalog import ProductAvailabilityChanged, ProductListed
 from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed
 from bitloot_contracts.events.keys import KeysDelivered, KeysRequested, SealedKeys
 from bitloot_contracts.events.order import (
@@ -47,6 +48,8 @@ __all__ = [
     "PaymentFinished",
     "PaymentStatus",
     "PaymentStatusChanged",
+    "ProductAvailabilityChanged",
+    "ProductListed",
     "ReservationCreated",
     "ReservationFailed",
     "ReservationLine",

@@ -5,6 +5,7 @@ from types import MappingProxyType
 from typing import Final
 
 from bitloot_contracts.events.base import Event
+from bitloot_contracts.events.catalog import ProductAvailabilityChanged, ProductListed
 from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed
 from bitloot_contracts.events.keys import KeysDelivered, KeysRequested
 from bitloot_contracts.events.order import (
@@ -58,6 +59,8 @@ EVENT_TYPES: Final = _by_topic(
     OrderFulfilled,
     OrderFailed,
     OrderDelayed,
+    ProductListed,
+    ProductAvailabilityChanged,
 )
 """The current model of every topic."""
 

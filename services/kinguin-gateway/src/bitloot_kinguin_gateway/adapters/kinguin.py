@@ -39,13 +39,15 @@ class KinguinProduct:
 @dataclass(frozen=True)
 class KinguinProductInfo:
     """A product as Kinguin sells it now: the cheapest offer's `price` (EUR), `qty` keys
-    at that price, and whether it is a preorder (released on `release_date`)."""
+    at that price, and whether it is a preorder (released on `release_date`); `updated_at`
+    is Kinguin's last change to it, when it says."""
 
     product_id: str
     price: Decimal
     qty: int
     is_preorder: bool
     release_date: str | None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,7 @@ def _product(product_id: str, document: Any) -> KinguinProductInfo:
         qty=max(qty, 0),
         is_preorder=document.get("isPreorder") is True,
         release_date=release if isinstance(release, str) and release else None,
+        updated_at=_optional_time(document.get("updatedAt")),
     )
 
 
@@ -238,6 +241,15 @@ def _date(value: object) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def _optional_time(value: object) -> datetime | None:
+    """A time Kinguin gave, if it is one with a zone; None otherwise (it is only a hint)."""
+    try:
+        parsed = _time(value)
+    except ValueError:
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def _time(value: object) -> datetime | None:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     Table,
     Text,
     UniqueConstraint,
@@ -105,4 +106,24 @@ webhook_log = Table(
         postgresql_where=text("authenticated AND NOT duplicate"),
     ),
     Index("ix_webhook_log_order_id", "order_id"),
+)
+
+# The Kinguin products payments' catalog lists, and what Kinguin last said of each: stock
+# from product.update webhooks and from reading the product, price and preorder from the
+# latter. `kinguin_updated_at` is the time of the newest news applied (Kinguin's updatedAt,
+# or when we read the product): an older webhook is stale.
+products = Table(
+    "products",
+    metadata,
+    Column("kinguin_product_id", Text, primary_key=True),
+    Column("watched", Boolean, nullable=False, server_default=text("false")),
+    # occurred_at of the catalog.product_listed applied last (they arrive in any order).
+    Column("listed_at", DateTime(timezone=True), nullable=True),
+    Column("qty", Integer, nullable=True),
+    Column("price", Numeric(18, 8), nullable=True),
+    Column("is_preorder", Boolean, nullable=False, server_default=text("false")),
+    Column("release_date", Text, nullable=True),
+    Column("kinguin_updated_at", DateTime(timezone=True), nullable=True),
+    Column("synced_at", DateTime(timezone=True), nullable=True),
+    Index("ix_products_watched_synced_at", "watched", "synced_at"),
 )

@@ -1,7 +1,13 @@
 """Which handler consumes which topic."""
 
 from bitloot_contracts import topics
-from bitloot_contracts.events import KeysRequested, ReservationPoll, ReservationRequested
+from bitloot_contracts.events import (
+    KeysRequested,
+    ProductListed,
+    ReservationPoll,
+    ReservationRequested,
+)
+from bitloot_kinguin_gateway.handlers.catalog import product_listed
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
 from bitloot_kinguin_gateway.handlers.reservations import Reserve
@@ -14,3 +20,4 @@ def subscribe(runtime: ServiceRuntime, reserve: Reserve, poll: Poll, fetch_keys:
     runtime.subscribe(Route(topics.RESERVATION_REQUESTED, ReservationRequested, reserve))
     runtime.subscribe(Route(topics.RESERVATION_POLL, ReservationPoll, poll))
     runtime.subscribe(Route(topics.KEYS_REQUESTED, KeysRequested, fetch_keys))
+    runtime.subscribe(Route(topics.CATALOG_PRODUCT_LISTED, ProductListed, product_listed))

@@ -10,6 +10,7 @@ from bitloot_kinguin_gateway.entrypoints.webhooks import (
     SIGNATURE_HEADER,
     OrderStatusBody,
 )
+from bitloot_kinguin_gateway.handlers.catalog import PRODUCT_UPDATE
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
 from bitloot_runtime.openapi import LIMIT, OFFSET, errors, ok, operation, query
 from bitloot_runtime.openapi import describe as describe_api
@@ -31,8 +32,10 @@ def _listing(summary: str, *filters: dict[str, Any]) -> dict[str, Any]:
 PATHS: dict[str, dict[str, Any]] = {
     "/kinguin/webhooks": {
         "post": operation(
-            f"Kinguin's notifications: `{ORDER_STATUS}` is applied (asynchronously), any other "
-            "event only logged. Every call is logged once, refused ones included.",
+            f"Kinguin's notifications: `{ORDER_STATUS}` (the body below) and `{PRODUCT_UPDATE}` "
+            "(`{kinguinId, productId, qty, textQty, cheapestOfferId, updatedAt}`, for the "
+            "products the catalog lists) are applied, any other event only logged. Every call "
+            "is logged once, refused ones included.",
             {"204": {"description": "Received."}},
             security=[{"kinguinSecret": []}, {"kinguinSignature": []}],
             parameters=[{"name": EVENT_HEADER, "in": "header", "schema": {"type": "string"}}],

@@ -1,14 +1,15 @@
 """`POST /kinguin/webhooks`: Kinguin's notifications, authenticated, logged once, 204.
 
 Nothing slow happens here (no call to Kinguin): the notification is logged and, if it is
-news, turned into a `kinguin.webhook` event in the same transaction; fulfillment acts on
-it asynchronously.
+news, turned into an event in the same transaction (`kinguin.webhook` for an
+`order.status`, which fulfillment acts on; `product.availability_changed` for a
+`product.update` of a product the catalog lists, which payments checks orders against).
 """
 
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import Headers
@@ -17,7 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
-from bitloot_kinguin_gateway.handlers import webhooks
+from bitloot_kinguin_gateway.handlers import catalog, webhooks
+from bitloot_kinguin_gateway.handlers.catalog import PRODUCT_UPDATE, ProductUpdate
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.http import HttpError, parse_json, read_body, validation_fields
@@ -69,6 +71,19 @@ class OrderStatusBody(BaseModel):
     updated_at: AwareDatetime = Field(alias="updatedAt")
 
 
+class ProductUpdateBody(BaseModel):
+    """Kinguin's `product.update` notification (features/Webhooks.md)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kinguin_id: int | None = Field(default=None, alias="kinguinId")
+    product_id: str = Field(alias="productId", min_length=1, max_length=128)
+    qty: int = Field(ge=0)
+    text_qty: int | None = Field(default=None, alias="textQty")
+    cheapest_offer_id: list[str] | None = Field(default=None, alias="cheapestOfferId")
+    updated_at: AwareDatetime = Field(alias="updatedAt")
+
+
 def webhook_routes(auth: WebhookAuth, unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
     async def receive(request: Request) -> Response:
         raw = await read_body(request)
@@ -83,17 +98,21 @@ def webhook_routes(auth: WebhookAuth, unit_of_work: Callable[[], UnitOfWork]) ->
             )
             await call.log(authenticated=False)
             raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
-        if event_name != ORDER_STATUS:
-            # product.update and the like: nothing to act on, but kept for the record.
+        if event_name not in (ORDER_STATUS, PRODUCT_UPDATE):
+            # Another event: nothing to act on, but kept for the record.
             await call.log(authenticated=True)
             return Response(status_code=204)
         try:
-            notification = _order_status(raw)
+            notification = _order_status(raw) if event_name == ORDER_STATUS else None
+            update = _product_update(raw) if event_name == PRODUCT_UPDATE else None
         except HttpError:
             await call.log(authenticated=True, note="invalid_body")
             raise
         async with unit_of_work() as uow:
-            await webhooks.order_status(uow, notification, raw, headers)
+            if notification is not None:
+                await webhooks.order_status(uow, notification, raw, headers)
+            if update is not None:
+                await catalog.product_update(uow, update, raw, headers)
             await uow.commit()
         return Response(status_code=204)
 
@@ -121,14 +140,26 @@ class _Call:
             await uow.commit()
 
 
-def _order_status(raw: bytes) -> Notification:
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+def _parse(model: type[_ModelT], raw: bytes) -> _ModelT:
     document = parse_json(raw)
     try:
-        body = OrderStatusBody.model_validate(document)
+        return model.model_validate(document)
     except ValidationError as exc:
         raise HttpError(
             400, "invalid_webhook", "The notification is invalid.", validation_fields(exc)
         ) from None
+
+
+def _product_update(raw: bytes) -> ProductUpdate:
+    body = _parse(ProductUpdateBody, raw)
+    return ProductUpdate(body.product_id, body.qty, body.updated_at)
+
+
+def _order_status(raw: bytes) -> Notification:
+    body = _parse(OrderStatusBody, raw)
     return Notification(
         event_name=ORDER_STATUS,
         kinguin_order_id=body.order_id,

@@ -1,15 +1,17 @@
 """The product catalog: what can be ordered, at what price, and the most we pay Kinguin."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bitloot_payments.adapters.availability import availability_of
 from bitloot_payments.adapters.orm import products
+from bitloot_payments.domain.availability import Availability
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Product:
     max_purchase_price: Decimal
     active: bool
     updated_at: datetime | None = None
+    # What Kinguin last had of it (None: never observed); filled by `all_products` only.
+    availability: Availability | None = None
 
 
 async def products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
@@ -33,8 +37,21 @@ async def products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[st
 
 
 async def all_products(session: AsyncSession) -> list[Product]:
+    """Every product, with what Kinguin last had of it."""
     rows = await session.execute(select(products).order_by(products.c.sku))
-    return [Product(**row._mapping) for row in rows]
+    found = [Product(**row._mapping) for row in rows]
+    known = await availability_of(session, {p.kinguin_product_id for p in found})
+    return [replace(p, availability=known.get(p.kinguin_product_id)) for p in found]
+
+
+async def sells(session: AsyncSession, kinguin_product_id: str) -> bool:
+    """Whether an active product is sold as `kinguin_product_id`."""
+    query = select(
+        exists().where(
+            products.c.kinguin_product_id == kinguin_product_id, products.c.active.is_(True)
+        )
+    )
+    return bool(await session.scalar(query))
 
 
 async def upsert_product(session: AsyncSession, product: Product) -> Product:

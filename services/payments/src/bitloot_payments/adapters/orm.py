@@ -40,6 +40,20 @@ products = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# What Kinguin last had of each product (the gateway's product.availability_changed): the
+# latest observation wins, whatever order the events arrive in. No row: never observed.
+product_availability = Table(
+    "product_availability",
+    metadata,
+    Column("kinguin_product_id", Text, primary_key=True),
+    Column("qty", Integer, nullable=False),
+    Column("price", Numeric(18, 8), nullable=True),
+    Column("is_preorder", Boolean, nullable=False),
+    Column("release_date", Text, nullable=True),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 orders = Table(
     "orders",
     metadata,

@@ -1,7 +1,8 @@
 """Which handler consumes which topic."""
 
 from bitloot_contracts import topics
-from bitloot_contracts.events import OrderStatusChanged
+from bitloot_contracts.events import OrderStatusChanged, ProductAvailabilityChanged
+from bitloot_payments.handlers.availability import product_availability_changed
 from bitloot_payments.handlers.fulfilment import order_status_changed
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
@@ -10,3 +11,10 @@ from bitloot_runtime.service import ServiceRuntime
 def subscribe(runtime: ServiceRuntime) -> None:
     """Register every payments handler on its queue."""
     runtime.subscribe(Route(topics.ORDER_STATUS_CHANGED, OrderStatusChanged, order_status_changed))
+    runtime.subscribe(
+        Route(
+            topics.PRODUCT_AVAILABILITY_CHANGED,
+            ProductAvailabilityChanged,
+            product_availability_changed,
+        )
+    )

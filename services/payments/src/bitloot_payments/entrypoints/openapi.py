@@ -54,7 +54,10 @@ PATHS: dict[str, dict[str, Any]] = {
                 **ok("The order, awaiting payment.", status="201"),
                 **errors(
                     {
-                        "409": "The Idempotency-Key was used for another order.",
+                        "409": "Kinguin cannot supply a line now (`out_of_stock`, "
+                        "`price_above_maximum`; `fields` names each line and its sku), or the "
+                        "Idempotency-Key was used for another order (`idempotency_key_reused`). "
+                        "Nothing is stored and no invoice is created.",
                         "502": "NOWPayments did not answer (`payment_provider_unavailable`).",
                     }
                 ),

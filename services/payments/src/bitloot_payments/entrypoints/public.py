@@ -16,6 +16,7 @@ from bitloot_payments.handlers.place_order import (
     OrderPlacement,
     OrderRejected,
     PaymentProviderUnavailable,
+    ProductUnavailable,
     RequestedLine,
 )
 from bitloot_payments.handlers.queries import Queries
@@ -88,6 +89,8 @@ def public_routes(
             placed = await placement.place(body.email, lines, idempotency_key(request))
         except OrderRejected as exc:
             raise HttpError(422, "invalid_request", "The order is invalid.", exc.fields) from None
+        except ProductUnavailable as exc:
+            raise HttpError(409, exc.code, str(exc), exc.fields) from None
         except IdempotencyConflict as exc:
             raise HttpError(409, "idempotency_key_reused", str(exc)) from None
         except PaymentProviderUnavailable:

@@ -10,6 +10,7 @@ from bitloot_payments.adapters.ipn_log import LoggedIpn
 from bitloot_payments.adapters.orders import Line, Order
 from bitloot_payments.adapters.payments import PaymentRecord
 from bitloot_payments.adapters.refunds import Refund
+from bitloot_payments.domain.availability import Availability
 
 
 def money(amount: Decimal) -> str:
@@ -49,6 +50,20 @@ def product_json(product: Product) -> dict[str, Any]:
         "max_purchase_price": money(product.max_purchase_price),
         "active": product.active,
         "updated_at": utc(product.updated_at) if product.updated_at else None,
+        "kinguin_availability": _availability(product.availability),
+    }
+
+
+def _availability(availability: Availability | None) -> dict[str, Any] | None:
+    """What Kinguin last had of the product (None: never observed, checkout not refused)."""
+    if availability is None:
+        return None
+    return {
+        "qty": availability.qty,
+        "price_eur": _amount(availability.price),
+        "is_preorder": availability.is_preorder,
+        "release_date": availability.release_date,
+        "observed_at": utc(availability.observed_at),
     }
 
 

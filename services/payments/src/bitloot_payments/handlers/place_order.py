@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+from bitloot_payments.adapters.availability import availability_of
 from bitloot_payments.adapters.catalog import Product, products_by_sku
 from bitloot_payments.adapters.nowpayments import (
     Invoice,
@@ -23,6 +24,7 @@ from bitloot_payments.adapters.orders import (
     order_by_key,
     record_invoice,
 )
+from bitloot_payments.domain.availability import unavailable
 from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
 from bitloot_payments.handlers.keyed_locks import KeyedLocks
 from bitloot_runtime.db import UnitOfWork
@@ -56,6 +58,17 @@ class OrderRejected(BitlootError):
 
     def __init__(self, fields: list[dict[str, str]]) -> None:
         super().__init__("The order cannot be placed.")
+        self.fields = fields
+
+
+class ProductUnavailable(BitlootError):
+    """Kinguin cannot supply some lines now (nothing was stored, no invoice asked for):
+    `code` is the first line's reason (`out_of_stock`, `price_above_maximum`), `fields`
+    names every such line and its sku."""
+
+    def __init__(self, fields: list[dict[str, str]]) -> None:
+        super().__init__(fields[0]["error"])
+        self.code = fields[0]["code"]
         self.fields = fields
 
 
@@ -233,6 +246,11 @@ async def _priced(
 ) -> tuple[Decimal, str, list[PricedLine]]:
     catalog = await products_by_sku(uow.session, [line.sku for line in lines])
     priced = price_lines(lines, catalog)
+    known = await availability_of(uow.session, {line.kinguin_product_id for line in priced})
+    problems = unavailable(priced, known)
+    if problems:
+        logger.info("order refused: kinguin cannot supply it", extra={"problems": problems})
+        raise ProductUnavailable(problems)
     try:
         total, currency = order_total(priced)
     except MixedCurrencies as exc:

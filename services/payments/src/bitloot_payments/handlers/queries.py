@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from bitloot_payments.adapters.catalog import Product, all_products, upsert_product
+from bitloot_payments.adapters.catalog import Product, all_products
 from bitloot_payments.adapters.flags import Flag, list_flags, load_flag
 from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, list_ipns, load_ipn
 from bitloot_payments.adapters.orders import (
@@ -19,6 +19,7 @@ from bitloot_payments.adapters.orders import (
 )
 from bitloot_payments.adapters.payments import PaymentFilter, PaymentRecord, list_payments
 from bitloot_payments.adapters.refunds import Refund, list_refunds
+from bitloot_payments.handlers import catalog
 from bitloot_runtime.db import UnitOfWork
 
 
@@ -218,6 +219,6 @@ class Queries:
 
     async def save_product(self, product: Product) -> Product:
         async with self._unit_of_work() as uow:
-            saved = await upsert_product(uow.session, product)
+            saved = await catalog.save_product(uow, product)
             await uow.commit()
         return saved

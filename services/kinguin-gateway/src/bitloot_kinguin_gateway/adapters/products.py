@@ -1,0 +1,87 @@
+"""The products table: which Kinguin products the catalog lists and what Kinguin last
+said of each."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bitloot_kinguin_gateway.adapters.orm import products
+from bitloot_kinguin_gateway.domain.product import Availability
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product as stored; `availability` is None until Kinguin has said anything of it."""
+
+    kinguin_product_id: str
+    watched: bool
+    availability: Availability | None
+    kinguin_updated_at: datetime | None
+
+
+class ProductRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:
+        """Watch the product or stop watching it, unless a later listing was applied
+        already; whether this one was applied."""
+        statement = (
+            pg_insert(products)
+            .values(kinguin_product_id=product_id, watched=watched, listed_at=listed_at)
+            .on_conflict_do_update(
+                index_elements=[products.c.kinguin_product_id],
+                set_={"watched": watched, "listed_at": listed_at},
+                where=products.c.listed_at.is_(None) | (products.c.listed_at < listed_at),
+            )
+            .returning(products.c.kinguin_product_id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def get(self, product_id: str, *, for_update: bool = False) -> Product | None:
+        query = select(products).where(products.c.kinguin_product_id == product_id)
+        row = (
+            await self._session.execute(query.with_for_update() if for_update else query)
+        ).first()
+        if row is None:
+            return None
+        known = None
+        if row.qty is not None:
+            known = Availability(row.qty, row.price, row.is_preorder, row.release_date)
+        return Product(row.kinguin_product_id, row.watched, known, row.kinguin_updated_at)
+
+    async def watched(self) -> list[str]:
+        """The watched products, those read longest ago (or never) first."""
+        query = (
+            select(products.c.kinguin_product_id)
+            .where(products.c.watched)
+            .order_by(products.c.synced_at.asc().nullsfirst(), products.c.kinguin_product_id)
+        )
+        return list((await self._session.scalars(query)).all())
+
+    async def record(
+        self, product_id: str, availability: Availability, at: datetime, *, synced: bool
+    ) -> None:
+        """Store what Kinguin said of the product, as of `at`."""
+        values: dict[str, object] = {
+            "qty": availability.qty,
+            "price": availability.price,
+            "is_preorder": availability.is_preorder,
+            "release_date": availability.release_date,
+            "kinguin_updated_at": at,
+        }
+        if synced:
+            values["synced_at"] = func.now()
+        await self._session.execute(
+            update(products).where(products.c.kinguin_product_id == product_id).values(**values)
+        )
+
+    async def mark_synced(self, product_id: str) -> None:
+        await self._session.execute(
+            update(products)
+            .where(products.c.kinguin_product_id == product_id)
+            .values(synced_at=func.now())
+        )

@@ -1,0 +1,184 @@
+"""Keeping what Kinguin has of the catalog's products: which to watch (payments' listings),
+their stock from `product.update` webhooks, and stock, price and preorder from reading each
+product periodically; payments hears of every change (`product.availability_changed`)."""
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bitloot_contracts.events import ProductAvailabilityChanged, ProductListed
+from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinProductInfo
+from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
+from bitloot_kinguin_gateway.adapters.products import Product, ProductRepository
+from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
+from bitloot_kinguin_gateway.domain.product import UNKNOWN, Availability, supersedes
+from bitloot_runtime.db import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_UPDATE = "product.update"
+# KinguinRefused's code for a 404: the product does not exist (any more) at Kinguin.
+NOT_FOUND = "kinguin_not_found"
+
+
+@dataclass(frozen=True)
+class ProductUpdate:
+    """Kinguin's `product.update` webhook, as far as we use it."""
+
+    product_id: str
+    qty: int
+    updated_at: datetime
+
+
+async def product_listed(event: ProductListed, uow: UnitOfWork) -> None:
+    """Handles `catalog.product_listed`: watch the product while the catalog sells it."""
+    applied = await ProductRepository(uow.session).set_listed(
+        event.kinguin_product_id, watched=event.active, listed_at=event.occurred_at
+    )
+    logger.info(
+        "catalog listing applied" if applied else "catalog listing superseded",
+        extra={"kinguin_product_id": event.kinguin_product_id, "watched": event.active},
+    )
+
+
+async def product_update(
+    uow: UnitOfWork, update: ProductUpdate, raw_body: bytes, headers: Mapping[str, str]
+) -> None:
+    """Log the webhook once and apply its quantity if it is news about a watched product."""
+    log = WebhookLog(uow.session)
+    # The log's first-copy index keys on order fields, empty here: a copy of a product
+    # update is recognised by its updatedAt instead (not newer: stale).
+    row_id, _ = await log.record(
+        Notification(PRODUCT_UPDATE, updated_at=update.updated_at),
+        raw_body=raw_body,
+        headers=headers,
+        authenticated=True,
+    )
+    repository = ProductRepository(uow.session)
+    product = await repository.get(update.product_id, for_update=True)
+    note = _reason_to_ignore(update, product)
+    extra = {"kinguin_product_id": update.product_id, "qty": update.qty, "note": note}
+    if note is not None or product is None:
+        logger.info("kinguin product update not applied", extra=extra)
+        await log.settle(row_id, order_id=None, applied=False, note=note)
+        return
+    known = product.availability or UNKNOWN
+    await _observe(uow, product, known.with_qty(update.qty), update.updated_at, synced=False)
+    await log.settle(row_id, order_id=None, applied=True, note=None)
+    logger.info("kinguin product update applied", extra=extra)
+
+
+def _reason_to_ignore(update: ProductUpdate, product: Product | None) -> str | None:
+    if product is None or not product.watched:
+        return "unwatched_product"
+    if not supersedes(update.updated_at, product.kinguin_updated_at):
+        return "stale"
+    return None
+
+
+async def _observe(
+    uow: UnitOfWork, product: Product, now: Availability, at: datetime, *, synced: bool
+) -> None:
+    """Record what Kinguin says of `product` as of `at`; tell payments if it changed."""
+    await ProductRepository(uow.session).record(product.kinguin_product_id, now, at, synced=synced)
+    if now == product.availability:
+        return
+    await uow.emit(
+        ProductAvailabilityChanged(
+            kinguin_product_id=product.kinguin_product_id,
+            qty=now.qty,
+            price=now.price,
+            is_preorder=now.is_preorder,
+            release_date=now.release_date,
+            observed_at=at,
+        )
+    )
+    logger.info(
+        "kinguin availability changed",
+        extra={
+            "kinguin_product_id": product.kinguin_product_id,
+            "qty": now.qty,
+            "price": str(now.price) if now.price is not None else None,
+        },
+    )
+
+
+class CatalogSync:
+    """Reads every watched product from Kinguin (`GET /v2/products/{productId}`) every
+    `interval` seconds: webhooks can be lost, and only reading gives the price."""
+
+    def __init__(
+        self,
+        kinguin: KinguinClient,
+        unit_of_work: Callable[[], UnitOfWork],
+        interval: float,
+    ) -> None:
+        self._kinguin = kinguin
+        self._unit_of_work = unit_of_work
+        self._interval = interval
+
+    async def run(self) -> None:
+        """Sync, wait, repeat; a failed round is logged and the next one comes anyway."""
+        while True:
+            try:
+                await self.sync_once()
+            except Exception:
+                logger.exception("catalog sync failed; retrying at the next round")
+            await asyncio.sleep(self._interval)
+
+    async def sync_once(self) -> int:
+        """Read every watched product once; how many were read. A product Kinguin does not
+        answer for is logged and left as it was (the next round tries again)."""
+        async with self._unit_of_work() as uow:
+            product_ids = await ProductRepository(uow.session).watched()
+        read = 0
+        for product_id in product_ids:
+            try:
+                await self._sync(product_id)
+            except Exception as exc:
+                logger.warning(
+                    "kinguin product not synced",
+                    extra={"kinguin_product_id": product_id, "error": repr(exc)},
+                )
+                continue
+            read += 1
+        return read
+
+    async def _sync(self, product_id: str) -> None:
+        asked_at = datetime.now(UTC)
+        reading = await self._read(product_id)
+        # Kinguin's own time of the state we read if it gives one, else when we asked:
+        # any webhook stamped before that describes an older state.
+        at = (reading.updated_at if reading else None) or asked_at
+        async with self._unit_of_work() as uow:
+            repository = ProductRepository(uow.session)
+            product = await repository.get(product_id, for_update=True)
+            if product is None or not product.watched:
+                return
+            if product.kinguin_updated_at is not None and at < product.kinguin_updated_at:
+                # A webhook newer than what we read arrived meanwhile; keep it.
+                await repository.mark_synced(product_id)
+            elif reading is None:
+                gone = (product.availability or UNKNOWN).with_qty(0)
+                await _observe(uow, product, gone, at, synced=True)
+            else:
+                now = Availability(
+                    reading.qty, reading.price, reading.is_preorder, reading.release_date
+                )
+                await _observe(uow, product, now, at, synced=True)
+            await uow.commit()
+
+    async def _read(self, product_id: str) -> KinguinProductInfo | None:
+        """The product as Kinguin sells it, or None if Kinguin no longer knows it (then it
+        cannot be bought: nothing is in stock)."""
+        try:
+            return await self._kinguin.product(product_id)
+        except KinguinRefused as refused:
+            if refused.code != NOT_FOUND:
+                raise
+            logger.warning(
+                "kinguin does not know a listed product", extra={"kinguin_product_id": product_id}
+            )
+            return None

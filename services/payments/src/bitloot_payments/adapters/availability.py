@@ -1,0 +1,47 @@
+"""What Kinguin last had of each catalog product, as the gateway observed it."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bitloot_payments.adapters.orm import product_availability
+from bitloot_payments.domain.availability import Availability
+
+
+async def record_availability(session: AsyncSession, availability: Availability) -> bool:
+    """Store `availability` unless a later observation is stored; whether it was."""
+    values = {
+        "kinguin_product_id": availability.kinguin_product_id,
+        "qty": availability.qty,
+        "price": availability.price,
+        "is_preorder": availability.is_preorder,
+        "release_date": availability.release_date,
+        "observed_at": availability.observed_at,
+    }
+    table = product_availability
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=[table.c.kinguin_product_id],
+            set_={**values, "updated_at": func.now()},
+            where=table.c.observed_at < availability.observed_at,
+        )
+        .returning(table.c.kinguin_product_id)
+    )
+    return (await session.execute(statement)).first() is not None
+
+
+async def availability_of(
+    session: AsyncSession, product_ids: Iterable[str]
+) -> dict[str, Availability]:
+    """The known availability of those of `product_ids` that were ever observed."""
+    table = product_availability
+    rows = await session.execute(
+        select(*(c for c in table.c if c.name != "updated_at")).where(
+            table.c.kinguin_product_id.in_(list(product_ids))
+        )
+    )
+    return {row.kinguin_product_id: Availability(**row._mapping) for row in rows}

@@ -1,0 +1,191 @@
+"""Checkout against what Kinguin has: the gateway's product.availability_changed, heard on
+the real bus, refuses an order Kinguin cannot supply (409, nothing stored, no invoice);
+the catalog tells the gateway which products to watch."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from bitloot_contracts.events import ProductAvailabilityChanged
+from bitloot_payments.adapters.orm import orders
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.tables import inbox
+from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
+from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.rabbitmq import BusNamespace
+
+# g-1 is sold as k-g-1 at 12.50 usd, buying it from Kinguin for at most 9 (conftest).
+T0 = datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
+
+
+async def observed(
+    runtime: ServiceRuntime,
+    qty: int,
+    price: str | None = "8.00",
+    at: datetime = T0,
+    *,
+    product: str = "k-g-1",
+    is_preorder: bool = False,
+) -> None:
+    """The gateway reports what Kinguin has of `product`; wait until payments heard it."""
+    event = ProductAvailabilityChanged(
+        kinguin_product_id=product,
+        qty=qty,
+        price=Decimal(price) if price is not None else None,
+        is_preorder=is_preorder,
+        release_date="2027-02-01" if is_preorder else None,
+        observed_at=at,
+    )
+    await runtime.publisher.publish(event)
+
+    async def heard() -> bool:
+        async with runtime.engine.connect() as connection:
+            query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+            return bool(await connection.scalar(query))
+
+    assert await eventually(heard, timeout=20)
+
+
+async def order(client: httpx.AsyncClient, qty: int = 2, sku: str = "g-1") -> httpx.Response:
+    body = {
+        "email": "buyer@example.com",
+        "lines": [{"sku": "g-2", "qty": 1}, {"sku": sku, "qty": qty}],
+    }
+    return await client.post("/orders", json=body)
+
+
+async def stored_orders(runtime: ServiceRuntime) -> int:
+    async with runtime.engine.connect() as connection:
+        return int(await connection.scalar(select(func.count()).select_from(orders)) or 0)
+
+
+def refusal(answer: httpx.Response) -> tuple[int, str, list[tuple[str, str, str]]]:
+    body: dict[str, Any] = answer.json()
+    return (
+        answer.status_code,
+        body["error"],
+        [(f["field"], f["code"], f["sku"]) for f in body["fields"]],
+    )
+
+
+async def test_out_of_stock_is_refused_409_before_any_order_or_invoice_and_a_restock_sells(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
+) -> None:
+    await observed(runtime, qty=1)
+    answer = await order(client, qty=2)
+    assert refusal(answer) == (409, "out_of_stock", [("lines.1.sku", "out_of_stock", "g-1")])
+    assert "'g-1'" in answer.json()["detail"]
+    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
+    await observed(runtime, qty=2, at=T0 + timedelta(seconds=1))
+    assert (await order(client, qty=2)).status_code == 201
+    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (1, 1)
+
+
+async def test_a_kinguin_price_above_the_maximum_is_refused_409_without_an_invoice(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
+) -> None:
+    await observed(runtime, qty=50, price="9.01")
+    answer = await order(client)
+    assert refusal(answer) == (
+        409,
+        "price_above_maximum",
+        [("lines.1.sku", "price_above_maximum", "g-1")],
+    )
+    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
+    await observed(runtime, qty=50, price="9", at=T0 + timedelta(seconds=1))
+    assert (await order(client)).status_code == 201
+
+
+async def test_an_older_observation_arriving_late_changes_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    await observed(runtime, qty=0, at=T0)
+    await observed(runtime, qty=10, at=T0 - timedelta(minutes=1))
+    assert refusal(await order(client))[1] == "out_of_stock"
+
+
+async def test_a_product_never_observed_or_on_preorder_or_of_unknown_price_is_sold(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    # Unknown is not zero: the reservation's price ceiling still protects the money.
+    assert (await order(client)).status_code == 201
+    await observed(runtime, qty=0, is_preorder=True)
+    assert (await order(client)).status_code == 201
+    await observed(runtime, qty=5, price=None, at=T0 + timedelta(seconds=1))
+    assert (await order(client)).status_code == 201
+
+
+async def test_two_lines_of_one_kinguin_product_count_together(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    twin = {
+        "title": "Game g-1 again",
+        "kinguin_product_id": "k-g-1",
+        "price": "12",
+        "currency": "usd",
+        "max_purchase_price": "9",
+    }
+    saved = await client.put("/internal/products/g-1b", json=twin, headers=internal_headers)
+    assert saved.status_code == 200
+    await observed(runtime, qty=3)
+    body = {
+        "email": "buyer@example.com",
+        "lines": [{"sku": "g-1", "qty": 2}, {"sku": "g-1b", "qty": 2}],
+    }
+    answer = await client.post("/orders", json=body)
+    assert refusal(answer) == (
+        409,
+        "out_of_stock",
+        [("lines.0.sku", "out_of_stock", "g-1"), ("lines.1.sku", "out_of_stock", "g-1b")],
+    )
+
+
+async def test_the_catalog_shows_what_kinguin_has(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    await observed(runtime, qty=4, price="8.5")
+    items = (await client.get("/internal/products", headers=internal_headers)).json()["items"]
+    shown = {item["sku"]: item["kinguin_availability"] for item in items}
+    assert shown["g-2"] is None
+    assert shown["g-1"] == {
+        "qty": 4,
+        "price_eur": "8.5",
+        "is_preorder": False,
+        "release_date": None,
+        "observed_at": "2026-12-05T06:00:00+00:00",
+    }
+
+
+async def test_saving_a_product_tells_the_gateway_whether_its_kinguin_product_is_sold(
+    client: httpx.AsyncClient,
+    runtime: ServiceRuntime,
+    bus_prefix: BusNamespace,
+    internal_headers: dict[str, str],
+) -> None:
+    product = {
+        "title": "New",
+        "kinguin_product_id": "k-new",
+        "price": "3",
+        "currency": "usd",
+        "max_purchase_price": "2",
+    }
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
+    ) as spy:
+        for active in (True, False):
+            answer = await client.put(
+                "/internal/products/new",
+                json={**product, "active": active},
+                headers=internal_headers,
+            )
+            assert answer.status_code == 200
+        messages = await spy.collect(expected=2, timeout=10)
+    listed = [json.loads(m.body) for m in messages if m.routing_key == "catalog.product_listed"]
+    assert [(b["kinguin_product_id"], b["active"], b["order_id"]) for b in listed] == [
+        ("k-new", True, None),
+        ("k-new", False, None),
+    ]
