@@ -10,16 +10,18 @@ from collections.abc import Callable
 # table of one code each ("0": DC category 0, "0": end of block), so the scan is "00"
 # padded with ones. The seed goes into a comment segment (COM) after SOI.
 _JPEG_HEADERS = bytes.fromhex(
-    "ffe000104a46494600010100000100010000"  # APP0 JFIF 1.1
-    "ffdb004300"
-    + "01"
-    * 64  # DQT: table 0, all ones
-    + "ffc0000b080008000801011100"  # SOF0: 8 bits, 8x8, one component, table 0
-    "ffc400140000010000000000000000000000000000000000"  # DHT DC 0: one code -> category 0
-    "ffc400141000010000000000000000000000000000000000"  # DHT AC 0: one code -> EOB
-    "ffda0008010100003f00"  # SOS: one component, tables 0/0, spectral 0..63
-    "3f"  # the scan: DC "0", EOB "0", padded with 1s
-    "ffd9"  # EOI
+    "".join(
+        (
+            "ffe000104a46494600010100000100010000",  # APP0: JFIF 1.1
+            "ffdb004300" + "01" * 64,  # DQT: table 0, all ones
+            "ffc0000b080008000801011100",  # SOF0: 8 bits, 8x8, one component, tables 0
+            "ffc4001400" + "01" + "00" * 15 + "00",  # DHT DC 0: one code "0", category 0
+            "ffc4001410" + "01" + "00" * 15 + "00",  # DHT AC 0: one code "0", end of block
+            "ffda0008010100003f00",  # SOS: one component, tables 0/0, spectral 0..63
+            "3f",  # the scan: DC "0", end of block "0", padded with ones
+            "ffd9",  # EOI
+        )
+    )
 )
 
 

@@ -59,7 +59,8 @@ class Store:
         self.orders: dict[str, Order] = {}
         self.by_external_id: dict[str, Order] = {}
         self._serials: set[str] = set()
-        self._image_keys_every = image_keys_every
+        # Every n-th key delivered is an image (0: none); tests may change it at run time.
+        self.image_keys_every = image_keys_every
         self._issued = 0
         self._images = 0
 
@@ -165,7 +166,7 @@ class Store:
 
     def _key(self, line: Line, key_id: str) -> Key:
         self._issued += 1
-        every = self._image_keys_every
+        every = self.image_keys_every
         image = not line.text_only and every > 0 and self._issued % every == 0
         kind, make = IMAGE_FORMATS[self._images % len(IMAGE_FORMATS)]
         while True:
