@@ -113,6 +113,9 @@ KEY: Shape = {
     "productId": Field("string"),
 }
 
+# api/order/v2/README.md, "Return keys" output (each item of the answered list).
+RETURNED_KEY: Shape = {"id": Field("string"), "status": Field("string")}
+
 # api/balance/v1/README.md.
 BALANCE: Shape = {"balance": Field("float")}
 

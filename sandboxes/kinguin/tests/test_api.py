@@ -131,3 +131,23 @@ async def test_v1_finds_a_product_by_kinguin_id_only_and_v2_by_product_id_only(
     assert by_integer.json()["productId"] == PRODUCT
     assert (await sandbox.client.get(f"/v1/products/{PRODUCT}")).status_code == 404
     assert (await sandbox.client.get(f"/v2/products/{kinguin_id}")).status_code == 404
+
+
+async def test_v1_places_an_order_by_kinguin_id_and_v2_by_product_id(sandbox: Sandbox) -> None:
+    line = {"kinguinId": 1949, "qty": 1, "price": 2.5}
+    by_kinguin_id = await sandbox.client.post(
+        "/v1/order", json={"products": [line], "orderExternalId": "bl-v1"}
+    )
+    by_string = await sandbox.client.post(
+        "/v1/order", json={"products": [{**line, "kinguinId": PRODUCT}]}
+    )
+    unknown = await sandbox.client.post("/v1/order", json={"products": [{**line, "kinguinId": 7}]})
+
+    assert by_kinguin_id.status_code == 201
+    assert by_kinguin_id.json()["products"][0]["productId"] == PRODUCT
+    assert (by_string.status_code, by_string.json()["propertyPath"]) == (
+        400,
+        "products[0].kinguinId",
+    )
+    assert unknown.json()["kind"] == "ProductUnavailable"
+    assert (await sandbox.client.get("/v1/order")).json()["item_count"] == 1

@@ -18,6 +18,7 @@ from kinguin_docs import (
     ORDER_STATUSES,
     PRODUCT,
     PRODUCT_UPDATE,
+    RETURNED_KEY,
     WEBHOOK_HEADERS,
     WEBHOOK_TIME,
     Field,
@@ -65,13 +66,16 @@ async def test_products_by_v1_and_v2_are_the_product_object(sandbox: Sandbox) ->
 
 
 async def test_a_placed_order_is_201_and_the_order_object(sandbox: Sandbox) -> None:
-    response = await place(sandbox)
+    v2 = await place(sandbox)
+    line = {"kinguinId": 1949, "qty": 1, "price": 2.5}
+    v1 = await sandbox.client.post("/v1/order", json={"products": [line]})
 
-    assert response.status_code == 201
-    order = response.json()
-    conforms(order, ORDER)
-    assert order["status"] in ORDER_STATUSES
-    assert preorder_release_date_rule(order)
+    for response in (v1, v2):
+        assert response.status_code == 201
+        order = response.json()
+        conforms(order, ORDER)
+        assert order["status"] in ORDER_STATUSES
+        assert preorder_release_date_rule(order)
 
 
 async def test_an_order_read_or_searched_is_the_order_object_with_its_keys(
@@ -119,6 +123,21 @@ async def test_keys_are_key_objects_of_every_documented_type(sandbox: Sandbox) -
     assert {key["type"] for key in keys} == KEY_TYPES
     for key in keys[1::2]:
         base64.b64decode(key["serial"], validate=True)
+
+
+async def test_returned_keys_are_the_documented_list(sandbox: Sandbox) -> None:
+    order = (await place(sandbox)).json()
+    await sandbox.state.idle()
+
+    answer = await sandbox.client.post(f"/v2/order/{order['orderId']}/keys/return")
+
+    assert answer.status_code == 200
+    returned = answer.json()
+    assert isinstance(returned, list)
+    assert len(returned) == 2
+    for key in returned:
+        conforms(key, RETURNED_KEY)
+        assert key["status"] in KEY_STATUSES
 
 
 async def test_the_balance_is_the_documented_object(sandbox: Sandbox) -> None:

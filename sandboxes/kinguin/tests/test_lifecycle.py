@@ -227,3 +227,32 @@ async def test_orders_are_searched_by_the_documented_filters(sandbox: Sandbox) -
     assert await found(createdAtFrom="2000-01-01T00:00:00+00:00") == [pre, regular]
     refused = await sandbox.client.get("/v1/order", params={"createdAtFrom": "soon"})
     assert refused.json()["kind"] == "ConstraintViolation"
+
+
+async def test_returned_keys_go_back_to_stock_and_the_balance_once(sandbox: Sandbox) -> None:
+    await control(sandbox, "config", {"hold_completion": True})
+    before = (await balance(sandbox), await stock(sandbox, PRODUCT))
+    order_id = (await place(sandbox)).json()["orderId"]
+    url = f"/v2/order/{order_id}/keys/return"
+    too_early = await sandbox.client.post(url)
+    await control(sandbox, f"orders/{order_id}/complete")
+
+    returned = await sandbox.client.post(url)
+    again = await sandbox.client.post(url)
+
+    assert too_early.json()["kind"] == "NoKeysToReturn"
+    assert [key["status"] for key in returned.json()] == ["DELIVERED", "DELIVERED"]
+    assert again.json()["kind"] == "NoKeysToReturn"
+    read = (await sandbox.client.get(f"/v1/order/{order_id}")).json()
+    assert [k["status"] for k in read["products"][0]["keys"]] == ["RETURNED"] * 2
+    assert (await balance(sandbox), await stock(sandbox, PRODUCT)) == before
+
+
+async def test_a_preorders_keys_cannot_be_returned(sandbox: Sandbox) -> None:
+    order_id = (await place(sandbox, productId=PREORDER, price=30, qty=1)).json()["orderId"]
+    await control(sandbox, f"products/{PREORDER}/release")
+    await sandbox.state.idle()
+
+    refused = await sandbox.client.post(f"/v2/order/{order_id}/keys/return")
+
+    assert (refused.status_code, refused.json()["kind"]) == (400, "NoKeysToReturn")

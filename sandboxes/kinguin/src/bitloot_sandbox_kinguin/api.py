@@ -15,6 +15,7 @@ from bitloot_sandbox_kinguin.orders import Order, money, seconds
 from bitloot_sandbox_kinguin.products import product_json
 from bitloot_sandbox_kinguin.requests import invalid, order_filter, page_params, parse_products
 from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox
+from bitloot_sandbox_kinguin.store import StateError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -117,6 +118,18 @@ async def get_balance(request: Request) -> Response:
 async def place_order(request: Request) -> Response:
     """``POST /v2/order`` {products: [{productId, qty, price, keyType?, offerId?}],
     orderExternalId?}: 201 and the Order Object."""
+    return await placed(request, by_kinguin_id=None)
+
+
+@api
+async def place_order_v1(request: Request) -> Response:
+    """``POST /v1/order``: as v2, the products named by their integer ``kinguinId``."""
+    products = sandbox_of(request).store.products
+    by_kinguin_id = {spec.kinguin_id: product_id for product_id, spec in products.items()}
+    return await placed(request, by_kinguin_id=by_kinguin_id)
+
+
+async def placed(request: Request, by_kinguin_id: dict[int, str] | None) -> Response:
     try:
         body = await request.json()
     except ValueError:
@@ -127,7 +140,8 @@ async def place_order(request: Request) -> Response:
     if external_id is not None and not isinstance(external_id, str):
         raise invalid("orderExternalId must be a string", "orderExternalId", external_id)
     sandbox = sandbox_of(request)
-    order = sandbox.place_order(parse_products(body.get("products")), external_id)
+    requested = parse_products(body.get("products"), by_kinguin_id)
+    order = sandbox.place_order(requested, external_id)
     answer = order.as_json(with_keys=False)
     if sandbox.faults.hold_order_answer_seconds:
         await asyncio.sleep(sandbox.faults.hold_order_answer_seconds)
@@ -170,12 +184,26 @@ async def order_keys(request: Request) -> Response:
     return JSONResponse([key.as_json() for key in keys])
 
 
+@api
+async def return_keys(request: Request) -> Response:
+    """``POST /v2/order/{orderId}/keys/return``: ``[{id, status}]`` of the keys returned
+    (as they were when asked); 400 ``NoKeysToReturn`` when the order has none to return."""
+    order = find_order(request)
+    try:
+        returned = sandbox_of(request).store.return_keys(order)
+    except StateError as exc:
+        raise KinguinError(400, "NoKeysToReturn", str(exc)) from None
+    return JSONResponse([slot.as_json() for slot in returned])
+
+
 routes = [
     Route("/v1/products/{kinguin_id}", get_product_v1, methods=["GET"]),
     Route("/v2/products/{product_id}", get_product_v2, methods=["GET"]),
     Route("/v1/balance", get_balance, methods=["GET"]),
+    Route("/v1/order", place_order_v1, methods=["POST"]),
     Route("/v2/order", place_order, methods=["POST"]),
     Route("/v1/order", search_orders, methods=["GET"]),
     Route("/v1/order/{order_id}", get_order, methods=["GET"]),
     Route("/v2/order/{order_id}/keys", order_keys, methods=["GET"]),
+    Route("/v2/order/{order_id}/keys/return", return_keys, methods=["POST"]),
 ]

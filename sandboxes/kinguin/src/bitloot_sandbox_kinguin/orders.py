@@ -135,6 +135,9 @@ class Order:
     keys: list[Key] = field(default_factory=list)
     duplicate_attempts: int = 0
     webhooks: list[SentWebhook] = field(default_factory=list)
+    delivered_at: datetime | None = None
+    # features/ReturnKeys.md: "You can send only one request for return keys".
+    return_requested: bool = False
 
     @property
     def total(self) -> Decimal:

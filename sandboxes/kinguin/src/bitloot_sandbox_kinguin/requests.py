@@ -24,23 +24,29 @@ def invalid(detail: str, property_path: str, invalid_value: object) -> KinguinEr
     )
 
 
-def parse_products(value: object) -> list[Requested]:
-    """The requested products: 1 to 10 distinct products, 1 to 9 units each."""
+def parse_products(
+    value: object, by_kinguin_id: Mapping[int, str] | None = None
+) -> list[Requested]:
+    """The requested products: 1 to 10 distinct products, 1 to 9 units each. Named by
+    ``productId`` (v2), or by the integer ``kinguinId`` (v1) when `by_kinguin_id` maps
+    those to product ids."""
     if not isinstance(value, list) or not 1 <= len(value) <= MAX_PRODUCTS:
         count = len(value) if isinstance(value, list) else value
         raise invalid(f"products must list 1 to {MAX_PRODUCTS} products", "products", count)
-    requested = [parse_product(index, item) for index, item in enumerate(value)]
+    requested = [parse_product(index, item, by_kinguin_id) for index, item in enumerate(value)]
     if len({item.product_id for item in requested}) != len(requested):
         raise invalid("products must not list a product twice", "products", None)
     return requested
 
 
-def parse_product(index: int, item: object) -> Requested:
-    """One ``{productId, qty, price, keyType?, offerId?}``."""
+def parse_product(
+    index: int, item: object, by_kinguin_id: Mapping[int, str] | None = None
+) -> Requested:
+    """One ``{productId | kinguinId, qty, price, keyType?, offerId?}``."""
     where = f"products[{index}]"
-    if not isinstance(item, dict) or not isinstance(item.get("productId"), str):
-        raise invalid("each product needs a productId", f"{where}.productId", None)
-    product_id = str(item["productId"])
+    if not isinstance(item, dict):
+        raise invalid("each product must be an object", where, item)
+    product_id = product_of(where, item, by_kinguin_id)
     qty = item.get("qty")
     if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
         raise invalid(
@@ -53,6 +59,19 @@ def parse_product(index: int, item: object) -> Requested:
     if offer_id is not None and not isinstance(offer_id, str):
         raise invalid("offerId must be a string", f"{where}.offerId", offer_id)
     return Requested(product_id, qty, price(where, item.get("price")), key_type, offer_id)
+
+
+def product_of(where: str, item: dict[str, object], by_kinguin_id: Mapping[int, str] | None) -> str:
+    """The product id a request line names (an unknown kinguinId names no product)."""
+    if by_kinguin_id is None:
+        product_id = item.get("productId")
+        if not isinstance(product_id, str):
+            raise invalid("each product needs a productId", f"{where}.productId", product_id)
+        return product_id
+    kinguin_id = item.get("kinguinId")
+    if isinstance(kinguin_id, bool) or not isinstance(kinguin_id, int):
+        raise invalid("each product needs an integer kinguinId", f"{where}.kinguinId", kinguin_id)
+    return by_kinguin_id.get(kinguin_id, f"kinguinId {kinguin_id}")
 
 
 def price(where: str, value: object) -> Decimal:

@@ -9,7 +9,7 @@ import base64
 import secrets
 import string
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bitloot_sandbox_kinguin.config import ProductSpec
@@ -30,6 +30,7 @@ from bitloot_sandbox_kinguin.orders import (
 __all__ = ["Key", "Line", "Order", "StateError", "Store", "money", "timestamp"]
 
 ALPHABET = string.ascii_uppercase + string.digits
+RETURN_WINDOW = timedelta(hours=24)
 
 
 class StateError(ValueError):
@@ -116,6 +117,7 @@ class Store:
             order.keys.append(self._key(lines[slot.product_id], slot.id))
             slot.status = "DELIVERED"
         self._move(order, COMPLETED)
+        order.delivered_at = order.updated_at
 
     def cancel(self, order: Order) -> None:
         """A processing order canceled: no key is ever delivered, the units go back to
@@ -137,6 +139,30 @@ class Store:
             slot.status = "REFUNDED"
         self.balance += order.total
         self._move(order, REFUNDED)
+
+    def return_keys(self, order: Order) -> list[KeySlot]:
+        """features/ReturnKeys.md: the delivered keys of a completed order go back to
+        stock and their price to the balance; not for a pre-order, not 24 hours after
+        delivery, once per order. The keys returned, as they were when asked."""
+        if (
+            order.status != COMPLETED
+            or order.is_preorder
+            or order.return_requested
+            or order.delivered_at is None
+            or datetime.now(UTC) - order.delivered_at > RETURN_WINDOW
+        ):
+            raise StateError(f"Order {order.order_id} has no keys to return")
+        order.return_requested = True
+        prices = {line.product_id: line.price for line in order.lines}
+        returned = [replace(s) for s in order.slots if s.status == "DELIVERED"]
+        for slot in order.slots:
+            if slot.status == "DELIVERED":
+                slot.status = "RETURNED"
+                self.balance += prices[slot.product_id]
+                if slot.product_id in self.products:
+                    spec = self.products[slot.product_id]
+                    self.set_product(slot.product_id, stock=spec.stock + 1)
+        return returned
 
     def waiting_preorders(self, product_id: str) -> list[Order]:
         """The processing preorder orders of `product_id`, oldest first."""
