@@ -184,6 +184,12 @@ PRODUCT: Shape = {
     ),
 }
 
+# api/products/v1/README.md, "Search products" output.
+PRODUCT_SEARCH: Shape = {
+    "results": Field("object[]", shape=PRODUCT),
+    "item_count": Field("int"),
+}
+
 # api/ErrorsCodes.md: the example is a ConstraintViolation, the only error naming a
 # property and its value.
 ERROR: Shape = {

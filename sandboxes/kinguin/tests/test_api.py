@@ -151,3 +151,23 @@ async def test_v1_places_an_order_by_kinguin_id_and_v2_by_product_id(sandbox: Sa
     )
     assert unknown.json()["kind"] == "ProductUnavailable"
     assert (await sandbox.client.get("/v1/order")).json()["item_count"] == 1
+
+
+async def test_products_are_searched_by_the_documented_filters(sandbox: Sandbox) -> None:
+    async def found(**params: str) -> list[int]:
+        answer = (await sandbox.client.get("/v1/products", params=params)).json()
+        return [product["kinguinId"] for product in answer["results"]]
+
+    assert await found() == [1949, 10384, 22501, 30377, 99001]
+    assert await found(name="hollow") == [30377, 99001]
+    assert await found(kinguinId="1949,22501") == [1949, 22501]
+    assert await found(productId=PRODUCT) == [1949]
+    assert await found(isPreorder="yes") == [99001]
+    assert await found(activePreorder="yes", platform="Steam") == [99001]
+    assert await found(sortBy="kinguinId", sortType="desc", limit="2") == [99001, 30377]
+    assert await found(genre="Racing") == []
+    await sandbox.client.post(f"/sandbox/products/{PRODUCT}/stock", json={"stock": 3})
+    assert await found(sortBy="updatedAt", sortType="desc", limit="1") == [1949]
+    assert await found(updatedSince="2999-01-01") == []
+    short = await sandbox.client.get("/v1/products", params={"name": "ho"})
+    assert (short.status_code, short.json()["propertyPath"]) == (400, "name")

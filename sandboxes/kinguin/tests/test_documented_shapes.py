@@ -17,6 +17,7 @@ from kinguin_docs import (
     ORDER_STATUS,
     ORDER_STATUSES,
     PRODUCT,
+    PRODUCT_SEARCH,
     PRODUCT_UPDATE,
     RETURNED_KEY,
     WEBHOOK_HEADERS,
@@ -59,8 +60,12 @@ async def test_products_by_v1_and_v2_are_the_product_object(sandbox: Sandbox) ->
     by_kinguin_id = (await sandbox.client.get(f"/v1/products/{by_id['kinguinId']}")).json()
     preorder = (await sandbox.client.get(f"/v2/products/{PREORDER}")).json()
 
+    searched = (await sandbox.client.get("/v1/products")).json()
+
     for product in (by_id, by_kinguin_id, preorder):
         conforms(product, PRODUCT)
+    conforms(searched, PRODUCT_SEARCH)
+    assert searched["item_count"] == len(searched["results"]) == 5
     assert by_id == by_kinguin_id
     assert (preorder["isPreorder"], preorder["releaseDate"]) == (True, "2031-06-01")
 

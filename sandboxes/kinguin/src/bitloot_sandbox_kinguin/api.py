@@ -11,9 +11,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bitloot_sandbox_kinguin.config import ProductSpec
 from bitloot_sandbox_kinguin.orders import Order, money, seconds
-from bitloot_sandbox_kinguin.products import product_json
-from bitloot_sandbox_kinguin.requests import invalid, order_filter, page_params, parse_products
+from bitloot_sandbox_kinguin.products import matches, product_json
+from bitloot_sandbox_kinguin.requests import (
+    invalid,
+    moment,
+    order_filter,
+    page_params,
+    parse_products,
+)
 from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox
 from bitloot_sandbox_kinguin.store import StateError
 
@@ -109,6 +116,40 @@ async def get_product_v2(request: Request) -> Response:
 
 
 @api
+async def search_products(request: Request) -> Response:
+    """``GET /v1/products`` with the documented filters, paged: ``{"results",
+    "item_count"}`` (sorted by ``sortBy`` ``kinguinId`` or ``updatedAt``, ``sortType``)."""
+    query = request.query_params
+    page, limit = page_params(query)
+    store = sandbox_of(request).store
+    since = moment("updatedSince", query["updatedSince"]) if "updatedSince" in query else None
+    until = moment("updatedTo", query["updatedTo"]) if "updatedTo" in query else None
+    found = []
+    for product_id, spec in store.products.items():
+        updated = store.product_updated_at[product_id]
+        try:
+            matched = matches(product_id, spec, query)
+        except ValueError as exc:
+            raise invalid(f"{exc} is not a valid filter", str(exc), query[str(exc)]) from None
+        if matched and (since is None or updated >= since) and (until is None or updated <= until):
+            found.append((product_id, spec, updated))
+    sort_by, sort_type = query.get("sortBy", "kinguinId"), query.get("sortType", "asc")
+    if sort_by not in SORT_FIELDS or sort_type not in ("asc", "desc"):
+        raise invalid("sortBy or sortType is not a documented value", "sortBy", sort_by)
+    found.sort(key=SORT_FIELDS[sort_by], reverse=sort_type == "desc")
+    results = [product_json(*item) for item in found[(page - 1) * limit : page * limit]]
+    return JSONResponse({"results": results, "item_count": len(found)})
+
+
+# The documented sort fields (the docs spell kinguinId "kingiunId"; both are accepted).
+SORT_FIELDS: dict[str, Callable[[tuple[str, ProductSpec, datetime]], int | datetime]] = {
+    "kinguinId": lambda item: item[1].kinguin_id,
+    "kingiunId": lambda item: item[1].kinguin_id,
+    "updatedAt": lambda item: item[2],
+}
+
+
+@api
 async def get_balance(request: Request) -> Response:
     """``GET /v1/balance``: ``{"balance": float}`` in EUR."""
     return JSONResponse({"balance": money(sandbox_of(request).store.balance)})
@@ -197,6 +238,7 @@ async def return_keys(request: Request) -> Response:
 
 
 routes = [
+    Route("/v1/products", search_products, methods=["GET"]),
     Route("/v1/products/{kinguin_id}", get_product_v1, methods=["GET"]),
     Route("/v2/products/{product_id}", get_product_v2, methods=["GET"]),
     Route("/v1/balance", get_balance, methods=["GET"]),

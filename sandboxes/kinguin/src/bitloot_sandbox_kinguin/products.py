@@ -6,12 +6,18 @@ The catalogue details the sandbox does not model (developers, languages, ...) ar
 with fixed plausible values of the documented types.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from bitloot_sandbox_kinguin.config import ProductSpec
 from bitloot_sandbox_kinguin.orders import Json, money, seconds, timestamp
 
 MERCHANT = "KinguinSandbox"
+PLATFORM = "Steam"
+GENRES = ["Action"]
+LANGUAGES = ["English"]
+TAGS = ["base"]
+REGION_ID = 3
 
 
 def offer_json(spec: ProductSpec) -> Json:
@@ -38,8 +44,8 @@ def product_json(product_id: str, spec: ProductSpec, updated_at: datetime) -> Js
         "description": f"{spec.name}, sold by the Kinguin sandbox.",
         "developers": ["Sandbox Developer"],
         "publishers": ["Sandbox Publisher"],
-        "genres": ["Action"],
-        "platform": "Steam",
+        "genres": GENRES,
+        "platform": PLATFORM,
         "releaseDate": spec.release_date,
         "qty": spec.stock,
         "textQty": spec.stock,
@@ -49,15 +55,15 @@ def product_json(product_id: str, spec: ProductSpec, updated_at: datetime) -> Js
         "metacriticScore": 80,
         "regionalLimitations": "Region free",
         "countryLimitation": [],
-        "regionId": 3,
+        "regionId": REGION_ID,
         "activationDetails": "Activate the key in the platform's client.",
         "kinguinId": spec.kinguin_id,
         "productId": product_id,
         "originalName": spec.name,
         "videos": [{"video_id": "bvI62FUDpKA"}],
-        "languages": ["English"],
+        "languages": LANGUAGES,
         "systemRequirements": [{"system": "Windows", "requirement": ["OS: Windows 10"]}],
-        "tags": ["base"],
+        "tags": TAGS,
         "offers": [offer_json(spec)],
         "offersCount": 1,
         "totalQty": spec.stock,
@@ -88,3 +94,43 @@ def product_update_json(product_id: str, spec: ProductSpec, updated_at: datetime
         "cheapestOfferId": [spec.offer_id],
         "updatedAt": timestamp(updated_at),
     }
+
+
+def facets(product_id: str, spec: ProductSpec) -> dict[str, list[str]]:
+    """What ``GET /v1/products``'s comma-separated filters match a product against."""
+    return {
+        "kinguinId": [str(spec.kinguin_id)],
+        "productId": [product_id],
+        "platform": [PLATFORM],
+        "genre": GENRES,
+        "languages": LANGUAGES,
+        "regionId": [str(REGION_ID)],
+        "tags": TAGS,
+        "merchantName": [MERCHANT],
+    }
+
+
+def matches(product_id: str, spec: ProductSpec, query: Mapping[str, str]) -> bool:
+    """Whether the product matches ``GET /v1/products``'s documented filters (the dates
+    aside); `ValueError` names a filter of the wrong form."""
+    for name, values in facets(product_id, spec).items():
+        wanted = {item.strip() for item in query.get(name, "").split(",") if item.strip()}
+        if name in query and not wanted & set(values):
+            return False
+    if "name" in query:
+        if len(query["name"]) < 3:
+            raise ValueError("name")
+        if query["name"].lower() not in spec.name.lower():
+            return False
+    flags = {
+        "isPreorder": ({"yes": True, "no": False}, spec.is_preorder),
+        "activePreorder": ({"yes": True}, spec.is_preorder),
+        "withText": ({"yes": True}, spec.stock > 0),
+    }
+    for name, (allowed, value) in flags.items():
+        if name in query:
+            if query[name] not in allowed:
+                raise ValueError(name)
+            if allowed[query[name]] != value:
+                return False
+    return True
