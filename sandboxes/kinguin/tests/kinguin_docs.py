@@ -190,6 +190,10 @@ PRODUCT_SEARCH: Shape = {
     "item_count": Field("int"),
 }
 
+# api/products/v1/README.md, "Regions" (a list of these), "Platforms" and "Genres" (lists
+# of strings).
+REGION: Shape = {"id": Field("int"), "name": Field("string")}
+
 # api/ErrorsCodes.md: the example is a ConstraintViolation, the only error naming a
 # property and its value.
 ERROR: Shape = {

@@ -19,10 +19,12 @@ from kinguin_docs import (
     PRODUCT,
     PRODUCT_SEARCH,
     PRODUCT_UPDATE,
+    REGION,
     RETURNED_KEY,
     WEBHOOK_HEADERS,
     WEBHOOK_TIME,
     Field,
+    is_type,
     mismatches,
     preorder_release_date_rule,
 )
@@ -68,6 +70,21 @@ async def test_products_by_v1_and_v2_are_the_product_object(sandbox: Sandbox) ->
     assert searched["item_count"] == len(searched["results"]) == 5
     assert by_id == by_kinguin_id
     assert (preorder["isPreorder"], preorder["releaseDate"]) == (True, "2031-06-01")
+
+
+async def test_regions_platforms_and_genres_are_the_documented_lists(sandbox: Sandbox) -> None:
+    regions = (await sandbox.client.get("/v1/regions")).json()
+    platforms = (await sandbox.client.get("/v1/platforms")).json()
+    genres = (await sandbox.client.get("/v1/genres")).json()
+    product = (await sandbox.client.get(f"/v2/products/{COUNTER_STRIKE}")).json()
+
+    for region in regions:
+        conforms(region, REGION)
+    assert is_type(platforms, "string[]")
+    assert is_type(genres, "string[]")
+    assert product["regionId"] in [region["id"] for region in regions]
+    assert product["platform"] in platforms
+    assert set(product["genres"]) <= set(genres)
 
 
 async def test_a_placed_order_is_201_and_the_order_object(sandbox: Sandbox) -> None:

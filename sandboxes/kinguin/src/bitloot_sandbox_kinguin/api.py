@@ -12,8 +12,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_sandbox_kinguin.config import ProductSpec
-from bitloot_sandbox_kinguin.orders import Order, money, seconds
-from bitloot_sandbox_kinguin.products import matches, product_json
+from bitloot_sandbox_kinguin.orders import Json, Order, money, seconds
+from bitloot_sandbox_kinguin.products import (
+    ALL_GENRES,
+    PLATFORMS,
+    REGIONS,
+    matches,
+    product_json,
+)
 from bitloot_sandbox_kinguin.requests import (
     invalid,
     moment,
@@ -149,6 +155,15 @@ SORT_FIELDS: dict[str, Callable[[tuple[str, ProductSpec, datetime]], int | datet
 }
 
 
+def listing(values: list[Json] | list[str]) -> Endpoint:
+    """``GET /v1/regions``, ``/v1/platforms``, ``/v1/genres``: a fixed list."""
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(values)
+
+    return api(endpoint)
+
+
 @api
 async def get_balance(request: Request) -> Response:
     """``GET /v1/balance``: ``{"balance": float}`` in EUR."""
@@ -241,6 +256,9 @@ routes = [
     Route("/v1/products", search_products, methods=["GET"]),
     Route("/v1/products/{kinguin_id}", get_product_v1, methods=["GET"]),
     Route("/v2/products/{product_id}", get_product_v2, methods=["GET"]),
+    Route("/v1/regions", listing(REGIONS), methods=["GET"]),
+    Route("/v1/platforms", listing(PLATFORMS), methods=["GET"]),
+    Route("/v1/genres", listing(ALL_GENRES), methods=["GET"]),
     Route("/v1/balance", get_balance, methods=["GET"]),
     Route("/v1/order", place_order_v1, methods=["POST"]),
     Route("/v2/order", place_order, methods=["POST"]),

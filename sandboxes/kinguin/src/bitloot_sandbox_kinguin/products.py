@@ -18,6 +18,23 @@ GENRES = ["Action"]
 LANGUAGES = ["English"]
 TAGS = ["base"]
 REGION_ID = 3
+# ``GET /v1/regions``, ``/v1/platforms`` and ``/v1/genres``: the docs' examples, with the
+# values the sandbox's products use.
+REGIONS: list[Json] = [
+    {"id": 2, "name": "United States"},
+    {"id": REGION_ID, "name": "REGION FREE"},
+    {"id": 10, "name": "Rest of the world (RoW) - custom"},
+]
+PLATFORMS = [
+    "PC Battle.net",
+    "PC Epic Games",
+    "PC GOG",
+    "PC Steam",
+    "PC Ubisoft Connect",
+    "PC",
+    PLATFORM,
+]
+ALL_GENRES = ["Action", "Adventure", "Casual", "Co-op", "FPS", "Fighting"]
 
 
 def offer_json(spec: ProductSpec) -> Json:
