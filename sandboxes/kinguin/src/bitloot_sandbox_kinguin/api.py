@@ -13,19 +13,19 @@ from starlette.routing import Route
 
 from bitloot_sandbox_kinguin.config import ProductSpec
 from bitloot_sandbox_kinguin.orders import Json, Order, money, seconds
+from bitloot_sandbox_kinguin.parsing import (
+    invalid,
+    moment,
+    order_filter,
+    page_params,
+    parse_products,
+)
 from bitloot_sandbox_kinguin.products import (
     ALL_GENRES,
     PLATFORMS,
     REGIONS,
     matches,
     product_json,
-)
-from bitloot_sandbox_kinguin.requests import (
-    invalid,
-    moment,
-    order_filter,
-    page_params,
-    parse_products,
 )
 from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox
 from bitloot_sandbox_kinguin.store import StateError
@@ -35,7 +35,7 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def error(
     request: Request,
-    exc: "KinguinError",
+    exc: KinguinError,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Kinguin's error body (api/ErrorsCodes.md)."""
