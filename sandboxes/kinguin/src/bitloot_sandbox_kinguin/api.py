@@ -1,39 +1,68 @@
 """The Kinguin eCommerce API: ``/v1``, ``/v2`` with its authentication, errors and faults."""
 
 import asyncio
+import secrets
 from collections.abc import Awaitable, Callable
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, datetime
 from functools import wraps
+from http import HTTPStatus
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_sandbox_kinguin.config import ProductSpec
-from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox, Requested
-from bitloot_sandbox_kinguin.store import Order, money
+from bitloot_sandbox_kinguin.orders import Json, Order, money, seconds
+from bitloot_sandbox_kinguin.parsing import (
+    invalid,
+    moment,
+    order_filter,
+    page_params,
+    parse_products,
+)
+from bitloot_sandbox_kinguin.products import (
+    ALL_GENRES,
+    PLATFORMS,
+    REGIONS,
+    matches,
+    product_json,
+)
+from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox
+from bitloot_sandbox_kinguin.store import StateError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-MAX_PRODUCTS = 10
-MAX_QTY = 9
 
 
-def error(status: int, kind: str, title: str, detail: str) -> JSONResponse:
-    """Kinguin's error body."""
-    body = {"kind": kind, "status": status, "title": title, "detail": detail}
-    headers = {"Retry-After": "1"} if status == 429 else None
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-def invalid(detail: str) -> KinguinError:
-    """A request that breaks the API's constraints."""
-    return KinguinError(400, "ConstraintViolation", "Constraint violation", detail)
+def error(
+    request: Request,
+    exc: KinguinError,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """Kinguin's error body (api/ErrorsCodes.md)."""
+    body: dict[str, object] = {
+        "kind": exc.kind,
+        "status": exc.status,
+        "title": HTTPStatus(exc.status).phrase,
+        "detail": exc.detail,
+        "path": request.url.path,
+        "method": request.method,
+        "trace": secrets.token_hex(5),
+        "timestamp": seconds(datetime.now(UTC)),
+    }
+    if exc.property_path is not None:
+        body |= {"propertyPath": exc.property_path, "invalidValue": exc.invalid_value}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 def sandbox_of(request: Request) -> KinguinSandbox:
     """The sandbox serving `request`."""
     sandbox: KinguinSandbox = request.app.state.sandbox
     return sandbox
+
+
+RATE_LIMITED = KinguinError(429, "Http", "Rate limit exceeded")
+UNAVAILABLE = KinguinError(503, "HttpClient", "Internal request failed, try again later")
+UNAUTHORIZED = KinguinError(401, "Authorization", "Invalid or missing API key")
 
 
 def api(handler: Endpoint) -> Endpoint:
@@ -45,39 +74,27 @@ def api(handler: Endpoint) -> Endpoint:
         sandbox.calls.append(f"{request.method} {request.url.path}")
         fault = sandbox.faults.take_api_fault()
         if fault == 429:
-            return error(429, "TooManyRequests", "Too Many Requests", "Rate limit exceeded")
+            return error(request, RATE_LIMITED, {"Retry-After": "1"})
         if fault == 503:
-            return error(503, "ServiceUnavailable", "Service Unavailable", "Try again later")
+            return error(request, UNAVAILABLE)
         if request.headers.get("x-api-key") != sandbox.config.api_key:
-            return error(401, "Unauthorized", "Unauthorized", "Invalid or missing API key")
+            return error(request, UNAUTHORIZED)
         try:
             return await handler(request)
         except KinguinError as exc:
-            return error(exc.status, exc.kind, exc.title, exc.detail)
+            return error(request, exc)
 
     return endpoint
 
 
-def product_json(product_id: str, spec: ProductSpec) -> dict[str, object]:
-    """The Product Object (the fields the sandbox knows)."""
-    return {
-        "kinguinId": spec.kinguin_id,
-        "productId": product_id,
-        "cheapestOfferId": [spec.offer_id],
-        "name": spec.name,
-        "originalName": spec.name,
-        "qty": spec.stock,
-        "price": money(spec.price),
-        "textQty": spec.stock,
-        "offers": [{"offerId": spec.offer_id, "price": money(spec.price), "qty": spec.stock}],
-        "offersCount": 1,
-        "totalQty": spec.stock,
-        "isPreorder": False,
-    }
+def product_answer(request: Request, product_id: str) -> Response:
+    store = sandbox_of(request).store
+    spec = store.products[product_id]
+    return JSONResponse(product_json(product_id, spec, store.product_updated_at[product_id]))
 
 
-def not_found(what: str) -> KinguinError:
-    return KinguinError(404, "NotFound", "Not Found", f"{what} not found")
+def product_not_found(raw: str) -> KinguinError:
+    return KinguinError(404, "Http", f"Product {raw} not found")
 
 
 @api
@@ -86,23 +103,65 @@ async def get_product_v1(request: Request) -> Response:
     raw = request.path_params["kinguin_id"]
     products = sandbox_of(request).store.products
     found = [
-        (product_id, spec)
+        product_id
         for product_id, spec in products.items()
         if raw.isdigit() and spec.kinguin_id == int(raw)
     ]
     if not found:
-        raise not_found(f"Product {raw}")
-    return JSONResponse(product_json(*found[0]))
+        raise product_not_found(raw)
+    return product_answer(request, found[0])
 
 
 @api
 async def get_product_v2(request: Request) -> Response:
     """``GET /v2/products/{productId}``: by the string id."""
     product_id = request.path_params["product_id"]
-    spec = sandbox_of(request).store.products.get(product_id)
-    if spec is None:
-        raise not_found(f"Product {product_id}")
-    return JSONResponse(product_json(product_id, spec))
+    if product_id not in sandbox_of(request).store.products:
+        raise product_not_found(product_id)
+    return product_answer(request, product_id)
+
+
+@api
+async def search_products(request: Request) -> Response:
+    """``GET /v1/products`` with the documented filters, paged: ``{"results",
+    "item_count"}`` (sorted by ``sortBy`` ``kinguinId`` or ``updatedAt``, ``sortType``)."""
+    query = request.query_params
+    page, limit = page_params(query)
+    store = sandbox_of(request).store
+    since = moment("updatedSince", query["updatedSince"]) if "updatedSince" in query else None
+    until = moment("updatedTo", query["updatedTo"]) if "updatedTo" in query else None
+    found = []
+    for product_id, spec in store.products.items():
+        updated = store.product_updated_at[product_id]
+        try:
+            matched = matches(product_id, spec, query)
+        except ValueError as exc:
+            raise invalid(f"{exc} is not a valid filter", str(exc), query[str(exc)]) from None
+        if matched and (since is None or updated >= since) and (until is None or updated <= until):
+            found.append((product_id, spec, updated))
+    sort_by, sort_type = query.get("sortBy", "kinguinId"), query.get("sortType", "asc")
+    if sort_by not in SORT_FIELDS or sort_type not in ("asc", "desc"):
+        raise invalid("sortBy or sortType is not a documented value", "sortBy", sort_by)
+    found.sort(key=SORT_FIELDS[sort_by], reverse=sort_type == "desc")
+    results = [product_json(*item) for item in found[(page - 1) * limit : page * limit]]
+    return JSONResponse({"results": results, "item_count": len(found)})
+
+
+# The documented sort fields (the docs spell kinguinId "kingiunId"; both are accepted).
+SORT_FIELDS: dict[str, Callable[[tuple[str, ProductSpec, datetime]], int | datetime]] = {
+    "kinguinId": lambda item: item[1].kinguin_id,
+    "kingiunId": lambda item: item[1].kinguin_id,
+    "updatedAt": lambda item: item[2],
+}
+
+
+def listing(values: list[Json] | list[str]) -> Endpoint:
+    """``GET /v1/regions``, ``/v1/platforms``, ``/v1/genres``: a fixed list."""
+
+    async def endpoint(request: Request) -> Response:
+        return JSONResponse(values)
+
+    return api(endpoint)
 
 
 @api
@@ -113,120 +172,98 @@ async def get_balance(request: Request) -> Response:
 
 @api
 async def place_order(request: Request) -> Response:
-    """``POST /v2/order`` {products: [{productId, qty, price}], orderExternalId}."""
+    """``POST /v2/order`` {products: [{productId, qty, price, keyType?, offerId?}],
+    orderExternalId?}: 201 and the Order Object."""
+    return await placed(request, by_kinguin_id=None)
+
+
+@api
+async def place_order_v1(request: Request) -> Response:
+    """``POST /v1/order``: as v2, the products named by their integer ``kinguinId``."""
+    products = sandbox_of(request).store.products
+    by_kinguin_id = {spec.kinguin_id: product_id for product_id, spec in products.items()}
+    return await placed(request, by_kinguin_id=by_kinguin_id)
+
+
+async def placed(request: Request, by_kinguin_id: dict[int, str] | None) -> Response:
     try:
         body = await request.json()
     except ValueError:
-        raise invalid("The body is not valid JSON") from None
+        raise invalid("The body is not valid JSON", "", None) from None
     if not isinstance(body, dict):
-        raise invalid("The body must be a JSON object")
+        raise invalid("The body must be a JSON object", "", None)
     external_id = body.get("orderExternalId")
     if external_id is not None and not isinstance(external_id, str):
-        raise invalid("orderExternalId must be a string")
+        raise invalid("orderExternalId must be a string", "orderExternalId", external_id)
     sandbox = sandbox_of(request)
-    order = sandbox.place_order(parse_products(body.get("products")), external_id)
-    answer = order.as_json()
+    requested = parse_products(body.get("products"), by_kinguin_id)
+    order = sandbox.place_order(requested, external_id)
+    answer = order.as_json(with_keys=False)
     if sandbox.faults.hold_order_answer_seconds:
         await asyncio.sleep(sandbox.faults.hold_order_answer_seconds)
     return JSONResponse(answer, status_code=201)
 
 
-def parse_products(value: object) -> list[Requested]:
-    """The requested products: 1 to 10 distinct products, 1 to 9 units each."""
-    if not isinstance(value, list) or not 1 <= len(value) <= MAX_PRODUCTS:
-        raise invalid(f"products must list 1 to {MAX_PRODUCTS} products")
-    requested = [parse_product(item) for item in value]
-    if len({item.product_id for item in requested}) != len(requested):
-        raise invalid("products must not list a product twice")
-    return requested
-
-
-def parse_product(item: object) -> Requested:
-    """One ``{productId, qty, price}``; `price` (the most the buyer pays) is optional."""
-    if not isinstance(item, dict) or not isinstance(item.get("productId"), str):
-        raise invalid("each product needs a productId")
-    qty = item.get("qty")
-    if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
-        raise invalid(f"qty of {item['productId']} must be an integer from 1 to {MAX_QTY}")
-    price = item.get("price")
-    if price is None:
-        return Requested(item["productId"], qty, None)
-    try:
-        if isinstance(price, bool) or not isinstance(price, int | float | str):
-            raise InvalidOperation
-        parsed = Decimal(str(price))
-    except InvalidOperation:
-        raise invalid(f"price of {item['productId']} must be a number") from None
-    if not parsed.is_finite() or parsed <= 0:
-        raise invalid(f"price of {item['productId']} must be positive")
-    return Requested(item["productId"], qty, parsed)
-
-
-def page_params(request: Request) -> tuple[int, int]:
-    """``page`` (from 1) and ``limit`` (1 to 100, default 25)."""
-    try:
-        page = int(request.query_params.get("page", "1"))
-        limit = int(request.query_params.get("limit", "25"))
-    except ValueError:
-        raise invalid("page and limit must be integers") from None
-    if page < 1 or not 1 <= limit <= 100:
-        raise invalid("page must be at least 1 and limit from 1 to 100")
-    return page, limit
-
-
 @api
 async def search_orders(request: Request) -> Response:
-    """``GET /v1/order?orderExternalId=&status=&page=&limit=``: newest first."""
-    page, limit = page_params(request)
-    external_id = request.query_params.get("orderExternalId")
-    status = request.query_params.get("status")
-    orders = [
-        order
-        for order in reversed(sandbox_of(request).store.orders.values())
-        if (external_id is None or order.order_external_id == external_id)
-        and (status is None or order.status == status)
-    ]
+    """``GET /v1/order`` with the documented filters: ``{"results", "item_count"}``,
+    newest first."""
+    page, limit = page_params(request.query_params)
+    wanted = order_filter(request.query_params)
+    orders = [o for o in reversed(sandbox_of(request).store.orders.values()) if wanted(o)]
     results = orders[(page - 1) * limit : page * limit]
     return JSONResponse({"results": [o.as_json() for o in results], "item_count": len(orders)})
 
 
 def find_order(request: Request) -> Order:
-    """The order named in the path, or Kinguin's 404."""
+    """The order named in the path, or Kinguin's 404 ``OrderNotFound``."""
     order_id = request.path_params["order_id"]
     order = sandbox_of(request).store.orders.get(order_id)
     if order is None:
-        raise KinguinError(404, "NotFound", "Not Found", f"Order {order_id} not found")
+        raise KinguinError(404, "OrderNotFound", f"Order {order_id} not found")
     return order
 
 
 @api
 async def get_order(request: Request) -> Response:
-    """``GET /v1/order/{orderId}``."""
+    """``GET /v1/order/{orderId}``: the Order Object."""
     return JSONResponse(find_order(request).as_json())
 
 
 @api
 async def order_keys(request: Request) -> Response:
-    """``GET /v2/order/{orderId}/keys?page=&limit=``: a page of keys, once completed."""
+    """``GET /v2/order/{orderId}/keys?page=&limit=``: a page of the keys delivered so far
+    (none while the order is processing or if it was canceled)."""
     order = find_order(request)
-    page, limit = page_params(request)
-    if order.status != "completed":
-        raise KinguinError(
-            400,
-            "OrderNotCompleted",
-            "Order not completed",
-            f"Order {order.order_id} is {order.status}",
-        )
+    page, limit = page_params(request.query_params)
     keys = order.keys[(page - 1) * limit : page * limit]
     return JSONResponse([key.as_json() for key in keys])
 
 
+@api
+async def return_keys(request: Request) -> Response:
+    """``POST /v2/order/{orderId}/keys/return``: ``[{id, status}]`` of the keys returned
+    (as they were when asked); 400 ``NoKeysToReturn`` when the order has none to return."""
+    order = find_order(request)
+    try:
+        returned = sandbox_of(request).store.return_keys(order)
+    except StateError as exc:
+        raise KinguinError(400, "NoKeysToReturn", str(exc)) from None
+    return JSONResponse([slot.as_json() for slot in returned])
+
+
 routes = [
+    Route("/v1/products", search_products, methods=["GET"]),
     Route("/v1/products/{kinguin_id}", get_product_v1, methods=["GET"]),
     Route("/v2/products/{product_id}", get_product_v2, methods=["GET"]),
+    Route("/v1/regions", listing(REGIONS), methods=["GET"]),
+    Route("/v1/platforms", listing(PLATFORMS), methods=["GET"]),
+    Route("/v1/genres", listing(ALL_GENRES), methods=["GET"]),
     Route("/v1/balance", get_balance, methods=["GET"]),
+    Route("/v1/order", place_order_v1, methods=["POST"]),
     Route("/v2/order", place_order, methods=["POST"]),
     Route("/v1/order", search_orders, methods=["GET"]),
     Route("/v1/order/{order_id}", get_order, methods=["GET"]),
     Route("/v2/order/{order_id}/keys", order_keys, methods=["GET"]),
+    Route("/v2/order/{order_id}/keys/return", return_keys, methods=["POST"]),
 ]

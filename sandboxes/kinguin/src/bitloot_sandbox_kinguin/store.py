@@ -1,161 +1,49 @@
-"""Products, orders and keys as Kinguin keeps them, in memory, in its JSON formats."""
+"""Products, balance, orders and keys as Kinguin keeps them, in memory.
+
+The store moves an order between the documented statuses and keeps the books right:
+placing takes stock and charges the balance, canceling a processing order gives both
+back, refunding a completed order credits the balance.
+"""
 
 import base64
 import secrets
 import string
-import struct
-import zlib
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from bitloot_sandbox_common.callbacks import Delivery
 from bitloot_sandbox_kinguin.config import ProductSpec
+from bitloot_sandbox_kinguin.images import IMAGE_FORMATS
+from bitloot_sandbox_kinguin.orders import (
+    CANCELED,
+    COMPLETED,
+    PROCESSING,
+    REFUNDED,
+    Key,
+    KeySlot,
+    Line,
+    Order,
+    money,
+    timestamp,
+)
 
-Json = dict[str, object]
+__all__ = ["Key", "Line", "Order", "StateError", "Store", "money", "timestamp"]
+
 ALPHABET = string.ascii_uppercase + string.digits
+RETURN_WINDOW = timedelta(hours=24)
 
 
-def timestamp(moment: datetime) -> str:
-    """Kinguin's time format: ISO-8601 with the offset, ``2020-10-16T11:24:08.123+00:00``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+class StateError(ValueError):
+    """An order that cannot move as asked from the status it is in."""
 
 
-def money(value: Decimal) -> float:
-    """Kinguin writes prices as JSON numbers."""
-    return float(value)
-
-
-def tiny_png(seed: bytes) -> bytes:
-    """A small grey-scale PNG drawn from `seed`: a distinct image per key."""
-    width, height = len(seed), 4
-    rows = b"".join(b"\x00" + seed for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-@dataclass(frozen=True)
-class Key:
-    """One key issued for one unit of a product."""
-
-    serial: str
-    type: str
-    name: str
-    kinguin_id: int
-    offer_id: str
-    product_id: str
-
-    def as_json(self) -> Json:
-        """The key as ``GET /v2/order/{orderId}/keys`` lists it."""
-        return {
-            "serial": self.serial,
-            "type": self.type,
-            "name": self.name,
-            "kinguinId": self.kinguin_id,
-            "offerId": self.offer_id,
-            "productId": self.product_id,
-        }
-
-
-@dataclass(frozen=True)
-class Line:
-    """One product of an order: `qty` units at `price`, the buyer offering `request_price`."""
-
-    product_id: str
-    spec: ProductSpec
-    qty: int
-    price: Decimal
-    request_price: Decimal
-
-    def as_json(self) -> Json:
-        """The order's product entry."""
-        return {
-            "kinguinId": self.spec.kinguin_id,
-            "productId": self.product_id,
-            "offerId": self.spec.offer_id,
-            "qty": self.qty,
-            "name": self.spec.name,
-            "price": money(self.price),
-            "totalPrice": money(self.price * self.qty),
-            "requestPrice": money(self.request_price),
-            "isPreorder": False,
-            "keyType": "text",
-        }
-
-
-@dataclass(frozen=True)
-class SentWebhook:
-    """One ``order.status`` webhook sent and what the receiver answered."""
-
-    status: str
-    updated_at: str
-    delivery: Delivery
-
-    def as_json(self) -> Json:
-        """The ledger's view of it."""
-        return {
-            "status": self.status,
-            "updatedAt": self.updated_at,
-            **self.delivery.as_json(),
-        }
-
-
-@dataclass
-class Order:
-    """An order placed with ``POST /v2/order``."""
-
-    order_id: str
-    order_external_id: str | None
-    lines: list[Line]
-    keys: list[Key]
-    created_at: datetime
-    updated_at: datetime
-    status: str = "processing"
-    duplicate_attempts: int = 0
-    webhooks: list[SentWebhook] = field(default_factory=list)
-
-    def as_json(self) -> Json:
-        """The real order object."""
-        total = money(sum((line.price * line.qty for line in self.lines), Decimal(0)))
-        requested = sum((line.request_price * line.qty for line in self.lines), Decimal(0))
-        return {
-            "orderId": self.order_id,
-            "orderExternalId": self.order_external_id,
-            "status": self.status,
-            "storeId": 1,
-            "totalPrice": total,
-            "requestTotalPrice": money(requested),
-            "paymentPrice": total,
-            "products": [line.as_json() for line in self.lines],
-            "createdAt": timestamp(self.created_at),
-            "updatedAt": timestamp(self.updated_at),
-            "isPreorder": False,
-            "preorderReleaseDate": None,
-        }
-
-    def ledger(self) -> Json:
-        """The order with its keys, duplicate attempts and webhooks (sandbox only)."""
-        return {
-            **self.as_json(),
-            "duplicate_attempts": self.duplicate_attempts,
-            "key_count": len(self.keys),
-            "keys": [key.as_json() for key in self.keys],
-            "webhooks": [hook.as_json() for hook in self.webhooks],
-        }
+def object_id() -> str:
+    """An id in Kinguin's format (a 24-hex-digit object id)."""
+    return secrets.token_hex(12)
 
 
 class Store:
-    """Stock, orders by id and by external id, and every serial ever issued."""
+    """Stock, balance, orders by id and by external id, and every serial ever issued."""
 
     def __init__(
         self,
@@ -164,47 +52,160 @@ class Store:
         balance: Decimal = Decimal("100000"),
     ) -> None:
         self.products = products
+        now = datetime.now(UTC)
+        # When each product last changed (the Product Object's and product.update's updatedAt).
+        self.product_updated_at = dict.fromkeys(products, now)
         # The account's funds in EUR: every order is paid from it when placed.
         self.balance = balance
         self.orders: dict[str, Order] = {}
         self.by_external_id: dict[str, Order] = {}
         self._serials: set[str] = set()
-        self._image_keys_every = image_keys_every
+        # Every n-th key delivered is an image (0: none); tests may change it at run time.
+        self.image_keys_every = image_keys_every
         self._issued = 0
+        self._images = 0
+
+    def set_product(
+        self,
+        product_id: str,
+        *,
+        stock: int | None = None,
+        price: Decimal | None = None,
+        is_preorder: bool | None = None,
+    ) -> ProductSpec:
+        """Change a product's stock, price or preorder flag, and note when."""
+        spec = self.products[product_id]
+        spec = replace(
+            spec,
+            stock=spec.stock if stock is None else stock,
+            price=spec.price if price is None else price,
+            is_preorder=spec.is_preorder if is_preorder is None else is_preorder,
+        )
+        self.products[product_id] = spec
+        self.product_updated_at[product_id] = datetime.now(UTC)
+        return spec
 
     def place(self, lines: list[Line], external_id: str | None) -> Order:
-        """Take the units from stock and issue their keys; the order is processing."""
-        keys = [self._key(line) for line in lines for _ in range(line.qty)]
+        """Take the units from stock and charge the balance; the order is processing, its
+        keys not delivered yet (a preorder's wait for the release date)."""
         for line in lines:
             spec = self.products[line.product_id]
-            self.products[line.product_id] = replace(spec, stock=spec.stock - line.qty)
-        self.balance -= sum((line.price * line.qty for line in lines), Decimal(0))
+            self.set_product(line.product_id, stock=spec.stock - line.qty)
+        slots = [KeySlot(object_id(), line.product_id) for line in lines for _ in range(line.qty)]
+        preorders = [line.spec.release_date for line in lines if line.spec.is_preorder]
         now = datetime.now(UTC)
-        order = Order(self._order_id(), external_id, lines, keys, now, now)
+        order = Order(
+            self._order_id(),
+            external_id,
+            lines,
+            slots,
+            now,
+            now,
+            preorder_release_date=preorders[0] if preorders else None,
+        )
+        self.balance -= order.total
         self.orders[order.order_id] = order
         if external_id is not None:
             self.by_external_id[external_id] = order
         return order
+
+    def complete(self, order: Order) -> None:
+        """Deliver every key of a processing order: it is completed."""
+        self._require(order, PROCESSING, "completed")
+        lines = {line.product_id: line for line in order.lines}
+        for slot in order.slots:
+            order.keys.append(self._key(lines[slot.product_id], slot.id))
+            slot.status = "DELIVERED"
+        self._move(order, COMPLETED)
+        order.delivered_at = order.updated_at
+
+    def cancel(self, order: Order) -> None:
+        """A processing order canceled: no key is ever delivered, the units go back to
+        stock and the balance is credited what the order cost."""
+        self._require(order, PROCESSING, "canceled")
+        for line in order.lines:
+            if line.product_id in self.products:
+                spec = self.products[line.product_id]
+                self.set_product(line.product_id, stock=spec.stock + line.qty)
+        for slot in order.slots:
+            slot.status = "CANCELED"
+        self.balance += order.total
+        self._move(order, CANCELED)
+
+    def refund(self, order: Order) -> None:
+        """A completed order refunded: the balance is credited what the order cost."""
+        self._require(order, COMPLETED, "refunded")
+        for slot in order.slots:
+            slot.status = "REFUNDED"
+        self.balance += order.total
+        self._move(order, REFUNDED)
+
+    def return_keys(self, order: Order) -> list[KeySlot]:
+        """features/ReturnKeys.md: the delivered keys of a completed order go back to
+        stock and their price to the balance; not for a pre-order, not 24 hours after
+        delivery, once per order. The keys returned, as they were when asked."""
+        if (
+            order.status != COMPLETED
+            or order.is_preorder
+            or order.return_requested
+            or order.delivered_at is None
+            or datetime.now(UTC) - order.delivered_at > RETURN_WINDOW
+        ):
+            raise StateError(f"Order {order.order_id} has no keys to return")
+        order.return_requested = True
+        prices = {line.product_id: line.price for line in order.lines}
+        returned = [replace(s) for s in order.slots if s.status == "DELIVERED"]
+        for slot in order.slots:
+            if slot.status == "DELIVERED":
+                slot.status = "RETURNED"
+                self.balance += prices[slot.product_id]
+                if slot.product_id in self.products:
+                    spec = self.products[slot.product_id]
+                    self.set_product(slot.product_id, stock=spec.stock + 1)
+        return returned
+
+    def waiting_preorders(self, product_id: str) -> list[Order]:
+        """The processing preorder orders of `product_id`, oldest first."""
+        return [
+            order
+            for order in self.orders.values()
+            if order.status == PROCESSING
+            and order.is_preorder
+            and any(line.product_id == product_id for line in order.lines)
+        ]
+
+    @staticmethod
+    def _require(order: Order, status: str, target: str) -> None:
+        if order.status != status:
+            raise StateError(
+                f"Order {order.order_id} is {order.status}: only a {status} order can be {target}"
+            )
+
+    @staticmethod
+    def _move(order: Order, status: str) -> None:
+        order.status, order.updated_at = status, datetime.now(UTC)
 
     def _order_id(self) -> str:
         while (order_id := "".join(secrets.choice(ALPHABET) for _ in range(11))) in self.orders:
             pass
         return order_id
 
-    def _key(self, line: Line) -> Key:
+    def _key(self, line: Line, key_id: str) -> Key:
         self._issued += 1
-        image = self._image_keys_every > 0 and self._issued % self._image_keys_every == 0
+        every = self.image_keys_every
+        image = not line.text_only and every > 0 and self._issued % every == 0
+        kind, make = IMAGE_FORMATS[self._images % len(IMAGE_FORMATS)]
         while True:
             if image:
-                serial = base64.b64encode(tiny_png(secrets.token_bytes(16))).decode()
+                serial = base64.b64encode(make(secrets.token_bytes(16))).decode()
             else:
+                kind = "text/plain"
                 serial = "-".join(
                     "".join(secrets.choice(ALPHABET) for _ in range(5)) for _ in range(3)
                 )
             if serial not in self._serials:
                 break
         self._serials.add(serial)
-        kind = "image/png" if image else "text/plain"
-        return Key(
-            serial, kind, line.spec.name, line.spec.kinguin_id, line.spec.offer_id, line.product_id
-        )
+        self._images += image
+        spec = line.spec
+        return Key(key_id, serial, kind, spec.name, spec.kinguin_id, spec.offer_id, line.product_id)

@@ -1,17 +1,22 @@
-"""``order.status`` webhooks: signed like Kinguin signs them, sent when an order moves."""
+"""Kinguin's webhooks (features/Webhooks.md): ``order.status`` when an order's status
+changes and ``product.update`` when a product changes, POSTed as JSON with the headers
+``X-Event-Name`` and ``X-Event-Secret``; the sandbox also signs the raw body
+(``X-KINGUIN-SIGNATURE``, hex HMAC-SHA512 under the secret)."""
 
-import asyncio
 import hashlib
 import hmac
 import json
-import logging
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
-from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
+from bitloot_sandbox_common.callbacks import CallbackSender, Delivery
 from bitloot_sandbox_common.faults import Faults
-from bitloot_sandbox_kinguin.store import Order, SentWebhook, timestamp
+from bitloot_sandbox_kinguin.config import ProductSpec
+from bitloot_sandbox_kinguin.orders import Json, Order, SentWebhook, timestamp
+from bitloot_sandbox_kinguin.products import product_update_json
 
-logger = logging.getLogger(__name__)
+ORDER_STATUS = "order.status"
+PRODUCT_UPDATE = "product.update"
 
 
 def sign(raw_body: bytes, secret: str) -> str:
@@ -19,62 +24,58 @@ def sign(raw_body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), raw_body, hashlib.sha512).hexdigest()
 
 
-class Completer:
-    """Completes orders after `delay` seconds and tells `webhook_url` about it.
+@dataclass(frozen=True)
+class SentProductUpdate:
+    """One ``product.update`` webhook sent and what the receiver answered."""
 
-    `webhook_url` and `delay` may change at run time (``POST /sandbox/config``).
-    """
+    body: Json
+    delivery: Delivery
+
+    def as_json(self) -> Json:
+        return {**self.body, **self.delivery.as_json()}
+
+
+class Webhooks:
+    """Sends webhooks to `url` (none while it is unset; it may change at run time), each
+    `faults.duplicate_callbacks` extra times."""
 
     def __init__(
-        self,
-        *,
-        secret: str,
-        webhook_url: str | None,
-        delay: float,
-        sender: CallbackSender,
-        tasks: Tasks,
-        faults: Faults,
+        self, *, secret: str, url: str | None, sender: CallbackSender, faults: Faults
     ) -> None:
         self._secret = secret
-        self.webhook_url = webhook_url
-        self.delay = delay
+        self.url = url
         self._sender = sender
-        self._tasks = tasks
         self._faults = faults
+        self.product_updates: list[SentProductUpdate] = []
 
-    def start(self, order: Order) -> None:
-        """Complete `order` in the background."""
-        self._tasks.spawn(self._complete(order), name=f"complete-{order.order_id}")
-
-    async def _complete(self, order: Order) -> None:
-        placed_at = order.updated_at
-        await asyncio.sleep(self.delay)
-        order.status, order.updated_at = "completed", datetime.now(UTC)
-        logger.info("order completed", extra={"kinguin_order_id": order.order_id})
-        updates = [("completed", order.updated_at)]
-        if self._faults.reorder_callbacks:
-            # A stale "processing" arrives after "completed": receivers compare updatedAt.
-            updates.append(("processing", placed_at))
+    async def order_status(self, order: Order, updates: list[tuple[str, datetime]]) -> None:
+        """One ``order.status`` webhook per (status, updatedAt) of `updates`, in order."""
         for status, at in updates:
-            await self._notify(order, status, timestamp(at))
+            body: Json = {"orderId": order.order_id}
+            if order.order_external_id is not None:
+                body["orderExternalId"] = order.order_external_id
+            body |= {"status": status, "updatedAt": timestamp(at)}
+            for delivery in await self._send(ORDER_STATUS, body):
+                order.webhooks.append(SentWebhook(status, timestamp(at), delivery))
 
-    async def _notify(self, order: Order, status: str, updated_at: str) -> None:
-        url = self.webhook_url
+    async def product_update(self, product_id: str, spec: ProductSpec, at: datetime) -> None:
+        """A ``product.update`` webhook for the product as it is now."""
+        body = product_update_json(product_id, spec, at)
+        for delivery in await self._send(PRODUCT_UPDATE, body):
+            self.product_updates.append(SentProductUpdate(body, delivery))
+
+    async def _send(self, event: str, body: Json) -> list[Delivery]:
+        url = self.url
         if not url:
-            return
-        body = {
-            "orderId": order.order_id,
-            "orderExternalId": order.order_external_id,
-            "status": status,
-            "updatedAt": updated_at,
-        }
+            return []
         raw = json.dumps(body, separators=(",", ":")).encode()
         headers = {
             "content-type": "application/json",
-            "X-Event-Name": "order.status",
+            "X-Event-Name": event,
             "X-Event-Secret": self._secret,
             "X-KINGUIN-SIGNATURE": sign(raw, self._secret),
         }
-        for _ in range(1 + self._faults.duplicate_callbacks):
-            delivery = await self._sender.post(url, raw, headers)
-            order.webhooks.append(SentWebhook(status, updated_at, delivery))
+        return [
+            await self._sender.post(url, raw, headers)
+            for _ in range(1 + self._faults.duplicate_callbacks)
+        ]

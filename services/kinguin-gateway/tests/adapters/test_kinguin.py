@@ -1,7 +1,9 @@
 """The Kinguin client against the Kinguin sandbox, served for real."""
 
+import base64
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import format_datetime
 
@@ -180,3 +182,84 @@ async def test_the_balance_is_read_in_eur_and_falls_as_orders_are_paid(
     await client.place_order("order-balance", cs(2))
 
     assert await client.balance() == before - Decimal("5.00")
+
+
+async def test_an_order_is_read_as_the_order_object_documents_it_without_updated_at(
+    client: KinguinClient, kinguin: Kinguin
+) -> None:
+    placed = await client.place_order("order-read", cs(2))
+    await kinguin.sandbox.idle()
+
+    order = await client.get_order(placed.order_id)
+    keys = await client.get_keys(placed.order_id)
+
+    assert (order.status, order.updated_at, order.created_at is not None) == (
+        "completed",
+        None,
+        True,
+    )
+    assert (order.total_price, order.payment_price) == (Decimal("5.0"), Decimal("5.0"))
+    assert (order.is_preorder, order.preorder_release_date) == (False, None)
+    [line] = order.lines
+    assert (line.product_id, line.qty, line.price, line.kinguin_id) == (
+        COUNTER_STRIKE,
+        2,
+        Decimal("2.5"),
+        1949,
+    )
+    assert [(k.id, k.status) for k in line.keys] == [(k.id, "DELIVERED") for k in keys]
+    assert all(k.id for k in keys)
+
+
+async def test_a_preorder_is_read_with_its_release_date_and_has_no_keys_until_released(
+    client: KinguinClient, kinguin: Kinguin
+) -> None:
+    store = kinguin.sandbox.store
+    store.products[MINECRAFT] = replace(
+        store.products[MINECRAFT], is_preorder=True, release_date="2031-03-01"
+    )
+    product = await client.product(MINECRAFT)
+    placed = await client.place_order("order-pre", [KinguinProduct(MINECRAFT, 1, Decimal(20))])
+    await kinguin.sandbox.idle()
+
+    waiting = await client.get_order(placed.order_id)
+    no_keys = await client.get_keys(placed.order_id)
+    kinguin.sandbox.release(MINECRAFT)
+    await kinguin.sandbox.idle()
+
+    assert (product.is_preorder, product.release_date) == (True, "2031-03-01")
+    assert (placed.is_preorder, placed.preorder_release_date) == (True, date(2031, 3, 1))
+    assert (waiting.status, waiting.is_preorder, no_keys) == ("processing", True, [])
+    assert (await client.get_order(placed.order_id)).status == "completed"
+    assert len(await client.get_keys(placed.order_id)) == 1
+
+
+async def test_image_keys_of_every_documented_type_are_read_as_base64_images(
+    client: KinguinClient, kinguin: Kinguin
+) -> None:
+    placed = await client.place_order("order-images", cs(9))
+    await kinguin.sandbox.idle()
+
+    keys = await client.get_keys(placed.order_id)
+
+    images = [(k.type, base64.b64decode(k.serial, validate=True)) for k in keys[2::3]]
+    assert [kind for kind, _ in images] == ["image/png", "image/jpeg", "image/gif"]
+    assert [data[:4] for _, data in images] == [b"\x89PNG", b"\xff\xd8\xff\xfe", b"GIF8"]
+    assert {k.type for k in keys} - {"image/png", "image/jpeg", "image/gif"} == {"text/plain"}
+
+
+async def test_a_canceled_order_is_read_as_canceled_with_no_keys_and_its_price_refunded(
+    client: KinguinClient, kinguin: Kinguin
+) -> None:
+    kinguin.sandbox.hold = True
+    before = await client.balance()
+    placed = await client.place_order("order-cancel", cs(2))
+    kinguin.sandbox.cancel(kinguin.sandbox.store.orders[placed.order_id])
+    await kinguin.sandbox.idle()
+
+    order = await client.get_order(placed.order_id)
+
+    assert order.status == "canceled"
+    assert [k.status for k in order.lines[0].keys] == ["CANCELED", "CANCELED"]
+    assert await client.get_keys(placed.order_id) == []
+    assert await client.balance() == before

@@ -51,16 +51,47 @@ class KinguinProductInfo:
 
 
 @dataclass(frozen=True)
+class KinguinKeyStatus:
+    """One key of an order line as the Order Object lists it: its id and Key Status
+    (``PENDING``, ``PROCESSING``, ``DELIVERED``, ``RETURNED``, ``REFUNDED``, ``CANCELED``)."""
+
+    id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class KinguinOrderLine:
+    """One product of an order: `qty` keys of `product_id` at `price` each."""
+
+    product_id: str
+    kinguin_id: int | None
+    offer_id: str | None
+    qty: int
+    price: Decimal
+    is_preorder: bool
+    release_date: str | None
+    keys: tuple[KinguinKeyStatus, ...]
+
+
+@dataclass(frozen=True)
 class KinguinOrder:
-    """An order as Kinguin reports it. The order object has no `updatedAt` (only webhooks
-    carry one), so `updated_at` is None when read from the API."""
+    """An order as Kinguin's Order Object describes it (api/order/v1/README.md).
+
+    The Order Object has no ``updatedAt`` (only webhooks carry one): `updated_at` is None
+    for orders read from the API. A preorder (`is_preorder`) stays ``processing`` until
+    its keys are delivered after `preorder_release_date`.
+    """
 
     order_id: str
     external_id: str | None
     status: str
-    updated_at: datetime | None
+    updated_at: datetime | None = None
     is_preorder: bool = False
     preorder_release_date: date | None = None
+    total_price: Decimal | None = None
+    payment_price: Decimal | None = None
+    created_at: datetime | None = None
+    lines: tuple[KinguinOrderLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,9 +102,11 @@ class KinguinKey:
     serial: str
     type: str
     product_id: str
+    id: str | None = None
+    offer_id: str | None = None
 
     def __repr__(self) -> str:
-        return f"KinguinKey(type={self.type!r}, product_id={self.product_id!r})"
+        return f"KinguinKey(id={self.id!r}, type={self.type!r}, product_id={self.product_id!r})"
 
 
 class KinguinClient:
@@ -212,22 +245,48 @@ def _product(product_id: str, document: Any) -> KinguinProductInfo:
 
 def _order(document: Any) -> KinguinOrder:
     try:
+        release = document.get("preorderReleaseDate")
         return KinguinOrder(
             order_id=str(document["orderId"]),
-            external_id=document.get("orderExternalId"),
+            external_id=_text(document.get("orderExternalId")),
             status=str(document["status"]),
-            updated_at=_time(document.get("updatedAt")),
             is_preorder=document.get("isPreorder") is True,
-            preorder_release_date=_date(document.get("preorderReleaseDate")),
+            preorder_release_date=_date(release),
+            total_price=_amount(document.get("totalPrice")),
+            # Documented as a string, shown as a number in the examples: either is read.
+            payment_price=_amount(document.get("paymentPrice")),
+            created_at=_time(document.get("createdAt")),
+            lines=tuple(_line(item) for item in document.get("products") or ()),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
         raise TransientError(f"Kinguin answered an order we cannot read: {exc!r}") from None
+
+
+def _line(item: Any) -> KinguinOrderLine:
+    kinguin_id = item.get("kinguinId")
+    price = _amount(item.get("price"))
+    return KinguinOrderLine(
+        product_id=str(item["productId"]),
+        kinguin_id=kinguin_id if isinstance(kinguin_id, int) else None,
+        offer_id=_text(item.get("offerId")),
+        qty=int(item["qty"]),
+        price=price if price is not None else Decimal(0),
+        is_preorder=item.get("isPreorder") is True,
+        release_date=_text(item.get("releaseDate")),
+        keys=tuple(
+            KinguinKeyStatus(str(key["id"]), str(key["status"])) for key in item.get("keys") or ()
+        ),
+    )
 
 
 def _key(item: Any) -> KinguinKey:
     try:
         return KinguinKey(
-            serial=str(item["serial"]), type=str(item["type"]), product_id=str(item["productId"])
+            serial=str(item["serial"]),
+            type=str(item["type"]),
+            product_id=str(item["productId"]),
+            id=_text(item.get("id")),
+            offer_id=_text(item.get("offerId")),
         )
     except (KeyError, TypeError) as exc:
         raise TransientError(f"Kinguin answered a key we cannot read: {exc!r}") from None
@@ -250,6 +309,22 @@ def _optional_time(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed is not None and parsed.tzinfo is not None else None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _amount(value: object) -> Decimal | None:
+    """A price written as a JSON number or a string; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not an amount: {value!r}")
+    amount = Decimal(str(value))
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
 
 
 def _time(value: object) -> datetime | None:
