@@ -201,7 +201,8 @@ def requests(
         ),
         ("PUT", "/internal/products/{sku}"): json_request(world.product),
         ("POST", "/kinguin/webhooks"): Request(
-            b'{"kinguinId": 1, "productId": "authz"}',
+            b'{"kinguinId": 1, "productId": "authz", "qty": 0, "textQty": 0,'
+            b' "updatedAt": "2026-12-01T10:00:00+00:00"}',
             (("content-type", "application/json"), ("x-event-name", "product.update")),
         ),
         ("POST", "/admin/login"): json_request(
@@ -380,7 +381,11 @@ async def world_of(http: httpx.AsyncClient, stack: Stack, internal: Internal) ->
         ipn=int(finished[0]["id"]),
         reservation=str(reservation["reservation_id"]),
         webhook=int(webhook["id"]),
-        product={k: v for k, v in product.items() if k not in ("sku", "updated_at")},
+        product={
+            k: v
+            for k, v in product.items()
+            if k not in ("sku", "updated_at", "kinguin_availability")
+        },
         finished_ipn=str(finished[0]["raw_body"]).encode(),
     )
 
