@@ -91,6 +91,7 @@ async def five_processes(
     s3_bucket: str,
     smtp_inbox: SmtpServer,
     service_settings: Mapping[str, str] = SHORT_SETTINGS,
+    kinguin_sandbox_settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Running]:
     """Start everything, wait until each process is ready, stop them all at the end (the
     logs are complete once the block has ended)."""
@@ -108,6 +109,7 @@ async def five_processes(
         admin_username="ops",
         service_settings=service_settings,
         databases=databases,
+        kinguin_sandbox_settings=kinguin_sandbox_settings or {},
     )
     keys = Secrets.generate()
     topology = Topology(bus_prefix.prefix)

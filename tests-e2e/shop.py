@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 from five_processes import Running, wait_for
 
+from bitloot_demo.infra import DELAY_NOTICE_SUBJECTS
 from bitloot_testing.smtp import SmtpServer
 
 
@@ -57,6 +58,30 @@ class Shop:
         )
         assert login.status_code == 200, login.text
         return {"Authorization": f"Bearer {login.json()['token']}"}
+
+    def delay_notices_to(self, address: str) -> list[str]:
+        """Subjects of the "your order is delayed / a preorder" emails to `address`."""
+        return [
+            str(mail.message["Subject"])
+            for mail in self.inbox.messages
+            if address in mail.recipients
+            and str(mail.message["Subject"]).startswith(DELAY_NOTICE_SUBJECTS)
+        ]
+
+    def key_emails_to(self, address: str) -> int:
+        """Emails with a link to the keys sent to `address` (delay notices left out)."""
+        return self.emails_to(address) - len(self.delay_notices_to(address))
+
+    async def kinguin(self, method: str, path: str, body: object = None) -> Any:
+        answer = await self.http.request(method, f"{self.url['kinguin-sandbox']}{path}", json=body)
+        assert answer.status_code < 300, answer.text
+        return answer.json()
+
+    async def wait_state(self, order_id: str, state: str, what: str, timeout: float = 90) -> None:
+        async def reached() -> bool:
+            return await self.saga_state(order_id) == state
+
+        await wait_for(reached, what, timeout=timeout)
 
     def emails_to(self, address: str) -> int:
         return sum(address in mail.recipients for mail in self.inbox.messages)

@@ -1,7 +1,17 @@
 """Kinguin's unhappy paths through five service processes, both sandboxes, real RabbitMQ
-and PostgreSQL: an order Kinguin cannot sell fails having bought nothing, and an admin's
-retry after the restock buys it once and emails it once."""
+and PostgreSQL, with a short fulfillment deadline:
 
+- Kinguin refuses the purchase (sold out meanwhile): the order fails having bought
+  nothing; after the restock an admin's retry buys it once and it is emailed once;
+- Kinguin cancels the bought order: the retry buys a replacement under `<order id>-2`,
+  leaving exactly one live Kinguin order and one email;
+- a preorder outlives the deadline: the customer is told once, with the release date,
+  and gets the keys when Kinguin releases them;
+- a multi-line order (two products, 2 + 1 keys, text and image keys) reveals every key.
+"""
+
+import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -16,30 +26,33 @@ from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
 
 HADES = "5c9b5f6b2539a4e8f172916a"
-PRODUCT = {
-    "title": "Hades (Steam)",
-    "kinguin_product_id": HADES,
-    "price": "24.99",
-    "currency": "usd",
-    "max_purchase_price": "20.00",
-    "active": True,
+MINECRAFT = "5c9b6f0d2539a4e8f17ab8e2"
+PREORDER = "5c9b7a1e2539a4e8f1800001"
+KINGUIN_PRODUCTS = {
+    HADES: {"name": "Hades Steam CD Key", "price": "2.50", "stock": 1000, "kinguinId": 1949},
+    MINECRAFT: {"name": "Minecraft Java Key", "price": "19.99", "stock": 500, "kinguinId": 10384},
+    PREORDER: {
+        "name": "Hollow Knight: Silksong (preorder)",
+        "price": "15.00",
+        "stock": 50,
+        "kinguinId": 90001,
+        "isPreorder": True,
+        "releaseDate": "2027-03-01",
+    },
 }
-
-
-async def sold_out_at_purchase(shop: Shop, product_ids: list[str]) -> None:
-    """Kinguin refuses to sell these (ProductUnavailable) although its catalog showed
-    stock at checkout: the last keys went to another buyer in between."""
-    answer = await shop.http.post(
-        f"{shop.url['kinguin-sandbox']}/sandbox/faults", json={"out_of_stock": product_ids}
-    )
-    assert answer.status_code == 200, answer.text
-
-
-async def failed(shop: Shop, order_id: str, what: str) -> None:
-    async def done() -> bool:
-        return await shop.saga_state(order_id) == "failed"
-
-    await wait_for(done, what, timeout=90)
+CATALOG = {
+    "hades": (HADES, "24.99", "20.00"),
+    "minecraft": (MINECRAFT, "29.99", "25.00"),
+    "silksong": (PREORDER, "19.99", "18.00"),
+}
+SETTINGS = {
+    **SHORT_SETTINGS,
+    # The deadline, short: a preorder must outlive it.
+    "MAX_AGE_SECONDS": "12",
+    "FIRST_POLL_SECONDS": "1",
+    "MAX_POLL_INTERVAL_SECONDS": "3",
+}
+LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
 
 
 async def retry(shop: Shop, order_id: str, session: dict[str, str]) -> dict[str, Any]:
@@ -50,30 +63,103 @@ async def retry(shop: Shop, order_id: str, session: dict[str, str]) -> dict[str,
     return dict(answer.json()["result"])
 
 
-async def out_of_stock_then_restocked(shop: Shop, session: dict[str, str]) -> str:
-    """Kinguin has none: the order fails with nothing bought; restock, retry, delivered."""
-    await sold_out_at_purchase(shop, [HADES])
+async def key_email_arrives(shop: Shop, address: str) -> None:
+    async def emailed() -> bool:
+        return shop.key_emails_to(address) >= 1
+
+    await wait_for(emailed, f"the key email to {address}")
+
+
+async def sold_out_then_retried(shop: Shop, session: dict[str, str]) -> str:
+    """Kinguin refuses to sell (ProductUnavailable) although its catalog showed stock at
+    checkout; restocked, an admin retries."""
+    await shop.kinguin("POST", "/sandbox/faults", {"out_of_stock": [HADES]})
     order_id = await shop.place("restock@example.com")
-    await failed(shop, order_id, "the out-of-stock order failing")
+    await shop.wait_state(order_id, "failed", "the sold-out order failing")
     assert await shop.kinguin_orders(order_id) == 0
-    assert shop.emails_to("restock@example.com") == 0
-    await sold_out_at_purchase(shop, [])
+    await shop.kinguin("POST", "/sandbox/faults", {"out_of_stock": []})
     answer = await retry(shop, order_id, session)
-    assert answer["state"] == "reserving", answer
-    assert "still reserving" in answer["summary"]
+    assert (answer["previous_state"], answer["state"]) == ("failed", "reserving"), answer
+    assert answer["summary"].startswith("Requested — still reserving")
     await shop.fulfilled(order_id, "the retried order being fulfilled")
     [live] = await shop.live_kinguin_orders(order_id)
     assert live["orderExternalId"] == f"{order_id}-2"
-    # A second retry of a fulfilled order is refused and buys nothing.
     again = await shop.http.post(
         f"{shop.url['admin']}/admin/api/orders/{order_id}/retry", headers=session
     )
-    assert again.status_code == 409, again.text
+    assert (again.status_code, again.json()["error"]) == (409, "not_failed"), again.text
+    await key_email_arrives(shop, "restock@example.com")
+    return order_id
+
+
+async def canceled_then_retried(shop: Shop, session: dict[str, str]) -> str:
+    """Kinguin cancels the bought order before delivering it; an admin retries."""
+    await shop.kinguin("POST", "/sandbox/config", {"hold_completion": True})
+    order_id = await shop.place("canceled@example.com")
+    await shop.wait_state(order_id, "reserved", "the order being bought")
+    await shop.kinguin("POST", "/sandbox/config", {"hold_completion": False})
+    [bought] = await shop.kinguin_ledger(order_id)
+    await shop.kinguin("POST", f"/sandbox/orders/{bought['orderId']}/cancel")
+    await shop.wait_state(order_id, "failed", "the canceled order failing")
+    answer = await retry(shop, order_id, session)
+    assert answer["state"] == "reserving", answer
+    await shop.fulfilled(order_id, "the replacement being fulfilled")
+    ledger = await shop.kinguin_ledger(order_id)
+    assert sorted((e["orderExternalId"], e["status"]) for e in ledger) == [
+        (order_id, "canceled"),
+        (f"{order_id}-2", "completed"),
+    ]
+    await key_email_arrives(shop, "canceled@example.com")
+    return order_id
+
+
+async def preorder_released_after_the_deadline(shop: Shop) -> str:
+    """A preorder stays processing at Kinguin past the deadline: never failed; the
+    customer hears once, then gets the keys on release."""
+    address = "preorder@example.com"
+    order_id = await shop.place(address, [{"sku": "silksong", "qty": 1}])
+    await shop.wait_state(order_id, "reserved", "the preorder being bought")
+
+    async def told() -> bool:
+        return len(shop.delay_notices_to(address)) >= 1
+
+    await wait_for(told, "the delay notice past the deadline", timeout=60)
+    assert shop.delay_notices_to(address) == ["Your BitLoot preorder: keys on 1 March 2027"]
+    assert await shop.saga_state(order_id) == "reserved"
+    [bought] = await shop.kinguin_ledger(order_id)
+    assert (bought["status"], bought["isPreorder"]) == ("processing", True)
+    await shop.kinguin("POST", f"/sandbox/products/{PREORDER}/release")
+    await shop.fulfilled(order_id, "the released preorder being fulfilled")
+    await key_email_arrives(shop, address)
+    return order_id
+
+
+async def two_products_text_and_image_keys(shop: Shop) -> str:
+    """Two lines, 2 + 1 keys; every third key the sandbox issues is an image."""
+    address = "multi@example.com"
+    lines = [{"sku": "hades", "qty": 2}, {"sku": "minecraft", "qty": 1}]
+    order_id = await shop.place(address, lines)
+    await shop.fulfilled(order_id, "the two-line order being fulfilled")
+    await key_email_arrives(shop, address)
+    [bought] = await shop.kinguin_ledger(order_id)
+    keys = bought["keys"]
+    assert sorted(k["productId"] for k in keys) == sorted([HADES, HADES, MINECRAFT])
+    assert any(k["type"] == "text/plain" for k in keys)
+    assert any(k["type"].startswith("image/") for k in keys), [k["type"] for k in keys]
+    [mail] = [m for m in shop.inbox.messages if address in m.recipients]
+    body = mail.message.get_body(preferencelist=("plain",))
+    assert body is not None
+    link = LINK.search(body.get_content())
+    assert link is not None
+    page = await shop.http.get(link.group(0))
+    assert page.status_code == 200
+    for key in keys:
+        assert str(key["serial"]) in page.text, key["type"]
     return order_id
 
 
 @pytest.mark.slow
-async def test_an_out_of_stock_order_is_bought_once_after_a_restock_and_a_retry(
+async def test_kinguin_refusals_cancels_preorders_and_multi_line_orders_end_with_keys(
     tmp_path: Path,
     database_factory: Callable[[str], Awaitable[str]],
     bus_prefix: BusNamespace,
@@ -83,23 +169,43 @@ async def test_an_out_of_stock_order_is_bought_once_after_a_restock_and_a_retry(
 ) -> None:
     async with (
         five_processes(
-            tmp_path, database_factory, bus_prefix, s3_server, s3_bucket, smtp_inbox, SHORT_SETTINGS
+            tmp_path,
+            database_factory,
+            bus_prefix,
+            s3_server,
+            s3_bucket,
+            smtp_inbox,
+            SETTINGS,
+            {"PRODUCTS": json.dumps(KINGUIN_PRODUCTS), "IMAGE_KEYS_EVERY": "3"},
         ) as running,
         httpx.AsyncClient(timeout=15) as http,
     ):
         shop = Shop(running, http, smtp_inbox)
-        seeded = await http.put(
-            f"{running.url['payments']}/internal/products/hades",
-            json=PRODUCT,
-            headers=running.internal,
-        )
-        assert seeded.status_code == 200, seeded.text
+        for sku, (product_id, price, maximum) in CATALOG.items():
+            product = {
+                "title": sku,
+                "kinguin_product_id": product_id,
+                "price": price,
+                "currency": "usd",
+                "max_purchase_price": maximum,
+                "active": True,
+            }
+            seeded = await http.put(
+                f"{running.url['payments']}/internal/products/{sku}",
+                json=product,
+                headers=running.internal,
+            )
+            assert seeded.status_code == 200, seeded.text
         session = await shop.admin_session()
-        restocked = await out_of_stock_then_restocked(shop, session)
-
-        async def emailed() -> bool:
-            return shop.emails_to("restock@example.com") >= 1
-
-        await wait_for(emailed, "the key email after the retry")
-        assert shop.emails_to("restock@example.com") == 1
-        assert len(await shop.live_kinguin_orders(restocked)) == 1
+        orders = {
+            "restock@example.com": await sold_out_then_retried(shop, session),
+            "canceled@example.com": await canceled_then_retried(shop, session),
+            "preorder@example.com": await preorder_released_after_the_deadline(shop),
+            "multi@example.com": await two_products_text_and_image_keys(shop),
+        }
+        for address, order_id in orders.items():
+            assert shop.key_emails_to(address) == 1, address
+            assert len(await shop.live_kinguin_orders(order_id)) == 1, address
+        assert shop.delay_notices_to("preorder@example.com") == [
+            "Your BitLoot preorder: keys on 1 March 2027"
+        ]

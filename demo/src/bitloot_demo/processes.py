@@ -110,6 +110,8 @@ class Machine:
     service_settings: Mapping[str, str] = field(default_factory=dict)
     # Databases made elsewhere (a test's), by service; the others are named by the prefix.
     databases: Mapping[str, str] = field(default_factory=dict)
+    # Settings of the Kinguin sandbox (names without KINGUIN_SANDBOX_), e.g. its catalogue.
+    kinguin_sandbox_settings: Mapping[str, str] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -230,6 +232,7 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
                 "KINGUIN_SANDBOX_WEBHOOK_SECRET": keys.kinguin_webhook_secret,
                 "KINGUIN_SANDBOX_WEBHOOK_URL": f"{machine.url('kinguin-gateway')}/kinguin/webhooks",
                 "KINGUIN_SANDBOX_WEBHOOK_DELAY": "0.2",
+                **{f"KINGUIN_SANDBOX_{k}": v for k, v in machine.kinguin_sandbox_settings.items()},
             },
             "/sandbox/ledger",
         ),
