@@ -4,6 +4,7 @@ one; news about a replaced Kinguin order is kept but not forwarded."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 import httpx
@@ -211,3 +212,22 @@ async def test_news_about_a_replaced_kinguin_order_is_recorded_but_not_forwarded
     # Only the replacement's own news (its completion) may follow; nothing about the old.
     assert all(json.loads(m.body)["kinguin_order_id"] != first_id for m in after[len(before) :])
     assert (await external_ids(gateway, order_id))[0] == (str(order_id), "refunded")
+
+
+async def test_a_retry_after_insufficient_balance_buys_once_the_account_is_topped_up(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    kinguin.sandbox.store.balance = Decimal("1.00")
+    seen: list[AbstractIncomingMessage] = []
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        [failed] = await published(spy, "reservation.failed", 1, seen)
+        kinguin.sandbox.store.balance = Decimal("500.00")
+        await gateway.publish(request(order_id))
+        [created] = await published(spy, "reservation.created", 1, seen)
+
+    assert json.loads(failed.body)["code"] == "insufficient_balance"
+    assert live(kinguin, order_id) == [f"{order_id}-2"]
+    assert json.loads(created.body)["kinguin_order_id"] == kinguin.orders[0].order_id
+    assert kinguin.sandbox.store.balance == Decimal("495.00")
