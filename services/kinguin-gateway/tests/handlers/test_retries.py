@@ -55,16 +55,16 @@ async def reservation_row(gateway: Gateway, order_id: UUID) -> tuple[str, int, s
         return row[0], row[1], row[2]
 
 
-async def cancel_at_kinguin(gateway: Gateway, kinguin: Kinguin, kinguin_order_id: str) -> None:
-    """Kinguin cancels the order and says so by webhook (as its operators may)."""
-    [order] = [o for o in kinguin.orders if o.order_id == kinguin_order_id]
-    order.status = "canceled"
+async def notify(
+    gateway: Gateway, kinguin_order_id: str, external_id: str, status: str, later: int
+) -> None:
+    """Kinguin's signed `order.status` webhook, stamped `later` seconds from now."""
     body = json.dumps(
         {
-            "orderId": order.order_id,
-            "orderExternalId": order.order_external_id,
-            "status": "canceled",
-            "updatedAt": (datetime.now(UTC) + timedelta(seconds=5)).isoformat(),
+            "orderId": kinguin_order_id,
+            "orderExternalId": external_id,
+            "status": status,
+            "updatedAt": (datetime.now(UTC) + timedelta(seconds=later)).isoformat(),
         }
     ).encode()
     response = await gateway.http.post(
@@ -78,6 +78,13 @@ async def cancel_at_kinguin(gateway: Gateway, kinguin: Kinguin, kinguin_order_id
         },
     )
     assert response.status_code == httpx.codes.NO_CONTENT
+
+
+async def cancel_at_kinguin(gateway: Gateway, kinguin: Kinguin, kinguin_order_id: str) -> None:
+    """Kinguin cancels the order and says so by webhook (as its operators may)."""
+    [order] = [o for o in kinguin.orders if o.order_id == kinguin_order_id]
+    order.status = "canceled"
+    await notify(gateway, order.order_id, str(order.order_external_id), "canceled", 5)
 
 
 async def test_a_retry_after_out_of_stock_buys_once_under_a_new_external_id(
@@ -182,25 +189,7 @@ async def test_news_about_a_replaced_kinguin_order_is_recorded_but_not_forwarded
         # A refund of the replaced order arrives late: kept, not forwarded.
         [old] = [o for o in kinguin.orders if o.order_id == first_id]
         old.status = "refunded"
-        body = json.dumps(
-            {
-                "orderId": first_id,
-                "orderExternalId": str(order_id),
-                "status": "refunded",
-                "updatedAt": (datetime.now(UTC) + timedelta(seconds=60)).isoformat(),
-            }
-        ).encode()
-        response = await gateway.http.post(
-            "/kinguin/webhooks",
-            content=body,
-            headers={
-                "X-Event-Name": "order.status",
-                "Content-Type": "application/json",
-                "X-Event-Secret": WEBHOOK_SECRET,
-                "X-KINGUIN-SIGNATURE": hmac_sha512_hex(WEBHOOK_SECRET, body),
-            },
-        )
-        assert response.status_code == httpx.codes.NO_CONTENT
+        await notify(gateway, first_id, str(order_id), "refunded", 60)
 
         async def noted() -> bool:
             async with gateway.runtime.engine.connect() as connection:
