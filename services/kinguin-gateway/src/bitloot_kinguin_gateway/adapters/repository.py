@@ -209,13 +209,23 @@ class ReservationRepository:
             failure_reason=None,
             **values,
         )
-        current = attempt or await self.attempt_of(None, await self._current_external_id(order_id))
-        if current is not None:
-            await self.record_attempt_status(current, kinguin_order_id, status)
-
-    async def _current_external_id(self, order_id: UUID) -> str | None:
-        found = await self.get(order_id)
-        return found.external_id if found else None
+        if attempt is not None:
+            await self.record_attempt_status(attempt, kinguin_order_id, status)
+            return
+        # The current attempt's row, in the same statement (one round trip per order).
+        current = (
+            select(reservations.c.attempt)
+            .where(reservations.c.order_id == order_id)
+            .scalar_subquery()
+        )
+        await self._session.execute(
+            update(kinguin_orders)
+            .where(kinguin_orders.c.order_id == order_id, kinguin_orders.c.attempt == current)
+            .values(
+                kinguin_order_id=func.coalesce(kinguin_orders.c.kinguin_order_id, kinguin_order_id),
+                kinguin_status=status,
+            )
+        )
 
     async def mark_failed(self, order_id: UUID, code: str, reason: str) -> None:
         await self._update(
