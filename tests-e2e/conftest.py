@@ -1,10 +1,12 @@
 """Fixtures of the end-to-end tests: the five services running for real."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
 import pytest
+from five_processes import Servers
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
 from bitloot_demo import infra
@@ -15,6 +17,7 @@ from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.servers import PostgresServer
+from bitloot_testing.smtp import SmtpServer
 
 SHORT_DELAYS = (0.2, 0.2)
 ENV_PREFIXES = ("PAYMENTS", "KINGUIN_GATEWAY", "FULFILLMENT", "DELIVERY", "ADMIN")
@@ -63,3 +66,16 @@ async def _drop_databases(url: str, stack_id: str) -> None:
             await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+@pytest.fixture
+def servers(
+    tmp_path: Path,
+    database_factory: Callable[[str], Awaitable[str]],
+    bus_prefix: BusNamespace,
+    s3_server: S3Server,
+    s3_bucket: str,
+    smtp_inbox: SmtpServer,
+) -> Servers:
+    """Where a test starts the five services and both sandboxes (`servers.start()`)."""
+    return Servers(tmp_path, database_factory, bus_prefix, s3_server, s3_bucket, smtp_inbox)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import ExitStack, asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,19 +82,41 @@ class Running:
         return {"Authorization": f"Bearer {self.keys.internal_token}"}
 
 
+@dataclass(frozen=True)
+class Servers:
+    """What a test's topology runs on (the fixtures'), and how to start it there."""
+
+    tmp_path: Path
+    database_factory: Callable[[str], Awaitable[str]]
+    bus_prefix: BusNamespace
+    s3_server: S3Server
+    s3_bucket: str
+    smtp_inbox: SmtpServer
+
+    def start(
+        self,
+        service_settings: Mapping[str, str] = SHORT_SETTINGS,
+        kinguin_sandbox_settings: Mapping[str, str] | None = None,
+    ) -> AbstractAsyncContextManager[Running]:
+        """The five services and both sandboxes, as `five_processes` runs them."""
+        return five_processes(self, service_settings, kinguin_sandbox_settings)
+
+
 @asynccontextmanager
 async def five_processes(
-    tmp_path: Path,
-    database_factory: Callable[[str], Awaitable[str]],
-    bus_prefix: BusNamespace,
-    s3_server: S3Server,
-    s3_bucket: str,
-    smtp_inbox: SmtpServer,
+    servers: Servers,
     service_settings: Mapping[str, str] = SHORT_SETTINGS,
     kinguin_sandbox_settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Running]:
-    """Start everything, wait until each process is ready, stop them all at the end (the
-    logs are complete once the block has ended)."""
+    """Start everything on `servers`, wait until each process is ready, stop them all at
+    the end (the logs are complete once the block has ended)."""
+    tmp_path, database_factory, bus_prefix = (
+        servers.tmp_path,
+        servers.database_factory,
+        servers.bus_prefix,
+    )
+    s3_server, smtp_inbox = servers.s3_server, servers.smtp_inbox
+    s3_bucket = servers.s3_bucket
     databases = {service: await database_factory(service) for service in SERVICES}
     machine = Machine(
         postgres_url="",  # every database is the test's own (above)

@@ -1,13 +1,27 @@
 """The running topology as the end-to-end tests drive it: a customer placing orders, the
 two sandboxes' controls, fulfillment's view of an order, an admin's session."""
 
+import re
 from typing import Any
 
 import httpx
 from five_processes import Running, wait_for
 
 from bitloot_demo.infra import DELAY_NOTICE_SUBJECTS
-from bitloot_testing.smtp import SmtpServer
+from bitloot_testing.smtp import ReceivedEmail, SmtpServer
+
+LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
+
+
+async def reveal(http: httpx.AsyncClient, mail: ReceivedEmail) -> str:
+    """The page the email's reveal link opens, as the customer sees it."""
+    body = mail.message.get_body(preferencelist=("plain",))
+    assert body is not None
+    link = LINK.search(body.get_content())
+    assert link is not None, body.get_content()
+    page = await http.get(link.group(0))
+    assert page.status_code == 200, page.text
+    return page.text
 
 
 class Shop:

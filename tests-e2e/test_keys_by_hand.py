@@ -5,20 +5,16 @@ that key, a second attempt is refused, and the key appears nowhere else — not 
 bus, in any database, in any service's log, in the email or in the object store."""
 
 import re
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import httpx
 import pytest
-from five_processes import Running, five_processes, wait_for
-from test_order_to_key import LINK, bucket_dump
+from five_processes import Running, Servers, wait_for
+from shop import reveal
+from test_order_to_key import bucket_dump
 
 from bitloot_demo.processes import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import Needles, database_dump
-from bitloot_testing.rabbitmq import BusNamespace
-from bitloot_testing.s3 import S3Server
-from bitloot_testing.smtp import SmtpServer
 
 PRODUCT_ID = "5c9b5e5e2539a4e8f17270b0"  # the sandbox's Hollow Knight
 KEY = "HAND-DLVR-7Q2M-XK4P-93ZT"
@@ -69,16 +65,10 @@ async def failed_order(http: httpx.AsyncClient, running: Running) -> str:
 
 @pytest.mark.slow
 async def test_a_key_delivered_by_hand_reaches_the_customer_once_and_nowhere_else(
-    tmp_path: Path,
-    database_factory: Callable[[str], Awaitable[str]],
-    bus_prefix: BusNamespace,
-    s3_server: S3Server,
-    s3_bucket: str,
-    smtp_inbox: SmtpServer,
+    servers: Servers,
 ) -> None:
-    async with five_processes(
-        tmp_path, database_factory, bus_prefix, s3_server, s3_bucket, smtp_inbox
-    ) as running:
+    bus_prefix, smtp_inbox = servers.bus_prefix, servers.smtp_inbox
+    async with servers.start() as running:
         exchange = running.topology.exchange.name
         async with (
             httpx.AsyncClient(timeout=10) as http,
@@ -104,13 +94,8 @@ async def test_a_key_delivered_by_hand_reaches_the_customer_once_and_nowhere_els
             await wait_for(fulfilled, "order.fulfilled after the hand delivery")
             [mail] = smtp_inbox.messages
             assert mail.recipients == ("buyer@example.com",)
-            body = mail.message.get_body(preferencelist=("plain",))
-            assert body is not None
-            link = LINK.search(body.get_content())
-            assert link is not None, body.get_content()
-            page = await http.get(link.group(0))
-            assert page.status_code == 200
-            assert KEY in page.text
+            page = await reveal(http, mail)
+            assert KEY in page
             audit = await http.get(
                 f"{admin}/admin/api/audit",
                 params={"action": "keys_delivered_by_hand"},
@@ -126,7 +111,7 @@ async def test_a_key_delivered_by_hand_reaches_the_customer_once_and_nowhere_els
         dumps = {
             "bus": b"\n".join(m.body + repr(m.headers).encode() for m in messages),
             "email": mail.raw,
-            "object store": await bucket_dump(s3_server, s3_bucket),
+            "object store": await bucket_dump(servers.s3_server, servers.s3_bucket),
         }
         for service, database in running.databases.items():
             dumps[f"database {service}"] = await database_dump(database)

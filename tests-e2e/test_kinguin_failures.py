@@ -11,19 +11,12 @@ and PostgreSQL, with a short fulfillment deadline:
 """
 
 import json
-import re
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from five_processes import SHORT_SETTINGS, five_processes, wait_for
-from shop import Shop
-
-from bitloot_testing.rabbitmq import BusNamespace
-from bitloot_testing.s3 import S3Server
-from bitloot_testing.smtp import SmtpServer
+from five_processes import SHORT_SETTINGS, Servers, wait_for
+from shop import Shop, reveal
 
 HADES = "5c9b5f6b2539a4e8f172916a"
 MINECRAFT = "5c9b6f0d2539a4e8f17ab8e2"
@@ -52,7 +45,6 @@ SETTINGS = {
     "FIRST_POLL_SECONDS": "1",
     "MAX_POLL_INTERVAL_SECONDS": "3",
 }
-LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
 
 
 async def retry(shop: Shop, order_id: str, session: dict[str, str]) -> dict[str, Any]:
@@ -147,40 +139,23 @@ async def two_products_text_and_image_keys(shop: Shop) -> str:
     assert any(k["type"] == "text/plain" for k in keys)
     assert any(k["type"].startswith("image/") for k in keys), [k["type"] for k in keys]
     [mail] = [m for m in shop.inbox.messages if address in m.recipients]
-    body = mail.message.get_body(preferencelist=("plain",))
-    assert body is not None
-    link = LINK.search(body.get_content())
-    assert link is not None
-    page = await shop.http.get(link.group(0))
-    assert page.status_code == 200
+    page = await reveal(shop.http, mail)
     for key in keys:
-        assert str(key["serial"]) in page.text, key["type"]
+        assert str(key["serial"]) in page, key["type"]
     return order_id
 
 
 @pytest.mark.slow
 async def test_kinguin_refusals_cancels_preorders_and_multi_line_orders_end_with_keys(
-    tmp_path: Path,
-    database_factory: Callable[[str], Awaitable[str]],
-    bus_prefix: BusNamespace,
-    s3_server: S3Server,
-    s3_bucket: str,
-    smtp_inbox: SmtpServer,
+    servers: Servers,
 ) -> None:
     async with (
-        five_processes(
-            tmp_path,
-            database_factory,
-            bus_prefix,
-            s3_server,
-            s3_bucket,
-            smtp_inbox,
-            SETTINGS,
-            {"PRODUCTS": json.dumps(KINGUIN_PRODUCTS), "IMAGE_KEYS_EVERY": "3"},
+        servers.start(
+            SETTINGS, {"PRODUCTS": json.dumps(KINGUIN_PRODUCTS), "IMAGE_KEYS_EVERY": "3"}
         ) as running,
         httpx.AsyncClient(timeout=15) as http,
     ):
-        shop = Shop(running, http, smtp_inbox)
+        shop = Shop(running, http, servers.smtp_inbox)
         for sku, (product_id, price, maximum) in CATALOG.items():
             product = {
                 "title": sku,

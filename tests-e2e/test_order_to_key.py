@@ -3,23 +3,18 @@ sandboxes, real RabbitMQ and PostgreSQL, moto's S3 server and aiosmtpd — and t
 Kinguin issued appears nowhere but on the reveal page: not on the bus, in any database,
 in any log line, in the email or in the object store."""
 
-import re
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from pathlib import Path
 
 import httpx
 import pytest
-from five_processes import five_processes, wait_for
+from five_processes import Servers, wait_for
+from shop import reveal
 
 from bitloot_demo.processes import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import JWT, Needles, database_dump
-from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
-from bitloot_testing.smtp import SmtpServer
 
-LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
 PRODUCT_ID = "5c9b5f6b2539a4e8f172916a"
 
 
@@ -54,16 +49,10 @@ async def assert_admin_sees_the_whole_order(
 
 @pytest.mark.slow
 async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
-    tmp_path: Path,
-    database_factory: Callable[[str], Awaitable[str]],
-    bus_prefix: BusNamespace,
-    s3_server: S3Server,
-    s3_bucket: str,
-    smtp_inbox: SmtpServer,
+    servers: Servers,
 ) -> None:
-    async with five_processes(
-        tmp_path, database_factory, bus_prefix, s3_server, s3_bucket, smtp_inbox
-    ) as running:
+    bus_prefix, smtp_inbox = servers.bus_prefix, servers.smtp_inbox
+    async with servers.start() as running:
         url, keys, databases, topology = (
             running.url,
             running.keys,
@@ -103,18 +92,13 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
             await wait_for(email_arrived, "the delivery email")
             [mail] = smtp_inbox.messages
             assert mail.recipients == ("buyer@example.com",)
-            body = mail.message.get_body(preferencelist=("plain",))
-            assert body is not None
-            link = LINK.search(body.get_content())
-            assert link is not None, body.get_content()
-            page = await http.get(link.group(0))
-            assert page.status_code == 200
+            page = await reveal(http, mail)
             ledger = (await http.get(f"{url['kinguin-sandbox']}/sandbox/ledger")).json()
             entries = ledger["orders"] if isinstance(ledger, dict) else ledger
             [bought] = [e for e in entries if e["orderExternalId"] == order_id]
             issued = [str(key["serial"]) for key in bought["keys"]]
             assert len(issued) == 1
-            assert issued[0] in page.text
+            assert issued[0] in page
 
             async def fulfilled() -> bool:
                 answer = await http.get(
@@ -147,7 +131,7 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
         dumps = {
             "bus": b"\n".join(m.body + repr(m.headers).encode() for m in messages),
             "email": mail.raw,
-            "object store": await bucket_dump(s3_server, s3_bucket),
+            "object store": await bucket_dump(servers.s3_server, servers.s3_bucket),
         }
         for service, database in databases.items():
             dumps[f"database {service}"] = await database_dump(database)

@@ -3,20 +3,15 @@ RabbitMQ and PostgreSQL: an order whose every IPN is lost, one whose IPN meets a
 database fault, and a late payment an admin accepts. Each ends with its key bought once
 and emailed once."""
 
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from five_processes import SHORT_SETTINGS, five_processes, wait_for
+from five_processes import SHORT_SETTINGS, Servers, wait_for
 from shop import Shop
 
 from bitloot_runtime.db import asyncpg_dsn
-from bitloot_testing.rabbitmq import BusNamespace
-from bitloot_testing.s3 import S3Server
-from bitloot_testing.smtp import SmtpServer
 
 SETTINGS = {
     **SHORT_SETTINGS,
@@ -139,20 +134,13 @@ async def late_payment_accepted(shop: Shop) -> str:
 
 @pytest.mark.slow
 async def test_lost_ipns_a_database_fault_and_a_late_payment_each_end_with_one_key_email(
-    tmp_path: Path,
-    database_factory: Callable[[str], Awaitable[str]],
-    bus_prefix: BusNamespace,
-    s3_server: S3Server,
-    s3_bucket: str,
-    smtp_inbox: SmtpServer,
+    servers: Servers,
 ) -> None:
     async with (
-        five_processes(
-            tmp_path, database_factory, bus_prefix, s3_server, s3_bucket, smtp_inbox, SETTINGS
-        ) as running,
+        servers.start(SETTINGS) as running,
         httpx.AsyncClient(timeout=15) as http,
     ):
-        shop = Shop(running, http, smtp_inbox)
+        shop = Shop(running, http, servers.smtp_inbox)
         seeded = await http.put(
             f"{running.url['payments']}/internal/products/hades",
             json=PRODUCT,

@@ -4,6 +4,7 @@ real HTTP, and the admin service started against them (its whole lifespan)."""
 import asyncio
 import base64
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -337,3 +338,31 @@ async def bearer_login(client: httpx.AsyncClient) -> None:
     answer = await client.post("/admin/login", json=ALICE)
     assert answer.status_code == 200, answer.text
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+
+
+def csrf_of(page: httpx.Response) -> str:
+    """The CSRF token of a page's forms."""
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+async def log_in(client: httpx.AsyncClient) -> None:
+    """Log alice in through the login form, as a browser does (session cookie)."""
+    page = await client.get("/admin/login")
+    answer = await client.post("/admin/login", data={**ALICE, "csrf": csrf_of(page)})
+    assert answer.status_code == 303
+
+
+# The gateway's /internal/balance answer for a balance under its threshold.
+LOW_BALANCE: dict[str, Any] = {
+    "balance_eur": "90.01",
+    "low": True,
+    "threshold_eur": "100",
+    "read_at": "2026-12-05T07:00:00+00:00",
+    "stale": False,
+    "error": None,
+    "detail": None,
+    "failed_at": None,
+    "poll_seconds": 300.0,
+}

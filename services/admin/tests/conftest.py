@@ -9,6 +9,7 @@ from admin_support import (
     StandIns,
     alice_settings,
     bearer_login,
+    log_in,
     running_admin,
     serve_stand_ins,
 )
@@ -37,4 +38,12 @@ async def alice(admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the admin service holding alice's Bearer session."""
     async with admin.client() as client:
         await bearer_login(client)
+        yield client
+
+
+@pytest.fixture
+async def browser(admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
+    """A client logged in through the login form: it holds the session cookie."""
+    async with admin.client() as client:
+        await log_in(client)
         yield client

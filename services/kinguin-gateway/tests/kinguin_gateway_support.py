@@ -2,6 +2,7 @@
 Kinguin's real formats) and the real bus and database."""
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -117,6 +118,15 @@ async def published(
     await eventually(enough, timeout=20)
     seen.extend(await spy.collect(expected=0, timeout=1.0))
     return [m for m in seen if m.routing_key == topic]
+
+
+async def reserved(
+    gateway: Gateway, spy: Spy, seen: list[AbstractIncomingMessage], order_id: UUID
+) -> str:
+    """Ask the gateway to reserve `order_id`; the Kinguin order id it announces."""
+    await gateway.publish(request(order_id))
+    [created] = await published(spy, "reservation.created", 1, seen)
+    return str(json.loads(created.body)["kinguin_order_id"])
 
 
 def gateway_settings(

@@ -4,6 +4,7 @@ the stand-in services over real HTTP; a service that does not answer makes it pa
 import aio_pika
 import httpx
 from admin_support import (
+    LOW_BALANCE,
     RunningAdmin,
     StandIns,
     alice_settings,
@@ -102,19 +103,6 @@ async def test_health_shows_readiness_outbox_lag_and_the_real_queue_depths(
     admin_queue = admin.runtime.topology.queue_name("admin", "order.failed")
     assert depths[admin_queue]["consumers"] == 1
     assert body["partial"] == []
-
-
-LOW_BALANCE = {
-    "balance_eur": "90.01",
-    "low": True,
-    "threshold_eur": "100",
-    "read_at": "2026-12-05T07:00:00+00:00",
-    "stale": False,
-    "error": None,
-    "detail": None,
-    "failed_at": None,
-    "poll_seconds": 300.0,
-}
 
 
 async def test_health_shows_the_kinguin_balance_in_eur_as_low_under_the_threshold(

@@ -11,7 +11,15 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from admin_support import ALICE, RunningAdmin, StandIns, alice_settings, running_admin
+from admin_support import (
+    ALICE,
+    RunningAdmin,
+    StandIns,
+    alice_settings,
+    csrf_of,
+    log_in,
+    running_admin,
+)
 
 from bitloot_contracts.events import SealedKeys
 from bitloot_runtime.sealing import generate_key_pair, load_private_key, unseal
@@ -47,15 +55,8 @@ async def ops(keyed_admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
 async def browser(keyed_admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
     """A browser logged in to the keyed admin (session cookie, CSRF token)."""
     async with keyed_admin.client() as client:
-        page = await client.get("/admin/login")
-        await client.post("/admin/login", data={**ALICE, "csrf": csrf_of(page)})
+        await log_in(client)
         yield client
-
-
-def csrf_of(page: httpx.Response) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
 
 
 def failed_order(stand_ins: StandIns, lines: list[tuple[str, int]]) -> UUID:

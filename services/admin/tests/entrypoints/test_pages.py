@@ -1,27 +1,7 @@
 """The server-rendered pages, as a browser with a session cookie sees them."""
 
-import re
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
-from admin_support import ALICE, RunningAdmin, StandIns, at
-
-
-@pytest.fixture
-async def browser(admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
-    """A client logged in through the login form: it holds the session cookie."""
-    async with admin.client() as client:
-        await _log_in(client)
-        yield client
-
-
-async def _log_in(client: httpx.AsyncClient) -> None:
-    page = await client.get("/admin/login")
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    answer = await client.post("/admin/login", data={**ALICE, "csrf": match.group(1)})
-    assert answer.status_code == 303
+from admin_support import StandIns, at
 
 
 async def test_the_orders_page_lists_orders_with_links_escaping_what_services_send(

@@ -5,26 +5,10 @@ import base64
 import hashlib
 import html
 import re
-from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import httpx
-import pytest
-from admin_support import ALICE, RunningAdmin, StandIns
-
-
-@pytest.fixture
-async def browser(admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
-    async with admin.client() as client:
-        page = await client.get("/admin/login")
-        await client.post("/admin/login", data={**ALICE, "csrf": csrf_of(page)})
-        yield client
-
-
-def csrf_of(page: httpx.Response) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
+from admin_support import StandIns, csrf_of
 
 
 def forms_of(page: httpx.Response) -> dict[str, str]:

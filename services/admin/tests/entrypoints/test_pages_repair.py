@@ -2,27 +2,9 @@
 with a session cookie sees them."""
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-from admin_support import ALICE, RunningAdmin, StandIns
-
-
-@pytest.fixture
-async def browser(admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
-    async with admin.client() as client:
-        page = await client.get("/admin/login")
-        match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert match
-        await client.post("/admin/login", data={**ALICE, "csrf": match.group(1)})
-        yield client
-
-
-def csrf_of(page: httpx.Response) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
+from admin_support import LOW_BALANCE, StandIns, csrf_of
 
 
 async def test_a_listing_page_has_its_filters_a_table_and_the_next_page_link(
@@ -82,18 +64,6 @@ async def test_the_health_page_flags_a_service_that_is_not_ready(
     assert "admin.order.failed" in page.text
 
 
-BALANCE = {
-    "balance_eur": "90.01",
-    "low": True,
-    "threshold_eur": "100",
-    "read_at": "2026-12-05T07:00:00+00:00",
-    "stale": False,
-    "error": None,
-    "detail": None,
-    "failed_at": None,
-}
-
-
 def balance_box(page: httpx.Response) -> str:
     """The Kinguin balance block of the Health page, tags and blanks squeezed out."""
     match = re.search(r'<div id="kinguin-balance".*?</div>', page.text, re.DOTALL)
@@ -104,7 +74,7 @@ def balance_box(page: httpx.Response) -> str:
 async def test_the_health_page_marks_a_low_balance_with_its_amount_threshold_and_what_to_do(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
-    stand_ins.balance = BALANCE
+    stand_ins.balance = LOW_BALANCE
     page = await browser.get("/admin/health")
     shown = balance_box(page)
     assert 'class="balance low"' in page.text
@@ -113,7 +83,7 @@ async def test_the_health_page_marks_a_low_balance_with_its_amount_threshold_and
     assert "Top up the Kinguin account" in shown
     assert "Stale" not in shown
 
-    stand_ins.balance = {**BALANCE, "balance_eur": "2500", "low": False}
+    stand_ins.balance = {**LOW_BALANCE, "balance_eur": "2500", "low": False}
     shown = balance_box(await browser.get("/admin/health"))
     assert "2500.00 EUR OK low under 100.00 EUR" in shown
     assert "LOW" not in shown
@@ -123,7 +93,7 @@ async def test_the_health_page_says_a_stale_balance_failed_and_an_absent_one_is_
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     stand_ins.balance = {
-        **BALANCE,
+        **LOW_BALANCE,
         "stale": True,
         "error": "kinguin_unavailable",
         "detail": "Kinguin GET /v1/balance answered 503.",

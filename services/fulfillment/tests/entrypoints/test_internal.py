@@ -59,6 +59,18 @@ async def paid_reserved_and_reported(
     )
 
 
+async def keys_requested(runtime: ServiceRuntime, order_id: UUID, kinguin_order_id: str) -> None:
+    """The order is paid and Kinguin's order completed: the saga asked for the keys."""
+    await publish(runtime, payment(order_id))
+    await publish(
+        runtime,
+        ReservationCreated(
+            order_id=order_id, kinguin_order_id=kinguin_order_id, status="completed"
+        ),
+    )
+    await saga_in_state(runtime, order_id, "keys_requested")
+
+
 async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
     fulfillment_app: tuple[ServiceRuntime, Starlette],
 ) -> None:
@@ -185,11 +197,7 @@ async def test_retrying_a_delivery_failure_requests_the_keys_again_and_never_a_p
 ) -> None:
     runtime, app = fulfillment_app
     order_id = uuid4()
-    await publish(runtime, payment(order_id))
-    await publish(
-        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-8", status="completed")
-    )
-    await saga_in_state(runtime, order_id, "keys_requested")
+    await keys_requested(runtime, order_id, "K-8")
     await publish(runtime, DeliveryFailed(order_id=order_id, code="s3_down", reason="refused"))
     await saga_in_state(runtime, order_id, "failed")
     async with (
@@ -261,11 +269,7 @@ async def test_a_retry_that_makes_no_sense_is_refused_and_changes_nothing(
 ) -> None:
     runtime, app = fulfillment_app
     order_id = uuid4()
-    await publish(runtime, payment(order_id))
-    await publish(
-        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-3", status="completed")
-    )
-    await saga_in_state(runtime, order_id, "keys_requested")
+    await keys_requested(runtime, order_id, "K-3")
     async with client(app) as http:
         before = (await http.get(f"/internal/orders/{order_id}/timeline")).json()
         refused = await http.post(f"/internal/orders/{order_id}/retry")

@@ -4,7 +4,7 @@ import json
 from uuid import uuid4
 
 from aio_pika.abc import AbstractIncomingMessage
-from kinguin_gateway_support import Gateway, Kinguin, published, request
+from kinguin_gateway_support import Gateway, Kinguin, published, reserved
 
 from bitloot_contracts.events import ReservationPoll
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
@@ -17,9 +17,7 @@ async def test_a_poll_reports_a_completion_whose_webhook_was_lost_and_only_once(
     order_id = uuid4()
     seen: list[AbstractIncomingMessage] = []
     async with gateway.spy() as spy:
-        await gateway.publish(request(order_id))
-        [created] = await published(spy, "reservation.created", 1, seen)
-        kinguin_order_id = json.loads(created.body)["kinguin_order_id"]
+        kinguin_order_id = await reserved(gateway, spy, seen, order_id)
         # The sandbox completes the order; it has no webhook URL, so nobody is told.
         await kinguin.sandbox.idle()
         poll = ReservationPoll(order_id=order_id, attempt=1)

@@ -16,6 +16,7 @@ from kinguin_gateway_support import (
     Kinguin,
     published,
     request,
+    reserved,
 )
 from sqlalchemy import select
 
@@ -23,7 +24,7 @@ from bitloot_kinguin_gateway.adapters.orm import kinguin_orders, reservations, w
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
 from bitloot_runtime.signatures import hmac_sha512_hex
 from bitloot_sandbox_kinguin.sandbox import Requested
-from bitloot_testing.bus import eventually
+from bitloot_testing.bus import Spy, eventually
 
 
 def live(kinguin: Kinguin, order_id: UUID) -> list[str]:
@@ -87,16 +88,45 @@ async def cancel_at_kinguin(gateway: Gateway, kinguin: Kinguin, kinguin_order_id
     await notify(gateway, order.order_id, str(order.order_external_id), "canceled", 5)
 
 
+async def refused_then_restocked(
+    gateway: Gateway,
+    kinguin: Kinguin,
+    spy: Spy,
+    seen: list[AbstractIncomingMessage],
+    order_id: UUID,
+) -> None:
+    """Kinguin refuses the order (out of stock): the reservation fails, nothing bought;
+    then Kinguin sells the product again."""
+    kinguin.sandbox.faults.update({"out_of_stock": [COUNTER_STRIKE]})
+    await gateway.publish(request(order_id))
+    await published(spy, "reservation.failed", 1, seen)
+    kinguin.sandbox.faults.update({"out_of_stock": []})
+
+
+async def bought_canceled_and_retried(
+    gateway: Gateway,
+    kinguin: Kinguin,
+    spy: Spy,
+    seen: list[AbstractIncomingMessage],
+    order_id: UUID,
+) -> tuple[str, str]:
+    """The order is bought, Kinguin cancels it, fulfillment asks again: the canceled
+    Kinguin order's id and its replacement's."""
+    first_id = await reserved(gateway, spy, seen, order_id)
+    await cancel_at_kinguin(gateway, kinguin, first_id)
+    await published(spy, "kinguin.webhook", 1, seen)
+    await gateway.publish(request(order_id))
+    created = await published(spy, "reservation.created", 2, seen)
+    return first_id, json.loads(created[1].body)["kinguin_order_id"]
+
+
 async def test_a_retry_after_out_of_stock_buys_once_under_a_new_external_id(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
     order_id = uuid4()
-    kinguin.sandbox.faults.update({"out_of_stock": [COUNTER_STRIKE]})
     seen: list[AbstractIncomingMessage] = []
     async with gateway.spy() as spy:
-        await gateway.publish(request(order_id))
-        await published(spy, "reservation.failed", 1, seen)
-        kinguin.sandbox.faults.update({"out_of_stock": []})
+        await refused_then_restocked(gateway, kinguin, spy, seen, order_id)
         await gateway.publish(request(order_id))
         [created] = await published(spy, "reservation.created", 1, seen)
 
@@ -113,15 +143,10 @@ async def test_a_retry_after_kinguin_canceled_buys_a_replacement_and_keeps_one_l
     order_id = uuid4()
     seen: list[AbstractIncomingMessage] = []
     async with gateway.spy() as spy:
-        await gateway.publish(request(order_id))
-        [first] = await published(spy, "reservation.created", 1, seen)
-        first_id = json.loads(first.body)["kinguin_order_id"]
-        await cancel_at_kinguin(gateway, kinguin, first_id)
-        await published(spy, "kinguin.webhook", 1, seen)
-        await gateway.publish(request(order_id))
-        created = await published(spy, "reservation.created", 2, seen)
+        first_id, replacement = await bought_canceled_and_retried(
+            gateway, kinguin, spy, seen, order_id
+        )
 
-    replacement = json.loads(created[1].body)["kinguin_order_id"]
     assert replacement != first_id
     assert live(kinguin, order_id) == [f"{order_id}-2"]
     assert kinguin.calls("POST /v2/order") == 2
@@ -135,12 +160,9 @@ async def test_a_retry_adopts_a_live_order_found_under_an_earlier_external_id(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
     order_id = uuid4()
-    kinguin.sandbox.faults.update({"out_of_stock": [COUNTER_STRIKE]})
     seen: list[AbstractIncomingMessage] = []
     async with gateway.spy() as spy:
-        await gateway.publish(request(order_id))
-        await published(spy, "reservation.failed", 1, seen)
-        kinguin.sandbox.faults.update({"out_of_stock": []})
+        await refused_then_restocked(gateway, kinguin, spy, seen, order_id)
         # Someone bought it at Kinguin under our order id meanwhile (a late answer).
         bought = kinguin.place(order_id, [(COUNTER_STRIKE, 2)])
         await gateway.publish(request(order_id))
@@ -178,13 +200,7 @@ async def test_news_about_a_replaced_kinguin_order_is_recorded_but_not_forwarded
     order_id = uuid4()
     seen: list[AbstractIncomingMessage] = []
     async with gateway.spy() as spy:
-        await gateway.publish(request(order_id))
-        [first] = await published(spy, "reservation.created", 1, seen)
-        first_id = json.loads(first.body)["kinguin_order_id"]
-        await cancel_at_kinguin(gateway, kinguin, first_id)
-        await published(spy, "kinguin.webhook", 1, seen)
-        await gateway.publish(request(order_id))
-        await published(spy, "reservation.created", 2, seen)
+        first_id, _ = await bought_canceled_and_retried(gateway, kinguin, spy, seen, order_id)
         before = [m for m in seen if m.routing_key == "kinguin.webhook"]
         # A refund of the replaced order arrives late: kept, not forwarded.
         [old] = [o for o in kinguin.orders if o.order_id == first_id]
