@@ -15,18 +15,29 @@ class NowPaymentsFaults(Faults):
     - the next `drop_ipns` IPNs, or every IPN while `drop_all_ipns` is on, are never sent
       (the ledger records them as dropped) while the payment still moves on: the merchant
       learns the truth only by asking (``GET /v1/payment/...``), as when IPNs are lost.
+    - `hold_next` API calls are carried out at once, then their answers wait `hold_ms`
+      milliseconds: a client killed or timed out meanwhile never learns what was done.
     """
 
     slow_next: int = 0
     slow_ms: int = 0
     drop_ipns: int = 0
     drop_all_ipns: bool = False
+    hold_next: int = 0
+    hold_ms: int = 0
 
     def take_delay(self) -> float:
         """Seconds the current API call must wait first (0: none)."""
         if self.slow_next > 0 and self.slow_ms > 0:
             self.slow_next -= 1
             return self.slow_ms / 1000
+        return 0.0
+
+    def take_hold(self) -> float:
+        """Seconds the answer of the current API call must wait once it is carried out."""
+        if self.hold_next > 0 and self.hold_ms > 0:
+            self.hold_next -= 1
+            return self.hold_ms / 1000
         return 0.0
 
     def take_drop(self) -> bool:
