@@ -5,6 +5,7 @@ tell one story."""
 from typing import Final, Literal
 
 from bitloot_contracts.events.order import OrderState
+from bitloot_contracts.events.refund import RefundStatus
 
 CustomerStatus = Literal[
     "awaiting_payment",
@@ -14,7 +15,10 @@ CustomerStatus = Literal[
     "delivered",
     "failed",
     "refund_due",
+    "refund_claimed",
     "refunded",
+    "refund_failed",
+    "refund_rejected",
 ]
 """Where an order stands, in the customer's words."""
 
@@ -34,3 +38,25 @@ _OF_SAGA: Final[dict[OrderState, CustomerStatus]] = {
 def customer_status_of_saga(state: OrderState | None) -> CustomerStatus | None:
     """What a state of the fulfillment saga means to the customer (None: no saga yet)."""
     return _OF_SAGA[state] if state is not None else None
+
+
+_OF_REFUND: Final[dict[RefundStatus, CustomerStatus | None]] = {
+    "due": "refund_due",
+    "claimed": "refund_claimed",
+    "approved": "refund_claimed",
+    "sending": "refund_claimed",
+    "sent": "refunded",
+    "refunded_outside": "refunded",
+    # The payout failed: an admin acts (a new address, another try, or outside BitLoot).
+    "failed": "refund_failed",
+    "rejected": "refund_rejected",
+    # The order was fulfilled after all: the saga's status tells the story again.
+    "canceled": None,
+}
+
+
+def customer_status_of_refund(status: RefundStatus | None) -> CustomerStatus | None:
+    """What a refund's status means to the customer; None when the refund no longer
+    speaks for the order (none, or canceled because the keys came after all). Where an
+    order has a refund that speaks, it speaks instead of the saga's state."""
+    return _OF_REFUND[status] if status is not None else None
