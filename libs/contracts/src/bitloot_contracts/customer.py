@@ -12,6 +12,9 @@ CustomerStatus = Literal[
     "payment_received",
     "under_review",
     "delivering",
+    # The keys are stored but the email may not have reached the customer (a crash cut
+    # the SMTP conversation twice): the order page offers a fresh link, an admin sees it.
+    "keys_ready",
     "delivered",
     "failed",
     "refund_due",
@@ -60,3 +63,16 @@ def customer_status_of_refund(status: RefundStatus | None) -> CustomerStatus | N
     speaks for the order (none, or canceled because the keys came after all). Where an
     order has a refund that speaks, it speaks instead of the saga's state."""
     return _OF_REFUND[status] if status is not None else None
+
+
+def customer_status_of_order(
+    saga: OrderState | None, refund: RefundStatus | None, *, email_confirmed: bool = True
+) -> CustomerStatus | None:
+    """The customer status of a paid order, the same wherever it is shown: its refund's,
+    if one speaks for it; else the saga's, except that a fulfilled order whose key email
+    is unconfirmed is `keys_ready`, not `delivered`."""
+    if (status := customer_status_of_refund(refund)) is not None:
+        return status
+    if saga == "fulfilled" and not email_confirmed:
+        return "keys_ready"
+    return customer_status_of_saga(saga)
