@@ -14,6 +14,7 @@ from bitloot_contracts.events import (
     Event,
     KeysDelivered,
     KeysRequested,
+    KeysRevoked,
     KinguinWebhook,
     OrderDelayed,
     OrderFailed,
@@ -24,6 +25,8 @@ from bitloot_contracts.events import (
     PaymentStatusChanged,
     ProductAvailabilityChanged,
     ProductListed,
+    RefundClaimLinkRequested,
+    RefundStatusChanged,
     ReservationCreated,
     ReservationFailed,
     ReservationLine,
@@ -111,6 +114,25 @@ def _delivery_and_order_events(order_id: UUID) -> tuple[Event, ...]:
     )
 
 
+def _refund_events(order_id: UUID) -> tuple[Event, ...]:
+    return (
+        KeysRevoked(order_id=order_id, key_count=1, revoked_by="alice", note="Never revealed."),
+        RefundStatusChanged(
+            order_id=order_id,
+            refund_id=7,
+            status="sent",
+            previous_status="sending",
+            reason="order_failed",
+            cause="out_of_stock",
+            amount=Decimal("0.00123400"),
+            currency="btc",
+            customer_email=EMAIL,
+            transaction_id="0x9f2c",
+        ),
+        RefundClaimLinkRequested(order_id=order_id, refund_id=7, customer_email=EMAIL),
+    )
+
+
 def _catalog_events() -> tuple[Event, ...]:
     return (
         ProductListed(kinguin_product_id=PRODUCT_ID, active=True),
@@ -133,6 +155,7 @@ def samples() -> Mapping[str, Event]:
         *_payment_events(order_id),
         *_kinguin_events(order_id),
         *_delivery_and_order_events(order_id),
+        *_refund_events(order_id),
         *_catalog_events(),
     )
     return {event.topic: event for event in events}

@@ -20,7 +20,7 @@ from bitloot_contracts.topics import (
 
 
 def test_topics_are_distinct_and_listed_once() -> None:
-    assert len(set(TOPICS)) == len(TOPICS) == 17
+    assert len(set(TOPICS)) == len(TOPICS) == 20
     constants = {
         value
         for name, value in vars(topics).items()
@@ -76,6 +76,10 @@ def test_subscriptions_follow_the_architecture() -> None:
         "order.status_changed",
         "order.fulfilled",
         "order.failed",
+        # Every notification topic has a queue (publishes are `mandatory`).
+        "keys.revoked",
+        "refund.status_changed",
+        "refund.claim_link_requested",
     }
 
 

@@ -27,6 +27,9 @@ ORDER_FAILED: Final = "order.failed"
 ORDER_DELAYED: Final = "order.delayed"
 CATALOG_PRODUCT_LISTED: Final = "catalog.product_listed"
 PRODUCT_AVAILABILITY_CHANGED: Final = "product.availability_changed"
+KEYS_REVOKED: Final = "keys.revoked"
+REFUND_STATUS_CHANGED: Final = "refund.status_changed"
+REFUND_CLAIM_LINK_REQUESTED: Final = "refund.claim_link_requested"
 
 TOPICS: Final[tuple[str, ...]] = (
     PAYMENT_STATUS_CHANGED,
@@ -46,6 +49,9 @@ TOPICS: Final[tuple[str, ...]] = (
     ORDER_DELAYED,
     CATALOG_PRODUCT_LISTED,
     PRODUCT_AVAILABILITY_CHANGED,
+    KEYS_REVOKED,
+    REFUND_STATUS_CHANGED,
+    REFUND_CLAIM_LINK_REQUESTED,
 )
 
 PAYMENTS: Final = "payments"
@@ -83,14 +89,30 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         DELIVERY: (KEYS_DELIVERED, ORDER_DELAYED),
         # The admin's projection of what happened to each order. It also gives every
         # notification topic a queue, so that a publish (always `mandatory`) is routable.
-        ADMIN: (PAYMENT_STATUS_CHANGED, ORDER_STATUS_CHANGED, ORDER_FULFILLED, ORDER_FAILED),
+        ADMIN: (
+            PAYMENT_STATUS_CHANGED,
+            ORDER_STATUS_CHANGED,
+            ORDER_FULFILLED,
+            ORDER_FAILED,
+            KEYS_REVOKED,
+            REFUND_STATUS_CHANGED,
+            REFUND_CLAIM_LINK_REQUESTED,
+        ),
     }
 )
 """The topics each service consumes, one queue per (service, topic)."""
 
 PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        PAYMENTS: (PAYMENT_STATUS_CHANGED, PAYMENT_FINISHED, CATALOG_PRODUCT_LISTED),
+        PAYMENTS: (
+            PAYMENT_STATUS_CHANGED,
+            PAYMENT_FINISHED,
+            CATALOG_PRODUCT_LISTED,
+            # Money owed back, and where each refund stands (claimed, approved, sent…).
+            REFUND_STATUS_CHANGED,
+            # A customer whose claim link expired asks delivery (which owns email) for another.
+            REFUND_CLAIM_LINK_REQUESTED,
+        ),
         KINGUIN_GATEWAY: (
             RESERVATION_CREATED,
             RESERVATION_FAILED,
@@ -109,7 +131,8 @@ PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             # Keys an admin entered by hand, sealed to delivery by the admin service.
             KEYS_DELIVERED,
         ),
-        DELIVERY: (DELIVERY_COMPLETED, DELIVERY_FAILED),
+        # Revoked: an admin refunds an order whose keys were never revealed.
+        DELIVERY: (DELIVERY_COMPLETED, DELIVERY_FAILED, KEYS_REVOKED),
         ADMIN: (),
     }
 )

@@ -1,5 +1,6 @@
-"""Order tokens: JWTs that let a customer see one order, and nothing else; and admin
-session tokens, signed the same way by the admin service.
+"""Order tokens: JWTs that let a customer see one order, and nothing else; admin
+session tokens, signed the same way by the admin service; and refund claim tokens, which
+delivery signs into the emails it sends and payments' claim page verifies.
 
 The payments service signs them with an Ed25519 private key (EdDSA); every other service
 verifies them with the public key only, so a service that can verify cannot forge. The
@@ -22,6 +23,8 @@ ISSUER = "bitloot-payments"
 ORDER_AUDIENCE = "bitloot:order"
 ADMIN_ISSUER = "bitloot-admin"
 ADMIN_AUDIENCE = "bitloot:admin"
+CLAIM_ISSUER = "bitloot-delivery"
+CLAIM_AUDIENCE = "bitloot:refund-claim"
 _ALGORITHM = "EdDSA"
 
 
@@ -106,8 +109,72 @@ class AdminTokenVerifier:
         return subject
 
 
+@dataclass(frozen=True)
+class ClaimGrant:
+    """What a refund claim token lets its holder do: claim refund `refund_id` of
+    `order_id` (and, once expired, only ask for a new link)."""
+
+    refund_id: int
+    order_id: UUID
+
+
+@dataclass(frozen=True)
+class ClaimTokenSigner:
+    """Issues refund claim tokens (delivery only, into the emails it sends): whoever
+    holds the email may tell payments where to send the refund, until the token expires."""
+
+    key_id: str
+    private_key: Ed25519PrivateKey
+    ttl: timedelta
+
+    def issue(self, refund_id: int, order_id: UUID, now: datetime | None = None) -> str:
+        issued = now or datetime.now(UTC)
+        claims = {
+            "iss": CLAIM_ISSUER,
+            "aud": CLAIM_AUDIENCE,
+            "sub": str(refund_id),
+            "oid": str(order_id),
+            "iat": issued,
+            "exp": issued + self.ttl,
+        }
+        return jwt.encode(claims, self.private_key, _ALGORITHM, headers={"kid": self.key_id})
+
+
+@dataclass(frozen=True)
+class ClaimTokenVerifier:
+    """Checks refund claim tokens with delivery's public keys only (payments cannot
+    forge one, delivery cannot act on one)."""
+
+    public_keys: Mapping[str, Ed25519PublicKey]
+
+    def verify(self, token: str | None, *, allow_expired: bool = False) -> ClaimGrant:
+        """The refund `token` grants claiming; `InvalidToken` otherwise. With
+        `allow_expired`, an expired but genuine token still names its refund (for asking
+        a new link), never for claiming."""
+        if not token:
+            raise InvalidToken("token_missing", "A claim token is required.")
+        try:
+            claims = _decode(token, self.public_keys, CLAIM_AUDIENCE, CLAIM_ISSUER, "claim link")
+        except InvalidToken as refusal:
+            if refusal.code != "token_expired" or not allow_expired:
+                raise
+            claims = _decode(
+                token, self.public_keys, CLAIM_AUDIENCE, CLAIM_ISSUER, "claim link", expiry=False
+            )
+        try:
+            return ClaimGrant(int(str(claims["sub"])), UUID(str(claims["oid"])))
+        except (KeyError, ValueError):
+            raise InvalidToken("token_invalid", "The claim link names no refund.") from None
+
+
 def _decode(
-    token: str, public_keys: Mapping[str, Ed25519PublicKey], audience: str, issuer: str, what: str
+    token: str,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    audience: str,
+    issuer: str,
+    what: str,
+    *,
+    expiry: bool = True,
 ) -> dict[str, object]:
     try:
         key_id = jwt.get_unverified_header(token).get("kid")
@@ -123,7 +190,7 @@ def _decode(
             algorithms=[_ALGORITHM],
             audience=audience,
             issuer=issuer,
-            options={"require": ["exp", "sub", "aud", "iss"]},
+            options={"require": ["exp", "sub", "aud", "iss"], "verify_exp": expiry},
         )
     except jwt.ExpiredSignatureError:
         raise InvalidToken("token_expired", f"The {what} has expired.") from None

@@ -2,7 +2,7 @@
 
 from bitloot_contracts.events.base import ENVELOPE_FIELDS, Contract, Event, schema_version_of
 from bitloot_contracts.events.catalog import ProductAvailabilityChanged, ProductListed
-from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed
+from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed, KeysRevoked
 from bitloot_contracts.events.keys import KeysDelivered, KeysRequested, SealedKeys
 from bitloot_contracts.events.order import (
     OrderDelayed,
@@ -16,6 +16,11 @@ from bitloot_contracts.events.payment import (
     PaymentFinished,
     PaymentStatus,
     PaymentStatusChanged,
+)
+from bitloot_contracts.events.refund import (
+    RefundClaimLinkRequested,
+    RefundStatus,
+    RefundStatusChanged,
 )
 from bitloot_contracts.events.registry import EVENT_TYPES, UnknownTopic, parse_event
 from bitloot_contracts.events.reservation import (
@@ -37,6 +42,7 @@ __all__ = [
     "Event",
     "KeysDelivered",
     "KeysRequested",
+    "KeysRevoked",
     "KinguinOrderStatus",
     "KinguinWebhook",
     "OrderDelayed",
@@ -50,6 +56,9 @@ __all__ = [
     "PaymentStatusChanged",
     "ProductAvailabilityChanged",
     "ProductListed",
+    "RefundClaimLinkRequested",
+    "RefundStatus",
+    "RefundStatusChanged",
     "ReservationCreated",
     "ReservationFailed",
     "ReservationLine",

@@ -2,6 +2,8 @@
 
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from bitloot_contracts import topics
 from bitloot_contracts.events.base import Event
 from bitloot_contracts.events.fields import Code, Count, Text
@@ -25,3 +27,16 @@ class DeliveryFailed(Event):
 
     code: Code
     reason: Text
+
+
+class KeysRevoked(Event):
+    """An admin refunds an order whose keys were never revealed: delivery made them
+    unrevealable (the reveal page now answers that the order was refunded), and payments
+    records the refund due."""
+
+    topic: ClassVar[str] = topics.KEYS_REVOKED
+    schema_version: Literal[1] = 1
+
+    key_count: Count
+    revoked_by: Text = Field(description="The admin who decided the refund.")
+    note: Text | None = None

@@ -6,7 +6,7 @@ from typing import Final
 
 from bitloot_contracts.events.base import Event
 from bitloot_contracts.events.catalog import ProductAvailabilityChanged, ProductListed
-from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed
+from bitloot_contracts.events.delivery import DeliveryCompleted, DeliveryFailed, KeysRevoked
 from bitloot_contracts.events.keys import KeysDelivered, KeysRequested
 from bitloot_contracts.events.order import (
     OrderDelayed,
@@ -15,6 +15,7 @@ from bitloot_contracts.events.order import (
     OrderStatusChanged,
 )
 from bitloot_contracts.events.payment import PaymentFinished, PaymentStatusChanged
+from bitloot_contracts.events.refund import RefundClaimLinkRequested, RefundStatusChanged
 from bitloot_contracts.events.reservation import (
     KinguinWebhook,
     ReservationCreated,
@@ -61,6 +62,9 @@ EVENT_TYPES: Final = _by_topic(
     OrderDelayed,
     ProductListed,
     ProductAvailabilityChanged,
+    KeysRevoked,
+    RefundStatusChanged,
+    RefundClaimLinkRequested,
 )
 """The current model of every topic."""
 

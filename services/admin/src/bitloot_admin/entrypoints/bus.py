@@ -3,10 +3,13 @@
 from bitloot_admin.handlers import projection
 from bitloot_contracts import topics
 from bitloot_contracts.events import (
+    KeysRevoked,
     OrderFailed,
     OrderFulfilled,
     OrderStatusChanged,
     PaymentStatusChanged,
+    RefundClaimLinkRequested,
+    RefundStatusChanged,
 )
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
@@ -24,3 +27,14 @@ def subscribe(runtime: ServiceRuntime) -> None:
     )
     runtime.subscribe(Route(topics.ORDER_FULFILLED, OrderFulfilled, projection.order_fulfilled))
     runtime.subscribe(Route(topics.ORDER_FAILED, OrderFailed, projection.order_failed))
+    runtime.subscribe(Route(topics.KEYS_REVOKED, KeysRevoked, projection.keys_revoked))
+    runtime.subscribe(
+        Route(topics.REFUND_STATUS_CHANGED, RefundStatusChanged, projection.refund_status_changed)
+    )
+    runtime.subscribe(
+        Route(
+            topics.REFUND_CLAIM_LINK_REQUESTED,
+            RefundClaimLinkRequested,
+            projection.refund_claim_link_requested,
+        )
+    )

@@ -7,10 +7,13 @@ may arrive in any order, the timeline sorts them by when they happened.
 from bitloot_admin.adapters.activity import Activity, record
 from bitloot_contracts.events import (
     Event,
+    KeysRevoked,
     OrderFailed,
     OrderFulfilled,
     OrderStatusChanged,
     PaymentStatusChanged,
+    RefundClaimLinkRequested,
+    RefundStatusChanged,
 )
 from bitloot_runtime.db import UnitOfWork
 
@@ -29,6 +32,18 @@ async def order_fulfilled(event: OrderFulfilled, uow: UnitOfWork) -> None:
 
 async def order_failed(event: OrderFailed, uow: UnitOfWork) -> None:
     await _record(uow, event, "failed")
+
+
+async def keys_revoked(event: KeysRevoked, uow: UnitOfWork) -> None:
+    await _record(uow, event, "keys_revoked")
+
+
+async def refund_status_changed(event: RefundStatusChanged, uow: UnitOfWork) -> None:
+    await _record(uow, event, f"refund_{event.status}")
+
+
+async def refund_claim_link_requested(event: RefundClaimLinkRequested, uow: UnitOfWork) -> None:
+    await _record(uow, event, "refund_claim_link_requested")
 
 
 async def _record(uow: UnitOfWork, event: Event, status: str) -> None:

@@ -192,5 +192,28 @@ refunds = Table(
     Column("status", Text, nullable=False, server_default="due"),
     Column("requested_by", Text, nullable=False),
     Column("note", Text, nullable=True),
+    # For a failed order: what made it fail (the saga's stage), for the customer's email.
+    Column("cause", Text, nullable=True),
+    # The customer's claim: where the money goes (and the memo/tag some currencies need).
+    Column("payout_address", Text, nullable=True),
+    Column("payout_extra_id", Text, nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    # The admin's decision (approve, reject, refunded outside BitLoot) and why.
+    Column("decided_by", Text, nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("decision_note", Text, nullable=True),
+    # The payout's outcome: its blockchain transaction, or the error an admin acts on.
+    Column("transaction_id", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_refunds_order_id", "order_id"),
+    # One refund per order for a failed order or unrevealed keys, however often told.
+    Index(
+        "ux_refunds_order_reason",
+        "order_id",
+        "reason",
+        unique=True,
+        postgresql_where=text("flag_id IS NULL"),
+    ),
+    Index("ix_refunds_status_id", "status", "id"),
 )

@@ -26,6 +26,16 @@ class Refund:
     status: str = "due"
     id: int = 0
     created_at: datetime | None = None
+    cause: str | None = None
+    payout_address: str | None = None
+    payout_extra_id: str | None = None
+    claimed_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    transaction_id: str | None = None
+    error: str | None = None
+    updated_at: datetime | None = None
 
 
 async def record_refund(session: AsyncSession, refund: Refund) -> int:
@@ -41,6 +51,7 @@ async def record_refund(session: AsyncSession, refund: Refund) -> int:
             status=refund.status,
             requested_by=refund.requested_by,
             note=refund.note,
+            cause=refund.cause,
         )
         .returning(refunds.c.id)
     )
