@@ -48,7 +48,7 @@ def test_a_wrong_signature_is_refused() -> None:
     with pytest.raises(BadPayoutIpn) as refused:
         verified_payout(body, sign(body, "someone-else"), [SECRET, PREVIOUS])
 
-    assert refused.value.code == "bad_signature"
+    assert refused.value.code == "invalid_signature"
 
 
 def test_a_tampered_body_is_refused() -> None:
@@ -57,7 +57,7 @@ def test_a_tampered_body_is_refused() -> None:
     with pytest.raises(BadPayoutIpn) as refused:
         verified_payout(body.replace(b"FAILED", b"FINISHED"), signature, [SECRET])
 
-    assert refused.value.code == "bad_signature"
+    assert refused.value.code == "invalid_signature"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from bitloot_payments.adapters.payouts import Payout, PayoutRefused
 
 class BadPayoutIpn(ValueError):
     """A payout IPN to refuse unchanged; `code` is the machine-readable reason
-    (``bad_signature``, ``not_a_payout`` or one of `InvalidIpnBody`'s)."""
+    (``invalid_signature``, ``not_a_payout`` or one of `InvalidIpnBody`'s)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -28,7 +28,7 @@ def verified_payout(body: bytes, signature: str | None, secrets: Iterable[str]) 
     except InvalidIpnBody as exc:
         raise BadPayoutIpn(exc.code, str(exc)) from None
     if not ipn_signature.verify(document, signature, secrets, body):
-        raise BadPayoutIpn("bad_signature", "x-nowpayments-sig does not match the body.")
+        raise BadPayoutIpn("invalid_signature", "x-nowpayments-sig does not match the body.")
     try:
         return Payout.from_json(document)
     except PayoutRefused as exc:

@@ -25,7 +25,7 @@ def payout_ipn_routes(receiver: PayoutIpnReceiver) -> list[Route]:
         try:
             await receiver.receive(body, signature, client)
         except BadPayoutIpn as exc:
-            status = 401 if exc.code == "bad_signature" else 400
+            status = 401 if exc.code == "invalid_signature" else 400
             raise HttpError(status, exc.code, str(exc)) from None
         return JSONResponse({"status": "ok"})
 
