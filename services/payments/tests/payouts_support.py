@@ -124,7 +124,8 @@ async def approve_again(runtime: ServiceRuntime, refund_id: int) -> None:
     """What an admin's re-approval of a failed refund does to its row."""
     async with runtime.unit_of_work() as uow:
         statement = update(refunds).where(refunds.c.id == refund_id, refunds.c.status == "failed")
-        assert (await uow.session.execute(statement.values(status="approved"))).rowcount == 1
+        statement = statement.values(status="approved").returning(refunds.c.id)
+        assert await uow.session.scalar(statement) == refund_id
         await uow.commit()
 
 
