@@ -229,7 +229,7 @@ async def test_dropped_payout_ipns_are_in_the_ledger_only(sandbox: Sandbox) -> N
 
 async def test_a_held_answer_still_creates_the_payout(sandbox: Sandbox) -> None:
     headers = await bearer(sandbox)
-    await sandbox.client.post("/sandbox/faults", json={"hold_next": 1, "hold_ms": 2000})
+    await sandbox.client.post("/sandbox/faults", json={"hold_payouts": 1, "hold_ms": 2000})
     body = {"withdrawals": [{"address": ADDRESS, "currency": "trx", "amount": 1}]}
 
     with pytest.raises(TimeoutError):

@@ -33,7 +33,7 @@ def sandbox_of(request: Request) -> NowPaymentsSandbox:
 
 def guarded(*, api_key: bool) -> Callable[[Endpoint], Endpoint]:
     """Injected faults first, then (when `api_key`) the ``x-api-key`` check, then the
-    handler, whose `InvalidRequest` becomes a 400; a held answer waits after the handler."""
+    handler, whose `InvalidRequest` becomes a 400."""
 
     def decorate(handler: Endpoint) -> Endpoint:
         @wraps(handler)
@@ -50,13 +50,9 @@ def guarded(*, api_key: bool) -> Callable[[Endpoint], Endpoint]:
             if api_key and request.headers.get("x-api-key") != sandbox.config.api_key:
                 return error(403, "INVALID_API_KEY", "Invalid api key")
             try:
-                response = await handler(request)
+                return await handler(request)
             except InvalidRequest as exc:
                 return error(400, "INVALID_REQUEST_PARAMS", str(exc))
-            hold = sandbox.faults.take_hold()
-            if hold:
-                await asyncio.sleep(hold)
-            return response
 
         return endpoint
 

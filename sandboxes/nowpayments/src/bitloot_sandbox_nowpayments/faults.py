@@ -15,15 +15,16 @@ class NowPaymentsFaults(Faults):
     - the next `drop_ipns` IPNs, or every IPN while `drop_all_ipns` is on, are never sent
       (the ledger records them as dropped) while the payment still moves on: the merchant
       learns the truth only by asking (``GET /v1/payment/...``), as when IPNs are lost.
-    - `hold_next` API calls are carried out at once, then their answers wait `hold_ms`
-      milliseconds: a client killed or timed out meanwhile never learns what was done.
+    - the next `hold_payouts` payouts are created at once, then the answer to their
+      ``POST /v1/payout`` waits `hold_ms` milliseconds: a client killed or timed out
+      meanwhile never learns its payout was created.
     """
 
     slow_next: int = 0
     slow_ms: int = 0
     drop_ipns: int = 0
     drop_all_ipns: bool = False
-    hold_next: int = 0
+    hold_payouts: int = 0
     hold_ms: int = 0
 
     def take_delay(self) -> float:
@@ -34,9 +35,9 @@ class NowPaymentsFaults(Faults):
         return 0.0
 
     def take_hold(self) -> float:
-        """Seconds the answer of the current API call must wait once it is carried out."""
-        if self.hold_next > 0 and self.hold_ms > 0:
-            self.hold_next -= 1
+        """Seconds the answer to the payout just created must wait."""
+        if self.hold_payouts > 0 and self.hold_ms > 0:
+            self.hold_payouts -= 1
             return self.hold_ms / 1000
         return 0.0
 

@@ -14,6 +14,7 @@ payout 404 ``PAYOUT_NOT_FOUND``; the list's `limit` defaults to 10 (at most 500)
 address is "valid" when it is 20 to 128 letters and digits.
 """
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -102,6 +103,9 @@ async def create_payout(request: Request) -> Response:
         return error(400, "BAD_CREATE_WITHDRAWAL_REQUEST", str(exc))
     except InsufficientBalance as short:
         return _insufficient(short)
+    hold = sandbox_of(request).faults.take_hold()
+    if hold:
+        await asyncio.sleep(hold)
     return JSONResponse(
         {"id": str(batch.id), "withdrawals": [w.as_json() for w in batch.withdrawals]}
     )

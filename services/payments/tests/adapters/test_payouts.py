@@ -186,7 +186,7 @@ async def test_a_held_answer_is_uncertain_and_find_then_sees_the_payout(
     started = datetime.now(UTC)
     payouts = payouts_on(sandbox, http, timeout=0.3)
     await payouts.create(replace(REQUEST, unique_external_id="refund-warm-up"))
-    sandbox[1].faults.hold_next, sandbox[1].faults.hold_ms = 1, 1500
+    sandbox[1].faults.hold_payouts, sandbox[1].faults.hold_ms = 1, 1500
 
     with pytest.raises(PayoutUncertain):
         await payouts.create(REQUEST)

@@ -105,7 +105,7 @@ async def test_an_unanswered_create_is_looked_up_and_adopted_not_asked_again(
     refund_id = await approved_refund(runtime, await new_order(client))
     async with paying(runtime, transport, timeout=0.5, lookup_after=1.5) as world:
         await world.nowpayments.token(refresh=True)
-        world.sandbox.faults.update({"hold_next": 1, "hold_ms": 1500})
+        world.sandbox.faults.update({"hold_payouts": 1, "hold_ms": 1500})
         await world.runner.drain()
         waiting = await payout_rows(runtime, refund_id)
         await asyncio.sleep(1.6)  # the held answer is gone out; lookup_after has passed
