@@ -6,11 +6,8 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -25,37 +22,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bitloot_contracts.events import Event
 from bitloot_kinguin_gateway.adapters.orm import reservations
 from bitloot_runtime.sealing import generate_key_pair
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
 from bitloot_sandbox_kinguin.server import running_app
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.net import free_port
+from bitloot_testing.processes import ServiceProcess, service_processes
 from bitloot_testing.rabbitmq import BusNamespace
 
 # Long enough to kill the gateway while it waits, shorter than its 15 s call timeout.
 HOLD_SECONDS = 10
-START_TIMEOUT = 60.0
-
-
-@dataclass
-class GatewayProcess:
-    process: subprocess.Popen[bytes]
-    port: str
-
-    async def ready(self) -> None:
-        """Wait, without blocking the loop the sandbox runs in, until it is ready."""
-        url = f"http://127.0.0.1:{self.port}/readyz"
-
-        async def answers() -> bool:
-            assert self.process.poll() is None, "the gateway exited early"
-            try:
-                async with httpx.AsyncClient() as http:
-                    return (await http.get(url, timeout=2)).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        assert await eventually(answers, timeout=START_TIMEOUT)
 
 
 def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[str, str]:
@@ -73,35 +49,17 @@ def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[
     }
 
 
-@asynccontextmanager
-async def gateway_processes(
+def gateway_processes(
     database_url: str, bus: BusNamespace, kinguin_url: str, logs: Path
-) -> AsyncIterator[Callable[[], GatewayProcess]]:
+) -> AbstractAsyncContextManager[Callable[[], ServiceProcess]]:
     """Starts gateway processes on demand; stops those still running at the end."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> GatewayProcess:
-        env = environment(database_url, bus, kinguin_url)
-        log = (logs / f"gateway-{len(started)}.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bitloot_kinguin_gateway"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append(process)
-        return GatewayProcess(process, env["KINGUIN_GATEWAY_HTTP_PORT"])
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                await asyncio.to_thread(process.wait, 30)
-        for name in Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS):
-            bus.track_queue(name)
-            bus.track_exchange(name)
+    return service_processes(
+        "bitloot_kinguin_gateway",
+        "kinguin-gateway",
+        lambda: environment(database_url, bus, kinguin_url),
+        bus,
+        logs,
+    )
 
 
 async def publish(bus: BusNamespace, event: Event) -> None:

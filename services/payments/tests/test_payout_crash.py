@@ -6,27 +6,23 @@ again, and the refund ends `sent`."""
 import asyncio
 import os
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from pathlib import Path
 from uuid import uuid4
 
-import httpx
 import pytest
 from payouts_support import ADDRESS, API_KEY, EMAIL, IPN_SECRET, PASSWORD, TWO_FA, sandbox_config
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bitloot_payments.adapters.orm import orders, payouts, refunds
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.tokens import generate_key_pair
-from bitloot_runtime.topology import Topology
 from bitloot_sandbox_nowpayments.server import running_app
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
+from bitloot_testing.processes import ServiceProcess, service_processes
 from bitloot_testing.rabbitmq import BusNamespace
 
 # Longer than it takes to kill the service once NOWPayments has the payout.
@@ -34,7 +30,6 @@ HOLD_SECONDS = 20
 # What the restarted service waits before looking an unanswered payout up: longer than
 # its NOWPayments timeout, shorter than the test's patience.
 LOOKUP_AFTER = 6
-START_TIMEOUT = 60.0
 
 
 def environment(database_url: str, bus: BusNamespace, nowpayments_url: str) -> dict[str, str]:
@@ -60,51 +55,17 @@ def environment(database_url: str, bus: BusNamespace, nowpayments_url: str) -> d
     }
 
 
-@asynccontextmanager
-async def payments_processes(
+def payments_processes(
     database_url: str, bus: BusNamespace, nowpayments_url: str, logs: Path
-) -> AsyncIterator[Callable[[], subprocess.Popen[bytes]]]:
-    """Starts payments processes on demand, each ready to serve; stops those still
-    running at the end."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> subprocess.Popen[bytes]:
-        env = environment(database_url, bus, nowpayments_url)
-        log = (logs / f"payments-{len(started)}.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bitloot_payments"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        process.args = env["PAYMENTS_HTTP_PORT"]
-        started.append(process)
-        return process
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                await asyncio.to_thread(process.wait, 30)
-        for name in Topology(bus.prefix).names("payments", DEFAULT_RETRY_DELAYS):
-            bus.track_queue(name)
-            bus.track_exchange(name)
-
-
-async def ready(process: subprocess.Popen[bytes]) -> None:
-    url = f"http://127.0.0.1:{process.args}/readyz"
-
-    async def answers() -> bool:
-        assert process.poll() is None, "payments exited early"
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(url, timeout=2)).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    assert await eventually(answers, timeout=START_TIMEOUT)
+) -> AbstractAsyncContextManager[Callable[[], ServiceProcess]]:
+    """Starts payments processes on demand; stops those still running at the end."""
+    return service_processes(
+        "bitloot_payments",
+        "payments",
+        lambda: environment(database_url, bus, nowpayments_url),
+        bus,
+        logs,
+    )
 
 
 async def approve_a_refund(database_url: str) -> int:
@@ -161,7 +122,7 @@ async def test_a_payments_service_killed_while_nowpayments_answers_pays_out_once
     ):
         sandbox = app.state.sandbox
         first = start()
-        await ready(first)  # migrated
+        await first.ready()  # migrated
         sandbox.faults.update({"hold_payouts": 1, "hold_ms": HOLD_SECONDS * 1000})
         refund_id = await approve_a_refund(database_url)
 
@@ -169,14 +130,14 @@ async def test_a_payments_service_killed_while_nowpayments_answers_pays_out_once
             return bool(sandbox.payouts.withdrawals)
 
         assert await eventually(recorded, timeout=30)
-        first.kill()
-        await asyncio.to_thread(first.wait, 30)
-        assert first.returncode == -signal.SIGKILL
+        first.process.kill()
+        await asyncio.to_thread(first.process.wait, 30)
+        assert first.process.returncode == -signal.SIGKILL
         # Killed between the two: the payout row committed, NOWPayments' answer never read.
         assert await statuses(database_url, refund_id) == ("sending", ["requesting"])
 
         sandbox.faults.reset()
-        await ready(start())
+        await start().ready()
 
         async def sent() -> bool:
             return (await statuses(database_url, refund_id))[0] == "sent"

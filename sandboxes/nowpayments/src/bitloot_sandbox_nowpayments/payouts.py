@@ -26,7 +26,7 @@ import pyotp
 
 from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
 from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
-from bitloot_sandbox_nowpayments.ipn import serialise, sign
+from bitloot_sandbox_nowpayments.ipn import post_signed
 from bitloot_sandbox_nowpayments.payment import Json, number
 from bitloot_sandbox_nowpayments.withdrawal import (
     FINAL,
@@ -230,12 +230,6 @@ class PayoutDesk:
             if self._faults.take_drop():
                 withdrawal.ipns.append(PayoutIpnRecord(status, url, None))
                 continue
-            content = serialise(body)
-            headers = {
-                "content-type": "application/json",
-                "x-nowpayments-sig": sign(content, self._secret),
-            }
-            for _ in range(1 + self._faults.duplicate_callbacks):
-                delivery = await self._sender.post(url, content, headers)
-                withdrawal.ipns.append(PayoutIpnRecord(status, url, delivery))
+            sent = await post_signed(self._sender, url, body, self._secret, self._faults)
+            withdrawal.ipns += [PayoutIpnRecord(status, url, delivery) for delivery in sent]
             logger.info("payout ipn sent", extra={"payout_id": withdrawal.id, "status": status})

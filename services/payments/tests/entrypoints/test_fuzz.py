@@ -1,6 +1,6 @@
 """Every payments endpoint fuzzed from its OpenAPI description (issue #11): no request,
 valid or not, gets a 5xx or an answer the description does not list; without a valid
-credential nothing changes but the IPN log, which records refused IPNs by design."""
+credential nothing changes but the IPN logs, which record refused IPNs by design."""
 
 import httpx
 import pytest
@@ -11,8 +11,9 @@ from bitloot_runtime.openapi import described_operations
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.fuzz import Target, fuzz, unchanged_by
 
-# Refused IPNs are kept for the admins (with signature_valid false); nothing else moves.
-REFUSALS_LOGGED = frozenset({"ipn_log"})
+# Refused IPNs, of payments and of payouts, are kept for the admins (with signature_valid
+# false); nothing else moves.
+REFUSALS_LOGGED = frozenset({"ipn_log", "payout_ipns"})
 
 
 async def document(client: httpx.AsyncClient) -> dict[str, object]:
