@@ -26,7 +26,7 @@ from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import BeforeData, SmtpMailer
 from bitloot_delivery.adapters.orm import deliveries, emails, metadata
 from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
-from bitloot_delivery.adapters.views import email_log
+from bitloot_delivery.adapters.views import email_log, timeline
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
@@ -395,6 +395,8 @@ async def test_an_email_cut_off_during_data_twice_is_unconfirmed_and_completes_o
         "data",
         1,
     )
+    kinds = [item.kind for item in await timeline(engine, order_id)]
+    assert kinds[-1] == "email_unconfirmed"
     [doubt] = [r for r in caplog.records if "unconfirmed" in r.getMessage()]
     assert doubt.levelno == logging.ERROR
 

@@ -79,7 +79,7 @@ emails = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("failed_at", DateTime(timezone=True), nullable=True),
     # Set when an attempt starts (committed before the mail server is called), so that an
-    # attempt cut short by a crash is recognisable afterwards and never blindly repeated.
+    # attempt cut short by a crash is recognisable afterwards and resent as the same message.
     Column("message_id", Text, nullable=True),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
     # How far the attempt under way got: `before_data` from its claim, `data` committed
