@@ -12,7 +12,6 @@ the lease. The server is the witness of what the customer would get.
 """
 
 import asyncio
-import json
 import signal
 import subprocess
 import sys
@@ -21,20 +20,13 @@ from contextlib import asynccontextmanager, contextmanager
 from email import message_from_bytes
 from email.policy import default
 from pathlib import Path
-from uuid import UUID, uuid4
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from delivery_support import completions, stored_delivery, the_email
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bitloot_delivery.adapters.orm import emails, metadata
-from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
-from bitloot_delivery.domain.keys import DeliveredKey
-from bitloot_delivery.migrations import VERSIONS
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate
-from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 
@@ -123,38 +115,6 @@ async def kill(process: subprocess.Popen[bytes]) -> None:
     assert process.returncode == -signal.SIGKILL
 
 
-async def stored_delivery(engine: AsyncEngine) -> UUID:
-    """A stored delivery, its one delivery email queued."""
-    order_id = uuid4()
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        await DeliveryRepository(uow.session).add(
-            NewDelivery(order_id, "buyer@example.com", "K-1", "k1", b"wrapped", "o/k.bin", 1),
-            [DeliveredKey("text/plain", "unused", "5c9b")],
-        )
-        await uow.commit()
-    return order_id
-
-
-async def the_email(engine: AsyncEngine) -> dict[str, object]:
-    async with engine.connect() as connection:
-        return dict((await connection.execute(select(emails))).mappings().one())
-
-
-async def completions(engine: AsyncEngine) -> list[tuple[str, bool]]:
-    async with engine.connect() as connection:
-        query = select(outbox.c.body).where(outbox.c.topic == "delivery.completed")
-        bodies = [json.loads(body) for body in (await connection.execute(query)).scalars()]
-    return [(body["order_id"], body["email_sent"]) for body in bodies]
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await migrate(database_url, metadata, [VERSIONS])
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
-
-
 async def status_becomes(engine: AsyncEngine, status: str) -> bool:
     async def reached() -> bool:
         return (await the_email(engine))["status"] == status
@@ -177,38 +137,38 @@ async def killed_while_stalled(
 
 
 @pytest.mark.slow
-async def test_a_sender_killed_before_data_leaves_an_email_sent_again_exactly_once(
-    engine: AsyncEngine, database_url: str, tmp_path: Path
+@pytest.mark.parametrize(
+    ("at", "stage", "copies", "recovered", "doubtful"),
+    [("RCPT", "before_data", 1, 1, 0), ("DATA", "data", 2, 0, 1)],
+    ids=["before_data", "during_data"],
+)
+async def test_a_sender_killed_mid_email_leaves_it_sent_again_with_its_message_id(
+    engine: AsyncEngine,
+    database_url: str,
+    tmp_path: Path,
+    at: str,
+    stage: str,
+    copies: int,
+    recovered: int,
+    doubtful: int,
 ) -> None:
+    """Killed before DATA: exactly one message arrives. Killed during DATA: the server
+    may have it, so one more copy, with the same Message-ID."""
     order_id = await stored_delivery(engine)
-    with stalling_smtp("RCPT", stalls=1) as (port, server):
+    with stalling_smtp(at, stalls=1) as (port, server):
         async with sender_processes(database_url, port, tmp_path) as start:
             await killed_while_stalled(start, server, stalls=1)
             cut = await the_email(engine)
-            assert (cut["status"], cut["smtp_stage"]) == ("sending", "before_data")
+            assert (cut["status"], cut["smtp_stage"]) == ("sending", stage)
             start()
             assert await status_becomes(engine, "sent")
     mail = await the_email(engine)
-    assert server.message_ids() == [mail["message_id"]]
-    assert (mail["attempts"], mail["recovered_attempts"], mail["doubtful_resends"]) == (2, 1, 0)
-    assert await completions(engine) == [(str(order_id), True)]
-
-
-@pytest.mark.slow
-async def test_a_sender_killed_during_data_leaves_one_more_copy_with_the_same_message_id(
-    engine: AsyncEngine, database_url: str, tmp_path: Path
-) -> None:
-    order_id = await stored_delivery(engine)
-    with stalling_smtp("DATA", stalls=1) as (port, server):
-        async with sender_processes(database_url, port, tmp_path) as start:
-            await killed_while_stalled(start, server, stalls=1)
-            cut = await the_email(engine)
-            assert (cut["status"], cut["smtp_stage"]) == ("sending", "data")
-            start()
-            assert await status_becomes(engine, "sent")
-    mail = await the_email(engine)
-    assert server.message_ids() == [mail["message_id"]] * 2
-    assert (mail["attempts"], mail["recovered_attempts"], mail["doubtful_resends"]) == (2, 0, 1)
+    assert server.message_ids() == [mail["message_id"]] * copies
+    assert (mail["attempts"], mail["recovered_attempts"], mail["doubtful_resends"]) == (
+        2,
+        recovered,
+        doubtful,
+    )
     assert await completions(engine) == [(str(order_id), True)]
 
 

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -18,13 +18,20 @@ from email.policy import default
 from uuid import UUID, uuid4
 
 import pytest
-from delivery_support import LINK_SECRET, PUBLIC_URL, cut_off_smtp
+from delivery_support import (
+    LINK_SECRET,
+    PUBLIC_URL,
+    completions,
+    cut_off_smtp,
+    stored_delivery,
+    the_email,
+)
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import BeforeData, SmtpMailer
-from bitloot_delivery.adapters.orm import deliveries, emails, metadata
+from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
 from bitloot_delivery.adapters.views import email_log, timeline
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
@@ -32,8 +39,7 @@ from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.handlers.send_email import EmailSender
-from bitloot_delivery.migrations import VERSIONS
-from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
+from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
@@ -41,14 +47,6 @@ from bitloot_testing.proxy import FaultyProxy, through_proxy
 from bitloot_testing.smtp import SmtpServer
 
 LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await migrate(database_url, metadata, [VERSIONS])
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 def sender(
@@ -68,17 +66,6 @@ def sender(
         backoff=lambda attempts: timedelta(0),
         lease=lease,
     )
-
-
-async def stored_delivery(engine: AsyncEngine) -> UUID:
-    order_id = uuid4()
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        await DeliveryRepository(uow.session).add(
-            NewDelivery(order_id, "buyer@example.com", "K-1", "k1", b"wrapped", "o/k.bin", 1),
-            [DeliveredKey("text/plain", "unused", "5c9b")],
-        )
-        await uow.commit()
-    return order_id
 
 
 async def outbox_topics(engine: AsyncEngine) -> list[str]:
@@ -161,20 +148,6 @@ async def claim_and_crash(engine: AsyncEngine, *, reached_data: bool = False) ->
     return claimed
 
 
-async def the_email(engine: AsyncEngine, kind: str = "delivery") -> dict[str, object]:
-    async with engine.connect() as connection:
-        query = select(emails).where(emails.c.kind == kind)
-        return dict((await connection.execute(query)).mappings().one())
-
-
-async def completions(engine: AsyncEngine) -> list[tuple[str, bool]]:
-    """Every delivery.completed in the outbox: (order id, email_sent)."""
-    async with engine.connect() as connection:
-        query = select(outbox.c.body).where(outbox.c.topic == "delivery.completed")
-        bodies = [json.loads(body) for body in (await connection.execute(query)).scalars()]
-    return [(body["order_id"], body["email_sent"]) for body in bodies]
-
-
 async def test_an_attempt_cut_before_data_is_sent_again_after_the_lease_with_its_message_id(
     engine: AsyncEngine, smtp_inbox: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -212,13 +185,22 @@ async def test_an_outcome_arriving_after_the_attempt_was_taken_back_changes_noth
         assert await connection.scalar(select(deliveries.c.emailed_at)) is None
 
 
+async def taken_back_during_data(
+    engine: AsyncEngine, smtp: SmtpServer
+) -> tuple[UUID, ClaimedEmail, EmailSender]:
+    """A delivery whose sender died during DATA, its attempt taken back after the lease
+    by a new sender (lease 0), which is returned."""
+    order_id = await stored_delivery(engine)
+    claimed = await claim_and_crash(engine, reached_data=True)
+    emailer = sender(engine, SmtpMailer(smtp.host, smtp.port), lease=timedelta(0))
+    assert await emailer.recover_stale() == 1
+    return order_id, claimed, emailer
+
+
 async def test_an_attempt_cut_during_data_is_sent_once_more_with_its_message_id(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await stored_delivery(engine)
-    claimed = await claim_and_crash(engine, reached_data=True)
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
-    assert await emailer.recover_stale() == 1
+    order_id, claimed, emailer = await taken_back_during_data(engine, smtp_inbox)
     assert await emailer.send_next() is True
     [received] = smtp_inbox.messages
     mail = await the_email(engine)
@@ -234,10 +216,7 @@ async def test_an_attempt_cut_during_data_is_sent_once_more_with_its_message_id(
 async def test_an_attempt_cut_during_data_after_its_one_resend_is_unconfirmed(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await stored_delivery(engine)
-    claimed = await claim_and_crash(engine, reached_data=True)
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
-    assert await emailer.recover_stale() == 1
+    order_id, claimed, emailer = await taken_back_during_data(engine, smtp_inbox)
     await claim_and_crash(engine, reached_data=True)
     assert await emailer.recover_stale() == 1
     assert await emailer.send_next() is False
@@ -308,33 +287,53 @@ async def test_two_senders_side_by_side_send_each_email_once(
 
 
 class CuttingMailer(SmtpMailer):
-    """A real SMTP client that, once the server has taken the message, cuts the database
-    away for `outage` seconds: the moment a sender learns the outcome and must record it."""
+    """A real SMTP client that cuts the database away for `outage` seconds at a chosen
+    moment: once the server has taken the message (the sender learns the outcome and
+    must record it), or, `at_data`, just before the sender commits that DATA begins (the
+    recipients are accepted by then)."""
 
-    def __init__(self, host: str, port: int, database: FaultyProxy, outage: float) -> None:
+    def __init__(
+        self, host: str, port: int, database: FaultyProxy, outage: float, *, at_data: bool
+    ) -> None:
         super().__init__(host, port)
         self._database = database
         self._outage = outage
+        self._at_data = at_data
 
     async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
-        await super().send(message, before_data)
+        assert before_data is not None
+
+        async def cut_then_record() -> None:
+            await self._cut()
+            await before_data()
+
+        await super().send(message, cut_then_record if self._at_data else before_data)
+        if not self._at_data:
+            await self._cut()
+
+    async def _cut(self) -> None:
         await self._database.down()
         asyncio.get_running_loop().call_later(
             self._outage, lambda: asyncio.ensure_future(self._database.up())
         )
 
 
-async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_back(
-    engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
-) -> None:
-    order_id = await stored_delivery(engine)
+async def send_with_database_cut(database_url: str, smtp: SmtpServer, *, at_data: bool) -> None:
+    """One attempt by a sender whose database goes away for 1.5 s mid-attempt."""
     async with through_proxy(database_url) as (database, proxied_url):
         proxied = create_engine(proxied_url)
-        mailer = CuttingMailer(smtp_inbox.host, smtp_inbox.port, database, outage=1.5)
+        mailer = CuttingMailer(smtp.host, smtp.port, database, outage=1.5, at_data=at_data)
         try:
             assert await sender(proxied, mailer).send_next() is True
         finally:
             await proxied.dispose()
+
+
+async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_back(
+    engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    await send_with_database_cut(database_url, smtp_inbox, at_data=False)
     assert len(smtp_inbox.messages) == 1
     async with engine.connect() as connection:
         mail = (await connection.execute(select(emails))).mappings().one()
@@ -401,39 +400,11 @@ async def test_an_email_cut_off_during_data_twice_is_unconfirmed_and_completes_o
     assert doubt.levelno == logging.ERROR
 
 
-class StageCuttingMailer(SmtpMailer):
-    """A real SMTP client that cuts the database away just before the sender commits that
-    DATA begins (the recipients are accepted by then), and brings it back `outage` later."""
-
-    def __init__(self, host: str, port: int, database: FaultyProxy, outage: float) -> None:
-        super().__init__(host, port)
-        self._database = database
-        self._outage = outage
-
-    async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
-        assert before_data is not None
-
-        async def cut_then_record() -> None:
-            await self._database.down()
-            asyncio.get_running_loop().call_later(
-                self._outage, lambda: asyncio.ensure_future(self._database.up())
-            )
-            await before_data()
-
-        await super().send(message, cut_then_record)
-
-
 async def test_data_is_not_sent_when_its_stage_cannot_be_committed(
     engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
 ) -> None:
     order_id = await stored_delivery(engine)
-    async with through_proxy(database_url) as (database, proxied_url):
-        proxied = create_engine(proxied_url)
-        mailer = StageCuttingMailer(smtp_inbox.host, smtp_inbox.port, database, outage=1.5)
-        try:
-            assert await sender(proxied, mailer).send_next() is True
-        finally:
-            await proxied.dispose()
+    await send_with_database_cut(database_url, smtp_inbox, at_data=True)
     assert smtp_inbox.messages == []
     mail = await the_email(engine)
     assert (mail["status"], mail["attempts"], mail["smtp_stage"]) == ("pending", 1, "before_data")
