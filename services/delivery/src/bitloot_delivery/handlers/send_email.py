@@ -210,8 +210,8 @@ class EmailSender:
     async def _until_recorded(self, record: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Record what the mail server answered, however long the database is away: this
         process knows the outcome, and if it gave up, the attempt would be left `sending`
-        and declared unconfirmed after the lease (an email sent, or refused, recorded as
-        a doubt). Gives up only when the lease is about to run out."""
+        and taken back after the lease as a doubt (an email already sent would go out
+        once more). Gives up only when the lease is about to run out."""
         deadline = time.monotonic() + self._lease.total_seconds() / 2
         delay = 0.5
         while True:
