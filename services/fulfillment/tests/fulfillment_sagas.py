@@ -6,7 +6,13 @@ from decimal import Decimal
 from typing import TypeVar
 from uuid import uuid4
 
-from bitloot_contracts.events import Event, OrderStatusChanged, PaymentFinished
+from bitloot_contracts.events import (
+    Event,
+    OrderStatusChanged,
+    PaymentFinished,
+    RefundStatus,
+    RefundStatusChanged,
+)
 from bitloot_contracts.events.payment import OrderLine
 from bitloot_fulfillment.domain.saga import OrderSaga
 from bitloot_fulfillment.domain.timers import TimerPolicy
@@ -77,3 +83,21 @@ E = TypeVar("E", bound=Event)
 
 def of_type(saga: OrderSaga, kind: type[E]) -> list[E]:
     return [e for e in saga.pending if isinstance(e, kind)]
+
+
+def refund(
+    saga: OrderSaga, status: RefundStatus, at: datetime, transaction_id: str | None = None
+) -> RefundStatusChanged:
+    """Payments' report that the order's refund 7 is `status`, made at `at`."""
+    return RefundStatusChanged(
+        order_id=saga.order_id,
+        occurred_at=at,
+        refund_id=7,
+        status=status,
+        reason="order_failed",
+        cause="deadline",
+        amount=Decimal("12.5"),
+        currency="usdttrc20",
+        customer_email=saga.customer_email,
+        transaction_id=transaction_id,
+    )
