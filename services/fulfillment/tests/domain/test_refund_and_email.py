@@ -32,7 +32,7 @@ def test_the_rule_blocks_revival_once_the_refund_is_approved_or_paid(status: Ref
     assert refund_blocks_revival(status)
 
 
-@pytest.mark.parametrize("status", (None, *NOT_PAID_OUT))
+@pytest.mark.parametrize("status", [None, *NOT_PAID_OUT])
 def test_the_rule_lets_revival_proceed_without_an_approved_refund(
     status: RefundStatus | None,
 ) -> None:
@@ -59,7 +59,7 @@ def test_a_late_completion_after_the_refund_was_approved_or_paid_delivers_nothin
     assert (saga.state, saga.failure_reason, saga.pending) == ("failed", reason, [])
 
 
-@pytest.mark.parametrize("status", ("due", "claimed"))
+@pytest.mark.parametrize("status", ["due", "claimed"])
 def test_a_late_completion_with_the_refund_only_due_or_claimed_delivers_the_keys(
     status: RefundStatus,
 ) -> None:

@@ -29,6 +29,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
+from bitloot_contracts.customer import CustomerStatus, customer_status_of_order
 from bitloot_contracts.events import (
     Event,
     KeysDelivered,
@@ -40,14 +41,13 @@ from bitloot_contracts.events import (
     OrderState,
     OrderStatusChanged,
     PaymentFinished,
+    RefundStatus,
+    RefundStatusChanged,
     ReservationLine,
     ReservationPoll,
     ReservationRequested,
-    RefundStatus,
-    RefundStatusChanged,
     SealedKeys,
 )
-from bitloot_contracts.customer import CustomerStatus, customer_status_of_order
 from bitloot_fulfillment.domain.timers import POLL, TimerPolicy, TimerSet
 
 TERMINAL: frozenset[OrderState] = frozenset({"fulfilled", "failed", "refunded"})
