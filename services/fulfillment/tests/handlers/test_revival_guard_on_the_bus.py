@@ -1,0 +1,92 @@
+"""A failed order Kinguin completes late, on the real bus and database: its keys are
+requested after all while its refund is only due, never once the refund is approved."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+from fulfillment_support import payment, publish, published, saga_in_state, saga_row
+
+from bitloot_contracts.events import (
+    KinguinWebhook,
+    RefundStatus,
+    RefundStatusChanged,
+    ReservationFailed,
+)
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.rabbitmq import BusNamespace
+
+
+async def fail_then_refund(runtime: ServiceRuntime, status: RefundStatus) -> UUID:
+    """An order failed at the reservation, whose refund payments reported `status`."""
+    order_id, now = uuid4(), datetime.now(UTC)
+    await publish(runtime, payment(order_id))
+    await publish(runtime, ReservationFailed(order_id=order_id, code="timeout", reason="no answer"))
+    await saga_in_state(runtime, order_id, "failed")
+    for minute, step in enumerate(("due", status)):
+        await publish(
+            runtime,
+            RefundStatusChanged(
+                order_id=order_id,
+                occurred_at=now + timedelta(minutes=minute),
+                refund_id=3,
+                status=step,
+                reason="order_failed",
+                cause="reservation",
+                amount=Decimal("12.50"),
+                currency="usdttrc20",
+                customer_email="buyer@example.com",
+            ),
+        )
+
+    async def stored() -> bool:
+        row = await saga_row(runtime, order_id)
+        return row is not None and row["refund_status"] == status
+
+    assert await eventually(stored, timeout=20)
+    return order_id
+
+
+def completed(order_id: UUID) -> KinguinWebhook:
+    return KinguinWebhook(
+        order_id=order_id, kinguin_order_id="K-2", status="completed", updated_at=datetime.now(UTC)
+    )
+
+
+@pytest.mark.parametrize("status", ["due", "claimed"])
+async def test_a_late_completion_with_the_refund_only_due_delivers_the_keys(
+    fulfillment: ServiceRuntime, bus_prefix: BusNamespace, status: RefundStatus
+) -> None:
+    order_id = await fail_then_refund(fulfillment, status)
+    exchange = fulfillment.topology.exchange.name
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+        await publish(fulfillment, completed(order_id))
+        [keys] = await published(spy, "keys.requested", 1)
+    assert keys.correlation_id == str(order_id)
+    await saga_in_state(fulfillment, order_id, "keys_requested")
+
+
+@pytest.mark.parametrize("status", ["approved", "sent"])
+async def test_a_late_completion_after_the_refund_was_approved_requests_no_keys(
+    fulfillment: ServiceRuntime, bus_prefix: BusNamespace, status: RefundStatus
+) -> None:
+    order_id = await fail_then_refund(fulfillment, status)
+    exchange = fulfillment.topology.exchange.name
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+        await publish(fulfillment, completed(order_id))
+
+        async def heard() -> bool:
+            row = await saga_row(fulfillment, order_id)
+            return row is not None and row["kinguin_status"] == "completed"
+
+        assert await eventually(heard, timeout=20)
+        seen = await spy.collect(expected=1, timeout=3)
+    topics = [message.routing_key for message in seen]
+    assert topics == ["kinguin.webhook"]  # no keys.requested, no order.status_changed
+    row = await saga_row(fulfillment, order_id)
+    assert row is not None
+    assert row["state"] == "failed"
+    assert row["failure_reason"].startswith("Kinguin completed the order after the refund was")
+    assert await fulfillment.dead_letters.list() == []
