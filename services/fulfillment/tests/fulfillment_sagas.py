@@ -6,6 +6,8 @@ from decimal import Decimal
 from typing import TypeVar
 from uuid import uuid4
 
+from fulfillment_support import refund_report
+
 from bitloot_contracts.events import (
     Event,
     OrderStatusChanged,
@@ -88,16 +90,5 @@ def of_type(saga: OrderSaga, kind: type[E]) -> list[E]:
 def refund(
     saga: OrderSaga, status: RefundStatus, at: datetime, transaction_id: str | None = None
 ) -> RefundStatusChanged:
-    """Payments' report that the order's refund 7 is `status`, made at `at`."""
-    return RefundStatusChanged(
-        order_id=saga.order_id,
-        occurred_at=at,
-        refund_id=7,
-        status=status,
-        reason="order_failed",
-        cause="deadline",
-        amount=Decimal("12.5"),
-        currency="usdttrc20",
-        customer_email=saga.customer_email,
-        transaction_id=transaction_id,
-    )
+    """Payments' report that the order's refund is `status`, made at `at`."""
+    return refund_report(saga.order_id, status, at, transaction_id=transaction_id)

@@ -5,7 +5,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import Event, PaymentFinished
+from bitloot_contracts.events import Event, PaymentFinished, RefundStatus, RefundStatusChanged
 from bitloot_contracts.events.payment import OrderLine
 from bitloot_fulfillment.adapters.orm import saga_timers, sagas
 from bitloot_fulfillment.bootstrap import build
@@ -42,6 +42,22 @@ def payment(order_id: UUID) -> PaymentFinished:
         customer_email="buyer@example.com",
         lines=(line,),
     )
+
+
+def refund_report(
+    order_id: UUID, status: RefundStatus, at: datetime, **extra: Any
+) -> RefundStatusChanged:
+    """Payments' report, made at `at`, that the order's refund (41 unless `extra` says
+    otherwise) of its failed order is `status`."""
+    values: dict[str, Any] = {
+        "refund_id": 41,
+        "reason": "order_failed",
+        "cause": "reservation",
+        "amount": Decimal("12.50"),
+        "currency": "usdttrc20",
+        "customer_email": "buyer@example.com",
+    }
+    return RefundStatusChanged(order_id=order_id, occurred_at=at, status=status, **(values | extra))
 
 
 class Instances:

@@ -86,7 +86,7 @@ def test_a_refund_report_moves_no_state_and_a_duplicate_changes_nothing() -> Non
     saga.pending.clear()
     report = refund(saga, "due", T0)
     saga.refund_status_changed(report)
-    assert (saga.refund_id, saga.refund_status, saga.refund_at) == (7, "due", T0)
+    assert (saga.refund_id, saga.refund_status, saga.refund_at) == (41, "due", T0)
     assert saga.pending == []
     recorded = replace(saga)
     saga.refund_status_changed(report)
@@ -97,9 +97,12 @@ def test_a_refund_report_moves_no_state_and_a_duplicate_changes_nothing() -> Non
 def test_the_customer_status_follows_the_refund_over_the_saga() -> None:
     saga = saga_in("failed")
     assert saga.customer_status == "failed"
-    for minute, (status, expected) in enumerate(
-        [("due", "refund_due"), ("claimed", "refund_claimed"), ("sent", "refunded")]
-    ):
+    steps: list[tuple[RefundStatus, str]] = [
+        ("due", "refund_due"),
+        ("claimed", "refund_claimed"),
+        ("sent", "refunded"),
+    ]
+    for minute, (status, expected) in enumerate(steps):
         saga.refund_status_changed(refund(saga, status, T0 + timedelta(minutes=minute)))
         assert saga.customer_status == expected
 

@@ -4,7 +4,6 @@ refund (failed → refund due → refund claimed → refunded) and tells keys_re
 key email is unconfirmed; duplicates and overtaken refund reports change nothing."""
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,6 +13,7 @@ from fulfillment_support import (
     Instances,
     payment,
     publish,
+    refund_report,
     saga_in_state,
     saga_row,
     serving,
@@ -36,19 +36,8 @@ T0 = datetime.now(UTC)
 
 
 def refund(order_id: UUID, status: RefundStatus, minute: int, **extra: Any) -> RefundStatusChanged:
-    """Payments' report that the order's refund 41 is `status`, made `minute`s after T0."""
-    return RefundStatusChanged(
-        order_id=order_id,
-        occurred_at=T0 + timedelta(minutes=minute),
-        refund_id=41,
-        status=status,
-        reason="order_failed",
-        cause="reservation",
-        amount=Decimal("12.50"),
-        currency="usdttrc20",
-        customer_email="buyer@example.com",
-        **extra,
-    )
+    """Payments' report that the order's refund is `status`, made `minute`s after T0."""
+    return refund_report(order_id, status, T0 + timedelta(minutes=minute), **extra)
 
 
 async def failed_order(runtime: ServiceRuntime) -> UUID:

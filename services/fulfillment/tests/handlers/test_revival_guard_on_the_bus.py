@@ -1,21 +1,24 @@
 """A failed order Kinguin completes late, on the real bus and database: its keys are
 requested after all while its refund is only due, never once the refund is approved."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
-from fulfillment_support import payment, publish, published, saga_in_state, saga_row
-
-from bitloot_contracts.events import (
-    KinguinWebhook,
-    RefundStatus,
-    RefundStatusChanged,
-    ReservationFailed,
+from fulfillment_support import (
+    payment,
+    publish,
+    published,
+    refund_report,
+    saga_in_state,
+    saga_row,
 )
+
+from bitloot_contracts.events import KinguinWebhook, RefundStatus, ReservationFailed
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -26,20 +29,7 @@ async def fail_then_refund(runtime: ServiceRuntime, status: RefundStatus) -> UUI
     await publish(runtime, ReservationFailed(order_id=order_id, code="timeout", reason="no answer"))
     await saga_in_state(runtime, order_id, "failed")
     for minute, step in enumerate(("due", status)):
-        await publish(
-            runtime,
-            RefundStatusChanged(
-                order_id=order_id,
-                occurred_at=now + timedelta(minutes=minute),
-                refund_id=3,
-                status=step,
-                reason="order_failed",
-                cause="reservation",
-                amount=Decimal("12.50"),
-                currency="usdttrc20",
-                customer_email="buyer@example.com",
-            ),
-        )
+        await publish(runtime, refund_report(order_id, step, now + timedelta(minutes=minute)))
 
     async def stored() -> bool:
         row = await saga_row(runtime, order_id)
@@ -49,20 +39,29 @@ async def fail_then_refund(runtime: ServiceRuntime, status: RefundStatus) -> UUI
     return order_id
 
 
-def completed(order_id: UUID) -> KinguinWebhook:
-    return KinguinWebhook(
-        order_id=order_id, kinguin_order_id="K-2", status="completed", updated_at=datetime.now(UTC)
-    )
+@asynccontextmanager
+async def completed_late(
+    runtime: ServiceRuntime, bus: BusNamespace, status: RefundStatus
+) -> AsyncIterator[tuple[UUID, Spy]]:
+    """Kinguin completes the failed order whose refund is `status`; the spy sees what
+    followed."""
+    order_id = await fail_then_refund(runtime, status)
+    async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
+        webhook = KinguinWebhook(
+            order_id=order_id,
+            kinguin_order_id="K-2",
+            status="completed",
+            updated_at=datetime.now(UTC),
+        )
+        await publish(runtime, webhook)
+        yield order_id, spy
 
 
 @pytest.mark.parametrize("status", ["due", "claimed"])
 async def test_a_late_completion_with_the_refund_only_due_delivers_the_keys(
     fulfillment: ServiceRuntime, bus_prefix: BusNamespace, status: RefundStatus
 ) -> None:
-    order_id = await fail_then_refund(fulfillment, status)
-    exchange = fulfillment.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
-        await publish(fulfillment, completed(order_id))
+    async with completed_late(fulfillment, bus_prefix, status) as (order_id, spy):
         [keys] = await published(spy, "keys.requested", 1)
     assert keys.correlation_id == str(order_id)
     await saga_in_state(fulfillment, order_id, "keys_requested")
@@ -72,10 +71,7 @@ async def test_a_late_completion_with_the_refund_only_due_delivers_the_keys(
 async def test_a_late_completion_after_the_refund_was_approved_requests_no_keys(
     fulfillment: ServiceRuntime, bus_prefix: BusNamespace, status: RefundStatus
 ) -> None:
-    order_id = await fail_then_refund(fulfillment, status)
-    exchange = fulfillment.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
-        await publish(fulfillment, completed(order_id))
+    async with completed_late(fulfillment, bus_prefix, status) as (order_id, spy):
 
         async def heard() -> bool:
             row = await saga_row(fulfillment, order_id)
