@@ -10,7 +10,7 @@ import pytest
 from fulfillment_sagas import POLICY, T0, commands, paid, refund, saga_in, states
 
 from bitloot_contracts.events import RefundStatus
-from bitloot_fulfillment.domain.saga import OrderSaga, refund_blocks_revival
+from bitloot_fulfillment.domain.saga import OrderSaga, RetryRefused, refund_blocks_revival
 from bitloot_fulfillment.domain.timers import DEADLINE
 
 PAID_OUT = ("approved", "sending", "sent", "refunded_outside")
@@ -119,3 +119,25 @@ def test_an_unconfirmed_key_email_shows_keys_ready_until_a_confirmed_one() -> No
     assert saga.customer_status == "delivered"
     saga.delivery_completed(2, email_sent=False)  # a late duplicate of the first report
     assert saga.customer_status == "delivered"
+
+
+@pytest.mark.parametrize("status", PAID_OUT)
+def test_an_admin_cannot_retry_a_failed_order_once_its_refund_is_approved(
+    status: RefundStatus,
+) -> None:
+    saga = saga_in("failed")
+    saga.refund_status_changed(refund(saga, status, T0))
+    saga.pending.clear()
+    with pytest.raises(RetryRefused) as refused:
+        saga.retry(POLICY)
+    assert refused.value.code == "refund_paid"
+    assert (saga.state, saga.pending) == ("failed", [])
+
+
+@pytest.mark.parametrize("status", ["due", "claimed"])
+def test_an_admin_retries_a_failed_order_whose_refund_is_only_due(status: RefundStatus) -> None:
+    saga = saga_in("failed")
+    saga.refund_status_changed(refund(saga, status, T0))
+    saga.pending.clear()
+    saga.retry(POLICY)
+    assert commands(saga) == ["ReservationRequested"]

@@ -257,13 +257,21 @@ class OrderSaga:
         deadline), only in ways that cannot buy twice: a bought order fetches its keys
         again or waits for Kinguin again; an order with no live Kinguin order (refused,
         never answered, or canceled by Kinguin) asks the gateway again, which looks every
-        external id of the order up at Kinguin before it buys under a new one."""
+        external id of the order up at Kinguin before it buys under a new one. Never once
+        the customer's refund is approved or paid (`refund_blocks_revival`), like a late
+        completion."""
         if self.state in TERMINAL and self.state != "failed":
             raise RetryRefused("not_failed", f"The order is {self.state}; nothing to retry.")
         if self.state != "failed" and not stuck:
             raise RetryRefused(
                 "not_stuck",
                 f"The order is {self.state} and still within its deadline; wait or let it fail.",
+            )
+        if refund_blocks_revival(self.refund_status):
+            raise RetryRefused(
+                "refund_paid",
+                f"The customer's refund is {self.refund_status}; buying or sending keys now "
+                "would give them both. Resolve the refund with payments first.",
             )
         if self.kinguin_status in _GONE and self.keys_left_gateway:
             raise RetryRefused(
@@ -417,7 +425,8 @@ class OrderSaga:
         admin: hand them to delivery as the gateway would, once, for a failed order or
         one `stuck` past its deadline. Never once keys reached delivery, which keeps the
         first keys it gets for an order (the customer would not get these), and never for
-        a refunded order. The order then ends as any other: delivery.completed → fulfilled.
+        a refunded order or one whose refund is approved or paid. The order then ends as
+        any other: delivery.completed → fulfilled.
         """
         refusal = self._manual_delivery_refusal(key_count, stuck=stuck)
         if refusal is not None:
@@ -444,6 +453,8 @@ class OrderSaga:
             return "already_delivered_by_hand", f"{self.delivered_by_hand_by} already did."
         if self.state == "refunded":
             return "order_refunded", "Kinguin refunded the order after its keys were delivered."
+        if refund_blocks_revival(self.refund_status):
+            return "refund_paid", f"The customer's refund is {self.refund_status}."
         if self.keys_left_gateway or self.delivered_key_count is not None or self.delivery_error:
             return (
                 "keys_already_with_delivery",
