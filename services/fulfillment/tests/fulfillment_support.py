@@ -8,14 +8,20 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import uvicorn
 from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import Event, PaymentFinished, RefundStatus, RefundStatusChanged
+from bitloot_contracts.events import (
+    Event,
+    PaymentFinished,
+    RefundStatus,
+    RefundStatusChanged,
+    ReservationFailed,
+)
 from bitloot_contracts.events.payment import OrderLine
 from bitloot_fulfillment.adapters.orm import saga_timers, sagas
 from bitloot_fulfillment.bootstrap import build
@@ -128,6 +134,25 @@ async def saga_in_state(runtime: ServiceRuntime, order_id: UUID, state: str) -> 
         return row is not None and row["state"] == state
 
     assert await eventually(reached, timeout=20), f"saga {order_id} never reached {state}"
+
+
+async def failed_order(runtime: ServiceRuntime) -> UUID:
+    """A new order, paid, whose reservation failed: its saga is `failed`."""
+    order_id = uuid4()
+    await publish(runtime, payment(order_id))
+    await publish(runtime, ReservationFailed(order_id=order_id, code="out_of_stock", reason="0"))
+    await saga_in_state(runtime, order_id, "failed")
+    return order_id
+
+
+async def refund_stored(runtime: ServiceRuntime, order_id: UUID, status: str) -> None:
+    """Wait until the order's saga recorded its refund as `status`."""
+
+    async def stored() -> bool:
+        row = await saga_row(runtime, order_id)
+        return row is not None and row["refund_status"] == status
+
+    assert await eventually(stored, timeout=20), f"refund {status} never stored"
 
 
 async def timers_of(runtime: ServiceRuntime, order_id: UUID) -> dict[str, int]:

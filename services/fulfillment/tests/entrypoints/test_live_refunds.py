@@ -9,16 +9,16 @@ from uuid import UUID, uuid4
 
 from fulfillment_live import KEYS, next_status, order_token, watch
 from fulfillment_support import (
-    INTERNAL_TOKEN,
     Instances,
+    failed_order,
     payment,
     publish,
     refund_report,
+    refund_stored,
     saga_in_state,
     saga_row,
     serving,
 )
-from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 
 from bitloot_contracts.events import (
@@ -26,7 +26,6 @@ from bitloot_contracts.events import (
     RefundStatus,
     RefundStatusChanged,
     ReservationCreated,
-    ReservationFailed,
 )
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import inbox
@@ -38,22 +37,6 @@ T0 = datetime.now(UTC)
 def refund(order_id: UUID, status: RefundStatus, minute: int, **extra: Any) -> RefundStatusChanged:
     """Payments' report that the order's refund is `status`, made `minute`s after T0."""
     return refund_report(order_id, status, T0 + timedelta(minutes=minute), **extra)
-
-
-async def failed_order(runtime: ServiceRuntime) -> UUID:
-    order_id = uuid4()
-    await publish(runtime, payment(order_id))
-    await publish(runtime, ReservationFailed(order_id=order_id, code="out_of_stock", reason="0"))
-    await saga_in_state(runtime, order_id, "failed")
-    return order_id
-
-
-async def refund_stored(runtime: ServiceRuntime, order_id: UUID, status: str) -> None:
-    async def stored() -> bool:
-        row = await saga_row(runtime, order_id)
-        return row is not None and row["refund_status"] == status
-
-    assert await eventually(stored, timeout=20), f"refund {status} never stored"
 
 
 async def consumed(runtime: ServiceRuntime, *events: RefundStatusChanged) -> None:
@@ -166,22 +149,3 @@ async def test_an_unconfirmed_key_email_shows_keys_ready_until_it_is_confirmed(
         assert await eventually(stored, timeout=20)
         async with watch(base, order_id, order_token(order_id)) as socket:
             assert (await next_status(socket))["customer_status"] == "delivered"
-
-
-async def test_the_internal_saga_listing_shows_the_refund_and_the_customer_status(
-    instances: Instances,
-) -> None:
-    runtime, app = await instances.start()
-    order_id = await failed_order(runtime)
-    await publish(runtime, refund(order_id, "due", 1))
-    await refund_stored(runtime, order_id, "due")
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://f") as http:
-        answer = await http.get(
-            "/internal/sagas",
-            params={"order_id": str(order_id)},
-            headers={"Authorization": f"Bearer {INTERNAL_TOKEN}"},
-        )
-    assert answer.status_code == 200
-    [item] = answer.json()["items"]
-    assert (item["state"], item["refund_id"], item["refund_status"]) == ("failed", 41, "due")
-    assert item["customer_status"] == "refund_due"

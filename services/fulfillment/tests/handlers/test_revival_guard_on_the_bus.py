@@ -4,19 +4,20 @@ requested after all while its refund is only due, never once the refund is appro
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from fulfillment_support import (
-    payment,
+    failed_order,
     publish,
     published,
     refund_report,
+    refund_stored,
     saga_in_state,
     saga_row,
 )
 
-from bitloot_contracts.events import KinguinWebhook, RefundStatus, ReservationFailed
+from bitloot_contracts.events import KinguinWebhook, RefundStatus
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
@@ -24,18 +25,10 @@ from bitloot_testing.rabbitmq import BusNamespace
 
 async def fail_then_refund(runtime: ServiceRuntime, status: RefundStatus) -> UUID:
     """An order failed at the reservation, whose refund payments reported `status`."""
-    order_id, now = uuid4(), datetime.now(UTC)
-    await publish(runtime, payment(order_id))
-    await publish(runtime, ReservationFailed(order_id=order_id, code="timeout", reason="no answer"))
-    await saga_in_state(runtime, order_id, "failed")
+    order_id, now = await failed_order(runtime), datetime.now(UTC)
     for minute, step in enumerate(("due", status)):
         await publish(runtime, refund_report(order_id, step, now + timedelta(minutes=minute)))
-
-    async def stored() -> bool:
-        row = await saga_row(runtime, order_id)
-        return row is not None and row["refund_status"] == status
-
-    assert await eventually(stored, timeout=20)
+    await refund_stored(runtime, order_id, status)
     return order_id
 
 
