@@ -5,7 +5,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -153,6 +153,16 @@ async def refund_stored(runtime: ServiceRuntime, order_id: UUID, status: str) ->
         return row is not None and row["refund_status"] == status
 
     assert await eventually(stored, timeout=20), f"refund {status} never stored"
+
+
+async def failed_with_refund(runtime: ServiceRuntime, *statuses: RefundStatus) -> UUID:
+    """A failed order whose refund payments reported `statuses`, one a minute, the last
+    of them recorded on the saga."""
+    order_id, now = await failed_order(runtime), datetime.now(UTC)
+    for minute, status in enumerate(statuses):
+        await publish(runtime, refund_report(order_id, status, now + timedelta(minutes=minute)))
+    await refund_stored(runtime, order_id, statuses[-1])
+    return order_id
 
 
 async def timers_of(runtime: ServiceRuntime, order_id: UUID) -> dict[str, int]:

@@ -7,12 +7,10 @@ import httpx
 from fulfillment_support import (
     INTERNAL_TOKEN,
     body,
-    failed_order,
+    failed_with_refund,
     payment,
     publish,
     published,
-    refund_report,
-    refund_stored,
     saga_in_state,
     saga_row,
 )
@@ -288,9 +286,7 @@ async def test_the_saga_listing_shows_the_refund_and_the_customer_status(
     fulfillment_app: tuple[ServiceRuntime, Starlette],
 ) -> None:
     runtime, app = fulfillment_app
-    order_id = await failed_order(runtime)
-    await publish(runtime, refund_report(order_id, "due", datetime.now(UTC)))
-    await refund_stored(runtime, order_id, "due")
+    order_id = await failed_with_refund(runtime, "due")
     async with client(app) as http:
         answer = await http.get("/internal/sagas", params={"order_id": str(order_id)})
     assert answer.status_code == 200
@@ -303,9 +299,7 @@ async def test_a_retry_once_the_refund_is_approved_is_refused_and_changes_nothin
     fulfillment_app: tuple[ServiceRuntime, Starlette],
 ) -> None:
     runtime, app = fulfillment_app
-    order_id = await failed_order(runtime)
-    await publish(runtime, refund_report(order_id, "approved", datetime.now(UTC)))
-    await refund_stored(runtime, order_id, "approved")
+    order_id = await failed_with_refund(runtime, "due", "claimed", "approved")
     before = await saga_row(runtime, order_id)
     async with client(app) as http:
         answer = await http.post(f"/internal/orders/{order_id}/retry")

@@ -3,33 +3,16 @@ requested after all while its refund is only due, never once the refund is appro
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from fulfillment_support import (
-    failed_order,
-    publish,
-    published,
-    refund_report,
-    refund_stored,
-    saga_in_state,
-    saga_row,
-)
+from fulfillment_support import failed_with_refund, publish, published, saga_in_state, saga_row
 
 from bitloot_contracts.events import KinguinWebhook, RefundStatus
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-async def fail_then_refund(runtime: ServiceRuntime, status: RefundStatus) -> UUID:
-    """An order failed at the reservation, whose refund payments reported `status`."""
-    order_id, now = await failed_order(runtime), datetime.now(UTC)
-    for minute, step in enumerate(("due", status)):
-        await publish(runtime, refund_report(order_id, step, now + timedelta(minutes=minute)))
-    await refund_stored(runtime, order_id, status)
-    return order_id
 
 
 @asynccontextmanager
@@ -38,7 +21,7 @@ async def completed_late(
 ) -> AsyncIterator[tuple[UUID, Spy]]:
     """Kinguin completes the failed order whose refund is `status`; the spy sees what
     followed."""
-    order_id = await fail_then_refund(runtime, status)
+    order_id = await failed_with_refund(runtime, "due", status)
     async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
         webhook = KinguinWebhook(
             order_id=order_id,
