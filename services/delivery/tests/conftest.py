@@ -4,9 +4,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from delivery_support import Running, settings_for
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bitloot_delivery.adapters.orm import metadata
 from bitloot_delivery.bootstrap import build
+from bitloot_delivery.migrations import VERSIONS
 from bitloot_runtime import sealing
+from bitloot_runtime.db import create_engine, migrate
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
@@ -36,3 +40,12 @@ async def delivery(
     await runtime.start()
     yield Running(runtime, app, settings, public_key)
     await runtime.stop()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh database migrated to the service's schema."""
+    await migrate(database_url, metadata, [VERSIONS])
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
