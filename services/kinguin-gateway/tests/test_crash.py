@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bitloot_contracts.events import Event
 from bitloot_kinguin_gateway.adapters.orm import reservations
 from bitloot_runtime.sealing import generate_key_pair
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
 from bitloot_sandbox_kinguin.server import running_app
@@ -57,8 +58,9 @@ def gateway_processes(
         "bitloot_kinguin_gateway",
         "kinguin-gateway",
         lambda: environment(database_url, bus, kinguin_url),
-        bus,
         logs,
+        bus,
+        Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS),
     )
 
 

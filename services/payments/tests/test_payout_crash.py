@@ -18,7 +18,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bitloot_payments.adapters.orm import orders, payouts, refunds
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.tokens import generate_key_pair
+from bitloot_runtime.topology import Topology
 from bitloot_sandbox_nowpayments.server import running_app
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
@@ -63,8 +65,9 @@ def payments_processes(
         "bitloot_payments",
         "payments",
         lambda: environment(database_url, bus, nowpayments_url),
-        bus,
         logs,
+        bus,
+        Topology(bus.prefix).names("payments", DEFAULT_RETRY_DELAYS),
     )
 
 

@@ -4,15 +4,13 @@ import asyncio
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
-from bitloot_runtime.topology import Topology
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -46,12 +44,14 @@ async def service_processes(
     module: str,
     service: str,
     environment: Callable[[], dict[str, str]],
-    bus: BusNamespace,
     logs: Path,
+    bus: BusNamespace,
+    declared: Iterable[str],
 ) -> AsyncIterator[Callable[[], ServiceProcess]]:
     """Starts processes of `service` (``python -m module``) on demand, each with a fresh
     `environment()` whose ``<SERVICE>_HTTP_PORT`` it serves on, its output in `logs`;
-    stops those still running at the end and tracks the service's queues for cleanup."""
+    stops those still running at the end, and has `bus` delete the queues and exchanges
+    they `declared`."""
     started: list[subprocess.Popen[bytes]] = []
     port_variable = service.upper().replace("-", "_") + "_HTTP_PORT"
 
@@ -71,6 +71,6 @@ async def service_processes(
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 await asyncio.to_thread(process.wait, 30)
-        for name in Topology(bus.prefix).names(service, DEFAULT_RETRY_DELAYS):
+        for name in declared:
             bus.track_queue(name)
             bus.track_exchange(name)
