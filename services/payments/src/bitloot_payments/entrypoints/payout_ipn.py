@@ -5,9 +5,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_payments.adapters.payout_ipn import BadPayoutIpn
-from bitloot_payments.entrypoints.public import IPN_MAX_BODY, SIGNATURE_HEADERS
+from bitloot_payments.entrypoints.public import signed_callback
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
-from bitloot_runtime.http import HttpError, read_body
+from bitloot_runtime.http import HttpError
 
 PAYOUT_IPN_PATH = "/payments/payout-ipn"
 
@@ -17,11 +17,7 @@ def payout_ipn_routes(receiver: PayoutIpnReceiver) -> list[Route]:
     signature, 400 for an unreadable body, each with a machine-readable `code`."""
 
     async def payout_ipn(request: Request) -> Response:
-        body = await read_body(request, IPN_MAX_BODY)
-        signature = next(
-            (request.headers[h] for h in SIGNATURE_HEADERS if h in request.headers), None
-        )
-        client = request.client.host if request.client else "?"
+        body, signature, client = await signed_callback(request)
         try:
             await receiver.receive(body, signature, client)
         except BadPayoutIpn as exc:
