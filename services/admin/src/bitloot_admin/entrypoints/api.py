@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_admin.adapters import audit
 from bitloot_admin.domain.health import KinguinBalance
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
-from bitloot_admin.entrypoints import api_actions
+from bitloot_admin.entrypoints import api_actions, api_refunds
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import (
     audit_filter,
@@ -58,6 +58,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         Route("/api/health", _health(web), methods=["GET"]),
         Route("/api/audit", _audit(web), methods=["GET"]),
         *api_actions.routes(web),
+        *api_refunds.routes(web),
     ]
 
 
