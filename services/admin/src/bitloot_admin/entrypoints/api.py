@@ -81,6 +81,7 @@ def _order(web: AdminWeb) -> Endpoint:
         return JSONResponse(
             {
                 "order": view.order.model_dump(mode="json") if view.order else None,
+                "customer_status": view.customer_status,
                 "fulfillment": view.saga.model_dump(mode="json") if view.saga else None,
                 "open_flags": [flag.model_dump(mode="json") for flag in view.flags],
                 "timeline": [event.model_dump(mode="json") for event in view.timeline],

@@ -59,7 +59,8 @@ def _refunds(web: AdminWeb) -> Endpoint:
             "refunds": found.items.items,
             "filter": chosen,
             "statuses": REFUND_STATUSES,
-            "tab_query": {k: v for k, v in kept.items() if k != "status"},
+            # A tab keeps the order chosen, and starts at the newest refunds again.
+            "tab_query": {k: v for k, v in kept.items() if k == "order_id"},
             "next_link": "/admin/refunds?" + urlencode({**kept, "before": more}) if more else None,
             "words": WORDS,
             "partial": found.partial,
