@@ -33,7 +33,7 @@ async def test_the_refunds_list_shows_what_an_operator_needs_newest_first_with_s
     assert f'<a href="/admin/orders/{order_id}" title="{order_id}">' in page.text
     assert "Refunded by an admin, keys never revealed" in page.text
     assert "Order failed (no stock could be reserved at Kinguin)" in page.text
-    assert '<td class="num">25.1 USDTTRC20</td>' in page.text
+    assert '<td data-label="Amount" class="num">25.1 USDTTRC20</td>' in page.text
     assert ">TXYZopYR…VkAeBf</code>" in page.text
     assert '<a href="/admin/refunds?status=claimed">claimed</a>' in page.text
     assert 'href="/admin/refunds">Refunds</a>' in page.text
@@ -88,7 +88,7 @@ async def test_only_the_decisions_a_status_leaves_open_are_offered(
     assert "Nothing to decide while the refund is sending" in sending_page.text
     assert len(forms_of(failed_page)) == 3
     assert "The payout failed:</strong> Insufficient balance &lt;usdt&gt;" in failed_page.text
-    assert "<td>r-1</td>" in failed_page.text
+    assert '<td data-label="unique_external_id">r-1</td>' in failed_page.text
 
 
 async def test_approving_through_the_form_says_the_new_status_and_is_audited(
