@@ -12,9 +12,12 @@ from admin_flags_support import at
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from bitloot_contracts.customer import customer_status_of_refund
+from bitloot_contracts.events.refund import RefundStatus
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 # The statuses each decision is taken in, and the status it leads to (payments' rules).
-OPEN_TO = {
+OPEN_TO: dict[str, tuple[set[str], RefundStatus, str]] = {
     "approve": ({"claimed", "failed"}, "approved", "not_claimed"),
     "reject": ({"due", "claimed", "failed"}, "rejected", "refund_closed"),
     "refunded-outside": (
@@ -22,17 +25,6 @@ OPEN_TO = {
         "refunded_outside",
         "refund_closed",
     ),
-}
-CUSTOMER = {
-    "due": "refund_due",
-    "claimed": "refund_claimed",
-    "approved": "refund_claimed",
-    "sending": "refund_claimed",
-    "sent": "refunded",
-    "refunded_outside": "refunded",
-    "failed": "refund_failed",
-    "rejected": "refund_rejected",
-    "canceled": None,
 }
 
 
@@ -81,7 +73,7 @@ class PaymentsRefunds:
             "note": None,
             **extra,
         }
-        refund["customer_status"] = CUSTOMER[refund["status"]]
+        refund["customer_status"] = customer_status_of_refund(refund["status"])
         self.refunds.append(refund)
         return refund_id
 
@@ -122,7 +114,7 @@ class PaymentsRefunds:
                 return _error(409, refused, f"The refund is {refund['status']}.")
             refund.update(
                 status=then,
-                customer_status=CUSTOMER[then],
+                customer_status=customer_status_of_refund(then),
                 decided_by=body.get("actor"),
                 decided_at=at(95),
                 decision_note=note,

@@ -362,6 +362,12 @@ def csrf_of(page: httpx.Response) -> str:
     return match.group(1)
 
 
+def forms_of(page: httpx.Response) -> dict[str, str]:
+    """Each form's action and its whole opening tag, but the header's log out."""
+    found = re.finditer(r'<form method="post" action="([^"]+)"[^>]*>', page.text)
+    return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
+
+
 async def log_in(client: httpx.AsyncClient) -> None:
     """Log alice in through the login form, as a browser does (session cookie)."""
     page = await client.get("/admin/login")

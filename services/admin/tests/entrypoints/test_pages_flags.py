@@ -8,13 +8,7 @@ import re
 from uuid import uuid4
 
 import httpx
-from admin_support import StandIns, csrf_of
-
-
-def forms_of(page: httpx.Response) -> dict[str, str]:
-    """Each form's action and its whole opening tag, but the header's log out."""
-    found = re.finditer(r'<form method="post" action="([^"]+)"[^>]*>', page.text)
-    return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
+from admin_support import StandIns, csrf_of, forms_of
 
 
 async def test_a_flag_page_shows_the_flag_its_amounts_links_and_one_form_per_open_decision(

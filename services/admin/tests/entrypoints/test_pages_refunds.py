@@ -8,16 +8,10 @@ from decimal import Decimal
 from uuid import uuid4
 
 import httpx
-from admin_support import RunningAdmin, StandIns, csrf_of
+from admin_support import RunningAdmin, StandIns, csrf_of, forms_of
 
 from bitloot_contracts.events import KeysRevoked, RefundStatusChanged
 from bitloot_testing.bus import eventually
-
-
-def forms_of(page: httpx.Response) -> dict[str, str]:
-    """Each form's action and its whole opening tag, but the header's log out."""
-    found = re.finditer(r'<form method="post" action="([^"]+)"[^>]*>', page.text)
-    return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
 
 
 async def test_the_refunds_list_shows_what_an_operator_needs_newest_first_with_status_tabs(
