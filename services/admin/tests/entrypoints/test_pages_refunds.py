@@ -161,13 +161,17 @@ async def test_refunding_an_unrevealed_order_through_its_page_revokes_its_keys(
     assert stand_ins.delivery.revoked == {str(order_id)}
 
 
-async def test_an_order_not_fulfilled_offers_no_refund_of_unrevealed_keys(
+async def test_an_order_not_fulfilled_or_already_refunded_offers_no_refund_of_its_keys(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
-    order_id = stand_ins.add_order("a@example.com", 1)
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "failed"})
-    page = await browser.get(f"/admin/orders/{order_id}")
-    assert f"/admin/orders/{order_id}/refund-unrevealed" not in forms_of(page)
+    failed = stand_ins.add_order("a@example.com", 1)
+    stand_ins.sagas.append({"order_id": str(failed), "state": "failed"})
+    revoked = stand_ins.add_order("b@example.com", 2)
+    stand_ins.sagas.append({"order_id": str(revoked), "state": "fulfilled"})
+    stand_ins.refunds.add(revoked, "due", reason="keys_unrevealed")
+    for order_id in (failed, revoked):
+        page = await browser.get(f"/admin/orders/{order_id}")
+        assert f"/admin/orders/{order_id}/refund-unrevealed" not in forms_of(page)
 
 
 async def test_an_orders_page_offers_the_notices_it_may_have_had_each_asking_first(

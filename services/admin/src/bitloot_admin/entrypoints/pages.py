@@ -81,7 +81,10 @@ def _refund_actions(view: OrderView) -> dict[str, object]:
     the order while none of its keys was revealed (a fulfilled order only; delivery
     refuses once one was), and the notices delivery may have sent it, with their forms'
     confirmations."""
-    statuses = {str(refund.get("status")) for refund in view.order.refunds} if view.order else set()
+    refunds = view.order.refunds if view.order else []
+    statuses = {str(refund.get("status")) for refund in refunds}
+    # Once the keys were revoked the order's refund is on its way: nothing to offer twice.
+    revoked = any(refund.get("reason") == "keys_unrevealed" for refund in refunds)
     kinds = ["delayed"]
     if statuses:
         kinds.insert(0, "refund_due")
@@ -89,7 +92,7 @@ def _refund_actions(view: OrderView) -> dict[str, object]:
         kinds.insert(1, "refund_sent")
     return {
         "customer_status": customer_status_in_words(view.customer_status),
-        "refund_unrevealed": bool(view.saga and view.saga.state == "fulfilled"),
+        "refund_unrevealed": bool(view.saga and view.saga.state == "fulfilled") and not revoked,
         "notices": [NOTICES[kind] for kind in kinds],
         "onsubmit": ONSUBMIT,
         "max_note": MAX_NOTE,
