@@ -21,6 +21,8 @@ API_KEY = "test-nowpayments-api-key"
 PAY_PAGES = "https://nowpayments.io"
 Service = tuple[ServiceRuntime, httpx.AsyncClient, httpx.ASGITransport]
 INTERNAL_TOKEN = "payments-test-internal-token"
+# Delivery's claim-link key pair, as the tests' delivery would sign with it.
+CLAIM_KEYS = generate_key_pair()
 CATALOG: dict[str, dict[str, object]] = {
     "g-1": {"price": "12.50", "currency": "usd", "max_purchase_price": "9"},
     "g-2": {"price": "2.25", "currency": "usd", "max_purchase_price": "1.5"},
@@ -69,6 +71,7 @@ def settings(database_url: str, bus_prefix: BusNamespace) -> Settings:
         success_url="https://shop.bitloot.test/orders/{order_id}/paid",
         cancel_url="https://shop.bitloot.test/orders/{order_id}/cancelled",
         order_token_private_key=generate_key_pair()[0],
+        claim_token_public_keys=f"c1:{CLAIM_KEYS[1]}",
     )
 
 

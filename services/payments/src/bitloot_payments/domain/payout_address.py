@@ -147,7 +147,9 @@ def _check_base58_or_segwit(currency: str, address: str) -> None:
     try:
         raw = base58.b58decode(address)
     except ValueError:
-        raise AddressRefused("address_invalid", "This is not an address of this currency.") from None
+        raise AddressRefused(
+            "address_invalid", "This is not an address of this currency."
+        ) from None
     if len(raw) != 25 or raw[0] not in _BASE58_VERSIONS[currency]:
         raise AddressRefused("address_invalid", "This is not an address of this currency.")
     try:

@@ -10,6 +10,7 @@ records the money as refunded outside BitLoot (with a note); the payout runner m
 approved refund to sending, then sent or failed. A failed payout may be approved again.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard, get_args
 
@@ -130,13 +131,30 @@ def on_fulfilled(reason: str, status: str) -> LateFulfilment:
     return LateFulfilment()
 
 
-def order_status_after(refund_status: str, order_status: str) -> str:
-    """The order's own status once its whole-order refund is `refund_status`."""
-    if refund_status in PAID_BACK:
+def order_status_after(refund_status: str, order_status: str, *, whole_order: bool) -> str:
+    """The order's own status once its refund is `refund_status`: refunded once the money
+    is back (a flag's refund only if the order itself was owed back: not paid by it);
+    paid again if a failed order's refund is canceled (the keys came after all). A
+    rejected refund leaves the order as it is (the refund's status tells the customer)."""
+    speaks = whole_order or order_status == "refund_due"
+    if refund_status in PAID_BACK and speaks:
         return "refunded"
-    if refund_status in (CANCELED, REJECTED) and order_status == "refund_due":
+    if refund_status == CANCELED and order_status == "refund_due":
         return "paid"
     return order_status
+
+
+def speaking_status(refunds: Sequence[tuple[str, bool]], order_status: str) -> RefundStatus | None:
+    """Of an order's refunds (status, whether it is for the whole order), oldest first,
+    the status of the newest that speaks for the order: one for the whole order (a failed
+    order, unrevealed keys), or any when the order itself is owed back (not paid by the
+    refunded money); never a canceled one. A paid order's surplus refund (paid twice,
+    overpaid) does not change what the customer is told about their keys."""
+    owed_back = order_status in ("refund_due", "refunded")
+    for status, whole_order in reversed(refunds):
+        if status != CANCELED and (whole_order or owed_back):
+            return as_status(status)
+    return None
 
 
 _WHY: Final[dict[str, str]] = {
