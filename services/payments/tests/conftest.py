@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from refund_support import CLAIM_KEYS
 from starlette.applications import Starlette
 
 from bitloot_payments.bootstrap import build
@@ -21,8 +22,6 @@ API_KEY = "test-nowpayments-api-key"
 PAY_PAGES = "https://nowpayments.io"
 Service = tuple[ServiceRuntime, httpx.AsyncClient, httpx.ASGITransport]
 INTERNAL_TOKEN = "payments-test-internal-token"
-# Delivery's claim-link key pair, as the tests' delivery would sign with it.
-CLAIM_KEYS = generate_key_pair()
 CATALOG: dict[str, dict[str, object]] = {
     "g-1": {"price": "12.50", "currency": "usd", "max_purchase_price": "9"},
     "g-2": {"price": "2.25", "currency": "usd", "max_purchase_price": "1.5"},

@@ -48,7 +48,7 @@ async def emit_refund(
             previous_status=rules.as_status(previous) if previous else None,
             reason=refund.reason,
             cause=refund.cause,
-            amount=refund.amount,
+            amount=refund.amount.normalize(),
             currency=refund.currency.lower(),
             customer_email=email,
             transaction_id=refund.transaction_id,
