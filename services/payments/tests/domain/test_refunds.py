@@ -1,5 +1,8 @@
+from typing import get_args
+
 import pytest
 
+from bitloot_contracts.events.refund import RefundStatus
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.refunds import (
     LateFulfilment,
@@ -10,17 +13,7 @@ from bitloot_payments.domain.refunds import (
     speaking_status,
 )
 
-ALL = [
-    "due",
-    "claimed",
-    "approved",
-    "sending",
-    "sent",
-    "failed",
-    "rejected",
-    "refunded_outside",
-    "canceled",
-]
+ALL = list(get_args(RefundStatus))
 
 
 def test_every_contract_status_has_its_moves() -> None:

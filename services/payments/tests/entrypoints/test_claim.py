@@ -2,6 +2,7 @@
 address; a bad address, a replayed claim, a forged or expired link change nothing; it
 answers pages with the reveal page's headers, or JSON; and it is rate-limited."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -250,3 +251,19 @@ async def test_a_refund_no_longer_due_says_where_it_stands(
     assert (refused.status_code, refused.json()["error"]) == (409, "refund_closed")
     shown = await client.get("/refunds/claim", params={"token": token}, headers=JSON)
     assert shown.json()["status"] == "canceled"
+
+
+async def test_neither_the_address_nor_the_token_is_logged(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    order_id, refund_id = await made_due(runtime, client)
+    token = claim_token(refund_id, order_id)
+    with caplog.at_level(logging.DEBUG):
+        await claim(client, token, TRON_ADDRESS[:-1] + "m")
+        answer = await claim(client, token, TRON_ADDRESS)
+        assert answer.status_code == 200
+    logged = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert "refund claimed" in logged
+    assert TRON_ADDRESS[:6] in logged
+    assert TRON_ADDRESS[:10] not in logged
+    assert token not in logged

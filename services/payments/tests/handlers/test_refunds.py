@@ -157,7 +157,7 @@ async def test_a_due_or_claimed_refund_is_canceled_when_the_order_is_fulfilled_a
         await runtime.publisher.publish(saga(order_id, "fulfilled", datetime.now(UTC)))
 
         async def canceled(order_id: str = order_id) -> bool:
-            return (await refund_rows(runtime, order_id))[0]["status"] == "canceled"
+            return bool((await refund_rows(runtime, order_id))[0]["status"] == "canceled")
 
         assert await eventually(canceled, timeout=15), status
         assert await order_status(runtime, order_id) == "paid"
@@ -198,9 +198,8 @@ async def test_an_unconfirmed_key_email_makes_a_fulfilled_order_keys_ready(
     told = f"/internal/orders/{order_id}"
 
     async def status_is(expected: str) -> bool:
-        return (await client.get(told, headers=internal_headers)).json()[
-            "customer_status"
-        ] == expected
+        answer = await client.get(told, headers=internal_headers)
+        return bool(answer.json()["customer_status"] == expected)
 
     assert await eventually(lambda: status_is("delivered"))
     unconfirmed = DeliveryCompleted(order_id=UUID(order_id), key_count=1, email_sent=False)

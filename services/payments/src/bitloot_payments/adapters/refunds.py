@@ -40,23 +40,25 @@ class Refund:
     updated_at: datetime | None = None
 
 
+def _row(refund: Refund) -> dict[str, Any]:
+    """The columns a new refund is recorded with (the rest come with its life)."""
+    return {
+        "order_id": refund.order_id,
+        "payment_id": refund.payment_id,
+        "flag_id": refund.flag_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "reason": refund.reason,
+        "status": refund.status,
+        "requested_by": refund.requested_by,
+        "note": refund.note,
+        "cause": refund.cause,
+    }
+
+
 async def record_refund(session: AsyncSession, refund: Refund) -> int:
-    refund_id = await session.scalar(
-        insert(refunds)
-        .values(
-            order_id=refund.order_id,
-            payment_id=refund.payment_id,
-            flag_id=refund.flag_id,
-            amount=refund.amount,
-            currency=refund.currency,
-            reason=refund.reason,
-            status=refund.status,
-            requested_by=refund.requested_by,
-            note=refund.note,
-            cause=refund.cause,
-        )
-        .returning(refunds.c.id)
-    )
+    """Record the refund an admin decided on a flag; its id."""
+    refund_id = await session.scalar(insert(refunds).values(**_row(refund)).returning(refunds.c.id))
     return int(refund_id or 0)
 
 
@@ -65,17 +67,7 @@ async def record_whole_order_refund(session: AsyncSession, refund: Refund) -> in
     the order already has one for the same reason; its id, or None if it had."""
     refund_id = await session.scalar(
         pg_insert(refunds)
-        .values(
-            order_id=refund.order_id,
-            payment_id=refund.payment_id,
-            amount=refund.amount,
-            currency=refund.currency,
-            reason=refund.reason,
-            status=refund.status,
-            requested_by=refund.requested_by,
-            note=refund.note,
-            cause=refund.cause,
-        )
+        .values(**_row(refund))
         .on_conflict_do_nothing(
             index_elements=[refunds.c.order_id, refunds.c.reason],
             index_where=text("flag_id IS NULL"),

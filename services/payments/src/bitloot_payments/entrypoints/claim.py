@@ -117,7 +117,7 @@ def claim_routes(claims: RefundClaims) -> list[BaseRoute]:
             title, text = CLOSED.get(exc.code, ("Refund closed", str(exc)))
             return _refusal(request, 409, exc.code, title, text)
         except AddressRefused as exc:
-            logger.info("claim refused: %s", exc.code)
+            logger.info("claim refused: bad address", extra={"code": exc.code})
             if wants_json(request):
                 return _refusal(request, 422, exc.code, "Check the address", str(exc))
             found = await claims.show(token)

@@ -128,7 +128,7 @@ class RefundClaims:
             refund = found.refund
             with log_context(order_id=str(refund.order_id)):
                 if refund.status != rules.DUE:
-                    logger.info("new claim link not asked: refund is %s", refund.status)
+                    logger.info("new claim link not asked", extra={"status": refund.status})
                     return refund
                 await uow.emit(
                     RefundClaimLinkRequested(
