@@ -78,12 +78,11 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-def _answer(request: Request, refund: Refund, status: int = 200) -> Response:
+def _answer(request: Request, refund: Refund) -> Response:
+    """Where a refund stands: JSON, or a page for one not open to a claim (any more)."""
     if wants_json(request):
-        return JSONResponse(refund_json(refund), status_code=status, headers=SECURITY_HEADERS)
-    if refund.status == rules.DUE:
-        return form_page(refund, "", status=status)
-    return closed_page(refund, status)
+        return JSONResponse(refund_json(refund), headers=SECURITY_HEADERS)
+    return closed_page(refund)
 
 
 def claim_routes(claims: RefundClaims) -> list[BaseRoute]:
