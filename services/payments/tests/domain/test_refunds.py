@@ -1,3 +1,4 @@
+from decimal import Decimal
 from typing import get_args
 
 import pytest
@@ -11,6 +12,7 @@ from bitloot_payments.domain.refunds import (
     on_fulfilled,
     order_status_after,
     speaking_status,
+    still_owed,
 )
 
 ALL = list(get_args(RefundStatus))
@@ -126,3 +128,13 @@ def test_the_newest_refund_speaking_for_the_order_tells_the_customer() -> None:
 def test_every_reason_has_customer_words() -> None:
     for reason in ("order_failed", "keys_unrevealed", "paid_twice", "something_new"):
         assert rules.reason_in_customer_words(reason).endswith(".")
+
+
+def test_money_already_going_back_from_the_same_payment_is_not_owed_twice() -> None:
+    paid = Decimal("30")
+    assert still_owed(paid, "btc", []) == paid
+    surplus = (Decimal("4.9"), "BTC", "sent")
+    assert still_owed(paid, "btc", [surplus]) == Decimal("25.1")
+    assert still_owed(paid, "btc", [(Decimal("4.9"), "btc", "rejected")]) == paid
+    assert still_owed(paid, "btc", [(Decimal("4.9"), "eth", "due")]) == paid
+    assert still_owed(paid, "btc", [(paid, "btc", "due")]) == 0

@@ -8,7 +8,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import httpx
-from payments_support import new_order
+from payments_support import ipn, new_order, send, settled
 from refund_support import (
     PAID,
     PAID_IN,
@@ -213,3 +213,24 @@ async def test_an_unconfirmed_key_email_makes_a_fulfilled_order_keys_ready(
     await runtime.publisher.publish(unconfirmed.model_copy(update={"event_id": UUID(int=99)}))
     await quiet(runtime)
     assert await status_is("delivered")
+
+
+async def test_a_surplus_already_owed_back_is_not_owed_again_when_the_order_fails(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id = await new_order(client)
+    await send(client, ipn(order_id, "finished", actually_paid=30, payment_id=31337))
+    await settled(runtime)
+    [flag] = await flag_rows(runtime, order_id, "overpaid")
+    decided = await client.post(
+        f"/internal/flags/{flag['id']}/refund-due", headers=internal_headers
+    )
+    assert decided.status_code == 200, decided.text
+    await runtime.publisher.publish(failed(order_id))
+
+    async def two_refunds() -> bool:
+        return len(await refund_rows(runtime, order_id)) == 2
+
+    assert await eventually(two_refunds, timeout=15)
+    owed = [(r["reason"], r["amount"]) for r in await refund_rows(runtime, order_id)]
+    assert owed == [("overpaid", Decimal("4.9")), ("order_failed", Decimal("25.1"))]

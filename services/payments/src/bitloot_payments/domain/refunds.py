@@ -12,6 +12,7 @@ approved refund to sending, then sent or failed. A failed payout may be approved
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Final, TypeGuard, get_args
 
 from bitloot_contracts.events.refund import RefundStatus
@@ -142,6 +143,23 @@ def order_status_after(refund_status: str, order_status: str, *, whole_order: bo
     if refund_status == CANCELED and order_status == "refund_due":
         return "paid"
     return order_status
+
+
+def still_owed(
+    paid: Decimal, currency: str, earlier: Sequence[tuple[Decimal, str, str]]
+) -> Decimal:
+    """What of `paid` (in `currency`) is still owed back once the payment's `earlier`
+    refunds (amount, currency, status) are counted: a surplus an admin already sent back
+    on an `overpaid` flag is not owed twice. Rejected and canceled refunds owe nothing."""
+    counted = sum(
+        (
+            amount
+            for amount, their_currency, status in earlier
+            if their_currency.lower() == currency and status not in (REJECTED, CANCELED)
+        ),
+        Decimal(0),
+    )
+    return max(paid - counted, Decimal(0))
 
 
 def speaking_status(refunds: Sequence[tuple[str, bool]], order_status: str) -> RefundStatus | None:

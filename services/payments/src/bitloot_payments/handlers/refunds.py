@@ -103,7 +103,16 @@ async def _whole_order_refund(
     if owed is None:
         await _flag_unknown_amount(uow, order, reason)
         return
-    amount, currency = owed
+    paid, currency = owed
+    earlier = await refunds_of_order(uow.session, order_id)
+    amount = rules.still_owed(
+        paid,
+        currency,
+        [(r.amount, r.currency, r.status) for r in earlier if r.payment_id == order.payment_id],
+    )
+    if amount <= 0:
+        logger.info("nothing owed: the payment was already refunded", extra={"reason": reason})
+        return
     refund = Refund(
         order_id, amount, currency, reason, requested_by, order.payment_id, cause=cause, note=note
     )
