@@ -33,6 +33,7 @@ def required_settings() -> dict[str, str]:
         "PAYMENTS_NOWPAYMENTS_IPN_SECRET": secrets.token_urlsafe(16),
         "PAYMENTS_PUBLIC_URL": elsewhere,
         "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": tokens.generate_key_pair()[0],
+        "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS": f"c1:{tokens.generate_key_pair()[1]}",
         "KINGUIN_GATEWAY_KINGUIN_API_URL": elsewhere,
         "KINGUIN_GATEWAY_KINGUIN_API_KEY": secrets.token_urlsafe(16),
         "KINGUIN_GATEWAY_WEBHOOK_SECRET": secrets.token_urlsafe(16),

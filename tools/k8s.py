@@ -74,6 +74,7 @@ IN_SECRET = {
     "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS",
     "FULFILLMENT_ORDER_TOKEN_PUBLIC_KEYS",
     "FULFILLMENT_ADMIN_TOKEN_PUBLIC_KEYS",
+    "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS",
 }
 # Public paths per host and service, for the Ingress; /internal/* is never routed from
 # outside. Delivery has a host of its own: its `/orders/{id}/link` and payments'
@@ -81,7 +82,7 @@ IN_SECRET = {
 SHOP_HOST, KEYS_HOST = "shop.bitloot.example", "keys.bitloot.example"
 PUBLIC_PATHS = {
     SHOP_HOST: {
-        "payments": ["/orders", "/payments/ipn"],
+        "payments": ["/orders", "/payments/ipn", "/refunds/claim"],
         "kinguin-gateway": ["/kinguin/webhooks"],
         "fulfillment": ["/ws/orders"],
         "admin": ["/admin"],

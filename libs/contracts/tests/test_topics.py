@@ -71,7 +71,13 @@ def test_subscriptions_follow_the_architecture() -> None:
         "refund.status_changed",
     }
     assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered", "order.delayed")
-    assert SUBSCRIPTIONS[PAYMENTS] == ("order.status_changed", "product.availability_changed")
+    assert SUBSCRIPTIONS[PAYMENTS] == (
+        "order.status_changed",
+        "product.availability_changed",
+        "order.failed",
+        "keys.revoked",
+        "delivery.completed",
+    )
     assert set(SUBSCRIPTIONS[ADMIN]) == {
         "payment.status_changed",
         "order.status_changed",

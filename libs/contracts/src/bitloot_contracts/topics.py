@@ -66,8 +66,15 @@ SERVICES: Final[tuple[str, ...]] = (PAYMENTS, KINGUIN_GATEWAY, FULFILLMENT, DELI
 # able to change another service's topology by mutating a shared module attribute.
 SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        # How fulfillment is going, and what Kinguin has of the catalog's products.
-        PAYMENTS: (ORDER_STATUS_CHANGED, PRODUCT_AVAILABILITY_CHANGED),
+        # How fulfillment is going, and what Kinguin has of the catalog's products; a
+        # failed order or revoked keys make a refund due; whether the key email went out.
+        PAYMENTS: (
+            ORDER_STATUS_CHANGED,
+            PRODUCT_AVAILABILITY_CHANGED,
+            ORDER_FAILED,
+            KEYS_REVOKED,
+            DELIVERY_COMPLETED,
+        ),
         KINGUIN_GATEWAY: (
             RESERVATION_REQUESTED,
             RESERVATION_POLL,

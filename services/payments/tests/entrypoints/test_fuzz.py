@@ -1,6 +1,7 @@
 """Every payments endpoint fuzzed from its OpenAPI description (issue #11): no request,
 valid or not, gets a 5xx or an answer the description does not list; without a valid
-credential nothing changes but the IPN log, which records refused IPNs by design."""
+credential nothing changes but the IPN log and the claim page's rate-limit counters,
+which record refused requests by design."""
 
 import httpx
 import pytest
@@ -11,8 +12,9 @@ from bitloot_runtime.openapi import described_operations
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.fuzz import Target, fuzz, unchanged_by
 
-# Refused IPNs are kept for the admins (with signature_valid false); nothing else moves.
-REFUSALS_LOGGED = frozenset({"ipn_log"})
+# Refused IPNs are kept for the admins (with signature_valid false), and a refused claim
+# still counts against the claim page's rate limits; nothing else moves.
+REFUSALS_LOGGED = frozenset({"ipn_log", "rate_limits"})
 
 
 async def document(client: httpx.AsyncClient) -> dict[str, object]:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 
+from bitloot_runtime.rate_limits import rate_limits_table
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
@@ -144,11 +145,4 @@ key_events = Table(
 )
 
 # Fixed-window counters, in the database so that every instance shares them.
-rate_limits = Table(
-    "rate_limits",
-    metadata,
-    Column("bucket", Text, nullable=False),
-    Column("window_start", DateTime(timezone=True), nullable=False),
-    Column("hits", Integer, nullable=False),
-    PrimaryKeyConstraint("bucket", "window_start", name="pk_rate_limits"),
-)
+rate_limits = rate_limits_table(metadata)
