@@ -69,7 +69,12 @@ def test_subscriptions_follow_the_architecture() -> None:
         "delivery.completed",
         "delivery.failed",
     }
-    assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered", "order.delayed")
+    assert SUBSCRIPTIONS[DELIVERY] == (
+        "keys.delivered",
+        "order.delayed",
+        "refund.status_changed",
+        "refund.claim_link_requested",
+    )
     assert SUBSCRIPTIONS[PAYMENTS] == ("order.status_changed", "product.availability_changed")
     assert set(SUBSCRIPTIONS[ADMIN]) == {
         "payment.status_changed",

@@ -19,11 +19,17 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 
 from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed
+from bitloot_delivery.domain.links import ClaimLinks
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
-from bitloot_runtime.tokens import OrderTokenSigner, generate_key_pair, load_private_key
+from bitloot_runtime.tokens import (
+    ClaimTokenSigner,
+    OrderTokenSigner,
+    generate_key_pair,
+    load_private_key,
+)
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
@@ -36,6 +42,12 @@ TEXT_KEY = "ZXQ7R-PLAIN-TEXT-KEY-4K9M2"
 IMAGE_BYTES = b"\x89PNG\r\n\x1a\nnot-really-a-png-but-bytes"
 _ORDER_TOKEN_PRIVATE, ORDER_TOKEN_PUBLIC = generate_key_pair()
 ORDER_TOKENS = OrderTokenSigner("p1", load_private_key(_ORDER_TOKEN_PRIVATE), timedelta(hours=1))
+# Delivery signs refund claim links with the private half; payments verifies with this.
+CLAIM_TOKEN_PRIVATE, CLAIM_TOKEN_PUBLIC = generate_key_pair()
+CLAIM_URL = "http://payments.test/refunds/claim"
+CLAIM_LINKS = ClaimLinks(
+    ClaimTokenSigner("c1", load_private_key(CLAIM_TOKEN_PRIVATE), timedelta(days=7)), CLAIM_URL
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,8 @@ def settings_for(
         "public_url": PUBLIC_URL,
         "link_secret": LINK_SECRET,
         "order_token_public_keys": f"p1:{ORDER_TOKEN_PUBLIC}",
+        "claim_token_private_key": CLAIM_TOKEN_PRIVATE,
+        "refund_claim_url": CLAIM_URL,
         **overrides,
     }
     return load_settings(Settings, **values)

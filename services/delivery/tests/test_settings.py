@@ -4,7 +4,7 @@ import base64
 import os
 
 import pytest
-from delivery_support import INTERNAL_TOKEN, LINK_SECRET
+from delivery_support import CLAIM_TOKEN_PRIVATE, INTERNAL_TOKEN, LINK_SECRET
 
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
@@ -29,6 +29,8 @@ def values(**overrides: object) -> dict[str, object]:
         "mail_from": "keys@bitloot.io",
         "public_url": "https://keys.bitloot.io",
         "link_secret": LINK_SECRET,
+        "claim_token_private_key": CLAIM_TOKEN_PRIVATE,
+        "refund_claim_url": "https://pay.bitloot.io/refunds/claim",
         **overrides,
     }
 

@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from uuid import UUID, uuid4
 
 import pytest
-from delivery_support import LINK_SECRET, PUBLIC_URL, cut_off_smtp
+from delivery_support import CLAIM_LINKS, LINK_SECRET, PUBLIC_URL, cut_off_smtp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -56,6 +56,7 @@ def sender(
         unit_of_work=lambda: UnitOfWork(sessions),
         mailer=mailer,
         links=LINKS,
+        claim_links=CLAIM_LINKS,
         public_url=PUBLIC_URL,
         mail_from="keys@bitloot.test",
         max_attempts=max_attempts,

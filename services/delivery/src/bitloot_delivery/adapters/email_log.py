@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
 from bitloot_delivery.domain.notices import DelayNotice
+from bitloot_delivery.domain.refund_notices import RefundNotice
 
 EMAILS_CHANNEL = "delivery_emails"
 
@@ -29,7 +30,8 @@ EMAILS_CHANNEL = "delivery_emails"
 @dataclass(frozen=True)
 class ClaimedEmail:
     """An email whose attempt has started; `claimed_at` identifies the attempt. A delay
-    notice has its `notice` (and a key count of 0 while the order has no delivery)."""
+    notice has its `notice` (and a key count of 0 while the order has no delivery), a
+    refund email its `refund_notice`."""
 
     id: int
     order_id: UUID
@@ -40,6 +42,7 @@ class ClaimedEmail:
     message_id: str
     claimed_at: datetime
     notice: DelayNotice | None = None
+    refund_notice: RefundNotice | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ class EmailLog:
                 emails.c.claimed_at,
                 emails.c.is_preorder,
                 emails.c.release_date,
+                emails.c.notice.label("refund_notice"),
             )
         )
         row = (await self._session.execute(claim)).mappings().first()
@@ -118,7 +122,9 @@ class EmailLog:
         values = _kind(row)
         is_preorder, release_date = values.pop("is_preorder"), values.pop("release_date")
         notice = None if is_preorder is None else DelayNotice(is_preorder, release_date)
-        return ClaimedEmail(**values, notice=notice)
+        refund = values.pop("refund_notice")
+        refund_notice = None if refund is None else RefundNotice.from_json(refund)
+        return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice)
 
     async def supersede_notice(self, order_id: UUID) -> bool:
         """Withdraw the order's delay notice if it has not gone out yet (the keys are
