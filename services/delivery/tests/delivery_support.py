@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
@@ -18,7 +19,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed
+from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed, RefundStatusChanged
 from bitloot_delivery.domain.links import ClaimLinks
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
@@ -134,6 +135,33 @@ def order_delayed(
         is_preorder=is_preorder,
         release_date=release_date,
     )
+
+
+def refund_changed(
+    order_id: UUID | None = None, *, refund_id: int = 1, status: str = "due", **changes: object
+) -> RefundStatusChanged:
+    """refund.status_changed as payments emits it (an out-of-stock order by default)."""
+    values: dict[str, object] = {
+        "order_id": order_id or uuid4(),
+        "refund_id": refund_id,
+        "status": status,
+        "reason": "order_failed",
+        "cause": "reservation",
+        "amount": Decimal("0.00123"),
+        "currency": "btc",
+        "customer_email": "buyer@example.com",
+        **changes,
+    }
+    return RefundStatusChanged.model_validate(values)
+
+
+def claim_token(message: EmailMessage) -> str:
+    """The claim token of the claim link in an email's text part."""
+    body = message.get_body(preferencelist=("plain",))
+    assert isinstance(body, EmailMessage)
+    match = re.search(re.escape(CLAIM_URL) + r"\?token=([A-Za-z0-9._-]+)", body.get_content())
+    assert match is not None, "no claim link in the email"
+    return match.group(1)
 
 
 async def publish(runtime: ServiceRuntime, event: Event) -> None:

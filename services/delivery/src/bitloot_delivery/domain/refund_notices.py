@@ -88,8 +88,9 @@ class RefundNotice:
 
     @property
     def money(self) -> str:
-        """``0.0012 BTC``: the amount as paid (no exponent), the ticker in capitals."""
-        return f"{self.amount:f} {self.currency.upper()}"
+        """``0.0012 BTC``: the amount without trailing zeros or exponent, the ticker in
+        capitals."""
+        return f"{self.amount.normalize():f} {self.currency.upper()}"
 
 
 def what_happened(notice: RefundNotice) -> str:
@@ -156,7 +157,7 @@ def claim_link_wording(notice: RefundNotice, days: str) -> Wording:
 def sent_wording(notice: RefundNotice) -> Wording:
     """The `refund_sent` email: the money is on its way (or was paid outside BitLoot)."""
     if notice.outside:
-        lines = [f"we have refunded {notice.money} for order {notice.order_id}."]
+        lines = [f"we have refunded you {notice.money} for order {notice.order_id}."]
         if notice.note is not None:
             lines.append(f"A note from our team: {notice.note}")
     else:
