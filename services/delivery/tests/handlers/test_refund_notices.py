@@ -101,7 +101,8 @@ async def test_sent_and_refunded_outside_each_get_one_email_and_other_statuses_n
     outside = refund_changed(
         order_id, refund_id=44, status="refunded_outside", reason="paid_twice", note="By bank"
     )
-    for event in (claimed, sent, sent, refund_changed(order_id, refund_id=43, status="sent")):
+    duplicate = sent.model_copy(update={"event_id": uuid4()})  # same news, new event id
+    for event in (claimed, sent, sent, duplicate):
         await publish(delivery.runtime, event)
     await publish(delivery.runtime, outside)
     received = await smtp_inbox.wait_for(2)
