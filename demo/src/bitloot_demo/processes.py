@@ -18,6 +18,8 @@ from bitloot_runtime import sealing, tokens
 HPKE_KEY_ID = "d1"
 KEK_ID = "k1"
 ORDER_TOKEN_KEY_ID = "o1"  # noqa: S105 - a key id, not a key
+# Delivery signs refund claim links with it; payments verifies them.
+CLAIM_TOKEN_KEY_ID = "c1"  # noqa: S105 - a key id, not a key
 ADMIN_SESSION_KEY_ID = "a1"
 # The NOWPayments account the sandbox plays (its login lists payments for reconciliation).
 NOWPAYMENTS_ACCOUNT = "shop@bitloot.localhost"
@@ -44,6 +46,7 @@ class Secrets:
     admin_password: str
     # Added later than the others: secrets files written before it get a fresh one.
     nowpayments_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    claim_token_private_key: str = field(default_factory=lambda: tokens.generate_key_pair()[0])
 
     @classmethod
     def generate(cls) -> "Secrets":
@@ -68,6 +71,12 @@ class Secrets:
             admin_session_public_key=admin_public,
             admin_password=text(12),
         )
+
+    @property
+    def claim_token_public_keys(self) -> str:
+        """Payments' setting: ``kid:base64`` of delivery's claim-link public key."""
+        public = tokens.load_private_key(self.claim_token_private_key).public_key()
+        return f"{CLAIM_TOKEN_KEY_ID}:{base64.b64encode(public.public_bytes_raw()).decode()}"
 
     @property
     def order_token_public_keys(self) -> str:
@@ -193,6 +202,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "DELIVERY_PUBLIC_URL": machine.url("delivery"),
             "DELIVERY_LINK_SECRET": keys.link_secret,
             "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
+            "DELIVERY_CLAIM_TOKEN_PRIVATE_KEY": keys.claim_token_private_key,
+            "DELIVERY_CLAIM_TOKEN_KEY_ID": CLAIM_TOKEN_KEY_ID,
+            "DELIVERY_REFUND_CLAIM_URL": f"{machine.url('payments')}/refunds/claim",
         },
         "admin": {
             "ADMIN_SESSION_PRIVATE_KEY": keys.admin_session_private_key,

@@ -51,7 +51,7 @@ def text_of(message: EmailMessage) -> str:
 def html_of(message: EmailMessage) -> str:
     body = message.get_body(preferencelist=("html",))
     assert isinstance(body, EmailMessage)
-    return body.get_content()
+    return str(body.get_content())
 
 
 def test_the_failed_order_email_says_why_that_no_key_was_bought_and_how_to_claim() -> None:
