@@ -3,9 +3,8 @@
 from collections.abc import AsyncIterator
 
 import pytest
-from delivery_support import Running, settings_for
+from delivery_support import Running, settings_for, started
 
-from bitloot_delivery.bootstrap import build
 from bitloot_runtime import sealing
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
@@ -29,10 +28,5 @@ async def delivery(
         smtp=smtp_inbox,
         hpke_private_key=private_key,
     )
-    runtime, app = build(settings)
-    for name in runtime.topology.names("delivery", settings.retry_delays):
-        bus_prefix.track_queue(name)
-        bus_prefix.track_exchange(name)
-    await runtime.start()
-    yield Running(runtime, app, settings, public_key)
-    await runtime.stop()
+    async with started(settings, bus_prefix, public_key) as running:
+        yield running

@@ -6,8 +6,8 @@ import base64
 import json
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -17,19 +17,24 @@ from uuid import UUID, uuid4
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed, RefundStatusChanged
+from bitloot_delivery.bootstrap import build
 from bitloot_delivery.domain.links import ClaimLinks
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tables import inbox
 from bitloot_runtime.tokens import (
     ClaimTokenSigner,
+    ClaimTokenVerifier,
     OrderTokenSigner,
     generate_key_pair,
     load_private_key,
+    parse_public_keys,
 )
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
@@ -46,6 +51,7 @@ ORDER_TOKENS = OrderTokenSigner("p1", load_private_key(_ORDER_TOKEN_PRIVATE), ti
 # Delivery signs refund claim links with the private half; payments verifies with this.
 CLAIM_TOKEN_PRIVATE, CLAIM_TOKEN_PUBLIC = generate_key_pair()
 CLAIM_URL = "http://payments.test/refunds/claim"
+CLAIM_VERIFIER = ClaimTokenVerifier(parse_public_keys(f"c1:{CLAIM_TOKEN_PUBLIC}"))
 CLAIM_LINKS = ClaimLinks(
     ClaimTokenSigner("c1", load_private_key(CLAIM_TOKEN_PRIVATE), timedelta(days=7)), CLAIM_URL
 )
@@ -157,10 +163,14 @@ def refund_changed(
 
 def claim_token(message: EmailMessage) -> str:
     """The claim token of the claim link in an email's text part."""
+    return _found(message, re.escape(CLAIM_URL) + r"\?token=([A-Za-z0-9._-]+)", "claim link")
+
+
+def _found(message: EmailMessage, pattern: str, what: str) -> str:
     body = message.get_body(preferencelist=("plain",))
     assert isinstance(body, EmailMessage)
-    match = re.search(re.escape(CLAIM_URL) + r"\?token=([A-Za-z0-9._-]+)", body.get_content())
-    assert match is not None, "no claim link in the email"
+    match = re.search(pattern, body.get_content())
+    assert match is not None, f"no {what} in the email"
     return match.group(1)
 
 
@@ -168,13 +178,38 @@ async def publish(runtime: ServiceRuntime, event: Event) -> None:
     await runtime.publisher.publish(event)
 
 
+async def handled(delivery: Running, event: Event) -> bool:
+    """Whether delivery has consumed `event` (its inbox holds the message id)."""
+    async with delivery.runtime.engine.connect() as connection:
+        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+        return bool(await connection.scalar(query))
+
+
+async def delivered(delivery: Running, smtp: SmtpServer) -> tuple[UUID, EmailMessage]:
+    """An order whose keys are stored and whose keys email went out, and that email."""
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    [email] = await smtp.wait_for(1)
+    return event.order_id, email.message
+
+
+@asynccontextmanager
+async def started(settings: Settings, bus: BusNamespace, public_key: str) -> AsyncIterator[Running]:
+    """The delivery service running on `settings` (its queues removed after the test)."""
+    runtime, app = build(settings)
+    for name in runtime.topology.names("delivery", settings.retry_delays):
+        bus.track_queue(name)
+        bus.track_exchange(name)
+    await runtime.start()
+    try:
+        yield Running(runtime, app, settings, public_key)
+    finally:
+        await runtime.stop()
+
+
 def link_path(message: EmailMessage) -> str:
     """The path of the reveal link in an email's text part."""
-    body = message.get_body(preferencelist=("plain",))
-    assert isinstance(body, EmailMessage)
-    match = re.search(re.escape(PUBLIC_URL) + r"(/keys/[A-Za-z0-9._-]+)", body.get_content())
-    assert match is not None, "no reveal link in the email"
-    return match.group(1)
+    return _found(message, re.escape(PUBLIC_URL) + r"(/keys/[A-Za-z0-9._-]+)", "reveal link")
 
 
 def email_text(message: EmailMessage) -> str:

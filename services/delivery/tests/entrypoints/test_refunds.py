@@ -9,13 +9,13 @@ from uuid import UUID, uuid4
 
 import httpx
 from delivery_support import (
-    CLAIM_TOKEN_PUBLIC,
+    CLAIM_VERIFIER,
     INTERNAL_TOKEN,
     ORDER_TOKENS,
     Running,
     claim_token,
+    delivered,
     email_text,
-    keys_delivered,
     link_path,
     order_delayed,
     publish,
@@ -24,7 +24,6 @@ from delivery_support import (
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.orm import emails
-from bitloot_runtime.tokens import ClaimTokenVerifier, parse_public_keys
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.smtp import SmtpServer
@@ -52,10 +51,8 @@ async def resend(http: httpx.AsyncClient, order_id: UUID, kind: str) -> httpx.Re
 
 async def stored_and_emailed(delivery: Running, smtp_inbox: SmtpServer) -> tuple[UUID, str]:
     """An order whose keys are stored and whose keys email went out; its reveal path."""
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    [email] = await smtp_inbox.wait_for(1)
-    return event.order_id, link_path(email.message)
+    order_id, email = await delivered(delivery, smtp_inbox)
+    return order_id, link_path(email)
 
 
 async def test_unrevealed_keys_are_revoked_once_and_keys_revoked_is_emitted(
@@ -170,8 +167,7 @@ async def test_an_admin_resends_a_refund_notice_with_a_new_claim_link(
     assert email_text(again.message).count("0.00123 BTC") == email_text(first.message).count(
         "0.00123 BTC"
     )
-    verifier = ClaimTokenVerifier(parse_public_keys(f"c1:{CLAIM_TOKEN_PUBLIC}"))
-    assert verifier.verify(claim_token(again.message)).refund_id == 51
+    assert CLAIM_VERIFIER.verify(claim_token(again.message)).refund_id == 51
     original, copy = log
     assert copy["id"] == answer.json()["email_id"]
     assert (copy["kind"], copy["resend_of"], copy["requested_by"]) == (

@@ -10,38 +10,31 @@ from uuid import uuid4
 
 import pytest
 from delivery_support import (
-    CLAIM_TOKEN_PUBLIC,
     CLAIM_URL,
+    CLAIM_VERIFIER,
     TEXT_KEY,
     Running,
     claim_token,
     email_text,
+    handled,
     keys_delivered,
     publish,
     refund_changed,
     settings_for,
+    started,
 )
 from sqlalchemy import func, select, update
 
-from bitloot_contracts.events import Event, RefundClaimLinkRequested
+from bitloot_contracts.events import RefundClaimLinkRequested
 from bitloot_delivery.adapters.orm import emails
-from bitloot_delivery.bootstrap import build
 from bitloot_runtime import sealing
-from bitloot_runtime.tables import inbox
-from bitloot_runtime.tokens import ClaimTokenVerifier, InvalidToken, parse_public_keys
+from bitloot_runtime.tokens import InvalidToken
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
 
 GRACE = 1.0  # room for a second email or event, were one to be sent
-VERIFIER = ClaimTokenVerifier(parse_public_keys(f"c1:{CLAIM_TOKEN_PUBLIC}"))
-
-
-async def handled(delivery: Running, event: Event) -> bool:
-    async with delivery.runtime.engine.connect() as connection:
-        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
-        return bool(await connection.scalar(query))
 
 
 async def email_rows(delivery: Running) -> list[tuple[str, str, int | None]]:
@@ -71,7 +64,7 @@ async def test_a_due_refund_gets_one_email_with_a_claim_link_payments_can_verify
     assert "we could not get your game's key from our supplier: it was out of stock" in body
     assert f"We owe you 0.00123 BTC for order {event.order_id}." in body
     assert f"{CLAIM_URL}?token=" in body
-    grant = VERIFIER.verify(claim_token(received.message))
+    grant = CLAIM_VERIFIER.verify(claim_token(received.message))
     assert (grant.refund_id, grant.order_id) == (41, event.order_id)
     assert [m.routing_key for m in messages] == ["refund.status_changed"]
     assert await email_rows(delivery) == [("refund_due", "sent", 41)]
@@ -139,7 +132,7 @@ async def test_a_claim_link_asked_for_twice_within_the_hour_is_sent_once(
     assert len(smtp_inbox.messages) == 2
     assert fresh.message["Subject"] == "A new link to claim your BitLoot refund"
     assert "0.00123 BTC" in email_text(fresh.message)
-    assert VERIFIER.verify(claim_token(fresh.message)).refund_id == 45
+    assert CLAIM_VERIFIER.verify(claim_token(fresh.message)).refund_id == 45
     # An hour later, a new request is honoured.
     async with delivery.runtime.engine.begin() as connection:
         await connection.execute(
@@ -187,13 +180,8 @@ async def short_lived_links(
         hpke_private_key=private_key,
         claim_link_ttl_days=3 / 86400,
     )
-    runtime, app = build(settings)
-    for name in runtime.topology.names("delivery", settings.retry_delays):
-        bus_prefix.track_queue(name)
-        bus_prefix.track_exchange(name)
-    await runtime.start()
-    yield Running(runtime, app, settings, public_key)
-    await runtime.stop()
+    async with started(settings, bus_prefix, public_key) as running:
+        yield running
 
 
 async def test_a_claim_link_expires_and_then_only_names_its_refund(
@@ -203,9 +191,9 @@ async def test_a_claim_link_expires_and_then_only_names_its_refund(
     await publish(short_lived_links.runtime, event)
     [received] = await smtp_inbox.wait_for(1)
     token = claim_token(received.message)
-    VERIFIER.verify(token)
+    CLAIM_VERIFIER.verify(token)
     await asyncio.sleep(3.5)
     with pytest.raises(InvalidToken) as refused:
-        VERIFIER.verify(token)
+        CLAIM_VERIFIER.verify(token)
     assert refused.value.code == "token_expired"
-    assert VERIFIER.verify(token, allow_expired=True).refund_id == 46
+    assert CLAIM_VERIFIER.verify(token, allow_expired=True).refund_id == 46

@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from bitloot_delivery.domain.emails import EmailKind
+from bitloot_delivery.domain.notices import HTML_TEMPLATE, TEXT_TEMPLATE
 
 DUE_SUBJECT = "Your BitLoot order: your money is coming back"
 SENT_SUBJECT = "Your BitLoot refund has been sent"
@@ -177,17 +178,6 @@ def ttl_words(days: float) -> str:
     return f"{days * 24:g} hours"
 
 
-_TEXT = "Hello,\n\n{paragraphs}\n\nBitLoot\n"
-_HTML = """\
-<!doctype html>
-<html><body style="font-family: sans-serif">
-<p>Hello,</p>
-{paragraphs}
-<p>BitLoot</p>
-</body></html>
-"""
-
-
 def compose_refund_email(
     *, sender: str, to: str, wording: Wording, message_id: str, link: str | None = None
 ) -> EmailMessage:
@@ -205,8 +195,8 @@ def compose_refund_email(
         markup.append(f'<p><a href="{html.escape(link, quote=True)}">Claim my refund</a></p>')
     text += [_fill(p) for p in wording.after]
     markup += [_markup(p) for p in wording.after]
-    message.set_content(_TEXT.format(paragraphs="\n\n".join(text)))
-    message.add_alternative(_HTML.format(paragraphs="\n".join(markup)), subtype="html")
+    message.set_content(TEXT_TEMPLATE.format(paragraphs="\n\n".join(text)))
+    message.add_alternative(HTML_TEMPLATE.format(paragraphs="\n".join(markup)), subtype="html")
     return message
 
 
