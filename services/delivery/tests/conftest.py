@@ -1,9 +1,10 @@
 """Fixtures of the delivery tests: the service on real PostgreSQL, RabbitMQ, S3 and SMTP."""
 
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
 import pytest
-from delivery_support import Running, settings_for, started
+from delivery_support import Running, StartDelivery, settings_for, started
 
 from bitloot_runtime import sealing
 from bitloot_testing.rabbitmq import BusNamespace
@@ -12,21 +13,32 @@ from bitloot_testing.smtp import SmtpServer
 
 
 @pytest.fixture
-async def delivery(
+def delivery_with(
     database_url: str,
     bus_prefix: BusNamespace,
     s3_server: S3Server,
     s3_bucket: str,
     smtp_inbox: SmtpServer,
-) -> AsyncIterator[Running]:
-    private_key, public_key = sealing.generate_key_pair()
-    settings = settings_for(
-        database_url=database_url,
-        bus=bus_prefix,
-        s3=s3_server,
-        bucket=s3_bucket,
-        smtp=smtp_inbox,
-        hpke_private_key=private_key,
-    )
-    async with started(settings, bus_prefix, public_key) as running:
+) -> StartDelivery:
+    """Starts the service with some settings changed (``claim_link_ttl_days=…``)."""
+
+    def start(**overrides: object) -> AbstractAsyncContextManager[Running]:
+        private_key, public_key = sealing.generate_key_pair()
+        settings = settings_for(
+            database_url=database_url,
+            bus=bus_prefix,
+            s3=s3_server,
+            bucket=s3_bucket,
+            smtp=smtp_inbox,
+            hpke_private_key=private_key,
+            **overrides,
+        )
+        return started(settings, bus_prefix, public_key)
+
+    return start
+
+
+@pytest.fixture
+async def delivery(delivery_with: StartDelivery) -> AsyncIterator[Running]:
+    async with delivery_with() as running:
         yield running

@@ -6,8 +6,8 @@ import base64
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -191,6 +191,10 @@ async def delivered(delivery: Running, smtp: SmtpServer) -> tuple[UUID, EmailMes
     await publish(delivery.runtime, event)
     [email] = await smtp.wait_for(1)
     return event.order_id, email.message
+
+
+StartDelivery = Callable[..., AbstractAsyncContextManager[Running]]
+"""The `delivery_with` fixture: starts the service with some settings changed."""
 
 
 @asynccontextmanager

@@ -4,7 +4,6 @@ payments can verify with delivery's public key and that expires, and nothing els
 the bus (delivery.completed / failed are about the keys email only)."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import uuid4
 
@@ -14,24 +13,21 @@ from delivery_support import (
     CLAIM_VERIFIER,
     TEXT_KEY,
     Running,
+    StartDelivery,
     claim_token,
     email_text,
     handled,
     keys_delivered,
     publish,
     refund_changed,
-    settings_for,
-    started,
 )
 from sqlalchemy import func, select, update
 
 from bitloot_contracts.events import RefundClaimLinkRequested
 from bitloot_delivery.adapters.orm import emails
-from bitloot_runtime import sealing
 from bitloot_runtime.tokens import InvalidToken
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
 
 GRACE = 1.0  # room for a second email or event, were one to be sent
@@ -161,35 +157,13 @@ async def test_no_refund_email_carries_a_key(delivery: Running, smtp_inbox: Smtp
     assert "your order was refunded and its keys withdrawn" in " ".join(text.split())
 
 
-@pytest.fixture
-async def short_lived_links(
-    database_url: str,
-    bus_prefix: BusNamespace,
-    s3_server: S3Server,
-    s3_bucket: str,
-    smtp_inbox: SmtpServer,
-) -> AsyncIterator[Running]:
-    """Delivery issuing claim links that live 3 seconds."""
-    private_key, public_key = sealing.generate_key_pair()
-    settings = settings_for(
-        database_url=database_url,
-        bus=bus_prefix,
-        s3=s3_server,
-        bucket=s3_bucket,
-        smtp=smtp_inbox,
-        hpke_private_key=private_key,
-        claim_link_ttl_days=3 / 86400,
-    )
-    async with started(settings, bus_prefix, public_key) as running:
-        yield running
-
-
 async def test_a_claim_link_expires_and_then_only_names_its_refund(
-    short_lived_links: Running, smtp_inbox: SmtpServer
+    delivery_with: StartDelivery, smtp_inbox: SmtpServer
 ) -> None:
     event = refund_changed(refund_id=46)
-    await publish(short_lived_links.runtime, event)
-    [received] = await smtp_inbox.wait_for(1)
+    async with delivery_with(claim_link_ttl_days=3 / 86400) as short_lived_links:
+        await publish(short_lived_links.runtime, event)
+        [received] = await smtp_inbox.wait_for(1)
     token = claim_token(received.message)
     CLAIM_VERIFIER.verify(token)
     await asyncio.sleep(3.5)
