@@ -6,12 +6,14 @@ ledger, the SMTP server's mailbox, the bus, the databases, the logs, the object 
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aioboto3
 import httpx
 
+from bitloot_demo import infra
 from bitloot_demo.processes import SERVICES, Secrets
 from bitloot_demo.scenario import emailed_link
 from bitloot_testing.leaks import JWT, Needles, database_dump
@@ -94,6 +96,21 @@ def ledger_check(emails: dict[str, str], entries: list[dict[str, Any]]) -> Check
         not missing and not twice and not strangers,
         [f"bought twice: {o}" for o in twice] + [f"not bought: {o}" for o in missing][:10],
     )
+
+
+def distinct_key_emails(mails: Iterable[infra.Mail]) -> Counter[str]:
+    """Key emails per recipient, counting a message once however many copies arrived
+    with its Message-ID: an attempt cut during SMTP DATA is sent once more with the
+    same Message-ID, which mail systems collapse into one email. Notices (delayed,
+    refund) are not key emails."""
+    ids: dict[str, set[str]] = {}
+    for mail in mails:
+        if mail.is_delay_notice:
+            continue
+        message_id = str(mail.message["Message-ID"] or id(mail))
+        for recipient in mail.recipients:
+            ids.setdefault(recipient, set()).add(message_id)
+    return Counter({recipient: len(found) for recipient, found in ids.items()})
 
 
 def emails_check(
@@ -317,10 +334,7 @@ async def verify(stack: ChaosStack, emails: dict[str, str], refused: list[str]) 
         states = await saga_states(http, stack, list(emails))
         entries = await ledger(http, stack)
         letters = await parked(http, stack)
-        # Key emails only: a delay notice (Kinguin late with a bought order) comes besides.
-        received = Counter(
-            r for mail in stack.mailbox.mails if not mail.is_delay_notice for r in mail.recipients
-        )
+        received = distinct_key_emails(stack.mailbox.mails)
         unconfirmed = await unconfirmed_emails(http, stack, list(emails))
         # Last, so that the leak scan below also covers what revealing wrote and logged.
         revealed = await reveal_all(http, stack, emails, entries)

@@ -3,10 +3,13 @@ run could go wrong, so a green summary table means something."""
 
 import json
 from collections import Counter
+from email.message import EmailMessage
 from typing import Any
 
+from bitloot_demo import infra
 from chaos.stack import Tapped
 from chaos.verify import (
+    distinct_key_emails,
     emails_check,
     event_check,
     ledger_check,
@@ -89,3 +92,21 @@ def test_every_customer_must_see_the_keys_kinguin_issued() -> None:
     assert unopened.ok
     assert unopened.details == ["no email: o2"]
     assert not reveal_check({}).ok
+
+
+def _mail(to: str, message_id: str, subject: str = "Your BitLoot keys are ready") -> infra.Mail:
+    message = EmailMessage()
+    message["Subject"], message["Message-ID"] = subject, message_id
+    return infra.Mail(0.0, (to,), message)
+
+
+def test_copies_of_one_message_id_are_one_email_but_two_ids_are_two() -> None:
+    collapsed = [_mail("a@x.test", "<1@b>"), _mail("a@x.test", "<1@b>"), _mail("b@x.test", "<2@b>")]
+    assert emails_check(ORDERS, distinct_key_emails(collapsed)).ok
+    twice = [_mail("a@x.test", "<1@b>"), _mail("a@x.test", "<3@b>"), _mail("b@x.test", "<2@b>")]
+    assert not emails_check(ORDERS, distinct_key_emails(twice)).ok
+
+
+def test_a_delay_notice_is_not_a_key_email() -> None:
+    notice = _mail("a@x.test", "<9@b>", "Your BitLoot order is delayed")
+    assert distinct_key_emails([notice, _mail("a@x.test", "<1@b>")]) == Counter({"a@x.test": 1})

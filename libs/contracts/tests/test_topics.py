@@ -68,6 +68,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "keys.delivered",
         "delivery.completed",
         "delivery.failed",
+        "refund.status_changed",
     }
     assert SUBSCRIPTIONS[DELIVERY] == (
         "keys.delivered",

@@ -5,8 +5,12 @@ from contextlib import AbstractAsyncContextManager
 
 import pytest
 from delivery_support import Running, StartDelivery, settings_for, started
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bitloot_delivery.adapters.orm import metadata
+from bitloot_delivery.migrations import VERSIONS
 from bitloot_runtime import sealing
+from bitloot_runtime.db import create_engine, migrate
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
@@ -42,3 +46,12 @@ def delivery_with(
 async def delivery(delivery_with: StartDelivery) -> AsyncIterator[Running]:
     async with delivery_with() as running:
         yield running
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh database migrated to the service's schema."""
+    await migrate(database_url, metadata, [VERSIONS])
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()

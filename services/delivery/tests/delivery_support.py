@@ -1,6 +1,6 @@
 """Helpers of the delivery tests: the service's settings, sealed keys as the gateway
-seals them, publishing events as their producers would, and an SMTP server that loses
-the connection on purpose."""
+seals them, publishing events as their producers would, an SMTP server that loses the
+connection on purpose, and a stored delivery with its email and what came of it."""
 
 import base64
 import json
@@ -18,16 +18,21 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.applications import Starlette
 
 from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed, RefundStatusChanged
+from bitloot_delivery.adapters.orm import emails
+from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
 from bitloot_delivery.bootstrap import build
+from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import ClaimLinks
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
+from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
-from bitloot_runtime.tables import inbox
+from bitloot_runtime.tables import inbox, outbox
 from bitloot_runtime.tokens import (
     ClaimTokenSigner,
     ClaimTokenVerifier,
@@ -276,3 +281,30 @@ def cut_off_smtp(at: str) -> Iterator[tuple[int, list[bytes]]]:
         yield port, taken
     finally:
         controller.stop()
+
+
+async def stored_delivery(engine: AsyncEngine) -> UUID:
+    """A stored delivery of one key, its one delivery email queued."""
+    order_id = uuid4()
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        await DeliveryRepository(uow.session).add(
+            NewDelivery(order_id, "buyer@example.com", "K-1", "k1", b"wrapped", "o/k.bin", 1),
+            [DeliveredKey("text/plain", "unused", "5c9b")],
+        )
+        await uow.commit()
+    return order_id
+
+
+async def the_email(engine: AsyncEngine, kind: str = "delivery") -> dict[str, object]:
+    """The one email row of `kind`."""
+    async with engine.connect() as connection:
+        query = select(emails).where(emails.c.kind == kind)
+        return dict((await connection.execute(query)).mappings().one())
+
+
+async def completions(engine: AsyncEngine) -> list[tuple[str, bool]]:
+    """Every delivery.completed in the outbox: (order id, email_sent)."""
+    async with engine.connect() as connection:
+        query = select(outbox.c.body).where(outbox.c.topic == "delivery.completed")
+        bodies = [json.loads(body) for body in (await connection.execute(query)).scalars()]
+    return [(body["order_id"], body["email_sent"]) for body in bodies]

@@ -6,7 +6,15 @@ from decimal import Decimal
 from typing import TypeVar
 from uuid import uuid4
 
-from bitloot_contracts.events import Event, OrderStatusChanged, PaymentFinished
+from fulfillment_support import refund_report
+
+from bitloot_contracts.events import (
+    Event,
+    OrderStatusChanged,
+    PaymentFinished,
+    RefundStatus,
+    RefundStatusChanged,
+)
 from bitloot_contracts.events.payment import OrderLine
 from bitloot_fulfillment.domain.saga import OrderSaga
 from bitloot_fulfillment.domain.timers import TimerPolicy
@@ -77,3 +85,10 @@ E = TypeVar("E", bound=Event)
 
 def of_type(saga: OrderSaga, kind: type[E]) -> list[E]:
     return [e for e in saga.pending if isinstance(e, kind)]
+
+
+def refund(
+    saga: OrderSaga, status: RefundStatus, at: datetime, transaction_id: str | None = None
+) -> RefundStatusChanged:
+    """Payments' report that the order's refund is `status`, made at `at`."""
+    return refund_report(saga.order_id, status, at, transaction_id=transaction_id)

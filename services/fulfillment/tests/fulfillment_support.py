@@ -5,17 +5,23 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import uvicorn
 from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import Event, PaymentFinished
+from bitloot_contracts.events import (
+    Event,
+    PaymentFinished,
+    RefundStatus,
+    RefundStatusChanged,
+    ReservationFailed,
+)
 from bitloot_contracts.events.payment import OrderLine
 from bitloot_fulfillment.adapters.orm import saga_timers, sagas
 from bitloot_fulfillment.bootstrap import build
@@ -42,6 +48,22 @@ def payment(order_id: UUID) -> PaymentFinished:
         customer_email="buyer@example.com",
         lines=(line,),
     )
+
+
+def refund_report(
+    order_id: UUID, status: RefundStatus, at: datetime, **extra: Any
+) -> RefundStatusChanged:
+    """Payments' report, made at `at`, that the order's refund (41 unless `extra` says
+    otherwise) of its failed order is `status`."""
+    values: dict[str, Any] = {
+        "refund_id": 41,
+        "reason": "order_failed",
+        "cause": "reservation",
+        "amount": Decimal("12.50"),
+        "currency": "usdttrc20",
+        "customer_email": "buyer@example.com",
+    }
+    return RefundStatusChanged(order_id=order_id, occurred_at=at, status=status, **(values | extra))
 
 
 class Instances:
@@ -112,6 +134,35 @@ async def saga_in_state(runtime: ServiceRuntime, order_id: UUID, state: str) -> 
         return row is not None and row["state"] == state
 
     assert await eventually(reached, timeout=20), f"saga {order_id} never reached {state}"
+
+
+async def failed_order(runtime: ServiceRuntime) -> UUID:
+    """A new order, paid, whose reservation failed: its saga is `failed`."""
+    order_id = uuid4()
+    await publish(runtime, payment(order_id))
+    await publish(runtime, ReservationFailed(order_id=order_id, code="out_of_stock", reason="0"))
+    await saga_in_state(runtime, order_id, "failed")
+    return order_id
+
+
+async def refund_stored(runtime: ServiceRuntime, order_id: UUID, status: str) -> None:
+    """Wait until the order's saga recorded its refund as `status`."""
+
+    async def stored() -> bool:
+        row = await saga_row(runtime, order_id)
+        return row is not None and row["refund_status"] == status
+
+    assert await eventually(stored, timeout=20), f"refund {status} never stored"
+
+
+async def failed_with_refund(runtime: ServiceRuntime, *statuses: RefundStatus) -> UUID:
+    """A failed order whose refund payments reported `statuses`, one a minute, the last
+    of them recorded on the saga."""
+    order_id, now = await failed_order(runtime), datetime.now(UTC)
+    for minute, status in enumerate(statuses):
+        await publish(runtime, refund_report(order_id, status, now + timedelta(minutes=minute)))
+    await refund_stored(runtime, order_id, statuses[-1])
+    return order_id
 
 
 async def timers_of(runtime: ServiceRuntime, order_id: UUID) -> dict[str, int]:

@@ -84,6 +84,8 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             KEYS_DELIVERED,
             DELIVERY_COMPLETED,
             DELIVERY_FAILED,
+            # For the customer status (live page) and to revive no refunded order.
+            REFUND_STATUS_CHANGED,
         ),
         # The customer is told by email when Kinguin is late with a bought order, and
         # when money goes back to them (with a link to claim it, anew on request).

@@ -91,8 +91,9 @@ class Settings(EdgeSettings):
     email_lease_seconds: float = Field(
         default=600.0,
         ge=60,
-        description="An email attempt still under way after this long is declared "
-        "unconfirmed (its sender died) and never resent automatically.",
+        description="An email attempt still under way after this long was cut short (its "
+        "sender died): sent again if it never reached DATA, once more (same Message-ID) "
+        "if it did; also how long a connection lost during DATA waits before that resend.",
     )
 
     @field_validator("hpke_private_keys")

@@ -1,7 +1,15 @@
 from datetime import timedelta
 from email.message import EmailMessage
 
-from bitloot_delivery.domain.emails import EmailKind, compose, new_message_id, retry_delay
+from bitloot_delivery.domain.emails import (
+    AfterCut,
+    EmailKind,
+    SmtpStage,
+    after_cut,
+    compose,
+    new_message_id,
+    retry_delay,
+)
 
 
 def test_the_email_carries_the_link_as_text_and_html() -> None:
@@ -47,3 +55,18 @@ def test_retries_back_off_to_a_ceiling() -> None:
     assert delays[:3] == [timedelta(seconds=5), timedelta(seconds=10), timedelta(seconds=20)]
     assert delays == sorted(delays)
     assert delays[-1] == timedelta(minutes=30)
+
+
+def test_an_attempt_cut_before_data_is_always_sent_again() -> None:
+    assert after_cut(SmtpStage.BEFORE_DATA, 0) is AfterCut.RESEND
+    assert after_cut(SmtpStage.BEFORE_DATA, 1) is AfterCut.RESEND
+
+
+def test_an_attempt_cut_during_data_is_sent_once_more_then_left_unconfirmed() -> None:
+    assert after_cut(SmtpStage.DATA, 0) is AfterCut.RESEND_ONCE
+    assert after_cut(SmtpStage.DATA, 1) is AfterCut.UNCONFIRMED
+
+
+def test_an_attempt_with_no_recorded_stage_may_have_begun_data() -> None:
+    assert after_cut(None, 0) is AfterCut.RESEND_ONCE
+    assert after_cut(None, 1) is AfterCut.UNCONFIRMED

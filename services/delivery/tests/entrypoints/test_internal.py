@@ -105,6 +105,9 @@ async def test_an_admin_link_and_a_resend_are_audited_and_the_email_log_shows_bo
     assert [(e["kind"], e["attempts"]) for e in entries] == [("delivery", 1), ("resend", 1)]
     assert all(e["message_id"].endswith("@bitloot.test>") for e in entries)
     assert {e["status"] for e in entries} == {"sent"}
+    assert {(e["smtp_stage"], e["recovered_attempts"], e["doubtful_resends"]) for e in entries} == {
+        ("data", 0, 0)
+    }
     assert [(i["action"], i["actor"]) for i in audit.json()["items"]] == [
         ("link_issued", "admin:alice"),
         ("link_resent", "admin:alice"),

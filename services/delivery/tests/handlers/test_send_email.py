@@ -1,33 +1,46 @@
 """The email sender: a due email goes out once with delivery.completed; a refused one is
 retried, then failed with delivery.failed; an outcome is recorded even when the
-database is away at that moment. A delay notice is retried the same way but completes
-and fails nothing, and is withdrawn if the keys overtake it."""
+database is away at that moment. An attempt cut before DATA is sent again; one cut
+during DATA is sent once more with the same Message-ID after the lease, then left
+unconfirmed; DATA is never sent unless its stage was committed first. A delay notice is
+retried the same way but completes and fails nothing, and is withdrawn if the keys
+overtake it."""
 
 import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import date, timedelta
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import default
 from uuid import UUID, uuid4
 
 import pytest
-from delivery_support import CLAIM_LINKS, LINK_SECRET, PUBLIC_URL, cut_off_smtp
-from sqlalchemy import select
+from delivery_support import (
+    CLAIM_LINKS,
+    LINK_SECRET,
+    PUBLIC_URL,
+    completions,
+    cut_off_smtp,
+    stored_delivery,
+    the_email,
+)
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
-from bitloot_delivery.adapters.mailer import SmtpMailer
-from bitloot_delivery.adapters.orm import deliveries, emails, metadata
+from bitloot_delivery.adapters.mailer import BeforeData, SmtpMailer
+from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
+from bitloot_delivery.adapters.views import email_log, timeline
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.handlers.send_email import EmailSender
-from bitloot_delivery.migrations import VERSIONS
-from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
+from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
@@ -35,14 +48,6 @@ from bitloot_testing.proxy import FaultyProxy, through_proxy
 from bitloot_testing.smtp import SmtpServer
 
 LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await migrate(database_url, metadata, [VERSIONS])
-    engine = create_engine(database_url)
-    yield engine
-    await engine.dispose()
 
 
 def sender(
@@ -63,17 +68,6 @@ def sender(
         backoff=lambda attempts: timedelta(0),
         lease=lease,
     )
-
-
-async def stored_delivery(engine: AsyncEngine) -> UUID:
-    order_id = uuid4()
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        await DeliveryRepository(uow.session).add(
-            NewDelivery(order_id, "buyer@example.com", "K-1", "k1", b"wrapped", "o/k.bin", 1),
-            [DeliveredKey("text/plain", "unused", "5c9b")],
-        )
-        await uow.commit()
-    return order_id
 
 
 async def outbox_topics(engine: AsyncEngine) -> list[str]:
@@ -143,47 +137,115 @@ async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
     assert await outbox_topics(engine) == ["delivery.completed", "delivery.completed"]
 
 
-async def claim_and_crash(engine: AsyncEngine) -> ClaimedEmail:
-    """What a sender that died while talking to the mail server leaves behind."""
+async def claim_and_crash(engine: AsyncEngine, *, reached_data: bool = False) -> ClaimedEmail:
+    """What a sender that died while talking to the mail server leaves behind: before
+    DATA, or (`reached_data`) once it had committed that DATA begins."""
     async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        claimed = await EmailLog(uow.session).claim_next(new_message_id("keys@bitloot.test"))
+        log = EmailLog(uow.session)
+        claimed = await log.claim_next(new_message_id("keys@bitloot.test"))
+        assert claimed is not None
+        if reached_data:
+            assert await log.reach_data(claimed)
         await uow.commit()
-    assert claimed is not None
     return claimed
 
 
-async def test_an_attempt_cut_short_is_declared_unconfirmed_and_never_resent(
-    engine: AsyncEngine, smtp_inbox: SmtpServer
+async def test_an_attempt_cut_before_data_is_sent_again_after_the_lease_with_its_message_id(
+    engine: AsyncEngine, smtp_inbox: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = await stored_delivery(engine)
     claimed = await claim_and_crash(engine)
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
-    assert await emailer.abandon_stale() == 1
+    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
+    assert await sender(engine, mailer).recover_stale() == 0  # its lease is not over
+    assert await sender(engine, mailer).send_next() is False
+    emailer = sender(engine, mailer, lease=timedelta(0))
+    assert await emailer.recover_stale() == 1
+    assert await emailer.send_next() is True
     assert await emailer.send_next() is False
-    assert await emailer.abandon_stale() == 0
-    assert smtp_inbox.messages == []
-    async with engine.connect() as connection:
-        mail = (await connection.execute(select(emails))).mappings().one()
-        body = json.loads(await connection.scalar(select(outbox.c.body)) or b"{}")
-    assert (mail["status"], mail["message_id"]) == ("unconfirmed", claimed.message_id)
-    assert mail["last_error"]
-    assert await outbox_topics(engine) == ["delivery.completed"]
-    assert (body["order_id"], body["email_sent"]) == (str(order_id), False)
+    [received] = smtp_inbox.messages
+    mail = await the_email(engine)
+    assert received.message["Message-ID"] == mail["message_id"] == claimed.message_id
+    assert (mail["status"], mail["attempts"], mail["smtp_stage"]) == ("sent", 2, "data")
+    assert (mail["recovered_attempts"], mail["doubtful_resends"]) == (1, 0)
+    assert await completions(engine) == [(str(order_id), True)]
+    assert "email attempt cut before DATA; sending it again" in caplog.messages
 
 
-async def test_an_outcome_arriving_after_the_attempt_was_abandoned_changes_nothing(
+async def test_an_outcome_arriving_after_the_attempt_was_taken_back_changes_nothing(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     await stored_delivery(engine)
     claimed = await claim_and_crash(engine)
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
-    await emailer.abandon_stale()
+    await emailer.recover_stale()
     async with UnitOfWork(async_sessionmaker(engine)) as uow:
         assert await EmailLog(uow.session).finish_sent(claimed) is False
+        assert await EmailLog(uow.session).reach_data(claimed) is False
         await uow.commit()
     async with engine.connect() as connection:
-        assert await connection.scalar(select(emails.c.status)) == "unconfirmed"
+        assert await connection.scalar(select(emails.c.status)) == "pending"
         assert await connection.scalar(select(deliveries.c.emailed_at)) is None
+
+
+async def taken_back_during_data(
+    engine: AsyncEngine, smtp: SmtpServer
+) -> tuple[UUID, ClaimedEmail, EmailSender]:
+    """A delivery whose sender died during DATA, its attempt taken back after the lease
+    by a new sender (lease 0), which is returned."""
+    order_id = await stored_delivery(engine)
+    claimed = await claim_and_crash(engine, reached_data=True)
+    emailer = sender(engine, SmtpMailer(smtp.host, smtp.port), lease=timedelta(0))
+    assert await emailer.recover_stale() == 1
+    return order_id, claimed, emailer
+
+
+async def test_an_attempt_cut_during_data_is_sent_once_more_with_its_message_id(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id, claimed, emailer = await taken_back_during_data(engine, smtp_inbox)
+    assert await emailer.send_next() is True
+    [received] = smtp_inbox.messages
+    mail = await the_email(engine)
+    assert received.message["Message-ID"] == mail["message_id"] == claimed.message_id
+    assert (mail["status"], mail["recovered_attempts"], mail["doubtful_resends"]) == (
+        "sent",
+        0,
+        1,
+    )
+    assert await completions(engine) == [(str(order_id), True)]
+
+
+async def test_an_attempt_cut_during_data_after_its_one_resend_is_unconfirmed(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id, claimed, emailer = await taken_back_during_data(engine, smtp_inbox)
+    await claim_and_crash(engine, reached_data=True)
+    assert await emailer.recover_stale() == 1
+    assert await emailer.send_next() is False
+    assert await emailer.recover_stale() == 0
+    assert smtp_inbox.messages == []
+    mail = await the_email(engine)
+    assert (mail["status"], mail["message_id"]) == ("unconfirmed", claimed.message_id)
+    assert (mail["attempts"], mail["doubtful_resends"], mail["smtp_stage"]) == (2, 1, "data")
+    assert "during DATA again" in str(mail["last_error"])
+    assert await completions(engine) == [(str(order_id), False)]
+
+
+async def test_an_attempt_of_an_older_sender_that_recorded_no_stage_counts_as_during_data(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    await stored_delivery(engine)
+    await claim_and_crash(engine)
+    async with engine.begin() as connection:
+        await connection.execute(update(emails).values(smtp_stage=None))
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
+    assert await emailer.recover_stale() == 1
+    mail = await the_email(engine)
+    assert (mail["status"], mail["recovered_attempts"], mail["doubtful_resends"]) == (
+        "pending",
+        0,
+        1,
+    )
 
 
 async def test_a_resend_is_a_second_email_but_not_a_second_delivery(
@@ -227,33 +289,53 @@ async def test_two_senders_side_by_side_send_each_email_once(
 
 
 class CuttingMailer(SmtpMailer):
-    """A real SMTP client that, once the server has taken the message, cuts the database
-    away for `outage` seconds: the moment a sender learns the outcome and must record it."""
+    """A real SMTP client that cuts the database away for `outage` seconds at a chosen
+    moment: once the server has taken the message (the sender learns the outcome and
+    must record it), or, `at_data`, just before the sender commits that DATA begins (the
+    recipients are accepted by then)."""
 
-    def __init__(self, host: str, port: int, database: FaultyProxy, outage: float) -> None:
+    def __init__(
+        self, host: str, port: int, database: FaultyProxy, outage: float, *, at_data: bool
+    ) -> None:
         super().__init__(host, port)
         self._database = database
         self._outage = outage
+        self._at_data = at_data
 
-    async def send(self, message: EmailMessage) -> None:
-        await super().send(message)
+    async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
+        assert before_data is not None
+
+        async def cut_then_record() -> None:
+            await self._cut()
+            await before_data()
+
+        await super().send(message, cut_then_record if self._at_data else before_data)
+        if not self._at_data:
+            await self._cut()
+
+    async def _cut(self) -> None:
         await self._database.down()
         asyncio.get_running_loop().call_later(
             self._outage, lambda: asyncio.ensure_future(self._database.up())
         )
 
 
-async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_back(
-    engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
-) -> None:
-    order_id = await stored_delivery(engine)
+async def send_with_database_cut(database_url: str, smtp: SmtpServer, *, at_data: bool) -> None:
+    """One attempt by a sender whose database goes away for 1.5 s mid-attempt."""
     async with through_proxy(database_url) as (database, proxied_url):
         proxied = create_engine(proxied_url)
-        mailer = CuttingMailer(smtp_inbox.host, smtp_inbox.port, database, outage=1.5)
+        mailer = CuttingMailer(smtp.host, smtp.port, database, outage=1.5, at_data=at_data)
         try:
             assert await sender(proxied, mailer).send_next() is True
         finally:
             await proxied.dispose()
+
+
+async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_back(
+    engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    await send_with_database_cut(database_url, smtp_inbox, at_data=False)
     assert len(smtp_inbox.messages) == 1
     async with engine.connect() as connection:
         mail = (await connection.execute(select(emails))).mappings().one()
@@ -264,23 +346,111 @@ async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_b
     assert (completed["order_id"], completed["email_sent"]) == (str(order_id), True)
 
 
-async def test_an_email_cut_off_while_the_server_took_it_is_never_sent_again(
-    engine: AsyncEngine,
+async def test_an_email_cut_off_during_data_waits_the_lease_then_goes_once_more(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    lease = timedelta(seconds=1)
+    with cut_off_smtp("DATA") as (port, taken):
+        emailer = sender(engine, SmtpMailer("127.0.0.1", port, timeout=5), lease=lease)
+        assert await emailer.send_next() is True
+        assert await emailer.send_next() is False  # not due before the lease is over
+    parked = await the_email(engine)
+    assert (parked["status"], parked["smtp_stage"], parked["doubtful_resends"]) == (
+        "pending",
+        "data",
+        1,
+    )
+    assert "Cut short during DATA" in str(parked["last_error"])
+    assert await completions(engine) == []
+    await asyncio.sleep(lease.total_seconds())
+    resender = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=lease)
+    assert await resender.send_next() is True
+    [first] = taken
+    [second] = smtp_inbox.messages
+    mail = await the_email(engine)
+    assert message_id_of(first) == second.message["Message-ID"] == mail["message_id"]
+    assert (mail["status"], mail["attempts"], mail["doubtful_resends"]) == ("sent", 2, 1)
+    assert await completions(engine) == [(str(order_id), True)]
+
+
+async def test_an_email_cut_off_during_data_twice_is_unconfirmed_and_completes_once(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     order_id = await stored_delivery(engine)
     with cut_off_smtp("DATA") as (port, taken):
-        emailer = sender(engine, SmtpMailer("127.0.0.1", port, timeout=5))
+        emailer = sender(engine, SmtpMailer("127.0.0.1", port, timeout=5), lease=timedelta(0))
         assert await emailer.send_next() is True
-        assert await emailer.send_next() is False  # not due again: it may have arrived
-    assert len(taken) == 1
-    async with engine.connect() as connection:
-        mail = (await connection.execute(select(emails))).mappings().one()
-        body = await connection.scalar(select(outbox.c.body))
-    assert mail["status"] == "unconfirmed"
-    assert "Cut off while the mail server took the message" in mail["last_error"]
-    assert await outbox_topics(engine) == ["delivery.completed"]
-    completed = json.loads(body or b"{}")
-    assert (completed["order_id"], completed["email_sent"]) == (str(order_id), False)
+        assert await emailer.send_next() is True  # the one resend, due at once (no lease)
+        assert await emailer.send_next() is False
+        assert await emailer.recover_stale() == 0
+    assert len(taken) == 2
+    assert message_id_of(taken[0]) == message_id_of(taken[1])
+    mail = await the_email(engine)
+    assert (mail["status"], mail["attempts"], mail["doubtful_resends"]) == ("unconfirmed", 2, 1)
+    assert message_id_of(taken[0]) == mail["message_id"]
+    assert await completions(engine) == [(str(order_id), False)]
+    [entry] = await email_log(engine, order_id)
+    assert (entry["status"], entry["smtp_stage"], entry["doubtful_resends"]) == (
+        "unconfirmed",
+        "data",
+        1,
+    )
+    kinds = [item.kind for item in await timeline(engine, order_id)]
+    assert kinds[-1] == "email_unconfirmed"
+    [doubt] = [r for r in caplog.records if "unconfirmed" in r.getMessage()]
+    assert doubt.levelno == logging.ERROR
+
+
+async def test_data_is_not_sent_when_its_stage_cannot_be_committed(
+    engine: AsyncEngine, database_url: str, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    await send_with_database_cut(database_url, smtp_inbox, at_data=True)
+    assert smtp_inbox.messages == []
+    mail = await the_email(engine)
+    assert (mail["status"], mail["attempts"], mail["smtp_stage"]) == ("pending", 1, "before_data")
+    assert "DATA not sent" in str(mail["last_error"])
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    assert await emailer.send_next() is True
+    [received] = smtp_inbox.messages
+    assert received.message["Message-ID"] == mail["message_id"]
+    assert await completions(engine) == [(str(order_id), True)]
+
+
+class OvertakenMailer(SmtpMailer):
+    """A real SMTP client whose attempt another sender takes back as stale (this one
+    hung past the lease) just before this one would send DATA."""
+
+    def __init__(self, host: str, port: int, other: Callable[[], EmailSender]) -> None:
+        super().__init__(host, port)
+        self._other = other
+
+    async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
+        assert before_data is not None
+
+        async def overtaken() -> None:
+            assert await self._other().recover_stale() == 1
+            await before_data()
+
+        await super().send(message, overtaken)
+
+
+async def test_a_sender_whose_attempt_was_taken_back_does_not_send_data(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    plain = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
+    mailer = OvertakenMailer(
+        smtp_inbox.host, smtp_inbox.port, lambda: sender(engine, plain, lease=timedelta(0))
+    )
+    assert await sender(engine, mailer).send_next() is True
+    assert smtp_inbox.messages == []
+    taken_back = await the_email(engine)
+    assert (taken_back["status"], taken_back["recovered_attempts"]) == ("pending", 1)
+    assert await sender(engine, plain).send_next() is True
+    assert len(smtp_inbox.messages) == 1
+    assert await completions(engine) == [(str(order_id), True)]
 
 
 async def queued_notice(engine: AsyncEngine, order_id: UUID | None = None) -> UUID:
@@ -355,16 +525,52 @@ async def test_a_delay_notice_still_waiting_when_the_keys_come_is_never_sent(
     assert await outbox_topics(engine) == ["delivery.completed"]
 
 
-async def test_a_delay_notice_cut_short_is_unconfirmed_and_completes_nothing(
-    engine: AsyncEngine, smtp_inbox: SmtpServer
+async def other_email(engine: AsyncEngine, kind: EmailKind) -> None:
+    """An email of `kind` due for an order whose delivery email is already out."""
+    if kind is EmailKind.DELAYED:
+        await queued_notice(engine)
+        return
+    order_id = await stored_delivery(engine)
+    async with engine.begin() as connection:
+        await connection.execute(update(emails).values(status="sent"))
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        assert await EmailLog(uow.session).queue(order_id, kind, "buyer@example.com")
+        await uow.commit()
+
+
+@pytest.mark.parametrize("kind", [EmailKind.RESEND, EmailKind.FRESH_LINK, EmailKind.DELAYED])
+async def test_every_kind_cut_before_data_is_sent_again_and_completes_nothing(
+    engine: AsyncEngine, smtp_inbox: SmtpServer, kind: EmailKind
 ) -> None:
-    await queued_notice(engine)
+    await other_email(engine, kind)
     claimed = await claim_and_crash(engine)
-    assert (claimed.kind, claimed.key_count) == (EmailKind.DELAYED, 0)
+    assert claimed.kind is kind
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
-    assert await emailer.abandon_stale() == 1
-    assert await emailer.send_next() is False
-    assert smtp_inbox.messages == []
-    async with engine.connect() as connection:
-        assert await connection.scalar(select(emails.c.status)) == "unconfirmed"
-    assert await outbox_topics(engine) == []
+    assert await emailer.recover_stale() == 1
+    assert await emailer.send_next() is True
+    [received] = smtp_inbox.messages
+    assert received.message["Message-ID"] == claimed.message_id
+    mail = await the_email(engine, kind.value)
+    assert (mail["status"], mail["recovered_attempts"]) == ("sent", 1)
+    assert await completions(engine) == []
+
+
+@pytest.mark.parametrize("kind", [EmailKind.RESEND, EmailKind.FRESH_LINK, EmailKind.DELAYED])
+async def test_every_kind_cut_during_data_twice_is_unconfirmed_and_completes_nothing(
+    engine: AsyncEngine, kind: EmailKind
+) -> None:
+    await other_email(engine, kind)
+    with cut_off_smtp("DATA") as (port, taken):
+        emailer = sender(engine, SmtpMailer("127.0.0.1", port, timeout=5), lease=timedelta(0))
+        assert await emailer.send_next() is True
+        assert await emailer.send_next() is True
+        assert await emailer.send_next() is False
+    assert len({message_id_of(raw) for raw in taken}) == 1
+    assert len(taken) == 2
+    mail = await the_email(engine, kind.value)
+    assert (mail["status"], mail["doubtful_resends"]) == ("unconfirmed", 1)
+    assert await completions(engine) == []
+
+
+def message_id_of(raw: bytes) -> str:
+    return str(message_from_bytes(raw, policy=default)["Message-ID"])

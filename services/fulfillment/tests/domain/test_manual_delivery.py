@@ -3,9 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from fulfillment_sagas import POLICY, T0, commands, of_type, saga_in, states
+from fulfillment_sagas import POLICY, T0, commands, of_type, refund, saga_in, states
 
-from bitloot_contracts.events import KeysDelivered, OrderStatusChanged, SealedKeys
+from bitloot_contracts.events import KeysDelivered, OrderStatusChanged, RefundStatus, SealedKeys
 from bitloot_fulfillment.domain.saga import NO_KINGUIN_ORDER, ManualDeliveryRefused, OrderSaga
 from bitloot_fulfillment.domain.timers import DEADLINE, POLL
 
@@ -106,3 +106,10 @@ def test_the_deadline_after_a_hand_delivery_fails_nothing() -> None:
     saga.pending.clear()
     saga.timer_fired(DEADLINE, 1, POLICY)
     assert saga.state == "delivering"
+
+
+@pytest.mark.parametrize("status", ["approved", "sending", "sent", "refunded_outside"])
+def test_keys_are_refused_once_the_refund_is_approved_or_paid(status: RefundStatus) -> None:
+    saga = saga_in("failed")
+    saga.refund_status_changed(refund(saga, status, T0))
+    assert refusal(saga) == "refund_paid"

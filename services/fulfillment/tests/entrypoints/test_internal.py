@@ -7,6 +7,7 @@ import httpx
 from fulfillment_support import (
     INTERNAL_TOKEN,
     body,
+    failed_with_refund,
     payment,
     publish,
     published,
@@ -279,3 +280,29 @@ async def test_a_retry_that_makes_no_sense_is_refused_and_changes_nothing(
     assert (unknown.status_code, unknown.json()["error"]) == (404, "order_not_found")
     assert after == before
     assert (await saga_row(runtime, order_id) or {})["state"] == "keys_requested"
+
+
+async def test_the_saga_listing_shows_the_refund_and_the_customer_status(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    order_id = await failed_with_refund(runtime, "due")
+    async with client(app) as http:
+        answer = await http.get("/internal/sagas", params={"order_id": str(order_id)})
+    assert answer.status_code == 200
+    [item] = answer.json()["items"]
+    assert (item["state"], item["refund_id"], item["refund_status"]) == ("failed", 41, "due")
+    assert (item["customer_status"], item["needs_admin"]) == ("refund_due", True)
+
+
+async def test_a_retry_once_the_refund_is_approved_is_refused_and_changes_nothing(
+    fulfillment_app: tuple[ServiceRuntime, Starlette],
+) -> None:
+    runtime, app = fulfillment_app
+    order_id = await failed_with_refund(runtime, "due", "claimed", "approved")
+    before = await saga_row(runtime, order_id)
+    async with client(app) as http:
+        answer = await http.post(f"/internal/orders/{order_id}/retry")
+    assert answer.status_code == 409
+    assert answer.json()["error"] == "refund_paid"
+    assert await saga_row(runtime, order_id) == before

@@ -1,17 +1,24 @@
 """WS /ws/orders/{id} with a real WebSocket client against a real server: tokens, the
 current status on connect, each change, heartbeats, and changes crossing instances."""
 
-import asyncio
 import json
-from datetime import timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import pytest
 from faststream.rabbit.testing import TestRabbitBroker
+from fulfillment_live import (
+    ADMIN_PUBLIC,
+    KEYS,
+    ORDER_PUBLIC,
+    admin_token,
+    next_status,
+    order_token,
+    statuses,
+    watch,
+)
 from fulfillment_support import INTERNAL_TOKEN, Instances, payment, publish, saga_in_state, serving
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from bitloot_contracts.events import (
@@ -23,50 +30,11 @@ from bitloot_fulfillment.bootstrap import build
 from bitloot_fulfillment.entrypoints.live import Viewers
 from bitloot_runtime.publisher import create_broker
 from bitloot_runtime.tokens import (
-    AdminTokenSigner,
     AdminTokenVerifier,
     InvalidToken,
-    OrderTokenSigner,
     OrderTokenVerifier,
-    generate_key_pair,
-    load_private_key,
     parse_public_keys,
 )
-
-ORDER_KEY, ORDER_PUBLIC = generate_key_pair()
-ADMIN_KEY, ADMIN_PUBLIC = generate_key_pair()
-KEYS = {
-    "order_token_public_keys": f"o1:{ORDER_PUBLIC}",
-    "admin_token_public_keys": f"a1:{ADMIN_PUBLIC}",
-}
-HOUR = timedelta(hours=1)
-
-
-def order_token(order_id: UUID) -> str:
-    return OrderTokenSigner("o1", load_private_key(ORDER_KEY), HOUR).issue(order_id)
-
-
-def admin_token() -> str:
-    return AdminTokenSigner("a1", load_private_key(ADMIN_KEY), HOUR).issue("alice")
-
-
-def watch(base: str, order_id: UUID, token: str | None = None, **headers: str) -> connect:
-    query = f"?token={token}" if token else ""
-    return connect(f"{base}/ws/orders/{order_id}{query}", additional_headers=headers, proxy=None)
-
-
-async def next_status(socket: ClientConnection) -> dict[str, Any]:
-    """The next status message, skipping heartbeats (a generous bound, so that a change
-    that never comes fails the test instead of hanging it)."""
-    async with asyncio.timeout(20):
-        while True:
-            message: dict[str, Any] = json.loads(await socket.recv())
-            if message["type"] == "status":
-                return message
-
-
-async def statuses(socket: ClientConnection, count: int) -> list[str | None]:
-    return [(await next_status(socket))["status"] for _ in range(count)]
 
 
 async def test_the_socket_gets_the_current_status_then_every_change_to_fulfilled(

@@ -1,10 +1,13 @@
 """The email log: every email queued for an order, each attempt at it and its outcome,
 always in the caller's unit of work.
 
-An attempt is claimed (status `sending`, a Message-ID, `claimed_at`) and committed
-before the mail server is called, and finished (`sent`, or back to `pending` / `failed`)
-in a second transaction afterwards. Queuing an email NOTIFYs the sender, which
-PostgreSQL delivers when (and only when) the queuing transaction commits.
+An attempt is claimed (status `sending`, a Message-ID, `claimed_at`, stage
+`before_data`) and committed before the mail server is called; its stage becomes `data`
+in a short transaction just before the DATA command; it is finished (`sent`, or back to
+`pending` / `failed`, or `unconfirmed`) in a last transaction afterwards. Every write to
+an attempt names it by `claimed_at`, so a sender that lost its attempt (taken back as
+stale) changes nothing. Queuing an email NOTIFYs the sender, which PostgreSQL delivers
+when (and only when) the queuing transaction commits.
 
 A delay notice may be queued before the order has a delivery row (its key count is then
 0), and is superseded, unsent, if the keys are stored while it still waits.
@@ -20,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_delivery.adapters.orm import deliveries, emails
-from bitloot_delivery.domain.emails import EmailKind, EmailStatus
+from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.refund_notices import RefundNotice
 
@@ -41,18 +44,18 @@ class ClaimedEmail:
     key_count: int
     message_id: str
     claimed_at: datetime
+    doubtful_resends: int = 0
     notice: DelayNotice | None = None
     refund_notice: RefundNotice | None = None
 
 
 @dataclass(frozen=True)
-class AbandonedEmail:
-    """An attempt cut short: the mail server may or may not have the message."""
+class StaleAttempt:
+    """An attempt still `sending` after the lease (its sender died, or hangs), and the
+    SMTP stage it was known to have reached (None if its sender recorded none)."""
 
-    id: int
-    order_id: UUID
-    kind: EmailKind
-    key_count: int
+    email: ClaimedEmail
+    stage: SmtpStage | None
 
 
 class EmailLog:
@@ -101,30 +104,17 @@ class EmailLog:
                 attempts=emails.c.attempts + 1,
                 claimed_at=func.clock_timestamp(),
                 message_id=func.coalesce(emails.c.message_id, message_id),
+                smtp_stage=SmtpStage.BEFORE_DATA.value,
             )
-            .returning(
-                emails.c.id,
-                emails.c.order_id,
-                emails.c.kind,
-                emails.c.to_address,
-                emails.c.attempts,
-                _key_count(),
-                emails.c.message_id,
-                emails.c.claimed_at,
-                emails.c.is_preorder,
-                emails.c.release_date,
-                emails.c.notice.label("refund_notice"),
-            )
+            .returning(*_ATTEMPT)
         )
         row = (await self._session.execute(claim)).mappings().first()
-        if row is None:
-            return None
-        values = _kind(row)
-        is_preorder, release_date = values.pop("is_preorder"), values.pop("release_date")
-        notice = None if is_preorder is None else DelayNotice(is_preorder, release_date)
-        refund = values.pop("refund_notice")
-        refund_notice = None if refund is None else RefundNotice.from_json(refund)
-        return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice)
+        return None if row is None else _claimed(row)
+
+    async def reach_data(self, email: ClaimedEmail) -> bool:
+        """Record that the attempt is about to send DATA; False (nothing changed) if the
+        attempt is no longer ours."""
+        return await self._update_attempt(email, smtp_stage=SmtpStage.DATA.value)
 
     async def supersede_notice(self, order_id: UUID) -> bool:
         """Withdraw the order's delay notice if it has not gone out yet (the keys are
@@ -143,8 +133,8 @@ class EmailLog:
 
     async def finish_sent(self, email: ClaimedEmail) -> bool:
         """Record the mail server's acceptance; False if the attempt is no longer ours
-        (declared abandoned meanwhile), in which case nothing changes."""
-        done = await self._finish(email, status=EmailStatus.SENT.value, sent_at=func.now())
+        (taken back as stale meanwhile), in which case nothing changes."""
+        done = await self._update_attempt(email, status=EmailStatus.SENT.value, sent_at=func.now())
         if done and email.kind is EmailKind.DELIVERY:
             await self._session.execute(
                 update(deliveries)
@@ -158,45 +148,63 @@ class EmailLog:
     ) -> bool:
         """Record a refusal: due again at `retry_at`, or failed for good if None."""
         if retry_at is None:
-            return await self._finish(
+            return await self._update_attempt(
                 email, status=EmailStatus.FAILED.value, failed_at=func.now(), last_error=error
             )
-        return await self._finish(
+        return await self._update_attempt(
             email, status=EmailStatus.PENDING.value, next_attempt_at=retry_at, last_error=error
         )
 
     async def finish_unconfirmed(self, email: ClaimedEmail, error: str) -> bool:
-        """Record an attempt cut off while the mail server was taking the message: it
-        may have it, so the email is `unconfirmed`, never repeated automatically."""
-        return await self._finish(
+        """Record an attempt cut off during DATA once too often: the server may have it,
+        so the email is `unconfirmed`, never repeated automatically."""
+        return await self._update_attempt(
             email, status=EmailStatus.UNCONFIRMED.value, failed_at=func.now(), last_error=error
         )
 
-    async def abandon_stale(self, lease: timedelta) -> list[AbandonedEmail]:
-        """Declare `unconfirmed` every attempt under way for longer than `lease`: its
-        sender died between claiming it and recording the outcome."""
-        stale = (
-            select(emails.c.id)
+    async def recover(self, email: ClaimedEmail, error: str) -> bool:
+        """Put an attempt cut before DATA back in the queue, due now (same Message-ID)."""
+        return await self._update_attempt(
+            email,
+            status=EmailStatus.PENDING.value,
+            next_attempt_at=func.now(),
+            recovered_attempts=emails.c.recovered_attempts + 1,
+            last_error=error,
+        )
+
+    async def resend_doubtful(self, email: ClaimedEmail, retry_at: datetime, error: str) -> bool:
+        """Queue the one resend of an attempt cut during DATA (same Message-ID), due at
+        `retry_at`; its stage stays `data` until the resend is claimed."""
+        return await self._update_attempt(
+            email,
+            status=EmailStatus.PENDING.value,
+            next_attempt_at=retry_at,
+            doubtful_resends=emails.c.doubtful_resends + 1,
+            last_error=error,
+        )
+
+    async def stale(self, lease: timedelta) -> list[StaleAttempt]:
+        """Every attempt under way for longer than `lease`, locked (skipping those another
+        sender is taking care of) until the caller's transaction ends."""
+        query = (
+            select(*_ATTEMPT, emails.c.smtp_stage)
             .where(
                 emails.c.status == EmailStatus.SENDING.value,
                 emails.c.claimed_at < func.now() - lease,
             )
-            .with_for_update(skip_locked=True)
+            .order_by(emails.c.id)
+            .with_for_update(skip_locked=True, of=emails)
         )
-        statement = (
-            update(emails)
-            .where(emails.c.id.in_(stale))
-            .values(
-                status=EmailStatus.UNCONFIRMED.value,
-                failed_at=func.now(),
-                last_error="The attempt was cut short; the mail server may have the message.",
+        rows = (await self._session.execute(query)).mappings().all()
+        return [
+            StaleAttempt(
+                _claimed({k: v for k, v in row.items() if k != "smtp_stage"}),
+                None if row["smtp_stage"] is None else SmtpStage(row["smtp_stage"]),
             )
-            .returning(emails.c.id, emails.c.order_id, emails.c.kind, _key_count())
-        )
-        rows = (await self._session.execute(statement)).mappings().all()
-        return [AbandonedEmail(**_kind(row)) for row in rows]
+            for row in rows
+        ]
 
-    async def _finish(self, email: ClaimedEmail, **values: Any) -> bool:
+    async def _update_attempt(self, email: ClaimedEmail, **values: Any) -> bool:
         statement = (
             update(emails)
             .where(
@@ -220,5 +228,26 @@ def _key_count() -> ColumnElement[int]:
     return func.coalesce(stored, 0).label("key_count")
 
 
-def _kind(row: Any) -> dict[str, Any]:
-    return {**row, "kind": EmailKind(row["kind"])}
+_ATTEMPT = (
+    emails.c.id,
+    emails.c.order_id,
+    emails.c.kind,
+    emails.c.to_address,
+    emails.c.attempts,
+    _key_count(),
+    emails.c.message_id,
+    emails.c.claimed_at,
+    emails.c.doubtful_resends,
+    emails.c.is_preorder,
+    emails.c.release_date,
+    emails.c.notice.label("refund_notice"),
+)
+
+
+def _claimed(row: Any) -> ClaimedEmail:
+    values = {**row, "kind": EmailKind(row["kind"])}
+    is_preorder, release_date = values.pop("is_preorder"), values.pop("release_date")
+    notice = None if is_preorder is None else DelayNotice(is_preorder, release_date)
+    refund = values.pop("refund_notice")
+    refund_notice = None if refund is None else RefundNotice.from_json(refund)
+    return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice)

@@ -103,13 +103,21 @@ emails = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("failed_at", DateTime(timezone=True), nullable=True),
     # Set when an attempt starts (committed before the mail server is called), so that an
-    # attempt cut short by a crash is recognisable afterwards and never blindly repeated.
+    # attempt cut short by a crash is recognisable afterwards and resent as the same message.
     Column("message_id", Text, nullable=True),
     Column("claimed_at", DateTime(timezone=True), nullable=True),
+    # How far the attempt under way got: `before_data` from its claim, `data` committed
+    # just before the DATA command (see domain.emails.after_cut for what each means when
+    # the attempt is cut short). NULL before the first attempt.
+    Column("smtp_stage", Text, nullable=True),
+    # Attempts cut before DATA and sent again, and resends of an attempt cut during DATA.
+    Column("recovered_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("doubtful_resends", Integer, nullable=False, server_default=text("0")),
     CheckConstraint(EMAIL_KINDS, name="ck_emails_kind"),
     CheckConstraint(EMAIL_STATUSES, name="ck_emails_status"),
     CheckConstraint("(kind = 'delayed') = (is_preorder IS NOT NULL)", name="ck_emails_notice"),
     CheckConstraint(REFUND_NOTICE, name="ck_emails_refund_notice"),
+    CheckConstraint("smtp_stage IN ('before_data', 'data')", name="ck_emails_smtp_stage"),
     # Exactly one delivery email per order (ARCHITECTURE invariant 4); resends are extra.
     Index(
         "uq_emails_one_delivery_per_order",

@@ -10,7 +10,7 @@ from sqlalchemy import Text, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_delivery.adapters.orm import deliveries, emails, key_events, reveals
-from bitloot_delivery.domain.emails import EmailKind
+from bitloot_delivery.domain.emails import EmailKind, EmailStatus
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,11 @@ async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]
     notice, what it told the customer: preorder or not, and the release date; for a
     refund email, its refund and what it said, `notice`: never the claim token, which is
     minted when the email is sent and kept nowhere; for an admin's resend, the email it
-    repeats and who asked)."""
+    repeats and who asked). An admin sees how far the last attempt got (`smtp_stage`:
+    `before_data` or `data`), how many attempts were cut before DATA and sent again
+    (`recovered_attempts`) or cut during DATA and sent once more with the same Message-ID
+    (`doubtful_resends`), and `unconfirmed` when a second cut during DATA left it unknown
+    whether the customer has it."""
     query = (
         select(
             emails.c.id,
@@ -139,6 +143,9 @@ async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]
             emails.c.requested_by,
             emails.c.status,
             emails.c.attempts,
+            emails.c.smtp_stage,
+            emails.c.recovered_attempts,
+            emails.c.doubtful_resends,
             emails.c.last_error,
             emails.c.message_id,
             emails.c.created_at,
@@ -172,7 +179,11 @@ def _email_items(mail: Any) -> list[TimelineItem]:
         items.append(
             TimelineItem(mail["sent_at"], "email_sent", f"{mail['kind']} email sent", data)
         )
-    if mail["failed_at"] is not None:
+    if mail["failed_at"] is not None and mail["status"] == EmailStatus.UNCONFIRMED:
+        doubt = {**data, "last_error": mail["last_error"]}
+        summary = f"{mail['kind']} email unconfirmed: cut off during DATA, may not have arrived"
+        items.append(TimelineItem(mail["failed_at"], "email_unconfirmed", summary, doubt))
+    elif mail["failed_at"] is not None:
         failed = {**data, "last_error": mail["last_error"]}
         summary = f"{mail['kind']} email failed after {mail['attempts']} attempts"
         items.append(TimelineItem(mail["failed_at"], "email_failed", summary, failed))

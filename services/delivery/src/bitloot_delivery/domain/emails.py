@@ -1,17 +1,21 @@
-"""The customer's email: a reveal link and nothing else (never a key), and when to try
-again after the mail server refused it.
+"""The customer's email: a reveal link and nothing else (never a key), when to try
+again after the mail server refused it, and what to do with an attempt cut short.
 
 Every email keeps one Message-ID across its attempts, chosen before the first one, so
-that the email log names exactly the message the mail server accepted.
+that the email log names exactly the message the mail server accepted, and so that the
+one resend of an attempt cut during DATA is a copy mail systems recognise as the same
+message.
 """
 
 import html
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 MAX_ATTEMPTS = 8
+# How many times an email cut off during DATA is sent again (with its Message-ID).
+DOUBTFUL_RESENDS = 1
 _FIRST_RETRY = timedelta(seconds=5)
 _LONGEST_RETRY = timedelta(minutes=30)
 
@@ -61,10 +65,11 @@ class EmailKind(StrEnum):
 
 
 class EmailStatus(StrEnum):
-    """`sending` while an attempt is under way; `unconfirmed` when that attempt was cut
-    short (a crash) so nobody knows whether the mail server took it: never repeated
-    automatically, shown to admins, who may resend; `superseded`: a delay notice still
-    waiting to go out when the keys arrived, so never sent (the keys email says more)."""
+    """`sending` while an attempt is under way; `unconfirmed` when an attempt was cut off
+    during DATA after the one resend of an earlier such attempt (see `after_cut`), so
+    nobody knows whether the mail server took it: never repeated automatically, shown to
+    admins, who may resend; `superseded`: a delay notice still waiting to go out when the
+    keys arrived, so never sent (the keys email says more)."""
 
     PENDING = "pending"
     SENDING = "sending"
@@ -74,6 +79,37 @@ class EmailStatus(StrEnum):
     SUPERSEDED = "superseded"
     # A key email still waiting to go out when an admin revoked the order's keys.
     WITHDRAWN = "withdrawn"
+
+
+class SmtpStage(StrEnum):
+    """How far the attempt under way got, as committed in its row: `before_data` from its
+    claim (connect, EHLO, MAIL FROM, RCPT: the server cannot have the message yet);
+    `data` is committed just before the DATA command, which is not sent unless that
+    commit succeeded, so a row still `before_data` proves the server does not have it."""
+
+    BEFORE_DATA = "before_data"
+    DATA = "data"
+
+
+class AfterCut(Enum):
+    """What becomes of an attempt cut short (its sender died, or lost the connection)."""
+
+    RESEND = "resend"  # the server surely lacks it: send again now, same Message-ID
+    RESEND_ONCE = "resend_once"  # it may have it: once more, after the lease, same ID
+    UNCONFIRMED = "unconfirmed"  # doubtful again: never again by itself, for an admin
+
+
+def after_cut(stage: SmtpStage | None, doubtful_resends: int) -> AfterCut:
+    """The rule for an attempt cut short at `stage` (None: claimed by a sender that did
+    not record stages, so DATA may have begun). Before DATA nothing reached the server.
+    Cut during DATA, the email is sent once more with the same Message-ID (mail systems
+    collapse such duplicates) rather than risk a customer with no email; cut during DATA
+    again, it is left unconfirmed rather than risk a third copy."""
+    if stage is SmtpStage.BEFORE_DATA:
+        return AfterCut.RESEND
+    if doubtful_resends < DOUBTFUL_RESENDS:
+        return AfterCut.RESEND_ONCE
+    return AfterCut.UNCONFIRMED
 
 
 def new_message_id(sender: str) -> str:

@@ -2,28 +2,41 @@
 delivery email is out. A delay notice (no link) goes through the same attempts, retries
 and doubt handling, but emits nothing: delivery.completed and delivery.failed are about
 the keys email only, so a notice that fails for good is logged and shown in the email log.
+Everything below is per email row, whatever its kind.
 
-Each attempt is two short transactions around the SMTP conversation:
+Each attempt is three short transactions around the SMTP conversation:
 
 1. claim: the oldest due email is taken `FOR UPDATE SKIP LOCKED` (any number of
    instances send side by side, never the same email at once) and committed as
-   `sending`, with its Message-ID and `claimed_at`;
-2. finish: after the mail server answered, the email is marked `sent` and
+   `sending`, with its Message-ID, `claimed_at` and stage `before_data`;
+2. stage: once the server accepted the recipients, the mailer calls back just before
+   the DATA command and the stage `data` is committed. If that commit fails, or the
+   attempt is no longer ours, DATA is not sent: the server does not have the message,
+   and the attempt counts as not sent (retried with a backoff);
+3. finish: after the mail server answered, the email is marked `sent` and
    delivery.completed emitted in one transaction (or, refused, put back `pending` with a
    backoff, or `failed` with delivery.failed after the last attempt). If the database is
    away at that moment, recording is retried: the process knows what the server said.
 
-Exactly one email: if the process dies between 1 and 2, or the connection is lost while
-the server is taking the message, nobody knows whether the server took it. Such an
-attempt (still `sending` after `lease`, or cut off during DATA) is never repeated
-automatically: it is declared `unconfirmed` (visible in the email log, for an admin to
-resend on request) and, for the delivery email, delivery.completed is emitted with
-``email_sent=false`` so the order does not hang (the keys are stored, and the customer
-can get a link with the order token). The window of doubt is the SMTP conversation
-itself, seconds at most; no email is ever sent twice without someone asking.
+An attempt cut short (its sender died, or it is still `sending` after `lease`; or the
+connection was lost during DATA) is settled by `domain.emails.after_cut`, from the stage
+its row shows, always keeping the email's Message-ID:
+
+- cut before DATA: the server surely does not have it; it is due again at once
+  (`recovered_attempts` counts these);
+- cut during DATA: the server may have it. It is sent once more, after the lease (a slow
+  server that did take it has had time to answer; mail systems collapse copies with one
+  Message-ID), counted in `doubtful_resends`. A connection lost during DATA by a live
+  sender is parked `pending` until now + lease for that;
+- cut during DATA again: `unconfirmed`, never sent again by itself (visible in the email
+  log, for an admin to resend on request) and, for the delivery email, delivery.completed
+  is emitted with ``email_sent=false`` so the order does not hang.
+
+So a customer gets the message at most twice, both copies with one Message-ID, and only
+when the conversation was cut while the server held the message.
 
 The loop sleeps until a queued email NOTIFYs it or `poll_seconds` passes (the fallback
-for a lost notification and for retries falling due).
+for a lost notification, for retries falling due and for stale attempts).
 """
 
 import asyncio
@@ -42,7 +55,10 @@ from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL, ClaimedEmail, Em
 from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
 from bitloot_delivery.domain.emails import (
     MAX_ATTEMPTS,
+    AfterCut,
     EmailKind,
+    SmtpStage,
+    after_cut,
     compose,
     new_message_id,
     retry_delay,
@@ -61,6 +77,21 @@ from bitloot_runtime.logging import log_context
 logger = logging.getLogger(__name__)
 
 ERROR_PAUSE_SECONDS = 5.0
+
+_CUT_DETAIL = {
+    AfterCut.RESEND: "Cut short before DATA: the mail server does not have it; sent again",
+    AfterCut.RESEND_ONCE: (
+        "Cut short during DATA: the mail server may have it; sent once more after the lease,"
+        " with the same Message-ID"
+    ),
+    AfterCut.UNCONFIRMED: (
+        "Cut short during DATA again: the mail server may have it; not sent again by itself"
+    ),
+}
+
+
+class AttemptTaken(Exception):
+    """The attempt is no longer this sender's (taken back as stale): it must stop."""
 
 
 class EmailSender:
@@ -114,27 +145,25 @@ class EmailSender:
             await self._attempt(email)
         return True
 
-    async def abandon_stale(self) -> int:
-        """Declare unconfirmed the attempts whose sender died mid-way; how many."""
+    async def recover_stale(self) -> int:
+        """Settle the attempts still under way after the lease (their sender died or
+        hangs) by the stage they reached; how many."""
+        now = datetime.now(UTC)
         async with self._unit_of_work() as uow:
-            abandoned = await EmailLog(uow.session).abandon_stale(self._lease)
-            for email in abandoned:
-                logger.error(
-                    "email attempt cut short; not resent automatically",
-                    extra={"order_id": str(email.order_id), "email_kind": email.kind.value},
-                )
-                if email.kind is EmailKind.DELIVERY:
-                    await uow.emit(
-                        DeliveryCompleted(
-                            order_id=email.order_id, key_count=email.key_count, email_sent=False
-                        )
-                    )
+            stale = await EmailLog(uow.session).stale(self._lease)
+            settled = [
+                (attempt.email, await self._settle_cut(uow, attempt.email, attempt.stage, now))
+                for attempt in stale
+            ]
             await uow.commit()
-        return len(abandoned)
+        for email, verdict in settled:
+            with log_context(order_id=str(email.order_id)):
+                _log_cut(email, verdict, "attempt still under way after the lease")
+        return len(stale)
 
     async def _drain(self) -> None:
         try:
-            await self.abandon_stale()
+            await self.recover_stale()
             while await self.send_next():
                 pass
         except Exception:
@@ -184,20 +213,28 @@ class EmailSender:
     async def _attempt(self, email: ClaimedEmail) -> None:
         message = self._message(email)
         try:
-            await self._mailer.send(message)
+            await self._mailer.send(message, before_data=lambda: self._reach_data(email))
         except MailNotSent as exc:
             await self._until_recorded(self._refused, email, str(exc))
             return
         except MailUncertain as exc:
-            await self._until_recorded(self._unconfirmed, email, str(exc))
+            await self._until_recorded(self._cut_during_data, email, str(exc))
             return
         await self._until_recorded(self._sent, email)
+
+    async def _reach_data(self, email: ClaimedEmail) -> None:
+        """Commit that DATA begins, before it does: the mailer sends no DATA if this
+        raises, so a row still `before_data` proves the server lacks the message."""
+        async with self._unit_of_work() as uow:
+            if not await EmailLog(uow.session).reach_data(email):
+                raise AttemptTaken("the attempt was taken back as stale")
+            await uow.commit()
 
     async def _until_recorded(self, record: Callable[..., Awaitable[None]], *args: Any) -> None:
         """Record what the mail server answered, however long the database is away: this
         process knows the outcome, and if it gave up, the attempt would be left `sending`
-        and declared unconfirmed after the lease (an email sent, or refused, recorded as
-        a doubt). Gives up only when the lease is about to run out."""
+        and taken back after the lease as a doubt (an email already sent would go out
+        once more). Gives up only when the lease is about to run out."""
         deadline = time.monotonic() + self._lease.total_seconds() / 2
         delay = 0.5
         while True:
@@ -212,37 +249,61 @@ class EmailSender:
                 delay = min(delay * 2, 10.0)
 
     async def _sent(self, email: ClaimedEmail) -> None:
-        if await self._completed(email, email_sent=True):
+        if await self._completed(email):
             logger.info("email sent", extra={"email_kind": email.kind.value})
         else:
-            logger.error("email sent after its attempt was declared unconfirmed")
-
-    async def _unconfirmed(self, email: ClaimedEmail, error: str) -> None:
-        """Cut off while the server took the message: as after a crash, the email is not
-        sent again by itself (it may have arrived), and the delivery completes with
-        ``email_sent=false`` for an admin to resend on request."""
-        detail = f"Cut off while the mail server took the message: {error}"
-        if await self._completed(email, email_sent=False, error=detail):
             logger.error(
-                "email may or may not have reached the mail server; not resent automatically",
-                extra={"email_kind": email.kind.value, "error": error},
+                "email sent after its attempt was taken back as stale",
+                extra={"email_kind": email.kind.value, "message_id": email.message_id},
             )
 
-    async def _completed(self, email: ClaimedEmail, *, email_sent: bool, error: str = "") -> bool:
-        """Record the attempt as sent (or unconfirmed, with `error`) and, for the delivery
-        email, emit delivery.completed in the same transaction; False if the attempt is
-        no longer ours."""
+    async def _cut_during_data(self, email: ClaimedEmail, error: str) -> None:
+        """Cut off while the server took the message (this process alive): the rule for a
+        cut during DATA, the resend (if any) due after the lease."""
+        retry_at = datetime.now(UTC) + self._lease
         async with self._unit_of_work() as uow:
-            log = EmailLog(uow.session)
-            done = await (
-                log.finish_sent(email) if email_sent else log.finish_unconfirmed(email, error)
-            )
-            if not done:
+            verdict = await self._settle_cut(uow, email, SmtpStage.DATA, retry_at, error)
+            await uow.commit()
+        _log_cut(email, verdict, error)
+
+    async def _settle_cut(
+        self,
+        uow: UnitOfWork,
+        email: ClaimedEmail,
+        stage: SmtpStage | None,
+        retry_at: datetime,
+        error: str = "",
+    ) -> AfterCut | None:
+        """Apply `after_cut` to an attempt cut short at `stage`, in `uow`; the verdict,
+        or None if the attempt is no longer ours (nothing changed)."""
+        log = EmailLog(uow.session)
+        verdict = after_cut(stage, email.doubtful_resends)
+        detail = f"{_CUT_DETAIL[verdict]}{': ' + error if error else ''}"
+        if verdict is AfterCut.RESEND:
+            done = await log.recover(email, detail)
+        elif verdict is AfterCut.RESEND_ONCE:
+            done = await log.resend_doubtful(email, retry_at, detail)
+        else:
+            done = await log.finish_unconfirmed(email, detail)
+            if done and email.kind is EmailKind.DELIVERY:
+                await uow.emit(
+                    DeliveryCompleted(
+                        order_id=email.order_id, key_count=email.key_count, email_sent=False
+                    )
+                )
+        return verdict if done else None
+
+    async def _completed(self, email: ClaimedEmail) -> bool:
+        """Record the attempt as sent and, for the delivery email, emit
+        delivery.completed in the same transaction; False if the attempt is no longer
+        ours."""
+        async with self._unit_of_work() as uow:
+            if not await EmailLog(uow.session).finish_sent(email):
                 return False
             if email.kind is EmailKind.DELIVERY:
                 await uow.emit(
                     DeliveryCompleted(
-                        order_id=email.order_id, key_count=email.key_count, email_sent=email_sent
+                        order_id=email.order_id, key_count=email.key_count, email_sent=True
                     )
                 )
             await uow.commit()
@@ -276,3 +337,24 @@ class EmailSender:
             logger.warning("cannot LISTEN for queued emails; polling only", exc_info=True)
             return None
         return connection
+
+
+def _log_cut(email: ClaimedEmail, verdict: AfterCut | None, error: str) -> None:
+    extra = {
+        "email_kind": email.kind.value,
+        "message_id": email.message_id,
+        "attempt": email.attempts,
+        "error": error,
+    }
+    if verdict is AfterCut.RESEND:
+        logger.warning("email attempt cut before DATA; sending it again", extra=extra)
+    elif verdict is AfterCut.RESEND_ONCE:
+        logger.warning(
+            "email attempt cut during DATA; sending it once more with the same Message-ID",
+            extra=extra,
+        )
+    elif verdict is AfterCut.UNCONFIRMED:
+        logger.error(
+            "email attempt cut during DATA again; unconfirmed, not resent automatically",
+            extra=extra,
+        )

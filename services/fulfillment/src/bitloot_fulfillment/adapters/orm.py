@@ -11,6 +11,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -47,6 +48,15 @@ sagas = Table(
     Column("delay_notified", Boolean, nullable=False, server_default=text("false")),
     # The admin who entered the order's keys by hand, if one did (at most once).
     Column("delivered_by_hand_by", Text, nullable=True),
+    # The order's refund as payments last reported it, and when (older reports lose).
+    Column("refund_id", BigInteger, nullable=True),
+    Column("refund_status", Text, nullable=True),
+    Column("refund_at", DateTime(timezone=True), nullable=True),
+    Column("refund_amount", Numeric(30, 12), nullable=True),
+    Column("refund_currency", Text, nullable=True),
+    Column("refund_transaction_id", Text, nullable=True),
+    # Whether delivery confirmed the key email (NULL until delivery.completed).
+    Column("email_sent", Boolean, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_sagas_state_updated", "state", "updated_at"),

@@ -9,6 +9,8 @@ from uuid import UUID
 from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bitloot_contracts.customer import customer_status_of_order
+from bitloot_fulfillment.adapters.live import LiveView, RefundView
 from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_fulfillment.domain.saga import TERMINAL
 
@@ -46,13 +48,39 @@ async def list_sagas(session: AsyncSession, wanted: SagaFilter) -> list[dict[str
     return [_saga_json(row) for row in rows]
 
 
-async def current_status(session: AsyncSession, order_id: UUID) -> tuple[str, str] | None:
-    """The saga's state and when it last changed, for a live page; None before payment."""
-    query = select(sagas.c.state, sagas.c.updated_at).where(sagas.c.order_id == order_id)
-    row = (await session.execute(query)).first()
-    return None if row is None else (row.state, row.updated_at.isoformat())
+async def live_view(session: AsyncSession, order_id: UUID) -> tuple[LiveView, str | None]:
+    """What is stored of the order for a live page, and when its saga last changed (an
+    empty view before payment)."""
+    query = select(*_LIVE).where(sagas.c.order_id == order_id)
+    row = (await session.execute(query)).mappings().first()
+    if row is None:
+        return LiveView(), None
+    view = LiveView(state=row["state"]).with_facts(_refund(row), row["email_sent"])
+    return view, row["updated_at"].isoformat()
 
 
+def _refund(row: RowMapping) -> RefundView | None:
+    if row["refund_status"] is None:
+        return None
+    return RefundView(
+        status=row["refund_status"],
+        at=row["refund_at"],
+        amount=row["refund_amount"],
+        currency=row["refund_currency"],
+        transaction_id=row["refund_transaction_id"],
+    )
+
+
+_REFUND = (
+    sagas.c.refund_id,
+    sagas.c.refund_status,
+    sagas.c.refund_at,
+    sagas.c.refund_amount,
+    sagas.c.refund_currency,
+    sagas.c.refund_transaction_id,
+    sagas.c.email_sent,
+)
+_LIVE = (sagas.c.state, sagas.c.updated_at, *_REFUND)
 _LISTED = (
     sagas.c.order_id,
     sagas.c.state,
@@ -63,6 +91,7 @@ _LISTED = (
     sagas.c.polls_sent,
     sagas.c.lines,
     sagas.c.delivered_by_hand_by,
+    *_REFUND,
     sagas.c.created_at,
     sagas.c.updated_at,
 )
@@ -85,6 +114,14 @@ def _saga_json(row: RowMapping) -> dict[str, Any]:
             for line in row["lines"]
         ],
         "delivered_by_hand_by": row["delivered_by_hand_by"],
+        # The refund payments last reported (its id for the payments API) and the status
+        # the customer sees, which the refund and the key email decide as much as the saga.
+        "refund_id": row["refund_id"],
+        "refund_status": row["refund_status"],
+        "email_confirmed": row["email_sent"],
+        "customer_status": customer_status_of_order(
+            row["state"], row["refund_status"], email_confirmed=row["email_sent"] is not False
+        ),
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

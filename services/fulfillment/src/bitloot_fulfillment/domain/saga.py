@@ -11,7 +11,13 @@ So a completed Kinguin webhook that overtakes `reservation.created`, or a
 `delivery.completed` that overtakes `keys.delivered`, leads to the same states and the
 same commands as the in-order sequence. Terminal states ignore everything after them,
 except that Kinguin refunding an order whose keys already left becomes `refunded`, for
-an admin to look at (nothing automatic: the customer may have revealed the keys).
+an admin to look at (nothing automatic: the customer may have revealed the keys), and
+that a failed order Kinguin completes late is revived, unless the customer's refund is
+already approved or paid (see `refund_blocks_revival`).
+
+The saga also records what the customer status of the order needs besides its state:
+the latest status of the order's refund that payments reported (`refund.status_changed`)
+and whether delivery confirmed the key email. Neither moves the saga.
 
 Each method changes the saga and appends the events to publish to `pending` and the
 timers to set to `timers`; the handler stores them in the same transaction as the saga.
@@ -19,9 +25,11 @@ timers to set to `timers`; the handler stores them in the same transaction as th
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
+from bitloot_contracts.customer import CustomerStatus, customer_status_of_order
 from bitloot_contracts.events import (
     Event,
     KeysDelivered,
@@ -33,6 +41,8 @@ from bitloot_contracts.events import (
     OrderState,
     OrderStatusChanged,
     PaymentFinished,
+    RefundStatus,
+    RefundStatusChanged,
     ReservationLine,
     ReservationPoll,
     ReservationRequested,
@@ -50,6 +60,21 @@ BEFORE_DELIVERY: frozenset[OrderState] = frozenset(
 AWAITING_KINGUIN: frozenset[OrderState] = frozenset({"reserving", "reserved"})
 Stage = Literal["reservation", "kinguin", "delivery", "deadline"]
 _GONE: frozenset[KinguinOrderStatus] = frozenset({"canceled", "refunded"})
+# The customer's money is on its way back, or back: keys bought late must not go out too.
+_REFUND_PAID: dict[RefundStatus, str] = {
+    "approved": "approved",
+    "sending": "being paid",
+    "sent": "paid",
+    "refunded_outside": "paid outside BitLoot",
+}
+
+
+def refund_blocks_revival(refund: RefundStatus | None) -> bool:
+    """Whether a failed order Kinguin completes late must stay failed because of its
+    refund. A refund only due or claimed does not: the keys go out, and payments cancels
+    the refund when it hears `fulfilled`. One approved, being paid or paid does: the
+    customer would get the keys and the money, so an admin decides instead."""
+    return refund in _REFUND_PAID
 
 
 class ManualDeliveryRefused(Exception):
@@ -98,6 +123,16 @@ class OrderSaga:
     delay_notified: bool = False
     # The admin who entered the order's keys by hand, if one did (at most once).
     delivered_by_hand_by: str | None = None
+    # The order's refund as payments last reported it (events overtake each other, so
+    # `refund_at`, the report's time, keeps an older report from undoing a newer one).
+    refund_id: int | None = None
+    refund_status: RefundStatus | None = None
+    refund_at: datetime | None = None
+    refund_amount: Decimal | None = None
+    refund_currency: str | None = None
+    refund_transaction_id: str | None = None
+    # Whether delivery confirmed the key email (None until delivery.completed).
+    email_sent: bool | None = None
     pending: list[Event] = field(default_factory=list, compare=False)
     timers: TimerSet = field(default_factory=TimerSet, compare=False)
 
@@ -157,11 +192,37 @@ class OrderSaga:
         self.keys_left_gateway = True
         self._advance()
 
-    def delivery_completed(self, key_count: int) -> None:
-        """Delivery stored the keys and mailed the link (which implies the keys left)."""
+    def delivery_completed(self, key_count: int, *, email_sent: bool = True) -> None:
+        """Delivery stored the keys and mailed the link (which implies the keys left), or
+        gave up on confirming the email (`email_sent` false: the customer may not have
+        it). A confirmed email stays confirmed whatever report comes after it."""
         self.keys_left_gateway = True
         self.delivered_key_count = self.delivered_key_count or key_count
+        self.email_sent = email_sent or bool(self.email_sent)
         self._advance()
+
+    def refund_status_changed(self, change: RefundStatusChanged) -> None:
+        """Payments recorded or moved the order's refund: remembered for the customer
+        status and the revival guard, never a transition. A report no newer than the one
+        recorded (a duplicate, or one overtaken on the bus) changes nothing."""
+        if self.refund_at is not None and change.occurred_at <= self.refund_at:
+            return
+        self.refund_id, self.refund_status = change.refund_id, change.status
+        self.refund_at = change.occurred_at
+        self.refund_amount, self.refund_currency = change.amount, change.currency
+        self.refund_transaction_id = change.transaction_id
+
+    @property
+    def email_confirmed(self) -> bool:
+        """False only once delivery said the key email may not have reached the customer."""
+        return self.email_sent is not False
+
+    @property
+    def customer_status(self) -> CustomerStatus | None:
+        """The order's status in the customer's words, as every other place shows it."""
+        return customer_status_of_order(
+            self.state, self.refund_status, email_confirmed=self.email_confirmed
+        )
 
     def delivery_failed(self, code: str, reason: str) -> None:
         """Delivery gave up after its own retries; acted on once keys were requested."""
@@ -196,13 +257,21 @@ class OrderSaga:
         deadline), only in ways that cannot buy twice: a bought order fetches its keys
         again or waits for Kinguin again; an order with no live Kinguin order (refused,
         never answered, or canceled by Kinguin) asks the gateway again, which looks every
-        external id of the order up at Kinguin before it buys under a new one."""
+        external id of the order up at Kinguin before it buys under a new one. Never once
+        the customer's refund is approved or paid (`refund_blocks_revival`), like a late
+        completion."""
         if self.state in TERMINAL and self.state != "failed":
             raise RetryRefused("not_failed", f"The order is {self.state}; nothing to retry.")
         if self.state != "failed" and not stuck:
             raise RetryRefused(
                 "not_stuck",
                 f"The order is {self.state} and still within its deadline; wait or let it fail.",
+            )
+        if refund_blocks_revival(self.refund_status):
+            raise RetryRefused(
+                "refund_paid",
+                f"The customer's refund is {self.refund_status}; buying or sending keys now "
+                "would give them both. Resolve the refund with payments first.",
             )
         if self.kinguin_status in _GONE and self.keys_left_gateway:
             raise RetryRefused(
@@ -265,10 +334,11 @@ class OrderSaga:
 
     def _revive_if_completed(self) -> None:
         """The order failed before its keys were asked for (the deadline, a lost answer)
-        but Kinguin completed it after all: the customer paid and nothing was refunded,
-        so the keys go out after all. (Refunds of failed orders are not made by the
-        system yet; once they are, a refunded order must not come back here.)"""
-        if (
+        but Kinguin completed it after all: the customer paid, so the keys go out after
+        all, unless the refund payments reported is approved or paid
+        (`refund_blocks_revival`). Then the order stays failed, with a reason that tells
+        an admin why (no order.status_changed: its state does not change)."""
+        if not (
             self.state == "failed"
             and self.failure_stage in ("deadline", "reservation")
             and self.kinguin_status == "completed"
@@ -276,10 +346,18 @@ class OrderSaga:
             and not self.keys_left_gateway
             and self.delivery_error is None
         ):
-            stage = self.failure_stage
-            self.reservation_confirmed = True
-            self.failure_stage = self.failure_reason = None
-            self._move("reserved", f"Kinguin completed the order after its {stage} failure")
+            return
+        if refund_blocks_revival(self.refund_status):
+            assert self.refund_status is not None  # a refund blocks, none does not
+            self.failure_reason = (
+                f"Kinguin completed the order after the refund was "
+                f"{_REFUND_PAID[self.refund_status]}; keys not delivered"
+            )
+            return
+        stage = self.failure_stage
+        self.reservation_confirmed = True
+        self.failure_stage = self.failure_reason = None
+        self._move("reserved", f"Kinguin completed the order after its {stage} failure")
 
     def _tell_customer_delayed(self) -> None:
         if self.delay_notified:
@@ -347,7 +425,8 @@ class OrderSaga:
         admin: hand them to delivery as the gateway would, once, for a failed order or
         one `stuck` past its deadline. Never once keys reached delivery, which keeps the
         first keys it gets for an order (the customer would not get these), and never for
-        a refunded order. The order then ends as any other: delivery.completed → fulfilled.
+        a refunded order or one whose refund is approved or paid. The order then ends as
+        any other: delivery.completed → fulfilled.
         """
         refusal = self._manual_delivery_refusal(key_count, stuck=stuck)
         if refusal is not None:
@@ -374,6 +453,8 @@ class OrderSaga:
             return "already_delivered_by_hand", f"{self.delivered_by_hand_by} already did."
         if self.state == "refunded":
             return "order_refunded", "Kinguin refunded the order after its keys were delivered."
+        if refund_blocks_revival(self.refund_status):
+            return "refund_paid", f"The customer's refund is {self.refund_status}."
         if self.keys_left_gateway or self.delivered_key_count is not None or self.delivery_error:
             return (
                 "keys_already_with_delivery",

@@ -7,6 +7,7 @@ from bitloot_contracts.events import (
     KeysDelivered,
     KinguinWebhook,
     PaymentFinished,
+    RefundStatusChanged,
     ReservationCreated,
     ReservationFailed,
 )
@@ -32,3 +33,6 @@ def subscribe(runtime: ServiceRuntime, policy: TimerPolicy) -> None:
     runtime.subscribe(Route(topics.KEYS_DELIVERED, KeysDelivered, saga.keys_delivered))
     runtime.subscribe(Route(topics.DELIVERY_COMPLETED, DeliveryCompleted, saga.delivery_completed))
     runtime.subscribe(Route(topics.DELIVERY_FAILED, DeliveryFailed, saga.delivery_failed))
+    runtime.subscribe(
+        Route(topics.REFUND_STATUS_CHANGED, RefundStatusChanged, saga.refund_status_changed)
+    )

@@ -1,7 +1,12 @@
 """``WS /ws/orders/{order_id}``: an order's status, live, for its customer or an admin.
 
 Each status frame carries the saga's `status` and, in the words the customer's order
-page uses too (`bitloot_contracts.customer`), its `customer_status`.
+page uses too (`bitloot_contracts.customer.customer_status_of_order`), its
+`customer_status`, which the order's refund and key email decide as much as the saga.
+Frames also carry the `refund` (status, amount, currency, transaction id; null without
+one) and `email_confirmed` (null until delivery reported on the key email). A refund
+moving, or the key email turning out unconfirmed or confirmed, is a status frame too,
+with the saga's `status` unchanged. Fields are only ever added to frames.
 
 The token comes as ``?token=`` (browsers cannot set headers on a WebSocket) or as
 ``Authorization: Bearer``. The socket is accepted first so that a refusal can say why
@@ -15,16 +20,15 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any, TypeGuard, get_args
+from typing import Any
 from uuid import UUID
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bitloot_contracts.customer import customer_status_of_saga
-from bitloot_contracts.events import OrderState, OrderStatusChanged
+from bitloot_contracts.events import DeliveryCompleted, OrderStatusChanged, RefundStatusChanged
 from bitloot_fulfillment.adapters import views
-from bitloot_fulfillment.adapters.live import StatusHub
+from bitloot_fulfillment.adapters.live import LiveEvent, LiveView, RefundView, StatusHub
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import AdminTokenVerifier, InvalidToken, OrderTokenVerifier
@@ -62,25 +66,44 @@ def _token(websocket: WebSocket) -> str | None:
     return bearer.strip() or None
 
 
-def _customer_status(state: str | None) -> str | None:
-    """The customer's words for a saga state (the order page of payments uses the same)."""
-    return customer_status_of_saga(state) if _is_state(state) else None
-
-
-def _is_state(value: object) -> TypeGuard[OrderState]:
-    return value in get_args(OrderState)
-
-
-def _status_message(change: OrderStatusChanged) -> dict[str, Any]:
+def _status_message(order_id: UUID, view: LiveView, **saga: Any) -> dict[str, Any]:
     return {
         "type": "status",
-        "order_id": str(change.order_id),
-        "status": change.status,
-        "customer_status": _customer_status(change.status),
-        "previous_status": change.previous_status,
-        "reason": change.reason,
-        "at": change.occurred_at.isoformat(),
+        "order_id": str(order_id),
+        "status": view.state,
+        **view.frame_facts(),
+        **saga,
     }
+
+
+async def _frame_of(
+    runtime: ServiceRuntime, view: LiveView, event: LiveEvent
+) -> tuple[LiveView, dict[str, Any] | None]:
+    """The socket's view after `event`, and the frame to send for it (None: nothing
+    the customer would see changed, such as a duplicate or an overtaken refund report)."""
+    if isinstance(event, OrderStatusChanged):
+        # The saga stored what its change implies (an unconfirmed email) before it
+        # published the change; read it rather than hope its event came first.
+        async with runtime.sessionmaker() as session:
+            stored, _ = await views.live_view(session, event.order_id)
+        view = LiveView(state=event.status, refund=view.refund, email_sent=view.email_sent)
+        view = view.with_facts(stored.refund, stored.email_sent)
+        saga = {
+            "previous_status": event.previous_status,
+            "reason": event.reason,
+            "at": event.occurred_at.isoformat(),
+        }
+        return view, _status_message(event.order_id, view, **saga)
+    if isinstance(event, RefundStatusChanged):
+        after = view.with_facts(RefundView.of(event), view.email_sent)
+        reason = f"refund {event.status}"
+    else:
+        after = view.with_facts(view.refund, event.email_sent)
+        reason = "key email confirmed" if after.email_sent else "key email not confirmed"
+    if after == view or (isinstance(event, DeliveryCompleted) and view.state != "fulfilled"):
+        return after, None
+    saga = {"previous_status": view.state, "reason": reason, "at": event.occurred_at.isoformat()}
+    return after, _status_message(event.order_id, after, **saga)
 
 
 def live_routes(
@@ -111,20 +134,11 @@ def live_routes(
 async def _stream(
     runtime: ServiceRuntime, hub: StatusHub, websocket: WebSocket, order_id: UUID, beat: float
 ) -> None:
-    # Listen before reading the current state, so that no change falls in between.
+    # Listen before reading the stored state, so that no change falls in between.
     with hub.listen(order_id) as changes:
         async with runtime.sessionmaker() as session:
-            current = await views.current_status(session, order_id)
-        state, at = current or (None, None)
-        await websocket.send_json(
-            {
-                "type": "status",
-                "order_id": str(order_id),
-                "status": state,
-                "customer_status": _customer_status(state),
-                "at": at,
-            }
-        )
+            view, at = await views.live_view(session, order_id)
+        await websocket.send_json(_status_message(order_id, view, at=at))
         closed = asyncio.create_task(_until_closed(websocket))
         try:
             while not closed.done():
@@ -133,7 +147,9 @@ async def _stream(
                     {waiting, closed}, timeout=beat, return_when=asyncio.FIRST_COMPLETED
                 )
                 if waiting in done:
-                    await websocket.send_json(_status_message(waiting.result()))
+                    view, frame = await _frame_of(runtime, view, waiting.result())
+                    if frame is not None:
+                        await websocket.send_json(frame)
                     continue
                 waiting.cancel()
                 if not done:

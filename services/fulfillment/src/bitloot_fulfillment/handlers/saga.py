@@ -2,8 +2,11 @@
 
 Events about an order may overtake the `payment.finished` that starts its saga (they
 travel on other queues); such an event is retried, not rejected, until the saga exists.
+A refund's status is the exception: a refund of an order that was never paid in full (a
+payment flag's money going back) has no saga to wait for, and payments shows it.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from uuid import UUID
@@ -15,6 +18,7 @@ from bitloot_contracts.events import (
     KinguinWebhook,
     OrderStatusChanged,
     PaymentFinished,
+    RefundStatusChanged,
     ReservationCreated,
     ReservationFailed,
 )
@@ -23,6 +27,8 @@ from bitloot_fulfillment.domain.saga import OrderSaga
 from bitloot_fulfillment.domain.timers import TimerPolicy
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import TransientError
+
+logger = logging.getLogger(__name__)
 
 
 class SagaNotStarted(TransientError):
@@ -71,16 +77,30 @@ async def keys_delivered(event: KeysDelivered, uow: UnitOfWork) -> None:
 
 
 async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
-    await _apply(uow, event.order_id, lambda s: s.delivery_completed(event.key_count))
+    await _apply(
+        uow,
+        event.order_id,
+        lambda s: s.delivery_completed(event.key_count, email_sent=event.email_sent),
+    )
 
 
 async def delivery_failed(event: DeliveryFailed, uow: UnitOfWork) -> None:
     await _apply(uow, event.order_id, lambda s: s.delivery_failed(event.code, event.reason))
 
 
-async def _apply(uow: UnitOfWork, order_id: UUID, change: Callable[[OrderSaga], None]) -> None:
+async def refund_status_changed(event: RefundStatusChanged, uow: UnitOfWork) -> None:
+    await _apply(uow, event.order_id, lambda s: s.refund_status_changed(event), wait=False)
+
+
+async def _apply(
+    uow: UnitOfWork, order_id: UUID, change: Callable[[OrderSaga], None], *, wait: bool = True
+) -> None:
+    """Apply `change` to the order's saga; without one, retry later (`wait`) or skip."""
     repository = SagaRepository(uow.session)
     saga = await repository.get_for_update(order_id)
+    if saga is None and not wait:
+        logger.info("no saga for this order: nothing to record", extra={"order_id": str(order_id)})
+        return
     if saga is None:
         raise SagaNotStarted(order_id)
     before = replace(saga)

@@ -7,7 +7,7 @@ notice's index now lets an admin's resend through too). `withdrawn` marks a key 
 that had not gone out when the keys were revoked. `deliveries` records the revocation.
 
 Revision ID: d0005
-Revises: d0003
+Revises: d0004
 Create Date: 2026-12-05
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "d0005"
-down_revision: str | None = "d0003"
+down_revision: str | None = "d0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
