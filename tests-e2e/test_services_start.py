@@ -49,6 +49,8 @@ def required_settings() -> dict[str, str]:
         "DELIVERY_MAIL_FROM": "keys@bitloot.test",
         "DELIVERY_PUBLIC_URL": elsewhere,
         "DELIVERY_LINK_SECRET": secrets.token_urlsafe(32),
+        "DELIVERY_CLAIM_TOKEN_PRIVATE_KEY": tokens.generate_key_pair()[0],
+        "DELIVERY_REFUND_CLAIM_URL": elsewhere,
         "ADMIN_SESSION_PRIVATE_KEY": tokens.generate_key_pair()[0],
         "ADMIN_PAYMENTS_URL": elsewhere,
         "ADMIN_KINGUIN_GATEWAY_URL": elsewhere,

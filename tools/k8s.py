@@ -57,6 +57,8 @@ CONFIG: dict[str, dict[str, str]] = {
         "SMTP_STARTTLS": "true",
         "MAIL_FROM": "keys@bitloot.example",
         "PUBLIC_URL": "https://keys.bitloot.example",
+        # Payments' refund claim page, where the refund emails' links lead.
+        "REFUND_CLAIM_URL": "https://shop.bitloot.example/refunds/claim",
     },
     "admin": {
         "PAYMENTS_URL": "http://payments",

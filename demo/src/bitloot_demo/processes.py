@@ -203,6 +203,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "DELIVERY_PUBLIC_URL": machine.url("delivery"),
             "DELIVERY_LINK_SECRET": keys.link_secret,
             "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
+            "DELIVERY_CLAIM_TOKEN_PRIVATE_KEY": keys.claim_token_private_key,
+            "DELIVERY_CLAIM_TOKEN_KEY_ID": CLAIM_TOKEN_KEY_ID,
+            "DELIVERY_REFUND_CLAIM_URL": f"{machine.url('payments')}/refunds/claim",
         },
         "admin": {
             "ADMIN_SESSION_PRIVATE_KEY": keys.admin_session_private_key,

@@ -166,6 +166,8 @@ async def running_stack(
                 "public_url": urls["delivery"],
                 "link_secret": _secret(),
                 "order_token_public_keys": f"k1:{public_token_key}",
+                "claim_token_private_key": private_claim_key,
+                "refund_claim_url": f"{urls['payments']}/refunds/claim",
             },
             "admin": {
                 "session_private_key": private_admin_key,

@@ -70,7 +70,12 @@ def test_subscriptions_follow_the_architecture() -> None:
         "delivery.failed",
         "refund.status_changed",
     }
-    assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered", "order.delayed")
+    assert SUBSCRIPTIONS[DELIVERY] == (
+        "keys.delivered",
+        "order.delayed",
+        "refund.status_changed",
+        "refund.claim_link_requested",
+    )
     assert SUBSCRIPTIONS[PAYMENTS] == (
         "order.status_changed",
         "product.availability_changed",

@@ -94,8 +94,14 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             # For the customer status (live page) and to revive no refunded order.
             REFUND_STATUS_CHANGED,
         ),
-        # The customer is told by email when Kinguin is late with a bought order.
-        DELIVERY: (KEYS_DELIVERED, ORDER_DELAYED),
+        # The customer is told by email when Kinguin is late with a bought order, and
+        # when money goes back to them (with a link to claim it, anew on request).
+        DELIVERY: (
+            KEYS_DELIVERED,
+            ORDER_DELAYED,
+            REFUND_STATUS_CHANGED,
+            REFUND_CLAIM_LINK_REQUESTED,
+        ),
         # The admin's projection of what happened to each order. It also gives every
         # notification topic a queue, so that a publish (always `mandatory`) is routable.
         ADMIN: (

@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from delivery_support import (
+    CLAIM_LINKS,
     LINK_SECRET,
     PUBLIC_URL,
     completions,
@@ -60,6 +61,7 @@ def sender(
         unit_of_work=lambda: UnitOfWork(sessions),
         mailer=mailer,
         links=LINKS,
+        claim_links=CLAIM_LINKS,
         public_url=PUBLIC_URL,
         mail_from="keys@bitloot.test",
         max_attempts=max_attempts,

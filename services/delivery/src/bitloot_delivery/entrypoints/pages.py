@@ -17,9 +17,11 @@ from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused
 from bitloot_delivery.domain.rate_limits import RateLimited
 from bitloot_delivery.domain.retention import KeysPurged
+from bitloot_delivery.domain.revocation import REFUNDED_TEXT, REFUNDED_TITLE, OrderRefunded
 from bitloot_delivery.handlers.links import Links
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
-from bitloot_runtime.pages import page, rate_limited
+from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.pages import SECURITY_HEADERS, page, rate_limited, wants_json
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,16 @@ def visitor_of(request: Request) -> Visitor:
     )
 
 
+def refunded(request: Request) -> Response:
+    """410 ``order_refunded``: the keys were revoked when the order was refunded; JSON
+    for API clients, a page for browsers, in the customer's words either way."""
+    if wants_json(request):
+        response = error_response(HttpError(410, "order_refunded", REFUNDED_TEXT))
+        response.headers.update(SECURITY_HEADERS)
+        return response
+    return page(REFUNDED_TITLE, f"<p>{html.escape(REFUNDED_TEXT)}</p>", 410)
+
+
 def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
     async def reveal_keys(request: Request) -> Response:
         try:
@@ -86,6 +98,9 @@ def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
         except LinkRefused as refused:
             logger.info("reveal link refused", extra={"problem": refused.problem.value})
             return refusal_page(refused.problem, request.url.path)
+        except OrderRefunded:
+            logger.info("reveal refused: order refunded, keys revoked")
+            return refunded(request)
         except KeysPurged:
             text = "These keys were deleted at the end of their retention period."
             return page("Keys deleted", f"<p>{text}</p>", 410)
@@ -103,6 +118,8 @@ def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
             return rate_limited(
                 request, exc, "Too many new links were asked for. Please try again later."
             )
+        except OrderRefunded:
+            return refunded(request)
         return page("Check your email", f"<p>{html.escape(_FRESH_LINK_SENT)}</p>", 202)
 
     return [
