@@ -64,6 +64,14 @@ class EmailKind(StrEnum):
     CLAIM_LINK = "claim_link"
 
 
+KIND_HEADER = "X-BitLoot-Email"
+"""Every email says its kind in this header, so a mail system (or a test's inbox) can
+tell a key email from a notice without reading the words, which may change."""
+
+KEY_KINDS = frozenset({EmailKind.DELIVERY, EmailKind.RESEND, EmailKind.FRESH_LINK})
+"""The kinds that carry a link to the keys."""
+
+
 class EmailStatus(StrEnum):
     """`sending` while an attempt is under way; `unconfirmed` when an attempt was cut off
     during DATA after the one resend of an earlier such attempt (see `after_cut`), so

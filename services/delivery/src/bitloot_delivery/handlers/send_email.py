@@ -54,6 +54,7 @@ from bitloot_contracts.events import DeliveryCompleted, DeliveryFailed
 from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL, ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
 from bitloot_delivery.domain.emails import (
+    KIND_HEADER,
     MAX_ATTEMPTS,
     AfterCut,
     EmailKind,
@@ -212,6 +213,7 @@ class EmailSender:
 
     async def _attempt(self, email: ClaimedEmail) -> None:
         message = self._message(email)
+        message[KIND_HEADER] = email.kind.value
         try:
             await self._mailer.send(message, before_data=lambda: self._reach_data(email))
         except MailNotSent as exc:
