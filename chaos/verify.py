@@ -105,7 +105,7 @@ def distinct_key_emails(mails: Iterable[infra.Mail]) -> Counter[str]:
     refund) are not key emails."""
     ids: dict[str, set[str]] = {}
     for mail in mails:
-        if mail.is_delay_notice:
+        if not mail.is_key_email:
             continue
         message_id = str(mail.message["Message-ID"] or id(mail))
         for recipient in mail.recipients:

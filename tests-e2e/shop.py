@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from five_processes import Running, wait_for
 
-from bitloot_demo.infra import DELAY_NOTICE_SUBJECTS
+from bitloot_demo.infra import KEY_EMAIL_KINDS
 from bitloot_testing.smtp import ReceivedEmail, SmtpServer
 
 LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
@@ -75,16 +75,19 @@ class Shop:
 
     def delay_notices_to(self, address: str) -> list[str]:
         """Subjects of the "your order is delayed / a preorder" emails to `address`."""
+        return self.subjects_to(address, "delayed")
+
+    def subjects_to(self, address: str, kind: str) -> list[str]:
+        """Subjects of the emails of `kind` (delivery's ``X-BitLoot-Email``) to `address`."""
         return [
             str(mail.message["Subject"])
             for mail in self.inbox.messages
-            if address in mail.recipients
-            and str(mail.message["Subject"]).startswith(DELAY_NOTICE_SUBJECTS)
+            if address in mail.recipients and mail.message["X-BitLoot-Email"] == kind
         ]
 
     def key_emails_to(self, address: str) -> int:
-        """Emails with a link to the keys sent to `address` (delay notices left out)."""
-        return self.emails_to(address) - len(self.delay_notices_to(address))
+        """Emails with a link to the keys sent to `address` (notices left out)."""
+        return sum(len(self.subjects_to(address, kind)) for kind in KEY_EMAIL_KINDS)
 
     async def kinguin(self, method: str, path: str, body: object = None) -> Any:
         answer = await self.http.request(method, f"{self.url['kinguin-sandbox']}{path}", json=body)

@@ -217,6 +217,23 @@ TABLE: tuple[Row, ...] = (
     # The world has no payment flag: its page and document are payments' 404.
     ("admin", "GET", "/admin/flags/{missing}", admin_page(404)),
     ("admin", "GET", "/admin/api/flags/{missing}", admin_api(404)),
+    ("admin", "GET", "/admin/refunds/{missing}", admin_page(404)),
+    ("admin", "GET", "/admin/api/refunds/{missing}", admin_api(404)),
+    # Refused by the admin before anything is sent: no note to reject, to record a refund
+    # as paid outside or to refund an unrevealed order; no notice named to resend.
+    *(
+        row
+        for path in (
+            "/refunds/{missing}/reject",
+            "/refunds/{missing}/refunded-outside",
+            "/orders/{unknown}/refund-unrevealed",
+            "/orders/{unknown}/notices/resend",
+        )
+        for row in (
+            ("admin", "POST", f"/admin{path}", admin_page(422, form=True)),
+            ("admin", "POST", f"/admin/api{path}", admin_api(422, action=True)),
+        )
+    ),
     # The repairs, each refused by the service it reaches: the form's page says so (502).
     *(
         row
@@ -230,6 +247,7 @@ TABLE: tuple[Row, ...] = (
             ("/ipns/{missing}/replay", 404),
             ("/flags/{missing}/accept", 404),
             ("/flags/{missing}/refund-due", 404),
+            ("/refunds/{missing}/approve", 404),
             # Payments wants a note to dismiss before it looks the flag up.
             ("/flags/{missing}/dismiss", 422),
         )

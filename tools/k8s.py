@@ -59,6 +59,8 @@ CONFIG: dict[str, dict[str, str]] = {
         "SMTP_STARTTLS": "true",
         "MAIL_FROM": "keys@bitloot.example",
         "PUBLIC_URL": "https://keys.bitloot.example",
+        # Payments' refund claim page, where the refund emails' links lead.
+        "REFUND_CLAIM_URL": "https://shop.bitloot.example/refunds/claim",
     },
     "admin": {
         "PAYMENTS_URL": "http://payments",
@@ -76,6 +78,7 @@ IN_SECRET = {
     "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS",
     "FULFILLMENT_ORDER_TOKEN_PUBLIC_KEYS",
     "FULFILLMENT_ADMIN_TOKEN_PUBLIC_KEYS",
+    "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS",
 }
 # Public paths per host and service, for the Ingress; /internal/* is never routed from
 # outside. Delivery has a host of its own: its `/orders/{id}/link` and payments'
@@ -83,7 +86,7 @@ IN_SECRET = {
 SHOP_HOST, KEYS_HOST = "shop.bitloot.example", "keys.bitloot.example"
 PUBLIC_PATHS = {
     SHOP_HOST: {
-        "payments": ["/orders", "/payments/ipn", "/payments/payout-ipn"],
+        "payments": ["/orders", "/payments/ipn", "/payments/payout-ipn", "/refunds/claim"],
         "kinguin-gateway": ["/kinguin/webhooks"],
         "fulfillment": ["/ws/orders"],
         "admin": ["/admin"],

@@ -15,6 +15,8 @@ def compose_env(keys: Secrets) -> str:
         "BITLOOT_KINGUIN_WEBHOOK_SECRET": keys.kinguin_webhook_secret,
         "BITLOOT_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
         "BITLOOT_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
+        "BITLOOT_CLAIM_TOKEN_PRIVATE_KEY": keys.claim_token_private_key,
+        "BITLOOT_CLAIM_TOKEN_PUBLIC_KEYS": keys.claim_token_public_keys,
         "BITLOOT_DELIVERY_HPKE_PRIVATE_KEYS": f"{HPKE_KEY_ID}:{keys.hpke_private_key}",
         "BITLOOT_DELIVERY_HPKE_PUBLIC_KEY": keys.hpke_public_key,
         "BITLOOT_DELIVERY_KEKS": f"{KEK_ID}:{keys.kek}",

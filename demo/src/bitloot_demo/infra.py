@@ -25,8 +25,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-# Subjects of delivery's delay notices (bitloot_delivery.domain.notices).
-DELAY_NOTICE_SUBJECTS = ("Your BitLoot order is delayed", "Your BitLoot preorder")
+# The kinds of delivery's emails that carry a link to the keys (bitloot_delivery.domain.emails).
+KEY_EMAIL_KINDS = frozenset({"delivery", "resend", "fresh_link"})
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,21 @@ class Mail:
     message: EmailMessage
 
     @property
+    def kind(self) -> str:
+        """The kind delivery gave the email (its ``X-BitLoot-Email`` header: ``delivery``,
+        ``resend``, ``fresh_link``, ``delayed``, ``refund_due``, ``refund_sent``,
+        ``claim_link``); empty for a mail that did not come from delivery."""
+        return str(self.message["X-BitLoot-Email"] or "")
+
+    @property
+    def is_key_email(self) -> bool:
+        """An email with a link to the keys, as opposed to a notice (delayed, refund)."""
+        return self.kind in KEY_EMAIL_KINDS
+
+    @property
     def is_delay_notice(self) -> bool:
-        """Delivery's notice that Kinguin is late with the keys (no link in it), as
-        opposed to an email with a link to the keys."""
-        return str(self.message["Subject"] or "").startswith(DELAY_NOTICE_SUBJECTS)
+        """Delivery's notice that Kinguin is late with the keys (no link in it)."""
+        return self.kind == "delayed"
 
 
 @dataclass
@@ -53,10 +64,8 @@ class Mailbox:
     mails: list[Mail] = field(default_factory=list)
 
     def for_recipient(self, address: str) -> list[Mail]:
-        """The emails with a link to the keys sent to `address` (delay notices left out)."""
-        return [
-            mail for mail in self.mails if address in mail.recipients and not mail.is_delay_notice
-        ]
+        """The emails with a link to the keys sent to `address` (notices left out)."""
+        return [mail for mail in self.mails if address in mail.recipients and mail.is_key_email]
 
 
 MailHandler = Callable[[Mail], None]

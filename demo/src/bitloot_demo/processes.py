@@ -18,6 +18,8 @@ from bitloot_runtime import sealing, tokens
 HPKE_KEY_ID = "d1"
 KEK_ID = "k1"
 ORDER_TOKEN_KEY_ID = "o1"  # noqa: S105 - a key id, not a key
+# Delivery signs refund claim links with it; payments verifies them.
+CLAIM_TOKEN_KEY_ID = "c1"  # noqa: S105 - a key id, not a key
 ADMIN_SESSION_KEY_ID = "a1"
 # The NOWPayments account the sandbox plays (its login lists payments for reconciliation).
 NOWPAYMENTS_ACCOUNT = "shop@bitloot.localhost"
@@ -48,6 +50,7 @@ class Secrets:
     nowpayments_2fa_secret: str = field(
         default_factory=lambda: base64.b32encode(secrets.token_bytes(20)).decode()
     )
+    claim_token_private_key: str = field(default_factory=lambda: tokens.generate_key_pair()[0])
 
     @classmethod
     def generate(cls) -> "Secrets":
@@ -72,6 +75,12 @@ class Secrets:
             admin_session_public_key=admin_public,
             admin_password=text(12),
         )
+
+    @property
+    def claim_token_public_keys(self) -> str:
+        """Payments' setting: ``kid:base64`` of delivery's claim-link public key."""
+        public = tokens.load_private_key(self.claim_token_private_key).public_key()
+        return f"{CLAIM_TOKEN_KEY_ID}:{base64.b64encode(public.public_bytes_raw()).decode()}"
 
     @property
     def order_token_public_keys(self) -> str:
@@ -170,6 +179,7 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "PAYMENTS_PUBLIC_URL": machine.url("payments"),
             "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
             "PAYMENTS_ORDER_TOKEN_KEY_ID": ORDER_TOKEN_KEY_ID,
+            "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS": keys.claim_token_public_keys,
         },
         "kinguin-gateway": {
             "KINGUIN_GATEWAY_KINGUIN_API_URL": machine.url("kinguin-sandbox"),
@@ -198,6 +208,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "DELIVERY_PUBLIC_URL": machine.url("delivery"),
             "DELIVERY_LINK_SECRET": keys.link_secret,
             "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
+            "DELIVERY_CLAIM_TOKEN_PRIVATE_KEY": keys.claim_token_private_key,
+            "DELIVERY_CLAIM_TOKEN_KEY_ID": CLAIM_TOKEN_KEY_ID,
+            "DELIVERY_REFUND_CLAIM_URL": f"{machine.url('payments')}/refunds/claim",
         },
         "admin": {
             "ADMIN_SESSION_PRIVATE_KEY": keys.admin_session_private_key,

@@ -70,6 +70,8 @@ class Stack:
     in_memory: bool
     # The signing keys (base64 Ed25519), for tests that mint expired or foreign tokens.
     order_token_private_key: str = field(default="", repr=False)
+    # Delivery's claim-link signing key (key id c1), for tests that claim a refund.
+    claim_token_private_key: str = field(default="", repr=False)
     admin_session_private_key: str = field(default="", repr=False)
 
 
@@ -112,6 +114,7 @@ async def running_stack(
     private_hpke, public_hpke = sealing.generate_key_pair()
     private_token_key, public_token_key = tokens.generate_key_pair()
     private_admin_key, public_admin_key = tokens.generate_key_pair()
+    private_claim_key, public_claim_key = tokens.generate_key_pair()
     common: dict[str, Any] = {
         "amqp_url": amqp_url or IN_MEMORY_AMQP,
         "internal_token": internal_token,
@@ -135,6 +138,7 @@ async def running_stack(
                 "nowpayments_2fa_secret": np_config.two_fa_secret,
                 "public_url": urls["payments"],
                 "order_token_private_key": private_token_key,
+                "claim_token_public_keys": f"c1:{public_claim_key}",
             },
             "gateway": {
                 "kinguin_api_url": kg_url,
@@ -163,6 +167,8 @@ async def running_stack(
                 "public_url": urls["delivery"],
                 "link_secret": _secret(),
                 "order_token_public_keys": f"k1:{public_token_key}",
+                "claim_token_private_key": private_claim_key,
+                "refund_claim_url": f"{urls['payments']}/refunds/claim",
             },
             "admin": {
                 "session_private_key": private_admin_key,
@@ -209,5 +215,6 @@ async def running_stack(
             admin_password=admin_password,
             in_memory=broker is not None,
             order_token_private_key=private_token_key,
+            claim_token_private_key=private_claim_key,
             admin_session_private_key=private_admin_key,
         )

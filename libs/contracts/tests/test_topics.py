@@ -70,8 +70,19 @@ def test_subscriptions_follow_the_architecture() -> None:
         "delivery.failed",
         "refund.status_changed",
     }
-    assert SUBSCRIPTIONS[DELIVERY] == ("keys.delivered", "order.delayed")
-    assert SUBSCRIPTIONS[PAYMENTS] == ("order.status_changed", "product.availability_changed")
+    assert SUBSCRIPTIONS[DELIVERY] == (
+        "keys.delivered",
+        "order.delayed",
+        "refund.status_changed",
+        "refund.claim_link_requested",
+    )
+    assert SUBSCRIPTIONS[PAYMENTS] == (
+        "order.status_changed",
+        "product.availability_changed",
+        "order.failed",
+        "keys.revoked",
+        "delivery.completed",
+    )
     assert set(SUBSCRIPTIONS[ADMIN]) == {
         "payment.status_changed",
         "order.status_changed",

@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 import httpx
 import uvicorn
 from admin_flags_support import PaymentsFlags
+from admin_refunds_support import DeliveryRefunds, PaymentsRefunds
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -90,6 +91,13 @@ class StandIns:
     payments: PaymentsFlags = field(default_factory=PaymentsFlags)
     # The gateway's `GET /internal/balance` answer; None: it answers 503.
     balance: dict[str, Any] | None = None
+    # Payments' refund API (over the flags stand-in's refunds) and delivery's revoke and
+    # notice-resend API.
+    refunds: PaymentsRefunds = field(init=False)
+    delivery: DeliveryRefunds = field(default_factory=DeliveryRefunds)
+
+    def __post_init__(self) -> None:
+        self.refunds = PaymentsRefunds(self.payments.refunds)
 
     def url(self, service: str) -> str:
         return self.base_url + SERVICE_PATHS[service]
@@ -139,8 +147,13 @@ class StandIns:
                 Route("/internal/orders/{order_id}", self._order),
                 *(
                     Route(path, self._answered(name, endpoint), methods=[method])
-                    for method, path, endpoint in self.payments.routes()
+                    for method, path, endpoint in (*self.payments.routes(), *self.refunds.routes())
                 ),
+            ]
+        if name == "delivery":
+            routes[0:0] = [
+                Route(path, self._answered(name, endpoint), methods=[method])
+                for method, path, endpoint in self.delivery.routes()
             ]
         if name == "fulfillment":
             routes.insert(0, Route("/internal/sagas", self._sagas))
@@ -243,7 +256,9 @@ class StandIns:
     async def _order(self, request: Request) -> Response:
         for order in self.orders:
             if order["order_id"] == request.path_params["order_id"]:
-                return JSONResponse({**order, "lines": [{"sku": "g-1", "qty": 1}]})
+                refunds = self.refunds.of_order(order["order_id"])
+                lines = [{"sku": "g-1", "qty": 1}]
+                return JSONResponse({**order, "lines": lines, "refunds": refunds})
         return JSONResponse({"error": "order_not_found", "detail": "no"}, status_code=404)
 
     async def _balance(self, _request: Request) -> Response:
@@ -345,6 +360,12 @@ def csrf_of(page: httpx.Response) -> str:
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert match
     return match.group(1)
+
+
+def forms_of(page: httpx.Response) -> dict[str, str]:
+    """Each form's action and its whole opening tag, but the header's log out."""
+    found = re.finditer(r'<form method="post" action="([^"]+)"[^>]*>', page.text)
+    return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
 
 
 async def log_in(client: httpx.AsyncClient) -> None:

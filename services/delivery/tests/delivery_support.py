@@ -6,31 +6,41 @@ import base64
 import json
 import os
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed
+from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed, RefundStatusChanged
 from bitloot_delivery.adapters.orm import emails
 from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
+from bitloot_delivery.bootstrap import build
 from bitloot_delivery.domain.keys import DeliveredKey
+from bitloot_delivery.domain.links import ClaimLinks
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
-from bitloot_runtime.tables import outbox
-from bitloot_runtime.tokens import OrderTokenSigner, generate_key_pair, load_private_key
+from bitloot_runtime.tables import inbox, outbox
+from bitloot_runtime.tokens import (
+    ClaimTokenSigner,
+    ClaimTokenVerifier,
+    OrderTokenSigner,
+    generate_key_pair,
+    load_private_key,
+    parse_public_keys,
+)
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
@@ -43,6 +53,13 @@ TEXT_KEY = "ZXQ7R-PLAIN-TEXT-KEY-4K9M2"
 IMAGE_BYTES = b"\x89PNG\r\n\x1a\nnot-really-a-png-but-bytes"
 _ORDER_TOKEN_PRIVATE, ORDER_TOKEN_PUBLIC = generate_key_pair()
 ORDER_TOKENS = OrderTokenSigner("p1", load_private_key(_ORDER_TOKEN_PRIVATE), timedelta(hours=1))
+# Delivery signs refund claim links with the private half; payments verifies with this.
+CLAIM_TOKEN_PRIVATE, CLAIM_TOKEN_PUBLIC = generate_key_pair()
+CLAIM_URL = "http://payments.test/refunds/claim"
+CLAIM_VERIFIER = ClaimTokenVerifier(parse_public_keys(f"c1:{CLAIM_TOKEN_PUBLIC}"))
+CLAIM_LINKS = ClaimLinks(
+    ClaimTokenSigner("c1", load_private_key(CLAIM_TOKEN_PRIVATE), timedelta(days=7)), CLAIM_URL
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,8 @@ def settings_for(
         "public_url": PUBLIC_URL,
         "link_secret": LINK_SECRET,
         "order_token_public_keys": f"p1:{ORDER_TOKEN_PUBLIC}",
+        "claim_token_private_key": CLAIM_TOKEN_PRIVATE,
+        "refund_claim_url": CLAIM_URL,
         **overrides,
     }
     return load_settings(Settings, **values)
@@ -129,17 +148,77 @@ def order_delayed(
     )
 
 
+def refund_changed(
+    order_id: UUID | None = None, *, refund_id: int = 1, status: str = "due", **changes: object
+) -> RefundStatusChanged:
+    """refund.status_changed as payments emits it (an out-of-stock order by default)."""
+    values: dict[str, object] = {
+        "order_id": order_id or uuid4(),
+        "refund_id": refund_id,
+        "status": status,
+        "reason": "order_failed",
+        "cause": "reservation",
+        "amount": Decimal("0.00123"),
+        "currency": "btc",
+        "customer_email": "buyer@example.com",
+        **changes,
+    }
+    return RefundStatusChanged.model_validate(values)
+
+
+def claim_token(message: EmailMessage) -> str:
+    """The claim token of the claim link in an email's text part."""
+    return _found(message, re.escape(CLAIM_URL) + r"\?token=([A-Za-z0-9._-]+)", "claim link")
+
+
+def _found(message: EmailMessage, pattern: str, what: str) -> str:
+    body = message.get_body(preferencelist=("plain",))
+    assert isinstance(body, EmailMessage)
+    match = re.search(pattern, body.get_content())
+    assert match is not None, f"no {what} in the email"
+    return match.group(1)
+
+
 async def publish(runtime: ServiceRuntime, event: Event) -> None:
     await runtime.publisher.publish(event)
 
 
+async def handled(delivery: Running, event: Event) -> bool:
+    """Whether delivery has consumed `event` (its inbox holds the message id)."""
+    async with delivery.runtime.engine.connect() as connection:
+        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+        return bool(await connection.scalar(query))
+
+
+async def delivered(delivery: Running, smtp: SmtpServer) -> tuple[UUID, EmailMessage]:
+    """An order whose keys are stored and whose keys email went out, and that email."""
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    [email] = await smtp.wait_for(1)
+    return event.order_id, email.message
+
+
+StartDelivery = Callable[..., AbstractAsyncContextManager[Running]]
+"""The `delivery_with` fixture: starts the service with some settings changed."""
+
+
+@asynccontextmanager
+async def started(settings: Settings, bus: BusNamespace, public_key: str) -> AsyncIterator[Running]:
+    """The delivery service running on `settings` (its queues removed after the test)."""
+    runtime, app = build(settings)
+    for name in runtime.topology.names("delivery", settings.retry_delays):
+        bus.track_queue(name)
+        bus.track_exchange(name)
+    await runtime.start()
+    try:
+        yield Running(runtime, app, settings, public_key)
+    finally:
+        await runtime.stop()
+
+
 def link_path(message: EmailMessage) -> str:
     """The path of the reveal link in an email's text part."""
-    body = message.get_body(preferencelist=("plain",))
-    assert isinstance(body, EmailMessage)
-    match = re.search(re.escape(PUBLIC_URL) + r"(/keys/[A-Za-z0-9._-]+)", body.get_content())
-    assert match is not None, "no reveal link in the email"
-    return match.group(1)
+    return _found(message, re.escape(PUBLIC_URL) + r"(/keys/[A-Za-z0-9._-]+)", "reveal link")
 
 
 def email_text(message: EmailMessage) -> str:

@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import timedelta
 
-from delivery_support import LINK_SECRET, PUBLIC_URL
+from delivery_support import CLAIM_LINKS, LINK_SECRET, PUBLIC_URL
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bitloot_delivery.adapters.mailer import SmtpMailer
@@ -26,6 +26,7 @@ async def main(database_url: str, smtp_port: int, lease_seconds: float) -> None:
         unit_of_work=lambda: UnitOfWork(sessions),
         mailer=SmtpMailer("127.0.0.1", smtp_port, timeout=60),
         links=RevealLinks(LINK_SECRET, timedelta(minutes=15)),
+        claim_links=CLAIM_LINKS,
         public_url=PUBLIC_URL,
         mail_from="keys@bitloot.test",
         lease=timedelta(seconds=lease_seconds),

@@ -2,9 +2,10 @@
 
 import base64
 import os
+from datetime import timedelta
 
 import pytest
-from delivery_support import INTERNAL_TOKEN, LINK_SECRET
+from delivery_support import CLAIM_TOKEN_PRIVATE, INTERNAL_TOKEN, LINK_SECRET
 
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
@@ -29,6 +30,8 @@ def values(**overrides: object) -> dict[str, object]:
         "mail_from": "keys@bitloot.io",
         "public_url": "https://keys.bitloot.io",
         "link_secret": LINK_SECRET,
+        "claim_token_private_key": CLAIM_TOKEN_PRIVATE,
+        "refund_claim_url": "https://pay.bitloot.io/refunds/claim",
         **overrides,
     }
 
@@ -41,6 +44,8 @@ def test_well_formed_keys_are_available_parsed() -> None:
     assert settings.link_ttl_minutes == 15
     assert settings.retention_days == 180
     assert settings.order_token_public_keys is None
+    assert settings.claim_token_key_id == "c1"
+    assert settings.claim_tokens().ttl == timedelta(days=7)
 
 
 @pytest.mark.parametrize(
@@ -54,6 +59,9 @@ def test_well_formed_keys_are_available_parsed() -> None:
         ({"order_token_public_keys": "nokeyid"}, "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS", "kid:base64"),
         ({"retention_days": 0.5}, "DELIVERY_RETENTION_DAYS", "greater than or equal to 1"),
         ({"email_lease_seconds": 5}, "DELIVERY_EMAIL_LEASE_SECONDS", "60"),
+        ({"claim_token_private_key": "c2hvcnQ="}, "DELIVERY_CLAIM_TOKEN_PRIVATE_KEY", "32 bytes"),
+        ({"refund_claim_url": "pay.example/claim"}, "DELIVERY_REFUND_CLAIM_URL", "https?"),
+        ({"claim_link_ttl_days": 0}, "DELIVERY_CLAIM_LINK_TTL_DAYS", "greater than 0"),
     ],
 )
 def test_a_malformed_secret_is_refused_naming_its_variable(

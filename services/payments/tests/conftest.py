@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from refund_support import CLAIM_KEYS
 from starlette.applications import Starlette
 
 from bitloot_payments.bootstrap import build
@@ -69,6 +70,7 @@ def settings(database_url: str, bus_prefix: BusNamespace) -> Settings:
         success_url="https://shop.bitloot.test/orders/{order_id}/paid",
         cancel_url="https://shop.bitloot.test/orders/{order_id}/cancelled",
         order_token_private_key=generate_key_pair()[0],
+        claim_token_public_keys=f"c1:{CLAIM_KEYS[1]}",
     )
 
 

@@ -13,6 +13,7 @@ REQUIRED = {
     "nowpayments_api_key": "key",
     "nowpayments_ipn_secret": "secret",
     "public_url": "https://shop.example/",
+    "claim_token_public_keys": f"c1:{generate_key_pair()[1]}",
 }
 
 
@@ -91,4 +92,14 @@ def test_unusable_payout_settings_are_refused_at_start_naming_the_variable(
     with pytest.raises(ConfigError, match=variable):
         load_settings(
             Settings, **REQUIRED, **changes, order_token_private_key=generate_key_pair()[0]
+        )
+
+
+@pytest.mark.parametrize("keys", ["", "c1", "c1:bm90IGEga2V5", "c1:%%%"])
+def test_unusable_claim_link_keys_are_refused_at_start_naming_their_variable(keys: str) -> None:
+    with pytest.raises(ConfigError, match="PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS"):
+        load_settings(
+            Settings,
+            **{**REQUIRED, "claim_token_public_keys": keys},
+            order_token_private_key=generate_key_pair()[0],
         )

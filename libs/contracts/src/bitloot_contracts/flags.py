@@ -19,6 +19,10 @@ FLAG_KINDS: Final = (
     "unknown_order",
     "unsupported",
     "processing_error",
+    # Raised by the refund path: a failed order fulfilled after its refund let money move,
+    # and a refund due whose amount the payment never told.
+    "fulfilled_after_refund",
+    "refund_amount_unknown",
 )
 """Every kind of flag."""
 

@@ -66,8 +66,15 @@ SERVICES: Final[tuple[str, ...]] = (PAYMENTS, KINGUIN_GATEWAY, FULFILLMENT, DELI
 # able to change another service's topology by mutating a shared module attribute.
 SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        # How fulfillment is going, and what Kinguin has of the catalog's products.
-        PAYMENTS: (ORDER_STATUS_CHANGED, PRODUCT_AVAILABILITY_CHANGED),
+        # How fulfillment is going, and what Kinguin has of the catalog's products; a
+        # failed order or revoked keys make a refund due; whether the key email went out.
+        PAYMENTS: (
+            ORDER_STATUS_CHANGED,
+            PRODUCT_AVAILABILITY_CHANGED,
+            ORDER_FAILED,
+            KEYS_REVOKED,
+            DELIVERY_COMPLETED,
+        ),
         KINGUIN_GATEWAY: (
             RESERVATION_REQUESTED,
             RESERVATION_POLL,
@@ -87,8 +94,14 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             # For the customer status (live page) and to revive no refunded order.
             REFUND_STATUS_CHANGED,
         ),
-        # The customer is told by email when Kinguin is late with a bought order.
-        DELIVERY: (KEYS_DELIVERED, ORDER_DELAYED),
+        # The customer is told by email when Kinguin is late with a bought order, and
+        # when money goes back to them (with a link to claim it, anew on request).
+        DELIVERY: (
+            KEYS_DELIVERED,
+            ORDER_DELAYED,
+            REFUND_STATUS_CHANGED,
+            REFUND_CLAIM_LINK_REQUESTED,
+        ),
         # The admin's projection of what happened to each order. It also gives every
         # notification topic a queue, so that a publish (always `mandatory`) is routable.
         ADMIN: (

@@ -37,7 +37,8 @@ def test_ids_link_to_the_pages_of_what_they_name_and_nothing_else_does() -> None
     flags = LISTINGS["flags"]
     assert link(flags, "id", 12) == "/admin/flags/12"
     assert link(flags, "order_id", "0f0e") == "/admin/orders/0f0e"
-    assert link(LISTINGS["refunds"], "flag_id", 12) == "/admin/flags/12"
+    assert link(LISTINGS["payments"], "flag_id", 12) == "/admin/flags/12"
+    assert link(LISTINGS["payments"], "refund_id", 7) == "/admin/refunds/7"
     assert link(LISTINGS["ipns"], "id", 40) == "/admin/ipns/40"
     assert link(LISTINGS["ipns"], "payment_id", "a/b?c") == "/admin/payments/a%2Fb%3Fc"
     assert link(flags, "kind", "late_payment") is None

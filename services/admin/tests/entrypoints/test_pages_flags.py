@@ -8,13 +8,7 @@ import re
 from uuid import uuid4
 
 import httpx
-from admin_support import StandIns, csrf_of
-
-
-def forms_of(page: httpx.Response) -> dict[str, str]:
-    """Each form's action and its whole opening tag, but the header's log out."""
-    found = re.finditer(r'<form method="post" action="([^"]+)"[^>]*>', page.text)
-    return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
+from admin_support import StandIns, csrf_of, forms_of
 
 
 async def test_a_flag_page_shows_the_flag_its_amounts_links_and_one_form_per_open_decision(
@@ -52,18 +46,29 @@ async def test_the_page_script_policy_allows_exactly_the_confirmations_the_forms
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     flag_id = stand_ins.payments.add_flag()
-    order_id = uuid4()
+    order_id = stand_ins.add_order("a@example.com", 0)
     stand_ins.sagas.append(
-        {"order_id": str(order_id), "lines": [{"kinguin_product_id": "p", "qty": 1}]}
+        {
+            "order_id": str(order_id),
+            "state": "fulfilled",
+            "lines": [{"kinguin_product_id": "p", "qty": 1}],
+        }
     )
+    refund_id = stand_ins.refunds.add(order_id, "claimed")
+    stand_ins.refunds.add(order_id, "sent")
     page = await browser.get(f"/admin/flags/{flag_id}")
-    # The other page that asks: delivering keys by hand (shown whether configured or not).
-    keys_page = await browser.get(f"/admin/orders/{order_id}/deliver-keys")
-    found = re.findall(r'onsubmit="([^"]+)"', page.text + keys_page.text)
+    # The other pages that ask: delivering keys by hand (shown whether configured or
+    # not), a refund's decisions, and an order's refund and notices.
+    others = [
+        await browser.get(f"/admin/orders/{order_id}/deliver-keys"),
+        await browser.get(f"/admin/refunds/{refund_id}"),
+        await browser.get(f"/admin/orders/{order_id}"),
+    ]
+    found = re.findall(r'onsubmit="([^"]+)"', page.text + "".join(o.text for o in others))
     handlers = {html.unescape(h) for h in found}
     policy = page.headers["content-security-policy"]
     allowed = set(re.findall(r"'sha256-([^']+)'", policy))
-    assert len(handlers) == 3
+    assert len(handlers) == 10
     assert {
         base64.b64encode(hashlib.sha256(h.encode()).digest()).decode() for h in handlers
     } == allowed
@@ -186,8 +191,13 @@ async def test_listings_link_flags_ipns_and_refunds_to_their_pages(
     assert '<a href="/admin/ipns/40">40</a>' in ipns.text
     assert '<a href="/admin/payments/5077125051">5077125051</a>' in ipns.text
     assert ("payments", [("source", "poll"), ("limit", "50")]) in stand_ins.queries
-    assert f'<a href="/admin/flags/{flag_id}">{flag_id}</a>' in refunds.text
-    assert "<td>Short.</td>" in refunds.text
+    (refund,) = stand_ins.payments.refunds
+    refund_page = await browser.get(f"/admin/refunds/{refund['id']}")
+    assert f'<a href="/admin/refunds/{refund["id"]}">#{refund["id"]}</a>' in refunds.text
+    assert f'<a href="/admin/orders/{order_id}"' in refunds.text
+    assert "Payment flag: late payment" in refunds.text
+    assert f'<a href="/admin/flags/{flag_id}">#{flag_id}</a>' in refund_page.text
+    assert '<td class="prose">Short.</td>' in refund_page.text
     assert 'href="/admin/flags?status=open">Flags</a>' in refunds.text
     assert 'href="/admin/refunds">Refunds</a>' in refunds.text
 

@@ -17,7 +17,7 @@ from bitloot_contracts.topics import DELIVERY
 from bitloot_delivery.adapters.mailer import SmtpMailer
 from bitloot_delivery.adapters.object_store import S3ObjectStore
 from bitloot_delivery.adapters.orm import metadata
-from bitloot_delivery.domain.links import RevealLinks
+from bitloot_delivery.domain.links import ClaimLinks, RevealLinks
 from bitloot_delivery.domain.rate_limits import Limit
 from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_delivery.entrypoints.bus import subscribe
@@ -25,10 +25,13 @@ from bitloot_delivery.entrypoints.internal import internal_routes
 from bitloot_delivery.entrypoints.openapi import describe
 from bitloot_delivery.entrypoints.pages import page_routes
 from bitloot_delivery.entrypoints.public import public_routes
+from bitloot_delivery.entrypoints.refunds import refund_routes
 from bitloot_delivery.handlers.links import FreshLinkLimits, Links
 from bitloot_delivery.handlers.object_url import PresignObject
+from bitloot_delivery.handlers.resend_notice import ResendNotice
 from bitloot_delivery.handlers.retention import RetentionSweep
 from bitloot_delivery.handlers.reveal import RevealKeys
+from bitloot_delivery.handlers.revoke import RevokeKeys
 from bitloot_delivery.handlers.send_email import EmailSender
 from bitloot_delivery.handlers.store_keys import StoreKeys
 from bitloot_delivery.migrations import VERSIONS
@@ -75,6 +78,7 @@ def build(
         *page_routes(reveal, issuer),
         *public_routes(issuer, order_token_verifier(settings)),
         *internal_routes(runtime.engine, issuer, PresignObject(unit_of_work=uow, store=store)),
+        *refund_routes(RevokeKeys(unit_of_work=uow), ResendNotice(unit_of_work=uow)),
         *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
@@ -108,7 +112,12 @@ def retention_sweep(
 
 def register_secrets(settings: Settings) -> None:
     """Redact every configured secret (and each key within a list of keys) from logs."""
-    secrets = [settings.s3_secret_access_key, settings.link_secret, settings.smtp_password]
+    secrets = [
+        settings.s3_secret_access_key,
+        settings.link_secret,
+        settings.smtp_password,
+        settings.claim_token_private_key,
+    ]
     for listed in (settings.hpke_private_keys, settings.keks):
         value = listed.get_secret_value()
         register_secret(value)
@@ -147,6 +156,7 @@ def email_sender(settings: Settings, runtime: ServiceRuntime, links: RevealLinks
         unit_of_work=runtime.unit_of_work,
         mailer=mailer,
         links=links,
+        claim_links=ClaimLinks(settings.claim_tokens(), settings.refund_claim_url),
         public_url=settings.public_url,
         mail_from=settings.mail_from,
         lease=timedelta(seconds=settings.email_lease_seconds),

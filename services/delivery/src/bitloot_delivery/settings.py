@@ -6,6 +6,7 @@ malformed value stops the service at start-up with the variable's name
 """
 
 import binascii
+from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
@@ -14,7 +15,8 @@ from pydantic_settings import SettingsConfigDict
 from bitloot_delivery.domain.vault import KeyEncryptionKeys, VaultError
 from bitloot_runtime.sealing import load_private_key
 from bitloot_runtime.settings import EdgeSettings
-from bitloot_runtime.tokens import parse_public_keys
+from bitloot_runtime.tokens import ClaimTokenSigner, parse_public_keys
+from bitloot_runtime.tokens import load_private_key as load_claim_key
 
 
 class Settings(EdgeSettings):
@@ -59,6 +61,18 @@ class Settings(EdgeSettings):
         description="Ed25519 public keys of payments' order tokens, as kid:base64[,…]; "
         "POST /orders/{id}/link answers 503 until they are set.",
     )
+    claim_token_private_key: SecretStr = Field(
+        description="Ed25519 private key (base64 of its 32 raw bytes) that signs refund claim "
+        "links; payments verifies them with the public half."
+    )
+    claim_token_key_id: str = Field(
+        default="c1", min_length=1, description="Key id of the claim-link key (JWT kid)."
+    )
+    claim_link_ttl_days: float = Field(default=7.0, gt=0, description="Life of a claim link.")
+    refund_claim_url: str = Field(
+        pattern=r"^https?://",
+        description="Payments' refund claim page; links are {url}?token=<claim token>.",
+    )
     fresh_links_per_ip_per_hour: int = Field(
         default=10, ge=1, description="Fresh-link requests allowed per client IP per hour."
     )
@@ -88,6 +102,15 @@ class Settings(EdgeSettings):
         parse_private_keys(value.get_secret_value())
         return value
 
+    @field_validator("claim_token_private_key")
+    @classmethod
+    def _parse_claim_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            load_claim_key(value.get_secret_value())
+        except (ValueError, binascii.Error):
+            raise ValueError("the claim token key is not 32 bytes of base64") from None
+        return value
+
     @field_validator("order_token_public_keys")
     @classmethod
     def _parse_order_token_keys(cls, value: str | None) -> str | None:
@@ -110,6 +133,12 @@ class Settings(EdgeSettings):
     def private_keys(self) -> dict[str, X25519PrivateKey]:
         """The HPKE private keys by key id."""
         return parse_private_keys(self.hpke_private_keys.get_secret_value())
+
+    def claim_tokens(self) -> ClaimTokenSigner:
+        """The signer of refund claim links."""
+        key = load_claim_key(self.claim_token_private_key.get_secret_value())
+        ttl = timedelta(days=self.claim_link_ttl_days)
+        return ClaimTokenSigner(self.claim_token_key_id, key, ttl)
 
     def key_encryption_keys(self) -> KeyEncryptionKeys:
         return KeyEncryptionKeys.parse(self.kek_current_id, self.keks.get_secret_value())

@@ -12,29 +12,21 @@ from delivery_support import (
     TEXT_KEY,
     Running,
     email_text,
+    handled,
     keys_delivered,
     link_path,
     order_delayed,
     publish,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from bitloot_contracts.events import Event
 from bitloot_delivery.adapters.orm import emails
 from bitloot_runtime.logging import RedactingFilter
-from bitloot_runtime.tables import inbox
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.smtp import SmtpServer
 
 GRACE = 1.0  # room for a second email or event, were one to be sent
-
-
-async def handled(delivery: Running, event: Event) -> bool:
-    """Whether delivery has consumed `event` (its inbox holds the message id)."""
-    async with delivery.runtime.engine.connect() as connection:
-        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
-        return bool(await connection.scalar(query))
 
 
 async def email_rows(delivery: Running) -> list[tuple[str, str]]:

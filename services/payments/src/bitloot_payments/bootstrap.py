@@ -14,6 +14,7 @@ from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.entrypoints.bus import subscribe
+from bitloot_payments.entrypoints.claim import claim_routes
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
@@ -26,6 +27,8 @@ from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
 from bitloot_payments.handlers.reconcile import Reconciler
+from bitloot_payments.handlers.refund_claims import ClaimLimits, RefundClaims
+from bitloot_payments.handlers.refund_decisions import RefundDecisions
 from bitloot_payments.handlers.resolve_flags import FlagDecisions
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.migrations import VERSIONS
@@ -33,6 +36,7 @@ from bitloot_payments.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
+from bitloot_runtime.rate_limits import Limit
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.signatures import secrets_in_rotation
@@ -141,6 +145,18 @@ def _placement(
     return placement, OrderTokenVerifier({key_id: private_key.public_key()})
 
 
+def _claims(settings: Settings, runtime: ServiceRuntime) -> RefundClaims:
+    hour = timedelta(hours=1)
+    attempts, links = settings.claim_attempts_per_hour, settings.claim_links_per_hour
+    limits = ClaimLimits(
+        claims_per_ip=Limit("refund_claim_ip", attempts, hour),
+        claims_per_refund=Limit("refund_claim_refund", attempts, hour),
+        links_per_ip=Limit("claim_link_ip", links * 10, hour),
+        links_per_refund=Limit("claim_link_refund", links, hour),
+    )
+    return RefundClaims(runtime.unit_of_work, settings.claim_verifier(), limits)
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -192,7 +208,8 @@ def build(
             verifier,
         ),
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
-        *internal_routes(queries, decisions),
+        *claim_routes(_claims(settings, runtime)),
+        *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work)),
         *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

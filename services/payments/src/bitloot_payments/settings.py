@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 from bitloot_payments.domain.ipn_retry import IpnRetry
 from bitloot_payments.domain.reconcile import ReconcilePolicy
 from bitloot_runtime.settings import EdgeSettings
-from bitloot_runtime.tokens import load_private_key
+from bitloot_runtime.tokens import ClaimTokenVerifier, load_private_key, parse_public_keys
 
 
 class Settings(EdgeSettings):
@@ -153,6 +153,28 @@ class Settings(EdgeSettings):
         "with {order_id}, like PAYMENTS_SUCCESS_URL.",
     )
 
+    claim_token_public_keys: str = Field(
+        description="Delivery's Ed25519 public keys that verify refund claim links, as "
+        "kid:base64[,kid:base64…] (several while delivery rotates its key).",
+    )
+    claim_attempts_per_hour: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="Refund claims (valid or not) accepted per hour from one client address, "
+        "and for one refund.",
+    )
+    claim_links_per_hour: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="New claim links one refund may ask for per hour (an expired link's "
+        "page); ten times as many per client address.",
+    )
+
+    def claim_verifier(self) -> ClaimTokenVerifier:
+        return ClaimTokenVerifier(parse_public_keys(self.claim_token_public_keys))
+
     def nowpayments_credentials(self) -> tuple[str, str] | None:
         """The account's email and password, when both are set."""
         password = self.nowpayments_password
@@ -226,4 +248,13 @@ class Settings(EdgeSettings):
             load_private_key(value.get_secret_value())
         except (ValueError, binascii.Error):
             raise ValueError("must be a base64 raw 32-byte Ed25519 private key") from None
+        return value
+
+    @field_validator("claim_token_public_keys")
+    @classmethod
+    def _public_keys(cls, value: str) -> str:
+        try:
+            parse_public_keys(value)
+        except (ValueError, binascii.Error) as exc:
+            raise ValueError(f"must be kid:base64 Ed25519 public keys ({exc})") from None
         return value

@@ -1,6 +1,7 @@
 """Every payments endpoint fuzzed from its OpenAPI description (issue #11): no request,
 valid or not, gets a 5xx or an answer the description does not list; without a valid
-credential nothing changes but the IPN logs, which record refused IPNs by design."""
+credential nothing changes but the IPN logs and the claim page's rate-limit counters,
+which record refused requests by design."""
 
 import httpx
 import pytest
@@ -12,8 +13,9 @@ from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.fuzz import Target, fuzz, unchanged_by
 
 # Refused IPNs, of payments and of payouts, are kept for the admins (with signature_valid
-# false); nothing else moves.
-REFUSALS_LOGGED = frozenset({"ipn_log", "payout_ipns"})
+# false), and a refused claim still counts against the claim page's rate limits; nothing
+# else moves.
+REFUSALS_LOGGED = frozenset({"ipn_log", "payout_ipns", "rate_limits"})
 
 
 async def document(client: httpx.AsyncClient) -> dict[str, object]:

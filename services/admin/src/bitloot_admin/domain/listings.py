@@ -19,6 +19,7 @@ LINKED_COLUMNS: Mapping[str, str] = {
     "payment_id": "/admin/payments/",
     "ipn_id": "/admin/ipns/",
     "flag_id": "/admin/flags/",
+    "refund_id": "/admin/refunds/",
 }
 
 
@@ -74,15 +75,6 @@ LISTINGS: Mapping[str, Listing] = {
             "before",
             "id",
             {"status": FLAG_STATUSES, "kind": FLAG_KINDS},
-        ),
-        Listing(
-            "refunds",
-            "Refunds",
-            PAYMENTS,
-            "/internal/refunds",
-            ("status", "order_id"),
-            "next",
-            "before",
         ),
         Listing(
             "reservations",

@@ -3,9 +3,17 @@ views assembled from them (an order list, an order's merged timeline)."""
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Final, cast, get_args
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from bitloot_admin.domain.refunds import REFUND_STATUSES
+from bitloot_contracts.customer import customer_status_of_order
+from bitloot_contracts.events.order import OrderState
+from bitloot_contracts.events.refund import RefundStatus
+
+ORDER_STATES: Final[tuple[str, ...]] = get_args(OrderState)
 
 
 class Upstream(BaseModel):
@@ -26,6 +34,9 @@ class OrderSummary(Upstream):
     created_at: datetime
     payment_status: str | None = None
     invoice_url: str | None = None
+    # Where the order stands for the customer, as payments computes it (one status
+    # everywhere); None from a payments that does not say.
+    customer_status: str | None = None
 
 
 class OrderPage(Upstream):
@@ -39,6 +50,7 @@ class OrderDetail(OrderSummary):
     """Payments' `GET /internal/orders/{id}`: the summary and its lines."""
 
     lines: list[dict[str, JsonValue]] = Field(default_factory=list)
+    refunds: list[dict[str, JsonValue]] = Field(default_factory=list)
 
 
 class Saga(Upstream):
@@ -94,6 +106,47 @@ class Flag(FlagSummary):
     refunds: list[dict[str, JsonValue]] = Field(default_factory=list)
 
 
+class Refund(Upstream):
+    """A refund of payments' `GET /internal/refunds`: money owed back, why, and where
+    it stands (see bitloot_contracts.events.refund)."""
+
+    id: int
+    order_id: UUID
+    status: str
+    reason: str
+    amount: Decimal
+    currency: str
+    cause: str | None = None
+    payout_address: str | None = None
+    payout_extra_id: str | None = None
+    claimed_at: datetime | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_note: str | None = None
+    transaction_id: str | None = None
+    error: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    flag_id: int | None = None
+    payment_id: str | None = None
+    requested_by: str | None = None
+    note: str | None = None
+    customer_status: str | None = None
+
+
+class RefundPage(Upstream):
+    """A page of refunds, newest first; `next` (the last id) fetches the next page."""
+
+    items: list[Refund]
+    next: int | None = None
+
+
+class RefundDetail(Refund):
+    """Payments' `GET /internal/refunds/{id}`: the refund and its payout attempts."""
+
+    payouts: list[dict[str, JsonValue]] = Field(default_factory=list)
+
+
 class Event(BaseModel):
     """One line of an order's merged timeline, tagged with the service that reported it."""
 
@@ -118,10 +171,13 @@ class OrderRow(BaseModel):
     created_at: datetime
     payment_status: str | None
     fulfillment_state: str | None
+    customer_status: str | None = None
 
 
 def order_rows(orders: list[OrderSummary], sagas: list[Saga]) -> list[OrderRow]:
-    """Each order with its saga's state (None where fulfillment has none, or was down)."""
+    """Each order with its saga's state (None where fulfillment has none, or was down)
+    and its customer status: payments' where it says one, else the saga's in customer
+    words (the order's refund unknown here)."""
     states = {saga.order_id: saga.state for saga in sagas}
     return [
         OrderRow(
@@ -132,9 +188,27 @@ def order_rows(orders: list[OrderSummary], sagas: list[Saga]) -> list[OrderRow]:
             created_at=order.created_at,
             payment_status=order.payment_status,
             fulfillment_state=states.get(order.order_id),
+            customer_status=order.customer_status
+            or customer_status_of_order(_saga_state(states.get(order.order_id)), None),
         )
         for order in orders
     ]
+
+
+def _saga_state(state: str | None) -> OrderState | None:
+    """`state` as the contracts name saga states; None for one they do not know."""
+    return cast(OrderState, state) if state in ORDER_STATES else None
+
+
+def customer_status_of(order: OrderDetail, saga: Saga | None) -> str | None:
+    """The order's customer status: payments' (one status everywhere), else computed
+    from its parts as payments would (its newest refund that speaks, then the saga)."""
+    if order.customer_status is not None:
+        return order.customer_status
+    known = [r for r in order.refunds if r.get("status") in REFUND_STATUSES]
+    newest = max(known, key=lambda r: str(r.get("id")).zfill(20), default=None)
+    refund = cast(RefundStatus, newest["status"]) if newest else None
+    return customer_status_of_order(_saga_state(saga.state if saga else None), refund)
 
 
 def merge_timelines(timelines: dict[str, list[TimelineItem]]) -> list[Event]:

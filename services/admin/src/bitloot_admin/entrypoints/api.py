@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_admin.adapters import audit
 from bitloot_admin.domain.health import KinguinBalance
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
-from bitloot_admin.entrypoints import api_actions
+from bitloot_admin.entrypoints import api_actions, api_refunds
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import (
     audit_filter,
@@ -58,6 +58,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         Route("/api/health", _health(web), methods=["GET"]),
         Route("/api/audit", _audit(web), methods=["GET"]),
         *api_actions.routes(web),
+        *api_refunds.routes(web),
     ]
 
 
@@ -80,6 +81,7 @@ def _order(web: AdminWeb) -> Endpoint:
         return JSONResponse(
             {
                 "order": view.order.model_dump(mode="json") if view.order else None,
+                "customer_status": view.customer_status,
                 "fulfillment": view.saga.model_dump(mode="json") if view.saga else None,
                 "open_flags": [flag.model_dump(mode="json") for flag in view.flags],
                 "timeline": [event.model_dump(mode="json") for event in view.timeline],

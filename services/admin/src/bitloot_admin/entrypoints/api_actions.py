@@ -30,7 +30,8 @@ def outcome_response(outcome: Outcome) -> Response:
             "partial": [outcome.service],
         }
         return JSONResponse(body, status_code=503)
-    detail = outcome.body.get("detail")
+    # The services say why as `detail` (payments' flags) or `message` (the refund APIs).
+    detail = outcome.body.get("detail") or outcome.body.get("message")
     body = {
         "error": outcome.reason,
         "detail": detail if isinstance(detail, str) else f"{outcome.service} refused.",
@@ -46,31 +47,31 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     repairs = web.repairs
 
     async def replay_letter(request: Request) -> Response:
-        _csrf(request)
+        csrf(request)
         service, letter_id = letter_target(request)
         actor = request.state.admin
         return outcome_response(await repairs.replay_dead_letter(actor, service, letter_id))
 
     async def replay_webhook(request: Request) -> Response:
-        _csrf(request)
+        csrf(request)
         webhook_id = int(request.path_params["webhook_id"])
         return outcome_response(await repairs.replay_webhook(request.state.admin, webhook_id))
 
     def on_order(act: Callable[[str, UUID], Awaitable[Outcome]]) -> Endpoint:
         async def endpoint(request: Request) -> Response:
-            _csrf(request)
+            csrf(request)
             return outcome_response(await act(request.state.admin, order_id(request)))
 
         return endpoint
 
     async def replay_ipn(request: Request) -> Response:
-        _csrf(request)
+        csrf(request)
         ipn_id = row_id(request, "ipn_id", "ipn")
         return outcome_response(await repairs.replay_ipn(request.state.admin, ipn_id))
 
     def decide(decision: Decision) -> Endpoint:
         async def endpoint(request: Request) -> Response:
-            _csrf(request)
+            csrf(request)
             flag_id = row_id(request, "flag_id", "flag")
             note = await read_note(request)
             outcome = await repairs.decide_flag(request.state.admin, flag_id, decision, note)
@@ -79,7 +80,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         return endpoint
 
     async def object_url(request: Request) -> Response:
-        _csrf(request)
+        csrf(request)
         ttl = ttl_seconds(request, {})
         outcome = await repairs.object_url(request.state.admin, order_id(request), ttl)
         return outcome_response(outcome)
@@ -103,6 +104,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     ]
 
 
-def _csrf(request: Request) -> None:
+def csrf(request: Request) -> None:
+    """A browser's action must carry the page's CSRF token; a Bearer client need not."""
     if request.state.session_via == "cookie":
         check_csrf(request, request.headers.get("x-csrf-token"))

@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 
+from bitloot_admin.domain import refunds
 from bitloot_admin.domain.flags import DECISIONS
 
 
@@ -24,6 +25,11 @@ ONSUBMIT: dict[str, str] = {
 ONSUBMIT["deliver_keys"] = _handler(
     "Send these keys to the customer? This can be done once for an order and cannot be undone."
 )
+
+# A refund's decisions, refunding an unrevealed order and resending a notice all ask.
+ONSUBMIT.update({f"refund:{name}": _handler(d.confirm) for name, d in refunds.DECISIONS.items()})
+ONSUBMIT["refund-unrevealed"] = _handler(refunds.REFUND_UNREVEALED_CONFIRM)
+ONSUBMIT.update({f"notice:{kind}": _handler(n.confirm) for kind, n in refunds.NOTICES.items()})
 
 
 def _hash(source: str) -> str:

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_admin.domain.flags import DECISIONS, MAX_NOTE
 from bitloot_admin.domain.hand_keys import HandKeys
 from bitloot_admin.domain.listings import LISTINGS
+from bitloot_admin.entrypoints import openapi_refunds
 from bitloot_runtime.openapi import BODY_ERRORS, errors
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -247,6 +248,7 @@ PATHS: dict[str, dict[str, Any]] = {
         }
         for name, decision in DECISIONS.items()
     },
+    **openapi_refunds.PATHS,
     "/admin/api/ipns/{ipn_id}": {
         "get": _operation("One IPN with its raw body and attempts.", _ids("ipn_id"), _DOCUMENT)
     },

@@ -1,4 +1,5 @@
-"""The admin's pages: the order list and one order with its timeline."""
+"""The admin's pages: the order list and one order with its timeline, its customer
+status and the refund actions open to it."""
 
 import json
 from urllib.parse import urlencode
@@ -7,11 +8,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bitloot_admin.entrypoints import pages_documents, pages_flags, pages_repair, pages_views
+from bitloot_admin.domain.flags import MAX_NOTE
+from bitloot_admin.domain.refunds import NOTICES, customer_status_in_words
+from bitloot_admin.entrypoints import (
+    pages_documents,
+    pages_flags,
+    pages_refunds,
+    pages_repair,
+    pages_views,
+)
+from bitloot_admin.entrypoints.confirm import ONSUBMIT
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.pages_refunds import WORDS
 from bitloot_admin.entrypoints.params import order_filter, order_id
 from bitloot_admin.entrypoints.render import page
-from bitloot_admin.handlers.orders import OrderFilter, OrderNotFound, list_orders, order_view
+from bitloot_admin.handlers.orders import (
+    OrderFilter,
+    OrderNotFound,
+    OrderView,
+    list_orders,
+    order_view,
+)
 from bitloot_runtime.http import HttpError
 
 
@@ -44,6 +61,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
                 (event, json.dumps(event.data, sort_keys=True)) for event in view.timeline
             ],
             "partial": view.partial,
+            **_refund_actions(view),
         }
         return page(web, request, "order.html", context)
 
@@ -53,8 +71,33 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         *pages_views.routes(web),
         *pages_documents.routes(web),
         *pages_flags.routes(web),
+        *pages_refunds.routes(web),
         *pages_repair.routes(web),
     ]
+
+
+def _refund_actions(view: OrderView) -> dict[str, object]:
+    """What the order page offers about refunds: the customer status in words, refunding
+    the order while none of its keys was revealed (a fulfilled order only; delivery
+    refuses once one was), and the notices delivery may have sent it, with their forms'
+    confirmations."""
+    refunds = view.order.refunds if view.order else []
+    statuses = {str(refund.get("status")) for refund in refunds}
+    # Once the keys were revoked the order's refund is on its way: nothing to offer twice.
+    revoked = any(refund.get("reason") == "keys_unrevealed" for refund in refunds)
+    kinds = ["delayed"]
+    if statuses:
+        kinds.insert(0, "refund_due")
+    if statuses & {"sent", "refunded_outside"}:
+        kinds.insert(1, "refund_sent")
+    return {
+        "customer_status": customer_status_in_words(view.customer_status),
+        "refund_unrevealed": bool(view.saga and view.saga.state == "fulfilled") and not revoked,
+        "notices": [NOTICES[kind] for kind in kinds],
+        "onsubmit": ONSUBMIT,
+        "max_note": MAX_NOTE,
+        "words": WORDS,
+    }
 
 
 def _next_link(chosen: OrderFilter, cursor: str) -> str:

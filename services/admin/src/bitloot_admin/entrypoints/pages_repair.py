@@ -8,6 +8,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import DECISIONS, Decision
+from bitloot_admin.domain.refunds import DECISIONS as REFUND_DECISIONS
+from bitloot_admin.domain.refunds import NOTICES, REFUSALS, RefundDecision
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import (
     MAX_NOTE_BODY,
@@ -18,6 +20,7 @@ from bitloot_admin.entrypoints.params import (
     row_id,
     ttl_seconds,
 )
+from bitloot_admin.entrypoints.params_refunds import decision_of, notice_kind, required_note
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.repairs import Outcome, Repairs
@@ -60,6 +63,34 @@ def _decide(decision: Decision) -> Act:
     return act
 
 
+def _decide_refund(decision: RefundDecision) -> Act:
+    async def act(repairs: Repairs, request: Request, form: dict[str, str]) -> tuple[str, Outcome]:
+        refund_id = row_id(request, "refund_id", "refund")
+        note, transaction_id = decision_of(decision, form)
+        outcome = await repairs.decide_refund(
+            request.state.admin, refund_id, decision, note, transaction_id
+        )
+        return decision.title.format(id=refund_id), outcome
+
+    return act
+
+
+async def _refund_unrevealed(
+    repairs: Repairs, request: Request, form: dict[str, str]
+) -> tuple[str, Outcome]:
+    wanted, note = order_id(request), required_note(form)
+    outcome = await repairs.refund_unrevealed(request.state.admin, wanted, note)
+    return f"Refund of order {wanted} (keys never revealed)", outcome
+
+
+async def _resend_notice(
+    repairs: Repairs, request: Request, form: dict[str, str]
+) -> tuple[str, Outcome]:
+    wanted, kind = order_id(request), notice_kind(form)
+    outcome = await repairs.resend_notice(request.state.admin, wanted, kind)
+    return f"{NOTICES[kind].label} of order {wanted}", outcome
+
+
 async def _retry(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
     wanted = order_id(request)
     return f"Retry of order {wanted}", await repairs.retry_order(request.state.admin, wanted)
@@ -93,6 +124,12 @@ FORMS: tuple[tuple[str, Act], ...] = (
     ("/orders/{order_id}/object-url", _object_url),
     ("/ipns/{ipn_id}/replay", _replay_ipn),
     *((f"/flags/{{flag_id}}/{name}", _decide(decision)) for name, decision in DECISIONS.items()),
+    *(
+        (f"/refunds/{{refund_id}}/{name}", _decide_refund(decision))
+        for name, decision in REFUND_DECISIONS.items()
+    ),
+    ("/orders/{order_id}/refund-unrevealed", _refund_unrevealed),
+    ("/orders/{order_id}/notices/resend", _resend_notice),
 )
 
 
@@ -109,7 +146,8 @@ def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Respo
             what, outcome = await act(web.repairs, request, form)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
-        context = {"what": what, "outcome": outcome, "back": _local(form.get("back", ""))}
+        back = _local(form.get("back", ""))
+        context = {"what": what, "outcome": outcome, "back": back, "refusals": REFUSALS}
         return page(web, request, "action.html", context, 200 if outcome.ok else 502)
 
     return endpoint

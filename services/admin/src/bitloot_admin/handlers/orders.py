@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bitloot_admin.adapters import activity
 from bitloot_admin.adapters.upstream import SERVICES, NotFound, Unavailable, UpstreamClient
+from bitloot_admin.domain.refunds import activity_in_words
 from bitloot_admin.domain.views import (
     Event,
     FlagSummary,
@@ -25,6 +26,7 @@ from bitloot_admin.domain.views import (
     SagaPage,
     Timeline,
     TimelineItem,
+    customer_status_of,
     merge_timelines,
     order_rows,
 )
@@ -82,6 +84,8 @@ class OrderView:
     saga: Saga | None = None
     # Payments' flags of the order that wait for an admin's decision.
     flags: list[FlagSummary] = field(default_factory=list)
+    # Where the order stands for the customer: payments' word, the same everywhere.
+    customer_status: str | None = None
 
 
 class OrderNotFound(LookupError):
@@ -150,12 +154,14 @@ async def order_view(
     }
     items[ADMIN] = [_item(row) for row in projected]
     saga = sagas.items[0] if isinstance(sagas, SagaPage) and sagas.items else None
+    found = order if isinstance(order, OrderDetail) else None
     return OrderView(
-        order if isinstance(order, OrderDetail) else None,
+        found,
         merge_timelines(items),
         partial,
         saga,
         flags if isinstance(flags, list) else [],
+        customer_status_of(found, saga) if found else None,
     )
 
 
@@ -172,6 +178,6 @@ def _item(row: activity.Activity) -> TimelineItem:
     return TimelineItem(
         at=row.at,
         kind=row.topic.replace(".", "_"),
-        summary=f"{row.topic}: {row.status}",
+        summary=activity_in_words(row.topic, row.status),
         data={"event_id": str(row.event_id), "status": row.status},
     )

@@ -1,7 +1,8 @@
 """What an admin does to repair an order: replay a parked message, a webhook or an IPN,
-retry a saga, resend the email, issue a fresh link or a presigned URL, decide a payment
-flag. Each asks the service that owns the thing (naming the admin in `X-Bitloot-Actor`)
-and is audited with its outcome.
+retry a saga, resend the email or a customer notice, issue a fresh link or a presigned
+URL, decide a payment flag or a refund, refund an order whose keys were never revealed.
+Each asks the service that owns the thing (naming the admin in `X-Bitloot-Actor`) and is
+audited with its outcome.
 
 A service that does not answer makes the action `unavailable`, never an error of ours."""
 
@@ -19,6 +20,7 @@ from bitloot_admin.adapters.audit import AuditEntry
 from bitloot_admin.adapters.upstream import SERVICES, Reply, Unavailable, UpstreamClient
 from bitloot_admin.domain.flags import Decision
 from bitloot_admin.domain.listings import items_of
+from bitloot_admin.domain.refunds import RefundDecision
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.dead_letters import DeadLetterNotFound, DeadLetterStore
 from bitloot_runtime.internal import dead_letter_json
@@ -113,6 +115,39 @@ class Repairs:
         call = self._post(PAYMENTS, path, actor, {"note": note} if note is not None else None)
         target = f"flags/{flag_id}"
         return await self._audited(actor, decision.action, target, call, {"note": note})
+
+    async def decide_refund(
+        self,
+        actor: str,
+        refund_id: int,
+        decision: RefundDecision,
+        note: str | None,
+        transaction_id: str | None = None,
+    ) -> Outcome:
+        """Approve, reject or record as refunded outside BitLoot a refund; payments
+        refuses (409) a decision its status does not allow. Audited with the note."""
+        body: dict[str, JsonValue] = {"actor": actor, "note": note}
+        if decision.takes_transaction_id:
+            body["transaction_id"] = transaction_id
+        call = self._post(PAYMENTS, f"/internal/refunds/{refund_id}/{decision.name}", actor, body)
+        extra = {name: value for name, value in body.items() if name != "actor"}
+        return await self._audited(actor, decision.action, f"refunds/{refund_id}", call, extra)
+
+    async def refund_unrevealed(self, actor: str, order_id: UUID, note: str) -> Outcome:
+        """Revoke a fulfilled order's keys at delivery so that the order is refunded;
+        delivery refuses (409 ``keys_revealed``) once any key was revealed."""
+        path = f"/internal/orders/{order_id}/revoke"
+        call = self._post(DELIVERY, path, actor, {"actor": actor, "note": note})
+        target = f"orders/{order_id}"
+        return await self._audited(actor, "order_refund_unrevealed", target, call, {"note": note})
+
+    async def resend_notice(self, actor: str, order_id: UUID, kind: str) -> Outcome:
+        """Send a customer notice of the order again (delivery: 404 ``no_such_notice``
+        when it was never sent)."""
+        path = f"/internal/orders/{order_id}/notices/resend"
+        call = self._post(DELIVERY, path, actor, {"kind": kind, "actor": actor})
+        target = f"orders/{order_id}"
+        return await self._audited(actor, "notice_resend", target, call, {"kind": kind})
 
     async def retry_order(self, actor: str, order_id: UUID) -> Outcome:
         call = self._post(FULFILLMENT, f"/internal/orders/{order_id}/retry", actor)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
+from bitloot_delivery.domain.refund_notices import RefundNotice
 
 EMAILS_CHANNEL = "delivery_emails"
 
@@ -32,7 +33,8 @@ EMAILS_CHANNEL = "delivery_emails"
 @dataclass(frozen=True)
 class ClaimedEmail:
     """An email whose attempt has started; `claimed_at` identifies the attempt. A delay
-    notice has its `notice` (and a key count of 0 while the order has no delivery)."""
+    notice has its `notice` (and a key count of 0 while the order has no delivery), a
+    refund email its `refund_notice`."""
 
     id: int
     order_id: UUID
@@ -44,6 +46,7 @@ class ClaimedEmail:
     claimed_at: datetime
     doubtful_resends: int = 0
     notice: DelayNotice | None = None
+    refund_notice: RefundNotice | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +240,7 @@ _ATTEMPT = (
     emails.c.doubtful_resends,
     emails.c.is_preorder,
     emails.c.release_date,
+    emails.c.notice.label("refund_notice"),
 )
 
 
@@ -244,4 +248,6 @@ def _claimed(row: Any) -> ClaimedEmail:
     values = {**row, "kind": EmailKind(row["kind"])}
     is_preorder, release_date = values.pop("is_preorder"), values.pop("release_date")
     notice = None if is_preorder is None else DelayNotice(is_preorder, release_date)
-    return ClaimedEmail(**values, notice=notice)
+    refund = values.pop("refund_notice")
+    refund_notice = None if refund is None else RefundNotice.from_json(refund)
+    return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice)

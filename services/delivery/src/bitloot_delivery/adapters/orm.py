@@ -25,7 +25,9 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
+from bitloot_runtime.rate_limits import rate_limits_table
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
@@ -46,6 +48,11 @@ deliveries = Table(
     Column("emailed_at", DateTime(timezone=True), nullable=True),
     Column("viewed_at", DateTime(timezone=True), nullable=True),
     Column("purged_at", DateTime(timezone=True), nullable=True),
+    # Set when an admin refunded the order with its keys unrevealed: never revealed again
+    # (the ciphertext stays, for the audit, until retention purges it).
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_by", Text, nullable=True),
+    Column("revoke_note", Text, nullable=True),
     Index("ix_deliveries_retention", "stored_at", postgresql_where=text("purged_at IS NULL")),
 )
 
@@ -57,6 +64,18 @@ delivered_keys = Table(
     Column("key_type", Text, nullable=False),
     Column("product_id", Text, nullable=False),
     PrimaryKeyConstraint("order_id", "position", name="pk_delivered_keys"),
+)
+
+EMAIL_KINDS = (
+    "kind IN ('delivery', 'resend', 'fresh_link', 'delayed', 'refund_due', 'refund_sent', "
+    "'claim_link')"
+)
+EMAIL_STATUSES = (
+    "status IN ('pending', 'sending', 'sent', 'failed', 'unconfirmed', 'superseded', 'withdrawn')"
+)
+REFUND_NOTICE = (
+    "(kind IN ('refund_due', 'refund_sent', 'claim_link')) = (notice IS NOT NULL) "
+    "AND (notice IS NULL) = (refund_id IS NULL)"
 )
 
 # No foreign key to deliveries: a delay notice is sent before the order has any keys
@@ -71,6 +90,12 @@ emails = Table(
     # What a delay notice says (NULL for every other kind).
     Column("is_preorder", Boolean, nullable=True),
     Column("release_date", Date, nullable=True),
+    # What a refund email says (RefundNotice as JSON) and its refund (NULL for other kinds).
+    Column("refund_id", BigInteger, nullable=True),
+    Column("notice", JSONB, nullable=True),
+    # An admin's explicit resend of a notice: the email it repeats, and who asked.
+    Column("resend_of", BigInteger, ForeignKey("emails.id"), nullable=True),
+    Column("requested_by", Text, nullable=True),
     Column("status", Text, nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
     Column("last_error", Text, nullable=True),
@@ -89,14 +114,10 @@ emails = Table(
     # Attempts cut before DATA and sent again, and resends of an attempt cut during DATA.
     Column("recovered_attempts", Integer, nullable=False, server_default=text("0")),
     Column("doubtful_resends", Integer, nullable=False, server_default=text("0")),
-    CheckConstraint(
-        "kind IN ('delivery', 'resend', 'fresh_link', 'delayed')", name="ck_emails_kind"
-    ),
-    CheckConstraint(
-        "status IN ('pending', 'sending', 'sent', 'failed', 'unconfirmed', 'superseded')",
-        name="ck_emails_status",
-    ),
+    CheckConstraint(EMAIL_KINDS, name="ck_emails_kind"),
+    CheckConstraint(EMAIL_STATUSES, name="ck_emails_status"),
     CheckConstraint("(kind = 'delayed') = (is_preorder IS NOT NULL)", name="ck_emails_notice"),
+    CheckConstraint(REFUND_NOTICE, name="ck_emails_refund_notice"),
     CheckConstraint("smtp_stage IN ('before_data', 'data')", name="ck_emails_smtp_stage"),
     # Exactly one delivery email per order (ARCHITECTURE invariant 4); resends are extra.
     Index(
@@ -105,12 +126,33 @@ emails = Table(
         unique=True,
         postgresql_where=text("kind = 'delivery'"),
     ),
-    # One delay notice per order, however many order.delayed events arrive.
+    # One delay notice per order, however many order.delayed events arrive, and one
+    # refund_due / refund_sent email per refund, however many events (an admin's resend,
+    # `resend_of` set, is extra).
     Index(
         "uq_emails_one_delay_notice_per_order",
         "order_id",
         unique=True,
-        postgresql_where=text("kind = 'delayed'"),
+        postgresql_where=text("kind = 'delayed' AND resend_of IS NULL"),
+    ),
+    Index(
+        "uq_emails_one_refund_due_per_refund",
+        "refund_id",
+        unique=True,
+        postgresql_where=text("kind = 'refund_due' AND resend_of IS NULL"),
+    ),
+    Index(
+        "uq_emails_one_refund_sent_per_refund",
+        "refund_id",
+        unique=True,
+        postgresql_where=text("kind = 'refund_sent' AND resend_of IS NULL"),
+    ),
+    # The claim-link emails of a refund, for their hourly limit.
+    Index(
+        "ix_emails_claim_links",
+        "refund_id",
+        "created_at",
+        postgresql_where=text("kind = 'claim_link'"),
     ),
     # The sender only ever scans pending rows.
     Index("ix_emails_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
@@ -144,11 +186,4 @@ key_events = Table(
 )
 
 # Fixed-window counters, in the database so that every instance shares them.
-rate_limits = Table(
-    "rate_limits",
-    metadata,
-    Column("bucket", Text, nullable=False),
-    Column("window_start", DateTime(timezone=True), nullable=False),
-    Column("hits", Integer, nullable=False),
-    PrimaryKeyConstraint("bucket", "window_start", name="pk_rate_limits"),
-)
+rate_limits = rate_limits_table(metadata)

@@ -31,7 +31,8 @@ class NewDelivery:
 @dataclass(frozen=True)
 class StoredDelivery:
     """A recorded delivery and what has happened to it since; once retention has purged
-    it, `purged_at` is set and `wrapped_data_key` is gone."""
+    it, `purged_at` is set and `wrapped_data_key` is gone; once an admin revoked its keys
+    (refunding the order), `revoked_at` is set and nothing reveals them."""
 
     order_id: UUID
     customer_email: str
@@ -44,6 +45,9 @@ class StoredDelivery:
     emailed_at: datetime | None
     viewed_at: datetime | None
     purged_at: datetime | None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,21 @@ class DeliveryRepository:
             .where(deliveries.c.order_id == order_id, deliveries.c.viewed_at.is_(None))
             .values(viewed_at=func.now())
         )
+
+    async def reveal_count(self, order_id: UUID) -> int:
+        query = select(func.count()).select_from(reveals).where(reveals.c.order_id == order_id)
+        return int((await self._session.execute(query)).scalar_one())
+
+    async def mark_revoked(self, order_id: UUID, actor: str, note: str | None) -> datetime:
+        """Mark the delivery revoked (never revealed again); when."""
+        statement = (
+            update(deliveries)
+            .where(deliveries.c.order_id == order_id)
+            .values(revoked_at=func.now(), revoked_by=actor, revoke_note=note)
+            .returning(deliveries.c.revoked_at)
+        )
+        revoked_at: datetime = (await self._session.execute(statement)).scalar_one()
+        return revoked_at
 
     async def record_event(self, order_id: UUID, event: KeyEvent) -> None:
         await self._session.execute(insert(key_events).values(order_id=order_id, **asdict(event)))

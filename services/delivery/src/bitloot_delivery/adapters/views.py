@@ -22,7 +22,8 @@ class TimelineItem:
 
 
 async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any] | None:
-    """``{order_id, key_count, stored_at, emailed_at, viewed_at, reveal_count}`` or None."""
+    """``{order_id, key_count, stored_at, emailed_at, viewed_at, purged_at, kek_id,
+    reveal_count, revoked_at, revoked_by, revoke_note}`` or None."""
     reveal_count = (
         select(func.count())
         .select_from(reveals)
@@ -37,6 +38,9 @@ async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any
         deliveries.c.viewed_at,
         deliveries.c.purged_at,
         deliveries.c.kek_id,
+        deliveries.c.revoked_at,
+        deliveries.c.revoked_by,
+        deliveries.c.revoke_note,
         reveal_count.label("reveal_count"),
     ).where(deliveries.c.order_id == order_id)
     async with engine.connect() as connection:
@@ -52,6 +56,9 @@ async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any
         "purged_at": _iso(row["purged_at"]),
         "kek_id": row["kek_id"],
         "reveal_count": row["reveal_count"],
+        "revoked_at": _iso(row["revoked_at"]),
+        "revoked_by": row["revoked_by"],
+        "revoke_note": row["revoke_note"],
     }
 
 
@@ -116,17 +123,24 @@ async def key_audit(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]
 
 async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]:
     """The order's emails, oldest first, with every attempt's outcome (and, for a delay
-    notice, what it told the customer: preorder or not, and the release date). An admin
-    sees how far the last attempt got (`smtp_stage`: `before_data` or `data`), how many
-    attempts were cut before DATA and sent again (`recovered_attempts`) or cut during DATA
-    and sent once more with the same Message-ID (`doubtful_resends`), and `unconfirmed`
-    when a second cut during DATA left it unknown whether the customer has it."""
+    notice, what it told the customer: preorder or not, and the release date; for a
+    refund email, its refund and what it said, `notice`: never the claim token, which is
+    minted when the email is sent and kept nowhere; for an admin's resend, the email it
+    repeats and who asked). An admin sees how far the last attempt got (`smtp_stage`:
+    `before_data` or `data`), how many attempts were cut before DATA and sent again
+    (`recovered_attempts`) or cut during DATA and sent once more with the same Message-ID
+    (`doubtful_resends`), and `unconfirmed` when a second cut during DATA left it unknown
+    whether the customer has it."""
     query = (
         select(
             emails.c.id,
             emails.c.kind,
             emails.c.is_preorder,
             emails.c.release_date,
+            emails.c.refund_id,
+            emails.c.notice,
+            emails.c.resend_of,
+            emails.c.requested_by,
             emails.c.status,
             emails.c.attempts,
             emails.c.smtp_stage,
@@ -156,6 +170,10 @@ def _email_items(mail: Any) -> list[TimelineItem]:
     data: dict[str, str | int | None] = {"email_kind": mail["kind"], "attempts": mail["attempts"]}
     if mail["kind"] == EmailKind.DELAYED:
         data["notice"] = _notice(mail)
+    if mail["notice"] is not None:
+        data["notice"] = _refund_notice(mail["notice"])
+    if mail["resend_of"] is not None:
+        data["resend_of"] = mail["resend_of"]
     items = [TimelineItem(mail["created_at"], "email_queued", f"{mail['kind']} email queued", data)]
     if mail["sent_at"] is not None:
         items.append(
@@ -177,6 +195,15 @@ def _notice(mail: Any) -> str:
         return "order delayed"
     release = mail["release_date"]
     return "preorder" if release is None else f"preorder, release {release.isoformat()}"
+
+
+def _refund_notice(notice: dict[str, Any]) -> str:
+    """``refund 7: 0.00123 btc (order_failed, reservation)``, for the timeline."""
+    why = ", ".join(part for part in (notice["reason"], notice["cause"]) if part)
+    text = f"refund {notice['refund_id']}: {notice['amount']} {notice['currency']} ({why})"
+    if notice["transaction_id"]:
+        text += f", transaction {notice['transaction_id']}"
+    return text
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -52,12 +52,24 @@ class EmailKind(StrEnum):
     """`delivery`: the one email per order; `resend`: an admin asked for another;
     `fresh_link`: the customer asked from an expired link's page; `delayed`: the one
     notice that the keys are late or wait for a preorder's release (no link: there may be
-    no keys yet)."""
+    no keys yet); `refund_due`, `refund_sent`, `claim_link`: the refund emails (see
+    domain/refund_notices.py), never a key."""
 
     DELIVERY = "delivery"
     RESEND = "resend"
     FRESH_LINK = "fresh_link"
     DELAYED = "delayed"
+    REFUND_DUE = "refund_due"
+    REFUND_SENT = "refund_sent"
+    CLAIM_LINK = "claim_link"
+
+
+KIND_HEADER = "X-BitLoot-Email"
+"""Every email says its kind in this header, so a mail system (or a test's inbox) can
+tell a key email from a notice without reading the words, which may change."""
+
+KEY_KINDS = frozenset({EmailKind.DELIVERY, EmailKind.RESEND, EmailKind.FRESH_LINK})
+"""The kinds that carry a link to the keys."""
 
 
 class EmailStatus(StrEnum):
@@ -73,6 +85,8 @@ class EmailStatus(StrEnum):
     FAILED = "failed"
     UNCONFIRMED = "unconfirmed"
     SUPERSEDED = "superseded"
+    # A key email still waiting to go out when an admin revoked the order's keys.
+    WITHDRAWN = "withdrawn"
 
 
 class SmtpStage(StrEnum):

@@ -1,4 +1,5 @@
-"""Reveal links: short-lived HS256 JWTs naming one order, for the customer's email.
+"""Reveal links: short-lived HS256 JWTs naming one order, for the customer's email; and
+refund claim links, signed with delivery's claim-token key for payments' claim page.
 
 The token is the only credential the customer holds, so it carries nothing but the order
 id, its audience and its expiry; a link for one order never opens another, and an
@@ -8,9 +9,12 @@ expired or tampered link says no more than that.
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 from uuid import UUID
 
 import jwt
+
+from bitloot_runtime.tokens import ClaimTokenSigner
 
 AUDIENCE = "bitloot:reveal"
 _ALGORITHM = "HS256"
@@ -76,3 +80,20 @@ class RevealLinks:
 def link_url(public_url: str, token: str) -> str:
     """The address the customer opens: ``{public_url}/keys/{token}``."""
     return f"{public_url.rstrip('/')}/keys/{token}"
+
+
+@dataclass(frozen=True)
+class ClaimLinks:
+    """Refund claim links: payments' claim page with a claim token delivery signs when the
+    email goes out (so a resend carries a new one, and a queued email never an old one)."""
+
+    signer: ClaimTokenSigner
+    claim_url: str
+
+    def url(self, refund_id: int, order_id: UUID) -> str:
+        token = self.signer.issue(refund_id, order_id)
+        return f"{self.claim_url}?{urlencode({'token': token})}"
+
+    @property
+    def ttl_days(self) -> float:
+        return self.signer.ttl.total_seconds() / 86400

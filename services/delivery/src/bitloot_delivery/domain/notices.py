@@ -39,7 +39,8 @@ _UNDATED_PREORDER = "your order is a preorder: its keys are delivered when the g
 _PROMISE = "As soon as our supplier delivers your keys, we will email you a link to reveal them."
 _NOTHING_TO_DO = "Your order is confirmed; there is nothing you need to do."
 
-_TEXT = """\
+# The frame of every notice (the refund emails too): a greeting, paragraphs, the signature.
+TEXT_TEMPLATE = """\
 Hello,
 
 {paragraphs}
@@ -47,7 +48,7 @@ Hello,
 BitLoot
 """
 
-_HTML = """\
+HTML_TEMPLATE = """\
 <!doctype html>
 <html><body style="font-family: sans-serif">
 <p>Hello,</p>
@@ -97,7 +98,7 @@ def compose_notice(*, sender: str, to: str, notice: DelayNotice, message_id: str
     message["Subject"] = notice.subject
     message["Message-ID"] = message_id
     text = "\n\n".join(textwrap.fill(paragraph, width=78) for paragraph in paragraphs)
-    message.set_content(_TEXT.format(paragraphs=text))
+    message.set_content(TEXT_TEMPLATE.format(paragraphs=text))
     markup = "\n".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in paragraphs)
-    message.add_alternative(_HTML.format(paragraphs=markup), subtype="html")
+    message.add_alternative(HTML_TEMPLATE.format(paragraphs=markup), subtype="html")
     return message

@@ -25,10 +25,15 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_delivery.adapters.object_store import MAX_PRESIGN_SECONDS
 from bitloot_delivery.adapters.views import delivery_summary, email_log, key_audit, timeline
-from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.entrypoints.pages import visitor_of
-from bitloot_delivery.entrypoints.public import NO_STORE, link_answer, order_id_of, unavailable
-from bitloot_delivery.handlers.links import DeliveryNotFound, Links
+from bitloot_delivery.entrypoints.public import (
+    NO_STORE,
+    UNAVAILABLE,
+    link_answer,
+    order_id_of,
+    unavailable,
+)
+from bitloot_delivery.handlers.links import Links
 from bitloot_delivery.handlers.object_url import PresignObject
 from bitloot_runtime.http import HttpError, whole_number
 
@@ -108,7 +113,7 @@ def _admin_actions(links: Links, presign: PresignObject) -> list[BaseRoute]:
         order_id = order_id_of(request)
         try:
             issued = await links.issue(order_id, _actor(request), visitor_of(request))
-        except (DeliveryNotFound, KeysPurged) as exc:
+        except UNAVAILABLE as exc:
             raise unavailable(exc, order_id) from None
         return link_answer(order_id, issued.url, issued.expires_at.isoformat())
 
@@ -116,7 +121,7 @@ def _admin_actions(links: Links, presign: PresignObject) -> list[BaseRoute]:
         order_id = order_id_of(request)
         try:
             email_id = await links.resend(order_id, _actor(request))
-        except (DeliveryNotFound, KeysPurged) as exc:
+        except UNAVAILABLE as exc:
             raise unavailable(exc, order_id) from None
         return JSONResponse({"order_id": str(order_id), "email_id": email_id}, status_code=202)
 
@@ -124,7 +129,7 @@ def _admin_actions(links: Links, presign: PresignObject) -> list[BaseRoute]:
         order_id, ttl = order_id_of(request), _ttl(request)
         try:
             presigned = await presign(order_id, ttl, _actor(request))
-        except (DeliveryNotFound, KeysPurged) as exc:
+        except UNAVAILABLE as exc:
             raise unavailable(exc, order_id) from None
         body = {"url": presigned.url, "expires_at": presigned.expires_at.isoformat()}
         return JSONResponse(body, headers=NO_STORE)

@@ -4,6 +4,7 @@ the customer's fresh link and the internal API; a test checks every route is des
 from typing import Any
 
 from bitloot_delivery.adapters.object_store import MAX_PRESIGN_SECONDS
+from bitloot_delivery.entrypoints.refunds import ResendRequest, RevokeRequest
 from bitloot_runtime.openapi import ERROR, ORDER_TOKEN_SCHEME, PUBLIC, errors, ok, operation, query
 from bitloot_runtime.openapi import describe as describe_api
 
@@ -11,8 +12,10 @@ _BAD_ORDER_ID = {"422": "The order id is not a UUID (`invalid_order_id`)."}
 _UNAVAILABLE = {
     **_BAD_ORDER_ID,
     "404": "No keys were delivered for the order (`delivery_not_found`).",
-    "410": "The keys were deleted at the end of retention (`keys_purged`).",
+    "410": "The keys were deleted at the end of retention (`keys_purged`), or revoked when "
+    "the order was refunded (`order_refunded`).",
 }
+_REFUNDED_JSON = {"application/json": {"schema": ERROR}, "text/html": {}}
 _ACTOR = {
     "name": "X-Bitloot-Actor",
     "in": "header",
@@ -40,7 +43,11 @@ PATHS: dict[str, dict[str, Any]] = {
             {
                 **_page("The keys."),
                 **_page("The link is not valid; the page offers a fresh one.", "401"),
-                **_page("The link expired, or the keys were deleted.", "410"),
+                "410": {
+                    "description": "The link expired, the keys were deleted, or the order was "
+                    "refunded and its keys withdrawn (`order_refunded`, JSON when asked for).",
+                    "content": _REFUNDED_JSON,
+                },
                 **_page("The keys cannot be shown just now.", "503"),
             },
             security=PUBLIC,
@@ -52,6 +59,11 @@ PATHS: dict[str, dict[str, Any]] = {
             "answer is the same either way).",
             {
                 **_page("Accepted.", "202"),
+                "410": {
+                    "description": "The link's order was refunded and its keys withdrawn "
+                    "(`order_refunded`); JSON when asked for.",
+                    "content": _REFUNDED_JSON,
+                },
                 "429": {
                     "description": "Too many fresh links (`Retry-After`); JSON when asked for.",
                     "content": {"application/json": {"schema": ERROR}, "text/html": {}},
@@ -106,6 +118,32 @@ PATHS: dict[str, dict[str, Any]] = {
                     "ttl_seconds", {"type": "integer", "minimum": 1, "maximum": MAX_PRESIGN_SECONDS}
                 ),
             ],
+        )
+    },
+    "/internal/orders/{order_id}/revoke": {
+        "post": operation(
+            "Revoke the order's keys, never revealed, as it is refunded (emits keys.revoked).",
+            {
+                **ok("Revoked: order_id, key_count, revoked_at."),
+                **errors(
+                    {
+                        "404": "No keys were delivered for the order (`no_keys`).",
+                        "409": "A key was revealed (`keys_revealed`), or the keys are "
+                        "already revoked (`already_revoked`).",
+                    }
+                ),
+            },
+            body=RevokeRequest,
+        )
+    },
+    "/internal/orders/{order_id}/notices/resend": {
+        "post": operation(
+            "Send a notice (refund_due, refund_sent, delayed) again, on an admin's request.",
+            {
+                **ok("Queued: order_id, email_id.", status="202"),
+                **errors({"404": "The order never had such a notice (`no_such_notice`)."}),
+            },
+            body=ResendRequest,
         )
     },
 }

@@ -1,9 +1,9 @@
 """The customer's reveal page, `GET /keys/{token}`: the only place a key is ever shown;
 and `POST /keys/{token}/fresh-link`, the form an expired or invalid link's page offers.
 
-Every answer of these pages, keys or refusal, is sent with headers that keep it out of
-caches and referrers and forbid scripts, frames and remote content (images only as
-``data:`` URLs, which is how image keys are shown).
+Every answer of these pages, keys or refusal, is sent with the runtime's page headers
+(`bitloot_runtime.pages`): no caching, no referrer, no scripts, frames or remote content
+(images only as ``data:`` URLs, which is how image keys are shown).
 """
 
 import html
@@ -17,33 +17,15 @@ from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused
 from bitloot_delivery.domain.rate_limits import RateLimited
 from bitloot_delivery.domain.retention import KeysPurged
+from bitloot_delivery.domain.revocation import REFUNDED_TEXT, REFUNDED_TITLE, OrderRefunded
 from bitloot_delivery.handlers.links import Links
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.pages import SECURITY_HEADERS, page, rate_limited, wants_json
 
 logger = logging.getLogger(__name__)
 
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-}
 _MAX_USER_AGENT = 512
-
-_PAGE = """\
-<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}
-code{{font-size:1.2rem;user-select:all;word-break:break-all}}li{{margin:.75rem 0}}</style>
-</head><body>
-<h1>{title}</h1>
-{body}
-</body></html>
-"""
 
 _REFUSALS = {
     LinkProblem.INVALID: (
@@ -69,12 +51,6 @@ _FRESH_LINK_SENT = (
     "If this link belongs to an order, a new link is on its way to the email address of "
     "that order. It may take a few minutes to arrive."
 )
-
-
-def page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    """An HTML page with the security headers; `body` must already be escaped."""
-    content = _PAGE.format(title=html.escape(title), body=body)
-    return HTMLResponse(content, status_code=status, headers=SECURITY_HEADERS)
 
 
 def render_key(key: DeliveredKey) -> str:
@@ -105,18 +81,14 @@ def visitor_of(request: Request) -> Visitor:
     )
 
 
-def rate_limited(request: Request, exc: RateLimited) -> Response:
-    """429 with Retry-After: JSON with the reason for API clients, a page for browsers."""
-    headers = {**SECURITY_HEADERS, "Retry-After": str(exc.retry_after)}
-    if "application/json" in request.headers.get("accept", ""):
-        error = HttpError(429, "rate_limited", str(exc), [{"limit": exc.limit.name}])
-        response = error_response(error)
-        response.headers.update(headers)
+def refunded(request: Request) -> Response:
+    """410 ``order_refunded``: the keys were revoked when the order was refunded; JSON
+    for API clients, a page for browsers, in the customer's words either way."""
+    if wants_json(request):
+        response = error_response(HttpError(410, "order_refunded", REFUNDED_TEXT))
+        response.headers.update(SECURITY_HEADERS)
         return response
-    text = "Too many new links were asked for. Please try again later."
-    answer = page("Please wait", f"<p>{text}</p>", 429)
-    answer.headers.update(headers)
-    return answer
+    return page(REFUNDED_TITLE, f"<p>{html.escape(REFUNDED_TEXT)}</p>", 410)
 
 
 def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
@@ -126,6 +98,9 @@ def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
         except LinkRefused as refused:
             logger.info("reveal link refused", extra={"problem": refused.problem.value})
             return refusal_page(refused.problem, request.url.path)
+        except OrderRefunded:
+            logger.info("reveal refused: order refunded, keys revoked")
+            return refunded(request)
         except KeysPurged:
             text = "These keys were deleted at the end of their retention period."
             return page("Keys deleted", f"<p>{text}</p>", 410)
@@ -140,7 +115,11 @@ def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
             await links.email_fresh_link(request.path_params["token"], visitor_of(request))
         except RateLimited as exc:
             logger.warning("fresh link refused: rate limited", extra={"limit": exc.limit.name})
-            return rate_limited(request, exc)
+            return rate_limited(
+                request, exc, "Too many new links were asked for. Please try again later."
+            )
+        except OrderRefunded:
+            return refunded(request)
         return page("Check your email", f"<p>{html.escape(_FRESH_LINK_SENT)}</p>", 202)
 
     return [

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_delivery.domain.retention import KeysPurged
+from bitloot_delivery.domain.revocation import REFUNDED_TEXT, OrderRefunded
 from bitloot_delivery.entrypoints.pages import visitor_of
 from bitloot_delivery.handlers.links import DeliveryNotFound, Links
 from bitloot_runtime.http import HttpError
@@ -38,7 +39,13 @@ def link_answer(order_id: UUID, url: str, expires_at: str, status: int = 201) ->
     return JSONResponse(body, status_code=status, headers=NO_STORE)
 
 
-def unavailable(exc: DeliveryNotFound | KeysPurged, order_id: UUID) -> HttpError:
+# Why an order's keys cannot be had: none yet, deleted after retention, or revoked.
+UNAVAILABLE = (DeliveryNotFound, KeysPurged, OrderRefunded)
+
+
+def unavailable(exc: DeliveryNotFound | KeysPurged | OrderRefunded, order_id: UUID) -> HttpError:
+    if isinstance(exc, OrderRefunded):
+        return HttpError(410, "order_refunded", REFUNDED_TEXT)
     if isinstance(exc, KeysPurged):
         return HttpError(410, "keys_purged", f"The keys of order {order_id} were deleted.")
     return HttpError(404, "delivery_not_found", f"No keys were delivered for order {order_id}.")
@@ -56,7 +63,7 @@ def public_routes(links: Links, verifier: OrderTokenVerifier | None) -> list[Bas
             raise HttpError(status, exc.code, str(exc)) from None
         try:
             issued = await links.issue(order_id, "customer", visitor_of(request))
-        except (DeliveryNotFound, KeysPurged) as exc:
+        except UNAVAILABLE as exc:
             raise unavailable(exc, order_id) from None
         return link_answer(order_id, issued.url, issued.expires_at.isoformat())
 

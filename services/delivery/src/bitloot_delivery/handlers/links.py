@@ -20,6 +20,7 @@ from bitloot_delivery.domain.emails import EmailKind
 from bitloot_delivery.domain.links import LinkRefused, RevealLinks, link_url
 from bitloot_delivery.domain.rate_limits import Limit, RateLimited
 from bitloot_delivery.domain.retention import KeysPurged
+from bitloot_delivery.domain.revocation import OrderRefunded
 from bitloot_delivery.handlers.reveal import Visitor
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
@@ -60,7 +61,8 @@ class Links:
         self._limits = limits
 
     async def issue(self, order_id: UUID, actor: str, visitor: Visitor) -> IssuedLink:
-        """A fresh link to `order_id`'s keys, audited; `DeliveryNotFound` or `KeysPurged`."""
+        """A fresh link to `order_id`'s keys, audited; `DeliveryNotFound`, `KeysPurged`
+        or `OrderRefunded`."""
         now = datetime.now(UTC)
         with log_context(order_id=str(order_id)):
             async with self._unit_of_work() as uow:
@@ -88,7 +90,9 @@ class Links:
 
     async def email_fresh_link(self, token: str, visitor: Visitor) -> None:
         """Email a new link to the order an expired (or still valid) link names, if it
-        has keys; `RateLimited` past either limit. Returns the same for any token."""
+        has keys; `RateLimited` past either limit. Returns the same for any token, except
+        `OrderRefunded` for a genuine link of an order whose keys were revoked (its holder
+        may know that much)."""
         try:
             order_id: UUID | None = self._links.verify(token)
         except LinkRefused as refused:
@@ -117,6 +121,9 @@ class Links:
             if delivery is None or delivery.purged_at is not None:
                 logger.info("fresh link asked for an order without keys; nothing sent")
                 return
+            if delivery.revoked_at is not None:
+                logger.info("fresh link asked for a refunded order; nothing sent")
+                raise OrderRefunded(str(order_id))
             await EmailLog(uow.session).queue(
                 order_id, EmailKind.FRESH_LINK, delivery.customer_email
             )
@@ -129,6 +136,8 @@ class Links:
 def _live(delivery: StoredDelivery | None) -> StoredDelivery:
     if delivery is None:
         raise DeliveryNotFound()
+    if delivery.revoked_at is not None:
+        raise OrderRefunded(str(delivery.order_id))
     if delivery.purged_at is not None:
         raise KeysPurged(str(delivery.order_id))
     return delivery

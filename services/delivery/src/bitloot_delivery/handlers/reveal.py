@@ -2,6 +2,9 @@
 
 The keys are decrypted in memory for this one answer; every reveal is recorded (when,
 from which address and browser) in the same transaction that marks the delivery viewed.
+That transaction holds the order's lock, which the revoke takes too, and checks that the
+keys were not revoked: a reveal and a revoke racing each other never both succeed (the
+revoke refuses once a reveal is recorded; the reveal refuses once the revoke committed).
 """
 
 import logging
@@ -15,6 +18,7 @@ from bitloot_delivery.domain import vault
 from bitloot_delivery.domain.keys import DeliveredKey, parse_keys
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused, RevealLinks
 from bitloot_delivery.domain.retention import KeysPurged
+from bitloot_delivery.domain.revocation import OrderRefunded
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
@@ -44,16 +48,30 @@ class RevealKeys:
         self._keks = keks
 
     async def __call__(self, token: str, visitor: Visitor) -> list[DeliveredKey]:
-        """The keys; `LinkRefused` for a bad link, `KeysPurged` past retention."""
-        order_id = self._links.verify(token)
+        """The keys; `LinkRefused` for a bad link, `KeysPurged` past retention,
+        `OrderRefunded` once revoked (even for a genuine expired link: a fresh one would
+        not open them either)."""
+        try:
+            order_id = self._links.verify(token)
+        except LinkRefused as refused:
+            if refused.order_id is not None:
+                await self._refuse_if_revoked(refused.order_id)
+            raise
         with log_context(order_id=str(order_id)):
             async with self._unit_of_work() as uow:
                 repository = DeliveryRepository(uow.session)
+                await repository.lock_order(order_id)
                 keys = await self._keys_of(repository, order_id)
                 await repository.record_reveal(order_id, visitor.ip, visitor.user_agent)
                 await uow.commit()
             logger.info("keys revealed", extra={"key_count": len(keys)})
         return keys
+
+    async def _refuse_if_revoked(self, order_id: UUID) -> None:
+        async with self._unit_of_work() as uow:
+            delivery = await DeliveryRepository(uow.session).get(order_id)
+        if delivery is not None and delivery.revoked_at is not None:
+            raise OrderRefunded(str(order_id))
 
     async def _keys_of(self, repository: DeliveryRepository, order_id: UUID) -> list[DeliveredKey]:
         delivery = await repository.get(order_id)
@@ -62,6 +80,8 @@ class RevealKeys:
             # so that the page never says whether an order exists.
             logger.warning("valid link for an order with no delivery")
             raise LinkRefused(LinkProblem.INVALID)
+        if delivery.revoked_at is not None:
+            raise OrderRefunded(str(order_id))
         if delivery.wrapped_data_key is None:
             raise KeysPurged(str(order_id))
         ciphertext = await self._store.get(delivery.object_key)

@@ -54,6 +54,7 @@ from bitloot_contracts.events import DeliveryCompleted, DeliveryFailed
 from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL, ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
 from bitloot_delivery.domain.emails import (
+    KIND_HEADER,
     MAX_ATTEMPTS,
     AfterCut,
     EmailKind,
@@ -63,8 +64,14 @@ from bitloot_delivery.domain.emails import (
     new_message_id,
     retry_delay,
 )
-from bitloot_delivery.domain.links import RevealLinks, link_url
+from bitloot_delivery.domain.links import ClaimLinks, RevealLinks, link_url
 from bitloot_delivery.domain.notices import compose_notice
+from bitloot_delivery.domain.refund_notices import (
+    RefundNotice,
+    carries_claim_link,
+    compose_refund_email,
+    wording_of,
+)
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
@@ -97,6 +104,7 @@ class EmailSender:
         unit_of_work: Callable[[], UnitOfWork],
         mailer: SmtpMailer,
         links: RevealLinks,
+        claim_links: ClaimLinks,
         public_url: str,
         mail_from: str,
         max_attempts: int = MAX_ATTEMPTS,
@@ -106,6 +114,7 @@ class EmailSender:
         self._unit_of_work = unit_of_work
         self._mailer = mailer
         self._links = links
+        self._claim_links = claim_links
         self._public_url = public_url
         self._mail_from = mail_from
         self._max_attempts = max_attempts
@@ -170,7 +179,10 @@ class EmailSender:
 
     def _message(self, email: ClaimedEmail) -> EmailMessage:
         """The email to send: a delay notice says so and carries no link (there may be no
-        keys yet); every other kind carries a freshly issued link."""
+        keys yet); a refund email says what its row keeps, with a claim link issued now
+        where it needs one; every other kind carries a freshly issued reveal link."""
+        if email.refund_notice is not None:
+            return self._refund_message(email, email.refund_notice)
         if email.notice is not None:
             return compose_notice(
                 sender=self._mail_from,
@@ -187,8 +199,21 @@ class EmailSender:
             message_id=email.message_id,
         )
 
+    def _refund_message(self, email: ClaimedEmail, notice: RefundNotice) -> EmailMessage:
+        link = None
+        if carries_claim_link(email.kind):
+            link = self._claim_links.url(notice.refund_id, notice.order_id)
+        return compose_refund_email(
+            sender=self._mail_from,
+            to=email.to_address,
+            wording=wording_of(email.kind, notice, self._claim_links.ttl_days),
+            message_id=email.message_id,
+            link=link,
+        )
+
     async def _attempt(self, email: ClaimedEmail) -> None:
         message = self._message(email)
+        message[KIND_HEADER] = email.kind.value
         try:
             await self._mailer.send(message, before_data=lambda: self._reach_data(email))
         except MailNotSent as exc:

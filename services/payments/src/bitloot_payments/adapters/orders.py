@@ -39,6 +39,7 @@ class Order:
     reconciled_at: datetime | None = None
     fulfilment_state: str | None = None
     fulfilment_at: datetime | None = None
+    key_email_confirmed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,28 @@ async def record_fulfilment(
         .returning(orders.c.order_id)
     )
     return changed.first() is not None
+
+
+async def record_key_email(session: AsyncSession, order_id: UUID, sent: bool) -> bool:
+    """Delivery said whether the key email went out; once confirmed it stays confirmed (a
+    later, older report cannot take it back). Whether the order is known."""
+    confirmed = func.coalesce(orders.c.key_email_confirmed, False).op("OR")(sent)
+    changed = await session.execute(
+        update(orders)
+        .where(orders.c.order_id == order_id)
+        .values(key_email_confirmed=confirmed)
+        .returning(orders.c.order_id)
+    )
+    return changed.first() is not None
+
+
+async def set_status(session: AsyncSession, order_id: UUID, status: str) -> None:
+    """The order's own status (refund_due, refunded, back to paid), nothing else."""
+    await session.execute(
+        update(orders)
+        .where(orders.c.order_id == order_id)
+        .values(status=status, updated_at=func.now())
+    )
 
 
 async def has_open_flag(session: AsyncSession, order_id: UUID) -> bool:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from bitloot_runtime.rate_limits import rate_limits_table
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
@@ -84,6 +85,9 @@ orders = Table(
     Column("fulfilment_state", Text, nullable=True),
     Column("fulfilment_at", DateTime(timezone=True), nullable=True),
     Column("request_hash", Text, nullable=True),
+    # Whether delivery confirmed the key email went out (delivery.completed); None: not
+    # heard. A fulfilled order whose email is unconfirmed is `keys_ready`, not delivered.
+    Column("key_email_confirmed", Boolean, nullable=True),
     Index("ix_orders_created_at", "created_at"),
     Index("ix_orders_email", "email"),
     Index("ix_orders_created_at_order_id", "created_at", "order_id"),
@@ -218,6 +222,10 @@ refunds = Table(
     ),
     Index("ix_refunds_status_id", "status", "id"),
 )
+
+# Fixed-window counters of the refund claim page (claims and new links), shared by every
+# instance.
+rate_limits = rate_limits_table(metadata)
 
 # Refund payouts: the row is committed before NOWPayments is asked, carrying the
 # `unique_external_id` it is asked with (`refund-<id>`, then `refund-<id>-2`… for a new

@@ -89,22 +89,6 @@ async def lock_refund(session: AsyncSession, refund_id: int) -> RefundToPay:
     return RefundToPay(**row._mapping)
 
 
-async def set_refund_status(
-    session: AsyncSession,
-    refund_id: int,
-    status: str,
-    *,
-    transaction_id: str | None = None,
-    error: str | None = None,
-) -> None:
-    values: dict[str, object] = {"status": status, "updated_at": func.now()}
-    if transaction_id is not None:
-        values["transaction_id"] = transaction_id
-    if error is not None:
-        values["error"] = error
-    await session.execute(update(refunds).where(refunds.c.id == refund_id).values(**values))
-
-
 async def next_attempt(session: AsyncSession, refund_id: int) -> int:
     """The number of the refund's next payout attempt (1 for its first)."""
     last = await session.scalar(

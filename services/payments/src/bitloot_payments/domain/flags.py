@@ -20,6 +20,13 @@ DISMISS: Final = "dismiss"
 # The status a flag takes for each decision.
 RESOLVED_AS: Final = {ACCEPT: "accepted", REFUND_DUE: "refund_due", DISMISS: "dismissed"}
 
+# Raised by the refund path (`bitloot_contracts.flags.FLAG_KINDS`), for an admin to look
+# at and dismiss with a note once handled: the order was fulfilled after its refund let
+# money move (the customer may have both), and a refund is due whose amount the payment
+# never told (nothing is guessed).
+FULFILLED_AFTER_REFUND: Final = "fulfilled_after_refund"
+REFUND_AMOUNT_UNKNOWN: Final = "refund_amount_unknown"
+
 # Money arrived on a payment that did not pay the order.
 ACCEPTABLE: Final = frozenset(
     {

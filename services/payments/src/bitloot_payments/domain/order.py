@@ -5,10 +5,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final, TypeGuard, get_args
 
-from bitloot_contracts.customer import CustomerStatus, customer_status_of_saga
+from bitloot_contracts.customer import CustomerStatus, customer_status_of_order
 from bitloot_contracts.events import OrderState
+from bitloot_contracts.events.refund import RefundStatus
 
 _SAGA_STATES: Final = frozenset(get_args(OrderState))
+# An order paid, or whose money is owed back, with no saga or refund to speak for it.
+_PAID_OR_OWED: Final[dict[str, CustomerStatus]] = {
+    "paid": "payment_received",
+    "refund_due": "refund_due",
+    "refunded": "refunded",
+}
 
 
 @dataclass(frozen=True)
@@ -53,15 +60,25 @@ def saga_state(value: str | None) -> OrderState | None:
 
 
 def customer_status(
-    status: str, fulfilment_state: OrderState | None, under_review: bool
+    status: str,
+    fulfilment_state: OrderState | None,
+    under_review: bool,
+    refund: RefundStatus | None = None,
+    *,
+    email_confirmed: bool = True,
 ) -> CustomerStatus:
-    """What the customer is told about an order: the same words as fulfillment's live
-    status once the order is paid (`customer_status_of_saga`), and before that where
-    their payment stands; `under_review` when an admin has a flag of it to decide."""
-    if status in ("refund_due", "refunded"):
-        return "refund_due" if status == "refund_due" else "refunded"
-    if status == "paid":
-        return customer_status_of_saga(fulfilment_state) or "payment_received"
+    """What the customer is told about an order: once it is paid (or owed back), the
+    words every place uses (`customer_status_of_order`: its refund's if one speaks for
+    it, else the saga's); before that where their payment stands; `under_review` when an
+    admin has a flag of it to decide."""
+    if refund is None and status in ("refund_due", "refunded"):
+        return _PAID_OR_OWED[status]
+    if status in _PAID_OR_OWED or refund is not None:
+        told = customer_status_of_order(fulfilment_state, refund, email_confirmed=email_confirmed)
+        if told is not None:
+            return told
+        if status in _PAID_OR_OWED:
+            return _PAID_OR_OWED[status]
     if under_review:
         return "under_review"
     if status in ("failed", "expired"):

@@ -1,9 +1,16 @@
 """Which handler consumes which topic."""
 
 from bitloot_contracts import topics
-from bitloot_contracts.events import OrderStatusChanged, ProductAvailabilityChanged
+from bitloot_contracts.events import (
+    DeliveryCompleted,
+    KeysRevoked,
+    OrderFailed,
+    OrderStatusChanged,
+    ProductAvailabilityChanged,
+)
 from bitloot_payments.handlers.availability import product_availability_changed
 from bitloot_payments.handlers.fulfilment import order_status_changed
+from bitloot_payments.handlers.refunds import delivery_completed, keys_revoked, order_failed
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
 
@@ -18,3 +25,6 @@ def subscribe(runtime: ServiceRuntime) -> None:
             product_availability_changed,
         )
     )
+    runtime.subscribe(Route(topics.ORDER_FAILED, OrderFailed, order_failed))
+    runtime.subscribe(Route(topics.KEYS_REVOKED, KeysRevoked, keys_revoked))
+    runtime.subscribe(Route(topics.DELIVERY_COMPLETED, DeliveryCompleted, delivery_completed))

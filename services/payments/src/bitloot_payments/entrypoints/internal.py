@@ -15,8 +15,16 @@ from bitloot_payments.adapters.catalog import Product
 from bitloot_payments.entrypoints import cursors
 from bitloot_payments.entrypoints.internal_flags import flag_routes
 from bitloot_payments.entrypoints.internal_payments import payment_routes
-from bitloot_payments.entrypoints.views import lines_json, order_json, product_json, utc
+from bitloot_payments.entrypoints.internal_refunds import refund_routes
+from bitloot_payments.entrypoints.views import (
+    lines_json,
+    order_json,
+    product_json,
+    refund_json,
+    utc,
+)
 from bitloot_payments.handlers.queries import Queries
+from bitloot_payments.handlers.refund_decisions import RefundDecisions
 from bitloot_payments.handlers.resolve_flags import FlagDecisions
 from bitloot_runtime.http import HttpError, parse_body, read_json
 from bitloot_runtime.internal import page_limit
@@ -49,7 +57,9 @@ def _order_cursor(request: Request) -> tuple[datetime, UUID] | None:
     return (before, UUID(int=0)) if before is not None else None
 
 
-def internal_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
+def internal_routes(
+    queries: Queries, decisions: FlagDecisions, refund_decisions: RefundDecisions
+) -> list[Route]:
     """The payments part of ``/internal/*`` (see the shared spec)."""
 
     async def orders(request: Request) -> Response:
@@ -71,10 +81,19 @@ def internal_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
 
     async def order(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
-        found = await queries.order(order_id)
+        found = await queries.customer_order(order_id)
         if found is None:
             raise HttpError(404, "order_not_found", f"No order {order_id}.")
-        return JSONResponse({**order_json(found[0]), "lines": lines_json(found[1])})
+        return JSONResponse(
+            {
+                **order_json(found.order),
+                "lines": lines_json(found.lines),
+                "fulfilment_state": found.order.fulfilment_state,
+                "key_email_confirmed": found.order.key_email_confirmed,
+                "customer_status": found.customer_status,
+                "refunds": [refund_json(refund) for refund in found.refunds],
+            }
+        )
 
     async def timeline(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
@@ -104,6 +123,7 @@ def internal_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
     return [
         *payment_routes(queries),
         *flag_routes(queries, decisions),
+        *refund_routes(queries, refund_decisions),
         Route("/internal/orders", orders, methods=["GET"]),
         Route("/internal/orders/{order_id:uuid}", order, methods=["GET"]),
         Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),

@@ -2,14 +2,17 @@
 internal; request bodies come from the pydantic models that validate them, and a test
 checks every route is described."""
 
-from typing import Any
+from typing import Any, get_args
 
+from bitloot_contracts.events.refund import RefundStatus
 from bitloot_contracts.flags import FLAG_STATUSES
 from bitloot_payments.entrypoints.internal import ProductBody
 from bitloot_payments.entrypoints.internal_flags import DecisionBody
+from bitloot_payments.entrypoints.internal_refunds import DecisionBody as RefundDecisionBody
 from bitloot_payments.entrypoints.public import MAX_IDEMPOTENCY_KEY, OrderBody
 from bitloot_runtime.openapi import (
     BODY_ERRORS,
+    ERROR,
     LIMIT,
     ORDER_TOKEN_SCHEME,
     PUBLIC,
@@ -51,6 +54,109 @@ _IPN = {
         "price_currency": {"type": "string"},
         "actually_paid": {"type": "number"},
         "pay_currency": {"type": "string"},
+    },
+}
+
+
+def _page_or_json(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"text/html": {}, "application/json": {"schema": {"type": "object"}}},
+    }
+
+
+def _refusals(statuses: dict[str, str]) -> dict[str, Any]:
+    """Refusals of the claim page: a page, or the one error shape for JSON clients."""
+    content = {"text/html": {}, "application/json": {"schema": ERROR}}
+    return {status: {"description": text, "content": content} for status, text in statuses.items()}
+
+
+_CLAIM_FORM = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["token"],
+                "properties": {
+                    "token": {"type": "string", "description": "The claim link's token."},
+                    "address": {"type": "string", "maxLength": 128},
+                    "extra_id": {
+                        "type": "string",
+                        "maxLength": 128,
+                        "description": "Memo / destination tag, for currencies that have one.",
+                    },
+                },
+            }
+        }
+    },
+}
+_TOKEN_REFUSALS = {
+    "401": "The link is not valid (`token_missing`, `token_invalid`); nothing changes.",
+    "410": "The link expired (`token_expired`): the page offers a new link.",
+}
+
+
+def _claim(summary: str, answers: dict[str, Any], *, form: bool) -> dict[str, Any]:
+    described = operation(summary, answers, security=PUBLIC)
+    if form:
+        described["requestBody"] = _CLAIM_FORM
+    return described
+
+
+CLAIM_PATHS: dict[str, dict[str, Any]] = {
+    "/refunds/claim": {
+        "get": _claim(
+            "The claim page of the refund the link names: order, amount, currency, why, and "
+            "the payout address form (HTML; JSON with Accept: application/json).",
+            {
+                "200": _page_or_json("The refund and, while due, the form."),
+                **_refusals(_TOKEN_REFUSALS),
+            },
+            form=False,
+        )
+        | {"parameters": [query("token", description="The claim link's token.")]},
+        "post": _claim(
+            "Claim the refund: where to send it. Validated (format and checksum where "
+            "known) before anything is stored.",
+            {
+                "200": _page_or_json("Claimed; what happens next."),
+                **_refusals(
+                    {
+                        **_TOKEN_REFUSALS,
+                        "400": "The form could not be read (`invalid_form`).",
+                        "409": "Already claimed (`already_claimed`) or no longer open "
+                        "(`refund_closed`); nothing changes.",
+                        "413": "The form is too large (`body_too_large`).",
+                        "422": "The address or extra id is refused (`address_required`, "
+                        "`address_too_long`, `address_invalid`, `address_checksum`, "
+                        "`extra_id_required`, `extra_id_invalid`, `extra_id_not_accepted`); "
+                        "nothing changes.",
+                        "429": "Too many claims from this address or for this refund "
+                        "(`rate_limited`, Retry-After).",
+                    }
+                ),
+            },
+            form=True,
+        ),
+    },
+    "/refunds/claim/new-link": {
+        "post": _claim(
+            "An expired link's page asks for a new claim link, emailed to the order's address.",
+            {
+                "200": _page_or_json("The refund is no longer due: where it stands."),
+                "202": _page_or_json("A new link was asked for."),
+                **_refusals(
+                    {
+                        "401": "The link is not genuine (`token_missing`, `token_invalid`).",
+                        "400": "The form could not be read (`invalid_form`).",
+                        "413": "The form is too large (`body_too_large`).",
+                        "429": "Too many new links (`rate_limited`, Retry-After).",
+                    }
+                ),
+            },
+            form=True,
+        )
     },
 }
 
@@ -231,11 +337,51 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     "/internal/refunds": _listing(
-        "Refunds due, newest first.",
+        "Refunds, newest first.",
         query("order_id", _UUID),
-        query("status"),
+        query("status", {"enum": list(get_args(RefundStatus))}),
         query("before", {"type": "integer", "minimum": 0}),
     ),
+    "/internal/refunds/{refund_id}": {
+        "get": operation(
+            "A refund (every field, its customer status) and its payouts.",
+            {**ok("The refund."), **errors({"404": "No such refund (`not_found`)."})},
+        )
+    },
+    **{
+        f"/internal/refunds/{{refund_id}}/{path}": {
+            "post": operation(
+                summary,
+                {
+                    **ok("The refund as decided."),
+                    **errors({"404": "No such refund (`not_found`).", "409": conflict}),
+                },
+                body=RefundDecisionBody,
+                body_errors={
+                    **BODY_ERRORS,
+                    "400": "Malformed JSON, or no note where one is required (`note_required`).",
+                },
+            )
+        }
+        for path, summary, conflict in (
+            (
+                "approve",
+                "Approve a claimed refund (or one whose payout failed) for the payout runner.",
+                "Not claimed, nor failed (`not_claimed`).",
+            ),
+            (
+                "reject",
+                "Reject a refund not yet paid out; the note says why.",
+                "Not due, claimed or failed (`refund_closed`).",
+            ),
+            (
+                "refunded-outside",
+                "Record the money as refunded outside BitLoot; the note says how.",
+                "Sending, sent or closed (`refund_closed`).",
+            ),
+        )
+    },
+    **CLAIM_PATHS,
 }
 
 

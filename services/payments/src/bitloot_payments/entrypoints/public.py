@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_contracts.events.fields import Email, Identifier, Quantity
-from bitloot_payments.domain.order import customer_status, saga_state
+from bitloot_payments.domain.order import saga_state
 from bitloot_payments.entrypoints.views import lines_json, money
 from bitloot_payments.handlers.place_order import (
     IdempotencyConflict,
@@ -138,7 +138,7 @@ def public_routes(
                 "lines": lines_json(found.lines),
                 "payment_status": order.payment_status,
                 "fulfilment_state": state,
-                "customer_status": customer_status(order.status, state, found.under_review),
+                "customer_status": found.customer_status,
             }
         )
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from bitloot_contracts.customer import customer_status_of_refund
 from bitloot_payments.adapters.catalog import Product
 from bitloot_payments.adapters.flags import Flag
 from bitloot_payments.adapters.ipn_log import LoggedIpn
@@ -11,6 +12,7 @@ from bitloot_payments.adapters.orders import Line, Order
 from bitloot_payments.adapters.payments import PaymentRecord
 from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain.availability import Availability
+from bitloot_payments.domain.refunds import as_status
 
 
 def money(amount: Decimal) -> str:
@@ -134,6 +136,7 @@ def flag_json(flag: Flag) -> dict[str, Any]:
 
 
 def refund_json(refund: Refund) -> dict[str, Any]:
+    """Every field of a refund, and what its status means to the customer."""
     return {
         "id": refund.id,
         "order_id": str(refund.order_id),
@@ -142,8 +145,19 @@ def refund_json(refund: Refund) -> dict[str, Any]:
         "amount": money(refund.amount),
         "currency": refund.currency,
         "reason": refund.reason,
+        "cause": refund.cause,
         "status": refund.status,
+        "customer_status": customer_status_of_refund(as_status(refund.status)),
         "requested_by": refund.requested_by,
         "note": refund.note,
+        "payout_address": refund.payout_address,
+        "payout_extra_id": refund.payout_extra_id,
+        "claimed_at": _moment(refund.claimed_at),
+        "decided_by": refund.decided_by,
+        "decided_at": _moment(refund.decided_at),
+        "decision_note": refund.decision_note,
+        "transaction_id": refund.transaction_id,
+        "error": refund.error,
         "created_at": _moment(refund.created_at),
+        "updated_at": _moment(refund.updated_at),
     }

@@ -1,10 +1,12 @@
 """Hearing how fulfillment is going (``order.status_changed``, through the inbox), so that
-the order page tells the customer what the live status tells them."""
+the order page tells the customer what the live status tells them, and so that a failed
+order fulfilled after all does not also get its money back unseen."""
 
 import logging
 
 from bitloot_contracts.events import OrderStatusChanged
 from bitloot_payments.adapters.orders import record_fulfilment
+from bitloot_payments.handlers.refunds import order_fulfilled
 from bitloot_runtime.db import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -13,6 +15,9 @@ logger = logging.getLogger(__name__)
 async def order_status_changed(event: OrderStatusChanged, uow: UnitOfWork) -> None:
     """Record the saga's state if it is newer than the one known. An order we do not know
     is not an error here: payments started every saga, so it can only be a test or a
-    replay from elsewhere, and there is nothing to show."""
+    replay from elsewhere, and there is nothing to show. A fulfilment that is the latest
+    state cancels (or flags) the order's failed-order refund."""
     if not await record_fulfilment(uow.session, event.order_id, event.status, event.occurred_at):
         logger.info("older or unknown fulfilment state ignored", extra={"state": event.status})
+    elif event.status == "fulfilled":
+        await order_fulfilled(uow, event.order_id)

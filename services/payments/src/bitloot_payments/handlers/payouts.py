@@ -25,7 +25,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from bitloot_contracts.events.refund import RefundStatusChanged
 from bitloot_payments.adapters.ipn_signature import parse
 from bitloot_payments.adapters.payout_rows import (
     PayoutRow,
@@ -39,7 +38,6 @@ from bitloot_payments.adapters.payout_rows import (
     lock_refund,
     mark_ipn,
     next_attempt,
-    set_refund_status,
     update_payout,
 )
 from bitloot_payments.adapters.payouts import (
@@ -49,6 +47,7 @@ from bitloot_payments.adapters.payouts import (
     PayoutRequest,
     PayoutUncertain,
 )
+from bitloot_payments.adapters.refunds import move_refund
 from bitloot_payments.domain.payout import (
     FINAL,
     RANKS,
@@ -59,35 +58,13 @@ from bitloot_payments.domain.payout import (
     payout_amount,
     refund_status_after,
 )
+from bitloot_payments.handlers.refunds import emit_refund
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
 POLLED = frozenset(status for status in RANKS if status not in FINAL and status != REQUESTING)
-
-
-def refund_changed(
-    refund: RefundToPay,
-    status: str,
-    *,
-    transaction_id: str | None = None,
-    note: str | None = None,
-) -> RefundStatusChanged:
-    """`refund.status_changed` for `refund` (as locked, before the change) moving on."""
-    return RefundStatusChanged(
-        order_id=refund.order_id,
-        refund_id=refund.id,
-        status=status,
-        previous_status=refund.status,
-        reason=refund.reason,
-        cause=refund.cause,
-        amount=refund.amount,
-        currency=refund.currency,
-        customer_email=refund.email,
-        transaction_id=transaction_id,
-        note=note,
-    )
 
 
 class PayoutRunner:
@@ -147,16 +124,16 @@ class PayoutRunner:
                 if not refund.payout_address:
                     # Approval needs a claim; without an address there is nothing to pay to.
                     error = "no_payout_address: the refund was approved without a claim"
-                    await set_refund_status(uow.session, refund.id, "failed", error=error)
-                    await uow.emit(refund_changed(refund, "failed", note=error))
+                    moved = await move_refund(uow.session, refund.id, "failed", error=error)
+                    await emit_refund(uow, moved, refund.status, refund.email, error)
                     await uow.commit()
                     return True
                 attempt = await next_attempt(uow.session, refund.id)
                 uid = external_id(refund.id, attempt)
                 amount = payout_amount(refund.amount)
                 row = await insert_payout(uow.session, refund, attempt, uid, amount)
-                await set_refund_status(uow.session, refund.id, "sending")
-                await uow.emit(refund_changed(refund, "sending"))
+                moved = await move_refund(uow.session, refund.id, "sending")
+                await emit_refund(uow, moved, refund.status, refund.email)
                 await uow.commit()
                 logger.info("payout recorded", extra={"refund_id": refund.id, "payout": uid})
         await self._request(row, refund)
@@ -279,11 +256,13 @@ class PayoutRunner:
         refund = await lock_refund(uow.session, row.refund_id)
         if refund.status != "sending":
             return
-        error = None if status == "sent" else report.error or f"payout {report.status}"
-        await set_refund_status(
-            uow.session, refund.id, status, transaction_id=report.hash, error=error
-        )
-        await uow.emit(refund_changed(refund, status, transaction_id=report.hash, note=error))
+        if status == "sent":
+            moved = await move_refund(uow.session, refund.id, status, transaction_id=report.hash)
+            await emit_refund(uow, moved, refund.status, refund.email)
+        else:
+            error = report.error or f"payout {report.status}"
+            moved = await move_refund(uow.session, refund.id, status, error=error)
+            await emit_refund(uow, moved, refund.status, refund.email, error)
         logger.info("refund settled", extra={**_ids(row), "refund_status": status})
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from bitloot_contracts.customer import CustomerStatus
 from bitloot_payments.adapters.catalog import Product, all_products
 from bitloot_payments.adapters.flags import Flag, list_flags, load_flag
 from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, list_ipns, load_ipn
@@ -18,7 +19,9 @@ from bitloot_payments.adapters.orders import (
     load_order,
 )
 from bitloot_payments.adapters.payments import PaymentFilter, PaymentRecord, list_payments
-from bitloot_payments.adapters.refunds import Refund, list_refunds
+from bitloot_payments.adapters.refunds import Refund, list_refunds, load_refund, refunds_of_order
+from bitloot_payments.domain.order import customer_status, saga_state
+from bitloot_payments.domain.refunds import speaking_status
 from bitloot_payments.handlers import catalog
 from bitloot_runtime.db import UnitOfWork
 
@@ -90,6 +93,21 @@ class CustomerOrder:
     order: Order
     lines: list[Line]
     under_review: bool
+    refunds: list[Refund] = field(default_factory=list)
+
+    @property
+    def customer_status(self) -> CustomerStatus:
+        """One status everywhere: the refund that speaks for the order, else the saga
+        (a fulfilled order whose key email delivery did not confirm is `keys_ready`)."""
+        order = self.order
+        owed = [(refund.status, refund.flag_id is None) for refund in self.refunds]
+        return customer_status(
+            order.status,
+            saga_state(order.fulfilment_state),
+            self.under_review,
+            speaking_status(owed, order.status),
+            email_confirmed=order.key_email_confirmed is not False,
+        )
 
 
 @dataclass(frozen=True)
@@ -114,22 +132,21 @@ class Queries:
     def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
         self._unit_of_work = unit_of_work
 
-    async def order(self, order_id: UUID) -> tuple[Order, list[Line]] | None:
-        async with self._unit_of_work() as uow:
-            order = await load_order(uow.session, order_id)
-            if order is None:
-                return None
-            return order, await load_lines(uow.session, order_id)
-
     async def customer_order(self, order_id: UUID) -> CustomerOrder | None:
-        """An order as its customer sees it: with its lines and whether an admin has a
-        flag of it to decide."""
+        """An order as its customer (or an admin) sees it: with its lines, whether an
+        admin has a flag of it to decide, and its refunds (oldest first)."""
         async with self._unit_of_work() as uow:
             order = await load_order(uow.session, order_id)
             if order is None:
                 return None
             lines = await load_lines(uow.session, order_id)
-            return CustomerOrder(order, lines, await has_open_flag(uow.session, order_id))
+            under_review = await has_open_flag(uow.session, order_id)
+            owed = await refunds_of_order(uow.session, order_id)
+            return CustomerOrder(order, lines, under_review, owed)
+
+    async def refund(self, refund_id: int) -> Refund | None:
+        async with self._unit_of_work() as uow:
+            return await load_refund(uow.session, refund_id)
 
     async def orders(
         self,

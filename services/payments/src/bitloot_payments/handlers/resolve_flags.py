@@ -33,6 +33,7 @@ from bitloot_payments.domain.flags import (
 )
 from bitloot_payments.domain.flags import refundable as refundable_amount
 from bitloot_payments.handlers.apply_ipn import emit_payment_finished
+from bitloot_payments.handlers.refunds import emit_refund
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
@@ -133,10 +134,13 @@ class FlagDecisions:
         refund = Refund(order_id, amount, currency, flag.kind, actor, flag.payment_id, flag.id)
         refund_id = await record_refund(uow.session, refund)
         order = await load_order(uow.session, order_id)
-        if order is not None and order.status != "paid":
+        assert order is not None  # locked by `_decide`
+        if order.status != "paid":
             # Nothing was delivered for this money: the whole order is now a refund.
             await save_state(uow.session, replace(order_state(order), status="refund_due"))
             status = "refund_due"
+        # Delivery tells the customer and sends the claim link, as for a failed order.
+        await emit_refund(uow, replace(refund, id=refund_id), None, order.email)
         return refund_id, status
 
     async def replay_ipn(self, ipn_id: int, actor: str) -> tuple[LoggedIpn, bool]:

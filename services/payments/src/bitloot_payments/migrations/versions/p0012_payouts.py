@@ -1,8 +1,8 @@
 """Refund payouts, each row committed before NOWPayments is asked (at most one live per
 refund), and the log of payout IPNs.
 
-Revision ID: p0010
-Revises: p0009
+Revision ID: p0012
+Revises: p0011
 Create Date: 2026-12-05
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "p0010"
-down_revision: str | None = "p0009"
+revision: str = "p0012"
+down_revision: str | None = "p0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,151 @@
+"""The public refund claim page, reached from the link in delivery's email:
+
+- ``GET /refunds/claim?token=…``: the order, the amount and currency, why the money goes
+  back, and a form for the payout address (and memo / tag where the currency has one);
+- ``POST /refunds/claim`` (form ``token``, ``address``, ``extra_id``): records the claim;
+- ``POST /refunds/claim/new-link`` (form ``token``): an expired link's page asks delivery
+  for a new one.
+
+Every answer is a page with the runtime's page headers (no store, no referrer, a CSP
+without scripts), or JSON for a client that accepts ``application/json`` (a refusal in
+the services' one error shape: ``{"error": code, "detail": …, "fields": []}``). Every
+value from the customer or the database is HTML-escaped.
+"""
+
+import html
+import logging
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bitloot_payments.adapters.refunds import Refund
+from bitloot_payments.domain import refunds as rules
+from bitloot_payments.domain.payout_address import AddressRefused
+from bitloot_payments.entrypoints.claim_pages import CLOSED, closed_page, form_page, refund_json
+from bitloot_payments.handlers.refund_claims import ClaimLinkExpired, RefundClaims
+from bitloot_runtime.http import HttpError, error_response, read_body
+from bitloot_runtime.pages import SECURITY_HEADERS, page, rate_limited, wants_json
+from bitloot_runtime.rate_limits import RateLimited
+from bitloot_runtime.tokens import InvalidToken
+
+logger = logging.getLogger(__name__)
+
+MAX_FORM = 4096
+_NEW_LINK_FORM = """\
+<form method="post" action="/refunds/claim/new-link">
+<input type="hidden" name="token" value="{token}">
+<p>We can email a new link to the address the order was placed with.</p>
+<button type="submit">Email me a new link</button>
+</form>
+"""
+_INVALID = (
+    "This link is not valid. Check that you copied it whole from your email, or contact support."
+)
+
+
+def _refusal(request: Request, status: int, code: str, title: str, text: str) -> Response:
+    """A page saying `text`, or for a JSON client the error in the services' one shape."""
+    if wants_json(request):
+        answer = error_response(HttpError(status, code, text))
+        answer.headers.update(SECURITY_HEADERS)
+        return answer
+    return page(title, f"<p>{html.escape(text)}</p>", status)
+
+
+def _invalid(request: Request, exc: InvalidToken) -> Response:
+    logger.info("claim link refused", extra={"problem": exc.code})
+    status = 401 if exc.code in ("token_missing", "token_invalid") else 403
+    return _refusal(request, status, exc.code, "Link invalid", _INVALID)
+
+
+def _expired(request: Request, token: str) -> Response:
+    text = "This refund link has expired."
+    if wants_json(request):
+        return _refusal(request, 410, "token_expired", "Link expired", text)
+    form = _NEW_LINK_FORM.format(token=html.escape(token, quote=True))
+    return page("Link expired", f"<p>{html.escape(text)}</p>\n{form}", 410)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The url-encoded form (each field once, at most `MAX_FORM` bytes)."""
+    raw = await read_body(request, MAX_FORM)
+    try:
+        fields = parse_qs(raw.decode(), keep_blank_values=True, max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        raise HttpError(400, "invalid_form", "The form could not be read.") from None
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _answer(request: Request, refund: Refund) -> Response:
+    """Where a refund stands: JSON, or a page for one not open to a claim (any more)."""
+    if wants_json(request):
+        return JSONResponse(refund_json(refund), headers=SECURITY_HEADERS)
+    return closed_page(refund)
+
+
+def claim_routes(claims: RefundClaims) -> list[BaseRoute]:
+    async def show(request: Request) -> Response:
+        token = request.query_params.get("token") or ""
+        try:
+            found = await claims.show(token)
+        except ClaimLinkExpired:
+            return _expired(request, token)
+        except InvalidToken as exc:
+            return _invalid(request, exc)
+        refund = found.refund
+        if refund.status == rules.DUE and not wants_json(request):
+            return form_page(refund, token)
+        return _answer(request, refund)
+
+    async def claim(request: Request) -> Response:
+        form = await _form(request)
+        token, address = form.get("token", ""), form.get("address", "")
+        client = request.client.host if request.client else None
+        try:
+            claimed = await claims.claim(token, address, form.get("extra_id"), client)
+        except RateLimited as exc:
+            logger.warning("claim refused: rate limited", extra={"limit": exc.limit.name})
+            return rate_limited(request, exc, "Too many tries. Please try again later.")
+        except ClaimLinkExpired:
+            return _expired(request, token)
+        except InvalidToken as exc:
+            return _invalid(request, exc)
+        except rules.RefundRefused as exc:
+            title, text = CLOSED.get(exc.code, ("Refund closed", str(exc)))
+            return _refusal(request, 409, exc.code, title, text)
+        except AddressRefused as exc:
+            logger.info("claim refused: bad address", extra={"code": exc.code})
+            if wants_json(request):
+                return _refusal(request, 422, exc.code, "Check the address", str(exc))
+            found = await claims.show(token)
+            return form_page(found.refund, token, form=form, error=exc, status=422)
+        return _answer(request, claimed)
+
+    async def new_link(request: Request) -> Response:
+        form = await _form(request)
+        client = request.client.host if request.client else None
+        try:
+            refund = await claims.request_link(form.get("token", ""), client)
+        except RateLimited as exc:
+            logger.warning("new claim link refused: rate limited", extra={"limit": exc.limit.name})
+            return rate_limited(request, exc, "Too many new links were asked for. Try later.")
+        except InvalidToken as exc:
+            return _invalid(request, exc)
+        if refund.status != rules.DUE:
+            return _answer(request, refund)
+        text = (
+            "A new link is on its way to the email address of the order. It may take a few "
+            "minutes to arrive."
+        )
+        if wants_json(request):
+            body = {"refund_id": refund.id, "status": "link_requested", "message": text}
+            return JSONResponse(body, status_code=202, headers=SECURITY_HEADERS)
+        return page("Check your email", f"<p>{html.escape(text)}</p>", 202)
+
+    return [
+        Route("/refunds/claim", show, methods=["GET"]),
+        Route("/refunds/claim", claim, methods=["POST"]),
+        Route("/refunds/claim/new-link", new_link, methods=["POST"]),
+    ]

@@ -1,0 +1,229 @@
+"""An admin's decisions on refunds through the internal API: approve a claim (or a failed
+payout), reject or record refunded outside with a note; each refused when the refund's
+status does not allow it, each taken once when two admins click together, each telling
+the bus once. And the one customer status the order pages show."""
+
+import asyncio
+from typing import Any
+
+import httpx
+from payments_support import ipn, new_order, send, settled
+from refund_support import (
+    TRON_ADDRESS,
+    claim_token,
+    emitted,
+    failed,
+    made_due,
+    order_status,
+    refund_of,
+)
+from sqlalchemy import update
+
+from bitloot_payments.adapters.orm import refunds
+from bitloot_runtime.service import ServiceRuntime
+
+STATUS_CHANGED = "refund.status_changed"
+
+
+async def claimed(client: httpx.AsyncClient, runtime: ServiceRuntime) -> tuple[str, int]:
+    order_id, refund_id = await made_due(runtime, client)
+    form = {"token": claim_token(refund_id, order_id), "address": TRON_ADDRESS}
+    answer = await client.post("/refunds/claim", data=form)
+    assert answer.status_code == 200, answer.text
+    return order_id, refund_id
+
+
+async def decide(
+    client: httpx.AsyncClient, headers: dict[str, str], refund_id: int, path: str, **body: Any
+) -> httpx.Response:
+    return await client.post(f"/internal/refunds/{refund_id}/{path}", json=body, headers=headers)
+
+
+async def force(runtime: ServiceRuntime, refund_id: int, status: str) -> None:
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            update(refunds).where(refunds.c.id == refund_id).values(status=status)
+        )
+
+
+async def statuses(runtime: ServiceRuntime, order_id: str) -> list[tuple[str, str | None]]:
+    return [
+        (c["status"], c["previous_status"])
+        for c in await emitted(runtime, order_id, STATUS_CHANGED)
+    ]
+
+
+async def test_an_approved_claim_is_recorded_with_who_and_why_and_told_once(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id, refund_id = await claimed(client, runtime)
+    answer = await decide(client, internal_headers, refund_id, "approve", actor="ana", note="ok")
+    assert answer.status_code == 200, answer.text
+    refund = answer.json()
+    assert (refund["status"], refund["decided_by"], refund["decision_note"]) == (
+        "approved",
+        "admin:ana",
+        "ok",
+    )
+    assert refund["decided_at"] is not None
+    assert (refund["payout_address"], refund["customer_status"]) == (TRON_ADDRESS, "refund_claimed")
+    assert refund["payouts"] == []
+    shown = await client.get(f"/internal/refunds/{refund_id}", headers=internal_headers)
+    assert shown.json()["status"] == "approved"
+    assert await statuses(runtime, order_id) == [
+        ("due", None),
+        ("claimed", "due"),
+        ("approved", "claimed"),
+    ]
+    again = await decide(client, internal_headers, refund_id, "approve", actor="bob")
+    assert (again.status_code, again.json()["error"]) == (409, "not_claimed")
+    assert len(await statuses(runtime, order_id)) == 3
+
+
+async def test_two_admins_approving_at_once_approve_once(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id, refund_id = await claimed(client, runtime)
+    answers = await asyncio.gather(
+        *(decide(client, internal_headers, refund_id, "approve", actor=name) for name in "abcd")
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409]
+    assert await statuses(runtime, order_id) == [
+        ("due", None),
+        ("claimed", "due"),
+        ("approved", "claimed"),
+    ]
+
+
+async def test_only_a_claimed_or_failed_refund_may_be_approved(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id, refund_id = await made_due(runtime, client)
+    due = await decide(client, internal_headers, refund_id, "approve", actor="ana")
+    assert (due.status_code, due.json()["error"]) == (409, "not_claimed")
+    await force(runtime, refund_id, "failed")
+    retried = await decide(client, internal_headers, refund_id, "approve", actor="ana")
+    assert (retried.status_code, retried.json()["status"]) == (200, "approved")
+    assert (await statuses(runtime, order_id))[-1] == ("approved", "failed")
+
+
+async def test_rejecting_needs_a_note_and_an_open_refund(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id, refund_id = await claimed(client, runtime)
+    no_note = await decide(client, internal_headers, refund_id, "reject", actor="ana", note=" ")
+    assert (no_note.status_code, no_note.json()["error"]) == (400, "note_required")
+    rejected = await decide(
+        client, internal_headers, refund_id, "reject", actor="ana", note="Chargeback already made."
+    )
+    assert rejected.status_code == 200
+    assert (rejected.json()["status"], rejected.json()["customer_status"]) == (
+        "rejected",
+        "refund_rejected",
+    )
+    [*_, last] = await emitted(runtime, order_id, STATUS_CHANGED)
+    assert (last["status"], last["note"]) == ("rejected", "Chargeback already made.")
+    closed = await decide(client, internal_headers, refund_id, "reject", actor="ana", note="x")
+    assert (closed.status_code, closed.json()["error"]) == (409, "refund_closed")
+    outside = await decide(client, internal_headers, refund_id, "refunded-outside", note="x")
+    assert (outside.status_code, outside.json()["error"]) == (409, "refund_closed")
+
+
+async def test_refunded_outside_records_the_transaction_and_refunds_the_order(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id, refund_id = await made_due(runtime, client)
+    no_note = await decide(client, internal_headers, refund_id, "refunded-outside", actor="ana")
+    assert (no_note.status_code, no_note.json()["error"]) == (400, "note_required")
+    answer = await decide(
+        client,
+        internal_headers,
+        refund_id,
+        "refunded-outside",
+        actor="ana",
+        note="Sent from the hot wallet by hand.",
+        transaction_id="0xabc123",
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["transaction_id"]) == (
+        "refunded_outside",
+        "0xabc123",
+    )
+    assert await order_status(runtime, order_id) == "refunded"
+    [*_, last] = await emitted(runtime, order_id, STATUS_CHANGED)
+    assert (last["status"], last["transaction_id"]) == ("refunded_outside", "0xabc123")
+    order = await client.get(f"/internal/orders/{order_id}", headers=internal_headers)
+    assert order.json()["customer_status"] == "refunded"
+
+
+async def test_no_refund_is_recorded_outside_while_its_payout_is_being_sent(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id, refund_id = await claimed(client, runtime)
+    await force(runtime, refund_id, "sending")
+    answer = await decide(client, internal_headers, refund_id, "refunded-outside", note="x")
+    assert (answer.status_code, answer.json()["error"]) == (409, "refund_closed")
+    assert await order_status(runtime, order_id) == "refund_due"
+
+
+async def test_bad_decision_requests_are_refused(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    _order_id, refund_id = await made_due(runtime, client)
+    for path in ("approve", "reject", "refunded-outside"):
+        missing = await decide(client, internal_headers, 10**9, path, note="x")
+        assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert (await client.get("/internal/refunds/x", headers=internal_headers)).status_code == 404
+    extra = await decide(client, internal_headers, refund_id, "approve", amount="1")
+    assert extra.status_code == 422
+    tx = await decide(client, internal_headers, refund_id, "reject", note="x", transaction_id="t")
+    assert tx.status_code == 422
+    unauthorized = await client.post(f"/internal/refunds/{refund_id}/approve", json={})
+    assert unauthorized.status_code == 401
+
+
+async def test_every_order_page_tells_one_status_from_the_refund(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
+    created = (await client.post("/orders", json=body)).json()
+    order_id, token = created["order_id"], {"authorization": f"Bearer {created['order_token']}"}
+    await send(client, ipn(order_id, "finished", payment_id=4242))
+    await settled(runtime)
+    await runtime.publisher.publish(failed(order_id))
+    refund = await refund_of(runtime, order_id)
+
+    async def told() -> tuple[str, str]:
+        public = (await client.get(f"/orders/{order_id}", headers=token)).json()
+        internal = (
+            await client.get(f"/internal/orders/{order_id}", headers=internal_headers)
+        ).json()
+        return public["customer_status"], internal["customer_status"]
+
+    assert await told() == ("refund_due", "refund_due")
+    form = {"token": claim_token(refund["id"], order_id), "address": TRON_ADDRESS}
+    await client.post("/refunds/claim", data=form)
+    assert await told() == ("refund_claimed", "refund_claimed")
+    internal = (await client.get(f"/internal/orders/{order_id}", headers=internal_headers)).json()
+    assert [r["status"] for r in internal["refunds"]] == ["claimed"]
+
+
+async def test_refund_due_on_a_flag_tells_the_bus_once(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    order_id = await new_order(client)
+    await send(client, ipn(order_id, "partially_paid", actually_paid=12.3))
+    await settled(runtime)
+    listed = await client.get(
+        "/internal/flags", params={"order_id": order_id}, headers=internal_headers
+    )
+    [flag] = listed.json()["items"]
+    for _ in range(2):
+        await client.post(f"/internal/flags/{flag['id']}/refund-due", headers=internal_headers)
+    [due] = await emitted(runtime, order_id, STATUS_CHANGED)
+    assert (due["status"], due["reason"], due["amount"], due["currency"]) == (
+        "due",
+        "partially_paid",
+        "12.3",
+        "usdttrc20",
+    )
