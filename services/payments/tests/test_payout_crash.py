@@ -45,6 +45,7 @@ def environment(database_url: str, bus: BusNamespace, nowpayments_url: str) -> d
         "PAYMENTS_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "PAYMENTS_INTERNAL_TOKEN": "payments-crash-internal-token",
         "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": generate_key_pair()[0],
+        "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS": f"c1:{generate_key_pair()[1]}",
         "PAYMENTS_NOWPAYMENTS_API_URL": nowpayments_url,
         "PAYMENTS_NOWPAYMENTS_API_KEY": API_KEY,
         "PAYMENTS_NOWPAYMENTS_IPN_SECRET": IPN_SECRET,
