@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bitloot_kinguin_gateway.adapters.key_returns import KeyReturn, KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
 from bitloot_kinguin_gateway.adapters.repository import (
     Attempt,
@@ -49,10 +50,15 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
             repository = ReservationRepository(uow.session)
             found = await repository.get(order_id)
             attempts = await repository.attempts(order_id)
+            returns = await KeyReturnRepository(uow.session).of_order(order_id)
         if found is None:
             raise HttpError(404, "reservation_not_found", f"No reservation for order {order_id}.")
         return JSONResponse(
-            {**_reservation_json(found), "kinguin_orders": [_attempt_json(a) for a in attempts]}
+            {
+                **_reservation_json(found),
+                "kinguin_orders": [_attempt_json(a) for a in attempts],
+                "key_returns": [_key_return_json(r) for r in returns],
+            }
         )
 
     async def timeline(request: Request) -> Response:
@@ -114,6 +120,21 @@ def _attempt_json(attempt: Attempt) -> dict[str, Any]:
         "external_id": attempt.external_id,
         "kinguin_order_id": attempt.kinguin_order_id,
         "kinguin_status": attempt.kinguin_status,
+    }
+
+
+def _key_return_json(found: KeyReturn) -> dict[str, Any]:
+    """A key-return request to Kinguin and its outcome: `requested` (answer not known
+    yet), `returned`, `refused` (Kinguin's reason), `unknown` (an answer was lost and the
+    order shows no return: check at Kinguin), `not_returnable` (never asked, and why)."""
+    return {
+        "kinguin_order_id": found.kinguin_order_id,
+        "state": found.state,
+        "reason": found.reason,
+        "key_count": found.key_count,
+        "requested_by": found.requested_by,
+        "created_at": found.created_at.isoformat(),
+        "settled_at": _iso(found.settled_at),
     }
 
 

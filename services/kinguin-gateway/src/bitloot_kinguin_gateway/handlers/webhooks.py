@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from bitloot_contracts.events import KinguinWebhook
+from bitloot_kinguin_gateway.adapters.key_returns import KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.repository import (
     Attempt,
     Reservation,
     ReservationRepository,
 )
 from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, Notification, WebhookLog
+from bitloot_kinguin_gateway.domain.key_return import ASKED
 from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
@@ -77,6 +79,8 @@ async def _settle(
         note = _reason_to_ignore(notification, duplicate, reservation)
         if note is None and attempt is not None and reservation is not None:
             note = await _superseded(repository, notification, attempt, reservation)
+        if note is None and reservation is not None:
+            note = await _keys_returned(uow, notification, reservation)
         if note is not None or reservation is None:
             logger.info("kinguin webhook not applied", extra={"note": note})
             await log.settle(row_id, order_id=order_id, applied=False, note=note)
@@ -113,6 +117,26 @@ async def _superseded(
     if status is not None and notification.kinguin_order_id:
         await repository.record_attempt_status(attempt, notification.kinguin_order_id, status)
     return "superseded"
+
+
+async def _keys_returned(
+    uow: UnitOfWork, notification: Notification, reservation: Reservation
+) -> str | None:
+    """ "keys_returned" for Kinguin's `refunded` of an order whose keys we asked it to take
+    back: our own admin's refund, not news for the saga, which would otherwise flag it as
+    "refunded after delivery". Recorded here (the reservation shows the status), never
+    forwarded."""
+    kinguin_order_id = notification.kinguin_order_id
+    if as_kinguin_status(notification.status) != "refunded" or not kinguin_order_id:
+        return None
+    asked = await KeyReturnRepository(uow.session).get(kinguin_order_id)
+    if asked is None or asked.state not in ASKED:
+        return None
+    assert notification.updated_at  # checked by the edge
+    await ReservationRepository(uow.session).record_status(
+        reservation.order_id, kinguin_order_id, "refunded", notification.updated_at
+    )
+    return "keys_returned"
 
 
 async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) -> None:
