@@ -25,6 +25,7 @@ from bitloot_runtime.signatures import hmac_sha512_hex
 from bitloot_sandbox_kinguin.store import Order
 from bitloot_testing.bus import eventually
 
+
 async def fulfilled(
     gateway: Gateway,
     kinguin: Kinguin,
@@ -220,4 +221,5 @@ async def test_kinguins_refunded_after_our_return_is_recorded_but_not_news_for_t
         assert (await connection.execute(query)).one() == (False, "keys_returned")
     async with gateway.runtime.unit_of_work() as uow:
         reservation = await ReservationRepository(uow.session).get(order_id)
-    assert reservation is not None and reservation.kinguin_status == "refunded"
+    assert reservation is not None
+    assert reservation.kinguin_status == "refunded"
