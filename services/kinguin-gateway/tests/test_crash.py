@@ -68,6 +68,12 @@ class GatewayProcess:
 
         assert await eventually(answers, timeout=START_TIMEOUT)
 
+    async def killed(self) -> None:
+        """SIGKILL: no shutdown, nothing flushed, whatever it was doing cut short."""
+        self.process.kill()
+        await asyncio.to_thread(self.process.wait, 30)
+        assert self.process.returncode == -signal.SIGKILL
+
 
 def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[str, str]:
     return {
@@ -165,9 +171,7 @@ async def test_a_gateway_killed_while_kinguin_answers_buys_once_and_announces_on
 
         await publish(bus_prefix, request(order_id))
         assert await eventually(ordered, timeout=30)
-        first.process.kill()
-        await asyncio.to_thread(first.process.wait, 30)
-        assert first.process.returncode == -signal.SIGKILL
+        await first.killed()
         # Killed between the two: `placing` committed, Kinguin's answer never received.
         assert await state_of(database_url, order_id) == "placing"
 
@@ -237,9 +241,7 @@ async def test_a_gateway_killed_while_kinguin_returns_the_keys_never_asks_twice(
 
         await publish(bus_prefix, KeysRevoked(order_id=order_id, key_count=2, revoked_by="admin"))
         assert await eventually(asked, timeout=30)
-        first.process.kill()
-        await asyncio.to_thread(first.process.wait, 30)
-        assert first.process.returncode == -signal.SIGKILL
+        await first.killed()
         # Killed between the two: the request committed, Kinguin's answer never received.
         assert await key_return_state(database_url, order.order_id) == "requested"
 

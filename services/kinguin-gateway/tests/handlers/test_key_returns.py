@@ -3,25 +3,23 @@ revealed, and the gateway asks Kinguin to take the keys back, once per Kinguin o
 (features/ReturnKeys.md: "You can send only one request for return keys for given
 order"), records what came of it for an admin, and never asks outside Kinguin's rules."""
 
-import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from kinguin_gateway_support import (
     COUNTER_STRIKE,
     GIFT_CARD,
-    WEBHOOK_SECRET,
     Gateway,
     Kinguin,
+    notify,
     published,
 )
 from sqlalchemy import select
 
-from bitloot_contracts.events import KeysRevoked
+from bitloot_contracts.events import KeysRevoked, ReservationPoll
 from bitloot_kinguin_gateway.adapters.key_returns import KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.orm import webhook_log
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
-from bitloot_runtime.signatures import hmac_sha512_hex
 from bitloot_sandbox_kinguin.store import Order
 from bitloot_testing.bus import eventually
 
@@ -193,32 +191,32 @@ async def test_kinguins_refunded_after_our_return_is_recorded_but_not_news_for_t
     order_id = uuid4()
     order = await fulfilled(gateway, kinguin, order_id)
     await handled(gateway, revoked(order_id))
-    body = json.dumps(
-        {
-            "orderId": order.order_id,
-            "orderExternalId": str(order_id),
-            "status": "refunded",
-            "updatedAt": (datetime.now(UTC) + timedelta(seconds=5)).isoformat(),
-        }
-    ).encode()
     async with gateway.spy() as spy:
-        response = await gateway.http.post(
-            "/kinguin/webhooks",
-            content=body,
-            headers={
-                "X-Event-Name": "order.status",
-                "Content-Type": "application/json",
-                "X-Event-Secret": WEBHOOK_SECRET,
-                "X-KINGUIN-SIGNATURE": hmac_sha512_hex(WEBHOOK_SECRET, body),
-            },
-        )
-        assert response.status_code == 204
+        await notify(gateway, order.order_id, str(order_id), "refunded", 5)
         assert await published(spy, "kinguin.webhook", 0) == []
     async with gateway.runtime.engine.connect() as connection:
         query = select(webhook_log.c.applied, webhook_log.c.note).where(
             webhook_log.c.kinguin_order_id == order.order_id
         )
         assert (await connection.execute(query)).one() == (False, "keys_returned")
+    async with gateway.runtime.unit_of_work() as uow:
+        reservation = await ReservationRepository(uow.session).get(order_id)
+    assert reservation is not None
+    assert reservation.kinguin_status == "refunded"
+
+
+async def test_a_poll_finding_kinguins_refunded_after_our_return_does_not_report_it(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    order_id = uuid4()
+    order = await fulfilled(gateway, kinguin, order_id)
+    await handled(gateway, revoked(order_id))
+    order.status = "refunded"  # Kinguin closes the order it refunded.
+    poll = ReservationPoll(order_id=order_id, attempt=1)
+    async with gateway.spy() as spy:
+        await gateway.publish(poll)
+        assert await eventually(lambda: gateway.handled(poll))
+        assert await published(spy, "kinguin.webhook", 0) == []
     async with gateway.runtime.unit_of_work() as uow:
         reservation = await ReservationRepository(uow.session).get(order_id)
     assert reservation is not None

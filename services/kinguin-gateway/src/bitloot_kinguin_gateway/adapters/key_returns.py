@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_kinguin_gateway.adapters.orm import key_returns
+from bitloot_kinguin_gateway.domain.key_return import ASKED
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,14 @@ class KeyReturnRepository:
         query = select(key_returns).where(key_returns.c.kinguin_order_id == kinguin_order_id)
         row = (await self._session.execute(query)).mappings().first()
         return None if row is None else KeyReturn(**dict(row))
+
+    async def refunded_by_us(self, kinguin_order_id: str, status: str) -> bool:
+        """Whether Kinguin's `status` for the order is the outcome of our own return
+        request (`refunded` after we asked, whatever its answer was), not news."""
+        if status != "refunded":
+            return False
+        asked = await self.get(kinguin_order_id)
+        return asked is not None and asked.state in ASKED
 
     async def of_order(self, order_id: UUID) -> list[KeyReturn]:
         query = (

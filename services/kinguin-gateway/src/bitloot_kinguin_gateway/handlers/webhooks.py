@@ -14,7 +14,6 @@ from bitloot_kinguin_gateway.adapters.repository import (
     ReservationRepository,
 )
 from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, Notification, WebhookLog
-from bitloot_kinguin_gateway.domain.key_return import ASKED
 from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
@@ -127,10 +126,10 @@ async def _keys_returned(
     "refunded after delivery". Recorded here (the reservation shows the status), never
     forwarded."""
     kinguin_order_id = notification.kinguin_order_id
-    if as_kinguin_status(notification.status) != "refunded" or not kinguin_order_id:
+    status = as_kinguin_status(notification.status)
+    if status is None or not kinguin_order_id:
         return None
-    asked = await KeyReturnRepository(uow.session).get(kinguin_order_id)
-    if asked is None or asked.state not in ASKED:
+    if not await KeyReturnRepository(uow.session).refunded_by_us(kinguin_order_id, status):
         return None
     assert notification.updated_at  # checked by the edge
     await ReservationRepository(uow.session).record_status(
