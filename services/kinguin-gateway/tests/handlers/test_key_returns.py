@@ -101,6 +101,12 @@ async def test_keys_revoked_twice_asks_kinguin_once_and_the_admin_sees_them_retu
         2,
     )
     assert seen["requested_by"] == "admin@bitloot"
+    timeline = await gateway.http.get(
+        f"/internal/orders/{order_id}/timeline",
+        headers={"Authorization": "Bearer gateway-test-internal-token"},
+    )
+    kinds = [item["kind"] for item in timeline.json()["items"]]
+    assert kinds[-2:] == ["key_return_requested", "key_return_returned"]
 
 
 async def test_kinguins_refusal_is_recorded_with_its_reason_and_not_retried(

@@ -66,7 +66,9 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
         async with unit_of_work() as uow:
             found = await ReservationRepository(uow.session).get(order_id)
             calls = await WebhookLog(uow.session).of_order(order_id)
+            returns = await KeyReturnRepository(uow.session).of_order(order_id)
         items = (_reservation_items(found) if found else []) + [_webhook_item(c) for c in calls]
+        items += [item for r in returns for item in _key_return_items(r)]
         items.sort(key=lambda item: str(item["at"]))
         return JSONResponse({"order_id": str(order_id), "items": items})
 
@@ -183,6 +185,20 @@ def _reservation_items(found: Reservation) -> list[dict[str, Any]]:
                 {"key_count": found.keys_count},
             )
         )
+    return items
+
+
+def _key_return_items(found: KeyReturn) -> list[dict[str, Any]]:
+    """The request to Kinguin to take the keys back (when asked), then its outcome."""
+    data = _key_return_json(found)
+    items = []
+    if found.state != "not_returnable":
+        summary = f"Asked Kinguin to take back the keys of order {found.kinguin_order_id}."
+        items.append(_item(found.created_at, "key_return_requested", summary, data))
+    if found.settled_at is not None:
+        reason = f" ({found.reason})" if found.reason else ""
+        summary = f"Key return for Kinguin order {found.kinguin_order_id}: {found.state}{reason}."
+        items.append(_item(found.settled_at, f"key_return_{found.state}", summary, data))
     return items
 
 
