@@ -32,10 +32,34 @@ class Shop:
         self.url = running.url
 
     async def place(self, email: str, lines: list[dict[str, Any]] | None = None) -> str:
+        return (await self.checkout(email, lines))[0]
+
+    async def checkout(
+        self, email: str, lines: list[dict[str, Any]] | None = None
+    ) -> tuple[str, str]:
+        """Place an order; its id and the customer's order token."""
         body = {"email": email, "lines": lines or [{"sku": "hades", "qty": 1}]}
         answer = await self.http.post(f"{self.url['payments']}/orders", json=body)
         assert answer.status_code == 201, answer.text
-        return str(answer.json()["order_id"])
+        return str(answer.json()["order_id"]), str(answer.json()["order_token"])
+
+    async def seed(self, catalog: dict[str, tuple[str, str, str]]) -> None:
+        """List each sku -> (Kinguin product id, price in usd, most paid to Kinguin)."""
+        for sku, (product_id, price, maximum) in catalog.items():
+            product = {
+                "title": sku,
+                "kinguin_product_id": product_id,
+                "price": price,
+                "currency": "usd",
+                "max_purchase_price": maximum,
+                "active": True,
+            }
+            seeded = await self.http.put(
+                f"{self.url['payments']}/internal/products/{sku}",
+                json=product,
+                headers=self.running.internal,
+            )
+            assert seeded.status_code == 200, seeded.text
 
     async def nowpayments(self, method: str, path: str, body: object = None) -> Any:
         answer = await self.http.request(

@@ -156,21 +156,7 @@ async def test_kinguin_refusals_cancels_preorders_and_multi_line_orders_end_with
         httpx.AsyncClient(timeout=15) as http,
     ):
         shop = Shop(running, http, servers.smtp_inbox)
-        for sku, (product_id, price, maximum) in CATALOG.items():
-            product = {
-                "title": sku,
-                "kinguin_product_id": product_id,
-                "price": price,
-                "currency": "usd",
-                "max_purchase_price": maximum,
-                "active": True,
-            }
-            seeded = await http.put(
-                f"{running.url['payments']}/internal/products/{sku}",
-                json=product,
-                headers=running.internal,
-            )
-            assert seeded.status_code == 200, seeded.text
+        await shop.seed(CATALOG)
         session = await shop.admin_session()
         orders = {
             "restock@example.com": await sold_out_then_retried(shop, session),

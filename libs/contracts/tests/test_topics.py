@@ -59,6 +59,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "reservation.poll",
         "keys.requested",
         "catalog.product_listed",
+        "keys.revoked",
     )
     assert set(SUBSCRIPTIONS[FULFILLMENT]) == {
         "payment.finished",

@@ -2,6 +2,7 @@
 waiting for its release; products changing price and stock; the balance paying."""
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 
 from kinguin_harness import PREORDER, PRODUCT, RELEASE_DATE, Sandbox, control, hooks, place
@@ -234,18 +235,54 @@ async def test_returned_keys_go_back_to_stock_and_the_balance_once(sandbox: Sand
     before = (await balance(sandbox), await stock(sandbox, PRODUCT))
     order_id = (await place(sandbox)).json()["orderId"]
     url = f"/v2/order/{order_id}/keys/return"
-    too_early = await sandbox.client.post(url)
     await control(sandbox, f"orders/{order_id}/complete")
 
     returned = await sandbox.client.post(url)
     again = await sandbox.client.post(url)
 
-    assert too_early.json()["kind"] == "NoKeysToReturn"
     assert [key["status"] for key in returned.json()] == ["DELIVERED", "DELIVERED"]
+    assert (again.status_code, again.json()["kind"]) == (400, "NoKeysToReturn")
+    assert "requested already" in again.json()["detail"]
+    read = (await sandbox.client.get(f"/v1/order/{order_id}")).json()
+    assert [k["status"] for k in read["products"][0]["keys"]] == ["RETURNED"] * 2
+    assert (await balance(sandbox), await stock(sandbox, PRODUCT)) == before
+
+
+async def test_a_return_asked_while_the_keys_are_delayed_is_carried_out_on_delivery(
+    sandbox: Sandbox,
+) -> None:
+    # features/ReturnKeys.md: "In case of delay in delivering keys, the return will be
+    # executed separately once key will be delivered."
+    await control(sandbox, "config", {"hold_completion": True})
+    before = (await balance(sandbox), await stock(sandbox, PRODUCT))
+    order_id = (await place(sandbox)).json()["orderId"]
+    url = f"/v2/order/{order_id}/keys/return"
+
+    taken = await sandbox.client.post(url)
+    again = await sandbox.client.post(url)
+    await control(sandbox, f"orders/{order_id}/complete")
+
+    assert [key["status"] for key in taken.json()] == ["PROCESSING", "PROCESSING"]
     assert again.json()["kind"] == "NoKeysToReturn"
     read = (await sandbox.client.get(f"/v1/order/{order_id}")).json()
     assert [k["status"] for k in read["products"][0]["keys"]] == ["RETURNED"] * 2
     assert (await balance(sandbox), await stock(sandbox, PRODUCT)) == before
+
+
+async def test_keys_delivered_over_24_hours_ago_cannot_be_returned(sandbox: Sandbox) -> None:
+    await control(sandbox, "config", {"hold_completion": True})
+    order_id = (await place(sandbox)).json()["orderId"]
+    await control(sandbox, f"orders/{order_id}/complete")
+    held = sandbox.state.store.orders[order_id]
+    assert held.delivered_at is not None
+    held.delivered_at -= timedelta(hours=24, seconds=1)
+
+    refused = await sandbox.client.post(f"/v2/order/{order_id}/keys/return")
+
+    assert (refused.status_code, refused.json()["kind"]) == (400, "NoKeysToReturn")
+    assert "24 hours" in refused.json()["detail"]
+    read = (await sandbox.client.get(f"/v1/order/{order_id}")).json()
+    assert [k["status"] for k in read["products"][0]["keys"]] == ["DELIVERED"] * 2
 
 
 async def test_a_preorders_keys_cannot_be_returned(sandbox: Sandbox) -> None:
@@ -256,3 +293,4 @@ async def test_a_preorders_keys_cannot_be_returned(sandbox: Sandbox) -> None:
     refused = await sandbox.client.post(f"/v2/order/{order_id}/keys/return")
 
     assert (refused.status_code, refused.json()["kind"]) == (400, "NoKeysToReturn")
+    assert "pre-order" in refused.json()["detail"]

@@ -5,6 +5,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.sealing import generate_key_pair, load_private_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.signatures import hmac_sha512_hex
 from bitloot_runtime.tables import inbox
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
 from bitloot_sandbox_kinguin.sandbox import KinguinSandbox, Requested
@@ -180,3 +182,28 @@ def track(runtime: ServiceRuntime, bus: BusNamespace) -> None:
 
 async def publish(runtime: ServiceRuntime, event: Event) -> None:
     await runtime.publisher.publish(event)
+
+
+async def notify(
+    gateway: Gateway, kinguin_order_id: str, external_id: str, status: str, later: int
+) -> None:
+    """Kinguin's signed `order.status` webhook, stamped `later` seconds from now."""
+    body = json.dumps(
+        {
+            "orderId": kinguin_order_id,
+            "orderExternalId": external_id,
+            "status": status,
+            "updatedAt": (datetime.now(UTC) + timedelta(seconds=later)).isoformat(),
+        }
+    ).encode()
+    response = await gateway.http.post(
+        "/kinguin/webhooks",
+        content=body,
+        headers={
+            "X-Event-Name": "order.status",
+            "Content-Type": "application/json",
+            "X-Event-Secret": WEBHOOK_SECRET,
+            "X-KINGUIN-SIGNATURE": hmac_sha512_hex(WEBHOOK_SECRET, body),
+        },
+    )
+    assert response.status_code == httpx.codes.NO_CONTENT

@@ -1,13 +1,18 @@
 """Exactly one purchase across a crash: the gateway, a real process, is killed (SIGKILL)
 after it committed `placing` and Kinguin recorded the order, before Kinguin's answer
-arrived; restarted, it finds the order by our order id instead of buying again."""
+arrived; restarted, it finds the order by our order id instead of buying again. And
+exactly one key-return request (Kinguin accepts one per order) across the same crash."""
 
 import asyncio
 import json
 import os
 import signal
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -15,24 +20,59 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
-from kinguin_gateway_support import API_KEY, INTERNAL_TOKEN, WEBHOOK_SECRET, published, request
+from kinguin_gateway_support import (
+    API_KEY,
+    COUNTER_STRIKE,
+    INTERNAL_TOKEN,
+    WEBHOOK_SECRET,
+    published,
+    request,
+)
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bitloot_contracts.events import Event
-from bitloot_kinguin_gateway.adapters.orm import reservations
+from bitloot_contracts.events import Event, KeysRevoked
+from bitloot_kinguin_gateway.adapters.orm import key_returns, reservations
+from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
 from bitloot_runtime.sealing import generate_key_pair
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
+from bitloot_sandbox_kinguin.sandbox import Requested
 from bitloot_sandbox_kinguin.server import running_app
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.net import free_port
-from bitloot_testing.processes import ServiceProcess, service_processes
 from bitloot_testing.rabbitmq import BusNamespace
 
 # Long enough to kill the gateway while it waits, shorter than its 15 s call timeout.
 HOLD_SECONDS = 10
+START_TIMEOUT = 60.0
+
+
+@dataclass
+class GatewayProcess:
+    process: subprocess.Popen[bytes]
+    port: str
+
+    async def ready(self) -> None:
+        """Wait, without blocking the loop the sandbox runs in, until it is ready."""
+        url = f"http://127.0.0.1:{self.port}/readyz"
+
+        async def answers() -> bool:
+            assert self.process.poll() is None, "the gateway exited early"
+            try:
+                async with httpx.AsyncClient() as http:
+                    return (await http.get(url, timeout=2)).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert await eventually(answers, timeout=START_TIMEOUT)
+
+    async def killed(self) -> None:
+        """SIGKILL: no shutdown, nothing flushed, whatever it was doing cut short."""
+        self.process.kill()
+        await asyncio.to_thread(self.process.wait, 30)
+        assert self.process.returncode == -signal.SIGKILL
 
 
 def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[str, str]:
@@ -50,18 +90,35 @@ def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[
     }
 
 
-def gateway_processes(
+@asynccontextmanager
+async def gateway_processes(
     database_url: str, bus: BusNamespace, kinguin_url: str, logs: Path
-) -> AbstractAsyncContextManager[Callable[[], ServiceProcess]]:
+) -> AsyncIterator[Callable[[], GatewayProcess]]:
     """Starts gateway processes on demand; stops those still running at the end."""
-    return service_processes(
-        "bitloot_kinguin_gateway",
-        "kinguin-gateway",
-        lambda: environment(database_url, bus, kinguin_url),
-        logs,
-        bus,
-        Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS),
-    )
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start() -> GatewayProcess:
+        env = environment(database_url, bus, kinguin_url)
+        log = (logs / f"gateway-{len(started)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bitloot_kinguin_gateway"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append(process)
+        return GatewayProcess(process, env["KINGUIN_GATEWAY_HTTP_PORT"])
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(process.wait, 30)
+        for name in Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS):
+            bus.track_queue(name)
+            bus.track_exchange(name)
 
 
 async def publish(bus: BusNamespace, event: Event) -> None:
@@ -114,9 +171,7 @@ async def test_a_gateway_killed_while_kinguin_answers_buys_once_and_announces_on
 
         await publish(bus_prefix, request(order_id))
         assert await eventually(ordered, timeout=30)
-        first.process.kill()
-        await asyncio.to_thread(first.process.wait, 30)
-        assert first.process.returncode == -signal.SIGKILL
+        await first.killed()
         # Killed between the two: `placing` committed, Kinguin's answer never received.
         assert await state_of(database_url, order_id) == "placing"
 
@@ -131,3 +186,71 @@ async def test_a_gateway_killed_while_kinguin_answers_buys_once_and_announces_on
     assert json.loads(created.body)["kinguin_order_id"] == mine[0]["orderId"]
     assert sandbox.calls.count("POST /v2/order") == 1
     assert [m.routing_key for m in seen].count("reservation.created") == 1
+
+
+async def key_return_state(database_url: str, kinguin_order_id: str) -> str | None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            query = select(key_returns.c.state).where(
+                key_returns.c.kinguin_order_id == kinguin_order_id
+            )
+            return await connection.scalar(query)
+    finally:
+        await engine.dispose()
+
+
+async def record_fulfilled(database_url: str, order_id: UUID, kinguin_order_id: str) -> None:
+    """The order as the gateway recorded it: bought, completed, its keys sent on."""
+    engine = create_async_engine(database_url)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            repository = ReservationRepository(session)
+            line = {"kinguin_product_id": COUNTER_STRIKE, "qty": 2, "max_unit_price": "3"}
+            await repository.add_placing(order_id, [line])
+            await repository.mark_placed(order_id, kinguin_order_id, "processing")
+            await repository.record_status(
+                order_id, kinguin_order_id, "completed", datetime.now(UTC)
+            )
+            await repository.record_keys(order_id, 2, "buyer@example.com")
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.slow
+async def test_a_gateway_killed_while_kinguin_returns_the_keys_never_asks_twice(
+    database_url: str, bus_prefix: BusNamespace, tmp_path: Path
+) -> None:
+    order_id = uuid4()
+    config = KinguinSandboxConfig(api_key=API_KEY, port=0, webhook_delay=0.05)
+    async with (
+        running_app(config) as (kinguin_url, app),
+        gateway_processes(database_url, bus_prefix, kinguin_url, tmp_path) as start,
+    ):
+        sandbox = app.state.sandbox
+        order = sandbox.place_order([Requested(COUNTER_STRIKE, 2, None)], str(order_id))
+        await sandbox.idle()
+        first = start()
+        await first.ready()
+        await record_fulfilled(database_url, order_id, order.order_id)
+        sandbox.faults.update({"hold_return_answer_seconds": HOLD_SECONDS})
+        call = f"POST /v2/order/{order.order_id}/keys/return"
+
+        async def asked() -> bool:
+            return call in sandbox.calls
+
+        await publish(bus_prefix, KeysRevoked(order_id=order_id, key_count=2, revoked_by="admin"))
+        assert await eventually(asked, timeout=30)
+        await first.killed()
+        # Killed between the two: the request committed, Kinguin's answer never received.
+        assert await key_return_state(database_url, order.order_id) == "requested"
+
+        await start().ready()
+
+        async def settled() -> bool:
+            return await key_return_state(database_url, order.order_id) != "requested"
+
+        assert await eventually(settled, timeout=60)
+    assert sandbox.calls.count(call) == 1
+    assert await key_return_state(database_url, order.order_id) == "returned"
+    assert [slot.status for slot in order.slots] == ["RETURNED", "RETURNED"]

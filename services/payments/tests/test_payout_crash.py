@@ -3,9 +3,7 @@
 NOWPayments' answer arrived; restarted, it finds the payout by our id instead of paying
 again, and the refund ends `sent`."""
 
-import asyncio
 import os
-import signal
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
@@ -134,9 +132,7 @@ async def test_a_payments_service_killed_while_nowpayments_answers_pays_out_once
             return bool(sandbox.payouts.withdrawals)
 
         assert await eventually(recorded, timeout=30)
-        first.process.kill()
-        await asyncio.to_thread(first.process.wait, 30)
-        assert first.process.returncode == -signal.SIGKILL
+        await first.killed()
         # Killed between the two: the payout row committed, NOWPayments' answer never read.
         assert await statuses(database_url, refund_id) == ("sending", ["requesting"])
 

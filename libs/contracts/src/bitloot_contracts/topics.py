@@ -81,6 +81,8 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             KEYS_REQUESTED,
             # Which Kinguin products to watch for stock and price.
             CATALOG_PRODUCT_LISTED,
+            # An admin refunded an order whose keys were never revealed: return them to Kinguin.
+            KEYS_REVOKED,
         ),
         FULFILLMENT: (
             PAYMENT_FINISHED,

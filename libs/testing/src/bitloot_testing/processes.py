@@ -38,6 +38,12 @@ class ServiceProcess:
 
         assert await eventually(answers, timeout=START_TIMEOUT)
 
+    async def killed(self) -> None:
+        """SIGKILL: no shutdown, nothing flushed, whatever it was doing cut short."""
+        self.process.kill()
+        await asyncio.to_thread(self.process.wait, 30)
+        assert self.process.returncode == -signal.SIGKILL
+
 
 @asynccontextmanager
 async def service_processes(

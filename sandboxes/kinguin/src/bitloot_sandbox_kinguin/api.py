@@ -245,10 +245,13 @@ async def return_keys(request: Request) -> Response:
     """``POST /v2/order/{orderId}/keys/return``: ``[{id, status}]`` of the keys returned
     (as they were when asked); 400 ``NoKeysToReturn`` when the order has none to return."""
     order = find_order(request)
+    sandbox = sandbox_of(request)
     try:
-        returned = sandbox_of(request).store.return_keys(order)
+        returned = sandbox.store.return_keys(order)
     except StateError as exc:
         raise KinguinError(400, "NoKeysToReturn", str(exc)) from None
+    if sandbox.faults.hold_return_answer_seconds:
+        await asyncio.sleep(sandbox.faults.hold_return_answer_seconds)
     return JSONResponse([slot.as_json() for slot in returned])
 
 

@@ -136,8 +136,10 @@ class Order:
     duplicate_attempts: int = 0
     webhooks: list[SentWebhook] = field(default_factory=list)
     delivered_at: datetime | None = None
-    # features/ReturnKeys.md: "You can send only one request for return keys".
+    # features/ReturnKeys.md: "You can send only one request for return keys" (whether
+    # it was refused or taken); a taken one on a processing order is carried out on delivery.
     return_requested: bool = False
+    return_accepted: bool = False
 
     @property
     def total(self) -> Decimal:

@@ -118,6 +118,9 @@ class Store:
             slot.status = "DELIVERED"
         self._move(order, COMPLETED)
         order.delivered_at = order.updated_at
+        if order.return_accepted:
+            # A return asked for while the keys were delayed is carried out now.
+            self._give_back(order)
 
     def cancel(self, order: Order) -> None:
         """A processing order canceled: no key is ever delivered, the units go back to
@@ -141,20 +144,39 @@ class Store:
         self._move(order, REFUNDED)
 
     def return_keys(self, order: Order) -> list[KeySlot]:
-        """features/ReturnKeys.md: the delivered keys of a completed order go back to
-        stock and their price to the balance; not for a pre-order, not 24 hours after
-        delivery, once per order. The keys returned, as they were when asked."""
-        if (
-            order.status != COMPLETED
-            or order.is_preorder
-            or order.return_requested
-            or order.delivered_at is None
-            or datetime.now(UTC) - order.delivered_at > RETURN_WINDOW
-        ):
-            raise StateError(f"Order {order.order_id} has no keys to return")
+        """features/ReturnKeys.md: the delivered keys of an order go back to stock and
+        their price to the balance; not for a pre-order, not 24 hours after delivery, one
+        request per order (a refused one counts too). "In case of delay in delivering
+        keys, the return will be executed separately once key will be delivered": a
+        processing order's request is taken and carried out on completion. The keys
+        concerned, as they were when asked."""
+        refusal = self._return_refusal(order)
         order.return_requested = True
+        if refusal is not None:
+            raise StateError(refusal)
+        order.return_accepted = True
+        asked = [replace(s) for s in order.slots if s.status in ("DELIVERED", "PROCESSING")]
+        self._give_back(order)
+        return asked
+
+    def _return_refusal(self, order: Order) -> str | None:
+        """Why Kinguin will not take the order's keys back, in its words; None if it will."""
+        if order.return_requested:
+            return f"Order {order.order_id}: keys return was requested already"
+        if order.is_preorder:
+            return f"Order {order.order_id} is a pre-order: its keys cannot be returned"
+        if order.status not in (PROCESSING, COMPLETED):
+            return f"Order {order.order_id} is {order.status}: it has no keys to return"
+        if (
+            order.delivered_at is not None
+            and datetime.now(UTC) - order.delivered_at > RETURN_WINDOW
+        ):
+            return f"Order {order.order_id}: 24 hours have passed since the keys were delivered"
+        return None
+
+    def _give_back(self, order: Order) -> None:
+        """The order's delivered keys returned: to stock, their price to the balance."""
         prices = {line.product_id: line.price for line in order.lines}
-        returned = [replace(s) for s in order.slots if s.status == "DELIVERED"]
         for slot in order.slots:
             if slot.status == "DELIVERED":
                 slot.status = "RETURNED"
@@ -162,7 +184,6 @@ class Store:
                 if slot.product_id in self.products:
                     spec = self.products[slot.product_id]
                     self.set_product(slot.product_id, stock=spec.stock + 1)
-        return returned
 
     def waiting_preorders(self, product_id: str) -> list[Order]:
         """The processing preorder orders of `product_id`, oldest first."""

@@ -19,6 +19,7 @@ from bitloot_kinguin_gateway.entrypoints.openapi import describe
 from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
 from bitloot_kinguin_gateway.handlers.balance import BalanceWatch
 from bitloot_kinguin_gateway.handlers.catalog import CatalogSync
+from bitloot_kinguin_gateway.handlers.key_returns import ReturnKeys
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
 from bitloot_kinguin_gateway.handlers.reservations import Reserve
@@ -65,6 +66,7 @@ def build(
         Reserve(kinguin, runtime.unit_of_work),
         Poll(kinguin),
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
+        ReturnKeys(kinguin, runtime.unit_of_work),
     )
     watch = _balance_watch(settings, runtime, kinguin)
     sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)

@@ -3,17 +3,15 @@ a new Kinguin order only where none stands, under a new external id, never a sec
 one; news about a replaced Kinguin order is kept but not forwarded."""
 
 import json
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from kinguin_gateway_support import (
     COUNTER_STRIKE,
-    WEBHOOK_SECRET,
     Gateway,
     Kinguin,
+    notify,
     published,
     request,
     reserved,
@@ -22,7 +20,6 @@ from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import kinguin_orders, reservations, webhook_log
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
-from bitloot_runtime.signatures import hmac_sha512_hex
 from bitloot_sandbox_kinguin.sandbox import Requested
 from bitloot_testing.bus import Spy, eventually
 
@@ -54,31 +51,6 @@ async def reservation_row(gateway: Gateway, order_id: UUID) -> tuple[str, int, s
         ).where(reservations.c.order_id == order_id)
         row = (await connection.execute(query)).one()
         return row[0], row[1], row[2]
-
-
-async def notify(
-    gateway: Gateway, kinguin_order_id: str, external_id: str, status: str, later: int
-) -> None:
-    """Kinguin's signed `order.status` webhook, stamped `later` seconds from now."""
-    body = json.dumps(
-        {
-            "orderId": kinguin_order_id,
-            "orderExternalId": external_id,
-            "status": status,
-            "updatedAt": (datetime.now(UTC) + timedelta(seconds=later)).isoformat(),
-        }
-    ).encode()
-    response = await gateway.http.post(
-        "/kinguin/webhooks",
-        content=body,
-        headers={
-            "X-Event-Name": "order.status",
-            "Content-Type": "application/json",
-            "X-Event-Secret": WEBHOOK_SECRET,
-            "X-KINGUIN-SIGNATURE": hmac_sha512_hex(WEBHOOK_SECRET, body),
-        },
-    )
-    assert response.status_code == httpx.codes.NO_CONTENT
 
 
 async def cancel_at_kinguin(gateway: Gateway, kinguin: Kinguin, kinguin_order_id: str) -> None:

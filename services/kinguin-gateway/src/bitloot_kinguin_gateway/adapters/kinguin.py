@@ -177,6 +177,19 @@ class KinguinClient:
     async def get_order(self, order_id: str) -> KinguinOrder:
         return _order(await self._call("GET", f"/v1/order/{order_id}"))
 
+    async def return_keys(self, order_id: str) -> list[KinguinKeyStatus]:
+        """Ask Kinguin to take back the order's unclaimed keys (`POST
+        /v2/order/{orderId}/keys/return`, api/order/v2/README.md): the keys it took, as
+        they were when asked. Sent once per order, never repeated here (a 5xx or a
+        timeout may hide a return carried out): the caller reads the order instead."""
+        document = await self._call("POST", f"/v2/order/{order_id}/keys/return", repeatable=False)
+        if not isinstance(document, list):
+            raise TransientError("Kinguin answered a key return with something other than a list.")
+        try:
+            return [KinguinKeyStatus(str(item["id"]), str(item["status"])) for item in document]
+        except (KeyError, TypeError) as exc:
+            raise TransientError(f"Kinguin answered a key return we cannot read: {exc!r}") from None
+
     async def get_keys(self, order_id: str) -> list["KinguinKey"]:
         """Every key of the order, page by page until a short page."""
         keys: list[KinguinKey] = []

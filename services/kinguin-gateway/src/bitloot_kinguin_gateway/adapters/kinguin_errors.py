@@ -31,6 +31,8 @@ PERMANENT_KINDS: Final = frozenset(
         "ConstraintViolation",
         "OrderLimitExceeded",
         "InvalidRequest",
+        # api/ErrorsCodes.md: a key return Kinguin will not make for this order.
+        "NoKeysToReturn",
     }
 )
 # Kinguin asks to wait; never sleep longer than this inside one message's handling.

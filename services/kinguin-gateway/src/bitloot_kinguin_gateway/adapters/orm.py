@@ -76,6 +76,24 @@ kinguin_orders = Table(
     UniqueConstraint("order_id", "attempt", name="uq_kinguin_orders_order_attempt"),
 )
 
+# One key-return request per Kinguin order (Kinguin accepts only one): committed in state
+# `requested` before the call, so a retry reads the order at Kinguin instead of asking
+# again; then `returned`, `refused` (Kinguin's reason), `unknown` (no sign of a return
+# after an answer was lost), or `not_returnable` (never asked: preorder, past 24 h).
+key_returns = Table(
+    "key_returns",
+    metadata,
+    Column("kinguin_order_id", Text, primary_key=True),
+    Column("order_id", Uuid, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("key_count", Integer, nullable=True),
+    Column("requested_by", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("settled_at", DateTime(timezone=True), nullable=True),
+    Index("ix_key_returns_order_id", "order_id"),
+)
+
 # Every webhook call, authenticated or not, as received (secret headers redacted).
 webhook_log = Table(
     "webhook_log",

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bitloot_kinguin_gateway.adapters.key_returns import KeyReturn, KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
 from bitloot_kinguin_gateway.adapters.repository import (
     Attempt,
@@ -49,10 +50,15 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
             repository = ReservationRepository(uow.session)
             found = await repository.get(order_id)
             attempts = await repository.attempts(order_id)
+            returns = await KeyReturnRepository(uow.session).of_order(order_id)
         if found is None:
             raise HttpError(404, "reservation_not_found", f"No reservation for order {order_id}.")
         return JSONResponse(
-            {**_reservation_json(found), "kinguin_orders": [_attempt_json(a) for a in attempts]}
+            {
+                **_reservation_json(found),
+                "kinguin_orders": [_attempt_json(a) for a in attempts],
+                "key_returns": [_key_return_json(r) for r in returns],
+            }
         )
 
     async def timeline(request: Request) -> Response:
@@ -60,7 +66,9 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
         async with unit_of_work() as uow:
             found = await ReservationRepository(uow.session).get(order_id)
             calls = await WebhookLog(uow.session).of_order(order_id)
+            returns = await KeyReturnRepository(uow.session).of_order(order_id)
         items = (_reservation_items(found) if found else []) + [_webhook_item(c) for c in calls]
+        items += [item for r in returns for item in _key_return_items(r)]
         items.sort(key=lambda item: str(item["at"]))
         return JSONResponse({"order_id": str(order_id), "items": items})
 
@@ -117,6 +125,21 @@ def _attempt_json(attempt: Attempt) -> dict[str, Any]:
     }
 
 
+def _key_return_json(found: KeyReturn) -> dict[str, Any]:
+    """A key-return request to Kinguin and its outcome: `requested` (answer not known
+    yet), `returned`, `refused` (Kinguin's reason), `unknown` (an answer was lost and the
+    order shows no return: check at Kinguin), `not_returnable` (never asked, and why)."""
+    return {
+        "kinguin_order_id": found.kinguin_order_id,
+        "state": found.state,
+        "reason": found.reason,
+        "key_count": found.key_count,
+        "requested_by": found.requested_by,
+        "created_at": found.created_at.isoformat(),
+        "settled_at": _iso(found.settled_at),
+    }
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -162,6 +185,20 @@ def _reservation_items(found: Reservation) -> list[dict[str, Any]]:
                 {"key_count": found.keys_count},
             )
         )
+    return items
+
+
+def _key_return_items(found: KeyReturn) -> list[dict[str, Any]]:
+    """The request to Kinguin to take the keys back (when asked), then its outcome."""
+    data = _key_return_json(found)
+    items = []
+    if found.state != "not_returnable":
+        summary = f"Asked Kinguin to take back the keys of order {found.kinguin_order_id}."
+        items.append(_item(found.created_at, "key_return_requested", summary, data))
+    if found.settled_at is not None:
+        reason = f" ({found.reason})" if found.reason else ""
+        summary = f"Key return for Kinguin order {found.kinguin_order_id}: {found.state}{reason}."
+        items.append(_item(found.settled_at, f"key_return_{found.state}", summary, data))
     return items
 
 

@@ -54,7 +54,17 @@ PATHS: dict[str, dict[str, Any]] = {
         query("reservation_id", _UUID),
     ),
     "/internal/reservations/{order_id:uuid}": {
-        "get": operation("An order's reservation.", {**ok("The reservation."), **_NOT_FOUND})
+        "get": operation(
+            "An order's reservation.",
+            {
+                **ok(
+                    "The reservation, every Kinguin order it used (`kinguin_orders`) and "
+                    "its key returns to Kinguin (`key_returns`: state requested, returned, "
+                    "refused, unknown or not_returnable, with the reason)."
+                ),
+                **_NOT_FOUND,
+            },
+        )
     },
     "/internal/orders/{order_id:uuid}/timeline": {
         "get": operation("What the gateway did for an order.", ok("The timeline."))

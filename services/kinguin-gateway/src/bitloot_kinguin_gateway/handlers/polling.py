@@ -4,6 +4,7 @@ import logging
 from datetime import UTC, datetime
 
 from bitloot_contracts.events import KinguinWebhook, ReservationPoll
+from bitloot_kinguin_gateway.adapters.key_returns import KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinOrder
 from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
 from bitloot_kinguin_gateway.domain.reservation import is_newer
@@ -40,6 +41,10 @@ class Poll:
             if not news:
                 return
             await repository.record_status(event.order_id, order.order_id, status, order.updated_at)
+            if await KeyReturnRepository(uow.session).refunded_by_us(order.order_id, status):
+                # Our own key return (see handlers.webhooks): not news for the saga.
+                logger.info("kinguin refunded after our key return; not reported")
+                return
             await uow.emit(
                 KinguinWebhook(
                     order_id=event.order_id,

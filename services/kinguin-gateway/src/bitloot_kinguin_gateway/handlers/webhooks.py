@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from bitloot_contracts.events import KinguinWebhook
+from bitloot_kinguin_gateway.adapters.key_returns import KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.repository import (
     Attempt,
     Reservation,
@@ -77,6 +78,8 @@ async def _settle(
         note = _reason_to_ignore(notification, duplicate, reservation)
         if note is None and attempt is not None and reservation is not None:
             note = await _superseded(repository, notification, attempt, reservation)
+        if note is None and reservation is not None:
+            note = await _keys_returned(uow, notification, reservation)
         if note is not None or reservation is None:
             logger.info("kinguin webhook not applied", extra={"note": note})
             await log.settle(row_id, order_id=order_id, applied=False, note=note)
@@ -113,6 +116,26 @@ async def _superseded(
     if status is not None and notification.kinguin_order_id:
         await repository.record_attempt_status(attempt, notification.kinguin_order_id, status)
     return "superseded"
+
+
+async def _keys_returned(
+    uow: UnitOfWork, notification: Notification, reservation: Reservation
+) -> str | None:
+    """ "keys_returned" for Kinguin's `refunded` of an order whose keys we asked it to take
+    back: our own admin's refund, not news for the saga, which would otherwise flag it as
+    "refunded after delivery". Recorded here (the reservation shows the status), never
+    forwarded."""
+    kinguin_order_id = notification.kinguin_order_id
+    status = as_kinguin_status(notification.status)
+    if status is None or not kinguin_order_id:
+        return None
+    if not await KeyReturnRepository(uow.session).refunded_by_us(kinguin_order_id, status):
+        return None
+    assert notification.updated_at  # checked by the edge
+    await ReservationRepository(uow.session).record_status(
+        reservation.order_id, kinguin_order_id, "refunded", notification.updated_at
+    )
+    return "keys_returned"
 
 
 async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) -> None:

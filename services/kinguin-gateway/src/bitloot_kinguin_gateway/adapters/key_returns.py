@@ -1,0 +1,98 @@
+"""Reading and writing key-return requests (one per Kinguin order)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bitloot_kinguin_gateway.adapters.orm import key_returns
+from bitloot_kinguin_gateway.domain.key_return import ASKED
+
+
+@dataclass(frozen=True)
+class KeyReturn:
+    """What we asked Kinguin to take back for one of its orders, and what came of it."""
+
+    kinguin_order_id: str
+    order_id: UUID
+    state: str
+    reason: str | None
+    key_count: int | None
+    requested_by: str | None
+    created_at: datetime
+    settled_at: datetime | None
+
+
+class KeyReturnRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, kinguin_order_id: str) -> KeyReturn | None:
+        query = select(key_returns).where(key_returns.c.kinguin_order_id == kinguin_order_id)
+        row = (await self._session.execute(query)).mappings().first()
+        return None if row is None else KeyReturn(**dict(row))
+
+    async def refunded_by_us(self, kinguin_order_id: str, status: str) -> bool:
+        """Whether Kinguin's `status` for the order is the outcome of our own return
+        request (`refunded` after we asked, whatever its answer was), not news."""
+        if status != "refunded":
+            return False
+        asked = await self.get(kinguin_order_id)
+        return asked is not None and asked.state in ASKED
+
+    async def of_order(self, order_id: UUID) -> list[KeyReturn]:
+        query = (
+            select(key_returns)
+            .where(key_returns.c.order_id == order_id)
+            .order_by(key_returns.c.created_at)
+        )
+        rows = (await self._session.execute(query)).mappings()
+        return [KeyReturn(**dict(row)) for row in rows]
+
+    async def add(
+        self,
+        kinguin_order_id: str,
+        order_id: UUID,
+        state: str,
+        *,
+        requested_by: str | None,
+        reason: str | None = None,
+    ) -> bool:
+        """Record the request (or the decision not to make one); False when the Kinguin
+        order has a row already: it is never asked twice."""
+        settled = None if state == "requested" else func.clock_timestamp()
+        inserted = await self._session.execute(
+            pg_insert(key_returns)
+            .values(
+                kinguin_order_id=kinguin_order_id,
+                order_id=order_id,
+                state=state,
+                reason=reason,
+                requested_by=requested_by,
+                settled_at=settled,
+            )
+            .on_conflict_do_nothing()
+            .returning(key_returns.c.kinguin_order_id)
+        )
+        return inserted.first() is not None
+
+    async def settle(
+        self, kinguin_order_id: str, state: str, *, reason: str | None, key_count: int | None
+    ) -> None:
+        """What came of a `requested` row (a settled row keeps its outcome)."""
+        await self._session.execute(
+            update(key_returns)
+            .where(
+                key_returns.c.kinguin_order_id == kinguin_order_id,
+                key_returns.c.state == "requested",
+            )
+            .values(
+                state=state,
+                reason=reason,
+                key_count=key_count,
+                settled_at=func.clock_timestamp(),
+            )
+        )
