@@ -209,7 +209,7 @@ def build(
         ),
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime)),
-        *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work)),
+        *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake)),
         *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
