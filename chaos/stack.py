@@ -27,6 +27,11 @@ from bitloot_testing.proxy import FaultyProxy
 from chaos.servers import PrivatePostgres, PrivateRabbit
 
 TAP_QUEUE = "chaos.tap"
+# A Kinguin sandbox product the demo catalog does not sell, listed for the refund path:
+# Kinguin refuses every purchase of it (out of stock when bought, though its catalog
+# shows stock at checkout), so each order of it fails after payment and is refunded.
+REFUND_SKU = "hollow-knight"
+REFUND_PRODUCT_ID = "5c9b5e5e2539a4e8f17270b0"
 # Providers retry their callbacks for hours (we model a few minutes): a webhook that
 # finds the gateway or payments restarting is sent again, as in production. Kinguin's
 # sandbox sends each webhook once more and newest first throughout (faults, below).
@@ -150,6 +155,28 @@ async def running(run_dir: Path | None = None) -> AsyncIterator[ChaosStack]:
                 print(f"  {name} ready in {seconds:.1f} s (pid {chaos.children[name].pid})")
         await declare_tap(chaos)
         yield chaos
+
+
+async def list_refund_product(http: httpx.AsyncClient, chaos: ChaosStack) -> None:
+    """List `REFUND_SKU` through payments' catalog API and make Kinguin refuse to sell
+    it (the sandbox's faults are merged field by field: the others are kept)."""
+    product = {
+        "title": "Hollow Knight (Steam)",
+        "kinguin_product_id": REFUND_PRODUCT_ID,
+        "price": "7.99",
+        "currency": "usd",
+        "max_purchase_price": "6.00",
+        "active": True,
+    }
+    listed = await http.put(
+        f"{chaos.payments}/internal/products/{REFUND_SKU}", json=product, headers=chaos.internal
+    )
+    listed.raise_for_status()
+    refused = await http.post(
+        f"{chaos.url('kinguin-sandbox')}/sandbox/faults",
+        json={"out_of_stock": [REFUND_PRODUCT_ID]},
+    )
+    refused.raise_for_status()
 
 
 async def declare_tap(chaos: ChaosStack) -> None:
