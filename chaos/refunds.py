@@ -93,8 +93,8 @@ def error_of(answer: httpx.Response) -> str:
 
 
 class Admin:
-    """An admin's API session (the seeded "ops" account), logged in again when the
-    session is refused."""
+    """An admin's API session (the account the admin service seeds at start), logged in
+    again when the session is refused."""
 
     def __init__(self, http: httpx.AsyncClient, stack: ChaosStack, desk: RefundDesk) -> None:
         self.http, self.stack, self.desk = http, stack, desk
@@ -109,7 +109,10 @@ class Admin:
                     self.desk,
                     lambda: self.http.post(
                         f"{self.url}/login",
-                        json={"username": "ops", "password": self.stack.keys.admin_password},
+                        json={
+                            "username": self.stack.machine.admin_username,
+                            "password": self.stack.keys.admin_password,
+                        },
                     ),
                 )
                 login.raise_for_status()
