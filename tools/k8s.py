@@ -41,6 +41,8 @@ CONFIG: dict[str, dict[str, str]] = {
         # The account's login (password in the Secret) lets reconciliation list an
         # invoice's payments when every IPN of it was lost.
         "NOWPAYMENTS_EMAIL": "payments@bitloot.example",
+        # Refund payouts: asked about when no payout IPN came for this long.
+        "PAYOUT_POLL_AFTER_SECONDS": "300",
         "PUBLIC_URL": "https://shop.bitloot.example",
         "SUCCESS_URL": "https://shop.bitloot.example/orders/{order_id}",
         "CANCEL_URL": "https://shop.bitloot.example/orders/{order_id}",
@@ -84,7 +86,7 @@ IN_SECRET = {
 SHOP_HOST, KEYS_HOST = "shop.bitloot.example", "keys.bitloot.example"
 PUBLIC_PATHS = {
     SHOP_HOST: {
-        "payments": ["/orders", "/payments/ipn", "/refunds/claim"],
+        "payments": ["/orders", "/payments/ipn", "/payments/payout-ipn", "/refunds/claim"],
         "kinguin-gateway": ["/kinguin/webhooks"],
         "fulfillment": ["/ws/orders"],
         "admin": ["/admin"],

@@ -10,6 +10,7 @@ def compose_env(keys: Secrets) -> str:
         "BITLOOT_NOWPAYMENTS_API_KEY": keys.nowpayments_api_key,
         "BITLOOT_NOWPAYMENTS_IPN_SECRET": keys.nowpayments_ipn_secret,
         "BITLOOT_NOWPAYMENTS_PASSWORD": keys.nowpayments_password,
+        "BITLOOT_NOWPAYMENTS_2FA_SECRET": keys.nowpayments_2fa_secret,
         "BITLOOT_KINGUIN_API_KEY": keys.kinguin_api_key,
         "BITLOOT_KINGUIN_WEBHOOK_SECRET": keys.kinguin_webhook_secret,
         "BITLOOT_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,

@@ -46,6 +46,10 @@ class Secrets:
     admin_password: str
     # Added later than the others: secrets files written before it get a fresh one.
     nowpayments_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # The account's 2FA (TOTP) secret that verifies refund payouts: base32, 160 bits.
+    nowpayments_2fa_secret: str = field(
+        default_factory=lambda: base64.b32encode(secrets.token_bytes(20)).decode()
+    )
     claim_token_private_key: str = field(default_factory=lambda: tokens.generate_key_pair()[0])
 
     @classmethod
@@ -171,6 +175,7 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "PAYMENTS_NOWPAYMENTS_IPN_SECRET": keys.nowpayments_ipn_secret,
             "PAYMENTS_NOWPAYMENTS_EMAIL": NOWPAYMENTS_ACCOUNT,
             "PAYMENTS_NOWPAYMENTS_PASSWORD": keys.nowpayments_password,
+            "PAYMENTS_NOWPAYMENTS_2FA_SECRET": keys.nowpayments_2fa_secret,
             "PAYMENTS_PUBLIC_URL": machine.url("payments"),
             "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
             "PAYMENTS_ORDER_TOKEN_KEY_ID": ORDER_TOKEN_KEY_ID,
@@ -231,6 +236,7 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
                 "NOWPAYMENTS_SANDBOX_IPN_SECRET": keys.nowpayments_ipn_secret,
                 "NOWPAYMENTS_SANDBOX_EMAIL": NOWPAYMENTS_ACCOUNT,
                 "NOWPAYMENTS_SANDBOX_PASSWORD": keys.nowpayments_password,
+                "NOWPAYMENTS_SANDBOX_TWO_FA_SECRET": keys.nowpayments_2fa_secret,
                 "NOWPAYMENTS_SANDBOX_AUTO_PAY": "true",
                 "NOWPAYMENTS_SANDBOX_IPN_DELAY": "0.1",
             },

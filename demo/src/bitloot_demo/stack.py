@@ -135,6 +135,7 @@ async def running_stack(
                 "nowpayments_ipn_secret": np_config.ipn_secret,
                 "nowpayments_email": np_config.email,
                 "nowpayments_password": np_config.password,
+                "nowpayments_2fa_secret": np_config.two_fa_secret,
                 "public_url": urls["payments"],
                 "order_token_private_key": private_token_key,
                 "claim_token_public_keys": f"c1:{public_claim_key}",

@@ -6,8 +6,10 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+import pyotp
 import pytest
 
 from bitloot_sandbox_common.receiver import Receiver, receiving
@@ -19,6 +21,8 @@ API_KEY = "test-api-key"
 IPN_SECRET = "test-ipn-secret"
 EMAIL = "Merchant@example.com"
 PASSWORD = "test-password"
+TWO_FA_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSONSWG4TF"
+ADDRESS = "TEmGwPeRTPiLFLVfBxXkSP91yc5GMNQhfS"
 
 # The fields of the documented payment status object ("Get payment status", the list).
 STATUS_FIELDS = {
@@ -48,6 +52,9 @@ async def serving(receiver: Receiver, token_ttl: int = 300) -> AsyncIterator[San
         ipn_delay=0.02,
         callback_backoff=0.01,
         token_ttl=token_ttl,
+        two_fa_secret=TWO_FA_SECRET,
+        payout_balance=1000.0,
+        payout_delay=0.02,
     )
     async with (
         running_app(config) as (base_url, app),
@@ -143,3 +150,36 @@ def ids(page: dict[str, object]) -> list[object]:
     data = page["data"]
     assert isinstance(data, list)
     return [item["payment_id"] for item in data]
+
+
+async def bearer(sandbox: Sandbox) -> dict[str, str]:
+    """The header of a fresh JWT."""
+    return {"authorization": f"Bearer {await token(sandbox)}"}
+
+
+async def create_payout(sandbox: Sandbox, **fields: object) -> httpx.Response:
+    """``POST /v1/payout`` of one withdrawal (100 usdttrc20 to `ADDRESS`) whose IPNs go to
+    the receiver; `fields` change the withdrawal."""
+    withdrawal = {"address": ADDRESS, "currency": "usdttrc20", "amount": 100, **fields}
+    body = {"ipn_callback_url": sandbox.receiver.url, "withdrawals": [withdrawal]}
+    return await sandbox.client.post("/v1/payout", json=body, headers=await bearer(sandbox))
+
+
+async def verify(sandbox: Sandbox, batch_id: object, code: str | None = None) -> httpx.Response:
+    """``POST /v1/payout/{batch_id}/verify`` with the current 2FA code (or `code`)."""
+    body = {"verification_code": code or pyotp.TOTP(TWO_FA_SECRET).now()}
+    headers = await bearer(sandbox)
+    return await sandbox.client.post(f"/v1/payout/{batch_id}/verify", json=body, headers=headers)
+
+
+async def paid_out(sandbox: Sandbox, **fields: object) -> dict[str, Any]:
+    """A payout created and verified, all its IPNs sent: its withdrawal as
+    ``GET /v1/payout/{batch id}`` shows it."""
+    created = await create_payout(sandbox, **fields)
+    assert created.status_code == 200, created.text
+    batch_id = created.json()["id"]
+    assert (await verify(sandbox, batch_id)).status_code == 200
+    await sandbox.state.idle()
+    [withdrawal] = (await sandbox.client.get(f"/v1/payout/{batch_id}")).json()
+    assert isinstance(withdrawal, dict)
+    return withdrawal

@@ -22,6 +22,8 @@ async def test_faults_change_only_the_given_fields_and_reset(sandbox: Sandbox) -
         "slow_ms": 0,
         "drop_ipns": 0,
         "drop_all_ipns": False,
+        "hold_payouts": 0,
+        "hold_ms": 0,
     }
     reset = await sandbox.client.delete("/sandbox/faults")
     assert reset.json()["fail_next"] == 0

@@ -67,6 +67,34 @@ def test_return_urls_are_templates_of_the_order_id() -> None:
     assert settings.cancel_url is None
 
 
+def test_payout_settings_default_to_the_public_url_and_no_2fa() -> None:
+    settings = load_settings(Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0])
+
+    assert settings.nowpayments_2fa_secret is None
+    assert settings.payout_ipn_url is None
+    assert settings.payout_lookup_after_seconds > settings.nowpayments_timeout
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable"),
+    [
+        ({"nowpayments_2fa_secret": "not base32!"}, "PAYMENTS_NOWPAYMENTS_2FA_SECRET"),
+        ({"payout_ipn_url": "ftp://shop.example/ipn"}, "PAYMENTS_PAYOUT_IPN_URL"),
+        (
+            {"nowpayments_timeout": 30, "payout_lookup_after_seconds": 20},
+            "PAYMENTS_PAYOUT_LOOKUP_AFTER_SECONDS",
+        ),
+    ],
+)
+def test_unusable_payout_settings_are_refused_at_start_naming_the_variable(
+    changes: dict[str, object], variable: str
+) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings(
+            Settings, **REQUIRED, **changes, order_token_private_key=generate_key_pair()[0]
+        )
+
+
 @pytest.mark.parametrize("keys", ["", "c1", "c1:bm90IGEga2V5", "c1:%%%"])
 def test_unusable_claim_link_keys_are_refused_at_start_naming_their_variable(keys: str) -> None:
     with pytest.raises(ConfigError, match="PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS"):

@@ -4,7 +4,7 @@ import httpx
 from starlette.applications import Starlette
 
 from bitloot_sandbox_common.app import sandbox_app
-from bitloot_sandbox_nowpayments import api, control, pages
+from bitloot_sandbox_nowpayments import api, control, pages, payout_api, payout_control
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 
@@ -22,4 +22,13 @@ def create_app(
     """
     sandbox = NowPaymentsSandbox(config or NowPaymentsSandboxConfig(), callback_transport)
 
-    return sandbox_app(sandbox, [*api.routes, *pages.routes, *control.routes])
+    return sandbox_app(
+        sandbox,
+        [
+            *api.routes,
+            *payout_api.routes,
+            *pages.routes,
+            *control.routes,
+            *payout_control.routes,
+        ],
+    )

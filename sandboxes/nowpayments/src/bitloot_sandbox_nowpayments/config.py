@@ -20,7 +20,9 @@ class NowPaymentsSandboxConfig:
     (status finished) right after it is created; `callback_*` tune IPN retries.
     `email` and `password` are the dashboard login ``POST /v1/auth`` accepts (compared
     case-sensitively, as documented); its JWT lives `token_ttl` seconds (documented: 5
-    minutes).
+    minutes). Payouts: `two_fa_secret` is the account's 2FA (TOTP, base32) secret whose
+    codes ``POST /v1/payout/{id}/verify`` accepts; every currency the sandbox knows starts
+    with `payout_balance` units; `payout_delay` separates a payout's steps.
     """
 
     api_key: str = "sandbox-nowpayments-api-key"
@@ -37,6 +39,9 @@ class NowPaymentsSandboxConfig:
     callback_attempts: int = 4
     callback_backoff: float = 0.2
     callback_timeout: float = 5.0
+    two_fa_secret: str = "JBSWY3DPEHPK3PXPBITLOOTSANDBOX22"  # noqa: S105 - a well-known test value
+    payout_balance: float = 10_000.0
+    payout_delay: float = 0.2
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -61,4 +66,7 @@ class NowPaymentsSandboxConfig:
             callback_attempts=env.integer("CALLBACK_ATTEMPTS", default.callback_attempts),
             callback_backoff=env.number("CALLBACK_BACKOFF", default.callback_backoff),
             callback_timeout=env.number("CALLBACK_TIMEOUT", default.callback_timeout),
+            two_fa_secret=env.text("TWO_FA_SECRET", default.two_fa_secret),
+            payout_balance=env.number("PAYOUT_BALANCE", default.payout_balance),
+            payout_delay=env.number("PAYOUT_DELAY", default.payout_delay),
         )

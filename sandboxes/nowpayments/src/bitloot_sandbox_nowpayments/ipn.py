@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
+from bitloot_sandbox_common.callbacks import CallbackSender, Delivery, Tasks
 from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
 from bitloot_sandbox_nowpayments.js_json import stringify
 from bitloot_sandbox_nowpayments.payment import IpnRecord, Json, Payment
@@ -31,6 +31,16 @@ def serialise(body: Json) -> bytes:
 def sign(content: bytes, secret: str) -> str:
     """``x-nowpayments-sig``: hex HMAC-SHA512 of `content` with the IPN secret."""
     return hmac.new(secret.encode(), content, hashlib.sha512).hexdigest()
+
+
+async def post_signed(
+    sender: CallbackSender, url: str, body: Json, secret: str, faults: NowPaymentsFaults
+) -> list[Delivery]:
+    """POST `body` to `url` signed with `secret`, once and `duplicate_callbacks` more times;
+    what became of each."""
+    content = serialise(body)
+    headers = {"content-type": "application/json", "x-nowpayments-sig": sign(content, secret)}
+    return [await sender.post(url, content, headers) for _ in range(1 + faults.duplicate_callbacks)]
 
 
 class Payer:
@@ -95,13 +105,7 @@ class Payer:
             payment.ipns.append(IpnRecord(status, url, None))
             logger.info("ipn dropped", extra={"payment_id": payment.payment_id, "status": status})
             return
-        content = serialise(body)
-        headers = {
-            "content-type": "application/json",
-            "x-nowpayments-sig": sign(content, self._secret),
-        }
-        for _ in range(1 + self._faults.duplicate_callbacks):
-            delivery = await self._sender.post(url, content, headers)
+        for delivery in await post_signed(self._sender, url, body, self._secret, self._faults):
             payment.ipns.append(IpnRecord(status, url, delivery))
         logger.info(
             "ipn sent",

@@ -10,12 +10,13 @@ from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.faults import NowPaymentsFaults
 from bitloot_sandbox_nowpayments.ipn import Payer
 from bitloot_sandbox_nowpayments.payment import Payment
-from bitloot_sandbox_nowpayments.store import Invoice, NewInvoice, Store
+from bitloot_sandbox_nowpayments.payouts import PayoutDesk
+from bitloot_sandbox_nowpayments.store import RATES, Invoice, NewInvoice, Store
 from bitloot_sandbox_nowpayments.tokens import Tokens
 
 
 class NowPaymentsSandbox:
-    """Invoices, payments, faults, JWTs and the IPN machinery of one sandbox instance.
+    """Invoices, payments, payouts, faults, JWTs and the IPN machinery of one sandbox.
 
     `auto_pay` and `payer.delay` start from the config and may be changed at run time
     (``POST /sandbox/config``).
@@ -40,6 +41,15 @@ class NowPaymentsSandbox:
             delay=config.ipn_delay,
         )
         self.auto_pay = config.auto_pay
+        self.payouts = PayoutDesk(
+            ipn_secret=config.ipn_secret,
+            two_fa_secret=config.two_fa_secret,
+            balance={currency: Decimal(str(config.payout_balance)) for currency in RATES},
+            sender=self.sender,
+            tasks=self.tasks,
+            faults=self.faults,
+            delay=config.payout_delay,
+        )
 
     def create_invoice(self, new: NewInvoice, base_url: str) -> Invoice:
         """Record an invoice; pay it at once when `auto_pay` is on."""

@@ -1,6 +1,7 @@
 """Wires the payments service together from its settings; nothing is built at import."""
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -11,16 +12,20 @@ from starlette.applications import Starlette
 from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
+from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.openapi import describe
+from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.edge_load import EdgeLoad
+from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
 from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
+from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
 from bitloot_payments.handlers.reconcile import Reconciler
 from bitloot_payments.handlers.refund_claims import ClaimLimits, RefundClaims
 from bitloot_payments.handlers.refund_decisions import RefundDecisions
@@ -39,6 +44,8 @@ from bitloot_runtime.tokens import OrderTokenSigner, OrderTokenVerifier, load_pr
 
 IPN_PATH = "/payments/ipn"
 
+logger = logging.getLogger(__name__)
+
 
 def _secrets(settings: Settings) -> tuple[str, ...]:
     """The IPN secrets in rotation, each registered for redaction along with the others."""
@@ -47,12 +54,13 @@ def _secrets(settings: Settings) -> tuple[str, ...]:
         settings.nowpayments_ipn_secret.get_secret_value(),
         previous.get_secret_value() if previous else None,
     )
-    password = settings.nowpayments_password
+    password, two_fa = settings.nowpayments_password, settings.nowpayments_2fa_secret
     for value in (
         *secrets,
         settings.nowpayments_api_key.get_secret_value(),
         settings.order_token_private_key.get_secret_value(),
         *((password.get_secret_value(),) if password else ()),
+        *((two_fa.get_secret_value(),) if two_fa else ()),
     ):
         register_secret(value)
     return secrets
@@ -73,18 +81,51 @@ def _closing(client: httpx.AsyncClient) -> Callable[[], Awaitable[None]]:
 
 def _nowpayments(
     settings: Settings, runtime: ServiceRuntime, transport: httpx.AsyncBaseTransport | None
-) -> NowPaymentsClient:
+) -> tuple[NowPaymentsClient, NowPaymentsPayouts]:
     timeout = httpx.Timeout(settings.nowpayments_timeout, connect=3.0)
     http = httpx.AsyncClient(transport=transport, timeout=timeout)
     runtime.add_background("nowpayments-client", _closing(http))
-    return NowPaymentsClient(
+    retry = RetryPolicy(attempts=settings.nowpayments_attempts)
+    client = NowPaymentsClient(
         settings.nowpayments_api_url,
         settings.nowpayments_api_key.get_secret_value(),
         http,
         timeout=timeout,
-        retry=RetryPolicy(attempts=settings.nowpayments_attempts),
+        retry=retry,
         credentials=settings.nowpayments_credentials(),
     )
+    two_fa = settings.nowpayments_2fa_secret
+    payouts = NowPaymentsPayouts(
+        client,
+        http,
+        two_fa_secret=two_fa.get_secret_value() if two_fa else None,
+        timeout=timeout,
+        retry=retry,
+    )
+    return client, payouts
+
+
+def _payout_runner(
+    settings: Settings, runtime: ServiceRuntime, payouts: NowPaymentsPayouts
+) -> PayoutRunner:
+    """The runner paying approved refunds out; started only when the account's
+    credentials (which creating a payout needs) are configured, so that without them an
+    approved refund waits rather than fails."""
+    runner = PayoutRunner(
+        runtime.unit_of_work,
+        payouts,
+        ipn_callback_url=settings.payout_ipn_url or settings.public_url + PAYOUT_IPN_PATH,
+        poll_after=timedelta(seconds=settings.payout_poll_after_seconds),
+        lookup_after=timedelta(seconds=settings.payout_lookup_after_seconds),
+        poll_interval=settings.payout_poll_interval,
+    )
+    if settings.nowpayments_credentials() is None:
+        logger.warning(
+            "refund payouts are off: PAYMENTS_NOWPAYMENTS_EMAIL and _PASSWORD are not set"
+        )
+    else:
+        runtime.add_background("payout-runner", runner.run)
+    return runner
 
 
 def _placement(
@@ -135,7 +176,8 @@ def build(
         in_memory_broker=in_memory_broker,
     )
     subscribe(runtime)
-    nowpayments = _nowpayments(settings, runtime, nowpayments_transport)
+    nowpayments, payouts = _nowpayments(settings, runtime, nowpayments_transport)
+    runner = _payout_runner(settings, runtime, payouts)
     placement, verifier = _placement(settings, runtime, nowpayments)
     load, metrics = EdgeLoad(), PaymentsMetrics(runtime.metrics.source)
     processor = IpnProcessor(
@@ -165,8 +207,9 @@ def build(
             queries,
             verifier,
         ),
+        *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime)),
-        *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work)),
+        *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake)),
         *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

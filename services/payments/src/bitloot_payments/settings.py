@@ -1,10 +1,11 @@
 """Payments settings, from PAYMENTS_* environment variables."""
 
+import base64
 import binascii
 from datetime import timedelta
 from decimal import Decimal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_payments.domain.ipn_retry import IpnRetry
@@ -111,6 +112,36 @@ class Settings(EdgeSettings):
     reconcile_interval: float = Field(
         default=10.0, gt=0, description="Seconds between looks for orders due a reconciliation."
     )
+    nowpayments_2fa_secret: SecretStr | None = Field(
+        default=None,
+        description="The NOWPayments account's 2FA (TOTP, base32) secret: each refund "
+        "payout is verified with its code at once. Without it a payout waits in `creating` "
+        "until someone verifies it in NOWPayments' dashboard (the code then comes by email).",
+    )
+    payout_ipn_url: str | None = Field(
+        default=None,
+        description="Where NOWPayments sends payout IPNs (default: PAYMENTS_PUBLIC_URL + "
+        "/payments/payout-ipn).",
+    )
+    payout_poll_interval: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between looks for refunds to pay out and payouts to ask about "
+        "(an approval or a payout IPN is acted on at once).",
+    )
+    payout_poll_after_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds without news of a payout that is not final before NOWPayments "
+        "is asked about it (payout IPNs can be lost).",
+    )
+    payout_lookup_after_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds after asking for a payout whose answer never came before it is "
+        "looked up at NOWPayments by our id (and asked for again only if NOWPayments does "
+        "not have it); longer than PAYMENTS_NOWPAYMENTS_TIMEOUT, so no call is still under way.",
+    )
     success_url: str | None = Field(
         default=None,
         description="Where NOWPayments sends the buyer once they have paid: a URL template "
@@ -172,6 +203,30 @@ class Settings(EdgeSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("payout_ipn_url")
+    @classmethod
+    def _optional_http_url(cls, value: str | None) -> str | None:
+        return None if value is None else cls._http_url(value)
+
+    @field_validator("nowpayments_2fa_secret")
+    @classmethod
+    def _base32(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                secret = value.get_secret_value()
+                base64.b32decode(secret + "=" * (-len(secret) % 8), casefold=True)
+            except binascii.Error:
+                raise ValueError("must be a base32 TOTP secret") from None
+        return value
+
+    @model_validator(mode="after")
+    def _lookup_after_calls_end(self) -> "Settings":
+        if self.payout_lookup_after_seconds <= self.nowpayments_timeout:
+            raise ValueError(
+                "PAYMENTS_PAYOUT_LOOKUP_AFTER_SECONDS must exceed PAYMENTS_NOWPAYMENTS_TIMEOUT"
+            )
+        return self
 
     @field_validator("success_url", "cancel_url")
     @classmethod

@@ -1,6 +1,6 @@
 """Every payments endpoint fuzzed from its OpenAPI description (issue #11): no request,
 valid or not, gets a 5xx or an answer the description does not list; without a valid
-credential nothing changes but the IPN log and the claim page's rate-limit counters,
+credential nothing changes but the IPN logs and the claim page's rate-limit counters,
 which record refused requests by design."""
 
 import httpx
@@ -12,9 +12,10 @@ from bitloot_runtime.openapi import described_operations
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.fuzz import Target, fuzz, unchanged_by
 
-# Refused IPNs are kept for the admins (with signature_valid false), and a refused claim
-# still counts against the claim page's rate limits; nothing else moves.
-REFUSALS_LOGGED = frozenset({"ipn_log", "rate_limits"})
+# Refused IPNs, of payments and of payouts, are kept for the admins (with signature_valid
+# false), and a refused claim still counts against the claim page's rate limits; nothing
+# else moves.
+REFUSALS_LOGGED = frozenset({"ipn_log", "payout_ipns", "rate_limits"})
 
 
 async def document(client: httpx.AsyncClient) -> dict[str, object]:

@@ -171,16 +171,28 @@ class NowPaymentsClient:
         self, method: str, path: str, params: dict[str, str]
     ) -> dict[str, object]:
         try:
-            token = await self._token(refresh=False)
+            token = await self.token(refresh=False)
             return await self._request(method, path, params=params, bearer=token)
         except NowPaymentsRejected as exc:
             if exc.status != 401:
                 raise
         logger.info("NOWPayments token refused; authenticating again")
-        token = await self._token(refresh=True)
+        token = await self.token(refresh=True)
         return await self._request(method, path, params=params, bearer=token)
 
-    async def _token(self, *, refresh: bool) -> str:
+    @property
+    def base_url(self) -> str:
+        """The API's base URL, without a trailing slash."""
+        return self._base_url
+
+    @property
+    def api_key(self) -> str:
+        """The ``x-api-key`` this client sends."""
+        return self._api_key
+
+    async def token(self, *, refresh: bool) -> str:
+        """A bearer JWT from ``POST /v1/auth``, kept for `TOKEN_LIFETIME` (`refresh`:
+        fetch a new one); `NowPaymentsRejected` when no credentials are configured."""
         if self._credentials is None:
             raise NowPaymentsRejected(
                 "not_configured", "Listing payments needs the NOWPayments account's credentials."

@@ -16,6 +16,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
     text,
@@ -225,3 +226,59 @@ refunds = Table(
 # Fixed-window counters of the refund claim page (claims and new links), shared by every
 # instance.
 rate_limits = rate_limits_table(metadata)
+
+# Refund payouts: the row is committed before NOWPayments is asked, carrying the
+# `unique_external_id` it is asked with (`refund-<id>`, then `refund-<id>-2`… for a new
+# attempt after a refused or failed one). `requesting`: asked, answer not known yet;
+# `refused`: NOWPayments surely created nothing; then NOWPayments' own statuses.
+payouts = Table(
+    "payouts",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("refund_id", BigInteger, ForeignKey("refunds.id"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("unique_external_id", Text, nullable=False, unique=True),
+    Column("status", Text, nullable=False),
+    Column("provider_payout_id", Text, nullable=True, unique=True),
+    Column("batch_id", Text, nullable=True),
+    Column("address", Text, nullable=False),
+    Column("extra_id", Text, nullable=True),
+    Column("currency", Text, nullable=False),
+    Column("amount", Numeric(30, 12), nullable=False),
+    Column("hash", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("refund_id", "attempt", name="ux_payouts_refund_attempt"),
+    # At most one payout per refund that may still pay (or has paid).
+    Index(
+        "ux_payouts_live_refund",
+        "refund_id",
+        unique=True,
+        postgresql_where=text("status NOT IN ('failed', 'rejected', 'refused')"),
+    ),
+    Index("ix_payouts_status_updated", "status", "updated_at"),
+)
+
+# Every payout IPN received, authentic or not; an authentic body received again is a
+# duplicate and not stored twice. `pending` ones are applied by the payout runner.
+payout_ipns = Table(
+    "payout_ipns",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("raw_body", LargeBinary, nullable=False),
+    Column("body_sha256", Text, nullable=False),
+    Column("signature_valid", Boolean, nullable=False),
+    Column("provider_payout_id", Text, nullable=True),
+    Column("status", Text, nullable=True),
+    Column("result", Text, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "ux_payout_ipns_authentic_body",
+        "body_sha256",
+        unique=True,
+        postgresql_where=text("signature_valid"),
+    ),
+    Index("ix_payout_ipns_pending", "id", postgresql_where=text("result = 'pending'")),
+)

@@ -27,6 +27,21 @@ _TIME = {"type": "string", "format": "date-time"}
 _UUID = {"type": "string", "format": "uuid"}
 _BAD_QUERY = errors({"422": "A query parameter is invalid; `error` names it."})
 _ORDER_TOKEN: list[dict[str, list[str]]] = [{"orderToken": []}, {"orderTokenQuery": []}]
+_PAYOUT_IPN = {
+    "type": "object",
+    "description": "NOWPayments' payout IPN: the withdrawal object, signed in "
+    "`x-nowpayments-sig` like payment IPNs.",
+    "properties": {
+        "id": {"type": "string"},
+        "batch_withdrawal_id": {"type": "string"},
+        "status": {"type": "string"},
+        "hash": {"type": ["string", "null"]},
+        "error": {"type": ["string", "null"]},
+        "amount": {"type": "string"},
+        "currency": {"type": "string"},
+    },
+    "required": ["id", "status", "amount", "currency"],
+}
 _IPN = {
     "type": "object",
     "description": "NOWPayments' IPN, signed in `x-nowpayments-sig` (HMAC-SHA512 of the body "
@@ -198,6 +213,22 @@ PATHS: dict[str, dict[str, Any]] = {
             body_errors={
                 "400": "Not valid JSON, a NUL or lone surrogate (`malformed_json`), a key "
                 "given twice (`duplicate_json_key`), not an object (`not_an_object`).",
+                "413": "Larger than 64 KiB (`body_too_large`).",
+            },
+        )
+    },
+    "/payments/payout-ipn": {
+        "post": operation(
+            "NOWPayments' payout IPN (a refund's payout moved): logged once, then applied in "
+            "the background. An authentic body received again is answered and not stored.",
+            ok("Stored, or already stored."),
+            security=[{"nowpaymentsSignature": []}],
+            body=_PAYOUT_IPN,
+            body_errors={
+                "400": "Not valid JSON (`malformed_json`), a key given twice "
+                "(`duplicate_json_key`), not an object (`not_an_object`), not a payout "
+                "(`not_a_payout`).",
+                "401": "The signature is missing or wrong (`invalid_signature`).",
                 "413": "Larger than 64 KiB (`body_too_large`).",
             },
         )

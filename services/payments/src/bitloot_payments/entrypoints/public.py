@@ -73,6 +73,14 @@ def bearer_or_query_token(request: Request) -> str | None:
     return request.query_params.get("token") or None
 
 
+async def signed_callback(request: Request) -> tuple[bytes, str | None, str]:
+    """A NOWPayments callback's raw body (at most `IPN_MAX_BODY`), its signature header
+    and the calling address."""
+    body = await read_body(request, IPN_MAX_BODY)
+    signature = next((request.headers[h] for h in SIGNATURE_HEADERS if h in request.headers), None)
+    return body, signature, request.client.host if request.client else "?"
+
+
 def public_routes(
     placement: OrderPlacement,
     receiver: IpnReceiver,
@@ -135,11 +143,7 @@ def public_routes(
         )
 
     async def ipn(request: Request) -> Response:
-        body = await read_body(request, IPN_MAX_BODY)
-        signature = next(
-            (request.headers[h] for h in SIGNATURE_HEADERS if h in request.headers), None
-        )
-        client = request.client.host if request.client else "?"
+        body, signature, client = await signed_callback(request)
         try:
             await receiver.receive(body, signature, client)
         except MalformedIpn as exc:

@@ -47,10 +47,14 @@ def _check(decision: Decision, current: str) -> None:
 
 
 class RefundDecisions:
-    """Approve, reject, refunded outside."""
+    """Approve, reject, refunded outside; an approval `wake`s the payout runner so the
+    payout starts at once rather than at its next poll."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(
+        self, unit_of_work: Callable[[], UnitOfWork], wake: Callable[[], None] = lambda: None
+    ) -> None:
         self._unit_of_work = unit_of_work
+        self._wake = wake
 
     async def decide(self, refund_id: int, decision: Decision) -> Refund:
         """The refund after `decision`; `RefundNotFound`, or `rules.RefundRefused` with
@@ -95,4 +99,6 @@ class RefundDecisions:
                         "actor": decision.actor,
                     },
                 )
+        if moved.status == rules.APPROVED:
+            self._wake()
         return moved
