@@ -21,6 +21,7 @@ from bench.stack import start_process
 from bitloot_demo import infra
 from bitloot_demo.processes import NAMES, Machine, Process, Secrets, processes
 from bitloot_demo.up import wait_ready
+from bitloot_payments.entrypoints.catalog_cli import CatalogClient
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
 from bitloot_testing.proxy import FaultyProxy
@@ -32,6 +33,9 @@ TAP_QUEUE = "chaos.tap"
 # shows stock at checkout), so each order of it fails after payment and is refunded.
 REFUND_SKU = "hollow-knight"
 REFUND_PRODUCT_ID = "5c9b5e5e2539a4e8f17270b0"
+REFUND_PRODUCT = {"sku": REFUND_SKU, "title": "Hollow Knight (Steam)", "active": True,
+                  "kinguin_product_id": REFUND_PRODUCT_ID, "price": "7.99", "currency": "usd",
+                  "max_purchase_price": "6.00"}  # fmt: skip
 # Providers retry their callbacks for hours (we model a few minutes): a webhook that
 # finds the gateway or payments restarting is sent again, as in production. Kinguin's
 # sandbox sends each webhook once more and newest first throughout (faults, below).
@@ -158,20 +162,10 @@ async def running(run_dir: Path | None = None) -> AsyncIterator[ChaosStack]:
 
 
 async def list_refund_product(http: httpx.AsyncClient, chaos: ChaosStack) -> None:
-    """List `REFUND_SKU` through payments' catalog API and make Kinguin refuse to sell
-    it (the sandbox's faults are merged field by field: the others are kept)."""
-    product = {
-        "title": "Hollow Knight (Steam)",
-        "kinguin_product_id": REFUND_PRODUCT_ID,
-        "price": "7.99",
-        "currency": "usd",
-        "max_purchase_price": "6.00",
-        "active": True,
-    }
-    listed = await http.put(
-        f"{chaos.payments}/internal/products/{REFUND_SKU}", json=product, headers=chaos.internal
-    )
-    listed.raise_for_status()
+    """List `REFUND_SKU` through payments' catalog API (the client the demo seeds with)
+    and make Kinguin refuse to sell it (the sandbox's faults are merged field by field:
+    the others are kept)."""
+    await CatalogClient(http, chaos.payments, chaos.internal_token).put(REFUND_PRODUCT)
     refused = await http.post(
         f"{chaos.url('kinguin-sandbox')}/sandbox/faults",
         json={"out_of_stock": [REFUND_PRODUCT_ID]},
