@@ -34,7 +34,7 @@ DECIDED: Final = frozenset({"approved", "sending", "sent"})
 # Real addresses of each currency the NOWPayments sandbox takes payments in (its RATES;
 # auto-pay pays in its default, usdttrc20), each passing payments' checks
 # (bitloot_payments.domain.payout_address; chaos/tests/test_refunds.py proves it): the
-# EVM ones are EIP-55 test vectors, the bitcoin one BIP-173's, the tron one base58check.
+# EVM ones are EIP-55 test vectors, the bitcoin one BIP-173's, tron and litecoin base58check.
 PAYOUT_ADDRESSES: Final[dict[str, str]] = {
     "usdttrc20": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
     "trx": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
