@@ -1,6 +1,7 @@
 """What goes wrong during the run, and when (seconds after the load starts).
 
-Each service is killed with SIGKILL and restarted; the broker and the database server
+Each service is killed with SIGKILL and restarted (payments once more while NOWPayments
+holds the answer to a refund payout it has made); the broker and the database server
 crash and restart; S3 and SMTP are unreachable for 30 s each; Kinguin answers bursts of
 429 and 503, and sends every webhook twice and newest first for the whole run. The
 faults come one at a time, so that the table can say how long each took to recover.
@@ -62,6 +63,42 @@ def kill_gateway_mid_purchase(hold: float = 3.0) -> Action:
     return act
 
 
+async def payouts_made(http: httpx.AsyncClient, sandbox: str) -> list[str]:
+    """The `unique_external_id` of every payout the NOWPayments sandbox made, in order."""
+    batches = (await http.get(f"{sandbox}/sandbox/payouts")).json()
+    return [str(w["unique_external_id"]) for batch in batches for w in batch["withdrawals"]]
+
+
+def kill_payments_mid_payout(hold: float = 30.0, wait: float = 15.0) -> Action:
+    """SIGKILL payments after NOWPayments has made a refund payout but before payments
+    heard so (the sandbox holds the next ``POST /v1/payout`` answer `hold` seconds): the
+    restarted payout runner must find that payout by its ``unique_external_id`` and never
+    pay again (the refund check counts the sandbox's payouts). Waits up to `wait` seconds
+    for a refund to be approved and paid; none then, nothing is killed."""
+
+    async def act(stack: ChaosStack, http: httpx.AsyncClient) -> str:
+        sandbox = stack.url("nowpayments-sandbox")
+        before = len(await payouts_made(http, sandbox))
+        held = {"hold_payouts": 1, "hold_ms": int(hold * 1000)}
+        (await http.post(f"{sandbox}/sandbox/faults", json=held)).raise_for_status()
+        deadline, made = time.monotonic() + wait, list[str]()
+        while True:
+            made = (await payouts_made(http, sandbox))[before:]
+            if made or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        if made:
+            await stack.kill("payments")
+        released = {"hold_payouts": 0, "hold_ms": 0}
+        (await http.post(f"{sandbox}/sandbox/faults", json=released)).raise_for_status()
+        if not made:
+            return f"no refund paid out within {wait:.0f} s; nothing killed"
+        seconds = await stack.start("payments", http)
+        return f"payout {made[0]} made, answer held at the kill; ready again {seconds:.1f} s after"
+
+    return act
+
+
 def crash_server(which: str) -> Action:
     async def act(stack: ChaosStack, _http: httpx.AsyncClient) -> str:
         started = time.monotonic()
@@ -110,6 +147,7 @@ def schedule(load_seconds: float, outage: float = 30.0) -> list[Fault]:
     faults.append(
         Fault(step * 2, "SIGKILL kinguin-gateway mid-purchase", kill_gateway_mid_purchase())
     )
+    faults.append(Fault(step * 5.6, "SIGKILL payments mid-payout", kill_payments_mid_payout()))
     faults += [
         Fault(step * 7, "RabbitMQ crash and restart", crash_server("rabbitmq")),
         Fault(step * 9, "PostgreSQL crash and restart", crash_server("postgres")),

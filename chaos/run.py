@@ -3,7 +3,9 @@ fails in turn, then proof that no order was lost, bought twice, emailed twice, o
 parked unexplained, and that no key or secret leaked (ARCHITECTURE.md §3).
 
 Phases: start the topology (chaos.stack); place orders at a steady rate while the
-faults of chaos.faults happen; wait until every order has ended; verify (chaos.verify).
+faults of chaos.faults happen, one in 25 of a product Kinguin refuses, whose customers
+claim their refunds and an admin approves them meanwhile (chaos.refunds); wait until
+every order has ended and every refund was sent; verify (chaos.verify).
 Prints progress, then a table of the faults and a table of the checks; exits 1 if a check
 failed. Writes chaos/results/latest.json. Everything runs on servers of its own: the
 machine's PostgreSQL and RabbitMQ are never touched.
@@ -24,8 +26,8 @@ from pathlib import Path
 import httpx
 
 from bitloot_demo.scenario import seed_catalog
-from chaos import faults, load
-from chaos.stack import ChaosStack, running
+from chaos import faults, load, refunds
+from chaos.stack import ChaosStack, list_refund_product, running
 from chaos.verify import TERMINAL, Check, saga_states, verify
 
 RESULTS = Path(__file__).parent / "results"
@@ -35,7 +37,9 @@ def status(text: str) -> None:
     print(f"\r  {text}".ljust(100), end="", flush=True)
 
 
-async def report_progress(stack: ChaosStack, placed: load.Placed, started: float) -> None:
+async def report_progress(
+    stack: ChaosStack, placed: load.Placed, desk: refunds.RefundDesk, started: float
+) -> None:
     fulfilled, note = 0, ""
     async with httpx.AsyncClient(timeout=10) as http:
         while True:
@@ -49,24 +53,35 @@ async def report_progress(stack: ChaosStack, placed: load.Placed, started: float
             status(
                 f"[{time.monotonic() - started:5.0f} s] placed {len(placed.emails)},"
                 f" fulfilled {fulfilled}{note}, emails {len(stack.mailbox.mails)},"
-                f" checkout retries {placed.retried}"
+                f" checkout retries {placed.retried}, refunds {len(placed.refunds)}"
+                f" ({len(desk.claimed)} claimed, {len(desk.approved)} approved)"
             )
 
 
 async def drain(stack: ChaosStack, placed: load.Placed, timeout: float) -> float:
-    """Wait until every order has ended (or `timeout`); seconds waited."""
+    """Wait until every order has ended, its customer emailed, and every refund order's
+    refund was sent and said so (or `timeout`); seconds waited."""
     started = time.monotonic()
     async with httpx.AsyncClient(timeout=10) as http:
         while time.monotonic() - started < timeout:
             try:
                 states = await saga_states(http, stack, list(placed.emails))
+                found = await refunds.refunds_of(http, stack, sorted(placed.refunds))
             except httpx.HTTPError:
-                states = {}
+                states, found = {}, {}
             ended = sum(1 for state in states.values() if state in TERMINAL)
-            emailed = len(stack.mailbox.mails)
-            if ended == len(placed.emails) and emailed >= ended:
+            mails = stack.mailbox.mails
+            keyed = {r for m in mails if m.is_key_email for r in m.recipients}
+            told = {r for m in mails if m.kind == "refund_sent" for r in m.recipients}
+            emailed = sum(1 for e in placed.normal.values() if e in keyed)
+            emailed += sum(1 for e in placed.refund_emails.values() if e in told)
+            sent = sum(1 for items in found.values() if any(r["status"] == "sent" for r in items))
+            if ended == len(placed.emails) == emailed and sent == len(placed.refunds):
                 break
-            status(f"draining: {ended}/{len(placed.emails)} ended, {emailed} emails")
+            status(
+                f"draining: {ended}/{len(placed.emails)} ended, {emailed} customers emailed,"
+                f" {sent}/{len(placed.refunds)} refunds sent"
+            )
             await asyncio.sleep(2)
     return time.monotonic() - started
 
@@ -97,13 +112,16 @@ async def main(arguments: argparse.Namespace) -> bool:
         print(f"  logs in {stack.logs}", flush=True)
         async with httpx.AsyncClient(timeout=30) as http:
             await seed_catalog(http, stack)
+            await list_refund_product(http, stack)
         load_seconds = arguments.orders / arguments.rate
         plan = faults.schedule(load_seconds)
         print(f"load: {arguments.orders} orders at {arguments.rate:g}/s ({load_seconds:.0f} s),"
               f" {len(plan)} faults", flush=True)  # fmt: skip
         placed, happened = load.Placed(), list[faults.Happened]()
+        desk = refunds.RefundDesk()
         started = time.monotonic()
-        progress = asyncio.create_task(report_progress(stack, placed, started))
+        progress = asyncio.create_task(report_progress(stack, placed, desk, started))
+        refunding = asyncio.create_task(refunds.customers_and_admin(stack, placed, desk))
         await asyncio.gather(
             load.steady(stack.url("payments"), arguments.orders, arguments.rate, placed),
             faults.inject(stack, plan, started, happened),
@@ -111,8 +129,10 @@ async def main(arguments: argparse.Namespace) -> bool:
         progress.cancel()
         print(f"\nload done after {time.monotonic() - started:.0f} s; draining", flush=True)
         waited = await drain(stack, placed, arguments.drain)
+        refunding.cancel()
+        await asyncio.gather(refunding, return_exceptions=True)
         print(f"\ndrained in {waited:.0f} s; verifying", flush=True)
-        checks = await verify(stack, placed.emails, placed.refused)
+        checks = await verify(stack, placed, desk)
     elapsed = time.monotonic() - begun
     print("\nfaults:\n" + table(("at", "fault", "outcome"),
           [(f"{h.at:.0f} s", h.name, h.outcome) for h in happened]))  # fmt: skip
@@ -123,6 +143,7 @@ async def main(arguments: argparse.Namespace) -> bool:
     RESULTS.mkdir(exist_ok=True)
     results = {
         "orders": len(placed.emails),
+        "refund_orders": len(placed.refunds),
         "elapsed_s": round(elapsed, 1),
         "drain_s": round(waited, 1),
         "faults": [asdict(h) for h in happened],

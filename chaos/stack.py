@@ -21,12 +21,21 @@ from bench.stack import start_process
 from bitloot_demo import infra
 from bitloot_demo.processes import NAMES, Machine, Process, Secrets, processes
 from bitloot_demo.up import wait_ready
+from bitloot_payments.entrypoints.catalog_cli import CatalogClient
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
 from bitloot_testing.proxy import FaultyProxy
 from chaos.servers import PrivatePostgres, PrivateRabbit
 
 TAP_QUEUE = "chaos.tap"
+# A Kinguin sandbox product the demo catalog does not sell, listed for the refund path:
+# Kinguin refuses every purchase of it (out of stock when bought, though its catalog
+# shows stock at checkout), so each order of it fails after payment and is refunded.
+REFUND_SKU = "hollow-knight"
+REFUND_PRODUCT_ID = "5c9b5e5e2539a4e8f17270b0"
+REFUND_PRODUCT = {"sku": REFUND_SKU, "title": "Hollow Knight (Steam)", "active": True,
+                  "kinguin_product_id": REFUND_PRODUCT_ID, "price": "7.99", "currency": "usd",
+                  "max_purchase_price": "6.00"}  # fmt: skip
 # Providers retry their callbacks for hours (we model a few minutes): a webhook that
 # finds the gateway or payments restarting is sent again, as in production. Kinguin's
 # sandbox sends each webhook once more and newest first throughout (faults, below).
@@ -150,6 +159,18 @@ async def running(run_dir: Path | None = None) -> AsyncIterator[ChaosStack]:
                 print(f"  {name} ready in {seconds:.1f} s (pid {chaos.children[name].pid})")
         await declare_tap(chaos)
         yield chaos
+
+
+async def list_refund_product(http: httpx.AsyncClient, chaos: ChaosStack) -> None:
+    """List `REFUND_SKU` through payments' catalog API (the client the demo seeds with)
+    and make Kinguin refuse to sell it (the sandbox's faults are merged field by field:
+    the others are kept)."""
+    await CatalogClient(http, chaos.payments, chaos.internal_token).put(REFUND_PRODUCT)
+    refused = await http.post(
+        f"{chaos.url('kinguin-sandbox')}/sandbox/faults",
+        json={"out_of_stock": [REFUND_PRODUCT_ID]},
+    )
+    refused.raise_for_status()
 
 
 async def declare_tap(chaos: ChaosStack) -> None:

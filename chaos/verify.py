@@ -6,8 +6,9 @@ ledger, the SMTP server's mailbox, the bus, the databases, the logs, the object 
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import aioboto3
@@ -17,9 +18,13 @@ from bitloot_demo import infra
 from bitloot_demo.processes import SERVICES, Secrets
 from bitloot_demo.scenario import emailed_link
 from bitloot_testing.leaks import JWT, Needles, database_dump
+from chaos.load import Placed
+from chaos.refunds import RefundDesk, all_refunds, payouts
 from chaos.stack import ChaosStack, Tapped, drain_tap
 
 TERMINAL = frozenset({"fulfilled", "failed", "refunded"})
+REFUND_NOTICES = ("refund_due", "refund_sent", "claim_link")
+NO_SAGA = "no saga (payment never finished)"
 
 
 @dataclass
@@ -68,33 +73,56 @@ async def parked(http: httpx.AsyncClient, stack: ChaosStack) -> list[dict[str, A
     return found
 
 
-def orders_check(emails: dict[str, str], states: dict[str, str]) -> Check:
-    counts = Counter(
-        states.get(order_id, "no saga (payment never finished)") for order_id in emails
-    )
-    fulfilled = counts.pop("fulfilled", 0)
+def expected_state(order_id: str, refunds: Collection[str]) -> str:
+    """How an order must end: a refund order's saga fails (Kinguin refuses its product;
+    the money goes back), every other order is fulfilled."""
+    return "failed" if order_id in refunds else "fulfilled"
+
+
+def orders_check(
+    emails: dict[str, str], states: dict[str, str], refunds: Collection[str] = frozenset()
+) -> Check:
+    wrong = [o for o in emails if states.get(o) != expected_state(o, refunds)]
+    normal = Counter(states.get(o, NO_SAGA) for o in emails if o not in refunds)
+    refunded = Counter(states.get(o, NO_SAGA) for o in emails if o in refunds)
+    found = ", ".join(f"{n} {state}" for state, n in normal.most_common())
+    if refunds:
+        found += "; refund orders: " + ", ".join(
+            f"{n} {state}" for state, n in refunded.most_common()
+        )
+    expected = f"{len(emails) - len(refunds)} fulfilled"
     return Check(
-        "every order fulfilled",
-        f"{len(emails)} fulfilled",
-        f"{fulfilled} fulfilled" + "".join(f", {n} {state}" for state, n in counts.items()),
-        fulfilled == len(emails) > 0,
-        [f"{o}: {states.get(o)}" for o in emails if states.get(o) != "fulfilled"][:10],
+        "every order fulfilled" + (", each refund order failed" if refunds else ""),
+        expected + (f"; refund orders: {len(refunds)} failed" if refunds else ""),
+        found or "no orders",
+        not wrong and len(emails) > len(refunds),
+        [f"{o}: {states.get(o)}" for o in wrong][:10],
     )
 
 
-def ledger_check(emails: dict[str, str], entries: list[dict[str, Any]]) -> Check:
+def ledger_check(
+    emails: dict[str, str], entries: list[dict[str, Any]], refunds: Collection[str] = frozenset()
+) -> Check:
+    """One Kinguin order per order; none for a refund order (Kinguin refuses its product,
+    so an entry would be a purchase that should not have happened)."""
     per_order = Counter(str(entry["orderExternalId"]) for entry in entries)
-    missing = [order_id for order_id in emails if per_order[order_id] == 0]
+    missing = [o for o in emails if o not in refunds and per_order[o] == 0]
     twice = [order_id for order_id, n in per_order.items() if n > 1]
     strangers = [order_id for order_id in per_order if order_id not in emails]
+    refund_bought = [o for o in refunds if per_order[o] > 0]
     retried = sum(int(entry.get("duplicate_attempts", 0)) for entry in entries)
     return Check(
         "one Kinguin order per order (sandbox ledger)",
-        f"{len(emails)} orders, none twice",
-        f"{len(entries)} orders, {len(twice)} twice, {len(missing)} missing"
+        f"{len(emails) - len(refunds)} orders, none twice"
+        + (f", none for the {len(refunds)} refund orders" if refunds else ""),
+        f"{len(entries)} orders, {len(twice)} twice, {len(missing)} missing,"
+        f" {len(refund_bought)} for refund orders"
         f" ({retried} purchase requests repeated an order id)",
-        not missing and not twice and not strangers,
-        [f"bought twice: {o}" for o in twice] + [f"not bought: {o}" for o in missing][:10],
+        not missing and not twice and not strangers and not refund_bought,
+        [f"bought twice: {o}" for o in twice]
+        + [f"not bought: {o}" for o in missing][:10]
+        + [f"bought for a refund order: {o}" for o in refund_bought][:10]
+        + [f"bought for no order placed: {o}" for o in strangers][:10],
     )
 
 
@@ -152,15 +180,22 @@ async def unconfirmed_emails(
     return found
 
 
-def parked_check(letters: list[dict[str, Any]], states: dict[str, str]) -> Check:
+def parked_check(
+    letters: list[dict[str, Any]], states: dict[str, str], refunds: Collection[str] = frozenset()
+) -> Check:
     """A parked message is explained when it carries a reason and an error an admin can
-    read, and nothing was lost by it: its order (if any) still ended fulfilled."""
+    read, and nothing was lost by it: its order (if any) still ended as it must
+    (fulfilled; a refund order failed)."""
+
+    def lost(order_id: object) -> bool:
+        return bool(order_id) and states.get(str(order_id)) != expected_state(
+            str(order_id), refunds
+        )
+
     unexplained = [
         letter
         for letter in letters
-        if not letter.get("reason")
-        or not letter.get("error")
-        or (letter.get("order_id") and states.get(str(letter["order_id"])) != "fulfilled")
+        if not letter.get("reason") or not letter.get("error") or lost(letter.get("order_id"))
     ]
     by_reason = Counter(f"{item['service']}/{item['topic']}: {item['reason']}" for item in letters)
     return Check(
@@ -173,23 +208,179 @@ def parked_check(letters: list[dict[str, Any]], states: dict[str, str]) -> Check
     )
 
 
-def event_check(tap: list[Tapped], emails: dict[str, str]) -> Check:
-    """One `order.fulfilled` event per order. The outbox relay publishes at least once:
-    a copy of an event whose confirm a broker crash swallowed is published again with
-    the same event id (consumers drop it by id), so events are counted by id and the
-    copies reported."""
+def event_check(
+    tap: list[Tapped], emails: dict[str, str], refunds: Collection[str] = frozenset()
+) -> Check:
+    """One `order.fulfilled` event per order, none for a refund order. The outbox relay
+    publishes at least once: a copy of an event whose confirm a broker crash swallowed
+    is published again with the same event id (consumers drop it by id), so events are
+    counted by id and the copies reported."""
     events = [json.loads(m.body) for m in tap if m.topic == "order.fulfilled"]
     distinct = {str(event["event_id"]): str(event["order_id"]) for event in events}
     per_order = Counter(distinct.values())
-    wrong = [order_id for order_id in emails if per_order[order_id] != 1]
+    wrong = [o for o in emails if per_order[o] != (0 if o in refunds else 1)]
     copies = len(events) - len(distinct)
     return Check(
         "one order.fulfilled event per order (bus)",
-        f"{len(emails)} events",
+        f"{len(emails) - len(refunds)} events"
+        + (f", none for the {len(refunds)} refund orders" if refunds else ""),
         f"{len(distinct)} events ({copies} published again with the same id),"
         f" {len(wrong)} orders not exactly one",
         not wrong,
         [f"{o}: {per_order[o]} events" for o in wrong[:10]],
+    )
+
+
+def distinct_emails(mails: Iterable[infra.Mail]) -> Counter[tuple[str, str]]:
+    """Emails per (recipient, kind), each Message-ID once (see `distinct_key_emails`);
+    key emails counted under the kind ``key``."""
+    ids: dict[tuple[str, str], set[str]] = {}
+    for mail in mails:
+        kind = "key" if mail.is_key_email else mail.kind
+        message_id = str(mail.message["Message-ID"] or id(mail))
+        for recipient in mail.recipients:
+            ids.setdefault((recipient, kind), set()).add(message_id)
+    return Counter({key: len(found) for key, found in ids.items()})
+
+
+def plain_text(mail: infra.Mail) -> str:
+    body = mail.message.get_body(preferencelist=("plain",))
+    return body.get_content() if body is not None else ""
+
+
+def refund_emails_check(
+    emails: dict[str, str],
+    refunds: Collection[str],
+    mails: list[infra.Mail],
+    transaction_ids: Mapping[str, str | None],
+) -> Check:
+    """A refund order's customer hears twice, once per event: one `refund_due` email
+    (with the claim link) and one `refund_sent` naming the transaction id payments
+    recorded, and never a key email; a customer whose order was fulfilled gets no
+    refund email at all."""
+    counted = distinct_emails(mails)
+    wrong: list[str] = []
+    for order_id, email in emails.items():
+        if order_id in refunds:
+            wanted = {"refund_due": 1, "refund_sent": 1, "key": 0}
+            for kind, n in wanted.items():
+                if counted[(email, kind)] != n:
+                    wrong.append(f"{order_id}: {counted[(email, kind)]} {kind} emails, not {n}")
+            paid = transaction_ids.get(order_id)
+            told = [m for m in mails if email in m.recipients and m.kind == "refund_sent"]
+            if not paid or not all(paid in plain_text(m) for m in told):
+                wrong.append(f"{order_id}: refund_sent email without the transaction id {paid}")
+        else:
+            notices = sum(counted[(email, kind)] for kind in REFUND_NOTICES)
+            if notices:
+                wrong.append(f"{order_id}: {notices} refund emails to a fulfilled order")
+    due = sum(counted[(emails[o], "refund_due")] for o in refunds if o in emails)
+    sent = sum(counted[(emails[o], "refund_sent")] for o in refunds if o in emails)
+    return Check(
+        "one refund_due and one refund_sent email per refund order, none to others",
+        f"{len(refunds)} + {len(refunds)} emails, no key email",
+        f"{due} refund_due, {sent} refund_sent, {len(wrong)} wrong",
+        not wrong and bool(refunds),
+        wrong[:10],
+    )
+
+
+def _amount(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def refund_check(
+    emails: dict[str, str],
+    refunds: Collection[str],
+    recorded: list[dict[str, Any]],
+    withdrawals: list[dict[str, Any]],
+    claimed: Mapping[str, str],
+) -> Check:
+    """Each refund order's money goes back exactly once, to the address its customer
+    claimed with: NOWPayments' payout ledger holds one withdrawal for its refund
+    (``unique_external_id`` ``refund-<id>``, ``-<n>`` for a new attempt), finished, of
+    the refund's amount and currency; payments' refund is `sent` with that payout's hash
+    as its transaction id. No other order has a refund, no payout is for anything else."""
+    by_order: dict[str, list[dict[str, Any]]] = {}
+    for refund in recorded:
+        by_order.setdefault(str(refund["order_id"]), []).append(refund)
+    wrong: list[str] = []
+    mine: set[str] = set()  # the refunds of refund orders, as `refund-<id>`
+    paid_once = 0
+    for order_id in refunds:
+        found = by_order.get(order_id, [])
+        if len(found) != 1:
+            wrong.append(f"{order_id}: {len(found)} refunds, not 1")
+            continue
+        refund = found[0]
+        prefix = f"refund-{refund['id']}"
+        mine.add(prefix)
+        paid = [
+            w
+            for w in withdrawals
+            if w.get("unique_external_id") == prefix
+            or str(w.get("unique_external_id") or "").startswith(prefix + "-")
+        ]
+        if len(paid) != 1:
+            wrong.append(f"{order_id}: {len(paid)} payouts for refund {refund['id']}, not 1")
+            continue
+        payout = paid[0]
+        problems = []
+        if str(payout["status"]).lower() != "finished":
+            problems.append(f"payout {payout['status']}")
+        if payout["address"] != claimed.get(order_id):
+            problems.append(f"paid to {payout['address']}, claimed {claimed.get(order_id)}")
+        if str(payout["currency"]).lower() != str(refund["currency"]).lower():
+            problems.append(f"paid in {payout['currency']}, owed in {refund['currency']}")
+        if _amount(payout["amount"]) != _amount(refund["amount"]):
+            problems.append(f"paid {payout['amount']}, owed {refund['amount']}")
+        if refund["status"] != "sent":
+            problems.append(f"refund {refund['status']}")
+        if not payout.get("hash") or refund.get("transaction_id") != payout["hash"]:
+            problems.append(f"transaction {refund.get('transaction_id')} vs {payout.get('hash')}")
+        if problems:
+            wrong.append(f"{order_id}: " + "; ".join(problems))
+        else:
+            paid_once += 1
+    others = sorted(o for o in by_order if o not in refunds)
+    wrong += [f"{o}: a refund for an order not to be refunded" for o in others]
+    strangers = [
+        str(w.get("unique_external_id"))
+        for w in withdrawals
+        if not any(
+            w.get("unique_external_id") == p or str(w.get("unique_external_id")).startswith(p + "-")
+            for p in mine
+        )
+    ]
+    wrong += [f"payout {uid}: for no refund order" for uid in strangers]
+    sent = sum(1 for r in recorded if r["status"] == "sent")
+    return Check(
+        "each refund paid once to the claimed address (NOWPayments payout ledger)",
+        f"{len(refunds)} refunds sent, {len(refunds)} payouts",
+        f"{sent} sent, {len(withdrawals)} payouts, {paid_once} paid once as claimed,"
+        f" {len(wrong)} wrong",
+        not wrong and paid_once == len(refunds) > 0 and all(o in emails for o in refunds),
+        wrong[:10],
+    )
+
+
+def refund_desk_check(refunds: Collection[str], desk: RefundDesk) -> Check:
+    """Every refunding customer could claim and the admin approve through the faults:
+    a valid address is accepted, an approval goes through (retried calls counted)."""
+    unclaimed = [o for o in refunds if o not in desk.claimed]
+    unapproved = [o for o in refunds if o not in desk.approved]
+    return Check(
+        "each refund claimed by its customer and approved by an admin",
+        f"{len(refunds)} claimed, {len(refunds)} approved, 0 refused",
+        f"{len(desk.claimed)} claimed, {len(desk.approved)} approved,"
+        f" {len(desk.problems)} refused ({desk.retried} calls retried through faults)",
+        not unclaimed and not unapproved and not desk.problems and bool(refunds),
+        desk.problems[:10]
+        + [f"not claimed: {o}" for o in unclaimed][:10]
+        + [f"not approved: {o}" for o in unapproved][:10],
     )
 
 
@@ -327,33 +518,41 @@ async def leak_checks(
     return checks
 
 
-async def verify(stack: ChaosStack, emails: dict[str, str], refused: list[str]) -> list[Check]:
+async def verify(stack: ChaosStack, placed: Placed, desk: RefundDesk) -> list[Check]:
     """Every check, on the stack after the load drained (services stopped for the logs
-    and the scans; the servers still up)."""
+    and the scans; the servers still up). Refund orders end failed and are refunded;
+    the key-email and reveal checks are about the others."""
+    emails, refunds, normal = placed.emails, placed.refunds, placed.normal
     async with httpx.AsyncClient(timeout=30) as http:
         states = await saga_states(http, stack, list(emails))
         entries = await ledger(http, stack)
         letters = await parked(http, stack)
+        recorded = await all_refunds(http, stack)
+        withdrawals = await payouts(http, stack)
         received = distinct_key_emails(stack.mailbox.mails)
-        unconfirmed = await unconfirmed_emails(http, stack, list(emails))
+        unconfirmed = await unconfirmed_emails(http, stack, list(normal))
         # Last, so that the leak scan below also covers what revealing wrote and logged.
-        revealed = await reveal_all(http, stack, emails, entries)
+        revealed = await reveal_all(http, stack, normal, entries)
+    paid = {str(r["order_id"]): r.get("transaction_id") for r in recorded}
     checks = [
         Check(
             "every checkout accepted (customers retry)",
             "0 refused",
-            f"{len(refused)} refused",
-            not refused,
-            refused[:10],
+            f"{len(placed.refused)} refused",
+            not placed.refused,
+            placed.refused[:10],
         ),
-        orders_check(emails, states),
-        ledger_check(emails, entries),
-        emails_check(emails, received, unconfirmed),
-        parked_check(letters, states),
+        orders_check(emails, states, refunds),
+        ledger_check(emails, entries, refunds),
+        emails_check(normal, received, unconfirmed),
+        parked_check(letters, states, refunds),
         reveal_check(revealed),
+        refund_desk_check(refunds, desk),
+        refund_check(emails, refunds, recorded, withdrawals, desk.claimed),
+        refund_emails_check(emails, refunds, stack.mailbox.mails, paid),
     ]
     await stack.stop_all()  # their logs are complete, the databases still
     tap = await drain_tap(stack)
-    checks.append(event_check(tap, emails))
+    checks.append(event_check(tap, emails, refunds))
     checks += await leak_checks(stack, entries, tap)
     return checks
