@@ -77,8 +77,9 @@ bench: install
 
 # Faults under steady load (chaos/README.md): 600 orders while each service is killed and
 # restarted, RabbitMQ and PostgreSQL crash, S3 and SMTP vanish for 30 s and Kinguin
-# misbehaves; then proves every order fulfilled once, emailed once, and no key or secret
-# leaked. Runs its own PostgreSQL and RabbitMQ; under 15 minutes. `make chaos ARGS="--orders 100"`.
+# misbehaves (and payments is killed mid-payout); then proves every order fulfilled once
+# and emailed once, every order Kinguin could not fill refunded once to the address its
+# customer claimed with its two emails, and no key or secret leaked. Runs its own PostgreSQL and RabbitMQ; under 15 minutes. `make chaos ARGS="--orders 100"`.
 chaos: install
 	$(PY) -m chaos.run $(ARGS)
 
