@@ -206,6 +206,16 @@ async def has_open_flag(session: AsyncSession, order_id: UUID) -> bool:
     return bool(await session.scalar(statement.limit(1)))
 
 
+async def orders_with_open_flags(session: AsyncSession, order_ids: list[UUID]) -> set[UUID]:
+    """Those of `order_ids` an admin still has a flag of to look at (one query for a page)."""
+    if not order_ids:
+        return set()
+    statement = select(flags.c.order_id).where(
+        flags.c.order_id.in_(order_ids), flags.c.status == "open"
+    )
+    return {order_id for order_id in (await session.scalars(statement.distinct())) if order_id}
+
+
 def state_of(order: Order) -> OrderState:
     return OrderState(
         order.order_id,

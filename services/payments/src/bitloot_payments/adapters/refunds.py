@@ -99,6 +99,20 @@ async def refunds_of_order(
     return [Refund(**row._mapping) for row in await session.execute(statement)]
 
 
+async def refunds_of_orders(
+    session: AsyncSession, order_ids: list[UUID]
+) -> dict[UUID, list[Refund]]:
+    """The refunds of each of `order_ids`, oldest first (one query for a page of orders)."""
+    found: dict[UUID, list[Refund]] = {}
+    if not order_ids:
+        return found
+    statement = select(refunds).where(refunds.c.order_id.in_(order_ids)).order_by(refunds.c.id)
+    for row in await session.execute(statement):
+        refund = Refund(**row._mapping)
+        found.setdefault(refund.order_id, []).append(refund)
+    return found
+
+
 async def move_refund(session: AsyncSession, refund_id: int, status: str, **changes: Any) -> Refund:
     """The refund in `status` with `changes` (claimed_at, decided_by…) stored; the row must
     be locked by the caller, who checked the move (`domain.refunds`)."""

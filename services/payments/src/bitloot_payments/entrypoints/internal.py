@@ -70,10 +70,12 @@ def internal_routes(
             status=request.query_params.get("status"),
             after=_order_cursor(request),
         )
-        last = found[-1] if len(found) == limit else None
+        last = found[-1].order if len(found) == limit else None
         return JSONResponse(
             {
-                "items": [order_json(o) for o in found],
+                "items": [
+                    {**order_json(o.order), "customer_status": o.customer_status} for o in found
+                ],
                 "next": utc(last.created_at) if last else None,
                 "cursor": cursors.encode(last.created_at, str(last.order_id)) if last else None,
             }

@@ -17,9 +17,16 @@ from bitloot_payments.adapters.orders import (
     list_orders,
     load_lines,
     load_order,
+    orders_with_open_flags,
 )
 from bitloot_payments.adapters.payments import PaymentFilter, PaymentRecord, list_payments
-from bitloot_payments.adapters.refunds import Refund, list_refunds, load_refund, refunds_of_order
+from bitloot_payments.adapters.refunds import (
+    Refund,
+    list_refunds,
+    load_refund,
+    refunds_of_order,
+    refunds_of_orders,
+)
 from bitloot_payments.domain.order import customer_status, saga_state
 from bitloot_payments.domain.refunds import speaking_status
 from bitloot_payments.handlers import catalog
@@ -155,11 +162,21 @@ class Queries:
         email: str | None,
         status: str | None,
         after: tuple[datetime, UUID] | None,
-    ) -> list[Order]:
+    ) -> list[CustomerOrder]:
+        """A page of orders, each with what its customer is told (`customer_status`), for
+        which every order's refunds and open flags are read in one query each. Lines are
+        not read for a list (`lines` is empty)."""
         async with self._unit_of_work() as uow:
-            return await list_orders(
+            found = await list_orders(
                 uow.session, limit=limit, email=email, status=status, after=after
             )
+            ids = [order.order_id for order in found]
+            reviewed = await orders_with_open_flags(uow.session, ids)
+            owed = await refunds_of_orders(uow.session, ids)
+        return [
+            CustomerOrder(order, [], order.order_id in reviewed, owed.get(order.order_id, []))
+            for order in found
+        ]
 
     async def payments(
         self, which: PaymentFilter, *, limit: int, after: tuple[datetime, str] | None
