@@ -6,16 +6,25 @@ which record refused requests by design."""
 import httpx
 import pytest
 from payments_support import SECRET
+from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
 from bitloot_runtime.openapi import described_operations
 from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.tables import outbox
+from bitloot_testing.bus import eventually
 from bitloot_testing.fuzz import Target, fuzz, unchanged_by
 
 # Refused IPNs, of payments and of payouts, are kept for the admins (with signature_valid
 # false), and a refused claim still counts against the claim page's rate limits; nothing
 # else moves.
 REFUSALS_LOGGED = frozenset({"ipn_log", "payout_ipns", "rate_limits"})
+
+
+async def published(runtime: ServiceRuntime) -> bool:
+    query = select(func.count()).where(outbox.c.published_at.is_(None))
+    async with runtime.engine.connect() as connection:
+        return await connection.scalar(query) == 0
 
 
 async def document(client: httpx.AsyncClient) -> dict[str, object]:
@@ -29,6 +38,9 @@ async def test_requests_without_a_valid_credential_never_fail_and_change_nothing
     runtime: ServiceRuntime, client: httpx.AsyncClient
 ) -> None:
     described = await document(client)
+    # What the fixtures queued (the catalog's product.listed events) must be published
+    # before the fingerprint: the relay marking a row published is not the fuzz's doing.
+    assert await eventually(lambda: published(runtime), timeout=15), "the outbox did not drain"
     report, changed = await unchanged_by(
         runtime.engine,
         fuzz(client, described, Target(headers={"authorization": "Bearer forged"})),
