@@ -199,6 +199,25 @@ def requests(
         ("POST", "/payments/ipn"): Request(
             world.finished_ipn, (("content-type", "application/json"),)
         ),
+        # A payout we never made: stored as authentic, applied to nothing.
+        ("POST", "/payments/payout-ipn"): json_request(
+            {
+                "id": "5999999999",
+                "batch_withdrawal_id": "5999999998",
+                "status": "FINISHED",
+                "error": None,
+                "currency": "usdttrc20",
+                "amount": "1",
+                "address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+                "fee": None,
+                "extra_id": None,
+                "hash": "authz",
+                "ipn_callback_url": None,
+                "created_at": "2026-12-01T10:00:00.000Z",
+                "requested_at": None,
+                "updated_at": None,
+            }
+        ),
         ("PUT", "/internal/products/{sku}"): json_request(world.product),
         ("POST", "/kinguin/webhooks"): Request(
             b'{"kinguinId": 1, "productId": "authz", "qty": 0, "textQty": 0,'

@@ -158,6 +158,22 @@ TABLE: tuple[Row, ...] = (
     # A dismissal without a note is refused before anything is looked up.
     ("payments", "POST", "/internal/flags/{missing}/dismiss", internal(422)),
     ("payments", "GET", "/internal/refunds", internal(200)),
+    ("payments", "GET", "/internal/refunds/{missing}", internal(404)),
+    ("payments", "POST", "/internal/refunds/{missing}/approve", internal(404)),
+    ("payments", "POST", "/internal/refunds/{missing}/reject", internal(404)),
+    ("payments", "POST", "/internal/refunds/{missing}/refunded-outside", internal(404)),
+    # The refund claim page is the claim link's holder's: without its token, nobody's.
+    ("payments", "GET", "/refunds/claim", public(401)),
+    ("payments", "POST", "/refunds/claim", public(401)),
+    ("payments", "POST", "/refunds/claim/new-link", public(401)),
+    # NOWPayments' payout IPN, signed like a payment IPN (one about a payout we never
+    # made: stored, applied to nothing).
+    (
+        "payments",
+        "POST",
+        "/payments/payout-ipn",
+        public(401) | {IPN_SIGNED: 200, WRONG_IPN_SIGNATURE: 401},
+    ),
     ("payments", "GET", "/internal/products", internal(200)),
     ("payments", "PUT", "/internal/products/{sku}", internal(200)),  # the same product again
     # kinguin-gateway: the webhook is Kinguin's (secret header or body signature; a
@@ -200,6 +216,9 @@ TABLE: tuple[Row, ...] = (
     ("delivery", "POST", "/internal/orders/{unknown}/emails", internal(404)),
     ("delivery", "POST", "/internal/orders/{unknown}/link", internal(404)),
     ("delivery", "GET", "/internal/orders/{unknown}/object-url", internal(404)),
+    # Revoking keys and resending a notice take a JSON body naming the admin: none, 415.
+    ("delivery", "POST", "/internal/orders/{unknown}/revoke", internal(415)),
+    ("delivery", "POST", "/internal/orders/{unknown}/notices/resend", internal(415)),
     # admin: /admin is a redirect for anyone; the login and the API description public;
     # pages and forms need a session (a form also its CSRF token); the API answers 401.
     ("admin", "GET", "/admin", public(TO_ORDERS)),

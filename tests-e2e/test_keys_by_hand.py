@@ -1,7 +1,8 @@
 """An order Kinguin cannot sell (out of stock) fails; an admin delivers a key bought
 elsewhere by hand, through the five service processes (real RabbitMQ, PostgreSQL, moto's
-S3, aiosmtpd, both sandboxes): the customer gets exactly one email whose link reveals
-that key, a second attempt is refused, and the key appears nowhere else — not on the
+S3, aiosmtpd, both sandboxes): the customer, told of the failure and that their money
+is owed back, then gets exactly one key email whose link reveals that key (and the
+refund is canceled), a second attempt is refused, and the key appears nowhere else — not on the
 bus, in any database, in any service's log, in the email or in the object store."""
 
 import re
@@ -15,9 +16,15 @@ from test_order_to_key import bucket_dump
 from bitloot_demo.processes import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import Needles, database_dump
+from bitloot_testing.smtp import ReceivedEmail, SmtpServer
 
 PRODUCT_ID = "5c9b5e5e2539a4e8f17270b0"  # the sandbox's Hollow Knight
 KEY = "HAND-DLVR-7Q2M-XK4P-93ZT"
+
+
+def kinds(inbox: SmtpServer, kind: str) -> list[ReceivedEmail]:
+    """The emails of `kind` (delivery's ``X-BitLoot-Email`` header) the server accepted."""
+    return [mail for mail in inbox.messages if mail.message["X-BitLoot-Email"] == kind]
 
 
 async def saga_of(http: httpx.AsyncClient, running: Running, order_id: str) -> dict[str, object]:
@@ -92,8 +99,22 @@ async def test_a_key_delivered_by_hand_reaches_the_customer_once_and_nowhere_els
                 return (await saga_of(http, running, order_id)).get("state") == "fulfilled"
 
             await wait_for(fulfilled, "order.fulfilled after the hand delivery")
-            [mail] = smtp_inbox.messages
+            # The failure told the customer their money is owed back; the keys, once
+            # delivered, cancel that refund (nothing was paid out).
+            [notice] = kinds(smtp_inbox, "refund_due")
+            assert notice.recipients == ("buyer@example.com",)
+            [mail] = kinds(smtp_inbox, "delivery")
             assert mail.recipients == ("buyer@example.com",)
+
+            async def refund_canceled() -> bool:
+                answer = await http.get(
+                    f"{running.url['payments']}/internal/refunds",
+                    params={"order_id": order_id},
+                    headers=running.internal,
+                )
+                return [r["status"] for r in answer.json()["items"]] == ["canceled"]
+
+            await wait_for(refund_canceled, "the refund canceled by the delivered keys")
             page = await reveal(http, mail)
             assert KEY in page
             audit = await http.get(
@@ -107,7 +128,7 @@ async def test_a_key_delivered_by_hand_reaches_the_customer_once_and_nowhere_els
         topics = [m.routing_key for m in messages]
         assert topics.count("keys.delivered") == 1
         assert "keys.requested" not in topics  # Kinguin was never asked for a key
-        assert len(smtp_inbox.messages) == 1
+        assert len(smtp_inbox.messages) == 2
         dumps = {
             "bus": b"\n".join(m.body + repr(m.headers).encode() for m in messages),
             "email": mail.raw,
