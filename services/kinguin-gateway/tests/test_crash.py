@@ -3,15 +3,10 @@ after it committed `placing` and Kinguin recorded the order, before Kinguin's an
 arrived; restarted, it finds the order by our order id instead of buying again. And
 exactly one key-return request (Kinguin accepts one per order) across the same crash."""
 
-import asyncio
 import json
 import os
-import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
@@ -42,37 +37,11 @@ from bitloot_sandbox_kinguin.sandbox import Requested
 from bitloot_sandbox_kinguin.server import running_app
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.net import free_port
+from bitloot_testing.processes import ServiceProcess, service_processes
 from bitloot_testing.rabbitmq import BusNamespace
 
 # Long enough to kill the gateway while it waits, shorter than its 15 s call timeout.
 HOLD_SECONDS = 10
-START_TIMEOUT = 60.0
-
-
-@dataclass
-class GatewayProcess:
-    process: subprocess.Popen[bytes]
-    port: str
-
-    async def ready(self) -> None:
-        """Wait, without blocking the loop the sandbox runs in, until it is ready."""
-        url = f"http://127.0.0.1:{self.port}/readyz"
-
-        async def answers() -> bool:
-            assert self.process.poll() is None, "the gateway exited early"
-            try:
-                async with httpx.AsyncClient() as http:
-                    return (await http.get(url, timeout=2)).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        assert await eventually(answers, timeout=START_TIMEOUT)
-
-    async def killed(self) -> None:
-        """SIGKILL: no shutdown, nothing flushed, whatever it was doing cut short."""
-        self.process.kill()
-        await asyncio.to_thread(self.process.wait, 30)
-        assert self.process.returncode == -signal.SIGKILL
 
 
 def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[str, str]:
@@ -90,35 +59,18 @@ def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[
     }
 
 
-@asynccontextmanager
-async def gateway_processes(
+def gateway_processes(
     database_url: str, bus: BusNamespace, kinguin_url: str, logs: Path
-) -> AsyncIterator[Callable[[], GatewayProcess]]:
+) -> AbstractAsyncContextManager[Callable[[], ServiceProcess]]:
     """Starts gateway processes on demand; stops those still running at the end."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start() -> GatewayProcess:
-        env = environment(database_url, bus, kinguin_url)
-        log = (logs / f"gateway-{len(started)}.log").open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bitloot_kinguin_gateway"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        started.append(process)
-        return GatewayProcess(process, env["KINGUIN_GATEWAY_HTTP_PORT"])
-
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                await asyncio.to_thread(process.wait, 30)
-        for name in Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS):
-            bus.track_queue(name)
-            bus.track_exchange(name)
+    return service_processes(
+        "bitloot_kinguin_gateway",
+        "kinguin-gateway",
+        lambda: environment(database_url, bus, kinguin_url),
+        logs,
+        bus,
+        Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS),
+    )
 
 
 async def publish(bus: BusNamespace, event: Event) -> None:
