@@ -91,7 +91,8 @@ def test_refunded_outside_never_while_a_payout_may_be_in_flight(status: str) -> 
         ("order_failed", "sending", LateFulfilment(flag=True)),
         ("order_failed", "sent", LateFulfilment(flag=True)),
         ("order_failed", "refunded_outside", LateFulfilment(flag=True)),
-        ("order_failed", "failed", LateFulfilment(flag=True)),
+        # NOWPayments failed the payout: nothing was paid, the keys cancel the refund.
+        ("order_failed", "failed", LateFulfilment(cancel=True)),
         ("order_failed", "rejected", LateFulfilment()),
         ("order_failed", "canceled", LateFulfilment()),
         # Money a flag or an admin sent back is not about the saga's failure.

@@ -148,10 +148,10 @@ async def set_refund_status(runtime: ServiceRuntime, refund_id: int, status: str
         )
 
 
-async def test_a_due_or_claimed_refund_is_canceled_when_the_order_is_fulfilled_after_all(
+async def test_a_refund_nothing_was_paid_for_is_canceled_when_the_order_is_fulfilled_after_all(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
-    for status in ("due", "claimed"):
+    for status in ("due", "claimed", "failed"):
         order_id, refund_id = await made_due(runtime, client)
         await set_refund_status(runtime, refund_id, status)
         await runtime.publisher.publish(saga(order_id, "fulfilled", datetime.now(UTC)))

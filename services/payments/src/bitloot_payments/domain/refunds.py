@@ -4,6 +4,8 @@ the customer is told about why their money goes back.
     due ──claim──▶ claimed ──approve──▶ approved ──▶ sending ──▶ sent
      │               │                     │            └──────▶ failed ──approve──▶ …
      └── reject / refunded_outside / canceled (the order was fulfilled after all) ──┘
+    (a failed refund may be rejected, refunded outside or canceled too: its payout paid
+    nothing)
 
 The customer claims (gives a payout address); an admin approves, rejects (with a note) or
 records the money as refunded outside BitLoot (with a note); the payout runner moves an
@@ -36,15 +38,19 @@ _NEXT: Final[dict[str, frozenset[str]]] = {
     CLAIMED: frozenset({APPROVED, REJECTED, REFUNDED_OUTSIDE, CANCELED}),
     APPROVED: frozenset({SENDING, REFUNDED_OUTSIDE}),
     SENDING: frozenset({SENT, FAILED}),
-    FAILED: frozenset({APPROVED, REJECTED, REFUNDED_OUTSIDE}),
+    FAILED: frozenset({APPROVED, REJECTED, REFUNDED_OUTSIDE, CANCELED}),
     SENT: frozenset(),
     REJECTED: frozenset(),
     REFUNDED_OUTSIDE: frozenset(),
     CANCELED: frozenset(),
 }
 _STATUSES: Final = frozenset(get_args(RefundStatus))
-# Money has left (or may be leaving) for these: a late fulfilment needs an admin.
-MONEY_MOVING: Final = frozenset({APPROVED, SENDING, SENT, FAILED, REFUNDED_OUTSIDE})
+# Money has left (or may be leaving) for these: a late fulfilment needs an admin. A
+# `failed` refund is not among them: NOWPayments failed or rejected its payout, so nothing
+# left, and the saga delivers the keys to such an order, as to one only due or claimed.
+MONEY_MOVING: Final = frozenset({APPROVED, SENDING, SENT, REFUNDED_OUTSIDE})
+# Nothing was paid for these: keys that come after all cancel the refund.
+NOTHING_PAID: Final = frozenset({DUE, CLAIMED, FAILED})
 # The customer has been paid back: the order is refunded.
 PAID_BACK: Final = frozenset({SENT, REFUNDED_OUTSIDE})
 
@@ -121,11 +127,13 @@ class LateFulfilment:
 
 
 def on_fulfilled(reason: str, status: str) -> LateFulfilment:
-    """A failed order's refund is canceled while only due or claimed; once an admin let
-    money move, an admin must look (never both a refund and keys in silence)."""
+    """A failed order's refund is canceled while nothing was paid (due, claimed, or its
+    payout failed); once an admin let money move, an admin must look (never both a refund
+    and keys in silence). Fulfillment's saga follows the same line: it delivers late keys
+    only while the refund is in `NOTHING_PAID`."""
     if reason != ORDER_FAILED:
         return LateFulfilment()
-    if status in (DUE, CLAIMED):
+    if status in NOTHING_PAID:
         return LateFulfilment(cancel=True)
     if status in MONEY_MOVING:
         return LateFulfilment(flag=True)
