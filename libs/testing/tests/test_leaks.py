@@ -6,18 +6,21 @@ import base64
 import json
 import os
 import random
+import shutil
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
+import aio_pika
 import asyncpg
 import pytest
 
 from bitloot_testing import leaks
 from bitloot_testing.leaks import JWT, UNREADABLE, Found, Needles, database_dump
 from bitloot_testing.postgres import DatabaseFactory
+from chaos.servers import PrivatePostgres, PrivateRabbit  # moving to bitloot_testing
 
 KEY = "AAAAA-BBBBB-CCCCC"
 ODD = "?>?>?-~~~~~-?>?>?"
@@ -166,3 +169,126 @@ async def test_a_database_dump_holds_every_row_with_bytea_as_hex(
     dump = await database_dump(url)
     assert Needles({"key": KEY}).find("db", dump) == [Found("key", "db", "hex")]
     assert b"plain" in dump
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A directory other users may enter: the servers run as their own users, and the
+    unreadable-file test as nobody, when the tests run as root."""
+    for path in [tmp_path, *tmp_path.parents[:-1]]:
+        path.chmod(path.stat().st_mode | 0o005)
+    return tmp_path
+
+
+def test_every_file_of_a_tree_is_read_in_overlapping_chunks(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leaks, "CHUNK", 64)  # the key straddles the first two chunks
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "segment").write_bytes(os.urandom(50) + KEY.encode() + os.urandom(100))
+    (root / "a" / "hex").write_bytes(b"\\x" + KEY.encode().hex().upper().encode())
+    (root / "elsewhere").mkdir()
+    (root / "elsewhere" / "key").write_text(KEY)
+    (root / "a" / "link").symlink_to(root / "elsewhere" / "key")
+    os.mkfifo(root / "a" / "fifo")  # would block a reader forever: not a regular file
+    found, scanned = Needles({"the key": KEY}).find_in_tree(root / "a", "tree")
+    assert sorted(found, key=lambda f: f.where) == [
+        Found("the key", "tree b/segment", "text"),
+        Found("the key", "tree hex", "HEX"),
+    ]
+    assert scanned == 50 + len(KEY) + 100 + 2 + 2 * len(KEY)
+
+
+def scan_as_nobody(root: Path) -> list[Found]:
+    """`find_in_tree` run by a process without root's right to read every file."""
+    needles = Needles({"the key": KEY})  # built first: nobody may not read Python's files
+    if os.geteuid() != 0:
+        return needles.find_in_tree(root, "tree")[0]
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child answers through the pipe, then exits
+        try:
+            os.close(read)
+            os.setgid(65534)
+            os.setuid(65534)
+            found = needles.find_in_tree(root, "tree")[0]
+            os.write(write, json.dumps([vars(f) for f in found]).encode())
+        except BaseException as failure:  # reported to the parent as text
+            os.write(write, repr(failure).encode())
+        finally:
+            os._exit(0)  # never back into pytest
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(child, 0)
+    assert answer.startswith(b"["), answer
+    return [Found(**f) for f in json.loads(answer)]
+
+
+def test_a_file_or_directory_that_cannot_be_read_is_reported_not_skipped(root: Path) -> None:
+    (root / "secret").write_text(KEY)
+    (root / "secret").chmod(0o600)
+    (root / "closed").mkdir(mode=0o700)
+    (root / "open").write_text("nothing")
+    (root / "open").chmod(0o644)
+    found = sorted(scan_as_nobody(root), key=lambda f: f.where)
+    assert [(f.where, f.form) for f in found] == [
+        ("tree closed", UNREADABLE),
+        ("tree secret", UNREADABLE),
+    ]
+
+
+@pytest.fixture
+def postgres(root: Path) -> Iterator[PrivatePostgres]:
+    server = PrivatePostgres(root / "postgres")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_a_key_updated_away_stays_in_postgresql_wal_and_data_files(
+    postgres: PrivatePostgres,
+) -> None:
+    needles = Needles({"the key": KEY})
+    connection = await asyncpg.connect(postgres.url)
+    try:
+        await connection.execute("CREATE TABLE keys (id int PRIMARY KEY, serial text)")
+        await connection.execute("INSERT INTO keys VALUES (1, $1)", KEY)
+        await connection.execute("UPDATE keys SET serial = 'revealed' WHERE id = 1")
+        assert needles.find("rows", await database_dump(postgres.url)) == []
+        found, scanned = needles.find_in_tree(postgres.root, "postgres")
+        assert any(f.where.startswith("postgres data/pg_wal/") for f in found), found
+        await connection.execute("CHECKPOINT")  # the old row version reaches the table file
+        found, scanned = needles.find_in_tree(postgres.root, "postgres")
+    finally:
+        await connection.close()
+    assert any(f.where.startswith("postgres data/base/") for f in found), found
+    assert UNREADABLE not in {f.form for f in found}
+    print(f"PostgreSQL data directory: {scanned / 1e6:.1f} MB scanned, {len(found)} findings")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("rabbitmq-server") is None, reason="rabbitmq-server not installed")
+async def test_a_consumed_quorum_queue_message_stays_in_rabbitmq_data_dir(root: Path) -> None:
+    rabbit = PrivateRabbit(root / "rabbitmq")
+    rabbit.start()
+    try:
+        connection = await aio_pika.connect(rabbit.url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(
+                "keys", durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            body = json.dumps({"keys": [{"serial": KEY}]}).encode()
+            persistent = aio_pika.DeliveryMode.PERSISTENT
+            await channel.default_exchange.publish(
+                aio_pika.Message(body, delivery_mode=persistent), routing_key="keys"
+            )
+            message = await queue.get(timeout=10)
+            await message.ack()
+            assert await queue.get(fail=False) is None  # consumed: gone from the queue
+        found, scanned = Needles({"the key": KEY}).find_in_tree(root / "rabbitmq", "rabbitmq")
+    finally:
+        rabbit.stop()
+    assert any(f.where.startswith("rabbitmq mnesia/") for f in found), found
+    print(f"RabbitMQ data directory: {scanned / 1e6:.1f} MB scanned, {len(found)} findings")
