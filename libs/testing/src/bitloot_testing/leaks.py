@@ -22,7 +22,7 @@ from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
 
-import ahocorasick
+import ahocorasick_rs
 import asyncpg
 
 JWT = re.compile(rb"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.")
@@ -88,26 +88,25 @@ class Needles:
     def __init__(self, values: dict[str, str]) -> None:
         # Two forms may coincide (base64 without + or / is its own base64url): a word
         # keeps every (label, form) it stands for.
-        words: dict[str, list[tuple[str, str]]] = {}
+        words: dict[bytes, list[tuple[str, str]]] = {}
         for label, value in values.items():
             if not value:
                 raise ValueError(f"{label} is empty: searching for it would match anything")
             for form, needle in forms_of(value):
-                # bytes decoded as latin-1: one character per byte, nothing lost.
-                words.setdefault(needle.decode("latin-1"), []).append((label, form))
-        self._automaton = ahocorasick.Automaton()
-        for word, meanings in words.items():
-            self._automaton.add_word(word, meanings)
+                words.setdefault(needle, []).append((label, form))
+        self._meaning = list(words.values())
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(list(words))
         self.count = len(values)
         self.longest = max(map(len, words), default=0)
-        if self.count:
-            self._automaton.make_automaton()
 
     def _meanings(self, haystack: bytes) -> Iterator[tuple[str, str]]:
         if not self.count:
             return
-        for _end, meanings in self._automaton.iter(haystack.decode("latin-1")):
-            yield from meanings
+        # Overlapping: every needle that ends anywhere, even inside another's match.
+        for word, _start, _end in self._automaton.find_matches_as_indexes(
+            haystack, overlapping=True
+        ):
+            yield from self._meaning[word]
 
     def find(self, where: str, haystack: bytes) -> list[Found]:
         """Every needle in `haystack` (at most one finding per label and form)."""
