@@ -9,7 +9,7 @@ import random
 import shutil
 import string
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -238,33 +238,34 @@ def test_a_file_or_directory_that_cannot_be_read_is_reported_not_skipped(root: P
     ]
 
 
-@pytest.fixture
-def postgres(root: Path) -> Iterator[PrivatePostgres]:
-    server = PrivatePostgres(root / "postgres")
-    server.start()
-    yield server
-    server.stop()
+@pytest.mark.slow
+async def test_a_key_updated_away_stays_in_postgresql_wal_and_data_files(root: Path) -> None:
+    postgres = PrivatePostgres(root / "postgres")
+    postgres.start()
+    try:
+        found, scanned = await updated_away(postgres, Needles({"the key": KEY}))
+    finally:
+        postgres.stop()
+    assert any(f.where.startswith("postgres data/base/") for f in found), found
+    assert UNREADABLE not in {f.form for f in found}
+    print(f"PostgreSQL data directory: {scanned / 1e6:.1f} MB scanned, {len(found)} findings")
 
 
-async def test_a_key_updated_away_stays_in_postgresql_wal_and_data_files(
-    postgres: PrivatePostgres,
-) -> None:
-    needles = Needles({"the key": KEY})
+async def updated_away(postgres: PrivatePostgres, needles: Needles) -> tuple[list[Found], int]:
+    """A key inserted then overwritten: gone from the rows, at once in the WAL; what the
+    data directory holds after a checkpoint (which writes the old row version out)."""
     connection = await asyncpg.connect(postgres.url)
     try:
         await connection.execute("CREATE TABLE keys (id int PRIMARY KEY, serial text)")
         await connection.execute("INSERT INTO keys VALUES (1, $1)", KEY)
         await connection.execute("UPDATE keys SET serial = 'revealed' WHERE id = 1")
         assert needles.find("rows", await database_dump(postgres.url)) == []
-        found, scanned = needles.find_in_tree(postgres.root, "postgres")
+        found, _scanned = needles.find_in_tree(postgres.root, "postgres")
         assert any(f.where.startswith("postgres data/pg_wal/") for f in found), found
-        await connection.execute("CHECKPOINT")  # the old row version reaches the table file
-        found, scanned = needles.find_in_tree(postgres.root, "postgres")
+        await connection.execute("CHECKPOINT")
+        return needles.find_in_tree(postgres.root, "postgres")
     finally:
         await connection.close()
-    assert any(f.where.startswith("postgres data/base/") for f in found), found
-    assert UNREADABLE not in {f.form for f in found}
-    print(f"PostgreSQL data directory: {scanned / 1e6:.1f} MB scanned, {len(found)} findings")
 
 
 @pytest.mark.slow
