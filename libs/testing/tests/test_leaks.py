@@ -122,7 +122,6 @@ def test_a_haystack_without_the_values_gives_nothing() -> None:
     # The last character differs in its high bits: a base64 middle omits the low ones.
     assert needles.find("email", base64.b64encode(b"AAAAA-BBBBB-CCCCX")) == []
     assert Needles({}).find("email", b"anything") == []
-    assert Needles({}).find_in_tree(Path("/nonexistent"), "tree")[0] == []
 
 
 def random_key(rng: random.Random) -> str:
@@ -197,6 +196,13 @@ def test_every_file_of_a_tree_is_read_in_overlapping_chunks(
         Found("the key", "tree hex", "HEX"),
     ]
     assert scanned == 50 + len(KEY) + 100 + 2 + 2 * len(KEY)
+
+
+def test_a_directory_that_is_not_there_is_reported_not_found_clean() -> None:
+    assert Needles({"key": KEY}).find_in_tree(Path("/nonexistent"), "tree") == (
+        [Found("not a directory", "tree /nonexistent", UNREADABLE)],
+        0,
+    )
 
 
 def scan_as_nobody(root: Path) -> list[Found]:

@@ -134,6 +134,8 @@ class Needles:
         followed), and how many bytes were read. A file or directory that cannot be
         read is a finding of form `UNREADABLE`: the scan fails rather than vouch for
         what it did not see."""
+        if not root.is_dir():  # a wrong path must not pass for a clean directory
+            return [Found("not a directory", f"{where} {root}", UNREADABLE)], 0
         found: list[Found] = []
         scanned = 0
         for path, error in _regular_files(root):
