@@ -254,7 +254,7 @@ async def test_a_key_updated_away_stays_in_postgresql_wal_and_data_files(root: P
         postgres.stop()
     assert any(f.where.startswith("postgres data/base/") for f in found), found
     assert UNREADABLE not in {f.form for f in found}
-    print(f"PostgreSQL data directory: {scanned / 1e6:.1f} MB scanned, {len(found)} findings")
+    print(f"PostgreSQL data directory: {scanned / 1e6:.1f} MB scanned, found in", found)
 
 
 async def updated_away(postgres: PrivatePostgres, needles: Needles) -> tuple[list[Found], int]:
@@ -298,4 +298,4 @@ async def test_a_consumed_quorum_queue_message_stays_in_rabbitmq_data_dir(root: 
     finally:
         rabbit.stop()
     assert any(f.where.startswith("rabbitmq mnesia/") for f in found), found
-    print(f"RabbitMQ data directory: {scanned / 1e6:.1f} MB scanned, {len(found)} findings")
+    print(f"RabbitMQ data directory: {scanned / 1e6:.1f} MB scanned, found in", found)
