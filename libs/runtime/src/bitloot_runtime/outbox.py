@@ -116,8 +116,9 @@ class OutboxRelay:
             )
         return outbox_rows.rowcount, inbox_rows.rowcount
 
-    async def refresh_metrics(self) -> None:
-        """Set the pending-rows and lag gauges from the table (called on each scrape)."""
+    async def backlog(self) -> tuple[int, float]:
+        """The unpublished rows and the age in seconds of the oldest (0 when none): how far
+        publishing is behind, for the gauges and for readiness."""
         async with self._engine.connect() as connection:
             pending, oldest = (
                 await connection.execute(
@@ -126,8 +127,13 @@ class OutboxRelay:
                     )
                 )
             ).one()
-        self._metrics.outbox_pending.set(pending)
         lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        return int(pending), lag
+
+    async def refresh_metrics(self) -> None:
+        """Set the pending-rows and lag gauges from the table (called on each scrape)."""
+        pending, lag = await self.backlog()
+        self._metrics.outbox_pending.set(pending)
         self._metrics.outbox_lag_seconds.set(lag)
 
     async def _drain(self) -> None:

@@ -1,0 +1,112 @@
+"""`/readyz` of a running service on real PostgreSQL and RabbitMQ says not ready, with
+the reason, while the broker blocks publishing (a resource alarm) and while the outbox
+lags past its threshold; ready again once that passes."""
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from uuid import uuid4
+
+import httpx
+import pytest
+from runtime_support import WIDGET_MADE, make_widget, running_service, settings_for, track
+from sqlalchemy import delete, func, insert
+from starlette.applications import Starlette
+
+from bitloot_runtime.service import ServiceRuntime
+from bitloot_runtime.tables import outbox
+from bitloot_testing.bus import eventually
+from bitloot_testing.rabbitmq import BusNamespace
+
+# Raised and cleared by hand, so the node's configured watermark is never touched and
+# the alarm lasts only as long as the test holds it (other test runs share the broker).
+_RAISE_ALARM = "rabbit_alarm:set_alarm({{resource_limit, memory, node()}, []})."
+_CLEAR_ALARM = "rabbit_alarm:clear_alarm({resource_limit, memory, node()})."
+
+
+async def readyz(runtime: ServiceRuntime) -> httpx.Response:
+    app = Starlette(routes=runtime.health_routes())
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+        return await http.get("/readyz")
+
+
+async def _rabbitmqctl(expression: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        "rabbitmqctl", "eval", expression, stdout=asyncio.subprocess.DEVNULL
+    )
+    assert await asyncio.wait_for(process.wait(), 30) == 0, expression
+
+
+@asynccontextmanager
+async def memory_alarm() -> AsyncIterator[None]:
+    """The local RabbitMQ node in a memory alarm, as when it runs out of memory: it holds
+    every publish until the alarm clears, and sends ``connection.blocked`` to each
+    connection as it first publishes."""
+    if shutil.which("rabbitmqctl") is None or os.geteuid() != 0:
+        pytest.skip("raising a broker alarm needs rabbitmqctl, as root, on the broker's machine")
+    await _rabbitmqctl(_RAISE_ALARM)
+    try:
+        yield
+    finally:
+        await _rabbitmqctl(_CLEAR_ALARM)
+
+
+async def test_readyz_is_503_blocked_while_the_broker_blocks_publishing(
+    database_url: str, bus_prefix: BusNamespace
+) -> None:
+    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
+    async with running_service(settings) as runtime:
+        track(bus_prefix, runtime)
+        assert (await readyz(runtime)).status_code == 200
+        async with memory_alarm():
+            # RabbitMQ blocks a connection (and says so) at its first publish in the alarm.
+            async with runtime.unit_of_work() as uow:
+                await make_widget(uow, uuid4(), "in the alarm")
+                await uow.commit()
+            assert await eventually(lambda: _broker_says(runtime, "blocked"), timeout=5)
+            answer = await readyz(runtime)
+        assert answer.status_code == 503
+        assert answer.json()["checks"] == {"database": "ok", "broker": "blocked", "outbox": "ok"}
+        assert await eventually(lambda: _broker_says(runtime, "ok"), timeout=5)
+        assert (await readyz(runtime)).status_code == 200
+
+
+async def _broker_says(runtime: ServiceRuntime, state: str) -> bool:
+    return bool((await readyz(runtime)).json()["checks"]["broker"] == state)
+
+
+async def test_readyz_is_503_lagging_while_an_unpublished_event_is_older_than_the_threshold(
+    database_url: str, bus_prefix: BusNamespace
+) -> None:
+    settings = settings_for(
+        database_url, bus_prefix.amqp_url, bus_prefix.prefix, outbox_ready_lag_seconds=30
+    )
+    async with running_service(settings) as runtime:
+        track(bus_prefix, runtime)
+        assert (await readyz(runtime)).status_code == 200
+        event_id = uuid4()
+        async with runtime.engine.begin() as connection:
+            # Committed 45 s ago and postponed for an hour: the relay leaves it alone.
+            await connection.execute(
+                insert(outbox).values(
+                    event_id=event_id,
+                    topic=WIDGET_MADE,
+                    order_id=uuid4(),
+                    body=b"{}",
+                    headers={},
+                    created_at=func.now() - timedelta(seconds=45),
+                    next_attempt_at=func.now() + timedelta(hours=1),
+                )
+            )
+        answer = await readyz(runtime)
+        assert answer.status_code == 503
+        checks = answer.json()["checks"]
+        assert (checks["database"], checks["broker"]) == ("ok", "ok")
+        assert checks["outbox"].startswith("lagging: oldest unpublished event 4")
+        async with runtime.engine.begin() as connection:
+            await connection.execute(delete(outbox).where(outbox.c.event_id == event_id))
+        assert (await readyz(runtime)).status_code == 200
