@@ -8,6 +8,7 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import httpx
@@ -23,8 +24,13 @@ from bitloot_testing.rabbitmq import BusNamespace
 
 # Raised and cleared by hand, so the node's configured watermark is never touched and
 # the alarm lasts only as long as the test holds it (other test runs share the broker).
-_RAISE_ALARM = "rabbit_alarm:set_alarm({{resource_limit, memory, node()}, []})."
-_CLEAR_ALARM = "rabbit_alarm:clear_alarm({resource_limit, memory, node()})."
+# The node clears it by itself after 15 s too, should this test die before its `finally`.
+_ALARM = "{resource_limit, memory, node()}"
+_CLEAR_ALARM = f"rabbit_alarm:clear_alarm({_ALARM})."
+_RAISE_ALARM = (
+    f"rabbit_alarm:set_alarm({{{_ALARM}, []}}), "
+    f"timer:apply_after(15000, rabbit_alarm, clear_alarm, [{_ALARM}])."
+)
 
 
 async def readyz(runtime: ServiceRuntime) -> httpx.Response:
@@ -41,12 +47,17 @@ async def _rabbitmqctl(expression: str) -> None:
     assert await asyncio.wait_for(process.wait(), 30) == 0, expression
 
 
+def _local(amqp_url: str) -> bool:
+    """Whether the broker under test is this machine's node, the one rabbitmqctl reaches."""
+    return urlsplit(amqp_url).hostname in {"127.0.0.1", "localhost", "::1"}
+
+
 @asynccontextmanager
-async def memory_alarm() -> AsyncIterator[None]:
+async def memory_alarm(amqp_url: str) -> AsyncIterator[None]:
     """The local RabbitMQ node in a memory alarm, as when it runs out of memory: it holds
     every publish until the alarm clears, and sends ``connection.blocked`` to each
     connection as it first publishes."""
-    if shutil.which("rabbitmqctl") is None or os.geteuid() != 0:
+    if shutil.which("rabbitmqctl") is None or os.geteuid() != 0 or not _local(amqp_url):
         pytest.skip("raising a broker alarm needs rabbitmqctl, as root, on the broker's machine")
     await _rabbitmqctl(_RAISE_ALARM)
     try:
@@ -62,7 +73,7 @@ async def test_readyz_is_503_blocked_while_the_broker_blocks_publishing(
     async with running_service(settings) as runtime:
         track(bus_prefix, runtime)
         assert (await readyz(runtime)).status_code == 200
-        async with memory_alarm():
+        async with memory_alarm(bus_prefix.amqp_url):
             # RabbitMQ blocks a connection (and says so) at its first publish in the alarm.
             async with runtime.unit_of_work() as uow:
                 await make_widget(uow, uuid4(), "in the alarm")
