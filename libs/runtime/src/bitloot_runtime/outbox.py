@@ -20,7 +20,7 @@ import asyncpg
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bitloot_runtime.db import OUTBOX_CHANNEL, asyncpg_dsn
+from bitloot_runtime.db import OUTBOX_CHANNEL, asyncpg_dsn, is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.publisher import BusPublisher
@@ -140,8 +140,8 @@ class OutboxRelay:
         try:
             while await self.relay_once() == self._batch_size:
                 pass
-        except Exception:
-            logger.exception("outbox relay failed; retrying at the next poll")
+        except Exception as exc:
+            _log_failure("outbox relay failed; retrying at the next poll", exc)
 
     async def _publish(self, row: Row[tuple[object, ...]]) -> None:
         order_id = str(row.order_id) if row.order_id else None
@@ -186,16 +186,25 @@ class OutboxRelay:
         try:
             connection = await asyncpg.connect(self._dsn)
             await connection.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-        except Exception:
-            logger.warning("cannot LISTEN for outbox notifications; polling only", exc_info=True)
+        except Exception as exc:
+            _log_failure("cannot LISTEN for outbox notifications; polling only", exc)
             return None
         return connection
 
     async def _purge_safely(self) -> None:
         try:
             outbox_rows, inbox_rows = await self.purge()
-        except Exception:
-            logger.exception("outbox/inbox clean-up failed")
+        except Exception as exc:
+            _log_failure("outbox/inbox clean-up failed", exc)
             return
         if outbox_rows or inbox_rows:
             logger.info("purged", extra={"outbox_rows": outbox_rows, "inbox_rows": inbox_rows})
+
+
+def _log_failure(message: str, error: Exception) -> None:
+    """The database or the broker away for a moment (a blip, a restart) is one WARNING
+    line a pass, naming the error; anything else is a bug, logged with its traceback."""
+    if is_transient(error):
+        logger.warning(message, extra={"error": summarize(error)})
+    else:
+        logger.error(message, exc_info=error)
