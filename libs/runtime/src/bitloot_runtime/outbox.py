@@ -116,9 +116,22 @@ class OutboxRelay:
             )
         return outbox_rows.rowcount, inbox_rows.rowcount
 
-    async def backlog(self) -> tuple[int, float]:
-        """The unpublished rows and the age in seconds of the oldest (0 when none): how far
-        publishing is behind, for the gauges and for readiness."""
+    async def overdue(self) -> float:
+        """How many seconds the longest-waiting *due* row has waited for the relay (0 when
+        none is due). A working relay keeps this near its poll interval however many rows
+        wait; it grows while publishes hang (a blocked broker) or no relay runs. Rows
+        postponed after a failed publish count only once due again, so a single poison
+        row, or the backoff left over from an outage that has ended, does not hold it up."""
+        async with self._engine.connect() as connection:
+            due_since = await connection.scalar(
+                select(func.min(outbox.c.next_attempt_at)).where(
+                    outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now()
+                )
+            )
+        return (datetime.now(UTC) - due_since).total_seconds() if due_since else 0.0
+
+    async def refresh_metrics(self) -> None:
+        """Set the pending-rows and lag gauges from the table (called on each scrape)."""
         async with self._engine.connect() as connection:
             pending, oldest = (
                 await connection.execute(
@@ -127,13 +140,8 @@ class OutboxRelay:
                     )
                 )
             ).one()
-        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
-        return int(pending), lag
-
-    async def refresh_metrics(self) -> None:
-        """Set the pending-rows and lag gauges from the table (called on each scrape)."""
-        pending, lag = await self.backlog()
         self._metrics.outbox_pending.set(pending)
+        lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         self._metrics.outbox_lag_seconds.set(lag)
 
     async def _drain(self) -> None:

@@ -161,9 +161,9 @@ class ServiceRuntime:
         await ping(self.engine)
 
     async def _outbox_ready(self) -> None:
-        _pending, lag = await self.relay.backlog()
-        if lag > self.settings.outbox_ready_lag_seconds:
-            raise NotReady(f"lagging: oldest unpublished event {lag:.0f} s old")
+        overdue = await self.relay.overdue()
+        if overdue > self.settings.outbox_ready_lag_seconds:
+            raise NotReady(f"lagging: an event due {overdue:.0f} s ago is not published")
 
     def health_routes(self) -> list[BaseRoute]:
         """`/healthz`, `/readyz` and `/metrics`.

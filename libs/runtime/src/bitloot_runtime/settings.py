@@ -53,9 +53,9 @@ class ServiceSettings(BaseSettings):
     outbox_ready_lag_seconds: float = Field(
         default=60.0,
         gt=0,
-        description="/readyz answers 503 while the oldest unpublished outbox row is older "
-        "than this: events are committed but not reaching the bus (broker refusing, relay "
-        "stuck), so new work would only pile up.",
+        description="/readyz answers 503 while an outbox row due for publishing has waited "
+        "longer than this: events are committed but not reaching the bus (broker blocking, "
+        "relay stuck), so new work would only pile up.",
     )
     outbox_retention_hours: float = Field(
         default=168.0, gt=0, description="Hours a published outbox row is kept for audit."
