@@ -19,6 +19,7 @@ from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
 from bitloot_runtime.tables import include_runtime_tables
+from bitloot_testing.rabbitmq import BusNamespace
 
 WIDGET_MADE = "widget.made"
 SERVICE = "widgets"
@@ -93,6 +94,15 @@ def settings_for(database_url: str, amqp_url: str, prefix: str, **extra: object)
     }
     values.update(extra)
     return load_settings(ServiceSettings, **values)
+
+
+def track(bus: BusNamespace, runtime: ServiceRuntime) -> None:
+    """Have `bus` delete the queues and exchanges `runtime` declared, after the test."""
+    for name in runtime.topology.names(
+        SERVICE, runtime.settings.retry_delays, {SERVICE: (WIDGET_MADE,)}
+    ):
+        bus.track_queue(name)
+        bus.track_exchange(name)
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from runtime_support import (
     queue_depth,
     running_service,
     settings_for,
+    track,
     widget_event,
     widget_names,
 )
@@ -22,14 +23,6 @@ from runtime_support import (
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-def track(bus: BusNamespace, runtime: ServiceRuntime) -> None:
-    for name in runtime.topology.names(
-        SERVICE, runtime.settings.retry_delays, {SERVICE: (WIDGET_MADE,)}
-    ):
-        bus.track_queue(name)
-        bus.track_exchange(name)
 
 
 async def publish_event(runtime: ServiceRuntime, body: bytes, message_id: str) -> None:

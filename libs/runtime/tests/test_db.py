@@ -1,12 +1,15 @@
 """Databases are created when missing and migrated to the runtime tables, idempotently."""
 
 import asyncio
+import logging
 
 import asyncpg
+import pytest
 from runtime_support import metadata as widgets_metadata
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
+from sqlalchemy.exc import DBAPIError
 
-from bitloot_runtime.db import asyncpg_dsn, ensure_database, migrate, schema_drift
+from bitloot_runtime.db import asyncpg_dsn, create_engine, ensure_database, migrate, schema_drift
 from bitloot_runtime.tables import include_runtime_tables
 from bitloot_testing.servers import PostgresServer
 
@@ -55,3 +58,24 @@ async def test_ensure_database_leaves_an_existing_database_alone(database_url: s
         assert await connection.fetchval("SELECT to_regclass('keep_me')::text") == "keep_me"
     finally:
         await connection.close()
+
+
+async def test_a_failing_statement_neither_says_nor_logs_its_parameters(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An IPN body or a customer's email bound to a statement that fails must not reach
+    the error's message, nor the traceback logged from it."""
+    email = "alice.hidden@example.com"
+    statement = text("SELECT CAST(:email AS text), 1 / 0")
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(DBAPIError) as failure:
+                await connection.execute(statement, {"email": email})
+    finally:
+        await engine.dispose()
+    logging.getLogger(__name__).error("statement failed", exc_info=failure.value)
+    assert "division by zero" in str(failure.value)
+    assert email not in str(failure.value)
+    assert "statement failed" in caplog.text
+    assert email not in caplog.text

@@ -3,7 +3,7 @@ import asyncio
 import httpx
 from starlette.applications import Starlette
 
-from bitloot_runtime.health import health_routes
+from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.metrics import RuntimeMetrics
 
 
@@ -117,3 +117,13 @@ async def test_health_routes_answer_get_only() -> None:
     async with client(app) as http:
         response = await http.post("/healthz")
     assert response.status_code == 405
+
+
+async def test_readyz_reports_the_reason_a_check_gives_with_not_ready() -> None:
+    async def blocked() -> None:
+        raise NotReady("blocked")
+
+    app = Starlette(routes=health_routes({"broker": blocked}, RuntimeMetrics("x")))
+    async with client(app) as http:
+        response = await http.get("/readyz")
+    assert (response.status_code, response.json()["checks"]) == (503, {"broker": "blocked"})

@@ -1,4 +1,5 @@
-"""Reading JSON bodies: every malformed body is a 400 with a reason, never a 500."""
+"""Reading JSON bodies: every malformed body is a 400 with a reason, never a 500; a
+database that fails for a moment is a 503 with Retry-After, a bug still a 500."""
 
 import json
 from typing import Any
@@ -7,6 +8,7 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -114,3 +116,26 @@ def test_any_bytes_parse_to_a_document_or_a_400(raw: bytes) -> None:
         return
     # What was accepted is strict JSON that any answer can write back.
     assert json.loads(json.dumps(document, allow_nan=False, ensure_ascii=False)) == document
+
+
+async def _raises(error: Exception) -> httpx.Response:
+    async def fail(_request: Request) -> JSONResponse:
+        raise error
+
+    routed = Starlette(routes=[Route("/", fail)], exception_handlers=EXCEPTION_HANDLERS)
+    transport = httpx.ASGITransport(app=routed, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        return await client.get("/")
+
+
+async def test_a_lost_database_connection_is_a_503_with_retry_after() -> None:
+    lost = DBAPIError("SELECT 1", None, ConnectionResetError(), connection_invalidated=True)
+    answer = await _raises(lost)
+    assert (answer.status_code, answer.headers["retry-after"]) == (503, "2")
+    assert answer.json()["error"] == "temporarily_unavailable"
+
+
+async def test_a_database_error_that_is_not_transient_stays_a_500() -> None:
+    """A bad statement is a bug: asking the client to retry it would hide it."""
+    answer = await _raises(ProgrammingError("SELECT nothing", None, ValueError("no column")))
+    assert answer.status_code == 500

@@ -1,6 +1,7 @@
 """Invariant 1 (transactional outbox) against real PostgreSQL and RabbitMQ."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +29,7 @@ from bitloot_runtime.publisher import BusPublisher, create_broker
 from bitloot_runtime.tables import outbox
 from bitloot_runtime.topology import Topology, declare_topology
 from bitloot_testing.bus import spy_on
+from bitloot_testing.proxy import through_proxy
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -183,3 +185,27 @@ async def test_publishing_an_event_directly_carries_its_identity_and_a_trace(
     assert message.correlation_id == str(event.order_id)
     assert str((message.headers or {})["traceparent"]).startswith("00-")
     assert WidgetMade.model_validate_json(message.body) == event
+
+
+async def test_a_database_cut_away_is_a_warning_a_pass_without_a_traceback(
+    parts: Parts, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with through_proxy(parts.database_url) as (proxy, url):
+        engine = create_engine(url, pool_size=1)
+        relay = OutboxRelay(
+            engine=engine,
+            database_url=url,
+            publisher=parts.publisher,
+            metrics=parts.metrics,
+            poll_interval=0.1,
+        )
+        await proxy.down()
+        running = asyncio.create_task(relay.run())
+        await asyncio.sleep(0.5)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await engine.dispose()
+    logged = [r for r in caplog.records if r.name == "bitloot_runtime.outbox"]
+    assert any(r.getMessage().startswith("outbox relay failed") for r in logged)
+    assert {(r.levelname, r.exc_info) for r in logged} == {("WARNING", None)}

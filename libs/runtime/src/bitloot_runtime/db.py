@@ -46,9 +46,15 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     No `pool_pre_ping`: it costs a round trip on every checkout (about 20 per order in
     fulfilment alone, with the outbox relay and the timers; bench/README.md). A connection
     that died with the server fails its first statement instead, SQLAlchemy then discards
-    the whole pool, and that one message or request is retried like any transient error.
+    the whole pool, and that one message is retried like any transient error (a request
+    is answered 503 with ``Retry-After``: `bitloot_runtime.http`).
+
+    `hide_parameters`: a failing statement's error (and so its logged traceback) would
+    otherwise quote the bound values — IPN bodies, customer emails, sealed keys.
     """
-    return _create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    return _create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+    )
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

@@ -17,11 +17,22 @@ Check = Callable[[], Awaitable[None]]
 """A readiness probe: returns when the dependency answers, raises when it does not."""
 
 
+class NotReady(Exception):
+    """Raised by a check that knows why: `reason` (no secrets in it) is reported as is,
+    e.g. ``"blocked"`` for a broker refusing publishes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 async def _run_check(check: Check, timeout: float) -> str:
     try:
         await asyncio.wait_for(check(), timeout)
     except TimeoutError:
         return "timeout"
+    except NotReady as exc:
+        return exc.reason
     except Exception as exc:
         # The class name only: a message could carry a DSN with its password.
         return f"error: {type(exc).__name__}"

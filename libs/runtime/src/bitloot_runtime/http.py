@@ -3,23 +3,37 @@ reason, ``{"error": "<code>", "detail": "<text>", "fields": [...]}``.
 
 Handlers raise `HttpError`; `EXCEPTION_HANDLERS` (installed by `create_app`) turns it into
 that body. `read_json` and `parse_body` reject bad input before anything changes.
+
+Two failures that are nobody's bug are answered without a traceback: the database (or
+the network to it) failing for a moment is a 503 with ``Retry-After``, and a client that
+hangs up before its body arrived is one INFO line.
 """
 
 import json
+import logging
 import math
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
+from bitloot_runtime.db import is_transient
 from bitloot_runtime.errors import BitlootError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DEFAULT_MAX_BODY = 64 * 1024
 MAX_BIGINT = 2**63 - 1
+# A database blip lasts as long as SQLAlchemy takes to discard its dead pool and
+# PostgreSQL to accept new connections: seconds, not minutes.
+RETRY_AFTER_SECONDS = 2
+# 499 is nginx's "client closed request": nobody reads it, but the number says what happened.
+CLIENT_CLOSED_REQUEST = 499
+
+logger = logging.getLogger(__name__)
 
 
 class HttpError(BitlootError):
@@ -54,7 +68,47 @@ async def _starlette_error(_request: Request, exc: Exception) -> Response:
     return error_response(HttpError(exc.status_code, code, str(exc.detail)))
 
 
-EXCEPTION_HANDLERS = {HttpError: _http_error, HTTPException: _starlette_error}
+async def _dependency_error(request: Request, exc: Exception) -> Response:
+    """A transient database or network failure: 503 with ``Retry-After``, since the same
+    request is expected to succeed on the fresh connection the pool opens next. Any other
+    error of these classes is a bug, and is re-raised to be answered and logged as one."""
+    if not is_transient(exc):
+        raise exc
+    # The class name only: SQLAlchemy's message would carry the statement.
+    logger.warning(
+        "dependency unavailable; answered 503",
+        extra={"path": request.url.path, "error": type(exc).__name__},
+    )
+    response = error_response(
+        HttpError(
+            503,
+            "temporarily_unavailable",
+            "A dependency failed for a moment; retry after the Retry-After delay.",
+        )
+    )
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def _client_disconnect(request: Request, _exc: Exception) -> Response:
+    """The client hung up before sending the whole body: nothing to answer, nothing broken
+    here (a load balancer timing out, a user closing the page), so one INFO line."""
+    logger.info(
+        "client disconnected before sending the whole body",
+        extra={"path": request.url.path, "method": request.method, "reason": "client_disconnect"},
+    )
+    return error_response(
+        HttpError(CLIENT_CLOSED_REQUEST, "client_disconnected", "The body was cut short.")
+    )
+
+
+EXCEPTION_HANDLERS = {
+    HttpError: _http_error,
+    HTTPException: _starlette_error,
+    SQLAlchemyError: _dependency_error,
+    OSError: _dependency_error,
+    ClientDisconnect: _client_disconnect,
+}
 
 
 def whole_number(raw: str | None, maximum: int = MAX_BIGINT) -> int | None:

@@ -20,7 +20,7 @@ import asyncpg
 from sqlalchemy import Row, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bitloot_runtime.db import OUTBOX_CHANNEL, asyncpg_dsn
+from bitloot_runtime.db import OUTBOX_CHANNEL, asyncpg_dsn, is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.publisher import BusPublisher
@@ -116,6 +116,20 @@ class OutboxRelay:
             )
         return outbox_rows.rowcount, inbox_rows.rowcount
 
+    async def overdue(self) -> float:
+        """How many seconds the longest-waiting *due* row has waited for the relay (0 when
+        none is due). A working relay keeps this near its poll interval however many rows
+        wait; it grows while publishes hang (a blocked broker) or no relay runs. Rows
+        postponed after a failed publish count only once due again, so a single poison
+        row, or the backoff left over from an outage that has ended, does not hold it up."""
+        async with self._engine.connect() as connection:
+            due_since = await connection.scalar(
+                select(func.min(outbox.c.next_attempt_at)).where(
+                    outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now()
+                )
+            )
+        return (datetime.now(UTC) - due_since).total_seconds() if due_since else 0.0
+
     async def refresh_metrics(self) -> None:
         """Set the pending-rows and lag gauges from the table (called on each scrape)."""
         async with self._engine.connect() as connection:
@@ -134,8 +148,8 @@ class OutboxRelay:
         try:
             while await self.relay_once() == self._batch_size:
                 pass
-        except Exception:
-            logger.exception("outbox relay failed; retrying at the next poll")
+        except Exception as exc:
+            _log_failure("outbox relay failed; retrying at the next poll", exc)
 
     async def _publish(self, row: Row[tuple[object, ...]]) -> None:
         order_id = str(row.order_id) if row.order_id else None
@@ -180,16 +194,25 @@ class OutboxRelay:
         try:
             connection = await asyncpg.connect(self._dsn)
             await connection.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-        except Exception:
-            logger.warning("cannot LISTEN for outbox notifications; polling only", exc_info=True)
+        except Exception as exc:
+            _log_failure("cannot LISTEN for outbox notifications; polling only", exc)
             return None
         return connection
 
     async def _purge_safely(self) -> None:
         try:
             outbox_rows, inbox_rows = await self.purge()
-        except Exception:
-            logger.exception("outbox/inbox clean-up failed")
+        except Exception as exc:
+            _log_failure("outbox/inbox clean-up failed", exc)
             return
         if outbox_rows or inbox_rows:
             logger.info("purged", extra={"outbox_rows": outbox_rows, "inbox_rows": inbox_rows})
+
+
+def _log_failure(message: str, error: Exception) -> None:
+    """The database or the broker away for a moment (a blip, a restart) is one WARNING
+    line a pass, naming the error; anything else is a bug, logged with its traceback."""
+    if is_transient(error):
+        logger.warning(message, extra={"error": summarize(error)})
+    else:
+        logger.error(message, exc_info=error)

@@ -5,8 +5,10 @@ only once RabbitMQ has taken responsibility for the message, and raises if it wa
 unroutable or refused. Nothing here retries: the outbox relay and the consumer decide.
 """
 
+import asyncio
 from collections.abc import Mapping
 
+from aio_pika.abc import AbstractConnection
 from faststream.rabbit import Channel, RabbitBroker, RabbitExchange
 
 from bitloot_contracts.events import Event
@@ -16,6 +18,8 @@ from bitloot_runtime.topology import Topology
 from bitloot_runtime.tracing import child_traceparent
 
 PUBLISH_TIMEOUT = 10.0
+# An unblocked, open connection is ready at once; this only bounds the wait on a blocked one.
+BLOCKED_PROBE_SECONDS = 0.05
 
 
 def create_broker(amqp_url: str, *, prefetch: int) -> RabbitBroker:
@@ -29,6 +33,21 @@ def create_broker(amqp_url: str, *, prefetch: int) -> RabbitBroker:
         # RobustConnection reconnects by itself; keep start-up from hanging forever.
         timeout=10.0,
     )
+
+
+async def publishing_blocked(connection: AbstractConnection | None) -> bool:
+    """Whether RabbitMQ has blocked `connection` (``connection.blocked``, sent on a memory
+    or disk alarm): every publish then waits until the alarm clears, though the connection
+    stays open and answers pings. aiormq keeps that state private, but its public
+    `ready()` waits for it: an open connection that is not ready at once is blocked."""
+    transport = connection.transport if connection is not None else None
+    if transport is None or not transport.connection.is_opened:
+        return False  # not connected at all: the ping reports that
+    try:
+        await asyncio.wait_for(transport.connection.ready(), BLOCKED_PROBE_SECONDS)
+    except TimeoutError:
+        return True
+    return False
 
 
 class BusPublisher:

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from aio_pika.abc import AbstractConnection
 from faststream.rabbit import RabbitBroker
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -26,11 +27,11 @@ from bitloot_contracts.topics import SUBSCRIPTIONS
 from bitloot_runtime.consumer import Consumer, EventT, Route
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate, ping
 from bitloot_runtime.dead_letters import DeadLetterStore
-from bitloot_runtime.health import health_routes
+from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.outbox import OutboxRelay
-from bitloot_runtime.publisher import BusPublisher, create_broker
+from bitloot_runtime.publisher import BusPublisher, create_broker, publishing_blocked
 from bitloot_runtime.settings import ServiceSettings
 from bitloot_runtime.topology import Topology, declare_topology
 
@@ -92,6 +93,7 @@ class ServiceRuntime:
             retry_delays=settings.retry_delays,
             in_memory=self.in_memory,
         )
+        self._connection: AbstractConnection | None = None
         self._relay_task: asyncio.Task[None] | None = None
         self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._background_tasks: list[asyncio.Task[None]] = []
@@ -115,7 +117,7 @@ class ServiceRuntime:
         """Migrate the database, declare the bus, start consuming and relaying."""
         await migrate(self.settings.database_url, self._metadata, self._version_locations)
         if not self.in_memory:
-            await self.broker.connect()
+            self._connection = await self.broker.connect()
             await declare_topology(
                 self.broker,
                 self.topology,
@@ -152,13 +154,30 @@ class ServiceRuntime:
             return
         if not await self.broker.ping(timeout=2.0):
             raise ConnectionError("broker did not answer")
+        if await publishing_blocked(self._connection):
+            raise NotReady("blocked")
 
     async def _database_ready(self) -> None:
         await ping(self.engine)
 
+    async def _outbox_ready(self) -> None:
+        overdue = await self.relay.overdue()
+        if overdue > self.settings.outbox_ready_lag_seconds:
+            raise NotReady(f"lagging: an event due {overdue:.0f} s ago is not published")
+
     def health_routes(self) -> list[BaseRoute]:
-        """`/healthz`, `/readyz` (database and broker) and `/metrics`."""
-        checks = {"database": self._database_ready, "broker": self._broker_ready}
+        """`/healthz`, `/readyz` and `/metrics`.
+
+        `/readyz` fails while the database or the broker does not answer, while the broker
+        blocks publishing (an alarm), and while the outbox lags past
+        `outbox_ready_lag_seconds`: in each case the service would take work it cannot pass
+        on, so the load balancer should send it elsewhere, or nowhere, until it can.
+        """
+        checks = {
+            "database": self._database_ready,
+            "broker": self._broker_ready,
+            "outbox": self._outbox_ready,
+        }
         return list(
             health_routes(checks, self.metrics, refresh=self.refresh_gauges, stopped=self.stopped)
         )

@@ -50,6 +50,13 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = Field(
         default=100, ge=1, le=10_000, description="Outbox rows published per relay pass."
     )
+    outbox_ready_lag_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="/readyz answers 503 while an outbox row due for publishing has waited "
+        "longer than this: events are committed but not reaching the bus (broker blocking, "
+        "relay stuck), so new work would only pile up.",
+    )
     outbox_retention_hours: float = Field(
         default=168.0, gt=0, description="Hours a published outbox row is kept for audit."
     )

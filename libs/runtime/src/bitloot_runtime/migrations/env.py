@@ -10,7 +10,8 @@ import asyncio
 from alembic import context
 from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+
+from bitloot_runtime.db import create_engine
 
 MIGRATION_LOCK = 7_420_001
 
@@ -23,7 +24,8 @@ def _run(connection: Connection, metadata: MetaData) -> None:
 
 
 async def _run_online(url: str, metadata: MetaData) -> None:
-    engine = create_async_engine(url)
+    # The runtime's engine, so a failing migration's error hides its parameters too.
+    engine = create_engine(url, pool_size=1)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run, metadata)
