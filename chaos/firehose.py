@@ -54,7 +54,7 @@ def vhost_of(amqp_url: str) -> str:
     return unquote(urlsplit(amqp_url).path[1:]) or "/"
 
 
-async def trace_on(ctl: Callable[..., None], amqp_url: str, queue: str = QUEUE) -> None:
+async def trace_on(ctl: Callable[..., object], amqp_url: str, queue: str = QUEUE) -> None:
     """Turn tracing on in `amqp_url`'s vhost with `ctl` (which runs ``rabbitmqctl`` with
     its arguments against one node: call again for each node of a cluster, and after a
     node restarts), then declare `queue` bound to every publish. Idempotent."""
