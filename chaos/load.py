@@ -21,11 +21,14 @@ REFUND_EVERY = 25
 
 @dataclass
 class Placed:
-    """The orders placed so far: order id -> customer email, which of them buy the
-    product Kinguin refuses (refund orders), and how many checkouts needed more than one
-    try."""
+    """The orders placed so far: order id -> customer email and order token, which of
+    them buy the product Kinguin refuses (refund orders), and how many checkouts needed
+    more than one try."""
 
     emails: dict[str, str] = field(default_factory=dict)
+    # order id -> the order token checkout answered: the customer's key to its order page
+    # (payments' public `GET /orders/{id}`), the witness of how each order ended.
+    tokens: dict[str, str] = field(default_factory=dict)
     retried: int = 0
     refused: list[str] = field(default_factory=list)  # a 4xx: a bug, reported as such
     refunds: set[str] = field(default_factory=set)
@@ -62,6 +65,7 @@ async def place(http: httpx.AsyncClient, payments: str, number: int, placed: Pla
             answer = None
         if answer is not None and answer.status_code == 201:
             order_id = str(answer.json()["order_id"])
+            placed.tokens[order_id] = str(answer.json()["order_token"])
             if refund:
                 placed.refunds.add(order_id)
             placed.emails[order_id] = email

@@ -14,7 +14,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aio_pika
 import httpx
 
 from bench.stack import start_process
@@ -25,9 +24,10 @@ from bitloot_payments.entrypoints.catalog_cli import CatalogClient
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
 from bitloot_testing.proxy import FaultyProxy
+from chaos import firehose
+from chaos.firehose import Published
 from chaos.servers import PrivatePostgres, PrivateRabbit
 
-TAP_QUEUE = "chaos.tap"
 # A Kinguin sandbox product the demo catalog does not sell, listed for the refund path:
 # Kinguin refuses every purchase of it (out of stock when bought, though its catalog
 # shows stock at checkout), so each order of it fails after payment and is refunded.
@@ -174,41 +174,12 @@ async def list_refund_product(http: httpx.AsyncClient, chaos: ChaosStack) -> Non
 
 
 async def declare_tap(chaos: ChaosStack) -> None:
-    """A durable quorum queue bound to every event: it outlives the broker's restart and
-    holds every message published during the run for the leak scan at the end."""
-    connection = await aio_pika.connect(chaos.machine.amqp_url)
-    try:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(chaos.exchange)
-        queue = await channel.declare_queue(
-            TAP_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        await queue.bind(exchange, routing_key="#")
-    finally:
-        await connection.close()
+    """The bus witness: RabbitMQ's firehose on the run's vhost (`chaos.firehose`), so
+    every publish to every exchange during the run is kept for the checks at the end.
+    Tracing does not survive a node's restart: call this again after one."""
+    await firehose.trace_on(chaos.rabbit._ctl, chaos.machine.amqp_url)
 
 
-@dataclass(frozen=True)
-class Tapped:
-    """A message seen on the bus."""
-
-    topic: str
-    body: bytes
-    headers: bytes  # as printed, for the leak scan
-
-
-async def drain_tap(chaos: ChaosStack) -> list[Tapped]:
-    """Every message the tap holds, in the order published."""
-    connection = await aio_pika.connect(chaos.machine.amqp_url)
-    found: list[Tapped] = []
-    try:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(
-            TAP_QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        while (message := await queue.get(fail=False, no_ack=True)) is not None:
-            headers = repr(message.headers).encode()
-            found.append(Tapped(message.routing_key or "", message.body, headers))
-    finally:
-        await connection.close()
-    return found
+async def drain_tap(chaos: ChaosStack) -> list[Published]:
+    """Every publish the firehose saw, in the order the broker saw them."""
+    return await firehose.drain(chaos.machine.amqp_url)

@@ -16,16 +16,48 @@ async def test_order_is_processing_with_the_real_fields(sandbox: Sandbox) -> Non
     assert order["createdAt"].endswith("+00:00")
 
 
-async def test_same_external_id_returns_the_existing_order(sandbox: Sandbox) -> None:
+async def test_same_external_id_places_another_order_as_the_docs_promise_nothing_else(
+    sandbox: Sandbox,
+) -> None:
+    # api/order/v2/README.md: orderExternalId "should be unique"; no de-duplication is
+    # documented, so a buyer repeating its POST buys twice (and must look up instead).
     first = (await place(sandbox)).json()
     again = await place(sandbox, qty=5)
 
     assert again.status_code == 201
-    assert again.json()["orderId"] == first["orderId"]
+    assert again.json()["orderId"] != first["orderId"]
     ledger = (await sandbox.client.get("/sandbox/ledger")).json()
-    assert len(ledger) == 1
-    assert ledger[0]["duplicate_attempts"] == 1
-    assert ledger[0]["key_count"] == 2
+    assert [(o["orderExternalId"], o["totalQty"]) for o in ledger] == [("bl-1", 2), ("bl-1", 5)]
+    assert [o["duplicate_attempts"] for o in ledger] == [1, 0]
+    found = await sandbox.client.get("/v1/order", params={"orderExternalId": "bl-1"})
+    assert [o["orderId"] for o in found.json()["results"]] == [
+        again.json()["orderId"],
+        first["orderId"],
+    ]
+
+
+async def test_every_purchase_request_is_in_the_purchase_ledger_with_its_answer(
+    sandbox: Sandbox,
+) -> None:
+    await sandbox.client.post("/sandbox/faults", json={"rate_limit_next": 1})
+    limited = await place(sandbox, external_id="bl-2")
+    bought = await place(sandbox, external_id="bl-2")
+    refused = await place(sandbox, external_id="bl-3", qty=10)
+    unreadable = await sandbox.client.post("/v2/order", content=b"not json")
+
+    purchases = (await sandbox.client.get("/sandbox/purchases")).json()
+
+    assert [(p["orderExternalId"], p["status"]) for p in purchases] == [
+        ("bl-2", 429),
+        ("bl-2", 201),
+        ("bl-3", 400),
+        (None, 400),
+    ]
+    assert (limited.status_code, refused.status_code, unreadable.status_code) == (429, 400, 400)
+    assert [p["orderId"] for p in purchases] == [None, bought.json()["orderId"], None, None]
+    assert purchases[0]["products"] == [{"productId": PRODUCT, "qty": 2, "price": 2.5}]
+    assert purchases[0]["path"] == "/v2/order"
+    assert purchases[0]["at"] <= purchases[1]["at"]
 
 
 async def test_order_without_the_api_key_is_unauthorized(sandbox: Sandbox) -> None:
@@ -104,6 +136,8 @@ async def test_a_held_answer_comes_after_the_order_is_recorded(sandbox: Sandbox)
         await asyncio.sleep(0.01)
     # The buyer still waits, but the order exists: a retry must look it up first.
     assert not answer.done()
+    [waiting] = (await sandbox.client.get("/sandbox/purchases")).json()
+    assert (waiting["orderExternalId"], waiting["status"]) == ("held", None)
     found = await sandbox.client.get("/v1/order", params={"orderExternalId": "held"})
     response = await answer
     assert response.status_code == 201

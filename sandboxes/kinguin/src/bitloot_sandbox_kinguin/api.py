@@ -1,6 +1,7 @@
 """The Kinguin eCommerce API: ``/v1``, ``/v2`` with its authentication, errors and faults."""
 
 import asyncio
+import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from bitloot_sandbox_kinguin.products import (
     matches,
     product_json,
 )
-from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox
+from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox, Purchase
 from bitloot_sandbox_kinguin.store import StateError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -170,6 +171,24 @@ async def get_balance(request: Request) -> Response:
     return JSONResponse({"balance": money(sandbox_of(request).store.balance)})
 
 
+def purchase_recorded(handler: Endpoint) -> Endpoint:
+    """Every purchase request in the sandbox's purchase ledger before anything else (a
+    rate-limited or refused one too), with the status answered and the order placed."""
+
+    @wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        purchase = Purchase.of(request.url.path, await request.body())
+        sandbox_of(request).purchases.append(purchase)
+        response = await handler(request)
+        purchase.status = response.status_code
+        if response.status_code == 201:
+            purchase.order_id = str(json.loads(bytes(response.body))["orderId"])
+        return response
+
+    return endpoint
+
+
+@purchase_recorded
 @api
 async def place_order(request: Request) -> Response:
     """``POST /v2/order`` {products: [{productId, qty, price, keyType?, offerId?}],
@@ -177,6 +196,7 @@ async def place_order(request: Request) -> Response:
     return await placed(request, by_kinguin_id=None)
 
 
+@purchase_recorded
 @api
 async def place_order_v1(request: Request) -> Response:
     """``POST /v1/order``: as v2, the products named by their integer ``kinguinId``."""

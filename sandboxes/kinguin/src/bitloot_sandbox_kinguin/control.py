@@ -23,6 +23,12 @@ async def calls(request: Request) -> Response:
     return JSONResponse(sandbox_of(request).calls)
 
 
+async def purchases(request: Request) -> Response:
+    """``GET /sandbox/purchases``: every purchase request (``POST /v1|v2/order``)
+    received, in order, whatever was answered: the witness of buying twice."""
+    return JSONResponse([purchase.as_json() for purchase in sandbox_of(request).purchases])
+
+
 async def product_updates(request: Request) -> Response:
     """``GET /sandbox/product-updates``: every ``product.update`` webhook sent."""
     return JSONResponse([sent.as_json() for sent in sandbox_of(request).webhooks.product_updates])
@@ -122,6 +128,7 @@ def order_action(
 routes = [
     Route("/sandbox/ledger", ledger, methods=["GET"]),
     Route("/sandbox/calls", calls, methods=["GET"]),
+    Route("/sandbox/purchases", purchases, methods=["GET"]),
     Route("/sandbox/product-updates", product_updates, methods=["GET"]),
     faults_route(lambda request: sandbox_of(request).faults),
     Route("/sandbox/config", settings, methods=["GET", "POST"]),

@@ -1,9 +1,10 @@
 """The sandbox's state and behaviour, independent of HTTP: `app.state.sandbox`."""
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -11,7 +12,7 @@ import httpx
 from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig, ProductSpec
 from bitloot_sandbox_kinguin.faults import KinguinFaults
-from bitloot_sandbox_kinguin.orders import COMPLETED, PROCESSING, Line, Order
+from bitloot_sandbox_kinguin.orders import COMPLETED, PROCESSING, Line, Order, timestamp
 from bitloot_sandbox_kinguin.store import Store
 from bitloot_sandbox_kinguin.webhooks import Webhooks
 
@@ -58,6 +59,40 @@ def preorder_refused(detail: str) -> KinguinError:
     return KinguinError(400, "Preorder", detail)
 
 
+@dataclass
+class Purchase:
+    """One ``POST /v1/order`` or ``/v2/order`` request as it arrived, whatever became of
+    it (rate limited, refused, placed): when, its ``orderExternalId`` and ``products`` as
+    sent (None when the body had none), and the answer's status (None until answered,
+    e.g. while a held answer waits) and the order it placed."""
+
+    at: datetime
+    path: str
+    order_external_id: object
+    products: object
+    status: int | None = None
+    order_id: str | None = None
+
+    @classmethod
+    def of(cls, path: str, raw: bytes) -> "Purchase":
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        fields = body if isinstance(body, dict) else {}
+        return cls(datetime.now(UTC), path, fields.get("orderExternalId"), fields.get("products"))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "at": timestamp(self.at),
+            "path": self.path,
+            "orderExternalId": self.order_external_id,
+            "products": self.products,
+            "status": self.status,
+            "orderId": self.order_id,
+        }
+
+
 class KinguinSandbox:
     """Catalogue, orders, faults and the webhook machinery of one sandbox instance.
 
@@ -75,6 +110,8 @@ class KinguinSandbox:
         self.faults = KinguinFaults()
         # Every API call received, as "METHOD /path", in order (``GET /sandbox/calls``).
         self.calls: list[str] = []
+        # Every purchase request received, in order (``GET /sandbox/purchases``).
+        self.purchases: list[Purchase] = []
         self.tasks = Tasks()
         self.sender = CallbackSender.configured(config, callback_transport)
         self.webhooks = Webhooks(
@@ -87,12 +124,15 @@ class KinguinSandbox:
         self.hold = config.hold_completion
 
     def place_order(self, requested: list[Requested], external_id: str | None) -> Order:
-        """The order for `external_id` if there is one (a duplicate attempt), else a new
-        order, completed later; `KinguinError` if it cannot be bought as asked."""
-        existing = self.store.by_external_id.get(external_id) if external_id else None
-        if existing is not None:
-            existing.duplicate_attempts += 1
-            return existing
+        """A new order, completed later; `KinguinError` if it cannot be bought as asked.
+
+        An `external_id` used before places another order all the same, each earlier one
+        counting the duplicate attempt: api/order/v2/README.md says only that the value
+        "should be unique" and documents no lookup by ``POST`` (a buyer finds its order
+        with ``GET /v1/order?orderExternalId=``), so the sandbox does not de-duplicate,
+        the worst case the docs allow."""
+        for earlier in self.store.by_external_id.get(external_id, []) if external_id else []:
+            earlier.duplicate_attempts += 1
         lines = [self._line(item) for item in requested]
         check_preorders(lines)
         total = sum((line.price * line.qty for line in lines), Decimal(0))

@@ -58,7 +58,9 @@ class Store:
         # The account's funds in EUR: every order is paid from it when placed.
         self.balance = balance
         self.orders: dict[str, Order] = {}
-        self.by_external_id: dict[str, Order] = {}
+        # Every order placed under each orderExternalId, oldest first: the docs ask that
+        # the value "should be unique" but promise nothing when it is not.
+        self.by_external_id: dict[str, list[Order]] = {}
         self._serials: set[str] = set()
         # Every n-th key delivered is an image (0: none); tests may change it at run time.
         self.image_keys_every = image_keys_every
@@ -106,7 +108,7 @@ class Store:
         self.balance -= order.total
         self.orders[order.order_id] = order
         if external_id is not None:
-            self.by_external_id[external_id] = order
+            self.by_external_id.setdefault(external_id, []).append(order)
         return order
 
     def complete(self, order: Order) -> None:
