@@ -33,9 +33,12 @@ NO_SAGA = "no saga (payment never finished)"
 # Kinguin orders that no longer hold keys (api/order/v1/README.md, Order Statuses).
 GONE = frozenset({"canceled", "refunded"})
 # The one answer after which a purchase request may be sent again with the same
-# orderExternalId: rate limited, so not carried out. Any other (placed, refused, a 5xx
-# that may hide a placed order, none) makes a repeat a purchase the docs never allow.
+# orderExternalId at once: rate limited, so not carried out. After any other answer but
+# a placed order (a 5xx or none, which may hide a placed order; a refusal), a repeat is
+# allowed only once a documented lookup (`GET /v1/order?orderExternalId=`) made after
+# that answer found no order; after a placed order (201), never.
 REPEATABLE = frozenset({429})
+PLACED = 201
 DEAD_LETTER_PAGE = 100
 
 
@@ -262,17 +265,19 @@ def ledger_check(
     entries: list[dict[str, Any]],
     purchases: list[dict[str, Any]],
     refunds: Collection[str] = frozenset(),
+    lookups: list[dict[str, Any]] | None = None,
 ) -> Check:
     """One live Kinguin order per order, none for a refund order (Kinguin refuses its
     product, so one would be a purchase that should not have happened), and no purchase
-    request repeated: the same orderExternalId sent again after any answer but 429 is a
-    second purchase the docs never allow (an order is looked up with `GET /v1/order`)."""
+    request repeated without cause: the same orderExternalId sent again is allowed only
+    after a 429, or after an answer that placed nothing once a lookup by that id (the
+    documented `GET /v1/order?orderExternalId=`) found nothing (`repeated_purchases`)."""
     bought = kinguin_orders(entries, emails)
     twice = [o for o, found in bought.items() if len(live(found)) > 1]
     missing = [o for o in emails if o not in refunds and not live(bought.get(o, []))]
     strangers = [o for o in bought if o not in emails]
     refund_bought = [o for o in refunds if bought.get(o)]
-    repeated = repeated_purchases(purchases)
+    repeated = repeated_purchases(purchases, lookups or [])
     return Check(
         "one Kinguin order per order, no purchase repeated (sandbox order and purchase ledgers)",
         f"{len(emails) - len(refunds)} orders, none twice"
@@ -290,20 +295,47 @@ def ledger_check(
     )
 
 
-def repeated_purchases(purchases: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Each purchase request that repeats an orderExternalId after an answer that may
-    have bought (anything but 429), in the order received."""
-    answered: dict[str, list[object]] = {}
+def repeated_purchases(
+    purchases: Iterable[Mapping[str, Any]], lookups: Iterable[Mapping[str, Any]] = ()
+) -> list[str]:
+    """Each purchase request that repeats an orderExternalId when the docs do not allow
+    it, in the order received: after an answer that placed the order, or after one that
+    may have (a 5xx, a refusal, no answer) with no lookup by that id after the answer
+    that found nothing. A rate-limited request (429) was not carried out."""
+    empty_lookups: dict[str, list[str]] = {}
+    for lookup in lookups:
+        if not lookup.get("found"):
+            empty_lookups.setdefault(str(lookup.get("orderExternalId")), []).append(
+                str(lookup.get("at"))
+            )
+    earlier_by_id: dict[str, list[Mapping[str, Any]]] = {}
     repeats = []
     for purchase in purchases:
         external_id = str(purchase.get("orderExternalId"))
-        earlier = answered.setdefault(external_id, [])
-        if any(status not in REPEATABLE for status in earlier):
+        earlier = earlier_by_id.setdefault(external_id, [])
+        if not all(_may_repeat(e, purchase, empty_lookups.get(external_id, [])) for e in earlier):
+            statuses = [e.get("status") for e in earlier]
             repeats.append(
-                f"purchase repeated: {external_id} at {purchase.get('at')} after answers {earlier}"
+                f"purchase repeated: {external_id} at {purchase.get('at')} after answers"
+                f" {statuses} with no lookup finding nothing in between"
             )
-        earlier.append(purchase.get("status"))
+        earlier.append(purchase)
     return repeats
+
+
+def _may_repeat(
+    earlier: Mapping[str, Any], repeat: Mapping[str, Any], empty_lookups: list[str]
+) -> bool:
+    """Whether `repeat` may follow `earlier` (same orderExternalId): the earlier one was
+    rate limited, or it did not place the order and was answered, and a lookup that
+    found nothing came between its answer and the repeat (ISO timestamps in UTC compare
+    as text)."""
+    status, answered = earlier.get("status"), earlier.get("answeredAt")
+    if status in REPEATABLE:
+        return True
+    if status == PLACED or answered is None:
+        return False
+    return any(str(answered) <= at <= str(repeat.get("at")) for at in empty_lookups)
 
 
 def distinct_key_emails(mails: Iterable[infra.Mail]) -> Counter[str]:
@@ -769,6 +801,7 @@ async def verify(
         states = await saga_states(http, stack, list(emails))
         entries = await ledger(http, stack, "ledger")
         purchases = await ledger(http, stack, "purchases")
+        lookups = await ledger(http, stack, "lookups")
         letters, unread = await parked(http, stack)
         recorded = await all_refunds(http, stack)
         withdrawals = await payouts(http, stack)
@@ -785,7 +818,7 @@ async def verify(
             placed.refused[:10],
         ),
         orders_check(emails, views, states, received, entries, refunds),
-        ledger_check(emails, entries, purchases, refunds),
+        ledger_check(emails, entries, purchases, refunds, lookups),
         emails_check(normal, received),
         parked_check(letters, states, refunds, unread),
         reveal_check(revealed),

@@ -44,9 +44,17 @@ def entry(order_id: str, status: str = "completed") -> dict[str, Any]:
     return {"orderExternalId": order_id, "status": status, "duplicate_attempts": 0, "keys": []}
 
 
-def purchase(order_id: str, status: int | None = 201) -> dict[str, Any]:
-    """A purchase request of the sandbox's purchase ledger."""
-    return {"orderExternalId": order_id, "status": status, "at": "2026-12-05T12:00:00.000+00:00"}
+def purchase(order_id: str, status: int | None = 201, at: str = "12:00:00.000") -> dict[str, Any]:
+    """A purchase request of the sandbox's purchase ledger, received at `at` (today,
+    UTC) and answered 0.1 s later when it was."""
+    answered = f"2026-12-05T{at[:-3]}{int(at[-3:]) + 100:03d}+00:00" if status else None
+    return {"orderExternalId": order_id, "status": status, "at": f"2026-12-05T{at}+00:00",
+            "answeredAt": answered}  # fmt: skip
+
+
+def lookup(order_id: str, at: str, found: int = 0) -> dict[str, Any]:
+    """A `GET /v1/order?orderExternalId=` of the sandbox's lookup ledger."""
+    return {"orderExternalId": order_id, "at": f"2026-12-05T{at}+00:00", "found": found}
 
 
 def page(customer_status: str = "delivered", saga: str = "fulfilled") -> dict[str, Any]:
@@ -131,6 +139,23 @@ def test_a_repeated_purchase_request_fails_unless_the_first_was_rate_limited() -
         assert repeated.details[0].startswith("purchase repeated: o2")
     limited = [purchase("o1"), purchase("o2", 429), purchase("o2", 429), purchase("o2")]
     assert ledger_check(ORDERS, BOUGHT, limited).ok
+
+
+def test_a_repeat_after_a_5xx_passes_only_after_a_lookup_that_found_nothing() -> None:
+    # Kinguin answered 503 and placed nothing; the gateway looked the order up by its
+    # orderExternalId (documented), found none, and bought: one live order, allowed.
+    first, again = purchase("o2", 503, "12:00:00.000"), purchase("o2", 201, "12:00:05.000")
+    looked = [lookup("o2", "12:00:03.000")]
+    assert ledger_check(ORDERS, BOUGHT, [purchase("o1"), first, again], lookups=looked).ok
+    # No lookup, a lookup before the 503 was answered, one that found the order, or one
+    # for another order: the repeat is a purchase the docs never allow.
+    for looked in ([], [lookup("o2", "12:00:00.050")], [lookup("o2", "12:00:03.000", 1)],
+                   [lookup("o1", "12:00:03.000")]):  # fmt: skip
+        repeated = ledger_check(ORDERS, BOUGHT, [purchase("o1"), first, again], lookups=looked)
+        assert not repeated.ok, looked
+    # After a placed order no lookup excuses a second purchase request.
+    placed = [purchase("o1"), purchase("o2", 201, "12:00:00.000"), again]
+    assert not ledger_check(ORDERS, BOUGHT, placed, lookups=[lookup("o2", "12:00:03.000")]).ok
 
 
 def test_each_order_is_emailed_exactly_once() -> None:

@@ -57,7 +57,23 @@ async def test_every_purchase_request_is_in_the_purchase_ledger_with_its_answer(
     assert [p["orderId"] for p in purchases] == [None, bought.json()["orderId"], None, None]
     assert purchases[0]["products"] == [{"productId": PRODUCT, "qty": 2, "price": 2.5}]
     assert purchases[0]["path"] == "/v2/order"
-    assert purchases[0]["at"] <= purchases[1]["at"]
+    assert purchases[0]["at"] <= purchases[0]["answeredAt"] <= purchases[1]["at"]
+
+
+async def test_every_lookup_by_external_id_is_recorded_with_what_it_found(
+    sandbox: Sandbox,
+) -> None:
+    await place(sandbox, external_id="bl-7")
+    await sandbox.client.get("/v1/order", params={"orderExternalId": "bl-7"})
+    await sandbox.client.get("/v1/order", params={"orderExternalId": "bl-8"})
+    await sandbox.client.get("/v1/order")  # no external id: not a lookup of an order
+
+    lookups = (await sandbox.client.get("/sandbox/lookups")).json()
+
+    assert [(lookup["orderExternalId"], lookup["found"]) for lookup in lookups] == [
+        ("bl-7", 1),
+        ("bl-8", 0),
+    ]
 
 
 async def test_order_without_the_api_key_is_unauthorized(sandbox: Sandbox) -> None:

@@ -28,7 +28,7 @@ from bitloot_sandbox_kinguin.products import (
     matches,
     product_json,
 )
-from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox, Purchase
+from bitloot_sandbox_kinguin.sandbox import KinguinError, KinguinSandbox, Lookup, Purchase
 from bitloot_sandbox_kinguin.store import StateError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -181,6 +181,7 @@ def purchase_recorded(handler: Endpoint) -> Endpoint:
         sandbox_of(request).purchases.append(purchase)
         response = await handler(request)
         purchase.status = response.status_code
+        purchase.answered_at = datetime.now(UTC)
         if response.status_code == 201:
             purchase.order_id = str(json.loads(bytes(response.body))["orderId"])
         return response
@@ -232,6 +233,9 @@ async def search_orders(request: Request) -> Response:
     wanted = order_filter(request.query_params)
     orders = [o for o in reversed(sandbox_of(request).store.orders.values()) if wanted(o)]
     results = orders[(page - 1) * limit : page * limit]
+    if (external_id := request.query_params.get("orderExternalId")) is not None:
+        lookup = Lookup(datetime.now(UTC), external_id, len(orders))
+        sandbox_of(request).lookups.append(lookup)
     return JSONResponse({"results": [o.as_json() for o in results], "item_count": len(orders)})
 
 

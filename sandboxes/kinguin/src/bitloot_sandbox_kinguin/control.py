@@ -29,6 +29,12 @@ async def purchases(request: Request) -> Response:
     return JSONResponse([purchase.as_json() for purchase in sandbox_of(request).purchases])
 
 
+async def lookups(request: Request) -> Response:
+    """``GET /sandbox/lookups``: every ``GET /v1/order?orderExternalId=`` received, in
+    order, with how many orders it found: what a repeated purchase must follow."""
+    return JSONResponse([lookup.as_json() for lookup in sandbox_of(request).lookups])
+
+
 async def product_updates(request: Request) -> Response:
     """``GET /sandbox/product-updates``: every ``product.update`` webhook sent."""
     return JSONResponse([sent.as_json() for sent in sandbox_of(request).webhooks.product_updates])
@@ -129,6 +135,7 @@ routes = [
     Route("/sandbox/ledger", ledger, methods=["GET"]),
     Route("/sandbox/calls", calls, methods=["GET"]),
     Route("/sandbox/purchases", purchases, methods=["GET"]),
+    Route("/sandbox/lookups", lookups, methods=["GET"]),
     Route("/sandbox/product-updates", product_updates, methods=["GET"]),
     faults_route(lambda request: sandbox_of(request).faults),
     Route("/sandbox/config", settings, methods=["GET", "POST"]),

@@ -72,6 +72,7 @@ class Purchase:
     products: object
     status: int | None = None
     order_id: str | None = None
+    answered_at: datetime | None = None
 
     @classmethod
     def of(cls, path: str, raw: bytes) -> "Purchase":
@@ -90,7 +91,23 @@ class Purchase:
             "products": self.products,
             "status": self.status,
             "orderId": self.order_id,
+            "answeredAt": timestamp(self.answered_at) if self.answered_at else None,
         }
+
+
+@dataclass
+class Lookup:
+    """One ``GET /v1/order?orderExternalId=`` (the documented way a buyer finds an order
+    it may have placed): when, for which id, and how many orders it found. The witness
+    that a repeated purchase request was preceded by a lookup that found nothing."""
+
+    at: datetime
+    order_external_id: str
+    found: int
+
+    def as_json(self) -> dict[str, object]:
+        return {"at": timestamp(self.at), "orderExternalId": self.order_external_id,
+                "found": self.found}  # fmt: skip
 
 
 class KinguinSandbox:
@@ -112,6 +129,8 @@ class KinguinSandbox:
         self.calls: list[str] = []
         # Every purchase request received, in order (``GET /sandbox/purchases``).
         self.purchases: list[Purchase] = []
+        # Every lookup by orderExternalId, in order (``GET /sandbox/lookups``).
+        self.lookups: list[Lookup] = []
         self.tasks = Tasks()
         self.sender = CallbackSender.configured(config, callback_transport)
         self.webhooks = Webhooks(
