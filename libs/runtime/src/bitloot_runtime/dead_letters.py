@@ -79,9 +79,14 @@ class DeadLetterStore:
         async with self._sessionmaker() as session, session.begin():
             await session.execute(statement)
 
-    async def list(self, *, include_replayed: bool = False, limit: int = 100) -> list[DeadLetter]:
-        """Parked messages, newest first."""
-        query = select(dead_letters).order_by(dead_letters.c.parked_at.desc()).limit(limit)
+    async def list(
+        self, *, include_replayed: bool = False, limit: int = 100, before: int | None = None
+    ) -> list[DeadLetter]:
+        """Parked messages, newest (highest id) first; with `before`, only those with a
+        smaller id: the next page after one whose last letter had that id."""
+        query = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(dead_letters.c.id < before)
         if not include_replayed:
             query = query.where(dead_letters.c.replayed_at.is_(None))
         async with self._sessionmaker() as session:

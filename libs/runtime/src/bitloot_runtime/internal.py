@@ -63,6 +63,18 @@ def page_limit(request: Request, default: int = 50) -> int:
     return limit
 
 
+def before_id(request: Request) -> int | None:
+    """The ``before`` query parameter (a letter id: the page of older letters), or None;
+    422 when it is not a positive whole number."""
+    raw = request.query_params.get("before")
+    if raw is None:
+        return None
+    before = whole_number(raw, MAX_BIGINT)
+    if before is None or before < 1:
+        raise HttpError(422, "invalid_before", f"before must be a letter id, not {raw!r}.")
+    return before
+
+
 def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     return {
         "id": letter.id,
@@ -86,7 +98,9 @@ def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[
 
     async def listing(request: Request) -> Response:
         include = request.query_params.get("include_replayed") == "true"
-        letters = await store.list(include_replayed=include, limit=page_limit(request))
+        letters = await store.list(
+            include_replayed=include, limit=page_limit(request), before=before_id(request)
+        )
         return JSONResponse({"items": [dead_letter_json(letter) for letter in letters]})
 
     async def replay(request: Request) -> Response:

@@ -157,9 +157,17 @@ def _runtime_paths() -> dict[str, Schema]:
         "/openapi.json": {"get": operation("This document.", ok("OpenAPI 3.1."), security=PUBLIC)},
         "/internal/dead-letters": {
             "get": operation(
-                f"{letters}, newest first.",
-                {**ok("A page."), **errors({"422": "Bad `limit`."})},
-                parameters=[LIMIT, query("include_replayed", {"enum": ["true", "false"]})],
+                f"{letters}, newest (highest id) first.",
+                {**ok("A page."), **errors({"422": "Bad `limit` or `before`."})},
+                parameters=[
+                    LIMIT,
+                    query("include_replayed", {"enum": ["true", "false"]}),
+                    query(
+                        "before",
+                        {"type": "integer", "minimum": 1},
+                        "Only letters with a smaller id: the page after the one ending there.",
+                    ),
+                ],
             )
         },
         "/internal/dead-letters/{letter_id:int}/replay": {
