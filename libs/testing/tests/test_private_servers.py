@@ -3,6 +3,7 @@ crash, and that come back with what they had committed or confirmed, as producti
 servers do."""
 
 import asyncio
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,13 +25,13 @@ needs_rabbitmq = pytest.mark.skipif(
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Path:
-    tmp_path.chmod(0o755)  # the servers run as their own users when the tests run as root
-    for parent in tmp_path.parents:
-        if parent == Path(parent.anchor):
-            break
-        parent.chmod(parent.stat().st_mode | 0o005)
-    return tmp_path
+def root() -> Iterator[Path]:
+    """A directory of the test's own outside pytest's temporary folders, which pytest
+    prunes (any concurrent session's) while the servers may still use them."""
+    with tempfile.TemporaryDirectory(prefix="bitloot-private-servers-") as made:
+        path = Path(made)
+        path.chmod(0o755)  # the servers run as their own users when the tests run as root
+        yield path
 
 
 @pytest.fixture

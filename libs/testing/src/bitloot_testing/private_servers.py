@@ -429,7 +429,11 @@ class PrivateRabbitCluster:
             node.stop()
 
     async def __aenter__(self) -> "PrivateRabbitCluster":
-        await asyncio.to_thread(self.start)
+        try:
+            await asyncio.to_thread(self.start)
+        except BaseException:
+            await asyncio.to_thread(self.stop)  # no node left running
+            raise
         await self.front.up()
         return self
 

@@ -60,6 +60,12 @@ class FaultyProxy:
         self._watches.append(watch)
         return watch
 
+    def unwatch(self, watch: "Watch") -> None:
+        """Stop looking for `watch`'s pattern and let anything it held through."""
+        watch.release()
+        if watch in self._watches:
+            self._watches.remove(watch)
+
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection to the server; OSError when it cannot be reached."""
         return await asyncio.open_connection(*self._target)
@@ -106,7 +112,7 @@ class FaultyProxy:
         await self.down()
 
 
-@dataclass
+@dataclass(eq=False)
 class Watch:
     """A pattern a proxy looks for in what clients send (`FaultyProxy.watch`)."""
 
