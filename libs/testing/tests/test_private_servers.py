@@ -7,6 +7,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -198,7 +199,7 @@ async def test_cluster_forms_with_three_running_nodes(cluster: PrivateRabbitClus
 async def test_a_quorum_message_survives_its_leader_killed(cluster: PrivateRabbitCluster) -> None:
     connection = await aio_pika.connect(cluster.url)  # through the front, on the vhost
     channel = await connection.channel()
-    arguments = {"x-queue-type": "quorum"}
+    arguments: dict[str, Any] = {"x-queue-type": "quorum"}
     await channel.declare_queue("orders", durable=True, arguments=arguments)
     assert cluster.queues()["orders"] == ("quorum", 3)  # replicated on every node
     await channel.default_exchange.publish(aio_pika.Message(b"order 1"), routing_key="orders")
@@ -218,6 +219,7 @@ async def test_a_quorum_message_survives_its_leader_killed(cluster: PrivateRabbi
         message = await first_message(queue)
         assert message is not None
         assert message.body == b"order 1"
+        assert isinstance(message, aio_pika.abc.AbstractIncomingMessage)
         await message.ack()
     finally:
         await connection.close()
