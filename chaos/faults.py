@@ -13,6 +13,7 @@ how long the target took to recover (`Happened`).
 """
 
 import asyncio
+import contextlib
 import random
 import signal
 import time
@@ -221,12 +222,7 @@ def kill_ipn_processor(wait: float = 30.0) -> Action:
 
     async def act(target: Target, _http: httpx.AsyncClient) -> Outcome:
         url = database_url(target.postgres.url, f"{target.database_prefix}payments")
-        connection = await asyncpg.connect(url)
-        try:
-            caught = await poll(connection, IN_IPN_TRANSACTION, wait)
-        finally:
-            await connection.close()
-        if not caught:
+        if not await seen(url, IN_IPN_TRANSACTION, wait):
             return Outcome(f"no IPN being applied within {wait:.0f} s; nothing killed")
         seconds = await kill_and_wait(target, target.instances("payments"))
         return Outcome(
@@ -236,13 +232,26 @@ def kill_ipn_processor(wait: float = 30.0) -> Action:
     return act
 
 
-async def poll(connection: asyncpg.Connection, query: str, wait: float) -> bool:
-    """Whether `query` returned a row within `wait` seconds (tried every 5 ms)."""
+async def seen(url: str, query: str, wait: float) -> bool:
+    """Whether `query` returned a row within `wait` seconds, tried every 5 ms; through a
+    database restart (another fault) it connects again."""
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
-        if await connection.fetch(query):
-            return True
-        await asyncio.sleep(0.005)
+        try:
+            connection = await asyncpg.connect(url, timeout=5)
+        except (OSError, TimeoutError, asyncpg.PostgresError):
+            await asyncio.sleep(0.2)
+            continue
+        try:
+            while time.monotonic() < deadline:
+                if await connection.fetch(query):
+                    return True
+                await asyncio.sleep(0.005)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            continue
+        finally:
+            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await connection.close()
     return False
 
 
@@ -559,8 +568,8 @@ EXTRA_KILLS_PER_MINUTE = 4.0  # random SIGKILLs beyond one fault of each kind
 def schedule(seed: int, load_seconds: float, services: Sequence[str] = SERVICES) -> list[Fault]:
     """Every kind of fault once, plus about `EXTRA_KILLS_PER_MINUTE` SIGKILLs of random
     instances a minute, at random moments between 5 % and 85 % of the load (after it,
-    the drain shows whether everything recovered). Faults of one resource never
-    overlap; all others may. Deterministic for `seed`."""
+    the drain shows whether everything recovered); outages and windows end by 95 % of
+    it. Faults of one resource never overlap; all others may. Deterministic for `seed`."""
     rng = random.Random(seed)
     kinds = [*KINDS, *["kill"] * round(load_seconds / 60 * EXTRA_KILLS_PER_MINUTE)]
     busy: dict[str, list[tuple[float, float]]] = {}
@@ -576,12 +585,15 @@ def _free_moment(
     rng: random.Random, load_seconds: float, busy: list[tuple[float, float]], lasts: float
 ) -> float:
     """A random moment in the load when the resource is not `busy` (then marked busy for
-    `lasts` seconds and a margin); a resource of "" is never busy."""
-    at = rng.uniform(0.05, 0.85) * load_seconds
+    `lasts` seconds and a margin), early enough for the fault to end with the load where
+    the load is long enough; a resource of "" is never busy."""
+    low = 0.05 * load_seconds
+    high = max(low, min(0.85 * load_seconds, 0.95 * load_seconds - lasts))
+    at = rng.uniform(low, high)
     for _ in range(100):
         if not any(start - lasts - 5 < at < end + 5 for start, end in busy):
             break
-        at = rng.uniform(0.05, 0.85) * load_seconds
+        at = rng.uniform(low, high)
     if lasts:
         busy.append((at, at + lasts))
     return at

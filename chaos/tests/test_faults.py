@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
@@ -47,6 +48,7 @@ def test_random_sigkills_are_added_and_all_within_the_load() -> None:
     assert len(kills) > 1 + LOAD / 60 * 3
     assert len({f.name for f in kills}) > 3  # different services and instances
     assert all(0.05 * LOAD <= f.at <= 0.85 * LOAD for f in faults_)
+    assert all(f.at + f.lasts <= 0.95 * LOAD for f in faults_)
 
 
 def test_faults_overlap_but_never_on_one_resource() -> None:
@@ -290,17 +292,28 @@ async def test_inject_runs_faults_concurrently_and_logs_failures() -> None:
     target = FakeTarget()
 
     async def slow(_target: faults.Target, _http: httpx.AsyncClient) -> faults.Outcome:
-        await asyncio.sleep(0.3)
-        return faults.Outcome("slow done", 0.3)
+        await asyncio.sleep(1.0)
+        return faults.Outcome("slow done", 1.0)
 
     async def broken(_target: faults.Target, _http: httpx.AsyncClient) -> faults.Outcome:
         raise RuntimeError("no such proxy")
 
-    plan_ = [Fault(0.0, "a", "slow", slow, 0.3), Fault(0.1, "b", "broken", broken)]
+    plan_ = [
+        Fault(0.0, "a", "slow", slow, 1.0),
+        Fault(0.1, "b", "broken", broken),
+        Fault(0.2, "a", "slow again", slow, 1.0),
+    ]
     log: list[Happened] = []
-    started = asyncio.get_running_loop().time()
+    started = time.monotonic()
     await faults.inject(target, plan_, started, log)
-    assert asyncio.get_running_loop().time() - started < 0.6  # overlapped, not in turn
-    assert [h.name for h in log] == ["slow", "broken"]
-    assert log[0].recovery == 0.3
+    assert time.monotonic() - started < 1.8  # overlapped: in turn they take 2 s
+    assert [h.name for h in log] == ["slow", "broken", "slow again"]
+    assert log[0].recovery == 1.0
     assert log[1].outcome.startswith("FAILED to inject: RuntimeError")
+
+
+async def test_the_ipn_aim_waits_through_a_database_that_is_away() -> None:
+    target = FakeTarget()  # its PostgreSQL URL refuses connections, as while restarting
+    outcome = await act(faults.kill_ipn_processor(wait=0.5), target)
+    assert target.killed == []
+    assert "nothing killed" in outcome.text
