@@ -357,6 +357,11 @@ class PrivateRabbitCluster:
         """Each node's own URL on the run's vhost (a node that is down refuses)."""
         return [node.url_for(self.vhost) for node in self.nodes]
 
+    @property
+    def data_dirs(self) -> list[Path]:
+        """Each node's data (its message store and logs), e.g. for a leak scan."""
+        return [node.root for node in self.nodes]
+
     def start(self) -> None:
         """Start the first node, join the others to it, and create the vhost (guest
         may do anything on it). Nodes that already ran start on their data."""
