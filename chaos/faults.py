@@ -15,7 +15,6 @@ how long the target took to recover (`Happened`).
 import asyncio
 import contextlib
 import random
-import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -56,7 +55,7 @@ class Target(Protocol):
     """What the faults break: the chaos stack around the launcher's supervisor.
 
     `instances(name)` are a service's instance ids (``payments-1``); `pid` is an
-    instance's process while it runs; `kill` signals it (the supervisor restarts it);
+    instance's process while it runs; `kill` SIGKILLs it (the supervisor restarts it);
     `ready_again` waits until it answers its ready path, in seconds. `proxies` holds
     ``"s3"`` and ``"smtp"``; `database_prefix` names the services' databases."""
 
@@ -71,7 +70,7 @@ class Target(Protocol):
     def url(self, name: str) -> str: ...
     def instances(self, name: str) -> list[str]: ...
     def pid(self, instance: str) -> int | None: ...
-    async def kill(self, instance: str, sig: int = signal.SIGKILL) -> None: ...
+    async def kill(self, instance: str) -> None: ...  # SIGKILL
     async def ready_again(self, instance: str, timeout: float) -> float: ...
 
 
