@@ -213,7 +213,7 @@ def database_url(server_url: str, database: str) -> str:
     return f"{server_url.rsplit('/', 1)[0]}/{database}"
 
 
-def kill_ipn_processor(wait: float = 30.0) -> Action:
+def kill_ipn_processor(wait: float = 60.0) -> Action:
     """SIGKILL payments while its IPN processor is inside the transaction applying an
     IPN (seen in PostgreSQL's locks, polled every few ms): the IPN stays pending and a
     restarted or other instance must apply it exactly once. Every payments instance is
@@ -322,7 +322,7 @@ SMTP_ENVELOPE = b"RCPT TO:"
 SMTP_END_OF_DATA = b"\r\n.\r\n"
 
 
-def kill_delivery_in_smtp(pattern: bytes, moment: str, wait: float = 30.0) -> Action:
+def kill_delivery_in_smtp(pattern: bytes, moment: str, wait: float = 60.0) -> Action:
     """SIGKILL delivery in the middle of an SMTP conversation: the proxy in front of
     the SMTP server holds the server's answers once the client has sent `pattern` (the
     envelope: nothing sent yet; the end of DATA: the server has taken the message and
