@@ -10,13 +10,14 @@ Prints progress, then a table of the faults and a table of the checks; exits 1 i
 failed. Writes chaos/results/latest.json. Everything runs on servers of its own: the
 machine's PostgreSQL and RabbitMQ are never touched.
 
-    python -m chaos.run [--orders 600] [--rate 2.5] [--drain 420]
+    python -m chaos.run [--orders 600] [--rate 2.5] [--drain 420] [--seed N]
 """
 
 import argparse
 import asyncio
 import json
 import logging
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -114,7 +115,8 @@ async def main(arguments: argparse.Namespace) -> bool:
             await seed_catalog(http, stack)
             await list_refund_product(http, stack)
         load_seconds = arguments.orders / arguments.rate
-        plan = faults.schedule(load_seconds)
+        plan = faults.schedule(arguments.seed, load_seconds)
+        print(f"fault seed {arguments.seed} (replay: --seed {arguments.seed})", flush=True)
         print(f"load: {arguments.orders} orders at {arguments.rate:g}/s ({load_seconds:.0f} s),"
               f" {len(plan)} faults", flush=True)  # fmt: skip
         placed, happened = load.Placed(), list[faults.Happened]()
@@ -142,6 +144,7 @@ async def main(arguments: argparse.Namespace) -> bool:
           f" {elapsed:.0f} s in all; logs in {stack.logs}")  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     results = {
+        "seed": arguments.seed,
         "orders": len(placed.emails),
         "refund_orders": len(placed.refunds),
         "elapsed_s": round(elapsed, 1),
@@ -159,5 +162,7 @@ if __name__ == "__main__":
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--orders", type=int, default=600)
     cli.add_argument("--rate", type=float, default=2.5, help="orders placed per second")
+    seed = random.SystemRandom().randrange(2**31)
+    cli.add_argument("--seed", type=int, default=seed, help="the fault schedule's (printed)")
     cli.add_argument("--drain", type=float, default=420, help="most seconds to wait after")
     sys.exit(0 if asyncio.run(main(cli.parse_args())) else 1)

@@ -1,7 +1,8 @@
 """The production topology for the chaos run, with every dependency under its control:
-its own PostgreSQL and RabbitMQ (`chaos.servers`), moto's S3 and an SMTP server behind
-proxies it can cut (`bitloot_testing.proxy`), both provider sandboxes, and the five services as
-processes configured by `bitloot_demo.processes` (the table `make up` uses).
+its own PostgreSQL and three-node RabbitMQ cluster (`bitloot_testing.private_servers`),
+moto's S3 and an SMTP server behind proxies it can cut (`bitloot_testing.proxy`), both
+provider sandboxes, and the five services as processes configured by
+`bitloot_demo.processes` (the table `make up` uses).
 """
 
 import asyncio
@@ -23,10 +24,10 @@ from bitloot_demo.up import wait_ready
 from bitloot_payments.entrypoints.catalog_cli import CatalogClient
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
+from bitloot_testing.private_servers import PrivatePostgres, PrivateRabbitCluster
 from bitloot_testing.proxy import FaultyProxy
 from chaos import firehose
 from chaos.firehose import Published
-from chaos.servers import PrivatePostgres, PrivateRabbit
 
 # A Kinguin sandbox product the demo catalog does not sell, listed for the refund path:
 # Kinguin refuses every purchase of it (out of stock when bought, though its catalog
@@ -56,7 +57,7 @@ class ChaosStack:
     mailbox: infra.Mailbox
     s3_endpoint: str  # moto itself, for the final scan (the services go through the proxy)
     postgres: PrivatePostgres
-    rabbit: PrivateRabbit
+    rabbit: PrivateRabbitCluster
     proxies: dict[str, FaultyProxy]
     specs: dict[str, Process] = field(default_factory=dict)
     children: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
@@ -119,12 +120,12 @@ async def running(run_dir: Path | None = None) -> AsyncIterator[ChaosStack]:
     root.chmod(0o755)  # the servers run as their own users and must reach their folders
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    postgres, rabbit = PrivatePostgres(root / "postgres"), PrivateRabbit(root / "rabbitmq")
+    postgres = PrivatePostgres(root / "postgres")
+    rabbit = PrivateRabbitCluster(root / "rabbitmq", size=3, trace=True)  # services use its front
     async with AsyncExitStack() as stack:
         await asyncio.to_thread(postgres.start)
         stack.callback(postgres.stop)
-        await asyncio.to_thread(rabbit.start)
-        stack.callback(rabbit.stop)
+        await stack.enter_async_context(rabbit)
         s3 = stack.enter_context(infra.s3_server())
         mailbox = stack.enter_context(infra.smtp_server())
         s3_host, s3_port = s3.removeprefix("http://").split(":")
@@ -177,7 +178,7 @@ async def declare_tap(chaos: ChaosStack) -> None:
     """The bus witness: RabbitMQ's firehose on the run's vhost (`chaos.firehose`), so
     every publish to every exchange during the run is kept for the checks at the end.
     Tracing does not survive a node's restart: call this again after one."""
-    await firehose.trace_on(chaos.rabbit._ctl, chaos.machine.amqp_url)
+    await firehose.trace_on(chaos.rabbit.ctl, chaos.machine.amqp_url)
 
 
 async def drain_tap(chaos: ChaosStack) -> list[Published]:

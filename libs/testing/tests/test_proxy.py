@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bitloot_testing.proxy import FaultyProxy
+from bitloot_testing.net import free_port
+from bitloot_testing.proxy import FaultyProxy, RoundRobinProxy
 
 
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -59,3 +60,46 @@ async def test_up_again_on_the_same_port_after_an_outage(proxy: FaultyProxy) -> 
     await proxy.down()
     await proxy.up()
     assert await round_trip(proxy.port, b"back") == b"back"
+
+
+async def test_cut_resets_open_connections_and_keeps_listening(proxy: FaultyProxy) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    writer.write(b"ping")
+    assert await asyncio.wait_for(reader.readexactly(4), 5) == b"ping"
+    await proxy.cut()
+    assert await asyncio.wait_for(reader.read(10), 5) == b""
+    assert proxy.is_up
+    assert await round_trip(proxy.port, b"again") == b"again"
+    writer.close()
+
+
+async def test_a_watch_holds_the_answers_after_its_pattern_until_released(
+    proxy: FaultyProxy,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+    watch = proxy.watch(b"END", hold=True)
+    writer.write(b"before")
+    assert await asyncio.wait_for(reader.readexactly(6), 5) == b"before"
+    writer.write(b"EN")  # a pattern split across chunks is still seen
+    assert await asyncio.wait_for(reader.readexactly(2), 5) == b"EN"
+    writer.write(b"D")
+    await asyncio.wait_for(watch.seen.wait(), 5)
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(reader.readexactly(1), 0.3)
+    proxy.unwatch(watch)
+    assert await asyncio.wait_for(reader.readexactly(1), 5) == b"D"
+    writer.close()
+
+
+async def test_round_robin_skips_a_server_that_refuses() -> None:
+    live = await asyncio.start_server(echo, "127.0.0.1", 0)
+    dead = free_port()  # nothing listens: a node that is down
+    balancer = RoundRobinProxy("amqp", [("127.0.0.1", dead), live.sockets[0].getsockname()])
+    await balancer.up()
+    try:
+        for attempt in range(4):  # whatever the turn, every client reaches the live one
+            assert await round_trip(balancer.port, b"x%d" % attempt) == b"x%d" % attempt
+    finally:
+        await balancer.close()
+        live.close()
+        await live.wait_closed()

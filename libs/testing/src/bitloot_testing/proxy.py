@@ -5,8 +5,10 @@ server's (the chaos run, and tests of what survives an outage)."""
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from bitloot_testing.net import free_port
@@ -21,6 +23,7 @@ class FaultyProxy:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
+        self._watches: list[Watch] = []
 
     async def up(self) -> None:
         if self._server is None:
@@ -41,36 +44,134 @@ class FaultyProxy:
     def is_up(self) -> bool:
         return self._server is not None
 
+    async def cut(self) -> None:
+        """Reset every open connection and keep listening: a connection cut, after which
+        clients reconnect (the broker connection cut of the chaos run)."""
+        for writer in list(self._open):
+            writer.transport.abort()
+        self._open.clear()
+
+    def watch(self, pattern: bytes, *, hold: bool = False) -> "Watch":
+        """A `Watch` that fires on the first connection whose client sends `pattern`;
+        with `hold`, the server's answers on that connection are held from then on until
+        `Watch.release()` (e.g. an SMTP server's reply to the end of DATA: the message is
+        taken, the sender does not know yet)."""
+        watch = Watch(pattern, hold)
+        self._watches.append(watch)
+        return watch
+
+    def unwatch(self, watch: "Watch") -> None:
+        """Stop looking for `watch`'s pattern and let anything it held through."""
+        watch.release()
+        if watch in self._watches:
+            self._watches.remove(watch)
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to the server; OSError when it cannot be reached."""
+        return await asyncio.open_connection(*self._target)
+
     async def _serve(
         self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
     ) -> None:
         try:
-            server_reader, server = await asyncio.open_connection(*self._target)
+            server_reader, server = await self._connect()
         except OSError:
             client.transport.abort()
             return
         self._open.update((client, server))
+        holds: list[Watch] = []
         try:
             await asyncio.gather(
-                _pipe(client_reader, server), _pipe(server_reader, client), return_exceptions=True
+                _pipe(client_reader, server, self._spotter(holds)),
+                _pipe(server_reader, client, _holder(holds)),
+                return_exceptions=True,
             )
         finally:
             for writer in (client, server):
                 self._open.discard(writer)
                 writer.transport.abort()
 
+    def _spotter(self, holds: list["Watch"]) -> Callable[[bytes], Awaitable[None]]:
+        """What looks at a connection's client bytes for the proxy's watches (across
+        chunk boundaries); a watch that fires with `hold` is added to `holds`."""
+        tail = b""
+
+        async def spot(data: bytes) -> None:
+            nonlocal tail
+            window = tail + data
+            for watch in self._watches:
+                if not watch.seen.is_set() and watch.pattern in window:
+                    watch.seen.set()
+                    if watch.hold:
+                        holds.append(watch)
+            tail = window[-64:]
+
+        return spot
+
     async def close(self) -> None:
         await self.down()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+@dataclass(eq=False)
+class Watch:
+    """A pattern a proxy looks for in what clients send (`FaultyProxy.watch`)."""
+
+    pattern: bytes
+    hold: bool
+    seen: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        """Let the held answers through."""
+        self.released.set()
+
+
+def _holder(holds: list[Watch]) -> Callable[[bytes], Awaitable[None]]:
+    """Waits, before each server chunk is passed on, for every watch holding it."""
+
+    async def hold(_data: bytes) -> None:
+        for watch in holds:
+            await watch.released.wait()
+
+    return hold
+
+
+async def _pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    before: Callable[[bytes], Awaitable[None]],
+) -> None:
     with contextlib.suppress(ConnectionError, OSError):
         while data := await reader.read(65536):
+            await before(data)
             writer.write(data)
             await writer.drain()
     with contextlib.suppress(ConnectionError, OSError, RuntimeError):
         if writer.can_write_eof():
             writer.write_eof()
+
+
+class RoundRobinProxy(FaultyProxy):
+    """One address in front of several servers, as a load balancer or a Kubernetes
+    Service is: each new connection goes to the next server that accepts it, skipping
+    those that refuse (a dead node), so a client that reconnects finds a live one."""
+
+    def __init__(self, name: str, targets: Sequence[tuple[str, int]]) -> None:
+        if not targets:
+            raise ValueError("a round-robin proxy needs at least one server")
+        super().__init__(name, *targets[0])
+        self.targets = list(targets)
+        self._turn = itertools.cycle(range(len(self.targets)))
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        error: OSError = ConnectionRefusedError("no server accepts connections")
+        for _ in self.targets:
+            host, port = self.targets[next(self._turn)]
+            try:
+                return await asyncio.open_connection(host, port)
+            except OSError as refused:
+                error = refused
+        raise error
 
 
 @asynccontextmanager
