@@ -24,8 +24,8 @@ from typing import IO
 import asyncpg
 import httpx
 
-from bitloot_demo import infra
-from bitloot_demo.processes import SERVICES, Machine, Process, Secrets, processes
+from bitloot_launch import infra
+from bitloot_launch.wiring import SERVICES, Machine, Process, Secrets, processes
 from bitloot_demo.up import wait_ready
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bitloot_demo.processes import SERVICES
+from bitloot_launch.wiring import SERVICES
 from chaos.stack import ChaosStack
 
 Action = Callable[[ChaosStack, httpx.AsyncClient], Awaitable[str]]

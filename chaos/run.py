@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bitloot_demo.scenario import seed_catalog
+from bitloot_launch.catalog import seed_catalog
 from chaos import faults, load, refunds
 from chaos.stack import ChaosStack, list_refund_product, running
 from chaos.verify import TERMINAL, Check, saga_states, verify

@@ -14,9 +14,9 @@ from typing import Any
 import aioboto3
 import httpx
 
-from bitloot_demo import infra
-from bitloot_demo.processes import SERVICES, Secrets
-from bitloot_demo.scenario import emailed_link
+from bitloot_launch import infra
+from bitloot_launch.wiring import SERVICES, Secrets
+from bitloot_launch.catalog import emailed_link
 from bitloot_testing.leaks import JWT, Needles, database_dump
 from chaos.load import Placed
 from chaos.refunds import RefundDesk, all_refunds, payouts

@@ -9,7 +9,7 @@ import pytest
 from five_processes import Servers
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
-from bitloot_demo import infra
+from bitloot_launch import infra
 from bitloot_demo.stack import Stack, running_stack
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology

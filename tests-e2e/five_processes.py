@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from bitloot_demo.processes import NAMES, SERVICES, Machine, Secrets, processes
+from bitloot_launch.wiring import NAMES, SERVICES, Machine, Secrets, processes
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from bitloot_demo.processes import NAMES, SERVICES
+from bitloot_launch.wiring import NAMES, SERVICES
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_testing.rabbitmq import BusNamespace

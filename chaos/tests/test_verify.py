@@ -6,7 +6,7 @@ from collections import Counter
 from email.message import EmailMessage
 from typing import Any
 
-from bitloot_demo import infra
+from bitloot_launch import infra
 from chaos.refunds import RefundDesk
 from chaos.stack import Tapped
 from chaos.verify import (

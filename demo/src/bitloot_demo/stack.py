@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bitloot_launch.infra import Mailbox
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.testing import TestRabbitBroker
 from starlette.applications import Starlette
@@ -25,7 +26,6 @@ import bitloot_kinguin_gateway.bootstrap
 import bitloot_payments.bootstrap
 from bitloot_admin.settings import Settings as AdminSettings
 from bitloot_delivery.settings import Settings as DeliverySettings
-from bitloot_demo.infra import Mailbox, free_port
 from bitloot_demo.serving import serving
 from bitloot_fulfillment.settings import Settings as FulfillmentSettings
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
@@ -38,6 +38,7 @@ from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
 from bitloot_sandbox_kinguin.server import running as kinguin_running
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.server import running as nowpayments_running
+from bitloot_testing.net import free_port
 
 IN_MEMORY_AMQP = "amqp://in-memory/"
 ADMIN_USER = "admin"

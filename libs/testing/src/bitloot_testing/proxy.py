@@ -1,7 +1,11 @@
 """A TCP proxy that can take a dependency away: while it is down, new connections are
 refused and open ones are cut, as when a database, an S3 endpoint or an SMTP relay
 becomes unreachable. The code under test is given the proxy's address, never the
-server's (the chaos run, and tests of what survives an outage)."""
+server's (the chaos run, and tests of what survives an outage).
+
+`Balancer` is the same forwarding spread over several servers in turn, as a Kubernetes
+Service spreads connections over a Deployment's pods: the launcher serves a replicated
+service's public port with it."""
 
 import asyncio
 import contextlib
@@ -15,9 +19,9 @@ from bitloot_testing.net import free_port
 class FaultyProxy:
     """Forwards 127.0.0.1:`port` to `target_host`:`target_port` while up."""
 
-    def __init__(self, name: str, target_host: str, target_port: int) -> None:
+    def __init__(self, name: str, target_host: str, target_port: int, port: int = 0) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
@@ -41,11 +45,15 @@ class FaultyProxy:
     def is_up(self) -> bool:
         return self._server is not None
 
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to the server (OSError when it refuses)."""
+        return await asyncio.open_connection(*self._target)
+
     async def _serve(
         self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
     ) -> None:
         try:
-            server_reader, server = await asyncio.open_connection(*self._target)
+            server_reader, server = await self._connect()
         except OSError:
             client.transport.abort()
             return
@@ -61,6 +69,31 @@ class FaultyProxy:
 
     async def close(self) -> None:
         await self.down()
+
+
+class Balancer(FaultyProxy):
+    """Serves 127.0.0.1:`port`, handing each new connection to the next of `targets`
+    (round robin); a target that refuses (an instance restarting) is skipped for the next,
+    so a client is refused only when every target is."""
+
+    def __init__(self, name: str, port: int, targets: list[tuple[str, int]]) -> None:
+        if not targets:
+            raise ValueError("a balancer needs at least one target")
+        super().__init__(name, *targets[0], port=port)
+        self.targets = targets
+        self._next = 0
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        error: OSError | None = None
+        for _ in range(len(self.targets)):
+            target = self.targets[self._next % len(self.targets)]
+            self._next += 1
+            try:
+                return await asyncio.open_connection(*target)
+            except OSError as refused:
+                error = refused
+        assert error is not None
+        raise error
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

