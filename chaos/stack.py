@@ -18,9 +18,9 @@ import aio_pika
 import httpx
 
 from bench.stack import start_process
+from bitloot_demo.up import wait_ready
 from bitloot_launch import infra
 from bitloot_launch.wiring import NAMES, Machine, Process, Secrets, processes
-from bitloot_demo.up import wait_ready
 from bitloot_payments.entrypoints.catalog_cli import CatalogClient
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port

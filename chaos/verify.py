@@ -15,8 +15,8 @@ import aioboto3
 import httpx
 
 from bitloot_launch import infra
-from bitloot_launch.wiring import SERVICES, Secrets
 from bitloot_launch.catalog import emailed_link
+from bitloot_launch.wiring import SERVICES, Secrets
 from bitloot_testing.leaks import JWT, Needles, database_dump
 from chaos.load import Placed
 from chaos.refunds import RefundDesk, all_refunds, payouts

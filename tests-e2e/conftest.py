@@ -9,8 +9,8 @@ import pytest
 from five_processes import Servers
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
-from bitloot_launch import infra
 from bitloot_demo.stack import Stack, running_stack
+from bitloot_launch import infra
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port

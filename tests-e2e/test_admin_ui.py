@@ -18,8 +18,8 @@ from playwright.async_api import Browser, async_playwright
 from bitloot_contracts.events import Event, KinguinWebhook, PaymentFinished
 from bitloot_contracts.events.payment import OrderLine
 from bitloot_demo import scenario
-from bitloot_launch import catalog
 from bitloot_demo.stack import ADMIN_USER, Stack
+from bitloot_launch import catalog
 from bitloot_runtime.topology import Topology
 from bitloot_testing.rabbitmq import BusNamespace
 

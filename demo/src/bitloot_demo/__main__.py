@@ -15,10 +15,9 @@ import signal
 import sys
 from contextlib import ExitStack, nullcontext
 
-from bitloot_launch import infra
-
 from bitloot_demo import scenario
 from bitloot_demo.stack import ADMIN_USER, running_stack
+from bitloot_launch import infra
 from bitloot_runtime.logging import configure_logging
 
 

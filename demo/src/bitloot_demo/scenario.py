@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from bitloot_launch.catalog import CATALOG, emailed_link, seed_catalog
-from bitloot_launch.infra import Mailbox
 from tqdm import tqdm
 
 from bitloot_demo.stack import Stack
+from bitloot_launch.catalog import CATALOG, emailed_link, seed_catalog
+from bitloot_launch.infra import Mailbox
 
 TERMINAL = frozenset({"fulfilled", "failed", "refunded"})
 

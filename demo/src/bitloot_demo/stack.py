@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from bitloot_launch.infra import Mailbox
 from faststream.rabbit import RabbitBroker
 from faststream.rabbit.testing import TestRabbitBroker
 from starlette.applications import Starlette
@@ -29,6 +28,7 @@ from bitloot_delivery.settings import Settings as DeliverySettings
 from bitloot_demo.serving import serving
 from bitloot_fulfillment.settings import Settings as FulfillmentSettings
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
+from bitloot_launch.infra import Mailbox
 from bitloot_payments.settings import Settings as PaymentsSettings
 from bitloot_runtime import sealing, tokens
 from bitloot_runtime.publisher import create_broker

@@ -29,12 +29,12 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+
+from bitloot_demo.stack import Stack
 from bitloot_launch import infra
 from bitloot_launch.catalog import CATALOG, seed_catalog
 from bitloot_launch.supervisor import Console, StartFailed, Supervisor
 from bitloot_launch.wiring import NAMES, Machine, Secrets, processes
-
-from bitloot_demo.stack import Stack
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

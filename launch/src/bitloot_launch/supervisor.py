@@ -219,17 +219,26 @@ class Supervisor:
             instance.watcher = asyncio.create_task(self._supervise(instance))
 
     async def _first_ready(self, instance: Instance) -> None:
-        deadline = time.monotonic() + self._ready_timeout
+        if not await self._becomes_ready(instance, self._ready_timeout):
+            child = instance.child
+            state = (
+                "exited" if child is not None and child.returncode is not None else "was not ready"
+            )
+            raise StartFailed(f"{instance.id} {state} on its first start; see {instance.log}")
+
+    async def _becomes_ready(self, instance: Instance, timeout: float) -> bool:
+        """Whether the instance's current process answers its ready path within `timeout`
+        (False as soon as it exits); says so with its pid, which operators and tests read."""
+        deadline = time.monotonic() + timeout
         child = instance.child
         assert child is not None
         async with httpx.AsyncClient() as http:
             while time.monotonic() < deadline and child.returncode is None:
                 if await _answers(http, instance.ready_url):
                     self._say(instance, f"ready (pid {child.pid})")
-                    return
+                    return True
                 await asyncio.sleep(0.2)
-        state = "exited" if child.returncode is not None else "was not ready"
-        raise StartFailed(f"{instance.id} {state} on its first start; see {instance.log}")
+        return False
 
     async def _spawn(self, instance: Instance, *, append: bool) -> None:
         """Start the instance's process in a session of its own (Ctrl-C reaches the
@@ -275,6 +284,7 @@ class Supervisor:
                 return
             await self._spawn(instance, append=True)
             self.restarts[instance.id] += 1
+            await self._becomes_ready(instance, self._ready_timeout)
 
     async def stop(self) -> bool:
         """Stop every instance, the last process started first (its signal, then SIGKILL
