@@ -89,11 +89,15 @@ def json_request(document: object) -> Request:
 
 
 def order_signer(private_key: str) -> tokens.OrderTokenSigner:
-    return tokens.OrderTokenSigner("k1", tokens.load_private_key(private_key), timedelta(hours=1))
+    return tokens.OrderTokenSigner(
+        wiring.ORDER_TOKEN_KEY_ID, tokens.load_private_key(private_key), timedelta(hours=1)
+    )
 
 
 def admin_signer(private_key: str) -> tokens.AdminTokenSigner:
-    return tokens.AdminTokenSigner("a1", tokens.load_private_key(private_key), timedelta(hours=1))
+    return tokens.AdminTokenSigner(
+        wiring.ADMIN_SESSION_KEY_ID, tokens.load_private_key(private_key), timedelta(hours=1)
+    )
 
 
 def tampered(token: str) -> str:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from bitloot_demo.stack import Stack
+from bitloot_demo.stack import stack_of
 from bitloot_launch import infra
 from bitloot_launch.catalog import CATALOG, seed_catalog
 from bitloot_launch.supervisor import Console, StartFailed, Supervisor
@@ -131,7 +131,7 @@ async def up(args: argparse.Namespace) -> int:
             started, failed = False, True
         if started:
             async with httpx.AsyncClient() as http:
-                await seed_catalog(http, _stack(machine, keys))
+                await seed_catalog(http, stack_of(machine, keys, in_memory=False))
             _announce(console, machine, args.state_dir)
             await stop.wait()
         console.line("up", "stopping")
@@ -153,21 +153,6 @@ async def _unless_stopped(work: Coroutine[None, None, None], stop: asyncio.Event
         return False
     task.result()
     return True
-
-
-def _stack(machine: Machine, keys: Secrets) -> Stack:
-    return Stack(
-        payments=machine.url("payments"),
-        kinguin_gateway=machine.url("kinguin-gateway"),
-        fulfillment=machine.url("fulfillment"),
-        delivery=machine.url("delivery"),
-        admin=machine.url("admin"),
-        nowpayments_sandbox=machine.url("nowpayments-sandbox"),
-        kinguin_sandbox=machine.url("kinguin-sandbox"),
-        internal_token=keys.internal_token,
-        admin_password=keys.admin_password,
-        in_memory=False,
-    )
 
 
 def _announce(console: Console, machine: Machine, state_dir: Path) -> None:
