@@ -42,7 +42,8 @@ demo: install
 	$(PY) -m bitloot_demo $(ARGS)
 
 # The production topology on this machine: each service its own process against the local
-# RabbitMQ and PostgreSQL, moto's S3 and an SMTP server, both sandboxes. Ctrl-C stops it.
+# RabbitMQ and PostgreSQL, moto's S3 and an SMTP server, both sandboxes; a process that
+# dies is restarted (bitloot_launch.supervisor). Ctrl-C stops it.
 up: install
 	$(PY) -m bitloot_demo.up $(ARGS)
 

@@ -26,7 +26,6 @@ import bitloot_kinguin_gateway.bootstrap
 import bitloot_payments.bootstrap
 from bitloot_admin.settings import Settings as AdminSettings
 from bitloot_delivery.settings import Settings as DeliverySettings
-from bitloot_demo.serving import serving
 from bitloot_fulfillment.settings import Settings as FulfillmentSettings
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
 from bitloot_launch.infra import Mailbox
@@ -35,6 +34,7 @@ from bitloot_payments.settings import Settings as PaymentsSettings
 from bitloot_runtime.publisher import create_broker
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import EdgeSettings, load_settings
+from bitloot_sandbox_common.serving import serve
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
 from bitloot_sandbox_kinguin.server import running as kinguin_running
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
@@ -176,7 +176,9 @@ async def running_stack(
             # Enter the in-memory broker only once every service has subscribed.
             await stack.enter_async_context(TestRabbitBroker(broker))
         for name, (_runtime, app) in apps.items():
-            await stack.enter_async_context(serving(app, machine.ports[name]))
+            await stack.enter_async_context(
+                serve(app, "127.0.0.1", machine.ports[name], log_config=None)
+            )
         yield stack_of(machine, keys, in_memory=broker is not None)
 
 

