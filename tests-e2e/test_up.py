@@ -1,7 +1,8 @@
 """`make up`: the production topology on one machine — it starts every process, an order
 placed against it ends with a working reveal link in the saved email, every service
-SIGKILLed is started again by the launcher and the next order is fulfilled too, and
-Ctrl-C stops every process cleanly."""
+SIGKILLed is started again by the launcher and the next order is fulfilled too (payments
+runs two replicas behind the launcher's balancer throughout), and Ctrl-C stops every
+process cleanly."""
 
 import asyncio
 import email
@@ -27,6 +28,8 @@ from bitloot_testing.servers import PostgresServer
 
 LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
 READY = re.compile(r"^(\S+)\s*\| ready \(pid (\d+)\)$")
+# Payments as two instances on ports of their own, its public port served by the launcher.
+REPLICATED = {"payments": 2}
 
 
 def free_port_range(size: int) -> int:
@@ -85,6 +88,7 @@ async def test_up_fulfils_orders_restarts_every_service_killed_and_stops_cleanly
         "--bus-prefix": bus_prefix.prefix,
         "--database-prefix": databases,
         "--state-dir": str(tmp_path / "state"),
+        "--instances": ",".join(f"{name}={count}" for name, count in REPLICATED.items()),
     }
     child = subprocess.Popen(
         [sys.executable, "-m", "bitloot_demo.up", *(p for pair in arguments.items() for p in pair)],
@@ -99,12 +103,14 @@ async def test_up_fulfils_orders_restarts_every_service_killed_and_stops_cleanly
             await order_is_emailed(http, base, "buyer@example.com", lines, child, tmp_path)
             # kill -9 of every service at once: the launcher starts each again.
             pids = ready_pids(lines)
-            for service in SERVICES:
-                os.kill(pids[service], signal.SIGKILL)
+            assert set(pids) == set(instance_labels())
+            for label in instance_labels(SERVICES):
+                os.kill(pids[label], signal.SIGKILL)
             await every_service_ready_again(http, base, pids, lines, child)
             await order_is_emailed(http, base, "second@example.com", lines, child, tmp_path)
         # Every line of output names the process it came from.
-        assert {line.split("|", 1)[0].strip() for line in lines if "|" in line} >= set(NAMES)
+        labels = {line.split("|", 1)[0].strip() for line in lines if "|" in line}
+        assert labels >= set(instance_labels())
         child.send_signal(signal.SIGINT)
         assert await asyncio.to_thread(child.wait, 90) == 0, "".join(lines[-40:])
     finally:
@@ -114,6 +120,15 @@ async def test_up_fulfils_orders_restarts_every_service_killed_and_stops_cleanly
     assert "stopped cleanly" in lines[-1]
     assert not any(_listening(base + offset) for offset in range(len(NAMES)))
     assert (tmp_path / "state" / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def instance_labels(names: tuple[str, ...] = NAMES) -> list[str]:
+    """How the launcher names the instances of `names` in its output."""
+    labels = []
+    for name in names:
+        count = REPLICATED.get(name, 1)
+        labels += [name] if count == 1 else [f"{name}-{n}" for n in range(1, count + 1)]
+    return labels
 
 
 def ready_pids(lines: list[str]) -> dict[str, int]:
@@ -134,8 +149,8 @@ async def every_service_ready_again(
 ) -> None:
     """Each service has exited with SIGKILL, been restarted and answers /readyz again."""
     width = max(map(len, NAMES)) + 1  # the launcher's label column
-    for service in SERVICES:
-        exited = f"{service.ljust(width)}| exited with status -{signal.SIGKILL.value}"
+    for label in instance_labels(SERVICES):
+        exited = f"{label.ljust(width)}| exited with status -{signal.SIGKILL.value}"
         await line_containing(lines, exited, child)
     deadline = time.monotonic() + 60
     waiting = set(SERVICES)
@@ -150,7 +165,7 @@ async def every_service_ready_again(
         await asyncio.sleep(0.5)
     assert not waiting, f"not ready again: {waiting}\n" + "".join(lines[-60:])
     restarted = ready_pids(lines)
-    assert all(restarted[service] != killed[service] for service in SERVICES)
+    assert all(restarted[label] != killed[label] for label in instance_labels(SERVICES))
 
 
 async def order_is_emailed(

@@ -59,16 +59,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--instances",
         action="append",
         default=[],
-        metavar="NAME=N",
+        metavar="NAME=N[,NAME=N]",
         help="run N instances of process NAME behind a balancer (repeatable)",
     )
     return parser.parse_args(argv)
 
 
 def instance_counts(pairs: list[str]) -> dict[str, int]:
-    """``["payments=2"]`` → ``{"payments": 2}``; a name not in the table is refused."""
+    """``["payments=2,delivery=3"]`` → ``{"payments": 2, "delivery": 3}``; a name not in
+    the table is refused."""
     counts: dict[str, int] = {}
-    for pair in pairs:
+    for pair in filter(None, ",".join(pairs).split(",")):
         name, _, count = pair.partition("=")
         if name not in NAMES or not count.isdigit() or int(count) < 1:
             raise SystemExit(f"--instances {pair!r}: expected NAME=N with NAME one of {NAMES}")
