@@ -127,7 +127,9 @@ class Machine:
     databases: Mapping[str, str] = field(default_factory=dict)
     # Settings of the Kinguin sandbox (names without KINGUIN_SANDBOX_), e.g. its catalogue.
     kinguin_sandbox_settings: Mapping[str, str] = field(default_factory=dict)
-    # Instances per process name (replicas, as a Deployment's); 1 when not named.
+    # Instances per process name (replicas, as a Deployment's); 1 when not named. The
+    # services share their state through PostgreSQL and the bus; a sandbox keeps its state
+    # in memory, so replicate services only.
     instances: Mapping[str, int] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
