@@ -31,9 +31,9 @@ lint: install
 	$(VENV)/bin/python tools/check_dependencies.py
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src tools bench chaos
+	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src launch/src tools bench chaos
 	# Test directories reuse module names (conftest, support): check each on its own.
-	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests deploy/tests tools/tests chaos/tests tests-e2e 2>/dev/null); do \
+	for dir in $$(ls -d libs/*/tests services/*/tests sandboxes/*/tests demo/tests launch/tests deploy/tests tools/tests chaos/tests tests-e2e 2>/dev/null); do \
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
 
 # Everything in one process (in-memory broker, embedded PostgreSQL, S3, SMTP, sandboxes):
@@ -42,7 +42,8 @@ demo: install
 	$(PY) -m bitloot_demo $(ARGS)
 
 # The production topology on this machine: each service its own process against the local
-# RabbitMQ and PostgreSQL, moto's S3 and an SMTP server, both sandboxes. Ctrl-C stops it.
+# RabbitMQ and PostgreSQL, moto's S3 and an SMTP server, both sandboxes; a process that
+# dies is restarted (bitloot_launch.supervisor). Ctrl-C stops it.
 up: install
 	$(PY) -m bitloot_demo.up $(ARGS)
 

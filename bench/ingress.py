@@ -10,8 +10,6 @@ pipeline phases measure that).
 
 import asyncio
 import json
-import os
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,11 +17,11 @@ from pathlib import Path
 from uuid import uuid4
 
 import aiohttp
-import httpx
 
 from bench.load import Run, closed_loop, open_loop, progress
 from bench.stack import PRODUCT_ID, Stack
-from bitloot_demo.up import wait_ready
+from bitloot_launch.supervisor import Supervisor
+from bitloot_launch.wiring import Process
 from bitloot_payments.adapters.ipn_signature import sign
 from bitloot_testing.net import free_port
 
@@ -36,25 +34,10 @@ async def baseline_server(stack: Stack) -> AsyncIterator[str]:
     """The baseline process on its own database; yields its URL."""
     await stack.create_database("baseline")
     port = free_port()
-    env = {
-        **os.environ,
-        "BASELINE_DATABASE_URL": stack.machine.database("baseline"),
-        "BASELINE_PORT": str(port),
-    }
-    log = (stack.logs / "baseline.log").open("wb")
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.baseline_app", env=env, cwd=REPO, stdout=log, stderr=log
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient() as probe:
-            if not await wait_ready(probe, f"{url}/readyz", child):
-                raise SystemExit(f"the baseline server did not start; see {stack.logs}")
-        yield url
-    finally:
-        child.terminate()
-        await child.wait()
-        log.close()
+    env = {"BASELINE_DATABASE_URL": stack.machine.database("baseline"), "BASELINE_PORT": str(port)}
+    baseline = Process("baseline", "bench.baseline_app", env, "/readyz", port, "BASELINE_PORT")
+    async with Supervisor([baseline], stack.logs) as running:
+        yield running.url("baseline")
 
 
 @asynccontextmanager

@@ -1,34 +1,28 @@
 """The production topology for one bench run: every service and sandbox as its own process
-(configured by `bitloot_demo.processes`, the table `make up` uses), moto's S3 server and
+(the wiring table and supervisor of `bitloot_launch`, as `make up`), moto's S3 server and
 an SMTP server in this process that records when it accepted each message.
 
-Everything is named from one run id (databases `bitloot_bench_<id>_*`, bus prefix
+Everything is named from one run namespace (databases `bitloot_bench_<id>_*`, bus prefix
 `bench<id>.`) and removed at the end, whatever happened; other runs are never touched.
 """
 
-import asyncio
 import dataclasses
 import json
 import os
-import secrets
 import signal
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import asyncpg
-import httpx
 
-from bitloot_demo import infra
-from bitloot_demo.processes import SERVICES, Machine, Process, Secrets, processes
-from bitloot_demo.up import wait_ready
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
-from bitloot_runtime.topology import Topology
+from bitloot_launch import infra
+from bitloot_launch.namespace import Namespace
+from bitloot_launch.supervisor import Supervisor
+from bitloot_launch.wiring import SERVICES, Machine, Process, Secrets, processes
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -63,7 +57,7 @@ class Stack:
     mailbox: infra.Mailbox
     logs: Path
     bus: BusNamespace
-    pids: dict[str, int] = field(default_factory=dict)
+    supervisor: Supervisor
     accepted: dict[str, float] = field(default_factory=dict)  # recipient -> wall clock
 
     def url(self, name: str) -> str:
@@ -86,13 +80,20 @@ class Stack:
         finally:
             await admin.close()
 
+    def pid(self, name: str) -> int:
+        """The pid of process `name` (its first instance)."""
+        pid = self.supervisor.pid(f"{name}-1")
+        if pid is None:
+            raise RuntimeError(f"{name} is not running")
+        return pid
+
     def cpu_seconds(self) -> dict[str, float]:
         """User + system CPU time each service process has used so far (Linux)."""
-        return {service: _cpu_seconds(self.pids[service]) for service in SERVICES}
+        return {service: _cpu_seconds(self.pid(service)) for service in SERVICES}
 
     def peak_rss_mb(self) -> dict[str, float]:
         """VmHWM (peak resident set) of each service process, in MiB."""
-        return {service: round(_vm_hwm_kb(self.pids[service]) / 1024, 1) for service in SERVICES}
+        return {service: round(_vm_hwm_kb(self.pid(service)) / 1024, 1) for service in SERVICES}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -107,36 +108,14 @@ def _vm_hwm_kb(pid: int) -> int:
     raise RuntimeError(f"process {pid} reports no VmHWM")
 
 
-def bus_namespace(prefix: str) -> BusNamespace:
-    """Every exchange and queue the services declare under `prefix`, to delete at the end."""
-    bus = BusNamespace(prefix, AMQP)
-    topology = Topology(prefix)
-    for service in SERVICES:
-        for name in topology.names(service, DEFAULT_RETRY_DELAYS):
-            bus.track_queue(name)
-            bus.track_exchange(name)
-    return bus
-
-
-async def drop_databases(prefix: str, names: list[str]) -> None:
-    admin = await asyncpg.connect(POSTGRES)
-    try:
-        for name in names:
-            database = prefix + name.replace("-", "_")
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @asynccontextmanager
 async def running_stack(extra_databases: list[str]) -> AsyncIterator[Stack]:
     """Start the whole topology; stop it, drop its databases (and `extra_databases`, names
     under the same prefix) and delete its bus names on the way out."""
-    run_id = secrets.token_hex(3)
-    prefix, database_prefix = f"bench{run_id}.", f"bitloot_bench_{run_id}_"
-    bus = bus_namespace(prefix)
+    namespace = Namespace.fresh("bench", POSTGRES, AMQP)
+    bus = namespace.bus()
+    run_id = namespace.bus_prefix.removeprefix("bench").rstrip(".")
     logs = Path(tempfile.mkdtemp(prefix=f"bitloot-bench-{run_id}-"))
-    children: list[asyncio.subprocess.Process] = []
     with ExitStack() as servers:
         accepted: dict[str, float] = {}
 
@@ -150,51 +129,33 @@ async def running_stack(extra_databases: list[str]) -> AsyncIterator[Stack]:
         machine = Machine(
             postgres_url=POSTGRES,
             amqp_url=AMQP,
-            bus_prefix=prefix,
-            database_prefix=database_prefix,
+            bus_prefix=namespace.bus_prefix,
+            database_prefix=namespace.database_prefix,
             s3_endpoint=s3,
             s3_bucket=f"bench-{run_id}",
             smtp_host=mailbox.host,
             smtp_port=mailbox.port,
             ports={name: free_port() for name in names},
         )
-        stack = Stack(run_id, machine, Secrets.generate(), mailbox, logs, bus, accepted=accepted)
+        keys = Secrets.generate()
+        supervisor = Supervisor(
+            [_override(process) for process in processes(machine, keys)],
+            logs,
+            command=_command,
+            stop_signal=_stop_signal,
+        )
         try:
-            async with httpx.AsyncClient() as http:
-                for process in processes(machine, stack.keys):
-                    child = await start_process(_override(process), logs)
-                    children.append(child)
-                    stack.pids[process.name] = child.pid
-                    if not await wait_ready(
-                        http, machine.url(process.name) + process.ready_path, child
-                    ):
-                        raise SystemExit(f"{process.name} did not become ready; see {logs}")
-                    print(f"  {process.name} ready (pid {child.pid})", flush=True)
-            yield stack
+            async with supervisor:
+                for name in names:
+                    print(f"  {name} ready (pid {supervisor.pid(name + '-1')})", flush=True)
+                yield Stack(run_id, machine, keys, mailbox, logs, bus, supervisor, accepted)
         finally:
-            await _stop(children, stack.pids.get(os.environ.get("BENCH_PROFILE", "")))
-            await drop_databases(database_prefix, [*SERVICES, *extra_databases])
+            await namespace.drop_databases(extra_databases)
             await bus.delete_all()
 
 
 def _override(process: Process) -> Process:
     return dataclasses.replace(process, env={**process.env, **OVERRIDES.get(process.name, {})})
-
-
-async def start_process(
-    process: Process, logs: Path, *, append: bool = False
-) -> asyncio.subprocess.Process:
-    """`process` in a session of its own, its output in `logs/<name>.log` (appended to
-    when `append`: a restarted process keeps its earlier lines)."""
-    log: IO[bytes] = (logs / f"{process.name}.log").open("ab" if append else "wb")
-    with log:
-        return await asyncio.create_subprocess_exec(
-            *_command(process),
-            env={**os.environ, **process.env},
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def _command(process: Process) -> list[str]:
@@ -207,18 +168,8 @@ def _command(process: Process) -> list[str]:
     return [sys.executable, "-m", process.module]
 
 
-async def _stop(children: list[asyncio.subprocess.Process], profiled_pid: int | None) -> None:
-    """SIGTERM each process, the last started first; kill one still running after 30 s."""
-    for child in reversed(children):
-        if child.returncode is not None:
-            continue
-        # uvicorn re-raises the signal it stopped on; pyinstrument writes its report on the
-        # KeyboardInterrupt of a SIGINT, and never after a SIGTERM.
-        profiled = child.pid == profiled_pid
-        child.send_signal(signal.SIGINT if profiled else signal.SIGTERM)
-        deadline = time.monotonic() + 30
-        try:
-            await asyncio.wait_for(child.wait(), max(0.1, deadline - time.monotonic()))
-        except TimeoutError:
-            child.kill()
-            await child.wait()
+def _stop_signal(process: Process) -> int:
+    """uvicorn re-raises the signal it stopped on; pyinstrument writes its report on the
+    KeyboardInterrupt of a SIGINT, and never after a SIGTERM."""
+    profiled = os.environ.get("BENCH_PROFILE") == process.name
+    return signal.SIGINT if profiled else signal.SIGTERM

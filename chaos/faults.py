@@ -23,7 +23,7 @@ from typing import Protocol
 import asyncpg
 import httpx
 
-from bitloot_demo.processes import SERVICES
+from bitloot_launch.wiring import SERVICES
 from bitloot_testing.private_servers import Recovery
 from bitloot_testing.proxy import FaultyProxy
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bitloot_demo.scenario import CATALOG
+from bitloot_launch.catalog import CATALOG
 from chaos.stack import REFUND_SKU
 
 RETRYABLE = frozenset({429, 500, 502, 503, 504})

@@ -10,7 +10,7 @@ Prints progress, then a table of the faults and a table of the checks; exits 1 i
 failed. Writes chaos/results/latest.json. Everything runs on servers of its own: the
 machine's PostgreSQL and RabbitMQ are never touched.
 
-    python -m chaos.run [--orders 600] [--rate 2.5] [--drain 420] [--seed N]
+    python -m chaos.run [--orders 600] [--rate 2.5] [--drain 420] [--seed N] [--instances 2]
 """
 
 import argparse
@@ -26,7 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from bitloot_demo.scenario import seed_catalog
+from bitloot_launch.catalog import seed_catalog
+from bitloot_launch.wiring import SERVICES
 from chaos import faults, load, refunds
 from chaos.stack import ChaosStack, list_refund_product, running
 from chaos.verify import TERMINAL, Check, saga_states, verify
@@ -109,7 +110,8 @@ def checks_table(checks: list[Check]) -> str:
 async def main(arguments: argparse.Namespace) -> bool:
     begun = time.monotonic()
     print("starting the topology on servers of its own", flush=True)
-    async with running() as stack:
+    replicas = dict.fromkeys(SERVICES, arguments.instances)
+    async with running(instances=replicas) as stack:
         print(f"  logs in {stack.logs}", flush=True)
         async with httpx.AsyncClient(timeout=30) as http:
             await seed_catalog(http, stack)
@@ -165,4 +167,7 @@ if __name__ == "__main__":
     seed = random.SystemRandom().randrange(2**31)
     cli.add_argument("--seed", type=int, default=seed, help="the fault schedule's (printed)")
     cli.add_argument("--drain", type=float, default=420, help="most seconds to wait after")
+    cli.add_argument(
+        "--instances", type=int, default=2, help="of each service, competing consumers"
+    )
     sys.exit(0 if asyncio.run(main(cli.parse_args())) else 1)

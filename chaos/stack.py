@@ -1,26 +1,26 @@
 """The production topology for the chaos run, with every dependency under its control:
 its own PostgreSQL and three-node RabbitMQ cluster (`bitloot_testing.private_servers`),
 moto's S3 and an SMTP server behind proxies it can cut (`bitloot_testing.proxy`), both
-provider sandboxes, and the five services as processes configured by
-`bitloot_demo.processes` (the table `make up` uses).
+provider sandboxes, and the five services, two instances each, as processes of the wiring
+table `make up` uses, under the same supervisor (`bitloot_launch.supervisor`): a killed
+instance is restarted by supervision, as Kubernetes would, and the faults measure how
+long it takes to answer again.
 """
 
 import asyncio
 import dataclasses
 import signal
 import tempfile
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.stack import start_process
-from bitloot_demo import infra
-from bitloot_demo.processes import NAMES, Machine, Process, Secrets, processes
-from bitloot_demo.up import wait_ready
+from bitloot_launch import infra
+from bitloot_launch.supervisor import Supervisor
+from bitloot_launch.wiring import NAMES, Machine, Process, Secrets, processes
 from bitloot_payments.entrypoints.catalog_cli import CatalogClient
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
@@ -44,6 +44,9 @@ CALLBACK_RETRIES = {"CALLBACK_ATTEMPTS": "10", "CALLBACK_BACKOFF": "0.5"}
 OVERRIDES = {
     "nowpayments-sandbox": {f"NOWPAYMENTS_SANDBOX_{k}": v for k, v in CALLBACK_RETRIES.items()},
     "kinguin-sandbox": {f"KINGUIN_SANDBOX_{k}": v for k, v in CALLBACK_RETRIES.items()},
+    # An email whose sender died during SMTP DATA is resent once its lease ends (with the
+    # same Message-ID); the shortest lease allowed, so that a run's drain outlasts it.
+    "delivery": {"DELIVERY_EMAIL_LEASE_SECONDS": "60"},
 }
 
 
@@ -59,9 +62,7 @@ class ChaosStack:
     postgres: PrivatePostgres
     rabbit: PrivateRabbitCluster
     proxies: dict[str, FaultyProxy]
-    specs: dict[str, Process] = field(default_factory=dict)
-    children: dict[str, asyncio.subprocess.Process] = field(default_factory=dict)
-    restarts: dict[str, int] = field(default_factory=dict)
+    supervisor: Supervisor
 
     def url(self, name: str) -> str:
         return self.machine.url(name)
@@ -82,40 +83,52 @@ class ChaosStack:
     def exchange(self) -> str:
         return Topology(self.machine.bus_prefix).exchange.name
 
-    async def start(self, name: str, http: httpx.AsyncClient) -> float:
-        """Start process `name` (its log appended to); seconds until it was ready."""
-        started = time.monotonic()
-        spec = self.specs[name]
-        child = await start_process(spec, self.logs, append=name in self.children)
-        self.children[name] = child
-        if not await wait_ready(http, self.url(name) + spec.ready_path, child, timeout=120):
-            raise SystemExit(f"{name} did not become ready; see {self.logs / (name + '.log')}")
-        return time.monotonic() - started
+    @property
+    def database_prefix(self) -> str:
+        return self.machine.database_prefix
 
-    async def kill(self, name: str) -> None:
-        """SIGKILL: no shutdown handler runs, as when a node dies."""
-        child = self.children[name]
-        child.send_signal(signal.SIGKILL)
-        await child.wait()
-        self.restarts[name] = self.restarts.get(name, 0) + 1
+    @property
+    def restarts(self) -> dict[str, int]:
+        """Restarts by supervision so far, per instance (``payments-1``)."""
+        return self.supervisor.restarts
+
+    def instances(self, name: str) -> list[str]:
+        return self.supervisor.instances(name)
+
+    def pid(self, instance: str) -> int | None:
+        return self.supervisor.pid(instance)
+
+    async def ready_again(self, instance: str, timeout: float = 120.0) -> float:
+        return await self.supervisor.ready_again(instance, timeout)
+
+    async def kill(self, target: str, sig: int = signal.SIGKILL) -> None:
+        """`sig` (SIGKILL: no shutdown handler runs, as when a node dies) to one instance
+        (``payments-2``) or to every instance of a process (``payments``); supervision
+        starts each again after its back-off."""
+        victims = self.instances(target) if target in NAMES else [target]
+        await asyncio.gather(*(self.supervisor.kill(victim, sig) for victim in victims))
+
+    async def start(self, name: str, http: httpx.AsyncClient | None = None) -> float:
+        """Seconds until every instance of process `name`, restarted by supervision after
+        a kill, answers its ready path again (SystemExit after 120 s)."""
+        try:
+            waits = [self.ready_again(instance, 120) for instance in self.instances(name)]
+            return max(await asyncio.gather(*waits))
+        except TimeoutError:
+            raise SystemExit(f"{name} did not become ready again; see {self.logs}") from None
 
     async def stop_all(self) -> None:
-        """SIGTERM each process, the last started first; SIGKILL one still up after 30 s."""
-        for child in reversed(list(self.children.values())):
-            if child.returncode is not None:
-                continue
-            child.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(child.wait(), 30)
-            except TimeoutError:
-                child.kill()
-                await child.wait()
+        """Stop every process (SIGTERM, the last started first; SIGKILL after 30 s)."""
+        await self.supervisor.stop()
 
 
 @asynccontextmanager
-async def running(run_dir: Path | None = None) -> AsyncIterator[ChaosStack]:
-    """Start everything (servers, proxies, sandboxes, services); stop it all at the end.
-    The run's directory (logs, server data) is kept for the on-call engineer to read."""
+async def running(
+    run_dir: Path | None = None, instances: Mapping[str, int] | None = None
+) -> AsyncIterator[ChaosStack]:
+    """Start everything (servers, proxies, sandboxes, services — `instances` of each
+    process named there, one otherwise); stop it all at the end. The run's directory
+    (logs, server data) is kept for the on-call engineer to read."""
     root = run_dir or Path(tempfile.mkdtemp(prefix="bitloot-chaos-"))
     root.chmod(0o755)  # the servers run as their own users and must reach their folders
     logs = root / "logs"
@@ -146,20 +159,21 @@ async def running(run_dir: Path | None = None) -> AsyncIterator[ChaosStack]:
             smtp_host="127.0.0.1",
             smtp_port=proxies["smtp"].port,
             ports={name: free_port() for name in NAMES},
+            instances=dict(instances or {}),
         )
-        chaos = ChaosStack(
-            logs, machine, Secrets.generate(), mailbox, s3, postgres, rabbit, proxies
-        )
-        for process in processes(machine, chaos.keys):
-            env = {**process.env, **OVERRIDES.get(process.name, {})}
-            chaos.specs[process.name] = dataclasses.replace(process, env=env)
-        stack.push_async_callback(chaos.stop_all)
-        async with httpx.AsyncClient() as http:
-            for name in chaos.specs:
-                seconds = await chaos.start(name, http)
-                print(f"  {name} ready in {seconds:.1f} s (pid {chaos.children[name].pid})")
+        keys = Secrets.generate()
+        supervisor = Supervisor([_override(p) for p in processes(machine, keys)], logs)
+        await stack.enter_async_context(supervisor)
+        for name in NAMES:
+            pids = ", ".join(str(supervisor.pid(i)) for i in supervisor.instances(name))
+            print(f"  {name} ready (pid {pids})", flush=True)
+        chaos = ChaosStack(logs, machine, keys, mailbox, s3, postgres, rabbit, proxies, supervisor)
         await declare_tap(chaos)
         yield chaos
+
+
+def _override(process: Process) -> Process:
+    return dataclasses.replace(process, env={**process.env, **OVERRIDES.get(process.name, {})})
 
 
 async def list_refund_product(http: httpx.AsyncClient, chaos: ChaosStack) -> None:
@@ -177,7 +191,8 @@ async def list_refund_product(http: httpx.AsyncClient, chaos: ChaosStack) -> Non
 async def declare_tap(chaos: ChaosStack) -> None:
     """The bus witness: RabbitMQ's firehose on the run's vhost (`chaos.firehose`), so
     every publish to every exchange during the run is kept for the checks at the end.
-    Tracing does not survive a node's restart: call this again after one."""
+    Each node of the cluster traces the vhost from its boot (`trace=True`), so a node
+    restarted mid-run is traced again without a call."""
     await firehose.trace_on(chaos.rabbit.ctl, chaos.machine.amqp_url)
 
 

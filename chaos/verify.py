@@ -18,9 +18,9 @@ from typing import Any, Protocol
 import aioboto3
 import httpx
 
-from bitloot_demo import infra
-from bitloot_demo.processes import SERVICES, Secrets
-from bitloot_demo.scenario import emailed_link
+from bitloot_launch import infra
+from bitloot_launch.catalog import emailed_link
+from bitloot_launch.wiring import SERVICES, Secrets
 from bitloot_testing.leaks import JWT, Found, Needles, database_dump
 from chaos.firehose import Published
 from chaos.load import Placed
@@ -655,9 +655,9 @@ async def bucket_objects(stack: ChaosStack) -> list[tuple[str, bytes]]:
 def log_files(stack: ChaosStack) -> list[tuple[str, bytes]]:
     """The services' logs, and the database's and broker's own: everything but the
     sandboxes, which play the providers (Kinguin knows the keys)."""
-    paths = [stack.logs / f"{service}.log" for service in SERVICES]
+    paths = [stack.supervisor.log(i) for service in SERVICES for i in stack.instances(service)]
     paths.append(stack.postgres.root / "postgres.log")
-    paths += sorted((stack.rabbit.root / "log").glob("*.log"))
+    paths += sorted(log for node in stack.rabbit.data_dirs for log in node.glob("log/*.log"))
     return [(f"log {path.name}", path.read_bytes()) for path in paths if path.exists()]
 
 
@@ -665,8 +665,9 @@ def data_dirs(stack: ChaosStack) -> list[tuple[str, Path]]:
     """The servers' own directories, scanned file by file for what a table scan cannot
     see (a key written and overwritten stays in PostgreSQL's WAL and data files; a
     message consumed stays in RabbitMQ's message store until compacted). The stack's
-    hook: one entry per server node (the lead wires the cluster's node roots here)."""
-    return [("postgres data", stack.postgres.root), ("rabbitmq data", stack.rabbit.root)]
+    hook: one entry per server node."""
+    nodes = [(f"rabbitmq node {n} data", root) for n, root in enumerate(stack.rabbit.data_dirs)]
+    return [("postgres data", stack.postgres.root), *nodes]
 
 
 def email_texts(mails: Iterable[infra.Mail]) -> list[tuple[str, bytes]]:

@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.settings import Settings as DeliverySettings
-from bitloot_demo import processes, scenario
 from bitloot_demo.stack import ADMIN_USER, Stack
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
+from bitloot_launch import catalog, wiring
 from bitloot_payments.settings import Settings as PaymentsSettings
 from bitloot_runtime import tokens
 from bitloot_runtime.settings import EdgeSettings, load_settings
@@ -89,11 +89,15 @@ def json_request(document: object) -> Request:
 
 
 def order_signer(private_key: str) -> tokens.OrderTokenSigner:
-    return tokens.OrderTokenSigner("k1", tokens.load_private_key(private_key), timedelta(hours=1))
+    return tokens.OrderTokenSigner(
+        wiring.ORDER_TOKEN_KEY_ID, tokens.load_private_key(private_key), timedelta(hours=1)
+    )
 
 
 def admin_signer(private_key: str) -> tokens.AdminTokenSigner:
-    return tokens.AdminTokenSigner("a1", tokens.load_private_key(private_key), timedelta(hours=1))
+    return tokens.AdminTokenSigner(
+        wiring.ADMIN_SESSION_KEY_ID, tokens.load_private_key(private_key), timedelta(hours=1)
+    )
 
 
 def tampered(token: str) -> str:
@@ -362,7 +366,7 @@ def stack_secrets(loaded: list[EdgeSettings]) -> Secrets:
 async def world_of(http: httpx.AsyncClient, stack: Stack, internal: Internal) -> World:
     """Two orders, placed, paid (the sandbox pays at once) and fulfilled; the ids the
     table's paths name."""
-    await scenario.seed_catalog(http, stack)
+    await catalog.seed_catalog(http, stack)
     order, _ = await place(http, stack, "owner@example.com")
     other, other_token = await place(http, stack, "someone.else@example.com")
 
@@ -422,7 +426,7 @@ def shape(path: str) -> str:
 def served_routes() -> set[tuple[str, str, str]]:
     """(service, method, path shape) of every route; HEAD, which Starlette adds to every
     GET, is left out, and a WebSocket route is method ``WS``."""
-    machine = processes.Machine(
+    machine = wiring.Machine(
         postgres_url=f"postgresql://postgres@{_NOWHERE}/routes",
         amqp_url=f"amqp://guest:guest@{_NOWHERE}/",
         bus_prefix="routes",
@@ -431,11 +435,11 @@ def served_routes() -> set[tuple[str, str, str]]:
         s3_bucket="routes-bucket",
         smtp_host="127.0.0.1",
         smtp_port=9,
-        ports=dict.fromkeys((*processes.SERVICES, *processes.SANDBOXES), 9),
+        ports=dict.fromkeys((*wiring.SERVICES, *wiring.SANDBOXES), 9),
     )
     found: set[tuple[str, str, str]] = set()
-    for process in processes.processes(machine, processes.Secrets.generate()):
-        if process.name not in processes.SERVICES:
+    for process in wiring.processes(machine, wiring.Secrets.generate()):
+        if process.name not in wiring.SERVICES:
             continue
         settings_class = importlib.import_module(f"{process.module}.settings").Settings
         prefix = str(settings_class.model_config["env_prefix"])

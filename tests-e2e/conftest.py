@@ -9,10 +9,8 @@ import pytest
 from five_processes import Servers
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
-from bitloot_demo import infra
 from bitloot_demo.stack import Stack, running_stack
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
-from bitloot_runtime.topology import Topology
+from bitloot_launch import infra
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
@@ -20,7 +18,6 @@ from bitloot_testing.servers import PostgresServer
 from bitloot_testing.smtp import SmtpServer
 
 SHORT_DELAYS = (0.2, 0.2)
-ENV_PREFIXES = ("PAYMENTS", "KINGUIN_GATEWAY", "FULFILLMENT", "DELIVERY", "ADMIN")
 
 
 @pytest.fixture
@@ -34,15 +31,9 @@ async def stack(
     """The five services on the test's own bus namespace; fulfillment retries quickly, so
     a message it cannot handle is parked within a second."""
     monkeypatch.setenv("AMQP_URL", bus_prefix.amqp_url)
-    for prefix in ENV_PREFIXES:
-        monkeypatch.setenv(f"{prefix}_BUS_PREFIX", bus_prefix.prefix)
     monkeypatch.setenv("FULFILLMENT_RETRY_DELAYS", ",".join(map(str, SHORT_DELAYS)))
-    topology = Topology(bus_prefix.prefix)
-    for service in SUBSCRIPTIONS:
-        delays = SHORT_DELAYS if service == "fulfillment" else DEFAULT_RETRY_DELAYS
-        for name in topology.names(service, delays):
-            bus_prefix.track_queue(name)
-            bus_prefix.track_exchange(name)
+    bus_prefix.track_services(SUBSCRIPTIONS)
+    bus_prefix.track_services(["fulfillment"], SHORT_DELAYS)
     stack_id = f"{run_id}ui{uuid.uuid4().hex[:6]}"
     with infra.smtp_server() as mailbox:
         async with running_stack(
@@ -51,6 +42,7 @@ async def stack(
             mailbox=mailbox,
             admin_port=free_port(),
             run_id=stack_id,
+            bus_prefix=bus_prefix.prefix,
         ) as running:
             yield running
     await _drop_databases(postgres_server.url, stack_id)

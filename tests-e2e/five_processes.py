@@ -1,21 +1,17 @@
 """The production topology for an end-to-end test: both sandboxes and the five services,
-each its own process, on the test's own databases, bus namespace, S3 bucket and SMTP
-inbox; every process's output in a log file of its own."""
+each its own process under the launcher's supervisor (`bitloot_launch`), on the test's own
+databases, bus namespace, S3 bucket and SMTP inbox; every process's output in a log file
+of its own."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, ExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
-from bitloot_demo.processes import NAMES, SERVICES, Machine, Secrets, processes
+from bitloot_launch.supervisor import Supervisor
+from bitloot_launch.wiring import NAMES, SERVICES, Machine, Secrets, processes
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
@@ -24,37 +20,6 @@ from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
 
 SHORT_SETTINGS = {"RETRY_DELAYS": "0.5,1,2", "OUTBOX_POLL_INTERVAL": "0.5"}
-
-
-@contextmanager
-def process(module: str, env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`python -m module`, its stdout and stderr in `log`; SIGTERM at the end."""
-    with log.open("wb") as sink:
-        child = subprocess.Popen(
-            [sys.executable, "-m", module], env={**os.environ, **env}, stdout=sink, stderr=sink
-        )
-        try:
-            yield child
-        finally:
-            child.send_signal(signal.SIGTERM)
-            try:
-                child.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.kill()
-
-
-def wait_ready(url: str, child: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise AssertionError(f"{url} exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} not ready within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 60) -> None:
@@ -134,21 +99,13 @@ async def five_processes(
         kinguin_sandbox_settings=kinguin_sandbox_settings or {},
     )
     keys = Secrets.generate()
-    topology = Topology(bus_prefix.prefix)
-    for service in SERVICES:
-        for name in topology.names(service, (0.5, 1, 2, *DEFAULT_RETRY_DELAYS)):
-            bus_prefix.track_queue(name)
-            bus_prefix.track_exchange(name)
+    bus_prefix.track_services(SERVICES, (0.5, 1, 2, *DEFAULT_RETRY_DELAYS))
     running = Running(
         url={name: machine.url(name) for name in NAMES},
         logs={name: tmp_path / f"{name}.log" for name in NAMES},
         keys=keys,
         databases=databases,
-        topology=topology,
+        topology=Topology(bus_prefix.prefix),
     )
-    with ExitStack() as children:
-        for started in processes(machine, keys):
-            log = running.logs[started.name]
-            child = children.enter_context(process(started.module, started.env, log))
-            wait_ready(running.url[started.name] + started.ready_path, child, log)
+    async with Supervisor(processes(machine, keys), tmp_path, ready_timeout=60):
         yield running

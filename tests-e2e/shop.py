@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from five_processes import Running, wait_for
 
-from bitloot_demo.infra import KEY_EMAIL_KINDS
+from bitloot_launch.infra import KEY_EMAIL_KINDS
 from bitloot_testing.smtp import ReceivedEmail, SmtpServer
 
 LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")

@@ -19,6 +19,7 @@ from bitloot_contracts.events import Event, KinguinWebhook, PaymentFinished
 from bitloot_contracts.events.payment import OrderLine
 from bitloot_demo import scenario
 from bitloot_demo.stack import ADMIN_USER, Stack
+from bitloot_launch import catalog
 from bitloot_runtime.topology import Topology
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -98,7 +99,7 @@ class Services:
 
 async def fulfilled_order(services: Services) -> str:
     """An order placed through payments, paid by the sandbox, fulfilled end to end."""
-    await scenario.seed_catalog(services.http, services.stack)
+    await catalog.seed_catalog(services.http, services.stack)
     order_id, _email = await scenario.place_order(services.http, services.stack, 0)
 
     async def done() -> bool:
@@ -122,7 +123,7 @@ async def parked_webhook(services: Services, bus: BusNamespace) -> KinguinWebhoo
         return bool(await services.parked(str(order_id)))
 
     await wait_for(parked, "the webhook to be parked")
-    _sku, _title, product_id, price, ceiling = scenario.CATALOG[0]
+    _sku, _title, product_id, price, ceiling = catalog.CATALOG[0]
     line = OrderLine(
         sku=_sku, kinguin_product_id=product_id, qty=1, max_unit_price=Decimal(ceiling)
     )

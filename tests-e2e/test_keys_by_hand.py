@@ -13,7 +13,7 @@ from five_processes import Running, Servers, wait_for
 from shop import reveal
 from test_order_to_key import bucket_dump
 
-from bitloot_demo.processes import SANDBOXES
+from bitloot_launch.wiring import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import Needles, database_dump
 from bitloot_testing.smtp import ReceivedEmail, SmtpServer

@@ -10,7 +10,7 @@ import pytest
 from five_processes import Servers, wait_for
 from shop import reveal
 
-from bitloot_demo.processes import SANDBOXES
+from bitloot_launch.wiring import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import JWT, Needles, database_dump
 from bitloot_testing.s3 import S3Server

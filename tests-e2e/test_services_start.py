@@ -15,8 +15,6 @@ import httpx
 import pytest
 
 from bitloot_runtime import sealing, tokens
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
-from bitloot_runtime.topology import Topology
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -116,16 +114,14 @@ async def test_service_process_starts_ready_and_stops_on_sigterm(
         wait_until_ready(base_url, process)
         assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
         ready = httpx.get(f"{base_url}/readyz").json()
-        assert ready["checks"] == {"database": "ok", "broker": "ok"}
+        assert ready["checks"] == {"database": "ok", "broker": "ok", "outbox": "ok"}
         metrics = httpx.get(f"{base_url}/metrics").text
         assert f'service="{service}"' in metrics
         assert "bitloot_outbox_pending" in metrics
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
-        for name in Topology(bus_prefix.prefix).names(service, DEFAULT_RETRY_DELAYS):
-            bus_prefix.track_exchange(name)
-            bus_prefix.track_queue(name)
+        bus_prefix.track_services([service])
     # uvicorn re-raises the signal once shutdown is complete, so the exit status says SIGTERM.
     assert process.returncode == -signal.SIGTERM, stderr
     assert "service stopped" in stderr

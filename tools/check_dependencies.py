@@ -15,6 +15,9 @@ import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
+# Packages at the top of the tree, beside libs/, services/ and sandboxes/.
+TOP_LEVEL = ("demo/pyproject.toml", "launch/pyproject.toml")
+
 
 def normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
@@ -61,8 +64,8 @@ def problems_of(pyproject: Path, providers: dict[str, list[str]]) -> list[str]:
 def main() -> int:
     pyprojects = [
         p
-        for p in sorted([*Path().glob("*/*/pyproject.toml"), Path("demo/pyproject.toml")])
-        if p.parts[0] in ("libs", "services", "sandboxes", "demo")
+        for p in sorted([*Path().glob("*/*/pyproject.toml"), *map(Path, TOP_LEVEL)])
+        if p.parts[0] in ("libs", "services", "sandboxes") or str(p) in TOP_LEVEL
     ]
     providers = {module: list(names) for module, names in packages_distributions().items()}
     # Editable installs of our own packages are not in the installed metadata's file lists.

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from bitloot_demo import infra
+from bitloot_launch import infra
 from bitloot_testing.leaks import Found
 from chaos.firehose import Published
 from chaos.refunds import RefundDesk

@@ -15,9 +15,11 @@ import signal
 import sys
 from contextlib import ExitStack, nullcontext
 
-from bitloot_demo import infra, scenario
+from bitloot_demo import scenario
 from bitloot_demo.stack import ADMIN_USER, running_stack
+from bitloot_launch import infra
 from bitloot_runtime.logging import configure_logging
+from bitloot_testing.servers import embedded_postgres
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,7 +40,7 @@ async def demo(args: argparse.Namespace) -> int:
     with ExitStack() as servers:
         print("demo: starting PostgreSQL, S3, SMTP and the provider sandboxes", file=sys.stderr)
         postgres_url = servers.enter_context(
-            nullcontext(external_db) if external_db else infra.embedded_postgres()
+            nullcontext(external_db) if external_db else embedded_postgres()
         )
         s3_endpoint = servers.enter_context(infra.s3_server())
         mailbox = servers.enter_context(infra.smtp_server())

@@ -1,7 +1,7 @@
 """`python -m bitloot_demo.compose_env > .env` (`make compose-env`): fresh secrets for
 `docker compose`, which reads `.env` beside docker-compose.yml. Never commit the output."""
 
-from bitloot_demo.processes import HPKE_KEY_ID, KEK_ID, Secrets
+from bitloot_launch.wiring import HPKE_KEY_ID, KEK_ID, Secrets
 
 
 def compose_env(keys: Secrets) -> str:

@@ -3,15 +3,16 @@
 Every service runs its production code (settings, migrations, outbox relay, inbox,
 consumers, HTTP edge served by uvicorn); only the broker differs: FastStream's in-memory
 broker, shared by the five, unless `AMQP_URL` names a real RabbitMQ.
+
+Nothing here says how a service is configured: each one's settings are built from the
+environment the wiring table (`bitloot_launch.wiring`) gives its process under `make up`,
+so the in-process mode and the processes cannot drift apart.
 """
 
-import base64
 import os
-import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from faststream.rabbit import RabbitBroker
@@ -25,33 +26,38 @@ import bitloot_kinguin_gateway.bootstrap
 import bitloot_payments.bootstrap
 from bitloot_admin.settings import Settings as AdminSettings
 from bitloot_delivery.settings import Settings as DeliverySettings
-from bitloot_demo.infra import Mailbox, free_port
-from bitloot_demo.serving import serving
 from bitloot_fulfillment.settings import Settings as FulfillmentSettings
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
+from bitloot_launch.infra import Mailbox
+from bitloot_launch.wiring import NAMES, Machine, Process, Secrets, env_prefix, processes
 from bitloot_payments.settings import Settings as PaymentsSettings
-from bitloot_runtime import sealing, tokens
 from bitloot_runtime.publisher import create_broker
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import EdgeSettings, load_settings
+from bitloot_sandbox_common.serving import serve
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
 from bitloot_sandbox_kinguin.server import running as kinguin_running
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.server import running as nowpayments_running
+from bitloot_testing.net import free_port
 
 IN_MEMORY_AMQP = "amqp://in-memory/"
 ADMIN_USER = "admin"
 
 Build = Callable[..., tuple[ServiceRuntime, Starlette]]
 
-# (name, database, build, settings class) of each service, in start-up order.
-SERVICES: tuple[tuple[str, str, Build, type[EdgeSettings]], ...] = (
-    ("payments", "payments", bitloot_payments.bootstrap.build, PaymentsSettings),
-    ("gateway", "kinguin_gateway", bitloot_kinguin_gateway.bootstrap.build, GatewaySettings),
-    ("fulfillment", "fulfillment", bitloot_fulfillment.bootstrap.build, FulfillmentSettings),
-    ("delivery", "delivery", bitloot_delivery.bootstrap.build, DeliverySettings),
-    ("admin", "admin", bitloot_admin.bootstrap.build, AdminSettings),
-)
+# Each service's app factory and settings class, by its name in the wiring table.
+SERVICES: dict[str, tuple[Build, type[EdgeSettings]]] = {
+    "payments": (bitloot_payments.bootstrap.build, PaymentsSettings),
+    "kinguin-gateway": (bitloot_kinguin_gateway.bootstrap.build, GatewaySettings),
+    "fulfillment": (bitloot_fulfillment.bootstrap.build, FulfillmentSettings),
+    "delivery": (bitloot_delivery.bootstrap.build, DeliverySettings),
+    "admin": (bitloot_admin.bootstrap.build, AdminSettings),
+}
+# What the in-process run changes in the table: quieter logs, a quicker outbox relay and
+# Kinguin's webhooks sooner.
+SERVICE_SETTINGS = {"LOG_LEVEL": "WARNING", "OUTBOX_POLL_INTERVAL": "0.5"}
+KINGUIN_SANDBOX_SETTINGS = {"WEBHOOK_DELAY": "0.05"}
 
 
 @dataclass(frozen=True)
@@ -81,140 +87,115 @@ def database_url(server_url: str, name: str) -> str:
     return urlunsplit(parts._replace(scheme="postgresql+asyncpg", path=f"/{name}"))
 
 
-def _secret(length: int = 32) -> str:
-    return secrets.token_urlsafe(length)
+def settings_of(process: Process, settings_class: type[EdgeSettings]) -> EdgeSettings:
+    """The service's settings from the environment the table gives its process: each
+    ``<PREFIX>_<NAME>`` variable becomes field ``name`` (the class validates it as it
+    validates the environment)."""
+    prefix = env_prefix(process.name)
+    values = {
+        name.removeprefix(prefix).lower(): value
+        for name, value in process.env.items()
+        if name.startswith(prefix)
+    }
+    return load_settings(settings_class, **values)
+
+
+def in_process_machine(
+    *,
+    postgres_url: str,
+    amqp_url: str,
+    bus_prefix: str,
+    s3_endpoint: str,
+    mailbox: Mailbox,
+    admin_port: int,
+    run_id: str,
+) -> Machine:
+    """The table's `Machine` for one in-process run: databases ``bitloot_<service>_<run>``,
+    a bucket of its own, free ports (the admin's chosen)."""
+    ports = {name: free_port() for name in NAMES}
+    ports["admin"] = admin_port
+    databases = {
+        service: database_url(postgres_url, f"bitloot_{service.replace('-', '_')}_{run_id}")
+        for service in SERVICES
+    }
+    return Machine(
+        postgres_url=postgres_url,
+        amqp_url=amqp_url,
+        bus_prefix=bus_prefix,
+        database_prefix="",
+        s3_endpoint=s3_endpoint,
+        s3_bucket=f"bitloot-demo-{run_id}",
+        smtp_host=mailbox.host,
+        smtp_port=mailbox.port,
+        ports=ports,
+        admin_username=ADMIN_USER,
+        service_settings=SERVICE_SETTINGS,
+        databases=databases,
+        kinguin_sandbox_settings=KINGUIN_SANDBOX_SETTINGS,
+    )
 
 
 @asynccontextmanager
 async def running_stack(
-    *, postgres_url: str, s3_endpoint: str, mailbox: Mailbox, admin_port: int, run_id: str
+    *,
+    postgres_url: str,
+    s3_endpoint: str,
+    mailbox: Mailbox,
+    admin_port: int,
+    run_id: str,
+    bus_prefix: str = "",
 ) -> AsyncIterator[Stack]:
     """Start the sandboxes and the five services; stop them all when the block ends."""
     amqp_url = os.environ.get("AMQP_URL")
-    ports = {name: free_port() for name in ("payments", "gateway", "fulfillment", "delivery")}
-    ports["admin"] = admin_port
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    internal_token = _secret()
-    admin_password = _secret(12)
-    np_config = NowPaymentsSandboxConfig(
-        api_key=_secret(),
-        ipn_secret=_secret(),
-        password=_secret(),
-        port=0,
-        auto_pay=True,
-        ipn_delay=0.05,
+    machine = in_process_machine(
+        postgres_url=postgres_url,
+        amqp_url=amqp_url or IN_MEMORY_AMQP,
+        bus_prefix=bus_prefix,
+        s3_endpoint=s3_endpoint,
+        mailbox=mailbox,
+        admin_port=admin_port,
+        run_id=run_id,
     )
-    kg_config = KinguinSandboxConfig(
-        api_key=_secret(),
-        webhook_secret=_secret(),
-        webhook_url=f"{urls['gateway']}/kinguin/webhooks",
-        port=0,
-        webhook_delay=0.05,
-    )
-    private_hpke, public_hpke = sealing.generate_key_pair()
-    private_token_key, public_token_key = tokens.generate_key_pair()
-    private_admin_key, public_admin_key = tokens.generate_key_pair()
-    private_claim_key, public_claim_key = tokens.generate_key_pair()
-    common: dict[str, Any] = {
-        "amqp_url": amqp_url or IN_MEMORY_AMQP,
-        "internal_token": internal_token,
-        "log_level": "WARNING",
-        "outbox_poll_interval": 0.5,
-    }
-
-    def db(service: str) -> str:
-        return database_url(postgres_url, f"bitloot_{service}_{run_id}")
-
+    keys = Secrets.generate()
+    table = {process.name: process for process in processes(machine, keys)}
     async with AsyncExitStack() as stack:
-        np_url = await stack.enter_async_context(nowpayments_running(np_config))
-        kg_url = await stack.enter_async_context(kinguin_running(kg_config))
-        own: dict[str, dict[str, Any]] = {
-            "payments": {
-                "nowpayments_api_url": np_url,
-                "nowpayments_api_key": np_config.api_key,
-                "nowpayments_ipn_secret": np_config.ipn_secret,
-                "nowpayments_email": np_config.email,
-                "nowpayments_password": np_config.password,
-                "nowpayments_2fa_secret": np_config.two_fa_secret,
-                "public_url": urls["payments"],
-                "order_token_private_key": private_token_key,
-                "claim_token_public_keys": f"c1:{public_claim_key}",
-            },
-            "gateway": {
-                "kinguin_api_url": kg_url,
-                "kinguin_api_key": kg_config.api_key,
-                "webhook_secret": kg_config.webhook_secret,
-                "delivery_public_key": public_hpke,
-                "delivery_key_id": "d1",
-            },
-            "fulfillment": {
-                "order_token_public_keys": f"k1:{public_token_key}",
-                "admin_token_public_keys": f"a1:{public_admin_key}",
-            },
-            "delivery": {
-                "hpke_private_keys": f"d1:{private_hpke}",
-                "kek_current_id": "k1",
-                "keks": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-                "s3_endpoint_url": s3_endpoint,
-                "s3_region": "us-east-1",
-                "s3_bucket": f"bitloot-demo-{run_id}",
-                "s3_access_key_id": "demo",
-                "s3_secret_access_key": _secret(),
-                "s3_create_bucket": True,
-                "smtp_host": mailbox.host,
-                "smtp_port": mailbox.port,
-                "mail_from": "keys@bitloot.test",
-                "public_url": urls["delivery"],
-                "link_secret": _secret(),
-                "order_token_public_keys": f"k1:{public_token_key}",
-                "claim_token_private_key": private_claim_key,
-                "refund_claim_url": f"{urls['payments']}/refunds/claim",
-            },
-            "admin": {
-                "session_private_key": private_admin_key,
-                "payments_url": urls["payments"],
-                "kinguin_gateway_url": urls["gateway"],
-                "fulfillment_url": urls["fulfillment"],
-                "delivery_url": urls["delivery"],
-                "delivery_public_key": public_hpke,
-                "delivery_key_id": "d1",
-                "initial_username": ADMIN_USER,
-                "initial_password": admin_password,
-            },
-        }
+        await stack.enter_async_context(
+            nowpayments_running(NowPaymentsSandboxConfig.from_env(table["nowpayments-sandbox"].env))
+        )
+        await stack.enter_async_context(
+            kinguin_running(KinguinSandboxConfig.from_env(table["kinguin-sandbox"].env))
+        )
         broker: RabbitBroker | None = None
         if amqp_url is None:
             broker = create_broker(IN_MEMORY_AMQP, prefetch=16)
         apps = {
-            name: build(
-                load_settings(
-                    settings_class,
-                    **common,
-                    database_url=db(database),
-                    http_port=ports[name],
-                    **own[name],
-                ),
-                in_memory_broker=broker,
-            )
-            for name, database, build, settings_class in SERVICES
+            name: build(settings_of(table[name], settings_class), in_memory_broker=broker)
+            for name, (build, settings_class) in SERVICES.items()
         }
         if broker is not None:
             # Enter the in-memory broker only once every service has subscribed.
             await stack.enter_async_context(TestRabbitBroker(broker))
         for name, (_runtime, app) in apps.items():
-            await stack.enter_async_context(serving(app, ports[name]))
-        yield Stack(
-            payments=urls["payments"],
-            kinguin_gateway=urls["gateway"],
-            fulfillment=urls["fulfillment"],
-            delivery=urls["delivery"],
-            admin=f"http://127.0.0.1:{admin_port}",
-            nowpayments_sandbox=np_url,
-            kinguin_sandbox=kg_url,
-            internal_token=internal_token,
-            admin_password=admin_password,
-            in_memory=broker is not None,
-            order_token_private_key=private_token_key,
-            claim_token_private_key=private_claim_key,
-            admin_session_private_key=private_admin_key,
-        )
+            await stack.enter_async_context(
+                serve(app, "127.0.0.1", machine.ports[name], log_config=None)
+            )
+        yield stack_of(machine, keys, in_memory=broker is not None)
+
+
+def stack_of(machine: Machine, keys: Secrets, *, in_memory: bool) -> Stack:
+    """Where the table puts everything, and the keys a client of the stack needs."""
+    return Stack(
+        payments=machine.url("payments"),
+        kinguin_gateway=machine.url("kinguin-gateway"),
+        fulfillment=machine.url("fulfillment"),
+        delivery=machine.url("delivery"),
+        admin=machine.url("admin"),
+        nowpayments_sandbox=machine.url("nowpayments-sandbox"),
+        kinguin_sandbox=machine.url("kinguin-sandbox"),
+        internal_token=keys.internal_token,
+        admin_password=keys.admin_password,
+        in_memory=in_memory,
+        order_token_private_key=keys.order_token_private_key,
+        claim_token_private_key=keys.claim_token_private_key,
+        admin_session_private_key=keys.admin_session_private_key,
+    )

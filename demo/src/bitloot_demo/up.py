@@ -3,7 +3,11 @@
 Every service runs as its own process against the local RabbitMQ and PostgreSQL, with
 moto's S3 server and an SMTP server (aiosmtpd, which saves each message under
 `<state>/mail/`) in this process, and both provider sandboxes as processes. Every output
-line is prefixed with its process's name. Ctrl-C (or SIGTERM) stops the services, then
+line is prefixed with its process's name, and also written to `<state>/logs/<name>.log`.
+A process that exits unexpectedly (a crash, `kill -9`) is started again after a back-off,
+as compose's `restart: always` or Kubernetes would (`bitloot_launch.supervisor`);
+`--instances payments=2` runs replicas behind a balancer on the public port.
+Ctrl-C (or SIGTERM) stops the services, then
 the sandboxes, each with SIGTERM so in-flight messages finish or return to their queues;
 one that has not stopped after `--stop-timeout` seconds is killed, and the exit status
 says so (0: everything stopped cleanly).
@@ -15,21 +19,22 @@ and the `bitloot_*` databases to start afresh.
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
-import sys
 import time
+from collections.abc import Coroutine
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
-from bitloot_demo import infra, scenario
-from bitloot_demo.processes import NAMES, Machine, Process, Secrets, processes
-from bitloot_demo.stack import Stack
-
-COLOURS = ("36", "32", "33", "35", "34", "90", "90")
+from bitloot_demo.stack import stack_of
+from bitloot_launch import infra
+from bitloot_launch.catalog import CATALOG, seed_catalog
+from bitloot_launch.supervisor import Console, StartFailed, Supervisor
+from bitloot_launch.wiring import NAMES, Machine, Secrets, processes
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,96 +55,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--state-dir", type=Path, default=Path(".up"), help="secrets and mail")
     parser.add_argument("--stop-timeout", type=float, default=20.0)
+    parser.add_argument(
+        "--instances",
+        action="append",
+        default=[],
+        metavar="NAME=N[,NAME=N]",
+        help="run N instances of process NAME behind a balancer (repeatable)",
+    )
     return parser.parse_args(argv)
 
 
-class Console:
-    """Writes each process's lines with its name in front (coloured on a terminal)."""
-
-    def __init__(self) -> None:
-        self._colour = sys.stdout.isatty()
-        self._width = max(map(len, NAMES)) + 1
-
-    def line(self, name: str, text: str) -> None:
-        label = name.ljust(self._width)
-        if self._colour:
-            code = COLOURS[NAMES.index(name)] if name in NAMES else "1"
-            label = f"\033[{code}m{label}\033[0m"
-        sys.stdout.write(f"{label}| {text.rstrip()}\n")
-        sys.stdout.flush()
-
-
-class Supervisor:
-    """Starts the processes in order and stops them in reverse, forwarding their output."""
-
-    def __init__(self, console: Console, stop_timeout: float) -> None:
-        self._console = console
-        self._stop_timeout = stop_timeout
-        self._children: list[tuple[Process, asyncio.subprocess.Process]] = []
-        self._pumps: list[asyncio.Task[None]] = []
-        self.exited = asyncio.Event()
-        self.stopping = False
-
-    async def start(self, process: Process) -> asyncio.subprocess.Process:
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            process.module,
-            env={**os.environ, **process.env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            # Its own session: Ctrl-C reaches the supervisor only, which stops the
-            # services in order instead of every process at once.
-            start_new_session=True,
-        )
-        self._children.append((process, child))
-        self._pumps.append(asyncio.create_task(self._pump(process.name, child)))
-        return child
-
-    async def _pump(self, name: str, child: asyncio.subprocess.Process) -> None:
-        assert child.stdout is not None
-        async for raw in child.stdout:
-            self._console.line(name, raw.decode(errors="replace"))
-        code = await child.wait()
-        stopped = self.stopping and code in (0, -signal.SIGTERM)
-        self._console.line(name, "stopped" if stopped else f"exited with status {code}")
-        self.exited.set()
-
-    def running(self) -> bool:
-        return all(child.returncode is None for _, child in self._children)
-
-    async def stop(self) -> bool:
-        """SIGTERM each process, the last started first; True if none had to be killed."""
-        clean, self.stopping = True, True
-        for process, child in reversed(self._children):
-            if child.returncode is not None:
-                continue
-            child.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(child.wait(), self._stop_timeout)
-            except TimeoutError:
-                self._console.line(
-                    process.name, f"still running after {self._stop_timeout} s: killed"
-                )
-                child.kill()
-                await child.wait()
-                clean = False
-        await asyncio.gather(*self._pumps, return_exceptions=True)
-        return clean
-
-
-async def wait_ready(
-    http: httpx.AsyncClient, url: str, child: asyncio.subprocess.Process, timeout: float = 90
-) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and child.returncode is None:
-        try:
-            if (await http.get(url, timeout=2)).status_code == 200:
-                return True
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.2)
-    return False
+def instance_counts(pairs: list[str]) -> dict[str, int]:
+    """``["payments=2,delivery=3"]`` → ``{"payments": 2, "delivery": 3}``; a name not in
+    the table is refused."""
+    counts: dict[str, int] = {}
+    for pair in filter(None, ",".join(pairs).split(",")):
+        name, _, count = pair.partition("=")
+        if name not in NAMES or not count.isdigit() or int(count) < 1:
+            raise SystemExit(f"--instances {pair!r}: expected NAME=N with NAME one of {NAMES}")
+        counts[name] = int(count)
+    return counts
 
 
 def machine_for(args: argparse.Namespace, s3_endpoint: str, mailbox: infra.Mailbox) -> Machine:
@@ -153,6 +88,7 @@ def machine_for(args: argparse.Namespace, s3_endpoint: str, mailbox: infra.Mailb
         smtp_host=mailbox.host,
         smtp_port=mailbox.port,
         ports={name: args.port_base + offset for offset, name in enumerate(NAMES)},
+        instances=instance_counts(args.instances),
     )
 
 
@@ -170,7 +106,7 @@ def mail_saver(console: Console, directory: Path) -> infra.MailHandler:
 
 
 async def up(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(width=max(map(len, NAMES)) + 1)
     keys = Secrets.load_or_create(args.state_dir / "secrets.json")
     with ExitStack() as servers:
         s3_endpoint = servers.enter_context(infra.s3_server(args.port_base + 20))
@@ -178,53 +114,50 @@ async def up(args: argparse.Namespace) -> int:
             infra.smtp_server(args.port_base + 25, mail_saver(console, args.state_dir / "mail"))
         )
         machine = machine_for(args, s3_endpoint, mailbox)
-        supervisor = Supervisor(console, args.stop_timeout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with httpx.AsyncClient() as http:
-            for process in processes(machine, keys):
-                child = await supervisor.start(process)
-                ready = machine.url(process.name) + process.ready_path
-                if not await wait_ready(http, ready, child):
-                    console.line("up", f"{process.name} did not become ready; stopping")
-                    await supervisor.stop()
-                    return 1
-                if stop.is_set():
-                    break
-            else:
-                await scenario.seed_catalog(http, _stack(machine, keys))
-                _announce(console, machine, args.state_dir)
-                stopped = asyncio.create_task(stop.wait())
-                exited = asyncio.create_task(supervisor.exited.wait())
-                await asyncio.wait({stopped, exited}, return_when=asyncio.FIRST_COMPLETED)
-                for task in (stopped, exited):
-                    task.cancel()
-        crashed = not supervisor.running()
+        supervisor = Supervisor(
+            processes(machine, keys),
+            args.state_dir / "logs",
+            console=console,
+            stop_timeout=args.stop_timeout,
+        )
+        failed = False
+        try:
+            started = await _unless_stopped(supervisor.start(), stop)
+        except StartFailed as failure:
+            console.line("up", f"{failure}; stopping")
+            started, failed = False, True
+        if started:
+            async with httpx.AsyncClient() as http:
+                await seed_catalog(http, stack_of(machine, keys, in_memory=False))
+            _announce(console, machine, args.state_dir)
+            await stop.wait()
         console.line("up", "stopping")
-        clean = await supervisor.stop()
-        console.line("up", "stopped cleanly" if clean and not crashed else "stopped, not cleanly")
-        return 0 if clean and not crashed else 1
+        clean = await supervisor.stop() and not failed
+        console.line("up", "stopped cleanly" if clean else "stopped, not cleanly")
+        return 0 if clean else 1
 
 
-def _stack(machine: Machine, keys: Secrets) -> Stack:
-    return Stack(
-        payments=machine.url("payments"),
-        kinguin_gateway=machine.url("kinguin-gateway"),
-        fulfillment=machine.url("fulfillment"),
-        delivery=machine.url("delivery"),
-        admin=machine.url("admin"),
-        nowpayments_sandbox=machine.url("nowpayments-sandbox"),
-        kinguin_sandbox=machine.url("kinguin-sandbox"),
-        internal_token=keys.internal_token,
-        admin_password=keys.admin_password,
-        in_memory=False,
-    )
+async def _unless_stopped(work: Coroutine[None, None, None], stop: asyncio.Event) -> bool:
+    """Run `work` unless `stop` is set first (then cancel it); True if it completed."""
+    task = asyncio.create_task(work)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return False
+    task.result()
+    return True
 
 
 def _announce(console: Console, machine: Machine, state_dir: Path) -> None:
-    sku = scenario.CATALOG[0][0]
+    sku = CATALOG[0][0]
     for text in (
         "all processes ready; Ctrl-C stops everything",
         f"admin UI   {machine.url('admin')}/admin  (user {machine.admin_username}, "

@@ -106,3 +106,13 @@ def test_each_test_gets_its_own_prefix_of_this_run(bus_prefix: BusNamespace, run
     assert bus_prefix.prefix.startswith(f"{run_id}.")
     assert bus_prefix.prefix.endswith(".")
     assert bus_prefix.prefix.removeprefix(f"{run_id}.").removesuffix(".").isdigit()
+
+
+def test_a_namespace_for_services_tracks_every_name_they_declare_under_its_prefix() -> None:
+    bus = BusNamespace.for_services("run7.", "amqp://unused/", ["fulfillment"], (0.5, 2))
+    assert "run7.bitloot.events" in bus.exchanges
+    assert {"run7.fulfillment.delay.500ms", "run7.fulfillment.delay.2000ms"} <= bus.queues
+    # Every service's subscription queues, whichever service's delays were asked for.
+    assert {"run7.fulfillment.payment.finished", "run7.payments.order.failed"} <= bus.queues
+    bus.track_services(["payments"])
+    assert "run7.payments.delay.600000ms" in bus.queues

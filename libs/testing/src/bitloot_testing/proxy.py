@@ -1,7 +1,11 @@
 """A TCP proxy that can take a dependency away: while it is down, new connections are
 refused and open ones are cut, as when a database, an S3 endpoint or an SMTP relay
 becomes unreachable. The code under test is given the proxy's address, never the
-server's (the chaos run, and tests of what survives an outage)."""
+server's (the chaos run, and tests of what survives an outage).
+
+`RoundRobinProxy` is the same forwarding spread over several servers in turn, as a
+Kubernetes Service spreads connections over a Deployment's pods: the launcher serves a
+replicated service's public port with it, and the chaos run its RabbitMQ cluster."""
 
 import asyncio
 import contextlib
@@ -17,9 +21,9 @@ from bitloot_testing.net import free_port
 class FaultyProxy:
     """Forwards 127.0.0.1:`port` to `target_host`:`target_port` while up."""
 
-    def __init__(self, name: str, target_host: str, target_port: int) -> None:
+    def __init__(self, name: str, target_host: str, target_port: int, port: int = 0) -> None:
         self.name = name
-        self.port = free_port()
+        self.port = port or free_port()
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
@@ -156,10 +160,10 @@ class RoundRobinProxy(FaultyProxy):
     Service is: each new connection goes to the next server that accepts it, skipping
     those that refuse (a dead node), so a client that reconnects finds a live one."""
 
-    def __init__(self, name: str, targets: Sequence[tuple[str, int]]) -> None:
+    def __init__(self, name: str, targets: Sequence[tuple[str, int]], port: int = 0) -> None:
         if not targets:
             raise ValueError("a round-robin proxy needs at least one server")
-        super().__init__(name, *targets[0])
+        super().__init__(name, *targets[0], port=port)
         self.targets = list(targets)
         self._turn = itertools.cycle(range(len(self.targets)))
 

