@@ -20,7 +20,10 @@ import pytest
 from bitloot_testing import leaks
 from bitloot_testing.leaks import JWT, UNREADABLE, Found, Needles, database_dump
 from bitloot_testing.postgres import DatabaseFactory
-from chaos.servers import PrivatePostgres, PrivateRabbit  # moving to bitloot_testing
+from bitloot_testing.private_servers import (
+    PrivatePostgres,
+    PrivateRabbit,
+)
 
 KEY = "AAAAA-BBBBB-CCCCC"
 ODD = "?>?>?-~~~~~-?>?>?"
