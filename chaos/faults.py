@@ -449,6 +449,9 @@ class Kind:
 
     resource: str
     make: Callable[[random.Random, Sequence[str]], tuple[str, Action, float]]
+    # The earliest moment, as a fraction of the load (a payout needs refunds claimed
+    # and approved first, which takes a good part of the load to happen).
+    earliest: float = 0.05
 
 
 def _kill(rng: random.Random, services: Sequence[str]) -> tuple[str, Action, float]:
@@ -467,8 +470,10 @@ def _startup(rng: random.Random, services: Sequence[str]) -> tuple[str, Action, 
     return f"SIGKILL {service} during start-up ({delay:.2f} s in)", action, 0.0
 
 
-def _fixed(name: str, action: Action, lasts: float = 0.0, resource: str = "") -> Kind:
-    return Kind(resource, lambda _rng, _services: (name, action, lasts))
+def _fixed(
+    name: str, action: Action, lasts: float = 0.0, resource: str = "", earliest: float = 0.05
+) -> Kind:
+    return Kind(resource, lambda _rng, _services: (name, action, lasts), earliest)
 
 
 def _lasting(
@@ -524,17 +529,25 @@ KINDS: dict[str, Kind] = {
     "kill-gateway-purchase": _fixed(
         "SIGKILL kinguin-gateway mid-purchase", kill_gateway_mid_purchase()
     ),
-    "kill-payments-payout": _fixed("SIGKILL payments mid-payout", kill_payments_mid_payout()),
+    "kill-payments-payout": _fixed(
+        "SIGKILL payments mid-payout", kill_payments_mid_payout(), earliest=0.4
+    ),
     "kill-delivery-envelope": _fixed(
         "SIGKILL delivery before SMTP DATA", kill_delivery_in_smtp(SMTP_ENVELOPE, "before DATA")
     ),
     "kill-delivery-data": _fixed(
         "SIGKILL delivery during SMTP DATA", kill_delivery_in_smtp(SMTP_END_OF_DATA, "during DATA")
     ),
+    # On the server's resource: while it crashes or recovers there is no backend to end.
     "pg-terminate": _fixed(
-        "pg_terminate_backend of every service connection", postgres_backends("terminate")
+        "pg_terminate_backend of every service connection",
+        postgres_backends("terminate"),
+        1.0,
+        "postgres",
     ),
-    "pg-cancel": _fixed("pg_cancel_backend of every running query", postgres_backends("cancel")),
+    "pg-cancel": _fixed(
+        "pg_cancel_backend of every running query", postgres_backends("cancel"), 1.0, "postgres"
+    ),
     "pg-crash": _fixed("PostgreSQL crash and restart", postgres_crash(), 10.0, "postgres"),
     "pg-crash-recovery": _fixed(
         "PostgreSQL crash during recovery", postgres_crash_during_recovery(), 15.0, "postgres"
@@ -575,18 +588,28 @@ def schedule(seed: int, load_seconds: float, services: Sequence[str] = SERVICES)
     faults = []
     for kind in kinds:
         name, action, lasts = KINDS[kind].make(rng, services)
-        at = _free_moment(rng, load_seconds, busy.setdefault(KINDS[kind].resource, []), lasts)
+        at = _free_moment(
+            rng,
+            load_seconds,
+            busy.setdefault(KINDS[kind].resource, []),
+            lasts,
+            KINDS[kind].earliest,
+        )
         faults.append(Fault(round(at, 1), kind, name, action, lasts))
     return sorted(faults, key=lambda fault: (fault.at, fault.kind))
 
 
 def _free_moment(
-    rng: random.Random, load_seconds: float, busy: list[tuple[float, float]], lasts: float
+    rng: random.Random,
+    load_seconds: float,
+    busy: list[tuple[float, float]],
+    lasts: float,
+    earliest: float = 0.05,
 ) -> float:
-    """A random moment in the load when the resource is not `busy` (then marked busy for
-    `lasts` seconds and a margin), early enough for the fault to end with the load where
-    the load is long enough; a resource of "" is never busy."""
-    low = 0.05 * load_seconds
+    """A random moment in the load, not before `earliest` of it, when the resource is not
+    `busy` (then marked busy for `lasts` seconds and a margin), early enough for the fault
+    to end with the load where the load is long enough; a resource of "" is never busy."""
+    low = earliest * load_seconds
     high = max(low, min(0.85 * load_seconds, 0.95 * load_seconds - lasts))
     at = rng.uniform(low, high)
     for _ in range(100):

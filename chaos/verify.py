@@ -671,8 +671,9 @@ def data_dirs(stack: ChaosStack) -> list[tuple[str, Path]]:
 
 
 def email_texts(mails: Iterable[infra.Mail]) -> list[tuple[str, bytes]]:
-    """Each email as the SMTP server received it, for the MIME-decoding scan."""
-    return [(f"email to {', '.join(m.recipients)}", m.message.as_bytes()) for m in mails]
+    """Each email as the SMTP server received it (its bytes as sent; a mail recorded
+    without them, re-encoded), for the MIME-decoding scan."""
+    return [(f"email to {', '.join(m.recipients)}", m.raw or m.message.as_bytes()) for m in mails]
 
 
 def bus_texts(bus: Iterable[Published]) -> list[tuple[str, bytes]]:

@@ -63,6 +63,17 @@ def test_faults_overlap_but_never_on_one_resource() -> None:
                 assert first.at + first.lasts <= second.at, (seed, first, second)
 
 
+def test_database_backend_faults_never_meet_a_crash_and_the_payout_kill_waits() -> None:
+    # Ending backends while the server recovers would fail to inject; a payout kill
+    # before any refund was approved kills nothing.
+    for seed in range(20):
+        faults_ = schedule(seed, LOAD, SERVICES)
+        on_postgres = {f.kind for f in faults_ if KINDS[f.kind].resource == "postgres"}
+        assert {"pg-terminate", "pg-cancel", "pg-crash", "pg-crash-recovery"} <= on_postgres
+        [payout] = [f for f in faults_ if f.kind == "kill-payments-payout"]
+        assert payout.at >= 0.4 * LOAD, seed
+
+
 # --- a fake target ---------------------------------------------------------------------
 
 

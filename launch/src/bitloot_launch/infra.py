@@ -23,6 +23,7 @@ class Mail:
     accepted_at: float
     recipients: tuple[str, ...]
     message: EmailMessage
+    raw: bytes = b""  # the bytes as received (the leak scan reads these, not a re-encoding)
 
     @property
     def kind(self) -> str:
@@ -65,7 +66,7 @@ def smtp_server(port: int | None = None, on_mail: MailHandler | None = None) -> 
     mailbox = Mailbox("127.0.0.1", port or free_port())
 
     def keep(received: ReceivedEmail) -> None:
-        mail = Mail(time.time(), received.recipients, received.message)
+        mail = Mail(time.time(), received.recipients, received.message, received.raw)
         mailbox.mails.append(mail)
         if on_mail is not None:
             on_mail(mail)

@@ -341,9 +341,7 @@ class RunningAdmin:
 async def running_admin(settings: Settings, bus: BusNamespace) -> AsyncIterator[RunningAdmin]:
     """The admin service through its app's lifespan (runtime, initial admin, client)."""
     runtime, app = build(settings)
-    for name in runtime.topology.names("admin", settings.retry_delays):
-        bus.track_queue(name)
-        bus.track_exchange(name)
+    bus.track_services(["admin"], settings.retry_delays)
     async with app.router.lifespan_context(app):
         yield RunningAdmin(runtime, app, settings)
 

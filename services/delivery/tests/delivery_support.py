@@ -206,9 +206,7 @@ StartDelivery = Callable[..., AbstractAsyncContextManager[Running]]
 async def started(settings: Settings, bus: BusNamespace, public_key: str) -> AsyncIterator[Running]:
     """The delivery service running on `settings` (its queues removed after the test)."""
     runtime, app = build(settings)
-    for name in runtime.topology.names("delivery", settings.retry_delays):
-        bus.track_queue(name)
-        bus.track_exchange(name)
+    bus.track_services(["delivery"], settings.retry_delays)
     await runtime.start()
     try:
         yield Running(runtime, app, settings, public_key)

@@ -77,9 +77,7 @@ class Instances:
     async def start(self, **overrides: Any) -> tuple[ServiceRuntime, Starlette]:
         settings = self.settings(**overrides)
         runtime, app = build(settings)
-        for name in runtime.topology.names("fulfillment", settings.retry_delays):
-            self._bus.track_queue(name)
-            self._bus.track_exchange(name)
+        self._bus.track_services(["fulfillment"], settings.retry_delays)
         await runtime.start()
         self._running.append(runtime)
         return runtime, app

@@ -175,9 +175,7 @@ async def started_gateway(
 
 def track(runtime: ServiceRuntime, bus: BusNamespace) -> None:
     """Have the bus fixture delete the gateway's queues and exchanges afterwards."""
-    for name in runtime.topology.names("kinguin-gateway", runtime.settings.retry_delays):
-        bus.track_queue(name)
-        bus.track_exchange(name)
+    bus.track_services(["kinguin-gateway"], runtime.settings.retry_delays)
 
 
 async def publish(runtime: ServiceRuntime, event: Event) -> None:

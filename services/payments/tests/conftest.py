@@ -83,9 +83,7 @@ async def service(
 ) -> AsyncIterator[Service]:
     """The running service and a client of its HTTP app, the catalog filled."""
     runtime, app = build(settings, nowpayments_transport=httpx.ASGITransport(app=nowpayments_app))
-    for name in runtime.topology.names("payments", settings.retry_delays):
-        bus_prefix.track_queue(name)
-        bus_prefix.track_exchange(name)
+    bus_prefix.track_services(["payments"], settings.retry_delays)
     await runtime.start()
     try:
         transport = httpx.ASGITransport(app=app)

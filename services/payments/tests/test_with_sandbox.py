@@ -32,9 +32,7 @@ async def test_an_order_paid_in_the_sandbox_publishes_payment_finished_once(
     sandbox = create_app(config, callback_transport=httpx.ASGITransport(app=payments_edge))
     runtime, app = build(settings, nowpayments_transport=httpx.ASGITransport(app=sandbox))
     apps.append(app)
-    for name in runtime.topology.names("payments", settings.retry_delays):
-        bus_prefix.track_queue(name)
-        bus_prefix.track_exchange(name)
+    bus_prefix.track_services(["payments"], settings.retry_delays)
     await runtime.start()
     try:
         async with (
