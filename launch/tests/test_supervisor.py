@@ -57,6 +57,32 @@ async def test_balancer_hands_connections_round_robin_and_skips_a_refusing_targe
         first.close()
 
 
+async def test_the_balancer_keeps_each_client_s_own_address() -> None:
+    # Payments limits refund claims per client address: behind a balancer that showed
+    # its own address, every customer would share one bucket (a chaos run found it).
+    async def echo_peer(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(str(writer.get_extra_info("peername")[0]).encode())
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(echo_peer, "127.0.0.1", 0)
+    balancer = RoundRobinProxy("peer", [("127.0.0.1", server.sockets[0].getsockname()[1])])
+    balancer.keep_client_address = True
+    await balancer.up()
+    try:
+        seen = []
+        for client in ("127.0.1.7", "127.0.1.8"):
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", balancer.port, local_addr=(client, 0)
+            )
+            seen.append(await reader.read())
+            writer.close()
+        assert seen == [b"127.0.1.7", b"127.0.1.8"]
+    finally:
+        await balancer.close()
+        server.close()
+
+
 def tiny(instances: int) -> Process:
     port = free_port()
     env = {"TINY_PORT": str(port)}

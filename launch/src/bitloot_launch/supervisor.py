@@ -213,6 +213,9 @@ class Supervisor:
         if count > 1:
             targets = [("127.0.0.1", instance.port) for instance in instances]
             balancer = RoundRobinProxy(process.name, targets, port=process.port)
+            # The instances see each client's own address, as behind a Kubernetes
+            # Service: their per-address limits and audits must not lump clients together.
+            balancer.keep_client_address = True
             await balancer.up()
             self._balancers.append(balancer)
         for instance in instances:

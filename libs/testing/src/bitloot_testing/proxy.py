@@ -28,6 +28,9 @@ class FaultyProxy:
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
         self._watches: list[Watch] = []
+        # Connect to the server from the client's address (`_source_of`), so that a
+        # service behind the proxy sees, audits and rate-limits its real clients.
+        self.keep_client_address = False
 
     async def up(self) -> None:
         if self._server is None:
@@ -70,15 +73,18 @@ class FaultyProxy:
         if watch in self._watches:
             self._watches.remove(watch)
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """A connection to the server; OSError when it cannot be reached."""
-        return await asyncio.open_connection(*self._target)
+    async def _connect(
+        self, source: str | None = None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to the server, from address `source` when given; OSError when
+        it cannot be reached."""
+        return await asyncio.open_connection(*self._target, local_addr=_bind(source))
 
     async def _serve(
         self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
     ) -> None:
         try:
-            server_reader, server = await self._connect()
+            server_reader, server = await self._connect(self._source_of(client))
         except OSError:
             client.transport.abort()
             return
@@ -94,6 +100,17 @@ class FaultyProxy:
             for writer in (client, server):
                 self._open.discard(writer)
                 writer.transport.abort()
+
+    def _source_of(self, client: asyncio.StreamWriter) -> str | None:
+        """The address to connect to the server from: the client's own, when the proxy
+        keeps client addresses and the client is on loopback (any 127.x address can be
+        bound here), as Kubernetes' Service routing keeps them (it rewrites the
+        destination, not the source); otherwise the proxy's."""
+        if not self.keep_client_address:
+            return None
+        peer = client.get_extra_info("peername")
+        host = str(peer[0]) if peer else ""
+        return host if host.startswith("127.") else None
 
     def _spotter(self, holds: list["Watch"]) -> Callable[[bytes], Awaitable[None]]:
         """What looks at a connection's client bytes for the proxy's watches (across
@@ -167,15 +184,22 @@ class RoundRobinProxy(FaultyProxy):
         self.targets = list(targets)
         self._turn = itertools.cycle(range(len(self.targets)))
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _connect(
+        self, source: str | None = None
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         error: OSError = ConnectionRefusedError("no server accepts connections")
         for _ in self.targets:
             host, port = self.targets[next(self._turn)]
             try:
-                return await asyncio.open_connection(host, port)
+                return await asyncio.open_connection(host, port, local_addr=_bind(source))
             except OSError as refused:
                 error = refused
         raise error
+
+
+def _bind(source: str | None) -> tuple[str, int] | None:
+    """`local_addr` for a connection from `source` (any free port), or None."""
+    return (source, 0) if source else None
 
 
 @asynccontextmanager
