@@ -21,9 +21,9 @@ from websockets.exceptions import ConnectionClosed
 
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.settings import Settings as DeliverySettings
-from bitloot_demo.stack import ADMIN_USER, Stack
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
 from bitloot_launch import catalog, wiring
+from bitloot_launch.inprocess import ADMIN_USER, Stack
 from bitloot_payments.settings import Settings as PaymentsSettings
 from bitloot_runtime import tokens
 from bitloot_runtime.settings import EdgeSettings, load_settings

@@ -9,8 +9,8 @@ import pytest
 from five_processes import Servers
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
-from bitloot_demo.stack import Stack, running_stack
 from bitloot_launch import infra
+from bitloot_launch.inprocess import Stack, running_stack
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server

@@ -17,9 +17,8 @@ from playwright.async_api import Browser, async_playwright
 
 from bitloot_contracts.events import Event, KinguinWebhook, PaymentFinished
 from bitloot_contracts.events.payment import OrderLine
-from bitloot_demo import scenario
-from bitloot_demo.stack import ADMIN_USER, Stack
 from bitloot_launch import catalog
+from bitloot_launch.inprocess import ADMIN_USER, Stack
 from bitloot_runtime.topology import Topology
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -78,7 +77,7 @@ class Services:
         self.auth = {"Authorization": f"Bearer {stack.internal_token}"}
 
     async def saga_state(self, order_id: str) -> str | None:
-        return (await scenario.states_of(self.http, self.stack, [order_id])).get(order_id)
+        return (await catalog.states_of(self.http, self.stack, [order_id])).get(order_id)
 
     async def parked(self, order_id: str) -> list[dict[str, object]]:
         answer = await self.http.get(
@@ -100,7 +99,7 @@ class Services:
 async def fulfilled_order(services: Services) -> str:
     """An order placed through payments, paid by the sandbox, fulfilled end to end."""
     await catalog.seed_catalog(services.http, services.stack)
-    order_id, _email = await scenario.place_order(services.http, services.stack, 0)
+    order_id, _email = await catalog.place_order(services.http, services.stack, 0)
 
     async def done() -> bool:
         return await services.saga_state(order_id) == "fulfilled"

@@ -60,8 +60,8 @@ from authz_support import (
     world_of,
 )
 
-import bitloot_demo.stack
-from bitloot_demo.stack import Stack
+import bitloot_launch.inprocess
+from bitloot_launch.inprocess import Stack
 from bitloot_runtime.settings import EdgeSettings, load_settings
 
 TO_LOGIN, TO_ORDERS = "303 /admin/login", "303 /admin/orders"
@@ -301,7 +301,7 @@ def stack_settings(monkeypatch: pytest.MonkeyPatch) -> list[EdgeSettings]:
         loaded.append(settings)
         return settings
 
-    monkeypatch.setattr(bitloot_demo.stack, "load_settings", recording)
+    monkeypatch.setattr(bitloot_launch.inprocess, "load_settings", recording)
     return loaded
 
 

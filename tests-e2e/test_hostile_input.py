@@ -12,7 +12,7 @@ too large, a lone surrogate, a body that is not an object and one that is not JS
 import httpx
 import pytest
 
-from bitloot_demo.stack import Stack
+from bitloot_launch.inprocess import Stack
 from bitloot_testing.fuzz import HOSTILE_BODIES, refusal
 
 ORDER = "00000000-0000-4000-8000-000000000000"

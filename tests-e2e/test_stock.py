@@ -9,9 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-import bitloot_demo.stack
-from bitloot_demo.stack import Stack
+import bitloot_launch.inprocess
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
+from bitloot_launch.inprocess import Stack
 from bitloot_runtime.settings import EdgeSettings, load_settings
 from bitloot_runtime.signatures import hmac_sha512_hex
 from bitloot_testing.bus import eventually
@@ -33,7 +33,7 @@ def stack_settings(monkeypatch: pytest.MonkeyPatch) -> list[EdgeSettings]:
         loaded.append(settings)
         return settings
 
-    monkeypatch.setattr(bitloot_demo.stack, "load_settings", recording)
+    monkeypatch.setattr(bitloot_launch.inprocess, "load_settings", recording)
     return loaded
 
 

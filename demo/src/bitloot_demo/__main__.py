@@ -16,8 +16,8 @@ import sys
 from contextlib import ExitStack, nullcontext
 
 from bitloot_demo import scenario
-from bitloot_demo.stack import ADMIN_USER, running_stack
 from bitloot_launch import infra
+from bitloot_launch.inprocess import ADMIN_USER, running_stack
 from bitloot_runtime.logging import configure_logging
 from bitloot_testing.servers import embedded_postgres
 

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 from tqdm import tqdm
 
-from bitloot_demo.stack import Stack
-from bitloot_launch.catalog import CATALOG, emailed_link, seed_catalog
+from bitloot_launch.catalog import emailed_link, place_order, seed_catalog, states_of
 from bitloot_launch.infra import Mailbox
+from bitloot_launch.inprocess import Stack
 
 TERMINAL = frozenset({"fulfilled", "failed", "refunded"})
 
@@ -44,32 +44,6 @@ def percentile(values: Iterable[float], pct: float) -> float:
     if len(ordered) == 1:
         return ordered[0]
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
-
-
-async def place_order(http: httpx.AsyncClient, stack: Stack, number: int) -> tuple[str, str]:
-    """Place (and, through the sandbox's auto-pay, pay) one order: (order id, email)."""
-    email = f"buyer{number}@demo.bitloot.test"
-    sku = CATALOG[number % len(CATALOG)][0]
-    answer = await http.post(
-        f"{stack.payments}/orders", json={"email": email, "lines": [{"sku": sku, "qty": 1}]}
-    )
-    answer.raise_for_status()
-    return str(answer.json()["order_id"]), email
-
-
-async def states_of(http: httpx.AsyncClient, stack: Stack, order_ids: list[str]) -> dict[str, str]:
-    states: dict[str, str] = {}
-    for start in range(0, len(order_ids), 50):
-        params: list[tuple[str, str | int | float | bool | None]] = [("limit", 100)]
-        params += [("order_id", order_id) for order_id in order_ids[start : start + 50]]
-        answer = await http.get(
-            f"{stack.fulfillment}/internal/sagas",
-            params=params,
-            headers={"Authorization": f"Bearer {stack.internal_token}"},
-        )
-        answer.raise_for_status()
-        states.update({item["order_id"]: item["state"] for item in answer.json()["items"]})
-    return states
 
 
 async def paid_at(http: httpx.AsyncClient, stack: Stack, order_id: str) -> float | None:

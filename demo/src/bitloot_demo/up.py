@@ -30,9 +30,9 @@ from pathlib import Path
 
 import httpx
 
-from bitloot_demo.stack import stack_of
 from bitloot_launch import infra
 from bitloot_launch.catalog import CATALOG, seed_catalog
+from bitloot_launch.inprocess import stack_of
 from bitloot_launch.supervisor import Console, StartFailed, Supervisor
 from bitloot_launch.wiring import NAMES, Machine, Secrets, processes
 

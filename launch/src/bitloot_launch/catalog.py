@@ -1,5 +1,6 @@
 """What every client of a running BitLoot needs first: the demo catalogue seeded through
-payments' catalog API, and the reveal link a customer finds in the key email."""
+payments' catalog API, an order placed as a customer places one, the orders' states, and
+the reveal link a customer finds in the key email."""
 
 import re
 from typing import Protocol
@@ -27,6 +28,9 @@ class Shop(Protocol):
     @property
     def internal_token(self) -> str: ...
 
+    @property
+    def fulfillment(self) -> str: ...
+
 
 async def seed_catalog(http: httpx.AsyncClient, stack: Shop) -> None:
     """Put the demo's products through the payments service's catalog API (the client
@@ -44,6 +48,33 @@ async def seed_catalog(http: httpx.AsyncClient, stack: Shop) -> None:
                 "active": True,
             }
         )
+
+
+async def place_order(http: httpx.AsyncClient, stack: Shop, number: int) -> tuple[str, str]:
+    """Place (and, through the sandbox's auto-pay, pay) one order: (order id, email)."""
+    email = f"buyer{number}@demo.bitloot.test"
+    sku = CATALOG[number % len(CATALOG)][0]
+    answer = await http.post(
+        f"{stack.payments}/orders", json={"email": email, "lines": [{"sku": sku, "qty": 1}]}
+    )
+    answer.raise_for_status()
+    return str(answer.json()["order_id"]), email
+
+
+async def states_of(http: httpx.AsyncClient, stack: Shop, order_ids: list[str]) -> dict[str, str]:
+    """Each order's saga state, as fulfillment's internal API reports it."""
+    states: dict[str, str] = {}
+    for start in range(0, len(order_ids), 50):
+        params: list[tuple[str, str | int | float | bool | None]] = [("limit", 100)]
+        params += [("order_id", order_id) for order_id in order_ids[start : start + 50]]
+        answer = await http.get(
+            f"{stack.fulfillment}/internal/sagas",
+            params=params,
+            headers={"Authorization": f"Bearer {stack.internal_token}"},
+        )
+        answer.raise_for_status()
+        states.update({item["order_id"]: item["state"] for item in answer.json()["items"]})
+    return states
 
 
 def emailed_link(mailbox: Mailbox, address: str) -> str | None:
