@@ -14,10 +14,12 @@ how long the target took to recover (`Happened`).
 
 import asyncio
 import contextlib
+import os
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import asyncpg
@@ -214,26 +216,56 @@ def database_url(server_url: str, database: str) -> str:
 
 
 def kill_ipn_processor(wait: float = 60.0) -> Action:
-    """SIGKILL payments while its IPN processor is inside the transaction applying an
-    IPN (seen in PostgreSQL's locks, polled every few ms): the IPN stays pending and a
-    restarted or other instance must apply it exactly once. Every payments instance is
-    killed, as the connection's owner is not known."""
+    """SIGKILL the payments instance whose IPN processor is inside the transaction
+    applying an IPN (seen in PostgreSQL's locks, polled every few ms; the instance is the
+    process holding that connection's socket): the IPN stays pending and the other
+    instance, or this one restarted, must apply it exactly once. Every instance is killed
+    when the owner cannot be told (the connection gone meanwhile)."""
 
     async def act(target: Target, _http: httpx.AsyncClient) -> Outcome:
         url = database_url(target.postgres.url, f"{target.database_prefix}payments")
-        if not await seen(url, IN_IPN_TRANSACTION, wait):
+        rows = await seen(url, IN_IPN_TRANSACTION, wait)
+        if not rows:
             return Outcome(f"no IPN being applied within {wait:.0f} s; nothing killed")
-        seconds = await kill_and_wait(target, target.instances("payments"))
+        instances = target.instances("payments")
+        owner = connection_owner(int(str(rows[0])), {i: target.pid(i) for i in instances})
+        victims = [owner] if owner else instances
+        seconds = await kill_and_wait(target, victims)
         return Outcome(
-            f"killed inside an IPN transaction; ready again {seconds:.1f} s after", seconds
+            f"{', '.join(victims)} killed inside an IPN transaction;"
+            f" ready again {seconds:.1f} s after",
+            seconds,
         )
 
     return act
 
 
-async def seen(url: str, query: str, wait: float) -> bool:
-    """Whether `query` returned a row within `wait` seconds, tried every 5 ms; through a
-    database restart (another fault) it connects again."""
+def connection_owner(local_port: int, pids: Mapping[str, int | None]) -> str | None:
+    """Which of `pids` (instance -> process) holds the TCP socket whose local port is
+    `local_port` (a database client's `client_port`), read from /proc: the socket's
+    inode in /proc/net/tcp{,6}, then the process with that inode among its open files."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for instance, pid in pids.items():
+        if pid is None:
+            continue
+        with contextlib.suppress(OSError):
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return instance
+    return None
+
+
+async def seen(url: str, query: str, wait: float) -> list[object]:
+    """The first column of `query`'s rows once it returned any within `wait` seconds
+    (tried every 5 ms; [] if none did); through a database restart (another fault) it
+    connects again."""
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         try:
@@ -243,15 +275,15 @@ async def seen(url: str, query: str, wait: float) -> bool:
             continue
         try:
             while time.monotonic() < deadline:
-                if await connection.fetch(query):
-                    return True
+                if rows := await connection.fetch(query):
+                    return [row[0] for row in rows]
                 await asyncio.sleep(0.005)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             continue
         finally:
             with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await connection.close()
-    return False
+    return []
 
 
 def kill_gateway_mid_purchase(hold: float = 3.0) -> Action:

@@ -72,6 +72,10 @@ class ChaosStack:
         return self.url("payments")
 
     @property
+    def fulfillment(self) -> str:
+        return self.url("fulfillment")
+
+    @property
     def internal_token(self) -> str:
         return self.keys.internal_token
 
