@@ -358,7 +358,8 @@ def kill_delivery_in_smtp(pattern: bytes, moment: str, wait: float = 60.0) -> Ac
     """SIGKILL delivery in the middle of an SMTP conversation: the proxy in front of
     the SMTP server holds the server's answers once the client has sent `pattern` (the
     envelope: nothing sent yet; the end of DATA: the server has taken the message and
-    the sender does not know). Every delivery instance is killed."""
+    the sender does not know). The instance that sent it is killed (the process holding
+    the connection's socket); every instance when it cannot be told."""
 
     async def act(target: Target, _http: httpx.AsyncClient) -> Outcome:
         proxy, victims = target.proxies["smtp"], target.instances("delivery")
@@ -366,6 +367,10 @@ def kill_delivery_in_smtp(pattern: bytes, moment: str, wait: float = 60.0) -> Ac
         try:
             await asyncio.wait_for(watch.seen.wait(), wait)
             started = time.monotonic()
+            if watch.client_port is not None:
+                pids = {instance: target.pid(instance) for instance in victims}
+                owner = connection_owner(watch.client_port, pids)
+                victims = [owner] if owner else victims
             await asyncio.gather(*(target.kill(instance) for instance in victims))
         except TimeoutError:
             return Outcome(f"no email {moment} within {wait:.0f} s; nothing killed")
@@ -373,7 +378,9 @@ def kill_delivery_in_smtp(pattern: bytes, moment: str, wait: float = 60.0) -> Ac
             proxy.unwatch(watch)  # the held answers go to a dead client
         await asyncio.gather(*(target.ready_again(i, READY_TIMEOUT) for i in victims))
         seconds = time.monotonic() - started
-        return Outcome(f"killed {moment}; ready again {seconds:.1f} s after", seconds)
+        return Outcome(
+            f"{', '.join(victims)} killed {moment}; ready again {seconds:.1f} s after", seconds
+        )
 
     return act
 

@@ -92,7 +92,7 @@ class FaultyProxy:
         holds: list[Watch] = []
         try:
             await asyncio.gather(
-                _pipe(client_reader, server, self._spotter(holds)),
+                _pipe(client_reader, server, self._spotter(holds, client)),
                 _pipe(server_reader, client, _holder(holds)),
                 return_exceptions=True,
             )
@@ -112,9 +112,14 @@ class FaultyProxy:
         host = str(peer[0]) if peer else ""
         return host if host.startswith("127.") else None
 
-    def _spotter(self, holds: list["Watch"]) -> Callable[[bytes], Awaitable[None]]:
+    def _spotter(
+        self, holds: list["Watch"], client: asyncio.StreamWriter
+    ) -> Callable[[bytes], Awaitable[None]]:
         """What looks at a connection's client bytes for the proxy's watches (across
-        chunk boundaries); a watch that fires with `hold` is added to `holds`."""
+        chunk boundaries); a watch that fires records the client's port and, with
+        `hold`, is added to `holds`."""
+        peer = client.get_extra_info("peername")
+        client_port = int(peer[1]) if peer else None
         tail = b""
 
         async def spot(data: bytes) -> None:
@@ -122,6 +127,7 @@ class FaultyProxy:
             window = tail + data
             for watch in self._watches:
                 if not watch.seen.is_set() and watch.pattern in window:
+                    watch.client_port = client_port
                     watch.seen.set()
                     if watch.hold:
                         holds.append(watch)
@@ -141,6 +147,9 @@ class Watch:
     hold: bool
     seen: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    # The port the client connected from, once seen: with `connection_owner`-style
+    # lookups, which process sent the pattern.
+    client_port: int | None = None
 
     def release(self) -> None:
         """Let the held answers through."""
