@@ -120,13 +120,24 @@ def pick(target: Target, service: str, draw: int) -> str:
     return instances[draw % len(instances)]
 
 
-async def kill_and_wait(target: Target, instances: Sequence[str]) -> float:
-    """SIGKILL `instances` together; seconds until the last answers its ready path again
-    (the supervisor restarts them)."""
+async def sigkill(target: Target, instances: Sequence[str]) -> float:
+    """SIGKILL `instances` together; when the kill began (monotonic clock), for
+    `until_ready`. Aimed faults release what they held between the two."""
     started = time.monotonic()
     await asyncio.gather(*(target.kill(instance) for instance in instances))
+    return started
+
+
+async def until_ready(target: Target, instances: Sequence[str], killed_at: float) -> float:
+    """Seconds from `killed_at` until the last of `instances` answers its ready path
+    again (the supervisor restarts them)."""
     await asyncio.gather(*(target.ready_again(i, READY_TIMEOUT) for i in instances))
-    return time.monotonic() - started
+    return time.monotonic() - killed_at
+
+
+async def kill_and_wait(target: Target, instances: Sequence[str]) -> float:
+    """SIGKILL `instances` together; seconds until the last is ready again."""
+    return await until_ready(target, instances, await sigkill(target, instances))
 
 
 def kill(service: str, draw: int) -> Action:
@@ -299,11 +310,9 @@ def kill_gateway_mid_purchase(hold: float = 3.0) -> Action:
         calls: list[str] = (await http.get(f"{sandbox}/sandbox/calls")).json()
         held = calls[before:].count("POST /v2/order")
         victims = target.instances("kinguin-gateway")
-        await asyncio.gather(*(target.kill(instance) for instance in victims))
+        killed_at = await sigkill(target, victims)
         await http.post(f"{sandbox}/sandbox/faults", json={"hold_order_answer_seconds": 0})
-        started = time.monotonic()
-        await asyncio.gather(*(target.ready_again(i, READY_TIMEOUT) for i in victims))
-        seconds = time.monotonic() - started
+        seconds = await until_ready(target, victims, killed_at)
         return Outcome(
             f"{held} purchases unanswered at the kill; ready again {seconds:.1f} s after", seconds
         )
@@ -333,14 +342,12 @@ def kill_payments_mid_payout(hold: float = 30.0, wait: float = 15.0) -> Action:
             made = (await payouts_made(http, sandbox))[before:]
             await asyncio.sleep(0.1)
         victims = target.instances("payments") if made else []
-        await asyncio.gather(*(target.kill(instance) for instance in victims))
+        killed_at = await sigkill(target, victims)
         released = {"hold_payouts": 0, "hold_ms": 0}
         (await http.post(f"{sandbox}/sandbox/faults", json=released)).raise_for_status()
         if not made:
             return Outcome(f"no refund paid out within {wait:.0f} s; nothing killed")
-        started = time.monotonic()
-        await asyncio.gather(*(target.ready_again(i, READY_TIMEOUT) for i in victims))
-        seconds = time.monotonic() - started
+        seconds = await until_ready(target, victims, killed_at)
         return Outcome(
             f"payout {made[0]} made, answer held at the kill; ready again {seconds:.1f} s after",
             seconds,
@@ -366,18 +373,16 @@ def kill_delivery_in_smtp(pattern: bytes, moment: str, wait: float = 60.0) -> Ac
         watch = proxy.watch(pattern, hold=True)
         try:
             await asyncio.wait_for(watch.seen.wait(), wait)
-            started = time.monotonic()
             if watch.client_port is not None:
                 pids = {instance: target.pid(instance) for instance in victims}
                 owner = connection_owner(watch.client_port, pids)
                 victims = [owner] if owner else victims
-            await asyncio.gather(*(target.kill(instance) for instance in victims))
+            killed_at = await sigkill(target, victims)
         except TimeoutError:
             return Outcome(f"no email {moment} within {wait:.0f} s; nothing killed")
         finally:
             proxy.unwatch(watch)  # the held answers go to a dead client
-        await asyncio.gather(*(target.ready_again(i, READY_TIMEOUT) for i in victims))
-        seconds = time.monotonic() - started
+        seconds = await until_ready(target, victims, killed_at)
         return Outcome(
             f"{', '.join(victims)} killed {moment}; ready again {seconds:.1f} s after", seconds
         )
