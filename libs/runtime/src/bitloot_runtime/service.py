@@ -98,6 +98,12 @@ class ServiceRuntime:
         self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._background_tasks: list[asyncio.Task[None]] = []
 
+    @property
+    def connection(self) -> AbstractConnection | None:
+        """The service's AMQP connection once started (None on the in-memory broker):
+        for consumers the runtime does not manage, such as per-instance live queues."""
+        return self._connection
+
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessionmaker)
 
