@@ -4,7 +4,7 @@ from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import FULFILLMENT
-from bitloot_fulfillment.adapters.live import StatusHub, subscribe_live
+from bitloot_fulfillment.adapters.live import live_hub
 from bitloot_fulfillment.adapters.orm import metadata
 from bitloot_fulfillment.entrypoints.bus import subscribe
 from bitloot_fulfillment.entrypoints.internal import internal_routes
@@ -35,8 +35,7 @@ def build(
     )
     policy = settings.timer_policy()
     subscribe(runtime, policy)
-    hub = StatusHub()
-    subscribe_live(runtime, hub)
+    hub = live_hub(runtime)
 
     async def sweep() -> None:
         await sweep_forever(
@@ -54,4 +53,6 @@ def build(
         *live_routes(runtime, hub, viewers, settings.ws_heartbeat_seconds),
         *openapi_routes(describe()),
     ]
-    return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    app.state.live_hub = hub
+    return runtime, app

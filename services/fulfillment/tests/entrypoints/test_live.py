@@ -5,8 +5,10 @@ import json
 from typing import Any
 from uuid import uuid4
 
+import aio_pika
 import httpx
 import pytest
+from aiormq.exceptions import ChannelLockedResource, ChannelNotFoundEntity
 from faststream.rabbit.testing import TestRabbitBroker
 from fulfillment_live import (
     ADMIN_PUBLIC,
@@ -29,12 +31,14 @@ from bitloot_contracts.events import (
 from bitloot_fulfillment.bootstrap import build
 from bitloot_fulfillment.entrypoints.live import Viewers
 from bitloot_runtime.publisher import create_broker
+from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import (
     AdminTokenVerifier,
     InvalidToken,
     OrderTokenVerifier,
     parse_public_keys,
 )
+from bitloot_testing.bus import eventually
 
 
 async def test_the_socket_gets_the_current_status_then_every_change_to_fulfilled(
@@ -54,6 +58,51 @@ async def test_the_socket_gets_the_current_status_then_every_change_to_fulfilled
         delivering, fulfilled = await next_status(socket), await next_status(socket)
         assert (delivering["status"], delivering["customer_status"]) == ("delivering", "delivering")
         assert (fulfilled["status"], fulfilled["customer_status"]) == ("fulfilled", "delivered")
+
+
+async def _live_queue_declared(runtime: ServiceRuntime, name: str) -> bool:
+    """Whether the instance's live queue exists (exclusive to the instance's connection,
+    so another connection is refused access to it rather than told it is missing)."""
+    connection = await aio_pika.connect(runtime.settings.amqp_url)
+    try:
+        channel = await connection.channel()
+        await channel.declare_queue(name, passive=True)
+    except ChannelLockedResource:
+        return True
+    except ChannelNotFoundEntity:
+        return False
+    finally:
+        await connection.close()
+    raise AssertionError(f"{name} is not exclusive to the instance")
+
+
+async def test_the_live_queue_is_bound_only_while_a_socket_is_open(instances: Instances) -> None:
+    """An instance nobody watches consumes none of the live topics: its queue is declared
+    for the first socket and deleted after the last one closes."""
+    runtime, app = await instances.start(**KEYS)
+    name = app.state.live_hub.feed.name
+    order_id, other = uuid4(), uuid4()
+    assert not await _live_queue_declared(runtime, name)
+    async with serving(app) as base:
+        async with watch(base, order_id, order_token(order_id)) as first:
+            assert await statuses(first, 1) == [None]
+            assert await _live_queue_declared(runtime, name)
+            async with watch(base, other, order_token(other)) as second:
+                assert await statuses(second, 1) == [None]
+            # One socket still open: the queue stays, and its changes still come.
+            await publish(runtime, payment(order_id))
+            assert await statuses(first, 2) == ["paid", "reserving"]
+            assert await _live_queue_declared(runtime, name)
+
+        async def deleted() -> bool:
+            return not await _live_queue_declared(runtime, name)
+
+        assert await eventually(deleted, timeout=10)
+        # A socket opened after that binds it again and hears the changes.
+        async with watch(base, order_id, order_token(order_id)) as again:
+            assert await statuses(again, 1) == ["reserving"]
+            await publish(runtime, ReservationFailed(order_id=order_id, code="gone", reason="0"))
+            assert await statuses(again, 1) == ["failed"]
 
 
 async def test_a_change_made_by_one_instance_reaches_a_socket_held_by_another(

@@ -2,12 +2,15 @@
 
 The saga's `order.status_changed` events reach the shared `fulfillment.*` queues only
 once, on whichever instance consumes them; a customer's WebSocket may be held by
-another. So each instance also binds queues of its own (exclusive, auto-deleted with
+another. So each instance also binds a queue of its own (exclusive, auto-deleted with
 its connection) to `order.status_changed`, and to the two other facts the customer
 status depends on, `refund.status_changed` and `delivery.completed` (whether the key
-email was confirmed), and pushes each to the sockets it holds for that order. This is a
-live view, not a record: a change missed while no socket listens is not replayed (a new
-socket is sent the stored state on connect).
+email was confirmed), and pushes each to the sockets it holds for that order. It does so
+only while it holds at least one socket: the queue is declared and bound for the first
+and deleted after the last, so an instance nobody watches consumes none of these events
+(`LiveQueue`). This is a live view, not a record: a change missed while no socket
+listens is not replayed (a new socket is sent the stored state on connect, read after
+the queue is bound, so that no change falls in between).
 
 What a socket knows of its order is a `LiveView`. Its refund and email parts come both
 from the stored saga and from these events, in any order and any number of times, so
@@ -17,14 +20,15 @@ confirmed (as on the saga itself).
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitQueue
 from pydantic import ValidationError
@@ -43,6 +47,7 @@ from bitloot_contracts.topics import (
     ORDER_STATUS_CHANGED,
     REFUND_STATUS_CHANGED,
 )
+from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.service import ServiceRuntime
 
 logger = logging.getLogger(__name__)
@@ -118,16 +123,36 @@ class LiveView:
         }
 
 
+class LiveFeed(Protocol):
+    """Where a hub's events come from: opened for the first socket, closed after the last."""
+
+    async def open(self, hub: "StatusHub") -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class StatusHub:
-    """The sockets of this instance, by order: one queue of events per socket."""
+    """The sockets of this instance, by order: one queue of events per socket. The feed
+    of live events is open while at least one socket listens, and only then."""
 
-    def __init__(self) -> None:
+    def __init__(self, feed: LiveFeed) -> None:
+        self.feed = feed
         self._listeners: dict[UUID, set[asyncio.Queue[LiveEvent]]] = {}
+        self._sockets = 0
+        self._open = False
+        self._lock = asyncio.Lock()
 
-    @contextmanager
-    def listen(self, order_id: UUID) -> Iterator[asyncio.Queue[LiveEvent]]:
-        """The events of `order_id` from now on, until the block ends."""
+    @asynccontextmanager
+    async def listen(self, order_id: UUID) -> AsyncIterator[asyncio.Queue[LiveEvent]]:
+        """The events of `order_id` from the moment this is entered (the feed is open by
+        then), until the block ends."""
         changes: asyncio.Queue[LiveEvent] = asyncio.Queue()
+        self._sockets += 1
+        try:
+            await self._follow_sockets()
+        except BaseException:
+            self._sockets -= 1
+            raise
         self._listeners.setdefault(order_id, set()).add(changes)
         try:
             yield changes
@@ -136,33 +161,130 @@ class StatusHub:
             listeners.discard(changes)
             if not listeners:
                 del self._listeners[order_id]
+            self._sockets -= 1
+            # Closing finishes even if this socket's task is cancelled meanwhile.
+            await asyncio.shield(self._follow_sockets_quietly())
 
     def publish(self, event: LiveEvent) -> None:
         for changes in self._listeners.get(event.order_id, ()):
             changes.put_nowait(event)
 
+    async def _follow_sockets(self) -> None:
+        """Open the feed if a socket listens, close it if none does (one change at a time:
+        a socket opening while the last one closes finds the feed open again)."""
+        async with self._lock:
+            if self._sockets > 0 and not self._open:
+                await self.feed.open(self)
+                self._open = True
+            elif self._sockets == 0 and self._open:
+                self._open = False
+                await self.feed.close()
 
-def subscribe_live(runtime: ServiceRuntime, hub: StatusHub) -> None:
-    """Bind this instance's own queues to the live topics; call before start."""
-    instance = uuid4().hex
-    for topic, model in _LIVE_TOPICS.items():
-        name = f"{runtime.topology.prefix}{FULFILLMENT}.live.{instance}.{topic}"
-        queue = RabbitQueue(name, exclusive=True, auto_delete=True, routing_key=topic)
-        # Acked on receipt: a lost live update is replaced by the next one or a reconnect.
-        runtime.broker.subscriber(
-            queue, runtime.topology.exchange, ack_policy=AckPolicy.ACK_FIRST, no_reply=True
-        )(_pusher(hub, topic, model))
-
-
-def _pusher(
-    hub: StatusHub, topic: str, model: type[LiveEvent]
-) -> Callable[[RabbitMessage], Awaitable[None]]:
-    async def on_event(message: RabbitMessage) -> None:
+    async def _follow_sockets_quietly(self) -> None:
         try:
-            event = model.model_validate_json(message.raw_message.body)
-        except ValidationError:
-            logger.warning("unreadable event ignored by the live view", extra={"topic": topic})
+            await self._follow_sockets()
+        except Exception as exc:
+            # The broker away: an exclusive queue goes with the connection anyway.
+            logger.warning("live queue not deleted", extra={"error": summarize(exc)})
+
+
+class LiveQueue:
+    """This instance's own queue (exclusive, deleted with its connection) bound to the live
+    topics on `runtime.connection`, declared for the first socket, deleted after the last:
+    while no socket is open the instance consumes nothing of them. Messages are taken
+    without acknowledgement: a lost live update is replaced by the next one or a reconnect.
+    On a robust connection the queue, its bindings and its consumer come back after a
+    reconnect."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+        self.name = f"{runtime.topology.prefix}{FULFILLMENT}.live.{uuid4().hex}"
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+
+    async def open(self, hub: StatusHub) -> None:
+        connection = self._runtime.connection
+        if connection is None:
+            raise RuntimeError("the service is not connected to the broker")
+        if self._channel is None or self._channel.is_closed:
+            self._channel = await connection.channel()
+        queue = await self._channel.declare_queue(self.name, exclusive=True, auto_delete=True)
+        exchange = self._runtime.topology.exchange.name
+        for topic in _LIVE_TOPICS:
+            await queue.bind(exchange, routing_key=topic)
+        self._queue = queue
+        self._consumer_tag = await queue.consume(_pusher(hub), no_ack=True)
+
+    async def close(self) -> None:
+        queue, tag = self._queue, self._consumer_tag
+        self._queue = self._consumer_tag = None
+        if queue is None:
             return
-        hub.publish(event)
+        if tag is not None:
+            await queue.cancel(tag)
+        await queue.delete(if_unused=False, if_empty=False)
+
+
+class InProcessFeed:
+    """The one-process demo's feed: FastStream's in-memory broker, subscribed at build
+    time (nothing to bind or delete on a bus that lives in this process)."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self._runtime = runtime
+
+    def subscribe(self, hub: StatusHub) -> None:
+        """Subscribe `hub` to the live topics; call before the runtime starts."""
+        instance, topology = uuid4().hex, self._runtime.topology
+        for topic in _LIVE_TOPICS:
+            name = f"{topology.prefix}{FULFILLMENT}.live.{instance}.{topic}"
+            queue = RabbitQueue(name, routing_key=topic)
+            self._runtime.broker.subscriber(
+                queue, topology.exchange, ack_policy=AckPolicy.ACK_FIRST, no_reply=True
+            )(_in_process_pusher(hub))
+
+    async def open(self, hub: StatusHub) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+def live_hub(runtime: ServiceRuntime) -> StatusHub:
+    """The hub of this instance, fed by its own queue on a real broker, by FastStream's
+    subscribers on the in-memory one; call before the runtime starts."""
+    if not runtime.in_memory:
+        return StatusHub(LiveQueue(runtime))
+    in_process = InProcessFeed(runtime)
+    hub = StatusHub(in_process)
+    in_process.subscribe(hub)
+    return hub
+
+
+def _event_of(topic: str | None, body: bytes) -> LiveEvent | None:
+    model = _LIVE_TOPICS.get(topic or "")
+    if model is None:
+        logger.warning("event of another topic ignored by the live view", extra={"topic": topic})
+        return None
+    try:
+        return model.model_validate_json(body)
+    except ValidationError:
+        logger.warning("unreadable event ignored by the live view", extra={"topic": topic})
+        return None
+
+
+def _pusher(hub: StatusHub) -> Callable[[AbstractIncomingMessage], Awaitable[None]]:
+    async def on_event(message: AbstractIncomingMessage) -> None:
+        if (event := _event_of(message.routing_key, message.body)) is not None:
+            hub.publish(event)
+
+    return on_event
+
+
+def _in_process_pusher(hub: StatusHub) -> Callable[[RabbitMessage], Awaitable[None]]:
+    async def on_event(message: RabbitMessage) -> None:
+        raw = message.raw_message
+        if (event := _event_of(raw.routing_key, raw.body)) is not None:
+            hub.publish(event)
 
     return on_event

@@ -134,8 +134,9 @@ def live_routes(
 async def _stream(
     runtime: ServiceRuntime, hub: StatusHub, websocket: WebSocket, order_id: UUID, beat: float
 ) -> None:
-    # Listen before reading the stored state, so that no change falls in between.
-    with hub.listen(order_id) as changes:
+    # Listen (the live queue bound) before reading the stored state, so that no change
+    # falls in between.
+    async with hub.listen(order_id) as changes:
         async with runtime.sessionmaker() as session:
             view, at = await views.live_view(session, order_id)
         await websocket.send_json(_status_message(order_id, view, at=at))
