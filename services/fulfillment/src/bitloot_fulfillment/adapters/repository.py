@@ -2,6 +2,7 @@
 events of one order handled at once by two consumers apply one after the other, never
 over each other."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -44,8 +45,16 @@ class SagaRepository:
         values["lines"] = tuple(ReservationLine.model_validate(line) for line in row["lines"])
         return OrderSaga(**values)
 
-    async def add(self, saga: OrderSaga) -> None:
-        await self._session.execute(insert(sagas).values(self._values(saga)))
+    async def add(self, saga: OrderSaga) -> bool:
+        """Store a new saga; False (and nothing stored) if the order already has one. A
+        concurrent insert of the same order waits for the first transaction to end."""
+        statement = (
+            pg_insert(sagas)
+            .values(self._values(saga))
+            .on_conflict_do_nothing(index_elements=[sagas.c.order_id])
+            .returning(sagas.c.order_id)
+        )
+        return (await self._session.execute(statement)).first() is not None
 
     async def save(self, saga: OrderSaga) -> None:
         await self._session.execute(
@@ -64,38 +73,54 @@ class SagaRepository:
         )
         return value
 
-    async def record_transition(self, change: OrderStatusChanged) -> None:
-        """Keep the transition for the order's timeline (same transaction as the saga)."""
-        await self._session.execute(
-            insert(saga_transitions).values(
-                order_id=change.order_id,
-                from_state=change.previous_status,
-                to_state=change.status,
-                reason=change.reason,
-                at=change.occurred_at,
-            )
-        )
+    async def record_transitions(self, changes: Sequence[OrderStatusChanged]) -> None:
+        """Keep the transitions, in order, for the order's timeline (same transaction as
+        the saga; one statement however many one step took)."""
+        if not changes:
+            return
+        rows = [
+            {
+                "order_id": change.order_id,
+                "from_state": change.previous_status,
+                "to_state": change.status,
+                "reason": change.reason,
+                "at": change.occurred_at,
+            }
+            for change in changes
+        ]
+        # A multi-row VALUES takes its identities in list order, as the timeline reads them.
+        await self._session.execute(insert(saga_transitions).values(rows))
 
     async def apply_timers(self, order_id: UUID, timers: TimerSet) -> None:
-        """Store what the saga decided about its timers: due times from the database's
-        clock, so that every instance agrees on them."""
+        """Store what the saga decided about its timers, in one statement: due times from
+        the database's clock, so that every instance agrees on them. A kind is either
+        cancelled or scheduled, never both (`TimerSet`), so the two parts never meet."""
+        cancel = None
         if timers.cancelled:
-            await self._session.execute(
-                delete(saga_timers).where(
-                    saga_timers.c.order_id == order_id, saga_timers.c.kind.in_(timers.cancelled)
-                )
+            cancel = delete(saga_timers).where(
+                saga_timers.c.order_id == order_id, saga_timers.c.kind.in_(timers.cancelled)
             )
-        for timer in timers.scheduled:
-            due_at = func.now() + timer.delay
-            statement = pg_insert(saga_timers).values(
-                order_id=order_id, kind=timer.kind, due_at=due_at, attempt=timer.attempt
+        if timers.scheduled:
+            rows = [
+                {
+                    "order_id": order_id,
+                    "kind": timer.kind,
+                    "due_at": func.now() + timer.delay,
+                    "attempt": timer.attempt,
+                }
+                for timer in timers.scheduled
+            ]
+            upsert = pg_insert(saga_timers).values(rows)
+            upsert = upsert.on_conflict_do_update(
+                constraint="pk_saga_timers",
+                set_={"due_at": upsert.excluded.due_at, "attempt": upsert.excluded.attempt},
             )
-            await self._session.execute(
-                statement.on_conflict_do_update(
-                    constraint="pk_saga_timers",
-                    set_={"due_at": due_at, "attempt": timer.attempt},
-                )
-            )
+            if cancel is not None:
+                # The cancellation rides along as a data-modifying CTE (run exactly once).
+                upsert = upsert.add_cte(cancel.cte("cancelled"))
+            await self._session.execute(upsert)
+        elif cancel is not None:
+            await self._session.execute(cancel)
         timers.clear()
 
     async def deadline_passed(self, order_id: UUID) -> bool:

@@ -37,11 +37,9 @@ class SagaNotStarted(TransientError):
 
 
 async def start_saga(event: PaymentFinished, uow: UnitOfWork, policy: TimerPolicy) -> None:
-    repository = SagaRepository(uow.session)
-    if await repository.get_for_update(event.order_id) is not None:
-        return  # a second payment event for the same order starts nothing new
     saga = OrderSaga.start(event, policy)
-    await repository.add(saga)
+    if not await SagaRepository(uow.session).add(saga):
+        return  # a second payment event for the same order starts nothing new
     await store_outcome(uow, saga)
 
 
@@ -116,9 +114,10 @@ async def store_outcome(uow: UnitOfWork, saga: OrderSaga) -> None:
     """Record the saga's transitions, set its timers and emit its events, all in the
     unit of work that changed it."""
     repository = SagaRepository(uow.session)
+    await repository.record_transitions(
+        [event for event in saga.pending if isinstance(event, OrderStatusChanged)]
+    )
     for event in saga.pending:
-        if isinstance(event, OrderStatusChanged):
-            await repository.record_transition(event)
         await uow.emit(event)
     saga.pending.clear()
     await repository.apply_timers(saga.order_id, saga.timers)
