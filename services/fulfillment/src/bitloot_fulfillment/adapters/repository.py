@@ -2,12 +2,11 @@
 events of one order handled at once by two consumers apply one after the other, never
 over each other."""
 
-from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import Delete, Insert, Update, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +15,7 @@ from bitloot_fulfillment.adapters.orm import saga_timers, saga_transitions, saga
 from bitloot_fulfillment.domain.saga import OrderSaga
 from bitloot_fulfillment.domain.timers import DEADLINE, TimerSet
 
+_Write = Insert | Update | Delete
 _COLUMNS = [f.name for f in fields(OrderSaga) if f.name not in ("pending", "timers")]
 
 
@@ -56,13 +56,6 @@ class SagaRepository:
         )
         return (await self._session.execute(statement)).first() is not None
 
-    async def save(self, saga: OrderSaga) -> None:
-        await self._session.execute(
-            update(sagas)
-            .where(sagas.c.order_id == saga.order_id)
-            .values(**self._values(saga), updated_at=func.now())
-        )
-
     async def idle_for(self, order_id: UUID) -> timedelta | None:
         """How long ago the order's last transition was (the database's clock)."""
         latest = select(func.max(saga_transitions.c.at)).where(
@@ -73,55 +66,34 @@ class SagaRepository:
         )
         return value
 
-    async def record_transitions(self, changes: Sequence[OrderStatusChanged]) -> None:
-        """Keep the transitions, in order, for the order's timeline (same transaction as
-        the saga; one statement however many one step took)."""
-        if not changes:
-            return
-        rows = [
-            {
-                "order_id": change.order_id,
-                "from_state": change.previous_status,
-                "to_state": change.status,
-                "reason": change.reason,
-                "at": change.occurred_at,
-            }
-            for change in changes
-        ]
-        # A multi-row VALUES takes its identities in list order, as the timeline reads them.
-        await self._session.execute(insert(saga_transitions).values(rows))
+    async def store_step(self, saga: OrderSaga, *, save: bool = True) -> None:
+        """Store what one step of the saga did, in one statement: its new values (unless
+        `save` is False: unchanged, or just inserted), the transitions it made for the
+        order's timeline and the timers it set or dropped (due times from the database's
+        clock, so that every instance agrees on them). Its events are the caller's to emit.
 
-    async def apply_timers(self, order_id: UUID, timers: TimerSet) -> None:
-        """Store what the saga decided about its timers, in one statement: due times from
-        the database's clock, so that every instance agrees on them. A kind is either
-        cancelled or scheduled, never both (`TimerSet`), so the two parts never meet."""
-        cancel = None
-        if timers.cancelled:
-            cancel = delete(saga_timers).where(
-                saga_timers.c.order_id == order_id, saga_timers.c.kind.in_(timers.cancelled)
+        The parts touch different rows (a timer kind is either cancelled or scheduled in
+        one step, never both: `TimerSet`), so they run as data-modifying CTEs of one
+        statement, with the effect of running them one after the other.
+        """
+        parts: list[_Write] = []
+        if save:
+            parts.append(
+                update(sagas)
+                .where(sagas.c.order_id == saga.order_id)
+                .values(**self._values(saga), updated_at=func.now())
             )
-        if timers.scheduled:
-            rows = [
-                {
-                    "order_id": order_id,
-                    "kind": timer.kind,
-                    "due_at": func.now() + timer.delay,
-                    "attempt": timer.attempt,
-                }
-                for timer in timers.scheduled
-            ]
-            upsert = pg_insert(saga_timers).values(rows)
-            upsert = upsert.on_conflict_do_update(
-                constraint="pk_saga_timers",
-                set_={"due_at": upsert.excluded.due_at, "attempt": upsert.excluded.attempt},
-            )
-            if cancel is not None:
-                # The cancellation rides along as a data-modifying CTE (run exactly once).
-                upsert = upsert.add_cte(cancel.cte("cancelled"))
-            await self._session.execute(upsert)
-        elif cancel is not None:
-            await self._session.execute(cancel)
-        timers.clear()
+        changes = [event for event in saga.pending if isinstance(event, OrderStatusChanged)]
+        if changes:
+            parts.append(_transitions(changes))
+        parts.extend(_timer_changes(saga.order_id, saga.timers))
+        saga.timers.clear()
+        if not parts:
+            return
+        *others, statement = parts
+        for number, other in enumerate(others):
+            statement = statement.add_cte(other.cte(f"part_{number}"))
+        await self._session.execute(statement)
 
     async def deadline_passed(self, order_id: UUID) -> bool:
         """Whether the saga has no deadline still ahead of it (by the database's clock):
@@ -157,3 +129,49 @@ class SagaRepository:
         values = {name: getattr(saga, name) for name in _COLUMNS}
         values["lines"] = [line.model_dump(mode="json") for line in saga.lines]
         return values
+
+
+def _transitions(changes: list[OrderStatusChanged]) -> Insert:
+    """The transitions, in order, for the order's timeline: a multi-row VALUES takes its
+    identities in list order, as the timeline reads them."""
+    return insert(saga_transitions).values(
+        [
+            {
+                "order_id": change.order_id,
+                "from_state": change.previous_status,
+                "to_state": change.status,
+                "reason": change.reason,
+                "at": change.occurred_at,
+            }
+            for change in changes
+        ]
+    )
+
+
+def _timer_changes(order_id: UUID, timers: TimerSet) -> list[_Write]:
+    """The statements that drop the cancelled timers and set the scheduled ones."""
+    changes: list[_Write] = []
+    if timers.cancelled:
+        changes.append(
+            delete(saga_timers).where(
+                saga_timers.c.order_id == order_id, saga_timers.c.kind.in_(timers.cancelled)
+            )
+        )
+    if timers.scheduled:
+        rows = [
+            {
+                "order_id": order_id,
+                "kind": timer.kind,
+                "due_at": func.now() + timer.delay,
+                "attempt": timer.attempt,
+            }
+            for timer in timers.scheduled
+        ]
+        upsert = pg_insert(saga_timers).values(rows)
+        changes.append(
+            upsert.on_conflict_do_update(
+                constraint="pk_saga_timers",
+                set_={"due_at": upsert.excluded.due_at, "attempt": upsert.excluded.attempt},
+            )
+        )
+    return changes

@@ -37,7 +37,6 @@ async def deliver_by_hand(
                 "manual delivery refused", extra={"reason": refused.code, "actor": actor}
             )
             raise
-        await repository.save(saga)
         await store_outcome(uow, saga)
         await uow.commit()
         logger.info("keys delivered by hand", extra={"actor": actor, "key_count": key_count})

@@ -57,7 +57,6 @@ async def retry_order(order_id: UUID, uow: UnitOfWork, policy: TimerPolicy) -> R
         except RetryRefused as refused:
             logger.warning("admin retry refused", extra={"reason": refused.code})
             raise
-        await repository.save(saga)
         await store_outcome(uow, saga)
         await uow.commit()
         logger.info("order retried by an admin", extra={"state": saga.state, "previous": previous})

@@ -16,7 +16,6 @@ from bitloot_contracts.events import (
     DeliveryFailed,
     KeysDelivered,
     KinguinWebhook,
-    OrderStatusChanged,
     PaymentFinished,
     RefundStatusChanged,
     ReservationCreated,
@@ -40,7 +39,7 @@ async def start_saga(event: PaymentFinished, uow: UnitOfWork, policy: TimerPolic
     saga = OrderSaga.start(event, policy)
     if not await SagaRepository(uow.session).add(saga):
         return  # a second payment event for the same order starts nothing new
-    await store_outcome(uow, saga)
+    await store_outcome(uow, saga, save=False)
 
 
 async def reservation_created(event: ReservationCreated, uow: UnitOfWork) -> None:
@@ -105,19 +104,13 @@ async def _apply(
     change(saga)
     # A fact recorded without a transition (Kinguin's "completed" while the reservation
     # is still on its way) must be stored too, or the saga forgets it.
-    if saga != before:
-        await repository.save(saga)
-    await store_outcome(uow, saga)
+    await store_outcome(uow, saga, save=saga != before)
 
 
-async def store_outcome(uow: UnitOfWork, saga: OrderSaga) -> None:
-    """Record the saga's transitions, set its timers and emit its events, all in the
-    unit of work that changed it."""
-    repository = SagaRepository(uow.session)
-    await repository.record_transitions(
-        [event for event in saga.pending if isinstance(event, OrderStatusChanged)]
-    )
+async def store_outcome(uow: UnitOfWork, saga: OrderSaga, *, save: bool = True) -> None:
+    """Store the saga (unless `save` is False), record its transitions, set its timers
+    and emit its events, all in the unit of work that changed it."""
+    await SagaRepository(uow.session).store_step(saga, save=save)
     for event in saga.pending:
         await uow.emit(event)
     saga.pending.clear()
-    await repository.apply_timers(saga.order_id, saga.timers)

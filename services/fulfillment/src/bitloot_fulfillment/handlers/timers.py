@@ -35,7 +35,6 @@ async def fire_due_timers(uow: UnitOfWork, policy: TimerPolicy, limit: int) -> i
         with log_context(order_id=str(timer.order_id)):
             logger.info("timer fired", extra={"kind": timer.kind, "attempt": timer.attempt})
         saga.timer_fired(timer.kind, timer.attempt, policy)
-        await repository.save(saga)
         await store_outcome(uow, saga)
         fired += 1
     return fired
