@@ -49,19 +49,23 @@ class Snapshot:
     statements: dict[str, dict[str, int]]
 
 
-async def settle(stack: Stack, *, limit: float = 90.0) -> float:
-    """Wait until no service has used more than IDLE_CPU for FLUSH_SECONDS (at most
-    `limit` seconds); the seconds waited."""
+async def settle(stack: Stack, *, limit: float = 60.0) -> float:
+    """Wait until no service has used more than IDLE_CPU in a second for FLUSH_SECONDS (at
+    most `limit` seconds); the seconds waited."""
     start = last_busy = time.monotonic()
-    before = stack.cpu_seconds()
+    before, busy = stack.cpu_seconds(), []
     while (now := time.monotonic()) - last_busy < FLUSH_SECONDS and now - start < limit:
         await asyncio.sleep(1.0)
         after = stack.cpu_seconds()
-        if any(after[name] - before[name] > IDLE_CPU for name in after):
+        busy = [name for name in after if after[name] - before[name] > IDLE_CPU]
+        if busy:
             last_busy = time.monotonic()
         before = after
     waited = round(time.monotonic() - start, 1)
-    print(f"  services quiet, PostgreSQL's counters flushed ({waited:g} s)", flush=True)
+    if time.monotonic() - last_busy < FLUSH_SECONDS:
+        print(f"  still busy after {waited:g} s: {', '.join(busy) or 'a moment ago'}", flush=True)
+    else:
+        print(f"  services quiet, PostgreSQL's counters flushed ({waited:g} s)", flush=True)
     return waited
 
 
@@ -91,7 +95,8 @@ async def _counters(stack: Stack, messages: dict[str, dict[str, float]]) -> Snap
 
 async def _scrape(stack: Stack) -> dict[str, dict[str, float]]:
     async with aiohttp.ClientSession() as http:
-        return {name: await _messages(http, stack.url(name)) for name in SERVICES}
+        prefix = stack.machine.bus_prefix
+        return {name: await _messages(http, stack.url(name), prefix) for name in SERVICES}
 
 
 def per_order(before: Snapshot, after: Snapshot, orders: int) -> dict[str, dict[str, Any]]:
@@ -121,7 +126,9 @@ def per_order(before: Snapshot, after: Snapshot, orders: int) -> dict[str, dict[
             ),
             "cpu_ms": round((after.cpu_s[name] - before.cpu_s[name]) * 1000 / orders, 2),
             "statements_by_kind": {kind: share(n) for kind, n in sorted(kinds.items()) if n},
-            "messages_by_queue_or_topic": {key: share(n) for key, n in sorted(messages.items())},
+            "messages_by_queue_or_topic": {
+                key: share(n) for key, n in sorted(messages.items()) if n
+            },
         }
     return figures
 
@@ -179,20 +186,24 @@ async def _database_counters(stack: Stack) -> dict[str, dict[str, int]]:
     }
 
 
-async def _messages(http: aiohttp.ClientSession, url: str) -> dict[str, float]:
-    """Consumed (by queue) and published (by topic) messages so far, from `/metrics`."""
+async def _messages(http: aiohttp.ClientSession, url: str, prefix: str) -> dict[str, float]:
     async with http.get(f"{url}/metrics") as answer:
         answer.raise_for_status()
-        text = await answer.text()
+        return message_counts(await answer.text(), prefix)
+
+
+def message_counts(exposition: str, prefix: str) -> dict[str, float]:
+    """Consumed (by queue, every outcome) and published (by topic) messages so far, from a
+    service's Prometheus text; queue names without the run's bus `prefix`."""
     counts: dict[str, float] = {}
     wanted = {
         "bitloot_messages_consumed_total": ("consumed", "queue"),
         "bitloot_messages_published_total": ("published", "topic"),
     }
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(exposition):
         for sample in family.samples:
             if sample.name in wanted:
                 kind, label = wanted[sample.name]
-                key = f"{kind} {sample.labels.get(label, '')}"
+                key = f"{kind} {sample.labels.get(label, '').removeprefix(prefix)}"
                 counts[key] = counts.get(key, 0.0) + sample.value
     return counts
