@@ -97,17 +97,22 @@ async def measure(stack: Stack, *, rate: float, seconds: float, orders: int) -> 
         # otherwise compete with the fixed-rate requests.
         base_fixed = await open_loop("baseline", baseline, rate=rate, seconds=seconds)
         ipn_fixed = await open_loop("IPN", ipn, rate=rate, seconds=seconds)
-        await _drained(http, stack)
+        lag_at_rate = await _drained(http, stack)
         workers = 32
         base_max = await closed_loop("baseline max", baseline, workers=workers, seconds=seconds)
         ipn_max = await closed_loop("IPN max", ipn, workers=workers, seconds=seconds)
         lag = await _drained(http, stack)
-    return {**_figures(ipn_max, base_max, ipn_fixed, base_fixed, rate), "processor_lag_s": lag}
+    return {
+        **_figures(ipn_max, base_max, ipn_fixed, base_fixed, rate),
+        "processor_lag_at_rate_s": lag_at_rate,
+        "processor_lag_s": lag,
+    }
 
 
 async def _drained(http: aiohttp.ClientSession, stack: Stack, limit: float = 120) -> float:
-    """Seconds until payments has applied every stored IPN (the work it does after
-    answering), so that the pipeline phases start on an idle service."""
+    """Seconds from the last answered IPN until payments has applied every stored IPN (the
+    work it does after answering): its lag behind the acknowledged IPNs. Also makes the next
+    phase start on an idle service. Polled every 0.25 s: 0.0 means nothing was pending."""
     url = f"{stack.url('payments')}/internal/ipns?result=pending&limit=1"
     auth = {"authorization": f"Bearer {stack.keys.internal_token}"}
     start = time.monotonic()

@@ -22,18 +22,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import ingress, pipeline, scale
+from bench import hops, ingress, pipeline, scale
 from bench.null_pipeline import exchange_name, queue_names
 from bench.report import table
-from bench.stack import AMQP, Stack, running_stack
+from bench.stack import AMQP, Stack, cpu_seconds, running_stack
 
 RESULTS = Path(__file__).parent / "results"
 REPO = Path(__file__).parent.parent
 
 
 @asynccontextmanager
-async def null_pipeline(stack: Stack) -> AsyncIterator[str]:
-    """The null pipeline process on its own database and names; yields its exchange."""
+async def null_pipeline(stack: Stack) -> AsyncIterator[tuple[str, int]]:
+    """The null pipeline process on its own database and names; yields its exchange and
+    pid."""
     prefix = stack.machine.bus_prefix
     await stack.create_database("null")
     for name in [exchange_name(prefix), *queue_names(prefix)]:
@@ -48,17 +49,22 @@ async def null_pipeline(stack: Stack) -> AsyncIterator[str]:
         line = await asyncio.wait_for(child.stdout.readline(), 60)
         if line.strip() != b"ready":
             raise SystemExit("the null pipeline did not start")
-        yield exchange_name(prefix)
+        yield exchange_name(prefix), child.pid
     finally:
         child.terminate()
         await child.wait()
 
 
-async def null_pipeline_rate(stack: Stack, orders: int, name: str) -> float:
-    """Orders per second through the null pipeline, `orders` injected at once."""
+async def null_pipeline_rate(stack: Stack, orders: int, name: str) -> dict[str, float]:
+    """Orders per second through the null pipeline, `orders` injected at once, and the CPU
+    its process spent per order."""
     watch = f"{stack.machine.bus_prefix}bench.null-watch"
-    async with null_pipeline(stack) as exchange, pipeline.Bus(AMQP, exchange, watch) as bus:
-        return (await pipeline.burst(bus, orders, name))["orders_per_s"]
+    async with null_pipeline(stack) as (exchange, pid), pipeline.Bus(AMQP, exchange, watch) as bus:
+        cpu_before = cpu_seconds(pid)
+        rate = (await pipeline.burst(bus, orders, name))["orders_per_s"]
+        cpu_ms = round((cpu_seconds(pid) - cpu_before) * 1000 / orders, 2)
+    print(f"  null pipeline: {cpu_ms:g} ms of CPU per order", flush=True)
+    return {"orders_per_s": rate, "cpu_ms_per_order": cpu_ms}
 
 
 async def pipeline_phases(stack: Stack, orders: int, seconds: float) -> dict[str, Any]:
@@ -68,24 +74,25 @@ async def pipeline_phases(stack: Stack, orders: int, seconds: float) -> dict[str
         return stack.accepted.get(f"{order_id}@bench.example")
 
     async with pipeline.Bus(AMQP, events, f"{stack.machine.bus_prefix}bench.watch") as bus:
-        cpu_before = stack.cpu_seconds()
+        before = await hops.opening(stack)
         real = await pipeline.burst(bus, orders, "pipeline max")
-        cpu = {name: round((used - cpu_before[name]) * 1000 / orders, 2)
-               for name, used in stack.cpu_seconds().items()}  # fmt: skip
-        print(f"  CPU ms per order: {cpu}", flush=True)
+        per_service = hops.per_order(before, await hops.closing(stack), orders)
+        print(hops.table(per_service, orders), flush=True)
         rate = real["orders_per_s"] / 2
         # Three load phases long: enough orders for a p99 at a few orders a second.
         to_key = await pipeline.offered(bus, rate, 3 * seconds, accepted, "time-to-key")
-    null_rate = await null_pipeline_rate(stack, orders, "null pipeline max")
+    null = await null_pipeline_rate(stack, orders, "null pipeline max")
     return {
         "orders": orders,
         "orders_per_s": real["orders_per_s"],
-        "null_orders_per_s": null_rate,
-        "ratio": round(real["orders_per_s"] / null_rate, 3),
+        "null_orders_per_s": null["orders_per_s"],
+        "ratio": round(real["orders_per_s"] / null["orders_per_s"], 3),
         "time_to_key_ms": {"p50": to_key["p50"], "p99": to_key["p99"]},
         "offered_orders_per_s": round(rate, 2),
         "failed": real["failed"],
-        "cpu_ms_per_order": cpu,
+        "cpu_ms_per_order": {name: row["cpu_ms"] for name, row in per_service.items()},
+        "null_cpu_ms_per_order": null["cpu_ms_per_order"],
+        "per_service": per_service,
         "time_to_key_orders": to_key["orders"],
         "without_email": to_key["without_email"],
     }
@@ -98,7 +105,7 @@ async def scale_phase(stack: Stack, orders: int, history: int) -> dict[str, Any]
     prefix = stack.machine.bus_prefix
     async with pipeline.Bus(AMQP, f"{prefix}bitloot.events", f"{prefix}bench.scale") as bus:
         run = await pipeline.burst(bus, orders, f"pipeline with {history} orders")
-    null_rate = await null_pipeline_rate(stack, orders, "null pipeline again")
+    null_rate = (await null_pipeline_rate(stack, orders, "null pipeline again"))["orders_per_s"]
     return {
         "orders_in_db": history,
         "orders_per_s": run["orders_per_s"],

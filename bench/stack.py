@@ -19,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench import statements
 from bitloot_launch import infra
 from bitloot_launch.namespace import Namespace
 from bitloot_launch.supervisor import Supervisor
@@ -89,14 +90,23 @@ class Stack:
 
     def cpu_seconds(self) -> dict[str, float]:
         """User + system CPU time each service process has used so far (Linux)."""
-        return {service: _cpu_seconds(self.pid(service)) for service in SERVICES}
+        return {service: cpu_seconds(self.pid(service)) for service in SERVICES}
+
+    def statements_file(self, name: str) -> Path:
+        """Where process `name` writes its statement counts (bench.statements)."""
+        return statements_file(self.logs, name)
 
     def peak_rss_mb(self) -> dict[str, float]:
         """VmHWM (peak resident set) of each service process, in MiB."""
         return {service: round(_vm_hwm_kb(self.pid(service)) / 1024, 1) for service in SERVICES}
 
 
-def _cpu_seconds(pid: int) -> float:
+def statements_file(logs: Path, name: str) -> Path:
+    return logs / f"statements-{name}.json"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time process `pid` has used so far (Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -139,7 +149,7 @@ async def running_stack(extra_databases: list[str]) -> AsyncIterator[Stack]:
         )
         keys = Secrets.generate()
         supervisor = Supervisor(
-            [_override(process) for process in processes(machine, keys)],
+            [_override(process, logs) for process in processes(machine, keys)],
             logs,
             command=_command,
             stop_signal=_stop_signal,
@@ -154,18 +164,24 @@ async def running_stack(extra_databases: list[str]) -> AsyncIterator[Stack]:
             await bus.delete_all()
 
 
-def _override(process: Process) -> Process:
-    return dataclasses.replace(process, env={**process.env, **OVERRIDES.get(process.name, {})})
+def _override(process: Process, logs: Path) -> Process:
+    env = {**process.env, **OVERRIDES.get(process.name, {})}
+    if process.name in SERVICES:
+        env[statements.ENV] = str(statements_file(logs, process.name))
+    return dataclasses.replace(process, env=env)
 
 
 def _command(process: Process) -> list[str]:
-    """`python -m <module>`, under pyinstrument for the service named in BENCH_PROFILE
-    (its report goes to bench/results/profile-<service>.txt when it stops)."""
+    """`python -m <module>`, a service's through bench.statements (which counts its SQL
+    statements), under pyinstrument for the service named in BENCH_PROFILE (its report goes
+    to bench/results/profile-<service>.txt when it stops)."""
+    module = ["-m", process.module]
+    if process.name in SERVICES:
+        module = ["-m", "bench.statements", process.module]
     if os.environ.get("BENCH_PROFILE") == process.name:
         report = Path(__file__).parent / "results" / f"profile-{process.name}.txt"
-        return [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report),
-                "-m", process.module]  # fmt: skip
-    return [sys.executable, "-m", process.module]
+        return [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report), *module]
+    return [sys.executable, *module]
 
 
 def _stop_signal(process: Process) -> int:
