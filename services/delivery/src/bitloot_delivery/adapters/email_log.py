@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import ColumnElement, Select, Update, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,18 +68,9 @@ class EmailLog:
         """Queue an email (a `delayed` one with its `notice`); its id, or None for a
         second delivery email or delay notice of the order (partial unique indexes keep
         each to one, whoever asks)."""
-        content: dict[str, object] = {}
-        if notice is not None:
-            content = {"is_preorder": notice.is_preorder, "release_date": notice.release_date}
-        statement = (
-            pg_insert(emails)
-            .values(order_id=order_id, kind=kind.value, to_address=to_address, **content)
-            .on_conflict_do_nothing()
-            .returning(emails.c.id)
-        )
-        email_id: int | None = (await self._session.execute(statement)).scalar()
-        if email_id is not None:
-            await self._session.execute(text(f"NOTIFY {EMAILS_CHANNEL}"))
+        email_id: int | None = (
+            await self._session.execute(queuing(order_id, kind, to_address, notice))
+        ).scalar()
         return email_id
 
     async def claim_next(self, message_id: str) -> ClaimedEmail | None:
@@ -119,16 +110,7 @@ class EmailLog:
     async def supersede_notice(self, order_id: UUID) -> bool:
         """Withdraw the order's delay notice if it has not gone out yet (the keys are
         here: the keys email says more); True if one was withdrawn."""
-        statement = (
-            update(emails)
-            .where(
-                emails.c.order_id == order_id,
-                emails.c.kind == EmailKind.DELAYED.value,
-                emails.c.status == EmailStatus.PENDING.value,
-            )
-            .values(status=EmailStatus.SUPERSEDED.value)
-        )
-        result = await self._session.execute(statement)
+        result = await self._session.execute(superseding(order_id))
         return bool(getattr(result, "rowcount", 0))
 
     async def finish_sent(self, email: ClaimedEmail) -> bool:
@@ -216,6 +198,37 @@ class EmailLog:
         )
         result = await self._session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
+
+
+def queuing(
+    order_id: UUID, kind: EmailKind, to_address: str, notice: DelayNotice | None = None
+) -> Select[Any]:
+    """The statement that queues an email and, only if it did (a second one of a kind
+    kept to one is not), NOTIFYs the sender at commit: its id, or no row."""
+    content: dict[str, object] = {}
+    if notice is not None:
+        content = {"is_preorder": notice.is_preorder, "release_date": notice.release_date}
+    queued = (
+        pg_insert(emails)
+        .values(order_id=order_id, kind=kind.value, to_address=to_address, **content)
+        .on_conflict_do_nothing()
+        .returning(emails.c.id)
+        .cte("queued")
+    )
+    return select(queued.c.id, func.pg_notify(EMAILS_CHANNEL, "")).select_from(queued)
+
+
+def superseding(order_id: UUID) -> Update:
+    """The statement that withdraws the order's delay notice if it is still pending."""
+    return (
+        update(emails)
+        .where(
+            emails.c.order_id == order_id,
+            emails.c.kind == EmailKind.DELAYED.value,
+            emails.c.status == EmailStatus.PENDING.value,
+        )
+        .values(status=EmailStatus.SUPERSEDED.value)
+    )
 
 
 def _key_count() -> ColumnElement[int]:
