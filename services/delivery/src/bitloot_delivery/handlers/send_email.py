@@ -121,13 +121,16 @@ class EmailSender:
         self._backoff = backoff
         self._lease = lease
         self._wake = asyncio.Event()
+        # When stale attempts are next looked for (monotonic clock): once a poll, not on
+        # every NOTIFY (a transaction per queued email, for attempts older than a lease).
+        self._next_recovery = float("-inf")
 
     async def run(self, listen_dsn: str | None = None, poll_seconds: float = 5.0) -> None:
         """Send until cancelled: now, on every NOTIFY on `listen_dsn`, every poll."""
         listener = await self._listen(listen_dsn)
         try:
             while True:
-                await self._drain()
+                await self._drain(poll_seconds)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), poll_seconds)
                 self._wake.clear()
@@ -162,9 +165,12 @@ class EmailSender:
                 _log_cut(email, verdict, "attempt still under way after the lease")
         return len(stale)
 
-    async def _drain(self) -> None:
+    async def _drain(self, poll_seconds: float) -> None:
         try:
-            await self.recover_stale()
+            now = time.monotonic()
+            if now >= self._next_recovery:
+                await self.recover_stale()
+                self._next_recovery = now + poll_seconds
             while await self.send_next():
                 pass
         except Exception:
