@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Update, func, select, update
+from sqlalchemy import ColumnElement, Select, Update, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -76,6 +76,12 @@ class EmailLog:
     async def claim_next(self, message_id: str) -> ClaimedEmail | None:
         """Start an attempt at the oldest due email (`message_id` if it has none yet),
         skipping rows another sender holds."""
+        claimed, _ = await self.claim_due(message_id)
+        return claimed
+
+    async def claim_due(self, message_id: str) -> tuple[ClaimedEmail | None, bool]:
+        """`claim_next`, and whether another email was due beside the one claimed (so
+        that a sender that has drained the queue need not ask once more to learn it)."""
         due = (
             select(emails.c.id)
             .where(
@@ -97,10 +103,14 @@ class EmailLog:
                 message_id=func.coalesce(emails.c.message_id, message_id),
                 smtp_stage=SmtpStage.BEFORE_DATA.value,
             )
-            .returning(*_ATTEMPT)
+            .returning(*_ATTEMPT, _more_due())
         )
         row = (await self._session.execute(claim)).mappings().first()
-        return None if row is None else _claimed(row)
+        if row is None:
+            return None, False
+        values = dict(row)
+        more = bool(values.pop("more_due"))
+        return _claimed(values), more
 
     async def reach_data(self, email: ClaimedEmail) -> bool:
         """Record that the attempt is about to send DATA; False (nothing changed) if the
@@ -228,6 +238,20 @@ def superseding(order_id: UUID) -> Update:
             emails.c.status == EmailStatus.PENDING.value,
         )
         .values(status=EmailStatus.SUPERSEDED.value)
+    )
+
+
+def _more_due() -> ColumnElement[bool]:
+    """Whether an email other than the row being claimed is due (as of the claim)."""
+    other = emails.alias("other")
+    return (
+        exists()
+        .where(
+            other.c.status == EmailStatus.PENDING.value,
+            other.c.next_attempt_at <= func.now(),
+            other.c.id != emails.c.id,
+        )
+        .label("more_due")
     )
 
 

@@ -142,12 +142,17 @@ class EmailSender:
 
     async def send_next(self) -> bool:
         """Try the next due email; False when none is due."""
-        email = await self._claim()
+        return await self._send_due() is not None
+
+    async def _send_due(self) -> bool | None:
+        """Try the next due email: None when none was due, else whether another was due
+        when it was claimed (one queued since NOTIFYs the loop)."""
+        email, more = await self._claim()
         if email is None:
-            return False
+            return None
         with log_context(order_id=str(email.order_id)):
             await self._attempt(email)
-        return True
+        return more
 
     async def recover_stale(self) -> int:
         """Settle the attempts still under way after the lease (their sender died or
@@ -171,17 +176,17 @@ class EmailSender:
             if now >= self._next_recovery:
                 await self.recover_stale()
                 self._next_recovery = now + poll_seconds
-            while await self.send_next():
+            while await self._send_due():
                 pass
         except Exception:
             logger.exception("email sender failed; pausing")
             await asyncio.sleep(ERROR_PAUSE_SECONDS)
 
-    async def _claim(self) -> ClaimedEmail | None:
+    async def _claim(self) -> tuple[ClaimedEmail | None, bool]:
         async with self._unit_of_work() as uow:
-            email = await EmailLog(uow.session).claim_next(new_message_id(self._mail_from))
+            claimed = await EmailLog(uow.session).claim_due(new_message_id(self._mail_from))
             await uow.commit()
-        return email
+        return claimed
 
     def _message(self, email: ClaimedEmail) -> EmailMessage:
         """The email to send: a delay notice says so and carries no link (there may be no
