@@ -1,5 +1,6 @@
 """Wires the kinguin-gateway service together from its settings; nothing is built at import."""
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -52,6 +53,9 @@ def build(
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
     )
+    # httpx logs every request at INFO: four lines per order beside the handler's own
+    # line (which carries the order id); a failed call is logged by the handler.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     # Created here, used only once the runtime starts; closed when it stops.
     timeout = httpx.Timeout(settings.kinguin_timeout, connect=CONNECT_TIMEOUT)
     http = httpx.AsyncClient(timeout=timeout)

@@ -79,6 +79,28 @@ async def test_a_retry_after_a_crash_finds_the_order_placed_before_the_crash(
     assert kinguin.calls("POST /v2/order") == 0
 
 
+async def test_only_the_request_that_creates_the_reservation_skips_the_lookup(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    """No call can have used the external id of a reservation the request created itself
+    (it is committed before any call); a reservation found there already is never taken
+    for a new one (the crash tests above show the lookup it then gets)."""
+    order_id = uuid4()
+    seen: list[AbstractIncomingMessage] = []
+    async with gateway.spy() as spy:
+        await gateway.publish(request(order_id))
+        await published(spy, "reservation.created", 1, seen)
+        assert kinguin.calls("GET /v1/order") == 0
+        # A new request for the order (an admin retry): announced again, never bought twice.
+        async with gateway.runtime.unit_of_work() as uow:
+            opened = await ReservationRepository(uow.session).open(order_id, [{"qty": 2}])
+        assert opened[1] is False
+        await gateway.publish(request(order_id))
+        await published(spy, "reservation.created", 2, seen)
+    assert kinguin.calls("POST /v2/order") == 1
+    assert len(kinguin.orders) == 1
+
+
 async def test_the_checked_live_price_is_what_kinguin_is_offered(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select, text, update
+from sqlalchemy import ColumnElement, Select, Update, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,23 +68,20 @@ class EmailLog:
         """Queue an email (a `delayed` one with its `notice`); its id, or None for a
         second delivery email or delay notice of the order (partial unique indexes keep
         each to one, whoever asks)."""
-        content: dict[str, object] = {}
-        if notice is not None:
-            content = {"is_preorder": notice.is_preorder, "release_date": notice.release_date}
-        statement = (
-            pg_insert(emails)
-            .values(order_id=order_id, kind=kind.value, to_address=to_address, **content)
-            .on_conflict_do_nothing()
-            .returning(emails.c.id)
-        )
-        email_id: int | None = (await self._session.execute(statement)).scalar()
-        if email_id is not None:
-            await self._session.execute(text(f"NOTIFY {EMAILS_CHANNEL}"))
+        email_id: int | None = (
+            await self._session.execute(queuing(order_id, kind, to_address, notice))
+        ).scalar()
         return email_id
 
     async def claim_next(self, message_id: str) -> ClaimedEmail | None:
         """Start an attempt at the oldest due email (`message_id` if it has none yet),
         skipping rows another sender holds."""
+        claimed, _ = await self.claim_due(message_id)
+        return claimed
+
+    async def claim_due(self, message_id: str) -> tuple[ClaimedEmail | None, bool]:
+        """`claim_next`, and whether another email was due beside the one claimed (so
+        that a sender that has drained the queue need not ask once more to learn it)."""
         due = (
             select(emails.c.id)
             .where(
@@ -106,10 +103,14 @@ class EmailLog:
                 message_id=func.coalesce(emails.c.message_id, message_id),
                 smtp_stage=SmtpStage.BEFORE_DATA.value,
             )
-            .returning(*_ATTEMPT)
+            .returning(*_ATTEMPT, _more_due())
         )
         row = (await self._session.execute(claim)).mappings().first()
-        return None if row is None else _claimed(row)
+        if row is None:
+            return None, False
+        values = dict(row)
+        more = bool(values.pop("more_due"))
+        return _claimed(values), more
 
     async def reach_data(self, email: ClaimedEmail) -> bool:
         """Record that the attempt is about to send DATA; False (nothing changed) if the
@@ -119,16 +120,7 @@ class EmailLog:
     async def supersede_notice(self, order_id: UUID) -> bool:
         """Withdraw the order's delay notice if it has not gone out yet (the keys are
         here: the keys email says more); True if one was withdrawn."""
-        statement = (
-            update(emails)
-            .where(
-                emails.c.order_id == order_id,
-                emails.c.kind == EmailKind.DELAYED.value,
-                emails.c.status == EmailStatus.PENDING.value,
-            )
-            .values(status=EmailStatus.SUPERSEDED.value)
-        )
-        result = await self._session.execute(statement)
+        result = await self._session.execute(superseding(order_id))
         return bool(getattr(result, "rowcount", 0))
 
     async def finish_sent(self, email: ClaimedEmail) -> bool:
@@ -216,6 +208,51 @@ class EmailLog:
         )
         result = await self._session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
+
+
+def queuing(
+    order_id: UUID, kind: EmailKind, to_address: str, notice: DelayNotice | None = None
+) -> Select[Any]:
+    """The statement that queues an email and, only if it did (a second one of a kind
+    kept to one is not), NOTIFYs the sender at commit: its id, or no row."""
+    content: dict[str, object] = {}
+    if notice is not None:
+        content = {"is_preorder": notice.is_preorder, "release_date": notice.release_date}
+    queued = (
+        pg_insert(emails)
+        .values(order_id=order_id, kind=kind.value, to_address=to_address, **content)
+        .on_conflict_do_nothing()
+        .returning(emails.c.id)
+        .cte("queued")
+    )
+    return select(queued.c.id, func.pg_notify(EMAILS_CHANNEL, "")).select_from(queued)
+
+
+def superseding(order_id: UUID) -> Update:
+    """The statement that withdraws the order's delay notice if it is still pending."""
+    return (
+        update(emails)
+        .where(
+            emails.c.order_id == order_id,
+            emails.c.kind == EmailKind.DELAYED.value,
+            emails.c.status == EmailStatus.PENDING.value,
+        )
+        .values(status=EmailStatus.SUPERSEDED.value)
+    )
+
+
+def _more_due() -> ColumnElement[bool]:
+    """Whether an email other than the row being claimed is due (as of the claim)."""
+    other = emails.alias("other")
+    return (
+        exists()
+        .where(
+            other.c.status == EmailStatus.PENDING.value,
+            other.c.next_attempt_at <= func.now(),
+            other.c.id != emails.c.id,
+        )
+        .label("more_due")
+    )
 
 
 def _key_count() -> ColumnElement[int]:

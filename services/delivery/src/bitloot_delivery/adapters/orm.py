@@ -155,7 +155,11 @@ emails = Table(
         postgresql_where=text("kind = 'claim_link'"),
     ),
     # The sender only ever scans pending rows.
-    Index("ix_emails_pending", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    Index(
+        "ix_emails_pending", "next_attempt_at", "id", postgresql_where=text("status = 'pending'")
+    ),
+    # An order's emails: its delay notice withdrawn when the keys come, its email log.
+    Index("ix_emails_order_id", "order_id"),
     Index("ix_emails_sending", "claimed_at", postgresql_where=text("status = 'sending'")),
 )
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bitloot_delivery.adapters.email_log import EmailLog
+from bitloot_delivery.adapters.email_log import queuing, superseding
 from bitloot_delivery.adapters.orm import delivered_keys, deliveries, key_events, reveals
 from bitloot_delivery.domain.emails import EmailKind
 from bitloot_delivery.domain.keys import DeliveredKey
@@ -80,23 +80,25 @@ class DeliveryRepository:
 
     async def add(self, delivery: NewDelivery, keys: Sequence[DeliveredKey]) -> None:
         """The delivery, one metadata row per key (never its value) and its one email;
-        a delay notice still waiting to go out is withdrawn (the keys email says more)."""
-        await self._session.execute(insert(deliveries).values(asdict(delivery)))
-        await self._session.execute(
-            insert(delivered_keys),
-            [
-                {
-                    "order_id": delivery.order_id,
-                    "position": position,
-                    "key_type": key.type,
-                    "product_id": key.product_id,
-                }
-                for position, key in enumerate(keys)
-            ],
-        )
-        log = EmailLog(self._session)
-        await log.queue(delivery.order_id, EmailKind.DELIVERY, delivery.customer_email)
-        await log.supersede_notice(delivery.order_id)
+        a delay notice still waiting to go out is withdrawn (the keys email says more).
+        All in one statement: one round trip per order."""
+        rows = [
+            {
+                "order_id": delivery.order_id,
+                "position": position,
+                "key_type": key.type,
+                "product_id": key.product_id,
+            }
+            for position, key in enumerate(keys)
+        ]
+        statement = queuing(delivery.order_id, EmailKind.DELIVERY, delivery.customer_email)
+        writes = [
+            insert(deliveries).values(asdict(delivery)).cte("stored"),
+            superseding(delivery.order_id).cte("superseded"),
+        ]
+        if rows:
+            writes.append(insert(delivered_keys).values(rows).cte("described"))
+        await self._session.execute(statement.add_cte(*writes))
 
     async def record_reveal(self, order_id: UUID, ip: str | None, user_agent: str | None) -> None:
         await self._session.execute(

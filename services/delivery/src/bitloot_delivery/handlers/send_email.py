@@ -121,13 +121,16 @@ class EmailSender:
         self._backoff = backoff
         self._lease = lease
         self._wake = asyncio.Event()
+        # When stale attempts are next looked for (monotonic clock): once a poll, not on
+        # every NOTIFY (a transaction per queued email, for attempts older than a lease).
+        self._next_recovery = float("-inf")
 
     async def run(self, listen_dsn: str | None = None, poll_seconds: float = 5.0) -> None:
         """Send until cancelled: now, on every NOTIFY on `listen_dsn`, every poll."""
         listener = await self._listen(listen_dsn)
         try:
             while True:
-                await self._drain()
+                await self._drain(poll_seconds)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), poll_seconds)
                 self._wake.clear()
@@ -139,12 +142,17 @@ class EmailSender:
 
     async def send_next(self) -> bool:
         """Try the next due email; False when none is due."""
-        email = await self._claim()
+        return await self._send_due() is not None
+
+    async def _send_due(self) -> bool | None:
+        """Try the next due email: None when none was due, else whether another was due
+        when it was claimed (one queued since NOTIFYs the loop)."""
+        email, more = await self._claim()
         if email is None:
-            return False
+            return None
         with log_context(order_id=str(email.order_id)):
             await self._attempt(email)
-        return True
+        return more
 
     async def recover_stale(self) -> int:
         """Settle the attempts still under way after the lease (their sender died or
@@ -162,20 +170,23 @@ class EmailSender:
                 _log_cut(email, verdict, "attempt still under way after the lease")
         return len(stale)
 
-    async def _drain(self) -> None:
+    async def _drain(self, poll_seconds: float) -> None:
         try:
-            await self.recover_stale()
-            while await self.send_next():
+            now = time.monotonic()
+            if now >= self._next_recovery:
+                await self.recover_stale()
+                self._next_recovery = now + poll_seconds
+            while await self._send_due():
                 pass
         except Exception:
             logger.exception("email sender failed; pausing")
             await asyncio.sleep(ERROR_PAUSE_SECONDS)
 
-    async def _claim(self) -> ClaimedEmail | None:
+    async def _claim(self) -> tuple[ClaimedEmail | None, bool]:
         async with self._unit_of_work() as uow:
-            email = await EmailLog(uow.session).claim_next(new_message_id(self._mail_from))
+            claimed = await EmailLog(uow.session).claim_due(new_message_id(self._mail_from))
             await uow.commit()
-        return email
+        return claimed
 
     def _message(self, email: ClaimedEmail) -> EmailMessage:
         """The email to send: a delay notice says so and carries no link (there may be no

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import ColumnElement, Text, Uuid, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,19 +72,31 @@ class ReservationRepository:
 
     async def add_placing(self, order_id: UUID, lines: list[dict[str, Any]]) -> Reservation:
         """The order's reservation, created in state `placing` if it had none."""
-        await self._session.execute(
-            pg_insert(reservations)
-            .values(order_id=order_id, state="placing", lines=lines)
-            .on_conflict_do_nothing()
-        )
-        await self._session.execute(
+        reservation, _ = await self.open(order_id, lines)
+        return reservation
+
+    async def open(self, order_id: UUID, lines: list[dict[str, Any]]) -> tuple[Reservation, bool]:
+        """The order's reservation, created in state `placing` with its first external id
+        if it had none; and whether this call created it. One statement when it does."""
+        first_attempt = (
             pg_insert(kinguin_orders)
             .values(external_id=external_id(order_id, 1), order_id=order_id, attempt=1)
             .on_conflict_do_nothing()
+            .cte("first_attempt")
         )
+        created = (
+            pg_insert(reservations)
+            .values(order_id=order_id, state="placing", lines=lines)
+            .on_conflict_do_nothing()
+            .returning(*reservations.c)
+            .add_cte(first_attempt)
+        )
+        row = (await self._session.execute(created)).mappings().first()
+        if row is not None:
+            return Reservation(**dict(row)), True
         found = await self.get(order_id)
-        assert found is not None  # inserted above or already there
-        return found
+        assert found is not None  # inserted before, since it conflicted
+        return found, False
 
     async def attempts(self, order_id: UUID) -> list[Attempt]:
         """Every external id used for the order, first attempt first."""
@@ -126,15 +138,23 @@ class ReservationRepository:
     async def attempt_of(
         self, kinguin_order_id: str | None, order_external_id: str | None
     ) -> Attempt | None:
-        """The attempt a Kinguin order belongs to, by its id or by our external id."""
-        conditions = []
+        """The attempt a Kinguin order belongs to, by its id or else by our external id.
+
+        Each is a seek on its own unique index: an OR of the two lets the planner scan."""
+        conditions: list[ColumnElement[Any]] = []
         if kinguin_order_id:
-            conditions.append(kinguin_orders.c.kinguin_order_id == kinguin_order_id)
+            by_kinguin_id = (
+                select(kinguin_orders.c.external_id)
+                .where(kinguin_orders.c.kinguin_order_id == kinguin_order_id)
+                .scalar_subquery()
+            )
+            conditions.append(by_kinguin_id)
         if order_external_id:
-            conditions.append(kinguin_orders.c.external_id == order_external_id)
+            conditions.append(literal(order_external_id, Text))
         if not conditions:
             return None
-        query = select(kinguin_orders).where(or_(*conditions)).limit(1)
+        key = conditions[0] if len(conditions) == 1 else func.coalesce(*conditions)
+        query = select(kinguin_orders).where(kinguin_orders.c.external_id == key)
         row = (await self._session.execute(query)).mappings().first()
         if row is None:
             return None
@@ -178,15 +198,23 @@ class ReservationRepository:
         return [Reservation(**dict(row)) for row in rows]
 
     async def find(self, kinguin_order_id: str | None, order_id: UUID | None) -> Reservation | None:
-        """The reservation of a Kinguin order, by its id or by ours; locked for update."""
-        conditions = []
+        """The reservation of a Kinguin order, by its id or else by ours; locked for update.
+
+        Each is a seek on its own unique index: an OR of the two lets the planner scan."""
+        conditions: list[ColumnElement[Any]] = []
         if kinguin_order_id:
-            conditions.append(reservations.c.kinguin_order_id == kinguin_order_id)
+            by_kinguin_id = (
+                select(reservations.c.order_id)
+                .where(reservations.c.kinguin_order_id == kinguin_order_id)
+                .scalar_subquery()
+            )
+            conditions.append(by_kinguin_id)
         if order_id is not None:
-            conditions.append(reservations.c.order_id == order_id)
+            conditions.append(literal(order_id, Uuid))
         if not conditions:
             return None
-        query = select(reservations).where(or_(*conditions)).limit(1).with_for_update()
+        key = conditions[0] if len(conditions) == 1 else func.coalesce(*conditions)
+        query = select(reservations).where(reservations.c.order_id == key).with_for_update()
         return await self._one(query)
 
     async def mark_placed(
@@ -200,27 +228,32 @@ class ReservationRepository:
         else:
             # A webhook may already have recorded a later status for the order.
             values = {"kinguin_status": func.coalesce(reservations.c.kinguin_status, status)}
-        await self._update(
-            order_id,
-            state="placed",
-            kinguin_order_id=kinguin_order_id,
-            settled_at=func.clock_timestamp(),
-            failure_code=None,
-            failure_reason=None,
+        placed: dict[str, object] = {
+            "state": "placed",
+            "kinguin_order_id": kinguin_order_id,
+            "settled_at": func.clock_timestamp(),
+            "failure_code": None,
+            "failure_reason": None,
             **values,
-        )
+        }
         if attempt is not None:
+            await self._update(order_id, **placed)
             await self.record_attempt_status(attempt, kinguin_order_id, status)
             return
         # The current attempt's row, in the same statement (one round trip per order).
         current = (
-            select(reservations.c.attempt)
+            update(reservations)
             .where(reservations.c.order_id == order_id)
-            .scalar_subquery()
+            .values(**placed, updated_at=func.clock_timestamp())
+            .returning(reservations.c.attempt)
+            .cte("placed")
         )
         await self._session.execute(
             update(kinguin_orders)
-            .where(kinguin_orders.c.order_id == order_id, kinguin_orders.c.attempt == current)
+            .where(
+                kinguin_orders.c.order_id == order_id,
+                kinguin_orders.c.attempt == select(current.c.attempt).scalar_subquery(),
+            )
             .values(
                 kinguin_order_id=func.coalesce(kinguin_orders.c.kinguin_order_id, kinguin_order_id),
                 kinguin_status=status,
@@ -245,11 +278,18 @@ class ReservationRepository:
         }
         if at is not None:
             values["kinguin_updated_at"] = at
-        await self._update(order_id, **values)
+        # Both rows in one statement (one round trip per webhook).
+        recorded = (
+            update(reservations)
+            .where(reservations.c.order_id == order_id)
+            .values(**values, updated_at=func.clock_timestamp())
+            .cte("recorded")
+        )
         await self._session.execute(
             update(kinguin_orders)
             .where(kinguin_orders.c.kinguin_order_id == kinguin_order_id)
             .values(kinguin_status=status)
+            .add_cte(recorded)
         )
 
     async def record_keys(self, order_id: UUID, count: int, email: str) -> None:

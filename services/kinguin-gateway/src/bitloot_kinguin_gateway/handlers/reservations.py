@@ -64,7 +64,7 @@ class Reserve:
         with log_context(order_id=str(event.order_id)):
             repository = ReservationRepository(uow.session)
             await repository.lock_order(event.order_id)
-            reservation = await self._commit_placing(event)
+            reservation, created_now = await self._commit_placing(event)
             if reservation.state == "placed" and is_live(reservation.kinguin_status):
                 # A new request for an order bought already (an admin retry of a stuck
                 # saga): announce it again; the saga records a known order idempotently.
@@ -88,7 +88,11 @@ class Reserve:
                     extra={"attempt": reservation.attempt},
                 )
             # Looked up first, outside the `try`: a failed look-up must never fail the order.
-            order = await self._kinguin.find_by_external_id(reservation.external_id)
+            # Not when this request created the reservation just now: no call can have used
+            # its external id, which is committed before any call that uses it.
+            order = None
+            if not created_now:
+                order = await self._kinguin.find_by_external_id(reservation.external_id)
             if order is None:
                 try:
                     order = await self._place(event, reservation.external_id)
@@ -133,14 +137,13 @@ class Reserve:
             await own.commit()
         return reservation
 
-    async def _commit_placing(self, event: ReservationRequested) -> Reservation:
+    async def _commit_placing(self, event: ReservationRequested) -> tuple[Reservation, bool]:
+        """The order's reservation, committed `placing` if new; and whether it is."""
         lines = [line.model_dump(mode="json") for line in event.lines]
         async with self._unit_of_work() as own:
-            reservation = await ReservationRepository(own.session).add_placing(
-                event.order_id, lines
-            )
+            opened = await ReservationRepository(own.session).open(event.order_id, lines)
             await own.commit()
-        return reservation
+        return opened
 
     async def _place(self, event: ReservationRequested, order_external_id: str) -> KinguinOrder:
         products = []
