@@ -203,7 +203,7 @@ def build(
     routes = [
         *public_routes(
             placement,
-            IpnReceiver(runtime.unit_of_work, secrets, processor.wake, load),
+            IpnReceiver(runtime.engine, secrets, processor.wake, load),
             queries,
             verifier,
         ),

@@ -20,7 +20,7 @@ from bitloot_payments.adapters.payments import (
 )
 from bitloot_payments.adapters.payments import state_of as payment_state
 from bitloot_payments.domain.notification import notification_of, order_id_of, text
-from bitloot_payments.domain.payment import Context, Outcome, apply, is_status
+from bitloot_payments.domain.payment import GIVEN_UP, Context, Outcome, apply, is_status
 from bitloot_runtime.db import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,11 @@ async def apply_ipn(uow: UnitOfWork, ipn: LoggedIpn, tolerance_percent: Decimal)
         return Applied(await _refuse(uow, ipn, "unknown_order", detail))
     payment_id = notification.payment_id
     record = await load_payment(uow.session, payment_id)
-    context = Context(
-        others_live=await others_live(uow.session, order.order_id, payment_id),
-        tolerance_percent=tolerance_percent,
+    # Only a payment that failed or expired asks whether another one is still live.
+    live = notification.status in GIVEN_UP and await others_live(
+        uow.session, order.order_id, payment_id
     )
+    context = Context(others_live=live, tolerance_percent=tolerance_percent)
     outcome = apply(order_state(order), payment_state(record), notification, context)
     if not outcome.duplicate and outcome.result != "order_mismatch":
         await save_payment(uow.session, notification, outcome.payment)

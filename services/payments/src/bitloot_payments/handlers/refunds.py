@@ -170,11 +170,15 @@ async def _flag_unknown_amount(uow: UnitOfWork, order: Order, reason: str) -> No
 
 
 async def order_fulfilled(uow: UnitOfWork, order_id: UUID) -> None:
-    """The order was fulfilled after all: cancel or flag its failed-order refund."""
-    order = await load_order(uow.session, order_id, lock=True)
+    """The order was fulfilled after all: cancel or flag its failed-order refund. The
+    caller holds the order's row (its update of the order locked it), and every refund is
+    recorded under that lock, so this statement sees them all; most orders have none, and
+    then the order is not read again."""
+    owed = await refunds_of_order(uow.session, order_id, lock=True)
+    order = await load_order(uow.session, order_id, lock=True) if owed else None
     if order is None:
         return
-    for refund in await refunds_of_order(uow.session, order_id, lock=True):
+    for refund in owed:
         late = rules.on_fulfilled(refund.reason, refund.status)
         if late.cancel:
             canceled = await move_refund(uow.session, refund.id, rules.CANCELED)
