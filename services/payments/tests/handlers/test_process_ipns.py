@@ -166,6 +166,20 @@ async def test_the_processor_waits_while_an_ipn_is_being_answered() -> None:
     await asyncio.wait_for(load.quiet(), timeout=1)
 
 
+async def test_the_processor_gives_way_only_to_a_busy_edge_and_never_for_good() -> None:
+    load = EdgeLoad(busy_at=2)
+    with load.answering():
+        await asyncio.wait_for(load.quiet(), timeout=1)  # one in flight: not busy
+        with load.answering():
+            waiting = asyncio.ensure_future(load.quiet())
+            await asyncio.sleep(0.01)
+            assert not waiting.done()
+            started = asyncio.get_running_loop().time()
+            await load.quiet(at_most=0.05)  # busy, but not waited on for longer
+            assert asyncio.get_running_loop().time() - started < 1
+        await asyncio.wait_for(waiting, timeout=1)
+
+
 async def test_the_processor_outlives_a_database_outage_and_applies_what_waited(
     database_url: str,
 ) -> None:

@@ -1,9 +1,10 @@
 """Applying stored IPNs to their payments, after NOWPayments has had its answer.
 
-Each pending IPN is claimed with ``FOR UPDATE SKIP LOCKED`` (several instances may run)
-and applied in one transaction with its order and payment locked (`apply_ipn`): the new
-state, the events (through the outbox), any flag and the IPN's result commit together,
-so a crash leaves the IPN pending and it is applied on the next pass.
+Pending IPNs are claimed with ``FOR UPDATE SKIP LOCKED`` (several instances may run), up
+to `BATCH` at a time, and applied in one transaction, each with its order and payment
+locked (`apply_ipn`): the new states, the events (through the outbox), any flags and the
+IPNs' results commit together, so a crash leaves them pending and they are applied on the
+next pass. One that fails undoes the batch, whose IPNs are then applied one by one.
 
 NOWPayments has had its 200 by now and will not send the IPN again, so an attempt that
 fails must never lose it. A transient failure (connection lost, statement cancelled,
@@ -42,12 +43,14 @@ QUIET_RESULTS = frozenset({"duplicate", "stale"})
 # for all of them instead of one each. Small enough that the orders it locks are not held
 # for long (a batch is a few milliseconds of work).
 BATCH = 32
+# The longest the processor gives way to a busy edge before its next batch (`EdgeLoad`).
+PATIENCE = 1.0
 
 
 class IpnProcessor:
     """Applies pending IPNs: at once when woken by the edge or the reconciler, every
     `poll_interval` otherwise (IPNs stored by another instance, left by a crash, or
-    waiting for a retry); each one only while `load` says no IPN is being answered."""
+    waiting for a retry); each batch once `load` says the edge is not busy."""
 
     def __init__(
         self,
@@ -86,7 +89,7 @@ class IpnProcessor:
         """Process every pending IPN that is due; how many were attempted."""
         count = 0
         while True:
-            await self._load.quiet()
+            await self._load.quiet(at_most=PATIENCE)
             attempted = await self.process_batch()
             if not attempted:
                 return count
