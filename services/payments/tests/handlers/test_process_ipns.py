@@ -166,6 +166,20 @@ async def test_the_processor_waits_while_an_ipn_is_being_answered() -> None:
     await asyncio.wait_for(load.quiet(), timeout=1)
 
 
+async def test_the_processor_gives_way_only_to_a_busy_edge_and_never_for_good() -> None:
+    load = EdgeLoad(busy_at=2)
+    with load.answering():
+        await asyncio.wait_for(load.quiet(), timeout=1)  # one in flight: not busy
+        with load.answering():
+            waiting = asyncio.ensure_future(load.quiet())
+            await asyncio.sleep(0.01)
+            assert not waiting.done()
+            started = asyncio.get_running_loop().time()
+            await load.quiet(at_most=0.05)  # busy, but not waited on for longer
+            assert asyncio.get_running_loop().time() - started < 1
+        await asyncio.wait_for(waiting, timeout=1)
+
+
 async def test_the_processor_outlives_a_database_outage_and_applies_what_waited(
     database_url: str,
 ) -> None:
@@ -203,3 +217,62 @@ async def test_the_processor_outlives_a_database_outage_and_applies_what_waited(
             running.cancel()
             await engine.dispose()
             await stored.dispose()
+
+
+async def store_pending(runtime: ServiceRuntime, bodies: list[bytes]) -> None:
+    """Store `bodies` as authentic pending IPNs in one transaction, so that the processor
+    finds them all at once (as it does behind a busy edge)."""
+    async with runtime.unit_of_work() as uow:
+        for body in bodies:
+            await log_ipn(uow.session, IpnEntry(body, True, PENDING))
+        await uow.commit()
+
+
+async def test_ipns_found_together_are_each_applied_once_with_their_events(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, bus_prefix: BusNamespace
+) -> None:
+    first, second = await new_order(client), await new_order(client)
+    documents = [
+        ipn(first, "waiting"),
+        ipn(second, "waiting", payment_id=5077125052),
+        ipn(first, "finished"),
+        ipn(first, "finished"),  # NOWPayments' retry: a duplicate
+        ipn(second, "finished", payment_id=5077125052),
+    ]
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
+    ) as spy:
+        await store_pending(runtime, [json.dumps(d).encode() for d in documents])
+        assert await results(runtime) == [
+            (True, False, "applied"),
+            (True, False, "applied"),
+            (True, False, "paid"),
+            (True, True, "duplicate"),
+            (True, False, "paid"),
+        ]
+        messages = await spy.collect(expected=6, timeout=15)
+    finished = sorted(json.loads(m.body)["order_id"] for m in messages
+                      if m.routing_key == "payment.finished")  # fmt: skip
+    assert finished == sorted([first, second])
+    for order_id in (first, second):
+        assert (await order_row(runtime, order_id))["status"] == "paid"
+
+
+async def test_a_failing_ipn_among_others_fails_alone(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    """A defect in one IPN of those found together keeps none of the batch's work; each
+    is then attempted alone, so the others are applied and only it is retried and given
+    up."""
+    first, second = await new_order(client), await new_order(client)
+    bodies = [
+        json.dumps(ipn(first, "finished")).encode(),
+        b'{"payment_id": 80, "broken": ',
+        json.dumps(ipn(second, "finished", payment_id=5077125052)).encode(),
+    ]
+    await store_pending(runtime, bodies)
+    assert [r[2] for r in await results(runtime)] == ["paid", "error", "paid"]
+    rows = await ipn_rows(runtime)
+    assert [(r["retries"], r["defects"]) for r in rows] == [(0, 0), (3, 3), (0, 0)]
+    for order_id in (first, second):
+        assert (await order_row(runtime, order_id))["status"] == "paid"

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Uuid, bindparam, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bitloot_payments.adapters.orm import ipn_log
 
@@ -93,42 +94,97 @@ async def log_ipn(session: AsyncSession, entry: IpnEntry) -> int:
     return int(row_id or 0)
 
 
-async def claim_pending(session: AsyncSession) -> LoggedIpn | None:
-    """The oldest pending IPN that is due (not waiting for a retry) and that no other
-    transaction holds, locked until this one ends."""
+# The edge's one statement, on the driver (asyncpg prepares it once per connection), run
+# on its own: PostgreSQL commits a lone statement as its own transaction, so the row is
+# durable when `fetchval` returns, in one round trip instead of BEGIN, INSERT and COMMIT.
+_RECEIVED = (
+    "INSERT INTO ipn_log (raw_body, signature_valid, payment_id, order_id, status, duplicate,"
+    " result, source, processed_at) VALUES ($1, $2, $3, $4, $5, false, $6, 'ipn',"
+    " CASE WHEN $6 = 'pending' THEN NULL ELSE now() END) RETURNING id"  # PENDING
+)
+
+
+async def store_received(engine: AsyncEngine, entry: IpnEntry) -> int:
+    """Store an IPN as the edge received it (`log_ipn`'s row, committed on return) on a
+    pooled connection, bypassing SQLAlchemy's statement layer: this is all the database
+    work of answering NOWPayments. Its id. A failure is raised as SQLAlchemy's
+    `DBAPIError` (answered 503 when transient, as any other), the connection discarded
+    when it is broken."""
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        try:
+            row_id = await driver.fetchval(
+                _RECEIVED,
+                entry.raw_body,
+                entry.signature_valid,
+                entry.payment_id,
+                entry.order_id,
+                entry.status,
+                entry.result,
+            )
+        except Exception as error:
+            # A server error leaves the connection usable (no transaction was open);
+            # anything else (a lost connection, a timeout) may not have.
+            broken = getattr(error, "sqlstate", None) is None or driver.is_closed()
+            if broken:
+                await connection.invalidate()
+            raise DBAPIError(
+                None, None, error, hide_parameters=True, connection_invalidated=broken
+            ) from error
+    return int(row_id)
+
+
+async def claim_due(session: AsyncSession, limit: int) -> list[LoggedIpn]:
+    """Up to `limit` of the oldest pending IPNs that are due (not waiting for a retry) and
+    that no other transaction holds, oldest first, locked until this one ends."""
     due = or_(ipn_log.c.next_attempt_at.is_(None), ipn_log.c.next_attempt_at <= func.now())
     statement = (
         select(ipn_log)
         .where(ipn_log.c.processed_at.is_(None), due)
         .order_by(ipn_log.c.id)
-        .limit(1)
+        .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    row = (await session.execute(statement)).first()
-    return LoggedIpn(**row._mapping) if row else None
+    return [LoggedIpn(**row._mapping) for row in await session.execute(statement)]
 
 
-async def mark_processed(
-    session: AsyncSession,
-    ipn_id: int,
-    result: str,
-    duplicate: bool,
-    order_id: UUID | None = None,
-) -> None:
-    """The IPN's result; `order_id` when it was linked to its order by the processor (a
+@dataclass(frozen=True)
+class Processed:
+    """An IPN's result; `order_id` when the processor linked it to its order (a
     re-deposit names only its parent payment)."""
-    linked = {"order_id": order_id} if order_id is not None else {}
-    await session.execute(
-        update(ipn_log)
-        .where(ipn_log.c.id == ipn_id)
-        .values(
-            result=result,
-            duplicate=duplicate,
-            processed_at=func.now(),
-            next_attempt_at=None,
-            **linked,
-        )
+
+    ipn_id: int
+    result: str
+    duplicate: bool
+    order_id: UUID | None = None
+
+
+_MARK = (
+    update(ipn_log)
+    .where(ipn_log.c.id == bindparam("m_id"))
+    .values(
+        result=bindparam("m_result"),
+        duplicate=bindparam("m_duplicate"),
+        processed_at=func.now(),
+        next_attempt_at=None,
+        order_id=func.coalesce(bindparam("m_order_id", type_=Uuid), ipn_log.c.order_id),
     )
+)
+
+
+async def mark_all_processed(session: AsyncSession, processed: list[Processed]) -> None:
+    """Each IPN's result, in one statement sent once with every IPN's values."""
+    if not processed:
+        return
+    await session.execute(
+        _MARK,
+        [
+            {"m_id": p.ipn_id, "m_result": p.result, "m_duplicate": p.duplicate,
+             "m_order_id": p.order_id}
+            for p in processed
+        ],
+    )  # fmt: skip
 
 
 async def record_failure(

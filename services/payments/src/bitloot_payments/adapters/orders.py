@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import Update, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -143,11 +143,11 @@ async def load_lines(session: AsyncSession, order_id: UUID) -> list[Line]:
     return [Line(r.sku, r.kinguin_product_id, r.qty, r.unit_price, r.max_unit_price) for r in rows]
 
 
-async def save_state(session: AsyncSession, state: OrderState) -> None:
-    """The order's status and payment as the payment rules left them; `paid_at` is set
-    the first time it becomes paid."""
+def order_update(state: OrderState) -> Update:
+    """The statement storing the order's status and payment as the payment rules left
+    them; `paid_at` is set the first time it becomes paid."""
     paid_at = func.coalesce(orders.c.paid_at, func.now()) if state.status == "paid" else None
-    await session.execute(
+    return (
         update(orders)
         .where(orders.c.order_id == state.order_id)
         .values(
@@ -159,6 +159,11 @@ async def save_state(session: AsyncSession, state: OrderState) -> None:
             **({"paid_at": paid_at} if paid_at is not None else {}),
         )
     )
+
+
+async def save_state(session: AsyncSession, state: OrderState) -> None:
+    """Store the order's status and payment as the payment rules left them (`order_update`)."""
+    await session.execute(order_update(state))
 
 
 async def record_fulfilment(

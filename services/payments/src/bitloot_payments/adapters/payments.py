@@ -6,11 +6,12 @@ from decimal import Decimal
 from uuid import UUID
 
 from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bitloot_payments.adapters.orders import order_update
 from bitloot_payments.adapters.orm import payments
-from bitloot_payments.domain.payment import LIVE, Notification, PaymentState
+from bitloot_payments.domain.payment import LIVE, Notification, OrderState, PaymentState
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ async def others_live(session: AsyncSession, order_id: UUID, payment_id: str) ->
     return bool(await session.scalar(statement))
 
 
-async def save_payment(session: AsyncSession, ipn: Notification, state: PaymentState) -> None:
-    """Store what the payment became after `ipn` (its amounts only when it moved on)."""
+def payment_upsert(ipn: Notification, state: PaymentState) -> Insert:
+    """The statement storing what the payment became after `ipn` (its amounts only when
+    it moved on)."""
     seen = sorted(state.seen)
     moved = state.status == ipn.status
     amounts = {
@@ -94,12 +96,24 @@ async def save_payment(session: AsyncSession, ipn: Notification, state: PaymentS
         seen=seen,
         **amounts,
     )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[payments.c.payment_id],
-            set_={**changes, **(amounts if moved else {})},
-        )
+    return statement.on_conflict_do_update(
+        index_elements=[payments.c.payment_id],
+        set_={**changes, **(amounts if moved else {})},
     )
+
+
+async def save_payment(session: AsyncSession, ipn: Notification, state: PaymentState) -> None:
+    """Store what the payment became after `ipn` (its amounts only when it moved on)."""
+    await session.execute(payment_upsert(ipn, state))
+
+
+async def save_payment_and_order(
+    session: AsyncSession, ipn: Notification, state: PaymentState, order: OrderState
+) -> None:
+    """`save_payment` and `save_state` in one statement (one round trip): the payment's
+    upsert runs as a data-modifying WITH of the order's update."""
+    saved = payment_upsert(ipn, state).cte("saved_payment")
+    await session.execute(order_update(order).add_cte(saved))
 
 
 async def list_payments(

@@ -33,6 +33,9 @@ MONEY: Final = frozenset({"partially_paid", "finished"})
 SETTLED: Final = frozenset({"paid", "refund_due", "refunded"})
 # Order statuses in which the order's payment window has closed without payment.
 CLOSED: Final = frozenset({"failed", "expired"})
+# Payment statuses of a payment NOWPayments gave up on: only these ask whether another
+# payment of the order is still live (`Context.others_live`).
+GIVEN_UP: Final = frozenset({"failed", "expired"})
 
 
 def moves_forward(current: str | None, new: str) -> bool:
@@ -217,7 +220,7 @@ def _settle(changed: Outcome, ipn: Notification, context: Context) -> Outcome:
     tracked = replace(order, payment_id=ipn.payment_id, payment_status=status)
     if status in MONEY:
         return _received(replace(changed, order=tracked), ipn, context)
-    if status in ("failed", "expired"):
+    if status in GIVEN_UP:
         if context.others_live or order.status in CLOSED:
             return changed
         closed = replace(tracked, status="failed", closed_at=ipn.updated_at)

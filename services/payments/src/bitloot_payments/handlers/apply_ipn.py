@@ -17,10 +17,11 @@ from bitloot_payments.adapters.payments import (
     order_of_payment,
     others_live,
     save_payment,
+    save_payment_and_order,
 )
 from bitloot_payments.adapters.payments import state_of as payment_state
 from bitloot_payments.domain.notification import notification_of, order_id_of, text
-from bitloot_payments.domain.payment import Context, Outcome, apply, is_status
+from bitloot_payments.domain.payment import GIVEN_UP, Context, Outcome, apply, is_status
 from bitloot_runtime.db import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -85,14 +86,19 @@ async def apply_ipn(uow: UnitOfWork, ipn: LoggedIpn, tolerance_percent: Decimal)
         return Applied(await _refuse(uow, ipn, "unknown_order", detail))
     payment_id = notification.payment_id
     record = await load_payment(uow.session, payment_id)
-    context = Context(
-        others_live=await others_live(uow.session, order.order_id, payment_id),
-        tolerance_percent=tolerance_percent,
+    # Only a payment that failed or expired asks whether another one is still live.
+    live = notification.status in GIVEN_UP and await others_live(
+        uow.session, order.order_id, payment_id
     )
+    context = Context(others_live=live, tolerance_percent=tolerance_percent)
     outcome = apply(order_state(order), payment_state(record), notification, context)
-    if not outcome.duplicate and outcome.result != "order_mismatch":
+    saves_payment = not outcome.duplicate and outcome.result != "order_mismatch"
+    moves_order = outcome.order != order_state(order)
+    if saves_payment and moves_order:
+        await save_payment_and_order(uow.session, notification, outcome.payment, outcome.order)
+    elif saves_payment:
         await save_payment(uow.session, notification, outcome.payment)
-    if outcome.order != order_state(order):
+    elif moves_order:
         await save_state(uow.session, outcome.order)
     await _publish(uow, order, payment_id, outcome)
     if outcome.flag is not None:

@@ -18,6 +18,7 @@ async def order_status_changed(event: OrderStatusChanged, uow: UnitOfWork) -> No
     replay from elsewhere, and there is nothing to show. A fulfilment that is the latest
     state cancels (or flags) the order's failed-order refund."""
     if not await record_fulfilment(uow.session, event.order_id, event.status, event.occurred_at):
-        logger.info("older or unknown fulfilment state ignored", extra={"state": event.status})
+        # Nothing changed, and the consumer's own line already records the message.
+        logger.debug("older or unknown fulfilment state ignored", extra={"state": event.status})
     elif event.status == "fulfilled":
         await order_fulfilled(uow, event.order_id)

@@ -1,9 +1,10 @@
 """Applying stored IPNs to their payments, after NOWPayments has had its answer.
 
-Each pending IPN is claimed with ``FOR UPDATE SKIP LOCKED`` (several instances may run)
-and applied in one transaction with its order and payment locked (`apply_ipn`): the new
-state, the events (through the outbox), any flag and the IPN's result commit together,
-so a crash leaves the IPN pending and it is applied on the next pass.
+Pending IPNs are claimed with ``FOR UPDATE SKIP LOCKED`` (several instances may run), up
+to `BATCH` at a time, and applied in one transaction, each with its order and payment
+locked (`apply_ipn`): the new states, the events (through the outbox), any flags and the
+IPNs' results commit together, so a crash leaves them pending and they are applied on the
+next pass. One that fails undoes the batch, whose IPNs are then applied one by one.
 
 NOWPayments has had its 200 by now and will not send the IPN again, so an attempt that
 fails must never lose it. A transient failure (connection lost, statement cancelled,
@@ -20,10 +21,15 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from bitloot_payments.adapters.flags import Flag, raise_flag
-from bitloot_payments.adapters.ipn_log import LoggedIpn, claim_pending, mark_processed
+from bitloot_payments.adapters.ipn_log import (
+    LoggedIpn,
+    Processed,
+    claim_due,
+    mark_all_processed,
+)
 from bitloot_payments.adapters.ipn_log import record_failure as record_ipn_failure
 from bitloot_payments.domain.ipn_retry import DEFECT, TRANSIENT, IpnRetry, defects_after
-from bitloot_payments.handlers.apply_ipn import apply_ipn
+from bitloot_payments.handlers.apply_ipn import Applied, apply_ipn
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.db import UnitOfWork, is_transient
@@ -33,12 +39,18 @@ from bitloot_runtime.logging import log_context
 logger = logging.getLogger(__name__)
 
 QUIET_RESULTS = frozenset({"duplicate", "stale"})
+# IPNs applied together in one transaction: one claim, one result statement and one commit
+# for all of them instead of one each. Small enough that the orders it locks are not held
+# for long (a batch is a few milliseconds of work).
+BATCH = 32
+# The longest the processor gives way to a busy edge before its next batch (`EdgeLoad`).
+PATIENCE = 1.0
 
 
 class IpnProcessor:
     """Applies pending IPNs: at once when woken by the edge or the reconciler, every
     `poll_interval` otherwise (IPNs stored by another instance, left by a crash, or
-    waiting for a retry); each one only while `load` says no IPN is being answered."""
+    waiting for a retry); each batch once `load` says the edge is not busy."""
 
     def __init__(
         self,
@@ -77,39 +89,65 @@ class IpnProcessor:
         """Process every pending IPN that is due; how many were attempted."""
         count = 0
         while True:
-            await self._load.quiet()
-            if not await self.process_one():
+            await self._load.quiet(at_most=PATIENCE)
+            attempted = await self.process_batch()
+            if not attempted:
                 return count
-            count += 1
+            count += attempted
+
+    async def process_batch(self, limit: int = BATCH) -> int:
+        """Apply up to `limit` of the oldest due pending IPNs in one transaction (each
+        with its order and payment locked), their results written and committed with
+        their effects; how many were attempted.
+
+        If one of several fails, the whole transaction is rolled back (nothing of any of
+        them is kept) and each is attempted again alone, so that only the failing one
+        records its failure (`_failed`) and the others are applied."""
+        async with self._unit_of_work() as uow:
+            claimed = await claim_due(uow.session, limit)
+            if not claimed:
+                return 0
+            applied: list[tuple[LoggedIpn, Applied]] = []
+            try:
+                for ipn in claimed:
+                    with log_context(order_id=str(ipn.order_id) if ipn.order_id else None):
+                        applied.append((ipn, await apply_ipn(uow, ipn, self._tolerance_percent)))
+                await mark_all_processed(uow.session, [_processed(*each) for each in applied])
+                await uow.commit()
+            except Exception as error:
+                await uow.session.rollback()
+                if len(claimed) == 1:
+                    [alone] = claimed
+                    with log_context(order_id=str(alone.order_id) if alone.order_id else None):
+                        await self._failed(alone, error)
+                    return 1
+                applied = []
+        if not applied:
+            logger.info(
+                "an IPN of a batch failed; applying them one by one",
+                extra={"ipn_ids": [ipn.id for ipn in claimed]},
+            )
+            for _ in claimed:
+                await self.process_batch(1)
+            return len(claimed)
+        for ipn, outcome in applied:
+            with log_context(order_id=str(ipn.order_id) if ipn.order_id else None):
+                self._done(ipn, outcome)
+        return len(claimed)
 
     async def process_one(self) -> bool:
         """Attempt the oldest due pending IPN; False if there was none."""
-        async with self._unit_of_work() as uow:
-            ipn = await claim_pending(uow.session)
-            if ipn is None:
-                return False
-            with log_context(order_id=str(ipn.order_id) if ipn.order_id else None):
-                try:
-                    applied = await apply_ipn(uow, ipn, self._tolerance_percent)
-                    order_id = applied.order.order_id if applied.order else None
-                    linked = order_id if order_id != ipn.order_id else None
-                    await mark_processed(
-                        uow.session, ipn.id, applied.result, applied.duplicate, linked
-                    )
-                    await uow.commit()
-                except Exception as error:
-                    await uow.session.rollback()
-                    await self._failed(ipn, error)
-                    return True
-                self._count(ipn, applied.result)
-                # Repeats are most of the traffic and change nothing: not worth a line each.
-                level = logging.DEBUG if applied.result in QUIET_RESULTS else logging.INFO
-                logger.log(
-                    level,
-                    "IPN processed",
-                    extra={"ipn_id": ipn.id, "result": applied.result, "source": ipn.source},
-                )
-        return True
+        return bool(await self.process_batch(1))
+
+    def _done(self, ipn: LoggedIpn, applied: Applied) -> None:
+        self._count(ipn, applied.result)
+        # Repeats are most of the traffic and change nothing: not worth a line each.
+        level = logging.DEBUG if applied.result in QUIET_RESULTS else logging.INFO
+        logger.log(
+            level,
+            "IPN processed",
+            extra={"ipn_id": ipn.id, "result": applied.result, "source": ipn.source},
+        )
 
     def _count(self, ipn: LoggedIpn, result: str) -> None:
         if self._metrics is not None and ipn.source == "poll" and result == "paid":
@@ -145,3 +183,11 @@ class IpnProcessor:
                 flag = Flag("processing_error", detail, ipn.order_id, ipn.payment_id, ipn.id)
                 await raise_flag(uow.session, flag)
             await uow.commit()
+
+
+def _processed(ipn: LoggedIpn, applied: Applied) -> Processed:
+    """The result to record for `ipn`: its order is recorded when the processor found it
+    and the IPN did not name it (a re-deposit names only its parent payment)."""
+    order_id = applied.order.order_id if applied.order else None
+    linked = order_id if order_id != ipn.order_id else None
+    return Processed(ipn.id, applied.result, applied.duplicate, linked)

@@ -1,7 +1,8 @@
 """Receiving a NOWPayments IPN: authenticate it, store it, answer.
 
 Only what must happen before the answer happens here: the body is parsed, the signature
-checked, and the IPN stored in `ipn_log` in one short transaction. An authentic one is
+checked, and the IPN stored in `ipn_log` in one statement committed on its own (no unit of
+work: nothing else is written, and no event is emitted). An authentic one is
 stored pending and applied to its payment by `IpnProcessor` right after (woken by
 `wake`), so NOWPayments gets its answer in milliseconds whatever the payment rules cost.
 """
@@ -10,10 +11,11 @@ import logging
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, store_received
 from bitloot_payments.adapters.ipn_signature import InvalidIpnBody, parse, verify
 from bitloot_payments.handlers.edge_load import EdgeLoad
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
 
 logger = logging.getLogger(__name__)
@@ -59,12 +61,12 @@ class IpnReceiver:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        engine: AsyncEngine,
         secrets: Sequence[str],
         wake: Callable[[], None],
         load: EdgeLoad,
     ) -> None:
-        self._unit_of_work = unit_of_work
+        self._engine = engine
         self._secrets = tuple(secrets)
         self._wake = wake
         self._load = load
@@ -105,7 +107,4 @@ class IpnReceiver:
         return ipn_id
 
     async def _log(self, entry: IpnEntry) -> int:
-        async with self._unit_of_work() as uow:
-            ipn_id = await log_ipn(uow.session, entry)
-            await uow.commit()
-        return ipn_id
+        return await store_received(self._engine, entry)

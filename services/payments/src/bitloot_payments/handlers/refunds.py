@@ -79,7 +79,8 @@ async def keys_revoked(event: KeysRevoked, uow: UnitOfWork) -> None:
 async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
     """Record whether the key email went out, for the order's customer status."""
     if not await record_key_email(uow.session, event.order_id, event.email_sent):
-        logger.info("delivery of an unknown order ignored")
+        # Nothing changed, and the consumer's own line already records the message.
+        logger.debug("delivery of an unknown order ignored")
 
 
 async def _whole_order_refund(
@@ -170,11 +171,15 @@ async def _flag_unknown_amount(uow: UnitOfWork, order: Order, reason: str) -> No
 
 
 async def order_fulfilled(uow: UnitOfWork, order_id: UUID) -> None:
-    """The order was fulfilled after all: cancel or flag its failed-order refund."""
-    order = await load_order(uow.session, order_id, lock=True)
+    """The order was fulfilled after all: cancel or flag its failed-order refund. The
+    caller holds the order's row (its update of the order locked it), and every refund is
+    recorded under that lock, so this statement sees them all; most orders have none, and
+    then the order is not read again."""
+    owed = await refunds_of_order(uow.session, order_id, lock=True)
+    order = await load_order(uow.session, order_id, lock=True) if owed else None
     if order is None:
         return
-    for refund in await refunds_of_order(uow.session, order_id, lock=True):
+    for refund in owed:
         late = rules.on_fulfilled(refund.reason, refund.status)
         if late.cancel:
             canceled = await move_refund(uow.session, refund.id, rules.CANCELED)
