@@ -115,8 +115,10 @@ def runtime_unit(engine: AsyncEngine) -> Unit:
     """The shape through the runtime's UnitOfWork, as a consumer runs it (the handler's
     own statements built per call, as the services' repositories do)."""
 
+    sessionmaker = async_sessionmaker(engine)  # what ServiceRuntime passes, before and after
+
     async def unit(order_id: UUID) -> None:
-        async with UnitOfWork(engine) as uow:
+        async with UnitOfWork(sessionmaker) as uow:
             assert await uow.claim(SERVICE, str(uuid4()))
             await uow.session.scalar(select(states.c.status).where(states.c.order_id == order_id))
             await uow.session.execute(insert(states).values(order_id=order_id, status="made"))

@@ -167,7 +167,9 @@ async def requeue(session: AsyncConnection, ipn_id: int, actor: str) -> LoggedIp
     return await load_ipn(session, ipn_id)
 
 
-async def load_ipn(session: AsyncConnection, ipn_id: int, *, lock: bool = False) -> LoggedIpn | None:
+async def load_ipn(
+    session: AsyncConnection, ipn_id: int, *, lock: bool = False
+) -> LoggedIpn | None:
     statement = select(ipn_log).where(ipn_log.c.id == ipn_id)
     if lock:
         statement = statement.with_for_update()

@@ -127,7 +127,9 @@ async def record_invoice(
     )
 
 
-async def load_order(session: AsyncConnection, order_id: UUID, *, lock: bool = False) -> Order | None:
+async def load_order(
+    session: AsyncConnection, order_id: UUID, *, lock: bool = False
+) -> Order | None:
     """The order, or None; with `lock`, held FOR UPDATE until the transaction ends."""
     statement = select(orders).where(orders.c.order_id == order_id)
     if lock:

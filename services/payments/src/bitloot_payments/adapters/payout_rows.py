@@ -139,7 +139,9 @@ async def lock_payout(session: AsyncConnection, payout_id: int) -> PayoutRow:
     return PayoutRow(**(await session.execute(statement)).one()._mapping)
 
 
-async def lock_payout_by_provider_id(session: AsyncConnection, provider_id: str) -> PayoutRow | None:
+async def lock_payout_by_provider_id(
+    session: AsyncConnection, provider_id: str
+) -> PayoutRow | None:
     statement = select(payouts).where(payouts.c.provider_payout_id == provider_id).with_for_update()
     row = (await session.execute(statement)).first()
     return PayoutRow(**row._mapping) if row else None

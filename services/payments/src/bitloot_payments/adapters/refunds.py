@@ -113,7 +113,9 @@ async def refunds_of_orders(
     return found
 
 
-async def move_refund(session: AsyncConnection, refund_id: int, status: str, **changes: Any) -> Refund:
+async def move_refund(
+    session: AsyncConnection, refund_id: int, status: str, **changes: Any
+) -> Refund:
     """The refund in `status` with `changes` (claimed_at, decided_by…) stored; the row must
     be locked by the caller, who checked the move (`domain.refunds`)."""
     row = (
