@@ -170,8 +170,8 @@ class UnitOfWork:
     change, and the relay is woken by NOTIFY when (and only when) that transaction commits.
     Leaving the block without `commit()` rolls everything back.
 
-    It runs on a SQLAlchemy Core connection, not an ORM session (half the CPU per unit of
-    work: bench/micro_uow.py); `session` keeps its name so that repositories written
+    It runs on a SQLAlchemy Core connection, not an ORM session (about a third less CPU per
+    unit of work: bench/micro_uow.py); `session` keeps its name so that repositories written
     against it (execute, scalar, scalars) need no change. It is built from the engine, or
     from a sessionmaker bound to one (only its engine is used).
     """
