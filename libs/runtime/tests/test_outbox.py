@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, Literal
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from runtime_support import (
     WIDGET_MADE,
@@ -22,7 +23,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bitloot_contracts.events import Event
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.db import OUTBOX_CHANNEL, UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.outbox import OutboxRelay
 from bitloot_runtime.publisher import BusPublisher, create_broker
@@ -209,3 +210,57 @@ async def test_a_database_cut_away_is_a_warning_a_pass_without_a_traceback(
     logged = [r for r in caplog.records if r.name == "bitloot_runtime.outbox"]
     assert any(r.getMessage().startswith("outbox relay failed") for r in logged)
     assert {(r.levelname, r.exc_info) for r in logged} == {("WARNING", None)}
+
+
+async def test_a_refused_row_is_postponed_while_the_rest_of_its_batch_is_published(
+    parts: Parts,
+) -> None:
+    """The batch's confirms are awaited together: the broker returning one row (no queue
+    for its topic) neither holds back the rows around it nor gets that row stamped."""
+    await commit_widgets(parts.engine, 2)
+    async with UnitOfWork(async_sessionmaker(parts.engine)) as uow:
+        await uow.emit(Unheard(order_id=uuid4()))
+        await uow.commit()
+    await commit_widgets(parts.engine, 2)
+    # No spy here: its catch-all binding would route the refused row too.
+    assert await parts.relay().relay_once() == 4
+    async with parts.engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(outbox.c.topic, outbox.c.published_at, outbox.c.attempts).order_by(
+                    outbox.c.id
+                )
+            )
+        ).all()
+    stamped = [(row.topic, row.published_at is not None, row.attempts) for row in rows]
+    assert stamped == [
+        (WIDGET_MADE, True, 0),
+        (WIDGET_MADE, True, 0),
+        ("nobody.listens", False, 1),
+        (WIDGET_MADE, True, 0),
+        (WIDGET_MADE, True, 0),
+    ]
+
+
+async def test_the_relay_is_notified_when_an_emitting_unit_commits_and_only_then(
+    parts: Parts,
+) -> None:
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(asyncpg_dsn(parts.database_url))
+    await listener.add_listener(OUTBOX_CHANNEL, lambda *args: heard.put_nowait(args[2]))
+    try:
+        async with UnitOfWork(async_sessionmaker(parts.engine)) as uow:
+            await make_widget(uow, uuid4(), "rolled back")
+            await asyncio.sleep(0.3)
+            assert heard.empty()  # not before the commit
+        await asyncio.sleep(0.3)
+        assert heard.empty()  # nor after a rollback
+        async with UnitOfWork(async_sessionmaker(parts.engine)) as uow:
+            await make_widget(uow, uuid4(), "committed")
+            await uow.emit(widget_event("second"))
+            await uow.commit()
+        assert await asyncio.wait_for(heard.get(), 5.0) == OUTBOX_CHANNEL
+        await asyncio.sleep(0.3)
+        assert heard.empty()  # one notification for the transaction, however many events
+    finally:
+        await listener.close()

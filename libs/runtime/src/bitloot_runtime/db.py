@@ -14,12 +14,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy import MetaData, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from bitloot_contracts.events import Event
@@ -145,24 +145,50 @@ def _upgrade(config: Config) -> None:
         command.upgrade(config, "heads")
 
 
+# The hot path's statements, built once: SQLAlchemy then finds their compiled form in its
+# cache by identity instead of building and hashing a new statement per message.
+# Emitting wakes the relay in the same statement: NOTIFY is transactional, so PostgreSQL
+# delivers it when (and only when) the transaction commits, and several in one
+# transaction arrive as one.
+_EMIT = insert(outbox).returning(func.pg_notify(OUTBOX_CHANNEL, ""))
+_CLAIM = pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
+
+
+def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    if isinstance(source, AsyncEngine):
+        return source
+    bind = source.kw.get("bind")
+    if isinstance(bind, AsyncEngine):
+        return bind
+    raise TypeError("UnitOfWork needs an AsyncEngine or a sessionmaker bound to one.")
+
+
 class UnitOfWork:
     """One database transaction for one message or request.
 
     Events emitted through it go to the outbox in the same transaction as the state
     change, and the relay is woken by NOTIFY when (and only when) that transaction commits.
     Leaving the block without `commit()` rolls everything back.
+
+    It runs on a SQLAlchemy Core connection, not an ORM session (about a third less CPU per
+    unit of work: bench/micro_uow.py); `session` keeps its name so that repositories written
+    against it (execute, scalar, scalars) need no change. It is built from the engine, or
+    from a sessionmaker bound to one (only its engine is used).
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self._sessionmaker = sessionmaker
-        self._emitted = 0
+    __slots__ = ("_connection", "_engine")
+
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+        self._engine = _engine_of(source)
 
     @property
-    def session(self) -> AsyncSession:
-        return self._session
+    def session(self) -> AsyncConnection:
+        """The unit of work's connection; its transaction begins with the first statement
+        (and again after a `rollback()`)."""
+        return self._connection
 
     async def __aenter__(self) -> Self:
-        self._session = self._sessionmaker()
+        self._connection = await self._engine.connect()
         return self
 
     async def __aexit__(
@@ -171,24 +197,22 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self._session.rollback()
-        finally:
-            await self._session.close()
+        # Closing a connection rolls back whatever was not committed.
+        await self._connection.close()
 
     async def emit(self, event: Event) -> None:
         """Queue `event` for publication once this unit of work commits."""
         headers = {"traceparent": child_traceparent(current_traceparent.get())}
-        await self._session.execute(
-            insert(outbox).values(
-                event_id=event.event_id,
-                topic=event.topic,
-                order_id=event.order_id,
-                body=event.model_dump_json().encode(),
-                headers=headers,
-            )
+        await self._connection.execute(
+            _EMIT,
+            {
+                "event_id": event.event_id,
+                "topic": event.topic,
+                "order_id": event.order_id,
+                "body": event.model_dump_json().encode(),
+                "headers": headers,
+            },
         )
-        self._emitted += 1
 
     async def claim(self, consumer: str, message_id: str) -> bool:
         """Record that `consumer` processed `message_id`; False if it already had.
@@ -196,21 +220,13 @@ class UnitOfWork:
         A concurrent claim of the same message blocks on the primary key until the first
         transaction ends, so only one of two racing consumers ever gets True.
         """
-        statement = (
-            pg_insert(inbox)
-            .values(consumer=consumer, message_id=message_id)
-            .on_conflict_do_nothing()
-            .returning(inbox.c.message_id)
+        result = await self._connection.execute(
+            _CLAIM, {"consumer": consumer, "message_id": message_id}
         )
-        return (await self._session.execute(statement)).first() is not None
+        return result.first() is not None
 
     async def commit(self) -> None:
-        if self._emitted:
-            await self._session.execute(
-                text("SELECT pg_notify(:channel, '')"), {"channel": OUTBOX_CHANNEL}
-            )
-        await self._session.commit()
-        self._emitted = 0
+        await self._connection.commit()
 
 
 async def schema_drift(url: str, metadata: MetaData) -> list[object]:

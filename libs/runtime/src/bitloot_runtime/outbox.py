@@ -6,8 +6,9 @@ stamped `published_at` in the transaction that locked it, after the broker confi
 A crash after the confirm and before the commit publishes the row again on restart: that
 is the at-least-once half of the contract, and the consumers' inbox is the other half.
 
-The relay sleeps until PostgreSQL NOTIFYs it (sent by `UnitOfWork.commit`) or the poll
-interval passes, whichever comes first, so a lost notification only delays an event.
+The relay sleeps until PostgreSQL NOTIFYs it (asked by `UnitOfWork.emit`, delivered on
+commit) or the poll interval passes, whichever comes first, so a lost notification only
+delays an event.
 """
 
 import asyncio
@@ -17,7 +18,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import BigInteger, Row, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bitloot_runtime.db import OUTBOX_CHANNEL, asyncpg_dsn, is_transient
@@ -30,6 +32,12 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=5)
 PURGE_EVERY = 300.0
+# One statement (and one prepared form) whatever the batch's size: `id = ANY($1)`.
+_STAMP = (
+    update(outbox)
+    .where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
+    .values(published_at=func.now())
+)
 
 
 class OutboxRelay:
@@ -56,6 +64,13 @@ class OutboxRelay:
         self._outbox_retention = outbox_retention
         self._inbox_retention = inbox_retention
         self._wake = asyncio.Event()
+        self._due = (
+            select(outbox)
+            .where(outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now())
+            .order_by(outbox.c.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
 
     async def run(self) -> None:
         """Relay until cancelled: on every NOTIFY, every poll interval, and now at start."""
@@ -76,29 +91,35 @@ class OutboxRelay:
                 await listener.close()
 
     async def relay_once(self) -> int:
-        """Publish up to one batch of due rows; the number published."""
+        """Publish up to one batch of due rows; the number published.
+
+        The whole batch is published at once, its confirms awaited together (one round
+        trip to the broker for the batch rather than one per row); the rows the broker
+        confirmed are stamped, in the transaction that locked them, and those it refused
+        are postponed. When nothing in the batch was confirmed, the broker is most likely
+        away rather than refusing each row: only the first row is postponed then, so an
+        outage does not age the backoff of every waiting row.
+        """
         async with self._engine.connect() as connection, connection.begin():
-            rows = (
-                await connection.execute(
-                    select(outbox)
-                    .where(outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now())
-                    .order_by(outbox.c.id)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = (await connection.execute(self._due)).all()
+            if not rows:
+                return 0
+            outcomes = await asyncio.gather(
+                *(self._publish(row) for row in rows), return_exceptions=True
+            )
             published: list[int] = []
-            for row in rows:
-                try:
-                    await self._publish(row)
-                except Exception as exc:
-                    await self._postpone(connection, row, exc)
-                    break
-                published.append(row.id)
+            refused: list[tuple[Row[tuple[object, ...]], Exception]] = []
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if outcome is None:
+                    published.append(row.id)
+                elif isinstance(outcome, Exception):
+                    refused.append((row, outcome))
+                else:
+                    raise outcome  # cancelled: the rows stay due, nothing is stamped
             if published:
-                await connection.execute(
-                    update(outbox).where(outbox.c.id.in_(published)).values(published_at=func.now())
-                )
+                await connection.execute(_STAMP, {"ids": published})
+            for row, error in refused if published else refused[:1]:
+                await self._postpone(connection, row, error)
         return len(published)
 
     async def purge(self) -> tuple[int, int]:

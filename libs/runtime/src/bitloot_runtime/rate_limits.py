@@ -21,7 +21,7 @@ from sqlalchemy import (
     delete,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -68,7 +68,7 @@ def rate_limits_table(metadata: MetaData) -> Table:
 class RateLimiter:
     """Counts hits in `table` (see `rate_limits_table`) within the caller's transaction."""
 
-    def __init__(self, session: AsyncSession, table: Table) -> None:
+    def __init__(self, session: AsyncConnection, table: Table) -> None:
         self._session = session
         self._table = table
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bitloot_admin.adapters.orm import order_activity
 
@@ -20,7 +20,7 @@ class Activity:
     at: datetime
 
 
-async def record(session: AsyncSession, activity: Activity) -> bool:
+async def record(session: AsyncConnection, activity: Activity) -> bool:
     """Add `activity` unless its event is already recorded; True if it was new."""
     statement = (
         pg_insert(order_activity)

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, Update, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
@@ -59,7 +59,7 @@ class StaleAttempt:
 
 
 class EmailLog:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def queue(

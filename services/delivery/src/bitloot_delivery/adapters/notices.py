@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL
 from bitloot_delivery.adapters.orm import emails
@@ -27,7 +27,7 @@ _NEVER_SENT = (EmailStatus.SUPERSEDED.value, EmailStatus.WITHDRAWN.value)
 
 
 class Notices:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def queue_refund(

@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_delivery.adapters.email_log import queuing, superseding
 from bitloot_delivery.adapters.orm import delivered_keys, deliveries, key_events, reveals
@@ -62,7 +62,7 @@ class KeyEvent:
 
 
 class DeliveryRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def lock_order(self, order_id: UUID) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import Delete, Insert, Update, delete, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_contracts.events import OrderStatusChanged, ReservationLine
 from bitloot_fulfillment.adapters.orm import saga_timers, saga_transitions, sagas
@@ -28,7 +28,7 @@ class DueTimer:
 
 
 class SagaRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def get_for_update(

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_kinguin_gateway.adapters.orm import key_returns
 from bitloot_kinguin_gateway.domain.key_return import ASKED
@@ -27,7 +27,7 @@ class KeyReturn:
 
 
 class KeyReturnRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def get(self, kinguin_order_id: str) -> KeyReturn | None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_kinguin_gateway.adapters.orm import products
 from bitloot_kinguin_gateway.domain.product import Availability
@@ -23,7 +23,7 @@ class Product:
 
 
 class ProductRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, Text, Uuid, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bitloot_kinguin_gateway.adapters.orm import kinguin_orders, reservations
 from bitloot_kinguin_gateway.domain.reservation import external_id
@@ -59,7 +59,7 @@ class Attempt:
 
 
 class ReservationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection | AsyncSession) -> None:
         self._session = session
 
     async def lock_order(self, order_id: UUID) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_kinguin_gateway.adapters.orm import webhook_log
 
@@ -65,7 +65,7 @@ class WebhookFilter:
 
 
 class WebhookLog:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
     async def record(

@@ -4,13 +4,13 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import product_availability
 from bitloot_payments.domain.availability import Availability
 
 
-async def record_availability(session: AsyncSession, availability: Availability) -> bool:
+async def record_availability(session: AsyncConnection, availability: Availability) -> bool:
     """Store `availability` unless a later observation is stored; whether it was."""
     values = {
         "kinguin_product_id": availability.kinguin_product_id,
@@ -35,7 +35,7 @@ async def record_availability(session: AsyncSession, availability: Availability)
 
 
 async def availability_of(
-    session: AsyncSession, product_ids: Iterable[str]
+    session: AsyncConnection, product_ids: Iterable[str]
 ) -> dict[str, Availability]:
     """The known availability of those of `product_ids` that were ever observed."""
     table = product_availability

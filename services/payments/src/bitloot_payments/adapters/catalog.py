@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.availability import availability_of
 from bitloot_payments.adapters.orm import products
@@ -30,13 +30,13 @@ class Product:
     availability: Availability | None = None
 
 
-async def products_by_sku(session: AsyncSession, skus: Iterable[str]) -> dict[str, Product]:
+async def products_by_sku(session: AsyncConnection, skus: Iterable[str]) -> dict[str, Product]:
     """The products among `skus` that exist (active or not), by sku."""
     rows = await session.execute(select(products).where(products.c.sku.in_(list(skus))))
     return {row.sku: Product(**row._mapping) for row in rows}
 
 
-async def all_products(session: AsyncSession) -> list[Product]:
+async def all_products(session: AsyncConnection) -> list[Product]:
     """Every product, with what Kinguin last had of it."""
     rows = await session.execute(select(products).order_by(products.c.sku))
     found = [Product(**row._mapping) for row in rows]
@@ -44,7 +44,7 @@ async def all_products(session: AsyncSession) -> list[Product]:
     return [replace(p, availability=known.get(p.kinguin_product_id)) for p in found]
 
 
-async def sells(session: AsyncSession, kinguin_product_id: str) -> bool:
+async def sells(session: AsyncConnection, kinguin_product_id: str) -> bool:
     """Whether an active product is sold as `kinguin_product_id`."""
     query = select(
         exists().where(
@@ -54,7 +54,7 @@ async def sells(session: AsyncSession, kinguin_product_id: str) -> bool:
     return bool(await session.scalar(query))
 
 
-async def upsert_product(session: AsyncSession, product: Product) -> Product:
+async def upsert_product(session: AsyncConnection, product: Product) -> Product:
     """Create or replace the product with `product.sku`; the stored row."""
     values = {
         "sku": product.sku,

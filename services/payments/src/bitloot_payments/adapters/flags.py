@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import flags
 
@@ -33,7 +33,7 @@ class Flag:
     note: str | None = None
 
 
-async def raise_flag(session: AsyncSession, flag: Flag) -> None:
+async def raise_flag(session: AsyncConnection, flag: Flag) -> None:
     await session.execute(
         insert(flags).values(
             kind=flag.kind,
@@ -46,7 +46,7 @@ async def raise_flag(session: AsyncSession, flag: Flag) -> None:
     )
 
 
-async def load_flag(session: AsyncSession, flag_id: int, *, lock: bool = False) -> Flag | None:
+async def load_flag(session: AsyncConnection, flag_id: int, *, lock: bool = False) -> Flag | None:
     """The flag, or None; with `lock`, held FOR UPDATE until the transaction ends (so two
     admins resolving it at once take turns, and the second finds it resolved)."""
     statement = select(flags).where(flags.c.id == flag_id)
@@ -57,7 +57,7 @@ async def load_flag(session: AsyncSession, flag_id: int, *, lock: bool = False) 
 
 
 async def resolve_flag(
-    session: AsyncSession, flag_id: int, status: str, actor: str, note: str | None
+    session: AsyncConnection, flag_id: int, status: str, actor: str, note: str | None
 ) -> None:
     await session.execute(
         update(flags)
@@ -67,7 +67,7 @@ async def resolve_flag(
 
 
 async def resolve_ipn_flags(
-    session: AsyncSession, ipn_id: int, kind: str, status: str, actor: str
+    session: AsyncConnection, ipn_id: int, kind: str, status: str, actor: str
 ) -> None:
     """Resolve the open flags of `kind` raised for one IPN."""
     await session.execute(
@@ -78,7 +78,7 @@ async def resolve_ipn_flags(
 
 
 async def list_flags(
-    session: AsyncSession,
+    session: AsyncConnection,
     *,
     limit: int,
     order_id: UUID | None = None,

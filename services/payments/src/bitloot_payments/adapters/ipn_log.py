@@ -14,7 +14,7 @@ from uuid import UUID
 
 from sqlalchemy import Uuid, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bitloot_payments.adapters.orm import ipn_log
 
@@ -73,7 +73,7 @@ class IpnFilter:
     source: str | None = None
 
 
-async def log_ipn(session: AsyncSession, entry: IpnEntry) -> int:
+async def log_ipn(session: AsyncConnection, entry: IpnEntry) -> int:
     """Store `entry`; a result of `PENDING` leaves it for the processor. Its id."""
     pending = entry.result == PENDING
     row_id = await session.scalar(
@@ -135,7 +135,7 @@ async def store_received(engine: AsyncEngine, entry: IpnEntry) -> int:
     return int(row_id)
 
 
-async def claim_due(session: AsyncSession, limit: int) -> list[LoggedIpn]:
+async def claim_due(session: AsyncConnection, limit: int) -> list[LoggedIpn]:
     """Up to `limit` of the oldest pending IPNs that are due (not waiting for a retry) and
     that no other transaction holds, oldest first, locked until this one ends."""
     due = or_(ipn_log.c.next_attempt_at.is_(None), ipn_log.c.next_attempt_at <= func.now())
@@ -173,7 +173,7 @@ _MARK = (
 )
 
 
-async def mark_all_processed(session: AsyncSession, processed: list[Processed]) -> None:
+async def mark_all_processed(session: AsyncConnection, processed: list[Processed]) -> None:
     """Each IPN's result, in one statement sent once with every IPN's values."""
     if not processed:
         return
@@ -188,7 +188,7 @@ async def mark_all_processed(session: AsyncSession, processed: list[Processed]) 
 
 
 async def record_failure(
-    session: AsyncSession, ipn_id: int, error: str, defects: int, retry_in: float | None
+    session: AsyncConnection, ipn_id: int, error: str, defects: int, retry_in: float | None
 ) -> None:
     """An attempt at the IPN failed with `error`: it stays pending until `retry_in`
     seconds from now, or (`retry_in` None) it is given up as ``error``."""
@@ -204,7 +204,7 @@ async def record_failure(
     await session.execute(update(ipn_log).where(ipn_log.c.id == ipn_id).values(**values))
 
 
-async def requeue(session: AsyncSession, ipn_id: int, actor: str) -> LoggedIpn | None:
+async def requeue(session: AsyncConnection, ipn_id: int, actor: str) -> LoggedIpn | None:
     """Put an IPN given up as ``error`` back in the queue, for `actor`; the IPN as it now
     stands (None if there is no such IPN). Only an ``error`` row changes: a second request
     finds it pending or applied and changes nothing."""
@@ -223,7 +223,9 @@ async def requeue(session: AsyncSession, ipn_id: int, actor: str) -> LoggedIpn |
     return await load_ipn(session, ipn_id)
 
 
-async def load_ipn(session: AsyncSession, ipn_id: int, *, lock: bool = False) -> LoggedIpn | None:
+async def load_ipn(
+    session: AsyncConnection, ipn_id: int, *, lock: bool = False
+) -> LoggedIpn | None:
     statement = select(ipn_log).where(ipn_log.c.id == ipn_id)
     if lock:
         statement = statement.with_for_update()
@@ -232,7 +234,7 @@ async def load_ipn(session: AsyncSession, ipn_id: int, *, lock: bool = False) ->
 
 
 async def list_ipns(
-    session: AsyncSession, which: IpnFilter, *, limit: int, before_id: int | None = None
+    session: AsyncConnection, which: IpnFilter, *, limit: int, before_id: int | None = None
 ) -> list[LoggedIpn]:
     """Logged IPNs newest first, matching `which`, with ids below `before_id`."""
     statement = select(ipn_log).order_by(ipn_log.c.id.desc()).limit(limit)
@@ -255,7 +257,7 @@ async def list_ipns(
     return [LoggedIpn(**row._mapping) for row in await session.execute(statement)]
 
 
-async def ipns_of(session: AsyncSession, order_id: UUID) -> list[LoggedIpn]:
+async def ipns_of(session: AsyncConnection, order_id: UUID) -> list[LoggedIpn]:
     """An order's IPNs, oldest first."""
     newest_first = await list_ipns(session, IpnFilter(order_id=order_id), limit=1000)
     return newest_first[::-1]

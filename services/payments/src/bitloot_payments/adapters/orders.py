@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import Update, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import flags, order_lines, orders
 from bitloot_payments.domain.order import PricedLine
@@ -54,7 +54,7 @@ class Line:
 
 
 async def insert_order(
-    session: AsyncSession,
+    session: AsyncConnection,
     order_id: UUID,
     email: str,
     lines: list[PricedLine],
@@ -98,14 +98,14 @@ async def insert_order(
     return True
 
 
-async def order_by_key(session: AsyncSession, key: str) -> Order | None:
+async def order_by_key(session: AsyncConnection, key: str) -> Order | None:
     """The order placed with Idempotency-Key `key`, if any."""
     row = (await session.execute(select(orders).where(orders.c.idempotency_key == key))).first()
     return Order(**row._mapping) if row else None
 
 
 async def record_invoice(
-    session: AsyncSession,
+    session: AsyncConnection,
     order_id: UUID,
     invoice_id: str,
     invoice_url: str,
@@ -127,7 +127,9 @@ async def record_invoice(
     )
 
 
-async def load_order(session: AsyncSession, order_id: UUID, *, lock: bool = False) -> Order | None:
+async def load_order(
+    session: AsyncConnection, order_id: UUID, *, lock: bool = False
+) -> Order | None:
     """The order, or None; with `lock`, held FOR UPDATE until the transaction ends."""
     statement = select(orders).where(orders.c.order_id == order_id)
     if lock:
@@ -136,7 +138,7 @@ async def load_order(session: AsyncSession, order_id: UUID, *, lock: bool = Fals
     return Order(**row._mapping) if row else None
 
 
-async def load_lines(session: AsyncSession, order_id: UUID) -> list[Line]:
+async def load_lines(session: AsyncConnection, order_id: UUID) -> list[Line]:
     rows = await session.execute(
         select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.sku)
     )
@@ -161,13 +163,13 @@ def order_update(state: OrderState) -> Update:
     )
 
 
-async def save_state(session: AsyncSession, state: OrderState) -> None:
+async def save_state(session: AsyncConnection, state: OrderState) -> None:
     """Store the order's status and payment as the payment rules left them (`order_update`)."""
     await session.execute(order_update(state))
 
 
 async def record_fulfilment(
-    session: AsyncSession, order_id: UUID, state: str, at: datetime
+    session: AsyncConnection, order_id: UUID, state: str, at: datetime
 ) -> bool:
     """The saga reached `state` at `at`; ignored if a later state is already known (events
     arrive in any order). Whether it was recorded."""
@@ -183,7 +185,7 @@ async def record_fulfilment(
     return changed.first() is not None
 
 
-async def record_key_email(session: AsyncSession, order_id: UUID, sent: bool) -> bool:
+async def record_key_email(session: AsyncConnection, order_id: UUID, sent: bool) -> bool:
     """Delivery said whether the key email went out; once confirmed it stays confirmed (a
     later, older report cannot take it back). Whether the order is known."""
     confirmed = func.coalesce(orders.c.key_email_confirmed, False).op("OR")(sent)
@@ -196,7 +198,7 @@ async def record_key_email(session: AsyncSession, order_id: UUID, sent: bool) ->
     return changed.first() is not None
 
 
-async def set_status(session: AsyncSession, order_id: UUID, status: str) -> None:
+async def set_status(session: AsyncConnection, order_id: UUID, status: str) -> None:
     """The order's own status (refund_due, refunded, back to paid), nothing else."""
     await session.execute(
         update(orders)
@@ -205,13 +207,13 @@ async def set_status(session: AsyncSession, order_id: UUID, status: str) -> None
     )
 
 
-async def has_open_flag(session: AsyncSession, order_id: UUID) -> bool:
+async def has_open_flag(session: AsyncConnection, order_id: UUID) -> bool:
     """Whether an admin still has a flag of the order to look at."""
     statement = select(flags.c.id).where(flags.c.order_id == order_id, flags.c.status == "open")
     return bool(await session.scalar(statement.limit(1)))
 
 
-async def orders_with_open_flags(session: AsyncSession, order_ids: list[UUID]) -> set[UUID]:
+async def orders_with_open_flags(session: AsyncConnection, order_ids: list[UUID]) -> set[UUID]:
     """Those of `order_ids` an admin still has a flag of to look at (one query for a page)."""
     if not order_ids:
         return set()
@@ -234,7 +236,7 @@ def state_of(order: Order) -> OrderState:
 
 
 async def list_orders(
-    session: AsyncSession,
+    session: AsyncConnection,
     *,
     limit: int,
     email: str | None = None,

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.dialects.postgresql import Insert, insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orders import order_update
 from bitloot_payments.adapters.orm import payments
@@ -43,7 +43,7 @@ class PaymentFilter:
     until: datetime | None = None
 
 
-async def load_payment(session: AsyncSession, payment_id: str) -> PaymentRecord | None:
+async def load_payment(session: AsyncConnection, payment_id: str) -> PaymentRecord | None:
     """The payment, locked until the transaction ends (its order is locked first)."""
     statement = select(payments).where(payments.c.payment_id == payment_id).with_for_update()
     row = (await session.execute(statement)).first()
@@ -56,7 +56,7 @@ def state_of(record: PaymentRecord | None) -> PaymentState:
     return PaymentState(record.order_id, record.status, frozenset(record.seen))
 
 
-async def order_of_payment(session: AsyncSession, payment_id: str) -> UUID | None:
+async def order_of_payment(session: AsyncConnection, payment_id: str) -> UUID | None:
     """The order a known payment belongs to (a re-deposit is linked through its parent)."""
     found = await session.scalar(
         select(payments.c.order_id).where(payments.c.payment_id == payment_id)
@@ -64,7 +64,7 @@ async def order_of_payment(session: AsyncSession, payment_id: str) -> UUID | Non
     return found if isinstance(found, UUID) else None
 
 
-async def others_live(session: AsyncSession, order_id: UUID, payment_id: str) -> bool:
+async def others_live(session: AsyncConnection, order_id: UUID, payment_id: str) -> bool:
     """Whether another payment of the order may still bring money (not finished, failed,
     expired or refunded): while one is, an expired payment does not fail the order."""
     statement = select(func.count()).where(
@@ -102,13 +102,13 @@ def payment_upsert(ipn: Notification, state: PaymentState) -> Insert:
     )
 
 
-async def save_payment(session: AsyncSession, ipn: Notification, state: PaymentState) -> None:
+async def save_payment(session: AsyncConnection, ipn: Notification, state: PaymentState) -> None:
     """Store what the payment became after `ipn` (its amounts only when it moved on)."""
     await session.execute(payment_upsert(ipn, state))
 
 
 async def save_payment_and_order(
-    session: AsyncSession, ipn: Notification, state: PaymentState, order: OrderState
+    session: AsyncConnection, ipn: Notification, state: PaymentState, order: OrderState
 ) -> None:
     """`save_payment` and `save_state` in one statement (one round trip): the payment's
     upsert runs as a data-modifying WITH of the order's update."""
@@ -117,7 +117,7 @@ async def save_payment_and_order(
 
 
 async def list_payments(
-    session: AsyncSession,
+    session: AsyncConnection,
     which: PaymentFilter,
     *,
     limit: int,

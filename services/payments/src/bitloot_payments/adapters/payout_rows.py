@@ -13,7 +13,7 @@ from uuid import UUID
 
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import orders, payout_ipns, payouts, refunds
 
@@ -74,14 +74,14 @@ def _refund_query() -> Select[Any]:
     )
 
 
-async def claim_approved_refund(session: AsyncSession) -> RefundToPay | None:
+async def claim_approved_refund(session: AsyncConnection) -> RefundToPay | None:
     """The oldest approved refund no other instance is working on, locked."""
     statement = _refund_query().where(refunds.c.status == "approved").order_by(refunds.c.id)
     row = (await session.execute(statement.limit(1))).first()
     return RefundToPay(**row._mapping) if row else None
 
 
-async def lock_refund(session: AsyncSession, refund_id: int) -> RefundToPay:
+async def lock_refund(session: AsyncConnection, refund_id: int) -> RefundToPay:
     """Refund `refund_id`, locked (waiting for another instance if need be)."""
     statement = _refund_query().where(refunds.c.id == refund_id)
     statement = statement.with_for_update(of=refunds)
@@ -89,7 +89,7 @@ async def lock_refund(session: AsyncSession, refund_id: int) -> RefundToPay:
     return RefundToPay(**row._mapping)
 
 
-async def next_attempt(session: AsyncSession, refund_id: int) -> int:
+async def next_attempt(session: AsyncConnection, refund_id: int) -> int:
     """The number of the refund's next payout attempt (1 for its first)."""
     last = await session.scalar(
         select(func.max(payouts.c.attempt)).where(payouts.c.refund_id == refund_id)
@@ -98,7 +98,7 @@ async def next_attempt(session: AsyncSession, refund_id: int) -> int:
 
 
 async def insert_payout(
-    session: AsyncSession, refund: RefundToPay, attempt: int, external_id: str, amount: Decimal
+    session: AsyncConnection, refund: RefundToPay, attempt: int, external_id: str, amount: Decimal
 ) -> PayoutRow:
     """A new payout row in `requesting`, to the refund's claimed address."""
     statement = (
@@ -119,7 +119,7 @@ async def insert_payout(
 
 
 async def claim_payout(
-    session: AsyncSession, *, statuses: frozenset[str], untouched_since: datetime
+    session: AsyncConnection, *, statuses: frozenset[str], untouched_since: datetime
 ) -> PayoutRow | None:
     """The payout in one of `statuses` longest untouched (not since `untouched_since`)
     that no other instance is working on, locked."""
@@ -134,18 +134,20 @@ async def claim_payout(
     return PayoutRow(**row._mapping) if row else None
 
 
-async def lock_payout(session: AsyncSession, payout_id: int) -> PayoutRow:
+async def lock_payout(session: AsyncConnection, payout_id: int) -> PayoutRow:
     statement = select(payouts).where(payouts.c.id == payout_id).with_for_update()
     return PayoutRow(**(await session.execute(statement)).one()._mapping)
 
 
-async def lock_payout_by_provider_id(session: AsyncSession, provider_id: str) -> PayoutRow | None:
+async def lock_payout_by_provider_id(
+    session: AsyncConnection, provider_id: str
+) -> PayoutRow | None:
     statement = select(payouts).where(payouts.c.provider_payout_id == provider_id).with_for_update()
     row = (await session.execute(statement)).first()
     return PayoutRow(**row._mapping) if row else None
 
 
-async def update_payout(session: AsyncSession, payout_id: int, **values: object) -> None:
+async def update_payout(session: AsyncConnection, payout_id: int, **values: object) -> None:
     """Change `values` of the payout (and its `updated_at`, which also says when it was
     last looked at)."""
     statement = update(payouts).where(payouts.c.id == payout_id)
@@ -163,7 +165,7 @@ class PayoutIpnEntry:
     status: str | None = None
 
 
-async def log_payout_ipn(session: AsyncSession, entry: PayoutIpnEntry) -> int | None:
+async def log_payout_ipn(session: AsyncConnection, entry: PayoutIpnEntry) -> int | None:
     """Store `entry`; None when an authentic IPN with the same body is already stored."""
     statement = (
         pg_insert(payout_ipns)
@@ -184,7 +186,7 @@ async def log_payout_ipn(session: AsyncSession, entry: PayoutIpnEntry) -> int | 
     return None if stored is None else int(stored)
 
 
-async def claim_pending_ipn(session: AsyncSession) -> tuple[int, bytes] | None:
+async def claim_pending_ipn(session: AsyncConnection) -> tuple[int, bytes] | None:
     """The oldest pending payout IPN (id, body), locked."""
     statement = (
         select(payout_ipns.c.id, payout_ipns.c.raw_body)
@@ -197,6 +199,6 @@ async def claim_pending_ipn(session: AsyncSession) -> tuple[int, bytes] | None:
     return (int(row.id), bytes(row.raw_body)) if row else None
 
 
-async def mark_ipn(session: AsyncSession, ipn_id: int, result: str) -> None:
+async def mark_ipn(session: AsyncConnection, ipn_id: int, result: str) -> None:
     statement = update(payout_ipns).where(payout_ipns.c.id == ipn_id)
     await session.execute(statement.values(result=result, processed_at=func.now()))

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import orders, payments
 from bitloot_payments.domain.reconcile import KnownPayment
@@ -23,7 +23,7 @@ class DueOrder:
     attempts: int
 
 
-async def claim_due(session: AsyncSession, limit: int, lease: timedelta) -> list[DueOrder]:
+async def claim_due(session: AsyncConnection, limit: int, lease: timedelta) -> list[DueOrder]:
     """Up to `limit` orders whose reconciliation is due, pushed `lease` into the future so
     that no other instance takes them meanwhile (a crash just delays them by `lease`).
     Orders another transaction holds (the IPN processor applying an IPN) are skipped."""
@@ -50,7 +50,7 @@ async def claim_due(session: AsyncSession, limit: int, lease: timedelta) -> list
     return [DueOrder(*row) for row in rows]
 
 
-async def known_payments(session: AsyncSession, order_id: UUID) -> list[KnownPayment]:
+async def known_payments(session: AsyncConnection, order_id: UUID) -> list[KnownPayment]:
     rows = await session.execute(
         select(payments.c.payment_id, payments.c.status, payments.c.seen).where(
             payments.c.order_id == order_id
@@ -59,12 +59,12 @@ async def known_payments(session: AsyncSession, order_id: UUID) -> list[KnownPay
     return [KnownPayment(r.payment_id, r.status, frozenset(r.seen)) for r in rows]
 
 
-async def order_status(session: AsyncSession, order_id: UUID) -> str | None:
+async def order_status(session: AsyncConnection, order_id: UUID) -> str | None:
     found = await session.scalar(select(orders.c.status).where(orders.c.order_id == order_id))
     return str(found) if found is not None else None
 
 
-async def schedule(session: AsyncSession, order_id: UUID, at: datetime | None) -> None:
+async def schedule(session: AsyncConnection, order_id: UUID, at: datetime | None) -> None:
     """The order was just reconciled: next at `at` (None: never again)."""
     await session.execute(
         update(orders)
@@ -77,7 +77,7 @@ async def schedule(session: AsyncSession, order_id: UUID, at: datetime | None) -
     )
 
 
-async def expire_unpaid(session: AsyncSession, order_id: UUID) -> bool:
+async def expire_unpaid(session: AsyncConnection, order_id: UUID) -> bool:
     """Mark the order ``expired`` if it is still waiting for its first payment and none
     is known; whether it was."""
     no_payment = ~select(payments.c.payment_id).where(payments.c.order_id == order_id).exists()

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import refunds
 
@@ -56,13 +56,13 @@ def _row(refund: Refund) -> dict[str, Any]:
     }
 
 
-async def record_refund(session: AsyncSession, refund: Refund) -> int:
+async def record_refund(session: AsyncConnection, refund: Refund) -> int:
     """Record the refund an admin decided on a flag; its id."""
     refund_id = await session.scalar(insert(refunds).values(**_row(refund)).returning(refunds.c.id))
     return int(refund_id or 0)
 
 
-async def record_whole_order_refund(session: AsyncSession, refund: Refund) -> int | None:
+async def record_whole_order_refund(session: AsyncConnection, refund: Refund) -> int | None:
     """Record `refund` (one that names no flag: a failed order, unrevealed keys) unless
     the order already has one for the same reason; its id, or None if it had."""
     refund_id = await session.scalar(
@@ -78,7 +78,7 @@ async def record_whole_order_refund(session: AsyncSession, refund: Refund) -> in
 
 
 async def load_refund(
-    session: AsyncSession, refund_id: int, *, lock: bool = False
+    session: AsyncConnection, refund_id: int, *, lock: bool = False
 ) -> Refund | None:
     """The refund, or None; with `lock`, held FOR UPDATE until the transaction ends (two
     admins, or an admin and the customer, deciding at once take turns)."""
@@ -90,7 +90,7 @@ async def load_refund(
 
 
 async def refunds_of_order(
-    session: AsyncSession, order_id: UUID, *, lock: bool = False
+    session: AsyncConnection, order_id: UUID, *, lock: bool = False
 ) -> list[Refund]:
     """The order's refunds, oldest first; with `lock`, each held until the transaction ends."""
     statement = select(refunds).where(refunds.c.order_id == order_id).order_by(refunds.c.id)
@@ -100,7 +100,7 @@ async def refunds_of_order(
 
 
 async def refunds_of_orders(
-    session: AsyncSession, order_ids: list[UUID]
+    session: AsyncConnection, order_ids: list[UUID]
 ) -> dict[UUID, list[Refund]]:
     """The refunds of each of `order_ids`, oldest first (one query for a page of orders)."""
     found: dict[UUID, list[Refund]] = {}
@@ -113,7 +113,9 @@ async def refunds_of_orders(
     return found
 
 
-async def move_refund(session: AsyncSession, refund_id: int, status: str, **changes: Any) -> Refund:
+async def move_refund(
+    session: AsyncConnection, refund_id: int, status: str, **changes: Any
+) -> Refund:
     """The refund in `status` with `changes` (claimed_at, decided_by…) stored; the row must
     be locked by the caller, who checked the move (`domain.refunds`)."""
     row = (
@@ -128,7 +130,7 @@ async def move_refund(session: AsyncSession, refund_id: int, status: str, **chan
 
 
 async def list_refunds(
-    session: AsyncSession,
+    session: AsyncConnection,
     *,
     limit: int,
     order_id: UUID | None = None,
