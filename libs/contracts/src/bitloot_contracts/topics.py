@@ -104,13 +104,15 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             REFUND_STATUS_CHANGED,
             REFUND_CLAIM_LINK_REQUESTED,
         ),
-        # The admin's projection of what happened to each order. It also gives every
-        # notification topic a queue, so that a publish (always `mandatory`) is routable.
+        # The admin reads an order's timeline from the services (payments' IPNs,
+        # fulfillment's saga transitions, delivery's key events); it projects only a
+        # refund's story, which no service keeps whole (each status change, each new claim
+        # link asked for) and which happens to few orders. It also gives the two topics
+        # no service consumes a queue, which it drains unread, so that a publish (always
+        # `mandatory`) is routable.
         ADMIN: (
             PAYMENT_STATUS_CHANGED,
-            ORDER_STATUS_CHANGED,
             ORDER_FULFILLED,
-            ORDER_FAILED,
             KEYS_REVOKED,
             REFUND_STATUS_CHANGED,
             REFUND_CLAIM_LINK_REQUESTED,

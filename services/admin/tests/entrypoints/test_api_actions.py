@@ -85,11 +85,13 @@ async def test_links_presigned_urls_and_webhook_replays_reach_their_services(
 async def test_the_admins_own_parked_message_is_listed_and_replayed_through_its_own_store(
     alice: httpx.AsyncClient, admin: RunningAdmin, bus_prefix: BusNamespace
 ) -> None:
-    queue = admin.runtime.topology.queue_name("admin", "order.failed")
+    queue = admin.runtime.topology.queue_name("admin", "refund.status_changed")
     connection = await aio_pika.connect(bus_prefix.amqp_url)
     async with connection:
         channel = await connection.channel()
-        message = aio_pika.Message(b'{"not": "an order.failed event"}', message_id=str(uuid4()))
+        message = aio_pika.Message(
+            b'{"not": "a refund.status_changed event"}', message_id=str(uuid4())
+        )
         await channel.default_exchange.publish(message, routing_key=queue)
 
     async def parked() -> bool:

@@ -100,7 +100,7 @@ async def test_health_shows_readiness_outbox_lag_and_the_real_queue_depths(
     depths = {q["name"]: q for q in body["queues"]}
     assert depths[queue]["messages"] == 1
     assert depths[queue]["consumers"] == 0
-    admin_queue = admin.runtime.topology.queue_name("admin", "order.failed")
+    admin_queue = admin.runtime.topology.queue_name("admin", "order.fulfilled")
     assert depths[admin_queue]["consumers"] == 1
     assert body["partial"] == []
 

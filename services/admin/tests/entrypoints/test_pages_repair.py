@@ -61,7 +61,7 @@ async def test_the_health_page_flags_a_service_that_is_not_ready(
     assert page.status_code == 200
     assert "NOT READY" in page.text
     assert "database: timeout" in page.text
-    assert "admin.order.failed" in page.text
+    assert "admin.refund.status_changed" in page.text
 
 
 def balance_box(page: httpx.Response) -> str:

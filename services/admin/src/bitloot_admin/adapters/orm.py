@@ -53,8 +53,9 @@ login_throttle = Table(
     Column("attempts", Integer, nullable=False),
 )
 
-# The admin's projection of the notification topics: what happened to each order, as seen
-# on the bus. The event id is the key, so a duplicated event is recorded once.
+# The admin's projection of a refund's story on the bus (refund status changes, claim links
+# asked for, keys revoked), which no service keeps whole. The event id is the key, so a
+# duplicated event is recorded once.
 order_activity = Table(
     "order_activity",
     metadata,

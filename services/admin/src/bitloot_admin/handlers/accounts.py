@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,10 +20,16 @@ logger = logging.getLogger(__name__)
 
 Sessions = async_sessionmaker[AsyncSession]
 
+# argon2id takes 64 MiB for each hash it computes (RFC 9106's second profile): one thread
+# computes them all, so a burst of logins waits in turn rather than holding 64 MiB each.
+_hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
+
 
 async def create_admin(sessionmaker: Sessions, username: str, password: str) -> bool:
     """Create `username` or reset its password (lifting any lock); True if created."""
-    password_hash = await asyncio.to_thread(hash_password, password)
+    password_hash = await asyncio.get_running_loop().run_in_executor(
+        _hasher, hash_password, password
+    )
     async with sessionmaker() as session, session.begin():
         repository = AccountRepository(session)
         created = await repository.upsert(username, password_hash)
@@ -46,7 +53,9 @@ async def login(sessionmaker: Sessions, username: str, password: str) -> LoginOu
         repository = AccountRepository(session)
         account = await repository.get_for_update(username)
         stored = account.password_hash if account else None
-        password_ok = await asyncio.to_thread(verify_password, stored, password)
+        password_ok = await asyncio.get_running_loop().run_in_executor(
+            _hasher, verify_password, stored, password
+        )
         if account is None:
             outcome, state = LoginOutcome.REJECTED, AccountState(0, None)
         else:

@@ -1,5 +1,8 @@
 """The two order views: a page of orders with their fulfillment state, and one order
-with the timeline every service (and the admin's own projection) knows of it.
+with the timeline every service knows of it: payments' IPNs and flags, the gateway's
+reservation, fulfillment's saga transitions (every order.status_changed, fulfilled and
+failed among them), delivery's keys, emails and key events; and the admin's projection
+of the order's refund story, which no service keeps whole.
 
 Each view asks the services concurrently and answers with whatever came back; a
 service that did not answer is named in `partial`.
@@ -31,7 +34,7 @@ from bitloot_admin.domain.views import (
     order_rows,
 )
 from bitloot_admin.handlers.flags import open_flags
-from bitloot_contracts.topics import ADMIN, FULFILLMENT, PAYMENTS
+from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KEYS_REVOKED, PAYMENTS
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,7 @@ async def order_view(
         for service, answer in zip(SERVICES, timelines, strict=True)
         if isinstance(answer, Timeline)
     }
-    items[ADMIN] = [_item(row) for row in projected]
+    items[ADMIN] = [_item(row) for row in projected if not _told(row, items)]
     saga = sagas.items[0] if isinstance(sagas, SagaPage) and sagas.items else None
     found = order if isinstance(order, OrderDetail) else None
     return OrderView(
@@ -171,6 +174,14 @@ async def _timelines(
     path = f"/internal/orders/{order_id}/timeline"
     return list(
         await asyncio.gather(*(upstream.get(service, path, Timeline) for service in SERVICES))
+    )
+
+
+def _told(row: activity.Activity, items: dict[str, list[TimelineItem]]) -> bool:
+    """Whether a service's own timeline already has the fact `row` projected: delivery
+    lists the revocation among its key events (`key_revoked`)."""
+    return row.topic == KEYS_REVOKED and any(
+        item.kind == "key_revoked" for item in items.get(DELIVERY, [])
     )
 
 

@@ -1,4 +1,10 @@
-"""Recording what the notification topics say about each order (the admin's projection).
+"""Recording a refund's story on the bus (the admin's projection): each status change of a
+refund, each new claim link the customer asked for, and keys revoked for a refund.
+
+No service keeps these whole (payments keeps a refund's present state, delivery only the
+emails it sent), and they happen to few orders. Everything else on an order's timeline is
+read from the service that did it (`handlers.orders`), so an ordinary order costs the
+admin no transaction.
 
 Every event carries its own id, so a duplicate (or a replay) is recorded once; events
 may arrive in any order, the timeline sorts them by when they happened.
@@ -8,30 +14,10 @@ from bitloot_admin.adapters.activity import Activity, record
 from bitloot_contracts.events import (
     Event,
     KeysRevoked,
-    OrderFailed,
-    OrderFulfilled,
-    OrderStatusChanged,
-    PaymentStatusChanged,
     RefundClaimLinkRequested,
     RefundStatusChanged,
 )
 from bitloot_runtime.db import UnitOfWork
-
-
-async def payment_status_changed(event: PaymentStatusChanged, uow: UnitOfWork) -> None:
-    await _record(uow, event, event.status)
-
-
-async def order_status_changed(event: OrderStatusChanged, uow: UnitOfWork) -> None:
-    await _record(uow, event, event.status)
-
-
-async def order_fulfilled(event: OrderFulfilled, uow: UnitOfWork) -> None:
-    await _record(uow, event, "fulfilled")
-
-
-async def order_failed(event: OrderFailed, uow: UnitOfWork) -> None:
-    await _record(uow, event, "failed")
 
 
 async def keys_revoked(event: KeysRevoked, uow: UnitOfWork) -> None:
