@@ -6,6 +6,7 @@ shape (JWTs, PEM private keys, bearer tokens, HMAC-SHA512 signatures, passwords 
 URLs), and by value for the secrets a service registers at start-up (`register_secret`).
 """
 
+import functools
 import json
 import logging
 import re
@@ -64,6 +65,21 @@ _SECRET_SHAPES = (
     # no unencoded "/", "?" or "#" (RFC 3986), so a match cannot run into a path or query.
     (re.compile(r"(://[^:/?#@\s]*:)[^/?#@\s]+(@)"), rf"\1{REDACTED}\2"),
 )
+
+
+def _any_of(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
+    """One pattern matching wherever any of `patterns` would (each keeps its flags)."""
+    scoped = []
+    for pattern in patterns:
+        flags = ("s" if pattern.flags & re.DOTALL else "") + (
+            "i" if pattern.flags & re.IGNORECASE else ""
+        )
+        scoped.append(f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})")
+    return re.compile("|".join(scoped))
+
+
+# Most text holds no secret: one search says so, instead of a substitution per pattern.
+_SHAPES_DETECTOR = _any_of([pattern for pattern, _ in _SECRET_SHAPES])
 # Attributes every LogRecord has, so what remains on a record is what the caller passed
 # in `extra`; uvicorn's colour variant of its message is noise in a JSON line.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {
@@ -81,6 +97,8 @@ class _RegisteredSecrets:
         self._lock = threading.Lock()
         self._values: frozenset[str] = frozenset()
         self._pattern: re.Pattern[str] | None = None
+        # Matches wherever a registered value or a secret shape occurs.
+        self.detector = _SHAPES_DETECTOR
 
     def add(self, values: set[str]) -> None:
         if not values:  # an empty alternation would match, and redact, between every character
@@ -89,7 +107,8 @@ class _RegisteredSecrets:
             self._values |= values
             # Longest first, so a secret containing another is replaced whole.
             ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            self._pattern, self.detector = pattern, _any_of([pattern, _SHAPES_DETECTOR])
 
     def redact(self, text: str) -> str:
         pattern = self._pattern
@@ -114,6 +133,8 @@ def register_secret(value: str) -> None:
 
 def redact_text(text: str) -> str:
     """`text` with registered secrets and secret-shaped substrings replaced."""
+    if _registered.detector.search(text) is None:
+        return text
     text = _registered.redact(text)
     for pattern, replacement in _SECRET_SHAPES:
         text = pattern.sub(replacement, text)
@@ -127,7 +148,7 @@ def redact(value: object, key: str = "", _depth: int = 0) -> object:
     a bool, which carry no secret and say whether a header was there); objects other
     than JSON scalars become redacted strings.
     """
-    if key and key.lower() not in _SAFE_KEYS and _SECRET_KEY.search(key):
+    if key and _is_secret_key(key):
         return value if value is None or isinstance(value, bool) else REDACTED
     if value is None or isinstance(value, bool | int | float):
         return value
@@ -142,6 +163,11 @@ def redact(value: object, key: str = "", _depth: int = 0) -> object:
     if isinstance(value, list | tuple | set | frozenset):
         return [redact(item, "", _depth + 1) for item in value]
     return redact_text(_printable(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    return key.lower() not in _SAFE_KEYS and _SECRET_KEY.search(key) is not None
 
 
 def _printable(value: object) -> str:
