@@ -67,19 +67,18 @@ _SECRET_SHAPES = (
 )
 
 
-def _any_of(patterns: list[re.Pattern[str]]) -> re.Pattern[str]:
-    """One pattern matching wherever any of `patterns` would (each keeps its flags)."""
-    scoped = []
-    for pattern in patterns:
-        flags = ("s" if pattern.flags & re.DOTALL else "") + (
-            "i" if pattern.flags & re.IGNORECASE else ""
-        )
-        scoped.append(f"(?{flags}:{pattern.pattern})" if flags else f"(?:{pattern.pattern})")
-    return re.compile("|".join(scoped))
+def _may_hold_a_shape(text: str) -> bool:
+    """False only where no pattern of `_SECRET_SHAPES` can match: each needs the literal,
+    or (the signature) the length, tested here, which is much cheaper than a search."""
+    return (
+        len(text) >= 128
+        or "://" in text
+        or "eyJ" in text
+        or "-----BEGIN" in text
+        or "bearer" in text.lower()
+    )
 
 
-# Most text holds no secret: one search says so, instead of a substitution per pattern.
-_SHAPES_DETECTOR = _any_of([pattern for pattern, _ in _SECRET_SHAPES])
 # Attributes every LogRecord has, so what remains on a record is what the caller passed
 # in `extra`; uvicorn's colour variant of its message is noise in a JSON line.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {
@@ -97,8 +96,6 @@ class _RegisteredSecrets:
         self._lock = threading.Lock()
         self._values: frozenset[str] = frozenset()
         self._pattern: re.Pattern[str] | None = None
-        # Matches wherever a registered value or a secret shape occurs.
-        self.detector = _SHAPES_DETECTOR
 
     def add(self, values: set[str]) -> None:
         if not values:  # an empty alternation would match, and redact, between every character
@@ -107,8 +104,11 @@ class _RegisteredSecrets:
             self._values |= values
             # Longest first, so a secret containing another is replaced whole.
             ordered = sorted(self._values, key=len, reverse=True)
-            pattern = re.compile("|".join(re.escape(v) for v in ordered))
-            self._pattern, self.detector = pattern, _any_of([pattern, _SHAPES_DETECTOR])
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def found_in(self, text: str) -> bool:
+        pattern = self._pattern
+        return pattern is not None and pattern.search(text) is not None
 
     def redact(self, text: str) -> str:
         pattern = self._pattern
@@ -116,6 +116,8 @@ class _RegisteredSecrets:
 
 
 _registered = _RegisteredSecrets()
+# Built once: `json.dumps(..., default=str)` builds an encoder on every call.
+_ENCODER = json.JSONEncoder(default=str)
 _TRACEBACKS = logging.Formatter()
 
 
@@ -133,7 +135,8 @@ def register_secret(value: str) -> None:
 
 def redact_text(text: str) -> str:
     """`text` with registered secrets and secret-shaped substrings replaced."""
-    if _registered.detector.search(text) is None:
+    # Most text holds no secret: say so cheaply instead of substituting every pattern.
+    if not (_may_hold_a_shape(text) or _registered.found_in(text)):
         return text
     text = _registered.redact(text)
     for pattern, replacement in _SECRET_SHAPES:
@@ -270,7 +273,7 @@ class _JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = record.stack_info
         try:
-            return json.dumps(entry, default=str)
+            return _ENCODER.encode(entry)
         except Exception:  # e.g. a value whose str() raises
             fixed = {k: entry[k] for k in ("timestamp", "level", "logger", "service")}
             return json.dumps({**fixed, "message": REDACTED, "logging_error": True})
