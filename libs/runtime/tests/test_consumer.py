@@ -225,3 +225,20 @@ async def test_retry_goes_back_only_to_the_queue_that_failed(
 
 async def _count(recorder: Recorder, count: int) -> bool:
     return len(recorder.calls) >= count
+
+
+async def test_stopping_lets_the_message_in_hand_commit_and_be_acked(
+    database_url: str, bus_prefix: BusNamespace
+) -> None:
+    handler = Recorder(pause=1.0)
+    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
+    async with running_service(settings, handler) as runtime:
+        track(bus_prefix, runtime)
+        await publish_widget(runtime, widget_event("in hand"))
+        assert await eventually(lambda: _count(handler, 1))
+        # leaving stops the runtime while the handler is still sleeping
+    assert await widget_names(runtime.engine) == ["handled:in hand"]
+    await runtime.engine.dispose()
+    queue = runtime.topology.queue_name(SERVICE, WIDGET_MADE)
+    assert await queue_depth(bus_prefix.amqp_url, queue) == 0
+    assert len(handler.calls) == 1

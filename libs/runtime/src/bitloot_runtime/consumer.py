@@ -15,16 +15,25 @@ For each message on `<service>.<topic>`:
 4. Only then is the message acked. If neither a retry nor parking could be recorded
    (broker and database both failing), it is returned to its queue after a pause, never
    dropped and never requeued in a tight loop.
+
+On a real broker the consumer is aio-pika itself: one robust channel with the service's
+prefetch, one `basic.consume` per subscribed queue, each delivery handled in its own task
+(aiormq starts one per delivery) with no framework in between, because the framework's
+dependency injection cost more per message than the handling around it. The channel is
+restored with its consumers when the connection comes back. FastStream serves only the
+in-memory broker of the one-process demo.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
 from pydantic import ValidationError
@@ -46,6 +55,17 @@ logger = logging.getLogger(__name__)
 EventT = TypeVar("EventT", bound=Event)
 Handler = Callable[[EventT, UnitOfWork], Awaitable[None]]
 REQUEUE_PAUSE = 5.0
+# How long `stop` waits for the messages in hand to finish before closing the channel
+# (their messages are then redelivered: nothing was acked).
+DRAIN_SECONDS = 15.0
+
+
+class _Settle(Protocol):
+    """Acknowledging a message: aio-pika's own, or FastStream's around it (in memory)."""
+
+    async def ack(self) -> None: ...
+
+    async def nack(self, *, requeue: bool) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,7 @@ class Consumer:
         dead_letters: DeadLetterStore,
         metrics: RuntimeMetrics,
         retry_delays: Sequence[float],
+        prefetch: int = 16,
         in_memory: bool = False,
     ) -> None:
         self._service = service
@@ -81,29 +102,71 @@ class Consumer:
         self._dead_letters = dead_letters
         self._metrics = metrics
         self._delays = tuple(retry_delays)
+        self._prefetch = prefetch
         self._in_memory = in_memory
         self._timers: set[asyncio.Task[None]] = set()
+        self._routes: list[tuple[Route[Any], str]] = []
+        self._channel: AbstractChannel | None = None
+        self._consuming: list[tuple[AbstractQueue, str]] = []
+        self._in_hand = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def subscribe(self, route: Route[EventT]) -> None:
         """Consume `route.topic` from this service's queue for it (declared by the topology)."""
-        queue = self._topology.queue(self._service, route.topic)
-        queue.declare = False  # declared, with its quorum arguments, by declare_topology
+        queue = self._topology.queue_name(self._service, route.topic)
+        if not self._in_memory:
+            self._routes.append((route, queue))
+            return
 
         async def on_message(message: RabbitMessage) -> None:
-            await self._on_message(route, queue.name, message)
+            await self._on_message(route, queue, message.raw_message, message)
 
-        if self._in_memory:
-            # The in-memory broker routes by the subscriber's own exchange and key, not by
-            # declared bindings: subscribe to the topic on the exchange itself.
-            bound = RabbitQueue(queue.name, routing_key=route.topic, declare=False)
-            self._broker.subscriber(
-                bound, self._topology.exchange, ack_policy=AckPolicy.MANUAL, no_reply=True
-            )(on_message)
+        # The in-memory broker routes by the subscriber's own exchange and key, not by
+        # declared bindings: subscribe to the topic on the exchange itself.
+        bound = RabbitQueue(queue, routing_key=route.topic, declare=False)
+        self._broker.subscriber(
+            bound, self._topology.exchange, ack_policy=AckPolicy.MANUAL, no_reply=True
+        )(on_message)
+
+    async def start(self, connection: AbstractConnection) -> None:
+        """Start consuming every subscribed queue on one channel of `connection` (a robust
+        connection restores the channel, its prefetch and its consumers after a reconnect).
+        The queues must exist: `declare_topology` declares them."""
+        if not self._routes:
             return
-        self._broker.subscriber(queue, ack_policy=AckPolicy.MANUAL, no_reply=True)(on_message)
+        self._channel = channel = await connection.channel()
+        await channel.set_qos(prefetch_count=self._prefetch)
+        for route, name in self._routes:
+            queue = await channel.get_queue(name)  # passive: the topology declared it
 
-    async def _on_message(self, route: Route[EventT], queue: str, message: RabbitMessage) -> None:
-        raw = message.raw_message
+            async def on_delivery(
+                message: AbstractIncomingMessage, route: Route[Any] = route, name: str = name
+            ) -> None:
+                await self._on_message(route, name, message, message)
+
+            self._consuming.append((queue, await queue.consume(on_delivery)))
+
+    async def stop(self) -> None:
+        """Stop taking messages, let those in hand finish (up to `DRAIN_SECONDS`), close."""
+        for queue, tag in self._consuming:
+            try:
+                await queue.cancel(tag)
+            except Exception as exc:  # the channel is gone: nothing more will arrive anyway
+                logger.warning("could not cancel a consumer", extra={"error": summarize(exc)})
+        self._consuming.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), DRAIN_SECONDS)
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+            self._channel = None
+
+    async def _on_message(
+        self, route: Route[EventT], queue: str, raw: AbstractIncomingMessage, settle: _Settle
+    ) -> None:
+        self._in_hand += 1
+        self._idle.clear()
         delivery = Delivery.from_amqp(
             queue=queue,
             routing_key=raw.routing_key,
@@ -125,12 +188,15 @@ class Consumer:
                 except Exception:
                     logger.exception("could not record the outcome; returning message to queue")
                     await asyncio.sleep(REQUEUE_PAUSE)
-                    await message.nack(requeue=True)
+                    await settle.nack(requeue=True)
                     return
                 self._metrics.consumed.labels(queue=queue, outcome=outcome).inc()
-                await message.ack()
+                await settle.ack()
         finally:
             current_traceparent.reset(token)
+            self._in_hand -= 1
+            if not self._in_hand:
+                self._idle.set()
 
     async def _process(self, route: Route[EventT], delivery: Delivery) -> str:
         try:

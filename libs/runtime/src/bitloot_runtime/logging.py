@@ -6,6 +6,7 @@ shape (JWTs, PEM private keys, bearer tokens, HMAC-SHA512 signatures, passwords 
 URLs), and by value for the secrets a service registers at start-up (`register_secret`).
 """
 
+import functools
 import json
 import logging
 import re
@@ -64,6 +65,20 @@ _SECRET_SHAPES = (
     # no unencoded "/", "?" or "#" (RFC 3986), so a match cannot run into a path or query.
     (re.compile(r"(://[^:/?#@\s]*:)[^/?#@\s]+(@)"), rf"\1{REDACTED}\2"),
 )
+
+
+def _may_hold_a_shape(text: str) -> bool:
+    """False only where no pattern of `_SECRET_SHAPES` can match: each needs the literal,
+    or (the signature) the length, tested here, which is much cheaper than a search."""
+    return (
+        len(text) >= 128
+        or "://" in text
+        or "eyJ" in text
+        or "-----BEGIN" in text
+        or "bearer" in text.lower()
+    )
+
+
 # Attributes every LogRecord has, so what remains on a record is what the caller passed
 # in `extra`; uvicorn's colour variant of its message is noise in a JSON line.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {
@@ -91,12 +106,18 @@ class _RegisteredSecrets:
             ordered = sorted(self._values, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
 
+    def found_in(self, text: str) -> bool:
+        pattern = self._pattern
+        return pattern is not None and pattern.search(text) is not None
+
     def redact(self, text: str) -> str:
         pattern = self._pattern
         return text if pattern is None else pattern.sub(REDACTED, text)
 
 
 _registered = _RegisteredSecrets()
+# Built once: `json.dumps(..., default=str)` builds an encoder on every call.
+_ENCODER = json.JSONEncoder(default=str)
 _TRACEBACKS = logging.Formatter()
 
 
@@ -114,6 +135,9 @@ def register_secret(value: str) -> None:
 
 def redact_text(text: str) -> str:
     """`text` with registered secrets and secret-shaped substrings replaced."""
+    # Most text holds no secret: say so cheaply instead of substituting every pattern.
+    if not (_may_hold_a_shape(text) or _registered.found_in(text)):
+        return text
     text = _registered.redact(text)
     for pattern, replacement in _SECRET_SHAPES:
         text = pattern.sub(replacement, text)
@@ -127,7 +151,7 @@ def redact(value: object, key: str = "", _depth: int = 0) -> object:
     a bool, which carry no secret and say whether a header was there); objects other
     than JSON scalars become redacted strings.
     """
-    if key and key.lower() not in _SAFE_KEYS and _SECRET_KEY.search(key):
+    if key and _is_secret_key(key):
         return value if value is None or isinstance(value, bool) else REDACTED
     if value is None or isinstance(value, bool | int | float):
         return value
@@ -142,6 +166,11 @@ def redact(value: object, key: str = "", _depth: int = 0) -> object:
     if isinstance(value, list | tuple | set | frozenset):
         return [redact(item, "", _depth + 1) for item in value]
     return redact_text(_printable(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    return key.lower() not in _SAFE_KEYS and _SECRET_KEY.search(key) is not None
 
 
 def _printable(value: object) -> str:
@@ -244,7 +273,7 @@ class _JsonFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = record.stack_info
         try:
-            return json.dumps(entry, default=str)
+            return _ENCODER.encode(entry)
         except Exception:  # e.g. a value whose str() raises
             fixed = {k: entry[k] for k in ("timestamp", "level", "logger", "service")}
             return json.dumps({**fixed, "message": REDACTED, "logging_error": True})

@@ -1,14 +1,21 @@
 """Publishing to RabbitMQ: persistent, `mandatory`, and confirmed by the broker.
 
-The broker is built with publisher confirms and `on_return_raises`, so `publish` returns
-only once RabbitMQ has taken responsibility for the message, and raises if it was
-unroutable or refused. Nothing here retries: the outbox relay and the consumer decide.
+On a real broker the publisher writes through aio-pika on a channel of its own opened
+with publisher confirms and `on_return_raises`, so `publish` returns only once RabbitMQ
+has taken responsibility for the message, and raises if it was unroutable or refused.
+The channel is robust: it is reopened with the connection; a publish in flight when it
+drops raises, and its caller decides. Publishes may run concurrently: their confirms are
+awaited together. Nothing here retries: the outbox relay and the consumer decide.
+
+On FastStream's in-memory broker (the one-process demo) the broker publishes.
 """
 
 import asyncio
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
-from aio_pika.abc import AbstractConnection
+from aio_pika import DeliveryMode, Message
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from faststream.rabbit import Channel, RabbitBroker, RabbitExchange
 
 from bitloot_contracts.events import Event
@@ -53,10 +60,31 @@ async def publishing_blocked(connection: AbstractConnection | None) -> bool:
 class BusPublisher:
     """Publishes events to the topic exchange, and single messages to a named queue."""
 
-    def __init__(self, broker: RabbitBroker, topology: Topology, metrics: RuntimeMetrics) -> None:
+    def __init__(
+        self,
+        broker: RabbitBroker,
+        topology: Topology,
+        metrics: RuntimeMetrics,
+        *,
+        in_memory: bool = False,
+    ) -> None:
+        """On a real broker, publishes on a channel of `broker`'s connection (connecting
+        it on first use); with `in_memory`, through `broker` itself."""
         self._broker = broker
         self._topology = topology
         self._metrics = metrics
+        self._in_memory = in_memory
+        self._exchange_name = topology.exchange.name
+        self._channel: AbstractChannel | None = None
+        self._exchanges: dict[str, AbstractExchange] = {}
+        self._opening = asyncio.Lock()
+
+    async def close(self) -> None:
+        """Close the publishing channel (the connection is the broker's to close)."""
+        channel, self._channel = self._channel, None
+        self._exchanges.clear()
+        if channel is not None and not channel.is_closed:
+            await channel.close()
 
     async def publish_event(
         self,
@@ -69,7 +97,7 @@ class BusPublisher:
     ) -> None:
         """Publish one event with its id as `message_id` and its order as `correlation_id`."""
         try:
-            await self._send(self._topology.exchange, topic, body, message_id, order_id, headers)
+            await self._send(self._exchange_name, topic, body, message_id, order_id, headers)
         except Exception:
             self._metrics.publish_failures.labels(topic=topic).inc()
             raise
@@ -98,26 +126,57 @@ class BusPublisher:
     ) -> None:
         """Deliver to exactly one queue: through the default exchange, or through `via`
         (a delay exchange) with the queue's name as routing key."""
-        await self._send(via, queue, body, message_id, order_id, headers)
+        await self._send(via.name if via else "", queue, body, message_id, order_id, headers)
 
     async def _send(
         self,
-        exchange: RabbitExchange | None,
+        exchange: str,
         routing_key: str,
         body: bytes,
         message_id: str,
         order_id: str | None,
         headers: Mapping[str, str | int],
     ) -> None:
-        await self._broker.publish(
+        if self._in_memory:
+            await self._broker.publish(
+                body,
+                exchange=exchange or None,
+                routing_key=routing_key,
+                mandatory=True,
+                persist=True,
+                message_id=message_id,
+                correlation_id=order_id,
+                headers=dict(headers),
+                content_type="application/json",
+                timeout=PUBLISH_TIMEOUT,
+            )
+            return
+        message = Message(
             body,
-            exchange=exchange,
-            routing_key=routing_key,
-            mandatory=True,
-            persist=True,
-            message_id=message_id,
-            correlation_id=order_id,
-            headers=dict(headers),
             content_type="application/json",
-            timeout=PUBLISH_TIMEOUT,
+            headers=dict(headers),
+            delivery_mode=DeliveryMode.PERSISTENT,
+            correlation_id=order_id,
+            message_id=message_id,
+            timestamp=datetime.now(UTC),
         )
+        # One deadline for the whole publish: waiting for a reconnect, and the confirm.
+        async with asyncio.timeout(PUBLISH_TIMEOUT):
+            target = self._exchanges.get(exchange) or await self._exchange(exchange)
+            await target.publish(message, routing_key, mandatory=True)
+
+    async def _exchange(self, name: str) -> AbstractExchange:
+        """`name` on the publishing channel (opened on first use); "" is the default one."""
+        async with self._opening:
+            if self._channel is None:
+                connection = await self._broker.connect()
+                self._channel = await connection.channel(
+                    publisher_confirms=True, on_return_raises=True
+                )
+            if name not in self._exchanges:
+                channel = self._channel
+                exchange = channel.default_exchange if not name else None
+                # Declared by the topology: no round trip to look it up.
+                exchange = exchange or await channel.get_exchange(name, ensure=False)
+                self._exchanges[name] = exchange
+            return self._exchanges[name]

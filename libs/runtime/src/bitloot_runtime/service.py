@@ -70,7 +70,9 @@ class ServiceRuntime:
         self.broker = in_memory_broker or create_broker(
             settings.amqp_url, prefetch=settings.prefetch
         )
-        self.publisher = BusPublisher(self.broker, self.topology, self.metrics)
+        self.publisher = BusPublisher(
+            self.broker, self.topology, self.metrics, in_memory=self.in_memory
+        )
         self.dead_letters = DeadLetterStore(self.sessionmaker)
         self.relay = OutboxRelay(
             engine=self.engine,
@@ -91,6 +93,7 @@ class ServiceRuntime:
             dead_letters=self.dead_letters,
             metrics=self.metrics,
             retry_delays=settings.retry_delays,
+            prefetch=settings.prefetch,
             in_memory=self.in_memory,
         )
         self._connection: AbstractConnection | None = None
@@ -131,6 +134,8 @@ class ServiceRuntime:
                 self.settings.retry_delays,
                 self._subscriptions,
             )
+            await self.consumer.start(self._connection)
+            # Only what a service subscribes on the broker itself runs through FastStream.
             await self.broker.start()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-relay")
         for name, loop in self._background:
@@ -141,13 +146,16 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Stop consuming (in-flight handlers finish first), stop relaying, close pools."""
         if not self.in_memory:
-            await self.broker.stop()
+            await self.consumer.stop()
         for task in [*self._background_tasks, self._relay_task]:
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._background_tasks.clear()
+        if not self.in_memory:
+            await self.publisher.close()
+            await self.broker.stop()
         await self.engine.dispose()
         logger.info("service stopped", extra={"service_name": self.service})
 
