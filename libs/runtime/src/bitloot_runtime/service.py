@@ -108,7 +108,7 @@ class ServiceRuntime:
         return self._connection
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessionmaker)
+        return UnitOfWork(self.engine)
 
     def subscribe(self, route: Route[EventT]) -> None:
         """Register a handler; call before `start`."""
