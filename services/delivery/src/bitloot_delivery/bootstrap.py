@@ -160,4 +160,5 @@ def email_sender(settings: Settings, runtime: ServiceRuntime, links: RevealLinks
         public_url=settings.public_url,
         mail_from=settings.mail_from,
         lease=timedelta(seconds=settings.email_lease_seconds),
+        concurrency=settings.email_concurrency,
     )

@@ -88,6 +88,12 @@ class Settings(EdgeSettings):
     email_poll_seconds: float = Field(
         default=5.0, gt=0, description="Fallback poll of the email sender (NOTIFY wakes it)."
     )
+    email_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Emails one instance sends at once, each its own SMTP connection.",
+    )
     email_lease_seconds: float = Field(
         default=600.0,
         ge=60,

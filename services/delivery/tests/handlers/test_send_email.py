@@ -55,6 +55,7 @@ def sender(
     mailer: SmtpMailer,
     max_attempts: int = 8,
     lease: timedelta = timedelta(minutes=10),
+    concurrency: int = 1,
 ) -> EmailSender:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     return EmailSender(
@@ -67,6 +68,7 @@ def sender(
         max_attempts=max_attempts,
         backoff=lambda attempts: timedelta(0),
         lease=lease,
+        concurrency=concurrency,
     )
 
 
@@ -288,6 +290,51 @@ async def test_two_senders_side_by_side_send_each_email_once(
         bodies = (await connection.execute(select(outbox.c.body))).scalars().all()
     assert {UUID(json.loads(body)["order_id"]) for body in bodies} == orders
     assert len(bodies) == 6
+
+
+class OverlapMailer(SmtpMailer):
+    """A real SMTP client that notes how many conversations it holds at once."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(host, port)
+        self.open = 0
+        self.most_open = 0
+
+    async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        try:
+            await asyncio.sleep(0.05)  # a mail server's round trips, long enough to overlap
+            await super().send(message, before_data)
+        finally:
+            self.open -= 1
+
+
+async def test_one_sender_holds_several_conversations_and_sends_each_email_once(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    orders = {await stored_delivery(engine) for _ in range(12)}
+    mailer = OverlapMailer(smtp_inbox.host, smtp_inbox.port)
+    loop = asyncio.create_task(sender(engine, mailer, concurrency=4).run(poll_seconds=30))
+    try:
+
+        async def all_arrived() -> bool:
+            return len(smtp_inbox.messages) == 12
+
+        assert await eventually(all_arrived, timeout=30)
+        await asyncio.sleep(0.3)  # anything sent twice would have arrived by now
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert len(smtp_inbox.messages) == 12
+    assert 1 < mailer.most_open <= 4
+    async with engine.connect() as connection:
+        bodies = (await connection.execute(select(outbox.c.body))).scalars().all()
+        statuses = (await connection.execute(select(emails.c.status))).scalars().all()
+    assert {UUID(json.loads(body)["order_id"]) for body in bodies} == orders
+    assert len(bodies) == 12
+    assert set(statuses) == {"sent"}
 
 
 class CuttingMailer(SmtpMailer):
