@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from uuid import uuid4
 
 import pytest
@@ -11,6 +12,7 @@ from runtime_support import (
     WIDGET_MADE,
     Recorder,
     WidgetMade,
+    metadata,
     publish_raw,
     queue_depth,
     running_service,
@@ -20,6 +22,7 @@ from runtime_support import (
     widget_names,
 )
 
+from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
@@ -242,3 +245,43 @@ async def test_stopping_lets_the_message_in_hand_commit_and_be_acked(
     queue = runtime.topology.queue_name(SERVICE, WIDGET_MADE)
     assert await queue_depth(bus_prefix.amqp_url, queue) == 0
     assert len(handler.calls) == 1
+
+
+async def test_a_loop_that_will_not_stop_does_not_hold_up_the_shutdown(
+    database_url: str,
+    bus_prefix: BusNamespace,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each step of `stop` is bounded: a loop deaf to cancellation (or a broker that never
+    confirms a cancel) is left behind, and the steps after it still run."""
+    monkeypatch.setattr("bitloot_runtime.service.STOP_STEP_SECONDS", 0.5)
+    release = asyncio.Event()
+
+    async def deaf() -> None:
+        while not release.is_set():
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue
+
+    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
+    runtime = ServiceRuntime(
+        service=SERVICE,
+        settings=settings,
+        metadata=metadata,
+        subscriptions={SERVICE: (WIDGET_MADE,)},
+    )
+    runtime.subscribe(Route(WIDGET_MADE, WidgetMade, Recorder()))
+    runtime.add_background("deaf", deaf)
+    await runtime.start()
+    track(bus_prefix, runtime)
+    try:
+        with caplog.at_level(logging.INFO, logger="bitloot_runtime.service"):
+            await asyncio.wait_for(runtime.stop(), 10)
+        left = [r for r in caplog.records if r.getMessage() == "a loop did not stop; leaving it"]
+        assert [getattr(r, "loop", None) for r in left] == [f"{SERVICE}-deaf"]
+        # The steps after the loop ran: the last one logs that the service stopped.
+        assert caplog.records[-1].getMessage() == "service stopped"
+    finally:
+        release.set()

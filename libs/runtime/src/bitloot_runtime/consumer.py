@@ -58,6 +58,9 @@ REQUEUE_PAUSE = 5.0
 # How long `stop` waits for the messages in hand to finish before closing the channel
 # (their messages are then redelivered: nothing was acked).
 DRAIN_SECONDS = 15.0
+# How long `stop` waits for the broker to confirm a cancel or a close: a reply that never
+# comes (a connection dropping at that moment) must not hold up the shutdown.
+BROKER_REPLY_SECONDS = 5.0
 
 
 class _Settle(Protocol):
@@ -151,7 +154,7 @@ class Consumer:
         """Stop taking messages, let those in hand finish (up to `DRAIN_SECONDS`), close."""
         for queue, tag in self._consuming:
             try:
-                await queue.cancel(tag)
+                await asyncio.wait_for(queue.cancel(tag), BROKER_REPLY_SECONDS)
             except Exception as exc:  # the channel is gone: nothing more will arrive anyway
                 logger.warning("could not cancel a consumer", extra={"error": summarize(exc)})
         self._consuming.clear()
@@ -159,7 +162,7 @@ class Consumer:
             await asyncio.wait_for(self._idle.wait(), DRAIN_SECONDS)
         if self._channel is not None:
             with contextlib.suppress(Exception):
-                await self._channel.close()
+                await asyncio.wait_for(self._channel.close(), BROKER_REPLY_SECONDS)
             self._channel = None
 
     async def _on_message(

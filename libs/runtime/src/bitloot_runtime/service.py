@@ -8,7 +8,6 @@ the HTTP server.
 """
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -24,9 +23,9 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
-from bitloot_runtime.consumer import Consumer, EventT, Route
+from bitloot_runtime.consumer import DRAIN_SECONDS, Consumer, EventT, Route
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate, ping
-from bitloot_runtime.dead_letters import DeadLetterStore
+from bitloot_runtime.dead_letters import DeadLetterStore, summarize
 from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.metrics import RuntimeMetrics
@@ -36,6 +35,9 @@ from bitloot_runtime.settings import ServiceSettings
 from bitloot_runtime.topology import Topology, declare_topology
 
 logger = logging.getLogger(__name__)
+
+# The longest one step of `stop` may take before the next goes on without it.
+STOP_STEP_SECONDS = 10.0
 
 
 class ServiceRuntime:
@@ -146,17 +148,19 @@ class ServiceRuntime:
     async def stop(self) -> None:
         """Stop consuming (in-flight handlers finish first), stop relaying, close pools."""
         if not self.in_memory:
-            await self.consumer.stop()
-        for task in [*self._background_tasks, self._relay_task]:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await _bounded("consumers", self.consumer.stop(), STOP_STEP_SECONDS + DRAIN_SECONDS)
+        tasks = [task for task in [*self._background_tasks, self._relay_task] if task]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_STEP_SECONDS)
+            for task in pending:
+                logger.warning("a loop did not stop; leaving it", extra={"loop": task.get_name()})
         self._background_tasks.clear()
         if not self.in_memory:
-            await self.publisher.close()
-            await self.broker.stop()
-        await self.engine.dispose()
+            await _bounded("publisher", self.publisher.close())
+            await _bounded("broker", self.broker.stop())
+        await _bounded("database pool", self.engine.dispose())
         logger.info("service stopped", extra={"service_name": self.service})
 
     async def refresh_gauges(self) -> None:
@@ -208,6 +212,20 @@ class ServiceRuntime:
             yield
         finally:
             await self.stop()
+
+
+async def _bounded(step: str, action: Awaitable[None], seconds: float = 0.0) -> None:
+    """Await one step of the shutdown for at most `seconds` (`STOP_STEP_SECONDS` by
+    default): a broker or database that stops answering must not keep the process alive
+    until it is killed, skipping the steps after it."""
+    try:
+        await asyncio.wait_for(action, seconds or STOP_STEP_SECONDS)
+    except TimeoutError:
+        logger.warning("a shutdown step did not finish in time; going on", extra={"step": step})
+    except Exception as exc:
+        logger.warning(
+            "a shutdown step failed; going on", extra={"step": step, "error": summarize(exc)}
+        )
 
 
 async def _logged(name: str, loop: Callable[[], Awaitable[None]]) -> None:
