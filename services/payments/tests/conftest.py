@@ -6,16 +6,19 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from refund_support import CLAIM_KEYS
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 
 from bitloot_payments.bootstrap import build
 from bitloot_payments.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
+from bitloot_runtime.tables import outbox
 from bitloot_runtime.tokens import generate_key_pair
 from bitloot_sandbox_nowpayments.app import create_app
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 API_KEY = "test-nowpayments-api-key"
@@ -94,9 +97,20 @@ async def service(
                     f"/internal/products/{sku}", json=body, headers=internal_headers
                 )
                 assert answer.status_code == 200, answer.text
+            # The catalog's announcements reach the bus before the test begins, so that a
+            # spy bound by the test sees only what the test itself causes.
+            assert await eventually(lambda: _outbox_drained(runtime), timeout=10)
             yield runtime, client, transport
     finally:
         await runtime.stop()
+
+
+async def _outbox_drained(runtime: ServiceRuntime) -> bool:
+    async with runtime.engine.connect() as connection:
+        waiting = await connection.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+        )
+    return waiting == 0
 
 
 @pytest.fixture
