@@ -24,21 +24,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from pydantic_settings import SettingsConfigDict
 from runtime_support import (
-    SERVICE,
-    WIDGET_MADE,
     Recorder,
     WidgetMade,
     create_widgets_table,
     make_widget,
     metadata,
+    widget_runtime,
 )
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bitloot_runtime.consumer import Route
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
 from bitloot_runtime.logging import configure_logging
 from bitloot_runtime.publisher import BusPublisher
-from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
 
 P = ParamSpec("P")
@@ -80,13 +77,7 @@ async def serve(settings: WidgetSettings) -> None:
     engine = create_engine(settings.database_url)
     await create_widgets_table(engine)
     await engine.dispose()
-    runtime = ServiceRuntime(
-        service=SERVICE,
-        settings=settings,
-        metadata=metadata,
-        subscriptions={SERVICE: (WIDGET_MADE,)},
-    )
-    runtime.subscribe(Route(WIDGET_MADE, WidgetMade, Recorder()))
+    runtime = widget_runtime(settings, Recorder())
     await runtime.start()
     print("started", flush=True)
     await asyncio.Event().wait()

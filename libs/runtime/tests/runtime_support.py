@@ -105,6 +105,26 @@ def track(bus: BusNamespace, runtime: ServiceRuntime) -> None:
         bus.track_exchange(name)
 
 
+def widget_runtime(
+    settings: ServiceSettings,
+    handler: Callable[[WidgetMade, UnitOfWork], Awaitable[None]] | None = None,
+    *,
+    service: str = SERVICE,
+    subscriptions: Mapping[str, Sequence[str]] | None = None,
+) -> ServiceRuntime:
+    """A ServiceRuntime of the widget service, not started, consuming `widget.made` with
+    `handler` (if any)."""
+    runtime = ServiceRuntime(
+        service=service,
+        settings=settings,
+        metadata=metadata,
+        subscriptions=subscriptions or {SERVICE: (WIDGET_MADE,)},
+    )
+    if handler is not None:
+        runtime.subscribe(Route(WIDGET_MADE, WidgetMade, handler))
+    return runtime
+
+
 @asynccontextmanager
 async def running_service(
     settings: ServiceSettings,
@@ -114,14 +134,7 @@ async def running_service(
     subscriptions: Mapping[str, Sequence[str]] | None = None,
 ) -> AsyncIterator[ServiceRuntime]:
     """A started ServiceRuntime consuming `widget.made` with `handler` (if any)."""
-    runtime = ServiceRuntime(
-        service=service,
-        settings=settings,
-        metadata=metadata,
-        subscriptions=subscriptions or {SERVICE: (WIDGET_MADE,)},
-    )
-    if handler is not None:
-        runtime.subscribe(Route(WIDGET_MADE, WidgetMade, handler))
+    runtime = widget_runtime(settings, handler, service=service, subscriptions=subscriptions)
     await runtime.start()
     await create_widgets_table(runtime.engine)
     try:

@@ -12,7 +12,6 @@ from runtime_support import (
     WIDGET_MADE,
     Recorder,
     WidgetMade,
-    metadata,
     publish_raw,
     queue_depth,
     running_service,
@@ -20,9 +19,9 @@ from runtime_support import (
     track,
     widget_event,
     widget_names,
+    widget_runtime,
 )
 
-from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
@@ -266,13 +265,7 @@ async def test_a_loop_that_will_not_stop_does_not_hold_up_the_shutdown(
                 continue
 
     settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    runtime = ServiceRuntime(
-        service=SERVICE,
-        settings=settings,
-        metadata=metadata,
-        subscriptions={SERVICE: (WIDGET_MADE,)},
-    )
-    runtime.subscribe(Route(WIDGET_MADE, WidgetMade, Recorder()))
+    runtime = widget_runtime(settings, Recorder())
     runtime.add_background("deaf", deaf)
     await runtime.start()
     track(bus_prefix, runtime)
