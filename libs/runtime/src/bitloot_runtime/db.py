@@ -3,19 +3,19 @@ the service's database created if missing and migrated with Alembic at start-up.
 
 import asyncio
 import contextlib
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import asyncpg
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import MetaData, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -25,7 +25,6 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from bitloot_contracts.events import Event
 from bitloot_runtime.errors import TransientError
 from bitloot_runtime.propagation import current_traceparent
-from bitloot_runtime.tables import inbox, outbox
 from bitloot_runtime.tracing import child_traceparent
 
 OUTBOX_CHANNEL = "bitloot_outbox"
@@ -145,13 +144,18 @@ def _upgrade(config: Config) -> None:
         command.upgrade(config, "heads")
 
 
-# The hot path's statements, built once: SQLAlchemy then finds their compiled form in its
-# cache by identity instead of building and hashing a new statement per message.
-# Emitting wakes the relay in the same statement: NOTIFY is transactional, so PostgreSQL
-# delivers it when (and only when) the transaction commits, and several in one
-# transaction arrive as one.
-_EMIT = insert(outbox).returning(func.pg_notify(OUTBOX_CHANNEL, ""))
-_CLAIM = pg_insert(inbox).on_conflict_do_nothing().returning(inbox.c.message_id)
+# The hot path's statements, as the driver prepares them (asyncpg keeps each prepared
+# form per connection, by its text). Emitting wakes the relay in the same statement:
+# NOTIFY is transactional, so PostgreSQL delivers it when (and only when) the
+# transaction commits, and several in one transaction arrive as one.
+_EMIT = (
+    "INSERT INTO outbox (event_id, topic, order_id, body, headers)"
+    " VALUES ($1, $2, $3, $4, $5) RETURNING pg_notify('bitloot_outbox', '')"  # OUTBOX_CHANNEL
+)
+_CLAIM = (
+    "INSERT INTO inbox (consumer, message_id) VALUES ($1, $2)"
+    " ON CONFLICT DO NOTHING RETURNING message_id"
+)
 
 
 def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEngine:
@@ -170,25 +174,46 @@ class UnitOfWork:
     change, and the relay is woken by NOTIFY when (and only when) that transaction commits.
     Leaving the block without `commit()` rolls everything back.
 
-    It runs on a SQLAlchemy Core connection, not an ORM session (about a third less CPU per
-    unit of work: bench/micro_uow.py); `session` keeps its name so that repositories written
-    against it (execute, scalar, scalars) need no change. It is built from the engine, or
-    from a sessionmaker bound to one (only its engine is used).
+    Two ways into the one transaction, on one connection:
+
+    - `session`: a SQLAlchemy Core connection, for statements built with SQLAlchemy;
+    - `driver()`: the same connection's asyncpg connection, for the hot path's statements
+      as plain SQL with `$n` parameters. asyncpg prepares each text once per connection;
+      no statement is compiled, coerced or wrapped per call (bench/micro_uow.py measures
+      both against a bare asyncpg unit of work). JSON and JSONB parameters are passed as
+      JSON text, and read back decoded (the dialect's codecs on every pooled connection).
+
+    The transaction is SQLAlchemy's dialect's, begun on the driver by whichever way is
+    used first, so statements of both kinds commit or roll back together (tests:
+    libs/runtime/tests/test_unit_of_work.py). It is built from the engine, or from a
+    sessionmaker bound to one (only its engine is used).
     """
 
-    __slots__ = ("_connection", "_engine")
+    __slots__ = ("_adapter", "_connection", "_driver", "_engine")
 
     def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
         self._engine = _engine_of(source)
 
     @property
     def session(self) -> AsyncConnection:
-        """The unit of work's connection; its transaction begins with the first statement
-        (and again after a `rollback()`)."""
+        """The unit of work's SQLAlchemy connection; its transaction is this unit's."""
         return self._connection
 
     async def __aenter__(self) -> Self:
-        self._connection = await self._engine.connect()
+        connection = await self._engine.connect()
+        try:
+            # Begun here rather than by the first statement, so that `commit()` reaches the
+            # driver's transaction even when every statement went through `driver()`.
+            await connection.begin()
+            proxied = await connection.get_raw_connection()
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        # SQLAlchemy's asyncpg adapter: it holds the driver's transaction (`_transaction`)
+        # and begins it on the first statement; `driver()` begins it the same way.
+        self._adapter: Any = proxied.dbapi_connection
+        self._driver: asyncpg.Connection = proxied.driver_connection
         return self
 
     async def __aexit__(
@@ -200,18 +225,24 @@ class UnitOfWork:
         # Closing a connection rolls back whatever was not committed.
         await self._connection.close()
 
+    async def driver(self) -> "asyncpg.Connection[Any]":
+        """The asyncpg connection, inside this unit of work's transaction (begun now if no
+        statement has begun it yet)."""
+        if self._adapter._transaction is None:
+            await self._adapter._start_transaction()
+        return self._driver
+
     async def emit(self, event: Event) -> None:
         """Queue `event` for publication once this unit of work commits."""
         headers = {"traceparent": child_traceparent(current_traceparent.get())}
-        await self._connection.execute(
+        driver = await self.driver()
+        await driver.fetchval(
             _EMIT,
-            {
-                "event_id": event.event_id,
-                "topic": event.topic,
-                "order_id": event.order_id,
-                "body": event.model_dump_json().encode(),
-                "headers": headers,
-            },
+            event.event_id,
+            event.topic,
+            event.order_id,
+            event.model_dump_json().encode(),
+            json.dumps(headers),
         )
 
     async def claim(self, consumer: str, message_id: str) -> bool:
@@ -220,12 +251,14 @@ class UnitOfWork:
         A concurrent claim of the same message blocks on the primary key until the first
         transaction ends, so only one of two racing consumers ever gets True.
         """
-        result = await self._connection.execute(
-            _CLAIM, {"consumer": consumer, "message_id": message_id}
-        )
-        return result.first() is not None
+        driver = await self.driver()
+        return await driver.fetchval(_CLAIM, consumer, message_id) is not None
 
     async def commit(self) -> None:
+        """Commit everything done through `session` and `driver()`. After a
+        `session.rollback()` the unit of work goes on in a new transaction."""
+        if not self._connection.in_transaction():
+            await self._connection.begin()
         await self._connection.commit()
 
 

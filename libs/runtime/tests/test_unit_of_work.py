@@ -1,0 +1,101 @@
+"""One unit of work, one transaction: statements through SQLAlchemy (`session`) and
+through the driver (`driver()`) commit together or not at all, on real PostgreSQL."""
+
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from runtime_support import create_widgets_table, make_widget, metadata, widget_names
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.tables import inbox, outbox
+
+_WIDGET = "INSERT INTO widgets (id, order_id, name) VALUES ($1, $2, $3)"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await migrate(database_url, metadata, [])
+    engine = create_engine(database_url, pool_size=2)
+    await create_widgets_table(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def by_driver(uow: UnitOfWork, name: str) -> None:
+    driver = await uow.driver()
+    await driver.execute(_WIDGET, uuid4(), uuid4(), name)
+
+
+async def counts(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as connection:
+        outboxed = await connection.scalar(select(func.count()).select_from(outbox))
+        claimed = await connection.scalar(select(func.count()).select_from(inbox))
+    return int(outboxed or 0), int(claimed or 0)
+
+
+async def test_driver_statements_alone_are_committed(engine: AsyncEngine) -> None:
+    async with UnitOfWork(engine) as uow:
+        assert await uow.claim("widgets.made", "m-1")
+        await by_driver(uow, "driver only")
+        await uow.commit()
+    assert await widget_names(engine) == ["driver only"]
+    assert await counts(engine) == (0, 1)
+
+
+async def test_both_ways_commit_together(engine: AsyncEngine) -> None:
+    async with UnitOfWork(engine) as uow:
+        await make_widget(uow, uuid4(), "through session")  # and its event, by the driver
+        await by_driver(uow, "through driver")
+        await uow.commit()
+    assert sorted(await widget_names(engine)) == ["through driver", "through session"]
+    assert await counts(engine) == (1, 0)
+
+
+@pytest.mark.parametrize("driver_first", [True, False])
+async def test_both_ways_roll_back_together_without_commit(
+    engine: AsyncEngine, driver_first: bool
+) -> None:
+    async with UnitOfWork(engine) as uow:
+        if driver_first:
+            assert await uow.claim("widgets.made", "m-2")
+        await make_widget(uow, uuid4(), "lost")
+        await by_driver(uow, "lost too")
+        assert await uow.claim("widgets.made", "m-3")
+    assert await widget_names(engine) == []
+    assert await counts(engine) == (0, 0)
+
+
+async def test_an_error_in_the_unit_rolls_back_what_the_driver_wrote(engine: AsyncEngine) -> None:
+    async def failing_handler() -> None:
+        async with UnitOfWork(engine) as uow:
+            await by_driver(uow, "half done")
+            raise RuntimeError("the handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
+    assert await widget_names(engine) == []
+
+
+async def test_after_a_session_rollback_the_unit_goes_on_in_a_new_transaction(
+    engine: AsyncEngine,
+) -> None:
+    async with UnitOfWork(engine) as uow:
+        await by_driver(uow, "undone")
+        await uow.session.rollback()
+        await by_driver(uow, "kept")
+        await uow.commit()
+    assert await widget_names(engine) == ["kept"]
+
+
+async def test_a_claim_is_made_once_per_consumer_and_message(engine: AsyncEngine) -> None:
+    async with UnitOfWork(engine) as uow:
+        assert await uow.claim("widgets.made", "m-4")
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        assert not await uow.claim("widgets.made", "m-4")
+        assert await uow.claim("widgets.other", "m-4")
+        await uow.commit()
+    assert await counts(engine) == (0, 2)
