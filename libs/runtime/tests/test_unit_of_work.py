@@ -1,12 +1,13 @@
 """One unit of work, one transaction: statements through SQLAlchemy (`session`) and
 through the driver (`driver()`) commit together or not at all, on real PostgreSQL."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
 import pytest
 from runtime_support import create_widgets_table, make_widget, metadata, widget_names
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
@@ -99,3 +100,23 @@ async def test_a_claim_is_made_once_per_consumer_and_message(engine: AsyncEngine
         assert await uow.claim("widgets.other", "m-4")
         await uow.commit()
     assert await counts(engine) == (0, 2)
+
+
+async def test_connections_are_kept_between_peaks_not_reopened(database_url: str) -> None:
+    """More units of work at once than `pool_size`, again and again (a consumer with its
+    prefetch in hand): the connections opened for the first peak serve the later ones."""
+    engine = create_engine(database_url, pool_size=2)
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda connection, record: opened.append(record))
+
+    async def unit() -> None:
+        async with UnitOfWork(engine) as uow:
+            await (await uow.driver()).execute("SELECT pg_sleep(0.05)")
+            await uow.commit()
+
+    try:
+        for _ in range(5):
+            await asyncio.gather(*(unit() for _ in range(4)))
+    finally:
+        await engine.dispose()
+    assert len(opened) == 4
