@@ -73,6 +73,8 @@ def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> 
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        # Named, not "auto": a service must not fall back to the slower loop unnoticed.
+        # Named, not "auto": a service must not fall back to the slower loop or HTTP
+        # parser unnoticed.
         loop="uvloop",
+        http="httptools",
     )
