@@ -18,11 +18,10 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
-from sqlalchemy import BigInteger, Row, any_, bindparam, delete, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bitloot_runtime.db import OUTBOX_CHANNEL, asyncpg_dsn, is_transient
+from bitloot_runtime.db import OUTBOX_CHANNEL, UnitOfWork, asyncpg_dsn, is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.publisher import BusPublisher
@@ -32,11 +31,16 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=5)
 PURGE_EVERY = 300.0
-# One statement (and one prepared form) whatever the batch's size: `id = ANY($1)`.
-_STAMP = (
-    update(outbox)
-    .where(outbox.c.id == any_(bindparam("ids", type_=ARRAY(BigInteger))))
-    .values(published_at=func.now())
+# The relay's statements as the driver prepares them (once per connection). The batch is
+# stamped by one statement whatever its size: `id = ANY($1)`.
+_DUE = (
+    "SELECT id, event_id, topic, order_id, body, headers, attempts FROM outbox"
+    " WHERE published_at IS NULL AND next_attempt_at <= now()"
+    " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
+)
+_STAMP = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+_POSTPONE = (
+    "UPDATE outbox SET attempts = $2, next_attempt_at = now() + $3, last_error = $4 WHERE id = $1"
 )
 
 
@@ -64,13 +68,6 @@ class OutboxRelay:
         self._outbox_retention = outbox_retention
         self._inbox_retention = inbox_retention
         self._wake = asyncio.Event()
-        self._due = (
-            select(outbox)
-            .where(outbox.c.published_at.is_(None), outbox.c.next_attempt_at <= func.now())
-            .order_by(outbox.c.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
-        )
 
     async def run(self) -> None:
         """Relay until cancelled: on every NOTIFY, every poll interval, and now at start."""
@@ -100,26 +97,28 @@ class OutboxRelay:
         away rather than refusing each row: only the first row is postponed then, so an
         outage does not age the backoff of every waiting row.
         """
-        async with self._engine.connect() as connection, connection.begin():
-            rows = (await connection.execute(self._due)).all()
+        async with UnitOfWork(self._engine) as uow:
+            driver = await uow.driver()
+            rows = await driver.fetch(_DUE, self._batch_size)
             if not rows:
                 return 0
             outcomes = await asyncio.gather(
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
             published: list[int] = []
-            refused: list[tuple[Row[tuple[object, ...]], Exception]] = []
+            refused: list[tuple[asyncpg.Record, Exception]] = []
             for row, outcome in zip(rows, outcomes, strict=True):
                 if outcome is None:
-                    published.append(row.id)
+                    published.append(row["id"])
                 elif isinstance(outcome, Exception):
                     refused.append((row, outcome))
                 else:
                     raise outcome  # cancelled: the rows stay due, nothing is stamped
             if published:
-                await connection.execute(_STAMP, {"ids": published})
+                await driver.execute(_STAMP, published)
             for row, error in refused if published else refused[:1]:
-                await self._postpone(connection, row, error)
+                await self._postpone(driver, row, error)
+            await uow.commit()
         return len(published)
 
     async def purge(self) -> tuple[int, int]:
@@ -172,40 +171,32 @@ class OutboxRelay:
         except Exception as exc:
             _log_failure("outbox relay failed; retrying at the next poll", exc)
 
-    async def _publish(self, row: Row[tuple[object, ...]]) -> None:
-        order_id = str(row.order_id) if row.order_id else None
+    async def _publish(self, row: asyncpg.Record) -> None:
+        order_id = str(row["order_id"]) if row["order_id"] else None
         await self._publisher.publish_event(
-            topic=row.topic,
-            body=row.body,
-            message_id=str(row.event_id),
+            topic=row["topic"],
+            body=row["body"],
+            message_id=str(row["event_id"]),
             order_id=order_id,
-            headers=row.headers,
+            headers=row["headers"],
         )
 
     async def _postpone(
-        self, connection: AsyncConnection, row: Row[tuple[object, ...]], error: Exception
+        self, driver: "asyncpg.Connection[asyncpg.Record]", row: asyncpg.Record, error: Exception
     ) -> None:
-        attempts = int(row.attempts) + 1
+        attempts = int(row["attempts"]) + 1
         backoff = min(timedelta(seconds=2**attempts), MAX_BACKOFF)
         logger.warning(
             "outbox row not published; will retry",
             extra={
-                "event_id": str(row.event_id),
-                "topic": row.topic,
+                "event_id": str(row["event_id"]),
+                "topic": row["topic"],
                 "attempts": attempts,
                 "error": summarize(error),
-                "order_id": str(row.order_id),
+                "order_id": str(row["order_id"]),
             },
         )
-        await connection.execute(
-            update(outbox)
-            .where(outbox.c.id == row.id)
-            .values(
-                attempts=attempts,
-                next_attempt_at=func.now() + backoff,
-                last_error=summarize(error),
-            )
-        )
+        await driver.execute(_POSTPONE, row["id"], attempts, backoff, summarize(error))
 
     async def _ensure_listener(
         self, listener: asyncpg.Connection | None
