@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Update, func, or_, select, tuple_, update
+import asyncpg
+from sqlalchemy import Update, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -168,34 +170,31 @@ async def save_state(session: AsyncConnection, state: OrderState) -> None:
     await session.execute(order_update(state))
 
 
+# The per-order statements, as plain SQL on the unit of work's driver (prepared once per
+# connection by asyncpg; no SQLAlchemy compile or cache-key per message).
+_RECORD_FULFILMENT = (
+    "UPDATE orders SET fulfilment_state = $2, fulfilment_at = $3"
+    " WHERE order_id = $1 AND (fulfilment_at IS NULL OR fulfilment_at < $3)"
+    " RETURNING order_id"
+)
+_RECORD_KEY_EMAIL = (
+    "UPDATE orders SET key_email_confirmed = coalesce(key_email_confirmed, false) OR $2"
+    " WHERE order_id = $1 RETURNING order_id"
+)
+
+
 async def record_fulfilment(
-    session: AsyncConnection, order_id: UUID, state: str, at: datetime
+    driver: "asyncpg.Connection[Any]", order_id: UUID, state: str, at: datetime
 ) -> bool:
     """The saga reached `state` at `at`; ignored if a later state is already known (events
     arrive in any order). Whether it was recorded."""
-    changed = await session.execute(
-        update(orders)
-        .where(
-            orders.c.order_id == order_id,
-            or_(orders.c.fulfilment_at.is_(None), orders.c.fulfilment_at < at),
-        )
-        .values(fulfilment_state=state, fulfilment_at=at)
-        .returning(orders.c.order_id)
-    )
-    return changed.first() is not None
+    return await driver.fetchval(_RECORD_FULFILMENT, order_id, state, at) is not None
 
 
-async def record_key_email(session: AsyncConnection, order_id: UUID, sent: bool) -> bool:
+async def record_key_email(driver: "asyncpg.Connection[Any]", order_id: UUID, sent: bool) -> bool:
     """Delivery said whether the key email went out; once confirmed it stays confirmed (a
     later, older report cannot take it back). Whether the order is known."""
-    confirmed = func.coalesce(orders.c.key_email_confirmed, False).op("OR")(sent)
-    changed = await session.execute(
-        update(orders)
-        .where(orders.c.order_id == order_id)
-        .values(key_email_confirmed=confirmed)
-        .returning(orders.c.order_id)
-    )
-    return changed.first() is not None
+    return await driver.fetchval(_RECORD_KEY_EMAIL, order_id, sent) is not None
 
 
 async def set_status(session: AsyncConnection, order_id: UUID, status: str) -> None:

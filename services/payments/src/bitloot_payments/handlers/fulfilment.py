@@ -17,7 +17,8 @@ async def order_status_changed(event: OrderStatusChanged, uow: UnitOfWork) -> No
     is not an error here: payments started every saga, so it can only be a test or a
     replay from elsewhere, and there is nothing to show. A fulfilment that is the latest
     state cancels (or flags) the order's failed-order refund."""
-    if not await record_fulfilment(uow.session, event.order_id, event.status, event.occurred_at):
+    driver = await uow.driver()
+    if not await record_fulfilment(driver, event.order_id, event.status, event.occurred_at):
         # Nothing changed, and the consumer's own line already records the message.
         logger.debug("older or unknown fulfilment state ignored", extra={"state": event.status})
     elif event.status == "fulfilled":

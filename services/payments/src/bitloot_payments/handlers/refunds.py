@@ -78,7 +78,7 @@ async def keys_revoked(event: KeysRevoked, uow: UnitOfWork) -> None:
 
 async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
     """Record whether the key email went out, for the order's customer status."""
-    if not await record_key_email(uow.session, event.order_id, event.email_sent):
+    if not await record_key_email(await uow.driver(), event.order_id, event.email_sent):
         # Nothing changed, and the consumer's own line already records the message.
         logger.debug("delivery of an unknown order ignored")
 
