@@ -177,6 +177,14 @@ _RECORD_FULFILMENT = (
     " WHERE order_id = $1 AND (fulfilment_at IS NULL OR fulfilment_at < $3)"
     " RETURNING order_id"
 )
+# A fulfilment, and whether the order has a refund to cancel or flag, in one round trip:
+# `order_has_refunds` runs when the row is locked and reads with a snapshot of its own
+# (migration p0013 says why a subquery would not do).
+_RECORD_FULFILLED = (
+    "UPDATE orders SET fulfilment_state = 'fulfilled', fulfilment_at = $2"
+    " WHERE order_id = $1 AND (fulfilment_at IS NULL OR fulfilment_at < $2)"
+    " RETURNING order_has_refunds(order_id)"
+)
 _RECORD_KEY_EMAIL = (
     "UPDATE orders SET key_email_confirmed = coalesce(key_email_confirmed, false) OR $2"
     " WHERE order_id = $1 RETURNING order_id"
@@ -189,6 +197,19 @@ async def record_fulfilment(
     """The saga reached `state` at `at`; ignored if a later state is already known (events
     arrive in any order). Whether it was recorded."""
     return await driver.fetchval(_RECORD_FULFILMENT, order_id, state, at) is not None
+
+
+async def record_fulfilled(
+    driver: "asyncpg.Connection[Any]", order_id: UUID, at: datetime
+) -> bool | None:
+    """`record_fulfilment` of the state ``fulfilled``, and whether the order has any
+    refund: None if the state was not recorded (a later one is known, or the order is
+    not), else whether a refund exists. That answer is read after the order's row was
+    locked by this update, and every refund is recorded under that lock, so it misses none
+    recorded before; one recorded later waits for this transaction and then sees the
+    fulfilment."""
+    row = await driver.fetchrow(_RECORD_FULFILLED, order_id, at)
+    return None if row is None else bool(row[0])
 
 
 async def record_key_email(driver: "asyncpg.Connection[Any]", order_id: UUID, sent: bool) -> bool:

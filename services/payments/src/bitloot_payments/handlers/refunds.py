@@ -173,8 +173,8 @@ async def _flag_unknown_amount(uow: UnitOfWork, order: Order, reason: str) -> No
 async def order_fulfilled(uow: UnitOfWork, order_id: UUID) -> None:
     """The order was fulfilled after all: cancel or flag its failed-order refund. The
     caller holds the order's row (its update of the order locked it), and every refund is
-    recorded under that lock, so this statement sees them all; most orders have none, and
-    then the order is not read again."""
+    recorded under that lock, so this statement sees them all. Most orders have none: the
+    fulfilment's own statement says so (`record_fulfilled`), and then this is not called."""
     owed = await refunds_of_order(uow.session, order_id, lock=True)
     order = await load_order(uow.session, order_id, lock=True) if owed else None
     if order is None:
