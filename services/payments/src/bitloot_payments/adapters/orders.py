@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Update, func, select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -140,34 +140,49 @@ async def load_order(
     return Order(**row._mapping) if row else None
 
 
-async def load_lines(session: AsyncConnection, order_id: UUID) -> list[Line]:
-    rows = await session.execute(
-        select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.sku)
-    )
-    return [Line(r.sku, r.kinguin_product_id, r.qty, r.unit_price, r.max_unit_price) for r in rows]
+_LOCK_ORDER = "SELECT * FROM orders WHERE order_id = $1 FOR UPDATE"
+_LINES = "SELECT * FROM order_lines WHERE order_id = $1 ORDER BY sku"
 
 
-def order_update(state: OrderState) -> Update:
-    """The statement storing the order's status and payment as the payment rules left
-    them; `paid_at` is set the first time it becomes paid."""
-    paid_at = func.coalesce(orders.c.paid_at, func.now()) if state.status == "paid" else None
+async def lock_order(driver: "asyncpg.Connection[Any]", order_id: UUID) -> Order | None:
+    """`load_order(lock=True)` on the driver (the IPN processor's path)."""
+    row = await driver.fetchrow(_LOCK_ORDER, order_id)
+    return Order(**row) if row else None
+
+
+async def load_lines(driver: "asyncpg.Connection[Any]", order_id: UUID) -> list[Line]:
+    rows = await driver.fetch(_LINES, order_id)
+    return [
+        Line(r["sku"], r["kinguin_product_id"], r["qty"], r["unit_price"], r["max_unit_price"])
+        for r in rows
+    ]
+
+
+def order_update_sql(*, paid: bool, first: int = 1) -> str:
+    """The statement storing the order's status and payment (`order_update_args`, numbered
+    from `first`); `paid` when the new status is ``paid``: `paid_at` is then set the first
+    time."""
+    order_id, status, payment_id, payment_status, closed_at = (f"${first + n}" for n in range(5))
+    paid_at = ", paid_at = coalesce(paid_at, now())" if paid else ""
+    # Only parameter numbers are put in the text, never a value.
     return (
-        update(orders)
-        .where(orders.c.order_id == state.order_id)
-        .values(
-            status=state.status,
-            payment_id=state.payment_id,
-            payment_status=state.payment_status,
-            closed_at=state.closed_at,
-            updated_at=func.now(),
-            **({"paid_at": paid_at} if paid_at is not None else {}),
-        )
+        f"UPDATE orders SET status = {status}, payment_id = {payment_id},"  # noqa: S608
+        f" payment_status = {payment_status}, closed_at = {closed_at},"
+        f" updated_at = now(){paid_at} WHERE order_id = {order_id}"
     )
 
 
-async def save_state(session: AsyncConnection, state: OrderState) -> None:
-    """Store the order's status and payment as the payment rules left them (`order_update`)."""
-    await session.execute(order_update(state))
+def order_update_args(state: OrderState) -> tuple[object, ...]:
+    return (state.order_id, state.status, state.payment_id, state.payment_status, state.closed_at)
+
+
+_STORE_STATE = {paid: order_update_sql(paid=paid) for paid in (False, True)}
+
+
+async def save_state(driver: "asyncpg.Connection[Any]", state: OrderState) -> None:
+    """Store the order's status and payment as the payment rules left them; `paid_at` is
+    set the first time it becomes paid."""
+    await driver.execute(_STORE_STATE[state.status == "paid"], *order_update_args(state))
 
 
 # The per-order statements, as plain SQL on the unit of work's driver (prepared once per
