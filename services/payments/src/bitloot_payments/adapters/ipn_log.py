@@ -10,9 +10,11 @@ pending with `next_attempt_at` later; only a defect repeated on every attempt gi
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Uuid, bindparam, func, insert, or_, select, update
+import asyncpg
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -135,18 +137,17 @@ async def store_received(engine: AsyncEngine, entry: IpnEntry) -> int:
     return int(row_id)
 
 
-async def claim_due(session: AsyncConnection, limit: int) -> list[LoggedIpn]:
+_CLAIM_DUE = (
+    "SELECT * FROM ipn_log WHERE processed_at IS NULL"
+    " AND (next_attempt_at IS NULL OR next_attempt_at <= now())"
+    " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
+)
+
+
+async def claim_due(driver: "asyncpg.Connection[Any]", limit: int) -> list[LoggedIpn]:
     """Up to `limit` of the oldest pending IPNs that are due (not waiting for a retry) and
     that no other transaction holds, oldest first, locked until this one ends."""
-    due = or_(ipn_log.c.next_attempt_at.is_(None), ipn_log.c.next_attempt_at <= func.now())
-    statement = (
-        select(ipn_log)
-        .where(ipn_log.c.processed_at.is_(None), due)
-        .order_by(ipn_log.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return [LoggedIpn(**row._mapping) for row in await session.execute(statement)]
+    return [LoggedIpn(**row) for row in await driver.fetch(_CLAIM_DUE, limit)]
 
 
 @dataclass(frozen=True)
@@ -160,31 +161,26 @@ class Processed:
     order_id: UUID | None = None
 
 
+# Every IPN of a batch marked in one statement (not one per IPN): its values as arrays.
 _MARK = (
-    update(ipn_log)
-    .where(ipn_log.c.id == bindparam("m_id"))
-    .values(
-        result=bindparam("m_result"),
-        duplicate=bindparam("m_duplicate"),
-        processed_at=func.now(),
-        next_attempt_at=None,
-        order_id=func.coalesce(bindparam("m_order_id", type_=Uuid), ipn_log.c.order_id),
-    )
+    "UPDATE ipn_log SET result = m.result, duplicate = m.duplicate, processed_at = now(),"
+    " next_attempt_at = NULL, order_id = coalesce(m.order_id, ipn_log.order_id)"
+    " FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::uuid[])"
+    " AS m(id, result, duplicate, order_id) WHERE ipn_log.id = m.id"
 )
 
 
-async def mark_all_processed(session: AsyncConnection, processed: list[Processed]) -> None:
-    """Each IPN's result, in one statement sent once with every IPN's values."""
+async def mark_all_processed(driver: "asyncpg.Connection[Any]", processed: list[Processed]) -> None:
+    """Each IPN's result, in one statement."""
     if not processed:
         return
-    await session.execute(
+    await driver.execute(
         _MARK,
-        [
-            {"m_id": p.ipn_id, "m_result": p.result, "m_duplicate": p.duplicate,
-             "m_order_id": p.order_id}
-            for p in processed
-        ],
-    )  # fmt: skip
+        [p.ipn_id for p in processed],
+        [p.result for p in processed],
+        [p.duplicate for p in processed],
+        [p.order_id for p in processed],
+    )
 
 
 async def record_failure(

@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Update, func, or_, select, tuple_, update
+import asyncpg
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -138,64 +140,97 @@ async def load_order(
     return Order(**row._mapping) if row else None
 
 
-async def load_lines(session: AsyncConnection, order_id: UUID) -> list[Line]:
-    rows = await session.execute(
-        select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.sku)
-    )
-    return [Line(r.sku, r.kinguin_product_id, r.qty, r.unit_price, r.max_unit_price) for r in rows]
+_LOCK_ORDER = "SELECT * FROM orders WHERE order_id = $1 FOR UPDATE"
+_LINES = "SELECT * FROM order_lines WHERE order_id = $1 ORDER BY sku"
 
 
-def order_update(state: OrderState) -> Update:
-    """The statement storing the order's status and payment as the payment rules left
-    them; `paid_at` is set the first time it becomes paid."""
-    paid_at = func.coalesce(orders.c.paid_at, func.now()) if state.status == "paid" else None
+async def lock_order(driver: "asyncpg.Connection[Any]", order_id: UUID) -> Order | None:
+    """`load_order(lock=True)` on the driver (the IPN processor's path)."""
+    row = await driver.fetchrow(_LOCK_ORDER, order_id)
+    return Order(**row) if row else None
+
+
+async def load_lines(driver: "asyncpg.Connection[Any]", order_id: UUID) -> list[Line]:
+    rows = await driver.fetch(_LINES, order_id)
+    return [
+        Line(r["sku"], r["kinguin_product_id"], r["qty"], r["unit_price"], r["max_unit_price"])
+        for r in rows
+    ]
+
+
+def order_update_sql(*, paid: bool, first: int = 1) -> str:
+    """The statement storing the order's status and payment (`order_update_args`, numbered
+    from `first`); `paid` when the new status is ``paid``: `paid_at` is then set the first
+    time."""
+    order_id, status, payment_id, payment_status, closed_at = (f"${first + n}" for n in range(5))
+    paid_at = ", paid_at = coalesce(paid_at, now())" if paid else ""
+    # Only parameter numbers are put in the text, never a value.
     return (
-        update(orders)
-        .where(orders.c.order_id == state.order_id)
-        .values(
-            status=state.status,
-            payment_id=state.payment_id,
-            payment_status=state.payment_status,
-            closed_at=state.closed_at,
-            updated_at=func.now(),
-            **({"paid_at": paid_at} if paid_at is not None else {}),
-        )
+        f"UPDATE orders SET status = {status}, payment_id = {payment_id},"  # noqa: S608
+        f" payment_status = {payment_status}, closed_at = {closed_at},"
+        f" updated_at = now(){paid_at} WHERE order_id = {order_id}"
     )
 
 
-async def save_state(session: AsyncConnection, state: OrderState) -> None:
-    """Store the order's status and payment as the payment rules left them (`order_update`)."""
-    await session.execute(order_update(state))
+def order_update_args(state: OrderState) -> tuple[object, ...]:
+    return (state.order_id, state.status, state.payment_id, state.payment_status, state.closed_at)
+
+
+_STORE_STATE = {paid: order_update_sql(paid=paid) for paid in (False, True)}
+
+
+async def save_state(driver: "asyncpg.Connection[Any]", state: OrderState) -> None:
+    """Store the order's status and payment as the payment rules left them; `paid_at` is
+    set the first time it becomes paid."""
+    await driver.execute(_STORE_STATE[state.status == "paid"], *order_update_args(state))
+
+
+# The per-order statements, as plain SQL on the unit of work's driver (prepared once per
+# connection by asyncpg; no SQLAlchemy compile or cache-key per message).
+_RECORD_FULFILMENT = (
+    "UPDATE orders SET fulfilment_state = $2, fulfilment_at = $3"
+    " WHERE order_id = $1 AND (fulfilment_at IS NULL OR fulfilment_at < $3)"
+    " RETURNING order_id"
+)
+# A fulfilment, and whether the order has a refund to cancel or flag, in one round trip:
+# `order_has_refunds` runs when the row is locked and reads with a snapshot of its own
+# (migration p0013 says why a subquery would not do).
+_RECORD_FULFILLED = (
+    "UPDATE orders SET fulfilment_state = 'fulfilled', fulfilment_at = $2"
+    " WHERE order_id = $1 AND (fulfilment_at IS NULL OR fulfilment_at < $2)"
+    " RETURNING order_has_refunds(order_id)"
+)
+_RECORD_KEY_EMAIL = (
+    "UPDATE orders SET key_email_confirmed = coalesce(key_email_confirmed, false) OR $2"
+    " WHERE order_id = $1 RETURNING order_id"
+)
 
 
 async def record_fulfilment(
-    session: AsyncConnection, order_id: UUID, state: str, at: datetime
+    driver: "asyncpg.Connection[Any]", order_id: UUID, state: str, at: datetime
 ) -> bool:
     """The saga reached `state` at `at`; ignored if a later state is already known (events
     arrive in any order). Whether it was recorded."""
-    changed = await session.execute(
-        update(orders)
-        .where(
-            orders.c.order_id == order_id,
-            or_(orders.c.fulfilment_at.is_(None), orders.c.fulfilment_at < at),
-        )
-        .values(fulfilment_state=state, fulfilment_at=at)
-        .returning(orders.c.order_id)
-    )
-    return changed.first() is not None
+    return await driver.fetchval(_RECORD_FULFILMENT, order_id, state, at) is not None
 
 
-async def record_key_email(session: AsyncConnection, order_id: UUID, sent: bool) -> bool:
+async def record_fulfilled(
+    driver: "asyncpg.Connection[Any]", order_id: UUID, at: datetime
+) -> bool | None:
+    """`record_fulfilment` of the state ``fulfilled``, and whether the order has any
+    refund: None if the state was not recorded (a later one is known, or the order is
+    not), else whether a refund exists. That answer is read after the order's row was
+    locked by this update, and every refund is recorded under that lock, so it misses none
+    recorded before; one recorded later waits for this transaction and then sees the
+    fulfilment."""
+    row = await driver.fetchrow(_RECORD_FULFILLED, order_id, at)
+    return None if row is None else bool(row[0])
+
+
+async def record_key_email(driver: "asyncpg.Connection[Any]", order_id: UUID, sent: bool) -> bool:
     """Delivery said whether the key email went out; once confirmed it stays confirmed (a
     later, older report cannot take it back). Whether the order is known."""
-    confirmed = func.coalesce(orders.c.key_email_confirmed, False).op("OR")(sent)
-    changed = await session.execute(
-        update(orders)
-        .where(orders.c.order_id == order_id)
-        .values(key_email_confirmed=confirmed)
-        .returning(orders.c.order_id)
-    )
-    return changed.first() is not None
+    return await driver.fetchval(_RECORD_KEY_EMAIL, order_id, sent) is not None
 
 
 async def set_status(session: AsyncConnection, order_id: UUID, status: str) -> None:

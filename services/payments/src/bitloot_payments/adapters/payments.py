@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.dialects.postgresql import Insert, insert
+import asyncpg
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bitloot_payments.adapters.orders import order_update
+from bitloot_payments.adapters.orders import order_update_args, order_update_sql
 from bitloot_payments.adapters.orm import payments
 from bitloot_payments.domain.payment import LIVE, Notification, OrderState, PaymentState
 
@@ -64,56 +65,78 @@ async def order_of_payment(session: AsyncConnection, payment_id: str) -> UUID | 
     return found if isinstance(found, UUID) else None
 
 
-async def others_live(session: AsyncConnection, order_id: UUID, payment_id: str) -> bool:
+# The IPN processor's statements, as plain SQL on the unit of work's driver (prepared
+# once per connection by asyncpg).
+_LOCK_PAYMENT = "SELECT * FROM payments WHERE payment_id = $1 FOR UPDATE"
+_OTHERS_LIVE = (
+    "SELECT count(*) FROM payments"
+    " WHERE order_id = $1 AND payment_id <> $2 AND status = ANY($3::text[])"
+)
+_UPSERT = (
+    "INSERT INTO payments (payment_id, order_id, parent_payment_id, status, seen,"
+    " price_amount, price_currency, pay_amount, actually_paid, pay_currency)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " ON CONFLICT (payment_id) DO UPDATE SET status = excluded.status, seen = excluded.seen,"
+    " updated_at = now()"
+)
+_UPSERT_AMOUNTS = (
+    ", price_amount = excluded.price_amount, price_currency = excluded.price_currency,"
+    " pay_amount = excluded.pay_amount, actually_paid = excluded.actually_paid,"
+    " pay_currency = excluded.pay_currency"
+)
+# By whether the payment moved on (its amounts are stored).
+_SAVE_PAYMENT = {moved: _UPSERT + (_UPSERT_AMOUNTS if moved else "") for moved in (False, True)}
+# By (moved, paid): the upsert as a data-modifying WITH of the order's update.
+_SAVE_PAYMENT_AND_ORDER = {
+    (moved, paid): f"WITH saved_payment AS ({_SAVE_PAYMENT[moved]}) "
+    + order_update_sql(paid=paid, first=11)
+    for moved in (False, True)
+    for paid in (False, True)
+}
+
+
+async def lock_payment(driver: "asyncpg.Connection[Any]", payment_id: str) -> PaymentRecord | None:
+    """`load_payment` on the driver (the IPN processor's path)."""
+    row = await driver.fetchrow(_LOCK_PAYMENT, payment_id)
+    return PaymentRecord(**row) if row else None
+
+
+async def others_live(driver: "asyncpg.Connection[Any]", order_id: UUID, payment_id: str) -> bool:
     """Whether another payment of the order may still bring money (not finished, failed,
     expired or refunded): while one is, an expired payment does not fail the order."""
-    statement = select(func.count()).where(
-        payments.c.order_id == order_id,
-        payments.c.payment_id != payment_id,
-        payments.c.status.in_(LIVE),
-    )
-    return bool(await session.scalar(statement))
+    return bool(await driver.fetchval(_OTHERS_LIVE, order_id, payment_id, sorted(LIVE)))
 
 
-def payment_upsert(ipn: Notification, state: PaymentState) -> Insert:
-    """The statement storing what the payment became after `ipn` (its amounts only when
-    it moved on)."""
-    seen = sorted(state.seen)
-    moved = state.status == ipn.status
-    amounts = {
-        "price_amount": ipn.price_amount,
-        "price_currency": ipn.price_currency,
-        "pay_amount": ipn.pay_amount,
-        "actually_paid": ipn.actually_paid,
-        "pay_currency": ipn.pay_currency,
-    }
-    changes = {"status": state.status, "seen": seen, "updated_at": func.now()}
-    statement = insert(payments).values(
-        payment_id=ipn.payment_id,
-        order_id=ipn.order_id,
-        parent_payment_id=ipn.parent_payment_id,
-        status=state.status,
-        seen=seen,
-        **amounts,
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[payments.c.payment_id],
-        set_={**changes, **(amounts if moved else {})},
+def _upsert_args(ipn: Notification, state: PaymentState) -> tuple[object, ...]:
+    return (
+        ipn.payment_id,
+        ipn.order_id,
+        ipn.parent_payment_id,
+        state.status,
+        sorted(state.seen),
+        ipn.price_amount,
+        ipn.price_currency,
+        ipn.pay_amount,
+        ipn.actually_paid,
+        ipn.pay_currency,
     )
 
 
-async def save_payment(session: AsyncConnection, ipn: Notification, state: PaymentState) -> None:
+async def save_payment(
+    driver: "asyncpg.Connection[Any]", ipn: Notification, state: PaymentState
+) -> None:
     """Store what the payment became after `ipn` (its amounts only when it moved on)."""
-    await session.execute(payment_upsert(ipn, state))
+    sql = _SAVE_PAYMENT[state.status == ipn.status]
+    await driver.execute(sql, *_upsert_args(ipn, state))
 
 
 async def save_payment_and_order(
-    session: AsyncConnection, ipn: Notification, state: PaymentState, order: OrderState
+    driver: "asyncpg.Connection[Any]", ipn: Notification, state: PaymentState, order: OrderState
 ) -> None:
     """`save_payment` and `save_state` in one statement (one round trip): the payment's
     upsert runs as a data-modifying WITH of the order's update."""
-    saved = payment_upsert(ipn, state).cte("saved_payment")
-    await session.execute(order_update(order).add_cte(saved))
+    sql = _SAVE_PAYMENT_AND_ORDER[state.status == ipn.status, order.status == "paid"]
+    await driver.execute(sql, *_upsert_args(ipn, state), *order_update_args(order))
 
 
 async def list_payments(

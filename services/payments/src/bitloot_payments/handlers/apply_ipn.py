@@ -10,10 +10,10 @@ from bitloot_contracts.events import OrderLine, PaymentFinished, PaymentStatusCh
 from bitloot_payments.adapters.flags import Flag, raise_flag
 from bitloot_payments.adapters.ipn_log import LoggedIpn
 from bitloot_payments.adapters.ipn_signature import parse
-from bitloot_payments.adapters.orders import Line, Order, load_lines, load_order, save_state
+from bitloot_payments.adapters.orders import Line, Order, load_lines, lock_order, save_state
 from bitloot_payments.adapters.orders import state_of as order_state
 from bitloot_payments.adapters.payments import (
-    load_payment,
+    lock_payment,
     order_of_payment,
     others_live,
     save_payment,
@@ -50,7 +50,7 @@ def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> Paymen
 async def emit_payment_finished(uow: UnitOfWork, order: Order, payment_id: str) -> None:
     """Queue `payment.finished` for `order`, paid by `payment_id` (the caller has made
     sure, under the order's lock, that the order was not paid before)."""
-    lines = await load_lines(uow.session, order.order_id)
+    lines = await load_lines(await uow.driver(), order.order_id)
     await uow.emit(payment_finished(order, payment_id, lines))
     logger.info("order paid", extra={"payment_id": payment_id})
 
@@ -80,26 +80,25 @@ async def apply_ipn(uow: UnitOfWork, ipn: LoggedIpn, tolerance_percent: Decimal)
             return Applied(await _refuse(uow, ipn, "unknown_order", detail))
         detail = "The IPN has no payment id, order id or known status."
         return Applied(await _refuse(uow, ipn, "unsupported", detail))
-    order = await load_order(uow.session, notification.order_id, lock=True)
+    driver = await uow.driver()
+    order = await lock_order(driver, notification.order_id)
     if order is None:
         detail = f"IPN for order {notification.order_id}, which does not exist."
         return Applied(await _refuse(uow, ipn, "unknown_order", detail))
     payment_id = notification.payment_id
-    record = await load_payment(uow.session, payment_id)
+    record = await lock_payment(driver, payment_id)
     # Only a payment that failed or expired asks whether another one is still live.
-    live = notification.status in GIVEN_UP and await others_live(
-        uow.session, order.order_id, payment_id
-    )
+    live = notification.status in GIVEN_UP and await others_live(driver, order.order_id, payment_id)
     context = Context(others_live=live, tolerance_percent=tolerance_percent)
     outcome = apply(order_state(order), payment_state(record), notification, context)
     saves_payment = not outcome.duplicate and outcome.result != "order_mismatch"
     moves_order = outcome.order != order_state(order)
     if saves_payment and moves_order:
-        await save_payment_and_order(uow.session, notification, outcome.payment, outcome.order)
+        await save_payment_and_order(driver, notification, outcome.payment, outcome.order)
     elif saves_payment:
-        await save_payment(uow.session, notification, outcome.payment)
+        await save_payment(driver, notification, outcome.payment)
     elif moves_order:
-        await save_state(uow.session, outcome.order)
+        await save_state(driver, outcome.order)
     await _publish(uow, order, payment_id, outcome)
     if outcome.flag is not None:
         detail = f"Payment {payment_id}: {outcome.result} ({notification.status})."

@@ -5,7 +5,7 @@ order fulfilled after all does not also get its money back unseen."""
 import logging
 
 from bitloot_contracts.events import OrderStatusChanged
-from bitloot_payments.adapters.orders import record_fulfilment
+from bitloot_payments.adapters.orders import record_fulfilled, record_fulfilment
 from bitloot_payments.handlers.refunds import order_fulfilled
 from bitloot_runtime.db import UnitOfWork
 
@@ -16,9 +16,17 @@ async def order_status_changed(event: OrderStatusChanged, uow: UnitOfWork) -> No
     """Record the saga's state if it is newer than the one known. An order we do not know
     is not an error here: payments started every saga, so it can only be a test or a
     replay from elsewhere, and there is nothing to show. A fulfilment that is the latest
-    state cancels (or flags) the order's failed-order refund."""
-    if not await record_fulfilment(uow.session, event.order_id, event.status, event.occurred_at):
+    state cancels (or flags) the order's failed-order refund; whether there is one is
+    asked by the same statement, so an order with none (most) costs no second one."""
+    driver = await uow.driver()
+    if event.status == "fulfilled":
+        has_refunds = await record_fulfilled(driver, event.order_id, event.occurred_at)
+        recorded = has_refunds is not None
+    else:
+        recorded = await record_fulfilment(driver, event.order_id, event.status, event.occurred_at)
+        has_refunds = False
+    if not recorded:
         # Nothing changed, and the consumer's own line already records the message.
         logger.debug("older or unknown fulfilment state ignored", extra={"state": event.status})
-    elif event.status == "fulfilled":
+    elif has_refunds:
         await order_fulfilled(uow, event.order_id)

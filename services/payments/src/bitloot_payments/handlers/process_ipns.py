@@ -104,7 +104,7 @@ class IpnProcessor:
         them is kept) and each is attempted again alone, so that only the failing one
         records its failure (`_failed`) and the others are applied."""
         async with self._unit_of_work() as uow:
-            claimed = await claim_due(uow.session, limit)
+            claimed = await claim_due(await uow.driver(), limit)
             if not claimed:
                 return 0
             applied: list[tuple[LoggedIpn, Applied]] = []
@@ -112,10 +112,11 @@ class IpnProcessor:
                 for ipn in claimed:
                     with log_context(order_id=str(ipn.order_id) if ipn.order_id else None):
                         applied.append((ipn, await apply_ipn(uow, ipn, self._tolerance_percent)))
-                await mark_all_processed(uow.session, [_processed(*each) for each in applied])
+                done = [_processed(*each) for each in applied]
+                await mark_all_processed(await uow.driver(), done)
                 await uow.commit()
             except Exception as error:
-                await uow.session.rollback()
+                await _roll_back(uow)
                 if len(claimed) == 1:
                     [alone] = claimed
                     with log_context(order_id=str(alone.order_id) if alone.order_id else None):
@@ -183,6 +184,18 @@ class IpnProcessor:
                 flag = Flag("processing_error", detail, ipn.order_id, ipn.payment_id, ipn.id)
                 await raise_flag(uow.session, flag)
             await uow.commit()
+
+
+async def _roll_back(uow: UnitOfWork) -> None:
+    """Undo the batch. A connection the failure broke (the database restarting, the
+    backend killed) is discarded instead: the driver's errors do not tell SQLAlchemy it is
+    broken, and a rollback on it would fail too (the server rolled it back already)."""
+    raw = await uow.session.get_raw_connection()
+    driver = raw.driver_connection
+    if driver is None or driver.is_closed():
+        await uow.session.invalidate()
+    else:
+        await uow.session.rollback()
 
 
 def _processed(ipn: LoggedIpn, applied: Applied) -> Processed:

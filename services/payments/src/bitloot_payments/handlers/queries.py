@@ -146,7 +146,7 @@ class Queries:
             order = await load_order(uow.session, order_id)
             if order is None:
                 return None
-            lines = await load_lines(uow.session, order_id)
+            lines = await load_lines(await uow.driver(), order_id)
             under_review = await has_open_flag(uow.session, order_id)
             owed = await refunds_of_order(uow.session, order_id)
             return CustomerOrder(order, lines, under_review, owed)

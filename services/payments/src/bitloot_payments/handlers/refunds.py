@@ -78,7 +78,7 @@ async def keys_revoked(event: KeysRevoked, uow: UnitOfWork) -> None:
 
 async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
     """Record whether the key email went out, for the order's customer status."""
-    if not await record_key_email(uow.session, event.order_id, event.email_sent):
+    if not await record_key_email(await uow.driver(), event.order_id, event.email_sent):
         # Nothing changed, and the consumer's own line already records the message.
         logger.debug("delivery of an unknown order ignored")
 
@@ -173,8 +173,8 @@ async def _flag_unknown_amount(uow: UnitOfWork, order: Order, reason: str) -> No
 async def order_fulfilled(uow: UnitOfWork, order_id: UUID) -> None:
     """The order was fulfilled after all: cancel or flag its failed-order refund. The
     caller holds the order's row (its update of the order locked it), and every refund is
-    recorded under that lock, so this statement sees them all; most orders have none, and
-    then the order is not read again."""
+    recorded under that lock, so this statement sees them all. Most orders have none: the
+    fulfilment's own statement says so (`record_fulfilled`), and then this is not called."""
     owed = await refunds_of_order(uow.session, order_id, lock=True)
     order = await load_order(uow.session, order_id, lock=True) if owed else None
     if order is None:

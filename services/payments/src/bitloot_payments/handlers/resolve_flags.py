@@ -115,7 +115,7 @@ class FlagDecisions:
                 payment_status=money_status(payment.seen) if payment else None,
                 closed_at=None,
             )
-            await save_state(uow.session, paid)
+            await save_state(await uow.driver(), paid)
             await emit_payment_finished(uow, order, flag.payment_id)
             status = "paid"
         elif decision == REFUND_DUE and order is not None:
@@ -137,7 +137,7 @@ class FlagDecisions:
         assert order is not None  # locked by `_decide`
         if order.status != "paid":
             # Nothing was delivered for this money: the whole order is now a refund.
-            await save_state(uow.session, replace(order_state(order), status="refund_due"))
+            await save_state(await uow.driver(), replace(order_state(order), status="refund_due"))
             status = "refund_due"
         # Delivery tells the customer and sends the claim link, as for a failed order.
         await emit_refund(uow, replace(refund, id=refund_id), None, order.email)
