@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from runtime_support import create_widgets_table, make_widget, metadata, widget_names
 from sqlalchemy import event, func, select
@@ -120,3 +121,29 @@ async def test_connections_are_kept_between_peaks_not_reopened(database_url: str
     finally:
         await engine.dispose()
     assert len(opened) == 4
+
+
+async def test_a_connection_killed_under_the_driver_fails_the_unit_and_not_the_next(
+    engine: AsyncEngine,
+) -> None:
+    """The server ends the backend mid-unit: the statement's own error comes out of the
+    unit (not a failed rollback's over it), the dead connection does not go back to the
+    pool, and the next units of work run on good ones."""
+
+    async def killed_unit() -> None:
+        async with UnitOfWork(engine) as uow:
+            driver = await uow.driver()
+            await by_driver(uow, "lost with its connection")
+            async with engine.connect() as other:
+                await other.execute(select(func.pg_terminate_backend(driver.get_server_pid())))
+            await by_driver(uow, "never written")
+            await uow.commit()
+
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InternalClientError)) as failure:
+        await killed_unit()
+    assert "rollback" not in str(failure.value)  # the statement's own error, not the exit's
+    for _ in range(3):  # every pooled connection is good again
+        async with UnitOfWork(engine) as uow:
+            await by_driver(uow, "after")
+            await uow.commit()
+    assert await widget_names(engine) == ["after"] * 3

@@ -228,6 +228,11 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._driver.is_closed():
+            # The server or the network ended it under the driver: there is nothing to
+            # roll back (a rollback would raise over the error that brought us here), and
+            # it must not go back to the pool.
+            await self._connection.invalidate()
         # Closing a connection rolls back whatever was not committed.
         await self._connection.close()
 
