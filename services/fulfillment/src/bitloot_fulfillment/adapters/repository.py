@@ -1,22 +1,50 @@
 """Loading and storing sagas and their timers. A saga is read `FOR UPDATE`, so two
 events of one order handled at once by two consumers apply one after the other, never
-over each other."""
+over each other.
 
+Every statement is plain SQL with `$n` parameters on the unit of work's own asyncpg
+connection (`UnitOfWork.driver()`), inside its transaction: each text is prepared once
+per connection, and nothing is compiled per call. That matters on the per-order path
+(one read and one write per consumed event): SQLAlchemy compiled `store_step`'s
+multi-row VALUES from scratch on every call. Rows of a variable number (transitions,
+timers) are passed as arrays and expanded with `unnest`, so that the text depends only
+on which parts a step has, never on how many rows each part writes.
+"""
+
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Delete, Insert, Update, delete, exists, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bitloot_contracts.events import OrderStatusChanged, ReservationLine
-from bitloot_fulfillment.adapters.orm import saga_timers, saga_transitions, sagas
 from bitloot_fulfillment.domain.saga import OrderSaga
-from bitloot_fulfillment.domain.timers import DEADLINE, TimerSet
+from bitloot_fulfillment.domain.timers import DEADLINE
+from bitloot_runtime.db import UnitOfWork
 
-_Write = Insert | Update | Delete
-_COLUMNS = [f.name for f in fields(OrderSaga) if f.name not in ("pending", "timers")]
+# The saga's stored columns, in the dataclass's order (`order_id` first).
+_COLUMNS = tuple(f.name for f in fields(OrderSaga) if f.name not in ("pending", "timers"))
+# The texts below are built from column names and parameter numbers, never from values
+# (hence the `noqa: S608`s).
+_NAMES = ", ".join(_COLUMNS)
+_SELECT = f"SELECT {_NAMES} FROM sagas WHERE order_id = $1 FOR UPDATE"  # noqa: S608
+_SELECT_SKIP_LOCKED = _SELECT + " SKIP LOCKED"
+_ADD = (
+    f"INSERT INTO sagas ({_NAMES})"  # noqa: S608
+    f" VALUES ({', '.join(f'${n}' for n in range(1, len(_COLUMNS) + 1))})"
+    " ON CONFLICT (order_id) DO NOTHING RETURNING order_id"
+)
+_IDLE_FOR = "SELECT now() - max(at) FROM saga_transitions WHERE order_id = $1"
+_DEADLINE_AHEAD = (
+    "SELECT EXISTS (SELECT FROM saga_timers WHERE order_id = $1 AND kind = $2 AND due_at > now())"
+)
+_CLAIM_DUE = (
+    "SELECT order_id, kind, attempt, due_at FROM saga_timers WHERE due_at <= now()"
+    " ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED"
+)
+_DELETE_TIMER = "DELETE FROM saga_timers WHERE order_id = $1 AND kind = $2"
 
 
 @dataclass(frozen=True)
@@ -28,43 +56,35 @@ class DueTimer:
 
 
 class SagaRepository:
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
+    """The one place of the saga's SQL, on the unit of work's transaction."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     async def get_for_update(
         self, order_id: UUID, *, skip_locked: bool = False
     ) -> OrderSaga | None:
         """The saga, locked until the transaction ends; with `skip_locked`, None while
         another transaction holds it (the sweeper never waits on a handler)."""
-        query = select(sagas).where(sagas.c.order_id == order_id)
-        query = query.with_for_update(skip_locked=skip_locked)
-        row = (await self._session.execute(query)).mappings().first()
+        driver = await self._uow.driver()
+        row = await driver.fetchrow(_SELECT_SKIP_LOCKED if skip_locked else _SELECT, order_id)
         if row is None:
             return None
-        values = {name: row[name] for name in _COLUMNS}
+        values = dict(zip(_COLUMNS, row, strict=True))
         values["lines"] = tuple(ReservationLine.model_validate(line) for line in row["lines"])
         return OrderSaga(**values)
 
     async def add(self, saga: OrderSaga) -> bool:
         """Store a new saga; False (and nothing stored) if the order already has one. A
         concurrent insert of the same order waits for the first transaction to end."""
-        statement = (
-            pg_insert(sagas)
-            .values(self._values(saga))
-            .on_conflict_do_nothing(index_elements=[sagas.c.order_id])
-            .returning(sagas.c.order_id)
-        )
-        return (await self._session.execute(statement)).first() is not None
+        driver = await self._uow.driver()
+        return await driver.fetchval(_ADD, *_values(saga)) is not None
 
     async def idle_for(self, order_id: UUID) -> timedelta | None:
         """How long ago the order's last transition was (the database's clock)."""
-        latest = select(func.max(saga_transitions.c.at)).where(
-            saga_transitions.c.order_id == order_id
-        )
-        value: timedelta | None = await self._session.scalar(
-            select(func.now() - latest.scalar_subquery())
-        )
-        return value
+        driver = await self._uow.driver()
+        idle: timedelta | None = await driver.fetchval(_IDLE_FOR, order_id)
+        return idle
 
     async def store_step(self, saga: OrderSaga, *, save: bool = True) -> None:
         """Store what one step of the saga did, in one statement: its new values (unless
@@ -76,102 +96,116 @@ class SagaRepository:
         one step, never both: `TimerSet`), so they run as data-modifying CTEs of one
         statement, with the effect of running them one after the other.
         """
-        parts: list[_Write] = []
-        if save:
-            parts.append(
-                update(sagas)
-                .where(sagas.c.order_id == saga.order_id)
-                .values(**self._values(saga), updated_at=func.now())
-            )
         changes = [event for event in saga.pending if isinstance(event, OrderStatusChanged)]
+        timers = saga.timers
+        scheduled = timers.scheduled
+        shape = _Shape(save, bool(changes), bool(timers.cancelled), bool(scheduled))
+        args: list[Any] = [saga.order_id]
+        if save:
+            args.extend(_values(saga)[1:])
         if changes:
-            parts.append(_transitions(changes))
-        parts.extend(_timer_changes(saga.order_id, saga.timers))
-        saga.timers.clear()
-        if not parts:
+            args.append([change.previous_status for change in changes])
+            args.append([change.status for change in changes])
+            args.append([change.reason for change in changes])
+            args.append([change.occurred_at for change in changes])
+        if timers.cancelled:
+            args.append(list(timers.cancelled))
+        if scheduled:
+            args.append([timer.kind for timer in scheduled])
+            args.append([timer.delay for timer in scheduled])
+            args.append([timer.attempt for timer in scheduled])
+        timers.clear()
+        if len(args) == 1:
             return
-        *others, statement = parts
-        for number, other in enumerate(others):
-            statement = statement.add_cte(other.cte(f"part_{number}"))
-        await self._session.execute(statement)
+        driver = await self._uow.driver()
+        await driver.execute(_step_statement(shape), *args)
 
     async def deadline_passed(self, order_id: UUID) -> bool:
         """Whether the saga has no deadline still ahead of it (by the database's clock):
         the sweeper has not failed it yet, or its timer is gone."""
-        ahead = exists().where(
-            saga_timers.c.order_id == order_id,
-            saga_timers.c.kind == DEADLINE,
-            saga_timers.c.due_at > func.now(),
-        )
-        return not (await self._session.execute(select(ahead))).scalar_one()
+        driver = await self._uow.driver()
+        return not await driver.fetchval(_DEADLINE_AHEAD, order_id, DEADLINE)
 
     async def claim_due_timers(self, limit: int) -> list[DueTimer]:
         """Due timers no other instance is firing right now, locked until commit."""
-        query = (
-            select(saga_timers)
-            .where(saga_timers.c.due_at <= func.now())
-            .order_by(saga_timers.c.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        rows = (await self._session.execute(query)).all()
-        return [DueTimer(row.order_id, row.kind, row.attempt, row.due_at) for row in rows]
+        driver = await self._uow.driver()
+        rows = await driver.fetch(_CLAIM_DUE, limit)
+        return [DueTimer(row[0], row[1], row[2], row[3]) for row in rows]
 
     async def delete_timer(self, timer: DueTimer) -> None:
-        await self._session.execute(
-            delete(saga_timers).where(
-                saga_timers.c.order_id == timer.order_id, saga_timers.c.kind == timer.kind
-            )
+        driver = await self._uow.driver()
+        await driver.execute(_DELETE_TIMER, timer.order_id, timer.kind)
+
+
+def _values(saga: OrderSaga) -> list[Any]:
+    """The saga's column values in `_COLUMNS` order (its lines as JSON text)."""
+    values = [getattr(saga, name) for name in _COLUMNS]
+    values[_LINES] = json.dumps([line.model_dump(mode="json") for line in saga.lines])
+    return values
+
+
+_LINES = _COLUMNS.index("lines")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which parts one step writes; the statement's text depends on nothing else."""
+
+    save: bool
+    transitions: bool
+    cancelled: bool
+    scheduled: bool
+
+
+@cache
+def _step_statement(shape: _Shape) -> str:
+    """The text of `store_step` for `shape`, its parameters in the order `store_step`
+    passes them: $1 the order, then each part's own."""
+    numbers = iter(range(2, 1000))
+
+    def params(count: int) -> list[str]:
+        return [f"${next(numbers)}" for _ in range(count)]
+
+    parts: list[str] = []
+    if shape.save:
+        columns = _COLUMNS[1:]
+        assignments = ", ".join(
+            f"{name} = {param}" for name, param in zip(columns, params(len(columns)), strict=True)
         )
-
-    @staticmethod
-    def _values(saga: OrderSaga) -> dict[str, object]:
-        values = {name: getattr(saga, name) for name in _COLUMNS}
-        values["lines"] = [line.model_dump(mode="json") for line in saga.lines]
-        return values
-
-
-def _transitions(changes: list[OrderStatusChanged]) -> Insert:
-    """The transitions, in order, for the order's timeline: a multi-row VALUES takes its
-    identities in list order, as the timeline reads them."""
-    return insert(saga_transitions).values(
-        [
-            {
-                "order_id": change.order_id,
-                "from_state": change.previous_status,
-                "to_state": change.status,
-                "reason": change.reason,
-                "at": change.occurred_at,
-            }
-            for change in changes
-        ]
-    )
-
-
-def _timer_changes(order_id: UUID, timers: TimerSet) -> list[_Write]:
-    """The statements that drop the cancelled timers and set the scheduled ones."""
-    changes: list[_Write] = []
-    if timers.cancelled:
-        changes.append(
-            delete(saga_timers).where(
-                saga_timers.c.order_id == order_id, saga_timers.c.kind.in_(timers.cancelled)
-            )
+        update = f"UPDATE sagas SET {assignments}, updated_at = now() WHERE order_id = $1"  # noqa: S608
+        parts.append(update)
+    if shape.transitions:
+        # In list order: the identities follow it, and the timeline reads them so.
+        previous, status, reason, at = params(4)
+        parts.append(
+            "INSERT INTO saga_transitions (order_id, from_state, to_state, reason, at)"  # noqa: S608
+            " SELECT $1::uuid, t.from_state, t.to_state, t.reason, t.at FROM unnest("
+            f"{previous}::text[], {status}::text[], {reason}::text[], {at}::timestamptz[])"
+            " WITH ORDINALITY AS t(from_state, to_state, reason, at, n) ORDER BY t.n"
         )
-    if timers.scheduled:
-        rows = [
-            {
-                "order_id": order_id,
-                "kind": timer.kind,
-                "due_at": func.now() + timer.delay,
-                "attempt": timer.attempt,
-            }
-            for timer in timers.scheduled
-        ]
-        upsert = pg_insert(saga_timers).values(rows)
-        changes.append(
-            upsert.on_conflict_do_update(
-                constraint="pk_saga_timers",
-                set_={"due_at": upsert.excluded.due_at, "attempt": upsert.excluded.attempt},
-            )
+    if shape.cancelled:
+        (kinds,) = params(1)
+        parts.append(
+            "DELETE FROM saga_timers"  # noqa: S608
+            f" WHERE order_id = $1::uuid AND kind = ANY({kinds}::text[])"
         )
-    return changes
+    if shape.scheduled:
+        kinds, delays, attempts = params(3)
+        parts.append(
+            "INSERT INTO saga_timers (order_id, kind, due_at, attempt)"  # noqa: S608
+            " SELECT $1::uuid, t.kind, now() + t.delay, t.attempt FROM unnest("
+            f"{kinds}::text[], {delays}::interval[], {attempts}::integer[])"
+            " AS t(kind, delay, attempt)"
+            " ON CONFLICT ON CONSTRAINT pk_saga_timers"
+            " DO UPDATE SET due_at = excluded.due_at, attempt = excluded.attempt"
+        )
+    return _one_statement(parts)
+
+
+def _one_statement(parts: Sequence[str]) -> str:
+    """The parts as data-modifying CTEs of the last one."""
+    *others, last = parts
+    if not others:
+        return last
+    ctes = ", ".join(f"part_{number} AS ({part})" for number, part in enumerate(others))
+    return f"WITH {ctes} {last}"
