@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -164,6 +164,40 @@ _CLAIM = (
 )
 
 
+def outbox_insert(first: int) -> str:
+    """Plain SQL that queues events for publication like `UnitOfWork.emit`, all of them
+    in one statement: an INSERT of outbox rows from five array parameters, ``$first`` to
+    ``$first + 4`` (`outbox_arrays`), in their order, waking the relay on commit. For a
+    statement that writes a state change and its events at once, one round trip: this
+    as its main statement, the state change as data-modifying CTEs before it
+    (``WITH ... INSERT INTO outbox ...``). The text is the same whatever the number of
+    events, so it is prepared once."""
+    p = [f"${first + n}" for n in range(5)]
+    return (
+        "INSERT INTO outbox (event_id, topic, order_id, body, headers)"  # noqa: S608
+        " SELECT e.event_id, e.topic, e.order_id, e.body, e.headers::jsonb FROM unnest("
+        f"{p[0]}::uuid[], {p[1]}::text[], {p[2]}::uuid[], {p[3]}::bytea[], {p[4]}::text[])"
+        " WITH ORDINALITY AS e(event_id, topic, order_id, body, headers, n) ORDER BY e.n"
+        f" RETURNING pg_notify('{OUTBOX_CHANNEL}', '')"
+    )
+
+
+def outbox_arrays(events: Sequence[Event]) -> list[list[Any]]:
+    """The five array parameters of `outbox_insert` for `events`, in order."""
+    arrays: list[list[Any]] = [[], [], [], [], []]
+    for event in events:
+        for array, value in zip(arrays, _outbox_row(event), strict=True):
+            array.append(value)
+    return arrays
+
+
+def _outbox_row(event: Event) -> tuple[Any, str, Any, bytes, str]:
+    """What the outbox stores of `event`: it travels with a child of the current trace."""
+    headers = {"traceparent": child_traceparent(current_traceparent.get())}
+    body = event.model_dump_json().encode()
+    return event.event_id, event.topic, event.order_id, body, json.dumps(headers)
+
+
 def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEngine:
     if isinstance(source, AsyncEngine):
         return source
@@ -240,16 +274,8 @@ class UnitOfWork:
 
     async def emit(self, event: Event) -> None:
         """Queue `event` for publication once this unit of work commits."""
-        headers = {"traceparent": child_traceparent(current_traceparent.get())}
         driver = await self.driver()
-        await driver.fetchval(
-            _EMIT,
-            event.event_id,
-            event.topic,
-            event.order_id,
-            event.model_dump_json().encode(),
-            json.dumps(headers),
-        )
+        await driver.fetchval(_EMIT, *_outbox_row(event))
 
     async def claim(self, consumer: str, message_id: str) -> bool:
         """Record that `consumer` processed `message_id`; False if it already had.

@@ -1,5 +1,5 @@
 """The saga repository's plain SQL on a real database: every column round-trips, a step's
-parts (saga, transitions, timers) are written in one statement whatever their number."""
+parts (saga, transitions, timers, events) are written in one statement whatever their number."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -110,8 +110,11 @@ async def test_a_step_stores_the_saga_its_transitions_in_order_and_its_timers(
             loaded._move(state, f"to {state}")
         loaded.polls_sent = 2
         loaded.timers.cancel_poll()
+        events = list(loaded.pending)
         await repository.store_step(loaded)
         await uow.commit()
+    assert not loaded.pending
+    assert await outbox_ids(engine) == [event.event_id for event in events]
     assert await stored(engine, order_id) == loaded
     assert await timers(engine, order_id) == {"deadline": (1, 3600)}
     assert await timeline(engine, order_id) == [
@@ -144,6 +147,12 @@ async def timers(engine: AsyncEngine, order_id: UUID) -> dict[str, tuple[int, in
             order_id,
         )
     return {row["kind"]: (row["attempt"], round(row["left"].total_seconds())) for row in rows}
+
+
+async def outbox_ids(engine: AsyncEngine) -> list[UUID]:
+    async with UnitOfWork(engine) as uow:
+        driver = await uow.driver()
+        return [row[0] for row in await driver.fetch("SELECT event_id FROM outbox ORDER BY id")]
 
 
 async def timeline(engine: AsyncEngine, order_id: UUID) -> list[tuple[str, str, str]]:

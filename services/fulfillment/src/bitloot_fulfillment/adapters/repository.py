@@ -22,7 +22,7 @@ from uuid import UUID
 from bitloot_contracts.events import OrderStatusChanged, ReservationLine
 from bitloot_fulfillment.domain.saga import OrderSaga
 from bitloot_fulfillment.domain.timers import DEADLINE
-from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.db import UnitOfWork, outbox_arrays, outbox_insert
 
 # The saga's stored columns, in the dataclass's order (`order_id` first).
 _COLUMNS = tuple(f.name for f in fields(OrderSaga) if f.name not in ("pending", "timers"))
@@ -89,17 +89,20 @@ class SagaRepository:
     async def store_step(self, saga: OrderSaga, *, save: bool = True) -> None:
         """Store what one step of the saga did, in one statement: its new values (unless
         `save` is False: unchanged, or just inserted), the transitions it made for the
-        order's timeline and the timers it set or dropped (due times from the database's
-        clock, so that every instance agrees on them). Its events are the caller's to emit.
+        order's timeline, the timers it set or dropped (due times from the database's
+        clock, so that every instance agrees on them) and its events, queued in order
+        for publication (the runtime's outbox, as `UnitOfWork.emit` queues them). The
+        saga is left with no timer change and no event pending.
 
         The parts touch different rows (a timer kind is either cancelled or scheduled in
         one step, never both: `TimerSet`), so they run as data-modifying CTEs of one
-        statement, with the effect of running them one after the other.
+        statement, with the effect of running them one after the other: one round trip
+        per step, however many rows it writes.
         """
-        changes = [event for event in saga.pending if isinstance(event, OrderStatusChanged)]
-        timers = saga.timers
+        events, timers = saga.pending, saga.timers
+        changes = [event for event in events if isinstance(event, OrderStatusChanged)]
         scheduled = timers.scheduled
-        shape = _Shape(save, bool(changes), bool(timers.cancelled), bool(scheduled))
+        shape = _Shape(save, bool(changes), bool(timers.cancelled), bool(scheduled), bool(events))
         args: list[Any] = [saga.order_id]
         if save:
             args.extend(_values(saga)[1:])
@@ -114,7 +117,10 @@ class SagaRepository:
             args.append([timer.kind for timer in scheduled])
             args.append([timer.delay for timer in scheduled])
             args.append([timer.attempt for timer in scheduled])
+        if events:
+            args.extend(outbox_arrays(events))
         timers.clear()
+        events.clear()
         if len(args) == 1:
             return
         driver = await self._uow.driver()
@@ -155,6 +161,7 @@ class _Shape:
     transitions: bool
     cancelled: bool
     scheduled: bool
+    events: bool
 
 
 @cache
@@ -199,6 +206,9 @@ def _step_statement(shape: _Shape) -> str:
             " ON CONFLICT ON CONSTRAINT pk_saga_timers"
             " DO UPDATE SET due_at = excluded.due_at, attempt = excluded.attempt"
         )
+    if shape.events:
+        # Last: the main statement, whose RETURNING (the relay's wake-up) surely runs.
+        parts.append(outbox_insert(next(numbers)))
     return _one_statement(parts)
 
 

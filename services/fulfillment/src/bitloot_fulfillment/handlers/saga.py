@@ -109,8 +109,5 @@ async def _apply(
 
 async def store_outcome(uow: UnitOfWork, saga: OrderSaga, *, save: bool = True) -> None:
     """Store the saga (unless `save` is False), record its transitions, set its timers
-    and emit its events, all in the unit of work that changed it."""
+    and emit its events, all in the unit of work that changed it (in one statement)."""
     await SagaRepository(uow).store_step(saga, save=save)
-    for event in saga.pending:
-        await uow.emit(event)
-    saga.pending.clear()
