@@ -164,21 +164,24 @@ _CLAIM = (
 )
 
 
-def outbox_insert(first: int) -> str:
+def outbox_insert(first: int, *, only_if: str | None = None) -> str:
     """Plain SQL that queues events for publication like `UnitOfWork.emit`, all of them
     in one statement: an INSERT of outbox rows from five array parameters, ``$first`` to
-    ``$first + 4`` (`outbox_arrays`), in their order, waking the relay on commit. For a
-    statement that writes a state change and its events at once, one round trip: this
-    as its main statement, the state change as data-modifying CTEs before it
-    (``WITH ... INSERT INTO outbox ...``). The text is the same whatever the number of
-    events, so it is prepared once."""
+    ``$first + 4`` (`outbox_arrays`), in their order, waking the relay on commit; only
+    if the SQL condition `only_if` holds, when given. For a statement that writes a
+    state change and its events at once, in one round trip: its main statement after
+    the state change's data-modifying CTEs (``WITH ... INSERT INTO outbox ...``), or a
+    CTE itself (PostgreSQL runs every data-modifying CTE to completion, RETURNING and
+    so the wake-up included, whether or not the main statement reads it). The text is
+    the same whatever the number of events, so it is prepared once."""
     p = [f"${first + n}" for n in range(5)]
+    where = f" WHERE {only_if}" if only_if else ""
     return (
         "INSERT INTO outbox (event_id, topic, order_id, body, headers)"  # noqa: S608
         " SELECT e.event_id, e.topic, e.order_id, e.body, e.headers::jsonb FROM unnest("
         f"{p[0]}::uuid[], {p[1]}::text[], {p[2]}::uuid[], {p[3]}::bytea[], {p[4]}::text[])"
-        " WITH ORDINALITY AS e(event_id, topic, order_id, body, headers, n) ORDER BY e.n"
-        f" RETURNING pg_notify('{OUTBOX_CHANNEL}', '')"
+        f" WITH ORDINALITY AS e(event_id, topic, order_id, body, headers, n){where}"
+        f" ORDER BY e.n RETURNING pg_notify('{OUTBOX_CHANNEL}', '')"
     )
 
 

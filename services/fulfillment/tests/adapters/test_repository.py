@@ -81,11 +81,18 @@ async def test_a_saga_is_read_back_as_it_was_added_and_added_only_once(
     async with UnitOfWork(engine) as uow:
         assert await SagaRepository(uow).add(saga)
         await uow.commit()
+    # A second start of the order stores nothing: no saga, transition, timer or event.
+    again = OrderSaga(order_id, "other@example.com")
+    again._move("reserving", "again")
+    again.timers.schedule_poll(POLICY, attempt=1)
     async with UnitOfWork(engine) as uow:
-        assert not await SagaRepository(uow).add(OrderSaga(order_id, "other@example.com"))
+        assert not await SagaRepository(uow).add(again)
         await uow.commit()
     assert await stored(engine, order_id) == saga
     assert await stored(engine, uuid4()) is None
+    assert await timeline(engine, order_id) == []
+    assert await timers(engine, order_id) == {}
+    assert await outbox_ids(engine) == []
 
 
 async def test_a_step_stores_the_saga_its_transitions_in_order_and_its_timers(
@@ -93,14 +100,16 @@ async def test_a_step_stores_the_saga_its_transitions_in_order_and_its_timers(
 ) -> None:
     order_id = uuid4()
     saga = OrderSaga(order_id, "buyer@example.com")
+    saga._move("paid", "started")
     saga.timers.schedule_poll(POLICY, attempt=1)
     saga.timers.schedule_deadline(POLICY)
+    first = list(saga.pending)
     async with UnitOfWork(engine) as uow:
-        assert await SagaRepository(uow).add(saga)
-        await SagaRepository(uow).store_step(saga, save=False)
+        assert await SagaRepository(uow).add(saga)  # with its first step
         await uow.commit()
     assert await timers(engine, order_id) == {"poll": (1, 120), "deadline": (1, 3600)}
     assert not saga.timers.scheduled
+    assert not saga.pending
 
     async with UnitOfWork(engine) as uow:
         repository = SagaRepository(uow)
@@ -114,10 +123,11 @@ async def test_a_step_stores_the_saga_its_transitions_in_order_and_its_timers(
         await repository.store_step(loaded)
         await uow.commit()
     assert not loaded.pending
-    assert await outbox_ids(engine) == [event.event_id for event in events]
+    assert await outbox_ids(engine) == [event.event_id for event in first + events]
     assert await stored(engine, order_id) == loaded
     assert await timers(engine, order_id) == {"deadline": (1, 3600)}
     assert await timeline(engine, order_id) == [
+        ("paid", "paid", "started"),
         ("paid", "reserving", "to reserving"),
         ("reserving", "reserved", "to reserved"),
         ("reserved", "keys_requested", "to keys_requested"),

@@ -4,11 +4,12 @@ over each other.
 
 Every statement is plain SQL with `$n` parameters on the unit of work's own asyncpg
 connection (`UnitOfWork.driver()`), inside its transaction: each text is prepared once
-per connection, and nothing is compiled per call. That matters on the per-order path
-(one read and one write per consumed event): SQLAlchemy compiled `store_step`'s
-multi-row VALUES from scratch on every call. Rows of a variable number (transitions,
-timers) are passed as arrays and expanded with `unnest`, so that the text depends only
-on which parts a step has, never on how many rows each part writes.
+per connection, and nothing is compiled per call. That matters on the per-order path:
+one read and one write per consumed event, the write carrying the saga, its timeline,
+its timers and its events at once. Rows of a variable number (transitions, timers,
+events) are passed as arrays and expanded with `unnest`, so that the text depends only
+on which parts a step has, never on how many rows each part writes (SQLAlchemy
+compiled a multi-row VALUES from scratch on every call).
 """
 
 import json
@@ -75,10 +76,11 @@ class SagaRepository:
         return OrderSaga(**values)
 
     async def add(self, saga: OrderSaga) -> bool:
-        """Store a new saga; False (and nothing stored) if the order already has one. A
-        concurrent insert of the same order waits for the first transaction to end."""
-        driver = await self._uow.driver()
-        return await driver.fetchval(_ADD, *_values(saga)) is not None
+        """Store a new saga and what its first step did (transitions, timers, events, as
+        `store_step` stores them), in one statement; False, and nothing stored, if the
+        order already has a saga. A concurrent insert of the same order waits for the
+        first transaction to end."""
+        return await self._store(saga, _INSERT) is not None
 
     async def idle_for(self, order_id: UUID) -> timedelta | None:
         """How long ago the order's last transition was (the database's clock)."""
@@ -88,24 +90,28 @@ class SagaRepository:
 
     async def store_step(self, saga: OrderSaga, *, save: bool = True) -> None:
         """Store what one step of the saga did, in one statement: its new values (unless
-        `save` is False: unchanged, or just inserted), the transitions it made for the
-        order's timeline, the timers it set or dropped (due times from the database's
-        clock, so that every instance agrees on them) and its events, queued in order
-        for publication (the runtime's outbox, as `UnitOfWork.emit` queues them). The
-        saga is left with no timer change and no event pending.
+        `save` is False: unchanged), the transitions it made for the order's timeline,
+        the timers it set or dropped (due times from the database's clock, so that every
+        instance agrees on them) and its events, queued in order for publication (the
+        runtime's outbox, as `UnitOfWork.emit` queues them). The saga is left with no
+        timer change and no event pending.
 
         The parts touch different rows (a timer kind is either cancelled or scheduled in
         one step, never both: `TimerSet`), so they run as data-modifying CTEs of one
         statement, with the effect of running them one after the other: one round trip
         per step, however many rows it writes.
         """
+        await self._store(saga, _UPDATE if save else _NONE)
+
+    async def _store(self, saga: OrderSaga, write: str) -> object:
+        """One step in one statement (`_step_statement`): the saga written as `write`
+        says, then its transitions, timers and events; the statement's one value (the
+        order, for an insert that happened), None if nothing was written."""
         events, timers = saga.pending, saga.timers
         changes = [event for event in events if isinstance(event, OrderStatusChanged)]
         scheduled = timers.scheduled
-        shape = _Shape(save, bool(changes), bool(timers.cancelled), bool(scheduled), bool(events))
-        args: list[Any] = [saga.order_id]
-        if save:
-            args.extend(_values(saga)[1:])
+        shape = _Shape(write, bool(changes), bool(timers.cancelled), bool(scheduled), bool(events))
+        args: list[Any] = _values(saga) if write != _NONE else [saga.order_id]
         if changes:
             args.append([change.previous_status for change in changes])
             args.append([change.status for change in changes])
@@ -119,12 +125,13 @@ class SagaRepository:
             args.append([timer.attempt for timer in scheduled])
         if events:
             args.extend(outbox_arrays(events))
+        if len(args) == 1:
+            return None
+        driver = await self._uow.driver()
+        stored = await driver.fetchval(_step_statement(shape), *args)
         timers.clear()
         events.clear()
-        if len(args) == 1:
-            return
-        driver = await self._uow.driver()
-        await driver.execute(_step_statement(shape), *args)
+        return stored
 
     async def deadline_passed(self, order_id: UUID) -> bool:
         """Whether the saga has no deadline still ahead of it (by the database's clock):
@@ -153,11 +160,15 @@ def _values(saga: OrderSaga) -> list[Any]:
 _LINES = _COLUMNS.index("lines")
 
 
+# How a step writes the saga's own row.
+_NONE, _UPDATE, _INSERT = "none", "update", "insert"
+
+
 @dataclass(frozen=True)
 class _Shape:
     """Which parts one step writes; the statement's text depends on nothing else."""
 
-    save: bool
+    write: str  # _NONE, _UPDATE or _INSERT
     transitions: bool
     cancelled: bool
     scheduled: bool
@@ -166,56 +177,82 @@ class _Shape:
 
 @cache
 def _step_statement(shape: _Shape) -> str:
-    """The text of `store_step` for `shape`, its parameters in the order `store_step`
-    passes them: $1 the order, then each part's own."""
-    numbers = iter(range(2, 1000))
+    """The text of `_store` for `shape`, its parameters in the order `_store` passes
+    them: the saga's columns ($1 the order, alone when the row is not written), then
+    each part's own.
+
+    A new saga is inserted first (`ON CONFLICT DO NOTHING`), and every other part
+    writes only if that insert did (a row of the `saga` CTE): a second payment event
+    for the order writes nothing at all. The statement's value is then that row's
+    order; otherwise whatever its main part returns.
+    """
+    numbers = iter(range(2 if shape.write == _NONE else len(_COLUMNS) + 1, 1000))
 
     def params(count: int) -> list[str]:
         return [f"${next(numbers)}" for _ in range(count)]
 
-    parts: list[str] = []
-    if shape.save:
-        columns = _COLUMNS[1:]
-        assignments = ", ".join(
-            f"{name} = {param}" for name, param in zip(columns, params(len(columns)), strict=True)
-        )
+    inserting = shape.write == _INSERT
+    # Where each part takes the order from: the inserted row (so nothing is written
+    # without it) or the parameter.
+    order, source, only_if = (
+        ("saga.order_id", "saga, ", "EXISTS (SELECT FROM saga)")
+        if inserting
+        else ("$1::uuid", "", "true")
+    )
+    parts: list[tuple[str, str]] = []
+    if shape.write == _UPDATE:
+        assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(_COLUMNS[1:], 2))
         update = f"UPDATE sagas SET {assignments}, updated_at = now() WHERE order_id = $1"  # noqa: S608
-        parts.append(update)
+        parts.append(("saga", update))
+    if inserting:
+        parts.append(("saga", _ADD))
     if shape.transitions:
         # In list order: the identities follow it, and the timeline reads them so.
         previous, status, reason, at = params(4)
         parts.append(
-            "INSERT INTO saga_transitions (order_id, from_state, to_state, reason, at)"  # noqa: S608
-            " SELECT $1::uuid, t.from_state, t.to_state, t.reason, t.at FROM unnest("
-            f"{previous}::text[], {status}::text[], {reason}::text[], {at}::timestamptz[])"
-            " WITH ORDINALITY AS t(from_state, to_state, reason, at, n) ORDER BY t.n"
+            (
+                "transitions",
+                "INSERT INTO saga_transitions (order_id, from_state, to_state, reason, at)"  # noqa: S608
+                f" SELECT {order}, t.from_state, t.to_state, t.reason, t.at FROM {source}unnest("
+                f"{previous}::text[], {status}::text[], {reason}::text[], {at}::timestamptz[])"
+                " WITH ORDINALITY AS t(from_state, to_state, reason, at, n) ORDER BY t.n",
+            )
         )
     if shape.cancelled:
         (kinds,) = params(1)
         parts.append(
-            "DELETE FROM saga_timers"  # noqa: S608
-            f" WHERE order_id = $1::uuid AND kind = ANY({kinds}::text[])"
+            (
+                "cancelled",
+                "DELETE FROM saga_timers"  # noqa: S608
+                f" WHERE order_id = $1::uuid AND kind = ANY({kinds}::text[]) AND {only_if}",
+            )
         )
     if shape.scheduled:
         kinds, delays, attempts = params(3)
         parts.append(
-            "INSERT INTO saga_timers (order_id, kind, due_at, attempt)"  # noqa: S608
-            " SELECT $1::uuid, t.kind, now() + t.delay, t.attempt FROM unnest("
-            f"{kinds}::text[], {delays}::interval[], {attempts}::integer[])"
-            " AS t(kind, delay, attempt)"
-            " ON CONFLICT ON CONSTRAINT pk_saga_timers"
-            " DO UPDATE SET due_at = excluded.due_at, attempt = excluded.attempt"
+            (
+                "scheduled",
+                "INSERT INTO saga_timers (order_id, kind, due_at, attempt)"  # noqa: S608
+                f" SELECT {order}, t.kind, now() + t.delay, t.attempt FROM {source}unnest("
+                f"{kinds}::text[], {delays}::interval[], {attempts}::integer[])"
+                " AS t(kind, delay, attempt)"
+                " ON CONFLICT ON CONSTRAINT pk_saga_timers"
+                " DO UPDATE SET due_at = excluded.due_at, attempt = excluded.attempt",
+            )
         )
     if shape.events:
-        # Last: the main statement, whose RETURNING (the relay's wake-up) surely runs.
-        parts.append(outbox_insert(next(numbers)))
+        events = outbox_insert(next(numbers), only_if=only_if if inserting else None)
+        parts.append(("events", events))
+    if inserting:
+        # PostgreSQL runs every data-modifying CTE to completion, RETURNING included
+        # (the relay's wake-up), whether or not the main statement reads it.
+        parts.append(("main", "SELECT order_id FROM saga"))
     return _one_statement(parts)
 
 
-def _one_statement(parts: Sequence[str]) -> str:
-    """The parts as data-modifying CTEs of the last one."""
-    *others, last = parts
+def _one_statement(parts: Sequence[tuple[str, str]]) -> str:
+    """The named parts as data-modifying CTEs of the last one."""
+    *others, (_, last) = parts
     if not others:
         return last
-    ctes = ", ".join(f"part_{number} AS ({part})" for number, part in enumerate(others))
-    return f"WITH {ctes} {last}"
+    return "WITH " + ", ".join(f"{name} AS ({part})" for name, part in others) + " " + last

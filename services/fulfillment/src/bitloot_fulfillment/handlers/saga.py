@@ -37,9 +37,9 @@ class SagaNotStarted(TransientError):
 
 async def start_saga(event: PaymentFinished, uow: UnitOfWork, policy: TimerPolicy) -> None:
     saga = OrderSaga.start(event, policy)
-    if not await SagaRepository(uow).add(saga):
-        return  # a second payment event for the same order starts nothing new
-    await store_outcome(uow, saga, save=False)
+    # With its first step's transitions, timers and events, in one statement; a second
+    # payment event for the same order starts nothing new and stores nothing.
+    await SagaRepository(uow).add(saga)
 
 
 async def reservation_created(event: ReservationCreated, uow: UnitOfWork) -> None:
