@@ -7,11 +7,27 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
-from runtime_support import create_widgets_table, make_widget, metadata, widget_names
+from runtime_support import (
+    create_widgets_table,
+    make_widget,
+    metadata,
+    widget_event,
+    widget_names,
+)
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_contracts.events import Event
+from bitloot_runtime.db import (
+    OUTBOX_CHANNEL,
+    UnitOfWork,
+    asyncpg_dsn,
+    create_engine,
+    migrate,
+    outbox_arrays,
+    outbox_insert,
+)
+from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.tables import inbox, outbox
 
 _WIDGET = "INSERT INTO widgets (id, order_id, name) VALUES ($1, $2, $3)"
@@ -147,3 +163,64 @@ async def test_a_connection_killed_under_the_driver_fails_the_unit_and_not_the_n
             await by_driver(uow, "after")
             await uow.commit()
     assert await widget_names(engine) == ["after"] * 3
+
+
+_TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def widget_with_events(uow: UnitOfWork, name: str, events: list[Event]) -> None:
+    """One statement: a widget and its events (`outbox_insert`)."""
+    driver = await uow.driver()
+    await driver.execute(
+        "WITH widget AS (INSERT INTO widgets (id, order_id, name) VALUES ($1, $2, $3)) "  # noqa: S608
+        + outbox_insert(4),
+        uuid4(),
+        uuid4(),
+        name,
+        *outbox_arrays(events),
+    )
+
+
+async def test_events_queued_in_their_state_change_s_statement_are_emit_s_rows_in_order(
+    engine: AsyncEngine,
+) -> None:
+    events: list[Event] = [widget_event(f"w{n}") for n in range(5)]
+    token = current_traceparent.set(_TRACE)
+    try:
+        async with UnitOfWork(engine) as uow:
+            await widget_with_events(uow, "rolled back", [widget_event("lost")])
+        async with UnitOfWork(engine) as uow:
+            await widget_with_events(uow, "batched", events)
+            await uow.emit(widget_event("emitted"))
+            await uow.commit()
+    finally:
+        current_traceparent.reset(token)
+    assert await widget_names(engine) == ["batched"]
+    async with UnitOfWork(engine) as uow:
+        driver = await uow.driver()
+        rows = await driver.fetch("SELECT topic, order_id, body, headers FROM outbox ORDER BY id")
+    assert [bytes(row["body"]) for row in rows[:5]] == [
+        event.model_dump_json().encode() for event in events
+    ]
+    assert [row["order_id"] for row in rows[:5]] == [event.order_id for event in events]
+    # Each row carries a child of the current trace, as emit's own row does.
+    assert {row["topic"] for row in rows} == {events[0].topic}
+    assert {row["headers"]["traceparent"][:36] for row in rows} == {_TRACE[:36]}
+
+
+async def test_events_queued_in_their_state_change_s_statement_wake_the_relay_on_commit(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    heard: list[str] = []
+    listener = await asyncpg.connect(asyncpg_dsn(database_url))
+    await listener.add_listener(OUTBOX_CHANNEL, lambda *args: heard.append(args[2]))
+    try:
+        for commit in (False, True):
+            async with UnitOfWork(engine) as uow:
+                await widget_with_events(uow, str(commit), [widget_event(), widget_event()])
+                if commit:
+                    await uow.commit()
+            await asyncio.sleep(0.5)
+    finally:
+        await listener.close()
+    assert heard == [OUTBOX_CHANNEL]  # once for the committed statement, however many events

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -164,6 +164,43 @@ _CLAIM = (
 )
 
 
+def outbox_insert(first: int, *, only_if: str | None = None) -> str:
+    """Plain SQL that queues events for publication like `UnitOfWork.emit`, all of them
+    in one statement: an INSERT of outbox rows from five array parameters, ``$first`` to
+    ``$first + 4`` (`outbox_arrays`), in their order, waking the relay on commit; only
+    if the SQL condition `only_if` holds, when given. For a statement that writes a
+    state change and its events at once, in one round trip: its main statement after
+    the state change's data-modifying CTEs (``WITH ... INSERT INTO outbox ...``), or a
+    CTE itself (PostgreSQL runs every data-modifying CTE to completion, RETURNING and
+    so the wake-up included, whether or not the main statement reads it). The text is
+    the same whatever the number of events, so it is prepared once."""
+    p = [f"${first + n}" for n in range(5)]
+    where = f" WHERE {only_if}" if only_if else ""
+    return (
+        "INSERT INTO outbox (event_id, topic, order_id, body, headers)"  # noqa: S608
+        " SELECT e.event_id, e.topic, e.order_id, e.body, e.headers::jsonb FROM unnest("
+        f"{p[0]}::uuid[], {p[1]}::text[], {p[2]}::uuid[], {p[3]}::bytea[], {p[4]}::text[])"
+        f" WITH ORDINALITY AS e(event_id, topic, order_id, body, headers, n){where}"
+        f" ORDER BY e.n RETURNING pg_notify('{OUTBOX_CHANNEL}', '')"
+    )
+
+
+def outbox_arrays(events: Sequence[Event]) -> list[list[Any]]:
+    """The five array parameters of `outbox_insert` for `events`, in order."""
+    arrays: list[list[Any]] = [[], [], [], [], []]
+    for event in events:
+        for array, value in zip(arrays, _outbox_row(event), strict=True):
+            array.append(value)
+    return arrays
+
+
+def _outbox_row(event: Event) -> tuple[Any, str, Any, bytes, str]:
+    """What the outbox stores of `event`: it travels with a child of the current trace."""
+    headers = {"traceparent": child_traceparent(current_traceparent.get())}
+    body = event.model_dump_json().encode()
+    return event.event_id, event.topic, event.order_id, body, json.dumps(headers)
+
+
 def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncEngine:
     if isinstance(source, AsyncEngine):
         return source
@@ -245,16 +282,8 @@ class UnitOfWork:
 
     async def emit(self, event: Event) -> None:
         """Queue `event` for publication once this unit of work commits."""
-        headers = {"traceparent": child_traceparent(current_traceparent.get())}
         driver = await self.driver()
-        await driver.fetchval(
-            _EMIT,
-            event.event_id,
-            event.topic,
-            event.order_id,
-            event.model_dump_json().encode(),
-            json.dumps(headers),
-        )
+        await driver.fetchval(_EMIT, *_outbox_row(event))
 
     async def claim(self, consumer: str, message_id: str) -> bool:
         """Record that `consumer` processed `message_id`; False if it already had.

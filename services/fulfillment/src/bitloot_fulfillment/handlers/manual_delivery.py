@@ -25,7 +25,7 @@ async def deliver_by_hand(
     """Hand the sealed keys to delivery and return the saga's new state;
     `ManualDeliveryRefused` leaves everything untouched."""
     with log_context(order_id=str(order_id)):
-        repository = SagaRepository(uow.session)
+        repository = SagaRepository(uow)
         saga = await repository.get_for_update(order_id)
         if saga is None:
             raise SagaNotFound(order_id)

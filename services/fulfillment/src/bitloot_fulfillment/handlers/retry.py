@@ -45,7 +45,7 @@ async def retry_order(order_id: UUID, uow: UnitOfWork, policy: TimerPolicy) -> R
     """Retry a failed or stuck order and say what that set in motion; `RetryRefused`
     leaves it untouched. Stuck: not ended, and no step for longer than its deadline."""
     with log_context(order_id=str(order_id)):
-        repository = SagaRepository(uow.session)
+        repository = SagaRepository(uow)
         saga = await repository.get_for_update(order_id)
         if saga is None:
             raise SagaNotFound(order_id)

@@ -37,9 +37,9 @@ class SagaNotStarted(TransientError):
 
 async def start_saga(event: PaymentFinished, uow: UnitOfWork, policy: TimerPolicy) -> None:
     saga = OrderSaga.start(event, policy)
-    if not await SagaRepository(uow.session).add(saga):
-        return  # a second payment event for the same order starts nothing new
-    await store_outcome(uow, saga, save=False)
+    # With its first step's transitions, timers and events, in one statement; a second
+    # payment event for the same order starts nothing new and stores nothing.
+    await SagaRepository(uow).add(saga)
 
 
 async def reservation_created(event: ReservationCreated, uow: UnitOfWork) -> None:
@@ -93,7 +93,7 @@ async def _apply(
     uow: UnitOfWork, order_id: UUID, change: Callable[[OrderSaga], None], *, wait: bool = True
 ) -> None:
     """Apply `change` to the order's saga; without one, retry later (`wait`) or skip."""
-    repository = SagaRepository(uow.session)
+    repository = SagaRepository(uow)
     saga = await repository.get_for_update(order_id)
     if saga is None and not wait:
         logger.info("no saga for this order: nothing to record", extra={"order_id": str(order_id)})
@@ -109,8 +109,5 @@ async def _apply(
 
 async def store_outcome(uow: UnitOfWork, saga: OrderSaga, *, save: bool = True) -> None:
     """Store the saga (unless `save` is False), record its transitions, set its timers
-    and emit its events, all in the unit of work that changed it."""
-    await SagaRepository(uow.session).store_step(saga, save=save)
-    for event in saga.pending:
-        await uow.emit(event)
-    saga.pending.clear()
+    and emit its events, all in the unit of work that changed it (in one statement)."""
+    await SagaRepository(uow).store_step(saga, save=save)

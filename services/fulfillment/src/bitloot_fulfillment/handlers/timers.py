@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 async def fire_due_timers(uow: UnitOfWork, policy: TimerPolicy, limit: int) -> int:
     """Fire up to `limit` due timers in one transaction; the number fired."""
-    repository = SagaRepository(uow.session)
+    repository = SagaRepository(uow)
     fired = 0
     for timer in await repository.claim_due_timers(limit):
         # A timer is written with its saga, so a saga not returned here is locked by a
