@@ -144,6 +144,7 @@ class EmailSender:
                 if listen_dsn is not None and (listener is None or listener.is_closed()):
                     listener = await self._listen(listen_dsn)
         finally:
+            self._mailer.close()
             if listener is not None and not listener.is_closed():
                 await listener.close()
 
