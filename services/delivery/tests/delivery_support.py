@@ -272,11 +272,18 @@ def cut_off_smtp(at: str) -> Iterator[tuple[int, list[bytes]]]:
     """An SMTP server that loses the connection `at` a stage; its port, and the messages
     it took (the client never hears that it did)."""
     taken: list[bytes] = []
+    with smtp_handled_by(_CutOff(at, taken)) as port:
+        yield port, taken
+
+
+@contextmanager
+def smtp_handled_by(handler: object) -> Iterator[int]:
+    """An aiosmtpd server on 127.0.0.1 with `handler`, until the block ends: its port."""
     port = free_port()
-    controller = Controller(_CutOff(at, taken), hostname="127.0.0.1", port=port)
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield port, taken
+        yield port
     finally:
         controller.stop()
 

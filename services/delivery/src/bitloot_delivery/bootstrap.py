@@ -1,10 +1,10 @@
 """Wires the delivery service together from its settings; nothing is built at import.
 
 The S3 client is opened at start-up by the "object-store" background loop (creating the
-bucket if configured) and closed when the runtime stops; SMTP needs nothing open between
-messages; the "mailer" loop LISTENs for queued emails; the "retention" loop deletes keys
-past their retention period. Every secret is registered for redaction before anything
-can log it.
+bucket if configured) and closed when the runtime stops; the "mailer" loop LISTENs for
+queued emails and closes the SMTP connections its mailer keeps between messages when it
+stops; the "retention" loop deletes keys past their retention period. Every secret is
+registered for redaction before anything can log it.
 """
 
 from datetime import timedelta

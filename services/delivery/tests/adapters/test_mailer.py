@@ -1,11 +1,16 @@
 """The SMTP mailer against a real SMTP server (aiosmtpd): what a failure means depends on
 whether the server may already have the message; `before_data` runs just before DATA,
-and no DATA is sent if it fails."""
+and no DATA is sent if it fails. Messages follow one another on a kept connection; one
+the server closed meanwhile is replaced without the message being lost or doubled."""
 
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 
 import pytest
-from delivery_support import cut_off_smtp
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from delivery_support import cut_off_smtp, smtp_handled_by
 
 from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
 from bitloot_testing.net import free_port
@@ -74,3 +79,89 @@ async def test_before_data_is_not_called_when_the_connection_is_lost_earlier() -
     with cut_off_smtp("RCPT") as (port, _), pytest.raises(MailNotSent):
         await SmtpMailer("127.0.0.1", port, timeout=5).send(message(), before_data)
     assert calls == []
+
+
+class _Peers:
+    """An aiosmtpd handler that takes every message, noting the client's address and port
+    each came from (one per connection), and answers 421 to the second MAIL of any
+    connection when `close_after_one`, as a server closing idle connections would."""
+
+    def __init__(self, close_after_one: bool = False) -> None:
+        self.peers: list[object] = []
+        self._close_after_one = close_after_one
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if self._close_after_one and session.peer in self.peers:
+            return "421 4.4.2 Idle for too long; closing"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.peers.append(session.peer)
+        return "250 Message accepted for delivery"
+
+
+@contextmanager
+def peers_noted(close_after_one: bool = False) -> Iterator[tuple[int, _Peers]]:
+    handler = _Peers(close_after_one)
+    with smtp_handled_by(handler) as port:
+        yield port, handler
+
+
+async def test_messages_follow_one_another_on_one_kept_connection() -> None:
+    with peers_noted() as (port, server):
+        mailer = SmtpMailer("127.0.0.1", port, timeout=5)
+        try:
+            for _ in range(3):
+                await mailer.send(message())
+        finally:
+            mailer.close()
+    assert len(server.peers) == 3
+    assert len(set(server.peers)) == 1
+
+
+async def test_a_kept_connection_the_server_closed_is_replaced_and_the_message_goes_once() -> None:
+    calls: list[str] = []
+
+    async def before_data() -> None:
+        calls.append("called")
+
+    with peers_noted(close_after_one=True) as (port, server):
+        mailer = SmtpMailer("127.0.0.1", port, timeout=5)
+        try:
+            await mailer.send(message())
+            await mailer.send(message(), before_data)
+        finally:
+            mailer.close()
+    assert len(server.peers) == 2
+    assert len(set(server.peers)) == 2  # the second went on a new connection
+    assert calls == ["called"]  # DATA was reached once, on the new connection
+
+
+async def test_a_connection_idle_for_too_long_is_not_reused() -> None:
+    with peers_noted() as (port, server):
+        mailer = SmtpMailer("127.0.0.1", port, timeout=5, idle_seconds=0)
+        try:
+            await mailer.send(message())
+            await asyncio.sleep(0.01)
+            await mailer.send(message())
+        finally:
+            mailer.close()
+    assert len(set(server.peers)) == 2
+
+
+async def test_a_connection_that_failed_is_not_kept() -> None:
+    async def before_data() -> None:
+        raise ConnectionError("the database is away")
+
+    with peers_noted() as (port, server):
+        mailer = SmtpMailer("127.0.0.1", port, timeout=5)
+        try:
+            with pytest.raises(MailNotSent):
+                await mailer.send(message(), before_data)
+            await mailer.send(message())
+        finally:
+            mailer.close()
+    assert len(server.peers) == 1

@@ -1,12 +1,17 @@
+import random
 from datetime import timedelta
+from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default
 
 from bitloot_delivery.domain.emails import (
+    POLICY,
     AfterCut,
     EmailKind,
     SmtpStage,
     after_cut,
     compose,
+    new_message,
     new_message_id,
     retry_delay,
 )
@@ -70,3 +75,19 @@ def test_an_attempt_cut_during_data_is_sent_once_more_then_left_unconfirmed() ->
 def test_an_attempt_with_no_recorded_stage_may_have_begun_data() -> None:
     assert after_cut(None, 0) is AfterCut.RESEND_ONCE
     assert after_cut(None, 1) is AfterCut.UNCONFIRMED
+
+
+def test_emails_are_the_bytes_the_standard_policy_makes_with_header_classes_made_once() -> None:
+    def composed(message: EmailMessage) -> bytes:
+        message["From"] = "BitLoot <keys@bitloot.io>"
+        message["To"] = "Bü Yer <a@example.com>"
+        message["Subject"] = "Your keys, ünïcode and a subject long enough to be folded " * 2
+        message.set_content("a line\n" + "x" * 200 + "\n")
+        message.add_alternative("<p>" + "y=" * 100 + "</p>", subtype="html")
+        random.seed(7)  # the same MIME boundary
+        return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+    assert composed(new_message()) == composed(EmailMessage(policy=default))
+    headers = POLICY.header_factory
+    assert isinstance(headers, HeaderRegistry)
+    assert headers["Subject"] is headers["subject"]

@@ -624,3 +624,42 @@ async def test_every_kind_cut_during_data_twice_is_unconfirmed_and_completes_not
 
 def message_id_of(raw: bytes) -> str:
     return str(message_from_bytes(raw, policy=default)["Message-ID"])
+
+
+class CountingSender(EmailSender):
+    """A sender that counts its claims (each a transaction)."""
+
+    claims = 0
+
+    async def _claim(self) -> tuple[ClaimedEmail | None, bool]:
+        self.claims += 1
+        return await super()._claim()
+
+
+async def test_one_queued_email_costs_one_claim_however_many_conversations_are_allowed(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    await stored_delivery(engine)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    emailer = CountingSender(
+        unit_of_work=lambda: UnitOfWork(sessions),
+        mailer=SmtpMailer(smtp_inbox.host, smtp_inbox.port),
+        links=LINKS,
+        claim_links=CLAIM_LINKS,
+        public_url=PUBLIC_URL,
+        mail_from="keys@bitloot.test",
+        concurrency=8,
+    )
+    loop = asyncio.create_task(emailer.run(poll_seconds=30))
+    try:
+
+        async def sent() -> bool:
+            return len(smtp_inbox.messages) == 1
+
+        assert await eventually(sent, timeout=10)
+        await asyncio.sleep(0.3)
+    finally:
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+    assert emailer.claims == 1

@@ -18,10 +18,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Update, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, Update, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bitloot_delivery.adapters.driver import driver_of, updated
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
@@ -82,30 +83,8 @@ class EmailLog:
     async def claim_due(self, message_id: str) -> tuple[ClaimedEmail | None, bool]:
         """`claim_next`, and whether another email was due beside the one claimed (so
         that a sender that has drained the queue need not ask once more to learn it)."""
-        due = (
-            select(emails.c.id)
-            .where(
-                emails.c.status == EmailStatus.PENDING.value,
-                emails.c.next_attempt_at <= func.now(),
-            )
-            .order_by(emails.c.next_attempt_at, emails.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        claim = (
-            update(emails)
-            .where(emails.c.id == due)
-            .values(
-                status=EmailStatus.SENDING.value,
-                attempts=emails.c.attempts + 1,
-                claimed_at=func.clock_timestamp(),
-                message_id=func.coalesce(emails.c.message_id, message_id),
-                smtp_stage=SmtpStage.BEFORE_DATA.value,
-            )
-            .returning(*_ATTEMPT, _more_due())
-        )
-        row = (await self._session.execute(claim)).mappings().first()
+        driver = await driver_of(self._session)
+        row = await driver.fetchrow(_CLAIM_DUE, message_id)
         if row is None:
             return None, False
         values = dict(row)
@@ -115,7 +94,8 @@ class EmailLog:
     async def reach_data(self, email: ClaimedEmail) -> bool:
         """Record that the attempt is about to send DATA; False (nothing changed) if the
         attempt is no longer ours."""
-        return await self._update_attempt(email, smtp_stage=SmtpStage.DATA.value)
+        driver = await driver_of(self._session)
+        return updated(await driver.execute(_REACH_DATA, email.id, email.claimed_at))
 
     async def supersede_notice(self, order_id: UUID) -> bool:
         """Withdraw the order's delay notice if it has not gone out yet (the keys are
@@ -126,14 +106,9 @@ class EmailLog:
     async def finish_sent(self, email: ClaimedEmail) -> bool:
         """Record the mail server's acceptance; False if the attempt is no longer ours
         (taken back as stale meanwhile), in which case nothing changes."""
-        done = await self._update_attempt(email, status=EmailStatus.SENT.value, sent_at=func.now())
-        if done and email.kind is EmailKind.DELIVERY:
-            await self._session.execute(
-                update(deliveries)
-                .where(deliveries.c.order_id == email.order_id, deliveries.c.emailed_at.is_(None))
-                .values(emailed_at=func.now())
-            )
-        return done
+        driver = await driver_of(self._session)
+        sent: int = await driver.fetchval(_FINISH_SENT, email.id, email.claimed_at)
+        return sent > 0
 
     async def finish_refused(
         self, email: ClaimedEmail, error: str, retry_at: datetime | None
@@ -241,20 +216,6 @@ def superseding(order_id: UUID) -> Update:
     )
 
 
-def _more_due() -> ColumnElement[bool]:
-    """Whether an email other than the row being claimed is due (as of the claim)."""
-    other = emails.alias("other")
-    return (
-        exists()
-        .where(
-            other.c.status == EmailStatus.PENDING.value,
-            other.c.next_attempt_at <= func.now(),
-            other.c.id != emails.c.id,
-        )
-        .label("more_due")
-    )
-
-
 def _key_count() -> ColumnElement[int]:
     """The order's stored key count, 0 before it has a delivery (a delay notice)."""
     stored = (
@@ -288,3 +249,53 @@ def _claimed(row: Any) -> ClaimedEmail:
     refund = values.pop("refund_notice")
     refund_notice = None if refund is None else RefundNotice.from_json(refund)
     return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice)
+
+
+# The per-email statements of the sender, as plain SQL on the driver (see
+# adapters/driver.py), with the values of EmailStatus, SmtpStage and EmailKind spelled
+# out: the columns of `_ATTEMPT`, and whether another email is due.
+_CLAIM_DUE = """\
+UPDATE emails SET
+    status = 'sending',
+    attempts = emails.attempts + 1,
+    claimed_at = clock_timestamp(),
+    message_id = coalesce(emails.message_id, $1),
+    smtp_stage = 'before_data'
+WHERE emails.id = (
+    SELECT due.id FROM emails AS due
+    WHERE due.status = 'pending' AND due.next_attempt_at <= now()
+    ORDER BY due.next_attempt_at, due.id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING
+    emails.id, emails.order_id, emails.kind, emails.to_address, emails.attempts,
+    coalesce(
+        (SELECT deliveries.key_count FROM deliveries
+         WHERE deliveries.order_id = emails.order_id),
+        0
+    ) AS key_count,
+    emails.message_id, emails.claimed_at, emails.doubtful_resends, emails.is_preorder,
+    emails.release_date, emails.notice AS refund_notice,
+    EXISTS (
+        SELECT 1 FROM emails AS other
+        WHERE other.status = 'pending' AND other.next_attempt_at <= now()
+            AND other.id != emails.id
+    ) AS more_due"""
+_REACH_DATA = (
+    "UPDATE emails SET smtp_stage = 'data' WHERE id = $1 AND status = 'sending' AND claimed_at = $2"
+)
+# Sent, and the delivery marked emailed if it is the delivery email: how many attempts
+# were ours (0: taken back as stale, nothing changed).
+_FINISH_SENT = """\
+WITH sent AS (
+    UPDATE emails SET status = 'sent', sent_at = now()
+    WHERE id = $1 AND status = 'sending' AND claimed_at = $2
+    RETURNING order_id, kind
+), emailed AS (
+    UPDATE deliveries SET emailed_at = now()
+    FROM sent
+    WHERE sent.kind = 'delivery' AND deliveries.order_id = sent.order_id
+        AND deliveries.emailed_at IS NULL
+)
+SELECT count(*) FROM sent"""

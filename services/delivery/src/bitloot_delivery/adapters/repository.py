@@ -6,12 +6,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bitloot_delivery.adapters.email_log import queuing, superseding
-from bitloot_delivery.adapters.orm import delivered_keys, deliveries, key_events, reveals
-from bitloot_delivery.domain.emails import EmailKind
+from bitloot_delivery.adapters.driver import driver_of
+from bitloot_delivery.adapters.orm import deliveries, key_events, reveals
 from bitloot_delivery.domain.keys import DeliveredKey
 
 
@@ -68,37 +67,32 @@ class DeliveryRepository:
     async def lock_order(self, order_id: UUID) -> None:
         """Serialise work on one order until the transaction ends, so that two copies of
         its keys handled at once never overwrite each other's object."""
-        await self._session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:order_id, 0))"),
-            {"order_id": str(order_id)},
-        )
+        driver = await driver_of(self._session)
+        await driver.execute(_LOCK_ORDER, str(order_id))
 
     async def get(self, order_id: UUID) -> StoredDelivery | None:
-        query = select(deliveries).where(deliveries.c.order_id == order_id)
-        row = (await self._session.execute(query)).mappings().first()
-        return None if row is None else StoredDelivery(**row)
+        driver = await driver_of(self._session)
+        row = await driver.fetchrow(_GET, order_id)
+        return None if row is None else StoredDelivery(**dict(row))
 
     async def add(self, delivery: NewDelivery, keys: Sequence[DeliveredKey]) -> None:
         """The delivery, one metadata row per key (never its value) and its one email;
         a delay notice still waiting to go out is withdrawn (the keys email says more).
-        All in one statement: one round trip per order."""
-        rows = [
-            {
-                "order_id": delivery.order_id,
-                "position": position,
-                "key_type": key.type,
-                "product_id": key.product_id,
-            }
-            for position, key in enumerate(keys)
-        ]
-        statement = queuing(delivery.order_id, EmailKind.DELIVERY, delivery.customer_email)
-        writes = [
-            insert(deliveries).values(asdict(delivery)).cte("stored"),
-            superseding(delivery.order_id).cte("superseded"),
-        ]
-        if rows:
-            writes.append(insert(delivered_keys).values(rows).cte("described"))
-        await self._session.execute(statement.add_cte(*writes))
+        All in one statement, its text the same whatever the number of keys (they go as
+        arrays): one round trip per order, prepared once per connection."""
+        driver = await driver_of(self._session)
+        await driver.fetch(
+            _ADD,
+            delivery.order_id,
+            delivery.customer_email,
+            delivery.kinguin_order_id,
+            delivery.kek_id,
+            delivery.wrapped_data_key,
+            delivery.object_key,
+            delivery.key_count,
+            [key.type for key in keys],
+            [key.product_id for key in keys],
+        )
 
     async def record_reveal(self, order_id: UUID, ip: str | None, user_agent: str | None) -> None:
         await self._session.execute(
@@ -176,3 +170,38 @@ class DeliveryRepository:
             .where(deliveries.c.order_id == order_id)
             .values(purged_at=func.now(), wrapped_data_key=None)
         )
+
+
+# The per-order statements, as plain SQL on the driver (see adapters/driver.py), with
+# the values of EmailStatus and EmailKind spelled out (and email_log.EMAILS_CHANNEL).
+_LOCK_ORDER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+# The columns of StoredDelivery.
+_GET = """\
+SELECT order_id, customer_email, kinguin_order_id, kek_id, wrapped_data_key, object_key,
+    key_count, stored_at, emailed_at, viewed_at, purged_at, revoked_at, revoked_by,
+    revoke_note
+FROM deliveries WHERE order_id = $1"""
+# The delivery, its keys' metadata (positions from 0, in the order given), the delay
+# notice withdrawn if still pending, the delivery email queued (none if the order has one:
+# a partial unique index) and, only if it was, the sender NOTIFYed at commit (what
+# `email_log.queuing` and `email_log.superseding` do, in this one statement).
+_ADD = """\
+WITH stored AS (
+    INSERT INTO deliveries
+        (order_id, customer_email, kinguin_order_id, kek_id, wrapped_data_key, object_key,
+         key_count)
+    VALUES ($1::uuid, $2, $3, $4, $5, $6, $7)
+), described AS (
+    INSERT INTO delivered_keys (order_id, position, key_type, product_id)
+    SELECT $1::uuid, (k.position - 1)::int, k.key_type, k.product_id
+    FROM unnest($8::text[], $9::text[]) WITH ORDINALITY AS k(key_type, product_id, position)
+), superseded AS (
+    UPDATE emails SET status = 'superseded'
+    WHERE order_id = $1::uuid AND kind = 'delayed' AND status = 'pending'
+), queued AS (
+    INSERT INTO emails (order_id, kind, to_address)
+    VALUES ($1::uuid, 'delivery', $2)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+)
+SELECT id, pg_notify('delivery_emails', '') FROM queued"""

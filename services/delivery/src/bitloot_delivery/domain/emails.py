@@ -9,7 +9,9 @@ message.
 
 import html
 from datetime import timedelta
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import make_msgid
 from enum import Enum, StrEnum
 
@@ -130,7 +132,7 @@ def compose(
 ) -> EmailMessage:
     """The email carrying `link` as text and as HTML."""
     minutes = f"{ttl_minutes:g}"
-    message = EmailMessage()
+    message = new_message()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = SUBJECT if kind is EmailKind.DELIVERY else FRESH_SUBJECT
@@ -140,6 +142,33 @@ def compose(
         _HTML.format(link=html.escape(link, quote=True), minutes=minutes), subtype="html"
     )
     return message
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard library's header registry, keeping the class it makes for a header
+    name instead of making a new one (`type(...)`) for every header of every message:
+    about a third of the CPU of composing an email and flattening it for SMTP. The
+    classes, and so the headers and the bytes sent, are the same."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._classes.get(key)
+        if made is None:
+            made = self._classes[key] = super().__getitem__(name)
+        return made
+
+
+POLICY = default.clone(header_factory=_HeaderClasses())
+"""The standard `email.policy.default`, with header classes made once."""
+
+
+def new_message() -> EmailMessage:
+    """An empty email under `POLICY`."""
+    return EmailMessage(policy=POLICY)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
 
+from bitloot_delivery.domain.emails import new_message
+
 DELAYED_SUBJECT = "Your BitLoot order is delayed"
 PREORDER_SUBJECT = "Your BitLoot preorder: keys on {release}"
 UNDATED_PREORDER_SUBJECT = "Your BitLoot preorder: keys on release day"
@@ -92,7 +94,7 @@ def long_date(day: date) -> str:
 def compose_notice(*, sender: str, to: str, notice: DelayNotice, message_id: str) -> EmailMessage:
     """The notice as text and as HTML; no link, no key."""
     paragraphs = notice.paragraphs()
-    message = EmailMessage()
+    message = new_message()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = notice.subject

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
-from bitloot_delivery.domain.emails import EmailKind
+from bitloot_delivery.domain.emails import EmailKind, new_message
 from bitloot_delivery.domain.notices import HTML_TEMPLATE, TEXT_TEMPLATE
 
 DUE_SUBJECT = "Your BitLoot order: your money is coming back"
@@ -183,7 +183,7 @@ def compose_refund_email(
 ) -> EmailMessage:
     """The email as text and as escaped HTML, the claim `link` (if any) between the
     wording's two parts; never a key."""
-    message = EmailMessage()
+    message = new_message()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = wording.subject

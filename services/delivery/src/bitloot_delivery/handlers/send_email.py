@@ -37,9 +37,10 @@ when the conversation was cut while the server held the message.
 
 The loop sleeps until a queued email NOTIFYs it or `poll_seconds` passes (the fallback
 for a lost notification, for retries falling due and for stale attempts). Awake, it holds
-up to `concurrency` conversations at once, each its own claim, as separate instances do:
-one at a time, a conversation's round trips to the mail server capped an instance at
-about 15 emails a second whatever the CPU (issue #20).
+up to `concurrency` conversations at once, each its own claim, as separate instances do
+(one more each time a claim finds another email due): one at a time, a conversation's
+round trips to the mail server capped an instance at about 15 emails a second whatever
+the CPU (issue #20).
 """
 
 import asyncio
@@ -144,6 +145,7 @@ class EmailSender:
                 if listen_dsn is not None and (listener is None or listener.is_closed()):
                     listener = await self._listen(listen_dsn)
         finally:
+            self._mailer.close()
             if listener is not None and not listener.is_closed():
                 await listener.close()
 
@@ -183,14 +185,38 @@ class EmailSender:
             if now >= self._next_recovery:
                 await self.recover_stale()
                 self._next_recovery = now + poll_seconds
-            await asyncio.gather(*(self._send_while_due() for _ in range(self._concurrency)))
+            await self._send_all_due()
         except Exception:
             logger.exception("email sender failed; pausing")
             await asyncio.sleep(ERROR_PAUSE_SECONDS)
 
-    async def _send_while_due(self) -> None:
+    async def _send_all_due(self) -> None:
+        """Hold conversations while emails are due: one to begin with, and one more each
+        time a claim says another email is due, up to `concurrency`; each ends when its
+        claim finds no other due. (Starting them all at once cost `concurrency - 1`
+        empty claims, each a transaction, whenever one email was queued.) Conversations
+        under way finish even if another fails; its error is raised once they have."""
+        conversations: list[asyncio.Task[None]] = []
+
+        def one_more() -> None:
+            if sum(not task.done() for task in conversations) < self._concurrency:
+                conversations.append(asyncio.create_task(self._send_while_due(one_more)))
+
+        one_more()
+        try:
+            while under_way := [task for task in conversations if not task.done()]:
+                await asyncio.wait(under_way)
+        except BaseException:
+            for task in conversations:
+                task.cancel()
+            raise
+        errors = [error for task in conversations if (error := task.exception()) is not None]
+        if errors:
+            raise errors[0]
+
+    async def _send_while_due(self, another_due: Callable[[], None]) -> None:
         while await self._send_due():
-            pass
+            another_due()
 
     async def _claim(self) -> tuple[ClaimedEmail | None, bool]:
         async with self._unit_of_work() as uow:
