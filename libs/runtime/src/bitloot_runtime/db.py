@@ -210,6 +210,38 @@ def _engine_of(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> AsyncE
     raise TypeError("UnitOfWork needs an AsyncEngine or a sessionmaker bound to one.")
 
 
+async def driver_of(source: AsyncConnection | AsyncSession) -> "asyncpg.Connection[Any]":
+    """The asyncpg connection under a SQLAlchemy connection or session, inside its
+    transaction (begun now, as `UnitOfWork.driver()` begins it, if nothing has begun it
+    yet), so that SQLAlchemy's commit or rollback ends what was done through it: for a
+    repository handed a connection or a session rather than the unit of work."""
+    connection = await source.connection() if isinstance(source, AsyncSession) else source
+    if not connection.in_transaction():
+        await connection.begin()
+    proxied = await connection.get_raw_connection()
+    adapter: Any = proxied.dbapi_connection
+    driver: asyncpg.Connection[Any] = proxied.driver_connection
+    if adapter._transaction is None:
+        await _begin_on_driver(connection, adapter, driver)
+    return driver
+
+
+async def _begin_on_driver(
+    connection: AsyncConnection, adapter: Any, driver: "asyncpg.Connection[Any]"
+) -> None:
+    """Begin the transaction on the driver through SQLAlchemy's asyncpg adapter (which
+    holds it as `_transaction`, and which its own first statement would begin the same
+    way). A connection that died in the pool fails here, outside SQLAlchemy's execution,
+    which would have noticed the disconnect: it is discarded, or every unit of work given
+    it next would fail the same way."""
+    try:
+        await adapter._start_transaction()
+    except Exception:
+        if driver.is_closed():
+            await connection.invalidate()
+        raise
+
+
 class UnitOfWork:
     """One database transaction for one message or request.
 
@@ -277,7 +309,7 @@ class UnitOfWork:
         """The asyncpg connection, inside this unit of work's transaction (begun now if no
         statement has begun it yet)."""
         if self._adapter._transaction is None:
-            await self._adapter._start_transaction()
+            await _begin_on_driver(self._connection, self._adapter, self._driver)
         return self._driver
 
     async def emit(self, event: Event) -> None:

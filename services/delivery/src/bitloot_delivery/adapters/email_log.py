@@ -22,11 +22,11 @@ from sqlalchemy import ColumnElement, Select, Update, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bitloot_delivery.adapters.driver import driver_of, updated
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.refund_notices import RefundNotice
+from bitloot_runtime.db import driver_of
 
 EMAILS_CHANNEL = "delivery_emails"
 
@@ -252,7 +252,7 @@ def _claimed(row: Any) -> ClaimedEmail:
 
 
 # The per-email statements of the sender, as plain SQL on the driver (see
-# adapters/driver.py), with the values of EmailStatus, SmtpStage and EmailKind spelled
+# `bitloot_runtime.db.driver_of`), with the values of EmailStatus, SmtpStage and EmailKind spelled
 # out: the columns of `_ATTEMPT`, and whether another email is due.
 _CLAIM_DUE = """\
 UPDATE emails SET
@@ -299,3 +299,8 @@ WITH sent AS (
         AND deliveries.emailed_at IS NULL
 )
 SELECT count(*) FROM sent"""
+
+
+def updated(status: str) -> bool:
+    """Whether an UPDATE's status (``UPDATE <n>``) says it changed a row."""
+    return status.rpartition(" ")[2] != "0"

@@ -9,9 +9,9 @@ from uuid import UUID
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bitloot_delivery.adapters.driver import driver_of
 from bitloot_delivery.adapters.orm import deliveries, key_events, reveals
 from bitloot_delivery.domain.keys import DeliveredKey
+from bitloot_runtime.db import driver_of
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class DeliveryRepository:
         )
 
 
-# The per-order statements, as plain SQL on the driver (see adapters/driver.py), with
+# The per-order statements, as plain SQL on the driver (`bitloot_runtime.db.driver_of`), with
 # the values of EmailStatus and EmailKind spelled out (and email_log.EMAILS_CHANNEL).
 _LOCK_ORDER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 # The columns of StoredDelivery.
