@@ -47,7 +47,7 @@ async def product_update(
     uow: UnitOfWork, update: ProductUpdate, raw_body: bytes, headers: Mapping[str, str]
 ) -> None:
     """Log the webhook once and apply its quantity if it is news about a watched product."""
-    log = WebhookLog(uow.session)
+    log = WebhookLog(uow)
     # The log's first-copy index keys on order fields, empty here: a copy of a product
     # update is recognised by its updatedAt instead (not newer: stale).
     row_id, _ = await log.record(

@@ -62,7 +62,7 @@ class Reserve:
 
     async def __call__(self, event: ReservationRequested, uow: UnitOfWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow.session)
+            repository = ReservationRepository(uow)
             await repository.lock_order(event.order_id)
             reservation, created_now = await self._commit_placing(event)
             if reservation.state == "placed" and is_live(reservation.kinguin_status):
@@ -133,7 +133,7 @@ class Reserve:
 
     async def _commit_new_attempt(self, event: ReservationRequested) -> Reservation:
         async with self._unit_of_work() as own:
-            reservation = await ReservationRepository(own.session).start_attempt(event.order_id)
+            reservation = await ReservationRepository(own).start_attempt(event.order_id)
             await own.commit()
         return reservation
 
@@ -141,7 +141,7 @@ class Reserve:
         """The order's reservation, committed `placing` if new; and whether it is."""
         lines = [line.model_dump(mode="json") for line in event.lines]
         async with self._unit_of_work() as own:
-            opened = await ReservationRepository(own.session).open(event.order_id, lines)
+            opened = await ReservationRepository(own).open(event.order_id, lines)
             await own.commit()
         return opened
 
@@ -156,7 +156,7 @@ class Reserve:
     @staticmethod
     async def _fail(uow: UnitOfWork, event: ReservationRequested, code: str, reason: str) -> None:
         logger.warning("kinguin order refused", extra={"code": code, "reason": reason})
-        await ReservationRepository(uow.session).mark_failed(event.order_id, code, reason)
+        await ReservationRepository(uow).mark_failed(event.order_id, code, reason)
         await uow.emit(ReservationFailed(order_id=event.order_id, code=code, reason=reason))
 
 

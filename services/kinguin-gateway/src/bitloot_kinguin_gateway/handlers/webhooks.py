@@ -27,7 +27,7 @@ async def order_status(
     uow: UnitOfWork, notification: Notification, raw_body: bytes, headers: Mapping[str, str]
 ) -> None:
     """Log the notification once and apply it if it is news about an order we placed."""
-    row_id, duplicate = await WebhookLog(uow.session).record(
+    row_id, duplicate = await WebhookLog(uow).record(
         notification, raw_body=raw_body, headers=headers, authenticated=True
     )
     await _settle(uow, row_id, notification, duplicate=duplicate)
@@ -45,7 +45,7 @@ async def replay(uow: UnitOfWork, row_id: int) -> LoggedWebhook | None:
     """Apply logged call `row_id` again if it is news now; the row as settled, or None
     when there is no such row. Only authenticated, readable `order.status` calls replay:
     a replay must never let in what the edge refused."""
-    log = WebhookLog(uow.session)
+    log = WebhookLog(uow)
     logged = await log.get(row_id, for_update=True)
     if logged is None:
         return None
@@ -64,14 +64,12 @@ async def replay(uow: UnitOfWork, row_id: int) -> LoggedWebhook | None:
 async def _settle(
     uow: UnitOfWork, row_id: int, notification: Notification, *, duplicate: bool
 ) -> None:
-    log = WebhookLog(uow.session)
-    repository = ReservationRepository(uow.session)
-    attempt = await repository.attempt_of(
-        notification.kinguin_order_id, notification.order_external_id
-    )
-    reservation = await repository.find(
+    log = WebhookLog(uow)
+    repository = ReservationRepository(uow)
+    attempt, reservation = await repository.locate(
         notification.kinguin_order_id,
-        attempt.order_id if attempt else _uuid(notification.order_external_id),
+        notification.order_external_id,
+        _uuid(notification.order_external_id),
     )
     order_id = reservation.order_id if reservation else None
     with log_context(order_id=str(order_id) if order_id else None):
@@ -132,7 +130,7 @@ async def _keys_returned(
     if not await KeyReturnRepository(uow.session).refunded_by_us(kinguin_order_id, status):
         return None
     assert notification.updated_at  # checked by the edge
-    await ReservationRepository(uow.session).record_status(
+    await ReservationRepository(uow).record_status(
         reservation.order_id, kinguin_order_id, "refunded", notification.updated_at
     )
     return "keys_returned"
@@ -145,7 +143,7 @@ async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) ->
     assert status is not None
     assert kinguin_order_id
     assert notification.updated_at
-    await ReservationRepository(uow.session).record_status(
+    await ReservationRepository(uow).record_status(
         order_id, kinguin_order_id, status, notification.updated_at
     )
     await uow.emit(
