@@ -15,15 +15,18 @@ from sqlalchemy import select
 from bitloot_kinguin_gateway.adapters.orm import webhook_log
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 
+# A later copy of a logged notification: logged, never applied.
+DUPLICATE = "duplicate"
+
 _INSERT = (
     "INSERT INTO webhook_log (event_name, kinguin_order_id, order_external_id, status,"
-    " updated_at, raw_body, headers, authenticated, note, duplicate)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, {duplicate})"
+    " updated_at, raw_body, headers, authenticated, note, order_id, applied, duplicate)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {})"
 )
 # The partial unique index on an authenticated notification's fields decides which copy
 # is the first.
-_RECORD_FIRST = _INSERT.format(duplicate="false") + " ON CONFLICT DO NOTHING RETURNING id"
-_RECORD_DUPLICATE = _INSERT.format(duplicate="true") + " RETURNING id"
+_RECORD_FIRST = _INSERT.format("$9, $10, $11, false") + " ON CONFLICT DO NOTHING RETURNING id"
+_RECORD_DUPLICATE = _INSERT.format(f"'{DUPLICATE}', $9, false, true") + " RETURNING id"
 _SETTLE = "UPDATE webhook_log SET order_id = $2, applied = $3, note = $4 WHERE id = $1"
 
 
@@ -87,11 +90,16 @@ class WebhookLog(SqlRepository):
         headers: Mapping[str, str],
         authenticated: bool,
         note: str | None = None,
+        order_id: UUID | None = None,
+        applied: bool = False,
     ) -> tuple[int, bool]:
-        """Log a call; its row id, and whether it repeats an authenticated one.
+        """Log a call, with what became of it when that is known already (`note`,
+        `order_id`, `applied`; else `settle` says it later); its row id, and whether it
+        repeats an authenticated one.
 
         The partial unique index decides: the first copy inserts; a later copy conflicts
-        and is inserted again marked `duplicate`, so racing copies cannot both apply.
+        and is inserted again marked `duplicate`, not applied, so racing copies cannot
+        both apply.
         """
         values = (
             notification.event_name,
@@ -102,13 +110,12 @@ class WebhookLog(SqlRepository):
             raw_body,
             json.dumps(dict(headers)),
             authenticated,
-            note,
         )
         driver = await self._driver()
-        row_id: int | None = await driver.fetchval(_RECORD_FIRST, *values)
+        row_id: int | None = await driver.fetchval(_RECORD_FIRST, *values, note, order_id, applied)
         if row_id is not None:
             return row_id, False
-        again: int = await driver.fetchval(_RECORD_DUPLICATE, *values)
+        again: int = await driver.fetchval(_RECORD_DUPLICATE, *values, order_id)
         return again, True
 
     async def settle(
