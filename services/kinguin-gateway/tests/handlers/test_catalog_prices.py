@@ -10,8 +10,10 @@ from uuid import uuid4
 from kinguin_gateway_support import COUNTER_STRIKE, Gateway, Kinguin, published, request
 from sqlalchemy import text
 
+from bitloot_contracts.events import ProductListed
 from bitloot_kinguin_gateway.adapters.products import ProductRepository
 from bitloot_kinguin_gateway.domain.product import Availability
+from bitloot_testing.bus import eventually
 
 PRODUCT_READ = f"GET /v2/products/{COUNTER_STRIKE}"
 
@@ -104,6 +106,26 @@ async def test_a_catalog_reading_older_than_twice_the_sync_period_is_not_trusted
         await connection.execute(
             text("UPDATE products SET synced_at = now() - interval '601 seconds'")
         )
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="3.00"))
+        await published(spy, "reservation.created", 1)
+    assert kinguin.calls(PRODUCT_READ) == 1
+
+
+async def test_a_product_listed_after_a_sync_round_is_read_within_seconds_and_then_trusted(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    # The gateway reads its watched products every 300 s; none was listed at its start.
+    listing = ProductListed(kinguin_product_id=COUNTER_STRIKE, active=True)
+    await gateway.publish(listing)
+    assert await eventually(lambda: gateway.handled(listing), timeout=20)
+
+    async def read() -> bool:
+        async with gateway.runtime.unit_of_work() as uow:
+            return bool(await ProductRepository(uow).prices([COUNTER_STRIKE], 600))
+
+    assert await eventually(read, timeout=20)
+    assert kinguin.calls(PRODUCT_READ) == 1
     async with gateway.spy() as spy:
         await gateway.publish(request(uuid4(), maximum="3.00"))
         await published(spy, "reservation.created", 1)

@@ -13,6 +13,8 @@ from bitloot_kinguin_gateway.adapters.orm import products
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 from bitloot_kinguin_gateway.domain.product import Availability
 
+# Watched products never read (a seek on ix_products_watched_synced_at).
+_UNREAD = "SELECT kinguin_product_id FROM products WHERE watched AND synced_at IS NULL"
 # The prices read from Kinguin (the periodic sync) at most `$2` seconds ago, of products
 # in stock when last heard of.
 _PRICES = (
@@ -76,6 +78,11 @@ class ProductRepository(SqlRepository):
             .order_by(products.c.synced_at.asc().nullsfirst(), products.c.kinguin_product_id)
         )
         return list((await self._session.scalars(query)).all())
+
+    async def unread(self) -> list[str]:
+        """The watched products never read from Kinguin."""
+        driver = await self._driver()
+        return [row["kinguin_product_id"] for row in await driver.fetch(_UNREAD)]
 
     async def record(
         self, product_id: str, availability: Availability, at: datetime, *, synced: bool
