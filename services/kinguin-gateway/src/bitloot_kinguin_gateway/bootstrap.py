@@ -67,7 +67,8 @@ def build(
     )
     subscribe(
         runtime,
-        Reserve(kinguin, runtime.unit_of_work),
+        # A catalog price is trusted through one late reading of the catalog sync.
+        Reserve(kinguin, runtime.unit_of_work, price_max_age=2 * settings.catalog_sync_seconds),
         Poll(kinguin),
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
         ReturnKeys(kinguin, runtime.unit_of_work),

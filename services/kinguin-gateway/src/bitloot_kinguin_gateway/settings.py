@@ -44,7 +44,8 @@ class Settings(EdgeSettings):
         gt=0,
         description="Seconds between two readings of every product the catalog lists "
         "(GET /v2/products/{productId}: stock, price, preorder); product.update webhooks "
-        "bring stock changes in between.",
+        "bring stock changes in between. An order is priced from a reading at most twice "
+        "this old (else from a live read); a newly listed product is read within 5 s.",
     )
     webhook_auth: Literal["secret", "signature", "either"] = Field(
         default="either",

@@ -1,15 +1,27 @@
 """The products table: which Kinguin products the catalog lists and what Kinguin last
 said of each."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_kinguin_gateway.adapters.orm import products
+from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 from bitloot_kinguin_gateway.domain.product import Availability
+
+# Watched products never read (a seek on ix_products_watched_synced_at).
+_UNREAD = "SELECT kinguin_product_id FROM products WHERE watched AND synced_at IS NULL"
+# The prices read from Kinguin (the periodic sync) at most `$2` seconds ago, of products
+# in stock when last heard of.
+_PRICES = (
+    "SELECT kinguin_product_id, price FROM products"
+    " WHERE kinguin_product_id = ANY($1::text[]) AND price IS NOT NULL AND qty > 0"
+    " AND synced_at > now() - make_interval(secs => $2)"
+)
 
 
 @dataclass(frozen=True)
@@ -22,9 +34,14 @@ class Product:
     kinguin_updated_at: datetime | None
 
 
-class ProductRepository:
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
+class ProductRepository(SqlRepository):
+    async def prices(self, product_ids: Iterable[str], max_age: float) -> dict[str, Decimal]:
+        """The price (EUR) of each of the products that Kinguin was read for at most
+        `max_age` seconds ago and that was in stock when last heard of (one statement,
+        on every order)."""
+        driver = await self._driver()
+        rows = await driver.fetch(_PRICES, list(product_ids), max_age)
+        return {row["kinguin_product_id"]: row["price"] for row in rows}
 
     async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:
         """Watch the product or stop watching it, unless a later listing was applied
@@ -61,6 +78,11 @@ class ProductRepository:
             .order_by(products.c.synced_at.asc().nullsfirst(), products.c.kinguin_product_id)
         )
         return list((await self._session.scalars(query)).all())
+
+    async def unread(self) -> list[str]:
+        """The watched products never read from Kinguin."""
+        driver = await self._driver()
+        return [row["kinguin_product_id"] for row in await driver.fetch(_UNREAD)]
 
     async def record(
         self, product_id: str, availability: Availability, at: datetime, *, synced: bool

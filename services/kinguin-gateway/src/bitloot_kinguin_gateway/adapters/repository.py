@@ -1,15 +1,18 @@
-"""Reading and writing reservations."""
+"""Reading and writing reservations: plain SQL on the unit of work's asyncpg connection
+for every statement of an order's way through the gateway; SQLAlchemy for the admin's
+search, whose filter is built per call."""
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Text, Uuid, func, literal, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import select
 
-from bitloot_kinguin_gateway.adapters.orm import kinguin_orders, reservations
+from bitloot_kinguin_gateway.adapters.orm import reservations
+from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 from bitloot_kinguin_gateway.domain.reservation import external_id
 
 
@@ -58,17 +61,108 @@ class Attempt:
     kinguin_status: str | None
 
 
-class ReservationRepository:
-    def __init__(self, session: AsyncConnection | AsyncSession) -> None:
-        self._session = session
+# Every column of `reservations`, in the order of `Reservation`'s fields.
+# The statements below are put together from these constants only (hence the noqa).
+_COLUMNS = (
+    "order_id, reservation_id, state, lines, kinguin_order_id, kinguin_status,"
+    " kinguin_updated_at, customer_email, failure_code, failure_reason, settled_at,"
+    " keys_sealed_at, keys_count, attempt, created_at, updated_at"
+)
+_ATTEMPT_COLUMNS = "external_id, order_id, attempt, kinguin_order_id, kinguin_status"
 
+# Every `updated_at` and step time is clock_timestamp(), not now(): the consumer's
+# transaction began before the `placing` row was committed in a transaction of its own,
+# and the timeline must show the steps in the order they happened.
+_LOCK_ORDER = "SELECT pg_advisory_xact_lock(hashtext($1))"
+# The reservation and its first external id, in one statement when it is new.
+_OPEN = (
+    "WITH first_attempt AS ("  # noqa: S608 - constants only
+    " INSERT INTO kinguin_orders (external_id, order_id, attempt) VALUES ($2, $1, 1)"
+    " ON CONFLICT DO NOTHING)"
+    " INSERT INTO reservations (order_id, state, lines) VALUES ($1, 'placing', $3)"
+    f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"
+)
+_SELECT = f"SELECT {_COLUMNS} FROM reservations"  # noqa: S608 - constants only
+_GET = _SELECT + " WHERE order_id = $1"
+_GET_FOR_UPDATE = _GET + " FOR UPDATE"
+_BY_RESERVATION_ID = _SELECT + " WHERE reservation_id = $1"
+_ATTEMPTS = (
+    f"SELECT {_ATTEMPT_COLUMNS} FROM kinguin_orders"  # noqa: S608 - constants only
+    " WHERE order_id = $1 ORDER BY attempt"
+)
+_LATEST_ATTEMPT = "SELECT max(attempt) FROM kinguin_orders WHERE order_id = $1"
+# A new external id, made the current attempt, `placing` with nothing known about it.
+_START_ATTEMPT = (
+    "WITH recorded AS ("  # noqa: S608 - constants only
+    " INSERT INTO kinguin_orders (external_id, order_id, attempt) VALUES ($2, $1, $3))"
+    " UPDATE reservations SET state = 'placing', attempt = $3, kinguin_order_id = NULL,"
+    " kinguin_status = NULL, kinguin_updated_at = NULL, failure_code = NULL,"
+    " failure_reason = NULL, settled_at = NULL, updated_at = clock_timestamp()"
+    f" WHERE order_id = $1 RETURNING {_COLUMNS}"
+)
+# The attempt of a Kinguin order, by its id or else by our external id; and the order's
+# reservation, locked, by the Kinguin order id or else by the attempt's order or else by
+# `$3` (the external id read as our order id). Each look-up is a seek on its own unique
+# index (a coalesce of scalar sub-queries: an OR of the two would let the planner scan).
+_LOCATE = (
+    f"WITH attempt AS (SELECT {_ATTEMPT_COLUMNS} FROM kinguin_orders"  # noqa: S608 - constants only
+    " WHERE external_id = coalesce("
+    "(SELECT external_id FROM kinguin_orders WHERE kinguin_order_id = $1), $2)),"
+    f" reservation AS (SELECT {_COLUMNS} FROM reservations"
+    " WHERE order_id = coalesce("
+    "(SELECT order_id FROM reservations WHERE kinguin_order_id = $1),"
+    " (SELECT order_id FROM attempt), $3) FOR UPDATE)"
+    " SELECT (SELECT to_jsonb(found) FROM attempt AS found) AS of_attempt, reservation.*"
+    " FROM (SELECT) AS one LEFT JOIN reservation ON true"
+)
+_RECORD_ATTEMPT_STATUS = (
+    "UPDATE kinguin_orders SET kinguin_order_id = coalesce(kinguin_order_id, $2),"
+    " kinguin_status = $3 WHERE external_id = $1"
+)
+_PLACED = (
+    "UPDATE reservations SET state = 'placed', kinguin_order_id = $2,"
+    " settled_at = clock_timestamp(), failure_code = NULL, failure_reason = NULL,"
+    " updated_at = clock_timestamp(),"
+)
+# Bought by the current attempt; a webhook may already have recorded a later status.
+# The attempt's row in the same statement (one round trip per order).
+_MARK_PLACED = (
+    f"WITH placed AS ({_PLACED} kinguin_status = coalesce(kinguin_status, $3)"  # noqa: S608 - constants only
+    " WHERE order_id = $1 RETURNING attempt)"
+    " UPDATE kinguin_orders SET kinguin_order_id = coalesce(kinguin_order_id, $2),"
+    " kinguin_status = $3"
+    " WHERE order_id = $1 AND attempt = (SELECT attempt FROM placed)"
+)
+# Bought by an earlier attempt found live, which becomes the current one again.
+_MARK_PLACED_BY = (
+    f"WITH placed AS ({_PLACED} kinguin_status = $3, attempt = $4 WHERE order_id = $1)"  # noqa: S608 - constants only
+    " UPDATE kinguin_orders SET kinguin_order_id = coalesce(kinguin_order_id, $2),"
+    " kinguin_status = $3 WHERE external_id = $5"
+)
+_MARK_FAILED = (
+    "UPDATE reservations SET state = 'failed', failure_code = $2, failure_reason = $3,"
+    " settled_at = clock_timestamp(), updated_at = clock_timestamp() WHERE order_id = $1"
+)
+# Both rows in one statement (one round trip per webhook); `$4` None keeps the time.
+_RECORD_STATUS = (
+    "WITH recorded AS (UPDATE reservations"
+    " SET kinguin_order_id = coalesce(kinguin_order_id, $2), kinguin_status = $3,"
+    " kinguin_updated_at = coalesce($4, kinguin_updated_at), updated_at = clock_timestamp()"
+    " WHERE order_id = $1)"
+    " UPDATE kinguin_orders SET kinguin_status = $3 WHERE kinguin_order_id = $2"
+)
+_RECORD_KEYS = (
+    "UPDATE reservations SET keys_sealed_at = clock_timestamp(), keys_count = $2,"
+    " customer_email = $3, updated_at = clock_timestamp() WHERE order_id = $1"
+)
+
+
+class ReservationRepository(SqlRepository):
     async def lock_order(self, order_id: UUID) -> None:
         """Serialise, until this transaction ends, every handler working on the order:
         two different requests for one order must not both find it absent at Kinguin."""
-        await self._session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-            {"key": f"reservation:{order_id}"},
-        )
+        driver = await self._driver()
+        await driver.execute(_LOCK_ORDER, f"reservation:{order_id}")
 
     async def add_placing(self, order_id: UUID, lines: list[dict[str, Any]]) -> Reservation:
         """The order's reservation, created in state `placing` if it had none."""
@@ -78,109 +172,61 @@ class ReservationRepository:
     async def open(self, order_id: UUID, lines: list[dict[str, Any]]) -> tuple[Reservation, bool]:
         """The order's reservation, created in state `placing` with its first external id
         if it had none; and whether this call created it. One statement when it does."""
-        first_attempt = (
-            pg_insert(kinguin_orders)
-            .values(external_id=external_id(order_id, 1), order_id=order_id, attempt=1)
-            .on_conflict_do_nothing()
-            .cte("first_attempt")
-        )
-        created = (
-            pg_insert(reservations)
-            .values(order_id=order_id, state="placing", lines=lines)
-            .on_conflict_do_nothing()
-            .returning(*reservations.c)
-            .add_cte(first_attempt)
-        )
-        row = (await self._session.execute(created)).mappings().first()
+        driver = await self._driver()
+        row = await driver.fetchrow(_OPEN, order_id, external_id(order_id, 1), json.dumps(lines))
         if row is not None:
-            return Reservation(**dict(row)), True
+            return _reservation(row), True
         found = await self.get(order_id)
         assert found is not None  # inserted before, since it conflicted
         return found, False
 
     async def attempts(self, order_id: UUID) -> list[Attempt]:
         """Every external id used for the order, first attempt first."""
-        query = (
-            select(kinguin_orders)
-            .where(kinguin_orders.c.order_id == order_id)
-            .order_by(kinguin_orders.c.attempt)
-        )
-        rows = (await self._session.execute(query)).mappings()
-        return [Attempt(**{k: v for k, v in row.items() if k != "created_at"}) for row in rows]
+        driver = await self._driver()
+        return [Attempt(**row) for row in await driver.fetch(_ATTEMPTS, order_id)]
 
     async def start_attempt(self, order_id: UUID) -> Reservation:
         """Record a new external id for the order and make it the current attempt,
         `placing` again with nothing known about it: before any call uses it."""
-        latest = await self._session.scalar(
-            select(func.max(kinguin_orders.c.attempt)).where(kinguin_orders.c.order_id == order_id)
+        driver = await self._driver()
+        attempt = (await driver.fetchval(_LATEST_ATTEMPT, order_id) or 1) + 1
+        row = await driver.fetchrow(
+            _START_ATTEMPT, order_id, external_id(order_id, attempt), attempt
         )
-        attempt = (latest or 1) + 1
-        await self._session.execute(
-            pg_insert(kinguin_orders).values(
-                external_id=external_id(order_id, attempt), order_id=order_id, attempt=attempt
-            )
-        )
-        await self._update(
-            order_id,
-            state="placing",
-            attempt=attempt,
-            kinguin_order_id=None,
-            kinguin_status=None,
-            kinguin_updated_at=None,
-            failure_code=None,
-            failure_reason=None,
-            settled_at=None,
-        )
-        found = await self.get(order_id)
-        assert found is not None  # the caller holds the order's lock
-        return found
+        assert row is not None  # the caller holds the order's lock
+        return _reservation(row)
 
-    async def attempt_of(
-        self, kinguin_order_id: str | None, order_external_id: str | None
-    ) -> Attempt | None:
-        """The attempt a Kinguin order belongs to, by its id or else by our external id.
-
-        Each is a seek on its own unique index: an OR of the two lets the planner scan."""
-        conditions: list[ColumnElement[Any]] = []
-        if kinguin_order_id:
-            by_kinguin_id = (
-                select(kinguin_orders.c.external_id)
-                .where(kinguin_orders.c.kinguin_order_id == kinguin_order_id)
-                .scalar_subquery()
-            )
-            conditions.append(by_kinguin_id)
-        if order_external_id:
-            conditions.append(literal(order_external_id, Text))
-        if not conditions:
-            return None
-        key = conditions[0] if len(conditions) == 1 else func.coalesce(*conditions)
-        query = select(kinguin_orders).where(kinguin_orders.c.external_id == key)
-        row = (await self._session.execute(query)).mappings().first()
-        if row is None:
-            return None
-        return Attempt(**{k: v for k, v in row.items() if k != "created_at"})
+    async def locate(
+        self, kinguin_order_id: str | None, order_external_id: str | None, order_id: UUID | None
+    ) -> tuple[Attempt | None, Reservation | None]:
+        """The attempt a Kinguin order belongs to, by its id or else by our external id;
+        and the order's reservation, locked for update, by the Kinguin order id or else by
+        the attempt's order or else by `order_id`. One statement."""
+        driver = await self._driver()
+        row = await driver.fetchrow(
+            _LOCATE, kinguin_order_id or None, order_external_id or None, order_id
+        )
+        assert row is not None  # one row, whatever was found
+        attempt = None if row["of_attempt"] is None else _attempt(row["of_attempt"])
+        reservation = None if row["order_id"] is None else _reservation(row, skip=1)
+        return attempt, reservation
 
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str
     ) -> None:
         """What Kinguin said about one attempt's order (current or superseded)."""
-        await self._session.execute(
-            update(kinguin_orders)
-            .where(kinguin_orders.c.external_id == attempt.external_id)
-            .values(
-                kinguin_order_id=func.coalesce(kinguin_orders.c.kinguin_order_id, kinguin_order_id),
-                kinguin_status=status,
-            )
-        )
+        driver = await self._driver()
+        await driver.execute(_RECORD_ATTEMPT_STATUS, attempt.external_id, kinguin_order_id, status)
 
     async def get(self, order_id: UUID, *, for_update: bool = False) -> Reservation | None:
-        query = select(reservations).where(reservations.c.order_id == order_id)
-        return await self._one(query.with_for_update() if for_update else query)
+        driver = await self._driver()
+        row = await driver.fetchrow(_GET_FOR_UPDATE if for_update else _GET, order_id)
+        return None if row is None else _reservation(row)
 
     async def by_reservation_id(self, reservation_id: UUID) -> Reservation | None:
-        return await self._one(
-            select(reservations).where(reservations.c.reservation_id == reservation_id)
-        )
+        driver = await self._driver()
+        row = await driver.fetchrow(_BY_RESERVATION_ID, reservation_id)
+        return None if row is None else _reservation(row)
 
     async def search(
         self, matching: ReservationFilter, *, limit: int, offset: int
@@ -197,116 +243,45 @@ class ReservationRepository:
         rows = (await self._session.execute(query.limit(limit).offset(offset))).mappings()
         return [Reservation(**dict(row)) for row in rows]
 
-    async def find(self, kinguin_order_id: str | None, order_id: UUID | None) -> Reservation | None:
-        """The reservation of a Kinguin order, by its id or else by ours; locked for update.
-
-        Each is a seek on its own unique index: an OR of the two lets the planner scan."""
-        conditions: list[ColumnElement[Any]] = []
-        if kinguin_order_id:
-            by_kinguin_id = (
-                select(reservations.c.order_id)
-                .where(reservations.c.kinguin_order_id == kinguin_order_id)
-                .scalar_subquery()
-            )
-            conditions.append(by_kinguin_id)
-        if order_id is not None:
-            conditions.append(literal(order_id, Uuid))
-        if not conditions:
-            return None
-        key = conditions[0] if len(conditions) == 1 else func.coalesce(*conditions)
-        query = select(reservations).where(reservations.c.order_id == key).with_for_update()
-        return await self._one(query)
-
     async def mark_placed(
         self, order_id: UUID, kinguin_order_id: str, status: str, *, attempt: Attempt | None = None
     ) -> None:
         """The order is bought: by the current attempt, or by an earlier `attempt` found
         live at Kinguin (which becomes the current one again)."""
-        values: dict[str, object] = {}
-        if attempt is not None:
-            values = {"attempt": attempt.attempt, "kinguin_status": status}
-        else:
-            # A webhook may already have recorded a later status for the order.
-            values = {"kinguin_status": func.coalesce(reservations.c.kinguin_status, status)}
-        placed: dict[str, object] = {
-            "state": "placed",
-            "kinguin_order_id": kinguin_order_id,
-            "settled_at": func.clock_timestamp(),
-            "failure_code": None,
-            "failure_reason": None,
-            **values,
-        }
-        if attempt is not None:
-            await self._update(order_id, **placed)
-            await self.record_attempt_status(attempt, kinguin_order_id, status)
+        driver = await self._driver()
+        if attempt is None:
+            await driver.execute(_MARK_PLACED, order_id, kinguin_order_id, status)
             return
-        # The current attempt's row, in the same statement (one round trip per order).
-        current = (
-            update(reservations)
-            .where(reservations.c.order_id == order_id)
-            .values(**placed, updated_at=func.clock_timestamp())
-            .returning(reservations.c.attempt)
-            .cte("placed")
-        )
-        await self._session.execute(
-            update(kinguin_orders)
-            .where(
-                kinguin_orders.c.order_id == order_id,
-                kinguin_orders.c.attempt == select(current.c.attempt).scalar_subquery(),
-            )
-            .values(
-                kinguin_order_id=func.coalesce(kinguin_orders.c.kinguin_order_id, kinguin_order_id),
-                kinguin_status=status,
-            )
+        await driver.execute(
+            _MARK_PLACED_BY,
+            order_id,
+            kinguin_order_id,
+            status,
+            attempt.attempt,
+            attempt.external_id,
         )
 
     async def mark_failed(self, order_id: UUID, code: str, reason: str) -> None:
-        await self._update(
-            order_id,
-            state="failed",
-            failure_code=code,
-            failure_reason=reason,
-            settled_at=func.clock_timestamp(),
-        )
+        driver = await self._driver()
+        await driver.execute(_MARK_FAILED, order_id, code, reason)
 
     async def record_status(
         self, order_id: UUID, kinguin_order_id: str, status: str, at: datetime | None
     ) -> None:
-        values: dict[str, object] = {
-            "kinguin_order_id": func.coalesce(reservations.c.kinguin_order_id, kinguin_order_id),
-            "kinguin_status": status,
-        }
-        if at is not None:
-            values["kinguin_updated_at"] = at
-        # Both rows in one statement (one round trip per webhook).
-        recorded = (
-            update(reservations)
-            .where(reservations.c.order_id == order_id)
-            .values(**values, updated_at=func.clock_timestamp())
-            .cte("recorded")
-        )
-        await self._session.execute(
-            update(kinguin_orders)
-            .where(kinguin_orders.c.kinguin_order_id == kinguin_order_id)
-            .values(kinguin_status=status)
-            .add_cte(recorded)
-        )
+        driver = await self._driver()
+        await driver.execute(_RECORD_STATUS, order_id, kinguin_order_id, status, at)
 
     async def record_keys(self, order_id: UUID, count: int, email: str) -> None:
-        await self._update(
-            order_id, keys_sealed_at=func.clock_timestamp(), keys_count=count, customer_email=email
-        )
+        driver = await self._driver()
+        await driver.execute(_RECORD_KEYS, order_id, count, email)
 
-    async def _update(self, order_id: UUID, **values: object) -> None:
-        # clock_timestamp, not now(): the consumer's transaction began before the
-        # `placing` row was committed in a transaction of its own, and the timeline must
-        # show the steps in the order they happened.
-        await self._session.execute(
-            update(reservations)
-            .where(reservations.c.order_id == order_id)
-            .values(**values, updated_at=func.clock_timestamp())
-        )
 
-    async def _one(self, query: Any) -> Reservation | None:
-        row = (await self._session.execute(query)).mappings().first()
-        return None if row is None else Reservation(**dict(row))
+def _reservation(row: Mapping[str, Any], *, skip: int = 0) -> Reservation:
+    """A reservation from a row of `_COLUMNS` (after `skip` leading columns)."""
+    values = list(row.values())[skip:]
+    return Reservation(*values)
+
+
+def _attempt(document: dict[str, Any]) -> Attempt:
+    """An attempt from its row as JSON."""
+    return Attempt(**{**document, "order_id": UUID(document["order_id"])})

@@ -1,16 +1,33 @@
-"""The webhook log: every call to the webhook endpoint, once, with what became of it."""
+"""The webhook log: every call to the webhook endpoint, once, with what became of it.
 
+Logging and settling a call are plain SQL on the unit of work's asyncpg connection (once
+per webhook); the admin's reads go through SQLAlchemy."""
+
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import webhook_log
+from bitloot_kinguin_gateway.adapters.sql import SqlRepository
+
+# A later copy of a logged notification: logged, never applied.
+DUPLICATE = "duplicate"
+
+_INSERT = (
+    "INSERT INTO webhook_log (event_name, kinguin_order_id, order_external_id, status,"
+    " updated_at, raw_body, headers, authenticated, note, order_id, applied, duplicate)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {})"
+)
+# The partial unique index on an authenticated notification's fields decides which copy
+# is the first.
+_RECORD_FIRST = _INSERT.format("$9, $10, $11, false") + " ON CONFLICT DO NOTHING RETURNING id"
+_RECORD_DUPLICATE = _INSERT.format(f"'{DUPLICATE}', $9, false, true") + " RETURNING id"
+_SETTLE = "UPDATE webhook_log SET order_id = $2, applied = $3, note = $4 WHERE id = $1"
 
 
 @dataclass(frozen=True)
@@ -64,10 +81,7 @@ class WebhookFilter:
     duplicate: bool | None = None
 
 
-class WebhookLog:
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
-
+class WebhookLog(SqlRepository):
     async def record(
         self,
         notification: Notification,
@@ -76,45 +90,39 @@ class WebhookLog:
         headers: Mapping[str, str],
         authenticated: bool,
         note: str | None = None,
+        order_id: UUID | None = None,
+        applied: bool = False,
     ) -> tuple[int, bool]:
-        """Log a call; its row id, and whether it repeats an authenticated one.
+        """Log a call, with what became of it when that is known already (`note`,
+        `order_id`, `applied`; else `settle` says it later); its row id, and whether it
+        repeats an authenticated one.
 
         The partial unique index decides: the first copy inserts; a later copy conflicts
-        and is inserted again marked `duplicate`, so racing copies cannot both apply.
+        and is inserted again marked `duplicate`, not applied, so racing copies cannot
+        both apply.
         """
-        values = {
-            "event_name": notification.event_name,
-            "kinguin_order_id": notification.kinguin_order_id,
-            "order_external_id": notification.order_external_id,
-            "status": notification.status,
-            "updated_at": notification.updated_at,
-            "raw_body": raw_body,
-            "headers": dict(headers),
-            "authenticated": authenticated,
-            "note": note,
-        }
-        first = await self._session.execute(
-            pg_insert(webhook_log)
-            .values(**values, duplicate=False)
-            .on_conflict_do_nothing()
-            .returning(webhook_log.c.id)
+        values = (
+            notification.event_name,
+            notification.kinguin_order_id,
+            notification.order_external_id,
+            notification.status,
+            notification.updated_at,
+            raw_body,
+            json.dumps(dict(headers)),
+            authenticated,
         )
-        row_id = first.scalar()
+        driver = await self._driver()
+        row_id: int | None = await driver.fetchval(_RECORD_FIRST, *values, note, order_id, applied)
         if row_id is not None:
             return row_id, False
-        again = await self._session.execute(
-            pg_insert(webhook_log).values(**values, duplicate=True).returning(webhook_log.c.id)
-        )
-        return again.scalar_one(), True
+        again: int = await driver.fetchval(_RECORD_DUPLICATE, *values, order_id)
+        return again, True
 
     async def settle(
         self, row_id: int, *, order_id: UUID | None, applied: bool, note: str | None
     ) -> None:
-        await self._session.execute(
-            update(webhook_log)
-            .where(webhook_log.c.id == row_id)
-            .values(order_id=order_id, applied=applied, note=note)
-        )
+        driver = await self._driver()
+        await driver.execute(_SETTLE, row_id, order_id, applied, note)
 
     async def of_order(self, order_id: UUID) -> list[LoggedWebhook]:
         query = (

@@ -39,7 +39,7 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
     async def listing(request: Request) -> Response:
         limit, offset = page_limit(request), page_offset(request)
         async with unit_of_work() as uow:
-            found = await ReservationRepository(uow.session).search(
+            found = await ReservationRepository(uow).search(
                 _reservation_filter(request), limit=limit, offset=offset
             )
         return JSONResponse(page([_reservation_json(r) for r in found], limit, offset))
@@ -47,7 +47,7 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
     async def reservation(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
         async with unit_of_work() as uow:
-            repository = ReservationRepository(uow.session)
+            repository = ReservationRepository(uow)
             found = await repository.get(order_id)
             attempts = await repository.attempts(order_id)
             returns = await KeyReturnRepository(uow.session).of_order(order_id)
@@ -64,8 +64,8 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
     async def timeline(request: Request) -> Response:
         order_id: UUID = request.path_params["order_id"]
         async with unit_of_work() as uow:
-            found = await ReservationRepository(uow.session).get(order_id)
-            calls = await WebhookLog(uow.session).of_order(order_id)
+            found = await ReservationRepository(uow).get(order_id)
+            calls = await WebhookLog(uow).of_order(order_id)
             returns = await KeyReturnRepository(uow.session).of_order(order_id)
         items = (_reservation_items(found) if found else []) + [_webhook_item(c) for c in calls]
         items += [item for r in returns for item in _key_return_items(r)]
@@ -75,7 +75,7 @@ def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClie
     async def live_status(request: Request) -> Response:
         reservation_id: UUID = request.path_params["reservation_id"]
         async with unit_of_work() as uow:
-            found = await ReservationRepository(uow.session).by_reservation_id(reservation_id)
+            found = await ReservationRepository(uow).by_reservation_id(reservation_id)
         if found is None:
             raise HttpError(404, "reservation_not_found", f"No reservation {reservation_id}.")
         return JSONResponse(await live(kinguin, found))

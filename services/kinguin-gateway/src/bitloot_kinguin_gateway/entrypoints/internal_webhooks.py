@@ -29,13 +29,13 @@ def webhook_log_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
             duplicate=bool_param(request, "duplicate"),
         )
         async with unit_of_work() as uow:
-            found = await WebhookLog(uow.session).search(matching, limit=limit, offset=offset)
+            found = await WebhookLog(uow).search(matching, limit=limit, offset=offset)
         return JSONResponse(page([summary(call) for call in found], limit, offset))
 
     async def detail(request: Request) -> Response:
         row_id = _row_id(request)
         async with unit_of_work() as uow:
-            found = await WebhookLog(uow.session).get(row_id)
+            found = await WebhookLog(uow).get(row_id)
         if found is None:
             raise _not_found(row_id)
         return JSONResponse(full(found))

@@ -130,7 +130,7 @@ class _Call:
 
     async def log(self, *, authenticated: bool, note: str | None = None) -> None:
         async with self.unit_of_work() as uow:
-            await WebhookLog(uow.session).record(
+            await WebhookLog(uow).record(
                 Notification(self.event_name),
                 raw_body=self.raw,
                 headers=self.headers,

@@ -4,6 +4,7 @@ product periodically; payments hears of every change (`product.availability_chan
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 PRODUCT_UPDATE = "product.update"
 # KinguinRefused's code for a 404: the product does not exist (any more) at Kinguin.
 NOT_FOUND = "kinguin_not_found"
+# How often, between two full rounds, the sync looks for listed products never read.
+UNREAD_POLL_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ async def product_update(
     uow: UnitOfWork, update: ProductUpdate, raw_body: bytes, headers: Mapping[str, str]
 ) -> None:
     """Log the webhook once and apply its quantity if it is news about a watched product."""
-    log = WebhookLog(uow.session)
+    log = WebhookLog(uow)
     # The log's first-copy index keys on order fields, empty here: a copy of a product
     # update is recognised by its updatedAt instead (not newer: stale).
     row_id, _ = await log.record(
@@ -120,19 +123,36 @@ class CatalogSync:
         self._interval = interval
 
     async def run(self) -> None:
-        """Sync, wait, repeat; a failed round is logged and the next one comes anyway."""
+        """Sync, wait, repeat; a failed round is logged and the next one comes anyway.
+        While waiting, products listed since and never read are read every few seconds:
+        an order for one is priced from the catalog only once it has been read."""
         while True:
             try:
                 await self.sync_once()
             except Exception:
                 logger.exception("catalog sync failed; retrying at the next round")
-            await asyncio.sleep(self._interval)
+            deadline = time.monotonic() + self._interval
+            while (left := deadline - time.monotonic()) > 0:
+                await asyncio.sleep(min(left, UNREAD_POLL_SECONDS))
+                try:
+                    await self.sync_unread()
+                except Exception:
+                    logger.exception("catalog sync of new products failed; retrying")
 
     async def sync_once(self) -> int:
         """Read every watched product once; how many were read. A product Kinguin does not
         answer for is logged and left as it was (the next round tries again)."""
         async with self._unit_of_work() as uow:
             product_ids = await ProductRepository(uow.session).watched()
+        return await self._sync_all(product_ids)
+
+    async def sync_unread(self) -> int:
+        """Read every watched product never read yet; how many were read."""
+        async with self._unit_of_work() as uow:
+            product_ids = await ProductRepository(uow).unread()
+        return await self._sync_all(product_ids)
+
+    async def _sync_all(self, product_ids: list[str]) -> int:
         read = 0
         for product_id in product_ids:
             try:

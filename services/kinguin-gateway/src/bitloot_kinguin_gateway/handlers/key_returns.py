@@ -53,7 +53,7 @@ class ReturnKeys:
 
     async def __call__(self, event: KeysRevoked, uow: UnitOfWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow.session)
+            repository = ReservationRepository(uow)
             await repository.lock_order(event.order_id)
             reservation = await repository.get(event.order_id)
             completed = [

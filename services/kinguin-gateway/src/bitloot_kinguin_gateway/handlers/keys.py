@@ -39,7 +39,7 @@ class FetchKeys:
 
     async def __call__(self, event: KeysRequested, uow: UnitOfWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow.session)
+            repository = ReservationRepository(uow)
             reservation = await repository.get(event.order_id, for_update=True)
             if reservation is None:
                 raise PermanentError("unknown_order", f"No reservation for {event.order_id}.")

@@ -19,9 +19,17 @@ admin retry (the saga asks again only then):
   `<order id>-<n>` committed before the call. So an order has at most one live (not
   canceled, not refunded) Kinguin order, whatever crashed when.
 
-Never at a loss: before buying, each product's live price is read from Kinguin and
-checked against the line's `max_unit_price`; the checked price is the one offered, so
-Kinguin cannot charge more (it refuses instead when its price moved up meanwhile).
+Never at a loss: before buying, each product's price is checked against the line's
+`max_unit_price`, and the checked price is the one offered: Kinguin selects only offers at
+or below the price in the order (api/order/v2, "Place an order") and refuses the order
+when it has none, so it cannot charge more, whenever its price moved. The price checked
+is the catalog's (`products`: Kinguin's own answer to `GET /v2/products/{productId}`, read
+by the periodic sync at most `price_max_age` seconds ago) when it has one at or below the
+maximum, else Kinguin's live one. Either is as safe: a live read is no more atomic with
+the purchase than the catalog's, and the ceiling in the order is what protects us. Only a
+live price above the maximum fails the order; and when Kinguin refuses an order priced
+from the catalog as unavailable (its price rose since), the live prices are read and the
+order placed again with them, once (a refusal places nothing, like a 429).
 
 Only refusals about the order itself fail it. A rejected API key (`KinguinAccessDenied`)
 is left to the consumer, which parks the message at once with the reason; the row stays
@@ -35,10 +43,12 @@ from bitloot_contracts.events import (
     KinguinOrderStatus,
     ReservationCreated,
     ReservationFailed,
+    ReservationLine,
     ReservationRequested,
 )
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinOrder, KinguinProduct
 from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
+from bitloot_kinguin_gateway.adapters.products import ProductRepository
 from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
 from bitloot_kinguin_gateway.domain.reservation import (
     PriceAboveMaximum,
@@ -52,17 +62,30 @@ from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
+# Kinguin's refusal when no offer matches the order's products, quantities and prices.
+PRODUCT_UNAVAILABLE = "product_unavailable"
+# Twice the catalog sync's default period (bootstrap passes twice the configured one).
+PRICE_MAX_AGE = 600.0
+
 
 class Reserve:
     """Handles `reservation.requested`."""
 
-    def __init__(self, kinguin: KinguinClient, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(
+        self,
+        kinguin: KinguinClient,
+        unit_of_work: Callable[[], UnitOfWork],
+        *,
+        price_max_age: float = PRICE_MAX_AGE,
+    ) -> None:
+        """Catalog prices read more than `price_max_age` seconds ago are not used."""
         self._kinguin = kinguin
         self._unit_of_work = unit_of_work
+        self._price_max_age = price_max_age
 
     async def __call__(self, event: ReservationRequested, uow: UnitOfWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow.session)
+            repository = ReservationRepository(uow)
             await repository.lock_order(event.order_id)
             reservation, created_now = await self._commit_placing(event)
             if reservation.state == "placed" and is_live(reservation.kinguin_status):
@@ -95,7 +118,7 @@ class Reserve:
                 order = await self._kinguin.find_by_external_id(reservation.external_id)
             if order is None:
                 try:
-                    order = await self._place(event, reservation.external_id)
+                    order = await self._place(uow, event, reservation.external_id)
                 except (KinguinRefused, PriceAboveMaximum) as refused:
                     await self._fail(uow, event, refused.code, str(refused))
                     return
@@ -133,7 +156,7 @@ class Reserve:
 
     async def _commit_new_attempt(self, event: ReservationRequested) -> Reservation:
         async with self._unit_of_work() as own:
-            reservation = await ReservationRepository(own.session).start_attempt(event.order_id)
+            reservation = await ReservationRepository(own).start_attempt(event.order_id)
             await own.commit()
         return reservation
 
@@ -141,22 +164,52 @@ class Reserve:
         """The order's reservation, committed `placing` if new; and whether it is."""
         lines = [line.model_dump(mode="json") for line in event.lines]
         async with self._unit_of_work() as own:
-            opened = await ReservationRepository(own.session).open(event.order_id, lines)
+            opened = await ReservationRepository(own).open(event.order_id, lines)
             await own.commit()
         return opened
 
-    async def _place(self, event: ReservationRequested, order_external_id: str) -> KinguinOrder:
-        products = []
+    async def _place(
+        self, uow: UnitOfWork, event: ReservationRequested, order_external_id: str
+    ) -> KinguinOrder:
+        ids = {line.kinguin_product_id for line in event.lines}
+        known = await ProductRepository(uow).prices(ids, self._price_max_age)
+        products, from_catalog = [], []
         for line in event.lines:
-            live = await self._kinguin.product_price(line.kinguin_product_id)
-            price = check_price(line.kinguin_product_id, live, line.max_unit_price)
+            price = known.get(line.kinguin_product_id)
+            cataloged = price is not None and price <= line.max_unit_price
+            if not cataloged:
+                # Only Kinguin's live price may fail the order (the catalog's may be old).
+                price = await self._kinguin.product_price(line.kinguin_product_id)
+            assert price is not None
+            price = check_price(line.kinguin_product_id, price, line.max_unit_price)
             products.append(KinguinProduct(line.kinguin_product_id, line.qty, price))
-        return await self._kinguin.place_order(order_external_id, products)
+            from_catalog.append(cataloged)
+        try:
+            return await self._kinguin.place_order(order_external_id, products)
+        except KinguinRefused as refused:
+            if refused.code != PRODUCT_UNAVAILABLE or not any(from_catalog):
+                raise
+            live = [
+                await self._live(line, product) if cataloged else product
+                for line, product, cataloged in zip(
+                    event.lines, products, from_catalog, strict=True
+                )
+            ]
+            if live == products:
+                raise
+        logger.info("catalog price behind kinguin's; ordering at the live price")
+        return await self._kinguin.place_order(order_external_id, live)
+
+    async def _live(self, line: ReservationLine, product: KinguinProduct) -> KinguinProduct:
+        """`product` at Kinguin's live price, checked against the line's maximum."""
+        price = await self._kinguin.product_price(product.product_id)
+        price = check_price(product.product_id, price, line.max_unit_price)
+        return KinguinProduct(product.product_id, product.qty, price)
 
     @staticmethod
     async def _fail(uow: UnitOfWork, event: ReservationRequested, code: str, reason: str) -> None:
         logger.warning("kinguin order refused", extra={"code": code, "reason": reason})
-        await ReservationRepository(uow.session).mark_failed(event.order_id, code, reason)
+        await ReservationRepository(uow).mark_failed(event.order_id, code, reason)
         await uow.emit(ReservationFailed(order_id=event.order_id, code=code, reason=reason))
 
 

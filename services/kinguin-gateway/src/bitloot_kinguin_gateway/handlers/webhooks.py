@@ -1,9 +1,11 @@
 """Applying an authenticated Kinguin `order.status` notification, in one transaction:
-log it, drop copies and stale news, record the status, tell fulfillment. And replaying a
+judge it (stale news, an unknown order...), log it with its outcome, drop copies, record
+the status, tell fulfillment. And replaying a
 logged one (an admin's repair, e.g. for news that came before its reservation)."""
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from uuid import UUID
 
 from bitloot_contracts.events import KinguinWebhook
@@ -13,7 +15,12 @@ from bitloot_kinguin_gateway.adapters.repository import (
     Reservation,
     ReservationRepository,
 )
-from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, Notification, WebhookLog
+from bitloot_kinguin_gateway.adapters.webhook_log import (
+    DUPLICATE,
+    LoggedWebhook,
+    Notification,
+    WebhookLog,
+)
 from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
@@ -21,16 +28,34 @@ from bitloot_runtime.logging import log_context
 logger = logging.getLogger(__name__)
 
 ORDER_STATUS = "order.status"
+SUPERSEDED = "superseded"
+KEYS_RETURNED = "keys_returned"
 
 
 async def order_status(
     uow: UnitOfWork, notification: Notification, raw_body: bytes, headers: Mapping[str, str]
 ) -> None:
-    """Log the notification once and apply it if it is news about an order we placed."""
-    row_id, duplicate = await WebhookLog(uow.session).record(
-        notification, raw_body=raw_body, headers=headers, authenticated=True
-    )
-    await _settle(uow, row_id, notification, duplicate=duplicate)
+    """Log the notification once and apply it if it is news about an order we placed.
+
+    What becomes of it is decided first (its reservation is locked meanwhile), so that it
+    is logged with its outcome in one statement; unless the log finds it a copy of one
+    logged before (the first copy's insert decides), the outcome is then carried out."""
+    found = await _found(uow, notification)
+    with log_context(order_id=str(found.order_id) if found.order_id else None):
+        note = await _judge(uow, notification, found)
+        _, duplicate = await WebhookLog(uow).record(
+            notification,
+            raw_body=raw_body,
+            headers=headers,
+            authenticated=True,
+            note=note,
+            order_id=found.order_id,
+            applied=note is None,
+        )
+        if duplicate:
+            logger.info("kinguin webhook not applied", extra={"note": DUPLICATE})
+            return
+        await _carry_out(uow, notification, found, note)
 
 
 class NotReplayable(Exception):
@@ -45,7 +70,7 @@ async def replay(uow: UnitOfWork, row_id: int) -> LoggedWebhook | None:
     """Apply logged call `row_id` again if it is news now; the row as settled, or None
     when there is no such row. Only authenticated, readable `order.status` calls replay:
     a replay must never let in what the edge refused."""
-    log = WebhookLog(uow.session)
+    log = WebhookLog(uow)
     logged = await log.get(row_id, for_update=True)
     if logged is None:
         return None
@@ -56,43 +81,67 @@ async def replay(uow: UnitOfWork, row_id: int) -> LoggedWebhook | None:
     if logged.applied:
         raise NotReplayable("already_applied", f"Webhook {row_id} was applied already.")
     # Not a duplicate of itself: whether it is news is decided by updatedAt alone.
-    await _settle(uow, row_id, logged.notification(), duplicate=False)
+    notification = logged.notification()
+    found = await _found(uow, notification)
+    with log_context(order_id=str(found.order_id) if found.order_id else None):
+        note = await _judge(uow, notification, found)
+        await _carry_out(uow, notification, found, note)
+        await log.settle(row_id, order_id=found.order_id, applied=note is None, note=note)
     logger.info("kinguin webhook replayed", extra={"webhook_id": row_id})
     return await log.get(row_id)
 
 
-async def _settle(
-    uow: UnitOfWork, row_id: int, notification: Notification, *, duplicate: bool
-) -> None:
-    log = WebhookLog(uow.session)
-    repository = ReservationRepository(uow.session)
-    attempt = await repository.attempt_of(
-        notification.kinguin_order_id, notification.order_external_id
-    )
-    reservation = await repository.find(
+@dataclass(frozen=True)
+class _Found:
+    """The attempt and the reservation (locked) a notification is about, if any."""
+
+    attempt: Attempt | None
+    reservation: Reservation | None
+
+    @property
+    def order_id(self) -> UUID | None:
+        return self.reservation.order_id if self.reservation else None
+
+
+async def _found(uow: UnitOfWork, notification: Notification) -> _Found:
+    attempt, reservation = await ReservationRepository(uow).locate(
         notification.kinguin_order_id,
-        attempt.order_id if attempt else _uuid(notification.order_external_id),
+        notification.order_external_id,
+        _uuid(notification.order_external_id),
     )
-    order_id = reservation.order_id if reservation else None
-    with log_context(order_id=str(order_id) if order_id else None):
-        note = _reason_to_ignore(notification, duplicate, reservation)
-        if note is None and attempt is not None and reservation is not None:
-            note = await _superseded(repository, notification, attempt, reservation)
-        if note is None and reservation is not None:
-            note = await _keys_returned(uow, notification, reservation)
-        if note is not None or reservation is None:
-            logger.info("kinguin webhook not applied", extra={"note": note})
-            await log.settle(row_id, order_id=order_id, applied=False, note=note)
-            return
-        await _apply(uow, reservation.order_id, notification)
-        await log.settle(row_id, order_id=order_id, applied=True, note=None)
+    return _Found(attempt, reservation)
 
 
-def _reason_to_ignore(
-    notification: Notification, duplicate: bool, reservation: Reservation | None
-) -> str | None:
-    if duplicate:
-        return "duplicate"
+async def _judge(uow: UnitOfWork, notification: Notification, found: _Found) -> str | None:
+    """Why the notification is not to be applied (its note), or None: it is news."""
+    reservation = found.reservation
+    note = _reason_to_ignore(notification, reservation)
+    if note is not None or reservation is None:
+        return note
+    if found.attempt is not None and found.attempt.attempt != reservation.attempt:
+        # News about a Kinguin order an admin retry replaced (recorded on its attempt,
+        # never forwarded: the saga follows the current one only).
+        return SUPERSEDED
+    if await _refunded_by_us(uow, notification):
+        return KEYS_RETURNED
+    return None
+
+
+async def _carry_out(
+    uow: UnitOfWork, notification: Notification, found: _Found, note: str | None
+) -> None:
+    """Record what the judged notification says, where it belongs."""
+    if note == SUPERSEDED:
+        await _superseded(uow, notification, found)
+    elif note == KEYS_RETURNED:
+        await _keys_returned(uow, notification, found)
+    if note is not None or found.reservation is None:
+        logger.info("kinguin webhook not applied", extra={"note": note})
+        return
+    await _apply(uow, found.reservation.order_id, notification)
+
+
+def _reason_to_ignore(notification: Notification, reservation: Reservation | None) -> str | None:
     if reservation is None:
         return "unknown_order"
     if as_kinguin_status(notification.status) is None:
@@ -102,40 +151,37 @@ def _reason_to_ignore(
     return None
 
 
-async def _superseded(
-    repository: ReservationRepository,
-    notification: Notification,
-    attempt: Attempt,
-    reservation: Reservation,
-) -> str | None:
-    """ "superseded" for news about a Kinguin order an admin retry replaced (recorded on
-    its attempt, never forwarded: the saga follows the current one only)."""
-    if attempt.attempt == reservation.attempt:
-        return None
+async def _superseded(uow: UnitOfWork, notification: Notification, found: _Found) -> None:
+    """Record the news on the superseded attempt it is about."""
     status = as_kinguin_status(notification.status)
-    if status is not None and notification.kinguin_order_id:
-        await repository.record_attempt_status(attempt, notification.kinguin_order_id, status)
-    return "superseded"
+    if status is not None and notification.kinguin_order_id and found.attempt is not None:
+        await ReservationRepository(uow).record_attempt_status(
+            found.attempt, notification.kinguin_order_id, status
+        )
 
 
-async def _keys_returned(
-    uow: UnitOfWork, notification: Notification, reservation: Reservation
-) -> str | None:
-    """ "keys_returned" for Kinguin's `refunded` of an order whose keys we asked it to take
-    back: our own admin's refund, not news for the saga, which would otherwise flag it as
-    "refunded after delivery". Recorded here (the reservation shows the status), never
-    forwarded."""
+async def _refunded_by_us(uow: UnitOfWork, notification: Notification) -> bool:
+    """Whether the notification is Kinguin's `refunded` of an order whose keys we asked it
+    to take back: our own admin's refund, not news for the saga, which would otherwise
+    flag it as "refunded after delivery". Recorded (the reservation shows the status),
+    never forwarded."""
     kinguin_order_id = notification.kinguin_order_id
     status = as_kinguin_status(notification.status)
     if status is None or not kinguin_order_id:
-        return None
-    if not await KeyReturnRepository(uow.session).refunded_by_us(kinguin_order_id, status):
-        return None
+        return False
+    return await KeyReturnRepository(uow.session).refunded_by_us(kinguin_order_id, status)
+
+
+async def _keys_returned(uow: UnitOfWork, notification: Notification, found: _Found) -> None:
+    assert found.reservation is not None  # judged so
+    assert notification.kinguin_order_id  # judged so
     assert notification.updated_at  # checked by the edge
-    await ReservationRepository(uow.session).record_status(
-        reservation.order_id, kinguin_order_id, "refunded", notification.updated_at
+    await ReservationRepository(uow).record_status(
+        found.reservation.order_id,
+        notification.kinguin_order_id,
+        "refunded",
+        notification.updated_at,
     )
-    return "keys_returned"
 
 
 async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) -> None:
@@ -145,7 +191,7 @@ async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) ->
     assert status is not None
     assert kinguin_order_id
     assert notification.updated_at
-    await ReservationRepository(uow.session).record_status(
+    await ReservationRepository(uow).record_status(
         order_id, kinguin_order_id, status, notification.updated_at
     )
     await uow.emit(

@@ -1,0 +1,51 @@
+"""How the repositories reach the database: plain SQL on the unit of work's asyncpg
+connection for the per-order statements, SQLAlchemy for the admin's dynamic queries.
+
+A repository is built on a `UnitOfWork` (the handlers) or on a SQLAlchemy connection or
+session (tests, scripts). Either way its plain SQL runs on the same connection, inside the
+same transaction, as anything done through SQLAlchemy: asyncpg prepares each text once per
+connection, so a statement costs a fraction of a SQLAlchemy execute (bench/micro_uow.py).
+"""
+
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from bitloot_runtime.db import UnitOfWork
+
+Source = UnitOfWork | AsyncConnection | AsyncSession
+
+
+class SqlRepository:
+    """A repository's two ways into one transaction: `_session` and `_driver()`."""
+
+    def __init__(self, source: Source) -> None:
+        self._uow = source if isinstance(source, UnitOfWork) else None
+        self._session: AsyncConnection | AsyncSession = (
+            source.session if isinstance(source, UnitOfWork) else source
+        )
+        self._asyncpg: asyncpg.Connection[Any] | None = None
+
+    async def _driver(self) -> "asyncpg.Connection[Any]":
+        """The asyncpg connection, inside the transaction (begun now if need be)."""
+        if self._uow is not None:
+            return await self._uow.driver()
+        if self._asyncpg is None:
+            self._asyncpg = await driver_of(self._session)
+        return self._asyncpg
+
+
+async def driver_of(session: AsyncConnection | AsyncSession) -> "asyncpg.Connection[Any]":
+    """The asyncpg connection under a SQLAlchemy connection or session, inside its
+    transaction: begun as `UnitOfWork.driver()` begins it, through SQLAlchemy's adapter,
+    so that SQLAlchemy's commit or rollback ends it."""
+    connection = await session.connection() if isinstance(session, AsyncSession) else session
+    if not connection.in_transaction():
+        await connection.begin()
+    raw = await connection.get_raw_connection()
+    adapter: Any = raw.dbapi_connection
+    if adapter._transaction is None:
+        await adapter._start_transaction()
+    driver: asyncpg.Connection[Any] = raw.driver_connection
+    return driver

@@ -1,0 +1,62 @@
+"""The repositories' plain SQL on real PostgreSQL: in the transaction of whatever they are
+built on, and the one-statement look-up of a webhook's attempt and reservation."""
+
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bitloot_kinguin_gateway.adapters.orm import metadata
+from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
+from bitloot_kinguin_gateway.migrations import VERSIONS
+from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await migrate(database_url, metadata, [VERSIONS])
+    engine = create_engine(database_url, pool_size=2)
+    yield engine
+    await engine.dispose()
+
+
+async def test_statements_on_a_sqlalchemy_connection_commit_and_roll_back_with_it(
+    engine: AsyncEngine,
+) -> None:
+    kept, dropped = uuid4(), uuid4()
+    async with engine.connect() as connection:
+        await ReservationRepository(connection).open(dropped, [{"qty": 1}])
+        await connection.rollback()
+        await ReservationRepository(connection).open(kept, [{"qty": 1}])
+        await connection.commit()
+    async with AsyncSession(engine) as session:
+        repository = ReservationRepository(session)
+        assert await repository.get(dropped) is None
+        found = await repository.get(kept)
+    assert found is not None
+    assert (found.state, found.lines, found.attempt) == ("placing", [{"qty": 1}], 1)
+
+
+async def test_a_webhook_finds_its_attempt_and_reservation_by_either_id(
+    engine: AsyncEngine,
+) -> None:
+    order_id = uuid4()
+    async with UnitOfWork(engine) as uow:
+        repository = ReservationRepository(uow)
+        await repository.open(order_id, [{"qty": 1}])
+        await repository.mark_placed(order_id, "K-1", "processing")
+        await uow.commit()
+    async with UnitOfWork(engine) as uow:
+        repository = ReservationRepository(uow)
+        by_kinguin_id = await repository.locate("K-1", None, None)
+        by_external_id = await repository.locate(None, str(order_id), order_id)
+        unknown = await repository.locate("K-2", "not-ours", None)
+        neither = await repository.locate(None, None, None)
+    for attempt, reservation in (by_kinguin_id, by_external_id):
+        assert attempt is not None
+        assert reservation is not None
+        assert (attempt.order_id, attempt.attempt, attempt.kinguin_order_id) == (order_id, 1, "K-1")
+        assert (reservation.order_id, reservation.state) == (order_id, "placed")
+    assert unknown == (None, None)
+    assert neither == (None, None)

@@ -1,0 +1,132 @@
+"""reservation.requested priced from the catalog the gateway keeps: no product read when
+the catalog's reading is fresh, Kinguin's live price whenever the catalog's cannot decide,
+and never a purchase above the order's maximum."""
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import uuid4
+
+from kinguin_gateway_support import COUNTER_STRIKE, Gateway, Kinguin, published, request
+from sqlalchemy import text
+
+from bitloot_contracts.events import ProductListed
+from bitloot_kinguin_gateway.adapters.products import ProductRepository
+from bitloot_kinguin_gateway.domain.product import Availability
+from bitloot_testing.bus import eventually
+
+PRODUCT_READ = f"GET /v2/products/{COUNTER_STRIKE}"
+
+
+async def cataloged(gateway: Gateway, price: str, *, qty: int = 100) -> None:
+    """The catalog lists Counter-Strike and read it just now at `price`."""
+    now = datetime.now(UTC)
+    async with gateway.runtime.unit_of_work() as uow:
+        repository = ProductRepository(uow)
+        await repository.set_listed(COUNTER_STRIKE, watched=True, listed_at=now)
+        await repository.record(
+            COUNTER_STRIKE, Availability(qty, Decimal(price), False, None), now, synced=True
+        )
+        await uow.commit()
+
+
+async def test_a_fresh_catalog_price_is_offered_without_reading_the_product(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    await cataloged(gateway, "2.50")
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="9.00"))
+        [created] = await published(spy, "reservation.created", 1)
+    [order] = kinguin.orders
+    assert json.loads(created.body)["kinguin_order_id"] == order.order_id
+    assert [line.request_price for line in order.lines] == [Decimal("2.50")]
+    assert kinguin.calls(PRODUCT_READ) == 0
+    assert kinguin.calls("POST /v2/order") == 1
+
+
+async def test_a_catalog_price_behind_a_rise_is_refused_then_bought_once_at_the_live_price(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    await cataloged(gateway, "2.50")
+    kinguin.sandbox.change_product(COUNTER_STRIKE, price=Decimal("2.80"))
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="3.00"))
+        [created] = await published(spy, "reservation.created", 1)
+        assert await published(spy, "reservation.failed", 0) == []
+    [order] = kinguin.orders
+    assert json.loads(created.body)["kinguin_order_id"] == order.order_id
+    assert [line.request_price for line in order.lines] == [Decimal("2.80")]
+    assert kinguin.calls(PRODUCT_READ) == 1
+    assert kinguin.calls("POST /v2/order") == 2
+
+
+async def test_a_rise_above_the_maximum_since_the_catalog_read_fails_without_buying(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    await cataloged(gateway, "2.50")
+    kinguin.sandbox.change_product(COUNTER_STRIKE, price=Decimal("3.50"))
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="3.00"))
+        [failed] = await published(spy, "reservation.failed", 1)
+    assert json.loads(failed.body)["code"] == "price_above_maximum"
+    assert kinguin.orders == []
+    assert kinguin.calls("POST /v2/order") == 1
+
+
+async def test_a_catalog_price_above_the_maximum_is_checked_live_before_it_may_fail(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    await cataloged(gateway, "3.50")
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="3.00"))
+        await published(spy, "reservation.created", 1)
+    [order] = kinguin.orders
+    assert [line.request_price for line in order.lines] == [Decimal("2.50")]
+    assert kinguin.calls(PRODUCT_READ) == 1
+    assert kinguin.calls("POST /v2/order") == 1
+
+
+async def test_an_out_of_stock_catalog_entry_is_not_trusted(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    await cataloged(gateway, "2.50", qty=0)
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="3.00"))
+        await published(spy, "reservation.created", 1)
+    assert kinguin.calls(PRODUCT_READ) == 1
+    assert kinguin.calls("POST /v2/order") == 1
+
+
+async def test_a_catalog_reading_older_than_twice_the_sync_period_is_not_trusted(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    await cataloged(gateway, "2.50")
+    async with gateway.runtime.engine.begin() as connection:
+        # The default sync period is 300 s: a reading of 601 s ago is too old.
+        await connection.execute(
+            text("UPDATE products SET synced_at = now() - interval '601 seconds'")
+        )
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="3.00"))
+        await published(spy, "reservation.created", 1)
+    assert kinguin.calls(PRODUCT_READ) == 1
+
+
+async def test_a_product_listed_after_a_sync_round_is_read_within_seconds_and_then_trusted(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    # The gateway reads its watched products every 300 s; none was listed at its start.
+    listing = ProductListed(kinguin_product_id=COUNTER_STRIKE, active=True)
+    await gateway.publish(listing)
+    assert await eventually(lambda: gateway.handled(listing), timeout=20)
+
+    async def read() -> bool:
+        async with gateway.runtime.unit_of_work() as uow:
+            return bool(await ProductRepository(uow).prices([COUNTER_STRIKE], 600))
+
+    assert await eventually(read, timeout=20)
+    assert kinguin.calls(PRODUCT_READ) == 1
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum="3.00"))
+        await published(spy, "reservation.created", 1)
+    assert kinguin.calls(PRODUCT_READ) == 1
