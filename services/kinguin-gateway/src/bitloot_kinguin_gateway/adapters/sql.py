@@ -12,7 +12,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.db import UnitOfWork, driver_of
 
 Source = UnitOfWork | AsyncConnection | AsyncSession
 
@@ -34,18 +34,3 @@ class SqlRepository:
         if self._asyncpg is None:
             self._asyncpg = await driver_of(self._session)
         return self._asyncpg
-
-
-async def driver_of(session: AsyncConnection | AsyncSession) -> "asyncpg.Connection[Any]":
-    """The asyncpg connection under a SQLAlchemy connection or session, inside its
-    transaction: begun as `UnitOfWork.driver()` begins it, through SQLAlchemy's adapter,
-    so that SQLAlchemy's commit or rollback ends it."""
-    connection = await session.connection() if isinstance(session, AsyncSession) else session
-    if not connection.in_transaction():
-        await connection.begin()
-    raw = await connection.get_raw_connection()
-    adapter: Any = raw.dbapi_connection
-    if adapter._transaction is None:
-        await adapter._start_transaction()
-    driver: asyncpg.Connection[Any] = raw.driver_connection
-    return driver
