@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
+from aio_pika.abc import AbstractIncomingMessage
 from kinguin_gateway_support import COUNTER_STRIKE, Gateway, Kinguin, published, request
 from sqlalchemy import text
 
@@ -30,15 +31,28 @@ async def cataloged(gateway: Gateway, price: str, *, qty: int = 100) -> None:
         await uow.commit()
 
 
+async def reserved(
+    gateway: Gateway, maximum: str, outcome: str = "reservation.created"
+) -> dict[str, object]:
+    """Ask the gateway for Counter-Strike keys at most `maximum` each; the body of the one
+    `outcome` it publishes (and, for a created reservation, no failure beside it)."""
+    async with gateway.spy() as spy:
+        await gateway.publish(request(uuid4(), maximum=maximum))
+        seen: list[AbstractIncomingMessage] = []
+        [message] = await published(spy, outcome, 1, seen)
+        if outcome == "reservation.created":
+            assert await published(spy, "reservation.failed", 0, seen) == []
+    body: dict[str, object] = json.loads(message.body)
+    return body
+
+
 async def test_a_fresh_catalog_price_is_offered_without_reading_the_product(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
     await cataloged(gateway, "2.50")
-    async with gateway.spy() as spy:
-        await gateway.publish(request(uuid4(), maximum="9.00"))
-        [created] = await published(spy, "reservation.created", 1)
+    created = await reserved(gateway, maximum="9.00")
     [order] = kinguin.orders
-    assert json.loads(created.body)["kinguin_order_id"] == order.order_id
+    assert created["kinguin_order_id"] == order.order_id
     assert [line.request_price for line in order.lines] == [Decimal("2.50")]
     assert kinguin.calls(PRODUCT_READ) == 0
     assert kinguin.calls("POST /v2/order") == 1
@@ -49,12 +63,9 @@ async def test_a_catalog_price_behind_a_rise_is_refused_then_bought_once_at_the_
 ) -> None:
     await cataloged(gateway, "2.50")
     kinguin.sandbox.change_product(COUNTER_STRIKE, price=Decimal("2.80"))
-    async with gateway.spy() as spy:
-        await gateway.publish(request(uuid4(), maximum="3.00"))
-        [created] = await published(spy, "reservation.created", 1)
-        assert await published(spy, "reservation.failed", 0) == []
+    created = await reserved(gateway, maximum="3.00")
     [order] = kinguin.orders
-    assert json.loads(created.body)["kinguin_order_id"] == order.order_id
+    assert created["kinguin_order_id"] == order.order_id
     assert [line.request_price for line in order.lines] == [Decimal("2.80")]
     assert kinguin.calls(PRODUCT_READ) == 1
     assert kinguin.calls("POST /v2/order") == 2
@@ -65,10 +76,8 @@ async def test_a_rise_above_the_maximum_since_the_catalog_read_fails_without_buy
 ) -> None:
     await cataloged(gateway, "2.50")
     kinguin.sandbox.change_product(COUNTER_STRIKE, price=Decimal("3.50"))
-    async with gateway.spy() as spy:
-        await gateway.publish(request(uuid4(), maximum="3.00"))
-        [failed] = await published(spy, "reservation.failed", 1)
-    assert json.loads(failed.body)["code"] == "price_above_maximum"
+    failed = await reserved(gateway, maximum="3.00", outcome="reservation.failed")
+    assert failed["code"] == "price_above_maximum"
     assert kinguin.orders == []
     assert kinguin.calls("POST /v2/order") == 1
 
@@ -77,9 +86,7 @@ async def test_a_catalog_price_above_the_maximum_is_checked_live_before_it_may_f
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
     await cataloged(gateway, "3.50")
-    async with gateway.spy() as spy:
-        await gateway.publish(request(uuid4(), maximum="3.00"))
-        await published(spy, "reservation.created", 1)
+    await reserved(gateway, maximum="3.00")
     [order] = kinguin.orders
     assert [line.request_price for line in order.lines] == [Decimal("2.50")]
     assert kinguin.calls(PRODUCT_READ) == 1
@@ -90,9 +97,7 @@ async def test_an_out_of_stock_catalog_entry_is_not_trusted(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
     await cataloged(gateway, "2.50", qty=0)
-    async with gateway.spy() as spy:
-        await gateway.publish(request(uuid4(), maximum="3.00"))
-        await published(spy, "reservation.created", 1)
+    await reserved(gateway, maximum="3.00")
     assert kinguin.calls(PRODUCT_READ) == 1
     assert kinguin.calls("POST /v2/order") == 1
 
@@ -106,9 +111,7 @@ async def test_a_catalog_reading_older_than_twice_the_sync_period_is_not_trusted
         await connection.execute(
             text("UPDATE products SET synced_at = now() - interval '601 seconds'")
         )
-    async with gateway.spy() as spy:
-        await gateway.publish(request(uuid4(), maximum="3.00"))
-        await published(spy, "reservation.created", 1)
+    await reserved(gateway, maximum="3.00")
     assert kinguin.calls(PRODUCT_READ) == 1
 
 
@@ -126,7 +129,5 @@ async def test_a_product_listed_after_a_sync_round_is_read_within_seconds_and_th
 
     assert await eventually(read, timeout=20)
     assert kinguin.calls(PRODUCT_READ) == 1
-    async with gateway.spy() as spy:
-        await gateway.publish(request(uuid4(), maximum="3.00"))
-        await published(spy, "reservation.created", 1)
+    await reserved(gateway, maximum="3.00")
     assert kinguin.calls(PRODUCT_READ) == 1
