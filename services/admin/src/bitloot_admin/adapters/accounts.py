@@ -61,6 +61,12 @@ class AccountRepository:
         )
         return bool((await self._session.execute(statement)).scalar_one())
 
+    async def set_password_hash(self, username: str, password_hash: str) -> None:
+        """Replace the hash alone (the same password, hashed anew): no lock is lifted."""
+        await self._session.execute(
+            update(admins).where(admins.c.username == username).values(password_hash=password_hash)
+        )
+
     async def any_exists(self) -> bool:
         return (await self._session.execute(select(admins.c.username).limit(1))).first() is not None
 
