@@ -5,7 +5,9 @@ For each service: messages consumed (every outcome) and published (confirmed), f
 own `/metrics` (bitloot_messages_consumed / bitloot_messages_published); transactions
 (xact_commit + xact_rollback) and tuples read (tup_returned, tup_fetched) of its database,
 from pg_stat_database; SQL statements, from the counts bench.statements keeps in the
-process; CPU (user + system) of its process, from /proc.
+process; CPU (user + system) of its process, from /proc. Beside them, the CPU of the
+PostgreSQL server, the RabbitMQ node and the whole machine over the same window
+(bench.machine), so that what bounds the rate shows even where it is not a service.
 
 A window starts and ends on a quiet stack (`settle`): the services' CPU and message
 counters are read once they have caught up with the orders (a consumer may still be working
@@ -23,7 +25,7 @@ import aiohttp
 import asyncpg
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench import statements
+from bench import machine, statements
 from bench.stack import POSTGRES, Stack
 from bitloot_launch.wiring import SERVICES
 
@@ -47,6 +49,7 @@ class Snapshot:
     messages: dict[str, dict[str, float]]  # service -> {"consumed <queue>": n, ...}
     database: dict[str, dict[str, int]]
     statements: dict[str, dict[str, int]]
+    servers: dict[str, float]  # CPU seconds of PostgreSQL, RabbitMQ, the whole machine
 
 
 async def settle(stack: Stack, *, limit: float = 60.0) -> float:
@@ -90,7 +93,8 @@ async def _counters(stack: Stack, messages: dict[str, dict[str, float]]) -> Snap
         name: await statements.snapshot(stack.pid(name), stack.statements_file(name))
         for name in SERVICES
     }
-    return Snapshot(stack.cpu_seconds(), messages, await _database_counters(stack), counts)
+    database = await _database_counters(stack)
+    return Snapshot(stack.cpu_seconds(), messages, database, counts, machine.cpu_seconds())
 
 
 async def _scrape(stack: Stack) -> dict[str, dict[str, float]]:
@@ -131,6 +135,46 @@ def per_order(before: Snapshot, after: Snapshot, orders: int) -> dict[str, dict[
             },
         }
     return figures
+
+
+def machine_per_order(before: Snapshot, after: Snapshot, orders: int) -> dict[str, float]:
+    """CPU ms per order of the services together, PostgreSQL, RabbitMQ, everything else
+    (the bench's load and watcher, moto, the SMTP server, the sandboxes, the kernel's
+    work for no process) and the whole machine, over the window of the two snapshots."""
+
+    def ms(seconds: float) -> float:
+        return round(seconds * 1000 / orders, 2)
+
+    used = {name: after.servers[name] - before.servers[name] for name in after.servers}
+    services = sum(after.cpu_s[name] - before.cpu_s[name] for name in after.cpu_s)
+    other = used["machine"] - services - used["postgresql"] - used["rabbitmq"]
+    return {
+        "services": ms(services),
+        "postgresql": ms(used["postgresql"]),
+        "rabbitmq": ms(used["rabbitmq"]),
+        "other": ms(max(other, 0.0)),
+        "machine": ms(used["machine"]),
+    }
+
+
+MACHINE_ROWS = (
+    ("services", "the five services"),
+    ("postgresql", "PostgreSQL"),
+    ("rabbitmq", "RabbitMQ"),
+    ("other", "everything else"),
+    ("machine", "whole machine"),
+)
+
+
+def machine_table(figures: dict[str, float], null: dict[str, float] | None = None) -> str:
+    """Where the machine's CPU went per order, beside the null pipeline's where measured."""
+    first = max(len(title) for _, title in MACHINE_ROWS)
+    head = f"{'machine CPU ms per order':<{first}}  {'pipeline':>9}  {'null':>9}"
+    lines = [head, "-" * len(head)]
+    for key, title in MACHINE_ROWS:
+        beside = _number(null[key]) if null is not None and key in null else "-"
+        lines.append(f"{title:<{first}}  {_number(figures[key]):>9}  {beside:>9}")
+    return "\n".join(lines)
 
 
 COLUMNS = (

@@ -61,8 +61,23 @@ def targets_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def ceiling(pipeline: dict[str, Any]) -> str:
+    """The pipeline ratio the machine's CPU allows: with both runs bound by CPU, the null
+    pipeline's machine CPU per order over the pipeline's."""
+    real = pipeline["machine_ms_per_order"]["machine"]
+    null = pipeline["null_machine_ms_per_order"]["machine"]
+    return (
+        f"machine CPU per order {real:.1f} ms against the null pipeline's {null:.1f} ms:"
+        f" a CPU-bound ratio of at most {null / real:.2f}"
+    )
+
+
 def table(results: dict[str, Any]) -> str:
-    """Both tables: the per-service figures of the pipeline's maximum, then the targets."""
+    """The tables: the per-service figures of the pipeline's maximum, where the machine's
+    CPU went, then the targets."""
     pipeline = results["pipeline"]
     per_service = hops.table(pipeline["per_service"], pipeline["orders"])
-    return f"{per_service}\n\n{targets_table(results)}"
+    used = hops.machine_table(
+        pipeline["machine_ms_per_order"], pipeline["null_machine_ms_per_order"]
+    )
+    return f"{per_service}\n\n{used}\n{ceiling(pipeline)}\n\n{targets_table(results)}"

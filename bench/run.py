@@ -22,7 +22,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bench import hops, ingress, pipeline, scale
+from bench import hops, ingress, machine, pipeline, scale
 from bench.null_pipeline import exchange_name, queue_names
 from bench.report import table
 from bench.stack import AMQP, Stack, cpu_seconds, running_stack
@@ -55,16 +55,35 @@ async def null_pipeline(stack: Stack) -> AsyncIterator[tuple[str, int]]:
         await child.wait()
 
 
-async def null_pipeline_rate(stack: Stack, orders: int, name: str) -> dict[str, float]:
+async def null_pipeline_rate(
+    stack: Stack, orders: int, name: str, *, settle: bool = False
+) -> dict[str, Any]:
     """Orders per second through the null pipeline, `orders` injected at once, and the CPU
-    its process spent per order."""
+    its process spent per order; with `settle`, also the machine's CPU per order over a
+    window that starts and ends on a quiet stack, as the pipeline's does (bench.hops)."""
     watch = f"{stack.machine.bus_prefix}bench.null-watch"
     async with null_pipeline(stack) as (exchange, pid), pipeline.Bus(AMQP, exchange, watch) as bus:
-        cpu_before = cpu_seconds(pid)
+        if settle:
+            await hops.settle(stack)
+        cpu_before, machine_before = cpu_seconds(pid), machine.cpu_seconds()
         rate = (await pipeline.burst(bus, orders, name))["orders_per_s"]
-        cpu_ms = round((cpu_seconds(pid) - cpu_before) * 1000 / orders, 2)
+        if settle:
+            await hops.settle(stack)
+        own = cpu_seconds(pid) - cpu_before
+        used = {key: value - machine_before[key] for key, value in machine.cpu_seconds().items()}
+    cpu_ms = round(own * 1000 / orders, 2)
     print(f"  null pipeline: {cpu_ms:g} ms of CPU per order", flush=True)
-    return {"orders_per_s": rate, "cpu_ms_per_order": cpu_ms}
+    figures: dict[str, Any] = {"orders_per_s": rate, "cpu_ms_per_order": cpu_ms}
+    if settle:
+        other = used["machine"] - own - used["postgresql"] - used["rabbitmq"]
+        figures["machine_ms_per_order"] = {
+            "services": cpu_ms,
+            "postgresql": round(used["postgresql"] * 1000 / orders, 2),
+            "rabbitmq": round(used["rabbitmq"] * 1000 / orders, 2),
+            "other": round(max(other, 0.0) * 1000 / orders, 2),
+            "machine": round(used["machine"] * 1000 / orders, 2),
+        }
+    return figures
 
 
 async def pipeline_phases(stack: Stack, orders: int, seconds: float) -> dict[str, Any]:
@@ -76,12 +95,15 @@ async def pipeline_phases(stack: Stack, orders: int, seconds: float) -> dict[str
     async with pipeline.Bus(AMQP, events, f"{stack.machine.bus_prefix}bench.watch") as bus:
         before = await hops.opening(stack)
         real = await pipeline.burst(bus, orders, "pipeline max")
-        per_service = hops.per_order(before, await hops.closing(stack), orders)
+        after = await hops.closing(stack)
+        per_service = hops.per_order(before, after, orders)
+        used = hops.machine_per_order(before, after, orders)
         print(hops.table(per_service, orders), flush=True)
         rate = real["orders_per_s"] / 2
         # Three load phases long: enough orders for a p99 at a few orders a second.
         to_key = await pipeline.offered(bus, rate, 3 * seconds, accepted, "time-to-key")
-    null = await null_pipeline_rate(stack, orders, "null pipeline max")
+    null = await null_pipeline_rate(stack, orders, "null pipeline max", settle=True)
+    print(hops.machine_table(used, null["machine_ms_per_order"]), flush=True)
     return {
         "orders": orders,
         "orders_per_s": real["orders_per_s"],
@@ -92,6 +114,8 @@ async def pipeline_phases(stack: Stack, orders: int, seconds: float) -> dict[str
         "failed": real["failed"],
         "cpu_ms_per_order": {name: row["cpu_ms"] for name, row in per_service.items()},
         "null_cpu_ms_per_order": null["cpu_ms_per_order"],
+        "machine_ms_per_order": used,
+        "null_machine_ms_per_order": null["machine_ms_per_order"],
         "per_service": per_service,
         "time_to_key_orders": to_key["orders"],
         "without_email": to_key["without_email"],

@@ -32,6 +32,20 @@ def results(cpu_ms: float, ipn_p99_ms: float) -> dict[str, Any]:
             "null_cpu_ms_per_order": 4.0,
             "cpu_ms_per_order": dict.fromkeys(SERVICES, cpu_ms),
             "per_service": {name: dict(row) for name in SERVICES},
+            "machine_ms_per_order": {
+                "services": 5 * cpu_ms,
+                "postgresql": 6.0,
+                "rabbitmq": 4.0,
+                "other": 2.0,
+                "machine": 5 * cpu_ms + 12,
+            },
+            "null_machine_ms_per_order": {
+                "services": 4.0,
+                "postgresql": 2.0,
+                "rabbitmq": 2.0,
+                "other": 2.0,
+                "machine": 10.0,
+            },
         },
         "scale": {"orders_in_db": 2000, "orders_per_s": 57.0, "ratio": 0.57},
         "rss_mb": dict.fromkeys(SERVICES, 100.0),
@@ -39,7 +53,7 @@ def results(cpu_ms: float, ipn_p99_ms: float) -> dict[str, Any]:
 
 
 def verdicts(text: str) -> dict[str, str]:
-    lines = text.split("\n\n")[1].splitlines()[2:-1]
+    lines = text.split("\n\n")[-1].splitlines()[2:-1]
     return {line.split("  ")[0]: line.split()[-1] for line in lines}
 
 
@@ -59,3 +73,13 @@ def test_the_per_service_table_adds_up_the_services() -> None:
     text = hops.table(results(cpu_ms=2.5, ipn_p99_ms=12.0)["pipeline"]["per_service"], 300)
     total = next(line for line in text.splitlines() if line.startswith("all services"))
     assert total.split()[2:] == ["10.0", "5.00", "15.0", "45.0", "600", "200", "12.5"]
+
+
+def test_the_machine_table_puts_each_cpu_beside_the_null_pipeline_s_and_says_the_ceiling() -> None:
+    text = report.table(results(cpu_ms=2.0, ipn_p99_ms=12.0))
+    block = text.split("\n\n")[1].splitlines()
+    rows = {line[:18].strip(): line.split()[-2:] for line in block[2:-1]}
+    assert rows["PostgreSQL"] == ["6.00", "2.00"]
+    assert rows["whole machine"] == ["22.0", "10.0"]
+    # Both bound by CPU: the null pipeline's 10 ms per order against the pipeline's 22.
+    assert block[-1].endswith("a CPU-bound ratio of at most 0.45")
