@@ -1,5 +1,6 @@
 """Sagas of the domain tests, built by the events that lead to each state."""
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -8,6 +9,7 @@ from uuid import uuid4
 
 from fulfillment_support import refund_report
 
+from bitloot_contracts.customer import customer_status_of_saga
 from bitloot_contracts.events import (
     Event,
     OrderStatusChanged,
@@ -16,7 +18,7 @@ from bitloot_contracts.events import (
     RefundStatusChanged,
 )
 from bitloot_contracts.events.payment import OrderLine
-from bitloot_fulfillment.domain.saga import OrderSaga
+from bitloot_fulfillment.domain.saga import TERMINAL, OrderSaga
 from bitloot_fulfillment.domain.timers import TimerPolicy
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -77,7 +79,34 @@ def commands(saga: OrderSaga) -> list[str]:
 
 
 def states(saga: OrderSaga) -> list[str]:
+    """The states the saga moved to since its last store: its timeline, published or not."""
+    return [change.status for change in saga.transitions]
+
+
+def announced(saga: OrderSaga) -> list[str]:
+    """The states it announced on the bus since its last store (`order.status_changed`)."""
     return [e.status for e in saga.pending if isinstance(e, OrderStatusChanged)]
+
+
+def consumers_are_told_what_they_act_on(saga: OrderSaga) -> None:
+    """What a saga announced since it started is what `order.status_changed`'s consumers
+    need, no more: the last announcement tells the customer status the saga's state
+    tells (an ended order: that very state), and each announcement after the first
+    changes the customer status or ends the order. Each is one of its transitions."""
+    told = of_type(saga, OrderStatusChanged)
+    last = told[-1].status
+    assert last == saga.state or saga.state not in TERMINAL, (last, saga.state)
+    assert customer_status_of_saga(last) == customer_status_of_saga(saga.state), (last, saga.state)
+    for before, after in itertools.pairwise(told):
+        changed = customer_status_of_saga(before.status) != customer_status_of_saga(after.status)
+        assert changed or after.status in TERMINAL, (before.status, after.status)
+    assert all(any(event is change for change in saga.transitions) for event in told)
+
+
+def stored(saga: OrderSaga) -> None:
+    """Forget what the saga did so far, as storing its step does (its timers aside)."""
+    saga.pending.clear()
+    saga.transitions.clear()
 
 
 E = TypeVar("E", bound=Event)

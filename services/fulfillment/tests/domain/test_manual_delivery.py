@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from fulfillment_sagas import POLICY, T0, commands, of_type, refund, saga_in, states
+from fulfillment_sagas import POLICY, T0, commands, of_type, refund, saga_in, states, stored
 
 from bitloot_contracts.events import KeysDelivered, OrderStatusChanged, RefundStatus, SealedKeys
 from bitloot_fulfillment.domain.saga import NO_KINGUIN_ORDER, ManualDeliveryRefused, OrderSaga
@@ -22,7 +22,7 @@ def refusal(saga: OrderSaga, key_count: int = 2, *, stuck: bool = False) -> str:
 
 def test_a_failed_order_hands_the_sealed_keys_to_delivery_and_waits_for_it() -> None:
     saga = saga_in("failed")
-    saga.pending.clear()
+    stored(saga)
     saga.delivered_by_hand("admin:ann", 2, SEALED, stuck=False)
     [delivered] = of_type(saga, KeysDelivered)
     assert (delivered.order_id, delivered.key_count, delivered.sealed) == (
@@ -42,7 +42,7 @@ def test_a_failed_order_hands_the_sealed_keys_to_delivery_and_waits_for_it() -> 
 def test_after_a_hand_delivery_the_order_ends_as_any_other() -> None:
     saga = saga_in("failed")
     saga.delivered_by_hand("admin:ann", 2, SEALED, stuck=False)
-    saga.pending.clear()
+    stored(saga)
     saga.keys_delivered()  # fulfillment hears its own keys.delivered: nothing more happens
     assert saga.pending == []
     saga.delivery_completed(2)
@@ -53,7 +53,7 @@ def test_after_a_hand_delivery_the_order_ends_as_any_other() -> None:
 def test_a_stuck_order_is_delivered_and_its_timers_are_dropped() -> None:
     saga = saga_in("reserved")
     saga.timers.clear()
-    saga.pending.clear()
+    stored(saga)
     saga.delivered_by_hand("admin:ann", 2, SEALED, stuck=True)
     assert states(saga) == ["delivering"]
     [delivered] = of_type(saga, KeysDelivered)
@@ -103,7 +103,7 @@ def test_not_as_many_keys_as_the_order_holds_is_refused(key_count: int) -> None:
 def test_the_deadline_after_a_hand_delivery_fails_nothing() -> None:
     saga = saga_in("failed")
     saga.delivered_by_hand("admin:ann", 2, SEALED, stuck=False)
-    saga.pending.clear()
+    stored(saga)
     saga.timer_fired(DEADLINE, 1, POLICY)
     assert saga.state == "delivering"
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import get_args
 
 import pytest
-from fulfillment_sagas import POLICY, T0, commands, paid, refund, saga_in, states
+from fulfillment_sagas import POLICY, T0, commands, paid, refund, saga_in, states, stored
 
 from bitloot_contracts.events import RefundStatus
 from bitloot_fulfillment.domain.saga import OrderSaga, RetryRefused, refund_blocks_revival
@@ -23,7 +23,7 @@ def failed_at_deadline_then_bought() -> OrderSaga:
     saga.timer_fired(DEADLINE, 1, POLICY)
     saga.reservation_created("K-1", "processing")
     assert saga.state == "failed"
-    saga.pending.clear()
+    stored(saga)
     return saga
 
 
@@ -83,7 +83,7 @@ def test_an_older_refund_report_arriving_late_does_not_reopen_the_revival() -> N
 
 def test_a_refund_report_moves_no_state_and_a_duplicate_changes_nothing() -> None:
     saga = saga_in("failed")
-    saga.pending.clear()
+    stored(saga)
     report = refund(saga, "due", T0)
     saga.refund_status_changed(report)
     assert (saga.refund_id, saga.refund_status, saga.refund_at) == (41, "due", T0)
@@ -127,7 +127,7 @@ def test_an_admin_cannot_retry_a_failed_order_once_its_refund_is_approved(
 ) -> None:
     saga = saga_in("failed")
     saga.refund_status_changed(refund(saga, status, T0))
-    saga.pending.clear()
+    stored(saga)
     with pytest.raises(RetryRefused) as refused:
         saga.retry(POLICY)
     assert refused.value.code == "refund_paid"
@@ -138,6 +138,6 @@ def test_an_admin_cannot_retry_a_failed_order_once_its_refund_is_approved(
 def test_an_admin_retries_a_failed_order_whose_refund_is_only_due(status: RefundStatus) -> None:
     saga = saga_in("failed")
     saga.refund_status_changed(refund(saga, status, T0))
-    saga.pending.clear()
+    stored(saga)
     saga.retry(POLICY)
     assert commands(saga) == ["ReservationRequested"]

@@ -6,12 +6,23 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from fulfillment_sagas import HAPPY, POLICY, T0, commands, of_type, paid, saga_in, states
+from fulfillment_sagas import (
+    HAPPY,
+    POLICY,
+    T0,
+    commands,
+    consumers_are_told_what_they_act_on,
+    of_type,
+    paid,
+    saga_in,
+    states,
+)
 
 from bitloot_contracts.events import (
     KeysRequested,
     OrderFailed,
     OrderFulfilled,
+    OrderStatusChanged,
     ReservationRequested,
 )
 from bitloot_fulfillment.domain.saga import OrderSaga
@@ -69,6 +80,16 @@ def test_every_event_in_every_state_leads_to_the_documented_state(
     assert saga.state == end
 
 
+@pytest.mark.parametrize(("start", "event"), list(itertools.product(TRANSITIONS, [None, *EVENTS])))
+def test_every_path_announces_each_change_of_the_customer_status_and_the_end_only(
+    start: str, event: str | None
+) -> None:
+    saga = saga_in(start)
+    if event is not None:
+        EVENTS[event](saga)
+    consumers_are_told_what_they_act_on(saga)
+
+
 def test_a_paid_order_requests_its_reservation_with_the_lines_and_price_caps() -> None:
     saga = paid()
     assert saga.state == "reserving"
@@ -92,6 +113,24 @@ def test_the_happy_path_passes_every_state_and_announces_fulfilment_once() -> No
     assert commands(saga) == ["ReservationRequested", "KeysRequested", "OrderFulfilled"]
     [done] = of_type(saga, OrderFulfilled)
     assert done.key_count == 2
+
+
+def test_the_happy_path_announces_paid_reserving_and_fulfilled_only() -> None:
+    """Reserved, keys_requested and delivering tell the customer "delivering" again,
+    and nobody acts on them: they are in the timeline, not on the bus. The previous
+    status is the saga's own, announced or not."""
+    saga = saga_in("fulfilled")
+    told = [(e.previous_status, e.status) for e in of_type(saga, OrderStatusChanged)]
+    assert told == [(None, "paid"), ("paid", "reserving"), ("delivering", "fulfilled")]
+    timeline = [(change.previous_status, change.status) for change in saga.transitions]
+    assert timeline == [
+        (None, "paid"),
+        ("paid", "reserving"),
+        ("reserving", "reserved"),
+        ("reserved", "keys_requested"),
+        ("keys_requested", "delivering"),
+        ("delivering", "fulfilled"),
+    ]
 
 
 @pytest.mark.parametrize("order", list(itertools.permutations(HAPPY)))

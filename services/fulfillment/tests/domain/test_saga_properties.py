@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
-from fulfillment_sagas import POLICY, T0, payment_finished
+from fulfillment_sagas import POLICY, T0, consumers_are_told_what_they_act_on, payment_finished
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,6 +103,15 @@ def test_any_order_and_any_duplicates_end_where_the_in_order_sequence_ends(
     actual = outcome(deliver(payment, steps, shuffled))
     assert actual == expected
     assert all(actual[2][command] <= 1 for command in COUNTED)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrivals())
+def test_any_order_and_any_duplicates_announce_what_the_consumers_act_on(
+    case: tuple[str, list[str]],
+) -> None:
+    scenario, shuffled = case
+    consumers_are_told_what_they_act_on(deliver(payment_finished(), SCENARIOS[scenario], shuffled))
 
 
 @settings(max_examples=200, deadline=None)

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
-from fulfillment_sagas import POLICY, T0, commands, of_type, paid, saga_in, states
+from fulfillment_sagas import POLICY, T0, commands, of_type, paid, saga_in, states, stored
 
 from bitloot_contracts.events import (
     KeysRequested,
@@ -81,7 +81,7 @@ def test_the_deadline_leaves_an_order_whose_keys_are_with_delivery_alone() -> No
 def test_retrying_a_delivery_failure_fetches_the_keys_again_and_buys_nothing() -> None:
     saga = saga_in("delivering")
     saga.delivery_failed("s3_down", "store refused")
-    saga.pending.clear()
+    stored(saga)
     saga.retry(POLICY)
     assert saga.state == "keys_requested"
     assert commands(saga) == ["KeysRequested"]
@@ -95,7 +95,7 @@ def test_retrying_a_reservation_kinguin_never_saw_asks_again_for_the_same_order(
     saga = paid()
     [first] = of_type(saga, ReservationRequested)
     saga.reservation_failed("kinguin_unavailable", "503 after retries")
-    saga.pending.clear()
+    stored(saga)
     saga.retry(POLICY)
     [again] = of_type(saga, ReservationRequested)
     assert (again.order_id, again.lines) == (first.order_id, first.lines)
@@ -105,7 +105,7 @@ def test_retrying_a_reservation_kinguin_never_saw_asks_again_for_the_same_order(
 
 def test_the_deadline_never_fails_a_bought_order_kinguin_still_processes() -> None:
     saga = saga_in("reserved")
-    saga.pending.clear()
+    stored(saga)
     saga.timer_fired(POLL, 1, POLICY)
     saga.timer_fired(DEADLINE, 1, POLICY)
     assert saga.state == "reserved"
@@ -136,7 +136,7 @@ def test_a_preorder_past_the_deadline_tells_the_release_date_and_is_delivered_on
     [delayed] = of_type(saga, OrderDelayed)
     assert (delayed.is_preorder, delayed.release_date) == (True, date(2027, 3, 1))
     # The timeline says why it waits.
-    [why] = [e.reason for e in of_type(saga, OrderStatusChanged) if e.status == "reserved"][-1:]
+    [why] = [e.reason for e in saga.transitions if e.status == "reserved"][-1:]
     assert "preorder, released on 2027-03-01" in (why or "")
     saga.kinguin_status_changed("K-1", "completed", T0 + timedelta(days=90))
     assert saga.state == "keys_requested"
@@ -147,20 +147,22 @@ def test_a_completion_after_a_deadline_failure_delivers_the_keys_with_a_reason()
     saga = paid()
     saga.timer_fired(DEADLINE, 1, POLICY)  # Kinguin never answered in time
     assert saga.state == "failed"
-    saga.pending.clear()
+    stored(saga)
     saga.reservation_created("K-1", "processing")
     assert saga.state == "failed"
     saga.kinguin_status_changed("K-1", "completed", T0)
     assert states(saga) == ["reserved", "keys_requested"]
-    [revived, _] = of_type(saga, OrderStatusChanged)
+    [revived, _] = saga.transitions
     assert "after its deadline failure" in (revived.reason or "")
+    # The customer is told: failed, then delivering again (keys_requested changes nothing).
+    assert of_type(saga, OrderStatusChanged) == [revived]
     assert commands(saga) == ["KeysRequested"]
 
 
 def test_a_completion_after_a_delivery_failure_changes_nothing() -> None:
     saga = saga_in("keys_requested")
     saga.delivery_failed("s3_down", "store refused")
-    saga.pending.clear()
+    stored(saga)
     saga.kinguin_status_changed("K-1", "completed", T0 + timedelta(days=2))
     assert saga.state == "failed"
     assert commands(saga) == []
@@ -169,7 +171,7 @@ def test_a_completion_after_a_delivery_failure_changes_nothing() -> None:
 def test_retrying_a_stuck_processing_order_polls_again_and_buys_nothing() -> None:
     saga = saga_in("reserved")
     saga.timer_fired(DEADLINE, 1, POLICY)
-    saga.pending.clear()
+    stored(saga)
     saga.retry(POLICY, stuck=True)
     assert saga.state == "reserved"
     assert commands(saga) == []
@@ -180,7 +182,7 @@ def test_retrying_an_order_kinguin_canceled_asks_the_gateway_for_a_replacement()
     saga = saga_in("reserved")
     saga.kinguin_status_changed("K-1", "canceled", T0 + timedelta(days=1))
     assert saga.failure_stage == "kinguin"
-    saga.pending.clear()
+    stored(saga)
     saga.retry(POLICY)
     assert commands(saga) == ["ReservationRequested"]
     assert states(saga) == ["paid", "reserving"]
@@ -200,7 +202,7 @@ def test_retrying_an_order_kinguin_canceled_asks_the_gateway_for_a_replacement()
 
 def test_retrying_a_stuck_reservation_asks_the_gateway_again() -> None:
     saga = paid()
-    saga.pending.clear()
+    stored(saga)
     saga.retry(POLICY, stuck=True)
     assert commands(saga) == ["ReservationRequested"]
     assert saga.state == "reserving"
@@ -216,7 +218,7 @@ def _unconfirmed_then_deadline() -> OrderSaga:
 def test_retrying_an_order_kinguin_knows_but_never_confirmed_asks_the_gateway_again() -> None:
     # The gateway looks every external id up first: it adopts K-1 rather than buy.
     saga = _unconfirmed_then_deadline()
-    saga.pending.clear()
+    stored(saga)
     saga.retry(POLICY)
     assert commands(saga) == ["ReservationRequested"]
 
@@ -259,7 +261,7 @@ def test_a_stuck_order_that_already_ended_is_still_refused() -> None:
 def test_a_reservation_confirmed_completed_after_the_deadline_delivers_without_a_retry() -> None:
     saga = paid()
     saga.timer_fired(DEADLINE, 1, POLICY)
-    saga.pending.clear()
+    stored(saga)
     saga.reservation_created("K-1", "completed")
     assert commands(saga) == ["KeysRequested"]
     assert saga.state == "keys_requested"

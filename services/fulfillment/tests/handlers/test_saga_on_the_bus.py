@@ -5,8 +5,8 @@ import json
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from fulfillment_support import payment, publish, published, saga_in_state, saga_row
-from sqlalchemy import select, text
+from fulfillment_support import body, payment, publish, published, saga_in_state, saga_row
+from sqlalchemy import func, select, text
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
@@ -15,7 +15,7 @@ from bitloot_contracts.events import (
     ReservationCreated,
     SealedKeys,
 )
-from bitloot_fulfillment.adapters.orm import sagas
+from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
@@ -59,6 +59,37 @@ async def test_an_order_goes_from_paid_to_fulfilled_whatever_order_its_events_ar
         state = await connection.scalar(select(sagas.c.state).where(sagas.c.order_id == order_id))
     assert state == "fulfilled"
     assert await fulfillment.dead_letters.list() == []
+
+
+async def test_a_fulfilled_order_announces_three_status_changes_and_keeps_six_in_its_timeline(
+    fulfillment: ServiceRuntime, bus_prefix: BusNamespace
+) -> None:
+    """`order.status_changed` goes out only when the customer status changes or the order
+    ends (paid, reserving, fulfilled); reserved, keys_requested and delivering, which
+    nobody acts on, are stored for the timeline only. Each event's previous status is
+    the saga's true previous state."""
+    order_id = uuid4()
+    async with spy_on(
+        bus_prefix.amqp_url, bus_prefix.prefix, fulfillment.topology.exchange.name
+    ) as spy:
+        await publish(fulfillment, payment(order_id))
+        await publish(
+            fulfillment,
+            ReservationCreated(order_id=order_id, kinguin_order_id="K-3", status="completed"),
+        )
+        await saga_in_state(fulfillment, order_id, "keys_requested")
+        await publish(
+            fulfillment, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
+        )
+        await saga_in_state(fulfillment, order_id, "fulfilled")
+        changes = await published(spy, "order.status_changed", 3)
+    announced = [(body(m)["previous_status"], body(m)["status"]) for m in changes]
+    assert announced == [(None, "paid"), ("paid", "reserving"), ("delivering", "fulfilled")]
+    async with fulfillment.engine.connect() as connection:
+        stored = await connection.scalar(
+            select(func.count()).where(saga_transitions.c.order_id == order_id)
+        )
+    assert stored == 6
 
 
 async def test_kinguin_completing_before_the_reservation_is_confirmed_is_remembered(

@@ -23,14 +23,23 @@ OrderState = Literal[
 
 
 class OrderStatusChanged(Event):
-    """The saga moved the order to another state."""
+    """The saga moved the order to a state its consumers act on.
+
+    Announced only when the move changes what the customer is told
+    (`customer_status_of_saga`) or ends the order (fulfilled, failed, refunded). Steps
+    that do neither (reserved, keys_requested, delivering after reserving, a note on an
+    unchanged state) are in fulfillment's timeline only, so consumers see the saga's
+    state coarser than it moves: paid, reserving, fulfilled on the happy path."""
 
     topic: ClassVar[str] = topics.ORDER_STATUS_CHANGED
     schema_version: Literal[1] = 1
 
     status: OrderState
-    # None on the saga's first transition.
-    previous_status: OrderState | None = None
+    previous_status: OrderState | None = Field(
+        default=None,
+        description="The saga's state just before this transition, whether or not it was "
+        "announced (so not always the status of the previous event); null on the first.",
+    )
     reason: Text | None = None
 
 

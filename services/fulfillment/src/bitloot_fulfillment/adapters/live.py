@@ -1,13 +1,14 @@
 """Live order status across instances: every instance hears every status change.
 
-The saga's `order.status_changed` events reach the shared `fulfillment.*` queues only
-once, on whichever instance consumes them; a customer's WebSocket may be held by
-another. So each instance also binds a queue of its own (exclusive, auto-deleted with
-its connection) to `order.status_changed`, and to the two other facts the customer
-status depends on, `refund.status_changed` and `delivery.completed` (whether the key
-email was confirmed), and pushes each to the sockets it holds for that order. It does so
-only while it holds at least one socket: the queue is declared and bound for the first
-and deleted after the last, so an instance nobody watches consumes none of these events
+The saga's `order.status_changed` events (published when the customer status changes or
+the order ends, not at every step) reach the shared `fulfillment.*` queues only once, on
+whichever instance consumes them; a customer's WebSocket may be held by another. So each
+instance also binds a queue of its own (exclusive, auto-deleted with its connection) to
+`order.status_changed`, and to the two other facts the customer status depends on,
+`refund.status_changed` and `delivery.completed` (whether the key email was confirmed),
+and pushes each to the sockets it holds for that order. It does so only while it holds
+at least one socket: the queue is declared and bound for the first and deleted after the
+last, so an instance nobody watches consumes none of these events
 (`LiveQueue`). This is a live view, not a record: a change missed while no socket
 listens is not replayed (a new socket is sent the stored state on connect, read after
 the queue is bound, so that no change falls in between).

@@ -20,13 +20,14 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from bitloot_contracts.events import OrderStatusChanged, ReservationLine
+from bitloot_contracts.events import ReservationLine
 from bitloot_fulfillment.domain.saga import OrderSaga
 from bitloot_fulfillment.domain.timers import DEADLINE
 from bitloot_runtime.db import UnitOfWork, outbox_arrays, outbox_insert
 
 # The saga's stored columns, in the dataclass's order (`order_id` first).
-_COLUMNS = tuple(f.name for f in fields(OrderSaga) if f.name not in ("pending", "timers"))
+_STEP = ("pending", "transitions", "timers")  # what one step did, not the saga's state
+_COLUMNS = tuple(f.name for f in fields(OrderSaga) if f.name not in _STEP)
 # The texts below are built from column names and parameter numbers, never from values
 # (hence the `noqa: S608`s).
 _NAMES = ", ".join(_COLUMNS)
@@ -90,11 +91,11 @@ class SagaRepository:
 
     async def store_step(self, saga: OrderSaga, *, save: bool = True) -> None:
         """Store what one step of the saga did, in one statement: its new values (unless
-        `save` is False: unchanged), the transitions it made for the order's timeline,
-        the timers it set or dropped (due times from the database's clock, so that every
-        instance agrees on them) and its events, queued in order for publication (the
-        runtime's outbox, as `UnitOfWork.emit` queues them). The saga is left with no
-        timer change and no event pending.
+        `save` is False: unchanged), every transition it made for the order's timeline
+        (whether published or not), the timers it set or dropped (due times from the
+        database's clock, so that every instance agrees on them) and its events, queued
+        in order for publication (the runtime's outbox, as `UnitOfWork.emit` queues
+        them). The saga is left with no transition, timer change or event pending.
 
         The parts touch different rows (a timer kind is either cancelled or scheduled in
         one step, never both: `TimerSet`), so they run as data-modifying CTEs of one
@@ -107,8 +108,7 @@ class SagaRepository:
         """One step in one statement (`_step_statement`): the saga written as `write`
         says, then its transitions, timers and events; the statement's one value (the
         order, for an insert that happened), None if nothing was written."""
-        events, timers = saga.pending, saga.timers
-        changes = [event for event in events if isinstance(event, OrderStatusChanged)]
+        events, changes, timers = saga.pending, saga.transitions, saga.timers
         scheduled = timers.scheduled
         shape = _Shape(write, bool(changes), bool(timers.cancelled), bool(scheduled), bool(events))
         args: list[Any] = _values(saga) if write != _NONE else [saga.order_id]
@@ -130,6 +130,7 @@ class SagaRepository:
         driver = await self._uow.driver()
         stored = await driver.fetchval(_step_statement(shape), *args)
         timers.clear()
+        changes.clear()
         events.clear()
         return stored
 

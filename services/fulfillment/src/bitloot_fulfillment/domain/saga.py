@@ -19,8 +19,12 @@ The saga also records what the customer status of the order needs besides its st
 the latest status of the order's refund that payments reported (`refund.status_changed`)
 and whether delivery confirmed the key email. Neither moves the saga.
 
-Each method changes the saga and appends the events to publish to `pending` and the
-timers to set to `timers`; the handler stores them in the same transaction as the saga.
+Each method changes the saga and appends the events to publish to `pending`, its
+transitions to `transitions` and the timers to set to `timers`; the handler stores them
+in the same transaction as the saga. Every transition goes into the order's timeline;
+only those a consumer acts on are also published as `order.status_changed`
+(`announced`): on the happy path paid, reserving and fulfilled, not the three steps in
+between, which change nothing the customer is told.
 """
 
 from dataclasses import dataclass, field
@@ -29,7 +33,11 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from bitloot_contracts.customer import CustomerStatus, customer_status_of_order
+from bitloot_contracts.customer import (
+    CustomerStatus,
+    customer_status_of_order,
+    customer_status_of_saga,
+)
 from bitloot_contracts.events import (
     Event,
     KeysDelivered,
@@ -67,6 +75,18 @@ _REFUND_PAID: dict[RefundStatus, str] = {
     "sent": "paid",
     "refunded_outside": "paid outside BitLoot",
 }
+
+
+def announced(previous: OrderState | None, state: OrderState) -> bool:
+    """Whether the transition from `previous` to `state` is published as
+    `order.status_changed`: when it changes what the customer is told of the order
+    (`customer_status_of_saga`), or ends it. Nothing else is acted on by the topic's
+    consumers: payments keeps the state for the order page's customer status and cancels
+    a failed order's refund on `fulfilled`; the live page shows the customer status.
+    So the steps within "delivering" (reserving → reserved → keys_requested →
+    delivering) and a note on an unchanged state (a delay told to the customer) stay in
+    the saga's timeline only."""
+    return state in TERMINAL or customer_status_of_saga(previous) != customer_status_of_saga(state)
 
 
 def refund_blocks_revival(refund: RefundStatus | None) -> bool:
@@ -134,6 +154,9 @@ class OrderSaga:
     # Whether delivery confirmed the key email (None until delivery.completed).
     email_sent: bool | None = None
     pending: list[Event] = field(default_factory=list, compare=False)
+    # Every transition of this step, for the timeline; the `announced` ones are in
+    # `pending` too (the same event).
+    transitions: list[OrderStatusChanged] = field(default_factory=list, compare=False)
     timers: TimerSet = field(default_factory=TimerSet, compare=False)
 
     @classmethod
@@ -145,7 +168,7 @@ class OrderSaga:
             customer_email=payment.customer_email,
             lines=_lines(payment),
         )
-        saga.pending.append(OrderStatusChanged(order_id=saga.order_id, status="paid"))
+        saga._record(None, "paid")
         saga._request_reservation(policy)
         return saga
 
@@ -412,11 +435,19 @@ class OrderSaga:
 
     def _move(self, state: OrderState, reason: str | None = None) -> None:
         previous, self.state = self.state, state
-        self.pending.append(
-            OrderStatusChanged(
-                order_id=self.order_id, status=state, previous_status=previous, reason=reason
-            )
+        self._record(previous, state, reason)
+
+    def _record(
+        self, previous: OrderState | None, state: OrderState, reason: str | None = None
+    ) -> None:
+        """A transition for the timeline, also published if its consumers act on it
+        (`announced`); its `previous_status` is the saga's state just before it."""
+        change = OrderStatusChanged(
+            order_id=self.order_id, status=state, previous_status=previous, reason=reason
         )
+        self.transitions.append(change)
+        if announced(previous, state):
+            self.pending.append(change)
 
     def delivered_by_hand(
         self, actor: str, key_count: int, sealed: SealedKeys, *, stuck: bool

@@ -8,6 +8,13 @@ one) and `email_confirmed` (null until delivery reported on the key email). A re
 moving, or the key email turning out unconfirmed or confirmed, is a status frame too,
 with the saga's `status` unchanged. Fields are only ever added to frames.
 
+A socket hears the saga through `order.status_changed`, which the saga publishes only
+when the customer status changes or the order ends (`domain.saga.announced`): a frame
+for each change the customer would see, not for each step (reserved, keys_requested and
+delivering after reserving say "delivering" again). So a frame's `status` is the saga's
+state as last announced (the first frame's is the stored one), and `previous_status`
+is the saga's true previous state, which a socket may not have been sent.
+
 The token comes as ``?token=`` (browsers cannot set headers on a WebSocket) or as
 ``Authorization: Bearer``. The socket is accepted first so that a refusal can say why
 with a close code: 4401 without a valid token, 4403 with a valid token for another

@@ -80,8 +80,10 @@ orders = Table(
     Column("reconcile_at", DateTime(timezone=True), nullable=True),
     Column("reconcile_attempts", Integer, nullable=False, server_default="0"),
     Column("reconciled_at", DateTime(timezone=True), nullable=True),
-    # The fulfillment saga's latest state as order.status_changed told it (with its time,
+    # The fulfillment saga's state as order.status_changed last told it (with its time,
     # so an older event arriving late changes nothing), for the customer's order page.
+    # The saga announces only changes of the customer status and its end, so this is
+    # coarser than the saga: `reserving` until the keys are delivered or the order ends.
     Column("fulfilment_state", Text, nullable=True),
     Column("fulfilment_at", DateTime(timezone=True), nullable=True),
     Column("request_hash", Text, nullable=True),

@@ -26,6 +26,12 @@ from bitloot_runtime.openapi import describe as describe_api
 _TIME = {"type": "string", "format": "date-time"}
 _UUID = {"type": "string", "format": "uuid"}
 _BAD_QUERY = errors({"422": "A query parameter is invalid; `error` names it."})
+_FULFILMENT_STATE = (
+    "`customer_status` is what to tell the customer. `fulfilment_state` is the fulfillment "
+    "saga's state as `order.status_changed` last announced it (null before that): the saga "
+    "announces only changes of the customer status and the end of the order, so it stays "
+    "`reserving` while the keys are bought and sent; fulfillment's timeline has every step."
+)
 _ORDER_TOKEN: list[dict[str, list[str]]] = [{"orderToken": []}, {"orderTokenQuery": []}]
 _PAYOUT_IPN = {
     "type": "object",
@@ -198,7 +204,7 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": operation(
             "The order's status, for the holder of its order token.",
             {
-                **ok("The order."),
+                **ok(f"The order. {_FULFILMENT_STATE}"),
                 **errors({"403": "The token is for another order.", "404": "No such order."}),
             },
             security=_ORDER_TOKEN,
@@ -242,7 +248,8 @@ PATHS: dict[str, dict[str, Any]] = {
     ),
     "/internal/orders/{order_id:uuid}": {
         "get": operation(
-            "An order and its lines.", {**ok("The order."), **errors({"404": "None."})}
+            "An order and its lines.",
+            {**ok(f"The order. {_FULFILMENT_STATE}"), **errors({"404": "None."})},
         )
     },
     "/internal/orders/{order_id:uuid}/timeline": {

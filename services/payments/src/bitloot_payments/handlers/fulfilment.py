@@ -1,6 +1,11 @@
 """Hearing how fulfillment is going (``order.status_changed``, through the inbox), so that
 the order page tells the customer what the live status tells them, and so that a failed
-order fulfilled after all does not also get its money back unseen."""
+order fulfilled after all does not also get its money back unseen.
+
+The saga announces a transition only when the customer status changes or the order ends
+(three events on the happy path: paid, reserving, fulfilled), so the state kept here is
+the saga's state as last announced, not every step it takes: enough for the customer
+status and for `fulfilled`, which is all payments acts on."""
 
 import logging
 
@@ -13,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 async def order_status_changed(event: OrderStatusChanged, uow: UnitOfWork) -> None:
-    """Record the saga's state if it is newer than the one known. An order we do not know
+    """Record the announced saga state if it is newer than the one known. An order we do not know
     is not an error here: payments started every saga, so it can only be a test or a
     replay from elsewhere, and there is nothing to show. A fulfilment that is the latest
     state cancels (or flags) the order's failed-order refund; whether there is one is
