@@ -3,6 +3,7 @@ through the driver (`driver()`) commit together or not at all, on real PostgreSQ
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -16,6 +17,8 @@ from runtime_support import (
 )
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import engine as sqlalchemy_async_engine
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from bitloot_contracts.events import Event
 from bitloot_runtime.db import (
@@ -253,3 +256,60 @@ async def test_a_connection_that_died_in_the_pool_is_discarded_not_handed_out_ag
         await claim_and_write("on the dead connection")
     await claim_and_write("on a good one")
     assert await widget_names(engine) == ["on a good one"]
+
+
+async def test_a_unit_on_the_driver_alone_crosses_into_sqlalchemy_once_for_its_checkout(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beginning, committing and returning the connection of a unit that used only the
+    driver await nothing of SQLAlchemy's: only the checkout goes through its asyncio
+    bridge (each crossing is a greenlet, its frame stack mapped and unmapped).
+    A unit left without commit still rolls back through it."""
+    crossings: list[object] = []
+    spawn = greenlet_spawn
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        crossings.append(fn)
+        return await spawn(fn, *args, **kwargs)
+
+    monkeypatch.setattr(sqlalchemy_async_engine, "greenlet_spawn", counted)
+    for name in ("first", "second"):
+        async with UnitOfWork(engine) as uow:
+            assert await uow.claim("widgets.made", name)
+            await by_driver(uow, name)
+            await uow.commit()
+    assert len(crossings) == 2
+    async with UnitOfWork(engine) as uow:
+        await by_driver(uow, "not committed")
+    assert len(crossings) == 4  # its checkout, and its close with the rollback
+    assert sorted(await widget_names(engine)) == ["first", "second"]
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_commit_the_server_refuses_raises_and_leaves_nothing_written(
+    engine: AsyncEngine,
+) -> None:
+    """A deferred constraint fails at COMMIT itself: the unit raises the server's error,
+    nothing of it is written, and its connection serves the next unit."""
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS deferred_ids"
+            " (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED)"
+        )
+
+    async def twice(value: int) -> None:
+        async with UnitOfWork(engine) as uow:
+            await by_driver(uow, f"with {value}")
+            driver = await uow.driver()
+            await driver.execute("INSERT INTO deferred_ids VALUES ($1), ($1)", value)
+            await uow.commit()
+
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await twice(1)
+    async with UnitOfWork(engine) as uow:
+        await by_driver(uow, "next")
+        await (await uow.driver()).execute("INSERT INTO deferred_ids VALUES (2)")
+        await uow.commit()
+    assert await widget_names(engine) == ["next"]
+    async with engine.connect() as connection:
+        assert (await connection.exec_driver_sql("SELECT id FROM deferred_ids")).all() == [(2,)]

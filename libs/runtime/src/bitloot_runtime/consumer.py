@@ -36,6 +36,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
+from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from bitloot_contracts.events import Event
@@ -111,6 +112,10 @@ class Consumer:
         self._routes: list[tuple[Route[Any], str]] = []
         self._channel: AbstractChannel | None = None
         self._consuming: list[tuple[AbstractQueue, str]] = []
+        # The metrics' children of each queue (and outcome), looked up once: `labels()`
+        # takes a lock and builds its key on every call.
+        self._consumed: dict[tuple[str, str], Counter] = {}
+        self._handler_seconds: dict[str, Histogram] = {}
         self._in_hand = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -193,7 +198,7 @@ class Consumer:
                     await asyncio.sleep(REQUEUE_PAUSE)
                     await settle.nack(requeue=True)
                     return
-                self._metrics.consumed.labels(queue=queue, outcome=outcome).inc()
+                self._count(queue, outcome)
                 await settle.ack()
         finally:
             current_traceparent.reset(token)
@@ -214,8 +219,7 @@ class Consumer:
         except Exception as exc:
             return await self._retry_or_park(route, delivery, exc)
         finally:
-            elapsed = time.perf_counter() - started
-            self._metrics.handler_seconds.labels(queue=delivery.queue).observe(elapsed)
+            self._time(delivery.queue, time.perf_counter() - started)
         return "ok" if handled else "duplicate"
 
     async def _handle(self, route: Route[EventT], event: EventT, delivery: Delivery) -> bool:
@@ -272,12 +276,26 @@ class Consumer:
             await asyncio.sleep(delay)
             with log_context(order_id=retry.order_id, message_id=retry.message_id):
                 outcome = await self._process(route, retry)
-            self._metrics.consumed.labels(queue=retry.queue, outcome=outcome).inc()
+            self._count(retry.queue, outcome)
 
         task = asyncio.create_task(later())
         self._timers.add(task)
         task.add_done_callback(self._timers.discard)
         self._metrics.retried.labels(queue=delivery.queue).inc()
+
+    def _count(self, queue: str, outcome: str) -> None:
+        counter = self._consumed.get((queue, outcome))
+        if counter is None:
+            counter = self._metrics.consumed.labels(queue=queue, outcome=outcome)
+            self._consumed[queue, outcome] = counter
+        counter.inc()
+
+    def _time(self, queue: str, seconds: float) -> None:
+        histogram = self._handler_seconds.get(queue)
+        if histogram is None:
+            histogram = self._metrics.handler_seconds.labels(queue=queue)
+            self._handler_seconds[queue] = histogram
+        histogram.observe(seconds)
 
     async def _park(self, delivery: Delivery, reason: str, error: str) -> str:
         await self._dead_letters.park(delivery, reason=reason, error=error)

@@ -262,9 +262,19 @@ class UnitOfWork:
     used first, so statements of both kinds commit or roll back together (tests:
     libs/runtime/tests/test_unit_of_work.py). It is built from the engine, or from a
     sessionmaker bound to one (only its engine is used).
+
+    Only the checkout from the pool goes through SQLAlchemy's asyncio bridge (a greenlet,
+    whose frame stack is mapped and unmapped each time: two system calls and a page
+    fault). SQLAlchemy's side of beginning and committing sends nothing on asyncpg (the
+    adapter begins on the first statement, and the driver's transaction is committed
+    here first), and returning a connection with no transaction open awaits nothing, so
+    those run as plain calls: a unit of work on the driver alone costs one greenlet
+    instead of five, and a consumed message about 140 µs less CPU (of ~790). Anything else
+    — a transaction left open, a connection that died — closes through the bridge as
+    before.
     """
 
-    __slots__ = ("_adapter", "_connection", "_driver", "_engine")
+    __slots__ = ("_adapter", "_connection", "_driver", "_engine", "_sync")
 
     def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
         self._engine = _engine_of(source)
@@ -277,14 +287,18 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         connection = await self._engine.connect()
         try:
-            # Begun here rather than by the first statement, so that `commit()` reaches the
-            # driver's transaction even when every statement went through `driver()`.
-            await connection.begin()
-            proxied = await connection.get_raw_connection()
+            sync = connection.sync_connection
+            assert sync is not None  # connected just now
+            # Begun here rather than by the first statement, so that `commit()` and a
+            # `session.rollback()` reach the driver's transaction even when every
+            # statement went through `driver()`. On asyncpg this is bookkeeping only.
+            sync.begin()
+            proxied = sync.connection  # checked out just now: no reconnection to await
         except BaseException:
             await connection.close()
             raise
         self._connection = connection
+        self._sync = sync
         # SQLAlchemy's asyncpg adapter: it holds the driver's transaction (`_transaction`)
         # and begins it on the first statement; `driver()` begins it the same way.
         self._adapter: Any = proxied.dbapi_connection
@@ -302,6 +316,11 @@ class UnitOfWork:
             # roll back (a rollback would raise over the error that brought us here), and
             # it must not go back to the pool.
             await self._connection.invalidate()
+        elif self._adapter._transaction is None and not self._sync.in_transaction():
+            # Committed (or never begun): back to the pool with nothing to roll back,
+            # which awaits nothing.
+            self._sync.close()
+            return
         # Closing a connection rolls back whatever was not committed.
         await self._connection.close()
 
@@ -328,10 +347,22 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         """Commit everything done through `session` and `driver()`. After a
-        `session.rollback()` the unit of work goes on in a new transaction."""
-        if not self._connection.in_transaction():
-            await self._connection.begin()
-        await self._connection.commit()
+        `session.rollback()` the unit of work goes on in a new transaction.
+
+        The driver's transaction is committed by the driver itself, as SQLAlchemy's
+        adapter would (a failure raises the driver's error, as a statement through
+        `driver()` does); SQLAlchemy's own transaction is then closed, which sends
+        nothing more. A transaction SQLAlchemy holds inactive (after a failure it must see
+        rolled back first) is left to SQLAlchemy, which refuses to commit it, as before."""
+        own = self._sync.get_transaction()
+        if own is not None and not own.is_active:
+            await self._connection.commit()
+            return
+        transaction = self._adapter._transaction
+        if transaction is not None:
+            await self._adapter._call_and_discard(transaction.commit)
+        if self._sync.in_transaction():
+            self._sync.commit()
 
 
 async def schema_drift(url: str, metadata: MetaData) -> list[object]:
