@@ -1,8 +1,8 @@
 """The two order views: a page of orders with their fulfillment state, and one order
 with the timeline every service knows of it: payments' IPNs and flags, the gateway's
 reservation, fulfillment's saga transitions (every one the saga recorded, including the
-steps it does not announce on the bus), delivery's keys, emails and key events; and the admin's projection
-of the order's refund story, which no service keeps whole.
+steps it does not announce on the bus), delivery's keys, emails and key events; and the
+admin's projection of the order's refund story, which no service keeps whole.
 
 Each view asks the services concurrently and answers with whatever came back; a
 service that did not answer is named in `partial`.
