@@ -663,3 +663,42 @@ async def test_one_queued_email_costs_one_claim_however_many_conversations_are_a
         with contextlib.suppress(asyncio.CancelledError):
             await loop
     assert emailer.claims == 1
+
+
+class CountingUnitsSender(CountingSender):
+    """A `CountingSender` that also counts every unit of work it opens (each one a
+    transaction)."""
+
+    def __init__(self, engine: AsyncEngine, smtp: SmtpServer) -> None:
+        self.units = 0
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+        def unit_of_work() -> UnitOfWork:
+            self.units += 1
+            return UnitOfWork(sessions)
+
+        super().__init__(
+            unit_of_work=unit_of_work,
+            mailer=SmtpMailer(smtp.host, smtp.port),
+            links=LINKS,
+            claim_links=CLAIM_LINKS,
+            public_url=PUBLIC_URL,
+            mail_from="keys@bitloot.test",
+        )
+
+
+async def test_a_queue_is_worked_through_with_each_next_email_claimed_as_the_last_is_sent(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    """Three emails queued, one conversation: one claim of its own, then each next email
+    claimed in the transaction that records the one before as sent: two transactions per
+    email (its claim, with the previous outcome; its DATA stage), and the last outcome."""
+    orders = {await stored_delivery(engine) for _ in range(3)}
+    emailer = CountingUnitsSender(engine, smtp_inbox)
+    await emailer._send_all_due()  # what the loop does when woken, until none is due
+    assert len(smtp_inbox.messages) == 3
+    assert (emailer.claims, emailer.units) == (1, 1 + 3 + 3)
+    assert sorted(await completions(engine)) == sorted((str(order), True) for order in orders)
+    async with engine.connect() as connection:
+        statuses = (await connection.execute(select(emails.c.status))).scalars().all()
+    assert statuses == ["sent"] * 3

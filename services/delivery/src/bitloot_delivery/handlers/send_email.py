@@ -17,6 +17,9 @@ Each attempt is three short transactions around the SMTP conversation:
    delivery.completed emitted in one transaction (or, refused, put back `pending` with a
    backoff, or `failed` with delivery.failed after the last attempt). If the database is
    away at that moment, recording is retried: the process knows what the server said.
+   When another email was due as this one was claimed, the transaction that marks it
+   `sent` also claims the next (step 1 of the next attempt, committed with it): a
+   conversation working through a queue costs two transactions per email, not three.
 
 An attempt cut short (its sender died, or it is still `sending` after `lease`; or the
 connection was lost during DATA) is settled by `domain.emails.after_cut`, from the stage
@@ -50,7 +53,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -80,6 +83,10 @@ from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# A claim: the email claimed (None if none was due), and whether another was due beside it.
+Claimed = tuple[ClaimedEmail | None, bool]
 
 ERROR_PAUSE_SECONDS = 5.0
 
@@ -159,8 +166,7 @@ class EmailSender:
         email, more = await self._claim()
         if email is None:
             return None
-        with log_context(order_id=str(email.order_id)):
-            await self._attempt(email)
+        await self._attempt(email, claim_next=False)
         return more
 
     async def recover_stale(self) -> int:
@@ -215,8 +221,16 @@ class EmailSender:
             raise errors[0]
 
     async def _send_while_due(self, another_due: Callable[[], None]) -> None:
-        while await self._send_due():
+        """One conversation: the next due email, then, for as long as another was due
+        when the last was claimed, the next one (claimed as the last was recorded sent,
+        or on its own after any other outcome)."""
+        email, more = await self._claim()
+        while email is not None and more:
+            following = await self._attempt(email, claim_next=True)
             another_due()
+            email, more = following if following is not None else await self._claim()
+        if email is not None:
+            await self._attempt(email, claim_next=False)
 
     async def _claim(self) -> tuple[ClaimedEmail | None, bool]:
         async with self._unit_of_work() as uow:
@@ -258,18 +272,21 @@ class EmailSender:
             link=link,
         )
 
-    async def _attempt(self, email: ClaimedEmail) -> None:
-        message = self._message(email)
-        message[KIND_HEADER] = email.kind.value
-        try:
-            await self._mailer.send(message, before_data=lambda: self._reach_data(email))
-        except MailNotSent as exc:
-            await self._until_recorded(self._refused, email, str(exc))
-            return
-        except MailUncertain as exc:
-            await self._until_recorded(self._cut_during_data, email, str(exc))
-            return
-        await self._until_recorded(self._sent, email)
+    async def _attempt(self, email: ClaimedEmail, *, claim_next: bool) -> Claimed | None:
+        """One attempt at `email`; with `claim_next`, if it was sent, the next due email
+        claimed in the same transaction (None: not claimed, claim it on its own)."""
+        with log_context(order_id=str(email.order_id)):
+            message = self._message(email)
+            message[KIND_HEADER] = email.kind.value
+            try:
+                await self._mailer.send(message, before_data=lambda: self._reach_data(email))
+            except MailNotSent as exc:
+                await self._until_recorded(self._refused, email, str(exc))
+                return None
+            except MailUncertain as exc:
+                await self._until_recorded(self._cut_during_data, email, str(exc))
+                return None
+            return await self._until_recorded(self._sent, email, claim_next)
 
     async def _reach_data(self, email: ClaimedEmail) -> None:
         """Commit that DATA begins, before it does: the mailer sends no DATA if this
@@ -279,7 +296,7 @@ class EmailSender:
                 raise AttemptTaken("the attempt was taken back as stale")
             await uow.commit()
 
-    async def _until_recorded(self, record: Callable[..., Awaitable[None]], *args: Any) -> None:
+    async def _until_recorded(self, record: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Record what the mail server answered, however long the database is away: this
         process knows the outcome, and if it gave up, the attempt would be left `sending`
         and taken back after the lease as a doubt (an email already sent would go out
@@ -288,8 +305,7 @@ class EmailSender:
         delay = 0.5
         while True:
             try:
-                await record(*args)
-                return
+                return await record(*args)
             except Exception:
                 if time.monotonic() + delay > deadline:
                     raise
@@ -297,14 +313,16 @@ class EmailSender:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _sent(self, email: ClaimedEmail) -> None:
-        if await self._completed(email):
+    async def _sent(self, email: ClaimedEmail, claim_next: bool) -> Claimed | None:
+        ours, following = await self._completed(email, claim_next)
+        if ours:
             logger.info("email sent", extra={"email_kind": email.kind.value})
         else:
             logger.error(
                 "email sent after its attempt was taken back as stale",
                 extra={"email_kind": email.kind.value, "message_id": email.message_id},
             )
+        return following
 
     async def _cut_during_data(self, email: ClaimedEmail, error: str) -> None:
         """Cut off while the server took the message (this process alive): the rule for a
@@ -342,21 +360,26 @@ class EmailSender:
                 )
         return verdict if done else None
 
-    async def _completed(self, email: ClaimedEmail) -> bool:
+    async def _completed(
+        self, email: ClaimedEmail, claim_next: bool
+    ) -> tuple[bool, Claimed | None]:
         """Record the attempt as sent and, for the delivery email, emit
-        delivery.completed in the same transaction; False if the attempt is no longer
-        ours."""
+        delivery.completed in the same transaction, and with `claim_next` claim the next
+        due email in it too: whether the attempt was still ours (if not, nothing of it
+        changed), and the claim."""
         async with self._unit_of_work() as uow:
-            if not await EmailLog(uow.session).finish_sent(email):
-                return False
-            if email.kind is EmailKind.DELIVERY:
+            log = EmailLog(uow.session)
+            ours = await log.finish_sent(email)
+            if ours and email.kind is EmailKind.DELIVERY:
                 await uow.emit(
                     DeliveryCompleted(
                         order_id=email.order_id, key_count=email.key_count, email_sent=True
                     )
                 )
-            await uow.commit()
-        return True
+            following = await log.claim_due(new_message_id(self._mail_from)) if claim_next else None
+            if ours or claim_next:
+                await uow.commit()
+        return ours, following
 
     async def _refused(self, email: ClaimedEmail, error: str) -> None:
         final = email.attempts >= self._max_attempts
