@@ -30,6 +30,7 @@ from delivery_support import (
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bitloot_contracts.events import DeliveryCompleted
 from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import BeforeData, SmtpMailer
 from bitloot_delivery.adapters.orm import deliveries, emails
@@ -189,6 +190,20 @@ async def test_an_outcome_arriving_after_the_attempt_was_taken_back_changes_noth
     async with engine.connect() as connection:
         assert await connection.scalar(select(emails.c.status)) == "pending"
         assert await connection.scalar(select(deliveries.c.emailed_at)) is None
+
+
+async def test_the_events_of_an_outcome_arriving_after_the_attempt_was_taken_back_are_dropped(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await stored_delivery(engine)
+    claimed = await claim_and_crash(engine)
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
+    await emailer.recover_stale()
+    completed = DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        assert await EmailLog(uow.session).finish_sent(claimed, [completed]) is False
+        await uow.commit()
+    assert await completions(engine) == []
 
 
 async def taken_back_during_data(

@@ -13,6 +13,7 @@ A delay notice may be queued before the order has a delivery row (its key count 
 0), and is superseded, unsent, if the keys are stored while it still waits.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,11 +23,12 @@ from sqlalchemy import ColumnElement, Select, Update, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bitloot_contracts.events import Event
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.refund_notices import RefundNotice
-from bitloot_runtime.db import driver_of
+from bitloot_runtime.db import driver_of, outbox_arrays, outbox_insert
 
 EMAILS_CHANNEL = "delivery_emails"
 
@@ -103,11 +105,14 @@ class EmailLog:
         result = await self._session.execute(superseding(order_id))
         return bool(getattr(result, "rowcount", 0))
 
-    async def finish_sent(self, email: ClaimedEmail) -> bool:
-        """Record the mail server's acceptance; False if the attempt is no longer ours
-        (taken back as stale meanwhile), in which case nothing changes."""
+    async def finish_sent(self, email: ClaimedEmail, events: Sequence[Event] = ()) -> bool:
+        """Record the mail server's acceptance and queue `events` for publication, in one
+        statement; False if the attempt is no longer ours (taken back as stale
+        meanwhile), in which case nothing changes and nothing is queued."""
         driver = await driver_of(self._session)
-        sent: int = await driver.fetchval(_FINISH_SENT, email.id, email.claimed_at)
+        sent: int = await driver.fetchval(
+            _FINISH_SENT, email.id, email.claimed_at, *outbox_arrays(events)
+        )
         return sent > 0
 
     async def finish_refused(
@@ -285,20 +290,21 @@ RETURNING
 _REACH_DATA = (
     "UPDATE emails SET smtp_stage = 'data' WHERE id = $1 AND status = 'sending' AND claimed_at = $2"
 )
-# Sent, and the delivery marked emailed if it is the delivery email: how many attempts
-# were ours (0: taken back as stale, nothing changed).
-_FINISH_SENT = """\
-WITH sent AS (
-    UPDATE emails SET status = 'sent', sent_at = now()
-    WHERE id = $1 AND status = 'sending' AND claimed_at = $2
-    RETURNING order_id, kind
-), emailed AS (
-    UPDATE deliveries SET emailed_at = now()
-    FROM sent
-    WHERE sent.kind = 'delivery' AND deliveries.order_id = sent.order_id
-        AND deliveries.emailed_at IS NULL
+# Sent, the delivery marked emailed if it is the delivery email, and the events given
+# ($3 to $7, `outbox_arrays`) queued only if the attempt was ours: how many attempts were
+# ours (0: taken back as stale, nothing changed).
+_FINISH_SENT = (
+    "WITH sent AS ("  # noqa: S608 - no value in the text, only outbox_insert SQL
+    " UPDATE emails SET status = 'sent', sent_at = now()"
+    " WHERE id = $1 AND status = 'sending' AND claimed_at = $2"
+    " RETURNING order_id, kind"
+    "), emailed AS ("
+    " UPDATE deliveries SET emailed_at = now() FROM sent"
+    " WHERE sent.kind = 'delivery' AND deliveries.order_id = sent.order_id"
+    " AND deliveries.emailed_at IS NULL"
+    f"), events AS ({outbox_insert(3, only_if='EXISTS (SELECT 1 FROM sent)')})"
+    " SELECT count(*) FROM sent"
 )
-SELECT count(*) FROM sent"""
 
 
 def updated(status: str) -> bool:

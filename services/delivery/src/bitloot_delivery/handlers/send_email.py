@@ -369,13 +369,13 @@ class EmailSender:
         changed), and the claim."""
         async with self._unit_of_work() as uow:
             log = EmailLog(uow.session)
-            ours = await log.finish_sent(email)
-            if ours and email.kind is EmailKind.DELIVERY:
-                await uow.emit(
-                    DeliveryCompleted(
-                        order_id=email.order_id, key_count=email.key_count, email_sent=True
-                    )
+            events = []
+            if email.kind is EmailKind.DELIVERY:
+                completed = DeliveryCompleted(
+                    order_id=email.order_id, key_count=email.key_count, email_sent=True
                 )
+                events.append(completed)
+            ours = await log.finish_sent(email, events)
             following = await log.claim_due(new_message_id(self._mail_from)) if claim_next else None
             if ours or claim_next:
                 await uow.commit()
