@@ -1,6 +1,6 @@
 """`make chaos`: hundreds of orders under steady load while everything BitLoot depends on
 fails in turn, then proof that no order was lost, bought twice, emailed twice, or left
-parked unexplained, and that no key or secret leaked (ARCHITECTURE.md §3).
+parked unexplained, and that no key or secret leaked (docs/architecture.md §3).
 
 Phases: start the topology (chaos.stack); place orders at a steady rate while the
 faults of chaos.faults happen, one in 25 of a product Kinguin refuses, whose customers

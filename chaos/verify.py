@@ -1,4 +1,4 @@
-"""After the storm: what every invariant of ARCHITECTURE.md §3 says must hold, checked
+"""After the storm: what every invariant of docs/architecture.md §3 says must hold, checked
 against witnesses outside the component judged: each customer's order page (payments'
 public API, with the order's token), the SMTP server's mailbox, the Kinguin sandbox's
 order and purchase ledgers, RabbitMQ's firehose, the databases with their data files and

@@ -155,7 +155,7 @@ PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         ADMIN: (),
     }
 )
-"""The topics each service publishes (ARCHITECTURE.md §1)."""
+"""The topics each service publishes (docs/architecture.md §1)."""
 
 
 def queue_name(service: str, topic: str) -> str:
