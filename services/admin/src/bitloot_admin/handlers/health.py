@@ -38,6 +38,8 @@ class Health:
     queues: list[QueueDepth]
     balance: KinguinBalance
     partial: list[str] = field(default_factory=list)
+    # The demo's in-memory broker: no queues to read, and nothing missing for it.
+    in_memory_bus: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,11 @@ async def health(upstream: UpstreamClient, bus: Bus, timeout: float) -> Health:
         upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
     )
     partial = [s.service for s in services if s.outbox is None and not s.checks]
-    if depths is None:
+    in_memory = bus.amqp_url is None
+    if depths is None and not in_memory:
         partial.append("rabbitmq")
     shown = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
-    return Health(list(services), depths or [], shown, partial)
+    return Health(list(services), depths or [], shown, partial, in_memory_bus=in_memory)
 
 
 async def _service(upstream: UpstreamClient, service: str) -> ServiceHealth:
