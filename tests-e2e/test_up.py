@@ -6,6 +6,7 @@ process cleanly."""
 
 import asyncio
 import email
+import json
 import os
 import re
 import signal
@@ -49,11 +50,12 @@ def _free(port: int) -> bool:
         return True
 
 
-async def line_containing(lines: list[str], text: str, child: subprocess.Popen[str]) -> None:
+async def line_containing(lines: list[str], text: str, child: subprocess.Popen[str]) -> str:
+    """The first line of the launcher's output holding `text`, once it has come."""
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
-        if any(text in line for line in lines):
-            return
+        if found := next((line for line in lines if text in line), None):
+            return found
         if child.poll() is not None:
             raise AssertionError("make up exited early:\n" + "".join(lines[-60:]))
         await asyncio.sleep(0.2)
@@ -99,6 +101,10 @@ async def test_up_fulfils_orders_restarts_every_service_killed_and_stops_cleanly
     reader = asyncio.create_task(asyncio.to_thread(lambda: lines.extend(child.stdout or [])))
     try:
         await line_containing(lines, "all processes ready", child)
+        # The operator is told how to log in, with the password the launcher generated.
+        password = json.loads((tmp_path / "state" / "secrets.json").read_text())["admin_password"]
+        login = await line_containing(lines, "admin login", child)
+        assert login.rstrip().endswith(f"password {password}")
         async with httpx.AsyncClient(timeout=10) as http:
             await order_is_emailed(http, base, "buyer@example.com", lines, child, tmp_path)
             # kill -9 of every service at once: the launcher starts each again.
@@ -194,6 +200,9 @@ async def order_is_emailed(
     assert body is not None
     link = LINK.search(body.get_content())
     assert link is not None
+    # The launcher prints the link decoded, whole on one line, as it is in the email.
+    printed = await line_containing(lines, f"reveal link for {address}: ", child)
+    assert printed.rstrip().rsplit(" ", 1)[1] == link.group(0)
     assert (await http.get(link.group(0))).status_code == 200
 
 

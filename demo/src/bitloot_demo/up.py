@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from bitloot_launch import infra
-from bitloot_launch.catalog import CATALOG, seed_catalog
+from bitloot_launch.catalog import CATALOG, LINK, seed_catalog
 from bitloot_launch.inprocess import stack_of
 from bitloot_launch.supervisor import Console, StartFailed, Supervisor
 from bitloot_launch.wiring import NAMES, Machine, Secrets, processes
@@ -93,6 +93,9 @@ def machine_for(args: argparse.Namespace, s3_endpoint: str, mailbox: infra.Mailb
 
 
 def mail_saver(console: Console, directory: Path) -> infra.MailHandler:
+    """Save each message as an .eml file; for an email with a link to the keys, also
+    print the link decoded (in the file it is quoted-printable, folded over lines that
+    break a copy and paste)."""
     directory.mkdir(parents=True, exist_ok=True)
 
     def save(mail: infra.Mail) -> None:
@@ -101,8 +104,17 @@ def mail_saver(console: Console, directory: Path) -> infra.MailHandler:
         )
         path.write_bytes(bytes(mail.message))
         console.line("smtp", f"mail to {', '.join(mail.recipients)} saved in {path}")
+        if mail.is_key_email and (link := link_in(mail)):
+            console.line("smtp", f"reveal link for {', '.join(mail.recipients)}: {link}")
 
     return save
+
+
+def link_in(mail: infra.Mail) -> str | None:
+    """The reveal link in an email's plain-text part, decoded; None if it has none."""
+    body = mail.message.get_body(preferencelist=("plain",))
+    found = LINK.search(body.get_content()) if body is not None else None
+    return found.group(0) if found else None
 
 
 async def up(args: argparse.Namespace) -> int:
@@ -133,7 +145,7 @@ async def up(args: argparse.Namespace) -> int:
         if started:
             async with httpx.AsyncClient() as http:
                 await seed_catalog(http, stack_of(machine, keys, in_memory=False))
-            _announce(console, machine, args.state_dir)
+            _announce(console, machine, keys.admin_password)
             await stop.wait()
         console.line("up", "stopping")
         clean = await supervisor.stop() and not failed
@@ -156,16 +168,18 @@ async def _unless_stopped(work: Coroutine[None, None, None], stop: asyncio.Event
     return True
 
 
-def _announce(console: Console, machine: Machine, state_dir: Path) -> None:
+def _announce(console: Console, machine: Machine, admin_password: str) -> None:
+    """What to open and how to log in: a local stack's generated first admin, printed to
+    the terminal that started it (never to a log file)."""
     sku = CATALOG[0][0]
     for text in (
         "all processes ready; Ctrl-C stops everything",
-        f"admin UI   {machine.url('admin')}/admin  (user {machine.admin_username}, "
-        f"password: admin_password in {state_dir / 'secrets.json'})",
+        f"admin UI   {machine.url('admin')}/admin",
+        f"admin login  user {machine.admin_username}  password {admin_password}",
         f"place an order: curl -s -X POST {machine.url('payments')}/orders "
         f"-H 'content-type: application/json' "
         f"""-d '{{"email": "you@example.com", "lines": [{{"sku": "{sku}", "qty": 1}}]}}'""",
-        f"the sandbox pays it at once; the delivery email lands in {state_dir / 'mail'}",
+        "the sandbox pays it at once; each key email's reveal link is printed here",
     ):
         console.line("up", text)
 
