@@ -56,19 +56,23 @@ async def test_the_page_script_policy_allows_exactly_the_confirmations_the_forms
     )
     refund_id = stand_ins.refunds.add(order_id, "claimed")
     stand_ins.refunds.add(order_id, "sent")
+    failed_id = stand_ins.add_order("b@example.com", 0)
+    stand_ins.sagas.append({"order_id": str(failed_id), "state": "failed"})
     page = await browser.get(f"/admin/flags/{flag_id}")
     # The other pages that ask: delivering keys by hand (shown whether configured or
-    # not), a refund's decisions, and an order's refund and notices.
+    # not), a refund's decisions, an order's refund, notices and repairs (a failed
+    # order's retry, a fulfilled one's email and link).
     others = [
         await browser.get(f"/admin/orders/{order_id}/deliver-keys"),
         await browser.get(f"/admin/refunds/{refund_id}"),
         await browser.get(f"/admin/orders/{order_id}"),
+        await browser.get(f"/admin/orders/{failed_id}"),
     ]
     found = re.findall(r'onsubmit="([^"]+)"', page.text + "".join(o.text for o in others))
     handlers = {html.unescape(h) for h in found}
     policy = page.headers["content-security-policy"]
     allowed = set(re.findall(r"'sha256-([^']+)'", policy))
-    assert len(handlers) == 10
+    assert len(handlers) == 13
     assert {
         base64.b64encode(hashlib.sha256(h.encode()).digest()).decode() for h in handlers
     } == allowed

@@ -26,6 +26,17 @@ ONSUBMIT["deliver_keys"] = _handler(
     "Send these keys to the customer? This can be done once for an order and cannot be undone."
 )
 
+# The order page's repairs reach the customer: each asks (entrypoints.pages.repairs_for).
+ONSUBMIT["repair:retry"] = _handler(
+    "Retry this order's fulfillment now? Kinguin may be asked again (never to buy twice) "
+    "and the keys sent to the customer."
+)
+ONSUBMIT["repair:resend-email"] = _handler("Email the customer another link to their keys now?")
+ONSUBMIT["repair:link"] = _handler(
+    "Issue a fresh link to this order's keys? Whoever holds it can reveal them until it "
+    "expires; it is audited."
+)
+
 # A refund's decisions, refunding an unrevealed order and resending a notice all ask.
 ONSUBMIT.update({f"refund:{name}": _handler(d.confirm) for name, d in refunds.DECISIONS.items()})
 ONSUBMIT["refund-unrevealed"] = _handler(refunds.REFUND_UNREVEALED_CONFIRM)

@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import MAX_NOTE
 from bitloot_admin.domain.refunds import NOTICES, customer_status_in_words
+from bitloot_admin.domain.views import Saga
 from bitloot_admin.entrypoints import (
     pages_documents,
     pages_flags,
@@ -61,6 +62,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
                 (event, json.dumps(event.data, sort_keys=True)) for event in view.timeline
             ],
             "partial": view.partial,
+            "repairs": repairs_for(view.saga),
             **_refund_actions(view),
         }
         return page(web, request, "order.html", context)
@@ -74,6 +76,31 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         *pages_refunds.routes(web),
         *pages_repair.routes(web),
     ]
+
+
+# The repairs an order page may offer: (path, button), each asking before it acts
+# (`confirm.ONSUBMIT["repair:<path>"]`), since each reaches the customer.
+RETRY = ("retry", "Retry fulfillment")
+RESEND = ("resend-email", "Resend email")
+FRESH_LINK = ("link", "Issue fresh link")
+# Where delivery holds the order's keys: the email can go out again.
+_KEYS_HELD = {"delivering", "fulfilled"}
+
+
+def repairs_for(saga: Saga | None) -> list[tuple[str, str]]:
+    """The repairs that can apply to an order in its saga's state: retrying one that
+    failed or may be stuck (fulfillment refuses one still within its deadline, and says
+    so), mailing the keys again once delivery holds them (or its delivery failed). With
+    no saga to go by (fulfillment did not answer) every repair is offered, for the
+    services to judge."""
+    if saga is None:
+        return [RETRY, RESEND, FRESH_LINK]
+    offered = []
+    if saga.state not in ("fulfilled", "refunded"):
+        offered.append(RETRY)
+    if saga.state in _KEYS_HELD or (saga.state == "failed" and saga.failure_stage == "delivery"):
+        offered += [RESEND, FRESH_LINK]
+    return offered
 
 
 def _refund_actions(view: OrderView) -> dict[str, object]:
