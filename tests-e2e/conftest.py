@@ -6,6 +6,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from browser import browser  # noqa: F401  (the browser tests' fixture)
 from five_processes import Servers
 
 from bitloot_contracts.topics import SUBSCRIPTIONS

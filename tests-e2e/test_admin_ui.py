@@ -5,15 +5,14 @@ processed; and the admin's answers stay partial, never 500, with a service stopp
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import aio_pika
 import httpx
-import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from bitloot_contracts.events import Event, KinguinWebhook, PaymentFinished
 from bitloot_contracts.events.payment import OrderLine
@@ -22,17 +21,6 @@ from bitloot_launch.inprocess import ADMIN_USER, Stack
 from bitloot_runtime.topology import Topology
 from bitloot_testing.rabbitmq import BusNamespace
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium's own connections are refused here.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 40) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
@@ -40,16 +28,6 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, timeout: flo
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.2)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def publish(bus: BusNamespace, event: Event) -> None:
