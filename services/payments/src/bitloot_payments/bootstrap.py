@@ -16,6 +16,7 @@ from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
 from bitloot_payments.entrypoints.internal import internal_routes
+from bitloot_payments.entrypoints.internal_stats import stats_routes
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
 from bitloot_payments.entrypoints.public import public_routes
@@ -214,6 +215,7 @@ def build(
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime)),
         *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake)),
+        *stats_routes(runtime.unit_of_work),
         *openapi_routes(describe()),
     ]
     return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))

@@ -388,6 +388,23 @@ PATHS: dict[str, dict[str, Any]] = {
             ),
         )
     },
+    "/internal/stats": {
+        "get": operation(
+            "What the admin's home page counts: per hour since `since` (hours with nothing "
+            "left out), orders placed, paid and failed (payment failed or expired) and "
+            "refunds falling due; and now, open flags and refunds owed (count, newest 20).",
+            {
+                **ok("The figures."),
+                **errors(
+                    {
+                        "422": "`since` is missing, not a time with zone, in the future or "
+                        "more than 31 days ago (`invalid_since`)."
+                    }
+                ),
+            },
+            parameters=[query("since", _TIME, description="Count from this time (required).")],
+        )
+    },
     **CLAIM_PATHS,
 }
 
