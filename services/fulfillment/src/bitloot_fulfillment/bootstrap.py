@@ -8,6 +8,7 @@ from bitloot_fulfillment.adapters.live import live_hub
 from bitloot_fulfillment.adapters.orm import metadata
 from bitloot_fulfillment.entrypoints.bus import subscribe
 from bitloot_fulfillment.entrypoints.internal import internal_routes
+from bitloot_fulfillment.entrypoints.internal_stats import stats_routes
 from bitloot_fulfillment.entrypoints.live import Viewers, live_routes
 from bitloot_fulfillment.entrypoints.openapi import describe
 from bitloot_fulfillment.handlers.timers import sweep_forever
@@ -50,6 +51,7 @@ def build(
     )
     routes = [
         *internal_routes(runtime, policy),
+        *stats_routes(runtime, policy),
         *live_routes(runtime, hub, viewers, settings.ws_heartbeat_seconds),
         *openapi_routes(describe()),
     ]

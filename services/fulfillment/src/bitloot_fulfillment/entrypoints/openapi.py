@@ -14,6 +14,31 @@ _SECONDS = {"type": "integer", "minimum": 0}
 _BAD_ORDER_ID = errors({"422": "The order id is not a UUID (`invalid_order_id`)."})
 
 PATHS: dict[str, dict[str, Any]] = {
+    "/internal/stats": {
+        "get": operation(
+            "What the admin's home page counts: per hour since `since` (hours with nothing "
+            "left out) and over the whole window (`window`), orders fulfilled and failed and "
+            "time-to-key p50/p99 in seconds (saga start, when payment finished, to "
+            "fulfilled); and now, failed orders not yet refunded and orders stuck past the "
+            "deadline (count, newest 20).",
+            {
+                **ok("The figures."),
+                **errors(
+                    {
+                        "422": "`since` is missing, not a time with zone, in the future or "
+                        "more than 31 days ago (`invalid_since`)."
+                    }
+                ),
+            },
+            parameters=[
+                query(
+                    "since",
+                    {"type": "string", "format": "date-time"},
+                    "Count from this time (required).",
+                )
+            ],
+        )
+    },
     "/internal/sagas": {
         "get": operation(
             "Sagas (one per order) by state and age.",
