@@ -137,7 +137,8 @@ async def test_an_admin_finds_an_order_reads_its_timeline_and_replays_a_parked_m
         await page.fill("input[name=username]", ADMIN_USER)
         await page.fill("input[name=password]", stack.admin_password)
         await page.click("button[type=submit]")
-        await page.wait_for_url("**/admin/orders")
+        await page.wait_for_url("**/admin/")
+        await page.goto(f"{stack.admin}/admin/orders")
 
         await page.fill("input[name=order_id]", order_id)
         await page.click("form.filters button[type=submit]")

@@ -91,6 +91,8 @@ class StandIns:
     payments: PaymentsFlags = field(default_factory=PaymentsFlags)
     # The gateway's `GET /internal/balance` answer; None: it answers 503.
     balance: dict[str, Any] | None = None
+    # Each service's `GET /internal/stats` answer (for the home page); none: 503.
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Payments' refund API (over the flags stand-in's refunds) and delivery's revoke and
     # notice-resend API.
     refunds: PaymentsRefunds = field(init=False)
@@ -134,6 +136,7 @@ class StandIns:
             return JSONResponse({"order_id": order_id, "items": items})
 
         routes = [
+            Route("/internal/stats", self._stats(name)),
             Route("/internal/orders/{order_id}/timeline", timeline),
             Route("/internal/dead-letters", self._letters(name)),
             Route("/internal/{rest:path}", self._post(name), methods=["POST"]),
@@ -175,6 +178,15 @@ class StandIns:
             return JSONResponse({"items": page, "next_offset": more, "next": more})
 
         return listing
+
+    def _stats(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+        async def stats(request: Request) -> Response:
+            self.queries.append((name, list(request.query_params.multi_items())))
+            if name in self.failing or name not in self.stats:
+                return JSONResponse({"error": "boom"}, status_code=503)
+            return JSONResponse(self.stats[name])
+
+        return stats
 
     def _letters(self, name: str) -> Callable[[Request], Awaitable[Response]]:
         async def letters(request: Request) -> Response:

@@ -21,17 +21,18 @@ async def login_form(client: httpx.AsyncClient, password: str) -> httpx.Response
     return await client.post("/admin/login", data=form)
 
 
-async def test_the_login_form_sets_an_httponly_strict_session_cookie_and_opens_the_orders(
+async def test_the_login_form_sets_an_httponly_strict_session_cookie_and_opens_the_home_page(
     admin: RunningAdmin,
 ) -> None:
     async with admin.client() as client:
         answer = await login_form(client, ALICE["password"])
         assert answer.status_code == 303
-        assert answer.headers["location"] == "/admin/orders"
+        assert answer.headers["location"] == "/admin/"
         cookie = next(c for c in answer.headers.get_list("set-cookie") if "bitloot_admin=" in c)
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
         assert "Path=/admin" in cookie
+        assert (await client.get("/admin/")).status_code == 200
         assert (await client.get("/admin/orders")).status_code == 200
 
 

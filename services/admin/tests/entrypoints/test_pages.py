@@ -41,6 +41,6 @@ async def test_an_order_page_shows_the_timeline_and_a_banner_when_a_service_is_d
     assert missing.status_code == 404
 
 
-async def test_admin_redirects_to_the_orders(browser: httpx.AsyncClient) -> None:
+async def test_admin_redirects_to_the_home_page(browser: httpx.AsyncClient) -> None:
     answer = await browser.get("/admin")
-    assert (answer.status_code, answer.headers["location"]) == (303, "/admin/orders")
+    assert (answer.status_code, answer.headers["location"]) == (303, "/admin/")

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.lockout import LoginOutcome
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.pages_home import HOME_PATH
 from bitloot_admin.entrypoints.params import LoginForm, read_form, read_login
 from bitloot_admin.entrypoints.session import (
     LOGIN_PATH,
@@ -46,7 +47,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         token = web.tokens.issue(username)
         if form.is_json:
             return JSONResponse({"token": token})
-        response = RedirectResponse("/admin/orders", status_code=303)
+        response = RedirectResponse(HOME_PATH, status_code=303)
         set_session_cookie(response, request, token, web.tokens.ttl)
         return response
 

@@ -6,17 +6,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bitloot_admin.entrypoints import api, auth, hand_delivery, openapi, pages
+from bitloot_admin.entrypoints import api, auth, hand_delivery, openapi, pages, pages_home
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.session import AdminGuard
 from bitloot_runtime.http import EXCEPTION_HANDLERS
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
-    """``/admin`` (a redirect to the orders) and the guarded app mounted under it."""
+    """``/admin`` (a redirect to the home page) and the guarded app mounted under it."""
     inner = Starlette(
         routes=[
-            Route("/", _to_orders, methods=["GET"]),
+            *pages_home.routes(web),
             *auth.routes(web),
             *pages.routes(web),
             *api.routes(web),
@@ -26,8 +26,8 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         middleware=[Middleware(AdminGuard, tokens=web.tokens)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
-    return [Route("/admin", _to_orders, methods=["GET"]), Mount("/admin", app=inner)]
+    return [Route("/admin", _to_home, methods=["GET"]), Mount("/admin", app=inner)]
 
 
-async def _to_orders(_request: Request) -> Response:
-    return RedirectResponse("/admin/orders", status_code=303)
+async def _to_home(_request: Request) -> Response:
+    return RedirectResponse(pages_home.HOME_PATH, status_code=303)

@@ -1,0 +1,120 @@
+"""The home page: what payments and fulfillment count, the parked messages and the
+Kinguin balance, all asked at the same time; a service that does not answer is named
+and its figures left unknown, the page is shown all the same."""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from markupsafe import Markup
+from pydantic import BaseModel
+
+from bitloot_admin.adapters.upstream import UpstreamClient
+from bitloot_admin.domain import home
+from bitloot_admin.domain.charts import chart
+from bitloot_admin.domain.health import GatewayBalance, KinguinBalance, kinguin_balance
+from bitloot_admin.domain.home import (
+    DAY_HOURS,
+    WEEK_HOURS,
+    Action,
+    Figures,
+    FulfillmentStats,
+    MoreOf,
+    PaymentStats,
+    Windows,
+)
+from bitloot_admin.handlers.repairs import Repairs
+from bitloot_contracts.topics import FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+# The parked messages read per service (the dead-letters page's most).
+LETTERS = 100
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    svg: Markup
+
+
+@dataclass
+class Home:
+    today: Figures
+    week: Figures
+    open_now: dict[str, int | None]
+    balance: KinguinBalance
+    actions: list[Action]
+    more: list[MoreOf]
+    charts: list[Chart]
+    partial: list[str]
+
+
+async def home_page(upstream: UpstreamClient, repairs: Repairs, now: datetime) -> Home:
+    clock = Windows(now)
+    payments, week, today, balance, letters = await asyncio.gather(
+        _stats(upstream, PAYMENTS, PaymentStats, clock.week),
+        _stats(upstream, FULFILLMENT, FulfillmentStats, clock.week),
+        _stats(upstream, FULFILLMENT, FulfillmentStats, clock.today),
+        upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
+        repairs.dead_letters(False, LETTERS),
+    )
+    if week is None or today is None:
+        week = today = None
+    partial = [name for name, answer in ((PAYMENTS, payments), (FULFILLMENT, week)) if not answer]
+    partial += [name for name in letters.partial if name not in partial]
+    if not isinstance(balance, GatewayBalance) and KINGUIN_GATEWAY not in partial:
+        partial.append(KINGUIN_GATEWAY)
+    # A service that did not answer every part leaves those parts unknown.
+    shown = None if letters.partial else letters.items
+    shown_balance = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
+    actions, more = home.needs_action(payments, week, letters.items, shown_balance)
+    return Home(
+        today=home.figures(
+            clock.today,
+            payments,
+            week.hours if week else None,
+            today.window if today else None,
+            shown,
+        ),
+        week=home.figures(
+            clock.week, payments, week.hours if week else None, week.window if week else None, shown
+        ),
+        open_now=home.open_now(payments, week, shown),
+        balance=shown_balance,
+        actions=actions,
+        more=more,
+        charts=_charts(clock, payments, week),
+        partial=partial,
+    )
+
+
+def _charts(
+    clock: Windows, payments: PaymentStats | None, fulfillment: FulfillmentStats | None
+) -> list[Chart]:
+    day, week = clock.hours(DAY_HOURS), clock.hours(WEEK_HOURS)
+    return [
+        Chart(
+            "Orders and failures per hour, last 24 h",
+            chart(home.orders_series(day, payments, fulfillment), bars=True, label_every=3),
+        ),
+        Chart(
+            "Orders and failures per hour, last 7 days",
+            chart(home.orders_series(week, payments, fulfillment), bars=False, label_every=24),
+        ),
+        Chart(
+            "Time-to-key per hour (seconds), last 24 h",
+            chart(home.time_to_key_series(day, fulfillment), bars=False, label_every=3),
+        ),
+        Chart(
+            "Time-to-key per hour (seconds), last 7 days",
+            chart(home.time_to_key_series(week, fulfillment), bars=False, label_every=24),
+        ),
+    ]
+
+
+async def _stats(
+    upstream: UpstreamClient, service: str, model: type[ModelT], since: datetime
+) -> ModelT | None:
+    answer = await upstream.get(service, "/internal/stats", model, {"since": since.isoformat()})
+    return answer if isinstance(answer, model) else None
