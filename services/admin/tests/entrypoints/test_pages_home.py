@@ -126,7 +126,8 @@ async def test_the_home_page_shows_figures_actions_and_svg_charts(
     assert figure(text, "parked", "today") == "1"
     assert figure(text, "p50_seconds", "today") == "1.7 s"
     assert figure(text, "p99_seconds", "week") == "3.5 s"
-    assert "12.00 EUR" in text and "LOW" in text
+    assert "12.00 EUR" in text
+    assert "LOW" in text
     for href in (
         f"/admin/orders/{FAILED_ORDER}",
         f"/admin/orders/{STUCK_ORDER}",
@@ -156,7 +157,7 @@ async def test_a_service_that_does_not_answer_is_named_and_its_figures_unknown(
     assert figure(page.text, "placed", "today") == "3"
     assert figure(page.text, "fulfilled", "today") == "—"
     assert page.text.count("<svg") == 4
-    assert f'href="/admin/flags/7"' in page.text
+    assert 'href="/admin/flags/7"' in page.text
 
 
 async def test_login_lands_on_the_home_page_and_admin_leads_there(
