@@ -2,10 +2,13 @@
 
 The SVG is inlined into the page: no JavaScript (pygal's tooltips script is not
 linked, and its inline config script is dropped, which the page's CSP would refuse
-anyway), no request to anyone. Each chart scales to its box (a viewBox, no fixed
-size), so one drawing reads at 1440 px and on a 390 px phone.
+anyway), no request to anyone. Each chart is drawn twice, wide and narrow, and scales
+to its box (a viewBox, no fixed size); the page shows the one that fits, so the labels
+read at 1440 px and on a 390 px phone alike.
 """
 
+import math
+from dataclasses import dataclass
 from datetime import datetime
 from xml.etree import ElementTree
 
@@ -16,22 +19,6 @@ from pygal.style import Style
 from bitloot_admin.domain.home import Series
 
 _SVG = "http://www.w3.org/2000/svg"
-# Large type: the drawing is 640 units wide and shrinks to about 360 px on a phone.
-STYLE = Style(
-    background="#fff",
-    plot_background="#fff",
-    foreground="#333",
-    foreground_strong="#222",
-    foreground_subtle="#ddd",
-    font_family="system-ui, sans-serif",
-    label_font_size=15,
-    major_label_font_size=15,
-    legend_font_size=17,
-    title_font_size=18,
-    no_data_font_size=24,
-    colors=("#225ea8", "#c0392b", "#2a9d8f"),
-)
-WIDTH, HEIGHT = 640, 300
 # Line names as the legends show them.
 NAMES = {
     "placed": "Orders placed",
@@ -39,17 +26,48 @@ NAMES = {
     "p50": "p50 (s)",
     "p99": "p99 (s)",
 }
+_COLORS = ("#225ea8", "#c0392b", "#2a9d8f")
 
 
-def chart(series: Series, *, bars: bool, label_every: int) -> Markup:
-    """`series` drawn as bars (a day of hours) or lines (a week of hours), an x label
-    every `label_every` hours of the clock (24: each midnight, named by its day); "No
+@dataclass(frozen=True)
+class Shape:
+    """A drawing's size in SVG units and its type sizes: the wide one shrinks a little
+    into half of a 1440 px page, the narrow one a little into a phone's width."""
+
+    width: int
+    height: int
+    font: int
+    # Hours between two x labels, for a day and for a week (a multiple of 24: midnights).
+    day_every: int
+    week_every: int
+
+
+WIDE = Shape(640, 300, 15, 3, 24)
+NARROW = Shape(360, 260, 13, 6, 48)
+
+
+def chart(series: Series, shape: Shape, *, week: bool, bars: bool, counts: bool) -> Markup:
+    """`series` drawn as bars or lines, labelled every few hours of the clock (a week's
+    midnights, named by their day); `counts` keeps the y axis to whole numbers; "No
     data" when a service did not answer."""
+    style = Style(
+        background="#fff",
+        plot_background="#fff",
+        foreground="#333",
+        foreground_strong="#222",
+        foreground_subtle="#ddd",
+        font_family="system-ui, sans-serif",
+        label_font_size=shape.font,
+        major_label_font_size=shape.font,
+        legend_font_size=shape.font + 2,
+        no_data_font_size=shape.font + 8,
+        colors=_COLORS,
+    )
     kind = pygal.Bar if bars else pygal.Line
     drawn = kind(
-        style=STYLE,
-        width=WIDTH,
-        height=HEIGHT,
+        style=style,
+        width=shape.width,
+        height=shape.height,
         js=[],
         disable_xml_declaration=True,
         legend_at_bottom=True,
@@ -57,20 +75,24 @@ def chart(series: Series, *, bars: bool, label_every: int) -> Markup:
         include_x_axis=True,
         truncate_label=-1,
         allow_interruptions=True,
-        show_dots=bars,
+        # A week's line has 168 points; a lone hour's point must still show.
+        show_dots=not (week and counts),
         dots_size=3,
         stroke_style={"width": 2.5},
-        min_scale=2,
-        max_scale=5,
         no_data_text="No data",
+        max_scale=6,
         margin=8,
+        margin_right=shape.font * 2,
         spacing=8,
     )
-    # The hours of the clock divisible by `label_every` are named (a week's midnights),
-    # the others left blank: a week has 168.
+    every = shape.week_every if week else shape.day_every
+    # The hours of the clock divisible by `every` are named, the others left blank.
     drawn.x_labels = [
-        _label(hour, label_every) if hour.hour % label_every == 0 else "" for hour in series.hours
+        _label(hour, every) if hour.hour % every == 0 else "" for hour in series.hours
     ]
+    # (pygal cannot place labels on an empty chart: it says "No data" instead.)
+    if counts and series.lines:
+        drawn.y_labels = _whole_numbers(series)
     for name, values in series.lines.items():
         drawn.add(NAMES.get(name, name), values)
     tree = drawn.render_tree()
@@ -82,5 +104,17 @@ def chart(series: Series, *, bars: bool, label_every: int) -> Markup:
     return Markup(svg)  # noqa: S704
 
 
+def _whole_numbers(series: Series) -> list[int]:
+    """At most about five whole-number ticks from 0 to the largest value."""
+    top = max((v for values in series.lines.values() for v in values if v is not None), default=0)
+    step = max(1, math.ceil(top / 5))
+    return list(range(0, int(top) + step + 1, step)) if top else [0, 1]
+
+
 def _label(hour: datetime, every: int) -> str:
-    return hour.strftime("%H:00") if every < 24 else hour.strftime("%a %d")
+    """Every `every`-th hour of the clock named (a multiple of 24: every so many days'
+    midnight, by its day), the others blank: a week has 168 hours."""
+    if every < 24:
+        return hour.strftime("%H:00") if hour.hour % every == 0 else ""
+    named = hour.hour == 0 and hour.toordinal() % (every // 24) == 0
+    return hour.strftime("%a %d") if named else ""

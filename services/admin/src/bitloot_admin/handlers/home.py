@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from bitloot_admin.adapters.upstream import UpstreamClient
 from bitloot_admin.domain import home
-from bitloot_admin.domain.charts import chart
+from bitloot_admin.domain.charts import NARROW, WIDE, chart
 from bitloot_admin.domain.health import GatewayBalance, KinguinBalance, kinguin_balance
 from bitloot_admin.domain.home import (
     DAY_HOURS,
@@ -34,8 +34,11 @@ LETTERS = 100
 
 @dataclass(frozen=True)
 class Chart:
+    """One chart, drawn wide (a desktop's half page) and narrow (a phone)."""
+
     title: str
-    svg: Markup
+    wide: Markup
+    narrow: Markup
 
 
 @dataclass
@@ -93,24 +96,29 @@ def _charts(
     clock: Windows, payments: PaymentStats | None, fulfillment: FulfillmentStats | None
 ) -> list[Chart]:
     day, week = clock.hours(DAY_HOURS), clock.hours(WEEK_HOURS)
-    return [
-        Chart(
-            "Orders and failures per hour, last 24 h",
-            chart(home.orders_series(day, payments, fulfillment), bars=True, label_every=3),
-        ),
-        Chart(
-            "Orders and failures per hour, last 7 days",
-            chart(home.orders_series(week, payments, fulfillment), bars=False, label_every=24),
-        ),
-        Chart(
-            "Time-to-key per hour (seconds), last 24 h",
-            chart(home.time_to_key_series(day, fulfillment), bars=False, label_every=3),
-        ),
-        Chart(
-            "Time-to-key per hour (seconds), last 7 days",
-            chart(home.time_to_key_series(week, fulfillment), bars=False, label_every=24),
-        ),
-    ]
+    drawn = (
+        ("Orders and failures per hour, last 24 h", day, True),
+        ("Orders and failures per hour, last 7 days", week, True),
+        ("Time-to-key per hour (seconds), last 24 h", day, False),
+        ("Time-to-key per hour (seconds), last 7 days", week, False),
+    )
+    charts = []
+    for title, hours, counts in drawn:
+        series = (
+            home.orders_series(hours, payments, fulfillment)
+            if counts
+            else home.time_to_key_series(hours, fulfillment)
+        )
+        is_week = hours is week
+        bars = counts and not is_week
+        charts.append(
+            Chart(
+                title,
+                chart(series, WIDE, week=is_week, bars=bars, counts=counts),
+                chart(series, NARROW, week=is_week, bars=bars, counts=counts),
+            )
+        )
+    return charts
 
 
 async def _stats(
