@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import httpx
 import uvicorn
 from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, select, update
@@ -32,6 +33,14 @@ from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 
 INTERNAL_TOKEN = "fulfillment-test-internal-token"
+
+
+def client(app: Starlette, token: str | None = INTERNAL_TOKEN) -> httpx.AsyncClient:
+    """A client of the service's HTTP app, holding the internal token unless told not to."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
+    )
 
 
 async def publish(runtime: ServiceRuntime, event: Event) -> None:

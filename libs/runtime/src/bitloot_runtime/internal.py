@@ -7,6 +7,7 @@ current or the previous internal token; anything else is answered 401 and logged
 
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +24,9 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "/internal/"
 MAX_PAGE = 100
+# The furthest back a figures endpoint (``GET /internal/stats``) counts: the admin's home
+# page looks back a week; a month bounds what one request makes PostgreSQL sum.
+MAX_STATS_WINDOW = timedelta(days=31)
 
 
 class InternalAuthMiddleware:
@@ -61,6 +65,22 @@ def page_limit(request: Request, default: int = 50) -> int:
     if limit is None or limit < 1:
         raise HttpError(422, "invalid_limit", f"limit must be 1-{MAX_PAGE}, not {raw!r}.")
     return limit
+
+
+def stats_since(request: Request) -> datetime:
+    """The required ``since`` of a figures endpoint: an ISO-8601 time with zone, not in
+    the future nor more than `MAX_STATS_WINDOW` ago; 422 ``invalid_since`` otherwise."""
+    raw = request.query_params.get("since")
+    try:
+        since = datetime.fromisoformat(raw) if raw else None
+    except ValueError:
+        since = None
+    now = datetime.now(UTC)
+    if since is None or since.tzinfo is None or not now - MAX_STATS_WINDOW <= since <= now:
+        days = MAX_STATS_WINDOW.days
+        detail = f"since must be an ISO-8601 time with zone within the last {days} days."
+        raise HttpError(422, "invalid_since", detail)
+    return since
 
 
 def before_id(request: Request) -> int | None:

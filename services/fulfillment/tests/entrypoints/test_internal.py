@@ -3,10 +3,9 @@
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-import httpx
 from fulfillment_support import (
-    INTERNAL_TOKEN,
     body,
+    client,
     failed_with_refund,
     payment,
     publish,
@@ -29,13 +28,6 @@ from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-def client(app: Starlette, token: str | None = INTERNAL_TOKEN) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
-    )
 
 
 async def paid_reserved_and_reported(

@@ -5,21 +5,13 @@ admin, each summed by PostgreSQL."""
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-import httpx
 import pytest
-from fulfillment_support import INTERNAL_TOKEN, failed_order
+from fulfillment_support import client, failed_order
 from sqlalchemy import insert
 from starlette.applications import Starlette
 
 from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_runtime.service import ServiceRuntime
-
-
-def client(app: Starlette, token: str | None = INTERNAL_TOKEN) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=headers
-    )
 
 
 async def saga_that(

@@ -1,11 +1,11 @@
 """``GET /internal/stats?since=<ISO time>``: what the admin's home page counts of
-fulfillment, per hour since `since` (at most `MAX_WINDOW` ago) and over the whole window
+fulfillment, per hour since `since` (at most a month ago) and over the whole window
 (time-to-key p50/p99 in seconds: the saga's start, when payment finished, to fulfilled),
 and the orders waiting for an admin (failed; stuck past the deadline `policy.max_age`).
 
 Hours with nothing in them are left out; the admin fills the gaps."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 from typing import Any
 
 from starlette.requests import Request
@@ -15,29 +15,8 @@ from starlette.routing import Route
 from bitloot_fulfillment.adapters.stats import Hour, WaitingOrders
 from bitloot_fulfillment.domain.timers import TimerPolicy
 from bitloot_fulfillment.handlers.stats import fulfillment_stats
-from bitloot_runtime.http import HttpError
+from bitloot_runtime.internal import stats_since
 from bitloot_runtime.service import ServiceRuntime
-
-# The home page looks back a week; a month bounds what one request makes PostgreSQL sum.
-MAX_WINDOW = timedelta(days=31)
-
-
-def stats_since(request: Request) -> datetime:
-    """The required ``since``: an ISO time with zone, not in the future nor older than
-    `MAX_WINDOW`; 422 ``invalid_since`` otherwise."""
-    raw = request.query_params.get("since")
-    try:
-        since = datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        since = None
-    now = datetime.now(UTC)
-    if since is None or since.tzinfo is None or not now - MAX_WINDOW <= since <= now:
-        raise HttpError(
-            422,
-            "invalid_since",
-            f"since must be an ISO-8601 time with zone within the last {MAX_WINDOW.days} days.",
-        )
-    return since
 
 
 def _hour(hour: Hour) -> dict[str, Any]:

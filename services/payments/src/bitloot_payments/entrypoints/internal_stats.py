@@ -1,38 +1,19 @@
 """``GET /internal/stats?since=<ISO time>``: what the admin's home page counts of
-payments, per hour since `since` (at most `MAX_WINDOW` ago), and what is open now.
+payments, per hour since `since` (at most a month ago), and what is open now.
 
 Hours with nothing in them are left out; the admin fills the gaps."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_payments.adapters.stats import OpenItems
-from bitloot_payments.entrypoints import cursors
 from bitloot_payments.entrypoints.views import utc
 from bitloot_payments.handlers.stats import payment_stats
 from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.http import HttpError
-
-# The home page looks back a week; a month bounds what one request makes PostgreSQL sum.
-MAX_WINDOW = timedelta(days=31)
-
-
-def stats_since(request: Request) -> datetime:
-    """The required ``since``: an ISO time with zone, not in the future nor older than
-    `MAX_WINDOW`; 422 ``invalid_since`` otherwise."""
-    since = cursors.moment(request, "since")
-    now = datetime.now(UTC)
-    if since is None or not now - MAX_WINDOW <= since <= now:
-        raise HttpError(
-            422,
-            "invalid_since",
-            f"since must be an ISO-8601 time with zone within the last {MAX_WINDOW.days} days.",
-        )
-    return since
+from bitloot_runtime.internal import stats_since
 
 
 def _open(found: OpenItems) -> dict[str, object]:
