@@ -42,6 +42,8 @@ class Shape:
     week_every: int
 
 
+# Up to this many points a line shows each as a dot.
+SPARSE = 30
 WIDE = Shape(640, 300, 15, 3, 24)
 NARROW = Shape(360, 260, 13, 6, 48)
 
@@ -75,8 +77,8 @@ def chart(series: Series, shape: Shape, *, week: bool, bars: bool, counts: bool)
         include_x_axis=True,
         truncate_label=-1,
         allow_interruptions=True,
-        # A week's line has 168 points; a lone hour's point must still show.
-        show_dots=not (week and counts),
+        # A lone hour's point must show, but dots on a week of points only blur the line.
+        show_dots=_points(series) <= SPARSE,
         dots_size=3,
         stroke_style={"width": 2.5},
         no_data_text="No data",
@@ -102,6 +104,10 @@ def chart(series: Series, shape: Shape, *, week: bool, bars: bool, counts: bool)
     svg = ElementTree.tostring(tree, encoding="unicode")
     # pygal's own drawing, its labels our hour labels and series names, no input of anyone's.
     return Markup(svg)  # noqa: S704
+
+
+def _points(series: Series) -> int:
+    return max((sum(v is not None for v in values) for values in series.lines.values()), default=0)
 
 
 def _whole_numbers(series: Series) -> list[int]:

@@ -16,8 +16,8 @@ HOUR = timedelta(hours=1)
 # The charts' windows, in hours: the last day and the last week.
 DAY_HOURS = 24
 WEEK_HOURS = 7 * 24
-# Parked messages named in "needs action" (the services name at most 20 of each other kind).
-LISTED_LETTERS = 10
+# Items of each kind named in "needs action"; a link leads to all of them.
+LISTED = 5
 
 
 class PaymentHour(Upstream):
@@ -215,17 +215,17 @@ def needs_action(
         detail = f"{balance.balance_eur:.2f} EUR, below {threshold} EUR: top up Kinguin."
         actions.append(Action("balance", "Kinguin balance low", detail, "/admin/health"))
     if fulfillment is not None:
-        actions += [_failed(order) for order in fulfillment.failed.items]
+        actions += [_failed(order) for order in fulfillment.failed.items[:LISTED]]
         more.append(MoreOf("failed orders", fulfillment.failed.count, "/admin/sagas?state=failed"))
-        actions += [_stuck(order) for order in fulfillment.stuck.items]
+        actions += [_stuck(order) for order in fulfillment.stuck.items[:LISTED]]
         more.append(MoreOf("stuck orders", fulfillment.stuck.count, "/admin/sagas"))
     if payments is not None:
-        actions += [_refund(item) for item in payments.refunds_owed.items]
+        actions += [_refund(item) for item in payments.refunds_owed.items[:LISTED]]
         more.append(MoreOf("refunds owed", payments.refunds_owed.count, "/admin/refunds"))
-        actions += [_flag(item) for item in payments.open_flags.items]
+        actions += [_flag(item) for item in payments.open_flags.items[:LISTED]]
         more.append(MoreOf("open flags", payments.open_flags.count, "/admin/flags?status=open"))
     parked = [letter for letter in letters or () if not letter.get("replayed_at")]
-    actions += [_letter(letter) for letter in parked[:LISTED_LETTERS]]
+    actions += [_letter(letter) for letter in parked[:LISTED]]
     if letters is not None:
         more.append(MoreOf("parked messages", len(parked), "/admin/dead-letters"))
     listed = {kind: sum(1 for a in actions if a.kind == kind) for kind in _KINDS.values()}
