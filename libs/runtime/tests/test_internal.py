@@ -1,4 +1,8 @@
-"""The internal API's guard: only the exact current or previous service token opens it."""
+"""The internal API's guard: only the exact current or previous service token opens it;
+and the window a figures endpoint is asked for."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -8,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bitloot_runtime.internal import InternalAuthMiddleware
+from bitloot_runtime.http import HttpError
+from bitloot_runtime.internal import InternalAuthMiddleware, stats_since
 
 CURRENT, PREVIOUS = "Current-Token-0123456789", "Previous-Token-0123456789"
 
@@ -51,3 +56,24 @@ async def test_internal_paths_need_the_exact_current_or_previous_token(
 
 async def test_other_paths_need_no_token() -> None:
     assert await status("/public", None) == 200
+
+
+def since_request(since: str | None) -> Request:
+    query = urlencode({"since": since}) if since is not None else ""
+    return Request({"type": "http", "query_string": query.encode(), "headers": []})
+
+
+def test_a_figures_window_starts_at_a_zoned_time_within_the_last_month() -> None:
+    start = datetime.now(UTC) - timedelta(days=7)
+    assert stats_since(since_request(start.isoformat())) == start
+    for since in (
+        None,
+        "",
+        "yesterday",
+        "2026-01-01T00:00:00",
+        (datetime.now(UTC) - timedelta(days=40)).isoformat(),
+        (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    ):
+        with pytest.raises(HttpError) as refused:
+            stats_since(since_request(since))
+        assert (refused.value.status, refused.value.code) == (422, "invalid_since"), since

@@ -104,13 +104,7 @@ async def test_stats_need_the_internal_token_and_a_sensible_since(
         async with client(app, token) as http:
             assert (await http.get("/internal/stats", params={"since": now})).status_code == 401
     async with client(app) as http:
-        for since in (
-            None,
-            "yesterday",
-            "2026-01-01T00:00:00",
-            (datetime.now(UTC) - timedelta(days=40)).isoformat(),
-            (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-        ):
+        for since in (None, "yesterday"):  # every bad form: bitloot_runtime's tests
             params = {"since": since} if since else {}
             answer = await http.get("/internal/stats", params=params)
             assert (answer.status_code, answer.json()["error"]) == (422, "invalid_since"), since

@@ -69,13 +69,7 @@ async def test_stats_need_the_internal_token_and_a_sensible_since(
         "/internal/stats", params={"since": now}, headers={"authorization": "Bearer nope"}
     )
     assert wrong.status_code == 401
-    for since in (
-        None,
-        "yesterday",
-        "2026-01-01T00:00:00",
-        (datetime.now(UTC) - timedelta(days=40)).isoformat(),
-        (datetime.now(UTC) + timedelta(days=1)).isoformat(),
-    ):
+    for since in (None, "yesterday"):  # every bad form: bitloot_runtime's tests
         params = {"since": since} if since else {}
         answer = await client.get("/internal/stats", params=params, headers=internal_headers)
         assert (answer.status_code, answer.json()["error"]) == (422, "invalid_since"), since
