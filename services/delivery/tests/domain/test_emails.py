@@ -13,9 +13,9 @@ from bitloot_delivery.domain.emails import (
     SmtpStage,
     after_cut,
     compose,
+    lifetime,
     new_message,
     new_message_id,
-    lifetime,
     retry_delay,
 )
 from bitloot_delivery.domain.summaries import OrderSummary, SummaryLine
