@@ -9,11 +9,15 @@ from pathlib import Path
 
 import httpx
 from browser import DESKTOP, PHONE, horizontal_overflow
-from playwright.async_api import Browser
+from playwright.async_api import Browser, ViewportSize
 
 from bitloot_launch import catalog
 from bitloot_launch.infra import Mailbox
 from bitloot_launch.inprocess import Stack
+
+
+def size(window: dict[str, int]) -> ViewportSize:
+    return ViewportSize(width=window["width"], height=window["height"])
 
 
 async def emailed_link(mailbox: Mailbox, address: str, timeout: float = 60) -> str:
@@ -42,7 +46,7 @@ async def test_the_reveal_page_names_the_product_copies_the_key_and_fits_a_phone
 
     # One reveal per viewport: each opens the same keys (every reveal is audited).
     for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        context = await browser.new_context(viewport=viewport)
+        context = await browser.new_context(viewport=size(viewport))
         await context.grant_permissions(["clipboard-read", "clipboard-write"])
         page = await context.new_page()
         answer = await page.goto(link)
@@ -71,7 +75,7 @@ async def test_without_javascript_the_key_is_text_and_no_dead_button_shows(
         await catalog.seed_catalog(http, stack)
         _order_id, address = await catalog.place_order(http, stack, 1)
     link = await emailed_link(mailbox, address)
-    context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+    context = await browser.new_context(viewport=size(PHONE), java_script_enabled=False)
     page = await context.new_page()
     await page.goto(link)
     assert (await page.locator("code.key").first.inner_text()).strip()
