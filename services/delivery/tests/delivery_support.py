@@ -262,6 +262,15 @@ def link_path(message: EmailMessage) -> str:
     return _found(message, re.escape(PUBLIC_URL) + r"(/keys/[A-Za-z0-9._-]+)", "reveal link")
 
 
+def email_parts(message: EmailMessage) -> tuple[str, str]:
+    """An email's text part and its HTML part, decoded."""
+    text = message.get_body(preferencelist=("plain",))
+    markup = message.get_body(preferencelist=("html",))
+    assert isinstance(text, EmailMessage)
+    assert isinstance(markup, EmailMessage)
+    return text.get_content(), markup.get_content()
+
+
 def email_text(message: EmailMessage) -> str:
     """Every part of an email, decoded, as one string (to look for what must not be there)."""
     parts = [message.as_string()]

@@ -6,6 +6,8 @@ from email.message import EmailMessage
 from email.policy import default
 from uuid import UUID
 
+from delivery_support import email_parts
+
 from bitloot_delivery.domain.emails import (
     POLICY,
     AfterCut,
@@ -21,14 +23,6 @@ from bitloot_delivery.domain.emails import (
 from bitloot_delivery.domain.summaries import OrderSummary, SummaryLine
 
 ORDER = UUID("3f0c2a9e-5b1d-4c8e-9a7f-1e2d3c4b5a69")
-
-
-def parts(message: EmailMessage) -> tuple[str, str]:
-    text = message.get_body(preferencelist=("plain",))
-    markup = message.get_body(preferencelist=("html",))
-    assert isinstance(text, EmailMessage)
-    assert isinstance(markup, EmailMessage)
-    return text.get_content(), markup.get_content()
 
 
 def key_email(summary: OrderSummary | None, kind: EmailKind = EmailKind.DELIVERY) -> EmailMessage:
@@ -52,7 +46,7 @@ def test_the_key_email_names_order_products_amount_lifetime_and_support_in_both_
         (SummaryLine("k1", 2, "Hollow Knight", "Steam"), SummaryLine("k2", 1, "Celeste")),
     )
     for kind in (EmailKind.DELIVERY, EmailKind.FRESH_LINK):
-        text, markup = parts(key_email(summary, kind))
+        text, markup = email_parts(key_email(summary, kind))
         for part in (text, markup):
             assert str(ORDER) in part
             assert "Hollow Knight" in part
@@ -63,7 +57,7 @@ def test_the_key_email_names_order_products_amount_lifetime_and_support_in_both_
 
 
 def test_without_a_summary_the_key_email_names_the_order_and_claims_nothing_else() -> None:
-    text, markup = parts(key_email(None))
+    text, markup = email_parts(key_email(None))
     for part in (text, markup):
         assert str(ORDER) in part
         assert "help@bitloot.io" in part
@@ -73,7 +67,7 @@ def test_without_a_summary_the_key_email_names_the_order_and_claims_nothing_else
 
 def test_a_hostile_title_is_text_in_the_html_part() -> None:
     summary = OrderSummary(Decimal(1), "btc", (SummaryLine("k1", 1, '<img src=x onerror="a()">'),))
-    text, markup = parts(key_email(summary))
+    text, markup = email_parts(key_email(summary))
     assert "<img" not in markup
     assert "&lt;img src=x onerror=&#34;a()&#34;&gt;" in markup
     assert '<img src=x onerror="a()">' in text

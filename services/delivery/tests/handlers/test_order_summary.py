@@ -5,7 +5,6 @@ still goes out, naming the order only."""
 
 import json
 from decimal import Decimal
-from email.message import EmailMessage
 from uuid import uuid4
 
 from delivery_support import (
@@ -13,6 +12,7 @@ from delivery_support import (
     TEXT_PRODUCT,
     Running,
     StartDelivery,
+    email_parts,
     handled,
     keys_delivered,
     payment_finished,
@@ -27,14 +27,6 @@ from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
 
 SUPPORT = "help@bitloot.test"
-
-
-def parts(message: EmailMessage) -> tuple[str, str]:
-    text = message.get_body(preferencelist=("plain",))
-    markup = message.get_body(preferencelist=("html",))
-    assert isinstance(text, EmailMessage)
-    assert isinstance(markup, EmailMessage)
-    return text.get_content(), markup.get_content()
 
 
 async def stored_summary(delivery: Running) -> OrderSummary | None:
@@ -87,7 +79,7 @@ async def test_the_key_email_names_order_products_amount_lifetime_and_support(
         assert await eventually(lambda: handled(delivery, finished))
         await publish(delivery.runtime, keys_delivered(delivery.public_key, order_id))
         [email] = await smtp_inbox.wait_for(1)
-    text, markup = parts(email.message)
+    text, markup = email_parts(email.message)
     for part in (text, markup):
         assert str(order_id) in part
         assert "Hollow Knight" in part
@@ -104,7 +96,7 @@ async def test_without_a_summary_the_key_email_still_goes_out_naming_the_order(
     event = keys_delivered(delivery.public_key)
     await publish(delivery.runtime, event)
     [email] = await smtp_inbox.wait_for(1)
-    text, markup = parts(email.message)
+    text, markup = email_parts(email.message)
     for part in (text, markup):
         assert str(event.order_id) in part
         assert "support@bitloot.io" in part
