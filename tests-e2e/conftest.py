@@ -1,7 +1,7 @@
 """Fixtures of the end-to-end tests: the five services running for real."""
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -22,12 +22,20 @@ SHORT_DELAYS = (0.2, 0.2)
 
 
 @pytest.fixture
+def mailbox() -> Iterator[infra.Mailbox]:
+    """The SMTP server the `stack` sends its emails to, and what it received."""
+    with infra.smtp_server() as received:
+        yield received
+
+
+@pytest.fixture
 async def stack(
     postgres_server: PostgresServer,
     s3_server: S3Server,
     bus_prefix: BusNamespace,
     run_id: str,
     monkeypatch: pytest.MonkeyPatch,
+    mailbox: infra.Mailbox,
 ) -> AsyncIterator[Stack]:
     """The five services on the test's own bus namespace; fulfillment retries quickly, so
     a message it cannot handle is parked within a second."""
@@ -36,16 +44,15 @@ async def stack(
     bus_prefix.track_services(SUBSCRIPTIONS)
     bus_prefix.track_services(["fulfillment"], SHORT_DELAYS)
     stack_id = f"{run_id}ui{uuid.uuid4().hex[:6]}"
-    with infra.smtp_server() as mailbox:
-        async with running_stack(
-            postgres_url=postgres_server.url,
-            s3_endpoint=s3_server.endpoint_url,
-            mailbox=mailbox,
-            admin_port=free_port(),
-            run_id=stack_id,
-            bus_prefix=bus_prefix.prefix,
-        ) as running:
-            yield running
+    async with running_stack(
+        postgres_url=postgres_server.url,
+        s3_endpoint=s3_server.endpoint_url,
+        mailbox=mailbox,
+        admin_port=free_port(),
+        run_id=stack_id,
+        bus_prefix=bus_prefix.prefix,
+    ) as running:
+        yield running
     await _drop_databases(postgres_server.url, stack_id)
 
 

@@ -58,6 +58,7 @@ CONFIG: dict[str, dict[str, str]] = {
         "SMTP_PORT": "587",
         "SMTP_STARTTLS": "true",
         "MAIL_FROM": "keys@bitloot.example",
+        "SUPPORT_EMAIL": "support@bitloot.example",
         "PUBLIC_URL": "https://keys.bitloot.example",
         # Payments' refund claim page, where the refund emails' links lead.
         "REFUND_CLAIM_URL": "https://shop.bitloot.example/refunds/claim",

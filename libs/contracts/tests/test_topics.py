@@ -72,6 +72,7 @@ def test_subscriptions_follow_the_architecture() -> None:
         "refund.status_changed",
     }
     assert SUBSCRIPTIONS[DELIVERY] == (
+        "payment.finished",
         "keys.delivered",
         "order.delayed",
         "refund.status_changed",

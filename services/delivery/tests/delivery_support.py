@@ -21,7 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import Event, KeysDelivered, OrderDelayed, RefundStatusChanged
+from bitloot_contracts.events import (
+    Event,
+    KeysDelivered,
+    OrderDelayed,
+    OrderLine,
+    PaymentFinished,
+    RefundStatusChanged,
+)
 from bitloot_delivery.adapters.orm import emails
 from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
 from bitloot_delivery.bootstrap import build
@@ -51,6 +58,9 @@ LINK_SECRET = "delivery-test-link-secret-of-32-characters!"
 PUBLIC_URL = "http://delivery.test"
 TEXT_KEY = "ZXQ7R-PLAIN-TEXT-KEY-4K9M2"
 IMAGE_BYTES = b"\x89PNG\r\n\x1a\nnot-really-a-png-but-bytes"
+# The Kinguin products of the two keys of `keys_document`.
+TEXT_PRODUCT = "5c9b"
+IMAGE_PRODUCT = "77aa"
 _ORDER_TOKEN_PRIVATE, ORDER_TOKEN_PUBLIC = generate_key_pair()
 ORDER_TOKENS = OrderTokenSigner("p1", load_private_key(_ORDER_TOKEN_PRIVATE), timedelta(hours=1))
 # Delivery signs refund claim links with the private half; payments verifies with this.
@@ -115,8 +125,8 @@ def keys_document() -> bytes:
     return json.dumps(
         {
             "keys": [
-                {"type": "text/plain", "value": TEXT_KEY, "product_id": "5c9b"},
-                {"type": "image/png", "value": image, "product_id": "77aa"},
+                {"type": "text/plain", "value": TEXT_KEY, "product_id": TEXT_PRODUCT},
+                {"type": "image/png", "value": image, "product_id": IMAGE_PRODUCT},
             ]
         }
     ).encode()
@@ -133,6 +143,39 @@ def keys_delivered(
         customer_email="buyer@example.com",
         key_count=key_count,
         sealed=sealed,
+    )
+
+
+def payment_finished(
+    order_id: UUID,
+    *,
+    text_title: str | None = "Hollow Knight",
+    text_platform: str | None = "Steam",
+    image_title: str | None = "Celeste",
+    image_platform: str | None = None,
+) -> PaymentFinished:
+    """payment.finished as payments emits it for the order of `keys_document`'s keys."""
+
+    def line(product: str, title: str | None, platform: str | None) -> OrderLine:
+        return OrderLine(
+            sku=f"sku-{product}",
+            kinguin_product_id=product,
+            qty=1,
+            max_unit_price=Decimal("20"),
+            title=title,
+            platform=platform,
+        )
+
+    return PaymentFinished(
+        order_id=order_id,
+        payment_id="p-1",
+        amount=Decimal("25.50"),
+        currency="usd",
+        customer_email="buyer@example.com",
+        lines=(
+            line(TEXT_PRODUCT, text_title, text_platform),
+            line(IMAGE_PRODUCT, image_title, image_platform),
+        ),
     )
 
 
@@ -217,6 +260,15 @@ async def started(settings: Settings, bus: BusNamespace, public_key: str) -> Asy
 def link_path(message: EmailMessage) -> str:
     """The path of the reveal link in an email's text part."""
     return _found(message, re.escape(PUBLIC_URL) + r"(/keys/[A-Za-z0-9._-]+)", "reveal link")
+
+
+def email_parts(message: EmailMessage) -> tuple[str, str]:
+    """An email's text part and its HTML part, decoded."""
+    text = message.get_body(preferencelist=("plain",))
+    markup = message.get_body(preferencelist=("html",))
+    assert isinstance(text, EmailMessage)
+    assert isinstance(markup, EmailMessage)
+    return text.get_content(), markup.get_content()
 
 
 def email_text(message: EmailMessage) -> str:

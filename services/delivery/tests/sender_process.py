@@ -29,6 +29,7 @@ async def main(database_url: str, smtp_port: int, lease_seconds: float) -> None:
         claim_links=CLAIM_LINKS,
         public_url=PUBLIC_URL,
         mail_from="keys@bitloot.test",
+        support_email="support@bitloot.test",
         lease=timedelta(seconds=lease_seconds),
     )
     await sender.run(poll_seconds=POLL_SECONDS)

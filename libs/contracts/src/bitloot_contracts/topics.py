@@ -97,8 +97,11 @@ SUBSCRIPTIONS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             REFUND_STATUS_CHANGED,
         ),
         # The customer is told by email when Kinguin is late with a bought order, and
-        # when money goes back to them (with a link to claim it, anew on request).
+        # when money goes back to them (with a link to claim it, anew on request). From
+        # payment.finished it keeps what the order is, in words (products, amount), for
+        # the key email and the reveal page.
         DELIVERY: (
+            PAYMENT_FINISHED,
             KEYS_DELIVERED,
             ORDER_DELAYED,
             REFUND_STATUS_CHANGED,

@@ -73,3 +73,38 @@ def test_unknown_payment_status_is_rejected() -> None:
 def test_first_payment_status_has_no_previous_status() -> None:
     event = PaymentStatusChanged(order_id=uuid4(), payment_id="55", status="waiting")
     assert event.previous_status is None
+
+
+def test_a_version_1_payment_finished_without_titles_still_parses() -> None:
+    """A message published before version 2 (no title or platform on its lines, as
+    still in flight or parked on a queue) is read with both None."""
+    body = {
+        "event_id": str(uuid4()),
+        "order_id": str(uuid4()),
+        "occurred_at": "2026-12-01T10:00:00Z",
+        "schema_version": 1,
+        "payment_id": "55",
+        "amount": "10.5",
+        "currency": "usdttrc20",
+        "customer_email": "buyer@example.com",
+        "lines": [{"sku": "s", "kinguin_product_id": "p", "qty": 1, "max_unit_price": "5"}],
+    }
+    event = PaymentFinished.model_validate_json(json.dumps(body))
+    assert event.schema_version == 1
+    assert (event.lines[0].title, event.lines[0].platform) == (None, None)
+
+
+def test_payment_finished_version_2_carries_each_line_title_and_platform() -> None:
+    line = OrderLine(
+        sku="s",
+        kinguin_product_id="p",
+        qty=1,
+        max_unit_price=Decimal("5"),
+        title="Game",
+        platform="Steam",
+    )
+    event = PaymentFinished.model_validate(_finished(lines=(line,)))
+    body = json.loads(event.model_dump_json())
+    assert body["schema_version"] == 2
+    assert (body["lines"][0]["title"], body["lines"][0]["platform"]) == ("Game", "Steam")
+    assert PaymentFinished.model_validate_json(event.model_dump_json()) == event

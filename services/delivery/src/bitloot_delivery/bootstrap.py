@@ -75,7 +75,7 @@ def build(
         unit_of_work=uow, links=links, public_url=settings.public_url, limits=limits(settings)
     )
     routes = [
-        *page_routes(reveal, issuer),
+        *page_routes(reveal, issuer, settings.support_email),
         *public_routes(issuer, order_token_verifier(settings)),
         *internal_routes(runtime.engine, issuer, PresignObject(unit_of_work=uow, store=store)),
         *refund_routes(RevokeKeys(unit_of_work=uow), ResendNotice(unit_of_work=uow)),
@@ -159,6 +159,7 @@ def email_sender(settings: Settings, runtime: ServiceRuntime, links: RevealLinks
         claim_links=ClaimLinks(settings.claim_tokens(), settings.refund_claim_url),
         public_url=settings.public_url,
         mail_from=settings.mail_from,
+        support_email=settings.support_email,
         lease=timedelta(seconds=settings.email_lease_seconds),
         concurrency=settings.email_concurrency,
     )

@@ -49,6 +49,11 @@ class Settings(EdgeSettings):
     smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
     smtp_starttls: bool = Field(default=False, description="Upgrade to TLS with STARTTLS.")
     mail_from: str = Field(min_length=3, description="From address of the emails.")
+    support_email: str = Field(
+        default="support@bitloot.io",
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Support address the key emails and the reveal page give the customer.",
+    )
     public_url: str = Field(
         pattern=r"^https?://", description="Base URL of delivery's edge, for reveal links."
     )

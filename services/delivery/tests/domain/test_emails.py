@@ -1,8 +1,12 @@
 import random
 from datetime import timedelta
+from decimal import Decimal
 from email.headerregistry import HeaderRegistry
 from email.message import EmailMessage
 from email.policy import default
+from uuid import UUID
+
+from delivery_support import email_parts
 
 from bitloot_delivery.domain.emails import (
     POLICY,
@@ -11,10 +15,72 @@ from bitloot_delivery.domain.emails import (
     SmtpStage,
     after_cut,
     compose,
+    lifetime,
     new_message,
     new_message_id,
     retry_delay,
 )
+from bitloot_delivery.domain.summaries import OrderSummary, SummaryLine
+
+ORDER = UUID("3f0c2a9e-5b1d-4c8e-9a7f-1e2d3c4b5a69")
+
+
+def key_email(summary: OrderSummary | None, kind: EmailKind = EmailKind.DELIVERY) -> EmailMessage:
+    return compose(
+        sender="keys@bitloot.io",
+        to="a@example.com",
+        link="https://keys.bitloot.io/keys/t",
+        ttl_minutes=15,
+        kind=kind,
+        message_id="<m@bitloot.io>",
+        order_id=ORDER,
+        summary=summary,
+        support_email="help@bitloot.io",
+    )
+
+
+def test_the_key_email_names_order_products_amount_lifetime_and_support_in_both_parts() -> None:
+    summary = OrderSummary(
+        Decimal("25.50"),
+        "usd",
+        (SummaryLine("k1", 2, "Hollow Knight", "Steam"), SummaryLine("k2", 1, "Celeste")),
+    )
+    for kind in (EmailKind.DELIVERY, EmailKind.FRESH_LINK):
+        text, markup = email_parts(key_email(summary, kind))
+        for part in (text, markup):
+            assert str(ORDER) in part
+            assert "Hollow Knight" in part
+            assert "Celeste" in part
+            assert "25.5 USD" in part
+            assert "15 minutes" in part
+            assert "help@bitloot.io" in part
+
+
+def test_without_a_summary_the_key_email_names_the_order_and_claims_nothing_else() -> None:
+    text, markup = email_parts(key_email(None))
+    for part in (text, markup):
+        assert str(ORDER) in part
+        assert "help@bitloot.io" in part
+        assert "Amount paid" not in part
+        assert "Products" not in part
+
+
+def test_a_hostile_title_is_text_in_the_html_part() -> None:
+    summary = OrderSummary(Decimal(1), "btc", (SummaryLine("k1", 1, '<img src=x onerror="a()">'),))
+    text, markup = email_parts(key_email(summary))
+    assert "<img" not in markup
+    assert "&lt;img src=x onerror=&#34;a()&#34;&gt;" in markup
+    assert '<img src=x onerror="a()">' in text
+
+
+def test_a_link_lifetime_reads_as_words() -> None:
+    assert [lifetime(m) for m in (1, 15, 2.5, 60, 120)] == [
+        "1 minute",
+        "15 minutes",
+        "2.5 minutes",
+        "1 hour",
+        "2 hours",
+    ]
 
 
 def test_the_email_carries_the_link_as_text_and_html() -> None:
@@ -27,6 +93,9 @@ def test_the_email_carries_the_link_as_text_and_html() -> None:
         ttl_minutes=15,
         kind=EmailKind.DELIVERY,
         message_id=message_id,
+        order_id=ORDER,
+        summary=None,
+        support_email="help@bitloot.io",
     )
     text = message.get_body(preferencelist=("plain",))
     markup = message.get_body(preferencelist=("html",))
@@ -51,6 +120,9 @@ def test_a_fresh_link_email_says_so_and_message_ids_are_unique_in_our_domain() -
         ttl_minutes=15,
         kind=EmailKind.FRESH_LINK,
         message_id=first,
+        order_id=ORDER,
+        summary=None,
+        support_email="help@bitloot.io",
     )
     assert message["Subject"] == "A new link to your BitLoot keys"
 

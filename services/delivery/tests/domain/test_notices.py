@@ -1,12 +1,20 @@
 from datetime import date
 from email.message import EmailMessage
+from uuid import UUID
 
 from bitloot_delivery.domain.notices import DelayNotice, compose_notice, long_date
+
+ORDER = UUID("3f0c2a9e-5b1d-4c8e-9a7f-1e2d3c4b5a69")
 
 
 def parts(notice: DelayNotice) -> tuple[EmailMessage, str, str]:
     message = compose_notice(
-        sender="keys@bitloot.io", to="a@example.com", notice=notice, message_id="<m@bitloot.io>"
+        sender="keys@bitloot.io",
+        to="a@example.com",
+        notice=notice,
+        message_id="<m@bitloot.io>",
+        order_id=ORDER,
+        support_email="help@bitloot.io",
     )
     text = message.get_body(preferencelist=("plain",))
     markup = message.get_body(preferencelist=("html",))
@@ -49,3 +57,11 @@ def test_no_notice_carries_a_link() -> None:
 
 def test_dates_are_written_out_whatever_the_locale() -> None:
     assert long_date(date(2027, 1, 2)) == "2 January 2027"
+
+
+def test_every_notice_names_the_order_and_whom_to_write_to() -> None:
+    for notice in (DelayNotice(False), DelayNotice(True), DelayNotice(True, date(2026, 3, 1))):
+        _, text, markup = parts(notice)
+        for part in (text, markup):
+            assert str(ORDER) in part
+            assert "help@bitloot.io" in part

@@ -38,6 +38,7 @@ def email(kind: EmailKind, refund: RefundNotice) -> EmailMessage:
         to="buyer@example.com",
         wording=wording_of(kind, refund, 7),
         message_id="<1@bitloot.io>",
+        support_email="help@bitloot.io",
         link=link,
     )
 
@@ -68,7 +69,10 @@ def test_the_failed_order_email_says_why_that_no_key_was_bought_and_how_to_claim
     assert "email you the transaction id" in text
     assert LINK in text
     assert "The link works for 7 days." in text
-    assert f'<a href="{LINK.replace("&", "&amp;")}">Claim my refund</a>' in html_of(message)
+    # The link is a styled button now (issue #21): its address escaped, its label kept.
+    markup = html_of(message)
+    assert f'<a href="{LINK.replace("&", "&amp;")}" style=' in markup
+    assert ">Claim my refund</a>" in markup
 
 
 @pytest.mark.parametrize(

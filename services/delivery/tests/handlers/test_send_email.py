@@ -66,6 +66,7 @@ def sender(
         claim_links=CLAIM_LINKS,
         public_url=PUBLIC_URL,
         mail_from="keys@bitloot.test",
+        support_email="support@bitloot.test",
         max_attempts=max_attempts,
         backoff=lambda attempts: timedelta(0),
         lease=lease,
@@ -663,6 +664,7 @@ async def test_one_queued_email_costs_one_claim_however_many_conversations_are_a
         claim_links=CLAIM_LINKS,
         public_url=PUBLIC_URL,
         mail_from="keys@bitloot.test",
+        support_email="support@bitloot.test",
         concurrency=8,
     )
     loop = asyncio.create_task(emailer.run(poll_seconds=30))
@@ -699,6 +701,7 @@ class CountingUnitsSender(CountingSender):
             claim_links=CLAIM_LINKS,
             public_url=PUBLIC_URL,
             mail_from="keys@bitloot.test",
+            support_email="support@bitloot.test",
         )
 
 

@@ -56,8 +56,18 @@ async def test_a_payment_that_finishes_publishes_payment_finished_once_with_its_
     assert finished["order_id"] == order_id
     assert (finished["payment_id"], finished["amount"]) == ("5077125051", "25")
     assert (finished["currency"], finished["customer_email"]) == ("usd", "buyer@example.com")
+    # Version 2: each line names its product in the catalog's words (for delivery's email
+    # and reveal page); the catalog keeps no platform.
+    assert finished["schema_version"] == 2
     assert finished["lines"] == [
-        {"sku": "g-1", "kinguin_product_id": "k-g-1", "qty": 2, "max_unit_price": "9"}
+        {
+            "sku": "g-1",
+            "kinguin_product_id": "k-g-1",
+            "qty": 2,
+            "max_unit_price": "9",
+            "title": "Game g-1",
+            "platform": None,
+        }
     ]
     changes = of_topic(messages, "payment.status_changed")
     assert [c["status"] for c in changes] == ["waiting", "confirming", "finished"]

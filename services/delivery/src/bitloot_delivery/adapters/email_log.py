@@ -24,10 +24,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_contracts.events import Event
-from bitloot_delivery.adapters.orm import deliveries, emails
+from bitloot_delivery.adapters.orm import deliveries, emails, order_summaries
+from bitloot_delivery.adapters.summaries import parse_summary
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.refund_notices import RefundNotice
+from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_runtime.db import driver_of, outbox_arrays, outbox_insert
 
 EMAILS_CHANNEL = "delivery_emails"
@@ -50,6 +52,8 @@ class ClaimedEmail:
     doubtful_resends: int = 0
     notice: DelayNotice | None = None
     refund_notice: RefundNotice | None = None
+    # What the order is (products, amount), if delivery has learnt it by the claim.
+    summary: OrderSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,10 @@ _ATTEMPT = (
     emails.c.is_preorder,
     emails.c.release_date,
     emails.c.notice.label("refund_notice"),
+    select(order_summaries.c.summary)
+    .where(order_summaries.c.order_id == emails.c.order_id)
+    .scalar_subquery()
+    .label("order_summary"),
 )
 
 
@@ -253,7 +261,8 @@ def _claimed(row: Any) -> ClaimedEmail:
     notice = None if is_preorder is None else DelayNotice(is_preorder, release_date)
     refund = values.pop("refund_notice")
     refund_notice = None if refund is None else RefundNotice.from_json(refund)
-    return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice)
+    summary = parse_summary(values.pop("order_summary"))
+    return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice, summary=summary)
 
 
 # The per-email statements of the sender, as plain SQL on the driver (see
@@ -282,6 +291,8 @@ RETURNING
     ) AS key_count,
     emails.message_id, emails.claimed_at, emails.doubtful_resends, emails.is_preorder,
     emails.release_date, emails.notice AS refund_notice,
+    (SELECT order_summaries.summary FROM order_summaries
+     WHERE order_summaries.order_id = emails.order_id) AS order_summary,
     EXISTS (
         SELECT 1 FROM emails AS other
         WHERE other.status = 'pending' AND other.next_attempt_at <= now()

@@ -189,5 +189,15 @@ key_events = Table(
     Index("ix_key_events_order_id", "order_id", "at"),
 )
 
+# What each order is, in words (domain.summaries), from payment.finished: for the key
+# email and the reveal page. No foreign key: payment.finished comes before the keys.
+order_summaries = Table(
+    "order_summaries",
+    metadata,
+    Column("order_id", Uuid, primary_key=True),
+    Column("summary", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 # Fixed-window counters, in the database so that every instance shares them.
 rate_limits = rate_limits_table(metadata)

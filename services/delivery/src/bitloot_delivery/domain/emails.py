@@ -7,13 +7,16 @@ one resend of an attempt cut during DATA is a copy mail systems recognise as the
 message.
 """
 
-import html
 from datetime import timedelta
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import make_msgid
 from enum import Enum, StrEnum
+from uuid import UUID
+
+from bitloot_delivery.domain.summaries import OrderSummary
+from bitloot_delivery.templates import render
 
 MAX_ATTEMPTS = 8
 # How many times an email cut off during DATA is sent again (with its Message-ID).
@@ -23,31 +26,6 @@ _LONGEST_RETRY = timedelta(minutes=30)
 
 SUBJECT = "Your BitLoot keys are ready"
 FRESH_SUBJECT = "A new link to your BitLoot keys"
-
-_TEXT = """\
-Hello,
-
-your keys are ready. Open this link to reveal them:
-
-{link}
-
-The link works for {minutes} minutes. If it has expired, open it anyway: the page
-offers to send a new one to this address.
-
-BitLoot
-"""
-
-_HTML = """\
-<!doctype html>
-<html><body style="font-family: sans-serif">
-<p>Hello,</p>
-<p>your keys are ready. Open this link to reveal them:</p>
-<p><a href="{link}">Reveal my keys</a></p>
-<p>The link works for {minutes} minutes. If it has expired, open it anyway: the page
-offers to send a new one to this address.</p>
-<p>BitLoot</p>
-</body></html>
-"""
 
 
 class EmailKind(StrEnum):
@@ -128,20 +106,46 @@ def new_message_id(sender: str) -> str:
 
 
 def compose(
-    *, sender: str, to: str, link: str, ttl_minutes: float, kind: EmailKind, message_id: str
+    *,
+    sender: str,
+    to: str,
+    link: str,
+    ttl_minutes: float,
+    kind: EmailKind,
+    message_id: str,
+    order_id: UUID,
+    summary: OrderSummary | None,
+    support_email: str,
 ) -> EmailMessage:
-    """The email carrying `link` as text and as HTML."""
-    minutes = f"{ttl_minutes:g}"
+    """The email carrying `link`, as text and as HTML: the order number, and with the
+    order's `summary` (None if delivery has none: it then names the order only) its
+    products and amount, how long the link works, and whom to write to."""
+    subject = SUBJECT if kind is EmailKind.DELIVERY else FRESH_SUBJECT
+    context = {
+        "subject": subject,
+        "fresh": kind is not EmailKind.DELIVERY,
+        "order_id": order_id,
+        "summary": summary,
+        "link": link,
+        "lifetime": lifetime(ttl_minutes),
+        "support_email": support_email,
+    }
     message = new_message()
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = SUBJECT if kind is EmailKind.DELIVERY else FRESH_SUBJECT
+    message["Subject"] = subject
     message["Message-ID"] = message_id
-    message.set_content(_TEXT.format(link=link, minutes=minutes))
-    message.add_alternative(
-        _HTML.format(link=html.escape(link, quote=True), minutes=minutes), subtype="html"
-    )
+    message.set_content(render("key_email.txt", **context))
+    message.add_alternative(render("key_email.html", **context), subtype="html")
     return message
+
+
+def lifetime(minutes: float) -> str:
+    """``15 minutes``, ``1 minute``, ``2 hours``: how long a reveal link works."""
+    if minutes >= 60 and minutes % 60 == 0:
+        hours = int(minutes // 60)
+        return "1 hour" if hours == 1 else f"{hours} hours"
+    return "1 minute" if minutes == 1 else f"{minutes:g} minutes"
 
 
 class _HeaderClasses(HeaderRegistry):

@@ -5,13 +5,15 @@ It is sent before any key exists, so it carries no link and no key: there is not
 reveal yet, and the keys email follows by itself once the supplier delivers.
 """
 
-import html
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from email.message import EmailMessage
+from uuid import UUID
 
 from bitloot_delivery.domain.emails import new_message
+from bitloot_delivery.templates import render
 
 DELAYED_SUBJECT = "Your BitLoot order is delayed"
 PREORDER_SUBJECT = "Your BitLoot preorder: keys on {release}"
@@ -33,31 +35,18 @@ _MONTHS = (
     "December",
 )
 
-_DELAYED = "your order is taking longer than usual: our supplier has not delivered your keys yet."
-_PREORDER = (
-    "your order is a preorder: its keys are delivered when the game is released, on {release}."
+_DELAYED = (
+    "your order {order} is taking longer than usual: our supplier has not delivered your keys yet."
 )
-_UNDATED_PREORDER = "your order is a preorder: its keys are delivered when the game is released."
+_PREORDER = (
+    "your order {order} is a preorder: its keys are delivered when the game is released, "
+    "on {release}."
+)
+_UNDATED_PREORDER = (
+    "your order {order} is a preorder: its keys are delivered when the game is released."
+)
 _PROMISE = "As soon as our supplier delivers your keys, we will email you a link to reveal them."
 _NOTHING_TO_DO = "Your order is confirmed; there is nothing you need to do."
-
-# The frame of every notice (the refund emails too): a greeting, paragraphs, the signature.
-TEXT_TEMPLATE = """\
-Hello,
-
-{paragraphs}
-
-BitLoot
-"""
-
-HTML_TEMPLATE = """\
-<!doctype html>
-<html><body style="font-family: sans-serif">
-<p>Hello,</p>
-{paragraphs}
-<p>BitLoot</p>
-</body></html>
-"""
 
 
 @dataclass(frozen=True)
@@ -76,13 +65,13 @@ class DelayNotice:
             return UNDATED_PREORDER_SUBJECT
         return PREORDER_SUBJECT.format(release=long_date(self.release_date))
 
-    def paragraphs(self) -> list[str]:
+    def paragraphs(self, order_id: UUID) -> list[str]:
         if not self.is_preorder:
-            opening = _DELAYED
+            opening = _DELAYED.format(order=order_id)
         elif self.release_date is None:
-            opening = _UNDATED_PREORDER
+            opening = _UNDATED_PREORDER.format(order=order_id)
         else:
-            opening = _PREORDER.format(release=long_date(self.release_date))
+            opening = _PREORDER.format(order=order_id, release=long_date(self.release_date))
         return [opening, _PROMISE, _NOTHING_TO_DO]
 
 
@@ -91,16 +80,62 @@ def long_date(day: date) -> str:
     return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
 
 
-def compose_notice(*, sender: str, to: str, notice: DelayNotice, message_id: str) -> EmailMessage:
-    """The notice as text and as HTML; no link, no key."""
-    paragraphs = notice.paragraphs()
+def compose_notice(
+    *,
+    sender: str,
+    to: str,
+    notice: DelayNotice,
+    message_id: str,
+    order_id: UUID,
+    support_email: str,
+) -> EmailMessage:
+    """The notice as text and as HTML, naming the order; no link, no key."""
+    return notice_message(
+        sender=sender,
+        to=to,
+        subject=notice.subject,
+        message_id=message_id,
+        support_email=support_email,
+        before=notice.paragraphs(order_id),
+    )
+
+
+def notice_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    message_id: str,
+    support_email: str,
+    before: list[str],
+    link: str | None = None,
+    link_label: str = "",
+    after: Sequence[str] = (),
+) -> EmailMessage:
+    """A notice (the refund emails too) as text and as HTML: a greeting, the paragraphs
+    `before`, the `link` if any, the paragraphs `after`, whom to write to, the signature.
+    A paragraph may hold lines (a list of steps), each kept on its own."""
+    context = {
+        "subject": subject,
+        "link": link,
+        "link_label": link_label,
+        "support_email": support_email,
+    }
     message = new_message()
     message["From"] = sender
     message["To"] = to
-    message["Subject"] = notice.subject
+    message["Subject"] = subject
     message["Message-ID"] = message_id
-    text = "\n\n".join(textwrap.fill(paragraph, width=78) for paragraph in paragraphs)
-    message.set_content(TEXT_TEMPLATE.format(paragraphs=text))
-    markup = "\n".join(f"<p>{html.escape(paragraph)}</p>" for paragraph in paragraphs)
-    message.add_alternative(HTML_TEMPLATE.format(paragraphs=markup), subtype="html")
+    text = render(
+        "notice.txt", before=[_fill(p) for p in before], after=[_fill(p) for p in after], **context
+    )
+    message.set_content(text)
+    message.add_alternative(
+        render("notice.html", before=before, after=list(after), **context), subtype="html"
+    )
     return message
+
+
+def _fill(paragraph: str) -> str:
+    """Wrapped at 78 columns, each line of a list (the steps) kept on its own."""
+    return "\n".join(textwrap.fill(line, width=78) for line in paragraph.split("\n"))

@@ -7,16 +7,15 @@ reveal link), so the row only keeps what the email says; an admin's resend says 
 with a new link.
 """
 
-import html
-import textwrap
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any
 from uuid import UUID
 
-from bitloot_delivery.domain.emails import EmailKind, new_message
-from bitloot_delivery.domain.notices import HTML_TEMPLATE, TEXT_TEMPLATE
+from bitloot_delivery.domain.emails import EmailKind
+from bitloot_delivery.domain.notices import notice_message
+from bitloot_delivery.domain.summaries import money
 
 DUE_SUBJECT = "Your BitLoot order: your money is coming back"
 SENT_SUBJECT = "Your BitLoot refund has been sent"
@@ -91,7 +90,7 @@ class RefundNotice:
     def money(self) -> str:
         """``0.0012 BTC``: the amount without trailing zeros or exponent, the ticker in
         capitals."""
-        return f"{self.amount.normalize():f} {self.currency.upper()}"
+        return money(self.amount, self.currency)
 
 
 def what_happened(notice: RefundNotice) -> str:
@@ -179,34 +178,27 @@ def ttl_words(days: float) -> str:
 
 
 def compose_refund_email(
-    *, sender: str, to: str, wording: Wording, message_id: str, link: str | None = None
+    *,
+    sender: str,
+    to: str,
+    wording: Wording,
+    message_id: str,
+    support_email: str,
+    link: str | None = None,
 ) -> EmailMessage:
     """The email as text and as escaped HTML, the claim `link` (if any) between the
     wording's two parts; never a key."""
-    message = new_message()
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = wording.subject
-    message["Message-ID"] = message_id
-    text = [_fill(p) for p in wording.before]
-    markup = [_markup(p) for p in wording.before]
-    if link is not None:
-        text.append(link)
-        markup.append(f'<p><a href="{html.escape(link, quote=True)}">Claim my refund</a></p>')
-    text += [_fill(p) for p in wording.after]
-    markup += [_markup(p) for p in wording.after]
-    message.set_content(TEXT_TEMPLATE.format(paragraphs="\n\n".join(text)))
-    message.add_alternative(HTML_TEMPLATE.format(paragraphs="\n".join(markup)), subtype="html")
-    return message
-
-
-def _fill(paragraph: str) -> str:
-    """Wrapped at 78 columns, each line of a list (the steps) kept on its own."""
-    return "\n".join(textwrap.fill(line, width=78) for line in paragraph.split("\n"))
-
-
-def _markup(paragraph: str) -> str:
-    return "<p>" + "<br>\n".join(html.escape(line) for line in paragraph.split("\n")) + "</p>"
+    return notice_message(
+        sender=sender,
+        to=to,
+        subject=wording.subject,
+        message_id=message_id,
+        support_email=support_email,
+        before=wording.before,
+        link=link,
+        link_label="Claim my refund",
+        after=wording.after,
+    )
 
 
 def wording_of(kind: EmailKind, notice: RefundNotice, link_days: float) -> Wording:

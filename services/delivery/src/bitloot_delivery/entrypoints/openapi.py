@@ -53,6 +53,13 @@ PATHS: dict[str, dict[str, Any]] = {
             security=PUBLIC,
         )
     },
+    "/keys/-/copy.js": {
+        "get": operation(
+            "The reveal page's copy-button script (the one script its policy allows).",
+            {"200": {"description": "The script.", "content": {"text/javascript": {}}}},
+            security=PUBLIC,
+        )
+    },
     "/keys/{token}/fresh-link": {
         "post": operation(
             "Email a fresh link to the order's address, if the token names an order (the "

@@ -2,12 +2,18 @@
 and `POST /keys/{token}/fresh-link`, the form an expired or invalid link's page offers.
 
 Every answer of these pages, keys or refusal, is sent with the runtime's page headers
-(`bitloot_runtime.pages`): no caching, no referrer, no scripts, frames or remote content
-(images only as ``data:`` URLs, which is how image keys are shown).
+(`bitloot_runtime.pages`): no caching, no referrer, no frames or remote content (images
+only as ``data:`` URLs, which is how image keys are shown). The one script any of them
+may run is the reveal page's copy script, served by delivery itself (`SCRIPT_PATH`): its
+policy adds ``script-src 'self'`` and nothing else; without the script, each key is
+selectable text and the copy buttons stay hidden.
+
+The pages are Jinja2 templates (`bitloot_delivery.templates`), autoescaped: a product
+title from the catalog is text, never markup.
 """
 
-import html
 import logging
+from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -16,16 +22,30 @@ from starlette.routing import BaseRoute, Route
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused
 from bitloot_delivery.domain.rate_limits import RateLimited
+from bitloot_delivery.domain.redemption import HELP, Help, platform_of
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import REFUNDED_TEXT, REFUNDED_TITLE, OrderRefunded
+from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_delivery.handlers.links import Links
-from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
+from bitloot_delivery.handlers.reveal import Revealed, RevealKeys, Visitor
+from bitloot_delivery.templates import render, static
 from bitloot_runtime.http import HttpError, error_response
-from bitloot_runtime.pages import SECURITY_HEADERS, page, rate_limited, wants_json
+from bitloot_runtime.pages import SECURITY_HEADERS, rate_limited, wants_json
 
 logger = logging.getLogger(__name__)
 
 _MAX_USER_AGENT = 512
+_CSP = "Content-Security-Policy"
+
+# Under /keys/ (delivery's public prefix) but never a token: a token has no "/".
+SCRIPT_PATH = "/keys/-/copy.js"
+REVEAL_HEADERS = {**SECURITY_HEADERS, _CSP: f"{SECURITY_HEADERS[_CSP]}; script-src 'self'"}
+"""The reveal page's headers: the runtime's, its own script allowed."""
+_SCRIPT_HEADERS = {
+    "Content-Type": "text/javascript; charset=utf-8",
+    "Cache-Control": "public, max-age=3600",
+    "X-Content-Type-Options": "nosniff",
+}
 
 _REFUSALS = {
     LinkProblem.INVALID: (
@@ -41,37 +61,92 @@ _REFUSALS = {
     ),
 }
 
-_FRESH_LINK_FORM = """\
-<form method="post" action="{action}">
-<p>We can email a new link to the address the order was placed with.</p>
-<button type="submit">Email me a new link</button>
-</form>
-"""
 _FRESH_LINK_SENT = (
     "If this link belongs to an order, a new link is on its way to the email address of "
     "that order. It may take a few minutes to arrive."
 )
 
 
-def render_key(key: DeliveredKey) -> str:
-    if key.is_image:
-        # parse_keys checked the value is base64 and the type one of a few image types.
-        return f'<li><img alt="key image" src="data:{key.type};base64,{key.value}"/></li>'
-    return f"<li><code>{html.escape(key.value)}</code></li>"
+@dataclass(frozen=True)
+class ShownKey:
+    """A key as the page lists it; `number` names its text for the copy button."""
+
+    number: int
+    type: str
+    value: str
+    is_image: bool
 
 
-def keys_page(keys: list[DeliveredKey]) -> HTMLResponse:
-    items = "\n".join(render_key(key) for key in keys)
-    return page(
-        "Your keys", f"<ul>\n{items}\n</ul>\n<p>Keep them safe; do not share this link.</p>"
-    )
+@dataclass(frozen=True)
+class ProductKeys:
+    """The keys of one product, under its name, with how to redeem them."""
+
+    title: str
+    platform: str | None
+    help: Help
+    keys: list[ShownKey]
 
 
-def refusal_page(problem: LinkProblem, path: str) -> HTMLResponse:
-    """The expired or invalid link's page, with the form asking for a fresh link."""
-    status, title, text = _REFUSALS[problem]
-    form = _FRESH_LINK_FORM.format(action=html.escape(f"{path}/fresh-link", quote=True))
-    return page(title, f"<p>{html.escape(text)}</p>\n{form}", status)
+def products_of(keys: list[DeliveredKey], summary: OrderSummary | None) -> list[ProductKeys]:
+    """The keys grouped by product, in the order the keys came, each product named as
+    the order's summary says (by its Kinguin id if delivery never learnt its title)."""
+    grouped: dict[str, list[ShownKey]] = {}
+    for number, key in enumerate(keys, start=1):
+        shown = ShownKey(number, key.type, key.value, key.is_image)
+        grouped.setdefault(key.product_id, []).append(shown)
+    products = []
+    for product_id, shown_keys in grouped.items():
+        line = summary.line_of(product_id) if summary is not None else None
+        title = line.title if line is not None and line.title else f"Product {product_id}"
+        platform = line.platform if line is not None else None
+        products.append(ProductKeys(title, platform, HELP[platform_of(platform)], shown_keys))
+    return products
+
+
+class Pages:
+    """The pages' HTML, with the support address they give."""
+
+    def __init__(self, support_email: str) -> None:
+        self._support_email = support_email
+
+    def keys(self, revealed: Revealed) -> HTMLResponse:
+        content = render(
+            "reveal.html",
+            title="Your keys",
+            order_id=revealed.order_id,
+            summary=revealed.summary,
+            products=products_of(revealed.keys, revealed.summary),
+            support_email=self._support_email,
+            script=SCRIPT_PATH,
+        )
+        return HTMLResponse(content, headers=REVEAL_HEADERS)
+
+    def message(
+        self, title: str, text: str, status: int = 200, fresh_link_action: str | None = None
+    ) -> HTMLResponse:
+        """A page saying `text` (escaped), with the fresh-link form if `fresh_link_action`."""
+        content = render(
+            "message.html",
+            title=title,
+            paragraphs=[text],
+            fresh_link_action=fresh_link_action,
+            support_email=self._support_email,
+        )
+        return HTMLResponse(content, status_code=status, headers=SECURITY_HEADERS)
+
+    def refusal(self, problem: LinkProblem, path: str) -> HTMLResponse:
+        """The expired or invalid link's page, with the form asking for a fresh link."""
+        status, title, text = _REFUSALS[problem]
+        return self.message(title, text, status, fresh_link_action=f"{path}/fresh-link")
+
+    def refunded(self, request: Request) -> Response:
+        """410 ``order_refunded``: the keys were revoked when the order was refunded; JSON
+        for API clients, a page for browsers, in the customer's words either way."""
+        if wants_json(request):
+            response = error_response(HttpError(410, "order_refunded", REFUNDED_TEXT))
+            response.headers.update(SECURITY_HEADERS)
+            return response
+        return self.message(REFUNDED_TITLE, REFUNDED_TEXT, 410)
 
 
 def visitor_of(request: Request) -> Visitor:
@@ -81,34 +156,27 @@ def visitor_of(request: Request) -> Visitor:
     )
 
 
-def refunded(request: Request) -> Response:
-    """410 ``order_refunded``: the keys were revoked when the order was refunded; JSON
-    for API clients, a page for browsers, in the customer's words either way."""
-    if wants_json(request):
-        response = error_response(HttpError(410, "order_refunded", REFUNDED_TEXT))
-        response.headers.update(SECURITY_HEADERS)
-        return response
-    return page(REFUNDED_TITLE, f"<p>{html.escape(REFUNDED_TEXT)}</p>", 410)
+def page_routes(reveal: RevealKeys, links: Links, support_email: str) -> list[BaseRoute]:
+    pages = Pages(support_email)
 
-
-def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
     async def reveal_keys(request: Request) -> Response:
         try:
-            keys = await reveal(request.path_params["token"], visitor_of(request))
+            revealed = await reveal.reveal(request.path_params["token"], visitor_of(request))
         except LinkRefused as refused:
             logger.info("reveal link refused", extra={"problem": refused.problem.value})
-            return refusal_page(refused.problem, request.url.path)
+            return pages.refusal(refused.problem, request.url.path)
         except OrderRefunded:
             logger.info("reveal refused: order refunded, keys revoked")
-            return refunded(request)
+            return pages.refunded(request)
         except KeysPurged:
             text = "These keys were deleted at the end of their retention period."
-            return page("Keys deleted", f"<p>{text}</p>", 410)
+            return pages.message("Keys deleted", text, 410)
         except Exception:
             # Still a page with the headers above, and nothing about what went wrong.
             logger.exception("reveal failed")
-            return page("Try again later", "<p>Your keys could not be shown just now.</p>", 503)
-        return keys_page(keys)
+            text = "Your keys could not be shown just now."
+            return pages.message("Try again later", text, 503)
+        return pages.keys(revealed)
 
     async def fresh_link(request: Request) -> Response:
         try:
@@ -119,10 +187,14 @@ def page_routes(reveal: RevealKeys, links: Links) -> list[BaseRoute]:
                 request, exc, "Too many new links were asked for. Please try again later."
             )
         except OrderRefunded:
-            return refunded(request)
-        return page("Check your email", f"<p>{html.escape(_FRESH_LINK_SENT)}</p>", 202)
+            return pages.refunded(request)
+        return pages.message("Check your email", _FRESH_LINK_SENT, 202)
+
+    async def copy_script(request: Request) -> Response:
+        return Response(static("copy.js"), headers=_SCRIPT_HEADERS)
 
     return [
+        Route(SCRIPT_PATH, copy_script, methods=["GET"]),
         Route("/keys/{token}", reveal_keys, methods=["GET"]),
         Route("/keys/{token}/fresh-link", fresh_link, methods=["POST"]),
     ]

@@ -14,11 +14,13 @@ from uuid import UUID
 
 from bitloot_delivery.adapters.object_store import S3ObjectStore
 from bitloot_delivery.adapters.repository import DeliveryRepository
+from bitloot_delivery.adapters.summaries import summary_of_order
 from bitloot_delivery.domain import vault
 from bitloot_delivery.domain.keys import DeliveredKey, parse_keys
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused, RevealLinks
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import OrderRefunded
+from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
@@ -29,6 +31,16 @@ logger = logging.getLogger(__name__)
 class Visitor:
     ip: str | None
     user_agent: str | None
+
+
+@dataclass(frozen=True)
+class Revealed:
+    """What the reveal page shows: the order, its keys, and what the order is in words
+    (None if delivery never learnt it)."""
+
+    order_id: UUID
+    keys: list[DeliveredKey]
+    summary: OrderSummary | None
 
 
 class RevealKeys:
@@ -51,6 +63,10 @@ class RevealKeys:
         """The keys; `LinkRefused` for a bad link, `KeysPurged` past retention,
         `OrderRefunded` once revoked (even for a genuine expired link: a fresh one would
         not open them either)."""
+        return (await self.reveal(token, visitor)).keys
+
+    async def reveal(self, token: str, visitor: Visitor) -> Revealed:
+        """The keys with their order and its summary, refused as `__call__` says."""
         try:
             order_id = self._links.verify(token)
         except LinkRefused as refused:
@@ -63,9 +79,10 @@ class RevealKeys:
                 await repository.lock_order(order_id)
                 keys = await self._keys_of(repository, order_id)
                 await repository.record_reveal(order_id, visitor.ip, visitor.user_agent)
+                summary = await summary_of_order(uow.session, order_id)
                 await uow.commit()
             logger.info("keys revealed", extra={"key_count": len(keys)})
-        return keys
+        return Revealed(order_id, keys, summary)
 
     async def _refuse_if_revoked(self, order_id: UUID) -> None:
         async with self._unit_of_work() as uow:

@@ -118,6 +118,7 @@ class EmailSender:
         claim_links: ClaimLinks,
         public_url: str,
         mail_from: str,
+        support_email: str,
         max_attempts: int = MAX_ATTEMPTS,
         backoff: Callable[[int], timedelta] = retry_delay,
         lease: timedelta = timedelta(minutes=10),
@@ -132,6 +133,7 @@ class EmailSender:
         self._claim_links = claim_links
         self._public_url = public_url
         self._mail_from = mail_from
+        self._support_email = support_email
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._lease = lease
@@ -250,6 +252,8 @@ class EmailSender:
                 to=email.to_address,
                 notice=email.notice,
                 message_id=email.message_id,
+                order_id=email.order_id,
+                support_email=self._support_email,
             )
         return compose(
             sender=self._mail_from,
@@ -258,6 +262,9 @@ class EmailSender:
             ttl_minutes=self._links.ttl.total_seconds() / 60,
             kind=email.kind,
             message_id=email.message_id,
+            order_id=email.order_id,
+            summary=email.summary,
+            support_email=self._support_email,
         )
 
     def _refund_message(self, email: ClaimedEmail, notice: RefundNotice) -> EmailMessage:
@@ -269,6 +276,7 @@ class EmailSender:
             to=email.to_address,
             wording=wording_of(email.kind, notice, self._claim_links.ttl_days),
             message_id=email.message_id,
+            support_email=self._support_email,
             link=link,
         )
 

@@ -53,6 +53,8 @@ class Line:
     qty: int
     unit_price: Decimal
     max_unit_price: Decimal
+    # The catalog's title of the line's product now (None if it left the catalog).
+    title: str | None = None
 
 
 async def insert_order(
@@ -141,7 +143,11 @@ async def load_order(
 
 
 _LOCK_ORDER = "SELECT * FROM orders WHERE order_id = $1 FOR UPDATE"
-_LINES = "SELECT * FROM order_lines WHERE order_id = $1 ORDER BY sku"
+_LINES = (
+    "SELECT l.sku, l.kinguin_product_id, l.qty, l.unit_price, l.max_unit_price, p.title"
+    " FROM order_lines l LEFT JOIN products p ON p.sku = l.sku"
+    " WHERE l.order_id = $1 ORDER BY l.sku"
+)
 
 
 async def lock_order(driver: "asyncpg.Connection[Any]", order_id: UUID) -> Order | None:
@@ -153,7 +159,14 @@ async def lock_order(driver: "asyncpg.Connection[Any]", order_id: UUID) -> Order
 async def load_lines(driver: "asyncpg.Connection[Any]", order_id: UUID) -> list[Line]:
     rows = await driver.fetch(_LINES, order_id)
     return [
-        Line(r["sku"], r["kinguin_product_id"], r["qty"], r["unit_price"], r["max_unit_price"])
+        Line(
+            r["sku"],
+            r["kinguin_product_id"],
+            r["qty"],
+            r["unit_price"],
+            r["max_unit_price"],
+            r["title"],
+        )
         for r in rows
     ]
 

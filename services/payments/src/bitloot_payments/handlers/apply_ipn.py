@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 
 
 def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> PaymentFinished:
-    """The event that starts fulfillment: what was paid, by whom, for which products."""
+    """The event that starts fulfillment (and tells delivery what the order is, in
+    words): what was paid, by whom, for which products."""
     return PaymentFinished(
         order_id=order.order_id,
         payment_id=payment_id,
@@ -41,6 +42,9 @@ def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> Paymen
                 kinguin_product_id=line.kinguin_product_id,
                 qty=line.qty,
                 max_unit_price=line.max_unit_price.normalize(),
+                # What delivery names in the key email and on the reveal page; the
+                # catalog keeps no platform (delivery then shows its general help).
+                title=line.title,
             )
             for line in lines
         ),

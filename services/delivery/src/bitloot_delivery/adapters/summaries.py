@@ -1,0 +1,36 @@
+"""The order summaries delivery keeps (domain.summaries), in the caller's unit of work."""
+
+import json
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bitloot_delivery.adapters.orm import order_summaries
+from bitloot_delivery.domain.summaries import OrderSummary
+
+
+async def record_summary(session: AsyncConnection, order_id: UUID, summary: OrderSummary) -> bool:
+    """Keep the order's summary; False if one was kept already (an order is paid once,
+    so a second payment.finished says nothing new)."""
+    statement = (
+        pg_insert(order_summaries)
+        .values(order_id=order_id, summary=summary.to_json())
+        .on_conflict_do_nothing()
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def summary_of_order(session: AsyncConnection, order_id: UUID) -> OrderSummary | None:
+    query = select(order_summaries.c.summary).where(order_summaries.c.order_id == order_id)
+    return parse_summary(await session.scalar(query))
+
+
+def parse_summary(stored: Any) -> OrderSummary | None:
+    """A stored summary as read (a dict, or JSON text from the driver), or None."""
+    if stored is None:
+        return None
+    return OrderSummary.from_json(json.loads(stored) if isinstance(stored, str) else stored)

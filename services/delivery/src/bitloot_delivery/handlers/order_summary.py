@@ -1,0 +1,22 @@
+"""payment.finished: keep what the order is, in words (its products, what was paid), for
+the key email and the reveal page. Nothing else of the payment concerns delivery.
+
+The key email does not wait for it: sent without a summary it names the order number
+only (see domain.emails.compose)."""
+
+import logging
+
+from bitloot_contracts.events import PaymentFinished
+from bitloot_delivery.adapters.summaries import record_summary
+from bitloot_delivery.domain.summaries import summary_of
+from bitloot_runtime.db import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+async def record_order_summary(event: PaymentFinished, uow: UnitOfWork) -> None:
+    """The payment.finished handler."""
+    if await record_summary(uow.session, event.order_id, summary_of(event)):
+        logger.info("order summary recorded", extra={"line_count": len(event.lines)})
+    else:
+        logger.info("order summary already recorded")
