@@ -47,7 +47,9 @@ async def test_the_socket_gets_the_current_status_then_every_customer_status_to_
     runtime, app = await instances.start(**KEYS)
     order_id = uuid4()
     async with serving(app) as base, watch(base, order_id, order_token(order_id)) as socket:
-        assert await statuses(socket, 1) == [None]  # not paid yet
+        first = await next_status(socket)
+        # Not paid yet: no saga state, and the customer's words say so.
+        assert (first["status"], first["customer_status"]) == (None, "awaiting_payment")
         await publish(runtime, payment(order_id))
         await publish(
             runtime,

@@ -1,8 +1,11 @@
 """``WS /ws/orders/{order_id}``: an order's status, live, for its customer or an admin.
 
-Each status frame carries the saga's `status` and, in the words the customer's order
-page uses too (`bitloot_contracts.customer.customer_status_of_order`), its
-`customer_status`, which the order's refund and key email decide as much as the saga.
+Each status frame carries the saga's `status` (null before the order is paid) and, in
+the words the customer's order page uses too
+(`bitloot_contracts.customer.customer_status_of_order`), its `customer_status`, which the
+order's refund and key email decide as much as the saga; it is never null: an order
+fulfillment has not heard of is `awaiting_payment` (the first frame the customer's order
+page gets before payment).
 Frames also carry the `refund` (status, amount, currency, transaction id; null without
 one) and `email_confirmed` (null until delivery reported on the key email). A refund
 moving, or the key email turning out unconfirmed or confirmed, is a status frame too,
@@ -27,12 +30,13 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from bitloot_contracts.customer import CustomerStatus
 from bitloot_contracts.events import DeliveryCompleted, OrderStatusChanged, RefundStatusChanged
 from bitloot_fulfillment.adapters import views
 from bitloot_fulfillment.adapters.live import LiveEvent, LiveView, RefundView, StatusHub
@@ -44,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
+NOT_PAID: Final[CustomerStatus] = "awaiting_payment"
 
 
 @dataclass(frozen=True)
@@ -74,13 +79,11 @@ def _token(websocket: WebSocket) -> str | None:
 
 
 def _status_message(order_id: UUID, view: LiveView, **saga: Any) -> dict[str, Any]:
-    return {
-        "type": "status",
-        "order_id": str(order_id),
-        "status": view.state,
-        **view.frame_facts(),
-        **saga,
-    }
+    facts = view.frame_facts()
+    # No saga and no refund: fulfillment has not heard of a payment for the order. Its
+    # customer, holding the token payments issued when it was placed, is awaiting it.
+    facts["customer_status"] = facts["customer_status"] or NOT_PAID
+    return {"type": "status", "order_id": str(order_id), "status": view.state, **facts, **saga}
 
 
 async def _frame_of(
