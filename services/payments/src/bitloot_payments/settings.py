@@ -164,7 +164,8 @@ class Settings(EdgeSettings):
     cancel_url: str | None = Field(
         default=None,
         description="Where NOWPayments sends a buyer who gives up paying: a URL template "
-        "with {order_id}, like PAYMENTS_SUCCESS_URL.",
+        "with {order_id} and {order_token}, like PAYMENTS_SUCCESS_URL (none: NOWPayments' "
+        "own page).",
     )
 
     claim_token_public_keys: str = Field(
