@@ -12,12 +12,14 @@ from typing import Any
 
 import httpx
 from browser import DESKTOP, PHONE, horizontal_overflow
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, ViewportSize
 
 from bitloot_launch import catalog
 from bitloot_launch.inprocess import Stack
 
 READY = "Ready — check your email"
+WIDE = ViewportSize(width=DESKTOP["width"], height=DESKTOP["height"])
+NARROW = ViewportSize(width=PHONE["width"], height=PHONE["height"])
 # Every status the page moves to, oldest first, as the page itself saw them.
 WATCH_STATUS = """() => {
   const block = document.getElementById("status");
@@ -72,8 +74,8 @@ async def test_the_order_page_goes_live_from_awaiting_payment_to_ready(
         # NOWPayments sends the buyer back to this very page.
         assert invoice["success_url"].startswith(f"{stack.payments}/orders/{order_id}?token=")
 
-        desktop = await browser.new_page(viewport=DESKTOP)
-        phone = await browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True)
+        desktop = await browser.new_page(viewport=WIDE)
+        phone = await browser.new_page(viewport=NARROW, device_scale_factor=2, is_mobile=True)
         for page in (desktop, phone):
             await page.goto(url)
             assert await status_of(page) == "awaiting_payment"
@@ -112,7 +114,7 @@ async def test_the_order_page_goes_live_from_awaiting_payment_to_ready(
         await shoot(phone, tmp_path / "order-ready-phone.png")
 
         # Without JavaScript the page is as right, on each load.
-        context = await browser.new_context(java_script_enabled=False, viewport=PHONE)
+        context = await browser.new_context(java_script_enabled=False, viewport=NARROW)
         static = await context.new_page()
         await static.goto(url)
         assert (await static.locator("#status h2").inner_text()) == READY

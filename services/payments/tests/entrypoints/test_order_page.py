@@ -4,6 +4,7 @@ always got."""
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from payments_support import ipn, new_order, send, settled
+from starlette.responses import Response
 
 from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain.availability import Availability
@@ -39,10 +41,14 @@ def status_block(page: str) -> str:
     return text_of(found.group(0))
 
 
-def policy(headers: httpx.Headers) -> dict[str, str]:
+def policy(headers: Mapping[str, str]) -> dict[str, str]:
     """The Content-Security-Policy's directives, by name."""
     named = (d.strip().partition(" ") for d in headers["content-security-policy"].split(";"))
     return {name: value for name, _, value in named}
+
+
+def html(page: Response) -> str:
+    return bytes(page.body).decode()
 
 
 async def checkout(client: httpx.AsyncClient) -> dict[str, Any]:
@@ -175,7 +181,7 @@ async def test_a_paid_order_says_payment_received(
     assert found is not None
     assert found.customer_status == "payment_received"
     page = OrderPages(None, None).order(found)
-    assert status_block(page.body.decode()).startswith("Payment received")
+    assert status_block(html(page)).startswith("Payment received")
 
 
 def _refund(order_id: UUID, status: str, transaction_id: str | None = None) -> Refund:
@@ -280,7 +286,7 @@ async def test_each_status_renders_its_words_and_what_happens_next(
         refunds=[_refund(order_id, refund, "0xfeed") for refund in refunds],
         under_review=under_review,
     )
-    page = OrderPages(None, None).order(found).body.decode()
+    page = html(OrderPages(None, None).order(found))
     assert f'data-status="{status}"' in page
     assert status_block(page).startswith(words)
     # The script swaps in the same words: every status has its template.
@@ -302,7 +308,7 @@ async def test_a_preorder_being_bought_says_when_it_is_released(
         found.order, status="paid", paid_at=datetime.now(UTC), fulfilment_state="reserving"
     )
     page = OrderPages(None, None).order(_preorder(replace(found, order=paid), release_date))
-    block = status_block(page.body.decode())
+    block = status_block(html(page))
     assert block.startswith("Pre-order: waiting for release")
     assert words in block
 
@@ -314,7 +320,7 @@ async def test_a_live_status_url_is_where_the_script_connects_and_all_it_may(
     found = await Queries(runtime.unit_of_work).customer_order(order_id)
     assert found is not None
     page = OrderPages("wss://live.bitloot.test/base", "wss://live.bitloot.test").order(found)
-    assert 'data-live="wss://live.bitloot.test/base"' in page.body.decode()
+    assert 'data-live="wss://live.bitloot.test/base"' in html(page)
     assert policy(page.headers)["connect-src"] == "wss://live.bitloot.test"
 
 
