@@ -109,7 +109,7 @@ async def test_the_order_page_goes_live_from_awaiting_payment_to_ready(
             assert seen[-1] in ("delivered", "keys_ready")
             # On its way: the payment, then the purchase, each shown as it happened.
             assert {"payment_received", "delivering"} & set(seen[1:-1]), seen
-            assert "Ready" in await page.locator("#steps li.current").inner_text()
+            assert "Ready" in await page.locator("#steps [aria-current=step]").inner_text()
         await shoot(desktop, tmp_path / "order-ready-desktop.png")
         await shoot(phone, tmp_path / "order-ready-phone.png")
 

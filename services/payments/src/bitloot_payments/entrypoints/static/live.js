@@ -49,6 +49,11 @@
         var at = Number(step.getAttribute("data-step"));
         step.classList.toggle("reached", at <= stage);
         step.classList.toggle("current", at === stage);
+        if (at === stage) {
+          step.setAttribute("aria-current", "step");
+        } else {
+          step.removeAttribute("aria-current");
+        }
       });
     }
   }
