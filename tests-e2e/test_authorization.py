@@ -137,6 +137,8 @@ TABLE: tuple[Row, ...] = (
     # (a replay of its finished IPN, already applied: 200 and nothing changes).
     ("payments", "POST", "/orders", public(201)),
     ("payments", "GET", "/orders/{order}", order_token(200)),
+    # The order page's script: the same for everyone, no order in it.
+    ("payments", "GET", "/orders/live.js", public(200)),
     (
         "payments",
         "POST",

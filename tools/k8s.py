@@ -44,8 +44,9 @@ CONFIG: dict[str, dict[str, str]] = {
         # Refund payouts: asked about when no payout IPN came for this long.
         "PAYOUT_POLL_AFTER_SECONDS": "300",
         "PUBLIC_URL": "https://shop.bitloot.example",
-        "SUCCESS_URL": "https://shop.bitloot.example/orders/{order_id}",
-        "CANCEL_URL": "https://shop.bitloot.example/orders/{order_id}",
+        # A buyer who paid lands on their order page (SUCCESS_URL's default); one who
+        # gives up lands there too, with the invoice link to try again.
+        "CANCEL_URL": "https://shop.bitloot.example/orders/{order_id}?token={order_token}",
     },
     "kinguin-gateway": {"KINGUIN_API_URL": "https://gateway.kinguin.net/esa/api"},
     "fulfillment": {},

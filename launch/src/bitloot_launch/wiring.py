@@ -195,6 +195,9 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "PAYMENTS_NOWPAYMENTS_PASSWORD": keys.nowpayments_password,
             "PAYMENTS_NOWPAYMENTS_2FA_SECRET": keys.nowpayments_2fa_secret,
             "PAYMENTS_PUBLIC_URL": machine.url("payments"),
+            # No Ingress on one machine: the order page's script reaches fulfillment's
+            # live status on its own port.
+            "PAYMENTS_LIVE_STATUS_URL": machine.url("fulfillment").replace("http://", "ws://", 1),
             "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
             "PAYMENTS_ORDER_TOKEN_KEY_ID": ORDER_TOKEN_KEY_ID,
             "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS": keys.claim_token_public_keys,

@@ -45,6 +45,8 @@ def test_settings_are_read_from_payments_variables(monkeypatch: pytest.MonkeyPat
         ("cancel_url", "https://shop.example/{0}"),
         ("underpayment_tolerance_percent", "-1"),
         ("ipn_max_attempts", "0"),
+        ("live_status_url", "https://fulfillment.example"),
+        ("live_status_url", "ws://fulfillment.example/?token=x"),
     ],
 )
 def test_a_bad_return_url_tolerance_or_retry_limit_is_refused_naming_its_variable(
@@ -64,7 +66,25 @@ def test_return_urls_are_templates_of_the_order_id() -> None:
         success_url="https://shop.example/orders/{order_id}/thanks",
     )
     assert settings.success_url == "https://shop.example/orders/{order_id}/thanks"
+    assert settings.success_url_template() == settings.success_url
     assert settings.cancel_url is None
+
+
+def test_the_order_page_is_the_default_success_url_and_the_live_status_is_on_its_origin() -> None:
+    settings = load_settings(Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0])
+    assert settings.success_url is None
+    assert settings.success_url_template() == (
+        "https://shop.example/orders/{order_id}?token={order_token}"
+    )
+    assert (settings.live_status_url, settings.live_status_origin()) == (None, None)
+    elsewhere = load_settings(
+        Settings,
+        **REQUIRED,
+        order_token_private_key=generate_key_pair()[0],
+        live_status_url="wss://live.example:8443/status/",
+    )
+    assert elsewhere.live_status_url == "wss://live.example:8443/status"
+    assert elsewhere.live_status_origin() == "wss://live.example:8443"
 
 
 def test_payout_settings_default_to_the_public_url_and_no_2fa() -> None:

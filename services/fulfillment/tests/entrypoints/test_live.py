@@ -2,6 +2,7 @@
 current status on connect, each change, heartbeats, and changes crossing instances."""
 
 import json
+from datetime import date
 from typing import Any
 from uuid import uuid4
 
@@ -25,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
+    OrderDelayed,
     ReservationCreated,
     ReservationFailed,
 )
@@ -47,7 +49,9 @@ async def test_the_socket_gets_the_current_status_then_every_customer_status_to_
     runtime, app = await instances.start(**KEYS)
     order_id = uuid4()
     async with serving(app) as base, watch(base, order_id, order_token(order_id)) as socket:
-        assert await statuses(socket, 1) == [None]  # not paid yet
+        first = await next_status(socket)
+        # Not paid yet: no saga state, and the customer's words say so.
+        assert (first["status"], first["customer_status"]) == (None, "awaiting_payment")
         await publish(runtime, payment(order_id))
         await publish(
             runtime,
@@ -205,3 +209,38 @@ async def test_in_memory_broker_mode_pushes_changes_to_sockets_in_process(
                 assert await statuses(ws, 2) == ["paid", "reserving"]
         finally:
             await runtime.stop()
+
+
+async def test_a_preorder_and_a_late_order_say_why_their_keys_take_long(
+    instances: Instances,
+) -> None:
+    """A `delivering` order's frames say why it takes long: a preorder as soon as Kinguin
+    says it is one (stored, so on connect too), a late order once the customer is told."""
+    runtime, app = await instances.start(**KEYS)
+    preorder, late = uuid4(), uuid4()
+    await publish(runtime, payment(preorder))
+    created = ReservationCreated(
+        order_id=preorder,
+        kinguin_order_id="K-PRE",
+        status="processing",
+        is_preorder=True,
+        preorder_release_date=date(2027, 3, 1),
+    )
+    await publish(runtime, created)
+    await saga_in_state(runtime, preorder, "reserved")
+    async with serving(app) as base:
+        async with watch(base, preorder, order_token(preorder)) as socket:
+            first = await next_status(socket)
+            assert first["customer_status"] == "delivering"
+            assert first["delay"] == {"is_preorder": True, "release_date": "2027-03-01"}
+        async with watch(base, late, order_token(late)) as socket:
+            assert (await next_status(socket))["delay"] is None
+            await publish(runtime, payment(late))
+            assert (await next_status(socket))["delay"] is None
+            told = OrderDelayed(order_id=late, customer_email="a@b.test", is_preorder=False)
+            await publish(runtime, told)
+            while (frame := await next_status(socket))["delay"] is None:
+                pass
+            assert frame["delay"] == {"is_preorder": False, "release_date": None}
+            assert frame["reason"] == "delayed"
+            assert "a@b.test" not in json.dumps(frame)

@@ -18,6 +18,7 @@ from bitloot_payments.entrypoints.claim import claim_routes
 from bitloot_payments.entrypoints.internal import internal_routes
 from bitloot_payments.entrypoints.internal_stats import stats_routes
 from bitloot_payments.entrypoints.openapi import describe
+from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
 from bitloot_payments.entrypoints.public import public_routes
 from bitloot_payments.handlers.edge_load import EdgeLoad
@@ -33,7 +34,7 @@ from bitloot_payments.handlers.refund_decisions import RefundDecisions
 from bitloot_payments.handlers.resolve_flags import FlagDecisions
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.migrations import VERSIONS
-from bitloot_payments.settings import Settings
+from bitloot_payments.settings import ORDER_PAGE, Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
@@ -144,7 +145,7 @@ def _placement(
         nowpayments,
         signer,
         settings.public_url + IPN_PATH,
-        ReturnUrls(settings.success_url, settings.cancel_url),
+        ReturnUrls(settings.success_url_template(), settings.cancel_url),
         reconcile_in=settings.reconcile_policy().after,
     )
     return placement, OrderTokenVerifier({key_id: private_key.public_key()})
@@ -211,6 +212,8 @@ def build(
             IpnReceiver(runtime.engine, secrets, processor.wake, load),
             queries,
             verifier,
+            OrderPages(settings.live_status_url, settings.live_status_origin()),
+            settings.public_url + ORDER_PAGE,
         ),
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime)),

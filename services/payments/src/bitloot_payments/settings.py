@@ -4,6 +4,8 @@ import base64
 import binascii
 from datetime import timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
+from uuid import uuid4
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
@@ -12,6 +14,10 @@ from bitloot_payments.domain.ipn_retry import IpnRetry
 from bitloot_payments.domain.reconcile import ReconcilePolicy
 from bitloot_runtime.settings import EdgeSettings
 from bitloot_runtime.tokens import ClaimTokenVerifier, load_private_key, parse_public_keys
+
+# The customer's order page, as a URL template under PAYMENTS_PUBLIC_URL (what the
+# checkout answers as `order_url`, and where NOWPayments sends a buyer who paid).
+ORDER_PAGE = "/orders/{order_id}?token={order_token}"
 
 
 class Settings(EdgeSettings):
@@ -145,12 +151,21 @@ class Settings(EdgeSettings):
     success_url: str | None = Field(
         default=None,
         description="Where NOWPayments sends the buyer once they have paid: a URL template "
-        "in which {order_id} is replaced by the order's id (none: NOWPayments' own page).",
+        "in which {order_id} is replaced by the order's id and {order_token} by a token "
+        "that opens it (default: the customer's order page, PAYMENTS_PUBLIC_URL + "
+        "/orders/{order_id}?token={order_token}).",
+    )
+    live_status_url: str | None = Field(
+        default=None,
+        description="Base URL (ws:// or wss://) of fulfillment's live order status, to which "
+        "the order page's script appends /ws/orders/{order_id} (default: the page's own "
+        "origin, where the Ingress routes /ws/orders to fulfillment).",
     )
     cancel_url: str | None = Field(
         default=None,
         description="Where NOWPayments sends a buyer who gives up paying: a URL template "
-        "with {order_id}, like PAYMENTS_SUCCESS_URL.",
+        "with {order_id} and {order_token}, like PAYMENTS_SUCCESS_URL (none: NOWPayments' "
+        "own page).",
     )
 
     claim_token_public_keys: str = Field(
@@ -236,10 +251,31 @@ class Settings(EdgeSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         try:
-            value.format(order_id="00000000-0000-0000-0000-000000000000")
+            value.format(order_id=uuid4(), order_token="")
         except (KeyError, IndexError, ValueError):
-            raise ValueError("may name no placeholder but {order_id}") from None
+            raise ValueError("may name no placeholder but {order_id}, {order_token}") from None
         return value
+
+    @field_validator("live_status_url")
+    @classmethod
+    def _websocket_base(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("ws", "wss") or not parts.netloc or parts.query:
+            raise ValueError("must be a ws:// or wss:// base URL, without a query")
+        return value.rstrip("/")
+
+    def success_url_template(self) -> str:
+        """Where NOWPayments sends a buyer who paid: the setting, else the order page."""
+        return self.success_url or self.public_url + ORDER_PAGE
+
+    def live_status_origin(self) -> str | None:
+        """The origin the order page's script connects to (None: the page's own)."""
+        if self.live_status_url is None:
+            return None
+        parts = urlsplit(self.live_status_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("order_token_private_key")
     @classmethod

@@ -20,3 +20,11 @@ async def test_every_route_is_described_guarded_and_answers_errors_in_one_shape(
     assert document["paths"]["/payments/ipn"]["post"]["security"] == [{"nowpaymentsSignature": []}]
     schemes = document["components"]["securitySchemes"]
     assert schemes["nowpaymentsSignature"]["name"] == "x-nowpayments-sig"
+    # The order is a page for a browser and JSON for the rest, refusals included.
+    shown = document["paths"]["/orders/{order_id}"]["get"]["responses"]
+    for status in ("200", "401", "403", "404"):
+        assert set(shown[status]["content"]) == {"text/html", "application/json"}, status
+    assert (
+        "text/javascript"
+        in document["paths"]["/orders/live.js"]["get"]["responses"]["200"]["content"]
+    )

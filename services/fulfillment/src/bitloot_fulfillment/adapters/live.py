@@ -24,7 +24,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from uuid import UUID, uuid4
@@ -37,6 +37,7 @@ from pydantic import ValidationError
 from bitloot_contracts.customer import CustomerStatus, customer_status_of_order
 from bitloot_contracts.events import (
     DeliveryCompleted,
+    OrderDelayed,
     OrderState,
     OrderStatusChanged,
     RefundStatus,
@@ -45,6 +46,7 @@ from bitloot_contracts.events import (
 from bitloot_contracts.topics import (
     DELIVERY_COMPLETED,
     FULFILLMENT,
+    ORDER_DELAYED,
     ORDER_STATUS_CHANGED,
     REFUND_STATUS_CHANGED,
 )
@@ -53,11 +55,14 @@ from bitloot_runtime.service import ServiceRuntime
 
 logger = logging.getLogger(__name__)
 
-LiveEvent = OrderStatusChanged | RefundStatusChanged | DeliveryCompleted
+LiveEvent = OrderStatusChanged | RefundStatusChanged | DeliveryCompleted | OrderDelayed
 _LIVE_TOPICS: dict[str, type[LiveEvent]] = {
     ORDER_STATUS_CHANGED: OrderStatusChanged,
     REFUND_STATUS_CHANGED: RefundStatusChanged,
     DELIVERY_COMPLETED: DeliveryCompleted,
+    # Bought, but Kinguin is late (a preorder or a slow order): the saga's state does
+    # not change, so its status event does not say so.
+    ORDER_DELAYED: OrderDelayed,
 }
 
 
@@ -88,12 +93,27 @@ class RefundView:
 
 
 @dataclass(frozen=True)
+class DelayView:
+    """Why the keys take long: a preorder (released on `release_date`, if Kinguin said),
+    or Kinguin still processing a bought order past its deadline."""
+
+    is_preorder: bool
+    release_date: date | None
+
+    def as_json(self) -> dict[str, bool | str | None]:
+        released = self.release_date.isoformat() if self.release_date else None
+        return {"is_preorder": self.is_preorder, "release_date": released}
+
+
+@dataclass(frozen=True)
 class LiveView:
-    """What a socket knows of its order: the saga's state, the refund, the key email."""
+    """What a socket knows of its order: the saga's state, the refund, the key email, and
+    why the keys are late, if they are."""
 
     state: OrderState | None = None
     refund: RefundView | None = None
     email_sent: bool | None = None
+    delay: DelayView | None = None
 
     @property
     def customer_status(self) -> CustomerStatus | None:
@@ -121,6 +141,7 @@ class LiveView:
             "customer_status": self.customer_status,
             "refund": None if self.refund is None else self.refund.as_json(),
             "email_confirmed": self.email_sent,
+            "delay": None if self.delay is None else self.delay.as_json(),
         }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bitloot_contracts.customer import customer_status_of_order
-from bitloot_fulfillment.adapters.live import LiveView, RefundView
+from bitloot_fulfillment.adapters.live import DelayView, LiveView, RefundView
 from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_fulfillment.domain.saga import TERMINAL
 
@@ -55,8 +55,16 @@ async def live_view(session: AsyncSession, order_id: UUID) -> tuple[LiveView, st
     row = (await session.execute(query)).mappings().first()
     if row is None:
         return LiveView(), None
-    view = LiveView(state=row["state"]).with_facts(_refund(row), row["email_sent"])
-    return view, row["updated_at"].isoformat()
+    view = LiveView(state=row["state"], delay=_delay(row))
+    return view.with_facts(_refund(row), row["email_sent"]), row["updated_at"].isoformat()
+
+
+def _delay(row: RowMapping) -> DelayView | None:
+    """A preorder as soon as Kinguin says it is one; any order once the customer was
+    told that it is late."""
+    if not (row["is_preorder"] or row["delay_notified"]):
+        return None
+    return DelayView(row["is_preorder"], row["preorder_release_date"])
 
 
 def _refund(row: RowMapping) -> RefundView | None:
@@ -80,7 +88,14 @@ _REFUND = (
     sagas.c.refund_transaction_id,
     sagas.c.email_sent,
 )
-_LIVE = (sagas.c.state, sagas.c.updated_at, *_REFUND)
+_LIVE = (
+    sagas.c.state,
+    sagas.c.updated_at,
+    sagas.c.is_preorder,
+    sagas.c.preorder_release_date,
+    sagas.c.delay_notified,
+    *_REFUND,
+)
 _LISTED = (
     sagas.c.order_id,
     sagas.c.state,

@@ -1,10 +1,16 @@
 """``WS /ws/orders/{order_id}``: an order's status, live, for its customer or an admin.
 
-Each status frame carries the saga's `status` and, in the words the customer's order
-page uses too (`bitloot_contracts.customer.customer_status_of_order`), its
-`customer_status`, which the order's refund and key email decide as much as the saga.
+Each status frame carries the saga's `status` (null before the order is paid) and, in
+the words the customer's order page uses too
+(`bitloot_contracts.customer.customer_status_of_order`), its `customer_status`, which the
+order's refund and key email decide as much as the saga; it is never null: an order
+fulfillment has not heard of is `awaiting_payment` (the first frame the customer's order
+page gets before payment).
 Frames also carry the `refund` (status, amount, currency, transaction id; null without
-one) and `email_confirmed` (null until delivery reported on the key email). A refund
+one), `email_confirmed` (null until delivery reported on the key email) and `delay`
+(`is_preorder` and `release_date`: the order is a preorder, or Kinguin is late with it
+and the customer was told so; null otherwise), which says why a `delivering` order
+takes long: `order.delayed` is a status frame too. A refund
 moving, or the key email turning out unconfirmed or confirmed, is a status frame too,
 with the saga's `status` unchanged. Fields are only ever added to frames.
 
@@ -26,16 +32,28 @@ been quiet for the configured interval.
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Final
 from uuid import UUID
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bitloot_contracts.events import DeliveryCompleted, OrderStatusChanged, RefundStatusChanged
+from bitloot_contracts.customer import CustomerStatus
+from bitloot_contracts.events import (
+    DeliveryCompleted,
+    OrderDelayed,
+    OrderStatusChanged,
+    RefundStatusChanged,
+)
 from bitloot_fulfillment.adapters import views
-from bitloot_fulfillment.adapters.live import LiveEvent, LiveView, RefundView, StatusHub
+from bitloot_fulfillment.adapters.live import (
+    DelayView,
+    LiveEvent,
+    LiveView,
+    RefundView,
+    StatusHub,
+)
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import AdminTokenVerifier, InvalidToken, OrderTokenVerifier
@@ -44,6 +62,7 @@ logger = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
+NOT_PAID: Final[CustomerStatus] = "awaiting_payment"
 
 
 @dataclass(frozen=True)
@@ -74,13 +93,11 @@ def _token(websocket: WebSocket) -> str | None:
 
 
 def _status_message(order_id: UUID, view: LiveView, **saga: Any) -> dict[str, Any]:
-    return {
-        "type": "status",
-        "order_id": str(order_id),
-        "status": view.state,
-        **view.frame_facts(),
-        **saga,
-    }
+    facts = view.frame_facts()
+    # No saga and no refund: fulfillment has not heard of a payment for the order. Its
+    # customer, holding the token payments issued when it was placed, is awaiting it.
+    facts["customer_status"] = facts["customer_status"] or NOT_PAID
+    return {"type": "status", "order_id": str(order_id), "status": view.state, **facts, **saga}
 
 
 async def _frame_of(
@@ -93,7 +110,8 @@ async def _frame_of(
         # published the change; read it rather than hope its event came first.
         async with runtime.sessionmaker() as session:
             stored, _ = await views.live_view(session, event.order_id)
-        view = LiveView(state=event.status, refund=view.refund, email_sent=view.email_sent)
+        delay = stored.delay or view.delay
+        view = LiveView(event.status, view.refund, view.email_sent, delay)
         view = view.with_facts(stored.refund, stored.email_sent)
         saga = {
             "previous_status": event.previous_status,
@@ -104,6 +122,9 @@ async def _frame_of(
     if isinstance(event, RefundStatusChanged):
         after = view.with_facts(RefundView.of(event), view.email_sent)
         reason = f"refund {event.status}"
+    elif isinstance(event, OrderDelayed):
+        after = replace(view, delay=DelayView(event.is_preorder, event.release_date))
+        reason = "delayed"
     else:
         after = view.with_facts(view.refund, event.email_sent)
         reason = "key email confirmed" if after.email_sent else "key email not confirmed"

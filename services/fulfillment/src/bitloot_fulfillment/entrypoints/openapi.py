@@ -96,7 +96,9 @@ PATHS: dict[str, dict[str, Any]] = {
 
 WEBSOCKETS = {
     "/ws/orders/{order_id}": {
-        "summary": "An order's status, live: the current one at once, each change, heartbeats.",
+        "summary": "An order's status, live: the current one at once, each change, heartbeats. "
+        "Each status frame's `customer_status` is in the customer's words (never null: "
+        "`awaiting_payment` before the order is paid); `delay` says why keys are late.",
         "security": [{"orderToken": []}, {"adminSession": []}],
         "parameters": [
             {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}},

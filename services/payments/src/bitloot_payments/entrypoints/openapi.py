@@ -176,7 +176,8 @@ def _listing(summary: str, *filters: dict[str, Any]) -> dict[str, Any]:
 PATHS: dict[str, dict[str, Any]] = {
     "/orders": {
         "post": operation(
-            "Place an order: answers its id, total, invoice URL and order token.",
+            "Place an order: answers its id, total, invoice URL, order token and "
+            "`order_url`, the customer's order page (opened with the token).",
             {
                 **ok("The order, awaiting payment.", status="201"),
                 **errors(
@@ -202,12 +203,29 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/orders/{order_id:uuid}": {
         "get": operation(
-            "The order's status, for the holder of its order token.",
+            "The order's status, for the holder of its order token: JSON for API clients "
+            "(any Accept but one that takes text/html without application/json), the "
+            "customer's order page for a browser (its status live over fulfillment's "
+            "WS /ws/orders/{order_id}, through /orders/live.js).",
             {
-                **ok(f"The order. {_FULFILMENT_STATE}"),
-                **errors({"403": "The token is for another order.", "404": "No such order."}),
+                "200": _page_or_json(f"The order (JSON: {_FULFILMENT_STATE})"),
+                **_refusals(
+                    {
+                        "401": "No valid order token (`token_missing`, `token_invalid`, "
+                        "`token_expired`).",
+                        "403": "The token is for another order (`token_wrong_order`).",
+                        "404": "No such order (`order_not_found`).",
+                    }
+                ),
             },
             security=_ORDER_TOKEN,
+        )
+    },
+    "/orders/live.js": {
+        "get": operation(
+            "The order page's script (it follows the live status and updates the page).",
+            {"200": {"description": "JavaScript.", "content": {"text/javascript": {}}}},
+            security=PUBLIC,
         )
     },
     "/payments/ipn": {

@@ -1,4 +1,5 @@
-"""The customer-facing edge: place an order, look at it, and NOWPayments' IPN callback."""
+"""The customer-facing edge: place an order, look at it (JSON, or the order page for a
+browser: `entrypoints.order_page`), and NOWPayments' IPN callback."""
 
 import logging
 from uuid import UUID
@@ -10,6 +11,7 @@ from starlette.routing import Route
 
 from bitloot_contracts.events.fields import Email, Identifier, Quantity
 from bitloot_payments.domain.order import saga_state
+from bitloot_payments.entrypoints.order_page import OrderPages, script_routes, wants_page
 from bitloot_payments.entrypoints.views import lines_json, money
 from bitloot_payments.handlers.place_order import (
     IdempotencyConflict,
@@ -19,7 +21,7 @@ from bitloot_payments.handlers.place_order import (
     ProductUnavailable,
     RequestedLine,
 )
-from bitloot_payments.handlers.queries import Queries
+from bitloot_payments.handlers.queries import CustomerOrder, Queries
 from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, MalformedIpn
 from bitloot_runtime.http import HttpError, parse_body, read_body, read_json
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
@@ -86,8 +88,12 @@ def public_routes(
     receiver: IpnReceiver,
     queries: Queries,
     verifier: OrderTokenVerifier,
+    pages: OrderPages,
+    order_url: str,
 ) -> list[Route]:
-    """``POST /orders``, ``GET /orders/{order_id}`` and ``POST /payments/ipn``."""
+    """``POST /orders``, ``GET /orders/{order_id}`` (JSON, or the customer's order page
+    for a browser) and ``POST /payments/ipn``; `order_url` is the order page's URL
+    template, with ``{order_id}`` and ``{order_token}``."""
 
     async def create_order(request: Request) -> Response:
         _raw, document = await read_json(request)
@@ -112,19 +118,19 @@ def public_routes(
             "currency": placed.currency,
             "invoice_url": placed.invoice_url,
             "order_token": placed.order_token,
+            "order_url": order_url.format(order_id=placed.order_id, order_token=placed.order_token),
         }
         return JSONResponse(answer, status_code=201)
 
     async def show_order(request: Request) -> Response:
-        order_id: UUID = request.path_params["order_id"]
         try:
-            verifier.verify(bearer_or_query_token(request), order_id)
-        except InvalidToken as exc:
-            status = 403 if exc.code == "token_wrong_order" else 401
-            raise HttpError(status, exc.code, str(exc)) from None
-        found = await queries.customer_order(order_id)
-        if found is None:
-            raise HttpError(404, "order_not_found", f"No order {order_id}.")
+            found = await _order_of(request)
+        except HttpError as refusal:
+            if wants_page(request):
+                return pages.refusal(refusal)
+            raise
+        if wants_page(request):
+            return pages.order(found)
         order = found.order
         state = saga_state(order.fulfilment_state)
         return JSONResponse(
@@ -142,6 +148,20 @@ def public_routes(
             }
         )
 
+    async def _order_of(request: Request) -> CustomerOrder:
+        order_id: UUID = request.path_params["order_id"]
+        try:
+            verifier.verify(bearer_or_query_token(request), order_id)
+        except InvalidToken as exc:
+            # The reason and the order, never the token (nor the URL that carries it).
+            logger.info("order view refused", extra={"reason": exc.code, "order_id": str(order_id)})
+            status = 403 if exc.code == "token_wrong_order" else 401
+            raise HttpError(status, exc.code, str(exc)) from None
+        found = await queries.customer_order(order_id)
+        if found is None:
+            raise HttpError(404, "order_not_found", f"No order {order_id}.")
+        return found
+
     async def ipn(request: Request) -> Response:
         body, signature, client = await signed_callback(request)
         try:
@@ -155,5 +175,6 @@ def public_routes(
     return [
         Route("/orders", create_order, methods=["POST"]),
         Route("/orders/{order_id:uuid}", show_order, methods=["GET"]),
+        *script_routes(),
         Route("/payments/ipn", ipn, methods=["POST"]),
     ]

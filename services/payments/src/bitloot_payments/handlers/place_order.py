@@ -131,16 +131,20 @@ def _replayed(order: Order, digest: str) -> StoredOrder:
 
 @dataclass(frozen=True)
 class ReturnUrls:
-    """Where NOWPayments sends the buyer afterwards: templates with ``{order_id}``."""
+    """Where NOWPayments sends the buyer afterwards: templates with ``{order_id}`` and
+    ``{order_token}`` (a token that opens the order, so that the buyer lands on their
+    order page, signed in)."""
 
     success: str | None = None
     cancel: str | None = None
 
-    def of(self, order_id: UUID) -> tuple[str | None, str | None]:
+    def of(self, order_id: UUID, order_token: str) -> tuple[str | None, str | None]:
         """The success and cancel URLs of `order_id`."""
 
         def filled(template: str | None) -> str | None:
-            return template.format(order_id=order_id) if template else None
+            if not template:
+                return None
+            return template.format(order_id=order_id, order_token=order_token)
 
         return filled(self.success), filled(self.cancel)
 
@@ -201,7 +205,8 @@ class OrderPlacement:
         return invoice.invoice_url
 
     async def _create_invoice(self, order: StoredOrder) -> Invoice:
-        success_url, cancel_url = self._return_urls.of(order.order_id)
+        token = self._signer.issue(order.order_id)
+        success_url, cancel_url = self._return_urls.of(order.order_id, token)
         try:
             return await self._nowpayments.create_invoice(
                 order.order_id,

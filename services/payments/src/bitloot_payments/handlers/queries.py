@@ -2,12 +2,13 @@
 the catalog (including the one write the admin makes to it)."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
 from bitloot_contracts.customer import CustomerStatus
-from bitloot_payments.adapters.catalog import Product, all_products
+from bitloot_payments.adapters.availability import availability_of
+from bitloot_payments.adapters.catalog import Product, all_products, products_by_sku
 from bitloot_payments.adapters.flags import Flag, list_flags, load_flag
 from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, list_ipns, load_ipn
 from bitloot_payments.adapters.orders import (
@@ -101,6 +102,9 @@ class CustomerOrder:
     lines: list[Line]
     under_review: bool
     refunds: list[Refund] = field(default_factory=list)
+    # The catalog's entries of the lines' skus, with what Kinguin last had of each (its
+    # title and whether it is a preorder, for the customer's order page).
+    products: dict[str, Product] = field(default_factory=dict)
 
     @property
     def customer_status(self) -> CustomerStatus:
@@ -149,7 +153,13 @@ class Queries:
             lines = await load_lines(await uow.driver(), order_id)
             under_review = await has_open_flag(uow.session, order_id)
             owed = await refunds_of_order(uow.session, order_id)
-            return CustomerOrder(order, lines, under_review, owed)
+            products = await products_by_sku(uow.session, {line.sku for line in lines})
+            known = await availability_of(
+                uow.session, {p.kinguin_product_id for p in products.values()}
+            )
+            for sku, product in products.items():
+                products[sku] = replace(product, availability=known.get(product.kinguin_product_id))
+            return CustomerOrder(order, lines, under_review, owed, products)
 
     async def refund(self, refund_id: int) -> Refund | None:
         async with self._unit_of_work() as uow:
