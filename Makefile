@@ -44,7 +44,8 @@ lint: install
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
 
 # Everything in one process (in-memory broker, embedded PostgreSQL, S3, SMTP, sandboxes):
-# places 20 orders, prints a summary, serves the admin UI. `make demo ARGS="--orders 5 --no-serve"`.
+# places 20 orders, prints a summary, serves the admin UI and the customer's pages on one
+# port (the login and the first order's links printed). `make demo ARGS="--orders 5 --no-serve"`.
 demo: system-demo install
 	$(PY) -m bitloot_demo $(ARGS)
 
