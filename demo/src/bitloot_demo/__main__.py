@@ -19,6 +19,7 @@ import sys
 from contextlib import ExitStack, nullcontext
 
 from bitloot_demo import scenario
+from bitloot_demo.up import link_in
 from bitloot_launch import infra
 from bitloot_launch.catalog import order_page
 from bitloot_launch.inprocess import ADMIN_USER, Stack, running_stack
@@ -50,7 +51,8 @@ async def demo(args: argparse.Namespace) -> int:
             nullcontext(external_db) if external_db else embedded_postgres()
         )
         s3_endpoint = servers.enter_context(infra.s3_server())
-        mailbox = servers.enter_context(infra.smtp_server())
+        later = LaterLinks()
+        mailbox = servers.enter_context(infra.smtp_server(on_mail=later.announce))
         async with running_stack(
             postgres_url=postgres_url,
             s3_endpoint=s3_endpoint,
@@ -68,9 +70,23 @@ async def demo(args: argparse.Namespace) -> int:
             print(outcome.summary(), flush=True)
             if not args.no_serve:
                 print("\n".join(serving(stack, outcome)), flush=True)
+                later.serving = True
                 await _until_interrupted()
         succeeded = outcome.count("fulfilled") == outcome.placed and outcome.revealed_ok
         return 0 if succeeded else 1
+
+
+class LaterLinks:
+    """Once the demo serves, each key email's reveal link is printed, decoded, as it
+    arrives (an admin's resend or fresh link, a customer's new link): the mailbox is in
+    this process, so the terminal is where a demo's customer reads their email."""
+
+    def __init__(self) -> None:
+        self.serving = False
+
+    def announce(self, mail: infra.Mail) -> None:
+        if self.serving and mail.is_key_email and (link := link_in(mail)):
+            print(f"demo: key email to {', '.join(mail.recipients)}: {link}", flush=True)
 
 
 def serving(stack: Stack, outcome: scenario.Outcome) -> list[str]:
