@@ -5,9 +5,16 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
-.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check audit bench chaos
+.PHONY: install lock lint test test-fast schemas clean demo up compose-env deploy-check audit bench chaos \
+	system-demo system-test system-deploy
+
+# System packages (Debian's) and local servers each command needs, from one script that
+# .ci/run uses too: installed or started when run as root; otherwise the script stops at
+# once naming the one command to run.
+SYSTEM := tools/system_packages.sh
 
 $(VENV)/bin/uv:
+	$(SYSTEM) ensure python
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
 
@@ -37,8 +44,9 @@ lint: install
 		MYPYPATH=$$dir $(VENV)/bin/mypy $$dir || exit 1; done
 
 # Everything in one process (in-memory broker, embedded PostgreSQL, S3, SMTP, sandboxes):
-# places 20 orders, prints a summary, serves the admin UI. `make demo ARGS="--orders 5 --no-serve"`.
-demo: install
+# places 20 orders, prints a summary, serves the admin UI and the customer's pages on one
+# port (the login and the first order's links printed). `make demo ARGS="--orders 5 --no-serve"`.
+demo: system-demo install
 	$(PY) -m bitloot_demo $(ARGS)
 
 # The production topology on this machine: each service its own process against the local
@@ -58,7 +66,7 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 # The deployment files are current and valid: the configuration reference, the images
 # (their pins start each service), the k8s manifests (kustomize + Kubernetes schemas) and
 # docker-compose.yml (`docker compose config`, which needs no engine).
-deploy-check: install
+deploy-check: system-deploy install
 	$(PY) tools/settings_reference.py --check
 	$(PY) tools/images.py check
 	$(PY) tools/k8s.py check
@@ -87,8 +95,20 @@ bench: install
 chaos: install
 	$(PY) -m chaos.run $(ARGS)
 
-test: install
+# Chromium for the browser tests (Playwright drives Debian's), PostgreSQL and RabbitMQ
+# (started unless the tests were given servers or a Docker engine answers).
+test: system-test install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+system-demo:
+	@$(SYSTEM) ensure demo
+
+system-test:
+	@$(SYSTEM) ensure test
+	@$(SYSTEM) test-servers
+
+system-deploy:
+	@$(SYSTEM) ensure deploy
 
 # Writes the JSON Schemas and the AsyncAPI document of the bus under libs/contracts/schemas.
 schemas: install

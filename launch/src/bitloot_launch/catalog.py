@@ -3,7 +3,9 @@ payments' catalog API, an order placed as a customer places one, the orders' sta
 the reveal link a customer finds in the key email."""
 
 import re
+from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlencode
 
 import httpx
 
@@ -50,15 +52,36 @@ async def seed_catalog(http: httpx.AsyncClient, stack: Shop) -> None:
         )
 
 
-async def place_order(http: httpx.AsyncClient, stack: Shop, number: int) -> tuple[str, str]:
-    """Place (and, through the sandbox's auto-pay, pay) one order: (order id, email)."""
+@dataclass(frozen=True)
+class PlacedOrder:
+    """What checkout answered a customer: the order, and the token that opens its page."""
+
+    order_id: str
+    email: str
+    token: str = field(repr=False)
+
+
+async def checkout(http: httpx.AsyncClient, stack: Shop, number: int) -> PlacedOrder:
+    """Place (and, through the sandbox's auto-pay, pay) one order as a customer does."""
     email = f"buyer{number}@demo.bitloot.test"
     sku = CATALOG[number % len(CATALOG)][0]
     answer = await http.post(
         f"{stack.payments}/orders", json={"email": email, "lines": [{"sku": sku, "qty": 1}]}
     )
     answer.raise_for_status()
-    return str(answer.json()["order_id"]), email
+    placed = answer.json()
+    return PlacedOrder(str(placed["order_id"]), email, str(placed["order_token"]))
+
+
+async def place_order(http: httpx.AsyncClient, stack: Shop, number: int) -> tuple[str, str]:
+    """Place (and pay) one order: (order id, email)."""
+    placed = await checkout(http, stack, number)
+    return placed.order_id, placed.email
+
+
+def order_page(public_url: str, order: PlacedOrder) -> str:
+    """The customer's order page, opened with the order token as checkout returned it."""
+    return f"{public_url}/orders/{order.order_id}?{urlencode({'token': order.token})}"
 
 
 async def states_of(http: httpx.AsyncClient, stack: Shop, order_ids: list[str]) -> dict[str, str]:

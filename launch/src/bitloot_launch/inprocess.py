@@ -28,6 +28,7 @@ from bitloot_admin.settings import Settings as AdminSettings
 from bitloot_delivery.settings import Settings as DeliverySettings
 from bitloot_fulfillment.settings import Settings as FulfillmentSettings
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
+from bitloot_launch.front import front
 from bitloot_launch.infra import Mailbox
 from bitloot_launch.wiring import NAMES, Machine, Process, Secrets, env_prefix, processes
 from bitloot_payments.settings import Settings as PaymentsSettings
@@ -79,6 +80,9 @@ class Stack:
     # Delivery's claim-link signing key (key id c1), for tests that claim a refund.
     claim_token_private_key: str = field(default="", repr=False)
     admin_session_private_key: str = field(default="", repr=False)
+    # Where customers go: the front router (`bitloot_launch.front`) when one serves the
+    # public pages, else payments' own address.
+    public: str = ""
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -109,9 +113,11 @@ def in_process_machine(
     mailbox: Mailbox,
     admin_port: int,
     run_id: str,
+    public_url: str | None = None,
 ) -> Machine:
     """The table's `Machine` for one in-process run: databases ``bitloot_<service>_<run>``,
-    a bucket of its own, free ports (the admin's chosen)."""
+    a bucket of its own, free ports (the admin's chosen), the customers' links on
+    `public_url` if given."""
     ports = {name: free_port() for name in NAMES}
     ports["admin"] = admin_port
     databases = {
@@ -132,6 +138,7 @@ def in_process_machine(
         service_settings=SERVICE_SETTINGS,
         databases=databases,
         kinguin_sandbox_settings=KINGUIN_SANDBOX_SETTINGS,
+        public_url=public_url,
     )
 
 
@@ -144,9 +151,15 @@ async def running_stack(
     admin_port: int,
     run_id: str,
     bus_prefix: str = "",
+    public_port: int | None = None,
 ) -> AsyncIterator[Stack]:
-    """Start the sandboxes and the five services; stop them all when the block ends."""
+    """Start the sandboxes and the five services; stop them all when the block ends.
+
+    With `public_port`, the front router (`bitloot_launch.front`) serves the admin and
+    the customer's pages on that one port too, and the links customers are given point
+    there."""
     amqp_url = os.environ.get("AMQP_URL")
+    public_url = None if public_port is None else f"http://127.0.0.1:{public_port}"
     machine = in_process_machine(
         postgres_url=postgres_url,
         amqp_url=amqp_url or IN_MEMORY_AMQP,
@@ -155,6 +168,7 @@ async def running_stack(
         mailbox=mailbox,
         admin_port=admin_port,
         run_id=run_id,
+        public_url=public_url,
     )
     keys = Secrets.generate()
     table = {process.name: process for process in processes(machine, keys)}
@@ -179,6 +193,11 @@ async def running_stack(
             await stack.enter_async_context(
                 serve(app, "127.0.0.1", machine.ports[name], log_config=None)
             )
+        if public_port is not None:
+            router = front({name: app for name, (_runtime, app) in apps.items()})
+            await stack.enter_async_context(
+                serve(router, "127.0.0.1", public_port, log_config=None)
+            )
         yield stack_of(machine, keys, in_memory=broker is not None)
 
 
@@ -198,4 +217,5 @@ def stack_of(machine: Machine, keys: Secrets, *, in_memory: bool) -> Stack:
         order_token_private_key=keys.order_token_private_key,
         claim_token_private_key=keys.claim_token_private_key,
         admin_session_private_key=keys.admin_session_private_key,
+        public=machine.public("payments"),
     )

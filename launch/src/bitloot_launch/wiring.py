@@ -131,9 +131,17 @@ class Machine:
     # services share their state through PostgreSQL and the bus; a sandbox keeps its state
     # in memory, so replicate services only.
     instances: Mapping[str, int] = field(default_factory=dict)
+    # The one address customers use when a router serves the public pages of several
+    # services there (the demo's `bitloot_launch.front`); None: each service's own.
+    public_url: str | None = None
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
+
+    def public(self, name: str) -> str:
+        """The base of the links service `name` hands to customers (in emails, to
+        NOWPayments): the shared public address if there is one, else its own."""
+        return self.public_url or self.url(name)
 
     def database(self, service: str) -> str:
         if service in self.databases:
@@ -194,10 +202,19 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "PAYMENTS_NOWPAYMENTS_EMAIL": NOWPAYMENTS_ACCOUNT,
             "PAYMENTS_NOWPAYMENTS_PASSWORD": keys.nowpayments_password,
             "PAYMENTS_NOWPAYMENTS_2FA_SECRET": keys.nowpayments_2fa_secret,
-            "PAYMENTS_PUBLIC_URL": machine.url("payments"),
-            # No Ingress on one machine: the order page's script reaches fulfillment's
-            # live status on its own port.
-            "PAYMENTS_LIVE_STATUS_URL": machine.url("fulfillment").replace("http://", "ws://", 1),
+            "PAYMENTS_PUBLIC_URL": machine.public("payments"),
+            # Without a front router (make up) no Ingress routes /ws/orders: the order
+            # page's script reaches fulfillment's live status on its own port. Behind one
+            # (make demo), the page's own origin serves it.
+            **(
+                {}
+                if machine.public_url
+                else {
+                    "PAYMENTS_LIVE_STATUS_URL": machine.url("fulfillment").replace(
+                        "http://", "ws://", 1
+                    )
+                }
+            ),
             "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
             "PAYMENTS_ORDER_TOKEN_KEY_ID": ORDER_TOKEN_KEY_ID,
             "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS": keys.claim_token_public_keys,
@@ -226,12 +243,12 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "DELIVERY_SMTP_HOST": machine.smtp_host,
             "DELIVERY_SMTP_PORT": str(machine.smtp_port),
             "DELIVERY_MAIL_FROM": "keys@bitloot.localhost",
-            "DELIVERY_PUBLIC_URL": machine.url("delivery"),
+            "DELIVERY_PUBLIC_URL": machine.public("delivery"),
             "DELIVERY_LINK_SECRET": keys.link_secret,
             "DELIVERY_ORDER_TOKEN_PUBLIC_KEYS": keys.order_token_public_keys,
             "DELIVERY_CLAIM_TOKEN_PRIVATE_KEY": keys.claim_token_private_key,
             "DELIVERY_CLAIM_TOKEN_KEY_ID": CLAIM_TOKEN_KEY_ID,
-            "DELIVERY_REFUND_CLAIM_URL": f"{machine.url('payments')}/refunds/claim",
+            "DELIVERY_REFUND_CLAIM_URL": f"{machine.public('payments')}/refunds/claim",
         },
         "admin": {
             "ADMIN_SESSION_PRIVATE_KEY": keys.admin_session_private_key,
