@@ -14,6 +14,10 @@ PAYMENT_STATUSES: Final[tuple[str, ...]] = get_args(PaymentStatus)
 """NOWPayments' status of the order's payment (``payment``)."""
 FULFILMENT_STATES: Final[tuple[str, ...]] = get_args(OrderState)
 """The fulfillment saga's state, as payments records it (``fulfilment``)."""
+RECORDED_FULFILMENT_STATES: Final = ("paid", "reserving", "fulfilled", "failed", "refunded")
+"""The saga states payments records: fulfillment announces only the changes of what the
+customer is told and the ends (`announced` in its saga), so an order stays `reserving`
+while its keys are bought and sent; the other states never match a filter."""
 REFUND_STATUSES: Final[tuple[str, ...]] = get_args(RefundStatus)
 """The status of any of the order's refunds (``refund``)."""
 CUSTOMER_STATUSES: Final[tuple[str, ...]] = get_args(CustomerStatus)
