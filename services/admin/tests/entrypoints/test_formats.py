@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bitloot_admin.entrypoints.context import templates
-from bitloot_admin.entrypoints.formats import ago, amount, chip, count, label, relative, utc
+from bitloot_admin.entrypoints.formats import (
+    ago,
+    amount,
+    chip,
+    count,
+    label,
+    pairs,
+    relative,
+    utc,
+)
 
 NOW = datetime(2026, 12, 6, 1, 5, 3, tzinfo=UTC)
 
@@ -76,3 +85,10 @@ def test_every_template_gets_the_filters() -> None:
     environment = templates()
     shown = environment.from_string("{{ when | ago }} {{ n | count }}").render(when=None, n=2.0)
     assert shown == "— 2"
+
+
+def test_a_small_object_reads_as_pairs_not_json() -> None:
+    assert (
+        pairs({"known": True, "via": "cli", "order_id": None}) == "known: yes, via: cli, order: —"
+    )
+    assert (pairs({}), pairs(None), pairs([1])) == ("—", "—", "[1]")

@@ -89,7 +89,9 @@ async def test_a_resolved_flag_says_who_resolved_it_when_and_why_and_offers_noth
         note="Test payment <from> QA.",
     )
     page = await browser.get(f"/admin/flags/{flag_id}")
-    assert "dismissed — by admin:carol at 2026-11-02T10:00:00+00:00" in page.text
+    # When, relative, with the exact UTC time on hover.
+    assert 'dismissed — by admin:carol <time datetime="2026-11-02T10:00:00Z"' in page.text
+    assert 'title="2026-11-02 10:00:00 UTC"' in page.text
     assert "Test payment &lt;from&gt; QA." in page.text
     assert forms_of(page) == {}
     assert "nothing is left to decide" in page.text

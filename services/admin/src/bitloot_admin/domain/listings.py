@@ -150,6 +150,8 @@ LISTINGS: Mapping[str, Listing] = {
             ("status", "order_id", "reservation_id"),
             "next_offset",
             "offset",
+            # The gateway's reservation states (its `domain.reservation.STATES`).
+            choices={"status": ("placing", "placed", "failed")},
             hidden=frozenset(
                 {"reservation_id", "external_id", "kinguin_updated_at", "failure_code"}
                 | {"created_at"}

@@ -6,6 +6,7 @@ a snake_case header (issue #21, point 2).
 Every filter returns escaped markup or plain text: a value a service sent never reaches
 the page unescaped."""
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,7 @@ LABELS: Final[Mapping[str, str]] = {
     "order_id": "Order",
     "payment_id": "Payment",
     "ipn_id": "IPN",
+    "ipns": "IPNs",
     "flag_id": "Flag",
     "refund_id": "Refund",
     "reservation_id": "Reservation",
@@ -135,6 +137,24 @@ def chip(value: object) -> Markup:
     return Markup('<span class="status status-{}">{}</span>').format(css, text.replace("_", " "))
 
 
+def pairs(value: object) -> str:
+    """A small object as ``name: value`` pairs (``via: cli, known: yes``) instead of JSON;
+    "—" for none or an empty one, anything else as JSON."""
+    if not value:
+        return "—"
+    if not isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return ", ".join(f"{label(str(key)).lower()}: {_word(item)}" for key, item in value.items())
+
+
+def _word(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
 def _decimal(value: object) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -156,6 +176,7 @@ def install(environment: Environment) -> Environment:
             "amount": amount,
             "chip": chip,
             "label": label,
+            "pairs": pairs,
         }
     )
     return environment
