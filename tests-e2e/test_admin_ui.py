@@ -165,7 +165,7 @@ async def test_an_admin_finds_an_order_reads_its_timeline_and_replays_a_parked_m
             assert expected in await page.inner_text("main"), leaf
         await page.goto(f"{stack.admin}/admin/payments?order_id={order_id}")
         await page.click("main table tbody a >> nth=0")
-        assert "IPNs" in await page.inner_text("main")
+        assert "ipns" in await page.inner_text("main")
 
         await page.click("a[href='/admin/dead-letters']")
         row = page.locator(f"tr.letter:has-text('{webhook.order_id}')")

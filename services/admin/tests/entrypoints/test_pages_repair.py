@@ -132,7 +132,7 @@ async def test_a_payment_page_shows_its_ipn_history_as_a_table_and_names_a_silen
     unanswered = await browser.get("/admin/payments/np-0")
     odd = await browser.get("/admin/payments/a%20b")
     assert page.status_code == 200
-    assert "<h2>Items</h2>" in page.text
+    assert "<h2>items</h2>" in page.text
     assert "<td>finished</td>" in page.text
     assert "Incomplete: no answer from payments" in unanswered.text
     assert odd.status_code == 404

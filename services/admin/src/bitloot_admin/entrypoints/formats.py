@@ -22,7 +22,6 @@ LABELS: Final[Mapping[str, str]] = {
     "order_id": "Order",
     "payment_id": "Payment",
     "ipn_id": "IPN",
-    "ipns": "IPNs",
     "flag_id": "Flag",
     "refund_id": "Refund",
     "reservation_id": "Reservation",
