@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 from browser import DESKTOP, PHONE, horizontal_overflow
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, ViewportSize
 from test_admin_ui import wait_for
 
 from bitloot_launch import catalog
@@ -27,6 +27,10 @@ LIST_PAGES = (
     "dead-letters",
     "audit",
 )
+
+
+def _size(size: dict[str, int]) -> ViewportSize:
+    return ViewportSize(width=size["width"], height=size["height"])
 
 
 def _screenshots(tmp_path: Path) -> Path:
@@ -82,7 +86,7 @@ async def test_the_failed_preset_and_the_fulfilment_filter_find_a_failed_order_a
     async with httpx.AsyncClient(timeout=10) as http:
         good, failed = await _orders(http, stack)
 
-    page = await browser.new_page(viewport=DESKTOP)
+    page = await browser.new_page(viewport=_size(DESKTOP))
     await _log_in(page, stack)
     assert await _listed(page) == {good, failed}
 
@@ -107,7 +111,7 @@ async def test_the_failed_preset_and_the_fulfilment_filter_find_a_failed_order_a
     assert catalog.CATALOG[0][1] in await page.inner_text("main")
 
     for size_name, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        await page.set_viewport_size(size)
+        await page.set_viewport_size(_size(size))
         for name in LIST_PAGES:
             shown = await page.goto(f"{stack.admin}/admin/{name}")
             assert shown is not None
