@@ -10,10 +10,11 @@ from pathlib import Path
 import httpx
 from browser import DESKTOP, PHONE, horizontal_overflow
 from playwright.async_api import Browser, Page, ViewportSize
-from test_admin_ui import wait_for
+from test_admin_ui import Services, parked_webhook, wait_for
 
 from bitloot_launch import catalog
 from bitloot_launch.inprocess import ADMIN_USER, Stack
+from bitloot_testing.rabbitmq import BusNamespace
 
 LIST_PAGES = (
     "orders",
@@ -80,10 +81,14 @@ async def _listed(page: Page) -> set[str]:
 
 
 async def test_the_failed_preset_and_the_fulfilment_filter_find_a_failed_order_and_lists_fit(
-    stack: Stack, browser: Browser, tmp_path: Path
+    stack: Stack, bus_prefix: BusNamespace, browser: Browser, tmp_path: Path
 ) -> None:
     shots = _screenshots(tmp_path)
     async with httpx.AsyncClient(timeout=10) as http:
+        # A parked message, so that the dead letters page has a row to lay out (its order
+        # is paid on the bus, not through payments, so the order list does not show it).
+        await catalog.seed_catalog(http, stack)
+        await parked_webhook(Services(http, stack), bus_prefix)
         good, failed = await _orders(http, stack)
 
     page = await browser.new_page(viewport=_size(DESKTOP))
