@@ -3,16 +3,14 @@
 import pytest
 from pydantic import JsonValue
 
+from bitloot_admin.domain.cells import kind_of, products, row_cells
 from bitloot_admin.domain.listings import (
     LISTINGS,
     BadFilter,
     chosen_filters,
     columns,
-    kind_of,
     link,
     next_page,
-    products,
-    row_cells,
 )
 
 

@@ -10,13 +10,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.adapters import audit
+from bitloot_admin.domain.cells import row_cells
 from bitloot_admin.domain.listings import (
     LISTINGS,
     BadFilter,
     Listing,
     chosen_filters,
     columns,
-    row_cells,
 )
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import audit_filter
