@@ -1,7 +1,9 @@
 """Which filters reach a service, and how the next page is named."""
 
 import pytest
+from pydantic import JsonValue
 
+from bitloot_admin.domain.cells import kind_of, products, row_cells
 from bitloot_admin.domain.listings import (
     LISTINGS,
     BadFilter,
@@ -44,3 +46,48 @@ def test_ids_link_to_the_pages_of_what_they_name_and_nothing_else_does() -> None
     assert link(flags, "kind", "late_payment") is None
     assert link(flags, "ipn_id", None) is None
     assert link(flags, "id", True) is None
+
+
+def test_a_cell_is_shown_as_its_field_and_value_say() -> None:
+    assert [
+        kind_of("created_at", "2026-12-06T01:02:03Z"),
+        kind_of("state", "failed"),
+        kind_of("keys_count", 0.0),
+        kind_of("pay_amount", "4.99"),
+        kind_of("duplicate", False),
+        kind_of("lines", [{"sku": "cs-source", "qty": 1}]),
+        kind_of("detail", "Paid twice."),
+        kind_of("note", None),
+    ] == ["time", "status", "count", "amount", "yes_no", "products", "text", "none"]
+
+
+def test_an_orders_lines_are_named_by_the_catalogs_titles() -> None:
+    titles = {"cs-source": "Counter-Strike: Source", "kg-1": "Counter-Strike: Source"}
+    lines: JsonValue = [{"qty": 2, "sku": "cs-source"}, {"kinguin_product_id": "kg-1", "qty": 1}]
+    assert products(lines, titles) == [
+        "2 \N{MULTIPLICATION SIGN} Counter-Strike: Source",
+        "1 \N{MULTIPLICATION SIGN} Counter-Strike: Source",
+    ]
+    assert products([{"qty": 1, "kinguin_product_id": "kg-9"}], titles) == [
+        "1 \N{MULTIPLICATION SIGN} kg-9"
+    ]
+
+
+def test_a_listing_leaves_out_its_hidden_fields_and_shows_a_uuid_short() -> None:
+    payments = LISTINGS["payments"]
+    item = {
+        "payment_id": "np-1",
+        "order_id": "b9d5a1f2-0000-4000-8000-000000000002",
+        "pay_amount": "4.99",
+        "pay_currency": "usdttrc20",
+        "parent_payment_id": None,
+    }
+    header = columns([item], payments.hidden)
+    assert header == ["payment_id", "order_id", "pay_amount"]
+    _payment, order, paid = row_cells(payments, header, item, {})
+    assert (order.text, order.title, order.href) == (
+        "b9d5a1f2\N{HORIZONTAL ELLIPSIS}",
+        item["order_id"],
+        f"/admin/orders/{item['order_id']}",
+    )
+    assert (paid.kind, paid.currency) == ("amount", "usdttrc20")

@@ -27,7 +27,7 @@ async def test_the_refunds_list_shows_what_an_operator_needs_newest_first_with_s
     assert f'<a href="/admin/orders/{order_id}" title="{order_id}">' in page.text
     assert "Refunded by an admin, keys never revealed" in page.text
     assert "Order failed (no stock could be reserved at Kinguin)" in page.text
-    assert '<td data-label="Amount" class="num">25.1 USDTTRC20</td>' in page.text
+    assert '<td data-label="Amount" class="num">25.10 USDTTRC20</td>' in page.text
     assert ">TXYZopYR…VkAeBf</code>" in page.text
     assert '<a href="/admin/refunds?status=claimed">claimed</a>' in page.text
     assert 'href="/admin/refunds">Refunds</a>' in page.text

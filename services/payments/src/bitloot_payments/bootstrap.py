@@ -204,7 +204,7 @@ def build(
         settings.reconcile_interval,
     )
     runtime.add_background("reconciler", reconciler.run)
-    queries = Queries(runtime.unit_of_work)
+    queries = Queries(runtime.unit_of_work, settings.stuck_after)
     decisions = FlagDecisions(runtime.unit_of_work, processor.wake)
     routes = [
         *public_routes(

@@ -118,6 +118,12 @@ class Settings(EdgeSettings):
     reconcile_interval: float = Field(
         default=10.0, gt=0, description="Seconds between looks for orders due a reconciliation."
     )
+    stuck_after_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="A paid order whose fulfilment has not ended this long after payment "
+        "is listed as stuck (the admin order list's Stuck and Needs action presets).",
+    )
     nowpayments_2fa_secret: SecretStr | None = Field(
         default=None,
         description="The NOWPayments account's 2FA (TOTP, base32) secret: each refund "
@@ -196,6 +202,10 @@ class Settings(EdgeSettings):
         if not (self.nowpayments_email and password):
             return None
         return self.nowpayments_email, password.get_secret_value()
+
+    @property
+    def stuck_after(self) -> timedelta:
+        return timedelta(seconds=self.stuck_after_seconds)
 
     def reconcile_policy(self) -> ReconcilePolicy:
         return ReconcilePolicy(

@@ -4,11 +4,14 @@ lives, which filters it takes, and how its pages are chained. Pure data and rule
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final, get_args
 from urllib.parse import quote
 
 from pydantic import JsonValue
 
+from bitloot_contracts.events.order import OrderState
 from bitloot_contracts.flags import FLAG_KINDS, FLAG_STATUSES
+from bitloot_contracts.order_filters import PAYMENT_STATUSES
 from bitloot_contracts.topics import FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 
 # Filter values are ids, statuses, e-mail addresses and ISO times; nothing else is passed on.
@@ -21,6 +24,8 @@ LINKED_COLUMNS: Mapping[str, str] = {
     "flag_id": "/admin/flags/",
     "refund_id": "/admin/refunds/",
 }
+
+_YES_NO: Final = ("true", "false")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,11 @@ class Listing:
     page_param: str
     item_field: str | None = None
     choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Fields not shown as columns (on the item's own page or the order's), so that the
+    # table fits a 1440 px window; a currency is shown with its amount.
+    hidden: frozenset[str] = frozenset()
+    # Whether its items hold an order's `lines`, shown as the catalog's product titles.
+    lines: bool = False
 
 
 LISTINGS: Mapping[str, Listing] = {
@@ -53,6 +63,8 @@ LISTINGS: Mapping[str, Listing] = {
             "next",
             "cursor",
             "payment_id",
+            {"status": PAYMENT_STATUSES},
+            frozenset({"parent_payment_id", "price_currency", "pay_currency", "invoice_url"}),
         ),
         Listing(
             "ipns",
@@ -63,7 +75,8 @@ LISTINGS: Mapping[str, Listing] = {
             "next",
             "before",
             "id",
-            {"source": ("ipn", "poll")},
+            {"source": ("ipn", "poll"), "signature_valid": _YES_NO},
+            frozenset({"processed_at", "next_attempt_at", "replayed_by", "replayed_at"}),
         ),
         Listing(
             "flags",
@@ -75,6 +88,7 @@ LISTINGS: Mapping[str, Listing] = {
             "before",
             "id",
             {"status": FLAG_STATUSES, "kind": FLAG_KINDS},
+            frozenset({"data", "ipn_id", "note"}),
         ),
         Listing(
             "reservations",
@@ -84,6 +98,13 @@ LISTINGS: Mapping[str, Listing] = {
             ("status", "order_id", "reservation_id"),
             "next_offset",
             "offset",
+            # The gateway's reservation states (its `domain.reservation.STATES`).
+            choices={"status": ("placing", "placed", "failed")},
+            hidden=frozenset(
+                {"reservation_id", "external_id", "kinguin_updated_at", "failure_code"}
+                | {"created_at"}
+            ),
+            lines=True,
         ),
         Listing(
             "webhooks",
@@ -94,6 +115,8 @@ LISTINGS: Mapping[str, Listing] = {
             "next_offset",
             "offset",
             "id",
+            {"authenticated": _YES_NO, "duplicate": _YES_NO},
+            frozenset({"order_external_id", "updated_at"}),
         ),
         Listing(
             "sagas",
@@ -103,6 +126,12 @@ LISTINGS: Mapping[str, Listing] = {
             ("state", "order_id", "older_than", "stuck_for"),
             "next_offset",
             "offset",
+            choices={"state": get_args(OrderState)},
+            hidden=frozenset(
+                {"kinguin_order_id", "failure_stage", "needs_admin", "delivered_by_hand_by"}
+                | {"refund_id", "email_confirmed", "created_at"}
+            ),
+            lines=True,
         ),
     )
 }
@@ -136,12 +165,15 @@ def next_page(listing: Listing, answer: Mapping[str, object]) -> dict[str, str] 
     return {listing.page_param: str(value)}
 
 
-def columns(items: Sequence[Mapping[str, object]]) -> list[str]:
-    """Every field of `items`, in the order first seen: the listing's table header."""
+def columns(
+    items: Sequence[Mapping[str, object]], hidden: frozenset[str] = frozenset()
+) -> list[str]:
+    """The listing's table header: every field of `items` but the `hidden` ones, in the
+    order first seen."""
     seen: dict[str, None] = {}
     for item in items:
         seen.update(dict.fromkeys(item))
-    return list(seen)
+    return [name for name in seen if name not in hidden]
 
 
 def link(listing: Listing, column: str, value: JsonValue) -> str | None:

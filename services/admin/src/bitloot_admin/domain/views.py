@@ -37,6 +37,10 @@ class OrderSummary(Upstream):
     # Where the order stands for the customer, as payments computes it (one status
     # everywhere); None from a payments that does not say.
     customer_status: str | None = None
+    # The saga's state as payments recorded it (what the list's fulfilment filter
+    # matches) and the status of the order's newest refund.
+    fulfilment_state: str | None = None
+    refund_status: str | None = None
 
 
 class OrderPage(Upstream):
@@ -172,27 +176,38 @@ class OrderRow(BaseModel):
     payment_status: str | None
     fulfillment_state: str | None
     customer_status: str | None = None
+    # The saga's own step where it is finer than what payments recorded (an order stays
+    # `reserving` for payments while its keys are bought and sent).
+    saga_step: str | None = None
+    refund_status: str | None = None
 
 
 def order_rows(orders: list[OrderSummary], sagas: list[Saga]) -> list[OrderRow]:
-    """Each order with its saga's state (None where fulfillment has none, or was down)
-    and its customer status: payments' where it says one, else the saga's in customer
-    words (the order's refund unknown here)."""
+    """Each order with its fulfilment state (as payments recorded it, which the list's
+    filter matches; the saga's where payments says none) and the saga's finer step (None
+    where fulfillment has no saga, or was down), its newest refund's status, and its
+    customer status: payments' where it says one, else the saga's in customer words."""
     states = {saga.order_id: saga.state for saga in sagas}
-    return [
-        OrderRow(
-            order_id=order.order_id,
-            email=order.email,
-            total=order.total,
-            currency=order.currency,
-            created_at=order.created_at,
-            payment_status=order.payment_status,
-            fulfillment_state=states.get(order.order_id),
-            customer_status=order.customer_status
-            or customer_status_of_order(_saga_state(states.get(order.order_id)), None),
+    rows = []
+    for order in orders:
+        step = states.get(order.order_id)
+        recorded = order.fulfilment_state or step
+        rows.append(
+            OrderRow(
+                order_id=order.order_id,
+                email=order.email,
+                total=order.total,
+                currency=order.currency,
+                created_at=order.created_at,
+                payment_status=order.payment_status,
+                fulfillment_state=recorded,
+                customer_status=order.customer_status
+                or customer_status_of_order(_saga_state(step), None),
+                saga_step=step if step != recorded else None,
+                refund_status=order.refund_status,
+            )
         )
-        for order in orders
-    ]
+    return rows
 
 
 def _saga_state(state: str | None) -> OrderState | None:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import HTMLResponse
 
 from bitloot_admin.adapters.upstream import UpstreamClient
+from bitloot_admin.entrypoints import formats
 from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import LoginLimits
 from bitloot_admin.handlers.hand_delivery import HandDelivery
@@ -38,9 +39,12 @@ class AdminWeb:
 
 
 def templates() -> Environment:
-    """The package's templates, autoescaped."""
-    return Environment(
-        loader=PackageLoader("bitloot_admin.entrypoints", "templates"),
-        autoescape=True,
-        undefined=StrictUndefined,
+    """The package's templates, autoescaped, with the filters that format what they
+    show (`formats`)."""
+    return formats.install(
+        Environment(
+            loader=PackageLoader("bitloot_admin.entrypoints", "templates"),
+            autoescape=True,
+            undefined=StrictUndefined,
+        )
     )

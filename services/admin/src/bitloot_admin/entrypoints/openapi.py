@@ -11,6 +11,7 @@ from bitloot_admin.domain.flags import DECISIONS, MAX_NOTE
 from bitloot_admin.domain.hand_keys import HandKeys
 from bitloot_admin.domain.listings import LISTINGS
 from bitloot_admin.entrypoints import openapi_refunds
+from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_runtime.openapi import BODY_ERRORS, errors
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -183,8 +184,18 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/admin/api/orders": {
         "get": _operation(
-            "Orders, newest first: by id, e-mail, status, day (YYYY-MM-DD); cursor pagination.",
-            [_LIMIT, *_query("order_id", "email", "status", "date", "cursor")],
+            "Orders, newest first: by id, e-mail, day (YYYY-MM-DD), the statuses the list "
+            "shows (payment, fulfilment, refund, customer) or a preset (needs_action, failed, "
+            "stuck, refund_due); `status` is the order's own status. A value outside a "
+            "filter's enum is refused with 422 `invalid_<filter>`. Cursor pagination.",
+            [
+                _LIMIT,
+                *_query("order_id", "email", "status", "date", "cursor"),
+                *(
+                    {"name": n, "in": "query", "schema": {"type": "string", "enum": list(known)}}
+                    for n, known in ORDER_FILTERS.items()
+                ),
+            ],
             _page(),
         )
     },

@@ -30,6 +30,12 @@ from bitloot_admin.handlers.orders import (
     list_orders,
     order_view,
 )
+from bitloot_contracts.order_filters import (
+    CUSTOMER_STATUSES,
+    PAYMENT_STATUSES,
+    RECORDED_FULFILMENT_STATES,
+    REFUND_STATUSES,
+)
 from bitloot_runtime.http import HttpError
 
 
@@ -45,6 +51,8 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             "orders": found.items,
             "partial": found.partial,
             "filter": chosen,
+            "choices": ORDER_CHOICES,
+            "presets": PRESET_WORDS,
         }
         return page(web, request, "orders.html", {**context, "next_link": next_link})
 
@@ -76,6 +84,28 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         *pages_refunds.routes(web),
         *pages_repair.routes(web),
     ]
+
+
+# The order list's selects: each filter payments answers, with the values it can match
+# (the fulfilment states payments records, not the saga's finer steps).
+ORDER_CHOICES: dict[str, tuple[str, ...]] = {
+    "payment": PAYMENT_STATUSES,
+    "fulfilment": RECORDED_FULFILMENT_STATES,
+    "refund": REFUND_STATUSES,
+    "customer": CUSTOMER_STATUSES,
+}
+# The presets, one click each above the list: (value, words, what it finds).
+PRESET_WORDS: tuple[tuple[str, str, str], ...] = (
+    (
+        "needs_action",
+        "Needs action",
+        "Waits for an admin: an open flag, a refund claimed or whose payout failed, "
+        "a failed order with no refund, a stuck order.",
+    ),
+    ("failed", "Failed", "Fulfilment failed: the customer paid and got no key."),
+    ("stuck", "Stuck", "Paid, fulfilment not ended, paid longer ago than the threshold."),
+    ("refund_due", "Refund due", "Money owed back and not yet sent."),
+)
 
 
 # The repairs an order page may offer: (path, button), each asking before it acts

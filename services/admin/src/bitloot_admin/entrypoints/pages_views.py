@@ -10,13 +10,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.adapters import audit
+from bitloot_admin.domain.cells import row_cells
 from bitloot_admin.domain.listings import (
     LISTINGS,
     BadFilter,
     Listing,
     chosen_filters,
     columns,
-    link,
 )
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import audit_filter
@@ -65,15 +65,10 @@ def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
         except HttpError as exc:
             return _error(web, request, exc)
         found = await fetch_listing(web.upstream, listing, filters, limit)
-        header, texts = cells(found.items)
-        # Each cell as (text, link or None): ids lead to the pages of what they name.
-        rows = [
-            [
-                (text, link(listing, name, item.get(name)))
-                for name, text in zip(header, row, strict=True)
-            ]
-            for item, row in zip(found.items, texts, strict=True)
-        ]
+        header = columns(found.items, listing.hidden)
+        # Ids lead to the pages of what they name; times, statuses, counts and amounts
+        # are formatted by the template's filters (`formats`).
+        rows = [row_cells(listing, header, item, found.titles) for item in found.items]
         kept = {k: v for k, v in filters.items() if k != listing.page_param}
         next_link = (
             f"/admin/{listing.name}?" + urlencode({**kept, "limit": str(limit), **found.next})

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from bitloot_admin.domain.flags import NoteTooLong, clean_note
 from bitloot_admin.handlers.orders import OrderFilter
 from bitloot_admin.handlers.repairs import DEAD_LETTER_SERVICES
+from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_runtime.http import (
     HttpError,
     parse_body,
@@ -47,8 +48,17 @@ class LoginForm:
 
 def order_filter(request: Request) -> OrderFilter:
     """``limit`` (1-100), ``order_id``, ``email``, ``status``, ``date`` (YYYY-MM-DD, the day
-    of creation) and ``cursor`` (from the previous page's ``next``)."""
+    of creation), ``cursor`` (from the previous page's ``next``) and the filters of
+    `ORDER_FILTERS`, each one of its known values (422 ``invalid_<name>`` before any
+    service is asked)."""
     query = request.query_params
+    shown: dict[str, str | None] = {}
+    for name, known in ORDER_FILTERS.items():
+        value = query.get(name, "").strip() or None
+        if value is not None and value not in known:
+            detail = f"{name} {value[:64]!r} is not one of {', '.join(known)}."
+            raise HttpError(422, f"invalid_{name}", detail, _field(name))
+        shown[name] = value
     email, status, day, cursor, wanted = (
         query.get(name, "").strip() or None
         for name in ("email", "status", "date", "cursor", "order_id")
@@ -68,6 +78,11 @@ def order_filter(request: Request) -> OrderFilter:
         created_on=_day(day),
         cursor=cursor,
         order_id=_uuid(wanted, "order_id") if wanted else None,
+        payment=shown["payment"],
+        fulfilment=shown["fulfilment"],
+        refund=shown["refund"],
+        customer=shown["customer"],
+        preset=shown["preset"],
     )
 
 

@@ -34,13 +34,17 @@ from bitloot_admin.domain.views import (
     order_rows,
 )
 from bitloot_admin.handlers.flags import open_flags
+from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KEYS_REVOKED, PAYMENTS
 
 
 @dataclass(frozen=True)
 class OrderFilter:
-    """Orders wanted: one by id, or a page by e-mail, status and day of creation; `cursor`
-    is payments' stable cursor of the previous page."""
+    """Orders wanted: one by id, or a page by e-mail, day of creation, the statuses the
+    list shows (`payment`, `fulfilment`, `refund`, `customer`) and a `preset`
+    (`bitloot_contracts.order_filters`), all of which payments filters on; `status` is
+    the order's own status (kept for API clients). `cursor` is payments' stable cursor of
+    the previous page."""
 
     limit: int
     email: str | None = None
@@ -48,10 +52,15 @@ class OrderFilter:
     created_on: date | None = None
     cursor: str | None = None
     order_id: UUID | None = None
+    payment: str | None = None
+    fulfilment: str | None = None
+    refund: str | None = None
+    customer: str | None = None
+    preset: str | None = None
 
     def params(self) -> dict[str, str | list[str]]:
         params: dict[str, str | list[str]] = {"limit": str(self.limit)}
-        for name in ("email", "status", "cursor"):
+        for name in ("email", "status", "cursor", *_SHOWN):
             if (value := getattr(self, name)) is not None:
                 params[name] = value
         if self.created_on is not None and self.cursor is None:
@@ -67,8 +76,13 @@ class OrderFilter:
             "status": self.status,
             "date": self.created_on.isoformat() if self.created_on else None,
             "order_id": str(self.order_id) if self.order_id else None,
+            **{name: getattr(self, name) for name in _SHOWN},
         }
         return {name: value for name, value in values.items() if value}
+
+
+# The filters payments answers for the statuses the list shows, and its presets.
+_SHOWN = tuple(ORDER_FILTERS)
 
 
 @dataclass

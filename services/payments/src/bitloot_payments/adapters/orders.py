@@ -7,11 +7,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bitloot_payments.adapters.orm import flags, order_lines, orders
+from bitloot_contracts.order_filters import REFUND_STATUSES
+from bitloot_payments.adapters.orm import flags, order_lines, orders, refunds
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import OrderState
 
@@ -283,24 +284,87 @@ def state_of(order: Order) -> OrderState:
     )
 
 
+# Fulfilment states after which nothing more happens by itself.
+_ENDED = ("fulfilled", "failed", "refunded")
+# Refunds whose money is still owed (not sent, rejected, paid outside or canceled).
+_OWED = ("due", "claimed", "approved", "sending", "failed")
+# Refunds an admin must move on: approve a claim, or act on a failed payout.
+_ADMIN_MOVES = ("claimed", "failed")
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """Which orders a list shows: by e-mail, the order's own `status`, the statuses the
+    admin's list shows (`payment`, `fulfilment`, `refund`: any of its refunds) and a
+    `preset` (`bitloot_contracts.order_filters.PRESETS`); `stuck_before` is when an order
+    still unfulfilled must have been paid to count as stuck. `customer` is filtered after
+    reading (`Queries.orders`): it is computed, not stored."""
+
+    email: str | None = None
+    status: str | None = None
+    payment: str | None = None
+    fulfilment: str | None = None
+    refund: str | None = None
+    customer: str | None = None
+    preset: str | None = None
+    stuck_before: datetime | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.email is not None:
+            found.append(orders.c.email == self.email.strip().lower())
+        for column, value in (
+            (orders.c.status, self.status),
+            (orders.c.payment_status, self.payment),
+            (orders.c.fulfilment_state, self.fulfilment),
+        ):
+            if value is not None:
+                found.append(column == value)
+        if self.refund is not None:
+            found.append(_has_refund(self.refund))
+        if self.preset is not None:
+            found.append(self._preset(self.preset))
+        return found
+
+    def _preset(self, preset: str) -> ColumnElement[bool]:
+        failed = orders.c.fulfilment_state == "failed"
+        stuck = and_(
+            orders.c.status == "paid",
+            orders.c.paid_at < (self.stuck_before or func.now()),
+            or_(orders.c.fulfilment_state.is_(None), orders.c.fulfilment_state.not_in(_ENDED)),
+        )
+        if preset == "failed":
+            return failed
+        if preset == "stuck":
+            return stuck
+        if preset == "refund_due":
+            return or_(orders.c.status == "refund_due", _has_refund(*_OWED))
+        open_flag = exists().where(flags.c.order_id == orders.c.order_id, flags.c.status == "open")
+        # A failed order's refund is made due by itself: until then an admin looks at it.
+        unrefunded = and_(failed, ~_has_refund(*(s for s in REFUND_STATUSES if s != "canceled")))
+        return or_(open_flag, _has_refund(*_ADMIN_MOVES), unrefunded, stuck)
+
+
+def _has_refund(*statuses: str) -> ColumnElement[bool]:
+    return exists().where(refunds.c.order_id == orders.c.order_id, refunds.c.status.in_(statuses))
+
+
 async def list_orders(
     session: AsyncConnection,
+    which: OrderQuery,
     *,
     limit: int,
-    email: str | None = None,
-    status: str | None = None,
     after: tuple[datetime, UUID] | None = None,
 ) -> list[Order]:
-    """Orders newest first, optionally filtered; `after` is the (created_at, order_id) of
-    the last order of the previous page, so orders created together are neither skipped
-    nor repeated."""
+    """Orders newest first, as `which` filters them; `after` is the (created_at, order_id)
+    of the last order of the previous page, so orders created together are neither
+    skipped nor repeated."""
     statement = (
-        select(orders).order_by(orders.c.created_at.desc(), orders.c.order_id.desc()).limit(limit)
+        select(orders)
+        .where(*which.conditions())
+        .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+        .limit(limit)
     )
-    if email is not None:
-        statement = statement.where(orders.c.email == email.strip().lower())
-    if status is not None:
-        statement = statement.where(orders.c.status == status)
     if after is not None:
         statement = statement.where(tuple_(orders.c.created_at, orders.c.order_id) < tuple_(*after))
     return [Order(**row._mapping) for row in await session.execute(statement)]

@@ -11,7 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bitloot_contracts.events.fields import CurrencyCode, Identifier
+from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_payments.adapters.catalog import Product
+from bitloot_payments.adapters.orders import OrderQuery
 from bitloot_payments.entrypoints import cursors
 from bitloot_payments.entrypoints.internal_flags import flag_routes
 from bitloot_payments.entrypoints.internal_payments import payment_routes
@@ -57,6 +59,33 @@ def _order_cursor(request: Request) -> tuple[datetime, UUID] | None:
     return (before, UUID(int=0)) if before is not None else None
 
 
+def order_query(request: Request) -> OrderQuery:
+    """The filters of ``/internal/orders``: ``email``, ``status`` (the order's own, as
+    before) and those of `ORDER_FILTERS`, each one of its known values, else 422
+    ``invalid_<name>`` naming the field, so that a typo never answers "no orders"."""
+    query = request.query_params
+    chosen: dict[str, str | None] = {}
+    for name, known in ORDER_FILTERS.items():
+        raw = query.get(name) or None
+        if raw is not None and raw not in known:
+            raise HttpError(
+                422,
+                f"invalid_{name}",
+                f"{name} must be one of {', '.join(known)}, not {raw[:64]!r}.",
+                [{"field": name, "code": "invalid", "error": f"{name} is not a known value"}],
+            )
+        chosen[name] = raw
+    return OrderQuery(
+        email=query.get("email"),
+        status=query.get("status"),
+        payment=chosen["payment"],
+        fulfilment=chosen["fulfilment"],
+        refund=chosen["refund"],
+        customer=chosen["customer"],
+        preset=chosen["preset"],
+    )
+
+
 def internal_routes(
     queries: Queries, decisions: FlagDecisions, refund_decisions: RefundDecisions
 ) -> list[Route]:
@@ -65,19 +94,22 @@ def internal_routes(
     async def orders(request: Request) -> Response:
         limit = page_limit(request)
         found = await queries.orders(
-            limit=limit,
-            email=request.query_params.get("email"),
-            status=request.query_params.get("status"),
-            after=_order_cursor(request),
+            order_query(request), limit=limit, after=_order_cursor(request)
         )
-        last = found[-1].order if len(found) == limit else None
+        last = found.after
         return JSONResponse(
             {
                 "items": [
-                    {**order_json(o.order), "customer_status": o.customer_status} for o in found
+                    {
+                        **order_json(o.order),
+                        "fulfilment_state": o.order.fulfilment_state,
+                        "refund_status": o.refunds[-1].status if o.refunds else None,
+                        "customer_status": o.customer_status,
+                    }
+                    for o in found.items
                 ],
-                "next": utc(last.created_at) if last else None,
-                "cursor": cursors.encode(last.created_at, str(last.order_id)) if last else None,
+                "next": utc(last[0]) if last else None,
+                "cursor": cursors.encode(last[0], str(last[1])) if last else None,
             }
         )
 

@@ -6,6 +6,7 @@ from typing import Any, get_args
 
 from bitloot_contracts.events.refund import RefundStatus
 from bitloot_contracts.flags import FLAG_STATUSES
+from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_payments.entrypoints.internal import ProductBody
 from bitloot_payments.entrypoints.internal_flags import DecisionBody
 from bitloot_payments.entrypoints.internal_refunds import DecisionBody as RefundDecisionBody
@@ -32,6 +33,16 @@ _FULFILMENT_STATE = (
     "announces only changes of the customer status and the end of the order, so it stays "
     "`reserving` while the keys are bought and sent; fulfillment's timeline has every step."
 )
+_ORDER_FILTER_WORDS = {
+    "payment": "NOWPayments' status of the order's payment.",
+    "fulfilment": "The fulfillment saga's state (`fulfilment_state`).",
+    "refund": "Orders with a refund in this status.",
+    "customer": "What the customer is told (`customer_status`); a page may then hold "
+    "fewer than `limit` orders and still have a `cursor`.",
+    "preset": "`needs_action`: waits for an admin (open flag, refund claimed or failed, "
+    "failed with no refund, stuck); `failed`: fulfilment failed; `stuck`: paid, fulfilment "
+    "not ended after `PAYMENTS_STUCK_AFTER_SECONDS`; `refund_due`: money owed back, not sent.",
+}
 _ORDER_TOKEN: list[dict[str, list[str]]] = [{"orderToken": []}, {"orderTokenQuery": []}]
 _PAYOUT_IPN = {
     "type": "object",
@@ -258,9 +269,15 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     "/internal/orders": _listing(
-        "Orders, newest first.",
+        "Orders, newest first, with their `payment_status`, `fulfilment_state`, "
+        "`refund_status` (the newest refund's) and `customer_status`. A value outside a "
+        "filter's enum is refused with 422 `invalid_<filter>`.",
         query("email"),
-        query("status"),
+        query("status", description="The order's own status (created, invoiced, paid, …)."),
+        *(
+            query(name, {"type": "string", "enum": list(known)}, _ORDER_FILTER_WORDS[name])
+            for name, known in ORDER_FILTERS.items()
+        ),
         query("cursor", description="`cursor` of the previous page."),
         query("before", _TIME, description="Orders created strictly earlier."),
     ),

@@ -3,7 +3,7 @@ the catalog (including the one write the admin makes to it)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from bitloot_contracts.customer import CustomerStatus
@@ -14,6 +14,7 @@ from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, lis
 from bitloot_payments.adapters.orders import (
     Line,
     Order,
+    OrderQuery,
     has_open_flag,
     list_orders,
     load_lines,
@@ -122,6 +123,20 @@ class CustomerOrder:
 
 
 @dataclass(frozen=True)
+class OrderListPage:
+    """A page of orders and where the next page starts (None: no more)."""
+
+    items: list[CustomerOrder]
+    after: tuple[datetime, UUID] | None
+
+
+# A customer-status filter reads orders in batches of this many, and at most this many
+# orders for one page (`Queries.orders`), so that a rare status cannot scan the table.
+_BATCH = 200
+_SCAN = 2000
+
+
+@dataclass(frozen=True)
 class FlagDetail:
     """A flag with the status of its order (None: no order of ours) and its refund."""
 
@@ -140,8 +155,14 @@ class PaymentDetail:
 class Queries:
     """Reads for the edges and the internal API, each in its own unit of work."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(
+        self,
+        unit_of_work: Callable[[], UnitOfWork],
+        stuck_after: timedelta = timedelta(minutes=15),
+    ) -> None:
         self._unit_of_work = unit_of_work
+        # A paid order not fulfilled for longer than this is `stuck` (the list's preset).
+        self._stuck_after = stuck_after
 
     async def customer_order(self, order_id: UUID) -> CustomerOrder | None:
         """An order as its customer (or an admin) sees it: with its lines, whether an
@@ -166,23 +187,37 @@ class Queries:
             return await load_refund(uow.session, refund_id)
 
     async def orders(
-        self,
-        *,
-        limit: int,
-        email: str | None,
-        status: str | None,
-        after: tuple[datetime, UUID] | None,
-    ) -> list[CustomerOrder]:
-        """A page of orders, each with what its customer is told (`customer_status`), for
-        which every order's refunds and open flags are read in one query each. Lines are
-        not read for a list (`lines` is empty)."""
+        self, which: OrderQuery, *, limit: int, after: tuple[datetime, UUID] | None
+    ) -> OrderListPage:
+        """A page of orders `which` names, each with what its customer is told
+        (`customer_status`), for which every order's refunds and open flags are read in one
+        query each. Lines are not read for a list (`lines` is empty).
+
+        The customer status is computed, so a filter on it reads batches and keeps the
+        matching orders, up to `_SCAN` orders per page: a page may then hold fewer than
+        `limit` orders and still have a `cursor` (where the reading stopped)."""
+        which = replace(which, stuck_before=datetime.now(UTC) - self._stuck_after)
+        batch = limit if which.customer is None else max(limit, _BATCH)
+        kept: list[CustomerOrder] = []
+        position = after
         async with self._unit_of_work() as uow:
-            found = await list_orders(
-                uow.session, limit=limit, email=email, status=status, after=after
-            )
-            ids = [order.order_id for order in found]
-            reviewed = await orders_with_open_flags(uow.session, ids)
-            owed = await refunds_of_orders(uow.session, ids)
+            for _ in range(max(1, _SCAN // batch)):
+                found = await list_orders(uow.session, which, limit=batch, after=position)
+                for order in await self._told(uow, found):
+                    position = (order.order.created_at, order.order.order_id)
+                    if which.customer in (None, order.customer_status):
+                        kept.append(order)
+                        if len(kept) == limit:
+                            return OrderListPage(kept, position)
+                if len(found) < batch:
+                    return OrderListPage(kept, None)
+        return OrderListPage(kept, position)
+
+    @staticmethod
+    async def _told(uow: UnitOfWork, found: list[Order]) -> list[CustomerOrder]:
+        ids = [order.order_id for order in found]
+        reviewed = await orders_with_open_flags(uow.session, ids)
+        owed = await refunds_of_orders(uow.session, ids)
         return [
             CustomerOrder(order, [], order.order_id in reviewed, owed.get(order.order_id, []))
             for order in found
