@@ -2,6 +2,7 @@
 status and the refund actions open to it."""
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import MAX_NOTE
 from bitloot_admin.domain.refunds import NOTICES, customer_status_in_words
+from bitloot_admin.domain.story import Situation, ago, next_step, story
 from bitloot_admin.domain.views import Saga
 from bitloot_admin.entrypoints import (
     pages_documents,
@@ -30,6 +32,7 @@ from bitloot_admin.handlers.orders import (
     list_orders,
     order_view,
 )
+from bitloot_contracts.topics import FULFILLMENT
 from bitloot_runtime.http import HttpError
 
 
@@ -58,9 +61,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             "order": view.order,
             "saga": view.saga,
             "flags": view.flags,
-            "timeline": [
-                (event, json.dumps(event.data, sort_keys=True)) for event in view.timeline
-            ],
+            **_story(view, datetime.now(UTC)),
             "partial": view.partial,
             "repairs": repairs_for(view.saga),
             **_refund_actions(view),
@@ -101,6 +102,29 @@ def repairs_for(saga: Saga | None) -> list[tuple[str, str]]:
     if saga.state in _KEYS_HELD or (saga.state == "failed" and saga.failure_stage == "delivery"):
         offered += [RESEND, FRESH_LINK]
     return offered
+
+
+def _story(view: OrderView, now: datetime) -> dict[str, object]:
+    """The box at the top (where the order stands, why, what to do) and the timeline
+    folded to one row per fact, each with its relative time and its events' raw data."""
+    saga, order = view.saga, view.order
+    situation = Situation(
+        state=saga.state if saga else None,
+        failure_stage=saga.failure_stage if saga else None,
+        failure_reason=saga.failure_reason if saga else None,
+        email_confirmed=saga.email_confirmed if saga else None,
+        payment_status=order.payment_status if order else None,
+        saga_answered=FULFILLMENT not in view.partial,
+        updated_at=saga.updated_at if saga else None,
+        refunds=order.refunds if order else [],
+        flags=[(flag.id, flag.kind) for flag in view.flags],
+        parked=view.parked,
+    )
+    rows = [
+        (row, ago(row.at, now), [json.dumps(e.data, sort_keys=True) for e in row.events])
+        for row in story(view.timeline)
+    ]
+    return {"summary": next_step(situation, now), "story": rows}
 
 
 def _refund_actions(view: OrderView) -> dict[str, object]:

@@ -1,0 +1,81 @@
+"""The order page opens with where the order stands, why and what to do next, and tells
+its timeline as one row per fact."""
+
+import re
+
+import httpx
+from admin_support import StandIns, at
+
+
+def summary_box(page: httpx.Response) -> str:
+    """The summary box's text, tags and blanks squeezed out."""
+    match = re.search(r'<section id="summary".*?</section>', page.text, re.DOTALL)
+    assert match, page.text
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(0)).split())
+
+
+async def test_a_failed_order_opens_with_its_reason_and_the_next_step(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0, customer_status="failed")
+    reason = "product_unavailable: Kinguin refused POST /v1/order (400): out of stock"
+    stand_ins.sagas.append(
+        {
+            "order_id": str(order_id),
+            "state": "failed",
+            "failure_stage": "reservation",
+            "failure_reason": reason,
+        }
+    )
+    failed = {"from": "reserving", "to": "failed", "reason": reason}
+    stand_ins.timelines = {
+        "fulfillment": {
+            str(order_id): [{"at": at(2), "kind": "saga_failed", "summary": "x", "data": failed}]
+        },
+        "kinguin-gateway": {
+            str(order_id): [
+                {
+                    "at": at(1.9),
+                    "kind": "reservation_failed",
+                    "summary": "Kinguin refused the order: product_unavailable.",
+                    "data": {"code": "product_unavailable", "reason": "out of stock"},
+                }
+            ]
+        },
+    }
+    page = await browser.get(f"/admin/orders/{order_id}")
+    box = summary_box(page)
+    assert 'class="tone-act"' in page.text
+    assert box.startswith("Kinguin out of stock")
+    assert f"Failed at reservation: {reason}" in box
+    assert (
+        "Next step: Retry when stock returns, deliver keys bought elsewhere by hand, or refund."
+        in box
+    )
+    # The gateway's refusal and the saga's failure are one fact, named by both services.
+    assert page.text.count('<span class="title">') == 1
+    assert "kinguin-gateway · fulfillment" in page.text
+    # The raw record is there, behind a disclosure.
+    assert "<details>" in page.text
+    assert "reservation_failed" in page.text
+
+
+async def test_a_parked_message_of_the_order_is_named_at_the_top(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0)
+    stand_ins.sagas.append({"order_id": str(order_id), "state": "reserving"})
+    stand_ins.dead_letters["fulfillment"] = [{"id": 3, "order_id": str(order_id)}]
+    stand_ins.dead_letters["delivery"] = [{"id": 4, "order_id": "someone-else"}]
+    box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
+    assert "A message of this order is parked Parked by fulfillment." in box
+    assert "replay it" in box
+
+
+async def test_a_fulfilled_order_says_there_is_nothing_to_do(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
+    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
+    assert box == "Fulfilled: the keys were delivered Next step: Nothing to do."
