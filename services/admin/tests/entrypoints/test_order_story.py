@@ -4,7 +4,7 @@ its timeline as one row per fact."""
 import re
 
 import httpx
-from admin_support import StandIns, at
+from admin_support import StandIns, at, csrf_of
 
 
 def summary_box(page: httpx.Response) -> str:
@@ -79,3 +79,39 @@ async def test_a_fulfilled_order_says_there_is_nothing_to_do(
     stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
     box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
     assert box == "Fulfilled: the keys were delivered Next step: Nothing to do."
+
+
+async def test_a_resend_shows_the_email_s_status_read_back_from_delivery(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
+    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    path = f"/internal/orders/{order_id}/emails"
+    stand_ins.refusals[path] = (202, {"order_id": str(order_id), "email_id": 7})
+    sent = {"id": 7, "kind": "resend", "status": "sent", "sent_at": at(3)}
+    stand_ins.delivery.emails[str(order_id)] = [sent]
+    page = await browser.get(f"/admin/orders/{order_id}")
+    answer = await browser.post(
+        f"/admin/orders/{order_id}/resend-email",
+        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
+    )
+    assert answer.status_code == 200
+    read_back = f"Delivery reports: Email #7 sent, accepted by the mail server at {at(3)}."
+    assert f'<p id="read-back" class="ok">{read_back}</p>' in answer.text
+
+
+async def test_a_retry_shows_the_saga_state_read_back_from_fulfillment(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0, customer_status="failed")
+    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.refusals[f"/internal/orders/{order_id}/retry"] = (
+        200,
+        {"previous_state": "failed", "state": "reserved", "summary": "Requested."},
+    )
+    page = await browser.get(f"/admin/orders/{order_id}")
+    answer = await browser.post(
+        f"/admin/orders/{order_id}/retry",
+        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
+    )
+    assert "Fulfillment reports: the order is fulfilled." in answer.text
