@@ -328,3 +328,8 @@ def test_parked_messages_and_no_saga_each_say_where_to_look() -> None:
     )
     assert next_step(Situation(None, payment_status="finished"), T0).tone == "act"
     assert next_step(Situation(None, payment_status="waiting"), T0).headline == "Awaiting payment"
+
+
+def test_delivery_s_key_events_name_who_asked() -> None:
+    rows = story([event("delivery", "1", "key_link_resent", "link resent by admin:alice", {})])
+    assert [row.title for row in rows] == ["Key email resend asked by admin:alice"]

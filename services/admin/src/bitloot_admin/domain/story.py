@@ -45,6 +45,14 @@ _EMAIL_NAMES: Final[Mapping[str, str]] = {
     "refund_sent": "Refund-sent notice",
     "claim_link": "Refund claim-link email",
 }
+# Delivery's key events (`key_<action>`, summary "<action> by <actor>").
+_KEY_EVENTS: Final[Mapping[str, str]] = {
+    "key_link_resent": "Key email resend asked by {actor}",
+    "key_link_issued": "Fresh reveal link issued to {actor}",
+    "key_object_url_issued": "Presigned URL of the sealed keys issued to {actor}",
+    "key_fresh_link_emailed": "Fresh link emailed ({actor} asked)",
+    "key_rewrapped": "Keys re-encrypted under a new key ({actor})",
+}
 _EMAIL_OUTCOMES: Final[Mapping[str, str]] = {
     "email_queued": "queued",
     "email_sent": "accepted by mail server",
@@ -166,6 +174,9 @@ def _fact(event: Event) -> _Fact:
         return _Fact(f"email:{data.get('email_kind')}", f"{name} {_EMAIL_OUTCOMES[kind]}", rank)
     if kind == "keys_revealed":
         return _Fact("revealed", "Customer revealed the keys", repeats=True)
+    if kind in _KEY_EVENTS:
+        actor = event.summary.rpartition(" by ")[2]
+        return _Fact(f"{kind}:{event.at.isoformat()}", _KEY_EVENTS[kind].format(actor=actor))
     if kind == "key_revoked":
         return _Fact("revoked", f"Keys {event.summary}", rank=2)
     if kind == "keys_revoked":
