@@ -1,8 +1,8 @@
-"""Asking before a form that moves money or reaches the customer. The admin's pages run no script at all (their
-Content-Security-Policy) but the exact inline handlers written here, allowed by their
-hashes ('unsafe-hashes'), so a form may ask with `confirm()` and nothing else can run.
-The server never relies on the question: an API client, or a browser without script,
-acts without it."""
+"""Asking before a form that moves money or reaches the customer. The admin's pages run
+no script at all (their Content-Security-Policy) but the exact inline handlers written
+here, allowed by their hashes ('unsafe-hashes'), so a form may ask with `confirm()` and
+nothing else can run. The server never relies on the question: an API client, or a
+browser without script, acts without it."""
 
 import base64
 import hashlib
