@@ -7,10 +7,11 @@ from bitloot_admin.domain.views import Saga
 
 
 def test_an_email_read_back_says_how_it_ended_or_that_it_is_still_under_way() -> None:
-    sent = email_read_back(7, {"id": 7, "status": "sent", "sent_at": "2026-12-06T01:00:00"})
+    sent_at = "2026-12-06T02:00:00.123+01:00"
+    sent = email_read_back(7, {"id": 7, "status": "sent", "sent_at": sent_at})
     assert sent.tone == "ok"
     assert sent.text == (
-        "Delivery reports: Email #7 sent, accepted by the mail server at 2026-12-06T01:00:00."
+        "Delivery reports: Email #7 sent, accepted by the mail server at 2026-12-06 01:00:00 UTC."
     )
     assert email_read_back(7, {"status": "pending"}).tone == "wait"
     failed = email_read_back(7, {"status": "failed", "attempts": 5, "last_error": "550"})

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from bitloot_admin.domain.story import STUCK_AFTER, Situation, ago, next_step, story
+from bitloot_admin.domain.story import (
+    STUCK_AFTER,
+    Situation,
+    ago,
+    elapsed,
+    next_step,
+    story,
+)
 from bitloot_admin.domain.views import Event
 from bitloot_contracts.events.order import OrderState
 
@@ -128,7 +135,7 @@ def test_a_happy_order_reads_as_ten_facts_each_told_once() -> None:
     rows = story(happy())
     assert len(rows) <= 12
     assert [row.title for row in rows] == [
-        "Order placed: 4.99 usd",
+        "Order placed: 4.99 USD",
         "NOWPayments invoice created",
         "Payment in progress at NOWPayments: waiting → confirming → confirmed",
         "Payment finished: 4.99 USD",
@@ -220,6 +227,13 @@ def test_duplicate_ipns_and_reveals_fold_into_a_count_and_an_unconfirmed_email_s
             "bad",
         ),
     ]
+
+
+def test_each_row_says_how_long_after_the_order_it_came() -> None:
+    assert elapsed(timedelta(seconds=0.3612)) == "+0.36 s"
+    assert elapsed(timedelta(seconds=42.4)) == "+42 s"
+    assert elapsed(timedelta(minutes=5)) == "+5 min"
+    assert elapsed(timedelta(hours=3)) == "+3 h"
 
 
 def test_times_read_relative() -> None:

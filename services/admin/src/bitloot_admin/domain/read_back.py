@@ -9,6 +9,7 @@ state at fulfillment. These functions word what came back.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal
 
 from pydantic import JsonValue
@@ -45,7 +46,7 @@ def email_read_back(email_id: int, email: Mapping[str, JsonValue] | None) -> Rea
         return ReadBack(
             "ok",
             f"Delivery reports: {name} sent, accepted by the mail server at "
-            f"{email.get('sent_at')}.",
+            f"{_utc(email.get('sent_at'))}.",
         )
     if status in EMAIL_UNSETTLED:
         waiting = "still queued" if status == "pending" else "being sent"
@@ -87,3 +88,14 @@ def saga_read_back(saga: Saga | None) -> ReadBack:
             "wait", f"Fulfillment reports: the order is {state}; the order page shows how it ends."
         )
     return ReadBack("bad", f"Fulfillment reports: the order is {state}.")
+
+
+def _utc(value: JsonValue) -> str:
+    """An ISO time as `2026-12-06 01:40:57 UTC`; anything else as it came."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

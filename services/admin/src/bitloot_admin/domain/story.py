@@ -143,7 +143,8 @@ def _fact(event: Event) -> _Fact:
     fact, titled with the service's summary."""
     data, kind = event.data, event.kind
     if kind == "order_created":
-        return _Fact("order", event.summary.replace("Order created for", "Order placed:"))
+        amount = _amount(event.summary.removeprefix("Order created for "))
+        return _Fact("order", f"Order placed: {amount}")
     if kind == "invoice_created":
         return _Fact("invoice", "NOWPayments invoice created")
     if kind == "ipn_received":
@@ -251,6 +252,19 @@ def ago(at: datetime, now: datetime) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
     return "just now" if seconds < 10 else f"{seconds} s ago"
+
+
+def elapsed(since: timedelta) -> str:
+    """How long after the order was placed a row happened: `+0.36 s`, `+12 s`, `+5 min`,
+    `+3 h` (the story of a happy order takes seconds, which "just now" hides)."""
+    seconds = since.total_seconds()
+    if seconds < 10:
+        return f"+{seconds:.2f} s"
+    if seconds < 120:
+        return f"+{seconds:.0f} s"
+    if seconds < 7200:
+        return f"+{seconds / 60:.0f} min"
+    return f"+{seconds / 3600:.0f} h"
 
 
 # --- the next step -------------------------------------------------------------------

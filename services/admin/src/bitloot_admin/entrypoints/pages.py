@@ -5,13 +5,14 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import MAX_NOTE
 from bitloot_admin.domain.refunds import NOTICES, customer_status_in_words
-from bitloot_admin.domain.story import Situation, ago, next_step, story
+from bitloot_admin.domain.story import Situation, ago, elapsed, next_step, story
 from bitloot_admin.domain.views import Saga
 from bitloot_admin.entrypoints import (
     pages_documents,
@@ -120,11 +121,17 @@ def _story(view: OrderView, now: datetime) -> dict[str, object]:
         flags=[(flag.id, flag.kind) for flag in view.flags],
         parked=view.parked,
     )
+    told = story(view.timeline)
+    start = told[0].at if told else now
     rows = [
-        (row, ago(row.at, now), [json.dumps(e.data, sort_keys=True) for e in row.events])
-        for row in story(view.timeline)
+        (row, ago(row.at, now), elapsed(row.at - start), [_raw(e.data) for e in row.events])
+        for row in told
     ]
     return {"summary": next_step(situation, now), "story": rows}
+
+
+def _raw(data: dict[str, JsonValue]) -> str:
+    return json.dumps(data, sort_keys=True)
 
 
 def _refund_actions(view: OrderView) -> dict[str, object]:
