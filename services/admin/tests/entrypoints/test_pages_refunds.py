@@ -225,7 +225,7 @@ async def test_the_timeline_tells_refund_and_revocation_events_in_words(
 
     async def both_shown() -> bool:
         page = await browser.get(f"/admin/orders/{order_id}")
-        return page.text.count('<span class="sources">admin</span>') == 2
+        return page.text.count('<span class="source">admin</span>') == 2
 
     assert await eventually(both_shown, timeout=15)
     page = await browser.get(f"/admin/orders/{order_id}")
