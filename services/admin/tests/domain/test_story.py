@@ -11,6 +11,7 @@ from bitloot_admin.domain.story import (
     STUCK_AFTER,
     Situation,
     ago,
+    delay_told,
     elapsed,
     next_step,
     story,
@@ -347,3 +348,24 @@ def test_parked_messages_and_no_saga_each_say_where_to_look() -> None:
 def test_delivery_s_key_events_name_who_asked() -> None:
     rows = story([event("delivery", "1", "key_link_resent", "link resent by admin:alice", {})])
     assert [row.title for row in rows] == ["Key email resend asked by admin:alice"]
+
+
+def test_a_bought_order_kinguin_is_late_with_waits_and_says_the_customer_was_told() -> None:
+    reason = "past the deadline, a preorder, released on 2027-01-10: waiting on; customer told"
+    told = event(
+        "fulfillment",
+        "1",
+        "saga_reserved",
+        "…",
+        {"from": "reserved", "to": "reserved", "reason": reason},
+    )
+    assert delay_told([*happy()[:13], told]) == reason
+    assert delay_told(happy()) is None
+    long_ago = T0 - STUCK_AFTER * 3
+    summary = next_step(Situation("reserved", updated_at=long_ago, delayed=reason), T0)
+    assert (summary.tone, summary.headline) == ("wait", "Delayed at Kinguin; the customer was told")
+    assert (
+        summary.reason
+        == "Past the deadline, a preorder, released on 2027-01-10: waiting on; customer told"
+    )
+    assert "refund if the customer asks" in summary.next_step

@@ -254,6 +254,20 @@ def ago(at: datetime, now: datetime) -> str:
     return "just now" if seconds < 10 else f"{seconds} s ago"
 
 
+def delay_told(events: Iterable[Event]) -> str | None:
+    """The reason fulfillment gave when it told the customer the order is late (it
+    waits on a bought order past the deadline), if it did."""
+    told = [
+        str(event.data.get("reason"))
+        for event in events
+        if event.kind.startswith("saga_") and str(event.data.get("reason")).endswith(_TOLD)
+    ]
+    return told[-1] if told else None
+
+
+_TOLD: Final = "customer told"
+
+
 def elapsed(since: timedelta) -> str:
     """How long after the order was placed a row happened: `+0.36 s`, `+12 s`, `+5 min`,
     `+3 h` (the story of a happy order takes seconds, which "just now" hides)."""
@@ -298,6 +312,9 @@ class Situation:
     refunds: Sequence[Mapping[str, JsonValue]] = ()
     flags: Sequence[tuple[int, str]] = ()
     parked: Sequence[str] = ()
+    # Why fulfillment waits on past the deadline (a preorder, or Kinguin still
+    # processing a bought order), when it told the customer so.
+    delayed: str | None = None
 
 
 # How long a step of the happy path may take before the order may be stuck (fulfillment's
@@ -450,6 +467,13 @@ def _progress(situation: Situation, now: datetime) -> Summary:
             "act",
             "Kinguin took the order back after delivery",
             "Check the key audit for reveals, then decide with the customer; refund if owed.",
+        )
+    if situation.delayed is not None and state in ("reserving", "reserved"):
+        return Summary(
+            "wait",
+            "Delayed at Kinguin; the customer was told",
+            "Wait for Kinguin to deliver (polls go on); refund if the customer asks.",
+            _sentence(situation.delayed),
         )
     since = situation.updated_at
     if since is not None and now - since > STUCK_AFTER:

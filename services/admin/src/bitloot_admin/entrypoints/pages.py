@@ -12,7 +12,14 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import MAX_NOTE
 from bitloot_admin.domain.refunds import NOTICES, customer_status_in_words
-from bitloot_admin.domain.story import Situation, ago, elapsed, next_step, story
+from bitloot_admin.domain.story import (
+    Situation,
+    ago,
+    delay_told,
+    elapsed,
+    next_step,
+    story,
+)
 from bitloot_admin.domain.views import Saga
 from bitloot_admin.entrypoints import (
     pages_documents,
@@ -120,6 +127,7 @@ def _story(view: OrderView, now: datetime) -> dict[str, object]:
         refunds=order.refunds if order else [],
         flags=[(flag.id, flag.kind) for flag in view.flags],
         parked=view.parked,
+        delayed=delay_told(view.timeline),
     )
     told = story(view.timeline)
     start = told[0].at if told else now
