@@ -118,3 +118,22 @@ async def test_a_retry_shows_the_saga_state_read_back_from_fulfillment(
         data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
     )
     assert "Fulfillment reports: the order is fulfilled." in answer.text
+
+
+async def test_a_fresh_link_is_shown_with_its_expiry_as_delivery_issued_it(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
+    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    link = "https://keys.example/reveal?t=abc"
+    stand_ins.refusals[f"/internal/orders/{order_id}/link"] = (
+        201,
+        {"order_id": str(order_id), "link": link, "expires_at": at(60)},
+    )
+    page = await browser.get(f"/admin/orders/{order_id}")
+    answer = await browser.post(
+        f"/admin/orders/{order_id}/link",
+        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
+    )
+    assert f"valid until {at(60)}" in answer.text
+    assert f'<code class="address">{link}</code>' in answer.text
