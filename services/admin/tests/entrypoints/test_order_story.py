@@ -137,3 +137,14 @@ async def test_a_fresh_link_is_shown_with_its_expiry_as_delivery_issued_it(
     )
     assert f"valid until {at(60)}" in answer.text
     assert f'<code class="address">{link}</code>' in answer.text
+
+
+async def test_with_fulfillment_silent_the_box_says_so_rather_than_guess(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = stand_ins.add_order("a@example.com", 0)
+    stand_ins.sagas.append({"order_id": str(order_id), "state": "failed"})
+    stand_ins.failing.add("fulfillment")
+    page = await browser.get(f"/admin/orders/{order_id}")
+    assert summary_box(page) == "Fulfillment did not answer Next step: Reload later; see Health."
+    assert "Incomplete: no answer from fulfillment" in page.text

@@ -151,7 +151,8 @@ async def order_view(
     )
     if isinstance(order, NotFound):
         raise OrderNotFound(order_id)
-    answers = [order, flags, *timelines]
+    # The saga too: without it the page cannot tell a failed order from a fresh one.
+    answers = [order, flags, sagas, *timelines]
     failed = [answer.service for answer in answers if isinstance(answer, Unavailable)]
     partial = list(dict.fromkeys(failed))
     items = {
