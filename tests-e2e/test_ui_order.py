@@ -10,6 +10,7 @@ from browser import DESKTOP, PHONE, horizontal_overflow
 from playwright.async_api import Browser, Dialog, Page, ViewportSize
 from test_admin_ui import Services, fulfilled_order, wait_for
 
+from bitloot_launch import catalog
 from bitloot_launch.inprocess import ADMIN_USER, Stack
 
 
@@ -107,3 +108,55 @@ async def test_an_order_page_tells_the_story_once_and_asks_before_mailing_the_cu
         assert "payment_finished" in await phone.inner_text("#timeline")
         await phone.screenshot(path=str(tmp_path / "order-phone-raw.png"), full_page=True)
         assert await horizontal_overflow(phone) == 0
+
+
+async def test_a_sold_out_order_says_why_and_what_to_do_and_its_retry_reads_back_the_saga(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as http:
+        services = Services(http, stack)
+        await catalog.seed_catalog(http, stack)
+        _sku, _title, product_id, _price, _ceiling = catalog.CATALOG[1]
+        faults = f"{stack.kinguin_sandbox}/sandbox/faults"
+        (await http.post(faults, json={"out_of_stock": [product_id]})).raise_for_status()
+        order_id, _email = await catalog.place_order(http, stack, 1)
+
+        async def failed() -> bool:
+            return await services.saga_state(order_id) == "failed"
+
+        await wait_for(failed, "the sold-out order failing")
+        (await http.post(faults, json={"out_of_stock": []})).raise_for_status()
+
+        page = await browser.new_page(viewport=viewport(DESKTOP))
+        await log_in(page, stack)
+        await page.goto(f"{stack.admin}/admin/orders/{order_id}")
+        summary = await page.inner_text("#summary")
+        assert summary.startswith("Kinguin out of stock")
+        assert "Failed at reservation: product_unavailable" in summary
+        assert "Next step: Retry when stock returns" in summary
+        titles = await page.locator("#timeline > li .title").all_inner_texts()
+        assert len(titles) == len(set(titles)), titles
+        assert any(t.startswith("Fulfillment failed: product_unavailable") for t in titles)
+        await page.screenshot(path=str(tmp_path / "failed-desktop.png"), full_page=True)
+        assert await horizontal_overflow(page) == 0
+
+        phone = await browser.new_page(viewport=viewport(PHONE))
+        await log_in(phone, stack)
+        await phone.goto(f"{stack.admin}/admin/orders/{order_id}")
+        await phone.screenshot(path=str(tmp_path / "failed-phone.png"), full_page=True)
+        assert await horizontal_overflow(phone) == 0
+
+        questions: list[str] = []
+
+        async def accept(dialog: Dialog) -> None:
+            questions.append(dialog.message)
+            await dialog.accept()
+
+        page.on("dialog", accept)
+        await page.click("button:has-text('Retry fulfillment')")
+        await page.wait_for_url(f"**/admin/orders/{order_id}/retry")
+        assert questions[0].startswith("Retry this order's fulfillment now?")
+        # Fulfillment asked again once the saga settled (or a few seconds passed).
+        read_back = await page.inner_text("#read-back")
+        assert read_back.startswith("Fulfillment reports: the order is"), read_back
+        await page.screenshot(path=str(tmp_path / "retry-desktop.png"), full_page=True)

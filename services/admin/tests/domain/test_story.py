@@ -369,3 +369,15 @@ def test_a_bought_order_kinguin_is_late_with_waits_and_says_the_customer_was_tol
         == "Past the deadline, a preorder, released on 2027-01-10: waiting on; customer told"
     )
     assert "refund if the customer asks" in summary.next_step
+
+
+def test_a_failed_order_with_a_refund_only_due_still_leads_with_fixing_the_order() -> None:
+    reason = "product_unavailable: out of stock"
+    due = Situation("failed", "reservation", reason, refunds=[{"id": 1, "status": "due"}])
+    summary = next_step(due, T0)
+    assert summary.headline == "Kinguin out of stock"
+    assert summary.next_step == (
+        "Retry when stock returns, deliver keys bought elsewhere by hand, or refund. "
+        "Refund #1 is due meanwhile (the customer was mailed a claim link); keys delivered "
+        "by a retry cancel it."
+    )

@@ -360,6 +360,14 @@ def next_step(situation: Situation, now: datetime) -> Summary:
         flag_id, kind = situation.flags[0]
         return Summary("act", "Payment flagged", f"Decide flag #{flag_id} ({kind}) on its page.")
     refund = _speaking_refund(situation.refunds)
+    if situation.state == "failed" and refund is not None and refund.get("status") == "due":
+        # The customer has not claimed it yet: fixing the order is still the first move.
+        failure = _failure(situation)
+        also = (
+            f" Refund #{refund.get('id')} is due meanwhile (the customer was mailed a claim "
+            "link); keys delivered by a retry cancel it."
+        )
+        return Summary(failure.tone, failure.headline, failure.next_step + also, failure.reason)
     if refund is not None:
         return _refund_summary(situation, refund)
     if situation.state == "failed":
