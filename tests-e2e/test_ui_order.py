@@ -18,6 +18,19 @@ def viewport(size: dict[str, int]) -> ViewportSize:
     return ViewportSize(width=size["width"], height=size["height"])
 
 
+class Dialogs:
+    """Answers the page's `confirm()` questions as told (`accept`), keeping each one."""
+
+    def __init__(self, page: Page, *, accept: bool) -> None:
+        self.accept = accept
+        self.questions: list[str] = []
+        page.on("dialog", self._answer)
+
+    async def _answer(self, dialog: Dialog) -> None:
+        self.questions.append(dialog.message)
+        await (dialog.accept() if self.accept else dialog.dismiss())
+
+
 async def email_count(services: Services, order_id: str) -> int:
     """How many emails delivery's log holds for the order."""
     stack = services.stack
@@ -62,28 +75,17 @@ async def test_an_order_page_tells_the_story_once_and_asks_before_mailing_the_cu
         assert await horizontal_overflow(page) == 0
 
         before = await email_count(services, order_id)
-        questions: list[str] = []
-
-        async def dismiss(dialog: Dialog) -> None:
-            questions.append(dialog.message)
-            await dialog.dismiss()
-
-        page.on("dialog", dismiss)
+        dialogs = Dialogs(page, accept=False)
         await page.click("button:has-text('Resend email')")
         await page.wait_for_timeout(1000)
-        assert questions == ["Email the customer another link to their keys now?"]
+        assert dialogs.questions == ["Email the customer another link to their keys now?"]
         assert page.url == order_url
         assert await email_count(services, order_id) == before
-        page.remove_listener("dialog", dismiss)
 
-        async def accept(dialog: Dialog) -> None:
-            questions.append(dialog.message)
-            await dialog.accept()
-
-        page.on("dialog", accept)
+        dialogs.accept = True
         await page.click("button:has-text('Resend email')")
         await page.wait_for_url(f"**/admin/orders/{order_id}/resend-email")
-        assert len(questions) == 2
+        assert len(dialogs.questions) == 2
         read_back = await page.inner_text("#read-back")
         assert read_back.startswith("Delivery reports: Email #2 sent, accepted by the mail server")
         assert await email_count(services, order_id) == before + 1
@@ -146,16 +148,10 @@ async def test_a_sold_out_order_says_why_and_what_to_do_and_its_retry_reads_back
         await phone.screenshot(path=str(tmp_path / "failed-phone.png"), full_page=True)
         assert await horizontal_overflow(phone) == 0
 
-        questions: list[str] = []
-
-        async def accept(dialog: Dialog) -> None:
-            questions.append(dialog.message)
-            await dialog.accept()
-
-        page.on("dialog", accept)
+        dialogs = Dialogs(page, accept=True)
         await page.click("button:has-text('Retry fulfillment')")
         await page.wait_for_url(f"**/admin/orders/{order_id}/retry")
-        assert questions[0].startswith("Retry this order's fulfillment now?")
+        assert dialogs.questions[0].startswith("Retry this order's fulfillment now?")
         # Fulfillment asked again once the saga settled (or a few seconds passed).
         read_back = await page.inner_text("#read-back")
         assert read_back.startswith("Fulfillment reports: the order is"), read_back
