@@ -145,7 +145,7 @@ async def test_an_admin_finds_an_order_reads_its_timeline_and_replays_a_parked_m
         await page.click(f"a[href='/admin/orders/{order_id}']")
         await page.wait_for_url(f"**/admin/orders/{order_id}")
         timeline = await page.inner_text("main")
-        assert "payment_finished" in timeline
+        assert "Payment finished: " in timeline
         for service in ("payments", "kinguin-gateway", "fulfillment", "delivery"):
             assert service in timeline
         assert "Incomplete" not in timeline

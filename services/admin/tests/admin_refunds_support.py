@@ -137,12 +137,19 @@ class DeliveryRefunds:
     revoked: set[str] = field(default_factory=set)
     notices: dict[str, set[str]] = field(default_factory=dict)
     resent: list[tuple[str, str]] = field(default_factory=list)
+    # Each order's email log, as `GET /internal/orders/{id}/emails` answers it.
+    emails: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def routes(self) -> list[tuple[str, str, Endpoint]]:
         return [
+            ("GET", "/internal/orders/{order_id}/emails", self._emails),
             ("POST", "/internal/orders/{order_id}/revoke", self._revoke),
             ("POST", "/internal/orders/{order_id}/notices/resend", self._resend),
         ]
+
+    async def _emails(self, request: Request) -> Response:
+        order_id = request.path_params["order_id"]
+        return JSONResponse({"order_id": order_id, "emails": self.emails.get(order_id, [])})
 
     async def _revoke(self, request: Request) -> Response:
         order_id = request.path_params["order_id"]

@@ -111,7 +111,7 @@ async def test_an_order_shows_where_fulfillment_has_it_not_only_that_it_was_paid
     assert body["fulfillment"]["state"] == "failed"
     assert body["fulfillment"]["failure_stage"] == "delivery"
     page = await alice.get(f"/admin/orders/{order_id}")
-    assert "failed at delivery: smtp_unavailable" in page.text
+    assert "Failed at delivery: smtp_unavailable" in page.text  # the summary box
 
 
 async def test_a_service_that_is_down_leaves_a_partial_order_not_an_error(

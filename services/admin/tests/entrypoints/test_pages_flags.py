@@ -61,8 +61,10 @@ async def test_the_page_script_policy_allows_exactly_the_confirmations_the_forms
     page = await browser.get(f"/admin/flags/{flag_id}")
     # The other pages that ask: delivering keys by hand (shown whether configured or
     # not), a refund's decisions, an order's refund, notices and repairs (a failed
-    # order's retry, a fulfilled one's email and link).
+    # order's retry, a fulfilled one's email and link), replaying an IPN given up on.
+    ipn_id = stand_ins.payments.add_ipn("error", order_id=str(order_id))
     others = [
+        await browser.get(f"/admin/ipns/{ipn_id}"),
         await browser.get(f"/admin/orders/{order_id}/deliver-keys"),
         await browser.get(f"/admin/refunds/{refund_id}"),
         await browser.get(f"/admin/orders/{order_id}"),
@@ -72,7 +74,7 @@ async def test_the_page_script_policy_allows_exactly_the_confirmations_the_forms
     handlers = {html.unescape(h) for h in found}
     policy = page.headers["content-security-policy"]
     allowed = set(re.findall(r"'sha256-([^']+)'", policy))
-    assert len(handlers) == 13
+    assert len(handlers) == 14
     assert {
         base64.b64encode(hashlib.sha256(h.encode()).digest()).decode() for h in handlers
     } == allowed
@@ -165,6 +167,8 @@ async def test_an_ipn_page_shows_its_raw_body_and_offers_a_replay_only_once_give
     assert f'href="/admin/orders/{order_id}"' in page.text
     assert 'href="/admin/payments/5077125051"' in page.text
     assert f'action="/admin/ipns/{failed}/replay"' in page.text
+    # Applying a payment again may fulfil the order: the form asks first.
+    assert 'onsubmit="return confirm(&#34;Apply this IPN again?' in page.text
     assert "/replay" not in other.text
     assert (missing.status_code, odd.status_code) == (404, 404)
     done = await browser.post(

@@ -63,6 +63,8 @@ class Saga(Upstream):
     failure_stage: str | None = None
     failure_reason: str | None = None
     updated_at: datetime | None = None
+    # False once delivery said the key email may not have reached the customer.
+    email_confirmed: bool | None = None
 
 
 class SagaPage(Upstream):

@@ -1,8 +1,8 @@
-"""Asking before a form that moves money. The admin's pages run no script at all (their
-Content-Security-Policy) but the exact inline handlers written here, allowed by their
-hashes ('unsafe-hashes'), so a form may ask with `confirm()` and nothing else can run.
-The server never relies on the question: an API client, or a browser without script,
-acts without it."""
+"""Asking before a form that moves money or reaches the customer. The admin's pages run
+no script at all (their Content-Security-Policy) but the exact inline handlers written
+here, allowed by their hashes ('unsafe-hashes'), so a form may ask with `confirm()` and
+nothing else can run. The server never relies on the question: an API client, or a
+browser without script, acts without it."""
 
 import base64
 import hashlib
@@ -35,6 +35,11 @@ ONSUBMIT["repair:resend-email"] = _handler("Email the customer another link to t
 ONSUBMIT["repair:link"] = _handler(
     "Issue a fresh link to this order's keys? Whoever holds it can reveal them until it "
     "expires; it is audited."
+)
+# Replaying an IPN applies a payment again: it may mark the order paid and fulfil it.
+ONSUBMIT["ipn-replay"] = _handler(
+    "Apply this IPN again? If it says the payment finished, the order is paid and the "
+    "customer's keys are bought and sent."
 )
 
 # A refund's decisions, refunding an unrevealed order and resending a notice all ask.

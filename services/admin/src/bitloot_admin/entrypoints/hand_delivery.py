@@ -97,6 +97,7 @@ def _submit(web: AdminWeb) -> Endpoint:
             "what": f"Delivering keys by hand to order {wanted}",
             "outcome": outcome,
             "back": f"/admin/orders/{wanted}",
+            "read_back": await web.repairs.read_back(wanted, outcome),
         }
         return page(web, request, "action.html", context, 200 if outcome.ok else 502)
 

@@ -2,14 +2,24 @@
 status and the refund actions open to it."""
 
 import json
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import MAX_NOTE
 from bitloot_admin.domain.refunds import NOTICES, customer_status_in_words
+from bitloot_admin.domain.story import (
+    Situation,
+    ago,
+    delay_told,
+    elapsed,
+    next_step,
+    story,
+)
 from bitloot_admin.domain.views import Saga
 from bitloot_admin.entrypoints import (
     pages_documents,
@@ -36,6 +46,7 @@ from bitloot_contracts.order_filters import (
     RECORDED_FULFILMENT_STATES,
     REFUND_STATUSES,
 )
+from bitloot_contracts.topics import FULFILLMENT
 from bitloot_runtime.http import HttpError
 
 
@@ -66,9 +77,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             "order": view.order,
             "saga": view.saga,
             "flags": view.flags,
-            "timeline": [
-                (event, json.dumps(event.data, sort_keys=True)) for event in view.timeline
-            ],
+            **_story(view, datetime.now(UTC)),
             "partial": view.partial,
             "repairs": repairs_for(view.saga),
             **_refund_actions(view),
@@ -131,6 +140,36 @@ def repairs_for(saga: Saga | None) -> list[tuple[str, str]]:
     if saga.state in _KEYS_HELD or (saga.state == "failed" and saga.failure_stage == "delivery"):
         offered += [RESEND, FRESH_LINK]
     return offered
+
+
+def _story(view: OrderView, now: datetime) -> dict[str, object]:
+    """The box at the top (where the order stands, why, what to do) and the timeline
+    folded to one row per fact, each with its relative time and its events' raw data."""
+    saga, order = view.saga, view.order
+    situation = Situation(
+        state=saga.state if saga else None,
+        failure_stage=saga.failure_stage if saga else None,
+        failure_reason=saga.failure_reason if saga else None,
+        email_confirmed=saga.email_confirmed if saga else None,
+        payment_status=order.payment_status if order else None,
+        saga_answered=FULFILLMENT not in view.partial,
+        updated_at=saga.updated_at if saga else None,
+        refunds=order.refunds if order else [],
+        flags=[(flag.id, flag.kind) for flag in view.flags],
+        parked=view.parked,
+        delayed=delay_told(view.timeline),
+    )
+    told = story(view.timeline)
+    start = told[0].at if told else now
+    rows = [
+        (row, ago(row.at, now), elapsed(row.at - start), [_raw(e.data) for e in row.events])
+        for row in told
+    ]
+    return {"summary": next_step(situation, now), "story": rows}
+
+
+def _raw(data: dict[str, JsonValue]) -> str:
+    return json.dumps(data, sort_keys=True)
 
 
 def _refund_actions(view: OrderView) -> dict[str, object]:

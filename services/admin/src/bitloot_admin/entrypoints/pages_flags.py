@@ -74,6 +74,7 @@ def _ipn(web: AdminWeb) -> Endpoint:
             "fields": _fields(shown_fields),
             "raw_body": raw_body if isinstance(raw_body, str) else None,
             "partial": found.partial,
+            "onsubmit": ONSUBMIT["ipn-replay"],
         }
         return page(web, request, "ipn.html", context)
 

@@ -147,7 +147,17 @@ def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Respo
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
         back = _local(form.get("back", ""))
-        context = {"what": what, "outcome": outcome, "back": back, "refusals": REFUSALS}
+        # An order's email or saga, asked again: what the service did, not that it agreed.
+        read_back = None
+        if "order_id" in request.path_params:
+            read_back = await web.repairs.read_back(order_id(request), outcome)
+        context = {
+            "what": what,
+            "outcome": outcome,
+            "back": back,
+            "refusals": REFUSALS,
+            "read_back": read_back,
+        }
         return page(web, request, "action.html", context, 200 if outcome.ok else 502)
 
     return endpoint

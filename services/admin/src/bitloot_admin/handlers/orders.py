@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bitloot_admin.adapters import activity
 from bitloot_admin.adapters.upstream import SERVICES, NotFound, Unavailable, UpstreamClient
+from bitloot_admin.domain.listings import items_of
 from bitloot_admin.domain.refunds import activity_in_words
 from bitloot_admin.domain.views import (
     Event,
@@ -103,6 +104,8 @@ class OrderView:
     flags: list[FlagSummary] = field(default_factory=list)
     # Where the order stands for the customer: payments' word, the same everywhere.
     customer_status: str | None = None
+    # The services holding a parked message of the order (not yet replayed).
+    parked: list[str] = field(default_factory=list)
 
 
 class OrderNotFound(LookupError):
@@ -152,16 +155,18 @@ async def order_view(
 ) -> OrderView:
     """The order as payments has it, its open flags and every timeline, fetched at the
     same time."""
-    order, flags, sagas, projected, timelines = await asyncio.gather(
+    order, flags, sagas, projected, timelines, parked = await asyncio.gather(
         upstream.get(PAYMENTS, f"/internal/orders/{order_id}", OrderDetail),
         open_flags(upstream, order_id),
         upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": [str(order_id)]}),
         activity.of_order(sessionmaker, order_id),
         _timelines(upstream, order_id),
+        _parked(upstream, order_id),
     )
     if isinstance(order, NotFound):
         raise OrderNotFound(order_id)
-    answers = [order, flags, *timelines]
+    # The saga too: without it the page cannot tell a failed order from a fresh one.
+    answers = [order, flags, sagas, *timelines]
     failed = [answer.service for answer in answers if isinstance(answer, Unavailable)]
     partial = list(dict.fromkeys(failed))
     items = {
@@ -179,7 +184,22 @@ async def order_view(
         saga,
         flags if isinstance(flags, list) else [],
         customer_status_of(found, saga) if found else None,
+        parked,
     )
+
+
+async def _parked(upstream: UpstreamClient, order_id: UUID) -> list[str]:
+    """The services whose parked messages (the newest hundred each) include one of the
+    order's: something an operator must replay for the order to go on."""
+    answers = await asyncio.gather(
+        *(upstream.get_document(s, "/internal/dead-letters", {"limit": "100"}) for s in SERVICES)
+    )
+    return [
+        service
+        for service, answer in zip(SERVICES, answers, strict=True)
+        if isinstance(answer, dict)
+        and any(item.get("order_id") == str(order_id) for item in items_of(answer) or [])
+    ]
 
 
 async def _timelines(

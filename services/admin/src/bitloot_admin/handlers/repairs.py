@@ -8,8 +8,10 @@ A service that does not answer makes the action `unavailable`, never an error of
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 from pydantic import JsonValue
@@ -20,7 +22,16 @@ from bitloot_admin.adapters.audit import AuditEntry
 from bitloot_admin.adapters.upstream import SERVICES, Reply, Unavailable, UpstreamClient
 from bitloot_admin.domain.flags import Decision
 from bitloot_admin.domain.listings import items_of
+from bitloot_admin.domain.read_back import (
+    EMAIL_UNSETTLED,
+    SAGA_UNSETTLED,
+    UNANSWERED,
+    ReadBack,
+    email_read_back,
+    saga_read_back,
+)
 from bitloot_admin.domain.refunds import RefundDecision
+from bitloot_admin.domain.views import Saga, SagaPage
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.dead_letters import DeadLetterNotFound, DeadLetterStore
 from bitloot_runtime.internal import dead_letter_json
@@ -29,6 +40,16 @@ from bitloot_runtime.publisher import BusPublisher
 logger = logging.getLogger(__name__)
 
 DEAD_LETTER_SERVICES = (*SERVICES, ADMIN)
+# How long a result page waits for an email or a saga to settle before saying where it is.
+READ_BACK_SECONDS = 4.0
+_T = TypeVar("_T")
+
+
+def _unsettled(found: object) -> bool:
+    """Whether an email or a saga read back is still under way."""
+    if isinstance(found, Saga):
+        return found.state in SAGA_UNSETTLED
+    return isinstance(found, dict) and found.get("status") in EMAIL_UNSETTLED
 
 
 @dataclass(frozen=True)
@@ -172,6 +193,45 @@ class Repairs:
             return Outcome(DELIVERY, status, {"error": "not_found" if status == 404 else ""})
 
         return await self._audited(actor, "object_url", f"orders/{order_id}", call())
+
+    async def read_back(
+        self, order_id: UUID, outcome: Outcome, settle: float = READ_BACK_SECONDS
+    ) -> ReadBack | None:
+        """What the service that accepted `outcome` reports now: the email it queued
+        (delivery's email log) or the saga it moved (fulfillment's), asked again for up
+        to `settle` seconds while it is still under way; None for other actions."""
+        email_id = outcome.body.get("email_id")
+        if outcome.ok and isinstance(email_id, int):
+            email = await self._settled(partial(self._email, order_id, email_id), settle)
+            return email_read_back(email_id, email)
+        if outcome.ok and outcome.service == FULFILLMENT and "state" in outcome.body:
+            return saga_read_back(await self._settled(partial(self._saga, order_id), settle))
+        return None
+
+    @staticmethod
+    async def _settled(ask: Callable[[], Awaitable[_T | None]], settle: float) -> _T | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settle
+        while True:
+            found = await ask()
+            if found is None or not _unsettled(found) or loop.time() >= deadline:
+                return found
+            await asyncio.sleep(0.25)
+
+    async def _email(self, order_id: UUID, email_id: int) -> dict[str, JsonValue] | None:
+        path = f"/internal/orders/{order_id}/emails"
+        answer = await self.upstream.get_document(DELIVERY, path)
+        if not isinstance(answer, dict):
+            return {"id": email_id, "status": UNANSWERED}
+        emails = answer.get("emails")
+        listed = emails if isinstance(emails, list) else []
+        found = [e for e in listed if isinstance(e, dict) and e.get("id") == email_id]
+        return found[0] if found else None
+
+    async def _saga(self, order_id: UUID) -> Saga | None:
+        params = {"order_id": [str(order_id)]}
+        answer = await self.upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, params)
+        return answer.items[0] if isinstance(answer, SagaPage) and answer.items else None
 
     async def _post(
         self, service: str, path: str, actor: str, body: dict[str, JsonValue] | None = None
