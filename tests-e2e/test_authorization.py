@@ -213,6 +213,8 @@ TABLE: tuple[Row, ...] = (
         {LINK: 200, LINK_EXPIRED: 410, LINK_TAMPERED: 401, LINK_OTHER: 200},
     ),
     ("delivery", "POST", "/keys/{token}/fresh-link", dict.fromkeys(LINKS, 202)),
+    # The reveal page's copy script: the same for everyone, no key or order in it.
+    ("delivery", "GET", "/keys/-/copy.js", public(200)),
     ("delivery", "POST", "/orders/{order}/link", order_token(201)),
     ("delivery", "GET", "/internal/deliveries/{order}", internal(200)),
     ("delivery", "GET", "/internal/orders/{order}/timeline", internal(200)),

@@ -5,11 +5,12 @@ catalogue gave in payment.finished), shows the key with a working copy button an
 redemption help, and fits a desktop and a phone window without sideways scrolling."""
 
 import asyncio
+import re
 from pathlib import Path
 
 import httpx
 from browser import DESKTOP, PHONE, horizontal_overflow
-from playwright.async_api import Browser, ViewportSize
+from playwright.async_api import Browser, ViewportSize, expect
 
 from bitloot_launch import catalog
 from bitloot_launch.infra import Mailbox
@@ -59,7 +60,8 @@ async def test_the_reveal_page_names_the_product_copies_the_key_and_fits_a_phone
         copy = section.locator("button.copy").first
         assert await copy.is_visible(), "the copy script did not run (blocked by the CSP?)"
         await copy.click()
-        assert await copy.inner_text() in ("Copied", "Selected: press Ctrl+C")
+        # The clipboard answers asynchronously: wait for the button to say what it did.
+        await expect(copy).to_have_text(re.compile("^(Copied|Selected: press Ctrl\\+C)$"))
         await section.locator("details summary").click()
         assert await section.locator("details ol li").first.is_visible()
         assert order_id in await page.inner_text("main")
