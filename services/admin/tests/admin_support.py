@@ -269,7 +269,7 @@ class StandIns:
         for order in self.orders:
             if order["order_id"] == request.path_params["order_id"]:
                 refunds = self.refunds.of_order(order["order_id"])
-                lines = [{"sku": "g-1", "qty": 1}]
+                lines = [{"sku": "g-1", "qty": 1, "title": "Game g-1"}]
                 return JSONResponse({**order, "lines": lines, "refunds": refunds})
         return JSONResponse({"error": "order_not_found", "detail": "no"}, status_code=404)
 

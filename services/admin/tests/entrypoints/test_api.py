@@ -83,7 +83,7 @@ async def test_an_order_merges_every_services_timeline_in_time_order(
     assert answer.status_code == 200
     body = answer.json()
     assert body["order"]["email"] == "a@example.com"
-    assert body["order"]["lines"] == [{"sku": "g-1", "qty": 1}]
+    assert body["order"]["lines"] == [{"sku": "g-1", "qty": 1, "title": "Game g-1"}]
     assert [(e["service"], e["kind"]) for e in body["timeline"]] == [
         ("payments", "order_created"),
         ("payments", "payment_finished"),

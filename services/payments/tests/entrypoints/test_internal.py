@@ -54,7 +54,9 @@ async def test_one_order_with_its_lines_or_404(
 ) -> None:
     order_id = await place(client, "buyer@example.com")
     order = (await client.get(f"/internal/orders/{order_id}", headers=internal_headers)).json()
-    assert (order["status"], order["lines"]) == ("invoiced", [{"sku": "g-2", "qty": 1}])
+    # The admin shows the product's title; the customer's JSON keeps SKU and quantity.
+    line = {"sku": "g-2", "qty": 1, "title": "Game g-2"}
+    assert (order["status"], order["lines"]) == ("invoiced", [line])
     missing = await client.get(
         "/internal/orders/0b5c5f0e-5a1c-4d1e-9a52-3b0c7c1b1a10", headers=internal_headers
     )

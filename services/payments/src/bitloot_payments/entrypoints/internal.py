@@ -121,7 +121,7 @@ def internal_routes(
         return JSONResponse(
             {
                 **order_json(found.order),
-                "lines": lines_json(found.lines),
+                "lines": lines_json(found.lines, titled=True),
                 "fulfilment_state": found.order.fulfilment_state,
                 "key_email_confirmed": found.order.key_email_confirmed,
                 "customer_status": found.customer_status,

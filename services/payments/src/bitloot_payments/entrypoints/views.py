@@ -38,7 +38,11 @@ def order_json(order: Order) -> dict[str, Any]:
     }
 
 
-def lines_json(lines: list[Line]) -> list[dict[str, Any]]:
+def lines_json(lines: list[Line], *, titled: bool = False) -> list[dict[str, Any]]:
+    """Each line's SKU and quantity; `titled` adds the catalog's title of its product now
+    (the admin shows it; the customer's JSON keeps its documented shape)."""
+    if titled:
+        return [{"sku": line.sku, "qty": line.qty, "title": line.title} for line in lines]
     return [{"sku": line.sku, "qty": line.qty} for line in lines]
 
 
