@@ -39,7 +39,7 @@ async def test_an_order_page_shows_the_timeline_and_a_banner_when_a_service_is_d
     assert "Saga &lt;started&gt;" in page.text
     assert "Incomplete: no answer from delivery" in page.text
     # The product by its catalog title, its SKU beside it.
-    assert "1 × Game g-1 <code" in page.text
+    assert "1 \N{MULTIPLICATION SIGN} Game g-1 <code" in page.text
     assert missing.status_code == 404
 
 
