@@ -19,6 +19,9 @@ CATALOG = (
     ("minecraft-java", "Minecraft: Java Edition", "5c9b6f0d2539a4e8f17ab8e2", "26.99", "21.00"),
     ("steam-10-eur", "Steam Gift Card 10 EUR", "5c9b6a2f2539a4e8f1786a1c", "12.99", "11.00"),
 )
+# Where each product's keys are redeemed, as Kinguin names the platform: the reveal page's
+# redemption help (a product without one gets the general help).
+PLATFORMS = {"cs-source": "Steam", "steam-10-eur": "Steam"}
 
 
 class Shop(Protocol):
@@ -48,6 +51,7 @@ async def seed_catalog(http: httpx.AsyncClient, stack: Shop) -> None:
                 "currency": "usd",
                 "max_purchase_price": ceiling,
                 "active": True,
+                "platform": PLATFORMS.get(sku),
             }
         )
 

@@ -26,7 +26,7 @@ PAY_PAGES = "https://nowpayments.io"
 Service = tuple[ServiceRuntime, httpx.AsyncClient, httpx.ASGITransport]
 INTERNAL_TOKEN = "payments-test-internal-token"
 CATALOG: dict[str, dict[str, object]] = {
-    "g-1": {"price": "12.50", "currency": "usd", "max_purchase_price": "9"},
+    "g-1": {"price": "12.50", "currency": "usd", "max_purchase_price": "9", "platform": "Steam"},
     "g-2": {"price": "2.25", "currency": "usd", "max_purchase_price": "1.5"},
     "g-eur": {"price": "5", "currency": "eur", "max_purchase_price": "4"},
     "g-off": {"price": "1", "currency": "usd", "max_purchase_price": "1", "active": False},

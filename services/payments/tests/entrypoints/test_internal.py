@@ -123,3 +123,26 @@ async def test_products_are_upserted_and_listed(
         "/internal/products/g-1", json={**body, "price": "-1"}, headers=internal_headers
     )
     assert invalid.status_code == 422
+
+
+async def test_a_product_keeps_the_platform_its_keys_are_redeemed_on(
+    client: httpx.AsyncClient, internal_headers: dict[str, str]
+) -> None:
+    body = {
+        "title": "Gwent",
+        "kinguin_product_id": "k-7",
+        "price": "3.10",
+        "currency": "usd",
+        "max_purchase_price": "2",
+        "platform": "GOG COM",
+    }
+    saved = await client.put("/internal/products/g-7", json=body, headers=internal_headers)
+    assert saved.json()["platform"] == "GOG COM"
+    too_long = {**body, "platform": "x" * 65}
+    refused = await client.put("/internal/products/g-7", json=too_long, headers=internal_headers)
+    assert (refused.status_code, refused.json()["fields"][0]["field"]) == (422, "platform")
+    unsaid = {key: value for key, value in body.items() if key != "platform"}
+    cleared = await client.put("/internal/products/g-7", json=unsaid, headers=internal_headers)
+    listed = (await client.get("/internal/products", headers=internal_headers)).json()["items"]
+    assert cleared.json()["platform"] is None
+    assert [p["platform"] for p in listed if p["sku"] == "g-7"] == [None]

@@ -57,7 +57,7 @@ async def test_a_payment_that_finishes_publishes_payment_finished_once_with_its_
     assert (finished["payment_id"], finished["amount"]) == ("5077125051", "25")
     assert (finished["currency"], finished["customer_email"]) == ("usd", "buyer@example.com")
     # Version 2: each line names its product in the catalog's words (for delivery's email
-    # and reveal page); the catalog keeps no platform.
+    # and reveal page) and the platform whose redemption help the reveal page shows.
     assert finished["schema_version"] == 2
     assert finished["lines"] == [
         {
@@ -66,7 +66,7 @@ async def test_a_payment_that_finishes_publishes_payment_finished_once_with_its_
             "qty": 2,
             "max_unit_price": "9",
             "title": "Game g-1",
-            "platform": None,
+            "platform": "Steam",
         }
     ]
     changes = of_topic(messages, "payment.status_changed")

@@ -25,6 +25,8 @@ class Product:
     currency: str
     max_purchase_price: Decimal
     active: bool
+    # Where its keys are redeemed (Kinguin's `platform`), for the customer's redemption help.
+    platform: str | None = None
     updated_at: datetime | None = None
     # What Kinguin last had of it (None: never observed); filled by `all_products` only.
     availability: Availability | None = None
@@ -64,6 +66,7 @@ async def upsert_product(session: AsyncConnection, product: Product) -> Product:
         "currency": product.currency,
         "max_purchase_price": product.max_purchase_price,
         "active": product.active,
+        "platform": product.platform,
     }
     statement = (
         insert(products)

@@ -54,8 +54,10 @@ class Line:
     qty: int
     unit_price: Decimal
     max_unit_price: Decimal
-    # The catalog's title of the line's product now (None if it left the catalog).
+    # The catalog's title and platform of the line's product now (None if it left the
+    # catalog, or for the platform if the catalog does not say).
     title: str | None = None
+    platform: str | None = None
 
 
 async def insert_order(
@@ -145,7 +147,8 @@ async def load_order(
 
 _LOCK_ORDER = "SELECT * FROM orders WHERE order_id = $1 FOR UPDATE"
 _LINES = (
-    "SELECT l.sku, l.kinguin_product_id, l.qty, l.unit_price, l.max_unit_price, p.title"
+    "SELECT l.sku, l.kinguin_product_id, l.qty, l.unit_price, l.max_unit_price, p.title,"
+    " p.platform"
     " FROM order_lines l LEFT JOIN products p ON p.sku = l.sku"
     " WHERE l.order_id = $1 ORDER BY l.sku"
 )
@@ -167,6 +170,7 @@ async def load_lines(driver: "asyncpg.Connection[Any]", order_id: UUID) -> list[
             r["unit_price"],
             r["max_unit_price"],
             r["title"],
+            r["platform"],
         )
         for r in rows
     ]

@@ -34,6 +34,8 @@ products = Table(
     metadata,
     Column("sku", Text, primary_key=True),
     Column("title", Text, nullable=False),
+    # Where its keys are redeemed (Kinguin's `platform`, e.g. "Steam"); None: not said.
+    Column("platform", Text, nullable=True),
     Column("kinguin_product_id", Text, nullable=False),
     Column("price", Numeric(18, 8), nullable=False),
     Column("currency", Text, nullable=False),

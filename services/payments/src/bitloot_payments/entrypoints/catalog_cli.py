@@ -22,7 +22,15 @@ from typing import Any
 import httpx
 
 Product = dict[str, Any]
-_FIELDS = ("title", "kinguin_product_id", "price", "currency", "max_purchase_price", "active")
+_FIELDS = (
+    "title",
+    "kinguin_product_id",
+    "price",
+    "currency",
+    "max_purchase_price",
+    "active",
+    "platform",
+)
 
 
 class CatalogRefused(Exception):
@@ -84,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     put.add_argument("sku")
     for name in ("title", "kinguin-product-id", "price", "currency", "max-purchase-price"):
         put.add_argument(f"--{name}", required=True)
+    put.add_argument("--platform", help="where the keys are redeemed, e.g. Steam")
     put.add_argument("--inactive", action="store_true")
     load = commands.add_parser("load", help="create or replace the products in a JSON file")
     load.add_argument("file", type=Path)

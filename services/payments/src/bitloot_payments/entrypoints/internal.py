@@ -43,6 +43,14 @@ class ProductBody(BaseModel):
     currency: CurrencyCode
     max_purchase_price: Decimal = Field(ge=0, max_digits=18, decimal_places=8, allow_inf_nan=False)
     active: bool = True
+    platform: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Where the keys are redeemed, as Kinguin names it (its product's "
+        "`platform`, e.g. Steam, GOG, Epic Games, Xbox, PlayStation): the reveal page's "
+        "redemption help. Null: the general help.",
+    )
 
 
 def _order_cursor(request: Request) -> tuple[datetime, UUID] | None:

@@ -55,6 +55,7 @@ def product_json(product: Product) -> dict[str, Any]:
         "currency": product.currency,
         "max_purchase_price": money(product.max_purchase_price),
         "active": product.active,
+        "platform": product.platform,
         "updated_at": utc(product.updated_at) if product.updated_at else None,
         "kinguin_availability": _availability(product.availability),
     }

@@ -42,9 +42,10 @@ def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> Paymen
                 kinguin_product_id=line.kinguin_product_id,
                 qty=line.qty,
                 max_unit_price=line.max_unit_price.normalize(),
-                # What delivery names in the key email and on the reveal page; the
-                # catalog keeps no platform (delivery then shows its general help).
+                # What delivery names in the key email and on the reveal page, and the
+                # platform whose redemption help it shows (its general help if none).
                 title=line.title,
+                platform=line.platform,
             )
             for line in lines
         ),
