@@ -8,6 +8,7 @@ read at 1440 px and on a 390 px phone alike.
 """
 
 import math
+import sys
 from dataclasses import dataclass
 from datetime import datetime
 from xml.etree import ElementTree
@@ -17,6 +18,12 @@ from markupsafe import Markup
 from pygal.style import Style
 
 from bitloot_admin.domain.home import Series
+
+# Importing pygal appends to `sys.meta_path` a legacy finder (`PluginImportFixer`, which
+# maps `pygal.maps.*` to map plugins) with `find_module` but no `find_spec`: every
+# importer that asks each finder for a spec then fails (pytest's importlib mode did, on a
+# process that had loaded the admin). No map plugin is used here: take it out again.
+sys.meta_path[:] = [finder for finder in sys.meta_path if hasattr(finder, "find_spec")]
 
 _SVG = "http://www.w3.org/2000/svg"
 # Line names as the legends show them.
