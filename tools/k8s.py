@@ -47,6 +47,7 @@ CONFIG: dict[str, dict[str, str]] = {
         # A buyer who paid lands on their order page (SUCCESS_URL's default); one who
         # gives up lands there too, with the invoice link to try again.
         "CANCEL_URL": "https://shop.bitloot.example/orders/{order_id}?token={order_token}",
+        "SUPPORT_EMAIL": "support@bitloot.example",
     },
     "kinguin-gateway": {"KINGUIN_API_URL": "https://gateway.kinguin.net/esa/api"},
     "fulfillment": {},

@@ -216,7 +216,7 @@ def build(
             settings.public_url + ORDER_PAGE,
         ),
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
-        *claim_routes(_claims(settings, runtime)),
+        *claim_routes(_claims(settings, runtime), settings.support_email),
         *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake)),
         *stats_routes(runtime.unit_of_work),
         *openapi_routes(describe()),

@@ -161,6 +161,12 @@ class Settings(EdgeSettings):
         "that opens it (default: the customer's order page, PAYMENTS_PUBLIC_URL + "
         "/orders/{order_id}?token={order_token}).",
     )
+    support_email: str = Field(
+        default="support@bitloot.io",
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Support address the refund claim pages give the customer (as "
+        "DELIVERY_SUPPORT_EMAIL does in the emails that link to them).",
+    )
     live_status_url: str | None = Field(
         default=None,
         description="Base URL (ws:// or wss://) of fulfillment's live order status, to which "

@@ -6,13 +6,12 @@
 - ``POST /refunds/claim/new-link`` (form ``token``): an expired link's page asks delivery
   for a new one.
 
-Every answer is a page with the runtime's page headers (no store, no referrer, a CSP
-without scripts), or JSON for a client that accepts ``application/json`` (a refusal in
-the services' one error shape: ``{"error": code, "detail": …, "fields": []}``). Every
-value from the customer or the database is HTML-escaped.
+Every answer is a page (`claim_pages`: Jinja2 templates, autoescaped) with the runtime's
+page headers (no store, no referrer, a CSP without scripts), or JSON for a client that
+accepts ``application/json`` (a refusal in the services' one error shape:
+``{"error": code, "detail": …, "fields": []}``).
 """
 
-import html
 import logging
 from urllib.parse import parse_qs
 
@@ -23,49 +22,57 @@ from starlette.routing import BaseRoute, Route
 from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.payout_address import AddressRefused
-from bitloot_payments.entrypoints.claim_pages import CLOSED, closed_page, form_page, refund_json
+from bitloot_payments.entrypoints.claim_pages import CLOSED, TONES, ClaimPages, refund_json
 from bitloot_payments.handlers.refund_claims import ClaimLinkExpired, RefundClaims
 from bitloot_runtime.http import HttpError, error_response, read_body
-from bitloot_runtime.pages import SECURITY_HEADERS, page, rate_limited, wants_json
+from bitloot_runtime.pages import SECURITY_HEADERS, rate_limited, wants_json
 from bitloot_runtime.rate_limits import RateLimited
 from bitloot_runtime.tokens import InvalidToken
 
 logger = logging.getLogger(__name__)
 
 MAX_FORM = 4096
-_NEW_LINK_FORM = """\
-<form method="post" action="/refunds/claim/new-link">
-<input type="hidden" name="token" value="{token}">
-<p>We can email a new link to the address the order was placed with.</p>
-<button type="submit">Email me a new link</button>
-</form>
-"""
 _INVALID = (
     "This link is not valid. Check that you copied it whole from your email, or contact support."
 )
 
 
-def _refusal(request: Request, status: int, code: str, title: str, text: str) -> Response:
+def _refusal(
+    pages: ClaimPages,
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    text: str,
+    tone: str = "problem",
+) -> Response:
     """A page saying `text`, or for a JSON client the error in the services' one shape."""
     if wants_json(request):
         answer = error_response(HttpError(status, code, text))
         answer.headers.update(SECURITY_HEADERS)
         return answer
-    return page(title, f"<p>{html.escape(text)}</p>", status)
+    return pages.message(title, text, status, tone=tone)
 
 
-def _invalid(request: Request, exc: InvalidToken) -> Response:
+def _invalid(pages: ClaimPages, request: Request, exc: InvalidToken) -> Response:
     logger.info("claim link refused", extra={"problem": exc.code})
     status = 401 if exc.code in ("token_missing", "token_invalid") else 403
-    return _refusal(request, status, exc.code, "Link invalid", _INVALID)
+    return _refusal(pages, request, status, exc.code, "Link invalid", _INVALID)
 
 
-def _expired(request: Request, token: str) -> Response:
+def _expired(pages: ClaimPages, request: Request, token: str) -> Response:
     text = "This refund link has expired."
     if wants_json(request):
-        return _refusal(request, 410, "token_expired", "Link expired", text)
-    form = _NEW_LINK_FORM.format(token=html.escape(token, quote=True))
-    return page("Link expired", f"<p>{html.escape(text)}</p>\n{form}", 410)
+        return _refusal(pages, request, 410, "token_expired", "Link expired", text)
+    return pages.message("Link expired", text, 410, tone="wait", new_link_token=token)
+
+
+def _rate_limited(pages: ClaimPages, request: Request, exc: RateLimited, text: str) -> Response:
+    """429 with Retry-After: the runtime's JSON for an API client, a page for a browser."""
+    if wants_json(request):
+        return rate_limited(request, exc, text)
+    headers = {"Retry-After": str(exc.retry_after)}
+    return pages.message("Please wait", text, 429, tone="wait", headers=headers)
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -78,26 +85,28 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
-def _answer(request: Request, refund: Refund) -> Response:
+def _answer(pages: ClaimPages, request: Request, refund: Refund) -> Response:
     """Where a refund stands: JSON, or a page for one not open to a claim (any more)."""
     if wants_json(request):
         return JSONResponse(refund_json(refund), headers=SECURITY_HEADERS)
-    return closed_page(refund)
+    return pages.closed(refund)
 
 
-def claim_routes(claims: RefundClaims) -> list[BaseRoute]:
+def claim_routes(claims: RefundClaims, support_email: str) -> list[BaseRoute]:
+    pages = ClaimPages(support_email)
+
     async def show(request: Request) -> Response:
         token = request.query_params.get("token") or ""
         try:
             found = await claims.show(token)
         except ClaimLinkExpired:
-            return _expired(request, token)
+            return _expired(pages, request, token)
         except InvalidToken as exc:
-            return _invalid(request, exc)
+            return _invalid(pages, request, exc)
         refund = found.refund
         if refund.status == rules.DUE and not wants_json(request):
-            return form_page(refund, token)
-        return _answer(request, refund)
+            return pages.form(refund, token)
+        return _answer(pages, request, refund)
 
     async def claim(request: Request) -> Response:
         form = await _form(request)
@@ -107,21 +116,23 @@ def claim_routes(claims: RefundClaims) -> list[BaseRoute]:
             claimed = await claims.claim(token, address, form.get("extra_id"), client)
         except RateLimited as exc:
             logger.warning("claim refused: rate limited", extra={"limit": exc.limit.name})
-            return rate_limited(request, exc, "Too many tries. Please try again later.")
+            return _rate_limited(pages, request, exc, "Too many tries. Please try again later.")
         except ClaimLinkExpired:
-            return _expired(request, token)
+            return _expired(pages, request, token)
         except InvalidToken as exc:
-            return _invalid(request, exc)
+            return _invalid(pages, request, exc)
         except rules.RefundRefused as exc:
             title, text = CLOSED.get(exc.code, ("Refund closed", str(exc)))
-            return _refusal(request, 409, exc.code, title, text)
+            return _refusal(
+                pages, request, 409, exc.code, title, text, TONES.get(exc.code, "problem")
+            )
         except AddressRefused as exc:
             logger.info("claim refused: bad address", extra={"code": exc.code})
             if wants_json(request):
-                return _refusal(request, 422, exc.code, "Check the address", str(exc))
+                return _refusal(pages, request, 422, exc.code, "Check the address", str(exc))
             found = await claims.show(token)
-            return form_page(found.refund, token, form=form, error=exc, status=422)
-        return _answer(request, claimed)
+            return pages.form(found.refund, token, form=form, error=exc, status=422)
+        return _answer(pages, request, claimed)
 
     async def new_link(request: Request) -> Response:
         form = await _form(request)
@@ -130,11 +141,13 @@ def claim_routes(claims: RefundClaims) -> list[BaseRoute]:
             refund = await claims.request_link(form.get("token", ""), client)
         except RateLimited as exc:
             logger.warning("new claim link refused: rate limited", extra={"limit": exc.limit.name})
-            return rate_limited(request, exc, "Too many new links were asked for. Try later.")
+            return _rate_limited(
+                pages, request, exc, "Too many new links were asked for. Try later."
+            )
         except InvalidToken as exc:
-            return _invalid(request, exc)
+            return _invalid(pages, request, exc)
         if refund.status != rules.DUE:
-            return _answer(request, refund)
+            return _answer(pages, request, refund)
         text = (
             "A new link is on its way to the email address of the order. It may take a few "
             "minutes to arrive."
@@ -142,7 +155,7 @@ def claim_routes(claims: RefundClaims) -> list[BaseRoute]:
         if wants_json(request):
             body = {"refund_id": refund.id, "status": "link_requested", "message": text}
             return JSONResponse(body, status_code=202, headers=SECURITY_HEADERS)
-        return page("Check your email", f"<p>{html.escape(text)}</p>", 202)
+        return pages.message("Check your email", text, 202, tone="done")
 
     return [
         Route("/refunds/claim", show, methods=["GET"]),

@@ -1,7 +1,9 @@
-"""What the refund claim page shows: the form for a refund that is due, and, for one
-that is not, where it stands in the customer's words. Every value is HTML-escaped."""
+"""What the refund claim pages show: the form for a refund that is due, for one that is
+not where it stands in the customer's words, and the refusals; rendered from Jinja2
+templates (``templates/claim_*.html``) on the order page's base layout, so every value
+is HTML-escaped."""
 
-import html
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import HTMLResponse
@@ -9,8 +11,9 @@ from starlette.responses import HTMLResponse
 from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.payout_address import EXTRA_IDS, MAX_LENGTH, AddressRefused
+from bitloot_payments.entrypoints.customer_pages import TEMPLATES, order_number
 from bitloot_payments.entrypoints.views import money
-from bitloot_runtime.pages import page
+from bitloot_runtime.pages import SECURITY_HEADERS
 
 # A refund no longer open to a claim, by the status it is in (or the refusal's code).
 CLOSED: dict[str, tuple[str, str]] = {
@@ -58,63 +61,129 @@ def refund_json(refund: Refund) -> dict[str, Any]:
     }
 
 
-def _summary(refund: Refund) -> str:
-    amount = f"{money(refund.amount)} {refund.currency.upper()}"
-    return (
-        f"<p>Order <code>{html.escape(str(refund.order_id))}</code></p>\n"
-        f"<p>{html.escape(rules.reason_in_customer_words(refund.reason))}</p>\n"
-        f"<p>Refund: <strong>{html.escape(amount)}</strong></p>\n"
-    )
+# The tone of each closed state's status block (the order page's colours).
+TONES: dict[str, str] = {
+    "already_claimed": "money",
+    "refund_closed": "problem",
+    rules.CLAIMED: "money",
+    rules.APPROVED: "money",
+    rules.SENDING: "progress",
+    rules.SENT: "done",
+    rules.REFUNDED_OUTSIDE: "done",
+    rules.FAILED: "problem",
+    rules.REJECTED: "problem",
+    rules.CANCELED: "done",
+}
 
 
-def _field(name: str, label: str, value: str, *, required: bool) -> str:
-    return (
-        f'<label>{html.escape(label)}<input name="{name}" value="{html.escape(value, quote=True)}" '
-        f'maxlength="{MAX_LENGTH}" autocomplete="off" spellcheck="false"'
-        f"{' required' if required else ''}></label>\n"
-    )
+@dataclass(frozen=True)
+class Field:
+    """One input of the claim form, with what the customer typed into it."""
+
+    name: str
+    label: str
+    hint: str
+    value: str
+    required: bool
 
 
-def form_page(
-    refund: Refund,
-    token: str,
-    *,
-    form: dict[str, str] | None = None,
-    error: AddressRefused | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    """The claim form, with what the customer typed and what is wrong with it, if any."""
-    form = form or {}
-    currency = refund.currency.lower()
-    extra = EXTRA_IDS.get(currency)
-    problem = (
-        f'<p role="alert"><strong>{html.escape(str(error))}</strong> '
-        f"<small>({html.escape(error.code)})</small></p>\n"
-        if error
-        else ""
-    )
-    fields = _field(
-        "address", f"Your {currency.upper()} address", form.get("address", ""), required=True
-    )
-    if extra is not None:
-        label = f"{extra.name.capitalize()} ({'required' if extra.required else 'optional'})"
-        fields += _field("extra_id", label, form.get("extra_id", ""), required=extra.required)
-    body = (
-        _summary(refund)
-        + "<p>Tell us where to send it. Check the address: a payment cannot be undone.</p>\n"
-        + problem
-        + '<form method="post" action="/refunds/claim">\n'
-        + f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">\n'
-        + fields
-        + '<button type="submit">Claim my refund</button>\n</form>\n'
-    )
-    return page("Claim your refund", body, status)
+class ClaimPages:
+    """Renders the claim pages from the customer pages' templates (`customer_pages`),
+    each naming `support_email` as whom to ask."""
 
+    def __init__(self, support_email: str) -> None:
+        self._support_email = support_email
 
-def closed_page(refund: Refund, status: int = 200) -> HTMLResponse:
-    """Where a refund that is not (or no longer) open to a claim stands."""
-    title, text = CLOSED.get(refund.status, ("Refund", "Please contact support."))
-    body = _summary(refund) + f"<p>{html.escape(text)}</p>\n"
-    if refund.transaction_id:
-        body += f"<p>Transaction <code>{html.escape(refund.transaction_id)}</code></p>\n"
-    return page(title, body, status)
+    def _render(
+        self, name: str, status: int, headers: dict[str, str] | None = None, **context: Any
+    ) -> HTMLResponse:
+        html = TEMPLATES.get_template(name).render(support_email=self._support_email, **context)
+        return HTMLResponse(
+            html, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})}
+        )
+
+    @staticmethod
+    def _refund(refund: Refund) -> dict[str, Any]:
+        """What the pages say of a refund: its order, amount and why, in customer words."""
+        currency = refund.currency.upper()
+        return {
+            "number": order_number(refund.order_id),
+            "order_id": str(refund.order_id),
+            "amount": f"{money(refund.amount)} {currency}",
+            "currency": currency,
+            "reason": rules.reason_in_customer_words(refund.reason),
+        }
+
+    def form(
+        self,
+        refund: Refund,
+        token: str,
+        *,
+        form: dict[str, str] | None = None,
+        error: AddressRefused | None = None,
+        status: int = 200,
+    ) -> HTMLResponse:
+        """The claim form, with what the customer typed and what is wrong with it, if any."""
+        form = form or {}
+        currency = refund.currency.upper()
+        fields = [
+            Field(
+                "address",
+                f"Your {currency} address",
+                f"Paste it from the wallet that should receive the {currency}.",
+                form.get("address", ""),
+                required=True,
+            )
+        ]
+        extra = EXTRA_IDS.get(refund.currency.lower())
+        if extra is not None:
+            label = f"{extra.name.capitalize()} ({'required' if extra.required else 'optional'})"
+            hint = f"The {extra.name} your wallet or exchange gave you with the address."
+            fields.append(Field("extra_id", label, hint, form.get("extra_id", ""), extra.required))
+        problem = {"text": str(error), "code": error.code} if error else None
+        return self._render(
+            "claim_form.html",
+            status,
+            title="Claim your refund",
+            token=token,
+            fields=fields,
+            error=problem,
+            max_length=MAX_LENGTH,
+            **self._refund(refund),
+        )
+
+    def closed(self, refund: Refund, status: int = 200) -> HTMLResponse:
+        """Where a refund that is not (or no longer) open to a claim stands."""
+        title, text = CLOSED.get(refund.status, ("Refund", "Please contact support."))
+        return self._render(
+            "claim_closed.html",
+            status,
+            title=title,
+            text=text,
+            tone=TONES.get(refund.status, "problem"),
+            transaction_id=refund.transaction_id,
+            **self._refund(refund),
+        )
+
+    def message(
+        self,
+        title: str,
+        text: str,
+        status: int,
+        *,
+        tone: str = "problem",
+        new_link_token: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> HTMLResponse:
+        """A page with no refund to show (a refused or expired link, a new link on its
+        way, too many tries); `new_link_token` offers the form asking for a new link."""
+        return self._render(
+            "claim_message.html",
+            status,
+            headers,
+            title=title,
+            text=text,
+            tone=tone,
+            new_link_token=new_link_token,
+            number=None,
+        )

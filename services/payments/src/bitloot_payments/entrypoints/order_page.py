@@ -26,11 +26,11 @@ from decimal import Decimal
 from importlib.resources import files
 from typing import Any, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from bitloot_payments.entrypoints.customer_pages import TEMPLATES, order_number
 from bitloot_payments.handlers.queries import CustomerOrder
 from bitloot_runtime.http import HttpError
 from bitloot_runtime.pages import SECURITY_HEADERS, wants_json
@@ -108,11 +108,7 @@ class OrderPages:
     def __init__(self, live_url: str | None, live_origin: str | None) -> None:
         self._live_url = live_url or ""
         self._connect_src = live_origin or "'self'"
-        self._templates = Environment(
-            loader=PackageLoader("bitloot_payments.entrypoints", "templates"),
-            autoescape=True,
-            undefined=StrictUndefined,
-        )
+        self._templates = TEMPLATES
 
     def _headers(self, nonce: str | None = None) -> dict[str, str]:
         policy = SECURITY_HEADERS["Content-Security-Policy"]
@@ -136,7 +132,7 @@ class OrderPages:
         refund = found.refunds[-1] if found.refunds else None
         context: dict[str, Any] = {
             "order": order,
-            "number": str(order.order_id)[:8].upper(),
+            "number": order_number(order.order_id),
             "lines": lines,
             "total": _amount(order.total, order.currency),
             "created": _when(order.created_at),
