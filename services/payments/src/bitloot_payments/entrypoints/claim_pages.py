@@ -140,11 +140,15 @@ class ClaimPages:
             label = f"{extra.name.capitalize()} ({'required' if extra.required else 'optional'})"
             hint = f"The {extra.name} your wallet or exchange gave you with the address."
             fields.append(Field("extra_id", label, hint, form.get("extra_id", ""), extra.required))
-        problem = {"text": str(error), "code": error.code} if error else None
+        problem = None
+        if error is not None:
+            field = "extra_id" if error.code.startswith("extra_id") else "address"
+            problem = {"text": str(error), "code": error.code, "field": field}
         return self._render(
             "claim_form.html",
             status,
             title="Claim your refund",
+            heading="Claim your refund",
             token=token,
             fields=fields,
             error=problem,
@@ -159,6 +163,7 @@ class ClaimPages:
             "claim_closed.html",
             status,
             title=title,
+            heading="Your refund",
             text=text,
             tone=TONES.get(refund.status, "problem"),
             transaction_id=refund.transaction_id,
@@ -182,6 +187,7 @@ class ClaimPages:
             status,
             headers,
             title=title,
+            heading=title,
             text=text,
             tone=tone,
             new_link_token=new_link_token,
