@@ -29,6 +29,15 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
+async def log_in(page: Page, admin_url: str, password: str, user: str = "admin") -> None:
+    """Log `page` in to the admin at `admin_url`; it lands on the home page."""
+    await page.goto(f"{admin_url}/admin/login")
+    await page.fill("input[name=username]", user)
+    await page.fill("input[name=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/admin/")
+
+
 async def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than its window (0: nothing to scroll
     sideways), measured in the page."""

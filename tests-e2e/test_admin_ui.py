@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aio_pika
 import httpx
+from browser import log_in
 from playwright.async_api import Browser
 
 from bitloot_contracts.events import Event, KinguinWebhook, PaymentFinished
@@ -133,11 +134,7 @@ async def test_an_admin_finds_an_order_reads_its_timeline_and_replays_a_parked_m
         handled_before = await services.handled(queue)
 
         page = await browser.new_page(viewport={"width": 1366, "height": 768})
-        await page.goto(f"{stack.admin}/admin/login")
-        await page.fill("input[name=username]", ADMIN_USER)
-        await page.fill("input[name=password]", stack.admin_password)
-        await page.click("button[type=submit]")
-        await page.wait_for_url("**/admin/")
+        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
         await page.goto(f"{stack.admin}/admin/orders")
 
         await page.fill("input[name=order_id]", order_id)

@@ -7,7 +7,7 @@ scrolling."""
 from pathlib import Path
 
 import httpx
-from browser import DESKTOP, PHONE, horizontal_overflow
+from browser import DESKTOP, PHONE, horizontal_overflow, log_in
 from playwright.async_api import Browser, Page, ViewportSize
 from test_admin_ui import Services, fulfilled_order, wait_for
 
@@ -48,11 +48,7 @@ async def test_the_home_page_shows_the_day_what_needs_action_and_charts(
     desktop = ViewportSize(width=DESKTOP["width"], height=DESKTOP["height"])
     phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
     page = await browser.new_page(viewport=desktop)
-    await page.goto(f"{stack.admin}/admin/login")
-    await page.fill("input[name=username]", ADMIN_USER)
-    await page.fill("input[name=password]", stack.admin_password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/admin/")
+    await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
 
     assert await figure(page, "placed") >= 2
     assert await figure(page, "fulfilled") >= 1

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import httpx
-from browser import DESKTOP, PHONE, horizontal_overflow
+from browser import DESKTOP, PHONE, horizontal_overflow, log_in
 from playwright.async_api import Browser, Page, ViewportSize
 from test_admin_ui import Services, parked_webhook, wait_for
 
@@ -64,14 +64,6 @@ async def _orders(http: httpx.AsyncClient, stack: Stack) -> tuple[str, str]:
     return good, failed
 
 
-async def _log_in(page: Page, stack: Stack) -> None:
-    await page.goto(f"{stack.admin}/admin/login")
-    await page.fill("input[name=username]", ADMIN_USER)
-    await page.fill("input[name=password]", stack.admin_password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/admin/orders")
-
-
 async def _listed(page: Page) -> set[str]:
     """The order ids the order list links to."""
     hrefs = await page.eval_on_selector_all(
@@ -92,7 +84,8 @@ async def test_the_failed_preset_and_the_fulfilment_filter_find_a_failed_order_a
         good, failed = await _orders(http, stack)
 
     page = await browser.new_page(viewport=_size(DESKTOP))
-    await _log_in(page, stack)
+    await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
+    await page.goto(f"{stack.admin}/admin/orders")
     assert await _listed(page) == {good, failed}
 
     await page.click("nav.presets a:text-is('Failed')")

@@ -6,7 +6,7 @@ status read back from delivery), and the page fits a desktop and a phone."""
 from pathlib import Path
 
 import httpx
-from browser import DESKTOP, PHONE, horizontal_overflow
+from browser import DESKTOP, PHONE, horizontal_overflow, log_in
 from playwright.async_api import Browser, Dialog, Page, ViewportSize
 from test_admin_ui import Services, fulfilled_order, wait_for
 
@@ -40,14 +40,6 @@ async def email_count(services: Services, order_id: str) -> int:
     return len(answer.json()["emails"])
 
 
-async def log_in(page: Page, stack: Stack) -> None:
-    await page.goto(f"{stack.admin}/admin/login")
-    await page.fill("input[name=username]", ADMIN_USER)
-    await page.fill("input[name=password]", stack.admin_password)
-    await page.click("button[type=submit]")
-    await page.wait_for_url("**/admin/orders")
-
-
 async def test_an_order_page_tells_the_story_once_and_asks_before_mailing_the_customer(
     stack: Stack, browser: Browser, tmp_path: Path
 ) -> None:
@@ -55,7 +47,7 @@ async def test_an_order_page_tells_the_story_once_and_asks_before_mailing_the_cu
         services = Services(http, stack)
         order_id = await fulfilled_order(services)
         page = await browser.new_page(viewport=viewport(DESKTOP))
-        await log_in(page, stack)
+        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
         order_url = f"{stack.admin}/admin/orders/{order_id}"
         await page.goto(order_url)
 
@@ -99,7 +91,7 @@ async def test_an_order_page_tells_the_story_once_and_asks_before_mailing_the_cu
         await wait_for(resend_told, "the resent email on the timeline")
 
         phone = await browser.new_page(viewport=viewport(PHONE))
-        await log_in(phone, stack)
+        await log_in(phone, stack.admin, stack.admin_password, ADMIN_USER)
         await phone.goto(order_url)
         await phone.screenshot(path=str(tmp_path / "order-phone.png"), full_page=True)
         assert await horizontal_overflow(phone) == 0
@@ -130,7 +122,7 @@ async def test_a_sold_out_order_says_why_and_what_to_do_and_its_retry_reads_back
         (await http.post(faults, json={"out_of_stock": []})).raise_for_status()
 
         page = await browser.new_page(viewport=viewport(DESKTOP))
-        await log_in(page, stack)
+        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
         await page.goto(f"{stack.admin}/admin/orders/{order_id}")
         summary = await page.inner_text("#summary")
         assert summary.startswith("Kinguin out of stock")
@@ -143,7 +135,7 @@ async def test_a_sold_out_order_says_why_and_what_to_do_and_its_retry_reads_back
         assert await horizontal_overflow(page) == 0
 
         phone = await browser.new_page(viewport=viewport(PHONE))
-        await log_in(phone, stack)
+        await log_in(phone, stack.admin, stack.admin_password, ADMIN_USER)
         await phone.goto(f"{stack.admin}/admin/orders/{order_id}")
         await phone.screenshot(path=str(tmp_path / "failed-phone.png"), full_page=True)
         assert await horizontal_overflow(phone) == 0

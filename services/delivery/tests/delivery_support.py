@@ -48,6 +48,7 @@ from bitloot_runtime.tokens import (
     load_private_key,
     parse_public_keys,
 )
+from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
@@ -234,10 +235,18 @@ async def handled(delivery: Running, event: Event) -> bool:
 
 
 async def delivered(delivery: Running, smtp: SmtpServer) -> tuple[UUID, EmailMessage]:
-    """An order whose keys are stored and whose keys email went out, and that email."""
+    """An order whose keys are stored and whose keys email went out, and that email; the
+    sender has recorded it sent (the SMTP server holds it a moment before that commits)."""
     event = keys_delivered(delivery.public_key)
     await publish(delivery.runtime, event)
     [email] = await smtp.wait_for(1)
+
+    async def recorded_sent() -> bool:
+        async with delivery.runtime.engine.connect() as connection:
+            query = select(emails.c.status).where(emails.c.order_id == event.order_id)
+            return (await connection.scalar(query)) == "sent"
+
+    assert await eventually(recorded_sent), "the key email was not recorded as sent"
     return event.order_id, email.message
 
 
