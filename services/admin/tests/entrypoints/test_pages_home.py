@@ -9,25 +9,30 @@ from typing import Any
 import httpx
 from admin_support import StandIns
 
-HOUR = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+def this_hour() -> datetime:
+    """The hour a test runs in, read when it runs: the page asks for windows ending now."""
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 FAILED_ORDER = "6f1c2d3e-0000-4000-8000-000000000001"
 STUCK_ORDER = "6f1c2d3e-0000-4000-8000-000000000002"
 FLAGGED_ORDER = "6f1c2d3e-0000-4000-8000-000000000003"
 
 
-def payments_stats() -> dict[str, Any]:
+def payments_stats(hour: datetime) -> dict[str, Any]:
     """Three orders placed this hour and two three days ago; one failed at payment."""
     return {
-        "since": (HOUR - timedelta(days=7)).isoformat(),
+        "since": (hour - timedelta(days=7)).isoformat(),
         "hours": [
             {
-                "hour": (HOUR - timedelta(days=3)).isoformat(),
+                "hour": (hour - timedelta(days=3)).isoformat(),
                 "placed": 2,
                 "paid": 2,
                 "failed": 0,
                 "refunds_due": 0,
             },
-            {"hour": HOUR.isoformat(), "placed": 3, "paid": 2, "failed": 1, "refunds_due": 1},
+            {"hour": hour.isoformat(), "placed": 3, "paid": 2, "failed": 1, "refunds_due": 1},
         ],
         "open_flags": {
             "count": 1,
@@ -36,18 +41,18 @@ def payments_stats() -> dict[str, Any]:
                     "id": 7,
                     "order_id": FLAGGED_ORDER,
                     "kind": "partially_paid",
-                    "at": HOUR.isoformat(),
+                    "at": hour.isoformat(),
                 }
             ],
         },
         "refunds_owed": {
             "count": 1,
-            "items": [{"id": 9, "order_id": FAILED_ORDER, "kind": "due", "at": HOUR.isoformat()}],
+            "items": [{"id": 9, "order_id": FAILED_ORDER, "kind": "due", "at": hour.isoformat()}],
         },
     }
 
 
-def fulfillment_stats() -> dict[str, Any]:
+def fulfillment_stats(hour: datetime) -> dict[str, Any]:
     waiting = {
         "count": 1,
         "items": [
@@ -55,7 +60,7 @@ def fulfillment_stats() -> dict[str, Any]:
                 "order_id": FAILED_ORDER,
                 "state": "failed",
                 "failure_stage": "kinguin",
-                "since": HOUR.isoformat(),
+                "since": hour.isoformat(),
             }
         ],
     }
@@ -66,20 +71,20 @@ def fulfillment_stats() -> dict[str, Any]:
                 "order_id": STUCK_ORDER,
                 "state": "reserving",
                 "failure_stage": None,
-                "since": (HOUR - timedelta(hours=2)).isoformat(),
+                "since": (hour - timedelta(hours=2)).isoformat(),
             }
         ],
     }
-    hour = {
+    figures = {
         "fulfilled": 2,
         "failed": 1,
         "time_to_key_p50_seconds": 1.7,
         "time_to_key_p99_seconds": 3.5,
     }
     return {
-        "since": HOUR.isoformat(),
-        "hours": [{"hour": HOUR.isoformat(), **hour}],
-        "window": hour,
+        "since": hour.isoformat(),
+        "hours": [{"hour": hour.isoformat(), **figures}],
+        "window": figures,
         "failed": waiting,
         "stuck": stuck,
     }
@@ -96,12 +101,13 @@ def figure(page: str, name: str, period: str) -> str:
 async def test_the_home_page_shows_figures_actions_and_svg_charts(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
-    stand_ins.stats = {"payments": payments_stats(), "fulfillment": fulfillment_stats()}
+    hour = this_hour()
+    stand_ins.stats = {"payments": payments_stats(hour), "fulfillment": fulfillment_stats(hour)}
     stand_ins.balance = {
         "balance_eur": "12.00",
         "low": True,
         "threshold_eur": "50",
-        "read_at": HOUR.isoformat(),
+        "read_at": hour.isoformat(),
     }
     stand_ins.dead_letters = {
         "delivery": [
@@ -109,7 +115,7 @@ async def test_the_home_page_shows_figures_actions_and_svg_charts(
                 "id": 4,
                 "queue": "delivery.<q>",
                 "reason": "poison",
-                "parked_at": HOUR.isoformat(),
+                "parked_at": hour.isoformat(),
                 "replayed_at": None,
             }
         ]
@@ -143,13 +149,14 @@ async def test_the_home_page_shows_figures_actions_and_svg_charts(
     assert "<script" not in text.split("</header>")[1]
     assert "Incomplete" not in text
     since = [dict(q)["since"] for name, q in stand_ins.queries if name == "payments"]
-    assert datetime.fromisoformat(since[-1]) == HOUR - timedelta(hours=167)
+    assert datetime.fromisoformat(since[-1]) == hour - timedelta(hours=167)
 
 
 async def test_a_service_that_does_not_answer_is_named_and_its_figures_unknown(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
-    stand_ins.stats = {"payments": payments_stats(), "fulfillment": fulfillment_stats()}
+    hour = this_hour()
+    stand_ins.stats = {"payments": payments_stats(hour), "fulfillment": fulfillment_stats(hour)}
     stand_ins.failing.add("fulfillment")
     page = await browser.get("/admin/")
     assert page.status_code == 200
