@@ -64,12 +64,16 @@ compose-env: install
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
 # The deployment files are current and valid: the configuration reference, the images
-# (their pins start each service), the k8s manifests (kustomize + Kubernetes schemas) and
-# docker-compose.yml (`docker compose config`, which needs no engine).
+# (their pins start each service), the k8s manifests (kustomize + Kubernetes schemas; the
+# PrometheusRule generated from the alert rules), the alert rules and Prometheus' config
+# (promtool check, and the rules' unit tests: series that must and must not fire each
+# alert) and docker-compose.yml (`docker compose config`, which needs no engine).
 deploy-check: system-deploy install
 	$(PY) tools/settings_reference.py --check
 	$(PY) tools/images.py check
 	$(PY) tools/k8s.py check
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/*.yml
 	env_file=$$(mktemp) && $(PY) -m bitloot_demo.compose_env > $$env_file \
 		&& $(COMPOSE) --env-file $$env_file -f docker-compose.yml config -q; \
 		status=$$?; rm -f $$env_file; exit $$status

@@ -13,8 +13,8 @@
 # base (make, git, python), demo (what `make demo` needs: python alone; its PostgreSQL is
 # a pip wheel, S3 and SMTP are Python servers, the broker is in memory), test (the
 # servers the tests use and whose binaries some start privately, and Debian's Chromium,
-# which the browser tests drive through Playwright), deploy (kubectl's kustomize and
-# `docker compose config` for `make deploy-check`).
+# which the browser tests drive through Playwright), deploy (kubectl's kustomize,
+# `docker compose config` and promtool for `make deploy-check`).
 set -euo pipefail
 
 log() { printf '[system] %s\n' "$*" >&2; }
@@ -41,6 +41,9 @@ missing_in() {
       ;;
     deploy)
       command -v kubectl >/dev/null || echo kubernetes-client
+      # promtool, which checks and unit-tests the alert rules (its servers are not wanted:
+      # `packages` stops them).
+      command -v promtool >/dev/null || echo prometheus
       if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
         echo docker-compose
       fi
@@ -64,6 +67,11 @@ packages() {
     apt-get update -qq
     # shellcheck disable=SC2086 # one word per package
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    # Debian's prometheus package starts a server on :9090 (and node-exporter on :9100)
+    # where systemd runs; `make deploy-check` wants promtool alone.
+    if [[ " $missing " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+      systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+    fi
     return 0
   fi
   local sudo=""
