@@ -25,7 +25,8 @@ REDACTED = "[REDACTED]"
 _MIN_SECRET_LENGTH = 6
 # Deeper structures (or cycles) are not inspected, so they are not written either.
 _MAX_DEPTH = 16
-_NOISY_LOGGERS = ("aiormq", "aio_pika", "asyncio", "uvicorn.access")
+# httpx logs every call's full URL at INFO, query string included.
+_NOISY_LOGGERS = ("aiormq", "aio_pika", "asyncio", "httpx", "uvicorn.access")
 
 _context: ContextVar[Mapping[str, str]] = ContextVar(
     "bitloot_log_context", default=MappingProxyType({})
