@@ -5,7 +5,12 @@ the client as resolved through the trusted proxies; never a path, query, header 
 import io
 import json
 import logging
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
@@ -21,13 +26,17 @@ from bitloot_runtime.app import create_app
 from bitloot_runtime.logging import configure_logging
 from bitloot_runtime.route_template import UNMATCHED
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_runtime.settings import ServiceSettings, load_settings
+from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS, ServiceSettings, load_settings
+from bitloot_runtime.topology import Topology
+from bitloot_testing.bus import eventually
+from bitloot_testing.rabbitmq import BusNamespace
 
 JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcmRlciJ9.c2lnbmF0dXJl"
 # Shaped like nothing the redaction knows: only never writing the path keeps it out.
 PLAIN_TOKEN = "rvl-7Q2mZpK9wX4tLc8N"
 TRACE_ID = "4bf92f3577b34ea60a2b4a1d0a6a3a11"
 PEER = "203.0.113.9"
+SERVE_CHILD = Path(__file__).parent / "serve_child.py"
 
 
 async def client_host(request: Request) -> PlainTextResponse:
@@ -201,3 +210,59 @@ async def test_a_chain_resolves_to_the_right_most_address_that_is_no_trusted_pro
     # an inner trusted proxy appended the ingress's.
     chain = "6.6.6.6, 198.51.100.7, 10.9.8.7"
     assert await resolved_client("10.0.0.0/8, 192.0.2.1", "192.0.2.1", chain) == "198.51.100.7"
+
+
+# The server every service runs (`run`): uvicorn's own proxy handling, which believes
+# X-Forwarded-For from 127.0.0.1, must not resolve the client behind the setting's back.
+
+
+@pytest.fixture
+def serve_env(database_url: str, bus_prefix: BusNamespace) -> dict[str, str]:
+    for name in Topology(bus_prefix.prefix).names("widgets", DEFAULT_RETRY_DELAYS, {}):
+        bus_prefix.track_exchange(name)
+        bus_prefix.track_queue(name)
+    return {
+        **os.environ,
+        "WIDGETS_DATABASE_URL": database_url,
+        "WIDGETS_AMQP_URL": bus_prefix.amqp_url,
+        "WIDGETS_BUS_PREFIX": bus_prefix.prefix,
+    }
+
+
+async def served_client(env: dict[str, str], trusted: str) -> tuple[str, list[str]]:
+    """What a served widgets service, trusting `trusted`, takes for the client of a
+    request from 127.0.0.1 naming another in X-Forwarded-For; and its access-log lines."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {"WIDGETS_HTTP_PORT": str(port), "WIDGETS_TRUSTED_PROXIES": trusted}
+    process = subprocess.Popen(
+        [sys.executable, str(SERVE_CHILD)],
+        env={**env, **settings},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+            async def up() -> bool:
+                try:
+                    return (await http.get("/healthz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            assert await eventually(up, timeout=60), "the service did not start"
+            answer = await http.get(f"/client/{uuid4()}", headers={"X-Forwarded-For": "1.2.3.4"})
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    logged = [line for line in stderr.splitlines() if '"bitloot.access"' in line]
+    return answer.text, [str(json.loads(line)["client"]) for line in logged if "/client/" in line]
+
+
+@pytest.mark.slow
+async def test_a_served_service_believes_localhost_only_when_told_to(
+    serve_env: dict[str, str],
+) -> None:
+    assert await served_client(serve_env, "") == ("127.0.0.1", ["127.0.0.1"])
+    assert await served_client(serve_env, "127.0.0.1") == ("1.2.3.4", ["1.2.3.4"])
