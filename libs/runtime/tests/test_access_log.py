@@ -5,7 +5,6 @@ the client as resolved through the trusted proxies; never a path, query, header 
 import io
 import json
 import logging
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from runtime_support import child_env
 from sqlalchemy import MetaData
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,7 +27,6 @@ from bitloot_runtime.logging import configure_logging
 from bitloot_runtime.route_template import UNMATCHED
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS, ServiceSettings, load_settings
-from bitloot_runtime.topology import Topology
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -218,15 +217,7 @@ async def test_a_chain_resolves_to_the_right_most_address_that_is_no_trusted_pro
 
 @pytest.fixture
 def serve_env(database_url: str, bus_prefix: BusNamespace) -> dict[str, str]:
-    for name in Topology(bus_prefix.prefix).names("widgets", DEFAULT_RETRY_DELAYS, {}):
-        bus_prefix.track_exchange(name)
-        bus_prefix.track_queue(name)
-    return {
-        **os.environ,
-        "WIDGETS_DATABASE_URL": database_url,
-        "WIDGETS_AMQP_URL": bus_prefix.amqp_url,
-        "WIDGETS_BUS_PREFIX": bus_prefix.prefix,
-    }
+    return child_env(database_url, bus_prefix, DEFAULT_RETRY_DELAYS, {})
 
 
 async def served_client(env: dict[str, str], trusted: str) -> tuple[str, list[str]]:
