@@ -99,6 +99,11 @@ PUBLIC_PATHS = {
     KEYS_HOST: {"delivery": ["/keys", "/orders"]},
 }
 COMMON = {"HTTP_HOST": "0.0.0.0", "HTTP_PORT": "8000", "LOG_LEVEL": "INFO"}  # noqa: S104
+# The services the Ingress routes to believe its X-Forwarded-For, and nobody else's. A
+# placeholder: set it, in an overlay, to the pod CIDR of the ingress controller's pods
+# (`kubectl get pods -n ingress-nginx -o wide`), not to the whole cluster where avoidable:
+# any pod in the range could name any client address (rate limits, audits, access log).
+INGRESS_PROXIES = "10.0.0.0/8"
 
 
 def prefix_of(service: str) -> str:
@@ -109,10 +114,17 @@ def labels(service: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": service, "app.kubernetes.io/part-of": "bitloot"}
 
 
+def config_of(service: str) -> dict[str, str]:
+    """The service's ConfigMap, prefix omitted."""
+    behind_ingress = any(service in services for services in PUBLIC_PATHS.values())
+    proxies = {"TRUSTED_PROXIES": INGRESS_PROXIES} if behind_ingress else {}
+    return {**COMMON, **proxies, **CONFIG[service]}
+
+
 def secret_keys(service: str, settings: type) -> list[str]:
     """The keys of the service's Secret: its secret settings and the two URLs with
     credentials; the required ones first."""
-    config = {prefix_of(service) + name for name in {**COMMON, **CONFIG[service]}}
+    config = {prefix_of(service) + name for name in config_of(service)}
     keys = [
         variable
         for variable in variables(settings)
@@ -216,7 +228,7 @@ def deployment(service: str) -> dict[str, Any]:
 
 
 def service_documents(service: str) -> Iterator[dict[str, Any]]:
-    config = {prefix_of(service) + k: v for k, v in {**COMMON, **CONFIG[service]}.items()}
+    config = {prefix_of(service) + k: v for k, v in config_of(service).items()}
     yield {
         "apiVersion": "v1",
         "kind": "ConfigMap",

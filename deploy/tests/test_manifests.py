@@ -2,6 +2,7 @@
 variable is misspelt, every service is probed and runs unprivileged, and nothing routes
 `/internal/*` from outside."""
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,21 @@ def test_no_public_path_of_one_service_shadows_another_on_the_same_host() -> Non
             for other_path, other_service in routes:
                 if service != other_service:
                     assert not other_path.startswith(path), (rule["host"], path, other_path)
+
+
+def test_every_service_the_ingress_routes_to_trusts_a_proxy_network() -> None:
+    """Without it, every request would be logged, rate-limited and audited as coming from
+    the ingress controller's pod."""
+    ingress = yaml.safe_load((ROOT / "deploy" / "k8s" / "base" / "ingress.yaml").read_text())
+    routed = {
+        p["backend"]["service"]["name"]
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    }
+    assert routed
+    for service in routed:
+        settings = dict(SERVICES)[service]
+        prefix = str(settings.model_config.get("env_prefix", ""))
+        value = k8s_documents(service)["ConfigMap"]["data"].get(f"{prefix}TRUSTED_PROXIES", "")
+        assert value, f"{service} trusts no proxy"
+        assert all(ipaddress.ip_network(part.strip()) for part in value.split(","))

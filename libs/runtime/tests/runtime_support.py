@@ -2,6 +2,7 @@
 that record what they saw, and a spy queue that records everything on the bus."""
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
 from bitloot_runtime.tables import include_runtime_tables
+from bitloot_runtime.topology import Topology
 from bitloot_testing.rabbitmq import BusNamespace
 
 WIDGET_MADE = "widget.made"
@@ -170,3 +172,23 @@ async def publish_raw(
         await target.publish(message, routing_key=routing_key)
     finally:
         await connection.close()
+
+
+def child_env(
+    database_url: str,
+    bus: BusNamespace,
+    delays: Sequence[float],
+    subscriptions: Mapping[str, Sequence[str]],
+) -> dict[str, str]:
+    """The environment of a widgets service run as a child process (WIDGETS_* settings)
+    on `bus`, with every name its topology declares tracked for deletion at teardown."""
+    for name in Topology(bus.prefix).names(SERVICE, delays, subscriptions):
+        bus.track_exchange(name)
+        bus.track_queue(name)
+    return {
+        **os.environ,
+        "WIDGETS_DATABASE_URL": database_url,
+        "WIDGETS_AMQP_URL": bus.amqp_url,
+        "WIDGETS_BUS_PREFIX": bus.prefix,
+        "WIDGETS_RETRY_DELAYS": ",".join(str(delay) for delay in delays),
+    }

@@ -5,7 +5,6 @@ right after one step succeeded, then restarts it and checks the end state on the
 PostgreSQL and RabbitMQ.
 """
 
-import os
 import subprocess
 import sys
 import threading
@@ -15,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from runtime_support import WIDGET_MADE, publish_raw, queue_depth, widget_event
+from runtime_support import WIDGET_MADE, child_env, publish_raw, queue_depth, widget_event
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,17 +30,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def env(database_url: str, bus_prefix: BusNamespace) -> dict[str, str]:
-    topology = Topology(bus_prefix.prefix)
-    for name in topology.names("widgets", (0.2, 0.5), {"widgets": (WIDGET_MADE,)}):
-        bus_prefix.track_exchange(name)
-        bus_prefix.track_queue(name)
     return {
-        **os.environ,
-        "WIDGETS_DATABASE_URL": database_url,
-        "WIDGETS_AMQP_URL": bus_prefix.amqp_url,
-        "WIDGETS_BUS_PREFIX": bus_prefix.prefix,
+        **child_env(database_url, bus_prefix, (0.2, 0.5), {"widgets": (WIDGET_MADE,)}),
         "WIDGETS_OUTBOX_POLL_INTERVAL": "0.2",
-        "WIDGETS_RETRY_DELAYS": "0.2,0.5",
     }
 
 

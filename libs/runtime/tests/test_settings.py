@@ -41,6 +41,8 @@ def test_missing_variable_is_named_in_the_error(monkeypatch: pytest.MonkeyPatch)
         ("SHOP_RETRY_DELAYS", "1,-5"),
         ("SHOP_HTTP_PORT", "70000"),
         ("SHOP_LOG_LEVEL", "LOUD"),
+        ("SHOP_TRUSTED_PROXIES", "10.0.0.0/8,ingress-nginx"),
+        ("SHOP_TRUSTED_PROXIES", "10.0.0.1/8"),
     ],
 )
 def test_invalid_value_is_named_in_the_error(
@@ -49,3 +51,11 @@ def test_invalid_value_is_named_in_the_error(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError, match=f"^Invalid configuration: {variable}: "):
         load_settings(ShopSettings)
+
+
+def test_trusted_proxies_are_read_as_networks_and_default_to_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings(ShopSettings).trusted_proxies == ()
+    monkeypatch.setenv("SHOP_TRUSTED_PROXIES", " 10.0.0.0/8, 192.0.2.1,::1")
+    assert load_settings(ShopSettings).trusted_proxies == ("10.0.0.0/8", "192.0.2.1/32", "::1/128")

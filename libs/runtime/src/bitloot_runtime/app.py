@@ -8,7 +8,9 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bitloot_runtime.access_log import AccessLogMiddleware
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.http import EXCEPTION_HANDLERS
 from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
@@ -31,14 +33,21 @@ def create_app(
     """A Starlette app with the service's routes, the health routes, and the runtime's
     start-up and shutdown tied to the server's lifespan.
 
-    With `internal_tokens`, ``/internal/*`` (the service's own internal routes among
-    `routes`, plus its dead letters) is served to callers presenting one of them.
+    Every request is logged once (`AccessLogMiddleware`), its client resolved first
+    through the settings' `trusted_proxies`, so that the log, rate limits and audits all
+    see the same address. With `internal_tokens`, ``/internal/*`` (the service's own
+    internal routes among `routes`, plus its dead letters) is served to callers
+    presenting one of them.
     """
     internal: list[BaseRoute] = []
     middleware: list[Middleware] = []
+    if runtime.settings.trusted_proxies:
+        proxies = list(runtime.settings.trusted_proxies)
+        middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies))
+    middleware.append(Middleware(AccessLogMiddleware))
     if internal_tokens:
         internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
-        middleware = [Middleware(InternalAuthMiddleware, tokens=internal_tokens)]
+        middleware.append(Middleware(InternalAuthMiddleware, tokens=internal_tokens))
     return Starlette(
         routes=[*runtime.health_routes(), *internal, *routes],
         middleware=middleware,
@@ -71,7 +80,11 @@ def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> 
         host=runtime.settings.http_host,
         port=runtime.settings.http_port,
         log_config=None,
+        # Our AccessLogMiddleware logs each request (by route template, never the path),
+        # and create_app resolves the client through TRUSTED_PROXIES; uvicorn's own proxy
+        # handling would trust X-Forwarded-For from 127.0.0.1 whatever the setting says.
         access_log=False,
+        proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         # Named, not "auto": a service must not fall back to the slower loop or HTTP
         # parser unnoticed.

@@ -7,7 +7,6 @@ URLs), and by value for the secrets a service registers at start-up (`register_s
 """
 
 import functools
-import json
 import logging
 import re
 import sys
@@ -15,17 +14,19 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
-from types import MappingProxyType
+from types import MappingProxyType, TracebackType
 from typing import TextIO
 from urllib.parse import quote, unquote
+
+from pythonjsonlogger.json import JsonFormatter
 
 REDACTED = "[REDACTED]"
 # Shorter values would redact ordinary words and numbers all over the logs.
 _MIN_SECRET_LENGTH = 6
 # Deeper structures (or cycles) are not inspected, so they are not written either.
 _MAX_DEPTH = 16
-_NOISY_LOGGERS = ("aiormq", "aio_pika", "asyncio", "uvicorn.access")
+# httpx logs every call's full URL at INFO, query string included.
+_NOISY_LOGGERS = ("aiormq", "aio_pika", "asyncio", "httpx", "uvicorn.access")
 
 _context: ContextVar[Mapping[str, str]] = ContextVar(
     "bitloot_log_context", default=MappingProxyType({})
@@ -86,6 +87,10 @@ _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {
     "asctime",
     "color_message",
 }
+# Every line's fixed fields, under the names operators search by.
+_RENAMED = {"levelname": "level", "name": "logger", "exc_info": "exception", "stack_info": "stack"}
+_FIXED_FIELDS = frozenset({*_RENAMED.values(), "service", "timestamp"})
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
 class _RegisteredSecrets:
@@ -116,8 +121,6 @@ class _RegisteredSecrets:
 
 
 _registered = _RegisteredSecrets()
-# Built once: `json.dumps(..., default=str)` builds an encoder on every call.
-_ENCODER = json.JSONEncoder(default=str)
 _TRACEBACKS = logging.Formatter()
 
 
@@ -248,35 +251,24 @@ def _extra_keys(record: logging.LogRecord) -> list[str]:
     return [key for key in vars(record) if key not in _RECORD_FIELDS]
 
 
-class _JsonFormatter(logging.Formatter):
-    """One JSON object per record; expects the record redacted by `RedactingFilter`."""
+class _JsonFormatter(JsonFormatter):
+    """python-json-logger's formatter under BitLoot's field names; expects the record
+    redacted by `RedactingFilter`. An `extra` named like a fixed field (``service``,
+    ``level`` …) is left out rather than allowed to replace it; the library's encoder
+    writes a value JSON cannot hold by its str() or repr(), and does not raise."""
 
     def __init__(self, service: str) -> None:
-        super().__init__()
-        self._service = service
+        super().__init__(
+            ("levelname", "name", "message"),
+            rename_fields=_RENAMED,
+            static_fields={"service": service},
+            reserved_attrs=[*_RECORD_FIELDS, *_FIXED_FIELDS],
+            timestamp=True,
+        )
 
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname,
-            "logger": record.name,
-            "service": self._service,
-            "message": record.getMessage(),
-        }
-        # The fixed fields above cannot be overwritten by an `extra` of the same name.
-        extras = {k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS}
-        entry.update({k: v for k, v in extras.items() if k not in entry})
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            entry["exception"] = record.exc_text
-        if record.stack_info:
-            entry["stack"] = record.stack_info
-        try:
-            return _ENCODER.encode(entry)
-        except Exception:  # e.g. a value whose str() raises
-            fixed = {k: entry[k] for k in ("timestamp", "level", "logger", "service")}
-            return json.dumps({**fixed, "message": REDACTED, "logging_error": True})
+    def formatException(self, ei: _ExcInfo) -> str:
+        # The library formats `exc_info` afresh instead of reusing the redacted `exc_text`.
+        return redact_text(logging.Formatter.formatException(self, ei))
 
 
 class _BitlootHandler(logging.StreamHandler[TextIO]):

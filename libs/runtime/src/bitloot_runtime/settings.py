@@ -5,6 +5,7 @@ Each service subclasses `ServiceSettings` with its own `env_prefix` (``PAYMENTS_
 validation error into a `ConfigError` that names the environment variables at fault.
 """
 
+import ipaddress
 from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -78,6 +79,15 @@ class ServiceSettings(BaseSettings):
         pattern="^(DEBUG|INFO|WARNING|ERROR)$",
         description="DEBUG, INFO, WARNING or ERROR; logs are JSON lines on stderr.",
     )
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Addresses or CIDR networks of the reverse proxies in front of the HTTP "
+        "edge (the ingress controller's pods), comma-separated. A request from one of them "
+        "is taken to come from the right-most X-Forwarded-For address that is not itself a "
+        "trusted proxy; from anyone else the header is ignored. Empty: trust nobody, the "
+        "client is the connection's peer. The client so resolved is the one rate limits, "
+        "audits and the access log see.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -92,6 +102,21 @@ class ServiceSettings(BaseSettings):
         if not value.startswith(("amqp://", "amqps://")):
             raise ValueError("must start with amqp:// or amqps://")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # Normalised to networks ("10.0.0.7" is "10.0.0.7/32"); anything else is refused,
+        # ipaddress's ValueError naming it ("10.0.0.1/8 has host bits set"), rather than
+        # kept as a name that silently matches no peer.
+        return tuple(str(ipaddress.ip_network(part)) for part in value)
 
     @field_validator("retry_delays", mode="before")
     @classmethod
