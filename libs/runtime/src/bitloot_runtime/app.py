@@ -15,6 +15,7 @@ from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.telemetry import configure_tracing, enabled, http_middleware
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def create_app(
     internal_tokens: Sequence[str] = (),
 ) -> Starlette:
     """A Starlette app with the service's routes, the health routes, and the runtime's
-    start-up and shutdown tied to the server's lifespan.
+    start-up and shutdown tied to the server's lifespan; in a span per request when
+    tracing is on (`bitloot_runtime.telemetry`).
 
     With `internal_tokens`, ``/internal/*`` (the service's own internal routes among
     `routes`, plus its dead letters) is served to callers presenting one of them.
@@ -39,6 +41,8 @@ def create_app(
     if internal_tokens:
         internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
         middleware = [Middleware(InternalAuthMiddleware, tokens=internal_tokens)]
+    if enabled():
+        middleware.insert(0, Middleware(http_middleware))
     return Starlette(
         routes=[*runtime.health_routes(), *internal, *routes],
         middleware=middleware,
@@ -60,6 +64,7 @@ def edge_tokens(settings: EdgeSettings) -> list[str]:
 def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> None:
     """Run a service until SIGTERM/SIGINT; exit 2 with the variable's name on bad settings."""
     configure_logging(service)
+    configure_tracing(service)
     try:
         runtime, app = build()
     except ConfigError as exc:
