@@ -37,6 +37,8 @@ def test_compose_gives_each_service_every_required_setting_and_no_unknown_one(
 ) -> None:
     names, required = known(service)
     environment = set(compose()["services"][service]["environment"])
+    # OpenTelemetry's own variables (the trace exporter's), read by the SDK, not settings.
+    environment -= {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
     assert required <= environment, f"missing: {sorted(required - environment)}"
     assert environment <= names, f"not settings of {service}: {sorted(environment - names)}"
 
@@ -97,3 +99,12 @@ def test_no_public_path_of_one_service_shadows_another_on_the_same_host() -> Non
             for other_path, other_service in routes:
                 if service != other_service:
                     assert not other_path.startswith(path), (rule["host"], path, other_path)
+
+
+@pytest.mark.parametrize("service", NAMES)
+def test_compose_sends_each_services_traces_to_jaeger(service: str) -> None:
+    services = compose()["services"]
+    environment = services[service]["environment"]
+    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
+    assert environment["OTEL_SERVICE_NAME"] == service
+    assert services["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]
