@@ -38,6 +38,8 @@ def test_compose_gives_each_service_every_required_setting_and_no_unknown_one(
 ) -> None:
     names, required = known(service)
     environment = set(compose()["services"][service]["environment"])
+    # OpenTelemetry's own variables (the trace exporter's), read by the SDK, not settings.
+    environment -= {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_SERVICE_NAME"}
     assert required <= environment, f"missing: {sorted(required - environment)}"
     assert environment <= names, f"not settings of {service}: {sorted(environment - names)}"
 
@@ -116,3 +118,12 @@ def test_every_service_the_ingress_routes_to_trusts_a_proxy_network() -> None:
         value = k8s_documents(service)["ConfigMap"]["data"].get(f"{prefix}TRUSTED_PROXIES", "")
         assert value, f"{service} trusts no proxy"
         assert all(ipaddress.ip_network(part.strip()) for part in value.split(","))
+
+
+@pytest.mark.parametrize("service", NAMES)
+def test_compose_sends_each_services_traces_to_jaeger(service: str) -> None:
+    services = compose()["services"]
+    environment = services[service]["environment"]
+    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://jaeger:4318"
+    assert environment["OTEL_SERVICE_NAME"] == service
+    assert services["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]

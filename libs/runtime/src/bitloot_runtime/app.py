@@ -17,6 +17,7 @@ from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.telemetry import configure_tracing, enabled, http_middleware
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ def create_app(
     internal_tokens: Sequence[str] = (),
 ) -> Starlette:
     """A Starlette app with the service's routes, the health routes, and the runtime's
-    start-up and shutdown tied to the server's lifespan.
+    start-up and shutdown tied to the server's lifespan; in a span per request when
+    tracing is on (`bitloot_runtime.telemetry`).
 
     Every request is logged once (`AccessLogMiddleware`), its client resolved first
     through the settings' `trusted_proxies`, so that the log, rate limits and audits all
@@ -44,6 +46,8 @@ def create_app(
     if runtime.settings.trusted_proxies:
         proxies = list(runtime.settings.trusted_proxies)
         middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies))
+    if enabled():
+        middleware.append(Middleware(http_middleware))
     middleware.append(Middleware(AccessLogMiddleware))
     if internal_tokens:
         internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
@@ -69,6 +73,7 @@ def edge_tokens(settings: EdgeSettings) -> list[str]:
 def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> None:
     """Run a service until SIGTERM/SIGINT; exit 2 with the variable's name on bad settings."""
     configure_logging(service)
+    configure_tracing(service)
     try:
         runtime, app = build()
     except ConfigError as exc:

@@ -36,6 +36,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
@@ -48,8 +49,8 @@ from bitloot_runtime.logging import log_context
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.publisher import BusPublisher
+from bitloot_runtime.telemetry import continued, current_trace_id
 from bitloot_runtime.topology import Topology
-from bitloot_runtime.tracing import trace_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -186,10 +187,20 @@ class Consumer:
         traceparent = delivery.headers.get("traceparent")
         token = current_traceparent.set(traceparent)
         try:
-            with log_context(
-                order_id=delivery.order_id,
-                message_id=delivery.message_id,
-                trace_id=trace_id_of(traceparent),
+            # The message's trace goes on here (when tracing is on): the events the
+            # handler emits carry this span's context.
+            with (
+                continued(
+                    traceparent,
+                    f"{route.topic} process",
+                    SpanKind.CONSUMER,
+                    _message_attributes(delivery),
+                ) as span,
+                log_context(
+                    order_id=delivery.order_id,
+                    message_id=delivery.message_id,
+                    trace_id=current_trace_id(traceparent),
+                ),
             ):
                 try:
                     outcome = await self._process(route, delivery)
@@ -198,6 +209,8 @@ class Consumer:
                     await asyncio.sleep(REQUEUE_PAUSE)
                     await settle.nack(requeue=True)
                     return
+                if span is not None:
+                    span.set_attribute("bitloot.outcome", outcome)
                 self._count(queue, outcome)
                 await settle.ack()
         finally:
@@ -302,3 +315,17 @@ class Consumer:
         logger.error("message parked", extra={"reason": reason, "error": error})
         self._metrics.parked.labels(queue=delivery.queue, reason=reason).inc()
         return "parked"
+
+
+def _message_attributes(delivery: Delivery) -> dict[str, str]:
+    """What a consumer span says of its message: the queue, the ids, the attempt."""
+    attributes = {
+        "messaging.system": "rabbitmq",
+        "messaging.operation": "process",
+        "messaging.destination.name": delivery.queue,
+        "messaging.message.id": delivery.message_id,
+        "bitloot.attempt": str(delivery.attempt),
+    }
+    if delivery.order_id:
+        attributes["bitloot.order_id"] = delivery.order_id
+    return attributes

@@ -24,8 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 from bitloot_contracts.events import Event
 from bitloot_runtime.errors import TransientError
-from bitloot_runtime.propagation import current_traceparent
-from bitloot_runtime.tracing import child_traceparent
+from bitloot_runtime.telemetry import outgoing_traceparent
 
 OUTBOX_CHANNEL = "bitloot_outbox"
 # SQLSTATE classes of failures that say nothing about the work itself: connection
@@ -196,7 +195,7 @@ def outbox_arrays(events: Sequence[Event]) -> list[list[Any]]:
 
 def _outbox_row(event: Event) -> tuple[Any, str, Any, bytes, str]:
     """What the outbox stores of `event`: it travels with a child of the current trace."""
-    headers = {"traceparent": child_traceparent(current_traceparent.get())}
+    headers = {"traceparent": outgoing_traceparent()}
     body = event.model_dump_json().encode()
     return event.event_id, event.topic, event.order_id, body, json.dumps(headers)
 

@@ -18,9 +18,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+from opentelemetry.trace import SpanKind
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bitloot_runtime import telemetry
 from bitloot_runtime.db import OUTBOX_CHANNEL, UnitOfWork, asyncpg_dsn, is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.metrics import RuntimeMetrics
@@ -173,13 +175,36 @@ class OutboxRelay:
 
     async def _publish(self, row: asyncpg.Record) -> None:
         order_id = str(row["order_id"]) if row["order_id"] else None
-        await self._publisher.publish_event(
-            topic=row["topic"],
-            body=row["body"],
-            message_id=str(row["event_id"]),
-            order_id=order_id,
-            headers=row["headers"],
-        )
+        headers = row["headers"]
+        if not telemetry.enabled():
+            await self._publisher.publish_event(
+                topic=row["topic"],
+                body=row["body"],
+                message_id=str(row["event_id"]),
+                order_id=order_id,
+                headers=headers,
+            )
+            return
+        # In the trace of what emitted the event, as its child: the gap before this span
+        # is the time the event waited in the outbox; the consumers' spans are its children.
+        attributes = {
+            "messaging.system": "rabbitmq",
+            "messaging.operation": "publish",
+            "messaging.destination.name": row["topic"],
+            "messaging.message.id": str(row["event_id"]),
+        }
+        if order_id:
+            attributes["bitloot.order_id"] = order_id
+        with telemetry.continued(
+            headers.get("traceparent"), f"{row['topic']} publish", SpanKind.PRODUCER, attributes
+        ):
+            await self._publisher.publish_event(
+                topic=row["topic"],
+                body=row["body"],
+                message_id=str(row["event_id"]),
+                order_id=order_id,
+                headers=telemetry.with_traceparent(headers),
+            )
 
     async def _postpone(
         self, driver: "asyncpg.Connection[asyncpg.Record]", row: asyncpg.Record, error: Exception

@@ -20,9 +20,8 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitExchange
 
 from bitloot_contracts.events import Event
 from bitloot_runtime.metrics import RuntimeMetrics
-from bitloot_runtime.propagation import current_traceparent
+from bitloot_runtime.telemetry import outgoing_traceparent
 from bitloot_runtime.topology import Topology
-from bitloot_runtime.tracing import child_traceparent
 
 PUBLISH_TIMEOUT = 10.0
 # An unblocked, open connection is ready at once; this only bounds the wait on a blocked one.
@@ -111,7 +110,7 @@ class BusPublisher:
             body=event.model_dump_json().encode(),
             message_id=str(event.event_id),
             order_id=str(event.order_id),
-            headers={"traceparent": child_traceparent(current_traceparent.get())},
+            headers={"traceparent": outgoing_traceparent()},
         )
 
     async def send_to_queue(

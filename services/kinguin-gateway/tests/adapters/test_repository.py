@@ -11,6 +11,7 @@ from bitloot_kinguin_gateway.adapters.orm import metadata
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.tracing import trace_id_of
 
 
 @pytest.fixture
@@ -53,10 +54,12 @@ async def test_a_webhook_finds_its_attempt_and_reservation_by_either_id(
         by_external_id = await repository.locate(None, str(order_id), order_id)
         unknown = await repository.locate("K-2", "not-ours", None)
         neither = await repository.locate(None, None, None)
-    for attempt, reservation in (by_kinguin_id, by_external_id):
+    for attempt, reservation, traceparent in (by_kinguin_id, by_external_id):
+        # Opened outside any trace: a trace of its own, that its webhooks go on in.
+        assert trace_id_of(traceparent) is not None
         assert attempt is not None
         assert reservation is not None
         assert (attempt.order_id, attempt.attempt, attempt.kinguin_order_id) == (order_id, 1, "K-1")
         assert (reservation.order_id, reservation.state) == (order_id, "placed")
-    assert unknown == (None, None)
-    assert neither == (None, None)
+    assert unknown == (None, None, None)
+    assert neither == (None, None, None)

@@ -31,6 +31,7 @@ from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.refund_notices import RefundNotice
 from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_runtime.db import driver_of, outbox_arrays, outbox_insert
+from bitloot_runtime.telemetry import outgoing_traceparent
 
 EMAILS_CHANNEL = "delivery_emails"
 
@@ -54,6 +55,8 @@ class ClaimedEmail:
     refund_notice: RefundNotice | None = None
     # What the order is (products, amount), if delivery has learnt it by the claim.
     summary: OrderSummary | None = None
+    # The trace the email was queued in (None for one queued before traces were kept).
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,13 @@ def queuing(
         content = {"is_preorder": notice.is_preorder, "release_date": notice.release_date}
     queued = (
         pg_insert(emails)
-        .values(order_id=order_id, kind=kind.value, to_address=to_address, **content)
+        .values(
+            order_id=order_id,
+            kind=kind.value,
+            to_address=to_address,
+            traceparent=outgoing_traceparent(),
+            **content,
+        )
         .on_conflict_do_nothing()
         .returning(emails.c.id)
         .cte("queued")
@@ -252,6 +261,7 @@ _ATTEMPT = (
     .where(order_summaries.c.order_id == emails.c.order_id)
     .scalar_subquery()
     .label("order_summary"),
+    emails.c.traceparent,
 )
 
 
@@ -293,6 +303,7 @@ RETURNING
     emails.release_date, emails.notice AS refund_notice,
     (SELECT order_summaries.summary FROM order_summaries
      WHERE order_summaries.order_id = emails.order_id) AS order_summary,
+    emails.traceparent,
     EXISTS (
         SELECT 1 FROM emails AS other
         WHERE other.status = 'pending' AND other.next_attempt_at <= now()

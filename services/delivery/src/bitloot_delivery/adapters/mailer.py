@@ -33,6 +33,8 @@ from typing import Any
 import aiosmtplib
 from aiosmtplib.response import SMTPResponse
 
+from bitloot_runtime.telemetry import child_span
+
 BeforeData = Callable[[], Awaitable[None]]
 
 
@@ -151,9 +153,11 @@ class SmtpMailer:
         client.before_data = before_data
         client.reached_data = client.data_started = False
         try:
-            if not client.kept:
-                await client.connect()
-            await client.send_message(message)
+            # No address, subject or body in the span: what it did and where to.
+            with child_span("smtp send", {"server.address": self.host}):
+                if not client.kept:
+                    await client.connect()
+                await client.send_message(message)
         except _BeforeDataFailed as exc:
             await _quit(client)
             raise MailNotSent(

@@ -17,6 +17,7 @@ from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL
 from bitloot_delivery.adapters.orm import emails
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
 from bitloot_delivery.domain.refund_notices import RefundNotice
+from bitloot_runtime.telemetry import outgoing_traceparent
 
 # The emails that would show the customer their keys (a delay notice shows none).
 KEY_EMAILS = (EmailKind.DELIVERY, EmailKind.RESEND, EmailKind.FRESH_LINK)
@@ -43,6 +44,7 @@ class Notices:
                 to_address=to_address,
                 refund_id=notice.refund_id,
                 notice=notice.to_json(),
+                traceparent=outgoing_traceparent(),
             )
             .on_conflict_do_nothing()
             .returning(emails.c.id)

@@ -24,10 +24,16 @@ import aioboto3
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
+from bitloot_runtime.telemetry import child_span
+
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+
+
+# What an S3 span says: the system, never the bucket's object key (an order's).
+_S3 = {"rpc.system": "aws-api", "rpc.service": "S3"}
 
 
 class ObjectNotFound(Exception):
@@ -58,12 +64,14 @@ class S3ObjectStore:
 
     async def put(self, key: str, body: bytes) -> None:
         client = await self._open()
-        await client.put_object(Bucket=self._bucket, Key=key, Body=body)
+        with child_span("s3 PutObject", _S3):
+            await client.put_object(Bucket=self._bucket, Key=key, Body=body)
 
     async def delete(self, key: str) -> None:
         """Delete the object; deleting one that is not there is not an error."""
         client = await self._open()
-        await client.delete_object(Bucket=self._bucket, Key=key)
+        with child_span("s3 DeleteObject", _S3):
+            await client.delete_object(Bucket=self._bucket, Key=key)
 
     async def presigned_get(self, key: str, ttl_seconds: int) -> str:
         """A URL that GETs the object, without credentials, for `ttl_seconds`."""
@@ -77,14 +85,15 @@ class S3ObjectStore:
 
     async def get(self, key: str) -> bytes:
         client = await self._open()
-        try:
-            response = await client.get_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if _error_code(exc) in {"NoSuchKey", "404"}:
-                raise ObjectNotFound(key) from None
-            raise
-        async with response["Body"] as stream:
-            body: bytes = await stream.read()
+        with child_span("s3 GetObject", _S3):
+            try:
+                response = await client.get_object(Bucket=self._bucket, Key=key)
+            except ClientError as exc:
+                if _error_code(exc) in {"NoSuchKey", "404"}:
+                    raise ObjectNotFound(key) from None
+                raise
+            async with response["Body"] as stream:
+                body: bytes = await stream.read()
         return body
 
     async def hold_open(self) -> None:

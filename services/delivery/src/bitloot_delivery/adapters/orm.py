@@ -114,6 +114,8 @@ emails = Table(
     # Attempts cut before DATA and sent again, and resends of an attempt cut during DATA.
     Column("recovered_attempts", Integer, nullable=False, server_default=text("0")),
     Column("doubtful_resends", Integer, nullable=False, server_default=text("0")),
+    # The trace the email was queued in (W3C traceparent): its sending goes on in it.
+    Column("traceparent", Text, nullable=True),
     CheckConstraint(EMAIL_KINDS, name="ck_emails_kind"),
     CheckConstraint(EMAIL_STATUSES, name="ck_emails_status"),
     CheckConstraint("(kind = 'delayed') = (is_preorder IS NOT NULL)", name="ck_emails_notice"),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bitloot_delivery.adapters.orm import deliveries, key_events, reveals
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_runtime.db import driver_of
+from bitloot_runtime.telemetry import outgoing_traceparent
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class DeliveryRepository:
             delivery.key_count,
             [key.type for key in keys],
             [key.product_id for key in keys],
+            outgoing_traceparent(),
         )
 
     async def record_reveal(self, order_id: UUID, ip: str | None, user_agent: str | None) -> None:
@@ -199,8 +201,8 @@ WITH stored AS (
     UPDATE emails SET status = 'superseded'
     WHERE order_id = $1::uuid AND kind = 'delayed' AND status = 'pending'
 ), queued AS (
-    INSERT INTO emails (order_id, kind, to_address)
-    VALUES ($1::uuid, 'delivery', $2)
+    INSERT INTO emails (order_id, kind, to_address, traceparent)
+    VALUES ($1::uuid, 'delivery', $2, $10)
     ON CONFLICT DO NOTHING
     RETURNING id
 )

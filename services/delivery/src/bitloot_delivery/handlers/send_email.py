@@ -81,6 +81,7 @@ from bitloot_delivery.domain.refund_notices import (
 )
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
+from bitloot_runtime.telemetry import continued
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +284,15 @@ class EmailSender:
     async def _attempt(self, email: ClaimedEmail, *, claim_next: bool) -> Claimed | None:
         """One attempt at `email`; with `claim_next`, if it was sent, the next due email
         claimed in the same transaction (None: not claimed, claim it on its own)."""
-        with log_context(order_id=str(email.order_id)):
+        attributes = {
+            "bitloot.order_id": str(email.order_id),
+            "bitloot.email_kind": email.kind.value,
+        }
+        # In the trace the email was queued in: delivery.completed goes on in it.
+        with (
+            continued(email.traceparent, "email attempt", attributes=attributes),
+            log_context(order_id=str(email.order_id)),
+        ):
             message = self._message(email)
             message[KIND_HEADER] = email.kind.value
             try:

@@ -54,6 +54,9 @@ reservations = Table(
     # Which attempt at Kinguin is the current one (see `kinguin_orders`): 1, then one more
     # for each new order placed after the previous one bought nothing or was canceled.
     Column("attempt", Integer, nullable=False, server_default=text("1")),
+    # The trace the reservation was opened in (W3C traceparent): Kinguin's webhooks about
+    # its order go on in it.
+    Column("traceparent", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("reservation_id", name="uq_reservations_reservation_id"),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bitloot_kinguin_gateway.adapters.orm import reservations
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 from bitloot_kinguin_gateway.domain.reservation import external_id
+from bitloot_runtime.telemetry import outgoing_traceparent
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ _OPEN = (
     "WITH first_attempt AS ("  # noqa: S608 - constants only
     " INSERT INTO kinguin_orders (external_id, order_id, attempt) VALUES ($2, $1, 1)"
     " ON CONFLICT DO NOTHING)"
-    " INSERT INTO reservations (order_id, state, lines) VALUES ($1, 'placing', $3)"
+    " INSERT INTO reservations (order_id, state, lines, traceparent)"
+    " VALUES ($1, 'placing', $3, $4)"
     f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM reservations"  # noqa: S608 - constants only
@@ -108,11 +110,12 @@ _LOCATE = (
     f"WITH attempt AS (SELECT {_ATTEMPT_COLUMNS} FROM kinguin_orders"  # noqa: S608 - constants only
     " WHERE external_id = coalesce("
     "(SELECT external_id FROM kinguin_orders WHERE kinguin_order_id = $1), $2)),"
-    f" reservation AS (SELECT {_COLUMNS} FROM reservations"
+    f" reservation AS (SELECT {_COLUMNS}, traceparent FROM reservations"
     " WHERE order_id = coalesce("
     "(SELECT order_id FROM reservations WHERE kinguin_order_id = $1),"
     " (SELECT order_id FROM attempt), $3) FOR UPDATE)"
-    " SELECT (SELECT to_jsonb(found) FROM attempt AS found) AS of_attempt, reservation.*"
+    " SELECT (SELECT to_jsonb(found) FROM attempt AS found) AS of_attempt,"
+    f" reservation.traceparent, {_COLUMNS}"
     " FROM (SELECT) AS one LEFT JOIN reservation ON true"
 )
 _RECORD_ATTEMPT_STATUS = (
@@ -173,7 +176,9 @@ class ReservationRepository(SqlRepository):
         """The order's reservation, created in state `placing` with its first external id
         if it had none; and whether this call created it. One statement when it does."""
         driver = await self._driver()
-        row = await driver.fetchrow(_OPEN, order_id, external_id(order_id, 1), json.dumps(lines))
+        row = await driver.fetchrow(
+            _OPEN, order_id, external_id(order_id, 1), json.dumps(lines), outgoing_traceparent()
+        )
         if row is not None:
             return _reservation(row), True
         found = await self.get(order_id)
@@ -198,18 +203,19 @@ class ReservationRepository(SqlRepository):
 
     async def locate(
         self, kinguin_order_id: str | None, order_external_id: str | None, order_id: UUID | None
-    ) -> tuple[Attempt | None, Reservation | None]:
+    ) -> tuple[Attempt | None, Reservation | None, str | None]:
         """The attempt a Kinguin order belongs to, by its id or else by our external id;
         and the order's reservation, locked for update, by the Kinguin order id or else by
-        the attempt's order or else by `order_id`. One statement."""
+        the attempt's order or else by `order_id`, with the trace it was opened in. One
+        statement."""
         driver = await self._driver()
         row = await driver.fetchrow(
             _LOCATE, kinguin_order_id or None, order_external_id or None, order_id
         )
         assert row is not None  # one row, whatever was found
         attempt = None if row["of_attempt"] is None else _attempt(row["of_attempt"])
-        reservation = None if row["order_id"] is None else _reservation(row, skip=1)
-        return attempt, reservation
+        reservation = None if row["order_id"] is None else _reservation(row, skip=2)
+        return attempt, reservation, row["traceparent"]
 
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str

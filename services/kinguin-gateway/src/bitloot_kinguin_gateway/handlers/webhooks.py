@@ -24,6 +24,7 @@ from bitloot_kinguin_gateway.adapters.webhook_log import (
 from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
+from bitloot_runtime.telemetry import continued
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,8 @@ class _Found:
 
     attempt: Attempt | None
     reservation: Reservation | None
+    # The trace the reservation was opened in: the order's.
+    traceparent: str | None = None
 
     @property
     def order_id(self) -> UUID | None:
@@ -104,12 +107,12 @@ class _Found:
 
 
 async def _found(uow: UnitOfWork, notification: Notification) -> _Found:
-    attempt, reservation = await ReservationRepository(uow).locate(
+    attempt, reservation, traceparent = await ReservationRepository(uow).locate(
         notification.kinguin_order_id,
         notification.order_external_id,
         _uuid(notification.order_external_id),
     )
-    return _Found(attempt, reservation)
+    return _Found(attempt, reservation, traceparent)
 
 
 async def _judge(uow: UnitOfWork, notification: Notification, found: _Found) -> str | None:
@@ -138,7 +141,15 @@ async def _carry_out(
     if note is not None or found.reservation is None:
         logger.info("kinguin webhook not applied", extra={"note": note})
         return
-    await _apply(uow, found.reservation.order_id, notification)
+    # Kinguin's call carries no trace of ours: the news goes on in the order's trace, its
+    # span linked to the request that brought it.
+    with continued(
+        found.traceparent,
+        "kinguin order.status apply",
+        attributes={"bitloot.order_id": str(found.reservation.order_id)},
+        link_current=True,
+    ):
+        await _apply(uow, found.reservation.order_id, notification)
 
 
 def _reason_to_ignore(notification: Notification, reservation: Reservation | None) -> str | None:

@@ -37,6 +37,8 @@ class IpnEntry:
     status: str | None = None
     duplicate: bool = False
     source: str = "ipn"
+    # The trace it was received in, when tracing is on: applying it goes on in it.
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class LoggedIpn:
     next_attempt_at: datetime | None = None
     replayed_by: str | None = None
     replayed_at: datetime | None = None
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ async def log_ipn(session: AsyncConnection, entry: IpnEntry) -> int:
             result=entry.result,
             source=entry.source,
             processed_at=None if pending else func.now(),
+            traceparent=entry.traceparent,
         )
         .returning(ipn_log.c.id)
     )
@@ -101,8 +105,8 @@ async def log_ipn(session: AsyncConnection, entry: IpnEntry) -> int:
 # durable when `fetchval` returns, in one round trip instead of BEGIN, INSERT and COMMIT.
 _RECEIVED = (
     "INSERT INTO ipn_log (raw_body, signature_valid, payment_id, order_id, status, duplicate,"
-    " result, source, processed_at) VALUES ($1, $2, $3, $4, $5, false, $6, 'ipn',"
-    " CASE WHEN $6 = 'pending' THEN NULL ELSE now() END) RETURNING id"  # PENDING
+    " result, source, processed_at, traceparent) VALUES ($1, $2, $3, $4, $5, false, $6,"
+    " 'ipn', CASE WHEN $6 = 'pending' THEN NULL ELSE now() END, $7) RETURNING id"  # PENDING
 )
 
 
@@ -124,6 +128,7 @@ async def store_received(engine: AsyncEngine, entry: IpnEntry) -> int:
                 entry.order_id,
                 entry.status,
                 entry.result,
+                entry.traceparent,
             )
         except Exception as error:
             # A server error leaves the connection usable (no transaction was open);

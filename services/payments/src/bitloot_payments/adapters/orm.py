@@ -135,6 +135,8 @@ ipn_log = Table(
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
     Column("replayed_by", Text, nullable=True),
     Column("replayed_at", DateTime(timezone=True), nullable=True),
+    # The trace the IPN was received in (W3C traceparent; NULL when tracing is off).
+    Column("traceparent", Text, nullable=True),
     Index("ix_ipn_log_order_id", "order_id"),
     Index("ix_ipn_log_payment_id_status", "payment_id", "status"),
     Index("ix_ipn_log_pending", "id", postgresql_where=text("processed_at IS NULL")),

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from decimal import Decimal
 
 from bitloot_payments.adapters.flags import Flag, raise_flag
@@ -35,6 +36,7 @@ from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.db import UnitOfWork, is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.logging import log_context
+from bitloot_runtime.telemetry import continued
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +112,10 @@ class IpnProcessor:
             applied: list[tuple[LoggedIpn, Applied]] = []
             try:
                 for ipn in claimed:
-                    with log_context(order_id=str(ipn.order_id) if ipn.order_id else None):
+                    with (
+                        _in_its_trace(ipn),
+                        log_context(order_id=str(ipn.order_id) if ipn.order_id else None),
+                    ):
                         applied.append((ipn, await apply_ipn(uow, ipn, self._tolerance_percent)))
                 done = [_processed(*each) for each in applied]
                 await mark_all_processed(await uow.driver(), done)
@@ -196,6 +201,15 @@ async def _roll_back(uow: UnitOfWork) -> None:
         await uow.session.invalidate()
     else:
         await uow.session.rollback()
+
+
+def _in_its_trace(ipn: LoggedIpn) -> AbstractContextManager[object]:
+    """Applying `ipn` in a span of the trace it was received in (the IPN request's), so
+    that the events it causes carry that trace on; nothing when tracing is off."""
+    attributes = {"bitloot.ipn_source": ipn.source}
+    if ipn.order_id:
+        attributes["bitloot.order_id"] = str(ipn.order_id)
+    return continued(ipn.traceparent, "ipn apply", attributes=attributes)
 
 
 def _processed(ipn: LoggedIpn, applied: Applied) -> Processed:

@@ -17,6 +17,7 @@ from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, store_received
 from bitloot_payments.adapters.ipn_signature import InvalidIpnBody, parse, verify
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_runtime.errors import BitlootError
+from bitloot_runtime.telemetry import active_traceparent
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,10 @@ class IpnReceiver:
                 extra={"client": client, "claimed_order_id": claimed},
             )
             raise ForgedIpn("The IPN signature is missing or invalid.")
-        ipn_id = await self._log(IpnEntry(body, True, PENDING, payment_id, order_id, status))
+        entry = IpnEntry(
+            body, True, PENDING, payment_id, order_id, status, traceparent=active_traceparent()
+        )
+        ipn_id = await self._log(entry)
         self._wake()
         # The ipn_log row is the record; at INFO this line would double the edge's cost.
         logger.debug(
