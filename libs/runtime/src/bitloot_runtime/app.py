@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.http import EXCEPTION_HANDLERS
+from bitloot_runtime.http_metrics import HttpMetricsMiddleware
 from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
 from bitloot_runtime.service import ServiceRuntime
@@ -35,10 +36,11 @@ def create_app(
     `routes`, plus its dead letters) is served to callers presenting one of them.
     """
     internal: list[BaseRoute] = []
-    middleware: list[Middleware] = []
+    # First, so that it also counts the requests the middleware after it refuse.
+    middleware = [Middleware(HttpMetricsMiddleware, metrics=runtime.metrics.http)]
     if internal_tokens:
         internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
-        middleware = [Middleware(InternalAuthMiddleware, tokens=internal_tokens)]
+        middleware.append(Middleware(InternalAuthMiddleware, tokens=internal_tokens))
     return Starlette(
         routes=[*runtime.health_routes(), *internal, *routes],
         middleware=middleware,

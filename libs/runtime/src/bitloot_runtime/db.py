@@ -4,8 +4,9 @@ the service's database created if missing and migrated with Alembic at start-up.
 import asyncio
 import contextlib
 import json
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -26,6 +27,8 @@ from bitloot_contracts.events import Event
 from bitloot_runtime.errors import TransientError
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.tracing import child_traceparent
+
+logger = logging.getLogger(__name__)
 
 OUTBOX_CHANNEL = "bitloot_outbox"
 # SQLSTATE classes of failures that say nothing about the work itself: connection
@@ -274,10 +277,11 @@ class UnitOfWork:
     before.
     """
 
-    __slots__ = ("_adapter", "_connection", "_driver", "_engine", "_sync")
+    __slots__ = ("_adapter", "_after_commit", "_connection", "_driver", "_engine", "_sync")
 
     def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
         self._engine = _engine_of(source)
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def session(self) -> AsyncConnection:
@@ -345,6 +349,13 @@ class UnitOfWork:
         driver = await self.driver()
         return await driver.fetchval(_CLAIM, consumer, message_id) is not None
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once, right after the next successful `commit()`; never if
+        the unit of work rolls back (a handler that fails and is retried, a request that
+        errs). For counting a business fact once, when the transaction recording it
+        commits. A callback that raises is logged, and the others still run."""
+        self._after_commit.append(callback)
+
     async def commit(self) -> None:
         """Commit everything done through `session` and `driver()`. After a
         `session.rollback()` the unit of work goes on in a new transaction.
@@ -357,12 +368,18 @@ class UnitOfWork:
         own = self._sync.get_transaction()
         if own is not None and not own.is_active:
             await self._connection.commit()
-            return
-        transaction = self._adapter._transaction
-        if transaction is not None:
-            await self._adapter._call_and_discard(transaction.commit)
-        if self._sync.in_transaction():
-            self._sync.commit()
+        else:
+            transaction = self._adapter._transaction
+            if transaction is not None:
+                await self._adapter._call_and_discard(transaction.commit)
+            if self._sync.in_transaction():
+                self._sync.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("an after-commit callback failed")
 
 
 async def schema_drift(url: str, metadata: MetaData) -> list[object]:

@@ -19,6 +19,7 @@ from aio_pika.abc import AbstractConnection
 from faststream.rabbit import RabbitBroker
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.pool import QueuePool
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
@@ -102,6 +103,7 @@ class ServiceRuntime:
         self._relay_task: asyncio.Task[None] | None = None
         self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._background_tasks: list[asyncio.Task[None]] = []
+        self._gauge_refreshes: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def connection(self) -> AbstractConnection | None:
@@ -164,8 +166,23 @@ class ServiceRuntime:
         logger.info("service stopped", extra={"service_name": self.service})
 
     async def refresh_gauges(self) -> None:
+        self.refresh_pool_gauges()
         await self.relay.refresh_metrics()
         self.metrics.dead_letters.set(await self.dead_letters.count_waiting())
+        for refresh in self._gauge_refreshes:
+            await refresh()
+
+    def refresh_pool_gauges(self) -> None:
+        """Set the pool gauges; read before the refresh's own queries take connections."""
+        pool = self.engine.pool
+        if isinstance(pool, QueuePool):
+            self.metrics.db_pool_checked_out.set(pool.checkedout())
+            self.metrics.db_pool_size.set(pool.size())
+
+    def add_gauge_refresh(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Run `refresh()` before each scrape, after the runtime's own gauges: a service's
+        gauges read from its database (orders waiting, sagas open)."""
+        self._gauge_refreshes.append(refresh)
 
     async def _broker_ready(self) -> None:
         if self.in_memory:
