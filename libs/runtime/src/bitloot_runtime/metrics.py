@@ -30,6 +30,7 @@ from prometheus_client import (
 from prometheus_client.metrics_core import Metric
 
 from bitloot_runtime.http_metrics import HttpMetrics
+from bitloot_runtime.outbound import OutboundMetrics
 
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
@@ -70,6 +71,7 @@ class RuntimeMetrics:
       refresh from the database before each scrape.
     - ``db_pool_checked_out``, ``db_pool_size``: the database pool, set before each scrape.
     - ``http`` (`HttpMetrics`): the HTTP server's requests, latency and requests in flight.
+    - ``outbound`` (`OutboundMetrics`): calls to providers, through a `MeteredTransport`.
     - ``process_*``, ``python_gc_*``, ``python_info``: the process (memory, CPU, open
       files) and the interpreter, read at each scrape.
     """
@@ -107,6 +109,7 @@ class RuntimeMetrics:
             "db_pool_size", "Database connections the pool may hold (its maximum)."
         )
         self.http = HttpMetrics(self.source)
+        self.outbound = OutboundMetrics(self.source)
         ProcessCollector(registry=self.source)
         PlatformCollector(registry=self.source)
         GCCollector(registry=self.source)

@@ -30,6 +30,7 @@ from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
+from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -58,7 +59,9 @@ def build(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # Created here, used only once the runtime starts; closed when it stops.
     timeout = httpx.Timeout(settings.kinguin_timeout, connect=CONNECT_TIMEOUT)
-    http = httpx.AsyncClient(timeout=timeout)
+    http = httpx.AsyncClient(
+        transport=MeteredTransport("kinguin", runtime.metrics.outbound), timeout=timeout
+    )
     kinguin = KinguinClient(
         settings.kinguin_api_url,
         settings.kinguin_api_key.get_secret_value(),
