@@ -9,6 +9,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from runtime_support import (
+    WIDGET_MADE,
     create_widgets_table,
     make_widget,
     metadata,
@@ -392,3 +393,18 @@ async def test_pool_gauges_count_connections_in_use(database_url: str) -> None:
         assert registry.get_sample_value("bitloot_db_pool_checked_out", labels) == 0
     finally:
         await runtime.engine.dispose()
+
+
+async def test_observers_of_a_topic_see_its_events_once_their_unit_commits(
+    engine: AsyncEngine,
+) -> None:
+    seen: list[str] = []
+    observers = {WIDGET_MADE: [lambda event: seen.append(str(event.order_id))]}
+    kept, dropped = uuid4(), uuid4()
+    async with UnitOfWork(engine, observers) as uow:
+        await make_widget(uow, dropped, "rolled back")  # emits widget.made
+    async with UnitOfWork(engine, observers) as uow:
+        await make_widget(uow, kept, "committed")
+        assert seen == []
+        await uow.commit()
+    assert seen == [str(kept)]

@@ -3,10 +3,11 @@ the service's database created if missing and migrated with Alembic at start-up.
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -29,6 +30,9 @@ from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.tracing import child_traceparent
 
 logger = logging.getLogger(__name__)
+
+# Called with an event its unit of work queued, after that unit committed.
+EventObserver = Callable[[Event], None]
 
 OUTBOX_CHANNEL = "bitloot_outbox"
 # SQLSTATE classes of failures that say nothing about the work itself: connection
@@ -277,11 +281,26 @@ class UnitOfWork:
     before.
     """
 
-    __slots__ = ("_adapter", "_after_commit", "_connection", "_driver", "_engine", "_sync")
+    __slots__ = (
+        "_adapter",
+        "_after_commit",
+        "_connection",
+        "_driver",
+        "_engine",
+        "_observers",
+        "_sync",
+    )
 
-    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        source: AsyncEngine | async_sessionmaker[AsyncSession],
+        observers: Mapping[str, Sequence[EventObserver]] | None = None,
+    ) -> None:
+        """`observers`: by topic, what is called with each event of that topic the unit
+        queues, once it commits (`ServiceRuntime.on_event`: business metrics)."""
         self._engine = _engine_of(source)
         self._after_commit: list[Callable[[], None]] = []
+        self._observers = observers or {}
 
     @property
     def session(self) -> AsyncConnection:
@@ -339,6 +358,15 @@ class UnitOfWork:
         """Queue `event` for publication once this unit of work commits."""
         driver = await self.driver()
         await driver.fetchval(_EMIT, *_outbox_row(event))
+        self.observe((event,))
+
+    def observe(self, events: Iterable[Event]) -> None:
+        """Have the observers of their topics called with `events` once this unit of work
+        commits: for events queued into the outbox by a statement of the caller's own
+        (`outbox_arrays`) rather than by `emit`, which calls this itself."""
+        for event in events:
+            for observer in self._observers.get(event.topic, ()):
+                self._after_commit.append(functools.partial(observer, event))
 
     async def claim(self, consumer: str, message_id: str) -> bool:
         """Record that `consumer` processed `message_id`; False if it already had.

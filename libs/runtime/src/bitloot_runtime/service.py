@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
 from bitloot_runtime.consumer import DRAIN_SECONDS, Consumer, EventT, Route
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate, ping
+from bitloot_runtime.db import EventObserver, UnitOfWork, create_engine, migrate, ping
 from bitloot_runtime.dead_letters import DeadLetterStore, summarize
 from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.logging import register_secret
@@ -65,6 +65,7 @@ class ServiceRuntime:
         self._metadata = metadata
         self._version_locations = list(version_locations)
         self._subscriptions = subscriptions
+        self._event_observers: dict[str, list[EventObserver]] = {}
         self.metrics = RuntimeMetrics(service)
         self.engine = create_engine(settings.database_url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -112,7 +113,13 @@ class ServiceRuntime:
         return self._connection
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, self._event_observers)
+
+    def on_event(self, topic: str, observer: EventObserver) -> None:
+        """Call `observer(event)` for each `topic` event a unit of work of this service
+        queues, once that unit commits (never for one rolled back): the service's
+        business metrics count facts when the transaction recording them commits."""
+        self._event_observers.setdefault(topic, []).append(observer)
 
     def subscribe(self, route: Route[EventT]) -> None:
         """Register a handler; call before `start`."""

@@ -184,10 +184,13 @@ def build(
         in_memory_broker=in_memory_broker,
     )
     subscribe(runtime)
+    metrics = PaymentsMetrics(runtime.metrics.source)
+    metrics.watch(runtime)
     nowpayments, payouts = _nowpayments(settings, runtime, nowpayments_transport)
     runner = _payout_runner(settings, runtime, payouts)
     placement, verifier = _placement(settings, runtime, nowpayments)
-    load, metrics = EdgeLoad(busy_at=EDGE_BUSY_AT), PaymentsMetrics(runtime.metrics.source)
+    placement.count_with(metrics)
+    load = EdgeLoad(busy_at=EDGE_BUSY_AT)
     processor = IpnProcessor(
         runtime.unit_of_work,
         load,
@@ -211,7 +214,7 @@ def build(
     routes = [
         *public_routes(
             placement,
-            IpnReceiver(runtime.engine, secrets, processor.wake, load),
+            IpnReceiver(runtime.engine, secrets, processor.wake, load, metrics),
             queries,
             verifier,
             OrderPages(settings.live_status_url, settings.live_status_origin()),
