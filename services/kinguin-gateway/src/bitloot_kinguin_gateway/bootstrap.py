@@ -76,12 +76,14 @@ def build(
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
         ReturnKeys(kinguin, runtime.unit_of_work),
     )
-    watch = _balance_watch(settings, runtime, kinguin)
+    metrics = GatewayMetrics(runtime.metrics.source)
+    metrics.watch(runtime)
+    watch = _balance_watch(settings, runtime, kinguin, metrics)
     sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)
     runtime.add_background("catalog-sync", sync.run)
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
-        *webhook_routes(auth, runtime.unit_of_work),
+        *webhook_routes(auth, runtime.unit_of_work, metrics),
         *internal_routes(runtime.unit_of_work, kinguin),
         *webhook_log_routes(runtime.unit_of_work),
         *balance_routes(lambda: watch.status, settings.balance_poll_seconds),
@@ -93,10 +95,9 @@ def build(
 
 
 def _balance_watch(
-    settings: Settings, runtime: ServiceRuntime, kinguin: KinguinClient
+    settings: Settings, runtime: ServiceRuntime, kinguin: KinguinClient, metrics: GatewayMetrics
 ) -> BalanceWatch:
     """The balance reader, run beside the consumers, its reading exported as gauges."""
-    metrics = GatewayMetrics(runtime.metrics.source)
     watch = BalanceWatch(kinguin, settings.balance_low, settings.balance_poll_seconds, metrics)
     runtime.metrics.source.register(BalanceGauges(lambda: watch.status))
     runtime.add_background("balance-watch", watch.run)
