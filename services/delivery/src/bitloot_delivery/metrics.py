@@ -15,6 +15,7 @@ them (`RuntimeMetrics.source`).
   accepting the order's key email.
 """
 
+import functools
 from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -69,12 +70,7 @@ class DeliveryMetrics:
     def watch(self, runtime: ServiceRuntime) -> None:
         """Refresh the unconfirmed-email gauges from `runtime`'s database before each
         scrape."""
-        engine = runtime.engine
-
-        async def refresh() -> None:
-            await self.refresh(engine)
-
-        runtime.add_gauge_refresh(refresh)
+        runtime.add_gauge_refresh(functools.partial(self.refresh, runtime.engine))
 
     async def refresh(self, engine: AsyncEngine) -> None:
         async with engine.connect() as connection:

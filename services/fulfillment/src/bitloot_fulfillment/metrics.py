@@ -11,6 +11,8 @@ The counters count the events as the saga's step commits them (`ServiceRuntime.o
 a step rolled back and retried counts once.
 """
 
+import functools
+
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -68,12 +70,7 @@ class FulfillmentMetrics:
         `runtime`'s database before each scrape."""
         runtime.on_event(topics.ORDER_FULFILLED, lambda _event: self.fulfilled.inc())
         runtime.on_event(topics.ORDER_FAILED, self._failed)
-        engine = runtime.engine
-
-        async def refresh() -> None:
-            await self.refresh(engine)
-
-        runtime.add_gauge_refresh(refresh)
+        runtime.add_gauge_refresh(functools.partial(self.refresh, runtime.engine))
 
     async def refresh(self, engine: AsyncEngine) -> None:
         async with engine.connect() as connection:

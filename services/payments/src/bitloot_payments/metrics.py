@@ -6,6 +6,7 @@ Business facts are counted once, when the transaction recording them commits
 retried counts nothing the first time. No label carries an order id, an email or a path.
 """
 
+import functools
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -119,12 +120,7 @@ class PaymentsMetrics:
         `runtime`'s database before each scrape."""
         runtime.on_event(topics.PAYMENT_FINISHED, self._finished)
         runtime.on_event(topics.REFUND_STATUS_CHANGED, self._refund)
-        engine = runtime.engine
-
-        async def refresh() -> None:
-            await self.refresh(engine)
-
-        runtime.add_gauge_refresh(refresh)
+        runtime.add_gauge_refresh(functools.partial(self.refresh, runtime.engine))
 
     async def refresh(self, engine: AsyncEngine) -> None:
         """Set the paid-unfulfilled gauges (one index-only scan of a partial index) and
