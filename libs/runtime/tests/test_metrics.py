@@ -85,3 +85,19 @@ def test_a_services_own_metric_in_source_gets_the_service_label() -> None:
     Counter("bitloot_kinguin_calls", "Calls to Kinguin.", registry=metrics.source).inc()
     labels = {"service": "kinguin-gateway"}
     assert metrics.registry.get_sample_value("bitloot_kinguin_calls_total", labels) == 1
+
+
+def test_process_series_carry_the_service_label() -> None:
+    found = samples(RuntimeMetrics("delivery"))
+    only_service = frozenset({("service", "delivery")})
+    assert found[("process_resident_memory_bytes", only_service)] > 0
+    assert found[("process_cpu_seconds_total", only_service)] >= 0
+
+
+def test_no_created_series_are_exported() -> None:
+    metrics = RuntimeMetrics("payments")
+    metrics.consumed.labels(queue="q", outcome="ok").inc()
+    metrics.handler_seconds.labels(queue="q").observe(0.1)
+    text = metrics.render()[0].decode()
+    assert "bitloot_messages_consumed_total{" in text
+    assert "_created" not in text

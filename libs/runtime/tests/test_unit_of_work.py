@@ -9,11 +9,14 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from runtime_support import (
+    WIDGET_MADE,
     create_widgets_table,
     make_widget,
     metadata,
+    settings_for,
     widget_event,
     widget_names,
+    widget_runtime,
 )
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -313,3 +316,95 @@ async def test_a_commit_the_server_refuses_raises_and_leaves_nothing_written(
     assert await widget_names(engine) == ["next"]
     async with engine.connect() as connection:
         assert (await connection.exec_driver_sql("SELECT id FROM deferred_ids")).all() == [(2,)]
+
+
+async def test_after_commit_callbacks_run_once_after_a_commit_and_never_on_rollback(
+    engine: AsyncEngine,
+) -> None:
+    ran: list[str] = []
+
+    async def failing() -> None:
+        async with UnitOfWork(engine) as uow:
+            await by_driver(uow, "rolled back")
+            uow.on_commit(lambda: ran.append("rolled back"))
+            raise ConnectionError("the handler failed before committing")
+
+    with pytest.raises(ConnectionError):
+        await failing()
+    async with UnitOfWork(engine) as uow:
+        await by_driver(uow, "committed")
+        uow.on_commit(lambda: ran.append("committed"))
+        assert ran == []  # not before the commit
+        await uow.commit()
+        await uow.commit()  # a second commit does not run it again
+    assert ran == ["committed"]
+
+
+async def test_after_commit_callbacks_do_not_run_when_the_server_refuses_the_commit(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS deferred_ids"
+            " (id int PRIMARY KEY DEFERRABLE INITIALLY DEFERRED)"
+        )
+        await connection.exec_driver_sql("DELETE FROM deferred_ids WHERE id = 3")
+    ran: list[str] = []
+
+    async def refused() -> None:
+        async with UnitOfWork(engine) as uow:
+            await (await uow.driver()).execute("INSERT INTO deferred_ids VALUES (3), (3)")
+            uow.on_commit(lambda: ran.append("refused"))
+            await uow.commit()
+
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await refused()
+    assert ran == []
+
+
+async def test_a_failing_after_commit_callback_does_not_stop_the_others(
+    engine: AsyncEngine,
+) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("a counter with a bad label")
+
+    async with UnitOfWork(engine) as uow:
+        await by_driver(uow, "committed")
+        uow.on_commit(broken)
+        uow.on_commit(lambda: ran.append("second"))
+        await uow.commit()
+    assert ran == ["second"]
+    assert await widget_names(engine) == ["committed"]
+
+
+async def test_pool_gauges_count_connections_in_use(database_url: str) -> None:
+    runtime = widget_runtime(settings_for(database_url, "amqp://unused/", "metrics-pool"))
+    try:
+        async with UnitOfWork(runtime.engine) as uow:
+            await uow.driver()
+            runtime.refresh_pool_gauges()
+            labels = {"service": "widgets"}
+            registry = runtime.metrics.registry
+            assert registry.get_sample_value("bitloot_db_pool_checked_out", labels) == 1
+            assert registry.get_sample_value("bitloot_db_pool_size", labels) == 20
+        runtime.refresh_pool_gauges()
+        assert registry.get_sample_value("bitloot_db_pool_checked_out", labels) == 0
+    finally:
+        await runtime.engine.dispose()
+
+
+async def test_observers_of_a_topic_see_its_events_once_their_unit_commits(
+    engine: AsyncEngine,
+) -> None:
+    seen: list[str] = []
+    observers = {WIDGET_MADE: [lambda event: seen.append(str(event.order_id))]}
+    kept, dropped = uuid4(), uuid4()
+    async with UnitOfWork(engine, observers) as uow:
+        await make_widget(uow, dropped, "rolled back")  # emits widget.made
+    async with UnitOfWork(engine, observers) as uow:
+        await make_widget(uow, kept, "committed")
+        assert seen == []
+        await uow.commit()
+    assert seen == [str(kept)]

@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from bitloot_runtime.access_log import AccessLogMiddleware
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.http import EXCEPTION_HANDLERS
+from bitloot_runtime.http_metrics import HttpMetricsMiddleware
 from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
 from bitloot_runtime.service import ServiceRuntime
@@ -42,7 +43,8 @@ def create_app(
     presenting one of them.
     """
     internal: list[BaseRoute] = []
-    middleware: list[Middleware] = []
+    # First, so that it also counts the requests the middleware after it refuse.
+    middleware = [Middleware(HttpMetricsMiddleware, metrics=runtime.metrics.http)]
     if runtime.settings.trusted_proxies:
         proxies = list(runtime.settings.trusted_proxies)
         middleware.append(Middleware(ProxyHeadersMiddleware, trusted_hosts=proxies))

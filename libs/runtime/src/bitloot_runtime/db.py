@@ -3,9 +3,11 @@ the service's database created if missing and migrated with Alembic at start-up.
 
 import asyncio
 import contextlib
+import functools
 import json
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -25,6 +27,11 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from bitloot_contracts.events import Event
 from bitloot_runtime.errors import TransientError
 from bitloot_runtime.telemetry import outgoing_traceparent
+
+logger = logging.getLogger(__name__)
+
+# Called with an event its unit of work queued, after that unit committed.
+EventObserver = Callable[[Event], None]
 
 OUTBOX_CHANNEL = "bitloot_outbox"
 # SQLSTATE classes of failures that say nothing about the work itself: connection
@@ -273,10 +280,26 @@ class UnitOfWork:
     before.
     """
 
-    __slots__ = ("_adapter", "_connection", "_driver", "_engine", "_sync")
+    __slots__ = (
+        "_adapter",
+        "_after_commit",
+        "_connection",
+        "_driver",
+        "_engine",
+        "_observers",
+        "_sync",
+    )
 
-    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        source: AsyncEngine | async_sessionmaker[AsyncSession],
+        observers: Mapping[str, Sequence[EventObserver]] | None = None,
+    ) -> None:
+        """`observers`: by topic, what is called with each event of that topic the unit
+        queues, once it commits (`ServiceRuntime.on_event`: business metrics)."""
         self._engine = _engine_of(source)
+        self._after_commit: list[Callable[[], None]] = []
+        self._observers = observers or {}
 
     @property
     def session(self) -> AsyncConnection:
@@ -334,6 +357,15 @@ class UnitOfWork:
         """Queue `event` for publication once this unit of work commits."""
         driver = await self.driver()
         await driver.fetchval(_EMIT, *_outbox_row(event))
+        self.observe((event,))
+
+    def observe(self, events: Iterable[Event]) -> None:
+        """Have the observers of their topics called with `events` once this unit of work
+        commits: for events queued into the outbox by a statement of the caller's own
+        (`outbox_arrays`) rather than by `emit`, which calls this itself."""
+        for event in events:
+            for observer in self._observers.get(event.topic, ()):
+                self._after_commit.append(functools.partial(observer, event))
 
     async def claim(self, consumer: str, message_id: str) -> bool:
         """Record that `consumer` processed `message_id`; False if it already had.
@@ -343,6 +375,13 @@ class UnitOfWork:
         """
         driver = await self.driver()
         return await driver.fetchval(_CLAIM, consumer, message_id) is not None
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once, right after the next successful `commit()`; never if
+        the unit of work rolls back (a handler that fails and is retried, a request that
+        errs). For counting a business fact once, when the transaction recording it
+        commits. A callback that raises is logged, and the others still run."""
+        self._after_commit.append(callback)
 
     async def commit(self) -> None:
         """Commit everything done through `session` and `driver()`. After a
@@ -356,12 +395,18 @@ class UnitOfWork:
         own = self._sync.get_transaction()
         if own is not None and not own.is_active:
             await self._connection.commit()
-            return
-        transaction = self._adapter._transaction
-        if transaction is not None:
-            await self._adapter._call_and_discard(transaction.commit)
-        if self._sync.in_transaction():
-            self._sync.commit()
+        else:
+            transaction = self._adapter._transaction
+            if transaction is not None:
+                await self._adapter._call_and_discard(transaction.commit)
+            if self._sync.in_transaction():
+                self._sync.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                logger.exception("an after-commit callback failed")
 
 
 async def schema_drift(url: str, metadata: MetaData) -> list[object]:

@@ -4,7 +4,12 @@ Each `RuntimeMetrics` keeps its own registry, because in the embedded demo all f
 services share one process and their metrics must not collide. The ``service`` label is
 added once, at the registry, rather than declared on every metric: callers name only the
 labels that vary (``metrics.consumed.labels(queue=…, outcome=…)``), and any metric a
-service defines in `RuntimeMetrics.source` is labelled the same way.
+service defines in `RuntimeMetrics.source` is labelled the same way, and so are the
+``process_*``, ``python_info`` and ``python_gc_*`` series of the standard collectors.
+
+No ``*_created`` series: each counter and histogram would otherwise export a second
+series holding its creation time, doubling what is scraped and stored for nothing a
+dashboard or an alert reads.
 """
 
 import copy
@@ -15,10 +20,19 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    GCCollector,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.metrics_core import Metric
+
+from bitloot_runtime.http_metrics import HttpMetrics
+from bitloot_runtime.outbound import OutboundMetrics
+
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 
 class _ServiceLabel:
@@ -55,6 +69,11 @@ class RuntimeMetrics:
     - ``handler_seconds`` (queue): time spent handling one message.
     - ``outbox_pending``, ``outbox_lag_seconds``, ``dead_letters``: gauges set by a
       refresh from the database before each scrape.
+    - ``db_pool_checked_out``, ``db_pool_size``: the database pool, set before each scrape.
+    - ``http`` (`HttpMetrics`): the HTTP server's requests, latency and requests in flight.
+    - ``outbound`` (`OutboundMetrics`): calls to providers, through a `MeteredTransport`.
+    - ``process_*``, ``python_gc_*``, ``python_info``: the process (memory, CPU, open
+      files) and the interpreter, read at each scrape.
     """
 
     def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:
@@ -83,6 +102,17 @@ class RuntimeMetrics:
             "outbox_lag_seconds", "Age of the oldest unpublished outbox row."
         )
         self.dead_letters = self._gauge("dead_letters", "Parked messages not yet replayed.")
+        self.db_pool_checked_out = self._gauge(
+            "db_pool_checked_out", "Database connections in use (checked out of the pool)."
+        )
+        self.db_pool_size = self._gauge(
+            "db_pool_size", "Database connections the pool may hold (its maximum)."
+        )
+        self.http = HttpMetrics(self.source)
+        self.outbound = OutboundMetrics(self.source)
+        ProcessCollector(registry=self.source)
+        PlatformCollector(registry=self.source)
+        GCCollector(registry=self.source)
         # Registered last: the registry checks for clashes by the names present now.
         self.registry.register(_ServiceLabel(self.source, service))
 

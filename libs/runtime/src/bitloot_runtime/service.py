@@ -19,12 +19,13 @@ from aio_pika.abc import AbstractConnection
 from faststream.rabbit import RabbitBroker
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.pool import QueuePool
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
 from bitloot_runtime.consumer import DRAIN_SECONDS, Consumer, EventT, Route
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate, ping
+from bitloot_runtime.db import EventObserver, UnitOfWork, create_engine, migrate, ping
 from bitloot_runtime.dead_letters import DeadLetterStore, summarize
 from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.logging import register_secret
@@ -64,6 +65,7 @@ class ServiceRuntime:
         self._metadata = metadata
         self._version_locations = list(version_locations)
         self._subscriptions = subscriptions
+        self._event_observers: dict[str, list[EventObserver]] = {}
         self.metrics = RuntimeMetrics(service)
         self.engine = create_engine(settings.database_url)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -102,6 +104,7 @@ class ServiceRuntime:
         self._relay_task: asyncio.Task[None] | None = None
         self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._background_tasks: list[asyncio.Task[None]] = []
+        self._gauge_refreshes: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def connection(self) -> AbstractConnection | None:
@@ -110,7 +113,13 @@ class ServiceRuntime:
         return self._connection
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, self._event_observers)
+
+    def on_event(self, topic: str, observer: EventObserver) -> None:
+        """Call `observer(event)` for each `topic` event a unit of work of this service
+        queues, once that unit commits (never for one rolled back): the service's
+        business metrics count facts when the transaction recording them commits."""
+        self._event_observers.setdefault(topic, []).append(observer)
 
     def subscribe(self, route: Route[EventT]) -> None:
         """Register a handler; call before `start`."""
@@ -164,8 +173,23 @@ class ServiceRuntime:
         logger.info("service stopped", extra={"service_name": self.service})
 
     async def refresh_gauges(self) -> None:
+        self.refresh_pool_gauges()
         await self.relay.refresh_metrics()
         self.metrics.dead_letters.set(await self.dead_letters.count_waiting())
+        for refresh in self._gauge_refreshes:
+            await refresh()
+
+    def refresh_pool_gauges(self) -> None:
+        """Set the pool gauges; read before the refresh's own queries take connections."""
+        pool = self.engine.pool
+        if isinstance(pool, QueuePool):
+            self.metrics.db_pool_checked_out.set(pool.checkedout())
+            self.metrics.db_pool_size.set(pool.size())
+
+    def add_gauge_refresh(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        """Run `refresh()` before each scrape, after the runtime's own gauges: a service's
+        gauges read from its database (orders waiting, sagas open)."""
+        self._gauge_refreshes.append(refresh)
 
     async def _broker_ready(self) -> None:
         if self.in_memory:

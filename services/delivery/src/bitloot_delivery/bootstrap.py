@@ -34,6 +34,7 @@ from bitloot_delivery.handlers.reveal import RevealKeys
 from bitloot_delivery.handlers.revoke import RevokeKeys
 from bitloot_delivery.handlers.send_email import EmailSender
 from bitloot_delivery.handlers.store_keys import StoreKeys
+from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_delivery.migrations import VERSIONS
 from bitloot_delivery.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
@@ -59,12 +60,14 @@ def build(
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
     )
+    metrics = DeliveryMetrics(runtime.metrics.source)
+    metrics.watch(runtime)
     store = object_store(settings)
     keks = settings.key_encryption_keys()
     links = reveal_links(settings)
     subscribe(runtime, StoreKeys(store=store, private_keys=settings.private_keys(), keks=keks))
     runtime.add_background("object-store", store.hold_open)
-    sender = email_sender(settings, runtime, links)
+    sender = email_sender(settings, runtime, links, metrics)
     dsn = asyncpg_dsn(settings.database_url)
     runtime.add_background("mailer", lambda: sender.run(dsn, settings.email_poll_seconds))
     sweep = retention_sweep(settings, runtime, store)
@@ -75,7 +78,7 @@ def build(
         unit_of_work=uow, links=links, public_url=settings.public_url, limits=limits(settings)
     )
     routes = [
-        *page_routes(reveal, issuer, settings.support_email),
+        *page_routes(reveal, issuer, settings.support_email, metrics),
         *public_routes(issuer, order_token_verifier(settings)),
         *internal_routes(runtime.engine, issuer, PresignObject(unit_of_work=uow, store=store)),
         *refund_routes(RevokeKeys(unit_of_work=uow), ResendNotice(unit_of_work=uow)),
@@ -143,7 +146,12 @@ def object_store(settings: Settings) -> S3ObjectStore:
     )
 
 
-def email_sender(settings: Settings, runtime: ServiceRuntime, links: RevealLinks) -> EmailSender:
+def email_sender(
+    settings: Settings,
+    runtime: ServiceRuntime,
+    links: RevealLinks,
+    metrics: DeliveryMetrics | None = None,
+) -> EmailSender:
     password = settings.smtp_password
     mailer = SmtpMailer(
         host=settings.smtp_host,
@@ -162,4 +170,5 @@ def email_sender(settings: Settings, runtime: ServiceRuntime, links: RevealLinks
         support_email=settings.support_email,
         lease=timedelta(seconds=settings.email_lease_seconds),
         concurrency=settings.email_concurrency,
+        metrics=metrics,
     )

@@ -99,6 +99,10 @@ async def test_fresh_links_for_one_order_are_limited_with_retry_after_and_a_reas
     async with delivery.runtime.engine.connect() as connection:
         queued = (await connection.execute(select(emails.c.kind))).scalars().all()
     assert sorted(queued) == ["delivery"] + ["fresh_link"] * limit
+    registry = delivery.runtime.metrics.registry
+    for outcome, count in (("sent", limit), ("rate_limited", 1)):
+        labels = {"service": "delivery", "outcome": outcome}
+        assert registry.get_sample_value("bitloot_fresh_links_total", labels) == count
 
 
 async def test_one_address_asking_for_many_orders_is_limited_and_shown_a_page(

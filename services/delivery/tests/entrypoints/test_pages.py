@@ -177,3 +177,31 @@ async def test_the_copy_script_is_served_by_delivery_itself(delivery: Running) -
     assert response.headers["content-type"].startswith("text/javascript")
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "navigator.clipboard" in response.text
+
+
+async def test_reveals_are_counted_by_outcome_and_the_key_email_as_accepted(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    [email] = await smtp_inbox.wait_for(1)
+    expired = RevealLinks(LINK_SECRET, timedelta(minutes=15)).issue(
+        event.order_id, now=datetime.now(UTC) - timedelta(hours=1)
+    )
+    async with client(delivery) as http:
+        for path in (link_path(email.message), f"/keys/{expired}", "/keys/not-a-token"):
+            await http.get(path)
+    registry = delivery.runtime.metrics.registry
+
+    def counted(name: str, **labels: str) -> float:
+        return registry.get_sample_value(name, {"service": "delivery", **labels}) or 0.0
+
+    for outcome in ("revealed", "expired", "invalid"):
+        assert counted("bitloot_reveals_total", outcome=outcome) == 1
+    sent = {"kind": "delivery", "outcome": "accepted"}
+
+    async def email_counted() -> bool:
+        return counted("bitloot_emails_total", **sent) == 1
+
+    assert await eventually(email_counted, timeout=10)
+    assert str(event.order_id) not in delivery.runtime.metrics.render()[0].decode()

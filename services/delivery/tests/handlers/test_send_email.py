@@ -11,7 +11,8 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -27,6 +28,7 @@ from delivery_support import (
     stored_delivery,
     the_email,
 )
+from prometheus_client import CollectorRegistry
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
@@ -35,12 +37,15 @@ from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import BeforeData, SmtpMailer
 from bitloot_delivery.adapters.orm import deliveries, emails
 from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
+from bitloot_delivery.adapters.summaries import record_summary
 from bitloot_delivery.adapters.views import email_log, timeline
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.domain.notices import DelayNotice
+from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_delivery.handlers.send_email import EmailSender
+from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
@@ -57,6 +62,7 @@ def sender(
     max_attempts: int = 8,
     lease: timedelta = timedelta(minutes=10),
     concurrency: int = 1,
+    metrics: DeliveryMetrics | None = None,
 ) -> EmailSender:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     return EmailSender(
@@ -71,6 +77,7 @@ def sender(
         backoff=lambda attempts: timedelta(0),
         lease=lease,
         concurrency=concurrency,
+        metrics=metrics,
     )
 
 
@@ -720,3 +727,46 @@ async def test_a_queue_is_worked_through_with_each_next_email_claimed_as_the_las
     async with engine.connect() as connection:
         statuses = (await connection.execute(select(emails.c.status))).scalars().all()
     assert statuses == ["sent"] * 3
+
+
+async def test_an_accepted_key_email_is_counted_once_with_its_time_since_payment(
+    engine: AsyncEngine, smtp_inbox: SmtpServer
+) -> None:
+    registry = CollectorRegistry()
+    metrics = DeliveryMetrics(registry)
+    order_id = await stored_delivery(engine)
+    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+        summary = OrderSummary(Decimal(5), "usd", ())
+        paid = datetime.now(UTC) - timedelta(seconds=90)
+        await record_summary(uow.session, order_id, summary, paid)
+        await uow.commit()
+    await metrics.refresh(engine)
+    assert registry.get_sample_value("bitloot_emails_unconfirmed") == 1
+    assert (registry.get_sample_value("bitloot_oldest_unconfirmed_email_seconds") or 0) >= 0
+    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), metrics=metrics)
+    assert await emailer.send_next() is True
+    assert await emailer.send_next() is False
+    accepted = {"kind": "delivery", "outcome": "accepted"}
+    assert registry.get_sample_value("bitloot_emails_total", accepted) == 1
+    assert registry.get_sample_value("bitloot_time_to_key_seconds_count") == 1
+    assert (registry.get_sample_value("bitloot_time_to_key_seconds_sum") or 0) >= 90
+    assert registry.get_sample_value("bitloot_time_to_key_seconds_bucket", {"le": "60.0"}) == 0
+    await metrics.refresh(engine)
+    assert registry.get_sample_value("bitloot_emails_unconfirmed") == 0
+    assert registry.get_sample_value("bitloot_oldest_unconfirmed_email_seconds") == 0
+
+
+async def test_refused_attempts_are_counted_then_the_final_one_as_failed(
+    engine: AsyncEngine,
+) -> None:
+    registry = CollectorRegistry()
+    metrics = DeliveryMetrics(registry)
+    await stored_delivery(engine)
+    mailer = SmtpMailer("127.0.0.1", free_port(), timeout=2)
+    emailer = sender(engine, mailer, max_attempts=2, metrics=metrics)
+    assert await emailer.send_next() is True
+    assert await emailer.send_next() is True
+    for outcome in ("refused", "failed"):
+        labels = {"kind": "delivery", "outcome": outcome}
+        assert registry.get_sample_value("bitloot_emails_total", labels) == 1
+    assert registry.get_sample_value("bitloot_time_to_key_seconds_count") == 0

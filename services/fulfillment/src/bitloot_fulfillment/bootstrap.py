@@ -12,6 +12,7 @@ from bitloot_fulfillment.entrypoints.internal_stats import stats_routes
 from bitloot_fulfillment.entrypoints.live import Viewers, live_routes
 from bitloot_fulfillment.entrypoints.openapi import describe
 from bitloot_fulfillment.handlers.timers import sweep_forever
+from bitloot_fulfillment.metrics import FulfillmentMetrics
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
@@ -34,6 +35,7 @@ def build(
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
     )
+    FulfillmentMetrics(runtime.metrics.source).watch(runtime)
     policy = settings.timer_policy()
     subscribe(runtime, policy)
     hub = live_hub(runtime)

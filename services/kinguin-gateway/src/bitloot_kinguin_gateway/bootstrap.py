@@ -30,6 +30,7 @@ from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
+from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -58,7 +59,9 @@ def build(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # Created here, used only once the runtime starts; closed when it stops.
     timeout = httpx.Timeout(settings.kinguin_timeout, connect=CONNECT_TIMEOUT)
-    http = httpx.AsyncClient(timeout=timeout)
+    http = httpx.AsyncClient(
+        transport=MeteredTransport("kinguin", runtime.metrics.outbound), timeout=timeout
+    )
     kinguin = KinguinClient(
         settings.kinguin_api_url,
         settings.kinguin_api_key.get_secret_value(),
@@ -73,12 +76,14 @@ def build(
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
         ReturnKeys(kinguin, runtime.unit_of_work),
     )
-    watch = _balance_watch(settings, runtime, kinguin)
+    metrics = GatewayMetrics(runtime.metrics.source)
+    metrics.watch(runtime)
+    watch = _balance_watch(settings, runtime, kinguin, metrics)
     sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)
     runtime.add_background("catalog-sync", sync.run)
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
-        *webhook_routes(auth, runtime.unit_of_work),
+        *webhook_routes(auth, runtime.unit_of_work, metrics),
         *internal_routes(runtime.unit_of_work, kinguin),
         *webhook_log_routes(runtime.unit_of_work),
         *balance_routes(lambda: watch.status, settings.balance_poll_seconds),
@@ -90,10 +95,9 @@ def build(
 
 
 def _balance_watch(
-    settings: Settings, runtime: ServiceRuntime, kinguin: KinguinClient
+    settings: Settings, runtime: ServiceRuntime, kinguin: KinguinClient, metrics: GatewayMetrics
 ) -> BalanceWatch:
     """The balance reader, run beside the consumers, its reading exported as gauges."""
-    metrics = GatewayMetrics(runtime.metrics.source)
     watch = BalanceWatch(kinguin, settings.balance_low, settings.balance_poll_seconds, metrics)
     runtime.metrics.source.register(BalanceGauges(lambda: watch.status))
     runtime.add_background("balance-watch", watch.run)

@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator
 from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
+from bitloot_contracts import topics
 from bitloot_kinguin_gateway.domain.balance import BalanceStatus
+from bitloot_runtime.service import ServiceRuntime
 
 BALANCE = "bitloot_kinguin_balance_eur"
 LOW = "bitloot_kinguin_balance_low"
@@ -15,15 +17,39 @@ THRESHOLD = "bitloot_kinguin_balance_threshold_eur"
 
 
 class GatewayMetrics:
-    """- ``balance_reads`` (outcome): reads of the Kinguin balance, ``ok`` or ``failed``."""
+    """- ``balance_reads`` (outcome): reads of the Kinguin balance, ``ok`` or ``failed``.
+    - ``webhooks`` (event, outcome): Kinguin's webhook calls once logged; event is
+      ``order.status``, ``product.update`` or ``other``; outcome ``accepted``,
+      ``duplicate`` (a copy, not applied), ``unauthenticated`` or ``invalid``.
+    - ``kinguin_orders`` (outcome): reservations settled at Kinguin as their step
+      commits: ``placed`` (an order bought or found again) or ``refused``.
+    """
 
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.webhooks = Counter(
+            "bitloot_kinguin_webhooks",
+            "Kinguin webhook calls, by event and outcome.",
+            ["event", "outcome"],
+            registry=registry,
+        )
+        self.kinguin_orders = Counter(
+            "bitloot_kinguin_orders",
+            "Reservations settled at Kinguin, by outcome (placed or refused).",
+            ["outcome"],
+            registry=registry,
+        )
         self.balance_reads = Counter(
             "bitloot_kinguin_balance_reads",
             "Reads of the Kinguin balance, by outcome (ok or failed).",
             ["outcome"],
             registry=registry,
         )
+
+    def watch(self, runtime: ServiceRuntime) -> None:
+        """Count the reservations settled as their units of work commit."""
+        placed, refused = (self.kinguin_orders.labels(outcome=o) for o in ("placed", "refused"))
+        runtime.on_event(topics.RESERVATION_CREATED, lambda _event: placed.inc())
+        runtime.on_event(topics.RESERVATION_FAILED, lambda _event: refused.inc())
 
 
 class BalanceGauges:

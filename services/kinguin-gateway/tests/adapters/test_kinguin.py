@@ -27,6 +27,8 @@ from bitloot_kinguin_gateway.adapters.kinguin_errors import (
     retry_after,
 )
 from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
+from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.outbound import MeteredTransport
 
 
 @pytest.fixture
@@ -263,3 +265,30 @@ async def test_a_canceled_order_is_read_as_canceled_with_no_keys_and_its_price_r
     assert [k.status for k in order.lines[0].keys] == ["CANCELED", "CANCELED"]
     assert await client.get_keys(placed.order_id) == []
     assert await client.balance() == before
+
+
+async def test_each_call_to_kinguin_is_counted_by_operation_and_outcome(
+    kinguin: Kinguin,
+) -> None:
+    metrics = RuntimeMetrics("kinguin-gateway")
+    kinguin.sandbox.faults.update({"fail_next": 1})
+    transport = MeteredTransport("kinguin", metrics.outbound)
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = KinguinClient(kinguin.url, API_KEY, http, backoff=0.01)
+        assert await client.find_by_external_id("order-1") is None  # a 5xx, then retried
+        order = await client.place_order("order-1", cs(1))
+        await kinguin.sandbox.idle()
+        await client.get_keys(order.order_id)
+
+    def counted(operation: str, outcome: str) -> float:
+        labels = {"service": "kinguin-gateway", "peer": "kinguin", "operation": operation}
+        value = metrics.registry.get_sample_value(
+            "bitloot_outbound_requests_total", {**labels, "outcome": outcome}
+        )
+        return value or 0.0
+
+    assert counted("find_order", "server_error") == 1
+    assert counted("find_order", "ok") == 1
+    assert counted("create_order", "ok") == 1
+    assert counted("get_keys", "ok") == 1
+    assert order.order_id not in metrics.render()[0].decode()

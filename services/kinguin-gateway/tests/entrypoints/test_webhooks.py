@@ -194,3 +194,28 @@ async def test_a_product_update_without_its_fields_is_refused_400_and_logged(
     assert response.status_code == 400
     assert {f["field"] for f in response.json()["fields"]} == {"qty", "updatedAt"}
     assert await statuses(gateway) == [(True, False, False, "invalid_body")]
+
+
+async def test_webhooks_are_counted_by_event_and_outcome_once_logged(gateway: Gateway) -> None:
+    order_id = await placed_order(gateway)
+    body = notification(order_id, "completed", datetime.now(UTC))
+    secret = {"X-Event-Secret": WEBHOOK_SECRET}
+    for _ in range(2):
+        assert (await post(gateway, body, **secret)).status_code == 204
+    assert (await post(gateway, body)).status_code == 401
+    assert (await post(gateway, body, **{"X-Event-Name": "made.up." + "x" * 40})).status_code == 401
+    assert (await post(gateway, b"{not json", **secret)).status_code == 400
+
+    def counted(event: str, outcome: str) -> float:
+        labels = {"service": "kinguin-gateway", "event": event, "outcome": outcome}
+        found = gateway.runtime.metrics.registry.get_sample_value(
+            "bitloot_kinguin_webhooks_total", labels
+        )
+        return found or 0.0
+
+    assert counted("order.status", "accepted") == 1
+    assert counted("order.status", "duplicate") == 1
+    assert counted("order.status", "unauthenticated") == 1
+    assert counted("other", "unauthenticated") == 1, "a made-up event name is not a label"
+    assert counted("order.status", "invalid") == 1
+    assert str(order_id) not in gateway.runtime.metrics.render()[0].decode()

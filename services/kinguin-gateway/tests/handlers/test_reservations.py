@@ -28,6 +28,14 @@ async def state_of(gateway: Gateway, order_id: UUID) -> str | None:
         return await connection.scalar(query)
 
 
+def kinguin_orders(gateway: Gateway, outcome: str) -> float:
+    labels = {"service": "kinguin-gateway", "outcome": outcome}
+    found = gateway.runtime.metrics.registry.get_sample_value(
+        "bitloot_kinguin_orders_total", labels
+    )
+    return found or 0.0
+
+
 async def test_a_request_delivered_twice_buys_once_and_reports_once(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
@@ -42,6 +50,7 @@ async def test_a_request_delivered_twice_buys_once_and_reports_once(
     assert json.loads(created.body)["kinguin_order_id"] == order.order_id
     assert kinguin.calls("POST /v2/order") == 1
     assert await state_of(gateway, order_id) == "placed"
+    assert kinguin_orders(gateway, "placed") == 1
 
 
 async def test_a_new_request_for_an_order_already_placed_buys_nothing_and_names_the_same_order(
@@ -139,6 +148,7 @@ async def test_kinguin_refusing_the_order_fails_the_reservation_with_its_reason(
     assert json.loads(failed.body)["code"] == "product_unavailable"
     assert kinguin.orders == []
     assert await state_of(gateway, order_id) == "failed"
+    assert (kinguin_orders(gateway, "refused"), kinguin_orders(gateway, "placed")) == (1, 0)
 
 
 async def test_a_429_storm_is_ridden_out_and_the_order_bought_once(

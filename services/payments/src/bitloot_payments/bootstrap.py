@@ -38,6 +38,7 @@ from bitloot_payments.settings import ORDER_PAGE, Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
+from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.rate_limits import Limit
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -89,7 +90,8 @@ def _nowpayments(
     settings: Settings, runtime: ServiceRuntime, transport: httpx.AsyncBaseTransport | None
 ) -> tuple[NowPaymentsClient, NowPaymentsPayouts]:
     timeout = httpx.Timeout(settings.nowpayments_timeout, connect=3.0)
-    http = httpx.AsyncClient(transport=transport, timeout=timeout)
+    metered = MeteredTransport("nowpayments", runtime.metrics.outbound, transport)
+    http = httpx.AsyncClient(transport=metered, timeout=timeout)
     runtime.add_background("nowpayments-client", _closing(http))
     retry = RetryPolicy(attempts=settings.nowpayments_attempts)
     client = NowPaymentsClient(
@@ -182,10 +184,13 @@ def build(
         in_memory_broker=in_memory_broker,
     )
     subscribe(runtime)
+    metrics = PaymentsMetrics(runtime.metrics.source)
+    metrics.watch(runtime)
     nowpayments, payouts = _nowpayments(settings, runtime, nowpayments_transport)
     runner = _payout_runner(settings, runtime, payouts)
     placement, verifier = _placement(settings, runtime, nowpayments)
-    load, metrics = EdgeLoad(busy_at=EDGE_BUSY_AT), PaymentsMetrics(runtime.metrics.source)
+    placement.count_with(metrics)
+    load = EdgeLoad(busy_at=EDGE_BUSY_AT)
     processor = IpnProcessor(
         runtime.unit_of_work,
         load,
@@ -209,7 +214,7 @@ def build(
     routes = [
         *public_routes(
             placement,
-            IpnReceiver(runtime.engine, secrets, processor.wake, load),
+            IpnReceiver(runtime.engine, secrets, processor.wake, load, metrics),
             queries,
             verifier,
             OrderPages(settings.live_status_url, settings.live_status_origin()),

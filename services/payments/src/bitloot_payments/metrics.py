@@ -1,7 +1,47 @@
 """What payments counts beyond the runtime's metrics, labelled ``service=payments`` like
-them (`RuntimeMetrics.source`)."""
+them (`RuntimeMetrics.source`).
 
-from prometheus_client import CollectorRegistry, Counter
+Business facts are counted once, when the transaction recording them commits
+(`UnitOfWork.on_commit`, `ServiceRuntime.on_event`): a handler that rolls back and is
+retried counts nothing the first time. No label carries an order id, an email or a path.
+"""
+
+import functools
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.metrics_core import CounterMetricFamily, Metric
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bitloot_contracts import topics
+from bitloot_contracts.events import Event, RefundStatusChanged
+from bitloot_payments.adapters.orm import PAID_UNFULFILLED, orders
+from bitloot_runtime.service import ServiceRuntime
+
+_PAID_UNFULFILLED = select(
+    func.count(), func.coalesce(func.extract("epoch", func.now() - func.min(orders.c.paid_at)), 0)
+).where(text(PAID_UNFULFILLED))
+
+
+_FLAGS = text("SELECT kind, count(*) FROM flags GROUP BY kind")
+FLAGS = "bitloot_payment_flags"
+
+
+class _FlagCounts:
+    """``bitloot_payment_flags_total`` (kind), from the last reading of the flags table."""
+
+    def __init__(self, counts: Callable[[], dict[str, int]]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(FLAGS, "Flags raised for an admin, by kind.", labels=["kind"])
+        for kind, raised in sorted(self._counts().items()):
+            family.add_metric([kind], raised)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(FLAGS, "", labels=["kind"])
 
 
 class PaymentsMetrics:
@@ -11,6 +51,17 @@ class PaymentsMetrics:
       without limit) or ``defect`` (given up after repeated identical failures).
     - ``reconcile_polls`` (outcome): NOWPayments asked about an order by the reconciler:
       ``changed`` (it knew something we did not), ``unchanged``, ``failed``.
+    - ``orders_placed``: orders stored (a replayed Idempotency-Key places none).
+    - ``payments_finished``: orders paid, so handed to fulfillment (payment.finished).
+    - ``bitloot_payment_flags_total`` (kind): flags raised for an admin (underpaid,
+      paid_twice…), read as the flags table holds them before each scrape: a flag is a row
+      of the transaction that raised it, never deleted, and few (each an admin's task).
+    - ``ipn_refused`` (reason): IPNs refused at the edge: ``bad_signature``,
+      ``missing_signature``, or the unreadable body's code (``malformed``…).
+    - ``refunds`` (state): refunds recorded or moved, by the status they moved to.
+    - ``paid_unfulfilled`` / ``oldest_paid_unfulfilled_seconds``: paid orders whose
+      fulfillment has not ended, and the age of the oldest (0 if none); from the
+      database before each scrape.
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -31,3 +82,59 @@ class PaymentsMetrics:
             ["outcome"],
             registry=registry,
         )
+        self.orders_placed = Counter(
+            "bitloot_orders_placed", "Orders placed (stored).", registry=registry
+        )
+        self.payments_finished = Counter(
+            "bitloot_payments_finished",
+            "Orders paid and handed to fulfillment (payment.finished).",
+            registry=registry,
+        )
+        self.ipn_refused = Counter(
+            "bitloot_ipn_refused",
+            "IPNs refused at the edge, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.refunds = Counter(
+            "bitloot_refunds",
+            "Refunds recorded or moved, by the state they moved to.",
+            ["state"],
+            registry=registry,
+        )
+        self.paid_unfulfilled = Gauge(
+            "bitloot_orders_paid_unfulfilled",
+            "Paid orders whose fulfillment has not ended.",
+            registry=registry,
+        )
+        self._flags: dict[str, int] = {}
+        registry.register(_FlagCounts(lambda: self._flags))
+        self.oldest_paid_unfulfilled_seconds = Gauge(
+            "bitloot_oldest_paid_unfulfilled_seconds",
+            "Age of the oldest paid order whose fulfillment has not ended (0 if none).",
+            registry=registry,
+        )
+
+    def watch(self, runtime: ServiceRuntime) -> None:
+        """Count the events payments' units of work commit, and refresh the gauges from
+        `runtime`'s database before each scrape."""
+        runtime.on_event(topics.PAYMENT_FINISHED, self._finished)
+        runtime.on_event(topics.REFUND_STATUS_CHANGED, self._refund)
+        runtime.add_gauge_refresh(functools.partial(self.refresh, runtime.engine))
+
+    async def refresh(self, engine: AsyncEngine) -> None:
+        """Set the paid-unfulfilled gauges (one index-only scan of a partial index) and
+        read the flags raised."""
+        async with engine.connect() as connection:
+            count, oldest = (await connection.execute(_PAID_UNFULFILLED)).one()
+            flags = (await connection.execute(_FLAGS)).all()
+        self._flags = {str(kind): int(raised) for kind, raised in flags}
+        self.paid_unfulfilled.set(count)
+        self.oldest_paid_unfulfilled_seconds.set(float(oldest))
+
+    def _finished(self, _event: Event) -> None:
+        self.payments_finished.inc()
+
+    def _refund(self, event: Event) -> None:
+        if isinstance(event, RefundStatusChanged):
+            self.refunds.labels(state=event.status).inc()

@@ -17,9 +17,12 @@ from bitloot_payments.adapters.nowpayments import (
     NowPaymentsUnavailable,
     RetryPolicy,
 )
+from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.outbound import MeteredTransport
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 from bitloot_sandbox_nowpayments.server import running_app
+from bitloot_testing.net import free_port
 
 API_KEY = "test-nowpayments-api-key"
 CALLBACK = "https://shop.bitloot.test/payments/ipn"
@@ -171,3 +174,44 @@ async def test_the_invoice_request_is_written_as_documented(
     [stored] = sandbox[1].store.invoices.values()
     assert stored.success_url == f"https://shop.bitloot.test/orders/{order_id}/paid"
     assert stored.cancel_url == f"https://shop.bitloot.test/orders/{order_id}/cancelled"
+
+
+def outbound(metrics: RuntimeMetrics, operation: str, outcome: str) -> float:
+    labels = {"service": "payments", "peer": "nowpayments", "operation": operation}
+    found = metrics.registry.get_sample_value(
+        "bitloot_outbound_requests_total", {**labels, "outcome": outcome}
+    )
+    return found or 0.0
+
+
+async def test_each_call_is_counted_by_operation_and_outcome_retries_included(
+    sandbox: tuple[str, NowPaymentsSandbox],
+) -> None:
+    metrics = RuntimeMetrics("payments")
+    sandbox[1].faults.update({"rate_limit_next": 1, "fail_next": 1})
+    transport = MeteredTransport("nowpayments", metrics.outbound)
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = client_on(sandbox, http)
+        invoice = await client.create_invoice(uuid4(), Decimal(5), "usd", "d", CALLBACK)
+        sandbox[1].faults.update({"slow_next": 3, "slow_ms": 1000})
+        with pytest.raises(NowPaymentsTimeout):
+            await client_on(sandbox, http, timeout=0.2).payment("1")
+    counted = {
+        outcome: outbound(metrics, "create_invoice", outcome)
+        for outcome in ("ok", "client_error", "server_error")
+    }
+    assert counted == {"ok": 1, "client_error": 1, "server_error": 1}
+    assert outbound(metrics, "get_payment", "timeout") == 3
+    text = metrics.render()[0].decode()
+    assert 'bitloot_outbound_request_duration_seconds_count{operation="create_invoice"' in text
+    assert invoice.id not in text
+
+
+async def test_a_provider_that_refuses_connections_is_a_network_error() -> None:
+    metrics = RuntimeMetrics("payments")
+    transport = MeteredTransport("nowpayments", metrics.outbound)
+    async with httpx.AsyncClient(transport=transport) as http:
+        client = NowPaymentsClient(f"http://127.0.0.1:{free_port()}", API_KEY, http, retry=FAST)
+        with pytest.raises(NowPaymentsUnavailable):
+            await client.payment("1")
+    assert outbound(metrics, "get_payment", "network_error") == 3

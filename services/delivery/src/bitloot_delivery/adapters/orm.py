@@ -199,6 +199,8 @@ order_summaries = Table(
     Column("order_id", Uuid, primary_key=True),
     Column("summary", JSONB, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # payment.finished's occurred_at: where bitloot_time_to_key_seconds starts.
+    Column("paid_at", DateTime(timezone=True), nullable=True),
 )
 
 # Fixed-window counters, in the database so that every instance shares them.

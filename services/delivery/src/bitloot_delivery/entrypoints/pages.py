@@ -28,6 +28,7 @@ from bitloot_delivery.domain.revocation import REFUNDED_TEXT, REFUNDED_TITLE, Or
 from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_delivery.handlers.links import Links
 from bitloot_delivery.handlers.reveal import Revealed, RevealKeys, Visitor
+from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_delivery.templates import render, static
 from bitloot_runtime.http import HttpError, error_response
 from bitloot_runtime.pages import SECURITY_HEADERS, rate_limited, wants_json
@@ -156,26 +157,45 @@ def visitor_of(request: Request) -> Visitor:
     )
 
 
-def page_routes(reveal: RevealKeys, links: Links, support_email: str) -> list[BaseRoute]:
+def page_routes(
+    reveal: RevealKeys,
+    links: Links,
+    support_email: str,
+    metrics: DeliveryMetrics | None = None,
+) -> list[BaseRoute]:
+    """`metrics`: where reveals and fresh links are counted by outcome."""
     pages = Pages(support_email)
+
+    def count_reveal(outcome: str) -> None:
+        if metrics is not None:
+            metrics.reveals.labels(outcome=outcome).inc()
+
+    def count_fresh_link(outcome: str) -> None:
+        if metrics is not None:
+            metrics.fresh_links.labels(outcome=outcome).inc()
 
     async def reveal_keys(request: Request) -> Response:
         try:
             revealed = await reveal.reveal(request.path_params["token"], visitor_of(request))
         except LinkRefused as refused:
             logger.info("reveal link refused", extra={"problem": refused.problem.value})
+            count_reveal(refused.problem.value)
             return pages.refusal(refused.problem, request.url.path)
         except OrderRefunded:
             logger.info("reveal refused: order refunded, keys revoked")
+            count_reveal("refunded")
             return pages.refunded(request)
         except KeysPurged:
+            count_reveal("purged")
             text = "These keys were deleted at the end of their retention period."
             return pages.message("Keys deleted", text, 410)
         except Exception:
             # Still a page with the headers above, and nothing about what went wrong.
             logger.exception("reveal failed")
+            count_reveal("error")
             text = "Your keys could not be shown just now."
             return pages.message("Try again later", text, 503)
+        count_reveal("revealed")
         return pages.keys(revealed)
 
     async def fresh_link(request: Request) -> Response:
@@ -183,11 +203,14 @@ def page_routes(reveal: RevealKeys, links: Links, support_email: str) -> list[Ba
             await links.email_fresh_link(request.path_params["token"], visitor_of(request))
         except RateLimited as exc:
             logger.warning("fresh link refused: rate limited", extra={"limit": exc.limit.name})
+            count_fresh_link("rate_limited")
             return rate_limited(
                 request, exc, "Too many new links were asked for. Please try again later."
             )
         except OrderRefunded:
+            count_fresh_link("refunded")
             return pages.refunded(request)
+        count_fresh_link("sent")
         return pages.message("Check your email", _FRESH_LINK_SENT, 202)
 
     async def copy_script(request: Request) -> Response:

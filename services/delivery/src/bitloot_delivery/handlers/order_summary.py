@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 async def record_order_summary(event: PaymentFinished, uow: UnitOfWork) -> None:
     """The payment.finished handler."""
-    if await record_summary(uow.session, event.order_id, summary_of(event)):
+    if await record_summary(uow.session, event.order_id, summary_of(event), event.occurred_at):
         logger.info("order summary recorded", extra={"line_count": len(event.lines)})
     else:
         logger.info("order summary already recorded")

@@ -48,6 +48,7 @@ the CPU (issue #20).
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -60,6 +61,7 @@ import asyncpg
 from bitloot_contracts.events import DeliveryCompleted, DeliveryFailed
 from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL, ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
+from bitloot_delivery.adapters.summaries import paid_at
 from bitloot_delivery.domain.emails import (
     KIND_HEADER,
     MAX_ATTEMPTS,
@@ -79,6 +81,7 @@ from bitloot_delivery.domain.refund_notices import (
     compose_refund_email,
     wording_of,
 )
+from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import continued
@@ -124,9 +127,12 @@ class EmailSender:
         backoff: Callable[[int], timedelta] = retry_delay,
         lease: timedelta = timedelta(minutes=10),
         concurrency: int = 1,
+        metrics: DeliveryMetrics | None = None,
     ) -> None:
+        """`metrics`: where each recorded outcome is counted, once committed."""
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        self._metrics = metrics
         self._concurrency = concurrency
         self._unit_of_work = unit_of_work
         self._mailer = mailer
@@ -369,6 +375,8 @@ class EmailSender:
             done = await log.resend_doubtful(email, retry_at, detail)
         else:
             done = await log.finish_unconfirmed(email, detail)
+            if done:
+                self._count(uow, email, "unconfirmed")
             if done and email.kind is EmailKind.DELIVERY:
                 await uow.emit(
                     DeliveryCompleted(
@@ -393,6 +401,11 @@ class EmailSender:
                 )
                 events.append(completed)
             ours = await log.finish_sent(email, events)
+            if ours:
+                self._count(uow, email, "accepted")
+                if self._metrics is not None and email.kind is EmailKind.DELIVERY:
+                    paid = await paid_at(uow.session, email.order_id)
+                    uow.on_commit(functools.partial(self._metrics.key_accepted, paid))
             following = await log.claim_due(new_message_id(self._mail_from)) if claim_next else None
             if ours or claim_next:
                 await uow.commit()
@@ -404,6 +417,7 @@ class EmailSender:
         async with self._unit_of_work() as uow:
             if not await EmailLog(uow.session).finish_refused(email, error, retry_at):
                 return
+            self._count(uow, email, "failed" if final else "refused")
             if final and email.kind is EmailKind.DELIVERY:
                 reason = f"The link email was refused {email.attempts} times; last: {error}"
                 await uow.emit(
@@ -415,6 +429,12 @@ class EmailSender:
             logger.error("email failed for good", extra=extra)
         else:
             logger.warning("email not sent; will retry", extra=extra)
+
+    def _count(self, uow: UnitOfWork, email: ClaimedEmail, outcome: str) -> None:
+        """Count `email`'s attempt as `outcome` once `uow` commits its record."""
+        if self._metrics is not None:
+            counter = self._metrics.emails.labels(kind=email.kind.value, outcome=outcome)
+            uow.on_commit(counter.inc)
 
     async def _listen(self, dsn: str | None) -> asyncpg.Connection | None:
         if dsn is None:

@@ -129,6 +129,7 @@ class SagaRepository:
             return None
         driver = await self._uow.driver()
         stored = await driver.fetchval(_step_statement(shape), *args)
+        self._uow.observe(events)
         timers.clear()
         changes.clear()
         events.clear()

@@ -21,6 +21,7 @@ import httpx
 from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinBusy, result
 from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
 from bitloot_runtime.errors import TransientError
+from bitloot_runtime.outbound import operation
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class KinguinClient:
     async def product(self, product_id: str) -> KinguinProductInfo:
         """What Kinguin sells `product_id` (its string id) for now, from
         `GET /v2/products/{productId}` (v1 takes the integer `kinguinId` instead)."""
-        document = await self._call("GET", f"/v2/products/{product_id}")
+        document = await self._call("GET", f"/v2/products/{product_id}", "get_product")
         return _product(product_id, document)
 
     async def product_price(self, product_id: str) -> Decimal:
@@ -141,7 +142,7 @@ class KinguinClient:
 
     async def balance(self) -> Decimal:
         """The account's balance in EUR, from `GET /v1/balance`."""
-        document = await self._call("GET", "/v1/balance")
+        document = await self._call("GET", "/v1/balance", "get_balance")
         try:
             value = Decimal(str(document["balance"]))
         except (KeyError, TypeError, InvalidOperation):
@@ -161,13 +162,15 @@ class KinguinClient:
             ],
             "orderExternalId": order_external_id,
         }
-        document = await self._call("POST", "/v2/order", json=body, repeatable=False)
+        document = await self._call(
+            "POST", "/v2/order", "create_order", json=body, repeatable=False
+        )
         return _order(document)
 
     async def find_by_external_id(self, order_external_id: str) -> KinguinOrder | None:
         """The order tagged with our order id, or None if Kinguin has none."""
         document = await self._call(
-            "GET", "/v1/order", params={"orderExternalId": order_external_id}
+            "GET", "/v1/order", "find_order", params={"orderExternalId": order_external_id}
         )
         results = document.get("results") if isinstance(document, dict) else None
         if not results:
@@ -175,14 +178,16 @@ class KinguinClient:
         return _order(results[0])
 
     async def get_order(self, order_id: str) -> KinguinOrder:
-        return _order(await self._call("GET", f"/v1/order/{order_id}"))
+        return _order(await self._call("GET", f"/v1/order/{order_id}", "get_order"))
 
     async def return_keys(self, order_id: str) -> list[KinguinKeyStatus]:
         """Ask Kinguin to take back the order's unclaimed keys (`POST
         /v2/order/{orderId}/keys/return`, api/order/v2/README.md): the keys it took, as
         they were when asked. Sent once per order, never repeated here (a 5xx or a
         timeout may hide a return carried out): the caller reads the order instead."""
-        document = await self._call("POST", f"/v2/order/{order_id}/keys/return", repeatable=False)
+        document = await self._call(
+            "POST", f"/v2/order/{order_id}/keys/return", "return_keys", repeatable=False
+        )
         if not isinstance(document, list):
             raise TransientError("Kinguin answered a key return with something other than a list.")
         try:
@@ -196,7 +201,9 @@ class KinguinClient:
         page = 1
         while True:
             params = {"page": str(page), "limit": str(KEYS_PAGE_SIZE)}
-            document = await self._call("GET", f"/v2/order/{order_id}/keys", params=params)
+            document = await self._call(
+                "GET", f"/v2/order/{order_id}/keys", "get_keys", params=params
+            )
             if not isinstance(document, list):
                 raise TransientError("Kinguin answered keys with something other than a list.")
             keys.extend(_key(item) for item in document)
@@ -208,6 +215,7 @@ class KinguinClient:
         self,
         method: str,
         path: str,
+        name: str,
         *,
         params: dict[str, str] | None = None,
         json: object = None,
@@ -217,7 +225,12 @@ class KinguinClient:
             await self._limiter.acquire()
             try:
                 response = await self._client.request(
-                    method, self._base_url + path, params=params, json=json, headers=self._headers
+                    method,
+                    self._base_url + path,
+                    params=params,
+                    json=json,
+                    headers=self._headers,
+                    extensions=operation(name),
                 )
             except httpx.HTTPError as exc:
                 raise TransientError(f"Kinguin {method} {path} failed: {exc!r}") from exc

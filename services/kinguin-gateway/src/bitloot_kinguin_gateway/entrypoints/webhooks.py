@@ -6,6 +6,7 @@ news, turned into an event in the same transaction (`kinguin.webhook` for an
 `product.update` of a product the catalog lists, which payments checks orders against).
 """
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLo
 from bitloot_kinguin_gateway.handlers import catalog, webhooks
 from bitloot_kinguin_gateway.handlers.catalog import PRODUCT_UPDATE, ProductUpdate
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
+from bitloot_kinguin_gateway.metrics import GatewayMetrics
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.http import HttpError, parse_json, read_body, validation_fields
 from bitloot_runtime.logging import REDACTED
@@ -84,7 +86,18 @@ class ProductUpdateBody(BaseModel):
     updated_at: AwareDatetime = Field(alias="updatedAt")
 
 
-def webhook_routes(auth: WebhookAuth, unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
+def webhook_routes(
+    auth: WebhookAuth,
+    unit_of_work: Callable[[], UnitOfWork],
+    metrics: GatewayMetrics | None = None,
+) -> list[Route]:
+    """`metrics`: where each call is counted by event and outcome once it is logged."""
+
+    def count(event_name: str | None, outcome: str) -> None:
+        if metrics is not None:
+            event = event_name if event_name in (ORDER_STATUS, PRODUCT_UPDATE) else "other"
+            metrics.webhooks.labels(event=event, outcome=outcome).inc()
+
     async def receive(request: Request) -> Response:
         raw = await read_body(request)
         event_name = request.headers.get(EVENT_HEADER)
@@ -97,22 +110,28 @@ def webhook_routes(auth: WebhookAuth, unit_of_work: Callable[[], UnitOfWork]) ->
                 extra={"event_name": event_name, "client": client},
             )
             await call.log(authenticated=False)
+            count(event_name, "unauthenticated")
             raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
         if event_name not in (ORDER_STATUS, PRODUCT_UPDATE):
             # Another event: nothing to act on, but kept for the record.
             await call.log(authenticated=True)
+            count(event_name, "accepted")
             return Response(status_code=204)
         try:
             notification = _order_status(raw) if event_name == ORDER_STATUS else None
             update = _product_update(raw) if event_name == PRODUCT_UPDATE else None
         except HttpError:
             await call.log(authenticated=True, note="invalid_body")
+            count(event_name, "invalid")
             raise
         async with unit_of_work() as uow:
+            duplicate = False
             if notification is not None:
-                await webhooks.order_status(uow, notification, raw, headers)
+                duplicate = await webhooks.order_status(uow, notification, raw, headers)
             if update is not None:
                 await catalog.product_update(uow, update, raw, headers)
+            outcome = "duplicate" if duplicate else "accepted"
+            uow.on_commit(functools.partial(count, event_name, outcome))
             await uow.commit()
         return Response(status_code=204)
 

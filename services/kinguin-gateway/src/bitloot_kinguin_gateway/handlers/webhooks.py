@@ -35,8 +35,9 @@ KEYS_RETURNED = "keys_returned"
 
 async def order_status(
     uow: UnitOfWork, notification: Notification, raw_body: bytes, headers: Mapping[str, str]
-) -> None:
-    """Log the notification once and apply it if it is news about an order we placed.
+) -> bool:
+    """Log the notification once and apply it if it is news about an order we placed;
+    whether it repeated one logged before (then it is not applied).
 
     What becomes of it is decided first (its reservation is locked meanwhile), so that it
     is logged with its outcome in one statement; unless the log finds it a copy of one
@@ -55,8 +56,9 @@ async def order_status(
         )
         if duplicate:
             logger.info("kinguin webhook not applied", extra={"note": DUPLICATE})
-            return
+            return True
         await _carry_out(uow, notification, found, note)
+        return False
 
 
 class NotReplayable(Exception):

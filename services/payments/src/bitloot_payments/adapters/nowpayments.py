@@ -21,6 +21,7 @@ from uuid import UUID
 import httpx
 
 from bitloot_runtime.errors import PermanentError, TransientError
+from bitloot_runtime.outbound import operation
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class NowPaymentsClient:
             **({"success_url": success_url} if success_url else {}),
             **({"cancel_url": cancel_url} if cancel_url else {}),
         }
-        document = await self._post("/v1/invoice", _with_amount(fields, amount))
+        document = await self._post("/v1/invoice", _with_amount(fields, amount), "create_invoice")
         invoice_id, url = document.get("id"), document.get("invoice_url")
         if not isinstance(invoice_id, str | int) or not isinstance(url, str) or not url:
             raise NowPaymentsRejected("bad_response", "The invoice answer has no id or URL.")
@@ -144,7 +145,7 @@ class NowPaymentsClient:
     async def payment(self, payment_id: str) -> dict[str, object]:
         """``GET /v1/payment/{payment_id}``: the payment status object, as NOWPayments
         writes it (the same shape as an IPN body)."""
-        return await self._request("GET", f"/v1/payment/{payment_id}")
+        return await self._request("GET", f"/v1/payment/{payment_id}", "get_payment")
 
     async def payments_of_invoice(self, invoice_id: str) -> list[dict[str, object]]:
         """Every payment of the invoice (``GET /v1/payment/?invoiceId=…``, page by page);
@@ -152,7 +153,7 @@ class NowPaymentsClient:
         found: list[dict[str, object]] = []
         for page in range(MAX_PAGES):
             params = {"invoiceId": invoice_id, "limit": str(PAGE_SIZE), "page": str(page)}
-            document = await self._authorized("GET", "/v1/payment/", params)
+            document = await self._authorized("GET", "/v1/payment/", "list_payments", params)
             data = document.get("data")
             if not isinstance(data, list):
                 raise NowPaymentsRejected("bad_response", "The payment list has no data.")
@@ -168,17 +169,17 @@ class NowPaymentsClient:
         return self._credentials is not None
 
     async def _authorized(
-        self, method: str, path: str, params: dict[str, str]
+        self, method: str, path: str, name: str, params: dict[str, str]
     ) -> dict[str, object]:
         try:
             token = await self.token(refresh=False)
-            return await self._request(method, path, params=params, bearer=token)
+            return await self._request(method, path, name, params=params, bearer=token)
         except NowPaymentsRejected as exc:
             if exc.status != 401:
                 raise
         logger.info("NOWPayments token refused; authenticating again")
         token = await self.token(refresh=True)
-        return await self._request(method, path, params=params, bearer=token)
+        return await self._request(method, path, name, params=params, bearer=token)
 
     @property
     def base_url(self) -> str:
@@ -202,20 +203,21 @@ class NowPaymentsClient:
             if refresh or self._bearer is None or now >= self._bearer[1]:
                 email, password = self._credentials
                 body = json.dumps({"email": email, "password": password}).encode()
-                answer = await self._request("POST", "/v1/auth", content=body)
+                answer = await self._request("POST", "/v1/auth", "login", content=body)
                 token = answer.get("token")
                 if not isinstance(token, str) or not token:
                     raise NowPaymentsRejected("bad_response", "The auth answer has no token.")
                 self._bearer = (token, now + TOKEN_LIFETIME)
             return self._bearer[0]
 
-    async def _post(self, path: str, content: bytes) -> dict[str, object]:
-        return await self._request("POST", path, content=content)
+    async def _post(self, path: str, content: bytes, name: str) -> dict[str, object]:
+        return await self._request("POST", path, name, content=content)
 
     async def _request(
         self,
         method: str,
         path: str,
+        name: str,
         *,
         content: bytes | None = None,
         params: dict[str, str] | None = None,
@@ -223,7 +225,7 @@ class NowPaymentsClient:
     ) -> dict[str, object]:
         for attempt in range(1, self._retry.attempts):
             try:
-                return await self._once(method, path, content, params, bearer)
+                return await self._once(method, path, name, content, params, bearer)
             except NowPaymentsUnavailable as exc:
                 asked = exc.retry_after if isinstance(exc, NowPaymentsRateLimited) else None
                 delay = self._retry.delay(attempt, asked)
@@ -232,12 +234,13 @@ class NowPaymentsClient:
                     extra={"attempt": attempt, "delay": round(delay, 3), "error": str(exc)},
                 )
                 await asyncio.sleep(delay)
-        return await self._once(method, path, content, params, bearer)
+        return await self._once(method, path, name, content, params, bearer)
 
     async def _once(
         self,
         method: str,
         path: str,
+        name: str,
         content: bytes | None,
         params: dict[str, str] | None,
         bearer: str | None,
@@ -255,6 +258,7 @@ class NowPaymentsClient:
                 params=params,
                 headers=headers,
                 timeout=self._timeout,
+                extensions=operation(name),
             )
         except httpx.TimeoutException:
             raise NowPaymentsTimeout(f"{method} {path} timed out.") from None

@@ -58,6 +58,12 @@ product_availability = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Paid orders whose fulfillment has not ended (ix_orders_paid_unfulfilled's predicate).
+PAID_UNFULFILLED = (
+    "status = 'paid' AND (fulfilment_state IS NULL"
+    " OR fulfilment_state NOT IN ('fulfilled', 'failed', 'refunded'))"
+)
+
 orders = Table(
     "orders",
     metadata,
@@ -98,6 +104,8 @@ orders = Table(
     Index(
         "ix_orders_reconcile_at", "reconcile_at", postgresql_where=text("reconcile_at IS NOT NULL")
     ),
+    # The metrics' paid orders not yet fulfilled (adapters/stats.py, `paid_unfulfilled`).
+    Index("ix_orders_paid_unfulfilled", "paid_at", postgresql_where=text(PAID_UNFULFILLED)),
 )
 
 order_lines = Table(

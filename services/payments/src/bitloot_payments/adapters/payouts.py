@@ -39,6 +39,7 @@ from bitloot_payments.adapters.nowpayments import (
     RetryPolicy,
 )
 from bitloot_runtime.errors import PermanentError, TransientError
+from bitloot_runtime.outbound import operation
 
 logger = logging.getLogger(__name__)
 
@@ -304,13 +305,28 @@ class NowPaymentsPayouts:
         url = self._nowpayments.base_url + path
         try:
             response = await self._client.request(
-                method, url, content=body, params=params, headers=headers, timeout=self._timeout
+                method,
+                url,
+                content=body,
+                params=params,
+                headers=headers,
+                timeout=self._timeout,
+                extensions=operation(_operation(method, path)),
             )
         except httpx.TimeoutException:
             raise PayoutUncertain(f"{method} {path} timed out.") from None
         except httpx.TransportError as exc:
             raise PayoutUncertain(f"{method} {path} failed: {type(exc).__name__}.") from None
         return _answer(f"{method} {path}", response)
+
+
+def _operation(method: str, path: str) -> str:
+    """The call's name in the outbound metrics (a path carries the payout's id)."""
+    if path.endswith("/verify"):
+        return "verify_payout"
+    if method == "POST":
+        return "create_payout"
+    return "list_payouts" if path == "/v1/payout" else "get_payout"
 
 
 class _RateLimited(Exception):

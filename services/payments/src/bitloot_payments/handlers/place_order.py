@@ -27,6 +27,7 @@ from bitloot_payments.adapters.orders import (
 from bitloot_payments.domain.availability import unavailable
 from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
 from bitloot_payments.handlers.keyed_locks import KeyedLocks
+from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
@@ -168,6 +169,11 @@ class OrderPlacement:
         self._return_urls = return_urls
         self._reconcile_in = reconcile_in
         self._invoicing = KeyedLocks()
+        self._metrics: PaymentsMetrics | None = None
+
+    def count_with(self, metrics: PaymentsMetrics) -> None:
+        """Count the orders placed in `metrics` (``bitloot_orders_placed_total``)."""
+        self._metrics = metrics
 
     async def place(
         self, email: str, lines: Sequence[RequestedLine], idempotency_key: str | None = None
@@ -240,6 +246,8 @@ class OrderPlacement:
                 if raced is None:
                     raise RuntimeError("An Idempotency-Key conflicted but its order is gone.")
                 return _replayed(raced, digest)
+            if self._metrics is not None:
+                uow.on_commit(self._metrics.orders_placed.inc)
             await uow.commit()
         with log_context(order_id=str(order_id)):
             logger.info("order created", extra={"total": str(total), "currency": currency})

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, store_received
 from bitloot_payments.adapters.ipn_signature import InvalidIpnBody, parse, verify
 from bitloot_payments.handlers.edge_load import EdgeLoad
+from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.telemetry import active_traceparent
 
@@ -66,8 +67,10 @@ class IpnReceiver:
         secrets: Sequence[str],
         wake: Callable[[], None],
         load: EdgeLoad,
+        metrics: PaymentsMetrics | None = None,
     ) -> None:
         self._engine = engine
+        self._metrics = metrics
         self._secrets = tuple(secrets)
         self._wake = wake
         self._load = load
@@ -83,6 +86,7 @@ class IpnReceiver:
             document = parse(body)
         except InvalidIpnBody as exc:
             await self._log(IpnEntry(body, signature_valid=False, result=exc.code))
+            self._refused(exc.code)
             logger.warning(
                 "IPN refused: unreadable body", extra={"client": client, "reason": exc.code}
             )
@@ -93,6 +97,7 @@ class IpnReceiver:
             await self._log(
                 IpnEntry(body, False, "invalid_signature", payment_id, order_id, status)
             )
+            self._refused("bad_signature" if signature else "missing_signature")
             logger.warning(
                 "IPN refused: invalid signature",
                 extra={"client": client, "claimed_order_id": claimed},
@@ -109,6 +114,11 @@ class IpnReceiver:
             extra={"ipn_id": ipn_id, "order_id": claimed, "payment_id": payment_id},
         )
         return ipn_id
+
+    def _refused(self, reason: str) -> None:
+        """Count a refused IPN, once its refusal is logged (committed)."""
+        if self._metrics is not None:
+            self._metrics.ipn_refused.labels(reason=reason).inc()
 
     async def _log(self, entry: IpnEntry) -> int:
         return await store_received(self._engine, entry)

@@ -1,0 +1,62 @@
+"""Fulfillment's business metrics on real RabbitMQ and PostgreSQL: orders fulfilled and
+failed counted once as their saga's step commits, sagas open by state from the database."""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from fulfillment_support import payment, publish, saga_in_state
+
+from bitloot_contracts.events import (
+    DeliveryCompleted,
+    KinguinWebhook,
+    ReservationCreated,
+    ReservationFailed,
+)
+from bitloot_fulfillment.metrics import failure_reason
+from bitloot_runtime.service import ServiceRuntime
+
+
+def value(runtime: ServiceRuntime, name: str, **labels: str) -> float:
+    found = runtime.metrics.registry.get_sample_value(name, {"service": "fulfillment", **labels})
+    return found or 0.0
+
+
+async def test_fulfilled_and_failed_orders_are_counted_once_and_open_sagas_by_state(
+    fulfillment: ServiceRuntime,
+) -> None:
+    done, failed, waiting = uuid4(), uuid4(), uuid4()
+    await publish(fulfillment, payment(waiting))
+    await publish(fulfillment, payment(done))
+    await publish(
+        fulfillment, ReservationCreated(order_id=done, kinguin_order_id="K-1", status="processing")
+    )
+    webhook = KinguinWebhook(
+        order_id=done, kinguin_order_id="K-1", status="completed", updated_at=datetime.now(UTC)
+    )
+    await publish(fulfillment, webhook)
+    completed = DeliveryCompleted(order_id=done, key_count=1, email_sent=True)
+    await publish(fulfillment, completed)
+    await publish(fulfillment, completed.model_copy(update={"event_id": uuid4()}))
+    await saga_in_state(fulfillment, done, "fulfilled")
+    await publish(fulfillment, payment(failed))
+    refused = ReservationFailed(
+        order_id=failed, code="product_unavailable", reason="Kinguin refused: sold out"
+    )
+    await publish(fulfillment, refused)
+    await saga_in_state(fulfillment, failed, "failed")
+    await fulfillment.refresh_gauges()
+    assert value(fulfillment, "bitloot_orders_fulfilled_total") == 1
+    assert value(fulfillment, "bitloot_orders_failed_total", reason="out_of_stock") == 1
+    assert value(fulfillment, "bitloot_sagas_open", state="reserving") == 1
+    assert value(fulfillment, "bitloot_sagas_open", state="delivering") == 0
+    text = fulfillment.metrics.render()[0].decode()
+    for order_id in (done, failed, waiting):
+        assert str(order_id) not in text
+
+
+def test_failure_reasons_are_bounded() -> None:
+    assert failure_reason("reservation", "price_above_maximum: 3 > 2") == "price_changed"
+    assert failure_reason("reservation", "anything a provider invents: x") == "reservation_refused"
+    assert failure_reason("kinguin", "Kinguin order canceled before delivery") == "kinguin_canceled"
+    assert failure_reason("deadline", "no completion within 1:00:00") == "timeout"
+    assert failure_reason("somewhere new", "x") == "other"
