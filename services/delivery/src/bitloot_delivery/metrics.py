@@ -25,7 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bitloot_delivery.adapters.orm import emails
 from bitloot_runtime.service import ServiceRuntime
 
-TIME_TO_KEY_BUCKETS = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
+# Sub-second buckets for our own pipeline (bench: ~0.1 s), the rest for Kinguin's dispatch;
+# 60 s is the target the alert judges (deploy/prometheus/rules/bitloot.yml).
+TIME_TO_KEY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 # Both partial indexes of the statuses (ix_emails_pending, ix_emails_sending) serve it.
 _UNCONFIRMED = select(
     func.count(),
@@ -60,6 +62,9 @@ class DeliveryMetrics:
             ["outcome"],
             registry=registry,
         )
+        # Exported at 0 from the start: the rate-limit alert's increase() cannot see a
+        # series' first refusal after a restart if the series is born at 1.
+        self.fresh_links.labels(outcome="rate_limited")
         self.time_to_key = Histogram(
             "bitloot_time_to_key_seconds",
             "From the payment finishing to the mail server accepting the key email.",
