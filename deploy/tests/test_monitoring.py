@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,14 @@ import pytest
 import yaml
 from settings_reference import SERVICES
 
+from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_demo.compose_env import compose_env
+from bitloot_fulfillment.metrics import FulfillmentMetrics
+from bitloot_kinguin_gateway.domain.balance import BalanceStatus
+from bitloot_kinguin_gateway.metrics import BalanceGauges, GatewayMetrics
 from bitloot_launch.wiring import Secrets
+from bitloot_payments.metrics import PaymentsMetrics
+from bitloot_runtime.metrics import RuntimeMetrics
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "rules" / "bitloot.yml"
@@ -26,67 +33,27 @@ MONITORING = ROOT / "deploy" / "k8s" / "monitoring"
 OPERATIONS = ROOT / "docs" / "operations.md"
 NAMES = [service for service, _ in SERVICES]
 
-# What the services export (docs/operations.md §2 and the metric contract of issue #22);
-# histograms are listed by their base name.
-COUNTERS_AND_GAUGES = {
-    # runtime
-    "bitloot_messages_consumed_total",
-    "bitloot_messages_published_total",
-    "bitloot_publish_failures_total",
-    "bitloot_messages_retried_total",
-    "bitloot_messages_parked_total",
-    "bitloot_outbox_pending",
-    "bitloot_outbox_lag_seconds",
-    "bitloot_dead_letters",
-    "bitloot_http_requests_total",
-    "bitloot_http_requests_in_flight",
-    "bitloot_outbound_requests_total",
-    "bitloot_db_pool_checked_out",
-    "bitloot_db_pool_size",
-    # payments
-    "bitloot_payments_recovered_by_poll_total",
-    "bitloot_ipn_processing_failures_total",
-    "bitloot_payments_reconcile_polls_total",
-    "bitloot_orders_placed_total",
-    "bitloot_payments_finished_total",
-    "bitloot_payment_flags_total",
-    "bitloot_ipn_refused_total",
-    "bitloot_refunds_total",
-    "bitloot_orders_paid_unfulfilled",
-    "bitloot_oldest_paid_unfulfilled_seconds",
-    # fulfillment
-    "bitloot_orders_fulfilled_total",
-    "bitloot_orders_failed_total",
-    "bitloot_sagas_open",
-    # kinguin-gateway
-    "bitloot_kinguin_balance_eur",
-    "bitloot_kinguin_balance_low",
-    "bitloot_kinguin_balance_threshold_eur",
-    "bitloot_kinguin_balance_read_timestamp_seconds",
-    "bitloot_kinguin_balance_reads_total",
-    "bitloot_kinguin_webhooks_total",
-    "bitloot_kinguin_orders_total",
-    # delivery
-    "bitloot_emails_total",
-    "bitloot_emails_unconfirmed",
-    "bitloot_oldest_unconfirmed_email_seconds",
-    "bitloot_reveals_total",
-    "bitloot_fresh_links_total",
-    # prometheus_client's process collector, and Prometheus' own per target
-    "process_resident_memory_bytes",
-    "process_cpu_seconds_total",
-    "process_open_fds",
-    "up",
-}
-HISTOGRAMS = {
-    "bitloot_handler_seconds",
-    "bitloot_http_request_duration_seconds",
-    "bitloot_outbound_request_duration_seconds",
-    "bitloot_time_to_key_seconds",
-}
-KNOWN = COUNTERS_AND_GAUGES | {
-    f"{name}_{suffix}" for name in HISTOGRAMS for suffix in ("bucket", "count", "sum")
-}
+
+def exported() -> set[str]:
+    """The series names the five services export, read off their own metric classes
+    (a counter as ``<name>_total``, a histogram as its bucket, count and sum), plus
+    Prometheus' own ``up``: a renamed metric fails the rules and dashboards that read it."""
+    runtime = RuntimeMetrics("any")
+    for metrics in (PaymentsMetrics, FulfillmentMetrics, GatewayMetrics, DeliveryMetrics):
+        metrics(runtime.source)
+    # Exposed only once the balance has been read: its description names them all.
+    balance = BalanceGauges(lambda: BalanceStatus(threshold=Decimal(0)))
+    names = {"up"}
+    for family in [*runtime.registry.collect(), *balance.describe()]:
+        if family.type == "counter":
+            names.add(f"{family.name}_total")
+        elif family.type == "histogram":
+            names |= {f"{family.name}_{suffix}" for suffix in ("bucket", "count", "sum")}
+        else:
+            names.add(family.name)
+    return names
+
+
 # Issue #22, point 4: the alerts an on-call engineer is paged or warned by.
 REQUIRED_ALERTS = {
     "BitlootPaidOrdersNotFulfilled",  # paid orders not fulfilled within N minutes
@@ -181,11 +148,29 @@ def test_rules_and_dashboards_read_only_metrics_the_services_export() -> None:
         ]
         for name in metrics_in(expression)
     }
-    unknown = {name: where for name, where in used.items() if name not in KNOWN}
+    known = exported()
+    unknown = {name: where for name, where in used.items() if name not in known}
     assert not unknown
     # The extraction itself finds what it should (a histogram's bucket, a counter).
     assert "bitloot_time_to_key_seconds_bucket" in used
     assert "bitloot_ipn_refused_total" in used
+
+
+def test_the_refusals_alerts_count_are_exported_at_zero_from_the_start() -> None:
+    """increase() cannot see the first refusal of a series born at 1 (a restarted
+    instance), so the refusals the edge alerts read exist, at 0, before any happens."""
+    runtime = RuntimeMetrics("any")
+    for metrics in (PaymentsMetrics, GatewayMetrics, DeliveryMetrics):
+        metrics(runtime.source)
+    text = runtime.render()[0].decode()
+    for series in (
+        'bitloot_ipn_refused_total{reason="bad_signature",service="any"} 0.0',
+        'bitloot_ipn_refused_total{reason="missing_signature",service="any"} 0.0',
+        'bitloot_kinguin_webhooks_total{event="order.status",outcome="unauthenticated",'
+        'service="any"} 0.0',
+        'bitloot_fresh_links_total{outcome="rate_limited",service="any"} 0.0',
+    ):
+        assert series in text.splitlines()
 
 
 def test_metric_extraction_sees_an_unknown_name() -> None:

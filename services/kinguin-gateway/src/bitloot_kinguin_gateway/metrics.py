@@ -32,6 +32,9 @@ class GatewayMetrics:
             ["event", "outcome"],
             registry=registry,
         )
+        # Exported at 0 from the start, so an alert sees a restarted instance's first refusal.
+        for event in ("order.status", "product.update", "other"):
+            self.webhooks.labels(event=event, outcome="unauthenticated")
         self.kinguin_orders = Counter(
             "bitloot_kinguin_orders",
             "Reservations settled at Kinguin, by outcome (placed or refused).",

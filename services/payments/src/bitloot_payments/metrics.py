@@ -96,6 +96,10 @@ class PaymentsMetrics:
             ["reason"],
             registry=registry,
         )
+        # Exported at 0 from the start: an alert's increase() cannot see a series' first
+        # refusal after a restart if the series is born at 1.
+        for reason in ("bad_signature", "missing_signature"):
+            self.ipn_refused.labels(reason=reason)
         self.refunds = Counter(
             "bitloot_refunds",
             "Refunds recorded or moved, by the state they moved to.",
