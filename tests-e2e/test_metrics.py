@@ -163,7 +163,7 @@ async def test_one_order_moves_every_services_metrics_by_one_and_labels_no_order
             assert not [v for v in scrape.label_values() if order_id in v], service
         assert after["payments"].value("bitloot_orders_paid_unfulfilled") == 0
         assert after["fulfillment"].total("bitloot_sagas_open") == 0
-        assert after["delivery"].value("bitloot_emails_unconfirmed") == 0
+        assert after["delivery"].value("bitloot_emails_unsent") == 0
         assert after["payments"].value("bitloot_db_pool_size") > 0
 
 

@@ -62,7 +62,8 @@ REQUIRED_ALERTS = {
     "BitlootIpnSignaturesRefused",  # refused IPN signatures spike
     "BitlootKinguinWebhooksUnauthenticated",
     "BitlootKinguinBalanceLow",
-    "BitlootEmailsUnconfirmed",
+    "BitlootEmailsNotAccepted",  # email not accepted by the mail server
+    "BitlootEmailsUnconfirmed",  # email unconfirmed
     "BitlootRevealRateLimitStorm",
     "BitlootTimeToKeyP99AboveTarget",
 }
@@ -169,6 +170,7 @@ def test_the_refusals_alerts_count_are_exported_at_zero_from_the_start() -> None
         'bitloot_kinguin_webhooks_total{event="order.status",outcome="unauthenticated",'
         'service="any"} 0.0',
         'bitloot_fresh_links_total{outcome="rate_limited",service="any"} 0.0',
+        'bitloot_emails_total{kind="delivery",outcome="unconfirmed",service="any"} 0.0',
     ):
         assert series in text.splitlines()
 

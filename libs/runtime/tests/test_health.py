@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import httpx
 from starlette.applications import Starlette
@@ -91,6 +92,28 @@ async def test_failing_refresh_still_serves_metrics() -> None:
         response = await http.get("/metrics")
     assert response.status_code == 200
     assert 'service="admin"' in response.text
+
+
+async def test_the_gauges_age_shows_when_the_refresh_fails() -> None:
+    """A failed refresh serves the last values: their refresh time, which stops moving,
+    is what lets an alert tell them stale."""
+    failing = False
+
+    async def refresh() -> None:
+        if failing:
+            await broken()
+
+    metrics = RuntimeMetrics("admin")
+    refreshed = "bitloot_gauges_refreshed_timestamp_seconds"
+    app = Starlette(routes=health_routes({}, metrics, refresh=refresh))
+    async with client(app) as http:
+        await http.get("/metrics")
+        first = metrics.registry.get_sample_value(refreshed, {"service": "admin"}) or 0.0
+        assert first > time.time() - 60
+        failing = True
+        await asyncio.sleep(0.01)
+        await http.get("/metrics")
+    assert metrics.registry.get_sample_value(refreshed, {"service": "admin"}) == first
 
 
 async def test_readyz_runs_checks_concurrently() -> None:

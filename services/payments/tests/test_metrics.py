@@ -3,11 +3,14 @@ refusals on the real database: each fact counted once, when it was committed."""
 
 import json
 import uuid
+from datetime import timedelta
 
 import httpx
 from payments_support import ipn, new_order, send, settled
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, update
 
+from bitloot_payments.adapters.orm import orders
 from bitloot_runtime.service import ServiceRuntime
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -84,3 +87,27 @@ async def test_flags_raised_are_counted_by_kind(
         if name == "bitloot_payment_flags_total"
     }
     assert flags == {"unknown_order": 1}
+
+
+async def test_a_paid_order_fulfillment_never_started_ages_until_fulfillment_reports(
+    client: httpx.AsyncClient, runtime: ServiceRuntime
+) -> None:
+    """payment.finished lost on the way: payments alone sees it, by the fulfilment state
+    fulfillment never reported."""
+    order_id = await new_order(client)
+    assert (await send(client, ipn(order_id, "finished"))).status_code == 200
+    await settled(runtime)
+    await set_order(runtime, order_id, paid_at=func.now() - timedelta(minutes=10))
+    unstarted = value(await scrape(client), "bitloot_oldest_paid_unstarted_seconds")
+    assert 600 <= unstarted < 900
+    await set_order(runtime, order_id, fulfilment_state="reserving")
+    after = await scrape(client)
+    assert value(after, "bitloot_oldest_paid_unstarted_seconds") == 0
+    assert value(after, "bitloot_oldest_paid_unfulfilled_seconds") >= 600
+
+
+async def set_order(runtime: ServiceRuntime, order_id: str, **values: object) -> None:
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            update(orders).where(orders.c.order_id == uuid.UUID(order_id)).values(**values)
+        )

@@ -56,7 +56,8 @@ def health_routes(
     `/readyz` runs every check in `checks` concurrently, each within `timeout` seconds,
     and answers 503 naming the failures unless all pass. `/metrics` first awaits
     `refresh` (which sets gauges from the database), within the same timeout; if it
-    fails the scrape still gets the last values.
+    fails the scrape still gets the last values, and their age in
+    ``bitloot_gauges_refreshed_timestamp_seconds``.
     """
 
     async def healthz(_request: Request) -> Response:
@@ -76,6 +77,7 @@ def health_routes(
         if refresh is not None:
             try:
                 await asyncio.wait_for(refresh(), timeout)
+                metrics.gauges_refreshed.set_to_current_time()
             except Exception:
                 logger.warning("metrics refresh failed; serving the last values", exc_info=True)
         body, content_type = metrics.render()

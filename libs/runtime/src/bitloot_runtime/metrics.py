@@ -69,6 +69,9 @@ class RuntimeMetrics:
     - ``handler_seconds`` (queue): time spent handling one message.
     - ``outbox_pending``, ``outbox_lag_seconds``, ``dead_letters``: gauges set by a
       refresh from the database before each scrape.
+    - ``gauges_refreshed_timestamp_seconds``: when those gauges were last read whole
+      (Unix time). A failed read leaves the gauges at their last values, so their age
+      is what says they are stale (the database does not answer).
     - ``db_pool_checked_out``, ``db_pool_size``: the database pool, set before each scrape.
     - ``http`` (`HttpMetrics`): the HTTP server's requests, latency and requests in flight.
     - ``outbound`` (`OutboundMetrics`): calls to providers, through a `MeteredTransport`.
@@ -102,6 +105,10 @@ class RuntimeMetrics:
             "outbox_lag_seconds", "Age of the oldest unpublished outbox row."
         )
         self.dead_letters = self._gauge("dead_letters", "Parked messages not yet replayed.")
+        self.gauges_refreshed = self._gauge(
+            "gauges_refreshed_timestamp_seconds",
+            "When the gauges read from the database were last read whole.",
+        )
         self.db_pool_checked_out = self._gauge(
             "db_pool_checked_out", "Database connections in use (checked out of the pool)."
         )

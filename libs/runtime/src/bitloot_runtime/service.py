@@ -173,11 +173,24 @@ class ServiceRuntime:
         logger.info("service stopped", extra={"service_name": self.service})
 
     async def refresh_gauges(self) -> None:
+        """Read every gauge of the database; one read failing does not keep the others
+        from theirs, and the first failure is raised once they are done."""
         self.refresh_pool_gauges()
-        await self.relay.refresh_metrics()
+        failures: list[Exception] = []
+        for refresh in (
+            self.relay.refresh_metrics,
+            self._refresh_dead_letters,
+            *self._gauge_refreshes,
+        ):
+            try:
+                await refresh()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    async def _refresh_dead_letters(self) -> None:
         self.metrics.dead_letters.set(await self.dead_letters.count_waiting())
-        for refresh in self._gauge_refreshes:
-            await refresh()
 
     def refresh_pool_gauges(self) -> None:
         """Set the pool gauges; read before the refresh's own queries take connections."""

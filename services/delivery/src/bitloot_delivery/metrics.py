@@ -4,7 +4,7 @@ them (`RuntimeMetrics.source`).
 - ``bitloot_emails_total`` (kind, outcome): email attempts as their outcome is recorded
   (committed): ``accepted`` by the mail server, ``refused`` (to be retried), ``failed``
   (refused for good), ``unconfirmed`` (cut off: whether it went out is unknown);
-- ``bitloot_emails_unconfirmed`` / ``bitloot_oldest_unconfirmed_email_seconds``: emails
+- ``bitloot_emails_unsent`` / ``bitloot_oldest_unsent_email_seconds``: emails
   queued or being sent, not yet accepted, and the age of the oldest (0 if none), from
   the database before each scrape;
 - ``bitloot_reveals_total`` (outcome): reveal page loads: ``revealed``, ``expired``,
@@ -44,12 +44,12 @@ class DeliveryMetrics:
             registry=registry,
         )
         self.unconfirmed = Gauge(
-            "bitloot_emails_unconfirmed",
+            "bitloot_emails_unsent",
             "Emails queued or being sent, not yet accepted by the mail server.",
             registry=registry,
         )
         self.oldest_unconfirmed_seconds = Gauge(
-            "bitloot_oldest_unconfirmed_email_seconds",
+            "bitloot_oldest_unsent_email_seconds",
             "Age of the oldest email not yet accepted (0 if none).",
             registry=registry,
         )
@@ -62,9 +62,10 @@ class DeliveryMetrics:
             ["outcome"],
             registry=registry,
         )
-        # Exported at 0 from the start: the rate-limit alert's increase() cannot see a
-        # series' first refusal after a restart if the series is born at 1.
+        # Exported at 0 from the start: an alert's increase() cannot see a series' first
+        # event after a restart if the series is born at 1.
         self.fresh_links.labels(outcome="rate_limited")
+        self.emails.labels(kind="delivery", outcome="unconfirmed")
         self.time_to_key = Histogram(
             "bitloot_time_to_key_seconds",
             "From the payment finishing to the mail server accepting the key email.",

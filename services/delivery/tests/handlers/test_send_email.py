@@ -741,8 +741,8 @@ async def test_an_accepted_key_email_is_counted_once_with_its_time_since_payment
         await record_summary(uow.session, order_id, summary, paid)
         await uow.commit()
     await metrics.refresh(engine)
-    assert registry.get_sample_value("bitloot_emails_unconfirmed") == 1
-    assert (registry.get_sample_value("bitloot_oldest_unconfirmed_email_seconds") or 0) >= 0
+    assert registry.get_sample_value("bitloot_emails_unsent") == 1
+    assert (registry.get_sample_value("bitloot_oldest_unsent_email_seconds") or 0) >= 0
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), metrics=metrics)
     assert await emailer.send_next() is True
     assert await emailer.send_next() is False
@@ -752,8 +752,8 @@ async def test_an_accepted_key_email_is_counted_once_with_its_time_since_payment
     assert (registry.get_sample_value("bitloot_time_to_key_seconds_sum") or 0) >= 90
     assert registry.get_sample_value("bitloot_time_to_key_seconds_bucket", {"le": "60.0"}) == 0
     await metrics.refresh(engine)
-    assert registry.get_sample_value("bitloot_emails_unconfirmed") == 0
-    assert registry.get_sample_value("bitloot_oldest_unconfirmed_email_seconds") == 0
+    assert registry.get_sample_value("bitloot_emails_unsent") == 0
+    assert registry.get_sample_value("bitloot_oldest_unsent_email_seconds") == 0
 
 
 async def test_refused_attempts_are_counted_then_the_final_one_as_failed(

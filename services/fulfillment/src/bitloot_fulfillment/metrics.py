@@ -5,7 +5,10 @@ like them (`RuntimeMetrics.source`).
 - ``bitloot_orders_failed_total`` (reason): orders failed for good (order.failed), by a
   bounded reason (`failure_reason`): never the free text an admin reads;
 - ``bitloot_sagas_open`` (state): sagas not yet ended, by state, read from the database
-  before each scrape.
+  before each scrape;
+- ``bitloot_oldest_untold_saga_seconds``: the age of the oldest open saga whose customer
+  has not been told to wait (not a preorder, no delay notice): a paid order that nobody
+  is working on and nobody explained (0 if none), what on-call is paged on.
 
 The counters count the events as the saga's step commits them (`ServiceRuntime.on_event`):
 a step rolled back and retried counts once.
@@ -29,6 +32,15 @@ _OPEN = (
     select(sagas.c.state, func.count())
     .where(sagas.c.state.in_(OPEN_STATES))
     .group_by(sagas.c.state)
+)
+# An order Kinguin delays, or a preorder, has its customer told (order.delayed) and its
+# own deadline: it is not late, so it does not count.
+_OLDEST_UNTOLD = select(
+    func.coalesce(func.extract("epoch", func.now() - func.min(sagas.c.created_at)), 0)
+).where(
+    sagas.c.state.in_(OPEN_STATES),
+    sagas.c.is_preorder.is_(False),
+    sagas.c.delay_notified.is_(False),
 )
 # The reservation refusals worth telling apart (the gateway's codes), by label.
 _RESERVATION_REASONS = {
@@ -64,6 +76,11 @@ class FulfillmentMetrics:
         self.sagas_open = Gauge(
             "bitloot_sagas_open", "Sagas not yet ended, by state.", ["state"], registry=registry
         )
+        self.oldest_untold_seconds = Gauge(
+            "bitloot_oldest_untold_saga_seconds",
+            "Age of the oldest open saga whose customer was not told to wait (0 if none).",
+            registry=registry,
+        )
 
     def watch(self, runtime: ServiceRuntime) -> None:
         """Count the saga's end events as they commit; refresh `sagas_open` from
@@ -75,6 +92,8 @@ class FulfillmentMetrics:
     async def refresh(self, engine: AsyncEngine) -> None:
         async with engine.connect() as connection:
             rows = (await connection.execute(_OPEN)).all()
+            oldest_untold = (await connection.execute(_OLDEST_UNTOLD)).scalar_one()
+        self.oldest_untold_seconds.set(float(oldest_untold))
         counts = {str(state): int(count) for state, count in rows}
         for state in OPEN_STATES:
             self.sagas_open.labels(state=state).set(counts.get(state, 0))

@@ -1,10 +1,11 @@
 """Fulfillment's business metrics on real RabbitMQ and PostgreSQL: orders fulfilled and
 failed counted once as their saga's step commits, sagas open by state from the database."""
 
-from datetime import UTC, datetime
-from uuid import uuid4
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
 
 from fulfillment_support import payment, publish, saga_in_state
+from sqlalchemy import func, update
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
@@ -12,6 +13,7 @@ from bitloot_contracts.events import (
     ReservationCreated,
     ReservationFailed,
 )
+from bitloot_fulfillment.adapters.orm import sagas
 from bitloot_fulfillment.metrics import failure_reason
 from bitloot_runtime.service import ServiceRuntime
 
@@ -60,3 +62,31 @@ def test_failure_reasons_are_bounded() -> None:
     assert failure_reason("kinguin", "Kinguin order canceled before delivery") == "kinguin_canceled"
     assert failure_reason("deadline", "no completion within 1:00:00") == "timeout"
     assert failure_reason("somewhere new", "x") == "other"
+
+
+async def test_the_oldest_untold_saga_leaves_out_preorders_whose_customer_was_told(
+    fulfillment: ServiceRuntime,
+) -> None:
+    """What on-call is paged on: a preorder paid two days ago is explained to its customer
+    and has its own deadline; an ordinary order waiting 20 minutes is not."""
+    waiting, preorder = uuid4(), uuid4()
+    await publish(fulfillment, payment(waiting))
+    await publish(fulfillment, payment(preorder))
+    created = ReservationCreated(
+        order_id=preorder, kinguin_order_id="K-9", status="processing", is_preorder=True
+    )
+    await publish(fulfillment, created)
+    await saga_in_state(fulfillment, preorder, "reserved")
+    await fulfillment.refresh_gauges()
+    assert value(fulfillment, "bitloot_oldest_untold_saga_seconds") < 600
+    await backdate(fulfillment, preorder, timedelta(days=2))
+    await backdate(fulfillment, waiting, timedelta(minutes=20))
+    await fulfillment.refresh_gauges()
+    assert 1200 <= value(fulfillment, "bitloot_oldest_untold_saga_seconds") < 1800
+
+
+async def backdate(runtime: ServiceRuntime, order_id: UUID, age: timedelta) -> None:
+    async with runtime.engine.begin() as connection:
+        await connection.execute(
+            update(sagas).where(sagas.c.order_id == order_id).values(created_at=func.now() - age)
+        )

@@ -22,6 +22,12 @@ from bitloot_runtime.service import ServiceRuntime
 _PAID_UNFULFILLED = select(
     func.count(), func.coalesce(func.extract("epoch", func.now() - func.min(orders.c.paid_at)), 0)
 ).where(text(PAID_UNFULFILLED))
+# Paid, and fulfillment has not reported starting (it records fulfilment_state from its
+# first order.status_changed): payment.finished did not reach it. The partial index of
+# PAID_UNFULFILLED serves it, its predicate being narrower.
+_PAID_UNSTARTED = select(
+    func.coalesce(func.extract("epoch", func.now() - func.min(orders.c.paid_at)), 0)
+).where(text(PAID_UNFULFILLED), orders.c.fulfilment_state.is_(None))
 
 
 _FLAGS = text("SELECT kind, count(*) FROM flags GROUP BY kind")
@@ -61,7 +67,9 @@ class PaymentsMetrics:
     - ``refunds`` (state): refunds recorded or moved, by the status they moved to.
     - ``paid_unfulfilled`` / ``oldest_paid_unfulfilled_seconds``: paid orders whose
       fulfillment has not ended, and the age of the oldest (0 if none); from the
-      database before each scrape.
+      database before each scrape. Preorders and orders Kinguin delays are among them.
+    - ``oldest_paid_unstarted_seconds``: the oldest paid order fulfillment has not
+      reported starting (payment.finished did not reach it), 0 if none.
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -118,6 +126,11 @@ class PaymentsMetrics:
             "Age of the oldest paid order whose fulfillment has not ended (0 if none).",
             registry=registry,
         )
+        self.oldest_paid_unstarted_seconds = Gauge(
+            "bitloot_oldest_paid_unstarted_seconds",
+            "Age of the oldest paid order fulfillment has not reported starting (0 if none).",
+            registry=registry,
+        )
 
     def watch(self, runtime: ServiceRuntime) -> None:
         """Count the events payments' units of work commit, and refresh the gauges from
@@ -131,10 +144,12 @@ class PaymentsMetrics:
         read the flags raised."""
         async with engine.connect() as connection:
             count, oldest = (await connection.execute(_PAID_UNFULFILLED)).one()
+            unstarted = (await connection.execute(_PAID_UNSTARTED)).scalar_one()
             flags = (await connection.execute(_FLAGS)).all()
         self._flags = {str(kind): int(raised) for kind, raised in flags}
         self.paid_unfulfilled.set(count)
         self.oldest_paid_unfulfilled_seconds.set(float(oldest))
+        self.oldest_paid_unstarted_seconds.set(float(unstarted))
 
     def _finished(self, _event: Event) -> None:
         self.payments_finished.inc()
