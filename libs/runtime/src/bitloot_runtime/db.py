@@ -378,9 +378,11 @@ class UnitOfWork:
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback()` once, right after the next successful `commit()`; never if
-        the unit of work rolls back (a handler that fails and is retried, a request that
-        errs). For counting a business fact once, when the transaction recording it
-        commits. A callback that raises is logged, and the others still run."""
+        the unit of work ends without committing (a handler that fails and is retried, a
+        request that errs). For counting a business fact once, when the transaction
+        recording it commits. A callback that raises is logged, and the others still run.
+        A caller that rolls its session back and goes on in the same unit of work
+        registers its callbacks after the rollback: they are not cleared by it."""
         self._after_commit.append(callback)
 
     async def commit(self) -> None:
