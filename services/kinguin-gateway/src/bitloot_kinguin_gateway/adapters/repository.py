@@ -238,7 +238,8 @@ class ReservationRepository(SqlRepository):
         self, matching: ReservationFilter, *, limit: int, offset: int
     ) -> list[Reservation]:
         """Reservations matching `matching`, newest first."""
-        query = select(reservations)
+        # The reservation's own columns: the trace it was opened in is not part of it.
+        query = select(*(reservations.c[name] for name in _COLUMNS.replace(" ", "").split(",")))
         if matching.state is not None:
             query = query.where(reservations.c.state == matching.state)
         if matching.order_id is not None:
