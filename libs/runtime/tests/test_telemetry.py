@@ -209,6 +209,15 @@ def test_an_httpx_call_names_its_peer_and_operation_never_its_path(
         assert span["attributes"]["http.url"] == origin
 
 
+def test_the_access_log_carries_the_request_spans_trace_id(traced: dict[str, Any]) -> None:
+    servers = [span for span in traced["spans"] if span["kind"] == "SERVER"]
+    logged = [entry.get("trace_id") for entry in traced["access"]]
+    # The first continues the caller's traceparent, the others start their own trace.
+    assert logged == [span["trace_id"] for span in servers]
+    assert logged[0] == PARENT.split("-")[1]
+    assert None not in logged
+
+
 async def test_the_server_span_holds_no_path_client_or_agent_from_its_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
