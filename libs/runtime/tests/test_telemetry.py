@@ -16,7 +16,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 
-from bitloot_runtime import telemetry
+from bitloot_contracts.events import Event
+from bitloot_runtime import consumer, telemetry
+from bitloot_runtime.consumer import Route
+from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.delivery import Delivery
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.route_template import UNMATCHED
 from bitloot_runtime.tracing import parse_traceparent
@@ -216,6 +220,24 @@ def test_the_access_log_carries_the_request_spans_trace_id(traced: dict[str, Any
     assert logged == [span["trace_id"] for span in servers]
     assert logged[0] == PARENT.split("-")[1]
     assert None not in logged
+
+
+def test_off_the_message_and_attempt_paths_build_nothing() -> None:
+    assert not telemetry.enabled()
+    delivery = Delivery.from_amqp(
+        queue="q",
+        routing_key="payment.finished",
+        body=b"{}",
+        message_id="m-1",
+        correlation_id=None,
+        headers={"traceparent": PARENT},
+    )
+    route = Route("payment.finished", Event, handle)
+    assert consumer._span(route, delivery, PARENT) is telemetry.NO_SPAN
+
+
+async def handle(_event: Event, _uow: UnitOfWork) -> None:
+    raise AssertionError("not called")
 
 
 async def test_the_server_span_holds_no_path_client_or_agent_from_its_start(

@@ -26,7 +26,7 @@ on our spans by its type only, never its message or stack. The order id is kept,
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import httpx
@@ -85,6 +85,11 @@ _CLIENT_PATH_ATTRIBUTES = ("http.target", "url.path", "url.query")
 _ESCAPED = "bitloot.escaped_exceptions"
 
 _state: dict[str, TracerProvider] = {}
+
+# What a per-message or per-attempt span is when tracing is off: one shared context
+# manager that does nothing, so that the off path builds no attributes and enters no
+# generator (callers choose it with `enabled()` before building anything).
+NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
 def enabled() -> bool:
