@@ -369,8 +369,7 @@ def _client_request(span: trace.Span, request: RequestInfo) -> None:
     url = request.url if isinstance(request.url, httpx.URL) else None
     origin = f"{url.scheme}://{url.netloc.decode('ascii')}" if url is not None else ""
     name = (request.extensions or {}).get(OPERATION)
-    for key in _CLIENT_URL_ATTRIBUTES:
-        span.set_attribute(key, origin)
+    _overwrite_present(span, _CLIENT_URL_ATTRIBUTES, origin)
     _overwrite_present(span, _CLIENT_PATH_ATTRIBUTES, "")
     if isinstance(name, str):
         span.set_attribute(OPERATION, name)
