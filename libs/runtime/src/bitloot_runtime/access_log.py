@@ -3,7 +3,9 @@
 Logged on ``bitloot.access`` as ``request`` with `method`, `route` (the matched template,
 never the path: a path or query can carry a reveal or claim token), `status`,
 `duration_ms`, `client` (as resolved through the trusted proxies) and, where the route
-names one, `order_id`; `trace_id` when the request carries a valid ``traceparent``. No
+names one, `order_id`; `trace_id`: the request's span's when tracing is on (this
+middleware runs inside the span, see `bitloot_runtime.app.create_app`), else the one of
+the request's ``traceparent`` if it carries a valid one. No
 query string, header or body is ever read into the line. Probes and scrapes (/healthz,
 /readyz, /metrics) are logged at DEBUG, so they do not drown the requests at INFO.
 """
@@ -16,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bitloot_runtime.route_template import route_template
-from bitloot_runtime.tracing import trace_id_of
+from bitloot_runtime.telemetry import current_trace_id
 
 logger = logging.getLogger("bitloot.access")
 
@@ -66,7 +68,7 @@ def _log(scope: Scope, status: int, seconds: float) -> None:
     order_id = _order_id(scope.get("path_params", {}).get("order_id"))
     if order_id is not None:
         fields["order_id"] = order_id
-    trace_id = trace_id_of(Headers(scope=scope).get("traceparent"))
+    trace_id = current_trace_id(Headers(scope=scope).get("traceparent"))
     if trace_id is not None:
         fields["trace_id"] = trace_id
     logger.log(level, "request", extra=fields)

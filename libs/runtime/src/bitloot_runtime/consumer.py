@@ -29,6 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -36,6 +37,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
@@ -49,7 +51,7 @@ from bitloot_runtime.logging import log_context
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.publisher import BusPublisher
-from bitloot_runtime.telemetry import continued, current_trace_id
+from bitloot_runtime.telemetry import NO_SPAN, continued, current_trace_id, enabled
 from bitloot_runtime.topology import Topology
 
 logger = logging.getLogger(__name__)
@@ -190,12 +192,7 @@ class Consumer:
             # The message's trace goes on here (when tracing is on): the events the
             # handler emits carry this span's context.
             with (
-                continued(
-                    traceparent,
-                    f"{route.topic} process",
-                    SpanKind.CONSUMER,
-                    _message_attributes(delivery),
-                ) as span,
+                _span(route, delivery, traceparent) as span,
                 log_context(
                     order_id=delivery.order_id,
                     message_id=delivery.message_id,
@@ -315,6 +312,18 @@ class Consumer:
         logger.error("message parked", extra={"reason": reason, "error": error})
         self._metrics.parked.labels(queue=delivery.queue, reason=reason).inc()
         return "parked"
+
+
+def _span(
+    route: Route[EventT], delivery: Delivery, traceparent: str | None
+) -> AbstractContextManager[trace.Span | None]:
+    """The message's CONSUMER span, continuing its ``traceparent``; `NO_SPAN` when
+    tracing is off: no attributes built, no generator entered, per message."""
+    if not enabled():
+        return NO_SPAN
+    return continued(
+        traceparent, f"{route.topic} process", SpanKind.CONSUMER, _message_attributes(delivery)
+    )
 
 
 def _message_attributes(delivery: Delivery) -> dict[str, str]:

@@ -16,20 +16,26 @@ publishes each in a PRODUCER span of the same trace. A database call or an HTTP 
 belongs to no request or message (a poll, a relay pass) starts no trace.
 
 Spans name what was done, never whom it was for: no path (routes are named by template),
-no query string, no email address, key, token or object key in an attribute.
+no query string, no email address, client address or user agent, key, token or object
+key in an attribute. The server span is scrubbed from its start (the request hook) and
+again when the app is done, however it ended; an httpx span names its peer's origin and
+the caller's operation (`bitloot_runtime.outbound.operation`); an exception is recorded
+on our spans by its type only, never its message or stack. The order id is kept, as
+``bitloot.order_id``: on-call finds an order's trace by it (docs/operations.md).
 """
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
+import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor, RequestInfo
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -39,11 +45,12 @@ from opentelemetry.sdk.trace.sampling import (
     Sampler,
     SamplingResult,
 )
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bitloot_runtime.outbound import OPERATION
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.route_template import route_template
 from bitloot_runtime.tracing import child_traceparent, trace_id_of
@@ -56,8 +63,33 @@ _EXCLUDED_URLS = "/healthz,/readyz,/metrics"
 # some routes a token) or its query: replaced by the route template once it is known.
 _PATH_ATTRIBUTES = ("http.target", "url.path", "http.url", "url.full")
 _QUERY_ATTRIBUTES = ("url.query",)
+# ... and who asked: the access log keeps the client's address, a trace has no use for it.
+_CLIENT_ATTRIBUTES = (
+    "net.peer.ip",
+    "net.peer.port",
+    "net.sock.peer.addr",
+    "net.sock.peer.port",
+    "client.address",
+    "client.port",
+    "network.peer.address",
+    "network.peer.port",
+    "http.client_ip",
+    "http.user_agent",
+    "user_agent.original",
+)
+# Attributes of an httpx client span naming the URL, replaced by its origin; and naming
+# its path or query, emptied.
+_CLIENT_URL_ATTRIBUTES = ("http.url", "url.full")
+_CLIENT_PATH_ATTRIBUTES = ("http.target", "url.path", "url.query")
+# Where `_NameByRoute` leaves, in the request's scope, what the app raised.
+_ESCAPED = "bitloot.escaped_exceptions"
 
 _state: dict[str, TracerProvider] = {}
+
+# What a per-message or per-attempt span is when tracing is off: one shared context
+# manager that does nothing, so that the off path builds no attributes and enters no
+# generator (callers choose it with `enabled()` before building anything).
+NO_SPAN: AbstractContextManager[None] = nullcontext()
 
 
 def enabled() -> bool:
@@ -78,7 +110,11 @@ def configure_tracing(service: str, environ: Mapping[str, str] = os.environ) -> 
     )
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    HTTPXClientInstrumentor().instrument(
+        tracer_provider=provider,
+        request_hook=_client_request,
+        async_request_hook=_async_client_request,
+    )
     AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
     _state["provider"] = provider
     return True
@@ -165,9 +201,18 @@ def continued(
         active = trace.get_current_span().get_span_context()
         if active.is_valid:
             links.append(Link(active))
-    with _tracer().start_as_current_span(
-        name, context=parent, kind=kind, attributes=dict(attributes or {}), links=links
-    ) as span:
+    with (
+        _tracer().start_as_current_span(
+            name,
+            context=parent,
+            kind=kind,
+            attributes=dict(attributes or {}),
+            links=links,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span,
+        _typed_exceptions(span),
+    ):
         yield span
 
 
@@ -178,10 +223,36 @@ def child_span(name: str, attributes: Mapping[str, str] | None = None) -> Iterat
     if not _state or not trace.get_current_span().get_span_context().is_valid:
         yield
         return
-    with _tracer().start_as_current_span(
-        name, kind=SpanKind.CLIENT, attributes=dict(attributes or {})
+    with (
+        _tracer().start_as_current_span(
+            name,
+            kind=SpanKind.CLIENT,
+            attributes=dict(attributes or {}),
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span,
+        _typed_exceptions(span),
     ):
         yield
+
+
+@contextmanager
+def _typed_exceptions(span: trace.Span) -> Iterator[None]:
+    """An exception leaving the block is recorded on `span` by its type only: its message
+    and stack can quote an address, a path or a value (`record_exception` would keep
+    them)."""
+    try:
+        yield
+    except BaseException as exc:
+        _record_type(span, exc)
+        raise
+
+
+def _record_type(span: trace.Span, exc: BaseException) -> None:
+    kind = type(exc).__qualname__
+    span.add_event("exception", {"exception.type": kind})
+    if isinstance(exc, Exception):
+        span.set_status(StatusCode.ERROR, kind)
 
 
 def with_traceparent(headers: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,19 +264,48 @@ def with_traceparent(headers: Mapping[str, Any]) -> dict[str, Any]:
 
 def http_middleware(app: ASGIApp) -> ASGIApp:
     """`app` in the HTTP server's span (a child of the request's ``traceparent``), named
-    by route template: the instrumentation's middleware around a middleware that, once the
-    router has chosen, names the span and scrubs the path and query from it."""
-    return OpenTelemetryMiddleware(
-        _NameByRoute(app),
-        excluded_urls=_EXCLUDED_URLS,
-        default_span_details=_method_only,
-        tracer_provider=_state.get("provider"),
-        exclude_spans=["receive", "send"],
+    by route template: the instrumentation's middleware, whose request hook scrubs the
+    path, query and client from the span as it starts, around `_NameByRoute`, which names
+    the span once the router has chosen and hands out past the span whatever the app
+    raised (`_Rethrow` raises it again outside)."""
+    return _Rethrow(
+        OpenTelemetryMiddleware(
+            _NameByRoute(app),
+            excluded_urls=_EXCLUDED_URLS,
+            default_span_details=_method_only,
+            server_request_hook=_scrub_at_start,
+            tracer_provider=_state.get("provider"),
+            exclude_spans=["receive", "send"],
+        )
     )
 
 
 def _method_only(scope: Scope) -> tuple[str, dict[str, str]]:
     return str(scope.get("method") or "HTTP"), {}
+
+
+def _scrub_at_start(span: trace.Span, scope: Scope) -> None:
+    """The instrumentation has just put the path, query, client address and user agent
+    on the span: replaced before anything else happens (no template yet: `UNMATCHED`)."""
+    if span.is_recording():
+        _scrub(span, route_template(scope))
+
+
+class _Rethrow:
+    """Raises, outside the instrumentation's span, what the app raised inside it: the
+    instrumentation would record on the span the exception's message and stack, which
+    can quote the path, a query or a token. `_NameByRoute` records only its type."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        escaped: list[BaseException] = []
+        if scope["type"] == "http":
+            scope[_ESCAPED] = escaped
+        await self._app(scope, receive, send)
+        if escaped:
+            raise escaped[0]
 
 
 class _NameByRoute:
@@ -214,7 +314,8 @@ class _NameByRoute:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         span = trace.get_current_span()
-        if scope["type"] != "http" or not span.is_recording():
+        escaped = scope.get(_ESCAPED)
+        if scope["type"] != "http" or not span.is_recording() or escaped is None:
             await self._app(scope, receive, send)
             return
 
@@ -222,17 +323,60 @@ class _NameByRoute:
         # (the router has chosen by then; an error's response too).
         async def naming_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                template = route_template(scope)
-                span.update_name(f"{scope.get('method', 'HTTP')} {template}")
-                span.set_attribute("http.route", template)
-                _scrub(span, template)
+                _name(span, scope)
             await send(message)
 
-        await self._app(scope, receive, naming_send)
+        try:
+            await self._app(scope, receive, naming_send)
+        except BaseException as exc:  # re-raised by `_Rethrow`, past the span
+            _record_type(span, exc)
+            escaped.append(exc)
+        finally:
+            # Also when no response began (an exception Starlette answers outside, a
+            # cancellation): the span ends with the template, never the path.
+            _name(span, scope)
+
+
+def _name(span: trace.Span, scope: Scope) -> None:
+    template = route_template(scope)
+    span.update_name(f"{scope.get('method', 'HTTP')} {template}")
+    span.set_attribute("http.route", template)
+    _scrub(span, template)
 
 
 def _scrub(span: trace.Span, template: str) -> None:
-    for key in _PATH_ATTRIBUTES:
-        span.set_attribute(key, template)
-    for key in _QUERY_ATTRIBUTES:
-        span.set_attribute(key, "")
+    _overwrite_present(span, _PATH_ATTRIBUTES, template)
+    _overwrite_present(span, _QUERY_ATTRIBUTES, "")
+    _overwrite_present(span, _CLIENT_ATTRIBUTES, "")
+
+
+def _overwrite_present(span: trace.Span, keys: Sequence[str], value: str) -> None:
+    """Set those of `keys` the span holds to `value` (the SDK's span tells which it
+    holds; another span gets them all)."""
+    held = getattr(span, "attributes", None)
+    for key in keys:
+        if held is None or key in held:
+            span.set_attribute(key, value)
+
+
+def _client_request(span: trace.Span, request: RequestInfo) -> None:
+    """An httpx client span names its peer (``scheme://host[:port]``) and the operation
+    the caller named (`bitloot_runtime.outbound.operation`), never the path or query:
+    they carry order, payment and invoice ids, and the admin's searches an email."""
+    if not span.is_recording():
+        return
+    method = request.method.decode() if isinstance(request.method, bytes) else request.method
+    url = request.url if isinstance(request.url, httpx.URL) else None
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}" if url is not None else ""
+    name = (request.extensions or {}).get(OPERATION)
+    _overwrite_present(span, _CLIENT_URL_ATTRIBUTES, origin)
+    _overwrite_present(span, _CLIENT_PATH_ATTRIBUTES, "")
+    if isinstance(name, str):
+        span.set_attribute(OPERATION, name)
+        span.update_name(f"{method} {name}")
+    else:
+        span.update_name(method)
+
+
+async def _async_client_request(span: trace.Span, request: RequestInfo) -> None:
+    _client_request(span, request)

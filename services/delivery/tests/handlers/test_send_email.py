@@ -44,8 +44,9 @@ from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.summaries import OrderSummary
-from bitloot_delivery.handlers.send_email import EmailSender
+from bitloot_delivery.handlers.send_email import EmailSender, _attempt_span
 from bitloot_delivery.metrics import DeliveryMetrics
+from bitloot_runtime import telemetry
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
@@ -770,3 +771,20 @@ async def test_refused_attempts_are_counted_then_the_final_one_as_failed(
         labels = {"kind": "delivery", "outcome": outcome}
         assert registry.get_sample_value("bitloot_emails_total", labels) == 1
     assert registry.get_sample_value("bitloot_time_to_key_seconds_count") == 0
+
+
+def test_with_tracing_off_an_attempt_runs_in_no_span_at_all() -> None:
+    # No attributes built, no generator entered per attempt: the shared no-op context.
+    email = ClaimedEmail(
+        id=1,
+        order_id=uuid4(),
+        kind=EmailKind.DELIVERY,
+        to_address="buyer@example.com",
+        attempts=1,
+        key_count=1,
+        message_id="<m@bitloot>",
+        claimed_at=datetime.now(UTC),
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    )
+    assert not telemetry.enabled()
+    assert _attempt_span(email) is telemetry.NO_SPAN

@@ -6,7 +6,9 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -14,12 +16,13 @@ from payments_support import ipn, new_order, order_row, results, send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
+from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, LoggedIpn, log_ipn
 from bitloot_payments.adapters.orm import ipn_log, metadata
 from bitloot_payments.domain.ipn_retry import defects_after
 from bitloot_payments.handlers.edge_load import EdgeLoad
-from bitloot_payments.handlers.process_ipns import IpnProcessor
+from bitloot_payments.handlers.process_ipns import IpnProcessor, _in_its_trace
 from bitloot_payments.migrations import VERSIONS
+from bitloot_runtime import telemetry
 from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually, spy_on
@@ -276,3 +279,22 @@ async def test_a_failing_ipn_among_others_fails_alone(
     assert [(r["retries"], r["defects"]) for r in rows] == [(0, 0), (3, 3), (0, 0)]
     for order_id in (first, second):
         assert (await order_row(runtime, order_id))["status"] == "paid"
+
+
+def test_with_tracing_off_an_ipn_is_applied_in_no_span_at_all() -> None:
+    # No attributes built, no generator entered per IPN: the shared no-op context.
+    ipn = LoggedIpn(
+        id=1,
+        received_at=datetime.now(UTC),
+        signature_valid=True,
+        payment_id="5077125051",
+        order_id=uuid4(),
+        status="finished",
+        duplicate=False,
+        result=PENDING,
+        processed_at=None,
+        raw_body=b"{}",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    )
+    assert not telemetry.enabled()
+    assert _in_its_trace(ipn) is telemetry.NO_SPAN

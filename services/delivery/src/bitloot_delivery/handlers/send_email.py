@@ -52,6 +52,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, TypeVar
@@ -84,7 +85,7 @@ from bitloot_delivery.domain.refund_notices import (
 from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
-from bitloot_runtime.telemetry import continued
+from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
 
 logger = logging.getLogger(__name__)
 
@@ -290,13 +291,9 @@ class EmailSender:
     async def _attempt(self, email: ClaimedEmail, *, claim_next: bool) -> Claimed | None:
         """One attempt at `email`; with `claim_next`, if it was sent, the next due email
         claimed in the same transaction (None: not claimed, claim it on its own)."""
-        attributes = {
-            "bitloot.order_id": str(email.order_id),
-            "bitloot.email_kind": email.kind.value,
-        }
         # In the trace the email was queued in: delivery.completed goes on in it.
         with (
-            continued(email.traceparent, "email attempt", attributes=attributes),
+            _attempt_span(email),
             log_context(order_id=str(email.order_id)),
         ):
             message = self._message(email)
@@ -467,3 +464,15 @@ def _log_cut(email: ClaimedEmail, verdict: AfterCut | None, error: str) -> None:
             "email attempt cut during DATA again; unconfirmed, not resent automatically",
             extra=extra,
         )
+
+
+def _attempt_span(email: ClaimedEmail) -> AbstractContextManager[object]:
+    """The attempt's span, in the trace `email` was queued in; `NO_SPAN` when tracing is
+    off (no attributes built, no generator entered, per attempt)."""
+    if not enabled():
+        return NO_SPAN
+    attributes = {
+        "bitloot.order_id": str(email.order_id),
+        "bitloot.email_kind": email.kind.value,
+    }
+    return continued(email.traceparent, "email attempt", attributes=attributes)

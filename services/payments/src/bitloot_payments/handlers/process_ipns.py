@@ -36,7 +36,7 @@ from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.db import UnitOfWork, is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.logging import log_context
-from bitloot_runtime.telemetry import continued
+from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,10 @@ async def _roll_back(uow: UnitOfWork) -> None:
 
 def _in_its_trace(ipn: LoggedIpn) -> AbstractContextManager[object]:
     """Applying `ipn` in a span of the trace it was received in (the IPN request's), so
-    that the events it causes carry that trace on; nothing when tracing is off."""
+    that the events it causes carry that trace on; `NO_SPAN` when tracing is off (no
+    attributes built, no generator entered, per IPN)."""
+    if not enabled():
+        return NO_SPAN
     attributes = {"bitloot.ipn_source": ipn.source}
     if ipn.order_id:
         attributes["bitloot.order_id"] = str(ipn.order_id)
