@@ -2,14 +2,16 @@
 
     python tools/k8s.py render   # write deploy/k8s/base/*.yaml and the secret key lists
     python tools/k8s.py check    # fail if they are stale, or if the built overlays do not
-                                 # validate against the Kubernetes schemas (offline)
+                                 # validate against the Kubernetes schemas (offline) or
+                                 # expose what they must not (tools/exposure.py)
 
 Each service gets a Deployment (two replicas at least, probes on /healthz and /readyz,
 non-root, read-only root filesystem), a Service, a HorizontalPodAutoscaler on CPU and a
 PodDisruptionBudget. Its environment comes from a ConfigMap (the non-secret settings
 below) and from a Secret the operator creates (`deploy/k8s/secrets/<svc>.env.example`
 lists its keys). Rendering fails if a required setting of a service is in neither, so a
-new required setting cannot ship without its place in the cluster.
+new required setting cannot ship without its place in the cluster. The Ingresses and the
+NetworkPolicies come from tools/k8s_exposure.py.
 """
 
 import argparse
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from exposure import k8s_problems
+from k8s_exposure import ingresses, network_policies, routed
 from settings_reference import SERVICES, variables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,19 +89,6 @@ IN_SECRET = {
     "FULFILLMENT_ADMIN_TOKEN_PUBLIC_KEYS",
     "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS",
 }
-# Public paths per host and service, for the Ingress; /internal/* is never routed from
-# outside. Delivery has a host of its own: its `/orders/{id}/link` and payments'
-# `/orders/{id}` could not share one by path prefix.
-SHOP_HOST, KEYS_HOST = "shop.bitloot.example", "keys.bitloot.example"
-PUBLIC_PATHS = {
-    SHOP_HOST: {
-        "payments": ["/orders", "/payments/ipn", "/payments/payout-ipn", "/refunds/claim"],
-        "kinguin-gateway": ["/kinguin/webhooks"],
-        "fulfillment": ["/ws/orders"],
-        "admin": ["/admin"],
-    },
-    KEYS_HOST: {"delivery": ["/keys", "/orders"]},
-}
 COMMON = {"HTTP_HOST": "0.0.0.0", "HTTP_PORT": "8000", "LOG_LEVEL": "INFO"}  # noqa: S104
 # The services the Ingress routes to believe its X-Forwarded-For, and nobody else's. A
 # placeholder: set it, in an overlay, to the pod CIDR of the ingress controller's pods
@@ -116,8 +107,7 @@ def labels(service: str) -> dict[str, str]:
 
 def config_of(service: str) -> dict[str, str]:
     """The service's ConfigMap, prefix omitted."""
-    behind_ingress = any(service in services for services in PUBLIC_PATHS.values())
-    proxies = {"TRUSTED_PROXIES": INGRESS_PROXIES} if behind_ingress else {}
+    proxies = {"TRUSTED_PROXIES": INGRESS_PROXIES} if service in routed() else {}
     return {**COMMON, **proxies, **CONFIG[service]}
 
 
@@ -275,35 +265,6 @@ def service_documents(service: str) -> Iterator[dict[str, Any]]:
     }
 
 
-def ingress() -> dict[str, Any]:
-    rules = [
-        {
-            "host": host,
-            "http": {
-                "paths": [
-                    {
-                        "path": path,
-                        "pathType": "Prefix",
-                        "backend": {"service": {"name": service, "port": {"name": "http"}}},
-                    }
-                    for service, prefixes in services.items()
-                    for path in prefixes
-                ]
-            },
-        }
-        for host, services in PUBLIC_PATHS.items()
-    ]
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {"name": "bitloot", "labels": {"app.kubernetes.io/part-of": "bitloot"}},
-        "spec": {
-            "tls": [{"hosts": list(PUBLIC_PATHS), "secretName": "bitloot-tls"}],
-            "rules": rules,
-        },
-    }
-
-
 def rabbitmq_policy() -> Iterator[dict[str, Any]]:
     """The quorum-queue policy (deploy/rabbitmq/policy.json), applied by a Job through the
     management API of the cluster's RabbitMQ (credentials in the `rabbitmq-admin` Secret)."""
@@ -331,6 +292,8 @@ def rabbitmq_policy() -> Iterator[dict[str, Any]]:
             "backoffLimit": 10,
             "ttlSecondsAfterFinished": 86400,
             "template": {
+                # Its NetworkPolicy selects it by name: the broker's management API only.
+                "metadata": {"labels": labels(name)},
                 "spec": {
                     "restartPolicy": "OnFailure",
                     "automountServiceAccountToken": False,
@@ -360,7 +323,7 @@ def rabbitmq_policy() -> Iterator[dict[str, Any]]:
                         }
                     ],
                     "volumes": [{"name": "policy", "configMap": {"name": name}}],
-                }
+                },
             },
         },
     }
@@ -421,14 +384,18 @@ def rendered() -> dict[Path, str]:
             f"# kubectl -n bitloot create secret generic {service}-secrets --from-env-file=FILE\n"
             + "".join(f"{key}=\n" for key in keys)
         )
-    files[BASE / "ingress.yaml"] = HEADER + yaml.safe_dump(ingress(), sort_keys=False)
+    files[BASE / "ingress.yaml"] = HEADER + yaml.safe_dump_all(ingresses(), sort_keys=False)
+    files[BASE / "network-policies.yaml"] = HEADER + yaml.safe_dump_all(
+        network_policies([service for service, _ in SERVICES], ["rabbitmq-policy"]),
+        sort_keys=False,
+    )
     files[BASE / "rabbitmq-policy.yaml"] = HEADER + yaml.safe_dump_all(
         rabbitmq_policy(), sort_keys=False
     )
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
-        "resources": [*resources, "ingress.yaml", "rabbitmq-policy.yaml"],
+        "resources": [*resources, "ingress.yaml", "network-policies.yaml", "rabbitmq-policy.yaml"],
     }
     files[BASE / "kustomization.yaml"] = HEADER + yaml.safe_dump(kustomization, sort_keys=False)
     header = (
@@ -473,12 +440,15 @@ def validate_overlays() -> list[str]:
                 capture_output=True,
                 text=True,
             )
-        documents = sum(1 for doc in yaml.safe_load_all(built.stdout) if doc)
+        documents = [doc for doc in yaml.safe_load_all(built.stdout) if doc]
+        exposed = k8s_problems(documents)
         print(
-            f"overlay {overlay.name}: {documents} resources, schema check rc={checked.returncode}"
+            f"overlay {overlay.name}: {len(documents)} resources, schema check "
+            f"rc={checked.returncode}, exposure problems {len(exposed)}"
         )
         if checked.returncode != 0:
             problems.append(f"{overlay.name}: {checked.stdout}{checked.stderr}".strip())
+        problems += [f"{overlay.name}: {problem}" for problem in exposed]
     return problems
 
 

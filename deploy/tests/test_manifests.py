@@ -83,9 +83,18 @@ def test_k8s_runs_two_probed_unprivileged_replicas_at_least(service: str) -> Non
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
 
 
+def ingresses() -> list[dict[str, Any]]:
+    path = ROOT / "deploy" / "k8s" / "base" / "ingress.yaml"
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
 def test_the_ingress_never_routes_internal_paths() -> None:
-    ingress = yaml.safe_load((ROOT / "deploy" / "k8s" / "base" / "ingress.yaml").read_text())
-    paths = [p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
+    paths = [
+        p["path"]
+        for ingress in ingresses()
+        for rule in ingress["spec"]["rules"]
+        for p in rule["http"]["paths"]
+    ]
     assert paths
     assert not any(path == "/" or path.startswith("/internal") for path in paths)
 
@@ -93,8 +102,7 @@ def test_the_ingress_never_routes_internal_paths() -> None:
 def test_no_public_path_of_one_service_shadows_another_on_the_same_host() -> None:
     """`/orders` (payments) and `/orders/{id}/link` (delivery) on one host would send
     the customer's order page to the wrong service."""
-    ingress = yaml.safe_load((ROOT / "deploy" / "k8s" / "base" / "ingress.yaml").read_text())
-    for rule in ingress["spec"]["rules"]:
+    for rule in [rule for ingress in ingresses() for rule in ingress["spec"]["rules"]]:
         routes = [(p["path"], p["backend"]["service"]["name"]) for p in rule["http"]["paths"]]
         for path, service in routes:
             for other_path, other_service in routes:
@@ -105,9 +113,9 @@ def test_no_public_path_of_one_service_shadows_another_on_the_same_host() -> Non
 def test_every_service_the_ingress_routes_to_trusts_a_proxy_network() -> None:
     """Without it, every request would be logged, rate-limited and audited as coming from
     the ingress controller's pod."""
-    ingress = yaml.safe_load((ROOT / "deploy" / "k8s" / "base" / "ingress.yaml").read_text())
     routed = {
         p["backend"]["service"]["name"]
+        for ingress in ingresses()
         for rule in ingress["spec"]["rules"]
         for p in rule["http"]["paths"]
     }

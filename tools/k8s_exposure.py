@@ -1,0 +1,188 @@
+"""What the cluster lets in and out, for tools/k8s.py: the Ingresses (the shop and key
+hosts with the public routes only; the admin UI on a host of its own behind an
+allow-list) and the NetworkPolicies (deny everything, then allow each service its own
+peers: its database, the broker, DNS, what it calls, and who calls it).
+
+Names marked PLACEHOLDER are the cluster's own: patch them in an overlay
+(docs/operations.md, "Kubernetes")."""
+
+from typing import Any
+
+SHOP_HOST, KEYS_HOST = "shop.bitloot.example", "keys.bitloot.example"
+ADMIN_HOST = "admin.bitloot.example"
+# Public paths per host and service; /internal/*, /metrics and the probes are never routed
+# from outside. Delivery has a host of its own: its `/orders/{id}/link` and payments'
+# `/orders/{id}` could not share one by path prefix.
+PUBLIC_PATHS = {
+    SHOP_HOST: {
+        "payments": ["/orders", "/payments/ipn", "/payments/payout-ipn", "/refunds/claim"],
+        "kinguin-gateway": ["/kinguin/webhooks"],
+        "fulfillment": ["/ws/orders"],
+    },
+    KEYS_HOST: {"delivery": ["/keys", "/orders"]},
+}
+ADMIN_PATHS = {ADMIN_HOST: {"admin": ["/admin"]}}
+ALLOW_LIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
+# PLACEHOLDER: the networks allowed to reach the admin UI (your office or VPN egress), comma-
+# separated. 192.0.2.0/24 is a documentation range (RFC 5737): nobody is let in until set.
+ADMIN_ALLOWED_SOURCES = "192.0.2.0/24"
+
+PORT = 8000  # every service's container port: public routes, /internal/* and /metrics
+SMTP_PORT = 587  # delivery's DELIVERY_SMTP_PORT (STARTTLS)
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {"matchLabels": {"kubernetes.io/metadata.name": name}}
+
+
+def _pods(name: str) -> dict[str, Any]:
+    return {"matchLabels": {"app.kubernetes.io/name": name}}
+
+
+# PLACEHOLDER peers outside the namespace: the ingress-nginx controller and the Prometheus
+# Operator's Prometheus with their charts' labels; CoreDNS; the PostgreSQL servers (one per
+# service, its own database) and RabbitMQ in namespace bitloot-data.
+INGRESS_CONTROLLER = {
+    "namespaceSelector": _namespace("ingress-nginx"),
+    "podSelector": _pods("ingress-nginx"),
+}
+PROMETHEUS = {"namespaceSelector": _namespace("monitoring"), "podSelector": _pods("prometheus")}
+DNS = {
+    "namespaceSelector": _namespace("kube-system"),
+    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+}
+DATA_NAMESPACE = "bitloot-data"
+BROKER = {"namespaceSelector": _namespace(DATA_NAMESPACE), "podSelector": _pods("rabbitmq")}
+# The providers (NOWPayments, Kinguin, the S3 store, the SMTP relay) are outside the cluster
+# at addresses that change: any public address, never a private one (pods, nodes, the
+# cloud's metadata service). A CNI with DNS-aware policies can narrow this to their names.
+INTERNET = {
+    "ipBlock": {
+        "cidr": "0.0.0.0/0",
+        "except": [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "169.254.0.0/16",
+            "127.0.0.0/8",
+        ],
+    }
+}
+
+
+def database(service: str) -> dict[str, Any]:
+    """The service's own PostgreSQL server's pods."""
+    return {
+        "namespaceSelector": _namespace(DATA_NAMESPACE),
+        "podSelector": _pods(f"postgres-{service}"),
+    }
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+def ingress(name: str, paths: dict[str, dict[str, list[str]]], tls: str) -> dict[str, Any]:
+    rules = [
+        {
+            "host": host,
+            "http": {
+                "paths": [
+                    {
+                        "path": path,
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": service, "port": {"name": "http"}}},
+                    }
+                    for service, prefixes in services.items()
+                    for path in prefixes
+                ]
+            },
+        }
+        for host, services in paths.items()
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "bitloot"}},
+        "spec": {"tls": [{"hosts": list(paths), "secretName": tls}], "rules": rules},
+    }
+
+
+def ingresses() -> list[dict[str, Any]]:
+    """The public Ingress, and the admin's on its own host, open to the allow-list only."""
+    admin = ingress("bitloot-admin", ADMIN_PATHS, "bitloot-admin-tls")
+    admin["metadata"]["annotations"] = {ALLOW_LIST_ANNOTATION: ADMIN_ALLOWED_SOURCES}
+    return [ingress("bitloot", PUBLIC_PATHS, "bitloot-tls"), admin]
+
+
+def routed() -> set[str]:
+    """The services an Ingress sends requests to."""
+    hosts = {**PUBLIC_PATHS, **ADMIN_PATHS}
+    return {service for services in hosts.values() for service in services}
+
+
+def _policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "bitloot"}},
+        "spec": {"policyTypes": ["Ingress", "Egress"], **spec},
+    }
+
+
+def _dns() -> dict[str, Any]:
+    return {"to": [DNS], "ports": [{"protocol": "UDP", "port": 53}, *_tcp(53)]}
+
+
+# What each service calls besides its database, the broker and DNS.
+CALLS: dict[str, list[dict[str, Any]]] = {
+    "payments": [{"to": [INTERNET], "ports": _tcp(443)}],  # NOWPayments
+    "kinguin-gateway": [{"to": [INTERNET], "ports": _tcp(443)}],  # Kinguin
+    "fulfillment": [],
+    "delivery": [{"to": [INTERNET], "ports": _tcp(443, SMTP_PORT)}],  # S3 (R2), SMTP
+    "admin": [
+        {
+            "to": [
+                {"podSelector": _pods(service)}
+                for service in ("payments", "kinguin-gateway", "fulfillment", "delivery")
+            ],
+            "ports": _tcp(PORT),
+        }
+    ],
+}
+
+
+def service_policy(service: str) -> dict[str, Any]:
+    callers: list[dict[str, Any]] = [PROMETHEUS]  # /metrics
+    if service in routed():
+        callers.append(INGRESS_CONTROLLER)  # the public routes (the admin UI for admin)
+    if service != "admin":
+        callers.append({"podSelector": _pods("admin")})  # /internal/*
+    return _policy(
+        service,
+        {
+            "podSelector": _pods(service),
+            "ingress": [{"from": callers, "ports": _tcp(PORT)}],
+            "egress": [
+                _dns(),
+                {"to": [database(service)], "ports": _tcp(5432)},
+                {"to": [BROKER], "ports": _tcp(5672)},
+                *CALLS[service],
+            ],
+        },
+    )
+
+
+def network_policies(services: list[str], jobs: list[str]) -> list[dict[str, Any]]:
+    """Deny all, then one policy per service, and one per job (DNS and the broker's
+    management API, nothing in)."""
+    deny = _policy("default-deny", {"podSelector": {}})
+    per_job = [
+        _policy(
+            job,
+            {"podSelector": _pods(job), "egress": [_dns(), {"to": [BROKER], "ports": _tcp(15672)}]},
+        )
+        for job in jobs
+    ]
+    return [deny, *(service_policy(service) for service in services), *per_job]
