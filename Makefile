@@ -55,10 +55,14 @@ demo: system-demo install
 up: install
 	$(PY) -m bitloot_demo.up $(ARGS)
 
-# Fresh secrets for `docker compose up` in .env (never committed).
+# Fresh secrets for `docker compose up` in .env (never committed): the services' keys and
+# the broker's, database's, object store's and Grafana's passwords. With SHOP_HOST and
+# KEYS_HOST the customers' links name those hosts, served by the TLS proxy
+# (`docker compose --profile proxy up`); without, the services' ports on localhost.
 compose-env: install
 	@test ! -e .env || { echo ".env exists; remove it first to replace its secrets"; exit 1; }
-	$(PY) -m bitloot_demo.compose_env > .env
+	(umask 077 && $(PY) -m bitloot_demo.compose_env $(if $(SHOP_HOST),--shop-host $(SHOP_HOST)) \
+		$(if $(KEYS_HOST),--keys-host $(KEYS_HOST)) > .env.new) && mv .env.new .env
 	@echo "wrote .env"
 
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
@@ -67,16 +71,22 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 # (their pins start each service), the k8s manifests (kustomize + Kubernetes schemas; the
 # PrometheusRule generated from the alert rules), the alert rules and Prometheus' config
 # (promtool check, and the rules' unit tests: series that must and must not fire each
-# alert) and docker-compose.yml (`docker compose config`, which needs no engine).
+# alert) and docker-compose.yml (`docker compose config`, which needs no engine). What they
+# expose is checked on what they render to (tools/exposure.py): the overlays by
+# tools/k8s.py, compose (proxy profile included) rendered from two generated .env files,
+# so that a password the same in both is one fixed in the file.
 deploy-check: system-deploy install
 	$(PY) tools/settings_reference.py --check
 	$(PY) tools/images.py check
 	$(PY) tools/k8s.py check
 	promtool check config deploy/prometheus/prometheus.yml
 	promtool test rules deploy/prometheus/tests/*.yml
-	env_file=$$(mktemp) && $(PY) -m bitloot_demo.compose_env > $$env_file \
-		&& $(COMPOSE) --env-file $$env_file -f docker-compose.yml config -q; \
-		status=$$?; rm -f $$env_file; exit $$status
+	dir=$$(mktemp -d) && for run in 1 2; do \
+		$(PY) -m bitloot_demo.compose_env > $$dir/$$run.env \
+		&& $(COMPOSE) --env-file $$dir/$$run.env -f docker-compose.yml --profile proxy \
+			config > $$dir/$$run.yml || { rm -rf $$dir; exit 1; }; done \
+		&& $(PY) tools/exposure.py compose $$dir/1.yml $$dir/2.yml; \
+		status=$$?; rm -rf $$dir; exit $$status
 
 # Known vulnerabilities with a fix available in the pinned dependencies (PyPI's data).
 audit: install

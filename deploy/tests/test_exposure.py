@@ -1,0 +1,418 @@
+"""Nothing is exposed by default: the checks `make deploy-check` runs on the rendered
+compose file and the built overlays (tools/exposure.py) pass on the shipped files, and
+each fails when the guarantee it guards is broken; the TLS proxy forwards the public
+routes only."""
+
+import copy
+import ipaddress
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from exposure import compose_problems, k8s_problems, rabbitmq_problems
+
+from bitloot_demo.compose_env import compose_env
+from bitloot_launch.wiring import Secrets
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = shutil.which("docker-compose") or shutil.which("docker")
+PROFILE = ["--profile", "proxy", "config"]
+PROXIED = ["payments", "kinguin-gateway", "fulfillment", "delivery"]
+
+
+def render(tmp_path: Path, name: str, **hosts: str) -> dict[str, Any]:
+    """docker-compose.yml as compose reads it, with a fresh .env, proxy profile included."""
+    if COMPOSE is None:
+        pytest.skip("docker compose is not installed (tools/system_packages.sh ensure deploy)")
+    env = tmp_path / f"{name}.env"
+    env.write_text(compose_env(Secrets.generate(), **hosts))
+    command = [COMPOSE] if COMPOSE.endswith("docker-compose") else [COMPOSE, "compose"]
+    rendered = subprocess.run(
+        [*command, "--env-file", str(env), "-f", str(ROOT / "docker-compose.yml"), *PROFILE],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded: dict[str, Any] = yaml.safe_load(rendered.stdout)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    directory = tmp_path_factory.mktemp("compose")
+    return render(directory, "one"), render(directory, "two")
+
+
+def test_the_shipped_compose_file_exposes_nothing_and_fixes_no_password(
+    renders: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    assert compose_problems(*renders) == []
+
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def _env(service: str, variable: str, value: str) -> Mutation:
+    def mutate(config: dict[str, Any]) -> None:
+        config["services"][service]["environment"][variable] = value
+
+    return mutate
+
+
+def _ports(service: str, ports: list[Any]) -> Mutation:
+    def mutate(config: dict[str, Any]) -> None:
+        config["services"][service]["ports"] = ports
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (_ports("rabbitmq", ["5672:5672"]), "rabbitmq publishes port 5672 on 0.0.0.0"),
+        (_ports("postgres", ["0.0.0.0:5432:5432/tcp"]), "postgres publishes port 5432 on 0.0.0.0"),
+        (
+            _ports("mailpit", [{"target": 8025, "published": 8025, "host_ip": "0.0.0.0"}]),  # noqa: S104
+            "mailpit publishes port 8025 on 0.0.0.0",
+        ),
+        (_ports("admin", [{"target": 8000, "published": "8000"}]), "admin publishes port 8000"),
+        (_ports("proxy", ["8080:8080"]), "proxy publishes port 8080 on 0.0.0.0"),
+        (_env("postgres", "POSTGRES_PASSWORD", "bitloot"), "POSTGRES_PASSWORD is fixed"),
+        (_env("rabbitmq", "RABBITMQ_DEFAULT_PASS", "guest"), "RABBITMQ_DEFAULT_PASS uses guest"),
+        (
+            _env("payments", "PAYMENTS_AMQP_URL", "amqp://guest:guest@rabbitmq:5672/"),
+            "PAYMENTS_AMQP_URL connects as guest",
+        ),
+        (
+            _env("admin", "ADMIN_DATABASE_URL", "postgresql://postgres:bitloot@postgres/admin"),
+            "ADMIN_DATABASE_URL (URL password) is fixed",
+        ),
+    ],
+)
+def test_compose_check_fails_on_a_public_port_or_a_fixed_or_guest_password(
+    renders: tuple[dict[str, Any], dict[str, Any]], mutate: Mutation, problem: str
+) -> None:
+    first, second = (copy.deepcopy(render) for render in renders)
+    mutate(first)
+    mutate(second)
+    assert any(problem in found for found in compose_problems(first, second))
+
+
+def test_every_service_behind_the_proxy_trusts_exactly_the_proxys_fixed_address(
+    renders: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    services = renders[0]["services"]
+    [address] = [network["ipv4_address"] for network in services["proxy"]["networks"].values()]
+    prefixes = {"payments": "PAYMENTS", "kinguin-gateway": "KINGUIN_GATEWAY"}
+    for name in PROXIED:
+        prefix = prefixes.get(name, name.upper())
+        assert services[name]["environment"][f"{prefix}_TRUSTED_PROXIES"] == address
+    assert "ADMIN_TRUSTED_PROXIES" not in services["admin"]["environment"]
+    # Docker hands out the rest of the edge network, never the proxy's address.
+    [pool] = renders[0]["networks"]["edge"]["ipam"]["config"]
+    assert ipaddress.ip_address(address) in ipaddress.ip_network(pool["subnet"])
+    assert ipaddress.ip_address(address) not in ipaddress.ip_network(pool["ip_range"])
+
+
+def test_compose_env_points_the_customers_links_at_the_proxys_hosts() -> None:
+    env = dict(
+        line.split("=", 1)
+        for line in compose_env(
+            Secrets.generate(), shop_host="shop.example.com", keys_host="keys.example.com"
+        ).splitlines()
+        if not line.startswith("#")
+    )
+    assert env["BITLOOT_PAYMENTS_PUBLIC_URL"] == "https://shop.example.com"
+    assert env["BITLOOT_LIVE_STATUS_URL"] == "wss://shop.example.com"
+    assert env["BITLOOT_DELIVERY_PUBLIC_URL"] == "https://keys.example.com"
+    assert env["BITLOOT_REFUND_CLAIM_URL"] == "https://shop.example.com/refunds/claim"
+    assert env["BITLOOT_RABBITMQ_PASSWORD"] != env["BITLOOT_POSTGRES_PASSWORD"]
+
+
+def test_the_broker_files_create_no_user_and_keep_guest_local(tmp_path: Path) -> None:
+    assert rabbitmq_problems() == []
+    source = ROOT / "deploy" / "rabbitmq"
+    definitions = json.loads((source / "definitions.json").read_text())
+    definitions["users"] = [{"name": "guest", "password_hash": "x", "tags": ["administrator"]}]
+    (tmp_path / "definitions.json").write_text(json.dumps(definitions))
+    (tmp_path / "rabbitmq.conf").write_text("loopback_users.guest = false\n")
+    assert rabbitmq_problems(tmp_path) == [
+        "rabbitmq: definitions.json creates users (the user comes from .env)",
+        "rabbitmq: rabbitmq.conf lets guest connect from other hosts",
+    ]
+    (tmp_path / "rabbitmq.conf").write_text("load_definitions = /etc/rabbitmq/d.json\n")
+    assert rabbitmq_problems(tmp_path)[-1] == (
+        "rabbitmq: definitions loaded at boot stop the image creating its user"
+    )
+
+
+# --- kubernetes ----------------------------------------------------------------------
+
+
+def base() -> list[dict[str, Any]]:
+    """The base's documents (each overlay is checked the same way by tools/k8s.py)."""
+    directory = ROOT / "deploy" / "k8s" / "base"
+    return [
+        doc
+        for path in sorted(directory.glob("*.yaml"))
+        if path.name != "kustomization.yaml"
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+
+
+def find(documents: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    [found] = [d for d in documents if d["kind"] == kind and d["metadata"]["name"] == name]
+    return found
+
+
+def test_the_shipped_manifests_expose_nothing_they_should_not() -> None:
+    assert k8s_problems(base()) == []
+
+
+def test_admin_has_its_own_host_and_ingress_with_an_allow_list() -> None:
+    documents = base()
+    public, admin = (
+        find(documents, "Ingress", "bitloot"),
+        find(documents, "Ingress", "bitloot-admin"),
+    )
+    public_paths = {p["path"] for r in public["spec"]["rules"] for p in r["http"]["paths"]}
+    assert not any(path.startswith("/admin") for path in public_paths)
+    [rule] = admin["spec"]["rules"]
+    assert rule["host"] not in {r["host"] for r in public["spec"]["rules"]}
+    assert admin["metadata"]["annotations"]["nginx.ingress.kubernetes.io/whitelist-source-range"]
+
+
+def _remove(kind: str, name: str) -> Callable[[list[dict[str, Any]]], None]:
+    def mutate(documents: list[dict[str, Any]]) -> None:
+        documents.remove(find(documents, kind, name))
+
+    return mutate
+
+
+def _admin_on_shop(documents: list[dict[str, Any]]) -> None:
+    public = find(documents, "Ingress", "bitloot")
+    backend = {"service": {"name": "admin", "port": {"name": "http"}}}
+    public["spec"]["rules"][0]["http"]["paths"].append(
+        {"path": "/admin", "pathType": "Prefix", "backend": backend}
+    )
+
+
+def _allow_list(value: str | None) -> Callable[[list[dict[str, Any]]], None]:
+    def mutate(documents: list[dict[str, Any]]) -> None:
+        annotations = find(documents, "Ingress", "bitloot-admin")["metadata"]["annotations"]
+        if value is None:
+            annotations.clear()
+        else:
+            annotations["nginx.ingress.kubernetes.io/whitelist-source-range"] = value
+
+    return mutate
+
+
+def _route(path: str) -> Callable[[list[dict[str, Any]]], None]:
+    def mutate(documents: list[dict[str, Any]]) -> None:
+        backend = {"service": {"name": "payments", "port": {"name": "http"}}}
+        rule = find(documents, "Ingress", "bitloot")["spec"]["rules"][0]
+        rule["http"]["paths"].append({"path": path, "pathType": "Prefix", "backend": backend})
+
+    return mutate
+
+
+def _egress(service: str, rule: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
+    def mutate(documents: list[dict[str, Any]]) -> None:
+        find(documents, "NetworkPolicy", service)["spec"]["egress"].append(rule)
+
+    return mutate
+
+
+def _ingress_from(service: str, peer: dict[str, Any]) -> Callable[[list[dict[str, Any]]], None]:
+    def mutate(documents: list[dict[str, Any]]) -> None:
+        find(documents, "NetworkPolicy", service)["spec"]["ingress"][0]["from"].append(peer)
+
+    return mutate
+
+
+INTERNET = {
+    "ipBlock": {
+        "cidr": "0.0.0.0/0",
+        "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"],
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (_admin_on_shop, "admin shares a host with the shop"),
+        (_admin_on_shop, "serves admin beside"),
+        (_allow_list(None), "serves admin with no nginx.ingress.kubernetes.io/whitelist"),
+        (_allow_list("0.0.0.0/0"), "allow-list lets everyone in"),
+        (_allow_list("office"), "is not a CIDR"),
+        (_route("/internal"), "routes shop.bitloot.example/internal"),
+        (_route("/metrics"), "routes shop.bitloot.example/metrics"),
+        (_route("/"), "routes shop.bitloot.example/"),
+        (_remove("NetworkPolicy", "default-deny"), "no default-deny NetworkPolicy"),
+        (_remove("NetworkPolicy", "delivery"), "no NetworkPolicy selects delivery"),
+        (_remove("NetworkPolicy", "rabbitmq-policy"), "no NetworkPolicy selects rabbitmq-policy"),
+        (
+            _egress("fulfillment", {"to": [INTERNET], "ports": [{"port": 443}]}),
+            "fulfillment's egress reaches internet",
+        ),
+        (
+            _egress("payments", {"to": [INTERNET], "ports": [{"port": 5432}]}),
+            "payments reaches the internet on ports [5432]",
+        ),
+        (
+            _egress(
+                "payments",
+                {"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "delivery"}}}]},
+            ),
+            "payments's egress reaches pods:delivery",
+        ),
+        (
+            _egress(
+                "delivery",
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "bitloot-data"}
+                            },
+                            "podSelector": {
+                                "matchLabels": {"app.kubernetes.io/name": "postgres-payments"}
+                            },
+                        }
+                    ]
+                },
+            ),
+            "delivery's egress reaches bitloot-data/postgres-payments",
+        ),
+        (_egress("admin", {"ports": [{"port": 443}]}), "admin's egress rule allows every peer"),
+        (
+            _ingress_from("payments", {"namespaceSelector": {}}),
+            "payments's ingress reaches unknown",
+        ),
+        (
+            _ingress_from(
+                "admin", {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "payments"}}}
+            ),
+            "admin's ingress reaches pods:payments",
+        ),
+    ],
+)
+def test_k8s_check_fails_when_an_exposure_guarantee_is_broken(
+    mutate: Callable[[list[dict[str, Any]]], None], problem: str
+) -> None:
+    documents = copy.deepcopy(base())
+    mutate(documents)
+    problems = k8s_problems(documents)
+    assert any(problem in found for found in problems), problems
+
+
+# --- the TLS proxy -------------------------------------------------------------------
+
+CADDY = shutil.which("caddy")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """deploy/caddy/Caddyfile as shipped, its two sites on plain HTTP local ports. The
+    upstreams (payments:8000, ...) do not resolve here: a forwarded request answers 502,
+    one the proxy refuses 404."""
+    if CADDY is None:
+        pytest.skip("caddy is not installed")
+    shop, keys = _free_port(), _free_port()
+    home = tmp_path_factory.mktemp("caddy")
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home),
+        "XDG_CONFIG_HOME": str(home),
+        "BITLOOT_SHOP_HOST": f"http://127.0.0.1:{shop}",
+        "BITLOOT_KEYS_HOST": f"http://127.0.0.1:{keys}",
+    }
+    process = subprocess.Popen(
+        [CADDY, "run", "--config", str(ROOT / "deploy/caddy/Caddyfile"), "--adapter", "caddyfile"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    urls = {"shop": f"http://127.0.0.1:{shop}", "keys": f"http://127.0.0.1:{keys}"}
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(urls["keys"] + "/", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield urls
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+ORDER = "0b0d6b5e-2f3a-4d7e-9c1a-1f2e3d4c5b6a"
+FORWARDED = [
+    ("shop", "POST", "/orders"),
+    ("shop", "GET", f"/orders/{ORDER}"),
+    ("shop", "GET", "/orders/live.js"),
+    ("shop", "POST", "/payments/ipn"),
+    ("shop", "POST", "/payments/payout-ipn"),
+    ("shop", "GET", "/refunds/claim"),
+    ("shop", "POST", "/refunds/claim/new-link"),
+    ("shop", "POST", "/kinguin/webhooks"),
+    ("shop", "GET", f"/ws/orders/{ORDER}"),
+    ("keys", "GET", "/keys/some-token"),
+    ("keys", "GET", "/keys/-/copy.js"),
+    ("keys", "POST", "/keys/some-token/fresh-link"),
+    ("keys", "POST", f"/orders/{ORDER}/link"),
+]
+REFUSED = [
+    (site, method, path)
+    for site in ("shop", "keys")
+    for method, path in [
+        ("GET", "/admin"),
+        ("GET", "/admin/login"),
+        ("POST", "/admin/api/orders/x/retry"),
+        ("GET", "/internal/orders"),
+        ("GET", "/internal/sagas"),
+        ("GET", "/metrics"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/"),
+        ("GET", "/openapi.json"),
+    ]
+] + [("shop", "GET", "/keys/some-token"), ("keys", "GET", f"/orders/{ORDER}")]
+
+
+@pytest.mark.parametrize(("site", "method", "path"), FORWARDED)
+def test_the_proxy_forwards_each_public_route(
+    proxy: dict[str, str], site: str, method: str, path: str
+) -> None:
+    assert httpx.request(method, proxy[site] + path, timeout=10).status_code == 502
+
+
+@pytest.mark.parametrize(("site", "method", "path"), REFUSED)
+def test_the_proxy_refuses_admin_internal_metrics_and_everything_else(
+    proxy: dict[str, str], site: str, method: str, path: str
+) -> None:
+    assert httpx.request(method, proxy[site] + path, timeout=10).status_code == 404
