@@ -71,7 +71,8 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 # (their pins start each service), the k8s manifests (kustomize + Kubernetes schemas; the
 # PrometheusRule generated from the alert rules), the alert rules and Prometheus' config
 # (promtool check, and the rules' unit tests: series that must and must not fire each
-# alert) and docker-compose.yml (`docker compose config`, which needs no engine). What they
+# alert), the TLS proxy's Caddyfile (caddy validate) and docker-compose.yml
+# (`docker compose config`, which needs no engine). What they
 # expose is checked on what they render to (tools/exposure.py): the overlays by
 # tools/k8s.py, compose (proxy profile included) rendered from two generated .env files,
 # so that a password the same in both is one fixed in the file.
@@ -81,6 +82,8 @@ deploy-check: system-deploy install
 	$(PY) tools/k8s.py check
 	promtool check config deploy/prometheus/prometheus.yml
 	promtool test rules deploy/prometheus/tests/*.yml
+	BITLOOT_SHOP_HOST=shop.example.com BITLOOT_KEYS_HOST=keys.example.com \
+		caddy validate --config deploy/caddy/Caddyfile --adapter caddyfile
 	dir=$$(mktemp -d) && for run in 1 2; do \
 		$(PY) -m bitloot_demo.compose_env > $$dir/$$run.env \
 		&& $(COMPOSE) --env-file $$dir/$$run.env -f docker-compose.yml --profile proxy \

@@ -14,7 +14,7 @@
 # a pip wheel, S3 and SMTP are Python servers, the broker is in memory), test (the
 # servers the tests use and whose binaries some start privately, and Debian's Chromium,
 # which the browser tests drive through Playwright), deploy (kubectl's kustomize,
-# `docker compose config` and promtool for `make deploy-check`).
+# `docker compose config`, promtool and caddy for `make deploy-check`).
 set -euo pipefail
 
 log() { printf '[system] %s\n' "$*" >&2; }
@@ -44,6 +44,9 @@ missing_in() {
       # promtool, which checks and unit-tests the alert rules (its servers are not wanted:
       # `packages` stops them).
       command -v promtool >/dev/null || echo prometheus
+      # caddy, which validates compose's TLS proxy configuration (deploy/caddy/Caddyfile)
+      # and which deploy/tests run to probe its routes (its server is not wanted either).
+      command -v caddy >/dev/null || echo caddy
       if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
         echo docker-compose
       fi
@@ -71,6 +74,9 @@ packages() {
     # where systemd runs; `make deploy-check` wants promtool alone.
     if [[ " $missing " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
       systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+    fi
+    if [[ " $missing " == *" caddy "* ]] && command -v systemctl >/dev/null; then
+      systemctl disable --now caddy >/dev/null 2>&1 || true
     fi
     return 0
   fi
