@@ -1,21 +1,16 @@
 """Nothing is exposed by default: the checks `make deploy-check` runs on the rendered
 compose file and the built overlays (tools/exposure.py) pass on the shipped files, and
-each fails when the guarantee it guards is broken; the TLS proxy forwards the public
-routes only."""
+each fails when the guarantee it guards is broken."""
 
 import copy
 import ipaddress
 import json
-import os
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from exposure import compose_problems, k8s_problems, rabbitmq_problems
@@ -316,103 +311,3 @@ def test_k8s_check_fails_when_an_exposure_guarantee_is_broken(
     mutate(documents)
     problems = k8s_problems(documents)
     assert any(problem in found for found in problems), problems
-
-
-# --- the TLS proxy -------------------------------------------------------------------
-
-CADDY = shutil.which("caddy")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """deploy/caddy/Caddyfile as shipped, its two sites on plain HTTP local ports. The
-    upstreams (payments:8000, ...) do not resolve here: a forwarded request answers 502,
-    one the proxy refuses 404."""
-    if CADDY is None:
-        pytest.skip("caddy is not installed")
-    shop, keys = _free_port(), _free_port()
-    home = tmp_path_factory.mktemp("caddy")
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "XDG_DATA_HOME": str(home),
-        "XDG_CONFIG_HOME": str(home),
-        "BITLOOT_SHOP_HOST": f"http://127.0.0.1:{shop}",
-        "BITLOOT_KEYS_HOST": f"http://127.0.0.1:{keys}",
-    }
-    process = subprocess.Popen(
-        [CADDY, "run", "--config", str(ROOT / "deploy/caddy/Caddyfile"), "--adapter", "caddyfile"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    urls = {"shop": f"http://127.0.0.1:{shop}", "keys": f"http://127.0.0.1:{keys}"}
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(urls["keys"] + "/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield urls
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-ORDER = "0b0d6b5e-2f3a-4d7e-9c1a-1f2e3d4c5b6a"
-FORWARDED = [
-    ("shop", "POST", "/orders"),
-    ("shop", "GET", f"/orders/{ORDER}"),
-    ("shop", "GET", "/orders/live.js"),
-    ("shop", "POST", "/payments/ipn"),
-    ("shop", "POST", "/payments/payout-ipn"),
-    ("shop", "GET", "/refunds/claim"),
-    ("shop", "POST", "/refunds/claim/new-link"),
-    ("shop", "POST", "/kinguin/webhooks"),
-    ("shop", "GET", f"/ws/orders/{ORDER}"),
-    ("keys", "GET", "/keys/some-token"),
-    ("keys", "GET", "/keys/-/copy.js"),
-    ("keys", "POST", "/keys/some-token/fresh-link"),
-    ("keys", "POST", f"/orders/{ORDER}/link"),
-]
-REFUSED = [
-    (site, method, path)
-    for site in ("shop", "keys")
-    for method, path in [
-        ("GET", "/admin"),
-        ("GET", "/admin/login"),
-        ("POST", "/admin/api/orders/x/retry"),
-        ("GET", "/internal/orders"),
-        ("GET", "/internal/sagas"),
-        ("GET", "/metrics"),
-        ("GET", "/healthz"),
-        ("GET", "/readyz"),
-        ("GET", "/"),
-        ("GET", "/openapi.json"),
-    ]
-] + [("shop", "GET", "/keys/some-token"), ("keys", "GET", f"/orders/{ORDER}")]
-
-
-@pytest.mark.parametrize(("site", "method", "path"), FORWARDED)
-def test_the_proxy_forwards_each_public_route(
-    proxy: dict[str, str], site: str, method: str, path: str
-) -> None:
-    assert httpx.request(method, proxy[site] + path, timeout=10).status_code == 502
-
-
-@pytest.mark.parametrize(("site", "method", "path"), REFUSED)
-def test_the_proxy_refuses_admin_internal_metrics_and_everything_else(
-    proxy: dict[str, str], site: str, method: str, path: str
-) -> None:
-    assert httpx.request(method, proxy[site] + path, timeout=10).status_code == 404
