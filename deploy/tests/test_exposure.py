@@ -19,18 +19,32 @@ from bitloot_demo.compose_env import compose_env
 from bitloot_launch.wiring import Secrets
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = shutil.which("docker-compose") or shutil.which("docker")
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (v2) or `docker-compose` (v1), as the Makefile picks; None if
+    neither answers."""
+    docker = shutil.which("docker")
+    if (
+        docker
+        and subprocess.run([docker, "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
 PROFILE = ["--profile", "proxy", "config"]
 PROXIED = ["payments", "kinguin-gateway", "fulfillment", "delivery"]
 
 
 def render(tmp_path: Path, name: str, **hosts: str) -> dict[str, Any]:
     """docker-compose.yml as compose reads it, with a fresh .env, proxy profile included."""
-    if COMPOSE is None:
+    command = compose_command()
+    if command is None:
         pytest.skip("docker compose is not installed (tools/system_packages.sh ensure deploy)")
     env = tmp_path / f"{name}.env"
     env.write_text(compose_env(Secrets.generate(), **hosts))
-    command = [COMPOSE] if COMPOSE.endswith("docker-compose") else [COMPOSE, "compose"]
     rendered = subprocess.run(
         [*command, "--env-file", str(env), "-f", str(ROOT / "docker-compose.yml"), *PROFILE],
         capture_output=True,
