@@ -7,10 +7,15 @@
 Compose: no port published beyond 127.0.0.1 but the TLS proxy's 80 and 443; no guest user
 and no password that is the same in both renders (so fixed in the file, not from .env);
 RabbitMQ's files keep guest off the network and create no user. Kubernetes: the admin UI
-on a host of its own, behind an allow-list, and on no other host; no Ingress routes
-/internal, /metrics, a probe or `/`; a default-deny NetworkPolicy, every Deployment and
-Job selected by a policy of both directions, and every peer of every policy one that
-service is allowed (its database, the broker, DNS, what it calls, who calls it)."""
+on a host of its own, behind an allow-list no wider than a /8 (/32 for IPv6) per entry
+and not covering everything together, and on no other host; every Ingress path one of
+the public routes of tools/k8s_exposure.py, by Prefix or Exact; a default-deny
+NetworkPolicy, and every other policy selecting exactly one known workload by name;
+every workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) selected by a policy
+of both directions, every peer of every rule one that workload is allowed (its database,
+the broker, DNS, what it calls, who calls it) on that peer's ports only, and every port
+its ConfigMap makes it call out on (provider and S3 URLs, SMTP, a trace collector)
+allowed by its egress."""
 
 import argparse
 import ipaddress
@@ -23,6 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from k8s_exposure import ADMIN_PATHS, PUBLIC_PATHS, egress_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 RABBITMQ = ROOT / "deploy" / "rabbitmq"
@@ -32,7 +38,6 @@ LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|PRIVATE_KEY|_KEYS$|API_KEY", re.IGNORECASE)
 ADMIN = "admin"
 ALLOW_LIST = "nginx.ingress.kubernetes.io/whitelist-source-range"
-NEVER_ROUTED = ("/internal", "/metrics", "/healthz", "/readyz")
 SERVICES = ("payments", "kinguin-gateway", "fulfillment", "delivery", "admin")
 
 # --- compose -------------------------------------------------------------------------
@@ -164,44 +169,115 @@ DNS = "kube-system/kube-dns"
 EDGE = "ingress-nginx/ingress-nginx"
 PROMETHEUS = "monitoring/prometheus"
 BROKER = "bitloot-data/rabbitmq"
-# Who may reach each service, and whom it may reach (besides DNS and the broker).
+JOB = "rabbitmq-policy"
+PORT, DATABASE_PORT, BROKER_PORT, MANAGEMENT_PORT = 8000, 5432, 5672, 15672
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+# Who may reach each workload (on PORT only).
 ALLOWED_FROM = {
     "payments": {EDGE, PROMETHEUS, "pods:admin"},
     "kinguin-gateway": {EDGE, PROMETHEUS, "pods:admin"},
     "fulfillment": {EDGE, PROMETHEUS, "pods:admin"},
     "delivery": {EDGE, PROMETHEUS, "pods:admin"},
     "admin": {EDGE, PROMETHEUS},
-    "rabbitmq-policy": set(),
+    JOB: set(),
 }
-ALLOWED_TO = {
-    "payments": {"bitloot-data/postgres-payments", "internet"},
-    "kinguin-gateway": {"bitloot-data/postgres-kinguin-gateway", "internet"},
-    "fulfillment": {"bitloot-data/postgres-fulfillment"},
-    "delivery": {"bitloot-data/postgres-delivery", "internet"},
-    "admin": {"bitloot-data/postgres-admin", *(f"pods:{s}" for s in SERVICES if s != ADMIN)},
-    "rabbitmq-policy": set(),
-}
-INTERNET_PORTS = {"payments": {443}, "kinguin-gateway": {443}, "delivery": {443, 587}}
+Ports = set[tuple[str, int | str]]
 
 
-def _rule_problems(workload: str, direction: str, rules: list[dict[str, Any]]) -> Iterator[str]:
-    allowed = (
-        {DNS, BROKER} | ALLOWED_TO[workload] if direction == "egress" else ALLOWED_FROM[workload]
-    )
+def _tcp(*ports: int) -> Ports:
+    found: Ports = {("TCP", port) for port in ports}
+    return found
+
+
+def allowed_peers(workload: str, direction: str, internet: set[int]) -> dict[str, Ports]:
+    """Each peer `workload` may talk to in `direction`, and on which (protocol, port)s.
+    `internet`: the ports its configuration calls out on (egress_ports)."""
+    if direction == "ingress":
+        return {peer: _tcp(PORT) for peer in ALLOWED_FROM[workload]}
+    allowed: dict[str, Ports] = {DNS: {("UDP", 53), ("TCP", 53)}}
+    if workload == JOB:  # the broker's management API, nothing else
+        return {**allowed, BROKER: _tcp(MANAGEMENT_PORT)}
+    allowed[BROKER] = _tcp(BROKER_PORT)
+    allowed[f"bitloot-data/postgres-{workload}"] = _tcp(DATABASE_PORT)
+    if workload == ADMIN:
+        allowed |= {f"pods:{s}": _tcp(PORT) for s in SERVICES if s != ADMIN}
+    if internet:
+        allowed["internet"] = _tcp(*internet)
+    return allowed
+
+
+def _rule_ports(rule: dict[str, Any]) -> Ports | None:
+    """The (protocol, port)s a rule allows; None if it allows every port (no `ports`, a
+    port left out, or a range)."""
+    ports: Ports = set()
+    for port in rule.get("ports") or []:
+        if port.get("port") is None or "endPort" in port:
+            return None
+        ports.add((port.get("protocol", "TCP"), port["port"]))
+    return ports or None
+
+
+def _rule_problems(
+    workload: str, direction: str, rules: list[dict[str, Any]], internet: set[int]
+) -> Iterator[str]:
+    allowed = allowed_peers(workload, direction, internet)
     for rule in rules:
         peers = rule.get("to" if direction == "egress" else "from")
         if not peers:
             yield f"k8s: {workload}'s {direction} rule allows every peer"
             continue
-        ports = {port.get("port") for port in rule.get("ports") or []}
+        ports = _rule_ports(rule)
         for peer in peers:
             kind = peer_kind(peer)
             if kind not in allowed:
                 yield f"k8s: {workload}'s {direction} reaches {kind}, not an allowed peer"
-            elif kind == "internet" and (
-                not ports or not ports <= INTERNET_PORTS.get(workload, set())
-            ):
-                yield f"k8s: {workload} reaches the internet on ports {sorted(ports, key=str)}"
+            elif ports is None:
+                yield f"k8s: {workload}'s {direction} allows every port of {kind}"
+            elif not ports <= allowed[kind]:
+                shown = sorted(f"{port}/{protocol}" for protocol, port in ports - allowed[kind])
+                yield f"k8s: {workload}'s {direction} allows {kind} on {shown}"
+
+
+def _is_default_deny(spec: dict[str, Any]) -> bool:
+    return (
+        spec.get("podSelector") in ({}, None)
+        and set(spec.get("policyTypes", [])) == {"Ingress", "Egress"}
+        and not spec.get("ingress")
+        and not spec.get("egress")
+    )
+
+
+def _selected_workload(spec: dict[str, Any]) -> str | None:
+    """The one known workload a policy selects by name alone, else None."""
+    selector = spec.get("podSelector") or {}
+    labels = selector.get("matchLabels") or {}
+    if set(selector) != {"matchLabels"} or set(labels) != {"app.kubernetes.io/name"}:
+        return None
+    name: str = labels["app.kubernetes.io/name"]
+    return name if name in ALLOWED_FROM else None
+
+
+def _template(document: dict[str, Any]) -> dict[str, Any]:
+    spec = document["spec"]
+    if document["kind"] == "CronJob":
+        spec = spec["jobTemplate"]["spec"]
+    template: dict[str, Any] = spec["template"]
+    return template
+
+
+def _configuration(template: dict[str, Any], configs: dict[str, dict[str, str]]) -> dict[str, str]:
+    """The environment a pod template's containers get from ConfigMaps and literal values."""
+    environment: dict[str, str] = {}
+    for container in template["spec"].get("containers", []):
+        for source in container.get("envFrom", []):
+            name = (source.get("configMapRef") or {}).get("name")
+            environment |= configs.get(name, {}) if name else {}
+        environment |= {
+            item["name"]: str(item["value"])
+            for item in container.get("env", [])
+            if item.get("value") is not None
+        }
+    return environment
 
 
 def k8s_problems(documents: Iterable[dict[str, Any]]) -> list[str]:
@@ -209,55 +285,89 @@ def k8s_problems(documents: Iterable[dict[str, Any]]) -> list[str]:
     docs = [doc for doc in documents if doc]
     problems = _ingress_problems([d for d in docs if d["kind"] == "Ingress"])
     policies = [d for d in docs if d["kind"] == "NetworkPolicy"]
-    denies = [
-        p
-        for p in policies
-        if p["spec"].get("podSelector") in ({}, None)
-        and set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
-        and not p["spec"].get("ingress")
-        and not p["spec"].get("egress")
-    ]
-    if not denies:
+    if not any(_is_default_deny(p["spec"]) for p in policies):
         problems.append("k8s: no default-deny NetworkPolicy (empty podSelector, both directions)")
-    workloads = [
-        d["spec"]["template"].get("metadata", {}).get("labels", {}).get("app.kubernetes.io/name")
+    for policy in policies:
+        spec = policy["spec"]
+        if not _is_default_deny(spec) and _selected_workload(spec) is None:
+            problems.append(
+                f"k8s: NetworkPolicy {policy['metadata']['name']} selects "
+                f"{spec.get('podSelector')}, neither all pods with no rule (default deny) "
+                "nor one known workload by app.kubernetes.io/name"
+            )
+    configs = {
+        d["metadata"]["name"]: {k: str(v) for k, v in (d.get("data") or {}).items()}
         for d in docs
-        if d["kind"] in ("Deployment", "Job")
-    ]
-    for workload in workloads:
-        own = [p for p in policies if _name_label(p["spec"].get("podSelector")) == workload]
-        if workload not in ALLOWED_TO:
-            problems.append(f"k8s: {workload} has no allowed peers defined in tools/exposure.py")
+        if d["kind"] == "ConfigMap"
+    }
+    for document in (d for d in docs if d["kind"] in WORKLOAD_KINDS):
+        template = _template(document)
+        workload = template.get("metadata", {}).get("labels", {}).get("app.kubernetes.io/name")
+        if workload not in ALLOWED_FROM:
+            problems.append(
+                f"k8s: {document['kind']} {document['metadata']['name']} ({workload}) has no "
+                "allowed peers defined in tools/exposure.py"
+            )
             continue
+        internet = egress_ports(_configuration(template, configs))
+        own = [p for p in policies if _selected_workload(p["spec"]) == workload]
         if not own:
             problems.append(f"k8s: no NetworkPolicy selects {workload}")
+        allowed_out: Ports = set()
         for policy in own:
             spec = policy["spec"]
             if set(spec.get("policyTypes", [])) != {"Ingress", "Egress"}:
                 problems.append(f"k8s: {policy['metadata']['name']} does not cover both directions")
-            problems += _rule_problems(workload, "ingress", spec.get("ingress", []))
-            problems += _rule_problems(workload, "egress", spec.get("egress", []))
+            problems += _rule_problems(workload, "ingress", spec.get("ingress", []), internet)
+            problems += _rule_problems(workload, "egress", spec.get("egress", []), internet)
+            allowed_out |= {
+                port for rule in spec.get("egress", []) for port in _rule_ports(rule) or set()
+            }
+        problems += [
+            f"k8s: {workload} calls out on port {port} (its configuration) but no egress "
+            "rule allows it"
+            for port in sorted(internet)
+            if ("TCP", port) not in allowed_out
+        ]
     return problems
+
+
+def _public_routes() -> set[tuple[str, str]]:
+    """(service, path) of every route an Ingress may have (tools/k8s_exposure.py)."""
+    hosts = {**PUBLIC_PATHS, **ADMIN_PATHS}
+    return {
+        (service, path)
+        for services in hosts.values()
+        for service, paths in services.items()
+        for path in paths
+    }
 
 
 def _ingress_problems(ingresses: list[dict[str, Any]]) -> list[str]:
     problems = []
     admin_hosts: set[str] = set()
     other_hosts: set[str] = set()
+    public = _public_routes()
     for ingress in ingresses:
         name = ingress["metadata"]["name"]
         routes = [
-            (rule.get("host", "*"), path.get("path", "/"), path["backend"]["service"]["name"])
+            (rule.get("host", "*"), path, path["backend"]["service"]["name"])
             for rule in ingress["spec"].get("rules", [])
             for path in rule.get("http", {}).get("paths", [])
         ]
         if ingress["spec"].get("defaultBackend"):
             problems.append(f"k8s: Ingress {name} has a default backend (routes every path)")
-        for host, path, service in routes:
-            if path in ("", "/") or path.startswith(NEVER_ROUTED):
-                problems.append(f"k8s: Ingress {name} routes {host}{path}")
-            if path.startswith("/admin") and service != ADMIN:
-                problems.append(f"k8s: Ingress {name} routes {host}{path} to {service}")
+        for host, route, service in routes:
+            path = route.get("path", "/")
+            if (service, path) not in public:
+                problems.append(
+                    f"k8s: Ingress {name} routes {host}{path} to {service}, not a public route"
+                )
+            if route.get("pathType") not in ("Prefix", "Exact"):
+                problems.append(
+                    f"k8s: Ingress {name} routes {host}{path} with pathType "
+                    f"{route.get('pathType')} (only Prefix or Exact)"
+                )
         services = {service for _, _, service in routes}
         if ADMIN in services:
             if services != {ADMIN}:
@@ -274,19 +384,32 @@ def _ingress_problems(ingresses: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+# An allow-list entry wider than these lets in a good part of the internet.
+SHORTEST_PREFIX = {4: 8, 6: 32}
+
+
 def _allow_list_problems(name: str, annotations: dict[str, str]) -> list[str]:
     sources = [part.strip() for part in annotations.get(ALLOW_LIST, "").split(",") if part.strip()]
     if not sources:
         return [f"k8s: Ingress {name} serves admin with no {ALLOW_LIST} annotation"]
     problems = []
+    networks: dict[int, list[Any]] = {4: [], 6: []}
     for source in sources:
         try:
             network = ipaddress.ip_network(source)
         except ValueError:
             problems.append(f"k8s: Ingress {name} allow-list entry {source!r} is not a CIDR")
             continue
-        if network.prefixlen == 0:
-            problems.append(f"k8s: Ingress {name} allow-list lets everyone in ({source})")
+        networks[network.version].append(network)
+        if network.prefixlen < SHORTEST_PREFIX[network.version]:
+            problems.append(
+                f"k8s: Ingress {name} allow-list entry {source} is wider than "
+                f"/{SHORTEST_PREFIX[network.version]}"
+            )
+    for version, everything in ((4, "0.0.0.0/0"), (6, "::/0")):
+        covered = list(ipaddress.collapse_addresses(networks[version]))
+        if covered == [ipaddress.ip_network(everything)]:
+            problems.append(f"k8s: Ingress {name} allow-list lets everyone in ({everything})")
     return problems
 
 

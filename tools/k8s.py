@@ -111,6 +111,11 @@ def config_of(service: str) -> dict[str, str]:
     return {**COMMON, **proxies, **CONFIG[service]}
 
 
+def configmap_data(service: str) -> dict[str, str]:
+    """The service's ConfigMap: its settings with their prefix."""
+    return {prefix_of(service) + k: v for k, v in config_of(service).items()}
+
+
 def secret_keys(service: str, settings: type) -> list[str]:
     """The keys of the service's Secret: its secret settings and the two URLs with
     credentials; the required ones first."""
@@ -218,12 +223,11 @@ def deployment(service: str) -> dict[str, Any]:
 
 
 def service_documents(service: str) -> Iterator[dict[str, Any]]:
-    config = {prefix_of(service) + k: v for k, v in config_of(service).items()}
     yield {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": f"{service}-config", "labels": labels(service)},
-        "data": config,
+        "data": configmap_data(service),
     }
     yield deployment(service)
     yield {
@@ -386,7 +390,10 @@ def rendered() -> dict[Path, str]:
         )
     files[BASE / "ingress.yaml"] = HEADER + yaml.safe_dump_all(ingresses(), sort_keys=False)
     files[BASE / "network-policies.yaml"] = HEADER + yaml.safe_dump_all(
-        network_policies([service for service, _ in SERVICES], ["rabbitmq-policy"]),
+        network_policies(
+            {service: configmap_data(service) for service, _ in SERVICES},
+            ["rabbitmq-policy"],
+        ),
         sort_keys=False,
     )
     files[BASE / "rabbitmq-policy.yaml"] = HEADER + yaml.safe_dump_all(

@@ -6,7 +6,10 @@ peers: its database, the broker, DNS, what it calls, and who calls it).
 Names marked PLACEHOLDER are the cluster's own: patch them in an overlay
 (docs/operations.md, "Kubernetes")."""
 
+import re
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 SHOP_HOST, KEYS_HOST = "shop.bitloot.example", "keys.bitloot.example"
 ADMIN_HOST = "admin.bitloot.example"
@@ -28,7 +31,22 @@ ALLOW_LIST_ANNOTATION = "nginx.ingress.kubernetes.io/whitelist-source-range"
 ADMIN_ALLOWED_SOURCES = "192.0.2.0/24"
 
 PORT = 8000  # every service's container port: public routes, /internal/* and /metrics
-SMTP_PORT = 587  # delivery's DELIVERY_SMTP_PORT (STARTTLS)
+# The settings naming what a service calls outside the cluster (the providers' APIs, the S3
+# endpoint, a trace collector); not the links it hands customers (PUBLIC_URL, CANCEL_URL).
+EGRESS_URL = re.compile(r"(_API_URL|_ENDPOINT_URL|^OTEL_EXPORTER_OTLP(_TRACES)?_ENDPOINT)$")
+
+
+def egress_ports(environment: Mapping[str, str]) -> set[int]:
+    """The ports a service's configuration (its ConfigMap) makes it call out on: each
+    egress URL's port (443 for https, 80 for http unless named) and the SMTP port."""
+    ports = set()
+    for name, value in environment.items():
+        if name.endswith("_SMTP_PORT") and value.strip():
+            ports.add(int(value))
+        elif EGRESS_URL.search(name) and "://" in value:
+            url = urlsplit(value)
+            ports.add(url.port or (443 if url.scheme == "https" else 80))
+    return ports
 
 
 def _namespace(name: str) -> dict[str, Any]:
@@ -135,25 +153,18 @@ def _dns() -> dict[str, Any]:
     return {"to": [DNS], "ports": [{"protocol": "UDP", "port": 53}, *_tcp(53)]}
 
 
-# What each service calls besides its database, the broker and DNS.
-CALLS: dict[str, list[dict[str, Any]]] = {
-    "payments": [{"to": [INTERNET], "ports": _tcp(443)}],  # NOWPayments
-    "kinguin-gateway": [{"to": [INTERNET], "ports": _tcp(443)}],  # Kinguin
-    "fulfillment": [],
-    "delivery": [{"to": [INTERNET], "ports": _tcp(443, SMTP_PORT)}],  # S3 (R2), SMTP
-    "admin": [
-        {
-            "to": [
-                {"podSelector": _pods(service)}
-                for service in ("payments", "kinguin-gateway", "fulfillment", "delivery")
-            ],
-            "ports": _tcp(PORT),
-        }
-    ],
-}
+def calls(service: str, internet: set[int]) -> list[dict[str, Any]]:
+    """What a service calls besides its database, the broker and DNS: public addresses on
+    the ports its configuration names (NOWPayments, Kinguin, S3, SMTP), and for the admin
+    the four other services."""
+    rules = [{"to": [INTERNET], "ports": _tcp(*sorted(internet))}] if internet else []
+    if service == "admin":
+        others = ("payments", "kinguin-gateway", "fulfillment", "delivery")
+        rules.append({"to": [{"podSelector": _pods(s)} for s in others], "ports": _tcp(PORT)})
+    return rules
 
 
-def service_policy(service: str) -> dict[str, Any]:
+def service_policy(service: str, internet: set[int]) -> dict[str, Any]:
     callers: list[dict[str, Any]] = [PROMETHEUS]  # /metrics
     if service in routed():
         callers.append(INGRESS_CONTROLLER)  # the public routes (the admin UI for admin)
@@ -168,15 +179,18 @@ def service_policy(service: str) -> dict[str, Any]:
                 _dns(),
                 {"to": [database(service)], "ports": _tcp(5432)},
                 {"to": [BROKER], "ports": _tcp(5672)},
-                *CALLS[service],
+                *calls(service, internet),
             ],
         },
     )
 
 
-def network_policies(services: list[str], jobs: list[str]) -> list[dict[str, Any]]:
-    """Deny all, then one policy per service, and one per job (DNS and the broker's
-    management API, nothing in)."""
+def network_policies(
+    configs: Mapping[str, Mapping[str, str]], jobs: list[str]
+) -> list[dict[str, Any]]:
+    """Deny all, then one policy per service (`configs`: each service's ConfigMap, whose
+    URLs and SMTP port name the ports it calls out on), and one per job (DNS and the
+    broker's management API, nothing in)."""
     deny = _policy("default-deny", {"podSelector": {}})
     per_job = [
         _policy(
@@ -185,4 +199,5 @@ def network_policies(services: list[str], jobs: list[str]) -> list[dict[str, Any
         )
         for job in jobs
     ]
-    return [deny, *(service_policy(service) for service in services), *per_job]
+    services = [service_policy(name, egress_ports(config)) for name, config in configs.items()]
+    return [deny, *services, *per_job]

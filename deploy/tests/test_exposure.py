@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from exposure import compose_problems, k8s_problems, rabbitmq_problems
+from k8s_exposure import egress_ports, network_policies
 
 from bitloot_demo.compose_env import compose_env
 from bitloot_launch.wiring import Secrets
@@ -278,7 +279,7 @@ INTERNET = {
         ),
         (
             _egress("payments", {"to": [INTERNET], "ports": [{"port": 5432}]}),
-            "payments reaches the internet on ports [5432]",
+            "payments's egress allows internet on ['5432/TCP']",
         ),
         (
             _egress(
@@ -325,3 +326,183 @@ def test_k8s_check_fails_when_an_exposure_guarantee_is_broken(
     mutate(documents)
     problems = k8s_problems(documents)
     assert any(problem in found for found in problems), problems
+
+
+Documents = list[dict[str, Any]]
+
+
+def _add(document: dict[str, Any]) -> Callable[[Documents], None]:
+    def mutate(documents: Documents) -> None:
+        documents.append(copy.deepcopy(document))
+
+    return mutate
+
+
+def _extra_policy(name: str, spec: dict[str, Any]) -> Callable[[Documents], None]:
+    return _add(
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": name},
+            "spec": {"policyTypes": ["Ingress", "Egress"], **spec},
+        }
+    )
+
+
+NAME = "app.kubernetes.io/name"
+PART_OF = {"matchLabels": {"app.kubernetes.io/part-of": "bitloot"}}
+POSTGRES = {"matchLabels": {NAME: "postgres"}}
+
+
+def _rule(service: str, direction: str, index: int, **changes: Any) -> Callable[[Documents], None]:
+    """Changes one rule of a service's policy (ports=None drops its ports)."""
+
+    def mutate(documents: Documents) -> None:
+        rule = find(documents, "NetworkPolicy", service)["spec"][direction][index]
+        for key, value in changes.items():
+            if value is None:
+                rule.pop(key, None)
+            else:
+                rule[key] = value
+
+    return mutate
+
+
+def _config(service: str, variable: str, value: str) -> Callable[[Documents], None]:
+    def mutate(documents: Documents) -> None:
+        find(documents, "ConfigMap", f"{service}-config")["data"][variable] = value
+
+    return mutate
+
+
+def _both(*mutations: Callable[[Documents], None]) -> Callable[[Documents], None]:
+    def mutate(documents: Documents) -> None:
+        for mutation in mutations:
+            mutation(documents)
+
+    return mutate
+
+
+def _path(service: str, path: str, path_type: str = "Prefix") -> Callable[[Documents], None]:
+    def mutate(documents: Documents) -> None:
+        backend = {"service": {"name": service, "port": {"name": "http"}}}
+        rule = find(documents, "Ingress", "bitloot")["spec"]["rules"][0]
+        rule["http"]["paths"].append({"path": path, "pathType": path_type, "backend": backend})
+
+    return mutate
+
+
+def _workload(kind: str, name: str) -> Callable[[Documents], None]:
+    template = {"metadata": {"labels": {NAME: name}}, "spec": {"containers": []}}
+    spec: dict[str, Any] = {"template": template}
+    if kind == "CronJob":
+        spec = {"schedule": "@daily", "jobTemplate": {"spec": {"template": template}}}
+    return _add({"kind": kind, "metadata": {"name": name}, "spec": spec})
+
+
+def _tcp(*ports: int) -> list[dict[str, Any]]:
+    return [{"protocol": "TCP", "port": port} for port in ports]
+
+
+OPEN = "neither all pods with no rule (default deny) nor one known workload"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        # Every policy is checked, not only those selecting a workload by name.
+        (_extra_policy("open", {"podSelector": {}, "ingress": [{}]}), f"open selects {{}}, {OPEN}"),
+        (_extra_policy("out", {"podSelector": {}, "egress": [{}]}), f"out selects {{}}, {OPEN}"),
+        (_extra_policy("bitloot", {"podSelector": PART_OF, "ingress": [{}]}), OPEN),
+        (_extra_policy("db", {"podSelector": POSTGRES, "egress": [{}]}), OPEN),
+        (
+            _extra_policy(
+                "two-labels",
+                {"podSelector": {"matchLabels": {NAME: "payments", "tier": "x"}}, "egress": [{}]},
+            ),
+            OPEN,
+        ),
+        (
+            _extra_policy(
+                "expression",
+                {
+                    "podSelector": {
+                        "matchLabels": {NAME: "payments"},
+                        "matchExpressions": [{"key": "x", "operator": "DoesNotExist"}],
+                    }
+                },
+            ),
+            OPEN,
+        ),
+        # Each peer only on its own ports.
+        (_rule("payments", "ingress", 0, ports=None), "ingress allows every port of"),
+        (_rule("payments", "ingress", 0, ports=_tcp(22)), "allows monitoring/prometheus on"),
+        (_rule("payments", "egress", 0, ports=None), "allows every port of kube-system/kube-dns"),
+        (_rule("payments", "egress", 0, ports=_tcp(53, 22)), "kube-system/kube-dns on ['22/TCP']"),
+        (_rule("delivery", "egress", 1, ports=None), "every port of bitloot-data/postgres-del"),
+        (_rule("delivery", "egress", 1, ports=_tcp(5432, 6432)), "postgres-delivery on ['6432/"),
+        (_rule("payments", "egress", 2, ports=_tcp(5672, 15672)), "rabbitmq on ['15672/TCP']"),
+        (_rule("rabbitmq-policy", "egress", 1, ports=_tcp(5672)), "rabbitmq on ['5672/TCP']"),
+        (
+            _rule("admin", "egress", 3, ports=[{"protocol": "TCP", "port": 8000, "endPort": 9000}]),
+            "admin's egress allows every port of pods:payments",
+        ),
+        # The ports called out on come from the ConfigMaps.
+        (
+            _config("delivery", "DELIVERY_SMTP_PORT", "465"),
+            "delivery calls out on port 465 (its configuration) but no egress rule allows it",
+        ),
+        (_config("delivery", "DELIVERY_SMTP_PORT", "465"), "internet on ['587/TCP']"),
+        (
+            _config("payments", "PAYMENTS_NOWPAYMENTS_API_URL", "https://np.example:8443"),
+            "payments calls out on port 8443",
+        ),
+        (
+            _config("kinguin-gateway", "OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            "kinguin-gateway calls out on port 4318",
+        ),
+        # The admin allow-list: nothing wider than /8 (/32), and no set covering everything.
+        (_allow_list("10.0.0.0/7"), "entry 10.0.0.0/7 is wider than /8"),
+        (_allow_list("192.0.2.0/24,2001:db8::/31"), "entry 2001:db8::/31 is wider than /32"),
+        (
+            _allow_list(",".join(f"{n}.0.0.0/8" for n in range(256))),
+            "allow-list lets everyone in (0.0.0.0/0)",
+        ),
+        # Ingress paths: only the public routes, by Prefix or Exact.
+        (_path("payments", "/payments"), "routes shop.bitloot.example/payments to payments, not"),
+        (_path("payments", "/keys"), "/keys to payments, not a public route"),
+        (_path("payments", "/orders", "ImplementationSpecific"), "pathType ImplementationSpecific"),
+        # Every kind of workload needs its allowed peers and a policy.
+        (_workload("StatefulSet", "redis"), "StatefulSet redis (redis) has no allowed peers"),
+        (_workload("DaemonSet", "agent"), "DaemonSet agent (agent) has no allowed peers"),
+        (_workload("CronJob", "backup"), "CronJob backup (backup) has no allowed peers"),
+        (
+            _both(
+                _remove("Job", "rabbitmq-policy"),
+                _remove("NetworkPolicy", "rabbitmq-policy"),
+                _workload("CronJob", "rabbitmq-policy"),
+            ),
+            "no NetworkPolicy selects rabbitmq-policy",
+        ),
+    ],
+)
+def test_k8s_check_checks_every_policy_every_port_and_the_configured_egress(
+    mutate: Callable[[Documents], None], problem: str
+) -> None:
+    documents = copy.deepcopy(base())
+    mutate(documents)
+    problems = k8s_problems(documents)
+    assert any(problem in found for found in problems), problems
+
+
+def test_the_egress_ports_come_from_the_configuration() -> None:
+    config = {
+        "DELIVERY_SMTP_PORT": "2525",
+        "DELIVERY_S3_ENDPOINT_URL": "https://store.example:9443",
+        "DELIVERY_PUBLIC_URL": "https://keys.example:8443",  # a link, not a call
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector.example",
+    }
+    assert egress_ports(config) == {2525, 9443, 80}
+    [_, policy] = network_policies({"delivery": config}, [])
+    [internet] = [rule for rule in policy["spec"]["egress"] if "ipBlock" in rule["to"][0]]
+    assert {port["port"] for port in internet["ports"]} == {80, 2525, 9443}
