@@ -62,7 +62,8 @@ up: install
 compose-env: install
 	@test ! -e .env || { echo ".env exists; remove it first to replace its secrets"; exit 1; }
 	(umask 077 && $(PY) -m bitloot_demo.compose_env $(if $(SHOP_HOST),--shop-host $(SHOP_HOST)) \
-		$(if $(KEYS_HOST),--keys-host $(KEYS_HOST)) > .env.new) && mv .env.new .env
+		$(if $(KEYS_HOST),--keys-host $(KEYS_HOST)) > .env.new) && mv .env.new .env \
+		|| { rm -f .env.new; exit 1; }
 	@echo "wrote .env"
 
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
@@ -75,7 +76,8 @@ COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 # (`docker compose config`, which needs no engine). What they
 # expose is checked on what they render to (tools/exposure.py): the overlays by
 # tools/k8s.py, compose (proxy profile included) rendered from two generated .env files,
-# so that a password the same in both is one fixed in the file.
+# so that a password the same in both is one fixed in the file, and again with
+# deploy/compose/public.yml (real providers, no sandbox; test values for their settings).
 deploy-check: system-deploy install
 	$(PY) tools/settings_reference.py --check
 	$(PY) tools/images.py check
@@ -87,8 +89,15 @@ deploy-check: system-deploy install
 	dir=$$(mktemp -d) && for run in 1 2; do \
 		$(PY) -m bitloot_demo.compose_env > $$dir/$$run.env \
 		&& $(COMPOSE) --env-file $$dir/$$run.env -f docker-compose.yml --profile proxy \
-			config > $$dir/$$run.yml || { rm -rf $$dir; exit 1; }; done \
-		&& $(PY) tools/exposure.py compose $$dir/1.yml $$dir/2.yml; \
+			config > $$dir/$$run.yml \
+		&& $(PY) -m bitloot_demo.compose_env --shop-host shop.example.com \
+			--keys-host keys.example.com > $$dir/public$$run.env 2>/dev/null \
+		&& $(PY) tools/exposure.py fill-env $$dir/public$$run.env \
+		&& $(COMPOSE) --env-file $$dir/public$$run.env -f docker-compose.yml \
+			-f deploy/compose/public.yml --profile proxy config > $$dir/public$$run.yml \
+		|| { rm -rf $$dir; exit 1; }; done \
+		&& $(PY) tools/exposure.py compose $$dir/1.yml $$dir/2.yml \
+		&& $(PY) tools/exposure.py public $$dir/public1.yml $$dir/public2.yml; \
 		status=$$?; rm -rf $$dir; exit $$status
 
 # Known vulnerabilities with a fix available in the pinned dependencies (PyPI's data).

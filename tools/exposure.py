@@ -2,11 +2,17 @@
 
     python tools/exposure.py compose A.yml B.yml   # `docker compose config` output, twice,
                                                    # from two `make compose-env` files
+    python tools/exposure.py public A.yml B.yml    # the same with deploy/compose/public.yml
+    python tools/exposure.py fill-env FILE.env     # fills its empty BITLOOT_PROD_* lines
+                                                   # (test values, for the public render)
     python tools/exposure.py k8s BUILT.yml         # `kubectl kustomize <overlay>` output
 
 Compose: no port published beyond 127.0.0.1 but the TLS proxy's 80 and 443; no guest user
 and no password that is the same in both renders (so fixed in the file, not from .env);
-RabbitMQ's files keep guest off the network and create no user. Kubernetes: the admin UI
+RabbitMQ's files keep guest off the network and create no user. With
+deploy/compose/public.yml (serving customers): no provider sandbox runs, and no service
+calls a provider API, an S3 endpoint or an SMTP host inside compose or on loopback, or
+hands customers a link that is not https. Kubernetes: the admin UI
 on a host of its own, behind an allow-list no wider than a /8 (/32 for IPv6) per entry
 and not covering everything together, and on no other host; every Ingress path one of
 the public routes of tools/k8s_exposure.py, by Prefix or Exact; a default-deny
@@ -21,6 +27,7 @@ import argparse
 import ipaddress
 import json
 import re
+import secrets
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -64,18 +71,13 @@ def published(port: str | dict[str, Any]) -> tuple[str, str] | None:
 def _secrets(config: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     """(service, variable, value) of every password-like value: secret-named variables and
     the password inside any URL."""
-    for name, service in config.get("services", {}).items():
-        environment = service.get("environment") or {}
-        if isinstance(environment, list):
-            environment = dict(item.split("=", 1) for item in environment)
-        for variable, value in environment.items():
-            value = "" if value is None else str(value)
-            if SECRET_NAME.search(variable) and not variable.endswith("_ID"):
-                yield name, variable, value
-            if "://" in value:
-                password = urlsplit(value).password
-                if password is not None:
-                    yield name, f"{variable} (URL password)", password
+    for name, variable, value in _environment(config.get("services", {})):
+        if SECRET_NAME.search(variable) and not variable.endswith("_ID"):
+            yield name, variable, value
+        if "://" in value:
+            password = urlsplit(value).password
+            if password is not None:
+                yield name, f"{variable} (URL password)", password
 
 
 def compose_problems(first: dict[str, Any], second: dict[str, Any]) -> list[str]:
@@ -97,19 +99,73 @@ def compose_problems(first: dict[str, Any], second: dict[str, Any]) -> list[str]
             problems.append(f"compose: {service} {variable} is fixed, not generated into .env")
         if value.lower() == "guest" or "guest:guest" in value:
             problems.append(f"compose: {service} {variable} uses guest")
-    for service, variable, value in _urls(first):
-        if urlsplit(value).username == "guest":
+    for service, variable, value in _environment(first.get("services", {})):
+        if "://" in value and urlsplit(value).username == "guest":
             problems.append(f"compose: {service} {variable} connects as guest")
     return problems + rabbitmq_problems()
 
 
-def _urls(config: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
-    for name, service in config.get("services", {}).items():
+ACTIVE_PROFILES = {PROXY}
+# What a service must reach outside compose when it serves customers, and the links it
+# hands them.
+PROVIDER_SETTING = re.compile(r"(_API_URL|_S3_ENDPOINT_URL|_SMTP_HOST)$")
+LINK_SETTING = re.compile(r"(_PUBLIC_URL|_REFUND_CLAIM_URL|_LIVE_STATUS_URL)$")
+
+
+def active(config: dict[str, Any], profiles: set[str] = ACTIVE_PROFILES) -> dict[str, Any]:
+    """The services `--profile proxy up` starts (docker-compose v1's `config` also prints
+    the others)."""
+    services: dict[str, Any] = config.get("services", {})
+    return {
+        name: service
+        for name, service in services.items()
+        if not service.get("profiles") or set(service["profiles"]) & profiles
+    }
+
+
+def public_problems(config: dict[str, Any]) -> list[str]:
+    """A render of docker-compose.yml with deploy/compose/public.yml: real providers only."""
+    services = active(config)
+    problems = [f"compose (public): {name} runs" for name in services if "sandbox" in name]
+    for service, variable, value in _environment(services):
+        if PROVIDER_SETTING.search(variable):
+            host = urlsplit(value).hostname if "://" in value else value
+            if host in services or host in LOOPBACK or not host or "." not in host:
+                problems.append(
+                    f"compose (public): {service} {variable} is {value!r}, not the provider's"
+                )
+        if LINK_SETTING.search(variable) and not value.startswith(("https://", "wss://")):
+            problems.append(f"compose (public): {service} {variable} {value!r} is not https")
+    return problems
+
+
+def _environment(services: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    for name, service in services.items():
         environment = service.get("environment") or {}
-        if isinstance(environment, dict):
-            for variable, value in environment.items():
-                if isinstance(value, str) and "://" in value:
-                    yield name, variable, value
+        if isinstance(environment, list):
+            environment = dict(item.split("=", 1) for item in environment)
+        for variable, value in environment.items():
+            yield name, variable, "" if value is None else str(value)
+
+
+PROD_BLANK = re.compile(r"^(BITLOOT_PROD_\w+)=$", re.MULTILINE)
+
+
+def fill_blanks(env: str) -> str:
+    """`make compose-env` with hosts leaves the real providers' settings empty for the
+    operator; the check fills them with fresh test values (a different one per render)."""
+
+    def value(match: re.Match[str]) -> str:
+        name, token = match.group(1), f"check-{secrets.token_hex(12)}"
+        if name.endswith("_URL"):
+            token = f"https://{token}.example"
+        elif name.endswith("_HOST"):
+            token = f"{token}.example"
+        elif name.endswith(("_EMAIL", "_FROM")):
+            token = f"{token}@example.com"
+        return f"{name}={token}"
+
+    return PROD_BLANK.sub(value, env)
 
 
 def rabbitmq_problems(directory: Path = RABBITMQ) -> list[str]:
@@ -415,14 +471,20 @@ def _allow_list_problems(name: str, annotations: dict[str, str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=("compose", "k8s"))
+    parser.add_argument("kind", choices=("compose", "public", "fill-env", "k8s"))
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args(argv)
-    if args.kind == "compose":
+    if args.kind == "fill-env":
+        for path in args.files:
+            path.write_text(fill_blanks(path.read_text()))
+        return 0
+    if args.kind in ("compose", "public"):
         if len(args.files) != 2:
-            parser.error("compose needs two renders")
+            parser.error(f"{args.kind} needs two renders")
         first, second = (yaml.safe_load(path.read_text()) for path in args.files)
         problems = compose_problems(first, second)
+        if args.kind == "public":
+            problems += public_problems(first)
     else:
         problems = [
             p for path in args.files for p in k8s_problems(yaml.safe_load_all(path.read_text()))

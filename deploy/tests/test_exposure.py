@@ -7,16 +7,24 @@ import ipaddress
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from exposure import compose_problems, k8s_problems, rabbitmq_problems
+from exposure import (
+    active,
+    compose_problems,
+    fill_blanks,
+    k8s_problems,
+    public_problems,
+    rabbitmq_problems,
+)
 from k8s_exposure import egress_ports, network_policies
 
-from bitloot_demo.compose_env import compose_env
+from bitloot_demo.compose_env import PROD, compose_env, host_problem
 from bitloot_launch.wiring import Secrets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,15 +47,31 @@ PROFILE = ["--profile", "proxy", "config"]
 PROXIED = ["payments", "kinguin-gateway", "fulfillment", "delivery"]
 
 
-def render(tmp_path: Path, name: str, **hosts: str) -> dict[str, Any]:
-    """docker-compose.yml as compose reads it, with a fresh .env, proxy profile included."""
+PUBLIC = ROOT / "deploy" / "compose" / "public.yml"
+SHOP, KEYS = "shop.example.com", "keys.example.com"
+
+
+def render(
+    tmp_path: Path,
+    name: str,
+    *,
+    public: bool = False,
+    fill: bool = True,
+    shop_host: str | None = None,
+    keys_host: str | None = None,
+) -> dict[str, Any]:
+    """docker-compose.yml as compose reads it, with a fresh .env, proxy profile included;
+    `public`: with deploy/compose/public.yml over it, the real providers' settings filled
+    with test values (unless `fill` is false)."""
     command = compose_command()
     if command is None:
         pytest.skip("docker compose is not installed (tools/system_packages.sh ensure deploy)")
     env = tmp_path / f"{name}.env"
-    env.write_text(compose_env(Secrets.generate(), **hosts))
+    text = compose_env(Secrets.generate(), shop_host=shop_host, keys_host=keys_host)
+    env.write_text(fill_blanks(text) if fill else text)
+    files = ["-f", str(ROOT / "docker-compose.yml"), *(["-f", str(PUBLIC)] if public else [])]
     rendered = subprocess.run(
-        [*command, "--env-file", str(env), "-f", str(ROOT / "docker-compose.yml"), *PROFILE],
+        [*command, "--env-file", str(env), *files, *PROFILE],
         capture_output=True,
         text=True,
         check=True,
@@ -115,6 +139,147 @@ def test_compose_check_fails_on_a_public_port_or_a_fixed_or_guest_password(
     mutate(first)
     mutate(second)
     assert any(problem in found for found in compose_problems(first, second))
+
+
+@pytest.fixture(scope="module")
+def public_renders(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    directory = tmp_path_factory.mktemp("public")
+    return (
+        render(directory, "one", public=True, shop_host=SHOP, keys_host=KEYS),
+        render(directory, "two", public=True, shop_host=SHOP, keys_host=KEYS),
+    )
+
+
+def test_the_public_override_runs_the_real_providers_and_no_sandbox(
+    public_renders: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    first, second = public_renders
+    assert compose_problems(first, second) == []
+    assert public_problems(first) == []
+    services = active(first)
+    assert not [name for name in services if "sandbox" in name]
+    payments = services["payments"]["environment"]
+    assert payments["PAYMENTS_NOWPAYMENTS_API_URL"] == "https://api.nowpayments.io"
+    assert payments["PAYMENTS_NOWPAYMENTS_IPN_SECRET"].startswith("check-")
+    assert payments["PAYMENTS_PUBLIC_URL"] == "https://shop.example.com"
+    gateway = services["kinguin-gateway"]["environment"]
+    assert gateway["KINGUIN_GATEWAY_KINGUIN_API_URL"] == "https://gateway.kinguin.net/esa/api"
+    delivery = services["delivery"]["environment"]
+    assert delivery["DELIVERY_SMTP_HOST"].endswith(".example")
+    assert delivery["DELIVERY_S3_ENDPOINT_URL"].startswith("https://check-")
+    assert str(delivery["DELIVERY_SMTP_STARTTLS"]) == "true"
+    # The services do not wait for a sandbox that is not started.
+    for name in ("payments", "kinguin-gateway"):
+        assert not [s for s in services[name].get("depends_on", {}) if "sandbox" in s]
+
+
+def test_the_public_override_will_not_start_with_a_provider_setting_left_empty(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        render(tmp_path, "blank", public=True, fill=False, shop_host=SHOP, keys_host=KEYS)
+    assert "BITLOOT_PROD_" in refused.value.stderr
+
+
+def test_the_public_check_fails_on_the_sandboxes(tmp_path: Path) -> None:
+    """The base file alone, even with public hosts, serves the sandboxes: the check says so."""
+    problems = public_problems(render(tmp_path, "base", shop_host=SHOP, keys_host=KEYS))
+    for problem in (
+        "nowpayments-sandbox runs",
+        "kinguin-sandbox runs",
+        "PAYMENTS_NOWPAYMENTS_API_URL is 'http://nowpayments-sandbox:8000'",
+        "KINGUIN_GATEWAY_KINGUIN_API_URL is 'http://kinguin-sandbox:8000'",
+        "DELIVERY_S3_ENDPOINT_URL is 'http://minio:9000'",
+        "DELIVERY_SMTP_HOST is 'mailpit'",
+    ):
+        assert any(problem in found for found in problems), (problem, problems)
+
+
+def _unprofile(service: str) -> Mutation:
+    def mutate(config: dict[str, Any]) -> None:
+        config["services"][service].pop("profiles")
+
+    return mutate
+
+
+@pytest.mark.parametrize(
+    ("mutate", "problem"),
+    [
+        (_unprofile("nowpayments-sandbox"), "nowpayments-sandbox runs"),
+        (_env("delivery", "DELIVERY_SMTP_HOST", "127.0.0.1"), "DELIVERY_SMTP_HOST is '127.0.0.1'"),
+        (
+            _env("payments", "PAYMENTS_NOWPAYMENTS_API_URL", "http://jaeger:4318"),
+            "PAYMENTS_NOWPAYMENTS_API_URL is 'http://jaeger:4318'",
+        ),
+        (
+            _env("delivery", "DELIVERY_PUBLIC_URL", "http://keys.example.com"),
+            "DELIVERY_PUBLIC_URL 'http://keys.example.com' is not https",
+        ),
+    ],
+)
+def test_the_public_check_fails_when_a_sandbox_or_local_stand_in_comes_back(
+    public_renders: tuple[dict[str, Any], dict[str, Any]], mutate: Mutation, problem: str
+) -> None:
+    config = copy.deepcopy(public_renders[0])
+    mutate(config)
+    assert any(problem in found for found in public_problems(config)), public_problems(config)
+
+
+def test_compose_env_leaves_the_real_providers_settings_for_the_operator() -> None:
+    public = compose_env(Secrets.generate(), shop_host=SHOP, keys_host=KEYS)
+    for name, default in PROD.items():
+        assert f"\n{name}={default}\n" in public
+    assert "BITLOOT_PROD_" not in compose_env(Secrets.generate())
+    filled = fill_blanks(public)
+    assert "BITLOOT_PROD_NOWPAYMENTS_API_KEY=check-" in filled
+    assert "BITLOOT_PROD_NOWPAYMENTS_API_URL=https://api.nowpayments.io\n" in filled
+
+
+@pytest.mark.parametrize(
+    ("shop", "keys", "problem"),
+    [
+        ("https://shop.example.com", "keys.example.com", "is not a bare DNS name"),
+        ("shop.example.com:8443", "keys.example.com", "is not a bare DNS name"),
+        ("shop.example.com", "keys.example.com/x", "is not a bare DNS name"),
+        ("shop.example.com", "SHOP.example.com", "must differ"),
+    ],
+)
+def test_compose_env_refuses_hosts_it_cannot_serve(shop: str, keys: str, problem: str) -> None:
+    assert problem in (host_problem(shop, keys) or "")
+    assert host_problem("shop.example.com", "keys.example.com") is None
+
+
+def test_compose_env_warns_that_the_proxy_alone_serves_the_sandboxes() -> None:
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bitloot_demo.compose_env",
+            *("--shop-host", "a.example.com"),
+            *("--keys-host", "b.example.com"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "SANDBOXES" in run.stderr
+    assert "deploy/compose/public.yml" in run.stderr
+    assert "SANDBOXES" not in run.stdout
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bitloot_demo.compose_env",
+            *("--shop-host", "a.example.com"),
+            *("--keys-host", "a.example.com"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2
+    assert refused.stdout == ""
 
 
 def test_every_service_behind_the_proxy_trusts_exactly_the_proxys_fixed_address(
