@@ -671,3 +671,13 @@ def test_the_egress_ports_come_from_the_configuration() -> None:
     [_, policy] = network_policies({"delivery": config}, [])
     [internet] = [rule for rule in policy["spec"]["egress"] if "ipBlock" in rule["to"][0]]
     assert {port["port"] for port in internet["ports"]} == {80, 2525, 9443}
+
+
+def test_an_overlay_that_moves_smtp_and_its_egress_together_passes() -> None:
+    """The allowed ports follow the ConfigMap: 465 with its rule is fine, no fixed 587."""
+    documents = copy.deepcopy(base())
+    _config("delivery", "DELIVERY_SMTP_PORT", "465")(documents)
+    egress = find(documents, "NetworkPolicy", "delivery")["spec"]["egress"]
+    [internet] = [rule for rule in egress if "ipBlock" in rule["to"][0]]
+    internet["ports"] = _tcp(443, 465)
+    assert k8s_problems(documents) == []
