@@ -61,6 +61,22 @@ class RetentionPeriod:
         return now - self.period
 
 
+@dataclass(frozen=True)
+class InboundLogRetention:
+    """The two periods of a log of inbound calls (IPNs, webhooks): calls that failed
+    authentication prove nothing and go soon; authentic ones are a record and stay long."""
+
+    unauthenticated: RetentionPeriod
+    authenticated: RetentionPeriod
+
+    @classmethod
+    def of_days(cls, unauthenticated: float, authenticated: float) -> "InboundLogRetention":
+        return cls(
+            RetentionPeriod(timedelta(days=unauthenticated)),
+            RetentionPeriod(timedelta(days=authenticated)),
+        )
+
+
 class Rule(Protocol):
     """One class of rows of one table and how to delete it past a cut-off."""
 

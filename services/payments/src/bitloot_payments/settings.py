@@ -12,7 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from bitloot_payments.domain.ipn_retry import IpnRetry
 from bitloot_payments.domain.reconcile import ReconcilePolicy
-from bitloot_payments.domain.retention import IpnRetention
+from bitloot_runtime.retention import InboundLogRetention
 from bitloot_runtime.settings import EdgeSettings
 from bitloot_runtime.tokens import ClaimTokenVerifier, load_private_key, parse_public_keys
 
@@ -241,8 +241,8 @@ class Settings(EdgeSettings):
             grace=timedelta(seconds=self.reconcile_grace_seconds),
         )
 
-    def ipn_retention(self) -> IpnRetention:
-        return IpnRetention.of_days(
+    def ipn_retention(self) -> InboundLogRetention:
+        return InboundLogRetention.of_days(
             self.ipn_unauthenticated_retention_days, self.ipn_retention_days
         )
 

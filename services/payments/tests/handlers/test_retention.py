@@ -18,15 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bitloot_payments.adapters.orm import flags, ipn_log, metadata, orders, refunds, retention_log
 from bitloot_payments.adapters.retention import audit as retention_audit
 from bitloot_payments.adapters.retention import ipn_rules
-from bitloot_payments.domain.retention import IpnRetention
 from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
-from bitloot_runtime.retention import RetentionSweep, Swept
+from bitloot_runtime.retention import InboundLogRetention, RetentionSweep, Swept
 from bitloot_runtime.tokens import generate_key_pair
 
 DAY = timedelta(days=1)
 SHORT, LONG = 30 * DAY, 400 * DAY
-POLICY = IpnRetention.of_days(30, 400)
+POLICY = InboundLogRetention.of_days(30, 400)
 
 
 @pytest.fixture

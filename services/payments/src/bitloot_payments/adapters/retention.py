@@ -8,9 +8,8 @@ from bitloot_payments.domain.retention import (
     ORDER_ENDED,
     REFUND_CLOSED,
     REFUND_OWED,
-    IpnRetention,
 )
-from bitloot_runtime.retention import Audit, SqlRule, audit_to
+from bitloot_runtime.retention import Audit, InboundLogRetention, SqlRule, audit_to
 
 
 # The SQL is built from the domain's constants only (hence the `noqa: S608`s); the
@@ -39,7 +38,7 @@ AUTHENTIC_DONE = f"""
 """  # noqa: S608
 
 
-def ipn_rules(policy: IpnRetention) -> list[SqlRule]:
+def ipn_rules(policy: InboundLogRetention) -> list[SqlRule]:
     """Forged IPNs after the short period, authentic ones nothing needs after the long."""
     return [
         SqlRule(

@@ -14,8 +14,6 @@ past that only once nothing can still need it:
   once a refund of it is closed) — and none of its refunds is still owed.
 """
 
-from dataclasses import dataclass
-from datetime import timedelta
 from typing import Final
 
 from bitloot_payments.domain.refunds import (
@@ -29,7 +27,6 @@ from bitloot_payments.domain.refunds import (
     SENDING,
     SENT,
 )
-from bitloot_runtime.retention import RetentionPeriod
 
 # Order statuses after which no payment of the order changes anything by itself.
 ORDER_ENDED: Final = ("expired", "failed", "refunded")
@@ -38,18 +35,3 @@ FULFILMENT_ENDED: Final = ("fulfilled", "refunded")
 FULFILMENT_FAILED: Final = "failed"
 REFUND_OWED: Final = (DUE, CLAIMED, APPROVED, SENDING, FAILED)
 REFUND_CLOSED: Final = (SENT, REJECTED, REFUNDED_OUTSIDE, CANCELED)
-
-
-@dataclass(frozen=True)
-class IpnRetention:
-    """The two periods of the IPN log."""
-
-    unauthenticated: RetentionPeriod
-    authenticated: RetentionPeriod
-
-    @classmethod
-    def of_days(cls, unauthenticated: float, authenticated: float) -> "IpnRetention":
-        return cls(
-            RetentionPeriod(timedelta(days=unauthenticated)),
-            RetentionPeriod(timedelta(days=authenticated)),
-        )
