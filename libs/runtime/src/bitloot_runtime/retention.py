@@ -122,13 +122,17 @@ class SqlRule:
         found = await connection.scalar(text(self._due("count(*)")), {"cutoff": cutoff})
         return int(found or 0)
 
-    async def delete_due(self, connection: AsyncConnection, cutoff: datetime, limit: int) -> int:
+    def delete_statement(self) -> str:
+        """The SQL of one batch (parameters ``cutoff`` and ``limit``)."""
         batch = (
             f"{self._due(self.key_column)} ORDER BY {self.time_column} LIMIT :limit"
             f" FOR UPDATE OF {self.table} SKIP LOCKED"
         )
-        statement = f"DELETE FROM {self.table} WHERE {self.key_column} IN ({batch})"  # noqa: S608
-        result = await connection.execute(text(statement), {"cutoff": cutoff, "limit": limit})
+        return f"DELETE FROM {self.table} WHERE {self.key_column} IN ({batch})"  # noqa: S608
+
+    async def delete_due(self, connection: AsyncConnection, cutoff: datetime, limit: int) -> int:
+        statement = text(self.delete_statement())
+        result = await connection.execute(statement, {"cutoff": cutoff, "limit": limit})
         return int(result.rowcount)
 
 

@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bitloot_admin.adapters.audit import record_swept
@@ -168,3 +168,17 @@ async def test_the_retention_command_dry_run_prints_and_changes_nothing(
         "would delete 0 order_activity rows (age)",
     ]
     assert len(await actions(engine)) == 1
+
+
+async def test_every_batch_finds_its_rows_through_its_index_not_a_scan(engine: AsyncEngine) -> None:
+    """With sequential scans priced out, the plan of each batch starts from the index on
+    its age (a plan scanning a table, or a whole other index, would read every row)."""
+    index = {"admin_audit": "admin_audit_at", "order_activity": "order_activity_at"}
+    async with engine.begin() as connection:
+        await connection.execute(text("SET LOCAL enable_seqscan = off"))
+        for rule in audit_rules(audit_retention(730)):
+            values = {"cutoff": datetime.now(UTC), "limit": 500}
+            plan = await connection.scalars(text(f"EXPLAIN {rule.delete_statement()}"), values)
+            lines = "\n".join(plan)
+            assert "Seq Scan" not in lines, lines
+            assert f" {index[rule.table]} " in lines, lines

@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bitloot_kinguin_gateway.adapters.orm import (
@@ -205,3 +205,17 @@ async def test_the_retention_command_deletes_and_prints_what_it_did(
         "deleted 0 webhook_log rows (authenticated)",
     ]
     assert (await remaining(engine), await audited(engine)) == (set(), 1)
+
+
+async def test_every_batch_finds_its_rows_through_its_index_not_a_scan(engine: AsyncEngine) -> None:
+    """With sequential scans priced out, the plan of each batch starts from the index on
+    its age (a plan scanning a table, or a whole other index, would read every row)."""
+    index = {"webhook_log": "ix_webhook_log_retention"}
+    async with engine.begin() as connection:
+        await connection.execute(text("SET LOCAL enable_seqscan = off"))
+        for rule in webhook_rules(POLICY):
+            values = {"cutoff": datetime.now(UTC), "limit": 500}
+            plan = await connection.scalars(text(f"EXPLAIN {rule.delete_statement()}"), values)
+            lines = "\n".join(plan)
+            assert "Seq Scan" not in lines, lines
+            assert f" {index[rule.table]} " in lines, lines
