@@ -7,11 +7,11 @@ import asyncio
 import os
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bitloot_kinguin_gateway.adapters.orm import (
@@ -24,9 +24,10 @@ from bitloot_kinguin_gateway.adapters.orm import (
 from bitloot_kinguin_gateway.adapters.retention import audit as retention_audit
 from bitloot_kinguin_gateway.adapters.retention import webhook_rules
 from bitloot_kinguin_gateway.migrations import VERSIONS
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.retention import InboundLogRetention, RetentionSweep, Swept
 from bitloot_runtime.sealing import generate_key_pair
+from bitloot_testing.retention import assert_batches_use, migrated, sweep_on
 
 DAY = timedelta(days=1)
 SHORT, LONG = 30 * DAY, 400 * DAY
@@ -35,21 +36,12 @@ POLICY = InboundLogRetention.of_days(30, 400)
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    await migrate(database_url, metadata, [VERSIONS])
-    engine = create_engine(database_url, pool_size=2)
-    try:
+    async with migrated(database_url, metadata, [VERSIONS]) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 def sweep_of(engine: AsyncEngine, batch_size: int = 500) -> RetentionSweep:
-    return RetentionSweep(
-        unit_of_work=lambda: UnitOfWork(engine),
-        rules=webhook_rules(POLICY),
-        audit=retention_audit(),
-        batch_size=batch_size,
-    )
+    return sweep_on(engine, webhook_rules(POLICY), retention_audit(), batch_size)
 
 
 async def reservation(
@@ -208,14 +200,6 @@ async def test_the_retention_command_deletes_and_prints_what_it_did(
 
 
 async def test_every_batch_finds_its_rows_through_its_index_not_a_scan(engine: AsyncEngine) -> None:
-    """With sequential scans priced out, the plan of each batch starts from the index on
-    its age (a plan scanning a table, or a whole other index, would read every row)."""
-    index = {"webhook_log": "ix_webhook_log_retention"}
-    async with engine.begin() as connection:
-        await connection.execute(text("SET LOCAL enable_seqscan = off"))
-        for rule in webhook_rules(POLICY):
-            values = {"cutoff": datetime.now(UTC), "limit": 500}
-            plan = await connection.scalars(text(f"EXPLAIN {rule.delete_statement()}"), values)
-            lines = "\n".join(plan)
-            assert "Seq Scan" not in lines, lines
-            assert f" {index[rule.table]} " in lines, lines
+    await assert_batches_use(
+        engine, webhook_rules(POLICY), {"webhook_log": "ix_webhook_log_retention"}
+    )
