@@ -1,15 +1,32 @@
 """`python -m bitloot_admin`: run the admin service until SIGTERM;
-`python -m bitloot_admin create-admin <username>`: create an admin (see entrypoints.cli)."""
+`python -m bitloot_admin create-admin <username>`: create an admin (see entrypoints.cli);
+`python -m bitloot_admin retention [--dry-run]`: sweep the audit now (handlers.retention)."""
 
 import sys
 
+from bitloot_admin.adapters.orm import metadata
 from bitloot_admin.bootstrap import build
 from bitloot_admin.entrypoints import cli
+from bitloot_admin.handlers.retention import audit_sweep
+from bitloot_admin.migrations import VERSIONS
+from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN
+from bitloot_runtime import retention
 from bitloot_runtime.app import run
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["retention"]:
+        raise SystemExit(
+            retention.main(
+                sys.argv[1:],
+                service="admin",
+                settings_class=Settings,
+                metadata=metadata,
+                versions=[VERSIONS],
+                build=audit_sweep,
+            )
+        )
     if len(sys.argv) > 1:
         raise SystemExit(cli.main(sys.argv[1:]))
     run(ADMIN, build)

@@ -19,6 +19,7 @@ from bitloot_admin.handlers.accounts import LoginLimits, ensure_initial_admin
 from bitloot_admin.handlers.hand_delivery import DeliveryKey, HandDelivery
 from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.repairs import Repairs
+from bitloot_admin.handlers.retention import audit_sweep
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
@@ -52,6 +53,8 @@ def build(
         in_memory_broker=in_memory_broker,
     )
     subscribe(runtime)
+    sweep = audit_sweep(settings, runtime.unit_of_work)
+    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
     upstream = UpstreamClient(
         {
             PAYMENTS: settings.payments_url,

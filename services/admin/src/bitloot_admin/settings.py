@@ -56,6 +56,20 @@ class Settings(EdgeSettings):
         default="d1", min_length=1, description="Id of delivery's key pair (as the gateway's)."
     )
 
+    # Retention of the audit and the order activity (domain/retention.py says why).
+    audit_retention_days: float = Field(
+        default=730.0,
+        ge=30,
+        description="Admin audit and order activity rows are deleted this long after they "
+        "were written; each deletion is itself audited.",
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds between retention sweeps."
+    )
+    retention_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Rows one retention transaction deletes."
+    )
+
     @field_validator("delivery_public_key")
     @classmethod
     def _x25519_key(cls, value: str | None) -> str | None:

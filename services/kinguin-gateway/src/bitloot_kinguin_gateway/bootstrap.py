@@ -24,6 +24,7 @@ from bitloot_kinguin_gateway.handlers.key_returns import ReturnKeys
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
 from bitloot_kinguin_gateway.handlers.reservations import Reserve
+from bitloot_kinguin_gateway.handlers.retention import webhook_log_sweep
 from bitloot_kinguin_gateway.metrics import BalanceGauges, GatewayMetrics
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
@@ -81,6 +82,8 @@ def build(
     watch = _balance_watch(settings, runtime, kinguin, metrics)
     sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)
     runtime.add_background("catalog-sync", sync.run)
+    sweep = webhook_log_sweep(settings, runtime.unit_of_work)
+    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
         *webhook_routes(auth, runtime.unit_of_work, metrics),

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from bitloot_runtime.retention import InboundLogRetention
 from bitloot_runtime.settings import EdgeSettings
 
 
@@ -64,3 +65,28 @@ class Settings(EdgeSettings):
         "sealed to it."
     )
     delivery_key_id: str = Field(default="d1", description="Id of delivery's key pair.")
+
+    # Retention of the webhook log (domain/retention.py states the rules).
+    webhook_unauthenticated_retention_days: float = Field(
+        default=30.0,
+        ge=1,
+        description="Webhook calls that failed authentication are deleted this long after "
+        "they arrived.",
+    )
+    webhook_retention_days: float = Field(
+        default=400.0,
+        ge=30,
+        description="Authenticated webhook calls are deleted this long after they arrived, "
+        "once the reservation they are about has ended; never before.",
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds between retention sweeps."
+    )
+    retention_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Rows one retention transaction deletes."
+    )
+
+    def webhook_retention(self) -> InboundLogRetention:
+        return InboundLogRetention.of_days(
+            self.webhook_unauthenticated_retention_days, self.webhook_retention_days
+        )

@@ -32,6 +32,7 @@ from bitloot_payments.handlers.reconcile import Reconciler
 from bitloot_payments.handlers.refund_claims import ClaimLimits, RefundClaims
 from bitloot_payments.handlers.refund_decisions import RefundDecisions
 from bitloot_payments.handlers.resolve_flags import FlagDecisions
+from bitloot_payments.handlers.retention import ipn_log_sweep
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import ORDER_PAGE, Settings
@@ -209,6 +210,8 @@ def build(
         settings.reconcile_interval,
     )
     runtime.add_background("reconciler", reconciler.run)
+    sweep = ipn_log_sweep(settings, runtime.unit_of_work)
+    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
     queries = Queries(runtime.unit_of_work, settings.stuck_after)
     decisions = FlagDecisions(runtime.unit_of_work, processor.wake)
     routes = [

@@ -12,6 +12,7 @@ from pydantic_settings import SettingsConfigDict
 
 from bitloot_payments.domain.ipn_retry import IpnRetry
 from bitloot_payments.domain.reconcile import ReconcilePolicy
+from bitloot_runtime.retention import InboundLogRetention
 from bitloot_runtime.settings import EdgeSettings
 from bitloot_runtime.tokens import ClaimTokenVerifier, load_private_key, parse_public_keys
 
@@ -199,6 +200,25 @@ class Settings(EdgeSettings):
         "page); ten times as many per client address.",
     )
 
+    # Retention of the IPN log (domain/retention.py states the rules).
+    ipn_unauthenticated_retention_days: float = Field(
+        default=30.0,
+        ge=1,
+        description="IPNs whose signature failed are deleted this long after they arrived.",
+    )
+    ipn_retention_days: float = Field(
+        default=400.0,
+        ge=30,
+        description="Authentic IPNs are deleted this long after they arrived, once processed, "
+        "named by no flag, and their order ended with no refund owed; never before.",
+    )
+    retention_sweep_seconds: float = Field(
+        default=3600.0, gt=0, description="Seconds between retention sweeps."
+    )
+    retention_batch_size: int = Field(
+        default=500, ge=1, le=10_000, description="Rows one retention transaction deletes."
+    )
+
     def claim_verifier(self) -> ClaimTokenVerifier:
         return ClaimTokenVerifier(parse_public_keys(self.claim_token_public_keys))
 
@@ -219,6 +239,11 @@ class Settings(EdgeSettings):
             max_interval=timedelta(seconds=self.reconcile_max_interval_seconds),
             lifetime=timedelta(seconds=self.invoice_lifetime_seconds),
             grace=timedelta(seconds=self.reconcile_grace_seconds),
+        )
+
+    def ipn_retention(self) -> InboundLogRetention:
+        return InboundLogRetention.of_days(
+            self.ipn_unauthenticated_retention_days, self.ipn_retention_days
         )
 
     def ipn_retry(self) -> IpnRetry:

@@ -5,9 +5,11 @@ from datetime import datetime
 
 from pydantic import JsonValue
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from bitloot_admin.adapters.orm import admin_audit
+from bitloot_admin.domain.retention import ACTION, ACTOR
+from bitloot_runtime.retention import Swept
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class AuditRecord:
     detail: dict[str, JsonValue]
 
 
-async def write(session: AsyncSession, entry: AuditEntry) -> None:
+async def write(session: AsyncSession | AsyncConnection, entry: AuditEntry) -> None:
     """Record `entry` in the caller's transaction."""
     await session.execute(
         insert(admin_audit).values(
@@ -43,6 +45,19 @@ async def write(session: AsyncSession, entry: AuditEntry) -> None:
             detail=entry.detail or {},
         )
     )
+
+
+async def record_swept(connection: AsyncConnection, swept: Swept) -> None:
+    """Retention removed `swept` (an `Audit` of bitloot_runtime.retention): recorded in
+    the transaction that removed it."""
+    older_than = swept.cutoff.isoformat(timespec="seconds")
+    detail: dict[str, JsonValue] = {
+        "rule": swept.rule,
+        "rows": swept.rows,
+        "older_than": older_than,
+    }
+    entry = AuditEntry(ACTOR, ACTION, target=swept.table, detail=detail)
+    await write(connection, entry)
 
 
 async def record(sessionmaker: async_sessionmaker[AsyncSession], entry: AuditEntry) -> None:

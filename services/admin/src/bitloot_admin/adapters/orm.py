@@ -65,4 +65,5 @@ order_activity = Table(
     Column("status", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("order_activity_order_id_at", "order_id", "at"),
+    Index("order_activity_at", "at"),
 )

@@ -7,7 +7,6 @@ claiming keys that are gone while they still exist. Runs as a background loop an
 ``python -m bitloot_delivery retention``.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from bitloot_delivery.adapters.rate_limits import RateLimiter
 from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent
 from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.retention import repeat
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +40,7 @@ class RetentionSweep:
 
     async def run(self, interval_seconds: float) -> None:
         """Sweep now and every `interval_seconds` until cancelled."""
-        while True:
-            try:
-                await self.sweep()
-            except Exception:
-                logger.exception("retention sweep failed; will try again")
-            await asyncio.sleep(interval_seconds)
+        await repeat(self.sweep, interval_seconds, "retention sweep")
 
     async def sweep(self, dry_run: bool = False) -> list[UUID]:
         """Purge every delivery past retention; the orders purged (or, with `dry_run`,

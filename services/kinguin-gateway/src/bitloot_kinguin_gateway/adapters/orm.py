@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from bitloot_runtime.retention import retention_log_table
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
@@ -127,7 +128,12 @@ webhook_log = Table(
         postgresql_where=text("authenticated AND NOT duplicate"),
     ),
     Index("ix_webhook_log_order_id", "order_id"),
+    # Retention's cut-off queries (adapters/retention.py).
+    Index("ix_webhook_log_retention", "authenticated", "received_at"),
 )
+
+# What retention deleted, one row per batch (bitloot_runtime.retention).
+retention_log = retention_log_table(metadata)
 
 # The Kinguin products payments' catalog lists, and what Kinguin last said of each: stock
 # from product.update webhooks and from reading the product, price and preorder from the

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from bitloot_runtime.rate_limits import rate_limits_table
+from bitloot_runtime.retention import retention_log_table
 from bitloot_runtime.tables import include_runtime_tables
 
 metadata = MetaData()
@@ -148,6 +149,8 @@ ipn_log = Table(
     Index("ix_ipn_log_order_id", "order_id"),
     Index("ix_ipn_log_payment_id_status", "payment_id", "status"),
     Index("ix_ipn_log_pending", "id", postgresql_where=text("processed_at IS NULL")),
+    # Retention's cut-off queries (adapters/retention.py).
+    Index("ix_ipn_log_retention", "signature_valid", "received_at"),
 )
 
 # One row per NOWPayments payment; `seen` holds every status applied or refused as stale,
@@ -193,6 +196,8 @@ flags = Table(
     Index("ix_flags_order_id", "order_id"),
     Index("ix_flags_payment_id", "payment_id"),
     Index("ix_flags_open", "id", postgresql_where=text("status = 'open'")),
+    # Whether a flag names an IPN (retention keeps those; the foreign key's own check).
+    Index("ix_flags_ipn_id", "ipn_id", postgresql_where=text("ipn_id IS NOT NULL")),
 )
 
 # Money to give back: recorded when an admin decides a flagged payment is refunded (the
@@ -240,6 +245,9 @@ refunds = Table(
 # Fixed-window counters of the refund claim page (claims and new links), shared by every
 # instance.
 rate_limits = rate_limits_table(metadata)
+
+# What retention deleted, one row per batch (bitloot_runtime.retention).
+retention_log = retention_log_table(metadata)
 
 # Refund payouts: the row is committed before NOWPayments is asked, carrying the
 # `unique_external_id` it is asked with (`refund-<id>`, then `refund-<id>-2`… for a new
