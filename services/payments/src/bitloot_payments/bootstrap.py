@@ -21,6 +21,7 @@ from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
 from bitloot_payments.entrypoints.public import public_routes
+from bitloot_payments.handlers.checkout_limits import CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
@@ -165,6 +166,18 @@ def _claims(settings: Settings, runtime: ServiceRuntime) -> RefundClaims:
     return RefundClaims(runtime.unit_of_work, settings.claim_verifier(), limits)
 
 
+def _checkout_gate(settings: Settings, runtime: ServiceRuntime) -> CheckoutGate:
+    client_window = timedelta(seconds=settings.checkout_client_window_seconds)
+    shop_window = timedelta(seconds=settings.checkout_global_window_seconds)
+    limits = CheckoutLimits(
+        per_client=Limit("checkout_client", settings.checkout_client_limit, client_window),
+        shop_wide=Limit("checkout_global", settings.checkout_global_limit, shop_window),
+    )
+    gate = CheckoutGate(runtime.unit_of_work, limits)
+    runtime.add_background("rate-limit-sweep", gate.sweep)
+    return gate
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -214,6 +227,7 @@ def build(
     routes = [
         *public_routes(
             placement,
+            _checkout_gate(settings, runtime),
             IpnReceiver(runtime.engine, secrets, processor.wake, load, metrics),
             queries,
             verifier,

@@ -13,6 +13,7 @@ from bitloot_contracts.events.fields import Email, Identifier, Quantity
 from bitloot_payments.domain.order import saga_state
 from bitloot_payments.entrypoints.order_page import OrderPages, script_routes, wants_page
 from bitloot_payments.entrypoints.views import lines_json, money
+from bitloot_payments.handlers.checkout_limits import CheckoutGate
 from bitloot_payments.handlers.place_order import (
     IdempotencyConflict,
     OrderPlacement,
@@ -23,7 +24,8 @@ from bitloot_payments.handlers.place_order import (
 )
 from bitloot_payments.handlers.queries import CustomerOrder, Queries
 from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, MalformedIpn
-from bitloot_runtime.http import HttpError, parse_body, read_body, read_json
+from bitloot_runtime.http import HttpError, error_response, parse_body, read_body, read_json
+from bitloot_runtime.rate_limits import RateLimited
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 
 logger = logging.getLogger(__name__)
@@ -83,24 +85,40 @@ async def signed_callback(request: Request) -> tuple[bytes, str | None, str]:
     return body, signature, request.client.host if request.client else "?"
 
 
+def rate_limited(exc: RateLimited) -> Response:
+    """429 with ``Retry-After`` and the limit that refused (``checkout_client``: this
+    client's; ``checkout_global``: the shop's)."""
+    error = HttpError(429, "rate_limited", str(exc), [{"limit": exc.limit.name}])
+    response = error_response(error)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def public_routes(
     placement: OrderPlacement,
+    gate: CheckoutGate,
     receiver: IpnReceiver,
     queries: Queries,
     verifier: OrderTokenVerifier,
     pages: OrderPages,
     order_url: str,
 ) -> list[Route]:
-    """``POST /orders``, ``GET /orders/{order_id}`` (JSON, or the customer's order page
-    for a browser) and ``POST /payments/ipn``; `order_url` is the order page's URL
-    template, with ``{order_id}`` and ``{order_token}``."""
+    """``POST /orders`` (a valid body past `gate`'s limits), ``GET /orders/{order_id}``
+    (JSON, or the customer's order page for a browser) and ``POST /payments/ipn``;
+    `order_url` is the order page's URL template, with ``{order_id}`` and
+    ``{order_token}``."""
 
     async def create_order(request: Request) -> Response:
         _raw, document = await read_json(request)
         body = parse_body(OrderBody, document)
         lines = [RequestedLine(line.sku, line.qty) for line in body.lines]
+        key = idempotency_key(request)
         try:
-            placed = await placement.place(body.email, lines, idempotency_key(request))
+            await gate.admit(request.client.host if request.client else None)
+        except RateLimited as exc:
+            return rate_limited(exc)
+        try:
+            placed = await placement.place(body.email, lines, key)
         except OrderRejected as exc:
             raise HttpError(422, "invalid_request", "The order is invalid.", exc.fields) from None
         except ProductUnavailable as exc:
