@@ -222,6 +222,8 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             # suites') comes from one address: the checkout limits stay on, out of reach.
             "PAYMENTS_CHECKOUT_CLIENT_LIMIT": "1000000",
             "PAYMENTS_CHECKOUT_GLOBAL_LIMIT": "1000000",
+            # The demo's and the suites' customers live under .test.
+            "PAYMENTS_CHECKOUT_EMAIL_TEST_DOMAINS": "true",
         },
         "kinguin-gateway": {
             "KINGUIN_GATEWAY_KINGUIN_API_URL": machine.url("kinguin-sandbox"),

@@ -77,6 +77,7 @@ def settings(database_url: str, bus_prefix: BusNamespace) -> Settings:
         # Every test client is one address; the limits' own tests lower these.
         checkout_client_limit=100_000,
         checkout_global_limit=100_000,
+        checkout_email_test_domains=True,
     )
 
 

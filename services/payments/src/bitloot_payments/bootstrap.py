@@ -13,6 +13,7 @@ from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
+from bitloot_payments.domain.email_address import EmailRule
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
 from bitloot_payments.entrypoints.internal import internal_routes
@@ -224,10 +225,12 @@ def build(
     runtime.add_background("reconciler", reconciler.run)
     queries = Queries(runtime.unit_of_work, settings.stuck_after)
     decisions = FlagDecisions(runtime.unit_of_work, processor.wake)
+    emails = EmailRule(allow_test_domains=settings.checkout_email_test_domains)
     routes = [
         *public_routes(
             placement,
             _checkout_gate(settings, runtime),
+            emails,
             IpnReceiver(runtime.engine, secrets, processor.wake, load, metrics),
             queries,
             verifier,
@@ -236,7 +239,9 @@ def build(
         ),
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime), settings.support_email),
-        *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake)),
+        *internal_routes(
+            queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake), emails
+        ),
         *stats_routes(runtime.unit_of_work),
         *openapi_routes(describe()),
     ]

@@ -221,6 +221,12 @@ class Settings(EdgeSettings):
     checkout_global_window_seconds: float = Field(
         default=60.0, gt=0, le=86400, description="Window of the shop-wide checkout limit."
     )
+    checkout_email_test_domains: bool = Field(
+        default=False,
+        description="Accept customer addresses under the .test domain (RFC 2606), which "
+        "no mail server serves: for the demo and test suites only. Other addresses follow "
+        "the rules of the operations guide's Abuse limits section, never with a DNS lookup.",
+    )
 
     def claim_verifier(self) -> ClaimTokenVerifier:
         return ClaimTokenVerifier(parse_public_keys(self.claim_token_public_keys))
