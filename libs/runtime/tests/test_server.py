@@ -5,7 +5,6 @@ are refused; connections beyond the bound are closed at once."""
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,8 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from runtime_support import wait_until_serving
 
-from bitloot_testing.bus import eventually
+from bitloot_testing.net import free_port
 
 # `run` serving a plain app: the server is what is under test, not the runtime.
 PLAIN_CHILD = Path(__file__).parent / "plain_child.py"
@@ -37,9 +37,7 @@ def serve(tmp_path: Path) -> Serve:
 
     @asynccontextmanager
     async def served(settings: dict[str, str]) -> AsyncIterator[int]:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
+        port = free_port()
         log = (tmp_path / "serve.log").open("w")
         process = subprocess.Popen(
             [sys.executable, str(PLAIN_CHILD)],
@@ -47,15 +45,7 @@ def serve(tmp_path: Path) -> Serve:
             stderr=log,
         )
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-
-                async def up() -> bool:
-                    try:
-                        return (await http.get("/healthz")).status_code == 200
-                    except httpx.TransportError:
-                        return False
-
-                assert await eventually(up, timeout=60), "the service did not start"
+            await wait_until_serving(port)
             yield port
         finally:
             process.terminate()
