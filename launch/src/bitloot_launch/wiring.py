@@ -218,6 +218,12 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "PAYMENTS_ORDER_TOKEN_PRIVATE_KEY": keys.order_token_private_key,
             "PAYMENTS_ORDER_TOKEN_KEY_ID": ORDER_TOKEN_KEY_ID,
             "PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS": keys.claim_token_public_keys,
+            # Every order of this machine (the demo's, the bench's load, the end-to-end
+            # suites') comes from one address: the checkout limits stay on, out of reach.
+            "PAYMENTS_CHECKOUT_CLIENT_LIMIT": "1000000",
+            "PAYMENTS_CHECKOUT_GLOBAL_LIMIT": "1000000",
+            # The demo's and the suites' customers live under .test.
+            "PAYMENTS_CHECKOUT_EMAIL_TEST_DOMAINS": "true",
         },
         "kinguin-gateway": {
             "KINGUIN_GATEWAY_KINGUIN_API_URL": machine.url("kinguin-sandbox"),

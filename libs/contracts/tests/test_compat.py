@@ -29,7 +29,7 @@ COUNT: JsonObject = {"type": "integer", "minimum": 1}
 # A deliberately changed copy of PaymentFinished: customer_email removed, same version.
 class PaymentFinishedWithoutEmail(Event):
     topic: ClassVar[str] = PAYMENT_FINISHED
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
 
     payment_id: Identifier
     amount: PositiveMoney
@@ -45,9 +45,9 @@ class PaymentFinishedReworded(PaymentFinished):
     """Same fields, another description."""
 
 
-class PaymentFinishedV3(Event):
+class PaymentFinishedV4(Event):
     topic: ClassVar[str] = PAYMENT_FINISHED
-    schema_version: Literal[3] = 3
+    schema_version: Literal[4] = 4
 
     payment_id: Identifier
 
@@ -195,28 +195,28 @@ def test_changed_copy_of_a_model_fails_the_committed_schema_check() -> None:
     problems = committed_schema_problems(SCHEMAS, [PaymentFinishedWithoutEmail])
     assert len(problems) == 1
     report = problems[0]
-    assert report.startswith("payment.finished.v2.json does not match PaymentFinishedWithoutEmail")
+    assert report.startswith("payment.finished.v3.json does not match PaymentFinishedWithoutEmail")
     assert "- field 'customer_email' removed" in report
-    assert "schema_version to 3 and run `make schemas`" in report
-    assert "keep payment.finished.v2.json committed" in report
+    assert "schema_version to 4 and run `make schemas`" in report
+    assert "keep payment.finished.v3.json committed" in report
 
 
 def test_bumped_version_needs_its_own_committed_schema() -> None:
-    problems = committed_schema_problems(SCHEMAS, [PaymentFinishedV3])
+    problems = committed_schema_problems(SCHEMAS, [PaymentFinishedV4])
     assert len(problems) == 1
-    assert problems[0].startswith("payment.finished.v3.json is missing")
+    assert problems[0].startswith("payment.finished.v4.json is missing")
 
 
 def test_documentation_only_change_asks_for_regeneration_not_a_new_version() -> None:
     problems = committed_schema_problems(SCHEMAS, [PaymentFinishedReworded])
     assert problems == [
-        "payment.finished.v2.json differs only in documentation or formatting. Run `make schemas`."
+        "payment.finished.v3.json differs only in documentation or formatting. Run `make schemas`."
     ]
 
 
 def test_committed_file_that_is_not_json_is_reported(tmp_path: Path) -> None:
-    (tmp_path / "payment.finished.v2.json").write_text("{oops", encoding="utf-8")
+    (tmp_path / "payment.finished.v3.json").write_text("{oops", encoding="utf-8")
     problems = committed_schema_problems(tmp_path, [PaymentFinished])
     assert problems == [
-        "payment.finished.v2.json is not a JSON object. Restore it from version control."
+        "payment.finished.v3.json is not a JSON object. Restore it from version control."
     ]

@@ -64,13 +64,13 @@ def test_export_refuses_to_overwrite_a_schema_with_a_breaking_change(tmp_path: P
     before = _files(tmp_path)
     refusals = export(tmp_path, {PAYMENT_FINISHED: PaymentFinishedWithNote})
     assert len(refusals) == 1
-    assert refusals[0].startswith("Refusing to overwrite payment.finished.v2.json")
+    assert refusals[0].startswith("Refusing to overwrite payment.finished.v3.json")
     assert "- field 'note' added as required" in refusals[0]
     assert _files(tmp_path) == before
 
 
 def test_export_repairs_a_committed_file_that_is_not_json(tmp_path: Path) -> None:
-    (tmp_path / "payment.finished.v2.json").write_text("{oops", encoding="utf-8")
+    (tmp_path / "payment.finished.v3.json").write_text("{oops", encoding="utf-8")
     assert export(tmp_path) == []
     assert check(tmp_path) == []
 
@@ -88,7 +88,7 @@ def test_main_check_exits_non_zero_with_a_readable_report(
 ) -> None:
     assert main(["check", str(tmp_path)]) == 1
     report = capsys.readouterr().err
-    assert "payment.finished.v2.json is missing" in report
+    assert "payment.finished.v3.json is missing" in report
     assert "asyncapi.json is missing or out of date" in report
 
 

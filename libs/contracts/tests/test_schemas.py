@@ -56,7 +56,7 @@ def test_schema_version_is_a_constant_in_the_schema() -> None:
 
 def test_schema_filename_names_topic_and_version() -> None:
     assert schema_filename(ThingHappenedV2) == "thing.happened.v2.json"
-    assert schema_filename(EVENT_TYPES[PAYMENT_FINISHED]) == "payment.finished.v2.json"
+    assert schema_filename(EVENT_TYPES[PAYMENT_FINISHED]) == "payment.finished.v3.json"
 
 
 def test_render_sorts_keys_indents_and_ends_with_a_newline() -> None:

@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 from uuid import UUID, uuid4
 
 import aio_pika
+import httpx
 from sqlalchemy import Column, MetaData, Table, Text, Uuid, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +22,7 @@ from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
 from bitloot_runtime.tables import include_runtime_tables
 from bitloot_runtime.topology import Topology
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 WIDGET_MADE = "widget.made"
@@ -192,3 +194,16 @@ def child_env(
         "WIDGETS_BUS_PREFIX": bus.prefix,
         "WIDGETS_RETRY_DELAYS": ",".join(str(delay) for delay in delays),
     }
+
+
+async def wait_until_serving(port: int, timeout: float = 60) -> None:
+    """Wait until a child process's server on `port` answers ``/healthz``."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+        async def up() -> bool:
+            try:
+                return (await http.get("/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        assert await eventually(up, timeout=timeout), "the service did not start"

@@ -5,7 +5,6 @@ the client as resolved through the trusted proxies; never a path, query, header 
 import io
 import json
 import logging
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from runtime_support import child_env
+from runtime_support import child_env, wait_until_serving
 from sqlalchemy import MetaData
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,7 +26,7 @@ from bitloot_runtime.logging import configure_logging
 from bitloot_runtime.route_template import UNMATCHED
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS, ServiceSettings, load_settings
-from bitloot_testing.bus import eventually
+from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 
 JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcmRlciJ9.c2lnbmF0dXJl"
@@ -223,9 +222,7 @@ def serve_env(database_url: str, bus_prefix: BusNamespace) -> dict[str, str]:
 async def served_client(env: dict[str, str], trusted: str) -> tuple[str, list[str]]:
     """What a served widgets service, trusting `trusted`, takes for the client of a
     request from 127.0.0.1 naming another in X-Forwarded-For; and its access-log lines."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     settings = {"WIDGETS_HTTP_PORT": str(port), "WIDGETS_TRUSTED_PROXIES": trusted}
     process = subprocess.Popen(
         [sys.executable, str(SERVE_CHILD)],
@@ -234,15 +231,8 @@ async def served_client(env: dict[str, str], trusted: str) -> tuple[str, list[st
         text=True,
     )
     try:
+        await wait_until_serving(port)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-
-            async def up() -> bool:
-                try:
-                    return (await http.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            assert await eventually(up, timeout=60), "the service did not start"
             answer = await http.get(f"/client/{uuid4()}", headers={"X-Forwarded-For": "1.2.3.4"})
     finally:
         process.terminate()

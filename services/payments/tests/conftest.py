@@ -74,6 +74,10 @@ def settings(database_url: str, bus_prefix: BusNamespace) -> Settings:
         cancel_url="https://shop.bitloot.test/orders/{order_id}/cancelled",
         order_token_private_key=generate_key_pair()[0],
         claim_token_public_keys=f"c1:{CLAIM_KEYS[1]}",
+        # Every test client is one address; the limits' own tests lower these.
+        checkout_client_limit=100_000,
+        checkout_global_limit=100_000,
+        checkout_email_test_domains=True,
     )
 
 

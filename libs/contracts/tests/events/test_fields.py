@@ -31,7 +31,14 @@ def test_email_is_normalised_to_lower_case() -> None:
     assert Fields(email="  Buyer.Name+Tag@Example.COM ").email == "buyer.name+tag@example.com"
 
 
-@pytest.mark.parametrize("email", ["", "buyer", "buyer@example", "a b@example.com", "a@@b.com"])
+@pytest.mark.parametrize("email", ["用户@例子.广告", "josé@example.com", "x@münchen.de"])
+def test_internationalised_email_travels(email: str) -> None:
+    assert Fields(email=email).email == email
+
+
+@pytest.mark.parametrize(
+    "email", ["", "buyer", "buyer@example", "a b@example.com", "a@@b.com", "a@x..com"]
+)
 def test_malformed_email_is_rejected(email: str) -> None:
     with pytest.raises(ValidationError, match="email"):
         Fields(email=email)

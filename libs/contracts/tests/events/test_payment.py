@@ -105,6 +105,6 @@ def test_payment_finished_version_2_carries_each_line_title_and_platform() -> No
     )
     event = PaymentFinished.model_validate(_finished(lines=(line,)))
     body = json.loads(event.model_dump_json())
-    assert body["schema_version"] == 2
+    assert body["schema_version"] == 3
     assert (body["lines"][0]["title"], body["lines"][0]["platform"]) == ("Game", "Steam")
     assert PaymentFinished.model_validate_json(event.model_dump_json()) == event

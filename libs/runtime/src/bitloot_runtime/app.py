@@ -16,6 +16,7 @@ from bitloot_runtime.http import EXCEPTION_HANDLERS
 from bitloot_runtime.http_metrics import HttpMetricsMiddleware
 from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
+from bitloot_runtime.server import protocol_class
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import EdgeSettings
 from bitloot_runtime.telemetry import configure_tracing, enabled, http_middleware
@@ -81,11 +82,12 @@ def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> 
     except ConfigError as exc:
         print(f"{service}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    configure_logging(service, runtime.settings.log_level)
+    settings = runtime.settings
+    configure_logging(service, settings.log_level)
     uvicorn.run(
         app,
-        host=runtime.settings.http_host,
-        port=runtime.settings.http_port,
+        host=settings.http_host,
+        port=settings.http_port,
         log_config=None,
         # Our AccessLogMiddleware logs each request (by route template, never the path),
         # and create_app resolves the client through TRUSTED_PROXIES; uvicorn's own proxy
@@ -93,8 +95,14 @@ def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> 
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        # Named, not "auto": a service must not fall back to the slower loop or HTTP
-        # parser unnoticed.
+        timeout_keep_alive=settings.http_keep_alive_timeout,
+        # Named, not "auto": a service must not fall back to the slower loop unnoticed.
+        # The HTTP parser is httptools, through a protocol that bounds how long and how
+        # large a request's head may be and how many connections are open.
         loop="uvloop",
-        http="httptools",
+        http=protocol_class(
+            header_timeout=settings.http_header_timeout,
+            max_head_bytes=settings.http_max_head_bytes,
+            max_connections=settings.http_max_connections,
+        ),
     )

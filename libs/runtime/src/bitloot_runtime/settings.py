@@ -79,6 +79,35 @@ class ServiceSettings(BaseSettings):
         pattern="^(DEBUG|INFO|WARNING|ERROR)$",
         description="DEBUG, INFO, WARNING or ERROR; logs are JSON lines on stderr.",
     )
+    # Slow and greedy clients (issue #23): `bitloot_runtime.server`.
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's whole head (request line "
+        "and headers) once its connection opened or the request began; then the connection "
+        "is closed. Stops slowloris connections that trickle headers to hold sockets.",
+    )
+    http_keep_alive_timeout: int = Field(
+        default=5,
+        ge=1,
+        le=300,
+        description="Seconds an idle keep-alive connection is kept between requests.",
+    )
+    http_max_head_bytes: int = Field(
+        default=64 * 1024,
+        ge=8 * 1024,
+        le=1024 * 1024,
+        description="Bytes a request's head may take; a larger one is answered 431 and "
+        "its connection closed.",
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="HTTP connections (WebSocket sessions included) this process keeps "
+        "open at once; a connection beyond it is closed as soon as it is accepted.",
+    )
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(),
         description="Addresses or CIDR networks of the reverse proxies in front of the HTTP "

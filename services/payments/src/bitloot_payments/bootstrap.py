@@ -13,6 +13,7 @@ from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
+from bitloot_payments.domain.email_address import EmailRule
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
 from bitloot_payments.entrypoints.internal import internal_routes
@@ -21,6 +22,7 @@ from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
 from bitloot_payments.entrypoints.public import public_routes
+from bitloot_payments.handlers.checkout_limits import CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
@@ -166,6 +168,18 @@ def _claims(settings: Settings, runtime: ServiceRuntime) -> RefundClaims:
     return RefundClaims(runtime.unit_of_work, settings.claim_verifier(), limits)
 
 
+def _checkout_gate(settings: Settings, runtime: ServiceRuntime) -> CheckoutGate:
+    client_window = timedelta(seconds=settings.checkout_client_window_seconds)
+    shop_window = timedelta(seconds=settings.checkout_global_window_seconds)
+    limits = CheckoutLimits(
+        per_client=Limit("checkout_client", settings.checkout_client_limit, client_window),
+        shop_wide=Limit("checkout_global", settings.checkout_global_limit, shop_window),
+    )
+    gate = CheckoutGate(runtime.unit_of_work, limits)
+    runtime.add_background("rate-limit-sweep", gate.sweep)
+    return gate
+
+
 def build(
     settings: Settings | None = None,
     *,
@@ -214,9 +228,12 @@ def build(
     runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
     queries = Queries(runtime.unit_of_work, settings.stuck_after)
     decisions = FlagDecisions(runtime.unit_of_work, processor.wake)
+    emails = EmailRule(allow_test_domains=settings.checkout_email_test_domains)
     routes = [
         *public_routes(
             placement,
+            _checkout_gate(settings, runtime),
+            emails,
             IpnReceiver(runtime.engine, secrets, processor.wake, load, metrics),
             queries,
             verifier,
@@ -225,7 +242,9 @@ def build(
         ),
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime), settings.support_email),
-        *internal_routes(queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake)),
+        *internal_routes(
+            queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake), emails
+        ),
         *stats_routes(runtime.unit_of_work),
         *openapi_routes(describe()),
     ]

@@ -219,6 +219,35 @@ class Settings(EdgeSettings):
         default=500, ge=1, le=10_000, description="Rows one retention transaction deletes."
     )
 
+    # Checkout abuse limits (issue #23): each order asks NOWPayments for an invoice.
+    checkout_client_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Orders (POST /orders, valid or idempotent retries alike) accepted from "
+        "one client address per PAYMENTS_CHECKOUT_CLIENT_WINDOW_SECONDS; more are refused "
+        "with 429 and Retry-After before any order or invoice exists. The client is the one "
+        "resolved through PAYMENTS_TRUSTED_PROXIES; IPv6 clients count per /64.",
+    )
+    checkout_client_window_seconds: float = Field(
+        default=600.0, gt=0, le=86400, description="Window of the per-client checkout limit."
+    )
+    checkout_global_limit: int = Field(
+        default=300,
+        ge=1,
+        description="Orders accepted from everyone together per "
+        "PAYMENTS_CHECKOUT_GLOBAL_WINDOW_SECONDS: bounds the invoices many addresses at once "
+        "can make the shop ask NOWPayments for. Raise it before a sale.",
+    )
+    checkout_global_window_seconds: float = Field(
+        default=60.0, gt=0, le=86400, description="Window of the shop-wide checkout limit."
+    )
+    checkout_email_test_domains: bool = Field(
+        default=False,
+        description="Accept customer addresses under the .test domain (RFC 2606), which "
+        "no mail server serves: for the demo and test suites only. Other addresses follow "
+        "the rules of the operations guide's Abuse limits section, never with a DNS lookup.",
+    )
+
     def claim_verifier(self) -> ClaimTokenVerifier:
         return ClaimTokenVerifier(parse_public_keys(self.claim_token_public_keys))
 

@@ -57,8 +57,9 @@ async def test_a_payment_that_finishes_publishes_payment_finished_once_with_its_
     assert (finished["payment_id"], finished["amount"]) == ("5077125051", "25")
     assert (finished["currency"], finished["customer_email"]) == ("usd", "buyer@example.com")
     # Version 2: each line names its product in the catalog's words (for delivery's email
-    # and reveal page) and the platform whose redemption help the reveal page shows.
-    assert finished["schema_version"] == 2
+    # and reveal page) and the platform whose redemption help the reveal page shows;
+    # version 3 lets internationalised addresses travel.
+    assert finished["schema_version"] == 3
     assert finished["lines"] == [
         {
             "sku": "g-1",

@@ -5,10 +5,12 @@ from typing import Annotated, Final
 
 from pydantic import BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 
-# Deliberately simple: the payments edge has already accepted the address; this only keeps
-# obviously broken values off the bus. Lower-case because the address is matched and
-# deduplicated downstream.
-EMAIL_PATTERN: Final = r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$"
+# Deliberately simple: the payments edge has already accepted the address under the full
+# rules (email-validator: syntax, lengths, IDNA); this only keeps obviously broken values off
+# the bus. Internationalised addresses (RFC 6531: `josé@example.com`, `用户@例子.广告`) pass,
+# hence no ASCII class. Lower-case because the address is matched and deduplicated
+# downstream.
+EMAIL_PATTERN: Final = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
 NON_NEGATIVE_DECIMAL_PATTERN: Final = r"^[0-9]+(\.[0-9]+)?$"
 # Without look-ahead (not every validator of the published schema supports it): a plain
 # decimal with at least one non-zero digit.

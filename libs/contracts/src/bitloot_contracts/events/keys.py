@@ -27,7 +27,7 @@ class KeysRequested(Event):
     """Fulfillment asks the gateway to fetch the keys of a completed Kinguin order."""
 
     topic: ClassVar[str] = topics.KEYS_REQUESTED
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
 
     kinguin_order_id: Identifier
     customer_email: Email
@@ -38,7 +38,7 @@ class KeysDelivered(Event):
     admin who entered them by hand (fulfillment hands those on)."""
 
     topic: ClassVar[str] = topics.KEYS_DELIVERED
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
 
     kinguin_order_id: Identifier
     customer_email: Email

@@ -68,7 +68,7 @@ class OrderDelayed(Event):
     the saga keeps waiting instead of failing the order."""
 
     topic: ClassVar[str] = topics.ORDER_DELAYED
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
 
     customer_email: Email
     is_preorder: bool

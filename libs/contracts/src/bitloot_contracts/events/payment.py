@@ -66,11 +66,12 @@ class PaymentFinished(Event):
     """The order is paid in full, amount and currency checked: fulfillment may start.
 
     Version 2 adds each line's optional `title` and `platform`; a version 1 message (no
-    such fields) is still read, with both None. Consumers are deployed before the
-    producer: a consumer on version 1 refuses the new fields."""
+    such fields) is still read, with both None. Version 3 accepts internationalised
+    customer addresses (`bitloot_contracts.events.fields.Email`). Consumers are deployed
+    before the producer: a consumer on an older version refuses what it does not know."""
 
     topic: ClassVar[str] = topics.PAYMENT_FINISHED
-    schema_version: Literal[1, 2] = 2
+    schema_version: Literal[1, 2, 3] = 3
 
     payment_id: Identifier
     amount: PositiveMoney

@@ -46,7 +46,7 @@ class RefundStatusChanged(Event):
     live status and the admin show the customer status it implies."""
 
     topic: ClassVar[str] = topics.REFUND_STATUS_CHANGED
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
 
     refund_id: int = Field(ge=1, description="The refund's id in payments.")
     status: RefundStatus
@@ -76,7 +76,7 @@ class RefundClaimLinkRequested(Event):
     (which owns email) sends it."""
 
     topic: ClassVar[str] = topics.REFUND_CLAIM_LINK_REQUESTED
-    schema_version: Literal[1] = 1
+    schema_version: Literal[1, 2] = 2
 
     refund_id: int = Field(ge=1)
     customer_email: Email

@@ -14,6 +14,7 @@ from bitloot_contracts.events.fields import CurrencyCode, Identifier
 from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_payments.adapters.catalog import Product
 from bitloot_payments.adapters.orders import OrderQuery
+from bitloot_payments.domain.email_address import EmailRule
 from bitloot_payments.entrypoints import cursors
 from bitloot_payments.entrypoints.internal_flags import flag_routes
 from bitloot_payments.entrypoints.internal_payments import payment_routes
@@ -67,8 +68,9 @@ def _order_cursor(request: Request) -> tuple[datetime, UUID] | None:
     return (before, UUID(int=0)) if before is not None else None
 
 
-def order_query(request: Request) -> OrderQuery:
-    """The filters of ``/internal/orders``: ``email``, ``status`` (the order's own, as
+def order_query(request: Request, emails: EmailRule) -> OrderQuery:
+    """The filters of ``/internal/orders``: ``email`` (normalised as checkout stored it,
+    `EmailRule`), ``status`` (the order's own, as
     before) and those of `ORDER_FILTERS`, each one of its known values, else 422
     ``invalid_<name>`` naming the field, so that a typo never answers "no orders"."""
     query = request.query_params
@@ -84,7 +86,7 @@ def order_query(request: Request) -> OrderQuery:
             )
         chosen[name] = raw
     return OrderQuery(
-        email=query.get("email"),
+        email=emails.normalise_loosely(email) if (email := query.get("email")) else None,
         status=query.get("status"),
         payment=chosen["payment"],
         fulfilment=chosen["fulfilment"],
@@ -95,14 +97,17 @@ def order_query(request: Request) -> OrderQuery:
 
 
 def internal_routes(
-    queries: Queries, decisions: FlagDecisions, refund_decisions: RefundDecisions
+    queries: Queries,
+    decisions: FlagDecisions,
+    refund_decisions: RefundDecisions,
+    emails: EmailRule,
 ) -> list[Route]:
     """The payments part of ``/internal/*`` (see the shared spec)."""
 
     async def orders(request: Request) -> Response:
         limit = page_limit(request)
         found = await queries.orders(
-            order_query(request), limit=limit, after=_order_cursor(request)
+            order_query(request, emails), limit=limit, after=_order_cursor(request)
         )
         last = found.after
         return JSONResponse(

@@ -197,6 +197,10 @@ PATHS: dict[str, dict[str, Any]] = {
                         "`price_above_maximum`; `fields` names each line and its sku), or the "
                         "Idempotency-Key was used for another order (`idempotency_key_reused`). "
                         "Nothing is stored and no invoice is created.",
+                        "429": "Too many orders from this client or from everyone "
+                        "(`rate_limited`; `fields` names the limit, `checkout_client` or "
+                        "`checkout_global`; Retry-After). Nothing is stored and no invoice "
+                        "is created.",
                         "502": "NOWPayments did not answer (`payment_provider_unavailable`).",
                     }
                 ),

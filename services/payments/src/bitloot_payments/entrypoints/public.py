@@ -9,10 +9,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bitloot_contracts.events.fields import Email, Identifier, Quantity
+from bitloot_contracts.events.fields import Identifier, Quantity
+from bitloot_payments.domain.email_address import EmailRefused, EmailRule
 from bitloot_payments.domain.order import saga_state
 from bitloot_payments.entrypoints.order_page import OrderPages, script_routes, wants_page
 from bitloot_payments.entrypoints.views import lines_json, money
+from bitloot_payments.handlers.checkout_limits import CheckoutGate
 from bitloot_payments.handlers.place_order import (
     IdempotencyConflict,
     OrderPlacement,
@@ -23,7 +25,8 @@ from bitloot_payments.handlers.place_order import (
 )
 from bitloot_payments.handlers.queries import CustomerOrder, Queries
 from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, MalformedIpn
-from bitloot_runtime.http import HttpError, parse_body, read_body, read_json
+from bitloot_runtime.http import HttpError, error_response, parse_body, read_body, read_json
+from bitloot_runtime.rate_limits import RateLimited
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 
 logger = logging.getLogger(__name__)
@@ -31,6 +34,8 @@ logger = logging.getLogger(__name__)
 SIGNATURE_HEADERS = ("x-nowpayments-sig", "x-nowpayments-signature")
 MAX_IDEMPOTENCY_KEY = 255
 IPN_MAX_BODY = 64 * 1024
+# Far beyond any address the rule accepts (254): longer is not worth validating.
+MAX_EMAIL = 1024
 
 
 class LineBody(BaseModel):
@@ -45,7 +50,9 @@ class OrderBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Email
+    # Checked and normalised by `EmailRule` once the body parses, so that every bad
+    # address is refused with the same reason (`invalid_email`).
+    email: str = Field(max_length=MAX_EMAIL, json_schema_extra={"format": "idn-email"})
     lines: list[LineBody] = Field(min_length=1, max_length=10)
 
     @field_validator("lines")
@@ -83,24 +90,51 @@ async def signed_callback(request: Request) -> tuple[bytes, str | None, str]:
     return body, signature, request.client.host if request.client else "?"
 
 
+def customer_email(emails: EmailRule, raw: str) -> str:
+    """The checkout's address, normalised; 422 naming the field and why otherwise."""
+    try:
+        return emails.normalise(raw)
+    except EmailRefused as exc:
+        field = {"field": "email", "code": exc.code, "error": str(exc)}
+        raise HttpError(422, "invalid_request", "The email address is invalid.", [field]) from None
+
+
+def rate_limited(exc: RateLimited) -> Response:
+    """429 with ``Retry-After`` and the limit that refused (``checkout_client``: this
+    client's; ``checkout_global``: the shop's)."""
+    error = HttpError(429, "rate_limited", str(exc), [{"limit": exc.limit.name}])
+    response = error_response(error)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def public_routes(
     placement: OrderPlacement,
+    gate: CheckoutGate,
+    emails: EmailRule,
     receiver: IpnReceiver,
     queries: Queries,
     verifier: OrderTokenVerifier,
     pages: OrderPages,
     order_url: str,
 ) -> list[Route]:
-    """``POST /orders``, ``GET /orders/{order_id}`` (JSON, or the customer's order page
-    for a browser) and ``POST /payments/ipn``; `order_url` is the order page's URL
-    template, with ``{order_id}`` and ``{order_token}``."""
+    """``POST /orders`` (a valid body, its address by `emails`' rule, past `gate`'s
+    limits), ``GET /orders/{order_id}`` (JSON, or the customer's order page for a browser)
+    and ``POST /payments/ipn``; `order_url` is the order page's URL template, with
+    ``{order_id}`` and ``{order_token}``."""
 
     async def create_order(request: Request) -> Response:
         _raw, document = await read_json(request)
         body = parse_body(OrderBody, document)
+        email = customer_email(emails, body.email)
         lines = [RequestedLine(line.sku, line.qty) for line in body.lines]
+        key = idempotency_key(request)
         try:
-            placed = await placement.place(body.email, lines, idempotency_key(request))
+            await gate.admit(request.client.host if request.client else None)
+        except RateLimited as exc:
+            return rate_limited(exc)
+        try:
+            placed = await placement.place(email, lines, key)
         except OrderRejected as exc:
             raise HttpError(422, "invalid_request", "The order is invalid.", exc.fields) from None
         except ProductUnavailable as exc:
