@@ -52,7 +52,9 @@ def create_app(
         middleware.append(Middleware(http_middleware))
     middleware.append(Middleware(AccessLogMiddleware))
     if internal_tokens:
-        internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
+        internal = list(
+            dead_letter_routes(runtime.dead_letters, runtime.publisher, runtime.idempotency)
+        )
         middleware.append(Middleware(InternalAuthMiddleware, tokens=internal_tokens))
     return Starlette(
         routes=[*runtime.health_routes(), *internal, *routes],

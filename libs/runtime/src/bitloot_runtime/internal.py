@@ -15,8 +15,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bitloot_runtime.dead_letters import DeadLetter, DeadLetterNotFound, DeadLetterStore
+from bitloot_runtime.dead_letters import (
+    DeadLetter,
+    DeadLetterAlreadyReplayed,
+    DeadLetterNotFound,
+    DeadLetterStore,
+)
 from bitloot_runtime.http import MAX_BIGINT, HttpError, error_response, whole_number
+from bitloot_runtime.idempotency import IdempotencyStore, idempotent
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.signatures import matches_any
 
@@ -113,8 +119,20 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     }
 
 
-def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[Route]:
-    """``GET /internal/dead-letters`` and ``POST /internal/dead-letters/{id}/replay``."""
+def replay_force(request: Request) -> bool:
+    """The ``force`` query parameter of a replay: ``true`` replays a letter already
+    replayed; absent or ``false`` refuses it; anything else is 422 ``invalid_force``."""
+    raw = request.query_params.get("force", "false")
+    if raw not in ("true", "false"):
+        raise HttpError(422, "invalid_force", f"force must be true or false, not {raw!r}.")
+    return raw == "true"
+
+
+def dead_letter_routes(
+    store: DeadLetterStore, publisher: BusPublisher, keys: IdempotencyStore
+) -> list[Route]:
+    """``GET /internal/dead-letters`` and ``POST /internal/dead-letters/{id}/replay``
+    (once per ``Idempotency-Key``; ``?force=true`` to replay a letter already replayed)."""
 
     async def listing(request: Request) -> Response:
         include = request.query_params.get("include_replayed") == "true"
@@ -128,13 +146,19 @@ def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[
         try:
             if letter_id > MAX_BIGINT:  # no row has it, and the database cannot compare it
                 raise DeadLetterNotFound(letter_id)
-            letter = await store.replay(letter_id, publisher)
+            letter = await store.replay(letter_id, publisher, force=replay_force(request))
         except DeadLetterNotFound as exc:
             raise HttpError(404, "dead_letter_not_found", str(exc)) from None
+        except DeadLetterAlreadyReplayed as exc:
+            raise HttpError(409, "dead_letter_already_replayed", str(exc)) from None
         logger.info("dead letter replayed", extra={"letter_id": letter.id})
         return JSONResponse(dead_letter_json(letter))
 
     return [
         Route("/internal/dead-letters", listing, methods=["GET"]),
-        Route("/internal/dead-letters/{letter_id:int}/replay", replay, methods=["POST"]),
+        Route(
+            "/internal/dead-letters/{letter_id:int}/replay",
+            idempotent(keys, replay),
+            methods=["POST"],
+        ),
     ]
