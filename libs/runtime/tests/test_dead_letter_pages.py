@@ -10,7 +10,6 @@ from bitloot_runtime.db import create_engine, migrate
 from bitloot_runtime.dead_letters import DeadLetterStore
 from bitloot_runtime.delivery import Delivery
 from bitloot_runtime.http import EXCEPTION_HANDLERS
-from bitloot_runtime.idempotency import IdempotencyStore
 from bitloot_runtime.internal import dead_letter_routes
 
 
@@ -35,7 +34,7 @@ async def test_the_listing_pages_through_every_letter_with_before(database_url: 
         for number in range(7):
             await store.park(parked_message(number), reason="retries_exhausted", error="boom")
         # The publisher is used only by replays, which this test does not make.
-        routes = dead_letter_routes(store, None, IdempotencyStore(async_sessionmaker(engine)))  # type: ignore[arg-type]
+        routes = dead_letter_routes(store, None)  # type: ignore[arg-type]
         app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:

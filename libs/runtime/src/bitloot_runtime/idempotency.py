@@ -1,5 +1,7 @@
 """Idempotency keys: a repeated repair request has one effect and one answer.
 
+Every ``POST /internal/*`` of a service (the admin's repair actions: replays, retries,
+resends, links, decisions) is wrapped by `idempotent` in `bitloot_runtime.app.create_app`.
 An action endpoint wrapped by `idempotent` and called with an ``Idempotency-Key`` header
 claims that key in the service's `idempotency_keys` table (one row per key: the action,
 a fingerprint of the request, and once it ended the answer's status and body). Whoever
@@ -21,9 +23,10 @@ service's runtime.
 
 import asyncio
 import hashlib
+import inspect
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,12 +36,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from bitloot_runtime.http import HttpError, error_response
 from bitloot_runtime.tables import idempotency_keys
 
 logger = logging.getLogger(__name__)
 
+INTERNAL_PREFIX = "/internal/"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 # Printable ASCII without spaces, as an HTTP header carries it: a UUID, a ULID, a hash.
@@ -176,6 +181,27 @@ class IdempotencyStore:
                 if swept:
                     logger.info("idempotency keys swept", extra={"keys": swept})
             await asyncio.sleep(interval)
+
+
+def keyed_routes(store: IdempotencyStore, routes: Sequence[BaseRoute]) -> list[BaseRoute]:
+    """`routes`, each ``POST`` under ``/internal/`` (the admin's actions) made `idempotent`."""
+    return [_keyed(store, route) for route in routes]
+
+
+def _keyed(store: IdempotencyStore, route: BaseRoute) -> BaseRoute:
+    if not (
+        isinstance(route, Route)
+        and route.path.startswith(INTERNAL_PREFIX)
+        and "POST" in (route.methods or ())
+        and inspect.isfunction(route.endpoint)
+    ):
+        return route
+    return Route(
+        route.path,
+        idempotent(store, route.endpoint),
+        methods=list(route.methods or ()),
+        name=route.name,
+    )
 
 
 def idempotent(store: IdempotencyStore, endpoint: Endpoint) -> Endpoint:

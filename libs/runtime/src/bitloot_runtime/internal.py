@@ -22,7 +22,6 @@ from bitloot_runtime.dead_letters import (
     DeadLetterStore,
 )
 from bitloot_runtime.http import MAX_BIGINT, HttpError, error_response, whole_number
-from bitloot_runtime.idempotency import IdempotencyStore, idempotent
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.signatures import matches_any
 
@@ -128,11 +127,9 @@ def replay_force(request: Request) -> bool:
     return raw == "true"
 
 
-def dead_letter_routes(
-    store: DeadLetterStore, publisher: BusPublisher, keys: IdempotencyStore
-) -> list[Route]:
+def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[Route]:
     """``GET /internal/dead-letters`` and ``POST /internal/dead-letters/{id}/replay``
-    (once per ``Idempotency-Key``; ``?force=true`` to replay a letter already replayed)."""
+    (``?force=true`` to replay a letter already replayed)."""
 
     async def listing(request: Request) -> Response:
         include = request.query_params.get("include_replayed") == "true"
@@ -156,9 +153,5 @@ def dead_letter_routes(
 
     return [
         Route("/internal/dead-letters", listing, methods=["GET"]),
-        Route(
-            "/internal/dead-letters/{letter_id:int}/replay",
-            idempotent(keys, replay),
-            methods=["POST"],
-        ),
+        Route("/internal/dead-letters/{letter_id:int}/replay", replay, methods=["POST"]),
     ]

@@ -143,10 +143,15 @@ def operation(
         described["requestBody"] = {"required": True, "content": {"application/json": {}}}
         described["x-body"] = body
         described["responses"] = {**errors(body_errors), **answers}
-    if keyed:
-        described["parameters"] = [*described.get("parameters", []), IDEMPOTENCY_KEY]
-        described["responses"] = _keyed(described["responses"])
-    return described
+    return with_key(described) if keyed else described
+
+
+def with_key(spec: Schema) -> Schema:
+    """`spec` answered once per ``Idempotency-Key``: the header and its refusals."""
+    if IDEMPOTENCY_KEY in spec.get("parameters", []):
+        return spec
+    parameters = [*spec.get("parameters", []), IDEMPOTENCY_KEY]
+    return {**spec, "parameters": parameters, "responses": _keyed(spec["responses"])}
 
 
 def _schema_of(body: type[BaseModel] | Schema, components: Schema) -> Schema:
@@ -223,7 +228,6 @@ def _runtime_paths() -> dict[str, Schema]:
                     ),
                 },
                 parameters=[query("force", {"enum": ["true", "false"]})],
-                keyed=True,
             )
         },
     }
@@ -237,7 +241,9 @@ def describe(
     description: str = "",
     extensions: Mapping[str, Any] | None = None,
 ) -> Schema:
-    """The service's OpenAPI document: its `paths` and the shared ones."""
+    """The service's OpenAPI document: its `paths` and the shared ones. Every internal
+    POST (an admin's action) is described with ``Idempotency-Key``, as `create_app`
+    serves it (`bitloot_runtime.idempotency.keyed_routes`)."""
     components: Schema = {"Error": ERROR_SCHEMA}
     described: dict[str, Schema] = {}
     for raw_path, operations in {**_runtime_paths(), **paths}.items():
@@ -253,6 +259,8 @@ def describe(
             if parameters:
                 spec["parameters"] = [*parameters, *spec.get("parameters", [])]
                 spec["responses"] = {**errors(NO_MATCH), **spec["responses"]}
+            if method == "post" and path.startswith("/internal/"):
+                spec = with_key(spec)
             described[path][method] = spec
     info = {"title": title, "version": "1", "description": description}
     return {
