@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -51,6 +52,8 @@ _KEY_PATTERN = re.compile(r"[!-~]{8,200}")
 # How long a repeat waits for the first request's answer before being told to try later.
 WAIT_SECONDS = 30.0
 SWEEP_INTERVAL_SECONDS = 600.0
+# The largest action body fingerprinted (a hand delivery's sealed keys are the largest).
+MAX_KEYED_BODY = 1024 * 1024
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -66,6 +69,11 @@ class Answer:
     status: int
     body: bytes
     content_type: str | None
+
+
+def new_key() -> str:
+    """A new random key: one per intended action (an admin form, a call)."""
+    return str(uuid4())
 
 
 def valid_key(raw: str | None) -> str | None:
@@ -225,10 +233,18 @@ def idempotent(store: IdempotencyStore, endpoint: Endpoint) -> Endpoint:
     return wrapped
 
 
+async def _body(request: Request) -> bytes:
+    """The body, kept for the action to read again; 413 past `MAX_KEYED_BODY` declared."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_KEYED_BODY:
+        raise HttpError(413, "body_too_large", f"The body exceeds {MAX_KEYED_BODY} bytes.")
+    return await request.body()
+
+
 async def run_once(store: IdempotencyStore, key: str, request: Request, act: Endpoint) -> Response:
     """Run `act(request)` once for `key`; a repeat of the same request gets its answer."""
     action = f"{request.method} {request.url.path}"
-    first = await store.claim(key, action, fingerprint(action, await request.body()))
+    first = await store.claim(key, action, fingerprint(action, await _body(request)))
     if first is not None:
         headers = {REPLAYED_HEADER: "true"}
         return Response(first.body, first.status, headers, media_type=first.content_type)
