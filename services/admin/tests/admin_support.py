@@ -85,6 +85,8 @@ class StandIns:
     # Every POST: (service, path, X-Bitloot-Actor); `refusals` maps a path to (status, body).
     posts: list[tuple[str, str, str | None]] = field(default_factory=list)
     refusals: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    # The Idempotency-Key of every POST, None for none, in the order of `posts`.
+    keys: list[str | None] = field(default_factory=list)
     # The JSON body of every POST, None for none, in the order of `posts`.
     bodies: list[Any] = field(default_factory=list)
     # Payments' flags, refunds and single IPNs, answered as payments does.
@@ -212,7 +214,10 @@ class StandIns:
 
     async def _record(self, name: str, request: Request) -> None:
         path = request.url.path.removeprefix(SERVICE_PATHS[name])
+        if request.url.query:
+            path += f"?{request.url.query}"
         self.posts.append((name, path, request.headers.get("x-bitloot-actor")))
+        self.keys.append(request.headers.get("idempotency-key"))
         raw = await request.body()
         self.bodies.append(json.loads(raw) if raw else None)
 

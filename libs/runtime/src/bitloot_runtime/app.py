@@ -14,6 +14,7 @@ from bitloot_runtime.access_log import AccessLogMiddleware
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.http import EXCEPTION_HANDLERS
 from bitloot_runtime.http_metrics import HttpMetricsMiddleware
+from bitloot_runtime.idempotency import keyed_routes
 from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
 from bitloot_runtime.server import protocol_class
@@ -41,7 +42,8 @@ def create_app(
     through the settings' `trusted_proxies`, so that the log, rate limits and audits all
     see the same address. With `internal_tokens`, ``/internal/*`` (the service's own
     internal routes among `routes`, plus its dead letters) is served to callers
-    presenting one of them.
+    presenting one of them. Every ``POST /internal/*`` (an admin's action) is answered
+    once per ``Idempotency-Key`` (`bitloot_runtime.idempotency`).
     """
     internal: list[BaseRoute] = []
     # First, so that it also counts the requests the middleware after it refuse.
@@ -56,7 +58,7 @@ def create_app(
         internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
         middleware.append(Middleware(InternalAuthMiddleware, tokens=internal_tokens))
     return Starlette(
-        routes=[*runtime.health_routes(), *internal, *routes],
+        routes=keyed_routes(runtime.idempotency, [*runtime.health_routes(), *internal, *routes]),
         middleware=middleware,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=runtime.lifespan,

@@ -26,6 +26,15 @@ class DeadLetterNotFound(BitlootError):
         self.letter_id = letter_id
 
 
+class DeadLetterAlreadyReplayed(BitlootError):
+    def __init__(self, letter_id: int) -> None:
+        super().__init__(
+            f"Dead letter {letter_id} was already replayed and has not been parked again; "
+            "replay it again only with force."
+        )
+        self.letter_id = letter_id
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """A parked message as admins see it."""
@@ -98,11 +107,16 @@ class DeadLetterStore:
             query = select(func.count()).where(dead_letters.c.replayed_at.is_(None))
             return int((await session.execute(query)).scalar_one())
 
-    async def replay(self, letter_id: int, publisher: BusPublisher) -> DeadLetter:
+    async def replay(
+        self, letter_id: int, publisher: BusPublisher, *, force: bool = False
+    ) -> DeadLetter:
         """Send a parked message back to the queue it failed on, from attempt one.
 
-        The row stays locked while publishing, so two admins replaying at once send it
-        once; it is marked replayed only after the broker confirmed the message.
+        The row stays locked while publishing and it is marked replayed only after the
+        broker confirmed the message, so of two admins replaying at once one sends it and
+        the other is refused: a letter already replayed (and not parked again since, which
+        clears `replayed_at`) raises `DeadLetterAlreadyReplayed` unless `force` says the
+        admin means to send it once more.
         """
         async with self._sessionmaker() as session, session.begin():
             row = (
@@ -117,6 +131,8 @@ class DeadLetterStore:
             if row is None:
                 raise DeadLetterNotFound(letter_id)
             letter = DeadLetter(**row)
+            if letter.replayed_at is not None and not force:
+                raise DeadLetterAlreadyReplayed(letter_id)
             await _resend(letter, publisher)
             replayed = (
                 (

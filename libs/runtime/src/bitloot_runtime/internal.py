@@ -15,7 +15,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bitloot_runtime.dead_letters import DeadLetter, DeadLetterNotFound, DeadLetterStore
+from bitloot_runtime.dead_letters import (
+    DeadLetter,
+    DeadLetterAlreadyReplayed,
+    DeadLetterNotFound,
+    DeadLetterStore,
+)
 from bitloot_runtime.http import MAX_BIGINT, HttpError, error_response, whole_number
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.signatures import matches_any
@@ -113,8 +118,18 @@ def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
     }
 
 
+def replay_force(request: Request) -> bool:
+    """The ``force`` query parameter of a replay: ``true`` replays a letter already
+    replayed; absent or ``false`` refuses it; anything else is 422 ``invalid_force``."""
+    raw = request.query_params.get("force", "false")
+    if raw not in ("true", "false"):
+        raise HttpError(422, "invalid_force", f"force must be true or false, not {raw!r}.")
+    return raw == "true"
+
+
 def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[Route]:
-    """``GET /internal/dead-letters`` and ``POST /internal/dead-letters/{id}/replay``."""
+    """``GET /internal/dead-letters`` and ``POST /internal/dead-letters/{id}/replay``
+    (``?force=true`` to replay a letter already replayed)."""
 
     async def listing(request: Request) -> Response:
         include = request.query_params.get("include_replayed") == "true"
@@ -128,9 +143,11 @@ def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[
         try:
             if letter_id > MAX_BIGINT:  # no row has it, and the database cannot compare it
                 raise DeadLetterNotFound(letter_id)
-            letter = await store.replay(letter_id, publisher)
+            letter = await store.replay(letter_id, publisher, force=replay_force(request))
         except DeadLetterNotFound as exc:
             raise HttpError(404, "dead_letter_not_found", str(exc)) from None
+        except DeadLetterAlreadyReplayed as exc:
+            raise HttpError(409, "dead_letter_already_replayed", str(exc)) from None
         logger.info("dead letter replayed", extra={"letter_id": letter.id})
         return JSONResponse(dead_letter_json(letter))
 

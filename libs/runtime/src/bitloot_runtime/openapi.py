@@ -84,6 +84,40 @@ def query(name: str, schema: Schema | None = None, description: str = "") -> Sch
     return parameter
 
 
+IDEMPOTENCY_KEY: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    # The form is said, not declared: a fuzzer's out-of-pattern values would not be
+    # sendable as a header at all (non-ASCII); the server answers any bad one 400.
+    "schema": {"type": "string"},
+    "description": "A new random key (a UUID: 8-200 printable ASCII characters) per "
+    "intended action. Repeats with the same "
+    "key, at once or later (within the keys' lifetime), have no second effect and get the "
+    "first answer, with `Idempotent-Replayed: true`. Without it every request acts.",
+}
+IDEMPOTENCY_ERRORS = {
+    "400": "A malformed `Idempotency-Key` (`invalid_idempotency_key`).",
+    "409": "The first request with this `Idempotency-Key` has not finished "
+    "(`idempotency_key_in_progress`); ask again.",
+    "422": "This `Idempotency-Key` was used for another request (`idempotency_key_reused`).",
+}
+
+
+def _keyed(answers: dict[str, Any]) -> dict[str, Any]:
+    """`answers` with the refusals of `IDEMPOTENCY_ERRORS`, joined to any of the same status."""
+    keyed = {**answers}
+    for status, text in IDEMPOTENCY_ERRORS.items():
+        if status in keyed:
+            keyed[status] = {
+                **keyed[status],
+                "description": f"{keyed[status]['description']} {text}",
+            }
+        else:
+            keyed.update(errors({status: text}))
+    return keyed
+
+
 LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size.")
 OFFSET = query("offset", {"type": "integer", "minimum": 0}, "Items to skip.")
 
@@ -96,9 +130,11 @@ def operation(
     parameters: Sequence[Schema] = (),
     body: type[BaseModel] | Schema | None = None,
     body_errors: Mapping[str, str] = BODY_ERRORS,
+    keyed: bool = False,
 ) -> Schema:
     """One operation; `security` defaults to `INTERNAL`; a `body` (a pydantic model or a
-    JSON Schema) is required application/json and brings `body_errors` along."""
+    JSON Schema) is required application/json and brings `body_errors` along; `keyed`:
+    answered once per ``Idempotency-Key`` (`bitloot_runtime.idempotency`)."""
     guarded = INTERNAL if security is None else security
     answers: dict[str, Any] = {**responses}
     if guarded:
@@ -110,7 +146,15 @@ def operation(
         described["requestBody"] = {"required": True, "content": {"application/json": {}}}
         described["x-body"] = body
         described["responses"] = {**errors(body_errors), **answers}
-    return described
+    return with_key(described) if keyed else described
+
+
+def with_key(spec: Schema) -> Schema:
+    """`spec` answered once per ``Idempotency-Key``: the header and its refusals."""
+    if IDEMPOTENCY_KEY in spec.get("parameters", []):
+        return spec
+    parameters = [*spec.get("parameters", []), IDEMPOTENCY_KEY]
+    return {**spec, "parameters": parameters, "responses": _keyed(spec["responses"])}
 
 
 def _schema_of(body: type[BaseModel] | Schema, components: Schema) -> Schema:
@@ -172,8 +216,21 @@ def _runtime_paths() -> dict[str, Schema]:
         },
         "/internal/dead-letters/{letter_id:int}/replay": {
             "post": operation(
-                "Send a parked message back to its queue.",
-                {**ok("The replayed letter."), **errors({"404": "No such letter."})},
+                "Send a parked message back to its queue, once: a letter already replayed "
+                "and not parked again since is refused unless `force=true`.",
+                {
+                    **ok("The replayed letter."),
+                    **errors(
+                        {
+                            "404": "No such letter (`dead_letter_not_found`).",
+                            "409": "Already replayed and not parked again "
+                            "(`dead_letter_already_replayed`); send `force=true` to replay it "
+                            "once more.",
+                            "422": "`force` is not true or false (`invalid_force`).",
+                        }
+                    ),
+                },
+                parameters=[query("force", {"enum": ["true", "false"]})],
             )
         },
     }
@@ -187,7 +244,9 @@ def describe(
     description: str = "",
     extensions: Mapping[str, Any] | None = None,
 ) -> Schema:
-    """The service's OpenAPI document: its `paths` and the shared ones."""
+    """The service's OpenAPI document: its `paths` and the shared ones. Every internal
+    POST (an admin's action) is described with ``Idempotency-Key``, as `create_app`
+    serves it (`bitloot_runtime.idempotency.keyed_routes`)."""
     components: Schema = {"Error": ERROR_SCHEMA}
     described: dict[str, Schema] = {}
     for raw_path, operations in {**_runtime_paths(), **paths}.items():
@@ -203,6 +262,8 @@ def describe(
             if parameters:
                 spec["parameters"] = [*parameters, *spec.get("parameters", [])]
                 spec["responses"] = {**errors(NO_MATCH), **spec["responses"]}
+            if method == "post" and path.startswith("/internal/"):
+                spec = with_key(spec)
             described[path][method] = spec
     info = {"title": title, "version": "1", "description": description}
     return {

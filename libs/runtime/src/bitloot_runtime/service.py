@@ -28,6 +28,7 @@ from bitloot_runtime.consumer import DRAIN_SECONDS, Consumer, EventT, Route
 from bitloot_runtime.db import EventObserver, UnitOfWork, create_engine, migrate, ping
 from bitloot_runtime.dead_letters import DeadLetterStore, summarize
 from bitloot_runtime.health import NotReady, health_routes
+from bitloot_runtime.idempotency import IdempotencyStore
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.outbox import OutboxRelay
@@ -78,6 +79,9 @@ class ServiceRuntime:
             self.broker, self.topology, self.metrics, in_memory=self.in_memory
         )
         self.dead_letters = DeadLetterStore(self.sessionmaker)
+        self.idempotency = IdempotencyStore(
+            self.sessionmaker, ttl=timedelta(hours=settings.idempotency_key_hours)
+        )
         self.relay = OutboxRelay(
             engine=self.engine,
             database_url=settings.database_url,
@@ -102,7 +106,9 @@ class ServiceRuntime:
         )
         self._connection: AbstractConnection | None = None
         self._relay_task: asyncio.Task[None] | None = None
-        self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("idempotency-sweep", self.idempotency.sweep_forever)
+        ]
         self._background_tasks: list[asyncio.Task[None]] = []
         self._gauge_refreshes: list[Callable[[], Awaitable[None]]] = []
 

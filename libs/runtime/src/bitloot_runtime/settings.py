@@ -67,6 +67,12 @@ class ServiceSettings(BaseSettings):
         description="Hours a consumed message id is remembered for deduplication; "
         "longer than the longest possible redelivery.",
     )
+    idempotency_key_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Hours an Idempotency-Key of a repair action is remembered: a repeat "
+        "within them gets the first answer and has no second effect.",
+    )
     http_host: str = Field(
         default="127.0.0.1",
         description="Address the HTTP edge binds to (0.0.0.0 in a container).",

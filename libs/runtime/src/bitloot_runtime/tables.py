@@ -1,4 +1,4 @@
-"""The three tables the runtime keeps in every service's database.
+"""The four tables the runtime keeps in every service's database.
 
 - `outbox`: events written in the same transaction as the state change that caused them;
   the relay publishes them and stamps `published_at`.
@@ -6,6 +6,9 @@
   transaction, so a redelivered message finds its row and has no second effect.
 - `dead_letters`: messages that could not be processed (invalid, permanent error, retries
   exhausted), with everything needed to understand and replay them.
+- `idempotency_keys`: one row per ``Idempotency-Key`` an action endpoint was called with:
+  the action, a fingerprint of the request and, once it ended, the answer every repeat
+  gets (`bitloot_runtime.idempotency`).
 """
 
 from sqlalchemy import (
@@ -77,6 +80,20 @@ dead_letters = Table(
     Column("replayed_at", DateTime(timezone=True), nullable=True),
     Column("replay_count", Integer, nullable=False, server_default=text("0")),
     UniqueConstraint("queue", "message_id", name="uq_dead_letters_queue_message"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("action", Text, nullable=False),
+    Column("fingerprint", Text, nullable=False),
+    Column("status", Integer, nullable=True),
+    Column("body", LargeBinary, nullable=True),
+    Column("content_type", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("answered_at", DateTime(timezone=True), nullable=True),
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
 

@@ -101,6 +101,7 @@ def _admin_web(settings: Settings, runtime: ServiceRuntime, upstream: UpstreamCl
         Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
         settings.upstream_timeout,
         HandDelivery(upstream, runtime.sessionmaker, _delivery_key(settings)),
+        runtime.idempotency,
     )
 
 

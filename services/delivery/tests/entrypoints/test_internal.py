@@ -1,5 +1,7 @@
-"""Delivery's internal API: what the admin sees of an order's delivery, and its timeline."""
+"""Delivery's internal API: what the admin sees of an order's delivery, and its timeline;
+the admin's actions once per Idempotency-Key (a hundred concurrent resends, one email)."""
 
+import asyncio
 from datetime import date
 from uuid import UUID, uuid4
 
@@ -17,6 +19,11 @@ from delivery_support import (
 
 from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
+
+# Once per Idempotency-Key (issue #23): a hundred concurrent requests with one key.
+CONCURRENT = 100
+# Long enough for a second email, had one been queued, to reach the SMTP server.
+SETTLE_SECONDS = 3.0
 
 
 def client(delivery: Running, token: str = INTERNAL_TOKEN) -> httpx.AsyncClient:
@@ -190,3 +197,46 @@ async def test_a_delay_notice_shows_in_the_email_log_and_timeline_before_any_key
     assert summary.status_code == 404
     assert resend.status_code == 404
     assert "buyer@example.com" not in log.text + timeline.text
+
+
+async def test_a_hundred_concurrent_resends_with_one_key_send_one_email(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await delivered(delivery, smtp_inbox)
+    key = {"idempotency-key": str(uuid4())}
+    path = f"/internal/orders/{order_id}/emails"
+    async with client(delivery) as http:
+        http.headers["x-bitloot-actor"] = "alice"
+        answers = await asyncio.gather(*(http.post(path, headers=key) for _ in range(CONCURRENT)))
+        await smtp_inbox.wait_for(2)
+        await asyncio.sleep(SETTLE_SECONDS)
+        log = (await http.get(path)).json()["emails"]
+    assert {(a.status_code, a.content) for a in answers} == {(202, answers[0].content)}
+    assert len(smtp_inbox.messages) == 2
+    assert [e["kind"] for e in log] == ["delivery", "resend"]
+    assert answers[0].json()["email_id"] == log[1]["id"]
+
+
+async def test_a_new_key_is_a_new_resend(delivery: Running, smtp_inbox: SmtpServer) -> None:
+    order_id = await delivered(delivery, smtp_inbox)
+    path = f"/internal/orders/{order_id}/emails"
+    async with client(delivery) as http:
+        http.headers["x-bitloot-actor"] = "alice"
+        for _ in range(2):
+            answer = await http.post(path, headers={"idempotency-key": str(uuid4())})
+            assert answer.status_code == 202
+    await smtp_inbox.wait_for(3)
+
+
+async def test_a_hundred_concurrent_fresh_links_with_one_key_issue_one_link(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    order_id = await delivered(delivery, smtp_inbox)
+    key = {"idempotency-key": str(uuid4())}
+    async with client(delivery) as http:
+        http.headers["x-bitloot-actor"] = "alice"
+        path = f"/internal/orders/{order_id}/link"
+        answers = await asyncio.gather(*(http.post(path, headers=key) for _ in range(CONCURRENT)))
+        audit = (await http.get(f"/internal/orders/{order_id}/audit")).json()["items"]
+    assert {(a.status_code, a.content) for a in answers} == {(201, answers[0].content)}
+    assert [i["action"] for i in audit] == ["link_issued"]

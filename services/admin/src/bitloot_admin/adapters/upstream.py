@@ -14,6 +14,7 @@ import httpx
 from pydantic import BaseModel, JsonValue, RootModel, ValidationError
 
 from bitloot_contracts.topics import DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
+from bitloot_runtime.idempotency import IDEMPOTENCY_HEADER, current_key
 
 logger = logging.getLogger(__name__)
 
@@ -136,9 +137,11 @@ class UpstreamClient:
         body: Mapping[str, JsonValue] | None = None,
     ) -> Reply | Unavailable:
         """`POST <service><path>` on behalf of `actor`, with `body` as JSON if given (else
-        no body): the service's status and JSON body (a refusal such as 409 is an answer,
-        not a failure); 5xx and no answer are `Unavailable`."""
-        response = await self._send("POST", service, path, None, actor, body)
+        no body) and the idempotency key of the admin's action being served (so that the
+        service acts once however often it is asked): the service's status and JSON body
+        (a refusal such as 409 is an answer, not a failure); 5xx and no answer are
+        `Unavailable`."""
+        response = await self._send("POST", service, path, None, actor, body, current_key.get())
         if isinstance(response, Unavailable):
             return response
         if response.status_code >= 500:
@@ -165,10 +168,13 @@ class UpstreamClient:
         params: QueryParams | None,
         actor: str | None,
         body: Mapping[str, JsonValue] | None = None,
+        key: str | None = None,
     ) -> httpx.Response | Unavailable:
         if self._client is None:
             raise RuntimeError("UpstreamClient.start() was not called (the app's lifespan).")
         headers = {ACTOR_HEADER: actor} if actor else {}
+        if key is not None:
+            headers[IDEMPOTENCY_HEADER] = key
         try:
             return await self._client.request(
                 method,

@@ -126,6 +126,9 @@ REFUSALS: Final[Mapping[str, str]] = {
     "refund_closed": "The refund is already closed (or its payout is being sent).",
     "note_required": "Say why in the note.",
     "no_such_notice": "That notice was never sent for this order, so there is nothing to resend.",
+    "dead_letter_already_replayed": "This message was already replayed and has not been "
+    "parked again since; use “Replay again” on the dead letters page (include replayed) if "
+    "it must be sent once more.",
 }
 
 

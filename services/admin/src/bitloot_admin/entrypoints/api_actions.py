@@ -1,6 +1,7 @@
 """The admin API's repair actions (``POST /admin/api/...``): each is audited, names the
 admin to the service, and answers the service's verdict; a service that does not answer
-is 503 ``service_unavailable`` with ``partial``, never a 500."""
+is 503 ``service_unavailable`` with ``partial``, never a 500. Each is answered once per
+``Idempotency-Key`` (`bitloot_admin.entrypoints.keys`)."""
 
 from collections.abc import Awaitable, Callable
 from uuid import UUID
@@ -11,9 +12,11 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import DECISIONS, Decision
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.keys import api_action
 from bitloot_admin.entrypoints.params import letter_target, order_id, read_note, row_id, ttl_seconds
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.repairs import Outcome
+from bitloot_runtime.internal import replay_force
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -49,8 +52,8 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     async def replay_letter(request: Request) -> Response:
         csrf(request)
         service, letter_id = letter_target(request)
-        actor = request.state.admin
-        return outcome_response(await repairs.replay_dead_letter(actor, service, letter_id))
+        actor, force = request.state.admin, replay_force(request)
+        return outcome_response(await repairs.replay_dead_letter(actor, service, letter_id, force))
 
     async def replay_webhook(request: Request) -> Response:
         csrf(request)
@@ -85,23 +88,17 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         outcome = await repairs.object_url(request.state.admin, order_id(request), ttl)
         return outcome_response(outcome)
 
-    return [
-        Route(
-            "/api/dead-letters/{service}/{letter_id:int}/replay", replay_letter, methods=["POST"]
-        ),
-        Route("/api/webhooks/{webhook_id:int}/replay", replay_webhook, methods=["POST"]),
-        Route("/api/orders/{order_id}/retry", on_order(repairs.retry_order), methods=["POST"]),
-        Route(
-            "/api/orders/{order_id}/resend-email", on_order(repairs.resend_email), methods=["POST"]
-        ),
-        Route("/api/orders/{order_id}/link", on_order(repairs.fresh_link), methods=["POST"]),
-        Route("/api/orders/{order_id}/object-url", object_url, methods=["POST"]),
-        Route("/api/ipns/{ipn_id}/replay", replay_ipn, methods=["POST"]),
-        *(
-            Route(f"/api/flags/{{flag_id}}/{name}", decide(decision), methods=["POST"])
-            for name, decision in DECISIONS.items()
-        ),
+    actions: list[tuple[str, Endpoint]] = [
+        ("/api/dead-letters/{service}/{letter_id:int}/replay", replay_letter),
+        ("/api/webhooks/{webhook_id:int}/replay", replay_webhook),
+        ("/api/orders/{order_id}/retry", on_order(repairs.retry_order)),
+        ("/api/orders/{order_id}/resend-email", on_order(repairs.resend_email)),
+        ("/api/orders/{order_id}/link", on_order(repairs.fresh_link)),
+        ("/api/orders/{order_id}/object-url", object_url),
+        ("/api/ipns/{ipn_id}/replay", replay_ipn),
+        *((f"/api/flags/{{flag_id}}/{name}", decide(d)) for name, d in DECISIONS.items()),
     ]
+    return [Route(path, api_action(web, act), methods=["POST"]) for path, act in actions]
 
 
 def csrf(request: Request) -> None:

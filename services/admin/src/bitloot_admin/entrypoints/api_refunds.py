@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_admin.domain.refunds import DECISIONS, RefundDecision, open_decisions
 from bitloot_admin.entrypoints.api_actions import csrf, outcome_response
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.keys import api_action
 from bitloot_admin.entrypoints.params import order_id, row_id
 from bitloot_admin.entrypoints.params_refunds import (
     decision_of,
@@ -32,13 +33,16 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         Route("/api/refunds", _refunds(web), methods=["GET"]),
         Route("/api/refunds/{refund_id}", _refund(web), methods=["GET"]),
         *(
-            Route(f"/api/refunds/{{refund_id}}/{name}", _decide(web, decision), methods=["POST"])
-            for name, decision in DECISIONS.items()
+            Route(path, api_action(web, act), methods=["POST"])
+            for path, act in [
+                *(
+                    (f"/api/refunds/{{refund_id}}/{name}", _decide(web, decision))
+                    for name, decision in DECISIONS.items()
+                ),
+                ("/api/orders/{order_id}/refund-unrevealed", _refund_unrevealed(web)),
+                ("/api/orders/{order_id}/notices/resend", _resend_notice(web)),
+            ]
         ),
-        Route(
-            "/api/orders/{order_id}/refund-unrevealed", _refund_unrevealed(web), methods=["POST"]
-        ),
-        Route("/api/orders/{order_id}/notices/resend", _resend_notice(web), methods=["POST"]),
     ]
 
 

@@ -14,6 +14,7 @@ from bitloot_admin.handlers.accounts import LoginLimits
 from bitloot_admin.handlers.hand_delivery import HandDelivery
 from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.repairs import Repairs
+from bitloot_runtime.idempotency import IdempotencyStore, new_key
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class AdminWeb:
     bus: Bus
     timeout: float
     hand_delivery: HandDelivery
+    keys: IdempotencyStore
 
     def render(
         self, name: str, context: Mapping[str, object], status_code: int = 200
@@ -40,11 +42,11 @@ class AdminWeb:
 
 def templates() -> Environment:
     """The package's templates, autoescaped, with the filters that format what they
-    show (`formats`)."""
-    return formats.install(
-        Environment(
-            loader=PackageLoader("bitloot_admin.entrypoints", "templates"),
-            autoescape=True,
-            undefined=StrictUndefined,
-        )
+    show (`formats`) and ``idempotency_key()``, a new key for each action form."""
+    environment = Environment(
+        loader=PackageLoader("bitloot_admin.entrypoints", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
     )
+    environment.globals["idempotency_key"] = new_key
+    return formats.install(environment)

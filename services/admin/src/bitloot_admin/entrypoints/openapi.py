@@ -12,7 +12,7 @@ from bitloot_admin.domain.hand_keys import HandKeys
 from bitloot_admin.domain.listings import LISTINGS
 from bitloot_admin.entrypoints import openapi_refunds
 from bitloot_contracts.order_filters import ORDER_FILTERS
-from bitloot_runtime.openapi import BODY_ERRORS, errors
+from bitloot_runtime.openapi import BODY_ERRORS, errors, with_key
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _PARTIAL = {
@@ -156,6 +156,20 @@ _IPN_REPLAY = _operation(
 )
 _IPN_REPLAY["responses"]["409"] = errors({"409": "`ipn_not_failed`: it was applied."})["409"]
 
+
+def _replay_letter() -> dict[str, Any]:
+    described = _operation(
+        "Send a parked message back to its queue (audited); one already replayed and not "
+        "parked again is refused unless `force=true`.",
+        [*_path("service", "letter_id"), *_query("force")],
+        _ACTION,
+    )
+    described["responses"]["409"] = errors(
+        {"409": "`dead_letter_already_replayed`: send `force=true` to replay it once more."}
+    )["409"]
+    return described
+
+
 PATHS: dict[str, dict[str, Any]] = {
     "/admin/login": {
         "post": {
@@ -269,13 +283,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "Parked messages of every service.", [_LIMIT, *_query("include_replayed")], _page()
         )
     },
-    "/admin/api/dead-letters/{service}/{letter_id}/replay": {
-        "post": _operation(
-            "Send a parked message back to its queue (audited).",
-            _path("service", "letter_id"),
-            _ACTION,
-        )
-    },
+    "/admin/api/dead-letters/{service}/{letter_id}/replay": {"post": _replay_letter()},
     "/admin/api/health": {
         "get": _operation(
             "Each service's readiness and outbox, every queue's depth and consumers, and "
@@ -295,6 +303,13 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
 }
+
+# Every action is answered once per Idempotency-Key (`bitloot_admin.entrypoints.keys`);
+# handing keys over by hand is once per order by the saga itself.
+for _path_name, _operations in PATHS.items():
+    _action = _path_name.startswith("/admin/api/") and not _path_name.endswith("/deliver-keys")
+    if _action and "post" in _operations:
+        _operations["post"] = with_key(_operations["post"])
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

@@ -1,5 +1,6 @@
 """The UI's repair forms (POST, with the CSRF token): each runs the audited action and
-shows what came of it, with a link back to where the admin was."""
+shows what came of it, with a link back to where the admin was; once per the form's
+idempotency key (`bitloot_admin.entrypoints.keys`), so a double click acts once."""
 
 from collections.abc import Awaitable, Callable
 
@@ -11,6 +12,7 @@ from bitloot_admin.domain.flags import DECISIONS, Decision
 from bitloot_admin.domain.refunds import DECISIONS as REFUND_DECISIONS
 from bitloot_admin.domain.refunds import NOTICES, REFUSALS, RefundDecision
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.keys import form_action
 from bitloot_admin.entrypoints.params import (
     MAX_NOTE_BODY,
     letter_target,
@@ -31,10 +33,11 @@ Act = Callable[[Repairs, Request, dict[str, str]], Awaitable[tuple[str, Outcome]
 
 
 async def _replay_letter(
-    repairs: Repairs, request: Request, _form: dict[str, str]
+    repairs: Repairs, request: Request, form: dict[str, str]
 ) -> tuple[str, Outcome]:
     service, letter_id = letter_target(request)
-    outcome = await repairs.replay_dead_letter(request.state.admin, service, letter_id)
+    force = form.get("force") == "true"
+    outcome = await repairs.replay_dead_letter(request.state.admin, service, letter_id, force)
     return f"Replay of {service}'s parked message #{letter_id}", outcome
 
 
@@ -134,7 +137,10 @@ FORMS: tuple[tuple[str, Act], ...] = (
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
-    return [Route(path, _form_action(web, act), methods=["POST"]) for path, act in FORMS]
+    return [
+        Route(path, form_action(web, _form_action(web, act)), methods=["POST"])
+        for path, act in FORMS
+    ]
 
 
 def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Response]]:

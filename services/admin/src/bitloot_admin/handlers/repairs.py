@@ -33,7 +33,11 @@ from bitloot_admin.domain.read_back import (
 from bitloot_admin.domain.refunds import RefundDecision
 from bitloot_admin.domain.views import Saga, SagaPage
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
-from bitloot_runtime.dead_letters import DeadLetterNotFound, DeadLetterStore
+from bitloot_runtime.dead_letters import (
+    DeadLetterAlreadyReplayed,
+    DeadLetterNotFound,
+    DeadLetterStore,
+)
 from bitloot_runtime.internal import dead_letter_json
 from bitloot_runtime.publisher import BusPublisher
 
@@ -108,14 +112,18 @@ class Repairs:
         items += [{"service": ADMIN, **dead_letter_json(letter)} for letter in own]
         return DeadLetters(items, partial)
 
-    async def replay_dead_letter(self, actor: str, service: str, letter_id: int) -> Outcome:
+    async def replay_dead_letter(
+        self, actor: str, service: str, letter_id: int, force: bool = False
+    ) -> Outcome:
+        """Replay a parked message; one already replayed (and not parked again) is refused
+        (409 ``dead_letter_already_replayed``) unless `force`."""
         target = f"{service}/dead-letters/{letter_id}"
         if service == ADMIN:
-            return await self._audited(actor, "dead_letter_replay", target, self._own(letter_id))
-        path = f"/internal/dead-letters/{letter_id}/replay"
-        return await self._audited(
-            actor, "dead_letter_replay", target, self._post(service, path, actor)
-        )
+            own = self._own(letter_id, force)
+            return await self._audited(actor, "dead_letter_replay", target, own, {"force": force})
+        path = f"/internal/dead-letters/{letter_id}/replay" + ("?force=true" if force else "")
+        call = self._post(service, path, actor)
+        return await self._audited(actor, "dead_letter_replay", target, call, {"force": force})
 
     async def replay_webhook(self, actor: str, webhook_id: int) -> Outcome:
         path = f"/internal/webhooks/{webhook_id}/replay"
@@ -241,11 +249,15 @@ class Repairs:
             return Outcome(service, reply.status, reply.body)
         return Outcome(service, 503, {"error": "unavailable"})
 
-    async def _own(self, letter_id: int) -> Outcome:
+    async def _own(self, letter_id: int, force: bool) -> Outcome:
         try:
-            letter = await self.own_letters.replay(letter_id, self.own_publisher)
+            letter = await self.own_letters.replay(letter_id, self.own_publisher, force=force)
         except DeadLetterNotFound:
             return Outcome(ADMIN, 404, {"error": "dead_letter_not_found"})
+        except DeadLetterAlreadyReplayed as exc:
+            return Outcome(
+                ADMIN, 409, {"error": "dead_letter_already_replayed", "detail": str(exc)}
+            )
         return Outcome(ADMIN, 200, dead_letter_json(letter))
 
     async def _audited(

@@ -1,0 +1,95 @@
+"""The admin's actions once per idempotency key (issue #23): a hundred concurrent API
+calls with one key, or a form sent twice, ask the service once, are audited once and
+all get the first answer; the key is passed on to the service."""
+
+import asyncio
+import re
+from uuid import uuid4
+
+import httpx
+from admin_support import StandIns, csrf_of
+
+CONCURRENT = 100
+
+
+async def _audit(client: httpx.AsyncClient, action: str) -> list[dict[str, object]]:
+    answer = await client.get("/admin/api/audit", params={"action": action})
+    items: list[dict[str, object]] = answer.json()["items"]
+    return items
+
+
+async def test_a_hundred_concurrent_calls_with_one_key_act_once_and_pass_the_key_on(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id, key = uuid4(), str(uuid4())
+    path = f"/admin/api/orders/{order_id}/resend-email"
+    answers = await asyncio.gather(
+        *(alice.post(path, headers={"Idempotency-Key": key}) for _ in range(CONCURRENT))
+    )
+    assert {(a.status_code, a.content) for a in answers} == {(200, answers[0].content)}
+    assert stand_ins.posts == [("delivery", f"/internal/orders/{order_id}/emails", "alice")]
+    assert stand_ins.keys == [key]
+    assert len(await _audit(alice, "email_resend")) == 1
+
+
+async def test_calls_without_a_key_each_act_with_a_key_of_their_own(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id = uuid4()
+    for _ in range(2):
+        assert (await alice.post(f"/admin/api/orders/{order_id}/retry")).status_code == 200
+    assert len(stand_ins.posts) == 2
+    assert len({key for key in stand_ins.keys if key}) == 2
+
+
+async def test_a_key_reused_for_another_action_is_refused_and_nothing_is_asked(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    key = {"Idempotency-Key": str(uuid4())}
+    assert (await alice.post(f"/admin/api/orders/{uuid4()}/retry", headers=key)).is_success
+    reused = await alice.post(f"/admin/api/orders/{uuid4()}/retry", headers=key)
+    assert (reused.status_code, reused.json()["error"]) == (422, "idempotency_key_reused")
+    bad = await alice.post(f"/admin/api/orders/{uuid4()}/retry", headers={"Idempotency-Key": "x"})
+    assert (bad.status_code, bad.json()["error"]) == (400, "invalid_idempotency_key")
+    assert len(stand_ins.posts) == 1
+
+
+def _form_keys(page: httpx.Response) -> list[str]:
+    return re.findall(r'name="idempotency_key" value="([^"]+)"', page.text)
+
+
+async def test_each_form_carries_a_fresh_key_and_a_form_sent_twice_acts_once(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.dead_letters["delivery"] = [
+        {"id": 4, "queue": "delivery.keys.delivered", "reason": "exhausted", "replayed_at": None},
+        {"id": 5, "queue": "delivery.keys.delivered", "reason": "exhausted", "replayed_at": None},
+    ]
+    page = await browser.get("/admin/dead-letters")
+    keys = _form_keys(page)
+    assert len(keys) == len(set(keys)) == 2
+    assert set(keys).isdisjoint(_form_keys(await browser.get("/admin/dead-letters")))
+    form = {"csrf": csrf_of(page), "idempotency_key": keys[0], "back": "/admin/dead-letters"}
+    path = "/admin/dead-letters/delivery/4/replay"
+    first, second = await asyncio.gather(
+        browser.post(path, data=form), browser.post(path, data=form)
+    )
+    assert first.status_code == second.status_code == 200
+    assert first.text == second.text
+    assert "Done: delivery accepted it." in first.text
+    assert stand_ins.posts == [("delivery", "/internal/dead-letters/4/replay", "alice")]
+    assert stand_ins.keys == [keys[0]]
+
+
+async def test_a_replayed_letter_is_offered_only_as_replay_again_which_forces_it(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.dead_letters["delivery"] = [
+        {"id": 4, "queue": "q", "reason": "exhausted", "replayed_at": "2026-12-06T08:00:00+00:00"}
+    ]
+    page = await browser.get("/admin/dead-letters", params={"include_replayed": "true"})
+    assert "Replay again" in page.text
+    assert 'name="force" value="true"' in page.text
+    form = {"csrf": csrf_of(page), "idempotency_key": _form_keys(page)[0], "force": "true"}
+    assert (await browser.post("/admin/dead-letters/delivery/4/replay", data=form)).is_success
+    assert stand_ins.posts == [("delivery", "/internal/dead-letters/4/replay?force=true", "alice")]
