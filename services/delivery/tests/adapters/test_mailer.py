@@ -165,3 +165,15 @@ async def test_a_connection_that_failed_is_not_kept() -> None:
         finally:
             mailer.close()
     assert len(server.peers) == 1
+
+
+async def test_a_message_to_an_internationalised_address_reaches_a_server_with_smtputf8(
+    smtp_inbox: SmtpServer,
+) -> None:
+    # Checkout accepts josé@…; its key email needs the relay's SMTPUTF8 (RFC 6531).
+    mail = message()
+    del mail["To"]
+    mail["To"] = "josé@例子.广告"
+    await SmtpMailer(smtp_inbox.host, smtp_inbox.port).send(mail)
+    [received] = await smtp_inbox.wait_for(1)
+    assert received.recipients == ("josé@例子.广告",)

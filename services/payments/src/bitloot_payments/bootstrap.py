@@ -228,7 +228,10 @@ def build(
     runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
     queries = Queries(runtime.unit_of_work, settings.stuck_after)
     decisions = FlagDecisions(runtime.unit_of_work, processor.wake)
-    emails = EmailRule(allow_test_domains=settings.checkout_email_test_domains)
+    emails = EmailRule(
+        allow_test_domains=settings.checkout_email_test_domains,
+        smtputf8=settings.checkout_email_smtputf8,
+    )
     routes = [
         *public_routes(
             placement,

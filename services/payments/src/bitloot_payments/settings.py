@@ -247,6 +247,14 @@ class Settings(EdgeSettings):
         "no mail server serves: for the demo and test suites only. Other addresses follow "
         "the rules of the operations guide's Abuse limits section, never with a DNS lookup.",
     )
+    checkout_email_smtputf8: bool = Field(
+        default=True,
+        description="Accept addresses whose mailbox name is not ASCII (josé@…, 用户@…), "
+        "which only a mail relay offering SMTPUTF8 (RFC 6531) can deliver to. Set false "
+        "when delivery's relay lacks it: such addresses are then refused at checkout (422) "
+        "and internationalised domains are kept in their ASCII form, so that no key is "
+        "bought for an email that cannot be sent.",
+    )
 
     def claim_verifier(self) -> ClaimTokenVerifier:
         return ClaimTokenVerifier(parse_public_keys(self.claim_token_public_keys))

@@ -68,3 +68,16 @@ def test_no_dns_lookup_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_search_for_an_address_the_rule_refuses_is_only_trimmed_and_lower_cased() -> None:
     assert RULE.normalise_loosely(" A..B@X.com ") == "a..b@x.com"
     assert RULE.normalise_loosely("x@XN--MNCHEN-3YA.DE") == "x@münchen.de"
+
+
+ASCII_RELAY = EmailRule(smtputf8=False)
+
+
+@pytest.mark.parametrize("address", ["josé@example.com", "用户@例子.广告"])
+def test_without_smtputf8_a_mailbox_name_that_is_not_ascii_is_refused(address: str) -> None:
+    with pytest.raises(EmailRefused, match=r"(?i)internationali[sz]ed characters before the @"):
+        ASCII_RELAY.normalise(address)
+
+
+def test_without_smtputf8_an_internationalised_domain_is_kept_in_its_ascii_form() -> None:
+    assert ASCII_RELAY.normalise("Buyer@München.de") == "buyer@xn--mnchen-3ya.de"

@@ -13,6 +13,10 @@ servers refuse is refused before a key is bought for it.
 
 The address kept is email-validator's normalised form (Unicode NFC, the domain as
 Unicode, lower-cased), the form the bus carries (`bitloot_contracts` lower-cases too).
+Mailing such an address needs a relay that offers SMTPUTF8 (RFC 6531); for a relay that
+does not, `smtputf8=False` refuses addresses whose mailbox name is not ASCII and keeps an
+internationalised domain in its ASCII (IDNA) form, so that every address checkout takes
+can be mailed.
 """
 
 from dataclasses import dataclass
@@ -31,6 +35,7 @@ class EmailRule:
     """Checks and normalises customer addresses."""
 
     allow_test_domains: bool = False
+    smtputf8: bool = True
 
     def normalise(self, raw: str) -> str:
         """`raw` in its normalised form; `EmailRefused` if it breaks the rule."""
@@ -40,9 +45,12 @@ class EmailRule:
                 check_deliverability=False,
                 strict=True,
                 test_environment=self.allow_test_domains,
+                allow_smtputf8=self.smtputf8,
             )
         except EmailNotValidError as exc:
             raise EmailRefused(str(exc)) from None
+        if not self.smtputf8 and valid.ascii_email is not None:
+            return valid.ascii_email.lower()
         return valid.normalized.lower()
 
     def normalise_loosely(self, raw: str) -> str:
