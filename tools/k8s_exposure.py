@@ -127,11 +127,24 @@ def ingress(name: str, paths: dict[str, dict[str, list[str]]], tls: str) -> dict
     }
 
 
+# What the public Ingress asks of ingress-nginx per client: open connections at once (a
+# slowloris flood from one address) and the largest request body (checkout's and the
+# webhooks' bodies are a few KB). Header and body read timeouts are the controller's
+# ConfigMap settings (client-header-timeout, client-body-timeout: 60 s by default).
+PUBLIC_ANNOTATIONS = {
+    "nginx.ingress.kubernetes.io/limit-connections": "20",
+    "nginx.ingress.kubernetes.io/proxy-body-size": "64k",
+}
+
+
 def ingresses() -> list[dict[str, Any]]:
-    """The public Ingress, and the admin's on its own host, open to the allow-list only."""
+    """The public Ingress, limited per client, and the admin's on its own host, open to the
+    allow-list only."""
     admin = ingress("bitloot-admin", ADMIN_PATHS, "bitloot-admin-tls")
     admin["metadata"]["annotations"] = {ALLOW_LIST_ANNOTATION: ADMIN_ALLOWED_SOURCES}
-    return [ingress("bitloot", PUBLIC_PATHS, "bitloot-tls"), admin]
+    public = ingress("bitloot", PUBLIC_PATHS, "bitloot-tls")
+    public["metadata"]["annotations"] = dict(PUBLIC_ANNOTATIONS)
+    return [public, admin]
 
 
 def routed() -> set[str]:
