@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_runtime.settings import EdgeSettings
@@ -16,8 +16,19 @@ class Settings(EdgeSettings):
 
     kinguin_api_url: str = Field(description="Base URL of Kinguin's eCommerce API.")
     kinguin_api_key: SecretStr = Field(description="Sent as X-Api-Key on every Kinguin call.")
+    # Kinguin's rate limit, shared by every replica through the database (issue #23).
     kinguin_rate_limit_per_minute: int = Field(
-        default=2000, gt=0, description="Most Kinguin calls a minute (Kinguin's own limit)."
+        default=2000,
+        gt=0,
+        description="Most Kinguin calls started in any 60 seconds by all the gateway's "
+        "replicas together (Kinguin's limit per API key); kept in the gateway's database.",
+    )
+    kinguin_rate_limit_burst: int | None = Field(
+        default=None,
+        gt=0,
+        description="Most Kinguin calls started at once after a quiet spell, counted in the "
+        "minute's allowance, not on top of it. Unset: a second's worth (the limit a minute "
+        "/ 60, at least 1).",
     )
     kinguin_timeout: float = Field(
         default=15.0, gt=0, description="Seconds a Kinguin call may take before it is dropped."
@@ -64,3 +75,14 @@ class Settings(EdgeSettings):
         "sealed to it."
     )
     delivery_key_id: str = Field(default="d1", description="Id of delivery's key pair.")
+
+    @model_validator(mode="after")
+    def _burst_within_the_rate_limit(self) -> "Settings":
+        burst = self.kinguin_rate_limit_burst
+        if burst is not None and burst > self.kinguin_rate_limit_per_minute:
+            raise ValueError(
+                f"KINGUIN_GATEWAY_KINGUIN_RATE_LIMIT_BURST has value {burst}. Not a valid "
+                "burst: more than KINGUIN_GATEWAY_KINGUIN_RATE_LIMIT_PER_MINUTE "
+                f"({self.kinguin_rate_limit_per_minute})."
+            )
+        return self
