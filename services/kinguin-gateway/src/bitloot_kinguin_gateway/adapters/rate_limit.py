@@ -208,7 +208,7 @@ class SharedLimiter:
                         statement, self._name, seconds, timeout=STATEMENT_TIMEOUT
                     )
             except Exception as exc:
-                if not is_transient(exc) and not isinstance(exc, asyncpg.InterfaceError):
+                if not is_transient(exc):
                     raise
                 if time.monotonic() - started + retry > self._unavailable_seconds:
                     raise TransientError(
