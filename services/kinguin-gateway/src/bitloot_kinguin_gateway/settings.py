@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_runtime.settings import EdgeSettings
@@ -30,6 +30,17 @@ class Settings(EdgeSettings):
         "minute's allowance, not on top of it. Unset: a second's worth (the limit a minute "
         "/ 60, at least 1).",
     )
+
+    @field_validator("kinguin_rate_limit_burst")
+    @classmethod
+    def _burst_within_the_limit(cls, burst: int | None, info: ValidationInfo) -> int | None:
+        per_minute = info.data.get("kinguin_rate_limit_per_minute")
+        if burst is not None and per_minute is not None and burst > per_minute:
+            raise ValueError(
+                f"must be at most KINGUIN_GATEWAY_KINGUIN_RATE_LIMIT_PER_MINUTE ({per_minute})"
+            )
+        return burst
+
     kinguin_timeout: float = Field(
         default=15.0, gt=0, description="Seconds a Kinguin call may take before it is dropped."
     )
@@ -75,14 +86,3 @@ class Settings(EdgeSettings):
         "sealed to it."
     )
     delivery_key_id: str = Field(default="d1", description="Id of delivery's key pair.")
-
-    @model_validator(mode="after")
-    def _burst_within_the_rate_limit(self) -> "Settings":
-        burst = self.kinguin_rate_limit_burst
-        if burst is not None and burst > self.kinguin_rate_limit_per_minute:
-            raise ValueError(
-                f"KINGUIN_GATEWAY_KINGUIN_RATE_LIMIT_BURST has value {burst}. Not a valid "
-                "burst: more than KINGUIN_GATEWAY_KINGUIN_RATE_LIMIT_PER_MINUTE "
-                f"({self.kinguin_rate_limit_per_minute})."
-            )
-        return self
