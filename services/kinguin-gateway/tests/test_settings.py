@@ -4,8 +4,9 @@ import pytest
 from kinguin_gateway_support import API_KEY, INTERNAL_TOKEN, WEBHOOK_SECRET
 
 from bitloot_kinguin_gateway.settings import Settings
+from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.sealing import generate_key_pair
-from bitloot_runtime.settings import ConfigError, load_settings
+from bitloot_runtime.settings import load_settings
 
 REQUIRED = {
     "database_url": "postgresql+asyncpg://gateway@db/gateway",
