@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 from gateway_processes import gateway_processes, publish
-from kinguin_gateway_support import API_KEY, request
+from kinguin_gateway_support import API_KEY, most_in_any_window, request
 
 from bitloot_kinguin_gateway.adapters.rate_limit import Gcra
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
@@ -21,17 +21,6 @@ LIMIT = {"KINGUIN_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE), "KINGUIN_RATE_LIMIT_B
 # Each purchase is two calls (the live price, the order): 80 calls, over a minute's worth.
 PURCHASES = 40
 WATCH_SECONDS = 20.0
-
-
-def most_in_any_window(starts: list[float], window: float) -> int:
-    """The most of `starts` that fall in one half-open window [t, t + window)."""
-    ordered = sorted(starts)
-    most, first = 0, 0
-    for last, start in enumerate(ordered):
-        while ordered[first] <= start - window:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def allowed(window: float) -> int:

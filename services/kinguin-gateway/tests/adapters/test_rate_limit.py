@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from kinguin_gateway_support import most_in_any_window
 
 from bitloot_kinguin_gateway.adapters.orm import metadata
 from bitloot_kinguin_gateway.adapters.rate_limit import (
@@ -32,17 +33,6 @@ class Clock:
     async def sleep(self, delay: float) -> None:
         self.slept.append(delay)
         self.now += delay
-
-
-def most_in_any_window(starts: list[float], window: float) -> int:
-    """The most of `starts` that fall in one half-open window [t, t + window)."""
-    ordered = sorted(starts)
-    most, first = 0, 0
-    for last, start in enumerate(ordered):
-        while ordered[first] <= start - window:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 async def greedy_starts(limiter: LocalLimiter, clock: Clock, calls: int) -> list[float]:
