@@ -132,6 +132,7 @@ ON CONFLICT (name) DO UPDATE
 SET tat = greatest(b.tat, extract(epoch FROM clock_timestamp())) + $2
 RETURNING b.tat, extract(epoch FROM clock_timestamp())::float8 AS now
 """
+# After a 429: the TAT moved to at least now + $2 (never back), in one statement too.
 _PUSH_BACK = """
 INSERT INTO kinguin_rate_limits AS b (name, tat)
 VALUES ($1, extract(epoch FROM clock_timestamp()) + $2)
