@@ -1,6 +1,11 @@
 import asyncio
 
-from kinguin_harness import PRODUCT, Sandbox, place
+import httpx
+from kinguin_harness import API_KEY, PRODUCT, Sandbox, place
+
+from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
+from bitloot_sandbox_kinguin.server import running_app
+from bitloot_sandbox_kinguin.throttle import Throttle
 
 
 async def test_order_is_processing_with_the_real_fields(sandbox: Sandbox) -> None:
@@ -221,3 +226,39 @@ async def test_products_are_searched_by_the_documented_filters(sandbox: Sandbox)
     assert await found(updatedSince="2999-01-01") == []
     short = await sandbox.client.get("/v1/products", params={"name": "ho"})
     assert (short.status_code, short.json()["propertyPath"]) == (400, "name")
+
+
+async def test_calls_beyond_the_rate_limit_answer_429_until_the_minute_has_room() -> None:
+    clock = [0.0]
+    throttle = Throttle(3, clock=lambda: clock[0])
+    assert [throttle.admit() for _ in range(3)] == [None, None, None]
+    clock[0] = 20.0
+    assert throttle.admit() == 40
+    clock[0] = 60.0
+    assert [throttle.admit() for _ in range(4)] == [None, None, None, 60]
+    assert throttle.as_json() == {
+        "per_minute": 3,
+        "arrivals": [0.0, 0.0, 0.0, 20.0, 60.0, 60.0, 60.0, 60.0],
+        "refused": 2,
+    }
+
+
+async def test_every_call_s_arrival_is_counted_and_none_refused_without_a_limit(
+    sandbox: Sandbox,
+) -> None:
+    for _ in range(3):
+        await sandbox.client.get(f"/v2/products/{PRODUCT}")
+    rate = (await sandbox.client.get("/sandbox/rate")).json()
+    assert (rate["per_minute"], rate["refused"], len(rate["arrivals"])) == (0, 0, 3)
+
+
+async def test_a_call_beyond_the_configured_limit_answers_429_with_retry_after() -> None:
+    config = KinguinSandboxConfig(api_key=API_KEY, port=0, rate_limit_per_minute=2)
+    async with running_app(config) as (url, _), httpx.AsyncClient(base_url=url) as client:
+        headers = {"X-Api-Key": API_KEY}
+        answers = [await client.get(f"/v2/products/{PRODUCT}", headers=headers) for _ in range(3)]
+        rate = (await client.get("/sandbox/rate")).json()
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["kind"] == "Http"
+    assert 59 <= int(answers[2].headers["retry-after"]) <= 60
+    assert rate["refused"] == 1

@@ -205,3 +205,14 @@ async def notify(
         },
     )
     assert response.status_code == httpx.codes.NO_CONTENT
+
+
+def most_in_any_window(starts: list[float], window: float) -> int:
+    """The most of `starts` that fall in one half-open window [t, t + window)."""
+    ordered = sorted(starts)
+    most, first = 0, 0
+    for last, start in enumerate(ordered):
+        while ordered[first] <= start - window:
+            first += 1
+        most = max(most, last - first + 1)
+    return most

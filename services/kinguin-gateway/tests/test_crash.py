@@ -4,89 +4,35 @@ arrived; restarted, it finds the order by our order id instead of buying again. 
 exactly one key-return request (Kinguin accepts one per order) across the same crash."""
 
 import json
-import os
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID, uuid4
 
-import aio_pika
 import httpx
 import pytest
 from aio_pika.abc import AbstractIncomingMessage
+from gateway_processes import gateway_processes, publish
 from kinguin_gateway_support import (
     API_KEY,
     COUNTER_STRIKE,
-    INTERNAL_TOKEN,
-    WEBHOOK_SECRET,
     published,
     request,
 )
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from bitloot_contracts.events import Event, KeysRevoked
+from bitloot_contracts.events import KeysRevoked
 from bitloot_kinguin_gateway.adapters.orm import key_returns, reservations
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
-from bitloot_runtime.sealing import generate_key_pair
-from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS
 from bitloot_runtime.topology import Topology
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig
 from bitloot_sandbox_kinguin.sandbox import Requested
 from bitloot_sandbox_kinguin.server import running_app
 from bitloot_testing.bus import eventually, spy_on
-from bitloot_testing.net import free_port
-from bitloot_testing.processes import ServiceProcess, service_processes
 from bitloot_testing.rabbitmq import BusNamespace
 
 # Long enough to kill the gateway while it waits, shorter than its 15 s call timeout.
 HOLD_SECONDS = 10
-
-
-def environment(database_url: str, bus: BusNamespace, kinguin_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KINGUIN_GATEWAY_DATABASE_URL": database_url,
-        "KINGUIN_GATEWAY_AMQP_URL": bus.amqp_url,
-        "KINGUIN_GATEWAY_BUS_PREFIX": bus.prefix,
-        "KINGUIN_GATEWAY_HTTP_PORT": str(free_port()),
-        "KINGUIN_GATEWAY_INTERNAL_TOKEN": INTERNAL_TOKEN,
-        "KINGUIN_GATEWAY_KINGUIN_API_URL": kinguin_url,
-        "KINGUIN_GATEWAY_KINGUIN_API_KEY": API_KEY,
-        "KINGUIN_GATEWAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
-        "KINGUIN_GATEWAY_DELIVERY_PUBLIC_KEY": generate_key_pair()[1],
-    }
-
-
-def gateway_processes(
-    database_url: str, bus: BusNamespace, kinguin_url: str, logs: Path
-) -> AbstractAsyncContextManager[Callable[[], ServiceProcess]]:
-    """Starts gateway processes on demand; stops those still running at the end."""
-    return service_processes(
-        "bitloot_kinguin_gateway",
-        "kinguin-gateway",
-        lambda: environment(database_url, bus, kinguin_url),
-        logs,
-        bus,
-        Topology(bus.prefix).names("kinguin-gateway", DEFAULT_RETRY_DELAYS),
-    )
-
-
-async def publish(bus: BusNamespace, event: Event) -> None:
-    """Publish as fulfillment's outbox relay would: persistent, id and order attached."""
-    connection = await aio_pika.connect(bus.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(Topology(bus.prefix).exchange.name)
-        message = aio_pika.Message(
-            event.model_dump_json().encode(),
-            message_id=str(event.event_id),
-            correlation_id=str(event.order_id),
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-            content_type="application/json",
-        )
-        await exchange.publish(message, routing_key=event.topic, mandatory=True)
 
 
 async def state_of(database_url: str, order_id: UUID) -> str | None:

@@ -67,7 +67,8 @@ UNAUTHORIZED = KinguinError(401, "Authorization", "Invalid or missing API key")
 
 
 def api(handler: Endpoint) -> Endpoint:
-    """Injected faults first, then the ``X-Api-Key`` check, then `handler`."""
+    """Injected faults first, then the ``X-Api-Key`` check, then the rate limit, then
+    `handler`."""
 
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
@@ -80,6 +81,8 @@ def api(handler: Endpoint) -> Endpoint:
             return error(request, UNAVAILABLE)
         if request.headers.get("x-api-key") != sandbox.config.api_key:
             return error(request, UNAUTHORIZED)
+        if (wait := sandbox.throttle.admit()) is not None:
+            return error(request, RATE_LIMITED, {"Retry-After": str(wait)})
         try:
             return await handler(request)
         except KinguinError as exc:

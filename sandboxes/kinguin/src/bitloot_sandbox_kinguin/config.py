@@ -77,7 +77,8 @@ class KinguinSandboxConfig:
     then an ``order.status`` webhook goes to `webhook_url` (when set; it may also be set
     at run time with ``POST /sandbox/config``). Every `image_keys_every`-th key issued is
     a base64 image, cycling through PNG, JPEG and GIF (0: text keys only). `callback_*`
-    tune webhook retries.
+    tune webhook retries. More than `rate_limit_per_minute` API calls in 60 s are answered
+    429 (0: no limit; `throttle`).
     """
 
     api_key: str = "sandbox-kinguin-api-key"
@@ -92,6 +93,7 @@ class KinguinSandboxConfig:
     callback_backoff: float = 0.2
     callback_timeout: float = 5.0
     hold_completion: bool = False
+    rate_limit_per_minute: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
@@ -118,6 +120,9 @@ class KinguinSandboxConfig:
             callback_backoff=env.number("CALLBACK_BACKOFF", default.callback_backoff),
             callback_timeout=env.number("CALLBACK_TIMEOUT", default.callback_timeout),
             hold_completion=env.boolean("HOLD_COMPLETION", default.hold_completion),
+            rate_limit_per_minute=env.integer(
+                "RATE_LIMIT_PER_MINUTE", default.rate_limit_per_minute
+            ),
         )
 
 

@@ -23,6 +23,12 @@ async def calls(request: Request) -> Response:
     return JSONResponse(sandbox_of(request).calls)
 
 
+async def rate(request: Request) -> Response:
+    """``GET /sandbox/rate``: the rate limit a minute (0: none), when each API call
+    arrived (seconds since the sandbox started) and how many were answered 429 for it."""
+    return JSONResponse(sandbox_of(request).throttle.as_json())
+
+
 async def purchases(request: Request) -> Response:
     """``GET /sandbox/purchases``: every purchase request (``POST /v1|v2/order``)
     received, in order, whatever was answered: the witness of buying twice."""
@@ -134,6 +140,7 @@ def order_action(
 routes = [
     Route("/sandbox/ledger", ledger, methods=["GET"]),
     Route("/sandbox/calls", calls, methods=["GET"]),
+    Route("/sandbox/rate", rate, methods=["GET"]),
     Route("/sandbox/purchases", purchases, methods=["GET"]),
     Route("/sandbox/lookups", lookups, methods=["GET"]),
     Route("/sandbox/product-updates", product_updates, methods=["GET"]),

@@ -14,6 +14,7 @@ from bitloot_sandbox_kinguin.config import KinguinSandboxConfig, ProductSpec
 from bitloot_sandbox_kinguin.faults import KinguinFaults
 from bitloot_sandbox_kinguin.orders import COMPLETED, PROCESSING, Line, Order, timestamp
 from bitloot_sandbox_kinguin.store import Store
+from bitloot_sandbox_kinguin.throttle import Throttle
 from bitloot_sandbox_kinguin.webhooks import Webhooks
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,8 @@ class KinguinSandbox:
         self.faults = KinguinFaults()
         # Every API call received, as "METHOD /path", in order (``GET /sandbox/calls``).
         self.calls: list[str] = []
+        # Kinguin's rate limit, and when each API call arrived (``GET /sandbox/rate``).
+        self.throttle = Throttle(config.rate_limit_per_minute)
         # Every purchase request received, in order (``GET /sandbox/purchases``).
         self.purchases: list[Purchase] = []
         # Every lookup by orderExternalId, in order (``GET /sandbox/lookups``).

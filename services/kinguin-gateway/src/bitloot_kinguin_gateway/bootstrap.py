@@ -11,7 +11,12 @@ from starlette.applications import Starlette
 from bitloot_contracts.topics import KINGUIN_GATEWAY
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
 from bitloot_kinguin_gateway.adapters.orm import metadata
-from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
+from bitloot_kinguin_gateway.adapters.rate_limit import (
+    Gcra,
+    SharedLimiter,
+    bucket_name,
+    default_burst,
+)
 from bitloot_kinguin_gateway.entrypoints.bus import subscribe
 from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
 from bitloot_kinguin_gateway.entrypoints.internal_balance import balance_routes
@@ -29,6 +34,7 @@ from bitloot_kinguin_gateway.metrics import BalanceGauges, GatewayMetrics
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
+from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.outbound import MeteredTransport
@@ -63,11 +69,9 @@ def build(
     http = httpx.AsyncClient(
         transport=MeteredTransport("kinguin", runtime.metrics.outbound), timeout=timeout
     )
+    limiter = _rate_limit(settings)
     kinguin = KinguinClient(
-        settings.kinguin_api_url,
-        settings.kinguin_api_key.get_secret_value(),
-        http,
-        limiter=TokenBucket(settings.kinguin_rate_limit_per_minute),
+        settings.kinguin_api_url, settings.kinguin_api_key.get_secret_value(), http, limiter=limiter
     )
     subscribe(
         runtime,
@@ -93,8 +97,18 @@ def build(
         *openapi_routes(describe(settings.webhook_secret_header)),
     ]
     app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
-    app.router.lifespan_context = _closing(runtime, http)
+    app.router.lifespan_context = _closing(runtime, http, limiter)
     return runtime, app
+
+
+def _rate_limit(settings: Settings) -> SharedLimiter:
+    """Kinguin's limit per API key, shared by every replica through the database."""
+    per_minute = settings.kinguin_rate_limit_per_minute
+    burst = settings.kinguin_rate_limit_burst or default_burst(per_minute)
+    api_key = settings.kinguin_api_key.get_secret_value()
+    return SharedLimiter(
+        Gcra(per_minute, burst), asyncpg_dsn(settings.database_url), bucket_name(api_key)
+    )
 
 
 def _balance_watch(
@@ -120,9 +134,10 @@ def _register_secrets(settings: Settings) -> tuple[str, ...]:
 
 
 def _closing(
-    runtime: ServiceRuntime, http: httpx.AsyncClient
+    runtime: ServiceRuntime, http: httpx.AsyncClient, limiter: SharedLimiter
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
-    """The runtime's lifespan, then closing the Kinguin HTTP client."""
+    """The runtime's lifespan, then closing the Kinguin HTTP client and the rate limit's
+    connections."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,5 +146,6 @@ def _closing(
                 yield
         finally:
             await http.aclose()
+            await limiter.close()
 
     return lifespan

@@ -3,7 +3,7 @@
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_runtime.retention import InboundLogRetention
@@ -17,9 +17,31 @@ class Settings(EdgeSettings):
 
     kinguin_api_url: str = Field(description="Base URL of Kinguin's eCommerce API.")
     kinguin_api_key: SecretStr = Field(description="Sent as X-Api-Key on every Kinguin call.")
+    # Kinguin's rate limit, shared by every replica through the database (issue #23).
     kinguin_rate_limit_per_minute: int = Field(
-        default=2000, gt=0, description="Most Kinguin calls a minute (Kinguin's own limit)."
+        default=2000,
+        gt=0,
+        description="Most Kinguin calls started in any 60 seconds by all the gateway's "
+        "replicas together (Kinguin's limit per API key); kept in the gateway's database.",
     )
+    kinguin_rate_limit_burst: int | None = Field(
+        default=None,
+        gt=0,
+        description="Most Kinguin calls started at once after a quiet spell, counted in the "
+        "minute's allowance, not on top of it. Unset: a second's worth (the limit a minute "
+        "/ 60, at least 1).",
+    )
+
+    @field_validator("kinguin_rate_limit_burst")
+    @classmethod
+    def _burst_within_the_limit(cls, burst: int | None, info: ValidationInfo) -> int | None:
+        per_minute = info.data.get("kinguin_rate_limit_per_minute")
+        if burst is not None and per_minute is not None and burst > per_minute:
+            raise ValueError(
+                f"must be at most KINGUIN_GATEWAY_KINGUIN_RATE_LIMIT_PER_MINUTE ({per_minute})"
+            )
+        return burst
+
     kinguin_timeout: float = Field(
         default=15.0, gt=0, description="Seconds a Kinguin call may take before it is dropped."
     )

@@ -26,7 +26,7 @@ from bitloot_kinguin_gateway.adapters.kinguin_errors import (
     KinguinRefused,
     retry_after,
 )
-from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
+from bitloot_kinguin_gateway.adapters.rate_limit import Gcra, LocalLimiter
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.outbound import MeteredTransport
 
@@ -148,11 +148,41 @@ async def test_every_call_takes_a_token_from_the_rate_limiter(
     async def no_sleep(delay: float) -> None:
         waits.append(delay)
 
-    frozen = TokenBucket(60, burst=1, clock=lambda: 0.0, sleep=no_sleep)
+    frozen = LocalLimiter(Gcra(60, 1), clock=lambda: 0.0, sleep=no_sleep)
     client = KinguinClient(kinguin.url, API_KEY, http, limiter=frozen)
     await client.product_price(COUNTER_STRIKE)
     await client.product_price(COUNTER_STRIKE)
     assert waits == [1.0]
+
+
+class Recorder:
+    """A limiter that lets every call through and records what it is told."""
+
+    def __init__(self) -> None:
+        self.acquired = 0
+        self.throttled_for: list[float] = []
+
+    async def acquire(self) -> float:
+        self.acquired += 1
+        return 0.0
+
+    async def throttled(self, delay: float) -> None:
+        self.throttled_for.append(delay)
+
+
+async def test_every_429_holds_the_shared_limiter_back_and_a_5xx_does_not(
+    kinguin: Kinguin, http: httpx.AsyncClient
+) -> None:
+    limiter = Recorder()
+    client = KinguinClient(kinguin.url, API_KEY, http, limiter=limiter, backoff=0.01)
+    kinguin.sandbox.faults.update({"rate_limit_next": 1, "fail_next": 1})
+    assert await client.find_by_external_id("order-1") is None
+    assert (limiter.acquired, limiter.throttled_for) == (3, [1.0])
+    kinguin.sandbox.faults.update({"rate_limit_next": 3})
+    with pytest.raises(KinguinBusy):
+        await client.find_by_external_id("order-1")
+    # The last attempt's 429 too: another replica's next call must wait as well.
+    assert limiter.throttled_for == [1.0] * 4
 
 
 def answer(retry: str) -> httpx.Response:

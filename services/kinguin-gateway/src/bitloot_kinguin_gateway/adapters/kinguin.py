@@ -1,11 +1,12 @@
 """Kinguin's eCommerce API: products, placing an order, finding it again, reading its keys.
 
-Every call carries `X-Api-Key` and first takes a token from the rate limiter. A 429 or a
-5xx on a call that is safe to repeat (a read) is retried a few times with backoff,
-honouring `Retry-After`; then `KinguinBusy` (transient). Placing an order is repeated
-only after a 429 (Kinguin refused it outright): after a timeout or a 5xx the order may
-exist, so the caller must look it up by external id first. What Kinguin's refusals mean
-is decided in `kinguin_errors`.
+Every call carries `X-Api-Key` and first takes a slot from the rate limiter (shared by
+every replica: `rate_limit`). A 429 or a 5xx on a call that is safe to repeat (a read) is
+retried a few times with backoff, honouring `Retry-After`; then `KinguinBusy`
+(transient). A 429 also holds every replica back for that delay (the limiter's
+`throttled`). Placing an order is repeated only after a 429 (Kinguin refused it
+outright): after a timeout or a 5xx the order may exist, so the caller must look it up by
+external id first. What Kinguin's refusals mean is decided in `kinguin_errors`.
 """
 
 import asyncio
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 
 from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinBusy, result
-from bitloot_kinguin_gateway.adapters.rate_limit import TokenBucket
+from bitloot_kinguin_gateway.adapters.rate_limit import Gcra, Limiter, LocalLimiter, default_burst
 from bitloot_runtime.errors import TransientError
 from bitloot_runtime.outbound import operation
 
@@ -119,14 +120,14 @@ class KinguinClient:
         api_key: str,
         client: httpx.AsyncClient,
         *,
-        limiter: TokenBucket | None = None,
+        limiter: Limiter | None = None,
         attempts: int = 3,
         backoff: float = 0.5,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"X-Api-Key": api_key, "Accept": "application/json"}
         self._client = client
-        self._limiter = limiter or TokenBucket(2000)
+        self._limiter = limiter or LocalLimiter(Gcra(2000, default_burst(2000)))
         self._attempts = attempts
         self._backoff = backoff
 
@@ -237,16 +238,21 @@ class KinguinClient:
             try:
                 return result(method, path, response)
             except KinguinBusy as busy:
-                # After a 5xx a POST may have been carried out: never send it twice.
                 throttled = response.status_code == 429
+                delay = busy.retry_after or self._backoff * 2 ** (attempt - 1)
+                if throttled:
+                    # Kinguin counts every replica's calls: all of them hold back, this
+                    # call's retry (its next acquire) included.
+                    await self._limiter.throttled(delay)
+                # After a 5xx a POST may have been carried out: never send it twice.
                 if attempt == self._attempts or not (throttled or repeatable):
                     raise
-                delay = busy.retry_after or self._backoff * 2 ** (attempt - 1)
             logger.warning(
                 "kinguin busy; retrying",
                 extra={"path": path, "status": response.status_code, "delay_s": delay},
             )
-            await asyncio.sleep(delay)
+            if not throttled:
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
 

@@ -6,12 +6,14 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Identity,
     Index,
     Integer,
     LargeBinary,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     Table,
     Text,
     UniqueConstraint,
@@ -153,4 +155,15 @@ products = Table(
     Column("kinguin_updated_at", DateTime(timezone=True), nullable=True),
     Column("synced_at", DateTime(timezone=True), nullable=True),
     Index("ix_products_watched_synced_at", "watched", "synced_at"),
+)
+
+# Kinguin's rate limit, shared by every replica (adapters/rate_limit.py): one row per API
+# key, named by a hash of the key; `tat` is the theoretical arrival time of the next call
+# (seconds since the epoch, on the database's clock).
+kinguin_rate_limits = Table(
+    "kinguin_rate_limits",
+    metadata,
+    Column("name", Text, nullable=False),
+    Column("tat", Float(precision=53), nullable=False),
+    PrimaryKeyConstraint("name", name="pk_kinguin_rate_limits"),
 )
