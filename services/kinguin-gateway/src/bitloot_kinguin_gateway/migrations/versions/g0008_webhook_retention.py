@@ -2,7 +2,7 @@
 queries use (candidates by authentication and age).
 
 Revision ID: g0008
-Revises: g0006
+Revises: g0007
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "g0008"
-down_revision: str | None = "g0006"
+down_revision: str | None = "g0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
