@@ -41,6 +41,7 @@ from authz_support import (
     OPERATOR,
     OTHER,
     OWN,
+    ROLE_CALLERS,
     SERVICES,
     VIEWER,
     WRONG_IPN_SIGNATURE,
@@ -382,6 +383,8 @@ async def test_every_endpoint_answers_each_kind_of_caller_as_the_table_says(
             for caller, status in expected.items():
                 url = base_url(stack, service) + fill(path, world, present.links.get(caller))
                 headers = dict(request.headers) | present.headers(caller, request.content)
+                # Each caller presents its own credentials only, none a page set before.
+                http.cookies.clear()
                 answer = await http.request(method, url, content=request.content, headers=headers)
                 wanted[(f"{service} {method} {path}", caller)] = status
                 found[(f"{service} {method} {path}", caller)] = outcome(answer)
@@ -472,5 +475,8 @@ def test_each_row_answers_every_kind_of_caller_that_could_call_it() -> None:
             assert callers == set(LINKS), (service, method, path)
         else:
             assert set(COMMON) <= callers, (service, method, path)
+        # A route that needs an admin session says what each role gets.
+        if service == "admin" and expected.get(ADMIN) != expected[NOBODY]:
+            assert set(ROLE_CALLERS) <= callers, (service, method, path)
     # A socket has no cookies to offer: every caller but the browser's.
-    assert set(WEBSOCKET) == set(COMMON) - {BROWSER, NO_CSRF}
+    assert set(WEBSOCKET) == set(COMMON) - {BROWSER, NO_CSRF} | set(ROLE_CALLERS)
