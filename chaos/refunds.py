@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from bitloot_testing.totp import authenticator
 from chaos.load import Placed
 from chaos.stack import ChaosStack
 
@@ -112,6 +113,7 @@ class Admin:
                         json={
                             "username": self.stack.machine.admin_username,
                             "password": self.stack.keys.admin_password,
+                            "totp": authenticator(self.stack.keys.admin_totp_secret).code(),
                         },
                     ),
                 )

@@ -16,9 +16,13 @@ from uuid import UUID, uuid4
 
 import httpx
 import websockets
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from websockets.exceptions import ConnectionClosed
 
+from bitloot_admin.domain.roles import Role
+from bitloot_admin.handlers.accounts import create_admin
+from bitloot_admin.settings import Settings as AdminSettings
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.settings import Settings as DeliverySettings
 from bitloot_kinguin_gateway.settings import Settings as GatewaySettings
@@ -26,6 +30,7 @@ from bitloot_launch import catalog, wiring
 from bitloot_launch.inprocess import ADMIN_USER, Stack
 from bitloot_payments.settings import Settings as PaymentsSettings
 from bitloot_runtime import tokens
+from bitloot_runtime.db import create_engine
 from bitloot_runtime.settings import EdgeSettings, load_settings
 from bitloot_runtime.signatures import hmac_sha512_hex
 
@@ -50,6 +55,13 @@ ADMIN, ADMIN_EXPIRED, BROWSER, NO_CSRF, INTERNAL = (
 # Every row answers each of these; the rows of the provider callbacks and of the reveal
 # links add the callers that present those credentials.
 COMMON = (NOBODY, OTHER, OWN, EXPIRED, FORGED, ADMIN, ADMIN_EXPIRED, BROWSER, NO_CSRF, INTERNAL)
+# The admin callers above are the stack's first admin, an owner; these two hold the
+# narrower roles (accounts `add_role_accounts` creates), and every row of a route that
+# needs an admin session answers them too.
+VIEWER, OPERATOR = ("viewer bearer", "operator bearer")
+ROLE_CALLERS = (VIEWER, OPERATOR)
+ROLE_ACCOUNTS = {VIEWER: ("vera", "viewer"), OPERATOR: ("otto", "operator")}
+ROLE_PASSWORD = secrets.token_urlsafe(16)
 KINGUIN_SECRET, WRONG_SECRET, KINGUIN_SIGNED, WRONG_SIGNATURE = (
     "Kinguin's secret",
     "wrong webhook secret",
@@ -65,7 +77,7 @@ LINK, LINK_EXPIRED, LINK_TAMPERED, LINK_OTHER = (
 )
 LINKS = (LINK, LINK_EXPIRED, LINK_TAMPERED, LINK_OTHER)
 WEBHOOK = (KINGUIN_SECRET, WRONG_SECRET, KINGUIN_SIGNED, WRONG_SIGNATURE)
-CALLERS = (*COMMON, *WEBHOOK, IPN_SIGNED, WRONG_IPN_SIGNATURE, *LINKS)
+CALLERS = (*COMMON, *ROLE_CALLERS, *WEBHOOK, IPN_SIGNED, WRONG_IPN_SIGNATURE, *LINKS)
 
 
 @dataclass(frozen=True)
@@ -143,22 +155,27 @@ def presenter(stack: Stack, world: World, keys: Secrets, csrf: str) -> Presenter
         OWN: order_tokens.issue(world.order),
         EXPIRED: order_tokens.issue(world.order, now=long_ago),
         FORGED: order_signer(stranger).issue(world.order),
-        ADMIN: admin.issue(ADMIN_USER),
         ADMIN_EXPIRED: admin.issue(ADMIN_USER, now=long_ago),
         INTERNAL: stack.internal_token,
     }
-    session = bearers[ADMIN]
-    browser = {
-        "cookie": f"bitloot_admin={session}; bitloot_admin_csrf={csrf}",
-        "x-csrf-token": csrf,
-    }
+    # A logout (a row of the table) revokes its session: each request gets a new one.
+    sessions = {ADMIN: ADMIN_USER} | {caller: name for caller, (name, _) in ROLE_ACCOUNTS.items()}
     # Another site can make the browser send its cookies, but not read the CSRF token
     # (its form carries one that does not match).
     other_csrf = secrets.token_urlsafe(32)
-    forged_form = {"cookie": f"bitloot_admin={session}; bitloot_admin_csrf={other_csrf}"}
     link = keys.links.issue(world.order)
 
     def headers(caller: str, body: bytes) -> dict[str, str]:
+        if caller in sessions:
+            return {"authorization": f"Bearer {admin.issue(sessions[caller])}"}
+        if caller == BROWSER:
+            cookie = f"bitloot_admin={admin.issue(ADMIN_USER)}; bitloot_admin_csrf={csrf}"
+            return {"cookie": cookie, "x-csrf-token": csrf}
+        if caller == NO_CSRF:
+            return {
+                "cookie": f"bitloot_admin={admin.issue(ADMIN_USER)}; "
+                f"bitloot_admin_csrf={other_csrf}"
+            }
         if caller in bearers:
             return {"authorization": f"Bearer {bearers[caller]}"}
         if caller in (KINGUIN_SECRET, WRONG_SECRET):
@@ -170,7 +187,7 @@ def presenter(stack: Stack, world: World, keys: Secrets, csrf: str) -> Presenter
         if caller in (IPN_SIGNED, WRONG_IPN_SIGNATURE):
             secret = keys.ipn if caller == IPN_SIGNED else "wrong"
             return {"x-nowpayments-sig": ipn_signature(secret, body)}
-        return {BROWSER: browser, NO_CSRF: forged_form}.get(caller, {})
+        return {}
 
     links = {
         LINK: link,
@@ -228,9 +245,8 @@ def requests(
             b' "updatedAt": "2026-12-01T10:00:00+00:00"}',
             (("content-type", "application/json"), ("x-event-name", "product.update")),
         ),
-        ("POST", "/admin/login"): json_request(
-            {"username": ADMIN_USER, "password": stack.admin_password}
-        ),
+        # The viewer's login: the owner's would need a new TOTP code for each caller.
+        ("POST", "/admin/login"): json_request({"username": "vera", "password": ROLE_PASSWORD}),
     }
     return dict.fromkeys(forms, form) | sent
 
@@ -343,6 +359,17 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60) 
     while not await check():
         assert datetime.now(UTC) < deadline, "the orders were not fulfilled in time"
         await asyncio.sleep(0.3)
+
+
+async def add_role_accounts(loaded: list[EdgeSettings]) -> None:
+    """The viewer and the operator of `ROLE_ACCOUNTS`, in the stack's admin database."""
+    (settings,) = [s for s in loaded if isinstance(s, AdminSettings)]
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        for name, role in ROLE_ACCOUNTS.values():
+            await create_admin(async_sessionmaker(engine), name, ROLE_PASSWORD, Role.named(role))
+    finally:
+        await engine.dispose()
 
 
 def stack_secrets(loaded: list[EdgeSettings]) -> Secrets:

@@ -5,6 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from bitloot_testing.totp import authenticator
+
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium's own connections are refused here.
 CHROMIUM_ARGS = [
@@ -29,12 +31,18 @@ async def browser() -> AsyncIterator[Browser]:
             await chromium.close()
 
 
-async def log_in(page: Page, admin_url: str, password: str, user: str = "admin") -> None:
-    """Log `page` in to the admin at `admin_url`; it lands on the home page."""
+async def log_in(
+    page: Page, admin_url: str, password: str, user: str = "admin", totp_secret: str = ""
+) -> None:
+    """Log `page` in to the admin at `admin_url`, with the code of `totp_secret`'s app
+    when the account has a second factor (an owner); it lands on the home page."""
     await page.goto(f"{admin_url}/admin/login")
     await page.fill("input[name=username]", user)
     await page.fill("input[name=password]", password)
     await page.click("button[type=submit]")
+    if totp_secret:
+        await page.fill("input[name=code]", authenticator(totp_secret).code())
+        await page.click("button[type=submit]")
     await page.wait_for_url("**/admin/")
 
 

@@ -9,6 +9,7 @@ from five_processes import Running, wait_for
 
 from bitloot_launch.infra import KEY_EMAIL_KINDS
 from bitloot_testing.smtp import ReceivedEmail, SmtpServer
+from bitloot_testing.totp import authenticator
 
 LINK = re.compile(r"https?://\S+/keys/[A-Za-z0-9._~-]+")
 
@@ -92,7 +93,11 @@ class Shop:
         """Headers of an admin's API session (the seeded "ops" account)."""
         login = await self.http.post(
             f"{self.url['admin']}/admin/login",
-            json={"username": "ops", "password": self.running.keys.admin_password},
+            json={
+                "username": "ops",
+                "password": self.running.keys.admin_password,
+                "totp": authenticator(self.running.keys.admin_totp_secret).code(),
+            },
         )
         assert login.status_code == 200, login.text
         return {"Authorization": f"Bearer {login.json()['token']}"}

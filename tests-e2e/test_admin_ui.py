@@ -134,7 +134,7 @@ async def test_an_admin_finds_an_order_reads_its_timeline_and_replays_a_parked_m
         handled_before = await services.handled(queue)
 
         page = await browser.new_page(viewport={"width": 1366, "height": 768})
-        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
+        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER, stack.admin_totp_secret)
         await page.goto(f"{stack.admin}/admin/orders")
 
         await page.fill("input[name=order_id]", order_id)

@@ -38,15 +38,19 @@ from authz_support import (
     LINKS,
     NO_CSRF,
     NOBODY,
+    OPERATOR,
     OTHER,
     OWN,
+    ROLE_CALLERS,
     SERVICES,
+    VIEWER,
     WRONG_IPN_SIGNATURE,
     WRONG_SECRET,
     WRONG_SIGNATURE,
     Internal,
     Outcome,
     Request,
+    add_role_accounts,
     base_url,
     fill,
     outcome,
@@ -61,10 +65,12 @@ from authz_support import (
 )
 
 import bitloot_launch.inprocess
+from bitloot_admin.domain.roles import Role
 from bitloot_launch.inprocess import Stack
 from bitloot_runtime.settings import EdgeSettings, load_settings
 
 TO_LOGIN, TO_HOME = "303 /admin/login", "303 /admin/"
+OWNER = Role.OWNER
 
 
 def public(outcome: Outcome) -> dict[str, Outcome]:
@@ -79,16 +85,30 @@ def order_token(outcome: Outcome) -> dict[str, Outcome]:
     return public(401) | {OTHER: 403, OWN: outcome}
 
 
-def admin_api(outcome: Outcome, *, action: bool = False) -> dict[str, Outcome]:
-    """A browser's session must also prove it is not another site's forged request."""
-    return public(401) | {ADMIN: outcome, BROWSER: outcome, NO_CSRF: 403 if action else outcome}
+# The role each admin caller holds: the stack's first admin (bearer and browser) is an owner.
+ROLES = {VIEWER: Role.VIEWER, OPERATOR: Role.OPERATOR}
 
 
-def admin_page(outcome: Outcome, *, form: bool = False) -> dict[str, Outcome]:
+def admin_api(
+    outcome: Outcome, *, action: bool = False, role: Role = Role.VIEWER
+) -> dict[str, Outcome]:
+    """A browser's session must also prove it is not another site's forged request; a
+    role below `role` is refused (403 ``forbidden_role``)."""
+    owner = {ADMIN: outcome, BROWSER: outcome, NO_CSRF: 403 if action else outcome}
+    roles = {caller: outcome if held.may(role) else 403 for caller, held in ROLES.items()}
+    return public(401) | owner | roles
+
+
+def admin_page(
+    outcome: Outcome, *, form: bool = False, role: Role = Role.VIEWER
+) -> dict[str, Outcome]:
     """A stranger is sent to the login; a form needs the session cookie's CSRF token,
-    which a bearer client does not hold."""
+    which a bearer client does not hold; a role below `role` gets a 403 page."""
     allowed = {ADMIN: 403 if form else outcome, BROWSER: outcome, NO_CSRF: 403 if form else outcome}
-    return public(TO_LOGIN) | allowed
+    roles = {
+        caller: outcome if held.may(role) and not form else 403 for caller, held in ROLES.items()
+    }
+    return public(TO_LOGIN) | allowed | roles
 
 
 def is_form(method: str, path: str) -> bool:
@@ -233,14 +253,40 @@ TABLE: tuple[Row, ...] = (
     ("admin", "GET", "/admin/", admin_page(200)),
     ("admin", "GET", "/admin/login", public(200)),
     ("admin", "POST", "/admin/login", public(200)),
-    ("admin", "POST", "/admin/logout", admin_page(TO_LOGIN, form=True) | {ADMIN: TO_LOGIN}),
+    # A bearer client logs out without a CSRF token (another site cannot send its header).
+    (
+        "admin",
+        "POST",
+        "/admin/logout",
+        admin_page(TO_LOGIN, form=True) | dict.fromkeys((ADMIN, VIEWER, OPERATOR), TO_LOGIN),
+    ),
+    # The code step of a login: the browser's form holds no challenge (401, its login
+    # page); without the CSRF cookie, 403.
+    ("admin", "POST", "/admin/login/totp", public(403) | {BROWSER: 401}),
+    # Each admin's own account and second factor. The owner's is enrolled already: the
+    # form's confirmation is refused (422 page); the API's, sent no JSON, is 415.
+    ("admin", "GET", "/admin/account/totp", admin_page(200)),
+    ("admin", "POST", "/admin/account/totp", admin_page(422, form=True)),
+    ("admin", "GET", "/admin/api/account", admin_api(200)),
+    ("admin", "GET", "/admin/api/account/totp", admin_api(200)),
+    ("admin", "POST", "/admin/api/account/totp/confirm", admin_api(415, action=True)),
     ("admin", "GET", "/admin/openapi.json", public(200)),
     *(("admin", "GET", f"/admin{path}", admin_page(200)) for path in ADMIN_VIEWS),
     *(("admin", "GET", f"/admin/api{path}", admin_api(200)) for path in ADMIN_VIEWS),
-    # Keys by hand: the form's page; a form and a request with no keys are refused.
-    ("admin", "GET", "/admin/orders/{order}/deliver-keys", admin_page(200)),
-    ("admin", "POST", "/admin/orders/{order}/deliver-keys", admin_page(422, form=True)),
-    ("admin", "POST", "/admin/api/orders/{order}/deliver-keys", admin_api(415, action=True)),
+    # Keys by hand (owners): the form's page; a form and a request with no keys are refused.
+    ("admin", "GET", "/admin/orders/{order}/deliver-keys", admin_page(200, role=OWNER)),
+    (
+        "admin",
+        "POST",
+        "/admin/orders/{order}/deliver-keys",
+        admin_page(422, form=True, role=OWNER),
+    ),
+    (
+        "admin",
+        "POST",
+        "/admin/api/orders/{order}/deliver-keys",
+        admin_api(415, action=True, role=OWNER),
+    ),
     # The world has no payment flag: its page and document are payments' 404.
     ("admin", "GET", "/admin/flags/{missing}", admin_page(404)),
     ("admin", "GET", "/admin/api/flags/{missing}", admin_api(404)),
@@ -250,37 +296,37 @@ TABLE: tuple[Row, ...] = (
     # as paid outside or to refund an unrevealed order; no notice named to resend.
     *(
         row
-        for path in (
-            "/refunds/{missing}/reject",
-            "/refunds/{missing}/refunded-outside",
-            "/orders/{unknown}/refund-unrevealed",
-            "/orders/{unknown}/notices/resend",
+        for path, role in (
+            ("/refunds/{missing}/reject", OWNER),
+            ("/refunds/{missing}/refunded-outside", OWNER),
+            ("/orders/{unknown}/refund-unrevealed", OWNER),
+            ("/orders/{unknown}/notices/resend", Role.OPERATOR),
         )
         for row in (
-            ("admin", "POST", f"/admin{path}", admin_page(422, form=True)),
-            ("admin", "POST", f"/admin/api{path}", admin_api(422, action=True)),
+            ("admin", "POST", f"/admin{path}", admin_page(422, form=True, role=role)),
+            ("admin", "POST", f"/admin/api{path}", admin_api(422, action=True, role=role)),
         )
     ),
     # The repairs, each refused by the service it reaches: the form's page says so (502).
     *(
         row
-        for path, refused in (
-            ("/dead-letters/{service}/{missing}/replay", 404),
-            ("/webhooks/{missing}/replay", 404),
-            ("/orders/{order}/retry", 409),
-            ("/orders/{unknown}/resend-email", 404),
-            ("/orders/{unknown}/link", 404),
-            ("/orders/{unknown}/object-url", 404),
-            ("/ipns/{missing}/replay", 404),
-            ("/flags/{missing}/accept", 404),
-            ("/flags/{missing}/refund-due", 404),
-            ("/refunds/{missing}/approve", 404),
+        for path, refused, role in (
+            ("/dead-letters/{service}/{missing}/replay", 404, Role.OPERATOR),
+            ("/webhooks/{missing}/replay", 404, Role.OPERATOR),
+            ("/orders/{order}/retry", 409, Role.OPERATOR),
+            ("/orders/{unknown}/resend-email", 404, Role.OPERATOR),
+            ("/orders/{unknown}/link", 404, Role.OPERATOR),
+            ("/orders/{unknown}/object-url", 404, Role.OPERATOR),
+            ("/ipns/{missing}/replay", 404, Role.OPERATOR),
+            ("/flags/{missing}/accept", 404, Role.OPERATOR),
+            ("/flags/{missing}/refund-due", 404, Role.OPERATOR),
+            ("/refunds/{missing}/approve", 404, OWNER),
             # Payments wants a note to dismiss before it looks the flag up.
-            ("/flags/{missing}/dismiss", 422),
+            ("/flags/{missing}/dismiss", 422, Role.OPERATOR),
         )
         for row in (
-            ("admin", "POST", f"/admin{path}", admin_page(502, form=True)),
-            ("admin", "POST", f"/admin/api{path}", admin_api(refused, action=True)),
+            ("admin", "POST", f"/admin{path}", admin_page(502, form=True, role=role)),
+            ("admin", "POST", f"/admin/api{path}", admin_api(refused, action=True, role=role)),
         )
     ),
 )
@@ -294,6 +340,9 @@ WEBSOCKET: dict[str, int | None] = {
     ADMIN: None,
     ADMIN_EXPIRED: 4401,
     INTERNAL: 4401,
+    # Fulfillment checks an admin token's signature alone, whatever the admin's role.
+    VIEWER: None,
+    OPERATOR: None,
 }
 
 
@@ -318,6 +367,7 @@ async def test_every_endpoint_answers_each_kind_of_caller_as_the_table_says(
     stack_settings: list[EdgeSettings], stack: Stack
 ) -> None:
     keys = stack_secrets(stack_settings)
+    await add_role_accounts(stack_settings)
     csrf = secrets.token_urlsafe(32)
     async with httpx.AsyncClient(timeout=30) as http:
         internal = Internal(http, stack)
@@ -333,6 +383,8 @@ async def test_every_endpoint_answers_each_kind_of_caller_as_the_table_says(
             for caller, status in expected.items():
                 url = base_url(stack, service) + fill(path, world, present.links.get(caller))
                 headers = dict(request.headers) | present.headers(caller, request.content)
+                # Each caller presents its own credentials only, none a page set before.
+                http.cookies.clear()
                 answer = await http.request(method, url, content=request.content, headers=headers)
                 wanted[(f"{service} {method} {path}", caller)] = status
                 found[(f"{service} {method} {path}", caller)] = outcome(answer)
@@ -423,4 +475,8 @@ def test_each_row_answers_every_kind_of_caller_that_could_call_it() -> None:
             assert callers == set(LINKS), (service, method, path)
         else:
             assert set(COMMON) <= callers, (service, method, path)
-    assert set(WEBSOCKET) == {NOBODY, OTHER, OWN, EXPIRED, FORGED, ADMIN, ADMIN_EXPIRED, INTERNAL}
+        # A route that needs an admin session says what each role gets.
+        if service == "admin" and expected.get(ADMIN) != expected[NOBODY]:
+            assert set(ROLE_CALLERS) <= callers, (service, method, path)
+    # A socket has no cookies to offer: every caller but the browser's.
+    assert set(WEBSOCKET) == set(COMMON) - {BROWSER, NO_CSRF} | set(ROLE_CALLERS)

@@ -17,6 +17,7 @@ from bitloot_launch.wiring import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import Needles, database_dump
 from bitloot_testing.smtp import ReceivedEmail, SmtpServer
+from bitloot_testing.totp import authenticator
 
 PRODUCT_ID = "5c9b5e5e2539a4e8f17270b0"  # the sandbox's Hollow Knight
 KEY = "HAND-DLVR-7Q2M-XK4P-93ZT"
@@ -85,7 +86,11 @@ async def test_a_key_delivered_by_hand_reaches_the_customer_once_and_nowhere_els
             admin = running.url["admin"]
             login = await http.post(
                 f"{admin}/admin/login",
-                json={"username": "ops", "password": running.keys.admin_password},
+                json={
+                    "username": "ops",
+                    "password": running.keys.admin_password,
+                    "totp": authenticator(running.keys.admin_totp_secret).code(),
+                },
             )
             session = {"Authorization": f"Bearer {login.json()['token']}"}
             keys = {"keys": [{"serial": KEY, "type": "text/plain", "product_id": PRODUCT_ID}]}

@@ -14,6 +14,7 @@ from bitloot_launch.wiring import SANDBOXES
 from bitloot_testing.bus import spy_on
 from bitloot_testing.leaks import JWT, Needles, database_dump
 from bitloot_testing.s3 import S3Server
+from bitloot_testing.totp import authenticator
 
 PRODUCT_ID = "5c9b5f6b2539a4e8f172916a"
 
@@ -29,10 +30,12 @@ async def bucket_dump(s3: S3Server, bucket: str) -> bytes:
 
 
 async def assert_admin_sees_the_whole_order(
-    http: httpx.AsyncClient, admin: str, order_id: str, password: str
+    http: httpx.AsyncClient, admin: str, order_id: str, password: str, totp: str
 ) -> None:
     """The admin's list shows the order fulfilled, and its timeline has every service."""
-    login = await http.post(f"{admin}/admin/login", json={"username": "ops", "password": password})
+    code = authenticator(totp).code()
+    body = {"username": "ops", "password": password, "totp": code}
+    login = await http.post(f"{admin}/admin/login", json=body)
     assert login.status_code == 200, login.text
     session = {"Authorization": f"Bearer {login.json()['token']}"}
     listing = (await http.get(f"{admin}/admin/api/orders", headers=session)).json()
@@ -111,7 +114,7 @@ async def test_a_paid_order_reveals_its_key_which_appears_nowhere_else(
 
             await wait_for(fulfilled, "order.fulfilled")
             await assert_admin_sees_the_whole_order(
-                http, url["admin"], order_id, keys.admin_password
+                http, url["admin"], order_id, keys.admin_password, keys.admin_totp_secret
             )
             messages = await spy.collect(expected=0, timeout=2)
         topics = [m.routing_key for m in messages]

@@ -48,7 +48,7 @@ async def test_the_home_page_shows_the_day_what_needs_action_and_charts(
     desktop = ViewportSize(width=DESKTOP["width"], height=DESKTOP["height"])
     phone = ViewportSize(width=PHONE["width"], height=PHONE["height"])
     page = await browser.new_page(viewport=desktop)
-    await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
+    await log_in(page, stack.admin, stack.admin_password, ADMIN_USER, stack.admin_totp_secret)
 
     assert await figure(page, "placed") >= 2
     assert await figure(page, "fulfilled") >= 1

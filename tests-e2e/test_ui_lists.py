@@ -84,7 +84,7 @@ async def test_the_failed_preset_and_the_fulfilment_filter_find_a_failed_order_a
         good, failed = await _orders(http, stack)
 
     page = await browser.new_page(viewport=_size(DESKTOP))
-    await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
+    await log_in(page, stack.admin, stack.admin_password, ADMIN_USER, stack.admin_totp_secret)
     await page.goto(f"{stack.admin}/admin/orders")
     assert await _listed(page) == {good, failed}
 

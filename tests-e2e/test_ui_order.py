@@ -47,7 +47,7 @@ async def test_an_order_page_tells_the_story_once_and_asks_before_mailing_the_cu
         services = Services(http, stack)
         order_id = await fulfilled_order(services)
         page = await browser.new_page(viewport=viewport(DESKTOP))
-        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
+        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER, stack.admin_totp_secret)
         order_url = f"{stack.admin}/admin/orders/{order_id}"
         await page.goto(order_url)
 
@@ -91,7 +91,7 @@ async def test_an_order_page_tells_the_story_once_and_asks_before_mailing_the_cu
         await wait_for(resend_told, "the resent email on the timeline")
 
         phone = await browser.new_page(viewport=viewport(PHONE))
-        await log_in(phone, stack.admin, stack.admin_password, ADMIN_USER)
+        await log_in(phone, stack.admin, stack.admin_password, ADMIN_USER, stack.admin_totp_secret)
         await phone.goto(order_url)
         await phone.screenshot(path=str(tmp_path / "order-phone.png"), full_page=True)
         assert await horizontal_overflow(phone) == 0
@@ -122,7 +122,7 @@ async def test_a_sold_out_order_says_why_and_what_to_do_and_its_retry_reads_back
         (await http.post(faults, json={"out_of_stock": []})).raise_for_status()
 
         page = await browser.new_page(viewport=viewport(DESKTOP))
-        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER)
+        await log_in(page, stack.admin, stack.admin_password, ADMIN_USER, stack.admin_totp_secret)
         await page.goto(f"{stack.admin}/admin/orders/{order_id}")
         summary = await page.inner_text("#summary")
         assert summary.startswith("Kinguin out of stock")
@@ -135,7 +135,7 @@ async def test_a_sold_out_order_says_why_and_what_to_do_and_its_retry_reads_back
         assert await horizontal_overflow(page) == 0
 
         phone = await browser.new_page(viewport=viewport(PHONE))
-        await log_in(phone, stack.admin, stack.admin_password, ADMIN_USER)
+        await log_in(phone, stack.admin, stack.admin_password, ADMIN_USER, stack.admin_totp_secret)
         await phone.goto(f"{stack.admin}/admin/orders/{order_id}")
         await phone.screenshot(path=str(tmp_path / "failed-phone.png"), full_page=True)
         assert await horizontal_overflow(phone) == 0

@@ -20,8 +20,11 @@ import pytest
 import websockets
 
 from bitloot_testing.net import free_port
+from bitloot_testing.totp import authenticator
 
-PRINTED = re.compile(r"^demo: (admin UI|admin login|first order|its keys) +(.+)$", re.MULTILINE)
+PRINTED = re.compile(
+    r"^demo: (admin UI|admin login|admin 2FA|first order|its keys) +(.+)$", re.MULTILINE
+)
 
 
 @dataclass
@@ -58,12 +61,17 @@ class Demo:
         return page.path.rpartition("/")[2], parse_qs(page.query)["token"][0]
 
     def admin_session(self) -> dict[str, str]:
-        """An API session of the printed admin login."""
+        """An API session of the printed admin login, with a code of the printed TOTP
+        secret (the demo's admin is an owner)."""
         login_line = re.fullmatch(r"user (\S+) +password (\S+)", self.printed["admin login"])
         assert login_line is not None, self.printed
         user, password = login_line.groups()
+        secret = re.match(r"TOTP secret ([A-Z2-7]+) ", self.printed["admin 2FA"])
+        assert secret is not None, self.printed
+        code = authenticator(secret.group(1)).code()
         login = httpx.post(
-            f"{self.printed['admin UI']}/login", json={"username": user, "password": password}
+            f"{self.printed['admin UI']}/login",
+            json={"username": user, "password": password, "totp": code},
         )
         assert login.status_code == 200, login.text
         return {"Authorization": f"Bearer {login.json()['token']}"}

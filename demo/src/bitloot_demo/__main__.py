@@ -95,6 +95,8 @@ def serving(stack: Stack, outcome: scenario.Outcome) -> list[str]:
     lines = [
         f"demo: admin UI        {stack.public}/admin",
         f"demo: admin login     user {ADMIN_USER}  password {stack.admin_password}",
+        f"demo: admin 2FA       TOTP secret {stack.admin_totp_secret} (add it to an "
+        "authenticator app; the login asks for its code)",
     ]
     if outcome.first_order is not None:
         lines.append(f"demo: first order     {order_page(stack.public, outcome.first_order)}")

@@ -145,7 +145,7 @@ async def up(args: argparse.Namespace) -> int:
         if started:
             async with httpx.AsyncClient() as http:
                 await seed_catalog(http, stack_of(machine, keys, in_memory=False))
-            _announce(console, machine, keys.admin_password)
+            _announce(console, machine, keys.admin_password, keys.admin_totp_secret)
             await stop.wait()
         console.line("up", "stopping")
         clean = await supervisor.stop() and not failed
@@ -168,7 +168,7 @@ async def _unless_stopped(work: Coroutine[None, None, None], stop: asyncio.Event
     return True
 
 
-def _announce(console: Console, machine: Machine, admin_password: str) -> None:
+def _announce(console: Console, machine: Machine, admin_password: str, totp: str) -> None:
     """What to open and how to log in: a local stack's generated first admin, printed to
     the terminal that started it (never to a log file)."""
     sku = CATALOG[0][0]
@@ -176,6 +176,8 @@ def _announce(console: Console, machine: Machine, admin_password: str) -> None:
         "all processes ready; Ctrl-C stops everything",
         f"admin UI   {machine.url('admin')}/admin",
         f"admin login  user {machine.admin_username}  password {admin_password}",
+        f"admin 2FA    TOTP secret {totp} (add it to an authenticator app; the login asks "
+        "for its code)",
         f"place an order: curl -s -X POST {machine.url('payments')}/orders "
         f"-H 'content-type: application/json' "
         f"""-d '{{"email": "you@example.com", "lines": [{{"sku": "{sku}", "qty": 1}}]}}'""",

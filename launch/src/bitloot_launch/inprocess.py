@@ -80,6 +80,8 @@ class Stack:
     # Delivery's claim-link signing key (key id c1), for tests that claim a refund.
     claim_token_private_key: str = field(default="", repr=False)
     admin_session_private_key: str = field(default="", repr=False)
+    # The demo owner's TOTP secret: its authenticator app's codes log it in.
+    admin_totp_secret: str = field(default="", repr=False)
     # Where customers go: the front router (`bitloot_launch.front`) when one serves the
     # public pages, else payments' own address.
     public: str = ""
@@ -213,6 +215,7 @@ def stack_of(machine: Machine, keys: Secrets, *, in_memory: bool) -> Stack:
         kinguin_sandbox=machine.url("kinguin-sandbox"),
         internal_token=keys.internal_token,
         admin_password=keys.admin_password,
+        admin_totp_secret=keys.admin_totp_secret,
         in_memory=in_memory,
         order_token_private_key=keys.order_token_private_key,
         claim_token_private_key=keys.claim_token_private_key,

@@ -53,6 +53,10 @@ class Secrets:
         default_factory=lambda: base64.b32encode(secrets.token_bytes(20)).decode()
     )
     claim_token_private_key: str = field(default_factory=lambda: tokens.generate_key_pair()[0])
+    # The demo owner's TOTP secret (owners log in with a second factor): base32, 160 bits.
+    admin_totp_secret: str = field(
+        default_factory=lambda: base64.b32encode(secrets.token_bytes(20)).decode()
+    )
 
     @classmethod
     def generate(cls) -> "Secrets":
@@ -268,6 +272,7 @@ def processes(machine: Machine, keys: Secrets) -> list[Process]:
             "ADMIN_DELIVERY_KEY_ID": HPKE_KEY_ID,
             "ADMIN_INITIAL_USERNAME": machine.admin_username,
             "ADMIN_INITIAL_PASSWORD": keys.admin_password,
+            "ADMIN_INITIAL_TOTP_SECRET": keys.admin_totp_secret,
         },
     }
     sandboxes = [

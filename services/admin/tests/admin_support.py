@@ -31,11 +31,14 @@ from bitloot_runtime.tokens import generate_key_pair
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.totp import Authenticator
 
 INTERNAL_TOKEN = "admin-test-internal-token"
 SESSION_PRIVATE_KEY, SESSION_PUBLIC_KEY = generate_key_pair()
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALICE = {"username": "alice", "password": "correct-horse-battery"}
+# alice is an owner: her authenticator app, with a new secret for each test's admin.
+ALICE_APP = Authenticator()
 SERVICE_PATHS = {
     "payments": "/payments",
     "kinguin-gateway": "/kinguin-gateway",
@@ -338,8 +341,12 @@ def settings_for(
 def alice_settings(
     database_url: str, bus: BusNamespace, stand_ins: StandIns, **overrides: Any
 ) -> Settings:
-    """Settings whose initial (and only) admin is alice."""
-    initial = {"initial_username": ALICE["username"], "initial_password": ALICE["password"]}
+    """Settings whose initial (and only) admin is alice, an owner with her second factor."""
+    initial = {
+        "initial_username": ALICE["username"],
+        "initial_password": ALICE["password"],
+        "initial_totp_secret": ALICE_APP.renew(),
+    }
     return settings_for(database_url, bus, stand_ins, **initial, **overrides)
 
 
@@ -365,7 +372,7 @@ async def running_admin(settings: Settings, bus: BusNamespace) -> AsyncIterator[
 
 async def bearer_login(client: httpx.AsyncClient) -> None:
     """Log `client` in as alice through the JSON login; it then sends the Bearer token."""
-    answer = await client.post("/admin/login", json=ALICE)
+    answer = await client.post("/admin/login", json={**ALICE, "totp": ALICE_APP.code()})
     assert answer.status_code == 200, answer.text
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
 
@@ -384,10 +391,16 @@ def forms_of(page: httpx.Response) -> dict[str, str]:
 
 
 async def log_in(client: httpx.AsyncClient) -> None:
-    """Log alice in through the login form, as a browser does (session cookie)."""
+    """Log alice in through the login form and its code form, as a browser does (session
+    cookie)."""
     page = await client.get("/admin/login")
-    answer = await client.post("/admin/login", data={**ALICE, "csrf": csrf_of(page)})
-    assert answer.status_code == 303
+    asked = await client.post("/admin/login", data={**ALICE, "csrf": csrf_of(page)})
+    assert asked.status_code == 200, asked.text
+    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
+    assert challenge
+    code = {"challenge": challenge.group(1), "code": ALICE_APP.code(), "csrf": csrf_of(asked)}
+    answer = await client.post("/admin/login/totp", data=code)
+    assert answer.status_code == 303, answer.text
 
 
 # The gateway's /internal/balance answer for a balance under its threshold.

@@ -9,6 +9,7 @@ with the previous one are still accepted.
 """
 
 import base64
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,16 +80,30 @@ class AdminTokenSigner:
     private_key: Ed25519PrivateKey
     ttl: timedelta
 
-    def issue(self, username: str, now: datetime | None = None) -> str:
+    def issue(self, username: str, now: datetime | None = None, generation: int = 0) -> str:
+        """A session of `username`: its own id (``jti``, which a logout revokes) and the
+        account's session generation (``gen``, which a password change moves past)."""
         issued = now or datetime.now(UTC)
         claims = {
             "iss": ADMIN_ISSUER,
             "aud": ADMIN_AUDIENCE,
             "sub": username,
+            "jti": str(uuid.uuid4()),
+            "gen": generation,
             "iat": issued,
             "exp": issued + self.ttl,
         }
         return jwt.encode(claims, self.private_key, _ALGORITHM, headers={"kid": self.key_id})
+
+
+@dataclass(frozen=True)
+class AdminSession:
+    """What a valid admin token says: who, which session, until when, of which generation."""
+
+    username: str
+    session_id: UUID
+    expires_at: datetime
+    generation: int
 
 
 @dataclass(frozen=True)
@@ -100,13 +115,29 @@ class AdminTokenVerifier:
 
     def verify(self, token: str | None) -> str:
         """The admin `token` names; raise `InvalidToken` if it grants nothing."""
+        return self._claims(token)[0]
+
+    def session(self, token: str | None) -> AdminSession:
+        """The whole session `token` carries (the admin service checks its id and
+        generation against the account); `InvalidToken` if it grants nothing or names no
+        session."""
+        username, claims = self._claims(token)
+        try:
+            session_id = UUID(str(claims["jti"]))
+            expires_at = datetime.fromtimestamp(int(str(claims["exp"])), UTC)
+            generation = int(str(claims.get("gen", 0)))
+        except (KeyError, ValueError):
+            raise InvalidToken("token_invalid", "The admin token names no session.") from None
+        return AdminSession(username, session_id, expires_at, generation)
+
+    def _claims(self, token: str | None) -> tuple[str, dict[str, object]]:
         if not token:
             raise InvalidToken("token_missing", "An admin token is required.")
         claims = _decode(token, self.public_keys, ADMIN_AUDIENCE, ADMIN_ISSUER, "admin token")
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise InvalidToken("token_invalid", "The admin token names no admin.")
-        return subject
+        return subject, claims
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,8 @@ def _register_secrets(settings: Settings) -> None:
     register_secret(settings.session_private_key.get_secret_value())
     if settings.initial_password is not None:
         register_secret(settings.initial_password.get_secret_value())
+    if settings.initial_totp_secret is not None:
+        register_secret(settings.initial_totp_secret.get_secret_value())
 
 
 async def _create_initial_admin(runtime: ServiceRuntime, settings: Settings) -> None:
@@ -123,4 +125,10 @@ async def _create_initial_admin(runtime: ServiceRuntime, settings: Settings) -> 
             runtime.sessionmaker,
             settings.initial_username,
             settings.initial_password.get_secret_value(),
+            totp_secret(settings),
         )
+
+
+def totp_secret(settings: Settings) -> str | None:
+    secret = settings.initial_totp_secret
+    return secret.get_secret_value().upper() if secret is not None else None

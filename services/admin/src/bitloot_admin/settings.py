@@ -1,5 +1,6 @@
 """Admin settings, from ADMIN_* environment variables."""
 
+import base64
 import binascii
 
 from pydantic import Field, SecretStr, field_validator
@@ -32,6 +33,12 @@ class Settings(EdgeSettings):
     )
     initial_password: SecretStr | None = Field(
         default=None, description="Password of initial_username."
+    )
+    initial_totp_secret: SecretStr | None = Field(
+        default=None,
+        description="Base32 TOTP secret the initial admin (an owner) is created with, so that "
+        "its second factor is enrolled from the start (the demo prints it). Unset: the "
+        "owner enrols one at its first login.",
     )
     upstream_timeout: float = Field(
         default=3.0, gt=0, description="Seconds before a call to another service gives up."
@@ -78,6 +85,17 @@ class Settings(EdgeSettings):
                 load_public_key(value)
             except (ValueError, binascii.Error):
                 raise ValueError("must be a base64 raw 32-byte X25519 public key") from None
+        return value
+
+    @field_validator("initial_totp_secret")
+    @classmethod
+    def _base32(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                if len(base64.b32decode(value.get_secret_value(), casefold=True)) < 10:
+                    raise ValueError
+            except (ValueError, binascii.Error):
+                raise ValueError("must be a base32 secret of at least 80 bits") from None
         return value
 
     @field_validator("session_private_key")

@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import aio_pika
 import httpx
-from admin_support import ALICE, RunningAdmin, StandIns
+from admin_support import RunningAdmin, StandIns, log_in
 
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
@@ -118,10 +118,8 @@ async def test_a_browser_session_must_send_the_csrf_token_with_an_api_action(
     admin: RunningAdmin, stand_ins: StandIns
 ) -> None:
     async with admin.client() as client:
-        page = await client.get("/admin/login")
+        await log_in(client)
         csrf = client.cookies["bitloot_admin_csrf"]
-        assert 'name="csrf"' in page.text
-        await client.post("/admin/login", data={**ALICE, "csrf": csrf})
         refused = await client.post("/admin/api/dead-letters/payments/1/replay")
         accepted = await client.post(
             "/admin/api/dead-letters/payments/1/replay", headers={"X-CSRF-Token": csrf}

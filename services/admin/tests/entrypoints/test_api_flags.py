@@ -5,7 +5,7 @@ bad input is refused before anything is sent."""
 from uuid import uuid4
 
 import httpx
-from admin_support import ALICE, RunningAdmin, StandIns
+from admin_support import RunningAdmin, StandIns, log_in
 
 
 async def _latest_audit(alice: httpx.AsyncClient) -> dict[str, object]:
@@ -191,9 +191,8 @@ async def test_a_browser_session_must_send_the_csrf_token_to_decide_a_flag(
 ) -> None:
     flag_id = stand_ins.payments.add_flag()
     async with admin.client() as client:
-        await client.get("/admin/login")
+        await log_in(client)
         csrf = client.cookies["bitloot_admin_csrf"]
-        await client.post("/admin/login", data={**ALICE, "csrf": csrf})
         path = f"/admin/api/flags/{flag_id}/accept"
         refused = await client.post(path, json={"note": "n"})
         replay = await client.post("/admin/api/ipns/40/replay")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
-from admin_support import ALICE, SESSION_PUBLIC_KEY, RunningAdmin
+from admin_support import ALICE, ALICE_APP, SESSION_PUBLIC_KEY, RunningAdmin, csrf_of
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
@@ -14,11 +14,20 @@ from bitloot_runtime.tokens import AdminTokenVerifier, parse_public_keys
 
 
 async def login_form(client: httpx.AsyncClient, password: str) -> httpx.Response:
+    """The login form, then (when the password was right) the code form."""
     page = await client.get("/admin/login")
-    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert match
-    form = {"username": "alice", "password": password, "csrf": match.group(1)}
-    return await client.post("/admin/login", data=form)
+    form = {"username": "alice", "password": password, "csrf": csrf_of(page)}
+    answer = await client.post("/admin/login", data=form)
+    challenge = re.search(r'name="challenge" value="([^"]+)"', answer.text)
+    if answer.status_code != 200 or challenge is None:
+        return answer
+    code = {"challenge": challenge.group(1), "code": ALICE_APP.code(), "csrf": csrf_of(answer)}
+    return await client.post("/admin/login/totp", data=code)
+
+
+def alice() -> dict[str, str]:
+    """alice's JSON login: her password and her app's code."""
+    return {**ALICE, "totp": ALICE_APP.code()}
 
 
 async def test_the_login_form_sets_an_httponly_strict_session_cookie_and_opens_the_home_page(
@@ -52,7 +61,7 @@ async def test_a_wrong_password_is_401_and_five_lock_the_account_even_for_the_ri
             answer = await client.post("/admin/login", json={**ALICE, "password": "wrong-guess"})
             assert answer.status_code == 401
             assert answer.json()["error"] == "invalid_credentials"
-        locked = await client.post("/admin/login", json=ALICE)
+        locked = await client.post("/admin/login", json=alice())
         assert locked.status_code == 423
         assert locked.json()["error"] == "locked"
         assert (await login_form(client, ALICE["password"])).status_code == 423
@@ -109,7 +118,7 @@ async def test_a_session_token_is_verified_by_the_public_key_alone_and_hs256_is_
     """Other services (fulfillment's live status) accept admin tokens with only the public
     key; a token signed with a shared secret, as sessions once were, opens nothing."""
     async with admin.client() as client:
-        token = (await client.post("/admin/login", json=ALICE)).json()["token"]
+        token = (await client.post("/admin/login", json=alice())).json()["token"]
         hs256 = jwt.encode(
             {"sub": "alice", "exp": datetime.now(UTC) + timedelta(minutes=5)},
             "s" * 40,
@@ -128,7 +137,9 @@ async def test_a_hash_with_older_parameters_is_replaced_at_the_next_right_login_
 ) -> None:
     old = PasswordHasher().hash(ALICE["password"])  # argon2-cffi's default: 64 MiB
     async with admin.runtime.engine.begin() as connection:
-        await connection.execute(update(admins).values(password_hash=old))
+        # An operator without a second factor: three logins in a row need no three codes.
+        values = {"password_hash": old, "role": "operator", "totp_secret": None}
+        await connection.execute(update(admins).values(**values))
     async with admin.client() as client:
         wrong = await client.post("/admin/login", json={**ALICE, "password": "wrong-guess"})
         assert wrong.status_code == 401

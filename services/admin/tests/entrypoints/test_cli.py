@@ -5,7 +5,9 @@ import subprocess
 import sys
 
 from admin_support import RunningAdmin, StandIns, running_admin, settings_for
+from sqlalchemy import select
 
+from bitloot_admin.adapters.orm import admins
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -78,3 +80,37 @@ def test_usage_is_printed_for_an_unknown_command() -> None:
     )
     assert done.returncode == 2
     assert "usage" in done.stderr
+
+
+def admin_command(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bitloot_admin", *argv],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_roles_are_set_and_accounts_disabled_from_the_command_line(
+    admin: RunningAdmin,
+) -> None:
+    env = environment(admin)
+    made = admin_command(
+        {**env, "ADMIN_NEW_PASSWORD": "a-long-enough-password"},
+        "create-admin",
+        "erin",
+        "--role",
+        "operator",
+    )
+    assert made.returncode == 0, made.stderr
+    done = admin_command(env, "set-role", "erin", "viewer")
+    assert (done.returncode, done.stdout.strip()) == (0, "admin 'erin' is now viewer")
+    assert admin_command(env, "set-role", "erin", "emperor").returncode == 2
+    assert admin_command(env, "disable-admin", "nobody-here").returncode == 2
+    disabled = admin_command(env, "disable-admin", "erin")
+    assert disabled.returncode == 0, disabled.stderr
+    async with admin.runtime.engine.connect() as connection:
+        row = (await connection.execute(select(admins).where(admins.c.username == "erin"))).one()
+    assert (row.role, row.disabled_at is not None, row.session_generation) == ("viewer", True, 1)

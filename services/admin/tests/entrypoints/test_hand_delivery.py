@@ -12,10 +12,10 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 from admin_support import (
-    ALICE,
     RunningAdmin,
     StandIns,
     alice_settings,
+    bearer_login,
     csrf_of,
     log_in,
     running_admin,
@@ -46,8 +46,7 @@ async def keyed_admin(
 async def ops(keyed_admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
     """A Bearer client of the keyed admin."""
     async with keyed_admin.client() as client:
-        answer = await client.post("/admin/login", json=ALICE)
-        client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        await bearer_login(client)
         yield client
 
 

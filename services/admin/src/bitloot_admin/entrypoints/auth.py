@@ -1,4 +1,11 @@
-"""Logging in and out: ``GET/POST /admin/login`` and ``POST /admin/logout``."""
+"""Logging in and out: ``GET/POST /admin/login``, the code step ``POST /admin/login/totp``
+and ``POST /admin/logout``.
+
+An API client sends its username, password and, once the account has a second factor,
+``totp`` (the app's code or a recovery code) in one JSON body. A browser sends the
+password first; if the account has a second factor the answer is the code form, which
+carries a signed challenge (the proof that the password was right, for five minutes)
+instead of the password itself."""
 
 import math
 
@@ -9,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_admin.domain.lockout import LoginOutcome
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.pages_home import HOME_PATH
-from bitloot_admin.entrypoints.params import LoginForm, read_form, read_login
+from bitloot_admin.entrypoints.params import read_form, read_login
 from bitloot_admin.entrypoints.session import (
     LOGIN_PATH,
     check_csrf,
@@ -18,13 +25,25 @@ from bitloot_admin.entrypoints.session import (
     set_csrf_cookie,
     set_session_cookie,
 )
-from bitloot_admin.handlers import accounts
+from bitloot_admin.handlers import accounts, sessions
 from bitloot_runtime.http import HttpError, error_response
 
 REFUSALS = {
     LoginOutcome.REJECTED: (401, "invalid_credentials", "Wrong username or password."),
     LoginOutcome.LOCKED: (423, "locked", "Too many failed logins; try again later."),
+    LoginOutcome.TOTP_REQUIRED: (
+        401,
+        "totp_required",
+        "This account needs the code of its authenticator app (field totp).",
+    ),
+    LoginOutcome.TOTP_REJECTED: (401, "invalid_totp", "Wrong code."),
+    LoginOutcome.TOTP_REPLAYED: (
+        401,
+        "totp_replayed",
+        "That code was used already; wait for the next one.",
+    ),
 }
+MAX_CODE = 32
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
@@ -36,25 +55,33 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         if not form.is_json:
             check_csrf(request, form.csrf)
         username = form.credentials.username
-        if (refused := await _throttled(web, request, form)) is not None:
+        if (refused := await _throttled(web, request, form.is_json, username)) is not None:
             return refused
-        outcome = await accounts.login(web.sessionmaker, username, form.credentials.password)
-        if outcome is not LoginOutcome.ACCEPTED:
-            status, code, detail = REFUSALS[outcome]
-            if form.is_json:
-                raise HttpError(status, code, detail)
-            return _login_form(web, request, error=detail, status_code=status)
-        token = web.tokens.issue(username)
-        if form.is_json:
-            return JSONResponse({"token": token})
-        response = RedirectResponse(HOME_PATH, status_code=303)
-        set_session_cookie(response, request, token, web.tokens.ttl)
-        return response
+        code = form.credentials.totp if form.is_json else None
+        result = await accounts.login(web.sessionmaker, username, form.credentials.password, code)
+        if result.outcome is LoginOutcome.TOTP_REQUIRED and not form.is_json:
+            return _code_form(web, request, web.tokens.challenge(username), None, 200)
+        return _logged_in(web, request, form.is_json, username, result)
+
+    async def login_code(request: Request) -> Response:
+        form = await read_form(request)
+        check_csrf(request, form.get("csrf"))
+        username = web.tokens.challenged(form.get("challenge", ""))
+        if username is None:
+            return _login_form(web, request, "The login took too long; start again.", 401)
+        if (refused := await _throttled(web, request, False, username)) is not None:
+            return refused
+        code = form.get("code", "")[:MAX_CODE]
+        result = await accounts.login(web.sessionmaker, username, None, code)
+        if result.outcome in (LoginOutcome.TOTP_REJECTED, LoginOutcome.TOTP_REPLAYED):
+            detail = REFUSALS[result.outcome][2]
+            return _code_form(web, request, form["challenge"], detail, 401)
+        return _logged_in(web, request, False, username, result)
 
     async def logout(request: Request) -> Response:
         if request.state.session_via == "cookie":
             check_csrf(request, (await read_form(request)).get("csrf"))
-        await accounts.record(web.sessionmaker, request.state.admin, "logout")
+        await sessions.log_out(web.sessionmaker, request.state.session)
         response = RedirectResponse(LOGIN_PATH, status_code=303)
         clear_session_cookie(response)
         return response
@@ -62,20 +89,39 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     return [
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
+        Route("/login/totp", login_code, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ]
 
 
-async def _throttled(web: AdminWeb, request: Request, form: LoginForm) -> Response | None:
+def _logged_in(
+    web: AdminWeb, request: Request, is_json: bool, username: str, result: accounts.Login
+) -> Response:
+    """The session of an accepted login, or the refusal."""
+    if result.outcome is not LoginOutcome.ACCEPTED:
+        status, code, detail = REFUSALS[result.outcome]
+        if is_json:
+            raise HttpError(status, code, detail)
+        return _login_form(web, request, error=detail, status_code=status)
+    token = web.tokens.issue(username, result.generation)
+    if is_json:
+        return JSONResponse({"token": token})
+    response = RedirectResponse(HOME_PATH, status_code=303)
+    set_session_cookie(response, request, token, web.tokens.ttl)
+    return response
+
+
+async def _throttled(
+    web: AdminWeb, request: Request, is_json: bool, username: str
+) -> Response | None:
     """429 with Retry-After when the client or the username is over its login limit."""
     client = request.client.host if request.client else "unknown"
-    username = form.credentials.username
     wait = await accounts.throttle(web.sessionmaker, username, client, web.limits)
     if wait is None:
         return None
     seconds = str(max(1, math.ceil(wait.total_seconds())))
     refusal = HttpError(429, "too_many_logins", f"Too many logins; retry in {seconds} s.")
-    if form.is_json:
+    if is_json:
         answer: Response = error_response(refusal)
     else:
         answer = _login_form(web, request, error=refusal.detail, status_code=429)
@@ -84,9 +130,20 @@ async def _throttled(web: AdminWeb, request: Request, form: LoginForm) -> Respon
 
 
 def _login_form(web: AdminWeb, request: Request, error: str | None, status_code: int) -> Response:
+    return _form(web, request, {"error": error, "challenge": None}, status_code)
+
+
+def _code_form(
+    web: AdminWeb, request: Request, challenge: str, error: str | None, status_code: int
+) -> Response:
+    return _form(web, request, {"error": error, "challenge": challenge}, status_code)
+
+
+def _form(
+    web: AdminWeb, request: Request, values: dict[str, str | None], status_code: int
+) -> Response:
     token = csrf_token(request)
-    response = web.render(
-        "login.html", {"csrf": token, "error": error, "admin": None}, status_code=status_code
-    )
+    context = {**values, "csrf": token, "admin": None}
+    response = web.render("login.html", context, status_code=status_code)
     set_csrf_cookie(response, request, token)
     return response

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_admin.domain.flags import DECISIONS, MAX_NOTE
 from bitloot_admin.domain.hand_keys import HandKeys
 from bitloot_admin.domain.listings import LISTINGS
-from bitloot_admin.entrypoints import openapi_refunds
+from bitloot_admin.entrypoints import openapi_account, openapi_refunds
 from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_runtime.openapi import BODY_ERRORS, errors, with_key
 
@@ -52,6 +52,12 @@ def _operation(
         status: {"description": text, "content": {"application/json": {"schema": _ERROR}}}
         for status, text in (
             ("401", "No valid session."),
+            (
+                "403",
+                "The admin's role may not do this (`forbidden_role`), an owner must enrol a "
+                "second factor first (`totp_enrolment_required`), or a browser's action lacks "
+                "its CSRF token (`csrf_failed`).",
+            ),
             ("404", "Not found."),
             ("422", "Invalid parameter; `fields` names it."),
         )
@@ -274,6 +280,7 @@ PATHS: dict[str, dict[str, Any]] = {
         for name, decision in DECISIONS.items()
     },
     **openapi_refunds.PATHS,
+    **openapi_account.PATHS,
     "/admin/api/ipns/{ipn_id}": {
         "get": _operation("One IPN with its raw body and attempts.", _ids("ipn_id"), _DOCUMENT)
     },
@@ -335,7 +342,15 @@ DOCUMENT: dict[str, Any] = {
             "Login": {
                 "type": "object",
                 "required": ["username", "password"],
-                "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                "properties": {
+                    "username": {"type": "string"},
+                    "password": {"type": "string"},
+                    "totp": {
+                        "type": "string",
+                        "description": "The authenticator app's code, or a recovery code: "
+                        "needed once the account has a second factor (`totp_required`).",
+                    },
+                },
             },
         },
     },

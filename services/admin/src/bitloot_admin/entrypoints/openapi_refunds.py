@@ -29,6 +29,7 @@ _ORDER_ID = {"name": "order_id", "in": "path", "required": True, "schema": {"typ
 _NOTE = {"type": ["string", "null"], "maxLength": MAX_NOTE, "description": "Why."}
 _COMMON = {
     "401": "No valid session.",
+    "403": "The admin's role may not do this (`forbidden_role`).",
     "404": "Not found (`refund_not_found`, `order_not_found`).",
     "503": "The service that owns it did not answer (`service_unavailable`); nothing done.",
 }

@@ -37,6 +37,8 @@ _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 class LoginRequest(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
+    # The TOTP code (or a recovery code) of an account with a second factor.
+    totp: str | None = Field(default=None, min_length=1, max_length=32)
 
 
 @dataclass(frozen=True)

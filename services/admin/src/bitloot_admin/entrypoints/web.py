@@ -1,4 +1,5 @@
-"""The admin's web app: everything under /admin, behind the session guard."""
+"""The admin's web app: everything under /admin, behind the session guard, each route
+behind the role `access.ROUTE_ROLES` names for it."""
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -6,24 +7,49 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bitloot_admin.entrypoints import api, auth, hand_delivery, openapi, pages, pages_home
+from bitloot_admin.domain.roles import Role
+from bitloot_admin.entrypoints import (
+    access,
+    account,
+    api,
+    auth,
+    hand_delivery,
+    openapi,
+    pages,
+    pages_home,
+)
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import AdminGuard
-from bitloot_runtime.http import EXCEPTION_HANDLERS
+from bitloot_runtime.http import EXCEPTION_HANDLERS, HttpError, error_response
+
+
+def admin_routes(web: AdminWeb) -> list[BaseRoute]:
+    """Every route under /admin, as declared (before the roles are enforced)."""
+    return [
+        *pages_home.routes(web),
+        *auth.routes(web),
+        *account.routes(web),
+        *pages.routes(web),
+        *api.routes(web),
+        *hand_delivery.routes(web),
+        *openapi.routes(),
+    ]
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
     """``/admin`` (a redirect to the home page) and the guarded app mounted under it."""
+
+    def forbidden(request: Request, required: Role) -> Response:
+        role: Role = request.state.role
+        detail = f"Your role ({role.label}) cannot do this; it needs {required.label}."
+        if access.is_api(request):
+            return error_response(HttpError(403, "forbidden_role", detail))
+        return page(web, request, "error.html", {"error": detail}, status_code=403)
+
     inner = Starlette(
-        routes=[
-            *pages_home.routes(web),
-            *auth.routes(web),
-            *pages.routes(web),
-            *api.routes(web),
-            *hand_delivery.routes(web),
-            *openapi.routes(),
-        ],
-        middleware=[Middleware(AdminGuard, tokens=web.tokens)],
+        routes=access.guard_routes(admin_routes(web), forbidden),
+        middleware=[Middleware(AdminGuard, tokens=web.tokens, sessionmaker=web.sessionmaker)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     return [Route("/admin", _to_home, methods=["GET"]), Mount("/admin", app=inner)]

@@ -2,7 +2,7 @@
 query (the audit has admin_audit_at already).
 
 Revision ID: a0007
-Revises: a0003
+Revises: a0004
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "a0007"
-down_revision: str | None = "a0003"
+down_revision: str | None = "a0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
