@@ -1,6 +1,6 @@
 """`bitloot_runtime.app.run` serving a plain app (no database, no broker): the server as
-every service runs it, its settings from WIDGETS_* variables; ``/healthz`` answers ok,
-``/slow`` streams ``a``, then ``b`` a second and a half later.
+every service runs it, its settings from WIDGETS_* variables; ``/healthz`` answers ok
+(also to a POST), ``/slow`` streams ``a``, then ``b`` a second and a half later.
 
     python plain_child.py
 """
@@ -50,7 +50,9 @@ def build() -> tuple[ServiceRuntime, Starlette]:
     settings = load_settings(
         WidgetSettings, database_url="postgresql+asyncpg://unused@127.0.0.1/x", amqp_url="amqp://x"
     )
-    app = Starlette(routes=[Route("/healthz", healthz), Route("/slow", slow)])
+    app = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET", "POST"]), Route("/slow", slow)]
+    )
     return cast(ServiceRuntime, PlainRuntime(settings)), app
 
 

@@ -147,6 +147,15 @@ async def test_a_complete_head_one_byte_over_the_bound_is_refused_on_any_request
         writer.close()
         assert first.startswith(b"HTTP/1.1 431 ")
 
+        # A body sent in the same write as its head is no part of the head.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        body = b"b" * (2 * bound)
+        writer.write(
+            b"POST /healthz HTTP/1.1\r\nHost: svc\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
+        assert await healthz_answer(reader) == b"HTTP/1.1 200 OK"
+        writer.close()
+
 
 async def test_a_slow_pipelined_head_does_not_cut_the_response_being_written(
     serve: Serve,

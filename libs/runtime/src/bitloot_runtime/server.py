@@ -38,9 +38,11 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     A head runs from the connection's opening, or from the end of the previous message,
     to the parser's end of headers; every byte received in it counts towards
-    `max_head_bytes` *before* it reaches the parser, so a head one byte over the bound is
-    refused even when it arrives complete in one read. When a new request begins inside a
-    read that also held the end of the previous one (pipelined), that whole read counts.
+    `max_head_bytes` *before* it reaches the parser, and the parser is given no more than
+    the bound leaves room for, so a head one byte over the bound is refused even when it
+    arrives complete in one read, and a body sent in the same read as its head is not
+    counted as head. When a new request begins inside a read that also held the end of
+    the previous one (pipelined), that whole read counts.
     A refusal (431, or the head timeout) while an earlier response on the connection is
     still being written waits for that response to end, then closes."""
 
@@ -51,6 +53,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     _head_timer: asyncio.TimerHandle | None = None
     _in_head = False
     _head_bytes = 0
+    # Which head of the connection is being read (one more at each message's end).
+    _head_number = 0
     # The current read's length, and whether it has been counted in the head.
     _chunk_bytes = 0
     _chunk_counted = False
@@ -73,16 +77,29 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refusal is not None:
             return  # refused; closing once the response under way has ended
-        self._chunk_bytes, self._chunk_counted = len(data), self._in_head
-        if self._in_head:
-            self._head_bytes += len(data)
-            if self._head_bytes > self.max_head_bytes:
+        room = self.max_head_bytes - self._head_bytes
+        if self._in_head and len(data) > room:
+            # Only what the bound leaves room for goes to the parser: a head not ended
+            # within it is too large; one that ended leaves the rest (its body, the next
+            # request) to be read as usual.
+            head = self._head_number
+            self._feed(data[: max(room, 0)], counted=True)
+            if self._in_head and self._head_number == head:
                 self._head_too_large()
-                return
-        super().data_received(data)
+            elif not self.transport.is_closing():
+                self.data_received(data[max(room, 0) :])
+            return
+        self._feed(data, counted=self._in_head)
         # A head begun inside this read and still incomplete at its end.
         if self._in_head and self._head_bytes > self.max_head_bytes:
             self._head_too_large()
+
+    def _feed(self, data: bytes, *, counted: bool) -> None:
+        self._chunk_bytes, self._chunk_counted = len(data), counted
+        if counted:
+            self._head_bytes += len(data)
+        if data:
+            super().data_received(data)
 
     def on_message_begin(self) -> None:
         if not self._chunk_counted:
@@ -116,6 +133,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
 
     def _start_head(self) -> None:
         self._in_head, self._head_bytes, self._chunk_counted = True, 0, False
+        self._head_number += 1
 
     def _responding(self) -> bool:
         """Whether a response on this connection is still being written (the latest
