@@ -1,20 +1,25 @@
 """`bitloot_runtime.app.run` serving a plain app (no database, no broker): the server as
-every service runs it, its settings from WIDGETS_* variables; ``/healthz`` answers ok.
+every service runs it, its settings from WIDGETS_* variables; ``/healthz`` answers ok
+(also to a POST), ``/slow`` streams ``a``, then ``b`` a second and a half later.
 
     python plain_child.py
 """
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import cast
 
 from pydantic_settings import SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
 from bitloot_runtime.app import run
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
+
+SLOW_SECONDS = 1.5
 
 
 class WidgetSettings(ServiceSettings):
@@ -32,11 +37,22 @@ async def healthz(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+async def slow(_request: Request) -> StreamingResponse:
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"a"
+        await asyncio.sleep(SLOW_SECONDS)
+        yield b"b"
+
+    return StreamingResponse(parts(), media_type="text/plain")
+
+
 def build() -> tuple[ServiceRuntime, Starlette]:
     settings = load_settings(
         WidgetSettings, database_url="postgresql+asyncpg://unused@127.0.0.1/x", amqp_url="amqp://x"
     )
-    app = Starlette(routes=[Route("/healthz", healthz)])
+    app = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET", "POST"]), Route("/slow", slow)]
+    )
     return cast(ServiceRuntime, PlainRuntime(settings)), app
 
 

@@ -1,7 +1,8 @@
 """The server every service runs (`bitloot_runtime.app.run`, `bitloot_runtime.server`),
 as a real process: slow clients that never finish their headers are disconnected after
 the header timeout while a normal client is served meanwhile; heads beyond the size bound
-are refused; connections beyond the bound are closed at once."""
+are refused, however they arrive and on whichever request of a connection; a refusal waits
+for the response being written; connections beyond the bound are closed at once."""
 
 import asyncio
 import os
@@ -111,6 +112,67 @@ async def test_a_head_beyond_the_size_bound_is_refused(serve: Serve) -> None:
         status_line = await asyncio.wait_for(answer, timeout=10)
         writer.close()
     assert status_line.startswith(b"HTTP/1.1 431 ")
+
+
+def head_of(size: int) -> bytes:
+    """A complete GET /healthz head of exactly `size` bytes."""
+    start, end = b"GET /healthz HTTP/1.1\r\nHost: svc\r\nX-Pad: ", b"\r\n\r\n"
+    return start + b"a" * (size - len(start) - len(end)) + end
+
+
+async def healthz_answer(reader: asyncio.StreamReader) -> bytes:
+    """One /healthz response's status line (its body, ``ok``, read too)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+    await asyncio.wait_for(reader.readexactly(2), timeout=10)
+    return head.split(b"\r\n")[0]
+
+
+async def test_a_complete_head_one_byte_over_the_bound_is_refused_on_any_request(
+    serve: Serve,
+) -> None:
+    bound = 16 * 1024
+    async with serve({"WIDGETS_HTTP_MAX_HEAD_BYTES": str(bound)}) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head_of(bound))
+        assert await healthz_answer(reader) == b"HTTP/1.1 200 OK"
+        # The same keep-alive connection's next request: its first read counts too.
+        writer.write(head_of(bound + 1))
+        second = await asyncio.wait_for(reader.read(), timeout=10)
+        writer.close()
+        assert second.startswith(b"HTTP/1.1 431 ")
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(head_of(bound + 1))
+        first = await asyncio.wait_for(reader.read(), timeout=10)
+        writer.close()
+        assert first.startswith(b"HTTP/1.1 431 ")
+
+        # A body sent in the same write as its head is no part of the head.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        body = b"b" * (2 * bound)
+        writer.write(
+            b"POST /healthz HTTP/1.1\r\nHost: svc\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
+        assert await healthz_answer(reader) == b"HTTP/1.1 200 OK"
+        writer.close()
+
+
+async def test_a_slow_pipelined_head_does_not_cut_the_response_being_written(
+    serve: Serve,
+) -> None:
+    async with serve({"WIDGETS_HTTP_HEADER_TIMEOUT": "0.5"}) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /slow HTTP/1.1\r\nHost: svc\r\n\r\n")
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: svc\r\n")  # never finished
+        started = time.monotonic()
+        body = await asyncio.wait_for(reader.read(), timeout=10)
+        writer.close()
+    # The whole chunked body, then the close (the slow head's deadline passed meanwhile).
+    assert body.endswith(b"0\r\n\r\n"), body
+    assert b"\r\na\r\n" in body
+    assert b"\r\nb\r\n" in body
+    assert time.monotonic() - started >= 1.0
 
 
 async def test_connections_beyond_the_bound_are_closed_at_once(serve: Serve) -> None:

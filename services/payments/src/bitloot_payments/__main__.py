@@ -1,5 +1,5 @@
 """`python -m bitloot_payments`: run the payments service until SIGTERM;
-`python -m bitloot_payments retention [--dry-run]`: sweep the IPN log now
+`python -m bitloot_payments retention [--dry-run]`: sweep the IPN logs now
 (handlers.retention)."""
 
 import sys

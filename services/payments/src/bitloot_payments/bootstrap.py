@@ -22,7 +22,7 @@ from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
 from bitloot_payments.entrypoints.public import public_routes
-from bitloot_payments.handlers.checkout_limits import CheckoutGate, CheckoutLimits
+from bitloot_payments.handlers.checkout_limits import NETWORK_FACTOR, CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
@@ -173,6 +173,9 @@ def _checkout_gate(settings: Settings, runtime: ServiceRuntime) -> CheckoutGate:
     shop_window = timedelta(seconds=settings.checkout_global_window_seconds)
     limits = CheckoutLimits(
         per_client=Limit("checkout_client", settings.checkout_client_limit, client_window),
+        per_network=Limit(
+            "checkout_network", settings.checkout_client_limit * NETWORK_FACTOR, client_window
+        ),
         shop_wide=Limit("checkout_global", settings.checkout_global_limit, shop_window),
     )
     gate = CheckoutGate(runtime.unit_of_work, limits)

@@ -200,17 +200,19 @@ class Settings(EdgeSettings):
         "page); ten times as many per client address.",
     )
 
-    # Retention of the IPN log (domain/retention.py states the rules).
+    # Retention of the IPN logs, ipn_log and payout_ipns (domain/retention.py states the rules).
     ipn_unauthenticated_retention_days: float = Field(
         default=30.0,
         ge=1,
-        description="IPNs whose signature failed are deleted this long after they arrived.",
+        description="IPNs (payment and payout) whose signature failed are deleted this long "
+        "after they arrived.",
     )
     ipn_retention_days: float = Field(
         default=400.0,
         ge=30,
         description="Authentic IPNs are deleted this long after they arrived, once processed, "
-        "named by no flag, and their order ended with no refund owed; never before.",
+        "named by no flag, and their order ended with no refund owed; authentic payout IPNs "
+        "once processed and their payout final with its refund not owed; never before.",
     )
     retention_sweep_seconds: float = Field(
         default=3600.0, gt=0, description="Seconds between retention sweeps."

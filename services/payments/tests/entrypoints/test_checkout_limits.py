@@ -10,9 +10,15 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bitloot_payments.adapters.orm import orders, rate_limits
-from bitloot_payments.handlers.checkout_limits import CheckoutGate, CheckoutLimits, client_bucket
+from bitloot_payments.handlers.checkout_limits import (
+    NETWORK_FACTOR,
+    CheckoutGate,
+    CheckoutLimits,
+    client_bucket,
+    network_bucket,
+)
 from bitloot_payments.settings import Settings
-from bitloot_runtime.rate_limits import Limit
+from bitloot_runtime.rate_limits import Limit, RateLimited
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 
@@ -73,8 +79,13 @@ async def test_a_client_past_its_limit_is_refused_before_any_order_or_invoice(
     assert await count_orders(runtime) == PER_CLIENT
 
 
-async def test_two_clients_are_counted_apart(peer: Peer) -> None:
-    async with peer("203.0.113.7") as first, peer("198.51.100.9") as second:
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("203.0.113.7", "198.51.100.9"), ("::ffff:203.0.113.7", "::ffff:198.51.100.9")],
+    ids=["ipv4", "ipv4-mapped"],
+)
+async def test_two_clients_are_counted_apart(peer: Peer, one: str, other: str) -> None:
+    async with peer(one) as first, peer(other) as second:
         for _ in range(PER_CLIENT):
             assert (await first.post("/orders", json=ORDER)).status_code == 201
         assert_refused(await first.post("/orders", json=ORDER), "checkout_client")
@@ -146,7 +157,7 @@ async def test_counters_of_past_windows_are_forgotten(runtime: ServiceRuntime) -
             insert(rate_limits).values(bucket="checkout_client:192.0.2.1", window_start=old, hits=1)
         )
     hour = timedelta(hours=1)
-    limits = CheckoutLimits(Limit("a", 1, hour), Limit("b", 1, hour))
+    limits = CheckoutLimits(Limit("a", 1, hour), Limit("n", 1, hour), Limit("b", 1, hour))
     assert await CheckoutGate(runtime.unit_of_work, limits).forget_old_counters() == 1
 
 
@@ -156,3 +167,67 @@ def test_ipv6_clients_count_per_64_and_unknown_peers_share_a_bucket() -> None:
     assert client_bucket("2001:db8:1:3::1") != client_bucket("2001:db8:1:2::1")
     assert client_bucket("203.0.113.7") == "203.0.113.7"
     assert client_bucket(None) == client_bucket("testclient") == "unknown"
+
+
+def test_ipv4_mapped_clients_count_as_their_ipv4_address() -> None:
+    assert client_bucket("::ffff:1.2.3.4") == "1.2.3.4"
+    assert client_bucket("::ffff:1.2.3.4") != client_bucket("::ffff:5.6.7.8")
+    assert network_bucket("::ffff:1.2.3.4") is None
+
+
+def test_ipv6_clients_also_count_per_48() -> None:
+    assert network_bucket("2001:db8:1:2::1") == network_bucket("2001:db8:1:ffff::1")
+    assert network_bucket("2001:db8:1:2::1") == "2001:db8:1::/48"
+    assert network_bucket("2001:db8:2::1") != network_bucket("2001:db8:1::1")
+    assert network_bucket("203.0.113.7") is None
+    assert network_bucket(None) is None
+
+
+async def test_a_mapped_client_and_its_ipv4_form_share_one_allowance(peer: Peer) -> None:
+    async with peer("::ffff:203.0.113.7") as mapped:
+        for _ in range(PER_CLIENT):
+            assert (await mapped.post("/orders", json=ORDER)).status_code == 201
+    async with peer("203.0.113.7") as plain:
+        assert_refused(await plain.post("/orders", json=ORDER), "checkout_client")
+
+
+async def test_a_client_rotating_its_64s_is_bounded_per_48(runtime: ServiceRuntime) -> None:
+    per_network = PER_CLIENT * NETWORK_FACTOR
+    gate = CheckoutGate(
+        runtime.unit_of_work,
+        CheckoutLimits(
+            Limit("checkout_client", PER_CLIENT, timedelta(hours=1)),
+            Limit("checkout_network", per_network, timedelta(hours=1)),
+            Limit("checkout_global", per_network * 10, timedelta(hours=1)),
+        ),
+    )
+    for index in range(per_network):
+        await gate.admit(f"2001:db8:7:{index:x}::1")
+    with pytest.raises(RateLimited) as refused:
+        await gate.admit("2001:db8:7:ffff::1")
+    assert refused.value.limit.name == "checkout_network"
+    await gate.admit("2001:db8:8::1")
+
+
+async def test_a_client_refused_by_the_shop_keeps_its_own_allowance(
+    peer: Peer, runtime: ServiceRuntime
+) -> None:
+    async with runtime.engine.begin() as connection:
+        window = Limit("checkout_global", SHOP_WIDE, timedelta(hours=1)).window_start(
+            datetime.now(UTC)
+        )
+        await connection.execute(
+            insert(rate_limits).values(
+                bucket="checkout_global:shop", window_start=window, hits=SHOP_WIDE
+            )
+        )
+    async with peer("203.0.113.7") as buyer:
+        for _ in range(PER_CLIENT + 2):
+            assert_refused(await buyer.post("/orders", json=ORDER), "checkout_global")
+    async with runtime.engine.connect() as connection:
+        spent = await connection.scalar(
+            select(func.coalesce(func.sum(rate_limits.c.hits), 0)).where(
+                rate_limits.c.bucket == "checkout_client:203.0.113.7"
+            )
+        )
+    assert spent == 0

@@ -1,5 +1,6 @@
-"""Retention of the IPN log on the real database: forged IPNs go after the short period,
-authentic ones after the long one and only once nothing can need them; every batch is
+"""Retention of the IPN logs on the real database: forged IPNs (payment and payout) go
+after the short period, authentic ones after the long one and only once nothing can need
+them (their order, or their payout and its refund, ended); every batch is
 audited in its own transaction; a dry run changes nothing; a sweep cut short by an error
 leaves what it did audited and the next one finishes."""
 
@@ -15,9 +16,18 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bitloot_payments.adapters.orm import flags, ipn_log, metadata, orders, refunds, retention_log
+from bitloot_payments.adapters.orm import (
+    flags,
+    ipn_log,
+    metadata,
+    orders,
+    payout_ipns,
+    payouts,
+    refunds,
+    retention_log,
+)
 from bitloot_payments.adapters.retention import audit as retention_audit
-from bitloot_payments.adapters.retention import ipn_rules
+from bitloot_payments.adapters.retention import ipn_rules, payout_ipn_rules
 from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.retention import InboundLogRetention, RetentionSweep, Swept
@@ -50,13 +60,15 @@ async def order(connection: AsyncConnection, status: str, fulfilment: str | None
     return order_id
 
 
-async def refund(connection: AsyncConnection, order_id: UUID, status: str) -> None:
-    await connection.execute(
+async def refund(connection: AsyncConnection, order_id: UUID, status: str) -> int:
+    refund_id = await connection.scalar(
         insert(refunds).values(
             order_id=order_id, amount=1, currency="usd", reason="order_failed",
             requested_by="saga", status=status,
-        )
+        ).returning(refunds.c.id)
     )  # fmt: skip
+    assert refund_id is not None
+    return int(refund_id)
 
 
 async def ipn(
@@ -233,9 +245,120 @@ async def test_the_retention_command_dry_run_prints_and_changes_nothing(
     assert [line.split(" older than ")[0] for line in lines] == [
         "would delete 1 ipn_log rows (unauthenticated)",
         "would delete 0 ipn_log rows (authenticated)",
+        "would delete 0 payout_ipns rows (unauthenticated)",
+        "would delete 0 payout_ipns rows (authenticated)",
     ]
     assert await remaining(engine) == {forged}
 
 
 async def test_every_batch_finds_its_rows_through_its_index_not_a_scan(engine: AsyncEngine) -> None:
     await assert_batches_use(engine, ipn_rules(POLICY), {"ipn_log": "ix_ipn_log_retention"})
+    await assert_batches_use(
+        engine, payout_ipn_rules(POLICY), {"payout_ipns": "ix_payout_ipns_retention"}
+    )
+
+
+async def payout(
+    connection: AsyncConnection, payout_status: str, refund_status: str, *, attempt: int = 1
+) -> str:
+    """A payout in `payout_status` of a refund in `refund_status`; NOWPayments' id of it."""
+    refund_id = await refund(connection, await order(connection, "refunded"), refund_status)
+    provider_id = f"np-{uuid4()}"
+    await connection.execute(
+        insert(payouts).values(
+            refund_id=refund_id, attempt=attempt, unique_external_id=f"refund-{refund_id}",
+            status=payout_status, provider_payout_id=provider_id, address="addr",
+            currency="btc", amount=1,
+        )
+    )  # fmt: skip
+    return provider_id
+
+
+async def payout_ipn(
+    connection: AsyncConnection,
+    age: timedelta,
+    *,
+    authentic: bool = True,
+    provider_id: str | None = None,
+    result: str = "applied",
+) -> int:
+    processed = None if result == "pending" else func.now()
+    row_id = await connection.scalar(
+        insert(payout_ipns)
+        .values(
+            received_at=func.now() - age, raw_body=uuid4().bytes, body_sha256=uuid4().hex,
+            signature_valid=authentic, provider_payout_id=provider_id, status="finished",
+            result=result, processed_at=processed,
+        )
+        .returning(payout_ipns.c.id)
+    )  # fmt: skip
+    assert row_id is not None
+    return int(row_id)
+
+
+async def remaining_payout_ipns(engine: AsyncEngine) -> set[int]:
+    async with engine.connect() as connection:
+        return set((await connection.scalars(select(payout_ipns.c.id))).all())
+
+
+def payout_sweep_of(engine: AsyncEngine) -> RetentionSweep:
+    return sweep_on(engine, payout_ipn_rules(POLICY), retention_audit(), 500)
+
+
+async def test_forged_payout_ipns_go_after_the_short_period_and_authentic_ones_stay(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as connection:
+        finished = await payout(connection, "finished", "sent")
+        old_forged = await payout_ipn(connection, SHORT + DAY, authentic=False, result="bad_sig")
+        young_forged = await payout_ipn(connection, SHORT - DAY, authentic=False)
+        authentic = await payout_ipn(connection, SHORT + DAY, provider_id=finished)
+    report = await payout_sweep_of(engine).sweep()
+    assert [(s.table, s.rule, s.rows) for s in report] == [
+        ("payout_ipns", "unauthenticated", 1),
+        ("payout_ipns", "authenticated", 0),
+    ]
+    assert await remaining_payout_ipns(engine) == {young_forged, authentic}
+    assert old_forged not in await remaining_payout_ipns(engine)
+
+
+async def test_authentic_payout_ipns_go_after_the_long_period_only_once_their_payout_ended(
+    engine: AsyncEngine,
+) -> None:
+    old = LONG + DAY
+    async with engine.begin() as connection:
+        finished = await payout(connection, "finished", "sent")
+        processing = await payout(connection, "processing", "sending")
+        # Not final, though its refund was closed another way: a report may still come.
+        processing_closed = await payout(connection, "processing", "refunded_outside")
+        failed_owed = await payout(connection, "failed", "failed")
+        failed_canceled = await payout(connection, "failed", "canceled")
+        requesting = await payout(connection, "requesting", "sending")
+        gone = {
+            await payout_ipn(connection, old, provider_id=finished),
+            await payout_ipn(connection, old, provider_id=finished, result="stale"),
+            await payout_ipn(connection, old, provider_id=failed_canceled),
+        }
+        unknown = await payout_ipn(connection, old, provider_id="np-lost", result="unknown_payout")
+        kept = {
+            unknown,
+            await payout_ipn(connection, LONG - DAY, provider_id=finished),
+            await payout_ipn(connection, old, provider_id=finished, result="pending"),
+            await payout_ipn(connection, old, provider_id=processing),
+            await payout_ipn(connection, old, provider_id=processing_closed),
+            await payout_ipn(connection, old, provider_id=failed_owed),
+            await payout_ipn(connection, old, provider_id=requesting),
+        }
+    report = await payout_sweep_of(engine).sweep()
+    assert await remaining_payout_ipns(engine) == kept
+    assert [(s.rule, s.rows) for s in report] == [
+        ("unauthenticated", 0),
+        ("authenticated", len(gone)),
+    ]
+    # Once no payout awaits an answer, a report of a payout we never knew can go too.
+    async with engine.begin() as connection:
+        await connection.execute(
+            payouts.update().where(payouts.c.status == "requesting").values(status="refused")
+        )
+    await payout_sweep_of(engine).sweep()
+    assert unknown not in await remaining_payout_ipns(engine)

@@ -303,4 +303,6 @@ payout_ipns = Table(
         postgresql_where=text("signature_valid"),
     ),
     Index("ix_payout_ipns_pending", "id", postgresql_where=text("result = 'pending'")),
+    # Retention's candidates (adapters.retention).
+    Index("ix_payout_ipns_retention", "signature_valid", "received_at"),
 )

@@ -1,4 +1,4 @@
-"""The IPN log's retention rules as SQL (the rules themselves: domain.retention), and the
+"""The IPN logs' retention rules as SQL (the rules themselves: domain.retention), and the
 audit of what retention deleted (`retention_log`)."""
 
 from bitloot_payments.adapters.orm import retention_log
@@ -6,6 +6,8 @@ from bitloot_payments.domain.retention import (
     FULFILMENT_ENDED,
     FULFILMENT_FAILED,
     ORDER_ENDED,
+    PAYOUT_ENDED,
+    PAYOUT_REQUESTING,
     REFUND_CLOSED,
     REFUND_OWED,
 )
@@ -49,6 +51,41 @@ def ipn_rules(policy: InboundLogRetention) -> list[SqlRule]:
             "received_at",
         ),
         SqlRule("ipn_log", "authenticated", policy.authenticated, AUTHENTIC_DONE, "received_at"),
+    ]
+
+
+# Indexes: ix_payout_ipns_retention (signature_valid, received_at) finds the candidates;
+# the payouts' unique provider_payout_id, ix_payouts_status_updated and the refunds' key
+# answer the rest per row.
+PAYOUT_AUTHENTIC_DONE = f"""
+    signature_valid AND processed_at IS NOT NULL AND result <> 'pending'
+    AND NOT EXISTS (SELECT 1 FROM payouts p
+        WHERE p.provider_payout_id = payout_ipns.provider_payout_id
+        AND (p.status NOT IN {_in(PAYOUT_ENDED)} OR EXISTS (SELECT 1 FROM refunds r
+            WHERE r.id = p.refund_id AND r.status IN {_in(REFUND_OWED)})))
+    AND NOT (result = 'unknown_payout'
+        AND EXISTS (SELECT 1 FROM payouts q WHERE q.status = '{PAYOUT_REQUESTING}'))
+"""  # noqa: S608
+
+
+def payout_ipn_rules(policy: InboundLogRetention) -> list[SqlRule]:
+    """Payout IPNs by the same periods: forged ones after the short one, authentic ones
+    nothing needs (their payout ended, its refund not owed) after the long one."""
+    return [
+        SqlRule(
+            "payout_ipns",
+            "unauthenticated",
+            policy.unauthenticated,
+            "NOT signature_valid",
+            "received_at",
+        ),
+        SqlRule(
+            "payout_ipns",
+            "authenticated",
+            policy.authenticated,
+            PAYOUT_AUTHENTIC_DONE,
+            "received_at",
+        ),
     ]
 
 

@@ -198,8 +198,9 @@ PATHS: dict[str, dict[str, Any]] = {
                         "Idempotency-Key was used for another order (`idempotency_key_reused`). "
                         "Nothing is stored and no invoice is created.",
                         "429": "Too many orders from this client or from everyone "
-                        "(`rate_limited`; `fields` names the limit, `checkout_client` or "
-                        "`checkout_global`; Retry-After). Nothing is stored and no invoice "
+                        "(`rate_limited`; `fields` names the limit, `checkout_client`, "
+                        "`checkout_network` (the client's IPv6 /48) or `checkout_global`; "
+                        "Retry-After). Nothing is stored and no invoice "
                         "is created.",
                         "502": "NOWPayments did not answer (`payment_provider_unavailable`).",
                     }

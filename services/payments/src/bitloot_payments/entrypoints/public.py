@@ -101,7 +101,7 @@ def customer_email(emails: EmailRule, raw: str) -> str:
 
 def rate_limited(exc: RateLimited) -> Response:
     """429 with ``Retry-After`` and the limit that refused (``checkout_client``: this
-    client's; ``checkout_global``: the shop's)."""
+    client's; ``checkout_network``: its IPv6 /48's; ``checkout_global``: the shop's)."""
     error = HttpError(429, "rate_limited", str(exc), [{"limit": exc.limit.name}])
     response = error_response(error)
     response.headers["Retry-After"] = str(exc.retry_after)
