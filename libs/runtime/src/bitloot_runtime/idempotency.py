@@ -376,13 +376,25 @@ def _replayed(first: Answer) -> Response:
     return response
 
 
+def _own_status(_request: Request, response: Response) -> int:
+    return response.status_code
+
+
 async def run_once(
-    store: IdempotencyStore, key: str, request: Request, act: Endpoint, *, scope: str
+    store: IdempotencyStore,
+    key: str,
+    request: Request,
+    act: Endpoint,
+    *,
+    scope: str,
+    verdict: Callable[[Request, Response], int] = _own_status,
 ) -> Response:
     """Run `act(request)` once for `key` within `scope` (the caller: an admin); a repeat
     of the same request gets its answer. Only a failure known not to have acted frees
     the key (an `HttpError` 5xx raised, or a 503 answer); any other failure, cancellation
-    included, leaves the claim in doubt: repeats are refused, never run again."""
+    included, leaves the claim in doubt: repeats are refused, never run again. `verdict`
+    is the status that decides, when the answer's own is not the action's (an admin page
+    showing a service's refusal)."""
     action = action_of(request)
     stored = scoped(scope, key)
     first = await store.claim(stored, action, fingerprint(action, await read_body(request)))
@@ -402,7 +414,7 @@ async def run_once(
         raise
     finally:
         current_key.reset(token)
-    status = response.status_code
+    status = verdict(request, response)
     if status in NOT_APPLIED:
         await store.release(stored)
         return response
