@@ -10,15 +10,24 @@ on any instance, or later — waits for the answer and gets the same status and 
 ``Idempotent-Replayed: true``, and no second effect. The same key sent with another
 action or another body is refused 422 ``idempotency_key_reused``.
 
-A claim is committed before the action runs, so a second instance sees it at once and no
-database connection is held while waiting. When the action fails without an answer worth
-keeping (an exception, a 5xx: nothing is known to have happened) the claim is dropped, so
-the caller may retry with the same key. If the process dies mid-action the claim stays
-unanswered: repeats are told 409 ``idempotency_key_in_progress`` until the key expires,
-never run a second time (the operator asks again with a new key, having looked).
+Keys are scoped by the caller (the admin named by ``X-Bitloot-Actor``, or at the admin
+the logged-in admin): one caller's key never answers another. The action is the method,
+path and sorted query. A repeat gets the first status, body and end-to-end headers (never
+``Set-Cookie`` nor hop-by-hop headers); an answer sent ``Cache-Control: no-store`` (a
+reveal link) is a secret and only its status is kept: a repeat gets that status and
+``{"error": "answer_not_kept"}``.
 
-Keys expire after the runtime's ``idempotency_key_hours`` and are swept by every
-service's runtime.
+A claim is committed before the action runs, so a second instance sees it at once and no
+database connection is held while waiting. Only a failure known not to have acted (an
+`HttpError` 5xx raised, or a 503 answer) drops the claim, so the caller may retry with
+the same key. Any other failure (another 5xx, an exception, a cancellation) may have
+acted: the claim is kept in doubt and logged, and every repeat (waiting ones included) is
+told 409 ``idempotency_key_in_doubt``, never run a second time. If the process dies
+mid-action the claim stays unanswered: repeats are told 409 ``idempotency_key_in_progress``
+the same way (the operator looks, then asks again with a new key).
+
+Answered keys expire after the runtime's ``idempotency_key_hours`` (from their answer);
+unanswered ones after the longer ``idempotency_doubt_hours``, each logged when swept.
 """
 
 import asyncio
