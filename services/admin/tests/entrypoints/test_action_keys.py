@@ -4,10 +4,19 @@ all get the first answer; the key is passed on to the service."""
 
 import asyncio
 import re
+from typing import cast
 from uuid import uuid4
 
 import httpx
-from admin_support import StandIns, csrf_of
+from admin_support import RunningAdmin, StandIns, csrf_of
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.keys import api_action
 
 CONCURRENT = 100
 
@@ -124,3 +133,33 @@ async def test_a_link_asked_again_with_its_key_is_not_shown_again(
     assert again.json()["error"] == "answer_not_kept"
     assert "/link" not in again.text
     assert len(stand_ins.posts) == 1
+
+
+class _LoggedIn:
+    """The session's part for this test: the admin is who ``X-Who`` says."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        who = dict(scope["headers"]).get(b"x-who", b"").decode()
+        scope.setdefault("state", {}).update(admin=who)
+        await self.app(scope, receive, send)
+
+
+async def test_an_admins_key_never_answers_another_admin(admin: RunningAdmin) -> None:
+    acted: list[str] = []
+
+    async def act(request: Request) -> Response:
+        acted.append(request.state.admin)
+        return JSONResponse({"for": request.state.admin})
+
+    web = cast(AdminWeb, type("Web", (), {"keys": admin.runtime.idempotency})())
+    app = Starlette(routes=[Route("/act", api_action(web, act), methods=["POST"])])
+    transport = httpx.ASGITransport(app=_LoggedIn(app))
+    key = str(uuid4())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        for who in ("alice", "bob", "alice"):
+            answer = await http.post("/act", headers={"Idempotency-Key": key, "X-Who": who})
+            assert answer.json() == {"for": who}
+    assert acted == ["alice", "bob"]  # bob acted (and is audited) for himself
