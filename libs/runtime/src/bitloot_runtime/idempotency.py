@@ -52,6 +52,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.http import read_body as read_bounded
 from bitloot_runtime.tables import idempotency_keys
 
 logger = logging.getLogger(__name__)
@@ -346,17 +347,7 @@ async def read_body(request: Request) -> bytes:
     or sent in chunks."""
     if hasattr(request, "_body"):
         return await request.body()
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_KEYED_BODY:
-        raise HttpError(413, "body_too_large", f"The body exceeds {MAX_KEYED_BODY} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_KEYED_BODY:
-            raise HttpError(413, "body_too_large", f"The body exceeds {MAX_KEYED_BODY} bytes.")
-        chunks.append(chunk)
-    request._body = b"".join(chunks)  # what `Request.body()` reads again
+    request._body = await read_bounded(request, MAX_KEYED_BODY)  # `body()` reads it again
     return request._body
 
 
