@@ -99,7 +99,8 @@ IDEMPOTENCY_KEY: Schema = {
 IDEMPOTENCY_ERRORS = {
     "400": "A malformed `Idempotency-Key` (`invalid_idempotency_key`).",
     "409": "The first request with this `Idempotency-Key` has not finished "
-    "(`idempotency_key_in_progress`); ask again.",
+    "(`idempotency_key_in_progress`); ask again. Or it failed after it may have acted "
+    "(`idempotency_key_in_doubt`): it is never run again; look, then use a new key.",
     "422": "This `Idempotency-Key` was used for another request (`idempotency_key_reused`).",
 }
 

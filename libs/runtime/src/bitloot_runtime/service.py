@@ -80,7 +80,10 @@ class ServiceRuntime:
         )
         self.dead_letters = DeadLetterStore(self.sessionmaker)
         self.idempotency = IdempotencyStore(
-            self.sessionmaker, ttl=timedelta(hours=settings.idempotency_key_hours)
+            self.sessionmaker,
+            ttl=timedelta(hours=settings.idempotency_key_hours),
+            doubt_ttl=timedelta(hours=settings.idempotency_doubt_hours),
+            wait_seconds=settings.idempotency_wait_seconds,
         )
         self.relay = OutboxRelay(
             engine=self.engine,

@@ -73,6 +73,19 @@ class ServiceSettings(BaseSettings):
         description="Hours an Idempotency-Key of a repair action is remembered: a repeat "
         "within them gets the first answer and has no second effect.",
     )
+    idempotency_doubt_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="Hours an Idempotency-Key whose action never answered (failed after it "
+        "may have acted, or its process died) is kept, refusing repeats, before it is swept "
+        "and logged; at least idempotency_key_hours.",
+    )
+    idempotency_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds a repeat waits for the first request's answer before 409 "
+        "idempotency_key_in_progress; below the admin's upstream_timeout (3 s).",
+    )
     http_host: str = Field(
         default="127.0.0.1",
         description="Address the HTTP edge binds to (0.0.0.0 in a container).",

@@ -93,7 +93,10 @@ idempotency_keys = Table(
     Column("content_type", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("answered_at", DateTime(timezone=True), nullable=True),
+    Column("headers", Text, nullable=True),
+    Column("doubted_at", DateTime(timezone=True), nullable=True),
     Index("ix_idempotency_keys_created_at", "created_at"),
+    Index("ix_idempotency_keys_answered_at", "answered_at"),
 )
 
 

@@ -4,10 +4,19 @@ all get the first answer; the key is passed on to the service."""
 
 import asyncio
 import re
+from typing import cast
 from uuid import uuid4
 
 import httpx
-from admin_support import StandIns, csrf_of
+from admin_support import RunningAdmin, StandIns, csrf_of
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.keys import api_action
 
 CONCURRENT = 100
 
@@ -93,3 +102,64 @@ async def test_a_replayed_letter_is_offered_only_as_replay_again_which_forces_it
     form = {"csrf": csrf_of(page), "idempotency_key": _form_keys(page)[0], "force": "true"}
     assert (await browser.post("/admin/dead-letters/delivery/4/replay", data=form)).is_success
     assert stand_ins.posts == [("delivery", "/internal/dead-letters/4/replay?force=true", "alice")]
+
+
+async def test_a_form_refused_by_the_service_sent_twice_asks_it_once(
+    browser: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    stand_ins.dead_letters["delivery"] = [
+        {"id": 4, "queue": "delivery.keys.delivered", "reason": "exhausted", "replayed_at": None},
+    ]
+    stand_ins.refusals["/internal/dead-letters/4/replay"] = (409, {"error": "already_replayed"})
+    page = await browser.get("/admin/dead-letters")
+    form = {"csrf": csrf_of(page), "idempotency_key": _form_keys(page)[0]}
+    path = "/admin/dead-letters/delivery/4/replay"
+    for _ in range(2):
+        refused = await browser.post(path, data=form)
+        assert refused.status_code == 502  # the page's status; the key kept on the 409
+    assert stand_ins.posts == [("delivery", "/internal/dead-letters/4/replay", "alice")]
+
+
+async def test_a_link_asked_again_with_its_key_is_not_shown_again(
+    alice: httpx.AsyncClient, stand_ins: StandIns
+) -> None:
+    order_id, key = uuid4(), {"Idempotency-Key": str(uuid4())}
+    path = f"/admin/api/orders/{order_id}/link"
+    first = await alice.post(path, headers=key)
+    assert first.status_code == 200
+    assert "/link" in first.text  # the stand-in's answer: what a real link would be
+    again = await alice.post(path, headers=key)
+    assert again.status_code == 200
+    assert again.json()["error"] == "answer_not_kept"
+    assert "/link" not in again.text
+    assert len(stand_ins.posts) == 1
+
+
+class _LoggedIn:
+    """The session's part for this test: the admin is who ``X-Who`` says."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        who = dict(scope["headers"]).get(b"x-who", b"").decode()
+        scope.setdefault("state", {}).update(admin=who)
+        await self.app(scope, receive, send)
+
+
+async def test_an_admins_key_never_answers_another_admin(admin: RunningAdmin) -> None:
+    acted: list[str] = []
+
+    async def act(request: Request) -> Response:
+        acted.append(request.state.admin)
+        return JSONResponse({"for": request.state.admin})
+
+    web = cast(AdminWeb, type("Web", (), {"keys": admin.runtime.idempotency})())
+    app = Starlette(routes=[Route("/act", api_action(web, act), methods=["POST"])])
+    transport = httpx.ASGITransport(app=_LoggedIn(app))
+    key = str(uuid4())
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        for who in ("alice", "bob", "alice"):
+            answer = await http.post("/act", headers={"Idempotency-Key": key, "X-Who": who})
+            assert answer.json() == {"for": who}
+    assert acted == ["alice", "bob"]  # bob acted (and is audited) for himself

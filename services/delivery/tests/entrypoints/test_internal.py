@@ -16,7 +16,9 @@ from delivery_support import (
     order_delayed,
     publish,
 )
+from sqlalchemy import select
 
+from bitloot_runtime.tables import idempotency_keys
 from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
 
@@ -238,5 +240,14 @@ async def test_a_hundred_concurrent_fresh_links_with_one_key_issue_one_link(
         path = f"/internal/orders/{order_id}/link"
         answers = await asyncio.gather(*(http.post(path, headers=key) for _ in range(CONCURRENT)))
         audit = (await http.get(f"/internal/orders/{order_id}/audit")).json()["items"]
-    assert {(a.status_code, a.content) for a in answers} == {(201, answers[0].content)}
+    # The link is a secret (no-store): given once, to the first request only, never kept.
+    [issued] = [a for a in answers if "link" in a.json()]
+    assert issued.headers["cache-control"] == "no-store"
+    repeats = [a for a in answers if a is not issued]
+    assert {(a.status_code, a.json()["error"]) for a in repeats} == {(201, "answer_not_kept")}
+    assert all(a.headers["cache-control"] == "no-store" for a in repeats)
+    secret = issued.json()["link"].rsplit("/", 1)[1].encode()
+    async with delivery.runtime.sessionmaker() as session:
+        kept = (await session.execute(select(idempotency_keys.c.body))).scalars().all()
+    assert not any(secret in (body or b"") for body in kept)
     assert [i["action"] for i in audit] == ["link_issued"]

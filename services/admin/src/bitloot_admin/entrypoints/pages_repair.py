@@ -164,6 +164,10 @@ def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Respo
             "refusals": REFUSALS,
             "read_back": read_back,
         }
+        # The page says 502 for any refusal; the form's key is kept or freed on the
+        # service's own verdict (`keys.VERDICT`): a refusal (4xx) is kept, freed only
+        # when the service did not answer (503: nothing was done).
+        request.state.service_status = outcome.status
         return page(web, request, "action.html", context, 200 if outcome.ok else 502)
 
     return endpoint
