@@ -14,6 +14,7 @@ from bitloot_launch import infra
 from bitloot_launch.inprocess import ADMIN_USER, Stack
 from bitloot_runtime.topology import Topology
 from bitloot_testing.rabbitmq import BusNamespace
+from bitloot_testing.totp import authenticator
 
 CONCURRENT = 100
 # Long enough for a second email or a second copy, had one been sent, to arrive.
@@ -23,7 +24,11 @@ SETTLE_SECONDS = 3.0
 async def admin_session(http: httpx.AsyncClient, stack: Stack) -> dict[str, str]:
     login = await http.post(
         f"{stack.admin}/admin/login",
-        json={"username": ADMIN_USER, "password": stack.admin_password},
+        json={
+            "username": ADMIN_USER,
+            "password": stack.admin_password,
+            "totp": authenticator(stack.admin_totp_secret).code(),
+        },
     )
     return {"Authorization": f"Bearer {login.json()['token']}"}
 
