@@ -364,7 +364,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 60) 
 async def add_role_accounts(loaded: list[EdgeSettings]) -> None:
     """The viewer and the operator of `ROLE_ACCOUNTS`, in the stack's admin database."""
     (settings,) = [s for s in loaded if isinstance(s, AdminSettings)]
-    engine = create_engine(settings.database_url, pool_size=1)
+    engine = create_engine(settings.database_url, max_connections=2)
     try:
         for name, role in ROLE_ACCOUNTS.values():
             await create_admin(async_sessionmaker(engine), name, ROLE_PASSWORD, Role.named(role))

@@ -115,6 +115,7 @@ def widget_runtime(
     *,
     service: str = SERVICE,
     subscriptions: Mapping[str, Sequence[str]] | None = None,
+    unit_of_work_class: type[UnitOfWork] = UnitOfWork,
 ) -> ServiceRuntime:
     """A ServiceRuntime of the widget service, not started, consuming `widget.made` with
     `handler` (if any)."""
@@ -123,6 +124,7 @@ def widget_runtime(
         settings=settings,
         metadata=metadata,
         subscriptions=subscriptions or {SERVICE: (WIDGET_MADE,)},
+        unit_of_work_class=unit_of_work_class,
     )
     if handler is not None:
         runtime.subscribe(Route(WIDGET_MADE, WidgetMade, handler))

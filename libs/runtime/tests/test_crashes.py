@@ -38,7 +38,7 @@ def env(database_url: str, bus_prefix: BusNamespace) -> dict[str, str]:
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, max_connections=2)
     yield engine
     await engine.dispose()
 

@@ -67,7 +67,7 @@ async def test_a_failing_statement_neither_says_nor_logs_its_parameters(
     the error's message, nor the traceback logged from it."""
     email = "alice.hidden@example.com"
     statement = text("SELECT CAST(:email AS text), 1 / 0")
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, max_connections=2)
     try:
         async with engine.connect() as connection:
             with pytest.raises(DBAPIError) as failure:

@@ -28,7 +28,7 @@ def parked_message(number: int) -> Delivery:
 
 async def test_the_listing_pages_through_every_letter_with_before(database_url: str) -> None:
     await migrate(database_url, widgets_metadata, [])
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, max_connections=2)
     store = DeadLetterStore(async_sessionmaker(engine))
     try:
         for number in range(7):

@@ -196,7 +196,7 @@ async def test_a_repeat_waits_only_so_long_for_an_unfinished_first_request(
 
 
 async def _rows(database_url: str) -> list[dict[str, Any]]:
-    engine = create_engine(database_url, pool_size=1)
+    engine = create_engine(database_url, max_connections=2)
     try:
         async with engine.connect() as connection:
             rows = await connection.execute(select(idempotency_keys))

@@ -192,7 +192,7 @@ async def test_a_database_cut_away_is_a_warning_a_pass_without_a_traceback(
     parts: Parts, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with through_proxy(parts.database_url) as (proxy, url):
-        engine = create_engine(url, pool_size=1)
+        engine = create_engine(url, max_connections=2)
         relay = OutboxRelay(
             engine=engine,
             database_url=url,

@@ -14,7 +14,7 @@ from bitloot_runtime.errors import PermanentError, TransientError
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncEngine:
-    created = create_engine(database_url, pool_size=3)
+    created = create_engine(database_url, max_connections=6)
     async with created.begin() as connection:
         await connection.execute(text("CREATE TABLE t (id int PRIMARY KEY, v int)"))
         await connection.execute(text("INSERT INTO t VALUES (1, 0), (2, 0)"))

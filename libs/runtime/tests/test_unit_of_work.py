@@ -42,7 +42,7 @@ _WIDGET = "INSERT INTO widgets (id, order_id, name) VALUES ($1, $2, $3)"
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await migrate(database_url, metadata, [])
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, max_connections=4)
     await create_widgets_table(engine)
     yield engine
     await engine.dispose()
@@ -128,7 +128,7 @@ async def test_a_claim_is_made_once_per_consumer_and_message(engine: AsyncEngine
 async def test_connections_are_kept_between_peaks_not_reopened(database_url: str) -> None:
     """More units of work at once than `pool_size`, again and again (a consumer with its
     prefetch in hand): the connections opened for the first peak serve the later ones."""
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, max_connections=4)
     opened: list[object] = []
     event.listen(engine.sync_engine, "connect", lambda connection, record: opened.append(record))
 
@@ -380,7 +380,12 @@ async def test_a_failing_after_commit_callback_does_not_stop_the_others(
 
 
 async def test_pool_gauges_count_connections_in_use(database_url: str) -> None:
-    runtime = widget_runtime(settings_for(database_url, "amqp://unused/", "metrics-pool"))
+    """The pool holds at most the configured `database_max_connections` (the services
+    sharing one server are sized to fit its max_connections), and says so."""
+    settings = settings_for(
+        database_url, "amqp://unused/", "metrics-pool", database_max_connections=6
+    )
+    runtime = widget_runtime(settings)
     try:
         async with UnitOfWork(runtime.engine) as uow:
             await uow.driver()
@@ -388,7 +393,7 @@ async def test_pool_gauges_count_connections_in_use(database_url: str) -> None:
             labels = {"service": "widgets"}
             registry = runtime.metrics.registry
             assert registry.get_sample_value("bitloot_db_pool_checked_out", labels) == 1
-            assert registry.get_sample_value("bitloot_db_pool_size", labels) == 20
+            assert registry.get_sample_value("bitloot_db_pool_size", labels) == 6
         runtime.refresh_pool_gauges()
         assert registry.get_sample_value("bitloot_db_pool_checked_out", labels) == 0
     finally:
@@ -408,3 +413,29 @@ async def test_observers_of_a_topic_see_its_events_once_their_unit_commits(
         assert seen == []
         await uow.commit()
     assert seen == [str(kept)]
+
+
+class WidgetWork(UnitOfWork):
+    """A service's own unit of work, as each service's hands out its repositories."""
+
+
+class OtherWork(UnitOfWork):
+    pass
+
+
+async def test_the_runtime_opens_the_services_own_unit_of_work(
+    database_url: str, engine: AsyncEngine
+) -> None:
+    settings = settings_for(database_url, "amqp://unused/", "own-uow")
+    runtime = widget_runtime(settings, unit_of_work_class=WidgetWork)
+    try:
+        assert type(runtime.unit_of_work()) is WidgetWork
+        async with runtime.units_of_work(WidgetWork)() as uow:
+            assert isinstance(uow, WidgetWork)
+            await by_driver(uow, "through the subclass")
+            await uow.commit()
+        assert await widget_names(runtime.engine) == ["through the subclass"]
+        with pytest.raises(TypeError, match="WidgetWork is not a OtherWork"):
+            runtime.units_of_work(OtherWork)
+    finally:
+        await runtime.engine.dispose()

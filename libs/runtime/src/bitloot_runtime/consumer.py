@@ -57,7 +57,10 @@ from bitloot_runtime.topology import Topology
 logger = logging.getLogger(__name__)
 
 EventT = TypeVar("EventT", bound=Event)
-Handler = Callable[[EventT, UnitOfWork], Awaitable[None]]
+# A use case consumes its event in the unit of work the runtime opened for the message: the
+# service's own `UnitOfWork` subclass (`ServiceRuntime`'s `unit_of_work_class`), which
+# hands out its repositories; typed by each handler as its service's `Work` port.
+Handler = Callable[[EventT, Any], Awaitable[None]]
 REQUEUE_PAUSE = 5.0
 # How long `stop` waits for the messages in hand to finish before closing the channel
 # (their messages are then redelivered: nothing was acked).

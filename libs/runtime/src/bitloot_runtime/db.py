@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self, TypeVar
 
 import asyncpg
 from alembic import command
@@ -33,6 +33,26 @@ logger = logging.getLogger(__name__)
 # Called with an event its unit of work queued, after that unit committed.
 EventObserver = Callable[[Event], None]
 
+
+class Work(Protocol):
+    """What a use case may do with its transaction besides its repositories: the port
+    each service's own unit of work (`<Service>Work`, which adds the repositories) extends.
+    `UnitOfWork` is the real one; `bitloot_testing.fakes.FakeWork` the in-memory one that
+    handler tests of business rules run on.
+
+    Handlers never see a session or a connection: every statement lives in a repository
+    the unit of work hands out, so the fakes can stand in for all of them."""
+
+    async def emit(self, event: Event) -> None:
+        """Queue `event` for publication once this unit of work commits."""
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback()` once, right after the next successful `commit()`."""
+
+    async def commit(self) -> None:
+        """Make everything done in this unit of work durable, events included."""
+
+
 OUTBOX_CHANNEL = "bitloot_outbox"
 # SQLSTATE classes of failures that say nothing about the work itself: connection
 # exceptions (08), transaction rollbacks such as serialization failures and deadlocks
@@ -45,7 +65,7 @@ RUNTIME_VERSIONS = Path(__file__).parent / "migrations" / "versions"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, max_connections: int = 16) -> AsyncEngine:
     """The service's engine; built in the app factory, never at import.
 
     No `pool_pre_ping`: it costs a round trip on every checkout (about 20 per order in
@@ -54,18 +74,21 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     the whole pool, and that one message is retried like any transient error (a request
     is answered 503 with ``Retry-After``: `bitloot_runtime.http`).
 
-    Up to twice `pool_size` connections, all of them kept once opened (no overflow): an
+    Up to `max_connections` connections, all of them kept once opened (no overflow): an
     overflow connection is closed when it is returned to a full pool, and a consumer with
-    more messages in hand than `pool_size` (the prefetch is 16) then opened and closed a
-    connection for nearly every message under load — a TCP connect, an SSL attempt, the
-    start-up and the dialect's codecs each time, a sixth of a consumer's CPU. The most
-    connections a service holds is what it was before; it no longer lets go of them
-    between peaks.
+    more messages in hand than the pool's size (the prefetch is 16) then opened and closed
+    a connection for nearly every message under load — a TCP connect, an SSL attempt, the
+    start-up and the dialect's codecs each time, a sixth of a consumer's CPU. A service
+    holds at most `max_connections` and no longer lets go of them between peaks, so the
+    services sharing one PostgreSQL server must fit their sum (plus the outbox listeners
+    and the Kinguin limiter) under its `max_connections`: `<SVC>_DATABASE_MAX_CONNECTIONS`.
 
     `hide_parameters`: a failing statement's error (and so its logged traceback) would
     otherwise quote the bound values — IPN bodies, customer emails, sealed keys.
     """
-    return _create_async_engine(url, pool_size=2 * pool_size, max_overflow=0, hide_parameters=True)
+    return _create_async_engine(
+        url, pool_size=max_connections, max_overflow=0, hide_parameters=True
+    )
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -411,10 +434,13 @@ class UnitOfWork:
                 logger.exception("an after-commit callback failed")
 
 
+UnitOfWorkT = TypeVar("UnitOfWorkT", bound=UnitOfWork)
+
+
 async def schema_drift(url: str, metadata: MetaData) -> list[object]:
     """How the database at `url` differs from `metadata` (empty when migrations and
     table definitions agree); Alembic's autogenerate comparison."""
-    engine = create_engine(url, pool_size=1)
+    engine = create_engine(url, max_connections=2)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(

@@ -294,7 +294,7 @@ async def _sweep_once(
     dry_run: bool,
 ) -> list[Swept]:
     await migrate(settings.database_url, metadata, versions)
-    engine = create_engine(settings.database_url, pool_size=2)
+    engine = create_engine(settings.database_url, max_connections=4)
     try:
         return await build(settings, lambda: UnitOfWork(engine)).sweep(dry_run=dry_run)
     finally:

@@ -25,7 +25,14 @@ from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import SUBSCRIPTIONS
 from bitloot_runtime.consumer import DRAIN_SECONDS, Consumer, EventT, Route
-from bitloot_runtime.db import EventObserver, UnitOfWork, create_engine, migrate, ping
+from bitloot_runtime.db import (
+    EventObserver,
+    UnitOfWork,
+    UnitOfWorkT,
+    create_engine,
+    migrate,
+    ping,
+)
 from bitloot_runtime.dead_letters import DeadLetterStore, summarize
 from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.idempotency import IdempotencyStore
@@ -54,10 +61,13 @@ class ServiceRuntime:
         version_locations: Sequence[Path] = (),
         subscriptions: Mapping[str, Sequence[str]] = SUBSCRIPTIONS,
         in_memory_broker: RabbitBroker | None = None,
+        unit_of_work_class: type[UnitOfWork] = UnitOfWork,
     ) -> None:
         """With `in_memory_broker` (FastStream's TestRabbitBroker, shared by every service
         of one process) the caller owns the broker: it starts and stops it, and nothing is
-        declared; otherwise the runtime connects to `settings.amqp_url`."""
+        declared; otherwise the runtime connects to `settings.amqp_url`. Every unit of work
+        it opens (for a consumed message, a request, a loop's pass) is a
+        `unit_of_work_class`: the service's subclass that hands out its repositories."""
         self.service = service
         self.settings = settings
         for url in (settings.database_url, settings.amqp_url):
@@ -67,8 +77,11 @@ class ServiceRuntime:
         self._version_locations = list(version_locations)
         self._subscriptions = subscriptions
         self._event_observers: dict[str, list[EventObserver]] = {}
+        self._unit_of_work_class = unit_of_work_class
         self.metrics = RuntimeMetrics(service)
-        self.engine = create_engine(settings.database_url)
+        self.engine = create_engine(
+            settings.database_url, max_connections=settings.database_max_connections
+        )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.topology = Topology(settings.bus_prefix)
         self.in_memory = in_memory_broker is not None
@@ -122,7 +135,15 @@ class ServiceRuntime:
         return self._connection
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, self._event_observers)
+        return self._unit_of_work_class(self.engine, self._event_observers)
+
+    def units_of_work(self, kind: type[UnitOfWorkT]) -> Callable[[], UnitOfWorkT]:
+        """A factory of the service's own units of work, typed as `kind` (the class this
+        runtime was built with, or one of its bases)."""
+        if not issubclass(self._unit_of_work_class, kind):
+            raise TypeError(f"{self._unit_of_work_class.__name__} is not a {kind.__name__}")
+        made = self._unit_of_work_class
+        return lambda: made(self.engine, self._event_observers)
 
     def on_event(self, topic: str, observer: EventObserver) -> None:
         """Call `observer(event)` for each `topic` event a unit of work of this service

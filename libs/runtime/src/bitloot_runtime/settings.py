@@ -26,6 +26,15 @@ class ServiceSettings(BaseSettings):
         description="SQLAlchemy URL of this service's own database "
         "(postgresql+asyncpg://user@host:5432/bitloot_payments); created if missing."
     )
+    database_max_connections: int = Field(
+        default=16,
+        ge=2,
+        le=500,
+        description="Most connections the service's database pool holds (kept once opened). "
+        "Every service and replica sharing one PostgreSQL server, plus one outbox listener "
+        "each and the Kinguin limiter's 2, must fit under its max_connections (100 by "
+        "default): five services at 16 use 88.",
+    )
     amqp_url: str = Field(description="RabbitMQ URL (amqp://user:pass@host:5672/vhost).")
     bus_prefix: str = Field(
         default="",

@@ -19,7 +19,7 @@ async def migrated(
 ) -> AsyncIterator[AsyncEngine]:
     """An engine on `database_url`, migrated to the service's head."""
     await migrate(database_url, metadata, versions)
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, max_connections=4)
     try:
         yield engine
     finally:

@@ -28,7 +28,7 @@ POLICY = TimerPolicy(
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await migrate(database_url, metadata, [VERSIONS])
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, max_connections=4)
     try:
         yield engine
     finally:

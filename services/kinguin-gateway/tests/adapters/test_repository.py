@@ -17,7 +17,7 @@ from bitloot_runtime.tracing import trace_id_of
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await migrate(database_url, metadata, [VERSIONS])
-    engine = create_engine(database_url, pool_size=2)
+    engine = create_engine(database_url, max_connections=4)
     yield engine
     await engine.dispose()
 

@@ -25,7 +25,7 @@ def _run(connection: Connection, metadata: MetaData) -> None:
 
 async def _run_online(url: str, metadata: MetaData) -> None:
     # The runtime's engine, so a failing migration's error hides its parameters too.
-    engine = create_engine(url, pool_size=1)
+    engine = create_engine(url, max_connections=2)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run, metadata)

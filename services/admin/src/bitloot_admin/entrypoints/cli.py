@@ -118,7 +118,7 @@ def _read_password() -> str:
 
 async def _run(settings: Settings, command: Command) -> str:
     await migrate(settings.database_url, metadata, [VERSIONS])
-    engine = create_engine(settings.database_url, pool_size=1)
+    engine = create_engine(settings.database_url, max_connections=2)
     try:
         return await command(async_sessionmaker(engine))
     finally:

@@ -63,7 +63,7 @@ async def _with_database(
     settings: Settings, command: Command, arguments: argparse.Namespace
 ) -> int:
     await migrate(settings.database_url, metadata, [VERSIONS])
-    engine = create_engine(settings.database_url, pool_size=2)
+    engine = create_engine(settings.database_url, max_connections=4)
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
         return await command(settings, lambda: UnitOfWork(sessions), arguments)
