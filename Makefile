@@ -34,8 +34,11 @@ lock: $(VENV)/bin/uv
 			-c <(grep -v '^-e' requirements/dev.txt) --python-version 3.11 --no-header \
 			--no-annotate --quiet || exit 1; done
 
+# deptry: each package's src/ imports exactly what its pyproject.toml declares, so a service
+# importing another service's package (not among its dependencies) fails too.
 lint: install
-	$(VENV)/bin/python tools/check_dependencies.py
+	for dir in libs/* services/* sandboxes/* demo launch; do \
+		$(VENV)/bin/deptry --no-ansi --config $$dir/pyproject.toml $$dir/src || exit 1; done
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy libs/*/src services/*/src sandboxes/*/src demo/src launch/src tools bench chaos
