@@ -1,11 +1,14 @@
 """A throwaway service for the runtime's tests: a `widgets` table, one event, handlers
-that record what they saw, and a spy queue that records everything on the bus."""
+that record what they saw, a spy queue that records everything on the bus, and the JSON
+lines the service logs."""
 
 import asyncio
+import io
+import json
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 from uuid import UUID, uuid4
@@ -18,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bitloot_contracts.events import Event
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.logging import configure_logging
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
 from bitloot_runtime.tables import include_runtime_tables
@@ -209,3 +213,19 @@ async def wait_until_serving(port: int, timeout: float = 60) -> None:
                 return False
 
         assert await eventually(up, timeout=timeout), "the service did not start"
+
+
+@contextmanager
+def captured_logs(service: str = SERVICE) -> Iterator[io.StringIO]:
+    """What the service logs inside the block, one JSON object a line; after it, logging
+    goes back to standard error."""
+    stream = io.StringIO()
+    configure_logging(service, "INFO", stream)
+    try:
+        yield stream
+    finally:
+        configure_logging(service, "INFO")
+
+
+def log_entries(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]

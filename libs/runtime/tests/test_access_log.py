@@ -7,13 +7,12 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
 
 import httpx
 import pytest
-from runtime_support import child_env, wait_until_serving
+from runtime_support import captured_logs, child_env, log_entries, wait_until_serving
 from sqlalchemy import MetaData
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,7 +21,6 @@ from starlette.routing import Route
 from starlette.types import Message
 
 from bitloot_runtime.app import create_app
-from bitloot_runtime.logging import configure_logging
 from bitloot_runtime.route_template import UNMATCHED
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS, ServiceSettings, load_settings
@@ -68,17 +66,8 @@ def build(trusted_proxies: str = "") -> Starlette:
     return create_app(runtime, ROUTES)
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging("widgets", "INFO", stream)
-    yield stream
-    configure_logging("widgets", "INFO")
-
-
 def access_lines(stream: io.StringIO) -> list[dict[str, object]]:
-    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
-    return [entry for entry in entries if entry["logger"] == "bitloot.access"]
+    return [entry for entry in log_entries(stream) if entry["logger"] == "bitloot.access"]
 
 
 async def get(
@@ -180,12 +169,8 @@ async def test_probes_are_logged_at_debug_only(lines: io.StringIO) -> None:
 
 async def resolved_client(trusted: str, peer: str, forwarded_for: str | None) -> str:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for is not None else {}
-    stream = io.StringIO()
-    configure_logging("widgets", "INFO", stream)
-    try:
+    with captured_logs() as stream:
         response = await get(build(trusted), f"/orders/{uuid4()}", headers, peer=peer)
-    finally:
-        configure_logging("widgets", "INFO")
     [entry] = access_lines(stream)
     assert entry["client"] == response.text, "the log and the handler disagree"
     return response.text

@@ -9,8 +9,9 @@ from runtime_support import metadata as widgets_metadata
 from sqlalchemy import MetaData, text
 from sqlalchemy.exc import DBAPIError
 
-from bitloot_runtime.db import asyncpg_dsn, create_engine, ensure_database, migrate, schema_drift
+from bitloot_runtime.db import asyncpg_dsn, create_engine, ensure_database, migrate
 from bitloot_runtime.tables import include_runtime_tables
+from bitloot_testing.postgres import schema_drift
 from bitloot_testing.servers import PostgresServer
 
 

@@ -4,15 +4,14 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from runtime_support import SERVICE, log_entries
 
 from bitloot_runtime.logging import (
     REDACTED,
     configure_logging,
-    current_log_context,
     log_context,
     register_secret,
 )
@@ -21,22 +20,15 @@ logger = logging.getLogger("bitloot.test")
 JWT = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJvcmRlciJ9.c2lnbmF0dXJl"
 
 
-@pytest.fixture
-def lines() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    configure_logging("payments", "INFO", stream)
-    yield stream
-    configure_logging("payments", "INFO")
-
-
-def entries(stream: io.StringIO) -> list[dict[str, object]]:
-    return [json.loads(line) for line in stream.getvalue().splitlines()]
+def bound(entry: dict[str, object]) -> dict[str, object]:
+    """The fields of a line that `log_context` binds in these tests."""
+    return {key: entry[key] for key in ("order_id", "message_id", "trace_id") if key in entry}
 
 
 def test_each_line_is_json_with_service_level_and_message(lines: io.StringIO) -> None:
     logger.warning("stock low", extra={"sku": "game-1"})
-    [entry] = entries(lines)
-    assert entry["service"] == "payments"
+    [entry] = log_entries(lines)
+    assert entry["service"] == SERVICE
     assert entry["level"] == "WARNING"
     assert entry["message"] == "stock low"
     assert entry["sku"] == "game-1"
@@ -47,7 +39,7 @@ def test_order_id_bound_in_context_appears_in_every_line(lines: io.StringIO) -> 
         logger.info("one")
         logger.info("two")
     logger.info("outside")
-    first, second, outside = entries(lines)
+    first, second, outside = log_entries(lines)
     assert first["order_id"] == second["order_id"] == "o-1"
     assert first["message_id"] == "m-1"
     assert "order_id" not in outside
@@ -60,27 +52,33 @@ async def test_context_is_isolated_between_tasks(lines: io.StringIO) -> None:
             logger.info("done")
 
     await asyncio.gather(work("a"), work("b"))
-    assert sorted(str(e["order_id"]) for e in entries(lines)) == ["a", "b"]
+    assert sorted(str(e["order_id"]) for e in log_entries(lines)) == ["a", "b"]
 
 
-async def test_context_bound_in_a_task_does_not_leak_to_its_parent() -> None:
-    async def work() -> dict[str, str]:
+async def test_context_bound_in_a_task_does_not_leak_to_its_parent(lines: io.StringIO) -> None:
+    async def work() -> None:
         with log_context(message_id="child"):
             await asyncio.sleep(0)
-            return dict(current_log_context())
+            logger.info("inside")
 
     with log_context(order_id="parent"):
-        inside = await asyncio.create_task(work())
-        assert current_log_context() == {"order_id": "parent"}
-    assert inside == {"order_id": "parent", "message_id": "child"}
+        await asyncio.create_task(work())
+        logger.info("after")
+    inside, after = log_entries(lines)
+    assert bound(after) == {"order_id": "parent"}
+    assert bound(inside) == {"order_id": "parent", "message_id": "child"}
 
 
-def test_nested_contexts_add_fields_and_restore_on_exit() -> None:
+def test_nested_contexts_add_fields_and_restore_on_exit(lines: io.StringIO) -> None:
     with log_context(order_id="o-1", trace_id=None):
         with log_context(message_id="m-1"):
-            assert current_log_context() == {"order_id": "o-1", "message_id": "m-1"}
-        assert current_log_context() == {"order_id": "o-1"}
-    assert current_log_context() == {}
+            logger.info("inner")
+        logger.info("outer")
+    logger.info("outside")
+    inner, outer, outside = log_entries(lines)
+    assert bound(inner) == {"order_id": "o-1", "message_id": "m-1"}
+    assert bound(outer) == {"order_id": "o-1"}
+    assert bound(outside) == {}
 
 
 def test_explicit_extra_wins_over_bound_context_but_not_over_fixed_fields(
@@ -88,17 +86,17 @@ def test_explicit_extra_wins_over_bound_context_but_not_over_fixed_fields(
 ) -> None:
     with log_context(order_id="bound"):
         logger.info("hi", extra={"order_id": "explicit", "service": "spoofed", "level": "X"})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert (entry["order_id"], entry["service"], entry["level"]) == (
         "explicit",
-        "payments",
+        SERVICE,
         "INFO",
     )
 
 
 def test_timestamp_is_iso_8601_utc(lines: io.StringIO) -> None:
     logger.info("now")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     stamp = datetime.fromisoformat(str(entry["timestamp"]))
     assert stamp.utcoffset() == timedelta(0)
     assert entry["logger"] == "bitloot.test"
@@ -109,21 +107,21 @@ def test_exception_is_written_as_a_string_field(lines: io.StringIO) -> None:
         raise RuntimeError("boom")
     except RuntimeError:
         logger.exception("failed")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert isinstance(entry["exception"], str)
     assert "RuntimeError: boom" in entry["exception"]
 
 
 def test_jwt_in_message_is_redacted(lines: io.StringIO) -> None:
     logger.info(f"reveal link token={JWT}&x=1")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["message"] == f"reveal link token={REDACTED}&x=1"
 
 
 def test_jwt_bearer_and_signature_shapes_in_messages_are_redacted(lines: io.StringIO) -> None:
     signature = "ab" * 64
     logger.info("token %s sig %s auth Bearer abc.def", JWT, signature)
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     message = str(entry["message"])
     assert JWT not in message
     assert signature not in message
@@ -134,7 +132,7 @@ def test_jwt_bearer_and_signature_shapes_in_messages_are_redacted(lines: io.Stri
 def test_secret_named_fields_are_redacted_recursively(lines: io.StringIO) -> None:
     headers = {"x-nowpayments-sig": "deadbeef", "X-Api-Key": "k-123", "content-type": "json"}
     logger.info("ipn", extra={"headers": headers, "keys": ["AAAA-BBBB"], "kinguin_order_id": "K1"})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["headers"] == {
         "x-nowpayments-sig": REDACTED,
         "X-Api-Key": REDACTED,
@@ -147,28 +145,28 @@ def test_secret_named_fields_are_redacted_recursively(lines: io.StringIO) -> Non
 def test_registered_secret_is_redacted_wherever_it_appears(lines: io.StringIO) -> None:
     register_secret("ipn-secret-value-42")
     logger.info("config ipn-secret-value-42", extra={"detail": {"note": "x ipn-secret-value-42"}})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert "ipn-secret-value-42" not in json.dumps(entry)
 
 
 def test_registered_secret_is_redacted_in_extra_fields(lines: io.StringIO) -> None:
     register_secret("kinguin-api-key-77")
     logger.info("call", extra={"request": {"url": "/v1/order?k=kinguin-api-key-77"}})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["request"] == {"url": f"/v1/order?k={REDACTED}"}
 
 
 def test_percent_encoded_form_of_a_registered_password_is_redacted(lines: io.StringIO) -> None:
     register_secret("p@ss/word!9")
     logger.info("user:p%40ss%2Fword%219 and p@ss/word!9")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["message"] == f"user:{REDACTED} and {REDACTED}"
 
 
 def test_registered_values_shorter_than_six_characters_are_ignored(lines: io.StringIO) -> None:
     register_secret("abc")
     logger.info("abc order")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["message"] == "abc order"
 
 
@@ -182,7 +180,7 @@ def test_identifiers_are_not_mistaken_for_secrets(lines: io.StringIO) -> None:
         "key_count": 3,
     }
     logger.info("delivered", extra=ids)
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert {k: entry[k] for k in ids} == ids
 
 
@@ -208,19 +206,19 @@ def test_identifiers_are_not_mistaken_for_secrets(lines: io.StringIO) -> None:
 )
 def test_values_under_secret_names_are_redacted(lines: io.StringIO, key: str) -> None:
     logger.info("x", extra={"payload": {key: "value-1", "nested": [{key: {"deep": 1}}]}})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["payload"] == {key: REDACTED, "nested": [{key: REDACTED}]}
 
 
 def test_absent_signature_stays_visible_as_null(lines: io.StringIO) -> None:
     logger.info("ipn", extra={"headers": {"x-nowpayments-sig": None}})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["headers"] == {"x-nowpayments-sig": None}
 
 
 def test_password_in_a_url_is_redacted(lines: io.StringIO) -> None:
     logger.info("connect amqp://bitloot:s3cr%2Ft@rabbit:5672/ then http://x/a?mail=a@b.c")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["message"] == (
         f"connect amqp://bitloot:{REDACTED}@rabbit:5672/ then http://x/a?mail=a@b.c"
     )
@@ -232,14 +230,14 @@ def test_bytes_and_objects_in_extra_fields_are_redacted_as_text(lines: io.String
             return f"Event(token in body {JWT})"
 
     logger.info("x", extra={"body": f"Bearer {JWT}".encode(), "event": Event()})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["body"] == f"Bearer {REDACTED}"
     assert entry["event"] == f"Event(token in body {REDACTED})"
 
 
 def test_truncated_private_key_is_redacted_to_the_end(lines: io.StringIO) -> None:
     logger.info("loaded -----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["message"] == f"loaded {REDACTED}"
 
 
@@ -249,14 +247,14 @@ def test_private_key_block_in_an_exception_is_redacted(lines: io.StringIO) -> No
         raise ValueError(pem)
     except ValueError:
         logger.exception("failed")
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert "MIIEv" not in json.dumps(entry)
 
 
 def test_configuring_twice_does_not_duplicate_lines(lines: io.StringIO) -> None:
     configure_logging("payments", "INFO", lines)
     logger.info("once")
-    assert len(entries(lines)) == 1
+    assert len(log_entries(lines)) == 1
 
 
 def test_service_runtime_registers_its_connection_passwords(lines: io.StringIO) -> None:
@@ -272,7 +270,7 @@ def test_service_runtime_registers_its_connection_passwords(lines: io.StringIO) 
     )
     ServiceRuntime(service="payments", settings=settings, metadata=MetaData())
     logger.error("cannot reach %s or %s", settings.database_url, settings.amqp_url)
-    [entry] = [e for e in entries(lines) if str(e["message"]).startswith("cannot reach")]
+    [entry] = [e for e in log_entries(lines) if str(e["message"]).startswith("cannot reach")]
     assert "@127.0.0.1" in str(entry["message"])
     assert "db-password-1" not in str(entry["message"])
     assert "amqp-password-2" not in str(entry["message"])
@@ -282,7 +280,7 @@ def test_arguments_that_do_not_fit_the_format_still_log_a_redacted_line(
     lines: io.StringIO,
 ) -> None:
     logger.info("count %d", JWT)
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert str(entry["message"]).startswith("count %d")
     assert JWT not in json.dumps(entry)
 
@@ -295,7 +293,7 @@ def test_a_value_that_cannot_be_printed_does_not_break_logging(lines: io.StringI
     cyclic: list[object] = []
     cyclic.append(cyclic)
     logger.info("odd", extra={"thing": Unprintable(), "cyclic": cyclic})
-    [entry] = entries(lines)
+    [entry] = log_entries(lines)
     assert entry["thing"] == "<unprintable Unprintable>"
     assert entry["message"] == "odd"
 

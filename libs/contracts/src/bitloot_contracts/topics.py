@@ -164,13 +164,3 @@ PUBLISHERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 def queue_name(service: str, topic: str) -> str:
     """The durable queue from which `service` consumes `topic`."""
     return f"{service}.{topic}"
-
-
-def publishers_of(topic: str) -> tuple[str, ...]:
-    """The services that publish `topic`, in `SERVICES` order."""
-    return tuple(service for service in SERVICES if topic in PUBLISHERS[service])
-
-
-def consumers_of(topic: str) -> tuple[str, ...]:
-    """The services that consume `topic`, in `SERVICES` order."""
-    return tuple(service for service in SERVICES if topic in SUBSCRIPTIONS[service])

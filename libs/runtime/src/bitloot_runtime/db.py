@@ -14,9 +14,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 import asyncpg
 from alembic import command
-from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -435,19 +433,6 @@ class UnitOfWork:
 
 
 UnitOfWorkT = TypeVar("UnitOfWorkT", bound=UnitOfWork)
-
-
-async def schema_drift(url: str, metadata: MetaData) -> list[object]:
-    """How the database at `url` differs from `metadata` (empty when migrations and
-    table definitions agree); Alembic's autogenerate comparison."""
-    engine = create_engine(url, max_connections=2)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
-            )
-    finally:
-        await engine.dispose()
 
 
 async def ping(engine: AsyncEngine) -> None:

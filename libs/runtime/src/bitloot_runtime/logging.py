@@ -198,11 +198,6 @@ def log_context(**fields: str | None) -> Iterator[None]:
         _context.reset(token)
 
 
-def current_log_context() -> Mapping[str, str]:
-    """The fields bound by the enclosing `log_context` blocks (read-only)."""
-    return _context.get()
-
-
 class RedactingFilter(logging.Filter):
     """Adds the bound log context to each record and redacts the record in place, so
     that no handler after this filter sees a secret. Never raises, never drops."""

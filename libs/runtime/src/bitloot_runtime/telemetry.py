@@ -120,15 +120,6 @@ def configure_tracing(service: str, environ: Mapping[str, str] = os.environ) -> 
     return True
 
 
-def shutdown_tracing() -> None:
-    """Export what is buffered and stop (the SDK also does it at exit)."""
-    provider = _state.pop("provider", None)
-    if provider is not None:
-        HTTPXClientInstrumentor().uninstrument()
-        AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
-        provider.shutdown()
-
-
 class _NoOrphanClients(Sampler):
     """Root spans are sampled except a client's (a database or HTTP call made outside any
     request or message): those are the relay's and the pollers' routine, not a trace."""

@@ -1,4 +1,5 @@
-"""Fresh PostgreSQL databases for the tests, all dropped when the run ends."""
+"""Fresh PostgreSQL databases for the tests, all dropped when the run ends, and how a
+migrated one differs from the tables a service defines."""
 
 import itertools
 import re
@@ -7,7 +8,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData
 
+from bitloot_runtime.db import create_engine
 from bitloot_testing.servers import (
     LOCAL_POSTGRES,
     POSTGRES_ENV,
@@ -89,3 +94,16 @@ async def database_factory(
 async def database_url(database_factory: DatabaseFactory) -> str:
     """A fresh, empty database for one test: its ``postgresql+asyncpg://`` URL."""
     return await database_factory("test")
+
+
+async def schema_drift(url: str, metadata: MetaData) -> list[object]:
+    """How the database at `url` differs from `metadata` (empty when migrations and
+    table definitions agree); Alembic's autogenerate comparison."""
+    engine = create_engine(url, max_connections=2)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+    finally:
+        await engine.dispose()

@@ -1,6 +1,7 @@
 from bitloot_delivery.adapters.orm import metadata
 from bitloot_delivery.migrations import VERSIONS
-from bitloot_runtime.db import migrate, schema_drift
+from bitloot_runtime.db import migrate
+from bitloot_testing.postgres import schema_drift
 
 
 async def test_migrations_create_exactly_the_tables_the_service_defines(database_url: str) -> None:

@@ -9,9 +9,11 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def test_keys_are_due_only_once_the_whole_period_has_passed() -> None:
-    assert POLICY.is_due(NOW - timedelta(days=180, seconds=1), NOW)
-    assert not POLICY.is_due(NOW - timedelta(days=180), NOW)
-    assert not POLICY.is_due(NOW - timedelta(days=179, hours=23), NOW)
+    # The purge deletes what was stored strictly before this instant.
+    cutoff = POLICY.stored_before(NOW)
+    assert NOW - timedelta(days=180, seconds=1) < cutoff
+    assert not NOW - timedelta(days=180) < cutoff
+    assert not NOW - timedelta(days=179, hours=23) < cutoff
 
 
 def test_a_period_that_is_not_positive_is_refused() -> None:

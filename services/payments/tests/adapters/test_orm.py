@@ -7,8 +7,9 @@ from sqlalchemy import insert, select
 from bitloot_contracts.events import ProductListed, parse_event
 from bitloot_payments.adapters.orm import metadata, products
 from bitloot_payments.migrations import VERSIONS
-from bitloot_runtime.db import alembic_config, create_engine, ensure_database, migrate, schema_drift
+from bitloot_runtime.db import alembic_config, create_engine, ensure_database, migrate
 from bitloot_runtime.tables import outbox
+from bitloot_testing.postgres import schema_drift
 
 
 async def test_migrations_create_exactly_the_tables_the_service_defines(database_url: str) -> None:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Update, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -105,12 +105,6 @@ class EmailLog:
         attempt is no longer ours."""
         driver = await driver_of(self._session)
         return updated(await driver.execute(_REACH_DATA, email.id, email.claimed_at))
-
-    async def supersede_notice(self, order_id: UUID) -> bool:
-        """Withdraw the order's delay notice if it has not gone out yet (the keys are
-        here: the keys email says more); True if one was withdrawn."""
-        result = await self._session.execute(superseding(order_id))
-        return bool(getattr(result, "rowcount", 0))
 
     async def finish_sent(self, email: ClaimedEmail, events: Sequence[Event] = ()) -> bool:
         """Record the mail server's acceptance and queue `events` for publication, in one
@@ -219,19 +213,6 @@ def queuing(
         .cte("queued")
     )
     return select(queued.c.id, func.pg_notify(EMAILS_CHANNEL, "")).select_from(queued)
-
-
-def superseding(order_id: UUID) -> Update:
-    """The statement that withdraws the order's delay notice if it is still pending."""
-    return (
-        update(emails)
-        .where(
-            emails.c.order_id == order_id,
-            emails.c.kind == EmailKind.DELAYED.value,
-            emails.c.status == EmailStatus.PENDING.value,
-        )
-        .values(status=EmailStatus.SUPERSEDED.value)
-    )
 
 
 def _key_count() -> ColumnElement[int]:

@@ -186,7 +186,7 @@ FROM deliveries WHERE order_id = $1"""
 # The delivery, its keys' metadata (positions from 0, in the order given), the delay
 # notice withdrawn if still pending, the delivery email queued (none if the order has one:
 # a partial unique index) and, only if it was, the sender NOTIFYed at commit (what
-# `email_log.queuing` and `email_log.superseding` do, in this one statement).
+# `email_log.queuing` does, and the delay notice's withdrawal, in this one statement).
 _ADD = """\
 WITH stored AS (
     INSERT INTO deliveries

@@ -20,6 +20,3 @@ class RetentionPolicy:
     def stored_before(self, now: datetime) -> datetime:
         """Keys stored strictly before this instant are due for deletion at `now`."""
         return now - self.period
-
-    def is_due(self, stored_at: datetime, now: datetime) -> bool:
-        return stored_at < self.stored_before(now)

@@ -141,10 +141,6 @@ class IpnProcessor:
                 self._done(ipn, outcome)
         return len(claimed)
 
-    async def process_one(self) -> bool:
-        """Attempt the oldest due pending IPN; False if there was none."""
-        return bool(await self.process_batch(1))
-
     def _done(self, ipn: LoggedIpn, applied: Applied) -> None:
         self._count(ipn, applied.result)
         # Repeats are most of the traffic and change nothing: not worth a line each.
