@@ -1,1 +1,2 @@
-"""How the world reaches delivery: its bus routes and its HTTP routes."""
+"""How the world reaches delivery: its bus routes, its HTTP routes (the reveal page, the
+customer's fresh link, the internal API) and its operator commands."""

@@ -1,1 +1,1 @@
-"""Delivery's use cases, one per module, each run in one unit of work."""
+"""Delivery's use cases, each run in a unit of work; a few related ones share a module."""

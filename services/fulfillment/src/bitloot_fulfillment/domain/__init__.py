@@ -1,1 +1,1 @@
-"""Fulfillment's rules: the per-order saga, pure and free of I/O."""
+"""Fulfillment's rules: the per-order saga and its timers, pure and free of I/O."""

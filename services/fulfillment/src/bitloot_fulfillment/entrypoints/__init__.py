@@ -1,1 +1,2 @@
-"""Entry points of the fulfillment service: its bus subscriptions."""
+"""How the world reaches fulfillment: its bus subscriptions, its internal API for the
+admin service and the live status of an order over a WebSocket."""

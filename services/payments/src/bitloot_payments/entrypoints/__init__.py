@@ -1,1 +1,2 @@
-"""The payments service's edges: public HTTP routes and the internal API."""
+"""The payments service's edges: public HTTP routes and pages, NOWPayments' IPN callbacks,
+the internal API, its bus subscriptions and the catalog command."""

@@ -1,1 +1,2 @@
-"""Use cases of the payments service, one per module, each in one unit of work."""
+"""Use cases of the payments service, each run in a unit of work; a few related ones share
+a module."""
