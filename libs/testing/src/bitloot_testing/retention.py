@@ -1,16 +1,23 @@
-"""What the retention tests of every service share: a migrated database's engine, a sweep
-of given rules on it, and the check that each batch starts from its index."""
+"""What the retention tests of every service share: the periods they age rows by, a
+migrated database's engine (and the `engine` fixture over it), a sweep of given rules on
+it, and the check that each batch starts from its index."""
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import MetaData, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
-from bitloot_runtime.retention import Audit, RetentionSweep, SqlRule
+from bitloot_runtime.retention import Audit, InboundLogRetention, RetentionSweep, SqlRule
+
+DAY = timedelta(days=1)
+# The inbound logs' periods (unauthenticated calls, authentic ones) in the tests.
+SHORT, LONG = 30 * DAY, 400 * DAY
+POLICY = InboundLogRetention.of_days(SHORT.days, LONG.days)
 
 
 @asynccontextmanager
@@ -24,6 +31,18 @@ async def migrated(
         yield engine
     finally:
         await engine.dispose()
+
+
+def engine_fixture(metadata: MetaData, versions: list[Path]) -> object:
+    """The `engine` fixture of a service's retention tests (`engine = engine_fixture(…)` in
+    the test module): an engine on a fresh database migrated to the service's head."""
+
+    @pytest.fixture
+    async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+        async with migrated(database_url, metadata, versions) as engine:
+            yield engine
+
+    return engine
 
 
 def sweep_on(

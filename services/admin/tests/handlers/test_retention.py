@@ -6,7 +6,6 @@ the next one finishes."""
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import uuid4
 
@@ -22,16 +21,11 @@ from bitloot_admin.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.retention import Audit, RetentionSweep, Swept
 from bitloot_runtime.tokens import generate_key_pair
-from bitloot_testing.retention import assert_batches_use, migrated
+from bitloot_testing.retention import DAY, assert_batches_use, engine_fixture
 
-DAY = timedelta(days=1)
 PERIOD = 730 * DAY
 
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    async with migrated(database_url, metadata, [VERSIONS]) as engine:
-        yield engine
+engine = engine_fixture(metadata, [VERSIONS])
 
 
 def sweep_of(

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from uuid import UUID, uuid4
 
@@ -30,19 +29,19 @@ from bitloot_payments.adapters.retention import audit as retention_audit
 from bitloot_payments.adapters.retention import ipn_rules, payout_ipn_rules
 from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.retention import InboundLogRetention, RetentionSweep, Swept
+from bitloot_runtime.retention import RetentionSweep, Swept
 from bitloot_runtime.tokens import generate_key_pair
-from bitloot_testing.retention import assert_batches_use, migrated, sweep_on
+from bitloot_testing.retention import (
+    DAY,
+    LONG,
+    POLICY,
+    SHORT,
+    assert_batches_use,
+    engine_fixture,
+    sweep_on,
+)
 
-DAY = timedelta(days=1)
-SHORT, LONG = 30 * DAY, 400 * DAY
-POLICY = InboundLogRetention.of_days(30, 400)
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    async with migrated(database_url, metadata, [VERSIONS]) as engine:
-        yield engine
+engine = engine_fixture(metadata, [VERSIONS])
 
 
 def sweep_of(engine: AsyncEngine, batch_size: int = 500) -> RetentionSweep:
