@@ -7,8 +7,13 @@ from collections.abc import Iterable
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import MetaData, func, insert
 
 from bitloot_launch import infra
+from bitloot_runtime.db import create_engine, migrate
+from bitloot_runtime.tables import include_runtime_tables, outbox
 from bitloot_testing.leaks import Found
 from chaos.firehose import Published
 from chaos.refunds import RefundDesk
@@ -24,6 +29,7 @@ from chaos.verify import (
     key_values,
     ledger_check,
     orders_check,
+    outbox_published,
     parked_check,
     places_of,
     refund_check,
@@ -200,6 +206,45 @@ def test_a_copy_of_the_same_event_published_again_is_counted_once_and_reported()
     again = event_check([fulfilled("o1"), fulfilled("o1"), fulfilled("o2")], EVENTS, ORDERS)
     assert again.ok
     assert "1 published again with the same id" in again.found
+
+
+def test_an_event_the_firehose_missed_counts_only_if_the_outbox_proves_it_published() -> None:
+    proven = event_check([fulfilled("o1")], EVENTS, ORDERS, confirmed={"event of o2": "o2"})
+    assert proven.ok
+    assert "1 missed by the firehose, proven published by fulfillment's outbox" in proven.found
+    # Missing from both witnesses: still missing.
+    assert not event_check([fulfilled("o1")], EVENTS, ORDERS, confirmed={"event of o1": "o1"}).ok
+    # What the outbox proves is counted too: a second event for an order is still one too many.
+    again = {"event of o1": "o1", "another event": "o1", "event of o2": "o2"}
+    assert not event_check([fulfilled("o1"), fulfilled("o2")], EVENTS, ORDERS, confirmed=again).ok
+
+
+async def test_the_outbox_proves_only_published_events_of_the_topic(database_url: str) -> None:
+    metadata = MetaData()
+    include_runtime_tables(metadata)
+    await migrate(database_url, metadata, [])
+    published, waiting, other = uuid4(), uuid4(), uuid4()
+    engine = create_engine(database_url, max_connections=1)
+    try:
+        async with engine.begin() as connection:
+            for event_id, topic, stamped in (
+                (published, "order.fulfilled", True),
+                (waiting, "order.fulfilled", False),
+                (other, "order.failed", True),
+            ):
+                await connection.execute(
+                    insert(outbox).values(
+                        event_id=event_id,
+                        topic=topic,
+                        order_id=event_id,
+                        body=b"{}",
+                        published_at=func.now() if stamped else None,
+                    )
+                )
+    finally:
+        await engine.dispose()
+    found = await outbox_published(database_url, "order.fulfilled")
+    assert found == {str(published): str(published)}
 
 
 def test_every_customer_must_see_the_keys_kinguin_issued() -> None:
