@@ -7,13 +7,13 @@ vulnerability with no fix yet is printed but does not fail the build (nothing to
 watch it).
 """
 
-import json
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parent.parent
 PINS = ROOT / "requirements" / "dev.txt"
@@ -31,12 +31,31 @@ class Finding:
         return f"{self.package} {self.version}: {self.vulnerability} ({fix})"
 
 
-def findings(report: dict[str, Any]) -> list[Finding]:
+class Vulnerability(BaseModel):
+    id: str
+    fix_versions: tuple[str, ...] = ()
+
+
+class Dependency(BaseModel):
+    """A pinned package; one pip-audit skipped (``skip_reason``) has no version."""
+
+    name: str
+    version: str = ""
+    vulns: list[Vulnerability] = []
+
+
+class Report(BaseModel):
+    """pip-audit's JSON report (``-f json``): what the audit reads of it."""
+
+    dependencies: list[Dependency] = []
+
+
+def findings(report: Report) -> list[Finding]:
     """The vulnerabilities in a pip-audit JSON report."""
     return [
-        Finding(dep["name"], dep["version"], vuln["id"], tuple(vuln.get("fix_versions", ())))
-        for dep in report.get("dependencies", [])
-        for vuln in dep.get("vulns", [])
+        Finding(dep.name, dep.version, vuln.id, vuln.fix_versions)
+        for dep in report.dependencies
+        for vuln in dep.vulns
     ]
 
 
@@ -45,7 +64,7 @@ def blocking(found: list[Finding]) -> list[Finding]:
     return [finding for finding in found if finding.fixed_in]
 
 
-def audit() -> dict[str, Any]:
+def audit() -> Report:
     # Our own packages are editable lines (`-e ./libs/…`): not on PyPI, nothing to audit.
     pins = "".join(line for line in PINS.read_text().splitlines(True) if not line.startswith("-e"))
     with tempfile.TemporaryDirectory() as scratch:
@@ -60,16 +79,13 @@ def audit() -> dict[str, Any]:
         result = subprocess.run(command, capture_output=True, text=True)  # noqa: S603
         if not output.exists():
             raise SystemExit(f"pip-audit did not run: {result.stderr.strip()}")
-        report: dict[str, Any] = json.loads(output.read_text())
-        return report
+        return Report.model_validate_json(output.read_text())
 
 
 def main() -> int:
     report = audit()
     found = findings(report)
-    print(
-        f"audit: {len(report.get('dependencies', []))} pinned packages, {len(found)} known issues"
-    )
+    print(f"audit: {len(report.dependencies)} pinned packages, {len(found)} known issues")
     for finding in found:
         print(f"  {'FAIL' if finding.fixed_in else 'warn'} {finding}")
     return 1 if blocking(found) else 0

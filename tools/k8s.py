@@ -22,11 +22,11 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import yaml
 from exposure import k8s_problems
 from k8s_exposure import ingresses, network_policies, routed
+from pydantic import JsonValue
 from settings_reference import SERVICES, variables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +101,7 @@ def prefix_of(service: str) -> str:
     return service.upper().replace("-", "_") + "_"
 
 
-def labels(service: str) -> dict[str, str]:
+def labels(service: str) -> dict[str, JsonValue]:
     return {"app.kubernetes.io/name": service, "app.kubernetes.io/part-of": "bitloot"}
 
 
@@ -142,9 +142,12 @@ def secret_keys(service: str, settings: type) -> list[str]:
     ]
 
 
-def deployment(service: str) -> dict[str, Any]:
-    probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
-    container = {
+def deployment(service: str) -> dict[str, JsonValue]:
+    probe: dict[str, JsonValue] = {
+        "httpGet": {"path": "/healthz", "port": "http"},
+        "periodSeconds": 10,
+    }
+    container: dict[str, JsonValue] = {
         "name": service,
         "image": f"bitloot/{service}",
         "ports": [{"name": "http", "containerPort": 8000}],
@@ -222,12 +225,12 @@ def deployment(service: str) -> dict[str, Any]:
     }
 
 
-def service_documents(service: str) -> Iterator[dict[str, Any]]:
+def service_documents(service: str) -> Iterator[dict[str, JsonValue]]:
     yield {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": f"{service}-config", "labels": labels(service)},
-        "data": configmap_data(service),
+        "data": {**configmap_data(service)},
     }
     yield deployment(service)
     yield {
@@ -269,7 +272,7 @@ def service_documents(service: str) -> Iterator[dict[str, Any]]:
     }
 
 
-def rabbitmq_policy() -> Iterator[dict[str, Any]]:
+def rabbitmq_policy() -> Iterator[dict[str, JsonValue]]:
     """The quorum-queue policy (deploy/rabbitmq/policy.json), applied by a Job through the
     management API of the cluster's RabbitMQ (credentials in the `rabbitmq-admin` Secret)."""
     name = "rabbitmq-policy"
@@ -345,12 +348,12 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _BlockDumper.add_representer(str, _represent_str)
 
 
-def monitoring() -> dict[str, dict[str, Any]]:
+def monitoring() -> dict[str, dict[str, JsonValue]]:
     """For a cluster that runs the Prometheus Operator: one ServiceMonitor scraping every
     service's /metrics, and the alert rules of deploy/prometheus/rules/bitloot.yml (the one
     source of truth, which compose's Prometheus loads as it is) as a PrometheusRule."""
 
-    def part_of() -> dict[str, str]:  # a fresh dict each time: no YAML anchors
+    def part_of() -> dict[str, JsonValue]:  # a fresh dict each time: no YAML anchors
         return {"app.kubernetes.io/part-of": "bitloot"}
 
     rules = yaml.safe_load(ALERT_RULES.read_text())

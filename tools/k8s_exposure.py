@@ -8,8 +8,9 @@ Names marked PLACEHOLDER are the cluster's own: patch them in an overlay
 
 import re
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import JsonValue
 
 SHOP_HOST, KEYS_HOST = "shop.bitloot.example", "keys.bitloot.example"
 ADMIN_HOST = "admin.bitloot.example"
@@ -49,32 +50,38 @@ def egress_ports(environment: Mapping[str, str]) -> set[int]:
     return ports
 
 
-def _namespace(name: str) -> dict[str, Any]:
+def _namespace(name: str) -> dict[str, JsonValue]:
     return {"matchLabels": {"kubernetes.io/metadata.name": name}}
 
 
-def _pods(name: str) -> dict[str, Any]:
+def _pods(name: str) -> dict[str, JsonValue]:
     return {"matchLabels": {"app.kubernetes.io/name": name}}
 
 
 # PLACEHOLDER peers outside the namespace: the ingress-nginx controller and the Prometheus
 # Operator's Prometheus with their charts' labels; CoreDNS; the PostgreSQL servers (one per
 # service, its own database) and RabbitMQ in namespace bitloot-data.
-INGRESS_CONTROLLER = {
+INGRESS_CONTROLLER: dict[str, JsonValue] = {
     "namespaceSelector": _namespace("ingress-nginx"),
     "podSelector": _pods("ingress-nginx"),
 }
-PROMETHEUS = {"namespaceSelector": _namespace("monitoring"), "podSelector": _pods("prometheus")}
-DNS = {
+PROMETHEUS: dict[str, JsonValue] = {
+    "namespaceSelector": _namespace("monitoring"),
+    "podSelector": _pods("prometheus"),
+}
+DNS: dict[str, JsonValue] = {
     "namespaceSelector": _namespace("kube-system"),
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
 DATA_NAMESPACE = "bitloot-data"
-BROKER = {"namespaceSelector": _namespace(DATA_NAMESPACE), "podSelector": _pods("rabbitmq")}
+BROKER: dict[str, JsonValue] = {
+    "namespaceSelector": _namespace(DATA_NAMESPACE),
+    "podSelector": _pods("rabbitmq"),
+}
 # The providers (NOWPayments, Kinguin, the S3 store, the SMTP relay) are outside the cluster
 # at addresses that change: any public address, never a private one (pods, nodes, the
 # cloud's metadata service). A CNI with DNS-aware policies can narrow this to their names.
-INTERNET = {
+INTERNET: dict[str, JsonValue] = {
     "ipBlock": {
         "cidr": "0.0.0.0/0",
         "except": [
@@ -89,7 +96,7 @@ INTERNET = {
 }
 
 
-def database(service: str) -> dict[str, Any]:
+def database(service: str) -> dict[str, JsonValue]:
     """The service's own PostgreSQL server's pods."""
     return {
         "namespaceSelector": _namespace(DATA_NAMESPACE),
@@ -97,12 +104,14 @@ def database(service: str) -> dict[str, Any]:
     }
 
 
-def _tcp(*ports: int) -> list[dict[str, Any]]:
+def _tcp(*ports: int) -> list[JsonValue]:
     return [{"protocol": "TCP", "port": port} for port in ports]
 
 
-def ingress(name: str, paths: dict[str, dict[str, list[str]]], tls: str) -> dict[str, Any]:
-    rules = [
+def ingress(
+    name: str, paths: dict[str, dict[str, list[str]]], tls: str, annotations: dict[str, str]
+) -> dict[str, JsonValue]:
+    rules: list[JsonValue] = [
         {
             "host": host,
             "http": {
@@ -122,8 +131,12 @@ def ingress(name: str, paths: dict[str, dict[str, list[str]]], tls: str) -> dict
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "bitloot"}},
-        "spec": {"tls": [{"hosts": list(paths), "secretName": tls}], "rules": rules},
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/part-of": "bitloot"},
+            "annotations": {**annotations},
+        },
+        "spec": {"tls": [{"hosts": [*paths], "secretName": tls}], "rules": rules},
     }
 
 
@@ -137,13 +150,16 @@ PUBLIC_ANNOTATIONS = {
 }
 
 
-def ingresses() -> list[dict[str, Any]]:
+def ingresses() -> list[dict[str, JsonValue]]:
     """The public Ingress, limited per client, and the admin's on its own host, open to the
     allow-list only."""
-    admin = ingress("bitloot-admin", ADMIN_PATHS, "bitloot-admin-tls")
-    admin["metadata"]["annotations"] = {ALLOW_LIST_ANNOTATION: ADMIN_ALLOWED_SOURCES}
-    public = ingress("bitloot", PUBLIC_PATHS, "bitloot-tls")
-    public["metadata"]["annotations"] = dict(PUBLIC_ANNOTATIONS)
+    admin = ingress(
+        "bitloot-admin",
+        ADMIN_PATHS,
+        "bitloot-admin-tls",
+        {ALLOW_LIST_ANNOTATION: ADMIN_ALLOWED_SOURCES},
+    )
+    public = ingress("bitloot", PUBLIC_PATHS, "bitloot-tls", PUBLIC_ANNOTATIONS)
     return [public, admin]
 
 
@@ -153,7 +169,7 @@ def routed() -> set[str]:
     return {service for services in hosts.values() for service in services}
 
 
-def _policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _policy(name: str, spec: dict[str, JsonValue]) -> dict[str, JsonValue]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -162,23 +178,25 @@ def _policy(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _dns() -> dict[str, Any]:
+def _dns() -> dict[str, JsonValue]:
     return {"to": [DNS], "ports": [{"protocol": "UDP", "port": 53}, *_tcp(53)]}
 
 
-def calls(service: str, internet: set[int]) -> list[dict[str, Any]]:
+def calls(service: str, internet: set[int]) -> list[dict[str, JsonValue]]:
     """What a service calls besides its database, the broker and DNS: public addresses on
     the ports its configuration names (NOWPayments, Kinguin, S3, SMTP), and for the admin
     the four other services."""
-    rules = [{"to": [INTERNET], "ports": _tcp(*sorted(internet))}] if internet else []
+    rules: list[dict[str, JsonValue]] = (
+        [{"to": [INTERNET], "ports": _tcp(*sorted(internet))}] if internet else []
+    )
     if service == "admin":
         others = ("payments", "kinguin-gateway", "fulfillment", "delivery")
         rules.append({"to": [{"podSelector": _pods(s)} for s in others], "ports": _tcp(PORT)})
     return rules
 
 
-def service_policy(service: str, internet: set[int]) -> dict[str, Any]:
-    callers: list[dict[str, Any]] = [PROMETHEUS]  # /metrics
+def service_policy(service: str, internet: set[int]) -> dict[str, JsonValue]:
+    callers: list[JsonValue] = [PROMETHEUS]  # /metrics
     if service in routed():
         callers.append(INGRESS_CONTROLLER)  # the public routes (the admin UI for admin)
     if service != "admin":
@@ -200,7 +218,7 @@ def service_policy(service: str, internet: set[int]) -> dict[str, Any]:
 
 def network_policies(
     configs: Mapping[str, Mapping[str, str]], jobs: list[str]
-) -> list[dict[str, Any]]:
+) -> list[dict[str, JsonValue]]:
     """Deny all, then one policy per service (`configs`: each service's ConfigMap, whose
     URLs and SMTP port name the ports it calls out on), and one per job (DNS and the
     broker's management API, nothing in)."""

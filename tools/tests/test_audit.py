@@ -1,21 +1,23 @@
 """The audit fails the build only for a vulnerability that has a fixed version."""
 
-from audit import blocking, findings
+from audit import Dependency, Report, blocking, findings
 
-REPORT = {
-    "dependencies": [
-        {"name": "safe", "version": "1.0", "vulns": []},
-        {
-            "name": "leaky",
-            "version": "2.0",
-            "vulns": [
-                {"id": "PYSEC-1", "fix_versions": ["2.1"]},
-                {"id": "GHSA-2", "fix_versions": []},
-            ],
-        },
-        {"name": "local", "skip_reason": "not on PyPI"},
-    ]
-}
+REPORT = Report.model_validate(
+    {
+        "dependencies": [
+            {"name": "safe", "version": "1.0", "vulns": []},
+            {
+                "name": "leaky",
+                "version": "2.0",
+                "vulns": [
+                    {"id": "PYSEC-1", "fix_versions": ["2.1"]},
+                    {"id": "GHSA-2", "fix_versions": []},
+                ],
+            },
+            {"name": "local", "skip_reason": "not on PyPI"},
+        ]
+    }
+)
 
 
 def test_every_vulnerability_is_reported_with_its_fix() -> None:
@@ -27,6 +29,4 @@ def test_every_vulnerability_is_reported_with_its_fix() -> None:
 
 def test_only_a_vulnerability_with_a_fix_blocks() -> None:
     assert [f.vulnerability for f in blocking(findings(REPORT))] == ["PYSEC-1"]
-    assert (
-        blocking(findings({"dependencies": [{"name": "safe", "version": "1", "vulns": []}]})) == []
-    )
+    assert blocking(findings(Report(dependencies=[Dependency(name="safe", version="1")]))) == []
