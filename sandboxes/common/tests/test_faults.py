@@ -1,6 +1,7 @@
 from dataclasses import dataclass, field
 
 import pytest
+from pydantic import JsonValue
 
 from bitloot_sandbox_common.faults import Faults, FaultsError
 
@@ -25,7 +26,7 @@ def test_api_faults_count_down_rate_limits_first_then_failures() -> None:
         {"no_such_fault": 1},
     ],
 )
-def test_an_invalid_change_is_refused_and_changes_nothing(changes: dict[str, object]) -> None:
+def test_an_invalid_change_is_refused_and_changes_nothing(changes: dict[str, JsonValue]) -> None:
     faults = StockFaults()
     with pytest.raises(FaultsError):
         faults.update({"duplicate_callbacks": 2, **changes})

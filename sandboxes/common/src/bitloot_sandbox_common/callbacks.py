@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import httpx
+from pydantic import JsonValue
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ class Delivery:
     error: str | None
     sent_at: str
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, JsonValue]:
         """The ledgers' view of it."""
         return {
             "url": self.url,

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -14,7 +15,7 @@ def refuse(detail: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": "invalid_request", "detail": detail}, status_code=status)
 
 
-async def json_object(request: Request) -> dict[str, object] | None:
+async def json_object(request: Request) -> dict[str, JsonValue] | None:
     """The body as a JSON object (``{}`` when empty); None when it is anything else."""
     try:
         body = await request.json() if await request.body() else {}

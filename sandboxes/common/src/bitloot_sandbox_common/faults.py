@@ -6,6 +6,8 @@ with more fields; counts are non-negative integers, switches booleans, lists of 
 
 from dataclasses import asdict, dataclass, fields
 
+from pydantic import JsonValue
+
 
 class FaultsError(ValueError):
     """A fault setting with the wrong name or type."""
@@ -22,7 +24,7 @@ class Faults:
     duplicate_callbacks: int = 0
     reorder_callbacks: bool = False
 
-    def update(self, changes: dict[str, object]) -> None:
+    def update(self, changes: dict[str, JsonValue]) -> None:
         """Apply `changes` (a subset of the fields); nothing changes if one is invalid."""
         known = sorted(item.name for item in fields(self))
         for name, value in changes.items():
@@ -35,7 +37,7 @@ class Faults:
 
     def reset(self) -> None:
         """Every fault off."""
-        self.update({name: type(value)() for name, value in self.as_json().items()})
+        self.update(type(self)().as_json())
 
     def take_api_fault(self) -> int | None:
         """The status the current API call must answer with (429, 503), if any."""
@@ -47,7 +49,7 @@ class Faults:
             return 503
         return None
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, JsonValue]:
         """The current settings as JSON."""
         return asdict(self)
 

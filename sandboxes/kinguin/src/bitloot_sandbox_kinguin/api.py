@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functools import wraps
 from http import HTTPStatus
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -40,7 +41,7 @@ def error(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """Kinguin's error body (api/ErrorsCodes.md)."""
-    body: dict[str, object] = {
+    body: dict[str, JsonValue] = {
         "kind": exc.kind,
         "status": exc.status,
         "title": HTTPStatus(exc.status).phrase,

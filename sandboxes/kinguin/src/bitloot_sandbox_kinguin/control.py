@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -46,7 +47,7 @@ async def product_updates(request: Request) -> Response:
     return JSONResponse([sent.as_json() for sent in sandbox_of(request).webhooks.product_updates])
 
 
-def settings_json(request: Request) -> dict[str, object]:
+def settings_json(request: Request) -> dict[str, JsonValue]:
     sandbox = sandbox_of(request)
     return {
         "webhook_url": sandbox.webhooks.url,

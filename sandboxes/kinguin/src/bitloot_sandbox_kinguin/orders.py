@@ -5,10 +5,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from pydantic import JsonValue
+
 from bitloot_sandbox_common.callbacks import Delivery
 from bitloot_sandbox_kinguin.config import ProductSpec
 
-Json = dict[str, object]
+Json = dict[str, JsonValue]
 # The owner of the sandbox's store, as the Order Object's ``userEmail`` names it.
 USER_EMAIL = "sandbox@kinguin.io"
 STORE_ID = 1

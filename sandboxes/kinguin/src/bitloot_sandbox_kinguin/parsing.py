@@ -5,6 +5,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
+from pydantic import JsonValue
+
 from bitloot_sandbox_kinguin.orders import Order
 from bitloot_sandbox_kinguin.sandbox import KinguinError, Requested
 
@@ -13,7 +15,7 @@ MAX_QTY = 9
 MAX_LIMIT = 100
 
 
-def invalid(detail: str, property_path: str, invalid_value: object) -> KinguinError:
+def invalid(detail: str, property_path: str, invalid_value: JsonValue) -> KinguinError:
     """A request that breaks the API's constraints."""
     return KinguinError(
         400,
@@ -25,7 +27,7 @@ def invalid(detail: str, property_path: str, invalid_value: object) -> KinguinEr
 
 
 def parse_products(
-    value: object, by_kinguin_id: Mapping[int, str] | None = None
+    value: JsonValue, by_kinguin_id: Mapping[int, str] | None = None
 ) -> list[Requested]:
     """The requested products: 1 to 10 distinct products, 1 to 9 units each. Named by
     ``productId`` (v2), or by the integer ``kinguinId`` (v1) when `by_kinguin_id` maps
@@ -40,7 +42,7 @@ def parse_products(
 
 
 def parse_product(
-    index: int, item: object, by_kinguin_id: Mapping[int, str] | None = None
+    index: int, item: JsonValue, by_kinguin_id: Mapping[int, str] | None = None
 ) -> Requested:
     """One ``{productId | kinguinId, qty, price, keyType?, offerId?}``."""
     where = f"products[{index}]"
@@ -61,7 +63,9 @@ def parse_product(
     return Requested(product_id, qty, price(where, item.get("price")), key_type, offer_id)
 
 
-def product_of(where: str, item: dict[str, object], by_kinguin_id: Mapping[int, str] | None) -> str:
+def product_of(
+    where: str, item: dict[str, JsonValue], by_kinguin_id: Mapping[int, str] | None
+) -> str:
     """The product id a request line names (an unknown kinguinId names no product)."""
     if by_kinguin_id is None:
         product_id = item.get("productId")
@@ -74,7 +78,7 @@ def product_of(where: str, item: dict[str, object], by_kinguin_id: Mapping[int, 
     return by_kinguin_id.get(kinguin_id, f"kinguinId {kinguin_id}")
 
 
-def price(where: str, value: object) -> Decimal:
+def price(where: str, value: JsonValue) -> Decimal:
     """The most the buyer pays for one unit: a positive number."""
     try:
         if isinstance(value, bool) or not isinstance(value, int | float):

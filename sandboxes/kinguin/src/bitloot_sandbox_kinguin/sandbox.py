@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
+from pydantic import JsonValue
 
 from bitloot_sandbox_common.callbacks import CallbackSender, Tasks
 from bitloot_sandbox_kinguin.config import KinguinSandboxConfig, ProductSpec
@@ -31,7 +32,7 @@ class KinguinError(Exception):
         detail: str,
         *,
         property_path: str | None = None,
-        invalid_value: object = None,
+        invalid_value: JsonValue = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.kind, self.detail = status, kind, detail
@@ -69,8 +70,8 @@ class Purchase:
 
     at: datetime
     path: str
-    order_external_id: object
-    products: object
+    order_external_id: JsonValue
+    products: JsonValue
     status: int | None = None
     order_id: str | None = None
     answered_at: datetime | None = None
@@ -84,7 +85,7 @@ class Purchase:
         fields = body if isinstance(body, dict) else {}
         return cls(datetime.now(UTC), path, fields.get("orderExternalId"), fields.get("products"))
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, JsonValue]:
         return {
             "at": timestamp(self.at),
             "path": self.path,
@@ -106,7 +107,7 @@ class Lookup:
     order_external_id: str
     found: int
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, JsonValue]:
         return {"at": timestamp(self.at), "orderExternalId": self.order_external_id,
                 "found": self.found}  # fmt: skip
 

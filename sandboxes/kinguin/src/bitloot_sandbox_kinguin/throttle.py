@@ -12,6 +12,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from pydantic import JsonValue
+
 WINDOW_SECONDS = 60.0
 
 
@@ -42,5 +44,9 @@ class Throttle:
         self._accepted.append(now)
         return None
 
-    def as_json(self) -> dict[str, object]:
-        return {"per_minute": self.per_minute, "arrivals": self.arrivals, "refused": self.refused}
+    def as_json(self) -> dict[str, JsonValue]:
+        return {
+            "per_minute": self.per_minute,
+            "arrivals": [*self.arrivals],
+            "refused": self.refused,
+        }

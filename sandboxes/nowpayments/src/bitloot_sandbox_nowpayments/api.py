@@ -3,6 +3,7 @@
 
 from decimal import Decimal, InvalidOperation
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,7 +31,7 @@ async def create_invoice(request: Request) -> Response:
     return JSONResponse(invoice.as_json(), status_code=201)
 
 
-def parse_invoice(body: dict[str, object]) -> NewInvoice:
+def parse_invoice(body: dict[str, JsonValue]) -> NewInvoice:
     """The documented fields of an invoice request, validated."""
     pay_currency = optional_text(body, "pay_currency")
     if pay_currency is not None and pay_currency.lower() not in RATES:

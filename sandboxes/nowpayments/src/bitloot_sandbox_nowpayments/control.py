@@ -19,6 +19,7 @@ Amounts are JSON numbers; a refused call answers 400 (404 for an unknown id) wit
 import math
 from decimal import Decimal
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -37,7 +38,7 @@ class Refused(ValueError):
     """A control call the sandbox will not carry out; the message says why."""
 
 
-def _paid(body: dict[str, object]) -> Decimal | None:
+def _paid(body: dict[str, JsonValue]) -> Decimal | None:
     value = body.get("actually_paid")
     if value is None:
         return None
@@ -48,7 +49,7 @@ def _paid(body: dict[str, object]) -> Decimal | None:
     return Decimal(str(value))
 
 
-def _choice(body: dict[str, object], name: str, allowed: tuple[str, ...], default: str) -> str:
+def _choice(body: dict[str, JsonValue], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = body.get(name, default)
     if not isinstance(value, str) or value not in allowed:
         raise Refused(f"{name} {value!r} is not one of {list(allowed)}")

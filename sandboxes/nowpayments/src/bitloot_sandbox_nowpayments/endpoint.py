@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from functools import wraps
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -62,7 +63,7 @@ def guarded(*, api_key: bool) -> Callable[[Endpoint], Endpoint]:
 api = guarded(api_key=True)
 
 
-async def json_body(request: Request) -> dict[str, object]:
+async def json_body(request: Request) -> dict[str, JsonValue]:
     """The request body as a JSON object."""
     try:
         body = await request.json()
@@ -73,7 +74,7 @@ async def json_body(request: Request) -> dict[str, object]:
     return body
 
 
-def required_text(body: dict[str, object], name: str) -> str:
+def required_text(body: dict[str, JsonValue], name: str) -> str:
     """A required non-empty string field."""
     value = optional_text(body, name)
     if not value:
@@ -81,7 +82,7 @@ def required_text(body: dict[str, object], name: str) -> str:
     return value
 
 
-def optional_text(body: dict[str, object], name: str) -> str | None:
+def optional_text(body: dict[str, JsonValue], name: str) -> str | None:
     """An optional string field (absent or null: None)."""
     value = body.get(name)
     if value is None or isinstance(value, str):
@@ -89,7 +90,7 @@ def optional_text(body: dict[str, object], name: str) -> str | None:
     raise InvalidRequest(f'"{name}" must be a string')
 
 
-def optional_flag(body: dict[str, object], name: str) -> bool:
+def optional_flag(body: dict[str, JsonValue], name: str) -> bool:
     """An optional boolean field (absent or null: false)."""
     value = body.get(name)
     if value is None or isinstance(value, bool):

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from pydantic import JsonValue
+
 from bitloot_sandbox_common.callbacks import Delivery
 
 # The documented payment statuses ("Get payment status").
@@ -26,7 +28,7 @@ FUNDED = frozenset({"confirming", "confirmed", "sending", "partially_paid", "fin
 FEE = Decimal("0.995")
 SATOSHI = Decimal("0.00000001")
 
-Json = dict[str, object]
+Json = dict[str, JsonValue]
 
 
 def timestamp(moment: datetime) -> str:
@@ -59,7 +61,7 @@ class IpnRecord:
         """The ledger's view of it; a dropped IPN has ``"dropped": true`` and no answer."""
         status = self.payment_status
         if self.delivery is None:
-            unsent = {"url": self.url, "attempts": 0, "status_code": None, "error": None}
+            unsent: Json = {"url": self.url, "attempts": 0, "status_code": None, "error": None}
             return {"payment_status": status, "dropped": True, **unsent, "sent_at": None}
         return {"payment_status": status, "dropped": False, **self.delivery.as_json()}
 

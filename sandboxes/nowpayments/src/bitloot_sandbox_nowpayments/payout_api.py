@@ -18,6 +18,7 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 
+from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -57,7 +58,7 @@ class BadWithdrawal(InvalidRequest):
     """A withdrawal NOWPayments refuses with 400 BAD_CREATE_WITHDRAWAL_REQUEST."""
 
 
-def parse_withdrawal(item: object, batch: dict[str, object]) -> NewWithdrawal:
+def parse_withdrawal(item: object, batch: dict[str, JsonValue]) -> NewWithdrawal:
     """One element of ``withdrawals``, validated; `batch`-level fields fill in."""
     if not isinstance(item, dict):
         raise InvalidRequest('"withdrawals[]" must be of type object')

@@ -42,7 +42,7 @@ class PayoutIpnRecord:
     def as_json(self) -> Json:
         """The ledger's view of it."""
         if self.delivery is None:
-            unsent = {"url": self.url, "attempts": 0, "status_code": None, "error": None}
+            unsent: Json = {"url": self.url, "attempts": 0, "status_code": None, "error": None}
             return {"status": self.status, "dropped": True, **unsent, "sent_at": None}
         return {"status": self.status, "dropped": False, **self.delivery.as_json()}
 
