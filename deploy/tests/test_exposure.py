@@ -669,7 +669,8 @@ def test_the_egress_ports_come_from_the_configuration() -> None:
     }
     assert egress_ports(config) == {2525, 9443, 80}
     [_, policy] = network_policies({"delivery": config}, [])
-    [internet] = [rule for rule in policy["spec"]["egress"] if "ipBlock" in rule["to"][0]]
+    spec: Any = policy["spec"]  # read as the YAML documents are
+    [internet] = [rule for rule in spec["egress"] if "ipBlock" in rule["to"][0]]
     assert {port["port"] for port in internet["ports"]} == {80, 2525, 9443}
 
 
