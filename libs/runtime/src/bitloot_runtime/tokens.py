@@ -17,6 +17,7 @@ from uuid import UUID
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from pydantic import JsonValue
 
 from bitloot_runtime.errors import BitlootError
 
@@ -130,7 +131,7 @@ class AdminTokenVerifier:
             raise InvalidToken("token_invalid", "The admin token names no session.") from None
         return AdminSession(username, session_id, expires_at, generation)
 
-    def _claims(self, token: str | None) -> tuple[str, dict[str, object]]:
+    def _claims(self, token: str | None) -> tuple[str, dict[str, JsonValue]]:
         if not token:
             raise InvalidToken("token_missing", "An admin token is required.")
         claims = _decode(token, self.public_keys, ADMIN_AUDIENCE, ADMIN_ISSUER, "admin token")
@@ -206,7 +207,7 @@ def _decode(
     what: str,
     *,
     expiry: bool = True,
-) -> dict[str, object]:
+) -> dict[str, JsonValue]:
     try:
         key_id = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError:
@@ -215,7 +216,7 @@ def _decode(
     if key is None:
         raise InvalidToken("token_invalid", "The token was signed by an unknown key.")
     try:
-        claims: dict[str, object] = jwt.decode(
+        claims: dict[str, JsonValue] = jwt.decode(
             token,
             key,
             algorithms=[_ALGORITHM],
