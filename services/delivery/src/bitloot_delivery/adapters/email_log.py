@@ -14,14 +14,12 @@ A delay notice may be queued before the order has a delivery row (its key count 
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, Update, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_contracts.events import Event
 from bitloot_delivery.adapters.orm import deliveries, emails, order_summaries
@@ -29,48 +27,16 @@ from bitloot_delivery.adapters.summaries import parse_summary
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.refund_notices import RefundNotice
-from bitloot_delivery.domain.summaries import OrderSummary
-from bitloot_runtime.db import driver_of, outbox_arrays, outbox_insert
+from bitloot_delivery.handlers.ports import ClaimedEmail, EmailLog, StaleAttempt
+from bitloot_runtime.db import UnitOfWork, outbox_arrays, outbox_insert
 from bitloot_runtime.telemetry import outgoing_traceparent
 
 EMAILS_CHANNEL = "delivery_emails"
 
 
-@dataclass(frozen=True)
-class ClaimedEmail:
-    """An email whose attempt has started; `claimed_at` identifies the attempt. A delay
-    notice has its `notice` (and a key count of 0 while the order has no delivery), a
-    refund email its `refund_notice`."""
-
-    id: int
-    order_id: UUID
-    kind: EmailKind
-    to_address: str
-    attempts: int
-    key_count: int
-    message_id: str
-    claimed_at: datetime
-    doubtful_resends: int = 0
-    notice: DelayNotice | None = None
-    refund_notice: RefundNotice | None = None
-    # What the order is (products, amount), if delivery has learnt it by the claim.
-    summary: OrderSummary | None = None
-    # The trace the email was queued in (None for one queued before traces were kept).
-    traceparent: str | None = None
-
-
-@dataclass(frozen=True)
-class StaleAttempt:
-    """An attempt still `sending` after the lease (its sender died, or hangs), and the
-    SMTP stage it was known to have reached (None if its sender recorded none)."""
-
-    email: ClaimedEmail
-    stage: SmtpStage | None
-
-
-class EmailLog:
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
+class EmailLogRepository(EmailLog):
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     async def queue(
         self, order_id: UUID, kind: EmailKind, to_address: str, notice: DelayNotice | None = None
@@ -79,20 +45,14 @@ class EmailLog:
         second delivery email or delay notice of the order (partial unique indexes keep
         each to one, whoever asks)."""
         email_id: int | None = (
-            await self._session.execute(queuing(order_id, kind, to_address, notice))
+            await self._uow.session.execute(queuing(order_id, kind, to_address, notice))
         ).scalar()
         return email_id
 
-    async def claim_next(self, message_id: str) -> ClaimedEmail | None:
-        """Start an attempt at the oldest due email (`message_id` if it has none yet),
-        skipping rows another sender holds."""
-        claimed, _ = await self.claim_due(message_id)
-        return claimed
-
     async def claim_due(self, message_id: str) -> tuple[ClaimedEmail | None, bool]:
-        """`claim_next`, and whether another email was due beside the one claimed (so
-        that a sender that has drained the queue need not ask once more to learn it)."""
-        driver = await driver_of(self._session)
+        """Whether another was due is told so that a sender that has drained the queue
+        need not ask once more to learn it."""
+        driver = await self._uow.driver()
         row = await driver.fetchrow(_CLAIM_DUE, message_id)
         if row is None:
             return None, False
@@ -103,20 +63,14 @@ class EmailLog:
     async def reach_data(self, email: ClaimedEmail) -> bool:
         """Record that the attempt is about to send DATA; False (nothing changed) if the
         attempt is no longer ours."""
-        driver = await driver_of(self._session)
+        driver = await self._uow.driver()
         return updated(await driver.execute(_REACH_DATA, email.id, email.claimed_at))
-
-    async def supersede_notice(self, order_id: UUID) -> bool:
-        """Withdraw the order's delay notice if it has not gone out yet (the keys are
-        here: the keys email says more); True if one was withdrawn."""
-        result = await self._session.execute(superseding(order_id))
-        return bool(getattr(result, "rowcount", 0))
 
     async def finish_sent(self, email: ClaimedEmail, events: Sequence[Event] = ()) -> bool:
         """Record the mail server's acceptance and queue `events` for publication, in one
         statement; False if the attempt is no longer ours (taken back as stale
         meanwhile), in which case nothing changes and nothing is queued."""
-        driver = await driver_of(self._session)
+        driver = await self._uow.driver()
         sent: int = await driver.fetchval(
             _FINISH_SENT, email.id, email.claimed_at, *outbox_arrays(events)
         )
@@ -174,7 +128,7 @@ class EmailLog:
             .order_by(emails.c.id)
             .with_for_update(skip_locked=True, of=emails)
         )
-        rows = (await self._session.execute(query)).mappings().all()
+        rows = (await self._uow.session.execute(query)).mappings().all()
         return [
             StaleAttempt(
                 _claimed({k: v for k, v in row.items() if k != "smtp_stage"}),
@@ -193,7 +147,7 @@ class EmailLog:
             )
             .values(**values)
         )
-        result = await self._session.execute(statement)
+        result = await self._uow.session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
 
@@ -219,19 +173,6 @@ def queuing(
         .cte("queued")
     )
     return select(queued.c.id, func.pg_notify(EMAILS_CHANNEL, "")).select_from(queued)
-
-
-def superseding(order_id: UUID) -> Update:
-    """The statement that withdraws the order's delay notice if it is still pending."""
-    return (
-        update(emails)
-        .where(
-            emails.c.order_id == order_id,
-            emails.c.kind == EmailKind.DELAYED.value,
-            emails.c.status == EmailStatus.PENDING.value,
-        )
-        .values(status=EmailStatus.SUPERSEDED.value)
-    )
 
 
 def _key_count() -> ColumnElement[int]:
@@ -275,9 +216,9 @@ def _claimed(row: Any) -> ClaimedEmail:
     return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice, summary=summary)
 
 
-# The per-email statements of the sender, as plain SQL on the driver (see
-# `bitloot_runtime.db.driver_of`), with the values of EmailStatus, SmtpStage and EmailKind spelled
-# out: the columns of `_ATTEMPT`, and whether another email is due.
+# The per-email statements of the sender, as plain SQL on the driver
+# (`UnitOfWork.driver()`), with the values of EmailStatus, SmtpStage and EmailKind
+# spelled out: the columns of `_ATTEMPT`, and whether another email is due.
 _CLAIM_DUE = """\
 UPDATE emails SET
     status = 'sending',
