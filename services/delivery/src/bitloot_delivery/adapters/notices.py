@@ -31,8 +31,6 @@ class NoticeRepository(Notices):
     async def queue_refund(
         self, kind: EmailKind, to_address: str, notice: RefundNotice
     ) -> int | None:
-        """Queue a refund email; its id, or None for a second refund_due or refund_sent
-        email of the same refund (partial unique indexes keep each to one)."""
         statement = (
             pg_insert(emails)
             .values(
@@ -52,7 +50,6 @@ class NoticeRepository(Notices):
         return email_id
 
     async def refund_notice(self, refund_id: int) -> RefundNotice | None:
-        """What the refund's latest `refund_due` email says, if it has one."""
         query = (
             select(emails.c.notice)
             .where(emails.c.refund_id == refund_id, emails.c.kind == EmailKind.REFUND_DUE.value)
@@ -63,7 +60,6 @@ class NoticeRepository(Notices):
         return None if notice is None else RefundNotice.from_json(notice)
 
     async def claim_links_since(self, refund_id: int, since: datetime) -> int:
-        """How many claim-link emails of the refund were queued after `since`."""
         query = select(func.count()).where(
             emails.c.refund_id == refund_id,
             emails.c.kind == EmailKind.CLAIM_LINK.value,
@@ -74,9 +70,6 @@ class NoticeRepository(Notices):
     async def resend(
         self, order_id: UUID, kind: EmailKind, actor: str, refund_id: int | None = None
     ) -> int | None:
-        """Queue a copy of the order's latest `kind` notice (of `refund_id`, if given)
-        that went out or was at least tried, with `resend_of` naming it; None if there is
-        none."""
         original = (
             select(emails.c.id)
             .where(
@@ -112,9 +105,6 @@ class NoticeRepository(Notices):
         return email_id
 
     async def withdraw_key_emails(self, order_id: UUID) -> int:
-        """Withdraw the order's key emails waiting to go out (its keys were revoked); how
-        many. One whose attempt is under way goes out, and its link then answers that the
-        order was refunded."""
         statement = (
             update(emails)
             .where(

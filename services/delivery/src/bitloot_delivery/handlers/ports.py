@@ -195,7 +195,8 @@ class EmailLog(abc.ABC):
 
     @abc.abstractmethod
     async def resend_doubtful(self, email: ClaimedEmail, retry_at: datetime, error: str) -> bool:
-        """Queue the one resend of an attempt cut during DATA, due at `retry_at`."""
+        """Queue the one resend of an attempt cut during DATA (same Message-ID), due at
+        `retry_at`; its stage stays `data` until the resend is claimed."""
 
     @abc.abstractmethod
     async def stale(self, lease: timedelta) -> list[StaleAttempt]:
@@ -229,7 +230,8 @@ class Notices(abc.ABC):
 
     @abc.abstractmethod
     async def withdraw_key_emails(self, order_id: UUID) -> int:
-        """Withdraw the order's key emails waiting to go out; how many."""
+        """Withdraw the order's key emails waiting to go out; how many. One whose attempt
+        is under way goes out, and its link then answers that the order was refunded."""
 
 
 class RateLimits(abc.ABC):
