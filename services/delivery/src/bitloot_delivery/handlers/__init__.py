@@ -1,1 +1,1 @@
-"""Delivery's use cases, one per module, each run in one unit of work."""
+"""Delivery's use cases, one class each (`__call__`), on the ports of `ports`."""
