@@ -18,7 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from bitloot_contracts.events import (
@@ -30,13 +30,13 @@ from bitloot_contracts.events import (
     RefundStatusChanged,
 )
 from bitloot_delivery.adapters.orm import emails
-from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.bootstrap import build
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import ClaimLinks
+from bitloot_delivery.handlers.ports import NewDelivery
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tables import inbox, outbox
@@ -352,8 +352,8 @@ def smtp_handled_by(handler: object) -> Iterator[int]:
 async def stored_delivery(engine: AsyncEngine) -> UUID:
     """A stored delivery of one key, its one delivery email queued."""
     order_id = uuid4()
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        await DeliveryRepository(uow.session).add(
+    async with DeliveryUnitOfWork(engine) as uow:
+        await uow.deliveries.add(
             NewDelivery(order_id, "buyer@example.com", "K-1", "k1", b"wrapped", "o/k.bin", 1),
             [DeliveredKey("text/plain", "unused", "5c9b")],
         )

@@ -8,12 +8,12 @@ import sys
 from datetime import timedelta
 
 from delivery_support import CLAIM_LINKS, LINK_SECRET, PUBLIC_URL
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bitloot_delivery.adapters.mailer import SmtpMailer
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.handlers.send_email import EmailSender
-from bitloot_runtime.db import UnitOfWork, create_engine
+from bitloot_runtime.db import create_engine
 
 # Polls often: the tests wait for stale attempts to be taken back.
 POLL_SECONDS = 0.2
@@ -21,9 +21,8 @@ POLL_SECONDS = 0.2
 
 async def main(database_url: str, smtp_port: int, lease_seconds: float) -> None:
     engine = create_engine(database_url)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     sender = EmailSender(
-        unit_of_work=lambda: UnitOfWork(sessions),
+        unit_of_work=lambda: DeliveryUnitOfWork(engine),
         mailer=SmtpMailer("127.0.0.1", smtp_port, timeout=60),
         links=RevealLinks(LINK_SECRET, timedelta(minutes=15)),
         claim_links=CLAIM_LINKS,

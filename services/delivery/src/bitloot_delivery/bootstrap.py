@@ -9,14 +9,14 @@ registered for redaction before anything can log it.
 
 from datetime import timedelta
 
-import aioboto3
 from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import DELIVERY
 from bitloot_delivery.adapters.mailer import SmtpMailer
-from bitloot_delivery.adapters.object_store import S3ObjectStore
+from bitloot_delivery.adapters.object_store import S3ObjectStore, object_store
 from bitloot_delivery.adapters.orm import metadata
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.domain.links import ClaimLinks, RevealLinks
 from bitloot_delivery.domain.rate_limits import Limit
 from bitloot_delivery.domain.retention import RetentionPolicy
@@ -26,7 +26,12 @@ from bitloot_delivery.entrypoints.openapi import describe
 from bitloot_delivery.entrypoints.pages import page_routes
 from bitloot_delivery.entrypoints.public import public_routes
 from bitloot_delivery.entrypoints.refunds import refund_routes
-from bitloot_delivery.handlers.links import FreshLinkLimits, Links
+from bitloot_delivery.handlers.links import (
+    EmailFreshLink,
+    FreshLinkLimits,
+    IssueLink,
+    ResendLink,
+)
 from bitloot_delivery.handlers.object_url import PresignObject
 from bitloot_delivery.handlers.resend_notice import ResendNotice
 from bitloot_delivery.handlers.retention import RetentionSweep
@@ -59,6 +64,7 @@ def build(
         metadata=metadata,
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
+        unit_of_work_class=DeliveryUnitOfWork,
     )
     metrics = DeliveryMetrics(runtime.metrics.source)
     metrics.watch(runtime)
@@ -72,15 +78,15 @@ def build(
     runtime.add_background("mailer", lambda: sender.run(dsn, settings.email_poll_seconds))
     sweep = retention_sweep(settings, runtime, store)
     runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
-    uow = runtime.unit_of_work
+    uow = runtime.units_of_work(DeliveryUnitOfWork)
     reveal = RevealKeys(unit_of_work=uow, store=store, links=links, keks=keks)
-    issuer = Links(
-        unit_of_work=uow, links=links, public_url=settings.public_url, limits=limits(settings)
-    )
+    issue = IssueLink(unit_of_work=uow, links=links, public_url=settings.public_url)
+    email_fresh_link = EmailFreshLink(unit_of_work=uow, links=links, limits=limits(settings))
+    presign = PresignObject(unit_of_work=uow, store=store)
     routes = [
-        *page_routes(reveal, issuer, settings.support_email, metrics),
-        *public_routes(issuer, order_token_verifier(settings)),
-        *internal_routes(runtime.engine, issuer, PresignObject(unit_of_work=uow, store=store)),
+        *page_routes(reveal, email_fresh_link, settings.support_email, metrics),
+        *public_routes(issue, order_token_verifier(settings)),
+        *internal_routes(runtime.engine, issue, ResendLink(unit_of_work=uow), presign),
         *refund_routes(RevokeKeys(unit_of_work=uow), ResendNotice(unit_of_work=uow)),
         *openapi_routes(describe()),
     ]
@@ -110,7 +116,8 @@ def retention_sweep(
     settings: Settings, runtime: ServiceRuntime, store: S3ObjectStore
 ) -> RetentionSweep:
     policy = RetentionPolicy(timedelta(days=settings.retention_days))
-    return RetentionSweep(unit_of_work=runtime.unit_of_work, store=store, policy=policy)
+    uow = runtime.units_of_work(DeliveryUnitOfWork)
+    return RetentionSweep(unit_of_work=uow, store=store, policy=policy)
 
 
 def register_secrets(settings: Settings) -> None:
@@ -131,21 +138,6 @@ def register_secrets(settings: Settings) -> None:
             register_secret(secret.get_secret_value())
 
 
-def object_store(settings: Settings) -> S3ObjectStore:
-    session = aioboto3.Session(
-        aws_access_key_id=settings.s3_access_key_id,
-        aws_secret_access_key=settings.s3_secret_access_key.get_secret_value(),
-        region_name=settings.s3_region,
-    )
-    return S3ObjectStore(
-        session,
-        bucket=settings.s3_bucket,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-        create_bucket=settings.s3_create_bucket,
-    )
-
-
 def email_sender(
     settings: Settings,
     runtime: ServiceRuntime,
@@ -161,7 +153,7 @@ def email_sender(
         starttls=settings.smtp_starttls,
     )
     return EmailSender(
-        unit_of_work=runtime.unit_of_work,
+        unit_of_work=runtime.units_of_work(DeliveryUnitOfWork),
         mailer=mailer,
         links=links,
         claim_links=ClaimLinks(settings.claim_tokens(), settings.refund_claim_url),

@@ -6,12 +6,12 @@ committed."""
 from uuid import uuid4
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_delivery.adapters.orm import delivered_keys, deliveries, emails
-from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.domain.keys import DeliveredKey
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import NewDelivery
 
 
 def new_delivery(key_count: int) -> NewDelivery:
@@ -21,20 +21,19 @@ def new_delivery(key_count: int) -> NewDelivery:
 async def test_a_delivery_of_any_number_of_keys_is_stored_and_read_back(
     engine: AsyncEngine,
 ) -> None:
-    sessions = async_sessionmaker(engine)
     stored = []
     for key_count in (1, 3):
         delivery = new_delivery(key_count)
         keys = [DeliveredKey(f"type/{i}", "never stored", f"p{i}") for i in range(key_count)]
-        async with UnitOfWork(sessions) as uow:
-            repository = DeliveryRepository(uow.session)
+        async with DeliveryUnitOfWork(engine) as uow:
+            repository = uow.deliveries
             await repository.lock_order(delivery.order_id)
             assert await repository.get(delivery.order_id) is None
             await repository.add(delivery, keys)
             await uow.commit()
         stored.append(delivery)
-    async with UnitOfWork(sessions) as uow:
-        found = await DeliveryRepository(uow.session).get(stored[1].order_id)
+    async with DeliveryUnitOfWork(engine) as uow:
+        found = await uow.deliveries.get(stored[1].order_id)
     assert found is not None
     assert (found.order_id, found.customer_email, found.key_count) == (
         stored[1].order_id,
@@ -56,8 +55,8 @@ async def test_a_delivery_of_any_number_of_keys_is_stored_and_read_back(
 
 async def test_a_delivery_not_committed_leaves_nothing(engine: AsyncEngine) -> None:
     delivery = new_delivery(1)
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        await DeliveryRepository(uow.session).add(delivery, [DeliveredKey("t", "v", "p")])
+    async with DeliveryUnitOfWork(engine) as uow:
+        await uow.deliveries.add(delivery, [DeliveredKey("t", "v", "p")])
     async with engine.connect() as connection:
         for table in (deliveries, delivered_keys, emails):
             assert (await connection.execute(select(table))).all() == []

@@ -12,9 +12,10 @@ import pytest
 from delivery_support import Running, environment, keys_delivered, publish
 from sqlalchemy import func, select, update
 
-from bitloot_delivery.adapters.object_store import ObjectNotFound
+from bitloot_delivery.adapters.object_store import ObjectNotFound, object_store
 from bitloot_delivery.adapters.orm import deliveries, key_events
-from bitloot_delivery.bootstrap import object_store, reveal_links
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
+from bitloot_delivery.bootstrap import reveal_links
 from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_delivery.handlers.retention import RetentionSweep
 from bitloot_delivery.handlers.store_keys import object_key
@@ -47,7 +48,9 @@ async def test_keys_past_retention_are_purged_with_an_audit_row_and_younger_ones
     )
     store = object_store(delivery.settings)
     sweep = RetentionSweep(
-        unit_of_work=delivery.runtime.unit_of_work, store=store, policy=RetentionPolicy(PERIOD)
+        unit_of_work=delivery.runtime.units_of_work(DeliveryUnitOfWork),
+        store=store,
+        policy=RetentionPolicy(PERIOD),
     )
     try:
         assert await sweep.sweep(dry_run=True) == [old]

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 import pytest
 from delivery_support import Running, delivered
 
-from bitloot_delivery.adapters.object_store import S3ObjectStore
-from bitloot_delivery.bootstrap import object_store, reveal_links
+from bitloot_delivery.adapters.object_store import S3ObjectStore, object_store
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
+from bitloot_delivery.bootstrap import reveal_links
 from bitloot_delivery.domain.revocation import OrderRefunded, RevokeRefused
-from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
+from bitloot_delivery.handlers.reveal import Revealed, RevealKeys, Visitor
 from bitloot_delivery.handlers.revoke import RevokeKeys
 from bitloot_testing.smtp import SmtpServer
 
@@ -48,7 +49,7 @@ async def test_a_reveal_racing_a_revoke_never_both_succeed(
 ) -> None:
     order_id, _ = await delivered(delivery, smtp_inbox)
     store, held = held_store(delivery)
-    uow = delivery.runtime.unit_of_work
+    uow = delivery.runtime.units_of_work(DeliveryUnitOfWork)
     links = reveal_links(delivery.settings)
     reveal = RevealKeys(
         unit_of_work=uow, store=store, links=links, keks=delivery.settings.key_encryption_keys()
@@ -63,7 +64,9 @@ async def test_a_reveal_racing_a_revoke_never_both_succeed(
         outcomes = await asyncio.gather(revealing, revoking, return_exceptions=True)
     finally:
         await store.aclose()
-    keys, revoked = outcomes
+    revealed, revoked = outcomes
+    assert isinstance(revealed, Revealed)
+    keys = revealed.keys
     # Both won would be revealed keys of a refunded order: the reveal got in first, so
     # the revoke must see it and refuse.
     assert isinstance(keys, list)
@@ -79,7 +82,7 @@ async def test_a_reveal_after_a_revoke_is_refused(
     store, held = held_store(delivery)
     held.release.set()
     links = reveal_links(delivery.settings)
-    uow = delivery.runtime.unit_of_work
+    uow = delivery.runtime.units_of_work(DeliveryUnitOfWork)
     reveal = RevealKeys(
         unit_of_work=uow, store=store, links=links, keks=delivery.settings.key_encryption_keys()
     )

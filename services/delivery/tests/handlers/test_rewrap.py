@@ -10,8 +10,10 @@ from uuid import UUID
 from delivery_support import TEXT_KEY, Running, environment, keys_delivered, publish
 from sqlalchemy import select
 
+from bitloot_delivery.adapters.object_store import object_store
 from bitloot_delivery.adapters.orm import deliveries, key_events
-from bitloot_delivery.bootstrap import object_store, reveal_links
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
+from bitloot_delivery.bootstrap import reveal_links
 from bitloot_delivery.domain.vault import KeyEncryptionKeys
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_delivery.handlers.rewrap import Rewrap
@@ -52,7 +54,8 @@ async def test_rewrap_moves_every_data_key_to_the_current_kek_in_batches(
     order_ids = await deliver(delivery, smtp_inbox, 3)
     keks = rotated(delivery)
     progress: list[int] = []
-    rewrap = Rewrap(unit_of_work=delivery.runtime.unit_of_work, keks=keks, batch_size=2)
+    uow = delivery.runtime.units_of_work(DeliveryUnitOfWork)
+    rewrap = Rewrap(unit_of_work=uow, keks=keks, batch_size=2)
     report = await rewrap(lambda done: progress.append(done.rewrapped))
     assert (report.rewrapped, report.failed, progress) == (3, [], [2, 3])
     assert await kek_ids(delivery) == {"k2"}
@@ -60,11 +63,9 @@ async def test_rewrap_moves_every_data_key_to_the_current_kek_in_batches(
     only_new = KeyEncryptionKeys("k2", {"k2": keks.keys["k2"]})
     links = reveal_links(delivery.settings)
     store = object_store(delivery.settings)
-    reveal = RevealKeys(
-        unit_of_work=delivery.runtime.unit_of_work, store=store, links=links, keks=only_new
-    )
+    reveal = RevealKeys(unit_of_work=uow, store=store, links=links, keks=only_new)
     try:
-        keys = await reveal(links.issue(order_ids[0]), Visitor(None, None))
+        keys = (await reveal(links.issue(order_ids[0]), Visitor(None, None))).keys
     finally:
         await store.aclose()
     assert keys[0].value == TEXT_KEY
@@ -78,7 +79,9 @@ async def test_a_data_key_that_will_not_unwrap_is_reported_and_left_alone(
 ) -> None:
     [order_id] = await deliver(delivery, smtp_inbox, 1)
     wrong = KeyEncryptionKeys("k2", {"k1": os.urandom(32), "k2": os.urandom(32)})
-    report = await Rewrap(unit_of_work=delivery.runtime.unit_of_work, keks=wrong)()
+    report = await Rewrap(
+        unit_of_work=delivery.runtime.units_of_work(DeliveryUnitOfWork), keks=wrong
+    )()
     assert (report.rewrapped, report.failed) == (0, [order_id])
     assert await kek_ids(delivery) == {"k1"}
 
@@ -116,7 +119,9 @@ async def test_two_rewrap_runs_at_once_rewrap_each_data_key_once(
     await deliver(delivery, smtp_inbox, 4)
     keks = rotated(delivery)
     runs = [
-        Rewrap(unit_of_work=delivery.runtime.unit_of_work, keks=keks, batch_size=1)()
+        Rewrap(
+            unit_of_work=delivery.runtime.units_of_work(DeliveryUnitOfWork), keks=keks, batch_size=1
+        )()
         for _ in range(2)
     ]
     reports = await asyncio.gather(*runs)

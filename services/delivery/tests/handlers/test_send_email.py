@@ -30,24 +30,23 @@ from delivery_support import (
 )
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_contracts.events import DeliveryCompleted
-from bitloot_delivery.adapters.email_log import ClaimedEmail, EmailLog
 from bitloot_delivery.adapters.mailer import BeforeData, SmtpMailer
 from bitloot_delivery.adapters.orm import deliveries, emails
-from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
-from bitloot_delivery.adapters.summaries import record_summary
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.adapters.views import email_log, timeline
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.summaries import OrderSummary
+from bitloot_delivery.handlers.ports import ClaimedEmail, NewDelivery
 from bitloot_delivery.handlers.send_email import EmailSender, _attempt_span
 from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_runtime import telemetry
-from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine
+from bitloot_runtime.db import asyncpg_dsn, create_engine
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
@@ -65,9 +64,8 @@ def sender(
     concurrency: int = 1,
     metrics: DeliveryMetrics | None = None,
 ) -> EmailSender:
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     return EmailSender(
-        unit_of_work=lambda: UnitOfWork(sessions),
+        unit_of_work=lambda: DeliveryUnitOfWork(engine),
         mailer=mailer,
         links=LINKS,
         claim_links=CLAIM_LINKS,
@@ -154,9 +152,9 @@ async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
 async def claim_and_crash(engine: AsyncEngine, *, reached_data: bool = False) -> ClaimedEmail:
     """What a sender that died while talking to the mail server leaves behind: before
     DATA, or (`reached_data`) once it had committed that DATA begins."""
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        log = EmailLog(uow.session)
-        claimed = await log.claim_next(new_message_id("keys@bitloot.test"))
+    async with DeliveryUnitOfWork(engine) as uow:
+        log = uow.emails
+        claimed, _ = await log.claim_due(new_message_id("keys@bitloot.test"))
         assert claimed is not None
         if reached_data:
             assert await log.reach_data(claimed)
@@ -192,9 +190,9 @@ async def test_an_outcome_arriving_after_the_attempt_was_taken_back_changes_noth
     claimed = await claim_and_crash(engine)
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
     await emailer.recover_stale()
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        assert await EmailLog(uow.session).finish_sent(claimed) is False
-        assert await EmailLog(uow.session).reach_data(claimed) is False
+    async with DeliveryUnitOfWork(engine) as uow:
+        assert await uow.emails.finish_sent(claimed) is False
+        assert await uow.emails.reach_data(claimed) is False
         await uow.commit()
     async with engine.connect() as connection:
         assert await connection.scalar(select(emails.c.status)) == "pending"
@@ -209,8 +207,8 @@ async def test_the_events_of_an_outcome_arriving_after_the_attempt_was_taken_bac
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
     await emailer.recover_stale()
     completed = DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        assert await EmailLog(uow.session).finish_sent(claimed, [completed]) is False
+    async with DeliveryUnitOfWork(engine) as uow:
+        assert await uow.emails.finish_sent(claimed, [completed]) is False
         await uow.commit()
     assert await completions(engine) == []
 
@@ -282,8 +280,8 @@ async def test_a_resend_is_a_second_email_but_not_a_second_delivery(
     order_id = await stored_delivery(engine)
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
     assert await emailer.send_next() is True
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        log = EmailLog(uow.session)
+    async with DeliveryUnitOfWork(engine) as uow:
+        log = uow.emails
         assert await log.queue(order_id, EmailKind.DELIVERY, "buyer@example.com") is None
         assert await log.queue(order_id, EmailKind.RESEND, "buyer@example.com") is not None
         await uow.commit()
@@ -530,10 +528,8 @@ async def queued_notice(engine: AsyncEngine, order_id: UUID | None = None) -> UU
     """A preorder's delay notice, queued before the order has any delivery row."""
     order_id = order_id or uuid4()
     notice = DelayNotice(is_preorder=True, release_date=date(2026, 12, 24))
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        queued = await EmailLog(uow.session).queue(
-            order_id, EmailKind.DELAYED, "buyer@example.com", notice
-        )
+    async with DeliveryUnitOfWork(engine) as uow:
+        queued = await uow.emails.queue(order_id, EmailKind.DELAYED, "buyer@example.com", notice)
         await uow.commit()
     assert queued is not None
     return order_id
@@ -583,8 +579,8 @@ async def test_a_delay_notice_still_waiting_when_the_keys_come_is_never_sent(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     order_id = await queued_notice(engine)
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        await DeliveryRepository(uow.session).add(
+    async with DeliveryUnitOfWork(engine) as uow:
+        await uow.deliveries.add(
             NewDelivery(order_id, "buyer@example.com", "K-1", "k1", b"wrapped", "o/k.bin", 1),
             [DeliveredKey("text/plain", "unused", "5c9b")],
         )
@@ -607,8 +603,8 @@ async def other_email(engine: AsyncEngine, kind: EmailKind) -> None:
     order_id = await stored_delivery(engine)
     async with engine.begin() as connection:
         await connection.execute(update(emails).values(status="sent"))
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
-        assert await EmailLog(uow.session).queue(order_id, kind, "buyer@example.com")
+    async with DeliveryUnitOfWork(engine) as uow:
+        assert await uow.emails.queue(order_id, kind, "buyer@example.com")
         await uow.commit()
 
 
@@ -664,9 +660,8 @@ async def test_one_queued_email_costs_one_claim_however_many_conversations_are_a
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     await stored_delivery(engine)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     emailer = CountingSender(
-        unit_of_work=lambda: UnitOfWork(sessions),
+        unit_of_work=lambda: DeliveryUnitOfWork(engine),
         mailer=SmtpMailer(smtp_inbox.host, smtp_inbox.port),
         links=LINKS,
         claim_links=CLAIM_LINKS,
@@ -696,11 +691,10 @@ class CountingUnitsSender(CountingSender):
 
     def __init__(self, engine: AsyncEngine, smtp: SmtpServer) -> None:
         self.units = 0
-        sessions = async_sessionmaker(engine, expire_on_commit=False)
 
-        def unit_of_work() -> UnitOfWork:
+        def unit_of_work() -> DeliveryUnitOfWork:
             self.units += 1
-            return UnitOfWork(sessions)
+            return DeliveryUnitOfWork(engine)
 
         super().__init__(
             unit_of_work=unit_of_work,
@@ -736,10 +730,10 @@ async def test_an_accepted_key_email_is_counted_once_with_its_time_since_payment
     registry = CollectorRegistry()
     metrics = DeliveryMetrics(registry)
     order_id = await stored_delivery(engine)
-    async with UnitOfWork(async_sessionmaker(engine)) as uow:
+    async with DeliveryUnitOfWork(engine) as uow:
         summary = OrderSummary(Decimal(5), "usd", ())
         paid = datetime.now(UTC) - timedelta(seconds=90)
-        await record_summary(uow.session, order_id, summary, paid)
+        await uow.summaries.record(order_id, summary, paid)
         await uow.commit()
     await metrics.refresh(engine)
     assert registry.get_sample_value("bitloot_emails_unsent") == 1

@@ -14,85 +14,42 @@ A delay notice may be queued before the order has a delivery row (its key count 
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_contracts.events import Event
-from bitloot_delivery.adapters.orm import deliveries, emails, order_summaries
+from bitloot_delivery.adapters.orm import emails
 from bitloot_delivery.adapters.summaries import parse_summary
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus, SmtpStage
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.refund_notices import RefundNotice
-from bitloot_delivery.domain.summaries import OrderSummary
-from bitloot_runtime.db import driver_of, outbox_arrays, outbox_insert
+from bitloot_delivery.handlers.ports import ClaimedEmail, EmailLog, StaleAttempt
+from bitloot_runtime.db import UnitOfWork, outbox_arrays, outbox_insert
 from bitloot_runtime.telemetry import outgoing_traceparent
 
 EMAILS_CHANNEL = "delivery_emails"
 
 
-@dataclass(frozen=True)
-class ClaimedEmail:
-    """An email whose attempt has started; `claimed_at` identifies the attempt. A delay
-    notice has its `notice` (and a key count of 0 while the order has no delivery), a
-    refund email its `refund_notice`."""
-
-    id: int
-    order_id: UUID
-    kind: EmailKind
-    to_address: str
-    attempts: int
-    key_count: int
-    message_id: str
-    claimed_at: datetime
-    doubtful_resends: int = 0
-    notice: DelayNotice | None = None
-    refund_notice: RefundNotice | None = None
-    # What the order is (products, amount), if delivery has learnt it by the claim.
-    summary: OrderSummary | None = None
-    # The trace the email was queued in (None for one queued before traces were kept).
-    traceparent: str | None = None
-
-
-@dataclass(frozen=True)
-class StaleAttempt:
-    """An attempt still `sending` after the lease (its sender died, or hangs), and the
-    SMTP stage it was known to have reached (None if its sender recorded none)."""
-
-    email: ClaimedEmail
-    stage: SmtpStage | None
-
-
-class EmailLog:
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
+class EmailLogRepository(EmailLog):
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     async def queue(
         self, order_id: UUID, kind: EmailKind, to_address: str, notice: DelayNotice | None = None
     ) -> int | None:
-        """Queue an email (a `delayed` one with its `notice`); its id, or None for a
-        second delivery email or delay notice of the order (partial unique indexes keep
-        each to one, whoever asks)."""
         email_id: int | None = (
-            await self._session.execute(queuing(order_id, kind, to_address, notice))
+            await self._uow.session.execute(queuing(order_id, kind, to_address, notice))
         ).scalar()
         return email_id
 
-    async def claim_next(self, message_id: str) -> ClaimedEmail | None:
-        """Start an attempt at the oldest due email (`message_id` if it has none yet),
-        skipping rows another sender holds."""
-        claimed, _ = await self.claim_due(message_id)
-        return claimed
-
     async def claim_due(self, message_id: str) -> tuple[ClaimedEmail | None, bool]:
-        """`claim_next`, and whether another email was due beside the one claimed (so
-        that a sender that has drained the queue need not ask once more to learn it)."""
-        driver = await driver_of(self._session)
+        """Whether another was due is told so that a sender that has drained the queue
+        need not ask once more to learn it."""
+        driver = await self._uow.driver()
         row = await driver.fetchrow(_CLAIM_DUE, message_id)
         if row is None:
             return None, False
@@ -101,16 +58,14 @@ class EmailLog:
         return _claimed(values), more
 
     async def reach_data(self, email: ClaimedEmail) -> bool:
-        """Record that the attempt is about to send DATA; False (nothing changed) if the
-        attempt is no longer ours."""
-        driver = await driver_of(self._session)
+        driver = await self._uow.driver()
         return updated(await driver.execute(_REACH_DATA, email.id, email.claimed_at))
 
     async def finish_sent(self, email: ClaimedEmail, events: Sequence[Event] = ()) -> bool:
         """Record the mail server's acceptance and queue `events` for publication, in one
         statement; False if the attempt is no longer ours (taken back as stale
         meanwhile), in which case nothing changes and nothing is queued."""
-        driver = await driver_of(self._session)
+        driver = await self._uow.driver()
         sent: int = await driver.fetchval(
             _FINISH_SENT, email.id, email.claimed_at, *outbox_arrays(events)
         )
@@ -119,7 +74,6 @@ class EmailLog:
     async def finish_refused(
         self, email: ClaimedEmail, error: str, retry_at: datetime | None
     ) -> bool:
-        """Record a refusal: due again at `retry_at`, or failed for good if None."""
         if retry_at is None:
             return await self._update_attempt(
                 email, status=EmailStatus.FAILED.value, failed_at=func.now(), last_error=error
@@ -129,14 +83,11 @@ class EmailLog:
         )
 
     async def finish_unconfirmed(self, email: ClaimedEmail, error: str) -> bool:
-        """Record an attempt cut off during DATA once too often: the server may have it,
-        so the email is `unconfirmed`, never repeated automatically."""
         return await self._update_attempt(
             email, status=EmailStatus.UNCONFIRMED.value, failed_at=func.now(), last_error=error
         )
 
     async def recover(self, email: ClaimedEmail, error: str) -> bool:
-        """Put an attempt cut before DATA back in the queue, due now (same Message-ID)."""
         return await self._update_attempt(
             email,
             status=EmailStatus.PENDING.value,
@@ -146,8 +97,6 @@ class EmailLog:
         )
 
     async def resend_doubtful(self, email: ClaimedEmail, retry_at: datetime, error: str) -> bool:
-        """Queue the one resend of an attempt cut during DATA (same Message-ID), due at
-        `retry_at`; its stage stays `data` until the resend is claimed."""
         return await self._update_attempt(
             email,
             status=EmailStatus.PENDING.value,
@@ -157,25 +106,10 @@ class EmailLog:
         )
 
     async def stale(self, lease: timedelta) -> list[StaleAttempt]:
-        """Every attempt under way for longer than `lease`, locked (skipping those another
-        sender is taking care of) until the caller's transaction ends."""
-        query = (
-            select(*_ATTEMPT, emails.c.smtp_stage)
-            .where(
-                emails.c.status == EmailStatus.SENDING.value,
-                emails.c.claimed_at < func.now() - lease,
-            )
-            .order_by(emails.c.id)
-            .with_for_update(skip_locked=True, of=emails)
-        )
-        rows = (await self._session.execute(query)).mappings().all()
-        return [
-            StaleAttempt(
-                _claimed({k: v for k, v in row.items() if k != "smtp_stage"}),
-                None if row["smtp_stage"] is None else SmtpStage(row["smtp_stage"]),
-            )
-            for row in rows
-        ]
+        """Locked until the caller's transaction ends, skipping those another sender is
+        taking care of."""
+        driver = await self._uow.driver()
+        return [_stale(dict(row)) for row in await driver.fetch(_STALE, lease)]
 
     async def _update_attempt(self, email: ClaimedEmail, **values: Any) -> bool:
         statement = (
@@ -187,7 +121,7 @@ class EmailLog:
             )
             .values(**values)
         )
-        result = await self._session.execute(statement)
+        result = await self._uow.session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
 
@@ -215,35 +149,9 @@ def queuing(
     return select(queued.c.id, func.pg_notify(EMAILS_CHANNEL, "")).select_from(queued)
 
 
-def _key_count() -> ColumnElement[int]:
-    """The order's stored key count, 0 before it has a delivery (a delay notice)."""
-    stored = (
-        select(deliveries.c.key_count)
-        .where(deliveries.c.order_id == emails.c.order_id)
-        .scalar_subquery()
-    )
-    return func.coalesce(stored, 0).label("key_count")
-
-
-_ATTEMPT = (
-    emails.c.id,
-    emails.c.order_id,
-    emails.c.kind,
-    emails.c.to_address,
-    emails.c.attempts,
-    _key_count(),
-    emails.c.message_id,
-    emails.c.claimed_at,
-    emails.c.doubtful_resends,
-    emails.c.is_preorder,
-    emails.c.release_date,
-    emails.c.notice.label("refund_notice"),
-    select(order_summaries.c.summary)
-    .where(order_summaries.c.order_id == emails.c.order_id)
-    .scalar_subquery()
-    .label("order_summary"),
-    emails.c.traceparent,
-)
+def _stale(row: dict[str, Any]) -> StaleAttempt:
+    stage = row.pop("smtp_stage")
+    return StaleAttempt(_claimed(row), None if stage is None else SmtpStage(stage))
 
 
 def _claimed(row: Any) -> ClaimedEmail:
@@ -256,10 +164,23 @@ def _claimed(row: Any) -> ClaimedEmail:
     return ClaimedEmail(**values, notice=notice, refund_notice=refund_notice, summary=summary)
 
 
-# The per-email statements of the sender, as plain SQL on the driver (see
-# `bitloot_runtime.db.driver_of`), with the values of EmailStatus, SmtpStage and EmailKind spelled
-# out: the columns of `_ATTEMPT`, and whether another email is due.
-_CLAIM_DUE = """\
+# The per-email statements of the sender, as plain SQL on the driver
+# (`UnitOfWork.driver()`), with the values of EmailStatus, SmtpStage and EmailKind
+# spelled out. The columns of an attempt, as `_claimed` reads them:
+_ATTEMPT = """
+    emails.id, emails.order_id, emails.kind, emails.to_address, emails.attempts,
+    coalesce(
+        (SELECT deliveries.key_count FROM deliveries
+         WHERE deliveries.order_id = emails.order_id),
+        0
+    ) AS key_count,
+    emails.message_id, emails.claimed_at, emails.doubtful_resends, emails.is_preorder,
+    emails.release_date, emails.notice AS refund_notice,
+    (SELECT order_summaries.summary FROM order_summaries
+     WHERE order_summaries.order_id = emails.order_id) AS order_summary,
+    emails.traceparent"""
+# An attempt claimed, and whether another email is due.
+_CLAIM_DUE = f"""\
 UPDATE emails SET
     status = 'sending',
     attempts = emails.attempts + 1,
@@ -273,23 +194,17 @@ WHERE emails.id = (
     LIMIT 1
     FOR UPDATE SKIP LOCKED
 )
-RETURNING
-    emails.id, emails.order_id, emails.kind, emails.to_address, emails.attempts,
-    coalesce(
-        (SELECT deliveries.key_count FROM deliveries
-         WHERE deliveries.order_id = emails.order_id),
-        0
-    ) AS key_count,
-    emails.message_id, emails.claimed_at, emails.doubtful_resends, emails.is_preorder,
-    emails.release_date, emails.notice AS refund_notice,
-    (SELECT order_summaries.summary FROM order_summaries
-     WHERE order_summaries.order_id = emails.order_id) AS order_summary,
-    emails.traceparent,
+RETURNING {_ATTEMPT},
     EXISTS (
         SELECT 1 FROM emails AS other
         WHERE other.status = 'pending' AND other.next_attempt_at <= now()
             AND other.id != emails.id
-    ) AS more_due"""
+    ) AS more_due"""  # noqa: S608 - no value in the text
+_STALE = f"""\
+SELECT {_ATTEMPT}, emails.smtp_stage FROM emails
+WHERE emails.status = 'sending' AND emails.claimed_at < now() - $1::interval
+ORDER BY emails.id
+FOR UPDATE OF emails SKIP LOCKED"""  # noqa: S608 - no value in the text
 _REACH_DATA = (
     "UPDATE emails SET smtp_stage = 'data' WHERE id = $1 AND status = 'sending' AND claimed_at = $2"
 )

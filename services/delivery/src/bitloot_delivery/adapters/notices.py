@@ -11,31 +11,26 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL
 from bitloot_delivery.adapters.orm import emails
-from bitloot_delivery.domain.emails import EmailKind, EmailStatus
+from bitloot_delivery.domain.emails import KEY_KINDS, EmailKind, EmailStatus
 from bitloot_delivery.domain.refund_notices import RefundNotice
+from bitloot_delivery.handlers.ports import Notices
+from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.telemetry import outgoing_traceparent
 
-# The emails that would show the customer their keys (a delay notice shows none).
-KEY_EMAILS = (EmailKind.DELIVERY, EmailKind.RESEND, EmailKind.FRESH_LINK)
-# The notices an admin may send again.
-RESENDABLE = (EmailKind.REFUND_DUE, EmailKind.REFUND_SENT, EmailKind.DELAYED)
 # A notice that never went out (withdrawn or superseded) cannot be "sent again".
 _NEVER_SENT = (EmailStatus.SUPERSEDED.value, EmailStatus.WITHDRAWN.value)
 
 
-class Notices:
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
+class NoticeRepository(Notices):
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     async def queue_refund(
         self, kind: EmailKind, to_address: str, notice: RefundNotice
     ) -> int | None:
-        """Queue a refund email; its id, or None for a second refund_due or refund_sent
-        email of the same refund (partial unique indexes keep each to one)."""
         statement = (
             pg_insert(emails)
             .values(
@@ -49,37 +44,32 @@ class Notices:
             .on_conflict_do_nothing()
             .returning(emails.c.id)
         )
-        email_id: int | None = (await self._session.execute(statement)).scalar()
+        email_id: int | None = (await self._uow.session.execute(statement)).scalar()
         if email_id is not None:
             await self._notify()
         return email_id
 
     async def refund_notice(self, refund_id: int) -> RefundNotice | None:
-        """What the refund's latest `refund_due` email says, if it has one."""
         query = (
             select(emails.c.notice)
             .where(emails.c.refund_id == refund_id, emails.c.kind == EmailKind.REFUND_DUE.value)
             .order_by(emails.c.id.desc())
             .limit(1)
         )
-        notice = (await self._session.execute(query)).scalar()
+        notice = (await self._uow.session.execute(query)).scalar()
         return None if notice is None else RefundNotice.from_json(notice)
 
     async def claim_links_since(self, refund_id: int, since: datetime) -> int:
-        """How many claim-link emails of the refund were queued after `since`."""
         query = select(func.count()).where(
             emails.c.refund_id == refund_id,
             emails.c.kind == EmailKind.CLAIM_LINK.value,
             emails.c.created_at > since,
         )
-        return int((await self._session.execute(query)).scalar_one())
+        return int((await self._uow.session.execute(query)).scalar_one())
 
     async def resend(
         self, order_id: UUID, kind: EmailKind, actor: str, refund_id: int | None = None
     ) -> int | None:
-        """Queue a copy of the order's latest `kind` notice (of `refund_id`, if given)
-        that went out or was at least tried, with `resend_of` naming it; None if there is
-        none."""
         original = (
             select(emails.c.id)
             .where(
@@ -92,7 +82,7 @@ class Notices:
         )
         if refund_id is not None:
             original = original.where(emails.c.refund_id == refund_id)
-        original_id = (await self._session.execute(original)).scalar()
+        original_id = (await self._uow.session.execute(original)).scalar()
         if original_id is None:
             return None
         copied = (
@@ -110,25 +100,22 @@ class Notices:
             .from_select([*(c.name for c in copied), "resend_of", "requested_by"], copy)
             .returning(emails.c.id)
         )
-        email_id: int = (await self._session.execute(statement)).scalar_one()
+        email_id: int = (await self._uow.session.execute(statement)).scalar_one()
         await self._notify()
         return email_id
 
     async def withdraw_key_emails(self, order_id: UUID) -> int:
-        """Withdraw the order's key emails waiting to go out (its keys were revoked); how
-        many. One whose attempt is under way goes out, and its link then answers that the
-        order was refunded."""
         statement = (
             update(emails)
             .where(
                 emails.c.order_id == order_id,
-                emails.c.kind.in_([kind.value for kind in KEY_EMAILS]),
+                emails.c.kind.in_(sorted(kind.value for kind in KEY_KINDS)),
                 emails.c.status == EmailStatus.PENDING.value,
             )
             .values(status=EmailStatus.WITHDRAWN.value)
         )
-        result = await self._session.execute(statement)
+        result = await self._uow.session.execute(statement)
         return int(getattr(result, "rowcount", 0))
 
     async def _notify(self) -> None:
-        await self._session.execute(text(f"NOTIFY {EMAILS_CHANNEL}"))
+        await self._uow.session.execute(text(f"NOTIFY {EMAILS_CHANNEL}"))

@@ -24,6 +24,7 @@ import aioboto3
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
+from bitloot_delivery.settings import Settings
 from bitloot_runtime.telemetry import child_span
 
 logger = logging.getLogger(__name__)
@@ -158,3 +159,19 @@ class S3ObjectStore:
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def object_store(settings: Settings) -> S3ObjectStore:
+    """The object store `settings` name (opened on first use, or by `hold_open`)."""
+    session = aioboto3.Session(
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+        region_name=settings.s3_region,
+    )
+    return S3ObjectStore(
+        session,
+        bucket=settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        create_bucket=settings.s3_create_bucket,
+    )

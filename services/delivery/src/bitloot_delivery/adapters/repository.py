@@ -2,77 +2,29 @@
 caller's unit of work (so the effect and its events commit together)."""
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_delivery.adapters.orm import deliveries, key_events, reveals
 from bitloot_delivery.domain.keys import DeliveredKey
-from bitloot_runtime.db import driver_of
+from bitloot_delivery.handlers.ports import Deliveries, KeyEvent, NewDelivery, StoredDelivery
+from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.telemetry import outgoing_traceparent
 
 
-@dataclass(frozen=True)
-class NewDelivery:
-    """A delivery to record: where the ciphertext is and the wrapped key that opens it."""
-
-    order_id: UUID
-    customer_email: str
-    kinguin_order_id: str
-    kek_id: str
-    wrapped_data_key: bytes
-    object_key: str
-    key_count: int
-
-
-@dataclass(frozen=True)
-class StoredDelivery:
-    """A recorded delivery and what has happened to it since; once retention has purged
-    it, `purged_at` is set and `wrapped_data_key` is gone; once an admin revoked its keys
-    (refunding the order), `revoked_at` is set and nothing reveals them."""
-
-    order_id: UUID
-    customer_email: str
-    kinguin_order_id: str
-    kek_id: str
-    wrapped_data_key: bytes | None
-    object_key: str
-    key_count: int
-    stored_at: datetime
-    emailed_at: datetime | None
-    viewed_at: datetime | None
-    purged_at: datetime | None
-    revoked_at: datetime | None = None
-    revoked_by: str | None = None
-    revoke_note: str | None = None
-
-
-@dataclass(frozen=True)
-class KeyEvent:
-    """One row of the key audit (besides reveals, which have their own table)."""
-
-    action: str
-    actor: str
-    ip: str | None = None
-    user_agent: str | None = None
-    detail: str | None = None
-
-
-class DeliveryRepository:
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
+class DeliveryRepository(Deliveries):
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
     async def lock_order(self, order_id: UUID) -> None:
-        """Serialise work on one order until the transaction ends, so that two copies of
-        its keys handled at once never overwrite each other's object."""
-        driver = await driver_of(self._session)
+        driver = await self._uow.driver()
         await driver.execute(_LOCK_ORDER, str(order_id))
 
     async def get(self, order_id: UUID) -> StoredDelivery | None:
-        driver = await driver_of(self._session)
+        driver = await self._uow.driver()
         row = await driver.fetchrow(_GET, order_id)
         return None if row is None else StoredDelivery(**dict(row))
 
@@ -81,7 +33,7 @@ class DeliveryRepository:
         a delay notice still waiting to go out is withdrawn (the keys email says more).
         All in one statement, its text the same whatever the number of keys (they go as
         arrays): one round trip per order, prepared once per connection."""
-        driver = await driver_of(self._session)
+        driver = await self._uow.driver()
         await driver.fetch(
             _ADD,
             delivery.order_id,
@@ -97,10 +49,10 @@ class DeliveryRepository:
         )
 
     async def record_reveal(self, order_id: UUID, ip: str | None, user_agent: str | None) -> None:
-        await self._session.execute(
+        await self._uow.session.execute(
             insert(reveals).values(order_id=order_id, ip=ip, user_agent=user_agent)
         )
-        await self._session.execute(
+        await self._uow.session.execute(
             update(deliveries)
             .where(deliveries.c.order_id == order_id, deliveries.c.viewed_at.is_(None))
             .values(viewed_at=func.now())
@@ -108,27 +60,26 @@ class DeliveryRepository:
 
     async def reveal_count(self, order_id: UUID) -> int:
         query = select(func.count()).select_from(reveals).where(reveals.c.order_id == order_id)
-        return int((await self._session.execute(query)).scalar_one())
+        return int((await self._uow.session.execute(query)).scalar_one())
 
     async def mark_revoked(self, order_id: UUID, actor: str, note: str | None) -> datetime:
-        """Mark the delivery revoked (never revealed again); when."""
         statement = (
             update(deliveries)
             .where(deliveries.c.order_id == order_id)
             .values(revoked_at=func.now(), revoked_by=actor, revoke_note=note)
             .returning(deliveries.c.revoked_at)
         )
-        revoked_at: datetime = (await self._session.execute(statement)).scalar_one()
+        revoked_at: datetime = (await self._uow.session.execute(statement)).scalar_one()
         return revoked_at
 
     async def record_event(self, order_id: UUID, event: KeyEvent) -> None:
-        await self._session.execute(insert(key_events).values(order_id=order_id, **asdict(event)))
+        await self._uow.session.execute(
+            insert(key_events).values(order_id=order_id, **asdict(event))
+        )
 
     async def wrapped_by_other_keks(
         self, current_kek_id: str, limit: int, skip: Sequence[UUID]
     ) -> list[tuple[UUID, str, bytes]]:
-        """Up to `limit` live data keys not wrapped by `current_kek_id` (and not in
-        `skip`), locked; rows another re-wrapper holds are passed over."""
         query = (
             select(deliveries.c.order_id, deliveries.c.kek_id, deliveries.c.wrapped_data_key)
             .where(
@@ -140,10 +91,10 @@ class DeliveryRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [(row[0], row[1], row[2]) for row in (await self._session.execute(query)).all()]
+        return [(row[0], row[1], row[2]) for row in (await self._uow.session.execute(query)).all()]
 
     async def set_wrapped_data_key(self, order_id: UUID, kek_id: str, wrapped: bytes) -> None:
-        await self._session.execute(
+        await self._uow.session.execute(
             update(deliveries)
             .where(deliveries.c.order_id == order_id)
             .values(kek_id=kek_id, wrapped_data_key=wrapped)
@@ -152,8 +103,6 @@ class DeliveryRepository:
     async def due_for_purge(
         self, stored_before: datetime, limit: int, offset: int = 0
     ) -> list[tuple[UUID, str]]:
-        """Up to `limit` unpurged deliveries stored before `stored_before` (after the
-        first `offset`), oldest first, locked, as (order id, object key)."""
         query = (
             select(deliveries.c.order_id, deliveries.c.object_key)
             .where(deliveries.c.purged_at.is_(None), deliveries.c.stored_at < stored_before)
@@ -162,19 +111,17 @@ class DeliveryRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [(row[0], row[1]) for row in (await self._session.execute(query)).all()]
+        return [(row[0], row[1]) for row in (await self._uow.session.execute(query)).all()]
 
     async def mark_purged(self, order_id: UUID) -> None:
-        """Forget the wrapped data key too: any copy of the ciphertext left anywhere (a
-        backup, a replica) can no longer be opened."""
-        await self._session.execute(
+        await self._uow.session.execute(
             update(deliveries)
             .where(deliveries.c.order_id == order_id)
             .values(purged_at=func.now(), wrapped_data_key=None)
         )
 
 
-# The per-order statements, as plain SQL on the driver (`bitloot_runtime.db.driver_of`), with
+# The per-order statements, as plain SQL on the driver (`UnitOfWork.driver()`), with
 # the values of EmailStatus and EmailKind spelled out (and email_log.EMAILS_CHANNEL).
 _LOCK_ORDER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 # The columns of StoredDelivery.

@@ -3,14 +3,16 @@ key audit and its email log."""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
+from pydantic import JsonValue
 from sqlalchemy import Text, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_delivery.adapters.orm import deliveries, emails, key_events, reveals
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
+from bitloot_delivery.domain.refund_notices import RefundNotice
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class TimelineItem:
     data: dict[str, str | int | None]
 
 
-async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any] | None:
+async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, JsonValue] | None:
     """``{order_id, key_count, stored_at, emailed_at, viewed_at, purged_at, kek_id,
     reveal_count, revoked_at, revoked_by, revoke_note}`` or None."""
     reveal_count = (
@@ -47,19 +49,7 @@ async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Any
         row = (await connection.execute(query)).mappings().first()
     if row is None:
         return None
-    return {
-        "order_id": str(row["order_id"]),
-        "key_count": row["key_count"],
-        "stored_at": _iso(row["stored_at"]),
-        "emailed_at": _iso(row["emailed_at"]),
-        "viewed_at": _iso(row["viewed_at"]),
-        "purged_at": _iso(row["purged_at"]),
-        "kek_id": row["kek_id"],
-        "reveal_count": row["reveal_count"],
-        "revoked_at": _iso(row["revoked_at"]),
-        "revoked_by": row["revoked_by"],
-        "revoke_note": row["revoke_note"],
-    }
+    return {name: _json(value) for name, value in row.items()}
 
 
 async def timeline(engine: AsyncEngine, order_id: UUID) -> list[TimelineItem]:
@@ -197,14 +187,17 @@ def _notice(mail: Any) -> str:
     return "preorder" if release is None else f"preorder, release {release.isoformat()}"
 
 
-def _refund_notice(notice: dict[str, Any]) -> str:
+def _refund_notice(stored: dict[str, JsonValue]) -> str:
     """``refund 7: 0.00123 btc (order_failed, reservation)``, for the timeline."""
-    why = ", ".join(part for part in (notice["reason"], notice["cause"]) if part)
-    text = f"refund {notice['refund_id']}: {notice['amount']} {notice['currency']} ({why})"
-    if notice["transaction_id"]:
-        text += f", transaction {notice['transaction_id']}"
+    notice = RefundNotice.from_json(stored)
+    why = ", ".join(part for part in (notice.reason, notice.cause) if part)
+    text = f"refund {notice.refund_id}: {notice.amount} {notice.currency} ({why})"
+    if notice.transaction_id:
+        text += f", transaction {notice.transaction_id}"
     return text
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _json(value: object) -> JsonValue:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if isinstance(value, UUID) else cast(JsonValue, value)

@@ -50,6 +50,8 @@ tell a key email from a notice without reading the words, which may change."""
 
 KEY_KINDS = frozenset({EmailKind.DELIVERY, EmailKind.RESEND, EmailKind.FRESH_LINK})
 """The kinds that carry a link to the keys."""
+RESENDABLE = (EmailKind.REFUND_DUE, EmailKind.REFUND_SENT, EmailKind.DELAYED)
+"""The notices an admin may send again."""
 
 
 class EmailStatus(StrEnum):

@@ -10,8 +10,9 @@ with a new link.
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
-from typing import Any
 from uuid import UUID
+
+from pydantic import JsonValue, TypeAdapter
 
 from bitloot_delivery.domain.emails import EmailKind
 from bitloot_delivery.domain.notices import notice_message
@@ -67,30 +68,22 @@ class RefundNotice:
     transaction_id: str | None = None
     note: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "refund_id": self.refund_id,
-            "order_id": str(self.order_id),
-            "reason": self.reason,
-            "cause": self.cause,
-            "amount": str(self.amount),
-            "currency": self.currency,
-            "outside": self.outside,
-            "transaction_id": self.transaction_id,
-            "note": self.note,
-        }
+    def to_json(self) -> dict[str, JsonValue]:
+        data: dict[str, JsonValue] = _NOTICE.dump_python(self, mode="json")
+        return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "RefundNotice":
-        return cls(
-            **{**data, "order_id": UUID(data["order_id"]), "amount": Decimal(data["amount"])}
-        )
+    def from_json(cls, data: dict[str, JsonValue]) -> "RefundNotice":
+        return _NOTICE.validate_python(data)
 
     @property
     def money(self) -> str:
         """``0.0012 BTC``: the amount without trailing zeros or exponent, the ticker in
         capitals."""
         return money(self.amount, self.currency)
+
+
+_NOTICE = TypeAdapter(RefundNotice)
 
 
 def what_happened(notice: RefundNotice) -> str:

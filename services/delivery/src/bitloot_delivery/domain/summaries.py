@@ -8,7 +8,8 @@ delivery kept summaries): whatever shows it then names only the order, never a g
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+
+from pydantic import JsonValue, TypeAdapter
 
 from bitloot_contracts.events import PaymentFinished
 
@@ -44,20 +45,16 @@ class OrderSummary:
         such as one an admin entered by hand for another)."""
         return next((line for line in self.lines if line.product_id == product_id), None)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "amount": str(self.amount),
-            "currency": self.currency,
-            "lines": [
-                {"product_id": x.product_id, "qty": x.qty, "title": x.title, "platform": x.platform}
-                for x in self.lines
-            ],
-        }
+    def to_json(self) -> dict[str, JsonValue]:
+        data: dict[str, JsonValue] = _SUMMARY.dump_python(self, mode="json")
+        return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "OrderSummary":
-        lines = tuple(SummaryLine(**line) for line in data["lines"])
-        return cls(Decimal(data["amount"]), data["currency"], lines)
+    def from_json(cls, data: dict[str, JsonValue]) -> "OrderSummary":
+        return _SUMMARY.validate_python(data)
+
+
+_SUMMARY = TypeAdapter(OrderSummary)
 
 
 def summary_of(event: PaymentFinished) -> OrderSummary:

@@ -8,9 +8,9 @@ from bitloot_contracts.events import (
     RefundClaimLinkRequested,
     RefundStatusChanged,
 )
-from bitloot_delivery.handlers.delay_notice import queue_delay_notice
-from bitloot_delivery.handlers.order_summary import record_order_summary
-from bitloot_delivery.handlers.refund_notices import queue_claim_link, queue_refund_notice
+from bitloot_delivery.handlers.delay_notice import QueueDelayNotice
+from bitloot_delivery.handlers.order_summary import RecordOrderSummary
+from bitloot_delivery.handlers.refund_notices import QueueClaimLink, QueueRefundNotice
 from bitloot_delivery.handlers.store_keys import StoreKeys
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
@@ -18,10 +18,10 @@ from bitloot_runtime.service import ServiceRuntime
 
 def subscribe(runtime: ServiceRuntime, store_keys: StoreKeys) -> None:
     """Register every delivery handler on its queue."""
-    runtime.subscribe(Route(topics.PAYMENT_FINISHED, PaymentFinished, record_order_summary))
+    runtime.subscribe(Route(topics.PAYMENT_FINISHED, PaymentFinished, RecordOrderSummary()))
     runtime.subscribe(Route(topics.KEYS_DELIVERED, KeysDelivered, store_keys))
-    runtime.subscribe(Route(topics.ORDER_DELAYED, OrderDelayed, queue_delay_notice))
-    runtime.subscribe(Route(topics.REFUND_STATUS_CHANGED, RefundStatusChanged, queue_refund_notice))
+    runtime.subscribe(Route(topics.ORDER_DELAYED, OrderDelayed, QueueDelayNotice()))
+    runtime.subscribe(Route(topics.REFUND_STATUS_CHANGED, RefundStatusChanged, QueueRefundNotice()))
     runtime.subscribe(
-        Route(topics.REFUND_CLAIM_LINK_REQUESTED, RefundClaimLinkRequested, queue_claim_link)
+        Route(topics.REFUND_CLAIM_LINK_REQUESTED, RefundClaimLinkRequested, QueueClaimLink())
     )

@@ -17,20 +17,19 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
+from bitloot_delivery.adapters.object_store import object_store
 from bitloot_delivery.adapters.orm import metadata
-from bitloot_delivery.bootstrap import object_store
+from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_delivery.handlers.retention import RetentionSweep
 from bitloot_delivery.handlers.rewrap import Rewrap, RewrapReport
 from bitloot_delivery.migrations import VERSIONS
 from bitloot_delivery.settings import Settings
-from bitloot_runtime.db import UnitOfWork, create_engine, migrate
+from bitloot_runtime.db import create_engine, migrate
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.settings import load_settings
 
-Command = Callable[[Settings, Callable[[], UnitOfWork], argparse.Namespace], Awaitable[int]]
+Command = Callable[[Settings, Callable[[], DeliveryUnitOfWork], argparse.Namespace], Awaitable[int]]
 
 
 def main(argv: list[str]) -> int:
@@ -64,15 +63,16 @@ async def _with_database(
 ) -> int:
     await migrate(settings.database_url, metadata, [VERSIONS])
     engine = create_engine(settings.database_url, max_connections=4)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
-        return await command(settings, lambda: UnitOfWork(sessions), arguments)
+        return await command(settings, lambda: DeliveryUnitOfWork(engine), arguments)
     finally:
         await engine.dispose()
 
 
 async def _rewrap(
-    settings: Settings, unit_of_work: Callable[[], UnitOfWork], arguments: argparse.Namespace
+    settings: Settings,
+    unit_of_work: Callable[[], DeliveryUnitOfWork],
+    arguments: argparse.Namespace,
 ) -> int:
     keks = settings.key_encryption_keys()
     rewrap = Rewrap(unit_of_work=unit_of_work, keks=keks, batch_size=arguments.batch_size)
@@ -88,7 +88,9 @@ async def _rewrap(
 
 
 async def _retention(
-    settings: Settings, unit_of_work: Callable[[], UnitOfWork], arguments: argparse.Namespace
+    settings: Settings,
+    unit_of_work: Callable[[], DeliveryUnitOfWork],
+    arguments: argparse.Namespace,
 ) -> int:
     store = object_store(settings)
     policy = RetentionPolicy(timedelta(days=settings.retention_days))

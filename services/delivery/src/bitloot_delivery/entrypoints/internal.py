@@ -33,7 +33,7 @@ from bitloot_delivery.entrypoints.public import (
     order_id_of,
     unavailable,
 )
-from bitloot_delivery.handlers.links import Links
+from bitloot_delivery.handlers.links import IssueLink, ResendLink
 from bitloot_delivery.handlers.object_url import PresignObject
 from bitloot_runtime.http import HttpError, whole_number
 
@@ -81,7 +81,9 @@ def _listing(
 PREFIX = "/internal/orders/{order_id}"
 
 
-def internal_routes(engine: AsyncEngine, links: Links, presign: PresignObject) -> list[BaseRoute]:
+def internal_routes(
+    engine: AsyncEngine, issue: IssueLink, resend_link: ResendLink, presign: PresignObject
+) -> list[BaseRoute]:
     """The read-only views, then the admin actions."""
 
     async def delivery(request: Request) -> Response:
@@ -104,15 +106,17 @@ def internal_routes(engine: AsyncEngine, links: Links, presign: PresignObject) -
         Route(f"{PREFIX}/timeline", order_timeline, methods=["GET"]),
         Route(f"{PREFIX}/audit", _listing(engine, key_audit, "items"), methods=["GET"]),
         Route(f"{PREFIX}/emails", _listing(engine, email_log, "emails"), methods=["GET"]),
-        *_admin_actions(links, presign),
+        *_admin_actions(issue, resend_link, presign),
     ]
 
 
-def _admin_actions(links: Links, presign: PresignObject) -> list[BaseRoute]:
+def _admin_actions(
+    issue: IssueLink, resend_link: ResendLink, presign: PresignObject
+) -> list[BaseRoute]:
     async def issue_link(request: Request) -> Response:
         order_id = order_id_of(request)
         try:
-            issued = await links.issue(order_id, _actor(request), visitor_of(request))
+            issued = await issue(order_id, _actor(request), visitor_of(request))
         except UNAVAILABLE as exc:
             raise unavailable(exc, order_id) from None
         return link_answer(order_id, issued.url, issued.expires_at.isoformat())
@@ -120,7 +124,7 @@ def _admin_actions(links: Links, presign: PresignObject) -> list[BaseRoute]:
     async def resend(request: Request) -> Response:
         order_id = order_id_of(request)
         try:
-            email_id = await links.resend(order_id, _actor(request))
+            email_id = await resend_link(order_id, _actor(request))
         except UNAVAILABLE as exc:
             raise unavailable(exc, order_id) from None
         return JSONResponse({"order_id": str(order_id), "email_id": email_id}, status_code=202)

@@ -26,7 +26,7 @@ from bitloot_delivery.domain.redemption import HELP, Help, platform_of
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import REFUNDED_TEXT, REFUNDED_TITLE, OrderRefunded
 from bitloot_delivery.domain.summaries import OrderSummary
-from bitloot_delivery.handlers.links import Links
+from bitloot_delivery.handlers.links import EmailFreshLink
 from bitloot_delivery.handlers.reveal import Revealed, RevealKeys, Visitor
 from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_delivery.templates import render, static
@@ -159,7 +159,7 @@ def visitor_of(request: Request) -> Visitor:
 
 def page_routes(
     reveal: RevealKeys,
-    links: Links,
+    email_fresh_link: EmailFreshLink,
     support_email: str,
     metrics: DeliveryMetrics | None = None,
 ) -> list[BaseRoute]:
@@ -176,7 +176,7 @@ def page_routes(
 
     async def reveal_keys(request: Request) -> Response:
         try:
-            revealed = await reveal.reveal(request.path_params["token"], visitor_of(request))
+            revealed = await reveal(request.path_params["token"], visitor_of(request))
         except LinkRefused as refused:
             logger.info("reveal link refused", extra={"problem": refused.problem.value})
             count_reveal(refused.problem.value)
@@ -200,7 +200,7 @@ def page_routes(
 
     async def fresh_link(request: Request) -> Response:
         try:
-            await links.email_fresh_link(request.path_params["token"], visitor_of(request))
+            await email_fresh_link(request.path_params["token"], visitor_of(request))
         except RateLimited as exc:
             logger.warning("fresh link refused: rate limited", extra={"limit": exc.limit.name})
             count_fresh_link("rate_limited")

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import REFUNDED_TEXT, OrderRefunded
 from bitloot_delivery.entrypoints.pages import visitor_of
-from bitloot_delivery.handlers.links import DeliveryNotFound, Links
+from bitloot_delivery.handlers.links import DeliveryNotFound, IssueLink
 from bitloot_runtime.http import HttpError
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 
@@ -51,7 +51,7 @@ def unavailable(exc: DeliveryNotFound | KeysPurged | OrderRefunded, order_id: UU
     return HttpError(404, "delivery_not_found", f"No keys were delivered for order {order_id}.")
 
 
-def public_routes(links: Links, verifier: OrderTokenVerifier | None) -> list[BaseRoute]:
+def public_routes(issue: IssueLink, verifier: OrderTokenVerifier | None) -> list[BaseRoute]:
     async def issue_link(request: Request) -> Response:
         order_id = order_id_of(request)
         if verifier is None:
@@ -62,7 +62,7 @@ def public_routes(links: Links, verifier: OrderTokenVerifier | None) -> list[Bas
             status = 403 if exc.code == "token_wrong_order" else 401
             raise HttpError(status, exc.code, str(exc)) from None
         try:
-            issued = await links.issue(order_id, "customer", visitor_of(request))
+            issued = await issue(order_id, "customer", visitor_of(request))
         except UNAVAILABLE as exc:
             raise unavailable(exc, order_id) from None
         return link_answer(order_id, issued.url, issued.expires_at.isoformat())

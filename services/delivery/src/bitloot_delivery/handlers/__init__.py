@@ -1,1 +1,1 @@
-"""Delivery's use cases, each run in a unit of work; a few related ones share a module."""
+"""Delivery's use cases, one class each (`__call__`), on the ports of `ports`."""

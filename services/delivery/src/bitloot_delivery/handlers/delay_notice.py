@@ -10,30 +10,28 @@ The order's lock, shared with keys.delivered, makes that check hold until commit
 import logging
 
 from bitloot_contracts.events import OrderDelayed
-from bitloot_delivery.adapters.email_log import EmailLog
-from bitloot_delivery.adapters.repository import DeliveryRepository
 from bitloot_delivery.domain.emails import EmailKind
 from bitloot_delivery.domain.notices import DelayNotice
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import DeliveryWork
 
 logger = logging.getLogger(__name__)
 
 
-async def queue_delay_notice(event: OrderDelayed, uow: UnitOfWork) -> None:
+class QueueDelayNotice:
     """The order.delayed handler."""
-    repository = DeliveryRepository(uow.session)
-    await repository.lock_order(event.order_id)
-    if await repository.get(event.order_id) is not None:
-        logger.info("keys already stored; no delay notice")
-        return
-    notice = DelayNotice(is_preorder=event.is_preorder, release_date=event.release_date)
-    email_id = await EmailLog(uow.session).queue(
-        event.order_id, EmailKind.DELAYED, event.customer_email, notice
-    )
-    if email_id is None:
-        logger.info("delay notice already queued; not sent again")
-        return
-    release = None if event.release_date is None else event.release_date.isoformat()
-    logger.info(
-        "delay notice queued", extra={"is_preorder": event.is_preorder, "release_date": release}
-    )
+
+    async def __call__(self, event: OrderDelayed, uow: DeliveryWork) -> None:
+        await uow.deliveries.lock_order(event.order_id)
+        if await uow.deliveries.get(event.order_id) is not None:
+            logger.info("keys already stored; no delay notice")
+            return
+        notice = DelayNotice(is_preorder=event.is_preorder, release_date=event.release_date)
+        email_id = await uow.emails.queue(
+            event.order_id, EmailKind.DELAYED, event.customer_email, notice
+        )
+        if email_id is None:
+            logger.info("delay notice already queued; not sent again")
+            return
+        release = None if event.release_date is None else event.release_date.isoformat()
+        extra = {"is_preorder": event.is_preorder, "release_date": release}
+        logger.info("delay notice queued", extra=extra)

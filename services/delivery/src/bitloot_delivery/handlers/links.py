@@ -13,16 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from bitloot_delivery.adapters.email_log import EmailLog
-from bitloot_delivery.adapters.rate_limits import RateLimiter
-from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent, StoredDelivery
 from bitloot_delivery.domain.emails import EmailKind
 from bitloot_delivery.domain.links import LinkRefused, RevealLinks, link_url
 from bitloot_delivery.domain.rate_limits import Limit, RateLimited
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import OrderRefunded
+from bitloot_delivery.handlers.ports import DeliveryWork, KeyEvent, StoredDelivery
 from bitloot_delivery.handlers.reveal import Visitor
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -44,55 +41,66 @@ class FreshLinkLimits:
     per_order: Limit
 
 
-class Links:
-    """Issuing links directly (order token, admin) and by email (expired link)."""
+class IssueLink:
+    """A fresh link in the answer, for the holder of the order token or an admin."""
 
     def __init__(
-        self,
-        *,
-        unit_of_work: Callable[[], UnitOfWork],
-        links: RevealLinks,
-        public_url: str,
-        limits: FreshLinkLimits,
+        self, *, unit_of_work: Callable[[], DeliveryWork], links: RevealLinks, public_url: str
     ) -> None:
         self._unit_of_work = unit_of_work
         self._links = links
         self._public_url = public_url
-        self._limits = limits
 
-    async def issue(self, order_id: UUID, actor: str, visitor: Visitor) -> IssuedLink:
+    async def __call__(self, order_id: UUID, actor: str, visitor: Visitor) -> IssuedLink:
         """A fresh link to `order_id`'s keys, audited; `DeliveryNotFound`, `KeysPurged`
         or `OrderRefunded`."""
         now = datetime.now(UTC)
         with log_context(order_id=str(order_id)):
             async with self._unit_of_work() as uow:
-                repository = DeliveryRepository(uow.session)
-                _live(await repository.get(order_id))
+                _live(await uow.deliveries.get(order_id))
                 event = KeyEvent("link_issued", actor, visitor.ip, visitor.user_agent)
-                await repository.record_event(order_id, event)
+                await uow.deliveries.record_event(order_id, event)
                 await uow.commit()
             logger.info("fresh link issued", extra={"actor": actor})
         token = self._links.issue(order_id, now)
         return IssuedLink(link_url(self._public_url, token), self._links.expires_at(now))
 
-    async def resend(self, order_id: UUID, actor: str) -> int:
-        """Queue another link email to the order's address (an admin asked); its id."""
+
+class ResendLink:
+    """Another link email to the order's address, because an admin asked."""
+
+    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork]) -> None:
+        self._unit_of_work = unit_of_work
+
+    async def __call__(self, order_id: UUID, actor: str) -> int:
+        """Queue the email; its id. `DeliveryNotFound`, `KeysPurged` or `OrderRefunded`."""
         async with self._unit_of_work() as uow:
-            repository = DeliveryRepository(uow.session)
-            delivery = _live(await repository.get(order_id))
-            email_id = await EmailLog(uow.session).queue(
-                order_id, EmailKind.RESEND, delivery.customer_email
-            )
-            await repository.record_event(order_id, KeyEvent("link_resent", actor))
+            delivery = _live(await uow.deliveries.get(order_id))
+            email_id = await uow.emails.queue(order_id, EmailKind.RESEND, delivery.customer_email)
+            await uow.deliveries.record_event(order_id, KeyEvent("link_resent", actor))
             await uow.commit()
         assert email_id is not None  # only delivery emails are limited to one per order
         return email_id
 
-    async def email_fresh_link(self, token: str, visitor: Visitor) -> None:
-        """Email a new link to the order an expired (or still valid) link names, if it
-        has keys; `RateLimited` past either limit. Returns the same for any token, except
-        `OrderRefunded` for a genuine link of an order whose keys were revoked (its holder
-        may know that much)."""
+
+class EmailFreshLink:
+    """A new link emailed to the order an expired (or still valid) link names."""
+
+    def __init__(
+        self,
+        *,
+        unit_of_work: Callable[[], DeliveryWork],
+        links: RevealLinks,
+        limits: FreshLinkLimits,
+    ) -> None:
+        self._unit_of_work = unit_of_work
+        self._links = links
+        self._limits = limits
+
+    async def __call__(self, token: str, visitor: Visitor) -> None:
+        """Queue the email if the order has keys; `RateLimited` past either limit.
+        Returns the same for any token, except `OrderRefunded` for a genuine link of an
+        order whose keys were revoked (its holder may know that much)."""
         try:
             order_id: UUID | None = self._links.verify(token)
         except LinkRefused as refused:
@@ -108,27 +116,24 @@ class Links:
             with log_context(order_id=str(order_id)):
                 await self._queue_fresh_link(order_id, visitor)
 
-    async def _count(self, uow: UnitOfWork, visitor: Visitor, order_id: UUID | None) -> None:
-        limiter, now = RateLimiter(uow.session), datetime.now(UTC)
-        await limiter.hit(self._limits.per_ip, visitor.ip or "unknown", now)
+    async def _count(self, uow: DeliveryWork, visitor: Visitor, order_id: UUID | None) -> None:
+        now = datetime.now(UTC)
+        await uow.rate_limits.hit(self._limits.per_ip, visitor.ip or "unknown", now)
         if order_id is not None:
-            await limiter.hit(self._limits.per_order, str(order_id), now)
+            await uow.rate_limits.hit(self._limits.per_order, str(order_id), now)
 
     async def _queue_fresh_link(self, order_id: UUID, visitor: Visitor) -> None:
         async with self._unit_of_work() as uow:
-            repository = DeliveryRepository(uow.session)
-            delivery = await repository.get(order_id)
+            delivery = await uow.deliveries.get(order_id)
             if delivery is None or delivery.purged_at is not None:
                 logger.info("fresh link asked for an order without keys; nothing sent")
                 return
             if delivery.revoked_at is not None:
                 logger.info("fresh link asked for a refunded order; nothing sent")
                 raise OrderRefunded(str(order_id))
-            await EmailLog(uow.session).queue(
-                order_id, EmailKind.FRESH_LINK, delivery.customer_email
-            )
+            await uow.emails.queue(order_id, EmailKind.FRESH_LINK, delivery.customer_email)
             event = KeyEvent("fresh_link_emailed", "customer", visitor.ip, visitor.user_agent)
-            await repository.record_event(order_id, event)
+            await uow.deliveries.record_event(order_id, event)
             await uow.commit()
         logger.info("fresh link queued for the order's address")
 

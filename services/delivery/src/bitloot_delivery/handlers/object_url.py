@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from bitloot_delivery.adapters.object_store import S3ObjectStore
-from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.handlers.links import DeliveryNotFound
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import DeliveryWork, KeyEvent, ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -23,22 +21,21 @@ class PresignedObject:
 
 
 class PresignObject:
-    def __init__(self, *, unit_of_work: Callable[[], UnitOfWork], store: S3ObjectStore) -> None:
+    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork], store: ObjectStore) -> None:
         self._unit_of_work = unit_of_work
         self._store = store
 
     async def __call__(self, order_id: UUID, ttl_seconds: int, actor: str) -> PresignedObject:
         """`DeliveryNotFound`, `KeysPurged`, or ValueError for a TTL beyond 7 days."""
         async with self._unit_of_work() as uow:
-            repository = DeliveryRepository(uow.session)
-            delivery = await repository.get(order_id)
+            delivery = await uow.deliveries.get(order_id)
             if delivery is None:
                 raise DeliveryNotFound()
             if delivery.purged_at is not None:
                 raise KeysPurged(str(order_id))
             url = await self._store.presigned_get(delivery.object_key, ttl_seconds)
             event = KeyEvent("object_url_issued", actor, detail=f"ttl_seconds={ttl_seconds}")
-            await repository.record_event(order_id, event)
+            await uow.deliveries.record_event(order_id, event)
             await uow.commit()
         logger.info("presigned object URL issued", extra={"order_id": str(order_id)})
         return PresignedObject(url, datetime.now(UTC) + timedelta(seconds=ttl_seconds))

@@ -7,16 +7,17 @@ only (see domain.emails.compose)."""
 import logging
 
 from bitloot_contracts.events import PaymentFinished
-from bitloot_delivery.adapters.summaries import record_summary
 from bitloot_delivery.domain.summaries import summary_of
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import DeliveryWork
 
 logger = logging.getLogger(__name__)
 
 
-async def record_order_summary(event: PaymentFinished, uow: UnitOfWork) -> None:
+class RecordOrderSummary:
     """The payment.finished handler."""
-    if await record_summary(uow.session, event.order_id, summary_of(event), event.occurred_at):
-        logger.info("order summary recorded", extra={"line_count": len(event.lines)})
-    else:
-        logger.info("order summary already recorded")
+
+    async def __call__(self, event: PaymentFinished, uow: DeliveryWork) -> None:
+        if await uow.summaries.record(event.order_id, summary_of(event), event.occurred_at):
+            logger.info("order summary recorded", extra={"line_count": len(event.lines)})
+        else:
+            logger.info("order summary already recorded")

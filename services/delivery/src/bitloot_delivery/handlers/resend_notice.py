@@ -8,9 +8,8 @@ import logging
 from collections.abc import Callable
 from uuid import UUID
 
-from bitloot_delivery.adapters.notices import RESENDABLE, Notices
-from bitloot_delivery.domain.emails import EmailKind
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.domain.emails import RESENDABLE, EmailKind
+from bitloot_delivery.handlers.ports import DeliveryWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -21,7 +20,7 @@ class NoSuchNotice(Exception):
 
 
 class ResendNotice:
-    def __init__(self, *, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork]) -> None:
         self._unit_of_work = unit_of_work
 
     async def __call__(
@@ -31,7 +30,7 @@ class ResendNotice:
         assert kind in RESENDABLE
         with log_context(order_id=str(order_id)):
             async with self._unit_of_work() as uow:
-                email_id = await Notices(uow.session).resend(order_id, kind, actor, refund_id)
+                email_id = await uow.notices.resend(order_id, kind, actor, refund_id)
                 if email_id is None:
                     raise NoSuchNotice(f"No {kind.value} email was sent for order {order_id}.")
                 await uow.commit()

@@ -12,11 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from bitloot_delivery.adapters.object_store import S3ObjectStore
-from bitloot_delivery.adapters.rate_limits import RateLimiter
-from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent
 from bitloot_delivery.domain.retention import RetentionPolicy
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import DeliveryWork, KeyEvent, ObjectStore
 from bitloot_runtime.retention import repeat
 
 logger = logging.getLogger(__name__)
@@ -28,8 +25,8 @@ class RetentionSweep:
     def __init__(
         self,
         *,
-        unit_of_work: Callable[[], UnitOfWork],
-        store: S3ObjectStore,
+        unit_of_work: Callable[[], DeliveryWork],
+        store: ObjectStore,
         policy: RetentionPolicy,
         batch_size: int = 100,
     ) -> None:
@@ -59,21 +56,20 @@ class RetentionSweep:
     async def _batch(self, dry_run: bool, offset: int) -> list[UUID]:
         cutoff = self._policy.stored_before(datetime.now(UTC))
         async with self._unit_of_work() as uow:
-            repository = DeliveryRepository(uow.session)
-            due = await repository.due_for_purge(cutoff, self._batch_size, offset)
+            due = await uow.deliveries.due_for_purge(cutoff, self._batch_size, offset)
             if dry_run:
                 return [order_id for order_id, _ in due]
             for order_id, object_key in due:
                 await self._store.delete(object_key)
-                await repository.mark_purged(order_id)
+                await uow.deliveries.mark_purged(order_id)
                 event = KeyEvent(
                     "keys_purged", "retention", detail=f"stored before {cutoff.isoformat()}"
                 )
-                await repository.record_event(order_id, event)
+                await uow.deliveries.record_event(order_id, event)
             await uow.commit()
         return [order_id for order_id, _ in due]
 
     async def _forget_old_rate_limits(self) -> None:
         async with self._unit_of_work() as uow:
-            await RateLimiter(uow.session).forget_before(datetime.now(UTC) - RATE_LIMIT_MEMORY)
+            await uow.rate_limits.forget_before(datetime.now(UTC) - RATE_LIMIT_MEMORY)
             await uow.commit()

@@ -12,16 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from bitloot_delivery.adapters.object_store import S3ObjectStore
-from bitloot_delivery.adapters.repository import DeliveryRepository
-from bitloot_delivery.adapters.summaries import summary_of_order
 from bitloot_delivery.domain import vault
 from bitloot_delivery.domain.keys import DeliveredKey, parse_keys
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused, RevealLinks
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import OrderRefunded
 from bitloot_delivery.domain.summaries import OrderSummary
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import Deliveries, DeliveryWork, ObjectStore
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -49,8 +46,8 @@ class RevealKeys:
     def __init__(
         self,
         *,
-        unit_of_work: Callable[[], UnitOfWork],
-        store: S3ObjectStore,
+        unit_of_work: Callable[[], DeliveryWork],
+        store: ObjectStore,
         links: RevealLinks,
         keks: vault.KeyEncryptionKeys,
     ) -> None:
@@ -59,14 +56,10 @@ class RevealKeys:
         self._links = links
         self._keks = keks
 
-    async def __call__(self, token: str, visitor: Visitor) -> list[DeliveredKey]:
-        """The keys; `LinkRefused` for a bad link, `KeysPurged` past retention,
-        `OrderRefunded` once revoked (even for a genuine expired link: a fresh one would
-        not open them either)."""
-        return (await self.reveal(token, visitor)).keys
-
-    async def reveal(self, token: str, visitor: Visitor) -> Revealed:
-        """The keys with their order and its summary, refused as `__call__` says."""
+    async def __call__(self, token: str, visitor: Visitor) -> Revealed:
+        """The keys with their order and its summary; `LinkRefused` for a bad link,
+        `KeysPurged` past retention, `OrderRefunded` once revoked (even for a genuine
+        expired link: a fresh one would not open them either)."""
         try:
             order_id = self._links.verify(token)
         except LinkRefused as refused:
@@ -75,23 +68,22 @@ class RevealKeys:
             raise
         with log_context(order_id=str(order_id)):
             async with self._unit_of_work() as uow:
-                repository = DeliveryRepository(uow.session)
-                await repository.lock_order(order_id)
-                keys = await self._keys_of(repository, order_id)
-                await repository.record_reveal(order_id, visitor.ip, visitor.user_agent)
-                summary = await summary_of_order(uow.session, order_id)
+                await uow.deliveries.lock_order(order_id)
+                keys = await self._keys_of(uow.deliveries, order_id)
+                await uow.deliveries.record_reveal(order_id, visitor.ip, visitor.user_agent)
+                summary = await uow.summaries.of_order(order_id)
                 await uow.commit()
             logger.info("keys revealed", extra={"key_count": len(keys)})
         return Revealed(order_id, keys, summary)
 
     async def _refuse_if_revoked(self, order_id: UUID) -> None:
         async with self._unit_of_work() as uow:
-            delivery = await DeliveryRepository(uow.session).get(order_id)
+            delivery = await uow.deliveries.get(order_id)
         if delivery is not None and delivery.revoked_at is not None:
             raise OrderRefunded(str(order_id))
 
-    async def _keys_of(self, repository: DeliveryRepository, order_id: UUID) -> list[DeliveredKey]:
-        delivery = await repository.get(order_id)
+    async def _keys_of(self, deliveries: Deliveries, order_id: UUID) -> list[DeliveredKey]:
+        delivery = await deliveries.get(order_id)
         if delivery is None:
             # Only we sign links, and only for stored deliveries; answer as for a bad link
             # so that the page never says whether an order exists.

@@ -19,10 +19,8 @@ from datetime import datetime
 from uuid import UUID
 
 from bitloot_contracts.events import KeysRevoked
-from bitloot_delivery.adapters.notices import Notices
-from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent
 from bitloot_delivery.domain.revocation import RevokeRefused
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import DeliveryWork, KeyEvent
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -36,7 +34,7 @@ class Revoked:
 
 
 class RevokeKeys:
-    def __init__(self, *, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork]) -> None:
         self._unit_of_work = unit_of_work
 
     async def __call__(self, order_id: UUID, actor: str, note: str | None) -> Revoked:
@@ -44,22 +42,22 @@ class RevokeKeys:
         keys_revealed) changes nothing."""
         with log_context(order_id=str(order_id)):
             async with self._unit_of_work() as uow:
-                repository = DeliveryRepository(uow.session)
-                await repository.lock_order(order_id)
-                delivery = await repository.get(order_id)
+                await uow.deliveries.lock_order(order_id)
+                delivery = await uow.deliveries.get(order_id)
                 if delivery is None:
                     raise RevokeRefused("no_keys", f"No keys were delivered for order {order_id}.")
                 if delivery.revoked_at is not None:
                     raise RevokeRefused(
                         "already_revoked", f"The keys of order {order_id} are already revoked."
                     )
-                if await repository.reveal_count(order_id) > 0:
+                if await uow.deliveries.reveal_count(order_id) > 0:
                     raise RevokeRefused(
                         "keys_revealed", f"The keys of order {order_id} were revealed."
                     )
-                revoked_at = await repository.mark_revoked(order_id, actor, note)
-                withdrawn = await Notices(uow.session).withdraw_key_emails(order_id)
-                await repository.record_event(order_id, KeyEvent("revoked", actor, detail=note))
+                revoked_at = await uow.deliveries.mark_revoked(order_id, actor, note)
+                withdrawn = await uow.notices.withdraw_key_emails(order_id)
+                event = KeyEvent("revoked", actor, detail=note)
+                await uow.deliveries.record_event(order_id, event)
                 await uow.emit(
                     KeysRevoked(
                         order_id=order_id,

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent
 from bitloot_delivery.domain import vault
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import DeliveryWork, KeyEvent
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class Rewrap:
     def __init__(
         self,
         *,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], DeliveryWork],
         keks: vault.KeyEncryptionKeys,
         batch_size: int = 100,
     ) -> None:
@@ -49,8 +48,7 @@ class Rewrap:
 
     async def _batch(self, report: RewrapReport) -> bool:
         async with self._unit_of_work() as uow:
-            repository = DeliveryRepository(uow.session)
-            rows = await repository.wrapped_by_other_keks(
+            rows = await uow.deliveries.wrapped_by_other_keks(
                 self._keks.current_id, self._batch_size, report.failed
             )
             for order_id, kek_id, wrapped in rows:
@@ -65,9 +63,9 @@ class Rewrap:
                     )
                     report.failed.append(order_id)
                     continue
-                await repository.set_wrapped_data_key(order_id, new_id, new_wrapped)
+                await uow.deliveries.set_wrapped_data_key(order_id, new_id, new_wrapped)
                 detail = f"{kek_id} -> {new_id}"
-                await repository.record_event(
+                await uow.deliveries.record_event(
                     order_id, KeyEvent("rewrapped", "rewrap", detail=detail)
                 )
                 report.rewrapped += 1

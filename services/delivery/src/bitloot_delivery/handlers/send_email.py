@@ -60,9 +60,8 @@ from typing import Any, TypeVar
 import asyncpg
 
 from bitloot_contracts.events import DeliveryCompleted, DeliveryFailed
-from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL, ClaimedEmail, EmailLog
+from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL
 from bitloot_delivery.adapters.mailer import MailNotSent, MailUncertain, SmtpMailer
-from bitloot_delivery.adapters.summaries import paid_at
 from bitloot_delivery.domain.emails import (
     KIND_HEADER,
     MAX_ATTEMPTS,
@@ -82,8 +81,8 @@ from bitloot_delivery.domain.refund_notices import (
     compose_refund_email,
     wording_of,
 )
+from bitloot_delivery.handlers.ports import ClaimedEmail, DeliveryWork
 from bitloot_delivery.metrics import DeliveryMetrics
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
 
@@ -117,7 +116,7 @@ class EmailSender:
     def __init__(
         self,
         *,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], DeliveryWork],
         mailer: SmtpMailer,
         links: RevealLinks,
         claim_links: ClaimLinks,
@@ -184,7 +183,7 @@ class EmailSender:
         hangs) by the stage they reached; how many."""
         now = datetime.now(UTC)
         async with self._unit_of_work() as uow:
-            stale = await EmailLog(uow.session).stale(self._lease)
+            stale = await uow.emails.stale(self._lease)
             settled = [
                 (attempt.email, await self._settle_cut(uow, attempt.email, attempt.stage, now))
                 for attempt in stale
@@ -244,7 +243,7 @@ class EmailSender:
 
     async def _claim(self) -> tuple[ClaimedEmail | None, bool]:
         async with self._unit_of_work() as uow:
-            claimed = await EmailLog(uow.session).claim_due(new_message_id(self._mail_from))
+            claimed = await uow.emails.claim_due(new_message_id(self._mail_from))
             await uow.commit()
         return claimed
 
@@ -312,7 +311,7 @@ class EmailSender:
         """Commit that DATA begins, before it does: the mailer sends no DATA if this
         raises, so a row still `before_data` proves the server lacks the message."""
         async with self._unit_of_work() as uow:
-            if not await EmailLog(uow.session).reach_data(email):
+            if not await uow.emails.reach_data(email):
                 raise AttemptTaken("the attempt was taken back as stale")
             await uow.commit()
 
@@ -355,7 +354,7 @@ class EmailSender:
 
     async def _settle_cut(
         self,
-        uow: UnitOfWork,
+        uow: DeliveryWork,
         email: ClaimedEmail,
         stage: SmtpStage | None,
         retry_at: datetime,
@@ -363,7 +362,7 @@ class EmailSender:
     ) -> AfterCut | None:
         """Apply `after_cut` to an attempt cut short at `stage`, in `uow`; the verdict,
         or None if the attempt is no longer ours (nothing changed)."""
-        log = EmailLog(uow.session)
+        log = uow.emails
         verdict = after_cut(stage, email.doubtful_resends)
         detail = f"{_CUT_DETAIL[verdict]}{': ' + error if error else ''}"
         if verdict is AfterCut.RESEND:
@@ -390,7 +389,7 @@ class EmailSender:
         due email in it too: whether the attempt was still ours (if not, nothing of it
         changed), and the claim."""
         async with self._unit_of_work() as uow:
-            log = EmailLog(uow.session)
+            log = uow.emails
             events = []
             if email.kind is EmailKind.DELIVERY:
                 completed = DeliveryCompleted(
@@ -401,7 +400,7 @@ class EmailSender:
             if ours:
                 self._count(uow, email, "accepted")
                 if self._metrics is not None and email.kind is EmailKind.DELIVERY:
-                    paid = await paid_at(uow.session, email.order_id)
+                    paid = await uow.summaries.paid_at(email.order_id)
                     uow.on_commit(functools.partial(self._metrics.key_accepted, paid))
             following = await log.claim_due(new_message_id(self._mail_from)) if claim_next else None
             if ours or claim_next:
@@ -412,7 +411,7 @@ class EmailSender:
         final = email.attempts >= self._max_attempts
         retry_at = None if final else datetime.now(UTC) + self._backoff(email.attempts)
         async with self._unit_of_work() as uow:
-            if not await EmailLog(uow.session).finish_refused(email, error, retry_at):
+            if not await uow.emails.finish_refused(email, error, retry_at):
                 return
             self._count(uow, email, "failed" if final else "refused")
             if final and email.kind is EmailKind.DELIVERY:
@@ -427,7 +426,7 @@ class EmailSender:
         else:
             logger.warning("email not sent; will retry", extra=extra)
 
-    def _count(self, uow: UnitOfWork, email: ClaimedEmail, outcome: str) -> None:
+    def _count(self, uow: DeliveryWork, email: ClaimedEmail, outcome: str) -> None:
         """Count `email`'s attempt as `outcome` once `uow` commits its record."""
         if self._metrics is not None:
             counter = self._metrics.emails.labels(kind=email.kind.value, outcome=outcome)

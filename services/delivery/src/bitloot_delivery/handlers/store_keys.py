@@ -14,11 +14,9 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from bitloot_contracts.events import KeysDelivered
-from bitloot_delivery.adapters.object_store import S3ObjectStore
-from bitloot_delivery.adapters.repository import DeliveryRepository, NewDelivery
 from bitloot_delivery.domain import vault
 from bitloot_delivery.domain.keys import MalformedKeys, parse_keys
-from bitloot_runtime.db import UnitOfWork
+from bitloot_delivery.handlers.ports import DeliveryWork, NewDelivery, ObjectStore
 from bitloot_runtime.errors import PermanentError
 from bitloot_runtime.sealing import unseal
 
@@ -35,7 +33,7 @@ class StoreKeys:
     def __init__(
         self,
         *,
-        store: S3ObjectStore,
+        store: ObjectStore,
         private_keys: Mapping[str, X25519PrivateKey],
         keks: vault.KeyEncryptionKeys,
     ) -> None:
@@ -43,10 +41,9 @@ class StoreKeys:
         self._private_keys = private_keys
         self._keks = keks
 
-    async def __call__(self, event: KeysDelivered, uow: UnitOfWork) -> None:
-        repository = DeliveryRepository(uow.session)
-        await repository.lock_order(event.order_id)
-        if await repository.get(event.order_id) is not None:
+    async def __call__(self, event: KeysDelivered, uow: DeliveryWork) -> None:
+        await uow.deliveries.lock_order(event.order_id)
+        if await uow.deliveries.get(event.order_id) is not None:
             logger.info("keys already stored; duplicate keys.delivered ignored")
             return
         plaintext = unseal(event.sealed, self._private_keys, event.order_id)
@@ -71,7 +68,7 @@ class StoreKeys:
             object_key=key,
             key_count=len(keys),
         )
-        await repository.add(delivery, keys)
+        await uow.deliveries.add(delivery, keys)
         logger.info(
             "keys stored encrypted; email queued",
             extra={"key_count": len(keys), "kek_id": encrypted.kek_id},
