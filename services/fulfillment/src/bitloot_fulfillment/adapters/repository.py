@@ -15,14 +15,15 @@ compiled a multi-row VALUES from scratch on every call).
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 from uuid import UUID
 
 from bitloot_contracts.events import ReservationLine
 from bitloot_fulfillment.domain.saga import OrderSaga
-from bitloot_fulfillment.domain.timers import DEADLINE
+from bitloot_fulfillment.domain.timers import DEADLINE, DueTimer
+from bitloot_fulfillment.handlers.ports import Sagas
 from bitloot_runtime.db import UnitOfWork, outbox_arrays, outbox_insert
 
 # The saga's stored columns, in the dataclass's order (`order_id` first).
@@ -49,15 +50,7 @@ _CLAIM_DUE = (
 _DELETE_TIMER = "DELETE FROM saga_timers WHERE order_id = $1 AND kind = $2"
 
 
-@dataclass(frozen=True)
-class DueTimer:
-    order_id: UUID
-    kind: str
-    attempt: int
-    due_at: datetime
-
-
-class SagaRepository:
+class SagaRepository(Sagas):
     """The one place of the saga's SQL, on the unit of work's transaction."""
 
     def __init__(self, uow: UnitOfWork) -> None:
