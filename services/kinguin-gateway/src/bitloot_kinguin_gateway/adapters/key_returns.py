@@ -1,7 +1,5 @@
 """Reading and writing key-return requests (one per Kinguin order)."""
 
-from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, select, update
@@ -10,23 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_kinguin_gateway.adapters.orm import key_returns
 from bitloot_kinguin_gateway.domain.key_return import ASKED
+from bitloot_kinguin_gateway.domain.key_return import KeyReturn as KeyReturn
+from bitloot_kinguin_gateway.handlers.ports import KeyReturns
 
 
-@dataclass(frozen=True)
-class KeyReturn:
-    """What we asked Kinguin to take back for one of its orders, and what came of it."""
-
-    kinguin_order_id: str
-    order_id: UUID
-    state: str
-    reason: str | None
-    key_count: int | None
-    requested_by: str | None
-    created_at: datetime
-    settled_at: datetime | None
-
-
-class KeyReturnRepository:
+class KeyReturnRepository(KeyReturns):
     def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 

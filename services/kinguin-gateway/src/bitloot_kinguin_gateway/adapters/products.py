@@ -2,7 +2,6 @@
 said of each."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,6 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from bitloot_kinguin_gateway.adapters.orm import products
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 from bitloot_kinguin_gateway.domain.product import Availability
+from bitloot_kinguin_gateway.domain.product import Product as Product
+from bitloot_kinguin_gateway.handlers.ports import Products
 
 # Watched products never read (a seek on ix_products_watched_synced_at).
 _UNREAD = "SELECT kinguin_product_id FROM products WHERE watched AND synced_at IS NULL"
@@ -24,17 +25,7 @@ _PRICES = (
 )
 
 
-@dataclass(frozen=True)
-class Product:
-    """A product as stored; `availability` is None until Kinguin has said anything of it."""
-
-    kinguin_product_id: str
-    watched: bool
-    availability: Availability | None
-    kinguin_updated_at: datetime | None
-
-
-class ProductRepository(SqlRepository):
+class ProductRepository(SqlRepository, Products):
     async def prices(self, product_ids: Iterable[str], max_age: float) -> dict[str, Decimal]:
         """The price (EUR) of each of the products that Kinguin was read for at most
         `max_age` seconds ago and that was in stock when last heard of (one statement,

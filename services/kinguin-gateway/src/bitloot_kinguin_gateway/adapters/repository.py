@@ -9,11 +9,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import JsonValue
 from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import reservations
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
+from bitloot_kinguin_gateway.domain.reservation import Attempt as Attempt
+from bitloot_kinguin_gateway.domain.reservation import Reservation as Reservation
 from bitloot_kinguin_gateway.domain.reservation import external_id
+from bitloot_kinguin_gateway.handlers.ports import Reservations
 from bitloot_runtime.telemetry import outgoing_traceparent
 
 
@@ -24,42 +28,6 @@ class ReservationFilter:
     state: str | None = None
     order_id: UUID | None = None
     reservation_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class Reservation:
-    order_id: UUID
-    reservation_id: UUID
-    state: str
-    lines: list[dict[str, Any]]
-    kinguin_order_id: str | None
-    kinguin_status: str | None
-    kinguin_updated_at: datetime | None
-    customer_email: str | None
-    failure_code: str | None
-    failure_reason: str | None
-    settled_at: datetime | None
-    keys_sealed_at: datetime | None
-    keys_count: int | None
-    attempt: int
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def external_id(self) -> str:
-        """The orderExternalId of the current attempt."""
-        return external_id(self.order_id, self.attempt)
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One orderExternalId used for an order, and what Kinguin made of it."""
-
-    external_id: str
-    order_id: UUID
-    attempt: int
-    kinguin_order_id: str | None
-    kinguin_status: str | None
 
 
 # Every column of `reservations`, in the order of `Reservation`'s fields.
@@ -160,19 +128,21 @@ _RECORD_KEYS = (
 )
 
 
-class ReservationRepository(SqlRepository):
+class ReservationRepository(SqlRepository, Reservations):
     async def lock_order(self, order_id: UUID) -> None:
         """Serialise, until this transaction ends, every handler working on the order:
         two different requests for one order must not both find it absent at Kinguin."""
         driver = await self._driver()
         await driver.execute(_LOCK_ORDER, f"reservation:{order_id}")
 
-    async def add_placing(self, order_id: UUID, lines: list[dict[str, Any]]) -> Reservation:
+    async def add_placing(self, order_id: UUID, lines: list[dict[str, JsonValue]]) -> Reservation:
         """The order's reservation, created in state `placing` if it had none."""
         reservation, _ = await self.open(order_id, lines)
         return reservation
 
-    async def open(self, order_id: UUID, lines: list[dict[str, Any]]) -> tuple[Reservation, bool]:
+    async def open(
+        self, order_id: UUID, lines: list[dict[str, JsonValue]]
+    ) -> tuple[Reservation, bool]:
         """The order's reservation, created in state `placing` with its first external id
         if it had none; and whether this call created it. One statement when it does."""
         driver = await self._driver()

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
-from fakes import FakeFulfillmentWork
+from fulfillment_fakes import FakeFulfillmentWork
 from fulfillment_sagas import POLICY, T0, payment_finished
 from fulfillment_support import refund_report
 
