@@ -59,8 +59,6 @@ class SagaRepository(Sagas):
     async def get_for_update(
         self, order_id: UUID, *, skip_locked: bool = False
     ) -> OrderSaga | None:
-        """The saga, locked until the transaction ends; with `skip_locked`, None while
-        another transaction holds it (the sweeper never waits on a handler)."""
         driver = await self._uow.driver()
         row = await driver.fetchrow(_SELECT_SKIP_LOCKED if skip_locked else _SELECT, order_id)
         if row is None:
@@ -70,14 +68,9 @@ class SagaRepository(Sagas):
         return OrderSaga(**values)
 
     async def add(self, saga: OrderSaga) -> bool:
-        """Store a new saga and what its first step did (transitions, timers, events, as
-        `store_step` stores them), in one statement; False, and nothing stored, if the
-        order already has a saga. A concurrent insert of the same order waits for the
-        first transaction to end."""
         return await self._store(saga, _INSERT) is not None
 
     async def idle_for(self, order_id: UUID) -> timedelta | None:
-        """How long ago the order's last transition was (the database's clock)."""
         driver = await self._uow.driver()
         idle: timedelta | None = await driver.fetchval(_IDLE_FOR, order_id)
         return idle
@@ -129,13 +122,10 @@ class SagaRepository(Sagas):
         return stored
 
     async def deadline_passed(self, order_id: UUID) -> bool:
-        """Whether the saga has no deadline still ahead of it (by the database's clock):
-        the sweeper has not failed it yet, or its timer is gone."""
         driver = await self._uow.driver()
         return not await driver.fetchval(_DEADLINE_AHEAD, order_id, DEADLINE)
 
     async def claim_due_timers(self, limit: int) -> list[DueTimer]:
-        """Due timers no other instance is firing right now, locked until commit."""
         driver = await self._uow.driver()
         rows = await driver.fetch(_CLAIM_DUE, limit)
         return [DueTimer(row[0], row[1], row[2], row[3]) for row in rows]

@@ -31,8 +31,6 @@ class StatsRepository(Figures):
         self._session = session
 
     async def hourly(self, since: datetime) -> list[Hour]:
-        """Each hour from `since` with an order fulfilled or failed in it, then the whole
-        window (`hour` None; always there, zeros when nothing happened)."""
         at = saga_transitions.c.at
         hour = func.date_trunc("hour", at)
         done = saga_transitions.c.to_state == "fulfilled"
@@ -60,13 +58,10 @@ class StatsRepository(Figures):
         return [_hour(row) for row in rows]
 
     async def failed_orders(self) -> WaitingOrders:
-        """Failed orders an admin still has to settle (no refund paid out yet), newest first."""
         settled = sagas.c.refund_status.in_(_SETTLED_REFUNDS)
         return await self._waiting(sagas.c.state == "failed", ~settled.is_(True))
 
     async def stuck_orders(self, deadline: timedelta) -> WaitingOrders:
-        """Orders not ended whose saga has not moved for longer than the `deadline` (the ones
-        an admin's retry accepts as stuck), newest change first."""
         idle = sagas.c.updated_at <= func.now() - deadline
         return await self._waiting(sagas.c.state.not_in(TERMINAL), idle)
 

@@ -22,12 +22,15 @@ class Sagas(abc.ABC):
     async def get_for_update(
         self, order_id: UUID, *, skip_locked: bool = False
     ) -> OrderSaga | None:
-        """The saga, locked; with `skip_locked`, None while another unit holds it."""
+        """The saga, locked until the transaction ends; with `skip_locked`, None while
+        another transaction holds it (the sweeper never waits on a handler)."""
 
     @abc.abstractmethod
     async def add(self, saga: OrderSaga) -> bool:
-        """Store a new saga and what its first step did; False, and nothing stored, if
-        the order already has one."""
+        """Store a new saga and what its first step did (transitions, timers, events, as
+        `store_step` stores them), in one statement; False, and nothing stored, if the
+        order already has a saga. A concurrent insert of the same order waits for the
+        first transaction to end."""
 
     @abc.abstractmethod
     async def store_step(self, saga: OrderSaga, *, save: bool = True) -> None:
@@ -36,15 +39,16 @@ class Sagas(abc.ABC):
 
     @abc.abstractmethod
     async def idle_for(self, order_id: UUID) -> timedelta | None:
-        """How long ago the order's last transition was."""
+        """How long ago the order's last transition was (the database's clock)."""
 
     @abc.abstractmethod
     async def deadline_passed(self, order_id: UUID) -> bool:
-        """Whether the saga has no deadline still ahead of it."""
+        """Whether the saga has no deadline still ahead of it (by the database's clock):
+        the sweeper has not failed it yet, or its timer is gone."""
 
     @abc.abstractmethod
     async def claim_due_timers(self, limit: int) -> list[DueTimer]:
-        """Up to `limit` due timers no other unit of work is firing, locked."""
+        """Due timers no other instance is firing right now, locked until commit."""
 
     @abc.abstractmethod
     async def delete_timer(self, timer: DueTimer) -> None: ...
@@ -55,16 +59,17 @@ class Figures(abc.ABC):
 
     @abc.abstractmethod
     async def hourly(self, since: datetime) -> list[Hour]:
-        """Each hour from `since` with an order fulfilled or failed, then the whole
-        window (`hour` None; always there)."""
+        """Each hour from `since` with an order fulfilled or failed in it, then the whole
+        window (`hour` None; always there, zeros when nothing happened)."""
 
     @abc.abstractmethod
     async def failed_orders(self) -> WaitingOrders:
-        """Failed orders an admin still has to settle, newest first."""
+        """Failed orders an admin still has to settle (no refund paid out yet), newest first."""
 
     @abc.abstractmethod
     async def stuck_orders(self, deadline: timedelta) -> WaitingOrders:
-        """Orders not ended that have not moved for longer than `deadline`."""
+        """Orders not ended whose saga has not moved for longer than the `deadline` (the ones
+        an admin's retry accepts as stuck), newest change first."""
 
 
 class FulfillmentWork(Work, Protocol):

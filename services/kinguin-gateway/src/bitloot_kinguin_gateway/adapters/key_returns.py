@@ -22,8 +22,6 @@ class KeyReturnRepository(KeyReturns):
         return None if row is None else KeyReturn(**dict(row))
 
     async def refunded_by_us(self, kinguin_order_id: str, status: str) -> bool:
-        """Whether Kinguin's `status` for the order is the outcome of our own return
-        request (`refunded` after we asked, whatever its answer was), not news."""
         if status != "refunded":
             return False
         asked = await self.get(kinguin_order_id)
@@ -47,8 +45,6 @@ class KeyReturnRepository(KeyReturns):
         requested_by: str | None,
         reason: str | None = None,
     ) -> bool:
-        """Record the request (or the decision not to make one); False when the Kinguin
-        order has a row already: it is never asked twice."""
         settled = None if state == "requested" else func.clock_timestamp()
         inserted = await self._session.execute(
             pg_insert(key_returns)

@@ -27,16 +27,11 @@ _PRICES = (
 
 class ProductRepository(SqlRepository, Products):
     async def prices(self, product_ids: Iterable[str], max_age: float) -> dict[str, Decimal]:
-        """The price (EUR) of each of the products that Kinguin was read for at most
-        `max_age` seconds ago and that was in stock when last heard of (one statement,
-        on every order)."""
         driver = await self._driver()
         rows = await driver.fetch(_PRICES, list(product_ids), max_age)
         return {row["kinguin_product_id"]: row["price"] for row in rows}
 
     async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:
-        """Watch the product or stop watching it, unless a later listing was applied
-        already; whether this one was applied."""
         statement = (
             pg_insert(products)
             .values(kinguin_product_id=product_id, watched=watched, listed_at=listed_at)
@@ -62,7 +57,6 @@ class ProductRepository(SqlRepository, Products):
         return Product(row.kinguin_product_id, row.watched, known, row.kinguin_updated_at)
 
     async def watched(self) -> list[str]:
-        """The watched products, those read longest ago (or never) first."""
         query = (
             select(products.c.kinguin_product_id)
             .where(products.c.watched)
@@ -71,14 +65,12 @@ class ProductRepository(SqlRepository, Products):
         return list((await self._session.scalars(query)).all())
 
     async def unread(self) -> list[str]:
-        """The watched products never read from Kinguin."""
         driver = await self._driver()
         return [row["kinguin_product_id"] for row in await driver.fetch(_UNREAD)]
 
     async def record(
         self, product_id: str, availability: Availability, at: datetime, *, synced: bool
     ) -> None:
-        """Store what Kinguin said of the product, as of `at`."""
         values: dict[str, object] = {
             "qty": availability.qty,
             "price": availability.price,

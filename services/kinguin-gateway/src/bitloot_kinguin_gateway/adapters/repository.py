@@ -130,8 +130,6 @@ _RECORD_KEYS = (
 
 class ReservationRepository(SqlRepository, Reservations):
     async def lock_order(self, order_id: UUID) -> None:
-        """Serialise, until this transaction ends, every handler working on the order:
-        two different requests for one order must not both find it absent at Kinguin."""
         driver = await self._driver()
         await driver.execute(_LOCK_ORDER, f"reservation:{order_id}")
 
@@ -143,8 +141,6 @@ class ReservationRepository(SqlRepository, Reservations):
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]
     ) -> tuple[Reservation, bool]:
-        """The order's reservation, created in state `placing` with its first external id
-        if it had none; and whether this call created it. One statement when it does."""
         driver = await self._driver()
         row = await driver.fetchrow(
             _OPEN, order_id, external_id(order_id, 1), json.dumps(lines), outgoing_traceparent()
@@ -156,13 +152,10 @@ class ReservationRepository(SqlRepository, Reservations):
         return found, False
 
     async def attempts(self, order_id: UUID) -> list[Attempt]:
-        """Every external id used for the order, first attempt first."""
         driver = await self._driver()
         return [Attempt(**row) for row in await driver.fetch(_ATTEMPTS, order_id)]
 
     async def start_attempt(self, order_id: UUID) -> Reservation:
-        """Record a new external id for the order and make it the current attempt,
-        `placing` again with nothing known about it: before any call uses it."""
         driver = await self._driver()
         attempt = (await driver.fetchval(_LATEST_ATTEMPT, order_id) or 1) + 1
         row = await driver.fetchrow(
@@ -174,10 +167,6 @@ class ReservationRepository(SqlRepository, Reservations):
     async def locate(
         self, kinguin_order_id: str | None, order_external_id: str | None, order_id: UUID | None
     ) -> tuple[Attempt | None, Reservation | None, str | None]:
-        """The attempt a Kinguin order belongs to, by its id or else by our external id;
-        and the order's reservation, locked for update, by the Kinguin order id or else by
-        the attempt's order or else by `order_id`, with the trace it was opened in. One
-        statement."""
         driver = await self._driver()
         row = await driver.fetchrow(
             _LOCATE, kinguin_order_id or None, order_external_id or None, order_id
@@ -190,7 +179,6 @@ class ReservationRepository(SqlRepository, Reservations):
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str
     ) -> None:
-        """What Kinguin said about one attempt's order (current or superseded)."""
         driver = await self._driver()
         await driver.execute(_RECORD_ATTEMPT_STATUS, attempt.external_id, kinguin_order_id, status)
 
@@ -223,8 +211,6 @@ class ReservationRepository(SqlRepository, Reservations):
     async def mark_placed(
         self, order_id: UUID, kinguin_order_id: str, status: str, *, attempt: Attempt | None = None
     ) -> None:
-        """The order is bought: by the current attempt, or by an earlier `attempt` found
-        live at Kinguin (which becomes the current one again)."""
         driver = await self._driver()
         if attempt is None:
             await driver.execute(_MARK_PLACED, order_id, kinguin_order_id, status)

@@ -52,14 +52,6 @@ class WebhookLog(SqlRepository, Webhooks):
         order_id: UUID | None = None,
         applied: bool = False,
     ) -> tuple[int, bool]:
-        """Log a call, with what became of it when that is known already (`note`,
-        `order_id`, `applied`; else `settle` says it later); its row id, and whether it
-        repeats an authenticated one.
-
-        The partial unique index decides: the first copy inserts; a later copy conflicts
-        and is inserted again marked `duplicate`, not applied, so racing copies cannot
-        both apply.
-        """
         values = (
             notification.event_name,
             notification.kinguin_order_id,

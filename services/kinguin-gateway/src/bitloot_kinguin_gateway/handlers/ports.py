@@ -25,14 +25,15 @@ class Reservations(abc.ABC):
 
     @abc.abstractmethod
     async def lock_order(self, order_id: UUID) -> None:
-        """Serialise every use case working on the order until the unit of work ends."""
+        """Serialise, until this transaction ends, every handler working on the order:
+        two different requests for one order must not both find it absent at Kinguin."""
 
     @abc.abstractmethod
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]
     ) -> tuple[Reservation, bool]:
-        """The order's reservation, created `placing` with its first external id if it
-        had none; and whether this call created it."""
+        """The order's reservation, created in state `placing` with its first external id
+        if it had none; and whether this call created it. One statement when it does."""
 
     @abc.abstractmethod
     async def attempts(self, order_id: UUID) -> list[Attempt]:
@@ -40,19 +41,23 @@ class Reservations(abc.ABC):
 
     @abc.abstractmethod
     async def start_attempt(self, order_id: UUID) -> Reservation:
-        """A new external id made the current attempt, `placing` again."""
+        """Record a new external id for the order and make it the current attempt,
+        `placing` again with nothing known about it: before any call uses it."""
 
     @abc.abstractmethod
     async def locate(
         self, kinguin_order_id: str | None, order_external_id: str | None, order_id: UUID | None
     ) -> tuple[Attempt | None, Reservation | None, str | None]:
-        """The attempt a Kinguin order belongs to, the order's reservation (locked) and
-        the trace it was opened in."""
+        """The attempt a Kinguin order belongs to, by its id or else by our external id;
+        and the order's reservation, locked for update, by the Kinguin order id or else by
+        the attempt's order or else by `order_id`, with the trace it was opened in. One
+        statement."""
 
     @abc.abstractmethod
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str
-    ) -> None: ...
+    ) -> None:
+        """What Kinguin said about one attempt's order (current or superseded)."""
 
     @abc.abstractmethod
     async def get(self, order_id: UUID, *, for_update: bool = False) -> Reservation | None: ...
@@ -61,7 +66,8 @@ class Reservations(abc.ABC):
     async def mark_placed(
         self, order_id: UUID, kinguin_order_id: str, status: str, *, attempt: Attempt | None = None
     ) -> None:
-        """Bought: by the current attempt, or by an earlier `attempt` (current again)."""
+        """The order is bought: by the current attempt, or by an earlier `attempt` found
+        live at Kinguin (which becomes the current one again)."""
 
     @abc.abstractmethod
     async def mark_failed(self, order_id: UUID, code: str, reason: str) -> None: ...
@@ -80,11 +86,14 @@ class Products(abc.ABC):
 
     @abc.abstractmethod
     async def prices(self, product_ids: Iterable[str], max_age: float) -> dict[str, Decimal]:
-        """The price of each product read at most `max_age` seconds ago and in stock."""
+        """The price (EUR) of each of the products that Kinguin was read for at most
+        `max_age` seconds ago and that was in stock when last heard of (one statement,
+        on every order)."""
 
     @abc.abstractmethod
     async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:
-        """Watch the product or not, unless a later listing was applied; whether applied."""
+        """Watch the product or stop watching it, unless a later listing was applied
+        already; whether this one was applied."""
 
     @abc.abstractmethod
     async def get(self, product_id: str, *, for_update: bool = False) -> Product | None: ...
@@ -115,7 +124,8 @@ class KeyReturns(abc.ABC):
 
     @abc.abstractmethod
     async def refunded_by_us(self, kinguin_order_id: str, status: str) -> bool:
-        """Whether `status` is Kinguin's `refunded` of an order whose keys we returned."""
+        """Whether Kinguin's `status` for the order is the outcome of our own return
+        request (`refunded` after we asked, whatever its answer was), not news."""
 
     @abc.abstractmethod
     async def add(
@@ -127,7 +137,8 @@ class KeyReturns(abc.ABC):
         requested_by: str | None,
         reason: str | None = None,
     ) -> bool:
-        """Record the request (or the decision not to make one); False if one exists."""
+        """Record the request (or the decision not to make one); False when the Kinguin
+        order has a row already: it is never asked twice."""
 
     @abc.abstractmethod
     async def settle(
@@ -150,7 +161,14 @@ class Webhooks(abc.ABC):
         order_id: UUID | None = None,
         applied: bool = False,
     ) -> tuple[int, bool]:
-        """Log a call; its row id, and whether it repeats an authenticated one."""
+        """Log a call, with what became of it when that is known already (`note`,
+        `order_id`, `applied`; else `settle` says it later); its row id, and whether it
+        repeats an authenticated one.
+
+        The partial unique index decides: the first copy inserts; a later copy conflicts
+        and is inserted again marked `duplicate`, not applied, so racing copies cannot
+        both apply.
+        """
 
     @abc.abstractmethod
     async def settle(
