@@ -1,1 +1,1 @@
-"""Fulfillment's use cases: one per event it consumes, each in the consumer's unit of work."""
+"""Fulfillment's use cases, a class each, working on the repositories of `ports.FulfillmentWork`."""

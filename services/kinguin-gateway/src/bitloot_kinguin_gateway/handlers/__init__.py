@@ -1,1 +1,1 @@
-"""Use cases of the kinguin-gateway service, one per consumed event or request."""
+"""The gateway's use cases, a class each, working on the repositories of `ports.GatewayWork`."""
