@@ -18,6 +18,7 @@ from kinguin_gateway_support import (
     published,
     request,
 )
+from pydantic import JsonValue
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
@@ -104,7 +105,8 @@ async def record_fulfilled(database_url: str, order_id: UUID, kinguin_order_id: 
     try:
         async with AsyncSession(engine) as session, session.begin():
             repository = ReservationRepository(session)
-            line = {"kinguin_product_id": COUNTER_STRIKE, "qty": 2, "max_unit_price": "3"}
+            line: dict[str, JsonValue] = {"kinguin_product_id": COUNTER_STRIKE, "qty": 2}
+            line["max_unit_price"] = "3"
             await repository.add_placing(order_id, [line])
             await repository.mark_placed(order_id, kinguin_order_id, "processing")
             await repository.record_status(

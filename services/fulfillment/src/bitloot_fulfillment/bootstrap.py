@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from bitloot_contracts.topics import FULFILLMENT
 from bitloot_fulfillment.adapters.live import live_hub
 from bitloot_fulfillment.adapters.orm import metadata
+from bitloot_fulfillment.adapters.unit_of_work import FulfillmentUnitOfWork
 from bitloot_fulfillment.entrypoints.bus import subscribe
 from bitloot_fulfillment.entrypoints.internal import internal_routes
 from bitloot_fulfillment.entrypoints.internal_stats import stats_routes
@@ -34,7 +35,9 @@ def build(
         metadata=metadata,
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
+        unit_of_work_class=FulfillmentUnitOfWork,
     )
+    units_of_work = runtime.units_of_work(FulfillmentUnitOfWork)
     FulfillmentMetrics(runtime.metrics.source).watch(runtime)
     policy = settings.timer_policy()
     subscribe(runtime, policy)
@@ -42,7 +45,7 @@ def build(
 
     async def sweep() -> None:
         await sweep_forever(
-            runtime.unit_of_work, policy, settings.timer_sweep_interval, settings.timer_batch_size
+            units_of_work, policy, settings.timer_sweep_interval, settings.timer_batch_size
         )
 
     runtime.add_background("timers", sweep)

@@ -17,6 +17,7 @@ from bitloot_kinguin_gateway.adapters.rate_limit import (
     bucket_name,
     default_burst,
 )
+from bitloot_kinguin_gateway.adapters.unit_of_work import GatewayUnitOfWork
 from bitloot_kinguin_gateway.entrypoints.bus import subscribe
 from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
 from bitloot_kinguin_gateway.entrypoints.internal_balance import balance_routes
@@ -60,7 +61,9 @@ def build(
         metadata=metadata,
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
+        unit_of_work_class=GatewayUnitOfWork,
     )
+    units_of_work = runtime.units_of_work(GatewayUnitOfWork)
     # httpx logs every request at INFO: four lines per order beside the handler's own
     # line (which carries the order id); a failed call is logged by the handler.
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -76,23 +79,23 @@ def build(
     subscribe(
         runtime,
         # A catalog price is trusted through one late reading of the catalog sync.
-        Reserve(kinguin, runtime.unit_of_work, price_max_age=2 * settings.catalog_sync_seconds),
+        Reserve(kinguin, units_of_work, price_max_age=2 * settings.catalog_sync_seconds),
         Poll(kinguin),
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
-        ReturnKeys(kinguin, runtime.unit_of_work),
+        ReturnKeys(kinguin, units_of_work),
     )
     metrics = GatewayMetrics(runtime.metrics.source)
     metrics.watch(runtime)
     watch = _balance_watch(settings, runtime, kinguin, metrics)
-    sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)
+    sync = CatalogSync(kinguin, units_of_work, settings.catalog_sync_seconds)
     runtime.add_background("catalog-sync", sync.run)
     sweep = webhook_log_sweep(settings, runtime.unit_of_work)
     runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
-        *webhook_routes(auth, runtime.unit_of_work, metrics),
+        *webhook_routes(auth, units_of_work, metrics),
         *internal_routes(runtime.unit_of_work, kinguin),
-        *webhook_log_routes(runtime.unit_of_work),
+        *webhook_log_routes(units_of_work),
         *balance_routes(lambda: watch.status, settings.balance_poll_seconds),
         *openapi_routes(describe(settings.webhook_secret_header)),
     ]

@@ -14,6 +14,7 @@ from kinguin_gateway_support import (
     notify,
     published,
 )
+from pydantic import JsonValue
 from sqlalchemy import select
 
 from bitloot_contracts.events import KeysRevoked, ReservationPoll
@@ -44,10 +45,10 @@ async def fulfilled(
         kinguin.sandbox.release(product)
     await kinguin.sandbox.idle()
     assert order.status == "completed"
-    line = {"kinguin_product_id": product, "qty": qty, "max_unit_price": "100"}
     async with gateway.runtime.unit_of_work() as uow:
         repository = ReservationRepository(uow.session)
-        await repository.add_placing(order_id, [line])
+        line: dict[str, JsonValue] = {"kinguin_product_id": product, "qty": qty}
+        await repository.add_placing(order_id, [{**line, "max_unit_price": "100"}])
         await repository.mark_placed(order_id, order.order_id, "processing")
         at = completed_at or datetime.now(UTC)
         await repository.record_status(order_id, order.order_id, "completed", at)

@@ -26,13 +26,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID, uuid4
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitQueue
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 
 from bitloot_contracts.customer import CustomerStatus, customer_status_of_order
 from bitloot_contracts.events import (
@@ -82,7 +82,7 @@ class RefundView:
             change.status, change.occurred_at, change.amount, change.currency, change.transaction_id
         )
 
-    def as_json(self) -> dict[str, str | None]:
+    def as_json(self) -> dict[str, JsonValue]:
         return {
             "status": self.status,
             # One spelling whether it came from the bus or from a NUMERIC column.
@@ -100,7 +100,7 @@ class DelayView:
     is_preorder: bool
     release_date: date | None
 
-    def as_json(self) -> dict[str, bool | str | None]:
+    def as_json(self) -> dict[str, JsonValue]:
         released = self.release_date.isoformat() if self.release_date else None
         return {"is_preorder": self.is_preorder, "release_date": released}
 
@@ -135,7 +135,7 @@ class LiveView:
         )
         return replace(self, refund=refund, email_sent=email)
 
-    def frame_facts(self) -> dict[str, Any]:
+    def frame_facts(self) -> dict[str, JsonValue]:
         """The fields every status frame carries besides the saga's own."""
         return {
             "customer_status": self.customer_status,

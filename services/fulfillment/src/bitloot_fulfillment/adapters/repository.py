@@ -15,14 +15,15 @@ compiled a multi-row VALUES from scratch on every call).
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 from uuid import UUID
 
 from bitloot_contracts.events import ReservationLine
 from bitloot_fulfillment.domain.saga import OrderSaga
-from bitloot_fulfillment.domain.timers import DEADLINE
+from bitloot_fulfillment.domain.timers import DEADLINE, DueTimer
+from bitloot_fulfillment.handlers.ports import Sagas
 from bitloot_runtime.db import UnitOfWork, outbox_arrays, outbox_insert
 
 # The saga's stored columns, in the dataclass's order (`order_id` first).
@@ -49,15 +50,7 @@ _CLAIM_DUE = (
 _DELETE_TIMER = "DELETE FROM saga_timers WHERE order_id = $1 AND kind = $2"
 
 
-@dataclass(frozen=True)
-class DueTimer:
-    order_id: UUID
-    kind: str
-    attempt: int
-    due_at: datetime
-
-
-class SagaRepository:
+class SagaRepository(Sagas):
     """The one place of the saga's SQL, on the unit of work's transaction."""
 
     def __init__(self, uow: UnitOfWork) -> None:
@@ -66,8 +59,6 @@ class SagaRepository:
     async def get_for_update(
         self, order_id: UUID, *, skip_locked: bool = False
     ) -> OrderSaga | None:
-        """The saga, locked until the transaction ends; with `skip_locked`, None while
-        another transaction holds it (the sweeper never waits on a handler)."""
         driver = await self._uow.driver()
         row = await driver.fetchrow(_SELECT_SKIP_LOCKED if skip_locked else _SELECT, order_id)
         if row is None:
@@ -77,14 +68,9 @@ class SagaRepository:
         return OrderSaga(**values)
 
     async def add(self, saga: OrderSaga) -> bool:
-        """Store a new saga and what its first step did (transitions, timers, events, as
-        `store_step` stores them), in one statement; False, and nothing stored, if the
-        order already has a saga. A concurrent insert of the same order waits for the
-        first transaction to end."""
         return await self._store(saga, _INSERT) is not None
 
     async def idle_for(self, order_id: UUID) -> timedelta | None:
-        """How long ago the order's last transition was (the database's clock)."""
         driver = await self._uow.driver()
         idle: timedelta | None = await driver.fetchval(_IDLE_FOR, order_id)
         return idle
@@ -136,13 +122,10 @@ class SagaRepository:
         return stored
 
     async def deadline_passed(self, order_id: UUID) -> bool:
-        """Whether the saga has no deadline still ahead of it (by the database's clock):
-        the sweeper has not failed it yet, or its timer is gone."""
         driver = await self._uow.driver()
         return not await driver.fetchval(_DEADLINE_AHEAD, order_id, DEADLINE)
 
     async def claim_due_timers(self, limit: int) -> list[DueTimer]:
-        """Due timers no other instance is firing right now, locked until commit."""
         driver = await self._uow.driver()
         rows = await driver.fetch(_CLAIM_DUE, limit)
         return [DueTimer(row[0], row[1], row[2], row[3]) for row in rows]

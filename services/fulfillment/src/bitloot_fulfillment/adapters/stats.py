@@ -7,16 +7,16 @@ the whole window (``GROUPING SETS``), and ``percentile_cont`` for p50 and p99, s
 percentiles are PostgreSQL's over every order, never averages of hourly figures.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import Float, RowMapping, cast, extract, func, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_fulfillment.domain.saga import TERMINAL
+from bitloot_fulfillment.domain.stats import Hour, Waiting, WaitingOrders
+from bitloot_fulfillment.handlers.ports import Figures
 
 # How many waiting orders of each kind the answer names (the counts are whole).
 WAITING_ITEMS = 20
@@ -24,90 +24,62 @@ WAITING_ITEMS = 20
 _SETTLED_REFUNDS = ("sent", "refunded_outside")
 
 
-@dataclass(frozen=True)
-class Hour:
-    """One hour (None: the whole window): orders fulfilled and failed in it, and the
-    time-to-key percentiles of those fulfilled (seconds; None when none was)."""
+class StatsRepository(Figures):
+    """The figures, each one query on the unit of work's connection."""
 
-    hour: datetime | None
-    fulfilled: int
-    failed: int
-    p50_seconds: float | None
-    p99_seconds: float | None
+    def __init__(self, session: AsyncConnection) -> None:
+        self._session = session
 
+    async def hourly(self, since: datetime) -> list[Hour]:
+        at = saga_transitions.c.at
+        hour = func.date_trunc("hour", at)
+        done = saga_transitions.c.to_state == "fulfilled"
+        seconds = cast(extract("epoch", at - sagas.c.created_at), Float)
 
-@dataclass(frozen=True)
-class Waiting:
-    """An order waiting for an admin, and since when (its saga's last change)."""
+        def percentile(share: float) -> Any:
+            return func.percentile_cont(share).within_group(seconds).filter(done)
 
-    order_id: UUID
-    state: str
-    failure_stage: str | None
-    since: datetime
-
-
-@dataclass(frozen=True)
-class WaitingOrders:
-    count: int
-    items: list[Waiting]
-
-
-async def hourly(session: AsyncSession, since: datetime) -> list[Hour]:
-    """Each hour from `since` with an order fulfilled or failed in it, then the whole
-    window (`hour` None; always there, zeros when nothing happened)."""
-    at = saga_transitions.c.at
-    hour = func.date_trunc("hour", at)
-    done = saga_transitions.c.to_state == "fulfilled"
-    seconds = cast(extract("epoch", at - sagas.c.created_at), Float)
-
-    def percentile(share: float) -> Any:
-        return func.percentile_cont(share).within_group(seconds).filter(done)
-
-    query = (
-        select(
-            hour.label("hour"),
-            func.count().filter(done).label("fulfilled"),
-            func.count().filter(saga_transitions.c.to_state == "failed").label("failed"),
-            percentile(0.5).label("p50"),
-            percentile(0.99).label("p99"),
+        query = (
+            select(
+                hour.label("hour"),
+                func.count().filter(done).label("fulfilled"),
+                func.count().filter(saga_transitions.c.to_state == "failed").label("failed"),
+                percentile(0.5).label("p50"),
+                percentile(0.99).label("p99"),
+            )
+            .select_from(
+                saga_transitions.join(sagas, sagas.c.order_id == saga_transitions.c.order_id)
+            )
+            .where(saga_transitions.c.to_state.in_(("fulfilled", "failed")), at >= since)
+            .group_by(func.grouping_sets(tuple_(hour), tuple_()))
+            .order_by(hour.nulls_last())
         )
-        .select_from(saga_transitions.join(sagas, sagas.c.order_id == saga_transitions.c.order_id))
-        .where(saga_transitions.c.to_state.in_(("fulfilled", "failed")), at >= since)
-        .group_by(func.grouping_sets(tuple_(hour), tuple_()))
-        .order_by(hour.nulls_last())
-    )
-    rows = (await session.execute(query)).mappings().all()
-    return [_hour(row) for row in rows]
+        rows = (await self._session.execute(query)).mappings().all()
+        return [_hour(row) for row in rows]
+
+    async def failed_orders(self) -> WaitingOrders:
+        settled = sagas.c.refund_status.in_(_SETTLED_REFUNDS)
+        return await self._waiting(sagas.c.state == "failed", ~settled.is_(True))
+
+    async def stuck_orders(self, deadline: timedelta) -> WaitingOrders:
+        idle = sagas.c.updated_at <= func.now() - deadline
+        return await self._waiting(sagas.c.state.not_in(TERMINAL), idle)
+
+    async def _waiting(self, *where: Any) -> WaitingOrders:
+        query = (
+            select(sagas.c.order_id, sagas.c.state, sagas.c.failure_stage, sagas.c.updated_at)
+            .add_columns(func.count().over().label("total"))
+            .where(*where)
+            .order_by(sagas.c.updated_at.desc(), sagas.c.order_id)
+            .limit(WAITING_ITEMS)
+        )
+        rows = (await self._session.execute(query)).mappings().all()
+        items = [
+            Waiting(row["order_id"], row["state"], row["failure_stage"], row["updated_at"])
+            for row in rows
+        ]
+        return WaitingOrders(rows[0]["total"] if rows else 0, items)
 
 
 def _hour(row: RowMapping) -> Hour:
     return Hour(row["hour"], row["fulfilled"], row["failed"], row["p50"], row["p99"])
-
-
-async def failed_orders(session: AsyncSession) -> WaitingOrders:
-    """Failed orders an admin still has to settle (no refund paid out yet), newest first."""
-    settled = sagas.c.refund_status.in_(_SETTLED_REFUNDS)
-    return await _waiting(session, sagas.c.state == "failed", ~settled.is_(True))
-
-
-async def stuck_orders(session: AsyncSession, deadline: timedelta) -> WaitingOrders:
-    """Orders not ended whose saga has not moved for longer than the `deadline` (the ones
-    an admin's retry accepts as stuck), newest change first."""
-    idle = sagas.c.updated_at <= func.now() - deadline
-    return await _waiting(session, sagas.c.state.not_in(TERMINAL), idle)
-
-
-async def _waiting(session: AsyncSession, *where: Any) -> WaitingOrders:
-    query = (
-        select(sagas.c.order_id, sagas.c.state, sagas.c.failure_stage, sagas.c.updated_at)
-        .add_columns(func.count().over().label("total"))
-        .where(*where)
-        .order_by(sagas.c.updated_at.desc(), sagas.c.order_id)
-        .limit(WAITING_ITEMS)
-    )
-    rows = (await session.execute(query)).mappings().all()
-    items = [
-        Waiting(row["order_id"], row["state"], row["failure_stage"], row["updated_at"])
-        for row in rows
-    ]
-    return WaitingOrders(rows[0]["total"] if rows else 0, items)

@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
+from pydantic import JsonValue
 from sqlalchemy import RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +29,7 @@ class SagaFilter:
     offset: int = 0
 
 
-async def list_sagas(session: AsyncSession, wanted: SagaFilter) -> list[dict[str, Any]]:
+async def list_sagas(session: AsyncSession, wanted: SagaFilter) -> list[dict[str, JsonValue]]:
     """Sagas matching `wanted`, least recently changed last (newest first)."""
     query = select(*_LISTED)
     if wanted.order_ids:
@@ -112,7 +112,7 @@ _LISTED = (
 )
 
 
-def _saga_json(row: RowMapping) -> dict[str, Any]:
+def _saga_json(row: RowMapping) -> dict[str, JsonValue]:
     return {
         "order_id": str(row["order_id"]),
         "state": row["state"],
@@ -142,7 +142,7 @@ def _saga_json(row: RowMapping) -> dict[str, Any]:
     }
 
 
-async def timeline(session: AsyncSession, order_id: UUID) -> list[dict[str, Any]]:
+async def timeline(session: AsyncSession, order_id: UUID) -> list[dict[str, JsonValue]]:
     """Every transition of the order's saga, oldest first."""
     rows = (
         await session.execute(

@@ -6,8 +6,9 @@ to the saga when it comes due (`OrderSaga.timer_fired`), on whichever instance r
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Final
+from uuid import UUID
 
 POLL: Final = "poll"
 DEADLINE: Final = "deadline"
@@ -69,3 +70,13 @@ class TimerSet:
     def clear(self) -> None:
         self.scheduled.clear()
         self.cancelled.clear()
+
+
+@dataclass(frozen=True)
+class DueTimer:
+    """A stored timer that came due, for the sweeper to hand back to its saga."""
+
+    order_id: UUID
+    kind: str
+    attempt: int
+    due_at: datetime

@@ -14,17 +14,12 @@ from bitloot_contracts.events import (
 from bitloot_fulfillment.domain.timers import TimerPolicy
 from bitloot_fulfillment.handlers import saga
 from bitloot_runtime.consumer import Route
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.service import ServiceRuntime
 
 
 def subscribe(runtime: ServiceRuntime, policy: TimerPolicy) -> None:
     """Register every fulfillment handler on its queue."""
-
-    async def start_saga(event: PaymentFinished, uow: UnitOfWork) -> None:
-        await saga.start_saga(event, uow, policy)
-
-    runtime.subscribe(Route(topics.PAYMENT_FINISHED, PaymentFinished, start_saga))
+    runtime.subscribe(Route(topics.PAYMENT_FINISHED, PaymentFinished, saga.StartSaga(policy)))
     runtime.subscribe(
         Route(topics.RESERVATION_CREATED, ReservationCreated, saga.reservation_created)
     )

@@ -12,10 +12,11 @@ from starlette.routing import Route
 from bitloot_contracts.events import OrderState, SealedKeys
 from bitloot_contracts.events.fields import Count
 from bitloot_fulfillment.adapters import views
+from bitloot_fulfillment.adapters.unit_of_work import FulfillmentUnitOfWork
 from bitloot_fulfillment.domain.saga import ManualDeliveryRefused, RetryRefused
 from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_fulfillment.handlers.manual_delivery import deliver_by_hand
-from bitloot_fulfillment.handlers.retry import SagaNotFound, retry_order
+from bitloot_fulfillment.handlers.manual_delivery import DeliverByHand
+from bitloot_fulfillment.handlers.retry import RetryOrder, SagaNotFound
 from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
 from bitloot_runtime.internal import page_limit
 from bitloot_runtime.service import ServiceRuntime
@@ -87,6 +88,8 @@ def saga_filter(request: Request) -> views.SagaFilter:
 def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]:
     """``GET /internal/sagas``, ``GET /internal/orders/{order_id}/timeline``,
     ``POST /internal/orders/{order_id}/retry`` and ``.../deliver-by-hand``."""
+    units_of_work = runtime.units_of_work(FulfillmentUnitOfWork)
+    retry_order, deliver_by_hand = RetryOrder(units_of_work, policy), DeliverByHand(units_of_work)
 
     async def list_sagas(request: Request) -> Response:
         wanted = saga_filter(request)
@@ -105,8 +108,7 @@ def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]
     async def retry(request: Request) -> Response:
         order_id = parse_uuid(request.path_params["order_id"], "order id")
         try:
-            async with runtime.unit_of_work() as uow:
-                retried = await retry_order(order_id, uow, policy)
+            retried = await retry_order(order_id)
         except SagaNotFound as exc:
             raise HttpError(404, "order_not_found", str(exc)) from None
         except RetryRefused as exc:
@@ -128,10 +130,9 @@ def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]
         _raw, document = await read_json(request, MAX_HAND_DELIVERY_BODY)
         wanted = parse_body(HandDelivery, document)
         try:
-            async with runtime.unit_of_work() as uow:
-                state = await deliver_by_hand(
-                    order_id, "admin:" + actor[:128], wanted.key_count, wanted.sealed, uow
-                )
+            state = await deliver_by_hand(
+                order_id, "admin:" + actor[:128], wanted.key_count, wanted.sealed
+            )
         except SagaNotFound as exc:
             raise HttpError(404, "order_not_found", str(exc)) from None
         except ManualDeliveryRefused as exc:

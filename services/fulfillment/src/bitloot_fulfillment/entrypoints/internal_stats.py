@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bitloot_fulfillment.adapters.stats import Hour, WaitingOrders
+from bitloot_fulfillment.adapters.unit_of_work import FulfillmentUnitOfWork
+from bitloot_fulfillment.domain.stats import Hour, WaitingOrders
 from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_fulfillment.handlers.stats import fulfillment_stats
+from bitloot_fulfillment.handlers.stats import ReadStats
 from bitloot_runtime.internal import stats_since
 from bitloot_runtime.service import ServiceRuntime
 
@@ -44,9 +45,11 @@ def _waiting(found: WaitingOrders) -> dict[str, Any]:
 
 
 def stats_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]:
+    read_stats = ReadStats(runtime.units_of_work(FulfillmentUnitOfWork), policy.max_age)
+
     async def stats(request: Request) -> Response:
         since = stats_since(request)
-        found = await fulfillment_stats(runtime.sessionmaker, since, policy.max_age)
+        found = await read_stats(since)
         hours = [
             {"hour": hour.hour.astimezone(UTC).isoformat(), **_hour(hour)}
             for hour in found.hours

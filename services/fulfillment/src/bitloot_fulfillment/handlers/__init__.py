@@ -1,3 +1,3 @@
-"""Fulfillment's use cases: each consumed event applied to its order's saga in the
-consumer's unit of work, the admin's retries and hand deliveries, the due timers fired in
-the background, and the figures the admin's home page reads."""
+"""Fulfillment's use cases, a class each, on the repositories of `ports.FulfillmentWork`:
+each consumed event applied to its order's saga, the admin's retries and hand deliveries,
+the due timers fired in the background, and the figures the admin's home page reads."""

@@ -6,38 +6,42 @@ moves the saga to `delivering` under its row lock (so two admins cannot both del
 """
 
 import logging
+from collections.abc import Callable
 from uuid import UUID
 
 from bitloot_contracts.events import OrderState, SealedKeys
-from bitloot_fulfillment.adapters.repository import SagaRepository
 from bitloot_fulfillment.domain.saga import ManualDeliveryRefused
+from bitloot_fulfillment.handlers.ports import FulfillmentWork
 from bitloot_fulfillment.handlers.retry import SagaNotFound
-from bitloot_fulfillment.handlers.saga import store_outcome
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
 
-async def deliver_by_hand(
-    order_id: UUID, actor: str, key_count: int, sealed: SealedKeys, uow: UnitOfWork
-) -> OrderState:
+class DeliverByHand:
     """Hand the sealed keys to delivery and return the saga's new state;
     `ManualDeliveryRefused` leaves everything untouched."""
-    with log_context(order_id=str(order_id)):
-        repository = SagaRepository(uow)
-        saga = await repository.get_for_update(order_id)
-        if saga is None:
-            raise SagaNotFound(order_id)
-        stuck = await repository.deadline_passed(order_id)
-        try:
-            saga.delivered_by_hand(actor, key_count, sealed, stuck=stuck)
-        except ManualDeliveryRefused as refused:
-            logger.warning(
-                "manual delivery refused", extra={"reason": refused.code, "actor": actor}
-            )
-            raise
-        await store_outcome(uow, saga)
-        await uow.commit()
-        logger.info("keys delivered by hand", extra={"actor": actor, "key_count": key_count})
-        return saga.state
+
+    def __init__(self, unit_of_work: Callable[[], FulfillmentWork]) -> None:
+        self._unit_of_work = unit_of_work
+
+    async def __call__(
+        self, order_id: UUID, actor: str, key_count: int, sealed: SealedKeys
+    ) -> OrderState:
+        with log_context(order_id=str(order_id)):
+            async with self._unit_of_work() as uow:
+                saga = await uow.sagas.get_for_update(order_id)
+                if saga is None:
+                    raise SagaNotFound(order_id)
+                stuck = await uow.sagas.deadline_passed(order_id)
+                try:
+                    saga.delivered_by_hand(actor, key_count, sealed, stuck=stuck)
+                except ManualDeliveryRefused as refused:
+                    logger.warning(
+                        "manual delivery refused", extra={"reason": refused.code, "actor": actor}
+                    )
+                    raise
+                await uow.sagas.store_step(saga)
+                await uow.commit()
+            logger.info("keys delivered by hand", extra={"actor": actor, "key_count": key_count})
+            return saga.state

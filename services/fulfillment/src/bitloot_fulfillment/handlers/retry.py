@@ -1,15 +1,14 @@
 """An admin retries a failed or stuck order, where that is safe (see `OrderSaga.retry`)."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 from bitloot_contracts.events import OrderState
-from bitloot_fulfillment.adapters.repository import SagaRepository
 from bitloot_fulfillment.domain.saga import RetryRefused
 from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_fulfillment.handlers.saga import store_outcome
-from bitloot_runtime.db import UnitOfWork
+from bitloot_fulfillment.handlers.ports import FulfillmentWork
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
 
@@ -41,24 +40,32 @@ _SUMMARIES: dict[str, str] = {
 }
 
 
-async def retry_order(order_id: UUID, uow: UnitOfWork, policy: TimerPolicy) -> Retried:
+class RetryOrder:
     """Retry a failed or stuck order and say what that set in motion; `RetryRefused`
     leaves it untouched. Stuck: not ended, and no step for longer than its deadline."""
-    with log_context(order_id=str(order_id)):
-        repository = SagaRepository(uow)
-        saga = await repository.get_for_update(order_id)
-        if saga is None:
-            raise SagaNotFound(order_id)
-        previous = saga.state
-        idle = await repository.idle_for(order_id)
-        stuck = idle is not None and idle > policy.max_age
-        try:
-            saga.retry(policy, stuck=stuck)
-        except RetryRefused as refused:
-            logger.warning("admin retry refused", extra={"reason": refused.code})
-            raise
-        await store_outcome(uow, saga)
-        await uow.commit()
-        logger.info("order retried by an admin", extra={"state": saga.state, "previous": previous})
-        summary = _SUMMARIES.get(saga.state, f"Requested — the order is {saga.state}.")
-        return Retried(previous, saga.state, summary)
+
+    def __init__(self, unit_of_work: Callable[[], FulfillmentWork], policy: TimerPolicy) -> None:
+        self._unit_of_work = unit_of_work
+        self._policy = policy
+
+    async def __call__(self, order_id: UUID) -> Retried:
+        with log_context(order_id=str(order_id)):
+            async with self._unit_of_work() as uow:
+                saga = await uow.sagas.get_for_update(order_id)
+                if saga is None:
+                    raise SagaNotFound(order_id)
+                previous = saga.state
+                idle = await uow.sagas.idle_for(order_id)
+                stuck = idle is not None and idle > self._policy.max_age
+                try:
+                    saga.retry(self._policy, stuck=stuck)
+                except RetryRefused as refused:
+                    logger.warning("admin retry refused", extra={"reason": refused.code})
+                    raise
+                await uow.sagas.store_step(saga)
+                await uow.commit()
+            logger.info(
+                "order retried by an admin", extra={"state": saga.state, "previous": previous}
+            )
+            summary = _SUMMARIES.get(saga.state, f"Requested — the order is {saga.state}.")
+            return Retried(previous, saga.state, summary)

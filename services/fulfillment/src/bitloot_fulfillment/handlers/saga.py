@@ -9,6 +9,7 @@ payment flag's money going back) has no saga to wait for, and payments shows it.
 import logging
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from bitloot_contracts.events import (
@@ -21,10 +22,9 @@ from bitloot_contracts.events import (
     ReservationCreated,
     ReservationFailed,
 )
-from bitloot_fulfillment.adapters.repository import SagaRepository
 from bitloot_fulfillment.domain.saga import OrderSaga
 from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_runtime.db import UnitOfWork
+from bitloot_fulfillment.handlers.ports import FulfillmentWork
 from bitloot_runtime.errors import TransientError
 
 logger = logging.getLogger(__name__)
@@ -35,79 +35,74 @@ class SagaNotStarted(TransientError):
         super().__init__(f"No saga for order {order_id} yet; its payment.finished may be late.")
 
 
-async def start_saga(event: PaymentFinished, uow: UnitOfWork, policy: TimerPolicy) -> None:
-    saga = OrderSaga.start(event, policy)
-    # With its first step's transitions, timers and events, in one statement; a second
-    # payment event for the same order starts nothing new and stores nothing.
-    await SagaRepository(uow).add(saga)
+class StartSaga:
+    """`payment.finished` starts the order's saga, with its first step's transitions,
+    timers and events; a second payment event for the same order starts nothing new."""
+
+    def __init__(self, policy: TimerPolicy) -> None:
+        self._policy = policy
+
+    async def __call__(self, event: PaymentFinished, uow: FulfillmentWork) -> None:
+        await uow.sagas.add(OrderSaga.start(event, self._policy))
 
 
-async def reservation_created(event: ReservationCreated, uow: UnitOfWork) -> None:
-    await _apply(
-        uow,
-        event.order_id,
-        lambda s: s.reservation_created(
-            event.kinguin_order_id,
-            event.status,
-            is_preorder=event.is_preorder,
-            release_date=event.preorder_release_date,
-        ),
+class _OfAnOrder(Protocol):
+    @property
+    def order_id(self) -> UUID: ...
+
+
+EventT = TypeVar("EventT", bound=_OfAnOrder)
+
+
+class ApplyToSaga(Generic[EventT]):
+    """Apply each consumed event of one kind to its order's saga (`step`); without a
+    saga, retry the event later (`wait`) or skip it."""
+
+    def __init__(self, step: Callable[[OrderSaga, EventT], None], *, wait: bool = True) -> None:
+        self._step = step
+        self._wait = wait
+
+    async def __call__(self, event: EventT, uow: FulfillmentWork) -> None:
+        saga = await uow.sagas.get_for_update(event.order_id)
+        if saga is None and not self._wait:
+            logger.info(
+                "no saga for this order: nothing to record", extra={"order_id": str(event.order_id)}
+            )
+            return
+        if saga is None:
+            raise SagaNotStarted(event.order_id)
+        before = replace(saga)
+        self._step(saga, event)
+        # A fact recorded without a transition (Kinguin's "completed" while the reservation
+        # is still on its way) must be stored too, or the saga forgets it.
+        await uow.sagas.store_step(saga, save=saga != before)
+
+
+reservation_created = ApplyToSaga[ReservationCreated](
+    lambda saga, event: saga.reservation_created(
+        event.kinguin_order_id,
+        event.status,
+        is_preorder=event.is_preorder,
+        release_date=event.preorder_release_date,
     )
-
-
-async def reservation_failed(event: ReservationFailed, uow: UnitOfWork) -> None:
-    await _apply(uow, event.order_id, lambda s: s.reservation_failed(event.code, event.reason))
-
-
-async def kinguin_status_changed(event: KinguinWebhook, uow: UnitOfWork) -> None:
-    await _apply(
-        uow,
-        event.order_id,
-        lambda s: s.kinguin_status_changed(event.kinguin_order_id, event.status, event.updated_at),
+)
+reservation_failed = ApplyToSaga[ReservationFailed](
+    lambda saga, event: saga.reservation_failed(event.code, event.reason)
+)
+kinguin_status_changed = ApplyToSaga[KinguinWebhook](
+    lambda saga, event: saga.kinguin_status_changed(
+        event.kinguin_order_id, event.status, event.updated_at
     )
-
-
-async def keys_delivered(event: KeysDelivered, uow: UnitOfWork) -> None:
-    # Only the fact that the sealed keys left the gateway matters here; the sealed
-    # payload is for the delivery service and is never opened or stored by fulfillment.
-    await _apply(uow, event.order_id, lambda s: s.keys_delivered())
-
-
-async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
-    await _apply(
-        uow,
-        event.order_id,
-        lambda s: s.delivery_completed(event.key_count, email_sent=event.email_sent),
-    )
-
-
-async def delivery_failed(event: DeliveryFailed, uow: UnitOfWork) -> None:
-    await _apply(uow, event.order_id, lambda s: s.delivery_failed(event.code, event.reason))
-
-
-async def refund_status_changed(event: RefundStatusChanged, uow: UnitOfWork) -> None:
-    await _apply(uow, event.order_id, lambda s: s.refund_status_changed(event), wait=False)
-
-
-async def _apply(
-    uow: UnitOfWork, order_id: UUID, change: Callable[[OrderSaga], None], *, wait: bool = True
-) -> None:
-    """Apply `change` to the order's saga; without one, retry later (`wait`) or skip."""
-    repository = SagaRepository(uow)
-    saga = await repository.get_for_update(order_id)
-    if saga is None and not wait:
-        logger.info("no saga for this order: nothing to record", extra={"order_id": str(order_id)})
-        return
-    if saga is None:
-        raise SagaNotStarted(order_id)
-    before = replace(saga)
-    change(saga)
-    # A fact recorded without a transition (Kinguin's "completed" while the reservation
-    # is still on its way) must be stored too, or the saga forgets it.
-    await store_outcome(uow, saga, save=saga != before)
-
-
-async def store_outcome(uow: UnitOfWork, saga: OrderSaga, *, save: bool = True) -> None:
-    """Store the saga (unless `save` is False), record its transitions, set its timers
-    and emit its events, all in the unit of work that changed it (in one statement)."""
-    await SagaRepository(uow).store_step(saga, save=save)
+)
+# Only the fact that the sealed keys left the gateway matters here; the sealed payload
+# is for the delivery service and is never opened or stored by fulfillment.
+keys_delivered = ApplyToSaga[KeysDelivered](lambda saga, _event: saga.keys_delivered())
+delivery_completed = ApplyToSaga[DeliveryCompleted](
+    lambda saga, event: saga.delivery_completed(event.key_count, email_sent=event.email_sent)
+)
+delivery_failed = ApplyToSaga[DeliveryFailed](
+    lambda saga, event: saga.delivery_failed(event.code, event.reason)
+)
+refund_status_changed = ApplyToSaga[RefundStatusChanged](
+    lambda saga, event: saga.refund_status_changed(event), wait=False
+)

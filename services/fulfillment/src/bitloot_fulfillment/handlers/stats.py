@@ -1,12 +1,11 @@
-"""The figures of fulfillment on the admin's home page, read in one session."""
+"""The figures of fulfillment on the admin's home page, read in one unit of work."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bitloot_fulfillment.adapters import stats
-from bitloot_fulfillment.adapters.stats import Hour, WaitingOrders
+from bitloot_fulfillment.domain.stats import Hour, WaitingOrders
+from bitloot_fulfillment.handlers.ports import FulfillmentWork
 
 
 @dataclass(frozen=True)
@@ -20,13 +19,18 @@ class FulfillmentStats:
     stuck: WaitingOrders
 
 
-async def fulfillment_stats(
-    sessionmaker: async_sessionmaker[AsyncSession], since: datetime, deadline: timedelta
-) -> FulfillmentStats:
-    async with sessionmaker() as session:
-        found = await stats.hourly(session, since)
-        failed = await stats.failed_orders(session)
-        stuck = await stats.stuck_orders(session, deadline)
-    whole = [hour for hour in found if hour.hour is None]
-    window = whole[0] if whole else Hour(None, 0, 0, None, None)
-    return FulfillmentStats([h for h in found if h.hour is not None], window, failed, stuck)
+class ReadStats:
+    """The figures since a time; stuck: not moved for longer than `deadline`."""
+
+    def __init__(self, unit_of_work: Callable[[], FulfillmentWork], deadline: timedelta) -> None:
+        self._unit_of_work = unit_of_work
+        self._deadline = deadline
+
+    async def __call__(self, since: datetime) -> FulfillmentStats:
+        async with self._unit_of_work() as uow:
+            found = await uow.figures.hourly(since)
+            failed = await uow.figures.failed_orders()
+            stuck = await uow.figures.stuck_orders(self._deadline)
+        whole = [hour for hour in found if hour.hour is None]
+        window = whole[0] if whole else Hour(None, 0, 0, None, None)
+        return FulfillmentStats([h for h in found if h.hour is not None], window, failed, stuck)

@@ -11,44 +11,47 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from bitloot_fulfillment.adapters.repository import SagaRepository
 from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_fulfillment.handlers.saga import store_outcome
-from bitloot_runtime.db import UnitOfWork
+from bitloot_fulfillment.handlers.ports import FulfillmentWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
 
-async def fire_due_timers(uow: UnitOfWork, policy: TimerPolicy, limit: int) -> int:
-    """Fire up to `limit` due timers in one transaction; the number fired."""
-    repository = SagaRepository(uow)
-    fired = 0
-    for timer in await repository.claim_due_timers(limit):
-        # A timer is written with its saga, so a saga not returned here is locked by a
-        # handler: leave its timer for the next sweep.
-        saga = await repository.get_for_update(timer.order_id, skip_locked=True)
-        if saga is None:
-            continue
-        # Deleted before the saga reacts, which may set the next timer of the same kind.
-        await repository.delete_timer(timer)
-        with log_context(order_id=str(timer.order_id)):
-            logger.info("timer fired", extra={"kind": timer.kind, "attempt": timer.attempt})
-        saga.timer_fired(timer.kind, timer.attempt, policy)
-        await store_outcome(uow, saga)
-        fired += 1
-    return fired
+class FireDueTimers:
+    """Fire up to `limit` due timers in the caller's unit of work; the number fired."""
+
+    def __init__(self, policy: TimerPolicy, limit: int) -> None:
+        self._policy = policy
+        self._limit = limit
+
+    async def __call__(self, uow: FulfillmentWork) -> int:
+        fired = 0
+        for timer in await uow.sagas.claim_due_timers(self._limit):
+            # A timer is written with its saga, so a saga not returned here is locked by
+            # a handler: leave its timer for the next sweep.
+            saga = await uow.sagas.get_for_update(timer.order_id, skip_locked=True)
+            if saga is None:
+                continue
+            # Deleted before the saga reacts, which may set the next timer of the same kind.
+            await uow.sagas.delete_timer(timer)
+            with log_context(order_id=str(timer.order_id)):
+                logger.info("timer fired", extra={"kind": timer.kind, "attempt": timer.attempt})
+            saga.timer_fired(timer.kind, timer.attempt, self._policy)
+            await uow.sagas.store_step(saga)
+            fired += 1
+        return fired
 
 
 async def sweep_forever(
-    unit_of_work: Callable[[], UnitOfWork], policy: TimerPolicy, interval: float, batch: int
+    unit_of_work: Callable[[], FulfillmentWork], policy: TimerPolicy, interval: float, batch: int
 ) -> None:
     """Fire due timers until cancelled; a failed sweep is logged and tried again."""
     while True:
         fired = 0
         try:
             async with unit_of_work() as uow:
-                fired = await fire_due_timers(uow, policy, batch)
+                fired = await FireDueTimers(policy, batch)(uow)
                 await uow.commit()
         except Exception:
             logger.exception("timer sweep failed; trying again")

@@ -1,7 +1,5 @@
 """Reading and writing key-return requests (one per Kinguin order)."""
 
-from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, select, update
@@ -10,23 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_kinguin_gateway.adapters.orm import key_returns
 from bitloot_kinguin_gateway.domain.key_return import ASKED
+from bitloot_kinguin_gateway.domain.key_return import KeyReturn as KeyReturn
+from bitloot_kinguin_gateway.handlers.ports import KeyReturns
 
 
-@dataclass(frozen=True)
-class KeyReturn:
-    """What we asked Kinguin to take back for one of its orders, and what came of it."""
-
-    kinguin_order_id: str
-    order_id: UUID
-    state: str
-    reason: str | None
-    key_count: int | None
-    requested_by: str | None
-    created_at: datetime
-    settled_at: datetime | None
-
-
-class KeyReturnRepository:
+class KeyReturnRepository(KeyReturns):
     def __init__(self, session: AsyncConnection) -> None:
         self._session = session
 
@@ -36,8 +22,6 @@ class KeyReturnRepository:
         return None if row is None else KeyReturn(**dict(row))
 
     async def refunded_by_us(self, kinguin_order_id: str, status: str) -> bool:
-        """Whether Kinguin's `status` for the order is the outcome of our own return
-        request (`refunded` after we asked, whatever its answer was), not news."""
         if status != "refunded":
             return False
         asked = await self.get(kinguin_order_id)
@@ -61,8 +45,6 @@ class KeyReturnRepository:
         requested_by: str | None,
         reason: str | None = None,
     ) -> bool:
-        """Record the request (or the decision not to make one); False when the Kinguin
-        order has a row already: it is never asked twice."""
         settled = None if state == "requested" else func.clock_timestamp()
         inserted = await self._session.execute(
             pg_insert(key_returns)

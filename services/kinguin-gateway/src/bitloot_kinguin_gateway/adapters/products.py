@@ -2,7 +2,6 @@
 said of each."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -12,6 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from bitloot_kinguin_gateway.adapters.orm import products
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 from bitloot_kinguin_gateway.domain.product import Availability
+from bitloot_kinguin_gateway.domain.product import Product as Product
+from bitloot_kinguin_gateway.handlers.ports import Products
 
 # Watched products never read (a seek on ix_products_watched_synced_at).
 _UNREAD = "SELECT kinguin_product_id FROM products WHERE watched AND synced_at IS NULL"
@@ -24,28 +25,13 @@ _PRICES = (
 )
 
 
-@dataclass(frozen=True)
-class Product:
-    """A product as stored; `availability` is None until Kinguin has said anything of it."""
-
-    kinguin_product_id: str
-    watched: bool
-    availability: Availability | None
-    kinguin_updated_at: datetime | None
-
-
-class ProductRepository(SqlRepository):
+class ProductRepository(SqlRepository, Products):
     async def prices(self, product_ids: Iterable[str], max_age: float) -> dict[str, Decimal]:
-        """The price (EUR) of each of the products that Kinguin was read for at most
-        `max_age` seconds ago and that was in stock when last heard of (one statement,
-        on every order)."""
         driver = await self._driver()
         rows = await driver.fetch(_PRICES, list(product_ids), max_age)
         return {row["kinguin_product_id"]: row["price"] for row in rows}
 
     async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:
-        """Watch the product or stop watching it, unless a later listing was applied
-        already; whether this one was applied."""
         statement = (
             pg_insert(products)
             .values(kinguin_product_id=product_id, watched=watched, listed_at=listed_at)
@@ -71,7 +57,6 @@ class ProductRepository(SqlRepository):
         return Product(row.kinguin_product_id, row.watched, known, row.kinguin_updated_at)
 
     async def watched(self) -> list[str]:
-        """The watched products, those read longest ago (or never) first."""
         query = (
             select(products.c.kinguin_product_id)
             .where(products.c.watched)
@@ -80,14 +65,12 @@ class ProductRepository(SqlRepository):
         return list((await self._session.scalars(query)).all())
 
     async def unread(self) -> list[str]:
-        """The watched products never read from Kinguin."""
         driver = await self._driver()
         return [row["kinguin_product_id"] for row in await driver.fetch(_UNREAD)]
 
     async def record(
         self, product_id: str, availability: Availability, at: datetime, *, synced: bool
     ) -> None:
-        """Store what Kinguin said of the product, as of `at`."""
         values: dict[str, object] = {
             "qty": availability.qty,
             "price": availability.price,

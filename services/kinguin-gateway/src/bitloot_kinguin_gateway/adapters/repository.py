@@ -9,11 +9,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import JsonValue
 from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import reservations
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
+from bitloot_kinguin_gateway.domain.reservation import Attempt as Attempt
+from bitloot_kinguin_gateway.domain.reservation import Reservation as Reservation
 from bitloot_kinguin_gateway.domain.reservation import external_id
+from bitloot_kinguin_gateway.handlers.ports import Reservations
 from bitloot_runtime.telemetry import outgoing_traceparent
 
 
@@ -24,42 +28,6 @@ class ReservationFilter:
     state: str | None = None
     order_id: UUID | None = None
     reservation_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class Reservation:
-    order_id: UUID
-    reservation_id: UUID
-    state: str
-    lines: list[dict[str, Any]]
-    kinguin_order_id: str | None
-    kinguin_status: str | None
-    kinguin_updated_at: datetime | None
-    customer_email: str | None
-    failure_code: str | None
-    failure_reason: str | None
-    settled_at: datetime | None
-    keys_sealed_at: datetime | None
-    keys_count: int | None
-    attempt: int
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def external_id(self) -> str:
-        """The orderExternalId of the current attempt."""
-        return external_id(self.order_id, self.attempt)
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One orderExternalId used for an order, and what Kinguin made of it."""
-
-    external_id: str
-    order_id: UUID
-    attempt: int
-    kinguin_order_id: str | None
-    kinguin_status: str | None
 
 
 # Every column of `reservations`, in the order of `Reservation`'s fields.
@@ -160,21 +128,19 @@ _RECORD_KEYS = (
 )
 
 
-class ReservationRepository(SqlRepository):
+class ReservationRepository(SqlRepository, Reservations):
     async def lock_order(self, order_id: UUID) -> None:
-        """Serialise, until this transaction ends, every handler working on the order:
-        two different requests for one order must not both find it absent at Kinguin."""
         driver = await self._driver()
         await driver.execute(_LOCK_ORDER, f"reservation:{order_id}")
 
-    async def add_placing(self, order_id: UUID, lines: list[dict[str, Any]]) -> Reservation:
+    async def add_placing(self, order_id: UUID, lines: list[dict[str, JsonValue]]) -> Reservation:
         """The order's reservation, created in state `placing` if it had none."""
         reservation, _ = await self.open(order_id, lines)
         return reservation
 
-    async def open(self, order_id: UUID, lines: list[dict[str, Any]]) -> tuple[Reservation, bool]:
-        """The order's reservation, created in state `placing` with its first external id
-        if it had none; and whether this call created it. One statement when it does."""
+    async def open(
+        self, order_id: UUID, lines: list[dict[str, JsonValue]]
+    ) -> tuple[Reservation, bool]:
         driver = await self._driver()
         row = await driver.fetchrow(
             _OPEN, order_id, external_id(order_id, 1), json.dumps(lines), outgoing_traceparent()
@@ -186,13 +152,10 @@ class ReservationRepository(SqlRepository):
         return found, False
 
     async def attempts(self, order_id: UUID) -> list[Attempt]:
-        """Every external id used for the order, first attempt first."""
         driver = await self._driver()
         return [Attempt(**row) for row in await driver.fetch(_ATTEMPTS, order_id)]
 
     async def start_attempt(self, order_id: UUID) -> Reservation:
-        """Record a new external id for the order and make it the current attempt,
-        `placing` again with nothing known about it: before any call uses it."""
         driver = await self._driver()
         attempt = (await driver.fetchval(_LATEST_ATTEMPT, order_id) or 1) + 1
         row = await driver.fetchrow(
@@ -204,10 +167,6 @@ class ReservationRepository(SqlRepository):
     async def locate(
         self, kinguin_order_id: str | None, order_external_id: str | None, order_id: UUID | None
     ) -> tuple[Attempt | None, Reservation | None, str | None]:
-        """The attempt a Kinguin order belongs to, by its id or else by our external id;
-        and the order's reservation, locked for update, by the Kinguin order id or else by
-        the attempt's order or else by `order_id`, with the trace it was opened in. One
-        statement."""
         driver = await self._driver()
         row = await driver.fetchrow(
             _LOCATE, kinguin_order_id or None, order_external_id or None, order_id
@@ -220,7 +179,6 @@ class ReservationRepository(SqlRepository):
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str
     ) -> None:
-        """What Kinguin said about one attempt's order (current or superseded)."""
         driver = await self._driver()
         await driver.execute(_RECORD_ATTEMPT_STATUS, attempt.external_id, kinguin_order_id, status)
 
@@ -253,8 +211,6 @@ class ReservationRepository(SqlRepository):
     async def mark_placed(
         self, order_id: UUID, kinguin_order_id: str, status: str, *, attempt: Attempt | None = None
     ) -> None:
-        """The order is bought: by the current attempt, or by an earlier `attempt` found
-        live at Kinguin (which becomes the current one again)."""
         driver = await self._driver()
         if attempt is None:
             await driver.execute(_MARK_PLACED, order_id, kinguin_order_id, status)

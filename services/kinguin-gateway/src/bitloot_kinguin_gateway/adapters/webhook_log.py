@@ -6,7 +6,6 @@ per webhook); the admin's reads go through SQLAlchemy."""
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,9 +13,10 @@ from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import webhook_log
 from bitloot_kinguin_gateway.adapters.sql import SqlRepository
-
-# A later copy of a logged notification: logged, never applied.
-DUPLICATE = "duplicate"
+from bitloot_kinguin_gateway.domain.webhook import DUPLICATE as DUPLICATE
+from bitloot_kinguin_gateway.domain.webhook import LoggedWebhook as LoggedWebhook
+from bitloot_kinguin_gateway.domain.webhook import Notification as Notification
+from bitloot_kinguin_gateway.handlers.ports import Webhooks
 
 _INSERT = (
     "INSERT INTO webhook_log (event_name, kinguin_order_id, order_external_id, status,"
@@ -31,47 +31,6 @@ _SETTLE = "UPDATE webhook_log SET order_id = $2, applied = $3, note = $4 WHERE i
 
 
 @dataclass(frozen=True)
-class Notification:
-    """What a webhook said, as far as it could be read."""
-
-    event_name: str | None
-    kinguin_order_id: str | None = None
-    order_external_id: str | None = None
-    status: str | None = None
-    updated_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class LoggedWebhook:
-    """A logged call as stored: its headers with secrets already redacted."""
-
-    id: int
-    received_at: datetime
-    event_name: str | None
-    kinguin_order_id: str | None
-    order_external_id: str | None
-    order_id: UUID | None
-    status: str | None
-    updated_at: datetime | None
-    raw_body: bytes
-    headers: dict[str, str]
-    authenticated: bool
-    duplicate: bool
-    applied: bool
-    note: str | None
-
-    def notification(self) -> Notification:
-        """What the call said, as the edge read it."""
-        return Notification(
-            self.event_name,
-            self.kinguin_order_id,
-            self.order_external_id,
-            self.status,
-            self.updated_at,
-        )
-
-
-@dataclass(frozen=True)
 class WebhookFilter:
     """What to list: every field given must match."""
 
@@ -81,7 +40,7 @@ class WebhookFilter:
     duplicate: bool | None = None
 
 
-class WebhookLog(SqlRepository):
+class WebhookLog(SqlRepository, Webhooks):
     async def record(
         self,
         notification: Notification,
@@ -93,14 +52,6 @@ class WebhookLog(SqlRepository):
         order_id: UUID | None = None,
         applied: bool = False,
     ) -> tuple[int, bool]:
-        """Log a call, with what became of it when that is known already (`note`,
-        `order_id`, `applied`; else `settle` says it later); its row id, and whether it
-        repeats an authenticated one.
-
-        The partial unique index decides: the first copy inserts; a later copy conflicts
-        and is inserted again marked `duplicate`, not applied, so racing copies cannot
-        both apply.
-        """
         values = (
             notification.event_name,
             notification.kinguin_order_id,

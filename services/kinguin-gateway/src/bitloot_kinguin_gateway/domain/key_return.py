@@ -8,8 +8,10 @@ never sent twice: what became of a request whose answer was lost is read from th
 """
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
+from uuid import UUID
 
 # Kinguin's window: "24 hours have passed since the key was delivered".
 RETURN_WINDOW: Final = timedelta(hours=24)
@@ -60,3 +62,17 @@ def return_happened(order_status: str, key_statuses: Iterable[str]) -> bool:
     if order_status == "refunded":
         return True
     return any(status in RETURNED_KEY_STATUSES for status in key_statuses)
+
+
+@dataclass(frozen=True)
+class KeyReturn:
+    """What we asked Kinguin to take back for one of its orders, and what came of it."""
+
+    kinguin_order_id: str
+    order_id: UUID
+    state: str
+    reason: str | None
+    key_count: int | None
+    requested_by: str | None
+    created_at: datetime
+    settled_at: datetime | None

@@ -30,3 +30,13 @@ def supersedes(incoming: datetime, known: datetime | None) -> bool:
     `updatedAt` wins, so a copy of the last one changes nothing either.
     """
     return known is None or incoming > known
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product as stored; `availability` is None until Kinguin has said anything of it."""
+
+    kinguin_product_id: str
+    watched: bool
+    availability: Availability | None
+    kinguin_updated_at: datetime | None

@@ -1,10 +1,13 @@
 """Rules about one order's reservation at Kinguin."""
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Final, cast, get_args
 from uuid import UUID
+
+from pydantic import JsonValue
 
 from bitloot_contracts.events import KinguinOrderStatus
 
@@ -77,3 +80,39 @@ def check_price(product_id: str, price: Decimal, maximum: Decimal) -> Decimal:
     if price > maximum:
         raise PriceAboveMaximum(product_id, price, maximum)
     return price
+
+
+@dataclass(frozen=True)
+class Reservation:
+    order_id: UUID
+    reservation_id: UUID
+    state: str
+    lines: list[dict[str, JsonValue]]
+    kinguin_order_id: str | None
+    kinguin_status: str | None
+    kinguin_updated_at: datetime | None
+    customer_email: str | None
+    failure_code: str | None
+    failure_reason: str | None
+    settled_at: datetime | None
+    keys_sealed_at: datetime | None
+    keys_count: int | None
+    attempt: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def external_id(self) -> str:
+        """The orderExternalId of the current attempt."""
+        return external_id(self.order_id, self.attempt)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One orderExternalId used for an order, and what Kinguin made of it."""
+
+    external_id: str
+    order_id: UUID
+    attempt: int
+    kinguin_order_id: str | None
+    kinguin_status: str | None

@@ -8,7 +8,7 @@ from bitloot_contracts.events import (
     ReservationPoll,
     ReservationRequested,
 )
-from bitloot_kinguin_gateway.handlers.catalog import product_listed
+from bitloot_kinguin_gateway.handlers.catalog import ApplyListing
 from bitloot_kinguin_gateway.handlers.key_returns import ReturnKeys
 from bitloot_kinguin_gateway.handlers.keys import FetchKeys
 from bitloot_kinguin_gateway.handlers.polling import Poll
@@ -28,5 +28,5 @@ def subscribe(
     runtime.subscribe(Route(topics.RESERVATION_REQUESTED, ReservationRequested, reserve))
     runtime.subscribe(Route(topics.RESERVATION_POLL, ReservationPoll, poll))
     runtime.subscribe(Route(topics.KEYS_REQUESTED, KeysRequested, fetch_keys))
-    runtime.subscribe(Route(topics.CATALOG_PRODUCT_LISTED, ProductListed, product_listed))
+    runtime.subscribe(Route(topics.CATALOG_PRODUCT_LISTED, ProductListed, ApplyListing()))
     runtime.subscribe(Route(topics.KEYS_REVOKED, KeysRevoked, return_keys))

@@ -8,15 +8,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bitloot_kinguin_gateway.adapters.unit_of_work import GatewayUnitOfWork
 from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, WebhookFilter, WebhookLog
 from bitloot_kinguin_gateway.entrypoints.paging import bool_param, page, page_offset, uuid_param
 from bitloot_kinguin_gateway.handlers import webhooks
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.http import MAX_BIGINT, HttpError
 from bitloot_runtime.internal import page_limit
 
 
-def webhook_log_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
+def webhook_log_routes(unit_of_work: Callable[[], GatewayUnitOfWork]) -> list[Route]:
     """``GET /internal/webhooks`` (filters: order_id, event_name, authenticated,
     duplicate), ``GET /internal/webhooks/{id}`` and ``POST .../{id}/replay``."""
 
@@ -44,7 +44,7 @@ def webhook_log_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
         row_id = _row_id(request)
         async with unit_of_work() as uow:
             try:
-                settled = await webhooks.replay(uow, row_id)
+                settled = await webhooks.ReplayWebhook()(row_id, uow)
             except webhooks.NotReplayable as exc:
                 raise HttpError(409, exc.code, str(exc)) from None
             await uow.commit()

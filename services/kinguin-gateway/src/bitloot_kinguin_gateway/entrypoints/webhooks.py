@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bitloot_kinguin_gateway.adapters.unit_of_work import GatewayUnitOfWork
 from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
 from bitloot_kinguin_gateway.handlers import catalog, webhooks
 from bitloot_kinguin_gateway.handlers.catalog import PRODUCT_UPDATE, ProductUpdate
@@ -88,7 +89,7 @@ class ProductUpdateBody(BaseModel):
 
 def webhook_routes(
     auth: WebhookAuth,
-    unit_of_work: Callable[[], UnitOfWork],
+    unit_of_work: Callable[[], GatewayUnitOfWork],
     metrics: GatewayMetrics | None = None,
 ) -> list[Route]:
     """`metrics`: where each call is counted by event and outcome once it is logged."""
@@ -127,9 +128,9 @@ def webhook_routes(
         async with unit_of_work() as uow:
             duplicate = False
             if notification is not None:
-                duplicate = await webhooks.order_status(uow, notification, raw, headers)
+                duplicate = await webhooks.ApplyOrderStatus()(notification, raw, headers, uow)
             if update is not None:
-                await catalog.product_update(uow, update, raw, headers)
+                await catalog.ApplyProductUpdate()(update, raw, headers, uow)
             outcome = "duplicate" if duplicate else "accepted"
             uow.on_commit(functools.partial(count, event_name, outcome))
             await uow.commit()

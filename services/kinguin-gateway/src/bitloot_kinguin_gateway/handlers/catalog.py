@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 from bitloot_contracts.events import ProductAvailabilityChanged, ProductListed
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinProductInfo
 from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
-from bitloot_kinguin_gateway.adapters.products import Product, ProductRepository
-from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
-from bitloot_kinguin_gateway.domain.product import UNKNOWN, Availability, supersedes
-from bitloot_runtime.db import UnitOfWork
+from bitloot_kinguin_gateway.domain.product import UNKNOWN, Availability, Product, supersedes
+from bitloot_kinguin_gateway.domain.webhook import Notification
+from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 
 logger = logging.getLogger(__name__)
 
@@ -35,42 +34,45 @@ class ProductUpdate:
     updated_at: datetime
 
 
-async def product_listed(event: ProductListed, uow: UnitOfWork) -> None:
+class ApplyListing:
     """Handles `catalog.product_listed`: watch the product while the catalog sells it."""
-    applied = await ProductRepository(uow.session).set_listed(
-        event.kinguin_product_id, watched=event.active, listed_at=event.occurred_at
-    )
-    logger.info(
-        "catalog listing applied" if applied else "catalog listing superseded",
-        extra={"kinguin_product_id": event.kinguin_product_id, "watched": event.active},
-    )
+
+    async def __call__(self, event: ProductListed, uow: GatewayWork) -> None:
+        applied = await uow.products.set_listed(
+            event.kinguin_product_id, watched=event.active, listed_at=event.occurred_at
+        )
+        logger.info(
+            "catalog listing applied" if applied else "catalog listing superseded",
+            extra={"kinguin_product_id": event.kinguin_product_id, "watched": event.active},
+        )
 
 
-async def product_update(
-    uow: UnitOfWork, update: ProductUpdate, raw_body: bytes, headers: Mapping[str, str]
-) -> None:
-    """Log the webhook once and apply its quantity if it is news about a watched product."""
-    log = WebhookLog(uow)
-    # The log's first-copy index keys on order fields, empty here: a copy of a product
-    # update is recognised by its updatedAt instead (not newer: stale).
-    row_id, _ = await log.record(
-        Notification(PRODUCT_UPDATE, updated_at=update.updated_at),
-        raw_body=raw_body,
-        headers=headers,
-        authenticated=True,
-    )
-    repository = ProductRepository(uow.session)
-    product = await repository.get(update.product_id, for_update=True)
-    note = _reason_to_ignore(update, product)
-    extra = {"kinguin_product_id": update.product_id, "qty": update.qty, "note": note}
-    if note is not None or product is None:
-        logger.info("kinguin product update not applied", extra=extra)
-        await log.settle(row_id, order_id=None, applied=False, note=note)
-        return
-    known = product.availability or UNKNOWN
-    await _observe(uow, product, known.with_qty(update.qty), update.updated_at, synced=False)
-    await log.settle(row_id, order_id=None, applied=True, note=None)
-    logger.info("kinguin product update applied", extra=extra)
+class ApplyProductUpdate:
+    """Log Kinguin's `product.update` once and apply its quantity if it is news about a
+    watched product."""
+
+    async def __call__(
+        self, update: ProductUpdate, raw_body: bytes, headers: Mapping[str, str], uow: GatewayWork
+    ) -> None:
+        # The log's first-copy index keys on order fields, empty here: a copy of a product
+        # update is recognised by its updatedAt instead (not newer: stale).
+        row_id, _ = await uow.webhooks.record(
+            Notification(PRODUCT_UPDATE, updated_at=update.updated_at),
+            raw_body=raw_body,
+            headers=headers,
+            authenticated=True,
+        )
+        product = await uow.products.get(update.product_id, for_update=True)
+        note = _reason_to_ignore(update, product)
+        extra = {"kinguin_product_id": update.product_id, "qty": update.qty, "note": note}
+        if note is not None or product is None:
+            logger.info("kinguin product update not applied", extra=extra)
+            await uow.webhooks.settle(row_id, order_id=None, applied=False, note=note)
+            return
+        known = product.availability or UNKNOWN
+        await _observe(uow, product, known.with_qty(update.qty), update.updated_at, synced=False)
+        await uow.webhooks.settle(row_id, order_id=None, applied=True, note=None)
+        logger.info("kinguin product update applied", extra=extra)
 
 
 def _reason_to_ignore(update: ProductUpdate, product: Product | None) -> str | None:
@@ -82,10 +84,10 @@ def _reason_to_ignore(update: ProductUpdate, product: Product | None) -> str | N
 
 
 async def _observe(
-    uow: UnitOfWork, product: Product, now: Availability, at: datetime, *, synced: bool
+    uow: GatewayWork, product: Product, now: Availability, at: datetime, *, synced: bool
 ) -> None:
     """Record what Kinguin says of `product` as of `at`; tell payments if it changed."""
-    await ProductRepository(uow.session).record(product.kinguin_product_id, now, at, synced=synced)
+    await uow.products.record(product.kinguin_product_id, now, at, synced=synced)
     if now == product.availability:
         return
     await uow.emit(
@@ -115,7 +117,7 @@ class CatalogSync:
     def __init__(
         self,
         kinguin: KinguinClient,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], GatewayWork],
         interval: float,
     ) -> None:
         self._kinguin = kinguin
@@ -143,13 +145,13 @@ class CatalogSync:
         """Read every watched product once; how many were read. A product Kinguin does not
         answer for is logged and left as it was (the next round tries again)."""
         async with self._unit_of_work() as uow:
-            product_ids = await ProductRepository(uow.session).watched()
+            product_ids = await uow.products.watched()
         return await self._sync_all(product_ids)
 
     async def sync_unread(self) -> int:
         """Read every watched product never read yet; how many were read."""
         async with self._unit_of_work() as uow:
-            product_ids = await ProductRepository(uow).unread()
+            product_ids = await uow.products.unread()
         return await self._sync_all(product_ids)
 
     async def _sync_all(self, product_ids: list[str]) -> int:
@@ -173,7 +175,7 @@ class CatalogSync:
         # any webhook stamped before that describes an older state.
         at = (reading.updated_at if reading else None) or asked_at
         async with self._unit_of_work() as uow:
-            repository = ProductRepository(uow.session)
+            repository = uow.products
             product = await repository.get(product_id, for_update=True)
             if product is None or not product.watched:
                 return

@@ -23,10 +23,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bitloot_contracts.events import KeysRevoked
-from bitloot_kinguin_gateway.adapters.key_returns import KeyReturn, KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinOrder
 from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
-from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
 from bitloot_kinguin_gateway.domain.key_return import (
     NO_RETURN_SEEN,
     NOT_RETURNABLE,
@@ -34,11 +32,12 @@ from bitloot_kinguin_gateway.domain.key_return import (
     REQUESTED,
     RETURNED,
     UNKNOWN,
+    KeyReturn,
     not_returnable_reason,
     return_happened,
 )
-from bitloot_kinguin_gateway.domain.reservation import is_live
-from bitloot_runtime.db import UnitOfWork
+from bitloot_kinguin_gateway.domain.reservation import Reservation, is_live
+from bitloot_kinguin_gateway.handlers.ports import GatewayWork, KeyReturns
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -47,13 +46,13 @@ logger = logging.getLogger(__name__)
 class ReturnKeys:
     """Handles `keys.revoked`."""
 
-    def __init__(self, kinguin: KinguinClient, unit_of_work: Callable[[], UnitOfWork]) -> None:
+    def __init__(self, kinguin: KinguinClient, unit_of_work: Callable[[], GatewayWork]) -> None:
         self._kinguin = kinguin
         self._unit_of_work = unit_of_work
 
-    async def __call__(self, event: KeysRevoked, uow: UnitOfWork) -> None:
+    async def __call__(self, event: KeysRevoked, uow: GatewayWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow)
+            repository = uow.reservations
             await repository.lock_order(event.order_id)
             reservation = await repository.get(event.order_id)
             completed = [
@@ -68,9 +67,9 @@ class ReturnKeys:
                 await self._return(uow, event, reservation, kinguin_order_id)
 
     async def _return(
-        self, uow: UnitOfWork, event: KeysRevoked, reservation: Reservation, kinguin_order_id: str
+        self, uow: GatewayWork, event: KeysRevoked, reservation: Reservation, kinguin_order_id: str
     ) -> None:
-        returns = KeyReturnRepository(uow.session)
+        returns = uow.key_returns
         known = await returns.get(kinguin_order_id)
         if known is not None and known.state != REQUESTED:
             logger.info(
@@ -114,7 +113,7 @@ class ReturnKeys:
     async def _commit_requested(self, event: KeysRevoked, kinguin_order_id: str) -> bool:
         """The request recorded and committed before Kinguin hears it (one per order)."""
         async with self._unit_of_work() as own:
-            added = await KeyReturnRepository(own.session).add(
+            added = await own.key_returns.add(
                 kinguin_order_id, event.order_id, REQUESTED, requested_by=event.revoked_by
             )
             await own.commit()
@@ -122,7 +121,7 @@ class ReturnKeys:
 
     @staticmethod
     async def _after_lost_answer(
-        returns: KeyReturnRepository, known: KeyReturn, order: KinguinOrder
+        returns: KeyReturns, known: KeyReturn, order: KinguinOrder
     ) -> None:
         """A request was recorded but its answer never settled it: the order tells
         whether it was carried out; it is never sent again either way."""

@@ -13,9 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from bitloot_contracts.events import KeysDelivered, KeysRequested
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinKey
-from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
 from bitloot_kinguin_gateway.domain.reservation import expected_key_count
-from bitloot_runtime.db import UnitOfWork
+from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_runtime.errors import PermanentError, TransientError
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.sealing import seal
@@ -37,9 +36,9 @@ class FetchKeys:
         self._recipient = recipient
         self._key_id = key_id
 
-    async def __call__(self, event: KeysRequested, uow: UnitOfWork) -> None:
+    async def __call__(self, event: KeysRequested, uow: GatewayWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow)
+            repository = uow.reservations
             reservation = await repository.get(event.order_id, for_update=True)
             if reservation is None:
                 raise PermanentError("unknown_order", f"No reservation for {event.order_id}.")

@@ -4,12 +4,10 @@ import logging
 from datetime import UTC, datetime
 
 from bitloot_contracts.events import KinguinWebhook, ReservationPoll
-from bitloot_kinguin_gateway.adapters.key_returns import KeyReturnRepository
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinOrder
-from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
-from bitloot_kinguin_gateway.domain.reservation import is_newer
+from bitloot_kinguin_gateway.domain.reservation import Reservation, is_newer
+from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_kinguin_gateway.handlers.reservations import known_status
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import PermanentError
 from bitloot_runtime.logging import log_context
 
@@ -23,9 +21,9 @@ class Poll:
     def __init__(self, kinguin: KinguinClient) -> None:
         self._kinguin = kinguin
 
-    async def __call__(self, event: ReservationPoll, uow: UnitOfWork) -> None:
+    async def __call__(self, event: ReservationPoll, uow: GatewayWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow)
+            repository = uow.reservations
             reservation = await repository.get(event.order_id, for_update=True)
             if reservation is None:
                 raise PermanentError("unknown_order", f"No reservation for {event.order_id}.")
@@ -41,7 +39,7 @@ class Poll:
             if not news:
                 return
             await repository.record_status(event.order_id, order.order_id, status, order.updated_at)
-            if await KeyReturnRepository(uow.session).refunded_by_us(order.order_id, status):
+            if await uow.key_returns.refunded_by_us(order.order_id, status):
                 # Our own key return (see handlers.webhooks): not news for the saga.
                 logger.info("kinguin refunded after our key return; not reported")
                 return

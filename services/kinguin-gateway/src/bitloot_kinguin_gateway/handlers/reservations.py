@@ -48,15 +48,14 @@ from bitloot_contracts.events import (
 )
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinOrder, KinguinProduct
 from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
-from bitloot_kinguin_gateway.adapters.products import ProductRepository
-from bitloot_kinguin_gateway.adapters.repository import Reservation, ReservationRepository
 from bitloot_kinguin_gateway.domain.reservation import (
     PriceAboveMaximum,
+    Reservation,
     as_kinguin_status,
     check_price,
     is_live,
 )
-from bitloot_runtime.db import UnitOfWork
+from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_runtime.errors import TransientError
 from bitloot_runtime.logging import log_context
 
@@ -74,7 +73,7 @@ class Reserve:
     def __init__(
         self,
         kinguin: KinguinClient,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], GatewayWork],
         *,
         price_max_age: float = PRICE_MAX_AGE,
     ) -> None:
@@ -83,9 +82,9 @@ class Reserve:
         self._unit_of_work = unit_of_work
         self._price_max_age = price_max_age
 
-    async def __call__(self, event: ReservationRequested, uow: UnitOfWork) -> None:
+    async def __call__(self, event: ReservationRequested, uow: GatewayWork) -> None:
         with log_context(order_id=str(event.order_id)):
-            repository = ReservationRepository(uow)
+            repository = uow.reservations
             await repository.lock_order(event.order_id)
             reservation, created_now = await self._commit_placing(event)
             if reservation.state == "placed" and is_live(reservation.kinguin_status):
@@ -103,7 +102,7 @@ class Reserve:
                 # Settled without a live Kinguin order (refused, or canceled since): a
                 # retry. Any external id used before may still hold a live order (a late
                 # answer, an operator at Kinguin): adopt it rather than buy a second.
-                if await self._adopt_live(uow, event, repository):
+                if await self._adopt_live(uow, event):
                     return
                 reservation = await self._commit_new_attempt(event)
                 logger.info(
@@ -132,11 +131,10 @@ class Reserve:
             )
             await uow.emit(created(event, order, status))
 
-    async def _adopt_live(
-        self, uow: UnitOfWork, event: ReservationRequested, repository: ReservationRepository
-    ) -> bool:
+    async def _adopt_live(self, uow: GatewayWork, event: ReservationRequested) -> bool:
         """Whether an earlier external id of the order holds a live Kinguin order, which
         then becomes the order's reservation again."""
+        repository = uow.reservations
         for attempt in await repository.attempts(event.order_id):
             order = await self._kinguin.find_by_external_id(attempt.external_id)
             if order is None:
@@ -156,7 +154,7 @@ class Reserve:
 
     async def _commit_new_attempt(self, event: ReservationRequested) -> Reservation:
         async with self._unit_of_work() as own:
-            reservation = await ReservationRepository(own).start_attempt(event.order_id)
+            reservation = await own.reservations.start_attempt(event.order_id)
             await own.commit()
         return reservation
 
@@ -164,15 +162,15 @@ class Reserve:
         """The order's reservation, committed `placing` if new; and whether it is."""
         lines = [line.model_dump(mode="json") for line in event.lines]
         async with self._unit_of_work() as own:
-            opened = await ReservationRepository(own).open(event.order_id, lines)
+            opened = await own.reservations.open(event.order_id, lines)
             await own.commit()
         return opened
 
     async def _place(
-        self, uow: UnitOfWork, event: ReservationRequested, order_external_id: str
+        self, uow: GatewayWork, event: ReservationRequested, order_external_id: str
     ) -> KinguinOrder:
         ids = {line.kinguin_product_id for line in event.lines}
-        known = await ProductRepository(uow).prices(ids, self._price_max_age)
+        known = await uow.products.prices(ids, self._price_max_age)
         products, from_catalog = [], []
         for line in event.lines:
             price = known.get(line.kinguin_product_id)
@@ -207,9 +205,9 @@ class Reserve:
         return KinguinProduct(product.product_id, product.qty, price)
 
     @staticmethod
-    async def _fail(uow: UnitOfWork, event: ReservationRequested, code: str, reason: str) -> None:
+    async def _fail(uow: GatewayWork, event: ReservationRequested, code: str, reason: str) -> None:
         logger.warning("kinguin order refused", extra={"code": code, "reason": reason})
-        await ReservationRepository(uow).mark_failed(event.order_id, code, reason)
+        await uow.reservations.mark_failed(event.order_id, code, reason)
         await uow.emit(ReservationFailed(order_id=event.order_id, code=code, reason=reason))
 
 

@@ -9,20 +9,14 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from bitloot_contracts.events import KinguinWebhook
-from bitloot_kinguin_gateway.adapters.key_returns import KeyReturnRepository
-from bitloot_kinguin_gateway.adapters.repository import (
+from bitloot_kinguin_gateway.domain.reservation import (
     Attempt,
     Reservation,
-    ReservationRepository,
+    as_kinguin_status,
+    is_newer,
 )
-from bitloot_kinguin_gateway.adapters.webhook_log import (
-    DUPLICATE,
-    LoggedWebhook,
-    Notification,
-    WebhookLog,
-)
-from bitloot_kinguin_gateway.domain.reservation import as_kinguin_status, is_newer
-from bitloot_runtime.db import UnitOfWork
+from bitloot_kinguin_gateway.domain.webhook import DUPLICATE, LoggedWebhook, Notification
+from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import continued
 
@@ -33,32 +27,38 @@ SUPERSEDED = "superseded"
 KEYS_RETURNED = "keys_returned"
 
 
-async def order_status(
-    uow: UnitOfWork, notification: Notification, raw_body: bytes, headers: Mapping[str, str]
-) -> bool:
+class ApplyOrderStatus:
     """Log the notification once and apply it if it is news about an order we placed;
     whether it repeated one logged before (then it is not applied).
 
     What becomes of it is decided first (its reservation is locked meanwhile), so that it
     is logged with its outcome in one statement; unless the log finds it a copy of one
     logged before (the first copy's insert decides), the outcome is then carried out."""
-    found = await _found(uow, notification)
-    with log_context(order_id=str(found.order_id) if found.order_id else None):
-        note = await _judge(uow, notification, found)
-        _, duplicate = await WebhookLog(uow).record(
-            notification,
-            raw_body=raw_body,
-            headers=headers,
-            authenticated=True,
-            note=note,
-            order_id=found.order_id,
-            applied=note is None,
-        )
-        if duplicate:
-            logger.info("kinguin webhook not applied", extra={"note": DUPLICATE})
-            return True
-        await _carry_out(uow, notification, found, note)
-        return False
+
+    async def __call__(
+        self,
+        notification: Notification,
+        raw_body: bytes,
+        headers: Mapping[str, str],
+        uow: GatewayWork,
+    ) -> bool:
+        found = await _found(uow, notification)
+        with log_context(order_id=str(found.order_id) if found.order_id else None):
+            note = await _judge(uow, notification, found)
+            _, duplicate = await uow.webhooks.record(
+                notification,
+                raw_body=raw_body,
+                headers=headers,
+                authenticated=True,
+                note=note,
+                order_id=found.order_id,
+                applied=note is None,
+            )
+            if duplicate:
+                logger.info("kinguin webhook not applied", extra={"note": DUPLICATE})
+                return True
+            await _carry_out(uow, notification, found, note)
+            return False
 
 
 class NotReplayable(Exception):
@@ -69,29 +69,32 @@ class NotReplayable(Exception):
         self.code = code
 
 
-async def replay(uow: UnitOfWork, row_id: int) -> LoggedWebhook | None:
+class ReplayWebhook:
     """Apply logged call `row_id` again if it is news now; the row as settled, or None
     when there is no such row. Only authenticated, readable `order.status` calls replay:
     a replay must never let in what the edge refused."""
-    log = WebhookLog(uow)
-    logged = await log.get(row_id, for_update=True)
-    if logged is None:
-        return None
-    if not logged.authenticated:
-        raise NotReplayable("not_authenticated", f"Webhook {row_id} was not authenticated.")
-    if logged.event_name != ORDER_STATUS or logged.updated_at is None:
-        raise NotReplayable("not_an_order_status", f"Webhook {row_id} is no order status.")
-    if logged.applied:
-        raise NotReplayable("already_applied", f"Webhook {row_id} was applied already.")
-    # Not a duplicate of itself: whether it is news is decided by updatedAt alone.
-    notification = logged.notification()
-    found = await _found(uow, notification)
-    with log_context(order_id=str(found.order_id) if found.order_id else None):
-        note = await _judge(uow, notification, found)
-        await _carry_out(uow, notification, found, note)
-        await log.settle(row_id, order_id=found.order_id, applied=note is None, note=note)
-    logger.info("kinguin webhook replayed", extra={"webhook_id": row_id})
-    return await log.get(row_id)
+
+    async def __call__(self, row_id: int, uow: GatewayWork) -> LoggedWebhook | None:
+        logged = await uow.webhooks.get(row_id, for_update=True)
+        if logged is None:
+            return None
+        if not logged.authenticated:
+            raise NotReplayable("not_authenticated", f"Webhook {row_id} was not authenticated.")
+        if logged.event_name != ORDER_STATUS or logged.updated_at is None:
+            raise NotReplayable("not_an_order_status", f"Webhook {row_id} is no order status.")
+        if logged.applied:
+            raise NotReplayable("already_applied", f"Webhook {row_id} was applied already.")
+        # Not a duplicate of itself: whether it is news is decided by updatedAt alone.
+        notification = logged.notification()
+        found = await _found(uow, notification)
+        with log_context(order_id=str(found.order_id) if found.order_id else None):
+            note = await _judge(uow, notification, found)
+            await _carry_out(uow, notification, found, note)
+            await uow.webhooks.settle(
+                row_id, order_id=found.order_id, applied=note is None, note=note
+            )
+        logger.info("kinguin webhook replayed", extra={"webhook_id": row_id})
+        return await uow.webhooks.get(row_id)
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,8 @@ class _Found:
         return self.reservation.order_id if self.reservation else None
 
 
-async def _found(uow: UnitOfWork, notification: Notification) -> _Found:
-    attempt, reservation, traceparent = await ReservationRepository(uow).locate(
+async def _found(uow: GatewayWork, notification: Notification) -> _Found:
+    attempt, reservation, traceparent = await uow.reservations.locate(
         notification.kinguin_order_id,
         notification.order_external_id,
         _uuid(notification.order_external_id),
@@ -117,7 +120,7 @@ async def _found(uow: UnitOfWork, notification: Notification) -> _Found:
     return _Found(attempt, reservation, traceparent)
 
 
-async def _judge(uow: UnitOfWork, notification: Notification, found: _Found) -> str | None:
+async def _judge(uow: GatewayWork, notification: Notification, found: _Found) -> str | None:
     """Why the notification is not to be applied (its note), or None: it is news."""
     reservation = found.reservation
     note = _reason_to_ignore(notification, reservation)
@@ -133,7 +136,7 @@ async def _judge(uow: UnitOfWork, notification: Notification, found: _Found) -> 
 
 
 async def _carry_out(
-    uow: UnitOfWork, notification: Notification, found: _Found, note: str | None
+    uow: GatewayWork, notification: Notification, found: _Found, note: str | None
 ) -> None:
     """Record what the judged notification says, where it belongs."""
     if note == SUPERSEDED:
@@ -164,16 +167,16 @@ def _reason_to_ignore(notification: Notification, reservation: Reservation | Non
     return None
 
 
-async def _superseded(uow: UnitOfWork, notification: Notification, found: _Found) -> None:
+async def _superseded(uow: GatewayWork, notification: Notification, found: _Found) -> None:
     """Record the news on the superseded attempt it is about."""
     status = as_kinguin_status(notification.status)
     if status is not None and notification.kinguin_order_id and found.attempt is not None:
-        await ReservationRepository(uow).record_attempt_status(
+        await uow.reservations.record_attempt_status(
             found.attempt, notification.kinguin_order_id, status
         )
 
 
-async def _refunded_by_us(uow: UnitOfWork, notification: Notification) -> bool:
+async def _refunded_by_us(uow: GatewayWork, notification: Notification) -> bool:
     """Whether the notification is Kinguin's `refunded` of an order whose keys we asked it
     to take back: our own admin's refund, not news for the saga, which would otherwise
     flag it as "refunded after delivery". Recorded (the reservation shows the status),
@@ -182,14 +185,14 @@ async def _refunded_by_us(uow: UnitOfWork, notification: Notification) -> bool:
     status = as_kinguin_status(notification.status)
     if status is None or not kinguin_order_id:
         return False
-    return await KeyReturnRepository(uow.session).refunded_by_us(kinguin_order_id, status)
+    return await uow.key_returns.refunded_by_us(kinguin_order_id, status)
 
 
-async def _keys_returned(uow: UnitOfWork, notification: Notification, found: _Found) -> None:
+async def _keys_returned(uow: GatewayWork, notification: Notification, found: _Found) -> None:
     assert found.reservation is not None  # judged so
     assert notification.kinguin_order_id  # judged so
     assert notification.updated_at  # checked by the edge
-    await ReservationRepository(uow).record_status(
+    await uow.reservations.record_status(
         found.reservation.order_id,
         notification.kinguin_order_id,
         "refunded",
@@ -197,14 +200,14 @@ async def _keys_returned(uow: UnitOfWork, notification: Notification, found: _Fo
     )
 
 
-async def _apply(uow: UnitOfWork, order_id: UUID, notification: Notification) -> None:
+async def _apply(uow: GatewayWork, order_id: UUID, notification: Notification) -> None:
     status = as_kinguin_status(notification.status)
     kinguin_order_id = notification.kinguin_order_id
     # All three were checked by the edge and by _reason_to_ignore.
     assert status is not None
     assert kinguin_order_id
     assert notification.updated_at
-    await ReservationRepository(uow).record_status(
+    await uow.reservations.record_status(
         order_id, kinguin_order_id, status, notification.updated_at
     )
     await uow.emit(
