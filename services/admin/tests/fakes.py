@@ -6,7 +6,7 @@ is that same object, and what a block did without `commit()` is undone when it e
 as PostgreSQL would."""
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self, Unpack
@@ -58,48 +58,23 @@ class FakeOrderActivity(OrderActivity):
         return sorted(rows, key=lambda row: (row.at, row.event_id))
 
 
-@dataclass
-class AccountRow:
-    """A row of `admins`, its recovery codes and its revoked sessions."""
-
-    password_hash: str
-    role: str
-    failed_logins: int = 0
-    locked_until: datetime | None = None
-    disabled_at: datetime | None = None
-    session_generation: int = 0
-    totp_secret: str | None = None
-    totp_pending_secret: str | None = None
-    totp_last_step: int | None = None
-    recovery_codes: set[str] = field(default_factory=set)
-
-
 class FakeAccounts(Accounts):
+    """Accounts as the handlers see them, with their recovery codes and the revoked
+    sessions (`change` takes the columns' names, as the real repository does)."""
+
     def __init__(self) -> None:
-        self.rows: dict[str, AccountRow] = {}
+        self.rows: dict[str, Account] = {}
+        self.codes: dict[str, set[str]] = {}
         self.revoked: dict[UUID, datetime] = {}
 
     async def get_for_update(self, username: str) -> Account | None:
-        if (row := self.rows.get(username)) is None:
-            return None
-        return Account(
-            username,
-            row.password_hash,
-            AccountState(row.failed_logins, row.locked_until),
-            Role.named(row.role),
-            row.disabled_at is not None,
-            row.session_generation,
-            row.totp_secret,
-            row.totp_pending_secret,
-            row.totp_last_step,
-        )
+        return self.rows.get(username)
 
     async def standing(self, username: str, session_id: UUID) -> Standing | None:
         if (row := self.rows.get(username)) is None:
             return None
-        disabled, has_totp = row.disabled_at is not None, row.totp_secret is not None
-        revoked = session_id in self.revoked
-        return Standing(Role.named(row.role), disabled, row.session_generation, has_totp, revoked)
+        has_totp, revoked = row.totp_secret is not None, session_id in self.revoked
+        return Standing(row.role, row.disabled, row.generation, has_totp, revoked)
 
     async def any_exists(self) -> bool:
         return bool(self.rows)
@@ -107,28 +82,37 @@ class FakeAccounts(Accounts):
     async def upsert(self, username: str, password_hash: str, role: Role | None) -> bool:
         row = self.rows.get(username)
         if row is None:
-            self.rows[username] = AccountRow(password_hash, (role or Role.VIEWER).label)
+            state, role = AccountState(0, None), role or Role.VIEWER
+            account = Account(username, password_hash, state, role, False, 0, None, None, None)
+            self.rows[username] = account
             return True
-        row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
-        row.session_generation += 1
-        row.role = role.label if role is not None else row.role
+        self.rows[username] = replace(
+            row,
+            password_hash=password_hash,
+            state=AccountState(0, None),
+            role=role or row.role,
+            generation=row.generation + 1,
+        )
         return False
 
     async def save_state(self, username: str, state: AccountState) -> None:
-        row = self.rows[username]
-        row.failed_logins, row.locked_until = state.failed_logins, state.locked_until
+        self.rows[username] = replace(self.rows[username], state=state)
 
     async def set_password_hash(self, username: str, password_hash: str) -> None:
-        self.rows[username].password_hash = password_hash
+        self.rows[username] = replace(self.rows[username], password_hash=password_hash)
 
     async def change(
         self, username: str, *, ends_sessions: bool = False, **values: Unpack[AccountChange]
     ) -> bool:
         if (row := self.rows.get(username)) is None:
             return False
-        for name, value in values.items():
-            setattr(row, name, value)
-        row.session_generation += 1 if ends_sessions else 0
+        changes: dict[str, object] = dict(values)
+        if "role" in values:
+            changes["role"] = Role.named(values["role"])
+        if "disabled_at" in values:
+            changes["disabled"] = changes.pop("disabled_at") is not None
+        generation = row.generation + (1 if ends_sessions else 0)
+        self.rows[username] = replace(row, generation=generation, **changes)  # type: ignore[arg-type]
         return True
 
     async def revoke_session(self, session_id: UUID, expires_at: datetime, now: datetime) -> None:
@@ -136,17 +120,16 @@ class FakeAccounts(Accounts):
         self.revoked = {kept: at for kept, at in self.revoked.items() if at >= now}
 
     async def replace_recovery_codes(self, username: str, hashes: list[str]) -> None:
-        self.rows[username].recovery_codes = set(hashes)
+        self.codes[username] = set(hashes)
 
     async def use_recovery_code(self, username: str, digest: str) -> bool:
-        codes = self.rows[username].recovery_codes
-        if digest not in codes:
-            return False
-        codes.remove(digest)
-        return True
+        codes = self.codes.get(username, set())
+        found = digest in codes
+        codes.discard(digest)
+        return found
 
     async def recovery_codes_left(self, username: str) -> int:
-        return len(self.rows[username].recovery_codes)
+        return len(self.codes.get(username, ()))
 
 
 class FakeLoginThrottle(LoginThrottle):
@@ -175,6 +158,12 @@ class FakeAdminWork(FakeWork):
 
     def work(self) -> Self:
         return self
+
+    async def given(self, username: str, **values: Unpack[AccountChange]) -> None:
+        """Set `values` on the account `username`, committed (a test's set-up)."""
+        async with self:
+            await self.accounts.change(username, **values)
+            await self.commit()
 
     def _state(self) -> State:
         return copy.deepcopy((self.audit, self.activity, self.accounts, self.throttle))

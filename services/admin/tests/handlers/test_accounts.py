@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from fakes import FakeAdminWork
 
-from bitloot_admin.domain.lockout import LOCK_DURATION, MAX_FAILURES, LoginOutcome
+from bitloot_admin.domain.lockout import LOCK_DURATION, MAX_FAILURES, AccountState, LoginOutcome
 from bitloot_admin.domain.roles import Role
 from bitloot_admin.domain.totp import STEP_SECONDS, recovery_hash
 from bitloot_admin.handlers.accounts import (
@@ -34,13 +34,16 @@ async def db() -> FakeAdminWork:
 async def test_a_new_admin_is_a_viewer_and_a_password_reset_lifts_its_lock_and_sessions() -> None:
     db = FakeAdminWork()
     assert await CreateAdmin(db.work)("vera", PASSWORD)
-    assert db.accounts.rows["vera"].role == "viewer"
-    db.accounts.rows["vera"].locked_until = NOW + LOCK_DURATION
+    assert db.accounts.rows["vera"].role is Role.VIEWER
+    for _ in range(MAX_FAILURES):
+        await LogIn(db.work)("vera", "wrong", None, NOW)
+    assert db.accounts.rows["vera"].state.is_locked(NOW)
     assert not await CreateAdmin(db.work)("vera", "another-long-password", Role.OWNER)
     row = db.accounts.rows["vera"]
-    assert (row.role, row.locked_until, row.session_generation) == ("owner", None, 1)
-    assert db.audit.actions() == ["admin_created", "admin_password_set"]
-    assert db.audit.records[1].detail == {"via": "cli", "role": "owner"}
+    assert (row.role, row.state, row.generation) == (Role.OWNER, AccountState(0, None), 1)
+    rejected = ["login_rejected"] * MAX_FAILURES
+    assert db.audit.actions() == ["admin_created", *rejected, "admin_password_set"]
+    assert db.audit.records[-1].detail == {"via": "cli", "role": "owner"}
 
 
 async def test_the_initial_admin_is_an_owner_created_only_while_there_is_no_admin() -> None:
@@ -49,7 +52,7 @@ async def test_the_initial_admin_is_an_owner_created_only_while_there_is_no_admi
     await EnsureInitialAdmin(db.work)("bob", PASSWORD, None)
     assert list(db.accounts.rows) == ["alice"]
     assert (db.accounts.rows["alice"].role, db.accounts.rows["alice"].totp_secret) == (
-        "owner",
+        Role.OWNER,
         SECRET,
     )
 
@@ -76,7 +79,7 @@ async def test_too_many_wrong_passwords_lock_even_the_right_one_out_until_the_lo
 async def test_an_unknown_or_disabled_admin_is_refused_like_a_wrong_password(
     db: FakeAdminWork,
 ) -> None:
-    db.accounts.rows["olivia"].disabled_at = NOW
+    await db.given("olivia", disabled_at=NOW)
     for username in ("olivia", "nobody"):
         login = await LogIn(db.work)(username, PASSWORD, None, NOW)
         assert (login.outcome, login.generation) == (LoginOutcome.REJECTED, 0)
@@ -87,7 +90,7 @@ async def test_an_enrolled_admin_needs_its_code_and_each_code_works_once(
     db: FakeAdminWork,
 ) -> None:
     totp = pyotp.TOTP(SECRET)
-    db.accounts.rows["olivia"].totp_secret = SECRET
+    await db.given("olivia", totp_secret=SECRET)
     code = totp.at(NOW)
     near = {totp.at(NOW + timedelta(seconds=s)) for s in (-STEP_SECONDS, 0, STEP_SECONDS)}
     wrong = next(c for c in ("000000", "111111", "222222") if c not in near)
@@ -100,8 +103,8 @@ async def test_an_enrolled_admin_needs_its_code_and_each_code_works_once(
 
 
 async def test_a_recovery_code_is_spent_by_the_login_it_opens(db: FakeAdminWork) -> None:
-    db.accounts.rows["olivia"].totp_secret = SECRET
-    db.accounts.rows["olivia"].recovery_codes = {recovery_hash("abcd-efgh-jkmn")}
+    await db.given("olivia", totp_secret=SECRET)
+    db.accounts.codes["olivia"] = {recovery_hash("abcd-efgh-jkmn")}
     log_in = LogIn(db.work)
     assert (await log_in("olivia", None, "abcd-efgh-jkmn", NOW)).outcome is LoginOutcome.ACCEPTED
     assert (await log_in("olivia", None, "abcd-efgh-jkmn", NOW)).outcome is (

@@ -81,21 +81,12 @@ class ShowHome:
         shown = None if letters.partial else letters.items
         shown_balance = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
         actions, more = home.needs_action(payments, week, letters.items, shown_balance)
+        hours = week.hours if week else None
         return Home(
             today=home.figures(
-                clock.today,
-                payments,
-                week.hours if week else None,
-                today.window if today else None,
-                shown,
+                clock.today, payments, hours, today.window if today else None, shown
             ),
-            week=home.figures(
-                clock.week,
-                payments,
-                week.hours if week else None,
-                week.window if week else None,
-                shown,
-            ),
+            week=home.figures(clock.week, payments, hours, week.window if week else None, shown),
             open_now=home.open_now(payments, week, shown),
             balance=shown_balance,
             actions=actions,
