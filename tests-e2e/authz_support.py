@@ -16,12 +16,12 @@ from uuid import UUID, uuid4
 
 import httpx
 import websockets
-from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from websockets.exceptions import ConnectionClosed
 
+from bitloot_admin.adapters.unit_of_work import AdminUnitOfWork
 from bitloot_admin.domain.roles import Role
-from bitloot_admin.handlers.accounts import create_admin
+from bitloot_admin.handlers.accounts import CreateAdmin
 from bitloot_admin.settings import Settings as AdminSettings
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.settings import Settings as DeliverySettings
@@ -367,7 +367,9 @@ async def add_role_accounts(loaded: list[EdgeSettings]) -> None:
     engine = create_engine(settings.database_url, max_connections=2)
     try:
         for name, role in ROLE_ACCOUNTS.values():
-            await create_admin(async_sessionmaker(engine), name, ROLE_PASSWORD, Role.named(role))
+            await CreateAdmin(lambda: AdminUnitOfWork(engine))(
+                name, ROLE_PASSWORD, Role.named(role)
+            )
     finally:
         await engine.dispose()
 

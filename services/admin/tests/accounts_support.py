@@ -1,16 +1,23 @@
 """Admins of each role for the tests of sessions, roles and the second factor."""
 
+from collections.abc import Callable
+
 import httpx
 from admin_support import ALICE, ALICE_APP, RunningAdmin
 
+from bitloot_admin.adapters.unit_of_work import AdminUnitOfWork
 from bitloot_admin.domain.roles import Role
-from bitloot_admin.handlers.accounts import create_admin
+from bitloot_admin.handlers.accounts import CreateAdmin
 
 PASSWORD = "a-long-enough-password"
 
 
 async def add_admin(admin: RunningAdmin, username: str, role: Role) -> None:
-    await create_admin(admin.runtime.sessionmaker, username, PASSWORD, role)
+    await CreateAdmin(works(admin))(username, PASSWORD, role)
+
+
+def works(admin: RunningAdmin) -> Callable[[], AdminUnitOfWork]:
+    return admin.runtime.units_of_work(AdminUnitOfWork)
 
 
 async def token_of(client: httpx.AsyncClient, username: str, totp: str | None = None) -> str:

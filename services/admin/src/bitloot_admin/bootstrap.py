@@ -10,12 +10,13 @@ from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_admin.adapters.orm import metadata
+from bitloot_admin.adapters.unit_of_work import AdminUnitOfWork
 from bitloot_admin.adapters.upstream import UpstreamClient
 from bitloot_admin.entrypoints import web
 from bitloot_admin.entrypoints.bus import subscribe
 from bitloot_admin.entrypoints.context import AdminWeb, templates
 from bitloot_admin.entrypoints.session import SessionTokens
-from bitloot_admin.handlers.accounts import LoginLimits, ensure_initial_admin
+from bitloot_admin.handlers.accounts import EnsureInitialAdmin, LoginLimits
 from bitloot_admin.handlers.hand_delivery import DeliveryKey, HandDelivery
 from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.repairs import Repairs
@@ -51,6 +52,7 @@ def build(
         metadata=metadata,
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
+        unit_of_work_class=AdminUnitOfWork,
     )
     subscribe(runtime)
     sweep = audit_sweep(settings, runtime.unit_of_work)
@@ -90,17 +92,18 @@ def _admin_web(settings: Settings, runtime: ServiceRuntime, upstream: UpstreamCl
         load_private_key(settings.session_private_key.get_secret_value()),
         timedelta(minutes=settings.session_ttl_minutes),
     )
+    work = runtime.units_of_work(AdminUnitOfWork)
     return AdminWeb(
-        runtime.sessionmaker,
+        work,
         upstream,
         tokens,
         templates(),
         LoginLimits(settings.login_attempts, timedelta(seconds=settings.login_window_seconds)),
-        Repairs(upstream, runtime.sessionmaker, runtime.dead_letters, runtime.publisher),
+        Repairs(upstream, work, runtime.dead_letters, runtime.publisher),
         # The in-memory broker (the one-process demo) has no queues to ask about.
         Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
         settings.upstream_timeout,
-        HandDelivery(upstream, runtime.sessionmaker, _delivery_key(settings)),
+        HandDelivery(upstream, work, _delivery_key(settings)),
         runtime.idempotency,
     )
 
@@ -121,8 +124,7 @@ def _register_secrets(settings: Settings) -> None:
 
 async def _create_initial_admin(runtime: ServiceRuntime, settings: Settings) -> None:
     if settings.initial_username and settings.initial_password is not None:
-        await ensure_initial_admin(
-            runtime.sessionmaker,
+        await EnsureInitialAdmin(runtime.units_of_work(AdminUnitOfWork))(
             settings.initial_username,
             settings.initial_password.get_secret_value(),
             totp_secret(settings),

@@ -5,14 +5,14 @@ token of a missing or disabled admin opens nothing."""
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from accounts_support import PASSWORD, add_admin, bearer, token_of
+from accounts_support import PASSWORD, add_admin, bearer, token_of, works
 from admin_support import SESSION_PRIVATE_KEY, RunningAdmin, running_admin
 from sqlalchemy import insert, select
 
 from bitloot_admin.adapters.orm import admin_revoked_sessions
 from bitloot_admin.domain.roles import Role
-from bitloot_admin.handlers import sessions
-from bitloot_admin.handlers.accounts import create_admin
+from bitloot_admin.handlers.accounts import CreateAdmin
+from bitloot_admin.handlers.sessions import DisableAdmin, EnableAdmin
 from bitloot_runtime.tokens import AdminTokenSigner, load_private_key
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -67,7 +67,7 @@ async def test_a_password_change_ends_every_session_of_that_admin_only(
     async with admin.client() as client:
         first, second = await token_of(client, "olivia"), await token_of(client, "olivia")
         alices = await token_of(client, "alice")
-        await create_admin(admin.runtime.sessionmaker, "olivia", "another-long-password")
+        await CreateAdmin(works(admin))("olivia", "another-long-password")
         for token in (first, second):
             refused = await client.get("/admin/api/orders", headers=bearer(token))
             assert (refused.status_code, refused.json()["error"]) == (401, "session_revoked")
@@ -83,11 +83,11 @@ async def test_a_disabled_admin_cannot_log_in_and_its_sessions_are_refused(
     await add_admin(admin, "olivia", Role.OPERATOR)
     async with admin.client() as client:
         token = await token_of(client, "olivia")
-        await sessions.disable(admin.runtime.sessionmaker, "olivia")
+        await DisableAdmin(works(admin))("olivia")
         refused = await client.get("/admin/api/orders", headers=bearer(token))
         page = await client.get("/admin/orders", headers=bearer(token))
         login = await client.post("/admin/login", json={"username": "olivia", "password": PASSWORD})
-        await sessions.enable(admin.runtime.sessionmaker, "olivia")
+        await EnableAdmin(works(admin))("olivia")
         # Enabled again, the sessions it had before stay ended; a new login works.
         still = await client.get("/admin/api/orders", headers=bearer(token))
         fresh = await token_of(client, "olivia")

@@ -4,7 +4,7 @@ never on the demo's in-memory broker, which has no queues to read."""
 from admin_support import INTERNAL_TOKEN, RunningAdmin, StandIns
 
 from bitloot_admin.adapters.upstream import SERVICES, UpstreamClient
-from bitloot_admin.handlers.health import Bus, Health, health
+from bitloot_admin.handlers.health import Bus, CheckHealth, Health
 
 UNREACHABLE_BROKER = "amqp://guest:guest@127.0.0.1:1/"
 
@@ -13,7 +13,7 @@ async def report_for(amqp_url: str | None, stand_ins: StandIns, admin: RunningAd
     upstream = UpstreamClient({name: stand_ins.url(name) for name in SERVICES}, INTERNAL_TOKEN, 2.0)
     await upstream.start()
     try:
-        return await health(upstream, Bus(amqp_url, admin.runtime.topology), 2.0)
+        return await CheckHealth(upstream, Bus(amqp_url, admin.runtime.topology), 2.0)()
     finally:
         await upstream.close()
 

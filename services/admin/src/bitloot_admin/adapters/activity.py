@@ -1,48 +1,37 @@
 """The order_activity projection: what the bus said about each order."""
 
-from dataclasses import dataclass
-from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_admin.adapters.orm import order_activity
+from bitloot_admin.domain.refunds import Activity
+from bitloot_admin.handlers.ports import OrderActivity
 
 
-@dataclass(frozen=True)
-class Activity:
-    event_id: UUID
-    order_id: UUID
-    topic: str
-    status: str
-    at: datetime
+class SqlOrderActivity(OrderActivity):
+    def __init__(self, db: AsyncConnection) -> None:
+        self._db = db
 
-
-async def record(session: AsyncConnection, activity: Activity) -> bool:
-    """Add `activity` unless its event is already recorded; True if it was new."""
-    statement = (
-        pg_insert(order_activity)
-        .values(
-            event_id=activity.event_id,
-            order_id=activity.order_id,
-            topic=activity.topic,
-            status=activity.status,
-            at=activity.at,
+    async def add(self, activity: Activity) -> bool:
+        statement = (
+            pg_insert(order_activity)
+            .values(
+                event_id=activity.event_id,
+                order_id=activity.order_id,
+                topic=activity.topic,
+                status=activity.status,
+                at=activity.at,
+            )
+            .on_conflict_do_nothing(index_elements=[order_activity.c.event_id])
+            .returning(order_activity.c.event_id)
         )
-        .on_conflict_do_nothing(index_elements=[order_activity.c.event_id])
-        .returning(order_activity.c.event_id)
-    )
-    return (await session.execute(statement)).first() is not None
+        return (await self._db.execute(statement)).first() is not None
 
-
-async def of_order(
-    sessionmaker: async_sessionmaker[AsyncSession], order_id: UUID
-) -> list[Activity]:
-    """The recorded activity of one order, oldest first."""
-    async with sessionmaker() as session:
-        rows = await session.execute(
+    async def of_order(self, order_id: UUID) -> list[Activity]:
+        rows = await self._db.execute(
             select(order_activity)
             .where(order_activity.c.order_id == order_id)
             .order_by(order_activity.c.at, order_activity.c.event_id)

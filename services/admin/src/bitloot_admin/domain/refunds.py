@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, get_args
+from uuid import UUID
 
 from bitloot_contracts.customer import CustomerStatus
 from bitloot_contracts.events.refund import RefundStatus
@@ -235,6 +236,17 @@ _TOPIC_WORDS: Final[Mapping[str, str]] = {
     "keys.revoked": "Keys revoked at delivery (the order is refunded)",
     "refund.claim_link_requested": "The customer asked for a new claim link",
 }
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One bus event of an order's refund story, as the admin's projection keeps it."""
+
+    event_id: UUID
+    order_id: UUID
+    topic: str
+    status: str
+    at: datetime
 
 
 def activity_in_words(topic: str, status: str) -> str:

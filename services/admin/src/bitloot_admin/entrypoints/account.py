@@ -19,8 +19,7 @@ from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import MAX_FORM, read_form
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
-from bitloot_admin.handlers import second_factor
-from bitloot_admin.handlers.second_factor import EnrolmentRefused
+from bitloot_admin.handlers.second_factor import ConfirmTotp, EnrolmentRefused, ShowEnrolment
 from bitloot_runtime.http import HttpError, parse_body, read_json
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -54,7 +53,7 @@ async def _whoami(request: Request) -> Response:
 
 def _api_enrolment(web: AdminWeb) -> Endpoint:
     async def enrolment(request: Request) -> Response:
-        found = await second_factor.enrolment(web.sessionmaker, request.state.admin)
+        found = await ShowEnrolment(web.work)(request.state.admin)
         return JSONResponse(
             {
                 "enrolled": found.enrolled,
@@ -73,7 +72,7 @@ def _api_confirm(web: AdminWeb) -> Endpoint:
         _raw, document = await read_json(request, MAX_FORM)
         code = parse_body(Confirmation, document).code
         try:
-            codes = await second_factor.confirm(web.sessionmaker, request.state.admin, code)
+            codes = await ConfirmTotp(web.work)(request.state.admin, code)
         except EnrolmentRefused as exc:
             status = 409 if exc.code == "totp_not_pending" else 422
             raise HttpError(status, exc.code, str(exc)) from None
@@ -94,9 +93,7 @@ def _confirm_page(web: AdminWeb) -> Endpoint:
         form = await read_form(request)
         check_csrf(request, form.get("csrf"))
         try:
-            codes = await second_factor.confirm(
-                web.sessionmaker, request.state.admin, form.get("code", "")[:32]
-            )
+            codes = await ConfirmTotp(web.work)(request.state.admin, form.get("code", "")[:32])
         except EnrolmentRefused as exc:
             return await _show(web, request, error=str(exc), status_code=422)
         request.state.needs_enrolment = False
@@ -107,7 +104,7 @@ def _confirm_page(web: AdminWeb) -> Endpoint:
 
 
 async def _show(web: AdminWeb, request: Request, error: str | None, status_code: int) -> Response:
-    found = await second_factor.enrolment(web.sessionmaker, request.state.admin)
+    found = await ShowEnrolment(web.work)(request.state.admin)
     # segno's own SVG, of the URI's QR modules: no text of ours is in it to escape.
     qr = Markup(segno.make(found.uri, error="m").svg_inline(scale=4)) if found.uri else None  # noqa: S704
     context = {"enrolment": found, "qr": qr, "codes": None, "error": error}

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bitloot_admin.adapters import audit
 from bitloot_admin.domain.health import KinguinBalance
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
 from bitloot_admin.entrypoints import api_actions, api_refunds
@@ -24,9 +23,10 @@ from bitloot_admin.entrypoints.params import (
     order_id,
     row_id,
 )
-from bitloot_admin.handlers.health import health
-from bitloot_admin.handlers.listings import Found, fetch_document, fetch_listing
-from bitloot_admin.handlers.orders import OrderNotFound, list_orders, order_view
+from bitloot_admin.handlers.audit import ReadAudit
+from bitloot_admin.handlers.health import CheckHealth
+from bitloot_admin.handlers.listings import Found, ShowDocument, ShowListing
+from bitloot_admin.handlers.orders import ListOrders, OrderNotFound, ShowOrder
 from bitloot_contracts.topics import DELIVERY, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.http import HttpError
 from bitloot_runtime.internal import page_limit
@@ -64,7 +64,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
 def _orders(web: AdminWeb) -> Endpoint:
     async def orders(request: Request) -> Response:
-        found = await list_orders(web.upstream, order_filter(request))
+        found = await ListOrders(web.upstream)(order_filter(request))
         items = [row.model_dump(mode="json") for row in found.items]
         return JSONResponse({"items": items, "next": found.next, "partial": found.partial})
 
@@ -75,7 +75,7 @@ def _order(web: AdminWeb) -> Endpoint:
     async def order(request: Request) -> Response:
         wanted = order_id(request)
         try:
-            view = await order_view(web.upstream, web.sessionmaker, wanted)
+            view = await ShowOrder(web.upstream, web.work)(wanted)
         except OrderNotFound as exc:
             raise HttpError(404, "order_not_found", str(exc)) from None
         return JSONResponse(
@@ -97,7 +97,7 @@ def _document(web: AdminWeb, service: str, leaf: str) -> Endpoint:
 
     async def document(request: Request) -> Response:
         path = f"/internal/orders/{order_id(request)}/{leaf}"
-        return _found(await fetch_document(web.upstream, service, path))
+        return _found(await ShowDocument(web.upstream)(service, path))
 
     return document
 
@@ -105,7 +105,7 @@ def _document(web: AdminWeb, service: str, leaf: str) -> Endpoint:
 def _detail(web: AdminWeb, service: str, collection: str) -> Endpoint:
     async def detail(request: Request) -> Response:
         path = f"/internal/{collection}/{item_id(request, collection)}"
-        return _found(await fetch_document(web.upstream, service, path))
+        return _found(await ShowDocument(web.upstream)(service, path))
 
     return detail
 
@@ -115,7 +115,7 @@ def _row(web: AdminWeb, collection: str, what: str) -> Endpoint:
 
     async def row(request: Request) -> Response:
         path = f"/internal/{collection}/{row_id(request, f'{what}_id', what)}"
-        return _found(await fetch_document(web.upstream, PAYMENTS, path))
+        return _found(await ShowDocument(web.upstream)(PAYMENTS, path))
 
     return row
 
@@ -138,7 +138,7 @@ def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
                 str(exc),
                 [{"field": exc.name, "code": "invalid", "error": str(exc)}],
             ) from None
-        page = await fetch_listing(web.upstream, listing, filters, page_limit(request))
+        page = await ShowListing(web.upstream)(listing, filters, page_limit(request))
         return JSONResponse({"items": page.items, "next": page.next, "partial": page.partial})
 
     return listed
@@ -155,7 +155,7 @@ def _dead_letters(web: AdminWeb) -> Endpoint:
 
 def _health(web: AdminWeb) -> Endpoint:
     async def checked(_request: Request) -> Response:
-        report = await health(web.upstream, web.bus, web.timeout)
+        report = await CheckHealth(web.upstream, web.bus, web.timeout)()
         return JSONResponse(
             {
                 "services": [
@@ -190,7 +190,7 @@ def _balance(balance: KinguinBalance) -> dict[str, Any]:
 def _audit(web: AdminWeb) -> Endpoint:
     async def audited(request: Request) -> Response:
         wanted = audit_filter(request)
-        found = await audit.recent(web.sessionmaker, **wanted)
+        found = await ReadAudit(web.work)(**wanted)
         items = [
             {
                 "id": r.id,

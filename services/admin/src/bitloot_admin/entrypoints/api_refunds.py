@@ -22,7 +22,7 @@ from bitloot_admin.entrypoints.params_refunds import (
     refund_filter,
     required_note,
 )
-from bitloot_admin.handlers.refunds import RefundNotFound, list_refunds, refund_view
+from bitloot_admin.handlers.refunds import ListRefunds, RefundNotFound, ShowRefund
 from bitloot_runtime.http import HttpError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -48,7 +48,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
 def _refunds(web: AdminWeb) -> Endpoint:
     async def refunds(request: Request) -> Response:
-        found = await list_refunds(web.upstream, refund_filter(request))
+        found = await ListRefunds(web.upstream)(refund_filter(request))
         page = found.items
         items = [refund.model_dump(mode="json") for refund in page.items]
         next_page = {"before": str(page.next)} if page.next is not None else None
@@ -61,7 +61,7 @@ def _refund(web: AdminWeb) -> Endpoint:
     async def refund(request: Request) -> Response:
         wanted = row_id(request, "refund_id", "refund")
         try:
-            view = await refund_view(web.upstream, web.sessionmaker, wanted)
+            view = await ShowRefund(web.upstream, web.work)(wanted)
         except RefundNotFound as exc:
             raise HttpError(404, "refund_not_found", str(exc)) from None
         found = view.refund

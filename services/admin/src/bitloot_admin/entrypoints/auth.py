@@ -25,7 +25,8 @@ from bitloot_admin.entrypoints.session import (
     set_csrf_cookie,
     set_session_cookie,
 )
-from bitloot_admin.handlers import accounts, sessions
+from bitloot_admin.handlers.accounts import LogIn, Login, ThrottleLogin
+from bitloot_admin.handlers.sessions import LogOut
 from bitloot_runtime.http import HttpError, error_response
 
 REFUSALS = {
@@ -58,7 +59,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         if (refused := await _throttled(web, request, form.is_json, username)) is not None:
             return refused
         code = form.credentials.totp if form.is_json else None
-        result = await accounts.login(web.sessionmaker, username, form.credentials.password, code)
+        result = await LogIn(web.work)(username, form.credentials.password, code)
         if result.outcome is LoginOutcome.TOTP_REQUIRED and not form.is_json:
             return _code_form(web, request, web.tokens.challenge(username), None, 200)
         return _logged_in(web, request, form.is_json, username, result)
@@ -72,7 +73,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         if (refused := await _throttled(web, request, False, username)) is not None:
             return refused
         code = form.get("code", "")[:MAX_CODE]
-        result = await accounts.login(web.sessionmaker, username, None, code)
+        result = await LogIn(web.work)(username, None, code)
         if result.outcome in (LoginOutcome.TOTP_REJECTED, LoginOutcome.TOTP_REPLAYED):
             detail = REFUSALS[result.outcome][2]
             return _code_form(web, request, form["challenge"], detail, 401)
@@ -81,7 +82,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     async def logout(request: Request) -> Response:
         if request.state.session_via == "cookie":
             check_csrf(request, (await read_form(request)).get("csrf"))
-        await sessions.log_out(web.sessionmaker, request.state.session)
+        await LogOut(web.work)(request.state.session)
         response = RedirectResponse(LOGIN_PATH, status_code=303)
         clear_session_cookie(response)
         return response
@@ -95,7 +96,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
 
 def _logged_in(
-    web: AdminWeb, request: Request, is_json: bool, username: str, result: accounts.Login
+    web: AdminWeb, request: Request, is_json: bool, username: str, result: Login
 ) -> Response:
     """The session of an accepted login, or the refusal."""
     if result.outcome is not LoginOutcome.ACCEPTED:
@@ -116,7 +117,7 @@ async def _throttled(
 ) -> Response | None:
     """429 with Retry-After when the client or the username is over its login limit."""
     client = request.client.host if request.client else "unknown"
-    wait = await accounts.throttle(web.sessionmaker, username, client, web.limits)
+    wait = await ThrottleLogin(web.work, web.limits)(username, client)
     if wait is None:
         return None
     seconds = str(max(1, math.ceil(wait.total_seconds())))

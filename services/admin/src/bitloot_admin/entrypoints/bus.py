@@ -16,7 +16,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from faststream.middlewares import AckPolicy
 from faststream.rabbit import RabbitMessage, RabbitQueue
 
-from bitloot_admin.handlers import projection
+from bitloot_admin.handlers.projection import ProjectActivity
 from bitloot_contracts import topics
 from bitloot_contracts.events import KeysRevoked, RefundClaimLinkRequested, RefundStatusChanged
 from bitloot_runtime.consumer import Route
@@ -32,17 +32,11 @@ RETIRED = (topics.ORDER_STATUS_CHANGED, topics.ORDER_FAILED)
 
 def subscribe(runtime: ServiceRuntime) -> None:
     """Register every admin handler on its queue, and the drain of the others."""
-    runtime.subscribe(Route(topics.KEYS_REVOKED, KeysRevoked, projection.keys_revoked))
-    runtime.subscribe(
-        Route(topics.REFUND_STATUS_CHANGED, RefundStatusChanged, projection.refund_status_changed)
-    )
-    runtime.subscribe(
-        Route(
-            topics.REFUND_CLAIM_LINK_REQUESTED,
-            RefundClaimLinkRequested,
-            projection.refund_claim_link_requested,
-        )
-    )
+    project = ProjectActivity()
+    runtime.subscribe(Route(topics.KEYS_REVOKED, KeysRevoked, project))
+    runtime.subscribe(Route(topics.REFUND_STATUS_CHANGED, RefundStatusChanged, project))
+    told = RefundClaimLinkRequested
+    runtime.subscribe(Route(topics.REFUND_CLAIM_LINK_REQUESTED, told, project))
     if runtime.in_memory:
         _drain_in_memory(runtime)
     else:

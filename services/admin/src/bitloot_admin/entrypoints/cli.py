@@ -20,13 +20,19 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bitloot_admin.adapters.orm import metadata
+from bitloot_admin.adapters.unit_of_work import AdminUnitOfWork
 from bitloot_admin.domain.passwords import WeakPassword
 from bitloot_admin.domain.roles import Role, UnknownRole
-from bitloot_admin.handlers import sessions
-from bitloot_admin.handlers.accounts import create_admin
+from bitloot_admin.handlers.accounts import CreateAdmin
+from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.sessions import (
+    AccountNotFound,
+    DisableAdmin,
+    EnableAdmin,
+    ResetTotp,
+    SetRole,
+)
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
 from bitloot_runtime.db import create_engine, migrate
@@ -39,12 +45,12 @@ USAGE = (
     "       python -m bitloot_admin disable-admin|enable-admin|reset-totp <username>"
 )
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-Sessions = async_sessionmaker[AsyncSession]
-Command = Callable[[Sessions], Awaitable[str]]
-_CHANGES = {
-    "disable-admin": (sessions.disable, "disabled; its sessions are ended"),
-    "enable-admin": (sessions.enable, "enabled"),
-    "reset-totp": (sessions.reset_totp, "has no second factor now"),
+Works = Callable[[], AdminWork]
+Command = Callable[[Works], Awaitable[str]]
+_CHANGES: dict[str, tuple[Callable[[Works], Callable[[str], Awaitable[None]]], str]] = {
+    "disable-admin": (DisableAdmin, "disabled; its sessions are ended"),
+    "enable-admin": (EnableAdmin, "enabled"),
+    "reset-totp": (ResetTotp, "has no second factor now"),
 }
 
 
@@ -62,7 +68,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         print(asyncio.run(_run(settings, command)))
-    except (WeakPassword, sessions.AccountNotFound) as exc:
+    except (WeakPassword, AccountNotFound) as exc:
         print(f"admin: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -82,16 +88,16 @@ def _command(argv: list[str]) -> Command:
     if name == "set-role" and len(rest) == 2:
         role = Role.named(rest[1])
 
-        async def set_role(sessionmaker: Sessions) -> str:
-            await sessions.set_role(sessionmaker, username, role)
+        async def set_role(work: Works) -> str:
+            await SetRole(work)(username, role)
             return f"admin {username!r} is now {role.label}"
 
         return set_role
     if name in _CHANGES and len(rest) == 1:
         change, said = _CHANGES[name]
 
-        async def changed(sessionmaker: Sessions) -> str:
-            await change(sessionmaker, username)
+        async def changed(work: Works) -> str:
+            await change(work)(username)
             return f"admin {username!r} {said}"
 
         return changed
@@ -101,8 +107,8 @@ def _command(argv: list[str]) -> Command:
 def _create(username: str, role: Role | None) -> Command:
     password = _read_password()
 
-    async def create(sessionmaker: Sessions) -> str:
-        created = await create_admin(sessionmaker, username, password, role)
+    async def create(work: Works) -> str:
+        created = await CreateAdmin(work)(username, password, role)
         return f"admin {username!r} {'created' if created else 'password updated'}"
 
     return create
@@ -120,6 +126,6 @@ async def _run(settings: Settings, command: Command) -> str:
     await migrate(settings.database_url, metadata, [VERSIONS])
     engine = create_engine(settings.database_url, max_connections=2)
     try:
-        return await command(async_sessionmaker(engine))
+        return await command(lambda: AdminUnitOfWork(engine))
     finally:
         await engine.dispose()

@@ -1,10 +1,9 @@
 """What the admin's routes share: the database, the other services, sessions, pages."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.responses import HTMLResponse
 
 from bitloot_admin.adapters.upstream import UpstreamClient
@@ -13,6 +12,7 @@ from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import LoginLimits
 from bitloot_admin.handlers.hand_delivery import HandDelivery
 from bitloot_admin.handlers.health import Bus
+from bitloot_admin.handlers.ports import AdminWork
 from bitloot_admin.handlers.repairs import Repairs
 from bitloot_runtime.idempotency import IdempotencyStore, new_key
 
@@ -21,7 +21,7 @@ from bitloot_runtime.idempotency import IdempotencyStore, new_key
 class AdminWeb:
     """What the admin's routes need: its database, the other services, sessions, pages."""
 
-    sessionmaker: async_sessionmaker[AsyncSession]
+    work: Callable[[], AdminWork]
     upstream: UpstreamClient
     tokens: SessionTokens
     templates: Environment

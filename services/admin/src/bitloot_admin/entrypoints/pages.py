@@ -34,11 +34,11 @@ from bitloot_admin.entrypoints.pages_refunds import WORDS
 from bitloot_admin.entrypoints.params import order_filter, order_id
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.orders import (
+    ListOrders,
     OrderFilter,
     OrderNotFound,
     OrderView,
-    list_orders,
-    order_view,
+    ShowOrder,
 )
 from bitloot_contracts.order_filters import (
     CUSTOMER_STATUSES,
@@ -56,7 +56,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
             chosen = order_filter(request)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
-        found = await list_orders(web.upstream, chosen)
+        found = await ListOrders(web.upstream)(chosen)
         next_link = _next_link(chosen, found.next) if found.next else None
         context: dict[str, object] = {
             "orders": found.items,
@@ -69,7 +69,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
     async def order(request: Request) -> Response:
         try:
-            view = await order_view(web.upstream, web.sessionmaker, order_id(request))
+            view = await ShowOrder(web.upstream, web.work)(order_id(request))
         except (HttpError, OrderNotFound):
             missing = {"error": "No such order."}
             return page(web, request, "error.html", missing, status_code=404)

@@ -12,7 +12,7 @@ from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.pages_views import cells
 from bitloot_admin.entrypoints.params import item_id, order_id
 from bitloot_admin.entrypoints.render import page
-from bitloot_admin.handlers.listings import fetch_document
+from bitloot_admin.handlers.listings import ShowDocument
 from bitloot_contracts.topics import DELIVERY, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.http import HttpError
 
@@ -53,7 +53,7 @@ def _page(
             path = locate(request)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
-        found = await fetch_document(web.upstream, service, path)
+        found = await ShowDocument(web.upstream)(service, path)
         if found.document is None and not found.partial:
             return page(web, request, "error.html", {"error": f"No such {title.lower()}."}, 404)
         document = found.document or {}

@@ -16,8 +16,8 @@ from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.pages_views import cells
 from bitloot_admin.entrypoints.params import row_id
 from bitloot_admin.entrypoints.render import page
-from bitloot_admin.handlers.flags import FlagNotFound, flag_view
-from bitloot_admin.handlers.listings import fetch_document
+from bitloot_admin.handlers.flags import FlagNotFound, ShowFlag
+from bitloot_admin.handlers.listings import ShowDocument
 from bitloot_contracts.topics import PAYMENTS
 from bitloot_runtime.http import HttpError
 
@@ -35,7 +35,7 @@ def _flag(web: AdminWeb) -> Endpoint:
     async def shown(request: Request) -> Response:
         try:
             flag_id = row_id(request, "flag_id", "flag")
-            view = await flag_view(web.upstream, flag_id)
+            view = await ShowFlag(web.upstream)(flag_id)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
         except FlagNotFound:
@@ -62,7 +62,7 @@ def _ipn(web: AdminWeb) -> Endpoint:
             ipn_id = row_id(request, "ipn_id", "ipn")
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
-        found = await fetch_document(web.upstream, PAYMENTS, f"/internal/ipns/{ipn_id}")
+        found = await ShowDocument(web.upstream)(PAYMENTS, f"/internal/ipns/{ipn_id}")
         if found.document is None and not found.partial:
             return page(web, request, "error.html", {"error": "No such IPN."}, 404)
         ipn = found.document or {}

@@ -9,14 +9,14 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.render import page
-from bitloot_admin.handlers.home import home_page
+from bitloot_admin.handlers.home import ShowHome
 
 HOME_PATH = "/admin/"
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
     async def home(request: Request) -> Response:
-        shown = await home_page(web.upstream, web.repairs, datetime.now(UTC))
+        shown = await ShowHome(web.upstream, web.repairs)(datetime.now(UTC))
         return page(web, request, "home.html", {"home": shown, "partial": shown.partial})
 
     return [Route("/", home, methods=["GET"])]

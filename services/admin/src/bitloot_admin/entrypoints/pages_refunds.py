@@ -27,7 +27,7 @@ from bitloot_admin.entrypoints.pages_views import cells
 from bitloot_admin.entrypoints.params import row_id
 from bitloot_admin.entrypoints.params_refunds import refund_filter
 from bitloot_admin.entrypoints.render import page
-from bitloot_admin.handlers.refunds import Happened, RefundNotFound, list_refunds, refund_view
+from bitloot_admin.handlers.refunds import Happened, ListRefunds, RefundNotFound, ShowRefund
 from bitloot_runtime.http import HttpError
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -52,7 +52,7 @@ def _refunds(web: AdminWeb) -> Endpoint:
             chosen = refund_filter(request)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
-        found = await list_refunds(web.upstream, chosen)
+        found = await ListRefunds(web.upstream)(chosen)
         kept = {k: v for k, v in chosen.query().items() if k != "before"}
         more = found.items.next
         context = {
@@ -74,7 +74,7 @@ def _refund(web: AdminWeb) -> Endpoint:
     async def shown(request: Request) -> Response:
         try:
             wanted = row_id(request, "refund_id", "refund")
-            view = await refund_view(web.upstream, web.sessionmaker, wanted)
+            view = await ShowRefund(web.upstream, web.work)(wanted)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
         except RefundNotFound:

@@ -9,7 +9,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bitloot_admin.adapters import audit
 from bitloot_admin.domain.cells import row_cells
 from bitloot_admin.domain.listings import (
     LISTINGS,
@@ -21,8 +20,9 @@ from bitloot_admin.domain.listings import (
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.params import audit_filter
 from bitloot_admin.entrypoints.render import page
-from bitloot_admin.handlers.health import health
-from bitloot_admin.handlers.listings import fetch_listing
+from bitloot_admin.handlers.audit import ReadAudit
+from bitloot_admin.handlers.health import CheckHealth
+from bitloot_admin.handlers.listings import ShowListing
 from bitloot_runtime.http import HttpError
 from bitloot_runtime.internal import page_limit
 
@@ -64,7 +64,7 @@ def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
             return _error(web, request, HttpError(422, "invalid_filter", str(exc)))
         except HttpError as exc:
             return _error(web, request, exc)
-        found = await fetch_listing(web.upstream, listing, filters, limit)
+        found = await ShowListing(web.upstream)(listing, filters, limit)
         header = columns(found.items, listing.hidden)
         # Ids lead to the pages of what they name; times, statuses, counts and amounts
         # are formatted by the template's filters (`formats`).
@@ -105,7 +105,7 @@ def _dead_letters(web: AdminWeb) -> Endpoint:
 
 def _health(web: AdminWeb) -> Endpoint:
     async def checked(request: Request) -> Response:
-        report = await health(web.upstream, web.bus, web.timeout)
+        report = await CheckHealth(web.upstream, web.bus, web.timeout)()
         context = {"report": report, "partial": report.partial}
         return page(web, request, "health.html", context)
 
@@ -118,7 +118,7 @@ def _audit(web: AdminWeb) -> Endpoint:
             wanted = audit_filter(request)
         except HttpError as exc:
             return _error(web, request, exc)
-        found = await audit.recent(web.sessionmaker, **wanted)
+        found = await ReadAudit(web.work)(**wanted)
         named = {"username": wanted["username"], "action": wanted["action"]}
         kept = {name: value for name, value in named.items() if value}
         last = found[-1].id if len(found) == wanted["limit"] else None

@@ -8,21 +8,23 @@ public key alone, and cannot forge one."""
 
 import hmac
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bitloot_admin.domain.accounts import refusal
 from bitloot_admin.domain.roles import requires_totp
 from bitloot_admin.entrypoints.access import PUBLIC, ROUTE_ROLES
 from bitloot_admin.entrypoints.confirm import SCRIPT_SRC
-from bitloot_admin.handlers import sessions
+from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.sessions import CheckSession
 from bitloot_runtime.http import HttpError, error_response
 from bitloot_runtime.tokens import (
     ADMIN_ISSUER,
@@ -119,11 +121,11 @@ class AdminGuard:
         self,
         app: ASGIApp,
         tokens: SessionTokens,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        work: Callable[[], AdminWork],
     ) -> None:
         self.app = app
         self.tokens = tokens
-        self.sessionmaker = sessionmaker
+        self.check = CheckSession(work)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,8 +136,8 @@ class AdminGuard:
             session, via = self._authenticate(HTTPConnection(scope))
             reason, role, needs_enrolment = "unauthorized", None, False
             if session is not None:
-                found = await sessions.check(self.sessionmaker, session)
-                reason = sessions.refusal(session, found) or ""
+                found = await self.check(session)
+                reason = refusal(session, found) or ""
                 if found is not None and not reason:
                     role = found.role
                     needs_enrolment = requires_totp(found.role) and not found.has_totp

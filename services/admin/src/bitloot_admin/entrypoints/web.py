@@ -49,7 +49,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
     inner = Starlette(
         routes=access.guard_routes(admin_routes(web), forbidden),
-        middleware=[Middleware(AdminGuard, tokens=web.tokens, sessionmaker=web.sessionmaker)],
+        middleware=[Middleware(AdminGuard, tokens=web.tokens, work=web.work)],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     return [Route("/admin", _to_home, methods=["GET"]), Mount("/admin", app=inner)]

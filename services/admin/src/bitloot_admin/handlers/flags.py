@@ -23,14 +23,19 @@ class FlagView:
     partial: list[str] = field(default_factory=list)
 
 
-async def flag_view(upstream: UpstreamClient, flag_id: int) -> FlagView:
+class ShowFlag:
     """Payments' flag `flag_id`; `FlagNotFound` if it has none."""
-    answer = await upstream.get(PAYMENTS, f"/internal/flags/{flag_id}", Flag)
-    if isinstance(answer, NotFound):
-        raise FlagNotFound(flag_id)
-    if isinstance(answer, Unavailable):
-        return FlagView(None, [PAYMENTS])
-    return FlagView(answer)
+
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self._upstream = upstream
+
+    async def __call__(self, flag_id: int) -> FlagView:
+        answer = await self._upstream.get(PAYMENTS, f"/internal/flags/{flag_id}", Flag)
+        if isinstance(answer, NotFound):
+            raise FlagNotFound(flag_id)
+        if isinstance(answer, Unavailable):
+            return FlagView(None, [PAYMENTS])
+        return FlagView(answer)
 
 
 async def open_flags(upstream: UpstreamClient, order_id: UUID) -> list[FlagSummary] | Unavailable:

@@ -8,19 +8,19 @@ which order, how many keys and how it ended.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from pydantic import JsonValue
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bitloot_admin.adapters import audit
-from bitloot_admin.adapters.audit import AuditEntry
 from bitloot_admin.adapters.upstream import NotFound, Reply, UpstreamClient
+from bitloot_admin.domain.audit import AuditEntry
 from bitloot_admin.domain.hand_keys import HandKey, KeysRefused, check_keys, plaintext
 from bitloot_admin.domain.listings import items_of
+from bitloot_admin.handlers.audit import record
+from bitloot_admin.handlers.ports import AdminWork
 from bitloot_admin.handlers.repairs import Outcome
 from bitloot_contracts.topics import ADMIN, FULFILLMENT
 from bitloot_runtime.sealing import seal
@@ -43,7 +43,7 @@ class HandDelivery:
     """The action; without `delivery_key` (not configured) every attempt is refused."""
 
     upstream: UpstreamClient
-    sessionmaker: async_sessionmaker[AsyncSession]
+    work: Callable[[], AdminWork]
     delivery_key: DeliveryKey | None
 
     async def order_lines(self, order_id: UUID) -> dict[str, int] | Outcome:
@@ -67,7 +67,7 @@ class HandDelivery:
             "key_count": len(keys),
         }
         entry = AuditEntry(actor, ACTION, f"orders/{order_id}", reason(outcome), detail)
-        await audit.record(self.sessionmaker, entry)
+        await record(self.work, entry)
         logger.info(
             "admin action",
             extra={

@@ -58,18 +58,28 @@ class Bus:
         ]
 
 
-async def health(upstream: UpstreamClient, bus: Bus, timeout: float) -> Health:
-    services, depths, balance = await asyncio.gather(
-        asyncio.gather(*(_service(upstream, service) for service in SERVICES)),
-        _queues(bus, timeout),
-        upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
-    )
-    partial = [s.service for s in services if s.outbox is None and not s.checks]
-    in_memory = bus.amqp_url is None
-    if depths is None and not in_memory:
-        partial.append("rabbitmq")
-    shown = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
-    return Health(list(services), depths or [], shown, partial, in_memory_bus=in_memory)
+class CheckHealth:
+    """Every service's readiness and outbox, the queues and the balance, at once."""
+
+    def __init__(self, upstream: UpstreamClient, bus: Bus, timeout: float) -> None:
+        self._upstream = upstream
+        self._bus = bus
+        self._timeout = timeout
+
+    async def __call__(self) -> Health:
+        bus = self._bus
+        timeout = self._timeout
+        services, depths, balance = await asyncio.gather(
+            asyncio.gather(*(_service(self._upstream, service) for service in SERVICES)),
+            _queues(bus, timeout),
+            self._upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
+        )
+        partial = [s.service for s in services if s.outbox is None and not s.checks]
+        in_memory = bus.amqp_url is None
+        if depths is None and not in_memory:
+            partial.append("rabbitmq")
+        shown = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
+        return Health(list(services), depths or [], shown, partial, in_memory_bus=in_memory)
 
 
 async def _service(upstream: UpstreamClient, service: str) -> ServiceHealth:

@@ -53,43 +53,47 @@ class Home:
     partial: list[str]
 
 
-async def home_page(upstream: UpstreamClient, repairs: Repairs, now: datetime) -> Home:
-    clock = Windows(now)
-    payments, week, today, balance, letters = await asyncio.gather(
-        _stats(upstream, PAYMENTS, PaymentStats, clock.week),
-        _stats(upstream, FULFILLMENT, FulfillmentStats, clock.week),
-        _stats(upstream, FULFILLMENT, FulfillmentStats, clock.today),
-        upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
-        repairs.dead_letters(False, LETTERS),
-    )
-    if week is None or today is None:
-        week = today = None
-    partial = [name for name, answer in ((PAYMENTS, payments), (FULFILLMENT, week)) if not answer]
-    partial += [name for name in letters.partial if name not in partial]
-    if not isinstance(balance, GatewayBalance) and KINGUIN_GATEWAY not in partial:
-        partial.append(KINGUIN_GATEWAY)
-    # A service that did not answer every part leaves those parts unknown.
-    shown = None if letters.partial else letters.items
-    shown_balance = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
-    actions, more = home.needs_action(payments, week, letters.items, shown_balance)
-    return Home(
-        today=home.figures(
-            clock.today,
-            payments,
-            week.hours if week else None,
-            today.window if today else None,
-            shown,
-        ),
-        week=home.figures(
-            clock.week, payments, week.hours if week else None, week.window if week else None, shown
-        ),
-        open_now=home.open_now(payments, week, shown),
-        balance=shown_balance,
-        actions=actions,
-        more=more,
-        charts=_charts(clock, payments, week),
-        partial=partial,
-    )
+class ShowHome:
+    def __init__(self, upstream: UpstreamClient, repairs: Repairs) -> None:
+        self._upstream = upstream
+        self._repairs = repairs
+
+    async def __call__(self, now: datetime) -> Home:
+        upstream = self._upstream
+        repairs = self._repairs
+        clock = Windows(now)
+        payments, week, today, balance, letters = await asyncio.gather(
+            _stats(upstream, PAYMENTS, PaymentStats, clock.week),
+            _stats(upstream, FULFILLMENT, FulfillmentStats, clock.week),
+            _stats(upstream, FULFILLMENT, FulfillmentStats, clock.today),
+            upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
+            repairs.dead_letters(False, LETTERS),
+        )
+        if week is None or today is None:
+            week = today = None
+        partial = [
+            name for name, answer in ((PAYMENTS, payments), (FULFILLMENT, week)) if not answer
+        ]
+        partial += [name for name in letters.partial if name not in partial]
+        if not isinstance(balance, GatewayBalance) and KINGUIN_GATEWAY not in partial:
+            partial.append(KINGUIN_GATEWAY)
+        # A service that did not answer every part leaves those parts unknown.
+        shown = None if letters.partial else letters.items
+        shown_balance = kinguin_balance(balance if isinstance(balance, GatewayBalance) else None)
+        actions, more = home.needs_action(payments, week, letters.items, shown_balance)
+        hours = week.hours if week else None
+        return Home(
+            today=home.figures(
+                clock.today, payments, hours, today.window if today else None, shown
+            ),
+            week=home.figures(clock.week, payments, hours, week.window if week else None, shown),
+            open_now=home.open_now(payments, week, shown),
+            balance=shown_balance,
+            actions=actions,
+            more=more,
+            charts=_charts(clock, payments, week),
+            partial=partial,
+        )
 
 
 def _charts(

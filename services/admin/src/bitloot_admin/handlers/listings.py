@@ -29,20 +29,25 @@ class Found:
     partial: list[str]
 
 
-async def fetch_listing(
-    upstream: UpstreamClient, listing: Listing, filters: dict[str, str], limit: int
-) -> ListingPage:
+class ShowListing:
     """A page of `listing`, and the catalog's titles if it shows an order's lines (both
     asked at once)."""
-    wanted = upstream.get_document(listing.service, listing.path, {**filters, "limit": str(limit)})
-    if listing.lines:
-        answer, known = await asyncio.gather(wanted, product_titles(upstream))
-    else:
-        answer, known = await wanted, {}
-    items = items_of(answer) if isinstance(answer, dict) else None
-    if items is None or not isinstance(answer, dict):
-        return ListingPage(partial=[listing.service])
-    return ListingPage(items, next_page(listing, answer), titles=known)
+
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self._upstream = upstream
+
+    async def __call__(self, listing: Listing, filters: dict[str, str], limit: int) -> ListingPage:
+        wanted = self._upstream.get_document(
+            listing.service, listing.path, {**filters, "limit": str(limit)}
+        )
+        if listing.lines:
+            answer, known = await asyncio.gather(wanted, product_titles(self._upstream))
+        else:
+            answer, known = await wanted, {}
+        items = items_of(answer) if isinstance(answer, dict) else None
+        if items is None or not isinstance(answer, dict):
+            return ListingPage(partial=[listing.service])
+        return ListingPage(items, next_page(listing, answer), titles=known)
 
 
 async def product_titles(upstream: UpstreamClient) -> dict[str, str]:
@@ -60,8 +65,13 @@ async def product_titles(upstream: UpstreamClient) -> dict[str, str]:
     return titles
 
 
-async def fetch_document(upstream: UpstreamClient, service: str, path: str) -> Found:
-    answer = await upstream.get_document(service, path)
-    if isinstance(answer, dict):
-        return Found(answer, [])
-    return Found(None, [] if isinstance(answer, NotFound) else [service])
+class ShowDocument:
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self._upstream = upstream
+
+    async def __call__(self, service: str, path: str) -> Found:
+        upstream = self._upstream
+        answer = await upstream.get_document(service, path)
+        if isinstance(answer, dict):
+            return Found(answer, [])
+        return Found(None, [] if isinstance(answer, NotFound) else [service])

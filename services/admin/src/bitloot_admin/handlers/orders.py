@@ -9,16 +9,14 @@ service that did not answer is named in `partial`.
 """
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bitloot_admin.adapters import activity
 from bitloot_admin.adapters.upstream import SERVICES, NotFound, Unavailable, UpstreamClient
 from bitloot_admin.domain.listings import items_of
-from bitloot_admin.domain.refunds import activity_in_words
+from bitloot_admin.domain.refunds import Activity, activity_in_words
 from bitloot_admin.domain.views import (
     Event,
     FlagSummary,
@@ -35,6 +33,8 @@ from bitloot_admin.domain.views import (
     order_rows,
 )
 from bitloot_admin.handlers.flags import open_flags
+from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.projection import activity_of
 from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KEYS_REVOKED, PAYMENTS
 
@@ -136,56 +136,68 @@ async def _payments_page(upstream: UpstreamClient, wanted: OrderFilter) -> Order
     return OrderPage(items=same_day, cursor=more)
 
 
-async def list_orders(upstream: UpstreamClient, order_filter: OrderFilter) -> OrderList:
+class ListOrders:
     """A page of payments' orders, each with its fulfillment saga's state."""
-    page = await _payments_page(upstream, order_filter)
-    if page is None:
-        return OrderList(partial=[PAYMENTS])
-    if not page.items:
-        return OrderList(next=page.cursor)
-    ids: list[str] = [str(order.order_id) for order in page.items]
-    sagas = await upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": ids})
-    if isinstance(sagas, SagaPage):
-        return OrderList(order_rows(page.items, sagas.items), page.cursor)
-    return OrderList(order_rows(page.items, []), page.cursor, [FULFILLMENT])
+
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self._upstream = upstream
+
+    async def __call__(self, order_filter: OrderFilter) -> OrderList:
+        page = await _payments_page(self._upstream, order_filter)
+        if page is None:
+            return OrderList(partial=[PAYMENTS])
+        if not page.items:
+            return OrderList(next=page.cursor)
+        ids: list[str] = [str(order.order_id) for order in page.items]
+        sagas = await self._upstream.get(
+            FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": ids}
+        )
+        if isinstance(sagas, SagaPage):
+            return OrderList(order_rows(page.items, sagas.items), page.cursor)
+        return OrderList(order_rows(page.items, []), page.cursor, [FULFILLMENT])
 
 
-async def order_view(
-    upstream: UpstreamClient, sessionmaker: async_sessionmaker[AsyncSession], order_id: UUID
-) -> OrderView:
+class ShowOrder:
     """The order as payments has it, its open flags and every timeline, fetched at the
     same time."""
-    order, flags, sagas, projected, timelines, parked = await asyncio.gather(
-        upstream.get(PAYMENTS, f"/internal/orders/{order_id}", OrderDetail),
-        open_flags(upstream, order_id),
-        upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": [str(order_id)]}),
-        activity.of_order(sessionmaker, order_id),
-        _timelines(upstream, order_id),
-        _parked(upstream, order_id),
-    )
-    if isinstance(order, NotFound):
-        raise OrderNotFound(order_id)
-    # The saga too: without it the page cannot tell a failed order from a fresh one.
-    answers = [order, flags, sagas, *timelines]
-    failed = [answer.service for answer in answers if isinstance(answer, Unavailable)]
-    partial = list(dict.fromkeys(failed))
-    items = {
-        service: answer.items
-        for service, answer in zip(SERVICES, timelines, strict=True)
-        if isinstance(answer, Timeline)
-    }
-    items[ADMIN] = [_item(row) for row in projected if not _told(row, items)]
-    saga = sagas.items[0] if isinstance(sagas, SagaPage) and sagas.items else None
-    found = order if isinstance(order, OrderDetail) else None
-    return OrderView(
-        found,
-        merge_timelines(items),
-        partial,
-        saga,
-        flags if isinstance(flags, list) else [],
-        customer_status_of(found, saga) if found else None,
-        parked,
-    )
+
+    def __init__(self, upstream: UpstreamClient, work: Callable[[], AdminWork]) -> None:
+        self._upstream = upstream
+        self._work = work
+
+    async def __call__(self, order_id: UUID) -> OrderView:
+        upstream = self._upstream
+        order, flags, sagas, projected, timelines, parked = await asyncio.gather(
+            upstream.get(PAYMENTS, f"/internal/orders/{order_id}", OrderDetail),
+            open_flags(upstream, order_id),
+            upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, {"order_id": [str(order_id)]}),
+            activity_of(self._work, order_id),
+            _timelines(upstream, order_id),
+            _parked(upstream, order_id),
+        )
+        if isinstance(order, NotFound):
+            raise OrderNotFound(order_id)
+        # The saga too: without it the page cannot tell a failed order from a fresh one.
+        answers = [order, flags, sagas, *timelines]
+        failed = [answer.service for answer in answers if isinstance(answer, Unavailable)]
+        partial = list(dict.fromkeys(failed))
+        items = {
+            service: answer.items
+            for service, answer in zip(SERVICES, timelines, strict=True)
+            if isinstance(answer, Timeline)
+        }
+        items[ADMIN] = [_item(row) for row in projected if not _told(row, items)]
+        saga = sagas.items[0] if isinstance(sagas, SagaPage) and sagas.items else None
+        found = order if isinstance(order, OrderDetail) else None
+        return OrderView(
+            found,
+            merge_timelines(items),
+            partial,
+            saga,
+            flags if isinstance(flags, list) else [],
+            customer_status_of(found, saga) if found else None,
+            parked,
+        )
 
 
 async def _parked(upstream: UpstreamClient, order_id: UUID) -> list[str]:
@@ -211,7 +223,7 @@ async def _timelines(
     )
 
 
-def _told(row: activity.Activity, items: dict[str, list[TimelineItem]]) -> bool:
+def _told(row: Activity, items: dict[str, list[TimelineItem]]) -> bool:
     """Whether a service's own timeline already has the fact `row` projected: delivery
     lists the revocation among its key events (`key_revoked`)."""
     return row.topic == KEYS_REVOKED and any(
@@ -219,7 +231,7 @@ def _told(row: activity.Activity, items: dict[str, list[TimelineItem]]) -> bool:
     )
 
 
-def _item(row: activity.Activity) -> TimelineItem:
+def _item(row: Activity) -> TimelineItem:
     return TimelineItem(
         at=row.at,
         kind=row.topic.replace(".", "_"),

@@ -10,28 +10,35 @@ Every event carries its own id, so a duplicate (or a replay) is recorded once; e
 may arrive in any order, the timeline sorts them by when they happened.
 """
 
-from bitloot_admin.adapters.activity import Activity, record
-from bitloot_contracts.events import (
-    Event,
-    KeysRevoked,
-    RefundClaimLinkRequested,
-    RefundStatusChanged,
-)
-from bitloot_runtime.db import UnitOfWork
+from collections.abc import Callable
+from uuid import UUID
+
+from bitloot_admin.domain.refunds import Activity
+from bitloot_admin.handlers.ports import AdminWork
+from bitloot_contracts.events import KeysRevoked, RefundClaimLinkRequested, RefundStatusChanged
+
+Told = KeysRevoked | RefundStatusChanged | RefundClaimLinkRequested
 
 
-async def keys_revoked(event: KeysRevoked, uow: UnitOfWork) -> None:
-    await _record(uow, event, "keys_revoked")
+class ProjectActivity:
+    """Record one event of a refund's story in the unit of work the runtime opened."""
+
+    async def __call__(self, event: Told, uow: AdminWork) -> None:
+        activity = Activity(
+            event.event_id, event.order_id, event.topic, _status(event), event.occurred_at
+        )
+        await uow.activity.add(activity)
 
 
-async def refund_status_changed(event: RefundStatusChanged, uow: UnitOfWork) -> None:
-    await _record(uow, event, f"refund_{event.status}")
+def _status(event: Told) -> str:
+    if isinstance(event, RefundStatusChanged):
+        return f"refund_{event.status}"
+    if isinstance(event, KeysRevoked):
+        return "keys_revoked"
+    return "refund_claim_link_requested"
 
 
-async def refund_claim_link_requested(event: RefundClaimLinkRequested, uow: UnitOfWork) -> None:
-    await _record(uow, event, "refund_claim_link_requested")
-
-
-async def _record(uow: UnitOfWork, event: Event, status: str) -> None:
-    activity = Activity(event.event_id, event.order_id, event.topic, status, event.occurred_at)
-    await record(uow.session, activity)
+async def activity_of(work: Callable[[], AdminWork], order_id: UUID) -> list[Activity]:
+    """What the projection recorded of `order_id`, oldest first."""
+    async with work() as uow:
+        return await uow.activity.of_order(order_id)

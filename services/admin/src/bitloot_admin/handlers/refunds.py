@@ -2,16 +2,16 @@
 first), and one refund with its payout attempts and history. Payments owns them; a
 payments that does not answer makes the view partial, never an error."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from bitloot_admin.adapters import activity
 from bitloot_admin.adapters.upstream import NotFound, Unavailable, UpstreamClient
 from bitloot_admin.domain.refunds import activity_in_words
 from bitloot_admin.domain.views import RefundDetail, RefundPage
+from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.projection import activity_of
 from bitloot_contracts.topics import PAYMENTS
 
 # The bus events of an order that tell a refund's story (the admin's projection).
@@ -52,12 +52,17 @@ class RefundList:
     partial: list[str] = field(default_factory=list)
 
 
-async def list_refunds(upstream: UpstreamClient, wanted: RefundFilter) -> RefundList:
+class ListRefunds:
     """A page of payments' refunds, newest first."""
-    page = await upstream.get(PAYMENTS, "/internal/refunds", RefundPage, wanted.params())
-    if isinstance(page, RefundPage):
-        return RefundList(page)
-    return RefundList(partial=[PAYMENTS])
+
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self._upstream = upstream
+
+    async def __call__(self, wanted: RefundFilter) -> RefundList:
+        page = await self._upstream.get(PAYMENTS, "/internal/refunds", RefundPage, wanted.params())
+        if isinstance(page, RefundPage):
+            return RefundList(page)
+        return RefundList(partial=[PAYMENTS])
 
 
 @dataclass(frozen=True)
@@ -78,19 +83,24 @@ class RefundView:
     partial: list[str] = field(default_factory=list)
 
 
-async def refund_view(
-    upstream: UpstreamClient, sessionmaker: async_sessionmaker[AsyncSession], refund_id: int
-) -> RefundView:
+class ShowRefund:
     """Payments' refund `refund_id` with its payouts; `RefundNotFound` if it has none."""
-    answer = await upstream.get(PAYMENTS, f"/internal/refunds/{refund_id}", RefundDetail)
-    if isinstance(answer, NotFound):
-        raise RefundNotFound(refund_id)
-    if isinstance(answer, Unavailable):
-        return RefundView(None, partial=[PAYMENTS])
-    recorded = await activity.of_order(sessionmaker, answer.order_id)
-    events = [
-        Happened(row.at, activity_in_words(row.topic, row.status))
-        for row in recorded
-        if row.topic in REFUND_TOPICS
-    ]
-    return RefundView(answer, events)
+
+    def __init__(self, upstream: UpstreamClient, work: Callable[[], AdminWork]) -> None:
+        self._upstream = upstream
+        self._work = work
+
+    async def __call__(self, refund_id: int) -> RefundView:
+        path = f"/internal/refunds/{refund_id}"
+        answer = await self._upstream.get(PAYMENTS, path, RefundDetail)
+        if isinstance(answer, NotFound):
+            raise RefundNotFound(refund_id)
+        if isinstance(answer, Unavailable):
+            return RefundView(None, partial=[PAYMENTS])
+        recorded = await activity_of(self._work, answer.order_id)
+        events = [
+            Happened(row.at, activity_in_words(row.topic, row.status))
+            for row in recorded
+            if row.topic in REFUND_TOPICS
+        ]
+        return RefundView(answer, events)

@@ -15,11 +15,9 @@ from typing import TypeVar
 from uuid import UUID
 
 from pydantic import JsonValue
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bitloot_admin.adapters import audit
-from bitloot_admin.adapters.audit import AuditEntry
 from bitloot_admin.adapters.upstream import SERVICES, Reply, Unavailable, UpstreamClient
+from bitloot_admin.domain.audit import AuditEntry
 from bitloot_admin.domain.flags import Decision
 from bitloot_admin.domain.listings import items_of
 from bitloot_admin.domain.read_back import (
@@ -32,6 +30,8 @@ from bitloot_admin.domain.read_back import (
 )
 from bitloot_admin.domain.refunds import RefundDecision
 from bitloot_admin.domain.views import Saga, SagaPage
+from bitloot_admin.handlers.audit import record
+from bitloot_admin.handlers.ports import AdminWork
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.dead_letters import (
     DeadLetterAlreadyReplayed,
@@ -90,7 +90,7 @@ class Repairs:
     """The admin's actions; its own parked messages are replayed through its own store."""
 
     upstream: UpstreamClient
-    sessionmaker: async_sessionmaker[AsyncSession]
+    work: Callable[[], AdminWork]
     own_letters: DeadLetterStore
     own_publisher: BusPublisher
 
@@ -275,7 +275,7 @@ class Repairs:
             **(extra or {}),
         }
         entry = AuditEntry(actor, action, target, outcome.reason, detail)
-        await audit.record(self.sessionmaker, entry)
+        await record(self.work, entry)
         logger.info(
             "admin action",
             extra={"actor": actor, "action": action, "target": target, "outcome": outcome.reason},

@@ -2,19 +2,19 @@
 and what ends all of an admin's sessions (its role, disabling it)."""
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Unpack
 
 from pydantic import JsonValue
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bitloot_admin.adapters import accounts as account_store
-from bitloot_admin.adapters.accounts import AccountRepository, Standing
+from bitloot_admin.domain.accounts import AccountChange, Standing
 from bitloot_admin.domain.roles import Role
+from bitloot_admin.handlers.accounts import audit
+from bitloot_admin.handlers.ports import AdminWork
 from bitloot_runtime.tokens import AdminSession
 
 logger = logging.getLogger(__name__)
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 class AccountNotFound(LookupError):
@@ -22,77 +22,90 @@ class AccountNotFound(LookupError):
         super().__init__(f"No admin is called {username[:64]!r}.")
 
 
-def refusal(session: AdminSession, found: Standing | None) -> str | None:
-    """Why a validly signed session grants nothing now (its machine-readable reason), or
-    None if it stands."""
-    if found is None:
-        return "admin_unknown"
-    if found.disabled:
-        return "admin_disabled"
-    if found.revoked or found.generation != session.generation:
-        return "session_revoked"
-    return None
-
-
-async def check(sessionmaker: Sessions, session: AdminSession) -> Standing | None:
+class CheckSession:
     """The account behind `session`, as it stands now (one indexed query)."""
-    async with sessionmaker() as db:
-        return await account_store.standing(db, session.username, session.session_id)
+
+    def __init__(self, work: Callable[[], AdminWork]) -> None:
+        self._work = work
+
+    async def __call__(self, session: AdminSession) -> Standing | None:
+        async with self._work() as uow:
+            return await uow.accounts.standing(session.username, session.session_id)
 
 
-async def log_out(sessionmaker: Sessions, session: AdminSession) -> None:
+class LogOut:
     """Revoke this session on every admin instance until it would have expired."""
-    async with sessionmaker() as db, db.begin():
-        repository = AccountRepository(db)
-        await repository.revoke_session(session.session_id, session.expires_at, datetime.now(UTC))
-        await repository.audit(session.username, "logout", {})
+
+    def __init__(self, work: Callable[[], AdminWork]) -> None:
+        self._work = work
+
+    async def __call__(self, session: AdminSession) -> None:
+        async with self._work() as uow:
+            now = datetime.now(UTC)
+            await uow.accounts.revoke_session(session.session_id, session.expires_at, now)
+            await audit(uow, session.username, "logout", {})
+            await uow.commit()
 
 
-async def set_role(sessionmaker: Sessions, username: str, role: Role) -> None:
+class _AccountChange:
+    """A change an owner makes to an account from the server (`entrypoints.cli`), audited;
+    `AccountNotFound` if there is no such admin."""
+
+    def __init__(self, work: Callable[[], AdminWork]) -> None:
+        self._work = work
+
+    async def _apply(
+        self,
+        username: str,
+        action: str,
+        detail: dict[str, JsonValue],
+        *,
+        ends_sessions: bool = False,
+        forget_recovery_codes: bool = False,
+        **values: Unpack[AccountChange],
+    ) -> None:
+        async with self._work() as uow:
+            if not await uow.accounts.change(username, ends_sessions=ends_sessions, **values):
+                raise AccountNotFound(username)
+            if forget_recovery_codes:
+                await uow.accounts.replace_recovery_codes(username, [])
+            await audit(uow, username, action, {**detail, "via": "cli"})
+            await uow.commit()
+        logger.info("admin account changed", extra={"username": username, "action": action})
+
+
+class SetRole(_AccountChange):
     """Give `username` another role; it applies to its next request."""
-    await _change(sessionmaker, username, "admin_role_set", {"role": role.label}, role=role.label)
+
+    async def __call__(self, username: str, role: Role) -> None:
+        await self._apply(username, "admin_role_set", {"role": role.label}, role=role.label)
 
 
-async def disable(sessionmaker: Sessions, username: str) -> None:
+class DisableAdmin(_AccountChange):
     """Refuse `username`'s logins and every session it holds."""
-    now = datetime.now(UTC)
-    await _change(sessionmaker, username, "admin_disabled", {}, ends_sessions=True, disabled_at=now)
+
+    async def __call__(self, username: str) -> None:
+        now = datetime.now(UTC)
+        await self._apply(username, "admin_disabled", {}, ends_sessions=True, disabled_at=now)
 
 
-async def enable(sessionmaker: Sessions, username: str) -> None:
-    await _change(sessionmaker, username, "admin_enabled", {}, disabled_at=None)
+class EnableAdmin(_AccountChange):
+    async def __call__(self, username: str) -> None:
+        await self._apply(username, "admin_enabled", {}, disabled_at=None)
 
 
-async def reset_totp(sessionmaker: Sessions, username: str) -> None:
+class ResetTotp(_AccountChange):
     """Remove `username`'s second factor (a lost phone and no recovery code left): an
     owner is sent to enrol again at its next login; its sessions end."""
-    await _change(
-        sessionmaker,
-        username,
-        "totp_reset",
-        {},
-        ends_sessions=True,
-        totp_secret=None,
-        totp_pending_secret=None,
-        totp_last_step=None,
-    )
-    async with sessionmaker() as db, db.begin():
-        await AccountRepository(db).replace_recovery_codes(username, [])
 
-
-async def _change(
-    sessionmaker: Sessions,
-    username: str,
-    action: str,
-    detail: dict[str, JsonValue],
-    *,
-    ends_sessions: bool = False,
-    **values: object,
-) -> None:
-    async with sessionmaker() as db, db.begin():
-        repository = AccountRepository(db)
-        change = repository.end_sessions if ends_sessions else repository.change
-        if not await change(username, **values):
-            raise AccountNotFound(username)
-        await repository.audit(username, action, {**detail, "via": "cli"})
-    logger.info("admin account changed", extra={"username": username, "action": action})
+    async def __call__(self, username: str) -> None:
+        await self._apply(
+            username,
+            "totp_reset",
+            {},
+            ends_sessions=True,
+            forget_recovery_codes=True,
+            totp_secret=None,
+            totp_pending_secret=None,
+            totp_last_step=None,
+        )
