@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from fakes import FakeAdminWork
+from admin_fakes import FakeAdminWork
 
 from bitloot_admin.domain.lockout import LOCK_DURATION, MAX_FAILURES, AccountState, LoginOutcome
 from bitloot_admin.domain.roles import Role

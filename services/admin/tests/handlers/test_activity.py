@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from fakes import FakeAdminWork
+from admin_fakes import FakeAdminWork
 
 from bitloot_admin.adapters.upstream import SERVICES, UpstreamClient
 from bitloot_admin.handlers.projection import ProjectActivity

@@ -6,7 +6,7 @@ from uuid import uuid4
 
 import pyotp
 import pytest
-from fakes import FakeAdminWork
+from admin_fakes import FakeAdminWork
 
 from bitloot_admin.domain.accounts import refusal
 from bitloot_admin.domain.roles import Role

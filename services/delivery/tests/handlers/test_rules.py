@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
+from delivery_fakes import FakeDeliveryWork, FakeStore
 from delivery_support import (
     LINK_SECRET,
     PUBLIC_URL,
@@ -15,7 +16,6 @@ from delivery_support import (
     order_delayed,
     refund_changed,
 )
-from fakes import FakeDeliveryWork, FakeStore
 
 from bitloot_contracts.events import KeysRevoked, RefundClaimLinkRequested
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
