@@ -13,8 +13,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, store_received
+from bitloot_payments.adapters.ipn_log import store_received
 from bitloot_payments.adapters.ipn_signature import InvalidIpnBody, parse, verify
+from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.errors import BitlootError
