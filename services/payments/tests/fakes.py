@@ -2,13 +2,14 @@
 ones (`bitloot_payments.handlers.ports`), over one `Store` that only a commit keeps."""
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from uuid import UUID
 
+from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import LIVE, Notification, OrderState, PaymentState
 from bitloot_payments.domain.records import (
@@ -42,6 +43,7 @@ class Store:
     flags: dict[int, Flag] = field(default_factory=dict)
     ipns: dict[int, LoggedIpn] = field(default_factory=dict)
     refunds: dict[int, Refund] = field(default_factory=dict)
+    availability: dict[str, Availability] = field(default_factory=dict)
 
 
 class _Repository:
@@ -284,6 +286,20 @@ class FakeRefunds(_Repository, ports.Refunds):
         return moved
 
 
+class FakeAvailabilities(_Repository, ports.Availabilities):
+    async def record(self, availability: Availability) -> bool:
+        known = self._store.availability.get(availability.kinguin_product_id)
+        if known is not None and known.observed_at >= availability.observed_at:
+            return False
+        self._store.availability[availability.kinguin_product_id] = availability
+        return True
+
+    async def of(self, product_ids: Iterable[str]) -> dict[str, Availability]:
+        return {
+            i: self._store.availability[i] for i in product_ids if i in self._store.availability
+        }
+
+
 class FakePaymentsWork(FakeWork):
     """`PaymentsWork` in memory: `store` is what the repositories see now, and only a
     commit keeps it; leaving without one, or `rollback()`, goes back to the last commit."""
@@ -297,6 +313,7 @@ class FakePaymentsWork(FakeWork):
         self.flags = FakeFlags(self)
         self.ipns = FakeIpnLog(self)
         self.refunds = FakeRefunds(self)
+        self.availability = FakeAvailabilities(self)
 
     async def commit(self) -> None:
         self._committed = copy.deepcopy(self.store)

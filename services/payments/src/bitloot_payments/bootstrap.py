@@ -1,6 +1,7 @@
 """Wires the payments service together from its settings; nothing is built at import."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -10,6 +11,7 @@ from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import PAYMENTS
+from bitloot_payments.adapters.ipn_log import store_received
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
@@ -245,7 +247,13 @@ def build(
             placement,
             _checkout_gate(settings, runtime),
             emails,
-            IpnReceiver(runtime.engine, secrets, processor.wake, load, metrics),
+            IpnReceiver(
+                functools.partial(store_received, runtime.engine),
+                secrets,
+                processor.wake,
+                load,
+                metrics,
+            ),
             queries,
             verifier,
             OrderPages(settings.live_status_url, settings.live_status_origin()),

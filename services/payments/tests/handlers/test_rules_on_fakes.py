@@ -17,12 +17,14 @@ from bitloot_contracts.events import (
     OrderFailed,
     OrderStatusChanged,
     PaymentFinished,
+    ProductAvailabilityChanged,
     RefundStatusChanged,
 )
 from bitloot_payments.domain.flags import REFUND_AMOUNT_UNKNOWN
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry, PaymentRecord
 from bitloot_payments.domain.refunds import RefundRefused
+from bitloot_payments.handlers.availability import RecordAvailability
 from bitloot_payments.handlers.fulfilment import RecordFulfilment
 from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision
@@ -190,3 +192,15 @@ async def test_a_finished_ipn_pays_its_order_and_a_repeat_changes_nothing() -> N
     assert uow.store.orders[order_id].status == "paid"
     [finished] = [e for e in uow.events if isinstance(e, PaymentFinished)]
     assert (finished.amount, [line.qty for line in finished.lines]) == (Decimal(25), [2])
+
+
+async def test_an_availability_older_than_the_one_known_is_ignored() -> None:
+    uow = FakePaymentsWork()
+    for qty, at in ((3, 0), (1, -5)):
+        observed_at = NOW + timedelta(seconds=at)
+        event = ProductAvailabilityChanged(
+            kinguin_product_id="kp-1", qty=qty, is_preorder=False, release_date=None,
+            observed_at=observed_at, price=Decimal(10),
+        )  # fmt: skip
+        await RecordAvailability()(event, uow)
+    assert (await uow.availability.of(["kp-1", "kp-2"]))["kp-1"].qty == 3

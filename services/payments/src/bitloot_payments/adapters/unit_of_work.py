@@ -4,6 +4,7 @@ from collections.abc import Mapping, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bitloot_payments.adapters.availability import SqlAvailabilities
 from bitloot_payments.adapters.flags import SqlFlags
 from bitloot_payments.adapters.ipn_log import SqlIpnLog
 from bitloot_payments.adapters.orders import SqlOrders
@@ -27,6 +28,7 @@ class PaymentsUnitOfWork(UnitOfWork):
         self.flags = SqlFlags(self)
         self.ipns = SqlIpnLog(self)
         self.refunds = SqlRefunds(self)
+        self.availability = SqlAvailabilities(self)
 
     async def rollback(self) -> None:
         """Undo the transaction. A connection the failure broke (the database restarting,

@@ -8,7 +8,7 @@ from bitloot_contracts.events import (
     OrderStatusChanged,
     ProductAvailabilityChanged,
 )
-from bitloot_payments.handlers.availability import product_availability_changed
+from bitloot_payments.handlers.availability import RecordAvailability
 from bitloot_payments.handlers.fulfilment import RecordFulfilment
 from bitloot_payments.handlers.refunds import RecordKeyEmail, RefundFailedOrder, RefundRevokedKeys
 from bitloot_runtime.consumer import Route
@@ -22,7 +22,7 @@ def subscribe(runtime: ServiceRuntime) -> None:
         Route(
             topics.PRODUCT_AVAILABILITY_CHANGED,
             ProductAvailabilityChanged,
-            product_availability_changed,
+            RecordAvailability(),
         )
     )
     runtime.subscribe(Route(topics.ORDER_FAILED, OrderFailed, RefundFailedOrder()))

@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from bitloot_payments.adapters.availability import availability_of
 from bitloot_payments.adapters.catalog import Product, products_by_sku
 from bitloot_payments.adapters.nowpayments import (
     Invoice,
@@ -251,7 +250,7 @@ async def _priced(
 ) -> tuple[Decimal, str, list[PricedLine]]:
     catalog = await products_by_sku(uow.session, [line.sku for line in lines])
     priced = price_lines(lines, catalog)
-    known = await availability_of(uow.session, {line.kinguin_product_id for line in priced})
+    known = await uow.availability.of({line.kinguin_product_id for line in priced})
     problems = unavailable(priced, known)
     if problems:
         logger.info("order refused: kinguin cannot supply it", extra={"problems": problems})

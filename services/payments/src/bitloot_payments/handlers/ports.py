@@ -3,12 +3,14 @@
 real ones (PostgreSQL), `tests/fakes.py` the in-memory ones; both subclass these."""
 
 import abc
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import Notification, OrderState, PaymentState
 from bitloot_payments.domain.records import (
@@ -37,8 +39,7 @@ class Orders(abc.ABC):
         currency: str,
         idempotency: tuple[str, str] | None = None,
     ) -> bool:
-        """A new order in status `created`, with its lines; False (nothing stored) if
-        `idempotency` (key, request hash) names a key another order already holds."""
+        """A new `created` order; False if another holds `idempotency`'s key."""
 
     @abc.abstractmethod
     async def by_key(self, key: str) -> Order | None:
@@ -48,8 +49,7 @@ class Orders(abc.ABC):
     async def record_invoice(
         self, order_id: UUID, invoice_id: str, invoice_url: str, reconcile_in: timedelta
     ) -> None:
-        """The order's invoice exists: status `invoiced`; NOWPayments is first asked about
-        it `reconcile_in` from now unless it is settled by then."""
+        """Status `invoiced`; NOWPayments is asked about it `reconcile_in` from now."""
 
     @abc.abstractmethod
     async def load(self, order_id: UUID, *, lock: bool = False) -> Order | None:
@@ -65,24 +65,20 @@ class Orders(abc.ABC):
 
     @abc.abstractmethod
     async def save_state(self, state: OrderState) -> None:
-        """Store the order's status and payment as the payment rules left them; `paid_at`
-        is set the first time it becomes paid."""
+        """The order's status and payment as the rules left them (`paid_at` set once)."""
 
     @abc.abstractmethod
     async def record_fulfilment(self, order_id: UUID, state: str, at: datetime) -> bool:
-        """The saga reached `state` at `at`; ignored if a later state is already known
-        (events arrive in any order). Whether it was recorded."""
+        """The saga reached `state` at `at`; False (ignored) if a later one is known."""
 
     @abc.abstractmethod
     async def record_fulfilled(self, order_id: UUID, at: datetime) -> bool | None:
-        """`record_fulfilment` of ``fulfilled``, and whether the order has any refund: None
-        if the state was not recorded (a later one is known, or the order is not). The
-        answer is read under the order's lock, under which every refund is recorded."""
+        """`record_fulfilment` of ``fulfilled``, and whether the order has refunds (read
+        under the order's lock, as every refund is recorded); None if not recorded."""
 
     @abc.abstractmethod
     async def record_key_email(self, order_id: UUID, sent: bool) -> bool:
-        """Delivery said whether the key email went out; once confirmed it stays
-        confirmed. Whether the order is known."""
+        """Whether the key email went out (once confirmed, it stays); False if unknown."""
 
     @abc.abstractmethod
     async def set_status(self, order_id: UUID, status: str) -> None:
@@ -106,15 +102,14 @@ class Payments(abc.ABC):
 
     @abc.abstractmethod
     async def others_live(self, order_id: UUID, payment_id: str) -> bool:
-        """Whether another payment of the order may still bring money (not finished,
-        failed, expired or refunded)."""
+        """Whether another payment of the order may still bring money."""
 
     @abc.abstractmethod
     async def save(
         self, ipn: Notification, state: PaymentState, order: OrderState | None = None
     ) -> None:
-        """Store what the payment became after `ipn` (its amounts only when it moved on),
-        and the order's new `state` with it when given (in one round trip)."""
+        """What the payment became after `ipn` (with its amounts if it moved on), and
+        `order`'s new state when given, in one round trip."""
 
 
 class Flags(abc.ABC):
@@ -150,8 +145,7 @@ class IpnLog(abc.ABC):
 
     @abc.abstractmethod
     async def claim_due(self, limit: int) -> list[LoggedIpn]:
-        """Up to `limit` of the oldest pending IPNs that are due and that no other
-        transaction holds, oldest first, locked until this one ends."""
+        """Up to `limit` of the oldest due pending IPNs no one else holds, now locked."""
 
     @abc.abstractmethod
     async def mark_processed(self, processed: list[Processed]) -> None:
@@ -161,13 +155,11 @@ class IpnLog(abc.ABC):
     async def record_failure(
         self, ipn_id: int, error: str, defects: int, retry_in: float | None
     ) -> None:
-        """An attempt failed with `error`: the IPN stays pending until `retry_in` seconds
-        from now, or (`retry_in` None) it is given up as ``error``."""
+        """An attempt failed: retry in `retry_in` seconds, or (None) give it up."""
 
     @abc.abstractmethod
     async def requeue(self, ipn_id: int, actor: str) -> LoggedIpn | None:
-        """Put an IPN given up as ``error`` back in the queue, for `actor`; the IPN as it
-        now stands (None if there is none). Any other IPN is left as it is."""
+        """An IPN given up as ``error`` back in the queue; the IPN as it now stands."""
 
     @abc.abstractmethod
     async def load(self, ipn_id: int, *, lock: bool = False) -> LoggedIpn | None:
@@ -183,8 +175,7 @@ class Refunds(abc.ABC):
 
     @abc.abstractmethod
     async def add_whole_order(self, refund: Refund) -> int | None:
-        """Record `refund` (one that names no flag) unless the order already has one for
-        the same reason; its id, or None if it had."""
+        """Record `refund` (no flag's) unless the order has one of its reason; its id."""
 
     @abc.abstractmethod
     async def load(self, refund_id: int, *, lock: bool = False) -> Refund | None:
@@ -196,8 +187,19 @@ class Refunds(abc.ABC):
 
     @abc.abstractmethod
     async def move(self, refund_id: int, status: str, **changes: object) -> Refund:
-        """The refund in `status` with `changes` (claimed_at, decided_by…) stored; the
-        caller holds its row and checked the move (`domain.refunds`)."""
+        """The refund in `status` with `changes`; the caller holds it, checked the move."""
+
+
+class Availabilities(abc.ABC):
+    """What Kinguin last had of each catalog product, as the gateway observed it."""
+
+    @abc.abstractmethod
+    async def record(self, availability: Availability) -> bool:
+        """Store `availability` unless a later observation is stored; whether it was."""
+
+    @abc.abstractmethod
+    async def of(self, product_ids: Iterable[str]) -> dict[str, Availability]:
+        """The known availability of those of `product_ids` ever observed."""
 
 
 class PaymentsWork(Work, Protocol):
@@ -217,6 +219,9 @@ class PaymentsWork(Work, Protocol):
 
     @property
     def refunds(self) -> Refunds: ...
+
+    @property
+    def availability(self) -> Availabilities: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from bitloot_contracts.customer import CustomerStatus
-from bitloot_payments.adapters.availability import availability_of
 from bitloot_payments.adapters.catalog import Product, all_products, products_by_sku
 from bitloot_payments.adapters.orders import (
     OrderQuery,
@@ -168,9 +167,7 @@ class Queries:
             under_review = await uow.orders.has_open_flag(order_id)
             owed = await uow.refunds.of_order(order_id)
             products = await products_by_sku(uow.session, {line.sku for line in lines})
-            known = await availability_of(
-                uow.session, {p.kinguin_product_id for p in products.values()}
-            )
+            known = await uow.availability.of({p.kinguin_product_id for p in products.values()})
             for sku, product in products.items():
                 products[sku] = replace(product, availability=known.get(product.kinguin_product_id))
             return CustomerOrder(order, lines, under_review, owed, products)

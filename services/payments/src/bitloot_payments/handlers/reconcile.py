@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
+from pydantic import JsonValue
+
 from bitloot_payments.adapters.nowpayments import (
     NowPaymentsClient,
     NowPaymentsRejected,
@@ -43,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 BATCH = 20
 LEASE = timedelta(minutes=2)
-Document = dict[str, object]
+Document = dict[str, JsonValue]
 
 
 class Reconciler:
