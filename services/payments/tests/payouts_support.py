@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import payout_ipns, payouts, refunds
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
-from bitloot_payments.adapters.refunds import Refund, record_refund
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
+from bitloot_payments.domain.records import Refund
 from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import outbox
@@ -87,7 +88,7 @@ async def paying(
         async with serve(app, "127.0.0.1", 0) as base_url, httpx.AsyncClient() as http:
             nowpayments, client = payouts_client(http, base_url, timeout)
             runner = PayoutRunner(
-                runtime.unit_of_work,
+                runtime.units_of_work(PaymentsUnitOfWork),
                 client,
                 ipn_callback_url=PAYOUT_IPN_URL,
                 poll_after=timedelta(seconds=poll_after),
@@ -109,8 +110,8 @@ async def approved_refund(
         reason="order_failed",
         requested_by="system",
     )
-    async with runtime.unit_of_work() as uow:
-        refund_id = await record_refund(uow.session, refund)
+    async with runtime.units_of_work(PaymentsUnitOfWork)() as uow:
+        refund_id = await uow.refunds.add(refund)
         await uow.session.execute(
             update(refunds)
             .where(refunds.c.id == refund_id)
@@ -122,7 +123,7 @@ async def approved_refund(
 
 async def approve_again(runtime: ServiceRuntime, refund_id: int) -> None:
     """What an admin's re-approval of a failed refund does to its row."""
-    async with runtime.unit_of_work() as uow:
+    async with runtime.units_of_work(PaymentsUnitOfWork)() as uow:
         statement = update(refunds).where(refunds.c.id == refund_id, refunds.c.status == "failed")
         statement = statement.values(status="approved").returning(refunds.c.id)
         assert await uow.session.scalar(statement) == refund_id

@@ -1,6 +1,7 @@
 """Wires the payments service together from its settings; nothing is built at import."""
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -10,9 +11,11 @@ from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
 
 from bitloot_contracts.topics import PAYMENTS
+from bitloot_payments.adapters.ipn_log import store_received
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.email_address import EmailRule
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
@@ -32,8 +35,8 @@ from bitloot_payments.handlers.receive_ipn import IpnReceiver
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
 from bitloot_payments.handlers.reconcile import Reconciler
 from bitloot_payments.handlers.refund_claims import ClaimLimits, RefundClaims
-from bitloot_payments.handlers.refund_decisions import RefundDecisions
-from bitloot_payments.handlers.resolve_flags import FlagDecisions
+from bitloot_payments.handlers.refund_decisions import DecideRefund
+from bitloot_payments.handlers.resolve_flags import DecideFlag, ReplayIpn
 from bitloot_payments.handlers.retention import ipn_log_sweep
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.migrations import VERSIONS
@@ -123,7 +126,7 @@ def _payout_runner(
     credentials (which creating a payout needs) are configured, so that without them an
     approved refund waits rather than fails."""
     runner = PayoutRunner(
-        runtime.unit_of_work,
+        runtime.units_of_work(PaymentsUnitOfWork),
         payouts,
         ipn_callback_url=settings.payout_ipn_url or settings.public_url + PAYOUT_IPN_PATH,
         poll_after=timedelta(seconds=settings.payout_poll_after_seconds),
@@ -146,7 +149,7 @@ def _placement(
     key_id = settings.order_token_key_id
     signer = OrderTokenSigner(key_id, private_key, timedelta(hours=settings.order_token_ttl_hours))
     placement = OrderPlacement(
-        runtime.unit_of_work,
+        runtime.units_of_work(PaymentsUnitOfWork),
         nowpayments,
         signer,
         settings.public_url + IPN_PATH,
@@ -165,7 +168,9 @@ def _claims(settings: Settings, runtime: ServiceRuntime) -> RefundClaims:
         links_per_ip=Limit("claim_link_ip", links * 10, hour),
         links_per_refund=Limit("claim_link_refund", links, hour),
     )
-    return RefundClaims(runtime.unit_of_work, settings.claim_verifier(), limits)
+    return RefundClaims(
+        runtime.units_of_work(PaymentsUnitOfWork), settings.claim_verifier(), limits
+    )
 
 
 def _checkout_gate(settings: Settings, runtime: ServiceRuntime) -> CheckoutGate:
@@ -200,7 +205,9 @@ def build(
         metadata=metadata,
         version_locations=[VERSIONS],
         in_memory_broker=in_memory_broker,
+        unit_of_work_class=PaymentsUnitOfWork,
     )
+    units_of_work = runtime.units_of_work(PaymentsUnitOfWork)
     subscribe(runtime)
     metrics = PaymentsMetrics(runtime.metrics.source)
     metrics.watch(runtime)
@@ -210,7 +217,7 @@ def build(
     placement.count_with(metrics)
     load = EdgeLoad(busy_at=EDGE_BUSY_AT)
     processor = IpnProcessor(
-        runtime.unit_of_work,
+        units_of_work,
         load,
         settings.ipn_poll_interval,
         retry=settings.ipn_retry(),
@@ -219,7 +226,7 @@ def build(
     )
     runtime.add_background("ipn-processor", processor.run)
     reconciler = Reconciler(
-        runtime.unit_of_work,
+        units_of_work,
         nowpayments,
         settings.reconcile_policy(),
         processor.wake,
@@ -229,8 +236,8 @@ def build(
     runtime.add_background("reconciler", reconciler.run)
     sweep = ipn_log_sweep(settings, runtime.unit_of_work)
     runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
-    queries = Queries(runtime.unit_of_work, settings.stuck_after)
-    decisions = FlagDecisions(runtime.unit_of_work, processor.wake)
+    queries = Queries(units_of_work, settings.stuck_after)
+    decisions = (DecideFlag(units_of_work), ReplayIpn(units_of_work, processor.wake))
     emails = EmailRule(
         allow_test_domains=settings.checkout_email_test_domains,
         smtputf8=settings.checkout_email_smtputf8,
@@ -240,7 +247,13 @@ def build(
             placement,
             _checkout_gate(settings, runtime),
             emails,
-            IpnReceiver(runtime.engine, secrets, processor.wake, load, metrics),
+            IpnReceiver(
+                functools.partial(store_received, runtime.engine),
+                secrets,
+                processor.wake,
+                load,
+                metrics,
+            ),
             queries,
             verifier,
             OrderPages(settings.live_status_url, settings.live_status_origin()),
@@ -248,9 +261,7 @@ def build(
         ),
         *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime), settings.support_email),
-        *internal_routes(
-            queries, decisions, RefundDecisions(runtime.unit_of_work, runner.wake), emails
-        ),
+        *internal_routes(queries, decisions, DecideRefund(units_of_work, runner.wake), emails),
         *stats_routes(runtime.unit_of_work),
         *openapi_routes(describe()),
     ]

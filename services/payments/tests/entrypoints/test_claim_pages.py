@@ -8,8 +8,8 @@ from uuid import UUID
 
 from starlette.responses import HTMLResponse
 
-from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain.payout_address import AddressRefused
+from bitloot_payments.domain.records import Refund
 from bitloot_payments.entrypoints.claim_pages import ClaimPages
 
 HOSTILE = '"><script>alert(1)</script><img src=x onerror=alert(2)>'

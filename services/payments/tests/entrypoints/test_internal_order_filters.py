@@ -12,9 +12,9 @@ from refund_support import TRON_ADDRESS, claim_token, failed, paid_order, refund
 from sqlalchemy import select, update
 
 from bitloot_payments.adapters.orm import orders
-from bitloot_payments.handlers.fulfilment import order_status_changed
-from bitloot_payments.handlers.refunds import order_failed
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
+from bitloot_payments.handlers.fulfilment import RecordFulfilment
+from bitloot_payments.handlers.refunds import RefundFailedOrder
 from bitloot_runtime.service import ServiceRuntime
 
 _AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
@@ -43,12 +43,12 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
     delivered = await paid_order(client, runtime)
     await _paid_long_ago(runtime, delivered)
     failing = await paid_order(client, runtime)
-    async with UnitOfWork(runtime.engine) as uow:
-        await order_status_changed(saga(delivered, "fulfilled", datetime.now(UTC)), uow)
-        await order_status_changed(saga(fresh, "reserving", datetime.now(UTC)), uow)
+    async with PaymentsUnitOfWork(runtime.engine) as uow:
+        await RecordFulfilment()(saga(delivered, "fulfilled", datetime.now(UTC)), uow)
+        await RecordFulfilment()(saga(fresh, "reserving", datetime.now(UTC)), uow)
         # Fulfillment announces both: the saga's state, and the failure (a refund due).
-        await order_status_changed(saga(failing, "failed", datetime.now(UTC)), uow)
-        await order_failed(failed(failing), uow)
+        await RecordFulfilment()(saga(failing, "failed", datetime.now(UTC)), uow)
+        await RefundFailedOrder()(failed(failing), uow)
         await uow.commit()
     await refund_of(runtime, failing)
 

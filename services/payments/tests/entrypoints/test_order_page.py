@@ -17,8 +17,9 @@ import pytest
 from payments_support import ipn, new_order, send, settled
 from starlette.responses import Response
 
-from bitloot_payments.adapters.refunds import Refund
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.availability import Availability
+from bitloot_payments.domain.records import Refund
 from bitloot_payments.entrypoints.order_page import STAGES, OrderPages
 from bitloot_payments.handlers.queries import CustomerOrder, Queries
 from bitloot_payments.settings import Settings
@@ -177,7 +178,7 @@ async def test_a_paid_order_says_payment_received(
     order_id = await new_order(client)
     assert (await send(client, ipn(order_id, "finished"))).status_code == 200
     await settled(runtime)
-    found = await Queries(runtime.unit_of_work).customer_order(UUID(order_id))
+    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(UUID(order_id))
     assert found is not None
     assert found.customer_status == "payment_received"
     page = OrderPages(None, None).order(found)
@@ -277,7 +278,7 @@ async def test_each_status_renders_its_words_and_what_happens_next(
     client: httpx.AsyncClient, runtime: ServiceRuntime, status: str
 ) -> None:
     order_id = UUID(await new_order(client))
-    found = await Queries(runtime.unit_of_work).customer_order(order_id)
+    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
     assert found is not None
     changes, refunds, under_review, words = STATUSES[status]
     found = replace(
@@ -302,7 +303,7 @@ async def test_a_preorder_being_bought_says_when_it_is_released(
     client: httpx.AsyncClient, runtime: ServiceRuntime, release_date: str | None, words: str
 ) -> None:
     order_id = UUID(await new_order(client))
-    found = await Queries(runtime.unit_of_work).customer_order(order_id)
+    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
     assert found is not None
     paid = replace(
         found.order, status="paid", paid_at=datetime.now(UTC), fulfilment_state="reserving"
@@ -317,7 +318,7 @@ async def test_a_live_status_url_is_where_the_script_connects_and_all_it_may(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     order_id = UUID(await new_order(client))
-    found = await Queries(runtime.unit_of_work).customer_order(order_id)
+    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
     assert found is not None
     page = OrderPages("wss://live.bitloot.test/base", "wss://live.bitloot.test").order(found)
     assert 'data-live="wss://live.bitloot.test/base"' in html(page)

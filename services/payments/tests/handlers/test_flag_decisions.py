@@ -10,8 +10,9 @@ from aio_pika.abc import AbstractIncomingMessage
 from payments_support import ipn, new_order, order_row, results, send, settled
 from sqlalchemy import select
 
-from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
 from bitloot_payments.adapters.orm import ipn_log
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
+from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import spy_on
 from bitloot_testing.rabbitmq import BusNamespace
@@ -190,8 +191,8 @@ async def test_an_ipn_given_up_on_is_replayed_once_and_its_flag_closed(
 ) -> None:
     order_id = await new_order(client)
     body = json.dumps(ipn(order_id, "finished")).encode()
-    async with runtime.unit_of_work() as uow:
-        broken = await log_ipn(uow.session, IpnEntry(b"{" + body, True, PENDING, "5077125051"))
+    async with runtime.units_of_work(PaymentsUnitOfWork)() as uow:
+        broken = await uow.ipns.add(IpnEntry(b"{" + body, True, PENDING, "5077125051"))
         await uow.commit()
     assert [r[2] for r in await results(runtime)] == ["error"]
     # The cause is fixed (here: the stored body), then the IPN is replayed.

@@ -9,10 +9,9 @@ from uuid import UUID
 import httpx
 from refund_support import failed, fulfilment_state, paid_order, refund_rows, saga
 
-from bitloot_payments.adapters.orders import record_fulfilled
-from bitloot_payments.handlers.fulfilment import order_status_changed
-from bitloot_payments.handlers.refunds import order_failed
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
+from bitloot_payments.handlers.fulfilment import RecordFulfilment
+from bitloot_payments.handlers.refunds import RefundFailedOrder
 from bitloot_runtime.service import ServiceRuntime
 
 
@@ -21,14 +20,14 @@ async def test_a_fulfilment_that_waited_for_a_refund_being_recorded_cancels_it(
 ) -> None:
     order_id = await paid_order(client, runtime)
     now = datetime.now(UTC)
-    async with UnitOfWork(runtime.engine) as failing:
+    async with PaymentsUnitOfWork(runtime.engine) as failing:
         # The failure's refund is recorded under the order's lock, not yet committed.
-        await order_failed(failed(order_id, now - timedelta(seconds=5)), failing)
+        await RefundFailedOrder()(failed(order_id, now - timedelta(seconds=5)), failing)
         assert len(await refund_rows(runtime, order_id)) == 0
 
         async def fulfil() -> None:
-            async with UnitOfWork(runtime.engine) as uow:
-                await order_status_changed(saga(order_id, "fulfilled", now), uow)
+            async with PaymentsUnitOfWork(runtime.engine) as uow:
+                await RecordFulfilment()(saga(order_id, "fulfilled", now), uow)
                 await uow.commit()
 
         fulfilling = asyncio.create_task(fulfil())
@@ -46,12 +45,11 @@ async def test_a_fulfilment_says_whether_the_order_has_refunds_or_was_not_record
 ) -> None:
     order_id = await paid_order(client, runtime)
     now = datetime.now(UTC)
-    async with UnitOfWork(runtime.engine) as uow:
-        driver = await uow.driver()
-        assert await record_fulfilled(driver, UUID(order_id), now) is False
+    async with PaymentsUnitOfWork(runtime.engine) as uow:
+        assert await uow.orders.record_fulfilled(UUID(order_id), now) is False
         # An older fulfilment, or one of an order not known, is not recorded.
-        assert await record_fulfilled(driver, UUID(order_id), now - timedelta(1)) is None
-        assert await record_fulfilled(driver, UUID(int=7), now) is None
-    async with UnitOfWork(runtime.engine) as uow:
-        await order_failed(failed(order_id, now - timedelta(seconds=5)), uow)
-        assert await record_fulfilled(await uow.driver(), UUID(order_id), now) is True
+        assert await uow.orders.record_fulfilled(UUID(order_id), now - timedelta(1)) is None
+        assert await uow.orders.record_fulfilled(UUID(int=7), now) is None
+    async with PaymentsUnitOfWork(runtime.engine) as uow:
+        await RefundFailedOrder()(failed(order_id, now - timedelta(seconds=5)), uow)
+        assert await uow.orders.record_fulfilled(UUID(order_id), now) is True

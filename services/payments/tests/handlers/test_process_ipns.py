@@ -16,14 +16,15 @@ from payments_support import ipn, new_order, order_row, results, send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, LoggedIpn, log_ipn
 from bitloot_payments.adapters.orm import ipn_log, metadata
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.ipn_retry import defects_after
+from bitloot_payments.domain.records import PENDING, IpnEntry, LoggedIpn
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.process_ipns import IpnProcessor, _in_its_trace
 from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime import telemetry
-from bitloot_runtime.db import UnitOfWork, asyncpg_dsn, create_engine, migrate
+from bitloot_runtime.db import asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.proxy import through_proxy
@@ -137,9 +138,9 @@ async def test_an_ipn_failing_the_same_way_every_time_is_given_up_and_flagged(
 ) -> None:
     """Only a stored body that cannot be read fails this way (the edge parsed what it
     stored): the third identical failure gives it up."""
-    async with runtime.unit_of_work() as uow:
-        await log_ipn(uow.session, IpnEntry(b"{truncated", True, PENDING, "77"))
-        await log_ipn(uow.session, IpnEntry(b'{"payment_id": 78}', True, PENDING, "78"))
+    async with runtime.units_of_work(PaymentsUnitOfWork)() as uow:
+        await uow.ipns.add(IpnEntry(b"{truncated", True, PENDING, "77"))
+        await uow.ipns.add(IpnEntry(b'{"payment_id": 78}', True, PENDING, "78"))
         await uow.commit()
     assert [r[2] for r in await results(runtime)] == ["error", "unsupported"]
     given_up = (await ipn_rows(runtime))[0]
@@ -194,7 +195,7 @@ async def test_the_processor_outlives_a_database_outage_and_applies_what_waited(
     async with through_proxy(database_url) as (database, proxied_url):
         engine = create_engine(proxied_url)
         sessions = async_sessionmaker(engine, expire_on_commit=False)
-        processor = IpnProcessor(lambda: UnitOfWork(sessions), poll_interval=0.05)
+        processor = IpnProcessor(lambda: PaymentsUnitOfWork(sessions), poll_interval=0.05)
         await database.down()
         running = asyncio.create_task(processor.run())
         try:
@@ -225,9 +226,9 @@ async def test_the_processor_outlives_a_database_outage_and_applies_what_waited(
 async def store_pending(runtime: ServiceRuntime, bodies: list[bytes]) -> None:
     """Store `bodies` as authentic pending IPNs in one transaction, so that the processor
     finds them all at once (as it does behind a busy edge)."""
-    async with runtime.unit_of_work() as uow:
+    async with runtime.units_of_work(PaymentsUnitOfWork)() as uow:
         for body in bodies:
-            await log_ipn(uow.session, IpnEntry(body, True, PENDING))
+            await uow.ipns.add(IpnEntry(body, True, PENDING))
         await uow.commit()
 
 

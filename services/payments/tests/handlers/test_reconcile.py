@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
 from bitloot_payments.adapters.orm import ipn_log, orders
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.reconcile import ReconcilePolicy
 from bitloot_payments.handlers.reconcile import Reconciler
 from bitloot_payments.metrics import PaymentsMetrics
@@ -228,7 +229,7 @@ async def test_two_reconcilers_never_ask_about_one_order_at_once(
     sandbox_http = httpx.AsyncClient(transport=httpx.ASGITransport(app=nowpayments_app))
     others = [
         Reconciler(
-            runtime.unit_of_work,
+            runtime.units_of_work(PaymentsUnitOfWork),
             NowPaymentsClient(
                 "https://api.nowpayments.test",
                 settings.nowpayments_api_key.get_secret_value(),

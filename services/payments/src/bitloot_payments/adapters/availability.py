@@ -8,10 +8,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import product_availability
 from bitloot_payments.domain.availability import Availability
+from bitloot_payments.handlers.ports import Availabilities
+from bitloot_runtime.db import UnitOfWork
+
+
+class SqlAvailabilities(Availabilities):
+    """Availabilities in the unit of work's transaction."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def record(self, availability: Availability) -> bool:
+        return await record_availability(self._uow.session, availability)
+
+    async def of(self, product_ids: Iterable[str]) -> dict[str, Availability]:
+        return await availability_of(self._uow.session, product_ids)
 
 
 async def record_availability(session: AsyncConnection, availability: Availability) -> bool:
-    """Store `availability` unless a later observation is stored; whether it was."""
     values = {
         "kinguin_product_id": availability.kinguin_product_id,
         "qty": availability.qty,

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pydantic import JsonValue
+
 from bitloot_runtime.http import DuplicateJsonKey, unique_keys
 from bitloot_runtime.signatures import hmac_sha512_hex, matches_any_hex
 
@@ -48,7 +50,7 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def parse(body: bytes) -> dict[str, object]:
+def parse(body: bytes) -> dict[str, JsonValue]:
     """The IPN body as a JSON object, numbers with a fraction or exponent as `RawNumber`."""
     try:
         document = json.loads(
@@ -111,7 +113,7 @@ def _has_array(value: object) -> bool:
     return isinstance(value, dict) and any(_has_array(v) for v in value.values())
 
 
-def _python_recipe(document: dict[str, object]) -> bytes:
+def _python_recipe(document: dict[str, JsonValue]) -> bytes:
     """NOWPayments' Python recipe (`canonical_forms`' first), in the C encoder: the form
     every IPN not signed over its raw body was signed over, so it is computed fast."""
     return json.dumps(
@@ -125,7 +127,7 @@ def _number_as_float(value: object) -> float:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _forms(document: dict[str, object]) -> Iterator[bytes]:
+def _forms(document: dict[str, JsonValue]) -> Iterator[bytes]:
     """`canonical_forms`, each computed only when asked for."""
     yield _python_recipe(document)
     arrays = (False, True) if _has_array(document) else (False,)
@@ -135,7 +137,7 @@ def _forms(document: dict[str, object]) -> Iterator[bytes]:
                 yield _dump(document, _Recipe(ascii_only, number, as_objects)).encode()
 
 
-def canonical_forms(document: dict[str, object]) -> tuple[bytes, ...]:
+def canonical_forms(document: dict[str, JsonValue]) -> tuple[bytes, ...]:
     """The document as NOWPayments may have serialised it before signing, Python's
     recipe first."""
     return tuple(dict.fromkeys(_forms(document)))
@@ -147,7 +149,7 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def verify(
-    document: dict[str, object], signature: str | None, secrets: Iterable[str], body: bytes = b""
+    document: dict[str, JsonValue], signature: str | None, secrets: Iterable[str], body: bytes = b""
 ) -> bool:
     """Whether `signature` is NOWPayments' signature of `document` (from `parse`, of the
     raw `body`) under one of `secrets`.

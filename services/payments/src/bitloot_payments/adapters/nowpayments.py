@@ -19,6 +19,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import httpx
+from pydantic import JsonValue
 
 from bitloot_runtime.errors import PermanentError, TransientError
 from bitloot_runtime.outbound import operation
@@ -142,15 +143,15 @@ class NowPaymentsClient:
             raise NowPaymentsRejected("bad_response", "The invoice answer has no id or URL.")
         return Invoice(id=str(invoice_id), invoice_url=url)
 
-    async def payment(self, payment_id: str) -> dict[str, object]:
+    async def payment(self, payment_id: str) -> dict[str, JsonValue]:
         """``GET /v1/payment/{payment_id}``: the payment status object, as NOWPayments
         writes it (the same shape as an IPN body)."""
         return await self._request("GET", f"/v1/payment/{payment_id}", "get_payment")
 
-    async def payments_of_invoice(self, invoice_id: str) -> list[dict[str, object]]:
+    async def payments_of_invoice(self, invoice_id: str) -> list[dict[str, JsonValue]]:
         """Every payment of the invoice (``GET /v1/payment/?invoiceId=…``, page by page);
         `NowPaymentsRejected` when no account credentials are configured."""
-        found: list[dict[str, object]] = []
+        found: list[dict[str, JsonValue]] = []
         for page in range(MAX_PAGES):
             params = {"invoiceId": invoice_id, "limit": str(PAGE_SIZE), "page": str(page)}
             document = await self._authorized("GET", "/v1/payment/", "list_payments", params)
@@ -170,7 +171,7 @@ class NowPaymentsClient:
 
     async def _authorized(
         self, method: str, path: str, name: str, params: dict[str, str]
-    ) -> dict[str, object]:
+    ) -> dict[str, JsonValue]:
         try:
             token = await self.token(refresh=False)
             return await self._request(method, path, name, params=params, bearer=token)
@@ -210,7 +211,7 @@ class NowPaymentsClient:
                 self._bearer = (token, now + TOKEN_LIFETIME)
             return self._bearer[0]
 
-    async def _post(self, path: str, content: bytes, name: str) -> dict[str, object]:
+    async def _post(self, path: str, content: bytes, name: str) -> dict[str, JsonValue]:
         return await self._request("POST", path, name, content=content)
 
     async def _request(
@@ -222,7 +223,7 @@ class NowPaymentsClient:
         content: bytes | None = None,
         params: dict[str, str] | None = None,
         bearer: str | None = None,
-    ) -> dict[str, object]:
+    ) -> dict[str, JsonValue]:
         for attempt in range(1, self._retry.attempts):
             try:
                 return await self._once(method, path, name, content, params, bearer)
@@ -244,7 +245,7 @@ class NowPaymentsClient:
         content: bytes | None,
         params: dict[str, str] | None,
         bearer: str | None,
-    ) -> dict[str, object]:
+    ) -> dict[str, JsonValue]:
         headers = {"x-api-key": self._api_key}
         if content is not None:
             headers["content-type"] = "application/json"
@@ -275,7 +276,7 @@ def _with_amount(fields: dict[str, str], amount: Decimal) -> bytes:
     return ('{"price_amount":' + number + ("," + rest[1:] if fields else "}")).encode()
 
 
-def _document(call: str, response: httpx.Response) -> dict[str, object]:
+def _document(call: str, response: httpx.Response) -> dict[str, JsonValue]:
     status = response.status_code
     if status == 429:
         raise NowPaymentsRateLimited(f"{call} answered 429.", _retry_after(response))

@@ -3,147 +3,18 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_contracts.order_filters import REFUND_STATUSES
 from bitloot_payments.adapters.orm import flags, order_lines, orders, refunds
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import OrderState
-
-
-@dataclass(frozen=True)
-class Order:
-    """An order as stored."""
-
-    order_id: UUID
-    email: str
-    status: str
-    total: Decimal
-    currency: str
-    invoice_id: str | None
-    invoice_url: str | None
-    payment_id: str | None
-    payment_status: str | None
-    invoiced_at: datetime | None
-    paid_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    idempotency_key: str | None = None
-    request_hash: str | None = None
-    closed_at: datetime | None = None
-    reconcile_at: datetime | None = None
-    reconcile_attempts: int = 0
-    reconciled_at: datetime | None = None
-    fulfilment_state: str | None = None
-    fulfilment_at: datetime | None = None
-    key_email_confirmed: bool | None = None
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of a stored order."""
-
-    sku: str
-    kinguin_product_id: str
-    qty: int
-    unit_price: Decimal
-    max_unit_price: Decimal
-    # The catalog's title and platform of the line's product now (None if it left the
-    # catalog, or for the platform if the catalog does not say).
-    title: str | None = None
-    platform: str | None = None
-
-
-async def insert_order(
-    session: AsyncConnection,
-    order_id: UUID,
-    email: str,
-    lines: list[PricedLine],
-    total: Decimal,
-    currency: str,
-    idempotency: tuple[str, str] | None = None,
-) -> bool:
-    """A new order in status `created`, with its lines; False (nothing stored) if
-    `idempotency` (key, request hash) names a key another order already holds."""
-    key, request_hash = idempotency or (None, None)
-    created = await session.scalar(
-        insert(orders)
-        .values(
-            order_id=order_id,
-            email=email,
-            status="created",
-            total=total,
-            currency=currency,
-            idempotency_key=key,
-            request_hash=request_hash,
-        )
-        .on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
-        .returning(orders.c.order_id)
-    )
-    if created is None:
-        return False
-    await session.execute(
-        insert(order_lines),
-        [
-            {
-                "order_id": order_id,
-                "sku": line.sku,
-                "kinguin_product_id": line.kinguin_product_id,
-                "qty": line.qty,
-                "unit_price": line.unit_price,
-                "max_unit_price": line.max_unit_price,
-            }
-            for line in lines
-        ],
-    )
-    return True
-
-
-async def order_by_key(session: AsyncConnection, key: str) -> Order | None:
-    """The order placed with Idempotency-Key `key`, if any."""
-    row = (await session.execute(select(orders).where(orders.c.idempotency_key == key))).first()
-    return Order(**row._mapping) if row else None
-
-
-async def record_invoice(
-    session: AsyncConnection,
-    order_id: UUID,
-    invoice_id: str,
-    invoice_url: str,
-    reconcile_in: timedelta,
-) -> None:
-    """The order's invoice exists: status `invoiced`; NOWPayments is first asked about it
-    `reconcile_in` from now unless it is settled by then."""
-    await session.execute(
-        update(orders)
-        .where(orders.c.order_id == order_id)
-        .values(
-            invoice_id=invoice_id,
-            invoice_url=invoice_url,
-            status="invoiced",
-            invoiced_at=func.now(),
-            updated_at=func.now(),
-            reconcile_at=func.now() + reconcile_in,
-        )
-    )
-
-
-async def load_order(
-    session: AsyncConnection, order_id: UUID, *, lock: bool = False
-) -> Order | None:
-    """The order, or None; with `lock`, held FOR UPDATE until the transaction ends."""
-    statement = select(orders).where(orders.c.order_id == order_id)
-    if lock:
-        statement = statement.with_for_update()
-    row = (await session.execute(statement)).first()
-    return Order(**row._mapping) if row else None
-
+from bitloot_payments.domain.records import Line, Order
+from bitloot_payments.handlers.ports import Orders
+from bitloot_runtime.db import UnitOfWork
 
 _LOCK_ORDER = "SELECT * FROM orders WHERE order_id = $1 FOR UPDATE"
 _LINES = (
@@ -152,28 +23,6 @@ _LINES = (
     " FROM order_lines l LEFT JOIN products p ON p.sku = l.sku"
     " WHERE l.order_id = $1 ORDER BY l.sku"
 )
-
-
-async def lock_order(driver: "asyncpg.Connection[Any]", order_id: UUID) -> Order | None:
-    """`load_order(lock=True)` on the driver (the IPN processor's path)."""
-    row = await driver.fetchrow(_LOCK_ORDER, order_id)
-    return Order(**row) if row else None
-
-
-async def load_lines(driver: "asyncpg.Connection[Any]", order_id: UUID) -> list[Line]:
-    rows = await driver.fetch(_LINES, order_id)
-    return [
-        Line(
-            r["sku"],
-            r["kinguin_product_id"],
-            r["qty"],
-            r["unit_price"],
-            r["max_unit_price"],
-            r["title"],
-            r["platform"],
-        )
-        for r in rows
-    ]
 
 
 def order_update_sql(*, paid: bool, first: int = 1) -> str:
@@ -195,14 +44,6 @@ def order_update_args(state: OrderState) -> tuple[object, ...]:
 
 
 _STORE_STATE = {paid: order_update_sql(paid=paid) for paid in (False, True)}
-
-
-async def save_state(driver: "asyncpg.Connection[Any]", state: OrderState) -> None:
-    """Store the order's status and payment as the payment rules left them; `paid_at` is
-    set the first time it becomes paid."""
-    await driver.execute(_STORE_STATE[state.status == "paid"], *order_update_args(state))
-
-
 # The per-order statements, as plain SQL on the unit of work's driver (prepared once per
 # connection by asyncpg; no SQLAlchemy compile or cache-key per message).
 _RECORD_FULFILMENT = (
@@ -222,70 +63,6 @@ _RECORD_KEY_EMAIL = (
     "UPDATE orders SET key_email_confirmed = coalesce(key_email_confirmed, false) OR $2"
     " WHERE order_id = $1 RETURNING order_id"
 )
-
-
-async def record_fulfilment(
-    driver: "asyncpg.Connection[Any]", order_id: UUID, state: str, at: datetime
-) -> bool:
-    """The saga reached `state` at `at`; ignored if a later state is already known (events
-    arrive in any order). Whether it was recorded."""
-    return await driver.fetchval(_RECORD_FULFILMENT, order_id, state, at) is not None
-
-
-async def record_fulfilled(
-    driver: "asyncpg.Connection[Any]", order_id: UUID, at: datetime
-) -> bool | None:
-    """`record_fulfilment` of the state ``fulfilled``, and whether the order has any
-    refund: None if the state was not recorded (a later one is known, or the order is
-    not), else whether a refund exists. That answer is read after the order's row was
-    locked by this update, and every refund is recorded under that lock, so it misses none
-    recorded before; one recorded later waits for this transaction and then sees the
-    fulfilment."""
-    row = await driver.fetchrow(_RECORD_FULFILLED, order_id, at)
-    return None if row is None else bool(row[0])
-
-
-async def record_key_email(driver: "asyncpg.Connection[Any]", order_id: UUID, sent: bool) -> bool:
-    """Delivery said whether the key email went out; once confirmed it stays confirmed (a
-    later, older report cannot take it back). Whether the order is known."""
-    return await driver.fetchval(_RECORD_KEY_EMAIL, order_id, sent) is not None
-
-
-async def set_status(session: AsyncConnection, order_id: UUID, status: str) -> None:
-    """The order's own status (refund_due, refunded, back to paid), nothing else."""
-    await session.execute(
-        update(orders)
-        .where(orders.c.order_id == order_id)
-        .values(status=status, updated_at=func.now())
-    )
-
-
-async def has_open_flag(session: AsyncConnection, order_id: UUID) -> bool:
-    """Whether an admin still has a flag of the order to look at."""
-    statement = select(flags.c.id).where(flags.c.order_id == order_id, flags.c.status == "open")
-    return bool(await session.scalar(statement.limit(1)))
-
-
-async def orders_with_open_flags(session: AsyncConnection, order_ids: list[UUID]) -> set[UUID]:
-    """Those of `order_ids` an admin still has a flag of to look at (one query for a page)."""
-    if not order_ids:
-        return set()
-    statement = select(flags.c.order_id).where(
-        flags.c.order_id.in_(order_ids), flags.c.status == "open"
-    )
-    return {order_id for order_id in (await session.scalars(statement.distinct())) if order_id}
-
-
-def state_of(order: Order) -> OrderState:
-    return OrderState(
-        order.order_id,
-        order.total,
-        order.currency,
-        order.status,
-        order.payment_id,
-        order.payment_status,
-        order.closed_at,
-    )
 
 
 # Fulfilment states after which nothing more happens by itself.
@@ -353,22 +130,149 @@ def _has_refund(*statuses: str) -> ColumnElement[bool]:
     return exists().where(refunds.c.order_id == orders.c.order_id, refunds.c.status.in_(statuses))
 
 
-async def list_orders(
-    session: AsyncConnection,
-    which: OrderQuery,
-    *,
-    limit: int,
-    after: tuple[datetime, UUID] | None = None,
-) -> list[Order]:
-    """Orders newest first, as `which` filters them; `after` is the (created_at, order_id)
-    of the last order of the previous page, so orders created together are neither
-    skipped nor repeated."""
-    statement = (
-        select(orders)
-        .where(*which.conditions())
-        .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
-        .limit(limit)
-    )
-    if after is not None:
-        statement = statement.where(tuple_(orders.c.created_at, orders.c.order_id) < tuple_(*after))
-    return [Order(**row._mapping) for row in await session.execute(statement)]
+class SqlOrders(Orders):
+    """Orders and their lines in the unit of work's transaction."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def insert(
+        self,
+        order_id: UUID,
+        email: str,
+        lines: list[PricedLine],
+        total: Decimal,
+        currency: str,
+        idempotency: tuple[str, str] | None = None,
+    ) -> bool:
+        key, request_hash = idempotency or (None, None)
+        session = self._uow.session
+        created = await session.scalar(
+            insert(orders)
+            .values(
+                order_id=order_id,
+                email=email,
+                status="created",
+                total=total,
+                currency=currency,
+                idempotency_key=key,
+                request_hash=request_hash,
+            )
+            .on_conflict_do_nothing(index_elements=[orders.c.idempotency_key])
+            .returning(orders.c.order_id)
+        )
+        if created is None:
+            return False
+        await session.execute(
+            insert(order_lines),
+            [
+                {
+                    "order_id": order_id,
+                    "sku": line.sku,
+                    "kinguin_product_id": line.kinguin_product_id,
+                    "qty": line.qty,
+                    "unit_price": line.unit_price,
+                    "max_unit_price": line.max_unit_price,
+                }
+                for line in lines
+            ],
+        )
+        return True
+
+    async def by_key(self, key: str) -> Order | None:
+        statement = select(orders).where(orders.c.idempotency_key == key)
+        row = (await self._uow.session.execute(statement)).first()
+        return Order(**row._mapping) if row else None
+
+    async def record_invoice(
+        self, order_id: UUID, invoice_id: str, invoice_url: str, reconcile_in: timedelta
+    ) -> None:
+        await self._uow.session.execute(
+            update(orders)
+            .where(orders.c.order_id == order_id)
+            .values(
+                invoice_id=invoice_id,
+                invoice_url=invoice_url,
+                status="invoiced",
+                invoiced_at=func.now(),
+                updated_at=func.now(),
+                reconcile_at=func.now() + reconcile_in,
+            )
+        )
+
+    async def load(self, order_id: UUID, *, lock: bool = False) -> Order | None:
+        statement = select(orders).where(orders.c.order_id == order_id)
+        if lock:
+            statement = statement.with_for_update()
+        row = (await self._uow.session.execute(statement)).first()
+        return Order(**row._mapping) if row else None
+
+    async def lock(self, order_id: UUID) -> Order | None:
+        row = await (await self._uow.driver()).fetchrow(_LOCK_ORDER, order_id)
+        return Order(**row) if row else None
+
+    async def lines(self, order_id: UUID) -> list[Line]:
+        rows = await (await self._uow.driver()).fetch(_LINES, order_id)
+        return [
+            Line(
+                r["sku"],
+                r["kinguin_product_id"],
+                r["qty"],
+                r["unit_price"],
+                r["max_unit_price"],
+                r["title"],
+                r["platform"],
+            )
+            for r in rows
+        ]
+
+    async def save_state(self, state: OrderState) -> None:
+        driver = await self._uow.driver()
+        await driver.execute(_STORE_STATE[state.status == "paid"], *order_update_args(state))
+
+    async def record_fulfilment(self, order_id: UUID, state: str, at: datetime) -> bool:
+        driver = await self._uow.driver()
+        return await driver.fetchval(_RECORD_FULFILMENT, order_id, state, at) is not None
+
+    async def record_fulfilled(self, order_id: UUID, at: datetime) -> bool | None:
+        row = await (await self._uow.driver()).fetchrow(_RECORD_FULFILLED, order_id, at)
+        return None if row is None else bool(row[0])
+
+    async def record_key_email(self, order_id: UUID, sent: bool) -> bool:
+        driver = await self._uow.driver()
+        return await driver.fetchval(_RECORD_KEY_EMAIL, order_id, sent) is not None
+
+    async def set_status(self, order_id: UUID, status: str) -> None:
+        await self._uow.session.execute(
+            update(orders)
+            .where(orders.c.order_id == order_id)
+            .values(status=status, updated_at=func.now())
+        )
+
+    async def has_open_flag(self, order_id: UUID) -> bool:
+        statement = select(flags.c.id).where(flags.c.order_id == order_id, flags.c.status == "open")
+        return bool(await self._uow.session.scalar(statement.limit(1)))
+
+    async def with_open_flags(self, order_ids: list[UUID]) -> set[UUID]:
+        if not order_ids:
+            return set()
+        statement = select(flags.c.order_id).where(
+            flags.c.order_id.in_(order_ids), flags.c.status == "open"
+        )
+        found = await self._uow.session.scalars(statement.distinct())
+        return {order_id for order_id in found if order_id}
+
+    async def find(
+        self, which: OrderQuery, *, limit: int, after: tuple[datetime, UUID] | None = None
+    ) -> list[Order]:
+        statement = (
+            select(orders)
+            .where(*which.conditions())
+            .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            statement = statement.where(
+                tuple_(orders.c.created_at, orders.c.order_id) < tuple_(*after)
+            )
+        return [Order(**row._mapping) for row in await self._uow.session.execute(statement)]

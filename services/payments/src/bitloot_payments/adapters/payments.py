@@ -1,69 +1,16 @@
 """NOWPayments payments as this service knows them, one row per payment id."""
 
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orders import order_update_args, order_update_sql
 from bitloot_payments.adapters.orm import payments
 from bitloot_payments.domain.payment import LIVE, Notification, OrderState, PaymentState
-
-
-@dataclass(frozen=True)
-class PaymentRecord:
-    """A stored payment, with the amounts of the latest IPN applied to it."""
-
-    payment_id: str
-    order_id: UUID
-    parent_payment_id: str | None
-    status: str
-    seen: list[str]
-    price_amount: Decimal | None
-    price_currency: str | None
-    pay_amount: Decimal | None
-    actually_paid: Decimal | None
-    pay_currency: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class PaymentFilter:
-    """Which payments to list (each None: any); `since` inclusive, `until` exclusive."""
-
-    status: str | None = None
-    order_id: UUID | None = None
-    payment_id: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-async def load_payment(session: AsyncConnection, payment_id: str) -> PaymentRecord | None:
-    """The payment, locked until the transaction ends (its order is locked first)."""
-    statement = select(payments).where(payments.c.payment_id == payment_id).with_for_update()
-    row = (await session.execute(statement)).first()
-    return PaymentRecord(**row._mapping) if row else None
-
-
-def state_of(record: PaymentRecord | None) -> PaymentState:
-    if record is None:
-        return PaymentState()
-    return PaymentState(record.order_id, record.status, frozenset(record.seen))
-
-
-async def order_of_payment(session: AsyncConnection, payment_id: str) -> UUID | None:
-    """The order a known payment belongs to (a re-deposit is linked through its parent)."""
-    found = await session.scalar(
-        select(payments.c.order_id).where(payments.c.payment_id == payment_id)
-    )
-    return found if isinstance(found, UUID) else None
-
+from bitloot_payments.domain.records import PaymentFilter, PaymentRecord
+from bitloot_payments.handlers.ports import Payments
+from bitloot_runtime.db import UnitOfWork
 
 # The IPN processor's statements, as plain SQL on the unit of work's driver (prepared
 # once per connection by asyncpg).
@@ -95,18 +42,6 @@ _SAVE_PAYMENT_AND_ORDER = {
 }
 
 
-async def lock_payment(driver: "asyncpg.Connection[Any]", payment_id: str) -> PaymentRecord | None:
-    """`load_payment` on the driver (the IPN processor's path)."""
-    row = await driver.fetchrow(_LOCK_PAYMENT, payment_id)
-    return PaymentRecord(**row) if row else None
-
-
-async def others_live(driver: "asyncpg.Connection[Any]", order_id: UUID, payment_id: str) -> bool:
-    """Whether another payment of the order may still bring money (not finished, failed,
-    expired or refunded): while one is, an expired payment does not fail the order."""
-    return bool(await driver.fetchval(_OTHERS_LIVE, order_id, payment_id, sorted(LIVE)))
-
-
 def _upsert_args(ipn: Notification, state: PaymentState) -> tuple[object, ...]:
     return (
         ipn.payment_id,
@@ -122,49 +57,66 @@ def _upsert_args(ipn: Notification, state: PaymentState) -> tuple[object, ...]:
     )
 
 
-async def save_payment(
-    driver: "asyncpg.Connection[Any]", ipn: Notification, state: PaymentState
-) -> None:
-    """Store what the payment became after `ipn` (its amounts only when it moved on)."""
-    sql = _SAVE_PAYMENT[state.status == ipn.status]
-    await driver.execute(sql, *_upsert_args(ipn, state))
+class SqlPayments(Payments):
+    """Payments in the unit of work's transaction."""
 
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
 
-async def save_payment_and_order(
-    driver: "asyncpg.Connection[Any]", ipn: Notification, state: PaymentState, order: OrderState
-) -> None:
-    """`save_payment` and `save_state` in one statement (one round trip): the payment's
-    upsert runs as a data-modifying WITH of the order's update."""
-    sql = _SAVE_PAYMENT_AND_ORDER[state.status == ipn.status, order.status == "paid"]
-    await driver.execute(sql, *_upsert_args(ipn, state), *order_update_args(order))
+    async def load(self, payment_id: str) -> PaymentRecord | None:
+        statement = select(payments).where(payments.c.payment_id == payment_id).with_for_update()
+        row = (await self._uow.session.execute(statement)).first()
+        return PaymentRecord(**row._mapping) if row else None
 
+    async def lock(self, payment_id: str) -> PaymentRecord | None:
+        row = await (await self._uow.driver()).fetchrow(_LOCK_PAYMENT, payment_id)
+        return PaymentRecord(**row) if row else None
 
-async def list_payments(
-    session: AsyncConnection,
-    which: PaymentFilter,
-    *,
-    limit: int,
-    after: tuple[datetime, str] | None = None,
-) -> list[PaymentRecord]:
-    """Payments newest first; `after` is the (created_at, payment_id) of the last one of
-    the previous page, so pages neither skip nor repeat payments created together."""
-    statement = (
-        select(payments)
-        .order_by(payments.c.created_at.desc(), payments.c.payment_id.desc())
-        .limit(limit)
-    )
-    if which.status is not None:
-        statement = statement.where(payments.c.status == which.status)
-    if which.order_id is not None:
-        statement = statement.where(payments.c.order_id == which.order_id)
-    if which.payment_id is not None:
-        statement = statement.where(payments.c.payment_id == which.payment_id)
-    if which.since is not None:
-        statement = statement.where(payments.c.created_at >= which.since)
-    if which.until is not None:
-        statement = statement.where(payments.c.created_at < which.until)
-    if after is not None:
-        statement = statement.where(
-            tuple_(payments.c.created_at, payments.c.payment_id) < tuple_(*after)
+    async def order_of(self, payment_id: str) -> UUID | None:
+        found = await self._uow.session.scalar(
+            select(payments.c.order_id).where(payments.c.payment_id == payment_id)
         )
-    return [PaymentRecord(**row._mapping) for row in await session.execute(statement)]
+        return found if isinstance(found, UUID) else None
+
+    async def others_live(self, order_id: UUID, payment_id: str) -> bool:
+        driver = await self._uow.driver()
+        return bool(await driver.fetchval(_OTHERS_LIVE, order_id, payment_id, sorted(LIVE)))
+
+    async def save(
+        self, ipn: Notification, state: PaymentState, order: OrderState | None = None
+    ) -> None:
+        """The payment's upsert, as a data-modifying WITH of the order's update when the
+        order moves too."""
+        moved = state.status == ipn.status
+        driver = await self._uow.driver()
+        if order is None:
+            await driver.execute(_SAVE_PAYMENT[moved], *_upsert_args(ipn, state))
+        else:
+            sql = _SAVE_PAYMENT_AND_ORDER[moved, order.status == "paid"]
+            await driver.execute(sql, *_upsert_args(ipn, state), *order_update_args(order))
+
+    async def find(
+        self, which: PaymentFilter, *, limit: int, after: tuple[datetime, str] | None = None
+    ) -> list[PaymentRecord]:
+        """Payments newest first; `after` is the (created_at, payment_id) of the last one
+        of the previous page, so pages neither skip nor repeat payments created together."""
+        statement = (
+            select(payments)
+            .order_by(payments.c.created_at.desc(), payments.c.payment_id.desc())
+            .limit(limit)
+        )
+        if which.status is not None:
+            statement = statement.where(payments.c.status == which.status)
+        if which.order_id is not None:
+            statement = statement.where(payments.c.order_id == which.order_id)
+        if which.payment_id is not None:
+            statement = statement.where(payments.c.payment_id == which.payment_id)
+        if which.since is not None:
+            statement = statement.where(payments.c.created_at >= which.since)
+        if which.until is not None:
+            statement = statement.where(payments.c.created_at < which.until)
+        if after is not None:
+            statement = statement.where(
+                tuple_(payments.c.created_at, payments.c.payment_id) < tuple_(*after)
+            )
+        return [PaymentRecord(**row._mapping) for row in await self._uow.session.execute(statement)]

@@ -30,6 +30,7 @@ from decimal import Decimal
 
 import httpx
 import pyotp
+from pydantic import JsonValue
 
 from bitloot_payments.adapters.nowpayments import (
     DEFAULT_TIMEOUT,
@@ -114,14 +115,14 @@ class Payout:
             raise PayoutRefused("bad_response", "A payout's amount is not a number.") from None
 
 
-def _text(document: dict[str, object], name: str) -> str | int | float | Decimal:
+def _text(document: dict[str, JsonValue], name: str) -> str | int | float | Decimal:
     value = document.get(name)
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal) or value == "":
         raise PayoutRefused("bad_response", f"A payout has no {name}.")
     return value
 
 
-def _optional(document: dict[str, object], name: str) -> str | None:
+def _optional(document: dict[str, JsonValue], name: str) -> str | None:
     value = document.get(name)
     return None if value is None or value == "" else str(value)
 

@@ -5,10 +5,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
+from pydantic import JsonValue
+
 from bitloot_payments.domain.payment import Notification, as_decimal, is_status
 
 
-def text(document: dict[str, object], name: str) -> str | None:
+def text(document: dict[str, JsonValue], name: str) -> str | None:
     """A field that NOWPayments sends as a string or a number, as a non-empty string."""
     value = document.get(name)
     if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
@@ -16,7 +18,7 @@ def text(document: dict[str, object], name: str) -> str | None:
     return str(value)
 
 
-def moment(document: dict[str, object], name: str) -> datetime | None:
+def moment(document: dict[str, JsonValue], name: str) -> datetime | None:
     """A NOWPayments time, None if absent or unreadable. The API writes ISO 8601
     (``2021-04-12T14:22:54.942Z``); IPNs have been seen with milliseconds since the epoch
     (``1765249461097``)."""
@@ -32,7 +34,7 @@ def moment(document: dict[str, object], name: str) -> datetime | None:
     return None
 
 
-def order_id_of(document: dict[str, object]) -> UUID | None:
+def order_id_of(document: dict[str, JsonValue]) -> UUID | None:
     """The order the body names, None if it names none (a re-deposit names only its
     parent payment) or names something that is not one of our order ids."""
     raw = document.get("order_id")
@@ -45,7 +47,7 @@ def order_id_of(document: dict[str, object]) -> UUID | None:
 
 
 def notification_of(
-    document: dict[str, object], order_id: UUID | None = None
+    document: dict[str, JsonValue], order_id: UUID | None = None
 ) -> Notification | None:
     """What the body states, for `order_id` when given (the order of a re-deposit's parent
     payment), else the order the body names; None without a payment id, an order or a

@@ -8,23 +8,23 @@ from bitloot_contracts.events import (
     OrderStatusChanged,
     ProductAvailabilityChanged,
 )
-from bitloot_payments.handlers.availability import product_availability_changed
-from bitloot_payments.handlers.fulfilment import order_status_changed
-from bitloot_payments.handlers.refunds import delivery_completed, keys_revoked, order_failed
+from bitloot_payments.handlers.availability import RecordAvailability
+from bitloot_payments.handlers.fulfilment import RecordFulfilment
+from bitloot_payments.handlers.refunds import RecordKeyEmail, RefundFailedOrder, RefundRevokedKeys
 from bitloot_runtime.consumer import Route
 from bitloot_runtime.service import ServiceRuntime
 
 
 def subscribe(runtime: ServiceRuntime) -> None:
     """Register every payments handler on its queue."""
-    runtime.subscribe(Route(topics.ORDER_STATUS_CHANGED, OrderStatusChanged, order_status_changed))
+    runtime.subscribe(Route(topics.ORDER_STATUS_CHANGED, OrderStatusChanged, RecordFulfilment()))
     runtime.subscribe(
         Route(
             topics.PRODUCT_AVAILABILITY_CHANGED,
             ProductAvailabilityChanged,
-            product_availability_changed,
+            RecordAvailability(),
         )
     )
-    runtime.subscribe(Route(topics.ORDER_FAILED, OrderFailed, order_failed))
-    runtime.subscribe(Route(topics.KEYS_REVOKED, KeysRevoked, keys_revoked))
-    runtime.subscribe(Route(topics.DELIVERY_COMPLETED, DeliveryCompleted, delivery_completed))
+    runtime.subscribe(Route(topics.ORDER_FAILED, OrderFailed, RefundFailedOrder()))
+    runtime.subscribe(Route(topics.KEYS_REVOKED, KeysRevoked, RefundRevokedKeys()))
+    runtime.subscribe(Route(topics.DELIVERY_COMPLETED, DeliveryCompleted, RecordKeyEmail()))

@@ -19,9 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.payout_address import AddressRefused
+from bitloot_payments.domain.records import Refund
 from bitloot_payments.entrypoints.claim_pages import CLOSED, TONES, ClaimPages, refund_json
 from bitloot_payments.handlers.refund_claims import ClaimLinkExpired, RefundClaims
 from bitloot_runtime.http import HttpError, error_response, read_body

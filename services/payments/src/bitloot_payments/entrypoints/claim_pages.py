@@ -8,9 +8,9 @@ from typing import Any
 
 from starlette.responses import HTMLResponse
 
-from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.payout_address import EXTRA_IDS, MAX_LENGTH, AddressRefused
+from bitloot_payments.domain.records import Refund
 from bitloot_payments.entrypoints.customer_pages import TEMPLATES, order_number
 from bitloot_payments.entrypoints.views import money
 from bitloot_runtime.pages import SECURITY_HEADERS

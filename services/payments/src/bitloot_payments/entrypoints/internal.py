@@ -27,8 +27,8 @@ from bitloot_payments.entrypoints.views import (
     utc,
 )
 from bitloot_payments.handlers.queries import Queries
-from bitloot_payments.handlers.refund_decisions import RefundDecisions
-from bitloot_payments.handlers.resolve_flags import FlagDecisions
+from bitloot_payments.handlers.refund_decisions import DecideRefund
+from bitloot_payments.handlers.resolve_flags import DecideFlag, ReplayIpn
 from bitloot_runtime.http import HttpError, parse_body, read_json
 from bitloot_runtime.internal import page_limit
 
@@ -98,8 +98,8 @@ def order_query(request: Request, emails: EmailRule) -> OrderQuery:
 
 def internal_routes(
     queries: Queries,
-    decisions: FlagDecisions,
-    refund_decisions: RefundDecisions,
+    decisions: tuple[DecideFlag, ReplayIpn],
+    refund_decisions: DecideRefund,
     emails: EmailRule,
 ) -> list[Route]:
     """The payments part of ``/internal/*`` (see the shared spec)."""

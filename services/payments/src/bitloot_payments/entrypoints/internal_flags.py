@@ -23,7 +23,7 @@ from bitloot_payments.domain.flags import ACCEPT, DISMISS, REFUND_DUE, allowed
 from bitloot_payments.entrypoints import cursors
 from bitloot_payments.entrypoints.views import flag_json, ipn_json, refund_json
 from bitloot_payments.handlers.queries import Queries
-from bitloot_payments.handlers.resolve_flags import FlagDecisions, NotFound, Refused
+from bitloot_payments.handlers.resolve_flags import DecideFlag, NotFound, Refused, ReplayIpn
 from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
 from bitloot_runtime.internal import page_limit
 
@@ -63,7 +63,9 @@ def _refused(exc: Refused) -> HttpError:
     return HttpError(409 if exc.code != "note_required" else 422, exc.code, str(exc))
 
 
-def flag_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
+def flag_routes(queries: Queries, decisions: tuple[DecideFlag, ReplayIpn]) -> list[Route]:
+    decide_flag, replay_ipn = decisions
+
     async def flag(request: Request) -> Response:
         found = await queries.flag(_row_id(request, "flag_id"))
         if found is None:
@@ -83,7 +85,7 @@ def flag_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
             flag_id = _row_id(request, "flag_id")
             note = await _note(request)
             try:
-                decided = await decisions.decide(flag_id, decision, actor(request), note)
+                decided = await decide_flag(flag_id, decision, actor(request), note)
             except NotFound as exc:
                 raise HttpError(404, "flag_not_found", str(exc)) from None
             except Refused as exc:
@@ -122,9 +124,7 @@ def flag_routes(queries: Queries, decisions: FlagDecisions) -> list[Route]:
 
     async def replay(request: Request) -> Response:
         try:
-            replayed, put_back = await decisions.replay_ipn(
-                _row_id(request, "ipn_id"), actor(request)
-            )
+            replayed, put_back = await replay_ipn(_row_id(request, "ipn_id"), actor(request))
         except NotFound as exc:
             raise HttpError(404, "ipn_not_found", str(exc)) from None
         except Refused as exc:

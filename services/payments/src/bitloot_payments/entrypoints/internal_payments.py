@@ -7,8 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bitloot_payments.adapters.ipn_log import SOURCES, IpnFilter
-from bitloot_payments.adapters.payments import PaymentFilter
+from bitloot_payments.domain.records import SOURCES, IpnFilter, PaymentFilter
 from bitloot_payments.entrypoints import cursors
 from bitloot_payments.entrypoints.views import flag_json, ipn_json, payment_json
 from bitloot_payments.handlers.queries import Queries

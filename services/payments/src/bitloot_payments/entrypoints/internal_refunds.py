@@ -24,7 +24,7 @@ from bitloot_payments.domain import refunds as rules
 from bitloot_payments.entrypoints.internal_flags import actor as header_actor
 from bitloot_payments.entrypoints.views import refund_json
 from bitloot_payments.handlers.queries import Queries
-from bitloot_payments.handlers.refund_decisions import Decision, RefundDecisions, RefundNotFound
+from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision, RefundNotFound
 from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
 
 
@@ -63,7 +63,7 @@ async def _decision(request: Request, status: str) -> Decision:
     return Decision(status, actor, body.note, body.transaction_id)
 
 
-def refund_routes(queries: Queries, decisions: RefundDecisions) -> list[Route]:
+def refund_routes(queries: Queries, decide_refund: DecideRefund) -> list[Route]:
     async def refund(request: Request) -> Response:
         found = await queries.refund(_refund_id(request))
         if found is None:
@@ -76,7 +76,7 @@ def refund_routes(queries: Queries, decisions: RefundDecisions) -> list[Route]:
             refund_id = _refund_id(request)
             decision = await _decision(request, status)
             try:
-                decided = await decisions.decide(refund_id, decision)
+                decided = await decide_refund(refund_id, decision)
             except RefundNotFound as exc:
                 raise HttpError(404, "not_found", str(exc)) from None
             except rules.RefundRefused as exc:

@@ -199,7 +199,7 @@ def public_routes(
     async def ipn(request: Request) -> Response:
         body, signature, client = await signed_callback(request)
         try:
-            await receiver.receive(body, signature, client)
+            await receiver(body, signature, client)
         except MalformedIpn as exc:
             raise HttpError(400, exc.code, str(exc)) from None
         except ForgedIpn as exc:

@@ -6,12 +6,8 @@ from typing import Any
 
 from bitloot_contracts.customer import customer_status_of_refund
 from bitloot_payments.adapters.catalog import Product
-from bitloot_payments.adapters.flags import Flag
-from bitloot_payments.adapters.ipn_log import LoggedIpn
-from bitloot_payments.adapters.orders import Line, Order
-from bitloot_payments.adapters.payments import PaymentRecord
-from bitloot_payments.adapters.refunds import Refund
 from bitloot_payments.domain.availability import Availability
+from bitloot_payments.domain.records import Flag, Line, LoggedIpn, Order, PaymentRecord, Refund
 from bitloot_payments.domain.refunds import as_status
 
 

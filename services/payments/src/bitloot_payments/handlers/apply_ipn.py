@@ -7,22 +7,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from bitloot_contracts.events import OrderLine, PaymentFinished, PaymentStatusChanged
-from bitloot_payments.adapters.flags import Flag, raise_flag
-from bitloot_payments.adapters.ipn_log import LoggedIpn
 from bitloot_payments.adapters.ipn_signature import parse
-from bitloot_payments.adapters.orders import Line, Order, load_lines, lock_order, save_state
-from bitloot_payments.adapters.orders import state_of as order_state
-from bitloot_payments.adapters.payments import (
-    lock_payment,
-    order_of_payment,
-    others_live,
-    save_payment,
-    save_payment_and_order,
-)
-from bitloot_payments.adapters.payments import state_of as payment_state
 from bitloot_payments.domain.notification import notification_of, order_id_of, text
 from bitloot_payments.domain.payment import GIVEN_UP, Context, Outcome, apply, is_status
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.domain.records import Flag, Line, LoggedIpn, Order, order_state, payment_state
+from bitloot_payments.handlers.ports import PaymentsWork
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +41,10 @@ def payment_finished(order: Order, payment_id: str, lines: list[Line]) -> Paymen
     )
 
 
-async def emit_payment_finished(uow: UnitOfWork, order: Order, payment_id: str) -> None:
+async def emit_payment_finished(uow: PaymentsWork, order: Order, payment_id: str) -> None:
     """Queue `payment.finished` for `order`, paid by `payment_id` (the caller has made
     sure, under the order's lock, that the order was not paid before)."""
-    lines = await load_lines(await uow.driver(), order.order_id)
+    lines = await uow.orders.lines(order.order_id)
     await uow.emit(payment_finished(order, payment_id, lines))
     logger.info("order paid", extra={"payment_id": payment_id})
 
@@ -70,57 +59,63 @@ class Applied:
     order: Order | None = None
 
 
-async def apply_ipn(uow: UnitOfWork, ipn: LoggedIpn, tolerance_percent: Decimal) -> Applied:
-    """Apply `ipn` in `uow` (not committed here)."""
-    document = parse(ipn.raw_body)
-    order_id = order_id_of(document)
-    parent = text(document, "parent_payment_id")
-    if order_id is None and parent is not None:
-        # A re-deposit names only the payment it tops up: its order is that payment's.
-        order_id = await order_of_payment(uow.session, parent)
-    notification = notification_of(document, order_id)
-    if notification is None:
-        if parent is not None:
-            detail = f"Re-deposit to payment {parent}, which is not ours."
+class ApplyIpn:
+    """Applies one stored IPN in the caller's unit of work (not committed here), with an
+    underpayment of up to `tolerance_percent` taken as paid."""
+
+    def __init__(self, tolerance_percent: Decimal = Decimal(0)) -> None:
+        self._tolerance_percent = tolerance_percent
+
+    async def __call__(self, uow: PaymentsWork, ipn: LoggedIpn) -> Applied:
+        document = parse(ipn.raw_body)
+        order_id = order_id_of(document)
+        parent = text(document, "parent_payment_id")
+        if order_id is None and parent is not None:
+            # A re-deposit names only the payment it tops up: its order is that payment's.
+            order_id = await uow.payments.order_of(parent)
+        notification = notification_of(document, order_id)
+        if notification is None:
+            if parent is not None:
+                detail = f"Re-deposit to payment {parent}, which is not ours."
+                return Applied(await _refuse(uow, ipn, "unknown_order", detail))
+            detail = "The IPN has no payment id, order id or known status."
+            return Applied(await _refuse(uow, ipn, "unsupported", detail))
+        order = await uow.orders.lock(notification.order_id)
+        if order is None:
+            detail = f"IPN for order {notification.order_id}, which does not exist."
             return Applied(await _refuse(uow, ipn, "unknown_order", detail))
-        detail = "The IPN has no payment id, order id or known status."
-        return Applied(await _refuse(uow, ipn, "unsupported", detail))
-    driver = await uow.driver()
-    order = await lock_order(driver, notification.order_id)
-    if order is None:
-        detail = f"IPN for order {notification.order_id}, which does not exist."
-        return Applied(await _refuse(uow, ipn, "unknown_order", detail))
-    payment_id = notification.payment_id
-    record = await lock_payment(driver, payment_id)
-    # Only a payment that failed or expired asks whether another one is still live.
-    live = notification.status in GIVEN_UP and await others_live(driver, order.order_id, payment_id)
-    context = Context(others_live=live, tolerance_percent=tolerance_percent)
-    outcome = apply(order_state(order), payment_state(record), notification, context)
-    saves_payment = not outcome.duplicate and outcome.result != "order_mismatch"
-    moves_order = outcome.order != order_state(order)
-    if saves_payment and moves_order:
-        await save_payment_and_order(driver, notification, outcome.payment, outcome.order)
-    elif saves_payment:
-        await save_payment(driver, notification, outcome.payment)
-    elif moves_order:
-        await save_state(driver, outcome.order)
-    await _publish(uow, order, payment_id, outcome)
-    if outcome.flag is not None:
-        detail = f"Payment {payment_id}: {outcome.result} ({notification.status})."
-        data = dict(outcome.flag_data)
-        flag = Flag(outcome.flag, detail, order.order_id, payment_id, ipn.id, data=data)
-        await raise_flag(uow.session, flag)
-        logger.warning("IPN flagged for an admin", extra={"flag": outcome.flag})
-    return Applied(outcome.result, outcome.duplicate, order)
+        payment_id = notification.payment_id
+        record = await uow.payments.lock(payment_id)
+        # Only a payment that failed or expired asks whether another one is still live.
+        live = notification.status in GIVEN_UP and await uow.payments.others_live(
+            order.order_id, payment_id
+        )
+        context = Context(others_live=live, tolerance_percent=self._tolerance_percent)
+        outcome = apply(order_state(order), payment_state(record), notification, context)
+        saves_payment = not outcome.duplicate and outcome.result != "order_mismatch"
+        moves_order = outcome.order != order_state(order)
+        if saves_payment:
+            moved = outcome.order if moves_order else None
+            await uow.payments.save(notification, outcome.payment, moved)
+        elif moves_order:
+            await uow.orders.save_state(outcome.order)
+        await _publish(uow, order, payment_id, outcome)
+        if outcome.flag is not None:
+            detail = f"Payment {payment_id}: {outcome.result} ({notification.status})."
+            data = dict(outcome.flag_data)
+            flag = Flag(outcome.flag, detail, order.order_id, payment_id, ipn.id, data=data)
+            await uow.flags.add(flag)
+            logger.warning("IPN flagged for an admin", extra={"flag": outcome.flag})
+        return Applied(outcome.result, outcome.duplicate, order)
 
 
-async def _refuse(uow: UnitOfWork, ipn: LoggedIpn, result: str, detail: str) -> str:
+async def _refuse(uow: PaymentsWork, ipn: LoggedIpn, result: str, detail: str) -> str:
     logger.warning("IPN not applicable", extra={"result": result, "ipn_id": ipn.id})
-    await raise_flag(uow.session, Flag(result, detail, None, ipn.payment_id, ipn.id))
+    await uow.flags.add(Flag(result, detail, None, ipn.payment_id, ipn.id))
     return result
 
 
-async def _publish(uow: UnitOfWork, order: Order, payment_id: str, outcome: Outcome) -> None:
+async def _publish(uow: PaymentsWork, order: Order, payment_id: str, outcome: Outcome) -> None:
     status, previous = outcome.payment.status, outcome.previous
     if outcome.status_changed and is_status(status):
         await uow.emit(

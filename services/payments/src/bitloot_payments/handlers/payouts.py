@@ -47,7 +47,7 @@ from bitloot_payments.adapters.payouts import (
     PayoutRequest,
     PayoutUncertain,
 )
-from bitloot_payments.adapters.refunds import move_refund
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.payout import (
     FINAL,
     RANKS,
@@ -59,7 +59,6 @@ from bitloot_payments.domain.payout import (
     refund_status_after,
 )
 from bitloot_payments.handlers.refunds import emit_refund
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -73,7 +72,7 @@ class PayoutRunner:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PaymentsUnitOfWork],
         client: NowPaymentsPayouts,
         *,
         ipn_callback_url: str | None,
@@ -124,7 +123,7 @@ class PayoutRunner:
                 if not refund.payout_address:
                     # Approval needs a claim; without an address there is nothing to pay to.
                     error = "no_payout_address: the refund was approved without a claim"
-                    moved = await move_refund(uow.session, refund.id, "failed", error=error)
+                    moved = await uow.refunds.move(refund.id, "failed", error=error)
                     await emit_refund(uow, moved, refund.status, refund.email, error)
                     await uow.commit()
                     return True
@@ -132,7 +131,7 @@ class PayoutRunner:
                 uid = external_id(refund.id, attempt)
                 amount = payout_amount(refund.amount)
                 row = await insert_payout(uow.session, refund, attempt, uid, amount)
-                moved = await move_refund(uow.session, refund.id, "sending")
+                moved = await uow.refunds.move(refund.id, "sending")
                 await emit_refund(uow, moved, refund.status, refund.email)
                 await uow.commit()
                 logger.info("payout recorded", extra={"refund_id": refund.id, "payout": uid})
@@ -239,7 +238,7 @@ class PayoutRunner:
             await uow.commit()
         logger.info("payout status", extra={**_ids(row), "status": report.status, "result": result})
 
-    async def _apply(self, uow: UnitOfWork, row: PayoutRow, report: Payout) -> str:
+    async def _apply(self, uow: PaymentsUnitOfWork, row: PayoutRow, report: Payout) -> str:
         """Move the payout (locked) forward to what `report` says; settle the refund if
         that is final. ``applied``, or ``stale`` for a report that is not news."""
         if not advances(row.status, report.status):
@@ -249,7 +248,7 @@ class PayoutRunner:
         await self._settle(uow, row, report)
         return "applied"
 
-    async def _settle(self, uow: UnitOfWork, row: PayoutRow, report: Payout) -> None:
+    async def _settle(self, uow: PaymentsUnitOfWork, row: PayoutRow, report: Payout) -> None:
         status = refund_status_after(report.status)
         if status is None:
             return
@@ -257,11 +256,11 @@ class PayoutRunner:
         if refund.status != "sending":
             return
         if status == "sent":
-            moved = await move_refund(uow.session, refund.id, status, transaction_id=report.hash)
+            moved = await uow.refunds.move(refund.id, status, transaction_id=report.hash)
             await emit_refund(uow, moved, refund.status, refund.email)
         else:
             error = report.error or f"payout {report.status}"
-            moved = await move_refund(uow.session, refund.id, status, error=error)
+            moved = await uow.refunds.move(refund.id, status, error=error)
             await emit_refund(uow, moved, refund.status, refund.email, error)
         logger.info("refund settled", extra={**_ids(row), "refund_status": status})
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from bitloot_payments.adapters.availability import availability_of
 from bitloot_payments.adapters.catalog import Product, products_by_sku
 from bitloot_payments.adapters.nowpayments import (
     Invoice,
@@ -17,18 +16,12 @@ from bitloot_payments.adapters.nowpayments import (
     NowPaymentsRejected,
     NowPaymentsUnavailable,
 )
-from bitloot_payments.adapters.orders import (
-    Order,
-    insert_order,
-    load_order,
-    order_by_key,
-    record_invoice,
-)
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.availability import unavailable
 from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
+from bitloot_payments.domain.records import Order
 from bitloot_payments.handlers.keyed_locks import KeyedLocks
 from bitloot_payments.metrics import PaymentsMetrics
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.tokens import OrderTokenSigner
@@ -155,7 +148,7 @@ class OrderPlacement:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PaymentsUnitOfWork],
         nowpayments: NowPaymentsClient,
         signer: OrderTokenSigner,
         ipn_callback_url: str,
@@ -199,12 +192,12 @@ class OrderPlacement:
         this process) and on the order's row (across instances), so exactly one of them
         calls NOWPayments and the others answer with its invoice."""
         async with self._invoicing.hold(order.order_id), self._unit_of_work() as uow:
-            current = await load_order(uow.session, order.order_id, lock=True)
+            current = await uow.orders.load(order.order_id, lock=True)
             if current is not None and current.invoice_url:
                 return current.invoice_url
             invoice = await self._create_invoice(order)
-            await record_invoice(
-                uow.session, order.order_id, invoice.id, invoice.invoice_url, self._reconcile_in
+            await uow.orders.record_invoice(
+                order.order_id, invoice.id, invoice.invoice_url, self._reconcile_in
             )
             await uow.commit()
         logger.info("invoice created", extra={"invoice_id": invoice.id})
@@ -232,17 +225,15 @@ class OrderPlacement:
     ) -> StoredOrder:
         digest = request_hash(email, lines)
         async with self._unit_of_work() as uow:
-            existing = await order_by_key(uow.session, key) if key else None
+            existing = await uow.orders.by_key(key) if key else None
             if existing is not None:
                 return _replayed(existing, digest)
             total, currency, priced = await _priced(uow, lines)
             idempotency = (key, digest) if key else None
-            if not await insert_order(
-                uow.session, order_id, email, priced, total, currency, idempotency
-            ):
+            if not await uow.orders.insert(order_id, email, priced, total, currency, idempotency):
                 # Another request with this key committed first.
                 await uow.session.rollback()
-                raced = await order_by_key(uow.session, key or "")
+                raced = await uow.orders.by_key(key or "")
                 if raced is None:
                     raise RuntimeError("An Idempotency-Key conflicted but its order is gone.")
                 return _replayed(raced, digest)
@@ -255,11 +246,11 @@ class OrderPlacement:
 
 
 async def _priced(
-    uow: UnitOfWork, lines: Sequence[RequestedLine]
+    uow: PaymentsUnitOfWork, lines: Sequence[RequestedLine]
 ) -> tuple[Decimal, str, list[PricedLine]]:
     catalog = await products_by_sku(uow.session, [line.sku for line in lines])
     priced = price_lines(lines, catalog)
-    known = await availability_of(uow.session, {line.kinguin_product_id for line in priced})
+    known = await uow.availability.of({line.kinguin_product_id for line in priced})
     problems = unavailable(priced, known)
     if problems:
         logger.info("order refused: kinguin cannot supply it", extra={"problems": problems})

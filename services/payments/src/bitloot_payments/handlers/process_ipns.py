@@ -21,19 +21,13 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from decimal import Decimal
 
-from bitloot_payments.adapters.flags import Flag, raise_flag
-from bitloot_payments.adapters.ipn_log import (
-    LoggedIpn,
-    Processed,
-    claim_due,
-    mark_all_processed,
-)
-from bitloot_payments.adapters.ipn_log import record_failure as record_ipn_failure
 from bitloot_payments.domain.ipn_retry import DEFECT, TRANSIENT, IpnRetry, defects_after
-from bitloot_payments.handlers.apply_ipn import Applied, apply_ipn
+from bitloot_payments.domain.records import Flag, LoggedIpn, Processed
+from bitloot_payments.handlers.apply_ipn import Applied, ApplyIpn
 from bitloot_payments.handlers.edge_load import EdgeLoad
+from bitloot_payments.handlers.ports import PaymentsWork
 from bitloot_payments.metrics import PaymentsMetrics
-from bitloot_runtime.db import UnitOfWork, is_transient
+from bitloot_runtime.db import is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
@@ -56,7 +50,7 @@ class IpnProcessor:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PaymentsWork],
         load: EdgeLoad | None = None,
         poll_interval: float = 1.0,
         retry: IpnRetry | None = None,
@@ -68,7 +62,7 @@ class IpnProcessor:
         self._poll_interval = poll_interval
         self._retry = retry or IpnRetry()
         self._metrics = metrics
-        self._tolerance_percent = tolerance_percent
+        self._apply = ApplyIpn(tolerance_percent)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -106,7 +100,7 @@ class IpnProcessor:
         them is kept) and each is attempted again alone, so that only the failing one
         records its failure (`_failed`) and the others are applied."""
         async with self._unit_of_work() as uow:
-            claimed = await claim_due(await uow.driver(), limit)
+            claimed = await uow.ipns.claim_due(limit)
             if not claimed:
                 return 0
             applied: list[tuple[LoggedIpn, Applied]] = []
@@ -116,12 +110,12 @@ class IpnProcessor:
                         _in_its_trace(ipn),
                         log_context(order_id=str(ipn.order_id) if ipn.order_id else None),
                     ):
-                        applied.append((ipn, await apply_ipn(uow, ipn, self._tolerance_percent)))
+                        applied.append((ipn, await self._apply(uow, ipn)))
                 done = [_processed(*each) for each in applied]
-                await mark_all_processed(await uow.driver(), done)
+                await uow.ipns.mark_processed(done)
                 await uow.commit()
             except Exception as error:
-                await _roll_back(uow)
+                await uow.rollback()
                 if len(claimed) == 1:
                     [alone] = claimed
                     with log_context(order_id=str(alone.order_id) if alone.order_id else None):
@@ -176,27 +170,15 @@ class IpnProcessor:
             self._metrics.ipn_failures.labels(kind="transient" if transient else "defect").inc()
         last_error = (TRANSIENT if transient else DEFECT) + summary
         async with self._unit_of_work() as uow:
-            await record_ipn_failure(uow.session, ipn.id, last_error, defects, retry_in)
+            await uow.ipns.record_failure(ipn.id, last_error, defects, retry_in)
             if give_up:
                 detail = (
                     f"Processing the IPN failed {defects} times in a row ({summary}); "
                     "fix the cause, then replay the IPN."
                 )
                 flag = Flag("processing_error", detail, ipn.order_id, ipn.payment_id, ipn.id)
-                await raise_flag(uow.session, flag)
+                await uow.flags.add(flag)
             await uow.commit()
-
-
-async def _roll_back(uow: UnitOfWork) -> None:
-    """Undo the batch. A connection the failure broke (the database restarting, the
-    backend killed) is discarded instead: the driver's errors do not tell SQLAlchemy it is
-    broken, and a rollback on it would fail too (the server rolled it back already)."""
-    raw = await uow.session.get_raw_connection()
-    driver = raw.driver_connection
-    if driver is None or driver.is_closed():
-        await uow.session.invalidate()
-    else:
-        await uow.session.rollback()
 
 
 def _in_its_trace(ipn: LoggedIpn) -> AbstractContextManager[object]:

@@ -7,32 +7,24 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from bitloot_contracts.customer import CustomerStatus
-from bitloot_payments.adapters.availability import availability_of
 from bitloot_payments.adapters.catalog import Product, all_products, products_by_sku
-from bitloot_payments.adapters.flags import Flag, list_flags, load_flag
-from bitloot_payments.adapters.ipn_log import IpnFilter, LoggedIpn, ipns_of, list_ipns, load_ipn
 from bitloot_payments.adapters.orders import (
-    Line,
-    Order,
     OrderQuery,
-    has_open_flag,
-    list_orders,
-    load_lines,
-    load_order,
-    orders_with_open_flags,
 )
-from bitloot_payments.adapters.payments import PaymentFilter, PaymentRecord, list_payments
-from bitloot_payments.adapters.refunds import (
-    Refund,
-    list_refunds,
-    load_refund,
-    refunds_of_order,
-    refunds_of_orders,
-)
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.order import customer_status, saga_state
+from bitloot_payments.domain.records import (
+    Flag,
+    IpnFilter,
+    Line,
+    LoggedIpn,
+    Order,
+    PaymentFilter,
+    PaymentRecord,
+    Refund,
+)
 from bitloot_payments.domain.refunds import speaking_status
 from bitloot_payments.handlers import catalog
-from bitloot_runtime.db import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -157,7 +149,7 @@ class Queries:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PaymentsUnitOfWork],
         stuck_after: timedelta = timedelta(minutes=15),
     ) -> None:
         self._unit_of_work = unit_of_work
@@ -168,23 +160,21 @@ class Queries:
         """An order as its customer (or an admin) sees it: with its lines, whether an
         admin has a flag of it to decide, and its refunds (oldest first)."""
         async with self._unit_of_work() as uow:
-            order = await load_order(uow.session, order_id)
+            order = await uow.orders.load(order_id)
             if order is None:
                 return None
-            lines = await load_lines(await uow.driver(), order_id)
-            under_review = await has_open_flag(uow.session, order_id)
-            owed = await refunds_of_order(uow.session, order_id)
+            lines = await uow.orders.lines(order_id)
+            under_review = await uow.orders.has_open_flag(order_id)
+            owed = await uow.refunds.of_order(order_id)
             products = await products_by_sku(uow.session, {line.sku for line in lines})
-            known = await availability_of(
-                uow.session, {p.kinguin_product_id for p in products.values()}
-            )
+            known = await uow.availability.of({p.kinguin_product_id for p in products.values()})
             for sku, product in products.items():
                 products[sku] = replace(product, availability=known.get(product.kinguin_product_id))
             return CustomerOrder(order, lines, under_review, owed, products)
 
     async def refund(self, refund_id: int) -> Refund | None:
         async with self._unit_of_work() as uow:
-            return await load_refund(uow.session, refund_id)
+            return await uow.refunds.load(refund_id)
 
     async def orders(
         self, which: OrderQuery, *, limit: int, after: tuple[datetime, UUID] | None
@@ -202,7 +192,7 @@ class Queries:
         position = after
         async with self._unit_of_work() as uow:
             for _ in range(max(1, _SCAN // batch)):
-                found = await list_orders(uow.session, which, limit=batch, after=position)
+                found = await uow.orders.find(which, limit=batch, after=position)
                 for order in await self._told(uow, found):
                     position = (order.order.created_at, order.order.order_id)
                     if which.customer in (None, order.customer_status):
@@ -214,10 +204,10 @@ class Queries:
         return OrderListPage(kept, position)
 
     @staticmethod
-    async def _told(uow: UnitOfWork, found: list[Order]) -> list[CustomerOrder]:
+    async def _told(uow: PaymentsUnitOfWork, found: list[Order]) -> list[CustomerOrder]:
         ids = [order.order_id for order in found]
-        reviewed = await orders_with_open_flags(uow.session, ids)
-        owed = await refunds_of_orders(uow.session, ids)
+        reviewed = await uow.orders.with_open_flags(ids)
+        owed = await uow.refunds.of_orders(ids)
         return [
             CustomerOrder(order, [], order.order_id in reviewed, owed.get(order.order_id, []))
             for order in found
@@ -227,21 +217,21 @@ class Queries:
         self, which: PaymentFilter, *, limit: int, after: tuple[datetime, str] | None
     ) -> list[PaymentRecord]:
         async with self._unit_of_work() as uow:
-            return await list_payments(uow.session, which, limit=limit, after=after)
+            return await uow.payments.find(which, limit=limit, after=after)
 
     async def payment(self, payment_id: str) -> PaymentDetail | None:
         """A payment with every IPN that named it (oldest first) and its flags."""
         async with self._unit_of_work() as uow:
-            found = await list_payments(uow.session, PaymentFilter(payment_id=payment_id), limit=1)
+            found = await uow.payments.find(PaymentFilter(payment_id=payment_id), limit=1)
             if not found:
                 return None
-            history = await list_ipns(uow.session, IpnFilter(payment_id=payment_id), limit=1000)
-            flagged = await list_flags(uow.session, limit=100, payment_id=payment_id)
+            history = await uow.ipns.find(IpnFilter(payment_id=payment_id), limit=1000)
+            flagged = await uow.flags.find(limit=100, payment_id=payment_id)
         return PaymentDetail(found[0], history[::-1], flagged)
 
     async def ipns(self, which: IpnFilter, *, limit: int, before: int | None) -> list[LoggedIpn]:
         async with self._unit_of_work() as uow:
-            return await list_ipns(uow.session, which, limit=limit, before_id=before)
+            return await uow.ipns.find(which, limit=limit, before_id=before)
 
     async def flags(
         self,
@@ -253,8 +243,7 @@ class Queries:
         before: int | None,
     ) -> list[Flag]:
         async with self._unit_of_work() as uow:
-            return await list_flags(
-                uow.session,
+            return await uow.flags.find(
                 limit=limit,
                 kind=kind,
                 order_id=order_id,
@@ -264,11 +253,11 @@ class Queries:
 
     async def flag(self, flag_id: int) -> FlagDetail | None:
         async with self._unit_of_work() as uow:
-            flag = await load_flag(uow.session, flag_id)
+            flag = await uow.flags.load(flag_id)
             if flag is None:
                 return None
-            order = await load_order(uow.session, flag.order_id) if flag.order_id else None
-            owed = await list_refunds(uow.session, limit=10, order_id=flag.order_id)
+            order = await uow.orders.load(flag.order_id) if flag.order_id else None
+            owed = await uow.refunds.find(limit=10, order_id=flag.order_id)
         return FlagDetail(
             flag, order.status if order else None, [r for r in owed if r.flag_id == flag_id]
         )
@@ -277,19 +266,19 @@ class Queries:
         self, *, limit: int, order_id: UUID | None, status: str | None, before: int | None
     ) -> list[Refund]:
         async with self._unit_of_work() as uow:
-            return await list_refunds(
-                uow.session, limit=limit, order_id=order_id, status=status, before_id=before
+            return await uow.refunds.find(
+                limit=limit, order_id=order_id, status=status, before_id=before
             )
 
     async def ipn(self, ipn_id: int) -> LoggedIpn | None:
         async with self._unit_of_work() as uow:
-            return await load_ipn(uow.session, ipn_id)
+            return await uow.ipns.load(ipn_id)
 
     async def timeline(self, order_id: UUID) -> list[TimelineItem]:
         async with self._unit_of_work() as uow:
-            order = await load_order(uow.session, order_id)
-            ipns = await ipns_of(uow.session, order_id)
-            flagged = await list_flags(uow.session, limit=100, order_id=order_id)
+            order = await uow.orders.load(order_id)
+            ipns = await uow.ipns.of_order(order_id)
+            flagged = await uow.flags.find(limit=100, order_id=order_id)
             return timeline_of(order, ipns, flagged)
 
     async def products(self) -> list[Product]:

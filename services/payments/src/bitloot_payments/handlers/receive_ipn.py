@@ -8,13 +8,13 @@ stored pending and applied to its payment by `IpnProcessor` right after (woken b
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from pydantic import JsonValue
 
-from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, store_received
 from bitloot_payments.adapters.ipn_signature import InvalidIpnBody, parse, verify
+from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.errors import BitlootError
@@ -47,7 +47,7 @@ def _claim(value: object) -> str | None:
     return text if 0 < len(text) <= MAX_CLAIM else None
 
 
-def claims(document: dict[str, object]) -> tuple[str | None, UUID | None, str | None]:
+def claims(document: dict[str, JsonValue]) -> tuple[str | None, UUID | None, str | None]:
     """Payment id, order id and status as the body states them (not yet trusted)."""
     raw_order = _claim(document.get("order_id"))
     try:
@@ -58,24 +58,25 @@ def claims(document: dict[str, object]) -> tuple[str | None, UUID | None, str | 
 
 
 class IpnReceiver:
-    """Handles IPNs at the edge; built in bootstrap with the IPN secrets in rotation and
-    the processor's wake-up call."""
+    """Handles IPNs at the edge; built in bootstrap with what stores one (committed on
+    return: `adapters.ipn_log.store_received`), the IPN secrets in rotation and the
+    processor's wake-up call."""
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: Callable[[IpnEntry], Awaitable[int]],
         secrets: Sequence[str],
         wake: Callable[[], None],
         load: EdgeLoad,
         metrics: PaymentsMetrics | None = None,
     ) -> None:
-        self._engine = engine
+        self._log = store
         self._metrics = metrics
         self._secrets = tuple(secrets)
         self._wake = wake
         self._load = load
 
-    async def receive(self, body: bytes, signature: str | None, client: str) -> int:
+    async def __call__(self, body: bytes, signature: str | None, client: str) -> int:
         """Store an authentic IPN for processing; its log id. Raises `MalformedIpn` or
         `ForgedIpn` after logging a refused one."""
         with self._load.answering():
@@ -119,6 +120,3 @@ class IpnReceiver:
         """Count a refused IPN, once its refusal is logged (committed)."""
         if self._metrics is not None:
             self._metrics.ipn_refused.labels(reason=reason).inc()
-
-    async def _log(self, entry: IpnEntry) -> int:
-        return await store_received(self._engine, entry)

@@ -13,7 +13,8 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from bitloot_payments.adapters.ipn_log import PENDING, IpnEntry, log_ipn
+from pydantic import JsonValue
+
 from bitloot_payments.adapters.nowpayments import (
     NowPaymentsClient,
     NowPaymentsRejected,
@@ -27,6 +28,7 @@ from bitloot_payments.adapters.reconciliation import (
     order_status,
     schedule,
 )
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.reconcile import (
     KnownPayment,
     Questions,
@@ -34,16 +36,16 @@ from bitloot_payments.domain.reconcile import (
     is_news,
     questions,
 )
+from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_payments.handlers.receive_ipn import claims
 from bitloot_payments.metrics import PaymentsMetrics
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
 
 BATCH = 20
 LEASE = timedelta(minutes=2)
-Document = dict[str, object]
+Document = dict[str, JsonValue]
 
 
 class Reconciler:
@@ -52,7 +54,7 @@ class Reconciler:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PaymentsUnitOfWork],
         nowpayments: NowPaymentsClient,
         policy: ReconcilePolicy,
         wake: Callable[[], None],
@@ -120,7 +122,7 @@ class Reconciler:
                 payment_id, order_id, status = claims(document)
                 body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
                 entry = IpnEntry(body, True, PENDING, payment_id, order_id, status, source="poll")
-                await log_ipn(uow.session, entry)
+                await uow.ipns.add(entry)
                 logger.info(
                     "NOWPayments knew a status we had not heard",
                     extra={"payment_id": payment_id, "payment_status": status},

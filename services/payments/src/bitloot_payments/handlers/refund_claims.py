@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bitloot_contracts.events import RefundClaimLinkRequested
-from bitloot_payments.adapters.orders import load_order
 from bitloot_payments.adapters.orm import rate_limits
-from bitloot_payments.adapters.refunds import Refund, load_refund, move_refund
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.payout_address import check_payout
+from bitloot_payments.domain.records import Refund
 from bitloot_payments.handlers.refunds import emit_refund
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.rate_limits import Limit, RateLimited, RateLimiter
 from bitloot_runtime.tokens import ClaimGrant, ClaimTokenVerifier, InvalidToken
@@ -64,7 +63,7 @@ class RefundClaims:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PaymentsUnitOfWork],
         verifier: ClaimTokenVerifier,
         limits: ClaimLimits,
     ) -> None:
@@ -102,8 +101,7 @@ class RefundClaims:
             with log_context(order_id=str(refund.order_id)):
                 rules.check_claim(refund.status)
                 payout, extra = check_payout(refund.currency, address, extra_id)
-                claimed = await move_refund(
-                    uow.session,
+                claimed = await uow.refunds.move(
                     refund.id,
                     rules.CLAIMED,
                     payout_address=payout,
@@ -162,9 +160,9 @@ class RefundClaims:
             await uow.commit()
 
 
-async def _claimable(uow: UnitOfWork, grant: ClaimGrant, *, lock: bool) -> Claimable:
-    refund = await load_refund(uow.session, grant.refund_id, lock=lock)
-    order = await load_order(uow.session, grant.order_id) if refund else None
+async def _claimable(uow: PaymentsUnitOfWork, grant: ClaimGrant, *, lock: bool) -> Claimable:
+    refund = await uow.refunds.load(grant.refund_id, lock=lock)
+    order = await uow.orders.load(grant.order_id) if refund else None
     if refund is None or order is None or refund.order_id != grant.order_id:
         # Only delivery's key signs tokens, and only for refunds we announced: a test's
         # or another installation's token.

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bitloot_payments.adapters.orders import load_order, set_status
-from bitloot_payments.adapters.refunds import Refund, load_refund, move_refund
 from bitloot_payments.domain import refunds as rules
+from bitloot_payments.domain.records import Refund
+from bitloot_payments.handlers.ports import PaymentsWork
 from bitloot_payments.handlers.refunds import emit_refund
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
 
@@ -46,32 +45,31 @@ def _check(decision: Decision, current: str) -> None:
         rules.check_refunded_outside(current, decision.note)
 
 
-class RefundDecisions:
+class DecideRefund:
     """Approve, reject, refunded outside; an approval `wake`s the payout runner so the
     payout starts at once rather than at its next poll."""
 
     def __init__(
-        self, unit_of_work: Callable[[], UnitOfWork], wake: Callable[[], None] = lambda: None
+        self, unit_of_work: Callable[[], PaymentsWork], wake: Callable[[], None] = lambda: None
     ) -> None:
         self._unit_of_work = unit_of_work
         self._wake = wake
 
-    async def decide(self, refund_id: int, decision: Decision) -> Refund:
+    async def __call__(self, refund_id: int, decision: Decision) -> Refund:
         """The refund after `decision`; `RefundNotFound`, or `rules.RefundRefused` with
         a reason (nothing changed)."""
         note = (decision.note or "").strip() or None
         async with self._unit_of_work() as uow:
-            known = await load_refund(uow.session, refund_id)
+            known = await uow.refunds.load(refund_id)
             if known is None:
                 raise RefundNotFound(f"No refund {refund_id}.")
             with log_context(order_id=str(known.order_id)):
-                order = await load_order(uow.session, known.order_id, lock=True)
-                refund = await load_refund(uow.session, refund_id, lock=True)
+                order = await uow.orders.load(known.order_id, lock=True)
+                refund = await uow.refunds.load(refund_id, lock=True)
                 assert order is not None  # a refund references its order
                 assert refund is not None
                 _check(decision, refund.status)
-                moved = await move_refund(
-                    uow.session,
+                moved = await uow.refunds.move(
                     refund_id,
                     decision.status,
                     decided_by=decision.actor,
@@ -87,7 +85,7 @@ class RefundDecisions:
                     decision.status, order.status, whole_order=refund.flag_id is None
                 )
                 if new_status != order.status:
-                    await set_status(uow.session, order.order_id, new_status)
+                    await uow.orders.set_status(order.order_id, new_status)
                 await emit_refund(uow, moved, refund.status, order.email, note)
                 await uow.commit()
                 logger.info(

@@ -20,24 +20,16 @@ from uuid import UUID
 
 from bitloot_contracts.events import DeliveryCompleted, KeysRevoked, OrderFailed
 from bitloot_contracts.events.refund import RefundStatusChanged
-from bitloot_payments.adapters.flags import Flag, list_flags, raise_flag
-from bitloot_payments.adapters.orders import Order, load_order, record_key_email, set_status
-from bitloot_payments.adapters.payments import load_payment
-from bitloot_payments.adapters.refunds import (
-    Refund,
-    move_refund,
-    record_whole_order_refund,
-    refunds_of_order,
-)
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.flags import FULFILLED_AFTER_REFUND, REFUND_AMOUNT_UNKNOWN
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.domain.records import Flag, Order, Refund
+from bitloot_payments.handlers.ports import PaymentsWork
 
 logger = logging.getLogger(__name__)
 
 
 async def emit_refund(
-    uow: UnitOfWork, refund: Refund, previous: str | None, email: str, note: str | None = None
+    uow: PaymentsWork, refund: Refund, previous: str | None, email: str, note: str | None = None
 ) -> None:
     """Queue the `RefundStatusChanged` of `refund` as it now stands (in this transaction)."""
     await uow.emit(
@@ -57,34 +49,40 @@ async def emit_refund(
     )
 
 
-async def order_failed(event: OrderFailed, uow: UnitOfWork) -> None:
-    """The saga gave the order up: if it was paid, its money is owed back."""
-    await _whole_order_refund(
-        uow, event.order_id, rules.ORDER_FAILED, event.occurred_at, cause=event.stage
-    )
+class RefundFailedOrder:
+    """``order.failed``: the saga gave the order up; if it was paid, its money is owed back."""
+
+    async def __call__(self, event: OrderFailed, uow: PaymentsWork) -> None:
+        await _whole_order_refund(
+            uow, event.order_id, rules.ORDER_FAILED, event.occurred_at, cause=event.stage
+        )
 
 
-async def keys_revoked(event: KeysRevoked, uow: UnitOfWork) -> None:
-    """An admin refunds an order whose keys were never revealed (delivery revoked them)."""
-    await _whole_order_refund(
-        uow,
-        event.order_id,
-        rules.KEYS_UNREVEALED,
-        event.occurred_at,
-        requested_by=event.revoked_by[:128],
-        note=event.note,
-    )
+class RefundRevokedKeys:
+    """``keys.revoked``: an admin refunds an order whose keys were never revealed."""
+
+    async def __call__(self, event: KeysRevoked, uow: PaymentsWork) -> None:
+        await _whole_order_refund(
+            uow,
+            event.order_id,
+            rules.KEYS_UNREVEALED,
+            event.occurred_at,
+            requested_by=event.revoked_by[:128],
+            note=event.note,
+        )
 
 
-async def delivery_completed(event: DeliveryCompleted, uow: UnitOfWork) -> None:
-    """Record whether the key email went out, for the order's customer status."""
-    if not await record_key_email(await uow.driver(), event.order_id, event.email_sent):
-        # Nothing changed, and the consumer's own line already records the message.
-        logger.debug("delivery of an unknown order ignored")
+class RecordKeyEmail:
+    """``delivery.completed``: whether the key email went out, for the customer status."""
+
+    async def __call__(self, event: DeliveryCompleted, uow: PaymentsWork) -> None:
+        if not await uow.orders.record_key_email(event.order_id, event.email_sent):
+            # Nothing changed, and the consumer's own line already records the message.
+            logger.debug("delivery of an unknown order ignored")
 
 
 async def _whole_order_refund(
-    uow: UnitOfWork,
+    uow: PaymentsWork,
     order_id: UUID,
     reason: str,
     at: datetime,
@@ -93,7 +91,7 @@ async def _whole_order_refund(
     requested_by: str = "system",
     note: str | None = None,
 ) -> None:
-    order = await load_order(uow.session, order_id, lock=True)
+    order = await uow.orders.load(order_id, lock=True)
     if order is None or order.paid_at is None or order.payment_id is None:
         logger.info("nothing owed: the order was never paid", extra={"reason": reason})
         return
@@ -105,7 +103,7 @@ async def _whole_order_refund(
         await _flag_unknown_amount(uow, order, reason)
         return
     paid, currency = owed
-    earlier = await refunds_of_order(uow.session, order_id)
+    earlier = await uow.refunds.of_order(order_id)
     amount = rules.still_owed(
         paid,
         currency,
@@ -117,12 +115,12 @@ async def _whole_order_refund(
     refund = Refund(
         order_id, amount, currency, reason, requested_by, order.payment_id, cause=cause, note=note
     )
-    refund_id = await record_whole_order_refund(uow.session, refund)
+    refund_id = await uow.refunds.add_whole_order(refund)
     if refund_id is None:
         logger.info("refund already recorded", extra={"reason": reason})
         return
     if order.status == "paid":
-        await set_status(uow.session, order_id, "refund_due")
+        await uow.orders.set_status(order_id, "refund_due")
     await emit_refund(uow, replace(refund, id=refund_id), None, order.email)
     logger.info(
         "refund due",
@@ -144,11 +142,11 @@ def _fulfilled_since(order: Order, at: datetime) -> bool:
     )
 
 
-async def _paid(uow: UnitOfWork, order: Order) -> tuple[Decimal, str] | None:
+async def _paid(uow: PaymentsWork, order: Order) -> tuple[Decimal, str] | None:
     """What the order's payment actually brought, in the currency it was paid in; None
     when unknown (then an admin must say, nothing is guessed)."""
     assert order.payment_id is not None
-    payment = await load_payment(uow.session, order.payment_id)
+    payment = await uow.payments.load(order.payment_id)
     if payment is None or payment.actually_paid is None or not payment.pay_currency:
         return None
     if payment.actually_paid <= 0:
@@ -156,13 +154,12 @@ async def _paid(uow: UnitOfWork, order: Order) -> tuple[Decimal, str] | None:
     return payment.actually_paid, payment.pay_currency.lower()
 
 
-async def _flag_unknown_amount(uow: UnitOfWork, order: Order, reason: str) -> None:
+async def _flag_unknown_amount(uow: PaymentsWork, order: Order, reason: str) -> None:
     detail = (
         f"A refund is due ({reason}) but the amount the payment actually brought is unknown: "
         "decide it by hand."
     )
-    await raise_flag(
-        uow.session,
+    await uow.flags.add(
         Flag(
             REFUND_AMOUNT_UNKNOWN, detail, order.order_id, order.payment_id, data={"reason": reason}
         ),
@@ -170,22 +167,22 @@ async def _flag_unknown_amount(uow: UnitOfWork, order: Order, reason: str) -> No
     logger.warning("refund due but its amount is unknown; flagged", extra={"reason": reason})
 
 
-async def order_fulfilled(uow: UnitOfWork, order_id: UUID) -> None:
+async def order_fulfilled(uow: PaymentsWork, order_id: UUID) -> None:
     """The order was fulfilled after all: cancel or flag its failed-order refund. The
     caller holds the order's row (its update of the order locked it), and every refund is
     recorded under that lock, so this statement sees them all. Most orders have none: the
     fulfilment's own statement says so (`record_fulfilled`), and then this is not called."""
-    owed = await refunds_of_order(uow.session, order_id, lock=True)
-    order = await load_order(uow.session, order_id, lock=True) if owed else None
+    owed = await uow.refunds.of_order(order_id, lock=True)
+    order = await uow.orders.load(order_id, lock=True) if owed else None
     if order is None:
         return
     for refund in owed:
         late = rules.on_fulfilled(refund.reason, refund.status)
         if late.cancel:
-            canceled = await move_refund(uow.session, refund.id, rules.CANCELED)
+            canceled = await uow.refunds.move(refund.id, rules.CANCELED)
             new_status = rules.order_status_after(rules.CANCELED, order.status, whole_order=True)
             if new_status != order.status:
-                await set_status(uow.session, order_id, new_status)
+                await uow.orders.set_status(order_id, new_status)
             note = "The order was fulfilled after all."
             await emit_refund(uow, canceled, refund.status, order.email, note)
             logger.info(
@@ -195,11 +192,9 @@ async def order_fulfilled(uow: UnitOfWork, order_id: UUID) -> None:
             await _flag_late_fulfilment(uow, order, refund)
 
 
-async def _flag_late_fulfilment(uow: UnitOfWork, order: Order, refund: Refund) -> None:
+async def _flag_late_fulfilment(uow: PaymentsWork, order: Order, refund: Refund) -> None:
     """One open flag per refund: the keys came, and money went (or may go) back too."""
-    known = await list_flags(
-        uow.session, limit=100, order_id=order.order_id, kind=FULFILLED_AFTER_REFUND
-    )
+    known = await uow.flags.of_order(order.order_id, FULFILLED_AFTER_REFUND)
     if any(flag.data.get("refund_id") == str(refund.id) for flag in known):
         return
     detail = (
@@ -208,7 +203,7 @@ async def _flag_late_fulfilment(uow: UnitOfWork, order: Order, refund: Refund) -
     )
     data: dict[str, str | None] = {"refund_id": str(refund.id), "refund_status": refund.status}
     flag = Flag(FULFILLED_AFTER_REFUND, detail, order.order_id, order.payment_id, data=data)
-    await raise_flag(uow.session, flag)
+    await uow.flags.add(flag)
     logger.warning(
         "order fulfilled after its refund moved money; flagged",
         extra={"refund_id": refund.id, "refund_status": refund.status},

@@ -11,18 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from uuid import UUID
 
-from bitloot_payments.adapters.flags import (
-    OPEN,
-    Flag,
-    load_flag,
-    resolve_flag,
-    resolve_ipn_flags,
-)
-from bitloot_payments.adapters.ipn_log import ERROR, PENDING, LoggedIpn, load_ipn, requeue
-from bitloot_payments.adapters.orders import load_order, save_state
-from bitloot_payments.adapters.orders import state_of as order_state
-from bitloot_payments.adapters.payments import load_payment
-from bitloot_payments.adapters.refunds import Refund, record_refund
 from bitloot_payments.domain.flags import (
     ACCEPT,
     DISMISS,
@@ -32,9 +20,18 @@ from bitloot_payments.domain.flags import (
     money_status,
 )
 from bitloot_payments.domain.flags import refundable as refundable_amount
+from bitloot_payments.domain.records import (
+    ERROR,
+    OPEN,
+    PENDING,
+    Flag,
+    LoggedIpn,
+    Refund,
+    order_state,
+)
 from bitloot_payments.handlers.apply_ipn import emit_payment_finished
+from bitloot_payments.handlers.ports import PaymentsWork
 from bitloot_payments.handlers.refunds import emit_refund
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
 
@@ -63,21 +60,19 @@ class Decided:
     refund_id: int | None = None
 
 
-class FlagDecisions:
-    """Accept and fulfil, refund due, dismiss; and replaying an IPN given up on, which
-    `wake`s the IPN processor."""
+class DecideFlag:
+    """Accept and fulfil, refund due, dismiss."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], wake: Callable[[], None]) -> None:
+    def __init__(self, unit_of_work: Callable[[], PaymentsWork]) -> None:
         self._unit_of_work = unit_of_work
-        self._wake = wake
 
-    async def decide(self, flag_id: int, decision: str, actor: str, note: str | None) -> Decided:
+    async def __call__(self, flag_id: int, decision: str, actor: str, note: str | None) -> Decided:
         """Take `decision` (``accept``, ``refund_due``, ``dismiss``) on the flag for
         `actor`; `NotFound`, or `Refused` with a reason."""
         if decision == DISMISS and not (note and note.strip()):
             raise Refused("note_required", "Say why the flag is dismissed.")
         async with self._unit_of_work() as uow:
-            flag = await load_flag(uow.session, flag_id, lock=True)
+            flag = await uow.flags.load(flag_id, lock=True)
             if flag is None:
                 raise NotFound(f"No flag {flag_id}.")
             with log_context(order_id=str(flag.order_id) if flag.order_id else None):
@@ -90,14 +85,14 @@ class FlagDecisions:
         return decided
 
     async def _decide(
-        self, uow: UnitOfWork, flag: Flag, decision: str, actor: str, note: str | None
+        self, uow: PaymentsWork, flag: Flag, decision: str, actor: str, note: str | None
     ) -> Decided:
         if flag.status != OPEN:
             raise Refused(
                 "flag_resolved",
                 f"Flag {flag.id} was already resolved ({flag.status}) by {flag.resolved_by}.",
             )
-        order = await load_order(uow.session, flag.order_id, lock=True) if flag.order_id else None
+        order = await uow.orders.load(flag.order_id, lock=True) if flag.order_id else None
         status = order.status if order else None
         if decision not in allowed(flag.kind, flag.data, status):
             raise Refused(
@@ -107,7 +102,7 @@ class FlagDecisions:
             )
         refund_id = None
         if decision == ACCEPT and order is not None and flag.payment_id is not None:
-            payment = await load_payment(uow.session, flag.payment_id)
+            payment = await uow.payments.load(flag.payment_id)
             paid = replace(
                 order_state(order),
                 status="paid",
@@ -115,40 +110,48 @@ class FlagDecisions:
                 payment_status=money_status(payment.seen) if payment else None,
                 closed_at=None,
             )
-            await save_state(await uow.driver(), paid)
+            await uow.orders.save_state(paid)
             await emit_payment_finished(uow, order, flag.payment_id)
             status = "paid"
         elif decision == REFUND_DUE and order is not None:
             refund_id, status = await self._refund_due(uow, flag, order.order_id, status, actor)
-        await resolve_flag(uow.session, flag.id, RESOLVED_AS[decision], actor, note)
-        resolved = await load_flag(uow.session, flag.id)
+        await uow.flags.resolve(flag.id, RESOLVED_AS[decision], actor, note)
+        resolved = await uow.flags.load(flag.id)
         assert resolved is not None
         return Decided(resolved, status, refund_id)
 
     async def _refund_due(
-        self, uow: UnitOfWork, flag: Flag, order_id: UUID, status: str | None, actor: str
+        self, uow: PaymentsWork, flag: Flag, order_id: UUID, status: str | None, actor: str
     ) -> tuple[int, str | None]:
         owed = refundable_amount(flag.kind, flag.data)
         assert owed is not None  # `allowed` offers refund_due only when it is known
         amount, currency = owed
         refund = Refund(order_id, amount, currency, flag.kind, actor, flag.payment_id, flag.id)
-        refund_id = await record_refund(uow.session, refund)
-        order = await load_order(uow.session, order_id)
+        refund_id = await uow.refunds.add(refund)
+        order = await uow.orders.load(order_id)
         assert order is not None  # locked by `_decide`
         if order.status != "paid":
             # Nothing was delivered for this money: the whole order is now a refund.
-            await save_state(await uow.driver(), replace(order_state(order), status="refund_due"))
+            await uow.orders.save_state(replace(order_state(order), status="refund_due"))
             status = "refund_due"
         # Delivery tells the customer and sends the claim link, as for a failed order.
         await emit_refund(uow, replace(refund, id=refund_id), None, order.email)
         return refund_id, status
 
-    async def replay_ipn(self, ipn_id: int, actor: str) -> tuple[LoggedIpn, bool]:
+
+class ReplayIpn:
+    """Re-applying an IPN given up on, which `wake`s the IPN processor."""
+
+    def __init__(self, unit_of_work: Callable[[], PaymentsWork], wake: Callable[[], None]) -> None:
+        self._unit_of_work = unit_of_work
+        self._wake = wake
+
+    async def __call__(self, ipn_id: int, actor: str) -> tuple[LoggedIpn, bool]:
         """Put an IPN given up as ``error`` back in the queue (its processing_error flags
         resolved as ``replayed``); the IPN and whether it was put back. Replaying one that
         is already waiting changes nothing; one that was applied is `Refused`."""
         async with self._unit_of_work() as uow:
-            ipn = await load_ipn(uow.session, ipn_id, lock=True)
+            ipn = await uow.ipns.load(ipn_id, lock=True)
             if ipn is None:
                 raise NotFound(f"No IPN {ipn_id}.")
             if ipn.result == PENDING:
@@ -158,8 +161,8 @@ class FlagDecisions:
                     "ipn_not_failed",
                     f"IPN {ipn_id} was applied ({ipn.result}); only one given up may be replayed.",
                 )
-            requeued = await requeue(uow.session, ipn_id, actor)
-            await resolve_ipn_flags(uow.session, ipn_id, "processing_error", "replayed", actor)
+            requeued = await uow.ipns.requeue(ipn_id, actor)
+            await uow.flags.resolve_of_ipn(ipn_id, "processing_error", "replayed", actor)
             await uow.commit()
         assert requeued is not None
         logger.info("IPN replayed", extra={"ipn_id": ipn_id, "actor": actor})

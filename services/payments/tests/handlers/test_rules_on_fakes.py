@@ -1,0 +1,206 @@
+"""The payments use cases' business rules, on the in-memory unit of work (no database):
+what is owed back and when, what an admin's decision does, how an IPN moves an order.
+The guarantees (locks, one transaction, the outbox) are tested on PostgreSQL elsewhere."""
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+from fakes import FakePaymentsWork
+from payments_support import ipn
+
+from bitloot_contracts.events import (
+    DeliveryCompleted,
+    OrderFailed,
+    OrderStatusChanged,
+    PaymentFinished,
+    ProductAvailabilityChanged,
+    RefundStatusChanged,
+)
+from bitloot_payments.domain.flags import REFUND_AMOUNT_UNKNOWN
+from bitloot_payments.domain.order import PricedLine
+from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry, PaymentRecord
+from bitloot_payments.domain.refunds import RefundRefused
+from bitloot_payments.handlers.availability import RecordAvailability
+from bitloot_payments.handlers.fulfilment import RecordFulfilment
+from bitloot_payments.handlers.process_ipns import IpnProcessor
+from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision
+from bitloot_payments.handlers.refunds import RecordKeyEmail, RefundFailedOrder
+from bitloot_payments.handlers.resolve_flags import DecideFlag, Refused, ReplayIpn
+
+NOW = datetime.now(UTC)
+
+
+async def placed(uow: FakePaymentsWork) -> UUID:
+    order_id = uuid4()
+    line = PricedLine("g-1", "kp-1", 2, Decimal("12.5"), Decimal(13), "usd")
+    await uow.orders.insert(order_id, "buyer@example.com", [line], Decimal(25), "usd")
+    await uow.orders.record_invoice(order_id, "inv-1", "https://pay.test/inv-1", timedelta(1))
+    await uow.commit()
+    return order_id
+
+
+async def paid(uow: FakePaymentsWork, actually_paid: str | None = "25.1") -> UUID:
+    order_id = await placed(uow)
+    await uow.orders.set_status(order_id, "paid")
+    uow.store.orders[order_id] = replace(
+        uow.store.orders[order_id], paid_at=NOW, payment_id="5077125051"
+    )
+    amount = Decimal(actually_paid) if actually_paid else None
+    uow.store.payments["5077125051"] = PaymentRecord(
+        "5077125051", order_id, None, "finished", ["finished"], Decimal(25), "usd",
+        Decimal("25.1"), amount, "usdttrc20", NOW, NOW,
+    )  # fmt: skip
+    await uow.commit()
+    return order_id
+
+
+def failed(order_id: UUID, at: datetime = NOW) -> OrderFailed:
+    return OrderFailed(order_id=order_id, stage="reserving", reason="out of stock", occurred_at=at)
+
+
+def refund_events(uow: FakePaymentsWork) -> list[RefundStatusChanged]:
+    return [e for e in uow.events if isinstance(e, RefundStatusChanged)]
+
+
+async def test_a_failed_paid_order_owes_what_was_actually_paid_once() -> None:
+    uow = FakePaymentsWork()
+    order_id = await paid(uow)
+    for _ in range(2):
+        await RefundFailedOrder()(failed(order_id), uow)
+        await uow.commit()
+    [refund] = uow.store.refunds.values()
+    assert (refund.amount, refund.currency, refund.status) == (Decimal("25.1"), "usdttrc20", "due")
+    assert uow.store.orders[order_id].status == "refund_due"
+    [event] = refund_events(uow)
+    assert (event.status, event.customer_email) == ("due", "buyer@example.com")
+
+
+async def test_a_failed_order_never_paid_owes_nothing() -> None:
+    uow = FakePaymentsWork()
+    order_id = await placed(uow)
+    await RefundFailedOrder()(failed(order_id), uow)
+    await uow.commit()
+    assert not uow.store.refunds
+    assert not uow.events
+
+
+async def test_a_refund_of_an_unknown_amount_is_flagged_not_guessed() -> None:
+    uow = FakePaymentsWork()
+    order_id = await paid(uow, actually_paid=None)
+    await RefundFailedOrder()(failed(order_id), uow)
+    await uow.commit()
+    assert not uow.store.refunds
+    [flag] = uow.store.flags.values()
+    assert (flag.kind, flag.order_id) == (REFUND_AMOUNT_UNKNOWN, order_id)
+
+
+async def test_a_failed_order_fulfilled_after_all_cancels_its_due_refund() -> None:
+    uow = FakePaymentsWork()
+    order_id = await paid(uow)
+    await RefundFailedOrder()(failed(order_id, NOW - timedelta(seconds=5)), uow)
+    await uow.commit()
+    saga = OrderStatusChanged(order_id=order_id, status="fulfilled", occurred_at=NOW)
+    await RecordFulfilment()(saga, uow)
+    await uow.commit()
+    [refund] = uow.store.refunds.values()
+    assert refund.status == "canceled"
+    assert uow.store.orders[order_id].status == "paid"
+    assert [e.status for e in refund_events(uow)] == ["due", "canceled"]
+
+
+async def test_a_key_email_of_an_unknown_order_changes_nothing() -> None:
+    uow = FakePaymentsWork()
+    event = DeliveryCompleted(order_id=uuid4(), key_count=1, email_sent=True)
+    await RecordKeyEmail()(event, uow)
+    assert not uow.store.orders
+
+
+async def test_accepting_a_flag_pays_the_order_once() -> None:
+    uow = FakePaymentsWork()
+    order_id = await placed(uow)
+    await uow.flags.add(Flag("partially_paid", "short", order_id, "5077125051", data={}))
+    await uow.commit()
+    decide = DecideFlag(uow.factory())
+    decided = await decide(1, "accept", "ana", None)
+    assert (decided.order_status, decided.flag.status, decided.flag.resolved_by) == (
+        "paid",
+        "accepted",
+        "ana",
+    )
+    assert uow.store.orders[order_id].status == "paid"
+    with pytest.raises(Refused) as again:
+        await decide(1, "accept", "bob", None)
+    assert again.value.code == "flag_resolved"
+    assert len([e for e in uow.events if isinstance(e, PaymentFinished)]) == 1
+
+
+async def test_dismissing_a_flag_needs_a_note() -> None:
+    uow = FakePaymentsWork()
+    with pytest.raises(Refused) as refused:
+        await DecideFlag(uow.factory())(1, "dismiss", "ana", " ")
+    assert refused.value.code == "note_required"
+
+
+async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts() -> None:
+    uow = FakePaymentsWork()
+    order_id = await paid(uow)
+    await RefundFailedOrder()(failed(order_id), uow)
+    await uow.commit()
+    woken: list[bool] = []
+    decide = DecideRefund(uow.factory(), lambda: woken.append(True))
+    with pytest.raises(RefundRefused):
+        await decide(1, Decision("approved", "ana"))
+    assert (uow.store.refunds[1].status, woken) == ("due", [])
+    await uow.refunds.move(1, "claimed")
+    await uow.commit()
+    approved = await decide(1, Decision("approved", "ana"))
+    assert (approved.status, approved.decided_by, woken) == ("approved", "ana", [True])
+
+
+async def test_only_an_ipn_given_up_is_replayed() -> None:
+    uow = FakePaymentsWork()
+    given_up = await uow.ipns.add(IpnEntry(b"{", True, PENDING, "77"))
+    await uow.ipns.record_failure(given_up, "defect", 3, None)
+    await uow.flags.add(Flag("processing_error", "failed", ipn_id=given_up))
+    applied = await uow.ipns.add(IpnEntry(b"{}", True, "paid", "78"))
+    await uow.commit()
+    woken: list[bool] = []
+    replay = ReplayIpn(uow.factory(), lambda: woken.append(True))
+    ipn_log, put_back = await replay(given_up, "ana")
+    assert (ipn_log.result, ipn_log.replayed_by, put_back, woken) == (PENDING, "ana", True, [True])
+    assert uow.store.flags[1].status == "replayed"
+    assert await replay(given_up, "ana") == (uow.store.ipns[given_up], False)
+    with pytest.raises(Refused):
+        await replay(applied, "ana")
+    assert uow.store.ipns[applied].result != ERROR
+
+
+async def test_a_finished_ipn_pays_its_order_and_a_repeat_changes_nothing() -> None:
+    uow = FakePaymentsWork()
+    order_id = await placed(uow)
+    body = json.dumps(ipn(str(order_id), "finished")).encode()
+    for _ in range(2):
+        await uow.ipns.add(IpnEntry(body, True, PENDING, "5077125051", order_id, "finished"))
+    await uow.commit()
+    processor = IpnProcessor(uow.factory())
+    assert await processor.process_batch() == 2
+    assert [i.result for i in uow.store.ipns.values()] == ["paid", "duplicate"]
+    assert uow.store.orders[order_id].status == "paid"
+    [finished] = [e for e in uow.events if isinstance(e, PaymentFinished)]
+    assert (finished.amount, [line.qty for line in finished.lines]) == (Decimal(25), [2])
+
+
+async def test_an_availability_older_than_the_one_known_is_ignored() -> None:
+    uow = FakePaymentsWork()
+    for qty, at in ((3, 0), (1, -5)):
+        observed_at = NOW + timedelta(seconds=at)
+        event = ProductAvailabilityChanged(
+            kinguin_product_id="kp-1", qty=qty, is_preorder=False, release_date=None,
+            observed_at=observed_at, price=Decimal(10),
+        )  # fmt: skip
+        await RecordAvailability()(event, uow)
+    assert (await uow.availability.of(["kp-1", "kp-2"]))["kp-1"].qty == 3
