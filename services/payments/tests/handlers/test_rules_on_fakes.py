@@ -9,7 +9,7 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
-from fakes import FakePaymentsWork
+from payments_fakes import FakePaymentsWork
 from payments_support import ipn
 
 from bitloot_contracts.events import (
