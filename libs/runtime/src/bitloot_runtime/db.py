@@ -41,6 +41,17 @@ class Work(Protocol):
     Handlers never see a session or a connection: every statement lives in a repository
     the unit of work hands out, so the fakes can stand in for all of them."""
 
+    async def __aenter__(self) -> Self:
+        """Begin: a use case that opens its own units of work uses each in `async with`."""
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """End: everything not committed is rolled back."""
+
     async def emit(self, event: Event) -> None:
         """Queue `event` for publication once this unit of work commits."""
 

@@ -3,8 +3,7 @@ hands out (real: `adapters.unit_of_work`; in memory: the tests' fakes), in domai
 
 import abc
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Protocol, Self, Unpack
+from typing import Protocol, Unpack
 from uuid import UUID
 
 from bitloot_admin.domain.accounts import Account, AccountChange, Standing
@@ -102,12 +101,3 @@ class AdminWork(Work, Protocol):
     def accounts(self) -> Accounts: ...
     @property
     def throttle(self) -> LoginThrottle: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...

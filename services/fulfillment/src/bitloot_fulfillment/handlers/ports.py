@@ -4,8 +4,7 @@ the in-memory ones in the tests' `fakes.py`; both subclass these ports."""
 
 import abc
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID
 
 from bitloot_fulfillment.domain.saga import OrderSaga
@@ -75,15 +74,6 @@ class Figures(abc.ABC):
 class FulfillmentWork(Work, Protocol):
     """The unit of work a fulfillment use case runs in, with its repositories; a use case
     that opens its own (a request's) leaves it without `commit()` to roll back."""
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
 
     @property
     def sagas(self) -> Sagas: ...

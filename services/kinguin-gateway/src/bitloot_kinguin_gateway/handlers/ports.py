@@ -7,8 +7,7 @@ import abc
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID
 
 from pydantic import JsonValue
@@ -182,15 +181,6 @@ class Webhooks(abc.ABC):
 class GatewayWork(Work, Protocol):
     """The unit of work a gateway use case runs in, with its repositories; a use case
     that opens its own leaves it without `commit()` to roll back."""
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None: ...
 
     @property
     def reservations(self) -> Reservations: ...

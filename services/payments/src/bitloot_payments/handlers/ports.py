@@ -6,8 +6,7 @@ import abc
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 from uuid import UUID
 
 from bitloot_payments.domain.availability import Availability
@@ -222,15 +221,6 @@ class PaymentsWork(Work, Protocol):
 
     @property
     def availability(self) -> Availabilities: ...
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
     async def rollback(self) -> None:
         """Undo everything since the last commit, and go on in a new transaction."""
