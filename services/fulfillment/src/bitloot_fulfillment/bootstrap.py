@@ -2,14 +2,15 @@
 
 from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute, WebSocketRoute
 
 from bitloot_contracts.topics import FULFILLMENT
 from bitloot_fulfillment.adapters.live import live_hub
 from bitloot_fulfillment.adapters.orm import metadata
+from bitloot_fulfillment.entrypoints import internal, internal_stats
 from bitloot_fulfillment.entrypoints.bus import subscribe
-from bitloot_fulfillment.entrypoints.internal import internal_routes
-from bitloot_fulfillment.entrypoints.internal_stats import stats_routes
-from bitloot_fulfillment.entrypoints.live import Viewers, live_routes
+from bitloot_fulfillment.entrypoints.edge import Edge, Viewers
+from bitloot_fulfillment.entrypoints.live import order_status
 from bitloot_fulfillment.entrypoints.openapi import describe
 from bitloot_fulfillment.handlers.timers import sweep_forever
 from bitloot_fulfillment.metrics import FulfillmentMetrics
@@ -51,12 +52,19 @@ def build(
         orders=OrderTokenVerifier(settings.order_keys()),
         admins=AdminTokenVerifier(admin_keys) if admin_keys else None,
     )
-    routes = [
-        *internal_routes(runtime, policy),
-        *stats_routes(runtime, policy),
-        *live_routes(runtime, hub, viewers, settings.ws_heartbeat_seconds),
-        *openapi_routes(describe()),
+    edge = Edge(runtime, policy, hub, viewers, settings.ws_heartbeat_seconds)
+    routes: list[BaseRoute] = [
+        *internal.ROUTES,
+        *internal_stats.ROUTES,
+        WebSocketRoute("/ws/orders/{order_id}", order_status),
     ]
-    app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    routes += openapi_routes(describe(routes))
+    app = create_app(
+        runtime,
+        routes,
+        internal_tokens=edge_tokens(settings),
+        refusals=internal.REFUSALS,
+        dependencies=edge,
+    )
     app.state.live_hub = hub
     return runtime, app

@@ -124,8 +124,8 @@ LISTINGS: Mapping[str, Listing] = {
             FULFILLMENT,
             "/internal/sagas",
             ("state", "order_id", "older_than", "stuck_for"),
-            "next_offset",
-            "offset",
+            "next",
+            "cursor",
             choices={"state": get_args(OrderState)},
             hidden=frozenset(
                 {"kinguin_order_id", "failure_stage", "needs_admin", "delivered_by_hand_by"}
