@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -208,9 +215,10 @@ async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> tupl
     return raw, parse_json(raw)
 
 
-def answer(body: BaseModel, status: int = 200) -> JSONResponse:
-    """`body` (an endpoint's response model) as its JSON answer."""
-    return JSONResponse(body.model_dump(mode="json"), status_code=status)
+def answer(body: BaseModel, status: int = 200, *, exclude_unset: bool = False) -> JSONResponse:
+    """`body` (an endpoint's response model) as its JSON answer; `exclude_unset` leaves
+    out the optional fields it was not given (a body with one of two fields)."""
+    return JSONResponse(body.model_dump(mode="json", exclude_unset=exclude_unset), status)
 
 
 Moment = Annotated[
@@ -258,6 +266,16 @@ class QueryModel(BaseModel):
     refusal: ClassVar[str | None] = None
     # Parameters whose refusal is always their own code, whatever `refusal` says.
     own_codes: ClassVar[frozenset[str]] = frozenset()
+
+
+def _flag(raw: object) -> object:
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise ValueError("must be true or false")
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_flag)]
+"""A yes/no query parameter: ``true`` or ``false``, nothing else."""
 
 
 def parse_query(model: type[QueryModelT], request: Request) -> QueryModelT:

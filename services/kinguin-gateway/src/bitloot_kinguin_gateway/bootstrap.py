@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import KINGUIN_GATEWAY
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
@@ -17,12 +18,12 @@ from bitloot_kinguin_gateway.adapters.rate_limit import (
     bucket_name,
     default_burst,
 )
+from bitloot_kinguin_gateway.entrypoints import internal, internal_balance, internal_webhooks
+from bitloot_kinguin_gateway.entrypoints import webhooks as webhook_edge
 from bitloot_kinguin_gateway.entrypoints.bus import subscribe
-from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
-from bitloot_kinguin_gateway.entrypoints.internal_balance import balance_routes
-from bitloot_kinguin_gateway.entrypoints.internal_webhooks import webhook_log_routes
+from bitloot_kinguin_gateway.entrypoints.edge import REFUSALS, Edge
 from bitloot_kinguin_gateway.entrypoints.openapi import describe
-from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
+from bitloot_kinguin_gateway.entrypoints.webhook_auth import WebhookAuth
 from bitloot_kinguin_gateway.handlers.balance import BalanceWatch
 from bitloot_kinguin_gateway.handlers.catalog import CatalogSync
 from bitloot_kinguin_gateway.handlers.key_returns import ReturnKeys
@@ -88,15 +89,28 @@ def build(
     runtime.add_background("catalog-sync", sync.run)
     sweep = webhook_log_sweep(settings, runtime.unit_of_work)
     runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
-    auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
-    routes = [
-        *webhook_routes(auth, runtime.unit_of_work, metrics),
-        *internal_routes(runtime.unit_of_work, kinguin),
-        *webhook_log_routes(runtime.unit_of_work),
-        *balance_routes(lambda: watch.status, settings.balance_poll_seconds),
-        *openapi_routes(describe(settings.webhook_secret_header)),
+    edge = Edge(
+        unit_of_work=runtime.unit_of_work,
+        kinguin=kinguin,
+        auth=WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header),
+        metrics=metrics,
+        balance=lambda: watch.status,
+        balance_poll_seconds=settings.balance_poll_seconds,
+    )
+    routes: list[BaseRoute] = [
+        *webhook_edge.ROUTES,
+        *internal.ROUTES,
+        *internal_webhooks.ROUTES,
+        *internal_balance.ROUTES,
     ]
-    app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    routes += openapi_routes(describe(routes, settings.webhook_secret_header))
+    app = create_app(
+        runtime,
+        routes,
+        internal_tokens=edge_tokens(settings),
+        refusals=REFUSALS,
+        dependencies=edge,
+    )
     app.router.lifespan_context = _closing(runtime, http, limiter)
     return runtime, app
 
