@@ -127,7 +127,6 @@ def _keyed(answers: dict[str, Any]) -> dict[str, Any]:
 
 
 LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size.")
-OFFSET = query("offset", {"type": "integer", "minimum": 0}, "Items to skip.")
 
 
 def operation(

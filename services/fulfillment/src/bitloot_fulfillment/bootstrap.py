@@ -9,7 +9,7 @@ from bitloot_fulfillment.adapters.live import live_hub
 from bitloot_fulfillment.adapters.orm import metadata
 from bitloot_fulfillment.entrypoints import internal, internal_stats
 from bitloot_fulfillment.entrypoints.bus import subscribe
-from bitloot_fulfillment.entrypoints.edge import Edge, Viewers
+from bitloot_fulfillment.entrypoints.edge import REFUSALS, Edge, Viewers
 from bitloot_fulfillment.entrypoints.live import order_status
 from bitloot_fulfillment.entrypoints.openapi import describe
 from bitloot_fulfillment.handlers.timers import sweep_forever
@@ -63,7 +63,7 @@ def build(
         runtime,
         routes,
         internal_tokens=edge_tokens(settings),
-        refusals=internal.REFUSALS,
+        refusals=REFUSALS,
         dependencies=edge,
     )
     app.state.live_hub = hub

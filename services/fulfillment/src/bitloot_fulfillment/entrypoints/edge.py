@@ -1,11 +1,15 @@
 """What the fulfillment endpoints depend on (`Edge`, built by `bootstrap` and read from
-the app state with `bitloot_runtime.app.dependencies`), and who may watch an order."""
+the app state with `bitloot_runtime.app.dependencies`), who may watch an order, and how
+the service answers its exceptions (`REFUSALS`, registered by `create_app`)."""
 
 from dataclasses import dataclass
 from uuid import UUID
 
 from bitloot_fulfillment.adapters.live import StatusHub
+from bitloot_fulfillment.domain.saga import ManualDeliveryRefused, RetryRefused
 from bitloot_fulfillment.domain.timers import TimerPolicy
+from bitloot_fulfillment.handlers.retry import SagaNotFound
+from bitloot_runtime.http import Refusal
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import AdminTokenVerifier, InvalidToken, OrderTokenVerifier
 
@@ -38,3 +42,13 @@ class Edge:
     hub: StatusHub
     viewers: Viewers
     heartbeat: float
+
+
+# The refusals that are the request's fault rather than the order's.
+_INVALID_HAND_DELIVERY = frozenset({"key_count_mismatch"})
+
+REFUSALS = {
+    SagaNotFound: Refusal(404, "order_not_found"),
+    RetryRefused: Refusal(409),
+    ManualDeliveryRefused: Refusal(lambda exc: 422 if exc.code in _INVALID_HAND_DELIVERY else 409),
+}

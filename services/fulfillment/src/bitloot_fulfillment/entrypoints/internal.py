@@ -2,9 +2,10 @@
 
 Each endpoint is a module-level function taking its dependencies (`Edge`) from the app
 state; `ROUTES` declares them with their models, from which the OpenAPI document is
-generated; `REFUSALS` answers the use cases' exceptions (registered by `create_app`).
+generated; the use cases' exceptions are answered by `edge.REFUSALS`.
 """
 
+from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
@@ -17,12 +18,11 @@ from bitloot_contracts.customer import CustomerStatus
 from bitloot_contracts.events import OrderState, SealedKeys
 from bitloot_contracts.events.fields import Count
 from bitloot_fulfillment.adapters import views
-from bitloot_fulfillment.domain.saga import ManualDeliveryRefused, RetryRefused
 from bitloot_fulfillment.entrypoints.edge import Edge
 from bitloot_fulfillment.handlers.manual_delivery import deliver_by_hand
-from bitloot_fulfillment.handlers.retry import SagaNotFound, retry_order
+from bitloot_fulfillment.handlers.retry import retry_order
 from bitloot_runtime.app import dependencies
-from bitloot_runtime.http import HttpError, Refusal, answer, parse_body, parse_query, read_json
+from bitloot_runtime.http import HttpError, answer, parse_body, parse_query, read_json
 from bitloot_runtime.internal import Timeline, TimelineEvent
 from bitloot_runtime.openapi import ApiRoute
 from bitloot_runtime.paging import Page, PageQuery, offset_page
@@ -101,14 +101,6 @@ class HandDelivery(BaseModel):
 
 # A sealed payload of the most keys an order holds is a few kilobytes.
 MAX_HAND_DELIVERY_BODY = 256 * 1024
-# The refusals that are the request's fault rather than the order's.
-_INVALID_HAND_DELIVERY = frozenset({"key_count_mismatch"})
-
-REFUSALS = {
-    SagaNotFound: Refusal(404, "order_not_found"),
-    RetryRefused: Refusal(409),
-    ManualDeliveryRefused: Refusal(lambda exc: 422 if exc.code in _INVALID_HAND_DELIVERY else 409),
-}
 
 
 async def list_sagas(request: Request) -> Response:
@@ -140,14 +132,7 @@ async def retry(request: Request) -> Response:
     edge = dependencies(request, Edge)
     async with edge.runtime.unit_of_work() as uow:
         retried = await retry_order(order_id, uow, edge.policy)
-    return answer(
-        Retried(
-            order_id=str(order_id),
-            previous_state=retried.previous_state,
-            state=retried.state,
-            summary=retried.summary,
-        )
-    )
+    return answer(Retried(order_id=str(order_id), **asdict(retried)))
 
 
 async def hand_delivery(request: Request) -> Response:

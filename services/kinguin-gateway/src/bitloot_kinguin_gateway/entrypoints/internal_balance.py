@@ -2,8 +2,9 @@
 Kinguin per request: the admin's Health page asks often)."""
 
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, PlainSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,15 +13,19 @@ from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import Moment, answer
 from bitloot_runtime.openapi import ApiRoute
 
+Eur = Annotated[
+    Decimal, PlainSerializer(lambda amount: format(amount.normalize(), "f"), return_type=str)
+]
+
 
 class Balance(BaseModel):
     """Amounts in EUR as decimal strings; `balance_eur` and `low` are null until the
     first successful read; `error` names why the last attempt failed (then `stale` is
     true if an older balance is shown)."""
 
-    balance_eur: str | None
+    balance_eur: Eur | None = Field(validation_alias="balance")
     low: bool | None
-    threshold_eur: str | None
+    threshold_eur: Eur | None = Field(validation_alias="threshold")
     read_at: Moment | None
     stale: bool
     error: str | None
@@ -31,24 +36,9 @@ class Balance(BaseModel):
 
 async def balance(request: Request) -> Response:
     edge = dependencies(request, Edge)
-    status = edge.balance()
-    return answer(
-        Balance(
-            balance_eur=_money(status.balance),
-            low=status.low,
-            threshold_eur=_money(status.threshold),
-            read_at=status.read_at,
-            stale=status.stale,
-            error=status.error,
-            detail=status.detail,
-            failed_at=status.failed_at,
-            poll_seconds=edge.balance_poll_seconds,
-        )
-    )
-
-
-def _money(amount: Decimal | None) -> str | None:
-    return None if amount is None else format(amount.normalize(), "f")
+    found = edge.balance()
+    status = {**vars(found), "low": found.low, "stale": found.stale}
+    return answer(Balance.model_validate({**status, "poll_seconds": edge.balance_poll_seconds}))
 
 
 ROUTES = [
