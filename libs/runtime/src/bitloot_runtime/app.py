@@ -19,6 +19,7 @@ from bitloot_runtime.http_metrics import HttpMetricsMiddleware
 from bitloot_runtime.idempotency import keyed_routes
 from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
+from bitloot_runtime.openapi import Schema, openapi_routes
 from bitloot_runtime.server import protocol_class
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import EdgeSettings
@@ -39,6 +40,7 @@ def create_app(
     internal_tokens: Sequence[str] = (),
     refusals: Refusals | None = None,
     dependencies: object = None,
+    openapi: Callable[[Sequence[BaseRoute]], Schema] | None = None,
 ) -> Starlette:
     """A Starlette app with the service's routes, the health routes, and the runtime's
     start-up and shutdown tied to the server's lifespan; in a span per request when
@@ -52,8 +54,11 @@ def create_app(
     once per ``Idempotency-Key`` (`bitloot_runtime.idempotency`).
 
     `refusals` is the service's exception -> answer table (`bitloot_runtime.http.Refusal`);
-    `dependencies` what its module-level endpoints read with `dependencies`.
+    `dependencies` what its module-level endpoints read with `dependencies`; `openapi`
+    describes `routes` (`bitloot_runtime.openapi.describe`), served at ``/openapi.json``.
     """
+    if openapi is not None:
+        routes = [*routes, *openapi_routes(openapi(routes))]
     internal: list[BaseRoute] = []
     # First, so that it also counts the requests the middleware after it refuse.
     middleware = [Middleware(HttpMetricsMiddleware, metrics=runtime.metrics.http)]

@@ -2,7 +2,7 @@
 
 from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, WebSocketRoute
+from starlette.routing import WebSocketRoute
 
 from bitloot_contracts.topics import FULFILLMENT
 from bitloot_fulfillment.adapters.live import live_hub
@@ -17,7 +17,6 @@ from bitloot_fulfillment.metrics import FulfillmentMetrics
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
-from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import AdminTokenVerifier, OrderTokenVerifier
@@ -53,18 +52,16 @@ def build(
         admins=AdminTokenVerifier(admin_keys) if admin_keys else None,
     )
     edge = Edge(runtime, policy, hub, viewers, settings.ws_heartbeat_seconds)
-    routes: list[BaseRoute] = [
-        *internal.ROUTES,
-        *internal_stats.ROUTES,
-        WebSocketRoute("/ws/orders/{order_id}", order_status),
-    ]
-    routes += openapi_routes(describe(routes))
+    socket = WebSocketRoute("/ws/orders/{order_id}", order_status)
+    routes = [*internal.ROUTES, *internal_stats.ROUTES, socket]
+    tokens = edge_tokens(settings)
     app = create_app(
         runtime,
         routes,
-        internal_tokens=edge_tokens(settings),
+        internal_tokens=tokens,
         refusals=REFUSALS,
         dependencies=edge,
+        openapi=describe,
     )
     app.state.live_hub = hub
     return runtime, app

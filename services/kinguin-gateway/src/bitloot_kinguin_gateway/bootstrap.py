@@ -1,5 +1,6 @@
 """Wires the kinguin-gateway service together from its settings; nothing is built at import."""
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -7,7 +8,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import httpx
 from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import KINGUIN_GATEWAY
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
@@ -37,7 +37,6 @@ from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
-from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
@@ -97,19 +96,19 @@ def build(
         balance=lambda: watch.status,
         balance_poll_seconds=settings.balance_poll_seconds,
     )
-    routes: list[BaseRoute] = [
+    routes = [
         *webhook_edge.ROUTES,
         *internal.ROUTES,
         *internal_webhooks.ROUTES,
         *internal_balance.ROUTES,
     ]
-    routes += openapi_routes(describe(routes, settings.webhook_secret_header))
     app = create_app(
         runtime,
         routes,
         internal_tokens=edge_tokens(settings),
         refusals=REFUSALS,
         dependencies=edge,
+        openapi=functools.partial(describe, secret_header=settings.webhook_secret_header),
     )
     app.router.lifespan_context = _closing(runtime, http, limiter)
     return runtime, app
