@@ -8,7 +8,6 @@ current or the previous internal token; anything else is answered 401 and logged
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field, JsonValue, field_validator
 from starlette.requests import Request
@@ -131,7 +130,7 @@ def before_id(request: Request) -> int | None:
     return before
 
 
-def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+def dead_letter_json(letter: DeadLetter) -> dict[str, JsonValue]:
     return {
         "id": letter.id,
         "queue": letter.queue,

@@ -33,9 +33,10 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from typing import Any, Final
+from typing import Final
 from uuid import UUID
 
+from pydantic import JsonValue
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bitloot_contracts.customer import CustomerStatus
@@ -75,7 +76,7 @@ def _token(websocket: WebSocket) -> str | None:
     return bearer.strip() or None
 
 
-def _status_message(order_id: UUID, view: LiveView, **saga: Any) -> dict[str, Any]:
+def _status_message(order_id: UUID, view: LiveView, **saga: JsonValue) -> dict[str, JsonValue]:
     facts = view.frame_facts()
     # No saga and no refund: fulfillment has not heard of a payment for the order. Its
     # customer, holding the token payments issued when it was placed, is awaiting it.
@@ -85,7 +86,7 @@ def _status_message(order_id: UUID, view: LiveView, **saga: Any) -> dict[str, An
 
 async def _frame_of(
     runtime: ServiceRuntime, view: LiveView, event: LiveEvent
-) -> tuple[LiveView, dict[str, Any] | None]:
+) -> tuple[LiveView, dict[str, JsonValue] | None]:
     """The socket's view after `event`, and the frame to send for it (None: nothing
     the customer would see changed, such as a duplicate or an overtaken refund report)."""
     if isinstance(event, OrderStatusChanged):
