@@ -21,6 +21,7 @@ from bitloot_runtime.http import (
     QueryFlag,
     QueryModel,
     Refusal,
+    Whole,
     parse_json,
     parse_query,
     read_json,
@@ -156,7 +157,7 @@ class Filters(QueryModel):
     refusal = "invalid_filter"
     own_codes = frozenset({"limit"})
 
-    limit: int = Field(10, ge=1)
+    limit: Whole = Field(10, ge=1)
     ids: list[int] = []
     done: QueryFlag | None = None
 
@@ -168,7 +169,11 @@ def query_request(text: str) -> Request:
 def test_a_query_model_reads_repeated_parameters_and_strict_flags() -> None:
     found = parse_query(Filters, query_request("ids=1&ids=2&done=false&other=x"))
     assert (found.limit, found.ids, found.done) == (10, [1, 2], False)
-    for text, code in (("limit=0", "invalid_limit"), ("done=yes", "invalid_filter")):
+    for text, code in (
+        ("limit=0", "invalid_limit"),
+        ("limit=+5", "invalid_limit"),
+        ("done=yes", "invalid_filter"),
+    ):
         with pytest.raises(HttpError) as refused:
             parse_query(Filters, query_request(text))
         assert (refused.value.status, refused.value.code) == (422, code)

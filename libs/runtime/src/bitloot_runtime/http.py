@@ -278,6 +278,17 @@ QueryFlag = Annotated[bool, BeforeValidator(_flag)]
 """A yes/no query parameter: ``true`` or ``false``, nothing else."""
 
 
+def _digits(raw: object) -> object:
+    if isinstance(raw, str) and not (raw.isascii() and raw.isdigit()):
+        raise ValueError("must be a whole number written in digits")
+    return raw
+
+
+Whole = Annotated[int, BeforeValidator(_digits)]
+"""A whole-number query parameter in plain digits (no sign, space, ``_`` or ``.0``,
+which pydantic alone would accept); bound it with ``Field(ge=..., le=...)``."""
+
+
 def parse_query(model: type[QueryModelT], request: Request) -> QueryModelT:
     """`request`'s query string as `model`; 422 naming the first bad parameter in
     ``error`` and every problem in ``fields``."""

@@ -104,6 +104,12 @@ class StatsQuery(QueryModel):
         "days)."
     )
 
+    @field_validator("since", mode="before")
+    @classmethod
+    def _iso(cls, raw: object) -> object:
+        # ISO 8601 only: pydantic alone would also read a number as a Unix time.
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+
     @field_validator("since")
     @classmethod
     def _within_window(cls, since: datetime) -> datetime:

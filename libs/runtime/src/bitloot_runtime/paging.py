@@ -19,7 +19,7 @@ from typing import Annotated, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
-from bitloot_runtime.http import MAX_BIGINT, HttpError, QueryModel
+from bitloot_runtime.http import MAX_BIGINT, HttpError, QueryModel, Whole
 
 ItemT = TypeVar("ItemT")
 Position = list[str | int]
@@ -56,7 +56,7 @@ class PageQuery(QueryModel):
 
     own_codes: ClassVar[frozenset[str]] = frozenset({"limit", "cursor"})
 
-    limit: int = Field(50, ge=1, le=MAX_PAGE, description="Page size.")
+    limit: Whole = Field(50, ge=1, le=MAX_PAGE, description="Page size.")
     cursor: Cursor | None = None
 
     def offset(self) -> int:

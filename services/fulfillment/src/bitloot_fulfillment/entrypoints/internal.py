@@ -22,14 +22,14 @@ from bitloot_fulfillment.entrypoints.edge import Edge
 from bitloot_fulfillment.handlers.manual_delivery import deliver_by_hand
 from bitloot_fulfillment.handlers.retry import retry_order
 from bitloot_runtime.app import dependencies
-from bitloot_runtime.http import HttpError, answer, parse_body, parse_query, read_json
+from bitloot_runtime.http import HttpError, Whole, answer, parse_body, parse_query, read_json
 from bitloot_runtime.internal import Timeline, TimelineEvent
 from bitloot_runtime.openapi import ApiRoute
 from bitloot_runtime.paging import Page, PageQuery, offset_page
 
 # An age beyond a century is a mistake, and one beyond PostgreSQL's intervals a 500.
 MAX_AGE_SECONDS = 100 * 366 * 24 * 3600
-Seconds = Annotated[int, Field(ge=0, le=MAX_AGE_SECONDS)]
+Seconds = Annotated[Whole, Field(ge=0, le=MAX_AGE_SECONDS)]
 
 
 def parse_uuid(raw: str, field: str) -> UUID:
@@ -42,7 +42,7 @@ def parse_uuid(raw: str, field: str) -> UUID:
 class SagaQuery(PageQuery):
     """``GET /internal/sagas``: every filter is optional."""
 
-    limit: int = Field(100, ge=1, le=100, description="Page size.")
+    limit: Whole = Field(100, ge=1, le=100, description="Page size.")
     order_id: list[UUID] = Field([], description="Repeatable.")
     state: OrderState | None = None
     older_than: Seconds | None = Field(None, description="Created at least this many seconds ago.")
