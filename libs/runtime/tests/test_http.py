@@ -8,13 +8,25 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import Field
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bitloot_runtime.http import EXCEPTION_HANDLERS, HttpError, parse_json, read_json
+from bitloot_runtime.http import (
+    EXCEPTION_HANDLERS,
+    HttpError,
+    QueryFlag,
+    QueryModel,
+    Refusal,
+    Whole,
+    parse_json,
+    parse_query,
+    read_json,
+    refusal_handlers,
+)
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -139,3 +151,48 @@ async def test_a_database_error_that_is_not_transient_stays_a_500() -> None:
     """A bad statement is a bug: asking the client to retry it would hide it."""
     answer = await _raises(ProgrammingError("SELECT nothing", None, ValueError("no column")))
     assert answer.status_code == 500
+
+
+class Filters(QueryModel):
+    refusal = "invalid_filter"
+    own_codes = frozenset({"limit"})
+
+    limit: Whole = Field(10, ge=1)
+    ids: list[int] = []
+    done: QueryFlag | None = None
+
+
+def query_request(text: str) -> Request:
+    return Request({"type": "http", "query_string": text.encode()})
+
+
+def test_a_query_model_reads_repeated_parameters_and_strict_flags() -> None:
+    found = parse_query(Filters, query_request("ids=1&ids=2&done=false&other=x"))
+    assert (found.limit, found.ids, found.done) == (10, [1, 2], False)
+    for text, code in (
+        ("limit=0", "invalid_limit"),
+        ("limit=+5", "invalid_limit"),
+        ("done=yes", "invalid_filter"),
+    ):
+        with pytest.raises(HttpError) as refused:
+            parse_query(Filters, query_request(text))
+        assert (refused.value.status, refused.value.code) == (422, code)
+        assert refused.value.fields[0]["field"] == text.split("=")[0]
+
+
+class Refused(Exception):
+    code = "nope"
+
+
+async def test_the_refusal_table_answers_a_service_exception_in_the_error_shape() -> None:
+    async def refuse(_request: Request) -> JSONResponse:
+        raise Refused("No.")
+
+    handlers = refusal_handlers({Refused: Refusal(lambda _exc: 409)})
+    served = Starlette(routes=[Route("/", refuse)], exception_handlers=handlers)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served)) as http:
+        answer = await http.get("http://test/")
+    assert (answer.status_code, answer.json()) == (
+        409,
+        {"error": "nope", "detail": "No.", "fields": []},
+    )

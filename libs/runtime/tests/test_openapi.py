@@ -1,7 +1,7 @@
 """The OpenAPI builder: paths and parameters from Starlette's routes, request bodies from
 pydantic models, and the checks that keep a description and its app in step."""
 
-from typing import Any
+from typing import Any, Literal
 
 import schemathesis
 from pydantic import BaseModel, Field
@@ -14,6 +14,7 @@ from starlette.websockets import WebSocket
 from bitloot_runtime.openapi import (
     INTERNAL,
     PUBLIC,
+    ApiRoute,
     describe,
     errors,
     ok,
@@ -22,6 +23,7 @@ from bitloot_runtime.openapi import (
     problems,
     route_operations,
 )
+from bitloot_runtime.paging import Page, PageQuery
 
 
 class Line(BaseModel):
@@ -111,3 +113,35 @@ def test_schemathesis_reads_every_operation_of_a_description() -> None:
         ("get", "/internal/baskets/{basket_id}"),
         ("post", "/internal/dead-letters/{letter_id}/replay"),
     }
+
+
+class BasketQuery(PageQuery):
+    colour: Literal["red", "blue"] | None = None
+
+
+class Made(BaseModel):
+    basket_id: int
+
+
+def test_a_declared_route_is_described_from_its_models() -> None:
+    route = ApiRoute(
+        "/internal/baskets",
+        endpoint,
+        summary="Baskets.",
+        response=Page[Made],
+        query=BasketQuery,
+        refusals={"404": "None."},
+    )
+    document = describe("Baskets", routes=[route])
+    spec = document["paths"]["/internal/baskets"]["get"]
+    assert {p["name"]: p["schema"] for p in spec["parameters"]}["colour"] == {
+        "enum": ["red", "blue"],
+        "type": "string",
+    }
+    assert set(spec["responses"]) == {"200", "401", "404", "422"}
+    page = spec["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert document["components"]["schemas"][page.rsplit("/", 1)[1]]["required"] == [
+        "items",
+        "next",
+    ]
+    assert "Made" in document["components"]["schemas"]

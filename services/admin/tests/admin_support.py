@@ -177,10 +177,11 @@ class StandIns:
             self.queries.append((name, list(request.query_params.multi_items())))
             items = self.listings[(name, path)]
             limit = int(request.query_params.get("limit", "50"))
-            offset = int(request.query_params.get("offset", "0"))
+            # The services' cursors are opaque to the admin: a position stands in for one.
+            offset = int(request.query_params.get("cursor", "0"))
             page = items[offset : offset + limit]
             more = offset + limit if len(items) > offset + limit else None
-            return JSONResponse({"items": page, "next_offset": more, "next": more})
+            return JSONResponse({"items": page, "next": more})
 
         return listing
 

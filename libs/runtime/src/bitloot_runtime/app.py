@@ -3,26 +3,31 @@
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bitloot_runtime.access_log import AccessLogMiddleware
 from bitloot_runtime.errors import ConfigError
-from bitloot_runtime.http import EXCEPTION_HANDLERS
+from bitloot_runtime.http import EXCEPTION_HANDLERS, Refusals, refusal_handlers
 from bitloot_runtime.http_metrics import HttpMetricsMiddleware
 from bitloot_runtime.idempotency import keyed_routes
 from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
 from bitloot_runtime.logging import configure_logging, register_secret
+from bitloot_runtime.openapi import Schema, openapi_routes
 from bitloot_runtime.server import protocol_class
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import EdgeSettings
 from bitloot_runtime.telemetry import configure_tracing, enabled, http_middleware
 
 logger = logging.getLogger(__name__)
+
+DependenciesT = TypeVar("DependenciesT")
 
 # How long in-flight requests and messages get to finish after SIGTERM.
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -33,6 +38,9 @@ def create_app(
     routes: Sequence[BaseRoute] = (),
     *,
     internal_tokens: Sequence[str] = (),
+    refusals: Refusals | None = None,
+    dependencies: object = None,
+    openapi: Callable[[Sequence[BaseRoute]], Schema] | None = None,
 ) -> Starlette:
     """A Starlette app with the service's routes, the health routes, and the runtime's
     start-up and shutdown tied to the server's lifespan; in a span per request when
@@ -44,7 +52,13 @@ def create_app(
     internal routes among `routes`, plus its dead letters) is served to callers
     presenting one of them. Every ``POST /internal/*`` (an admin's action) is answered
     once per ``Idempotency-Key`` (`bitloot_runtime.idempotency`).
+
+    `refusals` is the service's exception -> answer table (`bitloot_runtime.http.Refusal`);
+    `dependencies` what its module-level endpoints read with `dependencies`; `openapi`
+    describes `routes` (`bitloot_runtime.openapi.describe`), served at ``/openapi.json``.
     """
+    if openapi is not None:
+        routes = [*routes, *openapi_routes(openapi(routes))]
     internal: list[BaseRoute] = []
     # First, so that it also counts the requests the middleware after it refuse.
     middleware = [Middleware(HttpMetricsMiddleware, metrics=runtime.metrics.http)]
@@ -57,12 +71,24 @@ def create_app(
     if internal_tokens:
         internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
         middleware.append(Middleware(InternalAuthMiddleware, tokens=internal_tokens))
-    return Starlette(
+    app = Starlette(
         routes=keyed_routes(runtime.idempotency, [*runtime.health_routes(), *internal, *routes]),
         middleware=middleware,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**refusal_handlers(refusals or {}), **EXCEPTION_HANDLERS},
         lifespan=runtime.lifespan,
     )
+    app.state.dependencies = dependencies
+    return app
+
+
+def dependencies(connection: HTTPConnection, kind: type[DependenciesT]) -> DependenciesT:
+    """What the app serving `connection` (a request or a WebSocket) was created with as
+    `dependencies`, checked to be a `kind`: how a module-level endpoint gets its stores,
+    clients and settings, ``edge = dependencies(request, Edge)``."""
+    found = connection.app.state.dependencies
+    if not isinstance(found, kind):
+        raise TypeError(f"The app's dependencies are {type(found).__name__}, not {kind.__name__}.")
+    return found
 
 
 def edge_tokens(settings: EdgeSettings) -> list[str]:

@@ -2,7 +2,9 @@
 reason, ``{"error": "<code>", "detail": "<text>", "fields": [...]}``.
 
 Handlers raise `HttpError`; `EXCEPTION_HANDLERS` (installed by `create_app`) turns it into
-that body. `read_json` and `parse_body` reject bad input before anything changes.
+that body. `read_json` and `parse_body` reject a bad body, `parse_query` a bad query
+string (a `QueryModel`), before anything changes. A service's own exceptions become
+answers through its `Refusals` table, given to `create_app`: endpoints raise, never map.
 
 Two failures that are nobody's bug are answered without a traceback: the database (or
 the network to it) failing for a moment is a 503 with ``Retry-After``, and a client that
@@ -12,18 +14,31 @@ hangs up before its body arrived is one INFO line.
 import json
 import logging
 import math
-from typing import Any, TypeVar
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ExceptionHandler
 
 from bitloot_runtime.db import is_transient
 from bitloot_runtime.errors import BitlootError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+QueryModelT = TypeVar("QueryModelT", bound="QueryModel")
 
 DEFAULT_MAX_BODY = 64 * 1024
 MAX_BIGINT = 2**63 - 1
@@ -200,6 +215,20 @@ async def read_json(request: Request, max_bytes: int = DEFAULT_MAX_BODY) -> tupl
     return raw, parse_json(raw)
 
 
+def answer(body: BaseModel, status: int = 200, *, exclude_unset: bool = False) -> JSONResponse:
+    """`body` (an endpoint's response model) as its JSON answer; `exclude_unset` leaves
+    out the optional fields it was not given (a body with one of two fields)."""
+    return JSONResponse(body.model_dump(mode="json", exclude_unset=exclude_unset), status)
+
+
+Moment = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A time in an answer, as Python's ``isoformat`` writes it (``+00:00``, not ``Z``)."""
+
+
 def validation_fields(error: ValidationError) -> list[dict[str, str]]:
     """Pydantic's errors as ``[{"field": "lines.0.qty", "error": "...", "code": "..."}]``."""
     return [
@@ -220,3 +249,96 @@ def parse_body(model: type[ModelT], document: Any) -> ModelT:
         raise HttpError(
             422, "invalid_request", "The request is invalid.", validation_fields(exc)
         ) from None
+
+
+class QueryModel(BaseModel):
+    """A query string's parameters, one field each; a ``list[...]`` field takes the
+    parameter repeated. Unknown parameters are ignored. Subclass it per endpoint and read
+    it with `parse_query`; declare it on the route (`openapi.ApiRoute`) and the OpenAPI
+    document lists its fields as the operation's parameters.
+
+    A bad value is answered 422 ``invalid_<name>``; a model of filters may name one code
+    for all its filters in `refusal` (``invalid_filter``), paging parameters keeping theirs.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    refusal: ClassVar[str | None] = None
+    # Parameters whose refusal is always their own code, whatever `refusal` says.
+    own_codes: ClassVar[frozenset[str]] = frozenset()
+
+
+def _flag(raw: object) -> object:
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise ValueError("must be true or false")
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_flag)]
+"""A yes/no query parameter: ``true`` or ``false``, nothing else."""
+
+
+def _digits(raw: object) -> object:
+    if isinstance(raw, str) and not (raw.isascii() and raw.isdigit()):
+        raise ValueError("must be a whole number written in digits")
+    return raw
+
+
+Whole = Annotated[int, BeforeValidator(_digits)]
+"""A whole-number query parameter in plain digits (no sign, space, ``_`` or ``.0``,
+which pydantic alone would accept); bound it with ``Field(ge=..., le=...)``."""
+
+
+def parse_query(model: type[QueryModelT], request: Request) -> QueryModelT:
+    """`request`'s query string as `model`; 422 naming the first bad parameter in
+    ``error`` and every problem in ``fields``."""
+    params = request.query_params
+    raw = {
+        name: params.getlist(name) if typing.get_origin(field.annotation) is list else params[name]
+        for name, field in model.model_fields.items()
+        if name in params
+    }
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        fields = validation_fields(exc)
+        name = fields[0]["field"].split(".")[0]
+        own = model.refusal is None or name in model.own_codes
+        code = f"invalid_{name}" if own else str(model.refusal)
+        raise HttpError(422, code, f"The query parameter {name!r} is invalid.", fields) from None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How a service's exception is answered: `status` (or a function of the exception
+    giving it) and `code` (None: the exception's own ``code`` attribute); logged at
+    `level` with `log` when given."""
+
+    status: int | Callable[[Any], int]
+    code: str | None = None
+    log: str | None = None
+    level: int = logging.WARNING
+
+    def error(self, exc: Exception) -> HttpError:
+        status = self.status if isinstance(self.status, int) else self.status(exc)
+        code = self.code or str(getattr(exc, "code", "refused"))
+        if self.log:
+            logger.log(self.level, self.log, extra={"error": str(exc), "code": code})
+        return HttpError(status, code, str(exc))
+
+
+Refusals = Mapping[type[Exception], Refusal]
+"""A service's exception -> answer table, one per service, given to `create_app`. A
+subclass without an entry of its own is answered as its nearest listed base class."""
+
+
+def refusal_handlers(refusals: Refusals) -> dict[Any, ExceptionHandler]:
+    """Starlette exception handlers answering each class of `refusals` as it says."""
+
+    def handler(refusal: Refusal) -> ExceptionHandler:
+        async def answer(_request: Request, exc: Exception) -> Response:
+            return error_response(refusal.error(exc))
+
+        return answer
+
+    return {kind: handler(refusal) for kind, refusal in refusals.items()}

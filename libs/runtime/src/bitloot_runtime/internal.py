@@ -8,8 +8,8 @@ current or the previous internal token; anything else is answered 401 and logged
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from pydantic import AwareDatetime, BaseModel, Field, JsonValue, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,7 +21,15 @@ from bitloot_runtime.dead_letters import (
     DeadLetterNotFound,
     DeadLetterStore,
 )
-from bitloot_runtime.http import MAX_BIGINT, HttpError, error_response, whole_number
+from bitloot_runtime.http import (
+    MAX_BIGINT,
+    HttpError,
+    Moment,
+    QueryModel,
+    error_response,
+    parse_query,
+    whole_number,
+)
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.signatures import matches_any
 
@@ -63,6 +71,22 @@ def _client(scope: Scope) -> str:
     return str(client[0]) if client else "?"
 
 
+class TimelineEvent(BaseModel):
+    """One thing a service did for an order, as the admin's order timeline shows it."""
+
+    at: Moment
+    kind: str
+    summary: str
+    data: dict[str, JsonValue]
+
+
+class Timeline(BaseModel):
+    """``GET /internal/orders/{order_id}/timeline``: what a service did, oldest first."""
+
+    order_id: str
+    items: list[TimelineEvent]
+
+
 def page_limit(request: Request, default: int = 50) -> int:
     """The ``limit`` query parameter, 1-100; 422 otherwise."""
     raw = request.query_params.get("limit", str(default))
@@ -72,20 +96,32 @@ def page_limit(request: Request, default: int = 50) -> int:
     return limit
 
 
+class StatsQuery(QueryModel):
+    """The query of a figures endpoint (``GET /internal/stats``)."""
+
+    since: AwareDatetime = Field(
+        description=f"Count from this time (with zone, within the last {MAX_STATS_WINDOW.days} "
+        "days)."
+    )
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _iso(cls, raw: object) -> object:
+        # ISO 8601 only: pydantic alone would also read a number as a Unix time.
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+
+    @field_validator("since")
+    @classmethod
+    def _within_window(cls, since: datetime) -> datetime:
+        now = datetime.now(UTC)
+        if not now - MAX_STATS_WINDOW <= since <= now:
+            raise ValueError(f"since must be within the last {MAX_STATS_WINDOW.days} days")
+        return since
+
+
 def stats_since(request: Request) -> datetime:
-    """The required ``since`` of a figures endpoint: an ISO-8601 time with zone, not in
-    the future nor more than `MAX_STATS_WINDOW` ago; 422 ``invalid_since`` otherwise."""
-    raw = request.query_params.get("since")
-    try:
-        since = datetime.fromisoformat(raw) if raw else None
-    except ValueError:
-        since = None
-    now = datetime.now(UTC)
-    if since is None or since.tzinfo is None or not now - MAX_STATS_WINDOW <= since <= now:
-        days = MAX_STATS_WINDOW.days
-        detail = f"since must be an ISO-8601 time with zone within the last {days} days."
-        raise HttpError(422, "invalid_since", detail)
-    return since
+    """The required ``since`` of a figures endpoint (`StatsQuery`); 422 ``invalid_since``."""
+    return parse_query(StatsQuery, request).since
 
 
 def before_id(request: Request) -> int | None:
@@ -100,7 +136,7 @@ def before_id(request: Request) -> int | None:
     return before
 
 
-def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+def dead_letter_json(letter: DeadLetter) -> dict[str, JsonValue]:
     return {
         "id": letter.id,
         "queue": letter.queue,

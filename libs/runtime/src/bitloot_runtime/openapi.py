@@ -3,14 +3,19 @@
 Each service writes its paths in Starlette's form (``/internal/orders/{order_id:uuid}``);
 `describe` turns them into OpenAPI paths with typed path parameters, adds the routes
 every service shares (health, metrics, dead letters, this document), and hoists the
-pydantic request models' JSON Schemas into ``components``. `route_operations` lists what
-an app really serves, so a service's test can require that every route is described.
+pydantic models' JSON Schemas into ``components``. `route_operations` lists what an app
+really serves, so a service's test can require that every route is described.
+
+A route declared as an `ApiRoute` describes itself: its summary, its query model (a
+`bitloot_runtime.http.QueryModel`: the parameters), its body model, its response model
+(every 2xx body is typed) and its refusals. Pass the app's routes to `describe` and no
+description is written by hand; `paths` remains for operations not yet declared so.
 """
 
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -18,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message
+
+from bitloot_runtime.http import QueryModel
 
 Schema = dict[str, Any]
 
@@ -120,7 +127,6 @@ def _keyed(answers: dict[str, Any]) -> dict[str, Any]:
 
 
 LIMIT = query("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size.")
-OFFSET = query("offset", {"type": "integer", "minimum": 0}, "Items to skip.")
 
 
 def operation(
@@ -158,13 +164,100 @@ def with_key(spec: Schema) -> Schema:
     return {**spec, "parameters": parameters, "responses": _keyed(spec["responses"])}
 
 
-def _schema_of(body: type[BaseModel] | Schema, components: Schema) -> Schema:
+def _schema_of(
+    body: type[BaseModel] | Schema, components: Schema, mode: str = "validation"
+) -> Schema:
     if isinstance(body, dict):
         return body
-    schema = body.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema = body.model_json_schema(
+        ref_template="#/components/schemas/{model}",
+        mode="serialization" if mode == "serialization" else "validation",
+    )
     components.update(schema.pop("$defs", {}))
-    components[body.__name__] = schema
-    return {"$ref": f"#/components/schemas/{body.__name__}"}
+    # A generic model is named ``Page[Item]``; a component name may not hold brackets.
+    name = re.sub(r"[^\w.\-]", "_", body.__name__)
+    components[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _not_null(schema: Schema) -> Schema:
+    """An optional parameter's schema without its null: absent is how a query says none."""
+    options = [option for option in schema.get("anyOf", []) if option != {"type": "null"}]
+    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default", "title")}
+    return {**rest, **options[0]} if len(options) == 1 else rest
+
+
+def query_parameters(model: type[QueryModel], components: Schema) -> list[Schema]:
+    """`model`'s fields as query parameters (a list field: the parameter repeated)."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, field in schema["properties"].items():
+        described = _not_null(field)
+        text = described.pop("description", "")
+        parameter = {"name": name, "in": "query", "required": name in required}
+        parameters.append(
+            {**parameter, "schema": described, **({"description": text} if text else {})}
+        )
+    return parameters
+
+
+BAD_QUERY = {"422": "A query parameter is invalid: `error` names it, `fields` each problem."}
+
+
+class ApiRoute(Route):
+    """A route that describes itself in the OpenAPI document (see `describe`).
+
+    `endpoint` is a module-level ``async def endpoint(request) -> Response`` taking its
+    dependencies from the app state (`bitloot_runtime.app.dependencies`). `response` is
+    the model of its `status` body (None: no body); `query` and `body` the models it
+    parses (`parse_query`, `parse_body`); `refusals` its error answers,
+    ``{"404": "No such order (`order_not_found`)."}``; `security` as for `operation`.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[[Request], Awaitable[Response]],
+        *,
+        summary: str,
+        response: type[BaseModel] | None,
+        method: str = "GET",
+        status: int = 200,
+        success: str = "",
+        query: type[QueryModel] | None = None,
+        body: type[BaseModel] | None = None,
+        body_errors: Mapping[str, str] = BODY_ERRORS,
+        refusals: Mapping[str, str] | None = None,
+        security: list[dict[str, list[str]]] | None = None,
+        headers: Sequence[Schema] = (),
+    ) -> None:
+        super().__init__(path, endpoint, methods=[method])
+        self.method = method.lower()
+        self.summary, self.success = summary, success or summary
+        self.response, self.status = response, str(status)
+        self.query, self.body, self.body_errors = query, body, body_errors
+        self.refusals = {**(BAD_QUERY if query else {}), **(refusals or {})}
+        self.security, self.headers = security, headers
+
+    def operation(self, components: Schema) -> Schema:
+        """This route's OpenAPI operation; its models' schemas go into `components`."""
+        answer: Schema = {"description": self.success}
+        if self.response is not None:
+            schema = _schema_of(self.response, components, "serialization")
+            answer["content"] = {"application/json": {"schema": schema}}
+        parameters = [*self.headers]
+        if self.query is not None:
+            parameters += query_parameters(self.query, components)
+        return operation(
+            self.summary,
+            {self.status: answer, **errors(self.refusals)},
+            security=self.security,
+            parameters=parameters,
+            body=self.body,
+            body_errors=self.body_errors,
+        )
 
 
 def openapi_path(path: str) -> tuple[str, list[Schema]]:
@@ -239,18 +332,23 @@ def _runtime_paths() -> dict[str, Schema]:
 
 def describe(
     title: str,
-    paths: Mapping[str, Mapping[str, Schema]],
+    paths: Mapping[str, Mapping[str, Schema]] | None = None,
     *,
+    routes: Iterable[BaseRoute] = (),
     security_schemes: Mapping[str, Schema] | None = None,
     description: str = "",
     extensions: Mapping[str, Any] | None = None,
 ) -> Schema:
-    """The service's OpenAPI document: its `paths` and the shared ones. Every internal
-    POST (an admin's action) is described with ``Idempotency-Key``, as `create_app`
-    serves it (`bitloot_runtime.idempotency.keyed_routes`)."""
+    """The service's OpenAPI document: its `routes` that are `ApiRoute`s, its `paths`
+    and the shared ones. Every internal POST (an admin's action) is described with
+    ``Idempotency-Key``, as `create_app` serves it (`bitloot_runtime.idempotency.keyed_routes`)."""
     components: Schema = {"Error": ERROR_SCHEMA}
+    declared: dict[str, dict[str, Schema]] = {}
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            declared.setdefault(route.path, {})[route.method] = route.operation(components)
     described: dict[str, Schema] = {}
-    for raw_path, operations in {**_runtime_paths(), **paths}.items():
+    for raw_path, operations in {**_runtime_paths(), **(paths or {}), **declared}.items():
         path, parameters = openapi_path(raw_path)
         described[path] = {}
         for method, spec in operations.items():

@@ -26,7 +26,7 @@ def test_a_filter_value_that_is_not_a_plain_token_is_refused(value: str) -> None
 
 
 def test_the_next_page_is_named_by_the_listings_own_page_parameter() -> None:
-    assert next_page(LISTINGS["sagas"], {"next_offset": 50}) == {"offset": "50"}
+    assert next_page(LISTINGS["sagas"], {"next": "WzUwXQ"}) == {"cursor": "WzUwXQ"}
     assert next_page(LISTINGS["ipns"], {"next": 17}) == {"before": "17"}
     assert next_page(LISTINGS["payments"], {"next": None}) is None
 

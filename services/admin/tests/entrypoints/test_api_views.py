@@ -17,7 +17,7 @@ from bitloot_admin.adapters.upstream import SERVICES
 from bitloot_testing.rabbitmq import BusNamespace
 
 
-async def test_a_listing_passes_its_filters_and_pages_with_the_services_offset(
+async def test_a_listing_passes_its_filters_and_pages_with_the_services_cursor(
     alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     found = [{"order_id": f"o-{n}", "status": "failed"} for n in range(3)]
@@ -26,7 +26,7 @@ async def test_a_listing_passes_its_filters_and_pages_with_the_services_offset(
     first = (await alice.get("/admin/api/reservations", params=wanted)).json()
     second = (await alice.get("/admin/api/reservations", params={**wanted, **first["next"]})).json()
     assert [r["order_id"] for r in first["items"]] == ["o-0", "o-1"]
-    assert first["next"] == {"offset": "2"}
+    assert first["next"] == {"cursor": "2"}
     assert [r["order_id"] for r in second["items"]] == ["o-2"]
     assert second["next"] is None
     assert ("kinguin-gateway", [("status", "failed"), ("limit", "2")]) in stand_ins.queries

@@ -20,7 +20,7 @@ async def test_a_listing_page_has_its_filters_a_table_and_the_next_page_link(
     assert "<th>Status</th>" in page.text
     assert "<th>reservation_id</th>" not in page.text
     assert "&lt;b&gt;completed&lt;/b&gt;" in page.text
-    assert "/admin/reservations?status=failed&amp;limit=2&amp;offset=2" in page.text
+    assert "/admin/reservations?status=failed&amp;limit=2&amp;cursor=2" in page.text
 
 
 async def test_the_dead_letters_page_replays_with_the_csrf_token_and_says_what_happened(

@@ -164,22 +164,20 @@ async def test_sagas_are_listed_in_pages_of_at_most_the_limit(
     runtime, app = fulfillment_app
     orders = await make_sagas(runtime, 5)
     seen: list[str] = []
-    offset: int | None = 0
+    cursor: dict[str, str] | None = {}
     async with client(app) as http:
-        while offset is not None:
-            page = (
-                await http.get("/internal/sagas", params={"limit": "2", "offset": str(offset)})
-            ).json()
+        while cursor is not None:
+            page = (await http.get("/internal/sagas", params={"limit": "2", **cursor})).json()
             assert len(page["items"]) <= 2
             seen += [item["order_id"] for item in page["items"]]
-            offset = page["next_offset"]
+            cursor = {"cursor": page["next"]} if page["next"] else None
         bad = [
             await http.get("/internal/sagas", params={name: value})
-            for name, value in (("offset", "-1"), ("stuck_for", "soon"), ("state", "lost"))
+            for name, value in (("cursor", "-1"), ("stuck_for", "soon"), ("state", "lost"))
         ]
     assert sorted(seen) == sorted(str(o) for o in orders)
     assert [(a.status_code, a.json()["error"]) for a in bad] == [
-        (422, "invalid_offset"),
+        (422, "invalid_cursor"),
         (422, "invalid_stuck_for"),
         (422, "invalid_state"),
     ]

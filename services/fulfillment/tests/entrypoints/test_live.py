@@ -31,7 +31,7 @@ from bitloot_contracts.events import (
     ReservationFailed,
 )
 from bitloot_fulfillment.bootstrap import build
-from bitloot_fulfillment.entrypoints.live import Viewers
+from bitloot_fulfillment.entrypoints.edge import Viewers
 from bitloot_runtime.publisher import create_broker
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import (

@@ -1,5 +1,6 @@
 """Wires the kinguin-gateway service together from its settings; nothing is built at import."""
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -18,12 +19,12 @@ from bitloot_kinguin_gateway.adapters.rate_limit import (
     default_burst,
 )
 from bitloot_kinguin_gateway.adapters.unit_of_work import GatewayUnitOfWork
+from bitloot_kinguin_gateway.entrypoints import internal, internal_balance, internal_webhooks
+from bitloot_kinguin_gateway.entrypoints import webhooks as webhook_edge
 from bitloot_kinguin_gateway.entrypoints.bus import subscribe
-from bitloot_kinguin_gateway.entrypoints.internal import internal_routes
-from bitloot_kinguin_gateway.entrypoints.internal_balance import balance_routes
-from bitloot_kinguin_gateway.entrypoints.internal_webhooks import webhook_log_routes
+from bitloot_kinguin_gateway.entrypoints.edge import REFUSALS, Edge
 from bitloot_kinguin_gateway.entrypoints.openapi import describe
-from bitloot_kinguin_gateway.entrypoints.webhooks import WebhookAuth, webhook_routes
+from bitloot_kinguin_gateway.entrypoints.webhook_auth import WebhookAuth
 from bitloot_kinguin_gateway.handlers.balance import BalanceWatch
 from bitloot_kinguin_gateway.handlers.catalog import CatalogSync
 from bitloot_kinguin_gateway.handlers.key_returns import ReturnKeys
@@ -37,7 +38,6 @@ from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
-from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
@@ -91,15 +91,28 @@ def build(
     runtime.add_background("catalog-sync", sync.run)
     sweep = webhook_log_sweep(settings, runtime.unit_of_work)
     runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
-    auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
+    edge = Edge(
+        unit_of_work=units_of_work,
+        kinguin=kinguin,
+        auth=WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header),
+        metrics=metrics,
+        balance=lambda: watch.status,
+        balance_poll_seconds=settings.balance_poll_seconds,
+    )
     routes = [
-        *webhook_routes(auth, units_of_work, metrics),
-        *internal_routes(runtime.unit_of_work, kinguin),
-        *webhook_log_routes(units_of_work),
-        *balance_routes(lambda: watch.status, settings.balance_poll_seconds),
-        *openapi_routes(describe(settings.webhook_secret_header)),
+        *webhook_edge.ROUTES,
+        *internal.ROUTES,
+        *internal_webhooks.ROUTES,
+        *internal_balance.ROUTES,
     ]
-    app = create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    app = create_app(
+        runtime,
+        routes,
+        internal_tokens=edge_tokens(settings),
+        refusals=REFUSALS,
+        dependencies=edge,
+        openapi=functools.partial(describe, secret_header=settings.webhook_secret_header),
+    )
     app.router.lifespan_context = _closing(runtime, http, limiter)
     return runtime, app
 

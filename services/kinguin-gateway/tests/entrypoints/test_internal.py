@@ -98,15 +98,15 @@ async def test_reservations_are_listed_by_status_order_and_reservation_id_a_page
     by_id = (await listing(reservation_id=one["reservation_id"])).json()["items"]
     assert by_id == [one]
     first = (await listing(limit="2")).json()
-    second = (await listing(limit="2", offset=str(first["next_offset"]))).json()
+    second = (await listing(limit="2", cursor=first["next"])).json()
     assert [r["order_id"] for r in first["items"] + second["items"]] == [
         r["order_id"] for r in everything["items"]
     ]
-    assert second["next_offset"] is None
-    for bad in ({"limit": "101"}, {"status": "lost"}, {"order_id": "nope"}, {"offset": "-1"}):
+    assert second["next"] is None
+    for bad in ({"limit": "101"}, {"status": "lost"}, {"order_id": "nope"}, {"cursor": "-1"}):
         refused = await listing(**bad)
         assert refused.status_code == 422, bad
-        assert refused.json()["error"] in {"invalid_limit", "invalid_filter"}
+        assert refused.json()["error"] in {"invalid_limit", "invalid_filter", "invalid_cursor"}
 
 
 async def test_the_webhook_log_lists_shows_and_replays_news_that_came_too_early(

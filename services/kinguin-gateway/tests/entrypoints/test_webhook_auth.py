@@ -3,7 +3,7 @@
 import pytest
 from starlette.datastructures import Headers
 
-from bitloot_kinguin_gateway.entrypoints.webhooks import AuthScheme, WebhookAuth
+from bitloot_kinguin_gateway.entrypoints.webhook_auth import AuthScheme, WebhookAuth
 from bitloot_runtime.signatures import hmac_sha512_hex
 
 CURRENT, PREVIOUS = "current-secret", "previous-secret"

@@ -96,8 +96,8 @@ LISTINGS: Mapping[str, Listing] = {
             KINGUIN_GATEWAY,
             "/internal/reservations",
             ("status", "order_id", "reservation_id"),
-            "next_offset",
-            "offset",
+            "next",
+            "cursor",
             # The gateway's reservation states (its `domain.reservation.STATES`).
             choices={"status": ("placing", "placed", "failed")},
             hidden=frozenset(
@@ -112,8 +112,8 @@ LISTINGS: Mapping[str, Listing] = {
             KINGUIN_GATEWAY,
             "/internal/webhooks",
             ("order_id", "event_name", "authenticated", "duplicate"),
-            "next_offset",
-            "offset",
+            "next",
+            "cursor",
             "id",
             {"authenticated": _YES_NO, "duplicate": _YES_NO},
             frozenset({"order_external_id", "updated_at"}),
@@ -124,8 +124,8 @@ LISTINGS: Mapping[str, Listing] = {
             FULFILLMENT,
             "/internal/sagas",
             ("state", "order_id", "older_than", "stuck_for"),
-            "next_offset",
-            "offset",
+            "next",
+            "cursor",
             choices={"state": get_args(OrderState)},
             hidden=frozenset(
                 {"kinguin_order_id", "failure_stage", "needs_admin", "delivered_by_hand_by"}

@@ -1,29 +1,33 @@
-"""The fulfillment service's internal API, read by the admin service."""
+"""The fulfillment service's internal API, read by the admin service.
 
+Each endpoint is a module-level function taking its dependencies (`Edge`) from the app
+state; `ROUTES` declares them with their models, from which the OpenAPI document is
+generated; the use cases' exceptions are answered by `edge.REFUSALS`.
+"""
+
+from dataclasses import asdict
 from datetime import timedelta
-from typing import get_args
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
+from bitloot_contracts.customer import CustomerStatus
 from bitloot_contracts.events import OrderState, SealedKeys
 from bitloot_contracts.events.fields import Count
 from bitloot_fulfillment.adapters import views
-from bitloot_fulfillment.adapters.unit_of_work import FulfillmentUnitOfWork
-from bitloot_fulfillment.domain.saga import ManualDeliveryRefused, RetryRefused
-from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_fulfillment.handlers.manual_delivery import DeliverByHand
-from bitloot_fulfillment.handlers.retry import RetryOrder, SagaNotFound
-from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
-from bitloot_runtime.internal import page_limit
-from bitloot_runtime.service import ServiceRuntime
+from bitloot_fulfillment.entrypoints.edge import Edge
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import HttpError, Whole, answer, parse_body, parse_query, read_json
+from bitloot_runtime.internal import Timeline, TimelineEvent
+from bitloot_runtime.openapi import ApiRoute
+from bitloot_runtime.paging import Page, PageQuery, offset_page
 
-_STATES = frozenset(get_args(OrderState))
 # An age beyond a century is a mistake, and one beyond PostgreSQL's intervals a 500.
 MAX_AGE_SECONDS = 100 * 366 * 24 * 3600
+Seconds = Annotated[Whole, Field(ge=0, le=MAX_AGE_SECONDS)]
 
 
 def parse_uuid(raw: str, field: str) -> UUID:
@@ -33,24 +37,54 @@ def parse_uuid(raw: str, field: str) -> UUID:
         raise HttpError(422, "invalid_order_id", f"{field} {raw!r} is not a UUID.") from None
 
 
-def _seconds(request: Request, name: str) -> timedelta | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return None
-    seconds = whole_number(raw, MAX_AGE_SECONDS)
-    if seconds is None:
-        raise HttpError(
-            422, f"invalid_{name}", f"{name} must be 0-{MAX_AGE_SECONDS} seconds, not {raw!r}."
-        )
-    return timedelta(seconds=seconds)
+class SagaQuery(PageQuery):
+    """``GET /internal/sagas``: every filter is optional."""
+
+    limit: Whole = Field(100, ge=1, le=100, description="Page size.")
+    order_id: list[UUID] = Field([], description="Repeatable.")
+    state: OrderState | None = None
+    older_than: Seconds | None = Field(None, description="Created at least this many seconds ago.")
+    stuck_for: Seconds | None = Field(None, description="Unchanged for at least this many seconds.")
 
 
-def _offset(request: Request) -> int:
-    raw = request.query_params.get("offset", "0")
-    offset = whole_number(raw)
-    if offset is None:
-        raise HttpError(422, "invalid_offset", f"offset must be 0 or more, not {raw!r}.")
-    return offset
+class Line(BaseModel):
+    kinguin_product_id: str
+    qty: int
+
+
+class SagaItem(BaseModel):
+    """A saga as the admin lists it (`adapters.views.list_sagas`)."""
+
+    order_id: str
+    state: OrderState
+    kinguin_order_id: str | None
+    kinguin_status: str | None
+    failure_stage: str | None
+    failure_reason: str | None
+    needs_admin: bool
+    polls_sent: int
+    lines: list[Line]
+    delivered_by_hand_by: str | None
+    refund_id: int | None
+    refund_status: str | None
+    email_confirmed: bool | None
+    customer_status: CustomerStatus
+    created_at: str = Field(json_schema_extra={"format": "date-time"})
+    updated_at: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class Retried(BaseModel):
+    """The state before and after, and in words what the saga now waits for."""
+
+    order_id: str
+    previous_state: OrderState
+    state: OrderState
+    summary: str
+
+
+class HandDelivered(BaseModel):
+    order_id: str
+    state: OrderState
 
 
 class HandDelivery(BaseModel):
@@ -65,84 +99,93 @@ class HandDelivery(BaseModel):
 
 # A sealed payload of the most keys an order holds is a few kilobytes.
 MAX_HAND_DELIVERY_BODY = 256 * 1024
-# The refusals that are the request's fault rather than the order's.
-_INVALID_HAND_DELIVERY = frozenset({"key_count_mismatch"})
 
 
-def saga_filter(request: Request) -> views.SagaFilter:
-    """The listing's query: ``order_id`` (repeatable), ``state``, ``older_than`` and
-    ``stuck_for`` (seconds), ``limit`` (1-100) and ``offset``; 422 on a bad value."""
-    state = request.query_params.get("state")
-    if state is not None and state not in _STATES:
-        raise HttpError(422, "invalid_state", f"state {state!r} is not a saga state.")
-    return views.SagaFilter(
-        order_ids=[parse_uuid(raw, "order_id") for raw in request.query_params.getlist("order_id")],
-        state=state,
-        older_than=_seconds(request, "older_than"),
-        stuck_for=_seconds(request, "stuck_for"),
-        limit=page_limit(request, default=100),
-        offset=_offset(request),
+async def list_sagas(request: Request) -> Response:
+    """Sagas matching the query, least recently changed last."""
+    query = parse_query(SagaQuery, request)
+    wanted = views.SagaFilter(
+        order_ids=query.order_id,
+        state=query.state,
+        older_than=None if query.older_than is None else timedelta(seconds=query.older_than),
+        stuck_for=None if query.stuck_for is None else timedelta(seconds=query.stuck_for),
+        limit=query.limit,
+        offset=query.offset(),
     )
+    async with dependencies(request, Edge).runtime.sessionmaker() as session:
+        items = await views.list_sagas(session, wanted)
+    return answer(offset_page([SagaItem.model_validate(item) for item in items], query))
 
 
-def internal_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]:
-    """``GET /internal/sagas``, ``GET /internal/orders/{order_id}/timeline``,
-    ``POST /internal/orders/{order_id}/retry`` and ``.../deliver-by-hand``."""
-    units_of_work = runtime.units_of_work(FulfillmentUnitOfWork)
-    retry_order, deliver_by_hand = RetryOrder(units_of_work, policy), DeliverByHand(units_of_work)
+async def order_timeline(request: Request) -> Response:
+    order_id = parse_uuid(request.path_params["order_id"], "order id")
+    async with dependencies(request, Edge).runtime.sessionmaker() as session:
+        items = await views.timeline(session, order_id)
+    events = [TimelineEvent.model_validate(item) for item in items]
+    return answer(Timeline(order_id=str(order_id), items=events))
 
-    async def list_sagas(request: Request) -> Response:
-        wanted = saga_filter(request)
-        async with runtime.sessionmaker() as session:
-            items = await views.list_sagas(session, wanted)
-        more = len(items) == wanted.limit
-        next_offset = wanted.offset + wanted.limit if more else None
-        return JSONResponse({"items": items, "next_offset": next_offset})
 
-    async def order_timeline(request: Request) -> Response:
-        order_id = parse_uuid(request.path_params["order_id"], "order id")
-        async with runtime.sessionmaker() as session:
-            items = await views.timeline(session, order_id)
-        return JSONResponse({"order_id": str(order_id), "items": items})
+async def retry(request: Request) -> Response:
+    order_id = parse_uuid(request.path_params["order_id"], "order id")
+    retried = await dependencies(request, Edge).retry(order_id)
+    return answer(Retried(order_id=str(order_id), **asdict(retried)))
 
-    async def retry(request: Request) -> Response:
-        order_id = parse_uuid(request.path_params["order_id"], "order id")
-        try:
-            retried = await retry_order(order_id)
-        except SagaNotFound as exc:
-            raise HttpError(404, "order_not_found", str(exc)) from None
-        except RetryRefused as exc:
-            raise HttpError(409, exc.code, str(exc)) from None
-        return JSONResponse(
-            {
-                "order_id": str(order_id),
-                "previous_state": retried.previous_state,
-                "state": retried.state,
-                "summary": retried.summary,
-            }
-        )
 
-    async def hand_delivery(request: Request) -> Response:
-        order_id = parse_uuid(request.path_params["order_id"], "order id")
-        actor = request.headers.get("x-bitloot-actor", "").strip()
-        if not actor:
-            raise HttpError(422, "actor_missing", "Name the admin in X-Bitloot-Actor.")
-        _raw, document = await read_json(request, MAX_HAND_DELIVERY_BODY)
-        wanted = parse_body(HandDelivery, document)
-        try:
-            state = await deliver_by_hand(
-                order_id, "admin:" + actor[:128], wanted.key_count, wanted.sealed
-            )
-        except SagaNotFound as exc:
-            raise HttpError(404, "order_not_found", str(exc)) from None
-        except ManualDeliveryRefused as exc:
-            status = 422 if exc.code in _INVALID_HAND_DELIVERY else 409
-            raise HttpError(status, exc.code, str(exc)) from None
-        return JSONResponse({"order_id": str(order_id), "state": state})
+async def hand_delivery(request: Request) -> Response:
+    order_id = parse_uuid(request.path_params["order_id"], "order id")
+    actor = request.headers.get("x-bitloot-actor", "").strip()
+    if not actor:
+        raise HttpError(422, "actor_missing", "Name the admin in X-Bitloot-Actor.")
+    _raw, document = await read_json(request, MAX_HAND_DELIVERY_BODY)
+    wanted = parse_body(HandDelivery, document)
+    state = await dependencies(request, Edge).deliver(
+        order_id, "admin:" + actor[:128], wanted.key_count, wanted.sealed
+    )
+    return answer(HandDelivered(order_id=str(order_id), state=state))
 
-    return [
-        Route("/internal/sagas", list_sagas, methods=["GET"]),
-        Route("/internal/orders/{order_id}/timeline", order_timeline, methods=["GET"]),
-        Route("/internal/orders/{order_id}/retry", retry, methods=["POST"]),
-        Route("/internal/orders/{order_id}/deliver-by-hand", hand_delivery, methods=["POST"]),
-    ]
+
+_BAD_ORDER_ID = {"422": "The order id is not a UUID (`invalid_order_id`)."}
+_NO_SAGA = {"404": "No saga (`order_not_found`)."}
+
+ROUTES = [
+    ApiRoute(
+        "/internal/sagas",
+        list_sagas,
+        summary="Sagas (one per order) by state and age, least recently changed last.",
+        response=Page[SagaItem],
+        query=SagaQuery,
+    ),
+    ApiRoute(
+        "/internal/orders/{order_id}/timeline",
+        order_timeline,
+        summary="What the saga did for an order.",
+        response=Timeline,
+        refusals=_BAD_ORDER_ID,
+    ),
+    ApiRoute(
+        "/internal/orders/{order_id}/retry",
+        retry,
+        method="POST",
+        summary="Retry a failed or stuck saga.",
+        response=Retried,
+        refusals={**_BAD_ORDER_ID, **_NO_SAGA, "409": "Not retryable now; `error` says why."},
+    ),
+    ApiRoute(
+        "/internal/orders/{order_id}/deliver-by-hand",
+        hand_delivery,
+        method="POST",
+        summary="Hand keys an admin entered, sealed to delivery's public key, to delivery "
+        "(once, for a failed order or one past its deadline). The admin is named in "
+        "X-Bitloot-Actor.",
+        success="The saga's new state (`delivering`).",
+        response=HandDelivered,
+        body=HandDelivery,
+        refusals={
+            **_NO_SAGA,
+            "409": "Not now: `already_delivered_by_hand`, `order_refunded`, "
+            "`keys_already_with_delivery` or `not_failed_or_stuck`.",
+            "422": "Bad order id or body, no actor (`actor_missing`), or not "
+            "as many keys as the order holds (`key_count_mismatch`).",
+        },
+    ),
+]

@@ -6,63 +6,72 @@ and the orders waiting for an admin (failed; stuck past the deadline `policy.max
 Hours with nothing in them are left out; the admin fills the gaps."""
 
 from datetime import UTC
-from typing import Any
+from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from bitloot_fulfillment.adapters.unit_of_work import FulfillmentUnitOfWork
-from bitloot_fulfillment.domain.stats import Hour, WaitingOrders
-from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_fulfillment.handlers.stats import ReadStats
-from bitloot_runtime.internal import stats_since
-from bitloot_runtime.service import ServiceRuntime
+from bitloot_fulfillment.entrypoints.edge import Edge
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import Moment, answer, parse_query
+from bitloot_runtime.internal import StatsQuery
+from bitloot_runtime.openapi import ApiRoute
 
 
-def _hour(hour: Hour) -> dict[str, Any]:
-    return {
-        "fulfilled": hour.fulfilled,
-        "failed": hour.failed,
-        "time_to_key_p50_seconds": hour.p50_seconds,
-        "time_to_key_p99_seconds": hour.p99_seconds,
-    }
+class Figures(BaseModel):
+    fulfilled: int
+    failed: int
+    time_to_key_p50_seconds: float | None = Field(validation_alias="p50_seconds")
+    time_to_key_p99_seconds: float | None = Field(validation_alias="p99_seconds")
 
 
-def _waiting(found: WaitingOrders) -> dict[str, Any]:
-    return {
-        "count": found.count,
-        "items": [
-            {
-                "order_id": str(item.order_id),
-                "state": item.state,
-                "failure_stage": item.failure_stage,
-                "since": item.since.astimezone(UTC).isoformat(),
-            }
-            for item in found.items
-        ],
-    }
+class HourFigures(Figures):
+    hour: Moment
 
 
-def stats_routes(runtime: ServiceRuntime, policy: TimerPolicy) -> list[Route]:
-    read_stats = ReadStats(runtime.units_of_work(FulfillmentUnitOfWork), policy.max_age)
+class WaitingOrder(BaseModel):
+    order_id: UUID
+    state: str
+    failure_stage: str | None
+    since: Moment
 
-    async def stats(request: Request) -> Response:
-        since = stats_since(request)
-        found = await read_stats(since)
-        hours = [
-            {"hour": hour.hour.astimezone(UTC).isoformat(), **_hour(hour)}
-            for hour in found.hours
-            if hour.hour is not None
-        ]
-        return JSONResponse(
-            {
-                "since": since.astimezone(UTC).isoformat(),
-                "hours": hours,
-                "window": _hour(found.window),
-                "failed": _waiting(found.failed),
-                "stuck": _waiting(found.stuck),
-            }
-        )
 
-    return [Route("/internal/stats", stats, methods=["GET"])]
+class Waiting(BaseModel):
+    """How many orders wait for an admin, and the newest 20."""
+
+    count: int
+    items: list[WaitingOrder]
+
+
+class Stats(BaseModel):
+    """The figures; stored times are UTC (asyncpg reads them so)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    since: Moment
+    hours: list[HourFigures]
+    window: Figures
+    failed: Waiting
+    stuck: Waiting
+
+
+async def stats(request: Request) -> Response:
+    since = parse_query(StatsQuery, request).since.astimezone(UTC)
+    found = await dependencies(request, Edge).read_stats(since)
+    return answer(Stats.model_validate({"since": since, **vars(found)}, from_attributes=True))
+
+
+ROUTES = [
+    ApiRoute(
+        "/internal/stats",
+        stats,
+        summary="What the admin's home page counts: per hour since `since` (hours with nothing "
+        "left out) and over the whole window (`window`), orders fulfilled and failed and "
+        "time-to-key p50/p99 in seconds (saga start, when payment finished, to fulfilled); "
+        "and now, failed orders not yet refunded and orders stuck past the deadline "
+        "(count, newest 20).",
+        response=Stats,
+        query=StatsQuery,
+    )
+]

@@ -32,11 +32,11 @@ been quiet for the configured interval.
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, replace
-from typing import Any, Final
+from dataclasses import replace
+from typing import Final
 from uuid import UUID
 
-from starlette.routing import WebSocketRoute
+from pydantic import JsonValue
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bitloot_contracts.customer import CustomerStatus
@@ -54,33 +54,17 @@ from bitloot_fulfillment.adapters.live import (
     RefundView,
     StatusHub,
 )
+from bitloot_fulfillment.entrypoints.edge import Edge
+from bitloot_runtime.app import dependencies
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_runtime.tokens import AdminTokenVerifier, InvalidToken, OrderTokenVerifier
+from bitloot_runtime.tokens import InvalidToken
 
 logger = logging.getLogger(__name__)
 
 UNAUTHORIZED = 4401
 FORBIDDEN = 4403
 NOT_PAID: Final[CustomerStatus] = "awaiting_payment"
-
-
-@dataclass(frozen=True)
-class Viewers:
-    """Who may watch an order: its own order token, or any admin session token."""
-
-    orders: OrderTokenVerifier
-    admins: AdminTokenVerifier | None
-
-    def check(self, token: str | None, order_id: UUID) -> str:
-        """Who is watching (``customer`` or ``admin:<name>``); `InvalidToken` otherwise."""
-        try:
-            self.orders.verify(token, order_id)
-        except InvalidToken as refusal:
-            if refusal.code in ("token_missing", "token_wrong_order") or self.admins is None:
-                raise
-            return f"admin:{self.admins.verify(token)}"
-        return "customer"
 
 
 def _token(websocket: WebSocket) -> str | None:
@@ -92,7 +76,7 @@ def _token(websocket: WebSocket) -> str | None:
     return bearer.strip() or None
 
 
-def _status_message(order_id: UUID, view: LiveView, **saga: Any) -> dict[str, Any]:
+def _status_message(order_id: UUID, view: LiveView, **saga: JsonValue) -> dict[str, JsonValue]:
     facts = view.frame_facts()
     # No saga and no refund: fulfillment has not heard of a payment for the order. Its
     # customer, holding the token payments issued when it was placed, is awaiting it.
@@ -102,7 +86,7 @@ def _status_message(order_id: UUID, view: LiveView, **saga: Any) -> dict[str, An
 
 async def _frame_of(
     runtime: ServiceRuntime, view: LiveView, event: LiveEvent
-) -> tuple[LiveView, dict[str, Any] | None]:
+) -> tuple[LiveView, dict[str, JsonValue] | None]:
     """The socket's view after `event`, and the frame to send for it (None: nothing
     the customer would see changed, such as a duplicate or an overtaken refund report)."""
     if isinstance(event, OrderStatusChanged):
@@ -134,29 +118,26 @@ async def _frame_of(
     return after, _status_message(event.order_id, after, **saga)
 
 
-def live_routes(
-    runtime: ServiceRuntime, hub: StatusHub, viewers: Viewers, heartbeat: float
-) -> list[WebSocketRoute]:
-    async def order_status(websocket: WebSocket) -> None:
-        await websocket.accept()
-        try:
-            order_id = UUID(websocket.path_params["order_id"])
-            viewer = viewers.check(_token(websocket), order_id)
-        except (ValueError, InvalidToken) as refusal:
-            code = getattr(refusal, "code", "invalid_order_id")
-            logger.warning(
-                "live status refused",
-                extra={"reason": code, "order_id": websocket.path_params["order_id"]},
-            )
-            close = FORBIDDEN if code == "token_wrong_order" else UNAUTHORIZED
-            await websocket.close(close, reason=code)
-            return
-        with log_context(order_id=str(order_id)):
-            logger.info("live status opened", extra={"viewer": viewer})
-            with contextlib.suppress(WebSocketDisconnect):
-                await _stream(runtime, hub, websocket, order_id, heartbeat)
-
-    return [WebSocketRoute("/ws/orders/{order_id}", order_status)]
+async def order_status(websocket: WebSocket) -> None:
+    """``WS /ws/orders/{order_id}`` (see the module's docstring)."""
+    edge = dependencies(websocket, Edge)
+    await websocket.accept()
+    try:
+        order_id = UUID(websocket.path_params["order_id"])
+        viewer = edge.viewers.check(_token(websocket), order_id)
+    except (ValueError, InvalidToken) as refusal:
+        code = getattr(refusal, "code", "invalid_order_id")
+        logger.warning(
+            "live status refused",
+            extra={"reason": code, "order_id": websocket.path_params["order_id"]},
+        )
+        close = FORBIDDEN if code == "token_wrong_order" else UNAUTHORIZED
+        await websocket.close(close, reason=code)
+        return
+    with log_context(order_id=str(order_id)):
+        logger.info("live status opened", extra={"viewer": viewer})
+        with contextlib.suppress(WebSocketDisconnect):
+            await _stream(edge.runtime, edge.hub, websocket, order_id, edge.heartbeat)
 
 
 async def _stream(

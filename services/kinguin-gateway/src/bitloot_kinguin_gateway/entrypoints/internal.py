@@ -1,154 +1,151 @@
 """The gateway's internal API for the admin service (token-guarded by the runtime):
-reservations, an order's timeline, and the live status of a reservation at Kinguin."""
+reservations, an order's timeline, and the live status of a reservation at Kinguin.
+Endpoints take their dependencies from the app state (`edge.Edge`)."""
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Annotated
 from uuid import UUID
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, JsonValue, WithJsonSchema
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from bitloot_kinguin_gateway.adapters.key_returns import KeyReturn, KeyReturnRepository
-from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
+from bitloot_kinguin_gateway.adapters.key_returns import KeyReturn
 from bitloot_kinguin_gateway.adapters.repository import (
-    Attempt,
     Reservation,
     ReservationFilter,
-    ReservationRepository,
 )
-from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, WebhookLog
+from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook
 from bitloot_kinguin_gateway.domain.reservation import STATES
-from bitloot_kinguin_gateway.entrypoints.live_status import live
-from bitloot_kinguin_gateway.entrypoints.paging import (
-    choice_param,
-    page,
-    page_offset,
-    uuid_param,
-)
-from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.http import HttpError
-from bitloot_runtime.internal import page_limit
+from bitloot_kinguin_gateway.entrypoints.edge import Edge
+from bitloot_kinguin_gateway.entrypoints.live_status import LiveStatus, live
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import HttpError, Moment, answer, parse_query
+from bitloot_runtime.internal import Timeline, TimelineEvent
+from bitloot_runtime.openapi import ApiRoute
+from bitloot_runtime.paging import Page, PageQuery, offset_page
 
 
-def internal_routes(unit_of_work: Callable[[], UnitOfWork], kinguin: KinguinClient) -> list[Route]:
-    """``/internal/reservations`` (list, one), ``/internal/orders/{id}/timeline`` and
-    ``/internal/kinguin/status/{reservation_id}``."""
-
-    async def listing(request: Request) -> Response:
-        limit, offset = page_limit(request), page_offset(request)
-        async with unit_of_work() as uow:
-            found = await ReservationRepository(uow).search(
-                _reservation_filter(request), limit=limit, offset=offset
-            )
-        return JSONResponse(page([_reservation_json(r) for r in found], limit, offset))
-
-    async def reservation(request: Request) -> Response:
-        order_id: UUID = request.path_params["order_id"]
-        async with unit_of_work() as uow:
-            repository = ReservationRepository(uow)
-            found = await repository.get(order_id)
-            attempts = await repository.attempts(order_id)
-            returns = await KeyReturnRepository(uow.session).of_order(order_id)
-        if found is None:
-            raise HttpError(404, "reservation_not_found", f"No reservation for order {order_id}.")
-        return JSONResponse(
-            {
-                **_reservation_json(found),
-                "kinguin_orders": [_attempt_json(a) for a in attempts],
-                "key_returns": [_key_return_json(r) for r in returns],
-            }
-        )
-
-    async def timeline(request: Request) -> Response:
-        order_id: UUID = request.path_params["order_id"]
-        async with unit_of_work() as uow:
-            found = await ReservationRepository(uow).get(order_id)
-            calls = await WebhookLog(uow).of_order(order_id)
-            returns = await KeyReturnRepository(uow.session).of_order(order_id)
-        items = (_reservation_items(found) if found else []) + [_webhook_item(c) for c in calls]
-        items += [item for r in returns for item in _key_return_items(r)]
-        items.sort(key=lambda item: str(item["at"]))
-        return JSONResponse({"order_id": str(order_id), "items": items})
-
-    async def live_status(request: Request) -> Response:
-        reservation_id: UUID = request.path_params["reservation_id"]
-        async with unit_of_work() as uow:
-            found = await ReservationRepository(uow).by_reservation_id(reservation_id)
-        if found is None:
-            raise HttpError(404, "reservation_not_found", f"No reservation {reservation_id}.")
-        return JSONResponse(await live(kinguin, found))
-
-    return [
-        Route("/internal/reservations", listing, methods=["GET"]),
-        Route("/internal/reservations/{order_id:uuid}", reservation, methods=["GET"]),
-        Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),
-        Route("/internal/kinguin/status/{reservation_id:uuid}", live_status, methods=["GET"]),
-    ]
+def _known_state(state: str) -> str:
+    if state not in STATES:
+        raise ValueError(f"status must be one of {sorted(STATES)}")
+    return state
 
 
-def _reservation_filter(request: Request) -> ReservationFilter:
-    return ReservationFilter(
-        state=choice_param(request, "status", STATES),
-        order_id=uuid_param(request, "order_id"),
-        reservation_id=uuid_param(request, "reservation_id"),
-    )
+class ReservationQuery(PageQuery):
+    """``GET /internal/reservations``."""
+
+    refusal = "invalid_filter"
+
+    status: (
+        Annotated[str, AfterValidator(_known_state), WithJsonSchema({"enum": sorted(STATES)})]
+        | None
+    ) = None
+    order_id: UUID | None = None
+    reservation_id: UUID | None = None
 
 
-def _reservation_json(found: Reservation) -> dict[str, Any]:
-    return {
-        "reservation_id": str(found.reservation_id),
-        "order_id": str(found.order_id),
-        "kinguin_order_id": found.kinguin_order_id,
-        "state": found.state,
-        "kinguin_status": found.kinguin_status,
-        "kinguin_updated_at": _iso(found.kinguin_updated_at),
-        "lines": found.lines,
-        "failure_code": found.failure_code,
-        "failure_reason": found.failure_reason,
-        "keys_count": found.keys_count,
-        "attempt": found.attempt,
-        "external_id": found.external_id,
-        "created_at": found.created_at.isoformat(),
-        "updated_at": found.updated_at.isoformat(),
-    }
+class Attributes(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
 
 
-def _attempt_json(attempt: Attempt) -> dict[str, Any]:
+class ReservationItem(Attributes):
+    """A reservation (the Kinguin order bought for an order) as the admin lists it."""
+
+    reservation_id: UUID
+    order_id: UUID
+    kinguin_order_id: str | None
+    state: str
+    kinguin_status: str | None
+    kinguin_updated_at: Moment | None
+    lines: list[dict[str, JsonValue]]
+    failure_code: str | None
+    failure_reason: str | None
+    keys_count: int | None
+    attempt: int
+    external_id: str
+    created_at: Moment
+    updated_at: Moment
+
+
+class KinguinAttempt(Attributes):
     """One orderExternalId the order used at Kinguin, and what became of it."""
-    return {
-        "attempt": attempt.attempt,
-        "external_id": attempt.external_id,
-        "kinguin_order_id": attempt.kinguin_order_id,
-        "kinguin_status": attempt.kinguin_status,
-    }
+
+    attempt: int
+    external_id: str
+    kinguin_order_id: str | None
+    kinguin_status: str | None
 
 
-def _key_return_json(found: KeyReturn) -> dict[str, Any]:
+class KeyReturnItem(Attributes):
     """A key-return request to Kinguin and its outcome: `requested` (answer not known
     yet), `returned`, `refused` (Kinguin's reason), `unknown` (an answer was lost and the
     order shows no return: check at Kinguin), `not_returnable` (never asked, and why)."""
-    return {
-        "kinguin_order_id": found.kinguin_order_id,
-        "state": found.state,
-        "reason": found.reason,
-        "key_count": found.key_count,
-        "requested_by": found.requested_by,
-        "created_at": found.created_at.isoformat(),
-        "settled_at": _iso(found.settled_at),
-    }
+
+    kinguin_order_id: str
+    state: str
+    reason: str | None
+    key_count: int | None
+    requested_by: str | None
+    created_at: Moment
+    settled_at: Moment | None
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+class ReservationDetail(ReservationItem):
+    kinguin_orders: list[KinguinAttempt]
+    key_returns: list[KeyReturnItem]
 
 
-def _item(at: datetime, kind: str, summary: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"at": at.isoformat(), "kind": kind, "summary": summary, "data": data}
+async def listing(request: Request) -> Response:
+    query = parse_query(ReservationQuery, request)
+    wanted = ReservationFilter(
+        state=query.status, order_id=query.order_id, reservation_id=query.reservation_id
+    )
+    async with dependencies(request, Edge).unit_of_work() as uow:
+        found = await uow.reservations.search(wanted, limit=query.limit, offset=query.offset())
+    return answer(offset_page([ReservationItem.model_validate(r) for r in found], query))
 
 
-def _reservation_items(found: Reservation) -> list[dict[str, Any]]:
+async def reservation(request: Request) -> Response:
+    order_id: UUID = request.path_params["order_id"]
+    async with dependencies(request, Edge).unit_of_work() as uow:
+        repository = uow.reservations
+        found = await repository.get(order_id)
+        attempts = await repository.attempts(order_id)
+        returns = await uow.key_returns.of_order(order_id)
+    if found is None:
+        raise HttpError(404, "reservation_not_found", f"No reservation for order {order_id}.")
+    detail = {**vars(ReservationItem.model_validate(found)), "kinguin_orders": attempts}
+    return answer(ReservationDetail.model_validate({**detail, "key_returns": returns}))
+
+
+async def timeline(request: Request) -> Response:
+    order_id: UUID = request.path_params["order_id"]
+    async with dependencies(request, Edge).unit_of_work() as uow:
+        found = await uow.reservations.get(order_id)
+        calls = await uow.webhooks.of_order(order_id)
+        returns = await uow.key_returns.of_order(order_id)
+    items = (_reservation_items(found) if found else []) + [_webhook_item(c) for c in calls]
+    items += [item for r in returns for item in _key_return_items(r)]
+    items.sort(key=lambda item: item.at.isoformat())
+    return answer(Timeline(order_id=str(order_id), items=items))
+
+
+async def live_status(request: Request) -> Response:
+    reservation_id: UUID = request.path_params["reservation_id"]
+    edge = dependencies(request, Edge)
+    async with edge.unit_of_work() as uow:
+        found = await uow.reservations.by_reservation_id(reservation_id)
+    if found is None:
+        raise HttpError(404, "reservation_not_found", f"No reservation {reservation_id}.")
+    return answer(await live(edge.kinguin, found))
+
+
+def _item(at: datetime, kind: str, summary: str, data: dict[str, JsonValue]) -> TimelineEvent:
+    return TimelineEvent(at=at, kind=kind, summary=summary, data=data)
+
+
+def _reservation_items(found: Reservation) -> list[TimelineEvent]:
     lines = len(found.lines)
     items = [
         _item(
@@ -188,9 +185,9 @@ def _reservation_items(found: Reservation) -> list[dict[str, Any]]:
     return items
 
 
-def _key_return_items(found: KeyReturn) -> list[dict[str, Any]]:
+def _key_return_items(found: KeyReturn) -> list[TimelineEvent]:
     """The request to Kinguin to take the keys back (when asked), then its outcome."""
-    data = _key_return_json(found)
+    data = KeyReturnItem.model_validate(found).model_dump(mode="json")
     items = []
     if found.state != "not_returnable":
         summary = f"Asked Kinguin to take back the keys of order {found.kinguin_order_id}."
@@ -202,7 +199,7 @@ def _key_return_items(found: KeyReturn) -> list[dict[str, Any]]:
     return items
 
 
-def _webhook_item(call: LoggedWebhook) -> dict[str, Any]:
+def _webhook_item(call: LoggedWebhook) -> TimelineEvent:
     outcome = "applied" if call.applied else f"not applied ({call.note or 'ignored'})"
     return _item(
         call.received_at,
@@ -217,3 +214,44 @@ def _webhook_item(call: LoggedWebhook) -> dict[str, Any]:
             "note": call.note,
         },
     )
+
+
+_NOT_FOUND = {"404": "No such reservation (`reservation_not_found`)."}
+
+ROUTES = [
+    ApiRoute(
+        "/internal/reservations",
+        listing,
+        summary="Reservations (Kinguin orders), newest first.",
+        response=Page[ReservationItem],
+        query=ReservationQuery,
+    ),
+    ApiRoute(
+        "/internal/reservations/{order_id:uuid}",
+        reservation,
+        summary="An order's reservation.",
+        success="The reservation, every Kinguin order it used (`kinguin_orders`) and its key "
+        "returns to Kinguin (`key_returns`: state requested, returned, refused, unknown or "
+        "not_returnable, with the reason).",
+        response=ReservationDetail,
+        refusals=_NOT_FOUND,
+    ),
+    ApiRoute(
+        "/internal/orders/{order_id:uuid}/timeline",
+        timeline,
+        summary="What the gateway did for an order.",
+        response=Timeline,
+    ),
+    ApiRoute(
+        "/internal/kinguin/status/{reservation_id:uuid}",
+        live_status,
+        summary="What Kinguin says now about a reservation's order.",
+        success="Kinguin's status beside the recorded one.",
+        response=LiveStatus,
+        refusals={
+            **_NOT_FOUND,
+            "502": "Kinguin refused the call.",
+            "503": "Kinguin did not answer (`kinguin_unavailable`).",
+        },
+    ),
+]

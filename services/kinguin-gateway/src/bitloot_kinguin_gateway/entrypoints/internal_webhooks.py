@@ -1,89 +1,99 @@
 """The webhook log in the internal API: list, detail, and replay of a logged call."""
 
 import base64
-from collections.abc import Callable
-from typing import Any
+from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from bitloot_kinguin_gateway.adapters.unit_of_work import GatewayUnitOfWork
-from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, WebhookFilter, WebhookLog
-from bitloot_kinguin_gateway.entrypoints.paging import bool_param, page, page_offset, uuid_param
+from bitloot_kinguin_gateway.adapters.webhook_log import LoggedWebhook, WebhookFilter
+from bitloot_kinguin_gateway.entrypoints.edge import Edge
 from bitloot_kinguin_gateway.handlers import webhooks
-from bitloot_runtime.http import MAX_BIGINT, HttpError
-from bitloot_runtime.internal import page_limit
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import MAX_BIGINT, HttpError, Moment, QueryFlag, answer, parse_query
+from bitloot_runtime.openapi import ApiRoute
+from bitloot_runtime.paging import Page, PageQuery, offset_page
 
 
-def webhook_log_routes(unit_of_work: Callable[[], GatewayUnitOfWork]) -> list[Route]:
-    """``GET /internal/webhooks`` (filters: order_id, event_name, authenticated,
-    duplicate), ``GET /internal/webhooks/{id}`` and ``POST .../{id}/replay``."""
+class WebhookQuery(PageQuery):
+    """``GET /internal/webhooks``."""
 
-    async def listing(request: Request) -> Response:
-        limit, offset = page_limit(request), page_offset(request)
-        matching = WebhookFilter(
-            order_id=uuid_param(request, "order_id"),
-            event_name=request.query_params.get("event_name"),
-            authenticated=bool_param(request, "authenticated"),
-            duplicate=bool_param(request, "duplicate"),
-        )
-        async with unit_of_work() as uow:
-            found = await WebhookLog(uow).search(matching, limit=limit, offset=offset)
-        return JSONResponse(page([summary(call) for call in found], limit, offset))
+    refusal = "invalid_filter"
 
-    async def detail(request: Request) -> Response:
-        row_id = _row_id(request)
-        async with unit_of_work() as uow:
-            found = await WebhookLog(uow).get(row_id)
-        if found is None:
-            raise _not_found(row_id)
-        return JSONResponse(full(found))
-
-    async def replay(request: Request) -> Response:
-        row_id = _row_id(request)
-        async with unit_of_work() as uow:
-            try:
-                settled = await webhooks.ReplayWebhook()(row_id, uow)
-            except webhooks.NotReplayable as exc:
-                raise HttpError(409, exc.code, str(exc)) from None
-            await uow.commit()
-        if settled is None:
-            raise _not_found(row_id)
-        return JSONResponse(summary(settled))
-
-    return [
-        Route("/internal/webhooks", listing, methods=["GET"]),
-        Route("/internal/webhooks/{webhook_id:int}", detail, methods=["GET"]),
-        Route("/internal/webhooks/{webhook_id:int}/replay", replay, methods=["POST"]),
-    ]
+    order_id: UUID | None = None
+    event_name: str | None = None
+    authenticated: QueryFlag | None = None
+    duplicate: QueryFlag | None = None
 
 
-def summary(call: LoggedWebhook) -> dict[str, Any]:
-    return {
-        "id": call.id,
-        "received_at": call.received_at.isoformat(),
-        "event_name": call.event_name,
-        "kinguin_order_id": call.kinguin_order_id,
-        "order_external_id": call.order_external_id,
-        "order_id": str(call.order_id) if call.order_id else None,
-        "status": call.status,
-        "updated_at": call.updated_at.isoformat() if call.updated_at else None,
-        "authenticated": call.authenticated,
-        "duplicate": call.duplicate,
-        "applied": call.applied,
-        "note": call.note,
-    }
+class WebhookSummary(BaseModel):
+    """A logged call, without its headers and body."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: Moment
+    event_name: str | None
+    kinguin_order_id: str | None
+    order_external_id: str | None
+    order_id: UUID | None
+    status: str | None
+    updated_at: Moment | None
+    authenticated: bool
+    duplicate: bool
+    applied: bool
+    note: str | None
 
 
-def full(call: LoggedWebhook) -> dict[str, Any]:
-    """The summary with the headers (secrets redacted when logged) and the raw body,
-    as text when it is UTF-8, else base64."""
+class WebhookDetail(WebhookSummary):
+    """The summary with the headers (secrets redacted when logged) and the raw body, as
+    text (`raw_body`) when it is UTF-8, else base64 (`raw_body_base64`)."""
+
+    headers: dict[str, str]
+    raw_body: str | None = None
+    raw_body_base64: str | None = None
+
+
+async def listing(request: Request) -> Response:
+    query = parse_query(WebhookQuery, request)
+    matching = WebhookFilter(
+        order_id=query.order_id,
+        event_name=query.event_name,
+        authenticated=query.authenticated,
+        duplicate=query.duplicate,
+    )
+    async with dependencies(request, Edge).unit_of_work() as uow:
+        found = await uow.webhooks.search(matching, limit=query.limit, offset=query.offset())
+    return answer(offset_page([WebhookSummary.model_validate(call) for call in found], query))
+
+
+async def detail(request: Request) -> Response:
+    row_id = _row_id(request)
+    async with dependencies(request, Edge).unit_of_work() as uow:
+        found = await uow.webhooks.get(row_id)
+    if found is None:
+        raise _not_found(row_id)
+    return answer(_full(found), exclude_unset=True)
+
+
+async def replay(request: Request) -> Response:
+    row_id = _row_id(request)
+    async with dependencies(request, Edge).unit_of_work() as uow:
+        settled = await webhooks.ReplayWebhook()(row_id, uow)
+        await uow.commit()
+    if settled is None:
+        raise _not_found(row_id)
+    return answer(WebhookSummary.model_validate(settled))
+
+
+def _full(call: LoggedWebhook) -> WebhookDetail:
+    summary = WebhookSummary.model_validate(call)
     try:
-        body: dict[str, str] = {"raw_body": call.raw_body.decode()}
+        body = {"raw_body": call.raw_body.decode()}
     except UnicodeDecodeError:
         body = {"raw_body_base64": base64.b64encode(call.raw_body).decode()}
-    return {**summary(call), "headers": call.headers, **body}
+    return WebhookDetail(**vars(summary), headers=call.headers, **body)
 
 
 def _row_id(request: Request) -> int:
@@ -96,3 +106,32 @@ def _row_id(request: Request) -> int:
 
 def _not_found(row_id: int) -> HttpError:
     return HttpError(404, "webhook_not_found", f"No logged webhook {row_id}.")
+
+
+_NO_CALL = {"404": "No such call (`webhook_not_found`)."}
+
+ROUTES = [
+    ApiRoute(
+        "/internal/webhooks",
+        listing,
+        summary="Logged webhook calls, newest first.",
+        response=Page[WebhookSummary],
+        query=WebhookQuery,
+    ),
+    ApiRoute(
+        "/internal/webhooks/{webhook_id:int}",
+        detail,
+        summary="One logged call with its headers (secrets redacted) and raw body.",
+        response=WebhookDetail,
+        refusals=_NO_CALL,
+    ),
+    ApiRoute(
+        "/internal/webhooks/{webhook_id:int}/replay",
+        replay,
+        method="POST",
+        summary="Apply a logged, authenticated `order.status` call again.",
+        success="The call as settled.",
+        response=WebhookSummary,
+        refusals={**_NO_CALL, "409": "Not replayable; `error` says why."},
+    ),
+]

@@ -10,57 +10,25 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from bitloot_kinguin_gateway.adapters.unit_of_work import GatewayUnitOfWork
-from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
+from bitloot_kinguin_gateway.adapters.webhook_log import Notification
+from bitloot_kinguin_gateway.entrypoints.edge import Edge
+from bitloot_kinguin_gateway.entrypoints.webhook_auth import EVENT_HEADER
 from bitloot_kinguin_gateway.handlers import catalog, webhooks
 from bitloot_kinguin_gateway.handlers.catalog import PRODUCT_UPDATE, ProductUpdate
+from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
 from bitloot_kinguin_gateway.metrics import GatewayMetrics
-from bitloot_runtime.db import UnitOfWork
+from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import HttpError, parse_json, read_body, validation_fields
-from bitloot_runtime.logging import REDACTED
-from bitloot_runtime.signatures import hmac_sha512_hex, matches_any, matches_any_hex
+from bitloot_runtime.openapi import ApiRoute
 
 logger = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "x-kinguin-signature"
-EVENT_HEADER = "x-event-name"
-_ALWAYS_REDACTED = frozenset({SIGNATURE_HEADER, "authorization", "cookie", "x-api-key"})
-
-AuthScheme = Literal["secret", "signature", "either"]
-
-
-class WebhookAuth:
-    """Whether a call comes from Kinguin: its shared secret header, or the HMAC-SHA512 of
-    the raw body under the secret, as configured; current and previous secret accepted."""
-
-    def __init__(self, scheme: AuthScheme, secrets: tuple[str, ...], secret_header: str) -> None:
-        self.scheme = scheme
-        self.secrets = secrets
-        self.secret_header = secret_header.lower()
-
-    def verify(self, headers: Headers, raw_body: bytes) -> bool:
-        by_secret = matches_any(headers.get(self.secret_header), self.secrets)
-        signatures = [hmac_sha512_hex(secret, raw_body) for secret in self.secrets]
-        by_signature = matches_any_hex(headers.get(SIGNATURE_HEADER), signatures)
-        if self.scheme == "secret":
-            return by_secret
-        if self.scheme == "signature":
-            return by_signature
-        return by_secret or by_signature
-
-    def loggable(self, headers: Headers) -> dict[str, str]:
-        """The headers with every secret-bearing value replaced."""
-        hidden = _ALWAYS_REDACTED | {self.secret_header}
-        return {name: REDACTED if name in hidden else value for name, value in headers.items()}
 
 
 class OrderStatusBody(BaseModel):
@@ -87,70 +55,66 @@ class ProductUpdateBody(BaseModel):
     updated_at: AwareDatetime = Field(alias="updatedAt")
 
 
-def webhook_routes(
-    auth: WebhookAuth,
-    unit_of_work: Callable[[], GatewayUnitOfWork],
-    metrics: GatewayMetrics | None = None,
-) -> list[Route]:
-    """`metrics`: where each call is counted by event and outcome once it is logged."""
+def _count(metrics: GatewayMetrics | None, event_name: str | None, outcome: str) -> None:
+    """Count a logged call by event and outcome."""
+    if metrics is not None:
+        event = event_name if event_name in (ORDER_STATUS, PRODUCT_UPDATE) else "other"
+        metrics.webhooks.labels(event=event, outcome=outcome).inc()
 
-    def count(event_name: str | None, outcome: str) -> None:
-        if metrics is not None:
-            event = event_name if event_name in (ORDER_STATUS, PRODUCT_UPDATE) else "other"
-            metrics.webhooks.labels(event=event, outcome=outcome).inc()
 
-    async def receive(request: Request) -> Response:
-        raw = await read_body(request)
-        event_name = request.headers.get(EVENT_HEADER)
-        headers = auth.loggable(request.headers)
-        call = _Call(unit_of_work, event_name, raw, headers)
-        if not auth.verify(request.headers, raw):
-            client = request.client.host if request.client else "?"
-            logger.warning(
-                "kinguin webhook refused: not authenticated",
-                extra={"event_name": event_name, "client": client},
-            )
-            await call.log(authenticated=False)
-            count(event_name, "unauthenticated")
-            raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
-        if event_name not in (ORDER_STATUS, PRODUCT_UPDATE):
-            # Another event: nothing to act on, but kept for the record.
-            await call.log(authenticated=True)
-            count(event_name, "accepted")
-            return Response(status_code=204)
-        try:
-            notification = _order_status(raw) if event_name == ORDER_STATUS else None
-            update = _product_update(raw) if event_name == PRODUCT_UPDATE else None
-        except HttpError:
-            await call.log(authenticated=True, note="invalid_body")
-            count(event_name, "invalid")
-            raise
-        async with unit_of_work() as uow:
-            duplicate = False
-            if notification is not None:
-                duplicate = await webhooks.ApplyOrderStatus()(notification, raw, headers, uow)
-            if update is not None:
-                await catalog.ApplyProductUpdate()(update, raw, headers, uow)
-            outcome = "duplicate" if duplicate else "accepted"
-            uow.on_commit(functools.partial(count, event_name, outcome))
-            await uow.commit()
+async def receive(request: Request) -> Response:
+    """``POST /kinguin/webhooks``: authenticate, log once, apply what is news; 204."""
+    edge = dependencies(request, Edge)
+    count = functools.partial(_count, edge.metrics)
+    raw = await read_body(request)
+    event_name = request.headers.get(EVENT_HEADER)
+    headers = edge.auth.loggable(request.headers)
+    call = _Call(edge.unit_of_work, event_name, raw, headers)
+    if not edge.auth.verify(request.headers, raw):
+        client = request.client.host if request.client else "?"
+        logger.warning(
+            "kinguin webhook refused: not authenticated",
+            extra={"event_name": event_name, "client": client},
+        )
+        await call.log(authenticated=False)
+        count(event_name, "unauthenticated")
+        raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
+    if event_name not in (ORDER_STATUS, PRODUCT_UPDATE):
+        # Another event: nothing to act on, but kept for the record.
+        await call.log(authenticated=True)
+        count(event_name, "accepted")
         return Response(status_code=204)
-
-    return [Route("/kinguin/webhooks", receive, methods=["POST"])]
+    try:
+        notification = _order_status(raw) if event_name == ORDER_STATUS else None
+        update = _product_update(raw) if event_name == PRODUCT_UPDATE else None
+    except HttpError:
+        await call.log(authenticated=True, note="invalid_body")
+        count(event_name, "invalid")
+        raise
+    async with edge.unit_of_work() as uow:
+        duplicate = False
+        if notification is not None:
+            duplicate = await webhooks.ApplyOrderStatus()(notification, raw, headers, uow)
+        if update is not None:
+            await catalog.ApplyProductUpdate()(update, raw, headers, uow)
+        outcome = "duplicate" if duplicate else "accepted"
+        uow.on_commit(functools.partial(count, event_name, outcome))
+        await uow.commit()
+    return Response(status_code=204)
 
 
 @dataclass(frozen=True)
 class _Call:
     """A call to log as it is, without applying it."""
 
-    unit_of_work: Callable[[], UnitOfWork]
+    unit_of_work: Callable[[], GatewayWork]
     event_name: str | None
     raw: bytes
     headers: Mapping[str, str]
 
     async def log(self, *, authenticated: bool, note: str | None = None) -> None:
         async with self.unit_of_work() as uow:
-            await WebhookLog(uow).record(
+            await uow.webhooks.record(
                 Notification(self.event_name),
                 raw_body=self.raw,
                 headers=self.headers,
@@ -187,3 +151,27 @@ def _order_status(raw: bytes) -> Notification:
         status=body.status,
         updated_at=body.updated_at,
     )
+
+
+ROUTES = [
+    ApiRoute(
+        "/kinguin/webhooks",
+        receive,
+        method="POST",
+        status=204,
+        summary=f"Kinguin's notifications: `{ORDER_STATUS}` (the body below) and "
+        f"`{PRODUCT_UPDATE}` (`{{kinguinId, productId, qty, textQty, cheapestOfferId, "
+        "updatedAt}`, for the products the catalog lists) are applied, any other event only "
+        "logged. Every call is logged once, refused ones included.",
+        success="Received.",
+        response=None,
+        security=[{"kinguinSecret": []}, {"kinguinSignature": []}],
+        headers=[{"name": EVENT_HEADER, "in": "header", "schema": {"type": "string"}}],
+        body=OrderStatusBody,
+        body_errors={
+            "400": "Malformed JSON (`malformed_json`), a key given twice "
+            "(`duplicate_json_key`) or an invalid notification (`invalid_webhook`).",
+            "413": "Larger than 64 KiB (`body_too_large`).",
+        },
+    )
+]
