@@ -12,7 +12,6 @@ delays an event.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.tables import inbox, outbox
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -62,32 +62,25 @@ class OutboxRelay:
         inbox_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._engine = engine
-        self._dsn = asyncpg_dsn(database_url)
         self._publisher = publisher
         self._metrics = metrics
         self._batch_size = batch_size
-        self._poll_interval = poll_interval
         self._outbox_retention = outbox_retention
         self._inbox_retention = inbox_retention
-        self._wake = asyncio.Event()
+        self._last_purge = float("-inf")
+        self.worker = Worker(
+            "relay",
+            self._pass,
+            interval=poll_interval,
+            listen=(asyncpg_dsn(database_url), OUTBOX_CHANNEL),
+            log_failure=lambda exc: _log_failure(
+                "outbox relay failed; retrying at the next poll", exc
+            ),
+        )
 
     async def run(self) -> None:
         """Relay until cancelled: on every NOTIFY, every poll interval, and now at start."""
-        listener: asyncpg.Connection | None = None
-        last_purge = 0.0
-        try:
-            while True:
-                listener = await self._ensure_listener(listener)
-                await self._drain()
-                if time.monotonic() - last_purge > PURGE_EVERY:
-                    await self._purge_safely()
-                    last_purge = time.monotonic()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                self._wake.clear()
-        finally:
-            if listener is not None and not listener.is_closed():
-                await listener.close()
+        await self.worker.run()
 
     async def relay_once(self) -> int:
         """Publish up to one batch of due rows; the number published.
@@ -166,12 +159,11 @@ class OutboxRelay:
         lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         self._metrics.outbox_lag_seconds.set(lag)
 
-    async def _drain(self) -> None:
-        try:
-            while await self.relay_once() == self._batch_size:
-                pass
-        except Exception as exc:
-            _log_failure("outbox relay failed; retrying at the next poll", exc)
+    async def _pass(self) -> bool:
+        if time.monotonic() - self._last_purge > PURGE_EVERY:
+            await self._purge_safely()
+            self._last_purge = time.monotonic()
+        return await self.relay_once() == self._batch_size
 
     async def _publish(self, row: asyncpg.Record) -> None:
         order_id = str(row["order_id"]) if row["order_id"] else None
@@ -222,19 +214,6 @@ class OutboxRelay:
             },
         )
         await driver.execute(_POSTPONE, row["id"], attempts, backoff, summarize(error))
-
-    async def _ensure_listener(
-        self, listener: asyncpg.Connection | None
-    ) -> asyncpg.Connection | None:
-        if listener is not None and not listener.is_closed():
-            return listener
-        try:
-            connection = await asyncpg.connect(self._dsn)
-            await connection.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-        except Exception as exc:
-            _log_failure("cannot LISTEN for outbox notifications; polling only", exc)
-            return None
-        return connection
 
     async def _purge_safely(self) -> None:
         try:

@@ -11,7 +11,7 @@ from bitloot_fulfillment.entrypoints.internal import internal_routes
 from bitloot_fulfillment.entrypoints.internal_stats import stats_routes
 from bitloot_fulfillment.entrypoints.live import Viewers, live_routes
 from bitloot_fulfillment.entrypoints.openapi import describe
-from bitloot_fulfillment.handlers.timers import sweep_forever
+from bitloot_fulfillment.handlers.timers import timer_sweeper
 from bitloot_fulfillment.metrics import FulfillmentMetrics
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
@@ -40,12 +40,11 @@ def build(
     subscribe(runtime, policy)
     hub = live_hub(runtime)
 
-    async def sweep() -> None:
-        await sweep_forever(
+    runtime.add_worker(
+        timer_sweeper(
             runtime.unit_of_work, policy, settings.timer_sweep_interval, settings.timer_batch_size
         )
-
-    runtime.add_background("timers", sweep)
+    )
     admin_keys = settings.admin_keys()
     viewers = Viewers(
         orders=OrderTokenVerifier(settings.order_keys()),

@@ -38,6 +38,7 @@ from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.outbound import MeteredTransport
+from bitloot_runtime.retention import sweeper
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -85,9 +86,9 @@ def build(
     metrics.watch(runtime)
     watch = _balance_watch(settings, runtime, kinguin, metrics)
     sync = CatalogSync(kinguin, runtime.unit_of_work, settings.catalog_sync_seconds)
-    runtime.add_background("catalog-sync", sync.run)
+    runtime.add_worker(sync.worker)
     sweep = webhook_log_sweep(settings, runtime.unit_of_work)
-    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
+    runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
     auth = WebhookAuth(settings.webhook_auth, secrets, settings.webhook_secret_header)
     routes = [
         *webhook_routes(auth, runtime.unit_of_work, metrics),
@@ -117,7 +118,7 @@ def _balance_watch(
     """The balance reader, run beside the consumers, its reading exported as gauges."""
     watch = BalanceWatch(kinguin, settings.balance_low, settings.balance_poll_seconds, metrics)
     runtime.metrics.source.register(BalanceGauges(lambda: watch.status))
-    runtime.add_background("balance-watch", watch.run)
+    runtime.add_worker(watch.worker)
     return watch
 
 

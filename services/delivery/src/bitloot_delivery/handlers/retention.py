@@ -17,7 +17,6 @@ from bitloot_delivery.adapters.rate_limits import RateLimiter
 from bitloot_delivery.adapters.repository import DeliveryRepository, KeyEvent
 from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.retention import repeat
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +36,6 @@ class RetentionSweep:
         self._store = store
         self._policy = policy
         self._batch_size = batch_size
-
-    async def run(self, interval_seconds: float) -> None:
-        """Sweep now and every `interval_seconds` until cancelled."""
-        await repeat(self.sweep, interval_seconds, "retention sweep")
 
     async def sweep(self, dry_run: bool = False) -> list[UUID]:
         """Purge every delivery past retention; the orders purged (or, with `dry_run`,
