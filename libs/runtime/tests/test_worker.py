@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -166,8 +167,17 @@ async def test_failures_are_counted_in_a_row_and_logged_as_told() -> None:
 
 
 async def test_a_stopped_worker_leaves_no_listen_connection_and_closes_what_it_kept(
-    dsn: str, admin: asyncpg.Connection, channel: str
+    dsn: str, admin: asyncpg.Connection, channel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    opened: list[asyncpg.Connection] = []
+    connect = asyncpg.connect
+
+    async def kept(*args: Any, **kwargs: Any) -> asyncpg.Connection:
+        # Held here, a connection the worker leaked is not closed by the garbage collector.
+        opened.append(await connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr("bitloot_runtime.worker.asyncpg.connect", kept)
     hold = asyncio.Event()
     started = asyncio.Event()
     closed: list[bool] = []
@@ -185,6 +195,7 @@ async def test_a_stopped_worker_leaves_no_listen_connection_and_closes_what_it_k
     # Stopped in the middle of a pass: the pass is abandoned, the connection closed.
     assert task.cancelled()
     assert closed == [True]
+    assert [connection.is_closed() for connection in opened] == [True]
 
     async def still_listening() -> list[int]:
         found = await listeners(admin, channel)
