@@ -12,6 +12,8 @@ from uuid import uuid4
 
 import asyncpg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from runtime_support import settings_for, widget_runtime
 
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.worker import Worker
@@ -242,3 +244,29 @@ async def test_a_worker_that_cannot_listen_polls_and_says_so(
     assert worker.health.failures == 0
     said = {r.getMessage() for r in caplog.records if r.name == "bitloot_runtime.worker"}
     assert said == {"cannot LISTEN; polling only"}
+
+
+async def test_the_runtime_exports_the_health_of_each_of_its_workers(database_url: str) -> None:
+    settings = settings_for(database_url, "amqp://guest:guest@127.0.0.1:1/", "unused")
+    runtime = widget_runtime(settings)
+    worker = Worker("sweeper", Passes(), interval=1)
+    runtime.add_worker(worker)
+    worker.health.failures, worker.health.last_success = 3, 1234.5
+    runtime.refresh_pool_gauges()
+    text = runtime.metrics.render()[0].decode()
+    found = {
+        (sample.name, sample.labels["loop"]): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name.startswith("bitloot_worker_")
+    }
+    assert found == {
+        ("bitloot_worker_failures", "sweeper"): 3,
+        ("bitloot_worker_last_success_timestamp_seconds", "sweeper"): 1234.5,
+        # The runtime's own: the outbox relay and the idempotency key sweep, not run yet.
+        ("bitloot_worker_failures", "relay"): 0,
+        ("bitloot_worker_last_success_timestamp_seconds", "relay"): 0,
+        ("bitloot_worker_failures", "idempotency-sweep"): 0,
+        ("bitloot_worker_last_success_timestamp_seconds", "idempotency-sweep"): 0,
+    }
+    await runtime.engine.dispose()
