@@ -287,14 +287,7 @@ class IdempotencyStore:
     def sweeper(self, interval: float = SWEEP_INTERVAL_SECONDS) -> Worker:
         """The worker that runs `sweep` every `interval` seconds; a failed pass is logged
         and the next one runs."""
-        return Worker(
-            "idempotency-sweep",
-            self._sweep_logged,
-            interval=interval,
-            log_failure=lambda exc: logger.warning(
-                "idempotency key sweep failed", extra={"error": type(exc).__name__}
-            ),
-        )
+        return Worker("idempotency-sweep", self._sweep_logged, interval=interval)
 
     async def _sweep_logged(self) -> None:
         if swept := await self.sweep():

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import asyncpg
 from opentelemetry.trace import SpanKind
@@ -22,12 +23,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_runtime import telemetry
-from bitloot_runtime.db import OUTBOX_CHANNEL, UnitOfWork, asyncpg_dsn, is_transient
+from bitloot_runtime.db import OUTBOX_CHANNEL, UnitOfWork, asyncpg_dsn
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.tables import inbox, outbox
-from bitloot_runtime.worker import Worker
+from bitloot_runtime.worker import Worker, log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +74,7 @@ class OutboxRelay:
             self._pass,
             interval=poll_interval,
             listen=(asyncpg_dsn(database_url), OUTBOX_CHANNEL),
-            log_failure=lambda exc: _log_failure(
-                "outbox relay failed; retrying at the next poll", exc
-            ),
+            log=partial(log_failure, logger, "outbox relay failed; retrying at the next poll"),
         )
 
     async def run(self) -> None:
@@ -219,16 +218,7 @@ class OutboxRelay:
         try:
             outbox_rows, inbox_rows = await self.purge()
         except Exception as exc:
-            _log_failure("outbox/inbox clean-up failed", exc)
+            log_failure(logger, "outbox/inbox clean-up failed", exc)
             return
         if outbox_rows or inbox_rows:
             logger.info("purged", extra={"outbox_rows": outbox_rows, "inbox_rows": inbox_rows})
-
-
-def _log_failure(message: str, error: Exception) -> None:
-    """The database or the broker away for a moment (a blip, a restart) is one WARNING
-    line a pass, naming the error; anything else is a bug, logged with its traceback."""
-    if is_transient(error):
-        logger.warning(message, extra={"error": summarize(error)})
-    else:
-        logger.error(message, exc_info=error)

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.settings import ServiceSettings, load_settings
-from bitloot_runtime.worker import Pass, Worker, logs_error
+from bitloot_runtime.worker import Pass, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ def sweeper(action: Pass, interval_seconds: float, name: str = "retention sweep"
         "retention",
         action,
         interval=interval_seconds,
-        log_failure=logs_error(logger, f"{name} failed; will try again"),
+        log=lambda exc: logger.error("%s failed; will try again", name, exc_info=exc),
     )
 
 

@@ -1,23 +1,18 @@
 """The one background loop of the services: a pass, run again and again.
 
-A `Worker` runs its pass at once, then each time it is woken (`wake()` in the process,
-or a PostgreSQL NOTIFY on its channel, heard on a connection of its own, opened again
-whenever it is lost), and at the latest `interval` seconds after the last pass: the
-fallback for a lost notification and for work that falls due with time. A pass that
-returns True left work due (a full batch): the next runs at once.
-
-A pass that raises is logged and the worker pauses `pause` seconds (its interval unless
-told) before the next, deaf to wake-ups meanwhile: a database or a provider away is a
-line a pause, never a spin. Cancelling `run` (the runtime's stop) abandons the pass
-under way at its next await (each pass commits what it finished; what it did not is
-still due) and closes the listening connection.
-
-`health` says when a pass last succeeded and how many failed in a row since, for the
-metrics and whoever judges the service's readiness.
+A `Worker` runs its pass at once, then whenever woken (`wake()`, or a PostgreSQL NOTIFY
+on its channel, heard on a connection of its own that is opened again if lost), and
+`interval` seconds after the last pass at the latest (for a lost notification, and for
+work that falls due with time). A pass that returns True left work due: the next runs
+at once. A pass that raises is logged, and the worker pauses `pause` seconds, deaf to
+wake-ups, before the next: a database away is a line a pause, never a spin. Cancelling
+`run` abandons the pass under way (what it did not commit is still due) and closes the
+connection. `health`: when a pass last succeeded, and how many failed in a row since.
 """
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -25,6 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from bitloot_runtime.db import is_transient
 from bitloot_runtime.dead_letters import summarize
 
 logger = logging.getLogger(__name__)
@@ -34,16 +30,17 @@ Pass = Callable[[], Awaitable[object]]
 
 @dataclass
 class WorkerHealth:
-    """`last_success`: when a pass last succeeded (Unix time), None before the first;
-    `failures`: the passes failed in a row since."""
-
-    last_success: float | None = None
+    last_success: float | None = None  # Unix time; None before the first
     failures: int = 0
 
 
-def logs_error(log: logging.Logger, message: str) -> Callable[[Exception], None]:
-    """A `log_failure` writing `message` to `log` as an ERROR, with the traceback."""
-    return lambda error: log.error(message, exc_info=error)
+def log_failure(log: logging.Logger, message: str, error: Exception) -> None:
+    """The database or the broker away for a moment (a blip, a restart) is one WARNING
+    line naming the error; anything else is a bug, logged with its traceback."""
+    if is_transient(error):
+        log.warning(message, extra={"error": summarize(error)})
+    else:
+        log.error(message, exc_info=error)
 
 
 class Worker:
@@ -57,20 +54,19 @@ class Worker:
         interval: float,
         pause: float | None = None,
         listen: tuple[str, str] | None = None,
-        log_failure: Callable[[Exception], None] | None = None,
+        log: Callable[[Exception], None] | None = None,
         closing: Callable[[], object] | None = None,
     ) -> None:
-        """`listen`: the asyncpg DSN and the channel whose NOTIFYs wake the worker.
-        `log_failure`: how a failed pass is logged (by default an ERROR with its
-        traceback, naming the worker). `closing`: called once the loop ends, to let go
-        of what the passes kept open."""
+        """`listen`: the asyncpg DSN and the channel whose NOTIFYs wake the worker; `log`:
+        how a failed pass is logged; `closing`: called once the loop ends, to close what
+        the passes kept open."""
         self.name = name
         self.health = WorkerHealth()
         self._work = work
         self._interval = interval
         self._pause = interval if pause is None else pause
         self._listen = listen
-        self._log_failure = log_failure or logs_error(logger, f"{name} pass failed; pausing")
+        self._log = log or functools.partial(log_failure, logger, f"{name} pass failed")
         self._closing = closing
         self._wake = asyncio.Event()
 
@@ -89,7 +85,7 @@ class Worker:
                     more = await self._work()
                 except Exception as exc:
                     self.health.failures += 1
-                    self._log_failure(exc)
+                    self._log(exc)
                     await asyncio.sleep(self._pause)
                     continue
                 self.health.last_success, self.health.failures = time.time(), 0
@@ -115,9 +111,6 @@ class Worker:
                 await connection.close()
             if not isinstance(exc, Exception):
                 raise
-            logger.warning(
-                "cannot LISTEN; polling only",
-                extra={"loop": self.name, "channel": channel, "error": summarize(exc)},
-            )
+            log_failure(logger, f"{self.name} cannot LISTEN; polling only", exc)
             return None
         return connection

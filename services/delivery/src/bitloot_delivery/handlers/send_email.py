@@ -83,7 +83,7 @@ from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
-from bitloot_runtime.worker import Worker, logs_error
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +156,6 @@ class EmailSender:
             interval=poll_seconds,
             pause=ERROR_PAUSE_SECONDS,
             listen=(listen_dsn, EMAILS_CHANNEL) if listen_dsn is not None else None,
-            log_failure=logs_error(logger, "email sender failed; pausing"),
             closing=self._mailer.close,
         )
 

@@ -15,7 +15,7 @@ from bitloot_fulfillment.domain.timers import TimerPolicy
 from bitloot_fulfillment.handlers.saga import store_outcome
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
-from bitloot_runtime.worker import Worker, logs_error
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +52,4 @@ def timer_sweeper(
             await uow.commit()
         return fired >= batch
 
-    return Worker(
-        "timers",
-        sweep,
-        interval=interval,
-        log_failure=logs_error(logger, "timer sweep failed; trying again"),
-    )
+    return Worker("timers", sweep, interval=interval)

@@ -15,7 +15,7 @@ from bitloot_kinguin_gateway.adapters.products import Product, ProductRepository
 from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookLog
 from bitloot_kinguin_gateway.domain.product import UNKNOWN, Availability, supersedes
 from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.worker import Worker, logs_error
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -126,10 +126,7 @@ class CatalogSync:
         # between rounds, products listed since and never read are read every few
         # seconds: an order for one is priced from the catalog only once it has been read.
         self.worker = Worker(
-            "catalog-sync",
-            self._pass,
-            interval=min(interval, UNREAD_POLL_SECONDS),
-            log_failure=logs_error(logger, "catalog sync failed; retrying"),
+            "catalog-sync", self._pass, interval=min(interval, UNREAD_POLL_SECONDS)
         )
 
     async def run(self) -> None:

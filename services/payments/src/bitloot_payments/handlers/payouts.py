@@ -59,7 +59,7 @@ from bitloot_payments.domain.payout import (
 from bitloot_payments.handlers.refunds import emit_refund
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
-from bitloot_runtime.worker import Worker, logs_error
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +87,7 @@ class PayoutRunner:
         self._lookup_after = lookup_after
         # A pass that fails (NOWPayments or the database away) is logged and the work
         # tried again after a poll interval: every row it left is still there.
-        self.worker = Worker(
-            "payout-runner",
-            self.drain,
-            interval=poll_interval,
-            log_failure=logs_error(logger, "payout pass failed; trying again"),
-        )
+        self.worker = Worker("payout-runner", self.drain, interval=poll_interval)
 
     def wake(self) -> None:
         self.worker.wake()

@@ -35,7 +35,7 @@ from bitloot_runtime.db import UnitOfWork, is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
-from bitloot_runtime.worker import Worker, logs_error
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +70,7 @@ class IpnProcessor:
         # A pass that fails (the database restarting, say) is logged and tried again
         # after a poll interval: the IPNs it left pending are still there, and nothing
         # else would ever apply them.
-        self.worker = Worker(
-            "ipn-processor",
-            self.drain,
-            interval=poll_interval,
-            log_failure=logs_error(logger, "IPN processing pass failed; trying again"),
-        )
+        self.worker = Worker("ipn-processor", self.drain, interval=poll_interval)
 
     def wake(self) -> None:
         self.worker.wake()

@@ -37,7 +37,7 @@ from bitloot_payments.handlers.receive_ipn import claims
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.logging import log_context
-from bitloot_runtime.worker import Worker, logs_error
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +64,7 @@ class Reconciler:
         self._policy = policy
         self._wake = wake
         self._metrics = metrics
-        self.worker = Worker(
-            "reconciler",
-            self._pass,
-            interval=interval,
-            log_failure=logs_error(logger, "reconciliation pass failed; trying again"),
-        )
+        self.worker = Worker("reconciler", self._pass, interval=interval)
         if not nowpayments.can_list:
             logger.warning(
                 "no NOWPayments account credentials: an invoice whose every IPN was lost "
