@@ -221,11 +221,6 @@ def sweeper(action: Pass, interval_seconds: float, name: str = "retention sweep"
     )
 
 
-async def repeat(action: Pass, interval_seconds: float, name: str) -> None:
-    """Run `sweeper(action, interval_seconds, name)` until cancelled."""
-    await sweeper(action, interval_seconds, name).run()
-
-
 def retention_log_table(metadata: MetaData) -> Table:
     """The audit of retention in `metadata`: one row per batch of rows deleted."""
     return Table(
