@@ -157,7 +157,8 @@ class ServiceRuntime:
         self.consumer.subscribe(route)
 
     def add_background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        """Run `loop()` from `start` until `stop` cancels it (a sweeper, a sender).
+        """Run `loop()` from `start` until `stop` cancels it: a task that is not a pass
+        run again and again (a client held open until stop); those are `add_worker`'s.
 
         The loop must catch and log its own errors and keep going; if it returns or
         raises, that is logged and it is not restarted. Call before `start`.
