@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bitloot_runtime.retention import RetentionPeriod, RetentionSweep, repeat
+from bitloot_runtime.retention import RetentionPeriod, RetentionSweep, sweeper
 
 
 def test_a_period_that_is_not_positive_is_refused() -> None:
@@ -44,7 +44,7 @@ async def test_the_loop_logs_a_failed_sweep_and_sweeps_again(
             third.set()
 
     with caplog.at_level(logging.ERROR, logger="bitloot_runtime.retention"):
-        loop = asyncio.create_task(repeat(sweep, 0.01, "retention sweep"))
+        loop = asyncio.create_task(sweeper(sweep, 0.01).run())
         await asyncio.wait_for(third.wait(), timeout=5)
         loop.cancel()
     assert [r.getMessage() for r in caplog.records] == ["retention sweep failed; will try again"]

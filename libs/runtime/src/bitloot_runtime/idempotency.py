@@ -54,6 +54,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_runtime.http import HttpError, error_response
 from bitloot_runtime.http import read_body as read_bounded
 from bitloot_runtime.tables import idempotency_keys
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -283,17 +284,14 @@ class IdempotencyStore:
             )
         return int(getattr(answered, "rowcount", 0)) + len(unanswered)
 
-    async def sweep_forever(self, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
-        """`sweep` every `interval` seconds; a failed pass is logged and the next one runs."""
-        while True:
-            try:
-                swept = await self.sweep()
-            except Exception as exc:
-                logger.warning("idempotency key sweep failed", extra={"error": type(exc).__name__})
-            else:
-                if swept:
-                    logger.info("idempotency keys swept", extra={"keys": swept})
-            await asyncio.sleep(interval)
+    def sweeper(self, interval: float = SWEEP_INTERVAL_SECONDS) -> Worker:
+        """The worker that runs `sweep` every `interval` seconds; a failed pass is logged
+        and the next one runs."""
+        return Worker("idempotency-sweep", self._sweep_logged, interval=interval)
+
+    async def _sweep_logged(self) -> None:
+        if swept := await self.sweep():
+            logger.info("idempotency keys swept", extra={"keys": swept})
 
 
 def keyed_routes(store: IdempotencyStore, routes: Sequence[BaseRoute]) -> list[BaseRoute]:

@@ -73,6 +73,9 @@ class RuntimeMetrics:
       (Unix time). A failed read leaves the gauges at their last values, so their age
       is what says they are stale (the database does not answer).
     - ``db_pool_checked_out``, ``db_pool_size``: the database pool, set before each scrape.
+    - ``worker_failures``, ``worker_last_success_timestamp_seconds`` (loop): each
+      `Worker`'s passes failed in a row, and when one last succeeded (Unix time, 0 before
+      the first), set before each scrape.
     - ``http`` (`HttpMetrics`): the HTTP server's requests, latency and requests in flight.
     - ``outbound`` (`OutboundMetrics`): calls to providers, through a `MeteredTransport`.
     - ``process_*``, ``python_gc_*``, ``python_info``: the process (memory, CPU, open
@@ -115,6 +118,14 @@ class RuntimeMetrics:
         self.db_pool_size = self._gauge(
             "db_pool_size", "Database connections the pool may hold (its maximum)."
         )
+        self.worker_failures = self._gauge(
+            "worker_failures", "Passes of a background loop failed in a row.", "loop"
+        )
+        self.worker_last_success = self._gauge(
+            "worker_last_success_timestamp_seconds",
+            "When a pass of a background loop last succeeded (Unix time).",
+            "loop",
+        )
         self.http = HttpMetrics(self.source)
         self.outbound = OutboundMetrics(self.source)
         ProcessCollector(registry=self.source)
@@ -130,5 +141,5 @@ class RuntimeMetrics:
     def _counter(self, name: str, doc: str, *labels: str) -> Counter:
         return Counter(f"bitloot_{name}", doc, labels, registry=self.source)
 
-    def _gauge(self, name: str, doc: str) -> Gauge:
-        return Gauge(f"bitloot_{name}", doc, registry=self.source)
+    def _gauge(self, name: str, doc: str, *labels: str) -> Gauge:
+        return Gauge(f"bitloot_{name}", doc, labels, registry=self.source)

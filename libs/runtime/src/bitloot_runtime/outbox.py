@@ -12,10 +12,10 @@ delays an event.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import asyncpg
 from opentelemetry.trace import SpanKind
@@ -23,11 +23,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_runtime import telemetry
-from bitloot_runtime.db import OUTBOX_CHANNEL, UnitOfWork, asyncpg_dsn, is_transient
+from bitloot_runtime.db import OUTBOX_CHANNEL, UnitOfWork, asyncpg_dsn
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.tables import inbox, outbox
+from bitloot_runtime.worker import Worker, log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -62,32 +63,23 @@ class OutboxRelay:
         inbox_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._engine = engine
-        self._dsn = asyncpg_dsn(database_url)
         self._publisher = publisher
         self._metrics = metrics
         self._batch_size = batch_size
-        self._poll_interval = poll_interval
         self._outbox_retention = outbox_retention
         self._inbox_retention = inbox_retention
-        self._wake = asyncio.Event()
+        self._last_purge = float("-inf")
+        self.worker = Worker(
+            "relay",
+            self._pass,
+            interval=poll_interval,
+            listen=(asyncpg_dsn(database_url), OUTBOX_CHANNEL),
+            log=partial(log_failure, logger, "outbox relay failed; retrying at the next poll"),
+        )
 
     async def run(self) -> None:
         """Relay until cancelled: on every NOTIFY, every poll interval, and now at start."""
-        listener: asyncpg.Connection | None = None
-        last_purge = 0.0
-        try:
-            while True:
-                listener = await self._ensure_listener(listener)
-                await self._drain()
-                if time.monotonic() - last_purge > PURGE_EVERY:
-                    await self._purge_safely()
-                    last_purge = time.monotonic()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
-                self._wake.clear()
-        finally:
-            if listener is not None and not listener.is_closed():
-                await listener.close()
+        await self.worker.run()
 
     async def relay_once(self) -> int:
         """Publish up to one batch of due rows; the number published.
@@ -166,12 +158,11 @@ class OutboxRelay:
         lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         self._metrics.outbox_lag_seconds.set(lag)
 
-    async def _drain(self) -> None:
-        try:
-            while await self.relay_once() == self._batch_size:
-                pass
-        except Exception as exc:
-            _log_failure("outbox relay failed; retrying at the next poll", exc)
+    async def _pass(self) -> bool:
+        if time.monotonic() - self._last_purge > PURGE_EVERY:
+            await self._purge_safely()
+            self._last_purge = time.monotonic()
+        return await self.relay_once() == self._batch_size
 
     async def _publish(self, row: asyncpg.Record) -> None:
         order_id = str(row["order_id"]) if row["order_id"] else None
@@ -223,33 +214,11 @@ class OutboxRelay:
         )
         await driver.execute(_POSTPONE, row["id"], attempts, backoff, summarize(error))
 
-    async def _ensure_listener(
-        self, listener: asyncpg.Connection | None
-    ) -> asyncpg.Connection | None:
-        if listener is not None and not listener.is_closed():
-            return listener
-        try:
-            connection = await asyncpg.connect(self._dsn)
-            await connection.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
-        except Exception as exc:
-            _log_failure("cannot LISTEN for outbox notifications; polling only", exc)
-            return None
-        return connection
-
     async def _purge_safely(self) -> None:
         try:
             outbox_rows, inbox_rows = await self.purge()
         except Exception as exc:
-            _log_failure("outbox/inbox clean-up failed", exc)
+            log_failure(logger, "outbox/inbox clean-up failed", exc)
             return
         if outbox_rows or inbox_rows:
             logger.info("purged", extra={"outbox_rows": outbox_rows, "inbox_rows": inbox_rows})
-
-
-def _log_failure(message: str, error: Exception) -> None:
-    """The database or the broker away for a moment (a blip, a restart) is one WARNING
-    line a pass, naming the error; anything else is a bug, logged with its traceback."""
-    if is_transient(error):
-        logger.warning(message, extra={"error": summarize(error)})
-    else:
-        logger.error(message, exc_info=error)

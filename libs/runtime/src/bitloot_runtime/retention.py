@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.settings import ServiceSettings, load_settings
+from bitloot_runtime.worker import Pass, Worker
 
 logger = logging.getLogger(__name__)
 
@@ -170,10 +171,6 @@ class RetentionSweep:
         self._batch_size = batch_size
         self._clock = clock
 
-    async def run(self, interval_seconds: float) -> None:
-        """Sweep now and every `interval_seconds` until cancelled."""
-        await repeat(self.sweep, interval_seconds, "retention sweep")
-
     async def sweep(self, dry_run: bool = False) -> list[Swept]:
         """Apply every rule once; what each removed (with `dry_run`: would remove, with
         nothing changed)."""
@@ -213,17 +210,15 @@ class RetentionSweep:
                 return total
 
 
-async def repeat(
-    action: Callable[[], Awaitable[object]], interval_seconds: float, name: str
-) -> None:
-    """Run `action` now and every `interval_seconds` until cancelled; a failure is logged
-    and the next round tries again."""
-    while True:
-        try:
-            await action()
-        except Exception:
-            logger.exception("%s failed; will try again", name)
-        await asyncio.sleep(interval_seconds)
+def sweeper(action: Pass, interval_seconds: float, name: str = "retention sweep") -> Worker:
+    """The "retention" worker: `action` now and every `interval_seconds`; a failure is
+    logged (`name` failed) and the next round tries again."""
+    return Worker(
+        "retention",
+        action,
+        interval=interval_seconds,
+        log=lambda exc: logger.error("%s failed; will try again", name, exc_info=exc),
+    )
 
 
 def retention_log_table(metadata: MetaData) -> Table:

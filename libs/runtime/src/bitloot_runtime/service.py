@@ -42,6 +42,7 @@ from bitloot_runtime.outbox import OutboxRelay
 from bitloot_runtime.publisher import BusPublisher, create_broker, publishing_blocked
 from bitloot_runtime.settings import ServiceSettings
 from bitloot_runtime.topology import Topology, declare_topology
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -121,12 +122,12 @@ class ServiceRuntime:
             in_memory=self.in_memory,
         )
         self._connection: AbstractConnection | None = None
-        self._relay_task: asyncio.Task[None] | None = None
-        self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = [
-            ("idempotency-sweep", self.idempotency.sweep_forever)
-        ]
+        self._background: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._background_tasks: list[asyncio.Task[None]] = []
+        self._workers: list[Worker] = []
         self._gauge_refreshes: list[Callable[[], Awaitable[None]]] = []
+        self.add_worker(self.relay.worker)
+        self.add_worker(self.idempotency.sweeper())
 
     @property
     def connection(self) -> AbstractConnection | None:
@@ -156,12 +157,19 @@ class ServiceRuntime:
         self.consumer.subscribe(route)
 
     def add_background(self, name: str, loop: Callable[[], Awaitable[None]]) -> None:
-        """Run `loop()` from `start` until `stop` cancels it (a sweeper, a sender).
+        """Run `loop()` from `start` until `stop` cancels it: a task that is not a pass
+        run again and again (a client held open until stop); those are `add_worker`'s.
 
         The loop must catch and log its own errors and keep going; if it returns or
         raises, that is logged and it is not restarted. Call before `start`.
         """
         self._background.append((name, loop))
+
+    def add_worker(self, worker: Worker) -> None:
+        """Run `worker` from `start` until `stop`, its health in the metrics (the
+        ``worker_*`` gauges, by loop). Call before `start`."""
+        self._workers.append(worker)
+        self.add_background(worker.name, worker.run)
 
     async def start(self) -> None:
         """Migrate the database, declare the bus, start consuming and relaying."""
@@ -178,7 +186,6 @@ class ServiceRuntime:
             await self.consumer.start(self._connection)
             # Only what a service subscribes on the broker itself runs through FastStream.
             await self.broker.start()
-        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.service}-relay")
         for name, loop in self._background:
             task = asyncio.create_task(_logged(name, loop), name=f"{self.service}-{name}")
             self._background_tasks.append(task)
@@ -188,11 +195,10 @@ class ServiceRuntime:
         """Stop consuming (in-flight handlers finish first), stop relaying, close pools."""
         if not self.in_memory:
             await _bounded("consumers", self.consumer.stop(), STOP_STEP_SECONDS + DRAIN_SECONDS)
-        tasks = [task for task in [*self._background_tasks, self._relay_task] if task]
-        for task in tasks:
+        for task in self._background_tasks:
             task.cancel()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=STOP_STEP_SECONDS)
+        if self._background_tasks:
+            _, pending = await asyncio.wait(self._background_tasks, timeout=STOP_STEP_SECONDS)
             for task in pending:
                 logger.warning("a loop did not stop; leaving it", extra={"loop": task.get_name()})
         self._background_tasks.clear()
@@ -223,7 +229,12 @@ class ServiceRuntime:
         self.metrics.dead_letters.set(await self.dead_letters.count_waiting())
 
     def refresh_pool_gauges(self) -> None:
-        """Set the pool gauges; read before the refresh's own queries take connections."""
+        """Set the pool gauges (read before the refresh's own queries take connections)
+        and the workers' health."""
+        for worker in self._workers:
+            self.metrics.worker_failures.labels(loop=worker.name).set(worker.health.failures)
+            success = self.metrics.worker_last_success.labels(loop=worker.name)
+            success.set(worker.health.last_success or 0)
         pool = self.engine.pool
         if isinstance(pool, QueuePool):
             self.metrics.db_pool_checked_out.set(pool.checkedout())
@@ -269,8 +280,7 @@ class ServiceRuntime:
 
     def stopped(self) -> list[str]:
         """The names of the relay and background loops that have ended since `start`."""
-        tasks = [self._relay_task, *self._background_tasks]
-        return [task.get_name() for task in tasks if task is not None and task.done()]
+        return [task.get_name() for task in self._background_tasks if task.done()]
 
     @asynccontextmanager
     async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:

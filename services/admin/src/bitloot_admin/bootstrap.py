@@ -26,6 +26,7 @@ from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
+from bitloot_runtime.retention import sweeper
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -56,7 +57,7 @@ def build(
     )
     subscribe(runtime)
     sweep = audit_sweep(settings, runtime.unit_of_work)
-    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
+    runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
     upstream = UpstreamClient(
         {
             PAYMENTS: settings.payments_url,

@@ -46,6 +46,7 @@ from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
+from bitloot_runtime.retention import sweeper
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import OrderTokenVerifier, parse_public_keys
@@ -75,9 +76,9 @@ def build(
     runtime.add_background("object-store", store.hold_open)
     sender = email_sender(settings, runtime, links, metrics)
     dsn = asyncpg_dsn(settings.database_url)
-    runtime.add_background("mailer", lambda: sender.run(dsn, settings.email_poll_seconds))
+    runtime.add_worker(sender.worker(dsn, settings.email_poll_seconds))
     sweep = retention_sweep(settings, runtime, store)
-    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
+    runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
     uow = runtime.units_of_work(DeliveryUnitOfWork)
     reveal = RevealKeys(unit_of_work=uow, store=store, links=links, keks=keks)
     issue = IssueLink(unit_of_work=uow, links=links, public_url=settings.public_url)

@@ -16,7 +16,7 @@ from bitloot_fulfillment.entrypoints.openapi import describe
 from bitloot_fulfillment.handlers.manual_delivery import DeliverByHand
 from bitloot_fulfillment.handlers.retry import RetryOrder
 from bitloot_fulfillment.handlers.stats import ReadStats
-from bitloot_fulfillment.handlers.timers import sweep_forever
+from bitloot_fulfillment.handlers.timers import timer_sweeper
 from bitloot_fulfillment.metrics import FulfillmentMetrics
 from bitloot_fulfillment.migrations import VERSIONS
 from bitloot_fulfillment.settings import Settings
@@ -46,12 +46,11 @@ def build(
     subscribe(runtime, policy)
     hub = live_hub(runtime)
 
-    async def sweep() -> None:
-        await sweep_forever(
+    runtime.add_worker(
+        timer_sweeper(
             units_of_work, policy, settings.timer_sweep_interval, settings.timer_batch_size
         )
-
-    runtime.add_background("timers", sweep)
+    )
     admin_keys = settings.admin_keys()
     viewers = Viewers(
         orders=OrderTokenVerifier(settings.order_keys()),

@@ -39,6 +39,7 @@ from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
 from bitloot_runtime.outbound import MeteredTransport
+from bitloot_runtime.retention import sweeper
 from bitloot_runtime.sealing import load_public_key
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -88,9 +89,9 @@ def build(
     metrics.watch(runtime)
     watch = _balance_watch(settings, runtime, kinguin, metrics)
     sync = CatalogSync(kinguin, units_of_work, settings.catalog_sync_seconds)
-    runtime.add_background("catalog-sync", sync.run)
+    runtime.add_worker(sync.worker)
     sweep = webhook_log_sweep(settings, runtime.unit_of_work)
-    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
+    runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
     edge = Edge(
         unit_of_work=units_of_work,
         kinguin=kinguin,
@@ -133,7 +134,7 @@ def _balance_watch(
     """The balance reader, run beside the consumers, its reading exported as gauges."""
     watch = BalanceWatch(kinguin, settings.balance_low, settings.balance_poll_seconds, metrics)
     runtime.metrics.source.register(BalanceGauges(lambda: watch.status))
-    runtime.add_background("balance-watch", watch.run)
+    runtime.add_worker(watch.worker)
     return watch
 
 

@@ -46,6 +46,7 @@ from bitloot_runtime.logging import register_secret
 from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.rate_limits import Limit
+from bitloot_runtime.retention import sweeper
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.signatures import secrets_in_rotation
@@ -138,7 +139,7 @@ def _payout_runner(
             "refund payouts are off: PAYMENTS_NOWPAYMENTS_EMAIL and _PASSWORD are not set"
         )
     else:
-        runtime.add_background("payout-runner", runner.run)
+        runtime.add_worker(runner.worker)
     return runner
 
 
@@ -224,7 +225,7 @@ def build(
         metrics=metrics,
         tolerance_percent=settings.underpayment_tolerance_percent,
     )
-    runtime.add_background("ipn-processor", processor.run)
+    runtime.add_worker(processor.worker)
     reconciler = Reconciler(
         units_of_work,
         nowpayments,
@@ -233,9 +234,9 @@ def build(
         metrics,
         settings.reconcile_interval,
     )
-    runtime.add_background("reconciler", reconciler.run)
+    runtime.add_worker(reconciler.worker)
     sweep = ipn_log_sweep(settings, runtime.unit_of_work)
-    runtime.add_background("retention", lambda: sweep.run(settings.retention_sweep_seconds))
+    runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
     queries = Queries(units_of_work, settings.stuck_after)
     decisions = (DecideFlag(units_of_work), ReplayIpn(units_of_work, processor.wake))
     emails = EmailRule(

@@ -14,7 +14,6 @@ from uuid import UUID
 
 from bitloot_delivery.domain.retention import RetentionPolicy
 from bitloot_delivery.handlers.ports import DeliveryWork, KeyEvent, ObjectStore
-from bitloot_runtime.retention import repeat
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +33,6 @@ class RetentionSweep:
         self._store = store
         self._policy = policy
         self._batch_size = batch_size
-
-    async def run(self, interval_seconds: float) -> None:
-        """Sweep now and every `interval_seconds` until cancelled."""
-        await repeat(self.sweep, interval_seconds, "retention sweep")
 
     async def sweep(self, dry_run: bool = False) -> list[UUID]:
         """Purge every delivery past retention; the orders purged (or, with `dry_run`,

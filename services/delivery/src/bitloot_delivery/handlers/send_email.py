@@ -47,7 +47,6 @@ the CPU (issue #20).
 """
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -56,8 +55,6 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, TypeVar
-
-import asyncpg
 
 from bitloot_contracts.events import DeliveryCompleted, DeliveryFailed
 from bitloot_delivery.adapters.email_log import EMAILS_CHANNEL
@@ -85,6 +82,7 @@ from bitloot_delivery.handlers.ports import ClaimedEmail, DeliveryWork
 from bitloot_delivery.metrics import DeliveryMetrics
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -144,26 +142,25 @@ class EmailSender:
         self._max_attempts = max_attempts
         self._backoff = backoff
         self._lease = lease
-        self._wake = asyncio.Event()
         # When stale attempts are next looked for (monotonic clock): once a poll, not on
         # every NOTIFY (a transaction per queued email, for attempts older than a lease).
         self._next_recovery = float("-inf")
 
+    def worker(self, listen_dsn: str | None = None, poll_seconds: float = 5.0) -> Worker:
+        """The "mailer" loop: sends now, on every NOTIFY on `listen_dsn`, every poll; a
+        failed pass pauses it `ERROR_PAUSE_SECONDS`."""
+        return Worker(
+            "mailer",
+            functools.partial(self._drain, poll_seconds),
+            interval=poll_seconds,
+            pause=ERROR_PAUSE_SECONDS,
+            listen=(listen_dsn, EMAILS_CHANNEL) if listen_dsn is not None else None,
+            closing=self._mailer.close,
+        )
+
     async def run(self, listen_dsn: str | None = None, poll_seconds: float = 5.0) -> None:
         """Send until cancelled: now, on every NOTIFY on `listen_dsn`, every poll."""
-        listener = await self._listen(listen_dsn)
-        try:
-            while True:
-                await self._drain(poll_seconds)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), poll_seconds)
-                self._wake.clear()
-                if listen_dsn is not None and (listener is None or listener.is_closed()):
-                    listener = await self._listen(listen_dsn)
-        finally:
-            self._mailer.close()
-            if listener is not None and not listener.is_closed():
-                await listener.close()
+        await self.worker(listen_dsn, poll_seconds).run()
 
     async def send_next(self) -> bool:
         """Try the next due email; False when none is due."""
@@ -195,15 +192,11 @@ class EmailSender:
         return len(stale)
 
     async def _drain(self, poll_seconds: float) -> None:
-        try:
-            now = time.monotonic()
-            if now >= self._next_recovery:
-                await self.recover_stale()
-                self._next_recovery = now + poll_seconds
-            await self._send_all_due()
-        except Exception:
-            logger.exception("email sender failed; pausing")
-            await asyncio.sleep(ERROR_PAUSE_SECONDS)
+        now = time.monotonic()
+        if now >= self._next_recovery:
+            await self.recover_stale()
+            self._next_recovery = now + poll_seconds
+        await self._send_all_due()
 
     async def _send_all_due(self) -> None:
         """Hold conversations while emails are due: one to begin with, and one more each
@@ -431,17 +424,6 @@ class EmailSender:
         if self._metrics is not None:
             counter = self._metrics.emails.labels(kind=email.kind.value, outcome=outcome)
             uow.on_commit(counter.inc)
-
-    async def _listen(self, dsn: str | None) -> asyncpg.Connection | None:
-        if dsn is None:
-            return None
-        try:
-            connection = await asyncpg.connect(dsn)
-            await connection.add_listener(EMAILS_CHANNEL, lambda *_: self._wake.set())
-        except Exception:
-            logger.warning("cannot LISTEN for queued emails; polling only", exc_info=True)
-            return None
-        return connection
 
 
 def _log_cut(email: ClaimedEmail, verdict: AfterCut | None, error: str) -> None:

@@ -7,13 +7,13 @@ Timers live in the database: an instance that stops loses none, and the next swe
 any instance fires those that came due meanwhile.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from bitloot_fulfillment.domain.timers import TimerPolicy
 from bitloot_fulfillment.handlers.ports import FulfillmentWork
 from bitloot_runtime.logging import log_context
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +43,16 @@ class FireDueTimers:
         return fired
 
 
-async def sweep_forever(
+def timer_sweeper(
     unit_of_work: Callable[[], FulfillmentWork], policy: TimerPolicy, interval: float, batch: int
-) -> None:
-    """Fire due timers until cancelled; a failed sweep is logged and tried again."""
-    while True:
-        fired = 0
-        try:
-            async with unit_of_work() as uow:
-                fired = await FireDueTimers(policy, batch)(uow)
-                await uow.commit()
-        except Exception:
-            logger.exception("timer sweep failed; trying again")
-        if fired < batch:  # a full batch means more may be due: sweep again at once
-            await asyncio.sleep(interval)
+) -> Worker:
+    """The "timers" worker: fires due timers every `interval` seconds (at once again after
+    a full batch: more may be due); a failed sweep is logged and tried again."""
+
+    async def sweep() -> bool:
+        async with unit_of_work() as uow:
+            fired = await FireDueTimers(policy, batch)(uow)
+            await uow.commit()
+        return fired >= batch
+
+    return Worker("timers", sweep, interval=interval)

@@ -7,7 +7,6 @@ published. A read that fails is logged and tried again the next period; it never
 the loop, and the last good reading stays, marked stale.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinAccessDenied
 from bitloot_kinguin_gateway.domain.balance import BalanceStatus, Crossing, failed, read
 from bitloot_kinguin_gateway.metrics import GatewayMetrics
 from bitloot_runtime.errors import PermanentError, TransientError
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +41,10 @@ class BalanceWatch:
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._kinguin = kinguin
-        self._interval = interval
         self._metrics = metrics
         self._clock = clock
         self._status = BalanceStatus(threshold)
+        self.worker = Worker("balance-watch", self.read_once, interval=interval)
 
     @property
     def status(self) -> BalanceStatus:
@@ -53,9 +53,7 @@ class BalanceWatch:
 
     async def run(self) -> None:
         """Read now, then every `interval` seconds, until cancelled."""
-        while True:
-            await self.read_once()
-            await asyncio.sleep(self._interval)
+        await self.worker.run()
 
     async def read_once(self) -> BalanceStatus:
         """Ask Kinguin for the balance once; a failure is recorded, never raised."""

@@ -2,7 +2,6 @@
 their stock from `product.update` webhooks, and stock, price and preorder from reading each
 product periodically; payments hears of every change (`product.availability_changed`)."""
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -15,6 +14,7 @@ from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
 from bitloot_kinguin_gateway.domain.product import UNKNOWN, Availability, Product, supersedes
 from bitloot_kinguin_gateway.domain.webhook import Notification
 from bitloot_kinguin_gateway.handlers.ports import GatewayWork
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -123,23 +123,26 @@ class CatalogSync:
         self._kinguin = kinguin
         self._unit_of_work = unit_of_work
         self._interval = interval
+        self._next_round = float("-inf")
+        # A full round every `interval`, a failed one logged and the next coming anyway;
+        # between rounds, products listed since and never read are read every few
+        # seconds: an order for one is priced from the catalog only once it has been read.
+        self.worker = Worker(
+            "catalog-sync", self._pass, interval=min(interval, UNREAD_POLL_SECONDS)
+        )
 
     async def run(self) -> None:
-        """Sync, wait, repeat; a failed round is logged and the next one comes anyway.
-        While waiting, products listed since and never read are read every few seconds:
-        an order for one is priced from the catalog only once it has been read."""
-        while True:
-            try:
-                await self.sync_once()
-            except Exception:
-                logger.exception("catalog sync failed; retrying at the next round")
-            deadline = time.monotonic() + self._interval
-            while (left := deadline - time.monotonic()) > 0:
-                await asyncio.sleep(min(left, UNREAD_POLL_SECONDS))
-                try:
-                    await self.sync_unread()
-                except Exception:
-                    logger.exception("catalog sync of new products failed; retrying")
+        """Sync, wait, repeat, until cancelled."""
+        await self.worker.run()
+
+    async def _pass(self) -> None:
+        if time.monotonic() < self._next_round:
+            await self.sync_unread()
+            return
+        try:
+            await self.sync_once()
+        finally:
+            self._next_round = time.monotonic() + self._interval
 
     async def sync_once(self) -> int:
         """Read every watched product once; how many were read. A product Kinguin does not

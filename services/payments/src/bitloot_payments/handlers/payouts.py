@@ -19,8 +19,6 @@ asking NOWPayments about a payout not final after `poll_after`. Finished: the re
 Each refund change is emitted once, under the refund's lock, in the same transaction.
 """
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -60,6 +58,7 @@ from bitloot_payments.domain.payout import (
 )
 from bitloot_payments.handlers.refunds import emit_refund
 from bitloot_runtime.logging import log_context
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -85,24 +84,16 @@ class PayoutRunner:
         self._callback_url = ipn_callback_url
         self._poll_after = poll_after
         self._lookup_after = lookup_after
-        self._poll_interval = poll_interval
-        self._wake = asyncio.Event()
+        # A pass that fails (NOWPayments or the database away) is logged and the work
+        # tried again after a poll interval: every row it left is still there.
+        self.worker = Worker("payout-runner", self.drain, interval=poll_interval)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.worker.wake()
 
     async def run(self) -> None:
-        """Work until cancelled; a pass that fails (NOWPayments or the database away) is
-        logged and the work tried again at the next wake-up or poll: every row it left
-        is still there to be picked up."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.drain()
-            except Exception:
-                logger.exception("payout pass failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+        """Work until cancelled."""
+        await self.worker.run()
 
     async def drain(self) -> int:
         """Everything due now: stored IPNs, approved refunds, payouts whose answer never

@@ -14,8 +14,6 @@ same way `max_attempts` times in a row is it given up as ``error``, with a
 ``processing_error`` flag for an admin, who can re-apply it once the defect is fixed.
 """
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -31,6 +29,7 @@ from bitloot_runtime.db import is_transient
 from bitloot_runtime.dead_letters import summarize
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import NO_SPAN, continued, enabled
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -59,27 +58,20 @@ class IpnProcessor:
     ) -> None:
         self._unit_of_work = unit_of_work
         self._load = load or EdgeLoad()
-        self._poll_interval = poll_interval
         self._retry = retry or IpnRetry()
         self._metrics = metrics
         self._apply = ApplyIpn(tolerance_percent)
-        self._wake = asyncio.Event()
+        # A pass that fails (the database restarting, say) is logged and tried again
+        # after a poll interval: the IPNs it left pending are still there, and nothing
+        # else would ever apply them.
+        self.worker = Worker("ipn-processor", self.drain, interval=poll_interval)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.worker.wake()
 
     async def run(self) -> None:
-        """Process until cancelled. A pass that fails (the database restarting, say) is
-        logged and tried again at the next wake-up or poll: the IPNs it left pending are
-        still there, and nothing else would ever apply them."""
-        while True:
-            self._wake.clear()
-            try:
-                await self.drain()
-            except Exception:
-                logger.exception("IPN processing pass failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+        """Process until cancelled."""
+        await self.worker.run()
 
     async def drain(self) -> int:
         """Process every pending IPN that is due; how many were attempted."""

@@ -7,7 +7,6 @@ invoice's payments; each status we had not heard is stored in the IPN log with s
 ``poll`` and applied by the same processor, with the same rules and flags as an IPN.
 """
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -40,6 +39,7 @@ from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_payments.handlers.receive_ipn import claims
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.logging import log_context
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -66,22 +66,19 @@ class Reconciler:
         self._policy = policy
         self._wake = wake
         self._metrics = metrics
-        self._interval = interval
-
-    async def run(self) -> None:
-        """Reconcile until cancelled; a pass that fails is logged and tried again."""
-        if not self._nowpayments.can_list:
+        self.worker = Worker("reconciler", self._pass, interval=interval)
+        if not nowpayments.can_list:
             logger.warning(
                 "no NOWPayments account credentials: an invoice whose every IPN was lost "
                 "cannot be found (set PAYMENTS_NOWPAYMENTS_EMAIL and _PASSWORD)"
             )
-        while True:
-            try:
-                while await self.reconcile_due() == BATCH:
-                    pass
-            except Exception:
-                logger.exception("reconciliation pass failed; trying again")
-            await asyncio.sleep(self._interval)
+
+    async def run(self) -> None:
+        """Reconcile until cancelled; a pass that fails is logged and tried again."""
+        await self.worker.run()
+
+    async def _pass(self) -> bool:
+        return await self.reconcile_due() == BATCH
 
     async def reconcile_due(self) -> int:
         """Reconcile the orders due now (at most one batch); how many."""
