@@ -150,6 +150,23 @@ async def test_a_failing_pass_is_logged_the_worker_pauses_deaf_to_wake_ups_and_r
     )
 
 
+async def test_without_a_pause_a_failed_pass_waits_as_any_pass_and_a_wake_up_retries_it() -> None:
+    """The relay, the IPN processor and the payout runner: an event committed just after a
+    failed pass (the database back) is published at once, not after a poll interval."""
+    passes = Passes(failing=1)
+    worker = Worker("test", passes, interval=3600, log=lambda _error: None)
+    async with running(worker):
+        await passes.next()
+        assert worker.health.failures == 1
+        waiting = asyncio.create_task(passes.next())
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # no spin: it waits to be woken (or the interval)
+        worker.wake()
+        assert await waiting < 1
+        await asyncio.sleep(0.05)
+        assert worker.health.failures == 0
+
+
 async def test_a_failure_is_logged_as_told() -> None:
     passes = Passes(failing=1000)
     logged: list[Exception] = []

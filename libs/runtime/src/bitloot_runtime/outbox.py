@@ -159,10 +159,14 @@ class OutboxRelay:
         self._metrics.outbox_lag_seconds.set(lag)
 
     async def _pass(self) -> bool:
+        """Publish a batch; once the due rows are out (never ahead of the events that woke
+        the relay), clean up every `PURGE_EVERY` seconds."""
+        if await self.relay_once() == self._batch_size:
+            return True
         if time.monotonic() - self._last_purge > PURGE_EVERY:
             await self._purge_safely()
             self._last_purge = time.monotonic()
-        return await self.relay_once() == self._batch_size
+        return False
 
     async def _publish(self, row: asyncpg.Record) -> None:
         order_id = str(row["order_id"]) if row["order_id"] else None

@@ -4,8 +4,11 @@ A `Worker` runs its pass at once, then whenever woken (`wake()`, or a PostgreSQL
 on its channel, heard on a connection of its own that is opened again if lost), and
 `interval` seconds after the last pass at the latest (for a lost notification, and for
 work that falls due with time). A pass that returns True left work due: the next runs
-at once. A pass that raises is logged, and the worker pauses `pause` seconds, deaf to
-wake-ups, before the next: a database away is a line a pause, never a spin. Cancelling
+at once. A pass that raises is logged, and the worker waits before the next: as after any
+pass (until woken, or `interval`), or, when given a `pause`, that many seconds deaf to
+wake-ups (the mailer: an SMTP relay refusing is not retried per queued email). A
+database away is a line a wait, never a spin: nothing wakes a worker while its LISTEN
+connection is down and no commit succeeds. Cancelling
 `run` abandons the pass under way (what it did not commit is still due) and closes the
 connection. `health`: when a pass last succeeded, and how many failed in a row since.
 """
@@ -64,7 +67,7 @@ class Worker:
         self.health = WorkerHealth()
         self._work = work
         self._interval = interval
-        self._pause = interval if pause is None else pause
+        self._pause = pause
         self._listen = listen
         self._log = log or functools.partial(log_failure, logger, f"{name} pass failed")
         self._closing = closing
@@ -86,17 +89,22 @@ class Worker:
                 except Exception as exc:
                     self.health.failures += 1
                     self._log(exc)
-                    await asyncio.sleep(self._pause)
-                    continue
-                self.health.last_success, self.health.failures = time.time(), 0
+                    if self._pause is not None:
+                        await asyncio.sleep(self._pause)
+                        continue
+                    more = False
+                else:
+                    self.health.last_success, self.health.failures = time.time(), 0
                 if more is not True:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._interval)
         finally:
-            if self._closing is not None:
-                self._closing()
-            if listener is not None and not listener.is_closed():
-                await listener.close()
+            try:
+                if self._closing is not None:
+                    self._closing()
+            finally:
+                if listener is not None and not listener.is_closed():
+                    await listener.close()
 
     async def _listening(self, listener: asyncpg.Connection | None) -> asyncpg.Connection | None:
         if self._listen is None or (listener is not None and not listener.is_closed()):
