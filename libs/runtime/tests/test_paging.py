@@ -33,6 +33,7 @@ def test_pages_chained_by_their_cursors_lose_and_repeat_no_row() -> None:
         ("cursor=" + "A" * 600, "invalid_cursor"),
         ("limit=0", "invalid_limit"),
         ("limit=101", "invalid_limit"),
+        ("offset=50", "invalid_offset"),
     ],
 )
 def test_a_cursor_not_ours_or_a_limit_out_of_range_is_a_422(text: str, code: str) -> None:

@@ -293,9 +293,10 @@ def parse_query(model: type[QueryModelT], request: Request) -> QueryModelT:
     """`request`'s query string as `model`; 422 naming the first bad parameter in
     ``error`` and every problem in ``fields``."""
     params = request.query_params
+    names = {field.alias or name: field for name, field in model.model_fields.items()}
     raw = {
         name: params.getlist(name) if typing.get_origin(field.annotation) is list else params[name]
-        for name, field in model.model_fields.items()
+        for name, field in names.items()
         if name in params
     }
     try:

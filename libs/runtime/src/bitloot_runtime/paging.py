@@ -54,10 +54,17 @@ class PageQuery(QueryModel):
     """A listing's query: `limit` (1-100) and the `cursor` of the page to read; subclass
     it with the listing's filters (and another `limit` default if it needs one)."""
 
-    own_codes: ClassVar[frozenset[str]] = frozenset({"limit", "cursor"})
+    own_codes: ClassVar[frozenset[str]] = frozenset({"limit", "cursor", "offset"})
 
     limit: Whole = Field(50, ge=1, le=MAX_PAGE, description="Page size.")
     cursor: Cursor | None = None
+    # Listings were paged by `offset` before the cursor: a client still sending one is
+    # refused rather than handed the first page again and again.
+    stale_offset: None = Field(
+        None,
+        alias="offset",
+        description="Not read: refused with `invalid_offset`; page with `cursor`.",
+    )
 
     def offset(self) -> int:
         """The position a cursor of `offset_page` names (0 without a cursor)."""
