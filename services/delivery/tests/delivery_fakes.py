@@ -5,10 +5,12 @@ keeps its rows in plain structures. Locks are only counted (one task, nothing ra
 The email sender's attempts are not faked: what they guarantee (claims skipping locked
 rows, stages committed before DATA) is a property of PostgreSQL, tested there."""
 
+import copy
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from uuid import UUID
 
 from bitloot_contracts.events import Event
@@ -262,7 +264,9 @@ class FakeSummaries(Summaries):
 
 class FakeDeliveryWork(FakeWork):
     """`handlers.ports.DeliveryWork` in memory; the same one may be handed out again
-    (`lambda: work`) for a use case that opens several units of work."""
+    (`lambda: work`) for a use case that opens several units of work. As on PostgreSQL,
+    only a commit keeps what the repositories hold: leaving without one goes back to the
+    last commit."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -271,6 +275,31 @@ class FakeDeliveryWork(FakeWork):
         self.deliveries = FakeDeliveries(self.emails)
         self.rate_limits = FakeRateLimits()
         self.summaries = FakeSummaries()
+        self._committed = self._snapshot()
+
+    def _repositories(self) -> tuple[object, ...]:
+        return (self.emails, self.deliveries, self.rate_limits, self.summaries)
+
+    def _snapshot(self) -> list[dict[str, object]]:
+        # The repositories keep referring to one another, not to copies.
+        keep: dict[int, object] = {id(each): each for each in self._repositories()}
+        return [copy.deepcopy(vars(each), dict(keep)) for each in self._repositories()]
+
+    async def commit(self) -> None:
+        self._committed = self._snapshot()
+        await super().commit()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for each, state in zip(self._repositories(), self._committed, strict=True):
+            vars(each).clear()
+            vars(each).update(state)
+        self._committed = self._snapshot()
+        await super().__aexit__(exc_type, exc, traceback)
 
 
 class FakeStore:

@@ -139,14 +139,19 @@ class FakeProducts(Products):
     def __init__(self) -> None:
         self.rows: dict[str, Product] = {}
         self.synced: set[str] = set()
+        self.listed_at: dict[str, datetime] = {}
 
     async def prices(self, product_ids: Iterable[str], max_age: float) -> dict[str, Decimal]:
         found = {i: self.rows[i].availability for i in product_ids if i in self.synced}
         return {i: a.price for i, a in found.items() if a and a.price is not None and a.qty > 0}
 
     async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:
+        """As the real one: a listing older than the one applied already changes nothing."""
+        if product_id in self.listed_at and self.listed_at[product_id] >= listed_at:
+            return False
         known = self.rows.get(product_id, Product(product_id, watched, None, None))
         self.rows[product_id] = replace(known, watched=watched)
+        self.listed_at[product_id] = listed_at
         return True
 
     async def get(self, product_id: str, *, for_update: bool = False) -> Product | None:
@@ -228,8 +233,16 @@ class FakeWebhooks(Webhooks):
         applied: bool = False,
     ) -> tuple[int, bool]:
         n = notification
-        copy = authenticated and n.kinguin_order_id is not None
-        copy = copy and any(r.authenticated and r.notification() == n for r in self.rows)
+        # The real log's unique index on the first authenticated copy: these four fields,
+        # NULLs distinct (so a call without `updatedAt` is never a copy).
+        first_copy = (n.event_name, n.kinguin_order_id, n.status, n.updated_at)
+        copy = authenticated and None not in first_copy
+        copy = copy and any(
+            r.authenticated
+            and not r.duplicate
+            and (r.event_name, r.kinguin_order_id, r.status, r.updated_at) == first_copy
+            for r in self.rows
+        )
         if copy:
             note, applied = DUPLICATE, False
         fields = (n.event_name, n.kinguin_order_id, n.order_external_id, order_id, n.status)

@@ -320,9 +320,10 @@ class FakePaymentsWork(FakeWork):
         await super().commit()
 
     async def rollback(self) -> None:
+        """As the real one: the rows and queued events since the last commit are undone;
+        `on_commit` callbacks are kept."""
         self.store = copy.deepcopy(self._committed)
         self._pending.clear()
-        self._after_commit.clear()
 
     async def __aexit__(
         self,

@@ -112,6 +112,7 @@ async def test_no_link_opens_keys_revoked_purged_or_never_stored(
     revoked, purged = await stored(work, store), await stored(work, store)
     await RevokeKeys(unit_of_work=lambda: work)(revoked, "admin:ana", None)
     await work.deliveries.mark_purged(purged)
+    await work.commit()  # arranged as a sweep would leave it
     expired = LINKS.issue(revoked, now=datetime.now(UTC) - timedelta(hours=1))
     with pytest.raises(OrderRefunded):
         await reveal(work, store)(expired, VISITOR)

@@ -38,7 +38,7 @@ _RECEIVED = (
 
 
 async def store_received(engine: AsyncEngine, entry: IpnEntry) -> int:
-    """Store an IPN as the edge received it (`log_ipn`'s row, committed on return) on a
+    """Store an IPN as the edge received it (`SqlIpnLog.add`'s row, committed on return) on a
     pooled connection, bypassing SQLAlchemy's statement layer: this is all the database
     work of answering NOWPayments. Its id. A failure is raised as SQLAlchemy's
     `DBAPIError` (answered 503 when transient, as any other), the connection discarded

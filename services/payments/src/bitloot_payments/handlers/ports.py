@@ -223,4 +223,6 @@ class PaymentsWork(Work, Protocol):
     def availability(self) -> Availabilities: ...
 
     async def rollback(self) -> None:
-        """Undo everything since the last commit, and go on in a new transaction."""
+        """Undo everything since the last commit, its queued events included (callbacks
+        registered with `on_commit` are kept). After a failure that broke the connection
+        the unit of work cannot go on: leave it."""
