@@ -1,29 +1,35 @@
 """Delivery's unit of work: one transaction, and the repositories that work in it."""
 
-from collections.abc import Mapping, Sequence
-
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from functools import cached_property
 
 from bitloot_delivery.adapters.email_log import EmailLogRepository
 from bitloot_delivery.adapters.notices import NoticeRepository
 from bitloot_delivery.adapters.rate_limits import RateLimitRepository
 from bitloot_delivery.adapters.repository import DeliveryRepository
 from bitloot_delivery.adapters.summaries import SummaryRepository
-from bitloot_runtime.db import EventObserver, UnitOfWork
+from bitloot_runtime.db import UnitOfWork
 
 
 class DeliveryUnitOfWork(UnitOfWork):
-    """`handlers.ports.DeliveryWork` on PostgreSQL. The repositories reach the unit's
-    connection only when called (after it is entered): building them costs no I/O."""
+    """`handlers.ports.DeliveryWork` on PostgreSQL: each repository is built on first use
+    (no I/O) and reaches the unit's connection only when called."""
 
-    def __init__(
-        self,
-        source: AsyncEngine | async_sessionmaker[AsyncSession],
-        observers: Mapping[str, Sequence[EventObserver]] | None = None,
-    ) -> None:
-        super().__init__(source, observers)
-        self.deliveries = DeliveryRepository(self)
-        self.emails = EmailLogRepository(self)
-        self.notices = NoticeRepository(self)
-        self.rate_limits = RateLimitRepository(self)
-        self.summaries = SummaryRepository(self)
+    @cached_property
+    def deliveries(self) -> DeliveryRepository:
+        return DeliveryRepository(self)
+
+    @cached_property
+    def emails(self) -> EmailLogRepository:
+        return EmailLogRepository(self)
+
+    @cached_property
+    def notices(self) -> NoticeRepository:
+        return NoticeRepository(self)
+
+    @cached_property
+    def rate_limits(self) -> RateLimitRepository:
+        return RateLimitRepository(self)
+
+    @cached_property
+    def summaries(self) -> SummaryRepository:
+        return SummaryRepository(self)

@@ -1,8 +1,6 @@
 """The payments unit of work: one transaction, and the repositories working in it."""
 
-from collections.abc import Mapping, Sequence
-
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from functools import cached_property
 
 from bitloot_payments.adapters.availability import SqlAvailabilities
 from bitloot_payments.adapters.flags import SqlFlags
@@ -10,25 +8,36 @@ from bitloot_payments.adapters.ipn_log import SqlIpnLog
 from bitloot_payments.adapters.orders import SqlOrders
 from bitloot_payments.adapters.payments import SqlPayments
 from bitloot_payments.adapters.refunds import SqlRefunds
-from bitloot_runtime.db import EventObserver, UnitOfWork
+from bitloot_runtime.db import UnitOfWork
 
 
 class PaymentsUnitOfWork(UnitOfWork):
-    """`handlers.ports.PaymentsWork` on PostgreSQL. The repositories are built with the
-    unit (a few small objects, no I/O), so the hot path pays no lookup for them."""
+    """`handlers.ports.PaymentsWork` on PostgreSQL: each repository is built on first use
+    (no I/O), then read from the instance like any attribute."""
 
-    def __init__(
-        self,
-        source: AsyncEngine | async_sessionmaker[AsyncSession],
-        observers: Mapping[str, Sequence[EventObserver]] | None = None,
-    ) -> None:
-        super().__init__(source, observers)
-        self.orders = SqlOrders(self)
-        self.payments = SqlPayments(self)
-        self.flags = SqlFlags(self)
-        self.ipns = SqlIpnLog(self)
-        self.refunds = SqlRefunds(self)
-        self.availability = SqlAvailabilities(self)
+    @cached_property
+    def orders(self) -> SqlOrders:
+        return SqlOrders(self)
+
+    @cached_property
+    def payments(self) -> SqlPayments:
+        return SqlPayments(self)
+
+    @cached_property
+    def flags(self) -> SqlFlags:
+        return SqlFlags(self)
+
+    @cached_property
+    def ipns(self) -> SqlIpnLog:
+        return SqlIpnLog(self)
+
+    @cached_property
+    def refunds(self) -> SqlRefunds:
+        return SqlRefunds(self)
+
+    @cached_property
+    def availability(self) -> SqlAvailabilities:
+        return SqlAvailabilities(self)
 
     async def rollback(self) -> None:
         """Undo the transaction. A connection the failure broke (the database restarting,
