@@ -2,11 +2,14 @@
 purchase, never above the order's maximum price, refusals reported, a bad API key parked."""
 
 import json
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from kinguin_gateway_support import (
+    API_KEY,
     COUNTER_STRIKE,
     Gateway,
     Kinguin,
@@ -14,10 +17,14 @@ from kinguin_gateway_support import (
     request,
     started_gateway,
 )
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient
 from bitloot_kinguin_gateway.adapters.orm import reservations
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
+from bitloot_kinguin_gateway.adapters.unit_of_work import GatewayUnitOfWork
+from bitloot_kinguin_gateway.handlers.reservations import Reserve
+from bitloot_runtime.errors import TransientError
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -190,3 +197,63 @@ async def test_a_rejected_api_key_parks_the_request_with_a_clear_reason_and_fail
         assert letter.attempts == 1
         assert await state_of(gateway, order_id) == "placing"
     assert kinguin.orders == []
+
+
+class SlowSlot:
+    """A rate-limit slot that is long in coming once: `meanwhile` runs during that wait."""
+
+    def __init__(self, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        self._meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
+
+    async def acquire(self) -> float:
+        meanwhile, self._meanwhile = self._meanwhile, None
+        if meanwhile is not None:
+            await meanwhile()
+        return 0.0
+
+    async def throttled(self, delay: float) -> None:
+        pass
+
+
+async def test_a_handler_whose_session_died_while_it_waited_for_a_slot_buys_nothing(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    """The double purchase chaos found: a PostgreSQL restart drops a handler's session
+    (and the order's lock with it) while it waits for a rate-limit slot; the redelivered
+    request is handled to the end by another gateway meanwhile. The first must not buy."""
+    order_id = uuid4()
+    event = request(order_id)
+    units = gateway.runtime.units_of_work(GatewayUnitOfWork)
+    async with httpx.AsyncClient() as http:
+
+        async def meanwhile() -> None:
+            async with gateway.runtime.engine.connect() as connection:
+                dropped = await connection.scalar(text(_DROP_LOCK_HOLDERS))
+            assert dropped == 1
+            async with units() as uow:
+                await Reserve(KinguinClient(kinguin.url, API_KEY, http), units)(event, uow)
+                await uow.commit()
+
+        waiting = Reserve(
+            KinguinClient(kinguin.url, API_KEY, http, limiter=SlowSlot(meanwhile)), units
+        )
+        failure: Exception | None = None
+        try:
+            async with units() as uow:
+                await waiting(event, uow)
+        except Exception as raised:
+            failure = raised
+    # Bought once, by the redelivered request; the waiting handler stopped before buying.
+    assert kinguin.calls("POST /v2/order") == 1
+    assert isinstance(failure, TransientError)
+    assert "lock was lost" in str(failure)
+    [order] = kinguin.orders
+    assert order.order_external_id == str(order_id)
+    assert await state_of(gateway, order_id) == "placed"
+
+
+# Ends every session of this database holding an advisory lock: the waiting handler's.
+_DROP_LOCK_HOLDERS = (
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)

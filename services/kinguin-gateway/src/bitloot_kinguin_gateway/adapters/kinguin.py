@@ -6,12 +6,14 @@ retried a few times with backoff, honouring `Retry-After`; then `KinguinBusy`
 (transient). A 429 also holds every replica back for that delay (the limiter's
 `throttled`). Placing an order is repeated only after a 429 (Kinguin refused it
 outright): after a timeout or a 5xx the order may exist, so the caller must look it up by
-external id first. What Kinguin's refusals mean is decided in `kinguin_errors`.
+external id first. A slot may take long (30 s through a database outage): the caller of
+`place_order` passes `before_send`, run after each slot and right before the POST, to
+prove it may still buy. What Kinguin's refusals mean is decided in `kinguin_errors`.
 """
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -153,10 +155,15 @@ class KinguinClient:
         return value
 
     async def place_order(
-        self, order_external_id: str, products: Sequence[KinguinProduct]
+        self,
+        order_external_id: str,
+        products: Sequence[KinguinProduct],
+        *,
+        before_send: Callable[[], Awaitable[None]] | None = None,
     ) -> KinguinOrder:
         """Buy `products` as one Kinguin order tagged with our order id; Kinguin refuses
-        to charge more than each product's `price`."""
+        to charge more than each product's `price`. `before_send` runs after the rate
+        limiter's slot, right before each POST; if it raises, nothing is sent."""
         body = {
             "products": [
                 {"productId": p.product_id, "qty": p.qty, "price": float(p.price)} for p in products
@@ -164,7 +171,7 @@ class KinguinClient:
             "orderExternalId": order_external_id,
         }
         document = await self._call(
-            "POST", "/v2/order", "create_order", json=body, repeatable=False
+            "POST", "/v2/order", "create_order", json=body, repeatable=False, before=before_send
         )
         return _order(document)
 
@@ -221,9 +228,12 @@ class KinguinClient:
         params: dict[str, str] | None = None,
         json: object = None,
         repeatable: bool = True,
+        before: Callable[[], Awaitable[None]] | None = None,
     ) -> Any:
         for attempt in range(1, self._attempts + 1):
             await self._limiter.acquire()
+            if before is not None:
+                await before()
             try:
                 response = await self._client.request(
                     method,

@@ -25,7 +25,9 @@ class Reservations(abc.ABC):
     @abc.abstractmethod
     async def lock_order(self, order_id: UUID) -> None:
         """Serialise, until this transaction ends, every handler working on the order:
-        two different requests for one order must not both find it absent at Kinguin."""
+        two different requests for one order must not both find it absent at Kinguin.
+        Asked again in the same transaction, it returns at once while the lock is held,
+        and fails if the transaction died (the database dropped the session)."""
 
     @abc.abstractmethod
     async def open(

@@ -6,6 +6,13 @@ a transaction of its own, before Kinguin is called, and our order id goes to Kin
 retry finds the row still `placing` and asks Kinguin for the order by external id
 before it may place one.
 
+All of that holds only while the consumer's transaction holds the order's lock, and a
+purchase can wait long for a rate-limit slot (through a database outage too). If the
+database dropped the session meanwhile, the lock went with it, and a redelivered request
+may have looked up, bought and settled the order already. So right before each POST, the
+lock is asked for again on the handler's own transaction: a dead one raises and nothing is
+bought; the redelivery left running is the one that buys.
+
 `reservation.created` (or `reservation.failed`) is written to the outbox in the same
 transaction that settles the row, so it goes out exactly once per request. A redelivered
 request is stopped by the consumer's inbox; a *new* request for a settled order is an
@@ -182,8 +189,18 @@ class Reserve:
             price = check_price(line.kinguin_product_id, price, line.max_unit_price)
             products.append(KinguinProduct(line.kinguin_product_id, line.qty, price))
             from_catalog.append(cataloged)
+
+        async def still_locked() -> None:
+            try:
+                await uow.reservations.lock_order(event.order_id)
+            except Exception as lost:
+                logger.warning("order lock lost while waiting for kinguin; not buying")
+                raise TransientError("The order's lock was lost before buying.") from lost
+
         try:
-            return await self._kinguin.place_order(order_external_id, products)
+            return await self._kinguin.place_order(
+                order_external_id, products, before_send=still_locked
+            )
         except KinguinRefused as refused:
             if refused.code != PRODUCT_UNAVAILABLE or not any(from_catalog):
                 raise
@@ -196,7 +213,7 @@ class Reserve:
             if live == products:
                 raise
         logger.info("catalog price behind kinguin's; ordering at the live price")
-        return await self._kinguin.place_order(order_external_id, live)
+        return await self._kinguin.place_order(order_external_id, live, before_send=still_locked)
 
     async def _live(self, line: ReservationLine, product: KinguinProduct) -> KinguinProduct:
         """`product` at Kinguin's live price, checked against the line's maximum."""
