@@ -17,7 +17,15 @@ from bitloot_sandbox_kinguin.server import running_app
 from bitloot_testing.rabbitmq import BusNamespace
 
 PER_MINUTE, BURST = 60, 5
-LIMIT = {"KINGUIN_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE), "KINGUIN_RATE_LIMIT_BURST": str(BURST)}
+# Two purchases at a time per gateway: enough to keep a slot always asked for, few enough
+# that each purchase's second call comes soon after its first. With the default prefetch
+# (16), one gateway's first calls could book every slot of the watch, so that the other
+# bought nothing and the last assertion failed (CI of 8b2b730).
+LIMIT = {
+    "KINGUIN_RATE_LIMIT_PER_MINUTE": str(PER_MINUTE),
+    "KINGUIN_RATE_LIMIT_BURST": str(BURST),
+    "PREFETCH": "2",
+}
 # Each purchase is two calls (the live price, the order): 80 calls, over a minute's worth.
 PURCHASES = 40
 WATCH_SECONDS = 20.0
