@@ -107,7 +107,7 @@ async def record_fulfilled(database_url: str, order_id: UUID, kinguin_order_id: 
             repository = ReservationRepository(session)
             line: dict[str, JsonValue] = {"kinguin_product_id": COUNTER_STRIKE, "qty": 2}
             line["max_unit_price"] = "3"
-            await repository.add_placing(order_id, [line])
+            await repository.open(order_id, [line])
             await repository.mark_placed(order_id, kinguin_order_id, "processing")
             await repository.record_status(
                 order_id, kinguin_order_id, "completed", datetime.now(UTC)

@@ -22,7 +22,7 @@ async def placed_order(gateway: Gateway) -> UUID:
     line = ReservationLine(kinguin_product_id="prod-a", qty=1, max_unit_price=Decimal("3"))
     async with gateway.runtime.unit_of_work() as uow:
         repository = ReservationRepository(uow.session)
-        await repository.add_placing(order_id, [line.model_dump(mode="json")])
+        await repository.open(order_id, [line.model_dump(mode="json")])
         await repository.mark_placed(order_id, f"{KINGUIN_ORDER}-{order_id.hex[:6]}", "processing")
         await uow.commit()
     return order_id

@@ -48,7 +48,7 @@ async def fulfilled(
     async with gateway.runtime.unit_of_work() as uow:
         repository = ReservationRepository(uow.session)
         line: dict[str, JsonValue] = {"kinguin_product_id": product, "qty": qty}
-        await repository.add_placing(order_id, [{**line, "max_unit_price": "100"}])
+        await repository.open(order_id, [{**line, "max_unit_price": "100"}])
         await repository.mark_placed(order_id, order.order_id, "processing")
         at = completed_at or datetime.now(UTC)
         await repository.record_status(order_id, order.order_id, "completed", at)

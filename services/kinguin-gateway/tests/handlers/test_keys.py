@@ -24,7 +24,7 @@ async def completed(gateway: Gateway, kinguin: Kinguin, order_id: UUID) -> Order
     order = kinguin.place(order_id, [(COUNTER_STRIKE, 2), (GIFT_CARD, 1)])
     async with gateway.runtime.unit_of_work() as uow:
         repository = ReservationRepository(uow.session)
-        await repository.add_placing(order_id, [line.model_dump(mode="json") for line in lines])
+        await repository.open(order_id, [line.model_dump(mode="json") for line in lines])
         await repository.mark_placed(order_id, order.order_id, "processing")
         await uow.commit()
     await kinguin.sandbox.idle()

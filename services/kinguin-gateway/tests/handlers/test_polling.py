@@ -37,7 +37,7 @@ async def test_a_poll_before_kinguin_has_the_order_reports_nothing(
 ) -> None:
     order_id = uuid4()
     async with gateway.runtime.unit_of_work() as uow:
-        await ReservationRepository(uow.session).add_placing(order_id, [{"qty": 1}])
+        await ReservationRepository(uow.session).open(order_id, [{"qty": 1}])
         await uow.commit()
     poll = ReservationPoll(order_id=order_id, attempt=1)
     async with gateway.spy() as spy:

@@ -84,7 +84,7 @@ async def test_a_retry_after_a_crash_finds_the_order_placed_before_the_crash(
     order_id = uuid4()
     # The first attempt committed `placing`, bought, and died before recording it.
     async with gateway.runtime.unit_of_work() as uow:
-        await ReservationRepository(uow.session).add_placing(order_id, [{"qty": 2}])
+        await ReservationRepository(uow.session).open(order_id, [{"qty": 2}])
         await uow.commit()
     bought = kinguin.place(order_id, [(COUNTER_STRIKE, 2)])
     async with gateway.spy() as spy:

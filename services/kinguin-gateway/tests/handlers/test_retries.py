@@ -153,7 +153,7 @@ async def test_a_crash_after_the_new_external_id_was_recorded_finds_its_order(
     # Attempt 1 was refused; attempt 2 was recorded, bought, and the process died.
     async with gateway.runtime.unit_of_work() as uow:
         repository = ReservationRepository(uow.session)
-        await repository.add_placing(order_id, [{"qty": 2}])
+        await repository.open(order_id, [{"qty": 2}])
         await repository.mark_failed(order_id, "product_unavailable", "out of stock")
         await repository.start_attempt(order_id)
         await uow.commit()

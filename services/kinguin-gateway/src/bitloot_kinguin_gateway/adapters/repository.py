@@ -133,11 +133,6 @@ class ReservationRepository(SqlRepository, Reservations):
         driver = await self._driver()
         await driver.execute(_LOCK_ORDER, f"reservation:{order_id}")
 
-    async def add_placing(self, order_id: UUID, lines: list[dict[str, JsonValue]]) -> Reservation:
-        """The order's reservation, created in state `placing` if it had none."""
-        reservation, _ = await self.open(order_id, lines)
-        return reservation
-
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]
     ) -> tuple[Reservation, bool]:
