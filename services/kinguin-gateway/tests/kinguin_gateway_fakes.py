@@ -32,9 +32,17 @@ class FakeReservations(Reservations):
     def __init__(self) -> None:
         self.rows: dict[UUID, Reservation] = {}
         self.tried: dict[UUID, list[Attempt]] = {}
+        self.sent: dict[str, datetime] = {}
 
     async def lock_order(self, order_id: UUID) -> None:
         pass  # one test, one task: nothing runs beside the handler
+
+    async def mark_sent(self, order_external_id: str) -> None:
+        self.sent[order_external_id] = _now()
+
+    async def in_flight(self, order_external_id: str, window: float) -> float:
+        sent = self.sent.get(order_external_id)
+        return 0.0 if sent is None else max(0.0, window - (_now() - sent).total_seconds())
 
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]

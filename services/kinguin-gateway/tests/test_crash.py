@@ -34,6 +34,9 @@ from bitloot_testing.rabbitmq import BusNamespace
 
 # Long enough to kill the gateway while it waits, shorter than its 15 s call timeout.
 HOLD_SECONDS = 10
+# The purchase's: the restarted gateway waits out twice the call timeout after the
+# purchase was sent before it believes a look-up, so the timeout is short here.
+PURCHASE_HOLD_SECONDS, PURCHASE_TIMEOUT = 4, {"KINGUIN_TIMEOUT": "6"}
 
 
 async def state_of(database_url: str, order_id: UUID) -> str | None:
@@ -55,13 +58,15 @@ async def test_a_gateway_killed_while_kinguin_answers_buys_once_and_announces_on
     seen: list[AbstractIncomingMessage] = []
     async with (
         running_app(config) as (kinguin_url, app),
-        gateway_processes(database_url, bus_prefix, kinguin_url, tmp_path) as start,
+        gateway_processes(
+            database_url, bus_prefix, kinguin_url, tmp_path, PURCHASE_TIMEOUT
+        ) as start,
         spy_on(
             bus_prefix.amqp_url, bus_prefix.prefix, Topology(bus_prefix.prefix).exchange.name
         ) as spy,
     ):
         sandbox = app.state.sandbox
-        sandbox.faults.update({"hold_order_answer_seconds": HOLD_SECONDS})
+        sandbox.faults.update({"hold_order_answer_seconds": PURCHASE_HOLD_SECONDS})
         first = start()
         await first.ready()
 

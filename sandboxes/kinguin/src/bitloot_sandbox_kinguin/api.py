@@ -222,6 +222,8 @@ async def placed(request: Request, by_kinguin_id: dict[int, str] | None) -> Resp
         raise invalid("orderExternalId must be a string", "orderExternalId", external_id)
     sandbox = sandbox_of(request)
     requested = parse_products(body.get("products"), by_kinguin_id)
+    if sandbox.faults.delay_order_seconds:
+        await asyncio.sleep(sandbox.faults.delay_order_seconds)
     order = sandbox.place_order(requested, external_id)
     answer = order.as_json(with_keys=False)
     if sandbox.faults.hold_order_answer_seconds:

@@ -75,12 +75,22 @@ def build(
     )
     limiter = _rate_limit(settings)
     kinguin = KinguinClient(
-        settings.kinguin_api_url, settings.kinguin_api_key.get_secret_value(), http, limiter=limiter
+        settings.kinguin_api_url,
+        settings.kinguin_api_key.get_secret_value(),
+        http,
+        limiter=limiter,
+        deadline=settings.kinguin_timeout,
     )
     subscribe(
         runtime,
-        # A catalog price is trusted through one late reading of the catalog sync.
-        Reserve(kinguin, units_of_work, price_max_age=2 * settings.catalog_sync_seconds),
+        Reserve(
+            kinguin,
+            units_of_work,
+            # A catalog price is trusted through one late reading of the catalog sync.
+            price_max_age=2 * settings.catalog_sync_seconds,
+            # A purchase is dropped after its deadline; Kinguin gets as long again.
+            in_flight=2 * settings.kinguin_timeout,
+        ),
         Poll(kinguin),
         FetchKeys(kinguin, load_public_key(settings.delivery_public_key), settings.delivery_key_id),
         ReturnKeys(kinguin, units_of_work),

@@ -27,6 +27,7 @@ from bitloot_kinguin_gateway.adapters.kinguin_errors import (
     retry_after,
 )
 from bitloot_kinguin_gateway.adapters.rate_limit import Gcra, LocalLimiter
+from bitloot_runtime.errors import TransientError
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.outbound import MeteredTransport
 
@@ -99,6 +100,31 @@ async def test_a_5xx_on_placing_is_not_repeated_because_the_order_may_exist(
     with pytest.raises(KinguinBusy):
         await client.place_order("order-1", cs())
     assert kinguin.calls("POST /v2/order") == 1
+
+
+async def test_a_purchase_is_dropped_after_its_deadline_in_all_and_not_repeated(
+    kinguin: Kinguin, http: httpx.AsyncClient
+) -> None:
+    """Its caller counts on it: no purchase of ours is under way past the deadline."""
+    kinguin.sandbox.faults.update({"hold_order_answer_seconds": 3})
+    client = KinguinClient(kinguin.url, API_KEY, http, deadline=0.5)
+    with pytest.raises(TransientError, match="POST /v2/order failed"):
+        await client.place_order("order-1", cs())
+    assert kinguin.calls("POST /v2/order") == 1
+    # Kinguin created it all the same: the caller must look it up, never buy again.
+    assert [order.order_external_id for order in kinguin.orders] == ["order-1"]
+
+
+async def test_nothing_is_sent_when_the_check_before_sending_fails(
+    client: KinguinClient, kinguin: Kinguin
+) -> None:
+    async def lock_lost() -> None:
+        raise TransientError("The order's lock was lost before buying.")
+
+    with pytest.raises(TransientError, match="lock was lost"):
+        await client.place_order("order-1", cs(), before_send=lock_lost)
+    assert kinguin.calls("POST /v2/order") == 0
+    assert kinguin.orders == []
 
 
 async def test_a_429_on_placing_is_repeated_because_kinguin_refused_it_outright(

@@ -1,6 +1,8 @@
 """reservation.requested on the real bus against the Kinguin sandbox: exactly one
 purchase, never above the order's maximum price, refusals reported, a bad API key parked."""
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -247,6 +249,42 @@ async def test_a_handler_whose_session_died_while_it_waited_for_a_slot_buys_noth
     assert kinguin.calls("POST /v2/order") == 1
     assert isinstance(failure, TransientError)
     assert "lock was lost" in str(failure)
+    [order] = kinguin.orders
+    assert order.order_external_id == str(order_id)
+    assert await state_of(gateway, order_id) == "placed"
+
+
+async def test_a_request_redelivered_while_its_purchase_is_under_way_waits_and_buys_once(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    """The session dies while the POST is under way (the process killed mid-purchase) and
+    the request is handled again at once, while Kinguin is still creating the order: a
+    look-up then finds nothing, so the second handler must wait the purchase out first."""
+    order_id = uuid4()
+    event = request(order_id)
+    units = gateway.runtime.units_of_work(GatewayUnitOfWork)
+    kinguin.sandbox.faults.update({"delay_order_seconds": 2})
+    async with httpx.AsyncClient() as http:
+        reserve = Reserve(KinguinClient(kinguin.url, API_KEY, http), units, in_flight=4.0)
+
+        async def first() -> None:
+            async with units() as uow:
+                await reserve(event, uow)
+                await uow.commit()
+
+        async def sent() -> bool:
+            return kinguin.calls("POST /v2/order") == 1
+
+        buying = asyncio.create_task(first())
+        assert await eventually(sent)
+        async with gateway.runtime.engine.connect() as connection:
+            assert await connection.scalar(text(_DROP_LOCK_HOLDERS)) == 1
+        async with units() as uow:
+            await reserve(event, uow)
+            await uow.commit()
+        with contextlib.suppress(Exception):
+            await buying  # its session is gone: it cannot record what it bought
+    assert kinguin.calls("POST /v2/order") == 1
     [order] = kinguin.orders
     assert order.order_external_id == str(order_id)
     assert await state_of(gateway, order_id) == "placed"

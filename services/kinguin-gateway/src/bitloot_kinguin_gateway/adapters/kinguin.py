@@ -8,7 +8,9 @@ retried a few times with backoff, honouring `Retry-After`; then `KinguinBusy`
 outright): after a timeout or a 5xx the order may exist, so the caller must look it up by
 external id first. A slot may take long (30 s through a database outage): the caller of
 `place_order` passes `before_send`, run after each slot and right before the POST, to
-prove it may still buy. What Kinguin's refusals mean is decided in `kinguin_errors`.
+prove it may still buy. A call that is never repeated is dropped after `deadline`
+seconds in all, so its caller knows how long one can be under way. What Kinguin's
+refusals mean is decided in `kinguin_errors`.
 """
 
 import asyncio
@@ -125,6 +127,7 @@ class KinguinClient:
         limiter: Limiter | None = None,
         attempts: int = 3,
         backoff: float = 0.5,
+        deadline: float = 15.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._headers = {"X-Api-Key": api_key, "Accept": "application/json"}
@@ -132,6 +135,7 @@ class KinguinClient:
         self._limiter = limiter or LocalLimiter(Gcra(2000, default_burst(2000)))
         self._attempts = attempts
         self._backoff = backoff
+        self._deadline = deadline
 
     async def product(self, product_id: str) -> KinguinProductInfo:
         """What Kinguin sells `product_id` (its string id) for now, from
@@ -235,15 +239,16 @@ class KinguinClient:
             if before is not None:
                 await before()
             try:
-                response = await self._client.request(
-                    method,
-                    self._base_url + path,
-                    params=params,
-                    json=json,
-                    headers=self._headers,
-                    extensions=operation(name),
-                )
-            except httpx.HTTPError as exc:
+                async with asyncio.timeout(None if repeatable else self._deadline):
+                    response = await self._client.request(
+                        method,
+                        self._base_url + path,
+                        params=params,
+                        json=json,
+                        headers=self._headers,
+                        extensions=operation(name),
+                    )
+            except (httpx.HTTPError, TimeoutError) as exc:
                 raise TransientError(f"Kinguin {method} {path} failed: {exc!r}") from exc
             try:
                 return result(method, path, response)

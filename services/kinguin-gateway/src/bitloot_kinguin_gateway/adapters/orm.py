@@ -78,6 +78,10 @@ kinguin_orders = Table(
     Column("attempt", Integer, nullable=False),
     Column("kinguin_order_id", Text, nullable=True, unique=True),
     Column("kinguin_status", Text, nullable=True),
+    # When a purchase under this external id was last sent (committed right before the
+    # POST): until `Reserve`'s in-flight window has passed, Kinguin may still be creating
+    # that order, so a look-up finding nothing is not yet believed.
+    Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("order_id", "attempt", name="uq_kinguin_orders_order_attempt"),
 )

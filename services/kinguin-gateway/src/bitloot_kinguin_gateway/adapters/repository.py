@@ -61,6 +61,12 @@ _ATTEMPTS = (
     " WHERE order_id = $1 ORDER BY attempt"
 )
 _LATEST_ATTEMPT = "SELECT max(attempt) FROM kinguin_orders WHERE order_id = $1"
+_MARK_SENT = "UPDATE kinguin_orders SET sent_at = clock_timestamp() WHERE external_id = $1"
+# Seconds until a purchase sent under the external id is surely over (0: none can be on).
+_IN_FLIGHT = (
+    "SELECT greatest(0, extract(epoch FROM sent_at + make_interval(secs => $2)"
+    " - clock_timestamp()))::float FROM kinguin_orders WHERE external_id = $1"
+)
 # A new external id, made the current attempt, `placing` with nothing known about it.
 _START_ATTEMPT = (
     "WITH recorded AS ("  # noqa: S608 - constants only
@@ -170,6 +176,14 @@ class ReservationRepository(SqlRepository, Reservations):
         attempt = None if row["of_attempt"] is None else _attempt(row["of_attempt"])
         reservation = None if row["order_id"] is None else _reservation(row, skip=2)
         return attempt, reservation, row["traceparent"]
+
+    async def mark_sent(self, order_external_id: str) -> None:
+        driver = await self._driver()
+        await driver.execute(_MARK_SENT, order_external_id)
+
+    async def in_flight(self, order_external_id: str, window: float) -> float:
+        driver = await self._driver()
+        return float(await driver.fetchval(_IN_FLIGHT, order_external_id, window) or 0)
 
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str

@@ -55,6 +55,15 @@ class Reservations(abc.ABC):
         statement."""
 
     @abc.abstractmethod
+    async def mark_sent(self, order_external_id: str) -> None:
+        """A purchase under `order_external_id` is about to be sent (commit before it)."""
+
+    @abc.abstractmethod
+    async def in_flight(self, order_external_id: str, window: float) -> float:
+        """Seconds until a purchase sent under `order_external_id` is over, counting
+        `window` seconds from the last one sent; 0 if none can still be under way."""
+
+    @abc.abstractmethod
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str
     ) -> None:

@@ -13,6 +13,13 @@ may have looked up, bought and settled the order already. So right before each P
 lock is asked for again on the handler's own transaction: a dead one raises and nothing is
 bought; the redelivery left running is the one that buys.
 
+The session can also die while the POST is under way (the process killed, the database
+restarted), and the request be redelivered at once: Kinguin may then still be creating
+the order, and a look-up find nothing. So the moment each purchase is sent is committed
+first (`mark_sent`), a purchase is dropped after the client's deadline, and a look-up
+that finds nothing is believed only `in_flight` seconds after the last purchase sent
+under that external id: the handler waits out the rest first.
+
 `reservation.created` (or `reservation.failed`) is written to the outbox in the same
 transaction that settles the row, so it goes out exactly once per request. A redelivered
 request is stopped by the consumer's inbox; a *new* request for a settled order is an
@@ -43,6 +50,7 @@ is left to the consumer, which parks the message at once with the reason; the ro
 `placing`, so replaying the message once the key is fixed resumes safely.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -72,6 +80,8 @@ logger = logging.getLogger(__name__)
 PRODUCT_UNAVAILABLE = "product_unavailable"
 # Twice the catalog sync's default period (bootstrap passes twice the configured one).
 PRICE_MAX_AGE = 600.0
+# Twice the Kinguin client's default deadline (bootstrap passes twice the configured one).
+IN_FLIGHT = 30.0
 
 
 class Reserve:
@@ -83,11 +93,14 @@ class Reserve:
         unit_of_work: Callable[[], GatewayWork],
         *,
         price_max_age: float = PRICE_MAX_AGE,
+        in_flight: float = IN_FLIGHT,
     ) -> None:
-        """Catalog prices read more than `price_max_age` seconds ago are not used."""
+        """Catalog prices read more than `price_max_age` seconds ago are not used; a
+        purchase may be under way at Kinguin for `in_flight` seconds after it was sent."""
         self._kinguin = kinguin
         self._unit_of_work = unit_of_work
         self._price_max_age = price_max_age
+        self._in_flight = in_flight
 
     async def __call__(self, event: ReservationRequested, uow: GatewayWork) -> None:
         with log_context(order_id=str(event.order_id)):
@@ -121,6 +134,7 @@ class Reserve:
             # its external id, which is committed before any call that uses it.
             order = None
             if not created_now:
+                await self._wait_out_purchase(uow, reservation.external_id)
                 order = await self._kinguin.find_by_external_id(reservation.external_id)
             if order is None:
                 try:
@@ -159,6 +173,16 @@ class Reserve:
             return True
         return False
 
+    async def _wait_out_purchase(self, uow: GatewayWork, order_external_id: str) -> None:
+        """Until no purchase sent under `order_external_id` can still be under way."""
+        remaining = await uow.reservations.in_flight(order_external_id, self._in_flight)
+        if remaining > 0:
+            logger.warning(
+                "a purchase may still be under way at kinguin; waiting before looking it up",
+                extra={"order_external_id": order_external_id, "wait_s": round(remaining, 1)},
+            )
+            await asyncio.sleep(remaining)
+
     async def _commit_new_attempt(self, event: ReservationRequested) -> Reservation:
         async with self._unit_of_work() as own:
             reservation = await own.reservations.start_attempt(event.order_id)
@@ -190,16 +214,19 @@ class Reserve:
             products.append(KinguinProduct(line.kinguin_product_id, line.qty, price))
             from_catalog.append(cataloged)
 
-        async def still_locked() -> None:
+        async def about_to_send() -> None:
             try:
                 await uow.reservations.lock_order(event.order_id)
             except Exception as lost:
                 logger.warning("order lock lost while waiting for kinguin; not buying")
                 raise TransientError("The order's lock was lost before buying.") from lost
+            async with self._unit_of_work() as own:
+                await own.reservations.mark_sent(order_external_id)
+                await own.commit()
 
         try:
             return await self._kinguin.place_order(
-                order_external_id, products, before_send=still_locked
+                order_external_id, products, before_send=about_to_send
             )
         except KinguinRefused as refused:
             if refused.code != PRODUCT_UNAVAILABLE or not any(from_catalog):
@@ -213,7 +240,7 @@ class Reserve:
             if live == products:
                 raise
         logger.info("catalog price behind kinguin's; ordering at the live price")
-        return await self._kinguin.place_order(order_external_id, live, before_send=still_locked)
+        return await self._kinguin.place_order(order_external_id, live, before_send=about_to_send)
 
     async def _live(self, line: ReservationLine, product: KinguinProduct) -> KinguinProduct:
         """`product` at Kinguin's live price, checked against the line's maximum."""
