@@ -14,6 +14,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from uuid import UUID, uuid4
 
+import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import SecretStr
@@ -225,6 +226,15 @@ def _found(message: EmailMessage, pattern: str, what: str) -> str:
 
 async def publish(runtime: ServiceRuntime, event: Event) -> None:
     await runtime.publisher.publish(event)
+
+
+def client(
+    delivery: Running, token: str | None = None, ip: str = "203.0.113.7"
+) -> httpx.AsyncClient:
+    """A client of `delivery`'s app, from `ip`, with `token` as its bearer credential."""
+    transport = httpx.ASGITransport(app=delivery.app, client=(ip, 4711))
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
 
 
 async def handled(delivery: Running, event: Event) -> bool:

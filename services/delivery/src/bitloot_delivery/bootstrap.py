@@ -20,12 +20,9 @@ from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.domain.links import ClaimLinks, RevealLinks
 from bitloot_delivery.domain.rate_limits import Limit
 from bitloot_delivery.domain.retention import RetentionPolicy
+from bitloot_delivery.entrypoints import internal, pages, public, refunds
 from bitloot_delivery.entrypoints.bus import subscribe
-from bitloot_delivery.entrypoints.internal import internal_routes
-from bitloot_delivery.entrypoints.openapi import describe
-from bitloot_delivery.entrypoints.pages import page_routes
-from bitloot_delivery.entrypoints.public import public_routes
-from bitloot_delivery.entrypoints.refunds import refund_routes
+from bitloot_delivery.entrypoints.edge import REFUSALS, Edge
 from bitloot_delivery.handlers.links import (
     EmailFreshLink,
     FreshLinkLimits,
@@ -45,7 +42,7 @@ from bitloot_delivery.settings import Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.db import asyncpg_dsn
 from bitloot_runtime.logging import register_secret
-from bitloot_runtime.openapi import openapi_routes
+from bitloot_runtime.openapi import ORDER_TOKEN_SCHEME, describe
 from bitloot_runtime.retention import sweeper
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -80,18 +77,32 @@ def build(
     sweep = retention_sweep(settings, runtime, store)
     runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
     uow = runtime.units_of_work(DeliveryUnitOfWork)
-    reveal = RevealKeys(unit_of_work=uow, store=store, links=links, keks=keks)
-    issue = IssueLink(unit_of_work=uow, links=links, public_url=settings.public_url)
-    email_fresh_link = EmailFreshLink(unit_of_work=uow, links=links, limits=limits(settings))
-    presign = PresignObject(unit_of_work=uow, store=store)
-    routes = [
-        *page_routes(reveal, email_fresh_link, settings.support_email, metrics),
-        *public_routes(issue, order_token_verifier(settings)),
-        *internal_routes(runtime.engine, issue, ResendLink(unit_of_work=uow), presign),
-        *refund_routes(RevokeKeys(unit_of_work=uow), ResendNotice(unit_of_work=uow)),
-        *openapi_routes(describe()),
-    ]
-    return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    edge = Edge(
+        engine=runtime.engine,
+        reveal=RevealKeys(unit_of_work=uow, store=store, links=links, keks=keks),
+        email_fresh_link=EmailFreshLink(unit_of_work=uow, links=links, limits=limits(settings)),
+        issue=IssueLink(unit_of_work=uow, links=links, public_url=settings.public_url),
+        resend_link=ResendLink(unit_of_work=uow),
+        presign=PresignObject(unit_of_work=uow, store=store),
+        revoke=RevokeKeys(unit_of_work=uow),
+        resend_notice=ResendNotice(unit_of_work=uow),
+        verifier=order_token_verifier(settings),
+        support_email=settings.support_email,
+        metrics=metrics,
+    )
+    return runtime, create_app(
+        runtime,
+        [*pages.ROUTES, *public.ROUTES, *internal.ROUTES, *refunds.ROUTES],
+        internal_tokens=edge_tokens(settings),
+        refusals=REFUSALS,
+        dependencies=edge,
+        openapi=lambda routes: describe(
+            "BitLoot delivery API",
+            pages.DESCRIBED,
+            routes=routes,
+            security_schemes={"orderToken": ORDER_TOKEN_SCHEME},
+        ),
+    )
 
 
 def reveal_links(settings: Settings) -> RevealLinks:

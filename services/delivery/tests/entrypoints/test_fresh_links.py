@@ -5,8 +5,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-import httpx
-from delivery_support import LINK_SECRET, TEXT_KEY, Running, keys_delivered, link_path, publish
+from delivery_support import LINK_SECRET, TEXT_KEY, Running, client, delivered, link_path
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.orm import emails, key_events, rate_limits
@@ -17,26 +16,14 @@ LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
 SENT = "If this link belongs to an order, a new link is on its way"
 
 
-def client(delivery: Running, ip: str = "203.0.113.7") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=delivery.app, client=(ip, 4711))
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
-
-
 def expired(order_id: UUID) -> str:
     return LINKS.issue(order_id, now=datetime.now(UTC) - timedelta(hours=1))
-
-
-async def delivered(delivery: Running, smtp_inbox: SmtpServer) -> UUID:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(1)
-    return event.order_id
 
 
 async def test_an_expired_link_offers_a_fresh_one_that_arrives_by_email_and_works(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     token = expired(order_id)
     async with client(delivery) as http:
         page = await http.get(f"/keys/{token}")
@@ -63,7 +50,7 @@ async def test_an_expired_link_offers_a_fresh_one_that_arrives_by_email_and_work
 async def test_forged_and_unknown_links_get_the_same_answer_and_no_email(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     forger = RevealLinks("another-secret-that-is-at-least-32-characters", timedelta(minutes=1))
     tokens = [forger.issue(order_id), expired(uuid4()), "not-a-token"]
     async with client(delivery) as http:
@@ -81,7 +68,7 @@ async def test_forged_and_unknown_links_get_the_same_answer_and_no_email(
 async def test_fresh_links_for_one_order_are_limited_with_retry_after_and_a_reason(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     path = f"/keys/{expired(order_id)}/fresh-link"
     limit = delivery.settings.fresh_links_per_order_per_hour
     answers = []

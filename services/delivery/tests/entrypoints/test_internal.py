@@ -3,7 +3,7 @@ the admin's actions once per Idempotency-Key (a hundred concurrent resends, one 
 
 import asyncio
 from datetime import date
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -11,6 +11,8 @@ from delivery_support import (
     INTERNAL_TOKEN,
     TEXT_KEY,
     Running,
+    client,
+    delivered,
     keys_delivered,
     link_path,
     order_delayed,
@@ -28,21 +30,13 @@ CONCURRENT = 100
 SETTLE_SECONDS = 3.0
 
 
-def client(delivery: Running, token: str = INTERNAL_TOKEN) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=delivery.app),
-        base_url="http://test",
-        headers={"authorization": f"Bearer {token}"},
-    )
-
-
 async def test_a_delivery_and_its_timeline_show_storage_email_and_reveal(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
     event = keys_delivered(delivery.public_key)
     await publish(delivery.runtime, event)
     [email] = await smtp_inbox.wait_for(1)
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         # The sender records the email as sent just after the server took it: a customer
         # quicker than that would put the reveal before the sending in the timeline.
         async def recorded() -> bool:
@@ -74,7 +68,7 @@ async def test_a_delivery_and_its_timeline_show_storage_email_and_reveal(
 
 async def test_an_unknown_order_is_404_and_has_an_empty_timeline(delivery: Running) -> None:
     order_id = uuid4()
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         summary = await http.get(f"/internal/deliveries/{order_id}")
         timeline = await http.get(f"/internal/orders/{order_id}/timeline")
     assert summary.status_code == 404
@@ -83,24 +77,17 @@ async def test_an_unknown_order_is_404_and_has_an_empty_timeline(delivery: Runni
 
 
 async def test_the_internal_api_needs_the_service_token(delivery: Running) -> None:
-    async with client(delivery, token="not-the-internal-token") as http:
+    async with client(delivery, "not-the-internal-token") as http:
         response = await http.get(f"/internal/deliveries/{uuid4()}")
     assert response.status_code == 401
-
-
-async def delivered(delivery: Running, smtp_inbox: SmtpServer) -> UUID:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(1)
-    return event.order_id
 
 
 async def test_an_admin_link_and_a_resend_are_audited_and_the_email_log_shows_both(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     actor = {"x-bitloot-actor": "alice"}
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         link = await http.post(f"/internal/orders/{order_id}/link", headers=actor)
         resend = await http.post(f"/internal/orders/{order_id}/emails", headers=actor)
         await smtp_inbox.wait_for(2)
@@ -128,8 +115,8 @@ async def test_an_admin_link_and_a_resend_are_audited_and_the_email_log_shows_bo
 async def test_a_presigned_url_fetches_the_ciphertext_only_and_is_audited(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
-    async with client(delivery) as http:
+    order_id, _ = await delivered(delivery, smtp_inbox)
+    async with client(delivery, INTERNAL_TOKEN) as http:
         answer = await http.get(f"/internal/orders/{order_id}/object-url?ttl_seconds=600")
         audit = await http.get(f"/internal/orders/{order_id}/audit")
     assert answer.status_code == 200
@@ -147,8 +134,8 @@ async def test_a_presigned_url_fetches_the_ciphertext_only_and_is_audited(
 async def test_a_presigned_url_longer_than_seven_days_is_refused(
     delivery: Running, smtp_inbox: SmtpServer, ttl: str
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
-    async with client(delivery) as http:
+    order_id, _ = await delivered(delivery, smtp_inbox)
+    async with client(delivery, INTERNAL_TOKEN) as http:
         answer = await http.get(f"/internal/orders/{order_id}/object-url?ttl_seconds={ttl}")
         audit = await http.get(f"/internal/orders/{order_id}/audit")
     assert (answer.status_code, answer.json()["error"]) == (422, "invalid_ttl")
@@ -157,7 +144,7 @@ async def test_a_presigned_url_longer_than_seven_days_is_refused(
 
 async def test_admin_actions_on_an_order_without_keys_are_404(delivery: Running) -> None:
     order_id = uuid4()
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         answers = [
             await http.post(f"/internal/orders/{order_id}/link"),
             await http.post(f"/internal/orders/{order_id}/emails"),
@@ -174,7 +161,7 @@ async def test_a_delay_notice_shows_in_the_email_log_and_timeline_before_any_key
     event = order_delayed(is_preorder=True, release_date=date(2026, 12, 24))
     await publish(delivery.runtime, event)
     await smtp_inbox.wait_for(1)
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
 
         async def recorded() -> bool:
             log = await http.get(f"/internal/orders/{event.order_id}/emails")
@@ -204,10 +191,10 @@ async def test_a_delay_notice_shows_in_the_email_log_and_timeline_before_any_key
 async def test_a_hundred_concurrent_resends_with_one_key_send_one_email(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     key = {"idempotency-key": str(uuid4())}
     path = f"/internal/orders/{order_id}/emails"
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         http.headers["x-bitloot-actor"] = "alice"
         answers = await asyncio.gather(*(http.post(path, headers=key) for _ in range(CONCURRENT)))
         await smtp_inbox.wait_for(2)
@@ -220,9 +207,9 @@ async def test_a_hundred_concurrent_resends_with_one_key_send_one_email(
 
 
 async def test_a_new_key_is_a_new_resend(delivery: Running, smtp_inbox: SmtpServer) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     path = f"/internal/orders/{order_id}/emails"
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         http.headers["x-bitloot-actor"] = "alice"
         for _ in range(2):
             answer = await http.post(path, headers={"idempotency-key": str(uuid4())})
@@ -233,9 +220,9 @@ async def test_a_new_key_is_a_new_resend(delivery: Running, smtp_inbox: SmtpServ
 async def test_a_hundred_concurrent_fresh_links_with_one_key_issue_one_link(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     key = {"idempotency-key": str(uuid4())}
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         http.headers["x-bitloot-actor"] = "alice"
         path = f"/internal/orders/{order_id}/link"
         answers = await asyncio.gather(*(http.post(path, headers=key) for _ in range(CONCURRENT)))

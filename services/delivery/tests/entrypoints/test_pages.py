@@ -12,6 +12,7 @@ from delivery_support import (
     LINK_SECRET,
     TEXT_KEY,
     Running,
+    client,
     handled,
     keys_delivered,
     link_path,
@@ -32,11 +33,6 @@ CSP = (
 )
 # The reveal page runs one script, its copy buttons', served by delivery (issue #21).
 REVEAL_CSP = f"{CSP}; script-src 'self'"
-
-
-def client(delivery: Running) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=delivery.app, client=("203.0.113.7", 4711))
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 def assert_secure(response: httpx.Response, csp: str = CSP) -> None:

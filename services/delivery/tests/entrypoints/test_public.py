@@ -1,10 +1,10 @@
 """POST /orders/{id}/link: the order token's holder gets a fresh link in the answer."""
 
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import httpx
 import pytest
-from delivery_support import ORDER_TOKENS, TEXT_KEY, Running, keys_delivered, publish
+from delivery_support import ORDER_TOKENS, TEXT_KEY, Running, client, delivered
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.orm import emails, key_events
@@ -13,23 +13,10 @@ from bitloot_delivery.settings import Settings
 from bitloot_testing.smtp import SmtpServer
 
 
-def client(delivery: Running, token: str | None = None) -> httpx.AsyncClient:
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    transport = httpx.ASGITransport(app=delivery.app, client=("203.0.113.9", 4711))
-    return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
-
-
-async def delivered(delivery: Running, smtp_inbox: SmtpServer) -> UUID:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(1)
-    return event.order_id
-
-
 async def test_the_order_token_gets_a_working_link_in_the_answer_and_no_email(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     async with client(delivery, ORDER_TOKENS.issue(order_id)) as http:
         answer = await http.post(f"/orders/{order_id}/link")
         assert answer.status_code == 201
@@ -47,7 +34,7 @@ async def test_the_order_token_gets_a_working_link_in_the_answer_and_no_email(
     assert (audit["action"], audit["actor"], audit["ip"]) == (
         "link_issued",
         "customer",
-        "203.0.113.9",
+        "203.0.113.7",
     )
 
 
@@ -58,7 +45,7 @@ async def test_the_order_token_gets_a_working_link_in_the_answer_and_no_email(
 async def test_without_the_orders_own_token_no_link_is_issued(
     delivery: Running, smtp_inbox: SmtpServer, token_for: str, status: int, code: str
 ) -> None:
-    order_id = await delivered(delivery, smtp_inbox)
+    order_id, _ = await delivered(delivery, smtp_inbox)
     token = ORDER_TOKENS.issue(uuid4()) if token_for == "other" else None
     async with client(delivery, token) as http:
         answer = await http.post(f"/orders/{order_id}/link")

@@ -14,6 +14,7 @@ from delivery_support import (
     ORDER_TOKENS,
     Running,
     claim_token,
+    client,
     delivered,
     email_text,
     link_path,
@@ -29,14 +30,6 @@ from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.smtp import SmtpServer
 
 REFUNDED = "This order was refunded; its keys were withdrawn."
-
-
-def client(delivery: Running) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=delivery.app, client=("203.0.113.7", 4711)),
-        base_url="http://test",
-        headers={"authorization": f"Bearer {INTERNAL_TOKEN}"},
-    )
 
 
 async def revoke(http: httpx.AsyncClient, order_id: UUID, **body: Any) -> httpx.Response:
@@ -61,7 +54,7 @@ async def test_unrevealed_keys_are_revoked_once_and_keys_revoked_is_emitted(
     order_id, path = await stored_and_emailed(delivery, smtp_inbox)
     exchange = delivery.runtime.topology.exchange.name
     async with (
-        client(delivery) as http,
+        client(delivery, INTERNAL_TOKEN) as http,
         spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy,
     ):
         answer = await revoke(http, order_id)
@@ -103,7 +96,7 @@ async def test_revealed_keys_are_not_revoked_and_nothing_changes(
 ) -> None:
     order_id, path = await stored_and_emailed(delivery, smtp_inbox)
     exchange = delivery.runtime.topology.exchange.name
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         assert (await http.get(path)).status_code == 200
         async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
             refused = await revoke(http, order_id)
@@ -134,7 +127,7 @@ async def test_a_key_email_still_waiting_is_withdrawn_by_the_revoke(
                 next_attempt_at=datetime(2999, 1, 1, tzinfo=UTC),
             )
         )
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         assert (await revoke(http, order_id)).status_code == 200
         log = (await http.get(f"/internal/orders/{order_id}/emails")).json()["emails"]
     assert [(e["kind"], e["status"]) for e in log] == [
@@ -149,7 +142,7 @@ async def test_an_admin_resends_a_refund_notice_with_a_new_claim_link(
     event = refund_changed(refund_id=51)
     await publish(delivery.runtime, event)
     [first] = await smtp_inbox.wait_for(1)
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         never = await resend(http, event.order_id, "refund_sent")
         answer = await resend(http, event.order_id, "refund_due")
         [_, again] = await smtp_inbox.wait_for(2)
@@ -189,7 +182,7 @@ async def test_a_delay_notice_can_be_resent_but_a_never_sent_one_cannot(
     delayed = order_delayed()
     await publish(delivery.runtime, delayed)
     await smtp_inbox.wait_for(1)
-    async with client(delivery) as http:
+    async with client(delivery, INTERNAL_TOKEN) as http:
         answer = await resend(http, delayed.order_id, "delayed")
         [_, again] = await smtp_inbox.wait_for(2)
         unknown = await resend(http, uuid4(), "delayed")

@@ -1,145 +1,217 @@
-"""Delivery's internal API for the admin service (token-guarded by the runtime):
-
-- ``GET /internal/deliveries/{order_id}``: the delivery's summary;
-- ``GET /internal/orders/{order_id}/timeline``: what delivery did, for the merged timeline;
-- ``GET /internal/orders/{order_id}/audit``: the key audit (reveals and key events);
-- ``GET /internal/orders/{order_id}/emails``: the email log (a delay notice included,
-  which may exist before the order has a delivery);
-- ``POST /internal/orders/{order_id}/link``: a fresh link, in the answer;
-- ``POST /internal/orders/{order_id}/emails``: email a fresh link to the order's address;
-- ``GET /internal/orders/{order_id}/object-url?ttl_seconds=…``: a presigned GET of the
-  ciphertext (at most 7 days).
-
-The acting admin is named by the ``X-Bitloot-Actor`` header, for the audit.
+"""Delivery's internal API for the admin service (token-guarded by the runtime): what it
+did for an order (summary, timeline, key audit, email log), and the admin's actions,
+the acting admin named in ``X-Bitloot-Actor`` for the audit. Endpoints take their
+dependencies (`Edge`) from the app state; `edge.REFUSALS` answers the use cases' refusals.
 """
 
-from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from pydantic import BaseModel, Field, JsonValue
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
 
 from bitloot_delivery.adapters.object_store import MAX_PRESIGN_SECONDS
 from bitloot_delivery.adapters.views import delivery_summary, email_log, key_audit, timeline
-from bitloot_delivery.entrypoints.pages import visitor_of
-from bitloot_delivery.entrypoints.public import (
-    NO_STORE,
+from bitloot_delivery.entrypoints.edge import (
+    BAD_ORDER_ID,
     UNAVAILABLE,
-    link_answer,
-    order_id_of,
-    unavailable,
+    Edge,
+    credential,
+    order_id,
+    visitor_of,
 )
-from bitloot_delivery.handlers.links import IssueLink, ResendLink
-from bitloot_delivery.handlers.object_url import PresignObject
-from bitloot_runtime.http import HttpError, whole_number
+from bitloot_delivery.entrypoints.public import Link, link_answer
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import HttpError, Moment, QueryModel, Whole, answer, parse_query
+from bitloot_runtime.internal import Timeline, TimelineEvent
+from bitloot_runtime.openapi import ApiRoute
 
-DEFAULT_PRESIGN_SECONDS = 3600
+PREFIX = "/internal/orders/{order_id}"
+
+
+class DeliverySummary(BaseModel):
+    order_id: UUID
+    key_count: int
+    stored_at: Moment
+    emailed_at: Moment | None
+    viewed_at: Moment | None
+    purged_at: Moment | None
+    kek_id: str
+    revoked_at: Moment | None
+    revoked_by: str | None
+    revoke_note: str | None
+    reveal_count: int
+
+
+class AuditEntry(BaseModel):
+    at: Moment
+    action: str
+    actor: str
+    ip: str | None
+    user_agent: str | None
+    detail: str | None
+
+
+class KeyAudit(BaseModel):
+    order_id: UUID
+    items: list[AuditEntry]
+
+
+class EmailEntry(BaseModel):
+    id: int
+    kind: str
+    is_preorder: bool | None
+    release_date: date | None
+    refund_id: int | None
+    notice: dict[str, JsonValue] | None
+    resend_of: int | None
+    requested_by: str | None
+    status: str
+    attempts: int
+    smtp_stage: str | None
+    recovered_attempts: int
+    doubtful_resends: int
+    last_error: str | None
+    message_id: str | None
+    created_at: Moment
+    claimed_at: Moment | None
+    sent_at: Moment | None
+    failed_at: Moment | None
+    next_attempt_at: Moment
+
+
+class EmailLog(BaseModel):
+    order_id: UUID
+    emails: list[EmailEntry]
+
+
+class Queued(BaseModel):
+    order_id: UUID
+    email_id: int
+
+
+class PresignedUrl(BaseModel):
+    url: str
+    expires_at: Moment
+
+
+class PresignQuery(QueryModel):
+    refusal = "invalid_ttl"
+
+    ttl_seconds: Whole = Field(
+        3600, ge=1, le=MAX_PRESIGN_SECONDS, description="At most 7 days, else `invalid_ttl`."
+    )
 
 
 def _actor(request: Request) -> str:
     return "admin:" + (request.headers.get("x-bitloot-actor") or "unknown")[:128]
 
 
-def _ttl(request: Request) -> int:
-    raw = request.query_params.get("ttl_seconds", str(DEFAULT_PRESIGN_SECONDS))
-    ttl = whole_number(raw, MAX_PRESIGN_SECONDS)
-    if ttl is None or ttl < 1:
-        raise HttpError(
-            422,
-            "invalid_ttl",
-            f"ttl_seconds must be a whole number from 1 to {MAX_PRESIGN_SECONDS} (7 days).",
-            [{"field": "ttl_seconds", "problem": "out_of_range"}],
-        )
-    return ttl
+async def delivery(request: Request) -> Response:
+    order = order_id(request)
+    summary = await delivery_summary(dependencies(request, Edge).engine, order)
+    if summary is None:
+        raise HttpError(404, "delivery_not_found", f"No delivery for order {order}.")
+    return answer(DeliverySummary.model_validate(summary))
 
 
-def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _json_value(value) for name, value in row.items()}
+async def order_timeline(request: Request) -> Response:
+    order = order_id(request)
+    items = await timeline(dependencies(request, Edge).engine, order)
+    events = [TimelineEvent.model_validate(i, from_attributes=True) for i in items]
+    return answer(Timeline(order_id=str(order), items=events))
 
 
-def _json_value(value: object) -> object:
-    if isinstance(value, date):  # a datetime too
-        return value.isoformat()
-    return str(value) if isinstance(value, UUID) else value
+async def audit(request: Request) -> Response:
+    order = order_id(request)
+    rows = await key_audit(dependencies(request, Edge).engine, order)
+    return answer(KeyAudit.model_validate({"order_id": order, "items": rows}))
 
 
-def _listing(
-    engine: AsyncEngine, read: Callable[[AsyncEngine, UUID], Any], field: str
-) -> Callable[[Request], Any]:
-    async def endpoint(request: Request) -> Response:
-        order_id = order_id_of(request)
-        rows = await read(engine, order_id)
-        return JSONResponse({"order_id": str(order_id), field: [_jsonable(r) for r in rows]})
-
-    return endpoint
+async def emails(request: Request) -> Response:
+    order = order_id(request)
+    rows = await email_log(dependencies(request, Edge).engine, order)
+    return answer(EmailLog.model_validate({"order_id": order, "emails": rows}))
 
 
-PREFIX = "/internal/orders/{order_id}"
+async def issue_link(request: Request) -> Response:
+    order = order_id(request)
+    issued = await dependencies(request, Edge).issue(order, _actor(request), visitor_of(request))
+    return link_answer(order, issued)
 
 
-def internal_routes(
-    engine: AsyncEngine, issue: IssueLink, resend_link: ResendLink, presign: PresignObject
-) -> list[BaseRoute]:
-    """The read-only views, then the admin actions."""
-
-    async def delivery(request: Request) -> Response:
-        order_id = order_id_of(request)
-        summary = await delivery_summary(engine, order_id)
-        if summary is None:
-            raise HttpError(404, "delivery_not_found", f"No delivery for order {order_id}.")
-        return JSONResponse(summary)
-
-    async def order_timeline(request: Request) -> Response:
-        order_id = order_id_of(request)
-        items = [
-            {"at": i.at.isoformat(), "kind": i.kind, "summary": i.summary, "data": i.data}
-            for i in await timeline(engine, order_id)
-        ]
-        return JSONResponse({"order_id": str(order_id), "items": items})
-
-    return [
-        Route("/internal/deliveries/{order_id}", delivery, methods=["GET"]),
-        Route(f"{PREFIX}/timeline", order_timeline, methods=["GET"]),
-        Route(f"{PREFIX}/audit", _listing(engine, key_audit, "items"), methods=["GET"]),
-        Route(f"{PREFIX}/emails", _listing(engine, email_log, "emails"), methods=["GET"]),
-        *_admin_actions(issue, resend_link, presign),
-    ]
+async def resend(request: Request) -> Response:
+    order = order_id(request)
+    email_id = await dependencies(request, Edge).resend_link(order, _actor(request))
+    return answer(Queued(order_id=order, email_id=email_id), 202)
 
 
-def _admin_actions(
-    issue: IssueLink, resend_link: ResendLink, presign: PresignObject
-) -> list[BaseRoute]:
-    async def issue_link(request: Request) -> Response:
-        order_id = order_id_of(request)
-        try:
-            issued = await issue(order_id, _actor(request), visitor_of(request))
-        except UNAVAILABLE as exc:
-            raise unavailable(exc, order_id) from None
-        return link_answer(order_id, issued.url, issued.expires_at.isoformat())
+async def object_url(request: Request) -> Response:
+    order, query = order_id(request), parse_query(PresignQuery, request)
+    presign = dependencies(request, Edge).presign
+    presigned = await presign(order, query.ttl_seconds, _actor(request))
+    return credential(PresignedUrl.model_validate(presigned, from_attributes=True))
 
-    async def resend(request: Request) -> Response:
-        order_id = order_id_of(request)
-        try:
-            email_id = await resend_link(order_id, _actor(request))
-        except UNAVAILABLE as exc:
-            raise unavailable(exc, order_id) from None
-        return JSONResponse({"order_id": str(order_id), "email_id": email_id}, status_code=202)
 
-    async def object_url(request: Request) -> Response:
-        order_id, ttl = order_id_of(request), _ttl(request)
-        try:
-            presigned = await presign(order_id, ttl, _actor(request))
-        except UNAVAILABLE as exc:
-            raise unavailable(exc, order_id) from None
-        body = {"url": presigned.url, "expires_at": presigned.expires_at.isoformat()}
-        return JSONResponse(body, headers=NO_STORE)
+ACTOR = [{"name": "X-Bitloot-Actor", "in": "header", "schema": {"type": "string"}}]
 
-    return [
-        Route(f"{PREFIX}/emails", resend, methods=["POST"]),
-        Route(f"{PREFIX}/link", issue_link, methods=["POST"]),
-        Route(f"{PREFIX}/object-url", object_url, methods=["GET"]),
-    ]
+ROUTES = [
+    ApiRoute(
+        "/internal/deliveries/{order_id}",
+        delivery,
+        summary="The delivery's summary.",
+        response=DeliverySummary,
+        refusals={**BAD_ORDER_ID, "404": "No delivery (`delivery_not_found`)."},
+    ),
+    ApiRoute(
+        f"{PREFIX}/timeline",
+        order_timeline,
+        summary="What delivery did for an order.",
+        response=Timeline,
+        refusals=BAD_ORDER_ID,
+    ),
+    ApiRoute(
+        f"{PREFIX}/audit",
+        audit,
+        summary="The key audit: reveals and key events, oldest first.",
+        response=KeyAudit,
+        refusals=BAD_ORDER_ID,
+    ),
+    ApiRoute(
+        f"{PREFIX}/emails",
+        emails,
+        summary="The email log, oldest first.",
+        response=EmailLog,
+        refusals=BAD_ORDER_ID,
+    ),
+    ApiRoute(
+        f"{PREFIX}/emails",
+        resend,
+        method="POST",
+        status=202,
+        summary="Email a fresh link to the order's address.",
+        response=Queued,
+        refusals=UNAVAILABLE,
+        headers=ACTOR,
+    ),
+    ApiRoute(
+        f"{PREFIX}/link",
+        issue_link,
+        method="POST",
+        status=201,
+        summary="A fresh reveal link in the answer.",
+        response=Link,
+        refusals=UNAVAILABLE,
+        headers=ACTOR,
+    ),
+    ApiRoute(
+        f"{PREFIX}/object-url",
+        object_url,
+        summary="A presigned GET of the order's sealed keys object (`Cache-Control: no-store`).",
+        response=PresignedUrl,
+        query=PresignQuery,
+        refusals=UNAVAILABLE,
+        headers=ACTOR,
+    ),
+]

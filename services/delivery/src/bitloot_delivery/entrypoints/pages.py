@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused
@@ -26,16 +26,16 @@ from bitloot_delivery.domain.redemption import HELP, Help, platform_of
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import REFUNDED_TEXT, REFUNDED_TITLE, OrderRefunded
 from bitloot_delivery.domain.summaries import OrderSummary
-from bitloot_delivery.handlers.links import EmailFreshLink
-from bitloot_delivery.handlers.reveal import Revealed, RevealKeys, Visitor
-from bitloot_delivery.metrics import DeliveryMetrics
+from bitloot_delivery.entrypoints.edge import Edge, visitor_of
+from bitloot_delivery.handlers.reveal import Revealed
 from bitloot_delivery.templates import render, static
+from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.openapi import ERROR, PUBLIC, Schema, operation
 from bitloot_runtime.pages import SECURITY_HEADERS, rate_limited, wants_json
 
 logger = logging.getLogger(__name__)
 
-_MAX_USER_AGENT = 512
 _CSP = "Content-Security-Policy"
 
 # Under /keys/ (delivery's public prefix) but never a token: a token has no "/".
@@ -55,11 +55,7 @@ _REFUSALS = {
         "This link is not valid. Check that you copied it whole from your email, "
         "or contact support.",
     ),
-    LinkProblem.EXPIRED: (
-        410,
-        "Link expired",
-        "This link has expired.",
-    ),
+    LinkProblem.EXPIRED: (410, "Link expired", "This link has expired."),
 }
 
 _FRESH_LINK_SENT = (
@@ -135,11 +131,6 @@ class Pages:
         )
         return HTMLResponse(content, status_code=status, headers=SECURITY_HEADERS)
 
-    def refusal(self, problem: LinkProblem, path: str) -> HTMLResponse:
-        """The expired or invalid link's page, with the form asking for a fresh link."""
-        status, title, text = _REFUSALS[problem]
-        return self.message(title, text, status, fresh_link_action=f"{path}/fresh-link")
-
     def refunded(self, request: Request) -> Response:
         """410 ``order_refunded``: the keys were revoked when the order was refunded; JSON
         for API clients, a page for browsers, in the customer's words either way."""
@@ -150,74 +141,108 @@ class Pages:
         return self.message(REFUNDED_TITLE, REFUNDED_TEXT, 410)
 
 
-def visitor_of(request: Request) -> Visitor:
-    return Visitor(
-        ip=request.client.host if request.client else None,
-        user_agent=(request.headers.get("user-agent") or "")[:_MAX_USER_AGENT] or None,
-    )
+async def reveal_keys(request: Request) -> Response:
+    edge = dependencies(request, Edge)
+    pages, counted = Pages(edge.support_email), edge.metrics.reveals
+    try:
+        revealed = await edge.reveal(request.path_params["token"], visitor_of(request))
+    except LinkRefused as refused:
+        logger.info("reveal link refused", extra={"problem": refused.problem.value})
+        counted.labels(outcome=refused.problem.value).inc()
+        # The expired or invalid link's page offers a form asking for a fresh link.
+        status, title, text = _REFUSALS[refused.problem]
+        return pages.message(title, text, status, f"{request.url.path}/fresh-link")
+    except OrderRefunded:
+        logger.info("reveal refused: order refunded, keys revoked")
+        counted.labels(outcome="refunded").inc()
+        return pages.refunded(request)
+    except KeysPurged:
+        counted.labels(outcome="purged").inc()
+        text = "These keys were deleted at the end of their retention period."
+        return pages.message("Keys deleted", text, 410)
+    except Exception:
+        # Still a page with the headers above, and nothing about what went wrong.
+        logger.exception("reveal failed")
+        counted.labels(outcome="error").inc()
+        text = "Your keys could not be shown just now."
+        return pages.message("Try again later", text, 503)
+    counted.labels(outcome="revealed").inc()
+    return pages.keys(revealed)
 
 
-def page_routes(
-    reveal: RevealKeys,
-    email_fresh_link: EmailFreshLink,
-    support_email: str,
-    metrics: DeliveryMetrics | None = None,
-) -> list[BaseRoute]:
-    """`metrics`: where reveals and fresh links are counted by outcome."""
-    pages = Pages(support_email)
+async def fresh_link(request: Request) -> Response:
+    edge = dependencies(request, Edge)
+    pages, counted = Pages(edge.support_email), edge.metrics.fresh_links
+    try:
+        await edge.email_fresh_link(request.path_params["token"], visitor_of(request))
+    except RateLimited as exc:
+        logger.warning("fresh link refused: rate limited", extra={"limit": exc.limit.name})
+        counted.labels(outcome="rate_limited").inc()
+        return rate_limited(
+            request, exc, "Too many new links were asked for. Please try again later."
+        )
+    except OrderRefunded:
+        counted.labels(outcome="refunded").inc()
+        return pages.refunded(request)
+    counted.labels(outcome="sent").inc()
+    return pages.message("Check your email", _FRESH_LINK_SENT, 202)
 
-    def count_reveal(outcome: str) -> None:
-        if metrics is not None:
-            metrics.reveals.labels(outcome=outcome).inc()
 
-    def count_fresh_link(outcome: str) -> None:
-        if metrics is not None:
-            metrics.fresh_links.labels(outcome=outcome).inc()
+async def copy_script(_request: Request) -> Response:
+    return Response(static("copy.js"), headers=_SCRIPT_HEADERS)
 
-    async def reveal_keys(request: Request) -> Response:
-        try:
-            revealed = await reveal(request.path_params["token"], visitor_of(request))
-        except LinkRefused as refused:
-            logger.info("reveal link refused", extra={"problem": refused.problem.value})
-            count_reveal(refused.problem.value)
-            return pages.refusal(refused.problem, request.url.path)
-        except OrderRefunded:
-            logger.info("reveal refused: order refunded, keys revoked")
-            count_reveal("refunded")
-            return pages.refunded(request)
-        except KeysPurged:
-            count_reveal("purged")
-            text = "These keys were deleted at the end of their retention period."
-            return pages.message("Keys deleted", text, 410)
-        except Exception:
-            # Still a page with the headers above, and nothing about what went wrong.
-            logger.exception("reveal failed")
-            count_reveal("error")
-            text = "Your keys could not be shown just now."
-            return pages.message("Try again later", text, 503)
-        count_reveal("revealed")
-        return pages.keys(revealed)
 
-    async def fresh_link(request: Request) -> Response:
-        try:
-            await email_fresh_link(request.path_params["token"], visitor_of(request))
-        except RateLimited as exc:
-            logger.warning("fresh link refused: rate limited", extra={"limit": exc.limit.name})
-            count_fresh_link("rate_limited")
-            return rate_limited(
-                request, exc, "Too many new links were asked for. Please try again later."
-            )
-        except OrderRefunded:
-            count_fresh_link("refunded")
-            return pages.refunded(request)
-        count_fresh_link("sent")
-        return pages.message("Check your email", _FRESH_LINK_SENT, 202)
+ROUTES = [
+    Route(SCRIPT_PATH, copy_script, methods=["GET"]),
+    Route("/keys/{token}", reveal_keys, methods=["GET"]),
+    Route("/keys/{token}/fresh-link", fresh_link, methods=["POST"]),
+]
 
-    async def copy_script(request: Request) -> Response:
-        return Response(static("copy.js"), headers=_SCRIPT_HEADERS)
 
-    return [
-        Route(SCRIPT_PATH, copy_script, methods=["GET"]),
-        Route("/keys/{token}", reveal_keys, methods=["GET"]),
-        Route("/keys/{token}/fresh-link", fresh_link, methods=["POST"]),
-    ]
+def _described(summary: str, answers: dict[str, str], content: str = "text/html") -> Schema:
+    """A page's OpenAPI operation: HTML, but a JSON error for 410 and 429 if JSON is asked."""
+    error = {"application/json": {"schema": ERROR}}
+    described = {
+        status: {
+            "description": text,
+            "content": {content: {}, **(error if status in ("410", "429") else {})},
+        }
+        for status, text in answers.items()
+    }
+    return operation(summary, described, security=PUBLIC)
+
+
+DESCRIBED = {
+    "/keys/{token}": {
+        "get": _described(
+            "The reveal page: the keys, for the holder of the link's token (in the path).",
+            {
+                "200": "The keys.",
+                "401": "The link is not valid; the page offers a fresh one.",
+                "410": "The link expired, the keys were deleted, or the order was refunded and "
+                "its keys withdrawn (`order_refunded`, JSON when asked for).",
+                "503": "The keys cannot be shown just now.",
+            },
+        )
+    },
+    SCRIPT_PATH: {
+        "get": _described(
+            "The reveal page's copy-button script (the one script its policy allows).",
+            {"200": "The script."},
+            "text/javascript",
+        )
+    },
+    "/keys/{token}/fresh-link": {
+        "post": _described(
+            "Email a fresh link to the order's address, if the token names an order (the "
+            "answer is the same either way).",
+            {
+                "202": "Accepted.",
+                "410": "The link's order was refunded and its keys withdrawn "
+                "(`order_refunded`); JSON when asked for.",
+                "429": "Too many fresh links (`Retry-After`); JSON when asked for.",
+            },
+        )
+    },
+}
+"""The pages' OpenAPI paths: their routes answer HTML, which no route model says."""

@@ -1,28 +1,20 @@
 """Delivery's internal refund actions for the admin service (token-guarded by the
-runtime), JSON in and out:
-
-- ``POST /internal/orders/{order_id}/revoke`` ``{"actor", "note"}``: revoke the order's
-  unrevealed keys (it is being refunded) → 200 ``{order_id, key_count, revoked_at}``;
-  409 ``keys_revealed`` / ``already_revoked``, 404 ``no_keys``;
-- ``POST /internal/orders/{order_id}/notices/resend`` ``{"kind", "actor"[, "refund_id"]}``:
-  send a notice again → 202 ``{order_id, email_id}``; 404 ``no_such_notice``.
-"""
+runtime): revoke an order's unrevealed keys as it is refunded; send a notice again."""
 
 from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
 
 from bitloot_delivery.domain.emails import EmailKind
-from bitloot_delivery.domain.revocation import RevokeRefused
-from bitloot_delivery.entrypoints.public import order_id_of
-from bitloot_delivery.handlers.resend_notice import NoSuchNotice, ResendNotice
-from bitloot_delivery.handlers.revoke import RevokeKeys
-from bitloot_runtime.http import HttpError, parse_body, read_json
+from bitloot_delivery.entrypoints.edge import Edge, order_id
+from bitloot_delivery.entrypoints.internal import PREFIX, Queued
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import MAX_BIGINT, Moment, answer, parse_body, read_json
+from bitloot_runtime.openapi import ApiRoute
 
-_REFUSED_STATUS = {"no_keys": 404, "already_revoked": 409, "keys_revealed": 409}
 MAX_NOTE = 2000
 
 
@@ -38,38 +30,52 @@ class ResendRequest(BaseModel):
 
     kind: Literal["refund_due", "refund_sent", "delayed"]
     actor: str = Field(min_length=1, max_length=128)
-    refund_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    refund_id: int | None = Field(default=None, ge=1, le=MAX_BIGINT)
 
 
-def refund_routes(revoke: RevokeKeys, resend_notice: ResendNotice) -> list[BaseRoute]:
-    async def revoke_keys(request: Request) -> Response:
-        order_id = order_id_of(request)
-        _raw, document = await read_json(request)
-        body = parse_body(RevokeRequest, document)
-        try:
-            revoked = await revoke(order_id, body.actor, body.note)
-        except RevokeRefused as refused:
-            raise HttpError(_REFUSED_STATUS[refused.code], refused.code, str(refused)) from None
-        answer = {
-            "order_id": str(order_id),
-            "key_count": revoked.key_count,
-            "revoked_at": revoked.revoked_at.isoformat(),
-        }
-        return JSONResponse(answer)
+class Revoked(BaseModel):
+    order_id: UUID
+    key_count: int
+    revoked_at: Moment
 
-    async def resend(request: Request) -> Response:
-        order_id = order_id_of(request)
-        _raw, document = await read_json(request)
-        body = parse_body(ResendRequest, document)
-        kind = EmailKind(body.kind)
-        try:
-            email_id = await resend_notice(order_id, kind, body.actor, body.refund_id)
-        except NoSuchNotice as exc:
-            raise HttpError(404, "no_such_notice", str(exc)) from None
-        return JSONResponse({"order_id": str(order_id), "email_id": email_id}, status_code=202)
 
-    prefix = "/internal/orders/{order_id}"
-    return [
-        Route(f"{prefix}/revoke", revoke_keys, methods=["POST"]),
-        Route(f"{prefix}/notices/resend", resend, methods=["POST"]),
-    ]
+async def revoke_keys(request: Request) -> Response:
+    order = order_id(request)
+    body = parse_body(RevokeRequest, (await read_json(request))[1])
+    revoked = await dependencies(request, Edge).revoke(order, body.actor, body.note)
+    return answer(Revoked.model_validate(revoked, from_attributes=True))
+
+
+async def resend_notice(request: Request) -> Response:
+    order = order_id(request)
+    body = parse_body(ResendRequest, (await read_json(request))[1])
+    resend = dependencies(request, Edge).resend_notice
+    email_id = await resend(order, EmailKind(body.kind), body.actor, body.refund_id)
+    return answer(Queued(order_id=order, email_id=email_id), 202)
+
+
+ROUTES = [
+    ApiRoute(
+        f"{PREFIX}/revoke",
+        revoke_keys,
+        method="POST",
+        summary="Revoke the order's keys, never revealed, as it is refunded (emits keys.revoked).",
+        response=Revoked,
+        body=RevokeRequest,
+        refusals={
+            "404": "No keys were delivered for the order (`no_keys`).",
+            "409": "A key was revealed (`keys_revealed`), or the keys are already revoked "
+            "(`already_revoked`).",
+        },
+    ),
+    ApiRoute(
+        f"{PREFIX}/notices/resend",
+        resend_notice,
+        method="POST",
+        status=202,
+        summary="Send a notice (refund_due, refund_sent, delayed) again, on an admin's request.",
+        response=Queued,
+        body=ResendRequest,
+        refusals={"404": "The order never had such a notice (`no_such_notice`)."},
+    ),
+]
