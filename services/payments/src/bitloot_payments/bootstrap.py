@@ -260,7 +260,7 @@ def build(
             OrderPages(settings.live_status_url, settings.live_status_origin()),
             settings.public_url + ORDER_PAGE,
         ),
-        *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
+        *payout_ipn_routes(PayoutIpnReceiver(units_of_work, secrets, runner.wake)),
         *claim_routes(_claims(settings, runtime), settings.support_email),
         *internal_routes(queries, decisions, DecideRefund(units_of_work, runner.wake), emails),
         *stats_routes(runtime.unit_of_work),

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest.mock import Mock
 from uuid import UUID, uuid4
 
 import pytest
@@ -20,12 +21,14 @@ from bitloot_contracts.events import (
     ProductAvailabilityChanged,
     RefundStatusChanged,
 )
+from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.domain.flags import REFUND_AMOUNT_UNKNOWN
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry, PaymentRecord
 from bitloot_payments.domain.refunds import RefundRefused
 from bitloot_payments.handlers.availability import RecordAvailability
 from bitloot_payments.handlers.fulfilment import RecordFulfilment
+from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision
 from bitloot_payments.handlers.refunds import RecordKeyEmail, RefundFailedOrder
@@ -159,6 +162,24 @@ async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts
     await uow.commit()
     approved = await decide(1, Decision("approved", "ana"))
     assert (approved.status, approved.decided_by, woken) == ("approved", "ana", [True])
+
+
+async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid() -> None:
+    uow = FakePaymentsWork()
+    await RefundFailedOrder()(failed(await paid(uow)), uow)
+    await uow.refunds.move(1, "approved")
+    await uow.commit()
+    nowpayments = Mock(spec=NowPaymentsPayouts)
+    runner = PayoutRunner(
+        uow.factory(), nowpayments, ipn_callback_url=None, poll_after=timedelta(1),
+        lookup_after=timedelta(1),
+    )  # fmt: skip
+    assert await runner.start() is True
+    refund = uow.store.refunds[1]
+    assert (refund.status, (refund.error or "").split(":")[0]) == ("failed", "no_payout_address")
+    assert [e.status for e in refund_events(uow)][-1] == "failed"
+    assert (uow.store.payouts, nowpayments.mock_calls) == ({}, [])
+    assert await runner.start() is False
 
 
 async def test_only_an_ipn_given_up_is_replayed() -> None:

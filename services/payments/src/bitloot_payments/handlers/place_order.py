@@ -9,18 +9,17 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from bitloot_payments.adapters.catalog import Product, products_by_sku
 from bitloot_payments.adapters.nowpayments import (
     Invoice,
     NowPaymentsClient,
     NowPaymentsRejected,
     NowPaymentsUnavailable,
 )
-from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.availability import unavailable
 from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
 from bitloot_payments.domain.records import Order
 from bitloot_payments.handlers.keyed_locks import KeyedLocks
+from bitloot_payments.handlers.ports import PaymentsWork, Product
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
@@ -148,7 +147,7 @@ class OrderPlacement:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], PaymentsUnitOfWork],
+        unit_of_work: Callable[[], PaymentsWork],
         nowpayments: NowPaymentsClient,
         signer: OrderTokenSigner,
         ipn_callback_url: str,
@@ -232,7 +231,7 @@ class OrderPlacement:
             idempotency = (key, digest) if key else None
             if not await uow.orders.insert(order_id, email, priced, total, currency, idempotency):
                 # Another request with this key committed first.
-                await uow.session.rollback()
+                await uow.rollback()
                 raced = await uow.orders.by_key(key or "")
                 if raced is None:
                     raise RuntimeError("An Idempotency-Key conflicted but its order is gone.")
@@ -246,9 +245,9 @@ class OrderPlacement:
 
 
 async def _priced(
-    uow: PaymentsUnitOfWork, lines: Sequence[RequestedLine]
+    uow: PaymentsWork, lines: Sequence[RequestedLine]
 ) -> tuple[Decimal, str, list[PricedLine]]:
-    catalog = await products_by_sku(uow.session, [line.sku for line in lines])
+    catalog = await uow.catalog.by_sku([line.sku for line in lines])
     priced = price_lines(lines, catalog)
     known = await uow.availability.of({line.kinguin_product_id for line in priced})
     problems = unavailable(priced, known)
