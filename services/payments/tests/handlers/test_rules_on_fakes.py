@@ -174,12 +174,12 @@ async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid() 
         uow.factory(), nowpayments, ipn_callback_url=None, poll_after=timedelta(1),
         lookup_after=timedelta(1),
     )  # fmt: skip
-    assert await runner.start() is True
+    assert await runner() == 1
     refund = uow.store.refunds[1]
     assert (refund.status, (refund.error or "").split(":")[0]) == ("failed", "no_payout_address")
     assert [e.status for e in refund_events(uow)][-1] == "failed"
     assert (uow.store.payouts, nowpayments.mock_calls) == ({}, [])
-    assert await runner.start() is False
+    assert await runner() == 0
 
 
 async def test_only_an_ipn_given_up_is_replayed() -> None:

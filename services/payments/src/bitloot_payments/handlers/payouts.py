@@ -52,7 +52,7 @@ POLLED = frozenset(status for status in RANKS if status not in FINAL and status 
 
 
 class PayoutRunner:
-    """Starts, resolves, polls and updates payouts: at once when woken (a refund
+    """Starts, resolves, polls and updates payouts: at once when its `worker` is woken (a refund
     approved, a payout IPN stored), every `poll_interval` otherwise."""
 
     def __init__(
@@ -72,25 +72,18 @@ class PayoutRunner:
         self._lookup_after = lookup_after
         # A pass that fails (NOWPayments or the database away) is logged and the work
         # tried again after a poll interval: every row it left is still there.
-        self.worker = Worker("payout-runner", self.drain, interval=poll_interval)
+        self.worker = Worker("payout-runner", self, interval=poll_interval)
 
-    def wake(self) -> None:
-        self.worker.wake()
-
-    async def run(self) -> None:
-        """Work until cancelled."""
-        await self.worker.run()
-
-    async def drain(self) -> int:
+    async def __call__(self) -> int:
         """Everything due now: stored IPNs, approved refunds, payouts whose answer never
         came, payouts to ask about. How many were handled."""
         count = 0
-        for step in (self.apply_ipn, self.start, self.resolve, self.poll):
+        for step in (self._apply_ipn, self._start, self._resolve, self._poll):
             while await step():
                 count += 1
         return count
 
-    async def start(self) -> bool:
+    async def _start(self) -> bool:
         """Pay the oldest approved refund: commit its payout row, then ask NOWPayments."""
         async with self._unit_of_work() as uow:
             refund = await uow.payouts.claim_approved_refund()
@@ -115,7 +108,7 @@ class PayoutRunner:
         await self._request(row, refund)
         return True
 
-    async def resolve(self) -> bool:
+    async def _resolve(self) -> bool:
         """A payout whose answer never came: find it at NOWPayments by our id and adopt
         it; ask for it again, with the same id, only if NOWPayments does not have it."""
         row = await self._claim(frozenset({REQUESTING}), self._lookup_after)
@@ -130,7 +123,7 @@ class PayoutRunner:
             await self._record(row.id, await self._client.verify(found))
         return True
 
-    async def poll(self) -> bool:
+    async def _poll(self) -> bool:
         """Ask NOWPayments about a payout not final `poll_after` after its last news."""
         row = await self._claim(POLLED, self._poll_after)
         if row is None:
@@ -141,7 +134,7 @@ class PayoutRunner:
         await self._record(row.id, report)
         return True
 
-    async def apply_ipn(self) -> bool:
+    async def _apply_ipn(self) -> bool:
         """Apply the oldest stored payout IPN (authenticated at the edge)."""
         async with self._unit_of_work() as uow:
             pending = await uow.payouts.claim_pending_ipn()

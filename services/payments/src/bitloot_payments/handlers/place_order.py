@@ -153,7 +153,9 @@ class OrderPlacement:
         ipn_callback_url: str,
         return_urls: ReturnUrls = ReturnUrls(),
         reconcile_in: timedelta = timedelta(minutes=10),
+        metrics: PaymentsMetrics | None = None,
     ) -> None:
+        """`metrics`: where the orders placed are counted (``bitloot_orders_placed_total``)."""
         self._unit_of_work = unit_of_work
         self._nowpayments = nowpayments
         self._signer = signer
@@ -161,10 +163,6 @@ class OrderPlacement:
         self._return_urls = return_urls
         self._reconcile_in = reconcile_in
         self._invoicing = KeyedLocks()
-        self._metrics: PaymentsMetrics | None = None
-
-    def count_with(self, metrics: PaymentsMetrics) -> None:
-        """Count the orders placed in `metrics` (``bitloot_orders_placed_total``)."""
         self._metrics = metrics
 
     async def place(

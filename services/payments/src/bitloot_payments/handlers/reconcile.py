@@ -65,14 +65,10 @@ class Reconciler:
                 "cannot be found (set PAYMENTS_NOWPAYMENTS_EMAIL and _PASSWORD)"
             )
 
-    async def run(self) -> None:
-        """Reconcile until cancelled; a pass that fails is logged and tried again."""
-        await self.worker.run()
-
     async def _pass(self) -> bool:
-        return await self.reconcile_due() == BATCH
+        return await self() == BATCH
 
-    async def reconcile_due(self) -> int:
+    async def __call__(self) -> int:
         """Reconcile the orders due now (at most one batch); how many."""
         async with self._unit_of_work() as uow:
             due = await uow.reconciliation.claim_due(BATCH, LEASE)
