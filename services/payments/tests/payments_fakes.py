@@ -2,7 +2,6 @@
 ones (`bitloot_payments.handlers.ports`), over one `Store` that only a commit keeps."""
 
 import copy
-import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -56,8 +55,6 @@ class Store:
     refunds: dict[int, Refund] = field(default_factory=dict)
     availability: dict[str, Availability] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
-    payouts: dict[int, PayoutRow] = field(default_factory=dict)
-    payout_ipns: dict[int, tuple[PayoutIpnEntry, str]] = field(default_factory=dict)
     hits: Counter[tuple[str, datetime]] = field(default_factory=Counter)
 
 
@@ -338,7 +335,8 @@ class FakeCatalog(_Repository, ports.Catalog):
 
 
 class FakePayouts(_Repository, ports.PayoutLedger):
-    """Nothing is locked: the fakes run one unit of work at a time."""
+    """The refunds a payout pays; payouts themselves (never stored here) are tested on
+    PostgreSQL, against the NOWPayments sandbox."""
 
     async def claim_approved_refund(self) -> RefundToPay | None:
         approved = [r for r in self._store.refunds.values() if r.status == "approved"]
@@ -352,102 +350,51 @@ class FakePayouts(_Repository, ports.PayoutLedger):
             r.payout_address, r.payout_extra_id, email,
         )  # fmt: skip
 
+    async def claim(self, statuses: frozenset[str], untouched_since: datetime) -> PayoutRow | None:
+        return None
+
+    async def claim_pending_ipn(self) -> tuple[int, bytes] | None:
+        return None
+
     async def next_attempt(self, refund_id: int) -> int:
-        return 1 + max((p.attempt for p in self._of_refund(refund_id)), default=0)
+        raise NotImplementedError
 
     async def insert(
         self, refund: RefundToPay, attempt: int, external_id: str, amount: Decimal
     ) -> PayoutRow:
-        payout_id, now = len(self._store.payouts) + 1, _now()
-        self._store.payouts[payout_id] = PayoutRow(
-            payout_id, refund.id, attempt, external_id, "requesting", None, None,
-            refund.payout_address or "", refund.payout_extra_id, refund.currency, amount,
-            None, None, now, now,
-        )  # fmt: skip
-        return self._store.payouts[payout_id]
-
-    async def claim(self, statuses: frozenset[str], untouched_since: datetime) -> PayoutRow | None:
-        due = [
-            p
-            for p in self._store.payouts.values()
-            if p.status in statuses and p.updated_at < untouched_since
-        ]
-        return min(due, key=lambda p: p.updated_at, default=None)
+        raise NotImplementedError
 
     async def lock(self, payout_id: int) -> PayoutRow:
-        return self._store.payouts[payout_id]
+        raise NotImplementedError
 
     async def lock_by_provider_id(self, provider_id: str) -> PayoutRow | None:
-        found = (p for p in self._store.payouts.values() if p.provider_payout_id == provider_id)
-        return next(found, None)
+        raise NotImplementedError
 
     async def update(self, payout_id: int, **values: object) -> None:
-        payout = self._store.payouts[payout_id]
-        self._store.payouts[payout_id] = replace(payout, updated_at=_now(), **values)  # type: ignore[arg-type]
+        raise NotImplementedError
 
     async def log_ipn(self, entry: PayoutIpnEntry) -> int | None:
-        digest = hashlib.sha256(entry.raw_body).digest()
-        for known, _ in self._store.payout_ipns.values():
-            if known.signature_valid and hashlib.sha256(known.raw_body).digest() == digest:
-                return None
-        ipn_id = len(self._store.payout_ipns) + 1
-        self._store.payout_ipns[ipn_id] = (entry, entry.result)
-        return ipn_id
-
-    async def claim_pending_ipn(self) -> tuple[int, bytes] | None:
-        pending = [i for i, (e, result) in self._store.payout_ipns.items() if result == PENDING]
-        return (pending[0], self._store.payout_ipns[pending[0]][0].raw_body) if pending else None
+        raise NotImplementedError
 
     async def mark_ipn(self, ipn_id: int, result: str) -> None:
-        self._store.payout_ipns[ipn_id] = (self._store.payout_ipns[ipn_id][0], result)
-
-    def _of_refund(self, refund_id: int) -> list[PayoutRow]:
-        return [p for p in self._store.payouts.values() if p.refund_id == refund_id]
+        raise NotImplementedError
 
 
 class FakeReconciliation(_Repository, ports.Reconciliation):
     async def claim_due(self, limit: int, lease: timedelta) -> list[DueOrder]:
-        due = sorted(
-            (o for o in self._store.orders.values() if o.invoiced_at and o.reconcile_at),
-            key=lambda o: o.reconcile_at or _now(),
-        )
-        claimed = [o for o in due if (o.reconcile_at or _now()) <= _now()][:limit]
-        for order in claimed:
-            self._store.orders[order.order_id] = replace(order, reconcile_at=_now() + lease)
-        return [
-            DueOrder(
-                o.order_id, o.status, o.invoice_id, o.invoiced_at or _now(), o.reconcile_attempts
-            )
-            for o in claimed
-        ]
+        raise NotImplementedError("the reconciler's claims and leases are tested on PostgreSQL")
 
     async def known_payments(self, order_id: UUID) -> list[KnownPayment]:
-        return [
-            KnownPayment(p.payment_id, p.status, frozenset(p.seen))
-            for p in self._store.payments.values()
-            if p.order_id == order_id
-        ]
+        raise NotImplementedError
 
     async def order_status(self, order_id: UUID) -> str | None:
-        order = self._store.orders.get(order_id)
-        return order.status if order else None
+        raise NotImplementedError
 
     async def schedule(self, order_id: UUID, at: datetime | None) -> None:
-        order = self._store.orders[order_id]
-        self._store.orders[order_id] = replace(
-            order, reconcile_at=at, reconcile_attempts=order.reconcile_attempts + 1,
-            reconciled_at=_now(),
-        )  # fmt: skip
+        raise NotImplementedError
 
     async def expire_unpaid(self, order_id: UUID) -> bool:
-        order = self._store.orders[order_id]
-        if order.status != "invoiced" or await self.known_payments(order_id):
-            return False
-        now = _now()
-        self._store.orders[order_id] = replace(
-            order, status="expired", closed_at=now, updated_at=now
-        )
-        return True
+        raise NotImplementedError
 
 
 class FakeRateLimits(_Repository, ports.RateLimits):
