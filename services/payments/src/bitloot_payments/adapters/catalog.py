@@ -6,7 +6,7 @@ from dataclasses import replace
 from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from bitloot_payments.adapters.availability import availability_of
+from bitloot_payments.adapters.availability import SqlAvailabilities
 from bitloot_payments.adapters.orm import products
 from bitloot_payments.handlers.ports import Catalog
 from bitloot_payments.handlers.ports import Product as Product
@@ -28,7 +28,7 @@ class SqlCatalog(Catalog):
     async def all(self) -> list[Product]:
         rows = await self._uow.session.execute(select(products).order_by(products.c.sku))
         found = [Product(**row._mapping) for row in rows]
-        known = await availability_of(self._uow.session, {p.kinguin_product_id for p in found})
+        known = await SqlAvailabilities(self._uow).of({p.kinguin_product_id for p in found})
         return [replace(p, availability=known.get(p.kinguin_product_id)) for p in found]
 
     async def sells(self, kinguin_product_id: str) -> bool:
