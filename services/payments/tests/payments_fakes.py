@@ -2,6 +2,7 @@
 ones (`bitloot_payments.handlers.ports`), over one `Store` that only a commit keeps."""
 
 import copy
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from uuid import UUID
 from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import LIVE, Notification, OrderState, PaymentState
+from bitloot_payments.domain.reconcile import KnownPayment
 from bitloot_payments.domain.records import (
     ERROR,
     OPEN,
@@ -26,6 +28,14 @@ from bitloot_payments.domain.records import (
     Refund,
 )
 from bitloot_payments.handlers import ports
+from bitloot_payments.handlers.ports import (
+    DueOrder,
+    PayoutIpnEntry,
+    PayoutRow,
+    Product,
+    RefundToPay,
+)
+from bitloot_runtime.rate_limits import Limit, RateLimited
 from bitloot_testing.fakes import FakeWork
 
 
@@ -44,6 +54,8 @@ class Store:
     ipns: dict[int, LoggedIpn] = field(default_factory=dict)
     refunds: dict[int, Refund] = field(default_factory=dict)
     availability: dict[str, Availability] = field(default_factory=dict)
+    products: dict[str, Product] = field(default_factory=dict)
+    hits: Counter[tuple[str, datetime]] = field(default_factory=Counter)
 
 
 class _Repository:
@@ -300,6 +312,105 @@ class FakeAvailabilities(_Repository, ports.Availabilities):
         }
 
 
+class FakeCatalog(_Repository, ports.Catalog):
+    async def by_sku(self, skus: Iterable[str]) -> dict[str, Product]:
+        return {sku: self._store.products[sku] for sku in skus if sku in self._store.products}
+
+    async def all(self) -> list[Product]:
+        known = self._store.availability
+        return [
+            replace(p, availability=known.get(p.kinguin_product_id))
+            for _, p in sorted(self._store.products.items())
+        ]
+
+    async def sells(self, kinguin_product_id: str) -> bool:
+        return any(
+            p.active and p.kinguin_product_id == kinguin_product_id
+            for p in self._store.products.values()
+        )
+
+    async def upsert(self, product: Product) -> Product:
+        self._store.products[product.sku] = replace(product, updated_at=_now(), availability=None)
+        return self._store.products[product.sku]
+
+
+class FakePayouts(_Repository, ports.PayoutLedger):
+    """The refunds a payout pays; payouts themselves (never stored here) are tested on
+    PostgreSQL, against the NOWPayments sandbox."""
+
+    async def claim_approved_refund(self) -> RefundToPay | None:
+        approved = [r for r in self._store.refunds.values() if r.status == "approved"]
+        return await self.lock_refund(approved[0].id) if approved else None
+
+    async def lock_refund(self, refund_id: int) -> RefundToPay:
+        r = self._store.refunds[refund_id]
+        email = self._store.orders[r.order_id].email
+        return RefundToPay(
+            r.id, r.order_id, r.status, r.amount, r.currency, r.reason, r.cause,
+            r.payout_address, r.payout_extra_id, email,
+        )  # fmt: skip
+
+    async def claim(self, statuses: frozenset[str], untouched_since: datetime) -> PayoutRow | None:
+        return None
+
+    async def claim_pending_ipn(self) -> tuple[int, bytes] | None:
+        return None
+
+    async def next_attempt(self, refund_id: int) -> int:
+        raise NotImplementedError
+
+    async def insert(
+        self, refund: RefundToPay, attempt: int, external_id: str, amount: Decimal
+    ) -> PayoutRow:
+        raise NotImplementedError
+
+    async def lock(self, payout_id: int) -> PayoutRow:
+        raise NotImplementedError
+
+    async def lock_by_provider_id(self, provider_id: str) -> PayoutRow | None:
+        raise NotImplementedError
+
+    async def update(self, payout_id: int, **values: object) -> None:
+        raise NotImplementedError
+
+    async def log_ipn(self, entry: PayoutIpnEntry) -> int | None:
+        raise NotImplementedError
+
+    async def mark_ipn(self, ipn_id: int, result: str) -> None:
+        raise NotImplementedError
+
+
+class FakeReconciliation(_Repository, ports.Reconciliation):
+    async def claim_due(self, limit: int, lease: timedelta) -> list[DueOrder]:
+        raise NotImplementedError("the reconciler's claims and leases are tested on PostgreSQL")
+
+    async def known_payments(self, order_id: UUID) -> list[KnownPayment]:
+        raise NotImplementedError
+
+    async def order_status(self, order_id: UUID) -> str | None:
+        raise NotImplementedError
+
+    async def schedule(self, order_id: UUID, at: datetime | None) -> None:
+        raise NotImplementedError
+
+    async def expire_unpaid(self, order_id: UUID) -> bool:
+        raise NotImplementedError
+
+
+class FakeRateLimits(_Repository, ports.RateLimits):
+    async def hit(self, limit: Limit, key: str, now: datetime) -> None:
+        bucket = (f"{limit.name}:{key}", limit.window_start(now))
+        self._store.hits[bucket] += 1
+        if self._store.hits[bucket] > limit.max_hits:
+            raise RateLimited(limit, limit.retry_after(now))
+
+    async def forget_before(self, before: datetime) -> int:
+        old = [bucket for bucket in self._store.hits if bucket[1] < before]
+        for bucket in old:
+            del self._store.hits[bucket]
+        return len(old)
+
+
 class FakePaymentsWork(FakeWork):
     """`PaymentsWork` in memory: `store` is what the repositories see now, and only a
     commit keeps it; leaving without one, or `rollback()`, goes back to the last commit."""
@@ -314,6 +425,10 @@ class FakePaymentsWork(FakeWork):
         self.ipns = FakeIpnLog(self)
         self.refunds = FakeRefunds(self)
         self.availability = FakeAvailabilities(self)
+        self.catalog = FakeCatalog(self)
+        self.payouts = FakePayouts(self)
+        self.reconciliation = FakeReconciliation(self)
+        self.rate_limits = FakeRateLimits(self)
 
     async def commit(self) -> None:
         self._committed = copy.deepcopy(self.store)

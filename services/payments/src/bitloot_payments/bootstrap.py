@@ -144,7 +144,10 @@ def _payout_runner(
 
 
 def _placement(
-    settings: Settings, runtime: ServiceRuntime, nowpayments: NowPaymentsClient
+    settings: Settings,
+    runtime: ServiceRuntime,
+    nowpayments: NowPaymentsClient,
+    metrics: PaymentsMetrics,
 ) -> tuple[OrderPlacement, OrderTokenVerifier]:
     private_key = load_private_key(settings.order_token_private_key.get_secret_value())
     key_id = settings.order_token_key_id
@@ -156,6 +159,7 @@ def _placement(
         settings.public_url + IPN_PATH,
         ReturnUrls(settings.success_url_template(), settings.cancel_url),
         reconcile_in=settings.reconcile_policy().after,
+        metrics=metrics,
     )
     return placement, OrderTokenVerifier({key_id: private_key.public_key()})
 
@@ -214,8 +218,7 @@ def build(
     metrics.watch(runtime)
     nowpayments, payouts = _nowpayments(settings, runtime, nowpayments_transport)
     runner = _payout_runner(settings, runtime, payouts)
-    placement, verifier = _placement(settings, runtime, nowpayments)
-    placement.count_with(metrics)
+    placement, verifier = _placement(settings, runtime, nowpayments, metrics)
     load = EdgeLoad(busy_at=EDGE_BUSY_AT)
     processor = IpnProcessor(
         units_of_work,
@@ -260,9 +263,11 @@ def build(
             OrderPages(settings.live_status_url, settings.live_status_origin()),
             settings.public_url + ORDER_PAGE,
         ),
-        *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
+        *payout_ipn_routes(PayoutIpnReceiver(units_of_work, secrets, runner.worker.wake)),
         *claim_routes(_claims(settings, runtime), settings.support_email),
-        *internal_routes(queries, decisions, DecideRefund(units_of_work, runner.wake), emails),
+        *internal_routes(
+            queries, decisions, DecideRefund(units_of_work, runner.worker.wake), emails
+        ),
         *stats_routes(runtime.unit_of_work),
         *openapi_routes(describe()),
     ]

@@ -31,9 +31,9 @@ async def test_an_approved_refund_is_paid_once_and_sent_with_its_transaction(
 ) -> None:
     refund_id = await approved_refund(runtime, await new_order(client))
     async with paying(runtime, transport) as world:
-        await world.runner.drain()
+        await world.runner()
         await world.sandbox.idle()  # every payout IPN reached the edge
-        await world.runner.drain()
+        await world.runner()
 
         [withdrawal] = world.sandbox.payouts.withdrawals.values()
     refund = await refund_row(runtime, refund_id)
@@ -53,13 +53,13 @@ async def test_a_refused_payout_fails_the_refund_and_a_reapproval_pays_a_new_att
 ) -> None:
     refund_id = await approved_refund(runtime, await new_order(client), amount="20000")
     async with paying(runtime, transport) as world:
-        await world.runner.drain()
+        await world.runner()
         failed = await refund_row(runtime, refund_id)
         world.sandbox.payouts.funds["usdttrc20"] += 20000
         await approve_again(runtime, refund_id)
-        await world.runner.drain()
+        await world.runner()
         await world.sandbox.idle()
-        await world.runner.drain()
+        await world.runner()
 
         ledger = ledger_of(world.sandbox, refund_id)
     rows = await payout_rows(runtime, refund_id)
@@ -88,9 +88,9 @@ async def test_a_failed_or_rejected_payout_fails_the_refund_with_nowpayments_err
     refund_id = await approved_refund(runtime, await new_order(client))
     async with paying(runtime, transport) as world:
         world.sandbox.payouts.fates.append(fate)
-        await world.runner.drain()
+        await world.runner()
         await world.sandbox.idle()
-        await world.runner.drain()
+        await world.runner()
         [withdrawal] = world.sandbox.payouts.withdrawals.values()
 
     refund = await refund_row(runtime, refund_id)
@@ -106,12 +106,12 @@ async def test_an_unanswered_create_is_looked_up_and_adopted_not_asked_again(
     async with paying(runtime, transport, timeout=0.5, lookup_after=1.5) as world:
         await world.nowpayments.token(refresh=True)
         world.sandbox.faults.update({"hold_payouts": 1, "hold_ms": 1500})
-        await world.runner.drain()
+        await world.runner()
         waiting = await payout_rows(runtime, refund_id)
         await asyncio.sleep(1.6)  # the held answer is gone out; lookup_after has passed
-        await world.runner.drain()
+        await world.runner()
         await world.sandbox.idle()
-        await world.runner.drain()
+        await world.runner()
 
         ledger = ledger_of(world.sandbox, refund_id)
     assert [r["status"] for r in waiting] == ["requesting"]
@@ -127,12 +127,12 @@ async def test_a_payout_nowpayments_never_got_is_asked_again_with_the_same_id(
     async with paying(runtime, transport, lookup_after=1.0) as world:
         await world.nowpayments.token(refresh=True)
         world.sandbox.faults.update({"fail_next": 1})
-        await world.runner.drain()
+        await world.runner()
         unanswered = await payout_rows(runtime, refund_id)
         await asyncio.sleep(1.1)
-        await world.runner.drain()
+        await world.runner()
         await world.sandbox.idle()
-        await world.runner.drain()
+        await world.runner()
 
         ledger = ledger_of(world.sandbox, refund_id)
     assert [r["status"] for r in unanswered] == ["requesting"]
@@ -147,14 +147,14 @@ async def test_lost_payout_ipns_are_made_up_for_by_polling(
     async with paying(runtime, transport, poll_after=1.0) as world:
         world.sandbox.faults.update({"drop_all_ipns": True})
         world.sandbox.payouts.fates.append("stall")
-        await world.runner.drain()
+        await world.runner()
         await world.sandbox.idle()
         [withdrawal] = world.sandbox.payouts.withdrawals.values()
         world.sandbox.payouts.move(withdrawal, "finished", None)  # its IPN is lost too
-        await world.runner.drain()
+        await world.runner()
         sending = await refund_row(runtime, refund_id)
         await asyncio.sleep(1.1)
-        await world.runner.drain()
+        await world.runner()
 
     assert sending["status"] == "sending"
     assert await ipn_results(runtime) == []
@@ -168,9 +168,9 @@ async def test_duplicated_and_reordered_payout_ipns_settle_the_refund_once(
     refund_id = await approved_refund(runtime, await new_order(client))
     async with paying(runtime, transport) as world:
         world.sandbox.faults.update({"duplicate_callbacks": 2, "reorder_callbacks": True})
-        await world.runner.drain()
+        await world.runner()
         await world.sandbox.idle()
-        await world.runner.drain()
+        await world.runner()
 
     results = await ipn_results(runtime)
     assert (await refund_row(runtime, refund_id))["status"] == "sent"
@@ -191,7 +191,7 @@ async def test_a_payout_ipn_with_a_forged_signature_changes_nothing_and_is_logge
     async with paying(runtime, transport) as world:
         world.sandbox.faults.update({"drop_all_ipns": True})
         world.sandbox.payouts.fates.append("stall")
-        await world.runner.drain()
+        await world.runner()
         [withdrawal] = world.sandbox.payouts.withdrawals.values()
         withdrawal.move("finished", withdrawal.created_at)
         body = serialise(withdrawal.ipn_body())
@@ -202,7 +202,7 @@ async def test_a_payout_ipn_with_a_forged_signature_changes_nothing_and_is_logge
             headers={"x-nowpayments-sig": sign(body, "not-the-secret")},
         )
         unsigned = await client.post("/payments/payout-ipn", content=body)
-        await world.runner.drain()
+        await world.runner()
 
     assert (forged.status_code, forged.json()["error"]) == (401, "invalid_signature")
     assert unsigned.status_code == 401

@@ -244,7 +244,7 @@ async def test_two_reconcilers_never_ask_about_one_order_at_once(
         )
         for _ in range(2)
     ]
-    running = [asyncio.create_task(other.run()) for other in others]
+    running = [asyncio.create_task(other.worker.run()) for other in others]
     try:
 
         async def all_paid() -> bool:

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from unittest.mock import Mock
 from uuid import UUID, uuid4
 
 import pytest
@@ -18,14 +19,19 @@ from bitloot_contracts.events import (
     OrderStatusChanged,
     PaymentFinished,
     ProductAvailabilityChanged,
+    ProductListed,
     RefundStatusChanged,
 )
+from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.domain.flags import REFUND_AMOUNT_UNKNOWN
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry, PaymentRecord
 from bitloot_payments.domain.refunds import RefundRefused
 from bitloot_payments.handlers.availability import RecordAvailability
+from bitloot_payments.handlers.catalog import save_product
 from bitloot_payments.handlers.fulfilment import RecordFulfilment
+from bitloot_payments.handlers.payouts import PayoutRunner
+from bitloot_payments.handlers.ports import Product
 from bitloot_payments.handlers.process_ipns import IpnProcessor
 from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision
 from bitloot_payments.handlers.refunds import RecordKeyEmail, RefundFailedOrder
@@ -161,6 +167,24 @@ async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts
     assert (approved.status, approved.decided_by, woken) == ("approved", "ana", [True])
 
 
+async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid() -> None:
+    uow = FakePaymentsWork()
+    await RefundFailedOrder()(failed(await paid(uow)), uow)
+    await uow.refunds.move(1, "approved")
+    await uow.commit()
+    nowpayments = Mock(spec=NowPaymentsPayouts)
+    runner = PayoutRunner(
+        uow.factory(), nowpayments, ipn_callback_url=None, poll_after=timedelta(1),
+        lookup_after=timedelta(1),
+    )  # fmt: skip
+    assert await runner() == 1
+    refund = uow.store.refunds[1]
+    assert (refund.status, (refund.error or "").split(":")[0]) == ("failed", "no_payout_address")
+    assert [e.status for e in refund_events(uow)][-1] == "failed"
+    assert nowpayments.mock_calls == []
+    assert await runner() == 0
+
+
 async def test_only_an_ipn_given_up_is_replayed() -> None:
     uow = FakePaymentsWork()
     given_up = await uow.ipns.add(IpnEntry(b"{", True, PENDING, "77"))
@@ -204,3 +228,15 @@ async def test_an_availability_older_than_the_one_known_is_ignored() -> None:
         )  # fmt: skip
         await RecordAvailability()(event, uow)
     assert (await uow.availability.of(["kp-1", "kp-2"]))["kp-1"].qty == 3
+
+
+async def test_a_product_moved_to_another_kinguin_product_unlists_the_old_one_if_unsold() -> None:
+    uow = FakePaymentsWork()
+    for sku, kinguin_product_id in (("a", "k-1"), ("b", "k-1"), ("a", "k-2"), ("b", "k-3")):
+        product = Product(sku, sku, kinguin_product_id, Decimal(3), "usd", Decimal(2), True)
+        await save_product(uow, product)
+    await uow.commit()
+    listed = [(e.kinguin_product_id, e.active) for e in uow.events if isinstance(e, ProductListed)]
+    assert listed == [
+        ("k-1", True), ("k-1", True), ("k-1", True), ("k-2", True), ("k-1", False), ("k-3", True),
+    ]  # fmt: skip

@@ -4,7 +4,6 @@ from collections.abc import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_payments.adapters.orm import product_availability
 from bitloot_payments.domain.availability import Availability
@@ -19,43 +18,32 @@ class SqlAvailabilities(Availabilities):
         self._uow = uow
 
     async def record(self, availability: Availability) -> bool:
-        return await record_availability(self._uow.session, availability)
+        values = {
+            "kinguin_product_id": availability.kinguin_product_id,
+            "qty": availability.qty,
+            "price": availability.price,
+            "is_preorder": availability.is_preorder,
+            "release_date": availability.release_date,
+            "observed_at": availability.observed_at,
+        }
+        table = product_availability
+        statement = (
+            insert(table)
+            .values(**values)
+            .on_conflict_do_update(
+                index_elements=[table.c.kinguin_product_id],
+                set_={**values, "updated_at": func.now()},
+                where=table.c.observed_at < availability.observed_at,
+            )
+            .returning(table.c.kinguin_product_id)
+        )
+        return (await self._uow.session.execute(statement)).first() is not None
 
     async def of(self, product_ids: Iterable[str]) -> dict[str, Availability]:
-        return await availability_of(self._uow.session, product_ids)
-
-
-async def record_availability(session: AsyncConnection, availability: Availability) -> bool:
-    values = {
-        "kinguin_product_id": availability.kinguin_product_id,
-        "qty": availability.qty,
-        "price": availability.price,
-        "is_preorder": availability.is_preorder,
-        "release_date": availability.release_date,
-        "observed_at": availability.observed_at,
-    }
-    table = product_availability
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=[table.c.kinguin_product_id],
-            set_={**values, "updated_at": func.now()},
-            where=table.c.observed_at < availability.observed_at,
+        table = product_availability
+        rows = await self._uow.session.execute(
+            select(*(c for c in table.c if c.name != "updated_at")).where(
+                table.c.kinguin_product_id.in_(list(product_ids))
+            )
         )
-        .returning(table.c.kinguin_product_id)
-    )
-    return (await session.execute(statement)).first() is not None
-
-
-async def availability_of(
-    session: AsyncConnection, product_ids: Iterable[str]
-) -> dict[str, Availability]:
-    """The known availability of those of `product_ids` that were ever observed."""
-    table = product_availability
-    rows = await session.execute(
-        select(*(c for c in table.c if c.name != "updated_at")).where(
-            table.c.kinguin_product_id.in_(list(product_ids))
-        )
-    )
-    return {row.kinguin_product_id: Availability(**row._mapping) for row in rows}
+        return {row.kinguin_product_id: Availability(**row._mapping) for row in rows}

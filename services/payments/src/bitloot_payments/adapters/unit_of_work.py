@@ -3,10 +3,14 @@
 from functools import cached_property
 
 from bitloot_payments.adapters.availability import SqlAvailabilities
+from bitloot_payments.adapters.catalog import SqlCatalog
 from bitloot_payments.adapters.flags import SqlFlags
 from bitloot_payments.adapters.ipn_log import SqlIpnLog
 from bitloot_payments.adapters.orders import SqlOrders
 from bitloot_payments.adapters.payments import SqlPayments
+from bitloot_payments.adapters.payout_rows import SqlPayouts
+from bitloot_payments.adapters.rate_limits import SqlRateLimits
+from bitloot_payments.adapters.reconciliation import SqlReconciliation
 from bitloot_payments.adapters.refunds import SqlRefunds
 from bitloot_runtime.db import UnitOfWork
 
@@ -38,6 +42,22 @@ class PaymentsUnitOfWork(UnitOfWork):
     @cached_property
     def availability(self) -> SqlAvailabilities:
         return SqlAvailabilities(self)
+
+    @cached_property
+    def catalog(self) -> SqlCatalog:
+        return SqlCatalog(self)
+
+    @cached_property
+    def payouts(self) -> SqlPayouts:
+        return SqlPayouts(self)
+
+    @cached_property
+    def reconciliation(self) -> SqlReconciliation:
+        return SqlReconciliation(self)
+
+    @cached_property
+    def rate_limits(self) -> SqlRateLimits:
+        return SqlRateLimits(self)
 
     async def rollback(self) -> None:
         """Undo the transaction. A connection the failure broke (the database restarting,

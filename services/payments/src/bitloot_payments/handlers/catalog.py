@@ -3,23 +3,22 @@
 import logging
 
 from bitloot_contracts.events import ProductListed
-from bitloot_payments.adapters.catalog import Product, products_by_sku, sells, upsert_product
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.handlers.ports import PaymentsWork, Product
 
 logger = logging.getLogger(__name__)
 
 
-async def save_product(uow: UnitOfWork, product: Product) -> Product:
+async def save_product(uow: PaymentsWork, product: Product) -> Product:
     """Create or replace the product, and announce whether each Kinguin product it was or
     is now sold as is still sold by an active product (`catalog.product_listed`), so the
     gateway watches its stock and price while it is."""
-    before = (await products_by_sku(uow.session, [product.sku])).get(product.sku)
-    saved = await upsert_product(uow.session, product)
+    before = (await uow.catalog.by_sku([product.sku])).get(product.sku)
+    saved = await uow.catalog.upsert(product)
     touched = {saved.kinguin_product_id}
     if before is not None:
         touched.add(before.kinguin_product_id)
     for kinguin_product_id in sorted(touched):
-        active = await sells(uow.session, kinguin_product_id)
+        active = await uow.catalog.sells(kinguin_product_id)
         await uow.emit(ProductListed(kinguin_product_id=kinguin_product_id, active=active))
         logger.info(
             "catalog listing announced",

@@ -24,20 +24,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bitloot_payments.adapters.ipn_signature import parse
-from bitloot_payments.adapters.payout_rows import (
-    PayoutRow,
-    RefundToPay,
-    claim_approved_refund,
-    claim_payout,
-    claim_pending_ipn,
-    insert_payout,
-    lock_payout,
-    lock_payout_by_provider_id,
-    lock_refund,
-    mark_ipn,
-    next_attempt,
-    update_payout,
-)
 from bitloot_payments.adapters.payouts import (
     NowPaymentsPayouts,
     Payout,
@@ -45,7 +31,6 @@ from bitloot_payments.adapters.payouts import (
     PayoutRequest,
     PayoutUncertain,
 )
-from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.payout import (
     FINAL,
     RANKS,
@@ -56,6 +41,7 @@ from bitloot_payments.domain.payout import (
     payout_amount,
     refund_status_after,
 )
+from bitloot_payments.handlers.ports import PaymentsWork, PayoutRow, RefundToPay
 from bitloot_payments.handlers.refunds import emit_refund
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.worker import Worker
@@ -66,12 +52,12 @@ POLLED = frozenset(status for status in RANKS if status not in FINAL and status 
 
 
 class PayoutRunner:
-    """Starts, resolves, polls and updates payouts: at once when woken (a refund
+    """Starts, resolves, polls and updates payouts: at once when its `worker` is woken (a refund
     approved, a payout IPN stored), every `poll_interval` otherwise."""
 
     def __init__(
         self,
-        unit_of_work: Callable[[], PaymentsUnitOfWork],
+        unit_of_work: Callable[[], PaymentsWork],
         client: NowPaymentsPayouts,
         *,
         ipn_callback_url: str | None,
@@ -86,28 +72,21 @@ class PayoutRunner:
         self._lookup_after = lookup_after
         # A pass that fails (NOWPayments or the database away) is logged and the work
         # tried again after a poll interval: every row it left is still there.
-        self.worker = Worker("payout-runner", self.drain, interval=poll_interval)
+        self.worker = Worker("payout-runner", self, interval=poll_interval)
 
-    def wake(self) -> None:
-        self.worker.wake()
-
-    async def run(self) -> None:
-        """Work until cancelled."""
-        await self.worker.run()
-
-    async def drain(self) -> int:
+    async def __call__(self) -> int:
         """Everything due now: stored IPNs, approved refunds, payouts whose answer never
         came, payouts to ask about. How many were handled."""
         count = 0
-        for step in (self.apply_ipn, self.start, self.resolve, self.poll):
+        for step in (self._apply_ipn, self._start, self._resolve, self._poll):
             while await step():
                 count += 1
         return count
 
-    async def start(self) -> bool:
+    async def _start(self) -> bool:
         """Pay the oldest approved refund: commit its payout row, then ask NOWPayments."""
         async with self._unit_of_work() as uow:
-            refund = await claim_approved_refund(uow.session)
+            refund = await uow.payouts.claim_approved_refund()
             if refund is None:
                 return False
             with log_context(order_id=str(refund.order_id)):
@@ -118,10 +97,10 @@ class PayoutRunner:
                     await emit_refund(uow, moved, refund.status, refund.email, error)
                     await uow.commit()
                     return True
-                attempt = await next_attempt(uow.session, refund.id)
+                attempt = await uow.payouts.next_attempt(refund.id)
                 uid = external_id(refund.id, attempt)
                 amount = payout_amount(refund.amount)
-                row = await insert_payout(uow.session, refund, attempt, uid, amount)
+                row = await uow.payouts.insert(refund, attempt, uid, amount)
                 moved = await uow.refunds.move(refund.id, "sending")
                 await emit_refund(uow, moved, refund.status, refund.email)
                 await uow.commit()
@@ -129,7 +108,7 @@ class PayoutRunner:
         await self._request(row, refund)
         return True
 
-    async def resolve(self) -> bool:
+    async def _resolve(self) -> bool:
         """A payout whose answer never came: find it at NOWPayments by our id and adopt
         it; ask for it again, with the same id, only if NOWPayments does not have it."""
         row = await self._claim(frozenset({REQUESTING}), self._lookup_after)
@@ -144,7 +123,7 @@ class PayoutRunner:
             await self._record(row.id, await self._client.verify(found))
         return True
 
-    async def poll(self) -> bool:
+    async def _poll(self) -> bool:
         """Ask NOWPayments about a payout not final `poll_after` after its last news."""
         row = await self._claim(POLLED, self._poll_after)
         if row is None:
@@ -155,22 +134,22 @@ class PayoutRunner:
         await self._record(row.id, report)
         return True
 
-    async def apply_ipn(self) -> bool:
+    async def _apply_ipn(self) -> bool:
         """Apply the oldest stored payout IPN (authenticated at the edge)."""
         async with self._unit_of_work() as uow:
-            pending = await claim_pending_ipn(uow.session)
+            pending = await uow.payouts.claim_pending_ipn()
             if pending is None:
                 return False
             ipn_id, body = pending
             report = Payout.from_json(parse(body))
-            row = await lock_payout_by_provider_id(uow.session, report.id)
+            row = await uow.payouts.lock_by_provider_id(report.id)
             if row is None:
                 # Its create answer was lost: resolving the payout adopts it, polling
                 # then tells its status.
                 result = "unknown_payout"
             else:
                 result = await self._apply(uow, row, report)
-            await mark_ipn(uow.session, ipn_id, result)
+            await uow.payouts.mark_ipn(ipn_id, result)
             await uow.commit()
         logger.info("payout IPN applied", extra={"ipn_id": ipn_id, "result": result})
         return True
@@ -180,9 +159,9 @@ class PayoutRunner:
         takes it before `after` again)."""
         async with self._unit_of_work() as uow:
             since = datetime.now(UTC) - after
-            row = await claim_payout(uow.session, statuses=statuses, untouched_since=since)
+            row = await uow.payouts.claim(statuses, since)
             if row is not None:
-                await update_payout(uow.session, row.id)
+                await uow.payouts.update(row.id)
                 await uow.commit()
         return row
 
@@ -212,38 +191,38 @@ class PayoutRunner:
         logger.warning("payout refused by NOWPayments", extra={**_ids(row), "error": reason})
         report = Payout(row.unique_external_id, None, None, REFUSED, None, reason, row.amount, "")
         async with self._unit_of_work() as uow:
-            current = await lock_payout(uow.session, row.id)
+            current = await uow.payouts.lock(row.id)
             if current.status == REQUESTING:
-                await update_payout(uow.session, row.id, status=REFUSED, error=reason)
+                await uow.payouts.update(row.id, status=REFUSED, error=reason)
                 await self._settle(uow, current, report)
             await uow.commit()
 
     async def _record(self, payout_id: int, report: Payout) -> None:
         async with self._unit_of_work() as uow:
-            row = await lock_payout(uow.session, payout_id)
+            row = await uow.payouts.lock(payout_id)
             if row.provider_payout_id is None:
-                await update_payout(
-                    uow.session, row.id, provider_payout_id=report.id, batch_id=report.batch_id
+                await uow.payouts.update(
+                    row.id, provider_payout_id=report.id, batch_id=report.batch_id
                 )
             result = await self._apply(uow, row, report)
             await uow.commit()
         logger.info("payout status", extra={**_ids(row), "status": report.status, "result": result})
 
-    async def _apply(self, uow: PaymentsUnitOfWork, row: PayoutRow, report: Payout) -> str:
+    async def _apply(self, uow: PaymentsWork, row: PayoutRow, report: Payout) -> str:
         """Move the payout (locked) forward to what `report` says; settle the refund if
         that is final. ``applied``, or ``stale`` for a report that is not news."""
         if not advances(row.status, report.status):
             return "stale"
         values = {"status": report.status, "hash": report.hash, "error": report.error}
-        await update_payout(uow.session, row.id, **values)
+        await uow.payouts.update(row.id, **values)
         await self._settle(uow, row, report)
         return "applied"
 
-    async def _settle(self, uow: PaymentsUnitOfWork, row: PayoutRow, report: Payout) -> None:
+    async def _settle(self, uow: PaymentsWork, row: PayoutRow, report: Payout) -> None:
         status = refund_status_after(report.status)
         if status is None:
             return
-        refund = await lock_refund(uow.session, row.refund_id)
+        refund = await uow.payouts.lock_refund(row.refund_id)
         if refund.status != "sending":
             return
         if status == "sent":

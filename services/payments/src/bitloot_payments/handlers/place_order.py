@@ -9,18 +9,17 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
-from bitloot_payments.adapters.catalog import Product, products_by_sku
 from bitloot_payments.adapters.nowpayments import (
     Invoice,
     NowPaymentsClient,
     NowPaymentsRejected,
     NowPaymentsUnavailable,
 )
-from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.availability import unavailable
 from bitloot_payments.domain.order import MixedCurrencies, PricedLine, order_total
 from bitloot_payments.domain.records import Order
 from bitloot_payments.handlers.keyed_locks import KeyedLocks
+from bitloot_payments.handlers.ports import PaymentsWork, Product
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.errors import BitlootError
 from bitloot_runtime.logging import log_context
@@ -148,13 +147,15 @@ class OrderPlacement:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], PaymentsUnitOfWork],
+        unit_of_work: Callable[[], PaymentsWork],
         nowpayments: NowPaymentsClient,
         signer: OrderTokenSigner,
         ipn_callback_url: str,
         return_urls: ReturnUrls = ReturnUrls(),
         reconcile_in: timedelta = timedelta(minutes=10),
+        metrics: PaymentsMetrics | None = None,
     ) -> None:
+        """`metrics`: where the orders placed are counted (``bitloot_orders_placed_total``)."""
         self._unit_of_work = unit_of_work
         self._nowpayments = nowpayments
         self._signer = signer
@@ -162,10 +163,6 @@ class OrderPlacement:
         self._return_urls = return_urls
         self._reconcile_in = reconcile_in
         self._invoicing = KeyedLocks()
-        self._metrics: PaymentsMetrics | None = None
-
-    def count_with(self, metrics: PaymentsMetrics) -> None:
-        """Count the orders placed in `metrics` (``bitloot_orders_placed_total``)."""
         self._metrics = metrics
 
     async def place(
@@ -232,7 +229,7 @@ class OrderPlacement:
             idempotency = (key, digest) if key else None
             if not await uow.orders.insert(order_id, email, priced, total, currency, idempotency):
                 # Another request with this key committed first.
-                await uow.session.rollback()
+                await uow.rollback()
                 raced = await uow.orders.by_key(key or "")
                 if raced is None:
                     raise RuntimeError("An Idempotency-Key conflicted but its order is gone.")
@@ -246,9 +243,9 @@ class OrderPlacement:
 
 
 async def _priced(
-    uow: PaymentsUnitOfWork, lines: Sequence[RequestedLine]
+    uow: PaymentsWork, lines: Sequence[RequestedLine]
 ) -> tuple[Decimal, str, list[PricedLine]]:
-    catalog = await products_by_sku(uow.session, [line.sku for line in lines])
+    catalog = await uow.catalog.by_sku([line.sku for line in lines])
     priced = price_lines(lines, catalog)
     known = await uow.availability.of({line.kinguin_product_id for line in priced})
     problems = unavailable(priced, known)

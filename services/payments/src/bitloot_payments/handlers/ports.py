@@ -1,9 +1,10 @@
 """What the payments use cases need of their storage: one port per repository, and
 `PaymentsWork`, the unit of work that hands them out. `adapters.unit_of_work` holds the
-real ones (PostgreSQL), `tests/fakes.py` the in-memory ones; both subclass these."""
+real ones (PostgreSQL), `tests/payments_fakes.py` the in-memory ones; both subclass these."""
 
 import abc
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -12,6 +13,7 @@ from uuid import UUID
 from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import Notification, OrderState, PaymentState
+from bitloot_payments.domain.reconcile import KnownPayment
 from bitloot_payments.domain.records import (
     Flag,
     IpnEntry,
@@ -23,6 +25,7 @@ from bitloot_payments.domain.records import (
     Refund,
 )
 from bitloot_runtime.db import Work
+from bitloot_runtime.rate_limits import Limit
 
 
 class Orders(abc.ABC):
@@ -201,6 +204,197 @@ class Availabilities(abc.ABC):
         """The known availability of those of `product_ids` ever observed."""
 
 
+@dataclass(frozen=True)
+class Product:
+    """One catalog entry."""
+
+    sku: str
+    title: str
+    kinguin_product_id: str
+    price: Decimal
+    currency: str
+    max_purchase_price: Decimal
+    active: bool
+    # Where its keys are redeemed (Kinguin's `platform`), for the customer's redemption help.
+    platform: str | None = None
+    updated_at: datetime | None = None
+    # What Kinguin last had of it (None: never observed); filled by `Catalog.all` only.
+    availability: Availability | None = None
+
+
+class Catalog(abc.ABC):
+    """What can be ordered, at what price, and the most we pay Kinguin."""
+
+    @abc.abstractmethod
+    async def by_sku(self, skus: Iterable[str]) -> dict[str, Product]:
+        """The products among `skus` that exist (active or not), by sku."""
+
+    @abc.abstractmethod
+    async def all(self) -> list[Product]:
+        """Every product, with what Kinguin last had of it."""
+
+    @abc.abstractmethod
+    async def sells(self, kinguin_product_id: str) -> bool:
+        """Whether an active product is sold as `kinguin_product_id`."""
+
+    @abc.abstractmethod
+    async def upsert(self, product: Product) -> Product:
+        """Create or replace the product with `product.sku`; the stored row."""
+
+
+@dataclass(frozen=True)
+class RefundToPay:
+    """A refund as its payout needs it, with the customer's email for its events."""
+
+    id: int
+    order_id: UUID
+    status: str
+    amount: Decimal
+    currency: str
+    reason: str
+    cause: str | None
+    payout_address: str | None
+    payout_extra_id: str | None
+    email: str
+
+
+@dataclass(frozen=True)
+class PayoutRow:
+    """One payout attempt of a refund."""
+
+    id: int
+    refund_id: int
+    attempt: int
+    unique_external_id: str
+    status: str
+    provider_payout_id: str | None
+    batch_id: str | None
+    address: str
+    extra_id: str | None
+    currency: str
+    amount: Decimal
+    hash: str | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PayoutIpnEntry:
+    """A payout IPN as received: authentic or not, and what it claims."""
+
+    raw_body: bytes
+    signature_valid: bool
+    result: str
+    provider_payout_id: str | None = None
+    status: str | None = None
+
+
+class PayoutLedger(abc.ABC):
+    """Payout attempts, the payout IPNs received, and the refunds they pay. Claims skip
+    rows another instance holds, so that several may run the payout runner."""
+
+    @abc.abstractmethod
+    async def claim_approved_refund(self) -> RefundToPay | None:
+        """The oldest approved refund no other instance is working on, locked."""
+
+    @abc.abstractmethod
+    async def lock_refund(self, refund_id: int) -> RefundToPay:
+        """Refund `refund_id`, locked (waiting for another instance if need be)."""
+
+    @abc.abstractmethod
+    async def next_attempt(self, refund_id: int) -> int:
+        """The number of the refund's next payout attempt (1 for its first)."""
+
+    @abc.abstractmethod
+    async def insert(
+        self, refund: RefundToPay, attempt: int, external_id: str, amount: Decimal
+    ) -> PayoutRow:
+        """A new payout row in `requesting`, to the refund's claimed address."""
+
+    @abc.abstractmethod
+    async def claim(self, statuses: frozenset[str], untouched_since: datetime) -> PayoutRow | None:
+        """The payout in one of `statuses` longest untouched (not since `untouched_since`)
+        that no other instance is working on, locked."""
+
+    @abc.abstractmethod
+    async def lock(self, payout_id: int) -> PayoutRow:
+        """The payout, locked."""
+
+    @abc.abstractmethod
+    async def lock_by_provider_id(self, provider_id: str) -> PayoutRow | None:
+        """The payout NOWPayments knows as `provider_id`, locked, if we have it."""
+
+    @abc.abstractmethod
+    async def update(self, payout_id: int, **values: object) -> None:
+        """Change `values` of the payout (and its `updated_at`, which also says when it
+        was last looked at)."""
+
+    @abc.abstractmethod
+    async def log_ipn(self, entry: PayoutIpnEntry) -> int | None:
+        """Store `entry`; None when an authentic IPN with the same body is already stored."""
+
+    @abc.abstractmethod
+    async def claim_pending_ipn(self) -> tuple[int, bytes] | None:
+        """The oldest pending payout IPN (id, body), locked."""
+
+    @abc.abstractmethod
+    async def mark_ipn(self, ipn_id: int, result: str) -> None:
+        """What applying the payout IPN came to."""
+
+
+@dataclass(frozen=True)
+class DueOrder:
+    """An order due a reconciliation: what the reconciler needs to ask about it."""
+
+    order_id: UUID
+    status: str
+    invoice_id: str | None
+    invoiced_at: datetime
+    attempts: int
+
+
+class Reconciliation(abc.ABC):
+    """The reconciler's view of orders: which are due a question to NOWPayments, claimed
+    for a while so that several instances never ask about the same order at once."""
+
+    @abc.abstractmethod
+    async def claim_due(self, limit: int, lease: timedelta) -> list[DueOrder]:
+        """Up to `limit` orders whose reconciliation is due, pushed `lease` into the future
+        so that no other instance takes them meanwhile (a crash just delays them by
+        `lease`). Orders another transaction holds (the IPN processor applying an IPN)
+        are skipped."""
+
+    @abc.abstractmethod
+    async def known_payments(self, order_id: UUID) -> list[KnownPayment]:
+        """The order's payments as we know them."""
+
+    @abc.abstractmethod
+    async def order_status(self, order_id: UUID) -> str | None:
+        """The order's status now."""
+
+    @abc.abstractmethod
+    async def schedule(self, order_id: UUID, at: datetime | None) -> None:
+        """The order was just reconciled: next at `at` (None: never again)."""
+
+    @abc.abstractmethod
+    async def expire_unpaid(self, order_id: UUID) -> bool:
+        """Mark the order ``expired`` if it is still waiting for its first payment and
+        none is known; whether it was."""
+
+
+class RateLimits(abc.ABC):
+    """Fixed-window hit counters every instance shares."""
+
+    @abc.abstractmethod
+    async def hit(self, limit: Limit, key: str, now: datetime) -> None:
+        """Count one hit on `limit` for `key`; `RateLimited` once past its maximum."""
+
+    @abc.abstractmethod
+    async def forget_before(self, before: datetime) -> int:
+        """Drop the counters of windows that began before `before`; how many."""
+
+
 class PaymentsWork(Work, Protocol):
     """A payments unit of work: one transaction, and the repositories working in it."""
 
@@ -221,6 +415,18 @@ class PaymentsWork(Work, Protocol):
 
     @property
     def availability(self) -> Availabilities: ...
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    @property
+    def payouts(self) -> PayoutLedger: ...
+
+    @property
+    def reconciliation(self) -> Reconciliation: ...
+
+    @property
+    def rate_limits(self) -> RateLimits: ...
 
     async def rollback(self) -> None:
         """Undo everything since the last commit, its queued events included (callbacks

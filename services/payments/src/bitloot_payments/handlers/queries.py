@@ -7,10 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from bitloot_contracts.customer import CustomerStatus
-from bitloot_payments.adapters.catalog import Product, all_products, products_by_sku
-from bitloot_payments.adapters.orders import (
-    OrderQuery,
-)
+from bitloot_payments.adapters.orders import OrderQuery
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.order import customer_status, saga_state
 from bitloot_payments.domain.records import (
@@ -25,6 +22,7 @@ from bitloot_payments.domain.records import (
 )
 from bitloot_payments.domain.refunds import speaking_status
 from bitloot_payments.handlers import catalog
+from bitloot_payments.handlers.ports import Product
 
 
 @dataclass(frozen=True)
@@ -166,7 +164,7 @@ class Queries:
             lines = await uow.orders.lines(order_id)
             under_review = await uow.orders.has_open_flag(order_id)
             owed = await uow.refunds.of_order(order_id)
-            products = await products_by_sku(uow.session, {line.sku for line in lines})
+            products = await uow.catalog.by_sku({line.sku for line in lines})
             known = await uow.availability.of({p.kinguin_product_id for p in products.values()})
             for sku, product in products.items():
                 products[sku] = replace(product, availability=known.get(product.kinguin_product_id))
@@ -283,7 +281,7 @@ class Queries:
 
     async def products(self) -> list[Product]:
         async with self._unit_of_work() as uow:
-            return await all_products(uow.session)
+            return await uow.catalog.all()
 
     async def save_product(self, product: Product) -> Product:
         async with self._unit_of_work() as uow:

@@ -11,8 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from bitloot_payments.adapters.payout_ipn import BadPayoutIpn, verified_payout
-from bitloot_payments.adapters.payout_rows import PayoutIpnEntry, log_payout_ipn
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.handlers.ports import PaymentsWork, PayoutIpnEntry
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +21,7 @@ class PayoutIpnReceiver:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], UnitOfWork],
+        unit_of_work: Callable[[], PaymentsWork],
         secrets: Sequence[str],
         wake: Callable[[], None],
     ) -> None:
@@ -53,6 +52,6 @@ class PayoutIpnReceiver:
 
     async def _log(self, entry: PayoutIpnEntry) -> int | None:
         async with self._unit_of_work() as uow:
-            stored = await log_payout_ipn(uow.session, entry)
+            stored = await uow.payouts.log_ipn(entry)
             await uow.commit()
         return stored

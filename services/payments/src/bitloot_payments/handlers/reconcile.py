@@ -19,15 +19,6 @@ from bitloot_payments.adapters.nowpayments import (
     NowPaymentsRejected,
     NowPaymentsUnavailable,
 )
-from bitloot_payments.adapters.reconciliation import (
-    DueOrder,
-    claim_due,
-    expire_unpaid,
-    known_payments,
-    order_status,
-    schedule,
-)
-from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.reconcile import (
     KnownPayment,
     Questions,
@@ -36,6 +27,7 @@ from bitloot_payments.domain.reconcile import (
     questions,
 )
 from bitloot_payments.domain.records import PENDING, IpnEntry
+from bitloot_payments.handlers.ports import DueOrder, PaymentsWork
 from bitloot_payments.handlers.receive_ipn import claims
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_runtime.logging import log_context
@@ -54,7 +46,7 @@ class Reconciler:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], PaymentsUnitOfWork],
+        unit_of_work: Callable[[], PaymentsWork],
         nowpayments: NowPaymentsClient,
         policy: ReconcilePolicy,
         wake: Callable[[], None],
@@ -73,17 +65,13 @@ class Reconciler:
                 "cannot be found (set PAYMENTS_NOWPAYMENTS_EMAIL and _PASSWORD)"
             )
 
-    async def run(self) -> None:
-        """Reconcile until cancelled; a pass that fails is logged and tried again."""
-        await self.worker.run()
-
     async def _pass(self) -> bool:
-        return await self.reconcile_due() == BATCH
+        return await self() == BATCH
 
-    async def reconcile_due(self) -> int:
+    async def __call__(self) -> int:
         """Reconcile the orders due now (at most one batch); how many."""
         async with self._unit_of_work() as uow:
-            due = await claim_due(uow.session, BATCH, LEASE)
+            due = await uow.reconciliation.claim_due(BATCH, LEASE)
             await uow.commit()
         for order in due:
             with log_context(order_id=str(order.order_id)):
@@ -92,7 +80,8 @@ class Reconciler:
 
     async def _reconcile(self, order: DueOrder) -> None:
         async with self._unit_of_work() as uow:
-            known = {p.payment_id: p for p in await known_payments(uow.session, order.order_id)}
+            found = await uow.reconciliation.known_payments(order.order_id)
+        known = {p.payment_id: p for p in found}
         asked = questions(order.status, known.values())
         outcome = "unchanged"
         if not asked.done:
@@ -130,14 +119,15 @@ class Reconciler:
     async def _reschedule(self, order: DueOrder, outcome: str) -> None:
         now = datetime.now(UTC)
         async with self._unit_of_work() as uow:
-            status = await order_status(uow.session, order.order_id) or order.status
-            known = await known_payments(uow.session, order.order_id)
+            books = uow.reconciliation
+            status = await books.order_status(order.order_id) or order.status
+            known = await books.known_payments(order.order_id)
             if _finished_with(status, known) and outcome != "changed":
-                await schedule(uow.session, order.order_id, None)
+                await books.schedule(order.order_id, None)
             else:
                 at = self._policy.next_check(order.invoiced_at, order.attempts, now)
-                await schedule(uow.session, order.order_id, at)
-                if at is None and await expire_unpaid(uow.session, order.order_id):
+                await books.schedule(order.order_id, at)
+                if at is None and await books.expire_unpaid(order.order_id):
                     logger.info("invoice expired with no payment; order expired")
             await uow.commit()
 

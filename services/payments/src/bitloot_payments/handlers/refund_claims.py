@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bitloot_contracts.events import RefundClaimLinkRequested
-from bitloot_payments.adapters.orm import rate_limits
-from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.payout_address import check_payout
 from bitloot_payments.domain.records import Refund
+from bitloot_payments.handlers.ports import PaymentsWork
 from bitloot_payments.handlers.refunds import emit_refund
 from bitloot_runtime.logging import log_context
-from bitloot_runtime.rate_limits import Limit, RateLimited, RateLimiter
+from bitloot_runtime.rate_limits import Limit, RateLimited
 from bitloot_runtime.tokens import ClaimGrant, ClaimTokenVerifier, InvalidToken
 
 logger = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ class RefundClaims:
 
     def __init__(
         self,
-        unit_of_work: Callable[[], PaymentsUnitOfWork],
+        unit_of_work: Callable[[], PaymentsWork],
         verifier: ClaimTokenVerifier,
         limits: ClaimLimits,
     ) -> None:
@@ -149,7 +148,7 @@ class RefundClaims:
         except InvalidToken:
             grant = None
         async with self._unit_of_work() as uow:
-            limiter, now = RateLimiter(uow.session, rate_limits), datetime.now(UTC)
+            limiter, now = uow.rate_limits, datetime.now(UTC)
             try:
                 await limiter.hit(per_ip, client or "unknown", now)
                 if grant is not None:
@@ -160,7 +159,7 @@ class RefundClaims:
             await uow.commit()
 
 
-async def _claimable(uow: PaymentsUnitOfWork, grant: ClaimGrant, *, lock: bool) -> Claimable:
+async def _claimable(uow: PaymentsWork, grant: ClaimGrant, *, lock: bool) -> Claimable:
     refund = await uow.refunds.load(grant.refund_id, lock=lock)
     order = await uow.orders.load(grant.order_id) if refund else None
     if refund is None or order is None or refund.order_id != grant.order_id:
