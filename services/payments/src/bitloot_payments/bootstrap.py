@@ -17,14 +17,21 @@ from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.email_address import EmailRule
+from bitloot_payments.entrypoints import (
+    internal,
+    internal_flags,
+    internal_payments,
+    internal_refunds,
+    internal_stats,
+    payout_ipn,
+    public,
+)
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
-from bitloot_payments.entrypoints.internal import internal_routes
-from bitloot_payments.entrypoints.internal_stats import stats_routes
+from bitloot_payments.entrypoints.edge import REFUSALS, Edge
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
-from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
-from bitloot_payments.entrypoints.public import public_routes
+from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH
 from bitloot_payments.handlers.checkout_limits import NETWORK_FACTOR, CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
@@ -43,7 +50,6 @@ from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import ORDER_PAGE, Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
-from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.rate_limits import Limit
 from bitloot_runtime.retention import sweeper
@@ -238,32 +244,47 @@ def build(
     sweep = ipn_log_sweep(settings, runtime.unit_of_work)
     runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
     queries = Queries(units_of_work, settings.stuck_after)
-    decisions = (DecideFlag(units_of_work), ReplayIpn(units_of_work, processor.wake))
     emails = EmailRule(
         allow_test_domains=settings.checkout_email_test_domains,
         smtputf8=settings.checkout_email_smtputf8,
     )
-    routes = [
-        *public_routes(
-            placement,
-            _checkout_gate(settings, runtime),
-            emails,
-            IpnReceiver(
-                functools.partial(store_received, runtime.engine),
-                secrets,
-                processor.wake,
-                load,
-                metrics,
-            ),
-            queries,
-            verifier,
-            OrderPages(settings.live_status_url, settings.live_status_origin()),
-            settings.public_url + ORDER_PAGE,
+    edge = Edge(
+        placement=placement,
+        gate=_checkout_gate(settings, runtime),
+        emails=emails,
+        receiver=IpnReceiver(
+            functools.partial(store_received, runtime.engine),
+            secrets,
+            processor.wake,
+            load,
+            metrics,
         ),
-        *payout_ipn_routes(PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake)),
+        payout_receiver=PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake),
+        queries=queries,
+        verifier=verifier,
+        pages=OrderPages(settings.live_status_url, settings.live_status_origin()),
+        order_url=settings.public_url + ORDER_PAGE,
+        decide_flag=DecideFlag(units_of_work),
+        replay_ipn=ReplayIpn(units_of_work, processor.wake),
+        decide_refund=DecideRefund(units_of_work, runner.wake),
+        unit_of_work=runtime.unit_of_work,
+    )
+    routes = [
+        *public.ROUTES,
+        *payout_ipn.ROUTES,
         *claim_routes(_claims(settings, runtime), settings.support_email),
-        *internal_routes(queries, decisions, DecideRefund(units_of_work, runner.wake), emails),
-        *stats_routes(runtime.unit_of_work),
-        *openapi_routes(describe()),
+        *internal_payments.ROUTES,
+        *internal_flags.ROUTES,
+        *internal_refunds.ROUTES,
+        *internal.ROUTES,
+        *internal_stats.ROUTES,
     ]
-    return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    app = create_app(
+        runtime,
+        routes,
+        internal_tokens=edge_tokens(settings),
+        refusals=REFUSALS,
+        dependencies=edge,
+        openapi=describe,
+    )
+    return runtime, app
