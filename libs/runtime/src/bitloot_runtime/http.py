@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -287,6 +288,15 @@ def _digits(raw: object) -> object:
 Whole = Annotated[int, BeforeValidator(_digits)]
 """A whole-number query parameter in plain digits (no sign, space, ``_`` or ``.0``,
 which pydantic alone would accept); bound it with ``Field(ge=..., le=...)``."""
+
+
+def _iso_time(raw: object) -> object:
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+
+
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
+"""A time query parameter in ISO 8601 with a zone (pydantic alone would also read a
+number as a Unix time)."""
 
 
 def parse_query(model: type[QueryModelT], request: Request) -> QueryModelT:

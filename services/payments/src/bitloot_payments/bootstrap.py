@@ -17,21 +17,13 @@ from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.email_address import EmailRule
-from bitloot_payments.entrypoints import (
-    internal,
-    internal_flags,
-    internal_payments,
-    internal_refunds,
-    internal_stats,
-    payout_ipn,
-    public,
-)
+from bitloot_payments.entrypoints import internal, public
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
 from bitloot_payments.entrypoints.edge import REFUSALS, Edge
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
-from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH
+from bitloot_payments.entrypoints.public import PAYOUT_IPN_PATH
 from bitloot_payments.handlers.checkout_limits import NETWORK_FACTOR, CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
@@ -243,15 +235,13 @@ def build(
     runtime.add_worker(reconciler.worker)
     sweep = ipn_log_sweep(settings, runtime.unit_of_work)
     runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
-    queries = Queries(units_of_work, settings.stuck_after)
-    emails = EmailRule(
-        allow_test_domains=settings.checkout_email_test_domains,
-        smtputf8=settings.checkout_email_smtputf8,
-    )
     edge = Edge(
         placement=placement,
         gate=_checkout_gate(settings, runtime),
-        emails=emails,
+        emails=EmailRule(
+            allow_test_domains=settings.checkout_email_test_domains,
+            smtputf8=settings.checkout_email_smtputf8,
+        ),
         receiver=IpnReceiver(
             functools.partial(store_received, runtime.engine),
             secrets,
@@ -260,7 +250,7 @@ def build(
             metrics,
         ),
         payout_receiver=PayoutIpnReceiver(runtime.unit_of_work, secrets, runner.wake),
-        queries=queries,
+        queries=Queries(units_of_work, settings.stuck_after),
         verifier=verifier,
         pages=OrderPages(settings.live_status_url, settings.live_status_origin()),
         order_url=settings.public_url + ORDER_PAGE,
@@ -269,19 +259,10 @@ def build(
         decide_refund=DecideRefund(units_of_work, runner.wake),
         unit_of_work=runtime.unit_of_work,
     )
-    routes = [
-        *public.ROUTES,
-        *payout_ipn.ROUTES,
-        *claim_routes(_claims(settings, runtime), settings.support_email),
-        *internal_payments.ROUTES,
-        *internal_flags.ROUTES,
-        *internal_refunds.ROUTES,
-        *internal.ROUTES,
-        *internal_stats.ROUTES,
-    ]
+    claims = claim_routes(_claims(settings, runtime), settings.support_email)
     app = create_app(
         runtime,
-        routes,
+        [*public.ROUTES, *claims, *internal.ROUTES],
         internal_tokens=edge_tokens(settings),
         refusals=REFUSALS,
         dependencies=edge,

@@ -1,7 +1,8 @@
 """The payments service's internal API, for the admin service (token checked by the
-runtime's middleware): orders, their timelines, and the catalog."""
+runtime's middleware): orders, their timelines, and the catalog here; payments and
+IPNs, flags, refunds and figures in the modules `ROUTES` gathers."""
 
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -15,8 +16,14 @@ from bitloot_contracts.events.fields import CurrencyCode, Identifier
 from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_payments.adapters.catalog import Product
 from bitloot_payments.adapters.orders import OrderQuery
+from bitloot_payments.entrypoints import (
+    internal_flags,
+    internal_payments,
+    internal_refunds,
+    internal_stats,
+)
 from bitloot_payments.entrypoints.edge import Edge
-from bitloot_payments.entrypoints.listing import IsoTime, TimePageQuery, time_cursor
+from bitloot_payments.entrypoints.listing import TimePageQuery, time_cursor
 from bitloot_payments.entrypoints.views import (
     OrderItem,
     ProductItem,
@@ -28,7 +35,7 @@ from bitloot_payments.entrypoints.views import (
 )
 from bitloot_payments.handlers.queries import CustomerOrder
 from bitloot_runtime.app import dependencies
-from bitloot_runtime.http import HttpError, answer, parse_body, parse_query, read_json
+from bitloot_runtime.http import HttpError, IsoTime, answer, parse_body, parse_query, read_json
 from bitloot_runtime.internal import Timeline, TimelineEvent
 from bitloot_runtime.openapi import BODY_ERRORS, ApiRoute
 
@@ -38,21 +45,11 @@ FULFILMENT_STATE = (
     "announces only changes of the customer status and the end of the order, so it stays "
     "`reserving` while the keys are bought and sent; fulfillment's timeline has every step."
 )
-_FILTER_WORDS = {
-    "payment": "NOWPayments' status of the order's payment.",
-    "fulfilment": "The fulfillment saga's state (`fulfilment_state`).",
-    "refund": "Orders with a refund in this status.",
-    "customer": "What the customer is told (`customer_status`); a page may then hold "
-    "fewer than `limit` orders and still have a `cursor`.",
-    "preset": "`needs_action`: waits for an admin (open flag, refund claimed or failed, "
-    "failed with no refund, stuck); `failed`: fulfilment failed; `stuck`: paid, fulfilment "
-    "not ended after `PAYMENTS_STUCK_AFTER_SECONDS`; `refund_due`: money owed back, not sent.",
-}
 
 
-def _filter(name: str) -> Any:
+def _filter(name: str, description: str) -> Any:
     extra: dict[str, JsonValue] = {"enum": list(ORDER_FILTERS[name])}
-    return Field(None, description=_FILTER_WORDS[name], json_schema_extra=extra)
+    return Field(None, description=description, json_schema_extra=extra)
 
 
 class OrderListQuery(TimePageQuery):
@@ -65,11 +62,20 @@ class OrderListQuery(TimePageQuery):
     status: str | None = Field(
         None, description="The order's own status (created, invoiced, paid, …)."
     )
-    payment: str | None = _filter("payment")
-    fulfilment: str | None = _filter("fulfilment")
-    refund: str | None = _filter("refund")
-    customer: str | None = _filter("customer")
-    preset: str | None = _filter("preset")
+    payment: str | None = _filter("payment", "NOWPayments' status of the order's payment.")
+    fulfilment: str | None = _filter("fulfilment", "The saga's state (`fulfilment_state`).")
+    refund: str | None = _filter("refund", "Orders with a refund in this status.")
+    customer: str | None = _filter(
+        "customer",
+        "What the customer is told (`customer_status`); a page may then hold fewer than "
+        "`limit` orders and still have a `cursor`.",
+    )
+    preset: str | None = _filter(
+        "preset",
+        "`needs_action`: waits for an admin (open flag, refund claimed or failed, failed "
+        "with no refund, stuck); `failed`: fulfilment failed; `stuck`: paid, fulfilment not "
+        "ended after `PAYMENTS_STUCK_AFTER_SECONDS`; `refund_due`: money owed back, not sent.",
+    )
     before: IsoTime | None = Field(None, description="Orders created strictly earlier.")
 
     @field_validator("email", *ORDER_FILTERS, mode="before")
@@ -107,10 +113,13 @@ class ProductBody(BaseModel):
     )
 
 
-class OrderRow(OrderItem):
+class AdminOrder(OrderItem):
     fulfilment_state: str | None
-    refund_status: str | None = Field(description="The newest refund's.")
     customer_status: CustomerStatus
+
+
+class OrderRow(AdminOrder):
+    refund_status: str | None = Field(description="The newest refund's.")
 
 
 class OrderList(BaseModel):
@@ -122,11 +131,9 @@ class OrderList(BaseModel):
     cursor: str | None
 
 
-class OrderDetail(OrderItem):
+class OrderDetail(AdminOrder):
     lines: list[TitledLine]
-    fulfilment_state: str | None
     key_email_confirmed: bool | None
-    customer_status: CustomerStatus
     refunds: list[RefundItem]
 
 
@@ -144,15 +151,10 @@ def _row(found: CustomerOrder) -> OrderRow:
 async def orders(request: Request) -> Response:
     query = parse_query(OrderListQuery, request)
     edge = dependencies(request, Edge)
-    after = query.after()
-    if after is not None:
-        try:
-            start: tuple[datetime, UUID] | None = (after[0], UUID(after[1]))
-        except ValueError:
-            raise HttpError(422, "invalid_cursor", "cursor is not one this API returned.") from None
-    else:
+    start = query.after(UUID)
+    if start is None and query.before is not None:
         # No order id sorts below the nil UUID: every order created at `before` is left out.
-        start = (query.before, UUID(int=0)) if query.before is not None else None
+        start = (query.before, UUID(int=0))
     email = edge.emails.normalise_loosely(query.email) if query.email else None
     which = OrderQuery(email=email, **query.model_dump(include={"status", *ORDER_FILTERS}))
     found = await edge.queries.orders(which, limit=query.limit, after=start)
@@ -212,6 +214,10 @@ async def products(request: Request) -> Response:
 _NO_ORDER = {"404": "None (`order_not_found`)."}
 
 ROUTES = [
+    *internal_payments.ROUTES,
+    *internal_flags.ROUTES,
+    *internal_refunds.ROUTES,
+    *internal_stats.ROUTES,
     ApiRoute(
         "/internal/orders",
         orders,

@@ -1,15 +1,6 @@
-"""What an admin decides, through the internal API (token checked by the runtime; the
-acting admin named by ``X-Bitloot-Actor``, recorded on what changes):
-
-- ``GET /internal/flags`` and ``/internal/flags/{id}``: a flag, its order's status, the
-  decisions open to it (``decisions``, each named by its path below) and any refund it
-  led to;
-- ``POST /internal/flags/{id}/accept`` | ``/refund-due`` | ``/dismiss`` with an optional
-  ``{"note": "..."}`` (required to dismiss): 409 ``flag_resolved`` if someone already
-  did, 409 ``cannot_<decision>`` if the flag does not allow it;
-- ``GET /internal/ipns/{id}``: one IPN with its raw body and its attempts;
-- ``POST /internal/ipns/{id}/replay``: an IPN given up as ``error`` back in the queue.
-"""
+"""Flags raised for admins and the decisions on them (accept, refund due, dismiss), and
+one IPN and its replay, through the internal API (token checked by the runtime; the
+acting admin named by ``X-Bitloot-Actor``, recorded on what changes)."""
 
 from uuid import UUID
 

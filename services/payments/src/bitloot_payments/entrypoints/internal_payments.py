@@ -13,13 +13,12 @@ from bitloot_payments.entrypoints.edge import Edge
 from bitloot_payments.entrypoints.listing import (
     IdPage,
     IdPageQuery,
-    IsoTime,
     TimePageQuery,
     time_cursor,
 )
 from bitloot_payments.entrypoints.views import IpnItem, PaymentDetail, PaymentItem
 from bitloot_runtime.app import dependencies
-from bitloot_runtime.http import HttpError, QueryFlag, answer, parse_query
+from bitloot_runtime.http import HttpError, IsoTime, QueryFlag, answer, parse_query
 from bitloot_runtime.openapi import ApiRoute
 from bitloot_runtime.paging import Page
 
@@ -53,7 +52,7 @@ async def payments(request: Request) -> Response:
         status=query.status, order_id=query.order_id, since=query.since, until=query.until
     )
     queries = dependencies(request, Edge).queries
-    found = await queries.payments(which, limit=query.limit, after=query.after())
+    found = await queries.payments(which, limit=query.limit, after=query.after(str))
     last = found[-1] if len(found) == query.limit else None
     cursor = time_cursor(last.created_at, last.payment_id) if last else None
     return answer(Page(items=[PaymentItem.model_validate(p) for p in found], next=cursor))
@@ -73,9 +72,7 @@ async def payment(request: Request) -> Response:
 
 async def ipns(request: Request) -> Response:
     query = parse_query(IpnQuery, request)
-    which = IpnFilter(
-        **query.model_dump(exclude={"limit", "before"}),
-    )
+    which = IpnFilter(**query.model_dump(exclude={"limit", "before"}))
     found = await dependencies(request, Edge).queries.ipns(
         which, limit=query.limit, before=query.before
     )

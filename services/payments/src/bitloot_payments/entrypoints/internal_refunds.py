@@ -1,17 +1,6 @@
-"""An admin's decisions on refunds, through the internal API (token checked by the
-runtime; the admin named by ``actor`` in the body, else ``X-Bitloot-Actor``):
-
-- ``GET /internal/refunds?order_id&status&limit&before``, and
-  ``GET /internal/refunds/{id}``: the refund and its payouts;
-- ``POST /internal/refunds/{id}/approve`` ``{"actor", "note"}``: 409 ``not_claimed``
-  unless claimed (or its payout failed);
-- ``POST /internal/refunds/{id}/reject`` ``{"actor", "note"}``: the note is required
-  (400 ``note_required``); 409 ``refund_closed`` unless due, claimed or failed;
-- ``POST /internal/refunds/{id}/refunded-outside`` ``{"actor", "note", "transaction_id"}``:
-  the note is required; 409 ``refund_closed`` unless due, claimed, approved or failed.
-
-Every refusal changes nothing; 404 ``not_found`` for a refund that does not exist.
-"""
+"""Refunds and an admin's decisions on them (approve, reject, refunded outside), through
+the internal API (token checked by the runtime; the admin named by ``actor`` in the
+body, else ``X-Bitloot-Actor``). Every refusal changes nothing."""
 
 from uuid import UUID
 

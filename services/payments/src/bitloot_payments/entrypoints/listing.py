@@ -1,26 +1,19 @@
-"""How the internal listings page, on the runtime's `paging`: a listing ordered by time
-pages by a cursor naming the (created_at, id) of the last row, so that rows created in
-the same microsecond are neither skipped nor repeated; one ordered by id by ``before``,
-the last id of the page before (``next``)."""
+"""How the internal listings page, on the runtime's `paging`: one ordered by time by a
+cursor naming the (created_at, id) of the last row, so that rows created in the same
+microsecond are neither skipped nor repeated; one ordered by id by ``before``, the
+last id of the page before (its ``next``)."""
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from bitloot_runtime.http import MAX_BIGINT, HttpError, QueryModel, Whole
 from bitloot_runtime.paging import MAX_PAGE, PageQuery, encode_cursor
 
 ItemT = TypeVar("ItemT")
-
-
-def _iso(raw: object) -> object:
-    # ISO 8601 only: pydantic alone would also read a number as a Unix time.
-    return datetime.fromisoformat(raw) if isinstance(raw, str) else raw
-
-
-IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso)]
-"""A time query parameter: ISO 8601 with a zone."""
+IdT = TypeVar("IdT")
 
 
 def time_cursor(created_at: datetime, row_id: str) -> str:
@@ -31,19 +24,17 @@ def time_cursor(created_at: datetime, row_id: str) -> str:
 class TimePageQuery(PageQuery):
     """A listing by time, newest first: `limit` and the `cursor` of `time_cursor`."""
 
-    def after(self) -> tuple[datetime, str] | None:
-        """The (created_at, id) the cursor names; None without one."""
+    def after(self, row_id: Callable[[str], IdT]) -> tuple[datetime, IdT] | None:
+        """The (created_at, `row_id`) the cursor names; None without one."""
         if self.cursor is None:
             return None
-        match self.cursor:
-            case [str(moment), str(row_id)] if row_id:
-                try:
-                    created_at = datetime.fromisoformat(moment)
-                except ValueError:
-                    pass
-                else:
-                    if created_at.tzinfo is not None:
-                        return created_at, row_id
+        try:
+            moment, last = self.cursor
+            created_at = datetime.fromisoformat(str(moment))
+            if created_at.tzinfo is not None and isinstance(last, str):
+                return created_at, row_id(last)
+        except ValueError:
+            pass
         raise HttpError(422, "invalid_cursor", "cursor is not one this API returned.")
 
 

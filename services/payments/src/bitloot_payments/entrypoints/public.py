@@ -1,5 +1,6 @@
 """The customer-facing edge: place an order, look at it (JSON, or the order page for a
-browser: `entrypoints.order_page`), and NOWPayments' IPN callback."""
+browser: `entrypoints.order_page`), and NOWPayments' callbacks: payment IPNs and payout
+IPNs (a refund's payout moved), each stored, then applied in the background."""
 
 from typing import Literal
 from uuid import UUID
@@ -16,7 +17,7 @@ from bitloot_payments.domain.email_address import EmailRefused, EmailRule
 from bitloot_payments.domain.order import saga_state
 from bitloot_payments.entrypoints.edge import REFUSALS, Edge
 from bitloot_payments.entrypoints.order_page import script_routes, wants_page
-from bitloot_payments.entrypoints.views import LineItem, Money
+from bitloot_payments.entrypoints.views import LineItem, Money, OrderFields
 from bitloot_payments.handlers.place_order import RequestedLine
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import (
@@ -120,15 +121,8 @@ class Placed(BaseModel):
     order_url: str
 
 
-class CustomerOrderView(BaseModel):
-    order_id: UUID
-    status: str
-    email: str
-    total: Money
-    currency: str
-    invoice_url: str | None
+class CustomerOrderView(OrderFields):
     lines: list[LineItem]
-    payment_status: str | None
     fulfilment_state: OrderState | None
     customer_status: CustomerStatus
 
@@ -191,6 +185,28 @@ async def ipn(request: Request) -> Response:
     return answer(Stored())
 
 
+PAYOUT_IPN_PATH = "/payments/payout-ipn"
+
+
+class PayoutIpnBody(BaseModel):
+    """NOWPayments' payout IPN: the withdrawal object, signed in `x-nowpayments-sig`
+    like payment IPNs."""
+
+    id: str
+    batch_withdrawal_id: str | None = None
+    status: str
+    hash: str | None = None
+    error: str | None = None
+    amount: str
+    currency: str
+
+
+async def payout_ipn(request: Request) -> Response:
+    body, signature, client = await signed_callback(request)
+    await dependencies(request, Edge).payout_receiver.receive(body, signature, client)
+    return answer(Stored())
+
+
 class IpnBody(BaseModel):
     """NOWPayments' IPN, signed in `x-nowpayments-sig` (HMAC-SHA512 of the body
     re-serialised with sorted keys)."""
@@ -204,9 +220,11 @@ class IpnBody(BaseModel):
     pay_currency: str | None = None
 
 
-_TOKEN_REFUSALS = {
-    "401": "No valid order token (`token_missing`, `token_invalid`, `token_expired`).",
-    "403": "The token is for another order (`token_wrong_order`).",
+CALLBACK_ERRORS = {
+    "400": "Not valid JSON, a NUL or lone surrogate (`malformed_json`), a key given twice "
+    "(`duplicate_json_key`), not an object (`not_an_object`).",
+    "401": "The signature is missing or wrong (`invalid_signature`).",
+    "413": "Larger than 64 KiB (`body_too_large`).",
 }
 
 ROUTES: list[BaseRoute] = [
@@ -252,11 +270,21 @@ ROUTES: list[BaseRoute] = [
         response=Stored,
         body=IpnBody,
         security=[{"nowpaymentsSignature": []}],
+        body_errors=CALLBACK_ERRORS,
+    ),
+    ApiRoute(
+        PAYOUT_IPN_PATH,
+        payout_ipn,
+        method="POST",
+        summary="NOWPayments' payout IPN (a refund's payout moved): logged once, then applied "
+        "in the background. An authentic body received again is answered and not stored.",
+        success="Stored, or already stored.",
+        response=Stored,
+        body=PayoutIpnBody,
+        security=[{"nowpaymentsSignature": []}],
         body_errors={
-            "400": "Not valid JSON, a NUL or lone surrogate (`malformed_json`), a key given "
-            "twice (`duplicate_json_key`), not an object (`not_an_object`).",
-            "413": "Larger than 64 KiB (`body_too_large`).",
+            **CALLBACK_ERRORS,
+            "400": f"{CALLBACK_ERRORS['400']} Or not a payout (`not_a_payout`).",
         },
-        refusals={"401": "The signature is missing or wrong (`invalid_signature`)."},
     ),
 ]

@@ -62,15 +62,20 @@ class TitledLine(LineItem):
     title: str | None
 
 
-class OrderItem(Attributes):
+class OrderFields(Attributes):
+    """What the customer and the admins both see of an order."""
+
     order_id: UUID
     email: str
     status: str
     total: Money
     currency: str
-    created_at: Utc
     payment_status: str | None
     invoice_url: str | None
+
+
+class OrderItem(OrderFields):
+    created_at: Utc
 
 
 class AvailabilityItem(Attributes):
