@@ -170,7 +170,7 @@ async def show_order(request: Request) -> Response:
         CustomerOrderView.model_validate(
             {
                 **vars(order),
-                "lines": [LineItem.model_validate(line) for line in found.lines],
+                "lines": found.lines,
                 "fulfilment_state": saga_state(order.fulfilment_state),
                 "customer_status": found.customer_status,
             }
@@ -220,6 +220,7 @@ class IpnBody(BaseModel):
     pay_currency: str | None = None
 
 
+_KEY = {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY}
 CALLBACK_ERRORS = {
     "400": "Not valid JSON, a NUL or lone surrogate (`malformed_json`), a key given twice "
     "(`duplicate_json_key`), not an object (`not_an_object`).",
@@ -239,13 +240,7 @@ ROUTES: list[BaseRoute] = [
         response=Placed,
         body=OrderBody,
         security=PUBLIC,
-        headers=[
-            {
-                "name": "Idempotency-Key",
-                "in": "header",
-                "schema": {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
-            }
-        ],
+        headers=[{"name": "Idempotency-Key", "in": "header", "schema": _KEY}],
         refusals={
             "409": "Kinguin cannot supply a line now (`out_of_stock`, `price_above_maximum`; "
             "`fields` names each line and its sku), or the Idempotency-Key was used for "
