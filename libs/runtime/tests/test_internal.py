@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bitloot_runtime.http import HttpError
-from bitloot_runtime.internal import InternalAuthMiddleware, stats_since
+from bitloot_runtime.http import HttpError, parse_query
+from bitloot_runtime.internal import InternalAuthMiddleware, StatsQuery
 
 CURRENT, PREVIOUS = "Current-Token-0123456789", "Previous-Token-0123456789"
 
@@ -58,14 +58,15 @@ async def test_other_paths_need_no_token() -> None:
     assert await status("/public", None) == 200
 
 
-def since_request(since: str | None) -> Request:
+def stats_since(since: str | None) -> datetime:
     query = urlencode({"since": since}) if since is not None else ""
-    return Request({"type": "http", "query_string": query.encode(), "headers": []})
+    request = Request({"type": "http", "query_string": query.encode(), "headers": []})
+    return parse_query(StatsQuery, request).since
 
 
 def test_a_figures_window_starts_at_a_zoned_time_within_the_last_month() -> None:
     start = datetime.now(UTC) - timedelta(days=7)
-    assert stats_since(since_request(start.isoformat())) == start
+    assert stats_since(start.isoformat()) == start
     for since in (
         None,
         "",
@@ -75,5 +76,5 @@ def test_a_figures_window_starts_at_a_zoned_time_within_the_last_month() -> None
         (datetime.now(UTC) + timedelta(days=1)).isoformat(),
     ):
         with pytest.raises(HttpError) as refused:
-            stats_since(since_request(since))
+            stats_since(since)
         assert (refused.value.status, refused.value.code) == (422, "invalid_since"), since

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -289,6 +290,15 @@ Whole = Annotated[int, BeforeValidator(_digits)]
 which pydantic alone would accept); bound it with ``Field(ge=..., le=...)``."""
 
 
+def _iso_time(raw: object) -> object:
+    return datetime.fromisoformat(raw) if isinstance(raw, str) else raw
+
+
+IsoTime = Annotated[AwareDatetime, BeforeValidator(_iso_time)]
+"""A time query parameter in ISO 8601 with a zone (pydantic alone would also read a
+number as a Unix time)."""
+
+
 def parse_query(model: type[QueryModelT], request: Request) -> QueryModelT:
     """`request`'s query string as `model`; 422 naming the first bad parameter in
     ``error`` and every problem in ``fields``."""
@@ -312,20 +322,22 @@ def parse_query(model: type[QueryModelT], request: Request) -> QueryModelT:
 @dataclass(frozen=True)
 class Refusal:
     """How a service's exception is answered: `status` (or a function of the exception
-    giving it) and `code` (None: the exception's own ``code`` attribute); logged at
+    giving it), `code` (None: the exception's own ``code`` attribute) and `detail` (None:
+    the exception's message), with the exception's ``fields`` if it has them; logged at
     `level` with `log` when given."""
 
     status: int | Callable[[Any], int]
     code: str | None = None
     log: str | None = None
     level: int = logging.WARNING
+    detail: str | None = None
 
     def error(self, exc: Exception) -> HttpError:
         status = self.status if isinstance(self.status, int) else self.status(exc)
         code = self.code or str(getattr(exc, "code", "refused"))
         if self.log:
             logger.log(self.level, self.log, extra={"error": str(exc), "code": code})
-        return HttpError(status, code, str(exc))
+        return HttpError(status, code, self.detail or str(exc), getattr(exc, "fields", None))
 
 
 Refusals = Mapping[type[Exception], Refusal]

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, Field, JsonValue, field_validator
+from pydantic import BaseModel, Field, JsonValue, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,10 +24,10 @@ from bitloot_runtime.dead_letters import (
 from bitloot_runtime.http import (
     MAX_BIGINT,
     HttpError,
+    IsoTime,
     Moment,
     QueryModel,
     error_response,
-    parse_query,
     whole_number,
 )
 from bitloot_runtime.publisher import BusPublisher
@@ -99,16 +99,10 @@ def page_limit(request: Request, default: int = 50) -> int:
 class StatsQuery(QueryModel):
     """The query of a figures endpoint (``GET /internal/stats``)."""
 
-    since: AwareDatetime = Field(
+    since: IsoTime = Field(
         description=f"Count from this time (with zone, within the last {MAX_STATS_WINDOW.days} "
         "days)."
     )
-
-    @field_validator("since", mode="before")
-    @classmethod
-    def _iso(cls, raw: object) -> object:
-        # ISO 8601 only: pydantic alone would also read a number as a Unix time.
-        return datetime.fromisoformat(raw) if isinstance(raw, str) else raw
 
     @field_validator("since")
     @classmethod
@@ -117,11 +111,6 @@ class StatsQuery(QueryModel):
         if not now - MAX_STATS_WINDOW <= since <= now:
             raise ValueError(f"since must be within the last {MAX_STATS_WINDOW.days} days")
         return since
-
-
-def stats_since(request: Request) -> datetime:
-    """The required ``since`` of a figures endpoint (`StatsQuery`); 422 ``invalid_since``."""
-    return parse_query(StatsQuery, request).since
 
 
 def before_id(request: Request) -> int | None:

@@ -17,14 +17,13 @@ from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.email_address import EmailRule
+from bitloot_payments.entrypoints import internal, public
 from bitloot_payments.entrypoints.bus import subscribe
 from bitloot_payments.entrypoints.claim import claim_routes
-from bitloot_payments.entrypoints.internal import internal_routes
-from bitloot_payments.entrypoints.internal_stats import stats_routes
+from bitloot_payments.entrypoints.edge import REFUSALS, Edge
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
-from bitloot_payments.entrypoints.payout_ipn import PAYOUT_IPN_PATH, payout_ipn_routes
-from bitloot_payments.entrypoints.public import public_routes
+from bitloot_payments.entrypoints.public import PAYOUT_IPN_PATH
 from bitloot_payments.handlers.checkout_limits import NETWORK_FACTOR, CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
@@ -43,7 +42,6 @@ from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import ORDER_PAGE, Settings
 from bitloot_runtime.app import create_app, edge_tokens
 from bitloot_runtime.logging import register_secret
-from bitloot_runtime.openapi import openapi_routes
 from bitloot_runtime.outbound import MeteredTransport
 from bitloot_runtime.rate_limits import Limit
 from bitloot_runtime.retention import sweeper
@@ -240,35 +238,37 @@ def build(
     runtime.add_worker(reconciler.worker)
     sweep = ipn_log_sweep(settings, runtime.unit_of_work)
     runtime.add_worker(sweeper(sweep.sweep, settings.retention_sweep_seconds))
-    queries = Queries(units_of_work, settings.stuck_after)
-    decisions = (DecideFlag(units_of_work), ReplayIpn(units_of_work, processor.wake))
-    emails = EmailRule(
-        allow_test_domains=settings.checkout_email_test_domains,
-        smtputf8=settings.checkout_email_smtputf8,
+    edge = Edge(
+        placement=placement,
+        gate=_checkout_gate(settings, runtime),
+        emails=EmailRule(
+            allow_test_domains=settings.checkout_email_test_domains,
+            smtputf8=settings.checkout_email_smtputf8,
+        ),
+        receiver=IpnReceiver(
+            functools.partial(store_received, runtime.engine),
+            secrets,
+            processor.wake,
+            load,
+            metrics,
+        ),
+        payout_receiver=PayoutIpnReceiver(units_of_work, secrets, runner.worker.wake),
+        queries=Queries(units_of_work, settings.stuck_after),
+        verifier=verifier,
+        pages=OrderPages(settings.live_status_url, settings.live_status_origin()),
+        order_url=settings.public_url + ORDER_PAGE,
+        decide_flag=DecideFlag(units_of_work),
+        replay_ipn=ReplayIpn(units_of_work, processor.wake),
+        decide_refund=DecideRefund(units_of_work, runner.worker.wake),
+        unit_of_work=runtime.unit_of_work,
     )
-    routes = [
-        *public_routes(
-            placement,
-            _checkout_gate(settings, runtime),
-            emails,
-            IpnReceiver(
-                functools.partial(store_received, runtime.engine),
-                secrets,
-                processor.wake,
-                load,
-                metrics,
-            ),
-            queries,
-            verifier,
-            OrderPages(settings.live_status_url, settings.live_status_origin()),
-            settings.public_url + ORDER_PAGE,
-        ),
-        *payout_ipn_routes(PayoutIpnReceiver(units_of_work, secrets, runner.worker.wake)),
-        *claim_routes(_claims(settings, runtime), settings.support_email),
-        *internal_routes(
-            queries, decisions, DecideRefund(units_of_work, runner.worker.wake), emails
-        ),
-        *stats_routes(runtime.unit_of_work),
-        *openapi_routes(describe()),
-    ]
-    return runtime, create_app(runtime, routes, internal_tokens=edge_tokens(settings))
+    claims = claim_routes(_claims(settings, runtime), settings.support_email)
+    app = create_app(
+        runtime,
+        [*public.ROUTES, *claims, *internal.ROUTES],
+        internal_tokens=edge_tokens(settings),
+        refusals=REFUSALS,
+        dependencies=edge,
+        openapi=describe,
+    )
+    return runtime, app

@@ -1,36 +1,95 @@
 """The payments service's internal API, for the admin service (token checked by the
-runtime's middleware): orders, their timelines, and the catalog."""
+runtime's middleware): orders, their timelines, and the catalog here; payments and
+IPNs, flags, refunds and figures in the modules `ROUTES` gathers."""
 
-from datetime import datetime
+from datetime import UTC
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
+from bitloot_contracts.customer import CustomerStatus
 from bitloot_contracts.events.fields import CurrencyCode, Identifier
 from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_payments.adapters.catalog import Product
 from bitloot_payments.adapters.orders import OrderQuery
-from bitloot_payments.domain.email_address import EmailRule
-from bitloot_payments.entrypoints import cursors
-from bitloot_payments.entrypoints.internal_flags import flag_routes
-from bitloot_payments.entrypoints.internal_payments import payment_routes
-from bitloot_payments.entrypoints.internal_refunds import refund_routes
+from bitloot_payments.entrypoints import (
+    internal_flags,
+    internal_payments,
+    internal_refunds,
+    internal_stats,
+)
+from bitloot_payments.entrypoints.edge import Edge
+from bitloot_payments.entrypoints.listing import TimePageQuery, time_cursor
 from bitloot_payments.entrypoints.views import (
-    lines_json,
-    order_json,
-    product_json,
-    refund_json,
+    OrderItem,
+    ProductItem,
+    Products,
+    RefundItem,
+    TitledLine,
+    refund_item,
     utc,
 )
-from bitloot_payments.handlers.queries import Queries
-from bitloot_payments.handlers.refund_decisions import DecideRefund
-from bitloot_payments.handlers.resolve_flags import DecideFlag, ReplayIpn
-from bitloot_runtime.http import HttpError, parse_body, read_json
-from bitloot_runtime.internal import page_limit
+from bitloot_payments.handlers.queries import CustomerOrder
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import HttpError, IsoTime, answer, parse_body, parse_query, read_json
+from bitloot_runtime.internal import Timeline, TimelineEvent
+from bitloot_runtime.openapi import BODY_ERRORS, ApiRoute
+
+FULFILMENT_STATE = (
+    "`customer_status` is what to tell the customer. `fulfilment_state` is the fulfillment "
+    "saga's state as `order.status_changed` last announced it (null before that): the saga "
+    "announces only changes of the customer status and the end of the order, so it stays "
+    "`reserving` while the keys are bought and sent; fulfillment's timeline has every step."
+)
+
+
+def _filter(name: str, description: str) -> Any:
+    extra: dict[str, JsonValue] = {"enum": list(ORDER_FILTERS[name])}
+    return Field(None, description=description, json_schema_extra=extra)
+
+
+class OrderListQuery(TimePageQuery):
+    """``GET /internal/orders``: ``email`` (normalised as checkout stored it), ``status``
+    (the order's own) and the filters of `ORDER_FILTERS`, each one of its known values,
+    else 422 ``invalid_<name>``, so that a typo never answers "no orders"; an empty one
+    is no filter. ``cursor`` pages; ``before`` (a time), as before it, too."""
+
+    email: str | None = None
+    status: str | None = Field(
+        None, description="The order's own status (created, invoiced, paid, …)."
+    )
+    payment: str | None = _filter("payment", "NOWPayments' status of the order's payment.")
+    fulfilment: str | None = _filter("fulfilment", "The saga's state (`fulfilment_state`).")
+    refund: str | None = _filter("refund", "Orders with a refund in this status.")
+    customer: str | None = _filter(
+        "customer",
+        "What the customer is told (`customer_status`); a page may then hold fewer than "
+        "`limit` orders and still have a `cursor`.",
+    )
+    preset: str | None = _filter(
+        "preset",
+        "`needs_action`: waits for an admin (open flag, refund claimed or failed, failed "
+        "with no refund, stuck); `failed`: fulfilment failed; `stuck`: paid, fulfilment not "
+        "ended after `PAYMENTS_STUCK_AFTER_SECONDS`; `refund_due`: money owed back, not sent.",
+    )
+    before: IsoTime | None = Field(None, description="Orders created strictly earlier.")
+
+    @field_validator("email", *ORDER_FILTERS, mode="before")
+    @classmethod
+    def _empty_is_none(cls, raw: object) -> object:
+        return raw or None
+
+    @field_validator(*ORDER_FILTERS)
+    @classmethod
+    def _known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = ORDER_FILTERS[str(info.field_name)]
+        if value is not None and value not in known:
+            raise ValueError(f"{info.field_name} must be one of {', '.join(known)}")
+        return value
 
 
 class ProductBody(BaseModel):
@@ -54,126 +113,142 @@ class ProductBody(BaseModel):
     )
 
 
-def _order_cursor(request: Request) -> tuple[datetime, UUID] | None:
-    """``cursor`` (stable: created_at and order id of the last order seen) or, as before
-    it existed, ``before`` (a time: orders created strictly earlier)."""
-    after = cursors.decode(request)
-    if after is not None:
-        try:
-            return after[0], UUID(after[1])
-        except ValueError:
-            raise HttpError(422, "invalid_cursor", "cursor is not one this API returned.") from None
-    before = cursors.moment(request, "before")
-    # No order id sorts below the nil UUID: every order created at `before` is left out.
-    return (before, UUID(int=0)) if before is not None else None
+class AdminOrder(OrderItem):
+    fulfilment_state: str | None
+    customer_status: CustomerStatus
 
 
-def order_query(request: Request, emails: EmailRule) -> OrderQuery:
-    """The filters of ``/internal/orders``: ``email`` (normalised as checkout stored it,
-    `EmailRule`), ``status`` (the order's own, as
-    before) and those of `ORDER_FILTERS`, each one of its known values, else 422
-    ``invalid_<name>`` naming the field, so that a typo never answers "no orders"."""
-    query = request.query_params
-    chosen: dict[str, str | None] = {}
-    for name, known in ORDER_FILTERS.items():
-        raw = query.get(name) or None
-        if raw is not None and raw not in known:
-            raise HttpError(
-                422,
-                f"invalid_{name}",
-                f"{name} must be one of {', '.join(known)}, not {raw[:64]!r}.",
-                [{"field": name, "code": "invalid", "error": f"{name} is not a known value"}],
-            )
-        chosen[name] = raw
-    return OrderQuery(
-        email=emails.normalise_loosely(email) if (email := query.get("email")) else None,
-        status=query.get("status"),
-        payment=chosen["payment"],
-        fulfilment=chosen["fulfilment"],
-        refund=chosen["refund"],
-        customer=chosen["customer"],
-        preset=chosen["preset"],
+class OrderRow(AdminOrder):
+    refund_status: str | None = Field(description="The newest refund's.")
+
+
+class OrderList(BaseModel):
+    """A page of orders: `cursor` is the next page's; `next`, the time to pass as
+    `before` (as before the cursor: orders created at that time are then left out)."""
+
+    items: list[OrderRow]
+    next: str | None
+    cursor: str | None
+
+
+class OrderDetail(AdminOrder):
+    lines: list[TitledLine]
+    key_email_confirmed: bool | None
+    refunds: list[RefundItem]
+
+
+def _row(found: CustomerOrder) -> OrderRow:
+    order = found.order
+    return OrderRow.model_validate(
+        {
+            **vars(order),
+            "refund_status": found.refunds[-1].status if found.refunds else None,
+            "customer_status": found.customer_status,
+        }
     )
 
 
-def internal_routes(
-    queries: Queries,
-    decisions: tuple[DecideFlag, ReplayIpn],
-    refund_decisions: DecideRefund,
-    emails: EmailRule,
-) -> list[Route]:
-    """The payments part of ``/internal/*`` (see the shared spec)."""
-
-    async def orders(request: Request) -> Response:
-        limit = page_limit(request)
-        found = await queries.orders(
-            order_query(request, emails), limit=limit, after=_order_cursor(request)
+async def orders(request: Request) -> Response:
+    query = parse_query(OrderListQuery, request)
+    edge = dependencies(request, Edge)
+    start = query.after(UUID)
+    if start is None and query.before is not None:
+        # No order id sorts below the nil UUID: every order created at `before` is left out.
+        start = (query.before, UUID(int=0))
+    email = edge.emails.normalise_loosely(query.email) if query.email else None
+    which = OrderQuery(email=email, **query.model_dump(include={"status", *ORDER_FILTERS}))
+    found = await edge.queries.orders(which, limit=query.limit, after=start)
+    last = found.after
+    return answer(
+        OrderList(
+            items=[_row(o) for o in found.items],
+            next=utc(last[0]) if last else None,
+            cursor=time_cursor(last[0], str(last[1])) if last else None,
         )
-        last = found.after
-        return JSONResponse(
-            {
-                "items": [
-                    {
-                        **order_json(o.order),
-                        "fulfilment_state": o.order.fulfilment_state,
-                        "refund_status": o.refunds[-1].status if o.refunds else None,
-                        "customer_status": o.customer_status,
-                    }
-                    for o in found.items
-                ],
-                "next": utc(last[0]) if last else None,
-                "cursor": cursors.encode(last[0], str(last[1])) if last else None,
-            }
+    )
+
+
+async def order(request: Request) -> Response:
+    order_id: UUID = request.path_params["order_id"]
+    found = await dependencies(request, Edge).queries.customer_order(order_id)
+    if found is None:
+        raise HttpError(404, "order_not_found", f"No order {order_id}.")
+    detail = {
+        **vars(found.order),
+        "lines": found.lines,
+        "customer_status": found.customer_status,
+        "refunds": [refund_item(refund) for refund in found.refunds],
+    }
+    return answer(OrderDetail.model_validate(detail))
+
+
+async def timeline(request: Request) -> Response:
+    order_id: UUID = request.path_params["order_id"]
+    found = await dependencies(request, Edge).queries.timeline(order_id)
+    items = [
+        TimelineEvent(
+            at=item.at.astimezone(UTC), kind=item.kind, summary=item.summary, data=item.data
         )
-
-    async def order(request: Request) -> Response:
-        order_id: UUID = request.path_params["order_id"]
-        found = await queries.customer_order(order_id)
-        if found is None:
-            raise HttpError(404, "order_not_found", f"No order {order_id}.")
-        return JSONResponse(
-            {
-                **order_json(found.order),
-                "lines": lines_json(found.lines, titled=True),
-                "fulfilment_state": found.order.fulfilment_state,
-                "key_email_confirmed": found.order.key_email_confirmed,
-                "customer_status": found.customer_status,
-                "refunds": [refund_json(refund) for refund in found.refunds],
-            }
-        )
-
-    async def timeline(request: Request) -> Response:
-        order_id: UUID = request.path_params["order_id"]
-        items = [
-            {
-                "at": utc(item.at),
-                "kind": item.kind,
-                "summary": item.summary,
-                "data": item.data,
-            }
-            for item in await queries.timeline(order_id)
-        ]
-        return JSONResponse({"order_id": str(order_id), "items": items})
-
-    async def put_product(request: Request) -> Response:
-        sku = request.path_params["sku"]
-        if not 1 <= len(sku) <= 128:
-            raise HttpError(422, "invalid_sku", "A sku has 1 to 128 characters.")
-        _raw, document = await read_json(request)
-        body = parse_body(ProductBody, document)
-        saved = await queries.save_product(Product(sku=sku, **body.model_dump()))
-        return JSONResponse(product_json(saved))
-
-    async def products(_request: Request) -> Response:
-        return JSONResponse({"items": [product_json(p) for p in await queries.products()]})
-
-    return [
-        *payment_routes(queries),
-        *flag_routes(queries, decisions),
-        *refund_routes(queries, refund_decisions),
-        Route("/internal/orders", orders, methods=["GET"]),
-        Route("/internal/orders/{order_id:uuid}", order, methods=["GET"]),
-        Route("/internal/orders/{order_id:uuid}/timeline", timeline, methods=["GET"]),
-        Route("/internal/products", products, methods=["GET"]),
-        Route("/internal/products/{sku}", put_product, methods=["PUT"]),
+        for item in found
     ]
+    return answer(Timeline(order_id=str(order_id), items=items))
+
+
+async def put_product(request: Request) -> Response:
+    sku = request.path_params["sku"]
+    if not 1 <= len(sku) <= 128:
+        raise HttpError(422, "invalid_sku", "A sku has 1 to 128 characters.")
+    _raw, document = await read_json(request)
+    body = parse_body(ProductBody, document)
+    saved = await dependencies(request, Edge).queries.save_product(
+        Product(sku=sku, **body.model_dump())
+    )
+    return answer(ProductItem.model_validate(saved))
+
+
+async def products(request: Request) -> Response:
+    found = await dependencies(request, Edge).queries.products()
+    return answer(Products(items=[ProductItem.model_validate(p) for p in found]))
+
+
+_NO_ORDER = {"404": "None (`order_not_found`)."}
+
+ROUTES = [
+    *internal_payments.ROUTES,
+    *internal_flags.ROUTES,
+    *internal_refunds.ROUTES,
+    *internal_stats.ROUTES,
+    ApiRoute(
+        "/internal/orders",
+        orders,
+        summary="Orders, newest first, with their `payment_status`, `fulfilment_state`, "
+        "`refund_status` (the newest refund's) and `customer_status`. A value outside a "
+        "filter's enum is refused with 422 `invalid_<filter>`.",
+        response=OrderList,
+        query=OrderListQuery,
+    ),
+    ApiRoute(
+        "/internal/orders/{order_id:uuid}",
+        order,
+        summary="An order and its lines.",
+        success=f"The order. {FULFILMENT_STATE}",
+        response=OrderDetail,
+        refusals=_NO_ORDER,
+    ),
+    ApiRoute(
+        "/internal/orders/{order_id:uuid}/timeline",
+        timeline,
+        summary="What payments did for an order.",
+        response=Timeline,
+    ),
+    ApiRoute("/internal/products", products, summary="The catalog.", response=Products),
+    ApiRoute(
+        "/internal/products/{sku}",
+        put_product,
+        method="PUT",
+        summary="Create or replace a product.",
+        response=ProductItem,
+        body=ProductBody,
+        body_errors={**BODY_ERRORS, "422": "A bad sku or body; `fields` names it."},
+    ),
+]

@@ -1,31 +1,35 @@
-"""What an admin decides, through the internal API (token checked by the runtime; the
-acting admin named by ``X-Bitloot-Actor``, recorded on what changes):
+"""Flags raised for admins and the decisions on them (accept, refund due, dismiss), and
+one IPN and its replay, through the internal API (token checked by the runtime; the
+acting admin named by ``X-Bitloot-Actor``, recorded on what changes)."""
 
-- ``GET /internal/flags/{id}``: a flag, its order's status, the decisions open to it
-  (``decisions``, each named by its path below) and any refund it led to;
-- ``POST /internal/flags/{id}/accept`` | ``/refund-due`` | ``/dismiss`` with an optional
-  ``{"note": "..."}`` (required to dismiss): 409 ``flag_resolved`` if someone already
-  did, 409 ``cannot_<decision>`` if the flag does not allow it;
-- ``GET /internal/refunds?order_id&status&limit&before``;
-- ``GET /internal/ipns/{id}``: one IPN with its raw body and its attempts;
-- ``POST /internal/ipns/{id}/replay``: an IPN given up as ``error`` back in the queue.
-"""
-
-from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
+from bitloot_contracts.flags import FLAG_STATUSES
 from bitloot_payments.domain.flags import ACCEPT, DISMISS, REFUND_DUE, allowed
-from bitloot_payments.entrypoints import cursors
-from bitloot_payments.entrypoints.views import flag_json, ipn_json, refund_json
-from bitloot_payments.handlers.queries import Queries
-from bitloot_payments.handlers.resolve_flags import DecideFlag, NotFound, Refused, ReplayIpn
-from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
-from bitloot_runtime.internal import page_limit
+from bitloot_payments.entrypoints.edge import Edge
+from bitloot_payments.entrypoints.listing import IdPage, IdPageQuery
+from bitloot_payments.entrypoints.views import (
+    FlagItem,
+    IpnDetail,
+    IpnItem,
+    RefundItem,
+    refund_item,
+)
+from bitloot_payments.handlers.resolve_flags import NotFound
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import (
+    HttpError,
+    answer,
+    parse_body,
+    parse_query,
+    read_json,
+    whole_number,
+)
+from bitloot_runtime.openapi import BODY_ERRORS, ApiRoute
 
 DECISIONS = {"accept": ACCEPT, "refund-due": REFUND_DUE, "dismiss": DISMISS}
 # A flag lists the decisions open to it by the path that takes each.
@@ -40,12 +44,40 @@ class DecisionBody(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class FlagQuery(IdPageQuery):
+    """``GET /internal/flags``."""
+
+    kind: str | None = None
+    order_id: UUID | None = None
+    status: str | None = Field(None, description=f"One of {', '.join(FLAG_STATUSES)}.")
+
+
+class FlagDetail(FlagItem):
+    order_status: str | None
+    decisions: list[str] = Field(description="The paths of the decisions open to it.")
+    refunds: list[RefundItem]
+
+
+class FlagDecided(BaseModel):
+    """The flag as resolved, the order's status, and the refund it led to, if any."""
+
+    flag: FlagItem
+    order_status: str | None
+    refund_id: int | None
+
+
+class Replayed(BaseModel):
+    ipn: IpnItem
+    replayed: bool = Field(description="False if it was already waiting.")
+
+
 def actor(request: Request) -> str:
     """The admin acting, as the admin service names them."""
     return "admin:" + (request.headers.get("x-bitloot-actor") or "unknown")[:128]
 
 
-def _row_id(request: Request, name: str) -> int:
+def row_id(request: Request, name: str) -> int:
+    """Path parameter `name` as a row id; 404 ``not_found`` for anything else."""
     found = whole_number(request.path_params[name])
     if found is None:
         raise HttpError(404, "not_found", f"No such {name.removesuffix('_id')}.")
@@ -59,85 +91,117 @@ async def _note(request: Request) -> str | None:
     return parse_body(DecisionBody, document).note
 
 
-def _refused(exc: Refused) -> HttpError:
-    return HttpError(409 if exc.code != "note_required" else 422, exc.code, str(exc))
+async def flags(request: Request) -> Response:
+    query = parse_query(FlagQuery, request)
+    found = await dependencies(request, Edge).queries.flags(
+        limit=query.limit,
+        kind=query.kind,
+        order_id=query.order_id,
+        status=query.status,
+        before=query.before,
+    )
+    items = [FlagItem.model_validate(f) for f in found]
+    return answer(IdPage.of(items, [f.id for f in found], query.limit))
 
 
-def flag_routes(queries: Queries, decisions: tuple[DecideFlag, ReplayIpn]) -> list[Route]:
-    decide_flag, replay_ipn = decisions
+async def flag(request: Request) -> Response:
+    found = await dependencies(request, Edge).queries.flag(row_id(request, "flag_id"))
+    if found is None:
+        raise HttpError(404, "flag_not_found", "No such flag.")
+    shown = found.flag
+    open_to = [PATHS[d] for d in allowed(shown.kind, shown.data, found.order_status)]
+    detail = {
+        **vars(shown),
+        "order_status": found.order_status,
+        "decisions": open_to if shown.status == "open" else [],
+        "refunds": [refund_item(r) for r in found.refunds],
+    }
+    return answer(FlagDetail.model_validate(detail))
 
-    async def flag(request: Request) -> Response:
-        found = await queries.flag(_row_id(request, "flag_id"))
-        if found is None:
-            raise HttpError(404, "flag_not_found", "No such flag.")
-        open_to = [PATHS[d] for d in allowed(found.flag.kind, found.flag.data, found.order_status)]
-        return JSONResponse(
-            {
-                **flag_json(found.flag),
-                "order_status": found.order_status,
-                "decisions": open_to if found.flag.status == "open" else [],
-                "refunds": [refund_json(r) for r in found.refunds],
-            }
+
+async def decide(request: Request) -> Response:
+    """One of `DECISIONS`, named by the last part of the path."""
+    decision = DECISIONS[request.url.path.rsplit("/", 1)[1]]
+    flag_id = row_id(request, "flag_id")
+    note = await _note(request)
+    decided = await dependencies(request, Edge).decide_flag(flag_id, decision, actor(request), note)
+    return answer(FlagDecided.model_validate(decided, from_attributes=True))
+
+
+async def ipn(request: Request) -> Response:
+    found = await dependencies(request, Edge).queries.ipn(row_id(request, "ipn_id"))
+    if found is None:
+        raise HttpError(404, "ipn_not_found", "No such IPN.")
+    return answer(IpnDetail.model_validate(found))
+
+
+async def replay(request: Request) -> Response:
+    replay_ipn = dependencies(request, Edge).replay_ipn
+    try:
+        replayed, put_back = await replay_ipn(row_id(request, "ipn_id"), actor(request))
+    except NotFound as exc:
+        # `REFUSALS` answers a missing flag; here it is the IPN that is missing.
+        raise HttpError(404, "ipn_not_found", str(exc)) from None
+    return answer(Replayed(ipn=IpnItem.model_validate(replayed), replayed=put_back))
+
+
+_DECISIONS = (
+    ("accept", "accept", "Accept the payment: the order is paid and fulfilled, once."),
+    ("refund-due", "refund_due", "The flagged money is owed back: a refund is due."),
+    ("dismiss", "dismiss", "Nothing to do; the note says why."),
+)
+_NONE = {"404": "None (`not_found`, `flag_not_found`, `ipn_not_found`)."}
+
+ROUTES = [
+    ApiRoute(
+        "/internal/flags",
+        flags,
+        summary="Flags raised for admins, newest first.",
+        response=IdPage[FlagItem],
+        query=FlagQuery,
+    ),
+    ApiRoute(
+        "/internal/flags/{flag_id}",
+        flag,
+        summary="A flag, its order's status and the decisions open to it.",
+        response=FlagDetail,
+        refusals=_NONE,
+    ),
+    *(
+        ApiRoute(
+            f"/internal/flags/{{flag_id}}/{path}",
+            decide,
+            method="POST",
+            summary=summary,
+            success="The flag as resolved and the order's status.",
+            response=FlagDecided,
+            body=DecisionBody,
+            body_errors={
+                **BODY_ERRORS,
+                "422": "A bad body, or no note to dismiss with (`note_required`).",
+            },
+            refusals={
+                **_NONE,
+                "409": "Already resolved (`flag_resolved`) or not allowed for this flag "
+                f"(`cannot_{decision}`).",
+            },
         )
-
-    def decider(decision: str) -> Callable[[Request], Awaitable[Response]]:
-        async def decide(request: Request) -> Response:
-            flag_id = _row_id(request, "flag_id")
-            note = await _note(request)
-            try:
-                decided = await decide_flag(flag_id, decision, actor(request), note)
-            except NotFound as exc:
-                raise HttpError(404, "flag_not_found", str(exc)) from None
-            except Refused as exc:
-                raise _refused(exc) from None
-            return JSONResponse(
-                {
-                    "flag": flag_json(decided.flag),
-                    "order_status": decided.order_status,
-                    "refund_id": decided.refund_id,
-                }
-            )
-
-        return decide
-
-    async def refunds(request: Request) -> Response:
-        limit = page_limit(request)
-        raw_order = request.query_params.get("order_id")
-        try:
-            order_id = UUID(raw_order) if raw_order is not None else None
-        except ValueError:
-            raise HttpError(422, "invalid_order_id", "order_id must be a UUID.") from None
-        found = await queries.refunds(
-            limit=limit,
-            order_id=order_id,
-            status=request.query_params.get("status"),
-            before=cursors.row_id(request),
-        )
-        last = found[-1].id if len(found) == limit else None
-        return JSONResponse({"items": [refund_json(r) for r in found], "next": last})
-
-    async def ipn(request: Request) -> Response:
-        found = await queries.ipn(_row_id(request, "ipn_id"))
-        if found is None:
-            raise HttpError(404, "ipn_not_found", "No such IPN.")
-        return JSONResponse(ipn_json(found, with_body=True))
-
-    async def replay(request: Request) -> Response:
-        try:
-            replayed, put_back = await replay_ipn(_row_id(request, "ipn_id"), actor(request))
-        except NotFound as exc:
-            raise HttpError(404, "ipn_not_found", str(exc)) from None
-        except Refused as exc:
-            raise _refused(exc) from None
-        return JSONResponse({"ipn": ipn_json(replayed), "replayed": put_back})
-
-    return [
-        Route("/internal/flags/{flag_id}", flag, methods=["GET"]),
-        *(
-            Route(f"/internal/flags/{{flag_id}}/{path}", decider(decision), methods=["POST"])
-            for path, decision in DECISIONS.items()
-        ),
-        Route("/internal/refunds", refunds, methods=["GET"]),
-        Route("/internal/ipns/{ipn_id}", ipn, methods=["GET"]),
-        Route("/internal/ipns/{ipn_id}/replay", replay, methods=["POST"]),
-    ]
+        for path, decision, summary in _DECISIONS
+    ),
+    ApiRoute(
+        "/internal/ipns/{ipn_id}",
+        ipn,
+        summary="One IPN or polled status, its raw body and its attempts.",
+        response=IpnDetail,
+        refusals=_NONE,
+    ),
+    ApiRoute(
+        "/internal/ipns/{ipn_id}/replay",
+        replay,
+        method="POST",
+        summary="Put an IPN given up as `error` back in the queue (idempotent).",
+        success="The IPN; `replayed` false if it was already waiting.",
+        response=Replayed,
+        refusals={**_NONE, "409": "It was applied (`ipn_not_failed`)."},
+    ),
+]

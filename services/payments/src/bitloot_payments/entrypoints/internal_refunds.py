@@ -1,31 +1,24 @@
-"""An admin's decisions on refunds, through the internal API (token checked by the
-runtime; the admin named by ``actor`` in the body, else ``X-Bitloot-Actor``):
+"""Refunds and an admin's decisions on them (approve, reject, refunded outside), through
+the internal API (token checked by the runtime; the admin named by ``actor`` in the
+body, else ``X-Bitloot-Actor``). Every refusal changes nothing."""
 
-- ``GET /internal/refunds/{id}``: the refund and its payouts;
-- ``POST /internal/refunds/{id}/approve`` ``{"actor", "note"}``: 409 ``not_claimed``
-  unless claimed (or its payout failed);
-- ``POST /internal/refunds/{id}/reject`` ``{"actor", "note"}``: the note is required
-  (400 ``note_required``); 409 ``refund_closed`` unless due, claimed or failed;
-- ``POST /internal/refunds/{id}/refunded-outside`` ``{"actor", "note", "transaction_id"}``:
-  the note is required; 409 ``refund_closed`` unless due, claimed, approved or failed.
-
-Every refusal changes nothing; 404 ``not_found`` for a refund that does not exist.
-"""
-
-from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
 from bitloot_contracts.events.fields import Identifier
 from bitloot_payments.domain import refunds as rules
+from bitloot_payments.entrypoints.edge import Edge
 from bitloot_payments.entrypoints.internal_flags import actor as header_actor
-from bitloot_payments.entrypoints.views import refund_json
-from bitloot_payments.handlers.queries import Queries
-from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision, RefundNotFound
-from bitloot_runtime.http import HttpError, parse_body, read_json, whole_number
+from bitloot_payments.entrypoints.internal_flags import row_id
+from bitloot_payments.entrypoints.listing import IdPage, IdPageQuery
+from bitloot_payments.entrypoints.views import RefundDetail, RefundItem, refund_detail, refund_item
+from bitloot_payments.handlers.refund_decisions import Decision
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import HttpError, answer, parse_body, parse_query, read_json
+from bitloot_runtime.openapi import BODY_ERRORS, ApiRoute
 
 
 class DecisionBody(BaseModel):
@@ -38,18 +31,18 @@ class DecisionBody(BaseModel):
     transaction_id: Identifier | None = None
 
 
+class RefundQuery(IdPageQuery):
+    """``GET /internal/refunds``."""
+
+    order_id: UUID | None = None
+    status: str | None = None
+
+
 DECISIONS = {
     "approve": rules.APPROVED,
     "reject": rules.REJECTED,
     "refunded-outside": rules.REFUNDED_OUTSIDE,
 }
-
-
-def _refund_id(request: Request) -> int:
-    found = whole_number(request.path_params["refund_id"])
-    if found is None:
-        raise HttpError(404, "not_found", "No such refund.")
-    return found
 
 
 async def _decision(request: Request, status: str) -> Decision:
@@ -63,33 +56,79 @@ async def _decision(request: Request, status: str) -> Decision:
     return Decision(status, actor, body.note, body.transaction_id)
 
 
-def refund_routes(queries: Queries, decide_refund: DecideRefund) -> list[Route]:
-    async def refund(request: Request) -> Response:
-        found = await queries.refund(_refund_id(request))
-        if found is None:
-            raise HttpError(404, "not_found", "No such refund.")
-        # Payouts are recorded by the payout runner; none before a refund is approved.
-        return JSONResponse({**refund_json(found), "payouts": []})
+async def refunds(request: Request) -> Response:
+    query = parse_query(RefundQuery, request)
+    found = await dependencies(request, Edge).queries.refunds(
+        limit=query.limit, order_id=query.order_id, status=query.status, before=query.before
+    )
+    items = [refund_item(r) for r in found]
+    return answer(IdPage.of(items, [r.id for r in found], query.limit))
 
-    def decider(status: str) -> Callable[[Request], Awaitable[Response]]:
-        async def decide(request: Request) -> Response:
-            refund_id = _refund_id(request)
-            decision = await _decision(request, status)
-            try:
-                decided = await decide_refund(refund_id, decision)
-            except RefundNotFound as exc:
-                raise HttpError(404, "not_found", str(exc)) from None
-            except rules.RefundRefused as exc:
-                code = 400 if exc.code == "note_required" else 409
-                raise HttpError(code, exc.code, str(exc)) from None
-            return JSONResponse({**refund_json(decided), "payouts": []})
 
-        return decide
+async def refund(request: Request) -> Response:
+    found = await dependencies(request, Edge).queries.refund(row_id(request, "refund_id"))
+    if found is None:
+        raise HttpError(404, "not_found", "No such refund.")
+    return answer(refund_detail(found))
 
-    return [
-        Route("/internal/refunds/{refund_id}", refund, methods=["GET"]),
-        *(
-            Route(f"/internal/refunds/{{refund_id}}/{path}", decider(status), methods=["POST"])
-            for path, status in DECISIONS.items()
-        ),
-    ]
+
+async def decide(request: Request) -> Response:
+    """One of `DECISIONS`, named by the last part of the path."""
+    refund_id = row_id(request, "refund_id")
+    decision = await _decision(request, DECISIONS[request.url.path.rsplit("/", 1)[1]])
+    decided = await dependencies(request, Edge).decide_refund(refund_id, decision)
+    return answer(refund_detail(decided))
+
+
+_NONE = {"404": "No such refund (`not_found`)."}
+_DECIDED = (
+    (
+        "approve",
+        "Approve a claimed refund (or one whose payout failed) for the payout runner.",
+        "Not claimed, nor failed (`not_claimed`).",
+    ),
+    (
+        "reject",
+        "Reject a refund not yet paid out; the note says why.",
+        "Not due, claimed or failed (`refund_closed`).",
+    ),
+    (
+        "refunded-outside",
+        "Record the money as refunded outside BitLoot; the note says how.",
+        "Sending, sent or closed (`refund_closed`).",
+    ),
+)
+
+ROUTES = [
+    ApiRoute(
+        "/internal/refunds",
+        refunds,
+        summary="Refunds, newest first.",
+        response=IdPage[RefundItem],
+        query=RefundQuery,
+    ),
+    ApiRoute(
+        "/internal/refunds/{refund_id}",
+        refund,
+        summary="A refund (every field, its customer status) and its payouts.",
+        response=RefundDetail,
+        refusals=_NONE,
+    ),
+    *(
+        ApiRoute(
+            f"/internal/refunds/{{refund_id}}/{path}",
+            decide,
+            method="POST",
+            summary=summary,
+            success="The refund as decided.",
+            response=RefundDetail,
+            body=DecisionBody,
+            body_errors={
+                **BODY_ERRORS,
+                "400": "Malformed JSON, or no note where one is required (`note_required`).",
+            },
+            refusals={**_NONE, "409": conflict},
+        )
+        for path, summary, conflict in _DECIDED
+    ),
+]

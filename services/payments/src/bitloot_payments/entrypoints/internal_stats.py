@@ -3,46 +3,67 @@ payments, per hour since `since` (at most a month ago), and what is open now.
 
 Hours with nothing in them are left out; the admin fills the gaps."""
 
-from collections.abc import Callable
+from uuid import UUID
 
+from pydantic import BaseModel
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
-from bitloot_payments.adapters.stats import OpenItems
-from bitloot_payments.entrypoints.views import utc
+from bitloot_payments.entrypoints.edge import Edge
+from bitloot_payments.entrypoints.views import Attributes, Utc
 from bitloot_payments.handlers.stats import payment_stats
-from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.internal import stats_since
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import answer, parse_query
+from bitloot_runtime.internal import StatsQuery
+from bitloot_runtime.openapi import ApiRoute
 
 
-def _open(found: OpenItems) -> dict[str, object]:
-    return {
-        "count": found.count,
-        "items": [
-            {
-                "id": item.id,
-                "order_id": str(item.order_id) if item.order_id else None,
-                "kind": item.kind,
-                "at": utc(item.at),
-            }
-            for item in found.items
-        ],
-    }
+class HourCounts(BaseModel):
+    hour: Utc
+    placed: int
+    paid: int
+    failed: int
+    refunds_due: int
 
 
-def stats_routes(unit_of_work: Callable[[], UnitOfWork]) -> list[Route]:
-    async def stats(request: Request) -> Response:
-        since = stats_since(request)
-        found = await payment_stats(unit_of_work, since)
-        hours = [{"hour": utc(hour), **counts} for hour, counts in sorted(found.hours.items())]
-        return JSONResponse(
-            {
-                "since": utc(since),
-                "hours": hours,
-                "open_flags": _open(found.open_flags),
-                "refunds_owed": _open(found.refunds_owed),
-            }
-        )
+class OpenItem(Attributes):
+    """An open flag or a refund still owed: what the admin's "needs action" links to."""
 
-    return [Route("/internal/stats", stats, methods=["GET"])]
+    id: int
+    order_id: UUID | None
+    kind: str
+    at: Utc
+
+
+class OpenItems(Attributes):
+    """How many, and the newest 20."""
+
+    count: int
+    items: list[OpenItem]
+
+
+class Stats(Attributes):
+    since: Utc
+    hours: list[HourCounts]
+    open_flags: OpenItems
+    refunds_owed: OpenItems
+
+
+async def stats(request: Request) -> Response:
+    since = parse_query(StatsQuery, request).since
+    found = await payment_stats(dependencies(request, Edge).unit_of_work, since)
+    hours = [{"hour": hour, **counts} for hour, counts in sorted(found.hours.items())]
+    return answer(Stats.model_validate({**vars(found), "since": since, "hours": hours}))
+
+
+ROUTES = [
+    ApiRoute(
+        "/internal/stats",
+        stats,
+        summary="What the admin's home page counts: per hour since `since` (hours with "
+        "nothing left out), orders placed, paid and failed (payment failed or expired) and "
+        "refunds falling due; and now, open flags and refunds owed (count, newest 20).",
+        response=Stats,
+        query=StatsQuery,
+    )
+]

@@ -1,35 +1,36 @@
 """The customer-facing edge: place an order, look at it (JSON, or the order page for a
-browser: `entrypoints.order_page`), and NOWPayments' IPN callback."""
+browser: `entrypoints.order_page`), and NOWPayments' callbacks: payment IPNs and payout
+IPNs (a refund's payout moved), each stored, then applied in the background."""
 
-import logging
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from bitloot_contracts.customer import CustomerStatus
+from bitloot_contracts.events import OrderState
 from bitloot_contracts.events.fields import Identifier, Quantity
 from bitloot_payments.domain.email_address import EmailRefused, EmailRule
 from bitloot_payments.domain.order import saga_state
-from bitloot_payments.entrypoints.order_page import OrderPages, script_routes, wants_page
-from bitloot_payments.entrypoints.views import lines_json, money
-from bitloot_payments.handlers.checkout_limits import CheckoutGate
-from bitloot_payments.handlers.place_order import (
-    IdempotencyConflict,
-    OrderPlacement,
-    OrderRejected,
-    PaymentProviderUnavailable,
-    ProductUnavailable,
-    RequestedLine,
+from bitloot_payments.entrypoints.edge import REFUSALS, Edge
+from bitloot_payments.entrypoints.order_page import script_routes, wants_page
+from bitloot_payments.entrypoints.views import LineItem, Money, OrderFields
+from bitloot_payments.handlers.place_order import RequestedLine
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import (
+    HttpError,
+    answer,
+    error_response,
+    parse_body,
+    read_body,
+    read_json,
 )
-from bitloot_payments.handlers.queries import CustomerOrder, Queries
-from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, MalformedIpn
-from bitloot_runtime.http import HttpError, error_response, parse_body, read_body, read_json
+from bitloot_runtime.openapi import PUBLIC, ApiRoute
 from bitloot_runtime.rate_limits import RateLimited
-from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
-
-logger = logging.getLogger(__name__)
+from bitloot_runtime.tokens import InvalidToken
 
 SIGNATURE_HEADERS = ("x-nowpayments-sig", "x-nowpayments-signature")
 MAX_IDEMPOTENCY_KEY = 255
@@ -108,107 +109,177 @@ def rate_limited(exc: RateLimited) -> Response:
     return response
 
 
-def public_routes(
-    placement: OrderPlacement,
-    gate: CheckoutGate,
-    emails: EmailRule,
-    receiver: IpnReceiver,
-    queries: Queries,
-    verifier: OrderTokenVerifier,
-    pages: OrderPages,
-    order_url: str,
-) -> list[Route]:
-    """``POST /orders`` (a valid body, its address by `emails`' rule, past `gate`'s
-    limits), ``GET /orders/{order_id}`` (JSON, or the customer's order page for a browser)
-    and ``POST /payments/ipn``; `order_url` is the order page's URL template, with
-    ``{order_id}`` and ``{order_token}``."""
+class Placed(BaseModel):
+    """The order, awaiting payment, and how its customer opens it."""
 
-    async def create_order(request: Request) -> Response:
-        _raw, document = await read_json(request)
-        body = parse_body(OrderBody, document)
-        email = customer_email(emails, body.email)
-        lines = [RequestedLine(line.sku, line.qty) for line in body.lines]
-        key = idempotency_key(request)
-        try:
-            await gate.admit(request.client.host if request.client else None)
-        except RateLimited as exc:
-            return rate_limited(exc)
-        try:
-            placed = await placement.place(email, lines, key)
-        except OrderRejected as exc:
-            raise HttpError(422, "invalid_request", "The order is invalid.", exc.fields) from None
-        except ProductUnavailable as exc:
-            raise HttpError(409, exc.code, str(exc), exc.fields) from None
-        except IdempotencyConflict as exc:
-            raise HttpError(409, "idempotency_key_reused", str(exc)) from None
-        except PaymentProviderUnavailable:
-            raise HttpError(
-                502, "payment_provider_unavailable", "The payment provider is unavailable."
-            ) from None
-        answer = {
-            "order_id": str(placed.order_id),
-            "status": placed.status,
-            "total": money(placed.total),
-            "currency": placed.currency,
-            "invoice_url": placed.invoice_url,
-            "order_token": placed.order_token,
-            "order_url": order_url.format(order_id=placed.order_id, order_token=placed.order_token),
-        }
-        return JSONResponse(answer, status_code=201)
+    order_id: UUID
+    status: str
+    total: Money
+    currency: str
+    invoice_url: str
+    order_token: str
+    order_url: str
 
-    async def show_order(request: Request) -> Response:
-        try:
-            found = await _order_of(request)
-        except HttpError as refusal:
-            if wants_page(request):
-                return pages.refusal(refusal)
+
+class CustomerOrderView(OrderFields):
+    lines: list[LineItem]
+    fulfilment_state: OrderState | None
+    customer_status: CustomerStatus
+
+
+class Stored(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+async def create_order(request: Request) -> Response:
+    """``POST /orders``: a valid body, its address by the edge's rule, past the gate's
+    limits; answers the order and its page's URL."""
+    edge = dependencies(request, Edge)
+    _raw, document = await read_json(request)
+    body = parse_body(OrderBody, document)
+    email = customer_email(edge.emails, body.email)
+    lines = [RequestedLine(line.sku, line.qty) for line in body.lines]
+    key = idempotency_key(request)
+    try:
+        await edge.gate.admit(request.client.host if request.client else None)
+    except RateLimited as exc:
+        return rate_limited(exc)
+    placed = await edge.placement.place(email, lines, key)
+    url = edge.order_url.format(order_id=placed.order_id, order_token=placed.order_token)
+    return answer(Placed(**vars(placed), order_url=url), 201)
+
+
+async def show_order(request: Request) -> Response:
+    """``GET /orders/{order_id}``: JSON, or the customer's order page for a browser."""
+    edge = dependencies(request, Edge)
+    order_id: UUID = request.path_params["order_id"]
+    try:
+        edge.verifier.verify(bearer_or_query_token(request), order_id)
+        found = await edge.queries.customer_order(order_id)
+        if found is None:
+            raise HttpError(404, "order_not_found", f"No order {order_id}.")
+    except (InvalidToken, HttpError) as exc:
+        if not wants_page(request):
             raise
-        if wants_page(request):
-            return pages.order(found)
-        order = found.order
-        state = saga_state(order.fulfilment_state)
-        return JSONResponse(
+        refusal = REFUSALS[InvalidToken].error(exc) if isinstance(exc, InvalidToken) else exc
+        return edge.pages.refusal(refusal)
+    if wants_page(request):
+        return edge.pages.order(found)
+    order = found.order
+    return answer(
+        CustomerOrderView.model_validate(
             {
-                "order_id": str(order.order_id),
-                "status": order.status,
-                "email": order.email,
-                "total": money(order.total),
-                "currency": order.currency,
-                "invoice_url": order.invoice_url,
-                "lines": lines_json(found.lines),
-                "payment_status": order.payment_status,
-                "fulfilment_state": state,
+                **vars(order),
+                "lines": found.lines,
+                "fulfilment_state": saga_state(order.fulfilment_state),
                 "customer_status": found.customer_status,
             }
         )
+    )
 
-    async def _order_of(request: Request) -> CustomerOrder:
-        order_id: UUID = request.path_params["order_id"]
-        try:
-            verifier.verify(bearer_or_query_token(request), order_id)
-        except InvalidToken as exc:
-            # The reason and the order, never the token (nor the URL that carries it).
-            logger.info("order view refused", extra={"reason": exc.code, "order_id": str(order_id)})
-            status = 403 if exc.code == "token_wrong_order" else 401
-            raise HttpError(status, exc.code, str(exc)) from None
-        found = await queries.customer_order(order_id)
-        if found is None:
-            raise HttpError(404, "order_not_found", f"No order {order_id}.")
-        return found
 
-    async def ipn(request: Request) -> Response:
-        body, signature, client = await signed_callback(request)
-        try:
-            await receiver(body, signature, client)
-        except MalformedIpn as exc:
-            raise HttpError(400, exc.code, str(exc)) from None
-        except ForgedIpn as exc:
-            raise HttpError(401, "invalid_signature", str(exc)) from None
-        return JSONResponse({"status": "ok"})
+async def ipn(request: Request) -> Response:
+    """``POST /payments/ipn``: stored, then applied in the background."""
+    body, signature, client = await signed_callback(request)
+    await dependencies(request, Edge).receiver(body, signature, client)
+    return answer(Stored())
 
-    return [
-        Route("/orders", create_order, methods=["POST"]),
-        Route("/orders/{order_id:uuid}", show_order, methods=["GET"]),
-        *script_routes(),
-        Route("/payments/ipn", ipn, methods=["POST"]),
-    ]
+
+PAYOUT_IPN_PATH = "/payments/payout-ipn"
+
+
+class PayoutIpnBody(BaseModel):
+    """NOWPayments' payout IPN: the withdrawal object, signed in `x-nowpayments-sig`
+    like payment IPNs."""
+
+    id: str
+    batch_withdrawal_id: str | None = None
+    status: str
+    hash: str | None = None
+    error: str | None = None
+    amount: str
+    currency: str
+
+
+async def payout_ipn(request: Request) -> Response:
+    body, signature, client = await signed_callback(request)
+    await dependencies(request, Edge).payout_receiver.receive(body, signature, client)
+    return answer(Stored())
+
+
+class IpnBody(BaseModel):
+    """NOWPayments' IPN, signed in `x-nowpayments-sig` (HMAC-SHA512 of the body
+    re-serialised with sorted keys)."""
+
+    payment_id: int | str | None = None
+    payment_status: str | None = None
+    order_id: str | None = None
+    price_amount: float | None = None
+    price_currency: str | None = None
+    actually_paid: float | None = None
+    pay_currency: str | None = None
+
+
+_KEY = {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY}
+CALLBACK_ERRORS = {
+    "400": "Not valid JSON, a NUL or lone surrogate (`malformed_json`), a key given twice "
+    "(`duplicate_json_key`), not an object (`not_an_object`).",
+    "401": "The signature is missing or wrong (`invalid_signature`).",
+    "413": "Larger than 64 KiB (`body_too_large`).",
+}
+
+ROUTES: list[BaseRoute] = [
+    ApiRoute(
+        "/orders",
+        create_order,
+        method="POST",
+        status=201,
+        summary="Place an order: answers its id, total, invoice URL, order token and "
+        "`order_url`, the customer's order page (opened with the token).",
+        success="The order, awaiting payment.",
+        response=Placed,
+        body=OrderBody,
+        security=PUBLIC,
+        headers=[{"name": "Idempotency-Key", "in": "header", "schema": _KEY}],
+        refusals={
+            "409": "Kinguin cannot supply a line now (`out_of_stock`, `price_above_maximum`; "
+            "`fields` names each line and its sku), or the Idempotency-Key was used for "
+            "another order (`idempotency_key_reused`). Nothing is stored and no invoice is "
+            "created.",
+            "429": "Too many orders from this client or from everyone (`rate_limited`; "
+            "`fields` names the limit, `checkout_client`, `checkout_network` (the client's "
+            "IPv6 /48) or `checkout_global`; Retry-After). Nothing is stored and no invoice "
+            "is created.",
+            "502": "NOWPayments did not answer (`payment_provider_unavailable`).",
+        },
+    ),
+    Route("/orders/{order_id:uuid}", show_order, methods=["GET"]),
+    *script_routes(),
+    ApiRoute(
+        "/payments/ipn",
+        ipn,
+        method="POST",
+        summary="NOWPayments' instant payment notification: logged, then applied in the "
+        "background.",
+        success="Stored.",
+        response=Stored,
+        body=IpnBody,
+        security=[{"nowpaymentsSignature": []}],
+        body_errors=CALLBACK_ERRORS,
+    ),
+    ApiRoute(
+        PAYOUT_IPN_PATH,
+        payout_ipn,
+        method="POST",
+        summary="NOWPayments' payout IPN (a refund's payout moved): logged once, then applied "
+        "in the background. An authentic body received again is answered and not stored.",
+        success="Stored, or already stored.",
+        response=Stored,
+        body=PayoutIpnBody,
+        security=[{"nowpaymentsSignature": []}],
+        body_errors={
+            **CALLBACK_ERRORS,
+            "400": f"{CALLBACK_ERRORS['400']} Or not a payout (`not_a_payout`).",
+        },
+    ),
+]

@@ -1,13 +1,23 @@
-"""How orders, lines and products are written in JSON answers."""
+"""How orders, lines, payments, IPNs, flags, refunds and products are written in JSON
+answers: the response models of the endpoints, read from the records' attributes."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated
+from uuid import UUID
 
-from bitloot_contracts.customer import customer_status_of_refund
-from bitloot_payments.adapters.catalog import Product
-from bitloot_payments.domain.availability import Availability
-from bitloot_payments.domain.records import Flag, Line, LoggedIpn, Order, PaymentRecord, Refund
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+from bitloot_contracts.customer import CustomerStatus, customer_status_of_refund
+from bitloot_payments.domain.records import Refund
 from bitloot_payments.domain.refunds import as_status
 
 
@@ -21,144 +31,179 @@ def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def order_json(order: Order) -> dict[str, Any]:
-    return {
-        "order_id": str(order.order_id),
-        "email": order.email,
-        "status": order.status,
-        "total": money(order.total),
-        "currency": order.currency,
-        "created_at": utc(order.created_at),
-        "payment_status": order.payment_status,
-        "invoice_url": order.invoice_url,
-    }
+Money = Annotated[
+    Decimal,
+    PlainSerializer(money, return_type=str),
+    WithJsonSchema({"type": "string", "description": "A decimal: `12.5`, `100`."}),
+]
+Utc = Annotated[
+    datetime,
+    PlainSerializer(utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
-def lines_json(lines: list[Line], *, titled: bool = False) -> list[dict[str, Any]]:
-    """Each line's SKU and quantity; `titled` adds the catalog's title of its product now
-    (the admin shows it; the customer's JSON keeps its documented shape)."""
-    if titled:
-        return [{"sku": line.sku, "qty": line.qty, "title": line.title} for line in lines]
-    return [{"sku": line.sku, "qty": line.qty} for line in lines]
+def _text(raw: object) -> object:
+    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
 
 
-def product_json(product: Product) -> dict[str, Any]:
-    return {
-        "sku": product.sku,
-        "title": product.title,
-        "kinguin_product_id": product.kinguin_product_id,
-        "price": money(product.price),
-        "currency": product.currency,
-        "max_purchase_price": money(product.max_purchase_price),
-        "active": product.active,
-        "platform": product.platform,
-        "updated_at": utc(product.updated_at) if product.updated_at else None,
-        "kinguin_availability": _availability(product.availability),
-    }
+class Attributes(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
 
 
-def _availability(availability: Availability | None) -> dict[str, Any] | None:
-    """What Kinguin last had of the product (None: never observed, checkout not refused)."""
-    if availability is None:
-        return None
-    return {
-        "qty": availability.qty,
-        "price_eur": _amount(availability.price),
-        "is_preorder": availability.is_preorder,
-        "release_date": availability.release_date,
-        "observed_at": utc(availability.observed_at),
-    }
+class LineItem(Attributes):
+    sku: str
+    qty: int
 
 
-def _amount(amount: Decimal | None) -> str | None:
-    return money(amount) if amount is not None else None
+class TitledLine(LineItem):
+    """A line with the catalog's title of its product now (the admin shows it)."""
+
+    title: str | None
 
 
-def payment_json(payment: PaymentRecord) -> dict[str, Any]:
-    return {
-        "payment_id": payment.payment_id,
-        "order_id": str(payment.order_id),
-        "parent_payment_id": payment.parent_payment_id,
-        "status": payment.status,
-        "price_amount": _amount(payment.price_amount),
-        "price_currency": payment.price_currency,
-        "pay_amount": _amount(payment.pay_amount),
-        "actually_paid": _amount(payment.actually_paid),
-        "pay_currency": payment.pay_currency,
-        "created_at": utc(payment.created_at),
-        "updated_at": utc(payment.updated_at),
-    }
+class OrderFields(Attributes):
+    """What the customer and the admins both see of an order."""
+
+    order_id: UUID
+    email: str
+    status: str
+    total: Money
+    currency: str
+    payment_status: str | None
+    invoice_url: str | None
 
 
-def _moment(moment: datetime | None) -> str | None:
-    return utc(moment) if moment else None
+class OrderItem(OrderFields):
+    created_at: Utc
 
 
-def ipn_json(ipn: LoggedIpn, *, with_body: bool = False) -> dict[str, Any]:
-    """One logged IPN (or polled status: `source`); its raw body (as text) only when
-    asked, it can be 64 KiB."""
-    answer: dict[str, Any] = {
-        "id": ipn.id,
-        "received_at": utc(ipn.received_at),
-        "source": ipn.source,
-        "signature_valid": ipn.signature_valid,
-        "payment_id": ipn.payment_id,
-        "order_id": str(ipn.order_id) if ipn.order_id else None,
-        "status": ipn.status,
-        "duplicate": ipn.duplicate,
-        "result": ipn.result,
-        "processed_at": _moment(ipn.processed_at),
-        "retries": ipn.retries,
-        "last_error": ipn.last_error,
-        "next_attempt_at": _moment(ipn.next_attempt_at),
-        "replayed_by": ipn.replayed_by,
-        "replayed_at": _moment(ipn.replayed_at),
-    }
-    if with_body:
-        answer["raw_body"] = ipn.raw_body.decode("utf-8", errors="replace")
-    return answer
+class AvailabilityItem(Attributes):
+    """What Kinguin last had of the product."""
+
+    qty: int
+    price_eur: Money | None = Field(validation_alias="price")
+    is_preorder: bool
+    release_date: str | None
+    observed_at: Utc
 
 
-def flag_json(flag: Flag) -> dict[str, Any]:
-    return {
-        "id": flag.id,
-        "kind": flag.kind,
-        "detail": flag.detail,
-        "order_id": str(flag.order_id) if flag.order_id else None,
-        "payment_id": flag.payment_id,
-        "ipn_id": flag.ipn_id,
-        "data": flag.data,
-        "created_at": _moment(flag.created_at),
-        "status": flag.status,
-        "resolved_by": flag.resolved_by,
-        "resolved_at": _moment(flag.resolved_at),
-        "note": flag.note,
-    }
+class ProductItem(Attributes):
+    sku: str
+    title: str
+    kinguin_product_id: str
+    price: Money
+    currency: str
+    max_purchase_price: Money
+    active: bool
+    platform: str | None
+    updated_at: Utc | None
+    kinguin_availability: AvailabilityItem | None = Field(
+        validation_alias="availability",
+        description="Null: never observed (checkout is not refused).",
+    )
 
 
-def refund_json(refund: Refund) -> dict[str, Any]:
+class Products(BaseModel):
+    items: list[ProductItem]
+
+
+class PaymentItem(Attributes):
+    payment_id: str
+    order_id: UUID
+    parent_payment_id: str | None
+    status: str
+    price_amount: Money | None
+    price_currency: str | None
+    pay_amount: Money | None
+    actually_paid: Money | None
+    pay_currency: str | None
+    created_at: Utc
+    updated_at: Utc
+
+
+class IpnItem(Attributes):
+    """One logged IPN (or polled status: `source`)."""
+
+    id: int
+    received_at: Utc
+    source: str
+    signature_valid: bool
+    payment_id: str | None
+    order_id: UUID | None
+    status: str | None
+    duplicate: bool
+    result: str
+    processed_at: Utc | None
+    retries: int
+    last_error: str | None
+    next_attempt_at: Utc | None
+    replayed_by: str | None
+    replayed_at: Utc | None
+
+
+class IpnDetail(IpnItem):
+    """An IPN with its raw body as text (up to 64 KiB: only shown one at a time)."""
+
+    raw_body: Annotated[str, BeforeValidator(_text)]
+
+
+class FlagItem(Attributes):
+    id: int
+    kind: str
+    detail: str
+    order_id: UUID | None
+    payment_id: str | None
+    ipn_id: int | None
+    data: dict[str, JsonValue]
+    created_at: Utc | None
+    status: str
+    resolved_by: str | None
+    resolved_at: Utc | None
+    note: str | None
+
+
+class PaymentDetail(PaymentItem):
+    ipns: list[IpnDetail]
+    flags: list[FlagItem]
+
+
+class RefundItem(Attributes):
     """Every field of a refund, and what its status means to the customer."""
-    return {
-        "id": refund.id,
-        "order_id": str(refund.order_id),
-        "payment_id": refund.payment_id,
-        "flag_id": refund.flag_id,
-        "amount": money(refund.amount),
-        "currency": refund.currency,
-        "reason": refund.reason,
-        "cause": refund.cause,
-        "status": refund.status,
-        "customer_status": customer_status_of_refund(as_status(refund.status)),
-        "requested_by": refund.requested_by,
-        "note": refund.note,
-        "payout_address": refund.payout_address,
-        "payout_extra_id": refund.payout_extra_id,
-        "claimed_at": _moment(refund.claimed_at),
-        "decided_by": refund.decided_by,
-        "decided_at": _moment(refund.decided_at),
-        "decision_note": refund.decision_note,
-        "transaction_id": refund.transaction_id,
-        "error": refund.error,
-        "created_at": _moment(refund.created_at),
-        "updated_at": _moment(refund.updated_at),
-    }
+
+    id: int
+    order_id: UUID
+    payment_id: str | None
+    flag_id: int | None
+    amount: Money
+    currency: str
+    reason: str
+    cause: str | None
+    status: str
+    customer_status: CustomerStatus
+    requested_by: str
+    note: str | None
+    payout_address: str | None
+    payout_extra_id: str | None
+    claimed_at: Utc | None
+    decided_by: str | None
+    decided_at: Utc | None
+    decision_note: str | None
+    transaction_id: str | None
+    error: str | None
+    created_at: Utc | None
+    updated_at: Utc | None
+
+
+def refund_item(refund: Refund) -> RefundItem:
+    status = customer_status_of_refund(as_status(refund.status))
+    return RefundItem.model_validate({**vars(refund), "customer_status": status})
+
+
+class RefundDetail(RefundItem):
+    # Payouts are recorded by the payout runner; none before a refund is approved.
+    payouts: list[dict[str, JsonValue]] = []
+
+
+def refund_detail(refund: Refund) -> RefundDetail:
+    return RefundDetail.model_validate(dict(refund_item(refund)))
