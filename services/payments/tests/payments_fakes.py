@@ -397,6 +397,19 @@ class FakeReconciliation(_Repository, ports.Reconciliation):
         raise NotImplementedError
 
 
+class FakeFigures(_Repository, ports.Figures):
+    """The home page's aggregates are SQL's: tested on PostgreSQL (test_internal_stats)."""
+
+    async def hourly(self, since: datetime) -> dict[datetime, dict[str, int]]:
+        raise NotImplementedError
+
+    async def open_flags(self) -> ports.OpenItems:
+        raise NotImplementedError
+
+    async def refunds_owed(self) -> ports.OpenItems:
+        raise NotImplementedError
+
+
 class FakeRateLimits(_Repository, ports.RateLimits):
     async def hit(self, limit: Limit, key: str, now: datetime) -> None:
         bucket = (f"{limit.name}:{key}", limit.window_start(now))
@@ -429,6 +442,7 @@ class FakePaymentsWork(FakeWork):
         self.payouts = FakePayouts(self)
         self.reconciliation = FakeReconciliation(self)
         self.rate_limits = FakeRateLimits(self)
+        self.figures = FakeFigures(self)
 
     async def commit(self) -> None:
         self._committed = copy.deepcopy(self.store)

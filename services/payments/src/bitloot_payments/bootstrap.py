@@ -37,6 +37,7 @@ from bitloot_payments.handlers.refund_claims import ClaimLimits, RefundClaims
 from bitloot_payments.handlers.refund_decisions import DecideRefund
 from bitloot_payments.handlers.resolve_flags import DecideFlag, ReplayIpn
 from bitloot_payments.handlers.retention import ipn_log_sweep
+from bitloot_payments.handlers.stats import ReadStats
 from bitloot_payments.metrics import PaymentsMetrics
 from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import ORDER_PAGE, Settings
@@ -186,8 +187,8 @@ def _checkout_gate(settings: Settings, runtime: ServiceRuntime) -> CheckoutGate:
         ),
         shop_wide=Limit("checkout_global", settings.checkout_global_limit, shop_window),
     )
-    gate = CheckoutGate(runtime.unit_of_work, limits)
-    runtime.add_background("rate-limit-sweep", gate.sweep)
+    gate = CheckoutGate(runtime.units_of_work(PaymentsUnitOfWork), limits)
+    runtime.add_worker(gate.sweeper())
     return gate
 
 
@@ -260,7 +261,7 @@ def build(
         decide_flag=DecideFlag(units_of_work),
         replay_ipn=ReplayIpn(units_of_work, processor.wake),
         decide_refund=DecideRefund(units_of_work, runner.worker.wake),
-        unit_of_work=runtime.unit_of_work,
+        read_stats=ReadStats(units_of_work),
     )
     claims = claim_routes(_claims(settings, runtime), settings.support_email)
     app = create_app(

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from bitloot_payments.adapters.orm import orders, rate_limits
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.handlers.checkout_limits import (
     NETWORK_FACTOR,
     CheckoutGate,
@@ -158,7 +159,8 @@ async def test_counters_of_past_windows_are_forgotten(runtime: ServiceRuntime) -
         )
     hour = timedelta(hours=1)
     limits = CheckoutLimits(Limit("a", 1, hour), Limit("n", 1, hour), Limit("b", 1, hour))
-    assert await CheckoutGate(runtime.unit_of_work, limits).forget_old_counters() == 1
+    gate = CheckoutGate(runtime.units_of_work(PaymentsUnitOfWork), limits)
+    assert await gate.forget_old_counters() == 1
 
 
 def test_ipv6_clients_count_per_64_and_unknown_peers_share_a_bucket() -> None:
@@ -194,7 +196,7 @@ async def test_a_mapped_client_and_its_ipv4_form_share_one_allowance(peer: Peer)
 async def test_a_client_rotating_its_64s_is_bounded_per_48(runtime: ServiceRuntime) -> None:
     per_network = PER_CLIENT * NETWORK_FACTOR
     gate = CheckoutGate(
-        runtime.unit_of_work,
+        runtime.units_of_work(PaymentsUnitOfWork),
         CheckoutLimits(
             Limit("checkout_client", PER_CLIENT, timedelta(hours=1)),
             Limit("checkout_network", per_network, timedelta(hours=1)),

@@ -12,6 +12,7 @@ from bitloot_payments.adapters.payout_rows import SqlPayouts
 from bitloot_payments.adapters.rate_limits import SqlRateLimits
 from bitloot_payments.adapters.reconciliation import SqlReconciliation
 from bitloot_payments.adapters.refunds import SqlRefunds
+from bitloot_payments.adapters.stats import SqlFigures
 from bitloot_runtime.db import UnitOfWork
 
 
@@ -58,6 +59,10 @@ class PaymentsUnitOfWork(UnitOfWork):
     @cached_property
     def rate_limits(self) -> SqlRateLimits:
         return SqlRateLimits(self)
+
+    @cached_property
+    def figures(self) -> SqlFigures:
+        return SqlFigures(self)
 
     async def rollback(self) -> None:
         """Undo the transaction. A connection the failure broke (the database restarting,

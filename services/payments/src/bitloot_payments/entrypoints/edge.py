@@ -3,7 +3,6 @@ app state with `bitloot_runtime.app.dependencies`), and how the service answers 
 exceptions (`REFUSALS`, registered by `create_app`)."""
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bitloot_payments.adapters.payout_ipn import BadPayoutIpn
@@ -23,7 +22,7 @@ from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, Malfor
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
 from bitloot_payments.handlers.refund_decisions import DecideRefund, RefundNotFound
 from bitloot_payments.handlers.resolve_flags import DecideFlag, NotFound, Refused, ReplayIpn
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.handlers.stats import ReadStats
 from bitloot_runtime.http import Refusal
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 
@@ -46,7 +45,7 @@ class Edge:
     decide_flag: DecideFlag
     replay_ipn: ReplayIpn
     decide_refund: DecideRefund
-    unit_of_work: Callable[[], UnitOfWork]
+    read_stats: ReadStats
 
 
 REFUSALS = {

@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from bitloot_payments.entrypoints.edge import Edge
 from bitloot_payments.entrypoints.views import Attributes, Utc
-from bitloot_payments.handlers.stats import payment_stats
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import answer, parse_query
 from bitloot_runtime.internal import StatsQuery
@@ -51,7 +50,7 @@ class Stats(Attributes):
 
 async def stats(request: Request) -> Response:
     since = parse_query(StatsQuery, request).since
-    found = await payment_stats(dependencies(request, Edge).unit_of_work, since)
+    found = await dependencies(request, Edge).read_stats(since)
     hours = [{"hour": hour, **counts} for hour, counts in sorted(found.hours.items())]
     return answer(Stats.model_validate({**vars(found), "since": since, "hours": hours}))
 

@@ -15,16 +15,15 @@ The shop-wide limit is a cost cap (each checkout asks NOWPayments for an invoice
 fairness: once reached it refuses every customer until its window ends.
 """
 
-import asyncio
 import ipaddress
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bitloot_payments.adapters.orm import rate_limits
-from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.rate_limits import Limit, RateLimited, RateLimiter
+from bitloot_payments.handlers.ports import PaymentsWork
+from bitloot_runtime.rate_limits import Limit, RateLimited
+from bitloot_runtime.worker import Worker
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def network_bucket(client: str | None) -> str | None:
 class CheckoutGate:
     """Admits a checkout, or refuses it with `RateLimited` past either limit."""
 
-    def __init__(self, unit_of_work: Callable[[], UnitOfWork], limits: CheckoutLimits) -> None:
+    def __init__(self, unit_of_work: Callable[[], PaymentsWork], limits: CheckoutLimits) -> None:
         self._unit_of_work = unit_of_work
         self._limits = limits
 
@@ -97,7 +96,7 @@ class CheckoutGate:
         for when the shop admits again."""
         limits = self._limits
         async with self._unit_of_work() as uow:
-            limiter, now = RateLimiter(uow.session, rate_limits), datetime.now(UTC)
+            limiter, now = uow.rate_limits, datetime.now(UTC)
             try:
                 await limiter.hit(limits.per_client, client_bucket(client), now)
                 if (network := network_bucket(client)) is not None:
@@ -118,16 +117,15 @@ class CheckoutGate:
         """Delete the counters (of every limit in the table) older than `COUNTER_MEMORY`;
         how many: an address seen once must not stay in the table for ever."""
         async with self._unit_of_work() as uow:
-            limiter = RateLimiter(uow.session, rate_limits)
-            forgotten = await limiter.forget_before(datetime.now(UTC) - COUNTER_MEMORY)
+            forgotten = await uow.rate_limits.forget_before(datetime.now(UTC) - COUNTER_MEMORY)
             await uow.commit()
         return forgotten
 
-    async def sweep(self) -> None:
-        """`forget_old_counters` now and every hour until cancelled."""
-        while True:
-            try:
-                await self.forget_old_counters()
-            except Exception:
-                logger.exception("rate limit counter sweep failed; will try again")
-            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+    def sweeper(self) -> Worker:
+        """`forget_old_counters` now and every hour, on the runtime's worker loop."""
+        return Worker(
+            "rate-limit-sweep",
+            self.forget_old_counters,
+            interval=SWEEP_INTERVAL_SECONDS,
+            log=lambda exc: logger.error("rate limit counter sweep failed", exc_info=exc),
+        )

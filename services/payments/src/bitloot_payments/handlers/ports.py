@@ -395,6 +395,42 @@ class RateLimits(abc.ABC):
         """Drop the counters of windows that began before `before`; how many."""
 
 
+# The series per hour of `Figures.hourly`, each a column of the admin's ``hours``.
+SERIES = ("placed", "paid", "failed", "refunds_due")
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """An open flag or a refund still owed: what the admin's "needs action" links to."""
+
+    id: int
+    order_id: UUID | None
+    kind: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class OpenItems:
+    count: int
+    items: list[OpenItem]
+
+
+class Figures(abc.ABC):
+    """What the admin's home page counts of payments, each figure one SQL aggregate."""
+
+    @abc.abstractmethod
+    async def hourly(self, since: datetime) -> dict[datetime, dict[str, int]]:
+        """Each hour from `since` with something in it: how many of each `SERIES`."""
+
+    @abc.abstractmethod
+    async def open_flags(self) -> OpenItems:
+        """Flags no admin has decided yet: how many, and the newest."""
+
+    @abc.abstractmethod
+    async def refunds_owed(self) -> OpenItems:
+        """Refunds owed with nothing paid yet (due, claimed, or whose payout failed)."""
+
+
 class PaymentsWork(Work, Protocol):
     """A payments unit of work: one transaction, and the repositories working in it."""
 
@@ -427,6 +463,9 @@ class PaymentsWork(Work, Protocol):
 
     @property
     def rate_limits(self) -> RateLimits: ...
+
+    @property
+    def figures(self) -> Figures: ...
 
     async def rollback(self) -> None:
         """Undo everything since the last commit, its queued events included (callbacks

@@ -4,9 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bitloot_payments.adapters import stats
-from bitloot_payments.adapters.stats import OpenItems
-from bitloot_runtime.db import UnitOfWork
+from bitloot_payments.handlers.ports import OpenItems, PaymentsWork
 
 
 @dataclass(frozen=True)
@@ -19,10 +17,17 @@ class PaymentStats:
     refunds_owed: OpenItems
 
 
-async def payment_stats(unit_of_work: Callable[[], UnitOfWork], since: datetime) -> PaymentStats:
-    async with unit_of_work() as uow:
-        return PaymentStats(
-            hours=await stats.hourly(uow.session, since),
-            open_flags=await stats.open_flags(uow.session),
-            refunds_owed=await stats.refunds_owed(uow.session),
-        )
+class ReadStats:
+    """The figures since a time, read together."""
+
+    def __init__(self, unit_of_work: Callable[[], PaymentsWork]) -> None:
+        self._unit_of_work = unit_of_work
+
+    async def __call__(self, since: datetime) -> PaymentStats:
+        async with self._unit_of_work() as uow:
+            figures = uow.figures
+            return PaymentStats(
+                hours=await figures.hourly(since),
+                open_flags=await figures.open_flags(),
+                refunds_owed=await figures.refunds_owed(),
+            )
