@@ -63,20 +63,12 @@ def credential(body: BaseModel, status: int = 200) -> JSONResponse:
     return JSONResponse(body.model_dump(mode="json"), status, headers=NO_STORE)
 
 
-@dataclass(frozen=True)
-class Told(Refusal):
-    """A refusal saying `detail`, where the exception itself says too little."""
-
-    detail: str = ""
-
-    def error(self, exc: Exception) -> HttpError:
-        return HttpError(super().error(exc).status, str(self.code), self.detail)
-
-
 REFUSALS = {
-    DeliveryNotFound: Told(404, "delivery_not_found", detail="No keys were delivered (yet)."),
-    KeysPurged: Told(410, "keys_purged", detail="The order's keys were deleted after retention."),
-    OrderRefunded: Told(410, "order_refunded", detail=REFUNDED_TEXT),
+    DeliveryNotFound: Refusal(404, "delivery_not_found", detail="No keys were delivered (yet)."),
+    KeysPurged: Refusal(
+        410, "keys_purged", detail="The order's keys were deleted after retention."
+    ),
+    OrderRefunded: Refusal(410, "order_refunded", detail=REFUNDED_TEXT),
     InvalidToken: Refusal(lambda exc: 403 if exc.code == "token_wrong_order" else 401),
     RevokeRefused: Refusal(lambda exc: 404 if exc.code == "no_keys" else 409),
     NoSuchNotice: Refusal(404, "no_such_notice"),
