@@ -204,11 +204,11 @@ async def test_a_client_rotating_its_64s_is_bounded_per_48(runtime: ServiceRunti
         ),
     )
     for index in range(per_network):
-        await gate.admit(f"2001:db8:7:{index:x}::1")
+        await gate(f"2001:db8:7:{index:x}::1")
     with pytest.raises(RateLimited) as refused:
-        await gate.admit("2001:db8:7:ffff::1")
+        await gate("2001:db8:7:ffff::1")
     assert refused.value.limit.name == "checkout_network"
-    await gate.admit("2001:db8:8::1")
+    await gate("2001:db8:8::1")
 
 
 async def test_a_client_refused_by_the_shop_keeps_its_own_allowance(

@@ -141,10 +141,10 @@ async def create_order(request: Request) -> Response:
     lines = [RequestedLine(line.sku, line.qty) for line in body.lines]
     key = idempotency_key(request)
     try:
-        await edge.gate.admit(request.client.host if request.client else None)
+        await edge.gate(request.client.host if request.client else None)
     except RateLimited as exc:
         return rate_limited(exc)
-    placed = await edge.placement.place(email, lines, key)
+    placed = await edge.placement(email, lines, key)
     url = edge.order_url.format(order_id=placed.order_id, order_token=placed.order_token)
     return answer(Placed(**vars(placed), order_url=url), 201)
 
@@ -203,7 +203,7 @@ class PayoutIpnBody(BaseModel):
 
 async def payout_ipn(request: Request) -> Response:
     body, signature, client = await signed_callback(request)
-    await dependencies(request, Edge).payout_receiver.receive(body, signature, client)
+    await dependencies(request, Edge).payout_receiver(body, signature, client)
     return answer(Stored())
 
 

@@ -85,7 +85,7 @@ class CheckoutGate:
         self._unit_of_work = unit_of_work
         self._limits = limits
 
-    async def admit(self, client: str | None) -> None:
+    async def __call__(self, client: str | None) -> None:
         """Count one checkout for `client`, its /48 (IPv6) and the shop; `RateLimited`
         past any.
 

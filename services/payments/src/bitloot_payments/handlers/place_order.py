@@ -165,7 +165,7 @@ class OrderPlacement:
         self._invoicing = KeyedLocks()
         self._metrics = metrics
 
-    async def place(
+    async def __call__(
         self, email: str, lines: Sequence[RequestedLine], idempotency_key: str | None = None
     ) -> PlacedOrder:
         """Store the order, then invoice it. The order is committed before NOWPayments is

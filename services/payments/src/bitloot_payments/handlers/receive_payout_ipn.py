@@ -29,7 +29,7 @@ class PayoutIpnReceiver:
         self._secrets = tuple(secrets)
         self._wake = wake
 
-    async def receive(self, body: bytes, signature: str | None, client: str) -> bool:
+    async def __call__(self, body: bytes, signature: str | None, client: str) -> bool:
         """Store an authentic payout IPN; False for a duplicate. Raises `BadPayoutIpn`
         after logging a refused one."""
         try:
