@@ -1,4 +1,6 @@
-"""What the admin's routes share: the database, the other services, sessions, pages."""
+"""What the admin's routes share: the database, the other services, sessions, pages
+(`AdminWeb`, read from the app state with `bitloot_runtime.app.dependencies`), and how
+the API answers the use cases' exceptions (`REFUSALS`)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -12,8 +14,12 @@ from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import LoginLimits
 from bitloot_admin.handlers.hand_delivery import HandDelivery
 from bitloot_admin.handlers.health import Bus
+from bitloot_admin.handlers.orders import OrderNotFound
 from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.refunds import RefundNotFound
 from bitloot_admin.handlers.repairs import Repairs
+from bitloot_admin.handlers.second_factor import EnrolmentRefused
+from bitloot_runtime.http import Refusal
 from bitloot_runtime.idempotency import IdempotencyStore, new_key
 
 
@@ -50,3 +56,10 @@ def templates() -> Environment:
     )
     environment.globals["idempotency_key"] = new_key
     return formats.install(environment)
+
+
+REFUSALS = {
+    OrderNotFound: Refusal(404, "order_not_found"),
+    RefundNotFound: Refusal(404, "refund_not_found"),
+    EnrolmentRefused: Refusal(lambda exc: 409 if exc.code == "totp_not_pending" else 422),
+}
