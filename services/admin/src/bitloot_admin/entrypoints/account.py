@@ -14,9 +14,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.roles import requires_totp
-from bitloot_admin.entrypoints.api import route
 from bitloot_admin.entrypoints.api_actions import csrf
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import MAX_FORM, read_form
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf

@@ -4,7 +4,7 @@ Each endpoint takes the admin's `AdminWeb` from the app state; `ROUTES` declares
 with their models, from which the OpenAPI document is generated (`openapi`). The repair
 actions are in `api_actions`, the refunds in `api_refunds`."""
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
@@ -18,6 +18,7 @@ from bitloot_admin.domain.health import KinguinBalance
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
 from bitloot_admin.domain.views import Event, FlagSummary, OrderDetail, OrderRow, Saga
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.openapi import NOT_FOUND, route
 from bitloot_admin.entrypoints.params import (
     AuditQuery,
     DeadLetterQuery,
@@ -29,25 +30,12 @@ from bitloot_admin.entrypoints.params import (
 )
 from bitloot_admin.handlers.audit import ReadAudit
 from bitloot_admin.handlers.health import CheckHealth
-from bitloot_admin.handlers.listings import Found, ShowDocument, ShowListing
+from bitloot_admin.handlers.listings import ShowDocument, ShowListing
 from bitloot_admin.handlers.orders import ListOrders, ShowOrder
 from bitloot_contracts.topics import DELIVERY, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import HttpError, Moment, answer, parse_query
-from bitloot_runtime.openapi import ApiRoute, Schema
-
-ADMIN_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
-SCHEMES: Schema = {
-    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"},
-    "cookie": {"type": "apiKey", "in": "cookie", "name": "bitloot_admin"},
-}
-GUARDED = {
-    "403": "The admin's role may not do this (`forbidden_role`), an owner must enrol a "
-    "second factor first (`totp_enrolment_required`), or a browser's action lacks its CSRF "
-    "token (`csrf_failed`).",
-}
-Endpoint = Callable[[Request], Awaitable[Response]]
-NOT_FOUND = {"404": "Not found (`not_found`, or `<what>_not_found` for a bad id)."}
+from bitloot_runtime.openapi import ApiRoute
 
 
 class Partial(BaseModel):
@@ -135,42 +123,16 @@ async def show_order(request: Request) -> Response:
     )
 
 
-def _found(found: Found) -> Response:
-    if found.document is None and not found.partial:
-        raise HttpError(404, "not_found", "The service knows no such thing.")
-    return answer(Document(item=found.document, partial=found.partial))
+def _document(path: str, service: str, where: Callable[[Request], str], summary: str) -> ApiRoute:
+    """`service`'s document at the path `where` makes of the request, ``{item, partial}``."""
 
+    async def shown(request: Request) -> Response:
+        found = await ShowDocument(_web(request).upstream)(service, where(request))
+        if found.document is None and not found.partial:
+            raise HttpError(404, "not_found", "The service knows no such thing.")
+        return answer(Document(item=found.document, partial=found.partial))
 
-async def _document(request: Request, service: str, path: str) -> Response:
-    return _found(await ShowDocument(_web(request).upstream)(service, path))
-
-
-async def key_audit(request: Request) -> Response:
-    return await _document(request, DELIVERY, f"/internal/orders/{order_id(request)}/audit")
-
-
-async def emails(request: Request) -> Response:
-    return await _document(request, DELIVERY, f"/internal/orders/{order_id(request)}/emails")
-
-
-async def payment(request: Request) -> Response:
-    path = f"/internal/payments/{item_id(request, 'payments')}"
-    return await _document(request, PAYMENTS, path)
-
-
-async def webhook(request: Request) -> Response:
-    path = f"/internal/webhooks/{item_id(request, 'webhooks')}"
-    return await _document(request, KINGUIN_GATEWAY, path)
-
-
-async def flag(request: Request) -> Response:
-    path = f"/internal/flags/{row_id(request, 'flag_id', 'flag')}"
-    return await _document(request, PAYMENTS, path)
-
-
-async def ipn(request: Request) -> Response:
-    path = f"/internal/ipns/{row_id(request, 'ipn_id', 'ipn')}"
-    return await _document(request, PAYMENTS, path)
+    return route(path, shown, summary=summary, response=Document, refusals=NOT_FOUND)
 
 
 def _listing(listing: Listing) -> ApiRoute:
@@ -248,27 +210,6 @@ async def audit(request: Request) -> Response:
     return answer(AuditPage(items=items, next={"before": str(last)} if last else None))
 
 
-def route(
-    path: str,
-    endpoint: Endpoint,
-    *,
-    summary: str,
-    response: type[BaseModel],
-    refusals: Mapping[str, str] | None = None,
-    **more: Any,
-) -> ApiRoute:
-    """An admin API route: behind a session (`ADMIN_SECURITY`), refused 403 by role."""
-    return ApiRoute(
-        path,
-        endpoint,
-        summary=summary,
-        response=response,
-        refusals={**GUARDED, **(refusals or {})},
-        security=ADMIN_SECURITY,
-        **more,
-    )
-
-
 _ORDER_404 = {"404": "No such order (`order_not_found`)."}
 
 ROUTES = [
@@ -289,48 +230,42 @@ ROUTES = [
         response=OrderAnswer,
         refusals=_ORDER_404,
     ),
-    route(
+    _document(
         "/api/orders/{order_id}/key-audit",
-        key_audit,
-        summary="Delivery's key audit of an order.",
-        response=Document,
-        refusals=NOT_FOUND,
+        DELIVERY,
+        lambda request: f"/internal/orders/{order_id(request)}/audit",
+        "Delivery's key audit of an order.",
     ),
-    route(
+    _document(
         "/api/orders/{order_id}/emails",
-        emails,
-        summary="Delivery's email log of an order.",
-        response=Document,
-        refusals=NOT_FOUND,
+        DELIVERY,
+        lambda request: f"/internal/orders/{order_id(request)}/emails",
+        "Delivery's email log of an order.",
     ),
     *(_listing(listing) for listing in LISTINGS.values()),
-    route(
+    _document(
         "/api/payments/{item_id}",
-        payment,
-        summary="A payment with its IPN history and flags.",
-        response=Document,
-        refusals=NOT_FOUND,
+        PAYMENTS,
+        lambda request: f"/internal/payments/{item_id(request, 'payments')}",
+        "A payment with its IPN history and flags.",
     ),
-    route(
+    _document(
         "/api/webhooks/{item_id:int}",
-        webhook,
-        summary="One logged Kinguin webhook.",
-        response=Document,
-        refusals=NOT_FOUND,
+        KINGUIN_GATEWAY,
+        lambda request: f"/internal/webhooks/{item_id(request, 'webhooks')}",
+        "One logged Kinguin webhook.",
     ),
-    route(
+    _document(
         "/api/flags/{flag_id}",
-        flag,
-        summary="A payment flag: its order's status, the decisions open to it, its refunds.",
-        response=Document,
-        refusals=NOT_FOUND,
+        PAYMENTS,
+        lambda request: f"/internal/flags/{row_id(request, 'flag_id', 'flag')}",
+        "A payment flag: its order's status, the decisions open to it, its refunds.",
     ),
-    route(
+    _document(
         "/api/ipns/{ipn_id}",
-        ipn,
-        summary="One IPN with its raw body and attempts.",
-        response=Document,
-        refusals=NOT_FOUND,
+        PAYMENTS,
+        lambda request: f"/internal/ipns/{row_id(request, 'ipn_id', 'ipn')}",
+        "One IPN with its raw body and attempts.",
     ),
     route(
         "/api/dead-letters",

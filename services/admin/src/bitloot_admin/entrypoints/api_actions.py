@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bitloot_admin.domain.flags import DECISIONS, Decision
-from bitloot_admin.entrypoints.api import route
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.keys import api_action
+from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import (
     DecisionRequest,
     ReplayQuery,

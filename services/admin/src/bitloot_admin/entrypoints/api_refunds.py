@@ -10,9 +10,10 @@ from starlette.responses import Response
 
 from bitloot_admin.domain.refunds import DECISIONS, RefundDecision, open_decisions
 from bitloot_admin.domain.views import Refund
-from bitloot_admin.entrypoints.api import Document, Partial, route
+from bitloot_admin.entrypoints.api import Document, Partial
 from bitloot_admin.entrypoints.api_actions import Act, action, repairs
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import order_id, row_id
 from bitloot_admin.entrypoints.params_refunds import (
     RefundQuery,

@@ -15,10 +15,10 @@ from bitloot_admin.domain.hand_keys import (
     HandKeys,
     keys_from_text,
 )
-from bitloot_admin.entrypoints.api import route
 from bitloot_admin.entrypoints.api_actions import ActionResult, csrf, outcome_response
 from bitloot_admin.entrypoints.confirm import ONSUBMIT
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import order_id, read_form
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf

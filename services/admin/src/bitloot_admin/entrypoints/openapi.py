@@ -1,16 +1,54 @@
 """``GET /admin/openapi.json``: the OpenAPI description of the admin API, generated from
-its routes' declarations (`bitloot_runtime.openapi.ApiRoute`) under ``/admin``; the
+its routes' declarations (`route`, an `ApiRoute` behind a session) under ``/admin``; the
 login, which also serves the browser's form, is described here. A test checks that
 every API route is described."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from bitloot_admin.entrypoints.api import SCHEMES
 from bitloot_admin.entrypoints.params import LoginRequest
-from bitloot_runtime.openapi import PUBLIC, Schema, errors, operation, with_key
+from bitloot_runtime.openapi import PUBLIC, ApiRoute, Schema, errors, operation, with_key
 from bitloot_runtime.openapi import describe as describe_api
+
+ADMIN_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
+SCHEMES: Schema = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"},
+    "cookie": {"type": "apiKey", "in": "cookie", "name": "bitloot_admin"},
+}
+GUARDED = {
+    "403": "The admin's role may not do this (`forbidden_role`), an owner must enrol a "
+    "second factor first (`totp_enrolment_required`), or a browser's action lacks its CSRF "
+    "token (`csrf_failed`).",
+}
+Endpoint = Callable[[Request], Awaitable[Response]]
+NOT_FOUND = {"404": "Not found (`not_found`, or `<what>_not_found` for a bad id)."}
+
+
+def route(
+    path: str,
+    endpoint: Endpoint,
+    *,
+    summary: str,
+    response: type[BaseModel],
+    refusals: Mapping[str, str] | None = None,
+    **more: Any,
+) -> ApiRoute:
+    """An admin API route: behind a session (`ADMIN_SECURITY`), refused 403 by role."""
+    return ApiRoute(
+        path,
+        endpoint,
+        summary=summary,
+        response=response,
+        refusals={**GUARDED, **(refusals or {})},
+        security=ADMIN_SECURITY,
+        **more,
+    )
+
 
 LOGIN = operation(
     "Log in: JSON {username, password, totp} answers {token} (a Bearer session); 429 with "
