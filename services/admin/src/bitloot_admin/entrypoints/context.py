@@ -12,7 +12,7 @@ from bitloot_admin.adapters.upstream import UpstreamClient
 from bitloot_admin.entrypoints import formats
 from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import LoginLimits
-from bitloot_admin.handlers.hand_delivery import HandDelivery
+from bitloot_admin.handlers.hand_delivery import DeliverByHand
 from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.orders import OrderNotFound
 from bitloot_admin.handlers.ports import AdminWork
@@ -35,7 +35,7 @@ class AdminWeb:
     repairs: Repairs
     bus: Bus
     timeout: float
-    hand_delivery: HandDelivery
+    hand_delivery: DeliverByHand
     keys: IdempotencyStore
 
     def render(

@@ -22,6 +22,7 @@ from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import order_id, read_form
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
+from bitloot_admin.handlers.hand_delivery import OrderLines
 from bitloot_admin.handlers.repairs import Outcome
 from bitloot_contracts.topics import ADMIN
 from bitloot_runtime.app import dependencies
@@ -62,9 +63,7 @@ async def deliver_keys(request: Request) -> Response:
     _raw, document = await read_json(request, MAX_KEYS_BODY)
     keys = parse_body(HandKeys, document).keys
     web = dependencies(request, AdminWeb)
-    return hand_delivery_response(
-        await web.hand_delivery.deliver(request.state.admin, wanted, keys)
-    )
+    return hand_delivery_response(await web.hand_delivery(request.state.admin, wanted, keys))
 
 
 # Once per order by the saga itself, so not per ``Idempotency-Key``.
@@ -89,7 +88,7 @@ API = route(
 def _form(web: AdminWeb) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         wanted = order_id(request)
-        lines = await web.hand_delivery.order_lines(wanted)
+        lines = await OrderLines(web.upstream)(wanted)
         context: dict[str, object] = {
             "order_id": wanted,
             "lines": sorted(lines.items()) if isinstance(lines, dict) else [],
@@ -111,7 +110,7 @@ def _submit(web: AdminWeb) -> Endpoint:
             keys = _keys_of(form)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
-        outcome = await web.hand_delivery.deliver(request.state.admin, wanted, keys)
+        outcome = await web.hand_delivery(request.state.admin, wanted, keys)
         context = {
             "what": f"Delivering keys by hand to order {wanted}",
             "outcome": outcome,
