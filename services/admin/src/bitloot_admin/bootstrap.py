@@ -17,7 +17,7 @@ from bitloot_admin.entrypoints.bus import subscribe
 from bitloot_admin.entrypoints.context import AdminWeb, templates
 from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import EnsureInitialAdmin, LoginLimits
-from bitloot_admin.handlers.hand_delivery import DeliveryKey, HandDelivery
+from bitloot_admin.handlers.hand_delivery import DeliverByHand, DeliveryKey
 from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.repairs import Repairs
 from bitloot_admin.handlers.retention import audit_sweep
@@ -104,7 +104,7 @@ def _admin_web(settings: Settings, runtime: ServiceRuntime, upstream: UpstreamCl
         # The in-memory broker (the one-process demo) has no queues to ask about.
         Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
         settings.upstream_timeout,
-        HandDelivery(upstream, work, _delivery_key(settings)),
+        DeliverByHand(upstream, work, _delivery_key(settings)),
         runtime.idempotency,
     )
 

@@ -10,17 +10,19 @@ import segno
 from markupsafe import Markup
 from pydantic import BaseModel, Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.roles import requires_totp
 from bitloot_admin.entrypoints.api_actions import csrf
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import MAX_FORM, read_form
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.second_factor import ConfirmTotp, EnrolmentRefused, ShowEnrolment
-from bitloot_runtime.http import HttpError, parse_body, read_json
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import answer, parse_body, read_json
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -29,56 +31,86 @@ class Confirmation(BaseModel):
     code: str = Field(min_length=1, max_length=32)
 
 
+class Account(BaseModel):
+    username: str
+    role: str = Field(description="viewer, operator or owner.")
+    totp_required: bool
+    totp_enrolment_required: bool
+
+
+class TotpEnrolment(BaseModel):
+    enrolled: bool
+    secret: str | None = Field(description="The pending secret (base32), until confirmed.")
+    uri: str | None = Field(description="The pending secret's `otpauth://` URI.")
+    recovery_codes_left: int
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(description="Single-use, shown only now.")
+
+
 def routes(web: AdminWeb) -> list[BaseRoute]:
     return [
-        Route("/api/account", _whoami, methods=["GET"]),
-        Route("/api/account/totp", _api_enrolment(web), methods=["GET"]),
-        Route("/api/account/totp/confirm", _api_confirm(web), methods=["POST"]),
+        *ROUTES,
         Route("/account/totp", _enrolment_page(web), methods=["GET"]),
         Route("/account/totp", _confirm_page(web), methods=["POST"]),
     ]
 
 
-async def _whoami(request: Request) -> Response:
+async def whoami(request: Request) -> Response:
     role = request.state.role
-    return JSONResponse(
-        {
-            "username": request.state.admin,
-            "role": role.label,
-            "totp_required": requires_totp(role),
-            "totp_enrolment_required": request.state.needs_enrolment,
-        }
+    return answer(
+        Account(
+            username=request.state.admin,
+            role=role.label,
+            totp_required=requires_totp(role),
+            totp_enrolment_required=request.state.needs_enrolment,
+        )
     )
 
 
-def _api_enrolment(web: AdminWeb) -> Endpoint:
-    async def enrolment(request: Request) -> Response:
-        found = await ShowEnrolment(web.work)(request.state.admin)
-        return JSONResponse(
-            {
-                "enrolled": found.enrolled,
-                "secret": found.secret,
-                "uri": found.uri,
-                "recovery_codes_left": found.recovery_codes_left,
-            }
-        )
-
-    return enrolment
+async def enrolment(request: Request) -> Response:
+    found = await ShowEnrolment(dependencies(request, AdminWeb).work)(request.state.admin)
+    return answer(TotpEnrolment.model_validate(found, from_attributes=True))
 
 
-def _api_confirm(web: AdminWeb) -> Endpoint:
-    async def confirm(request: Request) -> Response:
-        csrf(request)
-        _raw, document = await read_json(request, MAX_FORM)
-        code = parse_body(Confirmation, document).code
-        try:
-            codes = await ConfirmTotp(web.work)(request.state.admin, code)
-        except EnrolmentRefused as exc:
-            status = 409 if exc.code == "totp_not_pending" else 422
-            raise HttpError(status, exc.code, str(exc)) from None
-        return JSONResponse({"recovery_codes": codes})
+async def confirm(request: Request) -> Response:
+    csrf(request)
+    _raw, document = await read_json(request, MAX_FORM)
+    code = parse_body(Confirmation, document).code
+    work = dependencies(request, AdminWeb).work
+    return answer(RecoveryCodes(recovery_codes=await ConfirmTotp(work)(request.state.admin, code)))
 
-    return confirm
+
+ROUTES = [
+    route(
+        "/api/account",
+        whoami,
+        summary="The logged-in admin: its username, its role (viewer, operator or owner) and "
+        "whether it must enrol a second factor before anything else.",
+        response=Account,
+    ),
+    route(
+        "/api/account/totp",
+        enrolment,
+        summary="The admin's TOTP enrolment: `enrolled` and its recovery codes left, or the "
+        "pending `secret` (base32) and its `otpauth://` `uri` to add to an app.",
+        response=TotpEnrolment,
+    ),
+    route(
+        "/api/account/totp/confirm",
+        confirm,
+        method="POST",
+        summary="Confirm the pending secret with the app's current code; answers the ten "
+        "single-use `recovery_codes`, shown only now.",
+        response=RecoveryCodes,
+        body=Confirmation,
+        refusals={
+            "409": "Nothing to confirm: enrolled already (`totp_not_pending`).",
+            "422": "A wrong code (`invalid_totp`) or an invalid body.",
+        },
+    ),
+]
 
 
 def _enrolment_page(web: AdminWeb) -> Endpoint:

@@ -1,209 +1,291 @@
 """The admin's JSON API under ``/admin/api/``: what the services know, aggregated. Each
 answer names in ``partial`` the services that did not answer; none of them is a 500.
-The repair actions are in `api_actions`."""
+Each endpoint takes the admin's `AdminWeb` from the app state; `ROUTES` declares them
+with their models, from which the OpenAPI document is generated (`openapi`). The repair
+actions are in `api_actions`, the refunds in `api_refunds`."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel, Field, JsonValue, create_model
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
 
 from bitloot_admin.domain.health import KinguinBalance
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
-from bitloot_admin.entrypoints import api_actions, api_refunds
+from bitloot_admin.domain.views import Event, FlagSummary, OrderDetail, OrderRow, Saga
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.openapi import NOT_FOUND, route
 from bitloot_admin.entrypoints.params import (
-    audit_filter,
+    AuditQuery,
+    DeadLetterQuery,
+    ListingQuery,
+    OrderQuery,
     item_id,
-    order_filter,
     order_id,
     row_id,
 )
 from bitloot_admin.handlers.audit import ReadAudit
 from bitloot_admin.handlers.health import CheckHealth
-from bitloot_admin.handlers.listings import Found, ShowDocument, ShowListing
-from bitloot_admin.handlers.orders import ListOrders, OrderNotFound, ShowOrder
+from bitloot_admin.handlers.listings import ShowDocument, ShowListing
+from bitloot_admin.handlers.orders import ListOrders, ShowOrder
 from bitloot_contracts.topics import DELIVERY, KINGUIN_GATEWAY, PAYMENTS
-from bitloot_runtime.http import HttpError
-from bitloot_runtime.internal import page_limit
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def routes(web: AdminWeb) -> list[BaseRoute]:
-    return [
-        Route("/api/orders", _orders(web), methods=["GET"]),
-        Route("/api/orders/{order_id}", _order(web), methods=["GET"]),
-        Route(
-            "/api/orders/{order_id}/key-audit", _document(web, DELIVERY, "audit"), methods=["GET"]
-        ),
-        Route("/api/orders/{order_id}/emails", _document(web, DELIVERY, "emails"), methods=["GET"]),
-        *(
-            Route(f"/api/{name}", _listing(web, listing), methods=["GET"])
-            for name, listing in LISTINGS.items()
-        ),
-        Route("/api/payments/{item_id}", _detail(web, PAYMENTS, "payments"), methods=["GET"]),
-        Route(
-            "/api/webhooks/{item_id:int}",
-            _detail(web, KINGUIN_GATEWAY, "webhooks"),
-            methods=["GET"],
-        ),
-        Route("/api/flags/{flag_id}", _row(web, "flags", "flag"), methods=["GET"]),
-        Route("/api/ipns/{ipn_id}", _row(web, "ipns", "ipn"), methods=["GET"]),
-        Route("/api/dead-letters", _dead_letters(web), methods=["GET"]),
-        Route("/api/health", _health(web), methods=["GET"]),
-        Route("/api/audit", _audit(web), methods=["GET"]),
-        *api_actions.routes(web),
-        *api_refunds.routes(web),
-    ]
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import HttpError, Moment, answer, parse_query
+from bitloot_runtime.openapi import ApiRoute
 
 
-def _orders(web: AdminWeb) -> Endpoint:
-    async def orders(request: Request) -> Response:
-        found = await ListOrders(web.upstream)(order_filter(request))
-        items = [row.model_dump(mode="json") for row in found.items]
-        return JSONResponse({"items": items, "next": found.next, "partial": found.partial})
-
-    return orders
+class Partial(BaseModel):
+    partial: list[str] = Field(description="Services that did not answer.")
 
 
-def _order(web: AdminWeb) -> Endpoint:
-    async def order(request: Request) -> Response:
-        wanted = order_id(request)
-        try:
-            view = await ShowOrder(web.upstream, web.work)(wanted)
-        except OrderNotFound as exc:
-            raise HttpError(404, "order_not_found", str(exc)) from None
-        return JSONResponse(
-            {
-                "order": view.order.model_dump(mode="json") if view.order else None,
-                "customer_status": view.customer_status,
-                "fulfillment": view.saga.model_dump(mode="json") if view.saga else None,
-                "open_flags": [flag.model_dump(mode="json") for flag in view.flags],
-                "timeline": [event.model_dump(mode="json") for event in view.timeline],
-                "partial": view.partial,
-            }
+class Orders(Partial):
+    items: list[OrderRow]
+    next: str | None = Field(description="The `cursor` of the next page, or null.")
+
+
+class OrderAnswer(Partial):
+    order: OrderDetail | None
+    customer_status: str | None
+    fulfillment: Saga | None
+    open_flags: list[FlagSummary]
+    timeline: list[Event]
+
+
+class Document(Partial):
+    item: dict[str, JsonValue] | None = Field(description="Null when its service is down.")
+
+
+class Listed(Partial):
+    items: list[dict[str, JsonValue]]
+    next: dict[str, str] | None = Field(description="Query parameters of the next page.")
+
+
+class DeadLetterList(Partial):
+    items: list[dict[str, JsonValue]]
+
+
+class ServiceState(BaseModel):
+    service: str
+    ready: bool
+    checks: dict[str, JsonValue]
+    outbox: dict[str, float | None] | None
+
+
+class HealthReport(Partial):
+    services: list[ServiceState]
+    queues: list[dict[str, JsonValue]]
+    kinguin_balance: dict[str, JsonValue] = Field(
+        description="In EUR as decimal strings, times in ISO-8601; `state` `ok`, `low` or "
+        "`unknown` (`error` says why), `stale` when its last read failed."
+    )
+
+
+class AuditItem(BaseModel):
+    id: int
+    at: Moment
+    username: str
+    action: str
+    target: str | None
+    outcome: str
+    detail: dict[str, JsonValue]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditItem]
+    next: dict[str, str] | None = Field(description="`{before}` of the next page, or null.")
+
+
+def _web(request: Request) -> AdminWeb:
+    return dependencies(request, AdminWeb)
+
+
+async def list_orders(request: Request) -> Response:
+    found = await ListOrders(_web(request).upstream)(parse_query(OrderQuery, request).chosen())
+    return answer(Orders(items=found.items, next=found.next, partial=found.partial))
+
+
+async def show_order(request: Request) -> Response:
+    web = _web(request)
+    view = await ShowOrder(web.upstream, web.work)(order_id(request))
+    return answer(
+        OrderAnswer(
+            order=view.order,
+            customer_status=view.customer_status,
+            fulfillment=view.saga,
+            open_flags=view.flags,
+            timeline=view.timeline,
+            partial=view.partial,
         )
-
-    return order
-
-
-def _document(web: AdminWeb, service: str, leaf: str) -> Endpoint:
-    """An order's document at `service` (``/internal/orders/{id}/<leaf>``)."""
-
-    async def document(request: Request) -> Response:
-        path = f"/internal/orders/{order_id(request)}/{leaf}"
-        return _found(await ShowDocument(web.upstream)(service, path))
-
-    return document
+    )
 
 
-def _detail(web: AdminWeb, service: str, collection: str) -> Endpoint:
-    async def detail(request: Request) -> Response:
-        path = f"/internal/{collection}/{item_id(request, collection)}"
-        return _found(await ShowDocument(web.upstream)(service, path))
+def _document(path: str, service: str, where: Callable[[Request], str], summary: str) -> ApiRoute:
+    """`service`'s document at the path `where` makes of the request, ``{item, partial}``."""
 
-    return detail
+    async def shown(request: Request) -> Response:
+        found = await ShowDocument(_web(request).upstream)(service, where(request))
+        if found.document is None and not found.partial:
+            raise HttpError(404, "not_found", "The service knows no such thing.")
+        return answer(Document(item=found.document, partial=found.partial))
 
-
-def _row(web: AdminWeb, collection: str, what: str) -> Endpoint:
-    """A row of payments' `collection` (a flag, an IPN) by its numeric id."""
-
-    async def row(request: Request) -> Response:
-        path = f"/internal/{collection}/{row_id(request, f'{what}_id', what)}"
-        return _found(await ShowDocument(web.upstream)(PAYMENTS, path))
-
-    return row
+    return route(path, shown, summary=summary, response=Document, refusals=NOT_FOUND)
 
 
-def _found(found: Found) -> Response:
-    document, partial = found.document, found.partial
-    if document is None and not partial:
-        raise HttpError(404, "not_found", "The service knows no such thing.")
-    return JSONResponse({"item": document, "partial": partial})
-
-
-def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
+def _listing(listing: Listing) -> ApiRoute:
     async def listed(request: Request) -> Response:
         try:
             filters = chosen_filters(listing, request.query_params)
         except BadFilter as exc:
-            raise HttpError(
-                422,
-                "invalid_filter",
-                str(exc),
-                [{"field": exc.name, "code": "invalid", "error": str(exc)}],
-            ) from None
-        page = await ShowListing(web.upstream)(listing, filters, page_limit(request))
-        return JSONResponse({"items": page.items, "next": page.next, "partial": page.partial})
+            fields = [{"field": exc.name, "code": "invalid", "error": str(exc)}]
+            raise HttpError(422, "invalid_filter", str(exc), fields) from None
+        limit = parse_query(ListingQuery, request).limit
+        page = await ShowListing(_web(request).upstream)(listing, filters, limit)
+        return answer(Listed(items=page.items, next=page.next, partial=page.partial))
 
-    return listed
+    # Its filters, declared for the description; `chosen_filters` reads them.
+    filters: dict[str, Any] = dict.fromkeys(listing.filters, (str | None, None))
+    filters[listing.page_param] = (str | None, Field(None, description="Of `next`."))
+    query = create_model(f"{listing.name}_query", __base__=ListingQuery, **filters)
+    return route(
+        f"/api/{listing.name}",
+        listed,
+        summary=f"{listing.title} ({listing.service}).",
+        response=Listed,
+        query=query,
+        refusals={"422": "A bad filter (`invalid_filter`) or `limit`."},
+    )
 
 
-def _dead_letters(web: AdminWeb) -> Endpoint:
-    async def dead_letters(request: Request) -> Response:
-        include = request.query_params.get("include_replayed") == "true"
-        found = await web.repairs.dead_letters(include, page_limit(request))
-        return JSONResponse({"items": found.items, "partial": found.partial})
-
-    return dead_letters
+async def dead_letters(request: Request) -> Response:
+    query = parse_query(DeadLetterQuery, request)
+    found = await _web(request).repairs.dead_letters(query.replayed_too, query.limit)
+    return answer(DeadLetterList(items=found.items, partial=found.partial))
 
 
-def _health(web: AdminWeb) -> Endpoint:
-    async def checked(_request: Request) -> Response:
-        report = await CheckHealth(web.upstream, web.bus, web.timeout)()
-        return JSONResponse(
-            {
-                "services": [
-                    {
-                        "service": s.service,
-                        "ready": s.ready,
-                        "checks": s.checks,
-                        "outbox": asdict(s.outbox) if s.outbox else None,
-                    }
-                    for s in report.services
-                ],
-                "queues": [asdict(q) for q in report.queues],
-                "kinguin_balance": _balance(report.balance),
-                "partial": report.partial,
-            }
+async def health(request: Request) -> Response:
+    web = _web(request)
+    report = await CheckHealth(web.upstream, web.bus, web.timeout)()
+    services = [
+        ServiceState(
+            service=s.service,
+            ready=s.ready,
+            checks=s.checks,
+            outbox=asdict(s.outbox) if s.outbox else None,
         )
+        for s in report.services
+    ]
+    return answer(
+        HealthReport(
+            services=services,
+            queues=[asdict(q) for q in report.queues],
+            kinguin_balance=_balance(report.balance),
+            partial=report.partial,
+        )
+    )
 
-    return checked
 
-
-def _balance(balance: KinguinBalance) -> dict[str, Any]:
+def _balance(balance: KinguinBalance) -> dict[str, JsonValue]:
     """Amounts in EUR as decimal strings, times in ISO-8601."""
 
-    def plain(value: object) -> object:
+    def plain(value: object) -> JsonValue:
         if isinstance(value, Decimal):
             return format(value.normalize(), "f")
-        return value.isoformat() if isinstance(value, datetime) else value
+        if isinstance(value, datetime):
+            return value.isoformat()
+        assert value is None or isinstance(value, str | bool | int | float)
+        return value
 
     return {name: plain(value) for name, value in asdict(balance).items()}
 
 
-def _audit(web: AdminWeb) -> Endpoint:
-    async def audited(request: Request) -> Response:
-        wanted = audit_filter(request)
-        found = await ReadAudit(web.work)(**wanted)
-        items = [
-            {
-                "id": r.id,
-                "at": r.at.isoformat(),
-                "username": r.username,
-                "action": r.action,
-                "target": r.target,
-                "outcome": r.outcome,
-                "detail": r.detail,
-            }
-            for r in found
-        ]
-        last = found[-1].id if len(found) == wanted["limit"] else None
-        return JSONResponse({"items": items, "next": {"before": str(last)} if last else None})
+async def audit(request: Request) -> Response:
+    query = parse_query(AuditQuery, request)
+    found = await ReadAudit(_web(request).work)(**query.model_dump())
+    items = [AuditItem.model_validate(record, from_attributes=True) for record in found]
+    last = found[-1].id if len(found) == query.limit else None
+    return answer(AuditPage(items=items, next={"before": str(last)} if last else None))
 
-    return audited
+
+_ORDER_404 = {"404": "No such order (`order_not_found`)."}
+
+ROUTES = [
+    route(
+        "/api/orders",
+        list_orders,
+        summary="Orders, newest first: by id, e-mail, day (YYYY-MM-DD), the statuses the list "
+        "shows (payment, fulfilment, refund, customer) or a preset (needs_action, failed, "
+        "stuck, refund_due); `status` is the order's own status. A value outside a filter's "
+        "enum is refused with 422 `invalid_<filter>`. Cursor pagination.",
+        response=Orders,
+        query=OrderQuery,
+    ),
+    route(
+        "/api/orders/{order_id}",
+        show_order,
+        summary="An order and its timeline across every service.",
+        response=OrderAnswer,
+        refusals=_ORDER_404,
+    ),
+    _document(
+        "/api/orders/{order_id}/key-audit",
+        DELIVERY,
+        lambda request: f"/internal/orders/{order_id(request)}/audit",
+        "Delivery's key audit of an order.",
+    ),
+    _document(
+        "/api/orders/{order_id}/emails",
+        DELIVERY,
+        lambda request: f"/internal/orders/{order_id(request)}/emails",
+        "Delivery's email log of an order.",
+    ),
+    *(_listing(listing) for listing in LISTINGS.values()),
+    _document(
+        "/api/payments/{item_id}",
+        PAYMENTS,
+        lambda request: f"/internal/payments/{item_id(request, 'payments')}",
+        "A payment with its IPN history and flags.",
+    ),
+    _document(
+        "/api/webhooks/{item_id:int}",
+        KINGUIN_GATEWAY,
+        lambda request: f"/internal/webhooks/{item_id(request, 'webhooks')}",
+        "One logged Kinguin webhook.",
+    ),
+    _document(
+        "/api/flags/{flag_id}",
+        PAYMENTS,
+        lambda request: f"/internal/flags/{row_id(request, 'flag_id', 'flag')}",
+        "A payment flag: its order's status, the decisions open to it, its refunds.",
+    ),
+    _document(
+        "/api/ipns/{ipn_id}",
+        PAYMENTS,
+        lambda request: f"/internal/ipns/{row_id(request, 'ipn_id', 'ipn')}",
+        "One IPN with its raw body and attempts.",
+    ),
+    route(
+        "/api/dead-letters",
+        dead_letters,
+        summary="Parked messages of every service.",
+        response=DeadLetterList,
+        query=DeadLetterQuery,
+    ),
+    route(
+        "/api/health",
+        health,
+        summary="Each service's readiness and outbox, every queue's depth and consumers, and "
+        "`kinguin_balance`: the Kinguin balance as the gateway last read it.",
+        response=HealthReport,
+    ),
+    route(
+        "/api/audit",
+        audit,
+        summary="Audited admin actions, newest first.",
+        response=AuditPage,
+        query=AuditQuery,
+    ),
+]

@@ -3,22 +3,45 @@ admin to the service, and answers the service's verdict; a service that does not
 is 503 ``service_unavailable`` with ``partial``, never a 500. Each is answered once per
 ``Idempotency-Key`` (`bitloot_admin.entrypoints.keys`)."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.flags import DECISIONS, Decision
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.keys import api_action
-from bitloot_admin.entrypoints.params import letter_target, order_id, read_note, row_id, ttl_seconds
+from bitloot_admin.entrypoints.openapi import route
+from bitloot_admin.entrypoints.params import (
+    DecisionRequest,
+    ReplayQuery,
+    TtlQuery,
+    letter_target,
+    order_id,
+    read_note,
+    row_id,
+)
 from bitloot_admin.entrypoints.session import check_csrf
-from bitloot_admin.handlers.repairs import Outcome
-from bitloot_runtime.internal import replay_force
+from bitloot_admin.handlers.repairs import Outcome, Repairs
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import parse_query
+from bitloot_runtime.openapi import ApiRoute
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Act = Callable[[Request], Awaitable[Outcome]]
+UNANSWERED = {
+    "503": "The service that owns it did not answer (`service_unavailable`, with "
+    "`partial`); nothing was done."
+}
+
+
+class ActionResult(BaseModel):
+    """The service that acted, and its answer."""
+
+    service: str
+    result: dict[str, JsonValue]
 
 
 def outcome_response(outcome: Outcome) -> Response:
@@ -44,64 +67,149 @@ def outcome_response(outcome: Outcome) -> Response:
     return JSONResponse(body, status_code=outcome.status)
 
 
-def routes(web: AdminWeb) -> list[BaseRoute]:
-    """Every action; a browser (cookie session) must also send its CSRF token in
-    ``X-CSRF-Token``, a Bearer client need not (another site cannot make it send one)."""
-    repairs = web.repairs
-
-    async def replay_letter(request: Request) -> Response:
-        csrf(request)
-        service, letter_id = letter_target(request)
-        actor, force = request.state.admin, replay_force(request)
-        return outcome_response(await repairs.replay_dead_letter(actor, service, letter_id, force))
-
-    async def replay_webhook(request: Request) -> Response:
-        csrf(request)
-        webhook_id = int(request.path_params["webhook_id"])
-        return outcome_response(await repairs.replay_webhook(request.state.admin, webhook_id))
-
-    def on_order(act: Callable[[str, UUID], Awaitable[Outcome]]) -> Endpoint:
-        async def endpoint(request: Request) -> Response:
-            csrf(request)
-            return outcome_response(await act(request.state.admin, order_id(request)))
-
-        return endpoint
-
-    async def replay_ipn(request: Request) -> Response:
-        csrf(request)
-        ipn_id = row_id(request, "ipn_id", "ipn")
-        return outcome_response(await repairs.replay_ipn(request.state.admin, ipn_id))
-
-    def decide(decision: Decision) -> Endpoint:
-        async def endpoint(request: Request) -> Response:
-            csrf(request)
-            flag_id = row_id(request, "flag_id", "flag")
-            note = await read_note(request)
-            outcome = await repairs.decide_flag(request.state.admin, flag_id, decision, note)
-            return outcome_response(outcome)
-
-        return endpoint
-
-    async def object_url(request: Request) -> Response:
-        csrf(request)
-        ttl = ttl_seconds(request, {})
-        outcome = await repairs.object_url(request.state.admin, order_id(request), ttl)
-        return outcome_response(outcome)
-
-    actions: list[tuple[str, Endpoint]] = [
-        ("/api/dead-letters/{service}/{letter_id:int}/replay", replay_letter),
-        ("/api/webhooks/{webhook_id:int}/replay", replay_webhook),
-        ("/api/orders/{order_id}/retry", on_order(repairs.retry_order)),
-        ("/api/orders/{order_id}/resend-email", on_order(repairs.resend_email)),
-        ("/api/orders/{order_id}/link", on_order(repairs.fresh_link)),
-        ("/api/orders/{order_id}/object-url", object_url),
-        ("/api/ipns/{ipn_id}/replay", replay_ipn),
-        *((f"/api/flags/{{flag_id}}/{name}", decide(d)) for name, d in DECISIONS.items()),
-    ]
-    return [Route(path, api_action(web, act), methods=["POST"]) for path, act in actions]
-
-
 def csrf(request: Request) -> None:
-    """A browser's action must carry the page's CSRF token; a Bearer client need not."""
+    """A browser's action must carry the page's CSRF token; a Bearer client need not
+    (another site cannot make it send one)."""
     if request.state.session_via == "cookie":
         check_csrf(request, request.headers.get("x-csrf-token"))
+
+
+def repairs(request: Request) -> Repairs:
+    return dependencies(request, AdminWeb).repairs
+
+
+def action(
+    path: str,
+    act: Act,
+    *,
+    summary: str,
+    refusals: Mapping[str, str] | None = None,
+    **more: Any,
+) -> ApiRoute:
+    """An audited action answering `act`'s outcome, once per ``Idempotency-Key``, with the
+    CSRF token of a browser's session checked first."""
+
+    async def checked(request: Request) -> Response:
+        csrf(request)
+        return outcome_response(await act(request))
+
+    async def once(request: Request) -> Response:
+        return await api_action(dependencies(request, AdminWeb), checked)(request)
+
+    return route(
+        path,
+        once,
+        method="POST",
+        summary=summary,
+        response=ActionResult,
+        refusals={**UNANSWERED, **(refusals or {})},
+        **more,
+    )
+
+
+async def replay_letter(request: Request) -> Outcome:
+    service, letter_id = letter_target(request)
+    force = parse_query(ReplayQuery, request).force
+    return await repairs(request).replay_dead_letter(request.state.admin, service, letter_id, force)
+
+
+async def replay_webhook(request: Request) -> Outcome:
+    webhook_id = int(request.path_params["webhook_id"])
+    return await repairs(request).replay_webhook(request.state.admin, webhook_id)
+
+
+def on_order(act: Callable[[Repairs, str, UUID], Awaitable[Outcome]]) -> Act:
+    async def acted(request: Request) -> Outcome:
+        return await act(repairs(request), request.state.admin, order_id(request))
+
+    return acted
+
+
+async def replay_ipn(request: Request) -> Outcome:
+    ipn_id = row_id(request, "ipn_id", "ipn")
+    return await repairs(request).replay_ipn(request.state.admin, ipn_id)
+
+
+def decide(decision: Decision) -> Act:
+    async def decided(request: Request) -> Outcome:
+        flag_id = row_id(request, "flag_id", "flag")
+        note = await read_note(request)
+        return await repairs(request).decide_flag(request.state.admin, flag_id, decision, note)
+
+    return decided
+
+
+async def object_url(request: Request) -> Outcome:
+    ttl = parse_query(TtlQuery, request).ttl_seconds
+    return await repairs(request).object_url(request.state.admin, order_id(request), ttl)
+
+
+_ORDER_404 = {"404": "No such order (`order_not_found`)."}
+
+ROUTES = [
+    action(
+        "/api/dead-letters/{service}/{letter_id:int}/replay",
+        replay_letter,
+        summary="Send a parked message back to its queue (audited); one already replayed and "
+        "not parked again is refused unless `force=true`.",
+        query=ReplayQuery,
+        refusals={
+            "404": "No such service (`unknown_service`) or letter.",
+            "409": "`dead_letter_already_replayed`: send `force=true` to replay it once more.",
+        },
+    ),
+    action(
+        "/api/webhooks/{webhook_id:int}/replay",
+        replay_webhook,
+        summary="Replay a logged webhook (audited).",
+    ),
+    action(
+        "/api/orders/{order_id}/retry",
+        on_order(Repairs.retry_order),
+        summary="Retry a failed or stuck saga (audited).",
+        refusals=_ORDER_404,
+    ),
+    action(
+        "/api/orders/{order_id}/resend-email",
+        on_order(Repairs.resend_email),
+        summary="Send the key email again (audited).",
+        refusals=_ORDER_404,
+    ),
+    action(
+        "/api/orders/{order_id}/link",
+        on_order(Repairs.fresh_link),
+        summary="Issue a fresh reveal link (audited).",
+        refusals=_ORDER_404,
+    ),
+    action(
+        "/api/orders/{order_id}/object-url",
+        object_url,
+        summary="A presigned URL of the sealed keys object (audited).",
+        query=TtlQuery,
+        refusals={**_ORDER_404, "422": "`ttl_seconds` is not 1 to 604800 (`invalid_ttl`)."},
+    ),
+    action(
+        "/api/ipns/{ipn_id}/replay",
+        replay_ipn,
+        summary="Put an IPN payments gave up on (result `error`) back in its queue (audited).",
+        refusals={
+            "404": "No such IPN (`ipn_not_found`).",
+            "409": "`ipn_not_failed`: it was applied.",
+        },
+    ),
+    *(
+        action(
+            f"/api/flags/{{flag_id}}/{name}",
+            decide(decision),
+            summary=f"Decide a flag: {decision.label.lower()}. {decision.means} Audited with "
+            "the note.",
+            body=DecisionRequest,
+            refusals={
+                "404": "No such flag (`flag_not_found`).",
+                "409": "`flag_resolved`, or `cannot_<decision>`.",
+                "422": "The body is not `{note}`, `note_too_long`, or `note_required` to dismiss.",
+            },
+        )
+        for name, decision in DECISIONS.items()
+    ),
+]

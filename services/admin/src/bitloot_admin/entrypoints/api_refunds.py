@@ -4,104 +4,137 @@ outside BitLoot; refund an order whose keys were never revealed; resend a custom
 notice. Each action is audited and answers the service's verdict (its 409 refusal codes
 passed on), as `api_actions` does."""
 
-from collections.abc import Awaitable, Callable
-
+from pydantic import Field
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
 
 from bitloot_admin.domain.refunds import DECISIONS, RefundDecision, open_decisions
-from bitloot_admin.entrypoints.api_actions import csrf, outcome_response
+from bitloot_admin.domain.views import Refund
+from bitloot_admin.entrypoints.api import Document, Partial
+from bitloot_admin.entrypoints.api_actions import Act, action, repairs
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.keys import api_action
+from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import order_id, row_id
 from bitloot_admin.entrypoints.params_refunds import (
+    RefundQuery,
+    RefundRequest,
     decision_of,
     notice_kind,
     read_refund_request,
     refund_filter,
     required_note,
 )
-from bitloot_admin.handlers.refunds import ListRefunds, RefundNotFound, ShowRefund
-from bitloot_runtime.http import HttpError
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def routes(web: AdminWeb) -> list[BaseRoute]:
-    return [
-        Route("/api/refunds", _refunds(web), methods=["GET"]),
-        Route("/api/refunds/{refund_id}", _refund(web), methods=["GET"]),
-        *(
-            Route(path, api_action(web, act), methods=["POST"])
-            for path, act in [
-                *(
-                    (f"/api/refunds/{{refund_id}}/{name}", _decide(web, decision))
-                    for name, decision in DECISIONS.items()
-                ),
-                ("/api/orders/{order_id}/refund-unrevealed", _refund_unrevealed(web)),
-                ("/api/orders/{order_id}/notices/resend", _resend_notice(web)),
-            ]
-        ),
-    ]
+from bitloot_admin.handlers.refunds import ListRefunds, ShowRefund
+from bitloot_admin.handlers.repairs import Outcome
+from bitloot_runtime.app import dependencies
+from bitloot_runtime.http import answer
 
 
-def _refunds(web: AdminWeb) -> Endpoint:
-    async def refunds(request: Request) -> Response:
-        found = await ListRefunds(web.upstream)(refund_filter(request))
-        page = found.items
-        items = [refund.model_dump(mode="json") for refund in page.items]
-        next_page = {"before": str(page.next)} if page.next is not None else None
-        return JSONResponse({"items": items, "next": next_page, "partial": found.partial})
-
-    return refunds
+class Refunds(Partial):
+    items: list[Refund]
+    next: dict[str, str] | None = Field(description="`{before}` of the next page, or null.")
 
 
-def _refund(web: AdminWeb) -> Endpoint:
-    async def refund(request: Request) -> Response:
-        wanted = row_id(request, "refund_id", "refund")
-        try:
-            view = await ShowRefund(web.upstream, web.work)(wanted)
-        except RefundNotFound as exc:
-            raise HttpError(404, "refund_not_found", str(exc)) from None
-        found = view.refund
-        item = found.model_dump(mode="json") if found else None
-        if item is not None and found is not None:
-            item["decisions"] = [d.name for d in open_decisions(found.status)]
-        return JSONResponse({"item": item, "partial": view.partial})
-
-    return refund
+async def list_refunds(request: Request) -> Response:
+    found = await ListRefunds(dependencies(request, AdminWeb).upstream)(refund_filter(request))
+    more = found.items.next
+    next_page = {"before": str(more)} if more is not None else None
+    return answer(Refunds(items=found.items.items, next=next_page, partial=found.partial))
 
 
-def _decide(web: AdminWeb, decision: RefundDecision) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
-        csrf(request)
+async def show_refund(request: Request) -> Response:
+    web = dependencies(request, AdminWeb)
+    view = await ShowRefund(web.upstream, web.work)(row_id(request, "refund_id", "refund"))
+    found = view.refund
+    item = found.model_dump(mode="json") if found else None
+    if item is not None and found is not None:
+        item["decisions"] = [d.name for d in open_decisions(found.status)]
+    return answer(Document(item=item, partial=view.partial))
+
+
+def decide(decision: RefundDecision) -> Act:
+    async def decided(request: Request) -> Outcome:
         wanted = row_id(request, "refund_id", "refund")
         note, transaction_id = decision_of(decision, await read_refund_request(request))
-        outcome = await web.repairs.decide_refund(
+        return await repairs(request).decide_refund(
             request.state.admin, wanted, decision, note, transaction_id
         )
-        return outcome_response(outcome)
 
-    return endpoint
-
-
-def _refund_unrevealed(web: AdminWeb) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
-        csrf(request)
-        wanted = order_id(request)
-        note = required_note(await read_refund_request(request))
-        outcome = await web.repairs.refund_unrevealed(request.state.admin, wanted, note)
-        return outcome_response(outcome)
-
-    return endpoint
+    return decided
 
 
-def _resend_notice(web: AdminWeb) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
-        csrf(request)
-        wanted = order_id(request)
-        kind = notice_kind(await read_refund_request(request))
-        return outcome_response(await web.repairs.resend_notice(request.state.admin, wanted, kind))
+async def refund_unrevealed(request: Request) -> Outcome:
+    wanted = order_id(request)
+    note = required_note(await read_refund_request(request))
+    return await repairs(request).refund_unrevealed(request.state.admin, wanted, note)
 
-    return endpoint
+
+async def resend_notice(request: Request) -> Outcome:
+    wanted = order_id(request)
+    kind = notice_kind(await read_refund_request(request))
+    return await repairs(request).resend_notice(request.state.admin, wanted, kind)
+
+
+def _summary(decision: RefundDecision) -> str:
+    opens = ", ".join(sorted(decision.open_to))
+    required = " (required)" if decision.note_required else ""
+    return f"{decision.label} (refund {opens}). {decision.means} Audited with the note{required}."
+
+
+_NOT_FOUND = {"404": "Not found (`refund_not_found`, `order_not_found`)."}
+
+ROUTES = [
+    route(
+        "/api/refunds",
+        list_refunds,
+        summary="The refund queue, newest first: by status and order; `before` pages.",
+        response=Refunds,
+        query=RefundQuery,
+    ),
+    route(
+        "/api/refunds/{refund_id}",
+        show_refund,
+        summary="One refund: every field payments keeps, its payouts, the `decisions` open "
+        "to it; `item` is null when payments is down.",
+        response=Document,
+        refusals=_NOT_FOUND,
+    ),
+    *(
+        action(
+            f"/api/refunds/{{refund_id}}/{name}",
+            decide(decision),
+            summary=_summary(decision),
+            body=RefundRequest,
+            refusals={
+                **_NOT_FOUND,
+                "409": "Payments refuses: "
+                f"{'`not_claimed`' if name == 'approve' else '`refund_closed`'} "
+                "(the refund's status does not allow it).",
+                "422": "`note_required`, `note_too_long`, `invalid_transaction_id`, or a bad body.",
+            },
+        )
+        for name, decision in DECISIONS.items()
+    ),
+    action(
+        "/api/orders/{order_id}/refund-unrevealed",
+        refund_unrevealed,
+        summary="Refund a fulfilled order none of whose keys was revealed: delivery revokes "
+        "its keys, and payments records a refund due. Audited with the note (required).",
+        body=RefundRequest,
+        refusals={
+            "404": "`order_not_found`, or delivery's `no_keys`.",
+            "409": "Delivery refuses: `keys_revealed` or `already_revoked`.",
+            "422": "`note_required`, `note_too_long`, or a bad body.",
+        },
+    ),
+    action(
+        "/api/orders/{order_id}/notices/resend",
+        resend_notice,
+        summary="Send a customer notice of the order again (audited).",
+        body=RefundRequest,
+        refusals={
+            "404": "`order_not_found`, or delivery's `no_such_notice` (never sent).",
+            "422": "`invalid_kind`, or a bad body.",
+        },
+    ),
+]

@@ -1,4 +1,6 @@
-"""What the admin's routes share: the database, the other services, sessions, pages."""
+"""What the admin's routes share: the database, the other services, sessions, pages
+(`AdminWeb`, read from the app state with `bitloot_runtime.app.dependencies`), and how
+the API answers the use cases' exceptions (`REFUSALS`)."""
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -10,10 +12,14 @@ from bitloot_admin.adapters.upstream import UpstreamClient
 from bitloot_admin.entrypoints import formats
 from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import LoginLimits
-from bitloot_admin.handlers.hand_delivery import HandDelivery
+from bitloot_admin.handlers.hand_delivery import DeliverByHand
 from bitloot_admin.handlers.health import Bus
+from bitloot_admin.handlers.orders import OrderNotFound
 from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.refunds import RefundNotFound
 from bitloot_admin.handlers.repairs import Repairs
+from bitloot_admin.handlers.second_factor import EnrolmentRefused
+from bitloot_runtime.http import Refusal
 from bitloot_runtime.idempotency import IdempotencyStore, new_key
 
 
@@ -29,7 +35,7 @@ class AdminWeb:
     repairs: Repairs
     bus: Bus
     timeout: float
-    hand_delivery: HandDelivery
+    hand_delivery: DeliverByHand
     keys: IdempotencyStore
 
     def render(
@@ -50,3 +56,10 @@ def templates() -> Environment:
     )
     environment.globals["idempotency_key"] = new_key
     return formats.install(environment)
+
+
+REFUSALS = {
+    OrderNotFound: Refusal(404, "order_not_found"),
+    RefundNotFound: Refusal(404, "refund_not_found"),
+    EnrolmentRefused: Refusal(lambda exc: 409 if exc.code == "totp_not_pending" else 422),
+}

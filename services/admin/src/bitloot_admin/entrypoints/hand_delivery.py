@@ -15,14 +15,17 @@ from bitloot_admin.domain.hand_keys import (
     HandKeys,
     keys_from_text,
 )
-from bitloot_admin.entrypoints.api_actions import outcome_response
+from bitloot_admin.entrypoints.api_actions import ActionResult, csrf, outcome_response
 from bitloot_admin.entrypoints.confirm import ONSUBMIT
 from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.openapi import route
 from bitloot_admin.entrypoints.params import order_id, read_form
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
+from bitloot_admin.handlers.hand_delivery import OrderLines
 from bitloot_admin.handlers.repairs import Outcome
 from bitloot_contracts.topics import ADMIN
+from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import HttpError, parse_body, read_json
 
 # Every key of the largest order, with room for the form's field names.
@@ -48,29 +51,44 @@ def hand_delivery_response(outcome: Outcome) -> Response:
 def routes(web: AdminWeb) -> list[BaseRoute]:
     """The API action and the form."""
     return [
-        Route("/api/orders/{order_id}/deliver-keys", _api(web), methods=["POST"]),
+        API,
         Route("/orders/{order_id}/deliver-keys", _form(web), methods=["GET"]),
         Route("/orders/{order_id}/deliver-keys", _submit(web), methods=["POST"]),
     ]
 
 
-def _api(web: AdminWeb) -> Endpoint:
-    async def endpoint(request: Request) -> Response:
-        if request.state.session_via == "cookie":
-            check_csrf(request, request.headers.get("x-csrf-token"))
-        wanted = order_id(request)
-        _raw, document = await read_json(request, MAX_KEYS_BODY)
-        keys = parse_body(HandKeys, document).keys
-        outcome = await web.hand_delivery.deliver(request.state.admin, wanted, keys)
-        return hand_delivery_response(outcome)
+async def deliver_keys(request: Request) -> Response:
+    csrf(request)
+    wanted = order_id(request)
+    _raw, document = await read_json(request, MAX_KEYS_BODY)
+    keys = parse_body(HandKeys, document).keys
+    web = dependencies(request, AdminWeb)
+    return hand_delivery_response(await web.hand_delivery(request.state.admin, wanted, keys))
 
-    return endpoint
+
+# Once per order by the saga itself, so not per ``Idempotency-Key``.
+API = route(
+    "/api/orders/{order_id}/deliver-keys",
+    deliver_keys,
+    method="POST",
+    summary="Deliver a failed or stuck order's keys by hand, once (audited without the keys).",
+    response=ActionResult,
+    body=HandKeys,
+    refusals={
+        "404": "No such order (`order_not_found`).",
+        "409": "Fulfillment refuses: `already_delivered_by_hand`, `order_refunded`, "
+        "`keys_already_with_delivery` or `not_failed_or_stuck`.",
+        "422": "The body is not `{keys: [{serial, type, product_id}]}`, or the keys do not "
+        "fit the order: `key_count_mismatch`, `duplicate_key`, `key_not_printable`.",
+        "503": "Fulfillment did not answer, or `hand_delivery_not_configured`.",
+    },
+)
 
 
 def _form(web: AdminWeb) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         wanted = order_id(request)
-        lines = await web.hand_delivery.order_lines(wanted)
+        lines = await OrderLines(web.upstream)(wanted)
         context: dict[str, object] = {
             "order_id": wanted,
             "lines": sorted(lines.items()) if isinstance(lines, dict) else [],
@@ -92,7 +110,7 @@ def _submit(web: AdminWeb) -> Endpoint:
             keys = _keys_of(form)
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
-        outcome = await web.hand_delivery.deliver(request.state.admin, wanted, keys)
+        outcome = await web.hand_delivery(request.state.admin, wanted, keys)
         context = {
             "what": f"Delivering keys by hand to order {wanted}",
             "outcome": outcome,

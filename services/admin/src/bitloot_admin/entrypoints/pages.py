@@ -31,7 +31,7 @@ from bitloot_admin.entrypoints import (
 from bitloot_admin.entrypoints.confirm import ONSUBMIT
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.pages_refunds import WORDS
-from bitloot_admin.entrypoints.params import order_filter, order_id
+from bitloot_admin.entrypoints.params import order_filter, order_id, problem
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.orders import (
     ListOrders,
@@ -55,7 +55,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
         try:
             chosen = order_filter(request)
         except HttpError as exc:
-            return page(web, request, "error.html", {"error": exc.detail}, exc.status)
+            return page(web, request, "error.html", {"error": problem(exc)}, exc.status)
         found = await ListOrders(web.upstream)(chosen)
         next_link = _next_link(chosen, found.next) if found.next else None
         context: dict[str, object] = {

@@ -24,7 +24,7 @@ from bitloot_admin.domain.views import RefundDetail
 from bitloot_admin.entrypoints.confirm import ONSUBMIT
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.pages_views import cells
-from bitloot_admin.entrypoints.params import row_id
+from bitloot_admin.entrypoints.params import problem, row_id
 from bitloot_admin.entrypoints.params_refunds import refund_filter
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.refunds import Happened, ListRefunds, RefundNotFound, ShowRefund
@@ -51,7 +51,7 @@ def _refunds(web: AdminWeb) -> Endpoint:
         try:
             chosen = refund_filter(request)
         except HttpError as exc:
-            return page(web, request, "error.html", {"error": exc.detail}, exc.status)
+            return page(web, request, "error.html", {"error": problem(exc)}, exc.status)
         found = await ListRefunds(web.upstream)(chosen)
         kept = {k: v for k, v in chosen.query().items() if k != "before"}
         more = found.items.next

@@ -18,13 +18,17 @@ from bitloot_admin.domain.listings import (
     columns,
 )
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.params import audit_filter
+from bitloot_admin.entrypoints.params import (
+    AuditQuery,
+    DeadLetterQuery,
+    ListingQuery,
+    problem,
+)
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.audit import ReadAudit
 from bitloot_admin.handlers.health import CheckHealth
 from bitloot_admin.handlers.listings import ShowListing
-from bitloot_runtime.http import HttpError
-from bitloot_runtime.internal import page_limit
+from bitloot_runtime.http import HttpError, parse_query
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -52,14 +56,14 @@ def _text(value: JsonValue) -> str:
 
 
 def _error(web: AdminWeb, request: Request, exc: HttpError) -> Response:
-    return page(web, request, "error.html", {"error": exc.detail}, exc.status)
+    return page(web, request, "error.html", {"error": problem(exc)}, exc.status)
 
 
 def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
     async def listed(request: Request) -> Response:
         try:
             filters = chosen_filters(listing, request.query_params)
-            limit = page_limit(request)
+            limit = parse_query(ListingQuery, request).limit
         except BadFilter as exc:
             return _error(web, request, HttpError(422, "invalid_filter", str(exc)))
         except HttpError as exc:
@@ -91,12 +95,12 @@ def _listing(web: AdminWeb, listing: Listing) -> Endpoint:
 
 def _dead_letters(web: AdminWeb) -> Endpoint:
     async def dead_letters(request: Request) -> Response:
-        include = request.query_params.get("include_replayed") == "true"
         try:
-            limit = page_limit(request)
+            query = parse_query(DeadLetterQuery, request)
         except HttpError as exc:
             return _error(web, request, exc)
-        found = await web.repairs.dead_letters(include, limit)
+        include = query.replayed_too
+        found = await web.repairs.dead_letters(include, query.limit)
         context = {"letters": found.items, "partial": found.partial, "include_replayed": include}
         return page(web, request, "dead_letters.html", context)
 
@@ -115,13 +119,13 @@ def _health(web: AdminWeb) -> Endpoint:
 def _audit(web: AdminWeb) -> Endpoint:
     async def audited(request: Request) -> Response:
         try:
-            wanted = audit_filter(request)
+            wanted = parse_query(AuditQuery, request)
         except HttpError as exc:
             return _error(web, request, exc)
-        found = await ReadAudit(web.work)(**wanted)
-        named = {"username": wanted["username"], "action": wanted["action"]}
+        found = await ReadAudit(web.work)(**wanted.model_dump())
+        named = {"username": wanted.username, "action": wanted.action}
         kept = {name: value for name, value in named.items() if value}
-        last = found[-1].id if len(found) == wanted["limit"] else None
+        last = found[-1].id if len(found) == wanted.limit else None
         next_link = "/admin/audit?" + urlencode({**kept, "before": last}) if last else None
         return page(web, request, "audit.html", {"records": found, "next_link": next_link})
 

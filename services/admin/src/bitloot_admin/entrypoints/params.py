@@ -1,14 +1,23 @@
-"""Reading what the browser or an API client sent: order filters, forms, login bodies."""
+"""Reading what the browser or an API client sent: the query models of the listings
+(read with `parse_query`: 422 ``invalid_<name>`` naming the bad parameter), path ids,
+forms, login bodies and decision notes."""
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import TypedDict
+from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qs
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from starlette.requests import Request
 
 from bitloot_admin.domain.flags import NoteTooLong, clean_note
@@ -16,22 +25,162 @@ from bitloot_admin.handlers.orders import OrderFilter
 from bitloot_admin.handlers.repairs import DEAD_LETTER_SERVICES
 from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_runtime.http import (
+    MAX_BIGINT,
     HttpError,
+    QueryFlag,
+    QueryModel,
     parse_body,
     parse_json,
+    parse_query,
     read_body,
     read_json,
+    validation_fields,
     whole_number,
 )
-from bitloot_runtime.internal import page_limit
+from bitloot_runtime.paging import MAX_PAGE
 
 MAX_FORM = 8 * 1024
 # A note of the longest length payments keeps, each character escaped as a form or as
 # JSON may escape it (up to 12 bytes: ``%F0%9F%98%80``, a surrogate pair in ``\uXXXX``).
 MAX_NOTE_BODY = 32 * 1024
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600
-_STATUS = re.compile(r"^[a-z_]{1,32}$")
-_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+HOUR = 3600
+
+
+def invalid(name: str, code: str = "invalid") -> list[dict[str, str]]:
+    """The ``fields`` of a refusal of one field (`name`)."""
+    return [{"field": name, "code": code, "error": f"{name} is {code}"}]
+
+
+def problem(exc: HttpError) -> str:
+    """What a page says of a refusal: each bad field's problem, else its detail."""
+    return " ".join(field["error"] for field in exc.fields) or exc.detail
+
+
+def _blank(raw: object) -> object:
+    """A blank parameter (a page's empty filter field) is an absent one."""
+    return (raw.strip() or None) if isinstance(raw, str) else raw
+
+
+def _short(raw: object) -> object:
+    return (raw.strip()[:64] or None) if isinstance(raw, str) else raw
+
+
+def _whole(raw: object) -> object:
+    # Plain digits only: pydantic alone would take a sign, spaces, ``_`` or ``.0``.
+    if isinstance(raw, str) and whole_number(raw) is None:
+        raise ValueError("must be a whole number written in digits")
+    return raw
+
+
+Blank = BeforeValidator(_blank)
+Limit = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_PAGE, description="Page size.")], BeforeValidator(_whole)
+]
+Before = Annotated[
+    Annotated[int, Field(ge=0, le=MAX_BIGINT)] | None, BeforeValidator(_whole), Blank
+]
+
+
+def _one_of(name: str) -> Any:
+    return Field(None, json_schema_extra={"enum": list(ORDER_FILTERS[name])})
+
+
+class OrderQuery(QueryModel):
+    """``GET /admin/api/orders`` (and the orders page): `ORDER_FILTERS` each one of its
+    known values, the order's own `status`, payments' `cursor` of the previous page, the
+    day of creation, one order by id."""
+
+    payment: Annotated[str | None, Blank] = _one_of("payment")
+    fulfilment: Annotated[str | None, Blank] = _one_of("fulfilment")
+    refund: Annotated[str | None, Blank] = _one_of("refund")
+    customer: Annotated[str | None, Blank] = _one_of("customer")
+    preset: Annotated[str | None, Blank] = _one_of("preset")
+    status: Annotated[str | None, Blank] = Field(None, pattern=r"^[a-z_]{1,32}$")
+    cursor: Annotated[str | None, Blank] = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,200}$", description="The `next` of the previous page."
+    )
+    limit: Limit = 50
+    created_on: Annotated[date | None, Blank] = Field(
+        None, alias="date", description="The day of creation, YYYY-MM-DD."
+    )
+    order_id: Annotated[UUID | None, Blank] = None
+    email: Annotated[str | None, Blank] = None
+
+    @field_validator(*ORDER_FILTERS)
+    @classmethod
+    def _known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        known = ORDER_FILTERS[str(info.field_name)]
+        if value is not None and value not in known:
+            raise ValueError(f"{info.field_name} {value[:64]!r} is not one of {', '.join(known)}.")
+        return value
+
+    def chosen(self) -> OrderFilter:
+        shown = {name: getattr(self, name) for name in ORDER_FILTERS}
+        return OrderFilter(
+            limit=self.limit,
+            email=self.email,
+            status=self.status,
+            created_on=self.created_on,
+            cursor=self.cursor,
+            order_id=self.order_id,
+            **shown,
+        )
+
+
+def order_filter(request: Request) -> OrderFilter:
+    """The orders wanted (`OrderQuery`); 422 before any service is asked."""
+    return parse_query(OrderQuery, request).chosen()
+
+
+class AuditQuery(QueryModel):
+    """``GET /admin/api/audit``: audited actions before an audit id, by admin and action."""
+
+    before: Before = Field(None, description="An audit id: the page after the one ending there.")
+    limit: Limit = 50
+    username: Annotated[str | None, BeforeValidator(_short)] = None
+    action: Annotated[str | None, BeforeValidator(_short)] = None
+
+
+class DeadLetterQuery(QueryModel):
+    limit: Limit = 50
+    include_replayed: str | None = Field(None, description="`true` to include them.")
+
+    @property
+    def replayed_too(self) -> bool:
+        return self.include_replayed == "true"
+
+
+class ListingQuery(QueryModel):
+    """A listing's page size; its filters are read by `listings.chosen_filters`."""
+
+    limit: Limit = 50
+
+
+class ReplayQuery(QueryModel):
+    force: QueryFlag = False
+
+
+class TtlQuery(QueryModel):
+    """The lifetime of a presigned URL: 1 s to 7 days, one hour unless given."""
+
+    refusal: ClassVar[str | None] = "invalid_ttl"
+
+    ttl_seconds: Annotated[
+        Annotated[int, Field(ge=1, le=MAX_PRESIGN_SECONDS)],
+        BeforeValidator(_whole),
+        BeforeValidator(lambda raw: raw or HOUR),
+    ] = HOUR
+
+
+def ttl_seconds(request: Request, form: Mapping[str, str]) -> int:
+    """A form's `TtlQuery` (or the query string's, without one in the form)."""
+    raw = form.get("ttl_seconds") or request.query_params.get("ttl_seconds")
+    try:
+        return TtlQuery.model_validate({"ttl_seconds": raw}).ttl_seconds
+    except ValidationError as exc:
+        detail = f"ttl_seconds must be 1 to {MAX_PRESIGN_SECONDS}."
+        raise HttpError(422, "invalid_ttl", detail, validation_fields(exc)) from None
 
 
 class LoginRequest(BaseModel):
@@ -46,66 +195,6 @@ class LoginForm:
     credentials: LoginRequest
     csrf: str | None
     is_json: bool
-
-
-def order_filter(request: Request) -> OrderFilter:
-    """``limit`` (1-100), ``order_id``, ``email``, ``status``, ``date`` (YYYY-MM-DD, the day
-    of creation), ``cursor`` (from the previous page's ``next``) and the filters of
-    `ORDER_FILTERS`, each one of its known values (422 ``invalid_<name>`` before any
-    service is asked)."""
-    query = request.query_params
-    shown: dict[str, str | None] = {}
-    for name, known in ORDER_FILTERS.items():
-        value = query.get(name, "").strip() or None
-        if value is not None and value not in known:
-            detail = f"{name} {value[:64]!r} is not one of {', '.join(known)}."
-            raise HttpError(422, f"invalid_{name}", detail, _field(name))
-        shown[name] = value
-    email, status, day, cursor, wanted = (
-        query.get(name, "").strip() or None
-        for name in ("email", "status", "date", "cursor", "order_id")
-    )
-    if status is not None and not _STATUS.match(status):
-        raise HttpError(
-            422, "invalid_status", f"status {status!r} is not a status name.", _field("status")
-        )
-    if cursor is not None and not _CURSOR.match(cursor):
-        raise HttpError(
-            422, "invalid_cursor", "cursor is not one this API returned.", _field("cursor")
-        )
-    return OrderFilter(
-        limit=page_limit(request),
-        email=email,
-        status=status,
-        created_on=_day(day),
-        cursor=cursor,
-        order_id=_uuid(wanted, "order_id") if wanted else None,
-        payment=shown["payment"],
-        fulfilment=shown["fulfilment"],
-        refund=shown["refund"],
-        customer=shown["customer"],
-        preset=shown["preset"],
-    )
-
-
-def _field(name: str) -> list[dict[str, str]]:
-    return [{"field": name, "code": "invalid", "error": f"{name} is invalid"}]
-
-
-def _day(raw: str | None) -> date | None:
-    if raw is None:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise HttpError(422, "invalid_date", "date must be YYYY-MM-DD.", _field("date")) from None
-
-
-def _uuid(raw: str, name: str) -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise HttpError(422, f"invalid_{name}", f"{name} must be a UUID.", _field(name)) from None
 
 
 def order_id(request: Request) -> UUID:
@@ -138,28 +227,6 @@ async def read_login(request: Request) -> LoginForm:
     return LoginForm(credentials, form.get("csrf"), is_json=False)
 
 
-class AuditQuery(TypedDict):
-    limit: int
-    before: int | None
-    username: str | None
-    action: str | None
-
-
-def audit_filter(request: Request) -> AuditQuery:
-    """``limit``, ``before`` (an audit id), ``username`` and ``action``."""
-    query = request.query_params
-    before = query.get("before", "").strip()
-    before_id = whole_number(before)
-    if before and before_id is None:
-        raise HttpError(422, "invalid_before", "before must be an audit id.", _field("before"))
-    return AuditQuery(
-        limit=page_limit(request),
-        before=before_id,
-        username=query.get("username", "").strip()[:64] or None,
-        action=query.get("action", "").strip()[:64] or None,
-    )
-
-
 def item_id(request: Request, collection: str) -> str:
     """The id of a payment or webhook in the path: letters, digits, ``-`` and ``_``."""
     raw = str(request.path_params["item_id"])
@@ -174,20 +241,6 @@ def letter_target(request: Request) -> tuple[str, int]:
     if service not in DEAD_LETTER_SERVICES:
         raise HttpError(404, "unknown_service", f"No service {service!r}.")
     return service, int(request.path_params["letter_id"])
-
-
-def ttl_seconds(request: Request, form: Mapping[str, str]) -> int:
-    """The lifetime of a presigned URL: 1 s to 7 days, one hour unless given."""
-    raw = form.get("ttl_seconds") or request.query_params.get("ttl_seconds") or "3600"
-    ttl = whole_number(raw, MAX_PRESIGN_SECONDS)
-    if ttl is None or ttl < 1:
-        raise HttpError(
-            422,
-            "invalid_ttl",
-            f"ttl_seconds must be 1 to {MAX_PRESIGN_SECONDS}.",
-            _field("ttl_seconds"),
-        )
-    return ttl
 
 
 def row_id(request: Request, name: str, what: str) -> int:
@@ -225,7 +278,7 @@ def note(raw: str | None) -> str | None:
     try:
         return clean_note(raw)
     except NoteTooLong as exc:
-        raise HttpError(422, "note_too_long", str(exc), _field("note")) from None
+        raise HttpError(422, "note_too_long", str(exc), invalid("note")) from None
 
 
 def _content_type(request: Request) -> str:

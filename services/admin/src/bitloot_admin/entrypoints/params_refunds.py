@@ -3,9 +3,10 @@ decision's note and transaction id, a refund of an unrevealed order, a notice to
 Anything payments or delivery would refuse is refused here first, so nothing is sent."""
 
 from collections.abc import Mapping
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 
 from bitloot_admin.domain.refunds import (
@@ -15,34 +16,41 @@ from bitloot_admin.domain.refunds import (
     RefundDecision,
     clean_transaction_id,
 )
-from bitloot_admin.entrypoints.params import MAX_NOTE_BODY, note
+from bitloot_admin.entrypoints.params import MAX_NOTE_BODY, Before, Blank, Limit, invalid, note
 from bitloot_admin.handlers.refunds import RefundFilter
-from bitloot_runtime.http import HttpError, parse_body, parse_json, read_body, whole_number
-from bitloot_runtime.internal import page_limit
+from bitloot_runtime.http import (
+    HttpError,
+    QueryModel,
+    parse_body,
+    parse_json,
+    parse_query,
+    read_body,
+)
 
 
-def _field(name: str, code: str = "invalid") -> list[dict[str, str]]:
-    return [{"field": name, "code": code, "error": f"{name} is {code}"}]
+class RefundQuery(QueryModel):
+    """``GET /admin/api/refunds`` (and the refunds page): by status and order, before a
+    refund id."""
+
+    status: Annotated[str | None, Blank] = Field(
+        None, json_schema_extra={"enum": list(REFUND_STATUSES)}
+    )
+    before: Before = Field(None, description="A refund id: the page after the one ending there.")
+    order_id: Annotated[UUID | None, Blank] = None
+    limit: Limit = 50
+
+    @field_validator("status")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None and value not in REFUND_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(REFUND_STATUSES)}")
+        return value
 
 
 def refund_filter(request: Request) -> RefundFilter:
-    """``status`` (a refund status), ``order_id``, ``before`` (a refund id) and ``limit``."""
-    query = request.query_params
-    status, wanted, before = (
-        query.get(name, "").strip() or None for name in ("status", "order_id", "before")
-    )
-    if status is not None and status not in REFUND_STATUSES:
-        detail = f"status must be one of {', '.join(REFUND_STATUSES)}."
-        raise HttpError(422, "invalid_status", detail, _field("status"))
-    before_id = whole_number(before) if before is not None else None
-    if before is not None and before_id is None:
-        raise HttpError(422, "invalid_before", "before must be a refund id.", _field("before"))
-    try:
-        order = UUID(wanted) if wanted else None
-    except ValueError:
-        detail = "order_id must be a UUID."
-        raise HttpError(422, "invalid_order_id", detail, _field("order_id")) from None
-    return RefundFilter(page_limit(request), status, order, before_id)
+    """The refunds wanted (`RefundQuery`); 422 before payments is asked."""
+    query = parse_query(RefundQuery, request)
+    return RefundFilter(query.limit, query.status, query.order_id, query.before)
 
 
 class RefundRequest(BaseModel):
@@ -77,11 +85,13 @@ def decision_of(
     raw = fields.get("transaction_id")
     if raw and not decision.takes_transaction_id:
         detail = f"{decision.label} takes no transaction id."
-        raise HttpError(422, "invalid_transaction_id", detail, _field("transaction_id"))
+        raise HttpError(422, "invalid_transaction_id", detail, invalid("transaction_id"))
     try:
         return said, clean_transaction_id(raw)
     except BadTransactionId as exc:
-        raise HttpError(422, "invalid_transaction_id", str(exc), _field("transaction_id")) from None
+        raise HttpError(
+            422, "invalid_transaction_id", str(exc), invalid("transaction_id")
+        ) from None
 
 
 def required_note(fields: Mapping[str, str]) -> str:
@@ -89,7 +99,7 @@ def required_note(fields: Mapping[str, str]) -> str:
     said = note(fields.get("note"))
     if said is None:
         raise HttpError(
-            422, "note_required", "Say why in the note.", _field("note", "note_required")
+            422, "note_required", "Say why in the note.", invalid("note", "note_required")
         )
     return said
 
@@ -99,5 +109,5 @@ def notice_kind(fields: Mapping[str, str]) -> str:
     kind = fields.get("kind", "")
     if kind not in NOTICES:
         detail = f"kind must be one of {', '.join(NOTICES)}."
-        raise HttpError(422, "invalid_kind", detail, _field("kind"))
+        raise HttpError(422, "invalid_kind", detail, invalid("kind"))
     return kind

@@ -1,5 +1,6 @@
 """The admin's web app: everything under /admin, behind the session guard, each route
-behind the role `access.ROUTE_ROLES` names for it."""
+behind the role `access.ROUTE_ROLES` names for it; its endpoints read the `AdminWeb`
+from its state, and its refusals are answered by `context.REFUSALS`."""
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -12,29 +13,34 @@ from bitloot_admin.entrypoints import (
     access,
     account,
     api,
+    api_actions,
+    api_refunds,
     auth,
     hand_delivery,
     openapi,
     pages,
     pages_home,
 )
-from bitloot_admin.entrypoints.context import AdminWeb
+from bitloot_admin.entrypoints.context import REFUSALS, AdminWeb
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import AdminGuard
-from bitloot_runtime.http import EXCEPTION_HANDLERS, HttpError, error_response
+from bitloot_runtime.http import EXCEPTION_HANDLERS, HttpError, error_response, refusal_handlers
+from bitloot_runtime.openapi import openapi_routes
 
 
 def admin_routes(web: AdminWeb) -> list[BaseRoute]:
     """Every route under /admin, as declared (before the roles are enforced)."""
-    return [
+    declared = [
         *pages_home.routes(web),
         *auth.routes(web),
         *account.routes(web),
         *pages.routes(web),
-        *api.routes(web),
+        *api.ROUTES,
+        *api_actions.ROUTES,
+        *api_refunds.ROUTES,
         *hand_delivery.routes(web),
-        *openapi.routes(),
     ]
+    return [*declared, *openapi_routes(openapi.describe(declared))]
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
@@ -50,8 +56,9 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     inner = Starlette(
         routes=access.guard_routes(admin_routes(web), forbidden),
         middleware=[Middleware(AdminGuard, tokens=web.tokens, work=web.work)],
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**refusal_handlers(REFUSALS), **EXCEPTION_HANDLERS},
     )
+    inner.state.dependencies = web
     return [Route("/admin", _to_home, methods=["GET"]), Mount("/admin", app=inner)]
 
 

@@ -39,15 +39,13 @@ class DeliveryKey:
 
 
 @dataclass(frozen=True)
-class HandDelivery:
-    """The action; without `delivery_key` (not configured) every attempt is refused."""
+class OrderLines:
+    """The order's products and quantities, as fulfillment's saga holds them; an
+    `Outcome` (the refusal) when fulfillment does not say."""
 
     upstream: UpstreamClient
-    work: Callable[[], AdminWork]
-    delivery_key: DeliveryKey | None
 
-    async def order_lines(self, order_id: UUID) -> dict[str, int] | Outcome:
-        """The order's products and quantities, as fulfillment's saga holds them."""
+    async def __call__(self, order_id: UUID) -> dict[str, int] | Outcome:
         answer = await self.upstream.get_document(
             FULFILLMENT, "/internal/sagas", {"order_id": str(order_id)}
         )
@@ -58,8 +56,17 @@ class HandDelivery:
             return _refusal(404, "order_not_found", f"Fulfillment has no order {order_id}.")
         return _lines(items[0].get("lines"))
 
-    async def deliver(self, actor: str, order_id: UUID, keys: Sequence[HandKey]) -> Outcome:
-        """Seal `keys` to delivery and have fulfillment hand them on; audited either way."""
+
+@dataclass(frozen=True)
+class DeliverByHand:
+    """Seal the keys to delivery and have fulfillment hand them on; audited either way.
+    Without `delivery_key` (not configured) every attempt is refused."""
+
+    upstream: UpstreamClient
+    work: Callable[[], AdminWork]
+    delivery_key: DeliveryKey | None
+
+    async def __call__(self, actor: str, order_id: UUID, keys: Sequence[HandKey]) -> Outcome:
         outcome = await self._deliver(actor, order_id, keys)
         detail: dict[str, JsonValue] = {
             "service": outcome.service,
@@ -87,7 +94,7 @@ class HandDelivery:
                 "hand_delivery_not_configured",
                 "ADMIN_DELIVERY_PUBLIC_KEY is not set; nothing was sent.",
             )
-        lines = await self.order_lines(order_id)
+        lines = await OrderLines(self.upstream)(order_id)
         if isinstance(lines, Outcome):
             return lines
         try:
