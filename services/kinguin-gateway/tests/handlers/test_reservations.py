@@ -290,6 +290,49 @@ async def test_a_request_redelivered_while_its_purchase_is_under_way_waits_and_b
     assert await state_of(gateway, order_id) == "placed"
 
 
+async def test_a_handler_losing_its_session_as_it_stamps_its_purchase_buys_nothing(
+    gateway: Gateway, kinguin: Kinguin
+) -> None:
+    """The purchase is stamped as sent before the lock is checked again: a handler whose
+    session dies while it stamps is stopped by the check, and the one that took the lock
+    meanwhile buys (had the check come first, both would have bought)."""
+    order_id = uuid4()
+    event = request(order_id)
+    units = gateway.runtime.units_of_work(GatewayUnitOfWork)
+    async with httpx.AsyncClient() as http:
+        client = KinguinClient(kinguin.url, API_KEY, http)
+
+        async def meanwhile() -> None:
+            async with gateway.runtime.engine.connect() as connection:
+                assert await connection.scalar(text(_DROP_LOCK_HOLDERS)) == 1
+            async with units() as uow:
+                await Reserve(client, units, in_flight=2.0)(event, uow)
+                await uow.commit()
+
+        opened: list[GatewayUnitOfWork] = []
+
+        class StampingLate(GatewayUnitOfWork):
+            async def __aenter__(self) -> "StampingLate":
+                opened.append(self)
+                if len(opened) == 2:  # the first opened the reservation; this one stamps
+                    await meanwhile()
+                return await super().__aenter__()
+
+        def stamping_late() -> GatewayUnitOfWork:
+            return StampingLate(gateway.runtime.engine)
+
+        failure: Exception | None = None
+        try:
+            async with units() as uow:
+                await Reserve(client, stamping_late, in_flight=2.0)(event, uow)
+        except Exception as raised:
+            failure = raised
+    assert kinguin.calls("POST /v2/order") == 1
+    assert isinstance(failure, TransientError)
+    assert "lock was lost" in str(failure)
+    assert await state_of(gateway, order_id) == "placed"
+
+
 # Ends every session of this database holding an advisory lock: the waiting handler's.
 _DROP_LOCK_HOLDERS = (
     "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"

@@ -236,10 +236,11 @@ class KinguinClient:
     ) -> Any:
         for attempt in range(1, self._attempts + 1):
             await self._limiter.acquire()
-            if before is not None:
-                await before()
             try:
+                # The deadline counts `before` too: it may stamp when the call was sent.
                 async with asyncio.timeout(None if repeatable else self._deadline):
+                    if before is not None:
+                        await before()
                     response = await self._client.request(
                         method,
                         self._base_url + path,

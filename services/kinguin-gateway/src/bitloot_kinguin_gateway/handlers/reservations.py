@@ -16,9 +16,11 @@ bought; the redelivery left running is the one that buys.
 The session can also die while the POST is under way (the process killed, the database
 restarted), and the request be redelivered at once: Kinguin may then still be creating
 the order, and a look-up find nothing. So the moment each purchase is sent is committed
-first (`mark_sent`), a purchase is dropped after the client's deadline, and a look-up
-that finds nothing is believed only `in_flight` seconds after the last purchase sent
-under that external id: the handler waits out the rest first.
+first (`mark_sent`, before the lock is checked again, so that whoever takes the lock
+after that check finds it), a purchase is dropped after the client's deadline (counted
+from before that moment), and a look-up that finds nothing is believed only `in_flight`
+seconds after the last purchase sent under that external id: the handler waits out the
+rest first.
 
 `reservation.created` (or `reservation.failed`) is written to the outbox in the same
 transaction that settles the row, so it goes out exactly once per request. A redelivered
@@ -215,14 +217,16 @@ class Reserve:
             from_catalog.append(cataloged)
 
         async def about_to_send() -> None:
+            # Committed before the lock is checked: a handler taking the lock after the
+            # check (this session dying) must already find the purchase under way.
+            async with self._unit_of_work() as own:
+                await own.reservations.mark_sent(order_external_id)
+                await own.commit()
             try:
                 await uow.reservations.lock_order(event.order_id)
             except Exception as lost:
                 logger.warning("order lock lost while waiting for kinguin; not buying")
                 raise TransientError("The order's lock was lost before buying.") from lost
-            async with self._unit_of_work() as own:
-                await own.reservations.mark_sent(order_external_id)
-                await own.commit()
 
         try:
             return await self._kinguin.place_order(
