@@ -27,6 +27,7 @@ from bitloot_runtime.http import (
     read_json,
     refusal_handlers,
 )
+from bitloot_runtime.logging import RedactingFilter
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -196,3 +197,21 @@ async def test_the_refusal_table_answers_a_service_exception_in_the_error_shape(
         409,
         {"error": "nope", "detail": "No.", "fields": []},
     )
+
+
+async def test_a_refusal_logged_on_an_orders_route_carries_its_order_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def refuse(_request: Request) -> JSONResponse:
+        raise Refused("No.")
+
+    handlers = refusal_handlers({Refused: Refusal(403, log="order view refused")})
+    routes = [Route("/orders/{order_id:uuid}", refuse)]
+    served = Starlette(routes=routes, exception_handlers=handlers)
+    caplog.handler.addFilter(RedactingFilter())  # binds the log context, as in a service
+    order_id = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served)) as http:
+        assert (await http.get(f"http://test/orders/{order_id}")).status_code == 403
+    [record] = [r for r in caplog.records if r.getMessage() == "order view refused"]
+    assert record.__dict__["order_id"] == order_id
+    assert record.__dict__["code"] == "nope"

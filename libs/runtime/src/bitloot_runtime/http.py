@@ -37,6 +37,7 @@ from starlette.types import ExceptionHandler
 
 from bitloot_runtime.db import is_transient
 from bitloot_runtime.errors import BitlootError
+from bitloot_runtime.logging import log_context
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 QueryModelT = TypeVar("QueryModelT", bound="QueryModel")
@@ -346,11 +347,14 @@ subclass without an entry of its own is answered as its nearest listed base clas
 
 
 def refusal_handlers(refusals: Refusals) -> dict[Any, ExceptionHandler]:
-    """Starlette exception handlers answering each class of `refusals` as it says."""
+    """Starlette exception handlers answering each class of `refusals` as it says; a
+    refusal logged on a route of one order carries its ``order_id``."""
 
     def handler(refusal: Refusal) -> ExceptionHandler:
-        async def answer(_request: Request, exc: Exception) -> Response:
-            return error_response(refusal.error(exc))
+        async def answer(request: Request, exc: Exception) -> Response:
+            order_id = request.path_params.get("order_id")
+            with log_context(order_id=None if order_id is None else str(order_id)):
+                return error_response(refusal.error(exc))
 
         return answer
 
