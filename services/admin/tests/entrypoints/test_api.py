@@ -43,6 +43,7 @@ async def test_bad_filters_are_refused_before_any_call(
         {"limit": "0"},
         {"limit": "101"},
         {"date": "yesterday"},
+        {"date": "86400"},  # not read as a Unix time
         {"status": "<script>"},
         {"cursor": "a b"},
         {"order_id": "not-a-uuid"},

@@ -74,6 +74,8 @@ def _whole(raw: object) -> object:
 
 
 Blank = BeforeValidator(_blank)
+# A day as `date.fromisoformat` reads it (pydantic alone would read a number as Unix time).
+IsoDay = BeforeValidator(lambda raw: date.fromisoformat(raw) if isinstance(raw, str) else raw)
 Limit = Annotated[
     Annotated[int, Field(ge=1, le=MAX_PAGE, description="Page size.")], BeforeValidator(_whole)
 ]
@@ -101,7 +103,7 @@ class OrderQuery(QueryModel):
         None, pattern=r"^[A-Za-z0-9_-]{1,200}$", description="The `next` of the previous page."
     )
     limit: Limit = 50
-    created_on: Annotated[date | None, Blank] = Field(
+    created_on: Annotated[date | None, IsoDay, Blank] = Field(
         None, alias="date", description="The day of creation, YYYY-MM-DD."
     )
     order_id: Annotated[UUID | None, Blank] = None
