@@ -211,6 +211,26 @@ async def test_every_order_page_tells_one_status_from_the_refund(
     assert [r["status"] for r in internal["refunds"]] == ["claimed"]
 
 
+async def test_a_canceled_refund_is_listed_telling_the_customer_nothing(
+    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+) -> None:
+    """Keys delivered by hand cancel the refund owed: it no longer speaks for the order,
+    and every view of it says so with a null customer status (not a 500)."""
+    order_id, refund_id = await made_due(runtime, client)
+    await force(runtime, refund_id, "canceled")
+    listed = await client.get(
+        "/internal/refunds", params={"order_id": order_id}, headers=internal_headers
+    )
+    assert listed.status_code == 200, listed.text
+    assert [(r["status"], r["customer_status"]) for r in listed.json()["items"]] == [
+        ("canceled", None)
+    ]
+    one = await client.get(f"/internal/refunds/{refund_id}", headers=internal_headers)
+    assert (one.status_code, one.json()["customer_status"]) == (200, None)
+    order = await client.get(f"/internal/orders/{order_id}", headers=internal_headers)
+    assert [r["customer_status"] for r in order.json()["refunds"]] == [None]
+
+
 async def test_refund_due_on_a_flag_tells_the_bus_once(
     client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
 ) -> None:

@@ -180,7 +180,8 @@ class RefundItem(Attributes):
     reason: str
     cause: str | None
     status: str
-    customer_status: CustomerStatus
+    # Null once the refund no longer speaks for the order (canceled: the keys came).
+    customer_status: CustomerStatus | None
     requested_by: str
     note: str | None
     payout_address: str | None
