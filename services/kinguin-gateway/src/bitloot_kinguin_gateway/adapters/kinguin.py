@@ -236,11 +236,18 @@ class KinguinClient:
     ) -> Any:
         for attempt in range(1, self._attempts + 1):
             await self._limiter.acquire()
+            # The deadline counts `before` too (it may stamp when the call was sent), but
+            # never cancels it: a unit of work cancelled mid-commit can leave its pooled
+            # connection in a transaction that a later unit then "commits" into nothing
+            # (chaos lost three reservations that way).
+            ends = asyncio.get_running_loop().time() + self._deadline
+            if before is not None:
+                await before()
             try:
-                # The deadline counts `before` too: it may stamp when the call was sent.
-                async with asyncio.timeout(None if repeatable else self._deadline):
-                    if before is not None:
-                        await before()
+                left = ends - asyncio.get_running_loop().time()
+                if not repeatable and left <= 0:
+                    raise TimeoutError("no time left for the call after its check")
+                async with asyncio.timeout(None if repeatable else left):
                     response = await self._client.request(
                         method,
                         self._base_url + path,
