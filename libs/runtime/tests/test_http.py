@@ -24,6 +24,7 @@ from bitloot_runtime.http import (
     Whole,
     parse_json,
     parse_query,
+    path_uuid,
     read_json,
     refusal_handlers,
 )
@@ -215,3 +216,21 @@ async def test_a_refusal_logged_on_an_orders_route_carries_its_order_id(
     [record] = [r for r in caplog.records if r.getMessage() == "order view refused"]
     assert record.__dict__["order_id"] == order_id
     assert record.__dict__["code"] == "nope"
+
+
+async def test_a_path_id_that_is_no_uuid_is_answered_as_the_service_chooses() -> None:
+    async def show(request: Request) -> JSONResponse:
+        return JSONResponse({"id": str(path_uuid(request))})
+
+    async def hidden(request: Request) -> JSONResponse:
+        return JSONResponse({"id": str(path_uuid(request, status=404, code="order_not_found"))})
+
+    routes = [Route("/a/{order_id}", show), Route("/b/{order_id}", hidden)]
+    served = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
+    order_id = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served)) as http:
+        assert (await http.get(f"http://test/a/{order_id}")).json() == {"id": order_id}
+        bad = await http.get("http://test/a/nope")
+        assert (bad.status_code, bad.json()["error"]) == (422, "invalid_order_id")
+        hid = await http.get("http://test/b/nope")
+        assert (hid.status_code, hid.json()["error"]) == (404, "order_not_found")

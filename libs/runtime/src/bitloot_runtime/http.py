@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, TypeVar
+from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
@@ -289,6 +290,18 @@ def _digits(raw: object) -> object:
 Whole = Annotated[int, BeforeValidator(_digits)]
 """A whole-number query parameter in plain digits (no sign, space, ``_`` or ``.0``,
 which pydantic alone would accept); bound it with ``Field(ge=..., le=...)``."""
+
+
+def path_uuid(
+    request: Request, name: str = "order_id", *, status: int = 422, code: str = "invalid_order_id"
+) -> UUID:
+    """The path parameter `name` as a UUID; otherwise `status` with `code` in the error
+    body (a route taking any text there answers a bad id itself, not the router's 404)."""
+    raw = str(request.path_params[name])
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise HttpError(status, code, f"{name} {raw!r} is not a UUID.") from None
 
 
 def _iso_time(raw: object) -> object:

@@ -2,6 +2,7 @@
 (read with `parse_query`: 422 ``invalid_<name>`` naming the bad parameter), path ids,
 forms, login bodies and decision notes."""
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,7 @@ from bitloot_runtime.http import (
     parse_body,
     parse_json,
     parse_query,
+    path_uuid,
     read_body,
     read_json,
     validation_fields,
@@ -199,12 +201,8 @@ class LoginForm:
     is_json: bool
 
 
-def order_id(request: Request) -> UUID:
-    raw = str(request.path_params["order_id"])
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise HttpError(404, "order_not_found", f"{raw!r} is not an order id.") from None
+# The path's order id; a non-UUID is an order admin cannot find (404 order_not_found).
+order_id = functools.partial(path_uuid, status=404, code="order_not_found")
 
 
 async def read_form(request: Request, max_bytes: int = MAX_FORM) -> dict[str, str]:

@@ -3,7 +3,6 @@ app state with `bitloot_runtime.app.dependencies`), what they read of a request 
 order id, the visitor), and how the service answers its exceptions (`REFUSALS`)."""
 
 from dataclasses import dataclass
-from uuid import UUID
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,7 +17,7 @@ from bitloot_delivery.handlers.resend_notice import NoSuchNotice, ResendNotice
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_delivery.handlers.revoke import RevokeKeys
 from bitloot_delivery.metrics import DeliveryMetrics
-from bitloot_runtime.http import HttpError, Refusal
+from bitloot_runtime.http import Refusal, path_uuid
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -42,13 +41,8 @@ class Edge:
     metrics: DeliveryMetrics
 
 
-def order_id(request: Request) -> UUID:
-    """The path's order id; 422 ``invalid_order_id`` (not the router's 404) for a non-UUID."""
-    raw = str(request.path_params["order_id"])
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise HttpError(422, "invalid_order_id", f"{raw!r} is not a UUID.") from None
+# The path's order id; 422 ``invalid_order_id`` (not the router's 404) for a non-UUID.
+order_id = path_uuid
 
 
 def visitor_of(request: Request) -> Visitor:

@@ -20,7 +20,15 @@ from bitloot_contracts.events.fields import Count
 from bitloot_fulfillment.adapters import views
 from bitloot_fulfillment.entrypoints.edge import Edge
 from bitloot_runtime.app import dependencies
-from bitloot_runtime.http import HttpError, Whole, answer, parse_body, parse_query, read_json
+from bitloot_runtime.http import (
+    HttpError,
+    Whole,
+    answer,
+    parse_body,
+    parse_query,
+    path_uuid,
+    read_json,
+)
 from bitloot_runtime.internal import Timeline, TimelineEvent
 from bitloot_runtime.openapi import ApiRoute
 from bitloot_runtime.paging import Page, PageQuery, offset_page
@@ -28,13 +36,6 @@ from bitloot_runtime.paging import Page, PageQuery, offset_page
 # An age beyond a century is a mistake, and one beyond PostgreSQL's intervals a 500.
 MAX_AGE_SECONDS = 100 * 366 * 24 * 3600
 Seconds = Annotated[Whole, Field(ge=0, le=MAX_AGE_SECONDS)]
-
-
-def parse_uuid(raw: str, field: str) -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise HttpError(422, "invalid_order_id", f"{field} {raw!r} is not a UUID.") from None
 
 
 class SagaQuery(PageQuery):
@@ -118,7 +119,7 @@ async def list_sagas(request: Request) -> Response:
 
 
 async def order_timeline(request: Request) -> Response:
-    order_id = parse_uuid(request.path_params["order_id"], "order id")
+    order_id = path_uuid(request)
     async with dependencies(request, Edge).runtime.sessionmaker() as session:
         items = await views.timeline(session, order_id)
     events = [TimelineEvent.model_validate(item) for item in items]
@@ -126,13 +127,13 @@ async def order_timeline(request: Request) -> Response:
 
 
 async def retry(request: Request) -> Response:
-    order_id = parse_uuid(request.path_params["order_id"], "order id")
+    order_id = path_uuid(request)
     retried = await dependencies(request, Edge).retry(order_id)
     return answer(Retried(order_id=str(order_id), **asdict(retried)))
 
 
 async def hand_delivery(request: Request) -> Response:
-    order_id = parse_uuid(request.path_params["order_id"], "order id")
+    order_id = path_uuid(request)
     actor = request.headers.get("x-bitloot-actor", "").strip()
     if not actor:
         raise HttpError(422, "actor_missing", "Name the admin in X-Bitloot-Actor.")
