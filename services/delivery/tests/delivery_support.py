@@ -247,17 +247,30 @@ async def handled(delivery: Running, event: Event) -> bool:
 async def delivered(delivery: Running, smtp: SmtpServer) -> tuple[UUID, EmailMessage]:
     """An order whose keys are stored and whose keys email went out, and that email; the
     sender has recorded it sent (the SMTP server holds it a moment before that commits)."""
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    [email] = await smtp.wait_for(1)
+    [order_id] = await delivered_many(delivery, smtp, 1)
+    [email] = smtp.messages
+    return order_id, email.message
+
+
+async def delivered_many(delivery: Running, smtp: SmtpServer, count: int) -> list[UUID]:
+    """`count` orders delivered as `delivered` does, in the order published. Until the
+    sender has recorded an email sent it holds the order's delivery row, which sweeps
+    skip (FOR UPDATE SKIP LOCKED): this returns only once every one is recorded."""
+    events = [keys_delivered(delivery.public_key) for _ in range(count)]
+    for event in events:
+        await publish(delivery.runtime, event)
+    await smtp.wait_for(count)
+    order_ids = [event.order_id for event in events]
 
     async def recorded_sent() -> bool:
         async with delivery.runtime.engine.connect() as connection:
-            query = select(emails.c.status).where(emails.c.order_id == event.order_id)
-            return (await connection.scalar(query)) == "sent"
+            query = select(func.count()).where(
+                emails.c.order_id.in_(order_ids), emails.c.status == "sent"
+            )
+            return (await connection.scalar(query)) == count
 
-    assert await eventually(recorded_sent), "the key email was not recorded as sent"
-    return event.order_id, email.message
+    assert await eventually(recorded_sent), "the key emails were not recorded as sent"
+    return order_ids
 
 
 StartDelivery = Callable[..., AbstractAsyncContextManager[Running]]

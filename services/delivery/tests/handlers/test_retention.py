@@ -9,7 +9,7 @@ from uuid import UUID
 
 import httpx
 import pytest
-from delivery_support import Running, environment, keys_delivered, publish
+from delivery_support import Running, delivered_many, environment
 from sqlalchemy import func, select, update
 
 from bitloot_delivery.adapters.object_store import ObjectNotFound, object_store
@@ -26,18 +26,15 @@ PERIOD = timedelta(days=180)
 
 async def deliver_aged(delivery: Running, smtp_inbox: SmtpServer, *ages: timedelta) -> list[UUID]:
     """One delivery per age, its stored_at moved that far into the past."""
-    events = [keys_delivered(delivery.public_key) for _ in ages]
-    for event in events:
-        await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(len(ages))
+    order_ids = await delivered_many(delivery, smtp_inbox, len(ages))
     async with delivery.runtime.engine.begin() as connection:
-        for event, age in zip(events, ages, strict=True):
+        for order_id, age in zip(order_ids, ages, strict=True):
             await connection.execute(
                 update(deliveries)
-                .where(deliveries.c.order_id == event.order_id)
+                .where(deliveries.c.order_id == order_id)
                 .values(stored_at=func.now() - age)
             )
-    return [event.order_id for event in events]
+    return order_ids
 
 
 async def test_keys_past_retention_are_purged_with_an_audit_row_and_younger_ones_kept(

@@ -5,9 +5,8 @@ import asyncio
 import base64
 import os
 import sys
-from uuid import UUID
 
-from delivery_support import TEXT_KEY, Running, environment, keys_delivered, publish
+from delivery_support import TEXT_KEY, Running, delivered_many, environment
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.object_store import object_store
@@ -17,25 +16,7 @@ from bitloot_delivery.bootstrap import reveal_links
 from bitloot_delivery.domain.vault import KeyEncryptionKeys
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_delivery.handlers.rewrap import Rewrap
-from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
-
-
-async def deliver(delivery: Running, smtp_inbox: SmtpServer, count: int) -> list[UUID]:
-    events = [keys_delivered(delivery.public_key) for _ in range(count)]
-    for event in events:
-        await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(count)
-
-    async def recorded() -> bool:
-        # Until the sender has recorded each email as sent it holds the delivery's row,
-        # which the rewrap skips (FOR UPDATE SKIP LOCKED): wait for the records.
-        async with delivery.runtime.engine.connect() as connection:
-            emailed = select(deliveries.c.order_id).where(deliveries.c.emailed_at.is_not(None))
-            return len((await connection.execute(emailed)).all()) == count
-
-    assert await eventually(recorded, timeout=10)
-    return [event.order_id for event in events]
 
 
 def rotated(delivery: Running) -> KeyEncryptionKeys:
@@ -51,7 +32,7 @@ async def kek_ids(delivery: Running) -> set[str]:
 async def test_rewrap_moves_every_data_key_to_the_current_kek_in_batches(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    order_ids = await deliver(delivery, smtp_inbox, 3)
+    order_ids = await delivered_many(delivery, smtp_inbox, 3)
     keks = rotated(delivery)
     progress: list[int] = []
     uow = delivery.runtime.units_of_work(DeliveryUnitOfWork)
@@ -77,7 +58,7 @@ async def test_rewrap_moves_every_data_key_to_the_current_kek_in_batches(
 async def test_a_data_key_that_will_not_unwrap_is_reported_and_left_alone(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    [order_id] = await deliver(delivery, smtp_inbox, 1)
+    [order_id] = await delivered_many(delivery, smtp_inbox, 1)
     wrong = KeyEncryptionKeys("k2", {"k1": os.urandom(32), "k2": os.urandom(32)})
     report = await Rewrap(
         unit_of_work=delivery.runtime.units_of_work(DeliveryUnitOfWork), keks=wrong
@@ -89,7 +70,7 @@ async def test_a_data_key_that_will_not_unwrap_is_reported_and_left_alone(
 async def test_the_rewrap_command_rotates_beside_the_running_service(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    await deliver(delivery, smtp_inbox, 2)
+    await delivered_many(delivery, smtp_inbox, 2)
     keks = rotated(delivery)
     setting = ",".join(f"{kid}:{base64.b64encode(key).decode()}" for kid, key in keks.keys.items())
     env = {**os.environ, **environment(delivery.settings, kek_current_id="k2", keks=setting)}
@@ -116,7 +97,7 @@ async def test_the_rewrap_command_rotates_beside_the_running_service(
 async def test_two_rewrap_runs_at_once_rewrap_each_data_key_once(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    await deliver(delivery, smtp_inbox, 4)
+    await delivered_many(delivery, smtp_inbox, 4)
     keks = rotated(delivery)
     runs = [
         Rewrap(
