@@ -35,6 +35,7 @@ from bitloot_runtime.db import (
 )
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.tables import inbox, outbox
+from bitloot_testing.proxy import through_proxy
 
 _WIDGET = "INSERT INTO widgets (id, order_id, name) VALUES ($1, $2, $3)"
 
@@ -439,3 +440,77 @@ async def test_the_runtime_opens_the_services_own_unit_of_work(
             runtime.units_of_work(OtherWork)
     finally:
         await runtime.engine.dispose()
+
+
+async def _written_by_driver(uow: UnitOfWork) -> None:
+    await by_driver(uow, "cancelled")
+
+
+async def _written_through_sqlalchemy(uow: UnitOfWork) -> None:
+    await make_widget(uow, uuid4(), "cancelled", emit=False)
+
+
+async def _written_under_a_deadline(uow: UnitOfWork) -> None:
+    """A deadline inside the unit (as a purchase's once was): the unit itself ends on the
+    TimeoutError, an ordinary exception, with its BEGIN unanswered."""
+    async with asyncio.timeout(0.2):
+        await by_driver(uow, "cancelled")
+
+
+# Where a unit is cut short: the client bytes whose answer is held until it is, and how
+# the unit writes (its BEGIN sent by `driver()`, by SQLAlchemy's first statement, or under
+# a deadline of its own; all others are cancelled from outside, as a shutdown or a
+# deadline around the whole unit does).
+_CUT_SHORT_AT = {
+    "its BEGIN": (b"BEGIN", _written_by_driver),
+    "its BEGIN through SQLAlchemy": (b"BEGIN", _written_through_sqlalchemy),
+    "its BEGIN under a deadline inside it": (b"BEGIN", _written_under_a_deadline),
+    "a statement": (b"INSERT INTO widgets", _written_by_driver),
+    "its COMMIT": (b"COMMIT", _written_by_driver),
+}
+
+
+@pytest.mark.parametrize("step", list(_CUT_SHORT_AT))
+async def test_a_unit_cut_short_at_any_step_hands_the_next_a_connection_that_commits(
+    database_url: str, engine: AsyncEngine, step: str
+) -> None:
+    """A unit of work is cancelled (a shutdown, a deadline) while the server has not
+    answered its BEGIN, a statement or its COMMIT. The pool's one connection must not
+    carry that into the next unit: the next unit's commit is durable, seen from another
+    connection.
+
+    (asyncpg keeps a transaction whose BEGIN was cut short as the connection's own and
+    begins the next as a SAVEPOINT inside it, so that unit's commit was only a RELEASE and
+    its writes were lost with the connection: the reservations chaos lost. After a cut
+    COMMIT, the next BEGIN could be refused as "in a manually started transaction".)"""
+    pattern, write = _CUT_SHORT_AT[step]
+    async with through_proxy(database_url) as (proxy, url):
+        proxied = create_engine(url, max_connections=1)
+        try:
+            async with UnitOfWork(proxied) as uow:  # connected, its codecs set up
+                await (await uow.driver()).fetchval("SELECT 1")
+                await uow.commit()
+            watch = proxy.watch(pattern, hold=True)
+
+            async def cut_short() -> None:
+                async with UnitOfWork(proxied) as uow:
+                    await write(uow)
+                    await uow.commit()
+
+            task = asyncio.create_task(cut_short())
+            await asyncio.wait_for(watch.seen.wait(), timeout=5)
+            if write is _written_under_a_deadline:
+                with pytest.raises(TimeoutError):
+                    await task
+                proxy.unwatch(watch)
+            else:
+                task.cancel()  # the driver's wait for the answer is cancelled at once
+                proxy.unwatch(watch)  # and the answer then comes too late
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            async with UnitOfWork(proxied) as uow:
+                await by_driver(uow, "next")
+                await uow.commit()
+        finally:
+            await proxied.dispose()
+    assert "next" in await widget_names(engine)

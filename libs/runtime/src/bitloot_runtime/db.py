@@ -271,11 +271,12 @@ async def _begin_on_driver(
     holds it as `_transaction`, and which its own first statement would begin the same
     way). A connection that died in the pool fails here, outside SQLAlchemy's execution,
     which would have noticed the disconnect: it is discarded, or every unit of work given
-    it next would fail the same way."""
+    it next would fail the same way. So is one whose BEGIN failed or was cancelled before
+    its answer: asyncpg keeps that transaction as the connection's (`UnitOfWork.__aexit__`)."""
     try:
         await adapter._start_transaction()
-    except Exception:
-        if driver.is_closed():
+    except BaseException:
+        if driver.is_closed() or driver._top_xact is not None:
             await connection.invalidate()
         raise
 
@@ -365,10 +366,18 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._driver.is_closed():
+        if self._driver.is_closed() or (
+            exc_type is not None and not issubclass(exc_type, Exception)
+        ):
             # The server or the network ended it under the driver: there is nothing to
-            # roll back (a rollback would raise over the error that brought us here), and
-            # it must not go back to the pool.
+            # roll back (a rollback would raise over the error that brought us here).
+            # Or the unit was cancelled (a shutdown, a deadline around it) while its
+            # BEGIN, a statement or its COMMIT may have been unanswered: what the driver
+            # holds is not known (after a cut COMMIT it may refuse the next BEGIN, after
+            # a cut BEGIN (`_begin_on_driver`) it would begin the next unit's as a
+            # SAVEPOINT whose commit, a RELEASE, is lost). Either way the connection must
+            # not go back to the pool: SQLAlchemy discards one that an exit exception
+            # left behind in its own statements too.
             await self._connection.invalidate()
         elif self._adapter._transaction is None and not self._sync.in_transaction():
             # Committed (or never begun): back to the pool with nothing to roll back,

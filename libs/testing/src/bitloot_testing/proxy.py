@@ -126,7 +126,10 @@ class FaultyProxy:
             nonlocal tail
             window = tail + data
             for watch in self._watches:
-                if not watch.seen.is_set() and watch.pattern in window:
+                # Only an occurrence ending in this chunk: one wholly in the tail was sent
+                # before (perhaps before the watch was set).
+                start = max(0, len(tail) - len(watch.pattern) + 1)
+                if not watch.seen.is_set() and window.find(watch.pattern, start) >= 0:
                     watch.client_port = client_port
                     watch.seen.set()
                     if watch.hold:
