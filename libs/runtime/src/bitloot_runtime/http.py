@@ -287,9 +287,13 @@ def _digits(raw: object) -> object:
     return raw
 
 
-Whole = Annotated[int, BeforeValidator(_digits)]
+DIGITS = BeforeValidator(_digits)
+Whole = Annotated[int, DIGITS]
 """A whole-number query parameter in plain digits (no sign, space, ``_`` or ``.0``,
-which pydantic alone would accept); bound it with ``Field(ge=..., le=...)``."""
+which pydantic alone would accept); bound it with ``Field(ge=..., le=...)`` as the
+field's default. A bounded type of its own puts the bounds before the check,
+``Annotated[int, Field(ge=..., le=...), DIGITS]``: after it, pydantic cannot write them
+as JSON Schema (`openapi.problems` finds that)."""
 
 
 def path_uuid(

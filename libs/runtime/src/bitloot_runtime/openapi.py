@@ -15,7 +15,7 @@ description is written by hand; `paths` remains for operations not yet declared 
 import copy
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -439,7 +439,8 @@ def described_operations(document: Schema) -> set[tuple[str, str]]:
 def problems(document: Schema, routes: Iterable[BaseRoute]) -> list[str]:
     """What is wrong between `document` and the app's `routes`: a route not described, an
     operation no route serves, an internal operation open without the internal token, an
-    guarded operation that describes no 401, a refusal (4xx) in another shape than `ERROR`."""
+    guarded operation that describes no 401, a refusal (4xx) in another shape than `ERROR`,
+    a bound pydantic could not write as JSON Schema."""
     served, described = route_operations(routes), described_operations(document)
     found = [f"not described: {m.upper()} {p}" for p, m in sorted(served - described)]
     found += [f"described, not served: {m.upper()} {p}" for p, m in sorted(described - served)]
@@ -459,4 +460,24 @@ def problems(document: Schema, routes: Iterable[BaseRoute]) -> list[str]:
                     and content.get("schema") != ERROR
                 ):
                     found.append(f"{name}: {status} is not the error shape")
+    found += [
+        f"{where}: pydantic's {key!r}, not JSON Schema's" for where, key in _unschema(document)
+    ]
     return found
+
+
+# Keys pydantic leaves in a schema when it cannot turn a constraint into JSON Schema (a
+# bound after a validator: `Annotated[Whole, Field(ge=1)]`); a client, or schemathesis,
+# then does not learn the bound.
+_PYDANTIC_ONLY = frozenset({"ge", "gt", "le", "lt", "multiple_of"})
+
+
+def _unschema(node: object, where: str = "#") -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _PYDANTIC_ONLY and not isinstance(value, dict):
+                yield where, key
+            yield from _unschema(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _unschema(item, f"{where}/{index}")

@@ -173,12 +173,18 @@ async def test_sagas_are_listed_in_pages_of_at_most_the_limit(
             cursor = {"cursor": page["next"]} if page["next"] else None
         bad = [
             await http.get("/internal/sagas", params={name: value})
-            for name, value in (("cursor", "-1"), ("stuck_for", "soon"), ("state", "lost"))
+            for name, value in (
+                ("cursor", "-1"),
+                ("stuck_for", "soon"),
+                ("older_than", str(10**12)),
+                ("state", "lost"),
+            )
         ]
     assert sorted(seen) == sorted(str(o) for o in orders)
     assert [(a.status_code, a.json()["error"]) for a in bad] == [
         (422, "invalid_cursor"),
         (422, "invalid_stuck_for"),
+        (422, "invalid_older_than"),
         (422, "invalid_state"),
     ]
 

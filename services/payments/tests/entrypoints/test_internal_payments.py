@@ -52,6 +52,7 @@ async def test_bad_filters_are_refused_with_a_reason(
         ("/internal/payments?cursor=%%%", "invalid_cursor"),
         ("/internal/ipns?signature_valid=maybe", "invalid_signature_valid"),
         ("/internal/ipns?before=-1", "invalid_before"),
+        (f"/internal/ipns?before={2**63}", "invalid_before"),
         ("/internal/ipns?source=carrier-pigeon", "invalid_source"),
         ("/internal/flags?order_id=1", "invalid_order_id"),
     ]:

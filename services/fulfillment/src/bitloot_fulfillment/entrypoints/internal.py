@@ -21,6 +21,7 @@ from bitloot_fulfillment.adapters import views
 from bitloot_fulfillment.entrypoints.edge import Edge
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import (
+    DIGITS,
     HttpError,
     Whole,
     answer,
@@ -35,7 +36,7 @@ from bitloot_runtime.paging import Page, PageQuery, offset_page
 
 # An age beyond a century is a mistake, and one beyond PostgreSQL's intervals a 500.
 MAX_AGE_SECONDS = 100 * 366 * 24 * 3600
-Seconds = Annotated[Whole, Field(ge=0, le=MAX_AGE_SECONDS)]
+Seconds = Annotated[int, Field(ge=0, le=MAX_AGE_SECONDS), DIGITS]
 
 
 class SagaQuery(PageQuery):

@@ -5,11 +5,11 @@ last id of the page before (its ``next``)."""
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from bitloot_runtime.http import MAX_BIGINT, HttpError, QueryModel, Whole
+from bitloot_runtime.http import DIGITS, MAX_BIGINT, HttpError, QueryModel, Whole
 from bitloot_runtime.paging import MAX_PAGE, PageQuery, encode_cursor
 
 ItemT = TypeVar("ItemT")
@@ -44,7 +44,9 @@ class IdPageQuery(QueryModel):
     own_codes: ClassVar[frozenset[str]] = frozenset({"limit", "before"})
 
     limit: Whole = Field(50, ge=1, le=MAX_PAGE, description="Page size.")
-    before: Whole | None = Field(None, le=MAX_BIGINT, description="Only ids below this one.")
+    before: Annotated[int, Field(le=MAX_BIGINT), DIGITS] | None = Field(
+        None, description="Only ids below this one."
+    )
 
 
 class IdPage(BaseModel, Generic[ItemT]):
