@@ -85,6 +85,12 @@ class Route(Generic[EventT]):
     topic: str
     model: type[EventT]
     handler: Handler[EventT]
+    # Taken before the message's unit of work opens, by a handler that opens units of its
+    # own while that one is open (a commit that must not wait for the message's): each
+    # such handler needs two of the pool's connections at once, so a burst of them, each
+    # holding one and waiting for another, would take the whole pool and wait for it.
+    # Sized below the pool, its holders always leave connections for their own units.
+    slots: asyncio.Semaphore | None = None
 
 
 class Consumer:
@@ -236,7 +242,7 @@ class Consumer:
         return "ok" if handled else "duplicate"
 
     async def _handle(self, route: Route[EventT], event: EventT, delivery: Delivery) -> bool:
-        async with self._unit_of_work() as uow:
+        async with route.slots or contextlib.nullcontext(), self._unit_of_work() as uow:
             if not await uow.claim(f"{self._service}.{route.topic}", delivery.message_id):
                 logger.info("duplicate message ignored", extra={"topic": route.topic})
                 return False

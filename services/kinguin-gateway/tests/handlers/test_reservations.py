@@ -338,3 +338,20 @@ _DROP_LOCK_HOLDERS = (
     "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory'"
     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
+
+
+async def test_a_burst_of_purchases_as_large_as_the_pool_is_bought_without_starving_it(
+    kinguin: Kinguin, database_url: str, bus_prefix: BusNamespace
+) -> None:
+    """Each purchase holds its message's connection (and the order's lock) and commits
+    its own steps on another: with as many in hand as the pool has connections, all of
+    them held one and waited for one more, until the pool's timeout failed them all."""
+    async with started_gateway(
+        database_url, bus_prefix, kinguin.url, database_max_connections=4, prefetch=4
+    ) as gateway:
+        requests = [request(uuid4()) for _ in range(8)]
+        async with gateway.spy() as spy:
+            await asyncio.gather(*(gateway.publish(event) for event in requests))
+            created = await published(spy, "reservation.created", 8)
+    assert len(created) == 8
+    assert kinguin.calls("POST /v2/order") == 8
