@@ -2,6 +2,7 @@
 
 import socket
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,13 @@ def test_free_port_can_be_bound_and_listened_on() -> None:
         server.bind(("127.0.0.1", port))
         server.listen()
         assert port_open("127.0.0.1", port)
+
+
+def test_free_ports_are_below_the_range_outgoing_connections_take_theirs_from() -> None:
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = {free_port() for _ in range(50)}
+    assert all(port < low for port in ports)
+    assert len(ports) > 1
 
 
 def test_wait_for_tcp_returns_once_a_server_starts_listening() -> None:
