@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bitloot_admin.bootstrap import build
 from bitloot_admin.settings import Settings
+from bitloot_runtime.idempotency import Endpoint
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import generate_key_pair
@@ -169,7 +170,7 @@ class StandIns:
             routes.insert(0, Route("/internal/balance", self._balance))
         return Starlette(routes=routes)
 
-    def _listing(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _listing(self, name: str) -> Endpoint:
         async def listing(request: Request) -> Response:
             path = request.url.path.removeprefix(SERVICE_PATHS[name])
             if name in self.failing or (name, path) not in self.listings:
@@ -185,7 +186,7 @@ class StandIns:
 
         return listing
 
-    def _stats(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _stats(self, name: str) -> Endpoint:
         async def stats(request: Request) -> Response:
             self.queries.append((name, list(request.query_params.multi_items())))
             if name in self.failing or name not in self.stats:
@@ -194,7 +195,7 @@ class StandIns:
 
         return stats
 
-    def _letters(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _letters(self, name: str) -> Endpoint:
         async def letters(request: Request) -> Response:
             if name in self.failing:
                 return JSONResponse({"error": "boom"}, status_code=503)
@@ -202,9 +203,7 @@ class StandIns:
 
         return letters
 
-    def _answered(
-        self, name: str, endpoint: Callable[[Request], Awaitable[Response]]
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def _answered(self, name: str, endpoint: Endpoint) -> Endpoint:
         """`endpoint` of service `name`, 503 while it is failing; its POSTs recorded."""
 
         async def answered(request: Request) -> Response:
@@ -225,7 +224,7 @@ class StandIns:
         raw = await request.body()
         self.bodies.append(json.loads(raw) if raw else None)
 
-    def _post(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _post(self, name: str) -> Endpoint:
         async def post(request: Request) -> Response:
             path = request.url.path.removeprefix(SERVICE_PATHS[name])
             await self._record(name, request)
@@ -236,7 +235,7 @@ class StandIns:
 
         return post
 
-    def _ready(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _ready(self, name: str) -> Endpoint:
         async def ready(_request: Request) -> Response:
             if name in self.failing:
                 body = {"status": "not_ready", "checks": {"database": "timeout"}}
@@ -245,7 +244,7 @@ class StandIns:
 
         return ready
 
-    def _metrics(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _metrics(self, name: str) -> Endpoint:
         async def metrics(_request: Request) -> Response:
             text = (
                 f'bitloot_outbox_pending{{service="{name}"}} 3.0\n'

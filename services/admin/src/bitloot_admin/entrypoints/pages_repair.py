@@ -27,6 +27,7 @@ from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.repairs import Outcome, Repairs
 from bitloot_runtime.http import HttpError
+from bitloot_runtime.idempotency import Endpoint
 
 # An action of a form: what it was (for the page's title) and how it ended.
 Act = Callable[[Repairs, Request, dict[str, str]], Awaitable[tuple[str, Outcome]]]
@@ -143,7 +144,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     ]
 
 
-def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Response]]:
+def _form_action(web: AdminWeb, act: Act) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
             # A decision's note may be long; the other forms hold a token and a path.
