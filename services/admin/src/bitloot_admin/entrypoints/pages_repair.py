@@ -3,6 +3,7 @@ shows what came of it, with a link back to where the admin was; once per the for
 idempotency key (`bitloot_admin.entrypoints.keys`), so a double click acts once."""
 
 from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -95,20 +96,16 @@ async def _resend_notice(
     return f"{NOTICES[kind].label} of order {wanted}", outcome
 
 
-async def _retry(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
-    wanted = order_id(request)
-    return f"Retry of order {wanted}", await repairs.retry_order(request.state.admin, wanted)
+def _on_order(title: str, act: Callable[[Repairs, str, UUID], Awaitable[Outcome]]) -> Act:
+    """An action on the path's order alone; `title` names it (``{}``: the order's id)."""
 
+    async def acted(
+        repairs: Repairs, request: Request, _form: dict[str, str]
+    ) -> tuple[str, Outcome]:
+        wanted = order_id(request)
+        return title.format(wanted), await act(repairs, request.state.admin, wanted)
 
-async def _resend(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
-    wanted = order_id(request)
-    return f"New email for order {wanted}", await repairs.resend_email(request.state.admin, wanted)
-
-
-async def _link(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
-    wanted = order_id(request)
-    outcome = await repairs.fresh_link(request.state.admin, wanted)
-    return f"Fresh reveal link for order {wanted}", outcome
+    return acted
 
 
 async def _object_url(
@@ -122,9 +119,9 @@ async def _object_url(
 FORMS: tuple[tuple[str, Act], ...] = (
     ("/dead-letters/{service}/{letter_id:int}/replay", _replay_letter),
     ("/webhooks/{webhook_id:int}/replay", _replay_webhook),
-    ("/orders/{order_id}/retry", _retry),
-    ("/orders/{order_id}/resend-email", _resend),
-    ("/orders/{order_id}/link", _link),
+    ("/orders/{order_id}/retry", _on_order("Retry of order {}", Repairs.retry_order)),
+    ("/orders/{order_id}/resend-email", _on_order("New email for order {}", Repairs.resend_email)),
+    ("/orders/{order_id}/link", _on_order("Fresh reveal link for order {}", Repairs.fresh_link)),
     ("/orders/{order_id}/object-url", _object_url),
     ("/ipns/{ipn_id}/replay", _replay_ipn),
     *((f"/flags/{{flag_id}}/{name}", _decide(decision)) for name, decision in DECISIONS.items()),
