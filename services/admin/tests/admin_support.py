@@ -377,6 +377,13 @@ async def bearer_login(client: httpx.AsyncClient) -> None:
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
 
 
+async def audit_of(client: httpx.AsyncClient, action: str | None = None) -> list[dict[str, Any]]:
+    """The audit as the API lists it, newest first (only `action`'s, if given)."""
+    answer = await client.get("/admin/api/audit", params={"action": action} if action else {})
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
 def csrf_of(page: httpx.Response) -> str:
     """The CSRF token of a page's forms."""
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)

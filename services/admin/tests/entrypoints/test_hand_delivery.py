@@ -13,6 +13,7 @@ import pytest
 from admin_support import (
     RunningAdmin,
     StandIns,
+    audit_of,
     csrf_of,
 )
 
@@ -21,6 +22,7 @@ from bitloot_runtime.sealing import generate_key_pair, load_private_key, unseal
 from bitloot_testing.leaks import Needles, database_dump
 
 PRIVATE, PUBLIC = generate_key_pair()
+HAND = "keys_delivered_by_hand"
 SERIALS = ("AAAAA-BBBBB-CCCCC", "DDDDD-EEEEE-FFFFF", "GGGGG-HHHHH-IIIII")
 
 
@@ -67,12 +69,6 @@ def opened(sent: dict[str, Any], order_id: UUID, key_id: str = "d7") -> list[dic
     return document["keys"]
 
 
-async def audit_of(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    answer = await client.get("/admin/api/audit", params={"action": "keys_delivered_by_hand"})
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
-
-
 async def test_keys_reach_fulfillment_sealed_to_delivery_and_the_action_is_audited(
     alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
@@ -95,7 +91,7 @@ async def test_keys_reach_fulfillment_sealed_to_delivery_and_the_action_is_audit
     # Sealed to this order: the same payload does not open as another order's.
     with pytest.raises(Exception, match="do not open"):
         opened(sent, uuid4())
-    [entry] = await audit_of(alice)
+    [entry] = await audit_of(alice, HAND)
     assert (entry["username"], entry["target"], entry["outcome"]) == (
         "alice",
         f"orders/{order_id}",
@@ -120,7 +116,7 @@ async def test_keys_that_do_not_fit_the_order_are_refused_audited_and_never_sent
     answer = await alice.post(api_path(order_id), json=entered)
     assert (answer.status_code, answer.json()["error"]) == (422, error)
     assert stand_ins.posts == []
-    [entry] = await audit_of(alice)
+    [entry] = await audit_of(alice, HAND)
     assert (entry["outcome"], entry["detail"]["service"]) == (error, "admin")
     assert not any(serial in answer.text for serial in SERIALS)
 
@@ -158,7 +154,7 @@ async def test_fulfillments_refusal_is_passed_on_and_audited(
     unknown = await alice.post(api_path(uuid4()), json=keys((SERIALS[0], "p-1")))
     assert (answer.status_code, answer.json()["error"]) == (409, "already_delivered_by_hand")
     assert (unknown.status_code, unknown.json()["error"]) == (404, "order_not_found")
-    outcomes = [entry["outcome"] for entry in await audit_of(alice)]
+    outcomes = [entry["outcome"] for entry in await audit_of(alice, HAND)]
     assert outcomes == ["order_not_found", "already_delivered_by_hand"]
 
 
@@ -170,7 +166,7 @@ async def test_without_delivery_s_key_nothing_is_sent(
     answer = await alice.post(api_path(order_id), json=keys((SERIALS[0], "p-1")))
     assert (answer.status_code, answer.json()["error"]) == (503, "hand_delivery_not_configured")
     assert stand_ins.posts == []
-    assert [e["outcome"] for e in await audit_of(alice)] == ["hand_delivery_not_configured"]
+    assert [e["outcome"] for e in await audit_of(alice, HAND)] == ["hand_delivery_not_configured"]
 
 
 async def test_a_session_cookie_must_send_the_csrf_token(
