@@ -125,6 +125,11 @@ class StandIns:
         self.orders.insert(0, {**order, **extra})
         return order_id
 
+    def add_saga(self, order_id: UUID, state: str, **extra: Any) -> UUID:
+        """Fulfillment's saga of `order_id`, in `state`."""
+        self.sagas.append({"order_id": str(order_id), "state": state, **extra})
+        return order_id
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[Mount(path, app=self._service(name)) for name, path in SERVICE_PATHS.items()],

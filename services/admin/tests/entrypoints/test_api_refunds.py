@@ -250,7 +250,7 @@ async def test_an_order_shows_the_customer_status_payments_computes_else_from_it
 ) -> None:
     said = stand_ins.add_order("a@example.com", 1, customer_status="refund_failed")
     parts = stand_ins.add_order("b@example.com", 2)
-    stand_ins.sagas.append({"order_id": str(parts), "state": "failed"})
+    stand_ins.add_saga(parts, "failed")
     stand_ins.refunds.add(parts, "claimed")
     orders = (await alice.get("/admin/api/orders")).json()["items"]
     by_id = {row["order_id"]: row["customer_status"] for row in orders}

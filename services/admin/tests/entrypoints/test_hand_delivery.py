@@ -34,15 +34,8 @@ def admin_settings() -> dict[str, Any]:
 
 def failed_order(stand_ins: StandIns, lines: list[tuple[str, int]]) -> UUID:
     """An order fulfillment failed, holding `lines` (product, quantity)."""
-    order_id = uuid4()
-    stand_ins.sagas.append(
-        {
-            "order_id": str(order_id),
-            "state": "failed",
-            "lines": [{"kinguin_product_id": p, "qty": q} for p, q in lines],
-        }
-    )
-    return order_id
+    products = [{"kinguin_product_id": p, "qty": q} for p, q in lines]
+    return stand_ins.add_saga(uuid4(), "failed", lines=products)
 
 
 def keys(*pairs: tuple[str, str]) -> dict[str, Any]:

@@ -19,14 +19,7 @@ async def test_a_failed_order_opens_with_its_reason_and_the_next_step(
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="failed")
     reason = "product_unavailable: Kinguin refused POST /v1/order (400): out of stock"
-    stand_ins.sagas.append(
-        {
-            "order_id": str(order_id),
-            "state": "failed",
-            "failure_stage": "reservation",
-            "failure_reason": reason,
-        }
-    )
+    stand_ins.add_saga(order_id, "failed", failure_stage="reservation", failure_reason=reason)
     failed = {"from": "reserving", "to": "failed", "reason": reason}
     stand_ins.timelines = {
         "fulfillment": {
@@ -65,7 +58,7 @@ async def test_a_parked_message_of_the_order_is_named_at_the_top(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0)
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "reserving"})
+    stand_ins.add_saga(order_id, "reserving")
     stand_ins.dead_letters["fulfillment"] = [{"id": 3, "order_id": str(order_id)}]
     stand_ins.dead_letters["delivery"] = [{"id": 4, "order_id": "someone-else"}]
     box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
@@ -77,7 +70,7 @@ async def test_a_fulfilled_order_says_there_is_nothing_to_do(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
     assert box == "Fulfilled: the keys were delivered Next step: Nothing to do."
 
@@ -86,7 +79,7 @@ async def test_a_resend_shows_the_email_s_status_read_back_from_delivery(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     path = f"/internal/orders/{order_id}/emails"
     stand_ins.refusals[path] = (202, {"order_id": str(order_id), "email_id": 7})
     sent = {"id": 7, "kind": "resend", "status": "sent", "sent_at": at(3)}
@@ -107,7 +100,7 @@ async def test_a_retry_shows_the_saga_state_read_back_from_fulfillment(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="failed")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     stand_ins.refusals[f"/internal/orders/{order_id}/retry"] = (
         200,
         {"previous_state": "failed", "state": "reserved", "summary": "Requested."},
@@ -124,7 +117,7 @@ async def test_a_fresh_link_is_shown_with_its_expiry_as_delivery_issued_it(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     link = "https://keys.example/reveal?t=abc"
     stand_ins.refusals[f"/internal/orders/{order_id}/link"] = (
         201,
@@ -143,7 +136,7 @@ async def test_with_fulfillment_silent_the_box_says_so_rather_than_guess(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0)
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "failed"})
+    stand_ins.add_saga(order_id, "failed")
     stand_ins.failing.add("fulfillment")
     page = await browser.get(f"/admin/orders/{order_id}")
     assert summary_box(page) == "Fulfillment did not answer Next step: Reload later; see Health."
