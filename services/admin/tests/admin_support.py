@@ -402,16 +402,24 @@ def forms_of(page: httpx.Response) -> dict[str, str]:
     return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
 
 
-async def log_in(client: httpx.AsyncClient) -> None:
-    """Log alice in through the login form and its code form, as a browser does (session
-    cookie)."""
+async def login_form(
+    client: httpx.AsyncClient, password: str = ALICE["password"]
+) -> httpx.Response:
+    """alice's login through the login form, then (when the password was right) the code
+    form, as a browser does."""
     page = await client.get("/admin/login")
-    asked = await client.post("/admin/login", data={**ALICE, "csrf": csrf_of(page)})
-    assert asked.status_code == 200, asked.text
-    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
-    assert challenge
-    code = {"challenge": challenge.group(1), "code": ALICE_APP.code(), "csrf": csrf_of(asked)}
-    answer = await client.post("/admin/login/totp", data=code)
+    form = {"username": "alice", "password": password, "csrf": csrf_of(page)}
+    answer = await client.post("/admin/login", data=form)
+    challenge = re.search(r'name="challenge" value="([^"]+)"', answer.text)
+    if answer.status_code != 200 or challenge is None:
+        return answer
+    code = {"challenge": challenge.group(1), "code": ALICE_APP.code(), "csrf": csrf_of(answer)}
+    return await client.post("/admin/login/totp", data=code)
+
+
+async def log_in(client: httpx.AsyncClient) -> None:
+    """Log alice in through the login form and its code form (session cookie)."""
+    answer = await login_form(client)
     assert answer.status_code == 303, answer.text
 
 
