@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -25,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bitloot_admin.bootstrap import build
 from bitloot_admin.settings import Settings
+from bitloot_contracts.events import RefundStatusChanged
 from bitloot_runtime.idempotency import Endpoint
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
@@ -52,6 +54,19 @@ def cursor_of(order: dict[str, Any]) -> str:
     """Payments' cursor of `order`: its creation time and id, base64url."""
     raw = f"{order['created_at']}|{order['order_id']}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def refund_changed(order_id: UUID, status: str, **extra: Any) -> RefundStatusChanged:
+    """The event of a refund of `order_id` moving to `status` (refund #7 unless `extra`
+    says otherwise, of keys never revealed)."""
+    values: dict[str, Any] = {
+        "refund_id": 7,
+        "reason": "keys_unrevealed",
+        "amount": Decimal("12.5"),
+        "currency": "usdttrc20",
+        "customer_email": "a@example.com",
+    }
+    return RefundStatusChanged(order_id=order_id, status=status, **{**values, **extra})
 
 
 def at(minutes: float) -> str:

@@ -4,13 +4,12 @@ have a form, each asks first, carries the CSRF token and is audited; refusals ar
 with their reason and change nothing."""
 
 import re
-from decimal import Decimal
 from uuid import uuid4
 
 import httpx
-from admin_support import RunningAdmin, StandIns, csrf_of, forms_of
+from admin_support import RunningAdmin, StandIns, csrf_of, forms_of, refund_changed
 
-from bitloot_contracts.events import KeysRevoked, RefundStatusChanged
+from bitloot_contracts.events import KeysRevoked
 from bitloot_testing.bus import eventually
 
 
@@ -209,16 +208,7 @@ async def test_the_timeline_tells_refund_and_revocation_events_in_words(
     admin: RunningAdmin, browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 1)
-    refund = RefundStatusChanged(
-        order_id=order_id,
-        refund_id=5,
-        status="claimed",
-        previous_status="due",
-        reason="keys_unrevealed",
-        amount=Decimal("12.5"),
-        currency="usdttrc20",
-        customer_email="a@example.com",
-    )
+    refund = refund_changed(order_id, "claimed", refund_id=5, previous_status="due")
     revoked = KeysRevoked(order_id=order_id, key_count=1, revoked_by="alice", note=None)
     await admin.runtime.publisher.publish(refund)
     await admin.runtime.publisher.publish(revoked)
