@@ -411,6 +411,13 @@ def csrf_of(page: httpx.Response) -> str:
     return match.group(1)
 
 
+def block_text(page: httpx.Response, pattern: str) -> str:
+    """The text of the block of `page` that `pattern` finds, tags and blanks squeezed out."""
+    match = re.search(pattern, page.text, re.DOTALL)
+    assert match, page.text
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(0)).split())
+
+
 def forms_of(page: httpx.Response) -> dict[str, str]:
     """Each form's action and its whole opening tag, but the header's log out."""
     found = re.finditer(r'<form method="post" action="([^"]+)"[^>]*>', page.text)

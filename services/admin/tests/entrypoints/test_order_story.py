@@ -1,17 +1,10 @@
 """The order page opens with where the order stands, why and what to do next, and tells
 its timeline as one row per fact."""
 
-import re
-
 import httpx
-from admin_support import StandIns, at, csrf_of
+from admin_support import StandIns, at, block_text, csrf_of
 
-
-def summary_box(page: httpx.Response) -> str:
-    """The summary box's text, tags and blanks squeezed out."""
-    start = page.text.index('<section id="summary"')
-    box = page.text[start : page.text.index("</section>", start)]
-    return " ".join(re.sub(r"<[^>]+>", " ", box).split())
+SUMMARY = r'<section id="summary".*?</section>'
 
 
 async def test_a_failed_order_opens_with_its_reason_and_the_next_step(
@@ -37,7 +30,7 @@ async def test_a_failed_order_opens_with_its_reason_and_the_next_step(
         },
     }
     page = await browser.get(f"/admin/orders/{order_id}")
-    box = summary_box(page)
+    box = block_text(page, SUMMARY)
     assert 'class="tone-act"' in page.text
     assert box.startswith("Kinguin out of stock")
     assert f"Failed at reservation: {reason}" in box
@@ -61,7 +54,7 @@ async def test_a_parked_message_of_the_order_is_named_at_the_top(
     stand_ins.add_saga(order_id, "reserving")
     stand_ins.dead_letters["fulfillment"] = [{"id": 3, "order_id": str(order_id)}]
     stand_ins.dead_letters["delivery"] = [{"id": 4, "order_id": "someone-else"}]
-    box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
+    box = block_text(await browser.get(f"/admin/orders/{order_id}"), SUMMARY)
     assert "A message of this order is parked Parked by fulfillment." in box
     assert "replay it" in box
 
@@ -71,7 +64,7 @@ async def test_a_fulfilled_order_says_there_is_nothing_to_do(
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
     stand_ins.add_saga(order_id, "fulfilled")
-    box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
+    box = block_text(await browser.get(f"/admin/orders/{order_id}"), SUMMARY)
     assert box == "Fulfilled: the keys were delivered Next step: Nothing to do."
 
 
@@ -139,5 +132,8 @@ async def test_with_fulfillment_silent_the_box_says_so_rather_than_guess(
     stand_ins.add_saga(order_id, "failed")
     stand_ins.failing.add("fulfillment")
     page = await browser.get(f"/admin/orders/{order_id}")
-    assert summary_box(page) == "Fulfillment did not answer Next step: Reload later; see Health."
+    assert (
+        block_text(page, SUMMARY)
+        == "Fulfillment did not answer Next step: Reload later; see Health."
+    )
     assert "Incomplete: no answer from fulfillment" in page.text
