@@ -25,6 +25,7 @@ GUARDED = {
     "token (`csrf_failed`).",
 }
 NOT_FOUND = {"404": "Not found (`not_found`, or `<what>_not_found` for a bad id)."}
+ORDER_404 = {"404": "No such order (`order_not_found`)."}
 
 
 def route(
