@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import aio_pika
 import httpx
-from admin_support import RunningAdmin, StandIns, audit_of, log_in
+from admin_support import RunningAdmin, StandIns, audit_of
 
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
@@ -110,15 +110,13 @@ async def test_the_admins_own_parked_message_is_listed_and_replayed_through_its_
 
 
 async def test_a_browser_session_must_send_the_csrf_token_with_an_api_action(
-    admin: RunningAdmin, stand_ins: StandIns
+    browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
-    async with admin.client() as client:
-        await log_in(client)
-        csrf = client.cookies["bitloot_admin_csrf"]
-        refused = await client.post("/admin/api/dead-letters/payments/1/replay")
-        accepted = await client.post(
-            "/admin/api/dead-letters/payments/1/replay", headers={"X-CSRF-Token": csrf}
-        )
+    csrf = browser.cookies["bitloot_admin_csrf"]
+    refused = await browser.post("/admin/api/dead-letters/payments/1/replay")
+    accepted = await browser.post(
+        "/admin/api/dead-letters/payments/1/replay", headers={"X-CSRF-Token": csrf}
+    )
     assert (refused.status_code, refused.json()["error"]) == (403, "csrf_failed")
     assert accepted.status_code == 200
     assert stand_ins.posts == [("payments", "/internal/dead-letters/1/replay", "alice")]

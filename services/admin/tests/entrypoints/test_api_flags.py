@@ -5,7 +5,7 @@ bad input is refused before anything is sent."""
 from uuid import uuid4
 
 import httpx
-from admin_support import RunningAdmin, StandIns, audit_of, log_in
+from admin_support import StandIns, audit_of
 
 
 async def test_accepting_a_flag_sends_the_note_in_the_admins_name_and_audits_both(
@@ -182,16 +182,14 @@ async def test_an_ipn_given_up_is_replayed_once_and_an_applied_one_is_refused(
 
 
 async def test_a_browser_session_must_send_the_csrf_token_to_decide_a_flag(
-    admin: RunningAdmin, stand_ins: StandIns
+    browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     flag_id = stand_ins.payments.add_flag()
-    async with admin.client() as client:
-        await log_in(client)
-        csrf = client.cookies["bitloot_admin_csrf"]
-        path = f"/admin/api/flags/{flag_id}/accept"
-        refused = await client.post(path, json={"note": "n"})
-        replay = await client.post("/admin/api/ipns/40/replay")
-        accepted = await client.post(path, json={"note": "n"}, headers={"X-CSRF-Token": csrf})
+    csrf = browser.cookies["bitloot_admin_csrf"]
+    path = f"/admin/api/flags/{flag_id}/accept"
+    refused = await browser.post(path, json={"note": "n"})
+    replay = await browser.post("/admin/api/ipns/40/replay")
+    accepted = await browser.post(path, json={"note": "n"}, headers={"X-CSRF-Token": csrf})
     assert (refused.status_code, refused.json()["error"]) == (403, "csrf_failed")
     assert replay.status_code == 403
     assert accepted.status_code == 200
