@@ -3,7 +3,6 @@ API does: ``GET /internal/flags`` and ``/internal/flags/{id}``, the three decisi
 refunds listing, ``GET /internal/ipns/{id}`` and its replay, with the same refusals."""
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +11,8 @@ from uuid import UUID
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+from bitloot_runtime.idempotency import Endpoint
+
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 RESOLVED_AS = {"accept": "accepted", "refund-due": "refund_due", "dismiss": "dismissed"}
 MAX_NOTE = 2000

@@ -3,7 +3,6 @@ reject, refunded outside BitLoot) and delivery's revoke and notice-resend API, a
 as REFUNDS.md's "Internal HTTP APIs" says, with the same refusals."""
 
 import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -14,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 
 from bitloot_contracts.customer import customer_status_of_refund
 from bitloot_contracts.events.refund import RefundStatus
+from bitloot_runtime.idempotency import Endpoint
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 # The statuses each decision is taken in, and the status it leads to (payments' rules).
 OPEN_TO: dict[str, tuple[set[str], RefundStatus, str]] = {
     "approve": ({"claimed", "failed"}, "approved", "not_claimed"),

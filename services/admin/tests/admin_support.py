@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -25,6 +26,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bitloot_admin.bootstrap import build
 from bitloot_admin.settings import Settings
+from bitloot_contracts.events import RefundStatusChanged
+from bitloot_runtime.idempotency import Endpoint
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import load_settings
 from bitloot_runtime.tokens import generate_key_pair
@@ -51,6 +54,19 @@ def cursor_of(order: dict[str, Any]) -> str:
     """Payments' cursor of `order`: its creation time and id, base64url."""
     raw = f"{order['created_at']}|{order['order_id']}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def refund_changed(order_id: UUID, status: str, **extra: Any) -> RefundStatusChanged:
+    """The event of a refund of `order_id` moving to `status` (refund #7 unless `extra`
+    says otherwise, of keys never revealed)."""
+    values: dict[str, Any] = {
+        "refund_id": 7,
+        "reason": "keys_unrevealed",
+        "amount": Decimal("12.5"),
+        "currency": "usdttrc20",
+        "customer_email": "a@example.com",
+    }
+    return RefundStatusChanged(order_id=order_id, status=status, **{**values, **extra})
 
 
 def at(minutes: float) -> str:
@@ -124,6 +140,11 @@ class StandIns:
         self.orders.insert(0, {**order, **extra})
         return order_id
 
+    def add_saga(self, order_id: UUID, state: str, **extra: Any) -> UUID:
+        """Fulfillment's saga of `order_id`, in `state`."""
+        self.sagas.append({"order_id": str(order_id), "state": state, **extra})
+        return order_id
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[Mount(path, app=self._service(name)) for name, path in SERVICE_PATHS.items()],
@@ -169,7 +190,7 @@ class StandIns:
             routes.insert(0, Route("/internal/balance", self._balance))
         return Starlette(routes=routes)
 
-    def _listing(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _listing(self, name: str) -> Endpoint:
         async def listing(request: Request) -> Response:
             path = request.url.path.removeprefix(SERVICE_PATHS[name])
             if name in self.failing or (name, path) not in self.listings:
@@ -185,7 +206,7 @@ class StandIns:
 
         return listing
 
-    def _stats(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _stats(self, name: str) -> Endpoint:
         async def stats(request: Request) -> Response:
             self.queries.append((name, list(request.query_params.multi_items())))
             if name in self.failing or name not in self.stats:
@@ -194,7 +215,7 @@ class StandIns:
 
         return stats
 
-    def _letters(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _letters(self, name: str) -> Endpoint:
         async def letters(request: Request) -> Response:
             if name in self.failing:
                 return JSONResponse({"error": "boom"}, status_code=503)
@@ -202,9 +223,7 @@ class StandIns:
 
         return letters
 
-    def _answered(
-        self, name: str, endpoint: Callable[[Request], Awaitable[Response]]
-    ) -> Callable[[Request], Awaitable[Response]]:
+    def _answered(self, name: str, endpoint: Endpoint) -> Endpoint:
         """`endpoint` of service `name`, 503 while it is failing; its POSTs recorded."""
 
         async def answered(request: Request) -> Response:
@@ -225,7 +244,7 @@ class StandIns:
         raw = await request.body()
         self.bodies.append(json.loads(raw) if raw else None)
 
-    def _post(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _post(self, name: str) -> Endpoint:
         async def post(request: Request) -> Response:
             path = request.url.path.removeprefix(SERVICE_PATHS[name])
             await self._record(name, request)
@@ -236,7 +255,7 @@ class StandIns:
 
         return post
 
-    def _ready(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _ready(self, name: str) -> Endpoint:
         async def ready(_request: Request) -> Response:
             if name in self.failing:
                 body = {"status": "not_ready", "checks": {"database": "timeout"}}
@@ -245,7 +264,7 @@ class StandIns:
 
         return ready
 
-    def _metrics(self, name: str) -> Callable[[Request], Awaitable[Response]]:
+    def _metrics(self, name: str) -> Endpoint:
         async def metrics(_request: Request) -> Response:
             text = (
                 f'bitloot_outbox_pending{{service="{name}"}} 3.0\n'
@@ -378,11 +397,25 @@ async def bearer_login(client: httpx.AsyncClient) -> None:
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
 
 
+async def audit_of(client: httpx.AsyncClient, action: str | None = None) -> list[dict[str, Any]]:
+    """The audit as the API lists it, newest first (only `action`'s, if given)."""
+    answer = await client.get("/admin/api/audit", params={"action": action} if action else {})
+    items: list[dict[str, Any]] = answer.json()["items"]
+    return items
+
+
 def csrf_of(page: httpx.Response) -> str:
     """The CSRF token of a page's forms."""
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert match
     return match.group(1)
+
+
+def block_text(page: httpx.Response, pattern: str) -> str:
+    """The text of the block of `page` that `pattern` finds, tags and blanks squeezed out."""
+    match = re.search(pattern, page.text, re.DOTALL)
+    assert match, page.text
+    return " ".join(re.sub(r"<[^>]+>", " ", match.group(0)).split())
 
 
 def forms_of(page: httpx.Response) -> dict[str, str]:
@@ -391,16 +424,24 @@ def forms_of(page: httpx.Response) -> dict[str, str]:
     return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
 
 
-async def log_in(client: httpx.AsyncClient) -> None:
-    """Log alice in through the login form and its code form, as a browser does (session
-    cookie)."""
+async def login_form(
+    client: httpx.AsyncClient, password: str = ALICE["password"]
+) -> httpx.Response:
+    """alice's login through the login form, then (when the password was right) the code
+    form, as a browser does."""
     page = await client.get("/admin/login")
-    asked = await client.post("/admin/login", data={**ALICE, "csrf": csrf_of(page)})
-    assert asked.status_code == 200, asked.text
-    challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
-    assert challenge
-    code = {"challenge": challenge.group(1), "code": ALICE_APP.code(), "csrf": csrf_of(asked)}
-    answer = await client.post("/admin/login/totp", data=code)
+    form = {"username": "alice", "password": password, "csrf": csrf_of(page)}
+    answer = await client.post("/admin/login", data=form)
+    challenge = re.search(r'name="challenge" value="([^"]+)"', answer.text)
+    if answer.status_code != 200 or challenge is None:
+        return answer
+    code = {"challenge": challenge.group(1), "code": ALICE_APP.code(), "csrf": csrf_of(answer)}
+    return await client.post("/admin/login/totp", data=code)
+
+
+async def log_in(client: httpx.AsyncClient) -> None:
+    """Log alice in through the login form and its code form (session cookie)."""
+    answer = await login_form(client)
     assert answer.status_code == 303, answer.text
 
 

@@ -1,6 +1,7 @@
 """Fixtures of the admin tests (helpers in admin_support.py)."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -24,11 +25,17 @@ async def stand_ins() -> AsyncIterator[StandIns]:
 
 
 @pytest.fixture
+def admin_settings() -> dict[str, Any]:
+    """The admin's settings beyond alice's: a test module overrides it to change some."""
+    return {}
+
+
+@pytest.fixture
 async def admin(
-    database_url: str, bus_prefix: BusNamespace, stand_ins: StandIns
+    database_url: str, bus_prefix: BusNamespace, stand_ins: StandIns, admin_settings: dict[str, Any]
 ) -> AsyncIterator[RunningAdmin]:
     """The admin service, started, whose only admin is alice (its initial admin)."""
-    settings = alice_settings(database_url, bus_prefix, stand_ins)
+    settings = alice_settings(database_url, bus_prefix, stand_ins, **admin_settings)
     async with running_admin(settings, bus_prefix) as running:
         yield running
 

@@ -128,6 +128,12 @@ def event(service: str, seconds: str, kind: str, summary: str, data: dict[str, A
     return Event(service=service, at=at, kind=kind, summary=summary, data=data)
 
 
+def saga(seconds: str, previous: str | None, to: str, reason: str | None = None) -> Event:
+    """Fulfillment's event of its saga moving from `previous` to `to`."""
+    data = {"from": previous, "to": to, "reason": reason}
+    return event("fulfillment", seconds, f"saga_{to}", "…", data)
+
+
 def happy() -> list[Event]:
     return [event(*row) for row in HAPPY]
 
@@ -160,13 +166,7 @@ def test_a_happy_order_reads_as_ten_facts_each_told_once() -> None:
 def test_a_retry_is_a_new_fact_and_its_second_reservation_a_new_row() -> None:
     retried = [
         *happy()[:13],  # paid, up to the saga reserving
-        event(
-            "fulfillment",
-            "09.0",
-            "saga_failed",
-            "…",
-            {"from": "reserving", "to": "failed", "reason": "product_unavailable: none left"},
-        ),
+        saga("09.0", "reserving", "failed", "product_unavailable: none left"),
         event(
             "kinguin-gateway",
             "08.999",
@@ -174,20 +174,8 @@ def test_a_retry_is_a_new_fact_and_its_second_reservation_a_new_row() -> None:
             "Kinguin refused the order",
             {"code": "product_unavailable", "reason": "none left"},
         ),
-        event(
-            "fulfillment",
-            "20.0",
-            "saga_paid",
-            "…",
-            {"from": "failed", "to": "paid", "reason": "admin retry after reservation failure"},
-        ),
-        event(
-            "fulfillment",
-            "20.1",
-            "saga_reserving",
-            "…",
-            {"from": "paid", "to": "reserving", "reason": None},
-        ),
+        saga("20.0", "failed", "paid", "admin retry after reservation failure"),
+        saga("20.1", "paid", "reserving"),
     ]
     titles = [row.title for row in story(retried)]
     assert "Fulfillment failed: product_unavailable: none left" in titles
@@ -352,13 +340,7 @@ def test_delivery_s_key_events_name_who_asked() -> None:
 
 def test_a_bought_order_kinguin_is_late_with_waits_and_says_the_customer_was_told() -> None:
     reason = "past the deadline, a preorder, released on 2027-01-10: waiting on; customer told"
-    told = event(
-        "fulfillment",
-        "1",
-        "saga_reserved",
-        "…",
-        {"from": "reserved", "to": "reserved", "reason": reason},
-    )
+    told = saga("1", "reserved", "reserved", reason)
     assert delay_told([*happy()[:13], told]) == reason
     assert delay_told(happy()) is None
     long_ago = T0 - STUCK_AFTER * 3

@@ -8,7 +8,7 @@ from typing import cast
 from uuid import uuid4
 
 import httpx
-from admin_support import RunningAdmin, StandIns, csrf_of
+from admin_support import RunningAdmin, StandIns, audit_of, csrf_of
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,12 +19,6 @@ from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.keys import api_action
 
 CONCURRENT = 100
-
-
-async def _audit(client: httpx.AsyncClient, action: str) -> list[dict[str, object]]:
-    answer = await client.get("/admin/api/audit", params={"action": action})
-    items: list[dict[str, object]] = answer.json()["items"]
-    return items
 
 
 async def test_a_hundred_concurrent_calls_with_one_key_act_once_and_pass_the_key_on(
@@ -38,7 +32,7 @@ async def test_a_hundred_concurrent_calls_with_one_key_act_once_and_pass_the_key
     assert {(a.status_code, a.content) for a in answers} == {(200, answers[0].content)}
     assert stand_ins.posts == [("delivery", f"/internal/orders/{order_id}/emails", "alice")]
     assert stand_ins.keys == [key]
-    assert len(await _audit(alice, "email_resend")) == 1
+    assert len(await audit_of(alice, "email_resend")) == 1
 
 
 async def test_calls_without_a_key_each_act_with_a_key_of_their_own(

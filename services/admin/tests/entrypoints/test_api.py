@@ -11,7 +11,7 @@ async def test_orders_come_from_payments_with_their_fulfillment_state(
 ) -> None:
     older = stand_ins.add_order("old@example.com", 0)
     newer = stand_ins.add_order("new@example.com", 10)
-    stand_ins.sagas.append({"order_id": str(older), "state": "fulfilled", "updated_at": at(1)})
+    stand_ins.add_saga(older, "fulfilled", updated_at=at(1))
     answer = await alice.get("/admin/api/orders", params={"limit": "1"})
     assert answer.status_code == 200
     body = answer.json()

@@ -5,15 +5,10 @@ from uuid import uuid4
 
 import aio_pika
 import httpx
-from admin_support import RunningAdmin, StandIns, log_in
+from admin_support import RunningAdmin, StandIns, audit_of
 
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
-
-
-async def _audit(alice: httpx.AsyncClient) -> list[dict[str, object]]:
-    items: list[dict[str, object]] = (await alice.get("/admin/api/audit")).json()["items"]
-    return items
 
 
 async def test_a_replay_is_sent_with_the_admins_name_and_audited(
@@ -23,7 +18,7 @@ async def test_a_replay_is_sent_with_the_admins_name_and_audited(
     assert answer.status_code == 200
     assert answer.json()["service"] == "fulfillment"
     assert stand_ins.posts == [("fulfillment", "/internal/dead-letters/7/replay", "alice")]
-    latest = (await _audit(alice))[0]
+    latest = (await audit_of(alice))[0]
     assert (latest["username"], latest["action"], latest["target"], latest["outcome"]) == (
         "alice",
         "dead_letter_replay",
@@ -46,7 +41,7 @@ async def test_a_refused_retry_passes_the_services_reason_on_and_is_audited_as_r
         "fields": [],
         "service": "fulfillment",
     }
-    assert (await _audit(alice))[0]["outcome"] == "not_retryable"
+    assert (await audit_of(alice))[0]["outcome"] == "not_retryable"
 
 
 async def test_an_action_on_a_service_that_is_down_is_503_partial_and_audited(
@@ -57,7 +52,7 @@ async def test_an_action_on_a_service_that_is_down_is_503_partial_and_audited(
     assert answer.status_code == 503
     assert answer.json()["error"] == "service_unavailable"
     assert answer.json()["partial"] == ["delivery"]
-    latest = (await _audit(alice))[0]
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["outcome"]) == ("email_resend", "unavailable")
 
 
@@ -78,7 +73,7 @@ async def test_links_presigned_urls_and_webhook_replays_reach_their_services(
     assert too_long.status_code == 422
     assert ("kinguin-gateway", "/internal/webhooks/3/replay", "alice") in stand_ins.posts
     assert ("delivery", f"/internal/orders/{order_id}/link", "alice") in stand_ins.posts
-    actions = [r["action"] for r in await _audit(alice)]
+    actions = [r["action"] for r in await audit_of(alice)]
     assert {"link_issued", "webhook_replay", "object_url"} <= set(actions)
 
 
@@ -115,15 +110,13 @@ async def test_the_admins_own_parked_message_is_listed_and_replayed_through_its_
 
 
 async def test_a_browser_session_must_send_the_csrf_token_with_an_api_action(
-    admin: RunningAdmin, stand_ins: StandIns
+    browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
-    async with admin.client() as client:
-        await log_in(client)
-        csrf = client.cookies["bitloot_admin_csrf"]
-        refused = await client.post("/admin/api/dead-letters/payments/1/replay")
-        accepted = await client.post(
-            "/admin/api/dead-letters/payments/1/replay", headers={"X-CSRF-Token": csrf}
-        )
+    csrf = browser.cookies["bitloot_admin_csrf"]
+    refused = await browser.post("/admin/api/dead-letters/payments/1/replay")
+    accepted = await browser.post(
+        "/admin/api/dead-letters/payments/1/replay", headers={"X-CSRF-Token": csrf}
+    )
     assert (refused.status_code, refused.json()["error"]) == (403, "csrf_failed")
     assert accepted.status_code == 200
     assert stand_ins.posts == [("payments", "/internal/dead-letters/1/replay", "alice")]

@@ -5,12 +5,7 @@ bad input is refused before anything is sent."""
 from uuid import uuid4
 
 import httpx
-from admin_support import RunningAdmin, StandIns, log_in
-
-
-async def _latest_audit(alice: httpx.AsyncClient) -> dict[str, object]:
-    latest: dict[str, object] = (await alice.get("/admin/api/audit")).json()["items"][0]
-    return latest
+from admin_support import StandIns, audit_of
 
 
 async def test_accepting_a_flag_sends_the_note_in_the_admins_name_and_audits_both(
@@ -25,7 +20,7 @@ async def test_accepting_a_flag_sends_the_note_in_the_admins_name_and_audits_bot
     assert result["flag"]["resolved_by"] == "admin:alice"
     assert stand_ins.posts == [("payments", f"/internal/flags/{flag_id}/accept", "alice")]
     assert stand_ins.bodies == [{"note": note}]
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["target"], latest["outcome"]) == (
         "flag_accept",
         f"flags/{flag_id}",
@@ -50,7 +45,7 @@ async def test_a_decision_without_a_body_sends_none_and_refund_due_lists_a_refun
         "due",
         "admin:alice",
     )
-    assert (await _latest_audit(alice))["detail"] == {
+    assert (await audit_of(alice))[0]["detail"] == {
         "service": "payments",
         "status": 200,
         "note": None,
@@ -67,7 +62,7 @@ async def test_a_flag_someone_resolved_is_refused_naming_who_and_audited_as_refu
     assert again.json()["error"] == "flag_resolved"
     assert "admin:alice" in again.json()["detail"]
     assert again.json()["service"] == "payments"
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["outcome"]) == ("flag_accept", "flag_resolved")
     assert latest["detail"] == {"service": "payments", "status": 409, "note": "Oops"}
 
@@ -84,7 +79,7 @@ async def test_a_decision_the_flag_does_not_allow_and_a_bare_dismiss_are_refused
     assert (dismiss.status_code, dismiss.json()["error"]) == (422, "note_required")
     # A blank note is no note: payments is the one that requires it.
     assert stand_ins.bodies[-1] is None
-    assert (await _latest_audit(alice))["outcome"] == "note_required"
+    assert (await audit_of(alice))[0]["outcome"] == "note_required"
 
 
 async def test_bad_input_is_refused_with_its_reason_and_nothing_reaches_payments(
@@ -137,7 +132,7 @@ async def test_a_decision_while_payments_is_down_is_503_and_audited_with_the_not
         "service_unavailable",
         ["payments"],
     )
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["outcome"]) == ("flag_dismiss", "unavailable")
     assert latest["detail"] == {"service": "payments", "status": 503, "note": "dup"}
 
@@ -178,7 +173,7 @@ async def test_an_ipn_given_up_is_replayed_once_and_an_applied_one_is_refused(
     assert (refused.status_code, refused.json()["error"]) == (409, "ipn_not_failed")
     assert (missing.status_code, missing.json()["error"]) == (404, "ipn_not_found")
     assert ("payments", f"/internal/ipns/{failed}/replay", "alice") in stand_ins.posts
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["target"], latest["outcome"]) == (
         "ipn_replay",
         "ipns/999",
@@ -187,16 +182,14 @@ async def test_an_ipn_given_up_is_replayed_once_and_an_applied_one_is_refused(
 
 
 async def test_a_browser_session_must_send_the_csrf_token_to_decide_a_flag(
-    admin: RunningAdmin, stand_ins: StandIns
+    browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     flag_id = stand_ins.payments.add_flag()
-    async with admin.client() as client:
-        await log_in(client)
-        csrf = client.cookies["bitloot_admin_csrf"]
-        path = f"/admin/api/flags/{flag_id}/accept"
-        refused = await client.post(path, json={"note": "n"})
-        replay = await client.post("/admin/api/ipns/40/replay")
-        accepted = await client.post(path, json={"note": "n"}, headers={"X-CSRF-Token": csrf})
+    csrf = browser.cookies["bitloot_admin_csrf"]
+    path = f"/admin/api/flags/{flag_id}/accept"
+    refused = await browser.post(path, json={"note": "n"})
+    replay = await browser.post("/admin/api/ipns/40/replay")
+    accepted = await browser.post(path, json={"note": "n"}, headers={"X-CSRF-Token": csrf})
     assert (refused.status_code, refused.json()["error"]) == (403, "csrf_failed")
     assert replay.status_code == 403
     assert accepted.status_code == 200

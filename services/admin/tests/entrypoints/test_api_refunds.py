@@ -7,16 +7,7 @@ resending a notice reach delivery the same way."""
 from uuid import uuid4
 
 import httpx
-from admin_support import StandIns
-
-
-async def _latest_audit(alice: httpx.AsyncClient) -> dict[str, object]:
-    latest: dict[str, object] = (await alice.get("/admin/api/audit")).json()["items"][0]
-    return latest
-
-
-async def _audit_count(alice: httpx.AsyncClient) -> int:
-    return len((await alice.get("/admin/api/audit")).json()["items"])
+from admin_support import StandIns, audit_of
 
 
 async def test_the_queue_lists_one_status_newest_first_and_pages_by_before(
@@ -90,7 +81,7 @@ async def test_approving_a_claimed_refund_reaches_payments_in_the_admins_name_an
     assert answer.json()["result"]["status"] == "approved"
     assert stand_ins.posts == [("payments", f"/internal/refunds/{refund_id}/approve", "alice")]
     assert stand_ins.bodies == [{"actor": "alice", "note": None}]
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["username"], latest["action"], latest["target"], latest["outcome"]) == (
         "alice",
         "refund_approve",
@@ -111,7 +102,7 @@ async def test_a_decision_the_refunds_status_does_not_allow_passes_on_payments_4
     assert (reject.status_code, reject.json()["error"]) == (409, "refund_closed")
     assert reject.json()["detail"] == "The refund is sent."
     assert reject.json()["service"] == "payments"
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["outcome"]) == ("refund_reject", "refund_closed")
     assert latest["detail"] == {"service": "payments", "status": 409, "note": "Too late."}
 
@@ -120,7 +111,7 @@ async def test_reject_and_refunded_outside_need_a_note_and_nothing_is_sent_witho
     alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     refund_id = stand_ins.refunds.add(uuid4(), "claimed")
-    before = await _audit_count(alice)
+    before = len(await audit_of(alice))
     answers = [
         await alice.post(f"/admin/api/refunds/{refund_id}/reject"),
         await alice.post(f"/admin/api/refunds/{refund_id}/reject", json={"note": "  \n "}),
@@ -129,7 +120,7 @@ async def test_reject_and_refunded_outside_need_a_note_and_nothing_is_sent_witho
     assert [(a.status_code, a.json()["error"]) for a in answers] == [(422, "note_required")] * 3
     assert answers[0].json()["fields"][0]["field"] == "note"
     assert stand_ins.posts == []
-    assert await _audit_count(alice) == before
+    assert len(await audit_of(alice)) == before
 
 
 async def test_refunded_outside_sends_the_note_and_transaction_id_and_audits_both(
@@ -145,7 +136,7 @@ async def test_refunded_outside_sends_the_note_and_transaction_id_and_audits_bot
         body["transaction_id"],
     )
     assert stand_ins.bodies == [{"actor": "alice", **body}]
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert latest["action"] == "refund_refunded_outside"
     assert latest["detail"] == {"service": "payments", "status": 200, **body}
 
@@ -186,7 +177,7 @@ async def test_a_payments_that_does_not_answer_makes_a_decision_503_and_the_queu
     assert (decision.status_code, decision.json()["error"]) == (503, "service_unavailable")
     assert (queue.status_code, queue.json()["partial"]) == (200, ["payments"])
     assert one.json() == {"item": None, "partial": ["payments"]}
-    assert (await _latest_audit(alice))["outcome"] == "unavailable"
+    assert (await audit_of(alice))[0]["outcome"] == "unavailable"
 
 
 async def test_refunding_an_unrevealed_order_asks_delivery_to_revoke_with_the_note(
@@ -202,7 +193,7 @@ async def test_refunding_an_unrevealed_order_asks_delivery_to_revoke_with_the_no
     assert answer.json()["result"]["key_count"] == 2
     assert stand_ins.posts == [("delivery", f"/internal/orders/{order_id}/revoke", "alice")]
     assert stand_ins.bodies == [{"actor": "alice", "note": note}]
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["target"], latest["outcome"]) == (
         "order_refund_unrevealed",
         f"orders/{order_id}",
@@ -226,7 +217,7 @@ async def test_delivery_refusing_a_revealed_order_is_passed_on_as_keys_revealed(
     assert (no_keys.status_code, no_keys.json()["error"]) == (404, "no_keys")
     assert (no_note.status_code, no_note.json()["error"]) == (422, "note_required")
     assert stand_ins.delivery.revoked == set()
-    assert (await _latest_audit(alice))["outcome"] == "no_keys"
+    assert (await audit_of(alice))[0]["outcome"] == "no_keys"
 
 
 async def test_resending_a_notice_reaches_delivery_and_one_never_sent_is_refused(
@@ -246,7 +237,7 @@ async def test_resending_a_notice_reaches_delivery_and_one_never_sent_is_refused
         {"kind": "refund_due", "actor": "alice"},
         {"kind": "refund_sent", "actor": "alice"},
     ]
-    latest = await _latest_audit(alice)
+    latest = (await audit_of(alice))[0]
     assert (latest["action"], latest["outcome"], latest["detail"]) == (
         "notice_resend",
         "no_such_notice",
@@ -259,7 +250,7 @@ async def test_an_order_shows_the_customer_status_payments_computes_else_from_it
 ) -> None:
     said = stand_ins.add_order("a@example.com", 1, customer_status="refund_failed")
     parts = stand_ins.add_order("b@example.com", 2)
-    stand_ins.sagas.append({"order_id": str(parts), "state": "failed"})
+    stand_ins.add_saga(parts, "failed")
     stand_ins.refunds.add(parts, "claimed")
     orders = (await alice.get("/admin/api/orders")).json()["items"]
     by_id = {row["order_id"]: row["customer_status"] for row in orders}

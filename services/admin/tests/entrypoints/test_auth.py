@@ -3,26 +3,13 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import jwt
-from admin_support import ALICE, ALICE_APP, SESSION_PUBLIC_KEY, RunningAdmin, csrf_of
+from admin_support import ALICE, ALICE_APP, SESSION_PUBLIC_KEY, RunningAdmin, login_form
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
 from bitloot_admin.adapters.orm import admin_audit, admins
 from bitloot_runtime.tokens import AdminTokenVerifier, parse_public_keys
-
-
-async def login_form(client: httpx.AsyncClient, password: str) -> httpx.Response:
-    """The login form, then (when the password was right) the code form."""
-    page = await client.get("/admin/login")
-    form = {"username": "alice", "password": password, "csrf": csrf_of(page)}
-    answer = await client.post("/admin/login", data=form)
-    challenge = re.search(r'name="challenge" value="([^"]+)"', answer.text)
-    if answer.status_code != 200 or challenge is None:
-        return answer
-    code = {"challenge": challenge.group(1), "code": ALICE_APP.code(), "csrf": csrf_of(answer)}
-    return await client.post("/admin/login/totp", data=code)
 
 
 def alice() -> dict[str, str]:
@@ -34,7 +21,7 @@ async def test_the_login_form_sets_an_httponly_strict_session_cookie_and_opens_t
     admin: RunningAdmin,
 ) -> None:
     async with admin.client() as client:
-        answer = await login_form(client, ALICE["password"])
+        answer = await login_form(client)
         assert answer.status_code == 303
         assert answer.headers["location"] == "/admin/"
         cookie = next(c for c in answer.headers.get_list("set-cookie") if "bitloot_admin=" in c)
@@ -64,7 +51,7 @@ async def test_a_wrong_password_is_401_and_five_lock_the_account_even_for_the_ri
         locked = await client.post("/admin/login", json=alice())
         assert locked.status_code == 423
         assert locked.json()["error"] == "locked"
-        assert (await login_form(client, ALICE["password"])).status_code == 423
+        assert (await login_form(client)).status_code == 423
     async with admin.runtime.engine.connect() as connection:
         account = (await connection.execute(select(admins))).one()
         actions = (await connection.scalars(select(admin_audit.c.action))).all()
@@ -103,7 +90,7 @@ async def test_admin_pages_are_not_cached_nor_framed(admin: RunningAdmin) -> Non
 
 async def test_logout_ends_the_browser_session(admin: RunningAdmin) -> None:
     async with admin.client() as client:
-        await login_form(client, ALICE["password"])
+        await login_form(client)
         orders = await client.get("/admin/orders")
         match = re.search(r'name="csrf" value="([^"]+)"', orders.text)
         assert match

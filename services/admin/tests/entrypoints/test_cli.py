@@ -11,11 +11,11 @@ from bitloot_admin.adapters.orm import admins
 from bitloot_testing.rabbitmq import BusNamespace
 
 
-def create_admin(
-    env: dict[str, str], username: str, stdin: str
+def admin_command(
+    env: dict[str, str], *argv: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bitloot_admin", "create-admin", username],
+        [sys.executable, "-m", "bitloot_admin", *argv],
         input=stdin,
         env={**os.environ, **env},
         capture_output=True,
@@ -45,7 +45,9 @@ async def test_an_admin_created_from_the_command_line_can_log_in_and_see_the_ord
     stand_ins.add_order("buyer@example.com", 0)
     settings = settings_for(database_url, bus_prefix, stand_ins)
     async with running_admin(settings, bus_prefix) as admin:
-        done = create_admin(environment(admin), "bob", "a-long-enough-password\n")
+        done = admin_command(
+            environment(admin), "create-admin", "bob", stdin="a-long-enough-password\n"
+        )
         assert done.returncode == 0, done.stderr
         assert "a-long-enough-password" not in done.stdout + done.stderr
         async with admin.client() as client:
@@ -60,37 +62,20 @@ async def test_an_admin_created_from_the_command_line_can_log_in_and_see_the_ord
 async def test_a_short_password_is_refused_and_the_environment_may_give_it(
     admin: RunningAdmin,
 ) -> None:
-    short = create_admin(environment(admin), "carol", "short\n")
+    short = admin_command(environment(admin), "create-admin", "carol", stdin="short\n")
     assert short.returncode == 2
     assert "at least 12 characters" in short.stderr
     env = {**environment(admin), "ADMIN_NEW_PASSWORD": "from-the-environment"}
-    assert create_admin(env, "dave", "").returncode == 0
+    assert admin_command(env, "create-admin", "dave", stdin="").returncode == 0
     async with admin.client() as client:
         login = {"username": "dave", "password": "from-the-environment"}
         assert (await client.post("/admin/login", json=login)).status_code == 200
 
 
 def test_usage_is_printed_for_an_unknown_command() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bitloot_admin", "drop-tables"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = admin_command({}, "drop-tables")
     assert done.returncode == 2
     assert "usage" in done.stderr
-
-
-def admin_command(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bitloot_admin", *argv],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def test_roles_are_set_and_accounts_disabled_from_the_command_line(

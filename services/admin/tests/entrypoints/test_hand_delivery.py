@@ -5,7 +5,6 @@ logs or answers ever holds one."""
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -14,61 +13,29 @@ import pytest
 from admin_support import (
     RunningAdmin,
     StandIns,
-    alice_settings,
-    bearer_login,
+    audit_of,
     csrf_of,
-    log_in,
-    running_admin,
 )
 
 from bitloot_contracts.events import SealedKeys
 from bitloot_runtime.sealing import generate_key_pair, load_private_key, unseal
 from bitloot_testing.leaks import Needles, database_dump
-from bitloot_testing.rabbitmq import BusNamespace
 
 PRIVATE, PUBLIC = generate_key_pair()
+HAND = "keys_delivered_by_hand"
 SERIALS = ("AAAAA-BBBBB-CCCCC", "DDDDD-EEEEE-FFFFF", "GGGGG-HHHHH-IIIII")
 
 
 @pytest.fixture
-async def keyed_admin(
-    database_url: str, bus_prefix: BusNamespace, stand_ins: StandIns
-) -> AsyncIterator[RunningAdmin]:
-    """The admin service holding delivery's public key (id d7)."""
-    settings = alice_settings(
-        database_url, bus_prefix, stand_ins, delivery_public_key=PUBLIC, delivery_key_id="d7"
-    )
-    async with running_admin(settings, bus_prefix) as running:
-        yield running
-
-
-@pytest.fixture
-async def ops(keyed_admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
-    """A Bearer client of the keyed admin."""
-    async with keyed_admin.client() as client:
-        await bearer_login(client)
-        yield client
-
-
-@pytest.fixture
-async def browser(keyed_admin: RunningAdmin) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser logged in to the keyed admin (session cookie, CSRF token)."""
-    async with keyed_admin.client() as client:
-        await log_in(client)
-        yield client
+def admin_settings() -> dict[str, Any]:
+    """The admin service holds delivery's public key (id d7)."""
+    return {"delivery_public_key": PUBLIC, "delivery_key_id": "d7"}
 
 
 def failed_order(stand_ins: StandIns, lines: list[tuple[str, int]]) -> UUID:
     """An order fulfillment failed, holding `lines` (product, quantity)."""
-    order_id = uuid4()
-    stand_ins.sagas.append(
-        {
-            "order_id": str(order_id),
-            "state": "failed",
-            "lines": [{"kinguin_product_id": p, "qty": q} for p, q in lines],
-        }
-    )
-    return order_id
+    products = [{"kinguin_product_id": p, "qty": q} for p, q in lines]
+    return stand_ins.add_saga(uuid4(), "failed", lines=products)
 
 
 def keys(*pairs: tuple[str, str]) -> dict[str, Any]:
@@ -79,6 +46,14 @@ def hand_path(order_id: UUID) -> str:
     return f"/internal/orders/{order_id}/deliver-by-hand"
 
 
+def api_path(order_id: UUID) -> str:
+    return f"/admin/api/orders/{order_id}/deliver-keys"
+
+
+def form_path(order_id: UUID) -> str:
+    return f"/admin/orders/{order_id}/deliver-keys"
+
+
 def opened(sent: dict[str, Any], order_id: UUID, key_id: str = "d7") -> list[dict[str, str]]:
     """What delivery opens of the sealed keys fulfillment was given."""
     sealed = SealedKeys.model_validate(sent["sealed"])
@@ -87,19 +62,13 @@ def opened(sent: dict[str, Any], order_id: UUID, key_id: str = "d7") -> list[dic
     return document["keys"]
 
 
-async def audit_of(client: httpx.AsyncClient) -> list[dict[str, Any]]:
-    answer = await client.get("/admin/api/audit", params={"action": "keys_delivered_by_hand"})
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
-
-
 async def test_keys_reach_fulfillment_sealed_to_delivery_and_the_action_is_audited(
-    ops: httpx.AsyncClient, stand_ins: StandIns
+    alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 2), ("p-2", 1)])
     stand_ins.refusals[hand_path(order_id)] = (200, {"state": "delivering"})
     entered = keys((SERIALS[0], "p-1"), (SERIALS[2], "p-2"), (SERIALS[1], "p-1"))
-    answer = await ops.post(f"/admin/api/orders/{order_id}/deliver-keys", json=entered)
+    answer = await alice.post(api_path(order_id), json=entered)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"service": "fulfillment", "result": {"state": "delivering"}}
     assert stand_ins.posts == [("fulfillment", hand_path(order_id), "alice")]
@@ -115,7 +84,7 @@ async def test_keys_reach_fulfillment_sealed_to_delivery_and_the_action_is_audit
     # Sealed to this order: the same payload does not open as another order's.
     with pytest.raises(Exception, match="do not open"):
         opened(sent, uuid4())
-    [entry] = await audit_of(ops)
+    [entry] = await audit_of(alice, HAND)
     assert (entry["username"], entry["target"], entry["outcome"]) == (
         "alice",
         f"orders/{order_id}",
@@ -134,29 +103,29 @@ async def test_keys_reach_fulfillment_sealed_to_delivery_and_the_action_is_audit
     ],
 )
 async def test_keys_that_do_not_fit_the_order_are_refused_audited_and_never_sent(
-    ops: httpx.AsyncClient, stand_ins: StandIns, entered: dict[str, Any], error: str
+    alice: httpx.AsyncClient, stand_ins: StandIns, entered: dict[str, Any], error: str
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 2)])
-    answer = await ops.post(f"/admin/api/orders/{order_id}/deliver-keys", json=entered)
+    answer = await alice.post(api_path(order_id), json=entered)
     assert (answer.status_code, answer.json()["error"]) == (422, error)
     assert stand_ins.posts == []
-    [entry] = await audit_of(ops)
+    [entry] = await audit_of(alice, HAND)
     assert (entry["outcome"], entry["detail"]["service"]) == (error, "admin")
     assert not any(serial in answer.text for serial in SERIALS)
 
 
 async def test_a_malformed_body_is_refused_without_echoing_a_key(
-    ops: httpx.AsyncClient, stand_ins: StandIns
+    alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 1)])
-    path = f"/admin/api/orders/{order_id}/deliver-keys"
+    path = api_path(order_id)
     too_long = keys(("K" * 513, "p-1"))
     image = {"keys": [{"serial": SERIALS[0], "type": "image/png", "product_id": "p-1"}]}
     answers = [
-        await ops.post(path, json=too_long),
-        await ops.post(path, json=image),
-        await ops.post(path, json={"keys": []}),
-        await ops.post(path, content=SERIALS[0]),
+        await alice.post(path, json=too_long),
+        await alice.post(path, json=image),
+        await alice.post(path, json={"keys": []}),
+        await alice.post(path, content=SERIALS[0]),
     ]
     assert [(a.status_code, a.json()["error"]) for a in answers] == [
         (422, "invalid_request"),
@@ -169,42 +138,35 @@ async def test_a_malformed_body_is_refused_without_echoing_a_key(
 
 
 async def test_fulfillments_refusal_is_passed_on_and_audited(
-    ops: httpx.AsyncClient, stand_ins: StandIns
+    alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 1)])
     refusal = {"error": "already_delivered_by_hand", "detail": "admin:bob already did."}
     stand_ins.refusals[hand_path(order_id)] = (409, refusal)
-    answer = await ops.post(
-        f"/admin/api/orders/{order_id}/deliver-keys", json=keys((SERIALS[0], "p-1"))
-    )
-    unknown = await ops.post(
-        f"/admin/api/orders/{uuid4()}/deliver-keys", json=keys((SERIALS[0], "p-1"))
-    )
+    answer = await alice.post(api_path(order_id), json=keys((SERIALS[0], "p-1")))
+    unknown = await alice.post(api_path(uuid4()), json=keys((SERIALS[0], "p-1")))
     assert (answer.status_code, answer.json()["error"]) == (409, "already_delivered_by_hand")
     assert (unknown.status_code, unknown.json()["error"]) == (404, "order_not_found")
-    outcomes = [entry["outcome"] for entry in await audit_of(ops)]
+    outcomes = [entry["outcome"] for entry in await audit_of(alice, HAND)]
     assert outcomes == ["order_not_found", "already_delivered_by_hand"]
 
 
+@pytest.mark.parametrize("admin_settings", [{}])
 async def test_without_delivery_s_key_nothing_is_sent(
     alice: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 1)])
-    answer = await alice.post(
-        f"/admin/api/orders/{order_id}/deliver-keys", json=keys((SERIALS[0], "p-1"))
-    )
+    answer = await alice.post(api_path(order_id), json=keys((SERIALS[0], "p-1")))
     assert (answer.status_code, answer.json()["error"]) == (503, "hand_delivery_not_configured")
     assert stand_ins.posts == []
-    assert [e["outcome"] for e in await audit_of(alice)] == ["hand_delivery_not_configured"]
+    assert [e["outcome"] for e in await audit_of(alice, HAND)] == ["hand_delivery_not_configured"]
 
 
 async def test_a_session_cookie_must_send_the_csrf_token(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 1)])
-    answer = await browser.post(
-        f"/admin/api/orders/{order_id}/deliver-keys", json=keys((SERIALS[0], "p-1"))
-    )
+    answer = await browser.post(api_path(order_id), json=keys((SERIALS[0], "p-1")))
     assert (answer.status_code, answer.json()["error"]) == (403, "csrf_failed")
     assert stand_ins.posts == []
 
@@ -214,7 +176,7 @@ async def test_the_form_asks_one_key_per_line_for_each_product_and_delivers_them
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 2), ("p-2", 1)])
     stand_ins.refusals[hand_path(order_id)] = (200, {"state": "delivering"})
-    form = await browser.get(f"/admin/orders/{order_id}/deliver-keys")
+    form = await browser.get(form_path(order_id))
     assert form.status_code == 200
     assert 'onsubmit="return confirm(' in form.text
     assert re.findall(r'name="(product_\d+)" value="([^"]+)"', form.text) == [
@@ -222,13 +184,13 @@ async def test_the_form_asks_one_key_per_line_for_each_product_and_delivers_them
         ("product_2", "p-2"),
     ]
     forged = await browser.post(
-        f"/admin/orders/{order_id}/deliver-keys",
+        form_path(order_id),
         data={"csrf": "x" * 43, "product_1": "p-1", "keys_1": SERIALS[0]},
     )
     assert forged.status_code == 403
     assert stand_ins.posts == []
     done = await browser.post(
-        f"/admin/orders/{order_id}/deliver-keys",
+        form_path(order_id),
         data={
             "csrf": csrf_of(form),
             "product_1": "p-1",
@@ -247,9 +209,9 @@ async def test_a_form_with_too_few_keys_says_so_without_sending_anything(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = failed_order(stand_ins, [("p-1", 2)])
-    form = await browser.get(f"/admin/orders/{order_id}/deliver-keys")
+    form = await browser.get(form_path(order_id))
     answer = await browser.post(
-        f"/admin/orders/{order_id}/deliver-keys",
+        form_path(order_id),
         data={"csrf": csrf_of(form), "product_1": "p-1", "keys_1": SERIALS[0]},
     )
     assert answer.status_code == 502
@@ -260,8 +222,8 @@ async def test_a_form_with_too_few_keys_says_so_without_sending_anything(
 
 
 async def test_no_key_reaches_the_admins_database_logs_or_answers(
-    keyed_admin: RunningAdmin,
-    ops: httpx.AsyncClient,
+    admin: RunningAdmin,
+    alice: httpx.AsyncClient,
     browser: httpx.AsyncClient,
     stand_ins: StandIns,
     caplog: pytest.LogCaptureFixture,
@@ -273,26 +235,24 @@ async def test_no_key_reaches_the_admins_database_logs_or_answers(
     )
     stand_ins.refusals[hand_path(delivered)] = (200, {"state": "delivering"})
     answers = [
-        await ops.post(
-            f"/admin/api/orders/{delivered}/deliver-keys", json=keys((SERIALS[0], "p-1"))
-        ),
-        await ops.post(f"/admin/api/orders/{refused}/deliver-keys", json=keys((SERIALS[1], "p-1"))),
-        await ops.post(
-            f"/admin/api/orders/{refused}/deliver-keys",
+        await alice.post(api_path(delivered), json=keys((SERIALS[0], "p-1"))),
+        await alice.post(api_path(refused), json=keys((SERIALS[1], "p-1"))),
+        await alice.post(
+            api_path(refused),
             json=keys((SERIALS[2], "p-1"), (SERIALS[2], "p-1")),
         ),
     ]
-    form = await browser.get(f"/admin/orders/{refused}/deliver-keys")
+    form = await browser.get(form_path(refused))
     answers.append(
         await browser.post(
-            f"/admin/orders/{refused}/deliver-keys",
+            form_path(refused),
             data={"csrf": csrf_of(form), "product_1": "p-1", "keys_1": SERIALS[1]},
         )
     )
-    answers.append(await ops.get("/admin/api/audit"))
+    answers.append(await alice.get("/admin/api/audit"))
     assert [a.status_code for a in answers] == [200, 422, 422, 502, 200]
     haystacks = [
-        ("admin database", await database_dump(keyed_admin.settings.database_url)),
+        ("admin database", await database_dump(admin.settings.database_url)),
         (
             "admin logs",
             "\n".join(json.dumps(r.__dict__, default=str) for r in caplog.records).encode(),

@@ -44,7 +44,7 @@ async def test_a_fulfilled_order_offers_the_email_and_link_each_with_a_question_
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 1, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     page = await browser.get(f"/admin/orders/{order_id}")
     forms = forms_of(page)
     base = f"/admin/orders/{order_id}"
@@ -61,8 +61,7 @@ async def test_an_order_that_failed_before_its_keys_offers_a_retry_that_asks_and
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("b@example.com", 1, customer_status="failed")
-    failed = {"order_id": str(order_id), "state": "failed", "failure_stage": "reservation"}
-    stand_ins.sagas.append(failed)
+    stand_ins.add_saga(order_id, "failed", failure_stage="reservation")
     page = await browser.get(f"/admin/orders/{order_id}")
     forms = forms_of(page)
     base = f"/admin/orders/{order_id}"

@@ -1,17 +1,10 @@
 """The order page opens with where the order stands, why and what to do next, and tells
 its timeline as one row per fact."""
 
-import re
-
 import httpx
-from admin_support import StandIns, at, csrf_of
+from admin_support import StandIns, at, block_text, csrf_of
 
-
-def summary_box(page: httpx.Response) -> str:
-    """The summary box's text, tags and blanks squeezed out."""
-    start = page.text.index('<section id="summary"')
-    box = page.text[start : page.text.index("</section>", start)]
-    return " ".join(re.sub(r"<[^>]+>", " ", box).split())
+SUMMARY = r'<section id="summary".*?</section>'
 
 
 async def test_a_failed_order_opens_with_its_reason_and_the_next_step(
@@ -19,14 +12,7 @@ async def test_a_failed_order_opens_with_its_reason_and_the_next_step(
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="failed")
     reason = "product_unavailable: Kinguin refused POST /v1/order (400): out of stock"
-    stand_ins.sagas.append(
-        {
-            "order_id": str(order_id),
-            "state": "failed",
-            "failure_stage": "reservation",
-            "failure_reason": reason,
-        }
-    )
+    stand_ins.add_saga(order_id, "failed", failure_stage="reservation", failure_reason=reason)
     failed = {"from": "reserving", "to": "failed", "reason": reason}
     stand_ins.timelines = {
         "fulfillment": {
@@ -44,7 +30,7 @@ async def test_a_failed_order_opens_with_its_reason_and_the_next_step(
         },
     }
     page = await browser.get(f"/admin/orders/{order_id}")
-    box = summary_box(page)
+    box = block_text(page, SUMMARY)
     assert 'class="tone-act"' in page.text
     assert box.startswith("Kinguin out of stock")
     assert f"Failed at reservation: {reason}" in box
@@ -65,10 +51,10 @@ async def test_a_parked_message_of_the_order_is_named_at_the_top(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0)
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "reserving"})
+    stand_ins.add_saga(order_id, "reserving")
     stand_ins.dead_letters["fulfillment"] = [{"id": 3, "order_id": str(order_id)}]
     stand_ins.dead_letters["delivery"] = [{"id": 4, "order_id": "someone-else"}]
-    box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
+    box = block_text(await browser.get(f"/admin/orders/{order_id}"), SUMMARY)
     assert "A message of this order is parked Parked by fulfillment." in box
     assert "replay it" in box
 
@@ -77,8 +63,8 @@ async def test_a_fulfilled_order_says_there_is_nothing_to_do(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
-    box = summary_box(await browser.get(f"/admin/orders/{order_id}"))
+    stand_ins.add_saga(order_id, "fulfilled")
+    box = block_text(await browser.get(f"/admin/orders/{order_id}"), SUMMARY)
     assert box == "Fulfilled: the keys were delivered Next step: Nothing to do."
 
 
@@ -86,7 +72,7 @@ async def test_a_resend_shows_the_email_s_status_read_back_from_delivery(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     path = f"/internal/orders/{order_id}/emails"
     stand_ins.refusals[path] = (202, {"order_id": str(order_id), "email_id": 7})
     sent = {"id": 7, "kind": "resend", "status": "sent", "sent_at": at(3)}
@@ -107,7 +93,7 @@ async def test_a_retry_shows_the_saga_state_read_back_from_fulfillment(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="failed")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     stand_ins.refusals[f"/internal/orders/{order_id}/retry"] = (
         200,
         {"previous_state": "failed", "state": "reserved", "summary": "Requested."},
@@ -124,7 +110,7 @@ async def test_a_fresh_link_is_shown_with_its_expiry_as_delivery_issued_it(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     link = "https://keys.example/reveal?t=abc"
     stand_ins.refusals[f"/internal/orders/{order_id}/link"] = (
         201,
@@ -143,8 +129,11 @@ async def test_with_fulfillment_silent_the_box_says_so_rather_than_guess(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 0)
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "failed"})
+    stand_ins.add_saga(order_id, "failed")
     stand_ins.failing.add("fulfillment")
     page = await browser.get(f"/admin/orders/{order_id}")
-    assert summary_box(page) == "Fulfillment did not answer Next step: Reload later; see Health."
+    assert (
+        block_text(page, SUMMARY)
+        == "Fulfillment did not answer Next step: Reload later; see Health."
+    )
     assert "Incomplete: no answer from fulfillment" in page.text

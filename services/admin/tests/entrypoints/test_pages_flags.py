@@ -47,17 +47,11 @@ async def test_the_page_script_policy_allows_exactly_the_confirmations_the_forms
 ) -> None:
     flag_id = stand_ins.payments.add_flag()
     order_id = stand_ins.add_order("a@example.com", 0)
-    stand_ins.sagas.append(
-        {
-            "order_id": str(order_id),
-            "state": "fulfilled",
-            "lines": [{"kinguin_product_id": "p", "qty": 1}],
-        }
-    )
+    stand_ins.add_saga(order_id, "fulfilled", lines=[{"kinguin_product_id": "p", "qty": 1}])
     refund_id = stand_ins.refunds.add(order_id, "claimed")
     stand_ins.refunds.add(order_id, "sent")
     failed_id = stand_ins.add_order("b@example.com", 0)
-    stand_ins.sagas.append({"order_id": str(failed_id), "state": "failed"})
+    stand_ins.add_saga(failed_id, "failed")
     page = await browser.get(f"/admin/flags/{flag_id}")
     # The other pages that ask: delivering keys by hand (shown whether configured or
     # not), a refund's decisions, an order's refund, notices and repairs (a failed

@@ -4,13 +4,12 @@ have a form, each asks first, carries the CSRF token and is audited; refusals ar
 with their reason and change nothing."""
 
 import re
-from decimal import Decimal
 from uuid import uuid4
 
 import httpx
-from admin_support import RunningAdmin, StandIns, csrf_of, forms_of
+from admin_support import RunningAdmin, StandIns, csrf_of, forms_of, refund_changed
 
-from bitloot_contracts.events import KeysRevoked, RefundStatusChanged
+from bitloot_contracts.events import KeysRevoked
 from bitloot_testing.bus import eventually
 
 
@@ -128,7 +127,7 @@ async def test_a_fulfilled_orders_page_offers_refunding_it_and_shows_keys_reveal
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 1, customer_status="delivered")
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     stand_ins.delivery.keys[str(order_id)] = 1
     stand_ins.delivery.revealed.add(str(order_id))
     page = await browser.get(f"/admin/orders/{order_id}")
@@ -149,7 +148,7 @@ async def test_refunding_an_unrevealed_order_through_its_page_revokes_its_keys(
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 1)
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "fulfilled"})
+    stand_ins.add_saga(order_id, "fulfilled")
     stand_ins.delivery.keys[str(order_id)] = 2
     page = await browser.get(f"/admin/orders/{order_id}")
     done = await browser.post(
@@ -165,9 +164,9 @@ async def test_an_order_not_fulfilled_or_already_refunded_offers_no_refund_of_it
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     failed = stand_ins.add_order("a@example.com", 1)
-    stand_ins.sagas.append({"order_id": str(failed), "state": "failed"})
+    stand_ins.add_saga(failed, "failed")
     revoked = stand_ins.add_order("b@example.com", 2)
-    stand_ins.sagas.append({"order_id": str(revoked), "state": "fulfilled"})
+    stand_ins.add_saga(revoked, "fulfilled")
     stand_ins.refunds.add(revoked, "due", reason="keys_unrevealed")
     for order_id in (failed, revoked):
         page = await browser.get(f"/admin/orders/{order_id}")
@@ -178,7 +177,7 @@ async def test_an_orders_page_offers_the_notices_it_may_have_had_each_asking_fir
     browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 1)
-    stand_ins.sagas.append({"order_id": str(order_id), "state": "failed"})
+    stand_ins.add_saga(order_id, "failed")
     refund_id = stand_ins.refunds.add(order_id, "sent", transaction_id="0xabc")
     stand_ins.delivery.notices[str(order_id)] = {"refund_due", "refund_sent"}
     page = await browser.get(f"/admin/orders/{order_id}")
@@ -209,16 +208,7 @@ async def test_the_timeline_tells_refund_and_revocation_events_in_words(
     admin: RunningAdmin, browser: httpx.AsyncClient, stand_ins: StandIns
 ) -> None:
     order_id = stand_ins.add_order("a@example.com", 1)
-    refund = RefundStatusChanged(
-        order_id=order_id,
-        refund_id=5,
-        status="claimed",
-        previous_status="due",
-        reason="keys_unrevealed",
-        amount=Decimal("12.5"),
-        currency="usdttrc20",
-        customer_email="a@example.com",
-    )
+    refund = refund_changed(order_id, "claimed", refund_id=5, previous_status="due")
     revoked = KeysRevoked(order_id=order_id, key_count=1, revoked_by="alice", note=None)
     await admin.runtime.publisher.publish(refund)
     await admin.runtime.publisher.publish(revoked)

@@ -1,10 +1,8 @@
 """The UI's listings, dead letters with replay forms, health and audit pages, as a browser
 with a session cookie sees them."""
 
-import re
-
 import httpx
-from admin_support import LOW_BALANCE, StandIns, csrf_of
+from admin_support import LOW_BALANCE, StandIns, block_text, csrf_of
 
 
 async def test_a_listing_page_has_its_filters_a_table_and_the_next_page_link(
@@ -66,11 +64,8 @@ async def test_the_health_page_flags_a_service_that_is_not_ready(
     assert "admin.refund.status_changed" in page.text
 
 
-def balance_box(page: httpx.Response) -> str:
-    """The Kinguin balance block of the Health page, tags and blanks squeezed out."""
-    match = re.search(r'<div id="kinguin-balance".*?</div>', page.text, re.DOTALL)
-    assert match, page.text
-    return " ".join(re.sub(r"<[^>]+>", " ", match.group(0)).split())
+# The Kinguin balance block of the Health page.
+BALANCE = r'<div id="kinguin-balance".*?</div>'
 
 
 async def test_the_health_page_marks_a_low_balance_with_its_amount_threshold_and_what_to_do(
@@ -78,7 +73,7 @@ async def test_the_health_page_marks_a_low_balance_with_its_amount_threshold_and
 ) -> None:
     stand_ins.balance = LOW_BALANCE
     page = await browser.get("/admin/health")
-    shown = balance_box(page)
+    shown = block_text(page, BALANCE)
     assert 'class="balance low"' in page.text
     assert "90.01 EUR LOW below the threshold of 100.00 EUR" in shown
     # When, relative, with the exact UTC time on hover.
@@ -88,7 +83,7 @@ async def test_the_health_page_marks_a_low_balance_with_its_amount_threshold_and
     assert "Stale" not in shown
 
     stand_ins.balance = {**LOW_BALANCE, "balance_eur": "2500", "low": False}
-    shown = balance_box(await browser.get("/admin/health"))
+    shown = block_text(await browser.get("/admin/health"), BALANCE)
     assert "2,500.00 EUR OK low under 100.00 EUR" in shown
     assert "LOW" not in shown
 
@@ -103,14 +98,14 @@ async def test_the_health_page_says_a_stale_balance_failed_and_an_absent_one_is_
         "detail": "Kinguin GET /v1/balance answered 503.",
         "failed_at": "2026-12-05T07:05:00+00:00",
     }
-    stale = balance_box(await browser.get("/admin/health"))
+    stale = block_text(await browser.get("/admin/health"), BALANCE)
     assert "90.01 EUR LOW" in stale
     assert (
         "Stale: the last read failed at 2026-12-05 07:05:00 UTC "
         "( kinguin_unavailable : Kinguin GET /v1/balance answered 503.)"
     ) in stale
     stand_ins.failing.add("kinguin-gateway")
-    down = balance_box(await browser.get("/admin/health"))
+    down = block_text(await browser.get("/admin/health"), BALANCE)
     assert "UNKNOWN The kinguin-gateway did not answer. gateway_unavailable" in down
     assert "EUR" not in down
 

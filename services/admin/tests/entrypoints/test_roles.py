@@ -102,9 +102,7 @@ async def test_the_header_shows_the_role_and_pages_hide_what_it_cannot_do(
     admin: RunningAdmin, stand_ins: StandIns
 ) -> None:
     order = stand_ins.add_order("buyer@example.com", 0)
-    stand_ins.sagas.append(
-        {"order_id": str(order), "state": "fulfilled", "updated_at": "2026-11-01T12:00:00+00:00"}
-    )
+    stand_ins.add_saga(order, "fulfilled", updated_at="2026-11-01T12:00:00+00:00")
     async with admin.client() as client:
         tokens = await sessions(admin, client)
         pages = {

@@ -9,6 +9,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from admin_fakes import FakeAdminWork
+from admin_support import refund_changed
 
 from bitloot_admin.adapters.upstream import SERVICES, UpstreamClient
 from bitloot_admin.handlers.projection import ProjectActivity
@@ -36,16 +37,8 @@ async def payments() -> AsyncIterator[UpstreamClient]:
 
 
 def status_changed(status: str, minutes: int) -> RefundStatusChanged:
-    return RefundStatusChanged(
-        order_id=ORDER,
-        refund_id=7,
-        status=status,
-        reason="keys_unrevealed",
-        amount=Decimal("9.99"),
-        currency="usdttrc20",
-        customer_email="a@example.com",
-        occurred_at=AT + timedelta(minutes=minutes),
-    )
+    at = AT + timedelta(minutes=minutes)
+    return refund_changed(ORDER, status, amount=Decimal("9.99"), occurred_at=at)
 
 
 async def test_each_event_of_a_refund_story_is_projected_once_however_often_told() -> None:

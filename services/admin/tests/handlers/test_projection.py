@@ -3,12 +3,11 @@ told; the order's other steps, read from the services and never projected; the t
 service consumes, drained without a transaction; the queues an older admin projected
 from, deleted."""
 
-from decimal import Decimal
 from uuid import uuid4
 
 import aio_pika
 import httpx
-from admin_support import RunningAdmin, StandIns, alice_settings, at, running_admin
+from admin_support import RunningAdmin, StandIns, alice_settings, at, refund_changed, running_admin
 from faststream.rabbit.testing import TestRabbitBroker
 from sqlalchemy import func, select
 
@@ -21,7 +20,6 @@ from bitloot_contracts.events import (
     OrderFulfilled,
     OrderStatusChanged,
     PaymentStatusChanged,
-    RefundStatusChanged,
 )
 from bitloot_runtime.publisher import create_broker
 from bitloot_testing.bus import eventually
@@ -54,15 +52,7 @@ async def test_a_refund_is_projected_once_and_the_order_steps_come_from_the_serv
         "fulfillment": {str(order_id): [_item(at(2), "saga_fulfilled", "delivering → fulfilled")]},
         "delivery": {str(order_id): [_item(at(3), "key_revoked", "revoked by admin:alice")]},
     }
-    refund = RefundStatusChanged(
-        order_id=order_id,
-        refund_id=7,
-        status="due",
-        reason="keys_unrevealed",
-        amount=Decimal("12.5"),
-        currency="usdttrc20",
-        customer_email="a@example.com",
-    )
+    refund = refund_changed(order_id, "due")
     # The refund twice (a redelivery), the revocation, and every per-order step.
     for event in (
         refund,

@@ -339,6 +339,18 @@ _RESERVATION: Final[Mapping[str, tuple[str, str]]] = {
         "Fix the gateway's Kinguin API key, then retry.",
     ),
 }
+# The other stages a saga fails at: what happened, and what to do.
+_STAGES: Final[Mapping[str, tuple[str, str]]] = {
+    "kinguin": (
+        "Kinguin canceled the order before delivery",
+        "Retry (the gateway buys a replacement), or refund.",
+    ),
+    "delivery": ("Key email failed", "Check the mail server on Health, then resend the email."),
+    "deadline": (
+        "Kinguin did not complete the order in time",
+        "Check the reservation at Kinguin, then retry, deliver keys by hand, or refund.",
+    ),
+}
 _REFUND_STEPS: Final[Mapping[str, tuple[Tone, str]]] = {
     "due": ("wait", "Refund #{id} is due: the customer was mailed a claim link; wait for it."),
     "claimed": ("act", "Refund #{id} is claimed: approve or reject its payout."),
@@ -425,27 +437,8 @@ def _failure(situation: Situation) -> Summary:
             ),
         )
         return Summary("act", headline, step, why)
-    if stage == "kinguin":
-        return Summary(
-            "act",
-            "Kinguin canceled the order before delivery",
-            "Retry (the gateway buys a replacement), or refund.",
-            why,
-        )
-    if stage == "delivery":
-        return Summary(
-            "act",
-            "Key email failed",
-            "Check the mail server on Health, then resend the email.",
-            why,
-        )
-    if stage == "deadline":
-        return Summary(
-            "act",
-            "Kinguin did not complete the order in time",
-            "Check the reservation at Kinguin, then retry, deliver keys by hand, or refund.",
-            why,
-        )
+    if (known := _STAGES.get(stage or "")) is not None:
+        return Summary("act", *known, why)
     return Summary("act", "Fulfillment failed", "Read the reason, then retry or refund.", why)
 
 

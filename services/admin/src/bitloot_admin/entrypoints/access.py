@@ -9,7 +9,7 @@ enters keys by hand and manages accounts. An owner without a second factor may c
 only `BEFORE_ENROLMENT` until it has enrolled one."""
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, Literal
 
 from starlette.requests import Request
@@ -18,11 +18,11 @@ from starlette.routing import BaseRoute, Route
 
 from bitloot_admin.domain.roles import Role
 from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.idempotency import Endpoint
 
 Public = Literal["public"]
 PUBLIC: Final[Public] = "public"
 Key = tuple[str, str]
-Endpoint = Callable[[Request], Awaitable[Response]]
 Forbidden = Callable[[Request, Role], Response]
 API_PREFIX: Final = "/api/"
 ENROL_PATH: Final = "/admin/account/totp"

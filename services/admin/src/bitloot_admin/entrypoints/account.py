@@ -4,8 +4,6 @@ and enrolling its TOTP second factor (``/admin/account/totp`` and
 the secret in text, then a first code to confirm, which answers the ten recovery codes
 once."""
 
-from collections.abc import Awaitable, Callable
-
 import segno
 from markupsafe import Markup
 from pydantic import BaseModel, Field
@@ -23,8 +21,7 @@ from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.second_factor import ConfirmTotp, EnrolmentRefused, ShowEnrolment
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import answer, parse_body, read_json
-
-Endpoint = Callable[[Request], Awaitable[Response]]
+from bitloot_runtime.idempotency import Endpoint
 
 
 class Confirmation(BaseModel):

@@ -18,7 +18,7 @@ from bitloot_admin.domain.health import KinguinBalance
 from bitloot_admin.domain.listings import LISTINGS, BadFilter, Listing, chosen_filters
 from bitloot_admin.domain.views import Event, FlagSummary, OrderDetail, OrderRow, Saga
 from bitloot_admin.entrypoints.context import AdminWeb
-from bitloot_admin.entrypoints.openapi import NOT_FOUND, route
+from bitloot_admin.entrypoints.openapi import NOT_FOUND, ORDER_404, route
 from bitloot_admin.entrypoints.params import (
     AuditQuery,
     DeadLetterQuery,
@@ -210,8 +210,6 @@ async def audit(request: Request) -> Response:
     return answer(AuditPage(items=items, next={"before": str(last)} if last else None))
 
 
-_ORDER_404 = {"404": "No such order (`order_not_found`)."}
-
 ROUTES = [
     route(
         "/api/orders",
@@ -228,7 +226,7 @@ ROUTES = [
         show_order,
         summary="An order and its timeline across every service.",
         response=OrderAnswer,
-        refusals=_ORDER_404,
+        refusals=ORDER_404,
     ),
     _document(
         "/api/orders/{order_id}/key-audit",

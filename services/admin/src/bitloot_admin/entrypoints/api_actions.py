@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from bitloot_admin.domain.flags import DECISIONS, Decision
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.keys import api_action
-from bitloot_admin.entrypoints.openapi import route
+from bitloot_admin.entrypoints.openapi import ORDER_404, route
 from bitloot_admin.entrypoints.params import (
     DecisionRequest,
     ReplayQuery,
@@ -144,8 +144,6 @@ async def object_url(request: Request) -> Outcome:
     return await repairs(request).object_url(request.state.admin, order_id(request), ttl)
 
 
-_ORDER_404 = {"404": "No such order (`order_not_found`)."}
-
 ROUTES = [
     action(
         "/api/dead-letters/{service}/{letter_id:int}/replay",
@@ -167,26 +165,26 @@ ROUTES = [
         "/api/orders/{order_id}/retry",
         on_order(Repairs.retry_order),
         summary="Retry a failed or stuck saga (audited).",
-        refusals=_ORDER_404,
+        refusals=ORDER_404,
     ),
     action(
         "/api/orders/{order_id}/resend-email",
         on_order(Repairs.resend_email),
         summary="Send the key email again (audited).",
-        refusals=_ORDER_404,
+        refusals=ORDER_404,
     ),
     action(
         "/api/orders/{order_id}/link",
         on_order(Repairs.fresh_link),
         summary="Issue a fresh reveal link (audited).",
-        refusals=_ORDER_404,
+        refusals=ORDER_404,
     ),
     action(
         "/api/orders/{order_id}/object-url",
         object_url,
         summary="A presigned URL of the sealed keys object (audited).",
         query=TtlQuery,
-        refusals={**_ORDER_404, "422": "`ttl_seconds` is not 1 to 604800 (`invalid_ttl`)."},
+        refusals={**ORDER_404, "422": "`ttl_seconds` is not 1 to 604800 (`invalid_ttl`)."},
     ),
     action(
         "/api/ipns/{ipn_id}/replay",

@@ -2,8 +2,6 @@
 order page's form (``GET``/``POST /admin/orders/{id}/deliver-keys``, one text area per
 product, one key per line). Both are audited; neither ever echoes a key back."""
 
-from collections.abc import Awaitable, Callable
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -27,11 +25,10 @@ from bitloot_admin.handlers.repairs import Outcome
 from bitloot_contracts.topics import ADMIN
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import HttpError, parse_body, read_json
+from bitloot_runtime.idempotency import Endpoint
 
 # Every key of the largest order, with room for the form's field names.
 MAX_KEYS_BODY = MAX_KEYS * (MAX_KEY_LENGTH * 3 + 64) + 4096
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def hand_delivery_response(outcome: Outcome) -> Response:

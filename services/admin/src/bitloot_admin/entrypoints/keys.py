@@ -14,7 +14,6 @@ marked ``Cache-Control: no-store`` and so kept only by its status: the repeat is
 answer was given once (``answer_not_kept``), never shown the secret again.
 """
 
-from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -27,6 +26,7 @@ from bitloot_runtime.idempotency import (
     ANSWER_NOT_KEPT,
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
+    Endpoint,
     new_key,
     read_body,
     run_once,
@@ -36,8 +36,6 @@ from bitloot_runtime.idempotency import (
 FORM_FIELD = "idempotency_key"
 # The actions whose answer is a secret: never kept for a repeat.
 SECRET_ACTIONS = ("/link", "/object-url")
-
-Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _checked(raw: str | None) -> str:

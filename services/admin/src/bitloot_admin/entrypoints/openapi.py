@@ -3,15 +3,14 @@ its routes' declarations (`route`, an `ApiRoute` behind a session) under ``/admi
 login, which also serves the browser's form, is described here. A test checks that
 every API route is described."""
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from bitloot_admin.entrypoints.params import LoginRequest
+from bitloot_runtime.idempotency import Endpoint
 from bitloot_runtime.openapi import PUBLIC, ApiRoute, Schema, errors, operation, with_key
 from bitloot_runtime.openapi import describe as describe_api
 
@@ -25,8 +24,8 @@ GUARDED = {
     "second factor first (`totp_enrolment_required`), or a browser's action lacks its CSRF "
     "token (`csrf_failed`).",
 }
-Endpoint = Callable[[Request], Awaitable[Response]]
 NOT_FOUND = {"404": "Not found (`not_found`, or `<what>_not_found` for a bad id)."}
+ORDER_404 = {"404": "No such order (`order_not_found`)."}
 
 
 def route(

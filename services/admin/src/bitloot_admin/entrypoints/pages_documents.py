@@ -1,7 +1,7 @@
 """Pages of single documents the services keep: a payment with its IPN history, a logged
 webhook, an order's key audit and its email log. Lists inside a document are tables."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from pydantic import JsonValue
 from starlette.requests import Request
@@ -15,6 +15,7 @@ from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.listings import ShowDocument
 from bitloot_contracts.topics import DELIVERY, KINGUIN_GATEWAY, PAYMENTS
 from bitloot_runtime.http import HttpError
+from bitloot_runtime.idempotency import Endpoint
 
 # The path of the document at its service, from the admin page's path parameters.
 Locate = Callable[[Request], str]
@@ -45,9 +46,7 @@ def _of_order(leaf: str) -> Locate:
     return locate
 
 
-def _page(
-    web: AdminWeb, title: str, service: str, locate: Locate
-) -> Callable[[Request], Awaitable[Response]]:
+def _page(web: AdminWeb, title: str, service: str, locate: Locate) -> Endpoint:
     async def shown(request: Request) -> Response:
         try:
             path = locate(request)

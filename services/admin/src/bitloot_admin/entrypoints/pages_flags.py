@@ -2,8 +2,6 @@
 of one IPN, with its replay form when payments gave up on it. The forms post to
 `pages_repair`, which acts and shows what came of it."""
 
-from collections.abc import Awaitable, Callable
-
 from pydantic import JsonValue
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,8 +18,7 @@ from bitloot_admin.handlers.flags import FlagNotFound, ShowFlag
 from bitloot_admin.handlers.listings import ShowDocument
 from bitloot_contracts.topics import PAYMENTS
 from bitloot_runtime.http import HttpError
-
-Endpoint = Callable[[Request], Awaitable[Response]]
+from bitloot_runtime.idempotency import Endpoint
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:

@@ -3,7 +3,6 @@ everything payments knows of it, its payouts, its history, and a form for each d
 its status leaves open. The forms post to `pages_repair`, which acts and shows what came
 of it."""
 
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -29,8 +28,8 @@ from bitloot_admin.entrypoints.params_refunds import refund_filter
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.handlers.refunds import Happened, ListRefunds, RefundNotFound, ShowRefund
 from bitloot_runtime.http import HttpError
+from bitloot_runtime.idempotency import Endpoint
 
-Endpoint = Callable[[Request], Awaitable[Response]]
 # The words the pages use, for their templates.
 WORDS = {
     "reason": reason_in_words,

@@ -3,6 +3,7 @@ shows what came of it, with a link back to where the admin was; once per the for
 idempotency key (`bitloot_admin.entrypoints.keys`), so a double click acts once."""
 
 from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,37 +28,34 @@ from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.repairs import Outcome, Repairs
 from bitloot_runtime.http import HttpError
+from bitloot_runtime.idempotency import Endpoint
 
-# An action of a form: what it was (for the page's title) and how it ended.
-Act = Callable[[Repairs, Request, dict[str, str]], Awaitable[tuple[str, Outcome]]]
+Form = dict[str, str]
+# What a form's action was (for the page's title) and how it ended.
+Done = tuple[str, Outcome]
+Act = Callable[[Repairs, Request, Form], Awaitable[Done]]
 
 
-async def _replay_letter(
-    repairs: Repairs, request: Request, form: dict[str, str]
-) -> tuple[str, Outcome]:
+async def _replay_letter(repairs: Repairs, request: Request, form: Form) -> Done:
     service, letter_id = letter_target(request)
     force = form.get("force") == "true"
     outcome = await repairs.replay_dead_letter(request.state.admin, service, letter_id, force)
     return f"Replay of {service}'s parked message #{letter_id}", outcome
 
 
-async def _replay_webhook(
-    repairs: Repairs, request: Request, _form: dict[str, str]
-) -> tuple[str, Outcome]:
+async def _replay_webhook(repairs: Repairs, request: Request, _form: Form) -> Done:
     webhook_id = int(request.path_params["webhook_id"])
     outcome = await repairs.replay_webhook(request.state.admin, webhook_id)
     return f"Replay of Kinguin webhook #{webhook_id}", outcome
 
 
-async def _replay_ipn(
-    repairs: Repairs, request: Request, _form: dict[str, str]
-) -> tuple[str, Outcome]:
+async def _replay_ipn(repairs: Repairs, request: Request, _form: Form) -> Done:
     ipn_id = row_id(request, "ipn_id", "ipn")
     return f"Replay of IPN #{ipn_id}", await repairs.replay_ipn(request.state.admin, ipn_id)
 
 
 def _decide(decision: Decision) -> Act:
-    async def act(repairs: Repairs, request: Request, form: dict[str, str]) -> tuple[str, Outcome]:
+    async def act(repairs: Repairs, request: Request, form: Form) -> Done:
         flag_id = row_id(request, "flag_id", "flag")
         wanted = note(form.get("note"))
         outcome = await repairs.decide_flag(request.state.admin, flag_id, decision, wanted)
@@ -67,7 +65,7 @@ def _decide(decision: Decision) -> Act:
 
 
 def _decide_refund(decision: RefundDecision) -> Act:
-    async def act(repairs: Repairs, request: Request, form: dict[str, str]) -> tuple[str, Outcome]:
+    async def act(repairs: Repairs, request: Request, form: Form) -> Done:
         refund_id = row_id(request, "refund_id", "refund")
         note, transaction_id = decision_of(decision, form)
         outcome = await repairs.decide_refund(
@@ -78,41 +76,29 @@ def _decide_refund(decision: RefundDecision) -> Act:
     return act
 
 
-async def _refund_unrevealed(
-    repairs: Repairs, request: Request, form: dict[str, str]
-) -> tuple[str, Outcome]:
+async def _refund_unrevealed(repairs: Repairs, request: Request, form: Form) -> Done:
     wanted, note = order_id(request), required_note(form)
     outcome = await repairs.refund_unrevealed(request.state.admin, wanted, note)
     return f"Refund of order {wanted} (keys never revealed)", outcome
 
 
-async def _resend_notice(
-    repairs: Repairs, request: Request, form: dict[str, str]
-) -> tuple[str, Outcome]:
+async def _resend_notice(repairs: Repairs, request: Request, form: Form) -> Done:
     wanted, kind = order_id(request), notice_kind(form)
     outcome = await repairs.resend_notice(request.state.admin, wanted, kind)
     return f"{NOTICES[kind].label} of order {wanted}", outcome
 
 
-async def _retry(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
-    wanted = order_id(request)
-    return f"Retry of order {wanted}", await repairs.retry_order(request.state.admin, wanted)
+def _on_order(title: str, act: Callable[[Repairs, str, UUID], Awaitable[Outcome]]) -> Act:
+    """An action on the path's order alone; `title` names it (``{}``: the order's id)."""
+
+    async def acted(repairs: Repairs, request: Request, _form: Form) -> Done:
+        wanted = order_id(request)
+        return title.format(wanted), await act(repairs, request.state.admin, wanted)
+
+    return acted
 
 
-async def _resend(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
-    wanted = order_id(request)
-    return f"New email for order {wanted}", await repairs.resend_email(request.state.admin, wanted)
-
-
-async def _link(repairs: Repairs, request: Request, _form: dict[str, str]) -> tuple[str, Outcome]:
-    wanted = order_id(request)
-    outcome = await repairs.fresh_link(request.state.admin, wanted)
-    return f"Fresh reveal link for order {wanted}", outcome
-
-
-async def _object_url(
-    repairs: Repairs, request: Request, form: dict[str, str]
-) -> tuple[str, Outcome]:
+async def _object_url(repairs: Repairs, request: Request, form: Form) -> Done:
     wanted, ttl = order_id(request), ttl_seconds(request, form)
     outcome = await repairs.object_url(request.state.admin, wanted, ttl)
     return f"Presigned URL of order {wanted}'s sealed keys", outcome
@@ -121,9 +107,9 @@ async def _object_url(
 FORMS: tuple[tuple[str, Act], ...] = (
     ("/dead-letters/{service}/{letter_id:int}/replay", _replay_letter),
     ("/webhooks/{webhook_id:int}/replay", _replay_webhook),
-    ("/orders/{order_id}/retry", _retry),
-    ("/orders/{order_id}/resend-email", _resend),
-    ("/orders/{order_id}/link", _link),
+    ("/orders/{order_id}/retry", _on_order("Retry of order {}", Repairs.retry_order)),
+    ("/orders/{order_id}/resend-email", _on_order("New email for order {}", Repairs.resend_email)),
+    ("/orders/{order_id}/link", _on_order("Fresh reveal link for order {}", Repairs.fresh_link)),
     ("/orders/{order_id}/object-url", _object_url),
     ("/ipns/{ipn_id}/replay", _replay_ipn),
     *((f"/flags/{{flag_id}}/{name}", _decide(decision)) for name, decision in DECISIONS.items()),
@@ -143,7 +129,7 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
     ]
 
 
-def _form_action(web: AdminWeb, act: Act) -> Callable[[Request], Awaitable[Response]]:
+def _form_action(web: AdminWeb, act: Act) -> Endpoint:
     async def endpoint(request: Request) -> Response:
         try:
             # A decision's note may be long; the other forms hold a token and a path.

@@ -1,7 +1,6 @@
 """Pages of what the services know: the listings, dead letters, health and the audit."""
 
 import json
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from pydantic import JsonValue
@@ -29,8 +28,7 @@ from bitloot_admin.handlers.audit import ReadAudit
 from bitloot_admin.handlers.health import CheckHealth
 from bitloot_admin.handlers.listings import ShowListing
 from bitloot_runtime.http import HttpError, parse_query
-
-Endpoint = Callable[[Request], Awaitable[Response]]
+from bitloot_runtime.idempotency import Endpoint
 
 
 def routes(web: AdminWeb) -> list[BaseRoute]:

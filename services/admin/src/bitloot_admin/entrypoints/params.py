@@ -6,7 +6,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from urllib.parse import parse_qs
 from uuid import UUID
 
@@ -41,6 +41,7 @@ from bitloot_runtime.http import (
 )
 from bitloot_runtime.paging import MAX_PAGE
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_FORM = 8 * 1024
 # A note of the longest length payments keeps, each character escaped as a form or as
 # JSON may escape it (up to 12 bytes: ``%F0%9F%98%80``, a surrogate pair in ``\uXXXX``).
@@ -261,15 +262,22 @@ class DecisionRequest(BaseModel):
     note: str | None = None
 
 
-async def read_note(request: Request) -> str | None:
-    """The note of a decision sent to the API: no body is no note; otherwise JSON
-    ``{"note": "..."}`` (415, 400, 422 as for any JSON body)."""
+async def optional_body(request: Request, model: type[ModelT]) -> ModelT | None:
+    """An action's JSON body as `model`: no body is None; otherwise 415, 400, 422 as for
+    any JSON body."""
     raw = await read_body(request, MAX_NOTE_BODY)
     if not raw:
         return None
     if _content_type(request) != "application/json":
         raise HttpError(415, "unsupported_media_type", "Send the body as application/json.")
-    return note(parse_body(DecisionRequest, parse_json(raw)).note)
+    return parse_body(model, parse_json(raw))
+
+
+async def read_note(request: Request) -> str | None:
+    """The note of a decision sent to the API: no body is no note; otherwise JSON
+    ``{"note": "..."}``."""
+    body = await optional_body(request, DecisionRequest)
+    return note(body.note if body else None)
 
 
 def note(raw: str | None) -> str | None:

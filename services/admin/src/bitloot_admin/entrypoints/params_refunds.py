@@ -16,16 +16,9 @@ from bitloot_admin.domain.refunds import (
     RefundDecision,
     clean_transaction_id,
 )
-from bitloot_admin.entrypoints.params import MAX_NOTE_BODY, Before, Blank, Limit, invalid, note
+from bitloot_admin.entrypoints.params import Before, Blank, Limit, invalid, note, optional_body
 from bitloot_admin.handlers.refunds import RefundFilter
-from bitloot_runtime.http import (
-    HttpError,
-    QueryModel,
-    parse_body,
-    parse_json,
-    parse_query,
-    read_body,
-)
+from bitloot_runtime.http import HttpError, QueryModel, parse_query
 
 
 class RefundQuery(QueryModel):
@@ -66,13 +59,9 @@ class RefundRequest(BaseModel):
 
 async def read_refund_request(request: Request) -> dict[str, str]:
     """A JSON body of an API action as form-like fields (no body: none)."""
-    raw = await read_body(request, MAX_NOTE_BODY)
-    if not raw:
-        return {}
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise HttpError(415, "unsupported_media_type", "Send the body as application/json.")
-    body = parse_body(RefundRequest, parse_json(raw))
-    return {name: value for name, value in body.model_dump().items() if value is not None}
+    body = await optional_body(request, RefundRequest)
+    fields = body.model_dump() if body else {}
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def decision_of(

@@ -38,7 +38,6 @@ SESSION_COOKIE: Final = "bitloot_admin"
 CSRF_COOKIE: Final = "bitloot_admin_csrf"
 COOKIE_PATH: Final = "/admin"
 LOGIN_PATH: Final = "/admin/login"
-TOTP_LOGIN_PATH: Final = "/admin/login/totp"
 # The paths the table of roles opens to anyone: no session is asked for them.
 PUBLIC_PATHS: Final = frozenset(
     "/admin" + path for (_method, path), role in ROUTE_ROLES.items() if role == PUBLIC

@@ -20,7 +20,7 @@ from bitloot_admin.domain.passwords import (
 )
 from bitloot_admin.domain.roles import Role
 from bitloot_admin.domain.totp import SecondFactor, check_code, is_totp_code, recovery_hash
-from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.ports import AdminWork, UsesWork
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +36,9 @@ async def audit(
     await uow.audit.add(AuditEntry(username, action, username, outcome, detail))
 
 
-class CreateAdmin:
+class CreateAdmin(UsesWork):
     """Create `username` (a viewer unless `role` says otherwise) or reset its password,
     lifting any lock and ending its sessions (and set its role if given); True if created."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(self, username: str, password: str, role: Role | None = None) -> bool:
         password_hash = await asyncio.get_running_loop().run_in_executor(
@@ -57,12 +54,9 @@ class CreateAdmin:
         return created
 
 
-class EnsureInitialAdmin:
+class EnsureInitialAdmin(UsesWork):
     """Create the configured first admin, an owner, only while no admin exists at all;
     with `totp_secret` its second factor is enrolled already (the demo prints it)."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(self, username: str, password: str, totp_secret: str | None) -> None:
         async with self._work() as uow:
@@ -84,16 +78,13 @@ class Login:
     generation: int = 0
 
 
-class LogIn:
+class LogIn(UsesWork):
     """Check one login attempt, count failures, lock after too many, audit the outcome.
 
     `password` None is the second step of a login whose password was already right (the
     page's code form, holding a signed challenge); `code` the TOTP or a recovery code,
     needed once the account has a second factor. A disabled account is refused like a
     wrong password."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(
         self, username: str, password: str | None, code: str | None, now: datetime | None = None

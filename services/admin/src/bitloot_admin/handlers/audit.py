@@ -4,7 +4,7 @@ the newest."""
 from collections.abc import Callable
 
 from bitloot_admin.domain.audit import AuditEntry, AuditRecord
-from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.ports import AdminWork, UsesWork
 
 
 async def record(work: Callable[[], AdminWork], entry: AuditEntry) -> None:
@@ -14,11 +14,8 @@ async def record(work: Callable[[], AdminWork], entry: AuditEntry) -> None:
         await uow.commit()
 
 
-class ReadAudit:
+class ReadAudit(UsesWork):
     """The newest records first, optionally older than id `before`, of one admin or action."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(
         self,

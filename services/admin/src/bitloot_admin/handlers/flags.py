@@ -7,6 +7,7 @@ from uuid import UUID
 
 from bitloot_admin.adapters.upstream import NotFound, Unavailable, UpstreamClient
 from bitloot_admin.domain.views import Flag, FlagPage, FlagSummary
+from bitloot_admin.handlers.ports import UsesUpstream
 from bitloot_contracts.topics import PAYMENTS
 
 
@@ -23,11 +24,8 @@ class FlagView:
     partial: list[str] = field(default_factory=list)
 
 
-class ShowFlag:
+class ShowFlag(UsesUpstream):
     """Payments' flag `flag_id`; `FlagNotFound` if it has none."""
-
-    def __init__(self, upstream: UpstreamClient) -> None:
-        self._upstream = upstream
 
     async def __call__(self, flag_id: int) -> FlagView:
         answer = await self._upstream.get(PAYMENTS, f"/internal/flags/{flag_id}", Flag)

@@ -8,6 +8,7 @@ from pydantic import JsonValue
 
 from bitloot_admin.adapters.upstream import NotFound, UpstreamClient
 from bitloot_admin.domain.listings import Listing, items_of, next_page
+from bitloot_admin.handlers.ports import UsesUpstream
 from bitloot_contracts.topics import PAYMENTS
 
 
@@ -29,12 +30,9 @@ class Found:
     partial: list[str]
 
 
-class ShowListing:
+class ShowListing(UsesUpstream):
     """A page of `listing`, and the catalog's titles if it shows an order's lines (both
     asked at once)."""
-
-    def __init__(self, upstream: UpstreamClient) -> None:
-        self._upstream = upstream
 
     async def __call__(self, listing: Listing, filters: dict[str, str], limit: int) -> ListingPage:
         wanted = self._upstream.get_document(
@@ -65,10 +63,7 @@ async def product_titles(upstream: UpstreamClient) -> dict[str, str]:
     return titles
 
 
-class ShowDocument:
-    def __init__(self, upstream: UpstreamClient) -> None:
-        self._upstream = upstream
-
+class ShowDocument(UsesUpstream):
     async def __call__(self, service: str, path: str) -> Found:
         upstream = self._upstream
         answer = await upstream.get_document(service, path)

@@ -33,7 +33,7 @@ from bitloot_admin.domain.views import (
     order_rows,
 )
 from bitloot_admin.handlers.flags import open_flags
-from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.ports import AdminWork, UsesUpstream
 from bitloot_admin.handlers.projection import activity_of
 from bitloot_contracts.order_filters import ORDER_FILTERS
 from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KEYS_REVOKED, PAYMENTS
@@ -136,11 +136,8 @@ async def _payments_page(upstream: UpstreamClient, wanted: OrderFilter) -> Order
     return OrderPage(items=same_day, cursor=more)
 
 
-class ListOrders:
+class ListOrders(UsesUpstream):
     """A page of payments' orders, each with its fulfillment saga's state."""
-
-    def __init__(self, upstream: UpstreamClient) -> None:
-        self._upstream = upstream
 
     async def __call__(self, order_filter: OrderFilter) -> OrderList:
         page = await _payments_page(self._upstream, order_filter)

@@ -2,10 +2,12 @@
 hands out (real: `adapters.unit_of_work`; in memory: the tests' fakes), in domain types."""
 
 import abc
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol, Unpack
 from uuid import UUID
 
+from bitloot_admin.adapters.upstream import UpstreamClient
 from bitloot_admin.domain.accounts import Account, AccountChange, Standing
 from bitloot_admin.domain.audit import AuditEntry, AuditRecord
 from bitloot_admin.domain.lockout import AccountState
@@ -101,3 +103,17 @@ class AdminWork(Work, Protocol):
     def accounts(self) -> Accounts: ...
     @property
     def throttle(self) -> LoginThrottle: ...
+
+
+class UsesWork:
+    """A use case on the admin's database: each call opens its units of work."""
+
+    def __init__(self, work: Callable[[], AdminWork]) -> None:
+        self._work = work
+
+
+class UsesUpstream:
+    """A use case that asks the other services."""
+
+    def __init__(self, upstream: UpstreamClient) -> None:
+        self._upstream = upstream

@@ -10,7 +10,7 @@ from uuid import UUID
 from bitloot_admin.adapters.upstream import NotFound, Unavailable, UpstreamClient
 from bitloot_admin.domain.refunds import activity_in_words
 from bitloot_admin.domain.views import RefundDetail, RefundPage
-from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.ports import AdminWork, UsesUpstream
 from bitloot_admin.handlers.projection import activity_of
 from bitloot_contracts.topics import PAYMENTS
 
@@ -52,11 +52,8 @@ class RefundList:
     partial: list[str] = field(default_factory=list)
 
 
-class ListRefunds:
+class ListRefunds(UsesUpstream):
     """A page of payments' refunds, newest first."""
-
-    def __init__(self, upstream: UpstreamClient) -> None:
-        self._upstream = upstream
 
     async def __call__(self, wanted: RefundFilter) -> RefundList:
         page = await self._upstream.get(PAYMENTS, "/internal/refunds", RefundPage, wanted.params())

@@ -2,7 +2,6 @@
 admin proves its app holds it with a first code, then confirmed with ten recovery codes
 (shown once, kept hashed)."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,7 +14,7 @@ from bitloot_admin.domain.totp import (
     recovery_hash,
 )
 from bitloot_admin.handlers.accounts import audit
-from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.ports import UsesWork
 
 
 @dataclass(frozen=True)
@@ -34,11 +33,8 @@ class EnrolmentRefused(ValueError):
         self.code = code
 
 
-class ShowEnrolment:
+class ShowEnrolment(UsesWork):
     """The admin's enrolment; a pending secret is proposed if it has none yet."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(self, username: str) -> Enrolment:
         async with self._work() as uow:
@@ -55,12 +51,9 @@ class ShowEnrolment:
         return Enrolment(False, secret, provisioning_uri(secret, username), 0)
 
 
-class ConfirmTotp:
+class ConfirmTotp(UsesWork):
     """Confirm the pending secret with a code from the app; the recovery codes, in clear
     for this once. `EnrolmentRefused` if nothing is pending or the code is wrong."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(self, username: str, code: str, now: datetime | None = None) -> list[str]:
         now = now or datetime.now(UTC)

@@ -2,7 +2,6 @@
 and what ends all of an admin's sessions (its role, disabling it)."""
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Unpack
 
@@ -11,7 +10,7 @@ from pydantic import JsonValue
 from bitloot_admin.domain.accounts import AccountChange, Standing
 from bitloot_admin.domain.roles import Role
 from bitloot_admin.handlers.accounts import audit
-from bitloot_admin.handlers.ports import AdminWork
+from bitloot_admin.handlers.ports import UsesWork
 from bitloot_runtime.tokens import AdminSession
 
 logger = logging.getLogger(__name__)
@@ -22,22 +21,16 @@ class AccountNotFound(LookupError):
         super().__init__(f"No admin is called {username[:64]!r}.")
 
 
-class CheckSession:
+class CheckSession(UsesWork):
     """The account behind `session`, as it stands now (one indexed query)."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(self, session: AdminSession) -> Standing | None:
         async with self._work() as uow:
             return await uow.accounts.standing(session.username, session.session_id)
 
 
-class LogOut:
+class LogOut(UsesWork):
     """Revoke this session on every admin instance until it would have expired."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def __call__(self, session: AdminSession) -> None:
         async with self._work() as uow:
@@ -47,12 +40,9 @@ class LogOut:
             await uow.commit()
 
 
-class _AccountChange:
+class _AccountChange(UsesWork):
     """A change an owner makes to an account from the server (`entrypoints.cli`), audited;
     `AccountNotFound` if there is no such admin."""
-
-    def __init__(self, work: Callable[[], AdminWork]) -> None:
-        self._work = work
 
     async def _apply(
         self,
