@@ -2,11 +2,13 @@
 seals them, publishing events as their producers would, an SMTP server that loses the
 connection on purpose, and a stored delivery with its email and what came of it."""
 
+import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -397,3 +399,15 @@ async def completions(engine: AsyncEngine) -> list[tuple[str, bool]]:
         query = select(outbox.c.body).where(outbox.c.topic == "delivery.completed")
         bodies = [json.loads(body) for body in (await connection.execute(query)).scalars()]
     return [(body["order_id"], body["email_sent"]) for body in bodies]
+
+
+@asynccontextmanager
+async def running(loop: Coroutine[object, object, None]) -> AsyncIterator[None]:
+    """`loop` runs as a task for the block and is cancelled after it."""
+    task = asyncio.create_task(loop)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
