@@ -55,7 +55,7 @@ from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
-from bitloot_testing.smtp import SmtpServer
+from bitloot_testing.smtp import ReceivedEmail, SmtpServer
 
 INTERNAL_TOKEN = "delivery-test-internal-token"
 LINK_SECRET = "delivery-test-link-secret-of-32-characters!"
@@ -244,6 +244,14 @@ async def handled(delivery: Running, event: Event) -> bool:
     async with delivery.runtime.engine.connect() as connection:
         query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
         return bool(await connection.scalar(query))
+
+
+async def keys_emailed(delivery: Running, smtp: SmtpServer) -> tuple[KeysDelivered, ReceivedEmail]:
+    """Keys delivered for a new order, and the keys email once the SMTP server has it."""
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    [email] = await smtp.wait_for(1)
+    return event, email
 
 
 async def delivered(delivery: Running, smtp: SmtpServer) -> tuple[UUID, EmailMessage]:
