@@ -2,11 +2,13 @@
 seals them, publishing events as their producers would, an SMTP server that loses the
 connection on purpose, and a stored delivery with its email and what came of it."""
 
+import asyncio
 import base64
+import contextlib
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -53,7 +55,7 @@ from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
-from bitloot_testing.smtp import SmtpServer
+from bitloot_testing.smtp import ReceivedEmail, SmtpServer
 
 INTERNAL_TOKEN = "delivery-test-internal-token"
 LINK_SECRET = "delivery-test-link-secret-of-32-characters!"
@@ -244,6 +246,14 @@ async def handled(delivery: Running, event: Event) -> bool:
         return bool(await connection.scalar(query))
 
 
+async def keys_emailed(delivery: Running, smtp: SmtpServer) -> tuple[KeysDelivered, ReceivedEmail]:
+    """Keys delivered for a new order, and the keys email once the SMTP server has it."""
+    event = keys_delivered(delivery.public_key)
+    await publish(delivery.runtime, event)
+    [email] = await smtp.wait_for(1)
+    return event, email
+
+
 async def delivered(delivery: Running, smtp: SmtpServer) -> tuple[UUID, EmailMessage]:
     """An order whose keys are stored and whose keys email went out, and that email; the
     sender has recorded it sent (the SMTP server holds it a moment before that commits)."""
@@ -397,3 +407,15 @@ async def completions(engine: AsyncEngine) -> list[tuple[str, bool]]:
         query = select(outbox.c.body).where(outbox.c.topic == "delivery.completed")
         bodies = [json.loads(body) for body in (await connection.execute(query)).scalars()]
     return [(body["order_id"], body["email_sent"]) for body in bodies]
+
+
+@asynccontextmanager
+async def running(loop: Coroutine[object, object, None]) -> AsyncIterator[None]:
+    """`loop` runs as a task for the block and is cancelled after it."""
+    task = asyncio.create_task(loop)
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

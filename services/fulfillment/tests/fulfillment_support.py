@@ -4,7 +4,7 @@ several instances, watching the bus, serving the app to a real WebSocket client.
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,10 +17,14 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
 from bitloot_contracts.events import (
+    DeliveryCompleted,
     Event,
+    KinguinOrderStatus,
+    KinguinWebhook,
     PaymentFinished,
     RefundStatus,
     RefundStatusChanged,
+    ReservationCreated,
     ReservationFailed,
 )
 from bitloot_contracts.events.payment import OrderLine
@@ -28,7 +32,7 @@ from bitloot_fulfillment.adapters.orm import saga_timers, sagas
 from bitloot_fulfillment.bootstrap import build
 from bitloot_fulfillment.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import Spy, eventually
+from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -98,6 +102,40 @@ class Instances:
     async def stop_all(self) -> None:
         for runtime in list(self._running):
             await self.stop(runtime)
+
+
+def reserved(
+    order_id: UUID, kinguin_order_id: str, status: KinguinOrderStatus = "processing"
+) -> ReservationCreated:
+    return ReservationCreated(order_id=order_id, kinguin_order_id=kinguin_order_id, status=status)
+
+
+def reported(
+    order_id: UUID, kinguin_order_id: str, status: KinguinOrderStatus = "completed"
+) -> KinguinWebhook:
+    """Kinguin's webhook: its order for `order_id` is `status` now."""
+    return KinguinWebhook(
+        order_id=order_id,
+        kinguin_order_id=kinguin_order_id,
+        status=status,
+        updated_at=datetime.now(UTC),
+    )
+
+
+def completed(order_id: UUID, *, email_sent: bool = True) -> DeliveryCompleted:
+    return DeliveryCompleted(order_id=order_id, key_count=1, email_sent=email_sent)
+
+
+async def keys_requested(runtime: ServiceRuntime, order_id: UUID, kinguin_order_id: str) -> None:
+    """The order is paid and Kinguin's order completed: the saga asked for the keys."""
+    await publish(runtime, payment(order_id))
+    await publish(runtime, reserved(order_id, kinguin_order_id, "completed"))
+    await saga_in_state(runtime, order_id, "keys_requested")
+
+
+def spying(runtime: ServiceRuntime, bus_prefix: BusNamespace) -> AbstractAsyncContextManager[Spy]:
+    """A spy on every message crossing the runtime's exchange."""
+    return spy_on(bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name)
 
 
 def topics_of(messages: list[AbstractIncomingMessage]) -> list[str]:

@@ -14,22 +14,18 @@ import json
 import os
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractIncomingMessage
-from fulfillment_support import Instances, payment, publish
+from fulfillment_support import Instances, completed, payment, publish, reported, reserved
 from sqlalchemy import event
 
 from bitloot_contracts.events import (
-    DeliveryCompleted,
     Event,
     KeysDelivered,
-    KinguinWebhook,
-    ReservationCreated,
     SealedKeys,
 )
 from bitloot_contracts.topics import KEYS_REQUESTED as KEYS
@@ -141,21 +137,8 @@ async def test_measure_database_work_per_order(instances: Instances) -> None:
     # What each step is waited for by (None: the next step's wait covers it).
     steps: list[tuple[Callable[[UUID], Event], str | None]] = [
         (payment, "reserving"),
-        (
-            lambda o: ReservationCreated(
-                order_id=o, kinguin_order_id=f"K-{o}", status="processing"
-            ),
-            None,
-        ),
-        (
-            lambda o: KinguinWebhook(
-                order_id=o,
-                kinguin_order_id=f"K-{o}",
-                status="completed",
-                updated_at=datetime.now(UTC),
-            ),
-            KEYS,
-        ),
+        (lambda o: reserved(o, f"K-{o}"), None),
+        (lambda o: reported(o, f"K-{o}"), KEYS),
         (
             lambda o: KeysDelivered(
                 order_id=o,
@@ -166,7 +149,7 @@ async def test_measure_database_work_per_order(instances: Instances) -> None:
             ),
             None,
         ),
-        (lambda o: DeliveryCompleted(order_id=o, key_count=1, email_sent=True), "fulfilled"),
+        (completed, "fulfilled"),
     ]
     statements: Counter[str] = Counter()
 

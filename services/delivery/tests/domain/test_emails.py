@@ -25,14 +25,19 @@ from bitloot_delivery.domain.summaries import OrderSummary, SummaryLine
 ORDER = UUID("3f0c2a9e-5b1d-4c8e-9a7f-1e2d3c4b5a69")
 
 
-def key_email(summary: OrderSummary | None, kind: EmailKind = EmailKind.DELIVERY) -> EmailMessage:
+def key_email(
+    summary: OrderSummary | None,
+    kind: EmailKind = EmailKind.DELIVERY,
+    link: str = "https://keys.bitloot.io/keys/t",
+    message_id: str = "<m@bitloot.io>",
+) -> EmailMessage:
     return compose(
         sender="keys@bitloot.io",
         to="a@example.com",
-        link="https://keys.bitloot.io/keys/t",
+        link=link,
         ttl_minutes=15,
         kind=kind,
-        message_id="<m@bitloot.io>",
+        message_id=message_id,
         order_id=ORDER,
         summary=summary,
         support_email="help@bitloot.io",
@@ -86,24 +91,11 @@ def test_a_link_lifetime_reads_as_words() -> None:
 def test_the_email_carries_the_link_as_text_and_html() -> None:
     link = "https://keys.bitloot.io/keys/a.b.c?x=1&y=2"
     message_id = new_message_id("keys@bitloot.io")
-    message = compose(
-        sender="keys@bitloot.io",
-        to="a@example.com",
-        link=link,
-        ttl_minutes=15,
-        kind=EmailKind.DELIVERY,
-        message_id=message_id,
-        order_id=ORDER,
-        summary=None,
-        support_email="help@bitloot.io",
-    )
-    text = message.get_body(preferencelist=("plain",))
-    markup = message.get_body(preferencelist=("html",))
-    assert isinstance(text, EmailMessage)
-    assert isinstance(markup, EmailMessage)
-    assert link in text.get_content()
-    assert "15 minutes" in text.get_content()
-    assert 'href="https://keys.bitloot.io/keys/a.b.c?x=1&amp;y=2"' in markup.get_content()
+    message = key_email(None, link=link, message_id=message_id)
+    text, markup = email_parts(message)
+    assert link in text
+    assert "15 minutes" in text
+    assert 'href="https://keys.bitloot.io/keys/a.b.c?x=1&amp;y=2"' in markup
     assert message["To"] == "a@example.com"
     assert message["Message-ID"] == message_id
     assert message["Subject"] == "Your BitLoot keys are ready"
@@ -113,17 +105,7 @@ def test_a_fresh_link_email_says_so_and_message_ids_are_unique_in_our_domain() -
     first, second = new_message_id("keys@bitloot.io"), new_message_id("keys@bitloot.io")
     assert first != second
     assert first.endswith("@bitloot.io>")
-    message = compose(
-        sender="keys@bitloot.io",
-        to="a@example.com",
-        link="https://keys.bitloot.io/keys/t",
-        ttl_minutes=15,
-        kind=EmailKind.FRESH_LINK,
-        message_id=first,
-        order_id=ORDER,
-        summary=None,
-        support_email="help@bitloot.io",
-    )
+    message = key_email(None, EmailKind.FRESH_LINK, message_id=first)
     assert message["Subject"] == "A new link to your BitLoot keys"
 
 

@@ -2,6 +2,8 @@ from datetime import date
 from email.message import EmailMessage
 from uuid import UUID
 
+from delivery_support import email_parts
+
 from bitloot_delivery.domain.notices import DelayNotice, compose_notice, long_date
 
 ORDER = UUID("3f0c2a9e-5b1d-4c8e-9a7f-1e2d3c4b5a69")
@@ -16,11 +18,8 @@ def parts(notice: DelayNotice) -> tuple[EmailMessage, str, str]:
         order_id=ORDER,
         support_email="help@bitloot.io",
     )
-    text = message.get_body(preferencelist=("plain",))
-    markup = message.get_body(preferencelist=("html",))
-    assert isinstance(text, EmailMessage)
-    assert isinstance(markup, EmailMessage)
-    return message, text.get_content(), markup.get_content()
+    text, markup = email_parts(message)
+    return message, text, markup
 
 
 def test_a_dated_preorder_names_its_release_day_in_subject_and_body() -> None:

@@ -6,6 +6,7 @@ from email.message import EmailMessage
 from uuid import UUID
 
 import pytest
+from delivery_support import email_parts
 
 from bitloot_delivery.domain.emails import EmailKind
 from bitloot_delivery.domain.refund_notices import (
@@ -44,15 +45,11 @@ def email(kind: EmailKind, refund: RefundNotice) -> EmailMessage:
 
 
 def text_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("plain",))
-    assert isinstance(body, EmailMessage)
-    return " ".join(body.get_content().split())  # unwrapped, to read sentences whole
+    return " ".join(email_parts(message)[0].split())  # unwrapped, to read sentences whole
 
 
 def html_of(message: EmailMessage) -> str:
-    body = message.get_body(preferencelist=("html",))
-    assert isinstance(body, EmailMessage)
-    return str(body.get_content())
+    return email_parts(message)[1]
 
 
 def test_the_failed_order_email_says_why_that_no_key_was_bought_and_how_to_claim() -> None:

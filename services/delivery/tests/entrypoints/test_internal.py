@@ -13,7 +13,7 @@ from delivery_support import (
     Running,
     client,
     delivered,
-    keys_delivered,
+    keys_emailed,
     link_path,
     order_delayed,
     publish,
@@ -33,9 +33,7 @@ SETTLE_SECONDS = 3.0
 async def test_a_delivery_and_its_timeline_show_storage_email_and_reveal(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    [email] = await smtp_inbox.wait_for(1)
+    event, email = await keys_emailed(delivery, smtp_inbox)
     async with client(delivery, INTERNAL_TOKEN) as http:
         # The sender records the email as sent just after the server took it: a customer
         # quicker than that would put the reveal before the sending in the timeline.

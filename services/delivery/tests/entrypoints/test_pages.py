@@ -15,6 +15,7 @@ from delivery_support import (
     client,
     handled,
     keys_delivered,
+    keys_emailed,
     link_path,
     payment_finished,
     publish,
@@ -46,9 +47,7 @@ def assert_secure(response: httpx.Response, csp: str = CSP) -> None:
 async def test_the_emailed_link_reveals_exactly_the_keys_and_records_the_reveal(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    [email] = await smtp_inbox.wait_for(1)
+    event, email = await keys_emailed(delivery, smtp_inbox)
     async with client(delivery) as http:
         response = await http.get(link_path(email.message), headers={"user-agent": "test/1"})
     assert response.status_code == 200
@@ -70,9 +69,7 @@ async def test_the_emailed_link_reveals_exactly_the_keys_and_records_the_reveal(
 async def test_an_expired_link_is_answered_410_without_keys(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(1)
+    event, _ = await keys_emailed(delivery, smtp_inbox)
     links = RevealLinks(LINK_SECRET, timedelta(minutes=15))
     token = links.issue(event.order_id, now=datetime.now(UTC) - timedelta(hours=1))
     async with client(delivery) as http:
@@ -87,9 +84,7 @@ async def test_an_expired_link_is_answered_410_without_keys(
 async def test_a_forged_link_is_answered_401_whether_or_not_the_order_exists(
     delivery: Running, smtp_inbox: SmtpServer, secret: str
 ) -> None:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(1)
+    event, _ = await keys_emailed(delivery, smtp_inbox)
     forged = RevealLinks(secret, timedelta(minutes=15)).issue(event.order_id)
     async with client(delivery) as http:
         answers = [await http.get(f"/keys/{token}") for token in (forged, "not-a-token")]
@@ -178,9 +173,7 @@ async def test_the_copy_script_is_served_by_delivery_itself(delivery: Running) -
 async def test_reveals_are_counted_by_outcome_and_the_key_email_as_accepted(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    [email] = await smtp_inbox.wait_for(1)
+    event, email = await keys_emailed(delivery, smtp_inbox)
     expired = RevealLinks(LINK_SECRET, timedelta(minutes=15)).issue(
         event.order_id, now=datetime.now(UTC) - timedelta(hours=1)
     )

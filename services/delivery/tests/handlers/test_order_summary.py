@@ -15,6 +15,7 @@ from delivery_support import (
     email_parts,
     handled,
     keys_delivered,
+    keys_emailed,
     payment_finished,
     publish,
 )
@@ -96,9 +97,7 @@ async def test_the_key_email_names_order_products_amount_lifetime_and_support(
 async def test_without_a_summary_the_key_email_still_goes_out_naming_the_order(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    [email] = await smtp_inbox.wait_for(1)
+    event, email = await keys_emailed(delivery, smtp_inbox)
     text, markup = email_parts(email.message)
     for part in (text, markup):
         assert str(event.order_id) in part

@@ -7,7 +7,6 @@ retried the same way but completes and fails nothing, and is withdrawn if the ke
 overtake it."""
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from delivery_support import (
     PUBLIC_URL,
     completions,
     cut_off_smtp,
+    running,
     stored_delivery,
     the_email,
 )
@@ -63,9 +63,11 @@ def sender(
     lease: timedelta = timedelta(minutes=10),
     concurrency: int = 1,
     metrics: DeliveryMetrics | None = None,
+    cls: type[EmailSender] = EmailSender,
+    unit_of_work: Callable[[], DeliveryUnitOfWork] | None = None,
 ) -> EmailSender:
-    return EmailSender(
-        unit_of_work=lambda: DeliveryUnitOfWork(engine),
+    return cls(
+        unit_of_work=unit_of_work or (lambda: DeliveryUnitOfWork(engine)),
         mailer=mailer,
         links=LINKS,
         claim_links=CLAIM_LINKS,
@@ -111,8 +113,7 @@ async def test_a_refused_email_is_retried_then_fails_the_delivery(engine: AsyncE
     await stored_delivery(engine)
     emailer = sender(engine, SmtpMailer("127.0.0.1", free_port(), timeout=2), max_attempts=2)
     assert await emailer.send_next() is True
-    async with engine.connect() as connection:
-        first = (await connection.execute(select(emails))).mappings().one()
+    first = await the_email(engine)
     assert (first["status"], first["attempts"]) == ("pending", 1)
     assert first["last_error"]
     assert await emailer.send_next() is True
@@ -130,8 +131,7 @@ async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
 ) -> None:
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
     # An hour's poll: only the NOTIFY of a queued email can wake the loop in time.
-    loop = asyncio.create_task(emailer.run(asyncpg_dsn(database_url), poll_seconds=3600))
-    try:
+    async with running(emailer.run(asyncpg_dsn(database_url), poll_seconds=3600)):
         await stored_delivery(engine)
         await smtp_inbox.wait_for(1)
         await stored_delivery(engine)
@@ -142,10 +142,6 @@ async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
             return len(await outbox_topics(engine)) == 2
 
         assert await eventually(both_recorded)
-    finally:
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
     assert await outbox_topics(engine) == ["delivery.completed", "delivery.completed"]
 
 
@@ -337,18 +333,13 @@ async def test_one_sender_holds_several_conversations_and_sends_each_email_once(
 ) -> None:
     orders = {await stored_delivery(engine) for _ in range(12)}
     mailer = OverlapMailer(smtp_inbox.host, smtp_inbox.port)
-    loop = asyncio.create_task(sender(engine, mailer, concurrency=4).run(poll_seconds=30))
-    try:
+    async with running(sender(engine, mailer, concurrency=4).run(poll_seconds=30)):
 
         async def all_arrived() -> bool:
             return len(smtp_inbox.messages) == 12
 
         assert await eventually(all_arrived, timeout=30)
         await asyncio.sleep(0.3)  # anything sent twice would have arrived by now
-    finally:
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
     assert len(smtp_inbox.messages) == 12
     assert 1 < mailer.most_open <= 4
     async with engine.connect() as connection:
@@ -540,8 +531,7 @@ async def test_a_refused_delay_notice_is_retried_then_sent_and_emits_nothing(
 ) -> None:
     await queued_notice(engine)
     assert await sender(engine, SmtpMailer("127.0.0.1", free_port(), timeout=2)).send_next()
-    async with engine.connect() as connection:
-        first = (await connection.execute(select(emails))).mappings().one()
+    first = await the_email(engine, "delayed")
     assert (first["status"], first["attempts"]) == ("pending", 1)
     assert first["last_error"]
     emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
@@ -550,8 +540,7 @@ async def test_a_refused_delay_notice_is_retried_then_sent_and_emits_nothing(
     [received] = smtp_inbox.messages
     assert received.message["Subject"] == "Your BitLoot preorder: keys on 24 December 2026"
     assert received.message["X-BitLoot-Email"] == "delayed"
-    async with engine.connect() as connection:
-        last = (await connection.execute(select(emails))).mappings().one()
+    last = await the_email(engine, "delayed")
     assert (last["status"], last["attempts"]) == ("sent", 2)
     assert received.message["Message-ID"] == last["message_id"] == first["message_id"]
     assert await outbox_topics(engine) == []
@@ -566,8 +555,7 @@ async def test_a_delay_notice_refused_for_good_is_logged_not_a_failed_delivery(
     assert await emailer.send_next() is True
     assert await emailer.send_next() is True
     assert await emailer.send_next() is False
-    async with engine.connect() as connection:
-        mail = (await connection.execute(select(emails))).mappings().one()
+    mail = await the_email(engine, "delayed")
     assert (mail["kind"], mail["status"], mail["attempts"]) == ("delayed", "failed", 2)
     assert await outbox_topics(engine) == []
     [failed] = [r for r in caplog.records if r.getMessage() == "email failed for good"]
@@ -660,51 +648,17 @@ async def test_one_queued_email_costs_one_claim_however_many_conversations_are_a
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     await stored_delivery(engine)
-    emailer = CountingSender(
-        unit_of_work=lambda: DeliveryUnitOfWork(engine),
-        mailer=SmtpMailer(smtp_inbox.host, smtp_inbox.port),
-        links=LINKS,
-        claim_links=CLAIM_LINKS,
-        public_url=PUBLIC_URL,
-        mail_from="keys@bitloot.test",
-        support_email="support@bitloot.test",
-        concurrency=8,
-    )
-    loop = asyncio.create_task(emailer.run(poll_seconds=30))
-    try:
+    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
+    emailer = sender(engine, mailer, concurrency=8, cls=CountingSender)
+    assert isinstance(emailer, CountingSender)
+    async with running(emailer.run(poll_seconds=30)):
 
         async def sent() -> bool:
             return len(smtp_inbox.messages) == 1
 
         assert await eventually(sent, timeout=10)
         await asyncio.sleep(0.3)
-    finally:
-        loop.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await loop
     assert emailer.claims == 1
-
-
-class CountingUnitsSender(CountingSender):
-    """A `CountingSender` that also counts every unit of work it opens (each one a
-    transaction)."""
-
-    def __init__(self, engine: AsyncEngine, smtp: SmtpServer) -> None:
-        self.units = 0
-
-        def unit_of_work() -> DeliveryUnitOfWork:
-            self.units += 1
-            return DeliveryUnitOfWork(engine)
-
-        super().__init__(
-            unit_of_work=unit_of_work,
-            mailer=SmtpMailer(smtp.host, smtp.port),
-            links=LINKS,
-            claim_links=CLAIM_LINKS,
-            public_url=PUBLIC_URL,
-            mail_from="keys@bitloot.test",
-            support_email="support@bitloot.test",
-        )
 
 
 async def test_a_queue_is_worked_through_with_each_next_email_claimed_as_the_last_is_sent(
@@ -714,10 +668,18 @@ async def test_a_queue_is_worked_through_with_each_next_email_claimed_as_the_las
     claimed in the transaction that records the one before as sent: two transactions per
     email (its claim, with the previous outcome; its DATA stage), and the last outcome."""
     orders = {await stored_delivery(engine) for _ in range(3)}
-    emailer = CountingUnitsSender(engine, smtp_inbox)
+    units: list[DeliveryUnitOfWork] = []  # every unit of work opened: each a transaction
+
+    def unit_of_work() -> DeliveryUnitOfWork:
+        units.append(DeliveryUnitOfWork(engine))
+        return units[-1]
+
+    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
+    emailer = sender(engine, mailer, cls=CountingSender, unit_of_work=unit_of_work)
+    assert isinstance(emailer, CountingSender)
     await emailer._send_all_due()  # what the loop does when woken, until none is due
     assert len(smtp_inbox.messages) == 3
-    assert (emailer.claims, emailer.units) == (1, 1 + 3 + 3)
+    assert (emailer.claims, len(units)) == (1, 1 + 3 + 3)
     assert sorted(await completions(engine)) == sorted((str(order), True) for order in orders)
     async with engine.connect() as connection:
         statuses = (await connection.execute(select(emails.c.status))).scalars().all()

@@ -14,6 +14,7 @@ from delivery_support import (
     Running,
     email_text,
     keys_delivered,
+    keys_emailed,
     link_path,
     publish,
 )
@@ -60,9 +61,7 @@ async def test_keys_delivered_twice_store_one_delivery_and_send_one_link_email(
 async def test_no_table_and_no_object_holds_a_plaintext_key(
     delivery: Running, s3_server: S3Server, s3_bucket: str, smtp_inbox: SmtpServer
 ) -> None:
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    await smtp_inbox.wait_for(1)
+    event, _ = await keys_emailed(delivery, smtp_inbox)
     async with s3_server.session().client("s3", endpoint_url=s3_server.endpoint_url) as s3:
         listed = await s3.list_objects_v2(Bucket=s3_bucket)
         assert [o["Key"] for o in listed["Contents"]] == [f"orders/{event.order_id}/keys.bin"]
@@ -112,9 +111,7 @@ async def test_no_log_record_and_no_email_ever_holds_a_plaintext_key(
     delivery: Running, smtp_inbox: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    event = keys_delivered(delivery.public_key)
-    await publish(delivery.runtime, event)
-    [received] = await smtp_inbox.wait_for(1)
+    _, received = await keys_emailed(delivery, smtp_inbox)
     transport = httpx.ASGITransport(app=delivery.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         revealed = await http.get(link_path(received.message))

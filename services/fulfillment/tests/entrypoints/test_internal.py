@@ -1,32 +1,34 @@
 """The fulfillment internal API, as the admin service reads it."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 from fulfillment_support import (
     body,
     client,
+    completed,
     failed_with_refund,
+    keys_requested,
     payment,
     publish,
     published,
+    reported,
+    reserved,
     saga_in_state,
     saga_row,
+    spying,
 )
 from sqlalchemy import func, update
 from starlette.applications import Starlette
 
 from bitloot_contracts.events import (
-    DeliveryCompleted,
     DeliveryFailed,
     KinguinOrderStatus,
-    KinguinWebhook,
-    ReservationCreated,
     ReservationFailed,
 )
 from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -35,33 +37,8 @@ async def paid_reserved_and_reported(
 ) -> None:
     """The order is paid, reserved at Kinguin, and Kinguin reports `status` for it."""
     await publish(runtime, payment(order_id))
-    await publish(
-        runtime,
-        ReservationCreated(
-            order_id=order_id, kinguin_order_id=kinguin_order_id, status="processing"
-        ),
-    )
-    await publish(
-        runtime,
-        KinguinWebhook(
-            order_id=order_id,
-            kinguin_order_id=kinguin_order_id,
-            status=status,
-            updated_at=datetime.now(UTC),
-        ),
-    )
-
-
-async def keys_requested(runtime: ServiceRuntime, order_id: UUID, kinguin_order_id: str) -> None:
-    """The order is paid and Kinguin's order completed: the saga asked for the keys."""
-    await publish(runtime, payment(order_id))
-    await publish(
-        runtime,
-        ReservationCreated(
-            order_id=order_id, kinguin_order_id=kinguin_order_id, status="completed"
-        ),
-    )
-    await saga_in_state(runtime, order_id, "keys_requested")
+    await publish(runtime, reserved(order_id, kinguin_order_id))
+    await publish(runtime, reported(order_id, kinguin_order_id, status))
 
 
 async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
@@ -72,7 +49,7 @@ async def test_timeline_lists_every_transition_of_a_fulfilled_order_in_order(
     await paid_reserved_and_reported(runtime, order_id, "K-1", "completed")
 
     await saga_in_state(runtime, order_id, "keys_requested")
-    await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
+    await publish(runtime, completed(order_id))
 
     async with client(app) as http:
 
@@ -197,10 +174,7 @@ async def test_retrying_a_delivery_failure_requests_the_keys_again_and_never_a_p
     await keys_requested(runtime, order_id, "K-8")
     await publish(runtime, DeliveryFailed(order_id=order_id, code="s3_down", reason="refused"))
     await saga_in_state(runtime, order_id, "failed")
-    async with (
-        spy_on(bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name) as spy,
-        client(app) as http,
-    ):
+    async with spying(runtime, bus_prefix) as spy, client(app) as http:
         answer = await http.post(f"/internal/orders/{order_id}/retry")
         [keys] = await published(spy, "keys.requested", 1)
         purchases = await spy.collect(expected=0, timeout=0.5)
@@ -222,10 +196,7 @@ async def test_a_retry_after_kinguin_canceled_asks_for_a_replacement_once(
     order_id = uuid4()
     await paid_reserved_and_reported(runtime, order_id, "K-2", "canceled")
     await saga_in_state(runtime, order_id, "failed")
-    async with (
-        spy_on(bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name) as spy,
-        client(app) as http,
-    ):
+    async with spying(runtime, bus_prefix) as spy, client(app) as http:
         answer = await http.post(f"/internal/orders/{order_id}/retry")
         again = await http.post(f"/internal/orders/{order_id}/retry")
         [request] = await published(spy, "reservation.requested", 1)

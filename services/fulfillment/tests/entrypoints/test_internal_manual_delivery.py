@@ -9,19 +9,21 @@ from fulfillment_support import (
     INTERNAL_TOKEN,
     Instances,
     body,
+    completed,
     make_due,
     payment,
     publish,
     published,
     saga_in_state,
     saga_row,
+    spying,
 )
 from starlette.applications import Starlette
 
-from bitloot_contracts.events import DeliveryCompleted, ReservationFailed
+from bitloot_contracts.events import ReservationFailed
 from bitloot_runtime.sealing import generate_key_pair, load_public_key, seal
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 ADMIN = {"X-Bitloot-Actor": "ann"}
@@ -61,8 +63,7 @@ async def test_a_failed_order_gets_its_sealed_keys_to_delivery_once(
 ) -> None:
     runtime, app = fulfillment_app
     order_id = await failed_at_reservation(runtime)
-    exchange = runtime.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy, client(app) as http:
+    async with spying(runtime, bus_prefix) as spy, client(app) as http:
         document = {"sealed": sealed_keys(order_id), "key_count": 1}
         path = f"/internal/orders/{order_id}/deliver-by-hand"
         answer = await http.post(path, json=document, headers=ADMIN)
@@ -86,7 +87,7 @@ async def test_a_failed_order_gets_its_sealed_keys_to_delivery_once(
     assert listed["items"][0]["delivered_by_hand_by"] == "admin:ann"
     assert listed["items"][0]["lines"] == [{"kinguin_product_id": "5c9b", "qty": 1}]
     # Fulfillment hears its own keys.delivered harmlessly; delivery's verdict ends the order.
-    await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
+    await publish(runtime, completed(order_id))
     await saga_in_state(runtime, order_id, "fulfilled")
 
 
@@ -95,15 +96,14 @@ async def test_a_fulfilled_order_is_refused_and_nothing_is_sent(
 ) -> None:
     runtime, app = fulfillment_app
     order_id = await failed_at_reservation(runtime)
-    await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
+    await publish(runtime, completed(order_id))
 
     async def keys_reached_delivery() -> bool:
         row = await saga_row(runtime, order_id)
         return row is not None and row["keys_left_gateway"]
 
     assert await eventually(keys_reached_delivery, timeout=20)
-    exchange = runtime.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy, client(app) as http:
+    async with spying(runtime, bus_prefix) as spy, client(app) as http:
         refused = await deliver(http, order_id)
         sent = await spy.collect(expected=0, timeout=1.0)
     assert (refused.status_code, refused.json()["error"]) == (409, "keys_already_with_delivery")

@@ -21,11 +21,19 @@ from fulfillment_live import (
     statuses,
     watch,
 )
-from fulfillment_support import INTERNAL_TOKEN, Instances, payment, publish, saga_in_state, serving
+from fulfillment_support import (
+    INTERNAL_TOKEN,
+    Instances,
+    completed,
+    payment,
+    publish,
+    reserved,
+    saga_in_state,
+    serving,
+)
 from websockets.exceptions import ConnectionClosed
 
 from bitloot_contracts.events import (
-    DeliveryCompleted,
     OrderDelayed,
     ReservationCreated,
     ReservationFailed,
@@ -53,17 +61,14 @@ async def test_the_socket_gets_the_current_status_then_every_customer_status_to_
         # Not paid yet: no saga state, and the customer's words say so.
         assert (first["status"], first["customer_status"]) == (None, "awaiting_payment")
         await publish(runtime, payment(order_id))
-        await publish(
-            runtime,
-            ReservationCreated(order_id=order_id, kinguin_order_id="K-3", status="completed"),
-        )
+        await publish(runtime, reserved(order_id, "K-3", "completed"))
         # Each change of the customer status: reserved, keys_requested and delivering
         # still say "delivering", so the saga does not announce them.
         paid, reserving = await next_status(socket), await next_status(socket)
         assert (paid["status"], paid["customer_status"]) == ("paid", "payment_received")
         assert (reserving["status"], reserving["customer_status"]) == ("reserving", "delivering")
         await saga_in_state(runtime, order_id, "keys_requested")
-        await publish(runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True))
+        await publish(runtime, completed(order_id))
         fulfilled = await next_status(socket)
         assert (fulfilled["status"], fulfilled["customer_status"]) == ("fulfilled", "delivered")
         assert fulfilled["previous_status"] == "delivering"  # the saga's, not the socket's

@@ -10,22 +10,20 @@ from uuid import UUID, uuid4
 from fulfillment_live import KEYS, next_status, order_token, watch
 from fulfillment_support import (
     Instances,
+    completed,
     failed_order,
-    payment,
+    keys_requested,
     publish,
     refund_report,
     refund_stored,
-    saga_in_state,
     saga_row,
     serving,
 )
 from sqlalchemy import select
 
 from bitloot_contracts.events import (
-    DeliveryCompleted,
     RefundStatus,
     RefundStatusChanged,
-    ReservationCreated,
 )
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import inbox
@@ -120,25 +118,17 @@ async def test_an_unconfirmed_key_email_shows_keys_ready_until_it_is_confirmed(
 ) -> None:
     runtime, app = await instances.start(**KEYS)
     order_id = uuid4()
-    await publish(runtime, payment(order_id))
-    await publish(
-        runtime, ReservationCreated(order_id=order_id, kinguin_order_id="K-5", status="completed")
-    )
-    await saga_in_state(runtime, order_id, "keys_requested")
+    await keys_requested(runtime, order_id, "K-5")
     async with serving(app) as base:
         async with watch(base, order_id, order_token(order_id)) as socket:
             assert (await next_status(socket))["status"] == "keys_requested"
-            await publish(
-                runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=False)
-            )
+            await publish(runtime, completed(order_id, email_sent=False))
             # Delivering is not announced (the customer status stays "delivering").
             done = await next_status(socket)
             shown = (done["status"], done["customer_status"], done["email_confirmed"])
             assert shown == ("fulfilled", "keys_ready", False)
             # An admin's resend was confirmed: the same state, now delivered.
-            await publish(
-                runtime, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
-            )
+            await publish(runtime, completed(order_id))
             confirmed = await next_status(socket)
         assert (confirmed["status"], confirmed["customer_status"]) == ("fulfilled", "delivered")
 

@@ -1,15 +1,13 @@
 """Fulfillment's business metrics on real RabbitMQ and PostgreSQL: orders fulfilled and
 failed counted once as their saga's step commits, sagas open by state from the database."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import UUID, uuid4
 
-from fulfillment_support import payment, publish, saga_in_state
+from fulfillment_support import completed, payment, publish, reported, reserved, saga_in_state
 from sqlalchemy import func, update
 
 from bitloot_contracts.events import (
-    DeliveryCompleted,
-    KinguinWebhook,
     ReservationCreated,
     ReservationFailed,
 )
@@ -29,16 +27,11 @@ async def test_fulfilled_and_failed_orders_are_counted_once_and_open_sagas_by_st
     done, failed, waiting = uuid4(), uuid4(), uuid4()
     await publish(fulfillment, payment(waiting))
     await publish(fulfillment, payment(done))
-    await publish(
-        fulfillment, ReservationCreated(order_id=done, kinguin_order_id="K-1", status="processing")
-    )
-    webhook = KinguinWebhook(
-        order_id=done, kinguin_order_id="K-1", status="completed", updated_at=datetime.now(UTC)
-    )
-    await publish(fulfillment, webhook)
-    completed = DeliveryCompleted(order_id=done, key_count=1, email_sent=True)
-    await publish(fulfillment, completed)
-    await publish(fulfillment, completed.model_copy(update={"event_id": uuid4()}))
+    await publish(fulfillment, reserved(done, "K-1"))
+    await publish(fulfillment, reported(done, "K-1"))
+    delivered = completed(done)
+    await publish(fulfillment, delivered)
+    await publish(fulfillment, delivered.model_copy(update={"event_id": uuid4()}))
     await saga_in_state(fulfillment, done, "fulfilled")
     await publish(fulfillment, payment(failed))
     refused = ReservationFailed(

@@ -3,15 +3,22 @@ requested after all while its refund is only due, never once the refund is appro
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from fulfillment_support import failed_with_refund, publish, published, saga_in_state, saga_row
+from fulfillment_support import (
+    failed_with_refund,
+    publish,
+    published,
+    reported,
+    saga_in_state,
+    saga_row,
+    spying,
+)
 
-from bitloot_contracts.events import KinguinWebhook, RefundStatus
+from bitloot_contracts.events import RefundStatus
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import Spy, eventually, spy_on
+from bitloot_testing.bus import Spy, eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -22,14 +29,8 @@ async def completed_late(
     """Kinguin completes the failed order whose refund is `status`; the spy sees what
     followed."""
     order_id = await failed_with_refund(runtime, "due", status)
-    async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
-        webhook = KinguinWebhook(
-            order_id=order_id,
-            kinguin_order_id="K-2",
-            status="completed",
-            updated_at=datetime.now(UTC),
-        )
-        await publish(runtime, webhook)
+    async with spying(runtime, bus) as spy:
+        await publish(runtime, reported(order_id, "K-2"))
         yield order_id, spy
 
 

@@ -2,22 +2,30 @@
 
 import base64
 import json
-from datetime import UTC, datetime
 from uuid import uuid4
 
-from fulfillment_support import body, payment, publish, published, saga_in_state, saga_row
+from fulfillment_support import (
+    body,
+    completed,
+    keys_requested,
+    payment,
+    publish,
+    published,
+    reported,
+    reserved,
+    saga_in_state,
+    saga_row,
+    spying,
+)
 from sqlalchemy import func, select, text
 
 from bitloot_contracts.events import (
-    DeliveryCompleted,
     KeysDelivered,
-    KinguinWebhook,
-    ReservationCreated,
     SealedKeys,
 )
 from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -25,34 +33,20 @@ async def test_an_order_goes_from_paid_to_fulfilled_whatever_order_its_events_ar
     fulfillment: ServiceRuntime, bus_prefix: BusNamespace
 ) -> None:
     order_id = uuid4()
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, fulfillment.topology.exchange.name
-    ) as spy:
+    async with spying(fulfillment, bus_prefix) as spy:
         # The reservation overtakes the payment that started it; then Kinguin's webhook
         # arrives before anything else says the order exists at Kinguin.
-        await publish(
-            fulfillment,
-            ReservationCreated(order_id=order_id, kinguin_order_id="K-9", status="processing"),
-        )
+        await publish(fulfillment, reserved(order_id, "K-9"))
         await publish(fulfillment, payment(order_id))
         [request] = await published(spy, "reservation.requested", 1)
         assert json.loads(request.body)["lines"][0]["kinguin_product_id"] == "5c9b"
-        webhook = KinguinWebhook(
-            order_id=order_id,
-            kinguin_order_id="K-9",
-            status="completed",
-            updated_at=datetime.now(UTC),
-        )
+        webhook = reported(order_id, "K-9")
         await publish(fulfillment, webhook)
         await publish(fulfillment, webhook.model_copy(update={"event_id": uuid4()}))
         [keys] = await published(spy, "keys.requested", 1)
         assert json.loads(keys.body)["kinguin_order_id"] == "K-9"
-        await publish(
-            fulfillment, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
-        )
-        await publish(
-            fulfillment, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
-        )
+        await publish(fulfillment, completed(order_id))
+        await publish(fulfillment, completed(order_id))
         [done] = await published(spy, "order.fulfilled", 1)
     assert done.correlation_id == str(order_id)
     async with fulfillment.engine.connect() as connection:
@@ -69,18 +63,9 @@ async def test_a_fulfilled_order_announces_three_status_changes_and_keeps_six_in
     nobody acts on, are stored for the timeline only. Each event's previous status is
     the saga's true previous state."""
     order_id = uuid4()
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, fulfillment.topology.exchange.name
-    ) as spy:
-        await publish(fulfillment, payment(order_id))
-        await publish(
-            fulfillment,
-            ReservationCreated(order_id=order_id, kinguin_order_id="K-3", status="completed"),
-        )
-        await saga_in_state(fulfillment, order_id, "keys_requested")
-        await publish(
-            fulfillment, DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
-        )
+    async with spying(fulfillment, bus_prefix) as spy:
+        await keys_requested(fulfillment, order_id, "K-3")
+        await publish(fulfillment, completed(order_id))
         await saga_in_state(fulfillment, order_id, "fulfilled")
         changes = await published(spy, "order.status_changed", 3)
     announced = [(body(m)["previous_status"], body(m)["status"]) for m in changes]
@@ -98,20 +83,10 @@ async def test_kinguin_completing_before_the_reservation_is_confirmed_is_remembe
     """The webhook changes no state while the saga is `reserving`, but its fact must be
     stored, so that `reservation.created` arriving afterwards requests the keys."""
     order_id = uuid4()
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, fulfillment.topology.exchange.name
-    ) as spy:
+    async with spying(fulfillment, bus_prefix) as spy:
         await publish(fulfillment, payment(order_id))
         await published(spy, "reservation.requested", 1)
-        await publish(
-            fulfillment,
-            KinguinWebhook(
-                order_id=order_id,
-                kinguin_order_id="K-7",
-                status="completed",
-                updated_at=datetime.now(UTC),
-            ),
-        )
+        await publish(fulfillment, reported(order_id, "K-7"))
 
         async def webhook_recorded() -> bool:
             async with fulfillment.engine.connect() as connection:
@@ -121,10 +96,7 @@ async def test_kinguin_completing_before_the_reservation_is_confirmed_is_remembe
             return status == "completed"
 
         assert await eventually(webhook_recorded, timeout=20)
-        await publish(
-            fulfillment,
-            ReservationCreated(order_id=order_id, kinguin_order_id="K-7", status="processing"),
-        )
+        await publish(fulfillment, reserved(order_id, "K-7"))
         [keys] = await published(spy, "keys.requested", 1)
     assert json.loads(keys.body)["kinguin_order_id"] == "K-7"
 
@@ -133,12 +105,7 @@ async def test_keys_leaving_the_gateway_move_the_order_to_delivering_and_nothing
     fulfillment: ServiceRuntime, bus_prefix: BusNamespace
 ) -> None:
     order_id = uuid4()
-    await publish(fulfillment, payment(order_id))
-    await publish(
-        fulfillment,
-        ReservationCreated(order_id=order_id, kinguin_order_id="K-5", status="completed"),
-    )
-    await saga_in_state(fulfillment, order_id, "keys_requested")
+    await keys_requested(fulfillment, order_id, "K-5")
     sealed = SealedKeys(
         suite="DHKEM(X25519)-HKDF-SHA256/HKDF-SHA256/AES-256-GCM",
         recipient_key_id="d1",

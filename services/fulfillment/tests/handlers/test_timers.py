@@ -10,13 +10,14 @@ from fulfillment_support import (
     payment,
     publish,
     published,
+    reserved,
     saga_in_state,
     saga_row,
+    spying,
     timers_of,
 )
 
-from bitloot_contracts.events import ReservationCreated
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 HOUR = 3600.0
@@ -33,7 +34,7 @@ async def test_a_poll_that_came_due_while_no_instance_ran_is_sent_after_a_restar
     await instances.stop(first)
     # Nothing runs while the poll comes due.
     second, _ = await instances.start(first_poll_seconds=HOUR)
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, second.topology.exchange.name) as spy:
+    async with spying(second, bus_prefix) as spy:
         await make_due(second, order_id, "poll")
         [poll] = await published(spy, "reservation.poll", 1)
     assert body(poll)["order_id"] == str(order_id)
@@ -50,15 +51,10 @@ async def test_two_instances_fire_each_due_timer_once(
     orders = [uuid4() for _ in range(10)]
     for order_id in orders:
         await publish(one, payment(order_id))
-        await publish(
-            one,
-            ReservationCreated(
-                order_id=order_id, kinguin_order_id=f"K-{order_id.hex[:8]}", status="processing"
-            ),
-        )
+        await publish(one, reserved(order_id, f"K-{order_id.hex[:8]}"))
     for order_id in orders:
         await saga_in_state(one, order_id, "reserved")
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, one.topology.exchange.name) as spy:
+    async with spying(one, bus_prefix) as spy:
         for order_id in orders:
             await make_due(two, order_id, "poll")
         polls = await published(spy, "reservation.poll", len(orders))
@@ -73,9 +69,7 @@ async def test_the_deadline_fails_a_silent_order_with_stage_deadline_once(
     order_id = uuid4()
     await publish(runtime, payment(order_id))
     await saga_in_state(runtime, order_id, "reserving")
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with spying(runtime, bus_prefix) as spy:
         await make_due(runtime, order_id, "deadline")
         [failed] = await published(spy, "order.failed", 1)
     assert body(failed)["stage"] == "deadline"

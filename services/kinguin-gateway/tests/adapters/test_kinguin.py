@@ -1,7 +1,6 @@
 """The Kinguin client against the Kinguin sandbox, served for real."""
 
 import base64
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -30,17 +29,6 @@ from bitloot_kinguin_gateway.adapters.rate_limit import Gcra, LocalLimiter
 from bitloot_runtime.errors import TransientError
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.outbound import MeteredTransport
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
-def client(kinguin: Kinguin, http: httpx.AsyncClient) -> KinguinClient:
-    return KinguinClient(kinguin.url, API_KEY, http, backoff=0.01)
 
 
 def cs(qty: int = 1, price: str = "2.50") -> list[KinguinProduct]:

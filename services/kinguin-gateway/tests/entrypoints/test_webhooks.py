@@ -43,6 +43,11 @@ async def post(gateway: Gateway, body: bytes, **headers: str) -> httpx.Response:
     return await gateway.http.post("/kinguin/webhooks", content=body, headers=sent)
 
 
+async def authentic(gateway: Gateway, body: bytes, **headers: str) -> httpx.Response:
+    """`post` with Kinguin's secret."""
+    return await post(gateway, body, **{"X-Event-Secret": WEBHOOK_SECRET, **headers})
+
+
 async def statuses(gateway: Gateway) -> list[tuple[bool, bool, bool, str | None]]:
     async with gateway.runtime.engine.connect() as connection:
         query = select(
@@ -60,11 +65,7 @@ async def test_an_authentic_webhook_is_answered_204_empty_and_reaches_the_bus(
 ) -> None:
     order_id = await placed_order(gateway)
     async with gateway.spy() as spy:
-        response = await post(
-            gateway,
-            notification(order_id, "completed", datetime.now(UTC)),
-            **{"X-Event-Secret": WEBHOOK_SECRET},
-        )
+        response = await authentic(gateway, notification(order_id, "completed", datetime.now(UTC)))
         [event] = await published(spy, "kinguin.webhook", 1)
     assert (response.status_code, response.content) == (204, b"")
     assert json.loads(event.body)["status"] == "completed"
@@ -112,7 +113,7 @@ async def test_a_repeated_webhook_is_logged_but_published_once(gateway: Gateway)
     body = notification(order_id, "completed", datetime.now(UTC))
     async with gateway.spy() as spy:
         for _ in range(3):
-            response = await post(gateway, body, **{"X-Event-Secret": WEBHOOK_SECRET})
+            response = await authentic(gateway, body)
             assert response.status_code == 204
         assert len(await published(spy, "kinguin.webhook", 1)) == 1
     assert await statuses(gateway) == [
@@ -125,11 +126,10 @@ async def test_a_repeated_webhook_is_logged_but_published_once(gateway: Gateway)
 async def test_a_status_older_than_the_last_known_is_not_applied(gateway: Gateway) -> None:
     order_id = await placed_order(gateway)
     now = datetime.now(UTC)
-    secret = {"X-Event-Secret": WEBHOOK_SECRET}
     async with gateway.spy() as spy:
-        await post(gateway, notification(order_id, "completed", now), **secret)
-        late = await post(
-            gateway, notification(order_id, "processing", now - timedelta(seconds=5)), **secret
+        await authentic(gateway, notification(order_id, "completed", now))
+        late = await authentic(
+            gateway, notification(order_id, "processing", now - timedelta(seconds=5))
         )
         events = await published(spy, "kinguin.webhook", 1)
     assert late.status_code == 204
@@ -140,11 +140,7 @@ async def test_a_status_older_than_the_last_known_is_not_applied(gateway: Gatewa
 async def test_a_webhook_about_an_unknown_order_is_logged_and_answered_204(
     gateway: Gateway,
 ) -> None:
-    response = await post(
-        gateway,
-        notification(uuid4(), "completed", datetime.now(UTC)),
-        **{"X-Event-Secret": WEBHOOK_SECRET},
-    )
+    response = await authentic(gateway, notification(uuid4(), "completed", datetime.now(UTC)))
     assert response.status_code == 204
     assert await statuses(gateway) == [(True, False, False, "unknown_order")]
 
@@ -152,9 +148,8 @@ async def test_a_webhook_about_an_unknown_order_is_logged_and_answered_204(
 async def test_an_authentic_but_malformed_webhook_is_a_400_logged_and_applied_to_nothing(
     gateway: Gateway,
 ) -> None:
-    secret = {"X-Event-Secret": WEBHOOK_SECRET}
-    not_json = await post(gateway, b"{not json", **secret)
-    missing = await post(gateway, json.dumps({"orderId": "K1"}).encode(), **secret)
+    not_json = await authentic(gateway, b"{not json")
+    missing = await authentic(gateway, json.dumps({"orderId": "K1"}).encode())
     assert (not_json.status_code, missing.status_code) == (400, 400)
     assert not_json.json()["error"] == "malformed_json"
     assert missing.json()["error"] == "invalid_webhook"
@@ -174,10 +169,8 @@ async def test_a_product_update_of_a_product_nobody_sells_is_logged_and_answered
         "cheapestOfferId": ["611222acff9ca40001f0b020"],
         "updatedAt": "2020-10-16T11:24:08.015+00:00",
     }
-    response = await post(
-        gateway,
-        json.dumps(body).encode(),
-        **{"X-Event-Name": "product.update", "X-Event-Secret": WEBHOOK_SECRET},
+    response = await authentic(
+        gateway, json.dumps(body).encode(), **{"X-Event-Name": "product.update"}
     )
     assert (response.status_code, response.content) == (204, b"")
     assert await statuses(gateway) == [(True, False, False, "unwatched_product")]
@@ -186,10 +179,8 @@ async def test_a_product_update_of_a_product_nobody_sells_is_logged_and_answered
 async def test_a_product_update_without_its_fields_is_refused_400_and_logged(
     gateway: Gateway,
 ) -> None:
-    response = await post(
-        gateway,
-        b'{"productId": "prod-a"}',
-        **{"X-Event-Name": "product.update", "X-Event-Secret": WEBHOOK_SECRET},
+    response = await authentic(
+        gateway, b'{"productId": "prod-a"}', **{"X-Event-Name": "product.update"}
     )
     assert response.status_code == 400
     assert {f["field"] for f in response.json()["fields"]} == {"qty", "updatedAt"}
@@ -199,12 +190,11 @@ async def test_a_product_update_without_its_fields_is_refused_400_and_logged(
 async def test_webhooks_are_counted_by_event_and_outcome_once_logged(gateway: Gateway) -> None:
     order_id = await placed_order(gateway)
     body = notification(order_id, "completed", datetime.now(UTC))
-    secret = {"X-Event-Secret": WEBHOOK_SECRET}
     for _ in range(2):
-        assert (await post(gateway, body, **secret)).status_code == 204
+        assert (await authentic(gateway, body)).status_code == 204
     assert (await post(gateway, body)).status_code == 401
     assert (await post(gateway, body, **{"X-Event-Name": "made.up." + "x" * 40})).status_code == 401
-    assert (await post(gateway, b"{not json", **secret)).status_code == 400
+    assert (await authentic(gateway, b"{not json")).status_code == 400
 
     def counted(event: str, outcome: str) -> float:
         labels = {"service": "kinguin-gateway", "event": event, "outcome": outcome}

@@ -5,12 +5,11 @@ fall, and a failed read that keeps the last reading, stale, without stopping the
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import httpx
 import pytest
-from kinguin_gateway_support import API_KEY, MINECRAFT, Kinguin
+from kinguin_gateway_support import MINECRAFT, Kinguin
 from prometheus_client import CollectorRegistry, generate_latest
 
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinProduct
@@ -20,17 +19,6 @@ from bitloot_testing.bus import eventually
 
 THRESHOLD = Decimal(100)
 FALL_WARNING = "kinguin balance below the threshold"
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
-@pytest.fixture
-def client(kinguin: Kinguin, http: httpx.AsyncClient) -> KinguinClient:
-    return KinguinClient(kinguin.url, API_KEY, http, backoff=0.01)
 
 
 class Watched:

@@ -1,16 +1,14 @@
 """The gateway's use cases on the in-memory repositories and the Kinguin sandbox: what
 each one stores, emits and refuses (the real-database tests prove the guarantees)."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
-import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from kinguin_gateway_fakes import FakeGatewayWork
-from kinguin_gateway_support import API_KEY, COUNTER_STRIKE, Kinguin, request
+from kinguin_gateway_support import COUNTER_STRIKE, Kinguin, request
 
 from bitloot_contracts.events import (
     KeysRequested,
@@ -33,12 +31,6 @@ from bitloot_kinguin_gateway.handlers.reservations import Reserve
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS, ApplyOrderStatus
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def client(kinguin: Kinguin) -> AsyncIterator[KinguinClient]:
-    async with httpx.AsyncClient() as http:
-        yield KinguinClient(kinguin.url, API_KEY, http, backoff=0.01)
 
 
 def topics(work: FakeGatewayWork) -> list[str]:

@@ -28,16 +28,16 @@ from bitloot_testing.bus import eventually
 async def fulfilled(
     gateway: Gateway,
     kinguin: Kinguin,
-    order_id: UUID,
     *,
     product: str = COUNTER_STRIKE,
     qty: int = 2,
     completed_at: datetime | None = None,
     preorder: bool = False,
-) -> Order:
-    """An order Kinguin completed and whose keys went to delivery, recorded as the
+) -> tuple[UUID, Order]:
+    """A new order Kinguin completed and whose keys went to delivery, recorded as the
     gateway records it (the completed webhook stamped `completed_at`); a `preorder`
     bought before its product's release, completed when it is released."""
+    order_id = uuid4()
     if preorder:
         kinguin.sandbox.store.set_product(product, is_preorder=True)
     order = kinguin.place(order_id, [(product, qty)])
@@ -54,7 +54,7 @@ async def fulfilled(
         await repository.record_status(order_id, order.order_id, "completed", at)
         await repository.record_keys(order_id, qty, "buyer@example.com")
         await uow.commit()
-    return order
+    return order_id, order
 
 
 def revoked(order_id: UUID) -> KeysRevoked:
@@ -86,8 +86,7 @@ async def key_returns(gateway: Gateway, order_id: UUID) -> list[dict[str, object
 async def test_keys_revoked_twice_asks_kinguin_once_and_the_admin_sees_them_returned(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
-    order = await fulfilled(gateway, kinguin, order_id)
+    order_id, order = await fulfilled(gateway, kinguin)
     first = revoked(order_id)
     # The same message redelivered, and a second revocation event for the order.
     again = first.model_copy(update={"event_id": uuid4()})
@@ -113,8 +112,7 @@ async def test_keys_revoked_twice_asks_kinguin_once_and_the_admin_sees_them_retu
 async def test_kinguins_refusal_is_recorded_with_its_reason_and_not_retried(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
-    order = await fulfilled(gateway, kinguin, order_id)
+    order_id, order = await fulfilled(gateway, kinguin)
     # Kinguin delivered the keys over 24 hours ago; our records (a late webhook) say less.
     assert order.delivered_at is not None
     order.delivered_at -= timedelta(hours=25)
@@ -132,8 +130,7 @@ async def test_kinguins_refusal_is_recorded_with_its_reason_and_not_retried(
 async def test_a_preorder_is_never_asked_for_and_recorded_not_returnable(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
-    order = await fulfilled(gateway, kinguin, order_id, product=GIFT_CARD, qty=1, preorder=True)
+    order_id, order = await fulfilled(gateway, kinguin, product=GIFT_CARD, qty=1, preorder=True)
     await handled(gateway, revoked(order_id))
 
     assert kinguin.calls(return_call(order)) == 0
@@ -144,9 +141,8 @@ async def test_a_preorder_is_never_asked_for_and_recorded_not_returnable(
 async def test_keys_delivered_over_24_hours_ago_by_our_records_are_not_asked_for(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
     yesterday = datetime.now(UTC) - timedelta(hours=24, minutes=1)
-    order = await fulfilled(gateway, kinguin, order_id, completed_at=yesterday)
+    order_id, order = await fulfilled(gateway, kinguin, completed_at=yesterday)
     await handled(gateway, revoked(order_id))
 
     assert kinguin.calls(return_call(order)) == 0
@@ -166,8 +162,7 @@ async def recorded_then_crashed(gateway: Gateway, order_id: UUID, order: Order) 
 async def test_a_request_recorded_but_never_answered_is_never_sent_again(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
-    order = await fulfilled(gateway, kinguin, order_id)
+    order_id, order = await fulfilled(gateway, kinguin)
     await recorded_then_crashed(gateway, order_id, order)
     await handled(gateway, revoked(order_id))
 
@@ -181,8 +176,7 @@ async def test_a_request_recorded_but_never_answered_is_never_sent_again(
 async def test_a_request_whose_answer_was_lost_is_found_carried_out_at_kinguin(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
-    order = await fulfilled(gateway, kinguin, order_id)
+    order_id, order = await fulfilled(gateway, kinguin)
     await recorded_then_crashed(gateway, order_id, order)
     kinguin.sandbox.store.return_keys(order)  # Kinguin had it; its answer was lost.
     await handled(gateway, revoked(order_id))
@@ -195,8 +189,7 @@ async def test_a_request_whose_answer_was_lost_is_found_carried_out_at_kinguin(
 async def test_kinguins_refunded_after_our_return_is_recorded_but_not_news_for_the_saga(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
-    order = await fulfilled(gateway, kinguin, order_id)
+    order_id, order = await fulfilled(gateway, kinguin)
     await handled(gateway, revoked(order_id))
     async with gateway.spy() as spy:
         await notify(gateway, order.order_id, str(order_id), "refunded", 5)
@@ -215,8 +208,7 @@ async def test_kinguins_refunded_after_our_return_is_recorded_but_not_news_for_t
 async def test_a_poll_finding_kinguins_refunded_after_our_return_does_not_report_it(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
-    order_id = uuid4()
-    order = await fulfilled(gateway, kinguin, order_id)
+    order_id, order = await fulfilled(gateway, kinguin)
     await handled(gateway, revoked(order_id))
     order.status = "refunded"  # Kinguin closes the order it refunded.
     poll = ReservationPoll(order_id=order_id, attempt=1)

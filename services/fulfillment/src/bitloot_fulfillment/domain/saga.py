@@ -97,12 +97,16 @@ def refund_blocks_revival(refund: RefundStatus | None) -> bool:
     return refund in _REFUND_PAID
 
 
-class ManualDeliveryRefused(Exception):
-    """Keys entered by an admin must not be delivered to this order; `code` says why."""
+class Refused(Exception):
+    """An admin's action the saga refuses; `code` says why."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class ManualDeliveryRefused(Refused):
+    """Keys entered by an admin must not be delivered to this order."""
 
 
 # What a keys.delivered of keys entered by an admin names as the Kinguin order when
@@ -110,12 +114,8 @@ class ManualDeliveryRefused(Exception):
 NO_KINGUIN_ORDER = "none:delivered-by-hand"
 
 
-class RetryRefused(Exception):
-    """Retrying this order could buy it twice or makes no sense; `code` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+class RetryRefused(Refused):
+    """Retrying this order could buy it twice or makes no sense."""
 
 
 @dataclass
