@@ -2,15 +2,19 @@
 the IPN processor to apply what the edge stored."""
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from aio_pika.abc import AbstractIncomingMessage
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
 from bitloot_payments.adapters.orm import ipn_log, orders
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually
+from bitloot_testing.bus import Spy, eventually, spy_on
+from bitloot_testing.rabbitmq import BusNamespace
 
 SECRET = "ipn-secret-current"
 
@@ -78,3 +82,14 @@ async def results(runtime: ServiceRuntime) -> list[tuple[bool, bool, str]]:
     async with runtime.engine.connect() as connection:
         rows = await connection.execute(query.order_by(ipn_log.c.id))
     return [(r.signature_valid, r.duplicate, r.result) for r in rows]
+
+
+@asynccontextmanager
+async def watching(runtime: ServiceRuntime, bus: BusNamespace) -> AsyncIterator[Spy]:
+    """A spy on the events the service publishes from now on."""
+    async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
+        yield spy
+
+
+def of_topic(messages: list[AbstractIncomingMessage], topic: str) -> list[dict[str, Any]]:
+    return [json.loads(m.body) for m in messages if m.routing_key == topic]

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from payments_support import watching
 from sqlalchemy import func, select
 
 from bitloot_contracts.events import ProductAvailabilityChanged
@@ -15,7 +16,7 @@ from bitloot_payments.adapters.orm import orders
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import inbox
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 # g-1 is sold as k-g-1 at 12.50 usd, buying it from Kinguin for at most 9 (conftest).
@@ -173,9 +174,7 @@ async def test_saving_a_product_tells_the_gateway_whether_its_kinguin_product_is
         "currency": "usd",
         "max_purchase_price": "2",
     }
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         for active in (True, False):
             answer = await client.put(
                 "/internal/products/new",

@@ -3,18 +3,15 @@ API: each exactly once, whoever clicks and however often, and recorded with who 
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
-from aio_pika.abc import AbstractIncomingMessage
-from payments_support import ipn, new_order, order_row, results, send, settled
+from payments_support import ipn, new_order, of_topic, order_row, results, send, settled, watching
 from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import ipn_log
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -26,10 +23,6 @@ async def only_flag(client: httpx.AsyncClient, headers: dict[str, str], order_id
 
 def as_admin(headers: dict[str, str], name: str) -> dict[str, str]:
     return {**headers, "x-bitloot-actor": name}
-
-
-def finished_of(messages: list[AbstractIncomingMessage]) -> list[dict[str, Any]]:
-    return [json.loads(m.body) for m in messages if m.routing_key == "payment.finished"]
 
 
 async def late_payment(client: httpx.AsyncClient, runtime: ServiceRuntime) -> str:
@@ -51,9 +44,7 @@ async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins
     shown = (await client.get(f"/internal/flags/{flag_id}", headers=internal_headers)).json()
     assert (shown["status"], shown["order_status"]) == ("open", "failed")
     assert shown["decisions"] == ["accept", "refund-due", "dismiss"]
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         answers = await asyncio.gather(
             *(
                 client.post(
@@ -73,7 +64,7 @@ async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins
     assert accepted["flag"]["status"] == "accepted"
     assert accepted["flag"]["resolved_by"] in ("admin:alice", "admin:bob")
     assert accepted["flag"]["note"].startswith("customer ")
-    [finished] = finished_of(messages)
+    [finished] = of_topic(messages, "payment.finished")
     assert (finished["order_id"], finished["payment_id"]) == (order_id, "5077125051")
     row = await order_row(runtime, order_id)
     assert (row["status"], row["payment_id"], row["payment_status"]) == (

@@ -1,16 +1,12 @@
 """Late and odd payments through the edge: each raises a flag with its amounts, and only
 a payment that covers the order pays it (once)."""
 
-import json
-
 import httpx
-from aio_pika.abc import AbstractIncomingMessage
-from payments_support import ipn, new_order, order_row, results, send
+from payments_support import ipn, new_order, of_topic, order_row, results, send, watching
 from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import ipn_log
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -22,10 +18,6 @@ async def flags_of(
     return items
 
 
-def finished_of(messages: list[AbstractIncomingMessage]) -> list[str]:
-    return [json.loads(m.body)["order_id"] for m in messages if m.routing_key == "payment.finished"]
-
-
 async def test_money_arriving_after_the_payment_expired_is_flagged_late_never_dropped(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
@@ -33,14 +25,12 @@ async def test_money_arriving_after_the_payment_expired_is_flagged_late_never_dr
     internal_headers: dict[str, str],
 ) -> None:
     order_id = await new_order(client)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await send(client, ipn(order_id, "waiting"))
         await send(client, ipn(order_id, "expired"))
         await send(client, ipn(order_id, "finished"))
         messages = await spy.collect(expected=2, timeout=10)
-    assert finished_of(messages) == []
+    assert of_topic(messages, "payment.finished") == []
     assert [r[2] for r in await results(runtime)] == ["applied", "applied", "late_payment"]
     assert (await order_row(runtime, order_id))["status"] == "failed"
     [flag] = await flags_of(client, internal_headers, order_id)
@@ -62,12 +52,10 @@ async def test_an_overpayment_is_fulfilled_and_the_difference_flagged(
     internal_headers: dict[str, str],
 ) -> None:
     order_id = await new_order(client)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await send(client, ipn(order_id, "finished", actually_paid=30))
         messages = await spy.collect(expected=2, timeout=10)
-    assert finished_of(messages) == [order_id]
+    assert [f["order_id"] for f in of_topic(messages, "payment.finished")] == [order_id]
     [flag] = await flags_of(client, internal_headers, order_id)
     assert (flag["kind"], flag["data"]["difference"]) == ("overpaid", "4.9")  # type: ignore[index]
 

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
-from payments_support import ipn, new_order, order_row, results, send
+from payments_support import ipn, new_order, order_row, results, send, watching
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -26,7 +26,7 @@ from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime import telemetry
 from bitloot_runtime.db import asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.proxy import through_proxy
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -88,9 +88,7 @@ async def test_an_ipn_whose_statements_are_cancelled_is_retried_until_it_pays_th
     cancelled again and again (more often than the defect limit, 3 here): NOWPayments had
     its 200, so the IPN must stay pending, and pay the order once the lock is gone."""
     order_id = await new_order(client)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         async with order_locked(database_url, order_id) as locker:
             answer = await send(client, ipn(order_id, "finished"))
             assert answer.status_code == 200
@@ -243,9 +241,7 @@ async def test_ipns_found_together_are_each_applied_once_with_their_events(
         ipn(first, "finished"),  # NOWPayments' retry: a duplicate
         ipn(second, "finished", payment_id=5077125052),
     ]
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await store_pending(runtime, [json.dumps(d).encode() for d in documents])
         assert await results(runtime) == [
             (True, False, "applied"),

@@ -2,21 +2,26 @@
 
 import json
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import pytest
-from aio_pika.abc import AbstractIncomingMessage
-from payments_support import SECRET, ipn, new_order, order_row, results, send, settled
+from payments_support import (
+    SECRET,
+    ipn,
+    new_order,
+    of_topic,
+    order_row,
+    results,
+    send,
+    settled,
+    watching,
+)
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
 from bitloot_payments.adapters.orm import flags, ipn_log, payments
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import outbox
-from bitloot_testing.bus import Spy, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -31,16 +36,6 @@ async def row_counts(runtime: ServiceRuntime) -> dict[str, int]:
                 query = query.where(outbox.c.order_id.is_not(None))
             counts[table.name] = int(await connection.scalar(query) or 0)
     return counts
-
-
-@asynccontextmanager
-async def watching(runtime: ServiceRuntime, bus: BusNamespace) -> AsyncIterator[Spy]:
-    async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
-        yield spy
-
-
-def of_topic(messages: list[AbstractIncomingMessage], topic: str) -> list[dict[str, Any]]:
-    return [json.loads(m.body) for m in messages if m.routing_key == topic]
 
 
 async def test_a_payment_that_finishes_publishes_payment_finished_once_with_its_lines(

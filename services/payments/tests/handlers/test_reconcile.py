@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from payments_support import ipn, order_row, send, settled
+from payments_support import ipn, order_row, send, settled, watching
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -26,7 +26,7 @@ from bitloot_runtime.service import ServiceRuntime
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.payment import Payment
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 LOGIN = NowPaymentsSandboxConfig()
@@ -91,9 +91,7 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
     before = recovered(runtime)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         order_id = await place(client)
         payment = pay(nowpayments, order_id)
         await nowpayments.idle()

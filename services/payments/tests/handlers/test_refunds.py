@@ -8,7 +8,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import httpx
-from payments_support import ipn, new_order, send, settled
+from payments_support import ipn, new_order, send, settled, watching
 from refund_support import (
     PAID,
     PAID_IN,
@@ -28,7 +28,7 @@ from sqlalchemy import update
 from bitloot_contracts.events import DeliveryCompleted, KeysRevoked
 from bitloot_payments.adapters.orm import payments, refunds
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 STATUS_CHANGED = "refund.status_changed"
@@ -44,9 +44,7 @@ async def test_a_failed_paid_order_owes_what_was_paid_once_even_when_told_twice(
 ) -> None:
     order_id = await paid_order(client, runtime)
     event = failed(order_id)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await runtime.publisher.publish(event)
         await runtime.publisher.publish(event)  # the same message, delivered again
         refund = await refund_of(runtime, order_id)
