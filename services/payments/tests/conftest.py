@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from payments_support import scalar
 from refund_support import CLAIM_KEYS
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -110,11 +111,8 @@ async def service(
 
 
 async def _outbox_drained(runtime: ServiceRuntime) -> bool:
-    async with runtime.engine.connect() as connection:
-        waiting = await connection.scalar(
-            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-        )
-    return waiting == 0
+    waiting = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    return bool(await scalar(runtime, waiting) == 0)
 
 
 @pytest.fixture

@@ -5,10 +5,11 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import httpx
 from aio_pika.abc import AbstractIncomingMessage
-from sqlalchemy import func, select
+from sqlalchemy import Executable, func, select, update
 
 from bitloot_payments.adapters.ipn_signature import sign
 from bitloot_payments.adapters.orm import ipn_log, orders
@@ -61,27 +62,54 @@ async def send(
 async def settled(runtime: ServiceRuntime) -> None:
     """Wait until the IPN processor has applied every IPN stored so far."""
 
+    pending = select(func.count()).where(ipn_log.c.processed_at.is_(None))
+
     async def none_pending() -> bool:
-        query = select(func.count()).where(ipn_log.c.processed_at.is_(None))
-        async with runtime.engine.connect() as connection:
-            return await connection.scalar(query) == 0
+        return bool(await scalar(runtime, pending) == 0)
 
     assert await eventually(none_pending, timeout=15), "IPNs still pending"
 
 
-async def order_row(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
+async def scalar(runtime: ServiceRuntime, query: Executable) -> Any:
+    """`query`'s one value, read on a connection of its own."""
     async with runtime.engine.connect() as connection:
-        row = (await connection.execute(select(orders).where(orders.c.order_id == order_id))).one()
-    return dict(row._mapping)
+        return await connection.scalar(query)
+
+
+async def fetch(runtime: ServiceRuntime, query: Executable) -> list[dict[str, Any]]:
+    """The rows `query` reads, on a connection of its own."""
+    async with runtime.engine.connect() as connection:
+        return [dict(row._mapping) for row in await connection.execute(query)]
+
+
+async def execute(runtime: ServiceRuntime, statement: Executable) -> None:
+    """`statement` in a transaction of its own: a change behind the service's back."""
+    async with runtime.engine.begin() as connection:
+        await connection.execute(statement)
+
+
+async def set_order(runtime: ServiceRuntime, order_id: str, **values: object) -> None:
+    """The order's row changed behind the service's back."""
+    await execute(
+        runtime, update(orders).where(orders.c.order_id == UUID(order_id)).values(**values)
+    )
+
+
+async def count_orders(runtime: ServiceRuntime) -> int:
+    return int(await scalar(runtime, select(func.count()).select_from(orders)) or 0)
+
+
+async def order_row(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
+    [row] = await fetch(runtime, select(orders).where(orders.c.order_id == order_id))
+    return row
 
 
 async def results(runtime: ServiceRuntime) -> list[tuple[bool, bool, str]]:
     """(signature valid, duplicate, result) of every IPN logged, oldest first."""
     await settled(runtime)
     query = select(ipn_log.c.signature_valid, ipn_log.c.duplicate, ipn_log.c.result)
-    async with runtime.engine.connect() as connection:
-        rows = await connection.execute(query.order_by(ipn_log.c.id))
-    return [(r.signature_valid, r.duplicate, r.result) for r in rows]
+    rows = await fetch(runtime, query.order_by(ipn_log.c.id))
+    return [(r["signature_valid"], r["duplicate"], r["result"]) for r in rows]
 
 
 @asynccontextmanager

@@ -4,12 +4,11 @@ showed a failed order, because it matched the order's own status, which no colum
 (issue #21). A value outside the known ones is refused, naming the filter."""
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 import httpx
-from payments_support import new_order
+from payments_support import fetch, new_order, set_order
 from refund_support import TRON_ADDRESS, claim_token, failed, paid_order, refund_of, saga
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import orders
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
@@ -18,13 +17,6 @@ from bitloot_payments.handlers.refunds import RefundFailedOrder
 from bitloot_runtime.service import ServiceRuntime
 
 _AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
-
-
-async def _paid_long_ago(runtime: ServiceRuntime, order_id: str) -> None:
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(orders).where(orders.c.order_id == UUID(order_id)).values(paid_at=_AN_HOUR_AGO)
-        )
 
 
 async def _listed(client: httpx.AsyncClient, headers: dict[str, str], **params: str) -> list[str]:
@@ -39,9 +31,9 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
     waiting = await new_order(client)
     fresh = await paid_order(client, runtime)
     stuck = await paid_order(client, runtime)
-    await _paid_long_ago(runtime, stuck)
+    await set_order(runtime, stuck, paid_at=_AN_HOUR_AGO)
     delivered = await paid_order(client, runtime)
-    await _paid_long_ago(runtime, delivered)
+    await set_order(runtime, delivered, paid_at=_AN_HOUR_AGO)
     failing = await paid_order(client, runtime)
     async with PaymentsUnitOfWork(runtime.engine) as uow:
         await RecordFulfilment()(saga(delivered, "fulfilled", datetime.now(UTC)), uow)
@@ -116,8 +108,7 @@ async def test_an_unknown_value_is_refused_naming_the_filter_and_changes_nothing
     order_id = await paid_order(client, runtime)
 
     async def stored() -> list[dict[str, object]]:
-        async with runtime.engine.connect() as connection:
-            return [dict(row._mapping) for row in await connection.execute(select(orders))]
+        return await fetch(runtime, select(orders))
 
     before = await stored()
     for name, value in [

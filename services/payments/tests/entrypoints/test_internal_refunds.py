@@ -16,10 +16,9 @@ from refund_support import (
     made_due,
     order_status,
     refund_of,
+    set_refund,
 )
-from sqlalchemy import update
 
-from bitloot_payments.adapters.orm import refunds
 from bitloot_runtime.service import ServiceRuntime
 
 STATUS_CHANGED = "refund.status_changed"
@@ -37,13 +36,6 @@ async def decide(
     client: httpx.AsyncClient, headers: dict[str, str], refund_id: int, path: str, **body: Any
 ) -> httpx.Response:
     return await client.post(f"/internal/refunds/{refund_id}/{path}", json=body, headers=headers)
-
-
-async def force(runtime: ServiceRuntime, refund_id: int, status: str) -> None:
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(refunds).where(refunds.c.id == refund_id).values(status=status)
-        )
 
 
 async def statuses(runtime: ServiceRuntime, order_id: str) -> list[tuple[str, str | None]]:
@@ -101,7 +93,7 @@ async def test_only_a_claimed_or_failed_refund_may_be_approved(
     order_id, refund_id = await made_due(runtime, client)
     due = await decide(client, internal_headers, refund_id, "approve", actor="ana")
     assert (due.status_code, due.json()["error"]) == (409, "not_claimed")
-    await force(runtime, refund_id, "failed")
+    await set_refund(runtime, refund_id, status="failed")
     retried = await decide(client, internal_headers, refund_id, "approve", actor="ana")
     assert (retried.status_code, retried.json()["status"]) == (200, "approved")
     assert (await statuses(runtime, order_id))[-1] == ("approved", "failed")
@@ -160,7 +152,7 @@ async def test_no_refund_is_recorded_outside_while_its_payout_is_being_sent(
     client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
 ) -> None:
     order_id, refund_id = await claimed(client, runtime)
-    await force(runtime, refund_id, "sending")
+    await set_refund(runtime, refund_id, status="sending")
     answer = await decide(client, internal_headers, refund_id, "refunded-outside", note="x")
     assert (answer.status_code, answer.json()["error"]) == (409, "refund_closed")
     assert await order_status(runtime, order_id) == "refund_due"
@@ -217,7 +209,7 @@ async def test_a_canceled_refund_is_listed_telling_the_customer_nothing(
     """Keys delivered by hand cancel the refund owed: it no longer speaks for the order,
     and every view of it says so with a null customer status (not a 500)."""
     order_id, refund_id = await made_due(runtime, client)
-    await force(runtime, refund_id, "canceled")
+    await set_refund(runtime, refund_id, status="canceled")
     listed = await client.get(
         "/internal/refunds", params={"order_id": order_id}, headers=internal_headers
     )

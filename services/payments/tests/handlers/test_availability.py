@@ -8,11 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from payments_support import watching
+from payments_support import count_orders, scalar, watching
 from sqlalchemy import func, select
 
 from bitloot_contracts.events import ProductAvailabilityChanged
-from bitloot_payments.adapters.orm import orders
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import inbox
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
@@ -44,9 +43,8 @@ async def observed(
     await runtime.publisher.publish(event)
 
     async def heard() -> bool:
-        async with runtime.engine.connect() as connection:
-            query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
-            return bool(await connection.scalar(query))
+        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+        return bool(await scalar(runtime, query))
 
     assert await eventually(heard, timeout=20)
 
@@ -57,11 +55,6 @@ async def order(client: httpx.AsyncClient, qty: int = 2, sku: str = "g-1") -> ht
         "lines": [{"sku": "g-2", "qty": 1}, {"sku": sku, "qty": qty}],
     }
     return await client.post("/orders", json=body)
-
-
-async def stored_orders(runtime: ServiceRuntime) -> int:
-    async with runtime.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(orders)) or 0)
 
 
 def refusal(answer: httpx.Response) -> tuple[int, str, list[tuple[str, str, str]]]:
@@ -80,10 +73,10 @@ async def test_out_of_stock_is_refused_409_before_any_order_or_invoice_and_a_res
     answer = await order(client, qty=2)
     assert refusal(answer) == (409, "out_of_stock", [("lines.1.sku", "out_of_stock", "g-1")])
     assert "'g-1'" in answer.json()["detail"]
-    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
+    assert (await count_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
     await observed(runtime, qty=2, at=T0 + timedelta(seconds=1))
     assert (await order(client, qty=2)).status_code == 201
-    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (1, 1)
+    assert (await count_orders(runtime), len(nowpayments.store.invoices)) == (1, 1)
 
 
 async def test_a_kinguin_price_above_the_maximum_is_refused_409_without_an_invoice(
@@ -96,7 +89,7 @@ async def test_a_kinguin_price_above_the_maximum_is_refused_409_without_an_invoi
         "price_above_maximum",
         [("lines.1.sku", "price_above_maximum", "g-1")],
     )
-    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
+    assert (await count_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
     await observed(runtime, qty=50, price="9", at=T0 + timedelta(seconds=1))
     assert (await order(client)).status_code == 201
 

@@ -5,7 +5,18 @@ import asyncio
 import json
 
 import httpx
-from payments_support import ipn, new_order, of_topic, order_row, results, send, settled, watching
+from payments_support import (
+    execute,
+    ipn,
+    new_order,
+    of_topic,
+    order_row,
+    results,
+    scalar,
+    send,
+    settled,
+    watching,
+)
 from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import ipn_log
@@ -187,10 +198,7 @@ async def test_an_ipn_given_up_on_is_replayed_once_and_its_flag_closed(
         await uow.commit()
     assert [r[2] for r in await results(runtime)] == ["error"]
     # The cause is fixed (here: the stored body), then the IPN is replayed.
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            ipn_log.update().where(ipn_log.c.id == broken).values(raw_body=body)
-        )
+    await execute(runtime, ipn_log.update().where(ipn_log.c.id == broken).values(raw_body=body))
     path = f"/internal/ipns/{broken}/replay"
     first = await client.post(path, headers=as_admin(internal_headers, "erin"))
     assert (first.status_code, first.json()["replayed"]) == (200, True)
@@ -207,8 +215,5 @@ async def test_an_ipn_given_up_on_is_replayed_once_and_its_flag_closed(
     shown = (await client.get(f"/internal/ipns/{broken}", headers=internal_headers)).json()
     assert (shown["result"], shown["retries"]) == ("paid", 3)
     assert shown["raw_body"] == body.decode()
-    async with runtime.engine.connect() as connection:
-        replays = await connection.scalar(
-            select(ipn_log.c.replayed_at).where(ipn_log.c.id == broken)
-        )
+    replays = await scalar(runtime, select(ipn_log.c.replayed_at).where(ipn_log.c.id == broken))
     assert replays is not None

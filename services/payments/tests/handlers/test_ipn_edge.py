@@ -8,7 +8,7 @@ import json
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from payments_support import SECRET, ipn, results
+from payments_support import SECRET, ipn, results, scalar
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.orm import ipn_log
@@ -109,8 +109,7 @@ async def test_no_body_with_a_signature_header_gets_a_5xx(
     client: httpx.AsyncClient, runtime: ServiceRuntime, body: bytes, signed: str
 ) -> None:
     signature = {"valid": raw_signature(body), "forged": "ab" * 64, "empty": ""}[signed]
-    async with runtime.engine.connect() as connection:
-        before = await connection.scalar(select(func.count()).select_from(ipn_log))
+    before = await scalar(runtime, select(func.count()).select_from(ipn_log))
     answer = await client.post(
         "/payments/ipn", content=body, headers={"x-nowpayments-sig": signature}
     )
@@ -122,6 +121,5 @@ async def test_no_body_with_a_signature_header_gets_a_5xx(
             "not_an_object",
             "invalid_signature",
         )
-    async with runtime.engine.connect() as connection:
-        after = await connection.scalar(select(func.count()).select_from(ipn_log))
+    after = await scalar(runtime, select(func.count()).select_from(ipn_log))
     assert after == (before or 0) + 1, "every IPN, refused or not, is logged once"

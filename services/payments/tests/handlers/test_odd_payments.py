@@ -2,7 +2,7 @@
 a payment that covers the order pays it (once)."""
 
 import httpx
-from payments_support import ipn, new_order, of_topic, order_row, results, send, watching
+from payments_support import ipn, new_order, of_topic, order_row, results, scalar, send, watching
 from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import ipn_log
@@ -73,10 +73,9 @@ async def test_a_redeposit_naming_no_order_is_linked_to_its_order_through_its_pa
         (f["kind"], f["payment_id"]) for f in await flags_of(client, internal_headers, order_id)
     }
     assert kinds == {("redeposit", "123456789")}
-    async with runtime.engine.connect() as connection:
-        linked = await connection.scalar(
-            select(ipn_log.c.order_id).where(ipn_log.c.payment_id == "123456789")
-        )
+    linked = await scalar(
+        runtime, select(ipn_log.c.order_id).where(ipn_log.c.payment_id == "123456789")
+    )
     assert str(linked) == order_id
     timeline = await client.get(f"/internal/orders/{order_id}/timeline", headers=internal_headers)
     assert "redeposit" in [item["data"].get("result") for item in timeline.json()["items"]]

@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
-from payments_support import ipn, new_order, order_row, results, send, watching
+from payments_support import fetch, ipn, new_order, of_topic, order_row, results, send, watching
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -32,9 +32,7 @@ from bitloot_testing.rabbitmq import BusNamespace
 
 
 async def ipn_rows(runtime: ServiceRuntime) -> list[dict[str, Any]]:
-    async with runtime.engine.connect() as connection:
-        rows = await connection.execute(select(ipn_log).order_by(ipn_log.c.id))
-    return [dict(row._mapping) for row in rows]
+    return await fetch(runtime, select(ipn_log).order_by(ipn_log.c.id))
 
 
 @asynccontextmanager
@@ -106,8 +104,7 @@ async def test_an_ipn_whose_statements_are_cancelled_is_retried_until_it_pays_th
             assert "canceling statement due to user request" in row["last_error"]
             assert (await order_row(runtime, order_id))["status"] == "invoiced"
         messages = await spy.collect(expected=2, timeout=15)
-    finished = [m for m in messages if m.routing_key == "payment.finished"]
-    assert [json.loads(m.body)["order_id"] for m in finished] == [order_id]
+    assert [f["order_id"] for f in of_topic(messages, "payment.finished")] == [order_id]
     assert (await order_row(runtime, order_id))["status"] == "paid"
     assert [r[2] for r in await results(runtime)] == ["paid"]
 
@@ -251,8 +248,7 @@ async def test_ipns_found_together_are_each_applied_once_with_their_events(
             (True, False, "paid"),
         ]
         messages = await spy.collect(expected=6, timeout=15)
-    finished = sorted(json.loads(m.body)["order_id"] for m in messages
-                      if m.routing_key == "payment.finished")  # fmt: skip
+    finished = sorted(f["order_id"] for f in of_topic(messages, "payment.finished"))
     assert finished == sorted([first, second])
     for order_id in (first, second):
         assert (await order_row(runtime, order_id))["status"] == "paid"

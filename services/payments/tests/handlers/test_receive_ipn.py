@@ -12,6 +12,7 @@ from payments_support import (
     of_topic,
     order_row,
     results,
+    scalar,
     send,
     settled,
     watching,
@@ -234,9 +235,7 @@ async def test_the_raw_body_is_stored_byte_for_byte(
         "/payments/ipn", content=body, headers={"x-nowpayments-sig": sign(body, SECRET)}
     )
     await settled(runtime)
-    async with runtime.engine.connect() as connection:
-        stored = await connection.scalar(select(ipn_log.c.raw_body))
-    assert stored == body
+    assert await scalar(runtime, select(ipn_log.c.raw_body)) == body
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from payments_support import ipn, order_row, send, settled, watching
+from payments_support import execute, fetch, ipn, order_row, scalar, send, settled, watching
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -64,8 +64,7 @@ async def polled(runtime: ServiceRuntime, order_id: str) -> list[tuple[str | Non
         .where(ipn_log.c.source == "poll", ipn_log.c.order_id == order_id)
         .order_by(ipn_log.c.id)
     )
-    async with runtime.engine.connect() as connection:
-        return [(row.status, row.result) for row in await connection.execute(query)]
+    return [(row["status"], row["result"]) for row in await fetch(runtime, query)]
 
 
 async def reconcile_at(runtime: ServiceRuntime, order_id: str) -> object:
@@ -171,13 +170,13 @@ async def test_an_invoice_never_paid_expires_after_its_lifetime_and_grace(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     order_id = await place(client)
-    async with runtime.engine.begin() as connection:
-        # As if the invoice were eight days old: its lifetime (7 d) and grace (1 d) are past.
-        await connection.execute(
-            update(orders)
-            .where(orders.c.order_id == order_id)
-            .values(invoiced_at=func.now() - timedelta(days=8, minutes=1), reconcile_at=func.now())
-        )
+    # As if the invoice were eight days old: its lifetime (7 d) and grace (1 d) are past.
+    await execute(
+        runtime,
+        update(orders)
+        .where(orders.c.order_id == order_id)
+        .values(invoiced_at=func.now() - timedelta(days=8, minutes=1), reconcile_at=func.now()),
+    )
 
     async def expired() -> bool:
         row = await order_row(runtime, order_id)
@@ -218,8 +217,7 @@ async def test_two_reconcilers_never_ask_about_one_order_at_once(
     is claimed by one, so each payment's news is stored once."""
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
-    async with runtime.engine.begin() as connection:
-        await connection.execute(update(orders).values(reconcile_at=None))
+    await execute(runtime, update(orders).values(reconcile_at=None))
     order_ids = [await place(client) for _ in range(8)]
     for order_id in order_ids:
         pay(nowpayments, order_id)
@@ -246,11 +244,8 @@ async def test_two_reconcilers_never_ask_about_one_order_at_once(
     try:
 
         async def all_paid() -> bool:
-            async with runtime.engine.connect() as connection:
-                paid = await connection.scalar(
-                    select(func.count()).where(orders.c.status == "paid")
-                )
-            return paid == len(order_ids)
+            paid = await scalar(runtime, select(func.count()).where(orders.c.status == "paid"))
+            return bool(paid == len(order_ids))
 
         assert await eventually(all_paid, timeout=20)
     finally:

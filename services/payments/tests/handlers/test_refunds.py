@@ -8,7 +8,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import httpx
-from payments_support import ipn, new_order, send, settled, watching
+from payments_support import execute, ipn, new_order, send, settled, watching
 from refund_support import (
     PAID,
     PAID_IN,
@@ -22,11 +22,12 @@ from refund_support import (
     refund_of,
     refund_rows,
     saga,
+    set_refund,
 )
 from sqlalchemy import update
 
 from bitloot_contracts.events import DeliveryCompleted, KeysRevoked
-from bitloot_payments.adapters.orm import payments, refunds
+from bitloot_payments.adapters.orm import payments
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
@@ -92,10 +93,8 @@ async def test_an_unknown_paid_amount_is_flagged_for_an_admin_not_guessed(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     order_id = await paid_order(client, runtime)
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(payments).where(payments.c.order_id == UUID(order_id)).values(actually_paid=None)
-        )
+    paid = update(payments).where(payments.c.order_id == UUID(order_id))
+    await execute(runtime, paid.values(actually_paid=None))
     await runtime.publisher.publish(failed(order_id))
 
     async def flagged() -> bool:
@@ -139,19 +138,12 @@ async def test_a_failure_older_than_the_known_fulfilment_owes_nothing(
     assert await refund_rows(runtime, order_id) == []
 
 
-async def set_refund_status(runtime: ServiceRuntime, refund_id: int, status: str) -> None:
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(refunds).where(refunds.c.id == refund_id).values(status=status)
-        )
-
-
 async def test_a_refund_nothing_was_paid_for_is_canceled_when_the_order_is_fulfilled_after_all(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     for status in ("due", "claimed", "failed"):
         order_id, refund_id = await made_due(runtime, client)
-        await set_refund_status(runtime, refund_id, status)
+        await set_refund(runtime, refund_id, status=status)
         await runtime.publisher.publish(saga(order_id, "fulfilled", datetime.now(UTC)))
 
         async def canceled(order_id: str = order_id) -> bool:
@@ -172,7 +164,7 @@ async def test_a_refund_money_moved_for_is_flagged_once_not_canceled_when_fulfil
 ) -> None:
     for status in ("approved", "sending", "sent", "refunded_outside"):
         order_id, refund_id = await made_due(runtime, client)
-        await set_refund_status(runtime, refund_id, status)
+        await set_refund(runtime, refund_id, status=status)
         first = datetime.now(UTC)
         await runtime.publisher.publish(saga(order_id, "fulfilled", first))
         await runtime.publisher.publish(saga(order_id, "fulfilled", first + timedelta(seconds=1)))
