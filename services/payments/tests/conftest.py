@@ -132,6 +132,17 @@ def transport(service: Service) -> httpx.ASGITransport:
 
 
 @pytest.fixture
+async def admin(
+    transport: httpx.ASGITransport, internal_headers: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the service's HTTP app that sends what the admin service sends."""
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=internal_headers
+    ) as admin:
+        yield admin
+
+
+@pytest.fixture
 def internal_headers() -> dict[str, str]:
     """What the admin service sends to reach /internal/*."""
     return {"authorization": f"Bearer {INTERNAL_TOKEN}"}

@@ -59,7 +59,7 @@ async def test_a_refusal_says_why(client: httpx.AsyncClient) -> None:
 async def test_an_internationalised_address_is_stored_normalised_and_travels(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
     address: str,
     stored: str,
 ) -> None:
@@ -84,7 +84,5 @@ async def test_an_internationalised_address_is_stored_normalised_and_travels(
     event = await finished()
     assert event is not None
     assert event["customer_email"] == stored
-    searched = await client.get(
-        "/internal/orders", params={"email": address.upper()}, headers=internal_headers
-    )
+    searched = await admin.get("/internal/orders", params={"email": address.upper()})
     assert [item["order_id"] for item in searched.json()["items"]] == [order_id]

@@ -19,14 +19,14 @@ from bitloot_runtime.service import ServiceRuntime
 _AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
 
 
-async def _listed(client: httpx.AsyncClient, headers: dict[str, str], **params: str) -> list[str]:
-    answer = await client.get("/internal/orders", params=params, headers=headers)
+async def _listed(admin: httpx.AsyncClient, **params: str) -> list[str]:
+    answer = await admin.get("/internal/orders", params=params)
     assert answer.status_code == 200, answer.text
     return [item["order_id"] for item in answer.json()["items"]]
 
 
 async def test_the_shown_statuses_and_the_presets_find_their_orders(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     waiting = await new_order(client)
     fresh = await paid_order(client, runtime)
@@ -45,7 +45,7 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
     await refund_of(runtime, failing)
 
     async def listed(**params: str) -> list[str]:
-        return await _listed(client, internal_headers, **params)
+        return await _listed(admin, **params)
 
     assert await listed(fulfilment="failed") == [failing]
     assert await listed(preset="failed") == [failing]
@@ -72,7 +72,7 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
     # Each item says the statuses the list shows.
     [item] = [
         item
-        for item in (await client.get("/internal/orders", headers=internal_headers)).json()["items"]
+        for item in (await admin.get("/internal/orders")).json()["items"]
         if item["order_id"] == failing
     ]
     assert (item["payment_status"], item["fulfilment_state"], item["refund_status"]) == (
@@ -83,27 +83,25 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
 
 
 async def test_a_customer_filter_pages_by_where_it_stopped_reading(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     ids = [await new_order(client) for _ in range(3)]
     await paid_order(client, runtime)
-    first = await client.get(
+    first = await admin.get(
         "/internal/orders",
         params={"customer": "awaiting_payment", "limit": 2},
-        headers=internal_headers,
     )
     assert [item["order_id"] for item in first.json()["items"]] == [ids[2], ids[1]]
-    rest = await client.get(
+    rest = await admin.get(
         "/internal/orders",
         params={"customer": "awaiting_payment", "limit": 2, "cursor": first.json()["cursor"]},
-        headers=internal_headers,
     )
     assert [item["order_id"] for item in rest.json()["items"]] == [ids[0]]
     assert rest.json()["cursor"] is None
 
 
 async def test_an_unknown_value_is_refused_naming_the_filter_and_changes_nothing(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await paid_order(client, runtime)
 
@@ -118,12 +116,10 @@ async def test_an_unknown_value_is_refused_naming_the_filter_and_changes_nothing
         ("customer", "happy"),
         ("preset", "everything"),
     ]:
-        answer = await client.get(
-            "/internal/orders", params={name: value}, headers=internal_headers
-        )
+        answer = await admin.get("/internal/orders", params={name: value})
         assert answer.status_code == 422, (name, answer.text)
         body = answer.json()
         assert body["error"] == f"invalid_{name}"
         assert [field["field"] for field in body["fields"]] == [name]
     assert await stored() == before
-    assert await _listed(client, internal_headers) == [order_id]
+    assert await _listed(admin) == [order_id]

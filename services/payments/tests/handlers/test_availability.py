@@ -114,7 +114,7 @@ async def test_a_product_never_observed_or_on_preorder_or_of_unknown_price_is_so
 
 
 async def test_two_lines_of_one_kinguin_product_count_together(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     twin = {
         "title": "Game g-1 again",
@@ -123,7 +123,7 @@ async def test_two_lines_of_one_kinguin_product_count_together(
         "currency": "usd",
         "max_purchase_price": "9",
     }
-    saved = await client.put("/internal/products/g-1b", json=twin, headers=internal_headers)
+    saved = await admin.put("/internal/products/g-1b", json=twin)
     assert saved.status_code == 200
     await observed(runtime, qty=3)
     body = {
@@ -139,10 +139,10 @@ async def test_two_lines_of_one_kinguin_product_count_together(
 
 
 async def test_the_catalog_shows_what_kinguin_has(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     await observed(runtime, qty=4, price="8.5")
-    items = (await client.get("/internal/products", headers=internal_headers)).json()["items"]
+    items = (await admin.get("/internal/products")).json()["items"]
     shown = {item["sku"]: item["kinguin_availability"] for item in items}
     assert shown["g-2"] is None
     assert shown["g-1"] == {
@@ -155,10 +155,9 @@ async def test_the_catalog_shows_what_kinguin_has(
 
 
 async def test_saving_a_product_tells_the_gateway_whether_its_kinguin_product_is_sold(
-    client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     product = {
         "title": "New",
@@ -169,10 +168,9 @@ async def test_saving_a_product_tells_the_gateway_whether_its_kinguin_product_is
     }
     async with watching(runtime, bus_prefix) as spy:
         for active in (True, False):
-            answer = await client.put(
+            answer = await admin.put(
                 "/internal/products/new",
                 json={**product, "active": active},
-                headers=internal_headers,
             )
             assert answer.status_code == 200
         messages = await spy.collect(expected=2, timeout=10)

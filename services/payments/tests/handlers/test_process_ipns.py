@@ -129,7 +129,7 @@ async def test_an_ipn_whose_database_connection_is_killed_mid_processing_still_a
 
 
 async def test_an_ipn_failing_the_same_way_every_time_is_given_up_and_flagged(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     """Only a stored body that cannot be read fails this way (the edge parsed what it
     stored): the third identical failure gives it up."""
@@ -141,7 +141,7 @@ async def test_an_ipn_failing_the_same_way_every_time_is_given_up_and_flagged(
     given_up = (await ipn_rows(runtime))[0]
     assert (given_up["retries"], given_up["defects"]) == (3, 3)
     assert given_up["last_error"].startswith("defect: InvalidIpnBody")
-    flagged = await client.get("/internal/flags", headers=internal_headers)
+    flagged = await admin.get("/internal/flags")
     kinds = {(f["kind"], f["payment_id"]) for f in flagged.json()["items"]}
     assert kinds == {("processing_error", "77"), ("unsupported", "78")}
     [error_flag] = [f for f in flagged.json()["items"] if f["kind"] == "processing_error"]

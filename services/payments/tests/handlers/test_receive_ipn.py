@@ -159,8 +159,8 @@ async def test_malformed_and_unknown_order_ipns_are_logged_without_effect(
     assert [r[2] for r in await results(runtime)] == ["malformed_json", "unknown_order"]
 
 
-async def flags_of(client: httpx.AsyncClient, headers: dict[str, str], order_id: str) -> list[str]:
-    answer = await client.get("/internal/flags", params={"order_id": order_id}, headers=headers)
+async def flags_of(admin: httpx.AsyncClient, order_id: str) -> list[str]:
+    answer = await admin.get("/internal/flags", params={"order_id": order_id})
     return [flag["kind"] for flag in answer.json()["items"]]
 
 
@@ -168,7 +168,7 @@ async def test_partially_paid_does_not_pay_and_is_flagged_for_admins(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await new_order(client)
     async with watching(runtime, bus_prefix) as spy:
@@ -176,28 +176,28 @@ async def test_partially_paid_does_not_pay_and_is_flagged_for_admins(
         messages = await spy.collect(expected=1, timeout=15)
     assert of_topic(messages, "payment.finished") == []
     assert (await order_row(runtime, order_id))["status"] == "invoiced"
-    assert await flags_of(client, internal_headers, order_id) == ["partially_paid"]
+    assert await flags_of(admin, order_id) == ["partially_paid"]
     path = f"/internal/orders/{order_id}/timeline"
-    timeline = (await client.get(path, headers=internal_headers)).json()["items"]
+    timeline = (await admin.get(path)).json()["items"]
     [flagged] = [item for item in timeline if item["kind"] == "flagged"]
     assert flagged["data"]["flag"] == "partially_paid"
 
 
 async def test_a_finished_payment_that_paid_less_than_asked_does_not_pay(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     await send(client, ipn(order_id, "finished", actually_paid=25.09))
     assert [r[2] for r in await results(runtime)] == ["underpaid"]
     assert (await order_row(runtime, order_id))["status"] == "invoiced"
-    assert await flags_of(client, internal_headers, order_id) == ["underpaid"]
+    assert await flags_of(admin, order_id) == ["underpaid"]
 
 
 async def test_a_redeposit_is_logged_and_flagged_but_never_delivered(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await new_order(client)
     async with watching(runtime, bus_prefix) as spy:
@@ -208,19 +208,17 @@ async def test_a_redeposit_is_logged_and_flagged_but_never_delivered(
         messages = await spy.collect(expected=3, timeout=15)
     assert len(of_topic(messages, "payment.finished")) == 1
     assert [r[2] for r in await results(runtime)] == ["paid", "redeposit"]
-    assert await flags_of(client, internal_headers, order_id) == ["redeposit"]
+    assert await flags_of(admin, order_id) == ["redeposit"]
 
 
 async def test_an_ipn_for_an_unknown_order_is_answered_200_logged_and_flagged(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     unknown = "0b5c5f0e-5a1c-4d1e-9a52-3b0c7c1b1a10"
     answer = await send(client, ipn(unknown, "finished"))
     assert answer.status_code == 200
     assert await results(runtime) == [(True, False, "unknown_order")]
-    flagged = await client.get(
-        "/internal/flags", params={"kind": "unknown_order"}, headers=internal_headers
-    )
+    flagged = await admin.get("/internal/flags", params={"kind": "unknown_order"})
     [flag] = flagged.json()["items"]
     assert (flag["payment_id"], flag["order_id"]) == ("5077125051", None)
     assert unknown in flag["detail"]

@@ -85,7 +85,7 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     runtime: ServiceRuntime,
     nowpayments: NowPaymentsSandbox,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
@@ -107,9 +107,7 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     ]
     assert await polled(runtime, order_id) == [("finished", "paid")]
     assert recovered(runtime) == before + 1
-    listed = await client.get(
-        "/internal/ipns", params={"source": "poll", "order_id": order_id}, headers=internal_headers
-    )
+    listed = await admin.get("/internal/ipns", params={"source": "poll", "order_id": order_id})
     assert [(i["source"], i["result"]) for i in listed.json()["items"]] == [("poll", "paid")]
 
     async def stopped() -> bool:
@@ -122,7 +120,7 @@ async def test_a_known_payment_whose_last_ipns_are_lost_is_asked_about_by_id(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     nowpayments: NowPaymentsSandbox,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await place(client)
     [invoice] = [i for i in nowpayments.store.invoices.values() if i.order_id == order_id]
@@ -139,9 +137,7 @@ async def test_a_known_payment_whose_last_ipns_are_lost_is_asked_about_by_id(
 
     assert await eventually(paid, timeout=15)
     assert ("finished", "paid") in await polled(runtime, order_id)
-    flags = await client.get(
-        "/internal/flags", params={"order_id": order_id}, headers=internal_headers
-    )
+    flags = await admin.get("/internal/flags", params={"order_id": order_id})
     assert [f["kind"] for f in flags.json()["items"]] == ["overpaid"]
 
 

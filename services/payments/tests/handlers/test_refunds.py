@@ -181,14 +181,14 @@ async def test_a_refund_money_moved_for_is_flagged_once_not_canceled_when_fulfil
 
 
 async def test_an_unconfirmed_key_email_makes_a_fulfilled_order_keys_ready(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await paid_order(client, runtime)
     await runtime.publisher.publish(saga(order_id, "fulfilled", datetime.now(UTC)))
     told = f"/internal/orders/{order_id}"
 
     async def status_is(expected: str) -> bool:
-        answer = await client.get(told, headers=internal_headers)
+        answer = await admin.get(told)
         return bool(answer.json()["customer_status"] == expected)
 
     assert await eventually(lambda: status_is("delivered"))
@@ -206,15 +206,13 @@ async def test_an_unconfirmed_key_email_makes_a_fulfilled_order_keys_ready(
 
 
 async def test_a_surplus_already_owed_back_is_not_owed_again_when_the_order_fails(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     await send(client, ipn(order_id, "finished", actually_paid=30, payment_id=31337))
     await settled(runtime)
     [flag] = await flag_rows(runtime, order_id, "overpaid")
-    decided = await client.post(
-        f"/internal/flags/{flag['id']}/refund-due", headers=internal_headers
-    )
+    decided = await admin.post(f"/internal/flags/{flag['id']}/refund-due")
     assert decided.status_code == 200, decided.text
     await runtime.publisher.publish(failed(order_id))
 
