@@ -35,6 +35,13 @@ CATALOG: dict[str, dict[str, object]] = {
 
 
 @pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client, for our clients of NOWPayments served on a port."""
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+@pytest.fixture
 async def nowpayments_app() -> AsyncIterator[Starlette]:
     """The NOWPayments sandbox, served in process; it pays nothing by itself, so the tests
     send the IPNs they need."""

@@ -59,15 +59,28 @@ class Payouts:
     runner: PayoutRunner
     nowpayments: NowPaymentsClient
 
+    async def settle(self) -> None:
+        """A pass of the runner, every payout IPN it caused at the edge, another pass."""
+        await self.runner()
+        await self.sandbox.idle()
+        await self.runner()
+
 
 def payouts_client(
-    http: httpx.AsyncClient, base_url: str, timeout: float
+    http: httpx.AsyncClient,
+    base_url: str,
+    timeout: float,
+    *,
+    two_fa: str | None = TWO_FA,
+    password: str = PASSWORD,
+    retry: RetryPolicy = FAST,
 ) -> tuple[NowPaymentsClient, NowPaymentsPayouts]:
+    """Our payouts client of the sandbox at `base_url` (and the client holding its token)."""
     nowpayments = NowPaymentsClient(
-        base_url, API_KEY, http, retry=FAST, credentials=(EMAIL, PASSWORD)
+        base_url, API_KEY, http, retry=retry, credentials=(EMAIL, password)
     )
     client = NowPaymentsPayouts(
-        nowpayments, http, two_fa_secret=TWO_FA, timeout=httpx.Timeout(timeout), retry=FAST
+        nowpayments, http, two_fa_secret=two_fa, timeout=httpx.Timeout(timeout), retry=retry
     )
     return nowpayments, client
 
