@@ -43,12 +43,18 @@ def ipn(order_id: str, status: str, **changes: object) -> dict[str, object]:
     }
 
 
-async def new_order(client: httpx.AsyncClient) -> str:
-    """An order of two of `g-1` (25 usd), invoiced; its id."""
+async def checkout(client: httpx.AsyncClient) -> dict[str, Any]:
+    """An order of two of `g-1` (25 usd), invoiced: what the checkout answered."""
     body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
     answer = await client.post("/orders", json=body)
     assert answer.status_code == 201, answer.text
-    return str(answer.json()["order_id"])
+    created: dict[str, Any] = answer.json()
+    return created
+
+
+async def new_order(client: httpx.AsyncClient) -> str:
+    """An order of two of `g-1` (25 usd), invoiced; its id."""
+    return str((await checkout(client))["order_id"])
 
 
 async def send(

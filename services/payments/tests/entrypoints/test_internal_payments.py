@@ -1,15 +1,14 @@
 """The payments part of the internal API: payments, their IPN history, the IPN log, flags."""
 
 import httpx
-from payments_support import ipn, send, settled
+from payments_support import ipn, new_order, send, settled
 
 from bitloot_runtime.service import ServiceRuntime
 
 
 async def paid_order(client: httpx.AsyncClient, runtime: ServiceRuntime, payment_id: int) -> str:
     """An order of 25 usd whose payment `payment_id` went waiting, then finished."""
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    order_id = str((await client.post("/orders", json=body)).json()["order_id"])
+    order_id = await new_order(client)
     for status in ("waiting", "finished"):
         await send(client, ipn(order_id, status, payment_id=payment_id))
     await settled(runtime)

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import httpx
-from payments_support import ipn, new_order, send, settled
+from payments_support import checkout, ipn, new_order, send, settled
 from refund_support import (
     TRON_ADDRESS,
     claim_token,
@@ -176,8 +176,7 @@ async def test_bad_decision_requests_are_refused(
 async def test_every_order_page_tells_one_status_from_the_refund(
     client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    created = (await client.post("/orders", json=body)).json()
+    created = await checkout(client)
     order_id, token = created["order_id"], {"authorization": f"Bearer {created['order_token']}"}
     await send(client, ipn(order_id, "finished", payment_id=4242))
     await settled(runtime)

@@ -4,21 +4,16 @@ what waits for an admin (open flags, refunds owed), summed by PostgreSQL."""
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from payments_support import ipn, send, settled
+from payments_support import ipn, new_order, send, settled
 
 from bitloot_runtime.service import ServiceRuntime
-
-
-async def placed(client: httpx.AsyncClient) -> str:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    return str((await client.post("/orders", json=body)).json()["order_id"])
 
 
 async def test_orders_are_counted_per_hour_and_open_items_named(
     client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     since = datetime.now(UTC) - timedelta(hours=1)
-    paid, failed, short, _waiting = [await placed(client) for _ in range(4)]
+    paid, failed, short, _waiting = [await new_order(client) for _ in range(4)]
     await send(client, ipn(paid, "finished", payment_id=41))
     await send(client, ipn(failed, "failed", payment_id=42))
     await send(client, ipn(short, "partially_paid", payment_id=43, actually_paid=10))

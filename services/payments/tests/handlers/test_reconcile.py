@@ -9,7 +9,17 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from payments_support import execute, fetch, ipn, order_row, scalar, send, settled, watching
+from payments_support import (
+    execute,
+    fetch,
+    ipn,
+    new_order,
+    order_row,
+    scalar,
+    send,
+    settled,
+    watching,
+)
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -44,13 +54,6 @@ def settings(settings: Settings) -> Settings:
             "nowpayments_password": SecretStr(LOGIN.password),
         }
     )
-
-
-async def place(client: httpx.AsyncClient) -> str:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    answer = await client.post("/orders", json=body)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["order_id"])
 
 
 def pay(nowpayments: NowPaymentsSandbox, order_id: str, outcome: str = "finished") -> Payment:
@@ -91,7 +94,7 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     nowpayments.payer.delay = 0
     before = recovered(runtime)
     async with watching(runtime, bus_prefix) as spy:
-        order_id = await place(client)
+        order_id = await new_order(client)
         payment = pay(nowpayments, order_id)
         await nowpayments.idle()
         assert [i.delivery for i in payment.ipns] == [None] * 4  # every IPN dropped
@@ -122,7 +125,7 @@ async def test_a_known_payment_whose_last_ipns_are_lost_is_asked_about_by_id(
     nowpayments: NowPaymentsSandbox,
     admin: httpx.AsyncClient,
 ) -> None:
-    order_id = await place(client)
+    order_id = await new_order(client)
     [invoice] = [i for i in nowpayments.store.invoices.values() if i.order_id == order_id]
     payment = nowpayments.store.create_payment(invoice, "usdttrc20")  # waiting; no IPN yet
     waiting = ipn(order_id, "waiting", payment_id=payment.payment_id)
@@ -144,7 +147,7 @@ async def test_a_known_payment_whose_last_ipns_are_lost_is_asked_about_by_id(
 async def test_money_arriving_late_and_unannounced_is_flagged_not_lost(
     client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
 ) -> None:
-    order_id = await place(client)
+    order_id = await new_order(client)
     nowpayments.faults.update({"drop_all_ipns": True})
     payment = pay(nowpayments, order_id, "expired")
     await nowpayments.idle()
@@ -165,7 +168,7 @@ async def test_money_arriving_late_and_unannounced_is_flagged_not_lost(
 async def test_an_invoice_never_paid_expires_after_its_lifetime_and_grace(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
-    order_id = await place(client)
+    order_id = await new_order(client)
     # As if the invoice were eight days old: its lifetime (7 d) and grace (1 d) are past.
     await execute(
         runtime,
@@ -186,7 +189,7 @@ async def test_nowpayments_down_delays_reconciliation_but_never_ends_it(
 ) -> None:
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
-    order_id = await place(client)
+    order_id = await new_order(client)
     pay(nowpayments, order_id)
     nowpayments.faults.update({"fail_next": 12})
 
@@ -214,7 +217,7 @@ async def test_two_reconcilers_never_ask_about_one_order_at_once(
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
     await execute(runtime, update(orders).values(reconcile_at=None))
-    order_ids = [await place(client) for _ in range(8)]
+    order_ids = [await new_order(client) for _ in range(8)]
     for order_id in order_ids:
         pay(nowpayments, order_id)
     await nowpayments.idle()
