@@ -111,8 +111,7 @@ class FakeOrders(_Repository, ports.Orders):
     async def load(self, order_id: UUID, *, lock: bool = False) -> Order | None:
         return self._store.orders.get(order_id)
 
-    async def lock(self, order_id: UUID) -> Order | None:
-        return self._store.orders.get(order_id)
+    lock = load
 
     async def lines(self, order_id: UUID) -> list[Line]:
         return sorted(self._store.lines.get(order_id, []), key=lambda line: line.sku)
@@ -161,8 +160,7 @@ class FakePayments(_Repository, ports.Payments):
     async def load(self, payment_id: str) -> PaymentRecord | None:
         return self._store.payments.get(payment_id)
 
-    async def lock(self, payment_id: str) -> PaymentRecord | None:
-        return self._store.payments.get(payment_id)
+    lock = load
 
     async def order_of(self, payment_id: str) -> UUID | None:
         found = self._store.payments.get(payment_id)
