@@ -19,7 +19,7 @@ from bitloot_runtime.service import ServiceRuntime
 _AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
 
 
-async def _listed(admin: httpx.AsyncClient, **params: str) -> list[str]:
+async def listed(admin: httpx.AsyncClient, **params: str) -> list[str]:
     answer = await admin.get("/internal/orders", params=params)
     assert answer.status_code == 200, answer.text
     return [item["order_id"] for item in answer.json()["items"]]
@@ -44,31 +44,28 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
         await uow.commit()
     await refund_of(runtime, failing)
 
-    async def listed(**params: str) -> list[str]:
-        return await _listed(admin, **params)
-
-    assert await listed(fulfilment="failed") == [failing]
-    assert await listed(preset="failed") == [failing]
-    assert [item for item in await listed() if item == failing] == [failing]
-    assert await listed(fulfilment="fulfilled") == [delivered]
-    assert await listed(preset="stuck") == [stuck]
-    assert await listed(preset="refund_due") == [failing]
-    assert await listed(refund="due") == [failing]
-    assert await listed(customer="refund_due") == [failing]
-    assert await listed(customer="delivered") == [delivered]
-    assert await listed(customer="awaiting_payment") == [waiting]
-    assert set(await listed(payment="finished")) == {fresh, stuck, delivered, failing}
-    assert await listed(payment="waiting") == []
+    assert await listed(admin, fulfilment="failed") == [failing]
+    assert await listed(admin, preset="failed") == [failing]
+    assert [item for item in await listed(admin) if item == failing] == [failing]
+    assert await listed(admin, fulfilment="fulfilled") == [delivered]
+    assert await listed(admin, preset="stuck") == [stuck]
+    assert await listed(admin, preset="refund_due") == [failing]
+    assert await listed(admin, refund="due") == [failing]
+    assert await listed(admin, customer="refund_due") == [failing]
+    assert await listed(admin, customer="delivered") == [delivered]
+    assert await listed(admin, customer="awaiting_payment") == [waiting]
+    assert set(await listed(admin, payment="finished")) == {fresh, stuck, delivered, failing}
+    assert await listed(admin, payment="waiting") == []
     # Nothing waits for an admin but the stuck order: the failed one's refund waits for
     # the customer's claim. Once claimed, an admin must approve it.
-    assert await listed(preset="needs_action") == [stuck]
+    assert await listed(admin, preset="needs_action") == [stuck]
     form = {"token": claim_token(int((await refund_of(runtime, failing))["id"]), failing)}
     await client.post("/refunds/claim", data={**form, "address": TRON_ADDRESS})
-    assert await listed(preset="needs_action") == [failing, stuck]
-    assert await listed(preset="refund_due", refund="claimed") == [failing]
+    assert await listed(admin, preset="needs_action") == [failing, stuck]
+    assert await listed(admin, preset="refund_due", refund="claimed") == [failing]
     # Filters combine; the order's own status still filters, as before.
-    assert await listed(preset="stuck", fulfilment="failed") == []
-    assert await listed(status="invoiced") == [waiting]
+    assert await listed(admin, preset="stuck", fulfilment="failed") == []
+    assert await listed(admin, status="invoiced") == [waiting]
     # Each item says the statuses the list shows.
     [item] = [
         item
@@ -87,10 +84,7 @@ async def test_a_customer_filter_pages_by_where_it_stopped_reading(
 ) -> None:
     ids = [await new_order(client) for _ in range(3)]
     await paid_order(client, runtime)
-    first = await admin.get(
-        "/internal/orders",
-        params={"customer": "awaiting_payment", "limit": 2},
-    )
+    first = await admin.get("/internal/orders", params={"customer": "awaiting_payment", "limit": 2})
     assert [item["order_id"] for item in first.json()["items"]] == [ids[2], ids[1]]
     rest = await admin.get(
         "/internal/orders",
@@ -122,4 +116,4 @@ async def test_an_unknown_value_is_refused_naming_the_filter_and_changes_nothing
         assert body["error"] == f"invalid_{name}"
         assert [field["field"] for field in body["fields"]] == [name]
     assert await stored() == before
-    assert await _listed(admin) == [order_id]
+    assert await listed(admin) == [order_id]

@@ -23,8 +23,7 @@ async def test_payments_are_listed_newest_first_by_page_and_filter(
     assert [p["payment_id"] for p in first.json()["items"]] == ["13", "12"]
     assert first.json()["items"][0]["actually_paid"] == "25.1"
     rest = await admin.get(
-        "/internal/payments",
-        params={"limit": 2, "cursor": first.json()["next"]},
+        "/internal/payments", params={"limit": 2, "cursor": first.json()["next"]}
     )
     assert [p["payment_id"] for p in rest.json()["items"]] == ["11"]
     assert rest.json()["next"] is None
@@ -85,8 +84,7 @@ async def test_the_ipn_log_is_filtered_and_paged_by_id(
     page = await admin.get("/internal/ipns", params={"order_id": order_id, "limit": 2})
     assert [i["result"] for i in page.json()["items"]] == ["invalid_signature", "paid"]
     older = await admin.get(
-        "/internal/ipns",
-        params={"order_id": order_id, "before": page.json()["next"]},
+        "/internal/ipns", params={"order_id": order_id, "before": page.json()["next"]}
     )
     assert [i["result"] for i in older.json()["items"]] == ["applied"]
     paid = await admin.get("/internal/ipns", params={"result": "paid"})

@@ -168,10 +168,7 @@ async def test_saving_a_product_tells_the_gateway_whether_its_kinguin_product_is
     }
     async with watching(runtime, bus_prefix) as spy:
         for active in (True, False):
-            answer = await admin.put(
-                "/internal/products/new",
-                json={**product, "active": active},
-            )
+            answer = await admin.put("/internal/products/new", json={**product, "active": active})
             assert answer.status_code == 200
         messages = await spy.collect(expected=2, timeout=10)
     listed = [json.loads(m.body) for m in messages if m.routing_key == "catalog.product_listed"]
