@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from payments_support import scalar
 from refund_support import CLAIM_KEYS
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -31,6 +32,13 @@ CATALOG: dict[str, dict[str, object]] = {
     "g-eur": {"price": "5", "currency": "eur", "max_purchase_price": "4"},
     "g-off": {"price": "1", "currency": "usd", "max_purchase_price": "1", "active": False},
 }
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client, for our clients of NOWPayments served on a port."""
+    async with httpx.AsyncClient() as client:
+        yield client
 
 
 @pytest.fixture
@@ -110,11 +118,8 @@ async def service(
 
 
 async def _outbox_drained(runtime: ServiceRuntime) -> bool:
-    async with runtime.engine.connect() as connection:
-        waiting = await connection.scalar(
-            select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-        )
-    return waiting == 0
+    waiting = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+    return bool(await scalar(runtime, waiting) == 0)
 
 
 @pytest.fixture
@@ -131,6 +136,17 @@ def client(service: Service) -> httpx.AsyncClient:
 def transport(service: Service) -> httpx.ASGITransport:
     """The service's HTTP app as an httpx transport, for clients other than `client`."""
     return service[2]
+
+
+@pytest.fixture
+async def admin(
+    transport: httpx.ASGITransport, internal_headers: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the service's HTTP app that sends what the admin service sends."""
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=internal_headers
+    ) as admin:
+        yield admin
 
 
 @pytest.fixture

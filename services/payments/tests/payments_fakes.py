@@ -8,12 +8,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
+from typing import NoReturn
 from uuid import UUID
 
 from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import LIVE, Notification, OrderState, PaymentState
-from bitloot_payments.domain.reconcile import KnownPayment
 from bitloot_payments.domain.records import (
     ERROR,
     OPEN,
@@ -29,8 +29,6 @@ from bitloot_payments.domain.records import (
 )
 from bitloot_payments.handlers import ports
 from bitloot_payments.handlers.ports import (
-    DueOrder,
-    PayoutIpnEntry,
     PayoutRow,
     Product,
     RefundToPay,
@@ -56,6 +54,11 @@ class Store:
     availability: dict[str, Availability] = field(default_factory=dict)
     products: dict[str, Product] = field(default_factory=dict)
     hits: Counter[tuple[str, datetime]] = field(default_factory=Counter)
+
+
+async def _on_postgres(*args: object, **kwargs: object) -> NoReturn:
+    """What a fake answers where the real repository's SQL is all there is to test."""
+    raise NotImplementedError("tested on PostgreSQL")
 
 
 class _Repository:
@@ -108,8 +111,7 @@ class FakeOrders(_Repository, ports.Orders):
     async def load(self, order_id: UUID, *, lock: bool = False) -> Order | None:
         return self._store.orders.get(order_id)
 
-    async def lock(self, order_id: UUID) -> Order | None:
-        return self._store.orders.get(order_id)
+    lock = load
 
     async def lines(self, order_id: UUID) -> list[Line]:
         return sorted(self._store.lines.get(order_id, []), key=lambda line: line.sku)
@@ -158,8 +160,7 @@ class FakePayments(_Repository, ports.Payments):
     async def load(self, payment_id: str) -> PaymentRecord | None:
         return self._store.payments.get(payment_id)
 
-    async def lock(self, payment_id: str) -> PaymentRecord | None:
-        return self._store.payments.get(payment_id)
+    lock = load
 
     async def order_of(self, payment_id: str) -> UUID | None:
         found = self._store.payments.get(payment_id)
@@ -356,58 +357,19 @@ class FakePayouts(_Repository, ports.PayoutLedger):
     async def claim_pending_ipn(self) -> tuple[int, bytes] | None:
         return None
 
-    async def next_attempt(self, refund_id: int) -> int:
-        raise NotImplementedError
-
-    async def insert(
-        self, refund: RefundToPay, attempt: int, external_id: str, amount: Decimal
-    ) -> PayoutRow:
-        raise NotImplementedError
-
-    async def lock(self, payout_id: int) -> PayoutRow:
-        raise NotImplementedError
-
-    async def lock_by_provider_id(self, provider_id: str) -> PayoutRow | None:
-        raise NotImplementedError
-
-    async def update(self, payout_id: int, **values: object) -> None:
-        raise NotImplementedError
-
-    async def log_ipn(self, entry: PayoutIpnEntry) -> int | None:
-        raise NotImplementedError
-
-    async def mark_ipn(self, ipn_id: int, result: str) -> None:
-        raise NotImplementedError
+    next_attempt = insert = lock = lock_by_provider_id = update = log_ipn = mark_ipn = _on_postgres
 
 
 class FakeReconciliation(_Repository, ports.Reconciliation):
-    async def claim_due(self, limit: int, lease: timedelta) -> list[DueOrder]:
-        raise NotImplementedError("the reconciler's claims and leases are tested on PostgreSQL")
+    """The reconciler's claims and leases are tested on PostgreSQL."""
 
-    async def known_payments(self, order_id: UUID) -> list[KnownPayment]:
-        raise NotImplementedError
-
-    async def order_status(self, order_id: UUID) -> str | None:
-        raise NotImplementedError
-
-    async def schedule(self, order_id: UUID, at: datetime | None) -> None:
-        raise NotImplementedError
-
-    async def expire_unpaid(self, order_id: UUID) -> bool:
-        raise NotImplementedError
+    claim_due = known_payments = order_status = schedule = expire_unpaid = _on_postgres
 
 
 class FakeFigures(_Repository, ports.Figures):
     """The home page's aggregates are SQL's: tested on PostgreSQL (test_internal_stats)."""
 
-    async def hourly(self, since: datetime) -> dict[datetime, dict[str, int]]:
-        raise NotImplementedError
-
-    async def open_flags(self) -> ports.OpenItems:
-        raise NotImplementedError
-
-    async def refunds_owed(self) -> ports.OpenItems:
-        raise NotImplementedError
+    hourly = open_flags = refunds_owed = _on_postgres
 
 
 class FakeRateLimits(_Repository, ports.RateLimits):

@@ -2,15 +2,20 @@
 the IPN processor to apply what the edge stored."""
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import httpx
-from sqlalchemy import func, select
+from aio_pika.abc import AbstractIncomingMessage
+from sqlalchemy import Executable, func, select, update
 
 from bitloot_payments.adapters.ipn_signature import sign
 from bitloot_payments.adapters.orm import ipn_log, orders
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually
+from bitloot_testing.bus import Spy, eventually, spy_on
+from bitloot_testing.rabbitmq import BusNamespace
 
 SECRET = "ipn-secret-current"
 
@@ -38,12 +43,18 @@ def ipn(order_id: str, status: str, **changes: object) -> dict[str, object]:
     }
 
 
-async def new_order(client: httpx.AsyncClient) -> str:
-    """An order of two of `g-1` (25 usd), invoiced; its id."""
+async def checkout(client: httpx.AsyncClient) -> dict[str, Any]:
+    """An order of two of `g-1` (25 usd), invoiced: what the checkout answered."""
     body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
     answer = await client.post("/orders", json=body)
     assert answer.status_code == 201, answer.text
-    return str(answer.json()["order_id"])
+    created: dict[str, Any] = answer.json()
+    return created
+
+
+async def new_order(client: httpx.AsyncClient) -> str:
+    """An order of two of `g-1` (25 usd), invoiced; its id."""
+    return str((await checkout(client))["order_id"])
 
 
 async def send(
@@ -57,24 +68,62 @@ async def send(
 async def settled(runtime: ServiceRuntime) -> None:
     """Wait until the IPN processor has applied every IPN stored so far."""
 
+    pending = select(func.count()).where(ipn_log.c.processed_at.is_(None))
+
     async def none_pending() -> bool:
-        query = select(func.count()).where(ipn_log.c.processed_at.is_(None))
-        async with runtime.engine.connect() as connection:
-            return await connection.scalar(query) == 0
+        return bool(await scalar(runtime, pending) == 0)
 
     assert await eventually(none_pending, timeout=15), "IPNs still pending"
 
 
-async def order_row(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
+async def scalar(runtime: ServiceRuntime, query: Executable) -> Any:
+    """`query`'s one value, read on a connection of its own."""
     async with runtime.engine.connect() as connection:
-        row = (await connection.execute(select(orders).where(orders.c.order_id == order_id))).one()
-    return dict(row._mapping)
+        return await connection.scalar(query)
+
+
+async def fetch(runtime: ServiceRuntime, query: Executable) -> list[dict[str, Any]]:
+    """The rows `query` reads, on a connection of its own."""
+    async with runtime.engine.connect() as connection:
+        return [dict(row._mapping) for row in await connection.execute(query)]
+
+
+async def execute(runtime: ServiceRuntime, statement: Executable) -> None:
+    """`statement` in a transaction of its own: a change behind the service's back."""
+    async with runtime.engine.begin() as connection:
+        await connection.execute(statement)
+
+
+async def set_order(runtime: ServiceRuntime, order_id: str, **values: object) -> None:
+    """The order's row changed behind the service's back."""
+    await execute(
+        runtime, update(orders).where(orders.c.order_id == UUID(order_id)).values(**values)
+    )
+
+
+async def count_orders(runtime: ServiceRuntime) -> int:
+    return int(await scalar(runtime, select(func.count()).select_from(orders)) or 0)
+
+
+async def order_row(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
+    [row] = await fetch(runtime, select(orders).where(orders.c.order_id == order_id))
+    return row
 
 
 async def results(runtime: ServiceRuntime) -> list[tuple[bool, bool, str]]:
     """(signature valid, duplicate, result) of every IPN logged, oldest first."""
     await settled(runtime)
     query = select(ipn_log.c.signature_valid, ipn_log.c.duplicate, ipn_log.c.result)
-    async with runtime.engine.connect() as connection:
-        rows = await connection.execute(query.order_by(ipn_log.c.id))
-    return [(r.signature_valid, r.duplicate, r.result) for r in rows]
+    rows = await fetch(runtime, query.order_by(ipn_log.c.id))
+    return [(r["signature_valid"], r["duplicate"], r["result"]) for r in rows]
+
+
+@asynccontextmanager
+async def watching(runtime: ServiceRuntime, bus: BusNamespace) -> AsyncIterator[Spy]:
+    """A spy on the events the service publishes from now on."""
+    async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
+        yield spy
+
+
+def of_topic(messages: list[AbstractIncomingMessage], topic: str) -> list[dict[str, Any]]:
+    return [json.loads(m.body) for m in messages if m.routing_key == topic]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from payments_support import fetch
 from sqlalchemy import select, update
 
 from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
@@ -58,15 +59,28 @@ class Payouts:
     runner: PayoutRunner
     nowpayments: NowPaymentsClient
 
+    async def settle(self) -> None:
+        """A pass of the runner, every payout IPN it caused at the edge, another pass."""
+        await self.runner()
+        await self.sandbox.idle()
+        await self.runner()
+
 
 def payouts_client(
-    http: httpx.AsyncClient, base_url: str, timeout: float
+    http: httpx.AsyncClient,
+    base_url: str,
+    timeout: float,
+    *,
+    two_fa: str | None = TWO_FA,
+    password: str = PASSWORD,
+    retry: RetryPolicy = FAST,
 ) -> tuple[NowPaymentsClient, NowPaymentsPayouts]:
+    """Our payouts client of the sandbox at `base_url` (and the client holding its token)."""
     nowpayments = NowPaymentsClient(
-        base_url, API_KEY, http, retry=FAST, credentials=(EMAIL, PASSWORD)
+        base_url, API_KEY, http, retry=retry, credentials=(EMAIL, password)
     )
     client = NowPaymentsPayouts(
-        nowpayments, http, two_fa_secret=TWO_FA, timeout=httpx.Timeout(timeout), retry=FAST
+        nowpayments, http, two_fa_secret=two_fa, timeout=httpx.Timeout(timeout), retry=retry
     )
     return nowpayments, client
 
@@ -131,31 +145,25 @@ async def approve_again(runtime: ServiceRuntime, refund_id: int) -> None:
 
 
 async def refund_row(runtime: ServiceRuntime, refund_id: int) -> dict[str, Any]:
-    async with runtime.engine.connect() as connection:
-        row = (await connection.execute(select(refunds).where(refunds.c.id == refund_id))).one()
-    return dict(row._mapping)
+    [row] = await fetch(runtime, select(refunds).where(refunds.c.id == refund_id))
+    return row
 
 
 async def payout_rows(runtime: ServiceRuntime, refund_id: int) -> list[dict[str, Any]]:
     query = select(payouts).where(payouts.c.refund_id == refund_id).order_by(payouts.c.attempt)
-    async with runtime.engine.connect() as connection:
-        return [dict(row._mapping) for row in await connection.execute(query)]
+    return await fetch(runtime, query)
 
 
 async def refund_events(runtime: ServiceRuntime, refund_id: int) -> list[dict[str, Any]]:
     """The refund.status_changed events of the refund in the outbox, oldest first."""
     query = select(outbox.c.body).where(outbox.c.topic == "refund.status_changed")
-    async with runtime.engine.connect() as connection:
-        bodies = [
-            json.loads(row.body) for row in await connection.execute(query.order_by(outbox.c.id))
-        ]
+    bodies = [json.loads(row["body"]) for row in await fetch(runtime, query.order_by(outbox.c.id))]
     return [body for body in bodies if body["refund_id"] == refund_id]
 
 
 async def ipn_results(runtime: ServiceRuntime) -> list[tuple[bool, str]]:
     query = select(payout_ipns.c.signature_valid, payout_ipns.c.result).order_by(payout_ipns.c.id)
-    async with runtime.engine.connect() as connection:
-        return [(r.signature_valid, r.result) for r in await connection.execute(query)]
+    return [(r["signature_valid"], r["result"]) for r in await fetch(runtime, query)]
 
 
 def ledger_of(sandbox: NowPaymentsSandbox, refund_id: int) -> list[str]:

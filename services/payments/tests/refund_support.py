@@ -7,8 +7,8 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from payments_support import ipn, new_order, send, settled
-from sqlalchemy import select
+from payments_support import execute, fetch, ipn, new_order, send, settled
+from sqlalchemy import select, update
 
 from bitloot_contracts.events import OrderFailed, OrderStatusChanged
 from bitloot_payments.adapters.orm import flags, orders, refunds
@@ -48,15 +48,17 @@ def saga(order_id: str, status: str, at: datetime) -> OrderStatusChanged:
 
 
 async def rows(runtime: ServiceRuntime, table: Any, order_id: str) -> list[dict[str, Any]]:
-    async with runtime.engine.connect() as connection:
-        found = await connection.execute(
-            select(table).where(table.c.order_id == UUID(order_id)).order_by(table.c[_key(table)])
-        )
-        return [dict(row._mapping) for row in found]
+    query = select(table).where(table.c.order_id == UUID(order_id))
+    return await fetch(runtime, query.order_by(table.c[_key(table)]))
 
 
 def _key(table: Any) -> str:
     return "id" if "id" in table.c else "order_id"
+
+
+async def set_refund(runtime: ServiceRuntime, refund_id: int, **values: object) -> None:
+    """The refund's row changed behind the service's back."""
+    await execute(runtime, update(refunds).where(refunds.c.id == refund_id).values(**values))
 
 
 async def refund_rows(runtime: ServiceRuntime, order_id: str) -> list[dict[str, Any]]:

@@ -6,11 +6,10 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from payments_support import ipn, new_order, send, settled
+from payments_support import ipn, new_order, send, set_order, settled
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import func, update
+from sqlalchemy import func
 
-from bitloot_payments.adapters.orm import orders
 from bitloot_runtime.service import ServiceRuntime
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -104,10 +103,3 @@ async def test_a_paid_order_fulfillment_never_started_ages_until_fulfillment_rep
     after = await scrape(client)
     assert value(after, "bitloot_oldest_paid_unstarted_seconds") == 0
     assert value(after, "bitloot_oldest_paid_unfulfilled_seconds") >= 600
-
-
-async def set_order(runtime: ServiceRuntime, order_id: str, **values: object) -> None:
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(orders).where(orders.c.order_id == uuid.UUID(order_id)).values(**values)
-        )

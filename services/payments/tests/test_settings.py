@@ -17,8 +17,14 @@ REQUIRED = {
 }
 
 
+def settings_of(**changes: object) -> Settings:
+    """The settings with REQUIRED, a fresh signing key and `changes`."""
+    key = generate_key_pair()[0]
+    return load_settings(Settings, **{**REQUIRED, "order_token_private_key": key, **changes})
+
+
 def test_defaults_and_a_public_url_without_trailing_slash() -> None:
-    settings = load_settings(Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0])
+    settings = settings_of()
     assert settings.public_url == "https://shop.example"
     assert (settings.order_token_key_id, settings.order_token_ttl_hours) == ("k1", 72.0)
     assert settings.nowpayments_ipn_secret_previous is None
@@ -26,7 +32,7 @@ def test_defaults_and_a_public_url_without_trailing_slash() -> None:
 
 def test_an_unusable_signing_key_is_refused_at_start_naming_its_variable() -> None:
     with pytest.raises(ConfigError, match="PAYMENTS_ORDER_TOKEN_PRIVATE_KEY"):
-        load_settings(Settings, **REQUIRED, order_token_private_key="bm90IGEga2V5")
+        settings_of(order_token_private_key="bm90IGEga2V5")
 
 
 def test_settings_are_read_from_payments_variables(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,42 +59,30 @@ def test_a_bad_return_url_tolerance_or_retry_limit_is_refused_naming_its_variabl
     name: str, value: str
 ) -> None:
     with pytest.raises(ConfigError, match=f"PAYMENTS_{name.upper()}"):
-        load_settings(
-            Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0], **{name: value}
-        )
+        settings_of(**{name: value})
 
 
 def test_return_urls_are_templates_of_the_order_id() -> None:
-    settings = load_settings(
-        Settings,
-        **REQUIRED,
-        order_token_private_key=generate_key_pair()[0],
-        success_url="https://shop.example/orders/{order_id}/thanks",
-    )
+    settings = settings_of(success_url="https://shop.example/orders/{order_id}/thanks")
     assert settings.success_url == "https://shop.example/orders/{order_id}/thanks"
     assert settings.success_url_template() == settings.success_url
     assert settings.cancel_url is None
 
 
 def test_the_order_page_is_the_default_success_url_and_the_live_status_is_on_its_origin() -> None:
-    settings = load_settings(Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0])
+    settings = settings_of()
     assert settings.success_url is None
     assert settings.success_url_template() == (
         "https://shop.example/orders/{order_id}?token={order_token}"
     )
     assert (settings.live_status_url, settings.live_status_origin()) == (None, None)
-    elsewhere = load_settings(
-        Settings,
-        **REQUIRED,
-        order_token_private_key=generate_key_pair()[0],
-        live_status_url="wss://live.example:8443/status/",
-    )
+    elsewhere = settings_of(live_status_url="wss://live.example:8443/status/")
     assert elsewhere.live_status_url == "wss://live.example:8443/status"
     assert elsewhere.live_status_origin() == "wss://live.example:8443"
 
 
 def test_payout_settings_default_to_the_public_url_and_no_2fa() -> None:
-    settings = load_settings(Settings, **REQUIRED, order_token_private_key=generate_key_pair()[0])
+    settings = settings_of()
 
     assert settings.nowpayments_2fa_secret is None
     assert settings.payout_ipn_url is None
@@ -110,16 +104,10 @@ def test_unusable_payout_settings_are_refused_at_start_naming_the_variable(
     changes: dict[str, object], variable: str
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
-        load_settings(
-            Settings, **REQUIRED, **changes, order_token_private_key=generate_key_pair()[0]
-        )
+        settings_of(**changes)
 
 
 @pytest.mark.parametrize("keys", ["", "c1", "c1:bm90IGEga2V5", "c1:%%%"])
 def test_unusable_claim_link_keys_are_refused_at_start_naming_their_variable(keys: str) -> None:
     with pytest.raises(ConfigError, match="PAYMENTS_CLAIM_TOKEN_PUBLIC_KEYS"):
-        load_settings(
-            Settings,
-            **{**REQUIRED, "claim_token_public_keys": keys},
-            order_token_private_key=generate_key_pair()[0],
-        )
+        settings_of(claim_token_public_keys=keys)

@@ -36,12 +36,6 @@ async def sandbox() -> AsyncIterator[tuple[str, NowPaymentsSandbox]]:
         yield base_url, app.state.sandbox
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
-
-
 def client_on(
     sandbox: tuple[str, NowPaymentsSandbox],
     http: httpx.AsyncClient,

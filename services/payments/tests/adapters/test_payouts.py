@@ -10,22 +10,19 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from payouts_support import PASSWORD, TWO_FA, payouts_client, sandbox_config
 
-from bitloot_payments.adapters.nowpayments import NowPaymentsClient, RetryPolicy
+from bitloot_payments.adapters.nowpayments import RetryPolicy
 from bitloot_payments.adapters.payouts import (
     NowPaymentsPayouts,
     PayoutRefused,
     PayoutRequest,
     PayoutUncertain,
 )
-from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 from bitloot_sandbox_nowpayments.server import running_app
 from bitloot_sandbox_nowpayments.tokens import Tokens
 
-API_KEY = "test-nowpayments-api-key"
-EMAIL, PASSWORD = "refunds@bitloot.test", "payout-password"
-TWO_FA = "KRSXG5CTMVRXEZLUKN2XAZLSONSWG4TF"
 FAST = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02)
 REQUEST = PayoutRequest(
     unique_external_id="refund-5d1c",
@@ -40,23 +37,8 @@ Served = tuple[str, NowPaymentsSandbox]
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Served]:
-    config = NowPaymentsSandboxConfig(
-        api_key=API_KEY,
-        email=EMAIL,
-        password=PASSWORD,
-        two_fa_secret=TWO_FA,
-        port=0,
-        payout_delay=0.01,
-        payout_balance=100.0,
-    )
-    async with running_app(config) as (base_url, app):
+    async with running_app(sandbox_config(port=0, payout_balance=100.0)) as (base_url, app):
         yield base_url, app.state.sandbox
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 def payouts_on(
@@ -67,12 +49,10 @@ def payouts_on(
     password: str = PASSWORD,
     timeout: float = 5.0,
 ) -> NowPaymentsPayouts:
-    nowpayments = NowPaymentsClient(
-        sandbox[0], API_KEY, http, retry=FAST, credentials=(EMAIL, password)
+    clients = payouts_client(
+        http, sandbox[0], timeout, two_fa=two_fa, password=password, retry=FAST
     )
-    return NowPaymentsPayouts(
-        nowpayments, http, two_fa_secret=two_fa, timeout=httpx.Timeout(timeout), retry=FAST
-    )
+    return clients[1]
 
 
 async def test_a_payout_is_created_with_our_id_and_verified(

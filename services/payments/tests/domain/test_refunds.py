@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from decimal import Decimal
 from typing import get_args
 
@@ -16,6 +17,13 @@ from bitloot_payments.domain.refunds import (
 )
 
 ALL = list(get_args(RefundStatus))
+
+
+def refusal(check: Callable[..., None], *args: object) -> str:
+    """The code `check` refuses `args` with (it must refuse)."""
+    with pytest.raises(RefundRefused) as refused:
+        check(*args)
+    return refused.value.code
 
 
 def test_every_contract_status_has_its_moves() -> None:
@@ -41,9 +49,7 @@ def test_only_a_due_refund_may_be_claimed(status: str, code: str | None) -> None
     if code is None:
         rules.check_claim(status)
         return
-    with pytest.raises(RefundRefused) as refused:
-        rules.check_claim(status)
-    assert refused.value.code == code
+    assert refusal(rules.check_claim, status) == code
 
 
 @pytest.mark.parametrize("status", ALL)
@@ -51,35 +57,25 @@ def test_approving_needs_a_claim_or_a_failed_payout(status: str) -> None:
     if status in ("claimed", "failed"):
         rules.check_approve(status)
         return
-    with pytest.raises(RefundRefused) as refused:
-        rules.check_approve(status)
-    assert refused.value.code == "not_claimed"
+    assert refusal(rules.check_approve, status) == "not_claimed"
 
 
 @pytest.mark.parametrize("status", ALL)
 def test_rejecting_needs_a_note_and_a_refund_not_paid_out(status: str) -> None:
-    with pytest.raises(RefundRefused) as no_note:
-        rules.check_reject(status, "  ")
-    assert no_note.value.code == "note_required"
+    assert refusal(rules.check_reject, status, "  ") == "note_required"
     if status in ("due", "claimed", "failed"):
         rules.check_reject(status, "Customer asked to keep the credit.")
         return
-    with pytest.raises(RefundRefused) as refused:
-        rules.check_reject(status, "why")
-    assert refused.value.code == "refund_closed"
+    assert refusal(rules.check_reject, status, "why") == "refund_closed"
 
 
 @pytest.mark.parametrize("status", ALL)
 def test_refunded_outside_never_while_a_payout_may_be_in_flight(status: str) -> None:
-    with pytest.raises(RefundRefused) as no_note:
-        rules.check_refunded_outside(status, None)
-    assert no_note.value.code == "note_required"
+    assert refusal(rules.check_refunded_outside, status, None) == "note_required"
     if status in ("due", "claimed", "approved", "failed"):
         rules.check_refunded_outside(status, "Paid back by bank transfer.")
         return
-    with pytest.raises(RefundRefused) as refused:
-        rules.check_refunded_outside(status, "why")
-    assert refused.value.code == "refund_closed"
+    assert refusal(rules.check_refunded_outside, status, "why") == "refund_closed"
 
 
 @pytest.mark.parametrize(

@@ -53,7 +53,7 @@ async def test_load_reads_a_json_file_and_deactivate_stops_selling(
 async def test_an_invalid_product_is_refused_with_its_reason_and_exit_1(
     transport: httpx.ASGITransport,
     capsys: pytest.CaptureFixture[str],
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     status = await cli(
         transport, "put", "bad", "--title", "Bad", "--kinguin-product-id", "k",
@@ -61,8 +61,7 @@ async def test_an_invalid_product_is_refused_with_its_reason_and_exit_1(
     )  # fmt: skip
     assert status == 1
     assert "price" in capsys.readouterr().err
-    async with httpx.AsyncClient(transport=transport, base_url=URL) as client:
-        listed = await client.get("/internal/products", headers=internal_headers)
+    listed = await admin.get("/internal/products")
     assert "bad" not in [p["sku"] for p in listed.json()["items"]]
 
 

@@ -4,9 +4,8 @@ the NOWPayments sandbox that counts the invoices it created."""
 import asyncio
 
 import httpx
-from sqlalchemy import func, select
+from payments_support import count_orders
 
-from bitloot_payments.adapters.orm import orders
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 
@@ -29,5 +28,4 @@ async def test_200_concurrent_checkouts_with_one_key_make_one_order_and_one_invo
     assert len(nowpayments.store.invoices) == 1
     [invoice] = nowpayments.store.invoices.values()
     assert invoice.invoice_url == answers[0].json()["invoice_url"]
-    async with runtime.engine.connect() as connection:
-        assert await connection.scalar(select(func.count()).select_from(orders)) == 1
+    assert await count_orders(runtime) == 1

@@ -6,8 +6,8 @@ import json
 
 import httpx
 import pytest
-from payments_support import ipn, send
-from sqlalchemy import func, select
+from payments_support import count_orders, ipn, scalar, send
+from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import orders
 from bitloot_runtime.service import ServiceRuntime
@@ -16,11 +16,6 @@ from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 from bitloot_testing.bus import eventually
 
 LINES = [{"sku": "g-1", "qty": 2}]
-
-
-async def count_orders(runtime: ServiceRuntime) -> int:
-    async with runtime.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(orders)) or 0)
 
 
 @pytest.mark.parametrize(
@@ -64,15 +59,14 @@ async def test_a_refusal_says_why(client: httpx.AsyncClient) -> None:
 async def test_an_internationalised_address_is_stored_normalised_and_travels(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
     address: str,
     stored: str,
 ) -> None:
     answer = await client.post("/orders", json={"email": address, "lines": LINES})
     assert answer.status_code == 201, answer.text
     order_id = answer.json()["order_id"]
-    async with runtime.engine.connect() as connection:
-        email = await connection.scalar(select(orders.c.email).where(orders.c.order_id == order_id))
+    email = await scalar(runtime, select(orders.c.email).where(orders.c.order_id == order_id))
     assert email == stored
     assert (await send(client, ipn(order_id, "finished"))).status_code == 200
 
@@ -80,8 +74,7 @@ async def test_an_internationalised_address_is_stored_normalised_and_travels(
         query = select(outbox.c.body).where(
             outbox.c.order_id == order_id, outbox.c.topic == "payment.finished"
         )
-        async with runtime.engine.connect() as connection:
-            body = await connection.scalar(query)
+        body = await scalar(runtime, query)
         return None if body is None else dict(json.loads(body))
 
     async def published() -> bool:
@@ -91,7 +84,5 @@ async def test_an_internationalised_address_is_stored_normalised_and_travels(
     event = await finished()
     assert event is not None
     assert event["customer_email"] == stored
-    searched = await client.get(
-        "/internal/orders", params={"email": address.upper()}, headers=internal_headers
-    )
+    searched = await admin.get("/internal/orders", params={"email": address.upper()})
     assert [item["order_id"] for item in searched.json()["items"]] == [order_id]

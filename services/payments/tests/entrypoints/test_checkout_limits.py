@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from payments_support import count_orders, execute, scalar
 from sqlalchemy import func, insert, select
 
-from bitloot_payments.adapters.orm import orders, rate_limits
+from bitloot_payments.adapters.orm import rate_limits
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.handlers.checkout_limits import (
     NETWORK_FACTOR,
@@ -54,11 +55,6 @@ def peer(transport: httpx.ASGITransport) -> Peer:
             yield http
 
     return connect
-
-
-async def count_orders(runtime: ServiceRuntime) -> int:
-    async with runtime.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(orders)) or 0)
 
 
 def assert_refused(answer: httpx.Response, limit: str) -> None:
@@ -153,10 +149,8 @@ async def test_an_invalid_order_is_refused_without_counting(peer: Peer) -> None:
 
 async def test_counters_of_past_windows_are_forgotten(runtime: ServiceRuntime) -> None:
     old = datetime.now(UTC) - timedelta(days=2)
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            insert(rate_limits).values(bucket="checkout_client:192.0.2.1", window_start=old, hits=1)
-        )
+    bucket = {"bucket": "checkout_client:192.0.2.1", "window_start": old, "hits": 1}
+    await execute(runtime, insert(rate_limits).values(**bucket))
     hour = timedelta(hours=1)
     limits = CheckoutLimits(Limit("a", 1, hour), Limit("n", 1, hour), Limit("b", 1, hour))
     gate = CheckoutGate(runtime.units_of_work(PaymentsUnitOfWork), limits)
@@ -214,22 +208,12 @@ async def test_a_client_rotating_its_64s_is_bounded_per_48(runtime: ServiceRunti
 async def test_a_client_refused_by_the_shop_keeps_its_own_allowance(
     peer: Peer, runtime: ServiceRuntime
 ) -> None:
-    async with runtime.engine.begin() as connection:
-        window = Limit("checkout_global", SHOP_WIDE, timedelta(hours=1)).window_start(
-            datetime.now(UTC)
-        )
-        await connection.execute(
-            insert(rate_limits).values(
-                bucket="checkout_global:shop", window_start=window, hits=SHOP_WIDE
-            )
-        )
+    window = Limit("checkout_global", SHOP_WIDE, timedelta(hours=1)).window_start(datetime.now(UTC))
+    bucket = {"bucket": "checkout_global:shop", "window_start": window, "hits": SHOP_WIDE}
+    await execute(runtime, insert(rate_limits).values(**bucket))
     async with peer("203.0.113.7") as buyer:
         for _ in range(PER_CLIENT + 2):
             assert_refused(await buyer.post("/orders", json=ORDER), "checkout_global")
-    async with runtime.engine.connect() as connection:
-        spent = await connection.scalar(
-            select(func.coalesce(func.sum(rate_limits.c.hits), 0)).where(
-                rate_limits.c.bucket == "checkout_client:203.0.113.7"
-            )
-        )
+    hits = select(func.coalesce(func.sum(rate_limits.c.hits), 0))
+    spent = await scalar(runtime, hits.where(rate_limits.c.bucket == "checkout_client:203.0.113.7"))
     assert spent == 0

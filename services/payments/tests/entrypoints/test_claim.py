@@ -16,10 +16,9 @@ from refund_support import (
     emitted,
     made_due,
     refund_rows,
+    set_refund,
 )
-from sqlalchemy import update
 
-from bitloot_payments.adapters.orm import refunds
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import ClaimTokenSigner, generate_key_pair, load_private_key
 
@@ -33,14 +32,6 @@ async def claim(
 ) -> httpx.Response:
     form = {"token": token, "address": address, "extra_id": extra_id}
     return await client.post("/refunds/claim", data=form, headers=headers)
-
-
-async def paid_in(runtime: ServiceRuntime, refund_id: int, currency: str) -> None:
-    """The refund as if the customer had paid in `currency`."""
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(refunds).where(refunds.c.id == refund_id).values(currency=currency)
-        )
 
 
 async def unchanged(runtime: ServiceRuntime, order_id: str) -> dict[str, Any]:
@@ -122,7 +113,7 @@ async def test_a_bad_address_is_refused_with_its_reason_and_changes_nothing(
     code: str,
 ) -> None:
     order_id, refund_id = await made_due(runtime, client)
-    await paid_in(runtime, refund_id, currency)
+    await set_refund(runtime, refund_id, currency=currency)
     token = claim_token(refund_id, order_id)
     answer = await claim(client, token, address, extra_id, **JSON)
     assert answer.status_code == 422
@@ -149,7 +140,7 @@ async def test_a_currency_with_a_memo_asks_for_it_and_stores_it(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     order_id, refund_id = await made_due(runtime, client)
-    await paid_in(runtime, refund_id, "xrp")
+    await set_refund(runtime, refund_id, currency="xrp")
     token = claim_token(refund_id, order_id)
     shown = await client.get("/refunds/claim", params={"token": token})
     assert "Destination tag (optional)" in shown.text
@@ -238,10 +229,7 @@ async def test_a_refund_no_longer_due_says_where_it_stands(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     order_id, refund_id = await made_due(runtime, client)
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(refunds).where(refunds.c.id == refund_id).values(status="canceled")
-        )
+    await set_refund(runtime, refund_id, status="canceled")
     token = claim_token(refund_id, order_id)
     page = await client.get("/refunds/claim", params={"token": token})
     assert page.status_code == 200

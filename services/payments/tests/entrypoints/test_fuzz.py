@@ -5,7 +5,7 @@ which record refused requests by design."""
 
 import httpx
 import pytest
-from payments_support import SECRET
+from payments_support import SECRET, scalar
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
@@ -22,9 +22,8 @@ REFUSALS_LOGGED = frozenset({"ipn_log", "payout_ipns", "rate_limits"})
 
 
 async def published(runtime: ServiceRuntime) -> bool:
-    query = select(func.count()).where(outbox.c.published_at.is_(None))
-    async with runtime.engine.connect() as connection:
-        return await connection.scalar(query) == 0
+    waiting = select(func.count()).where(outbox.c.published_at.is_(None))
+    return bool(await scalar(runtime, waiting) == 0)
 
 
 async def document(client: httpx.AsyncClient) -> dict[str, object]:

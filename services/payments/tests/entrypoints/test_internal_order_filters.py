@@ -4,12 +4,11 @@ showed a failed order, because it matched the order's own status, which no colum
 (issue #21). A value outside the known ones is refused, naming the filter."""
 
 from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 import httpx
-from payments_support import new_order
+from payments_support import fetch, new_order, set_order
 from refund_support import TRON_ADDRESS, claim_token, failed, paid_order, refund_of, saga
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import orders
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
@@ -20,28 +19,21 @@ from bitloot_runtime.service import ServiceRuntime
 _AN_HOUR_AGO = datetime.now(UTC) - timedelta(hours=1)
 
 
-async def _paid_long_ago(runtime: ServiceRuntime, order_id: str) -> None:
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(orders).where(orders.c.order_id == UUID(order_id)).values(paid_at=_AN_HOUR_AGO)
-        )
-
-
-async def _listed(client: httpx.AsyncClient, headers: dict[str, str], **params: str) -> list[str]:
-    answer = await client.get("/internal/orders", params=params, headers=headers)
+async def listed(admin: httpx.AsyncClient, **params: str) -> list[str]:
+    answer = await admin.get("/internal/orders", params=params)
     assert answer.status_code == 200, answer.text
     return [item["order_id"] for item in answer.json()["items"]]
 
 
 async def test_the_shown_statuses_and_the_presets_find_their_orders(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     waiting = await new_order(client)
     fresh = await paid_order(client, runtime)
     stuck = await paid_order(client, runtime)
-    await _paid_long_ago(runtime, stuck)
+    await set_order(runtime, stuck, paid_at=_AN_HOUR_AGO)
     delivered = await paid_order(client, runtime)
-    await _paid_long_ago(runtime, delivered)
+    await set_order(runtime, delivered, paid_at=_AN_HOUR_AGO)
     failing = await paid_order(client, runtime)
     async with PaymentsUnitOfWork(runtime.engine) as uow:
         await RecordFulfilment()(saga(delivered, "fulfilled", datetime.now(UTC)), uow)
@@ -52,35 +44,32 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
         await uow.commit()
     await refund_of(runtime, failing)
 
-    async def listed(**params: str) -> list[str]:
-        return await _listed(client, internal_headers, **params)
-
-    assert await listed(fulfilment="failed") == [failing]
-    assert await listed(preset="failed") == [failing]
-    assert [item for item in await listed() if item == failing] == [failing]
-    assert await listed(fulfilment="fulfilled") == [delivered]
-    assert await listed(preset="stuck") == [stuck]
-    assert await listed(preset="refund_due") == [failing]
-    assert await listed(refund="due") == [failing]
-    assert await listed(customer="refund_due") == [failing]
-    assert await listed(customer="delivered") == [delivered]
-    assert await listed(customer="awaiting_payment") == [waiting]
-    assert set(await listed(payment="finished")) == {fresh, stuck, delivered, failing}
-    assert await listed(payment="waiting") == []
+    assert await listed(admin, fulfilment="failed") == [failing]
+    assert await listed(admin, preset="failed") == [failing]
+    assert [item for item in await listed(admin) if item == failing] == [failing]
+    assert await listed(admin, fulfilment="fulfilled") == [delivered]
+    assert await listed(admin, preset="stuck") == [stuck]
+    assert await listed(admin, preset="refund_due") == [failing]
+    assert await listed(admin, refund="due") == [failing]
+    assert await listed(admin, customer="refund_due") == [failing]
+    assert await listed(admin, customer="delivered") == [delivered]
+    assert await listed(admin, customer="awaiting_payment") == [waiting]
+    assert set(await listed(admin, payment="finished")) == {fresh, stuck, delivered, failing}
+    assert await listed(admin, payment="waiting") == []
     # Nothing waits for an admin but the stuck order: the failed one's refund waits for
     # the customer's claim. Once claimed, an admin must approve it.
-    assert await listed(preset="needs_action") == [stuck]
+    assert await listed(admin, preset="needs_action") == [stuck]
     form = {"token": claim_token(int((await refund_of(runtime, failing))["id"]), failing)}
     await client.post("/refunds/claim", data={**form, "address": TRON_ADDRESS})
-    assert await listed(preset="needs_action") == [failing, stuck]
-    assert await listed(preset="refund_due", refund="claimed") == [failing]
+    assert await listed(admin, preset="needs_action") == [failing, stuck]
+    assert await listed(admin, preset="refund_due", refund="claimed") == [failing]
     # Filters combine; the order's own status still filters, as before.
-    assert await listed(preset="stuck", fulfilment="failed") == []
-    assert await listed(status="invoiced") == [waiting]
+    assert await listed(admin, preset="stuck", fulfilment="failed") == []
+    assert await listed(admin, status="invoiced") == [waiting]
     # Each item says the statuses the list shows.
     [item] = [
         item
-        for item in (await client.get("/internal/orders", headers=internal_headers)).json()["items"]
+        for item in (await admin.get("/internal/orders")).json()["items"]
         if item["order_id"] == failing
     ]
     assert (item["payment_status"], item["fulfilment_state"], item["refund_status"]) == (
@@ -91,33 +80,27 @@ async def test_the_shown_statuses_and_the_presets_find_their_orders(
 
 
 async def test_a_customer_filter_pages_by_where_it_stopped_reading(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     ids = [await new_order(client) for _ in range(3)]
     await paid_order(client, runtime)
-    first = await client.get(
-        "/internal/orders",
-        params={"customer": "awaiting_payment", "limit": 2},
-        headers=internal_headers,
-    )
+    first = await admin.get("/internal/orders", params={"customer": "awaiting_payment", "limit": 2})
     assert [item["order_id"] for item in first.json()["items"]] == [ids[2], ids[1]]
-    rest = await client.get(
+    rest = await admin.get(
         "/internal/orders",
         params={"customer": "awaiting_payment", "limit": 2, "cursor": first.json()["cursor"]},
-        headers=internal_headers,
     )
     assert [item["order_id"] for item in rest.json()["items"]] == [ids[0]]
     assert rest.json()["cursor"] is None
 
 
 async def test_an_unknown_value_is_refused_naming_the_filter_and_changes_nothing(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await paid_order(client, runtime)
 
     async def stored() -> list[dict[str, object]]:
-        async with runtime.engine.connect() as connection:
-            return [dict(row._mapping) for row in await connection.execute(select(orders))]
+        return await fetch(runtime, select(orders))
 
     before = await stored()
     for name, value in [
@@ -127,12 +110,10 @@ async def test_an_unknown_value_is_refused_naming_the_filter_and_changes_nothing
         ("customer", "happy"),
         ("preset", "everything"),
     ]:
-        answer = await client.get(
-            "/internal/orders", params={name: value}, headers=internal_headers
-        )
+        answer = await admin.get("/internal/orders", params={name: value})
         assert answer.status_code == 422, (name, answer.text)
         body = answer.json()
         assert body["error"] == f"invalid_{name}"
         assert [field["field"] for field in body["fields"]] == [name]
     assert await stored() == before
-    assert await _listed(client, internal_headers) == [order_id]
+    assert await listed(admin) == [order_id]

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 import httpx
-from payments_support import ipn, new_order, send, settled
+from payments_support import checkout, ipn, new_order, send, settled
 from refund_support import (
     TRON_ADDRESS,
     claim_token,
@@ -16,10 +16,9 @@ from refund_support import (
     made_due,
     order_status,
     refund_of,
+    set_refund,
 )
-from sqlalchemy import update
 
-from bitloot_payments.adapters.orm import refunds
 from bitloot_runtime.service import ServiceRuntime
 
 STATUS_CHANGED = "refund.status_changed"
@@ -34,16 +33,9 @@ async def claimed(client: httpx.AsyncClient, runtime: ServiceRuntime) -> tuple[s
 
 
 async def decide(
-    client: httpx.AsyncClient, headers: dict[str, str], refund_id: int, path: str, **body: Any
+    admin: httpx.AsyncClient, refund_id: int, path: str, **body: Any
 ) -> httpx.Response:
-    return await client.post(f"/internal/refunds/{refund_id}/{path}", json=body, headers=headers)
-
-
-async def force(runtime: ServiceRuntime, refund_id: int, status: str) -> None:
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(refunds).where(refunds.c.id == refund_id).values(status=status)
-        )
+    return await admin.post(f"/internal/refunds/{refund_id}/{path}", json=body)
 
 
 async def statuses(runtime: ServiceRuntime, order_id: str) -> list[tuple[str, str | None]]:
@@ -54,10 +46,10 @@ async def statuses(runtime: ServiceRuntime, order_id: str) -> list[tuple[str, st
 
 
 async def test_an_approved_claim_is_recorded_with_who_and_why_and_told_once(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id, refund_id = await claimed(client, runtime)
-    answer = await decide(client, internal_headers, refund_id, "approve", actor="ana", note="ok")
+    answer = await decide(admin, refund_id, "approve", actor="ana", note="ok")
     assert answer.status_code == 200, answer.text
     refund = answer.json()
     assert (refund["status"], refund["decided_by"], refund["decision_note"]) == (
@@ -68,24 +60,24 @@ async def test_an_approved_claim_is_recorded_with_who_and_why_and_told_once(
     assert refund["decided_at"] is not None
     assert (refund["payout_address"], refund["customer_status"]) == (TRON_ADDRESS, "refund_claimed")
     assert refund["payouts"] == []
-    shown = await client.get(f"/internal/refunds/{refund_id}", headers=internal_headers)
+    shown = await admin.get(f"/internal/refunds/{refund_id}")
     assert shown.json()["status"] == "approved"
     assert await statuses(runtime, order_id) == [
         ("due", None),
         ("claimed", "due"),
         ("approved", "claimed"),
     ]
-    again = await decide(client, internal_headers, refund_id, "approve", actor="bob")
+    again = await decide(admin, refund_id, "approve", actor="bob")
     assert (again.status_code, again.json()["error"]) == (409, "not_claimed")
     assert len(await statuses(runtime, order_id)) == 3
 
 
 async def test_two_admins_approving_at_once_approve_once(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id, refund_id = await claimed(client, runtime)
     answers = await asyncio.gather(
-        *(decide(client, internal_headers, refund_id, "approve", actor=name) for name in "abcd")
+        *(decide(admin, refund_id, "approve", actor=name) for name in "abcd")
     )
     assert sorted(a.status_code for a in answers) == [200, 409, 409, 409]
     assert await statuses(runtime, order_id) == [
@@ -96,25 +88,25 @@ async def test_two_admins_approving_at_once_approve_once(
 
 
 async def test_only_a_claimed_or_failed_refund_may_be_approved(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id, refund_id = await made_due(runtime, client)
-    due = await decide(client, internal_headers, refund_id, "approve", actor="ana")
+    due = await decide(admin, refund_id, "approve", actor="ana")
     assert (due.status_code, due.json()["error"]) == (409, "not_claimed")
-    await force(runtime, refund_id, "failed")
-    retried = await decide(client, internal_headers, refund_id, "approve", actor="ana")
+    await set_refund(runtime, refund_id, status="failed")
+    retried = await decide(admin, refund_id, "approve", actor="ana")
     assert (retried.status_code, retried.json()["status"]) == (200, "approved")
     assert (await statuses(runtime, order_id))[-1] == ("approved", "failed")
 
 
 async def test_rejecting_needs_a_note_and_an_open_refund(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id, refund_id = await claimed(client, runtime)
-    no_note = await decide(client, internal_headers, refund_id, "reject", actor="ana", note=" ")
+    no_note = await decide(admin, refund_id, "reject", actor="ana", note=" ")
     assert (no_note.status_code, no_note.json()["error"]) == (400, "note_required")
     rejected = await decide(
-        client, internal_headers, refund_id, "reject", actor="ana", note="Chargeback already made."
+        admin, refund_id, "reject", actor="ana", note="Chargeback already made."
     )
     assert rejected.status_code == 200
     assert (rejected.json()["status"], rejected.json()["customer_status"]) == (
@@ -123,21 +115,20 @@ async def test_rejecting_needs_a_note_and_an_open_refund(
     )
     [*_, last] = await emitted(runtime, order_id, STATUS_CHANGED)
     assert (last["status"], last["note"]) == ("rejected", "Chargeback already made.")
-    closed = await decide(client, internal_headers, refund_id, "reject", actor="ana", note="x")
+    closed = await decide(admin, refund_id, "reject", actor="ana", note="x")
     assert (closed.status_code, closed.json()["error"]) == (409, "refund_closed")
-    outside = await decide(client, internal_headers, refund_id, "refunded-outside", note="x")
+    outside = await decide(admin, refund_id, "refunded-outside", note="x")
     assert (outside.status_code, outside.json()["error"]) == (409, "refund_closed")
 
 
 async def test_refunded_outside_records_the_transaction_and_refunds_the_order(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id, refund_id = await made_due(runtime, client)
-    no_note = await decide(client, internal_headers, refund_id, "refunded-outside", actor="ana")
+    no_note = await decide(admin, refund_id, "refunded-outside", actor="ana")
     assert (no_note.status_code, no_note.json()["error"]) == (400, "note_required")
     answer = await decide(
-        client,
-        internal_headers,
+        admin,
         refund_id,
         "refunded-outside",
         actor="ana",
@@ -152,41 +143,40 @@ async def test_refunded_outside_records_the_transaction_and_refunds_the_order(
     assert await order_status(runtime, order_id) == "refunded"
     [*_, last] = await emitted(runtime, order_id, STATUS_CHANGED)
     assert (last["status"], last["transaction_id"]) == ("refunded_outside", "0xabc123")
-    order = await client.get(f"/internal/orders/{order_id}", headers=internal_headers)
+    order = await admin.get(f"/internal/orders/{order_id}")
     assert order.json()["customer_status"] == "refunded"
 
 
 async def test_no_refund_is_recorded_outside_while_its_payout_is_being_sent(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id, refund_id = await claimed(client, runtime)
-    await force(runtime, refund_id, "sending")
-    answer = await decide(client, internal_headers, refund_id, "refunded-outside", note="x")
+    await set_refund(runtime, refund_id, status="sending")
+    answer = await decide(admin, refund_id, "refunded-outside", note="x")
     assert (answer.status_code, answer.json()["error"]) == (409, "refund_closed")
     assert await order_status(runtime, order_id) == "refund_due"
 
 
 async def test_bad_decision_requests_are_refused(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     _order_id, refund_id = await made_due(runtime, client)
     for path in ("approve", "reject", "refunded-outside"):
-        missing = await decide(client, internal_headers, 10**9, path, note="x")
+        missing = await decide(admin, 10**9, path, note="x")
         assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
-    assert (await client.get("/internal/refunds/x", headers=internal_headers)).status_code == 404
-    extra = await decide(client, internal_headers, refund_id, "approve", amount="1")
+    assert (await admin.get("/internal/refunds/x")).status_code == 404
+    extra = await decide(admin, refund_id, "approve", amount="1")
     assert extra.status_code == 422
-    tx = await decide(client, internal_headers, refund_id, "reject", note="x", transaction_id="t")
+    tx = await decide(admin, refund_id, "reject", note="x", transaction_id="t")
     assert tx.status_code == 422
     unauthorized = await client.post(f"/internal/refunds/{refund_id}/approve", json={})
     assert unauthorized.status_code == 401
 
 
 async def test_every_order_page_tells_one_status_from_the_refund(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    created = (await client.post("/orders", json=body)).json()
+    created = await checkout(client)
     order_id, token = created["order_id"], {"authorization": f"Bearer {created['order_token']}"}
     await send(client, ipn(order_id, "finished", payment_id=4242))
     await settled(runtime)
@@ -195,11 +185,9 @@ async def test_every_order_page_tells_one_status_from_the_refund(
 
     async def told() -> tuple[str, str, str]:
         public = (await client.get(f"/orders/{order_id}", headers=token)).json()
-        internal = (
-            await client.get(f"/internal/orders/{order_id}", headers=internal_headers)
-        ).json()
+        internal = (await admin.get(f"/internal/orders/{order_id}")).json()
         # The admin's order list reads the same status from the list of orders.
-        listed = (await client.get("/internal/orders", headers=internal_headers)).json()
+        listed = (await admin.get("/internal/orders")).json()
         [row] = [item for item in listed["items"] if item["order_id"] == order_id]
         return public["customer_status"], internal["customer_status"], row["customer_status"]
 
@@ -207,42 +195,38 @@ async def test_every_order_page_tells_one_status_from_the_refund(
     form = {"token": claim_token(refund["id"], order_id), "address": TRON_ADDRESS}
     await client.post("/refunds/claim", data=form)
     assert await told() == ("refund_claimed",) * 3
-    internal = (await client.get(f"/internal/orders/{order_id}", headers=internal_headers)).json()
+    internal = (await admin.get(f"/internal/orders/{order_id}")).json()
     assert [r["status"] for r in internal["refunds"]] == ["claimed"]
 
 
 async def test_a_canceled_refund_is_listed_telling_the_customer_nothing(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     """Keys delivered by hand cancel the refund owed: it no longer speaks for the order,
     and every view of it says so with a null customer status (not a 500)."""
     order_id, refund_id = await made_due(runtime, client)
-    await force(runtime, refund_id, "canceled")
-    listed = await client.get(
-        "/internal/refunds", params={"order_id": order_id}, headers=internal_headers
-    )
+    await set_refund(runtime, refund_id, status="canceled")
+    listed = await admin.get("/internal/refunds", params={"order_id": order_id})
     assert listed.status_code == 200, listed.text
     assert [(r["status"], r["customer_status"]) for r in listed.json()["items"]] == [
         ("canceled", None)
     ]
-    one = await client.get(f"/internal/refunds/{refund_id}", headers=internal_headers)
+    one = await admin.get(f"/internal/refunds/{refund_id}")
     assert (one.status_code, one.json()["customer_status"]) == (200, None)
-    order = await client.get(f"/internal/orders/{order_id}", headers=internal_headers)
+    order = await admin.get(f"/internal/orders/{order_id}")
     assert [r["customer_status"] for r in order.json()["refunds"]] == [None]
 
 
 async def test_refund_due_on_a_flag_tells_the_bus_once(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     await send(client, ipn(order_id, "partially_paid", actually_paid=12.3))
     await settled(runtime)
-    listed = await client.get(
-        "/internal/flags", params={"order_id": order_id}, headers=internal_headers
-    )
+    listed = await admin.get("/internal/flags", params={"order_id": order_id})
     [flag] = listed.json()["items"]
     for _ in range(2):
-        await client.post(f"/internal/flags/{flag['id']}/refund-due", headers=internal_headers)
+        await admin.post(f"/internal/flags/{flag['id']}/refund-due")
     [due] = await emitted(runtime, order_id, STATUS_CHANGED)
     assert (due["status"], due["reason"], due["amount"], due["currency"]) == (
         "due",

@@ -185,6 +185,14 @@ async def test_a_paid_order_says_payment_received(
     assert status_block(html(page)).startswith("Payment received")
 
 
+async def customer_order(client: httpx.AsyncClient, runtime: ServiceRuntime) -> CustomerOrder:
+    """A new order of two of `g-1`, as its customer's page shows it."""
+    order_id = UUID(await new_order(client))
+    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
+    assert found is not None
+    return found
+
+
 def _refund(order_id: UUID, status: str, transaction_id: str | None = None) -> Refund:
     return Refund(
         order_id=order_id,
@@ -206,6 +214,8 @@ def _preorder(found: CustomerOrder, release_date: str | None) -> CustomerOrder:
 
 
 PAID: dict[str, object] = {"status": "paid", "paid_at": datetime.now(UTC)}
+FAILED: dict[str, object] = {**PAID, "fulfilment_state": "failed"}
+FULFILLED: dict[str, object] = {**PAID, "fulfilment_state": "fulfilled"}
 # Each status the page shows: how the order stands, and the first words of its block.
 STATUSES: dict[str, tuple[dict[str, object], list[str], bool, str]] = {
     "awaiting_payment": ({}, [], False, "Awaiting payment We have your order, but not"),
@@ -218,50 +228,30 @@ STATUSES: dict[str, tuple[dict[str, object], list[str], bool, str]] = {
         "Buying your key Your payment is in",
     ),
     "keys_ready": (
-        {**PAID, "fulfilment_state": "fulfilled", "key_email_confirmed": False},
+        {**FULFILLED, "key_email_confirmed": False},
         [],
         False,
         "Ready — check your email Your key is ready. We emailed you a link to it, but",
     ),
     "delivered": (
-        {**PAID, "fulfilment_state": "fulfilled", "key_email_confirmed": True},
+        {**FULFILLED, "key_email_confirmed": True},
         [],
         False,
         "Ready — check your email Your key is ready. We emailed you a link to reveal it.",
     ),
-    "failed": (
-        {**PAID, "fulfilment_state": "failed"},
-        [],
-        False,
-        "Failed — you will be refunded We could not get your key",
-    ),
+    "failed": (FAILED, [], False, "Failed — you will be refunded We could not get your key"),
     "not_paid": ({"status": "expired"}, [], False, "Not paid No payment arrived"),
-    "refund_due": (
-        {**PAID, "fulfilment_state": "failed"},
-        ["due"],
-        False,
-        "Refund on its way We owe you a refund of 25.00 USD",
-    ),
-    "refund_claimed": (
-        {**PAID, "fulfilment_state": "failed"},
-        ["claimed"],
-        False,
-        "Refund being sent We have your wallet address",
-    ),
+    "refund_due": (FAILED, ["due"], False, "Refund on its way We owe you a refund of 25.00 USD"),
+    "refund_claimed": (FAILED, ["claimed"], False, "Refund being sent We have your wallet address"),
     "refunded": (
-        {**PAID, "fulfilment_state": "failed"},
+        FAILED,
         ["sent"],
         False,
         "Refunded Your refund of 25.00 USD has been sent. Transaction: 0xfeed",
     ),
-    "refund_failed": (
-        {**PAID, "fulfilment_state": "failed"},
-        ["failed"],
-        False,
-        "Refund delayed Sending your refund did not work",
-    ),
+    "refund_failed": (FAILED, ["failed"], False, "Refund delayed Sending your refund did not work"),
     "refund_rejected": (
-        {**PAID, "fulfilment_state": "failed"},
+        FAILED,
         ["rejected"],
         False,
         "Refund declined Your refund claim was declined",
@@ -277,14 +267,12 @@ def test_every_status_the_page_shows_is_tested() -> None:
 async def test_each_status_renders_its_words_and_what_happens_next(
     client: httpx.AsyncClient, runtime: ServiceRuntime, status: str
 ) -> None:
-    order_id = UUID(await new_order(client))
-    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
-    assert found is not None
+    found = await customer_order(client, runtime)
     changes, refunds, under_review, words = STATUSES[status]
     found = replace(
         found,
         order=replace(found.order, **changes),  # type: ignore[arg-type]
-        refunds=[_refund(order_id, refund, "0xfeed") for refund in refunds],
+        refunds=[_refund(found.order.order_id, refund, "0xfeed") for refund in refunds],
         under_review=under_review,
     )
     page = html(OrderPages(None, None).order(found))
@@ -302,9 +290,7 @@ async def test_each_status_renders_its_words_and_what_happens_next(
 async def test_a_preorder_being_bought_says_when_it_is_released(
     client: httpx.AsyncClient, runtime: ServiceRuntime, release_date: str | None, words: str
 ) -> None:
-    order_id = UUID(await new_order(client))
-    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
-    assert found is not None
+    found = await customer_order(client, runtime)
     paid = replace(
         found.order, status="paid", paid_at=datetime.now(UTC), fulfilment_state="reserving"
     )
@@ -317,9 +303,7 @@ async def test_a_preorder_being_bought_says_when_it_is_released(
 async def test_a_live_status_url_is_where_the_script_connects_and_all_it_may(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
-    order_id = UUID(await new_order(client))
-    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
-    assert found is not None
+    found = await customer_order(client, runtime)
     page = OrderPages("wss://live.bitloot.test/base", "wss://live.bitloot.test").order(found)
     assert 'data-live="wss://live.bitloot.test/base"' in html(page)
     assert policy(page.headers)["connect-src"] == "wss://live.bitloot.test"

@@ -5,6 +5,7 @@ from decimal import Decimal
 from uuid import uuid4
 
 import httpx
+from payments_support import count_orders
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.orm import order_lines, orders
@@ -17,11 +18,6 @@ from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
 async def place(client: httpx.AsyncClient, **changes: object) -> httpx.Response:
     body = {"email": " Buyer@Example.COM ", "lines": [{"sku": "g-1", "qty": 2}], **changes}
     return await client.post("/orders", json=body)
-
-
-async def count_orders(runtime: ServiceRuntime) -> int:
-    async with runtime.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(orders)) or 0)
 
 
 async def test_an_order_is_priced_from_the_catalog_and_invoiced(

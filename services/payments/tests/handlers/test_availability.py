@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from payments_support import count_orders, scalar, watching
 from sqlalchemy import func, select
 
 from bitloot_contracts.events import ProductAvailabilityChanged
-from bitloot_payments.adapters.orm import orders
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import inbox
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 # g-1 is sold as k-g-1 at 12.50 usd, buying it from Kinguin for at most 9 (conftest).
@@ -43,9 +43,8 @@ async def observed(
     await runtime.publisher.publish(event)
 
     async def heard() -> bool:
-        async with runtime.engine.connect() as connection:
-            query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
-            return bool(await connection.scalar(query))
+        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+        return bool(await scalar(runtime, query))
 
     assert await eventually(heard, timeout=20)
 
@@ -56,11 +55,6 @@ async def order(client: httpx.AsyncClient, qty: int = 2, sku: str = "g-1") -> ht
         "lines": [{"sku": "g-2", "qty": 1}, {"sku": sku, "qty": qty}],
     }
     return await client.post("/orders", json=body)
-
-
-async def stored_orders(runtime: ServiceRuntime) -> int:
-    async with runtime.engine.connect() as connection:
-        return int(await connection.scalar(select(func.count()).select_from(orders)) or 0)
 
 
 def refusal(answer: httpx.Response) -> tuple[int, str, list[tuple[str, str, str]]]:
@@ -79,10 +73,10 @@ async def test_out_of_stock_is_refused_409_before_any_order_or_invoice_and_a_res
     answer = await order(client, qty=2)
     assert refusal(answer) == (409, "out_of_stock", [("lines.1.sku", "out_of_stock", "g-1")])
     assert "'g-1'" in answer.json()["detail"]
-    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
+    assert (await count_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
     await observed(runtime, qty=2, at=T0 + timedelta(seconds=1))
     assert (await order(client, qty=2)).status_code == 201
-    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (1, 1)
+    assert (await count_orders(runtime), len(nowpayments.store.invoices)) == (1, 1)
 
 
 async def test_a_kinguin_price_above_the_maximum_is_refused_409_without_an_invoice(
@@ -95,7 +89,7 @@ async def test_a_kinguin_price_above_the_maximum_is_refused_409_without_an_invoi
         "price_above_maximum",
         [("lines.1.sku", "price_above_maximum", "g-1")],
     )
-    assert (await stored_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
+    assert (await count_orders(runtime), len(nowpayments.store.invoices)) == (0, 0)
     await observed(runtime, qty=50, price="9", at=T0 + timedelta(seconds=1))
     assert (await order(client)).status_code == 201
 
@@ -120,7 +114,7 @@ async def test_a_product_never_observed_or_on_preorder_or_of_unknown_price_is_so
 
 
 async def test_two_lines_of_one_kinguin_product_count_together(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     twin = {
         "title": "Game g-1 again",
@@ -129,7 +123,7 @@ async def test_two_lines_of_one_kinguin_product_count_together(
         "currency": "usd",
         "max_purchase_price": "9",
     }
-    saved = await client.put("/internal/products/g-1b", json=twin, headers=internal_headers)
+    saved = await admin.put("/internal/products/g-1b", json=twin)
     assert saved.status_code == 200
     await observed(runtime, qty=3)
     body = {
@@ -145,10 +139,10 @@ async def test_two_lines_of_one_kinguin_product_count_together(
 
 
 async def test_the_catalog_shows_what_kinguin_has(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     await observed(runtime, qty=4, price="8.5")
-    items = (await client.get("/internal/products", headers=internal_headers)).json()["items"]
+    items = (await admin.get("/internal/products")).json()["items"]
     shown = {item["sku"]: item["kinguin_availability"] for item in items}
     assert shown["g-2"] is None
     assert shown["g-1"] == {
@@ -161,10 +155,9 @@ async def test_the_catalog_shows_what_kinguin_has(
 
 
 async def test_saving_a_product_tells_the_gateway_whether_its_kinguin_product_is_sold(
-    client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     product = {
         "title": "New",
@@ -173,15 +166,9 @@ async def test_saving_a_product_tells_the_gateway_whether_its_kinguin_product_is
         "currency": "usd",
         "max_purchase_price": "2",
     }
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         for active in (True, False):
-            answer = await client.put(
-                "/internal/products/new",
-                json={**product, "active": active},
-                headers=internal_headers,
-            )
+            answer = await admin.put("/internal/products/new", json={**product, "active": active})
             assert answer.status_code == 200
         messages = await spy.collect(expected=2, timeout=10)
     listed = [json.loads(m.body) for m in messages if m.routing_key == "catalog.product_listed"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import httpx
-from payments_support import ipn, send, settled
+from payments_support import checkout, ipn, send, settled
 
 from bitloot_contracts.events import OrderState, OrderStatusChanged
 from bitloot_runtime.service import ServiceRuntime
@@ -16,8 +16,7 @@ T0 = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
 
 
 async def placed(client: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    created = (await client.post("/orders", json=body)).json()
+    created = await checkout(client)
     return created["order_id"], {"authorization": f"Bearer {created['order_token']}"}
 
 

@@ -3,33 +3,37 @@ API: each exactly once, whoever clicks and however often, and recorded with who 
 
 import asyncio
 import json
-from typing import Any
 
 import httpx
-from aio_pika.abc import AbstractIncomingMessage
-from payments_support import ipn, new_order, order_row, results, send, settled
+from payments_support import (
+    execute,
+    ipn,
+    new_order,
+    of_topic,
+    order_row,
+    results,
+    scalar,
+    send,
+    settled,
+    watching,
+)
 from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import ipn_log
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
-async def only_flag(client: httpx.AsyncClient, headers: dict[str, str], order_id: str) -> int:
-    listed = await client.get("/internal/flags", params={"order_id": order_id}, headers=headers)
+async def only_flag(admin: httpx.AsyncClient, order_id: str) -> int:
+    listed = await admin.get("/internal/flags", params={"order_id": order_id})
     [flag] = listed.json()["items"]
     return int(flag["id"])
 
 
-def as_admin(headers: dict[str, str], name: str) -> dict[str, str]:
-    return {**headers, "x-bitloot-actor": name}
-
-
-def finished_of(messages: list[AbstractIncomingMessage]) -> list[dict[str, Any]]:
-    return [json.loads(m.body) for m in messages if m.routing_key == "payment.finished"]
+def as_admin(name: str) -> dict[str, str]:
+    return {"x-bitloot-actor": name}
 
 
 async def late_payment(client: httpx.AsyncClient, runtime: ServiceRuntime) -> str:
@@ -44,22 +48,20 @@ async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await late_payment(client, runtime)
-    flag_id = await only_flag(client, internal_headers, order_id)
-    shown = (await client.get(f"/internal/flags/{flag_id}", headers=internal_headers)).json()
+    flag_id = await only_flag(admin, order_id)
+    shown = (await admin.get(f"/internal/flags/{flag_id}")).json()
     assert (shown["status"], shown["order_status"]) == ("open", "failed")
     assert shown["decisions"] == ["accept", "refund-due", "dismiss"]
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         answers = await asyncio.gather(
             *(
-                client.post(
+                admin.post(
                     f"/internal/flags/{flag_id}/accept",
                     json={"note": f"customer {name} wrote in"},
-                    headers=as_admin(internal_headers, name),
+                    headers=as_admin(name),
                 )
                 for name in ("alice", "bob", "alice")
             )
@@ -73,7 +75,7 @@ async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins
     assert accepted["flag"]["status"] == "accepted"
     assert accepted["flag"]["resolved_by"] in ("admin:alice", "admin:bob")
     assert accepted["flag"]["note"].startswith("customer ")
-    [finished] = finished_of(messages)
+    [finished] = of_topic(messages, "payment.finished")
     assert (finished["order_id"], finished["payment_id"]) == (order_id, "5077125051")
     row = await order_row(runtime, order_id)
     assert (row["status"], row["payment_id"], row["payment_status"]) == (
@@ -84,23 +86,19 @@ async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins
 
 
 async def test_refund_due_on_a_partial_payment_owes_what_arrived_and_stops_the_order(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     await send(client, ipn(order_id, "partially_paid", actually_paid=12.3))
     await settled(runtime)
-    flag_id = await only_flag(client, internal_headers, order_id)
-    answer = await client.post(
-        f"/internal/flags/{flag_id}/refund-due", headers=as_admin(internal_headers, "carol")
-    )
+    flag_id = await only_flag(admin, order_id)
+    answer = await admin.post(f"/internal/flags/{flag_id}/refund-due", headers=as_admin("carol"))
     assert answer.status_code == 200, answer.text
     assert (answer.json()["order_status"], answer.json()["flag"]["status"]) == (
         "refund_due",
         "refund_due",
     )
-    listed = await client.get(
-        "/internal/refunds", params={"order_id": order_id}, headers=internal_headers
-    )
+    listed = await admin.get("/internal/refunds", params={"order_id": order_id})
     [refund] = listed.json()["items"]
     assert (refund["amount"], refund["currency"], refund["reason"]) == (
         "12.3",
@@ -113,81 +111,79 @@ async def test_refund_due_on_a_partial_payment_owes_what_arrived_and_stops_the_o
         flag_id,
     )
     assert (await order_row(runtime, order_id))["status"] == "refund_due"
-    accept = await client.post(f"/internal/flags/{flag_id}/accept", headers=internal_headers)
+    accept = await admin.post(f"/internal/flags/{flag_id}/accept")
     assert (accept.status_code, accept.json()["error"]) == (409, "flag_resolved")
 
 
 async def test_refund_due_on_an_overpayment_owes_the_difference_and_the_order_stays_paid(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     await send(client, ipn(order_id, "finished", actually_paid=30))
     await settled(runtime)
-    flag_id = await only_flag(client, internal_headers, order_id)
-    shown = (await client.get(f"/internal/flags/{flag_id}", headers=internal_headers)).json()
+    flag_id = await only_flag(admin, order_id)
+    shown = (await admin.get(f"/internal/flags/{flag_id}")).json()
     assert shown["decisions"] == ["refund-due", "dismiss"]
-    accept = await client.post(f"/internal/flags/{flag_id}/accept", headers=internal_headers)
+    accept = await admin.post(f"/internal/flags/{flag_id}/accept")
     assert (accept.status_code, accept.json()["error"]) == (409, "cannot_accept")
-    answer = await client.post(f"/internal/flags/{flag_id}/refund-due", headers=internal_headers)
+    answer = await admin.post(f"/internal/flags/{flag_id}/refund-due")
     assert answer.json()["order_status"] == "paid"
-    listed = await client.get("/internal/refunds", headers=internal_headers)
+    listed = await admin.get("/internal/refunds")
     assert [(r["amount"], r["reason"]) for r in listed.json()["items"]] == [("4.9", "overpaid")]
 
 
 async def test_dismissing_needs_a_note_and_records_it(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     await send(client, ipn("0b5c5f0e-5a1c-4d1e-9a52-3b0c7c1b1a10", "finished"))
     await settled(runtime)
-    listed = await client.get("/internal/flags", headers=internal_headers)
+    listed = await admin.get("/internal/flags")
     [flag] = listed.json()["items"]
     assert flag["kind"] == "unknown_order"
     path = f"/internal/flags/{flag['id']}"
-    shown = (await client.get(path, headers=internal_headers)).json()
+    shown = (await admin.get(path)).json()
     assert (shown["order_status"], shown["decisions"]) == (None, ["dismiss"])
     for body in (None, {"note": "  "}):
-        silent = await client.post(f"{path}/dismiss", json=body, headers=internal_headers)
+        silent = await admin.post(f"{path}/dismiss", json=body)
         assert (silent.status_code, silent.json()["error"]) == (422, "note_required")
-    refund = await client.post(f"{path}/refund-due", headers=internal_headers)
+    refund = await admin.post(f"{path}/refund-due")
     assert (refund.status_code, refund.json()["error"]) == (409, "cannot_refund_due")
-    dismissed = await client.post(
+    dismissed = await admin.post(
         f"{path}/dismiss",
         json={"note": "a test IPN from the NOWPayments dashboard"},
-        headers=as_admin(internal_headers, "dave"),
+        headers=as_admin("dave"),
     )
     assert dismissed.status_code == 200
     flag_now = dismissed.json()["flag"]
     assert (flag_now["status"], flag_now["resolved_by"]) == ("dismissed", "admin:dave")
     assert flag_now["resolved_at"] is not None
-    still_open = await client.get(
-        "/internal/flags", params={"status": "open"}, headers=internal_headers
-    )
+    still_open = await admin.get("/internal/flags", params={"status": "open"})
     assert still_open.json()["items"] == []
 
 
 async def test_bad_decision_requests_are_refused_and_change_nothing(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await late_payment(client, runtime)
-    flag_id = await only_flag(client, internal_headers, order_id)
+    flag_id = await only_flag(admin, order_id)
     path = f"/internal/flags/{flag_id}/accept"
     for content, status, error in (
         (b"{not json", 400, "malformed_json"),
         (b'{"note": 7}', 422, "invalid_request"),
         (b'{"note": "x", "extra": 1}', 422, "invalid_request"),
     ):
-        answer = await client.post(
-            path, content=content, headers={**internal_headers, "content-type": "application/json"}
+        answer = await admin.post(
+            path, content=content, headers={"content-type": "application/json"}
         )
         assert (answer.status_code, answer.json()["error"]) == (status, error)
     for missing in ("/internal/flags/999999/accept", "/internal/flags/x/accept"):
-        assert (await client.post(missing, headers=internal_headers)).status_code == 404
+        assert (await admin.post(missing)).status_code == 404
     assert (await client.post(path)).status_code == 401
     assert (await order_row(runtime, order_id))["status"] == "failed"
 
 
 async def test_an_ipn_given_up_on_is_replayed_once_and_its_flag_closed(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     body = json.dumps(ipn(order_id, "finished")).encode()
@@ -196,28 +192,22 @@ async def test_an_ipn_given_up_on_is_replayed_once_and_its_flag_closed(
         await uow.commit()
     assert [r[2] for r in await results(runtime)] == ["error"]
     # The cause is fixed (here: the stored body), then the IPN is replayed.
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            ipn_log.update().where(ipn_log.c.id == broken).values(raw_body=body)
-        )
+    await execute(runtime, ipn_log.update().where(ipn_log.c.id == broken).values(raw_body=body))
     path = f"/internal/ipns/{broken}/replay"
-    first = await client.post(path, headers=as_admin(internal_headers, "erin"))
+    first = await admin.post(path, headers=as_admin("erin"))
     assert (first.status_code, first.json()["replayed"]) == (200, True)
     assert first.json()["ipn"]["replayed_by"] == "admin:erin"
     await settled(runtime)
     assert [r[2] for r in await results(runtime)] == ["paid"]
-    again = await client.post(path, headers=internal_headers)
+    again = await admin.post(path)
     assert (again.status_code, again.json()["error"]) == (409, "ipn_not_failed")
     assert (await order_row(runtime, order_id))["status"] == "paid"
-    flags = (await client.get("/internal/flags", headers=internal_headers)).json()["items"]
+    flags = (await admin.get("/internal/flags")).json()["items"]
     assert [(f["kind"], f["status"], f["resolved_by"]) for f in flags] == [
         ("processing_error", "replayed", "admin:erin")
     ]
-    shown = (await client.get(f"/internal/ipns/{broken}", headers=internal_headers)).json()
+    shown = (await admin.get(f"/internal/ipns/{broken}")).json()
     assert (shown["result"], shown["retries"]) == ("paid", 3)
     assert shown["raw_body"] == body.decode()
-    async with runtime.engine.connect() as connection:
-        replays = await connection.scalar(
-            select(ipn_log.c.replayed_at).where(ipn_log.c.id == broken)
-        )
+    replays = await scalar(runtime, select(ipn_log.c.replayed_at).where(ipn_log.c.id == broken))
     assert replays is not None

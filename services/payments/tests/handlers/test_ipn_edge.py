@@ -8,7 +8,7 @@ import json
 import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from payments_support import SECRET, ipn, results
+from payments_support import SECRET, ipn, results, scalar
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.orm import ipn_log
@@ -22,14 +22,16 @@ def raw_signature(body: bytes, secret: str = SECRET) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
 
 
+def signed(body: bytes) -> dict[str, str]:
+    return {"x-nowpayments-sig": raw_signature(body)}
+
+
 async def test_a_lone_surrogate_with_a_signature_header_is_a_clear_400_and_logged(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     """A cut emoji, as JavaScript writes one: no recipe signs it, no database stores it."""
     body = b'{"order_description": "\\ud83c", "payment_id": 1, "payment_status": "finished"}'
-    answer = await client.post(
-        "/payments/ipn", content=body, headers={"x-nowpayments-sig": raw_signature(body)}
-    )
+    answer = await client.post("/payments/ipn", content=body, headers=signed(body))
     assert answer.status_code == 400
     assert answer.json()["error"] == "malformed_json"
     assert "surrogate" in answer.json()["detail"]
@@ -40,9 +42,7 @@ async def test_a_key_given_twice_says_duplicate_json_key(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     body = b'{"payment_status": "waiting", "payment_status": "finished", "payment_id": 1}'
-    answer = await client.post(
-        "/payments/ipn", content=body, headers={"x-nowpayments-sig": raw_signature(body)}
-    )
+    answer = await client.post("/payments/ipn", content=body, headers=signed(body))
     assert (answer.status_code, answer.json()["error"]) == (400, "duplicate_json_key")
     assert "payment_status" in answer.json()["detail"]
     assert await results(runtime) == [(False, False, "duplicate_json_key")]
@@ -52,9 +52,7 @@ async def test_a_nul_character_is_refused_before_it_reaches_the_database(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     body = json.dumps(ipn(ORDER, "finished", payment_id="5\u00007")).encode()
-    answer = await client.post(
-        "/payments/ipn", content=body, headers={"x-nowpayments-sig": raw_signature(body)}
-    )
+    answer = await client.post("/payments/ipn", content=body, headers=signed(body))
     assert (answer.status_code, answer.json()["error"]) == (400, "malformed_json")
 
 
@@ -67,9 +65,7 @@ async def test_a_body_signed_as_sent_is_authentic_whatever_its_number_format(
         b'{"actually_paid":0.000002,"order_id":"' + ORDER.encode() + b'",'
         b'"pay_amount":0.000002,"payment_id":9,"payment_status":"waiting"}'
     )
-    answer = await client.post(
-        "/payments/ipn", content=body, headers={"x-nowpayments-sig": raw_signature(body)}
-    )
+    answer = await client.post("/payments/ipn", content=body, headers=signed(body))
     assert answer.status_code == 200, answer.text
 
 
@@ -109,8 +105,7 @@ async def test_no_body_with_a_signature_header_gets_a_5xx(
     client: httpx.AsyncClient, runtime: ServiceRuntime, body: bytes, signed: str
 ) -> None:
     signature = {"valid": raw_signature(body), "forged": "ab" * 64, "empty": ""}[signed]
-    async with runtime.engine.connect() as connection:
-        before = await connection.scalar(select(func.count()).select_from(ipn_log))
+    before = await scalar(runtime, select(func.count()).select_from(ipn_log))
     answer = await client.post(
         "/payments/ipn", content=body, headers={"x-nowpayments-sig": signature}
     )
@@ -122,6 +117,5 @@ async def test_no_body_with_a_signature_header_gets_a_5xx(
             "not_an_object",
             "invalid_signature",
         )
-    async with runtime.engine.connect() as connection:
-        after = await connection.scalar(select(func.count()).select_from(ipn_log))
+    after = await scalar(runtime, select(func.count()).select_from(ipn_log))
     assert after == (before or 0) + 1, "every IPN, refused or not, is logged once"

@@ -1,49 +1,37 @@
 """Late and odd payments through the edge: each raises a flag with its amounts, and only
 a payment that covers the order pays it (once)."""
 
-import json
-
 import httpx
-from aio_pika.abc import AbstractIncomingMessage
-from payments_support import ipn, new_order, order_row, results, send
+from payments_support import ipn, new_order, of_topic, order_row, results, scalar, send, watching
 from sqlalchemy import select
 
 from bitloot_payments.adapters.orm import ipn_log
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
-async def flags_of(
-    client: httpx.AsyncClient, headers: dict[str, str], order_id: str
-) -> list[dict[str, object]]:
-    answer = await client.get("/internal/flags", params={"order_id": order_id}, headers=headers)
+async def flags_of(admin: httpx.AsyncClient, order_id: str) -> list[dict[str, object]]:
+    answer = await admin.get("/internal/flags", params={"order_id": order_id})
     items: list[dict[str, object]] = answer.json()["items"]
     return items
-
-
-def finished_of(messages: list[AbstractIncomingMessage]) -> list[str]:
-    return [json.loads(m.body)["order_id"] for m in messages if m.routing_key == "payment.finished"]
 
 
 async def test_money_arriving_after_the_payment_expired_is_flagged_late_never_dropped(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await new_order(client)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await send(client, ipn(order_id, "waiting"))
         await send(client, ipn(order_id, "expired"))
         await send(client, ipn(order_id, "finished"))
         messages = await spy.collect(expected=2, timeout=10)
-    assert finished_of(messages) == []
+    assert of_topic(messages, "payment.finished") == []
     assert [r[2] for r in await results(runtime)] == ["applied", "applied", "late_payment"]
     assert (await order_row(runtime, order_id))["status"] == "failed"
-    [flag] = await flags_of(client, internal_headers, order_id)
+    [flag] = await flags_of(admin, order_id)
     assert flag["kind"] == "late_payment"
     assert flag["data"] == {
         "price_amount": "25",
@@ -59,21 +47,19 @@ async def test_an_overpayment_is_fulfilled_and_the_difference_flagged(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await new_order(client)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await send(client, ipn(order_id, "finished", actually_paid=30))
         messages = await spy.collect(expected=2, timeout=10)
-    assert finished_of(messages) == [order_id]
-    [flag] = await flags_of(client, internal_headers, order_id)
+    assert [f["order_id"] for f in of_topic(messages, "payment.finished")] == [order_id]
+    [flag] = await flags_of(admin, order_id)
     assert (flag["kind"], flag["data"]["difference"]) == ("overpaid", "4.9")  # type: ignore[index]
 
 
 async def test_a_redeposit_naming_no_order_is_linked_to_its_order_through_its_parent(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     """NOWPayments' own re-deposit example: ``order_id`` null, ``parent_payment_id`` set."""
     order_id = await new_order(client)
@@ -81,16 +67,13 @@ async def test_a_redeposit_naming_no_order_is_linked_to_its_order_through_its_pa
     redeposit = ipn(order_id, "finished", payment_id=123456789, parent_payment_id=5077125051)
     await send(client, {**redeposit, "order_id": None, "actually_paid": 15})
     assert [r[2] for r in await results(runtime)] == ["paid", "redeposit"]
-    kinds = {
-        (f["kind"], f["payment_id"]) for f in await flags_of(client, internal_headers, order_id)
-    }
+    kinds = {(f["kind"], f["payment_id"]) for f in await flags_of(admin, order_id)}
     assert kinds == {("redeposit", "123456789")}
-    async with runtime.engine.connect() as connection:
-        linked = await connection.scalar(
-            select(ipn_log.c.order_id).where(ipn_log.c.payment_id == "123456789")
-        )
+    linked = await scalar(
+        runtime, select(ipn_log.c.order_id).where(ipn_log.c.payment_id == "123456789")
+    )
     assert str(linked) == order_id
-    timeline = await client.get(f"/internal/orders/{order_id}/timeline", headers=internal_headers)
+    timeline = await admin.get(f"/internal/orders/{order_id}/timeline")
     assert "redeposit" in [item["data"].get("result") for item in timeline.json()["items"]]
 
 

@@ -31,9 +31,7 @@ async def test_an_approved_refund_is_paid_once_and_sent_with_its_transaction(
 ) -> None:
     refund_id = await approved_refund(runtime, await new_order(client))
     async with paying(runtime, transport) as world:
-        await world.runner()
-        await world.sandbox.idle()  # every payout IPN reached the edge
-        await world.runner()
+        await world.settle()
 
         [withdrawal] = world.sandbox.payouts.withdrawals.values()
     refund = await refund_row(runtime, refund_id)
@@ -57,9 +55,7 @@ async def test_a_refused_payout_fails_the_refund_and_a_reapproval_pays_a_new_att
         failed = await refund_row(runtime, refund_id)
         world.sandbox.payouts.funds["usdttrc20"] += 20000
         await approve_again(runtime, refund_id)
-        await world.runner()
-        await world.sandbox.idle()
-        await world.runner()
+        await world.settle()
 
         ledger = ledger_of(world.sandbox, refund_id)
     rows = await payout_rows(runtime, refund_id)
@@ -88,9 +84,7 @@ async def test_a_failed_or_rejected_payout_fails_the_refund_with_nowpayments_err
     refund_id = await approved_refund(runtime, await new_order(client))
     async with paying(runtime, transport) as world:
         world.sandbox.payouts.fates.append(fate)
-        await world.runner()
-        await world.sandbox.idle()
-        await world.runner()
+        await world.settle()
         [withdrawal] = world.sandbox.payouts.withdrawals.values()
 
     refund = await refund_row(runtime, refund_id)
@@ -109,9 +103,7 @@ async def test_an_unanswered_create_is_looked_up_and_adopted_not_asked_again(
         await world.runner()
         waiting = await payout_rows(runtime, refund_id)
         await asyncio.sleep(1.6)  # the held answer is gone out; lookup_after has passed
-        await world.runner()
-        await world.sandbox.idle()
-        await world.runner()
+        await world.settle()
 
         ledger = ledger_of(world.sandbox, refund_id)
     assert [r["status"] for r in waiting] == ["requesting"]
@@ -130,9 +122,7 @@ async def test_a_payout_nowpayments_never_got_is_asked_again_with_the_same_id(
         await world.runner()
         unanswered = await payout_rows(runtime, refund_id)
         await asyncio.sleep(1.1)
-        await world.runner()
-        await world.sandbox.idle()
-        await world.runner()
+        await world.settle()
 
         ledger = ledger_of(world.sandbox, refund_id)
     assert [r["status"] for r in unanswered] == ["requesting"]
@@ -168,9 +158,7 @@ async def test_duplicated_and_reordered_payout_ipns_settle_the_refund_once(
     refund_id = await approved_refund(runtime, await new_order(client))
     async with paying(runtime, transport) as world:
         world.sandbox.faults.update({"duplicate_callbacks": 2, "reorder_callbacks": True})
-        await world.runner()
-        await world.sandbox.idle()
-        await world.runner()
+        await world.settle()
 
     results = await ipn_results(runtime)
     assert (await refund_row(runtime, refund_id))["status"] == "sent"

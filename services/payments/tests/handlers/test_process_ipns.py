@@ -12,7 +12,7 @@ from uuid import uuid4
 
 import asyncpg
 import httpx
-from payments_support import ipn, new_order, order_row, results, send
+from payments_support import fetch, ipn, new_order, of_topic, order_row, results, send, watching
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -26,15 +26,13 @@ from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime import telemetry
 from bitloot_runtime.db import asyncpg_dsn, create_engine, migrate
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.proxy import through_proxy
 from bitloot_testing.rabbitmq import BusNamespace
 
 
 async def ipn_rows(runtime: ServiceRuntime) -> list[dict[str, Any]]:
-    async with runtime.engine.connect() as connection:
-        rows = await connection.execute(select(ipn_log).order_by(ipn_log.c.id))
-    return [dict(row._mapping) for row in rows]
+    return await fetch(runtime, select(ipn_log).order_by(ipn_log.c.id))
 
 
 @asynccontextmanager
@@ -88,9 +86,7 @@ async def test_an_ipn_whose_statements_are_cancelled_is_retried_until_it_pays_th
     cancelled again and again (more often than the defect limit, 3 here): NOWPayments had
     its 200, so the IPN must stay pending, and pay the order once the lock is gone."""
     order_id = await new_order(client)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         async with order_locked(database_url, order_id) as locker:
             answer = await send(client, ipn(order_id, "finished"))
             assert answer.status_code == 200
@@ -108,8 +104,7 @@ async def test_an_ipn_whose_statements_are_cancelled_is_retried_until_it_pays_th
             assert "canceling statement due to user request" in row["last_error"]
             assert (await order_row(runtime, order_id))["status"] == "invoiced"
         messages = await spy.collect(expected=2, timeout=15)
-    finished = [m for m in messages if m.routing_key == "payment.finished"]
-    assert [json.loads(m.body)["order_id"] for m in finished] == [order_id]
+    assert [f["order_id"] for f in of_topic(messages, "payment.finished")] == [order_id]
     assert (await order_row(runtime, order_id))["status"] == "paid"
     assert [r[2] for r in await results(runtime)] == ["paid"]
 
@@ -134,7 +129,7 @@ async def test_an_ipn_whose_database_connection_is_killed_mid_processing_still_a
 
 
 async def test_an_ipn_failing_the_same_way_every_time_is_given_up_and_flagged(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     """Only a stored body that cannot be read fails this way (the edge parsed what it
     stored): the third identical failure gives it up."""
@@ -146,7 +141,7 @@ async def test_an_ipn_failing_the_same_way_every_time_is_given_up_and_flagged(
     given_up = (await ipn_rows(runtime))[0]
     assert (given_up["retries"], given_up["defects"]) == (3, 3)
     assert given_up["last_error"].startswith("defect: InvalidIpnBody")
-    flagged = await client.get("/internal/flags", headers=internal_headers)
+    flagged = await admin.get("/internal/flags")
     kinds = {(f["kind"], f["payment_id"]) for f in flagged.json()["items"]}
     assert kinds == {("processing_error", "77"), ("unsupported", "78")}
     [error_flag] = [f for f in flagged.json()["items"] if f["kind"] == "processing_error"]
@@ -243,9 +238,7 @@ async def test_ipns_found_together_are_each_applied_once_with_their_events(
         ipn(first, "finished"),  # NOWPayments' retry: a duplicate
         ipn(second, "finished", payment_id=5077125052),
     ]
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await store_pending(runtime, [json.dumps(d).encode() for d in documents])
         assert await results(runtime) == [
             (True, False, "applied"),
@@ -255,8 +248,7 @@ async def test_ipns_found_together_are_each_applied_once_with_their_events(
             (True, False, "paid"),
         ]
         messages = await spy.collect(expected=6, timeout=15)
-    finished = sorted(json.loads(m.body)["order_id"] for m in messages
-                      if m.routing_key == "payment.finished")  # fmt: skip
+    finished = sorted(f["order_id"] for f in of_topic(messages, "payment.finished"))
     assert finished == sorted([first, second])
     for order_id in (first, second):
         assert (await order_row(runtime, order_id))["status"] == "paid"

@@ -2,21 +2,27 @@
 
 import json
 import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import pytest
-from aio_pika.abc import AbstractIncomingMessage
-from payments_support import SECRET, ipn, new_order, order_row, results, send, settled
+from payments_support import (
+    SECRET,
+    ipn,
+    new_order,
+    of_topic,
+    order_row,
+    results,
+    scalar,
+    send,
+    settled,
+    watching,
+)
 from sqlalchemy import func, select
 
 from bitloot_payments.adapters.ipn_signature import sign
 from bitloot_payments.adapters.orm import flags, ipn_log, payments
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import outbox
-from bitloot_testing.bus import Spy, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -31,16 +37,6 @@ async def row_counts(runtime: ServiceRuntime) -> dict[str, int]:
                 query = query.where(outbox.c.order_id.is_not(None))
             counts[table.name] = int(await connection.scalar(query) or 0)
     return counts
-
-
-@asynccontextmanager
-async def watching(runtime: ServiceRuntime, bus: BusNamespace) -> AsyncIterator[Spy]:
-    async with spy_on(bus.amqp_url, bus.prefix, runtime.topology.exchange.name) as spy:
-        yield spy
-
-
-def of_topic(messages: list[AbstractIncomingMessage], topic: str) -> list[dict[str, Any]]:
-    return [json.loads(m.body) for m in messages if m.routing_key == topic]
 
 
 async def test_a_payment_that_finishes_publishes_payment_finished_once_with_its_lines(
@@ -163,8 +159,8 @@ async def test_malformed_and_unknown_order_ipns_are_logged_without_effect(
     assert [r[2] for r in await results(runtime)] == ["malformed_json", "unknown_order"]
 
 
-async def flags_of(client: httpx.AsyncClient, headers: dict[str, str], order_id: str) -> list[str]:
-    answer = await client.get("/internal/flags", params={"order_id": order_id}, headers=headers)
+async def flags_of(admin: httpx.AsyncClient, order_id: str) -> list[str]:
+    answer = await admin.get("/internal/flags", params={"order_id": order_id})
     return [flag["kind"] for flag in answer.json()["items"]]
 
 
@@ -172,7 +168,7 @@ async def test_partially_paid_does_not_pay_and_is_flagged_for_admins(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await new_order(client)
     async with watching(runtime, bus_prefix) as spy:
@@ -180,28 +176,28 @@ async def test_partially_paid_does_not_pay_and_is_flagged_for_admins(
         messages = await spy.collect(expected=1, timeout=15)
     assert of_topic(messages, "payment.finished") == []
     assert (await order_row(runtime, order_id))["status"] == "invoiced"
-    assert await flags_of(client, internal_headers, order_id) == ["partially_paid"]
+    assert await flags_of(admin, order_id) == ["partially_paid"]
     path = f"/internal/orders/{order_id}/timeline"
-    timeline = (await client.get(path, headers=internal_headers)).json()["items"]
+    timeline = (await admin.get(path)).json()["items"]
     [flagged] = [item for item in timeline if item["kind"] == "flagged"]
     assert flagged["data"]["flag"] == "partially_paid"
 
 
 async def test_a_finished_payment_that_paid_less_than_asked_does_not_pay(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     await send(client, ipn(order_id, "finished", actually_paid=25.09))
     assert [r[2] for r in await results(runtime)] == ["underpaid"]
     assert (await order_row(runtime, order_id))["status"] == "invoiced"
-    assert await flags_of(client, internal_headers, order_id) == ["underpaid"]
+    assert await flags_of(admin, order_id) == ["underpaid"]
 
 
 async def test_a_redeposit_is_logged_and_flagged_but_never_delivered(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     order_id = await new_order(client)
     async with watching(runtime, bus_prefix) as spy:
@@ -212,19 +208,17 @@ async def test_a_redeposit_is_logged_and_flagged_but_never_delivered(
         messages = await spy.collect(expected=3, timeout=15)
     assert len(of_topic(messages, "payment.finished")) == 1
     assert [r[2] for r in await results(runtime)] == ["paid", "redeposit"]
-    assert await flags_of(client, internal_headers, order_id) == ["redeposit"]
+    assert await flags_of(admin, order_id) == ["redeposit"]
 
 
 async def test_an_ipn_for_an_unknown_order_is_answered_200_logged_and_flagged(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     unknown = "0b5c5f0e-5a1c-4d1e-9a52-3b0c7c1b1a10"
     answer = await send(client, ipn(unknown, "finished"))
     assert answer.status_code == 200
     assert await results(runtime) == [(True, False, "unknown_order")]
-    flagged = await client.get(
-        "/internal/flags", params={"kind": "unknown_order"}, headers=internal_headers
-    )
+    flagged = await admin.get("/internal/flags", params={"kind": "unknown_order"})
     [flag] = flagged.json()["items"]
     assert (flag["payment_id"], flag["order_id"]) == ("5077125051", None)
     assert unknown in flag["detail"]
@@ -239,9 +233,7 @@ async def test_the_raw_body_is_stored_byte_for_byte(
         "/payments/ipn", content=body, headers={"x-nowpayments-sig": sign(body, SECRET)}
     )
     await settled(runtime)
-    async with runtime.engine.connect() as connection:
-        stored = await connection.scalar(select(ipn_log.c.raw_body))
-    assert stored == body
+    assert await scalar(runtime, select(ipn_log.c.raw_body)) == body
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -9,7 +9,17 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from payments_support import ipn, order_row, send, settled
+from payments_support import (
+    execute,
+    fetch,
+    ipn,
+    new_order,
+    order_row,
+    scalar,
+    send,
+    settled,
+    watching,
+)
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
@@ -26,7 +36,7 @@ from bitloot_runtime.service import ServiceRuntime
 from bitloot_sandbox_nowpayments.config import NowPaymentsSandboxConfig
 from bitloot_sandbox_nowpayments.payment import Payment
 from bitloot_sandbox_nowpayments.sandbox import NowPaymentsSandbox
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 LOGIN = NowPaymentsSandboxConfig()
@@ -46,13 +56,6 @@ def settings(settings: Settings) -> Settings:
     )
 
 
-async def place(client: httpx.AsyncClient) -> str:
-    body = {"email": "buyer@example.com", "lines": [{"sku": "g-1", "qty": 2}]}
-    answer = await client.post("/orders", json=body)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["order_id"])
-
-
 def pay(nowpayments: NowPaymentsSandbox, order_id: str, outcome: str = "finished") -> Payment:
     [invoice] = [i for i in nowpayments.store.invoices.values() if i.order_id == order_id]
     return nowpayments.pay(invoice, outcome, None)
@@ -64,8 +67,7 @@ async def polled(runtime: ServiceRuntime, order_id: str) -> list[tuple[str | Non
         .where(ipn_log.c.source == "poll", ipn_log.c.order_id == order_id)
         .order_by(ipn_log.c.id)
     )
-    async with runtime.engine.connect() as connection:
-        return [(row.status, row.result) for row in await connection.execute(query)]
+    return [(row["status"], row["result"]) for row in await fetch(runtime, query)]
 
 
 async def reconcile_at(runtime: ServiceRuntime, order_id: str) -> object:
@@ -86,15 +88,13 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     runtime: ServiceRuntime,
     nowpayments: NowPaymentsSandbox,
     bus_prefix: BusNamespace,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
     before = recovered(runtime)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
-        order_id = await place(client)
+    async with watching(runtime, bus_prefix) as spy:
+        order_id = await new_order(client)
         payment = pay(nowpayments, order_id)
         await nowpayments.idle()
         assert [i.delivery for i in payment.ipns] == [None] * 4  # every IPN dropped
@@ -110,9 +110,7 @@ async def test_an_order_whose_every_ipn_is_lost_is_paid_once_by_reconciliation(
     ]
     assert await polled(runtime, order_id) == [("finished", "paid")]
     assert recovered(runtime) == before + 1
-    listed = await client.get(
-        "/internal/ipns", params={"source": "poll", "order_id": order_id}, headers=internal_headers
-    )
+    listed = await admin.get("/internal/ipns", params={"source": "poll", "order_id": order_id})
     assert [(i["source"], i["result"]) for i in listed.json()["items"]] == [("poll", "paid")]
 
     async def stopped() -> bool:
@@ -125,9 +123,9 @@ async def test_a_known_payment_whose_last_ipns_are_lost_is_asked_about_by_id(
     client: httpx.AsyncClient,
     runtime: ServiceRuntime,
     nowpayments: NowPaymentsSandbox,
-    internal_headers: dict[str, str],
+    admin: httpx.AsyncClient,
 ) -> None:
-    order_id = await place(client)
+    order_id = await new_order(client)
     [invoice] = [i for i in nowpayments.store.invoices.values() if i.order_id == order_id]
     payment = nowpayments.store.create_payment(invoice, "usdttrc20")  # waiting; no IPN yet
     waiting = ipn(order_id, "waiting", payment_id=payment.payment_id)
@@ -142,16 +140,14 @@ async def test_a_known_payment_whose_last_ipns_are_lost_is_asked_about_by_id(
 
     assert await eventually(paid, timeout=15)
     assert ("finished", "paid") in await polled(runtime, order_id)
-    flags = await client.get(
-        "/internal/flags", params={"order_id": order_id}, headers=internal_headers
-    )
+    flags = await admin.get("/internal/flags", params={"order_id": order_id})
     assert [f["kind"] for f in flags.json()["items"]] == ["overpaid"]
 
 
 async def test_money_arriving_late_and_unannounced_is_flagged_not_lost(
     client: httpx.AsyncClient, runtime: ServiceRuntime, nowpayments: NowPaymentsSandbox
 ) -> None:
-    order_id = await place(client)
+    order_id = await new_order(client)
     nowpayments.faults.update({"drop_all_ipns": True})
     payment = pay(nowpayments, order_id, "expired")
     await nowpayments.idle()
@@ -172,14 +168,14 @@ async def test_money_arriving_late_and_unannounced_is_flagged_not_lost(
 async def test_an_invoice_never_paid_expires_after_its_lifetime_and_grace(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
-    order_id = await place(client)
-    async with runtime.engine.begin() as connection:
-        # As if the invoice were eight days old: its lifetime (7 d) and grace (1 d) are past.
-        await connection.execute(
-            update(orders)
-            .where(orders.c.order_id == order_id)
-            .values(invoiced_at=func.now() - timedelta(days=8, minutes=1), reconcile_at=func.now())
-        )
+    order_id = await new_order(client)
+    # As if the invoice were eight days old: its lifetime (7 d) and grace (1 d) are past.
+    await execute(
+        runtime,
+        update(orders)
+        .where(orders.c.order_id == order_id)
+        .values(invoiced_at=func.now() - timedelta(days=8, minutes=1), reconcile_at=func.now()),
+    )
 
     async def expired() -> bool:
         row = await order_row(runtime, order_id)
@@ -193,7 +189,7 @@ async def test_nowpayments_down_delays_reconciliation_but_never_ends_it(
 ) -> None:
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
-    order_id = await place(client)
+    order_id = await new_order(client)
     pay(nowpayments, order_id)
     nowpayments.faults.update({"fail_next": 12})
 
@@ -220,9 +216,8 @@ async def test_two_reconcilers_never_ask_about_one_order_at_once(
     is claimed by one, so each payment's news is stored once."""
     nowpayments.faults.update({"drop_all_ipns": True})
     nowpayments.payer.delay = 0
-    async with runtime.engine.begin() as connection:
-        await connection.execute(update(orders).values(reconcile_at=None))
-    order_ids = [await place(client) for _ in range(8)]
+    await execute(runtime, update(orders).values(reconcile_at=None))
+    order_ids = [await new_order(client) for _ in range(8)]
     for order_id in order_ids:
         pay(nowpayments, order_id)
     await nowpayments.idle()
@@ -248,11 +243,8 @@ async def test_two_reconcilers_never_ask_about_one_order_at_once(
     try:
 
         async def all_paid() -> bool:
-            async with runtime.engine.connect() as connection:
-                paid = await connection.scalar(
-                    select(func.count()).where(orders.c.status == "paid")
-                )
-            return paid == len(order_ids)
+            paid = await scalar(runtime, select(func.count()).where(orders.c.status == "paid"))
+            return bool(paid == len(order_ids))
 
         assert await eventually(all_paid, timeout=20)
     finally:

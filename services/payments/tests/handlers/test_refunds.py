@@ -8,7 +8,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import httpx
-from payments_support import ipn, new_order, send, settled
+from payments_support import execute, ipn, new_order, send, settled, watching
 from refund_support import (
     PAID,
     PAID_IN,
@@ -22,13 +22,14 @@ from refund_support import (
     refund_of,
     refund_rows,
     saga,
+    set_refund,
 )
 from sqlalchemy import update
 
 from bitloot_contracts.events import DeliveryCompleted, KeysRevoked
-from bitloot_payments.adapters.orm import payments, refunds
+from bitloot_payments.adapters.orm import payments
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 STATUS_CHANGED = "refund.status_changed"
@@ -44,9 +45,7 @@ async def test_a_failed_paid_order_owes_what_was_paid_once_even_when_told_twice(
 ) -> None:
     order_id = await paid_order(client, runtime)
     event = failed(order_id)
-    async with spy_on(
-        bus_prefix.amqp_url, bus_prefix.prefix, runtime.topology.exchange.name
-    ) as spy:
+    async with watching(runtime, bus_prefix) as spy:
         await runtime.publisher.publish(event)
         await runtime.publisher.publish(event)  # the same message, delivered again
         refund = await refund_of(runtime, order_id)
@@ -94,10 +93,8 @@ async def test_an_unknown_paid_amount_is_flagged_for_an_admin_not_guessed(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     order_id = await paid_order(client, runtime)
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(payments).where(payments.c.order_id == UUID(order_id)).values(actually_paid=None)
-        )
+    paid = update(payments).where(payments.c.order_id == UUID(order_id))
+    await execute(runtime, paid.values(actually_paid=None))
     await runtime.publisher.publish(failed(order_id))
 
     async def flagged() -> bool:
@@ -141,19 +138,12 @@ async def test_a_failure_older_than_the_known_fulfilment_owes_nothing(
     assert await refund_rows(runtime, order_id) == []
 
 
-async def set_refund_status(runtime: ServiceRuntime, refund_id: int, status: str) -> None:
-    async with runtime.engine.begin() as connection:
-        await connection.execute(
-            update(refunds).where(refunds.c.id == refund_id).values(status=status)
-        )
-
-
 async def test_a_refund_nothing_was_paid_for_is_canceled_when_the_order_is_fulfilled_after_all(
     client: httpx.AsyncClient, runtime: ServiceRuntime
 ) -> None:
     for status in ("due", "claimed", "failed"):
         order_id, refund_id = await made_due(runtime, client)
-        await set_refund_status(runtime, refund_id, status)
+        await set_refund(runtime, refund_id, status=status)
         await runtime.publisher.publish(saga(order_id, "fulfilled", datetime.now(UTC)))
 
         async def canceled(order_id: str = order_id) -> bool:
@@ -174,7 +164,7 @@ async def test_a_refund_money_moved_for_is_flagged_once_not_canceled_when_fulfil
 ) -> None:
     for status in ("approved", "sending", "sent", "refunded_outside"):
         order_id, refund_id = await made_due(runtime, client)
-        await set_refund_status(runtime, refund_id, status)
+        await set_refund(runtime, refund_id, status=status)
         first = datetime.now(UTC)
         await runtime.publisher.publish(saga(order_id, "fulfilled", first))
         await runtime.publisher.publish(saga(order_id, "fulfilled", first + timedelta(seconds=1)))
@@ -191,14 +181,14 @@ async def test_a_refund_money_moved_for_is_flagged_once_not_canceled_when_fulfil
 
 
 async def test_an_unconfirmed_key_email_makes_a_fulfilled_order_keys_ready(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await paid_order(client, runtime)
     await runtime.publisher.publish(saga(order_id, "fulfilled", datetime.now(UTC)))
     told = f"/internal/orders/{order_id}"
 
     async def status_is(expected: str) -> bool:
-        answer = await client.get(told, headers=internal_headers)
+        answer = await admin.get(told)
         return bool(answer.json()["customer_status"] == expected)
 
     assert await eventually(lambda: status_is("delivered"))
@@ -216,15 +206,13 @@ async def test_an_unconfirmed_key_email_makes_a_fulfilled_order_keys_ready(
 
 
 async def test_a_surplus_already_owed_back_is_not_owed_again_when_the_order_fails(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, internal_headers: dict[str, str]
+    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:
     order_id = await new_order(client)
     await send(client, ipn(order_id, "finished", actually_paid=30, payment_id=31337))
     await settled(runtime)
     [flag] = await flag_rows(runtime, order_id, "overpaid")
-    decided = await client.post(
-        f"/internal/flags/{flag['id']}/refund-due", headers=internal_headers
-    )
+    decided = await admin.post(f"/internal/flags/{flag['id']}/refund-due")
     assert decided.status_code == 200, decided.text
     await runtime.publisher.publish(failed(order_id))
 

@@ -8,11 +8,12 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bitloot_payments.adapters.orm import (
@@ -29,7 +30,7 @@ from bitloot_payments.adapters.retention import audit as retention_audit
 from bitloot_payments.adapters.retention import ipn_rules, payout_ipn_rules
 from bitloot_payments.migrations import VERSIONS
 from bitloot_runtime.db import UnitOfWork
-from bitloot_runtime.retention import RetentionSweep, Swept
+from bitloot_runtime.retention import InboundLogRetention, RetentionSweep, SqlRule, Swept
 from bitloot_runtime.tokens import generate_key_pair
 from bitloot_testing.retention import (
     DAY,
@@ -44,8 +45,12 @@ from bitloot_testing.retention import (
 engine = engine_fixture(metadata, [VERSIONS])
 
 
-def sweep_of(engine: AsyncEngine, batch_size: int = 500) -> RetentionSweep:
-    return sweep_on(engine, ipn_rules(POLICY), retention_audit(), batch_size)
+def sweep_of(
+    engine: AsyncEngine,
+    batch_size: int = 500,
+    rules: Callable[[InboundLogRetention], list[SqlRule]] = ipn_rules,
+) -> RetentionSweep:
+    return sweep_on(engine, rules(POLICY), retention_audit(), batch_size)
 
 
 async def order(connection: AsyncConnection, status: str, fulfilment: str | None = None) -> UUID:
@@ -91,9 +96,9 @@ async def ipn(
     return int(row_id)
 
 
-async def remaining(engine: AsyncEngine) -> set[int]:
+async def remaining(engine: AsyncEngine, table: Table = ipn_log) -> set[int]:
     async with engine.connect() as connection:
-        return set((await connection.scalars(select(ipn_log.c.id))).all())
+        return set((await connection.scalars(select(table.c.id))).all())
 
 
 async def test_forged_ipns_go_after_the_short_period_and_authentic_ones_stay(
@@ -295,15 +300,6 @@ async def payout_ipn(
     return int(row_id)
 
 
-async def remaining_payout_ipns(engine: AsyncEngine) -> set[int]:
-    async with engine.connect() as connection:
-        return set((await connection.scalars(select(payout_ipns.c.id))).all())
-
-
-def payout_sweep_of(engine: AsyncEngine) -> RetentionSweep:
-    return sweep_on(engine, payout_ipn_rules(POLICY), retention_audit(), 500)
-
-
 async def test_forged_payout_ipns_go_after_the_short_period_and_authentic_ones_stay(
     engine: AsyncEngine,
 ) -> None:
@@ -312,13 +308,13 @@ async def test_forged_payout_ipns_go_after_the_short_period_and_authentic_ones_s
         old_forged = await payout_ipn(connection, SHORT + DAY, authentic=False, result="bad_sig")
         young_forged = await payout_ipn(connection, SHORT - DAY, authentic=False)
         authentic = await payout_ipn(connection, SHORT + DAY, provider_id=finished)
-    report = await payout_sweep_of(engine).sweep()
+    report = await sweep_of(engine, rules=payout_ipn_rules).sweep()
     assert [(s.table, s.rule, s.rows) for s in report] == [
         ("payout_ipns", "unauthenticated", 1),
         ("payout_ipns", "authenticated", 0),
     ]
-    assert await remaining_payout_ipns(engine) == {young_forged, authentic}
-    assert old_forged not in await remaining_payout_ipns(engine)
+    assert await remaining(engine, payout_ipns) == {young_forged, authentic}
+    assert old_forged not in await remaining(engine, payout_ipns)
 
 
 async def test_authentic_payout_ipns_go_after_the_long_period_only_once_their_payout_ended(
@@ -348,8 +344,8 @@ async def test_authentic_payout_ipns_go_after_the_long_period_only_once_their_pa
             await payout_ipn(connection, old, provider_id=failed_owed),
             await payout_ipn(connection, old, provider_id=requesting),
         }
-    report = await payout_sweep_of(engine).sweep()
-    assert await remaining_payout_ipns(engine) == kept
+    report = await sweep_of(engine, rules=payout_ipn_rules).sweep()
+    assert await remaining(engine, payout_ipns) == kept
     assert [(s.rule, s.rows) for s in report] == [
         ("unauthenticated", 0),
         ("authenticated", len(gone)),
@@ -359,5 +355,5 @@ async def test_authentic_payout_ipns_go_after_the_long_period_only_once_their_pa
         await connection.execute(
             payouts.update().where(payouts.c.status == "requesting").values(status="refused")
         )
-    await payout_sweep_of(engine).sweep()
-    assert unknown not in await remaining_payout_ipns(engine)
+    await sweep_of(engine, rules=payout_ipn_rules).sweep()
+    assert unknown not in await remaining(engine, payout_ipns)

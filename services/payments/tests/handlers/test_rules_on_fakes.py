@@ -40,6 +40,11 @@ from bitloot_payments.handlers.resolve_flags import DecideFlag, Refused, ReplayI
 NOW = datetime.now(UTC)
 
 
+@pytest.fixture
+def uow() -> FakePaymentsWork:
+    return FakePaymentsWork()
+
+
 async def placed(uow: FakePaymentsWork) -> UUID:
     order_id = uuid4()
     line = PricedLine("g-1", "kp-1", 2, Decimal("12.5"), Decimal(13), "usd")
@@ -72,8 +77,7 @@ def refund_events(uow: FakePaymentsWork) -> list[RefundStatusChanged]:
     return [e for e in uow.events if isinstance(e, RefundStatusChanged)]
 
 
-async def test_a_failed_paid_order_owes_what_was_actually_paid_once() -> None:
-    uow = FakePaymentsWork()
+async def test_a_failed_paid_order_owes_what_was_actually_paid_once(uow: FakePaymentsWork) -> None:
     order_id = await paid(uow)
     for _ in range(2):
         await RefundFailedOrder()(failed(order_id), uow)
@@ -85,8 +89,7 @@ async def test_a_failed_paid_order_owes_what_was_actually_paid_once() -> None:
     assert (event.status, event.customer_email) == ("due", "buyer@example.com")
 
 
-async def test_a_failed_order_never_paid_owes_nothing() -> None:
-    uow = FakePaymentsWork()
+async def test_a_failed_order_never_paid_owes_nothing(uow: FakePaymentsWork) -> None:
     order_id = await placed(uow)
     await RefundFailedOrder()(failed(order_id), uow)
     await uow.commit()
@@ -94,8 +97,7 @@ async def test_a_failed_order_never_paid_owes_nothing() -> None:
     assert not uow.events
 
 
-async def test_a_refund_of_an_unknown_amount_is_flagged_not_guessed() -> None:
-    uow = FakePaymentsWork()
+async def test_a_refund_of_an_unknown_amount_is_flagged_not_guessed(uow: FakePaymentsWork) -> None:
     order_id = await paid(uow, actually_paid=None)
     await RefundFailedOrder()(failed(order_id), uow)
     await uow.commit()
@@ -104,8 +106,9 @@ async def test_a_refund_of_an_unknown_amount_is_flagged_not_guessed() -> None:
     assert (flag.kind, flag.order_id) == (REFUND_AMOUNT_UNKNOWN, order_id)
 
 
-async def test_a_failed_order_fulfilled_after_all_cancels_its_due_refund() -> None:
-    uow = FakePaymentsWork()
+async def test_a_failed_order_fulfilled_after_all_cancels_its_due_refund(
+    uow: FakePaymentsWork,
+) -> None:
     order_id = await paid(uow)
     await RefundFailedOrder()(failed(order_id, NOW - timedelta(seconds=5)), uow)
     await uow.commit()
@@ -118,15 +121,13 @@ async def test_a_failed_order_fulfilled_after_all_cancels_its_due_refund() -> No
     assert [e.status for e in refund_events(uow)] == ["due", "canceled"]
 
 
-async def test_a_key_email_of_an_unknown_order_changes_nothing() -> None:
-    uow = FakePaymentsWork()
+async def test_a_key_email_of_an_unknown_order_changes_nothing(uow: FakePaymentsWork) -> None:
     event = DeliveryCompleted(order_id=uuid4(), key_count=1, email_sent=True)
     await RecordKeyEmail()(event, uow)
     assert not uow.store.orders
 
 
-async def test_accepting_a_flag_pays_the_order_once() -> None:
-    uow = FakePaymentsWork()
+async def test_accepting_a_flag_pays_the_order_once(uow: FakePaymentsWork) -> None:
     order_id = await placed(uow)
     await uow.flags.add(Flag("partially_paid", "short", order_id, "5077125051", data={}))
     await uow.commit()
@@ -144,15 +145,15 @@ async def test_accepting_a_flag_pays_the_order_once() -> None:
     assert len([e for e in uow.events if isinstance(e, PaymentFinished)]) == 1
 
 
-async def test_dismissing_a_flag_needs_a_note() -> None:
-    uow = FakePaymentsWork()
+async def test_dismissing_a_flag_needs_a_note(uow: FakePaymentsWork) -> None:
     with pytest.raises(Refused) as refused:
         await DecideFlag(uow.factory())(1, "dismiss", "ana", " ")
     assert refused.value.code == "note_required"
 
 
-async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts() -> None:
-    uow = FakePaymentsWork()
+async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts(
+    uow: FakePaymentsWork,
+) -> None:
     order_id = await paid(uow)
     await RefundFailedOrder()(failed(order_id), uow)
     await uow.commit()
@@ -167,8 +168,9 @@ async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts
     assert (approved.status, approved.decided_by, woken) == ("approved", "ana", [True])
 
 
-async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid() -> None:
-    uow = FakePaymentsWork()
+async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid(
+    uow: FakePaymentsWork,
+) -> None:
     await RefundFailedOrder()(failed(await paid(uow)), uow)
     await uow.refunds.move(1, "approved")
     await uow.commit()
@@ -185,8 +187,7 @@ async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid() 
     assert await runner() == 0
 
 
-async def test_only_an_ipn_given_up_is_replayed() -> None:
-    uow = FakePaymentsWork()
+async def test_only_an_ipn_given_up_is_replayed(uow: FakePaymentsWork) -> None:
     given_up = await uow.ipns.add(IpnEntry(b"{", True, PENDING, "77"))
     await uow.ipns.record_failure(given_up, "defect", 3, None)
     await uow.flags.add(Flag("processing_error", "failed", ipn_id=given_up))
@@ -203,8 +204,9 @@ async def test_only_an_ipn_given_up_is_replayed() -> None:
     assert uow.store.ipns[applied].result != ERROR
 
 
-async def test_a_finished_ipn_pays_its_order_and_a_repeat_changes_nothing() -> None:
-    uow = FakePaymentsWork()
+async def test_a_finished_ipn_pays_its_order_and_a_repeat_changes_nothing(
+    uow: FakePaymentsWork,
+) -> None:
     order_id = await placed(uow)
     body = json.dumps(ipn(str(order_id), "finished")).encode()
     for _ in range(2):
@@ -218,8 +220,7 @@ async def test_a_finished_ipn_pays_its_order_and_a_repeat_changes_nothing() -> N
     assert (finished.amount, [line.qty for line in finished.lines]) == (Decimal(25), [2])
 
 
-async def test_an_availability_older_than_the_one_known_is_ignored() -> None:
-    uow = FakePaymentsWork()
+async def test_an_availability_older_than_the_one_known_is_ignored(uow: FakePaymentsWork) -> None:
     for qty, at in ((3, 0), (1, -5)):
         observed_at = NOW + timedelta(seconds=at)
         event = ProductAvailabilityChanged(
@@ -230,8 +231,9 @@ async def test_an_availability_older_than_the_one_known_is_ignored() -> None:
     assert (await uow.availability.of(["kp-1", "kp-2"]))["kp-1"].qty == 3
 
 
-async def test_a_product_moved_to_another_kinguin_product_unlists_the_old_one_if_unsold() -> None:
-    uow = FakePaymentsWork()
+async def test_a_product_moved_to_another_kinguin_product_unlists_the_old_one_if_unsold(
+    uow: FakePaymentsWork,
+) -> None:
     for sku, kinguin_product_id in (("a", "k-1"), ("b", "k-1"), ("a", "k-2"), ("b", "k-3")):
         product = Product(sku, sku, kinguin_product_id, Decimal(3), "usd", Decimal(2), True)
         await save_product(uow, product)

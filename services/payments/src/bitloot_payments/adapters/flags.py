@@ -3,9 +3,9 @@ what the admin decided."""
 
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, update
 
-from bitloot_payments.adapters.orm import flags
+from bitloot_payments.adapters.orm import by_key, flags, newest
 from bitloot_payments.domain.records import OPEN, Flag
 from bitloot_payments.handlers.ports import Flags
 from bitloot_runtime.db import UnitOfWork
@@ -32,10 +32,7 @@ class SqlFlags(Flags):
     async def load(self, flag_id: int, *, lock: bool = False) -> Flag | None:
         """With `lock`, two admins resolving it at once take turns, and the second finds
         it resolved."""
-        statement = select(flags).where(flags.c.id == flag_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._uow.session.execute(statement)).first()
+        row = (await self._uow.session.execute(by_key(flags.c.id, flag_id, lock=lock))).first()
         return Flag(**row._mapping) if row else None
 
     async def resolve(self, flag_id: int, status: str, actor: str, note: str | None) -> None:
@@ -66,16 +63,13 @@ class SqlFlags(Flags):
         before_id: int | None = None,
     ) -> list[Flag]:
         """Flags newest first, optionally only those of one order, payment, kind or status."""
-        statement = select(flags).order_by(flags.c.id.desc()).limit(limit)
-        conditions = {
-            flags.c.order_id: order_id,
-            flags.c.payment_id: payment_id,
-            flags.c.kind: kind,
-            flags.c.status: status,
-        }
-        for column, value in conditions.items():
-            if value is not None:
-                statement = statement.where(column == value)
-        if before_id is not None:
-            statement = statement.where(flags.c.id < before_id)
+        statement = newest(
+            flags,
+            limit,
+            before_id,
+            order_id=order_id,
+            payment_id=payment_id,
+            kind=kind,
+            status=status,
+        )
         return [Flag(**row._mapping) for row in await self._uow.session.execute(statement)]

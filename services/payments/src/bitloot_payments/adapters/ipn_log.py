@@ -11,11 +11,11 @@ pending with `next_attempt_at` later; only a defect repeated on every attempt gi
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bitloot_payments.adapters.orm import ipn_log
+from bitloot_payments.adapters.orm import by_key, ipn_log, newest
 from bitloot_payments.domain.records import (
     ERROR,
     PENDING,
@@ -160,33 +160,27 @@ class SqlIpnLog(IpnLog):
         return await self.load(ipn_id)
 
     async def load(self, ipn_id: int, *, lock: bool = False) -> LoggedIpn | None:
-        statement = select(ipn_log).where(ipn_log.c.id == ipn_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._uow.session.execute(statement)).first()
+        row = (await self._uow.session.execute(by_key(ipn_log.c.id, ipn_id, lock=lock))).first()
         return LoggedIpn(**row._mapping) if row else None
 
     async def find(
         self, which: IpnFilter, *, limit: int, before_id: int | None = None
     ) -> list[LoggedIpn]:
         """Logged IPNs newest first, matching `which`, with ids below `before_id`."""
-        statement = select(ipn_log).order_by(ipn_log.c.id.desc()).limit(limit)
-        conditions = {
-            ipn_log.c.order_id: which.order_id,
-            ipn_log.c.payment_id: which.payment_id,
-            ipn_log.c.result: which.result,
-            ipn_log.c.signature_valid: which.signature_valid,
-            ipn_log.c.source: which.source,
-        }
-        for column, value in conditions.items():
-            if value is not None:
-                statement = statement.where(column == value)
+        statement = newest(
+            ipn_log,
+            limit,
+            before_id,
+            order_id=which.order_id,
+            payment_id=which.payment_id,
+            result=which.result,
+            signature_valid=which.signature_valid,
+            source=which.source,
+        )
         if which.since is not None:
             statement = statement.where(ipn_log.c.received_at >= which.since)
         if which.until is not None:
             statement = statement.where(ipn_log.c.received_at < which.until)
-        if before_id is not None:
-            statement = statement.where(ipn_log.c.id < before_id)
         return [LoggedIpn(**row._mapping) for row in await self._uow.session.execute(statement)]
 
     async def of_order(self, order_id: UUID) -> list[LoggedIpn]:

@@ -22,17 +22,14 @@ from decimal import Decimal
 
 from pydantic import JsonValue
 
+from bitloot_payments.domain import Coded
 from bitloot_runtime.http import DuplicateJsonKey, unique_keys
 from bitloot_runtime.signatures import hmac_sha512_hex, matches_any_hex
 
 
-class InvalidIpnBody(ValueError):
+class InvalidIpnBody(Coded, ValueError):
     """The body is not a JSON object we can verify; `code` is the machine-readable reason
     (``malformed_json``, ``duplicate_json_key``, ``not_an_object``)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class RawNumber(Decimal):

@@ -137,7 +137,8 @@ class NowPaymentsClient:
             **({"success_url": success_url} if success_url else {}),
             **({"cancel_url": cancel_url} if cancel_url else {}),
         }
-        document = await self._post("/v1/invoice", _with_amount(fields, amount), "create_invoice")
+        body = _with_amount(fields, amount)
+        document = await self._request("POST", "/v1/invoice", "create_invoice", content=body)
         invoice_id, url = document.get("id"), document.get("invoice_url")
         if not isinstance(invoice_id, str | int) or not isinstance(url, str) or not url:
             raise NowPaymentsRejected("bad_response", "The invoice answer has no id or URL.")
@@ -210,9 +211,6 @@ class NowPaymentsClient:
                     raise NowPaymentsRejected("bad_response", "The auth answer has no token.")
                 self._bearer = (token, now + TOKEN_LIFETIME)
             return self._bearer[0]
-
-    async def _post(self, path: str, content: bytes, name: str) -> dict[str, JsonValue]:
-        return await self._request("POST", path, name, content=content)
 
     async def _request(
         self,

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, u
 from sqlalchemy.dialects.postgresql import insert
 
 from bitloot_contracts.order_filters import REFUND_STATUSES
-from bitloot_payments.adapters.orm import flags, order_lines, orders, refunds
+from bitloot_payments.adapters.orm import by_key, flags, order_lines, orders, refunds
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import OrderState
 from bitloot_payments.domain.records import Line, Order
@@ -201,10 +201,9 @@ class SqlOrders(Orders):
         )
 
     async def load(self, order_id: UUID, *, lock: bool = False) -> Order | None:
-        statement = select(orders).where(orders.c.order_id == order_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._uow.session.execute(statement)).first()
+        row = (
+            await self._uow.session.execute(by_key(orders.c.order_id, order_id, lock=lock))
+        ).first()
         return Order(**row._mapping) if row else None
 
     async def lock(self, order_id: UUID) -> Order | None:

@@ -1,6 +1,8 @@
 """The payments service's tables. Its own tables join the runtime's (outbox, inbox,
 dead_letters) in one metadata, which Alembic compares against the migrations."""
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -14,11 +16,13 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    Select,
     Table,
     Text,
     UniqueConstraint,
     Uuid,
     func,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -306,3 +310,22 @@ payout_ipns = Table(
     # Retention's candidates (adapters.retention).
     Index("ix_payout_ipns_retention", "signature_valid", "received_at"),
 )
+
+
+def by_key(column: Column[Any], key: object, *, lock: bool) -> Select[Any]:
+    """The row of `column`'s table whose `column` is `key`; with `lock`, held FOR UPDATE
+    until the transaction ends."""
+    statement = select(column.table).where(column == key)
+    return statement.with_for_update() if lock else statement
+
+
+def newest(table: Table, limit: int, before_id: int | None, **equal: object) -> Select[Any]:
+    """Up to `limit` rows of `table`, newest (highest id) first, with ids below
+    `before_id`, and each column named in `equal` equal to its value unless that is None."""
+    statement = select(table).order_by(table.c.id.desc()).limit(limit)
+    for name, value in equal.items():
+        if value is not None:
+            statement = statement.where(table.c[name] == value)
+    if before_id is not None:
+        statement = statement.where(table.c.id < before_id)
+    return statement

@@ -9,15 +9,12 @@ from collections.abc import Iterable
 from bitloot_payments.adapters import ipn_signature
 from bitloot_payments.adapters.ipn_signature import InvalidIpnBody
 from bitloot_payments.adapters.payouts import Payout, PayoutRefused
+from bitloot_payments.domain import Coded
 
 
-class BadPayoutIpn(ValueError):
+class BadPayoutIpn(Coded, ValueError):
     """A payout IPN to refuse unchanged; `code` is the machine-readable reason
     (``invalid_signature``, ``not_a_payout`` or one of `InvalidIpnBody`'s)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def verified_payout(body: bytes, signature: str | None, secrets: Iterable[str]) -> Payout:

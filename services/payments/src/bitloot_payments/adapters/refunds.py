@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from bitloot_payments.adapters.orm import refunds
+from bitloot_payments.adapters.orm import by_key, newest, refunds
 from bitloot_payments.domain.records import Refund
 from bitloot_payments.handlers.ports import Refunds
 from bitloot_runtime.db import UnitOfWork
@@ -53,10 +53,7 @@ class SqlRefunds(Refunds):
     async def load(self, refund_id: int, *, lock: bool = False) -> Refund | None:
         """With `lock`, two admins, or an admin and the customer, deciding at once take
         turns."""
-        statement = select(refunds).where(refunds.c.id == refund_id)
-        if lock:
-            statement = statement.with_for_update()
-        row = (await self._uow.session.execute(statement)).first()
+        row = (await self._uow.session.execute(by_key(refunds.c.id, refund_id, lock=lock))).first()
         return Refund(**row._mapping) if row else None
 
     async def of_order(self, order_id: UUID, *, lock: bool = False) -> list[Refund]:
@@ -94,11 +91,5 @@ class SqlRefunds(Refunds):
         before_id: int | None = None,
     ) -> list[Refund]:
         """Refunds newest first, optionally those of one order or in one status."""
-        statement = select(refunds).order_by(refunds.c.id.desc()).limit(limit)
-        if order_id is not None:
-            statement = statement.where(refunds.c.order_id == order_id)
-        if status is not None:
-            statement = statement.where(refunds.c.status == status)
-        if before_id is not None:
-            statement = statement.where(refunds.c.id < before_id)
+        statement = newest(refunds, limit, before_id, order_id=order_id, status=status)
         return [Refund(**row._mapping) for row in await self._uow.session.execute(statement)]

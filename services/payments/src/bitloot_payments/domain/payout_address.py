@@ -22,18 +22,16 @@ import base58
 import bech32
 from Crypto.Hash import keccak
 
+from bitloot_payments.domain import Coded
+
 MAX_LENGTH: Final = 128
 _BOUNDED: Final = re.compile(r"[A-Za-z0-9_.:\-]{1,128}")
 _PRINTABLE: Final = re.compile(r"[\x20-\x7e]{1,128}")
 _BECH32M_CONST: Final = 0x2BC830A3
 
 
-class AddressRefused(ValueError):
+class AddressRefused(Coded, ValueError):
     """The address or extra id cannot be used; `code` is machine-readable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)

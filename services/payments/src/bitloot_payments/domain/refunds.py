@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Final, TypeGuard, get_args
 
 from bitloot_contracts.events.refund import RefundStatus
+from bitloot_payments.domain import Coded
 
 DUE: Final = "due"
 CLAIMED: Final = "claimed"
@@ -55,12 +56,8 @@ NOTHING_PAID: Final = frozenset({DUE, CLAIMED, FAILED})
 PAID_BACK: Final = frozenset({SENT, REFUNDED_OUTSIDE})
 
 
-class RefundRefused(ValueError):
+class RefundRefused(Coded, ValueError):
     """A move the refund's status does not allow; `code` is machine-readable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def may_move(current: str, target: str) -> bool:

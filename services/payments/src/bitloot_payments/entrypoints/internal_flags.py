@@ -93,13 +93,7 @@ async def _note(request: Request) -> str | None:
 
 async def flags(request: Request) -> Response:
     query = parse_query(FlagQuery, request)
-    found = await dependencies(request, Edge).queries.flags(
-        limit=query.limit,
-        kind=query.kind,
-        order_id=query.order_id,
-        status=query.status,
-        before=query.before,
-    )
+    found = await dependencies(request, Edge).queries.flags(**query.model_dump())
     items = [FlagItem.model_validate(f) for f in found]
     return answer(IdPage.of(items, [f.id for f in found], query.limit))
 

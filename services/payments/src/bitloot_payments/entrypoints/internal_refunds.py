@@ -58,9 +58,7 @@ async def _decision(request: Request, status: str) -> Decision:
 
 async def refunds(request: Request) -> Response:
     query = parse_query(RefundQuery, request)
-    found = await dependencies(request, Edge).queries.refunds(
-        limit=query.limit, order_id=query.order_id, status=query.status, before=query.before
-    )
+    found = await dependencies(request, Edge).queries.refunds(**query.model_dump())
     items = [refund_item(r) for r in found]
     return answer(IdPage.of(items, [r.id for r in found], query.limit))
 

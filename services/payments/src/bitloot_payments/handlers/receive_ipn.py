@@ -14,6 +14,7 @@ from uuid import UUID
 from pydantic import JsonValue
 
 from bitloot_payments.adapters.ipn_signature import InvalidIpnBody, parse, verify
+from bitloot_payments.domain import Coded
 from bitloot_payments.domain.records import PENDING, IpnEntry
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.metrics import PaymentsMetrics
@@ -23,13 +24,9 @@ from bitloot_runtime.telemetry import active_traceparent
 logger = logging.getLogger(__name__)
 
 
-class MalformedIpn(BitlootError):
+class MalformedIpn(Coded, BitlootError):
     """The body is not a JSON object we can verify (logged; nothing else happens); `code`
     says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class ForgedIpn(BitlootError):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from uuid import UUID
 
+from bitloot_payments.domain import Coded
 from bitloot_payments.domain.flags import (
     ACCEPT,
     DISMISS,
@@ -42,12 +43,8 @@ class NotFound(BitlootError):
     """No such flag or IPN."""
 
 
-class Refused(BitlootError):
+class Refused(Coded, BitlootError):
     """The decision cannot be taken; `code` says why (machine-readable)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
