@@ -440,9 +440,10 @@ async def login_form(
 
 
 async def log_in(client: httpx.AsyncClient) -> None:
-    """Log alice in through the login form and its code form (session cookie)."""
+    """Log alice in through the login form and its code form (session cookie): the
+    password alone must have asked for the code."""
     answer = await login_form(client)
-    assert answer.status_code == 303, answer.text
+    assert (answer.request.url.path, answer.status_code) == ("/admin/login/totp", 303), answer.text
 
 
 # The gateway's /internal/balance answer for a balance under its threshold.
