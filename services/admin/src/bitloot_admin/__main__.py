@@ -11,25 +11,13 @@ from bitloot_admin.handlers.retention import audit_sweep
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN
-from bitloot_runtime import retention
-from bitloot_runtime.app import run
+from bitloot_runtime.retention import run_or_sweep
 
 
 def main() -> None:
-    if sys.argv[1:2] == ["retention"]:
-        raise SystemExit(
-            retention.main(
-                sys.argv[1:],
-                service="admin",
-                settings_class=Settings,
-                metadata=metadata,
-                versions=[VERSIONS],
-                build=audit_sweep,
-            )
-        )
-    if len(sys.argv) > 1:
+    if sys.argv[1:2] not in ([], ["retention"]):
         raise SystemExit(cli.main(sys.argv[1:]))
-    run(ADMIN, build)
+    run_or_sweep(ADMIN, build, Settings, metadata, VERSIONS, audit_sweep)
 
 
 if __name__ == "__main__":

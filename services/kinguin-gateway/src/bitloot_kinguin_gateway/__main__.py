@@ -2,31 +2,17 @@
 `python -m bitloot_kinguin_gateway retention [--dry-run]`: sweep the webhook log now
 (handlers.retention)."""
 
-import sys
-
 from bitloot_contracts.topics import KINGUIN_GATEWAY
 from bitloot_kinguin_gateway.adapters.orm import metadata
 from bitloot_kinguin_gateway.bootstrap import build
 from bitloot_kinguin_gateway.handlers.retention import webhook_log_sweep
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
-from bitloot_runtime import retention
-from bitloot_runtime.app import run
+from bitloot_runtime.retention import run_or_sweep
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
-        raise SystemExit(
-            retention.main(
-                sys.argv[1:],
-                service="kinguin_gateway",
-                settings_class=Settings,
-                metadata=metadata,
-                versions=[VERSIONS],
-                build=webhook_log_sweep,
-            )
-        )
-    run(KINGUIN_GATEWAY, build)
+    run_or_sweep(KINGUIN_GATEWAY, build, Settings, metadata, VERSIONS, webhook_log_sweep)
 
 
 if __name__ == "__main__":

@@ -2,31 +2,17 @@
 `python -m bitloot_payments retention [--dry-run]`: sweep the IPN logs now
 (handlers.retention)."""
 
-import sys
-
 from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.bootstrap import build
 from bitloot_payments.handlers.retention import ipn_log_sweep
 from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import Settings
-from bitloot_runtime import retention
-from bitloot_runtime.app import run
+from bitloot_runtime.retention import run_or_sweep
 
 
 def main() -> None:
-    if len(sys.argv) > 1:
-        raise SystemExit(
-            retention.main(
-                sys.argv[1:],
-                service="payments",
-                settings_class=Settings,
-                metadata=metadata,
-                versions=[VERSIONS],
-                build=ipn_log_sweep,
-            )
-        )
-    run(PAYMENTS, build)
+    run_or_sweep(PAYMENTS, build, Settings, metadata, VERSIONS, ipn_log_sweep)
 
 
 if __name__ == "__main__":
