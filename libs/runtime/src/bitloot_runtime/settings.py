@@ -5,15 +5,35 @@ Each service subclasses `ServiceSettings` with its own `env_prefix` (``PAYMENTS_
 validation error into a `ConfigError` that names the environment variables at fault.
 """
 
+import binascii
 import ipaddress
 from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bitloot_runtime.errors import ConfigError
+from bitloot_runtime.tokens import load_private_key
 
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0)
+
+
+def _ed25519_private_key(value: SecretStr) -> SecretStr:
+    try:
+        load_private_key(value.get_secret_value())
+    except (ValueError, binascii.Error):
+        raise ValueError("must be a base64 raw 32-byte Ed25519 private key") from None
+    return value
+
+
+# Fields several services declare alike; a SigningKey is a base64 raw Ed25519 private key.
+SigningKey = Annotated[SecretStr, AfterValidator(_ed25519_private_key)]
+RetentionSweepSeconds = Annotated[
+    float, Field(default=3600.0, gt=0, description="Seconds between retention sweeps.")
+]
+RetentionBatchSize = Annotated[
+    int, Field(default=500, ge=1, le=10_000, description="Rows one retention transaction deletes.")
+]
 
 
 class ServiceSettings(BaseSettings):

@@ -7,8 +7,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_runtime.sealing import load_public_key
-from bitloot_runtime.settings import EdgeSettings
-from bitloot_runtime.tokens import load_private_key
+from bitloot_runtime.settings import (
+    EdgeSettings,
+    RetentionBatchSize,
+    RetentionSweepSeconds,
+    SigningKey,
+)
 
 
 class Settings(EdgeSettings):
@@ -16,7 +20,7 @@ class Settings(EdgeSettings):
 
     model_config = SettingsConfigDict(env_prefix="ADMIN_", extra="ignore", frozen=True)
 
-    session_private_key: SecretStr = Field(
+    session_private_key: SigningKey = Field(
         description="Base64 raw Ed25519 private key that signs admin session tokens (EdDSA); "
         "services that accept admin tokens (fulfillment's live status) hold only its public key."
     )
@@ -70,12 +74,8 @@ class Settings(EdgeSettings):
         description="Admin audit and order activity rows are deleted this long after they "
         "were written; each deletion is itself audited.",
     )
-    retention_sweep_seconds: float = Field(
-        default=3600.0, gt=0, description="Seconds between retention sweeps."
-    )
-    retention_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Rows one retention transaction deletes."
-    )
+    retention_sweep_seconds: RetentionSweepSeconds
+    retention_batch_size: RetentionBatchSize
 
     @field_validator("delivery_public_key")
     @classmethod
@@ -96,13 +96,4 @@ class Settings(EdgeSettings):
                     raise ValueError
             except (ValueError, binascii.Error):
                 raise ValueError("must be a base32 secret of at least 80 bits") from None
-        return value
-
-    @field_validator("session_private_key")
-    @classmethod
-    def _ed25519_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            load_private_key(value.get_secret_value())
-        except (ValueError, binascii.Error):
-            raise ValueError("must be a base64 raw 32-byte Ed25519 private key") from None
         return value

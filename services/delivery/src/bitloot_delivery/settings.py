@@ -14,7 +14,7 @@ from pydantic_settings import SettingsConfigDict
 
 from bitloot_delivery.domain.vault import KeyEncryptionKeys, VaultError
 from bitloot_runtime.sealing import load_private_key
-from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.settings import EdgeSettings, RetentionSweepSeconds
 from bitloot_runtime.tokens import ClaimTokenSigner, parse_public_keys
 from bitloot_runtime.tokens import load_private_key as load_claim_key
 
@@ -87,9 +87,7 @@ class Settings(EdgeSettings):
     retention_days: float = Field(
         default=180.0, ge=1, description="Keys are deleted this long after they were stored."
     )
-    retention_sweep_seconds: float = Field(
-        default=3600.0, gt=0, description="Seconds between retention sweeps."
-    )
+    retention_sweep_seconds: RetentionSweepSeconds
     email_poll_seconds: float = Field(
         default=5.0, gt=0, description="Fallback poll of the email sender (NOTIFY wakes it)."
     )

@@ -7,7 +7,7 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_runtime.retention import InboundLogRetention
-from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.settings import EdgeSettings, RetentionBatchSize, RetentionSweepSeconds
 
 
 class Settings(EdgeSettings):
@@ -101,12 +101,8 @@ class Settings(EdgeSettings):
         description="Authenticated webhook calls are deleted this long after they arrived, "
         "once the reservation they are about has ended; never before.",
     )
-    retention_sweep_seconds: float = Field(
-        default=3600.0, gt=0, description="Seconds between retention sweeps."
-    )
-    retention_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Rows one retention transaction deletes."
-    )
+    retention_sweep_seconds: RetentionSweepSeconds
+    retention_batch_size: RetentionBatchSize
 
     def webhook_retention(self) -> InboundLogRetention:
         return InboundLogRetention.of_days(

@@ -13,8 +13,13 @@ from pydantic_settings import SettingsConfigDict
 from bitloot_payments.domain.ipn_retry import IpnRetry
 from bitloot_payments.domain.reconcile import ReconcilePolicy
 from bitloot_runtime.retention import InboundLogRetention
-from bitloot_runtime.settings import EdgeSettings
-from bitloot_runtime.tokens import ClaimTokenVerifier, load_private_key, parse_public_keys
+from bitloot_runtime.settings import (
+    EdgeSettings,
+    RetentionBatchSize,
+    RetentionSweepSeconds,
+    SigningKey,
+)
+from bitloot_runtime.tokens import ClaimTokenVerifier, parse_public_keys
 
 # The customer's order page, as a URL template under PAYMENTS_PUBLIC_URL (what the
 # checkout answers as `order_url`, and where NOWPayments sends a buyer who paid).
@@ -37,7 +42,7 @@ class Settings(EdgeSettings):
     public_url: str = Field(
         description="Our public base URL; NOWPayments calls public_url + /payments/ipn."
     )
-    order_token_private_key: SecretStr = Field(
+    order_token_private_key: SigningKey = Field(
         description="Base64 raw Ed25519 private key that signs order tokens."
     )
     order_token_key_id: str = Field(
@@ -214,12 +219,8 @@ class Settings(EdgeSettings):
         "named by no flag, and their order ended with no refund owed; authentic payout IPNs "
         "once processed and their payout final with its refund not owed; never before.",
     )
-    retention_sweep_seconds: float = Field(
-        default=3600.0, gt=0, description="Seconds between retention sweeps."
-    )
-    retention_batch_size: int = Field(
-        default=500, ge=1, le=10_000, description="Rows one retention transaction deletes."
-    )
+    retention_sweep_seconds: RetentionSweepSeconds
+    retention_batch_size: RetentionBatchSize
 
     # Checkout abuse limits (issue #23): each order asks NOWPayments for an invoice.
     checkout_client_limit: int = Field(
@@ -356,15 +357,6 @@ class Settings(EdgeSettings):
             return None
         parts = urlsplit(self.live_status_url)
         return f"{parts.scheme}://{parts.netloc}"
-
-    @field_validator("order_token_private_key")
-    @classmethod
-    def _ed25519_key(cls, value: SecretStr) -> SecretStr:
-        try:
-            load_private_key(value.get_secret_value())
-        except (ValueError, binascii.Error):
-            raise ValueError("must be a base64 raw 32-byte Ed25519 private key") from None
-        return value
 
     @field_validator("claim_token_public_keys")
     @classmethod
