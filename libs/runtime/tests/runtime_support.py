@@ -153,6 +153,21 @@ async def running_service(
         await runtime.stop()
 
 
+@asynccontextmanager
+async def on_bus(
+    database_url: str,
+    bus: BusNamespace,
+    handler: Callable[[WidgetMade, UnitOfWork], Awaitable[None]] | None = None,
+    **settings: object,
+) -> AsyncIterator[ServiceRuntime]:
+    """`running_service` on `bus` (`settings_for` with `settings`), its names `track`ed."""
+    async with running_service(
+        settings_for(database_url, bus.amqp_url, bus.prefix, **settings), handler
+    ) as runtime:
+        track(bus, runtime)
+        yield runtime
+
+
 async def queue_depth(amqp_url: str, name: str) -> int:
     connection = await aio_pika.connect(amqp_url)
     try:

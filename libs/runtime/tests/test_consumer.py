@@ -12,6 +12,7 @@ from runtime_support import (
     WIDGET_MADE,
     Recorder,
     WidgetMade,
+    on_bus,
     publish_raw,
     queue_depth,
     running_service,
@@ -41,9 +42,7 @@ async def test_same_message_delivered_twice_has_one_effect(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
     handler = Recorder()
-    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    async with running_service(settings, handler) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, handler) as runtime:
         event = widget_event("once")
         for _ in range(3):
             await publish_widget(runtime, event)
@@ -96,11 +95,7 @@ async def test_transient_failure_is_retried_after_each_configured_delay_then_suc
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
     handler = Recorder(fail_times=2)
-    settings = settings_for(
-        database_url, bus_prefix.amqp_url, bus_prefix.prefix, retry_delays=(0.4, 1.2)
-    )
-    async with running_service(settings, handler) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, handler, retry_delays=(0.4, 1.2)) as runtime:
         event = widget_event("flaky")
         await publish_widget(runtime, event)
         assert await eventually(lambda: _names_are(runtime, ["handled:flaky"]), timeout=15)
@@ -122,11 +117,7 @@ async def test_always_failing_message_is_parked_after_its_attempts_and_replay_de
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
     handler = Recorder(fail_times=3)
-    settings = settings_for(
-        database_url, bus_prefix.amqp_url, bus_prefix.prefix, retry_delays=(0.2, 0.2)
-    )
-    async with running_service(settings, handler) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, handler, retry_delays=(0.2, 0.2)) as runtime:
         event = widget_event("doomed")
         await publish_widget(runtime, event)
         assert await eventually(lambda: _parked(runtime, 1), timeout=15)
@@ -159,9 +150,7 @@ async def test_permanent_error_is_parked_at_once_without_retry(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
     handler = Recorder(fail_times=1, permanent=True)
-    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    async with running_service(settings, handler) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, handler) as runtime:
         event = widget_event("refused")
         await publish_widget(runtime, event)
         assert await eventually(lambda: _parked(runtime, 1))
@@ -177,9 +166,7 @@ async def test_malformed_messages_are_parked_at_once_and_consuming_goes_on(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
     handler = Recorder()
-    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    async with running_service(settings, handler) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, handler) as runtime:
         exchange = runtime.topology.exchange.name
         valid = widget_event("after")
         bad_schema = json.dumps({"order_id": str(uuid4()), "name": "x", "extra": 1}).encode()
@@ -233,9 +220,7 @@ async def test_stopping_lets_the_message_in_hand_commit_and_be_acked(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
     handler = Recorder(pause=1.0)
-    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    async with running_service(settings, handler) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, handler) as runtime:
         await publish_widget(runtime, widget_event("in hand"))
         assert await eventually(lambda: _count(handler, 1))
         # leaving stops the runtime while the handler is still sleeping

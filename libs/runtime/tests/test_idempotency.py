@@ -17,9 +17,7 @@ from runtime_support import (
     SERVICE,
     WIDGET_MADE,
     Recorder,
-    running_service,
-    settings_for,
-    track,
+    on_bus,
     widget_event,
 )
 from runtime_support import metadata as widgets_metadata
@@ -327,9 +325,7 @@ async def test_a_dead_letter_replayed_by_a_hundred_concurrent_requests_is_sent_o
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
     handler = Recorder()
-    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    async with running_service(settings, handler) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, handler) as runtime:
         sent = _count_sends(runtime.publisher)
         app = create_app(runtime, internal_tokens=["internal-token"])
         transport = httpx.ASGITransport(app=app)

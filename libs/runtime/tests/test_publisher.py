@@ -7,7 +7,7 @@ from uuid import uuid4
 import pytest
 from aio_pika import DeliveryMode
 from aio_pika.exceptions import PublishError
-from runtime_support import WIDGET_MADE, running_service, settings_for, track
+from runtime_support import WIDGET_MADE, on_bus
 
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.topology import Topology
@@ -18,9 +18,7 @@ from bitloot_testing.rabbitmq import BusNamespace
 @pytest.fixture
 async def publisher(database_url: str, bus_prefix: BusNamespace) -> AsyncIterator[BusPublisher]:
     """The publisher of a started runtime, as a service has it."""
-    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    async with running_service(settings) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix) as runtime:
         yield runtime.publisher
 
 

@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from runtime_support import WIDGET_MADE, make_widget, running_service, settings_for, track
+from runtime_support import WIDGET_MADE, make_widget, on_bus
 from sqlalchemy import func, insert, select
 from starlette.applications import Starlette
 
@@ -69,9 +69,7 @@ async def memory_alarm(amqp_url: str) -> AsyncIterator[None]:
 async def test_readyz_is_503_blocked_while_the_broker_blocks_publishing(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
-    settings = settings_for(database_url, bus_prefix.amqp_url, bus_prefix.prefix)
-    async with running_service(settings) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix) as runtime:
         assert (await readyz(runtime)).status_code == 200
         async with memory_alarm(bus_prefix.amqp_url):
             # RabbitMQ blocks a connection (and says so) at its first publish in the alarm.
@@ -93,11 +91,7 @@ async def _broker_says(runtime: ServiceRuntime, state: str) -> bool:
 async def test_readyz_is_503_lagging_while_a_due_event_waits_past_the_threshold(
     database_url: str, bus_prefix: BusNamespace
 ) -> None:
-    settings = settings_for(
-        database_url, bus_prefix.amqp_url, bus_prefix.prefix, outbox_ready_lag_seconds=30
-    )
-    async with running_service(settings) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, outbox_ready_lag_seconds=30) as runtime:
         assert (await readyz(runtime)).status_code == 200
         event_id = await _outbox_row(runtime, due=timedelta(seconds=-45))
         # Locked as by a relay hung in its publish: this one skips it, and it stays due.
@@ -118,11 +112,7 @@ async def test_a_postponed_event_does_not_make_the_service_unready(
 ) -> None:
     """A row whose publish failed waits out its backoff; an outage that has ended, or one
     poison row, must not keep every instance out of the load balancer meanwhile."""
-    settings = settings_for(
-        database_url, bus_prefix.amqp_url, bus_prefix.prefix, outbox_ready_lag_seconds=30
-    )
-    async with running_service(settings) as runtime:
-        track(bus_prefix, runtime)
+    async with on_bus(database_url, bus_prefix, outbox_ready_lag_seconds=30) as runtime:
         await _outbox_row(runtime, due=timedelta(hours=1))
         assert await _ready(runtime)
 
