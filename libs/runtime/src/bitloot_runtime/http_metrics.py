@@ -23,9 +23,7 @@ UNANSWERED_STATUS = "500"
 
 
 class HttpMetrics:
-    """- ``requests`` (method, route, status): requests answered;
-    - ``duration`` (method, route): seconds from the request to the end of the response;
-    - ``in_flight``: requests being handled now."""
+    """Requests answered, their duration and the requests in flight."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(

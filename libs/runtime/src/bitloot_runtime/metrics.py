@@ -59,27 +59,11 @@ class _ServiceLabel:
 
 
 class RuntimeMetrics:
-    """What the runtime counts, every series labelled ``service=<service>``.
-
-    - ``consumed`` (queue, outcome): outcome is ok, duplicate, retried or parked.
-    - ``published`` / ``publish_failures`` (topic): events confirmed / refused,
-      returned or timed out.
-    - ``retried`` (queue): messages sent to a delay queue.
-    - ``parked`` (queue, reason): reason is invalid, permanent, exhausted or retry_failed.
-    - ``handler_seconds`` (queue): time spent handling one message.
-    - ``outbox_pending``, ``outbox_lag_seconds``, ``dead_letters``: gauges set by a
-      refresh from the database before each scrape.
-    - ``gauges_refreshed_timestamp_seconds``: when those gauges were last read whole
-      (Unix time). A failed read leaves the gauges at their last values, so their age
-      is what says they are stale (the database does not answer).
-    - ``db_pool_checked_out``, ``db_pool_size``: the database pool, set before each scrape.
-    - ``worker_failures``, ``worker_last_success_timestamp_seconds`` (loop): each
-      `Worker`'s passes failed in a row, and when one last succeeded (Unix time, 0 before
-      the first), set before each scrape.
-    - ``http`` (`HttpMetrics`): the HTTP server's requests, latency and requests in flight.
-    - ``outbound`` (`OutboundMetrics`): calls to providers, through a `MeteredTransport`.
-    - ``process_*``, ``python_gc_*``, ``python_info``: the process (memory, CPU, open
-      files) and the interpreter, read at each scrape.
+    """What the runtime counts, every series labelled ``service=<service>`` (each one's
+    help says what it is). ``consumed``'s outcome is ok, duplicate, retried or parked;
+    ``parked``'s reason is invalid, permanent, exhausted or retry_failed. The gauges of
+    the database, the pool and the workers are set before each scrape; a failed read
+    leaves them at their last values, so ``gauges_refreshed``'s age says they are stale.
     """
 
     def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:

@@ -39,23 +39,31 @@ class InvalidToken(BitlootError):
 
 
 @dataclass(frozen=True)
-class OrderTokenSigner:
-    """Issues order tokens (payments only)."""
-
+class _Signer:
     key_id: str
     private_key: Ed25519PrivateKey
     ttl: timedelta
 
-    def issue(self, order_id: UUID, now: datetime | None = None) -> str:
+    def _sign(
+        self, issuer: str, audience: str, subject: str, now: datetime | None, **more: JsonValue
+    ) -> str:
         issued = now or datetime.now(UTC)
         claims = {
-            "iss": ISSUER,
-            "aud": ORDER_AUDIENCE,
-            "sub": str(order_id),
+            "iss": issuer,
+            "aud": audience,
+            "sub": subject,
+            **more,
             "iat": issued,
             "exp": issued + self.ttl,
         }
         return jwt.encode(claims, self.private_key, _ALGORITHM, headers={"kid": self.key_id})
+
+
+class OrderTokenSigner(_Signer):
+    """Issues order tokens (payments only)."""
+
+    def issue(self, order_id: UUID, now: datetime | None = None) -> str:
+        return self._sign(ISSUER, ORDER_AUDIENCE, str(order_id), now)
 
 
 @dataclass(frozen=True)
@@ -73,28 +81,15 @@ class OrderTokenVerifier:
             raise InvalidToken("token_wrong_order", "The token is for another order.")
 
 
-@dataclass(frozen=True)
-class AdminTokenSigner:
+class AdminTokenSigner(_Signer):
     """Issues admin session tokens (the admin service only holds the private key)."""
-
-    key_id: str
-    private_key: Ed25519PrivateKey
-    ttl: timedelta
 
     def issue(self, username: str, now: datetime | None = None, generation: int = 0) -> str:
         """A session of `username`: its own id (``jti``, which a logout revokes) and the
         account's session generation (``gen``, which a password change moves past)."""
-        issued = now or datetime.now(UTC)
-        claims = {
-            "iss": ADMIN_ISSUER,
-            "aud": ADMIN_AUDIENCE,
-            "sub": username,
-            "jti": str(uuid.uuid4()),
-            "gen": generation,
-            "iat": issued,
-            "exp": issued + self.ttl,
-        }
-        return jwt.encode(claims, self.private_key, _ALGORITHM, headers={"kid": self.key_id})
+        return self._sign(
+            ADMIN_ISSUER, ADMIN_AUDIENCE, username, now, jti=str(uuid.uuid4()), gen=generation
+        )
 
 
 @dataclass(frozen=True)
@@ -150,26 +145,12 @@ class ClaimGrant:
     order_id: UUID
 
 
-@dataclass(frozen=True)
-class ClaimTokenSigner:
+class ClaimTokenSigner(_Signer):
     """Issues refund claim tokens (delivery only, into the emails it sends): whoever
     holds the email may tell payments where to send the refund, until the token expires."""
 
-    key_id: str
-    private_key: Ed25519PrivateKey
-    ttl: timedelta
-
     def issue(self, refund_id: int, order_id: UUID, now: datetime | None = None) -> str:
-        issued = now or datetime.now(UTC)
-        claims = {
-            "iss": CLAIM_ISSUER,
-            "aud": CLAIM_AUDIENCE,
-            "sub": str(refund_id),
-            "oid": str(order_id),
-            "iat": issued,
-            "exp": issued + self.ttl,
-        }
-        return jwt.encode(claims, self.private_key, _ALGORITHM, headers={"kid": self.key_id})
+        return self._sign(CLAIM_ISSUER, CLAIM_AUDIENCE, str(refund_id), now, oid=str(order_id))
 
 
 @dataclass(frozen=True)
