@@ -171,14 +171,15 @@ class OutboxRelay:
     async def _publish(self, row: asyncpg.Record) -> None:
         order_id = str(row["order_id"]) if row["order_id"] else None
         headers = row["headers"]
+        publish = partial(
+            self._publisher.publish_event,
+            topic=row["topic"],
+            body=row["body"],
+            message_id=str(row["event_id"]),
+            order_id=order_id,
+        )
         if not telemetry.enabled():
-            await self._publisher.publish_event(
-                topic=row["topic"],
-                body=row["body"],
-                message_id=str(row["event_id"]),
-                order_id=order_id,
-                headers=headers,
-            )
+            await publish(headers=headers)
             return
         # In the trace of what emitted the event, as its child: the gap before this span
         # is the time the event waited in the outbox; the consumers' spans are its children.
@@ -193,13 +194,7 @@ class OutboxRelay:
         with telemetry.continued(
             headers.get("traceparent"), f"{row['topic']} publish", SpanKind.PRODUCER, attributes
         ):
-            await self._publisher.publish_event(
-                topic=row["topic"],
-                body=row["body"],
-                message_id=str(row["event_id"]),
-                order_id=order_id,
-                headers=telemetry.with_traceparent(headers),
-            )
+            await publish(headers=telemetry.with_traceparent(headers))
 
     async def _postpone(
         self, driver: "asyncpg.Connection[asyncpg.Record]", row: asyncpg.Record, error: Exception
