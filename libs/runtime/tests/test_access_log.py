@@ -24,6 +24,7 @@ from bitloot_runtime.app import create_app
 from bitloot_runtime.route_template import UNMATCHED
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import DEFAULT_RETRY_DELAYS, ServiceSettings, load_settings
+from bitloot_testing.asgi import asgi_client
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -73,8 +74,7 @@ def access_lines(stream: io.StringIO) -> list[dict[str, object]]:
 async def get(
     app: Starlette, path: str, headers: dict[str, str] | None = None, peer: str = PEER
 ) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app, client=(peer, 50000), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(app, client=(peer, 50000), raise_app_exceptions=False) as http:
         return await http.get(path, headers=headers)
 
 

@@ -1,7 +1,6 @@
 """Every parked message can be listed, page after page: an operator (or a check) that
 reads only the first page must be able to go on to the rest."""
 
-import httpx
 from runtime_support import metadata as widgets_metadata
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.applications import Starlette
@@ -11,6 +10,7 @@ from bitloot_runtime.dead_letters import DeadLetterStore
 from bitloot_runtime.delivery import Delivery
 from bitloot_runtime.http import EXCEPTION_HANDLERS
 from bitloot_runtime.internal import dead_letter_routes
+from bitloot_testing.asgi import asgi_client
 
 
 def parked_message(number: int) -> Delivery:
@@ -36,8 +36,7 @@ async def test_the_listing_pages_through_every_letter_with_before(database_url: 
         # The publisher is used only by replays, which this test does not make.
         routes = dead_letter_routes(store, None)  # type: ignore[arg-type]
         app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+        async with asgi_client(app) as http:
             seen: list[str] = []
             before: int | None = None
             for _page in range(5):  # a listing that ignored `before` would never end

@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 
 from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_testing.asgi import asgi_client
 
 
 async def ok() -> None:
@@ -21,7 +22,7 @@ async def slow() -> None:
 
 
 def client(app: Starlette) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc")
+    return asgi_client(app)
 
 
 async def test_healthz_answers_without_checking_anything() -> None:

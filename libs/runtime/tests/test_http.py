@@ -29,6 +29,7 @@ from bitloot_runtime.http import (
     refusal_handlers,
 )
 from bitloot_runtime.logging import RedactingFilter
+from bitloot_testing.asgi import asgi_client
 
 
 async def echo(request: Request) -> JSONResponse:
@@ -64,8 +65,7 @@ def app() -> Starlette:
     ],
 )
 async def test_a_malformed_body_is_a_400_naming_the_reason(body: bytes) -> None:
-    transport = httpx.ASGITransport(app=app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(app(), "http://test") as http:
         answer = await http.post(
             "/echo", content=body, headers={"content-type": "application/json"}
         )
@@ -74,8 +74,7 @@ async def test_a_malformed_body_is_a_400_naming_the_reason(body: bytes) -> None:
 
 
 async def post(body: bytes, content_type: str = "application/json") -> httpx.Response:
-    transport = httpx.ASGITransport(app=app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(app(), "http://test") as http:
         return await http.post("/echo", content=body, headers={"content-type": content_type})
 
 
@@ -137,8 +136,7 @@ async def _raises(error: Exception) -> httpx.Response:
         raise error
 
     routed = Starlette(routes=[Route("/", fail)], exception_handlers=EXCEPTION_HANDLERS)
-    transport = httpx.ASGITransport(app=routed, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+    async with asgi_client(routed, raise_app_exceptions=False) as client:
         return await client.get("/")
 
 
@@ -192,7 +190,7 @@ async def test_the_refusal_table_answers_a_service_exception_in_the_error_shape(
 
     handlers = refusal_handlers({Refused: Refusal(lambda _exc: 409)})
     served = Starlette(routes=[Route("/", refuse)], exception_handlers=handlers)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served)) as http:
+    async with asgi_client(served, "") as http:
         answer = await http.get("http://test/")
     assert (answer.status_code, answer.json()) == (
         409,
@@ -211,7 +209,7 @@ async def test_a_refusal_logged_on_an_orders_route_carries_its_order_id(
     served = Starlette(routes=routes, exception_handlers=handlers)
     caplog.handler.addFilter(RedactingFilter())  # binds the log context, as in a service
     order_id = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served)) as http:
+    async with asgi_client(served, "") as http:
         assert (await http.get(f"http://test/orders/{order_id}")).status_code == 403
     [record] = [r for r in caplog.records if r.getMessage() == "order view refused"]
     assert record.__dict__["order_id"] == order_id
@@ -228,7 +226,7 @@ async def test_a_path_id_that_is_no_uuid_is_answered_as_the_service_chooses() ->
     routes = [Route("/a/{order_id}", show), Route("/b/{order_id}", hidden)]
     served = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
     order_id = "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=served)) as http:
+    async with asgi_client(served, "") as http:
         assert (await http.get(f"http://test/a/{order_id}")).json() == {"id": order_id}
         bad = await http.get("http://test/a/nope")
         assert (bad.status_code, bad.json()["error"]) == (422, "invalid_order_id")

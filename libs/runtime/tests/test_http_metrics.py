@@ -1,7 +1,6 @@
 """HTTP server metrics on a real Starlette app: requests by route template, method and
 status, their latency, and the requests in flight."""
 
-import httpx
 import pytest
 from sqlalchemy import MetaData
 from starlette.applications import Starlette
@@ -15,6 +14,7 @@ from bitloot_runtime.http_metrics import HttpMetricsMiddleware
 from bitloot_runtime.metrics import RuntimeMetrics
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
+from bitloot_testing.asgi import asgi_client
 
 
 async def ok(_request: Request) -> PlainTextResponse:
@@ -48,8 +48,7 @@ def value(metrics: RuntimeMetrics, name: str, **labels: str) -> float:
 
 async def test_requests_are_counted_by_template_method_and_status() -> None:
     metrics = RuntimeMetrics("payments")
-    transport = httpx.ASGITransport(app=metered_app(metrics))
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(metered_app(metrics)) as http:
         await http.get("/orders/7f3a")
         await http.get("/orders/9b2c")
         await http.post("/orders/7f3a/refund")
@@ -71,8 +70,7 @@ async def test_requests_are_counted_by_template_method_and_status() -> None:
 
 async def test_methods_outside_the_standard_set_count_as_other() -> None:
     metrics = RuntimeMetrics("payments")
-    transport = httpx.ASGITransport(app=metered_app(metrics))
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(metered_app(metrics)) as http:
         await http.request("PURGE", "/orders/1")
     labels = {"method": "other", "route": "/orders/{order_id}", "status": "200"}
     assert value(metrics, "bitloot_http_requests_total", **labels) == 1
@@ -81,8 +79,7 @@ async def test_methods_outside_the_standard_set_count_as_other() -> None:
 
 async def test_a_request_whose_handler_raised_counts_as_500_and_leaves_flight() -> None:
     metrics = RuntimeMetrics("payments")
-    transport = httpx.ASGITransport(app=metered_app(metrics), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(metered_app(metrics), raise_app_exceptions=False) as http:
         assert (await http.get("/broken")).status_code == 500
     labels = {"method": "GET", "route": "/broken", "status": "500"}
     assert value(metrics, "bitloot_http_requests_total", **labels) == 1
@@ -99,8 +96,7 @@ async def test_a_request_is_in_flight_while_it_is_handled() -> None:
 
     app = Starlette(routes=[Route("/look", look)])
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics.http)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(app) as http:
         await http.get("/look")
     assert seen == [1]
     assert value(metrics, "bitloot_http_requests_in_flight") == 0
@@ -139,8 +135,7 @@ async def test_every_service_app_counts_its_requests_even_those_refused(
     runtime: ServiceRuntime,
 ) -> None:
     app = create_app(runtime, [Route("/orders/{order_id}", ok)], internal_tokens=["t" * 32])
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(app) as http:
         await http.get("/orders/1")
         assert (await http.get("/internal/dead-letters")).status_code == 401
     metrics = runtime.metrics

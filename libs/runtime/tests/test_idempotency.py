@@ -42,6 +42,7 @@ from bitloot_runtime.idempotency import (
 )
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.tables import idempotency_keys
+from bitloot_testing.asgi import asgi_client
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -86,9 +87,8 @@ async def action_app(
     action = Counted()
     route = Route("/things/{thing}/act", idempotent(keys, action), methods=["POST"])
     app = Starlette(routes=[route], exception_handlers=EXCEPTION_HANDLERS)
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+        async with asgi_client(app) as http:
             yield http, action, keys
     finally:
         await engine.dispose()
@@ -328,12 +328,11 @@ async def test_a_dead_letter_replayed_by_a_hundred_concurrent_requests_is_sent_o
     async with on_bus(database_url, bus_prefix, handler) as runtime:
         sent = _count_sends(runtime.publisher)
         app = create_app(runtime, internal_tokens=["internal-token"])
-        transport = httpx.ASGITransport(app=app)
         auth = {"Authorization": "Bearer internal-token"}
         queue = runtime.topology.queue_name(SERVICE, WIDGET_MADE)
         letter_id = await _park_widget(runtime.dead_letters, queue)
         path = f"/internal/dead-letters/{letter_id}/replay"
-        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+        async with asgi_client(app) as http:
             keyed = {**auth, "Idempotency-Key": str(uuid4())}
             answers = await asyncio.gather(
                 *(http.post(path, headers=keyed) for _ in range(CONCURRENT))

@@ -4,7 +4,6 @@ and the window a figures endpoint is asked for."""
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -14,6 +13,7 @@ from starlette.routing import Route
 
 from bitloot_runtime.http import HttpError, parse_query
 from bitloot_runtime.internal import InternalAuthMiddleware, StatsQuery
+from bitloot_testing.asgi import asgi_client
 
 CURRENT, PREVIOUS = "Current-Token-0123456789", "Previous-Token-0123456789"
 
@@ -31,8 +31,7 @@ def app() -> Starlette:
 
 async def status(path: str, authorization: str | None) -> int:
     headers = {"Authorization": authorization} if authorization is not None else {}
-    transport = httpx.ASGITransport(app=app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with asgi_client(app(), "http://test") as http:
         return (await http.get(path, headers=headers)).status_code
 
 

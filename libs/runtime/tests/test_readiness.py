@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import outbox
+from bitloot_testing.asgi import asgi_client
 from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -35,8 +36,7 @@ _RAISE_ALARM = (
 
 async def readyz(runtime: ServiceRuntime) -> httpx.Response:
     app = Starlette(routes=runtime.health_routes())
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(app) as http:
         return await http.get("/readyz")
 
 

@@ -1,4 +1,3 @@
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -6,6 +5,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bitloot_runtime.route_template import UNMATCHED, route_template
+from bitloot_testing.asgi import asgi_client
 
 
 async def ok(_request: Request) -> PlainTextResponse:
@@ -27,8 +27,7 @@ async def templates_of(*paths: str) -> list[str]:
     inner = [Route("/orders/{order_id}", ok), Route("/", ok)]
     app = Starlette(routes=[Route("/orders/{order_id}/keys", ok), Mount("/admin", routes=inner)])
     app.add_middleware(Record, seen=seen)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(app) as http:
         for path in paths:
             await http.get(path)
     return seen

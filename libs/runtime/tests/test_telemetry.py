@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
@@ -24,6 +23,7 @@ from bitloot_runtime.delivery import Delivery
 from bitloot_runtime.propagation import current_traceparent
 from bitloot_runtime.route_template import UNMATCHED
 from bitloot_runtime.tracing import parse_traceparent
+from bitloot_testing.asgi import asgi_client
 
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -252,10 +252,7 @@ async def test_the_server_span_holds_no_path_client_or_agent_from_its_start(
         seen.update(getattr(trace.get_current_span(), "attributes", None) or {})
         await PlainTextResponse("ok")(scope, receive, send)
 
-    transport = httpx.ASGITransport(
-        app=telemetry.http_middleware(app), client=("203.0.113.9", 50000)
-    )
-    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as http:
+    async with asgi_client(telemetry.http_middleware(app), client=("203.0.113.9", 50000)) as http:
         await http.get("/keys/SECRETTOKEN123?token=SECRETTOKEN456", headers={"User-Agent": "A/1"})
     assert seen["http.target"] == seen["http.url"] == UNMATCHED
     assert (seen["net.peer.ip"], seen["http.user_agent"]) == ("", "")

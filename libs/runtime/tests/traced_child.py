@@ -35,6 +35,7 @@ from bitloot_runtime.logging import configure_logging
 from bitloot_runtime.outbound import operation
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
+from bitloot_testing.asgi import asgi_client
 
 TOKEN = "SECRETTOKEN123"
 FAILING_TOKEN = "SECRETTOKEN456"
@@ -92,8 +93,7 @@ async def serve(app: Starlette) -> str | None:
     """Ask `app` the three requests; the type of the exception the server saw, if any."""
     headers = {"User-Agent": AGENT}
     query = f"?email={EMAIL}&token={TOKEN}"
-    quiet = httpx.ASGITransport(app=app, client=(PEER, 50000), raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=quiet, base_url="http://svc") as http:
+    async with asgi_client(app, client=(PEER, 50000), raise_app_exceptions=False) as http:
         await http.get(f"/keys/{TOKEN}{query}", headers={**headers, "traceparent": TRACEPARENT})
         await http.get(f"/keys/{FAILING_TOKEN}/fresh{query}", headers=headers)
         waiting = asyncio.create_task(http.get(f"/orders/{uuid4()}/wait{query}", headers=headers))
@@ -101,8 +101,7 @@ async def serve(app: Starlette) -> str | None:
         waiting.cancel()
         await asyncio.gather(waiting, return_exceptions=True)
     # The server (here the transport) still sees the handler's exception itself.
-    loud = httpx.ASGITransport(app=app, client=(PEER, 50000))
-    async with httpx.AsyncClient(transport=loud, base_url="http://svc") as http:
+    async with asgi_client(app, client=(PEER, 50000)) as http:
         try:
             await http.get(f"/keys/{FAILING_TOKEN}/fresh")
         except Exception as exc:
