@@ -119,35 +119,21 @@ class DeadLetterStore:
         admin means to send it once more.
         """
         async with self._sessionmaker() as session, session.begin():
-            row = (
-                (
-                    await session.execute(
-                        select(dead_letters).where(dead_letters.c.id == letter_id).with_for_update()
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            locked = select(dead_letters).where(dead_letters.c.id == letter_id).with_for_update()
+            row = (await session.execute(locked)).mappings().first()
             if row is None:
                 raise DeadLetterNotFound(letter_id)
             letter = DeadLetter(**row)
             if letter.replayed_at is not None and not force:
                 raise DeadLetterAlreadyReplayed(letter_id)
             await _resend(letter, publisher)
-            replayed = (
-                (
-                    await session.execute(
-                        update(dead_letters)
-                        .where(dead_letters.c.id == letter_id)
-                        .values(
-                            replayed_at=func.now(), replay_count=dead_letters.c.replay_count + 1
-                        )
-                        .returning(dead_letters)
-                    )
-                )
-                .mappings()
-                .one()
+            marked = (
+                update(dead_letters)
+                .where(dead_letters.c.id == letter_id)
+                .values(replayed_at=func.now(), replay_count=dead_letters.c.replay_count + 1)
+                .returning(dead_letters)
             )
+            replayed = (await session.execute(marked)).mappings().one()
         return DeadLetter(**replayed)
 
 

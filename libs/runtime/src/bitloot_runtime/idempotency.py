@@ -178,15 +178,8 @@ class IdempotencyStore:
                 inserted = await session.execute(claimed)
                 if inserted.first() is not None:
                     return None
-                row = (
-                    (
-                        await session.execute(
-                            select(idempotency_keys).where(idempotency_keys.c.key == key)
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
+                found = select(idempotency_keys).where(idempotency_keys.c.key == key)
+                row = (await session.execute(found)).mappings().first()
             if row is None:  # answered and swept, or released, in between: claim again
                 continue
             if row["action"] != action or row["fingerprint"] != print_:
