@@ -13,16 +13,16 @@ description is written by hand; `paths` remains for operations not yet declared 
 """
 
 import copy
-import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import httpx
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp
 
 from bitloot_runtime.http import QueryModel
 
@@ -389,30 +389,12 @@ def openapi_routes(document: Schema) -> list[Route]:
 async def served(app: ASGIApp, path: str = "/openapi.json") -> Schema:
     """The JSON document `app` answers at `path`, asked in process (no server, no lifespan);
     `LookupError` unless it answers 200."""
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope = {
-        "type": "http",
-        "method": "GET",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [],
-        "scheme": "http",
-        "server": ("openapi.local", 80),
-    }
-    await app(scope, receive, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    if status != 200:
-        raise LookupError(f"GET {path} answered {status}")
-    document: Schema = json.loads(b"".join(m.get("body", b"") for m in sent))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://openapi.local") as http:
+        answer = await http.get(path)
+    if answer.status_code != 200:
+        raise LookupError(f"GET {path} answered {answer.status_code}")
+    document: Schema = answer.json()
     return document
 
 
