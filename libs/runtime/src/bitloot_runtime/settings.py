@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bitloot_runtime.errors import ConfigError
-from bitloot_runtime.tokens import load_private_key
+from bitloot_runtime.tokens import load_private_key, parse_public_keys
 
 DEFAULT_RETRY_DELAYS = (1.0, 5.0, 30.0, 120.0, 600.0)
 
@@ -26,8 +26,16 @@ def _ed25519_private_key(value: SecretStr) -> SecretStr:
     return value
 
 
-# Fields several services declare alike; a SigningKey is a base64 raw Ed25519 private key.
+def _public_keys(value: str | None) -> str | None:
+    if value is not None:
+        parse_public_keys(value)  # fail at start-up, naming the variable
+    return value
+
+
+# Fields several services declare alike; a SigningKey is a base64 raw Ed25519 private key,
+# PublicKeys Ed25519 public keys as kid:base64[,kid:base64…] (`tokens.parse_public_keys`).
 SigningKey = Annotated[SecretStr, AfterValidator(_ed25519_private_key)]
+PublicKeys = Annotated[str | None, AfterValidator(_public_keys)]
 RetentionSweepSeconds = Annotated[
     float, Field(default=3600.0, gt=0, description="Seconds between retention sweeps.")
 ]

@@ -14,8 +14,8 @@ from pydantic_settings import SettingsConfigDict
 
 from bitloot_delivery.domain.vault import KeyEncryptionKeys, VaultError
 from bitloot_runtime.sealing import load_private_key
-from bitloot_runtime.settings import EdgeSettings, RetentionSweepSeconds
-from bitloot_runtime.tokens import ClaimTokenSigner, parse_public_keys
+from bitloot_runtime.settings import EdgeSettings, PublicKeys, RetentionSweepSeconds
+from bitloot_runtime.tokens import ClaimTokenSigner
 from bitloot_runtime.tokens import load_private_key as load_claim_key
 
 
@@ -61,7 +61,7 @@ class Settings(EdgeSettings):
         min_length=32, description="HS256 secret of reveal links; at least 32 characters."
     )
     link_ttl_minutes: float = Field(default=15.0, gt=0, description="Life of a reveal link.")
-    order_token_public_keys: str | None = Field(
+    order_token_public_keys: PublicKeys = Field(
         default=None,
         description="Ed25519 public keys of payments' order tokens, as kid:base64[,…]; "
         "POST /orders/{id}/link answers 503 until they are set.",
@@ -118,13 +118,6 @@ class Settings(EdgeSettings):
             load_claim_key(value.get_secret_value())
         except (ValueError, binascii.Error):
             raise ValueError("the claim token key is not 32 bytes of base64") from None
-        return value
-
-    @field_validator("order_token_public_keys")
-    @classmethod
-    def _parse_order_token_keys(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_public_keys(value)
         return value
 
     @field_validator("keks")

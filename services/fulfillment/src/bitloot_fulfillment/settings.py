@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from pydantic import Field, field_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from bitloot_fulfillment.domain.timers import TimerPolicy
-from bitloot_runtime.settings import EdgeSettings
+from bitloot_runtime.settings import EdgeSettings, PublicKeys
 from bitloot_runtime.tokens import parse_public_keys
 
 _KEYS = "Ed25519 public keys as kid:base64[,kid:base64…]"
@@ -39,23 +39,16 @@ class Settings(EdgeSettings):
     timer_batch_size: int = Field(
         default=100, ge=1, le=10_000, description="Due timers fired per sweeper transaction."
     )
-    order_token_public_keys: str | None = Field(
+    order_token_public_keys: PublicKeys = Field(
         default=None, description=f"Payments' order-token keys ({_KEYS}) for WS /ws/orders."
     )
-    admin_token_public_keys: str | None = Field(
+    admin_token_public_keys: PublicKeys = Field(
         default=None,
         description=f"Admin session keys ({_KEYS}); unset: only order tokens open WS /ws/orders.",
     )
     ws_heartbeat_seconds: float = Field(
         default=15.0, gt=0, le=300, description="Seconds between heartbeats on live-status sockets."
     )
-
-    @field_validator("order_token_public_keys", "admin_token_public_keys")
-    @classmethod
-    def _keys(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_public_keys(value)  # fail at start-up, naming the variable
-        return value
 
     def timer_policy(self) -> TimerPolicy:
         return TimerPolicy(
