@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 import pytest
 from delivery_support import (
     CLAIM_LINKS,
-    LINK_SECRET,
+    LINKS,
     PUBLIC_URL,
     completions,
     cut_off_smtp,
@@ -40,7 +40,6 @@ from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.adapters.views import email_log, timeline
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
-from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_delivery.handlers.ports import ClaimedEmail, NewDelivery
@@ -53,8 +52,6 @@ from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
 from bitloot_testing.proxy import FaultyProxy, through_proxy
 from bitloot_testing.smtp import SmtpServer
-
-LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
 
 
 def sender(
