@@ -52,7 +52,7 @@ from bitloot_runtime.tokens import (
     load_private_key,
     parse_public_keys,
 )
-from bitloot_testing.bus import eventually
+from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
@@ -242,11 +242,26 @@ def client(
     return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
 
 
-async def handled(delivery: Running, event: Event) -> bool:
-    """Whether delivery has consumed `event` (its inbox holds the message id)."""
-    async with delivery.runtime.engine.connect() as connection:
-        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
-        return bool(await connection.scalar(query))
+# Room for a second email or event, were one to be sent.
+GRACE = 1.0
+
+
+async def until_handled(delivery: Running, event: Event, grace: float = 0.0) -> None:
+    """Once delivery has consumed `event` (its inbox holds the message id), and `grace`
+    seconds more."""
+
+    async def handled() -> bool:
+        async with delivery.runtime.engine.connect() as connection:
+            query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+            return bool(await connection.scalar(query))
+
+    assert await eventually(handled)
+    await asyncio.sleep(grace)
+
+
+def bus_spy(delivery: Running, bus: BusNamespace) -> AbstractAsyncContextManager[Spy]:
+    """A spy on every message published on `delivery`'s exchange."""
+    return spy_on(bus.amqp_url, bus.prefix, delivery.runtime.topology.exchange.name)
 
 
 async def keys_emailed(delivery: Running, smtp: SmtpServer) -> tuple[KeysDelivered, ReceivedEmail]:

@@ -13,12 +13,12 @@ from delivery_support import (
     TEXT_KEY,
     Running,
     client,
-    handled,
     keys_delivered,
     keys_emailed,
     link_path,
     payment_finished,
     publish,
+    until_handled,
 )
 from sqlalchemy import select
 
@@ -118,7 +118,7 @@ async def revealed_page(delivery: Running, smtp_inbox: SmtpServer, **titles: str
     event = keys_delivered(delivery.public_key)
     finished = payment_finished(event.order_id, **titles)
     await publish(delivery.runtime, finished)
-    assert await eventually(lambda: handled(delivery, finished))
+    await until_handled(delivery, finished)
     await publish(delivery.runtime, event)
     [email] = await smtp_inbox.wait_for(1)
     async with client(delivery) as http:
