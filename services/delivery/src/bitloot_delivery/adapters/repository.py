@@ -2,7 +2,7 @@
 caller's unit of work (so the effect and its events commit together)."""
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from uuid import UUID
 
@@ -124,11 +124,9 @@ class DeliveryRepository(Deliveries):
 # the values of EmailStatus and EmailKind spelled out (and email_log.EMAILS_CHANNEL).
 _LOCK_ORDER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 # The columns of StoredDelivery.
-_GET = """\
-SELECT order_id, customer_email, kinguin_order_id, kek_id, wrapped_data_key, object_key,
-    key_count, stored_at, emailed_at, viewed_at, purged_at, revoked_at, revoked_by,
-    revoke_note
-FROM deliveries WHERE order_id = $1"""
+_GET = f"""\
+SELECT {", ".join(field.name for field in fields(StoredDelivery))}
+FROM deliveries WHERE order_id = $1"""  # noqa: S608 - no value in the text
 # The delivery, its keys' metadata (positions from 0, in the order given), the delay
 # notice withdrawn if still pending, the delivery email queued (none if the order has one:
 # a partial unique index) and, only if it was, the sender NOTIFYed at commit (what
