@@ -9,7 +9,7 @@ overtake it."""
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes
@@ -50,7 +50,7 @@ from bitloot_runtime.db import asyncpg_dsn, create_engine
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
-from bitloot_testing.proxy import FaultyProxy, through_proxy
+from bitloot_testing.proxy import through_proxy
 from bitloot_testing.smtp import SmtpServer
 
 
@@ -350,43 +350,49 @@ async def test_one_sender_holds_several_conversations_and_sends_each_email_once(
     assert set(statuses) == {"sent"}
 
 
-class CuttingMailer(SmtpMailer):
-    """A real SMTP client that cuts the database away for `outage` seconds at a chosen
-    moment: once the server has taken the message (the sender learns the outcome and
-    must record it), or, `at_data`, just before the sender commits that DATA begins (the
-    recipients are accepted by then)."""
+async def _nothing() -> None:
+    pass
+
+
+class HookedMailer(SmtpMailer):
+    """A real SMTP client that awaits `at_data` just before the sender commits that DATA
+    begins (the recipients are accepted by then), and `after` once the server has taken
+    the message (the sender learns the outcome and must record it)."""
 
     def __init__(
-        self, host: str, port: int, database: FaultyProxy, outage: float, *, at_data: bool
+        self,
+        smtp: SmtpServer,
+        *,
+        at_data: Callable[[], Awaitable[None]] = _nothing,
+        after: Callable[[], Awaitable[None]] = _nothing,
     ) -> None:
-        super().__init__(host, port)
-        self._database = database
-        self._outage = outage
+        super().__init__(smtp.host, smtp.port)
         self._at_data = at_data
+        self._after = after
 
     async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
         assert before_data is not None
 
-        async def cut_then_record() -> None:
-            await self._cut()
+        async def hooked() -> None:
+            await self._at_data()
             await before_data()
 
-        await super().send(message, cut_then_record if self._at_data else before_data)
-        if not self._at_data:
-            await self._cut()
-
-    async def _cut(self) -> None:
-        await self._database.down()
-        asyncio.get_running_loop().call_later(
-            self._outage, lambda: asyncio.ensure_future(self._database.up())
-        )
+        await super().send(message, hooked)
+        await self._after()
 
 
 async def send_with_database_cut(database_url: str, smtp: SmtpServer, *, at_data: bool) -> None:
-    """One attempt by a sender whose database goes away for 1.5 s mid-attempt."""
+    """One attempt by a sender whose database goes away for 1.5 s mid-attempt: just before
+    it commits that DATA begins (`at_data`), or once the server has taken the message."""
     async with through_proxy(database_url) as (database, proxied_url):
+
+        async def cut() -> None:
+            await database.down()
+            loop = asyncio.get_running_loop()
+            loop.call_later(1.5, lambda: asyncio.ensure_future(database.up()))
+
         proxied = create_engine(proxied_url)
-        mailer = CuttingMailer(smtp.host, smtp.port, database, outage=1.5, at_data=at_data)
+        mailer = HookedMailer(smtp, at_data=cut) if at_data else HookedMailer(smtp, after=cut)
         try:
             assert await sender(proxied, mailer).send_next() is True
         finally:
@@ -475,32 +481,16 @@ async def test_data_is_not_sent_when_its_stage_cannot_be_committed(
     assert await completions(engine) == [(str(order_id), True)]
 
 
-class OvertakenMailer(SmtpMailer):
-    """A real SMTP client whose attempt another sender takes back as stale (this one
-    hung past the lease) just before this one would send DATA."""
-
-    def __init__(self, host: str, port: int, other: Callable[[], EmailSender]) -> None:
-        super().__init__(host, port)
-        self._other = other
-
-    async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
-        assert before_data is not None
-
-        async def overtaken() -> None:
-            assert await self._other().recover_stale() == 1
-            await before_data()
-
-        await super().send(message, overtaken)
-
-
 async def test_a_sender_whose_attempt_was_taken_back_does_not_send_data(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     order_id = await stored_delivery(engine)
-    mailer = OvertakenMailer(
-        smtp_inbox.host, smtp_inbox.port, lambda: sender(engine, smtp_inbox, lease=timedelta(0))
-    )
-    assert await sender(engine, mailer).send_next() is True
+
+    async def overtaken() -> None:
+        # Another sender takes the attempt back as stale (this one hung past the lease).
+        assert await sender(engine, smtp_inbox, lease=timedelta(0)).recover_stale() == 1
+
+    assert await sender(engine, HookedMailer(smtp_inbox, at_data=overtaken)).send_next() is True
     assert smtp_inbox.messages == []
     taken_back = await the_email(engine)
     assert (taken_back["status"], taken_back["recovered_attempts"]) == ("pending", 1)
