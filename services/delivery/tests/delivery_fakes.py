@@ -9,11 +9,11 @@ import copy
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import TracebackType
+from typing import NoReturn
 from uuid import UUID
 
-from bitloot_contracts.events import Event
 from bitloot_delivery.domain.emails import KEY_KINDS, EmailKind, EmailStatus
 from bitloot_delivery.domain.keys import DeliveredKey
 from bitloot_delivery.domain.notices import DelayNotice
@@ -21,14 +21,12 @@ from bitloot_delivery.domain.rate_limits import Limit, RateLimited
 from bitloot_delivery.domain.refund_notices import RefundNotice
 from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_delivery.handlers.ports import (
-    ClaimedEmail,
     Deliveries,
     EmailLog,
     KeyEvent,
     NewDelivery,
     Notices,
     RateLimits,
-    StaleAttempt,
     StoredDelivery,
     Summaries,
 )
@@ -125,31 +123,11 @@ class FakeEmails(EmailLog, Notices):
             row.status = EmailStatus.WITHDRAWN
         return len(pending)
 
-    async def claim_due(self, message_id: str) -> tuple[ClaimedEmail | None, bool]:
+    async def _on_postgresql(self, *args: object, **kwargs: object) -> NoReturn:
         raise NotImplementedError("the sender's attempts are tested on PostgreSQL")
 
-    async def reach_data(self, email: ClaimedEmail) -> bool:
-        raise NotImplementedError
-
-    async def finish_sent(self, email: ClaimedEmail, events: Sequence[Event] = ()) -> bool:
-        raise NotImplementedError
-
-    async def finish_refused(
-        self, email: ClaimedEmail, error: str, retry_at: datetime | None
-    ) -> bool:
-        raise NotImplementedError
-
-    async def finish_unconfirmed(self, email: ClaimedEmail, error: str) -> bool:
-        raise NotImplementedError
-
-    async def recover(self, email: ClaimedEmail, error: str) -> bool:
-        raise NotImplementedError
-
-    async def resend_doubtful(self, email: ClaimedEmail, retry_at: datetime, error: str) -> bool:
-        raise NotImplementedError
-
-    async def stale(self, lease: timedelta) -> list[StaleAttempt]:
-        raise NotImplementedError
+    claim_due = reach_data = finish_sent = finish_refused = _on_postgresql
+    finish_unconfirmed = recover = resend_doubtful = stale = _on_postgresql
 
 
 class FakeDeliveries(Deliveries):

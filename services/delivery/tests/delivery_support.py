@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import re
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from bitloot_delivery.adapters.orm import emails
 from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.bootstrap import build
 from bitloot_delivery.domain.keys import DeliveredKey
-from bitloot_delivery.domain.links import ClaimLinks
+from bitloot_delivery.domain.links import ClaimLinks, RevealLinks
 from bitloot_delivery.handlers.ports import NewDelivery
 from bitloot_delivery.settings import Settings
 from bitloot_runtime import sealing
@@ -51,7 +52,7 @@ from bitloot_runtime.tokens import (
     load_private_key,
     parse_public_keys,
 )
-from bitloot_testing.bus import eventually
+from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.net import free_port
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
@@ -71,6 +72,8 @@ ORDER_TOKENS = OrderTokenSigner("p1", load_private_key(_ORDER_TOKEN_PRIVATE), ti
 CLAIM_TOKEN_PRIVATE, CLAIM_TOKEN_PUBLIC = generate_key_pair()
 CLAIM_URL = "http://payments.test/refunds/claim"
 CLAIM_VERIFIER = ClaimTokenVerifier(parse_public_keys(f"c1:{CLAIM_TOKEN_PUBLIC}"))
+# The reveal links the service issues on the test settings (a link lives 15 minutes).
+LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
 CLAIM_LINKS = ClaimLinks(
     ClaimTokenSigner("c1", load_private_key(CLAIM_TOKEN_PRIVATE), timedelta(days=7)), CLAIM_URL
 )
@@ -239,11 +242,26 @@ def client(
     return httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers)
 
 
-async def handled(delivery: Running, event: Event) -> bool:
-    """Whether delivery has consumed `event` (its inbox holds the message id)."""
-    async with delivery.runtime.engine.connect() as connection:
-        query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
-        return bool(await connection.scalar(query))
+# Room for a second email or event, were one to be sent.
+GRACE = 1.0
+
+
+async def until_handled(delivery: Running, event: Event, grace: float = 0.0) -> None:
+    """Once delivery has consumed `event` (its inbox holds the message id), and `grace`
+    seconds more."""
+
+    async def handled() -> bool:
+        async with delivery.runtime.engine.connect() as connection:
+            query = select(func.count()).where(inbox.c.message_id == str(event.event_id))
+            return bool(await connection.scalar(query))
+
+    assert await eventually(handled)
+    await asyncio.sleep(grace)
+
+
+def bus_spy(delivery: Running, bus: BusNamespace) -> AbstractAsyncContextManager[Spy]:
+    """A spy on every message published on `delivery`'s exchange."""
+    return spy_on(bus.amqp_url, bus.prefix, delivery.runtime.topology.exchange.name)
 
 
 async def keys_emailed(delivery: Running, smtp: SmtpServer) -> tuple[KeysDelivered, ReceivedEmail]:
@@ -322,11 +340,12 @@ def email_text(message: EmailMessage) -> str:
     return "\n".join(parts)
 
 
-def environment(settings: Settings, **changes: object) -> dict[str, str]:
-    """`settings` (with `changes`) as the DELIVERY_* variables a child process reads."""
-    values = {**settings.model_dump(), **changes}
-    env: dict[str, str] = {}
-    for name, value in values.items():
+async def run_command(settings: Settings, *args: str, **changes: object) -> tuple[str, str]:
+    """``python -m bitloot_delivery *args`` on `settings` (with `changes`), passed as the
+    DELIVERY_* variables a child process reads: its output and its errors, once it has
+    exited 0."""
+    env = dict(os.environ)
+    for name, value in {**settings.model_dump(), **changes}.items():
         if value is None:
             continue
         if isinstance(value, SecretStr):
@@ -336,7 +355,18 @@ def environment(settings: Settings, **changes: object) -> dict[str, str]:
         env[f"DELIVERY_{name.upper()}"] = (
             str(value).lower() if isinstance(value, bool) else str(value)
         )
-    return env
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bitloot_delivery",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode(), stderr.decode()
 
 
 class _CutOff:

@@ -7,11 +7,10 @@ import logging
 import sys
 from datetime import timedelta
 
-from delivery_support import CLAIM_LINKS, LINK_SECRET, PUBLIC_URL
+from delivery_support import CLAIM_LINKS, LINKS, PUBLIC_URL
 
 from bitloot_delivery.adapters.mailer import SmtpMailer
 from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
-from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.handlers.send_email import EmailSender
 from bitloot_runtime.db import create_engine
 
@@ -24,7 +23,7 @@ async def main(database_url: str, smtp_port: int, lease_seconds: float) -> None:
     sender = EmailSender(
         unit_of_work=lambda: DeliveryUnitOfWork(engine),
         mailer=SmtpMailer("127.0.0.1", smtp_port, timeout=60),
-        links=RevealLinks(LINK_SECRET, timedelta(minutes=15)),
+        links=LINKS,
         claim_links=CLAIM_LINKS,
         public_url=PUBLIC_URL,
         mail_from="keys@bitloot.test",

@@ -22,13 +22,11 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from delivery_support import completions, stored_delivery, the_email
+from delivery_support import completions, smtp_handled_by, stored_delivery, the_email
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_testing.bus import eventually
-from bitloot_testing.net import free_port
 
 SENDER = Path(__file__).with_name("sender_process.py")
 LEASE_SECONDS = 2.0
@@ -75,13 +73,8 @@ class _Stalling:
 @contextmanager
 def stalling_smtp(at: str, stalls: int) -> Iterator[tuple[int, _Stalling]]:
     handler = _Stalling(at, stalls)
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_handled_by(handler) as port:
         yield port, handler
-    finally:
-        controller.stop()
 
 
 @asynccontextmanager

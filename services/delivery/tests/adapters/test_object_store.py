@@ -1,6 +1,7 @@
 """The S3 object store against a real S3 endpoint (moto's server)."""
 
 import asyncio
+from contextlib import aclosing
 from uuid import uuid4
 
 import httpx
@@ -17,35 +18,34 @@ from bitloot_testing.net import free_port
 from bitloot_testing.s3 import S3Server
 
 
-def store(s3_server: S3Server, bucket: str, *, create_bucket: bool = False) -> S3ObjectStore:
-    return S3ObjectStore(
-        s3_server.session(),
-        bucket=bucket,
-        endpoint_url=s3_server.endpoint_url,
-        region=s3_server.region,
-        create_bucket=create_bucket,
+def store(
+    s3_server: S3Server, bucket: str, *, create_bucket: bool = False, endpoint_url: str = ""
+) -> aclosing[S3ObjectStore]:
+    """A store on `bucket` (through `endpoint_url`, if given), closed after the block."""
+    return aclosing(
+        S3ObjectStore(
+            s3_server.session(),
+            bucket=bucket,
+            endpoint_url=endpoint_url or s3_server.endpoint_url,
+            region=s3_server.region,
+            create_bucket=create_bucket,
+        )
     )
 
 
 async def test_an_object_put_is_got_back_and_a_put_overwrites(
     s3_server: S3Server, s3_bucket: str
 ) -> None:
-    objects = store(s3_server, s3_bucket)
-    try:
+    async with store(s3_server, s3_bucket) as objects:
         await objects.put("orders/1/keys.bin", b"first")
         await objects.put("orders/1/keys.bin", b"second")
         assert await objects.get("orders/1/keys.bin") == b"second"
-    finally:
-        await objects.aclose()
 
 
 async def test_a_missing_object_is_reported_as_such(s3_server: S3Server, s3_bucket: str) -> None:
-    objects = store(s3_server, s3_bucket)
-    try:
+    async with store(s3_server, s3_bucket) as objects:
         with pytest.raises(ObjectNotFound):
             await objects.get("orders/none/keys.bin")
-    finally:
-        await objects.aclose()
 
 
 async def test_the_bucket_is_created_when_configured_and_found_when_it_exists(
@@ -53,12 +53,9 @@ async def test_the_bucket_is_created_when_configured_and_found_when_it_exists(
 ) -> None:
     bucket = f"bitloot-test-{uuid4().hex[:12]}"
     for _ in range(2):  # the second instance finds the bucket the first created
-        objects = store(s3_server, bucket, create_bucket=True)
-        try:
+        async with store(s3_server, bucket, create_bucket=True) as objects:
             await objects.put("k", b"v")
             assert await objects.get("k") == b"v"
-        finally:
-            await objects.aclose()
 
 
 class FlakyProxy:
@@ -104,25 +101,16 @@ async def test_a_put_refused_with_slow_down_is_retried_until_it_lands(
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(proxy.app, port=port, log_config=None))
     serving = asyncio.create_task(server.serve())
-    objects = S3ObjectStore(
-        s3_server.session(),
-        bucket=s3_bucket,
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region=s3_server.region,
-    )
     try:
-        assert await eventually(lambda: _started(server))
-        await objects.put("orders/2/keys.bin", b"ciphertext")
+        async with store(s3_server, s3_bucket, endpoint_url=f"http://127.0.0.1:{port}") as objects:
+            assert await eventually(lambda: _started(server))
+            await objects.put("orders/2/keys.bin", b"ciphertext")
     finally:
-        await objects.aclose()
         server.should_exit = True
         await serving
     assert proxy.puts == 3
-    direct = store(s3_server, s3_bucket)
-    try:
+    async with store(s3_server, s3_bucket) as direct:
         assert await direct.get("orders/2/keys.bin") == b"ciphertext"
-    finally:
-        await direct.aclose()
 
 
 async def _started(server: uvicorn.Server) -> bool:

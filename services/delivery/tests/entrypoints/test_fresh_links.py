@@ -5,14 +5,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
-from delivery_support import LINK_SECRET, TEXT_KEY, Running, client, delivered, link_path
+from delivery_support import LINKS, TEXT_KEY, Running, client, delivered, link_path
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.orm import emails, key_events, rate_limits
 from bitloot_delivery.domain.links import RevealLinks
 from bitloot_testing.smtp import SmtpServer
 
-LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
 SENT = "If this link belongs to an order, a new link is on its way"
 
 

@@ -9,16 +9,16 @@ import httpx
 import pytest
 from delivery_support import (
     IMAGE_BYTES,
-    LINK_SECRET,
+    LINKS,
     TEXT_KEY,
     Running,
     client,
-    handled,
     keys_delivered,
     keys_emailed,
     link_path,
     payment_finished,
     publish,
+    until_handled,
 )
 from sqlalchemy import select
 
@@ -70,8 +70,7 @@ async def test_an_expired_link_is_answered_410_without_keys(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
     event, _ = await keys_emailed(delivery, smtp_inbox)
-    links = RevealLinks(LINK_SECRET, timedelta(minutes=15))
-    token = links.issue(event.order_id, now=datetime.now(UTC) - timedelta(hours=1))
+    token = LINKS.issue(event.order_id, now=datetime.now(UTC) - timedelta(hours=1))
     async with client(delivery) as http:
         response = await http.get(f"/keys/{token}")
     assert response.status_code == 410
@@ -102,9 +101,7 @@ async def test_a_forged_link_is_answered_401_whether_or_not_the_order_exists(
 async def test_a_genuine_link_for_an_unknown_order_looks_like_an_invalid_one(
     delivery: Running,
 ) -> None:
-    token = RevealLinks(LINK_SECRET, timedelta(minutes=15)).issue(
-        keys_delivered(delivery.public_key).order_id
-    )
+    token = LINKS.issue(keys_delivered(delivery.public_key).order_id)
     async with client(delivery) as http:
         response = await http.get(f"/keys/{token}")
     assert response.status_code == 401
@@ -121,7 +118,7 @@ async def revealed_page(delivery: Running, smtp_inbox: SmtpServer, **titles: str
     event = keys_delivered(delivery.public_key)
     finished = payment_finished(event.order_id, **titles)
     await publish(delivery.runtime, finished)
-    assert await eventually(lambda: handled(delivery, finished))
+    await until_handled(delivery, finished)
     await publish(delivery.runtime, event)
     [email] = await smtp_inbox.wait_for(1)
     async with client(delivery) as http:
@@ -174,9 +171,7 @@ async def test_reveals_are_counted_by_outcome_and_the_key_email_as_accepted(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
     event, email = await keys_emailed(delivery, smtp_inbox)
-    expired = RevealLinks(LINK_SECRET, timedelta(minutes=15)).issue(
-        event.order_id, now=datetime.now(UTC) - timedelta(hours=1)
-    )
+    expired = LINKS.issue(event.order_id, now=datetime.now(UTC) - timedelta(hours=1))
     async with client(delivery) as http:
         for path in (link_path(email.message), f"/keys/{expired}", "/keys/not-a-token"):
             await http.get(path)

@@ -13,6 +13,7 @@ from delivery_support import (
     INTERNAL_TOKEN,
     ORDER_TOKENS,
     Running,
+    bus_spy,
     claim_token,
     client,
     delivered,
@@ -25,7 +26,7 @@ from delivery_support import (
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.orm import emails
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.smtp import SmtpServer
 
@@ -52,10 +53,9 @@ async def test_unrevealed_keys_are_revoked_once_and_keys_revoked_is_emitted(
     delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
 ) -> None:
     order_id, path = await stored_and_emailed(delivery, smtp_inbox)
-    exchange = delivery.runtime.topology.exchange.name
     async with (
         client(delivery, INTERNAL_TOKEN) as http,
-        spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy,
+        bus_spy(delivery, bus_prefix) as spy,
     ):
         answer = await revoke(http, order_id)
         again = await revoke(http, order_id)
@@ -95,10 +95,9 @@ async def test_revealed_keys_are_not_revoked_and_nothing_changes(
     delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
 ) -> None:
     order_id, path = await stored_and_emailed(delivery, smtp_inbox)
-    exchange = delivery.runtime.topology.exchange.name
     async with client(delivery, INTERNAL_TOKEN) as http:
         assert (await http.get(path)).status_code == 200
-        async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+        async with bus_spy(delivery, bus_prefix) as spy:
             refused = await revoke(http, order_id)
             messages = await spy.collect(expected=1, timeout=1.0)
         missing = await revoke(http, uuid4())

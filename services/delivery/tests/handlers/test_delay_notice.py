@@ -1,32 +1,31 @@
 """order.delayed on the real bus: the customer gets one notice, without link or key, and
 still gets the keys email (and delivery.completed) once the keys come."""
 
-import asyncio
 import json
 import logging
 from datetime import date
 
 import pytest
 from delivery_support import (
+    GRACE,
     PUBLIC_URL,
     TEXT_KEY,
     Running,
+    bus_spy,
     email_text,
-    handled,
     keys_delivered,
     link_path,
     order_delayed,
     publish,
+    until_handled,
 )
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.orm import emails
 from bitloot_runtime.logging import RedactingFilter
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.smtp import SmtpServer
-
-GRACE = 1.0  # room for a second email or event, were one to be sent
 
 
 async def email_rows(delivery: Running) -> list[tuple[str, str]]:
@@ -45,8 +44,7 @@ async def test_a_delayed_preorder_gets_one_notice_with_its_release_date_and_no_l
     delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
 ) -> None:
     event = order_delayed(is_preorder=True, release_date=date(2026, 12, 24))
-    exchange = delivery.runtime.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+    async with bus_spy(delivery, bus_prefix) as spy:
         await publish(delivery.runtime, event)
         [received] = await smtp_inbox.wait_for(1)
         messages = await spy.collect(expected=2, timeout=GRACE)
@@ -92,8 +90,7 @@ async def test_the_same_event_twice_and_a_second_event_send_one_notice(
     await publish(delivery.runtime, event)
     later = order_delayed(event.order_id, is_preorder=True, release_date=date(2027, 1, 15))
     await publish(delivery.runtime, later)
-    assert await eventually(lambda: handled(delivery, later))
-    await asyncio.sleep(GRACE)
+    await until_handled(delivery, later, GRACE)
     assert len(smtp_inbox.messages) == 1
     assert "24 December 2026" in smtp_inbox.messages[0].message["Subject"]
     assert await email_rows(delivery) == [("delayed", "sent")]
@@ -103,8 +100,7 @@ async def test_keys_after_a_notice_still_get_the_keys_email_and_complete_the_del
     delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
 ) -> None:
     delayed = order_delayed(is_preorder=False)
-    exchange = delivery.runtime.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+    async with bus_spy(delivery, bus_prefix) as spy:
         await publish(delivery.runtime, delayed)
         await smtp_inbox.wait_for(1)
         await publish(delivery.runtime, keys_delivered(delivery.public_key, delayed.order_id))
@@ -128,7 +124,6 @@ async def test_a_notice_arriving_after_the_keys_is_not_sent(
     await smtp_inbox.wait_for(1)
     late = order_delayed(keys.order_id, is_preorder=True)
     await publish(delivery.runtime, late)
-    assert await eventually(lambda: handled(delivery, late))
-    await asyncio.sleep(GRACE)
+    await until_handled(delivery, late, GRACE)
     assert [m.message["Subject"] for m in smtp_inbox.messages] == ["Your BitLoot keys are ready"]
     assert await email_rows(delivery) == [("delivery", "sent")]

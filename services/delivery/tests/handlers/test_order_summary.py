@@ -13,18 +13,17 @@ from delivery_support import (
     Running,
     StartDelivery,
     email_parts,
-    handled,
     keys_delivered,
     keys_emailed,
     payment_finished,
     publish,
+    until_handled,
 )
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.orm import order_summaries
 from bitloot_delivery.adapters.summaries import parse_summary
 from bitloot_delivery.domain.summaries import OrderSummary, SummaryLine
-from bitloot_testing.bus import eventually
 from bitloot_testing.smtp import SmtpServer
 
 SUPPORT = "help@bitloot.test"
@@ -40,10 +39,10 @@ async def test_payment_finished_is_kept_as_the_order_summary_once(delivery: Runn
     await publish(delivery.runtime, event)
     # The copy after the first is handled: two in flight at once may be handled in
     # either order, and "the first kept" would be a race.
-    assert await eventually(lambda: handled(delivery, event))
+    await until_handled(delivery, event)
     again = event.model_copy(update={"event_id": uuid4(), "amount": Decimal(99)})
     await publish(delivery.runtime, again)
-    assert await eventually(lambda: handled(delivery, again))
+    await until_handled(delivery, again)
     assert await stored_summary(delivery) == OrderSummary(
         Decimal("25.50"),
         "usd",
@@ -67,7 +66,7 @@ async def test_a_version_1_payment_finished_is_kept_without_titles(delivery: Run
         order_id=str(event.order_id),
         headers={},
     )
-    assert await eventually(lambda: handled(delivery, event))
+    await until_handled(delivery, event)
     summary = await stored_summary(delivery)
     assert summary is not None
     assert [(line.title, line.platform) for line in summary.lines] == [(None, None)] * 2
@@ -80,7 +79,7 @@ async def test_the_key_email_names_order_products_amount_lifetime_and_support(
     async with delivery_with(support_email=SUPPORT) as delivery:
         finished = payment_finished(order_id)
         await publish(delivery.runtime, finished)
-        assert await eventually(lambda: handled(delivery, finished))
+        await until_handled(delivery, finished)
         await publish(delivery.runtime, keys_delivered(delivery.public_key, order_id))
         [email] = await smtp_inbox.wait_for(1)
     text, markup = email_parts(email.message)

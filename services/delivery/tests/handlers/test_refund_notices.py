@@ -11,26 +11,25 @@ import pytest
 from delivery_support import (
     CLAIM_URL,
     CLAIM_VERIFIER,
+    GRACE,
     TEXT_KEY,
     Running,
     StartDelivery,
+    bus_spy,
     claim_token,
     email_text,
-    handled,
     keys_delivered,
     publish,
     refund_changed,
+    until_handled,
 )
 from sqlalchemy import func, select, update
 
 from bitloot_contracts.events import RefundClaimLinkRequested
 from bitloot_delivery.adapters.orm import emails
 from bitloot_runtime.tokens import InvalidToken
-from bitloot_testing.bus import eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.smtp import SmtpServer
-
-GRACE = 1.0  # room for a second email or event, were one to be sent
 
 
 async def email_rows(delivery: Running) -> list[tuple[str, str, int | None]]:
@@ -49,8 +48,7 @@ async def test_a_due_refund_gets_one_email_with_a_claim_link_payments_can_verify
     delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
 ) -> None:
     event = refund_changed(refund_id=41)
-    exchange = delivery.runtime.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+    async with bus_spy(delivery, bus_prefix) as spy:
         await publish(delivery.runtime, event)
         [received] = await smtp_inbox.wait_for(1)
         messages = await spy.collect(expected=2, timeout=GRACE)
@@ -75,8 +73,7 @@ async def test_the_same_event_twice_and_a_second_due_event_send_one_email(
     await publish(delivery.runtime, event)
     again = refund_changed(event.order_id, refund_id=42)  # a new event id, same refund
     await publish(delivery.runtime, again)
-    assert await eventually(lambda: handled(delivery, again))
-    await asyncio.sleep(GRACE)
+    await until_handled(delivery, again, GRACE)
     assert len(smtp_inbox.messages) == 1
     assert await email_rows(delivery) == [("refund_due", "sent", 42)]
 
@@ -123,8 +120,7 @@ async def test_a_claim_link_asked_for_twice_within_the_hour_is_sent_once(
     await publish(delivery.runtime, asked)
     await publish(delivery.runtime, asked_again)
     [_, fresh] = await smtp_inbox.wait_for(2)
-    assert await eventually(lambda: handled(delivery, asked_again))
-    await asyncio.sleep(GRACE)
+    await until_handled(delivery, asked_again, GRACE)
     assert len(smtp_inbox.messages) == 2
     assert fresh.message["Subject"] == "A new link to claim your BitLoot refund"
     assert "0.00123 BTC" in email_text(fresh.message)

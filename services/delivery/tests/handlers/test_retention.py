@@ -1,15 +1,12 @@
 """Retention: keys older than the period are deleted from storage with an audit row, and
 never a moment earlier; the dry run changes nothing."""
 
-import asyncio
-import os
-import sys
 from datetime import timedelta
 from uuid import UUID
 
 import httpx
 import pytest
-from delivery_support import Running, delivered_many, environment
+from delivery_support import Running, delivered_many, run_command
 from sqlalchemy import func, select, update
 
 from bitloot_delivery.adapters.object_store import ObjectNotFound, object_store
@@ -81,20 +78,8 @@ async def test_the_retention_command_dry_run_lists_and_changes_nothing(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
     [old] = await deliver_aged(delivery, smtp_inbox, PERIOD + timedelta(days=1))
-    env = {**os.environ, **environment(delivery.settings)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bitloot_delivery",
-        "retention",
-        "--dry-run",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    assert stdout.decode().splitlines() == [
+    stdout, _ = await run_command(delivery.settings, "retention", "--dry-run")
+    assert stdout.splitlines() == [
         f"would purge order {old}",
         "would purge 1 deliveries older than 180 days",
     ]

@@ -5,12 +5,14 @@ the ciphertext) as long as the test wants, which is exactly where a reveal that 
 take the order's lock would let a revoke slip through."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
 from delivery_support import Running, delivered
 
-from bitloot_delivery.adapters.object_store import S3ObjectStore, object_store
+from bitloot_delivery.adapters.object_store import object_store
 from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.bootstrap import reveal_links
 from bitloot_delivery.domain.revocation import OrderRefunded, RevokeRefused
@@ -30,8 +32,10 @@ class Held:
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def held_store(delivery: Running) -> tuple[S3ObjectStore, Held]:
-    """The real object store, each `get` held until the test releases it."""
+@asynccontextmanager
+async def held_reveal(delivery: Running) -> AsyncIterator[tuple[RevealKeys, Held]]:
+    """The reveal use case on the real object store, each `get` held until the test
+    releases it; the store is closed after the block."""
     store, held = object_store(delivery.settings), Held()
     fetch = store.get
 
@@ -41,29 +45,30 @@ def held_store(delivery: Running) -> tuple[S3ObjectStore, Held]:
         return await fetch(key)
 
     setattr(store, "get", get)  # noqa: B010 - this one instance, for this test
-    return store, held
+    async with aclosing(store):
+        yield (
+            RevealKeys(
+                unit_of_work=delivery.runtime.units_of_work(DeliveryUnitOfWork),
+                store=store,
+                links=reveal_links(delivery.settings),
+                keks=delivery.settings.key_encryption_keys(),
+            ),
+            held,
+        )
 
 
 async def test_a_reveal_racing_a_revoke_never_both_succeed(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
     order_id, _ = await delivered(delivery, smtp_inbox)
-    store, held = held_store(delivery)
-    uow = delivery.runtime.units_of_work(DeliveryUnitOfWork)
-    links = reveal_links(delivery.settings)
-    reveal = RevealKeys(
-        unit_of_work=uow, store=store, links=links, keks=delivery.settings.key_encryption_keys()
-    )
-    revoke = RevokeKeys(unit_of_work=uow)
-    try:
-        revealing = asyncio.create_task(reveal(links.issue(order_id), VISITOR))
+    async with held_reveal(delivery) as (reveal, held):
+        revoke = RevokeKeys(unit_of_work=reveal.unit_of_work)
+        revealing = asyncio.create_task(reveal(reveal.links.issue(order_id), VISITOR))
         await asyncio.wait_for(held.entered.wait(), 5)
         revoking = asyncio.create_task(revoke(order_id, "admin:ana", None))
         await asyncio.sleep(0.5)  # the revoke runs as far as it can meanwhile
         held.release.set()
         outcomes = await asyncio.gather(revealing, revoking, return_exceptions=True)
-    finally:
-        await store.aclose()
     revealed, revoked = outcomes
     assert isinstance(revealed, Revealed)
     keys = revealed.keys
@@ -79,17 +84,9 @@ async def test_a_reveal_after_a_revoke_is_refused(
     delivery: Running, smtp_inbox: SmtpServer
 ) -> None:
     order_id, _ = await delivered(delivery, smtp_inbox)
-    store, held = held_store(delivery)
-    held.release.set()
-    links = reveal_links(delivery.settings)
-    uow = delivery.runtime.units_of_work(DeliveryUnitOfWork)
-    reveal = RevealKeys(
-        unit_of_work=uow, store=store, links=links, keks=delivery.settings.key_encryption_keys()
-    )
-    try:
-        await RevokeKeys(unit_of_work=uow)(order_id, "admin:ana", "refunded")
+    async with held_reveal(delivery) as (reveal, held):
+        held.release.set()
+        await RevokeKeys(unit_of_work=reveal.unit_of_work)(order_id, "admin:ana", "refunded")
         with pytest.raises(OrderRefunded):
-            await reveal(links.issue(order_id), VISITOR)
-    finally:
-        await store.aclose()
+            await reveal(reveal.links.issue(order_id), VISITOR)
     assert not held.entered.is_set()  # the ciphertext was not even fetched

@@ -4,9 +4,8 @@ the new KEK alone, the run is idempotent, and the command does it beside the ser
 import asyncio
 import base64
 import os
-import sys
 
-from delivery_support import TEXT_KEY, Running, delivered_many, environment
+from delivery_support import TEXT_KEY, Running, delivered_many, run_command
 from sqlalchemy import select
 
 from bitloot_delivery.adapters.object_store import object_store
@@ -73,25 +72,14 @@ async def test_the_rewrap_command_rotates_beside_the_running_service(
     await delivered_many(delivery, smtp_inbox, 2)
     keks = rotated(delivery)
     setting = ",".join(f"{kid}:{base64.b64encode(key).decode()}" for kid, key in keks.keys.items())
-    env = {**os.environ, **environment(delivery.settings, kek_current_id="k2", keks=setting)}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bitloot_delivery",
-        "rewrap",
-        "--batch-size",
-        "1",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    stdout, stderr = await run_command(
+        delivery.settings, "rewrap", "--batch-size", "1", kek_current_id="k2", keks=setting
     )
-    stdout, stderr = await process.communicate()
-    assert process.returncode == 0, stderr.decode()
-    lines = stdout.decode().splitlines()
+    lines = stdout.splitlines()
     assert lines[:2] == ["re-wrapped 1 data keys (0 failed)", "re-wrapped 2 data keys (0 failed)"]
     assert lines[-1] == "done: 2 data keys now under KEK 'k2'"
     assert await kek_ids(delivery) == {"k2"}
-    assert base64.b64encode(keks.keys["k2"]).decode() not in stdout.decode() + stderr.decode()
+    assert base64.b64encode(keks.keys["k2"]).decode() not in stdout + stderr
 
 
 async def test_two_rewrap_runs_at_once_rewrap_each_data_key_once(

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 from delivery_fakes import FakeDeliveryWork, FakeStore
 from delivery_support import (
-    LINK_SECRET,
+    LINKS,
     PUBLIC_URL,
     TEXT_KEY,
     keys_delivered,
@@ -19,7 +19,7 @@ from delivery_support import (
 
 from bitloot_contracts.events import KeysRevoked, RefundClaimLinkRequested
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
-from bitloot_delivery.domain.links import LinkProblem, LinkRefused, RevealLinks
+from bitloot_delivery.domain.links import LinkProblem, LinkRefused
 from bitloot_delivery.domain.rate_limits import Limit, RateLimited
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import OrderRefunded, RevokeRefused
@@ -40,7 +40,6 @@ from bitloot_runtime import sealing
 
 PRIVATE_KEY, PUBLIC_KEY = sealing.generate_key_pair()
 KEKS = KeyEncryptionKeys("k1", {"k1": os.urandom(32)})
-LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
 VISITOR = Visitor("203.0.113.7", "test/1")
 PENDING = EmailStatus.PENDING
 

@@ -9,18 +9,19 @@ overtake it."""
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from delivery_support import (
     CLAIM_LINKS,
-    LINK_SECRET,
+    LINKS,
     PUBLIC_URL,
     completions,
     cut_off_smtp,
@@ -39,7 +40,6 @@ from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
 from bitloot_delivery.adapters.views import email_log, timeline
 from bitloot_delivery.domain.emails import EmailKind, new_message_id
 from bitloot_delivery.domain.keys import DeliveredKey
-from bitloot_delivery.domain.links import RevealLinks
 from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.summaries import OrderSummary
 from bitloot_delivery.handlers.ports import ClaimedEmail, NewDelivery
@@ -50,15 +50,13 @@ from bitloot_runtime.db import asyncpg_dsn, create_engine
 from bitloot_runtime.tables import outbox
 from bitloot_testing.bus import eventually
 from bitloot_testing.net import free_port
-from bitloot_testing.proxy import FaultyProxy, through_proxy
+from bitloot_testing.proxy import through_proxy
 from bitloot_testing.smtp import SmtpServer
-
-LINKS = RevealLinks(LINK_SECRET, timedelta(minutes=15))
 
 
 def sender(
     engine: AsyncEngine,
-    mailer: SmtpMailer,
+    mailer: SmtpMailer | SmtpServer,
     max_attempts: int = 8,
     lease: timedelta = timedelta(minutes=10),
     concurrency: int = 1,
@@ -66,6 +64,8 @@ def sender(
     cls: type[EmailSender] = EmailSender,
     unit_of_work: Callable[[], DeliveryUnitOfWork] | None = None,
 ) -> EmailSender:
+    if isinstance(mailer, SmtpServer):
+        mailer = SmtpMailer(mailer.host, mailer.port)
     return cls(
         unit_of_work=unit_of_work or (lambda: DeliveryUnitOfWork(engine)),
         mailer=mailer,
@@ -82,54 +82,79 @@ def sender(
     )
 
 
+def refusing() -> SmtpMailer:
+    """A client of a port no server listens on: every attempt is refused."""
+    return SmtpMailer("127.0.0.1", free_port(), timeout=2)
+
+
+async def drain(emailer: EmailSender) -> int:
+    """Send until none is due: how many emails were tried."""
+    tried = 0
+    while await emailer.send_next():
+        tried += 1
+    return tried
+
+
 async def outbox_topics(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as connection:
         return list((await connection.execute(select(outbox.c.topic))).scalars())
+
+
+async def outbox_bodies(engine: AsyncEngine) -> list[dict[str, Any]]:
+    async with engine.connect() as connection:
+        return [json.loads(body) for body in await connection.scalars(select(outbox.c.body))]
+
+
+async def sent_while_running(emailer: EmailSender, smtp: SmtpServer, count: int) -> None:
+    """Run the sender's loop until the server has `count` emails, and a moment longer:
+    anything sent twice would have arrived by then."""
+    async with running(emailer.run(poll_seconds=30)):
+
+        async def all_arrived() -> bool:
+            return len(smtp.messages) == count
+
+        assert await eventually(all_arrived, timeout=30)
+        await asyncio.sleep(0.3)
+    assert len(smtp.messages) == count
 
 
 async def test_a_due_email_is_sent_once_and_completes_the_delivery(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     order_id = await stored_delivery(engine)
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
+    assert await drain(sender(engine, smtp_inbox)) == 1
     [received] = smtp_inbox.messages
     assert received.message["Subject"] == "Your BitLoot keys are ready"
     # Mail systems and tests tell a key email from a notice by this header, not its words.
     assert received.message["X-BitLoot-Email"] == "delivery"
     assert await outbox_topics(engine) == ["delivery.completed"]
-    async with engine.connect() as connection:
-        body = await connection.scalar(select(outbox.c.body))
-        mail = (await connection.execute(select(emails))).mappings().one()
-        emailed_at = await connection.scalar(select(deliveries.c.emailed_at))
-    assert json.loads(body or b"{}")["order_id"] == str(order_id)
+    assert await completions(engine) == [(str(order_id), True)]
+    mail = await the_email(engine, None)
     assert (mail["status"], mail["attempts"]) == ("sent", 1)
     assert mail["sent_at"] is not None
-    assert emailed_at is not None
+    async with engine.connect() as connection:
+        assert await connection.scalar(select(deliveries.c.emailed_at)) is not None
 
 
 async def test_a_refused_email_is_retried_then_fails_the_delivery(engine: AsyncEngine) -> None:
     await stored_delivery(engine)
-    emailer = sender(engine, SmtpMailer("127.0.0.1", free_port(), timeout=2), max_attempts=2)
+    emailer = sender(engine, refusing(), max_attempts=2)
     assert await emailer.send_next() is True
     first = await the_email(engine)
     assert (first["status"], first["attempts"]) == ("pending", 1)
     assert first["last_error"]
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
-    async with engine.connect() as connection:
-        last = (await connection.execute(select(emails))).mappings().one()
-        failure = await connection.scalar(select(outbox.c.body))
+    assert await drain(emailer) == 1
+    last = await the_email(engine, None)
     assert (last["status"], last["attempts"]) == ("failed", 2)
     assert await outbox_topics(engine) == ["delivery.failed"]
-    assert json.loads(failure or b"{}")["code"] == "email_failed"
+    [failure] = await outbox_bodies(engine)
+    assert failure["code"] == "email_failed"
 
 
 async def test_a_queued_email_wakes_the_sender_without_waiting_for_the_poll(
     engine: AsyncEngine, smtp_inbox: SmtpServer, database_url: str
 ) -> None:
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    emailer = sender(engine, smtp_inbox)
     # An hour's poll: only the NOTIFY of a queued email can wake the loop in time.
     async with running(emailer.run(asyncpg_dsn(database_url), poll_seconds=3600)):
         await stored_delivery(engine)
@@ -163,13 +188,11 @@ async def test_an_attempt_cut_before_data_is_sent_again_after_the_lease_with_its
 ) -> None:
     order_id = await stored_delivery(engine)
     claimed = await claim_and_crash(engine)
-    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
-    assert await sender(engine, mailer).recover_stale() == 0  # its lease is not over
-    assert await sender(engine, mailer).send_next() is False
-    emailer = sender(engine, mailer, lease=timedelta(0))
+    assert await sender(engine, smtp_inbox).recover_stale() == 0  # its lease is not over
+    assert await sender(engine, smtp_inbox).send_next() is False
+    emailer = sender(engine, smtp_inbox, lease=timedelta(0))
     assert await emailer.recover_stale() == 1
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
+    assert await drain(emailer) == 1
     [received] = smtp_inbox.messages
     mail = await the_email(engine)
     assert received.message["Message-ID"] == mail["message_id"] == claimed.message_id
@@ -179,13 +202,22 @@ async def test_an_attempt_cut_before_data_is_sent_again_after_the_lease_with_its
     assert "email attempt cut before DATA; sending it again" in caplog.messages
 
 
+async def taken_back(
+    engine: AsyncEngine, smtp: SmtpServer, *, reached_data: bool = False
+) -> tuple[UUID, ClaimedEmail, EmailSender]:
+    """A delivery whose sender died (during DATA if `reached_data`), its attempt taken
+    back after the lease by a new sender (lease 0), which is returned."""
+    order_id = await stored_delivery(engine)
+    claimed = await claim_and_crash(engine, reached_data=reached_data)
+    emailer = sender(engine, smtp, lease=timedelta(0))
+    assert await emailer.recover_stale() == 1
+    return order_id, claimed, emailer
+
+
 async def test_an_outcome_arriving_after_the_attempt_was_taken_back_changes_nothing(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
-    await stored_delivery(engine)
-    claimed = await claim_and_crash(engine)
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
-    await emailer.recover_stale()
+    _, claimed, _ = await taken_back(engine, smtp_inbox)
     async with DeliveryUnitOfWork(engine) as uow:
         assert await uow.emails.finish_sent(claimed) is False
         assert await uow.emails.reach_data(claimed) is False
@@ -198,10 +230,7 @@ async def test_an_outcome_arriving_after_the_attempt_was_taken_back_changes_noth
 async def test_the_events_of_an_outcome_arriving_after_the_attempt_was_taken_back_are_dropped(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
-    order_id = await stored_delivery(engine)
-    claimed = await claim_and_crash(engine)
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
-    await emailer.recover_stale()
+    order_id, claimed, _ = await taken_back(engine, smtp_inbox)
     completed = DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
     async with DeliveryUnitOfWork(engine) as uow:
         assert await uow.emails.finish_sent(claimed, [completed]) is False
@@ -209,22 +238,10 @@ async def test_the_events_of_an_outcome_arriving_after_the_attempt_was_taken_bac
     assert await completions(engine) == []
 
 
-async def taken_back_during_data(
-    engine: AsyncEngine, smtp: SmtpServer
-) -> tuple[UUID, ClaimedEmail, EmailSender]:
-    """A delivery whose sender died during DATA, its attempt taken back after the lease
-    by a new sender (lease 0), which is returned."""
-    order_id = await stored_delivery(engine)
-    claimed = await claim_and_crash(engine, reached_data=True)
-    emailer = sender(engine, SmtpMailer(smtp.host, smtp.port), lease=timedelta(0))
-    assert await emailer.recover_stale() == 1
-    return order_id, claimed, emailer
-
-
 async def test_an_attempt_cut_during_data_is_sent_once_more_with_its_message_id(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
-    order_id, claimed, emailer = await taken_back_during_data(engine, smtp_inbox)
+    order_id, claimed, emailer = await taken_back(engine, smtp_inbox, reached_data=True)
     assert await emailer.send_next() is True
     [received] = smtp_inbox.messages
     mail = await the_email(engine)
@@ -240,7 +257,7 @@ async def test_an_attempt_cut_during_data_is_sent_once_more_with_its_message_id(
 async def test_an_attempt_cut_during_data_after_its_one_resend_is_unconfirmed(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
-    order_id, claimed, emailer = await taken_back_during_data(engine, smtp_inbox)
+    order_id, claimed, emailer = await taken_back(engine, smtp_inbox, reached_data=True)
     await claim_and_crash(engine, reached_data=True)
     assert await emailer.recover_stale() == 1
     assert await emailer.send_next() is False
@@ -260,7 +277,7 @@ async def test_an_attempt_of_an_older_sender_that_recorded_no_stage_counts_as_du
     await claim_and_crash(engine)
     async with engine.begin() as connection:
         await connection.execute(update(emails).values(smtp_stage=None))
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
+    emailer = sender(engine, smtp_inbox, lease=timedelta(0))
     assert await emailer.recover_stale() == 1
     mail = await the_email(engine)
     assert (mail["status"], mail["recovered_attempts"], mail["doubtful_resends"]) == (
@@ -274,15 +291,14 @@ async def test_a_resend_is_a_second_email_but_not_a_second_delivery(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     order_id = await stored_delivery(engine)
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    emailer = sender(engine, smtp_inbox)
     assert await emailer.send_next() is True
     async with DeliveryUnitOfWork(engine) as uow:
         log = uow.emails
         assert await log.queue(order_id, EmailKind.DELIVERY, "buyer@example.com") is None
         assert await log.queue(order_id, EmailKind.RESEND, "buyer@example.com") is not None
         await uow.commit()
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
+    assert await drain(emailer) == 1
     subjects = [received.message["Subject"] for received in smtp_inbox.messages]
     assert subjects == ["Your BitLoot keys are ready", "A new link to your BitLoot keys"]
     assert await outbox_topics(engine) == ["delivery.completed"]
@@ -292,21 +308,12 @@ async def test_two_senders_side_by_side_send_each_email_once(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     orders = {await stored_delivery(engine) for _ in range(6)}
-    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
-    first, second = sender(engine, mailer), sender(engine, mailer)
-
-    async def drain(emailer: EmailSender) -> int:
-        sent = 0
-        while await emailer.send_next():
-            sent += 1
-        return sent
-
+    first, second = sender(engine, smtp_inbox), sender(engine, smtp_inbox)
     counts = await asyncio.gather(drain(first), drain(second))
     assert sum(counts) == 6
     assert len(smtp_inbox.messages) == 6
-    async with engine.connect() as connection:
-        bodies = (await connection.execute(select(outbox.c.body))).scalars().all()
-    assert {UUID(json.loads(body)["order_id"]) for body in bodies} == orders
+    bodies = await outbox_bodies(engine)
+    assert {UUID(body["order_id"]) for body in bodies} == orders
     assert len(bodies) == 6
 
 
@@ -333,60 +340,59 @@ async def test_one_sender_holds_several_conversations_and_sends_each_email_once(
 ) -> None:
     orders = {await stored_delivery(engine) for _ in range(12)}
     mailer = OverlapMailer(smtp_inbox.host, smtp_inbox.port)
-    async with running(sender(engine, mailer, concurrency=4).run(poll_seconds=30)):
-
-        async def all_arrived() -> bool:
-            return len(smtp_inbox.messages) == 12
-
-        assert await eventually(all_arrived, timeout=30)
-        await asyncio.sleep(0.3)  # anything sent twice would have arrived by now
-    assert len(smtp_inbox.messages) == 12
+    await sent_while_running(sender(engine, mailer, concurrency=4), smtp_inbox, 12)
     assert 1 < mailer.most_open <= 4
+    bodies = await outbox_bodies(engine)
     async with engine.connect() as connection:
-        bodies = (await connection.execute(select(outbox.c.body))).scalars().all()
         statuses = (await connection.execute(select(emails.c.status))).scalars().all()
-    assert {UUID(json.loads(body)["order_id"]) for body in bodies} == orders
+    assert {UUID(body["order_id"]) for body in bodies} == orders
     assert len(bodies) == 12
     assert set(statuses) == {"sent"}
 
 
-class CuttingMailer(SmtpMailer):
-    """A real SMTP client that cuts the database away for `outage` seconds at a chosen
-    moment: once the server has taken the message (the sender learns the outcome and
-    must record it), or, `at_data`, just before the sender commits that DATA begins (the
-    recipients are accepted by then)."""
+async def _nothing() -> None:
+    pass
+
+
+class HookedMailer(SmtpMailer):
+    """A real SMTP client that awaits `at_data` just before the sender commits that DATA
+    begins (the recipients are accepted by then), and `after` once the server has taken
+    the message (the sender learns the outcome and must record it)."""
 
     def __init__(
-        self, host: str, port: int, database: FaultyProxy, outage: float, *, at_data: bool
+        self,
+        smtp: SmtpServer,
+        *,
+        at_data: Callable[[], Awaitable[None]] = _nothing,
+        after: Callable[[], Awaitable[None]] = _nothing,
     ) -> None:
-        super().__init__(host, port)
-        self._database = database
-        self._outage = outage
+        super().__init__(smtp.host, smtp.port)
         self._at_data = at_data
+        self._after = after
 
     async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
         assert before_data is not None
 
-        async def cut_then_record() -> None:
-            await self._cut()
+        async def hooked() -> None:
+            await self._at_data()
             await before_data()
 
-        await super().send(message, cut_then_record if self._at_data else before_data)
-        if not self._at_data:
-            await self._cut()
-
-    async def _cut(self) -> None:
-        await self._database.down()
-        asyncio.get_running_loop().call_later(
-            self._outage, lambda: asyncio.ensure_future(self._database.up())
-        )
+        await super().send(message, hooked)
+        await self._after()
 
 
 async def send_with_database_cut(database_url: str, smtp: SmtpServer, *, at_data: bool) -> None:
-    """One attempt by a sender whose database goes away for 1.5 s mid-attempt."""
+    """One attempt by a sender whose database goes away for 1.5 s mid-attempt: just before
+    it commits that DATA begins (`at_data`), or once the server has taken the message."""
     async with through_proxy(database_url) as (database, proxied_url):
+
+        async def cut() -> None:
+            await database.down()
+            loop = asyncio.get_running_loop()
+            loop.call_later(1.5, lambda: asyncio.ensure_future(database.up()))
+
         proxied = create_engine(proxied_url)
-        mailer = CuttingMailer(smtp.host, smtp.port, database, outage=1.5, at_data=at_data)
+        mailer = HookedMailer(smtp, at_data=cut) if at_data else HookedMailer(smtp, after=cut)
         try:
             assert await sender(proxied, mailer).send_next() is True
         finally:
@@ -399,13 +405,10 @@ async def test_an_email_sent_while_the_database_is_away_is_recorded_once_it_is_b
     order_id = await stored_delivery(engine)
     await send_with_database_cut(database_url, smtp_inbox, at_data=False)
     assert len(smtp_inbox.messages) == 1
-    async with engine.connect() as connection:
-        mail = (await connection.execute(select(emails))).mappings().one()
-        body = await connection.scalar(select(outbox.c.body))
+    mail = await the_email(engine, None)
     assert (mail["status"], mail["attempts"]) == ("sent", 1)
     assert await outbox_topics(engine) == ["delivery.completed"]
-    completed = json.loads(body or b"{}")
-    assert (completed["order_id"], completed["email_sent"]) == (str(order_id), True)
+    assert await completions(engine) == [(str(order_id), True)]
 
 
 async def test_an_email_cut_off_during_data_waits_the_lease_then_goes_once_more(
@@ -426,7 +429,7 @@ async def test_an_email_cut_off_during_data_waits_the_lease_then_goes_once_more(
     assert "Cut short during DATA" in str(parked["last_error"])
     assert await completions(engine) == []
     await asyncio.sleep(lease.total_seconds())
-    resender = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=lease)
+    resender = sender(engine, smtp_inbox, lease=lease)
     assert await resender.send_next() is True
     [first] = taken
     [second] = smtp_inbox.messages
@@ -442,9 +445,7 @@ async def test_an_email_cut_off_during_data_twice_is_unconfirmed_and_completes_o
     order_id = await stored_delivery(engine)
     with cut_off_smtp("DATA") as (port, taken):
         emailer = sender(engine, SmtpMailer("127.0.0.1", port, timeout=5), lease=timedelta(0))
-        assert await emailer.send_next() is True
-        assert await emailer.send_next() is True  # the one resend, due at once (no lease)
-        assert await emailer.send_next() is False
+        assert await drain(emailer) == 2  # the one resend, due at once (no lease)
         assert await emailer.recover_stale() == 0
     assert len(taken) == 2
     assert message_id_of(taken[0]) == message_id_of(taken[1])
@@ -473,44 +474,27 @@ async def test_data_is_not_sent_when_its_stage_cannot_be_committed(
     mail = await the_email(engine)
     assert (mail["status"], mail["attempts"], mail["smtp_stage"]) == ("pending", 1, "before_data")
     assert "DATA not sent" in str(mail["last_error"])
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
+    emailer = sender(engine, smtp_inbox)
     assert await emailer.send_next() is True
     [received] = smtp_inbox.messages
     assert received.message["Message-ID"] == mail["message_id"]
     assert await completions(engine) == [(str(order_id), True)]
 
 
-class OvertakenMailer(SmtpMailer):
-    """A real SMTP client whose attempt another sender takes back as stale (this one
-    hung past the lease) just before this one would send DATA."""
-
-    def __init__(self, host: str, port: int, other: Callable[[], EmailSender]) -> None:
-        super().__init__(host, port)
-        self._other = other
-
-    async def send(self, message: EmailMessage, before_data: BeforeData | None = None) -> None:
-        assert before_data is not None
-
-        async def overtaken() -> None:
-            assert await self._other().recover_stale() == 1
-            await before_data()
-
-        await super().send(message, overtaken)
-
-
 async def test_a_sender_whose_attempt_was_taken_back_does_not_send_data(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     order_id = await stored_delivery(engine)
-    plain = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
-    mailer = OvertakenMailer(
-        smtp_inbox.host, smtp_inbox.port, lambda: sender(engine, plain, lease=timedelta(0))
-    )
-    assert await sender(engine, mailer).send_next() is True
+
+    async def overtaken() -> None:
+        # Another sender takes the attempt back as stale (this one hung past the lease).
+        assert await sender(engine, smtp_inbox, lease=timedelta(0)).recover_stale() == 1
+
+    assert await sender(engine, HookedMailer(smtp_inbox, at_data=overtaken)).send_next() is True
     assert smtp_inbox.messages == []
     taken_back = await the_email(engine)
     assert (taken_back["status"], taken_back["recovered_attempts"]) == ("pending", 1)
-    assert await sender(engine, plain).send_next() is True
+    assert await sender(engine, smtp_inbox).send_next() is True
     assert len(smtp_inbox.messages) == 1
     assert await completions(engine) == [(str(order_id), True)]
 
@@ -530,13 +514,11 @@ async def test_a_refused_delay_notice_is_retried_then_sent_and_emits_nothing(
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     await queued_notice(engine)
-    assert await sender(engine, SmtpMailer("127.0.0.1", free_port(), timeout=2)).send_next()
+    assert await sender(engine, refusing()).send_next()
     first = await the_email(engine, None)
     assert (first["status"], first["attempts"]) == ("pending", 1)
     assert first["last_error"]
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
+    assert await drain(sender(engine, smtp_inbox)) == 1
     [received] = smtp_inbox.messages
     assert received.message["Subject"] == "Your BitLoot preorder: keys on 24 December 2026"
     assert received.message["X-BitLoot-Email"] == "delayed"
@@ -551,10 +533,8 @@ async def test_a_delay_notice_refused_for_good_is_logged_not_a_failed_delivery(
 ) -> None:
     caplog.set_level(logging.INFO)
     await queued_notice(engine)
-    emailer = sender(engine, SmtpMailer("127.0.0.1", free_port(), timeout=2), max_attempts=2)
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
+    emailer = sender(engine, refusing(), max_attempts=2)
+    assert await drain(emailer) == 2
     mail = await the_email(engine, None)
     assert (mail["kind"], mail["status"], mail["attempts"]) == ("delayed", "failed", 2)
     assert await outbox_topics(engine) == []
@@ -573,9 +553,7 @@ async def test_a_delay_notice_still_waiting_when_the_keys_come_is_never_sent(
             [DeliveredKey("text/plain", "unused", "5c9b")],
         )
         await uow.commit()
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port))
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
+    assert await drain(sender(engine, smtp_inbox)) == 1
     assert [r.message["Subject"] for r in smtp_inbox.messages] == ["Your BitLoot keys are ready"]
     async with engine.connect() as connection:
         rows = (await connection.execute(select(emails.c.kind, emails.c.status))).all()
@@ -603,7 +581,7 @@ async def test_every_kind_cut_before_data_is_sent_again_and_completes_nothing(
     await other_email(engine, kind)
     claimed = await claim_and_crash(engine)
     assert claimed.kind is kind
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), lease=timedelta(0))
+    emailer = sender(engine, smtp_inbox, lease=timedelta(0))
     assert await emailer.recover_stale() == 1
     assert await emailer.send_next() is True
     [received] = smtp_inbox.messages
@@ -620,9 +598,7 @@ async def test_every_kind_cut_during_data_twice_is_unconfirmed_and_completes_not
     await other_email(engine, kind)
     with cut_off_smtp("DATA") as (port, taken):
         emailer = sender(engine, SmtpMailer("127.0.0.1", port, timeout=5), lease=timedelta(0))
-        assert await emailer.send_next() is True
-        assert await emailer.send_next() is True
-        assert await emailer.send_next() is False
+        assert await drain(emailer) == 2
     assert len({message_id_of(raw) for raw in taken}) == 1
     assert len(taken) == 2
     mail = await the_email(engine, kind.value)
@@ -648,16 +624,9 @@ async def test_one_queued_email_costs_one_claim_however_many_conversations_are_a
     engine: AsyncEngine, smtp_inbox: SmtpServer
 ) -> None:
     await stored_delivery(engine)
-    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
-    emailer = sender(engine, mailer, concurrency=8, cls=CountingSender)
+    emailer = sender(engine, smtp_inbox, concurrency=8, cls=CountingSender)
     assert isinstance(emailer, CountingSender)
-    async with running(emailer.run(poll_seconds=30)):
-
-        async def sent() -> bool:
-            return len(smtp_inbox.messages) == 1
-
-        assert await eventually(sent, timeout=10)
-        await asyncio.sleep(0.3)
+    await sent_while_running(emailer, smtp_inbox, 1)
     assert emailer.claims == 1
 
 
@@ -674,8 +643,7 @@ async def test_a_queue_is_worked_through_with_each_next_email_claimed_as_the_las
         units.append(DeliveryUnitOfWork(engine))
         return units[-1]
 
-    mailer = SmtpMailer(smtp_inbox.host, smtp_inbox.port)
-    emailer = sender(engine, mailer, cls=CountingSender, unit_of_work=unit_of_work)
+    emailer = sender(engine, smtp_inbox, cls=CountingSender, unit_of_work=unit_of_work)
     assert isinstance(emailer, CountingSender)
     await emailer._send_all_due()  # what the loop does when woken, until none is due
     assert len(smtp_inbox.messages) == 3
@@ -700,9 +668,7 @@ async def test_an_accepted_key_email_is_counted_once_with_its_time_since_payment
     await metrics.refresh(engine)
     assert registry.get_sample_value("bitloot_emails_unsent") == 1
     assert (registry.get_sample_value("bitloot_oldest_unsent_email_seconds") or 0) >= 0
-    emailer = sender(engine, SmtpMailer(smtp_inbox.host, smtp_inbox.port), metrics=metrics)
-    assert await emailer.send_next() is True
-    assert await emailer.send_next() is False
+    assert await drain(sender(engine, smtp_inbox, metrics=metrics)) == 1
     accepted = {"kind": "delivery", "outcome": "accepted"}
     assert registry.get_sample_value("bitloot_emails_total", accepted) == 1
     assert registry.get_sample_value("bitloot_time_to_key_seconds_count") == 1
@@ -719,7 +685,7 @@ async def test_refused_attempts_are_counted_then_the_final_one_as_failed(
     registry = CollectorRegistry()
     metrics = DeliveryMetrics(registry)
     await stored_delivery(engine)
-    mailer = SmtpMailer("127.0.0.1", free_port(), timeout=2)
+    mailer = refusing()
     emailer = sender(engine, mailer, max_attempts=2, metrics=metrics)
     assert await emailer.send_next() is True
     assert await emailer.send_next() is True

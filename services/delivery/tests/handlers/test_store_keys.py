@@ -12,6 +12,7 @@ from delivery_support import (
     IMAGE_BYTES,
     TEXT_KEY,
     Running,
+    bus_spy,
     email_text,
     keys_delivered,
     keys_emailed,
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 
 from bitloot_delivery.adapters.orm import delivered_keys, deliveries, emails, metadata
 from bitloot_runtime import sealing
-from bitloot_testing.bus import eventually, spy_on
+from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 from bitloot_testing.s3 import S3Server
 from bitloot_testing.smtp import SmtpServer
@@ -34,8 +35,7 @@ async def test_keys_delivered_twice_store_one_delivery_and_send_one_link_email(
     delivery: Running, bus_prefix: BusNamespace, smtp_inbox: SmtpServer
 ) -> None:
     event = keys_delivered(delivery.public_key)
-    exchange = delivery.runtime.topology.exchange.name
-    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, exchange) as spy:
+    async with bus_spy(delivery, bus_prefix) as spy:
         await publish(delivery.runtime, event)
         [received] = await smtp_inbox.wait_for(1)
         await publish(delivery.runtime, event.model_copy(update={"event_id": uuid4()}))

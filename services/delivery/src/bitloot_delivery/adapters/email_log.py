@@ -62,9 +62,7 @@ class EmailLogRepository(EmailLog):
         return updated(await driver.execute(_REACH_DATA, email.id, email.claimed_at))
 
     async def finish_sent(self, email: ClaimedEmail, events: Sequence[Event] = ()) -> bool:
-        """Record the mail server's acceptance and queue `events` for publication, in one
-        statement; False if the attempt is no longer ours (taken back as stale
-        meanwhile), in which case nothing changes and nothing is queued."""
+        """In one statement (`_FINISH_SENT`)."""
         driver = await self._uow.driver()
         sent: int = await driver.fetchval(
             _FINISH_SENT, email.id, email.claimed_at, *outbox_arrays(events)
@@ -106,8 +104,6 @@ class EmailLogRepository(EmailLog):
         )
 
     async def stale(self, lease: timedelta) -> list[StaleAttempt]:
-        """Locked until the caller's transaction ends, skipping those another sender is
-        taking care of."""
         driver = await self._uow.driver()
         return [_stale(dict(row)) for row in await driver.fetch(_STALE, lease)]
 

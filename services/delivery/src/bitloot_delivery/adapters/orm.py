@@ -137,17 +137,14 @@ emails = Table(
         unique=True,
         postgresql_where=text("kind = 'delayed' AND resend_of IS NULL"),
     ),
-    Index(
-        "uq_emails_one_refund_due_per_refund",
-        "refund_id",
-        unique=True,
-        postgresql_where=text("kind = 'refund_due' AND resend_of IS NULL"),
-    ),
-    Index(
-        "uq_emails_one_refund_sent_per_refund",
-        "refund_id",
-        unique=True,
-        postgresql_where=text("kind = 'refund_sent' AND resend_of IS NULL"),
+    *(
+        Index(
+            f"uq_emails_one_{kind}_per_refund",
+            "refund_id",
+            unique=True,
+            postgresql_where=text(f"kind = '{kind}' AND resend_of IS NULL"),
+        )
+        for kind in ("refund_due", "refund_sent")
     ),
     # The claim-link emails of a refund, for their hourly limit.
     Index(

@@ -2,11 +2,11 @@
 caller's unit of work (so the effect and its events commit together)."""
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Update, func, insert, select, update
 
 from bitloot_delivery.adapters.orm import deliveries, key_events, reveals
 from bitloot_delivery.domain.keys import DeliveredKey
@@ -63,13 +63,12 @@ class DeliveryRepository(Deliveries):
         return int((await self._uow.session.execute(query)).scalar_one())
 
     async def mark_revoked(self, order_id: UUID, actor: str, note: str | None) -> datetime:
-        statement = (
-            update(deliveries)
-            .where(deliveries.c.order_id == order_id)
-            .values(revoked_at=func.now(), revoked_by=actor, revoke_note=note)
-            .returning(deliveries.c.revoked_at)
+        statement = self._update(
+            order_id, revoked_at=func.now(), revoked_by=actor, revoke_note=note
         )
-        revoked_at: datetime = (await self._uow.session.execute(statement)).scalar_one()
+        revoked_at: datetime = (
+            await self._uow.session.execute(statement.returning(deliveries.c.revoked_at))
+        ).scalar_one()
         return revoked_at
 
     async def record_event(self, order_id: UUID, event: KeyEvent) -> None:
@@ -95,9 +94,7 @@ class DeliveryRepository(Deliveries):
 
     async def set_wrapped_data_key(self, order_id: UUID, kek_id: str, wrapped: bytes) -> None:
         await self._uow.session.execute(
-            update(deliveries)
-            .where(deliveries.c.order_id == order_id)
-            .values(kek_id=kek_id, wrapped_data_key=wrapped)
+            self._update(order_id, kek_id=kek_id, wrapped_data_key=wrapped)
         )
 
     async def due_for_purge(
@@ -115,21 +112,21 @@ class DeliveryRepository(Deliveries):
 
     async def mark_purged(self, order_id: UUID) -> None:
         await self._uow.session.execute(
-            update(deliveries)
-            .where(deliveries.c.order_id == order_id)
-            .values(purged_at=func.now(), wrapped_data_key=None)
+            self._update(order_id, purged_at=func.now(), wrapped_data_key=None)
         )
+
+    @staticmethod
+    def _update(order_id: UUID, **values: object) -> Update:
+        return update(deliveries).where(deliveries.c.order_id == order_id).values(**values)
 
 
 # The per-order statements, as plain SQL on the driver (`UnitOfWork.driver()`), with
 # the values of EmailStatus and EmailKind spelled out (and email_log.EMAILS_CHANNEL).
 _LOCK_ORDER = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 # The columns of StoredDelivery.
-_GET = """\
-SELECT order_id, customer_email, kinguin_order_id, kek_id, wrapped_data_key, object_key,
-    key_count, stored_at, emailed_at, viewed_at, purged_at, revoked_at, revoked_by,
-    revoke_note
-FROM deliveries WHERE order_id = $1"""
+_GET = f"""\
+SELECT {", ".join(field.name for field in fields(StoredDelivery))}
+FROM deliveries WHERE order_id = $1"""  # noqa: S608 - no value in the text
 # The delivery, its keys' metadata (positions from 0, in the order given), the delay
 # notice withdrawn if still pending, the delivery email queued (none if the order has one:
 # a partial unique index) and, only if it was, the sender NOTIFYed at commit (what

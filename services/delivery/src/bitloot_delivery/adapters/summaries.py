@@ -31,7 +31,6 @@ class SummaryRepository(Summaries):
         return bool(getattr(result, "rowcount", 0))
 
     async def paid_at(self, order_id: UUID) -> datetime | None:
-        """When the order's payment finished, as payment.finished said (None if unknown)."""
         query = select(order_summaries.c.paid_at).where(order_summaries.c.order_id == order_id)
         found: datetime | None = await self._uow.session.scalar(query)
         return found

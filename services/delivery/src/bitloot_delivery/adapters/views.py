@@ -14,6 +14,11 @@ from bitloot_delivery.adapters.orm import deliveries, emails, key_events, reveal
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
 from bitloot_delivery.domain.refund_notices import RefundNotice
 
+# Left out of the admin's views: the customer's address, the Kinguin order, where the
+# ciphertext is and what opens it; the trace an email was queued in.
+_NOT_IN_SUMMARY = ("customer_email", "kinguin_order_id", "wrapped_data_key", "object_key")
+_NOT_IN_LOG = ("order_id", "to_address", "traceparent")
+
 
 @dataclass(frozen=True)
 class TimelineItem:
@@ -24,27 +29,18 @@ class TimelineItem:
 
 
 async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, JsonValue] | None:
-    """``{order_id, key_count, stored_at, emailed_at, viewed_at, purged_at, kek_id,
-    reveal_count, revoked_at, revoked_by, revoke_note}`` or None."""
+    """The delivery's row, less what the admin does not see, and its reveal count; or
+    None."""
     reveal_count = (
         select(func.count())
         .select_from(reveals)
         .where(reveals.c.order_id == deliveries.c.order_id)
         .scalar_subquery()
     )
-    query = select(
-        deliveries.c.order_id,
-        deliveries.c.key_count,
-        deliveries.c.stored_at,
-        deliveries.c.emailed_at,
-        deliveries.c.viewed_at,
-        deliveries.c.purged_at,
-        deliveries.c.kek_id,
-        deliveries.c.revoked_at,
-        deliveries.c.revoked_by,
-        deliveries.c.revoke_note,
-        reveal_count.label("reveal_count"),
-    ).where(deliveries.c.order_id == order_id)
+    shown = [column for column in deliveries.c if column.name not in _NOT_IN_SUMMARY]
+    query = select(*shown, reveal_count.label("reveal_count")).where(
+        deliveries.c.order_id == order_id
+    )
     async with engine.connect() as connection:
         row = (await connection.execute(query)).mappings().first()
     if row is None:
@@ -112,38 +108,11 @@ async def key_audit(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]
 
 
 async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]:
-    """The order's emails, oldest first, with every attempt's outcome (and, for a delay
-    notice, what it told the customer: preorder or not, and the release date; for a
-    refund email, its refund and what it said, `notice`: never the claim token, which is
-    minted when the email is sent and kept nowhere; for an admin's resend, the email it
-    repeats and who asked). An admin sees how far the last attempt got (`smtp_stage`:
-    `before_data` or `data`), how many attempts were cut before DATA and sent again
-    (`recovered_attempts`) or cut during DATA and sent once more with the same Message-ID
-    (`doubtful_resends`), and `unconfirmed` when a second cut during DATA left it unknown
-    whether the customer has it."""
+    """The order's email rows, oldest first (the columns are described in `orm.emails`).
+    A refund email's `notice` never holds the claim token: it is minted when the email is
+    sent and kept nowhere."""
     query = (
-        select(
-            emails.c.id,
-            emails.c.kind,
-            emails.c.is_preorder,
-            emails.c.release_date,
-            emails.c.refund_id,
-            emails.c.notice,
-            emails.c.resend_of,
-            emails.c.requested_by,
-            emails.c.status,
-            emails.c.attempts,
-            emails.c.smtp_stage,
-            emails.c.recovered_attempts,
-            emails.c.doubtful_resends,
-            emails.c.last_error,
-            emails.c.message_id,
-            emails.c.created_at,
-            emails.c.claimed_at,
-            emails.c.sent_at,
-            emails.c.failed_at,
-            emails.c.next_attempt_at,
-        )
+        select(*(column for column in emails.c if column.name not in _NOT_IN_LOG))
         .where(emails.c.order_id == order_id)
         .order_by(emails.c.id)
     )

@@ -41,40 +41,38 @@ class FreshLinkLimits:
     per_order: Limit
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class IssueLink:
     """A fresh link in the answer, for the holder of the order token or an admin."""
 
-    def __init__(
-        self, *, unit_of_work: Callable[[], DeliveryWork], links: RevealLinks, public_url: str
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._links = links
-        self._public_url = public_url
+    unit_of_work: Callable[[], DeliveryWork]
+    links: RevealLinks
+    public_url: str
 
     async def __call__(self, order_id: UUID, actor: str, visitor: Visitor) -> IssuedLink:
         """A fresh link to `order_id`'s keys, audited; `DeliveryNotFound`, `KeysPurged`
         or `OrderRefunded`."""
         now = datetime.now(UTC)
         with log_context(order_id=str(order_id)):
-            async with self._unit_of_work() as uow:
+            async with self.unit_of_work() as uow:
                 _live(await uow.deliveries.get(order_id))
                 event = KeyEvent("link_issued", actor, visitor.ip, visitor.user_agent)
                 await uow.deliveries.record_event(order_id, event)
                 await uow.commit()
             logger.info("fresh link issued", extra={"actor": actor})
-        token = self._links.issue(order_id, now)
-        return IssuedLink(link_url(self._public_url, token), self._links.expires_at(now))
+        token = self.links.issue(order_id, now)
+        return IssuedLink(link_url(self.public_url, token), self.links.expires_at(now))
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class ResendLink:
     """Another link email to the order's address, because an admin asked."""
 
-    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork]) -> None:
-        self._unit_of_work = unit_of_work
+    unit_of_work: Callable[[], DeliveryWork]
 
     async def __call__(self, order_id: UUID, actor: str) -> int:
         """Queue the email; its id. `DeliveryNotFound`, `KeysPurged` or `OrderRefunded`."""
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             delivery = _live(await uow.deliveries.get(order_id))
             email_id = await uow.emails.queue(order_id, EmailKind.RESEND, delivery.customer_email)
             await uow.deliveries.record_event(order_id, KeyEvent("link_resent", actor))
@@ -83,29 +81,23 @@ class ResendLink:
         return email_id
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class EmailFreshLink:
     """A new link emailed to the order an expired (or still valid) link names."""
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: Callable[[], DeliveryWork],
-        links: RevealLinks,
-        limits: FreshLinkLimits,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._links = links
-        self._limits = limits
+    unit_of_work: Callable[[], DeliveryWork]
+    links: RevealLinks
+    limits: FreshLinkLimits
 
     async def __call__(self, token: str, visitor: Visitor) -> None:
         """Queue the email if the order has keys; `RateLimited` past either limit.
         Returns the same for any token, except `OrderRefunded` for a genuine link of an
         order whose keys were revoked (its holder may know that much)."""
         try:
-            order_id: UUID | None = self._links.verify(token)
+            order_id: UUID | None = self.links.verify(token)
         except LinkRefused as refused:
             order_id = refused.order_id
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             try:
                 await self._count(uow, visitor, order_id)
             except RateLimited:
@@ -118,12 +110,12 @@ class EmailFreshLink:
 
     async def _count(self, uow: DeliveryWork, visitor: Visitor, order_id: UUID | None) -> None:
         now = datetime.now(UTC)
-        await uow.rate_limits.hit(self._limits.per_ip, visitor.ip or "unknown", now)
+        await uow.rate_limits.hit(self.limits.per_ip, visitor.ip or "unknown", now)
         if order_id is not None:
-            await uow.rate_limits.hit(self._limits.per_order, str(order_id), now)
+            await uow.rate_limits.hit(self.limits.per_order, str(order_id), now)
 
     async def _queue_fresh_link(self, order_id: UUID, visitor: Visitor) -> None:
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             delivery = await uow.deliveries.get(order_id)
             if delivery is None or delivery.purged_at is not None:
                 logger.info("fresh link asked for an order without keys; nothing sent")

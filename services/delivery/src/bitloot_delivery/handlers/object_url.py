@@ -20,20 +20,20 @@ class PresignedObject:
     expires_at: datetime
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class PresignObject:
-    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork], store: ObjectStore) -> None:
-        self._unit_of_work = unit_of_work
-        self._store = store
+    unit_of_work: Callable[[], DeliveryWork]
+    store: ObjectStore
 
     async def __call__(self, order_id: UUID, ttl_seconds: int, actor: str) -> PresignedObject:
         """`DeliveryNotFound`, `KeysPurged`, or ValueError for a TTL beyond 7 days."""
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             delivery = await uow.deliveries.get(order_id)
             if delivery is None:
                 raise DeliveryNotFound()
             if delivery.purged_at is not None:
                 raise KeysPurged(str(order_id))
-            url = await self._store.presigned_get(delivery.object_key, ttl_seconds)
+            url = await self.store.presigned_get(delivery.object_key, ttl_seconds)
             event = KeyEvent("object_url_issued", actor, detail=f"ttl_seconds={ttl_seconds}")
             await uow.deliveries.record_event(order_id, event)
             await uow.commit()

@@ -176,7 +176,8 @@ class EmailLog(abc.ABC):
     @abc.abstractmethod
     async def finish_sent(self, email: ClaimedEmail, events: Sequence[Event] = ()) -> bool:
         """Record the mail server's acceptance (the delivery marked emailed for the
-        delivery email) and queue `events`, only if the attempt is ours."""
+        delivery email) and queue `events`, only if the attempt is ours: if it was taken
+        back as stale meanwhile, nothing changes and nothing is queued."""
 
     @abc.abstractmethod
     async def finish_refused(
@@ -199,7 +200,8 @@ class EmailLog(abc.ABC):
 
     @abc.abstractmethod
     async def stale(self, lease: timedelta) -> list[StaleAttempt]:
-        """Every attempt under way for longer than `lease`, locked."""
+        """Every attempt under way for longer than `lease`, locked until the transaction
+        ends, skipping those another sender is taking care of."""
 
 
 class Notices(abc.ABC):
@@ -258,7 +260,8 @@ class Summaries(abc.ABC):
     async def of_order(self, order_id: UUID) -> OrderSummary | None: ...
 
     @abc.abstractmethod
-    async def paid_at(self, order_id: UUID) -> datetime | None: ...
+    async def paid_at(self, order_id: UUID) -> datetime | None:
+        """When the order's payment finished, as payment.finished said (None if unknown)."""
 
 
 class ObjectStore(Protocol):

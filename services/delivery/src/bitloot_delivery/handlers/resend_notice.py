@@ -6,6 +6,7 @@ let it through). A refund_due resend carries a new claim link, minted when it is
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from uuid import UUID
 
 from bitloot_delivery.domain.emails import RESENDABLE, EmailKind
@@ -19,9 +20,9 @@ class NoSuchNotice(Exception):
     """The order never had such a notice go out (or be tried): nothing to resend."""
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class ResendNotice:
-    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork]) -> None:
-        self._unit_of_work = unit_of_work
+    unit_of_work: Callable[[], DeliveryWork]
 
     async def __call__(
         self, order_id: UUID, kind: EmailKind, actor: str, refund_id: int | None = None
@@ -29,7 +30,7 @@ class ResendNotice:
         """Queue the resend; its email id, or `NoSuchNotice`."""
         assert kind in RESENDABLE
         with log_context(order_id=str(order_id)):
-            async with self._unit_of_work() as uow:
+            async with self.unit_of_work() as uow:
                 email_id = await uow.notices.resend(order_id, kind, actor, refund_id)
                 if email_id is None:
                     raise NoSuchNotice(f"No {kind.value} email was sent for order {order_id}.")

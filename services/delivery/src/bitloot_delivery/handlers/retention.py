@@ -9,6 +9,7 @@ claiming keys that are gone while they still exist. Runs as a background loop an
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -20,19 +21,12 @@ logger = logging.getLogger(__name__)
 RATE_LIMIT_MEMORY = timedelta(days=1)
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class RetentionSweep:
-    def __init__(
-        self,
-        *,
-        unit_of_work: Callable[[], DeliveryWork],
-        store: ObjectStore,
-        policy: RetentionPolicy,
-        batch_size: int = 100,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._store = store
-        self._policy = policy
-        self._batch_size = batch_size
+    unit_of_work: Callable[[], DeliveryWork]
+    store: ObjectStore
+    policy: RetentionPolicy
+    batch_size: int = 100
 
     async def sweep(self, dry_run: bool = False) -> list[UUID]:
         """Purge every delivery past retention; the orders purged (or, with `dry_run`,
@@ -49,13 +43,13 @@ class RetentionSweep:
         return purged
 
     async def _batch(self, dry_run: bool, offset: int) -> list[UUID]:
-        cutoff = self._policy.stored_before(datetime.now(UTC))
-        async with self._unit_of_work() as uow:
-            due = await uow.deliveries.due_for_purge(cutoff, self._batch_size, offset)
+        cutoff = self.policy.stored_before(datetime.now(UTC))
+        async with self.unit_of_work() as uow:
+            due = await uow.deliveries.due_for_purge(cutoff, self.batch_size, offset)
             if dry_run:
                 return [order_id for order_id, _ in due]
             for order_id, object_key in due:
-                await self._store.delete(object_key)
+                await self.store.delete(object_key)
                 await uow.deliveries.mark_purged(order_id)
                 event = KeyEvent(
                     "keys_purged", "retention", detail=f"stored before {cutoff.isoformat()}"
@@ -65,6 +59,6 @@ class RetentionSweep:
         return [order_id for order_id, _ in due]
 
     async def _forget_old_rate_limits(self) -> None:
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             await uow.rate_limits.forget_before(datetime.now(UTC) - RATE_LIMIT_MEMORY)
             await uow.commit()

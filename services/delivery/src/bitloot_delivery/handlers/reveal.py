@@ -40,34 +40,27 @@ class Revealed:
     summary: OrderSummary | None
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class RevealKeys:
     """The reveal use case: a token in, the order's keys out (or `LinkRefused`)."""
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: Callable[[], DeliveryWork],
-        store: ObjectStore,
-        links: RevealLinks,
-        keks: vault.KeyEncryptionKeys,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._store = store
-        self._links = links
-        self._keks = keks
+    unit_of_work: Callable[[], DeliveryWork]
+    store: ObjectStore
+    links: RevealLinks
+    keks: vault.KeyEncryptionKeys
 
     async def __call__(self, token: str, visitor: Visitor) -> Revealed:
         """The keys with their order and its summary; `LinkRefused` for a bad link,
         `KeysPurged` past retention, `OrderRefunded` once revoked (even for a genuine
         expired link: a fresh one would not open them either)."""
         try:
-            order_id = self._links.verify(token)
+            order_id = self.links.verify(token)
         except LinkRefused as refused:
             if refused.order_id is not None:
                 await self._refuse_if_revoked(refused.order_id)
             raise
         with log_context(order_id=str(order_id)):
-            async with self._unit_of_work() as uow:
+            async with self.unit_of_work() as uow:
                 await uow.deliveries.lock_order(order_id)
                 keys = await self._keys_of(uow.deliveries, order_id)
                 await uow.deliveries.record_reveal(order_id, visitor.ip, visitor.user_agent)
@@ -77,7 +70,7 @@ class RevealKeys:
         return Revealed(order_id, keys, summary)
 
     async def _refuse_if_revoked(self, order_id: UUID) -> None:
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             delivery = await uow.deliveries.get(order_id)
         if delivery is not None and delivery.revoked_at is not None:
             raise OrderRefunded(str(order_id))
@@ -93,6 +86,6 @@ class RevealKeys:
             raise OrderRefunded(str(order_id))
         if delivery.wrapped_data_key is None:
             raise KeysPurged(str(order_id))
-        ciphertext = await self._store.get(delivery.object_key)
+        ciphertext = await self.store.get(delivery.object_key)
         stored = vault.EncryptedKeys(delivery.kek_id, delivery.wrapped_data_key, ciphertext)
-        return parse_keys(vault.decrypt(stored, order_id, self._keks))
+        return parse_keys(vault.decrypt(stored, order_id, self.keks))

@@ -33,15 +33,15 @@ class Revoked:
     revoked_at: datetime
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class RevokeKeys:
-    def __init__(self, *, unit_of_work: Callable[[], DeliveryWork]) -> None:
-        self._unit_of_work = unit_of_work
+    unit_of_work: Callable[[], DeliveryWork]
 
     async def __call__(self, order_id: UUID, actor: str, note: str | None) -> Revoked:
         """Revoke the order's keys; `RevokeRefused` (no_keys, already_revoked,
         keys_revealed) changes nothing."""
         with log_context(order_id=str(order_id)):
-            async with self._unit_of_work() as uow:
+            async with self.unit_of_work() as uow:
                 await uow.deliveries.lock_order(order_id)
                 delivery = await uow.deliveries.get(order_id)
                 if delivery is None:

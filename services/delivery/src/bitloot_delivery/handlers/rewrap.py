@@ -25,17 +25,11 @@ class RewrapReport:
     failed: list[UUID] = field(default_factory=list)
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class Rewrap:
-    def __init__(
-        self,
-        *,
-        unit_of_work: Callable[[], DeliveryWork],
-        keks: vault.KeyEncryptionKeys,
-        batch_size: int = 100,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._keks = keks
-        self._batch_size = batch_size
+    unit_of_work: Callable[[], DeliveryWork]
+    keks: vault.KeyEncryptionKeys
+    batch_size: int = 100
 
     async def __call__(
         self, progress: Callable[[RewrapReport], None] = lambda _: None
@@ -47,14 +41,14 @@ class Rewrap:
         return report
 
     async def _batch(self, report: RewrapReport) -> bool:
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             rows = await uow.deliveries.wrapped_by_other_keks(
-                self._keks.current_id, self._batch_size, report.failed
+                self.keks.current_id, self.batch_size, report.failed
             )
             for order_id, kek_id, wrapped in rows:
                 try:
                     new_id, new_wrapped = vault.rewrap_data_key(
-                        kek_id, wrapped, order_id, self._keks
+                        kek_id, wrapped, order_id, self.keks
                     )
                 except vault.VaultError as exc:
                     logger.error(

@@ -52,6 +52,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, TypeVar
@@ -108,43 +109,30 @@ class AttemptTaken(Exception):
     """The attempt is no longer this sender's (taken back as stale): it must stop."""
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class EmailSender:
-    """Sends due emails; `run` is the service's "mailer" background loop."""
+    """Sends due emails; `run` is the service's "mailer" background loop. `metrics`:
+    where each recorded outcome is counted, once committed."""
 
-    def __init__(
-        self,
-        *,
-        unit_of_work: Callable[[], DeliveryWork],
-        mailer: SmtpMailer,
-        links: RevealLinks,
-        claim_links: ClaimLinks,
-        public_url: str,
-        mail_from: str,
-        support_email: str,
-        max_attempts: int = MAX_ATTEMPTS,
-        backoff: Callable[[int], timedelta] = retry_delay,
-        lease: timedelta = timedelta(minutes=10),
-        concurrency: int = 1,
-        metrics: DeliveryMetrics | None = None,
-    ) -> None:
-        """`metrics`: where each recorded outcome is counted, once committed."""
-        if concurrency < 1:
+    unit_of_work: Callable[[], DeliveryWork]
+    mailer: SmtpMailer
+    links: RevealLinks
+    claim_links: ClaimLinks
+    public_url: str
+    mail_from: str
+    support_email: str
+    max_attempts: int = MAX_ATTEMPTS
+    backoff: Callable[[int], timedelta] = retry_delay
+    lease: timedelta = timedelta(minutes=10)
+    concurrency: int = 1
+    metrics: DeliveryMetrics | None = None
+    # When stale attempts are next looked for (monotonic clock): once a poll, not on
+    # every NOTIFY (a transaction per queued email, for attempts older than a lease).
+    _next_recovery: float = field(default=float("-inf"), init=False)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        self._metrics = metrics
-        self._concurrency = concurrency
-        self._unit_of_work = unit_of_work
-        self._mailer = mailer
-        self._links = links
-        self._claim_links = claim_links
-        self._public_url = public_url
-        self._mail_from = mail_from
-        self._support_email = support_email
-        self._max_attempts = max_attempts
-        self._backoff = backoff
-        self._lease = lease
-        # When stale attempts are next looked for (monotonic clock): once a poll, not on
-        # every NOTIFY (a transaction per queued email, for attempts older than a lease).
-        self._next_recovery = float("-inf")
 
     def worker(self, listen_dsn: str | None = None, poll_seconds: float = 5.0) -> Worker:
         """The "mailer" loop: sends now, on every NOTIFY on `listen_dsn`, every poll; a
@@ -155,7 +143,7 @@ class EmailSender:
             interval=poll_seconds,
             pause=ERROR_PAUSE_SECONDS,
             listen=(listen_dsn, EMAILS_CHANNEL) if listen_dsn is not None else None,
-            closing=self._mailer.close,
+            closing=self.mailer.close,
         )
 
     async def run(self, listen_dsn: str | None = None, poll_seconds: float = 5.0) -> None:
@@ -179,8 +167,8 @@ class EmailSender:
         """Settle the attempts still under way after the lease (their sender died or
         hangs) by the stage they reached; how many."""
         now = datetime.now(UTC)
-        async with self._unit_of_work() as uow:
-            stale = await uow.emails.stale(self._lease)
+        async with self.unit_of_work() as uow:
+            stale = await uow.emails.stale(self.lease)
             settled = [
                 (attempt.email, await self._settle_cut(uow, attempt.email, attempt.stage, now))
                 for attempt in stale
@@ -207,7 +195,7 @@ class EmailSender:
         conversations: list[asyncio.Task[None]] = []
 
         def one_more() -> None:
-            if sum(not task.done() for task in conversations) < self._concurrency:
+            if sum(not task.done() for task in conversations) < self.concurrency:
                 conversations.append(asyncio.create_task(self._send_while_due(one_more)))
 
         one_more()
@@ -235,8 +223,8 @@ class EmailSender:
             await self._attempt(email, claim_next=False)
 
     async def _claim(self) -> tuple[ClaimedEmail | None, bool]:
-        async with self._unit_of_work() as uow:
-            claimed = await uow.emails.claim_due(new_message_id(self._mail_from))
+        async with self.unit_of_work() as uow:
+            claimed = await uow.emails.claim_due(new_message_id(self.mail_from))
             await uow.commit()
         return claimed
 
@@ -248,35 +236,35 @@ class EmailSender:
             return self._refund_message(email, email.refund_notice)
         if email.notice is not None:
             return compose_notice(
-                sender=self._mail_from,
+                sender=self.mail_from,
                 to=email.to_address,
                 notice=email.notice,
                 message_id=email.message_id,
                 order_id=email.order_id,
-                support_email=self._support_email,
+                support_email=self.support_email,
             )
         return compose(
-            sender=self._mail_from,
+            sender=self.mail_from,
             to=email.to_address,
-            link=link_url(self._public_url, self._links.issue(email.order_id)),
-            ttl_minutes=self._links.ttl.total_seconds() / 60,
+            link=link_url(self.public_url, self.links.issue(email.order_id)),
+            ttl_minutes=self.links.ttl.total_seconds() / 60,
             kind=email.kind,
             message_id=email.message_id,
             order_id=email.order_id,
             summary=email.summary,
-            support_email=self._support_email,
+            support_email=self.support_email,
         )
 
     def _refund_message(self, email: ClaimedEmail, notice: RefundNotice) -> EmailMessage:
         link = None
         if carries_claim_link(email.kind):
-            link = self._claim_links.url(notice.refund_id, notice.order_id)
+            link = self.claim_links.url(notice.refund_id, notice.order_id)
         return compose_refund_email(
-            sender=self._mail_from,
+            sender=self.mail_from,
             to=email.to_address,
-            wording=wording_of(email.kind, notice, self._claim_links.ttl_days),
+            wording=wording_of(email.kind, notice, self.claim_links.ttl_days),
             message_id=email.message_id,
-            support_email=self._support_email,
+            support_email=self.support_email,
             link=link,
         )
 
@@ -291,7 +279,7 @@ class EmailSender:
             message = self._message(email)
             message[KIND_HEADER] = email.kind.value
             try:
-                await self._mailer.send(message, before_data=lambda: self._reach_data(email))
+                await self.mailer.send(message, before_data=lambda: self._reach_data(email))
             except MailNotSent as exc:
                 await self._until_recorded(self._refused, email, str(exc))
                 return None
@@ -303,7 +291,7 @@ class EmailSender:
     async def _reach_data(self, email: ClaimedEmail) -> None:
         """Commit that DATA begins, before it does: the mailer sends no DATA if this
         raises, so a row still `before_data` proves the server lacks the message."""
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             if not await uow.emails.reach_data(email):
                 raise AttemptTaken("the attempt was taken back as stale")
             await uow.commit()
@@ -313,7 +301,7 @@ class EmailSender:
         process knows the outcome, and if it gave up, the attempt would be left `sending`
         and taken back after the lease as a doubt (an email already sent would go out
         once more). Gives up only when the lease is about to run out."""
-        deadline = time.monotonic() + self._lease.total_seconds() / 2
+        deadline = time.monotonic() + self.lease.total_seconds() / 2
         delay = 0.5
         while True:
             try:
@@ -339,8 +327,8 @@ class EmailSender:
     async def _cut_during_data(self, email: ClaimedEmail, error: str) -> None:
         """Cut off while the server took the message (this process alive): the rule for a
         cut during DATA, the resend (if any) due after the lease."""
-        retry_at = datetime.now(UTC) + self._lease
-        async with self._unit_of_work() as uow:
+        retry_at = datetime.now(UTC) + self.lease
+        async with self.unit_of_work() as uow:
             verdict = await self._settle_cut(uow, email, SmtpStage.DATA, retry_at, error)
             await uow.commit()
         _log_cut(email, verdict, error)
@@ -381,7 +369,7 @@ class EmailSender:
         delivery.completed in the same transaction, and with `claim_next` claim the next
         due email in it too: whether the attempt was still ours (if not, nothing of it
         changed), and the claim."""
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             log = uow.emails
             events = []
             if email.kind is EmailKind.DELIVERY:
@@ -392,18 +380,18 @@ class EmailSender:
             ours = await log.finish_sent(email, events)
             if ours:
                 self._count(uow, email, "accepted")
-                if self._metrics is not None and email.kind is EmailKind.DELIVERY:
+                if self.metrics is not None and email.kind is EmailKind.DELIVERY:
                     paid = await uow.summaries.paid_at(email.order_id)
-                    uow.on_commit(functools.partial(self._metrics.key_accepted, paid))
-            following = await log.claim_due(new_message_id(self._mail_from)) if claim_next else None
+                    uow.on_commit(functools.partial(self.metrics.key_accepted, paid))
+            following = await log.claim_due(new_message_id(self.mail_from)) if claim_next else None
             if ours or claim_next:
                 await uow.commit()
         return ours, following
 
     async def _refused(self, email: ClaimedEmail, error: str) -> None:
-        final = email.attempts >= self._max_attempts
-        retry_at = None if final else datetime.now(UTC) + self._backoff(email.attempts)
-        async with self._unit_of_work() as uow:
+        final = email.attempts >= self.max_attempts
+        retry_at = None if final else datetime.now(UTC) + self.backoff(email.attempts)
+        async with self.unit_of_work() as uow:
             if not await uow.emails.finish_refused(email, error, retry_at):
                 return
             self._count(uow, email, "failed" if final else "refused")
@@ -421,8 +409,8 @@ class EmailSender:
 
     def _count(self, uow: DeliveryWork, email: ClaimedEmail, outcome: str) -> None:
         """Count `email`'s attempt as `outcome` once `uow` commits its record."""
-        if self._metrics is not None:
-            counter = self._metrics.emails.labels(kind=email.kind.value, outcome=outcome)
+        if self.metrics is not None:
+            counter = self.metrics.emails.labels(kind=email.kind.value, outcome=outcome)
             uow.on_commit(counter.inc)
 
 

@@ -9,6 +9,7 @@ is in the customer's mailbox, not here.
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -27,26 +28,20 @@ def object_key(order_id: UUID) -> str:
     return f"orders/{order_id}/keys.bin"
 
 
+@dataclass(kw_only=True, eq=False, repr=False)
 class StoreKeys:
     """The keys.delivered handler, holding what it needs to open and store keys."""
 
-    def __init__(
-        self,
-        *,
-        store: ObjectStore,
-        private_keys: Mapping[str, X25519PrivateKey],
-        keks: vault.KeyEncryptionKeys,
-    ) -> None:
-        self._store = store
-        self._private_keys = private_keys
-        self._keks = keks
+    store: ObjectStore
+    private_keys: Mapping[str, X25519PrivateKey]
+    keks: vault.KeyEncryptionKeys
 
     async def __call__(self, event: KeysDelivered, uow: DeliveryWork) -> None:
         await uow.deliveries.lock_order(event.order_id)
         if await uow.deliveries.get(event.order_id) is not None:
             logger.info("keys already stored; duplicate keys.delivered ignored")
             return
-        plaintext = unseal(event.sealed, self._private_keys, event.order_id)
+        plaintext = unseal(event.sealed, self.private_keys, event.order_id)
         try:
             keys = parse_keys(plaintext)
         except MalformedKeys as exc:
@@ -56,9 +51,9 @@ class StoreKeys:
                 "key_count_mismatch",
                 f"The sealed payload holds {len(keys)} keys; the event says {event.key_count}.",
             )
-        encrypted = vault.encrypt(plaintext, event.order_id, self._keks)
+        encrypted = vault.encrypt(plaintext, event.order_id, self.keks)
         key = object_key(event.order_id)
-        await self._store.put(key, encrypted.ciphertext)
+        await self.store.put(key, encrypted.ciphertext)
         delivery = NewDelivery(
             order_id=event.order_id,
             customer_email=event.customer_email,
