@@ -24,12 +24,13 @@ from bitloot_payments.entrypoints.edge import REFUSALS, Edge
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.entrypoints.public import PAYOUT_IPN_PATH
+from bitloot_payments.handlers import queries
+from bitloot_payments.handlers.catalog import SaveProduct
 from bitloot_payments.handlers.checkout_limits import NETWORK_FACTOR, CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
 from bitloot_payments.handlers.process_ipns import IpnProcessor
-from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
 from bitloot_payments.handlers.reconcile import Reconciler
@@ -254,7 +255,13 @@ def build(
             metrics,
         ),
         payout_receiver=PayoutIpnReceiver(units_of_work, secrets, runner.worker.wake),
-        queries=Queries(units_of_work, settings.stuck_after),
+        units_of_work=units_of_work,
+        read_order=queries.ReadOrder(units_of_work),
+        list_orders=queries.ListOrders(units_of_work, settings.stuck_after),
+        read_payment=queries.ReadPayment(units_of_work),
+        read_flag=queries.ReadFlag(units_of_work),
+        read_timeline=queries.ReadTimeline(units_of_work),
+        save_product=SaveProduct(units_of_work),
         verifier=verifier,
         pages=OrderPages(settings.live_status_url, settings.live_status_origin()),
         order_url=settings.public_url + ORDER_PAGE,
