@@ -113,7 +113,6 @@ def _nowpayments(
     two_fa = settings.nowpayments_2fa_secret
     payouts = NowPaymentsPayouts(
         client,
-        http,
         two_fa_secret=two_fa.get_secret_value() if two_fa else None,
         timeout=timeout,
         retry=retry,

@@ -183,16 +183,6 @@ class NowPaymentsClient:
         token = await self.token(refresh=True)
         return await self._request(method, path, name, params=params, bearer=token)
 
-    @property
-    def base_url(self) -> str:
-        """The API's base URL, without a trailing slash."""
-        return self._base_url
-
-    @property
-    def api_key(self) -> str:
-        """The ``x-api-key`` this client sends."""
-        return self._api_key
-
     async def token(self, *, refresh: bool) -> str:
         """A bearer JWT from ``POST /v1/auth``, kept for `TOKEN_LIFETIME` (`refresh`:
         fetch a new one); `NowPaymentsRejected` when no credentials are configured."""
@@ -235,6 +225,33 @@ class NowPaymentsClient:
                 await asyncio.sleep(delay)
         return await self._once(method, path, name, content, params, bearer)
 
+    async def send(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        content: bytes | None,
+        params: dict[str, str] | None,
+        bearer: str | None,
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """One call to the API with our key (and `bearer`'s token): httpx's answer or
+        error as it is (`name`: the call in the outbound metrics)."""
+        headers = {"x-api-key": self._api_key}
+        if content is not None:
+            headers["content-type"] = "application/json"
+        if bearer is not None:
+            headers["authorization"] = f"Bearer {bearer}"
+        return await self._client.request(
+            method,
+            self._base_url + path,
+            content=content,
+            params=params,
+            headers=headers,
+            timeout=timeout or self._timeout,
+            extensions=operation(name),
+        )
+
     async def _once(
         self,
         method: str,
@@ -244,21 +261,8 @@ class NowPaymentsClient:
         params: dict[str, str] | None,
         bearer: str | None,
     ) -> dict[str, JsonValue]:
-        headers = {"x-api-key": self._api_key}
-        if content is not None:
-            headers["content-type"] = "application/json"
-        if bearer is not None:
-            headers["authorization"] = f"Bearer {bearer}"
         try:
-            response = await self._client.request(
-                method,
-                self._base_url + path,
-                content=content,
-                params=params,
-                headers=headers,
-                timeout=self._timeout,
-                extensions=operation(name),
-            )
+            response = await self.send(method, path, name, content, params, bearer)
         except httpx.TimeoutException:
             raise NowPaymentsTimeout(f"{method} {path} timed out.") from None
         except httpx.TransportError as exc:
