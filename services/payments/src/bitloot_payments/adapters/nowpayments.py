@@ -212,9 +212,19 @@ class NowPaymentsClient:
         params: dict[str, str] | None = None,
         bearer: str | None = None,
     ) -> dict[str, JsonValue]:
+        async def once() -> dict[str, JsonValue]:
+            try:
+                response = await self.send(method, path, name, content, params, bearer)
+            except httpx.TimeoutException:
+                raise NowPaymentsTimeout(f"{method} {path} timed out.") from None
+            except httpx.TransportError as exc:
+                failure = f"{method} {path} failed: {type(exc).__name__}."
+                raise NowPaymentsUnavailable(failure) from None
+            return _document(f"{method} {path}", response)
+
         for attempt in range(1, self._retry.attempts):
             try:
-                return await self._once(method, path, name, content, params, bearer)
+                return await once()
             except NowPaymentsUnavailable as exc:
                 asked = exc.retry_after if isinstance(exc, NowPaymentsRateLimited) else None
                 delay = self._retry.delay(attempt, asked)
@@ -223,7 +233,7 @@ class NowPaymentsClient:
                     extra={"attempt": attempt, "delay": round(delay, 3), "error": str(exc)},
                 )
                 await asyncio.sleep(delay)
-        return await self._once(method, path, name, content, params, bearer)
+        return await once()
 
     async def send(
         self,
@@ -251,23 +261,6 @@ class NowPaymentsClient:
             timeout=timeout or self._timeout,
             extensions=operation(name),
         )
-
-    async def _once(
-        self,
-        method: str,
-        path: str,
-        name: str,
-        content: bytes | None,
-        params: dict[str, str] | None,
-        bearer: str | None,
-    ) -> dict[str, JsonValue]:
-        try:
-            response = await self.send(method, path, name, content, params, bearer)
-        except httpx.TimeoutException:
-            raise NowPaymentsTimeout(f"{method} {path} timed out.") from None
-        except httpx.TransportError as exc:
-            raise NowPaymentsUnavailable(f"{method} {path} failed: {type(exc).__name__}.") from None
-        return _document(f"{method} {path}", response)
 
 
 def _with_amount(fields: dict[str, str], amount: Decimal) -> bytes:
