@@ -98,12 +98,9 @@ class SqlPayments(SqlRepository, Payments):
             .order_by(payments.c.created_at.desc(), payments.c.payment_id.desc())
             .limit(limit)
         )
-        if which.status is not None:
-            statement = statement.where(payments.c.status == which.status)
-        if which.order_id is not None:
-            statement = statement.where(payments.c.order_id == which.order_id)
-        if which.payment_id is not None:
-            statement = statement.where(payments.c.payment_id == which.payment_id)
+        for name in ("status", "order_id", "payment_id"):
+            if (value := getattr(which, name)) is not None:
+                statement = statement.where(payments.c[name] == value)
         if which.since is not None:
             statement = statement.where(payments.c.created_at >= which.since)
         if which.until is not None:
