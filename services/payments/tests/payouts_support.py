@@ -80,7 +80,7 @@ def payouts_client(
         base_url, API_KEY, http, retry=retry, credentials=(EMAIL, password)
     )
     client = NowPaymentsPayouts(
-        nowpayments, http, two_fa_secret=two_fa, timeout=httpx.Timeout(timeout), retry=retry
+        nowpayments, two_fa_secret=two_fa, timeout=httpx.Timeout(timeout), retry=retry
     )
     return nowpayments, client
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.ipn_log import store_received
@@ -24,16 +25,17 @@ from bitloot_payments.entrypoints.edge import REFUSALS, Edge
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.entrypoints.public import PAYOUT_IPN_PATH
+from bitloot_payments.handlers import queries
+from bitloot_payments.handlers import refund_claims as claims
+from bitloot_payments.handlers.catalog import SaveProduct
 from bitloot_payments.handlers.checkout_limits import NETWORK_FACTOR, CheckoutGate, CheckoutLimits
 from bitloot_payments.handlers.edge_load import EdgeLoad
 from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.place_order import OrderPlacement, ReturnUrls
 from bitloot_payments.handlers.process_ipns import IpnProcessor
-from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import IpnReceiver
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
 from bitloot_payments.handlers.reconcile import Reconciler
-from bitloot_payments.handlers.refund_claims import ClaimLimits, RefundClaims
 from bitloot_payments.handlers.refund_decisions import DecideRefund
 from bitloot_payments.handlers.resolve_flags import DecideFlag, ReplayIpn
 from bitloot_payments.handlers.retention import ipn_log_sweep
@@ -111,7 +113,6 @@ def _nowpayments(
     two_fa = settings.nowpayments_2fa_secret
     payouts = NowPaymentsPayouts(
         client,
-        http,
         two_fa_secret=two_fa.get_secret_value() if two_fa else None,
         timeout=timeout,
         retry=retry,
@@ -163,18 +164,18 @@ def _placement(
     return placement, OrderTokenVerifier({key_id: private_key.public_key()})
 
 
-def _claims(settings: Settings, runtime: ServiceRuntime) -> RefundClaims:
+def _claim_routes(settings: Settings, runtime: ServiceRuntime) -> list[BaseRoute]:
     hour = timedelta(hours=1)
     attempts, links = settings.claim_attempts_per_hour, settings.claim_links_per_hour
-    limits = ClaimLimits(
+    limits = claims.ClaimLimits(
         claims_per_ip=Limit("refund_claim_ip", attempts, hour),
         claims_per_refund=Limit("refund_claim_refund", attempts, hour),
         links_per_ip=Limit("claim_link_ip", links * 10, hour),
         links_per_refund=Limit("claim_link_refund", links, hour),
     )
-    return RefundClaims(
-        runtime.units_of_work(PaymentsUnitOfWork), settings.claim_verifier(), limits
-    )
+    parts = (runtime.units_of_work(PaymentsUnitOfWork), settings.claim_verifier(), limits)
+    show, claim, link = claims.ShowClaim, claims.ClaimRefund, claims.RequestClaimLink
+    return claim_routes(show(*parts), claim(*parts), link(*parts), settings.support_email)
 
 
 def _checkout_gate(settings: Settings, runtime: ServiceRuntime) -> CheckoutGate:
@@ -254,7 +255,13 @@ def build(
             metrics,
         ),
         payout_receiver=PayoutIpnReceiver(units_of_work, secrets, runner.worker.wake),
-        queries=Queries(units_of_work, settings.stuck_after),
+        units_of_work=units_of_work,
+        read_order=queries.ReadOrder(units_of_work),
+        list_orders=queries.ListOrders(units_of_work, settings.stuck_after),
+        read_payment=queries.ReadPayment(units_of_work),
+        read_flag=queries.ReadFlag(units_of_work),
+        read_timeline=queries.ReadTimeline(units_of_work),
+        save_product=SaveProduct(units_of_work),
         verifier=verifier,
         pages=OrderPages(settings.live_status_url, settings.live_status_origin()),
         order_url=settings.public_url + ORDER_PAGE,
@@ -263,10 +270,9 @@ def build(
         decide_refund=DecideRefund(units_of_work, runner.worker.wake),
         read_stats=ReadStats(units_of_work),
     )
-    claims = claim_routes(_claims(settings, runtime), settings.support_email)
     app = create_app(
         runtime,
-        [*public.ROUTES, *claims, *internal.ROUTES],
+        [*public.ROUTES, *_claim_routes(settings, runtime), *internal.ROUTES],
         internal_tokens=edge_tokens(settings),
         refusals=REFUSALS,
         dependencies=edge,

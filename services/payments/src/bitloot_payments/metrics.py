@@ -73,63 +73,48 @@ class PaymentsMetrics:
     """
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.recovered_by_poll = Counter(
+        counter = functools.partial(Counter, registry=registry)
+        gauge = functools.partial(Gauge, registry=registry)
+        self.recovered_by_poll = counter(
             "bitloot_payments_recovered_by_poll",
             "Payments that paid their order from a polled status rather than an IPN.",
-            registry=registry,
         )
-        self.ipn_failures = Counter(
+        self.ipn_failures = counter(
             "bitloot_ipn_processing_failures",
             "Failed attempts at applying an IPN, by kind (transient or defect).",
             ["kind"],
-            registry=registry,
         )
-        self.reconcile_polls = Counter(
+        self.reconcile_polls = counter(
             "bitloot_payments_reconcile_polls",
             "Orders the reconciler asked NOWPayments about, by outcome.",
             ["outcome"],
-            registry=registry,
         )
-        self.orders_placed = Counter(
-            "bitloot_orders_placed", "Orders placed (stored).", registry=registry
+        self.orders_placed = counter("bitloot_orders_placed", "Orders placed (stored).")
+        self.payments_finished = counter(
+            "bitloot_payments_finished", "Orders paid and handed to fulfillment (payment.finished)."
         )
-        self.payments_finished = Counter(
-            "bitloot_payments_finished",
-            "Orders paid and handed to fulfillment (payment.finished).",
-            registry=registry,
-        )
-        self.ipn_refused = Counter(
-            "bitloot_ipn_refused",
-            "IPNs refused at the edge, by reason.",
-            ["reason"],
-            registry=registry,
+        self.ipn_refused = counter(
+            "bitloot_ipn_refused", "IPNs refused at the edge, by reason.", ["reason"]
         )
         # Exported at 0 from the start: an alert's increase() cannot see a series' first
         # refusal after a restart if the series is born at 1.
         for reason in ("bad_signature", "missing_signature"):
             self.ipn_refused.labels(reason=reason)
-        self.refunds = Counter(
-            "bitloot_refunds",
-            "Refunds recorded or moved, by the state they moved to.",
-            ["state"],
-            registry=registry,
+        self.refunds = counter(
+            "bitloot_refunds", "Refunds recorded or moved, by the state they moved to.", ["state"]
         )
-        self.paid_unfulfilled = Gauge(
-            "bitloot_orders_paid_unfulfilled",
-            "Paid orders whose fulfillment has not ended.",
-            registry=registry,
+        self.paid_unfulfilled = gauge(
+            "bitloot_orders_paid_unfulfilled", "Paid orders whose fulfillment has not ended."
         )
         self._flags: dict[str, int] = {}
         registry.register(_FlagCounts(lambda: self._flags))
-        self.oldest_paid_unfulfilled_seconds = Gauge(
+        self.oldest_paid_unfulfilled_seconds = gauge(
             "bitloot_oldest_paid_unfulfilled_seconds",
             "Age of the oldest paid order whose fulfillment has not ended (0 if none).",
-            registry=registry,
         )
-        self.oldest_paid_unstarted_seconds = Gauge(
+        self.oldest_paid_unstarted_seconds = gauge(
             "bitloot_oldest_paid_unstarted_seconds",
             "Age of the oldest paid order fulfillment has not reported starting (0 if none).",
-            registry=registry,
         )
 
     def watch(self, runtime: ServiceRuntime) -> None:

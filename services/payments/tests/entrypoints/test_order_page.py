@@ -21,7 +21,7 @@ from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.records import Refund
 from bitloot_payments.entrypoints.order_page import STAGES, OrderPages
-from bitloot_payments.handlers.queries import CustomerOrder, Queries
+from bitloot_payments.handlers.queries import CustomerOrder, ReadOrder
 from bitloot_payments.settings import Settings
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tokens import OrderTokenSigner, load_private_key
@@ -178,7 +178,7 @@ async def test_a_paid_order_says_payment_received(
     order_id = await new_order(client)
     assert (await send(client, ipn(order_id, "finished"))).status_code == 200
     await settled(runtime)
-    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(UUID(order_id))
+    found = await ReadOrder(runtime.units_of_work(PaymentsUnitOfWork))(UUID(order_id))
     assert found is not None
     assert found.customer_status == "payment_received"
     page = OrderPages(None, None).order(found)
@@ -188,7 +188,7 @@ async def test_a_paid_order_says_payment_received(
 async def customer_order(client: httpx.AsyncClient, runtime: ServiceRuntime) -> CustomerOrder:
     """A new order of two of `g-1`, as its customer's page shows it."""
     order_id = UUID(await new_order(client))
-    found = await Queries(runtime.units_of_work(PaymentsUnitOfWork)).customer_order(order_id)
+    found = await ReadOrder(runtime.units_of_work(PaymentsUnitOfWork))(order_id)
     assert found is not None
     return found
 

@@ -28,7 +28,7 @@ from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry, PaymentRecord
 from bitloot_payments.domain.refunds import RefundRefused
 from bitloot_payments.handlers.availability import RecordAvailability
-from bitloot_payments.handlers.catalog import save_product
+from bitloot_payments.handlers.catalog import SaveProduct
 from bitloot_payments.handlers.fulfilment import RecordFulfilment
 from bitloot_payments.handlers.payouts import PayoutRunner
 from bitloot_payments.handlers.ports import Product
@@ -236,8 +236,7 @@ async def test_a_product_moved_to_another_kinguin_product_unlists_the_old_one_if
 ) -> None:
     for sku, kinguin_product_id in (("a", "k-1"), ("b", "k-1"), ("a", "k-2"), ("b", "k-3")):
         product = Product(sku, sku, kinguin_product_id, Decimal(3), "usd", Decimal(2), True)
-        await save_product(uow, product)
-    await uow.commit()
+        await SaveProduct(uow.factory())(product)
     listed = [(e.kinguin_product_id, e.active) for e in uow.events if isinstance(e, ProductListed)]
     assert listed == [
         ("k-1", True), ("k-1", True), ("k-1", True), ("k-2", True), ("k-1", False), ("k-3", True),

@@ -5,18 +5,12 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from bitloot_payments.adapters.orm import product_availability
+from bitloot_payments.adapters.orm import SqlRepository, product_availability
 from bitloot_payments.domain.availability import Availability
 from bitloot_payments.handlers.ports import Availabilities
-from bitloot_runtime.db import UnitOfWork
 
 
-class SqlAvailabilities(Availabilities):
-    """Availabilities in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlAvailabilities(SqlRepository, Availabilities):
     async def record(self, availability: Availability) -> bool:
         values = {
             "kinguin_product_id": availability.kinguin_product_id,

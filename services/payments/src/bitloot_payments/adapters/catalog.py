@@ -7,27 +7,18 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from bitloot_payments.adapters.availability import SqlAvailabilities
-from bitloot_payments.adapters.orm import products
+from bitloot_payments.adapters.orm import SqlRepository, products
 from bitloot_payments.handlers.ports import Catalog
 from bitloot_payments.handlers.ports import Product as Product
-from bitloot_runtime.db import UnitOfWork
 
 
-class SqlCatalog(Catalog):
-    """Products in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlCatalog(SqlRepository, Catalog):
     async def by_sku(self, skus: Iterable[str]) -> dict[str, Product]:
         statement = select(products).where(products.c.sku.in_(list(skus)))
-        return {
-            row.sku: Product(**row._mapping) for row in await self._uow.session.execute(statement)
-        }
+        return {product.sku: product for product in await self._all(Product, statement)}
 
     async def all(self) -> list[Product]:
-        rows = await self._uow.session.execute(select(products).order_by(products.c.sku))
-        found = [Product(**row._mapping) for row in rows]
+        found = await self._all(Product, select(products).order_by(products.c.sku))
         known = await SqlAvailabilities(self._uow).of({p.kinguin_product_id for p in found})
         return [replace(p, availability=known.get(p.kinguin_product_id)) for p in found]
 
@@ -58,4 +49,4 @@ class SqlCatalog(Catalog):
             )
             .returning(*products.c)
         )
-        return Product(**(await self._uow.session.execute(statement)).one()._mapping)
+        return await self._one(Product, statement)

@@ -5,18 +5,12 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, update
 
-from bitloot_payments.adapters.orm import by_key, flags, newest
+from bitloot_payments.adapters.orm import SqlRepository, by_key, flags, newest
 from bitloot_payments.domain.records import OPEN, Flag
 from bitloot_payments.handlers.ports import Flags
-from bitloot_runtime.db import UnitOfWork
 
 
-class SqlFlags(Flags):
-    """Flags in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlFlags(SqlRepository, Flags):
     async def add(self, flag: Flag) -> None:
         await self._uow.session.execute(
             insert(flags).values(
@@ -32,8 +26,7 @@ class SqlFlags(Flags):
     async def load(self, flag_id: int, *, lock: bool = False) -> Flag | None:
         """With `lock`, two admins resolving it at once take turns, and the second finds
         it resolved."""
-        row = (await self._uow.session.execute(by_key(flags.c.id, flag_id, lock=lock))).first()
-        return Flag(**row._mapping) if row else None
+        return await self._first(Flag, by_key(flags.c.id, flag_id, lock=lock))
 
     async def resolve(self, flag_id: int, status: str, actor: str, note: str | None) -> None:
         await self._uow.session.execute(
@@ -72,4 +65,4 @@ class SqlFlags(Flags):
             kind=kind,
             status=status,
         )
-        return [Flag(**row._mapping) for row in await self._uow.session.execute(statement)]
+        return await self._all(Flag, statement)

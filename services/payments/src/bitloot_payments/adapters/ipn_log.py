@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bitloot_payments.adapters.orm import by_key, ipn_log, newest
+from bitloot_payments.adapters.orm import SqlRepository, by_key, ipn_log, newest
 from bitloot_payments.domain.records import (
     ERROR,
     PENDING,
@@ -25,7 +25,6 @@ from bitloot_payments.domain.records import (
     Processed,
 )
 from bitloot_payments.handlers.ports import IpnLog
-from bitloot_runtime.db import UnitOfWork
 
 # The edge's one statement, on the driver (asyncpg prepares it once per connection), run
 # on its own: PostgreSQL commits a lone statement as its own transaction, so the row is
@@ -85,12 +84,7 @@ _MARK = (
 )
 
 
-class SqlIpnLog(IpnLog):
-    """The IPN log in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlIpnLog(SqlRepository, IpnLog):
     async def add(self, entry: IpnEntry) -> int:
         pending = entry.result == PENDING
         row_id = await self._uow.session.scalar(
@@ -160,8 +154,7 @@ class SqlIpnLog(IpnLog):
         return await self.load(ipn_id)
 
     async def load(self, ipn_id: int, *, lock: bool = False) -> LoggedIpn | None:
-        row = (await self._uow.session.execute(by_key(ipn_log.c.id, ipn_id, lock=lock))).first()
-        return LoggedIpn(**row._mapping) if row else None
+        return await self._first(LoggedIpn, by_key(ipn_log.c.id, ipn_id, lock=lock))
 
     async def find(
         self, which: IpnFilter, *, limit: int, before_id: int | None = None
@@ -181,7 +174,7 @@ class SqlIpnLog(IpnLog):
             statement = statement.where(ipn_log.c.received_at >= which.since)
         if which.until is not None:
             statement = statement.where(ipn_log.c.received_at < which.until)
-        return [LoggedIpn(**row._mapping) for row in await self._uow.session.execute(statement)]
+        return await self._all(LoggedIpn, statement)
 
     async def of_order(self, order_id: UUID) -> list[LoggedIpn]:
         """An order's IPNs, oldest first."""

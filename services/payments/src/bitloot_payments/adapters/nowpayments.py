@@ -183,16 +183,6 @@ class NowPaymentsClient:
         token = await self.token(refresh=True)
         return await self._request(method, path, name, params=params, bearer=token)
 
-    @property
-    def base_url(self) -> str:
-        """The API's base URL, without a trailing slash."""
-        return self._base_url
-
-    @property
-    def api_key(self) -> str:
-        """The ``x-api-key`` this client sends."""
-        return self._api_key
-
     async def token(self, *, refresh: bool) -> str:
         """A bearer JWT from ``POST /v1/auth``, kept for `TOKEN_LIFETIME` (`refresh`:
         fetch a new one); `NowPaymentsRejected` when no credentials are configured."""
@@ -222,9 +212,19 @@ class NowPaymentsClient:
         params: dict[str, str] | None = None,
         bearer: str | None = None,
     ) -> dict[str, JsonValue]:
+        async def once() -> dict[str, JsonValue]:
+            try:
+                response = await self.send(method, path, name, content, params, bearer)
+            except httpx.TimeoutException:
+                raise NowPaymentsTimeout(f"{method} {path} timed out.") from None
+            except httpx.TransportError as exc:
+                failure = f"{method} {path} failed: {type(exc).__name__}."
+                raise NowPaymentsUnavailable(failure) from None
+            return _document(f"{method} {path}", response)
+
         for attempt in range(1, self._retry.attempts):
             try:
-                return await self._once(method, path, name, content, params, bearer)
+                return await once()
             except NowPaymentsUnavailable as exc:
                 asked = exc.retry_after if isinstance(exc, NowPaymentsRateLimited) else None
                 delay = self._retry.delay(attempt, asked)
@@ -233,9 +233,9 @@ class NowPaymentsClient:
                     extra={"attempt": attempt, "delay": round(delay, 3), "error": str(exc)},
                 )
                 await asyncio.sleep(delay)
-        return await self._once(method, path, name, content, params, bearer)
+        return await once()
 
-    async def _once(
+    async def send(
         self,
         method: str,
         path: str,
@@ -243,27 +243,24 @@ class NowPaymentsClient:
         content: bytes | None,
         params: dict[str, str] | None,
         bearer: str | None,
-    ) -> dict[str, JsonValue]:
+        timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """One call to the API with our key (and `bearer`'s token): httpx's answer or
+        error as it is (`name`: the call in the outbound metrics)."""
         headers = {"x-api-key": self._api_key}
         if content is not None:
             headers["content-type"] = "application/json"
         if bearer is not None:
             headers["authorization"] = f"Bearer {bearer}"
-        try:
-            response = await self._client.request(
-                method,
-                self._base_url + path,
-                content=content,
-                params=params,
-                headers=headers,
-                timeout=self._timeout,
-                extensions=operation(name),
-            )
-        except httpx.TimeoutException:
-            raise NowPaymentsTimeout(f"{method} {path} timed out.") from None
-        except httpx.TransportError as exc:
-            raise NowPaymentsUnavailable(f"{method} {path} failed: {type(exc).__name__}.") from None
-        return _document(f"{method} {path}", response)
+        return await self._client.request(
+            method,
+            self._base_url + path,
+            content=content,
+            params=params,
+            headers=headers,
+            timeout=timeout or self._timeout,
+            extensions=operation(name),
+        )
 
 
 def _with_amount(fields: dict[str, str], amount: Decimal) -> bytes:

@@ -9,12 +9,11 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, tuple_, u
 from sqlalchemy.dialects.postgresql import insert
 
 from bitloot_contracts.order_filters import REFUND_STATUSES
-from bitloot_payments.adapters.orm import by_key, flags, order_lines, orders, refunds
+from bitloot_payments.adapters.orm import SqlRepository, by_key, flags, order_lines, orders, refunds
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import OrderState
 from bitloot_payments.domain.records import Line, Order
 from bitloot_payments.handlers.ports import Orders
-from bitloot_runtime.db import UnitOfWork
 
 _LOCK_ORDER = "SELECT * FROM orders WHERE order_id = $1 FOR UPDATE"
 _LINES = (
@@ -79,7 +78,7 @@ class OrderQuery:
     admin's list shows (`payment`, `fulfilment`, `refund`: any of its refunds) and a
     `preset` (`bitloot_contracts.order_filters.PRESETS`); `stuck_before` is when an order
     still unfulfilled must have been paid to count as stuck. `customer` is filtered after
-    reading (`Queries.orders`): it is computed, not stored."""
+    reading (`handlers.queries.ListOrders`): it is computed, not stored."""
 
     email: str | None = None
     status: str | None = None
@@ -130,12 +129,7 @@ def _has_refund(*statuses: str) -> ColumnElement[bool]:
     return exists().where(refunds.c.order_id == orders.c.order_id, refunds.c.status.in_(statuses))
 
 
-class SqlOrders(Orders):
-    """Orders and their lines in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlOrders(SqlRepository, Orders):
     async def insert(
         self,
         order_id: UUID,
@@ -181,8 +175,7 @@ class SqlOrders(Orders):
 
     async def by_key(self, key: str) -> Order | None:
         statement = select(orders).where(orders.c.idempotency_key == key)
-        row = (await self._uow.session.execute(statement)).first()
-        return Order(**row._mapping) if row else None
+        return await self._first(Order, statement)
 
     async def record_invoice(
         self, order_id: UUID, invoice_id: str, invoice_url: str, reconcile_in: timedelta
@@ -201,10 +194,7 @@ class SqlOrders(Orders):
         )
 
     async def load(self, order_id: UUID, *, lock: bool = False) -> Order | None:
-        row = (
-            await self._uow.session.execute(by_key(orders.c.order_id, order_id, lock=lock))
-        ).first()
-        return Order(**row._mapping) if row else None
+        return await self._first(Order, by_key(orders.c.order_id, order_id, lock=lock))
 
     async def lock(self, order_id: UUID) -> Order | None:
         row = await (await self._uow.driver()).fetchrow(_LOCK_ORDER, order_id)
@@ -212,18 +202,7 @@ class SqlOrders(Orders):
 
     async def lines(self, order_id: UUID) -> list[Line]:
         rows = await (await self._uow.driver()).fetch(_LINES, order_id)
-        return [
-            Line(
-                r["sku"],
-                r["kinguin_product_id"],
-                r["qty"],
-                r["unit_price"],
-                r["max_unit_price"],
-                r["title"],
-                r["platform"],
-            )
-            for r in rows
-        ]
+        return [Line(**row) for row in rows]
 
     async def save_state(self, state: OrderState) -> None:
         driver = await self._uow.driver()
@@ -274,4 +253,4 @@ class SqlOrders(Orders):
             statement = statement.where(
                 tuple_(orders.c.created_at, orders.c.order_id) < tuple_(*after)
             )
-        return [Order(**row._mapping) for row in await self._uow.session.execute(statement)]
+        return await self._all(Order, statement)

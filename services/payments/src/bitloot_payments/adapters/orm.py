@@ -1,13 +1,15 @@
 """The payments service's tables. Its own tables join the runtime's (outbox, inbox,
 dead_letters) in one metadata, which Alembic compares against the migrations."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
     DateTime,
+    Executable,
     ForeignKey,
     Identity,
     Index,
@@ -27,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
+from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.rate_limits import rate_limits_table
 from bitloot_runtime.retention import retention_log_table
 from bitloot_runtime.tables import include_runtime_tables
@@ -329,3 +332,24 @@ def newest(table: Table, limit: int, before_id: int | None, **equal: object) -> 
     if before_id is not None:
         statement = statement.where(table.c.id < before_id)
     return statement
+
+
+R = TypeVar("R")
+
+
+class SqlRepository:
+    """A repository in the unit of work's transaction; `_all`, `_first` and `_one` read
+    a statement's rows as `record`s (built from the columns by name)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+
+    async def _all(self, record: Callable[..., R], statement: Executable) -> list[R]:
+        return [record(**row._mapping) for row in await self._uow.session.execute(statement)]
+
+    async def _first(self, record: Callable[..., R], statement: Executable) -> R | None:
+        row = (await self._uow.session.execute(statement)).first()
+        return record(**row._mapping) if row else None
+
+    async def _one(self, record: Callable[..., R], statement: Executable) -> R:
+        return record(**(await self._uow.session.execute(statement)).one()._mapping)

@@ -6,11 +6,10 @@ from uuid import UUID
 from sqlalchemy import select, tuple_
 
 from bitloot_payments.adapters.orders import order_update_args, order_update_sql
-from bitloot_payments.adapters.orm import payments
+from bitloot_payments.adapters.orm import SqlRepository, payments
 from bitloot_payments.domain.payment import LIVE, Notification, OrderState, PaymentState
 from bitloot_payments.domain.records import PaymentFilter, PaymentRecord
 from bitloot_payments.handlers.ports import Payments
-from bitloot_runtime.db import UnitOfWork
 
 # The IPN processor's statements, as plain SQL on the unit of work's driver (prepared
 # once per connection by asyncpg).
@@ -57,16 +56,10 @@ def _upsert_args(ipn: Notification, state: PaymentState) -> tuple[object, ...]:
     )
 
 
-class SqlPayments(Payments):
-    """Payments in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlPayments(SqlRepository, Payments):
     async def load(self, payment_id: str) -> PaymentRecord | None:
         statement = select(payments).where(payments.c.payment_id == payment_id).with_for_update()
-        row = (await self._uow.session.execute(statement)).first()
-        return PaymentRecord(**row._mapping) if row else None
+        return await self._first(PaymentRecord, statement)
 
     async def lock(self, payment_id: str) -> PaymentRecord | None:
         row = await (await self._uow.driver()).fetchrow(_LOCK_PAYMENT, payment_id)
@@ -105,12 +98,9 @@ class SqlPayments(Payments):
             .order_by(payments.c.created_at.desc(), payments.c.payment_id.desc())
             .limit(limit)
         )
-        if which.status is not None:
-            statement = statement.where(payments.c.status == which.status)
-        if which.order_id is not None:
-            statement = statement.where(payments.c.order_id == which.order_id)
-        if which.payment_id is not None:
-            statement = statement.where(payments.c.payment_id == which.payment_id)
+        for name in ("status", "order_id", "payment_id"):
+            if (value := getattr(which, name)) is not None:
+                statement = statement.where(payments.c[name] == value)
         if which.since is not None:
             statement = statement.where(payments.c.created_at >= which.since)
         if which.until is not None:
@@ -119,4 +109,4 @@ class SqlPayments(Payments):
             statement = statement.where(
                 tuple_(payments.c.created_at, payments.c.payment_id) < tuple_(*after)
             )
-        return [PaymentRecord(**row._mapping) for row in await self._uow.session.execute(statement)]
+        return await self._all(PaymentRecord, statement)

@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import Select, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from bitloot_payments.adapters.orm import orders, payout_ipns, payouts, refunds
+from bitloot_payments.adapters.orm import SqlRepository, orders, payout_ipns, payouts, refunds
 from bitloot_payments.handlers.ports import PayoutIpnEntry, PayoutLedger, PayoutRow, RefundToPay
-from bitloot_runtime.db import UnitOfWork
 
 
 def _refund_query() -> Select[Any]:
@@ -36,22 +35,14 @@ def _refund_query() -> Select[Any]:
     )
 
 
-class SqlPayouts(PayoutLedger):
-    """Payouts in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlPayouts(SqlRepository, PayoutLedger):
     async def claim_approved_refund(self) -> RefundToPay | None:
         statement = _refund_query().where(refunds.c.status == "approved").order_by(refunds.c.id)
-        row = (await self._uow.session.execute(statement.limit(1))).first()
-        return RefundToPay(**row._mapping) if row else None
+        return await self._first(RefundToPay, statement.limit(1))
 
     async def lock_refund(self, refund_id: int) -> RefundToPay:
         statement = _refund_query().where(refunds.c.id == refund_id)
-        statement = statement.with_for_update(of=refunds)
-        row = (await self._uow.session.execute(statement)).one()
-        return RefundToPay(**row._mapping)
+        return await self._one(RefundToPay, statement.with_for_update(of=refunds))
 
     async def next_attempt(self, refund_id: int) -> int:
         last = await self._uow.session.scalar(
@@ -76,7 +67,7 @@ class SqlPayouts(PayoutLedger):
             )
             .returning(*payouts.c)
         )
-        return PayoutRow(**(await self._uow.session.execute(statement)).one()._mapping)
+        return await self._one(PayoutRow, statement)
 
     async def claim(self, statuses: frozenset[str], untouched_since: datetime) -> PayoutRow | None:
         statement = (
@@ -86,17 +77,15 @@ class SqlPayouts(PayoutLedger):
             .limit(1)
             .with_for_update(skip_locked=True)
         )
-        row = (await self._uow.session.execute(statement)).first()
-        return PayoutRow(**row._mapping) if row else None
+        return await self._first(PayoutRow, statement)
 
     async def lock(self, payout_id: int) -> PayoutRow:
         statement = select(payouts).where(payouts.c.id == payout_id).with_for_update()
-        return PayoutRow(**(await self._uow.session.execute(statement)).one()._mapping)
+        return await self._one(PayoutRow, statement)
 
     async def lock_by_provider_id(self, provider_id: str) -> PayoutRow | None:
         statement = select(payouts).where(payouts.c.provider_payout_id == provider_id)
-        row = (await self._uow.session.execute(statement.with_for_update())).first()
-        return PayoutRow(**row._mapping) if row else None
+        return await self._first(PayoutRow, statement.with_for_update())
 
     async def update(self, payout_id: int, **values: object) -> None:
         statement = update(payouts).where(payouts.c.id == payout_id)

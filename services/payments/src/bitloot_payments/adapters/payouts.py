@@ -40,7 +40,6 @@ from bitloot_payments.adapters.nowpayments import (
     RetryPolicy,
 )
 from bitloot_runtime.errors import PermanentError, TransientError
-from bitloot_runtime.outbound import operation
 
 logger = logging.getLogger(__name__)
 
@@ -144,20 +143,18 @@ def _body(req: PayoutRequest) -> bytes:
 
 
 class NowPaymentsPayouts:
-    """Creates, verifies and reads payouts; tokens come from (and are cached by)
-    `nowpayments`; `client` is owned by whoever built it."""
+    """Creates, verifies and reads payouts through `nowpayments`, whose tokens (and HTTP
+    client) it uses."""
 
     def __init__(
         self,
         nowpayments: NowPaymentsClient,
-        client: httpx.AsyncClient,
         *,
         two_fa_secret: str | None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._nowpayments = nowpayments
-        self._client = client
         self._totp = pyotp.TOTP(two_fa_secret) if two_fa_secret else None
         self._timeout = timeout
         self._retry = retry or RetryPolicy()
@@ -298,21 +295,10 @@ class NowPaymentsPayouts:
         params: dict[str, str] | None,
         token: str | None,
     ) -> object:
-        headers = {"x-api-key": self._nowpayments.api_key}
-        if body is not None:
-            headers["content-type"] = "application/json"
-        if token is not None:
-            headers["authorization"] = f"Bearer {token}"
-        url = self._nowpayments.base_url + path
+        name = _operation(method, path)
         try:
-            response = await self._client.request(
-                method,
-                url,
-                content=body,
-                params=params,
-                headers=headers,
-                timeout=self._timeout,
-                extensions=operation(_operation(method, path)),
+            response = await self._nowpayments.send(
+                method, path, name, body, params, token, self._timeout
             )
         except httpx.TimeoutException:
             raise PayoutUncertain(f"{method} {path} timed out.") from None

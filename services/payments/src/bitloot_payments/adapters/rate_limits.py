@@ -2,16 +2,12 @@
 
 from datetime import datetime
 
-from bitloot_payments.adapters.orm import rate_limits
+from bitloot_payments.adapters.orm import SqlRepository, rate_limits
 from bitloot_payments.handlers.ports import RateLimits
-from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.rate_limits import Limit, RateLimiter
 
 
-class SqlRateLimits(RateLimits):
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlRateLimits(SqlRepository, RateLimits):
     async def hit(self, limit: Limit, key: str, now: datetime) -> None:
         await RateLimiter(self._uow.session, rate_limits).hit(limit, key, now)
 

@@ -5,18 +5,12 @@ from uuid import UUID
 
 from sqlalchemy import func, select, update
 
-from bitloot_payments.adapters.orm import orders, payments
+from bitloot_payments.adapters.orm import SqlRepository, orders, payments
 from bitloot_payments.domain.reconcile import KnownPayment
 from bitloot_payments.handlers.ports import DueOrder, Reconciliation
-from bitloot_runtime.db import UnitOfWork
 
 
-class SqlReconciliation(Reconciliation):
-    """The reconciler's reads and writes in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlReconciliation(SqlRepository, Reconciliation):
     async def claim_due(self, limit: int, lease: timedelta) -> list[DueOrder]:
         due = (
             select(orders.c.order_id)

@@ -6,10 +6,9 @@ from uuid import UUID
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from bitloot_payments.adapters.orm import by_key, newest, refunds
+from bitloot_payments.adapters.orm import SqlRepository, by_key, newest, refunds
 from bitloot_payments.domain.records import Refund
 from bitloot_payments.handlers.ports import Refunds
-from bitloot_runtime.db import UnitOfWork
 
 
 def _row(refund: Refund) -> dict[str, Any]:
@@ -28,12 +27,7 @@ def _row(refund: Refund) -> dict[str, Any]:
     }
 
 
-class SqlRefunds(Refunds):
-    """Refunds in the unit of work's transaction."""
-
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlRefunds(SqlRepository, Refunds):
     async def add(self, refund: Refund) -> int:
         statement = insert(refunds).values(**_row(refund)).returning(refunds.c.id)
         return int(await self._uow.session.scalar(statement) or 0)
@@ -53,14 +47,13 @@ class SqlRefunds(Refunds):
     async def load(self, refund_id: int, *, lock: bool = False) -> Refund | None:
         """With `lock`, two admins, or an admin and the customer, deciding at once take
         turns."""
-        row = (await self._uow.session.execute(by_key(refunds.c.id, refund_id, lock=lock))).first()
-        return Refund(**row._mapping) if row else None
+        return await self._first(Refund, by_key(refunds.c.id, refund_id, lock=lock))
 
     async def of_order(self, order_id: UUID, *, lock: bool = False) -> list[Refund]:
         statement = select(refunds).where(refunds.c.order_id == order_id).order_by(refunds.c.id)
         if lock:
             statement = statement.with_for_update()
-        return [Refund(**row._mapping) for row in await self._uow.session.execute(statement)]
+        return await self._all(Refund, statement)
 
     async def of_orders(self, order_ids: list[UUID]) -> dict[UUID, list[Refund]]:
         """The refunds of each of `order_ids`, oldest first (one query for a page)."""
@@ -68,8 +61,7 @@ class SqlRefunds(Refunds):
         if not order_ids:
             return found
         statement = select(refunds).where(refunds.c.order_id.in_(order_ids)).order_by(refunds.c.id)
-        for row in await self._uow.session.execute(statement):
-            refund = Refund(**row._mapping)
+        for refund in await self._all(Refund, statement):
             found.setdefault(refund.order_id, []).append(refund)
         return found
 
@@ -80,7 +72,7 @@ class SqlRefunds(Refunds):
             .values(status=status, updated_at=func.now(), **changes)
             .returning(*refunds.c)
         )
-        return Refund(**(await self._uow.session.execute(statement)).one()._mapping)
+        return await self._one(Refund, statement)
 
     async def find(
         self,
@@ -92,4 +84,4 @@ class SqlRefunds(Refunds):
     ) -> list[Refund]:
         """Refunds newest first, optionally those of one order or in one status."""
         statement = newest(refunds, limit, before_id, order_id=order_id, status=status)
-        return [Refund(**row._mapping) for row in await self._uow.session.execute(statement)]
+        return await self._all(Refund, statement)

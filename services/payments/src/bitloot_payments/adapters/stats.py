@@ -10,10 +10,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, literal, select, union_all
 
-from bitloot_payments.adapters.orm import flags, orders, refunds
+from bitloot_payments.adapters.orm import SqlRepository, flags, orders, refunds
 from bitloot_payments.domain.refunds import NOTHING_PAID
 from bitloot_payments.handlers.ports import SERIES, Figures, OpenItem, OpenItems
-from bitloot_runtime.db import UnitOfWork
 
 # Order statuses of an order whose payment window closed without payment.
 _FAILED = ("failed", "expired")
@@ -30,10 +29,7 @@ def _per_hour(name: str, at: ColumnElement[Any], *where: ColumnElement[bool]) ->
     )
 
 
-class SqlFigures(Figures):
-    def __init__(self, uow: UnitOfWork) -> None:
-        self._uow = uow
-
+class SqlFigures(SqlRepository, Figures):
     async def hourly(self, since: datetime) -> dict[datetime, dict[str, int]]:
         # When the order failed by our clock (`closed_at` is NOWPayments'); a failed order
         # changes no more.

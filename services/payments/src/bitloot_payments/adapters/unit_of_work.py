@@ -20,49 +20,17 @@ class PaymentsUnitOfWork(UnitOfWork):
     """`handlers.ports.PaymentsWork` on PostgreSQL: each repository is built on first use
     (no I/O), then read from the instance like any attribute."""
 
-    @cached_property
-    def orders(self) -> SqlOrders:
-        return SqlOrders(self)
-
-    @cached_property
-    def payments(self) -> SqlPayments:
-        return SqlPayments(self)
-
-    @cached_property
-    def flags(self) -> SqlFlags:
-        return SqlFlags(self)
-
-    @cached_property
-    def ipns(self) -> SqlIpnLog:
-        return SqlIpnLog(self)
-
-    @cached_property
-    def refunds(self) -> SqlRefunds:
-        return SqlRefunds(self)
-
-    @cached_property
-    def availability(self) -> SqlAvailabilities:
-        return SqlAvailabilities(self)
-
-    @cached_property
-    def catalog(self) -> SqlCatalog:
-        return SqlCatalog(self)
-
-    @cached_property
-    def payouts(self) -> SqlPayouts:
-        return SqlPayouts(self)
-
-    @cached_property
-    def reconciliation(self) -> SqlReconciliation:
-        return SqlReconciliation(self)
-
-    @cached_property
-    def rate_limits(self) -> SqlRateLimits:
-        return SqlRateLimits(self)
-
-    @cached_property
-    def figures(self) -> SqlFigures:
-        return SqlFigures(self)
+    orders = cached_property(SqlOrders)
+    payments = cached_property(SqlPayments)
+    flags = cached_property(SqlFlags)
+    ipns = cached_property(SqlIpnLog)
+    refunds = cached_property(SqlRefunds)
+    availability = cached_property(SqlAvailabilities)
+    catalog = cached_property(SqlCatalog)
+    payouts = cached_property(SqlPayouts)
+    reconciliation = cached_property(SqlReconciliation)
+    rate_limits = cached_property(SqlRateLimits)
+    figures = cached_property(SqlFigures)
 
     async def rollback(self) -> None:
         """Undo the transaction. A connection the failure broke (the database restarting,

@@ -11,7 +11,6 @@ from bitloot_payments.domain.payment import OrderState, PaymentState
 OPEN = "open"
 PENDING = "pending"
 ERROR = "error"
-SOURCES = ("ipn", "poll")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from bitloot_payments.domain import refunds as rules
 from bitloot_payments.domain.payout_address import AddressRefused
 from bitloot_payments.domain.records import Refund
 from bitloot_payments.entrypoints.claim_pages import CLOSED, TONES, ClaimPages, refund_json
-from bitloot_payments.handlers.refund_claims import ClaimLinkExpired, RefundClaims
+from bitloot_payments.handlers import refund_claims as claims
 from bitloot_runtime.http import HttpError, error_response, read_body
 from bitloot_runtime.pages import SECURITY_HEADERS, rate_limited, wants_json
 from bitloot_runtime.rate_limits import RateLimited
@@ -92,14 +92,19 @@ def _answer(pages: ClaimPages, request: Request, refund: Refund) -> Response:
     return pages.closed(refund)
 
 
-def claim_routes(claims: RefundClaims, support_email: str) -> list[BaseRoute]:
+def claim_routes(
+    show_claim: claims.ShowClaim,
+    claim_refund: claims.ClaimRefund,
+    request_link: claims.RequestClaimLink,
+    support_email: str,
+) -> list[BaseRoute]:
     pages = ClaimPages(support_email)
 
     async def show(request: Request) -> Response:
         token = request.query_params.get("token") or ""
         try:
-            found = await claims.show(token)
-        except ClaimLinkExpired:
+            found = await show_claim(token)
+        except claims.ClaimLinkExpired:
             return _expired(pages, request, token)
         except InvalidToken as exc:
             return _invalid(pages, request, exc)
@@ -113,11 +118,11 @@ def claim_routes(claims: RefundClaims, support_email: str) -> list[BaseRoute]:
         token, address = form.get("token", ""), form.get("address", "")
         client = request.client.host if request.client else None
         try:
-            claimed = await claims.claim(token, address, form.get("extra_id"), client)
+            claimed = await claim_refund(token, address, form.get("extra_id"), client)
         except RateLimited as exc:
             logger.warning("claim refused: rate limited", extra={"limit": exc.limit.name})
             return _rate_limited(pages, request, exc, "Too many tries. Please try again later.")
-        except ClaimLinkExpired:
+        except claims.ClaimLinkExpired:
             return _expired(pages, request, token)
         except InvalidToken as exc:
             return _invalid(pages, request, exc)
@@ -130,7 +135,7 @@ def claim_routes(claims: RefundClaims, support_email: str) -> list[BaseRoute]:
             logger.info("claim refused: bad address", extra={"code": exc.code})
             if wants_json(request):
                 return _refusal(pages, request, 422, exc.code, "Check the address", str(exc))
-            found = await claims.show(token)
+            found = await show_claim(token)
             return pages.form(found.refund, token, form=form, error=exc, status=422)
         return _answer(pages, request, claimed)
 
@@ -138,7 +143,7 @@ def claim_routes(claims: RefundClaims, support_email: str) -> list[BaseRoute]:
         form = await _form(request)
         client = request.client.host if request.client else None
         try:
-            refund = await claims.request_link(form.get("token", ""), client)
+            refund = await request_link(form.get("token", ""), client)
         except RateLimited as exc:
             logger.warning("new claim link refused: rate limited", extra={"limit": exc.limit.name})
             return _rate_limited(

@@ -3,12 +3,19 @@ app state with `bitloot_runtime.app.dependencies`), and how the service answers 
 exceptions (`REFUSALS`, registered by `create_app`)."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from starlette.requests import Request
 
 from bitloot_payments.adapters.payout_ipn import BadPayoutIpn
+from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.email_address import EmailRule
 from bitloot_payments.domain.refunds import RefundRefused
 from bitloot_payments.entrypoints.order_page import OrderPages
+from bitloot_payments.handlers import queries
+from bitloot_payments.handlers.catalog import SaveProduct
 from bitloot_payments.handlers.checkout_limits import CheckoutGate
 from bitloot_payments.handlers.place_order import (
     IdempotencyConflict,
@@ -17,12 +24,12 @@ from bitloot_payments.handlers.place_order import (
     PaymentProviderUnavailable,
     ProductUnavailable,
 )
-from bitloot_payments.handlers.queries import Queries
 from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, MalformedIpn
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
 from bitloot_payments.handlers.refund_decisions import DecideRefund, RefundNotFound
 from bitloot_payments.handlers.resolve_flags import DecideFlag, NotFound, Refused, ReplayIpn
 from bitloot_payments.handlers.stats import ReadStats
+from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import Refusal
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 
@@ -30,15 +37,22 @@ from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
 @dataclass(frozen=True)
 class Edge:
     """Checkout (its placement, rate limits and address rule), the IPN receivers, the
-    reads, the order token's verifier and the order page (`order_url`: its URL template,
-    with ``{order_id}`` and ``{order_token}``), and the admins' decisions."""
+    reads (`units_of_work` for those `read` makes), the order token's verifier and the
+    order page (`order_url`: its URL template, with ``{order_id}`` and ``{order_token}``),
+    and the admins' decisions."""
 
     placement: OrderPlacement
     gate: CheckoutGate
     emails: EmailRule
     receiver: IpnReceiver
     payout_receiver: PayoutIpnReceiver
-    queries: Queries
+    units_of_work: Callable[[], PaymentsUnitOfWork]
+    read_order: queries.ReadOrder
+    list_orders: queries.ListOrders
+    read_payment: queries.ReadPayment
+    read_flag: queries.ReadFlag
+    read_timeline: queries.ReadTimeline
+    save_product: SaveProduct
     verifier: OrderTokenVerifier
     pages: OrderPages
     order_url: str
@@ -46,6 +60,16 @@ class Edge:
     replay_ipn: ReplayIpn
     decide_refund: DecideRefund
     read_stats: ReadStats
+
+
+T = TypeVar("T")
+
+
+async def read(request: Request, query: Callable[[PaymentsUnitOfWork], Awaitable[T]]) -> T:
+    """A read that is one repository call (cosmicpython's views), in a unit of work of its
+    own."""
+    async with dependencies(request, Edge).units_of_work() as uow:
+        return await query(uow)
 
 
 REFUSALS = {

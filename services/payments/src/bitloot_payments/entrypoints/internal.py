@@ -22,7 +22,7 @@ from bitloot_payments.entrypoints import (
     internal_refunds,
     internal_stats,
 )
-from bitloot_payments.entrypoints.edge import Edge
+from bitloot_payments.entrypoints.edge import Edge, read
 from bitloot_payments.entrypoints.listing import TimePageQuery, time_cursor
 from bitloot_payments.entrypoints.views import (
     OrderItem,
@@ -157,7 +157,7 @@ async def orders(request: Request) -> Response:
         start = (query.before, UUID(int=0))
     email = edge.emails.normalise_loosely(query.email) if query.email else None
     which = OrderQuery(email=email, **query.model_dump(include={"status", *ORDER_FILTERS}))
-    found = await edge.queries.orders(which, limit=query.limit, after=start)
+    found = await edge.list_orders(which, limit=query.limit, after=start)
     last = found.after
     return answer(
         OrderList(
@@ -170,7 +170,7 @@ async def orders(request: Request) -> Response:
 
 async def order(request: Request) -> Response:
     order_id: UUID = request.path_params["order_id"]
-    found = await dependencies(request, Edge).queries.customer_order(order_id)
+    found = await dependencies(request, Edge).read_order(order_id)
     if found is None:
         raise HttpError(404, "order_not_found", f"No order {order_id}.")
     detail = {
@@ -184,7 +184,7 @@ async def order(request: Request) -> Response:
 
 async def timeline(request: Request) -> Response:
     order_id: UUID = request.path_params["order_id"]
-    found = await dependencies(request, Edge).queries.timeline(order_id)
+    found = await dependencies(request, Edge).read_timeline(order_id)
     items = [
         TimelineEvent(
             at=item.at.astimezone(UTC), kind=item.kind, summary=item.summary, data=item.data
@@ -200,14 +200,12 @@ async def put_product(request: Request) -> Response:
         raise HttpError(422, "invalid_sku", "A sku has 1 to 128 characters.")
     _raw, document = await read_json(request)
     body = parse_body(ProductBody, document)
-    saved = await dependencies(request, Edge).queries.save_product(
-        Product(sku=sku, **body.model_dump())
-    )
+    saved = await dependencies(request, Edge).save_product(Product(sku=sku, **body.model_dump()))
     return answer(ProductItem.model_validate(saved))
 
 
 async def products(request: Request) -> Response:
-    found = await dependencies(request, Edge).queries.products()
+    found = await read(request, lambda uow: uow.catalog.all())
     return answer(Products(items=[ProductItem.model_validate(p) for p in found]))
 
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from bitloot_contracts.flags import FLAG_STATUSES
 from bitloot_payments.domain.flags import ACCEPT, DISMISS, REFUND_DUE, allowed
-from bitloot_payments.entrypoints.edge import Edge
+from bitloot_payments.entrypoints.edge import Edge, read
 from bitloot_payments.entrypoints.listing import IdPage, IdPageQuery
 from bitloot_payments.entrypoints.views import (
     FlagItem,
@@ -93,13 +93,14 @@ async def _note(request: Request) -> str | None:
 
 async def flags(request: Request) -> Response:
     query = parse_query(FlagQuery, request)
-    found = await dependencies(request, Edge).queries.flags(**query.model_dump())
+    which = query.model_dump(exclude={"before"})
+    found = await read(request, lambda uow: uow.flags.find(**which, before_id=query.before))
     items = [FlagItem.model_validate(f) for f in found]
     return answer(IdPage.of(items, [f.id for f in found], query.limit))
 
 
 async def flag(request: Request) -> Response:
-    found = await dependencies(request, Edge).queries.flag(row_id(request, "flag_id"))
+    found = await dependencies(request, Edge).read_flag(row_id(request, "flag_id"))
     if found is None:
         raise HttpError(404, "flag_not_found", "No such flag.")
     shown = found.flag
@@ -123,7 +124,7 @@ async def decide(request: Request) -> Response:
 
 
 async def ipn(request: Request) -> Response:
-    found = await dependencies(request, Edge).queries.ipn(row_id(request, "ipn_id"))
+    found = await read(request, lambda uow: uow.ipns.load(row_id(request, "ipn_id")))
     if found is None:
         raise HttpError(404, "ipn_not_found", "No such IPN.")
     return answer(IpnDetail.model_validate(found))

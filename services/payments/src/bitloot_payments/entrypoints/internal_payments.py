@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bitloot_payments.domain.records import IpnFilter, PaymentFilter
-from bitloot_payments.entrypoints.edge import Edge
+from bitloot_payments.entrypoints.edge import Edge, read
 from bitloot_payments.entrypoints.listing import (
     IdPage,
     IdPageQuery,
@@ -51,8 +51,8 @@ async def payments(request: Request) -> Response:
     which = PaymentFilter(
         status=query.status, order_id=query.order_id, since=query.since, until=query.until
     )
-    queries = dependencies(request, Edge).queries
-    found = await queries.payments(which, limit=query.limit, after=query.after(str))
+    after, limit = query.after(str), query.limit
+    found = await read(request, lambda uow: uow.payments.find(which, limit=limit, after=after))
     last = found[-1] if len(found) == query.limit else None
     cursor = time_cursor(last.created_at, last.payment_id) if last else None
     return answer(Page(items=[PaymentItem.model_validate(p) for p in found], next=cursor))
@@ -60,7 +60,7 @@ async def payments(request: Request) -> Response:
 
 async def payment(request: Request) -> Response:
     payment_id = request.path_params["payment_id"]
-    found = await dependencies(request, Edge).queries.payment(payment_id)
+    found = await dependencies(request, Edge).read_payment(payment_id)
     if found is None:
         raise HttpError(404, "payment_not_found", f"No payment {payment_id}.")
     return answer(
@@ -73,8 +73,8 @@ async def payment(request: Request) -> Response:
 async def ipns(request: Request) -> Response:
     query = parse_query(IpnQuery, request)
     which = IpnFilter(**query.model_dump(exclude={"limit", "before"}))
-    found = await dependencies(request, Edge).queries.ipns(
-        which, limit=query.limit, before=query.before
+    found = await read(
+        request, lambda uow: uow.ipns.find(which, limit=query.limit, before_id=query.before)
     )
     items = [IpnItem.model_validate(i) for i in found]
     return answer(IdPage.of(items, [i.id for i in found], query.limit))

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from bitloot_contracts.events.fields import Identifier
 from bitloot_payments.domain import refunds as rules
-from bitloot_payments.entrypoints.edge import Edge
+from bitloot_payments.entrypoints.edge import Edge, read
 from bitloot_payments.entrypoints.internal_flags import actor as header_actor
 from bitloot_payments.entrypoints.internal_flags import row_id
 from bitloot_payments.entrypoints.listing import IdPage, IdPageQuery
@@ -58,13 +58,14 @@ async def _decision(request: Request, status: str) -> Decision:
 
 async def refunds(request: Request) -> Response:
     query = parse_query(RefundQuery, request)
-    found = await dependencies(request, Edge).queries.refunds(**query.model_dump())
+    which = query.model_dump(exclude={"before"})
+    found = await read(request, lambda uow: uow.refunds.find(**which, before_id=query.before))
     items = [refund_item(r) for r in found]
     return answer(IdPage.of(items, [r.id for r in found], query.limit))
 
 
 async def refund(request: Request) -> Response:
-    found = await dependencies(request, Edge).queries.refund(row_id(request, "refund_id"))
+    found = await read(request, lambda uow: uow.refunds.load(row_id(request, "refund_id")))
     if found is None:
         raise HttpError(404, "not_found", "No such refund.")
     return answer(refund_detail(found))

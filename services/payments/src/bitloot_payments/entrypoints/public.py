@@ -155,7 +155,7 @@ async def show_order(request: Request) -> Response:
     order_id: UUID = request.path_params["order_id"]
     try:
         edge.verifier.verify(bearer_or_query_token(request), order_id)
-        found = await edge.queries.customer_order(order_id)
+        found = await edge.read_order(order_id)
         if found is None:
             raise HttpError(404, "order_not_found", f"No order {order_id}.")
     except (InvalidToken, HttpError) as exc:

@@ -1,5 +1,5 @@
-"""Read-side use cases: an order with its lines, order listings, an order's timeline, and
-the catalog (including the one write the admin makes to it)."""
+"""Read-side use cases: an order with its lines, order listings, a payment, a flag, and an
+order's timeline."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -21,7 +21,6 @@ from bitloot_payments.domain.records import (
     Refund,
 )
 from bitloot_payments.domain.refunds import speaking_status
-from bitloot_payments.handlers import catalog
 from bitloot_payments.handlers.ports import Product
 
 
@@ -121,7 +120,7 @@ class OrderListPage:
 
 
 # A customer-status filter reads orders in batches of this many, and at most this many
-# orders for one page (`Queries.orders`), so that a rare status cannot scan the table.
+# orders for one page (`ListOrders`), so that a rare status cannot scan the table.
 _BATCH = 200
 _SCAN = 2000
 
@@ -142,22 +141,19 @@ class PaymentDetail:
     flags: list[Flag]
 
 
-class Queries:
-    """Reads for the edges and the internal API, each in its own unit of work."""
+@dataclass(frozen=True)
+class _Read:
+    """A read-side use case: each call reads in a unit of work of its own. The reads that
+    are one repository call are made by the endpoints (`entrypoints.edge.read`)."""
 
-    def __init__(
-        self,
-        unit_of_work: Callable[[], PaymentsUnitOfWork],
-        stuck_after: timedelta = timedelta(minutes=15),
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        # A paid order not fulfilled for longer than this is `stuck` (the list's preset).
-        self._stuck_after = stuck_after
+    unit_of_work: Callable[[], PaymentsUnitOfWork]
 
-    async def customer_order(self, order_id: UUID) -> CustomerOrder | None:
+
+class ReadOrder(_Read):
+    async def __call__(self, order_id: UUID) -> CustomerOrder | None:
         """An order as its customer (or an admin) sees it: with its lines, whether an
         admin has a flag of it to decide, and its refunds (oldest first)."""
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             order = await uow.orders.load(order_id)
             if order is None:
                 return None
@@ -170,11 +166,13 @@ class Queries:
                 products[sku] = replace(product, availability=known.get(product.kinguin_product_id))
             return CustomerOrder(order, lines, under_review, owed, products)
 
-    async def refund(self, refund_id: int) -> Refund | None:
-        async with self._unit_of_work() as uow:
-            return await uow.refunds.load(refund_id)
 
-    async def orders(
+@dataclass(frozen=True)
+class ListOrders(_Read):
+    # A paid order not fulfilled for longer than this is `stuck` (the list's preset).
+    stuck_after: timedelta = timedelta(minutes=15)
+
+    async def __call__(
         self, which: OrderQuery, *, limit: int, after: tuple[datetime, UUID] | None
     ) -> OrderListPage:
         """A page of orders `which` names, each with what its customer is told
@@ -184,11 +182,11 @@ class Queries:
         The customer status is computed, so a filter on it reads batches and keeps the
         matching orders, up to `_SCAN` orders per page: a page may then hold fewer than
         `limit` orders and still have a `cursor` (where the reading stopped)."""
-        which = replace(which, stuck_before=datetime.now(UTC) - self._stuck_after)
+        which = replace(which, stuck_before=datetime.now(UTC) - self.stuck_after)
         batch = limit if which.customer is None else max(limit, _BATCH)
         kept: list[CustomerOrder] = []
         position = after
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             for _ in range(max(1, _SCAN // batch)):
                 found = await uow.orders.find(which, limit=batch, after=position)
                 for order in await self._told(uow, found):
@@ -211,15 +209,11 @@ class Queries:
             for order in found
         ]
 
-    async def payments(
-        self, which: PaymentFilter, *, limit: int, after: tuple[datetime, str] | None
-    ) -> list[PaymentRecord]:
-        async with self._unit_of_work() as uow:
-            return await uow.payments.find(which, limit=limit, after=after)
 
-    async def payment(self, payment_id: str) -> PaymentDetail | None:
+class ReadPayment(_Read):
+    async def __call__(self, payment_id: str) -> PaymentDetail | None:
         """A payment with every IPN that named it (oldest first) and its flags."""
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             found = await uow.payments.find(PaymentFilter(payment_id=payment_id), limit=1)
             if not found:
                 return None
@@ -227,30 +221,10 @@ class Queries:
             flagged = await uow.flags.find(limit=100, payment_id=payment_id)
         return PaymentDetail(found[0], history[::-1], flagged)
 
-    async def ipns(self, which: IpnFilter, *, limit: int, before: int | None) -> list[LoggedIpn]:
-        async with self._unit_of_work() as uow:
-            return await uow.ipns.find(which, limit=limit, before_id=before)
 
-    async def flags(
-        self,
-        *,
-        limit: int,
-        kind: str | None,
-        order_id: UUID | None,
-        status: str | None = None,
-        before: int | None,
-    ) -> list[Flag]:
-        async with self._unit_of_work() as uow:
-            return await uow.flags.find(
-                limit=limit,
-                kind=kind,
-                order_id=order_id,
-                status=status,
-                before_id=before,
-            )
-
-    async def flag(self, flag_id: int) -> FlagDetail | None:
-        async with self._unit_of_work() as uow:
+class ReadFlag(_Read):
+    async def __call__(self, flag_id: int) -> FlagDetail | None:
+        async with self.unit_of_work() as uow:
             flag = await uow.flags.load(flag_id)
             if flag is None:
                 return None
@@ -260,31 +234,11 @@ class Queries:
             flag, order.status if order else None, [r for r in owed if r.flag_id == flag_id]
         )
 
-    async def refunds(
-        self, *, limit: int, order_id: UUID | None, status: str | None, before: int | None
-    ) -> list[Refund]:
-        async with self._unit_of_work() as uow:
-            return await uow.refunds.find(
-                limit=limit, order_id=order_id, status=status, before_id=before
-            )
 
-    async def ipn(self, ipn_id: int) -> LoggedIpn | None:
-        async with self._unit_of_work() as uow:
-            return await uow.ipns.load(ipn_id)
-
-    async def timeline(self, order_id: UUID) -> list[TimelineItem]:
-        async with self._unit_of_work() as uow:
+class ReadTimeline(_Read):
+    async def __call__(self, order_id: UUID) -> list[TimelineItem]:
+        async with self.unit_of_work() as uow:
             order = await uow.orders.load(order_id)
             ipns = await uow.ipns.of_order(order_id)
             flagged = await uow.flags.find(limit=100, order_id=order_id)
             return timeline_of(order, ipns, flagged)
-
-    async def products(self) -> list[Product]:
-        async with self._unit_of_work() as uow:
-            return await uow.catalog.all()
-
-    async def save_product(self, product: Product) -> Product:
-        async with self._unit_of_work() as uow:
-            saved = await catalog.save_product(uow, product)
-            await uow.commit()
-        return saved

@@ -57,44 +57,63 @@ def address_prefix(address: str) -> str:
     return address[:6] + "…"
 
 
-class RefundClaims:
-    """Showing the claim page, claiming, and asking for a new claim link."""
+@dataclass(frozen=True)
+class UsesClaims:
+    """What showing the claim page, claiming, and asking for a new claim link share."""
 
-    def __init__(
-        self,
-        unit_of_work: Callable[[], PaymentsWork],
-        verifier: ClaimTokenVerifier,
-        limits: ClaimLimits,
-    ) -> None:
-        self._unit_of_work = unit_of_work
-        self._verifier = verifier
-        self._limits = limits
+    unit_of_work: Callable[[], PaymentsWork]
+    verifier: ClaimTokenVerifier
+    limits: ClaimLimits
 
     def _grant(self, token: str | None) -> ClaimGrant:
         """The refund a live token names; `ClaimLinkExpired` for a genuine expired one,
         `InvalidToken` otherwise."""
         try:
-            return self._verifier.verify(token)
+            return self.verifier.verify(token)
         except InvalidToken as refusal:
             if refusal.code == "token_expired":
                 raise ClaimLinkExpired() from None
             raise
 
-    async def show(self, token: str | None) -> Claimable:
+    async def _count(
+        self, client: str | None, token: str | None, per_ip: Limit, per_refund: Limit
+    ) -> None:
+        """Count the request against the client's and (if the token is genuine, expired
+        or not) its refund's limits, committed even when refused."""
+        try:
+            grant: ClaimGrant | None = self.verifier.verify(token, allow_expired=True)
+        except InvalidToken:
+            grant = None
+        async with self.unit_of_work() as uow:
+            limiter, now = uow.rate_limits, datetime.now(UTC)
+            try:
+                await limiter.hit(per_ip, client or "unknown", now)
+                if grant is not None:
+                    await limiter.hit(per_refund, str(grant.refund_id), now)
+            except RateLimited:
+                await uow.commit()  # a refused request still counts
+                raise
+            await uow.commit()
+
+
+class ShowClaim(UsesClaims):
+    async def __call__(self, token: str | None) -> Claimable:
         """The refund to show on the page (any status: the page says where it stands)."""
         grant = self._grant(token)
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             return await _claimable(uow, grant, lock=False)
 
-    async def claim(
+
+class ClaimRefund(UsesClaims):
+    async def __call__(
         self, token: str | None, address: str, extra_id: str | None, client: str | None
     ) -> Refund:
         """Record where the refund goes; the refund as claimed. `RateLimited`,
         `ClaimLinkExpired`, `InvalidToken`, `rules.RefundRefused` or `AddressRefused`."""
-        limits = self._limits
+        limits = self.limits
         await self._count(client, token, limits.claims_per_ip, limits.claims_per_refund)
         grant = self._grant(token)
-        async with self._unit_of_work() as uow:
+        async with self.unit_of_work() as uow:
             found = await _claimable(uow, grant, lock=True)
             refund = found.refund
             with log_context(order_id=str(refund.order_id)):
@@ -115,12 +134,14 @@ class RefundClaims:
                 )
         return claimed
 
-    async def request_link(self, token: str | None, client: str | None) -> Refund:
+
+class RequestClaimLink(UsesClaims):
+    async def __call__(self, token: str | None, client: str | None) -> Refund:
         """Ask delivery for a new claim link for the refund an expired (or live) genuine
         token names; the refund. Nothing is asked for a refund no longer due."""
-        await self._count(client, token, self._limits.links_per_ip, self._limits.links_per_refund)
-        grant = self._verifier.verify(token, allow_expired=True)
-        async with self._unit_of_work() as uow:
+        await self._count(client, token, self.limits.links_per_ip, self.limits.links_per_refund)
+        grant = self.verifier.verify(token, allow_expired=True)
+        async with self.unit_of_work() as uow:
             found = await _claimable(uow, grant, lock=True)
             refund = found.refund
             with log_context(order_id=str(refund.order_id)):
@@ -137,26 +158,6 @@ class RefundClaims:
                 await uow.commit()
                 logger.info("new claim link asked for", extra={"refund_id": refund.id})
         return refund
-
-    async def _count(
-        self, client: str | None, token: str | None, per_ip: Limit, per_refund: Limit
-    ) -> None:
-        """Count the request against the client's and (if the token is genuine, expired
-        or not) its refund's limits, committed even when refused."""
-        try:
-            grant: ClaimGrant | None = self._verifier.verify(token, allow_expired=True)
-        except InvalidToken:
-            grant = None
-        async with self._unit_of_work() as uow:
-            limiter, now = uow.rate_limits, datetime.now(UTC)
-            try:
-                await limiter.hit(per_ip, client or "unknown", now)
-                if grant is not None:
-                    await limiter.hit(per_refund, str(grant.refund_id), now)
-            except RateLimited:
-                await uow.commit()  # a refused request still counts
-                raise
-            await uow.commit()
 
 
 async def _claimable(uow: PaymentsWork, grant: ClaimGrant, *, lock: bool) -> Claimable:
