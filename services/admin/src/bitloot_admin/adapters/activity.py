@@ -1,5 +1,6 @@
 """The order_activity projection: what the bus said about each order."""
 
+from dataclasses import asdict
 from uuid import UUID
 
 from sqlalchemy import select
@@ -17,14 +18,9 @@ class SqlOrderActivity(OrderActivity):
 
     async def add(self, activity: Activity) -> bool:
         statement = (
+            # The activity's fields are the table's columns, by name.
             pg_insert(order_activity)
-            .values(
-                event_id=activity.event_id,
-                order_id=activity.order_id,
-                topic=activity.topic,
-                status=activity.status,
-                at=activity.at,
-            )
+            .values(asdict(activity))
             .on_conflict_do_nothing(index_elements=[order_activity.c.event_id])
             .returning(order_activity.c.event_id)
         )

@@ -1,5 +1,7 @@
 """The audit of admin actions in `admin_audit`."""
 
+from dataclasses import asdict
+
 from pydantic import JsonValue
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,14 +18,9 @@ class SqlAuditLog(AuditLog):
         self._db = db
 
     async def add(self, entry: AuditEntry) -> None:
+        # The entry's fields are the table's columns, by name.
         await self._db.execute(
-            insert(admin_audit).values(
-                username=entry.username,
-                action=entry.action,
-                target=entry.target,
-                outcome=entry.outcome,
-                detail=entry.detail or {},
-            )
+            insert(admin_audit).values({**asdict(entry), "detail": entry.detail or {}})
         )
 
     async def recent(

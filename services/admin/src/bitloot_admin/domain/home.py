@@ -264,12 +264,16 @@ def _sum(hours: Iterable[object] | None, name: str) -> int | None:
     return sum(int(getattr(hour, name)) for hour in hours)
 
 
-def _parked_since(letter: Mapping[str, JsonValue], since: datetime) -> bool:
+def _parked_at(letter: Mapping[str, JsonValue]) -> datetime | None:
     raw = letter.get("parked_at")
     try:
-        parked = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
     except ValueError:
-        return False
+        return None
+
+
+def _parked_since(letter: Mapping[str, JsonValue], since: datetime) -> bool:
+    parked = _parked_at(letter)
     return parked is not None and parked.astimezone(UTC) >= since
 
 
@@ -320,15 +324,10 @@ def _flag(item: OpenItem) -> Action:
 
 def _letter(letter: Mapping[str, JsonValue]) -> Action:
     service, queue = letter.get("service"), letter.get("queue")
-    raw = letter.get("parked_at")
-    try:
-        at = datetime.fromisoformat(raw) if isinstance(raw, str) else None
-    except ValueError:
-        at = None
     return Action(
         "parked",
         f"Parked message {service} #{letter.get('id')}",
         f"{queue}: {letter.get('reason') or letter.get('error') or 'retries ran out'}",
         "/admin/dead-letters",
-        at,
+        _parked_at(letter),
     )

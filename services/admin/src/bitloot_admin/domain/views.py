@@ -196,17 +196,12 @@ def order_rows(orders: list[OrderSummary], sagas: list[Saga]) -> list[OrderRow]:
         recorded = order.fulfilment_state or step
         rows.append(
             OrderRow(
-                order_id=order.order_id,
-                email=order.email,
-                total=order.total,
-                currency=order.currency,
-                created_at=order.created_at,
-                payment_status=order.payment_status,
+                # The summary's fields of the same name; a row ignores the others.
+                **order.model_dump(exclude={"customer_status"}),
                 fulfillment_state=recorded,
                 customer_status=order.customer_status
                 or customer_status_of_order(_saga_state(step), None),
                 saga_step=step if step != recorded else None,
-                refund_status=order.refund_status,
             )
         )
     return rows

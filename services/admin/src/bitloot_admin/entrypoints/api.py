@@ -169,18 +169,9 @@ async def dead_letters(request: Request) -> Response:
 async def health(request: Request) -> Response:
     web = _web(request)
     report = await CheckHealth(web.upstream, web.bus, web.timeout)()
-    services = [
-        ServiceState(
-            service=s.service,
-            ready=s.ready,
-            checks=s.checks,
-            outbox=asdict(s.outbox) if s.outbox else None,
-        )
-        for s in report.services
-    ]
     return answer(
         HealthReport(
-            services=services,
+            services=[ServiceState(**asdict(s)) for s in report.services],
             queues=[asdict(q) for q in report.queues],
             kinguin_balance=_balance(report.balance),
             partial=report.partial,

@@ -3,26 +3,26 @@ admin to the service, and answers the service's verdict; a service that does not
 is 503 ``service_unavailable`` with ``partial``, never a 500. Each is answered once per
 ``Idempotency-Key`` (`bitloot_admin.entrypoints.keys`)."""
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from uuid import UUID
 
 from pydantic import BaseModel, JsonValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bitloot_admin.domain.flags import DECISIONS, Decision
+from bitloot_admin.domain.flags import DECISIONS
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.keys import api_action
 from bitloot_admin.entrypoints.openapi import ORDER_404, route
+from bitloot_admin.entrypoints.pages_repair import FORMS
 from bitloot_admin.entrypoints.params import (
     DecisionRequest,
     ReplayQuery,
     TtlQuery,
     letter_target,
     order_id,
-    read_note,
-    row_id,
+    read_fields,
 )
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.repairs import Outcome, Repairs
@@ -80,18 +80,25 @@ def repairs(request: Request) -> Repairs:
 
 def action(
     path: str,
-    act: Act,
+    act: Act | None = None,
     *,
     summary: str,
     refusals: Mapping[str, str] | None = None,
+    body: type[BaseModel] | None = None,
     **more: Any,
 ) -> ApiRoute:
-    """An audited action answering `act`'s outcome, once per ``Idempotency-Key``, with the
-    CSRF token of a browser's session checked first."""
+    """An audited action answering `act`'s outcome (by default that of the UI's form of
+    the same path, `pages_repair.FORMS`, on the fields of the JSON `body`), once per
+    ``Idempotency-Key``, with the CSRF token of a browser's session checked first."""
+    form = dict(FORMS)[path.removeprefix("/api")]
 
     async def checked(request: Request) -> Response:
         csrf(request)
-        return outcome_response(await act(request))
+        if act is not None:
+            return outcome_response(await act(request))
+        fields = functools.partial(read_fields, request, body)
+        _, outcome = await form(repairs(request), request, fields)
+        return outcome_response(outcome)
 
     async def once(request: Request) -> Response:
         return await api_action(dependencies(request, AdminWeb), checked)(request)
@@ -103,6 +110,7 @@ def action(
         summary=summary,
         response=ActionResult,
         refusals={**UNANSWERED, **(refusals or {})},
+        body=body,
         **more,
     )
 
@@ -111,32 +119,6 @@ async def replay_letter(request: Request) -> Outcome:
     service, letter_id = letter_target(request)
     force = parse_query(ReplayQuery, request).force
     return await repairs(request).replay_dead_letter(request.state.admin, service, letter_id, force)
-
-
-async def replay_webhook(request: Request) -> Outcome:
-    webhook_id = int(request.path_params["webhook_id"])
-    return await repairs(request).replay_webhook(request.state.admin, webhook_id)
-
-
-def on_order(act: Callable[[Repairs, str, UUID], Awaitable[Outcome]]) -> Act:
-    async def acted(request: Request) -> Outcome:
-        return await act(repairs(request), request.state.admin, order_id(request))
-
-    return acted
-
-
-async def replay_ipn(request: Request) -> Outcome:
-    ipn_id = row_id(request, "ipn_id", "ipn")
-    return await repairs(request).replay_ipn(request.state.admin, ipn_id)
-
-
-def decide(decision: Decision) -> Act:
-    async def decided(request: Request) -> Outcome:
-        flag_id = row_id(request, "flag_id", "flag")
-        note = await read_note(request)
-        return await repairs(request).decide_flag(request.state.admin, flag_id, decision, note)
-
-    return decided
 
 
 async def object_url(request: Request) -> Outcome:
@@ -158,24 +140,20 @@ ROUTES = [
     ),
     action(
         "/api/webhooks/{webhook_id:int}/replay",
-        replay_webhook,
         summary="Replay a logged webhook (audited).",
     ),
     action(
         "/api/orders/{order_id}/retry",
-        on_order(Repairs.retry_order),
         summary="Retry a failed or stuck saga (audited).",
         refusals=ORDER_404,
     ),
     action(
         "/api/orders/{order_id}/resend-email",
-        on_order(Repairs.resend_email),
         summary="Send the key email again (audited).",
         refusals=ORDER_404,
     ),
     action(
         "/api/orders/{order_id}/link",
-        on_order(Repairs.fresh_link),
         summary="Issue a fresh reveal link (audited).",
         refusals=ORDER_404,
     ),
@@ -188,7 +166,6 @@ ROUTES = [
     ),
     action(
         "/api/ipns/{ipn_id}/replay",
-        replay_ipn,
         summary="Put an IPN payments gave up on (result `error`) back in its queue (audited).",
         refusals={
             "404": "No such IPN (`ipn_not_found`).",
@@ -198,7 +175,6 @@ ROUTES = [
     *(
         action(
             f"/api/flags/{{flag_id}}/{name}",
-            decide(decision),
             summary=f"Decide a flag: {decision.label.lower()}. {decision.means} Audited with "
             "the note.",
             body=DecisionRequest,

@@ -11,21 +11,12 @@ from starlette.responses import Response
 from bitloot_admin.domain.refunds import DECISIONS, RefundDecision, open_decisions
 from bitloot_admin.domain.views import Refund
 from bitloot_admin.entrypoints.api import Document, Partial
-from bitloot_admin.entrypoints.api_actions import Act, action, repairs
+from bitloot_admin.entrypoints.api_actions import action
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.openapi import route
-from bitloot_admin.entrypoints.params import order_id, row_id
-from bitloot_admin.entrypoints.params_refunds import (
-    RefundQuery,
-    RefundRequest,
-    decision_of,
-    notice_kind,
-    read_refund_request,
-    refund_filter,
-    required_note,
-)
+from bitloot_admin.entrypoints.params import row_id
+from bitloot_admin.entrypoints.params_refunds import RefundQuery, RefundRequest, refund_filter
 from bitloot_admin.handlers.refunds import ListRefunds, ShowRefund
-from bitloot_admin.handlers.repairs import Outcome
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import answer
 
@@ -50,29 +41,6 @@ async def show_refund(request: Request) -> Response:
     if item is not None and found is not None:
         item["decisions"] = [d.name for d in open_decisions(found.status)]
     return answer(Document(item=item, partial=view.partial))
-
-
-def decide(decision: RefundDecision) -> Act:
-    async def decided(request: Request) -> Outcome:
-        wanted = row_id(request, "refund_id", "refund")
-        note, transaction_id = decision_of(decision, await read_refund_request(request))
-        return await repairs(request).decide_refund(
-            request.state.admin, wanted, decision, note, transaction_id
-        )
-
-    return decided
-
-
-async def refund_unrevealed(request: Request) -> Outcome:
-    wanted = order_id(request)
-    note = required_note(await read_refund_request(request))
-    return await repairs(request).refund_unrevealed(request.state.admin, wanted, note)
-
-
-async def resend_notice(request: Request) -> Outcome:
-    wanted = order_id(request)
-    kind = notice_kind(await read_refund_request(request))
-    return await repairs(request).resend_notice(request.state.admin, wanted, kind)
 
 
 def _summary(decision: RefundDecision) -> str:
@@ -102,7 +70,6 @@ ROUTES = [
     *(
         action(
             f"/api/refunds/{{refund_id}}/{name}",
-            decide(decision),
             summary=_summary(decision),
             body=RefundRequest,
             refusals={
@@ -117,7 +84,6 @@ ROUTES = [
     ),
     action(
         "/api/orders/{order_id}/refund-unrevealed",
-        refund_unrevealed,
         summary="Refund a fulfilled order none of whose keys was revealed: delivery revokes "
         "its keys, and payments records a refund due. Audited with the note (required).",
         body=RefundRequest,
@@ -129,7 +95,6 @@ ROUTES = [
     ),
     action(
         "/api/orders/{order_id}/notices/resend",
-        resend_notice,
         summary="Send a customer notice of the order again (audited).",
         body=RefundRequest,
         refusals={

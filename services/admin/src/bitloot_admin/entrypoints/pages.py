@@ -142,18 +142,18 @@ def repairs_for(saga: Saga | None) -> list[tuple[str, str]]:
     return offered
 
 
+# What `Situation` takes of the saga, by the same names.
+_FROM_SAGA = {"state", "failure_stage", "failure_reason", "email_confirmed", "updated_at"}
+
+
 def _story(view: OrderView, now: datetime) -> dict[str, object]:
     """The box at the top (where the order stands, why, what to do) and the timeline
     folded to one row per fact, each with its relative time and its events' raw data."""
     saga, order = view.saga, view.order
     situation = Situation(
-        state=saga.state if saga else None,
-        failure_stage=saga.failure_stage if saga else None,
-        failure_reason=saga.failure_reason if saga else None,
-        email_confirmed=saga.email_confirmed if saga else None,
+        **(saga.model_dump(include=_FROM_SAGA) if saga else {"state": None}),
         payment_status=order.payment_status if order else None,
         saga_answered=FULFILLMENT not in view.partial,
-        updated_at=saga.updated_at if saga else None,
         refunds=order.refunds if order else [],
         flags=[(flag.id, flag.kind) for flag in view.flags],
         parked=view.parked,

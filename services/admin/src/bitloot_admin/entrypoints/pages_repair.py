@@ -1,7 +1,9 @@
 """The UI's repair forms (POST, with the CSRF token): each runs the audited action and
 shows what came of it, with a link back to where the admin was; once per the form's
-idempotency key (`bitloot_admin.entrypoints.keys`), so a double click acts once."""
+idempotency key (`bitloot_admin.entrypoints.keys`), so a double click acts once. The API
+runs the same actions on a JSON body's fields (`api_actions.action`)."""
 
+import functools
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
@@ -31,33 +33,36 @@ from bitloot_runtime.http import HttpError
 from bitloot_runtime.idempotency import Endpoint
 
 Form = dict[str, str]
+# The fields an action reads (a form's, or an API call's JSON body), asked for once the
+# path's ids were read.
+Fields = Callable[[], Awaitable[Form]]
 # What a form's action was (for the page's title) and how it ended.
 Done = tuple[str, Outcome]
-Act = Callable[[Repairs, Request, Form], Awaitable[Done]]
+Act = Callable[[Repairs, Request, Fields], Awaitable[Done]]
 
 
-async def _replay_letter(repairs: Repairs, request: Request, form: Form) -> Done:
+async def _replay_letter(repairs: Repairs, request: Request, fields: Fields) -> Done:
     service, letter_id = letter_target(request)
-    force = form.get("force") == "true"
+    force = (await fields()).get("force") == "true"
     outcome = await repairs.replay_dead_letter(request.state.admin, service, letter_id, force)
     return f"Replay of {service}'s parked message #{letter_id}", outcome
 
 
-async def _replay_webhook(repairs: Repairs, request: Request, _form: Form) -> Done:
+async def _replay_webhook(repairs: Repairs, request: Request, _fields: Fields) -> Done:
     webhook_id = int(request.path_params["webhook_id"])
     outcome = await repairs.replay_webhook(request.state.admin, webhook_id)
     return f"Replay of Kinguin webhook #{webhook_id}", outcome
 
 
-async def _replay_ipn(repairs: Repairs, request: Request, _form: Form) -> Done:
+async def _replay_ipn(repairs: Repairs, request: Request, _fields: Fields) -> Done:
     ipn_id = row_id(request, "ipn_id", "ipn")
     return f"Replay of IPN #{ipn_id}", await repairs.replay_ipn(request.state.admin, ipn_id)
 
 
 def _decide(decision: Decision) -> Act:
-    async def act(repairs: Repairs, request: Request, form: Form) -> Done:
+    async def act(repairs: Repairs, request: Request, fields: Fields) -> Done:
         flag_id = row_id(request, "flag_id", "flag")
-        wanted = note(form.get("note"))
+        wanted = note((await fields()).get("note"))
         outcome = await repairs.decide_flag(request.state.admin, flag_id, decision, wanted)
         return decision.title.format(id=flag_id), outcome
 
@@ -65,9 +70,9 @@ def _decide(decision: Decision) -> Act:
 
 
 def _decide_refund(decision: RefundDecision) -> Act:
-    async def act(repairs: Repairs, request: Request, form: Form) -> Done:
+    async def act(repairs: Repairs, request: Request, fields: Fields) -> Done:
         refund_id = row_id(request, "refund_id", "refund")
-        note, transaction_id = decision_of(decision, form)
+        note, transaction_id = decision_of(decision, await fields())
         outcome = await repairs.decide_refund(
             request.state.admin, refund_id, decision, note, transaction_id
         )
@@ -76,14 +81,14 @@ def _decide_refund(decision: RefundDecision) -> Act:
     return act
 
 
-async def _refund_unrevealed(repairs: Repairs, request: Request, form: Form) -> Done:
-    wanted, note = order_id(request), required_note(form)
+async def _refund_unrevealed(repairs: Repairs, request: Request, fields: Fields) -> Done:
+    wanted, note = order_id(request), required_note(await fields())
     outcome = await repairs.refund_unrevealed(request.state.admin, wanted, note)
     return f"Refund of order {wanted} (keys never revealed)", outcome
 
 
-async def _resend_notice(repairs: Repairs, request: Request, form: Form) -> Done:
-    wanted, kind = order_id(request), notice_kind(form)
+async def _resend_notice(repairs: Repairs, request: Request, fields: Fields) -> Done:
+    wanted, kind = order_id(request), notice_kind(await fields())
     outcome = await repairs.resend_notice(request.state.admin, wanted, kind)
     return f"{NOTICES[kind].label} of order {wanted}", outcome
 
@@ -91,15 +96,15 @@ async def _resend_notice(repairs: Repairs, request: Request, form: Form) -> Done
 def _on_order(title: str, act: Callable[[Repairs, str, UUID], Awaitable[Outcome]]) -> Act:
     """An action on the path's order alone; `title` names it (``{}``: the order's id)."""
 
-    async def acted(repairs: Repairs, request: Request, _form: Form) -> Done:
+    async def acted(repairs: Repairs, request: Request, _fields: Fields) -> Done:
         wanted = order_id(request)
         return title.format(wanted), await act(repairs, request.state.admin, wanted)
 
     return acted
 
 
-async def _object_url(repairs: Repairs, request: Request, form: Form) -> Done:
-    wanted, ttl = order_id(request), ttl_seconds(request, form)
+async def _object_url(repairs: Repairs, request: Request, fields: Fields) -> Done:
+    wanted, ttl = order_id(request), ttl_seconds(request, await fields())
     outcome = await repairs.object_url(request.state.admin, wanted, ttl)
     return f"Presigned URL of order {wanted}'s sealed keys", outcome
 
@@ -135,7 +140,7 @@ def _form_action(web: AdminWeb, act: Act) -> Endpoint:
             # A decision's note may be long; the other forms hold a token and a path.
             form = await read_form(request, MAX_NOTE_BODY)
             check_csrf(request, form.get("csrf"))
-            what, outcome = await act(web.repairs, request, form)
+            what, outcome = await act(web.repairs, request, functools.partial(_given, form))
         except HttpError as exc:
             return page(web, request, "error.html", {"error": exc.detail}, exc.status)
         back = _local(form.get("back", ""))
@@ -157,6 +162,10 @@ def _form_action(web: AdminWeb, act: Act) -> Endpoint:
         return page(web, request, "action.html", context, 200 if outcome.ok else 502)
 
     return endpoint
+
+
+async def _given(form: Form) -> Form:
+    return form
 
 
 def _local(path: str) -> str:

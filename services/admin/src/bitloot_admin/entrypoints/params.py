@@ -121,16 +121,8 @@ class OrderQuery(QueryModel):
         return value
 
     def chosen(self) -> OrderFilter:
-        shown = {name: getattr(self, name) for name in ORDER_FILTERS}
-        return OrderFilter(
-            limit=self.limit,
-            email=self.email,
-            status=self.status,
-            created_on=self.created_on,
-            cursor=self.cursor,
-            order_id=self.order_id,
-            **shown,
-        )
+        # The fields are `OrderFilter`'s, by name (`created_on` is read as ``date``).
+        return OrderFilter(**dict(self))
 
 
 def order_filter(request: Request) -> OrderFilter:
@@ -273,11 +265,12 @@ async def optional_body(request: Request, model: type[ModelT]) -> ModelT | None:
     return parse_body(model, parse_json(raw))
 
 
-async def read_note(request: Request) -> str | None:
-    """The note of a decision sent to the API: no body is no note; otherwise JSON
-    ``{"note": "..."}``."""
-    body = await optional_body(request, DecisionRequest)
-    return note(body.note if body else None)
+async def read_fields(request: Request, model: type[BaseModel] | None) -> dict[str, str]:
+    """A JSON body of an API action (as `model`) as form-like fields: no body (or no
+    `model`), none."""
+    body = await optional_body(request, model) if model else None
+    fields = body.model_dump() if body else {}
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def note(raw: str | None) -> str | None:

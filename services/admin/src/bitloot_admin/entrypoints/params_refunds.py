@@ -16,7 +16,7 @@ from bitloot_admin.domain.refunds import (
     RefundDecision,
     clean_transaction_id,
 )
-from bitloot_admin.entrypoints.params import Before, Blank, Limit, invalid, note, optional_body
+from bitloot_admin.entrypoints.params import Before, Blank, Limit, invalid, note
 from bitloot_admin.handlers.refunds import RefundFilter
 from bitloot_runtime.http import HttpError, QueryModel, parse_query
 
@@ -55,13 +55,6 @@ class RefundRequest(BaseModel):
     note: str | None = None
     transaction_id: str | None = None
     kind: str | None = None
-
-
-async def read_refund_request(request: Request) -> dict[str, str]:
-    """A JSON body of an API action as form-like fields (no body: none)."""
-    body = await optional_body(request, RefundRequest)
-    fields = body.model_dump() if body else {}
-    return {name: value for name, value in fields.items() if value is not None}
 
 
 def decision_of(

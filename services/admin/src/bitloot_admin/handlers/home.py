@@ -5,6 +5,7 @@ and its figures left unknown, the page is shown all the same."""
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from markupsafe import Markup
@@ -113,15 +114,9 @@ def _charts(
             if counts
             else home.time_to_key_series(hours, fulfillment)
         )
-        is_week = hours is week
-        bars = counts and not is_week
-        charts.append(
-            Chart(
-                title,
-                chart(series, WIDE, week=is_week, bars=bars, counts=counts),
-                chart(series, NARROW, week=is_week, bars=bars, counts=counts),
-            )
-        )
+        # The same chart drawn wide and narrow; an hour's counts of a day are bars.
+        draw = partial(chart, series, week=hours is week, bars=counts and hours is not week)
+        charts.append(Chart(title, draw(WIDE, counts=counts), draw(NARROW, counts=counts)))
     return charts
 
 
