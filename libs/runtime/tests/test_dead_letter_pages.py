@@ -9,7 +9,7 @@ from bitloot_runtime.db import create_engine, migrate
 from bitloot_runtime.dead_letters import DeadLetterStore
 from bitloot_runtime.delivery import Delivery
 from bitloot_runtime.http import EXCEPTION_HANDLERS
-from bitloot_runtime.internal import dead_letter_routes
+from bitloot_runtime.internal import DEAD_LETTER_ROUTES, ParkedMessages
 from bitloot_testing.asgi import asgi_client
 
 
@@ -26,7 +26,7 @@ def parked_message(number: int) -> Delivery:
     )
 
 
-async def test_the_listing_pages_through_every_letter_with_before(database_url: str) -> None:
+async def test_the_listing_pages_through_every_letter_with_its_cursor(database_url: str) -> None:
     await migrate(database_url, widgets_metadata, [])
     engine = create_engine(database_url, max_connections=2)
     store = DeadLetterStore(async_sessionmaker(engine))
@@ -34,21 +34,25 @@ async def test_the_listing_pages_through_every_letter_with_before(database_url: 
         for number in range(7):
             await store.park(parked_message(number), reason="retries_exhausted", error="boom")
         # The publisher is used only by replays, which this test does not make.
-        routes = dead_letter_routes(store, None)  # type: ignore[arg-type]
-        app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
+        app = Starlette(routes=DEAD_LETTER_ROUTES, exception_handlers=EXCEPTION_HANDLERS)
+        app.state.parked_messages = ParkedMessages(store, None)  # type: ignore[arg-type]
         async with asgi_client(app) as http:
             seen: list[str] = []
-            before: int | None = None
-            for _page in range(5):  # a listing that ignored `before` would never end
-                params = {"limit": 3} | ({"before": before} if before else {})
-                items = (await http.get("/internal/dead-letters", params=params)).json()["items"]
-                if not items:
+            pages = 0
+            cursor: str | None = None
+            for _page in range(5):  # a listing that ignored its cursor would never end
+                pages += 1
+                params = {"limit": 3} | ({"cursor": cursor} if cursor else {})
+                page = (await http.get("/internal/dead-letters", params=params)).json()
+                seen += [item["message_id"] for item in page["items"]]
+                if (cursor := page["next"]) is None:
                     break
-                seen += [item["message_id"] for item in items]
-                before = items[-1]["id"]
-            bad = await http.get("/internal/dead-letters", params={"before": "x"})
+            bad = await http.get("/internal/dead-letters", params={"cursor": "x"})
+            flag = await http.get("/internal/dead-letters", params={"include_replayed": "yes"})
     finally:
         await engine.dispose()
 
     assert seen == [f"message-{number}" for number in reversed(range(7))]
-    assert (bad.status_code, bad.json()["error"]) == (422, "invalid_before")
+    assert pages == 3  # 3 + 3 + 1: the short page is the last, with no next
+    assert (bad.status_code, bad.json()["error"]) == (422, "invalid_cursor")
+    assert (flag.status_code, flag.json()["error"]) == (422, "invalid_include_replayed")

@@ -17,7 +17,7 @@ from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.http import EXCEPTION_HANDLERS, Refusals, refusal_handlers
 from bitloot_runtime.http_metrics import HttpMetricsMiddleware
 from bitloot_runtime.idempotency import keyed_routes
-from bitloot_runtime.internal import InternalAuthMiddleware, dead_letter_routes
+from bitloot_runtime.internal import DEAD_LETTER_ROUTES, InternalAuthMiddleware, ParkedMessages
 from bitloot_runtime.logging import configure_logging, register_secret
 from bitloot_runtime.openapi import Schema, openapi_routes
 from bitloot_runtime.server import protocol_class
@@ -57,9 +57,12 @@ def create_app(
     `dependencies` what its module-level endpoints read with `dependencies`; `openapi`
     describes `routes` (`bitloot_runtime.openapi.describe`), served at ``/openapi.json``.
     """
+    own: list[BaseRoute] = [
+        *runtime.health_routes(),
+        *(DEAD_LETTER_ROUTES if internal_tokens else []),
+    ]
     if openapi is not None:
-        routes = [*routes, *openapi_routes(openapi(routes))]
-    internal: list[BaseRoute] = []
+        routes = [*routes, *openapi_routes(openapi([*own, *routes]))]
     # First, so that it also counts the requests the middleware after it refuse.
     middleware = [Middleware(HttpMetricsMiddleware, metrics=runtime.metrics.http)]
     if runtime.settings.trusted_proxies:
@@ -69,15 +72,15 @@ def create_app(
         middleware.append(Middleware(http_middleware))
     middleware.append(Middleware(AccessLogMiddleware))
     if internal_tokens:
-        internal = list(dead_letter_routes(runtime.dead_letters, runtime.publisher))
         middleware.append(Middleware(InternalAuthMiddleware, tokens=internal_tokens))
     app = Starlette(
-        routes=keyed_routes(runtime.idempotency, [*runtime.health_routes(), *internal, *routes]),
+        routes=keyed_routes(runtime.idempotency, [*own, *routes]),
         middleware=middleware,
         exception_handlers={**refusal_handlers(refusals or {}), **EXCEPTION_HANDLERS},
         lifespan=runtime.lifespan,
     )
     app.state.dependencies = dependencies
+    app.state.parked_messages = ParkedMessages(runtime.dead_letters, runtime.publisher)
     return app
 
 

@@ -5,11 +5,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from bitloot_runtime.metrics import RuntimeMetrics
+from bitloot_runtime.openapi import PUBLIC, ApiRoute
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,16 @@ async def _run_check(check: Check, timeout: float) -> str:
     return "ok"
 
 
+class Liveness(BaseModel):
+    status: str  # ok, or loops_stopped
+    stopped: list[str] = []  # the loops that ended, when any did
+
+
+class Readiness(BaseModel):
+    status: str  # ready or not_ready
+    checks: dict[str, str]  # each check's result: ok, or what failed
+
+
 def health_routes(
     checks: Mapping[str, Check],
     metrics: RuntimeMetrics,
@@ -46,7 +57,7 @@ def health_routes(
     *,
     timeout: float = 2.0,
     stopped: Callable[[], list[str]] | None = None,
-) -> list[Route]:
+) -> list[ApiRoute]:
     """The three health routes.
 
     `/healthz` answers 503 naming them when `stopped` reports loops of the process that
@@ -84,7 +95,28 @@ def health_routes(
         return Response(body, media_type=content_type)
 
     return [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/readyz", readyz, methods=["GET"]),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        ApiRoute(
+            "/healthz",
+            healthz,
+            summary="The process is alive.",
+            response=Liveness,
+            others={"503": "A loop of the process ended (`loops_stopped`)."},
+            security=PUBLIC,
+        ),
+        ApiRoute(
+            "/readyz",
+            readyz,
+            summary="Every dependency answers.",
+            response=Readiness,
+            others={"503": "A dependency did not answer (`not_ready`)."},
+            security=PUBLIC,
+        ),
+        ApiRoute(
+            "/metrics",
+            metrics_endpoint,
+            summary="Prometheus metrics.",
+            response=None,
+            media="text/plain",
+            security=PUBLIC,
+        ),
     ]

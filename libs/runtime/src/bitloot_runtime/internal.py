@@ -7,12 +7,12 @@ current or the previous internal token; anything else is answered 401 and logged
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field, JsonValue, field_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bitloot_runtime.dead_letters import (
@@ -26,17 +26,19 @@ from bitloot_runtime.http import (
     HttpError,
     IsoTime,
     Moment,
+    QueryFlag,
     QueryModel,
     error_response,
-    whole_number,
+    parse_query,
 )
+from bitloot_runtime.openapi import ApiRoute
+from bitloot_runtime.paging import Page, PageQuery, encode_cursor
 from bitloot_runtime.publisher import BusPublisher
 from bitloot_runtime.signatures import matches_any
 
 logger = logging.getLogger(__name__)
 
 PREFIX = "/internal/"
-MAX_PAGE = 100
 # The furthest back a figures endpoint (``GET /internal/stats``) counts: the admin's home
 # page looks back a week; a month bounds what one request makes PostgreSQL sum.
 MAX_STATS_WINDOW = timedelta(days=31)
@@ -87,15 +89,6 @@ class Timeline(BaseModel):
     items: list[TimelineEvent]
 
 
-def page_limit(request: Request, default: int = 50) -> int:
-    """The ``limit`` query parameter, 1-100; 422 otherwise."""
-    raw = request.query_params.get("limit", str(default))
-    limit = whole_number(raw, MAX_PAGE)
-    if limit is None or limit < 1:
-        raise HttpError(422, "invalid_limit", f"limit must be 1-{MAX_PAGE}, not {raw!r}.")
-    return limit
-
-
 class StatsQuery(QueryModel):
     """The query of a figures endpoint (``GET /internal/stats``)."""
 
@@ -113,70 +106,105 @@ class StatsQuery(QueryModel):
         return since
 
 
-def before_id(request: Request) -> int | None:
-    """The ``before`` query parameter (a letter id: the page of older letters), or None;
-    422 when it is not a positive whole number."""
-    raw = request.query_params.get("before")
-    if raw is None:
-        return None
-    before = whole_number(raw, MAX_BIGINT)
-    if before is None or before < 1:
-        raise HttpError(422, "invalid_before", f"before must be a letter id, not {raw!r}.")
-    return before
+class DeadLetterItem(BaseModel):
+    """A parked message as the listing and a replay answer it (its body and headers are
+    not shown)."""
+
+    id: int
+    queue: str
+    topic: str
+    message_id: str
+    order_id: str | None
+    reason: str
+    error: str
+    attempts: int
+    first_failed_at: Moment
+    last_failed_at: Moment
+    parked_at: Moment
+    replayed_at: Moment | None
+    replay_count: int
 
 
 def dead_letter_json(letter: DeadLetter) -> dict[str, JsonValue]:
-    return {
-        "id": letter.id,
-        "queue": letter.queue,
-        "topic": letter.topic,
-        "message_id": letter.message_id,
-        "order_id": letter.order_id,
-        "reason": letter.reason,
-        "error": letter.error,
-        "attempts": letter.attempts,
-        "first_failed_at": letter.first_failed_at.isoformat(),
-        "last_failed_at": letter.last_failed_at.isoformat(),
-        "parked_at": letter.parked_at.isoformat(),
-        "replayed_at": letter.replayed_at.isoformat() if letter.replayed_at else None,
-        "replay_count": letter.replay_count,
-    }
+    fields = {name: getattr(letter, name) for name in DeadLetterItem.model_fields}
+    return DeadLetterItem(**fields).model_dump(mode="json")
 
 
-def replay_force(request: Request) -> bool:
-    """The ``force`` query parameter of a replay: ``true`` replays a letter already
-    replayed; absent or ``false`` refuses it; anything else is 422 ``invalid_force``."""
-    raw = request.query_params.get("force", "false")
-    if raw not in ("true", "false"):
-        raise HttpError(422, "invalid_force", f"force must be true or false, not {raw!r}.")
-    return raw == "true"
+class DeadLetterQuery(PageQuery):
+    include_replayed: QueryFlag = Field(False, description="Also letters replayed since.")
 
 
-def dead_letter_routes(store: DeadLetterStore, publisher: BusPublisher) -> list[Route]:
-    """``GET /internal/dead-letters`` and ``POST /internal/dead-letters/{id}/replay``
-    (``?force=true`` to replay a letter already replayed)."""
+class ReplayQuery(QueryModel):
+    force: QueryFlag = Field(False, description="Replay a letter already replayed, once more.")
 
-    async def listing(request: Request) -> Response:
-        include = request.query_params.get("include_replayed") == "true"
-        letters = await store.list(
-            include_replayed=include, limit=page_limit(request), before=before_id(request)
-        )
-        return JSONResponse({"items": [dead_letter_json(letter) for letter in letters]})
 
-    async def replay(request: Request) -> Response:
-        letter_id: int = request.path_params["letter_id"]
-        try:
-            if letter_id > MAX_BIGINT:  # no row has it, and the database cannot compare it
-                raise DeadLetterNotFound(letter_id)
-            letter = await store.replay(letter_id, publisher, force=replay_force(request))
-        except DeadLetterNotFound as exc:
-            raise HttpError(404, "dead_letter_not_found", str(exc)) from None
-        except DeadLetterAlreadyReplayed as exc:
-            raise HttpError(409, "dead_letter_already_replayed", str(exc)) from None
-        logger.info("dead letter replayed", extra={"letter_id": letter.id})
-        return JSONResponse(dead_letter_json(letter))
+@dataclass(frozen=True)
+class ParkedMessages:
+    """What the dead-letter endpoints read from the app state (`create_app` sets it)."""
 
-    return [
-        Route("/internal/dead-letters", listing, methods=["GET"]),
-        Route("/internal/dead-letters/{letter_id:int}/replay", replay, methods=["POST"]),
-    ]
+    store: DeadLetterStore
+    publisher: BusPublisher
+
+
+def _parked(request: Request) -> ParkedMessages:
+    parked: ParkedMessages = request.app.state.parked_messages
+    return parked
+
+
+async def list_dead_letters(request: Request) -> Response:
+    query = parse_query(DeadLetterQuery, request)
+    match query.cursor:
+        case None:
+            before = None
+        case [int(before)] if 0 < before <= MAX_BIGINT:
+            pass
+        case _:
+            raise HttpError(422, "invalid_cursor", "cursor is not one this API returned.")
+    letters = await _parked(request).store.list(
+        include_replayed=query.include_replayed, limit=query.limit, before=before
+    )
+    more = len(letters) == query.limit
+    items = [dead_letter_json(letter) for letter in letters]
+    return JSONResponse({"items": items, "next": encode_cursor(letters[-1].id) if more else None})
+
+
+async def replay_dead_letter(request: Request) -> Response:
+    letter_id: int = request.path_params["letter_id"]
+    force = parse_query(ReplayQuery, request).force
+    parked = _parked(request)
+    try:
+        if letter_id > MAX_BIGINT:  # no row has it, and the database cannot compare it
+            raise DeadLetterNotFound(letter_id)
+        letter = await parked.store.replay(letter_id, parked.publisher, force=force)
+    except DeadLetterNotFound as exc:
+        raise HttpError(404, "dead_letter_not_found", str(exc)) from None
+    except DeadLetterAlreadyReplayed as exc:
+        raise HttpError(409, "dead_letter_already_replayed", str(exc)) from None
+    logger.info("dead letter replayed", extra={"letter_id": letter.id})
+    return JSONResponse(dead_letter_json(letter))
+
+
+DEAD_LETTER_ROUTES = [
+    ApiRoute(
+        "/internal/dead-letters",
+        list_dead_letters,
+        summary="Parked messages of this service, newest (highest id) first.",
+        response=Page[DeadLetterItem],
+        query=DeadLetterQuery,
+    ),
+    ApiRoute(
+        "/internal/dead-letters/{letter_id:int}/replay",
+        replay_dead_letter,
+        method="POST",
+        summary="Send a parked message back to its queue, once: a letter already replayed "
+        "and not parked again since is refused unless `force=true`.",
+        response=DeadLetterItem,
+        success="The replayed letter.",
+        query=ReplayQuery,
+        refusals={
+            "404": "No such letter (`dead_letter_not_found`).",
+            "409": "Already replayed and not parked again (`dead_letter_already_replayed`); "
+            "send `force=true` to replay it once more.",
+        },
+    ),
+]

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp
 from bitloot_runtime.http import QueryModel
 
 Schema = dict[str, Any]
+JSON = "application/json"
 
 ERROR: Schema = {"$ref": "#/components/schemas/Error"}
 ERROR_SCHEMA: Schema = {
@@ -74,8 +75,10 @@ _CONVERTOR_SCHEMAS: dict[str, Schema] = {
 
 def errors(statuses: Mapping[str, str]) -> dict[str, Any]:
     """Error answers, ``{status: description}``, each with the `ERROR` body."""
-    content = {"application/json": {"schema": ERROR}}
-    return {status: {"description": text, "content": content} for status, text in statuses.items()}
+    return {
+        status: {"description": text, "content": {JSON: {"schema": ERROR}}}
+        for status, text in statuses.items()
+    }
 
 
 def ok(description: str, schema: Schema | None = None, status: str = "200") -> dict[str, Any]:
@@ -211,9 +214,13 @@ class ApiRoute(Route):
 
     `endpoint` is a module-level ``async def endpoint(request) -> Response`` taking its
     dependencies from the app state (`bitloot_runtime.app.dependencies`). `response` is
-    the model of its `status` body (None: no body); `query` and `body` the models it
-    parses (`parse_query`, `parse_body`); `refusals` its error answers,
-    ``{"404": "No such order (`order_not_found`)."}``; `security` as for `operation`.
+    the model (or JSON Schema) of its `status` body (None: no body), `media` its type
+    when it is not JSON (then undescribed: a script, Prometheus' text), `others` further
+    statuses answered with the same body (``{"503": "Not ready."}``); `query`, `body`
+    and `form` the models it parses (`parse_query`, `parse_body`, a form's fields);
+    `refusals` its error answers, ``{"404": "No such order (`order_not_found`)."}``;
+    `security` as for `operation`. A `page` answers a browser HTML (its refusals too)
+    and a client that accepts JSON the same answers as JSON.
     """
 
     def __init__(
@@ -222,42 +229,64 @@ class ApiRoute(Route):
         endpoint: Callable[[Request], Awaitable[Response]],
         *,
         summary: str,
-        response: type[BaseModel] | None,
+        response: type[BaseModel] | Schema | None,
         method: str = "GET",
         status: int = 200,
         success: str = "",
+        media: str = JSON,
+        others: Mapping[str, str] | None = None,
         query: type[QueryModel] | None = None,
         body: type[BaseModel] | None = None,
+        form: type[BaseModel] | None = None,
         body_errors: Mapping[str, str] = BODY_ERRORS,
         refusals: Mapping[str, str] | None = None,
         security: list[dict[str, list[str]]] | None = None,
         headers: Sequence[Schema] = (),
+        page: bool = False,
     ) -> None:
         super().__init__(path, endpoint, methods=[method])
         self.method = method.lower()
         self.summary, self.success = summary, success or summary
-        self.response, self.status = response, str(status)
-        self.query, self.body, self.body_errors = query, body, body_errors
+        self.response, self.status, self.media = response, str(status), media
+        self.others = others or {}
+        self.query, self.body, self.form, self.body_errors = query, body, form, body_errors
         self.refusals = {**(BAD_QUERY if query else {}), **(refusals or {})}
-        self.security, self.headers = security, headers
+        self.security, self.headers, self.page = security, headers, page
 
     def operation(self, components: Schema) -> Schema:
         """This route's OpenAPI operation; its models' schemas go into `components`."""
-        answer: Schema = {"description": self.success}
-        if self.response is not None:
+        content: Schema = {}
+        if self.page:
+            content["text/html"] = {}
+        if self.response is not None and self.media == JSON:
             schema = _schema_of(self.response, components, "serialization")
-            answer["content"] = {"application/json": {"schema": schema}}
+            content[JSON] = {"schema": schema}
+        elif self.media != JSON:
+            content[self.media] = {}
+        answers = {
+            status: {"description": text, **({"content": content} if content else {})}
+            for status, text in {self.status: self.success, **self.others}.items()
+        }
         parameters = [*self.headers]
         if self.query is not None:
             parameters += query_parameters(self.query, components)
-        return operation(
+        refusals = errors(self.refusals)
+        if self.page:
+            for answer in refusals.values():
+                answer["content"] = {"text/html": {}, **answer["content"]}
+        described = operation(
             self.summary,
-            {self.status: answer, **errors(self.refusals)},
+            {**answers, **refusals},
             security=self.security,
             parameters=parameters,
             body=self.body,
             body_errors=self.body_errors,
         )
+        if self.form is not None:
+            schema = _schema_of(self.form, components)
+            form = {"application/x-www-form-urlencoded": {"schema": schema}}
+            described["requestBody"] = {"required": True, "content": form}
+        return described
 
 
 def openapi_path(path: str) -> tuple[str, list[Schema]]:
@@ -275,58 +304,8 @@ def openapi_path(path: str) -> tuple[str, list[Schema]]:
 
 
 def _runtime_paths() -> dict[str, Schema]:
-    letters = "Parked messages of this service"
     return {
-        "/healthz": {"get": operation("The process is alive.", ok("Alive."), security=PUBLIC)},
-        "/readyz": {
-            "get": operation(
-                "Every dependency answers.",
-                {**ok("Ready."), **ok("A dependency did not answer.", status="503")},
-                security=PUBLIC,
-            )
-        },
-        "/metrics": {
-            "get": operation(
-                "Prometheus metrics.",
-                {"200": {"description": "Text exposition format.", "content": {"text/plain": {}}}},
-                security=PUBLIC,
-            )
-        },
-        "/openapi.json": {"get": operation("This document.", ok("OpenAPI 3.1."), security=PUBLIC)},
-        "/internal/dead-letters": {
-            "get": operation(
-                f"{letters}, newest (highest id) first.",
-                {**ok("A page."), **errors({"422": "Bad `limit` or `before`."})},
-                parameters=[
-                    LIMIT,
-                    query("include_replayed", {"enum": ["true", "false"]}),
-                    query(
-                        "before",
-                        {"type": "integer", "minimum": 1},
-                        "Only letters with a smaller id: the page after the one ending there.",
-                    ),
-                ],
-            )
-        },
-        "/internal/dead-letters/{letter_id:int}/replay": {
-            "post": operation(
-                "Send a parked message back to its queue, once: a letter already replayed "
-                "and not parked again since is refused unless `force=true`.",
-                {
-                    **ok("The replayed letter."),
-                    **errors(
-                        {
-                            "404": "No such letter (`dead_letter_not_found`).",
-                            "409": "Already replayed and not parked again "
-                            "(`dead_letter_already_replayed`); send `force=true` to replay it "
-                            "once more.",
-                            "422": "`force` is not true or false (`invalid_force`).",
-                        }
-                    ),
-                },
-                parameters=[query("force", {"enum": ["true", "false"]})],
-            )
-        },
+        "/openapi.json": {"get": operation("This document.", ok("OpenAPI 3.1."), security=PUBLIC)}
     }
 
 
@@ -339,8 +318,9 @@ def describe(
     description: str = "",
     extensions: Mapping[str, Any] | None = None,
 ) -> Schema:
-    """The service's OpenAPI document: its `routes` that are `ApiRoute`s, its `paths`
-    and the shared ones. Every internal POST (an admin's action) is described with
+    """The service's OpenAPI document: its `routes` that are `ApiRoute`s (`create_app`
+    passes the runtime's own too: health, metrics, dead letters), its `paths`, and this
+    document's. Every internal POST (an admin's action) is described with
     ``Idempotency-Key``, as `create_app` serves it (`bitloot_runtime.idempotency.keyed_routes`)."""
     components: Schema = {"Error": ERROR_SCHEMA}
     declared: dict[str, dict[str, Schema]] = {}
