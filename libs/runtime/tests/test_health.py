@@ -1,9 +1,10 @@
 import asyncio
 import time
+from collections.abc import Sequence
 
 import httpx
 from starlette.applications import Starlette
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from bitloot_runtime.health import NotReady, health_routes
 from bitloot_runtime.metrics import RuntimeMetrics
@@ -22,7 +23,7 @@ async def slow() -> None:
     await asyncio.sleep(5)
 
 
-async def ask(routes: list[Route], path: str, method: str = "GET") -> httpx.Response:
+async def ask(routes: Sequence[BaseRoute], path: str, method: str = "GET") -> httpx.Response:
     async with asgi_client(Starlette(routes=routes)) as http:
         return await http.request(method, path)
 
