@@ -146,3 +146,38 @@ def test_a_declared_route_is_described_from_its_models() -> None:
         "next",
     ]
     assert "Made" in document["components"]["schemas"]
+
+
+class Asked(BaseModel):
+    status: str
+
+
+def test_a_page_answers_html_or_json_and_a_form_or_other_statuses_are_described() -> None:
+    route = ApiRoute(
+        "/baskets/claim",
+        endpoint,
+        method="POST",
+        summary="Claim a basket.",
+        response=Made,
+        others={"202": ("Asked for later.", Asked), "203": "Made elsewhere."},
+        form=Line,
+        page=True,
+        security=PUBLIC,
+        refusals={"409": "Taken (`taken`)."},
+    )
+    script = ApiRoute("/basket.js", endpoint, summary="A script.", response=None, media="text/js")
+    document = describe("Baskets", routes=[route, script])
+    spec = document["paths"]["/baskets/claim"]["post"]
+    answers = spec["responses"]
+    assert set(answers["200"]["content"]) == {"text/html", "application/json"}
+    assert answers["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/Asked")
+    assert answers["203"]["content"] == answers["200"]["content"]
+    assert answers["409"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Error"
+    }
+    assert "text/html" in answers["409"]["content"]
+    form = spec["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form == {"$ref": "#/components/schemas/Line"}
+    assert document["paths"]["/basket.js"]["get"]["responses"]["200"]["content"] == {"text/js": {}}
+    # Served, this document would be too.
+    assert problems(document, [route, script]) == ["described, not served: GET /openapi.json"]

@@ -216,7 +216,8 @@ class ApiRoute(Route):
     dependencies from the app state (`bitloot_runtime.app.dependencies`). `response` is
     the model (or JSON Schema) of its `status` body (None: no body), `media` its type
     when it is not JSON (then undescribed: a script, Prometheus' text), `others` further
-    statuses answered with the same body (``{"503": "Not ready."}``); `query`, `body`
+    statuses answered with the same body (``{"503": "Not ready."}``) or their own
+    (``{"202": ("Asked.", Asked)}``); `query`, `body`
     and `form` the models it parses (`parse_query`, `parse_body`, a form's fields);
     `refusals` its error answers, ``{"404": "No such order (`order_not_found`)."}``;
     `security` as for `operation`. A `page` answers a browser HTML (its refusals too)
@@ -234,7 +235,7 @@ class ApiRoute(Route):
         status: int = 200,
         success: str = "",
         media: str = JSON,
-        others: Mapping[str, str] | None = None,
+        others: Mapping[str, str | tuple[str, type[BaseModel]]] | None = None,
         query: type[QueryModel] | None = None,
         body: type[BaseModel] | None = None,
         form: type[BaseModel] | None = None,
@@ -263,10 +264,14 @@ class ApiRoute(Route):
             content[JSON] = {"schema": schema}
         elif self.media != JSON:
             content[self.media] = {}
-        answers = {
-            status: {"description": text, **({"content": content} if content else {})}
-            for status, text in {self.status: self.success, **self.others}.items()
-        }
+        answers = {self.status: _answer(self.success, content)}
+        for status, other in self.others.items():
+            if isinstance(other, str):
+                answers[status] = _answer(other, content)
+            else:
+                text, model = other
+                schema = _schema_of(model, components, "serialization")
+                answers[status] = _answer(text, {**content, JSON: {"schema": schema}})
         parameters = [*self.headers]
         if self.query is not None:
             parameters += query_parameters(self.query, components)
@@ -283,10 +288,14 @@ class ApiRoute(Route):
             body_errors=self.body_errors,
         )
         if self.form is not None:
-            schema = _schema_of(self.form, components)
-            form = {"application/x-www-form-urlencoded": {"schema": schema}}
-            described["requestBody"] = {"required": True, "content": form}
+            form = {"schema": _schema_of(self.form, components)}
+            body = described.setdefault("requestBody", {"required": True, "content": {}})
+            body["content"]["application/x-www-form-urlencoded"] = form
         return described
+
+
+def _answer(description: str, content: Schema) -> Schema:
+    return {"description": description, **({"content": content} if content else {})}
 
 
 def openapi_path(path: str) -> tuple[str, list[Schema]]:

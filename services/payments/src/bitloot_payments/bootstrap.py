@@ -9,7 +9,6 @@ from datetime import timedelta
 import httpx
 from faststream.rabbit import RabbitBroker
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
 
 from bitloot_contracts.topics import PAYMENTS
 from bitloot_payments.adapters.ipn_log import store_received
@@ -18,10 +17,10 @@ from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.email_address import EmailRule
-from bitloot_payments.entrypoints import internal, public
+from bitloot_payments.entrypoints import claim, internal, public
 from bitloot_payments.entrypoints.bus import subscribe
-from bitloot_payments.entrypoints.claim import claim_routes
-from bitloot_payments.entrypoints.edge import REFUSALS, Edge
+from bitloot_payments.entrypoints.claim_pages import ClaimPages
+from bitloot_payments.entrypoints.edge import REFUSALS, ClaimDesk, Edge
 from bitloot_payments.entrypoints.openapi import describe
 from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.entrypoints.public import PAYOUT_IPN_PATH
@@ -164,7 +163,7 @@ def _placement(
     return placement, OrderTokenVerifier({key_id: private_key.public_key()})
 
 
-def _claim_routes(settings: Settings, runtime: ServiceRuntime) -> list[BaseRoute]:
+def _claim_desk(settings: Settings, runtime: ServiceRuntime) -> ClaimDesk:
     hour = timedelta(hours=1)
     attempts, links = settings.claim_attempts_per_hour, settings.claim_links_per_hour
     limits = claims.ClaimLimits(
@@ -174,8 +173,12 @@ def _claim_routes(settings: Settings, runtime: ServiceRuntime) -> list[BaseRoute
         links_per_refund=Limit("claim_link_refund", links, hour),
     )
     parts = (runtime.units_of_work(PaymentsUnitOfWork), settings.claim_verifier(), limits)
-    show, claim, link = claims.ShowClaim, claims.ClaimRefund, claims.RequestClaimLink
-    return claim_routes(show(*parts), claim(*parts), link(*parts), settings.support_email)
+    return ClaimDesk(
+        claims.ShowClaim(*parts),
+        claims.ClaimRefund(*parts),
+        claims.RequestClaimLink(*parts),
+        ClaimPages(settings.support_email),
+    )
 
 
 def _checkout_gate(settings: Settings, runtime: ServiceRuntime) -> CheckoutGate:
@@ -269,10 +272,11 @@ def build(
         replay_ipn=ReplayIpn(units_of_work, processor.wake),
         decide_refund=DecideRefund(units_of_work, runner.worker.wake),
         read_stats=ReadStats(units_of_work),
+        claims=_claim_desk(settings, runtime),
     )
     app = create_app(
         runtime,
-        [*public.ROUTES, *_claim_routes(settings, runtime), *internal.ROUTES],
+        [*public.ROUTES, *claim.ROUTES, *internal.ROUTES],
         internal_tokens=edge_tokens(settings),
         refusals=REFUSALS,
         dependencies=edge,

@@ -6,6 +6,8 @@ is HTML-escaped."""
 from dataclasses import dataclass
 from typing import Any
 
+import pydantic
+from pydantic import BaseModel
 from starlette.responses import HTMLResponse
 
 from bitloot_payments.domain import refunds as rules
@@ -45,20 +47,61 @@ CLOSED: dict[str, tuple[str, str]] = {
 }
 
 
-def refund_json(refund: Refund) -> dict[str, Any]:
+class ExtraIdView(BaseModel):
+    name: str  # what the currency calls it: memo, destination tag
+    required: bool
+
+
+class ClaimView(BaseModel):
     """The refund as the claim page's JSON clients see it (no payout address)."""
+
+    refund_id: int
+    order_id: str
+    status: str
+    amount: str
+    currency: str
+    reason: str
+    reason_text: str
+    extra_id: ExtraIdView | None  # for a currency whose payouts take one
+    transaction_id: str | None
+
+
+def refund_json(refund: Refund) -> dict[str, Any]:
+    """`ClaimView` of `refund`, as JSON."""
     extra = EXTRA_IDS.get(refund.currency.lower())
-    return {
-        "refund_id": refund.id,
-        "order_id": str(refund.order_id),
-        "status": refund.status,
-        "amount": money(refund.amount),
-        "currency": refund.currency,
-        "reason": refund.reason,
-        "reason_text": rules.reason_in_customer_words(refund.reason),
-        "extra_id": {"name": extra.name, "required": extra.required} if extra else None,
-        "transaction_id": refund.transaction_id,
-    }
+    return ClaimView(
+        refund_id=refund.id,
+        order_id=str(refund.order_id),
+        status=refund.status,
+        amount=money(refund.amount),
+        currency=refund.currency,
+        reason=refund.reason,
+        reason_text=rules.reason_in_customer_words(refund.reason),
+        extra_id=ExtraIdView(name=extra.name, required=extra.required) if extra else None,
+        transaction_id=refund.transaction_id,
+    ).model_dump(mode="json")
+
+
+class LinkRequested(BaseModel):
+    """A new claim link is on its way to the order's email address."""
+
+    refund_id: int
+    status: str  # link_requested
+    message: str
+
+
+class ClaimForm(BaseModel):
+    token: str = pydantic.Field(description="The claim link's token.")
+    address: str = pydantic.Field("", max_length=MAX_LENGTH)
+    extra_id: str | None = pydantic.Field(
+        None,
+        max_length=MAX_LENGTH,
+        description="Memo / destination tag, for currencies that have one.",
+    )
+
+
+class NewLinkForm(BaseModel):
+    token: str = pydantic.Field(description="The expired claim link's token.")
 
 
 # The tone of each closed state's status block (the order page's colours).

@@ -13,6 +13,7 @@ from bitloot_payments.adapters.payout_ipn import BadPayoutIpn
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.email_address import EmailRule
 from bitloot_payments.domain.refunds import RefundRefused
+from bitloot_payments.entrypoints.claim_pages import ClaimPages
 from bitloot_payments.entrypoints.order_page import OrderPages
 from bitloot_payments.handlers import queries
 from bitloot_payments.handlers.catalog import SaveProduct
@@ -26,12 +27,23 @@ from bitloot_payments.handlers.place_order import (
 )
 from bitloot_payments.handlers.receive_ipn import ForgedIpn, IpnReceiver, MalformedIpn
 from bitloot_payments.handlers.receive_payout_ipn import PayoutIpnReceiver
+from bitloot_payments.handlers.refund_claims import ClaimRefund, RequestClaimLink, ShowClaim
 from bitloot_payments.handlers.refund_decisions import DecideRefund, RefundNotFound
 from bitloot_payments.handlers.resolve_flags import DecideFlag, NotFound, Refused, ReplayIpn
 from bitloot_payments.handlers.stats import ReadStats
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import Refusal
 from bitloot_runtime.tokens import InvalidToken, OrderTokenVerifier
+
+
+@dataclass(frozen=True)
+class ClaimDesk:
+    """The refund claim pages' use cases, and the pages they answer with."""
+
+    show: ShowClaim
+    claim: ClaimRefund
+    new_link: RequestClaimLink
+    pages: ClaimPages
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,7 @@ class Edge:
     replay_ipn: ReplayIpn
     decide_refund: DecideRefund
     read_stats: ReadStats
+    claims: ClaimDesk
 
 
 T = TypeVar("T")

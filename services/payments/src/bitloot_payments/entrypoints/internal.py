@@ -25,6 +25,7 @@ from bitloot_payments.entrypoints import (
 from bitloot_payments.entrypoints.edge import Edge, read
 from bitloot_payments.entrypoints.listing import TimePageQuery, time_cursor
 from bitloot_payments.entrypoints.views import (
+    FULFILMENT_STATE,
     OrderItem,
     ProductItem,
     Products,
@@ -38,13 +39,6 @@ from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import HttpError, IsoTime, answer, parse_body, parse_query, read_json
 from bitloot_runtime.internal import Timeline, TimelineEvent
 from bitloot_runtime.openapi import BODY_ERRORS, ApiRoute
-
-FULFILMENT_STATE = (
-    "`customer_status` is what to tell the customer. `fulfilment_state` is the fulfillment "
-    "saga's state as `order.status_changed` last announced it (null before that): the saga "
-    "announces only changes of the customer status and the end of the order, so it stays "
-    "`reserving` while the keys are bought and sent; fulfillment's timeline has every step."
-)
 
 
 def _filter(name: str, description: str) -> Any:

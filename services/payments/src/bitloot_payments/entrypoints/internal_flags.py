@@ -124,7 +124,8 @@ async def decide(request: Request) -> Response:
 
 
 async def ipn(request: Request) -> Response:
-    found = await read(request, lambda uow: uow.ipns.load(row_id(request, "ipn_id")))
+    wanted = row_id(request, "ipn_id")  # a bad id is 404 without a connection
+    found = await read(request, lambda uow: uow.ipns.load(wanted))
     if found is None:
         raise HttpError(404, "ipn_not_found", "No such IPN.")
     return answer(IpnDetail.model_validate(found))

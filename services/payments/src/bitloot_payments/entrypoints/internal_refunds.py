@@ -65,7 +65,8 @@ async def refunds(request: Request) -> Response:
 
 
 async def refund(request: Request) -> Response:
-    found = await read(request, lambda uow: uow.refunds.load(row_id(request, "refund_id")))
+    wanted = row_id(request, "refund_id")  # a bad id is 404 without a connection
+    found = await read(request, lambda uow: uow.refunds.load(wanted))
     if found is None:
         raise HttpError(404, "not_found", "No such refund.")
     return answer(refund_detail(found))

@@ -28,7 +28,6 @@ from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
 
 from bitloot_payments.entrypoints.customer_pages import TEMPLATES, order_number
 from bitloot_payments.handlers.queries import CustomerOrder
@@ -160,7 +159,3 @@ async def live_script(_request: Request) -> Response:
     be cached."""
     headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
     return Response(_SCRIPT, media_type="text/javascript", headers=headers)
-
-
-def script_routes() -> list[Route]:
-    return [Route(SCRIPT_PATH, live_script, methods=["GET"])]

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from bitloot_contracts.customer import CustomerStatus
 from bitloot_contracts.events import OrderState
@@ -16,8 +16,8 @@ from bitloot_contracts.events.fields import Identifier, Quantity
 from bitloot_payments.domain.email_address import EmailRefused, EmailRule
 from bitloot_payments.domain.order import saga_state
 from bitloot_payments.entrypoints.edge import REFUSALS, Edge
-from bitloot_payments.entrypoints.order_page import script_routes, wants_page
-from bitloot_payments.entrypoints.views import LineItem, Money, OrderFields
+from bitloot_payments.entrypoints.order_page import SCRIPT_PATH, live_script, wants_page
+from bitloot_payments.entrypoints.views import FULFILMENT_STATE, LineItem, Money, OrderFields
 from bitloot_payments.handlers.place_order import RequestedLine
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import (
@@ -253,8 +253,32 @@ ROUTES: list[BaseRoute] = [
             "502": "NOWPayments did not answer (`payment_provider_unavailable`).",
         },
     ),
-    Route("/orders/{order_id:uuid}", show_order, methods=["GET"]),
-    *script_routes(),
+    ApiRoute(
+        "/orders/{order_id:uuid}",
+        show_order,
+        summary="The order's status, for the holder of its order token: JSON for API clients "
+        "(any Accept but one that takes text/html without application/json), the customer's "
+        "order page for a browser (its status live over fulfillment's WS "
+        "/ws/orders/{order_id}, through /orders/live.js).",
+        success=f"The order. {FULFILMENT_STATE}",
+        response=CustomerOrderView,
+        page=True,
+        security=[{"orderToken": []}, {"orderTokenQuery": []}],
+        refusals={
+            "401": "No valid order token (`token_missing`, `token_invalid`, `token_expired`).",
+            "403": "The token is for another order (`token_wrong_order`).",
+            "404": "No such order (`order_not_found`).",
+        },
+    ),
+    ApiRoute(
+        SCRIPT_PATH,
+        live_script,
+        summary="The order page's script (it follows the live status and updates the page).",
+        success="JavaScript.",
+        response=None,
+        media="text/javascript",
+        security=PUBLIC,
+    ),
     ApiRoute(
         "/payments/ipn",
         ipn,

@@ -20,6 +20,13 @@ from bitloot_contracts.customer import CustomerStatus, customer_status_of_refund
 from bitloot_payments.domain.records import Refund
 from bitloot_payments.domain.refunds import as_status
 
+FULFILMENT_STATE = (
+    "`customer_status` is what to tell the customer. `fulfilment_state` is the fulfillment "
+    "saga's state as `order.status_changed` last announced it (null before that): the saga "
+    "announces only changes of the customer status and the end of the order, so it stays "
+    "`reserving` while the keys are bought and sent; fulfillment's timeline has every step."
+)
+
 
 def money(amount: Decimal) -> str:
     """A plain decimal string without trailing zeros or exponent (``12.5``, ``100``)."""
