@@ -159,7 +159,11 @@ def test_a_page_answers_html_or_json_and_a_form_or_other_statuses_are_described(
         method="POST",
         summary="Claim a basket.",
         response=Made,
-        others={"202": ("Asked for later.", Asked), "203": "Made elsewhere."},
+        others={
+            "202": ("Asked for later.", Asked),
+            "203": "Made elsewhere.",
+            "303": ("Made; see there.", None),
+        },
         form=Line,
         page=True,
         security=PUBLIC,
@@ -172,6 +176,7 @@ def test_a_page_answers_html_or_json_and_a_form_or_other_statuses_are_described(
     assert set(answers["200"]["content"]) == {"text/html", "application/json"}
     assert answers["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/Asked")
     assert answers["203"]["content"] == answers["200"]["content"]
+    assert answers["303"] == {"description": "Made; see there."}
     assert answers["409"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Error"
     }

@@ -216,8 +216,8 @@ class ApiRoute(Route):
     dependencies from the app state (`bitloot_runtime.app.dependencies`). `response` is
     the model (or JSON Schema) of its `status` body (None: no body), `media` its type
     when it is not JSON (then undescribed: a script, Prometheus' text), `others` further
-    statuses answered with the same body (``{"503": "Not ready."}``) or their own
-    (``{"202": ("Asked.", Asked)}``); `query`, `body`
+    statuses answered with the same body (``{"503": "Not ready."}``), their own
+    (``{"202": ("Asked.", Asked)}``) or none (``{"303": ("Go home.", None)}``); `query`, `body`
     and `form` the models it parses (`parse_query`, `parse_body`, a form's fields);
     `refusals` its error answers, ``{"404": "No such order (`order_not_found`)."}``;
     `security` as for `operation`. A `page` answers a browser HTML (its refusals too)
@@ -235,7 +235,7 @@ class ApiRoute(Route):
         status: int = 200,
         success: str = "",
         media: str = JSON,
-        others: Mapping[str, str | tuple[str, type[BaseModel]]] | None = None,
+        others: Mapping[str, str | tuple[str, type[BaseModel] | None]] | None = None,
         query: type[QueryModel] | None = None,
         body: type[BaseModel] | None = None,
         form: type[BaseModel] | None = None,
@@ -270,6 +270,9 @@ class ApiRoute(Route):
                 answers[status] = _answer(other, content)
             else:
                 text, model = other
+                if model is None:  # no body: a redirect
+                    answers[status] = _answer(text, {})
+                    continue
                 schema = _schema_of(model, components, "serialization")
                 answers[status] = _answer(text, {**content, JSON: {"schema": schema}})
         parameters = [*self.headers]

@@ -9,6 +9,7 @@ instead of the password itself."""
 
 import math
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -16,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from bitloot_admin.domain.lockout import LoginOutcome
 from bitloot_admin.entrypoints.context import AdminWeb
 from bitloot_admin.entrypoints.pages_home import HOME_PATH
-from bitloot_admin.entrypoints.params import read_form, read_login
+from bitloot_admin.entrypoints.params import LoginRequest, read_form, read_login
 from bitloot_admin.entrypoints.session import (
     LOGIN_PATH,
     check_csrf,
@@ -28,6 +29,7 @@ from bitloot_admin.entrypoints.session import (
 from bitloot_admin.handlers.accounts import LogIn, Login, ThrottleLogin
 from bitloot_admin.handlers.sessions import LogOut
 from bitloot_runtime.http import HttpError, error_response
+from bitloot_runtime.openapi import PUBLIC, ApiRoute
 
 REFUSALS = {
     LoginOutcome.REJECTED: (401, "invalid_credentials", "Wrong username or password."),
@@ -89,10 +91,33 @@ def routes(web: AdminWeb) -> list[BaseRoute]:
 
     return [
         Route("/login", login_page, methods=["GET"]),
-        Route("/login", login, methods=["POST"]),
+        ApiRoute(
+            "/login",
+            login,
+            method="POST",
+            summary="Log in: JSON {username, password, totp} answers {token} (a Bearer "
+            "session); a browser's form gets the session cookie and a redirect home. `totp` "
+            "is the authenticator app's code, or a recovery code: needed once the account "
+            "has a second factor (`totp_required`).",
+            success="The session token.",
+            response=SessionToken,
+            others={"303": ("A browser's form: the session cookie, and a redirect home.", None)},
+            body=LoginRequest,
+            security=PUBLIC,
+            refusals={
+                "401": "Wrong credentials or code (`invalid_credentials`, `totp_required`, "
+                "`invalid_totp`).",
+                "423": "Too many failed logins (`locked`).",
+                "429": "Too many logins (`too_many_logins`, Retry-After).",
+            },
+        ),
         Route("/login/totp", login_code, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ]
+
+
+class SessionToken(BaseModel):
+    token: str  # the Bearer session: send it as `Authorization: Bearer <token>`
 
 
 def _logged_in(
@@ -106,7 +131,7 @@ def _logged_in(
         return _login_form(web, request, error=detail, status_code=status)
     token = web.tokens.issue(username, result.generation)
     if is_json:
-        return JSONResponse({"token": token})
+        return JSONResponse(SessionToken(token=token).model_dump())
     response = RedirectResponse(HOME_PATH, status_code=303)
     set_session_cookie(response, request, token, web.tokens.ttl)
     return response

@@ -1,7 +1,6 @@
 """``GET /admin/openapi.json``: the OpenAPI description of the admin API, generated from
-its routes' declarations (`route`, an `ApiRoute` behind a session) under ``/admin``; the
-login, which also serves the browser's form, is described here. A test checks that
-every API route is described."""
+its routes' declarations (`route`, an `ApiRoute` behind a session; the login's) under
+``/admin``. A test checks that every API route is described."""
 
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -9,9 +8,8 @@ from typing import Any
 from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
-from bitloot_admin.entrypoints.params import LoginRequest
 from bitloot_runtime.idempotency import Endpoint
-from bitloot_runtime.openapi import PUBLIC, ApiRoute, Schema, errors, operation, with_key
+from bitloot_runtime.openapi import ApiRoute, Schema, with_key
 from bitloot_runtime.openapi import describe as describe_api
 
 ADMIN_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}, {"cookie": []}]
@@ -49,23 +47,6 @@ def route(
     )
 
 
-LOGIN = operation(
-    "Log in: JSON {username, password, totp} answers {token} (a Bearer session); 429 with "
-    "Retry-After when rate limited, 423 when locked. `totp` is the authenticator app's code, "
-    "or a recovery code: needed once the account has a second factor (`totp_required`).",
-    {
-        "200": {"description": "The session token."},
-        **errors(
-            {
-                "401": "Wrong credentials or code (`invalid_credentials`, `totp_*`).",
-                "423": "Locked.",
-                "429": "Too many logins.",
-            }
-        ),
-    },
-    security=PUBLIC,
-    body=LoginRequest,
-)
 # Handing keys over by hand is once per order by the saga itself.
 _ONCE_PER_ORDER = "/api/orders/{order_id}/deliver-keys"
 
@@ -73,7 +54,7 @@ _ONCE_PER_ORDER = "/api/orders/{order_id}/deliver-keys"
 def describe(routes: Sequence[BaseRoute]) -> Schema:
     """The admin API's OpenAPI document, of `routes` (the app's, mounted at /admin).
     Every action is answered once per ``Idempotency-Key`` (`keys`)."""
-    document = describe_api("BitLoot admin API", {"/login": {"post": LOGIN}}, routes=routes)
+    document = describe_api("BitLoot admin API", routes=routes)
     paths: dict[str, Schema] = {}
     for path, operations in document["paths"].items():
         if path.startswith("/api/") and path != _ONCE_PER_ORDER and "post" in operations:
