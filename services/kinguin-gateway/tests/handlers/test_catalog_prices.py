@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import uuid4
 
+import pytest
 from aio_pika.abc import AbstractIncomingMessage
 from kinguin_gateway_support import COUNTER_STRIKE, Gateway, Kinguin, published, request
 from sqlalchemy import text
@@ -46,29 +47,41 @@ async def reserved(
     return body
 
 
-async def test_a_fresh_catalog_price_is_offered_without_reading_the_product(
-    gateway: Gateway, kinguin: Kinguin
+@pytest.mark.parametrize(
+    ("catalog", "qty", "live", "maximum", "bought_at", "reads", "posts"),
+    [
+        # A fresh catalog price is offered without reading the product.
+        ("2.50", 100, None, "9.00", "2.50", 0, 1),
+        # A catalog price behind a rise is refused, then bought once at the live price.
+        ("2.50", 100, "2.80", "3.00", "2.80", 1, 2),
+        # A catalog price above the maximum is checked live before it may fail.
+        ("3.50", 100, None, "3.00", "2.50", 1, 1),
+        # An out-of-stock catalog entry is not trusted.
+        ("2.50", 0, None, "3.00", None, 1, 1),
+    ],
+    ids=["fresh", "behind_a_rise", "above_the_maximum", "out_of_stock"],
+)
+async def test_a_catalog_price_is_trusted_only_when_it_can_decide(
+    gateway: Gateway,
+    kinguin: Kinguin,
+    catalog: str,
+    qty: int,
+    live: str | None,
+    maximum: str,
+    bought_at: str | None,
+    reads: int,
+    posts: int,
 ) -> None:
-    await cataloged(gateway, "2.50")
-    created = await reserved(gateway, maximum="9.00")
-    [order] = kinguin.orders
-    assert created["kinguin_order_id"] == order.order_id
-    assert [line.request_price for line in order.lines] == [Decimal("2.50")]
-    assert kinguin.calls(PRODUCT_READ) == 0
-    assert kinguin.calls("POST /v2/order") == 1
-
-
-async def test_a_catalog_price_behind_a_rise_is_refused_then_bought_once_at_the_live_price(
-    gateway: Gateway, kinguin: Kinguin
-) -> None:
-    await cataloged(gateway, "2.50")
-    kinguin.sandbox.change_product(COUNTER_STRIKE, price=Decimal("2.80"))
-    created = await reserved(gateway, maximum="3.00")
-    [order] = kinguin.orders
-    assert created["kinguin_order_id"] == order.order_id
-    assert [line.request_price for line in order.lines] == [Decimal("2.80")]
-    assert kinguin.calls(PRODUCT_READ) == 1
-    assert kinguin.calls("POST /v2/order") == 2
+    await cataloged(gateway, catalog, qty=qty)
+    if live is not None:
+        kinguin.sandbox.change_product(COUNTER_STRIKE, price=Decimal(live))
+    created = await reserved(gateway, maximum=maximum)
+    if bought_at is not None:
+        [order] = kinguin.orders
+        assert created["kinguin_order_id"] == order.order_id
+        assert [line.request_price for line in order.lines] == [Decimal(bought_at)]
+    assert kinguin.calls(PRODUCT_READ) == reads
+    assert kinguin.calls("POST /v2/order") == posts
 
 
 async def test_a_rise_above_the_maximum_since_the_catalog_read_fails_without_buying(
@@ -79,26 +92,6 @@ async def test_a_rise_above_the_maximum_since_the_catalog_read_fails_without_buy
     failed = await reserved(gateway, maximum="3.00", outcome="reservation.failed")
     assert failed["code"] == "price_above_maximum"
     assert kinguin.orders == []
-    assert kinguin.calls("POST /v2/order") == 1
-
-
-async def test_a_catalog_price_above_the_maximum_is_checked_live_before_it_may_fail(
-    gateway: Gateway, kinguin: Kinguin
-) -> None:
-    await cataloged(gateway, "3.50")
-    await reserved(gateway, maximum="3.00")
-    [order] = kinguin.orders
-    assert [line.request_price for line in order.lines] == [Decimal("2.50")]
-    assert kinguin.calls(PRODUCT_READ) == 1
-    assert kinguin.calls("POST /v2/order") == 1
-
-
-async def test_an_out_of_stock_catalog_entry_is_not_trusted(
-    gateway: Gateway, kinguin: Kinguin
-) -> None:
-    await cataloged(gateway, "2.50", qty=0)
-    await reserved(gateway, maximum="3.00")
-    assert kinguin.calls(PRODUCT_READ) == 1
     assert kinguin.calls("POST /v2/order") == 1
 
 

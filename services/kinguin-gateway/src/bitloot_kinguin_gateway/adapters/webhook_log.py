@@ -12,7 +12,7 @@ from uuid import UUID
 from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import webhook_log
-from bitloot_kinguin_gateway.adapters.sql import SqlRepository
+from bitloot_kinguin_gateway.adapters.sql import SqlRepository, where_given
 from bitloot_kinguin_gateway.domain.webhook import DUPLICATE as DUPLICATE
 from bitloot_kinguin_gateway.domain.webhook import LoggedWebhook as LoggedWebhook
 from bitloot_kinguin_gateway.domain.webhook import Notification as Notification
@@ -62,18 +62,16 @@ class WebhookLog(SqlRepository, Webhooks):
             json.dumps(dict(headers)),
             authenticated,
         )
-        driver = await self._driver()
-        row_id: int | None = await driver.fetchval(_RECORD_FIRST, *values, note, order_id, applied)
+        row_id: int | None = await self._fetchval(_RECORD_FIRST, *values, note, order_id, applied)
         if row_id is not None:
             return row_id, False
-        again: int = await driver.fetchval(_RECORD_DUPLICATE, *values, order_id)
+        again: int = await self._fetchval(_RECORD_DUPLICATE, *values, order_id)
         return again, True
 
     async def settle(
         self, row_id: int, *, order_id: UUID | None, applied: bool, note: str | None
     ) -> None:
-        driver = await self._driver()
-        await driver.execute(_SETTLE, row_id, order_id, applied, note)
+        await self._execute(_SETTLE, row_id, order_id, applied, note)
 
     async def of_order(self, order_id: UUID) -> list[LoggedWebhook]:
         query = (
@@ -92,16 +90,18 @@ class WebhookLog(SqlRepository, Webhooks):
         self, matching: WebhookFilter, *, limit: int, offset: int
     ) -> list[LoggedWebhook]:
         """Logged calls matching `matching`, newest first."""
-        query = select(webhook_log)
-        for column, value in (
-            (webhook_log.c.order_id, matching.order_id),
-            (webhook_log.c.event_name, matching.event_name),
-            (webhook_log.c.authenticated, matching.authenticated),
-            (webhook_log.c.duplicate, matching.duplicate),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        query = query.order_by(webhook_log.c.id.desc()).limit(limit).offset(offset)
+        query = (
+            where_given(
+                select(webhook_log),
+                (webhook_log.c.order_id, matching.order_id),
+                (webhook_log.c.event_name, matching.event_name),
+                (webhook_log.c.authenticated, matching.authenticated),
+                (webhook_log.c.duplicate, matching.duplicate),
+            )
+            .order_by(webhook_log.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         return await self._all(query)
 
     async def _all(self, query: Any) -> list[LoggedWebhook]:
