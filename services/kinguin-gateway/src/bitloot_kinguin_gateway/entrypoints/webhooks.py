@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bitloot_kinguin_gateway.adapters.webhook_log import Notification
+from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookCall
 from bitloot_kinguin_gateway.entrypoints.edge import Edge
 from bitloot_kinguin_gateway.entrypoints.webhook_auth import EVENT_HEADER
 from bitloot_kinguin_gateway.handlers import catalog, webhooks
@@ -114,13 +114,9 @@ class _Call:
 
     async def log(self, *, authenticated: bool, note: str | None = None) -> None:
         async with self.unit_of_work() as uow:
-            await uow.webhooks.record(
-                Notification(self.event_name),
-                raw_body=self.raw,
-                headers=self.headers,
-                authenticated=authenticated,
-                note=note,
-            )
+            notification = Notification(self.event_name)
+            call = WebhookCall(notification, self.raw, self.headers, authenticated, note)
+            await uow.webhooks.record(call)
             await uow.commit()
 
 
