@@ -1,7 +1,7 @@
 """The gateway's repositories in memory, subclassing the same ports as the real ones, for
 handler tests of business rules without a database (`FakeGatewayWork`)."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -12,7 +12,7 @@ from pydantic import JsonValue
 from bitloot_kinguin_gateway.domain.key_return import ASKED, KeyReturn
 from bitloot_kinguin_gateway.domain.product import Availability, Product
 from bitloot_kinguin_gateway.domain.reservation import Attempt, Reservation, external_id
-from bitloot_kinguin_gateway.domain.webhook import DUPLICATE, LoggedWebhook, Notification
+from bitloot_kinguin_gateway.domain.webhook import DUPLICATE, LoggedWebhook, WebhookCall
 from bitloot_kinguin_gateway.handlers.ports import KeyReturns, Products, Reservations, Webhooks
 from bitloot_testing.fakes import FakeWork
 
@@ -229,22 +229,12 @@ class FakeWebhooks(Webhooks):
     def __init__(self) -> None:
         self.rows: list[LoggedWebhook] = []
 
-    async def record(
-        self,
-        notification: Notification,
-        *,
-        raw_body: bytes,
-        headers: Mapping[str, str],
-        authenticated: bool,
-        note: str | None = None,
-        order_id: UUID | None = None,
-        applied: bool = False,
-    ) -> tuple[int, bool]:
-        n = notification
+    async def record(self, call: WebhookCall) -> tuple[int, bool]:
+        n, note, applied = call.notification, call.note, call.applied
         # The real log's unique index on the first authenticated copy: these four fields,
         # NULLs distinct (so a call without `updatedAt` is never a copy).
         first_copy = (n.event_name, n.kinguin_order_id, n.status, n.updated_at)
-        copy = authenticated and None not in first_copy
+        copy = call.authenticated and None not in first_copy
         copy = copy and any(
             r.authenticated
             and not r.duplicate
@@ -253,10 +243,11 @@ class FakeWebhooks(Webhooks):
         )
         if copy:
             note, applied = DUPLICATE, False
-        fields = (n.event_name, n.kinguin_order_id, n.order_external_id, order_id, n.status)
+        fields = (n.event_name, n.kinguin_order_id, n.order_external_id, call.order_id, n.status)
         row_id = len(self.rows) + 1
         logged = LoggedWebhook(
-            row_id, _now(), *fields, n.updated_at, raw_body, dict(headers), authenticated,
+            row_id, _now(), *fields, n.updated_at, call.raw_body, dict(call.headers),
+            call.authenticated,
             copy, applied, note,
         )  # fmt: skip
         self.rows.append(logged)

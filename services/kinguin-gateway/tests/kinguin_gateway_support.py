@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from pydantic import JsonValue
 from sqlalchemy import func, select
 
 from bitloot_contracts.events import Event, ReservationLine, ReservationRequested
 from bitloot_kinguin_gateway.bootstrap import build
+from bitloot_kinguin_gateway.handlers.ports import Reservations
 from bitloot_kinguin_gateway.settings import Settings
 from bitloot_runtime.sealing import generate_key_pair, load_private_key
 from bitloot_runtime.service import ServiceRuntime
@@ -66,6 +68,15 @@ class Kinguin:
     def calls(self, call: str) -> int:
         """How many times the sandbox received `call` (``"POST /v2/order"``)."""
         return self.sandbox.calls.count(call)
+
+    def live(self, order_id: UUID) -> list[str]:
+        """The external ids of the order's Kinguin orders that are not canceled or refunded."""
+        return [
+            str(order.order_external_id)
+            for order in self.orders
+            if str(order.order_external_id).startswith(str(order_id))
+            and order.status not in ("canceled", "refunded")
+        ]
 
     def place(self, external_id: UUID, lines: Sequence[tuple[str, int]]) -> Order:
         """An order placed behind the gateway's back (as by a run that then crashed)."""
@@ -216,3 +227,33 @@ def most_in_any_window(starts: list[float], window: float) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
+
+
+async def fulfilled_order(
+    kinguin: Kinguin,
+    reservations: Reservations,
+    *,
+    product: str = COUNTER_STRIKE,
+    qty: int = 2,
+    completed_at: datetime | None = None,
+    preorder: bool = False,
+) -> tuple[UUID, Order]:
+    """A new order Kinguin completed and whose keys went to delivery, recorded in
+    `reservations` as the gateway records it (the completed webhook stamped
+    `completed_at`); a `preorder` bought before its product's release, completed when it
+    is released."""
+    order_id = uuid4()
+    if preorder:
+        kinguin.sandbox.store.set_product(product, is_preorder=True)
+    order = kinguin.place(order_id, [(product, qty)])
+    if preorder:
+        kinguin.sandbox.release(product)
+    await kinguin.sandbox.idle()
+    assert order.status == "completed"
+    line: dict[str, JsonValue] = {"kinguin_product_id": product, "qty": qty}
+    await reservations.open(order_id, [{**line, "max_unit_price": "100"}])
+    await reservations.mark_placed(order_id, order.order_id, "processing")
+    at = completed_at or datetime.now(UTC)
+    await reservations.record_status(order_id, order.order_id, "completed", at)
+    await reservations.record_keys(order_id, qty, "buyer@example.com")
+    return order_id, order

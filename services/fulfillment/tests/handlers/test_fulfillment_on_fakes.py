@@ -12,7 +12,10 @@ from fulfillment_support import refund_report
 from bitloot_contracts.events import (
     DeliveryCompleted,
     KeysDelivered,
+    KeysRequested,
     KinguinWebhook,
+    OrderStatusChanged,
+    RefundStatus,
     ReservationCreated,
     ReservationFailed,
     SealedKeys,
@@ -143,3 +146,73 @@ async def test_the_stats_split_the_whole_window_from_its_hours() -> None:
     found = await read(T0)
     assert (found.hours, found.window.fulfilled) == ([hour], 1)
     assert work.figures.deadlines == [timedelta(minutes=30)] * 2
+
+
+async def test_a_fulfilled_order_announces_three_status_changes_and_keeps_six_in_its_timeline() -> (
+    None
+):
+    """`order.status_changed` goes out only when the customer status changes or the order
+    ends (paid, reserving, fulfilled); reserved, keys_requested and delivering, which
+    nobody acts on, are stored for the timeline only. Each event's previous status is
+    the saga's true previous state."""
+    work = FakeFulfillmentWork()
+    order_id = await paid(work)
+    created = ReservationCreated(order_id=order_id, kinguin_order_id="K-3", status="completed")
+    await saga.reservation_created(created, work)
+    completed = DeliveryCompleted(order_id=order_id, key_count=1, email_sent=True)
+    await saga.delivery_completed(completed, work)
+    await work.commit()
+    changes = [e for e in work.events if isinstance(e, OrderStatusChanged)]
+    announced = [(e.previous_status, e.status) for e in changes]
+    assert announced == [(None, "paid"), ("paid", "reserving"), ("delivering", "fulfilled")]
+    assert len(work.sagas.timeline[order_id]) == 6
+
+
+async def test_kinguin_completing_before_the_reservation_is_confirmed_is_remembered() -> None:
+    """The webhook changes no state while the saga is `reserving`, but its fact must be
+    stored, so that `reservation.created` arriving afterwards requests the keys."""
+    work = FakeFulfillmentWork()
+    order_id = await paid(work)
+    k7 = {"order_id": order_id, "kinguin_order_id": "K-7"}
+    await saga.kinguin_status_changed(KinguinWebhook(**k7, status="completed", updated_at=T0), work)
+    await work.commit()
+    assert work.sagas.rows[order_id].kinguin_status == "completed"
+    await saga.reservation_created(ReservationCreated(**k7, status="processing"), work)
+    await work.commit()
+    [keys] = [e for e in work.events if isinstance(e, KeysRequested)]
+    assert keys.kinguin_order_id == "K-7"
+
+
+@pytest.mark.parametrize(
+    ("status", "revived"),
+    [("due", True), ("claimed", True), ("approved", False), ("sent", False)],
+)
+async def test_a_late_completion_of_a_failed_order_asks_for_keys_only_while_the_refund_is_due(
+    status: RefundStatus, revived: bool
+) -> None:
+    """Kinguin completes a failed order whose refund payments reported `due`, then
+    `status`: its keys are requested after all, never once the refund is approved."""
+    work = FakeFulfillmentWork()
+    order_id = await paid(work)
+    failed = ReservationFailed(order_id=order_id, code="out_of_stock", reason="0")
+    await saga.reservation_failed(failed, work)
+    for minute, reported in enumerate(("due", status)):
+        report = refund_report(order_id, reported, T0 + timedelta(minutes=minute))
+        await saga.refund_status_changed(report, work)
+    await work.commit()
+    before = len(work.events)
+    late = KinguinWebhook(
+        order_id=order_id, kinguin_order_id="K-2", status="completed", updated_at=T0
+    )
+    await saga.kinguin_status_changed(late, work)
+    await work.commit()
+    after = work.sagas.rows[order_id]
+    if revived:
+        [keys] = [e for e in work.events[before:] if isinstance(e, KeysRequested)]
+        assert (keys.order_id, after.state) == (order_id, "keys_requested")
+        return
+    assert work.events[before:] == []  # no keys.requested, no order.status_changed
+    assert (after.state, after.kinguin_status) == ("failed", "completed")
+    assert (after.failure_reason or "").startswith(
+        "Kinguin completed the order after the refund was"
+    )

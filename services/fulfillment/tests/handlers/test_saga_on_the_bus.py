@@ -5,7 +5,6 @@ import json
 from uuid import uuid4
 
 from fulfillment_support import (
-    body,
     completed,
     keys_requested,
     payment,
@@ -17,15 +16,14 @@ from fulfillment_support import (
     saga_row,
     spying,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from bitloot_contracts.events import (
     KeysDelivered,
     SealedKeys,
 )
-from bitloot_fulfillment.adapters.orm import saga_transitions, sagas
+from bitloot_fulfillment.adapters.orm import sagas
 from bitloot_runtime.service import ServiceRuntime
-from bitloot_testing.bus import eventually
 from bitloot_testing.rabbitmq import BusNamespace
 
 
@@ -53,52 +51,6 @@ async def test_an_order_goes_from_paid_to_fulfilled_whatever_order_its_events_ar
         state = await connection.scalar(select(sagas.c.state).where(sagas.c.order_id == order_id))
     assert state == "fulfilled"
     assert await fulfillment.dead_letters.list() == []
-
-
-async def test_a_fulfilled_order_announces_three_status_changes_and_keeps_six_in_its_timeline(
-    fulfillment: ServiceRuntime, bus_prefix: BusNamespace
-) -> None:
-    """`order.status_changed` goes out only when the customer status changes or the order
-    ends (paid, reserving, fulfilled); reserved, keys_requested and delivering, which
-    nobody acts on, are stored for the timeline only. Each event's previous status is
-    the saga's true previous state."""
-    order_id = uuid4()
-    async with spying(fulfillment, bus_prefix) as spy:
-        await keys_requested(fulfillment, order_id, "K-3")
-        await publish(fulfillment, completed(order_id))
-        await saga_in_state(fulfillment, order_id, "fulfilled")
-        changes = await published(spy, "order.status_changed", 3)
-    announced = [(body(m)["previous_status"], body(m)["status"]) for m in changes]
-    assert announced == [(None, "paid"), ("paid", "reserving"), ("delivering", "fulfilled")]
-    async with fulfillment.engine.connect() as connection:
-        stored = await connection.scalar(
-            select(func.count()).where(saga_transitions.c.order_id == order_id)
-        )
-    assert stored == 6
-
-
-async def test_kinguin_completing_before_the_reservation_is_confirmed_is_remembered(
-    fulfillment: ServiceRuntime, bus_prefix: BusNamespace
-) -> None:
-    """The webhook changes no state while the saga is `reserving`, but its fact must be
-    stored, so that `reservation.created` arriving afterwards requests the keys."""
-    order_id = uuid4()
-    async with spying(fulfillment, bus_prefix) as spy:
-        await publish(fulfillment, payment(order_id))
-        await published(spy, "reservation.requested", 1)
-        await publish(fulfillment, reported(order_id, "K-7"))
-
-        async def webhook_recorded() -> bool:
-            async with fulfillment.engine.connect() as connection:
-                status = await connection.scalar(
-                    select(sagas.c.kinguin_status).where(sagas.c.order_id == order_id)
-                )
-            return status == "completed"
-
-        assert await eventually(webhook_recorded, timeout=20)
-        await publish(fulfillment, reserved(order_id, "K-7"))
-        [keys] = await published(spy, "keys.requested", 1)
-    assert json.loads(keys.body)["kinguin_order_id"] == "K-7"
 
 
 async def test_keys_leaving_the_gateway_move_the_order_to_delivering_and_nothing_sealed_is_kept(

@@ -63,3 +63,24 @@ async def test_a_webhook_finds_its_attempt_and_reservation_by_either_id(
         assert (reservation.order_id, reservation.state) == (order_id, "placed")
     assert unknown == (None, None, None)
     assert neither == (None, None, None)
+
+
+async def test_an_order_adopted_under_an_earlier_attempt_is_placed_on_that_attempt(
+    engine: AsyncEngine,
+) -> None:
+    order_id = uuid4()
+    async with UnitOfWork(engine) as uow:
+        repository = ReservationRepository(uow)
+        await repository.open(order_id, [{"qty": 1}])
+        await repository.mark_failed(order_id, "product_unavailable", "out of stock")
+        await repository.start_attempt(order_id)
+        first, _ = await repository.attempts(order_id)
+        await repository.mark_placed(order_id, "K-1", "processing", attempt=first)
+        found = await repository.get(order_id)
+        tried = await repository.attempts(order_id)
+    assert found is not None
+    assert (found.state, found.attempt, found.kinguin_order_id) == ("placed", 1, "K-1")
+    assert [(a.kinguin_order_id, a.kinguin_status) for a in tried] == [
+        ("K-1", "processing"),
+        (None, None),
+    ]

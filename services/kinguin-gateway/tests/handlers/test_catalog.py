@@ -1,5 +1,6 @@
 """Watching the catalog's Kinguin products: listings from payments, product.update
-webhooks as Kinguin documents them, and the periodic reading of each product."""
+webhooks as Kinguin documents them (what each decides, on the in-memory repositories),
+and the periodic reading of each product."""
 
 import json
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from kinguin_gateway_fakes import FakeGatewayWork
 from kinguin_gateway_support import (
     COUNTER_STRIKE,
     HOLLOW_KNIGHT,
@@ -20,8 +22,9 @@ from kinguin_gateway_support import (
 )
 from sqlalchemy import select
 
-from bitloot_contracts.events import ProductListed
-from bitloot_kinguin_gateway.adapters.orm import products, webhook_log
+from bitloot_contracts.events import ProductAvailabilityChanged, ProductListed
+from bitloot_kinguin_gateway.adapters.orm import products
+from bitloot_kinguin_gateway.handlers.catalog import ApplyListing, ApplyProductUpdate, ProductUpdate
 from bitloot_runtime.signatures import hmac_sha512_hex
 from bitloot_testing.bus import Spy, eventually
 from bitloot_testing.rabbitmq import BusNamespace
@@ -60,12 +63,6 @@ async def listed(gateway: Gateway, product_id: str, *, active: bool = True) -> N
     assert await eventually(lambda: gateway.handled(event), timeout=20)
 
 
-async def notes(gateway: Gateway) -> list[tuple[bool, str | None]]:
-    async with gateway.runtime.engine.connect() as connection:
-        query = select(webhook_log.c.applied, webhook_log.c.note).order_by(webhook_log.c.id)
-        return [(row[0], row[1]) for row in await connection.execute(query)]
-
-
 async def bodies(spy: Spy, count: int, seen: list[Any]) -> list[dict[str, Any]]:
     return [json.loads(m.body) for m in await published(spy, AVAILABILITY, count, seen)]
 
@@ -81,41 +78,47 @@ async def syncing(
         yield started
 
 
-async def test_a_newer_product_update_is_applied_and_published_an_older_one_is_not(
-    gateway: Gateway,
-) -> None:
-    await listed(gateway, COUNTER_STRIKE)
-    seen: list[Any] = []
-    async with gateway.spy() as spy:
-        await post_update(gateway, product_update(COUNTER_STRIKE, 0, T0))
-        [out] = await bodies(spy, 1, seen)
-        # Sent before the first, delivered after it: stale. A copy of the first: too.
-        await post_update(gateway, product_update(COUNTER_STRIKE, 7, T0 - timedelta(seconds=1)))
-        await post_update(gateway, product_update(COUNTER_STRIKE, 0, T0))
-        await post_update(gateway, product_update(COUNTER_STRIKE, 5, T0 + timedelta(seconds=1)))
-        [_, back] = await bodies(spy, 2, seen)
-    assert (out["kinguin_product_id"], out["qty"], out["order_id"]) == (COUNTER_STRIKE, 0, None)
-    assert datetime.fromisoformat(out["observed_at"]) == T0
-    assert out["price"] is None  # a webhook carries no price, and none was read yet
-    assert back["qty"] == 5
-    assert await notes(gateway) == [(True, None), (False, "stale"), (False, "stale"), (True, None)]
+async def updated(*updates: tuple[int, datetime], active: bool = True) -> FakeGatewayWork:
+    """Counter-Strike listed (and unlisted unless `active`), then Kinguin's product.update
+    of each (qty, updatedAt) in turn, on the in-memory repositories."""
+    work = FakeGatewayWork()
+    for watched in (True,) if active else (True, False):
+        await ApplyListing()(ProductListed(kinguin_product_id=COUNTER_STRIKE, active=watched), work)
+    for qty, at in updates:
+        await ApplyProductUpdate()(ProductUpdate(COUNTER_STRIKE, qty, at), b"{}", {}, work)
+    await work.commit()
+    return work
 
 
-async def test_an_update_of_an_unchanged_quantity_publishes_nothing(gateway: Gateway) -> None:
-    await listed(gateway, COUNTER_STRIKE)
-    seen: list[Any] = []
-    async with gateway.spy() as spy:
-        await post_update(gateway, product_update(COUNTER_STRIKE, 4, T0))
-        await post_update(gateway, product_update(COUNTER_STRIKE, 4, T0 + timedelta(seconds=1)))
-        assert len(await bodies(spy, 1, seen)) == 1
-    assert await notes(gateway) == [(True, None), (True, None)]
+def notes(work: FakeGatewayWork) -> list[tuple[bool, str | None]]:
+    return [(row.applied, row.note) for row in work.webhooks.rows]
 
 
-async def test_a_product_no_longer_listed_is_not_applied(gateway: Gateway) -> None:
-    await listed(gateway, COUNTER_STRIKE)
-    await listed(gateway, COUNTER_STRIKE, active=False)
-    await post_update(gateway, product_update(COUNTER_STRIKE, 4, T0))
-    assert await notes(gateway) == [(False, "unwatched_product")]
+def changes(work: FakeGatewayWork) -> list[ProductAvailabilityChanged]:
+    return [e for e in work.events if isinstance(e, ProductAvailabilityChanged)]
+
+
+async def test_a_newer_product_update_is_applied_and_published_an_older_one_is_not() -> None:
+    # Sent before the first, delivered after it: stale. A copy of the first: too.
+    second = timedelta(seconds=1)
+    work = await updated((0, T0), (7, T0 - second), (0, T0), (5, T0 + second))
+    out, back = changes(work)
+    assert (out.kinguin_product_id, out.qty, out.order_id) == (COUNTER_STRIKE, 0, None)
+    assert out.observed_at == T0
+    assert out.price is None  # a webhook carries no price, and none was read yet
+    assert back.qty == 5
+    assert notes(work) == [(True, None), (False, "stale"), (False, "stale"), (True, None)]
+
+
+async def test_an_update_of_an_unchanged_quantity_publishes_nothing() -> None:
+    work = await updated((4, T0), (4, T0 + timedelta(seconds=1)))
+    assert len(changes(work)) == 1
+    assert notes(work) == [(True, None), (True, None)]
+
+
+async def test_a_product_no_longer_listed_is_not_applied() -> None:
+    work = await updated((4, T0), active=False)
+    assert notes(work) == [(False, "unwatched_product")]
 
 
 async def test_the_periodic_sync_reads_price_and_stock_and_publishes_changes(

@@ -3,7 +3,6 @@ a new Kinguin order only where none stands, under a new external id, never a sec
 one; news about a replaced Kinguin order is kept but not forwarded."""
 
 import json
-from decimal import Decimal
 from uuid import UUID, uuid4
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -22,16 +21,6 @@ from bitloot_kinguin_gateway.adapters.orm import kinguin_orders, reservations, w
 from bitloot_kinguin_gateway.adapters.repository import ReservationRepository
 from bitloot_sandbox_kinguin.sandbox import Requested
 from bitloot_testing.bus import Spy, eventually
-
-
-def live(kinguin: Kinguin, order_id: UUID) -> list[str]:
-    """The external ids of the order's Kinguin orders that are not canceled or refunded."""
-    return [
-        str(order.order_external_id)
-        for order in kinguin.orders
-        if str(order.order_external_id).startswith(str(order_id))
-        and order.status not in ("canceled", "refunded")
-    ]
 
 
 async def external_ids(gateway: Gateway, order_id: UUID) -> list[tuple[str, str | None]]:
@@ -92,23 +81,6 @@ async def bought_canceled_and_retried(
     return first_id, json.loads(created[1].body)["kinguin_order_id"]
 
 
-async def test_a_retry_after_out_of_stock_buys_once_under_a_new_external_id(
-    gateway: Gateway, kinguin: Kinguin
-) -> None:
-    order_id = uuid4()
-    seen: list[AbstractIncomingMessage] = []
-    async with gateway.spy() as spy:
-        await refused_then_restocked(gateway, kinguin, spy, seen, order_id)
-        await gateway.publish(request(order_id))
-        [created] = await published(spy, "reservation.created", 1, seen)
-
-    second = f"{order_id}-2"
-    assert live(kinguin, order_id) == [second]
-    assert json.loads(created.body)["kinguin_order_id"] == kinguin.orders[0].order_id
-    assert await reservation_row(gateway, order_id) == ("placed", 2, kinguin.orders[0].order_id)
-    assert await external_ids(gateway, order_id) == [(str(order_id), None), (second, "processing")]
-
-
 async def test_a_retry_after_kinguin_canceled_buys_a_replacement_and_keeps_one_live_order(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
@@ -120,30 +92,12 @@ async def test_a_retry_after_kinguin_canceled_buys_a_replacement_and_keeps_one_l
         )
 
     assert replacement != first_id
-    assert live(kinguin, order_id) == [f"{order_id}-2"]
+    assert kinguin.live(order_id) == [f"{order_id}-2"]
     assert kinguin.calls("POST /v2/order") == 2
     assert await external_ids(gateway, order_id) == [
         (str(order_id), "canceled"),
         (f"{order_id}-2", "processing"),
     ]
-
-
-async def test_a_retry_adopts_a_live_order_found_under_an_earlier_external_id(
-    gateway: Gateway, kinguin: Kinguin
-) -> None:
-    order_id = uuid4()
-    seen: list[AbstractIncomingMessage] = []
-    async with gateway.spy() as spy:
-        await refused_then_restocked(gateway, kinguin, spy, seen, order_id)
-        # Someone bought it at Kinguin under our order id meanwhile (a late answer).
-        bought = kinguin.place(order_id, [(COUNTER_STRIKE, 2)])
-        await gateway.publish(request(order_id))
-        [created] = await published(spy, "reservation.created", 1, seen)
-
-    assert json.loads(created.body)["kinguin_order_id"] == bought.order_id
-    assert live(kinguin, order_id) == [str(order_id)]
-    assert kinguin.calls("POST /v2/order") == 1  # the refused one; the retry bought nothing
-    assert await reservation_row(gateway, order_id) == ("placed", 1, bought.order_id)
 
 
 async def test_a_crash_after_the_new_external_id_was_recorded_finds_its_order(
@@ -163,7 +117,7 @@ async def test_a_crash_after_the_new_external_id_was_recorded_finds_its_order(
         [created] = await published(spy, "reservation.created", 1)
     assert json.loads(created.body)["kinguin_order_id"] == bought.order_id
     assert kinguin.calls("POST /v2/order") == 0
-    assert live(kinguin, order_id) == [f"{order_id}-2"]
+    assert kinguin.live(order_id) == [f"{order_id}-2"]
 
 
 async def test_news_about_a_replaced_kinguin_order_is_recorded_but_not_forwarded(
@@ -189,22 +143,3 @@ async def test_news_about_a_replaced_kinguin_order_is_recorded_but_not_forwarded
     # Only the replacement's own news (its completion) may follow; nothing about the old.
     assert all(json.loads(m.body)["kinguin_order_id"] != first_id for m in after[len(before) :])
     assert (await external_ids(gateway, order_id))[0] == (str(order_id), "refunded")
-
-
-async def test_a_retry_after_insufficient_balance_buys_once_the_account_is_topped_up(
-    gateway: Gateway, kinguin: Kinguin
-) -> None:
-    order_id = uuid4()
-    kinguin.sandbox.store.balance = Decimal("1.00")
-    seen: list[AbstractIncomingMessage] = []
-    async with gateway.spy() as spy:
-        await gateway.publish(request(order_id))
-        [failed] = await published(spy, "reservation.failed", 1, seen)
-        kinguin.sandbox.store.balance = Decimal("500.00")
-        await gateway.publish(request(order_id))
-        [created] = await published(spy, "reservation.created", 1, seen)
-
-    assert json.loads(failed.body)["code"] == "insufficient_balance"
-    assert live(kinguin, order_id) == [f"{order_id}-2"]
-    assert json.loads(created.body)["kinguin_order_id"] == kinguin.orders[0].order_id
-    assert kinguin.sandbox.store.balance == Decimal("495.00")

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from uuid import UUID
 
 from bitloot_contracts.events import OrderState, SealedKeys
-from bitloot_fulfillment.domain.saga import ManualDeliveryRefused
 from bitloot_fulfillment.handlers.ports import FulfillmentWork
-from bitloot_fulfillment.handlers.retry import SagaNotFound
+from bitloot_fulfillment.handlers.retry import admin_step
 from bitloot_runtime.logging import log_context
 
 logger = logging.getLogger(__name__)
@@ -29,19 +28,10 @@ class DeliverByHand:
         self, order_id: UUID, actor: str, key_count: int, sealed: SealedKeys
     ) -> OrderState:
         with log_context(order_id=str(order_id)):
-            async with self._unit_of_work() as uow:
-                saga = await uow.sagas.get_for_update(order_id)
-                if saga is None:
-                    raise SagaNotFound(order_id)
+            refusal = "manual delivery refused"
+            step = admin_step(self._unit_of_work, order_id, logger, refusal, actor=actor)
+            async with step as (uow, saga):
                 stuck = await uow.sagas.deadline_passed(order_id)
-                try:
-                    saga.delivered_by_hand(actor, key_count, sealed, stuck=stuck)
-                except ManualDeliveryRefused as refused:
-                    logger.warning(
-                        "manual delivery refused", extra={"reason": refused.code, "actor": actor}
-                    )
-                    raise
-                await uow.sagas.store_step(saga)
-                await uow.commit()
+                saga.delivered_by_hand(actor, key_count, sealed, stuck=stuck)
             logger.info("keys delivered by hand", extra={"actor": actor, "key_count": key_count})
             return saga.state

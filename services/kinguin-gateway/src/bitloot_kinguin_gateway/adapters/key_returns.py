@@ -4,18 +4,15 @@ from uuid import UUID
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bitloot_kinguin_gateway.adapters.orm import key_returns
+from bitloot_kinguin_gateway.adapters.sql import SqlRepository
 from bitloot_kinguin_gateway.domain.key_return import ASKED
 from bitloot_kinguin_gateway.domain.key_return import KeyReturn as KeyReturn
 from bitloot_kinguin_gateway.handlers.ports import KeyReturns
 
 
-class KeyReturnRepository(KeyReturns):
-    def __init__(self, session: AsyncConnection) -> None:
-        self._session = session
-
+class KeyReturnRepository(SqlRepository, KeyReturns):
     async def get(self, kinguin_order_id: str) -> KeyReturn | None:
         query = select(key_returns).where(key_returns.c.kinguin_order_id == kinguin_order_id)
         row = (await self._session.execute(query)).mappings().first()

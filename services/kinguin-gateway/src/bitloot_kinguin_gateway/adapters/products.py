@@ -27,8 +27,7 @@ _PRICES = (
 
 class ProductRepository(SqlRepository, Products):
     async def prices(self, product_ids: Iterable[str], max_age: float) -> dict[str, Decimal]:
-        driver = await self._driver()
-        rows = await driver.fetch(_PRICES, list(product_ids), max_age)
+        rows = await self._fetch(_PRICES, list(product_ids), max_age)
         return {row["kinguin_product_id"]: row["price"] for row in rows}
 
     async def set_listed(self, product_id: str, *, watched: bool, listed_at: datetime) -> bool:
@@ -65,8 +64,7 @@ class ProductRepository(SqlRepository, Products):
         return list((await self._session.scalars(query)).all())
 
     async def unread(self) -> list[str]:
-        driver = await self._driver()
-        return [row["kinguin_product_id"] for row in await driver.fetch(_UNREAD)]
+        return [row["kinguin_product_id"] for row in await self._fetch(_UNREAD)]
 
     async def record(
         self, product_id: str, availability: Availability, at: datetime, *, synced: bool

@@ -13,7 +13,7 @@ from pydantic import JsonValue
 from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import reservations
-from bitloot_kinguin_gateway.adapters.sql import SqlRepository
+from bitloot_kinguin_gateway.adapters.sql import SqlRepository, where_given
 from bitloot_kinguin_gateway.domain.reservation import Attempt as Attempt
 from bitloot_kinguin_gateway.domain.reservation import Reservation as Reservation
 from bitloot_kinguin_gateway.domain.reservation import external_id
@@ -136,14 +136,12 @@ _RECORD_KEYS = (
 
 class ReservationRepository(SqlRepository, Reservations):
     async def lock_order(self, order_id: UUID) -> None:
-        driver = await self._driver()
-        await driver.execute(_LOCK_ORDER, f"reservation:{order_id}")
+        await self._execute(_LOCK_ORDER, f"reservation:{order_id}")
 
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]
     ) -> tuple[Reservation, bool]:
-        driver = await self._driver()
-        row = await driver.fetchrow(
+        row = await self._fetchrow(
             _OPEN, order_id, external_id(order_id, 1), json.dumps(lines), outgoing_traceparent()
         )
         if row is not None:
@@ -153,13 +151,11 @@ class ReservationRepository(SqlRepository, Reservations):
         return found, False
 
     async def attempts(self, order_id: UUID) -> list[Attempt]:
-        driver = await self._driver()
-        return [Attempt(**row) for row in await driver.fetch(_ATTEMPTS, order_id)]
+        return [Attempt(**row) for row in await self._fetch(_ATTEMPTS, order_id)]
 
     async def start_attempt(self, order_id: UUID) -> Reservation:
-        driver = await self._driver()
-        attempt = (await driver.fetchval(_LATEST_ATTEMPT, order_id) or 1) + 1
-        row = await driver.fetchrow(
+        attempt = (await self._fetchval(_LATEST_ATTEMPT, order_id) or 1) + 1
+        row = await self._fetchrow(
             _START_ATTEMPT, order_id, external_id(order_id, attempt), attempt
         )
         assert row is not None  # the caller holds the order's lock
@@ -168,8 +164,7 @@ class ReservationRepository(SqlRepository, Reservations):
     async def locate(
         self, kinguin_order_id: str | None, order_external_id: str | None, order_id: UUID | None
     ) -> tuple[Attempt | None, Reservation | None, str | None]:
-        driver = await self._driver()
-        row = await driver.fetchrow(
+        row = await self._fetchrow(
             _LOCATE, kinguin_order_id or None, order_external_id or None, order_id
         )
         assert row is not None  # one row, whatever was found
@@ -178,27 +173,22 @@ class ReservationRepository(SqlRepository, Reservations):
         return attempt, reservation, row["traceparent"]
 
     async def mark_sent(self, order_external_id: str) -> None:
-        driver = await self._driver()
-        await driver.execute(_MARK_SENT, order_external_id)
+        await self._execute(_MARK_SENT, order_external_id)
 
     async def in_flight(self, order_external_id: str, window: float) -> float:
-        driver = await self._driver()
-        return float(await driver.fetchval(_IN_FLIGHT, order_external_id, window) or 0)
+        return float(await self._fetchval(_IN_FLIGHT, order_external_id, window) or 0)
 
     async def record_attempt_status(
         self, attempt: Attempt, kinguin_order_id: str, status: str
     ) -> None:
-        driver = await self._driver()
-        await driver.execute(_RECORD_ATTEMPT_STATUS, attempt.external_id, kinguin_order_id, status)
+        await self._execute(_RECORD_ATTEMPT_STATUS, attempt.external_id, kinguin_order_id, status)
 
     async def get(self, order_id: UUID, *, for_update: bool = False) -> Reservation | None:
-        driver = await self._driver()
-        row = await driver.fetchrow(_GET_FOR_UPDATE if for_update else _GET, order_id)
+        row = await self._fetchrow(_GET_FOR_UPDATE if for_update else _GET, order_id)
         return None if row is None else _reservation(row)
 
     async def by_reservation_id(self, reservation_id: UUID) -> Reservation | None:
-        driver = await self._driver()
-        row = await driver.fetchrow(_BY_RESERVATION_ID, reservation_id)
+        row = await self._fetchrow(_BY_RESERVATION_ID, reservation_id)
         return None if row is None else _reservation(row)
 
     async def search(
@@ -207,51 +197,39 @@ class ReservationRepository(SqlRepository, Reservations):
         """Reservations matching `matching`, newest first."""
         # The reservation's own columns: the trace it was opened in is not part of it.
         query = select(*(reservations.c[name] for name in _COLUMNS.replace(" ", "").split(",")))
-        if matching.state is not None:
-            query = query.where(reservations.c.state == matching.state)
-        if matching.order_id is not None:
-            query = query.where(reservations.c.order_id == matching.order_id)
-        if matching.reservation_id is not None:
-            query = query.where(reservations.c.reservation_id == matching.reservation_id)
-        query = query.order_by(reservations.c.created_at.desc(), reservations.c.order_id)
+        query = where_given(
+            query,
+            (reservations.c.state, matching.state),
+            (reservations.c.order_id, matching.order_id),
+            (reservations.c.reservation_id, matching.reservation_id),
+        ).order_by(reservations.c.created_at.desc(), reservations.c.order_id)
         rows = (await self._session.execute(query.limit(limit).offset(offset))).mappings()
         return [Reservation(**dict(row)) for row in rows]
 
     async def mark_placed(
         self, order_id: UUID, kinguin_order_id: str, status: str, *, attempt: Attempt | None = None
     ) -> None:
-        driver = await self._driver()
         if attempt is None:
-            await driver.execute(_MARK_PLACED, order_id, kinguin_order_id, status)
+            await self._execute(_MARK_PLACED, order_id, kinguin_order_id, status)
             return
-        await driver.execute(
-            _MARK_PLACED_BY,
-            order_id,
-            kinguin_order_id,
-            status,
-            attempt.attempt,
-            attempt.external_id,
-        )
+        by = (attempt.attempt, attempt.external_id)
+        await self._execute(_MARK_PLACED_BY, order_id, kinguin_order_id, status, *by)
 
     async def mark_failed(self, order_id: UUID, code: str, reason: str) -> None:
-        driver = await self._driver()
-        await driver.execute(_MARK_FAILED, order_id, code, reason)
+        await self._execute(_MARK_FAILED, order_id, code, reason)
 
     async def record_status(
         self, order_id: UUID, kinguin_order_id: str, status: str, at: datetime | None
     ) -> None:
-        driver = await self._driver()
-        await driver.execute(_RECORD_STATUS, order_id, kinguin_order_id, status, at)
+        await self._execute(_RECORD_STATUS, order_id, kinguin_order_id, status, at)
 
     async def record_keys(self, order_id: UUID, count: int, email: str) -> None:
-        driver = await self._driver()
-        await driver.execute(_RECORD_KEYS, order_id, count, email)
+        await self._execute(_RECORD_KEYS, order_id, count, email)
 
 
 def _reservation(row: Mapping[str, Any], *, skip: int = 0) -> Reservation:
     """A reservation from a row of `_COLUMNS` (after `skip` leading columns)."""
-    values = list(row.values())[skip:]
-    return Reservation(*values)
+    return Reservation(*list(row.values())[skip:])
 
 
 def _attempt(document: dict[str, Any]) -> Attempt:

@@ -10,6 +10,7 @@ connection, so a statement costs a fraction of a SQLAlchemy execute (bench/micro
 from typing import Any
 
 import asyncpg
+from sqlalchemy import ColumnElement, Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bitloot_runtime.db import UnitOfWork, driver_of
@@ -34,3 +35,24 @@ class SqlRepository:
         if self._asyncpg is None:
             self._asyncpg = await driver_of(self._session)
         return self._asyncpg
+
+    async def _execute(self, sql: str, *args: object) -> None:
+        await (await self._driver()).execute(sql, *args)
+
+    async def _fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await (await self._driver()).fetch(sql, *args)
+        return rows
+
+    async def _fetchrow(self, sql: str, *args: object) -> asyncpg.Record | None:
+        return await (await self._driver()).fetchrow(sql, *args)
+
+    async def _fetchval(self, sql: str, *args: object) -> Any:
+        return await (await self._driver()).fetchval(sql, *args)
+
+
+def where_given(query: Select[Any], *matching: tuple[ColumnElement[Any], object]) -> Select[Any]:
+    """`query` narrowed to rows whose column equals each value given (None: any)."""
+    for column, value in matching:
+        if value is not None:
+            query = query.where(column == value)
+    return query

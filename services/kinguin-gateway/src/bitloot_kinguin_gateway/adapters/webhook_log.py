@@ -4,7 +4,6 @@ Logging and settling a call are plain SQL on the unit of work's asyncpg connecti
 per webhook); the admin's reads go through SQLAlchemy."""
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -12,10 +11,11 @@ from uuid import UUID
 from sqlalchemy import select
 
 from bitloot_kinguin_gateway.adapters.orm import webhook_log
-from bitloot_kinguin_gateway.adapters.sql import SqlRepository
+from bitloot_kinguin_gateway.adapters.sql import SqlRepository, where_given
 from bitloot_kinguin_gateway.domain.webhook import DUPLICATE as DUPLICATE
 from bitloot_kinguin_gateway.domain.webhook import LoggedWebhook as LoggedWebhook
 from bitloot_kinguin_gateway.domain.webhook import Notification as Notification
+from bitloot_kinguin_gateway.domain.webhook import WebhookCall as WebhookCall
 from bitloot_kinguin_gateway.handlers.ports import Webhooks
 
 _INSERT = (
@@ -41,39 +41,23 @@ class WebhookFilter:
 
 
 class WebhookLog(SqlRepository, Webhooks):
-    async def record(
-        self,
-        notification: Notification,
-        *,
-        raw_body: bytes,
-        headers: Mapping[str, str],
-        authenticated: bool,
-        note: str | None = None,
-        order_id: UUID | None = None,
-        applied: bool = False,
-    ) -> tuple[int, bool]:
+    async def record(self, call: WebhookCall) -> tuple[int, bool]:
+        n = call.notification
         values = (
-            notification.event_name,
-            notification.kinguin_order_id,
-            notification.order_external_id,
-            notification.status,
-            notification.updated_at,
-            raw_body,
-            json.dumps(dict(headers)),
-            authenticated,
+            *(n.event_name, n.kinguin_order_id, n.order_external_id, n.status, n.updated_at),
+            *(call.raw_body, json.dumps(dict(call.headers)), call.authenticated),
         )
-        driver = await self._driver()
-        row_id: int | None = await driver.fetchval(_RECORD_FIRST, *values, note, order_id, applied)
+        settled = (call.note, call.order_id, call.applied)
+        row_id: int | None = await self._fetchval(_RECORD_FIRST, *values, *settled)
         if row_id is not None:
             return row_id, False
-        again: int = await driver.fetchval(_RECORD_DUPLICATE, *values, order_id)
+        again: int = await self._fetchval(_RECORD_DUPLICATE, *values, call.order_id)
         return again, True
 
     async def settle(
         self, row_id: int, *, order_id: UUID | None, applied: bool, note: str | None
     ) -> None:
-        driver = await self._driver()
-        await driver.execute(_SETTLE, row_id, order_id, applied, note)
+        await self._execute(_SETTLE, row_id, order_id, applied, note)
 
     async def of_order(self, order_id: UUID) -> list[LoggedWebhook]:
         query = (
@@ -92,16 +76,18 @@ class WebhookLog(SqlRepository, Webhooks):
         self, matching: WebhookFilter, *, limit: int, offset: int
     ) -> list[LoggedWebhook]:
         """Logged calls matching `matching`, newest first."""
-        query = select(webhook_log)
-        for column, value in (
-            (webhook_log.c.order_id, matching.order_id),
-            (webhook_log.c.event_name, matching.event_name),
-            (webhook_log.c.authenticated, matching.authenticated),
-            (webhook_log.c.duplicate, matching.duplicate),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        query = query.order_by(webhook_log.c.id.desc()).limit(limit).offset(offset)
+        query = (
+            where_given(
+                select(webhook_log),
+                (webhook_log.c.order_id, matching.order_id),
+                (webhook_log.c.event_name, matching.event_name),
+                (webhook_log.c.authenticated, matching.authenticated),
+                (webhook_log.c.duplicate, matching.duplicate),
+            )
+            .order_by(webhook_log.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
         return await self._all(query)
 
     async def _all(self, query: Any) -> list[LoggedWebhook]:

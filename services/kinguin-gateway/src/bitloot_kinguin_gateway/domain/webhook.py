@@ -1,5 +1,6 @@
 """A Kinguin webhook as the gateway reads and logs it."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -17,6 +18,20 @@ class Notification:
     order_external_id: str | None = None
     status: str | None = None
     updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookCall:
+    """A call to log, with what became of it when that is known already (`note`,
+    `order_id`, `applied`; else `Webhooks.settle` says it later)."""
+
+    notification: Notification
+    raw_body: bytes
+    headers: Mapping[str, str]
+    authenticated: bool
+    note: str | None = None
+    order_id: UUID | None = None
+    applied: bool = False
 
 
 @dataclass(frozen=True)

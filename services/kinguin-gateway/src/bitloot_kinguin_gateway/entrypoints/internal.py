@@ -146,41 +146,27 @@ def _item(at: datetime, kind: str, summary: str, data: dict[str, JsonValue]) -> 
 
 
 def _reservation_items(found: Reservation) -> list[TimelineEvent]:
-    lines = len(found.lines)
-    items = [
-        _item(
-            found.created_at,
-            "reservation_placing",
-            f"Buying {lines} product(s) at Kinguin.",
-            {"lines": lines},
-        )
+    lines, settled = len(found.lines), found.settled_at
+    steps: list[tuple[datetime | None, str, str, dict[str, JsonValue]]] = [
+        (found.created_at, "placing", f"Buying {lines} product(s) at Kinguin.", {"lines": lines}),
+        (
+            settled if found.state == "placed" else None,
+            "placed",
+            f"Kinguin order {found.kinguin_order_id} placed.",
+            {"kinguin_order_id": found.kinguin_order_id},
+        ),
+        (
+            settled if found.state == "failed" else None,
+            "failed",
+            f"Kinguin refused the order: {found.failure_code}.",
+            {"code": found.failure_code, "reason": found.failure_reason},
+        ),
     ]
-    if found.settled_at and found.state == "placed":
-        items.append(
-            _item(
-                found.settled_at,
-                "reservation_placed",
-                f"Kinguin order {found.kinguin_order_id} placed.",
-                {"kinguin_order_id": found.kinguin_order_id},
-            )
-        )
-    if found.settled_at and found.state == "failed":
-        items.append(
-            _item(
-                found.settled_at,
-                "reservation_failed",
-                f"Kinguin refused the order: {found.failure_code}.",
-                {"code": found.failure_code, "reason": found.failure_reason},
-            )
-        )
+    items = [_item(at, f"reservation_{kind}", text, data) for at, kind, text, data in steps if at]
     if found.keys_sealed_at:
+        summary = f"{found.keys_count} key(s) fetched and sealed for delivery."
         items.append(
-            _item(
-                found.keys_sealed_at,
-                "keys_sealed",
-                f"{found.keys_count} key(s) fetched and sealed for delivery.",
-                {"key_count": found.keys_count},
-            )
+            _item(found.keys_sealed_at, "keys_sealed", summary, {"key_count": found.keys_count})
         )
     return items
 

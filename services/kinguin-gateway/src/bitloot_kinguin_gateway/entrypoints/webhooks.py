@@ -8,20 +8,17 @@ news, turned into an event in the same transaction (`kinguin.webhook` for an
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from bitloot_kinguin_gateway.adapters.webhook_log import Notification
+from bitloot_kinguin_gateway.adapters.webhook_log import Notification, WebhookCall
 from bitloot_kinguin_gateway.entrypoints.edge import Edge
 from bitloot_kinguin_gateway.entrypoints.webhook_auth import EVENT_HEADER
 from bitloot_kinguin_gateway.handlers import catalog, webhooks
 from bitloot_kinguin_gateway.handlers.catalog import PRODUCT_UPDATE, ProductUpdate
-from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS
 from bitloot_kinguin_gateway.metrics import GatewayMetrics
 from bitloot_runtime.app import dependencies
@@ -69,26 +66,33 @@ async def receive(request: Request) -> Response:
     raw = await read_body(request)
     event_name = request.headers.get(EVENT_HEADER)
     headers = edge.auth.loggable(request.headers)
-    call = _Call(edge.unit_of_work, event_name, raw, headers)
+
+    async def log(*, authenticated: bool, note: str | None = None) -> None:
+        """Log the call as it is, without applying it."""
+        call = WebhookCall(Notification(event_name), raw, headers, authenticated, note)
+        async with edge.unit_of_work() as uow:
+            await uow.webhooks.record(call)
+            await uow.commit()
+
     if not edge.auth.verify(request.headers, raw):
         client = request.client.host if request.client else "?"
         logger.warning(
             "kinguin webhook refused: not authenticated",
             extra={"event_name": event_name, "client": client},
         )
-        await call.log(authenticated=False)
+        await log(authenticated=False)
         count(event_name, "unauthenticated")
         raise HttpError(401, "unauthorized", "The webhook is not authenticated.")
     if event_name not in (ORDER_STATUS, PRODUCT_UPDATE):
         # Another event: nothing to act on, but kept for the record.
-        await call.log(authenticated=True)
+        await log(authenticated=True)
         count(event_name, "accepted")
         return Response(status_code=204)
     try:
         notification = _order_status(raw) if event_name == ORDER_STATUS else None
         update = _product_update(raw) if event_name == PRODUCT_UPDATE else None
     except HttpError:
-        await call.log(authenticated=True, note="invalid_body")
+        await log(authenticated=True, note="invalid_body")
         count(event_name, "invalid")
         raise
     async with edge.unit_of_work() as uow:
@@ -101,27 +105,6 @@ async def receive(request: Request) -> Response:
         uow.on_commit(functools.partial(count, event_name, outcome))
         await uow.commit()
     return Response(status_code=204)
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A call to log as it is, without applying it."""
-
-    unit_of_work: Callable[[], GatewayWork]
-    event_name: str | None
-    raw: bytes
-    headers: Mapping[str, str]
-
-    async def log(self, *, authenticated: bool, note: str | None = None) -> None:
-        async with self.unit_of_work() as uow:
-            await uow.webhooks.record(
-                Notification(self.event_name),
-                raw_body=self.raw,
-                headers=self.headers,
-                authenticated=authenticated,
-                note=note,
-            )
-            await uow.commit()
 
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)

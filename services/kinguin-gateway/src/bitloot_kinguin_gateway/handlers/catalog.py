@@ -12,7 +12,7 @@ from bitloot_contracts.events import ProductAvailabilityChanged, ProductListed
 from bitloot_kinguin_gateway.adapters.kinguin import KinguinClient, KinguinProductInfo
 from bitloot_kinguin_gateway.adapters.kinguin_errors import KinguinRefused
 from bitloot_kinguin_gateway.domain.product import UNKNOWN, Availability, Product, supersedes
-from bitloot_kinguin_gateway.domain.webhook import Notification
+from bitloot_kinguin_gateway.domain.webhook import Notification, WebhookCall
 from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_runtime.worker import Worker
 
@@ -56,12 +56,9 @@ class ApplyProductUpdate:
     ) -> None:
         # The log's first-copy index keys on order fields, empty here: a copy of a product
         # update is recognised by its updatedAt instead (not newer: stale).
-        row_id, _ = await uow.webhooks.record(
-            Notification(PRODUCT_UPDATE, updated_at=update.updated_at),
-            raw_body=raw_body,
-            headers=headers,
-            authenticated=True,
-        )
+        notification = Notification(PRODUCT_UPDATE, updated_at=update.updated_at)
+        call = WebhookCall(notification, raw_body, headers, authenticated=True)
+        row_id, _ = await uow.webhooks.record(call)
         product = await uow.products.get(update.product_id, for_update=True)
         note = _reason_to_ignore(update, product)
         extra = {"kinguin_product_id": update.product_id, "qty": update.qty, "note": note}

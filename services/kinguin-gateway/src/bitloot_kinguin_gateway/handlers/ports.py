@@ -4,7 +4,7 @@ in-memory ones in the tests' `fakes.py`; both subclass these ports. The Kinguin 
 and the rate limiter are collaborators of the use cases, not repositories."""
 
 import abc
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -15,7 +15,7 @@ from pydantic import JsonValue
 from bitloot_kinguin_gateway.domain.key_return import KeyReturn
 from bitloot_kinguin_gateway.domain.product import Availability, Product
 from bitloot_kinguin_gateway.domain.reservation import Attempt, Reservation
-from bitloot_kinguin_gateway.domain.webhook import LoggedWebhook, Notification
+from bitloot_kinguin_gateway.domain.webhook import LoggedWebhook, WebhookCall
 from bitloot_runtime.db import Work
 
 
@@ -160,20 +160,8 @@ class Webhooks(abc.ABC):
     """The webhook log: every call, once, with what became of it."""
 
     @abc.abstractmethod
-    async def record(
-        self,
-        notification: Notification,
-        *,
-        raw_body: bytes,
-        headers: Mapping[str, str],
-        authenticated: bool,
-        note: str | None = None,
-        order_id: UUID | None = None,
-        applied: bool = False,
-    ) -> tuple[int, bool]:
-        """Log a call, with what became of it when that is known already (`note`,
-        `order_id`, `applied`; else `settle` says it later); its row id, and whether it
-        repeats an authenticated one.
+    async def record(self, call: WebhookCall) -> tuple[int, bool]:
+        """Log `call`; its row id, and whether it repeats an authenticated one.
 
         The partial unique index decides: the first copy inserts; a later copy conflicts
         and is inserted again marked `duplicate`, not applied, so racing copies cannot

@@ -15,7 +15,12 @@ from bitloot_kinguin_gateway.domain.reservation import (
     as_kinguin_status,
     is_newer,
 )
-from bitloot_kinguin_gateway.domain.webhook import DUPLICATE, LoggedWebhook, Notification
+from bitloot_kinguin_gateway.domain.webhook import (
+    DUPLICATE,
+    LoggedWebhook,
+    Notification,
+    WebhookCall,
+)
 from bitloot_kinguin_gateway.handlers.ports import GatewayWork
 from bitloot_runtime.logging import log_context
 from bitloot_runtime.telemetry import continued
@@ -45,15 +50,10 @@ class ApplyOrderStatus:
         found = await _found(uow, notification)
         with log_context(order_id=str(found.order_id) if found.order_id else None):
             note = await _judge(uow, notification, found)
-            _, duplicate = await uow.webhooks.record(
-                notification,
-                raw_body=raw_body,
-                headers=headers,
-                authenticated=True,
-                note=note,
-                order_id=found.order_id,
-                applied=note is None,
+            call = WebhookCall(
+                notification, raw_body, headers, True, note, found.order_id, applied=note is None
             )
+            _, duplicate = await uow.webhooks.record(call)
             if duplicate:
                 logger.info("kinguin webhook not applied", extra={"note": DUPLICATE})
                 return True
