@@ -14,10 +14,43 @@ from bitloot_delivery.adapters.orm import deliveries, emails, key_events, reveal
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
 from bitloot_delivery.domain.refund_notices import RefundNotice
 
-# Left out of the admin's views: the customer's address, the Kinguin order, where the
-# ciphertext is and what opens it; the trace an email was queued in.
-_NOT_IN_SUMMARY = ("customer_email", "kinguin_order_id", "wrapped_data_key", "object_key")
-_NOT_IN_LOG = ("order_id", "to_address", "traceparent")
+# What the admin's views show, named one by one so that a column added later stays out
+# until it is named here: never the customer's address, the Kinguin order, where the
+# ciphertext is and what opens it, nor the trace an email was queued in.
+_SUMMARY = [
+    "order_id",
+    "key_count",
+    "stored_at",
+    "emailed_at",
+    "viewed_at",
+    "purged_at",
+    "kek_id",
+    "revoked_at",
+    "revoked_by",
+    "revoke_note",
+]
+_LOG = [
+    "id",
+    "kind",
+    "is_preorder",
+    "release_date",
+    "refund_id",
+    "notice",
+    "resend_of",
+    "requested_by",
+    "status",
+    "attempts",
+    "smtp_stage",
+    "recovered_attempts",
+    "doubtful_resends",
+    "last_error",
+    "message_id",
+    "created_at",
+    "claimed_at",
+    "sent_at",
+    "failed_at",
+    "next_attempt_at",
+]
 
 
 @dataclass(frozen=True)
@@ -37,7 +70,7 @@ async def delivery_summary(engine: AsyncEngine, order_id: UUID) -> dict[str, Jso
         .where(reveals.c.order_id == deliveries.c.order_id)
         .scalar_subquery()
     )
-    shown = [column for column in deliveries.c if column.name not in _NOT_IN_SUMMARY]
+    shown = [deliveries.c[name] for name in _SUMMARY]
     query = select(*shown, reveal_count.label("reveal_count")).where(
         deliveries.c.order_id == order_id
     )
@@ -112,7 +145,7 @@ async def email_log(engine: AsyncEngine, order_id: UUID) -> list[dict[str, Any]]
     A refund email's `notice` never holds the claim token: it is minted when the email is
     sent and kept nowhere."""
     query = (
-        select(*(column for column in emails.c if column.name not in _NOT_IN_LOG))
+        select(*(emails.c[name] for name in _LOG))
         .where(emails.c.order_id == order_id)
         .order_by(emails.c.id)
     )
