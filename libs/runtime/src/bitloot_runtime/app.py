@@ -3,16 +3,20 @@
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
+from sqlalchemy import MetaData
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from bitloot_runtime import retention
 from bitloot_runtime.access_log import AccessLogMiddleware
+from bitloot_runtime.db import UnitOfWork
 from bitloot_runtime.errors import ConfigError
 from bitloot_runtime.http import EXCEPTION_HANDLERS, Refusals, refusal_handlers
 from bitloot_runtime.http_metrics import HttpMetricsMiddleware
@@ -137,3 +141,28 @@ def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> 
             max_connections=settings.http_max_connections,
         ),
     )
+
+
+def run_or_sweep(
+    service: str,
+    build_service: Callable[[], tuple[ServiceRuntime, Starlette]],
+    settings_class: type[retention.SettingsT],
+    metadata: MetaData,
+    versions: Path,
+    build: Callable[[retention.SettingsT, Callable[[], UnitOfWork]], retention.RetentionSweep],
+) -> None:
+    """`python -m bitloot_<service>`: run the service until SIGTERM (`run`); with
+    arguments, its ``retention [--dry-run]`` command (`bitloot_runtime.retention.main`)."""
+    if len(sys.argv) == 1:
+        run(service, build_service)
+    else:
+        name = service.replace("-", "_")
+        code = retention.main(
+            sys.argv[1:],
+            service=name,
+            settings_class=settings_class,
+            metadata=metadata,
+            versions=[versions],
+            build=build,
+        )
+        raise SystemExit(code)

@@ -36,12 +36,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-from starlette.applications import Starlette
 
-from bitloot_runtime.app import run
 from bitloot_runtime.db import UnitOfWork, create_engine, migrate
 from bitloot_runtime.errors import ConfigError
-from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.settings import ServiceSettings, load_settings
 from bitloot_runtime.worker import Pass, Worker
 
@@ -251,25 +248,9 @@ def audit_to(table: Table) -> Audit:
     return audit
 
 
-def run_or_sweep(
-    service: str,
-    build_service: Callable[[], tuple[ServiceRuntime, Starlette]],
-    settings_class: type[SettingsT],
-    metadata: MetaData,
-    versions: Path,
-    build: Callable[[SettingsT, Callable[[], UnitOfWork]], RetentionSweep],
-) -> None:
-    """`python -m bitloot_<service>`: run the service until SIGTERM (`run`); with
-    arguments, its ``retention [--dry-run]`` command (`main`)."""
-    if len(sys.argv) == 1:
-        run(service, build_service)
-    else:
-        name = service.replace("-", "_")
-        raise SystemExit(main(sys.argv[1:], name, settings_class, metadata, [versions], build))
-
-
 def main(
     argv: Sequence[str],
+    *,
     service: str,
     settings_class: type[SettingsT],
     metadata: MetaData,

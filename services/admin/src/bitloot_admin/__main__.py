@@ -11,7 +11,7 @@ from bitloot_admin.handlers.retention import audit_sweep
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
 from bitloot_contracts.topics import ADMIN
-from bitloot_runtime.retention import run_or_sweep
+from bitloot_runtime.app import run_or_sweep
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from bitloot_kinguin_gateway.bootstrap import build
 from bitloot_kinguin_gateway.handlers.retention import webhook_log_sweep
 from bitloot_kinguin_gateway.migrations import VERSIONS
 from bitloot_kinguin_gateway.settings import Settings
-from bitloot_runtime.retention import run_or_sweep
+from bitloot_runtime.app import run_or_sweep
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from bitloot_payments.bootstrap import build
 from bitloot_payments.handlers.retention import ipn_log_sweep
 from bitloot_payments.migrations import VERSIONS
 from bitloot_payments.settings import Settings
-from bitloot_runtime.retention import run_or_sweep
+from bitloot_runtime.app import run_or_sweep
 
 
 def main() -> None:
