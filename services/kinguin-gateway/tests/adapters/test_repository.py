@@ -2,7 +2,8 @@
 built on, and the one-statement look-up of a webhook's attempt and reservation."""
 
 from collections.abc import AsyncIterator
-from uuid import uuid4
+from contextlib import asynccontextmanager
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -20,6 +21,18 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url, max_connections=4)
     yield engine
     await engine.dispose()
+
+
+@asynccontextmanager
+async def opened(
+    engine: AsyncEngine,
+) -> AsyncIterator[tuple[UUID, ReservationRepository, UnitOfWork]]:
+    """A unit of work in which a new order's reservation was just opened `placing`."""
+    order_id = uuid4()
+    async with UnitOfWork(engine) as uow:
+        repository = ReservationRepository(uow)
+        await repository.open(order_id, [{"qty": 1}])
+        yield order_id, repository, uow
 
 
 async def test_statements_on_a_sqlalchemy_connection_commit_and_roll_back_with_it(
@@ -42,10 +55,7 @@ async def test_statements_on_a_sqlalchemy_connection_commit_and_roll_back_with_i
 async def test_a_webhook_finds_its_attempt_and_reservation_by_either_id(
     engine: AsyncEngine,
 ) -> None:
-    order_id = uuid4()
-    async with UnitOfWork(engine) as uow:
-        repository = ReservationRepository(uow)
-        await repository.open(order_id, [{"qty": 1}])
+    async with opened(engine) as (order_id, repository, uow):
         await repository.mark_placed(order_id, "K-1", "processing")
         await uow.commit()
     async with UnitOfWork(engine) as uow:
@@ -68,10 +78,7 @@ async def test_a_webhook_finds_its_attempt_and_reservation_by_either_id(
 async def test_an_order_adopted_under_an_earlier_attempt_is_placed_on_that_attempt(
     engine: AsyncEngine,
 ) -> None:
-    order_id = uuid4()
-    async with UnitOfWork(engine) as uow:
-        repository = ReservationRepository(uow)
-        await repository.open(order_id, [{"qty": 1}])
+    async with opened(engine) as (order_id, repository, _):
         await repository.mark_failed(order_id, "product_unavailable", "out of stock")
         await repository.start_attempt(order_id)
         first, _ = await repository.attempts(order_id)
