@@ -264,3 +264,49 @@ async def test_the_relay_is_notified_when_an_emitting_unit_commits_and_only_then
         assert heard.empty()  # one notification for the transaction, however many events
     finally:
         await listener.close()
+
+
+async def test_two_relays_put_each_orders_events_on_the_bus_in_the_order_queued(
+    parts: Parts, bus_prefix: BusNamespace
+) -> None:
+    """A consumer sees an order's events in the order its steps queued them (the live status
+    page shows the last one it hears), though two relays (two instances) take turns at
+    the rows and the batches cut one transaction's events apart."""
+    sessionmaker = async_sessionmaker(parts.engine)
+    queued: dict[str, list[str]] = {}
+    for order in range(40):
+        async with UnitOfWork(sessionmaker) as uow:
+            for step in range(3):
+                event = widget_event(f"{order}-{step}")
+                queued.setdefault(str(order), []).append(event.name)
+                await uow.emit(event)
+            await uow.commit()
+    brokers = [create_broker(bus_prefix.amqp_url, prefetch=10) for _ in range(2)]
+    relays = []
+    for broker in brokers:
+        await broker.connect()
+        publisher = BusPublisher(broker, parts.topology, parts.metrics)
+        relays.append(
+            OutboxRelay(
+                engine=parts.engine,
+                database_url=parts.database_url,
+                publisher=publisher,
+                metrics=parts.metrics,
+                batch_size=2,
+            )
+        )
+
+    async def drain(relay: OutboxRelay) -> None:
+        while await relay.relay_once() > 0:
+            pass
+
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, parts.topology.exchange.name) as spy:
+        await asyncio.gather(*(drain(relay) for relay in relays))
+        messages = await spy.collect(expected=120, timeout=20.0)
+    for broker in brokers:
+        await broker.stop()
+    heard: dict[str, list[str]] = {}
+    for message in messages:
+        name = WidgetMade.model_validate_json(message.body).name
+        heard.setdefault(name.split("-")[0], []).append(name)
+    assert heard == queued

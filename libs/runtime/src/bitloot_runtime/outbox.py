@@ -1,7 +1,11 @@
 """The outbox relay: publishes committed events, once the broker confirms them.
 
-Rows are taken in id order with ``FOR UPDATE SKIP LOCKED``, so several relays (one per
-service instance) share the work and never publish the same row concurrently. A row is
+Rows are taken in id order with ``FOR UPDATE``, so several relays (one per service
+instance) take turns: one that meets a row another holds waits for it to finish, then
+skips what it published. They never publish the same row, and every consumer hears an
+order's events in the order its steps queued them: with ``SKIP LOCKED`` a second relay
+would publish the rows after a batch while the batch was still going out (the live
+status page then ended on an older status than the order's). A row is
 stamped `published_at` in the transaction that locked it, after the broker confirmed it.
 A crash after the confirm and before the commit publishes the row again on restart: that
 is the at-least-once half of the contract, and the consumers' inbox is the other half.
@@ -39,7 +43,7 @@ PURGE_EVERY = 300.0
 _DUE = (
     "SELECT id, event_id, topic, order_id, body, headers, attempts FROM outbox"
     " WHERE published_at IS NULL AND next_attempt_at <= now()"
-    " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
+    " ORDER BY id LIMIT $1 FOR UPDATE"
 )
 _STAMP = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 _POSTPONE = (
