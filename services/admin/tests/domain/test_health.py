@@ -30,6 +30,11 @@ def test_text_without_the_gauges_gives_none() -> None:
     assert outbox_gauges("something_else 1\n") == OutboxGauges()
 
 
+def test_a_gauge_that_is_not_a_number_is_unknown() -> None:
+    text = "bitloot_outbox_pending NaN\nbitloot_outbox_lag_seconds +Inf\nbitloot_dead_letters 3"
+    assert outbox_gauges(text) == OutboxGauges(dead_letters=3.0)
+
+
 READ = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
 
 

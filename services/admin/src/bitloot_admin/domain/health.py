@@ -1,6 +1,7 @@
 """Reading what the services report about themselves: readiness, outbox gauges, and the
 Kinguin balance as the gateway last read it."""
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,13 +27,16 @@ class OutboxGauges:
 
 
 def outbox_gauges(metrics_text: str) -> OutboxGauges:
-    """The outbox gauges in a Prometheus text exposition (absent ones stay None)."""
+    """The outbox gauges in a Prometheus text exposition (absent ones stay None, and so do
+    NaN and infinite ones: not a count or an age, and JSON has no spelling for them)."""
     values: dict[str, float] = {}
     for name, raw in _SAMPLE.findall(metrics_text):
         try:
-            values[name] = float(raw)
+            value = float(raw)
         except ValueError:
             continue
+        if math.isfinite(value):
+            values[name] = value
     return OutboxGauges(
         pending=values.get("bitloot_outbox_pending"),
         lag_seconds=values.get("bitloot_outbox_lag_seconds"),
