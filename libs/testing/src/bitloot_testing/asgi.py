@@ -1,12 +1,20 @@
 """Calling an ASGI app in process, as a test's HTTP client."""
 
-from typing import Any
-
 import httpx
+from starlette.types import ASGIApp
 
 
-def asgi_client(app: Any, base_url: str = "http://svc", **transport: Any) -> httpx.AsyncClient:
+def asgi_client(
+    app: ASGIApp,
+    base_url: str = "http://svc",
+    *,
+    raise_app_exceptions: bool = True,
+    client: tuple[str, int] = ("127.0.0.1", 123),
+) -> httpx.AsyncClient:
     """An httpx client whose requests `app` answers in this process (no server, no
-    lifespan); `transport`: `httpx.ASGITransport`'s options (``raise_app_exceptions``,
-    ``client``)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, **transport), base_url=base_url)
+    lifespan); `raise_app_exceptions` and `client` (the peer the app sees) are
+    `httpx.ASGITransport`'s."""
+    transport = httpx.ASGITransport(
+        app=app, raise_app_exceptions=raise_app_exceptions, client=client
+    )
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
