@@ -37,8 +37,13 @@ class FakeReservations(Reservations):
     async def lock_order(self, order_id: UUID) -> None:
         pass  # one test, one task: nothing runs beside the handler
 
-    async def mark_sent(self, order_external_id: str) -> None:
-        self.sent[order_external_id] = _now()
+    async def mark_sent(self, order_external_id: str) -> datetime:
+        self.sent[order_external_id] = stamp = _now()
+        return stamp
+
+    async def unstamp(self, order_external_id: str, stamp: datetime) -> None:
+        if self.sent.get(order_external_id) == stamp:
+            del self.sent[order_external_id]
 
     async def in_flight(self, order_external_id: str, window: float) -> float:
         sent = self.sent.get(order_external_id)
@@ -46,15 +51,15 @@ class FakeReservations(Reservations):
 
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]
-    ) -> tuple[Reservation, bool]:
+    ) -> tuple[Reservation, datetime | None]:
         if order_id in self.rows:
-            return self.rows[order_id], False
+            return self.rows[order_id], None
         now = _now()
         nothing = (None,) * 9  # from the Kinguin order to the keys
         row = Reservation(order_id, uuid4(), "placing", lines, *nothing, 1, now, now)
         self.rows[order_id] = row
         self.tried[order_id] = [Attempt(external_id(order_id, 1), order_id, 1, None, None)]
-        return row, True
+        return row, await self.mark_sent(external_id(order_id, 1))
 
     async def attempts(self, order_id: UUID) -> list[Attempt]:
         return list(self.tried.get(order_id, []))

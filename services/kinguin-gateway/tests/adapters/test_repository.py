@@ -91,3 +91,22 @@ async def test_an_order_adopted_under_an_earlier_attempt_is_placed_on_that_attem
         ("K-1", "processing"),
         (None, None),
     ]
+
+
+async def test_a_new_reservation_is_stamped_and_only_its_own_stamp_is_cleared(
+    engine: AsyncEngine,
+) -> None:
+    """A handler clears the stamp it holds, never the later one of a handler that took the
+    order over meanwhile."""
+    async with UnitOfWork(engine) as uow:
+        repository = ReservationRepository(uow)
+        order_id = uuid4()
+        _, first = await repository.open(order_id, [{"qty": 1}])
+        assert first is not None
+        assert (await repository.open(order_id, [{"qty": 1}]))[1] is None
+        assert await repository.in_flight(str(order_id), 60.0) > 59
+        later = await repository.mark_sent(str(order_id))
+        await repository.unstamp(str(order_id), first)
+        assert await repository.in_flight(str(order_id), 60.0) > 59
+        await repository.unstamp(str(order_id), later)
+        assert await repository.in_flight(str(order_id), 60.0) == 0

@@ -5,10 +5,18 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from kinguin_gateway_fakes import FakeGatewayWork
-from kinguin_gateway_support import COUNTER_STRIKE, GIFT_CARD, Kinguin, fulfilled_order, request
+from kinguin_gateway_support import (
+    API_KEY,
+    COUNTER_STRIKE,
+    GIFT_CARD,
+    Kinguin,
+    fulfilled_order,
+    request,
+)
 
 from bitloot_contracts.events import (
     KeysRequested,
@@ -34,6 +42,7 @@ from bitloot_kinguin_gateway.handlers.keys import FetchKeys, KeysIncomplete
 from bitloot_kinguin_gateway.handlers.polling import Poll
 from bitloot_kinguin_gateway.handlers.reservations import Reserve
 from bitloot_kinguin_gateway.handlers.webhooks import ORDER_STATUS, ApplyOrderStatus
+from bitloot_runtime.errors import TransientError
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -56,6 +65,44 @@ async def test_a_request_buys_once_and_a_repeated_one_announces_the_same_order(
     assert topics(work) == ["reservation.created"] * 2
     told = [e for e in work.events if isinstance(e, ReservationCreated)]
     assert {e.kinguin_order_id for e in told} == {reservation.kinguin_order_id}
+
+
+@pytest.mark.parametrize(("send_within", "units"), [(2.0, 1), (0.0, 2)])
+async def test_a_purchase_leaves_under_the_stamp_of_its_reservation_unless_its_slot_was_late(
+    kinguin: Kinguin, client: KinguinClient, send_within: float, units: int
+) -> None:
+    """A new reservation is committed stamped: an order bought at once commits nothing more
+    before its POST; one whose slot came later than `send_within` commits a stamp of its
+    own first."""
+    work, opened = FakeGatewayWork(), []
+
+    def unit_of_work() -> FakeGatewayWork:
+        opened.append(work)
+        return work
+
+    order_id = uuid4()
+    await Reserve(client, unit_of_work, send_within=send_within)(request(order_id), work)
+    assert (kinguin.calls("POST /v2/order"), len(opened)) == (1, units)
+    assert await work.reservations.in_flight(str(order_id), 60.0) > 0
+
+
+async def test_a_handler_failing_before_its_purchase_left_clears_its_stamp(
+    kinguin: Kinguin, http: httpx.AsyncClient
+) -> None:
+    """Its redelivery then looks the order up at once instead of waiting out a purchase
+    that never left; a handler failing after its POST left keeps the stamp."""
+    work, before, after = FakeGatewayWork(), uuid4(), uuid4()
+    client = KinguinClient(kinguin.url, API_KEY, http, backoff=0.01, deadline=0.5)
+    reserve = Reserve(client, lambda: work)
+    kinguin.sandbox.faults.update({"fail_next": 10})  # the live price, asked before buying
+    with pytest.raises(TransientError):
+        await reserve(request(before), work)
+    kinguin.sandbox.faults.update({"fail_next": 0, "hold_order_answer_seconds": 2})
+    with pytest.raises(TransientError):  # the POST left, and timed out
+        await reserve(request(after), work)
+    assert kinguin.calls("POST /v2/order") == 1
+    assert await work.reservations.in_flight(str(before), 60.0) == 0
+    assert await work.reservations.in_flight(str(after), 60.0) > 0
 
 
 async def test_the_checked_live_price_is_what_kinguin_is_offered(

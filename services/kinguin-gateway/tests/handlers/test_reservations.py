@@ -66,9 +66,13 @@ async def test_a_retry_after_a_crash_finds_the_order_placed_before_the_crash(
     gateway: Gateway, kinguin: Kinguin
 ) -> None:
     order_id = uuid4()
-    # The first attempt committed `placing`, bought, and died before recording it.
+    # The first attempt committed `placing`, bought, and died before recording it, long
+    # enough ago that its purchase cannot still be under way (its stamp is old).
     async with gateway.runtime.unit_of_work() as uow:
         await ReservationRepository(uow.session).open(order_id, [{"qty": 2}])
+        await uow.session.execute(
+            text("UPDATE kinguin_orders SET sent_at = now() - interval '1 hour'")
+        )
         await uow.commit()
     bought = kinguin.place(order_id, [(COUNTER_STRIKE, 2)])
     async with gateway.spy() as spy:
@@ -94,7 +98,7 @@ async def test_only_the_request_that_creates_the_reservation_skips_the_lookup(
         # A new request for the order (an admin retry): announced again, never bought twice.
         async with gateway.runtime.unit_of_work() as uow:
             opened = await ReservationRepository(uow.session).open(order_id, [{"qty": 2}])
-        assert opened[1] is False
+        assert opened[1] is None  # not created: no stamp of its own
         await gateway.publish(request(order_id))
         await published(spy, "reservation.created", 2, seen)
     assert kinguin.calls("POST /v2/order") == 1
@@ -188,7 +192,10 @@ async def test_a_handler_whose_session_died_while_it_waited_for_a_slot_buys_noth
                 dropped = await connection.scalar(text(_DROP_LOCK_HOLDERS))
             assert dropped == 1
             async with units() as uow:
-                await Reserve(KinguinClient(kinguin.url, API_KEY, http), units)(event, uow)
+                # It waits out the first handler's stamp (committed with the reservation):
+                # for all it knows, that purchase was sent.
+                client = KinguinClient(kinguin.url, API_KEY, http)
+                await Reserve(client, units, in_flight=1.0)(event, uow)
                 await uow.commit()
 
         waiting = Reserve(
@@ -256,7 +263,7 @@ async def test_a_handler_losing_its_session_as_it_stamps_its_purchase_buys_nothi
             async with gateway.runtime.engine.connect() as connection:
                 assert await connection.scalar(text(_DROP_LOCK_HOLDERS)) == 1
             async with units() as uow:
-                await Reserve(client, units, in_flight=2.0)(event, uow)
+                await Reserve(client, units, in_flight=2.0, send_within=0.0)(event, uow)
                 await uow.commit()
 
         opened: list[GatewayUnitOfWork] = []
@@ -271,9 +278,11 @@ async def test_a_handler_losing_its_session_as_it_stamps_its_purchase_buys_nothi
         def stamping_late() -> GatewayUnitOfWork:
             return StampingLate(gateway.runtime.engine)
 
+        # Its slot came later than the stamp committed with the reservation allows.
+        late = Reserve(client, stamping_late, in_flight=2.0, send_within=0.0)
         with pytest.raises(TransientError, match="lock was lost"):
             async with units() as uow:
-                await Reserve(client, stamping_late, in_flight=2.0)(event, uow)
+                await late(event, uow)
     assert kinguin.calls("POST /v2/order") == 1
     assert await state_of(gateway, order_id) == "placed"
 

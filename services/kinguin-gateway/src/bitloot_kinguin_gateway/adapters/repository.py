@@ -43,14 +43,15 @@ _ATTEMPT_COLUMNS = "external_id, order_id, attempt, kinguin_order_id, kinguin_st
 # transaction began before the `placing` row was committed in a transaction of its own,
 # and the timeline must show the steps in the order they happened.
 _LOCK_ORDER = "SELECT pg_advisory_xact_lock(hashtext($1))"
-# The reservation and its first external id, in one statement when it is new.
+# The reservation and its first external id, stamped (`_MARK_SENT`), in one statement
+# when it is new.
 _OPEN = (
     "WITH first_attempt AS ("  # noqa: S608 - constants only
-    " INSERT INTO kinguin_orders (external_id, order_id, attempt) VALUES ($2, $1, 1)"
-    " ON CONFLICT DO NOTHING)"
+    " INSERT INTO kinguin_orders (external_id, order_id, attempt, sent_at)"
+    " VALUES ($2, $1, 1, clock_timestamp()) ON CONFLICT DO NOTHING RETURNING sent_at)"
     " INSERT INTO reservations (order_id, state, lines, traceparent)"
     " VALUES ($1, 'placing', $3, $4)"
-    f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}"
+    f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}, (SELECT sent_at FROM first_attempt)"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM reservations"  # noqa: S608 - constants only
 _GET = _SELECT + " WHERE order_id = $1"
@@ -61,8 +62,11 @@ _ATTEMPTS = (
     " WHERE order_id = $1 ORDER BY attempt"
 )
 _LATEST_ATTEMPT = "SELECT max(attempt) FROM kinguin_orders WHERE order_id = $1"
-_MARK_SENT = "UPDATE kinguin_orders SET sent_at = clock_timestamp() WHERE external_id = $1"
-# Seconds until a purchase sent under the external id is surely over (0: none can be on).
+_MARK_SENT = (
+    "UPDATE kinguin_orders SET sent_at = clock_timestamp() WHERE external_id = $1 RETURNING sent_at"
+)
+_UNSTAMP = "UPDATE kinguin_orders SET sent_at = NULL WHERE external_id = $1 AND sent_at = $2"
+# Seconds until a purchase under the external id is surely over (0: none can be on).
 _IN_FLIGHT = (
     "SELECT greatest(0, extract(epoch FROM sent_at + make_interval(secs => $2)"
     " - clock_timestamp()))::float FROM kinguin_orders WHERE external_id = $1"
@@ -140,15 +144,16 @@ class ReservationRepository(SqlRepository, Reservations):
 
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]
-    ) -> tuple[Reservation, bool]:
+    ) -> tuple[Reservation, datetime | None]:
         row = await self._fetchrow(
             _OPEN, order_id, external_id(order_id, 1), json.dumps(lines), outgoing_traceparent()
         )
         if row is not None:
-            return _reservation(row), True
+            *columns, stamp = row.values()
+            return Reservation(*columns), stamp
         found = await self.get(order_id)
         assert found is not None  # inserted before, since it conflicted
-        return found, False
+        return found, None
 
     async def attempts(self, order_id: UUID) -> list[Attempt]:
         return [Attempt(**row) for row in await self._fetch(_ATTEMPTS, order_id)]
@@ -172,8 +177,12 @@ class ReservationRepository(SqlRepository, Reservations):
         reservation = None if row["order_id"] is None else _reservation(row, skip=2)
         return attempt, reservation, row["traceparent"]
 
-    async def mark_sent(self, order_external_id: str) -> None:
-        await self._execute(_MARK_SENT, order_external_id)
+    async def mark_sent(self, order_external_id: str) -> datetime:
+        stamp: datetime = await self._fetchval(_MARK_SENT, order_external_id)
+        return stamp
+
+    async def unstamp(self, order_external_id: str, stamp: datetime) -> None:
+        await self._execute(_UNSTAMP, order_external_id, stamp)
 
     async def in_flight(self, order_external_id: str, window: float) -> float:
         return float(await self._fetchval(_IN_FLIGHT, order_external_id, window) or 0)

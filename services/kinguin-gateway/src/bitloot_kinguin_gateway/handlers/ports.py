@@ -32,9 +32,10 @@ class Reservations(abc.ABC):
     @abc.abstractmethod
     async def open(
         self, order_id: UUID, lines: list[dict[str, JsonValue]]
-    ) -> tuple[Reservation, bool]:
+    ) -> tuple[Reservation, datetime | None]:
         """The order's reservation, created in state `placing` with its first external id
-        if it had none; and whether this call created it. One statement when it does."""
+        if it had none; and, if this call created it, the stamp it gave that external id
+        (`mark_sent`), else None. One statement when it creates it."""
 
     @abc.abstractmethod
     async def attempts(self, order_id: UUID) -> list[Attempt]:
@@ -55,13 +56,19 @@ class Reservations(abc.ABC):
         statement."""
 
     @abc.abstractmethod
-    async def mark_sent(self, order_external_id: str) -> None:
-        """A purchase under `order_external_id` is about to be sent (commit before it)."""
+    async def mark_sent(self, order_external_id: str) -> datetime:
+        """Stamp `order_external_id` now: a purchase under it may be sent (commit before
+        it). The stamp, for `unstamp`."""
+
+    @abc.abstractmethod
+    async def unstamp(self, order_external_id: str, stamp: datetime) -> None:
+        """No purchase was sent under `order_external_id` since `stamp`: clear it, unless
+        it was stamped again since (by a handler that took the order over)."""
 
     @abc.abstractmethod
     async def in_flight(self, order_external_id: str, window: float) -> float:
-        """Seconds until a purchase sent under `order_external_id` is over, counting
-        `window` seconds from the last one sent; 0 if none can still be under way."""
+        """Seconds until a purchase under `order_external_id` is over, counting `window`
+        seconds from its last stamp; 0 if none can still be under way."""
 
     @abc.abstractmethod
     async def record_attempt_status(

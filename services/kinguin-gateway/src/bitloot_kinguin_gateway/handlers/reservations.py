@@ -15,12 +15,16 @@ bought; the redelivery left running is the one that buys.
 
 The session can also die while the POST is under way (the process killed, the database
 restarted), and the request be redelivered at once: Kinguin may then still be creating
-the order, and a look-up find nothing. So the moment each purchase is sent is committed
-first (`mark_sent`, before the lock is checked again, so that whoever takes the lock
-after that check finds it), a purchase is dropped after the client's deadline (counted
-from before that moment), and a look-up that finds nothing is believed only `in_flight`
-seconds after the last purchase sent under that external id: the handler waits out the
-rest first.
+the order, and a look-up find nothing. So the external id is stamped (`mark_sent`) and
+committed before any purchase under it: a purchase leaves within `send_within` seconds
+of the stamp, and is dropped after the client's deadline; a look-up that finds nothing
+is believed only `send_within` + `in_flight` seconds after the last stamp (longer than
+both together): the handler waits out the rest first. A new reservation's stamp is
+committed with it, in the `placing` commit, so an order bought at once commits nothing
+more before its POST; one that waited longer for its slot (a rate limit, a database
+outage) is stamped again, and that commit comes before the lock is checked again, so
+that whoever takes the lock after that check finds it. A handler that fails before any
+POST left clears its own stamp, so that the redelivery does not wait for nothing.
 
 `reservation.created` (or `reservation.failed`) is written to the outbox in the same
 transaction that settles the row, so it goes out exactly once per request. A redelivered
@@ -53,8 +57,11 @@ is left to the consumer, which parks the message at once with the reason; the ro
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from bitloot_contracts.events import (
     KinguinOrderStatus,
@@ -84,6 +91,19 @@ PRODUCT_UNAVAILABLE = "product_unavailable"
 PRICE_MAX_AGE = 600.0
 # Twice the Kinguin client's default deadline (bootstrap passes twice the configured one).
 IN_FLIGHT = 30.0
+# How long after its stamp a purchase may leave without a stamp of its own.
+SEND_WITHIN = 2.0
+
+
+@dataclass
+class _Sending:
+    """The stamp this handler holds on an external id (None: none yet), the loop's time
+    from before it was committed, and whether a POST may have left since."""
+
+    external_id: str
+    stamp: datetime | None
+    stamped_at: float
+    sent: bool = False
 
 
 class Reserve:
@@ -96,19 +116,23 @@ class Reserve:
         *,
         price_max_age: float = PRICE_MAX_AGE,
         in_flight: float = IN_FLIGHT,
+        send_within: float = SEND_WITHIN,
     ) -> None:
         """Catalog prices read more than `price_max_age` seconds ago are not used; a
-        purchase may be under way at Kinguin for `in_flight` seconds after it was sent."""
+        purchase may be under way at Kinguin for `in_flight` seconds after it was sent,
+        and leaves at most `send_within` seconds after the stamp it was sent under."""
         self._kinguin = kinguin
         self._unit_of_work = unit_of_work
         self._price_max_age = price_max_age
         self._in_flight = in_flight
+        self._send_within = send_within
 
     async def __call__(self, event: ReservationRequested, uow: GatewayWork) -> None:
         with log_context(order_id=str(event.order_id)):
             repository = uow.reservations
             await repository.lock_order(event.order_id)
-            reservation, created_now = await self._commit_placing(event)
+            opened_at = asyncio.get_running_loop().time()
+            reservation, stamp = await self._commit_placing(event)
             if reservation.state == "placed" and is_live(reservation.kinguin_status):
                 # A new request for an order bought already (an admin retry of a stuck
                 # saga): announce it again; the saga records a known order idempotently.
@@ -135,15 +159,19 @@ class Reserve:
             # Not when this request created the reservation just now: no call can have used
             # its external id, which is committed before any call that uses it.
             order = None
-            if not created_now:
+            if stamp is None:
                 await self._wait_out_purchase(uow, reservation.external_id)
                 order = await self._kinguin.find_by_external_id(reservation.external_id)
             if order is None:
+                sending = _Sending(reservation.external_id, stamp, opened_at)
                 try:
-                    order = await self._place(uow, event, reservation.external_id)
+                    order = await self._place(uow, event, sending)
                 except (KinguinRefused, PriceAboveMaximum) as refused:
                     await self._fail(uow, event, refused.code, str(refused))
                     return
+                except Exception:
+                    await self._unstamp(sending)
+                    raise
             else:
                 logger.info("kinguin order found by external id; not buying again")
             status = known_status(order.status)
@@ -177,7 +205,8 @@ class Reserve:
 
     async def _wait_out_purchase(self, uow: GatewayWork, order_external_id: str) -> None:
         """Until no purchase sent under `order_external_id` can still be under way."""
-        remaining = await uow.reservations.in_flight(order_external_id, self._in_flight)
+        window = self._send_within + self._in_flight
+        remaining = await uow.reservations.in_flight(order_external_id, window)
         if remaining > 0:
             logger.warning(
                 "a purchase may still be under way at kinguin; waiting before looking it up",
@@ -191,16 +220,28 @@ class Reserve:
             await own.commit()
         return reservation
 
-    async def _commit_placing(self, event: ReservationRequested) -> tuple[Reservation, bool]:
-        """The order's reservation, committed `placing` if new; and whether it is."""
+    async def _commit_placing(
+        self, event: ReservationRequested
+    ) -> tuple[Reservation, datetime | None]:
+        """The order's reservation, committed `placing` if new; and its stamp if it is."""
         lines = [line.model_dump(mode="json") for line in event.lines]
         async with self._unit_of_work() as own:
             opened = await own.reservations.open(event.order_id, lines)
             await own.commit()
         return opened
 
+    async def _unstamp(self, sending: _Sending) -> None:
+        """Clear this handler's stamp if no POST left under it (best effort: left, it
+        only makes the redelivery wait)."""
+        if sending.sent or sending.stamp is None:
+            return
+        with contextlib.suppress(Exception):
+            async with self._unit_of_work() as own:
+                await own.reservations.unstamp(sending.external_id, sending.stamp)
+                await own.commit()
+
     async def _place(
-        self, uow: GatewayWork, event: ReservationRequested, order_external_id: str
+        self, uow: GatewayWork, event: ReservationRequested, sending: _Sending
     ) -> KinguinOrder:
         ids = {line.kinguin_product_id for line in event.lines}
         known = await uow.products.prices(ids, self._price_max_age)
@@ -217,20 +258,24 @@ class Reserve:
             from_catalog.append(cataloged)
 
         async def about_to_send() -> None:
-            # Committed before the lock is checked: a handler taking the lock after the
-            # check (this session dying) must already find the purchase under way.
-            async with self._unit_of_work() as own:
-                await own.reservations.mark_sent(order_external_id)
-                await own.commit()
+            now = asyncio.get_running_loop().time()
+            if sending.stamp is None or now - sending.stamped_at > self._send_within:
+                # Committed before the lock is checked: a handler taking the lock after the
+                # check (this session dying) must already find the purchase under way.
+                sending.stamped_at = now
+                async with self._unit_of_work() as own:
+                    sending.stamp = await own.reservations.mark_sent(sending.external_id)
+                    await own.commit()
             try:
                 await uow.reservations.lock_order(event.order_id)
             except Exception as lost:
                 logger.warning("order lock lost while waiting for kinguin; not buying")
                 raise TransientError("The order's lock was lost before buying.") from lost
+            sending.sent = True
 
         try:
             return await self._kinguin.place_order(
-                order_external_id, products, before_send=about_to_send
+                sending.external_id, products, before_send=about_to_send
             )
         except KinguinRefused as refused:
             if refused.code != PRODUCT_UNAVAILABLE or not any(from_catalog):
@@ -244,7 +289,7 @@ class Reserve:
             if live == products:
                 raise
         logger.info("catalog price behind kinguin's; ordering at the live price")
-        return await self._kinguin.place_order(order_external_id, live, before_send=about_to_send)
+        return await self._kinguin.place_order(sending.external_id, live, before_send=about_to_send)
 
     async def _live(self, line: ReservationLine, product: KinguinProduct) -> KinguinProduct:
         """`product` at Kinguin's live price, checked against the line's maximum."""
