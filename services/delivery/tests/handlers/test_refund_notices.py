@@ -5,7 +5,6 @@ the bus (delivery.completed / failed are about the keys email only)."""
 
 import asyncio
 from datetime import timedelta
-from uuid import uuid4
 
 import pytest
 from delivery_support import (
@@ -76,38 +75,6 @@ async def test_the_same_event_twice_and_a_second_due_event_send_one_email(
     await until_handled(delivery, again, GRACE)
     assert len(smtp_inbox.messages) == 1
     assert await email_rows(delivery) == [("refund_due", "sent", 42)]
-
-
-async def test_sent_and_refunded_outside_each_get_one_email_and_other_statuses_none(
-    delivery: Running, smtp_inbox: SmtpServer
-) -> None:
-    order_id = uuid4()
-    claimed = refund_changed(order_id, refund_id=43, status="claimed", previous_status="due")
-    sent = refund_changed(order_id, refund_id=43, status="sent", transaction_id="0xfeed")
-    outside = refund_changed(
-        order_id, refund_id=44, status="refunded_outside", reason="paid_twice", note="By bank"
-    )
-    duplicate = sent.model_copy(update={"event_id": uuid4()})  # same news, new event id
-    for event in (claimed, sent, sent, duplicate):
-        await publish(delivery.runtime, event)
-    await publish(delivery.runtime, outside)
-    received = await smtp_inbox.wait_for(2)
-    await asyncio.sleep(GRACE)
-    assert len(smtp_inbox.messages) == 2
-    # Events are handled concurrently: find each email by what it says.
-    [by_hand] = [r for r in received if "note" in email_text(r.message)]
-    [by_chain] = [r for r in received if r is not by_hand]
-    assert by_chain.message["Subject"] == "Your BitLoot refund has been sent"
-    assert "Transaction id: 0xfeed" in email_text(by_chain.message)
-    assert "0.00123 BTC" in email_text(by_chain.message)
-    assert by_hand.message["Subject"] == "Your BitLoot refund has been made"
-    assert "A note from our team: By bank" in email_text(by_hand.message)
-    for message in (by_chain, by_hand):
-        assert CLAIM_URL not in email_text(message.message)
-    assert sorted(await email_rows(delivery), key=lambda row: row[2] or 0) == [
-        ("refund_sent", "sent", 43),
-        ("refund_sent", "sent", 44),
-    ]
 
 
 async def test_a_claim_link_asked_for_twice_within_the_hour_is_sent_once(
