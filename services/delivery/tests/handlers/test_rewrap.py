@@ -5,12 +5,15 @@ import asyncio
 import base64
 import os
 
-from delivery_support import Running, delivered_many, run_command
+from delivery_support import TEXT_KEY, Running, delivered_many, run_command
 from sqlalchemy import select
 
+from bitloot_delivery.adapters.object_store import object_store
 from bitloot_delivery.adapters.orm import deliveries, key_events
 from bitloot_delivery.adapters.unit_of_work import DeliveryUnitOfWork
+from bitloot_delivery.bootstrap import reveal_links
 from bitloot_delivery.domain.vault import KeyEncryptionKeys
+from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_delivery.handlers.rewrap import Rewrap
 from bitloot_testing.smtp import SmtpServer
 
@@ -23,6 +26,32 @@ def rotated(delivery: Running) -> KeyEncryptionKeys:
 async def kek_ids(delivery: Running) -> set[str]:
     async with delivery.runtime.engine.connect() as connection:
         return set((await connection.execute(select(deliveries.c.kek_id))).scalars())
+
+
+async def test_rewrap_moves_every_data_key_to_the_current_kek_in_batches(
+    delivery: Running, smtp_inbox: SmtpServer
+) -> None:
+    order_ids = await delivered_many(delivery, smtp_inbox, 3)
+    keks = rotated(delivery)
+    progress: list[int] = []
+    uow = delivery.runtime.units_of_work(DeliveryUnitOfWork)
+    rewrap = Rewrap(unit_of_work=uow, keks=keks, batch_size=2)
+    report = await rewrap(lambda done: progress.append(done.rewrapped))
+    assert (report.rewrapped, report.failed, progress) == (3, [], [2, 3])
+    assert await kek_ids(delivery) == {"k2"}
+    assert (await rewrap()).rewrapped == 0
+    only_new = KeyEncryptionKeys("k2", {"k2": keks.keys["k2"]})
+    links = reveal_links(delivery.settings)
+    store = object_store(delivery.settings)
+    reveal = RevealKeys(unit_of_work=uow, store=store, links=links, keks=only_new)
+    try:
+        keys = (await reveal(links.issue(order_ids[0]), Visitor(None, None))).keys
+    finally:
+        await store.aclose()
+    assert keys[0].value == TEXT_KEY
+    async with delivery.runtime.engine.connect() as connection:
+        audit = (await connection.execute(select(key_events.c.action, key_events.c.detail))).all()
+    assert [tuple(row) for row in audit] == [("rewrapped", "k1 -> k2")] * 3
 
 
 async def test_a_data_key_that_will_not_unwrap_is_reported_and_left_alone(

@@ -37,7 +37,6 @@ from bitloot_delivery.handlers.refund_notices import QueueClaimLink, QueueRefund
 from bitloot_delivery.handlers.resend_notice import NoSuchNotice, ResendNotice
 from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_delivery.handlers.revoke import RevokeKeys
-from bitloot_delivery.handlers.rewrap import Rewrap
 from bitloot_delivery.handlers.store_keys import StoreKeys
 from bitloot_runtime import sealing
 from bitloot_runtime.errors import PermanentError
@@ -247,22 +246,3 @@ async def test_refund_emails_go_once_per_refund_and_claim_links_once_an_hour(
     assert work.emails.rows[-1].resend_of == 1
     with pytest.raises(NoSuchNotice):
         await resend(order_id, EmailKind.DELAYED, "admin:ana")
-
-
-async def test_rewrap_moves_every_data_key_to_the_current_kek_in_batches(
-    work: FakeDeliveryWork, store: FakeStore
-) -> None:
-    order_ids = [await stored(work, store) for _ in range(3)]
-    await work.commit()
-    keks = KeyEncryptionKeys("k2", {**KEKS.keys, "k2": os.urandom(32)})
-    progress: list[int] = []
-    rewrap = Rewrap(unit_of_work=lambda: work, keks=keks, batch_size=2)
-    report = await rewrap(lambda done: progress.append(done.rewrapped))
-    assert (report.rewrapped, report.failed, progress) == (3, [], [2, 3])
-    assert {row.kek_id for row in work.deliveries.rows.values()} == {"k2"}
-    assert (await rewrap()).rewrapped == 0
-    only_new = KeyEncryptionKeys("k2", {"k2": keks.keys["k2"]})
-    revealed = await reveal(work, store, only_new)(LINKS.issue(order_ids[0]), VISITOR)
-    assert revealed.keys[0].value == TEXT_KEY
-    audit = [(event.action, event.detail) for _, event in work.deliveries.audit]
-    assert audit == [("rewrapped", "k1 -> k2")] * 3
