@@ -19,7 +19,7 @@ from bitloot_admin.entrypoints.session import SessionTokens
 from bitloot_admin.handlers.accounts import EnsureInitialAdmin, LoginLimits
 from bitloot_admin.handlers.hand_delivery import DeliverByHand, DeliveryKey
 from bitloot_admin.handlers.health import Bus
-from bitloot_admin.handlers.repairs import Repairs
+from bitloot_admin.handlers.repairs import ListDeadLetters, ReplayDeadLetter
 from bitloot_admin.handlers.retention import audit_sweep
 from bitloot_admin.migrations import VERSIONS
 from bitloot_admin.settings import Settings
@@ -100,7 +100,8 @@ def _admin_web(settings: Settings, runtime: ServiceRuntime, upstream: UpstreamCl
         tokens,
         templates(),
         LoginLimits(settings.login_attempts, timedelta(seconds=settings.login_window_seconds)),
-        Repairs(upstream, work, runtime.dead_letters, runtime.publisher),
+        ListDeadLetters(upstream, runtime.dead_letters),
+        ReplayDeadLetter(upstream, work, runtime.dead_letters, runtime.publisher),
         # The in-memory broker (the one-process demo) has no queues to ask about.
         Bus(None if runtime.in_memory else settings.amqp_url, runtime.topology),
         settings.upstream_timeout,

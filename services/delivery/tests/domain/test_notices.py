@@ -50,6 +50,7 @@ def test_no_notice_carries_a_link() -> None:
     for notice in (DelayNotice(False), DelayNotice(True), DelayNotice(True, date(2026, 3, 1))):
         _, text, markup = parts(notice)
         assert "http" not in text
+        assert "/keys/" not in text + markup
         assert "<a " not in markup
         assert "href" not in markup
 

@@ -102,6 +102,7 @@ def test_the_sent_email_has_the_amount_and_transaction_and_no_link() -> None:
     assert message["Subject"] == "Your BitLoot refund has been sent"
     assert f"we have sent your refund of 0.00123 BTC for order {ORDER}." in text
     assert "Transaction id: 0xabc123" in text
+    assert not carries_claim_link(EmailKind.REFUND_SENT)  # nor when made outside BitLoot
     assert "http" not in text
     assert "href" not in html_of(message)
 

@@ -98,16 +98,6 @@ async def test_a_forged_link_is_answered_401_whether_or_not_the_order_exists(
         assert (await connection.execute(select(reveals))).all() == []
 
 
-async def test_a_genuine_link_for_an_unknown_order_looks_like_an_invalid_one(
-    delivery: Running,
-) -> None:
-    token = LINKS.issue(keys_delivered(delivery.public_key).order_id)
-    async with client(delivery) as http:
-        response = await http.get(f"/keys/{token}")
-    assert response.status_code == 401
-    assert "Link invalid" in response.text
-
-
 def sections(page: str) -> list[str]:
     """The page's product sections, in order."""
     return re.findall(r'<section class="card">(.*?)</section>', page, flags=re.S)

@@ -55,13 +55,6 @@ async def test_without_the_orders_own_token_no_link_is_issued(
         assert (await connection.execute(select(key_events))).all() == []
 
 
-async def test_an_order_without_keys_is_404_for_its_token_holder(delivery: Running) -> None:
-    order_id = uuid4()
-    async with client(delivery, ORDER_TOKENS.issue(order_id)) as http:
-        answer = await http.post(f"/orders/{order_id}/link")
-    assert (answer.status_code, answer.json()["error"]) == (404, "delivery_not_found")
-
-
 async def test_without_order_token_keys_configured_the_endpoint_says_so(
     delivery: Running,
 ) -> None:

@@ -3,7 +3,8 @@ bus, no S3, no SMTP. What PostgreSQL guarantees (locks, unique indexes, commits)
 tested on PostgreSQL by the other handler tests."""
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
@@ -20,6 +21,7 @@ from delivery_support import (
 from bitloot_contracts.events import KeysRevoked, RefundClaimLinkRequested
 from bitloot_delivery.domain.emails import EmailKind, EmailStatus
 from bitloot_delivery.domain.links import LinkProblem, LinkRefused
+from bitloot_delivery.domain.notices import DelayNotice
 from bitloot_delivery.domain.rate_limits import Limit, RateLimited
 from bitloot_delivery.domain.retention import KeysPurged
 from bitloot_delivery.domain.revocation import OrderRefunded, RevokeRefused
@@ -37,6 +39,7 @@ from bitloot_delivery.handlers.reveal import RevealKeys, Visitor
 from bitloot_delivery.handlers.revoke import RevokeKeys
 from bitloot_delivery.handlers.store_keys import StoreKeys
 from bitloot_runtime import sealing
+from bitloot_runtime.errors import PermanentError
 
 PRIVATE_KEY, PUBLIC_KEY = sealing.generate_key_pair()
 KEKS = KeyEncryptionKeys("k1", {"k1": os.urandom(32)})
@@ -54,16 +57,20 @@ def store() -> FakeStore:
     return FakeStore()
 
 
+def store_keys(store: FakeStore) -> StoreKeys:
+    private_keys = {"d1": sealing.load_private_key(PRIVATE_KEY)}
+    return StoreKeys(store=store, private_keys=private_keys, keks=KEKS)
+
+
 async def stored(work: FakeDeliveryWork, store: FakeStore) -> UUID:
     """An order whose keys.delivered was handled: its keys stored, its email queued."""
     event = keys_delivered(PUBLIC_KEY)
-    private_keys = {"d1": sealing.load_private_key(PRIVATE_KEY)}
-    await StoreKeys(store=store, private_keys=private_keys, keks=KEKS)(event, work)
+    await store_keys(store)(event, work)
     return event.order_id
 
 
-def reveal(work: FakeDeliveryWork, store: FakeStore) -> RevealKeys:
-    return RevealKeys(unit_of_work=lambda: work, store=store, links=LINKS, keks=KEKS)
+def reveal(work: FakeDeliveryWork, store: FakeStore, keks: KeyEncryptionKeys = KEKS) -> RevealKeys:
+    return RevealKeys(unit_of_work=lambda: work, store=store, links=LINKS, keks=keks)
 
 
 async def test_keys_are_stored_encrypted_once_and_withdraw_a_pending_delay_notice(
@@ -71,9 +78,7 @@ async def test_keys_are_stored_encrypted_once_and_withdraw_a_pending_delay_notic
 ) -> None:
     event = keys_delivered(PUBLIC_KEY)
     await QueueDelayNotice()(order_delayed(event.order_id), work)
-    handler = StoreKeys(
-        store=store, private_keys={"d1": sealing.load_private_key(PRIVATE_KEY)}, keks=KEKS
-    )
+    handler = store_keys(store)
     await handler(event, work)
     await handler(event, work)
     await QueueDelayNotice()(order_delayed(event.order_id), work)
@@ -84,6 +89,32 @@ async def test_keys_are_stored_encrypted_once_and_withdraw_a_pending_delay_notic
         (EmailKind.DELAYED, EmailStatus.SUPERSEDED),
         (EmailKind.DELIVERY, PENDING),
     ]
+
+
+async def test_a_key_count_other_than_the_events_is_refused_for_good_and_stores_nothing(
+    work: FakeDeliveryWork, store: FakeStore
+) -> None:
+    with pytest.raises(PermanentError) as refused:
+        await store_keys(store)(keys_delivered(PUBLIC_KEY, key_count=3), work)
+    assert refused.value.code == "key_count_mismatch"
+    assert (work.deliveries.rows, store.objects) == ({}, {})
+
+
+async def test_a_delay_notice_is_queued_once_to_the_customer_and_never_after_the_keys(
+    work: FakeDeliveryWork, store: FakeStore
+) -> None:
+    event = order_delayed(is_preorder=True, release_date=date(2026, 12, 24))
+    later = order_delayed(event.order_id, is_preorder=True, release_date=date(2027, 1, 15))
+    for each in (event, later):
+        await QueueDelayNotice()(each, work)
+    await work.commit()
+    [queued] = work.emails.rows
+    assert (queued.kind, queued.to_address) == (EmailKind.DELAYED, "buyer@example.com")
+    assert queued.notice == DelayNotice(is_preorder=True, release_date=date(2026, 12, 24))
+    assert work.events == []  # a notice completes and fails nothing
+    order_id = await stored(work, store)
+    await QueueDelayNotice()(order_delayed(order_id, is_preorder=True), work)
+    assert work.emails.of(order_id) == [(EmailKind.DELIVERY, PENDING)]
 
 
 async def test_an_issued_link_reveals_the_keys_until_it_expires(
@@ -172,6 +203,26 @@ async def test_a_revoke_withdraws_the_key_emails_and_tells_payments_once(
         await revoke(uuid4(), "admin:ana", None)
     assert refused.value.code == "no_keys"
     assert len(work.events) == 1
+
+
+async def test_a_sent_or_outside_refund_is_told_once_with_its_transaction_or_note(
+    work: FakeDeliveryWork,
+) -> None:
+    order_id = uuid4()
+    claimed = refund_changed(order_id, refund_id=43, status="claimed", previous_status="due")
+    sent = refund_changed(order_id, refund_id=43, status="sent", transaction_id="0xfeed")
+    outside = refund_changed(
+        order_id, refund_id=44, status="refunded_outside", reason="paid_twice", note="By bank"
+    )
+    for event in (claimed, sent, sent, outside):
+        await QueueRefundNotice()(event, work)
+    assert work.emails.of(order_id) == [(EmailKind.REFUND_SENT, PENDING)] * 2
+    by_chain, by_hand = (row.refund for row in work.emails.rows)
+    assert by_chain is not None
+    assert by_hand is not None
+    assert (by_chain.refund_id, by_chain.transaction_id, by_chain.outside) == (43, "0xfeed", False)
+    assert (by_chain.amount, by_chain.currency) == (Decimal("0.00123"), "btc")
+    assert (by_hand.refund_id, by_hand.outside, by_hand.note) == (44, True, "By bank")
 
 
 async def test_refund_emails_go_once_per_refund_and_claim_links_once_an_hour(

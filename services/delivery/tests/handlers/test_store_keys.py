@@ -94,19 +94,6 @@ async def test_keys_sealed_to_another_key_are_parked_not_retried(
     assert smtp_inbox.messages == []
 
 
-async def test_a_key_count_other_than_the_events_is_parked(delivery: Running) -> None:
-    await publish(delivery.runtime, keys_delivered(delivery.public_key, key_count=3))
-
-    async def parked() -> bool:
-        return len(await delivery.runtime.dead_letters.list()) == 1
-
-    assert await eventually(parked)
-    [letter] = await delivery.runtime.dead_letters.list()
-    assert letter.error.startswith("key_count_mismatch")
-    async with delivery.runtime.engine.connect() as connection:
-        assert await connection.scalar(select(func.count()).select_from(deliveries)) == 0
-
-
 async def test_no_log_record_and_no_email_ever_holds_a_plaintext_key(
     delivery: Running, smtp_inbox: SmtpServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -2,7 +2,7 @@
 
 A service accepting an action says only that it will act: delivery queues the email,
 fulfillment moves the saga and lets the gateway and delivery take it from there. So the
-result page asks again (`handlers.repairs.Repairs.read_back`) and says what the service
+result page asks again (`handlers.repairs.ReadBackOrder`) and says what the service
 reports now: the email's status at delivery (sent, failed, still queued), the saga's
 state at fulfillment. These functions word what came back.
 """

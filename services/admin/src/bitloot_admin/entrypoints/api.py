@@ -162,7 +162,7 @@ def _listing(listing: Listing) -> ApiRoute:
 
 async def dead_letters(request: Request) -> Response:
     query = parse_query(DeadLetterQuery, request)
-    found = await _web(request).repairs.dead_letters(query.replayed_too, query.limit)
+    found = await _web(request).dead_letters(query.replayed_too, query.limit)
     return answer(DeadLetterList(items=found.items, partial=found.partial))
 
 

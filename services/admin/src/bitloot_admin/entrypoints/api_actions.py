@@ -25,7 +25,7 @@ from bitloot_admin.entrypoints.params import (
     read_fields,
 )
 from bitloot_admin.entrypoints.session import check_csrf
-from bitloot_admin.handlers.repairs import Outcome, Repairs
+from bitloot_admin.handlers.repairs import ObjectUrl, Outcome
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import parse_query
 from bitloot_runtime.openapi import ApiRoute
@@ -74,10 +74,6 @@ def csrf(request: Request) -> None:
         check_csrf(request, request.headers.get("x-csrf-token"))
 
 
-def repairs(request: Request) -> Repairs:
-    return dependencies(request, AdminWeb).repairs
-
-
 def action(
     path: str,
     act: Act | None = None,
@@ -97,7 +93,7 @@ def action(
         if act is not None:
             return outcome_response(await act(request))
         fields = functools.partial(read_fields, request, body)
-        _, outcome = await form(repairs(request), request, fields)
+        _, outcome = await form(dependencies(request, AdminWeb), request, fields)
         return outcome_response(outcome)
 
     async def once(request: Request) -> Response:
@@ -118,12 +114,13 @@ def action(
 async def replay_letter(request: Request) -> Outcome:
     service, letter_id = letter_target(request)
     force = parse_query(ReplayQuery, request).force
-    return await repairs(request).replay_dead_letter(request.state.admin, service, letter_id, force)
+    web = dependencies(request, AdminWeb)
+    return await web.replay_letter(request.state.admin, service, letter_id, force)
 
 
 async def object_url(request: Request) -> Outcome:
-    ttl = parse_query(TtlQuery, request).ttl_seconds
-    return await repairs(request).object_url(request.state.admin, order_id(request), ttl)
+    web, ttl = dependencies(request, AdminWeb), parse_query(TtlQuery, request).ttl_seconds
+    return await ObjectUrl(web.upstream, web.work)(request.state.admin, order_id(request), ttl)
 
 
 ROUTES = [

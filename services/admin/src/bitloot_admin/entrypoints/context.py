@@ -17,7 +17,7 @@ from bitloot_admin.handlers.health import Bus
 from bitloot_admin.handlers.orders import OrderNotFound
 from bitloot_admin.handlers.ports import AdminWork
 from bitloot_admin.handlers.refunds import RefundNotFound
-from bitloot_admin.handlers.repairs import Repairs
+from bitloot_admin.handlers.repairs import ListDeadLetters, ReplayDeadLetter
 from bitloot_admin.handlers.second_factor import EnrolmentRefused
 from bitloot_runtime.http import Refusal
 from bitloot_runtime.idempotency import IdempotencyStore, new_key
@@ -32,7 +32,8 @@ class AdminWeb:
     tokens: SessionTokens
     templates: Environment
     limits: LoginLimits
-    repairs: Repairs
+    dead_letters: ListDeadLetters
+    replay_letter: ReplayDeadLetter
     bus: Bus
     timeout: float
     hand_delivery: DeliverByHand

@@ -21,7 +21,7 @@ from bitloot_admin.entrypoints.params import order_id, read_form
 from bitloot_admin.entrypoints.render import page
 from bitloot_admin.entrypoints.session import check_csrf
 from bitloot_admin.handlers.hand_delivery import OrderLines
-from bitloot_admin.handlers.repairs import Outcome
+from bitloot_admin.handlers.repairs import Outcome, ReadBackOrder
 from bitloot_contracts.topics import ADMIN
 from bitloot_runtime.app import dependencies
 from bitloot_runtime.http import HttpError, parse_body, read_json
@@ -112,7 +112,7 @@ def _submit(web: AdminWeb) -> Endpoint:
             "what": f"Delivering keys by hand to order {wanted}",
             "outcome": outcome,
             "back": f"/admin/orders/{wanted}",
-            "read_back": await web.repairs.read_back(wanted, outcome),
+            "read_back": await ReadBackOrder(web.upstream)(wanted, outcome),
         }
         return page(web, request, "action.html", context, 200 if outcome.ok else 502)
 

@@ -16,7 +16,7 @@ HOME_PATH = "/admin/"
 
 def routes(web: AdminWeb) -> list[BaseRoute]:
     async def home(request: Request) -> Response:
-        shown = await ShowHome(web.upstream, web.repairs)(datetime.now(UTC))
+        shown = await ShowHome(web.upstream, web.dead_letters)(datetime.now(UTC))
         return page(web, request, "home.html", {"home": shown, "partial": shown.partial})
 
     return [Route("/", home, methods=["GET"])]

@@ -98,7 +98,7 @@ def _dead_letters(web: AdminWeb) -> Endpoint:
         except HttpError as exc:
             return _error(web, request, exc)
         include = query.replayed_too
-        found = await web.repairs.dead_letters(include, query.limit)
+        found = await web.dead_letters(include, query.limit)
         context = {"letters": found.items, "partial": found.partial, "include_replayed": include}
         return page(web, request, "dead_letters.html", context)
 

@@ -15,7 +15,7 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from pydantic import JsonValue
 
-from bitloot_admin.adapters.upstream import NotFound, Reply, UpstreamClient
+from bitloot_admin.adapters.upstream import NotFound, UpstreamClient
 from bitloot_admin.domain.audit import AuditEntry
 from bitloot_admin.domain.hand_keys import HandKey, KeysRefused, check_keys, plaintext
 from bitloot_admin.domain.listings import items_of
@@ -109,10 +109,7 @@ class DeliverByHand:
             "key_count": len(keys),
         }
         path = f"/internal/orders/{order_id}/deliver-by-hand"
-        reply = await self.upstream.post(FULFILLMENT, path, actor, body)
-        if isinstance(reply, Reply):
-            return Outcome(FULFILLMENT, reply.status, reply.body)
-        return Outcome(FULFILLMENT, 503, {"error": "unavailable"})
+        return Outcome.of(FULFILLMENT, await self.upstream.post(FULFILLMENT, path, actor, body))
 
 
 def reason(outcome: Outcome) -> str:

@@ -25,7 +25,7 @@ from bitloot_admin.domain.home import (
     PaymentStats,
     Windows,
 )
-from bitloot_admin.handlers.repairs import Repairs
+from bitloot_admin.handlers.repairs import ListDeadLetters
 from bitloot_contracts.topics import FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -55,20 +55,19 @@ class Home:
 
 
 class ShowHome:
-    def __init__(self, upstream: UpstreamClient, repairs: Repairs) -> None:
+    def __init__(self, upstream: UpstreamClient, dead_letters: ListDeadLetters) -> None:
         self._upstream = upstream
-        self._repairs = repairs
+        self._dead_letters = dead_letters
 
     async def __call__(self, now: datetime) -> Home:
         upstream = self._upstream
-        repairs = self._repairs
         clock = Windows(now)
         payments, week, today, balance, letters = await asyncio.gather(
             _stats(upstream, PAYMENTS, PaymentStats, clock.week),
             _stats(upstream, FULFILLMENT, FulfillmentStats, clock.week),
             _stats(upstream, FULFILLMENT, FulfillmentStats, clock.today),
             upstream.get(KINGUIN_GATEWAY, "/internal/balance", GatewayBalance),
-            repairs.dead_letters(False, LETTERS),
+            self._dead_letters(False, LETTERS),
         )
         if week is None or today is None:
             week = today = None

@@ -2,7 +2,8 @@
 retry a saga, resend the email or a customer notice, issue a fresh link or a presigned
 URL, decide a payment flag or a refund, refund an order whose keys were never revealed.
 Each asks the service that owns the thing (naming the admin in `X-Bitloot-Actor`) and is
-audited with its outcome.
+audited with its outcome. Most differ only in what they ask (an `Ask` that `Repair`
+posts); replaying a parked message and reading a presigned URL have their own use cases.
 
 A service that does not answer makes the action `unavailable`, never an error of ours."""
 
@@ -14,11 +15,8 @@ from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
-from pydantic import JsonValue
-
 from bitloot_admin.adapters.upstream import SERVICES, Reply, Unavailable, UpstreamClient
 from bitloot_admin.domain.audit import AuditEntry
-from bitloot_admin.domain.flags import Decision
 from bitloot_admin.domain.listings import items_of
 from bitloot_admin.domain.read_back import (
     EMAIL_UNSETTLED,
@@ -28,11 +26,11 @@ from bitloot_admin.domain.read_back import (
     email_read_back,
     saga_read_back,
 )
-from bitloot_admin.domain.refunds import RefundDecision
 from bitloot_admin.domain.views import Saga, SagaPage
 from bitloot_admin.handlers.audit import record
 from bitloot_admin.handlers.ports import AdminWork
-from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT, KINGUIN_GATEWAY, PAYMENTS
+from bitloot_contracts.schemas import JsonObject
+from bitloot_contracts.topics import ADMIN, DELIVERY, FULFILLMENT
 from bitloot_runtime.dead_letters import (
     DeadLetterAlreadyReplayed,
     DeadLetterNotFound,
@@ -62,7 +60,14 @@ class Outcome:
 
     service: str
     status: int
-    body: dict[str, JsonValue] = field(default_factory=dict)
+    body: JsonObject = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, service: str, reply: Reply | Unavailable) -> "Outcome":
+        """What `service` answered an action (a refusal is an answer too)."""
+        if isinstance(reply, Reply):
+            return cls(service, reply.status, reply.body)
+        return cls(service, 503, {"error": "unavailable"})
 
     @property
     def ok(self) -> bool:
@@ -77,30 +82,117 @@ class Outcome:
         return str(self.body.get("error") or f"http_{self.status}")
 
 
+@dataclass(frozen=True)
+class Ask:
+    """A repair as the service that owns the row takes it: ``POST /internal/<target>/<verb>``
+    at `service`, with `body` (else none); audited as `action` on `target` (``<rows>/<id>``)
+    with `audited` beside the outcome, by default the body less the admin it names."""
+
+    service: str
+    action: str
+    target: str
+    verb: str
+    body: JsonObject | None = None
+    audited: JsonObject | None = None
+
+
+@dataclass(frozen=True)
+class _Audited:
+    """An admin's action on another service, audited (and logged) with how it ended."""
+
+    upstream: UpstreamClient
+    work: Callable[[], AdminWork]
+
+    async def _audited(
+        self, actor: str, action: str, target: str, outcome: Outcome, extra: JsonObject
+    ) -> Outcome:
+        detail: JsonObject = {"service": outcome.service, "status": outcome.status, **extra}
+        await record(self.work, AuditEntry(actor, action, target, outcome.reason, detail))
+        logger.info(
+            "admin action",
+            extra={"actor": actor, "action": action, "target": target, "outcome": outcome.reason},
+        )
+        return outcome
+
+
+class Repair(_Audited):
+    """Ask the service that owns the row what `ask` says."""
+
+    async def __call__(self, actor: str, ask: Ask) -> Outcome:
+        path = f"/internal/{ask.target}/{ask.verb}"
+        reply = await self.upstream.post(ask.service, path, actor, ask.body)
+        fields = {name: value for name, value in (ask.body or {}).items() if name != "actor"}
+        extra = fields if ask.audited is None else ask.audited
+        outcome = Outcome.of(ask.service, reply)
+        return await self._audited(actor, ask.action, ask.target, outcome, extra)
+
+
+@dataclass(frozen=True)
+class ReplayDeadLetter(_Audited):
+    """Replay a parked message; one already replayed (and not parked again) is refused
+    (409 ``dead_letter_already_replayed``) unless `force`. The admin's own are replayed
+    through its own store."""
+
+    own_letters: DeadLetterStore
+    own_publisher: BusPublisher
+
+    async def __call__(self, actor: str, service: str, letter_id: int, force: bool) -> Outcome:
+        if service == ADMIN:
+            outcome = await self._own(letter_id, force)
+        else:
+            path = f"/internal/dead-letters/{letter_id}/replay" + ("?force=true" if force else "")
+            outcome = Outcome.of(service, await self.upstream.post(service, path, actor))
+        target = f"{service}/dead-letters/{letter_id}"
+        return await self._audited(actor, "dead_letter_replay", target, outcome, {"force": force})
+
+    async def _own(self, letter_id: int, force: bool) -> Outcome:
+        try:
+            letter = await self.own_letters.replay(letter_id, self.own_publisher, force=force)
+        except DeadLetterNotFound:
+            return Outcome(ADMIN, 404, {"error": "dead_letter_not_found"})
+        except DeadLetterAlreadyReplayed as exc:
+            return Outcome(
+                ADMIN, 409, {"error": "dead_letter_already_replayed", "detail": str(exc)}
+            )
+        return Outcome(ADMIN, 200, dead_letter_json(letter))
+
+
+class ObjectUrl(_Audited):
+    """A presigned URL, valid `ttl_seconds`, of the order's sealed keys at delivery."""
+
+    async def __call__(self, actor: str, order_id: UUID, ttl_seconds: int) -> Outcome:
+        path = f"/internal/orders/{order_id}/object-url"
+        params = {"ttl_seconds": str(ttl_seconds)}
+        answer = await self.upstream.get_document(DELIVERY, path, params, actor=actor)
+        if isinstance(answer, dict):
+            outcome = Outcome(DELIVERY, 200, answer)
+        else:
+            status = 404 if not isinstance(answer, Unavailable) else 503
+            outcome = Outcome(DELIVERY, status, {"error": "not_found" if status == 404 else ""})
+        return await self._audited(actor, "object_url", f"orders/{order_id}", outcome, {})
+
+
 @dataclass
 class DeadLetters:
     """Parked messages of every service, newest first within each, and who did not answer."""
 
-    items: list[dict[str, JsonValue]]
+    items: list[JsonObject]
     partial: list[str]
 
 
 @dataclass(frozen=True)
-class Repairs:
-    """The admin's actions; its own parked messages are replayed through its own store."""
+class ListDeadLetters:
+    """Every service's parked messages (asked at the same time) and the admin's own."""
 
     upstream: UpstreamClient
-    work: Callable[[], AdminWork]
     own_letters: DeadLetterStore
-    own_publisher: BusPublisher
 
-    async def dead_letters(self, include_replayed: bool, limit: int) -> DeadLetters:
-        """Every service's parked messages, asked at the same time."""
+    async def __call__(self, include_replayed: bool, limit: int) -> DeadLetters:
         params = {"limit": str(limit), "include_replayed": "true" if include_replayed else "false"}
         answers = await asyncio.gather(
             *(self.upstream.get_document(s, "/internal/dead-letters", params) for s in SERVICES)
         )
-        items: list[dict[str, JsonValue]] = []
+        items: list[JsonObject] = []
         partial: list[str] = []
         for service, answer in zip(SERVICES, answers, strict=True):
             found = items_of(answer) if isinstance(answer, dict) else None
@@ -112,121 +204,35 @@ class Repairs:
         items += [{"service": ADMIN, **dead_letter_json(letter)} for letter in own]
         return DeadLetters(items, partial)
 
-    async def replay_dead_letter(
-        self, actor: str, service: str, letter_id: int, force: bool = False
-    ) -> Outcome:
-        """Replay a parked message; one already replayed (and not parked again) is refused
-        (409 ``dead_letter_already_replayed``) unless `force`."""
-        target = f"{service}/dead-letters/{letter_id}"
-        if service == ADMIN:
-            own = self._own(letter_id, force)
-            return await self._audited(actor, "dead_letter_replay", target, own, {"force": force})
-        path = f"/internal/dead-letters/{letter_id}/replay" + ("?force=true" if force else "")
-        call = self._post(service, path, actor)
-        return await self._audited(actor, "dead_letter_replay", target, call, {"force": force})
 
-    async def replay_webhook(self, actor: str, webhook_id: int) -> Outcome:
-        path = f"/internal/webhooks/{webhook_id}/replay"
-        call = self._post(KINGUIN_GATEWAY, path, actor)
-        return await self._audited(actor, "webhook_replay", f"webhooks/{webhook_id}", call)
+@dataclass(frozen=True)
+class ReadBackOrder:
+    """What the service that accepted an action's outcome reports now: the email it
+    queued (delivery's email log) or the saga it moved (fulfillment's), asked again for
+    up to `settle` seconds while it is still under way; None for other actions."""
 
-    async def replay_ipn(self, actor: str, ipn_id: int) -> Outcome:
-        """Put an IPN payments gave up on (``error``) back in its queue."""
-        call = self._post(PAYMENTS, f"/internal/ipns/{ipn_id}/replay", actor)
-        return await self._audited(actor, "ipn_replay", f"ipns/{ipn_id}", call)
+    upstream: UpstreamClient
+    settle: float = READ_BACK_SECONDS
 
-    async def decide_flag(
-        self, actor: str, flag_id: int, decision: Decision, note: str | None
-    ) -> Outcome:
-        """Resolve a payment flag as `decision`, with the admin's `note` (payments requires
-        one to dismiss); the note is audited with the outcome."""
-        path = f"/internal/flags/{flag_id}/{decision.name}"
-        call = self._post(PAYMENTS, path, actor, {"note": note} if note is not None else None)
-        target = f"flags/{flag_id}"
-        return await self._audited(actor, decision.action, target, call, {"note": note})
-
-    async def decide_refund(
-        self,
-        actor: str,
-        refund_id: int,
-        decision: RefundDecision,
-        note: str | None,
-        transaction_id: str | None = None,
-    ) -> Outcome:
-        """Approve, reject or record as refunded outside BitLoot a refund; payments
-        refuses (409) a decision its status does not allow. Audited with the note."""
-        body: dict[str, JsonValue] = {"actor": actor, "note": note}
-        if decision.takes_transaction_id:
-            body["transaction_id"] = transaction_id
-        call = self._post(PAYMENTS, f"/internal/refunds/{refund_id}/{decision.name}", actor, body)
-        extra = {name: value for name, value in body.items() if name != "actor"}
-        return await self._audited(actor, decision.action, f"refunds/{refund_id}", call, extra)
-
-    async def refund_unrevealed(self, actor: str, order_id: UUID, note: str) -> Outcome:
-        """Revoke a fulfilled order's keys at delivery so that the order is refunded;
-        delivery refuses (409 ``keys_revealed``) once any key was revealed."""
-        path = f"/internal/orders/{order_id}/revoke"
-        call = self._post(DELIVERY, path, actor, {"actor": actor, "note": note})
-        target = f"orders/{order_id}"
-        return await self._audited(actor, "order_refund_unrevealed", target, call, {"note": note})
-
-    async def resend_notice(self, actor: str, order_id: UUID, kind: str) -> Outcome:
-        """Send a customer notice of the order again (delivery: 404 ``no_such_notice``
-        when it was never sent)."""
-        path = f"/internal/orders/{order_id}/notices/resend"
-        call = self._post(DELIVERY, path, actor, {"kind": kind, "actor": actor})
-        target = f"orders/{order_id}"
-        return await self._audited(actor, "notice_resend", target, call, {"kind": kind})
-
-    async def retry_order(self, actor: str, order_id: UUID) -> Outcome:
-        call = self._post(FULFILLMENT, f"/internal/orders/{order_id}/retry", actor)
-        return await self._audited(actor, "order_retry", f"orders/{order_id}", call)
-
-    async def resend_email(self, actor: str, order_id: UUID) -> Outcome:
-        call = self._post(DELIVERY, f"/internal/orders/{order_id}/emails", actor)
-        return await self._audited(actor, "email_resend", f"orders/{order_id}", call)
-
-    async def fresh_link(self, actor: str, order_id: UUID) -> Outcome:
-        call = self._post(DELIVERY, f"/internal/orders/{order_id}/link", actor)
-        return await self._audited(actor, "link_issued", f"orders/{order_id}", call)
-
-    async def object_url(self, actor: str, order_id: UUID, ttl_seconds: int) -> Outcome:
-        async def call() -> Outcome:
-            path = f"/internal/orders/{order_id}/object-url"
-            params = {"ttl_seconds": str(ttl_seconds)}
-            answer = await self.upstream.get_document(DELIVERY, path, params, actor=actor)
-            if isinstance(answer, dict):
-                return Outcome(DELIVERY, 200, answer)
-            status = 404 if not isinstance(answer, Unavailable) else 503
-            return Outcome(DELIVERY, status, {"error": "not_found" if status == 404 else ""})
-
-        return await self._audited(actor, "object_url", f"orders/{order_id}", call())
-
-    async def read_back(
-        self, order_id: UUID, outcome: Outcome, settle: float = READ_BACK_SECONDS
-    ) -> ReadBack | None:
-        """What the service that accepted `outcome` reports now: the email it queued
-        (delivery's email log) or the saga it moved (fulfillment's), asked again for up
-        to `settle` seconds while it is still under way; None for other actions."""
+    async def __call__(self, order_id: UUID, outcome: Outcome) -> ReadBack | None:
         email_id = outcome.body.get("email_id")
         if outcome.ok and isinstance(email_id, int):
-            email = await self._settled(partial(self._email, order_id, email_id), settle)
+            email = await self._settled(partial(self._email, order_id, email_id))
             return email_read_back(email_id, email)
         if outcome.ok and outcome.service == FULFILLMENT and "state" in outcome.body:
-            return saga_read_back(await self._settled(partial(self._saga, order_id), settle))
+            return saga_read_back(await self._settled(partial(self._saga, order_id)))
         return None
 
-    @staticmethod
-    async def _settled(ask: Callable[[], Awaitable[_T | None]], settle: float) -> _T | None:
+    async def _settled(self, ask: Callable[[], Awaitable[_T | None]]) -> _T | None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + settle
+        deadline = loop.time() + self.settle
         while True:
             found = await ask()
             if found is None or not _unsettled(found) or loop.time() >= deadline:
                 return found
             await asyncio.sleep(0.25)
 
-    async def _email(self, order_id: UUID, email_id: int) -> dict[str, JsonValue] | None:
+    async def _email(self, order_id: UUID, email_id: int) -> JsonObject | None:
         path = f"/internal/orders/{order_id}/emails"
         answer = await self.upstream.get_document(DELIVERY, path)
         if not isinstance(answer, dict):
@@ -240,44 +246,3 @@ class Repairs:
         params = {"order_id": [str(order_id)]}
         answer = await self.upstream.get(FULFILLMENT, "/internal/sagas", SagaPage, params)
         return answer.items[0] if isinstance(answer, SagaPage) and answer.items else None
-
-    async def _post(
-        self, service: str, path: str, actor: str, body: dict[str, JsonValue] | None = None
-    ) -> Outcome:
-        reply = await self.upstream.post(service, path, actor, body)
-        if isinstance(reply, Reply):
-            return Outcome(service, reply.status, reply.body)
-        return Outcome(service, 503, {"error": "unavailable"})
-
-    async def _own(self, letter_id: int, force: bool) -> Outcome:
-        try:
-            letter = await self.own_letters.replay(letter_id, self.own_publisher, force=force)
-        except DeadLetterNotFound:
-            return Outcome(ADMIN, 404, {"error": "dead_letter_not_found"})
-        except DeadLetterAlreadyReplayed as exc:
-            return Outcome(
-                ADMIN, 409, {"error": "dead_letter_already_replayed", "detail": str(exc)}
-            )
-        return Outcome(ADMIN, 200, dead_letter_json(letter))
-
-    async def _audited(
-        self,
-        actor: str,
-        action: str,
-        target: str,
-        call: Awaitable[Outcome],
-        extra: dict[str, JsonValue] | None = None,
-    ) -> Outcome:
-        outcome = await call
-        detail: dict[str, JsonValue] = {
-            "service": outcome.service,
-            "status": outcome.status,
-            **(extra or {}),
-        }
-        entry = AuditEntry(actor, action, target, outcome.reason, detail)
-        await record(self.work, entry)
-        logger.info(
-            "admin action",
-            extra={"actor": actor, "action": action, "target": target, "outcome": outcome.reason},
-        )
-        return outcome
