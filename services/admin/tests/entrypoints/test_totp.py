@@ -6,7 +6,7 @@ import re
 
 import pyotp
 from accounts_support import PASSWORD, add_admin, bearer, token_of
-from admin_support import ALICE, ALICE_APP, RunningAdmin, csrf_of
+from admin_support import ALICE, ALICE_APP, RunningAdmin, csrf_of, password_form
 from sqlalchemy import select
 
 from bitloot_admin.adapters.orm import admin_recovery_codes
@@ -75,9 +75,7 @@ async def test_the_browser_asks_the_code_after_the_password_and_enrols_with_a_qr
 ) -> None:
     await add_admin(admin, "olga", Role.OWNER)
     async with admin.client() as client:
-        login = await client.get("/admin/login")
-        form = {"username": "olga", "password": PASSWORD, "csrf": csrf_of(login)}
-        sent = await client.post("/admin/login", data=form)
+        sent = await password_form(client, "olga", PASSWORD)
         assert (sent.status_code, sent.headers["location"]) == (303, "/admin/")
         home = await client.get("/admin/")
         assert (home.status_code, home.headers["location"]) == (303, "/admin/account/totp")
@@ -96,9 +94,7 @@ async def test_the_browser_asks_the_code_after_the_password_and_enrols_with_a_qr
         out = await client.post("/admin/logout", data={"csrf": csrf_of(done)})
         assert out.status_code == 303
         # The next login asks the code on its own page, which holds no password.
-        login = await client.get("/admin/login")
-        form = {"username": "olga", "password": PASSWORD, "csrf": csrf_of(login)}
-        asked = await client.post("/admin/login", data=form)
+        asked = await password_form(client, "olga", PASSWORD)
         assert PASSWORD not in asked.text
         challenge = re.search(r'name="challenge" value="([^"]+)"', asked.text)
         assert challenge
