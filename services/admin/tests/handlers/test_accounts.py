@@ -5,7 +5,7 @@ transactions are tested on PostgreSQL through the HTTP app)."""
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-import pytest
+from accounts_support import PASSWORD
 from admin_fakes import FakeAdminWork
 from argon2 import PasswordHasher
 
@@ -20,16 +20,8 @@ from bitloot_admin.handlers.accounts import (
     ThrottleLogin,
 )
 
-PASSWORD = "a-long-enough-password"
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture
-async def db() -> FakeAdminWork:
-    db = FakeAdminWork()
-    await CreateAdmin(db.work)("olivia", PASSWORD, Role.OPERATOR)
-    return db
 
 
 async def test_a_new_admin_is_a_viewer_and_a_password_reset_lifts_its_lock_and_sessions() -> None:

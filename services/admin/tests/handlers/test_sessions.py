@@ -6,6 +6,7 @@ from uuid import uuid4
 
 import pyotp
 import pytest
+from accounts_support import PASSWORD
 from admin_fakes import FakeAdminWork
 
 from bitloot_admin.domain.accounts import refusal
@@ -24,15 +25,6 @@ from bitloot_admin.handlers.sessions import (
     SetRole,
 )
 from bitloot_runtime.tokens import AdminSession
-
-PASSWORD = "a-long-enough-password"
-
-
-@pytest.fixture
-async def db() -> FakeAdminWork:
-    db = FakeAdminWork()
-    await CreateAdmin(db.work)("olivia", PASSWORD, Role.OPERATOR)
-    return db
 
 
 def session_of(username: str, generation: int = 0) -> AdminSession:
