@@ -1,7 +1,5 @@
 """Admins of each role for the tests of sessions, roles and the second factor."""
 
-from collections.abc import Callable
-
 import httpx
 from admin_support import ALICE, ALICE_APP, RunningAdmin
 
@@ -13,11 +11,7 @@ PASSWORD = "a-long-enough-password"
 
 
 async def add_admin(admin: RunningAdmin, username: str, role: Role) -> None:
-    await CreateAdmin(works(admin))(username, PASSWORD, role)
-
-
-def works(admin: RunningAdmin) -> Callable[[], AdminUnitOfWork]:
-    return admin.runtime.units_of_work(AdminUnitOfWork)
+    await CreateAdmin(admin.runtime.units_of_work(AdminUnitOfWork))(username, PASSWORD, role)
 
 
 async def token_of(client: httpx.AsyncClient, username: str, totp: str | None = None) -> str:

@@ -411,6 +411,14 @@ def csrf_of(page: httpx.Response) -> str:
     return match.group(1)
 
 
+async def order_form(browser: httpx.AsyncClient, order_id: UUID, action: str) -> httpx.Response:
+    """The order page's form `action` sent as a browser does: the page's CSRF token, and
+    the order page to go back to."""
+    back = f"/admin/orders/{order_id}"
+    page = await browser.get(back)
+    return await browser.post(f"{back}/{action}", data={"csrf": csrf_of(page), "back": back})
+
+
 def block_text(page: httpx.Response, pattern: str) -> str:
     """The text of the block of `page` that `pattern` finds, tags and blanks squeezed out."""
     match = re.search(pattern, page.text, re.DOTALL)
@@ -424,14 +432,21 @@ def forms_of(page: httpx.Response) -> dict[str, str]:
     return {m.group(1): m.group(0) for m in found if m.group(1) != "/admin/logout"}
 
 
+async def password_form(
+    client: httpx.AsyncClient, username: str = "alice", password: str = ALICE["password"]
+) -> httpx.Response:
+    """The login form's first step, the password, sent as a browser does."""
+    page = await client.get("/admin/login")
+    form = {"username": username, "password": password, "csrf": csrf_of(page)}
+    return await client.post("/admin/login", data=form)
+
+
 async def login_form(
     client: httpx.AsyncClient, password: str = ALICE["password"]
 ) -> httpx.Response:
     """alice's login through the login form, then (when the password was right) the code
     form, as a browser does."""
-    page = await client.get("/admin/login")
-    form = {"username": "alice", "password": password, "csrf": csrf_of(page)}
-    answer = await client.post("/admin/login", data=form)
+    answer = await password_form(client, password=password)
     challenge = re.search(r'name="challenge" value="([^"]+)"', answer.text)
     if answer.status_code != 200 or challenge is None:
         return answer

@@ -5,6 +5,8 @@ from typing import Any
 
 import httpx
 import pytest
+from accounts_support import PASSWORD
+from admin_fakes import FakeAdminWork
 from admin_support import (
     RunningAdmin,
     StandIns,
@@ -15,7 +17,17 @@ from admin_support import (
     serve_stand_ins,
 )
 
+from bitloot_admin.domain.roles import Role
+from bitloot_admin.handlers.accounts import CreateAdmin
 from bitloot_testing.rabbitmq import BusNamespace
+
+
+@pytest.fixture
+async def db() -> FakeAdminWork:
+    """The admin's repositories in memory, holding olivia: an operator, no second factor."""
+    db = FakeAdminWork()
+    await CreateAdmin(db.work)("olivia", PASSWORD, Role.OPERATOR)
+    return db
 
 
 @pytest.fixture

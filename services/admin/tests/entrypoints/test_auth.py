@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from admin_support import ALICE, ALICE_APP, SESSION_PUBLIC_KEY, RunningAdmin, login_form
-from argon2 import PasswordHasher
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bitloot_admin.adapters.orm import admin_audit, admins
 from bitloot_runtime.tokens import AdminTokenVerifier, parse_public_keys
@@ -60,12 +59,6 @@ async def test_a_wrong_password_is_401_and_five_lock_the_account_even_for_the_ri
     assert "login_locked" in actions
 
 
-async def test_an_unknown_admin_is_refused_like_a_wrong_password(admin: RunningAdmin) -> None:
-    async with admin.client() as client:
-        answer = await client.post("/admin/login", json={**ALICE, "username": "mallory"})
-    assert answer.status_code == 401
-
-
 async def test_without_a_session_the_api_answers_401_and_pages_redirect_to_the_login(
     admin: RunningAdmin,
 ) -> None:
@@ -117,29 +110,3 @@ async def test_a_session_token_is_verified_by_the_public_key_alone_and_hs256_is_
     verifier = AdminTokenVerifier(parse_public_keys(f"a1:{SESSION_PUBLIC_KEY}"))
     assert verifier.verify(token) == "alice"
     assert refused.status_code == 401
-
-
-async def test_a_hash_with_older_parameters_is_replaced_at_the_next_right_login_only(
-    admin: RunningAdmin,
-) -> None:
-    old = PasswordHasher().hash(ALICE["password"])  # argon2-cffi's default: 64 MiB
-    async with admin.runtime.engine.begin() as connection:
-        # An operator without a second factor: three logins in a row need no three codes.
-        values = {"password_hash": old, "role": "operator", "totp_secret": None}
-        await connection.execute(update(admins).values(**values))
-    async with admin.client() as client:
-        wrong = await client.post("/admin/login", json={**ALICE, "password": "wrong-guess"})
-        assert wrong.status_code == 401
-        async with admin.runtime.engine.connect() as connection:
-            assert (await connection.scalar(select(admins.c.password_hash))) == old
-        assert (await client.post("/admin/login", json=ALICE)).status_code == 200
-        async with admin.runtime.engine.connect() as connection:
-            stored = await connection.scalar(select(admins.c.password_hash))
-            actions = (await connection.scalars(select(admin_audit.c.action))).all()
-        assert stored is not None
-        assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-        assert actions.count("admin_password_rehashed") == 1
-        # The new hash is the same password: the next login is accepted and changes nothing.
-        assert (await client.post("/admin/login", json=ALICE)).status_code == 200
-    async with admin.runtime.engine.connect() as connection:
-        assert (await connection.scalar(select(admins.c.password_hash))) == stored

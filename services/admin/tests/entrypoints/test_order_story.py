@@ -2,7 +2,7 @@
 its timeline as one row per fact."""
 
 import httpx
-from admin_support import StandIns, at, block_text, csrf_of
+from admin_support import StandIns, at, block_text, order_form
 
 SUMMARY = r'<section id="summary".*?</section>'
 
@@ -77,11 +77,7 @@ async def test_a_resend_shows_the_email_s_status_read_back_from_delivery(
     stand_ins.refusals[path] = (202, {"order_id": str(order_id), "email_id": 7})
     sent = {"id": 7, "kind": "resend", "status": "sent", "sent_at": at(3)}
     stand_ins.delivery.emails[str(order_id)] = [sent]
-    page = await browser.get(f"/admin/orders/{order_id}")
-    answer = await browser.post(
-        f"/admin/orders/{order_id}/resend-email",
-        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
-    )
+    answer = await order_form(browser, order_id, "resend-email")
     assert answer.status_code == 200
     read_back = (
         "Delivery reports: Email #7 sent, accepted by the mail server at 2026-11-01 12:03:00 UTC."
@@ -98,11 +94,7 @@ async def test_a_retry_shows_the_saga_state_read_back_from_fulfillment(
         200,
         {"previous_state": "failed", "state": "reserved", "summary": "Requested."},
     )
-    page = await browser.get(f"/admin/orders/{order_id}")
-    answer = await browser.post(
-        f"/admin/orders/{order_id}/retry",
-        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
-    )
+    answer = await order_form(browser, order_id, "retry")
     assert "Fulfillment reports: the order is fulfilled." in answer.text
 
 
@@ -116,11 +108,7 @@ async def test_a_fresh_link_is_shown_with_its_expiry_as_delivery_issued_it(
         201,
         {"order_id": str(order_id), "link": link, "expires_at": at(60)},
     )
-    page = await browser.get(f"/admin/orders/{order_id}")
-    answer = await browser.post(
-        f"/admin/orders/{order_id}/link",
-        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
-    )
+    answer = await order_form(browser, order_id, "link")
     assert f"valid until {at(60)}" in answer.text
     assert f'<code class="address">{link}</code>' in answer.text
 

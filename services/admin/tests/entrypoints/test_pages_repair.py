@@ -2,7 +2,7 @@
 with a session cookie sees them."""
 
 import httpx
-from admin_support import LOW_BALANCE, StandIns, block_text, csrf_of
+from admin_support import LOW_BALANCE, StandIns, block_text, csrf_of, order_form
 
 
 async def test_a_listing_page_has_its_filters_a_table_and_the_next_page_link(
@@ -144,11 +144,7 @@ async def test_a_retry_says_what_it_set_in_motion_not_done(
         200,
         {"previous_state": "failed", "state": "reserving", "summary": summary},
     )
-    page = await browser.get(f"/admin/orders/{order_id}")
-    answer = await browser.post(
-        f"/admin/orders/{order_id}/retry",
-        data={"csrf": csrf_of(page), "back": f"/admin/orders/{order_id}"},
-    )
+    answer = await order_form(browser, order_id, "retry")
     assert answer.status_code == 200
     assert "Done" not in answer.text
     assert "Requested — still reserving" in answer.text

@@ -8,7 +8,7 @@ from unittest.mock import MagicMock
 import httpx
 import pytest
 from accounts_support import PASSWORD, add_admin, bearer, token_of
-from admin_support import RunningAdmin, StandIns, csrf_of
+from admin_support import RunningAdmin, StandIns, csrf_of, password_form
 from starlette.routing import Route
 
 from bitloot_admin.domain.roles import Role
@@ -125,9 +125,7 @@ async def test_a_viewers_browser_form_is_refused_and_reaches_no_service(
 ) -> None:
     await add_admin(admin, "vera", Role.VIEWER)
     async with admin.client() as client:
-        login = await client.get("/admin/login")
-        form = {"username": "vera", "password": PASSWORD, "csrf": csrf_of(login)}
-        assert (await client.post("/admin/login", data=form)).status_code == 303
+        assert (await password_form(client, "vera", PASSWORD)).status_code == 303
         orders = await client.get("/admin/orders")
         retry = await client.post(
             f"/admin/orders/{FILLED['order_id']}/retry", data={"csrf": csrf_of(orders)}

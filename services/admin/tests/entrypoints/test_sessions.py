@@ -1,18 +1,15 @@
-"""Sessions on the server's side: a logout revokes its token on every admin instance, a
-password change or a disabling ends every session of the admin, and a validly signed
-token of a missing or disabled admin opens nothing."""
+"""Sessions on the server's side: a logout revokes its token on every admin instance, and
+a validly signed token of a missing admin or an ended session opens nothing (what ends an
+admin's sessions: handlers/test_sessions.py, on the in-memory repositories)."""
 
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from accounts_support import PASSWORD, add_admin, bearer, token_of, works
+from accounts_support import bearer, token_of
 from admin_support import SESSION_PRIVATE_KEY, RunningAdmin, running_admin
 from sqlalchemy import insert, select
 
 from bitloot_admin.adapters.orm import admin_revoked_sessions
-from bitloot_admin.domain.roles import Role
-from bitloot_admin.handlers.accounts import CreateAdmin
-from bitloot_admin.handlers.sessions import DisableAdmin, EnableAdmin
 from bitloot_runtime.tokens import AdminTokenSigner, load_private_key
 from bitloot_testing.rabbitmq import BusNamespace
 
@@ -58,44 +55,6 @@ async def test_a_logout_keeps_its_token_until_expiry_and_sweeps_the_expired_ones
         rows = (await connection.execute(select(admin_revoked_sessions))).all()
     (row,) = rows
     assert now + timedelta(minutes=29) < row.expires_at <= now + timedelta(minutes=31)
-
-
-async def test_a_password_change_ends_every_session_of_that_admin_only(
-    admin: RunningAdmin,
-) -> None:
-    await add_admin(admin, "olivia", Role.OPERATOR)
-    async with admin.client() as client:
-        first, second = await token_of(client, "olivia"), await token_of(client, "olivia")
-        alices = await token_of(client, "alice")
-        await CreateAdmin(works(admin))("olivia", "another-long-password")
-        for token in (first, second):
-            refused = await client.get("/admin/api/orders", headers=bearer(token))
-            assert (refused.status_code, refused.json()["error"]) == (401, "session_revoked")
-        assert (await client.get("/admin/api/orders", headers=bearer(alices))).status_code == 200
-        login = {"username": "olivia", "password": "another-long-password"}
-        fresh = (await client.post("/admin/login", json=login)).json()["token"]
-        assert (await client.get("/admin/api/orders", headers=bearer(fresh))).status_code == 200
-
-
-async def test_a_disabled_admin_cannot_log_in_and_its_sessions_are_refused(
-    admin: RunningAdmin,
-) -> None:
-    await add_admin(admin, "olivia", Role.OPERATOR)
-    async with admin.client() as client:
-        token = await token_of(client, "olivia")
-        await DisableAdmin(works(admin))("olivia")
-        refused = await client.get("/admin/api/orders", headers=bearer(token))
-        page = await client.get("/admin/orders", headers=bearer(token))
-        login = await client.post("/admin/login", json={"username": "olivia", "password": PASSWORD})
-        await EnableAdmin(works(admin))("olivia")
-        # Enabled again, the sessions it had before stay ended; a new login works.
-        still = await client.get("/admin/api/orders", headers=bearer(token))
-        fresh = await token_of(client, "olivia")
-        assert (await client.get("/admin/api/orders", headers=bearer(fresh))).status_code == 200
-    assert (refused.status_code, refused.json()["error"]) == (401, "admin_disabled")
-    assert (page.status_code, page.headers["location"]) == (303, "/admin/login")
-    assert (login.status_code, login.json()["error"]) == (401, "invalid_credentials")
-    assert still.json()["error"] == "session_revoked"
 
 
 async def test_a_validly_signed_token_naming_no_admin_or_no_session_is_refused(

@@ -5,8 +5,9 @@ transactions are tested on PostgreSQL through the HTTP app)."""
 from datetime import UTC, datetime, timedelta
 
 import pyotp
-import pytest
+from accounts_support import PASSWORD
 from admin_fakes import FakeAdminWork
+from argon2 import PasswordHasher
 
 from bitloot_admin.domain.lockout import LOCK_DURATION, MAX_FAILURES, AccountState, LoginOutcome
 from bitloot_admin.domain.roles import Role
@@ -19,16 +20,8 @@ from bitloot_admin.handlers.accounts import (
     ThrottleLogin,
 )
 
-PASSWORD = "a-long-enough-password"
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-@pytest.fixture
-async def db() -> FakeAdminWork:
-    db = FakeAdminWork()
-    await CreateAdmin(db.work)("olivia", PASSWORD, Role.OPERATOR)
-    return db
 
 
 async def test_a_new_admin_is_a_viewer_and_a_password_reset_lifts_its_lock_and_sessions() -> None:
@@ -97,6 +90,8 @@ async def test_an_enrolled_admin_needs_its_code_and_each_code_works_once(
     log_in = LogIn(db.work)
     assert (await log_in("olivia", PASSWORD, None, NOW)).outcome is LoginOutcome.TOTP_REQUIRED
     assert (await log_in("olivia", PASSWORD, wrong, NOW)).outcome is LoginOutcome.TOTP_REJECTED
+    # A wrong password spends no code.
+    assert (await log_in("olivia", "wrong", code, NOW)).outcome is LoginOutcome.REJECTED
     assert (await log_in("olivia", None, code, NOW)).outcome is LoginOutcome.ACCEPTED
     assert db.accounts.rows["olivia"].totp_last_step == int(NOW.timestamp()) // STEP_SECONDS
     assert (await log_in("olivia", None, code, NOW)).outcome is LoginOutcome.TOTP_REPLAYED
@@ -106,7 +101,8 @@ async def test_a_recovery_code_is_spent_by_the_login_it_opens(db: FakeAdminWork)
     await db.given("olivia", totp_secret=SECRET)
     db.accounts.codes["olivia"] = {recovery_hash("abcd-efgh-jkmn")}
     log_in = LogIn(db.work)
-    assert (await log_in("olivia", None, "abcd-efgh-jkmn", NOW)).outcome is LoginOutcome.ACCEPTED
+    # Typed in capitals, as the code may be read out.
+    assert (await log_in("olivia", None, "ABCD-EFGH-JKMN", NOW)).outcome is LoginOutcome.ACCEPTED
     assert (await log_in("olivia", None, "abcd-efgh-jkmn", NOW)).outcome is (
         LoginOutcome.TOTP_REJECTED
     )
@@ -125,3 +121,20 @@ async def test_the_attempt_past_the_limit_waits_for_the_window_and_is_audited(
     assert db.audit.records[-1].action == "login_throttled"
     assert db.audit.records[-1].detail == {"client": "10.0.0.2"}
     assert await throttle("olivia", "10.0.0.1", NOW + timedelta(seconds=60)) is None
+
+
+async def test_a_hash_with_older_parameters_is_replaced_at_the_next_right_login_only(
+    db: FakeAdminWork,
+) -> None:
+    old = PasswordHasher().hash(PASSWORD)  # argon2-cffi's default: 64 MiB
+    await db.accounts.set_password_hash("olivia", old)
+    log_in = LogIn(db.work)
+    assert (await log_in("olivia", "wrong-guess", None, NOW)).outcome is LoginOutcome.REJECTED
+    assert db.accounts.rows["olivia"].password_hash == old
+    assert (await log_in("olivia", PASSWORD, None, NOW)).outcome is LoginOutcome.ACCEPTED
+    stored = db.accounts.rows["olivia"].password_hash
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert db.audit.actions().count("admin_password_rehashed") == 1
+    # The new hash is the same password: the next login is accepted and changes nothing.
+    assert (await log_in("olivia", PASSWORD, None, NOW)).outcome is LoginOutcome.ACCEPTED
+    assert db.accounts.rows["olivia"].password_hash == stored

@@ -6,12 +6,14 @@ from uuid import uuid4
 
 import pyotp
 import pytest
+from accounts_support import PASSWORD
 from admin_fakes import FakeAdminWork
 
 from bitloot_admin.domain.accounts import refusal
+from bitloot_admin.domain.lockout import LoginOutcome
 from bitloot_admin.domain.roles import Role
 from bitloot_admin.domain.totp import RECOVERY_CODES
-from bitloot_admin.handlers.accounts import CreateAdmin
+from bitloot_admin.handlers.accounts import CreateAdmin, LogIn
 from bitloot_admin.handlers.second_factor import ConfirmTotp, EnrolmentRefused, ShowEnrolment
 from bitloot_admin.handlers.sessions import (
     AccountNotFound,
@@ -23,13 +25,6 @@ from bitloot_admin.handlers.sessions import (
     SetRole,
 )
 from bitloot_runtime.tokens import AdminSession
-
-
-@pytest.fixture
-async def db() -> FakeAdminWork:
-    db = FakeAdminWork()
-    await CreateAdmin(db.work)("olivia", "a-long-enough-password", Role.OPERATOR)
-    return db
 
 
 def session_of(username: str, generation: int = 0) -> AdminSession:
@@ -58,8 +53,24 @@ async def test_disabling_refuses_every_session_and_enabling_does_not_bring_them_
     assert await refused(db, before) == "admin_disabled"
     await EnableAdmin(db.work)("olivia")
     assert await refused(db, before) == "session_revoked"
-    assert await refused(db, session_of("olivia", generation=1)) is None
-    assert db.audit.actions()[-2:] == ["admin_disabled", "admin_enabled"]
+    login = await LogIn(db.work)("olivia", PASSWORD, None)
+    assert (login.outcome, login.generation) == (LoginOutcome.ACCEPTED, 1)
+    assert await refused(db, session_of("olivia", login.generation)) is None
+    assert db.audit.actions()[-3:] == ["admin_disabled", "admin_enabled", "login_accepted"]
+
+
+async def test_a_password_change_ends_every_session_of_that_admin_only(db: FakeAdminWork) -> None:
+    await CreateAdmin(db.work)("vera", PASSWORD)
+    first, second, veras = session_of("olivia"), session_of("olivia"), session_of("vera")
+    await CreateAdmin(db.work)("olivia", "another-long-password")
+    assert [await refused(db, session) for session in (first, second, veras)] == [
+        "session_revoked",
+        "session_revoked",
+        None,
+    ]
+    login = await LogIn(db.work)("olivia", "another-long-password", None)
+    assert login.outcome is LoginOutcome.ACCEPTED
+    assert await refused(db, session_of("olivia", login.generation)) is None
 
 
 async def test_a_new_role_applies_to_the_next_request_without_ending_sessions(
