@@ -3,19 +3,19 @@ what is owed back and when, what an admin's decision does, how an IPN moves an o
 The guarantees (locks, one transaction, the outbox) are tested on PostgreSQL elsewhere."""
 
 import json
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from unittest.mock import Mock
 from uuid import UUID, uuid4
 
 import pytest
-from payments_fakes import FakePaymentsWork
+from payments_fakes import NOW, FakePaymentsWork, apply_ipns, customer_status, paid, placed
 from payments_support import ipn
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
     OrderFailed,
+    OrderState,
     OrderStatusChanged,
     PaymentFinished,
     ProductAvailabilityChanged,
@@ -24,8 +24,7 @@ from bitloot_contracts.events import (
 )
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.domain.flags import REFUND_AMOUNT_UNKNOWN
-from bitloot_payments.domain.order import PricedLine
-from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry, PaymentRecord
+from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry
 from bitloot_payments.domain.refunds import RefundRefused
 from bitloot_payments.handlers.availability import RecordAvailability
 from bitloot_payments.handlers.catalog import SaveProduct
@@ -37,36 +36,10 @@ from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision
 from bitloot_payments.handlers.refunds import RecordKeyEmail, RefundFailedOrder
 from bitloot_payments.handlers.resolve_flags import DecideFlag, Refused, ReplayIpn
 
-NOW = datetime.now(UTC)
-
 
 @pytest.fixture
 def uow() -> FakePaymentsWork:
     return FakePaymentsWork()
-
-
-async def placed(uow: FakePaymentsWork) -> UUID:
-    order_id = uuid4()
-    line = PricedLine("g-1", "kp-1", 2, Decimal("12.5"), Decimal(13), "usd")
-    await uow.orders.insert(order_id, "buyer@example.com", [line], Decimal(25), "usd")
-    await uow.orders.record_invoice(order_id, "inv-1", "https://pay.test/inv-1", timedelta(1))
-    await uow.commit()
-    return order_id
-
-
-async def paid(uow: FakePaymentsWork, actually_paid: str | None = "25.1") -> UUID:
-    order_id = await placed(uow)
-    await uow.orders.set_status(order_id, "paid")
-    uow.store.orders[order_id] = replace(
-        uow.store.orders[order_id], paid_at=NOW, payment_id="5077125051"
-    )
-    amount = Decimal(actually_paid) if actually_paid else None
-    uow.store.payments["5077125051"] = PaymentRecord(
-        "5077125051", order_id, None, "finished", ["finished"], Decimal(25), "usd",
-        Decimal("25.1"), amount, "usdttrc20", NOW, NOW,
-    )  # fmt: skip
-    await uow.commit()
-    return order_id
 
 
 def failed(order_id: UUID, at: datetime = NOW) -> OrderFailed:
@@ -241,3 +214,47 @@ async def test_a_product_moved_to_another_kinguin_product_unlists_the_old_one_if
     assert listed == [
         ("k-1", True), ("k-1", True), ("k-1", True), ("k-2", True), ("k-1", False), ("k-3", True),
     ]  # fmt: skip
+
+
+async def saga(uow: FakePaymentsWork, order_id: UUID, state: OrderState, second: int) -> None:
+    event = OrderStatusChanged(
+        order_id=order_id, status=state, occurred_at=NOW + timedelta(seconds=second)
+    )
+    await RecordFulfilment()(event, uow)
+
+
+async def test_the_order_page_follows_payment_then_fulfilment_in_the_shared_words(
+    uow: FakePaymentsWork,
+) -> None:
+    order_id = await placed(uow)
+    assert await customer_status(uow, order_id) == "awaiting_payment"
+    await apply_ipns(uow, ipn(str(order_id), "finished"))
+    assert await customer_status(uow, order_id) == "payment_received"
+    # Delivered, then a late and a repeated older state: the page stays at delivered.
+    history: list[tuple[OrderState, int]] = [
+        ("reserving", 2),
+        ("fulfilled", 9),
+        ("delivering", 7),
+        ("reserving", 2),
+    ]
+    for state, second in history:
+        await saga(uow, order_id, state, second)
+    assert await customer_status(uow, order_id) == "delivered"
+    await saga(uow, order_id, "keys_requested", 5)
+    told = await customer_status(uow, order_id), uow.store.orders[order_id].fulfilment_state
+    assert told == ("delivered", "fulfilled")
+
+
+async def test_an_order_with_money_an_admin_must_judge_is_under_review(
+    uow: FakePaymentsWork,
+) -> None:
+    order_id = await placed(uow)
+    await apply_ipns(uow, ipn(str(order_id), "partially_paid", actually_paid=3))
+    assert await customer_status(uow, order_id) == "under_review"
+
+
+async def test_a_failed_saga_is_failed_on_the_order_page_too(uow: FakePaymentsWork) -> None:
+    order_id = await placed(uow)
+    await apply_ipns(uow, ipn(str(order_id), "finished"))
+    await saga(uow, order_id, "failed", 1)
+    assert await customer_status(uow, order_id) == "failed"
