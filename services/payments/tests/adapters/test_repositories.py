@@ -1,6 +1,7 @@
 """The repositories' SQL that the business-rule tests leave to the fakes (payments_fakes),
-which must behave as these statements do: a re-deposit's order found through its parent
-payment, a flag looked up by order and kind."""
+which must behave as these statements do: one whole-order refund per order and reason (a
+partial unique index), a re-deposit's order found through its parent payment, a flag
+looked up by order and kind, a key email confirmed for good."""
 
 import json
 from decimal import Decimal
@@ -14,7 +15,7 @@ from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
 from bitloot_payments.domain.notification import notification_of
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import PaymentState
-from bitloot_payments.domain.records import Flag
+from bitloot_payments.domain.records import Flag, Refund
 from bitloot_payments.migrations import VERSIONS
 from bitloot_testing.retention import engine_fixture
 
@@ -26,6 +27,17 @@ async def an_order(uow: PaymentsUnitOfWork) -> UUID:
     line = PricedLine("g-1", "kp-1", 2, Decimal("12.5"), Decimal(13), "usd")
     assert await uow.orders.insert(order_id, "buyer@example.com", [line], Decimal(25), "usd")
     return order_id
+
+
+async def test_an_order_owes_one_whole_order_refund_per_reason(engine: AsyncEngine) -> None:
+    async with PaymentsUnitOfWork(engine) as uow:
+        order_id = await an_order(uow)
+        refund = Refund(order_id, Decimal("25.1"), "usdttrc20", "order_failed", "system")
+        assert await uow.refunds.add_whole_order(refund) is not None
+        assert await uow.refunds.add_whole_order(refund) is None
+        other = Refund(order_id, Decimal("25.1"), "usdttrc20", "keys_unrevealed", "admin:ana")
+        assert await uow.refunds.add_whole_order(other) is not None
+        assert len(await uow.refunds.of_order(order_id)) == 2
 
 
 async def test_a_payment_names_its_order_and_a_flag_is_found_by_order_and_kind(
@@ -43,3 +55,14 @@ async def test_a_payment_names_its_order_and_a_flag_is_found_by_order_and_kind(
         await uow.flags.add(Flag("overpaid", "more", order_id))
         [flag] = await uow.flags.of_order(order_id, "fulfilled_after_refund")
         assert (flag.order_id, flag.data) == (order_id, {"x": "1"})
+
+
+async def test_a_key_email_confirmed_stays_confirmed(engine: AsyncEngine) -> None:
+    async with PaymentsUnitOfWork(engine) as uow:
+        order_id = await an_order(uow)
+        for sent, confirmed in ((False, False), (True, True), (False, True)):
+            assert await uow.orders.record_key_email(order_id, sent)
+            order = await uow.orders.load(order_id)
+            assert order is not None
+            assert order.key_email_confirmed is confirmed
+        assert not await uow.orders.record_key_email(uuid4(), True)

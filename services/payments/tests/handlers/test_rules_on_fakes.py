@@ -65,8 +65,10 @@ async def test_a_failed_paid_order_owes_what_was_actually_paid_once(uow: FakePay
 async def test_a_failed_order_never_paid_owes_nothing(uow: FakePaymentsWork) -> None:
     order_id = await placed(uow)
     await RefundFailedOrder()(failed(order_id), uow)
+    await RefundFailedOrder()(failed(UUID(int=7)), uow)  # not even ours
     await uow.commit()
     assert not uow.store.refunds
+    assert uow.store.orders[order_id].status == "invoiced"
     assert not uow.events
 
 
@@ -77,21 +79,7 @@ async def test_a_refund_of_an_unknown_amount_is_flagged_not_guessed(uow: FakePay
     assert not uow.store.refunds
     [flag] = uow.store.flags.values()
     assert (flag.kind, flag.order_id) == (REFUND_AMOUNT_UNKNOWN, order_id)
-
-
-async def test_a_failed_order_fulfilled_after_all_cancels_its_due_refund(
-    uow: FakePaymentsWork,
-) -> None:
-    order_id = await paid(uow)
-    await RefundFailedOrder()(failed(order_id, NOW - timedelta(seconds=5)), uow)
-    await uow.commit()
-    saga = OrderStatusChanged(order_id=order_id, status="fulfilled", occurred_at=NOW)
-    await RecordFulfilment()(saga, uow)
-    await uow.commit()
-    [refund] = uow.store.refunds.values()
-    assert refund.status == "canceled"
-    assert uow.store.orders[order_id].status == "paid"
-    assert [e.status for e in refund_events(uow)] == ["due", "canceled"]
+    assert not refund_events(uow)
 
 
 async def test_a_key_email_of_an_unknown_order_changes_nothing(uow: FakePaymentsWork) -> None:
@@ -124,7 +112,7 @@ async def test_dismissing_a_flag_needs_a_note(uow: FakePaymentsWork) -> None:
     assert refused.value.code == "note_required"
 
 
-async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts(
+async def test_only_a_claimed_or_failed_refund_is_approved_and_approving_wakes_the_payouts(
     uow: FakePaymentsWork,
 ) -> None:
     order_id = await paid(uow)
@@ -132,13 +120,16 @@ async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts
     await uow.commit()
     woken: list[bool] = []
     decide = DecideRefund(uow.factory(), lambda: woken.append(True))
-    with pytest.raises(RefundRefused):
+    with pytest.raises(RefundRefused) as due:
         await decide(1, Decision("approved", "ana"))
-    assert (uow.store.refunds[1].status, woken) == ("due", [])
-    await uow.refunds.move(1, "claimed")
-    await uow.commit()
-    approved = await decide(1, Decision("approved", "ana"))
-    assert (approved.status, approved.decided_by, woken) == ("approved", "ana", [True])
+    assert (due.value.code, uow.store.refunds[1].status, woken) == ("not_claimed", "due", [])
+    for status in ("claimed", "failed"):
+        await uow.refunds.move(1, status)
+        await uow.commit()
+        approved = await decide(1, Decision("approved", "ana"))
+        assert (approved.status, approved.decided_by, woken[-1]) == ("approved", "ana", True)
+        last = refund_events(uow)[-1]
+        assert (last.status, last.previous_status) == ("approved", status)
 
 
 async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid(
