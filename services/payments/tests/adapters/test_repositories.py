@@ -1,9 +1,11 @@
 """The repositories' SQL that the business-rule tests leave to the fakes (payments_fakes),
 which must behave as these statements do: one whole-order refund per order and reason (a
-partial unique index), a re-deposit's order found through its parent payment, a flag
-looked up by order and kind, a key email confirmed for good."""
+partial unique index), an availability kept only if newer, a re-deposit's order found
+through its parent payment, a flag looked up by order and kind, a key email confirmed
+for good."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bitloot_payments.adapters.orm import metadata
 from bitloot_payments.adapters.unit_of_work import PaymentsUnitOfWork
+from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.notification import notification_of
 from bitloot_payments.domain.order import PricedLine
 from bitloot_payments.domain.payment import PaymentState
@@ -38,6 +41,17 @@ async def test_an_order_owes_one_whole_order_refund_per_reason(engine: AsyncEngi
         other = Refund(order_id, Decimal("25.1"), "usdttrc20", "keys_unrevealed", "admin:ana")
         assert await uow.refunds.add_whole_order(other) is not None
         assert len(await uow.refunds.of_order(order_id)) == 2
+
+
+async def test_an_availability_is_kept_only_if_newer_than_the_one_known(
+    engine: AsyncEngine,
+) -> None:
+    now = datetime.now(UTC)
+    async with PaymentsUnitOfWork(engine) as uow:
+        for qty, at, kept in ((3, 0, True), (1, -5, False), (2, 5, True)):
+            seen = Availability("kp-1", qty, None, False, None, now + timedelta(seconds=at))
+            assert await uow.availability.record(seen) is kept
+        assert (await uow.availability.of(["kp-1", "kp-2"]))["kp-1"].qty == 2
 
 
 async def test_a_payment_names_its_order_and_a_flag_is_found_by_order_and_kind(
