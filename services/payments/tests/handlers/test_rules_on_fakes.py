@@ -1,6 +1,7 @@
 """The payments use cases' business rules, on the in-memory unit of work (no database):
-what is owed back and when, what an admin's decision does, how an IPN moves an order.
-The guarantees (locks, one transaction, the outbox) are tested on PostgreSQL elsewhere."""
+what is owed back and when, what an admin's decision does, how an IPN moves an order and
+what the customer is then told. The guarantees (locks, one transaction, the outbox) are
+tested on PostgreSQL elsewhere."""
 
 import json
 from datetime import datetime, timedelta
