@@ -2,6 +2,7 @@
 ones (`bitloot_payments.handlers.ports`), over one `Store` that only a commit keeps."""
 
 import copy
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
 from typing import NoReturn
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from bitloot_payments.domain.availability import Availability
 from bitloot_payments.domain.order import PricedLine
@@ -33,6 +34,9 @@ from bitloot_payments.handlers.ports import (
     Product,
     RefundToPay,
 )
+from bitloot_payments.handlers.process_ipns import IpnProcessor
+from bitloot_payments.handlers.queries import CustomerOrder
+from bitloot_payments.handlers.receive_ipn import claims
 from bitloot_runtime.rate_limits import Limit, RateLimited
 from bitloot_testing.fakes import FakeWork
 
@@ -428,3 +432,51 @@ class FakePaymentsWork(FakeWork):
     def factory(self) -> Callable[[], "FakePaymentsWork"]:
         """What a use case opening its own units of work is given: this one, each time."""
         return lambda: self
+
+
+NOW = datetime.now(UTC)
+
+
+async def placed(uow: FakePaymentsWork) -> UUID:
+    """An order of two of `g-1` (25 usd), invoiced and committed; its id."""
+    order_id = uuid4()
+    line = PricedLine("g-1", "kp-1", 2, Decimal("12.5"), Decimal(13), "usd")
+    await uow.orders.insert(order_id, "buyer@example.com", [line], Decimal(25), "usd")
+    await uow.orders.record_invoice(order_id, "inv-1", "https://pay.test/inv-1", timedelta(1))
+    await uow.commit()
+    return order_id
+
+
+async def paid(uow: FakePaymentsWork, actually_paid: str | None = "25.1") -> UUID:
+    """An order `placed`, paid by payment 5077125051 (`actually_paid` usdttrc20)."""
+    order_id = await placed(uow)
+    await uow.orders.set_status(order_id, "paid")
+    uow.store.orders[order_id] = replace(
+        uow.store.orders[order_id], paid_at=NOW, payment_id="5077125051"
+    )
+    amount = Decimal(actually_paid) if actually_paid else None
+    uow.store.payments["5077125051"] = PaymentRecord(
+        "5077125051", order_id, None, "finished", ["finished"], Decimal(25), "usd",
+        Decimal("25.1"), amount, "usdttrc20", NOW, NOW,
+    )  # fmt: skip
+    await uow.commit()
+    return order_id
+
+
+async def apply_ipns(uow: FakePaymentsWork, *documents: dict[str, object]) -> list[str]:
+    """`documents` stored as the edge stores authentic IPNs, and applied by the processor:
+    the results of every IPN logged so far, oldest first."""
+    for document in documents:
+        body = json.dumps(document).encode()
+        await uow.ipns.add(IpnEntry(body, True, PENDING, *claims(json.loads(body))))
+    await uow.commit()
+    await IpnProcessor(uow.factory()).drain()
+    return [logged.result for logged in uow.store.ipns.values()]
+
+
+async def customer_status(uow: FakePaymentsWork, order_id: UUID) -> str:
+    """What the customer is told of the order, as `ReadOrder` reads it."""
+    refunds = await uow.refunds.of_order(order_id)
+    flags = uow.store.flags.values()
+    under_review = any(f.order_id == order_id and f.status == OPEN for f in flags)
+    return CustomerOrder(uow.store.orders[order_id], [], under_review, refunds).customer_status

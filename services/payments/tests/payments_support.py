@@ -18,6 +18,15 @@ from bitloot_testing.bus import Spy, eventually, spy_on
 from bitloot_testing.rabbitmq import BusNamespace
 
 SECRET = "ipn-secret-current"
+# What a late payment's flag records of the payment `ipn` describes, which had expired.
+LATE_PAYMENT = {
+    "price_amount": "25",
+    "price_currency": "usd",
+    "pay_amount": "25.1",
+    "actually_paid": "25.1",
+    "pay_currency": "usdttrc20",
+    "payment_was": "expired",
+}
 
 
 def ipn(order_id: str, status: str, **changes: object) -> dict[str, object]:

@@ -11,7 +11,7 @@ from payments_support import execute, fetch, ipn, new_order, send, settled
 from sqlalchemy import select, update
 
 from bitloot_contracts.events import OrderFailed, OrderStatusChanged
-from bitloot_payments.adapters.orm import flags, orders, refunds
+from bitloot_payments.adapters.orm import orders, refunds
 from bitloot_runtime.service import ServiceRuntime
 from bitloot_runtime.tables import outbox
 from bitloot_runtime.tokens import ClaimTokenSigner, generate_key_pair, load_private_key
@@ -63,10 +63,6 @@ async def set_refund(runtime: ServiceRuntime, refund_id: int, **values: object) 
 
 async def refund_rows(runtime: ServiceRuntime, order_id: str) -> list[dict[str, Any]]:
     return await rows(runtime, refunds, order_id)
-
-
-async def flag_rows(runtime: ServiceRuntime, order_id: str, kind: str) -> list[dict[str, Any]]:
-    return [row for row in await rows(runtime, flags, order_id) if row["kind"] == kind]
 
 
 async def order_status(runtime: ServiceRuntime, order_id: str) -> str:

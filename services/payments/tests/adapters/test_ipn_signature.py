@@ -120,7 +120,10 @@ def test_upper_case_hex_is_the_same_signature() -> None:
     assert verify(parse(DOCUMENTED), DOCUMENTED_SIG.upper(), [SECRET])
 
 
-@pytest.mark.parametrize("body", [b"not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"[" * 100_000])
+NOT_OBJECTS = [b"not json", b"\xff\xfe", b"[1, 2]", b'"text"', b"[" * 100_000, b'{"a": NaN}']
+
+
+@pytest.mark.parametrize("body", NOT_OBJECTS)
 def test_a_body_that_is_not_a_json_object_is_refused_with_a_clear_error(body: bytes) -> None:
     with pytest.raises(InvalidIpnBody):
         parse(body)

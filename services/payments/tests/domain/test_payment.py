@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from payments_support import LATE_PAYMENT
 
 from bitloot_payments.domain.payment import (
     Context,
@@ -172,14 +173,7 @@ def test_a_payment_finishing_after_it_expired_is_a_late_payment_with_its_amounts
     late = apply(expired.order, expired.payment, notification("finished"))
     assert (late.result, late.flag, late.finished) == ("late_payment", "late_payment", False)
     assert late.order == expired.order
-    assert dict(late.flag_data) == {
-        "price_amount": "25",
-        "price_currency": "usd",
-        "pay_amount": "25.1",
-        "actually_paid": "25.1",
-        "pay_currency": "usdttrc20",
-        "payment_was": "expired",
-    }
+    assert dict(late.flag_data) == LATE_PAYMENT
     again = apply(late.order, late.payment, notification("finished"))
     assert (again.result, again.flag) == ("duplicate", None)
 

@@ -85,53 +85,6 @@ async def test_accepting_a_late_payment_pays_the_order_once_even_when_two_admins
     )
 
 
-async def test_refund_due_on_a_partial_payment_owes_what_arrived_and_stops_the_order(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
-) -> None:
-    order_id = await new_order(client)
-    await send(client, ipn(order_id, "partially_paid", actually_paid=12.3))
-    await settled(runtime)
-    flag_id = await only_flag(admin, order_id)
-    answer = await admin.post(f"/internal/flags/{flag_id}/refund-due", headers=as_admin("carol"))
-    assert answer.status_code == 200, answer.text
-    assert (answer.json()["order_status"], answer.json()["flag"]["status"]) == (
-        "refund_due",
-        "refund_due",
-    )
-    listed = await admin.get("/internal/refunds", params={"order_id": order_id})
-    [refund] = listed.json()["items"]
-    assert (refund["amount"], refund["currency"], refund["reason"]) == (
-        "12.3",
-        "usdttrc20",
-        "partially_paid",
-    )
-    assert (refund["status"], refund["requested_by"], refund["flag_id"]) == (
-        "due",
-        "admin:carol",
-        flag_id,
-    )
-    assert (await order_row(runtime, order_id))["status"] == "refund_due"
-    accept = await admin.post(f"/internal/flags/{flag_id}/accept")
-    assert (accept.status_code, accept.json()["error"]) == (409, "flag_resolved")
-
-
-async def test_refund_due_on_an_overpayment_owes_the_difference_and_the_order_stays_paid(
-    client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
-) -> None:
-    order_id = await new_order(client)
-    await send(client, ipn(order_id, "finished", actually_paid=30))
-    await settled(runtime)
-    flag_id = await only_flag(admin, order_id)
-    shown = (await admin.get(f"/internal/flags/{flag_id}")).json()
-    assert shown["decisions"] == ["refund-due", "dismiss"]
-    accept = await admin.post(f"/internal/flags/{flag_id}/accept")
-    assert (accept.status_code, accept.json()["error"]) == (409, "cannot_accept")
-    answer = await admin.post(f"/internal/flags/{flag_id}/refund-due")
-    assert answer.json()["order_status"] == "paid"
-    listed = await admin.get("/internal/refunds")
-    assert [(r["amount"], r["reason"]) for r in listed.json()["items"]] == [("4.9", "overpaid")]
-
-
 async def test_dismissing_needs_a_note_and_records_it(
     client: httpx.AsyncClient, runtime: ServiceRuntime, admin: httpx.AsyncClient
 ) -> None:

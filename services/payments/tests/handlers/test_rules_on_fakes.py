@@ -1,21 +1,22 @@
 """The payments use cases' business rules, on the in-memory unit of work (no database):
-what is owed back and when, what an admin's decision does, how an IPN moves an order.
-The guarantees (locks, one transaction, the outbox) are tested on PostgreSQL elsewhere."""
+what is owed back and when, what an admin's decision does, how an IPN moves an order and
+what the customer is then told. The guarantees (locks, one transaction, the outbox) are
+tested on PostgreSQL elsewhere."""
 
 import json
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from unittest.mock import Mock
 from uuid import UUID, uuid4
 
 import pytest
-from payments_fakes import FakePaymentsWork
+from payments_fakes import NOW, FakePaymentsWork, apply_ipns, customer_status, paid, placed
 from payments_support import ipn
 
 from bitloot_contracts.events import (
     DeliveryCompleted,
     OrderFailed,
+    OrderState,
     OrderStatusChanged,
     PaymentFinished,
     ProductAvailabilityChanged,
@@ -24,8 +25,7 @@ from bitloot_contracts.events import (
 )
 from bitloot_payments.adapters.payouts import NowPaymentsPayouts
 from bitloot_payments.domain.flags import REFUND_AMOUNT_UNKNOWN
-from bitloot_payments.domain.order import PricedLine
-from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry, PaymentRecord
+from bitloot_payments.domain.records import ERROR, PENDING, Flag, IpnEntry
 from bitloot_payments.domain.refunds import RefundRefused
 from bitloot_payments.handlers.availability import RecordAvailability
 from bitloot_payments.handlers.catalog import SaveProduct
@@ -37,36 +37,10 @@ from bitloot_payments.handlers.refund_decisions import DecideRefund, Decision
 from bitloot_payments.handlers.refunds import RecordKeyEmail, RefundFailedOrder
 from bitloot_payments.handlers.resolve_flags import DecideFlag, Refused, ReplayIpn
 
-NOW = datetime.now(UTC)
-
 
 @pytest.fixture
 def uow() -> FakePaymentsWork:
     return FakePaymentsWork()
-
-
-async def placed(uow: FakePaymentsWork) -> UUID:
-    order_id = uuid4()
-    line = PricedLine("g-1", "kp-1", 2, Decimal("12.5"), Decimal(13), "usd")
-    await uow.orders.insert(order_id, "buyer@example.com", [line], Decimal(25), "usd")
-    await uow.orders.record_invoice(order_id, "inv-1", "https://pay.test/inv-1", timedelta(1))
-    await uow.commit()
-    return order_id
-
-
-async def paid(uow: FakePaymentsWork, actually_paid: str | None = "25.1") -> UUID:
-    order_id = await placed(uow)
-    await uow.orders.set_status(order_id, "paid")
-    uow.store.orders[order_id] = replace(
-        uow.store.orders[order_id], paid_at=NOW, payment_id="5077125051"
-    )
-    amount = Decimal(actually_paid) if actually_paid else None
-    uow.store.payments["5077125051"] = PaymentRecord(
-        "5077125051", order_id, None, "finished", ["finished"], Decimal(25), "usd",
-        Decimal("25.1"), amount, "usdttrc20", NOW, NOW,
-    )  # fmt: skip
-    await uow.commit()
-    return order_id
 
 
 def failed(order_id: UUID, at: datetime = NOW) -> OrderFailed:
@@ -92,8 +66,10 @@ async def test_a_failed_paid_order_owes_what_was_actually_paid_once(uow: FakePay
 async def test_a_failed_order_never_paid_owes_nothing(uow: FakePaymentsWork) -> None:
     order_id = await placed(uow)
     await RefundFailedOrder()(failed(order_id), uow)
+    await RefundFailedOrder()(failed(UUID(int=7)), uow)  # not even ours
     await uow.commit()
     assert not uow.store.refunds
+    assert uow.store.orders[order_id].status == "invoiced"
     assert not uow.events
 
 
@@ -104,21 +80,7 @@ async def test_a_refund_of_an_unknown_amount_is_flagged_not_guessed(uow: FakePay
     assert not uow.store.refunds
     [flag] = uow.store.flags.values()
     assert (flag.kind, flag.order_id) == (REFUND_AMOUNT_UNKNOWN, order_id)
-
-
-async def test_a_failed_order_fulfilled_after_all_cancels_its_due_refund(
-    uow: FakePaymentsWork,
-) -> None:
-    order_id = await paid(uow)
-    await RefundFailedOrder()(failed(order_id, NOW - timedelta(seconds=5)), uow)
-    await uow.commit()
-    saga = OrderStatusChanged(order_id=order_id, status="fulfilled", occurred_at=NOW)
-    await RecordFulfilment()(saga, uow)
-    await uow.commit()
-    [refund] = uow.store.refunds.values()
-    assert refund.status == "canceled"
-    assert uow.store.orders[order_id].status == "paid"
-    assert [e.status for e in refund_events(uow)] == ["due", "canceled"]
+    assert not refund_events(uow)
 
 
 async def test_a_key_email_of_an_unknown_order_changes_nothing(uow: FakePaymentsWork) -> None:
@@ -151,7 +113,7 @@ async def test_dismissing_a_flag_needs_a_note(uow: FakePaymentsWork) -> None:
     assert refused.value.code == "note_required"
 
 
-async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts(
+async def test_only_a_claimed_or_failed_refund_is_approved_and_approving_wakes_the_payouts(
     uow: FakePaymentsWork,
 ) -> None:
     order_id = await paid(uow)
@@ -159,13 +121,16 @@ async def test_only_a_claimed_refund_is_approved_and_approving_wakes_the_payouts
     await uow.commit()
     woken: list[bool] = []
     decide = DecideRefund(uow.factory(), lambda: woken.append(True))
-    with pytest.raises(RefundRefused):
+    with pytest.raises(RefundRefused) as due:
         await decide(1, Decision("approved", "ana"))
-    assert (uow.store.refunds[1].status, woken) == ("due", [])
-    await uow.refunds.move(1, "claimed")
-    await uow.commit()
-    approved = await decide(1, Decision("approved", "ana"))
-    assert (approved.status, approved.decided_by, woken) == ("approved", "ana", [True])
+    assert (due.value.code, uow.store.refunds[1].status, woken) == ("not_claimed", "due", [])
+    for status in ("claimed", "failed"):
+        await uow.refunds.move(1, status)
+        await uow.commit()
+        approved = await decide(1, Decision("approved", "ana"))
+        assert (approved.status, approved.decided_by, woken[-1]) == ("approved", "ana", True)
+        last = refund_events(uow)[-1]
+        assert (last.status, last.previous_status) == ("approved", status)
 
 
 async def test_a_refund_approved_without_an_address_fails_and_nothing_is_paid(
@@ -241,3 +206,47 @@ async def test_a_product_moved_to_another_kinguin_product_unlists_the_old_one_if
     assert listed == [
         ("k-1", True), ("k-1", True), ("k-1", True), ("k-2", True), ("k-1", False), ("k-3", True),
     ]  # fmt: skip
+
+
+async def saga(uow: FakePaymentsWork, order_id: UUID, state: OrderState, second: int) -> None:
+    event = OrderStatusChanged(
+        order_id=order_id, status=state, occurred_at=NOW + timedelta(seconds=second)
+    )
+    await RecordFulfilment()(event, uow)
+
+
+async def test_the_order_page_follows_payment_then_fulfilment_in_the_shared_words(
+    uow: FakePaymentsWork,
+) -> None:
+    order_id = await placed(uow)
+    assert await customer_status(uow, order_id) == "awaiting_payment"
+    await apply_ipns(uow, ipn(str(order_id), "finished"))
+    assert await customer_status(uow, order_id) == "payment_received"
+    # Delivered, then a late and a repeated older state: the page stays at delivered.
+    history: list[tuple[OrderState, int]] = [
+        ("reserving", 2),
+        ("fulfilled", 9),
+        ("delivering", 7),
+        ("reserving", 2),
+    ]
+    for state, second in history:
+        await saga(uow, order_id, state, second)
+    assert await customer_status(uow, order_id) == "delivered"
+    await saga(uow, order_id, "keys_requested", 5)
+    told = await customer_status(uow, order_id), uow.store.orders[order_id].fulfilment_state
+    assert told == ("delivered", "fulfilled")
+
+
+async def test_an_order_with_money_an_admin_must_judge_is_under_review(
+    uow: FakePaymentsWork,
+) -> None:
+    order_id = await placed(uow)
+    await apply_ipns(uow, ipn(str(order_id), "partially_paid", actually_paid=3))
+    assert await customer_status(uow, order_id) == "under_review"
+
+
+async def test_a_failed_saga_is_failed_on_the_order_page_too(uow: FakePaymentsWork) -> None:
+    order_id = await placed(uow)
+    await apply_ipns(uow, ipn(str(order_id), "finished"))
+    await saga(uow, order_id, "failed", 1)
+    assert await customer_status(uow, order_id) == "failed"
