@@ -310,3 +310,36 @@ async def test_two_relays_put_each_orders_events_on_the_bus_in_the_order_queued(
         name = WidgetMade.model_validate_json(message.body).name
         heard.setdefault(name.split("-")[0], []).append(name)
     assert heard == queued
+
+
+class Hanging(BusPublisher):
+    """A publisher that never gets an answer: the relay using it holds its batch."""
+
+    async def publish_event(self, **_: Any) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_relay_gone_silent_holding_a_batch_holds_the_others_back_only_briefly(
+    parts: Parts, bus_prefix: BusNamespace
+) -> None:
+    """A relay that stops answering while it holds rows (its machine gone, no reset sent)
+    does not keep them from the bus: its session ends after `hold_limit` seconds idle in
+    its transaction, and another relay publishes them."""
+    await commit_widgets(parts.engine, 3)
+    broker = create_broker(bus_prefix.amqp_url, prefetch=10)
+    silent = OutboxRelay(
+        engine=parts.engine,
+        database_url=parts.database_url,
+        publisher=Hanging(broker, parts.topology, parts.metrics),
+        metrics=parts.metrics,
+        hold_limit=1.0,
+    )
+    holding = asyncio.create_task(silent.relay_once())
+    async with spy_on(bus_prefix.amqp_url, bus_prefix.prefix, parts.topology.exchange.name) as spy:
+        await asyncio.sleep(0.5)  # the silent relay took the batch
+        async with asyncio.timeout(10):
+            assert await parts.relay().relay_once() == 3
+        assert len(await spy.collect(expected=3, timeout=5.0)) == 3
+    holding.cancel()
+    with contextlib.suppress(BaseException):
+        await holding

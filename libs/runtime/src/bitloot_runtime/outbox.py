@@ -5,7 +5,11 @@ instance) take turns: one that meets a row another holds waits for it to finish,
 skips what it published. They never publish the same row, and every consumer hears an
 order's events in the order its steps queued them: with ``SKIP LOCKED`` a second relay
 would publish the rows after a batch while the batch was still going out (the live
-status page then ended on an older status than the order's). A row is
+status page then ended on an older status than the order's). A relay that dies holding
+a batch where the server cannot tell (its machine gone, a network cut with no reset) would
+hold the others back for as long as its session lingers: a relay holding rows lets its
+session be ended after `hold_limit` seconds idle in its transaction (longer than any
+publish takes), and the others go on. A row is
 stamped `published_at` in the transaction that locked it, after the broker confirmed it.
 A crash after the confirm and before the commit publishes the row again on restart: that
 is the at-least-once half of the contract, and the consumers' inbox is the other half.
@@ -38,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=5)
 PURGE_EVERY = 300.0
+# Seconds a relay's transaction may sit idle holding its batch: a publish is bounded by
+# PUBLISH_TIMEOUT (10 s), so only a relay gone without a word waits this long.
+HOLD_LIMIT = 30.0
 # The relay's statements as the driver prepares them (once per connection). The batch is
 # stamped by one statement whatever its size: `id = ANY($1)`.
 _DUE = (
@@ -65,8 +72,11 @@ class OutboxRelay:
         poll_interval: float = 1.0,
         outbox_retention: timedelta = timedelta(days=7),
         inbox_retention: timedelta = timedelta(days=30),
+        hold_limit: float = HOLD_LIMIT,
     ) -> None:
         self._engine = engine
+        # SET takes no parameters: a whole number of milliseconds, from a float we hold.
+        self._hold = f"SET LOCAL idle_in_transaction_session_timeout = {round(hold_limit * 1000)}"
         self._publisher = publisher
         self._metrics = metrics
         self._batch_size = batch_size
@@ -100,6 +110,7 @@ class OutboxRelay:
             rows = await driver.fetch(_DUE, self._batch_size)
             if not rows:
                 return 0
+            await driver.execute(self._hold)
             outcomes = await asyncio.gather(
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
