@@ -1,11 +1,13 @@
 """`bitloot_runtime.app.run` serving a plain app (no database, no broker): the server as
 every service runs it, its settings from WIDGETS_* variables; ``/healthz`` answers ok
-(also to a POST), ``/slow`` streams ``a``, then ``b`` a second and a half later.
+(also to a POST), ``/slow`` streams ``a``, then ``b`` a second and a half later, ``/gc``
+the number of objects the garbage collector leaves out of its passes (frozen).
 
     python plain_child.py
 """
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from typing import cast
 
@@ -37,6 +39,10 @@ async def healthz(_request: Request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+async def frozen(_request: Request) -> PlainTextResponse:
+    return PlainTextResponse(str(gc.get_freeze_count()))
+
+
 async def slow(_request: Request) -> StreamingResponse:
     async def parts() -> AsyncIterator[bytes]:
         yield b"a"
@@ -51,7 +57,11 @@ def build() -> tuple[ServiceRuntime, Starlette]:
         WidgetSettings, database_url="postgresql+asyncpg://unused@127.0.0.1/x", amqp_url="amqp://x"
     )
     app = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET", "POST"]), Route("/slow", slow)]
+        routes=[
+            Route("/healthz", healthz, methods=["GET", "POST"]),
+            Route("/slow", slow),
+            Route("/gc", frozen),
+        ]
     )
     return cast(ServiceRuntime, PlainRuntime(settings)), app
 

@@ -1,5 +1,6 @@
 """The HTTP app and the process entry point every service shares."""
 
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -119,6 +120,12 @@ def run(service: str, build: Callable[[], tuple[ServiceRuntime, Starlette]]) -> 
         raise SystemExit(2) from None
     settings = runtime.settings
     configure_logging(service, settings.log_level)
+    # What the build made (modules, models, routes and their OpenAPI document) lives as
+    # long as the process. Out of the collector's full passes, which walked all of it
+    # each time: in the bench a full pass held a service for 100-700 ms, every message
+    # in flight with it (the time-to-key p99). Start-up's garbage is collected first.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=settings.http_host,
