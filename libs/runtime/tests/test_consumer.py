@@ -5,6 +5,7 @@ import json
 import logging
 from uuid import uuid4
 
+import aio_pika
 import pytest
 from prometheus_client import Counter
 from runtime_support import (
@@ -140,6 +141,34 @@ async def test_always_failing_message_is_parked_after_its_attempts_and_replay_de
         assert await eventually(lambda: _names_are(runtime, ["handled:doomed"]))
         assert await runtime.dead_letters.list() == []
         assert len(handler.calls) == 4
+
+
+async def test_a_retry_the_broker_refuses_returns_the_message_to_its_queue_not_to_a_human(
+    database_url: str, bus_prefix: BusNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handler fails for a reason that passes (Kinguin busy) while the broker refuses the
+    retry: the message is neither parked (an order behind it would wait for an admin) nor
+    lost; it goes back to its queue and is handled on its next delivery."""
+    monkeypatch.setattr("bitloot_runtime.consumer.REQUEUE_PAUSE", 0.2)
+    handler = Recorder(fail_times=1)
+    async with on_bus(database_url, bus_prefix, handler, retry_delays=(0.2,)) as runtime:
+        # The delay queue no longer takes what its exchange gets: the retry's publish is
+        # returned unroutable, a refusal by the broker itself.
+        delay = runtime.topology.delay_name(SERVICE, 0.2)
+        connection = await aio_pika.connect(bus_prefix.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.get_queue(delay)
+            await queue.unbind(delay)
+        event = widget_event("kept")
+        await publish_widget(runtime, event)
+        assert await eventually(lambda: _names_are(runtime, ["handled:kept"]), timeout=10)
+        assert await runtime.dead_letters.list() == []
+        requeued = runtime.metrics.consumed.labels(
+            queue=runtime.topology.queue_name(SERVICE, WIDGET_MADE), outcome="requeued"
+        )
+        assert requeued._value.get() == 1
+    assert len(handler.calls) == 2
 
 
 async def _parked(runtime: ServiceRuntime, count: int) -> bool:

@@ -8,13 +8,15 @@ For each message on `<service>.<topic>`:
    the handler (which changes state and emits events) and commits. A message already in
    the inbox is acknowledged with no second effect.
 3. A `PermanentError` parks the message. Any other error sends it to the delay queue for
-   its attempt (1 s, 5 s, … by default); after the last delay it is parked.
+   its attempt (1 s, 5 s, … by default); after the last delay it is parked. A retry that
+   cannot be sent (the broker failing just then) is not a reason to park: the message
+   goes back to its queue as in 4, so a broker blip never leaves it waiting for a human.
    On FastStream's in-memory broker (the one-process demo) there are no delay queues:
    the retry is a timer in this process instead, lost if the process stops, as is
    everything on an in-memory bus.
-4. Only then is the message acked. If neither a retry nor parking could be recorded
-   (broker and database both failing), it is returned to its queue after a pause, never
-   dropped and never requeued in a tight loop.
+4. Only then is the message acked. If no outcome could be recorded (the retry could not
+   be sent, or parking could not be stored), it is returned to its queue after a pause,
+   never dropped and never requeued in a tight loop.
 
 On a real broker the consumer is aio-pika itself: one robust channel with the service's
 prefetch, one `basic.consume` per subscribed queue, each delivery handled in its own task
@@ -212,6 +214,7 @@ class Consumer:
                     outcome = await self._process(route, delivery)
                 except Exception:
                     logger.exception("could not record the outcome; returning message to queue")
+                    self._count(queue, "requeued")
                     await asyncio.sleep(REQUEUE_PAUSE)
                     await settle.nack(requeue=True)
                     return
@@ -270,10 +273,13 @@ class Consumer:
                 via=self._topology.delay_exchange(self._service, delay),
             )
         except Exception as publish_error:
+            # The handler failed for a reason that may pass, and the broker failed too: the
+            # message goes back to its queue (`_on_message`), not to a human.
             logger.warning(
-                "retry could not be scheduled", extra={"error": summarize(publish_error)}
+                "retry could not be scheduled",
+                extra={"error": summarize(error), "publish_error": summarize(publish_error)},
             )
-            return await self._park(delivery, "retry_failed", summarize(error))
+            raise
         logger.warning(
             "handler failed; retrying",
             extra={"attempt": delivery.attempt, "delay_s": delay, "error": summarize(error)},
