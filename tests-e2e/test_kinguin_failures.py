@@ -7,7 +7,9 @@ and PostgreSQL, with a short fulfillment deadline:
   leaving exactly one live Kinguin order and one email;
 - a preorder outlives the deadline: the customer is told once, with the release date,
   and gets the keys when Kinguin releases them;
-- a multi-line order (two products, 2 + 1 keys, text and image keys) reveals every key.
+- a multi-line order (two products, 2 + 1 keys, text and image keys) reveals every key;
+- every Kinguin webhook is lost: fulfillment's polls, sent over the bus to the gateway,
+  find the completed order, and the customer gets the keys once.
 """
 
 import json
@@ -145,8 +147,26 @@ async def two_products_text_and_image_keys(shop: Shop) -> str:
     return order_id
 
 
+async def webhooks_lost(shop: Shop) -> str:
+    """Kinguin completes the order but none of its webhooks reaches the gateway: only
+    the polls (fulfillment's timer → `reservation.poll` → the gateway's look-up) can
+    tell fulfillment that the keys are ready."""
+    address = "no-webhook@example.com"
+    config = await shop.kinguin("GET", "/sandbox/config")
+    await shop.kinguin("POST", "/sandbox/config", {"webhook_url": None})
+    try:
+        order_id = await shop.place(address)
+        await shop.fulfilled(order_id, "the order being fulfilled by polling alone")
+        await key_email_arrives(shop, address)
+    finally:
+        await shop.kinguin("POST", "/sandbox/config", {"webhook_url": config["webhook_url"]})
+    [bought] = await shop.kinguin_ledger(order_id)
+    assert (bought["status"], bought["webhooks"]) == ("completed", [])
+    return order_id
+
+
 @pytest.mark.slow
-async def test_kinguin_refusals_cancels_preorders_and_multi_line_orders_end_with_keys(
+async def test_kinguin_refusals_cancels_preorders_multi_line_orders_and_lost_webhooks_end_with_keys(
     servers: Servers,
 ) -> None:
     async with (
@@ -163,6 +183,7 @@ async def test_kinguin_refusals_cancels_preorders_and_multi_line_orders_end_with
             "canceled@example.com": await canceled_then_retried(shop, session),
             "preorder@example.com": await preorder_released_after_the_deadline(shop),
             "multi@example.com": await two_products_text_and_image_keys(shop),
+            "no-webhook@example.com": await webhooks_lost(shop),
         }
         for address, order_id in orders.items():
             assert shop.key_emails_to(address) == 1, address
