@@ -62,9 +62,9 @@ class RuntimeMetrics:
     """What the runtime counts, every series labelled ``service=<service>`` (each one's
     help says what it is). ``consumed``'s outcome is ok, duplicate, retried, parked or
     requeued (no outcome could be recorded); ``parked``'s reason is invalid, permanent or
-    exhausted. The gauges of
-    the database, the pool and the workers are set before each scrape; a failed read
-    leaves them at their last values, so ``gauges_refreshed``'s age says they are stale.
+    exhausted. The gauges of the database, the pool and the workers are set before each
+    scrape; a failed read leaves them at their last values, so ``gauges_refreshed``'s age
+    says they are stale.
     """
 
     def __init__(self, service: str, registry: CollectorRegistry | None = None) -> None:
